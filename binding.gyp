@@ -1,0 +1,32 @@
+{
+  "targets": [
+    {
+      "target_name": "mmaplab",
+      "sources": [
+        "native/addon.cc",
+        "native/constants.cc",
+        "native/errors.cc",
+        "native/fd.cc",
+        "native/mapping.cc"
+      ],
+      "include_dirs": [
+        # First on the path, so <linux/mmaplab.h> is the project's uapi header
+        # (the one source of truth), never a copy installed under /usr/include.
+        "kmod/include/uapi"
+      ],
+      "dependencies": [
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "_FILE_OFFSET_BITS=64"
+      ],
+      "cflags_cc": [
+        "-std=gnu++17",
+        "-Wall",
+        "-Wextra",
+        "-Wno-missing-field-initializers"
+      ]
+    }
+  ]
+}

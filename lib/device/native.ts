@@ -1,0 +1,146 @@
+/**
+ * The typed face of the Node-API addon (native/) and its loader.
+ *
+ * The addon is thin: one system call per function, failures thrown as
+ * {@link SyscallError}s, bad argument types as TypeError. Everything else
+ * (names, defaults, struct encoding) is TypeScript, in this folder.
+ *
+ * It is loaded lazily on first use, through node-gyp-build, from the package
+ * root: build/Release/mmaplab.node after `node-gyp rebuild`, or a prebuild
+ * under prebuilds/ made by prebuildify. Importing lib/device therefore works
+ * on a machine without the addon; only using a device needs it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { deviceError } from './errors';
+
+export type RequestName = 'CONFIGURE' | 'FILL' | 'VERIFY';
+export type StructName = 'mmaplab_config' | 'mmaplab_fill' | 'mmaplab_verify';
+/** 'mmaplab_config.alloc' and so on: every field of every struct. */
+export type FieldKey = `${StructName}.${string}`;
+export type IocConstantName =
+  | 'NRBITS' | 'TYPEBITS' | 'SIZEBITS' | 'DIRBITS'
+  | 'NRSHIFT' | 'TYPESHIFT' | 'SIZESHIFT' | 'DIRSHIFT'
+  | 'NONE' | 'WRITE' | 'READ';
+export type EnumName =
+  | 'ALLOC_VMALLOC_USER' | 'ALLOC_PAGES_NOCOMP' | 'ALLOC_COUNT'
+  | 'METHOD_REMAP_VMALLOC_RANGE' | 'METHOD_FAULT_PAGE' | 'METHOD_COUNT';
+export type SysConstantName =
+  | 'PROT_NONE' | 'PROT_READ' | 'PROT_WRITE' | 'PROT_EXEC'
+  | 'MAP_SHARED' | 'MAP_PRIVATE' | 'MAP_FIXED' | 'MAP_ANONYMOUS' | 'MAP_POPULATE'
+  | 'O_RDONLY' | 'O_WRONLY' | 'O_RDWR' | 'O_CLOEXEC' | 'O_NONBLOCK'
+  | 'MS_ASYNC' | 'MS_SYNC' | 'MS_INVALIDATE';
+
+/** What the addon read from the uapi header and the C library at build time. */
+export interface NativeConstants {
+  readonly DEVICE_NAME: string;
+  readonly IOC_MAGIC: number;
+  readonly NO_MISMATCH: bigint;
+  readonly MAX_SIZE: bigint;
+  /** sysconf(_SC_PAGESIZE) of the running kernel. */
+  readonly PAGE_SIZE: number;
+  /** Request numbers (unsigned, below 2^32). */
+  readonly ioctl: Readonly<Record<RequestName, number>>;
+  /** The _IOC_* encoding of this architecture. */
+  readonly ioc: Readonly<Record<IocConstantName, number>>;
+  readonly sizes: Readonly<Record<StructName, number>>;
+  /** offsetof() of every field. */
+  readonly offsets: Readonly<Record<FieldKey, number>>;
+  /** sizeof() of every field. */
+  readonly fieldSizes: Readonly<Record<FieldKey, number>>;
+  readonly enums: Readonly<Record<EnumName, number>>;
+  readonly sys: Readonly<Record<SysConstantName, number>>;
+}
+
+export interface NativeAddon {
+  /** open(2). `mode` defaults to 0. Throws a SyscallError with `path`. */
+  open(path: string, flags: number, mode?: number): number;
+  /** close(2); not retried on EINTR. */
+  close(fd: number): void;
+  /**
+   * ioctl(2) with a pointer to `arg`, which the kernel reads and/or writes in
+   * place. `arg` must hold at least the size encoded in `request`. Returns
+   * the ioctl's non-negative result.
+   */
+  ioctl(fd: number, request: number, arg: Uint8Array): number;
+  /**
+   * mmap(2) at an address of the kernel's choice. Returns exactly one
+   * ArrayBuffer over the mapping; if it is collected without munmap(), its
+   * finalizer unmaps the memory.
+   */
+  mmap(fd: number, length: number, prot: number, flags: number, offset: number): ArrayBuffer;
+  /**
+   * munmap(2) of a buffer returned by mmap(), then detach it: views left
+   * behind have length 0. A second call throws code 'EALREADY'.
+   */
+  munmap(buffer: ArrayBuffer): void;
+  /** msync(2) of the whole mapping. 'EALREADY' once unmapped. */
+  msync(buffer: ArrayBuffer, flags: number): void;
+  constants(): NativeConstants;
+}
+
+const FUNCTIONS: readonly (keyof NativeAddon)[] = [
+  'open', 'close', 'ioctl', 'mmap', 'munmap', 'msync', 'constants',
+];
+
+let addon: NativeAddon | undefined;
+let constants: NativeConstants | undefined;
+
+/** The addon, loaded on first call. Throws MmaplabError 'ERR_ADDON_LOAD'. */
+export function native(): NativeAddon {
+  addon ??= load();
+  return addon;
+}
+
+/** native().constants(), read once. */
+export function nativeConstants(): NativeConstants {
+  constants ??= native().constants();
+  return constants;
+}
+
+/**
+ * The directory holding mmaplab's package.json (and binding.gyp, build/,
+ * prebuilds/), found by walking up from this file: that is three levels up
+ * from dist/lib/device/native.js, two from lib/device/native.ts.
+ */
+export function packageRoot(from: string = __dirname): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    try {
+      const pkg: unknown = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+      if (typeof pkg === 'object' && pkg !== null && (pkg as { name?: unknown }).name === 'mmaplab') {
+        return dir;
+      }
+    } catch {
+      // no (readable) package.json here: keep walking up
+    }
+    if (path.dirname(dir) === dir) {
+      throw deviceError('ERR_ADDON_LOAD', `cannot find mmaplab's package.json above ${from}`);
+    }
+  }
+}
+
+function load(): NativeAddon {
+  const root = packageRoot();
+  let loaded: unknown;
+  try {
+    // node-gyp-build ships no types: its only export is (dir) => exports.
+    const gypBuild = require('node-gyp-build') as (dir: string) => unknown;
+    loaded = gypBuild(root);
+  } catch (err) {
+    throw deviceError(
+      'ERR_ADDON_LOAD',
+      `cannot load the mmaplab addon from ${root} (${(err as Error).message}); ` +
+        'build it with `npx node-gyp rebuild` (npm run build:addon)',
+      { cause: err },
+    );
+  }
+  const exports = loaded as Record<string, unknown> | null;
+  const missing = FUNCTIONS.filter((name) => typeof exports?.[name] !== 'function');
+  if (missing.length > 0) {
+    throw deviceError(
+      'ERR_ADDON_LOAD',
+      `the addon loaded from ${root} lacks ${missing.join(', ')}: rebuild it with \`npx node-gyp rebuild\``,
+    );
+  }
+  return loaded as NativeAddon;
+}

@@ -1,0 +1,525 @@
+/*
+ * lib/device and the addon on a host without /dev/mmaplab: the layout agrees
+ * with the uapi header, errors look like Node's, mappings (of /dev/zero)
+ * behave, and misuse throws instead of crashing.
+ */
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { checkPattern, isSyscallError, MmaplabDevice, MmaplabError, writePattern } from '../../lib/device';
+import {
+  CONFIG_LAYOUT,
+  checkLayout,
+  decode,
+  decodeRequest,
+  describedConstants,
+  encode,
+  IOC,
+  VERIFY_LAYOUT,
+} from '../../lib/device/layout';
+import { native, nativeConstants, type NativeConstants, packageRoot } from '../../lib/device/native';
+
+/** dist/lib/device when this file runs as dist/test/unit/device.test.js. */
+const DEVICE_MODULE = path.resolve(__dirname, '../../lib/device');
+
+function caught(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  assert.fail('expected an exception');
+}
+
+/** Asserts `fn` throws a Node-style system error and returns it. */
+function assertSyscallError(fn: () => unknown, code: string, syscall: string) {
+  const err = caught(fn);
+  assert.ok(isSyscallError(err), `expected a system-call error, got ${String(err)}`);
+  assert.equal(err.code, code);
+  assert.equal(err.syscall, syscall);
+  const errno = (os.constants.errno as Record<string, number>)[code];
+  assert.equal(err.errno, -(errno ?? NaN), 'errno is the negative errno number, as in Node');
+  assert.ok(err.message.startsWith(`${code}: `), err.message);
+  return err;
+}
+
+function assertDeviceError(fn: () => unknown, code: string): void {
+  const err = caught(fn);
+  assert.ok(err instanceof MmaplabError, `expected MmaplabError, got ${String(err)}`);
+  assert.equal(err.code, code);
+}
+
+function assertTypeError(label: string, fn: () => unknown): void {
+  const err = caught(fn);
+  assert.ok(err instanceof TypeError, `${label}: expected TypeError, got ${String(err)}`);
+  const code = (err as TypeError & { code?: unknown }).code;
+  assert.ok(typeof code === 'string' && code.startsWith('ERR_'), `${label}: code ${String(code)}`);
+}
+
+function runChild(script: string): { status: number | null; signal: string | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('device layout: lib/device/layout.ts equals the uapi header the addon was built from', () => {
+  let header: NativeConstants;
+  before(() => {
+    header = nativeConstants();
+  });
+
+  it('every struct size, field offset and field size is the header\'s', () => {
+    const ours = describedConstants();
+    assert.deepEqual(ours.sizes, header.sizes);
+    assert.deepEqual(ours.offsets, header.offsets);
+    assert.deepEqual(ours.fieldSizes, header.fieldSizes);
+  });
+
+  it('the CONFIGURE, FILL and VERIFY request numbers are the header\'s', () => {
+    assert.deepEqual(describedConstants().ioctl, header.ioctl);
+  });
+
+  it('the ioctl encoding, enum values, NO_MISMATCH, MAX_SIZE and the magic are the header\'s', () => {
+    const ours = describedConstants();
+    assert.deepEqual(ours.ioc, header.ioc);
+    assert.deepEqual(ours.enums, header.enums);
+    assert.equal(ours.NO_MISMATCH, header.NO_MISMATCH);
+    assert.equal(ours.MAX_SIZE, header.MAX_SIZE);
+    assert.equal(ours.IOC_MAGIC, header.IOC_MAGIC);
+    assert.equal(typeof header.NO_MISMATCH, 'bigint');
+    assert.equal(header.NO_MISMATCH, 2n ** 64n - 1n);
+    assert.equal(header.MAX_SIZE, 64n * 1024n * 1024n);
+  });
+
+  it('checkLayout() finds no difference, and names a drifted offset or a field layout.ts lacks', () => {
+    assert.deepEqual(checkLayout(header), []);
+    const drifted: NativeConstants = {
+      ...header,
+      offsets: { ...header.offsets, 'mmaplab_verify.mismatch': 16, 'mmaplab_verify.extra': 24 },
+    };
+    assert.deepEqual(checkLayout(drifted), [
+      'offsets.mmaplab_verify.mismatch: layout.ts 8, header 16',
+      'offsets.mmaplab_verify.extra: layout.ts (missing), header 24',
+    ]);
+  });
+
+  it('the request numbers decode to magic 0xb7, nr 1..3, _IOW/_IOWR and the struct size', () => {
+    assert.deepEqual(decodeRequest(header.ioctl.CONFIGURE), {
+      direction: 'write',
+      type: 0xb7,
+      nr: 1,
+      size: header.sizes.mmaplab_config,
+    });
+    assert.deepEqual(decodeRequest(header.ioctl.FILL), {
+      direction: 'write',
+      type: 0xb7,
+      nr: 2,
+      size: header.sizes.mmaplab_fill,
+    });
+    assert.deepEqual(decodeRequest(header.ioctl.VERIFY), {
+      direction: 'read-write',
+      type: 0xb7,
+      nr: 3,
+      size: header.sizes.mmaplab_verify,
+    });
+    // _IOWR sets the top bit: the number is unsigned and above 2^31.
+    assert.ok(header.ioctl.VERIFY > 2 ** 31 && header.ioctl.VERIFY < 2 ** 32);
+    assert.equal(IOC.READ | IOC.WRITE, header.ioc.READ | header.ioc.WRITE);
+  });
+
+  it('encode() lays fields at their offsets in host byte order and decode() reads them back', () => {
+    const values = { seed: 0xdeadbeef, reserved: 0, mismatch: 0x0102030405060708n, expected: 1, found: 0xffffffff };
+    const bytes = encode(VERIFY_LAYOUT, values);
+    assert.equal(bytes.byteLength, header.sizes.mmaplab_verify);
+    const view = new DataView(bytes.buffer);
+    const le = os.endianness() === 'LE';
+    assert.equal(view.getUint32(header.offsets['mmaplab_verify.seed'], le), 0xdeadbeef);
+    assert.equal(view.getBigUint64(header.offsets['mmaplab_verify.mismatch'], le), 0x0102030405060708n);
+    assert.equal(view.getUint32(header.offsets['mmaplab_verify.found'], le), 0xffffffff);
+    assert.deepEqual(decode(VERIFY_LAYOUT, bytes), values);
+  });
+
+  it('encode() refuses values that do not fit their field with ERR_INVALID_ARG', () => {
+    const good = { alloc: 1, method: 1, size: 4096n, flags: 0, reserved: 0 };
+    const bad: Record<string, unknown>[] = [
+      { alloc: -1 },
+      { alloc: 1.5 },
+      { alloc: 2 ** 32 },
+      { method: '1' },
+      { size: 4096 },
+      { size: -1n },
+      { size: 2n ** 64n },
+    ];
+    for (const b of bad) {
+      assertDeviceError(() => encode(CONFIG_LAYOUT, { ...good, ...b } as typeof good), 'ERR_INVALID_ARG');
+    }
+    assert.doesNotThrow(() => encode(CONFIG_LAYOUT, { ...good, size: 2n ** 64n - 1n, alloc: 2 ** 32 - 1 }));
+  });
+
+  it('the addon is found from the package root, three levels above dist/lib/device', () => {
+    assert.equal(packageRoot(), path.resolve(__dirname, '../../..'));
+  });
+});
+
+describe('device errors: system-call failures look like Node\'s own', () => {
+  it('open of a missing path throws ENOENT with syscall open, the path and errno -2', () => {
+    const err = assertSyscallError(() => MmaplabDevice.open('/nonexistent'), 'ENOENT', 'open');
+    assert.equal(err.errno, -2);
+    assert.equal(err.path, '/nonexistent');
+    assert.equal(err.message, "ENOENT: no such file or directory, open '/nonexistent'");
+    assert.ok(!(err instanceof MmaplabError), 'native errors are re-thrown unchanged');
+  });
+
+  it('ioctl CONFIGURE on /dev/null is refused with ENOTTY from ioctl', () => {
+    const fd = native().open('/dev/null', nativeConstants().sys.O_RDWR);
+    try {
+      assertSyscallError(
+        () => native().ioctl(fd, nativeConstants().ioctl.CONFIGURE, new Uint8Array(24)),
+        'ENOTTY',
+        'ioctl',
+      );
+    } finally {
+      native().close(fd);
+    }
+  });
+
+  it('configure, fill and verify on a file that is not the device throw ENOTTY', () => {
+    const dev = MmaplabDevice.open('/dev/null');
+    try {
+      assertSyscallError(
+        () => dev.configure({ alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: 4096 }),
+        'ENOTTY',
+        'ioctl',
+      );
+      assertSyscallError(() => dev.fill(1), 'ENOTTY', 'ioctl');
+      assertSyscallError(() => dev.verify(1), 'ENOTTY', 'ioctl');
+    } finally {
+      dev.close();
+    }
+  });
+
+  it('close of a closed fd throws EBADF from close', () => {
+    const fd = native().open('/dev/null', nativeConstants().sys.O_RDONLY);
+    native().close(fd);
+    assertSyscallError(() => native().close(fd), 'EBADF', 'close');
+  });
+});
+
+describe('device API misuse is caught on the TypeScript side with MmaplabError', () => {
+  it('an unknown allocator or method, or a bad size, throws ERR_INVALID_ARG before any ioctl', () => {
+    const dev = MmaplabDevice.open('/dev/null');
+    try {
+      const opts = { alloc: 'vmalloc_user', method: 'fault_page', size: 4096 } as const;
+      assertDeviceError(() => dev.configure({ ...opts, alloc: 'kmalloc' as never }), 'ERR_INVALID_ARG');
+      assertDeviceError(() => dev.configure({ ...opts, alloc: 'toString' as never }), 'ERR_INVALID_ARG');
+      assertDeviceError(() => dev.configure({ ...opts, method: 'vm_insert_page' as never }), 'ERR_INVALID_ARG');
+      assertDeviceError(() => dev.configure({ ...opts, size: -4096 }), 'ERR_INVALID_ARG');
+      assertDeviceError(() => dev.configure({ ...opts, size: 1.5 }), 'ERR_INVALID_ARG');
+      assertDeviceError(() => dev.fill(-1), 'ERR_INVALID_ARG');
+      assertDeviceError(() => dev.verify(2 ** 32), 'ERR_INVALID_ARG');
+      assertDeviceError(() => dev.mmap(4096, { prot: 'w' as never }), 'ERR_INVALID_ARG');
+      assertDeviceError(() => MmaplabDevice.open('/dev/null', { access: 'w' as never }), 'ERR_INVALID_ARG');
+    } finally {
+      dev.close();
+    }
+  });
+
+  it('a closed device throws ERR_DEVICE_CLOSED, and close() twice is harmless', () => {
+    const dev = MmaplabDevice.open('/dev/null');
+    dev.close();
+    assert.equal(dev.closed, true);
+    dev.close();
+    assertDeviceError(() => dev.fd, 'ERR_DEVICE_CLOSED');
+    assertDeviceError(() => dev.fill(1), 'ERR_DEVICE_CLOSED');
+    assertDeviceError(() => dev.mmap(4096), 'ERR_DEVICE_CLOSED');
+  });
+});
+
+describe('device mappings (of /dev/zero): one ArrayBuffer per mapping, detached on unmap', () => {
+  let dev: MmaplabDevice;
+  let page: number;
+  beforeEach(() => {
+    dev = MmaplabDevice.open('/dev/zero');
+    page = nativeConstants().PAGE_SIZE;
+  });
+  afterEach(() => dev.close());
+
+  it('a MAP_PRIVATE mapping is one zero-filled ArrayBuffer of the length asked, readable and writable', () => {
+    const m = dev.mmap(3 * page, { shared: false });
+    assert.ok(m.buffer instanceof ArrayBuffer);
+    assert.equal(m.buffer, m.buffer, 'the same ArrayBuffer every time');
+    assert.equal(m.buffer.byteLength, 3 * page);
+    assert.equal(m.length, 3 * page);
+    assert.equal(m.unmapped, false);
+    assert.ok(new Uint8Array(m.buffer).every((b) => b === 0));
+    writePattern(m.buffer, 0xabcdef);
+    assert.equal(checkPattern(m.buffer, 0xabcdef), null);
+    assert.equal(checkPattern(new Uint32Array(m.buffer), 0xabcdef), null);
+    m.unmap();
+  });
+
+  it('a mapping outlives close() of its file', () => {
+    const m = dev.mmap(page, { shared: false });
+    dev.close();
+    new Uint8Array(m.buffer)[page - 1] = 0x5a;
+    assert.equal(new Uint8Array(m.buffer)[page - 1], 0x5a);
+    m.unmap();
+  });
+
+  it('unmap() detaches the buffer: views left behind have length 0 and unmapped is true', () => {
+    const m = dev.mmap(2 * page, { shared: false, populate: true });
+    const bytes = new Uint8Array(m.buffer);
+    const words = new Uint32Array(m.buffer, page);
+    const view = new DataView(m.buffer);
+    bytes[0] = 1;
+    m.unmap();
+    assert.equal(m.unmapped, true);
+    assert.equal(m.buffer.byteLength, 0);
+    assert.equal(bytes.length, 0);
+    assert.equal(words.length, 0);
+    assert.equal(bytes[0], undefined, 'reads past a detached view are undefined, not a fault');
+    assert.throws(() => view.getUint8(0), TypeError);
+  });
+
+  it('a second unmap() throws EALREADY from munmap; msync after unmap throws EALREADY from msync', () => {
+    const m = dev.mmap(page, { shared: false });
+    m.unmap();
+    assertSyscallError(() => m.unmap(), 'EALREADY', 'munmap');
+    assertSyscallError(() => m.msync(), 'EALREADY', 'msync');
+    assertSyscallError(() => native().munmap(m.buffer), 'EALREADY', 'munmap');
+  });
+
+  it('msync (sync, async, invalidate) succeeds on a live shared mapping', () => {
+    const m = dev.mmap(page, { shared: true });
+    new Uint8Array(m.buffer)[0] = 9;
+    m.msync();
+    m.msync({ mode: 'async' });
+    m.msync({ invalidate: true });
+    assertDeviceError(() => m.msync({ mode: 'later' as never }), 'ERR_INVALID_ARG');
+    m.unmap();
+  });
+
+  it('a read-only mapping can be read', () => {
+    const m = dev.mmap(page, { prot: 'r', shared: false });
+    assert.equal(m.prot, 'r');
+    assert.equal(new Uint8Array(m.buffer)[100], 0);
+    m.unmap();
+  });
+
+  it('mmap at a non-zero offset records the offset', () => {
+    const m = dev.mmap(page, { shared: false, offset: 4 * page });
+    assert.equal(m.offset, 4 * page);
+    m.unmap();
+  });
+
+  it('the kernel refuses impossible mappings with an errno: length 0, huge length, bad fd', () => {
+    assertSyscallError(() => dev.mmap(0, { shared: false }), 'EINVAL', 'mmap');
+    const huge = caught(() => dev.mmap(Number.MAX_SAFE_INTEGER, { shared: false }));
+    assert.ok(isSyscallError(huge) && ['ENOMEM', 'EINVAL'].includes(huge.code), String(huge));
+    const sys = nativeConstants().sys;
+    assertSyscallError(() => native().mmap(-1, page, sys.PROT_READ, sys.MAP_PRIVATE, 0), 'EBADF', 'mmap');
+  });
+
+  it('two thousand map/write/unmap cycles (the kernel reuses the addresses) stay correct', () => {
+    for (let i = 0; i < 2000; i++) {
+      const m = dev.mmap(page, { shared: false });
+      const words = new Uint32Array(m.buffer);
+      assert.equal(words[7], 0, `cycle ${i}: fresh private /dev/zero memory is zero`);
+      words[7] = i;
+      m.unmap();
+    }
+  });
+
+  it('mappings dropped without unmap() are unmapped by the finalizer after GC (child with --expose-gc)', function () {
+    this.timeout(60_000);
+    const r = runChild(`
+      const { MmaplabDevice } = require(${JSON.stringify(DEVICE_MODULE)});
+      const fs = require('fs');
+      const vmSize = () => Number(/VmSize:\\s+(\\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
+      const tick = () => new Promise((resolve) => setImmediate(resolve));
+      (async () => {
+        const LEN = 64 << 20, N = 32;
+        const dev = MmaplabDevice.open('/dev/zero');
+        const before = vmSize();
+        for (let i = 0; i < N; i++) new Uint8Array(dev.mmap(LEN, { shared: false }).buffer)[i * 4096] = 1;
+        const mapped = vmSize();
+        let after = mapped;
+        for (let round = 0; round < 20 && after > before + (LEN * N) / 4; round++) {
+          global.gc();
+          await tick();
+          await tick();
+          after = vmSize();
+        }
+        dev.close();
+        process.stdout.write(JSON.stringify({ total: LEN * N, before, mapped, after }));
+      })().catch((err) => { console.error(err); process.exit(1); });
+    `);
+    assert.equal(r.signal, null, r.stderr);
+    assert.equal(r.status, 0, r.stderr);
+    const v = JSON.parse(r.stdout) as { total: number; before: number; mapped: number; after: number };
+    assert.ok(v.mapped - v.before >= v.total, `mapped ${v.mapped - v.before} of ${v.total} bytes`);
+    assert.ok(v.after - v.before < v.total / 4, `still mapped after GC: ${v.after - v.before} bytes`);
+  });
+
+  it('the finalizer of an unmapped buffer leaves a newer mapping at the same address alone', function () {
+    this.timeout(60_000);
+    // If the old buffer's finalizer unmapped again, touching the new mapping
+    // would kill the child with SIGSEGV.
+    const r = runChild(`
+      const { MmaplabDevice } = require(${JSON.stringify(DEVICE_MODULE)});
+      const fs = require('fs');
+      const LEN = (5 << 20) + 3 * 4096;
+      const regions = () => fs.readFileSync('/proc/self/maps', 'utf8').split('\\n')
+        .map((line) => line.split(' ')[0]).filter((r) => {
+          const [a, b] = (r || '0-0').split('-').map((x) => parseInt(x, 16));
+          return b - a === LEN;
+        });
+      const tick = () => new Promise((resolve) => setImmediate(resolve));
+      (async () => {
+        const dev = MmaplabDevice.open('/dev/zero');
+        let old = dev.mmap(LEN, { shared: false });
+        let oldView = new Uint8Array(old.buffer);
+        oldView[0] = 1;
+        const oldRegions = regions();
+        old.unmap();
+        const fresh = dev.mmap(LEN, { shared: false });
+        const sameAddress = regions().some((r) => oldRegions.includes(r));
+        new Uint8Array(fresh.buffer).fill(7);
+        old = null;
+        oldView = null;
+        for (let i = 0; i < 5; i++) { global.gc(); await tick(); await tick(); }
+        const v = new Uint8Array(fresh.buffer);
+        let sum = 0;
+        for (let i = 0; i < LEN; i += 4096) sum += v[i];
+        fresh.unmap();
+        dev.close();
+        process.stdout.write(JSON.stringify({ sameAddress, intact: sum === 7 * (LEN / 4096) }));
+      })().catch((err) => { console.error(err); process.exit(1); });
+    `);
+    assert.equal(r.signal, null, r.stderr);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { sameAddress: true, intact: true });
+  });
+
+  it('a process exiting with live and unmapped mappings exits cleanly', function () {
+    this.timeout(60_000);
+    const r = runChild(`
+      const { MmaplabDevice } = require(${JSON.stringify(DEVICE_MODULE)});
+      const dev = MmaplabDevice.open('/dev/zero');
+      const keep = [];
+      for (let i = 0; i < 10; i++) keep.push(dev.mmap(1 << 20, { shared: i % 2 === 0 }));
+      keep[3].unmap();
+      new Uint8Array(keep[4].buffer)[0] = 1;
+      process.stdout.write('done');
+    `);
+    assert.equal(r.signal, null, r.stderr);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'done');
+  });
+});
+
+describe('addon misuse throws TypeError with an ERR_ code, never crashes', () => {
+  type Loose = Record<string, (...args: unknown[]) => unknown>;
+  let addon: Loose;
+  let fd: number;
+  let page: number;
+  let CONFIGURE: number;
+  before(() => {
+    addon = native() as unknown as Loose;
+    fd = native().open('/dev/zero', nativeConstants().sys.O_RDWR);
+    page = nativeConstants().PAGE_SIZE;
+    CONFIGURE = nativeConstants().ioctl.CONFIGURE;
+  });
+  after(() => native().close(fd));
+
+  const call = (name: string, ...args: unknown[]) => () => addon[name]?.(...args);
+
+  it('open: missing, non-string, NUL-containing path; non-integer flags or mode', () => {
+    assertTypeError('open()', call('open'));
+    assertTypeError('open(path)', call('open', '/dev/null'));
+    assertTypeError('open(1, 0)', call('open', 1, 0));
+    assertTypeError('open(Buffer)', call('open', Buffer.from('/dev/null'), 0));
+    assertTypeError('open(NUL)', call('open', '/dev/null\0x', 0));
+    assertTypeError("open(p, '0')", call('open', '/dev/null', '0'));
+    assertTypeError('open(p, 1.5)', call('open', '/dev/null', 1.5));
+    assertTypeError('open(p, 2**31)', call('open', '/dev/null', 2 ** 31));
+    assertTypeError('open(p, 0n)', call('open', '/dev/null', 0n));
+    assertTypeError('open(p, 0, -1)', call('open', '/dev/null', 0, -1));
+    assertTypeError('open(p, 0, {})', call('open', '/dev/null', 0, {}));
+  });
+
+  it('close: missing, non-number, fractional, NaN, out-of-range fd', () => {
+    assertTypeError('close()', call('close'));
+    assertTypeError("close('3')", call('close', '3'));
+    assertTypeError('close(1.5)', call('close', 1.5));
+    assertTypeError('close(NaN)', call('close', NaN));
+    assertTypeError('close(2**40)', call('close', 2 ** 40));
+    assertTypeError('close(null)', call('close', null));
+  });
+
+  it('ioctl: bad request number; argument not a Uint8Array, shorter than the request size, or detached', () => {
+    assertTypeError('ioctl()', call('ioctl'));
+    assertTypeError('ioctl(fd, -1)', call('ioctl', fd, -1, new Uint8Array(24)));
+    assertTypeError('ioctl(fd, 2**32)', call('ioctl', fd, 2 ** 32, new Uint8Array(24)));
+    assertTypeError("ioctl('x')", call('ioctl', 'x', CONFIGURE, new Uint8Array(24)));
+    assertTypeError('ioctl(Uint16Array)', call('ioctl', fd, CONFIGURE, new Uint16Array(12)));
+    assertTypeError('ioctl(ArrayBuffer)', call('ioctl', fd, CONFIGURE, new ArrayBuffer(24)));
+    assertTypeError('ioctl(DataView)', call('ioctl', fd, CONFIGURE, new DataView(new ArrayBuffer(24))));
+    assertTypeError('ioctl(null)', call('ioctl', fd, CONFIGURE, null));
+    assertTypeError('ioctl(short)', call('ioctl', fd, CONFIGURE, new Uint8Array(23)));
+    const arg = new Uint8Array(24);
+    structuredClone(arg.buffer, { transfer: [arg.buffer] });
+    assertTypeError('ioctl(detached)', call('ioctl', fd, CONFIGURE, arg));
+  });
+
+  it('mmap: negative, fractional, NaN, infinite, unsafe or bigint length or offset; non-number fd/prot/flags', () => {
+    const sys = nativeConstants().sys;
+    const P = sys.PROT_READ;
+    const F = sys.MAP_PRIVATE;
+    assertTypeError('mmap()', call('mmap'));
+    assertTypeError('mmap(fd, len)', call('mmap', fd, page));
+    assertTypeError('length -1', call('mmap', fd, -1, P, F, 0));
+    assertTypeError('length 1.5', call('mmap', fd, 1.5, P, F, 0));
+    assertTypeError('length NaN', call('mmap', fd, NaN, P, F, 0));
+    assertTypeError('length Infinity', call('mmap', fd, Infinity, P, F, 0));
+    assertTypeError('length 2**53', call('mmap', fd, 2 ** 53, P, F, 0));
+    assertTypeError('length bigint', call('mmap', fd, 4096n, P, F, 0));
+    assertTypeError('length string', call('mmap', fd, '4096', P, F, 0));
+    assertTypeError('offset -4096', call('mmap', fd, page, P, F, -4096));
+    assertTypeError('offset 0.5', call('mmap', fd, page, P, F, 0.5));
+    assertTypeError('offset undefined', call('mmap', fd, page, P, F, undefined));
+    assertTypeError("fd '3'", call('mmap', String(fd), page, P, F, 0));
+    assertTypeError("prot 'rw'", call('mmap', fd, page, 'rw', F, 0));
+    assertTypeError('flags {}', call('mmap', fd, page, P, {}, 0));
+  });
+
+  it('munmap and msync: anything but a live buffer from mmap()', () => {
+    const sys = nativeConstants().sys;
+    const ab = native().mmap(fd, page, sys.PROT_READ | sys.PROT_WRITE, sys.MAP_PRIVATE, 0);
+    try {
+      assertTypeError('munmap()', call('munmap'));
+      assertTypeError('munmap(null)', call('munmap', null));
+      assertTypeError('munmap({})', call('munmap', {}));
+      assertTypeError('munmap(ArrayBuffer)', call('munmap', new ArrayBuffer(page)));
+      assertTypeError('munmap(SharedArrayBuffer)', call('munmap', new SharedArrayBuffer(page)));
+      assertTypeError('munmap(view)', call('munmap', new Uint8Array(ab)));
+      assertTypeError('msync()', call('msync'));
+      assertTypeError('msync(ArrayBuffer)', call('msync', new ArrayBuffer(page), sys.MS_SYNC));
+      assertTypeError("msync(ab, 'sync')", call('msync', ab, 'sync'));
+      assertTypeError('msync(ab)', call('msync', ab));
+      assertSyscallError(() => native().msync(ab, 0x7fff), 'EINVAL', 'msync');
+      assert.equal(ab.byteLength, page, 'failed calls left the mapping alone');
+      new Uint8Array(ab)[0] = 1;
+    } finally {
+      native().munmap(ab);
+    }
+    assert.equal(ab.byteLength, 0);
+  });
+
+  it('constants() ignores extra arguments and returns a fresh object each call', () => {
+    const a = native().constants();
+    const b = (addon.constants?.(1, 'x', {}) ?? null) as NativeConstants | null;
+    assert.notEqual(a, b);
+    assert.deepEqual(a, b);
+  });
+});
