@@ -1,0 +1,268 @@
+/**
+ * Windows of the kernel log, read from /dev/kmsg.
+ *
+ * Each read() of /dev/kmsg returns exactly one record. A fresh open starts at
+ * the oldest record still in the ring buffer. With O_NONBLOCK, EAGAIN means
+ * "no more records"; EPIPE means the ring buffer wrapped under the reader and
+ * records were overwritten: the kernel has already moved the reader on to the
+ * oldest surviving record, so reading simply continues. Sequence numbers are
+ * consecutive, so what was lost is counted exactly from the gaps.
+ *
+ * Node has no lseek(SEEK_END) for /dev/kmsg, so currentSeq() drains the whole
+ * ring buffer (a few thousand records at most with Debian's 128 KiB
+ * CONFIG_LOG_BUF_SHIFT=17: a few milliseconds) and returns last seq + 1.
+ *
+ * A cell's window is then: `const since = currentSeq(); ...run...;
+ * const w = readSince(since);`.
+ */
+
+import * as fs from 'node:fs';
+import { MmaplabError } from '../util/errors';
+import { KMSG_ERRORS } from './errors';
+import { KmsgRecord, parseRecord, tryParseRecord, KmsgLevel } from './record';
+
+export const KMSG_PATH = '/dev/kmsg';
+/** Large enough for any record (the kernel's CONSOLE_EXT_LOG_MAX is 8192). */
+export const KMSG_RECORD_MAX = 8192;
+/** Stop draining after this many records, so a log storm cannot keep a reader busy forever. */
+export const DEFAULT_MAX_RECORDS = 1_000_000;
+
+/** The records of one window and what is known to be missing from it. Plain data. */
+export interface KmsgWindow {
+  /** The first sequence number the window asked for. */
+  since: number;
+  /** Sequence number to start the next window at (last seen seq + 1, or `since`). */
+  nextSeq: number;
+  /** Records with seq >= since, in sequence order. */
+  records: KmsgRecord[];
+  /** Records in [since, nextSeq) that were overwritten before they could be read. */
+  lost: number;
+  /** How many times read() reported EPIPE (the ring buffer wrapped while reading). */
+  overruns: number;
+  /** Records (or text chunks) that were not in kmsg format and were skipped. */
+  malformed: number;
+  /** True if reading stopped at maxRecords before the log was drained. */
+  truncated: boolean;
+}
+
+export interface KmsgReadOptions {
+  /** Device to read; default /dev/kmsg. */
+  path?: string;
+  /** Safety cap on records read per call; default DEFAULT_MAX_RECORDS. */
+  maxRecords?: number;
+}
+
+interface Drained {
+  /** Raw record texts, in read order. */
+  raw: string[];
+  overruns: number;
+  truncated: boolean;
+}
+
+const SEQ_OF = /^\d+,(\d+),/;
+
+/** The sequence number of a raw record, from its prefix alone (cheap), or null. */
+function seqOf(raw: string): number | null {
+  const m = SEQ_OF.exec(raw);
+  return m ? Number(m[1]) : null;
+}
+
+function openKmsg(path: string, flags: number): number {
+  try {
+    return fs.openSync(path, flags);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
+    const hint =
+      code === 'EACCES' || code === 'EPERM'
+        ? 'run as root, or set kernel.dmesg_restrict=0'
+        : code === 'ENOENT'
+          ? 'is /dev mounted (devtmpfs)?'
+          : 'check that it is the kmsg character device';
+    throw new MmaplabError(KMSG_ERRORS.open, `cannot open ${path}: ${code} (${hint})`, { path, errno: code });
+  }
+}
+
+/** Read every record currently in the ring buffer, one read() per record, without blocking. */
+function drain(path: string, maxRecords: number): Drained {
+  const fd = openKmsg(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  const buf = Buffer.alloc(KMSG_RECORD_MAX);
+  const raw: string[] = [];
+  let overruns = 0;
+  try {
+    while (raw.length < maxRecords) {
+      let n: number;
+      try {
+        n = fs.readSync(fd, buf, 0, buf.length, null);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN') return { raw, overruns, truncated: false };
+        if (code === 'EPIPE') {
+          overruns += 1;
+          continue;
+        }
+        if (code === 'EINTR') continue;
+        throw new MmaplabError(KMSG_ERRORS.io, `read ${path}: ${code ?? String(err)}`, { path, errno: code });
+      }
+      if (n === 0) return { raw, overruns, truncated: false };
+      // The kernel escapes non-ASCII, so a record is ASCII and utf8 decoding is lossless.
+      raw.push(buf.toString('utf8', 0, n));
+    }
+    return { raw, overruns, truncated: true };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Build a window from records already in sequence order. Pure: the device
+ * reader and the text reader share it. `lost` counts the sequence numbers in
+ * [since, last] that no record carries.
+ */
+export function windowFrom(
+  records: readonly KmsgRecord[],
+  since: number,
+  counters: { overruns?: number; malformed?: number; truncated?: boolean } = {},
+): KmsgWindow {
+  const inWindow = records.filter((r) => r.seq >= since).sort((a, b) => a.seq - b.seq);
+  let lost = 0;
+  let expected = since;
+  for (const r of inWindow) {
+    if (r.seq > expected) lost += r.seq - expected;
+    expected = r.seq + 1;
+  }
+  const lastSeen = records.reduce((max, r) => Math.max(max, r.seq + 1), 0);
+  return {
+    since,
+    nextSeq: Math.max(since, lastSeen),
+    records: inWindow,
+    lost,
+    overruns: counters.overruns ?? 0,
+    malformed: counters.malformed ?? 0,
+    truncated: counters.truncated ?? false,
+  };
+}
+
+/** The sequence number the next record the kernel logs will get. */
+export function currentSeq(options: KmsgReadOptions = {}): number {
+  const drained = drain(options.path ?? KMSG_PATH, options.maxRecords ?? DEFAULT_MAX_RECORDS);
+  let next = 0;
+  for (const raw of drained.raw) {
+    const seq = seqOf(raw);
+    if (seq !== null && seq + 1 > next) next = seq + 1;
+  }
+  return next;
+}
+
+/** Every record with seq >= since still in the ring buffer, and what is missing. */
+export function readSince(since: number, options: KmsgReadOptions = {}): KmsgWindow {
+  if (!Number.isSafeInteger(since) || since < 0) {
+    throw new RangeError(`readSince: since must be a non-negative integer, got ${since}`);
+  }
+  const drained = drain(options.path ?? KMSG_PATH, options.maxRecords ?? DEFAULT_MAX_RECORDS);
+  const records: KmsgRecord[] = [];
+  let malformed = 0;
+  let lastSeen = 0;
+  for (const raw of drained.raw) {
+    const seq = seqOf(raw);
+    if (seq !== null) lastSeen = Math.max(lastSeen, seq + 1);
+    if (seq !== null && seq < since) continue; // not ours: skip the full parse
+    const record = tryParseRecord(raw);
+    if (record === null) malformed += 1;
+    else records.push(record);
+  }
+  const window = windowFrom(records, since, {
+    overruns: drained.overruns,
+    malformed,
+    truncated: drained.truncated,
+  });
+  window.nextSeq = Math.max(window.nextSeq, lastSeen);
+  return window;
+}
+
+/**
+ * Log a line to the kernel log through /dev/kmsg (as the `echo ... >
+ * /dev/kmsg` of a shell): facility user, the given level. Used to mark cell
+ * boundaries in the log. The kernel rate-limits such writes (printk_devkmsg,
+ * a burst of 10 per 5 s by default): write markers, not logs.
+ */
+export function writeKmsg(message: string, level: KmsgLevel = 5, path: string = KMSG_PATH): void {
+  const fd = openKmsg(path, fs.constants.O_WRONLY);
+  try {
+    fs.writeSync(fd, `<${level}>${message}\n`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new MmaplabError(KMSG_ERRORS.io, `write ${path}: ${code ?? String(err)}`, { path, errno: code });
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** A chunk of a kmsg text file that is not a record. */
+export interface RejectedChunk {
+  /** 1-based line number of the chunk's first line. */
+  line: number;
+  text: string;
+  why: string;
+}
+
+export interface ParsedKmsgText {
+  records: KmsgRecord[];
+  rejected: RejectedChunk[];
+}
+
+/**
+ * Parse a text made of many /dev/kmsg records, one after another, as saved by
+ * `cat /dev/kmsg > file` or by the guest agent. A line starting with a space
+ * continues the record before it (a dictionary line); blank lines are ignored.
+ * Garbage is collected in `rejected`, never thrown.
+ */
+export function parseKmsgText(text: string): ParsedKmsgText {
+  const lines = text.split('\n');
+  const records: KmsgRecord[] = [];
+  const rejected: RejectedChunk[] = [];
+  let chunk: string[] = [];
+  let chunkLine = 0;
+
+  const flush = (): void => {
+    if (chunk.length === 0) return;
+    const raw = chunk.join('\n');
+    try {
+      records.push(parseRecord(raw));
+    } catch (err) {
+      if (!(err instanceof MmaplabError)) throw err;
+      rejected.push({ line: chunkLine, text: raw, why: err.message });
+    }
+    chunk = [];
+  };
+
+  lines.forEach((rawLine, index) => {
+    const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
+    if (line.trim() === '') {
+      flush();
+    } else if (line.startsWith(' ') && chunk.length > 0) {
+      chunk.push(line);
+    } else {
+      flush();
+      chunk = [line];
+      chunkLine = index + 1;
+    }
+  });
+  flush();
+  return { records, rejected };
+}
+
+/** Read a kmsg text file (see parseKmsgText). */
+export function readKmsgFile(path: string): ParsedKmsgText {
+  return parseKmsgText(fs.readFileSync(path, 'utf8'));
+}
+
+/**
+ * A window over a kmsg text: records with seq >= since (default: the text's
+ * first record, so a saved window does not count the records before it as lost).
+ */
+export function windowFromText(text: string, since?: number): KmsgWindow {
+  const parsed = parseKmsgText(text);
+  const first = parsed.records.reduce((min, r) => Math.min(min, r.seq), Number.POSITIVE_INFINITY);
+  const start = since ?? (Number.isFinite(first) ? first : 0);
+  return windowFrom(parsed.records, start, { malformed: parsed.rejected.length });
+}
