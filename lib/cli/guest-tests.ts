@@ -1,0 +1,28 @@
+/** `mmaplab test-guest`: the guest suite on each selected kernel, TAP-like output. */
+import { runGuestSuiteOn } from '../runner/host-suite';
+import { selectKernels } from '../vm/kernels';
+import { requireQemu } from '../vm/qemu';
+import type { CliOptions } from './args';
+import { vmOptionsFor } from './vm-options';
+
+export async function runGuestTests(opts: CliOptions): Promise<number> {
+  requireQemu();
+  let failed = 0;
+  let passed = 0;
+  for (const k of selectKernels(opts.kernels)) {
+    const r = await runGuestSuiteOn(k, await vmOptionsFor(opts, k));
+    for (const t of r.tests) {
+      if (t.state === 'passed') passed++;
+      if (t.state === 'failed') failed++;
+      const mark = t.state === 'passed' ? 'ok' : t.state === 'failed' ? 'not ok' : 'ok # SKIP';
+      process.stdout.write(`${mark} - ${k.release}: ${t.fullTitle}\n`);
+      if (t.error) process.stdout.write(`  ${t.error.split('\n').join('\n  ')}\n`);
+    }
+    if (r.failure !== null) {
+      failed++;
+      process.stdout.write(`not ok - ${k.release}: suite did not complete\n  ${r.failure.split('\n').join('\n  ')}\n`);
+    }
+  }
+  process.stdout.write(`${passed} passed, ${failed} failed\n`);
+  return failed === 0 ? 0 : 1;
+}

@@ -1,0 +1,75 @@
+/**
+ * From evidence to a verdict. Pure: the same evidence always gives the same
+ * verdict, and nothing is looked up from what the experiment "should" do.
+ * Order of precedence: the worst thing the kernel did wins, then what the
+ * user process suffered, then data, then a clean refusal, then ok.
+ */
+import type { CellEvidence, Verdict } from './types';
+
+/** Taint bits that mean the kernel complained: B, D, W, L. */
+export const TROUBLE_TAINTS = ['B', 'D', 'W', 'L'] as const;
+
+export interface Judgement {
+  verdict: Verdict;
+  detail: string;
+  headline: string;
+}
+
+export function judge(ev: CellEvidence): Judgement {
+  const panic = ev.findings.find((f) => f.severity === 'panic');
+  if (panic) return { verdict: 'panic', detail: panic.kind, headline: panic.line };
+  const oops = ev.findings.find((f) => f.severity === 'oops');
+  if (oops || ev.taintGained.includes('D')) {
+    return {
+      verdict: 'oops',
+      detail: oops?.kind ?? 'taint-D',
+      headline: oops?.line ?? 'kernel gained taint D (died in an oops)',
+    };
+  }
+  const complaint = ev.findings.find((f) => f.severity === 'complaint');
+  if (complaint) {
+    const reason = complaint.reason ? ` (${complaint.reason})` : '';
+    return { verdict: 'kernel-complaint', detail: complaint.kind, headline: complaint.line + reason };
+  }
+  const trouble = ev.taintGained.filter((t) => (TROUBLE_TAINTS as readonly string[]).includes(t));
+  if (trouble.length > 0) {
+    return {
+      verdict: 'kernel-complaint',
+      detail: `taint-${trouble.join('')}`,
+      headline: `kernel gained taint ${trouble.join('')} without a recognised message`,
+    };
+  }
+  const obs = ev.observation;
+  if (obs === null) {
+    return { verdict: 'hang', detail: 'no-observation', headline: 'the probe never reported' };
+  }
+  if (obs.signal !== null) {
+    return { verdict: 'user-signal', detail: obs.signal, headline: `probe killed by ${obs.signal}` };
+  }
+  const mismatch = obs.kernelToUser ?? obs.userToKernel;
+  if (mismatch !== null) {
+    const dir = obs.kernelToUser !== null ? 'kernel->user' : 'user->kernel';
+    return {
+      verdict: 'wrong-data',
+      detail: dir,
+      headline:
+        `${dir} mismatch at offset ${mismatch.offset}: expected 0x${hex(mismatch.expected)}, ` +
+        `found 0x${hex(mismatch.found)}`,
+    };
+  }
+  if (obs.refused !== null) {
+    return {
+      verdict: 'refused',
+      detail: obs.refused.code,
+      headline: `${obs.refused.step} refused: ${obs.refused.message}`,
+    };
+  }
+  if (obs.error !== null) {
+    return { verdict: 'error', detail: 'probe-error', headline: obs.error };
+  }
+  return { verdict: 'ok', detail: '', headline: 'data correct both ways, no kernel complaint, no new taint' };
+}
+
+function hex(n: number): string {
+  return (n >>> 0).toString(16).padStart(8, '0');
+}

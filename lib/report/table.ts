@@ -1,0 +1,78 @@
+/**
+ * The terminal table: kernel x cell x verdict, with whether the verdict
+ * matches the expectations table and the evidence line for anything not ok.
+ */
+import { compare, expectationFor } from '../experiments/expectations';
+import type { CellResult } from '../experiments/types';
+import { seriesOf } from '../vm/kernels';
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+
+export interface TableRow {
+  kernel: string;
+  cell: string;
+  verdict: string;
+  expected: string;
+  agreement: string;
+}
+
+export function tableRows(results: readonly CellResult[]): TableRow[] {
+  return results.map((r) => {
+    const series = seriesOf(r.kernel);
+    const e = expectationFor(r.cell.id, series);
+    const expected = e ? `${e.verdict}${e.detail ? ` (${e.detail})` : ''}` : '-';
+    const verdict = `${r.verdict}${r.detail && r.verdict !== 'ok' ? ` (${r.detail})` : ''}`;
+    return { kernel: r.kernel, cell: r.cell.id, verdict, expected, agreement: compare(r.cell.id, series, r.verdict, r.detail) };
+  });
+}
+
+export function renderTable(results: readonly CellResult[]): string {
+  const rows = tableRows(results);
+  const head: TableRow = { kernel: 'kernel', cell: 'cell', verdict: 'verdict', expected: 'expected', agreement: 'vs expected' };
+  const cols: Array<keyof TableRow> = ['kernel', 'cell', 'verdict', 'expected', 'agreement'];
+  const width = Object.fromEntries(
+    cols.map((c) => [c, Math.max(...[head, ...rows].map((r) => r[c].length))]),
+  ) as Record<keyof TableRow, number>;
+  const line = (r: TableRow): string => cols.map((c) => pad(r[c], width[c])).join('  ').trimEnd();
+  const out = [line(head), cols.map((c) => '-'.repeat(width[c])).join('  ').trimEnd()];
+  results.forEach((r, i) => {
+    out.push(line(rows[i] as TableRow));
+    if (r.verdict !== 'ok') out.push(`    evidence: ${r.headline}`);
+  });
+  return out.join('\n');
+}
+
+export interface Tally {
+  cell: string;
+  kernel: string;
+  counts: Record<string, number>;
+  runs: number;
+}
+
+/** Verdict counts per kernel x cell over repeated runs ("5/5 ok"). */
+export function tally(results: readonly CellResult[]): Tally[] {
+  const map = new Map<string, Tally>();
+  for (const r of results) {
+    const key = `${r.kernel}\0${r.cell.id}`;
+    let t = map.get(key);
+    if (!t) {
+      t = { cell: r.cell.id, kernel: r.kernel, counts: {}, runs: 0 };
+      map.set(key, t);
+    }
+    const v = r.verdict === 'ok' ? 'ok' : `${r.verdict} (${r.detail})`;
+    t.counts[v] = (t.counts[v] ?? 0) + 1;
+    t.runs++;
+  }
+  return [...map.values()];
+}
+
+export function renderTally(results: readonly CellResult[]): string {
+  return tally(results)
+    .map((t) => {
+      const parts = Object.entries(t.counts).map(([v, n]) => `${n}/${t.runs} ${v}`);
+      return `${t.kernel}  ${t.cell}: ${parts.join(', ')}`;
+    })
+    .join('\n');
+}

@@ -1,0 +1,78 @@
+/**
+ * The guest agent: started by guest.sh inside the VM with the run directory as
+ * its argument. Runs the job, reporting every step as an event line; exits
+ * early (so the host reboots) when a cell has damaged the kernel.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  EVENTS_FILE,
+  JOB_FILE,
+  MARK_AGENT_DONE,
+  MARK_AGENT_READY,
+  MARK_CELL_DONE,
+  type GuestEvent,
+  type Job,
+} from '../vm/job';
+import { CellRunner, damagedKernel } from './cell-runner';
+import { loadModule } from './module';
+import { runGuestSuite } from './guest-suite';
+
+function uptime(): number {
+  return Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+}
+
+async function main(runDir: string): Promise<number> {
+  const eventsFile = path.join(runDir, EVENTS_FILE);
+  const emit = (e: GuestEvent): void => fs.appendFileSync(eventsFile, JSON.stringify(e) + '\n');
+  const job = JSON.parse(fs.readFileSync(path.join(runDir, JOB_FILE), 'utf8')) as Job;
+  emit({ type: 'ready', uptime: uptime(), node: process.version, release: os.release() });
+  process.stdout.write(`${MARK_AGENT_READY} ${uptime()}\n`);
+  try {
+    if (job.kind === 'idle') return 0;
+    loadModule(job.module.path, job.module.params);
+    if (job.kind === 'cells') {
+      const runner = new CellRunner({ kernel: os.release() });
+      try {
+        for (const cell of job.cells) {
+          emit({ type: 'cell-start', id: cell.id });
+          const result = await runner.run(cell);
+          emit({ type: 'cell-result', result });
+          process.stdout.write(`${MARK_CELL_DONE} ${cell.id} ${result.verdict}\n`);
+          const why = damagedKernel(result);
+          if (why !== null) {
+            emit({ type: 'kernel-damaged', id: cell.id, why });
+            return 0;
+          }
+        }
+      } finally {
+        runner.close();
+      }
+      return 0;
+    }
+    process.env['MMAPLAB_KO'] = job.module.path;
+    const failures = await runGuestSuite(job.files, (test) => emit({ type: 'test', test }));
+    return failures === 0 ? 0 : 1;
+  } catch (err) {
+    emit({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    return 2;
+  }
+}
+
+const runDir = process.argv[2];
+if (runDir === undefined) {
+  process.stderr.write('usage: agent.js RUN_DIR\n');
+  process.exit(2);
+}
+main(runDir).then(
+  (status) => {
+    fs.appendFileSync(path.join(runDir, EVENTS_FILE), JSON.stringify({ type: 'done', status }) + '\n');
+    process.stdout.write(`${MARK_AGENT_DONE} ${status}\n`);
+    process.exit(status);
+  },
+  (err: unknown) => {
+    process.stderr.write(`agent failed: ${String(err)}\n`);
+    process.exit(3);
+  },
+);

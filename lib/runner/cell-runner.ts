@@ -1,0 +1,123 @@
+/**
+ * Runs cells in this kernel (inside a guest, or on a lab machine with the
+ * module loaded): kmsg window and taint around a probe child that does the
+ * userspace steps, then a verdict from what was seen.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import { classifyWindow, currentSeq, readSince, readTaint, taintGained } from '../kmsg';
+import type { CellEvidence, CellResult, CellSpec, ProbeObservation } from '../experiments/types';
+import { judge } from '../experiments/verdict';
+import type { ProbeReply, ProbeRequest } from './protocol';
+import { drainCpu, drainPerCpuPages, pinTo } from './settle';
+
+export interface CellRunnerOptions {
+  kernel: string;
+  devicePath?: string;
+  /** Longest a probe may take before it is killed and the cell called a hang. */
+  probeTimeoutMs?: number;
+}
+
+export class CellRunner {
+  private child: ChildProcess | null = null;
+  private nextId = 1;
+  private readonly devicePath: string;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly opts: CellRunnerOptions) {
+    this.devicePath = opts.devicePath ?? '/dev/mmaplab';
+    this.timeoutMs = opts.probeTimeoutMs ?? 60_000;
+  }
+
+  private probe(): ChildProcess {
+    if (this.child === null || this.child.exitCode !== null || this.child.signalCode !== null) {
+      this.child = fork(path.join(__dirname, 'probe.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    }
+    return this.child;
+  }
+
+  /** Run the userspace steps in the probe; a signal or timeout is an observation too. */
+  private observe(cell: CellSpec): Promise<ProbeObservation> {
+    const child = this.probe();
+    const id = this.nextId++;
+    const blank: ProbeObservation = {
+      steps: [],
+      refused: null,
+      kernelToUser: null,
+      userToKernel: null,
+      signal: null,
+      error: null,
+      drainedCpu: null,
+    };
+    const cpu = drainCpu();
+    if (cpu !== null && child.pid !== undefined) pinTo(child.pid, cpu);
+    return new Promise((resolve) => {
+      const done = (obs: ProbeObservation): void => {
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve(obs);
+      };
+      const onMessage = (m: ProbeReply): void => {
+        if (m.id === id) done(m.observation);
+      };
+      const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
+        this.child = null;
+        done(signal !== null ? { ...blank, signal } : { ...blank, error: `probe exited with status ${code}` });
+      };
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        this.child = null;
+        done({ ...blank, error: `probe did not answer within ${this.timeoutMs} ms` });
+      }, this.timeoutMs);
+      child.on('message', onMessage);
+      child.on('exit', onExit);
+      const req: ProbeRequest = { id, cell, devicePath: this.devicePath };
+      child.send(req);
+    });
+  }
+
+  async run(cell: CellSpec): Promise<CellResult> {
+    const started = Date.now();
+    const seq0 = currentSeq();
+    const taint0 = readTaint();
+    const observation = await this.observe(cell);
+    // What close freed may still sit on per-CPU lists, where 6.1 does not
+    // check it; flush them so every complaint lands in this window.
+    drainPerCpuPages();
+    const window = readSince(seq0);
+    const evidence: CellEvidence = {
+      kmsg: window.records.map((r) => r.message),
+      findings: classifyWindow(window.records),
+      taintGained: taintGained(taint0, readTaint()),
+      observation,
+    };
+    const j = judge(evidence);
+    return {
+      kernel: this.opts.kernel,
+      cell,
+      verdict: j.verdict,
+      detail: j.detail,
+      headline: j.headline,
+      evidence,
+      durationMs: Date.now() - started,
+    };
+  }
+
+  close(): void {
+    if (this.child !== null) {
+      this.child.disconnect();
+      this.child = null;
+    }
+  }
+}
+
+/** Why the kernel can no longer be trusted for further cells, or null. */
+export function damagedKernel(r: CellResult): string | null {
+  if (r.verdict === 'oops' || r.verdict === 'panic') return `${r.verdict}: ${r.headline}`;
+  if (r.evidence.taintGained.includes('D')) return 'kernel gained taint D';
+  // Bad page state: the page allocator met pages it did not expect; what the
+  // kernel does next is no longer a clean baseline for another cell.
+  if (r.evidence.taintGained.includes('B')) return 'kernel gained taint B (bad page)';
+  return null;
+}

@@ -1,0 +1,22 @@
+/** Running the guest mocha suite inside the VM, one event per test. */
+import Mocha from 'mocha';
+import type { GuestTest } from '../vm/job';
+
+export function runGuestSuite(files: string[], onTest: (t: GuestTest) => void): Promise<number> {
+  const mocha = new Mocha({ timeout: 120_000, reporter: 'spec' });
+  for (const f of files) mocha.addFile(f);
+  return new Promise((resolve) => {
+    const runner = mocha.run((failures) => resolve(failures));
+    const record = (test: Mocha.Test, state: GuestTest['state'], err?: Error): void =>
+      onTest({
+        title: test.title,
+        fullTitle: test.fullTitle(),
+        state,
+        durationMs: test.duration ?? 0,
+        ...(err ? { error: err.stack ?? err.message } : {}),
+      });
+    runner.on('pass', (t) => record(t, 'passed'));
+    runner.on('fail', (t, err) => record(t as Mocha.Test, 'failed', err));
+    runner.on('pending', (t) => record(t, 'pending'));
+  });
+}

@@ -1,0 +1,42 @@
+/** Host side of the guest test suite: boot a kernel, run the suite inside. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { REPO_ROOT } from '../paths';
+import { MmaplabError } from '../util/errors';
+import type { GuestTest } from '../vm/job';
+import type { Kernel } from '../vm/kernels';
+import { ensureModule } from '../vm/kmod';
+import { describeFailure, runJob, type VmOptions, type VmRun } from '../vm/session';
+
+export const GUEST_SUITE_DIR = path.join(REPO_ROOT, 'dist', 'test', 'guest');
+
+export function guestSuiteFiles(): string[] {
+  if (!fs.existsSync(GUEST_SUITE_DIR)) {
+    throw new MmaplabError('ENOBUILD', `${GUEST_SUITE_DIR} is missing: run npm run build`);
+  }
+  return fs
+    .readdirSync(GUEST_SUITE_DIR)
+    .filter((f) => f.endsWith('.test.js'))
+    .sort()
+    .map((f) => path.join(GUEST_SUITE_DIR, f));
+}
+
+export interface GuestSuiteRun {
+  tests: GuestTest[];
+  run: VmRun;
+  /** Set when the suite did not run to completion (boot failure, hang...). */
+  failure: string | null;
+}
+
+export async function runGuestSuiteOn(kernel: Kernel, vm: VmOptions): Promise<GuestSuiteRun> {
+  const module = ensureModule(kernel);
+  const run = await runJob(
+    kernel,
+    { kind: 'suite', kernel: kernel.release, module: { path: module.path, params: {} }, files: guestSuiteFiles() },
+    vm,
+    'suite',
+  );
+  const tests = run.events.flatMap((e) => (e.type === 'test' ? [e.test] : []));
+  const finished = run.agentStatus !== null && run.boot.end === 'exited';
+  return { tests, run, failure: finished ? null : describeFailure(kernel, run) };
+}

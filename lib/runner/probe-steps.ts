@@ -1,0 +1,74 @@
+/**
+ * The userspace half of a cell: the steps a driver's user would take, each
+ * recorded, stopping at the first one the kernel refuses. Runs in a probe
+ * child process so a signal kills the probe, not the agent.
+ */
+import { MmaplabDevice, checkPattern, writePattern } from '../device';
+import type { CellSpec, ProbeObservation, ProbeStep } from '../experiments/types';
+import { drainPerCpuPages } from './settle';
+
+/** Seeds are fixed per direction so a stale pattern from the other is caught. */
+export const SEED_KERNEL = 0x6b65726e; // "kern"
+export const SEED_USER = 0x75736572; // "user"
+
+function errnoCode(err: unknown): string | null {
+  if (err instanceof Error) {
+    const e = err as Error & { code?: unknown; syscall?: unknown };
+    if (typeof e.code === 'string' && /^E[A-Z0-9]+$/.test(e.code) && typeof e.syscall === 'string') {
+      return e.code;
+    }
+  }
+  return null;
+}
+
+export function runBasicScenario(cell: CellSpec, devicePath: string): ProbeObservation {
+  const obs: ProbeObservation = {
+    steps: [],
+    refused: null,
+    kernelToUser: null,
+    userToKernel: null,
+    signal: null,
+    error: null,
+    drainedCpu: null,
+  };
+  let current: ProbeStep = 'open';
+  const step = <T>(name: ProbeStep, fn: () => T): T => {
+    current = name;
+    const v = fn();
+    obs.steps.push(name);
+    return v;
+  };
+  let dev: MmaplabDevice | null = null;
+  try {
+    dev = step('open', () => MmaplabDevice.open(devicePath));
+    const d = dev;
+    step('configure', () => d.configure({ alloc: cell.alloc, method: cell.method, size: cell.size }));
+    step('fill', () => d.fill(SEED_KERNEL));
+    const map = step('mmap', () => d.mmap(cell.size, { prot: 'rw', shared: true }));
+    obs.kernelToUser = step('read', () => checkPattern(map.buffer, SEED_KERNEL));
+    step('write', () => writePattern(map.buffer, SEED_USER));
+    const v = step('verify', () => d.verify(SEED_USER));
+    obs.userToKernel =
+      v.mismatch === null ? null : { offset: Number(v.mismatch), expected: v.expected, found: v.found };
+    step('munmap', () => map.unmap());
+    // Whatever munmap freed now goes through the allocator's checks, before
+    // close lets the driver free its buffer: a double free cannot hide.
+    obs.drainedCpu = step('drain', () => drainPerCpuPages());
+    step('close', () => d.close());
+    dev = null;
+  } catch (err) {
+    const code = errnoCode(err);
+    const message = err instanceof Error ? err.message : String(err);
+    if (code !== null) obs.refused = { step: current, code, message };
+    else obs.error = `${current}: ${message}`;
+  } finally {
+    if (dev !== null) {
+      try {
+        dev.close();
+      } catch {
+        /* the step's own error is what matters */
+      }
+    }
+  }
+  return obs;
+}

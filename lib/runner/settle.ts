@@ -1,0 +1,56 @@
+/**
+ * Making a cell's kernel complaints deterministic and inside its window.
+ *
+ * Freed low-order pages go to per-CPU lists first, where no free-time check
+ * sees them: a page freed there and then freed again as part of a larger
+ * block passes every check and silently corrupts the allocator. Taking a CPU
+ * offline drains its lists into the buddy allocator, after which a second
+ * free of those pages is caught ("Bad page state"). So the probe runs pinned
+ * to one hot-pluggable CPU, and cycles that CPU at the points where frees
+ * must have been checked.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+
+const CPU_DIR = '/sys/devices/system/cpu';
+
+function onlineFile(cpu: number): string {
+  return `${CPU_DIR}/cpu${cpu}/online`;
+}
+
+/** The CPU the probe is pinned to: the highest one that can go offline. */
+export function drainCpu(): number | null {
+  let names: string[];
+  try {
+    names = fs.readdirSync(CPU_DIR);
+  } catch {
+    return null;
+  }
+  const cpus = names
+    .filter((n) => /^cpu\d+$/.test(n))
+    .map((n) => Number(n.slice(3)))
+    .filter((n) => fs.existsSync(onlineFile(n)))
+    .sort((a, b) => b - a);
+  return cpus[0] ?? null;
+}
+
+/** Pin a process to a CPU (re-done per cell: going offline breaks affinity). */
+export function pinTo(pid: number, cpu: number): void {
+  const r = spawnSync('taskset', ['-pc', String(cpu), String(pid)], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
+    throw new Error(`taskset -pc ${cpu} ${pid} failed: ${r.error?.message ?? r.stderr.trim()}`);
+  }
+}
+
+/**
+ * Cycle the CPU offline and online, draining its per-CPU page lists. Returns
+ * the CPU cycled, or null when none can be (one CPU, no hotplug).
+ */
+export function drainPerCpuPages(cpu: number | null = drainCpu()): number | null {
+  if (cpu === null) return null;
+  const file = onlineFile(cpu);
+  if (fs.readFileSync(file, 'utf8').trim() !== '1') return null;
+  fs.writeFileSync(file, '0');
+  fs.writeFileSync(file, '1');
+  return cpu;
+}

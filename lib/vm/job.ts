@@ -1,0 +1,58 @@
+/**
+ * The host <-> guest protocol. The host writes job.json and guest.sh into the
+ * run directory (shared with the guest over 9p); the guest agent appends one
+ * JSON event per line to events.jsonl and prints progress marks on the
+ * console, which the host timestamps.
+ */
+import type { CellResult, CellSpec } from '../experiments/types';
+
+export interface ModuleLoad {
+  /** Host path of mmaplab.ko built for this kernel (visible in the guest). */
+  path: string;
+  /** Module parameters, e.g. { allow_hazards: '1' }. */
+  params: Record<string, string>;
+}
+
+export type Job =
+  | { kind: 'cells'; kernel: string; module: ModuleLoad; cells: CellSpec[] }
+  | { kind: 'suite'; kernel: string; module: ModuleLoad; files: string[] }
+  | { kind: 'idle'; kernel: string };
+
+export interface GuestTest {
+  title: string;
+  fullTitle: string;
+  state: 'passed' | 'failed' | 'pending';
+  durationMs: number;
+  error?: string;
+}
+
+export type GuestEvent =
+  | { type: 'ready'; uptime: number; node: string; release: string }
+  | { type: 'cell-start'; id: string }
+  | { type: 'cell-result'; result: CellResult }
+  | { type: 'kernel-damaged'; id: string; why: string }
+  | { type: 'test'; test: GuestTest }
+  | { type: 'log'; message: string }
+  | { type: 'error'; message: string }
+  | { type: 'done'; status: number };
+
+export const MARK_AGENT_READY = 'MMAPLAB-AGENT-READY';
+export const MARK_CELL_DONE = 'MMAPLAB-CELL-DONE';
+export const MARK_AGENT_DONE = 'MMAPLAB-AGENT-DONE';
+
+export const JOB_FILE = 'job.json';
+export const EVENTS_FILE = 'events.jsonl';
+export const GUEST_SCRIPT = 'guest.sh';
+
+export function parseEvents(text: string): GuestEvent[] {
+  const out: GuestEvent[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      out.push(JSON.parse(line) as GuestEvent);
+    } catch {
+      // A line cut short by a dying VM: everything before it still counts.
+    }
+  }
+  return out;
+}

@@ -1,0 +1,84 @@
+/**
+ * Building mmaplab.ko for one kernel with that kernel's kbuild. Each kernel
+ * gets its own copy of the sources under the cache (kbuild writes objects
+ * next to them), rebuilt only when the sources or the kbuild tree changed.
+ */
+import { spawnSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { MmaplabError } from '../util/errors';
+import { REPO_ROOT, cacheDir } from '../paths';
+import type { Kernel } from './kernels';
+
+export const KMOD_SRC = path.join(REPO_ROOT, 'kmod');
+
+function sourceFiles(dir: string, rel = ''): string[] {
+  const out: string[] = [];
+  for (const ent of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+    const r = path.join(rel, ent.name);
+    if (ent.isDirectory()) out.push(...sourceFiles(dir, r));
+    else if (/\.(c|h)$|^Kbuild$|^Makefile$/.test(ent.name)) out.push(r);
+  }
+  return out.sort();
+}
+
+function sourceKey(kernel: Kernel, files: string[]): string {
+  const h = crypto.createHash('sha256').update(kernel.release);
+  const symvers = path.join(kernel.buildDir, 'Module.symvers');
+  if (fs.existsSync(symvers)) h.update(String(fs.statSync(symvers).mtimeMs));
+  for (const f of files) h.update('\0').update(f).update('\0').update(fs.readFileSync(path.join(KMOD_SRC, f)));
+  return h.digest('hex').slice(0, 16);
+}
+
+export interface BuiltModule {
+  path: string;
+  /** Compiler output of the build (empty when it came from the cache). */
+  log: string;
+  warnings: string[];
+  cached: boolean;
+}
+
+export function moduleBuildDir(kernel: Kernel): string {
+  return path.join(cacheDir(), 'kmod', kernel.release);
+}
+
+export function ensureModule(kernel: Kernel, opts: { force?: boolean } = {}): BuiltModule {
+  if (!fs.existsSync(path.join(kernel.buildDir, 'Makefile'))) {
+    throw new MmaplabError(
+      'ENOHEADERS',
+      `no kbuild tree for ${kernel.release} at ${kernel.buildDir}: ` +
+        `apt-get install linux-headers-${kernel.release}`,
+    );
+  }
+  const files = sourceFiles(KMOD_SRC);
+  const key = sourceKey(kernel, files);
+  const dir = moduleBuildDir(kernel);
+  const ko = path.join(dir, 'mmaplab.ko');
+  const stamp = path.join(dir, '.source-key');
+  if (!opts.force && fs.existsSync(ko) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === key) {
+    return { path: ko, log: '', warnings: [], cached: true };
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  for (const f of files) {
+    fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+    fs.copyFileSync(path.join(KMOD_SRC, f), path.join(dir, f));
+  }
+  const r = spawnSync('make', ['-C', kernel.buildDir, `M=${dir}`, 'modules'], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
+  const log = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  if (r.error) {
+    throw new MmaplabError('EKMODBUILD', `cannot run make: ${r.error.message} (apt-get install build-essential)`);
+  }
+  if (r.status !== 0 || !fs.existsSync(ko)) {
+    throw new MmaplabError(
+      'EKMODBUILD',
+      `building mmaplab.ko for ${kernel.release} failed:\n${log}`,
+      { release: kernel.release, log },
+    );
+  }
+  fs.writeFileSync(stamp, key);
+  return { path: ko, log, warnings: log.split('\n').filter((l) => /warning:/i.test(l)), cached: false };
+}

@@ -1,0 +1,191 @@
+/**
+ * Running a job in a fresh VM for one kernel, and the cell loop on top of
+ * it: cells run in one boot until one damages the kernel or the VM dies; the
+ * rest continue in a new boot. The cell a VM died in gets its verdict from
+ * the console (panic) or the deadline (hang).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { REPO_ROOT, runsDir } from '../paths';
+import type { CellResult, CellSpec } from '../experiments/types';
+import { MmaplabError } from '../util/errors';
+import { classifyConsole } from './console';
+import { GUEST_RUN_DIR, MARK_ROOT_READY } from './guest-init';
+import { ensureInitramfs } from './initramfs';
+import {
+  EVENTS_FILE,
+  GUEST_SCRIPT,
+  JOB_FILE,
+  MARK_AGENT_DONE,
+  MARK_AGENT_READY,
+  MARK_CELL_DONE,
+  parseEvents,
+  type GuestEvent,
+  type Job,
+  type ModuleLoad,
+} from './job';
+import type { Kernel } from './kernels';
+import { boot, type Accel, type BootOutcome } from './qemu';
+import { ensureBootImage } from './vmlinux';
+
+export interface VmOptions {
+  accel: Accel;
+  cpus: number;
+  memoryMb: number;
+  timeoutMs: number;
+  bootPath: 'vmlinux' | 'bzimage';
+  cmdline: string[];
+  /** Echo the guest console to this stream as it arrives. */
+  echo?: NodeJS.WritableStream;
+}
+
+export const DEFAULT_VM: VmOptions = {
+  accel: 'tcg',
+  cpus: 2,
+  memoryMb: 1024,
+  timeoutMs: 300_000,
+  bootPath: 'vmlinux',
+  cmdline: [],
+};
+
+export interface VmRun {
+  runDir: string;
+  boot: BootOutcome;
+  events: GuestEvent[];
+  /** The status the agent reported, or null if it never finished. */
+  agentStatus: number | null;
+}
+
+let runCounter = 0;
+
+function newRunDir(kernel: Kernel, label: string): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const dir = path.join(runsDir(), `${stamp}-${process.pid}-${++runCounter}-${kernel.release}-${label}`);
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+function guestScript(): string {
+  const agent = path.join(REPO_ROOT, 'dist', 'lib', 'runner', 'agent.js');
+  return [
+    '#!/bin/sh',
+    `cd ${JSON.stringify(REPO_ROOT)} || exit 1`,
+    `exec ${JSON.stringify(process.execPath)} ${JSON.stringify(agent)} ${GUEST_RUN_DIR}`,
+    '',
+  ].join('\n');
+}
+
+export async function runJob(kernel: Kernel, job: Job, vm: VmOptions, label: string): Promise<VmRun> {
+  const image = ensureBootImage(kernel, vm.bootPath);
+  const initramfs = ensureInitramfs(kernel);
+  const runDir = newRunDir(kernel, label);
+  fs.writeFileSync(path.join(runDir, JOB_FILE), JSON.stringify(job, null, 2));
+  fs.writeFileSync(path.join(runDir, GUEST_SCRIPT), guestScript(), { mode: 0o755 });
+  fs.writeFileSync(path.join(runDir, EVENTS_FILE), '');
+  const outcome = await boot({
+    image,
+    initramfs,
+    runDir,
+    accel: vm.accel,
+    cpus: vm.cpus,
+    memoryMb: vm.memoryMb,
+    timeoutMs: vm.timeoutMs,
+    cmdline: vm.cmdline,
+    marks: [MARK_ROOT_READY, MARK_AGENT_READY, MARK_CELL_DONE, MARK_AGENT_DONE],
+    ...(vm.echo ? { onLine: (l: string) => vm.echo?.write(`${l}\n`) } : {}),
+  });
+  const events = parseEvents(fs.readFileSync(path.join(runDir, EVENTS_FILE), 'utf8'));
+  const done = events.find((e): e is Extract<GuestEvent, { type: 'done' }> => e.type === 'done');
+  const run: VmRun = { runDir, boot: outcome, events, agentStatus: done ? done.status : null };
+  fs.writeFileSync(
+    path.join(runDir, 'outcome.json'),
+    JSON.stringify({ ...outcome, agentStatus: run.agentStatus }, null, 2),
+  );
+  return run;
+}
+
+/** Why a VM run produced nothing usable, for people: the console tail included. */
+export function describeFailure(kernel: Kernel, run: VmRun): string {
+  const tail = run.boot.consoleTail.slice(-25).join('\n');
+  const err = run.events.find((e): e is Extract<GuestEvent, { type: 'error' }> => e.type === 'error');
+  const what =
+    run.boot.end === 'timeout'
+      ? `hang: the guest did not finish within ${Math.round(run.boot.durationMs / 1000)} s`
+      : run.boot.end === 'qemu-error'
+        ? `QEMU failed (status ${run.boot.qemuStatus}): ${run.boot.stderr}`
+        : run.boot.end === 'panic'
+          ? 'the kernel panicked'
+          : err
+            ? `the guest agent failed: ${err.message}`
+            : 'the guest stopped without a result';
+  return `${kernel.release}: ${what}\nrun directory: ${run.runDir}\nconsole tail:\n${tail}`;
+}
+
+export interface CellsOutcome {
+  results: CellResult[];
+  runs: VmRun[];
+}
+
+/** Run all cells on one kernel, rebooting after a cell that damaged the kernel. */
+export async function runCells(
+  kernel: Kernel,
+  cells: CellSpec[],
+  module: ModuleLoad,
+  vm: VmOptions,
+): Promise<CellsOutcome> {
+  const results: CellResult[] = [];
+  const runs: VmRun[] = [];
+  let pending = cells.slice();
+  while (pending.length > 0) {
+    const run = await runJob(kernel, { kind: 'cells', kernel: kernel.release, module, cells: pending }, vm, 'cells');
+    runs.push(run);
+    const finished = new Set<string>();
+    let started: string | null = null;
+    for (const e of run.events) {
+      if (e.type === 'cell-start') started = e.id;
+      if (e.type === 'cell-result') {
+        results.push(e.result);
+        finished.add(e.result.cell.id);
+        started = null;
+      }
+    }
+    if (started !== null) {
+      // The VM died inside this cell: the console is the only witness left.
+      const cell = pending.find((c) => c.id === started) as CellSpec;
+      results.push(deadVmResult(kernel, cell, run));
+      finished.add(cell.id);
+    }
+    const ready = run.events.some((e) => e.type === 'ready');
+    if (finished.size === 0) {
+      if (!ready) throw new MmaplabError('EGUEST', describeFailure(kernel, run), { runDir: run.runDir });
+      const err = run.events.find((e): e is Extract<GuestEvent, { type: 'error' }> => e.type === 'error');
+      throw new MmaplabError('EGUEST', describeFailure(kernel, run) + (err ? `\n${err.message}` : ''), {
+        runDir: run.runDir,
+      });
+    }
+    pending = pending.filter((c) => !finished.has(c.id));
+  }
+  return { results, runs };
+}
+
+function deadVmResult(kernel: Kernel, cell: CellSpec, run: VmRun): CellResult {
+  const findings = classifyConsole(run.boot.consoleTail);
+  const panic = run.boot.end === 'panic' || findings.some((f) => f.severity === 'panic');
+  const headline =
+    findings[0]?.line ?? (run.boot.end === 'timeout' ? 'VM stopped answering' : 'VM died without a message');
+  return {
+    kernel: kernel.release,
+    cell,
+    verdict: panic ? 'panic' : run.boot.end === 'timeout' ? 'hang' : 'oops',
+    detail: findings[0]?.kind ?? run.boot.end,
+    headline,
+    evidence: {
+      kmsg: [],
+      findings,
+      taintGained: [],
+      observation: null,
+      console: run.boot.consoleTail.slice(-40),
+    },
+    durationMs: run.boot.durationMs,
+  };
+}

@@ -1,0 +1,47 @@
+/** The cached ELF vmlinux of a kernel, or null when it cannot boot via PVH. */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { cacheDir } from '../paths';
+import { extractVmlinux, hasPvhEntry } from './bzimage';
+import type { Kernel } from './kernels';
+
+export interface BootImage {
+  /** The file QEMU gets as -kernel. */
+  path: string;
+  /** 'vmlinux': PVH entry, no in-guest decompression; 'bzimage': the slow path. */
+  kind: 'vmlinux' | 'bzimage';
+}
+
+function imageKey(image: string): string {
+  const st = fs.statSync(image);
+  return crypto
+    .createHash('sha256')
+    .update(`${path.resolve(image)}\0${st.size}\0${st.mtimeMs}`)
+    .digest('hex')
+    .slice(0, 16);
+}
+
+export function ensureBootImage(kernel: Kernel, prefer: 'vmlinux' | 'bzimage' = 'vmlinux'): BootImage {
+  if (prefer === 'bzimage') return { path: kernel.image, kind: 'bzimage' };
+  const dir = path.join(cacheDir(), 'kernels', kernel.release);
+  const key = imageKey(kernel.image);
+  const file = path.join(dir, `vmlinux-${key}`);
+  const noPvh = path.join(dir, `no-pvh-${key}`);
+  if (fs.existsSync(file)) return { path: file, kind: 'vmlinux' };
+  if (fs.existsSync(noPvh)) return { path: kernel.image, kind: 'bzimage' };
+  fs.mkdirSync(dir, { recursive: true });
+  const elf = extractVmlinux(fs.readFileSync(kernel.image));
+  if (!hasPvhEntry(elf)) {
+    // Built without CONFIG_PVH: remember that and boot the bzImage instead.
+    fs.writeFileSync(noPvh, '');
+    return { path: kernel.image, kind: 'bzimage' };
+  }
+  for (const old of fs.readdirSync(dir)) {
+    if (old.startsWith('vmlinux-')) fs.rmSync(path.join(dir, old), { force: true });
+  }
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, elf);
+  fs.renameSync(tmp, file);
+  return { path: file, kind: 'vmlinux' };
+}

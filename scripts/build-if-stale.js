@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// Rebuild the TypeScript and the addon when their sources are newer than
+// their outputs, then make sure mmaplab.ko is built for the default kernels
+// (that step keeps its own content hash and is cheap when nothing changed).
+// Plain JavaScript: it must run before anything is compiled.
+'use strict';
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+
+function newest(p) {
+  let st;
+  try {
+    st = fs.statSync(p);
+  } catch {
+    return 0;
+  }
+  if (!st.isDirectory()) return st.mtimeMs;
+  let t = 0;
+  for (const e of fs.readdirSync(p)) t = Math.max(t, newest(path.join(p, e)));
+  return t;
+}
+
+function mtime(p) {
+  try {
+    return fs.statSync(p).mtimeMs;
+  } catch {
+    return -1;
+  }
+}
+
+function run(args) {
+  const r = spawnSync('npm', ['run', '--silent', ...args], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+const at = (...p) => path.join(root, ...p);
+const tsStamp = at('dist', '.tsbuildinfo');
+const tsSources = Math.max(newest(at('lib')), newest(at('test')), mtime(at('tsconfig.json')), mtime(at('package.json')));
+if (mtime(tsStamp) < tsSources) {
+  run(['build:ts']);
+  // tsc leaves its build info alone when nothing changed: mark the check done.
+  const now = new Date();
+  fs.utimesSync(tsStamp, now, now);
+}
+
+const addon = at('build', 'Release', 'mmaplab.node');
+const addonSources = Math.max(newest(at('native')), mtime(at('binding.gyp')), newest(at('kmod', 'include')));
+if (mtime(addon) < addonSources) {
+  run(['build:addon']);
+  const now = new Date();
+  fs.utimesSync(addon, now, now);
+}
+
+run(['build:kmod']);

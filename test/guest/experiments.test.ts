@@ -1,0 +1,111 @@
+/**
+ * Guest suite: runs inside a VM as root, with mmaplab.ko at $MMAPLAB_KO.
+ * Each test reloads the module with the parameters it needs; the hazard
+ * test comes last because it leaves the kernel tainted B.
+ */
+import * as assert from 'node:assert/strict';
+import { MmaplabDevice } from '../../lib/device';
+import { findCells } from '../../lib/experiments/catalogue';
+import type { CellSpec } from '../../lib/experiments/types';
+import { CellRunner } from '../../lib/runner/cell-runner';
+import { loadModule, moduleParam } from '../../lib/runner/module';
+import * as os from 'node:os';
+
+function koPath(): string {
+  const ko = process.env['MMAPLAB_KO'];
+  if (!ko) throw new Error('MMAPLAB_KO is not set: this suite runs inside an mmaplab VM');
+  return ko;
+}
+
+function onlyCell(pattern: string): CellSpec {
+  const cells = findCells([pattern]);
+  assert.equal(cells.length, 1, `exactly one cell matches ${pattern}`);
+  return cells[0] as CellSpec;
+}
+
+function expectErrno(fn: () => unknown, code: string): void {
+  assert.throws(fn, (err: Error & { code?: string; syscall?: string }) => {
+    assert.equal(err.code, code, `expected ${code}, got ${err.code}: ${err.message}`);
+    assert.equal(err.syscall, 'ioctl');
+    return true;
+  });
+}
+
+describe(`mmaplab on ${os.release()}`, function () {
+  const runner = new CellRunner({ kernel: os.release() });
+  after(() => runner.close());
+
+  describe('module loaded without allow_hazards', function () {
+    before(() => loadModule(koPath(), {}));
+
+    it('reports allow_hazards=N in sysfs', function () {
+      assert.equal(moduleParam('allow_hazards'), 'N');
+    });
+
+    it('refuses the hazard configuration with EPERM', function () {
+      const dev = MmaplabDevice.open();
+      try {
+        expectErrno(() => dev.configure({ alloc: 'pages_nocomp', method: 'fault_page', size: 16384 }), 'EPERM');
+      } finally {
+        dev.close();
+      }
+    });
+
+    it('rejects bad CONFIGURE input with an errno, never an oops', function () {
+      const dev = MmaplabDevice.open();
+      try {
+        const base = { alloc: 1, method: 1, size: 65536n, flags: 0, reserved: 0 };
+        expectErrno(() => dev.configureRaw({ ...base, size: 0n }), 'EINVAL');
+        expectErrno(() => dev.configureRaw({ ...base, size: 4097n }), 'EINVAL');
+        expectErrno(() => dev.configureRaw({ ...base, size: 1n << 40n }), 'EINVAL');
+        expectErrno(() => dev.configureRaw({ ...base, alloc: 0 }), 'EINVAL');
+        expectErrno(() => dev.configureRaw({ ...base, method: 99 }), 'EINVAL');
+        expectErrno(() => dev.configureRaw({ ...base, flags: 1 }), 'EINVAL');
+        expectErrno(() => dev.configureRaw({ ...base, alloc: 2, method: 1 }), 'EINVAL');
+        expectErrno(() => dev.fill(1), 'ENODEV');
+      } finally {
+        dev.close();
+      }
+    });
+
+    it('refuses to reconfigure while mapped (EBUSY) and mmap beyond the buffer (EINVAL)', function () {
+      const dev = MmaplabDevice.open();
+      try {
+        dev.configure({ alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: 65536 });
+        assert.throws(() => dev.mmap(65536 * 2), (e: Error & { code?: string }) => e.code === 'EINVAL');
+        const map = dev.mmap(65536);
+        expectErrno(() => dev.configure({ alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: 8192 }), 'EBUSY');
+        map.unmap();
+        dev.configure({ alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: 8192 });
+      } finally {
+        dev.close();
+      }
+    });
+
+    it('vmalloc_user + remap_vmalloc_range: verdict ok, data correct both ways, clean kmsg, no new taint', async function () {
+      const r = await runner.run(onlyCell('vmalloc_user/remap_vmalloc_range'));
+      assert.equal(r.verdict, 'ok', `${r.verdict}: ${r.headline}\n${r.evidence.kmsg.join('\n')}`);
+      const obs = r.evidence.observation;
+      assert.ok(obs);
+      assert.deepEqual(obs.steps, ['open', 'configure', 'fill', 'mmap', 'read', 'write', 'verify', 'munmap', 'drain', 'close']);
+      assert.equal(obs.kernelToUser, null);
+      assert.equal(obs.userToKernel, null);
+      assert.deepEqual(r.evidence.findings, []);
+      assert.deepEqual(r.evidence.taintGained, []);
+    });
+  });
+
+  describe('module loaded with allow_hazards=1', function () {
+    before(() => loadModule(koPath(), { allow_hazards: '1' }));
+
+    it('alloc_pages without __GFP_COMP + fault handler with get_page: "Bad page state" is detected on the cell', async function () {
+      const r = await runner.run(onlyCell('pages_nocomp/fault_page'));
+      const bad = r.evidence.findings.find((f) => f.kind === 'bad-page-state');
+      assert.ok(bad, `no Bad page state in the cell's window (verdict ${r.verdict}: ${r.headline})\n${r.evidence.kmsg.join('\n')}`);
+      assert.equal(r.verdict, 'kernel-complaint');
+      assert.match(bad.line, /BUG: Bad page state in process/);
+      assert.ok(bad.reason, 'the "page dumped because" reason is attached');
+      assert.ok(r.evidence.taintGained.includes('B'), `taint B gained (got ${r.evidence.taintGained.join('')})`);
+    });
+  });
+});

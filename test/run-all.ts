@@ -1,0 +1,29 @@
+/**
+ * `npm test`: unit tests (no VM), then the VM suites, in one mocha run, and a
+ * last line "N passed, N failed" for people and CI logs alike.
+ * `--unit` runs the unit tests only.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import Mocha from 'mocha';
+
+function testFiles(dir: string): string[] {
+  const full = path.join(__dirname, dir);
+  if (!fs.existsSync(full)) return [];
+  return fs
+    .readdirSync(full)
+    .filter((f) => f.endsWith('.test.js'))
+    .sort()
+    .map((f) => path.join(full, f));
+}
+
+const unitOnly = process.argv.includes('--unit');
+const mocha = new Mocha({ reporter: 'spec', timeout: 30_000 });
+for (const f of testFiles('unit')) mocha.addFile(f);
+if (!unitOnly) for (const f of testFiles('vm')) mocha.addFile(f);
+
+const runner = mocha.run((failures) => {
+  const passed = runner.stats?.passes ?? 0;
+  process.stdout.write(`\n${passed} passed, ${failures} failed\n`);
+  process.exitCode = failures === 0 ? 0 : 1;
+});
