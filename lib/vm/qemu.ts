@@ -74,6 +74,8 @@ export function kernelCmdline(extra: readonly string[] = []): string {
     'panic=-1',
     'rdinit=/init',
     // No real hardware to wait for; skip what only costs time under TCG.
+    // microvm has no PCI bus; without this the kernel prints a "Fatal" probe error.
+    'pci=off',
     'i8042.noaux',
     'i8042.nokbd',
     'tsc=reliable',
