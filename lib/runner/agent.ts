@@ -17,7 +17,6 @@ import {
 } from '../vm/job';
 import { CellRunner, damagedKernel } from './cell-runner';
 import { loadModule } from './module';
-import { runGuestSuite } from './guest-suite';
 
 function uptime(): number {
   return Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
@@ -31,9 +30,11 @@ async function main(runDir: string): Promise<number> {
   process.stdout.write(`${MARK_AGENT_READY} ${uptime()}\n`);
   try {
     if (job.kind === 'idle') return 0;
-    loadModule(job.module.path, job.module.params);
     if (job.kind === 'cells') {
       const runner = new CellRunner({ kernel: os.release() });
+      // The probe's node starts while insmod runs.
+      runner.start();
+      loadModule(job.module.path, job.module.params);
       try {
         for (const cell of job.cells) {
           emit({ type: 'cell-start', id: cell.id });
@@ -51,7 +52,10 @@ async function main(runDir: string): Promise<number> {
       }
       return 0;
     }
+    loadModule(job.module.path, job.module.params);
     process.env['MMAPLAB_KO'] = job.module.path;
+    // Loaded only for suite jobs: mocha is ~70 files, each read over 9p.
+    const { runGuestSuite } = await import('./guest-suite');
     const failures = await runGuestSuite(job.files, (test) => emit({ type: 'test', test }));
     return failures === 0 ? 0 : 1;
   } catch (err) {

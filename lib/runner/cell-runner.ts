@@ -29,6 +29,11 @@ export class CellRunner {
     this.timeoutMs = opts.probeTimeoutMs ?? 60_000;
   }
 
+  /** Start the probe process now rather than at the first cell. */
+  start(): void {
+    this.probe();
+  }
+
   private probe(): ChildProcess {
     if (this.child === null || this.child.exitCode !== null || this.child.signalCode !== null) {
       this.child = fork(path.join(__dirname, 'probe.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });

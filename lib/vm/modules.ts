@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { MmaplabError } from '../util/errors';
 
-/** What the guest needs: the virtio-mmio transport, 9p over virtio, overlayfs. */
-export const INITRAMFS_MODULE_ROOTS = ['virtio_mmio', '9pnet_virtio', '9p', 'overlay'] as const;
+/** What the guest needs: the virtio-pci transport, 9p over virtio, overlayfs. */
+export const INITRAMFS_MODULE_ROOTS = ['virtio_pci', '9pnet_virtio', '9p', 'overlay'] as const;
 
 export interface ModuleIndex {
   /** module name (dashes as underscores) -> path relative to the modules dir */
