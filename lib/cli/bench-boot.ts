@@ -26,7 +26,10 @@ interface Sample {
   firstCell: number;
 }
 
-async function sample(kernel: Kernel, vm: VmOptions, path: 'vmlinux' | 'bzimage'): Promise<Sample> {
+/** A benchmark boot that overruns this is counted as stalled, not waited for. */
+export const BENCH_BOOT_TIMEOUT_MS = 60_000;
+
+async function sample(kernel: Kernel, vm: VmOptions, path: 'vmlinux' | 'bzimage'): Promise<Sample | string> {
   const cell = findCells(['vmalloc_user/remap_vmalloc_range'])[0];
   if (!cell) throw new MmaplabError('EBENCH', 'the safe benchmark cell is missing from the catalogue');
   const run = await runJob(
@@ -38,39 +41,57 @@ async function sample(kernel: Kernel, vm: VmOptions, path: 'vmlinux' | 'bzimage'
   const ready = run.boot.marks[MARK_AGENT_READY];
   const firstCell = run.boot.marks[MARK_CELL_DONE];
   if (ready === undefined || firstCell === undefined) {
-    throw new MmaplabError('EBENCH', `${kernel.release} (${path}) never reached the first cell; see ${run.runDir}`);
+    const printed = run.boot.consoleTail.filter((l) => l.trim() !== '').length;
+    return `${run.boot.end} after ${s(run.boot.durationMs)} with ${printed} console line(s); see ${run.runDir}`;
   }
   return { ready, firstCell };
 }
 
 function s(ms: number): string {
-  return `${(ms / 1000).toFixed(2)} s`;
+  return Number.isNaN(ms) ? 'n/a' : `${(ms / 1000).toFixed(2)} s`;
+}
+
+function ratio(a: number, b: number): string {
+  return Number.isNaN(a) || Number.isNaN(b) ? 'n/a' : `${(a / b).toFixed(2)}x`;
 }
 
 export async function runBenchBoot(opts: CliOptions): Promise<number> {
   requireQemu();
   const kernels = selectKernels(opts.kernels);
   const lines: string[] = [];
+  // Every kernel needs at least one measured boot on each path.
+  let complete = true;
   for (const k of kernels) {
-    const vm = await vmOptionsFor(opts, k);
+    const vm = { ...(await vmOptionsFor(opts, k)), timeoutMs: Math.min(opts.timeoutSec * 1000, BENCH_BOOT_TIMEOUT_MS) };
     const got: Record<'vmlinux' | 'bzimage', Sample[]> = { vmlinux: [], bzimage: [] };
+    const stalled: Record<'vmlinux' | 'bzimage', number> = { vmlinux: 0, bzimage: 0 };
     // Interleave the two paths so drift in host load affects both alike.
     for (let i = 0; i < opts.runs; i++) {
       for (const p of ['vmlinux', 'bzimage'] as const) {
         const x = await sample(k, vm, p);
+        const head = `${k.release} ${p} run ${i + 1}/${opts.runs}`;
+        if (typeof x === 'string') {
+          stalled[p]++;
+          process.stderr.write(`${head}: did not reach the first cell: ${x}\n`);
+          continue;
+        }
         got[p].push(x);
-        process.stderr.write(`${k.release} ${p} run ${i + 1}/${opts.runs}: ready ${s(x.ready)}, first cell ${s(x.firstCell)}\n`);
+        process.stderr.write(`${head}: ready ${s(x.ready)}, first cell ${s(x.firstCell)}\n`);
       }
     }
+    if (got.vmlinux.length === 0 || got.bzimage.length === 0) complete = false;
     const med = (p: 'vmlinux' | 'bzimage', f: keyof Sample): number => median(got[p].map((x) => x[f]));
+    const row = (p: 'vmlinux' | 'bzimage', label: string): string =>
+      `  ${label} agent ready ${s(med(p, 'ready'))}, first cell done ${s(med(p, 'firstCell'))}` +
+      ` (${got[p].length} of ${opts.runs} boots${stalled[p] > 0 ? `; ${stalled[p]} stalled` : ''})`;
     lines.push(
-      `${k.release} (${vm.accel}, ${opts.runs} boots each, median from QEMU start)`,
-      `  vmlinux (PVH): agent ready ${s(med('vmlinux', 'ready'))}, first cell done ${s(med('vmlinux', 'firstCell'))}`,
-      `  bzImage:       agent ready ${s(med('bzimage', 'ready'))}, first cell done ${s(med('bzimage', 'firstCell'))}`,
-      `  bzImage / vmlinux: ${(med('bzimage', 'ready') / med('vmlinux', 'ready')).toFixed(2)}x to agent ready, ` +
-        `${(med('bzimage', 'firstCell') / med('vmlinux', 'firstCell')).toFixed(2)}x to first cell`,
+      `${k.release} (${vm.accel}, median from QEMU start)`,
+      row('vmlinux', 'vmlinux (PVH):'),
+      row('bzimage', 'bzImage:      '),
+      `  bzImage / vmlinux: ${ratio(med('bzimage', 'ready'), med('vmlinux', 'ready'))} to agent ready, ` +
+        `${ratio(med('bzimage', 'firstCell'), med('vmlinux', 'firstCell'))} to first cell`,
     );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
-  return 0;
+  return complete ? 0 : 1;
 }
