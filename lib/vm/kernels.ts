@@ -109,6 +109,31 @@ export interface KernelSelection {
 }
 
 /**
+ * The series every full run covers (`npm test` fails if one is missing), and
+ * the Debian 12 packages that bring each.
+ */
+export const REQUIRED_SERIES: ReadonlyArray<{ series: string; packages: string }> = [
+  { series: '6.1', packages: 'linux-image-amd64 linux-headers-amd64' },
+  { series: '6.12', packages: 'linux-image-6.12-amd64 linux-headers-6.12-amd64' },
+];
+
+/** The installed default kernel of a required series, or an error saying what to install. */
+export function requiredKernel(series: string, roots: KernelRoots = DEFAULT_ROOTS): Kernel {
+  const d = discoverKernels(roots);
+  const k = defaultKernels(d).find((x) => x.series === series);
+  if (k) return k;
+  const partial = d.withoutHeaders.find((r) => seriesOf(r) === series);
+  const install = partial
+    ? packagesFor(partial).headers
+    : (REQUIRED_SERIES.find((r) => r.series === series)?.packages ?? `linux-image-${series}`);
+  throw new MmaplabError(
+    partial ? 'ENOHEADERS' : 'ENOKERNEL',
+    `no ${series} kernel with headers is installed: apt-get install ${install}`,
+    { series },
+  );
+}
+
+/**
  * The default kernels: every usable installed kernel, newest of each series.
  * On a Debian 12 machine set up by scripts/setup-host.sh that is one 6.1 and
  * one 6.12 kernel.

@@ -12,6 +12,21 @@ import { REPO_ROOT, cacheDir } from '../paths';
 import type { Kernel } from './kernels';
 
 export const KMOD_SRC = path.join(REPO_ROOT, 'kmod');
+export const BUILD_LOG = 'build.log';
+
+/** Compiler diagnostics in a kbuild log (kbuild's own notes are not warnings). */
+export function compilerWarnings(log: string): string[] {
+  return log.split('\n').filter((l) => /\b(warning|error):/i.test(l));
+}
+
+/** The log of the build that produced the cached module, or null. */
+export function lastBuildLog(kernel: Kernel): string | null {
+  try {
+    return fs.readFileSync(path.join(moduleBuildDir(kernel), BUILD_LOG), 'utf8');
+  } catch {
+    return null;
+  }
+}
 
 function sourceFiles(dir: string, rel = ''): string[] {
   const out: string[] = [];
@@ -69,6 +84,8 @@ export function ensureModule(kernel: Kernel, opts: { force?: boolean } = {}): Bu
     maxBuffer: 64 << 20,
   });
   const log = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  // Kept beside the module: "builds warning-free" is checked from this log.
+  fs.writeFileSync(path.join(dir, BUILD_LOG), log);
   if (r.error) {
     throw new MmaplabError('EKMODBUILD', `cannot run make: ${r.error.message} (apt-get install build-essential)`);
   }
@@ -80,5 +97,5 @@ export function ensureModule(kernel: Kernel, opts: { force?: boolean } = {}): Bu
     );
   }
   fs.writeFileSync(stamp, key);
-  return { path: ko, log, warnings: log.split('\n').filter((l) => /warning:/i.test(l)), cached: false };
+  return { path: ko, log, warnings: compilerWarnings(log), cached: false };
 }

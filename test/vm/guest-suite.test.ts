@@ -6,16 +6,10 @@
 import * as assert from 'node:assert/strict';
 import Mocha from 'mocha';
 import { runGuestSuiteOn, type GuestSuiteRun } from '../../lib/runner/host-suite';
-import { discoverKernels, defaultKernels, packagesFor } from '../../lib/vm/kernels';
+import { REQUIRED_SERIES, requiredKernel } from '../../lib/vm/kernels';
 import { DEFAULT_VM } from '../../lib/vm/session';
 
-/** The series every run must cover, and the Debian metapackages that bring them. */
-export const REQUIRED_SERIES = [
-  { series: '6.1', install: 'linux-image-amd64 linux-headers-amd64' },
-  { series: '6.12', install: 'linux-image-6.12-amd64 linux-headers-6.12-amd64' },
-];
-
-for (const { series, install } of REQUIRED_SERIES) {
+for (const { series } of REQUIRED_SERIES) {
   describe(`guest suite on the default ${series} kernel (QEMU)`, function () {
     this.timeout(600_000);
     let run: GuestSuiteRun | null = null;
@@ -23,14 +17,7 @@ for (const { series, install } of REQUIRED_SERIES) {
     // Boots in a hook so that the guest's tests can be added to this suite
     // before mocha runs it: each guest test is reported on its own line.
     before(async function () {
-      const d = discoverKernels();
-      const kernel = defaultKernels(d).find((k) => k.series === series);
-      if (!kernel) {
-        const partial = d.withoutHeaders.filter((r) => r.startsWith(`${series}.`));
-        const hint =
-          partial.length > 0 ? `apt-get install ${packagesFor(partial[0] as string).headers}` : `apt-get install ${install}`;
-        throw new Error(`no ${series} kernel with headers is installed: ${hint}`);
-      }
+      const kernel = requiredKernel(series);
       run = await runGuestSuiteOn(kernel, DEFAULT_VM);
       const suite = this.test?.parent as Mocha.Suite;
       for (const t of run.tests) {
