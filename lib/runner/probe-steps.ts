@@ -5,7 +5,7 @@
  */
 import { MmaplabDevice, checkPattern, writePattern } from '../device';
 import type { CellSpec, ProbeObservation, ProbeStep } from '../experiments/types';
-import { drainPerCpuPages } from './settle';
+import { offlineCpu, onlineCpu } from './settle';
 
 /** Seeds are fixed per direction so a stale pattern from the other is caught. */
 export const SEED_KERNEL = 0x6b65726e; // "kern"
@@ -51,9 +51,12 @@ export function runBasicScenario(cell: CellSpec, devicePath: string): ProbeObser
     obs.userToKernel =
       v.mismatch === null ? null : { offset: Number(v.mismatch), expected: v.expected, found: v.found };
     step('munmap', () => map.unmap());
-    // Whatever munmap freed now goes through the allocator's checks, before
-    // close lets the driver free its buffer: a double free cannot hide.
-    obs.drainedCpu = step('drain', () => drainPerCpuPages());
+    // Whatever munmap freed leaves the per-CPU lists for the buddy allocator
+    // before close lets the driver free its buffer, so a second free of the
+    // same page meets the allocator's checks. The CPU stays offline until
+    // after close: bringing it up allocates pages, which could recycle the
+    // page in between and hide the double free.
+    obs.drainedCpu = step('drain', () => offlineCpu());
     step('close', () => d.close());
     dev = null;
   } catch (err) {
@@ -69,6 +72,7 @@ export function runBasicScenario(cell: CellSpec, devicePath: string): ProbeObser
         /* the step's own error is what matters */
       }
     }
+    if (obs.drainedCpu !== null) onlineCpu(obs.drainedCpu);
   }
   return obs;
 }

@@ -43,14 +43,27 @@ export function pinTo(pid: number, cpu: number): void {
 }
 
 /**
- * Cycle the CPU offline and online, draining its per-CPU page lists. Returns
- * the CPU cycled, or null when none can be (one CPU, no hotplug).
+ * Take the CPU offline, which drains its per-CPU page lists into the buddy
+ * allocator. Returns the CPU, or null when none can go offline (one CPU, no
+ * hotplug). Bringing it back (onlineCpu) allocates and frees pages itself,
+ * so checks that must see the drained state run before that.
  */
-export function drainPerCpuPages(cpu: number | null = drainCpu()): number | null {
+export function offlineCpu(cpu: number | null = drainCpu()): number | null {
   if (cpu === null) return null;
   const file = onlineFile(cpu);
   if (fs.readFileSync(file, 'utf8').trim() !== '1') return null;
   fs.writeFileSync(file, '0');
-  fs.writeFileSync(file, '1');
   return cpu;
+}
+
+export function onlineCpu(cpu: number): void {
+  const file = onlineFile(cpu);
+  if (fs.readFileSync(file, 'utf8').trim() !== '1') fs.writeFileSync(file, '1');
+}
+
+/** Offline and online again: drains the CPU's lists. */
+export function drainPerCpuPages(cpu: number | null = drainCpu()): number | null {
+  const done = offlineCpu(cpu);
+  if (done !== null) onlineCpu(done);
+  return done;
 }
