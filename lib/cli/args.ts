@@ -35,6 +35,8 @@ const VALUE_OPTIONS = new Set([
   '--json',
 ]);
 
+const FLAG_OPTIONS = new Set(['--verbose', '-v', '--help', '-h']);
+
 function usageError(message: string): MmaplabError {
   return new MmaplabError('EUSAGE', `${message}\n(run "mmaplab help" for usage)`);
 }
@@ -58,10 +60,20 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     json: null,
     verbose: false,
   };
-  let image: string | null = null;
-  let build: string | null = null;
-  let modules: string | null = null;
+  // Self-built kernels: the n-th --kernel-image, --kernel-build and
+  // --kernel-modules describe the n-th kernel, in any order, so several can
+  // be given.
+  const built: Array<{ image?: string; buildDir?: string; modulesDir?: string }> = [];
+  const slot = (field: 'image' | 'buildDir' | 'modulesDir'): { image?: string; buildDir?: string; modulesDir?: string } => {
+    let g = built.find((x) => x[field] === undefined);
+    if (!g) {
+      g = {};
+      built.push(g);
+    }
+    return g;
+  };
   let command: string | null = null;
+  let help = false;
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i] as string;
     let value: string | undefined;
@@ -69,23 +81,27 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     if (arg.startsWith('--') && eq > 0) {
       value = arg.slice(eq + 1);
       arg = arg.slice(0, eq);
+      if (FLAG_OPTIONS.has(arg)) throw usageError(`${arg} takes no value`);
     }
-    if (VALUE_OPTIONS.has(arg) && value === undefined) {
-      value = argv[++i];
-      if (value === undefined || value.startsWith('--')) throw usageError(`${arg} needs a value`);
+    if (VALUE_OPTIONS.has(arg)) {
+      if (value === undefined) value = argv[++i];
+      // "-1" is a (bad) number for the numeric options; any other dash word
+      // is the next option, meaning this one's value is missing.
+      const missing = value === undefined || value === '' || (value.startsWith('-') && !/^-\d+$/.test(value));
+      if (missing) throw usageError(`${arg} needs a value`);
     }
     switch (arg) {
       case '--kernel':
         opts.kernels.releases.push(value as string);
         break;
       case '--kernel-image':
-        image = value as string;
+        slot('image').image = value as string;
         break;
       case '--kernel-build':
-        build = value as string;
+        slot('buildDir').buildDir = value as string;
         break;
       case '--kernel-modules':
-        modules = value as string;
+        slot('modulesDir').modulesDir = value as string;
         break;
       case '--accel':
         if (value !== 'auto' && value !== 'tcg' && value !== 'kvm') {
@@ -114,7 +130,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         break;
       case '--help':
       case '-h':
-        command = 'help';
+        help = true;
         break;
       default:
         if (arg.startsWith('-')) throw usageError(`unknown option ${arg}`);
@@ -125,16 +141,20 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         command = arg;
     }
   }
-  if ((image === null) !== (build === null)) {
-    throw usageError('a self-built kernel needs both --kernel-image and --kernel-build');
+  for (const g of built) {
+    if (g.image === undefined && g.buildDir === undefined) {
+      throw usageError('--kernel-modules goes with --kernel-image and --kernel-build');
+    }
+    if (g.image === undefined || g.buildDir === undefined) {
+      throw usageError('a self-built kernel needs both --kernel-image and --kernel-build');
+    }
+    opts.kernels.paths.push({
+      image: g.image,
+      buildDir: g.buildDir,
+      ...(g.modulesDir !== undefined ? { modulesDir: g.modulesDir } : {}),
+    });
   }
-  if (modules !== null && image === null) {
-    throw usageError('--kernel-modules goes with --kernel-image and --kernel-build');
-  }
-  if (image !== null && build !== null) {
-    opts.kernels.paths.push({ image, buildDir: build, ...(modules !== null ? { modulesDir: modules } : {}) });
-  }
-  opts.command = (command ?? 'help') as Command;
+  opts.command = (help ? 'help' : (command ?? 'help')) as Command;
   return opts;
 }
 

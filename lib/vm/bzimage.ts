@@ -139,19 +139,24 @@ export function extractVmlinux(image: Buffer): Buffer {
  * the ELF directly. Kernels built without CONFIG_PVH lack it.
  */
 export function hasPvhEntry(elf: Buffer): boolean {
-  if (elf.length < 64 || elf[4] !== 2) return false; // ELFCLASS64 only
+  // Any offset that points outside the file means "no usable note", never a throw.
+  const fits = (off: number, len: number): boolean => off >= 0 && off + len <= elf.length;
+  if (!fits(0, 64) || elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2) return false; // ELFCLASS64 only
   const phoff = Number(elf.readBigUInt64LE(0x20));
   const phentsize = elf.readUInt16LE(0x36);
   const phnum = elf.readUInt16LE(0x38);
   for (let i = 0; i < phnum; i++) {
     const ph = phoff + i * phentsize;
+    if (!fits(ph, 56)) return false;
     if (elf.readUInt32LE(ph) !== 4) continue; // PT_NOTE
     let off = Number(elf.readBigUInt64LE(ph + 8));
     const end = off + Number(elf.readBigUInt64LE(ph + 32));
+    if (!fits(off, end - off)) return false;
     while (off + 12 <= end) {
       const namesz = elf.readUInt32LE(off);
       const descsz = elf.readUInt32LE(off + 4);
       const type = elf.readUInt32LE(off + 8);
+      if (!fits(off + 12, namesz)) return false;
       const name = elf.toString('ascii', off + 12, off + 12 + Math.max(0, namesz - 1));
       if (name === 'Xen' && type === 18) return true;
       off += 12 + Math.ceil(namesz / 4) * 4 + Math.ceil(descsz / 4) * 4;

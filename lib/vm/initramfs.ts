@@ -29,9 +29,11 @@ export interface InitramfsPlan {
 function isStaticElf(data: Buffer): boolean {
   // A static binary has no PT_INTERP program header.
   if (data.length < 64 || data.readUInt32BE(0) !== 0x7f454c46) return false;
+  if (data[4] !== 2) return false; // ELFCLASS64
   const phoff = Number(data.readBigUInt64LE(0x20));
   const phentsize = data.readUInt16LE(0x36);
   const phnum = data.readUInt16LE(0x38);
+  if (phnum === 0 || phoff + phnum * phentsize > data.length) return false; // truncated
   for (let i = 0; i < phnum; i++) {
     if (data.readUInt32LE(phoff + i * phentsize) === 3) return false; // PT_INTERP
   }

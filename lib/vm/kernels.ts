@@ -140,8 +140,18 @@ export function requiredKernel(series: string, roots: KernelRoots = DEFAULT_ROOT
  */
 export function defaultKernels(d: Discovery): Kernel[] {
   const bySeries = new Map<string, Kernel>();
-  for (const k of d.usable) bySeries.set(k.series, k); // sorted ascending: last wins
+  for (const k of d.usable) {
+    const prev = bySeries.get(k.series);
+    // Sorted ascending, so a later kernel is newer; but a flavour (cloud, rt)
+    // never displaces the generic kernel of its series.
+    if (!prev || isFlavour(prev.release) || !isFlavour(k.release)) bySeries.set(k.series, k);
+  }
   return [...bySeries.values()];
+}
+
+/** Debian's special flavours: "6.1.0-56-cloud-amd64", "6.12.117+deb12-rt-amd64". */
+export function isFlavour(release: string): boolean {
+  return /-(cloud|rt)-[a-z0-9]+$/.test(release);
 }
 
 export function selectKernels(sel: KernelSelection, roots: KernelRoots = DEFAULT_ROOTS): Kernel[] {

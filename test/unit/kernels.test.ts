@@ -1,0 +1,250 @@
+/**
+ * lib/vm/kernels on fake /boot and /lib/modules trees in a temporary
+ * directory: which kernels are usable, which are the defaults, and what the
+ * errors tell people to install.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { MmaplabError } from '../../lib/util/errors';
+import {
+  defaultKernels,
+  discoverKernels,
+  kernelFromPaths,
+  packagesFor,
+  selectKernels,
+  seriesOf,
+  type Kernel,
+  type KernelRoots,
+} from '../../lib/vm/kernels';
+
+function caught(fn: () => unknown): MmaplabError {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof MmaplabError, `expected MmaplabError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected an exception');
+}
+
+function touch(file: string, content = ''): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, content);
+}
+
+/** Installed with headers, in directory order that is not version order. */
+const WITH_HEADERS = ['6.12.57+deb12-amd64', '6.1.0-9-amd64', '6.12.117+deb12-amd64', '6.1.0-56-amd64'];
+/** Image only: linux-headers-X missing (one never had them, one lost them). */
+const WITHOUT_HEADERS = ['6.1.0-10-amd64', '6.11.5+bpo-amd64'];
+
+describe('installed kernels', () => {
+  let tmp: string;
+  let roots: KernelRoots;
+
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-kernels-'));
+    roots = { boot: path.join(tmp, 'boot'), modules: path.join(tmp, 'lib', 'modules') };
+    for (const r of WITH_HEADERS) {
+      touch(path.join(roots.boot, `vmlinuz-${r}`), 'bzImage');
+      touch(path.join(roots.boot, `config-${r}`));
+      touch(path.join(roots.boot, `System.map-${r}`));
+      touch(path.join(roots.boot, `initrd.img-${r}`));
+      touch(path.join(roots.modules, r, 'build', 'Makefile'), 'include ...\n');
+      touch(path.join(roots.modules, r, 'modules.dep'));
+    }
+    // Never had headers: modules dir without build/.
+    touch(path.join(roots.boot, `vmlinuz-${WITHOUT_HEADERS[0]}`), 'bzImage');
+    touch(path.join(roots.modules, WITHOUT_HEADERS[0] as string, 'modules.dep'));
+    // Headers removed: Debian's build -> /usr/src/linux-headers-X symlink dangles.
+    touch(path.join(roots.boot, `vmlinuz-${WITHOUT_HEADERS[1]}`), 'bzImage');
+    fs.mkdirSync(path.join(roots.modules, WITHOUT_HEADERS[1] as string), { recursive: true });
+    fs.symlinkSync(path.join(tmp, 'usr', 'src', 'gone'), path.join(roots.modules, WITHOUT_HEADERS[1] as string, 'build'));
+  });
+
+  after(() => {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('seriesOf keeps major.minor of a release', () => {
+    assert.equal(seriesOf('6.1.0-56-amd64'), '6.1');
+    assert.equal(seriesOf('6.12.117+deb12-amd64'), '6.12');
+    assert.equal(seriesOf('6.13.0-rc1'), '6.13');
+    assert.equal(seriesOf('custom'), 'custom');
+  });
+
+  it('packagesFor names the image and headers packages of a release', () => {
+    assert.deepEqual(packagesFor('6.1.0-56-amd64'), {
+      image: 'linux-image-6.1.0-56-amd64',
+      headers: 'linux-headers-6.1.0-56-amd64',
+    });
+  });
+
+  it('discoverKernels lists kernels with a kbuild tree as usable, in version order', () => {
+    const d = discoverKernels(roots);
+    assert.deepEqual(
+      d.usable.map((k) => k.release),
+      ['6.1.0-9-amd64', '6.1.0-56-amd64', '6.12.57+deb12-amd64', '6.12.117+deb12-amd64'],
+    );
+    const k = d.usable.find((u) => u.release === '6.12.117+deb12-amd64');
+    assert.deepEqual(k, {
+      release: '6.12.117+deb12-amd64',
+      image: path.join(roots.boot, 'vmlinuz-6.12.117+deb12-amd64'),
+      buildDir: path.join(roots.modules, '6.12.117+deb12-amd64', 'build'),
+      modulesDir: path.join(roots.modules, '6.12.117+deb12-amd64'),
+      series: '6.12',
+      origin: 'installed',
+    });
+  });
+
+  it('discoverKernels lists kernels whose headers are missing or dangling separately', () => {
+    assert.deepEqual(discoverKernels(roots).withoutHeaders, ['6.1.0-10-amd64', '6.11.5+bpo-amd64']);
+  });
+
+  it('discoverKernels finds nothing when the boot directory does not exist', () => {
+    assert.deepEqual(discoverKernels({ boot: path.join(tmp, 'nope'), modules: roots.modules }), {
+      usable: [],
+      withoutHeaders: [],
+    });
+  });
+
+  it('the default kernels are the newest usable kernel of each series', () => {
+    assert.deepEqual(
+      defaultKernels(discoverKernels(roots)).map((k) => k.release),
+      ['6.1.0-56-amd64', '6.12.117+deb12-amd64'],
+    );
+    assert.deepEqual(
+      selectKernels({ releases: [], paths: [] }, roots).map((k) => k.release),
+      ['6.1.0-56-amd64', '6.12.117+deb12-amd64'],
+    );
+  });
+
+  it('--kernel selects installed kernels in the order given, older ones included', () => {
+    const ks = selectKernels({ releases: ['6.12.57+deb12-amd64', '6.1.0-9-amd64'], paths: [] }, roots);
+    assert.deepEqual(
+      ks.map((k) => [k.release, k.series, k.origin]),
+      [
+        ['6.12.57+deb12-amd64', '6.12', 'installed'],
+        ['6.1.0-9-amd64', '6.1', 'installed'],
+      ],
+    );
+  });
+
+  it('an unknown --kernel is ENOKERNEL listing the installed kernels and the apt-get line', () => {
+    const err = caught(() => selectKernels({ releases: ['6.1.0-99-amd64'], paths: [] }, roots));
+    assert.equal(err.code, 'ENOKERNEL');
+    assert.deepEqual(err.details, { release: '6.1.0-99-amd64' });
+    assert.match(err.message, /kernel 6\.1\.0-99-amd64 is not installed/);
+    for (const r of WITH_HEADERS) assert.ok(err.message.includes(`\n  ${r}`), `lists ${r}:\n${err.message}`);
+    assert.ok(
+      err.message.includes('apt-get install linux-image-6.1.0-99-amd64 linux-headers-6.1.0-99-amd64'),
+      err.message,
+    );
+  });
+
+  it('an installed --kernel without headers is ENOHEADERS naming linux-headers-X', () => {
+    for (const r of WITHOUT_HEADERS) {
+      const err = caught(() => selectKernels({ releases: [r], paths: [] }, roots));
+      assert.equal(err.code, 'ENOHEADERS');
+      assert.deepEqual(err.details, { release: r });
+      assert.ok(err.message.includes(`apt-get install linux-headers-${r}`), err.message);
+      assert.ok(!err.message.includes('linux-image'), 'the image is already installed');
+    }
+  });
+
+  it('no usable kernel at all is ENOKERNEL pointing at scripts/setup-host.sh', () => {
+    const empty = path.join(tmp, 'empty');
+    fs.mkdirSync(empty, { recursive: true });
+    for (const r of [{ boot: empty, modules: empty }, { boot: path.join(tmp, 'missing'), modules: empty }]) {
+      const err = caught(() => selectKernels({ releases: [], paths: [] }, r));
+      assert.equal(err.code, 'ENOKERNEL');
+      assert.match(err.message, /scripts\/setup-host\.sh/);
+    }
+    // Kernels without headers only: still nothing to run.
+    const err = caught(() =>
+      selectKernels({ releases: [], paths: [] }, { boot: roots.boot, modules: path.join(tmp, 'no-modules') }),
+    );
+    assert.equal(err.code, 'ENOKERNEL');
+  });
+
+  it('an unknown --kernel on a machine with no kernels lists "(none)"', () => {
+    const err = caught(() => selectKernels({ releases: ['6.1.0-56-amd64'], paths: [] }, { boot: path.join(tmp, 'missing'), modules: tmp }));
+    assert.equal(err.code, 'ENOKERNEL');
+    assert.match(err.message, /Installed kernels with headers:\n {2}\(none\)\n/);
+  });
+});
+
+describe('self-built kernels', () => {
+  let tmp: string;
+  let image: string;
+  let build: string;
+
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-selfbuilt-'));
+    image = path.join(tmp, 'linux', 'arch', 'x86', 'boot', 'bzImage');
+    build = path.join(tmp, 'linux');
+    touch(image, 'bzImage');
+    touch(path.join(build, 'include', 'config', 'kernel.release'), '6.13.0-rc1-mmaplab+\n');
+    touch(path.join(tmp, 'mods', 'modules.dep'), 'kernel/fs/9p/9p.ko:\n');
+  });
+
+  after(() => {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('kernelFromPaths reads the release from include/config/kernel.release', () => {
+    assert.deepEqual(kernelFromPaths(image, build), {
+      release: '6.13.0-rc1-mmaplab+',
+      image,
+      buildDir: build,
+      modulesDir: null,
+      series: '6.13',
+      origin: 'path',
+    });
+    assert.equal(kernelFromPaths(image, build, path.join(tmp, 'mods')).modulesDir, path.join(tmp, 'mods'));
+  });
+
+  it('kernelFromPaths rejects a missing image with ENOKERNEL', () => {
+    const err = caught(() => kernelFromPaths(path.join(tmp, 'bzImage.missing'), build));
+    assert.equal(err.code, 'ENOKERNEL');
+    assert.ok(err.message.includes('bzImage.missing'));
+  });
+
+  it('kernelFromPaths rejects a build directory that is not a configured tree with ENOHEADERS', () => {
+    const err = caught(() => kernelFromPaths(image, tmp));
+    assert.equal(err.code, 'ENOHEADERS');
+    assert.match(err.message, /no include\/config\/kernel\.release/);
+  });
+
+  it('kernelFromPaths rejects a modules directory without modules.dep with ENOMODULES', () => {
+    const err = caught(() => kernelFromPaths(image, build, tmp));
+    assert.equal(err.code, 'ENOMODULES');
+    assert.match(err.message, /has no modules\.dep \(run depmod/);
+  });
+
+  it('selectKernels takes --kernel-image/--kernel-build kernels instead of the defaults', () => {
+    const noInstalled: KernelRoots = { boot: path.join(tmp, 'no-boot'), modules: path.join(tmp, 'no-modules') };
+    const ks = selectKernels({ releases: [], paths: [{ image, buildDir: build }] }, noInstalled);
+    assert.deepEqual(
+      ks.map((k) => [k.release, k.origin]),
+      [['6.13.0-rc1-mmaplab+', 'path']],
+    );
+  });
+});
+
+describe('default kernel choice with flavours', function () {
+  it('a cloud or rt flavour never displaces the generic kernel of its series', function () {
+    const mk = (release: string): Kernel => ({
+      release, image: `/boot/vmlinuz-${release}`, buildDir: '/b', modulesDir: '/m', series: seriesOf(release), origin: 'installed',
+    });
+    const usable = ['6.1.0-56-amd64', '6.1.0-56-cloud-amd64', '6.1.0-56-rt-amd64', '6.12.117+deb12-amd64', '6.12.117+deb12-rt-amd64'].map(mk);
+    usable.sort((a, b) => a.release.localeCompare(b.release, 'en', { numeric: true }));
+    assert.deepEqual(defaultKernels({ usable, withoutHeaders: [] }).map((k) => k.release), ['6.1.0-56-amd64', '6.12.117+deb12-amd64']);
+  });
+
+  it('a flavour is the default when it is the only kernel of its series', function () {
+    const k: Kernel = { release: '6.1.0-56-cloud-amd64', image: '/i', buildDir: '/b', modulesDir: '/m', series: '6.1', origin: 'installed' };
+    assert.deepEqual(defaultKernels({ usable: [k], withoutHeaders: [] }).map((x) => x.release), ['6.1.0-56-cloud-amd64']);
+  });
+});
