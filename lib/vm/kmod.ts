@@ -71,7 +71,12 @@ export function ensureModule(kernel: Kernel, opts: { force?: boolean } = {}): Bu
   const dir = moduleBuildDir(kernel);
   const ko = path.join(dir, 'mmaplab.ko');
   const stamp = path.join(dir, '.source-key');
-  if (!opts.force && fs.existsSync(ko) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === key) {
+  const fresh =
+    fs.existsSync(ko) &&
+    fs.existsSync(path.join(dir, BUILD_LOG)) &&
+    fs.existsSync(stamp) &&
+    fs.readFileSync(stamp, 'utf8') === key;
+  if (!opts.force && fresh) {
     return { path: ko, log: '', warnings: [], cached: true };
   }
   fs.rmSync(dir, { recursive: true, force: true });
