@@ -69,6 +69,19 @@ export interface ProbeObservation {
   drainedCpu: number | null;
 }
 
+/** An observation with nothing seen yet; the probe fills it step by step. */
+export function emptyObservation(): ProbeObservation {
+  return {
+    steps: [],
+    refused: null,
+    kernelToUser: null,
+    userToKernel: null,
+    signal: null,
+    error: null,
+    drainedCpu: null,
+  };
+}
+
 /** A kernel-log finding as recorded in a cell's evidence. */
 export interface EvidenceFinding {
   kind: string;

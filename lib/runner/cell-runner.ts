@@ -6,7 +6,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { classifyWindow, currentSeq, readSince, readTaint, taintGained } from '../kmsg';
-import type { CellEvidence, CellResult, CellSpec, ProbeObservation } from '../experiments/types';
+import { emptyObservation, type CellEvidence, type CellResult, type CellSpec, type ProbeObservation } from '../experiments/types';
 import { judge } from '../experiments/verdict';
 import type { ProbeReply, ProbeRequest } from './protocol';
 import { drainCpu, drainPerCpuPages, pinTo } from './settle';
@@ -45,15 +45,7 @@ export class CellRunner {
   private observe(cell: CellSpec): Promise<ProbeObservation> {
     const child = this.probe();
     const id = this.nextId++;
-    const blank: ProbeObservation = {
-      steps: [],
-      refused: null,
-      kernelToUser: null,
-      userToKernel: null,
-      signal: null,
-      error: null,
-      drainedCpu: null,
-    };
+    const blank = emptyObservation();
     const cpu = drainCpu();
     if (cpu !== null && child.pid !== undefined) pinTo(child.pid, cpu);
     return new Promise((resolve) => {

@@ -4,7 +4,7 @@
  * child process so a signal kills the probe, not the agent.
  */
 import { MmaplabDevice, checkPattern, writePattern } from '../device';
-import type { CellSpec, ProbeObservation, ProbeStep } from '../experiments/types';
+import { emptyObservation, type CellSpec, type ProbeObservation, type ProbeStep } from '../experiments/types';
 import { offlineCpu, onlineCpu } from './settle';
 
 /** Seeds are fixed per direction so a stale pattern from the other is caught. */
@@ -22,15 +22,7 @@ function errnoCode(err: unknown): string | null {
 }
 
 export function runBasicScenario(cell: CellSpec, devicePath: string): ProbeObservation {
-  const obs: ProbeObservation = {
-    steps: [],
-    refused: null,
-    kernelToUser: null,
-    userToKernel: null,
-    signal: null,
-    error: null,
-    drainedCpu: null,
-  };
+  const obs: ProbeObservation = emptyObservation();
   let current: ProbeStep = 'open';
   const step = <T>(name: ProbeStep, fn: () => T): T => {
     current = name;
