@@ -20,36 +20,101 @@
 
 #define MMAPLAB_DEVICE_NAME	"mmaplab"
 
-/* Where the buffer's memory comes from. Zero is never valid. */
+/*
+ * Where the buffer's memory comes from. Zero is never valid; values are
+ * never renumbered.
+ */
 enum mmaplab_alloc {
 	/* vmalloc_user(): virtually contiguous, zeroed, VM_USERMAP set */
 	MMAPLAB_ALLOC_VMALLOC_USER = 1,
 	/*
 	 * One alloc_pages(order >= 1) block *without* __GFP_COMP: the tail
-	 * pages have a zero refcount. Hazard: only with allow_hazards=1.
+	 * pages have a zero refcount. Hazard with every method.
 	 */
 	MMAPLAB_ALLOC_PAGES_NOCOMP = 2,
+	/*
+	 * kmalloc(size): slab-backed up to 8 KiB (KMALLOC_MAX_CACHE_SIZE),
+	 * whole compound pages from the page allocator above. Page-aligned
+	 * (over-allocating and aligning if kmalloc did not align it).
+	 */
+	MMAPLAB_ALLOC_KMALLOC = 3,
+	/* vmalloc(): virtually contiguous, no VM_USERMAP */
+	MMAPLAB_ALLOC_VMALLOC = 4,
+	/* an array of independent order-0 alloc_pages() pages */
+	MMAPLAB_ALLOC_PAGES_ARRAY = 5,
+	/* one alloc_pages(__GFP_COMP, order) compound block */
+	MMAPLAB_ALLOC_PAGES_COMP = 6,
+	/* one alloc_pages(order) block made independent pages by split_page() */
+	MMAPLAB_ALLOC_PAGES_SPLIT = 7,
+	/* dma_alloc_coherent() on the misc device (DMA mask set like a platform driver) */
+	MMAPLAB_ALLOC_DMA_COHERENT = 8,
 	MMAPLAB_ALLOC_COUNT
 };
 
-/* How mmap() exposes the buffer. Zero is never valid. */
+/*
+ * How mmap() exposes the buffer. Zero is never valid; values are never
+ * renumbered. "Hazard" methods reproduce a documented mistake and need
+ * allow_hazards=1 and CAP_SYS_ADMIN.
+ */
 enum mmaplab_method {
-	/* remap_vmalloc_range() at mmap time; needs VM_USERMAP memory */
+	/* remap_vmalloc_range() at mmap time; the kernel wants VM_USERMAP memory */
 	MMAPLAB_METHOD_REMAP_VMALLOC_RANGE = 1,
-	/* ->fault returns vmf->page after get_page() (the "nopage" technique) */
+	/*
+	 * ->fault returns vmf->page after get_page() (the "nopage" technique),
+	 * the page found as the allocator requires (vmalloc_to_page, the page
+	 * array, page + index). With kmalloc memory it uses virt_to_page:
+	 * hazard (the documented "not for kmalloc" claim).
+	 */
 	MMAPLAB_METHOD_FAULT_PAGE = 2,
+	/*
+	 * remap_pfn_range(): one call over the whole buffer for physically
+	 * contiguous memory, one per page (vmalloc_to_pfn, page array) otherwise.
+	 */
+	MMAPLAB_METHOD_REMAP_PFN_RANGE = 3,
+	/* hazard: one remap_pfn_range of the first pfn over a non-contiguous buffer */
+	MMAPLAB_METHOD_REMAP_PFN_RANGE_FIRST_PFN = 4,
+	/* hazard: the fault technique without get_page() */
+	MMAPLAB_METHOD_FAULT_PAGE_NOREF = 5,
+	/* hazard: the fault technique with virt_to_page() on a vmalloc address */
+	MMAPLAB_METHOD_FAULT_VIRT_TO_PAGE = 6,
+	/* vm_insert_page() for every page at mmap time */
+	MMAPLAB_METHOD_VM_INSERT_PAGE = 7,
+	/* vm_insert_pages(), one batched call at mmap time */
+	MMAPLAB_METHOD_VM_INSERT_PAGES = 8,
+	/* vm_map_pages() over the buffer's page array at mmap time */
+	MMAPLAB_METHOD_VM_MAP_PAGES = 9,
+	/* ->fault calls vmf_insert_pfn() in a VM_PFNMAP mapping */
+	MMAPLAB_METHOD_VMF_INSERT_PFN = 10,
+	/* dma_mmap_coherent() of a DMA_COHERENT buffer */
+	MMAPLAB_METHOD_DMA_MMAP_COHERENT = 11,
 	MMAPLAB_METHOD_COUNT
 };
 
-/* Largest buffer a session may ask for. */
+/* Page-table cache attribute of the mapping (pfn-based methods only). */
+enum mmaplab_cache {
+	MMAPLAB_CACHE_WB = 0,		/* write-back: the default */
+	MMAPLAB_CACHE_WC = 1,		/* pgprot_writecombine */
+	MMAPLAB_CACHE_UC = 2,		/* pgprot_noncached */
+	MMAPLAB_CACHE_COUNT
+};
+
+/* CONFIGURE flags */
+/* fault techniques: also install ->map_pages (fault-around) */
+#define MMAPLAB_CF_FAULT_AROUND		(1U << 0)
+#define MMAPLAB_CF_ALL			(MMAPLAB_CF_FAULT_AROUND)
+
+/*
+ * Largest buffer the uapi allows; the module parameter max_size may lower
+ * (never raise) it.
+ */
 #define MMAPLAB_MAX_SIZE	(64ULL << 20)
 
 struct mmaplab_config {
 	__u32 alloc;		/* enum mmaplab_alloc */
 	__u32 method;		/* enum mmaplab_method */
 	__u64 size;		/* bytes; a non-zero multiple of the page size */
-	__u32 flags;		/* must be zero (reserved for later options) */
-	__u32 reserved;		/* must be zero */
+	__u32 flags;		/* MMAPLAB_CF_* */
+	__u32 cache;		/* enum mmaplab_cache */
 };
 
 /*
@@ -84,9 +149,96 @@ struct mmaplab_verify {
 	__u32 found;		/* out: the word the buffer held */
 };
 
+/*
+ * Why the last CONFIGURE, mmap or hazard ioctl of this session failed, so
+ * a refusal is never just an errno. Cleared by the next success.
+ */
+enum mmaplab_reason {
+	MMAPLAB_REASON_NONE = 0,
+	MMAPLAB_REASON_BAD_ENUM = 1,		/* unknown alloc, method or cache */
+	MMAPLAB_REASON_BAD_SIZE = 2,		/* 0, not page-aligned, above max_size */
+	MMAPLAB_REASON_BAD_FLAGS = 3,		/* unknown flag or non-zero reserved */
+	MMAPLAB_REASON_COMBINATION = 4,		/* method cannot map this allocator's memory */
+	MMAPLAB_REASON_CACHE = 5,		/* cache attribute not meaningful for the method */
+	MMAPLAB_REASON_FAULT_AROUND = 6,	/* fault-around asked of a non-fault method */
+	MMAPLAB_REASON_HAZARD_DISABLED = 7,	/* hazard without allow_hazards=1 */
+	MMAPLAB_REASON_HAZARD_CAP = 8,		/* hazard without CAP_SYS_ADMIN */
+	MMAPLAB_REASON_MAPPED = 9,		/* buffer is mapped (reconfigure, free) */
+	MMAPLAB_REASON_NOT_CONFIGURED = 10,
+	MMAPLAB_REASON_RANGE = 11,		/* mmap offset/length outside the buffer */
+	MMAPLAB_REASON_PRIVATE = 12,		/* MAP_PRIVATE the method cannot honour */
+	MMAPLAB_REASON_NOMEM = 13,
+	MMAPLAB_REASON_KERNEL = 14,		/* the kernel API itself refused; errno is its answer */
+	MMAPLAB_REASON_FREED = 15,		/* buffer was freed by FREE_WHILE_MAPPED */
+	MMAPLAB_REASON_COUNT
+};
+
+#define MMAPLAB_REASON_TEXT_LEN	96
+
+struct mmaplab_last_error {
+	__s32 error;		/* negative errno of the failure, 0 if none */
+	__u32 reason;		/* enum mmaplab_reason */
+	char text[MMAPLAB_REASON_TEXT_LEN];	/* NUL-terminated, for people */
+};
+
+/* Counters of one session, since open. */
+struct mmaplab_stats {
+	__u64 faults;		/* ->fault calls that served a page or pfn */
+	__u64 map_pages_calls;	/* ->map_pages calls */
+	__u64 pages_mapped;	/* pages/pfns installed by any method */
+	__u64 vma_opens;	/* ->mmap successes plus VMA ->open (split, fork) */
+	__u64 vma_closes;	/* VMA ->close */
+	__u64 read_calls;
+	__u64 read_bytes;
+	__u64 write_calls;
+	__u64 write_bytes;
+};
+
+/* mmaplab_info.flags */
+#define MMAPLAB_INFO_CONFIGURED		(1U << 0)
+#define MMAPLAB_INFO_CONTIGUOUS		(1U << 1)	/* physically contiguous */
+#define MMAPLAB_INFO_FREED		(1U << 2)	/* freed while mapped */
+#define MMAPLAB_INFO_SLAB		(1U << 3)	/* KMALLOC came from a slab cache */
+
+/* mmaplab_page_info.flags: what explains an outcome */
+#define MMAPLAB_PAGE_COMPOUND		(1U << 0)
+#define MMAPLAB_PAGE_HEAD		(1U << 1)
+#define MMAPLAB_PAGE_TAIL		(1U << 2)
+#define MMAPLAB_PAGE_SLAB		(1U << 3)
+#define MMAPLAB_PAGE_TYPED		(1U << 4)	/* has a page type (buddy, table, slab on 6.12) */
+#define MMAPLAB_PAGE_RESERVED		(1U << 5)
+#define MMAPLAB_PAGE_NO_STRUCT_PAGE	(1U << 6)	/* pfn has no struct page */
+
+struct mmaplab_page_info {
+	__u64 pfn;
+	__u32 flags;		/* MMAPLAB_PAGE_* */
+	__s32 refcount;		/* page_ref_count() */
+	__s32 mapcount;		/* page_mapcount() (0 when typed) */
+	__u32 order;		/* compound order of the head, 0 otherwise */
+};
+
+struct mmaplab_info {
+	__u32 alloc;		/* out */
+	__u32 method;		/* out */
+	__u64 size;		/* out */
+	__u64 nr_pages;		/* out */
+	__u32 flags;		/* out: MMAPLAB_INFO_* */
+	__u32 cache;		/* out */
+	__u32 config_flags;	/* out: MMAPLAB_CF_* */
+	__u32 mappings;		/* out: live VMAs */
+	__u64 pages_ptr;	/* in: user array of struct mmaplab_page_info, or 0 */
+	__u64 pages_max;	/* in: entries available at pages_ptr */
+	__u64 pages_filled;	/* out: entries written */
+};
+
 #define MMAPLAB_IOC_MAGIC	0xb7
 #define MMAPLAB_IOC_CONFIGURE	_IOW(MMAPLAB_IOC_MAGIC, 1, struct mmaplab_config)
 #define MMAPLAB_IOC_FILL	_IOW(MMAPLAB_IOC_MAGIC, 2, struct mmaplab_fill)
 #define MMAPLAB_IOC_VERIFY	_IOWR(MMAPLAB_IOC_MAGIC, 3, struct mmaplab_verify)
+#define MMAPLAB_IOC_STATS	_IOR(MMAPLAB_IOC_MAGIC, 4, struct mmaplab_stats)
+#define MMAPLAB_IOC_INFO	_IOWR(MMAPLAB_IOC_MAGIC, 5, struct mmaplab_info)
+#define MMAPLAB_IOC_LAST_ERROR	_IOR(MMAPLAB_IOC_MAGIC, 6, struct mmaplab_last_error)
+/* hazard: free the buffer while it is mapped (no argument) */
+#define MMAPLAB_IOC_FREE_WHILE_MAPPED	_IO(MMAPLAB_IOC_MAGIC, 7)
 
 #endif /* _UAPI_LINUX_MMAPLAB_H */
