@@ -11,6 +11,8 @@ static Napi::Object InitMmaplab(Napi::Env env, Napi::Object exports)
 	exports.Set("open", Napi::Function::New(env, Open, "open"));
 	exports.Set("close", Napi::Function::New(env, Close, "close"));
 	exports.Set("ioctl", Napi::Function::New(env, Ioctl, "ioctl"));
+	exports.Set("ioctlNoArg", Napi::Function::New(env, IoctlNoArg, "ioctlNoArg"));
+	exports.Set("ioctlWithArray", Napi::Function::New(env, IoctlWithArray, "ioctlWithArray"));
 	exports.Set("mmap", Napi::Function::New(env, Mmap, "mmap"));
 	exports.Set("munmap", Napi::Function::New(env, Munmap, "munmap"));
 	exports.Set("msync", Napi::Function::New(env, Msync, "msync"));

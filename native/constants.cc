@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
 // constants(): everything the TypeScript side must agree with, read from the
-// uapi header (ioctl numbers, struct sizes and field offsets, enums) and from
+// uapi header (ioctl numbers, struct sizes and field offsets, enums, flag
+// bits) and from
 // the C library (mmap/open/msync flags, page size). test/unit/device.test.ts
 // checks lib/device/layout.ts against this object, so the two cannot drift.
 #include "addon.h"
@@ -25,6 +26,7 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	Napi::Object offsets = Napi::Object::New(env);
 	Napi::Object field_sizes = Napi::Object::New(env);
 	Napi::Object enums = Napi::Object::New(env);
+	Napi::Object flags = Napi::Object::New(env);
 	Napi::Object sys = Napi::Object::New(env);
 	auto num = [&](Napi::Object o, const char *key, double v) {
 		o.Set(key, Napi::Number::New(env, v));
@@ -33,6 +35,10 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	num(ioctl, "CONFIGURE", MMAPLAB_IOC_CONFIGURE);
 	num(ioctl, "FILL", MMAPLAB_IOC_FILL);
 	num(ioctl, "VERIFY", MMAPLAB_IOC_VERIFY);
+	num(ioctl, "STATS", MMAPLAB_IOC_STATS);
+	num(ioctl, "INFO", MMAPLAB_IOC_INFO);
+	num(ioctl, "LAST_ERROR", MMAPLAB_IOC_LAST_ERROR);
+	num(ioctl, "FREE_WHILE_MAPPED", MMAPLAB_IOC_FREE_WHILE_MAPPED);
 
 	num(ioc, "NRBITS", _IOC_NRBITS);
 	num(ioc, "TYPEBITS", _IOC_TYPEBITS);
@@ -57,7 +63,7 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	FIELD(mmaplab_config, method);
 	FIELD(mmaplab_config, size);
 	FIELD(mmaplab_config, flags);
-	FIELD(mmaplab_config, reserved);
+	FIELD(mmaplab_config, cache);
 	STRUCT(mmaplab_fill);
 	FIELD(mmaplab_fill, seed);
 	FIELD(mmaplab_fill, reserved);
@@ -67,15 +73,102 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	FIELD(mmaplab_verify, mismatch);
 	FIELD(mmaplab_verify, expected);
 	FIELD(mmaplab_verify, found);
+	STRUCT(mmaplab_last_error);
+	FIELD(mmaplab_last_error, error);
+	FIELD(mmaplab_last_error, reason);
+	FIELD(mmaplab_last_error, text);
+	STRUCT(mmaplab_stats);
+	FIELD(mmaplab_stats, faults);
+	FIELD(mmaplab_stats, map_pages_calls);
+	FIELD(mmaplab_stats, pages_mapped);
+	FIELD(mmaplab_stats, vma_opens);
+	FIELD(mmaplab_stats, vma_closes);
+	FIELD(mmaplab_stats, read_calls);
+	FIELD(mmaplab_stats, read_bytes);
+	FIELD(mmaplab_stats, write_calls);
+	FIELD(mmaplab_stats, write_bytes);
+	STRUCT(mmaplab_page_info);
+	FIELD(mmaplab_page_info, pfn);
+	FIELD(mmaplab_page_info, flags);
+	FIELD(mmaplab_page_info, refcount);
+	FIELD(mmaplab_page_info, mapcount);
+	FIELD(mmaplab_page_info, order);
+	STRUCT(mmaplab_info);
+	FIELD(mmaplab_info, alloc);
+	FIELD(mmaplab_info, method);
+	FIELD(mmaplab_info, size);
+	FIELD(mmaplab_info, nr_pages);
+	FIELD(mmaplab_info, flags);
+	FIELD(mmaplab_info, cache);
+	FIELD(mmaplab_info, config_flags);
+	FIELD(mmaplab_info, mappings);
+	FIELD(mmaplab_info, pages_ptr);
+	FIELD(mmaplab_info, pages_max);
+	FIELD(mmaplab_info, pages_filled);
 #undef FIELD
 #undef STRUCT
 
-	num(enums, "ALLOC_VMALLOC_USER", MMAPLAB_ALLOC_VMALLOC_USER);
-	num(enums, "ALLOC_PAGES_NOCOMP", MMAPLAB_ALLOC_PAGES_NOCOMP);
-	num(enums, "ALLOC_COUNT", MMAPLAB_ALLOC_COUNT);
-	num(enums, "METHOD_REMAP_VMALLOC_RANGE", MMAPLAB_METHOD_REMAP_VMALLOC_RANGE);
-	num(enums, "METHOD_FAULT_PAGE", MMAPLAB_METHOD_FAULT_PAGE);
-	num(enums, "METHOD_COUNT", MMAPLAB_METHOD_COUNT);
+#define ENUM(x) num(enums, #x, MMAPLAB_##x)
+	ENUM(ALLOC_VMALLOC_USER);
+	ENUM(ALLOC_PAGES_NOCOMP);
+	ENUM(ALLOC_KMALLOC);
+	ENUM(ALLOC_VMALLOC);
+	ENUM(ALLOC_PAGES_ARRAY);
+	ENUM(ALLOC_PAGES_COMP);
+	ENUM(ALLOC_PAGES_SPLIT);
+	ENUM(ALLOC_DMA_COHERENT);
+	ENUM(ALLOC_COUNT);
+	ENUM(METHOD_REMAP_VMALLOC_RANGE);
+	ENUM(METHOD_FAULT_PAGE);
+	ENUM(METHOD_REMAP_PFN_RANGE);
+	ENUM(METHOD_REMAP_PFN_RANGE_FIRST_PFN);
+	ENUM(METHOD_FAULT_PAGE_NOREF);
+	ENUM(METHOD_FAULT_VIRT_TO_PAGE);
+	ENUM(METHOD_VM_INSERT_PAGE);
+	ENUM(METHOD_VM_INSERT_PAGES);
+	ENUM(METHOD_VM_MAP_PAGES);
+	ENUM(METHOD_VMF_INSERT_PFN);
+	ENUM(METHOD_DMA_MMAP_COHERENT);
+	ENUM(METHOD_COUNT);
+	ENUM(CACHE_WB);
+	ENUM(CACHE_WC);
+	ENUM(CACHE_UC);
+	ENUM(CACHE_COUNT);
+	ENUM(REASON_NONE);
+	ENUM(REASON_BAD_ENUM);
+	ENUM(REASON_BAD_SIZE);
+	ENUM(REASON_BAD_FLAGS);
+	ENUM(REASON_COMBINATION);
+	ENUM(REASON_CACHE);
+	ENUM(REASON_FAULT_AROUND);
+	ENUM(REASON_HAZARD_DISABLED);
+	ENUM(REASON_HAZARD_CAP);
+	ENUM(REASON_MAPPED);
+	ENUM(REASON_NOT_CONFIGURED);
+	ENUM(REASON_RANGE);
+	ENUM(REASON_PRIVATE);
+	ENUM(REASON_NOMEM);
+	ENUM(REASON_KERNEL);
+	ENUM(REASON_FREED);
+	ENUM(REASON_COUNT);
+#undef ENUM
+
+	// Bit flags: CONFIGURE's flags, mmaplab_info.flags, mmaplab_page_info.flags.
+#define FLAG(x) num(flags, #x, MMAPLAB_##x)
+	FLAG(CF_FAULT_AROUND);
+	FLAG(CF_ALL);
+	FLAG(INFO_CONFIGURED);
+	FLAG(INFO_CONTIGUOUS);
+	FLAG(INFO_FREED);
+	FLAG(INFO_SLAB);
+	FLAG(PAGE_COMPOUND);
+	FLAG(PAGE_HEAD);
+	FLAG(PAGE_TAIL);
+	FLAG(PAGE_SLAB);
+	FLAG(PAGE_TYPED);
+	FLAG(PAGE_RESERVED);
+	FLAG(PAGE_NO_STRUCT_PAGE);
+#undef FLAG
 
 	num(sys, "PROT_NONE", PROT_NONE);
 	num(sys, "PROT_READ", PROT_READ);
@@ -99,6 +192,7 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	num(c, "IOC_MAGIC", MMAPLAB_IOC_MAGIC);
 	c.Set("NO_MISMATCH", Napi::BigInt::New(env, static_cast<uint64_t>(MMAPLAB_NO_MISMATCH)));
 	c.Set("MAX_SIZE", Napi::BigInt::New(env, static_cast<uint64_t>(MMAPLAB_MAX_SIZE)));
+	num(c, "REASON_TEXT_LEN", MMAPLAB_REASON_TEXT_LEN);
 	num(c, "PAGE_SIZE", sysconf(_SC_PAGESIZE));
 	c.Set("ioctl", ioctl);
 	c.Set("ioc", ioc);
@@ -106,6 +200,7 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	c.Set("offsets", offsets);
 	c.Set("fieldSizes", field_sizes);
 	c.Set("enums", enums);
+	c.Set("flags", flags);
 	c.Set("sys", sys);
 	return c;
 }

@@ -1,19 +1,45 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
-// open / close / ioctl. The ioctl is generic: the caller passes a Uint8Array
-// holding the struct (encoded by lib/device/layout.ts) and the kernel reads
-// and writes it in place.
+// open / close / ioctl. The ioctls are generic: the caller passes a
+// Uint8Array holding the struct (encoded by lib/device/layout.ts) and the
+// kernel reads and writes it in place. ioctlNoArg() is for _IO requests;
+// ioctlWithArray() is for a struct that carries a user pointer to an array,
+// so JS never handles a raw address.
 #include "addon.h"
 
 #include <linux/ioctl.h>
 
 #include <cerrno>
+#include <cstring>
 #include <fcntl.h>
 #include <string>
 #include <sys/ioctl.h>
 #include <unistd.h>
+#include <vector>
 
 namespace mmaplab {
+
+namespace {
+
+Napi::Uint8Array ArgUint8Array(const Napi::CallbackInfo &info, size_t i, const char *name)
+{
+	if (!info[i].IsTypedArray() ||
+	    info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+		ThrowArg(info.Env(), "ERR_INVALID_ARG_TYPE", name, "a Uint8Array");
+	return info[i].As<Napi::Uint8Array>();
+}
+
+// The kernel copies _IOC_SIZE bytes in and/or out of the pointer: a shorter
+// buffer would let it write past the end of JS memory.
+void CheckStructSize(Napi::Env env, uint32_t request, size_t have, const char *name)
+{
+	if (_IOC_SIZE(request) > have)
+		ThrowArg(env, "ERR_INVALID_ARG_VALUE", name,
+			 ("a Uint8Array of at least " + std::to_string(_IOC_SIZE(request)) +
+			  " bytes (the size encoded in the request)").c_str());
+}
+
+} // namespace
 
 // open(path: string, flags: number, mode?: number) -> fd
 Napi::Value Open(const Napi::CallbackInfo &info)
@@ -55,21 +81,106 @@ Napi::Value Ioctl(const Napi::CallbackInfo &info)
 	CheckArgCount(info, 3);
 	int fd = ArgInt32(info, 0, "fd");
 	uint32_t request = ArgUint32(info, 1, "request");
-	if (!info[2].IsTypedArray() ||
-	    info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
-		ThrowArg(env, "ERR_INVALID_ARG_TYPE", "arg", "a Uint8Array");
-	Napi::Uint8Array arg = info[2].As<Napi::Uint8Array>();
+	Napi::Uint8Array arg = ArgUint8Array(info, 2, "arg");
 
-	// The kernel copies _IOC_SIZE bytes in and/or out of the pointer: a
-	// shorter buffer would let it write past the end of JS memory.
-	if (_IOC_DIR(request) != _IOC_NONE && _IOC_SIZE(request) > arg.ByteLength())
-		ThrowArg(env, "ERR_INVALID_ARG_VALUE", "arg",
-			 ("a Uint8Array of at least " + std::to_string(_IOC_SIZE(request)) +
-			  " bytes (the size encoded in the request)").c_str());
+	if (_IOC_DIR(request) != _IOC_NONE)
+		CheckStructSize(env, request, arg.ByteLength(), "arg");
 
 	int ret = ioctl(fd, static_cast<unsigned long>(request), arg.Data());
 	if (ret < 0)
 		ThrowErrno(env, errno, "ioctl");
+	return Napi::Number::New(env, ret);
+}
+
+// ioctlNoArg(fd: number, request: number) -> number: an _IO request; the
+// argument the kernel sees is 0.
+Napi::Value IoctlNoArg(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+
+	CheckArgCount(info, 2);
+	int fd = ArgInt32(info, 0, "fd");
+	uint32_t request = ArgUint32(info, 1, "request");
+	if (_IOC_DIR(request) != _IOC_NONE)
+		ThrowArg(env, "ERR_INVALID_ARG_VALUE", "request",
+			 "an _IO request (no data direction): use ioctl() for a struct");
+
+	int ret = ioctl(fd, static_cast<unsigned long>(request), 0UL);
+	if (ret < 0)
+		ThrowErrno(env, errno, "ioctl");
+	return Napi::Number::New(env, ret);
+}
+
+// ioctlWithArray(fd, request, struct, ptrOffset, array, countOffset,
+//                elementSize) -> number
+//
+// For a struct with a __u64 user pointer (at ptrOffset) to an array of
+// elementSize-byte entries whose __u64 capacity is at countOffset. The ioctl
+// runs on a private copy of the struct, in which the addon writes the
+// array's address (0 for an empty array); the kernel's answer is copied back
+// into `struct` with the pointer field zeroed. So no address ever reaches JS
+// memory, and no JS thread (a SharedArrayBuffer) can change the pointer or
+// the capacity between the check and the call. The capacity the caller put
+// in `struct` must fit in `array`: the kernel is trusted to write at most
+// that many entries, never past the array.
+Napi::Value IoctlWithArray(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+
+	CheckArgCount(info, 7);
+	int fd = ArgInt32(info, 0, "fd");
+	uint32_t request = ArgUint32(info, 1, "request");
+	Napi::Uint8Array st = ArgUint8Array(info, 2, "struct");
+	uint32_t ptr_offset = ArgUint32(info, 3, "ptrOffset");
+	Napi::Uint8Array array = ArgUint8Array(info, 4, "array");
+	uint32_t count_offset = ArgUint32(info, 5, "countOffset");
+	uint32_t element_size = ArgUint32(info, 6, "elementSize");
+
+	if (_IOC_DIR(request) == _IOC_NONE)
+		ThrowArg(env, "ERR_INVALID_ARG_VALUE", "request",
+			 "a request that passes a struct (_IOR, _IOW or _IOWR)");
+	size_t size = _IOC_SIZE(request);
+	CheckStructSize(env, request, st.ByteLength(), "struct");
+	if (uint64_t(ptr_offset) + 8 > size)
+		ThrowArg(env, "ERR_INVALID_ARG_VALUE", "ptrOffset",
+			 "the offset of a __u64 inside the request's struct");
+	if (uint64_t(count_offset) + 8 > size)
+		ThrowArg(env, "ERR_INVALID_ARG_VALUE", "countOffset",
+			 "the offset of a __u64 inside the request's struct");
+	if (uint64_t(ptr_offset) + 8 > count_offset && uint64_t(count_offset) + 8 > ptr_offset)
+		ThrowArg(env, "ERR_INVALID_ARG_VALUE", "countOffset",
+			 "a field that does not overlap the pointer field");
+	if (element_size == 0)
+		ThrowArg(env, "ERR_INVALID_ARG_VALUE", "elementSize", "a positive integer");
+
+	std::vector<unsigned char> copy(st.Data(), st.Data() + size);
+	uint64_t count;
+	std::memcpy(&count, copy.data() + count_offset, sizeof(count));
+	size_t array_len = array.ByteLength();
+	if (count > array_len / element_size)
+		ThrowArg(env, "ERR_INVALID_ARG_VALUE", "array",
+			 ("a Uint8Array with room for the " + std::to_string(count) +
+			  " entries of " + std::to_string(element_size) +
+			  " bytes the struct announces at countOffset").c_str());
+
+	// The kernel writes both the struct and the array: they must not share
+	// bytes (the struct is copied back over the caller's bytes afterwards).
+	uintptr_t s_begin = reinterpret_cast<uintptr_t>(st.Data());
+	uintptr_t a_begin = reinterpret_cast<uintptr_t>(array.Data());
+	if (array_len > 0 && a_begin < s_begin + size && s_begin < a_begin + array_len)
+		ThrowArg(env, "ERR_INVALID_ARG_VALUE", "array", "memory that does not overlap the struct");
+
+	uint64_t address = array_len > 0 ? static_cast<uint64_t>(a_begin) : 0;
+	std::memcpy(copy.data() + ptr_offset, &address, sizeof(address));
+
+	int ret = ioctl(fd, static_cast<unsigned long>(request), copy.data());
+	int err = errno;
+
+	address = 0;
+	std::memcpy(copy.data() + ptr_offset, &address, sizeof(address));
+	std::memcpy(st.Data(), copy.data(), size);
+	if (ret < 0)
+		ThrowErrno(env, err, "ioctl");
 	return Napi::Number::New(env, ret);
 }
 

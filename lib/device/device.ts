@@ -1,25 +1,48 @@
 /**
  * One session of /dev/mmaplab: open, CONFIGURE (allocator, mapping method,
- * size), FILL / VERIFY the seeded pattern, mmap, close.
+ * size, cache attribute, fault-around), FILL / VERIFY the seeded pattern,
+ * mmap, read / write, STATS / INFO / LAST_ERROR, the FREE_WHILE_MAPPED
+ * hazard, close.
  *
  * Every system-call failure is thrown unchanged from the addon (code, errno,
- * syscall): a refusal by the module is an answer, not a bug. Mappings outlive
- * close(), as they do in C: the mapping holds its own reference to the file.
+ * syscall): a refusal by the module is an answer, not a bug. When CONFIGURE,
+ * mmap or FREE_WHILE_MAPPED fails, the module's own reason (LAST_ERROR) is
+ * attached to that same error object as `err.mmaplab` (see
+ * {@link failureReason}). Mappings outlive close(), as they do in C: the
+ * mapping holds its own reference to the file.
  */
-import { deviceError } from './errors';
+import { constants as bufferConstants } from 'node:buffer';
+import * as fs from 'node:fs';
+import { deviceError, errnoName, isSyscallError, type SyscallError } from './errors';
 import {
   ALLOCATORS,
   type AllocName,
   assertLayout,
+  CACHES,
+  type CacheName,
+  CONFIG_FLAGS,
   type ConfigStruct,
   CONFIG_LAYOUT,
   decode,
   encode,
+  enumName,
   FILL_LAYOUT,
+  INFO_FLAGS,
+  INFO_LAYOUT,
+  type InfoStruct,
+  LAST_ERROR_LAYOUT,
+  type LastErrorStruct,
   METHODS,
   type MethodName,
   NO_MISMATCH,
+  PAGE_FLAGS,
+  PAGE_INFO_LAYOUT,
+  type PageInfoStruct,
+  type ReasonName,
+  REASONS,
   REQUESTS,
+  STATS_LAYOUT,
+  type StatsStruct,
   type StructLayout,
   type StructValues,
   VERIFY_LAYOUT,
@@ -28,6 +51,12 @@ import { mapFd, type Mapping, type MmapOptions } from './mapping';
 import { native, nativeConstants, type RequestName } from './native';
 
 export const DEFAULT_DEVICE_PATH = '/dev/mmaplab';
+
+/**
+ * The most page entries info() asks for: four times the pages of a MAX_SIZE
+ * buffer with 4 KiB pages (24 bytes each, 1.5 MiB).
+ */
+export const MAX_PAGE_INFO = 65536;
 
 export interface OpenOptions {
   /** O_RDWR ('rw', the default) or O_RDONLY ('r'). O_CLOEXEC is always set. */
@@ -39,6 +68,10 @@ export interface ConfigureOptions {
   method: MethodName;
   /** Bytes: a non-zero multiple of the page size, at most MAX_SIZE (the module checks). */
   size: number | bigint;
+  /** Page-table cache attribute (pfn-based methods only; the module checks). Default 'wb'. */
+  cache?: CacheName;
+  /** MMAPLAB_CF_FAULT_AROUND: fault methods also install ->map_pages. Default false. */
+  faultAround?: boolean;
 }
 
 export interface VerifyResult {
@@ -50,6 +83,115 @@ export interface VerifyResult {
   readonly expected: number;
   /** The word the buffer held at `mismatch`. */
   readonly found: number;
+}
+
+/** struct mmaplab_stats: the session's counters since open (u64, so bigints). */
+export interface DeviceStats {
+  /** ->fault calls that served a page or pfn. */
+  readonly faults: bigint;
+  /** ->map_pages (fault-around) calls. */
+  readonly mapPagesCalls: bigint;
+  /** Pages or pfns installed by any method. */
+  readonly pagesMapped: bigint;
+  /** ->mmap successes plus VMA ->open (split, fork). */
+  readonly vmaOpens: bigint;
+  /** VMA ->close. */
+  readonly vmaCloses: bigint;
+  readonly readCalls: bigint;
+  readonly readBytes: bigint;
+  readonly writeCalls: bigint;
+  readonly writeBytes: bigint;
+}
+
+/** struct mmaplab_page_info: the state of one page of the buffer, decoded. */
+export interface PageInfo {
+  readonly pfn: bigint;
+  readonly compound: boolean;
+  readonly head: boolean;
+  readonly tail: boolean;
+  readonly slab: boolean;
+  /** Has a page type (buddy, page table, slab on 6.12). */
+  readonly typed: boolean;
+  readonly reserved: boolean;
+  /** The pfn has no struct page. */
+  readonly noStructPage: boolean;
+  /** page_ref_count(). */
+  readonly refcount: number;
+  /** page_mapcount() (0 when typed). */
+  readonly mapcount: number;
+  /** Compound order of a head page, 0 otherwise. */
+  readonly order: number;
+  /** The raw MMAPLAB_PAGE_* bits (bits this build does not name included). */
+  readonly flags: number;
+}
+
+/** struct mmaplab_info, decoded. */
+export interface DeviceInfo {
+  /** null when not configured (the module reports 0) or a value this build does not know. */
+  readonly alloc: AllocName | null;
+  /** null when not configured (the module reports 0) or a value this build does not know. */
+  readonly method: MethodName | null;
+  /** Bytes. */
+  readonly size: bigint;
+  readonly nrPages: bigint;
+  readonly configured: boolean;
+  /** Physically contiguous. */
+  readonly contiguous: boolean;
+  /** Freed by FREE_WHILE_MAPPED. */
+  readonly freed: boolean;
+  /** KMALLOC memory that came from a slab cache. */
+  readonly slab: boolean;
+  /** null for a value this build does not know. */
+  readonly cache: CacheName | null;
+  readonly faultAround: boolean;
+  /** Live VMAs. */
+  readonly mappings: number;
+  /** The pages, when info() was asked for them. */
+  readonly pages?: readonly PageInfo[];
+}
+
+export interface InfoOptions {
+  /**
+   * Also read per-page state: true for every page of the buffer, a number
+   * for at most that many (0 to MAX_PAGE_INFO). Default false.
+   */
+  pages?: boolean | number;
+}
+
+/** struct mmaplab_last_error, decoded. */
+export interface LastError {
+  /** Negative errno of the failure, as in Node's errors; 0 if none. */
+  readonly errno: number;
+  /** 'EINVAL' and so on (kernel-internal ones too, e.g. 'ENOTSUPP'); null when errno is 0 or unnamed. */
+  readonly code: string | null;
+  /** null for a value this build does not know. */
+  readonly reason: ReasonName | null;
+  /** The module's sentence, for people. */
+  readonly text: string;
+}
+
+/** What the module said about a failed CONFIGURE, mmap or hazard ioctl. */
+export interface FailureReason {
+  readonly reason: ReasonName | null;
+  readonly text: string;
+}
+
+/** A system-call error of CONFIGURE, mmap or FREE_WHILE_MAPPED, maybe explained. */
+export interface MmaplabSyscallError extends SyscallError {
+  /**
+   * Set when the session's LAST_ERROR, read right after the failure, holds
+   * a reason other than 'none' for this very errno. Absent when the module
+   * recorded nothing (the kernel refused before reaching the driver, say),
+   * or LAST_ERROR itself failed (not the mmaplab device).
+   */
+  mmaplab?: FailureReason;
+}
+
+/** The module's reason attached to `err` by MmaplabDevice, if any. */
+export function failureReason(err: unknown): FailureReason | undefined {
+  if (!isSyscallError(err)) return undefined;
+  const r = (err as MmaplabSyscallError).mmaplab;
+  return typeof r === 'object' && r !== null ? r : undefined;
 }
 
 let layoutChecked = false;
@@ -94,7 +236,10 @@ export class MmaplabDevice {
     return this.#fd < 0;
   }
 
-  /** CONFIGURE: allocate the session's buffer. */
+  /**
+   * CONFIGURE: allocate the session's buffer. On a refusal the error
+   * carries the module's reason as `err.mmaplab`.
+   */
   configure(options: ConfigureOptions): void {
     if (!Object.hasOwn(ALLOCATORS, options.alloc)) {
       throw deviceError(
@@ -108,22 +253,33 @@ export class MmaplabDevice {
         `unknown mapping method ${String(options.method)}; expected one of ${Object.keys(METHODS).join(', ')}`,
       );
     }
+    const cache = options.cache ?? 'wb';
+    if (!Object.hasOwn(CACHES, cache)) {
+      throw deviceError(
+        'ERR_INVALID_ARG',
+        `unknown cache attribute ${String(cache)}; expected one of ${Object.keys(CACHES).join(', ')}`,
+      );
+    }
+    const faultAround = options.faultAround ?? false;
+    if (typeof faultAround !== 'boolean') {
+      throw deviceError('ERR_INVALID_ARG', `faultAround must be a boolean, got ${String(faultAround)}`);
+    }
     this.configureRaw({
       alloc: ALLOCATORS[options.alloc],
       method: METHODS[options.method],
       size: toU64('size', options.size),
-      flags: 0,
-      reserved: 0,
+      flags: faultAround ? CONFIG_FLAGS.FAULT_AROUND : 0,
+      cache: CACHES[cache],
     });
   }
 
   /**
    * CONFIGURE with the struct exactly as given: for experiments that check
-   * the module refuses bad input (unknown enums, non-zero reserved fields,
-   * sizes that are zero, huge or not page multiples).
+   * the module refuses bad input (unknown enums or flags, sizes that are
+   * zero, huge or not page multiples). Refusals carry `err.mmaplab`.
    */
   configureRaw(config: ConfigStruct): void {
-    this.#ioctl('CONFIGURE', CONFIG_LAYOUT, config);
+    this.#explained(() => this.#ioctl('CONFIGURE', CONFIG_LAYOUT, config));
   }
 
   /** FILL: the module writes the pattern for `seed` over the whole buffer. */
@@ -144,9 +300,141 @@ export class MmaplabDevice {
     return { ok, mismatch: ok ? null : out.mismatch, expected: out.expected, found: out.found };
   }
 
-  /** mmap(2) of the session's buffer (MAP_SHARED, read-write by default). */
+  /**
+   * mmap(2) of the session's buffer (MAP_SHARED, read-write by default). A
+   * refusal carries the module's reason as `err.mmaplab`.
+   */
   mmap(length: number, options: MmapOptions = {}): Mapping {
-    return mapFd(this.fd, length, options);
+    const fd = this.fd;
+    return this.#explained(() => mapFd(fd, length, options));
+  }
+
+  /** STATS: the session's counters since open. */
+  stats(): DeviceStats {
+    const s = this.#ioctl('STATS', STATS_LAYOUT, {
+      faults: 0n,
+      map_pages_calls: 0n,
+      pages_mapped: 0n,
+      vma_opens: 0n,
+      vma_closes: 0n,
+      read_calls: 0n,
+      read_bytes: 0n,
+      write_calls: 0n,
+      write_bytes: 0n,
+    });
+    return statsFromStruct(s);
+  }
+  /**
+   * INFO: the buffer's allocator, method, size and state; with `pages`, the
+   * state of its pages too, through an array the addon passes by pointer (JS
+   * never sees the address). pages: true costs two INFOs (the first learns
+   * nr_pages), a number one; `pages` then holds pages_filled entries.
+   */
+  info(options: InfoOptions = {}): DeviceInfo {
+    const want = options.pages ?? false;
+    if (
+      typeof want !== 'boolean' &&
+      !(typeof want === 'number' && Number.isInteger(want) && want >= 0 && want <= MAX_PAGE_INFO)
+    ) {
+      throw deviceError(
+        'ERR_INVALID_ARG',
+        `pages must be a boolean or an integer in [0, ${MAX_PAGE_INFO}], got ${String(want)}`,
+      );
+    }
+    const request: InfoStruct = {
+      alloc: 0,
+      method: 0,
+      size: 0n,
+      nr_pages: 0n,
+      flags: 0,
+      cache: 0,
+      config_flags: 0,
+      mappings: 0,
+      pages_ptr: 0n,
+      pages_max: 0n,
+      pages_filled: 0n,
+    };
+    if (want === false || want === 0) {
+      const out = this.#ioctl('INFO', INFO_LAYOUT, request);
+      return want === 0 ? { ...infoFromStruct(out), pages: [] } : infoFromStruct(out);
+    }
+    let max: number;
+    if (want === true) {
+      // One INFO for the page count, one with room for every page.
+      const first = this.#ioctl('INFO', INFO_LAYOUT, request);
+      max = Number(first.nr_pages < BigInt(MAX_PAGE_INFO) ? first.nr_pages : BigInt(MAX_PAGE_INFO));
+      if (max === 0) return { ...infoFromStruct(first), pages: [] };
+    } else {
+      max = want;
+    }
+
+    const struct = encode(INFO_LAYOUT, { ...request, pages_max: BigInt(max) });
+    const entry = PAGE_INFO_LAYOUT.size;
+    const array = new Uint8Array(max * entry);
+    native().ioctlWithArray(
+      this.fd,
+      REQUESTS.INFO,
+      struct,
+      INFO_LAYOUT.fields.pages_ptr.offset,
+      array,
+      INFO_LAYOUT.fields.pages_max.offset,
+      entry,
+    );
+    const out = decode(INFO_LAYOUT, struct);
+    const filled = Number(out.pages_filled < BigInt(max) ? out.pages_filled : BigInt(max));
+    const pages: PageInfo[] = [];
+    for (let i = 0; i < filled; i++) {
+      pages.push(pageInfoFromStruct(decode(PAGE_INFO_LAYOUT, array.subarray(i * entry, (i + 1) * entry))));
+    }
+    return { ...infoFromStruct(out), pages };
+  }
+
+  /** LAST_ERROR: why the session's last CONFIGURE, mmap or hazard ioctl failed. */
+  lastError(): LastError {
+    return lastErrorFromStruct(this.#ioctl('LAST_ERROR', LAST_ERROR_LAYOUT, { error: 0, reason: 0, text: '' }));
+  }
+
+  /**
+   * FREE_WHILE_MAPPED (hazard: needs allow_hazards=1 and CAP_SYS_ADMIN): the
+   * module frees the buffer while it is mapped. A refusal carries
+   * `err.mmaplab`.
+   */
+  freeWhileMapped(): void {
+    const fd = this.fd;
+    this.#explained(() => native().ioctlNoArg(fd, REQUESTS.FREE_WHILE_MAPPED));
+  }
+
+  /**
+   * One read(2) of up to `length` bytes; pread(2) at `position` when given
+   * (the file offset is then left alone). Returns the bytes read: shorter
+   * than `length` at the end of the buffer, empty past it. The Buffer is a
+   * view of a fresh, zeroed ArrayBuffer of `length` bytes. Errors are
+   * Node's (syscall 'read').
+   */
+  read(length: number, position?: number): Buffer<ArrayBuffer> {
+    if (!Number.isSafeInteger(length) || length < 0 || length > bufferConstants.MAX_LENGTH) {
+      throw deviceError(
+        'ERR_INVALID_ARG',
+        `length must be an integer in [0, ${bufferConstants.MAX_LENGTH}], got ${String(length)}`,
+      );
+    }
+    const pos = toPosition(position);
+    const buf = Buffer.alloc(length);
+    const n = fs.readSync(this.fd, buf, 0, length, pos);
+    return buf.subarray(0, n);
+  }
+
+  /**
+   * One write(2) of `data`; pwrite(2) at `position` when given. Returns the
+   * bytes written (maybe fewer than data.byteLength). Errors are Node's
+   * (syscall 'write').
+   */
+  write(data: Uint8Array, position?: number): number {
+    if (!(data instanceof Uint8Array)) {
+      throw deviceError('ERR_INVALID_ARG', `data must be a Uint8Array or Buffer, got ${String(data)}`);
+    }
+    const pos = toPosition(position);
+    return fs.writeSync(this.fd, data, 0, data.byteLength, pos);
   }
 
   /** close(2). Idempotent; mappings stay valid. */
@@ -162,10 +450,96 @@ export class MmaplabDevice {
     native().ioctl(this.fd, REQUESTS[request], bytes);
     return decode(layout, bytes);
   }
+
+  /**
+   * Runs `fn`; if it throws a system-call error, attaches the module's
+   * reason (LAST_ERROR, when it names one for that errno) to the same error
+   * object as `mmaplab` and rethrows it. A failing LAST_ERROR is ignored.
+   */
+  #explained<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (isSyscallError(err) && this.#fd >= 0) {
+        let last: LastError | undefined;
+        try {
+          last = this.lastError();
+        } catch {
+          // not the mmaplab device, or a module without LAST_ERROR
+        }
+        if (last !== undefined && last.reason !== 'none' && last.errno === err.errno) {
+          (err as MmaplabSyscallError).mmaplab = { reason: last.reason, text: last.text };
+        }
+      }
+      throw err;
+    }
+  }
+}
+
+/** struct mmaplab_stats to the API's object. */
+export function statsFromStruct(s: StatsStruct): DeviceStats {
+  return {
+    faults: s.faults,
+    mapPagesCalls: s.map_pages_calls,
+    pagesMapped: s.pages_mapped,
+    vmaOpens: s.vma_opens,
+    vmaCloses: s.vma_closes,
+    readCalls: s.read_calls,
+    readBytes: s.read_bytes,
+    writeCalls: s.write_calls,
+    writeBytes: s.write_bytes,
+  };
+}
+
+/** struct mmaplab_last_error to the API's object. */
+export function lastErrorFromStruct(s: LastErrorStruct): LastError {
+  return { errno: s.error, code: errnoName(s.error), reason: enumName(REASONS, s.reason), text: s.text };
+}
+
+/** struct mmaplab_info to the API's object (without pages). */
+export function infoFromStruct(s: InfoStruct): DeviceInfo {
+  return {
+    alloc: enumName(ALLOCATORS, s.alloc),
+    method: enumName(METHODS, s.method),
+    size: s.size,
+    nrPages: s.nr_pages,
+    configured: (s.flags & INFO_FLAGS.CONFIGURED) !== 0,
+    contiguous: (s.flags & INFO_FLAGS.CONTIGUOUS) !== 0,
+    freed: (s.flags & INFO_FLAGS.FREED) !== 0,
+    slab: (s.flags & INFO_FLAGS.SLAB) !== 0,
+    cache: enumName(CACHES, s.cache),
+    faultAround: (s.config_flags & CONFIG_FLAGS.FAULT_AROUND) !== 0,
+    mappings: s.mappings,
+  };
+}
+
+/** struct mmaplab_page_info to the API's object. */
+export function pageInfoFromStruct(p: PageInfoStruct): PageInfo {
+  return {
+    pfn: p.pfn,
+    compound: (p.flags & PAGE_FLAGS.COMPOUND) !== 0,
+    head: (p.flags & PAGE_FLAGS.HEAD) !== 0,
+    tail: (p.flags & PAGE_FLAGS.TAIL) !== 0,
+    slab: (p.flags & PAGE_FLAGS.SLAB) !== 0,
+    typed: (p.flags & PAGE_FLAGS.TYPED) !== 0,
+    reserved: (p.flags & PAGE_FLAGS.RESERVED) !== 0,
+    noStructPage: (p.flags & PAGE_FLAGS.NO_STRUCT_PAGE) !== 0,
+    refcount: p.refcount,
+    mapcount: p.mapcount,
+    order: p.order,
+    flags: p.flags,
+  };
 }
 
 function toU64(name: string, value: number | bigint): bigint {
   if (typeof value === 'bigint' && value >= 0n && value <= 0xffff_ffff_ffff_ffffn) return value;
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
   throw deviceError('ERR_INVALID_ARG', `${name} must be a non-negative integer, got ${String(value)}`);
+}
+
+/** undefined -> null (the file offset); else a non-negative safe integer. */
+function toPosition(position: number | undefined): number | null {
+  if (position === undefined) return null;
+  if (typeof position === 'number' && Number.isSafeInteger(position) && position >= 0) return position;
+  throw deviceError('ERR_INVALID_ARG', `position must be a non-negative safe integer, got ${String(position)}`);
 }

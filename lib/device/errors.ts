@@ -16,6 +16,7 @@
  *   Misuse of the raw addon (wrong argument types) throws TypeError with code
  *   'ERR_INVALID_ARG_TYPE' / 'ERR_INVALID_ARG_VALUE' / 'ERR_MISSING_ARGS'.
  */
+import * as os from 'node:os';
 import { MmaplabError } from '../util/errors';
 
 export { MmaplabError };
@@ -43,6 +44,54 @@ export function isSyscallError(err: unknown): err is SyscallError {
   if (!(err instanceof Error)) return false;
   const e = err as Error & Record<string, unknown>;
   return typeof e.code === 'string' && typeof e.errno === 'number' && typeof e.syscall === 'string';
+}
+
+/**
+ * Linux errnos that never reach userspace from a system call but can be a
+ * kernel API's answer (include/linux/errno.h), so mmaplab_last_error.error
+ * may hold them.
+ */
+const KERNEL_ERRNOS: Readonly<Record<number, string>> = {
+  512: 'ERESTARTSYS',
+  513: 'ERESTARTNOINTR',
+  514: 'ERESTARTNOHAND',
+  515: 'ENOIOCTLCMD',
+  516: 'ERESTART_RESTARTBLOCK',
+  517: 'EPROBE_DEFER',
+  518: 'EOPENSTALE',
+  519: 'ENOPARAM',
+  521: 'EBADHANDLE',
+  522: 'ENOTSYNC',
+  523: 'EBADCOOKIE',
+  524: 'ENOTSUPP',
+  525: 'ETOOSMALL',
+  526: 'ESERVERFAULT',
+  527: 'EBADTYPE',
+  528: 'EJUKEBOX',
+  529: 'EIOCBQUEUED',
+  530: 'ERECALLCONFLICT',
+};
+
+/** Aliases of another errno's name; the addon (strerrorname_np) uses the other. */
+const ERRNO_ALIASES: ReadonlySet<string> = new Set(['EWOULDBLOCK', 'EDEADLOCK', 'ENOTSUP']);
+
+let errnoNames: Map<number, string> | undefined;
+
+/**
+ * The name of an errno ('EINVAL' for 22 or -22, as the addon names it), a
+ * kernel-internal one ('ENOTSUPP' for 524), or null for 0 and numbers
+ * without a name.
+ */
+export function errnoName(errno: number): string | null {
+  if (!Number.isInteger(errno) || errno === 0) return null;
+  if (errnoNames === undefined) {
+    errnoNames = new Map();
+    for (const [name, value] of Object.entries(os.constants.errno)) {
+      if (!ERRNO_ALIASES.has(name) || !errnoNames.has(value)) errnoNames.set(value, name);
+    }
+  }
+  const n = Math.abs(errno);
+  return errnoNames.get(n) ?? KERNEL_ERRNOS[n] ?? null;
 }
 
 export function deviceError(

@@ -1,6 +1,6 @@
 /**
  * The TypeScript description of kmod/include/uapi/linux/mmaplab.h: struct
- * layouts, ioctl request numbers and enum values, plus the encoders that turn
+ * layouts, ioctl request numbers, enum values and flag bits, plus the encoders that turn
  * plain objects into the bytes the kernel reads (and back).
  *
  * The header is the single source of truth. This file restates it so that the
@@ -15,12 +15,12 @@ import * as os from 'node:os';
 import { deviceError } from './errors';
 import type { NativeConstants, RequestName, StructName } from './native';
 
-export type FieldType = 'u32' | 'u64';
+/** __u32, __s32, __u64, and char[length] (a NUL-terminated string). */
+export type FieldType = 'u32' | 's32' | 'u64' | 'char';
 
-export interface FieldLayout {
-  readonly offset: number;
-  readonly type: FieldType;
-}
+export type FieldLayout =
+  | { readonly offset: number; readonly type: 'u32' | 's32' | 'u64' }
+  | { readonly offset: number; readonly type: 'char'; readonly length: number };
 
 export interface StructLayout {
   readonly name: StructName;
@@ -29,19 +29,35 @@ export interface StructLayout {
   readonly fields: Readonly<Record<string, FieldLayout>>;
 }
 
-/** The plain-object form of a struct: u32 fields are numbers, u64 bigints. */
+/**
+ * The plain-object form of a struct: u32 and s32 fields are numbers, u64
+ * bigints, char arrays strings (without the NUL).
+ */
 export type StructValues<L extends StructLayout> = {
-  -readonly [K in keyof L['fields']]: L['fields'][K]['type'] extends 'u64' ? bigint : number;
+  -readonly [K in keyof L['fields']]: L['fields'][K]['type'] extends 'u64'
+    ? bigint
+    : L['fields'][K]['type'] extends 'char'
+      ? string
+      : number;
 };
 
-const FIELD_BYTES: Readonly<Record<FieldType, number>> = { u32: 4, u64: 8 };
 const u32 = (offset: number) => ({ offset, type: 'u32' }) as const;
+const s32 = (offset: number) => ({ offset, type: 's32' }) as const;
 const u64 = (offset: number) => ({ offset, type: 'u64' }) as const;
+const char = (offset: number, length: number) => ({ offset, type: 'char', length }) as const;
+
+/** sizeof() of a field. */
+export function fieldBytes(field: FieldLayout): number {
+  return field.type === 'char' ? field.length : field.type === 'u64' ? 8 : 4;
+}
+
+/** MMAPLAB_REASON_TEXT_LEN: mmaplab_last_error.text, NUL included. */
+export const REASON_TEXT_LEN = 96;
 
 export const CONFIG_LAYOUT = {
   name: 'mmaplab_config',
   size: 24,
-  fields: { alloc: u32(0), method: u32(4), size: u64(8), flags: u32(16), reserved: u32(20) },
+  fields: { alloc: u32(0), method: u32(4), size: u64(8), flags: u32(16), cache: u32(20) },
 } as const satisfies StructLayout;
 
 export const FILL_LAYOUT = {
@@ -56,17 +72,150 @@ export const VERIFY_LAYOUT = {
   fields: { seed: u32(0), reserved: u32(4), mismatch: u64(8), expected: u32(16), found: u32(20) },
 } as const satisfies StructLayout;
 
+export const LAST_ERROR_LAYOUT = {
+  name: 'mmaplab_last_error',
+  size: 8 + REASON_TEXT_LEN,
+  fields: { error: s32(0), reason: u32(4), text: char(8, REASON_TEXT_LEN) },
+} as const satisfies StructLayout;
+
+export const STATS_LAYOUT = {
+  name: 'mmaplab_stats',
+  size: 72,
+  fields: {
+    faults: u64(0),
+    map_pages_calls: u64(8),
+    pages_mapped: u64(16),
+    vma_opens: u64(24),
+    vma_closes: u64(32),
+    read_calls: u64(40),
+    read_bytes: u64(48),
+    write_calls: u64(56),
+    write_bytes: u64(64),
+  },
+} as const satisfies StructLayout;
+
+export const PAGE_INFO_LAYOUT = {
+  name: 'mmaplab_page_info',
+  size: 24,
+  fields: { pfn: u64(0), flags: u32(8), refcount: s32(12), mapcount: s32(16), order: u32(20) },
+} as const satisfies StructLayout;
+
+export const INFO_LAYOUT = {
+  name: 'mmaplab_info',
+  size: 64,
+  fields: {
+    alloc: u32(0),
+    method: u32(4),
+    size: u64(8),
+    nr_pages: u64(16),
+    flags: u32(24),
+    cache: u32(28),
+    config_flags: u32(32),
+    mappings: u32(36),
+    pages_ptr: u64(40),
+    pages_max: u64(48),
+    pages_filled: u64(56),
+  },
+} as const satisfies StructLayout;
+
 export type ConfigStruct = StructValues<typeof CONFIG_LAYOUT>;
 export type FillStruct = StructValues<typeof FILL_LAYOUT>;
 export type VerifyStruct = StructValues<typeof VERIFY_LAYOUT>;
+export type LastErrorStruct = StructValues<typeof LAST_ERROR_LAYOUT>;
+export type StatsStruct = StructValues<typeof STATS_LAYOUT>;
+export type PageInfoStruct = StructValues<typeof PAGE_INFO_LAYOUT>;
+export type InfoStruct = StructValues<typeof INFO_LAYOUT>;
 
-export const STRUCT_LAYOUTS: readonly StructLayout[] = [CONFIG_LAYOUT, FILL_LAYOUT, VERIFY_LAYOUT];
+/** Every struct of the header, one entry each (the unit test checks this). */
+export const STRUCT_LAYOUTS: readonly StructLayout[] = [
+  CONFIG_LAYOUT,
+  FILL_LAYOUT,
+  VERIFY_LAYOUT,
+  LAST_ERROR_LAYOUT,
+  STATS_LAYOUT,
+  PAGE_INFO_LAYOUT,
+  INFO_LAYOUT,
+];
 
-/* enum mmaplab_alloc / enum mmaplab_method, by the names the API uses. */
-export const ALLOCATORS = { vmalloc_user: 1, pages_nocomp: 2 } as const;
+/* enum mmaplab_alloc / enum mmaplab_method / enum mmaplab_cache, by the names the API uses. */
+export const ALLOCATORS = {
+  vmalloc_user: 1,
+  pages_nocomp: 2,
+  kmalloc: 3,
+  vmalloc: 4,
+  pages_array: 5,
+  pages_comp: 6,
+  pages_split: 7,
+  dma_coherent: 8,
+} as const;
 export type AllocName = keyof typeof ALLOCATORS;
-export const METHODS = { remap_vmalloc_range: 1, fault_page: 2 } as const;
+export const METHODS = {
+  remap_vmalloc_range: 1,
+  fault_page: 2,
+  remap_pfn_range: 3,
+  remap_pfn_range_first_pfn: 4,
+  fault_page_noref: 5,
+  fault_virt_to_page: 6,
+  vm_insert_page: 7,
+  vm_insert_pages: 8,
+  vm_map_pages: 9,
+  vmf_insert_pfn: 10,
+  dma_mmap_coherent: 11,
+} as const;
 export type MethodName = keyof typeof METHODS;
+export const CACHES = { wb: 0, wc: 1, uc: 2 } as const;
+export type CacheName = keyof typeof CACHES;
+
+/**
+ * enum mmaplab_reason: why the session's last CONFIGURE, mmap or hazard
+ * ioctl failed. The name is the constant's suffix in lower case with '-'
+ * for '_' (MMAPLAB_REASON_BAD_ENUM is 'bad-enum').
+ */
+export const REASONS = {
+  none: 0,
+  'bad-enum': 1,
+  'bad-size': 2,
+  'bad-flags': 3,
+  combination: 4,
+  cache: 5,
+  'fault-around': 6,
+  'hazard-disabled': 7,
+  'hazard-cap': 8,
+  mapped: 9,
+  'not-configured': 10,
+  range: 11,
+  private: 12,
+  nomem: 13,
+  kernel: 14,
+  freed: 15,
+} as const;
+export type ReasonName = keyof typeof REASONS;
+type DashToUnderscore<S extends string> = S extends `${infer A}-${infer B}` ? `${A}_${DashToUnderscore<B>}` : S;
+/** 'bad_enum' for 'bad-enum': the header constant's suffix in lower case. */
+export type ReasonConstantSuffix = DashToUnderscore<ReasonName>;
+
+/** CONFIGURE flags (MMAPLAB_CF_*). */
+export const CONFIG_FLAGS = { FAULT_AROUND: 1 << 0 } as const;
+/** MMAPLAB_CF_ALL: every flag this header knows. */
+export const CONFIG_FLAGS_ALL = CONFIG_FLAGS.FAULT_AROUND;
+/** mmaplab_info.flags (MMAPLAB_INFO_*). */
+export const INFO_FLAGS = { CONFIGURED: 1 << 0, CONTIGUOUS: 1 << 1, FREED: 1 << 2, SLAB: 1 << 3 } as const;
+/** mmaplab_page_info.flags (MMAPLAB_PAGE_*). */
+export const PAGE_FLAGS = {
+  COMPOUND: 1 << 0,
+  HEAD: 1 << 1,
+  TAIL: 1 << 2,
+  SLAB: 1 << 3,
+  TYPED: 1 << 4,
+  RESERVED: 1 << 5,
+  NO_STRUCT_PAGE: 1 << 6,
+} as const;
+
+/** The name of `value` in an enum table, or null if it has none. */
+export function enumName<K extends string>(table: Readonly<Record<K, number>>, value: number): K | null {
+  for (const [name, v] of Object.entries(table) as [K, number][]) if (v === value) return name;
+  return null;
+}
 
 /** MMAPLAB_NO_MISMATCH: VERIFY's `mismatch` when the whole buffer matched. */
 export const NO_MISMATCH = 0xffff_ffff_ffff_ffffn;
@@ -128,37 +277,66 @@ export const REQUESTS: Readonly<Record<RequestName, number>> = {
   CONFIGURE: ioc(IOC.WRITE, IOC_MAGIC, 1, CONFIG_LAYOUT.size),
   FILL: ioc(IOC.WRITE, IOC_MAGIC, 2, FILL_LAYOUT.size),
   VERIFY: ioc(IOC.READ | IOC.WRITE, IOC_MAGIC, 3, VERIFY_LAYOUT.size),
+  STATS: ioc(IOC.READ, IOC_MAGIC, 4, STATS_LAYOUT.size),
+  INFO: ioc(IOC.READ | IOC.WRITE, IOC_MAGIC, 5, INFO_LAYOUT.size),
+  LAST_ERROR: ioc(IOC.READ, IOC_MAGIC, 6, LAST_ERROR_LAYOUT.size),
+  /* _IO: no argument */
+  FREE_WHILE_MAPPED: ioc(IOC.NONE, IOC_MAGIC, 7, 0),
 };
 
 const LITTLE_ENDIAN = os.endianness() === 'LE';
 
 /**
  * The bytes of `values` laid out as `layout`. Throws MmaplabError
- * 'ERR_INVALID_ARG' for a value that does not fit its field.
+ * 'ERR_INVALID_ARG' for a value that does not fit its field (a string must
+ * leave room for its NUL and hold none).
  */
-export function encode<L extends StructLayout>(layout: L, values: StructValues<L>): Uint8Array {
+export function encode<L extends StructLayout>(layout: L, values: StructValues<L>): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(layout.size);
   const view = new DataView(bytes.buffer);
   const given = values as Record<string, unknown>;
   for (const [name, field] of Object.entries(layout.fields)) {
     const v = given[name];
     const where = `${layout.name}.${name}`;
-    if (field.type === 'u32') {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffff_ffff) {
-        throw deviceError('ERR_INVALID_ARG', `${where} must be an integer in [0, 2^32), got ${String(v)}`);
+    switch (field.type) {
+      case 'u32':
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffff_ffff) {
+          throw deviceError('ERR_INVALID_ARG', `${where} must be an integer in [0, 2^32), got ${String(v)}`);
+        }
+        view.setUint32(field.offset, v, LITTLE_ENDIAN);
+        break;
+      case 's32':
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < -0x8000_0000 || v > 0x7fff_ffff) {
+          throw deviceError('ERR_INVALID_ARG', `${where} must be an integer in [-2^31, 2^31), got ${String(v)}`);
+        }
+        view.setInt32(field.offset, v, LITTLE_ENDIAN);
+        break;
+      case 'u64':
+        if (typeof v !== 'bigint' || v < 0n || v > 0xffff_ffff_ffff_ffffn) {
+          throw deviceError('ERR_INVALID_ARG', `${where} must be a bigint in [0, 2^64), got ${String(v)}`);
+        }
+        view.setBigUint64(field.offset, v, LITTLE_ENDIAN);
+        break;
+      case 'char': {
+        const text = typeof v === 'string' ? UTF8_ENCODER.encode(v) : null;
+        if (text === null || text.includes(0) || text.byteLength >= field.length) {
+          throw deviceError(
+            'ERR_INVALID_ARG',
+            `${where} must be a string of at most ${field.length - 1} UTF-8 bytes without NUL, got ${String(v)}`,
+          );
+        }
+        bytes.set(text, field.offset);
+        break;
       }
-      view.setUint32(field.offset, v, LITTLE_ENDIAN);
-    } else {
-      if (typeof v !== 'bigint' || v < 0n || v > 0xffff_ffff_ffff_ffffn) {
-        throw deviceError('ERR_INVALID_ARG', `${where} must be a bigint in [0, 2^64), got ${String(v)}`);
-      }
-      view.setBigUint64(field.offset, v, LITTLE_ENDIAN);
     }
   }
   return bytes;
 }
 
-/** The plain object held in `bytes` (at least layout.size long). */
+/**
+ * The plain object held in `bytes` (at least layout.size long). A char
+ * array is read up to its first NUL (all of it if it has none), as UTF-8.
+ */
 export function decode<L extends StructLayout>(layout: L, bytes: Uint8Array): StructValues<L> {
   if (bytes.byteLength < layout.size) {
     throw deviceError(
@@ -167,20 +345,46 @@ export function decode<L extends StructLayout>(layout: L, bytes: Uint8Array): St
     );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, layout.size);
-  const out: Record<string, number | bigint> = {};
+  const out: Record<string, number | bigint | string> = {};
   for (const [name, field] of Object.entries(layout.fields)) {
-    out[name] =
-      field.type === 'u32'
-        ? view.getUint32(field.offset, LITTLE_ENDIAN)
-        : view.getBigUint64(field.offset, LITTLE_ENDIAN);
+    switch (field.type) {
+      case 'u32':
+        out[name] = view.getUint32(field.offset, LITTLE_ENDIAN);
+        break;
+      case 's32':
+        out[name] = view.getInt32(field.offset, LITTLE_ENDIAN);
+        break;
+      case 'u64':
+        out[name] = view.getBigUint64(field.offset, LITTLE_ENDIAN);
+        break;
+      case 'char': {
+        const raw = bytes.subarray(field.offset, field.offset + field.length);
+        const nul = raw.indexOf(0);
+        out[name] = UTF8_DECODER.decode(nul < 0 ? raw : raw.subarray(0, nul));
+        break;
+      }
+    }
   }
   return out as StructValues<L>;
 }
 
+const UTF8_ENCODER = new TextEncoder();
+const UTF8_DECODER = new TextDecoder('utf-8');
+
 /** The parts of the addon's constants() this file restates. */
 export type DescribedConstants = Pick<
   NativeConstants,
-  'IOC_MAGIC' | 'NO_MISMATCH' | 'MAX_SIZE' | 'ioctl' | 'ioc' | 'sizes' | 'offsets' | 'fieldSizes' | 'enums'
+  | 'IOC_MAGIC'
+  | 'NO_MISMATCH'
+  | 'MAX_SIZE'
+  | 'REASON_TEXT_LEN'
+  | 'ioctl'
+  | 'ioc'
+  | 'sizes'
+  | 'offsets'
+  | 'fieldSizes'
+  | 'enums'
+  | 'flags'
 >;
 
 /** This file's description, in the shape of the addon's constants(). */
@@ -192,24 +396,36 @@ export function describedConstants(): DescribedConstants {
     sizes[s.name] = s.size;
     for (const [name, field] of Object.entries(s.fields)) {
       offsets[`${s.name}.${name}`] = field.offset;
-      fieldSizes[`${s.name}.${name}`] = FIELD_BYTES[field.type];
+      fieldSizes[`${s.name}.${name}`] = fieldBytes(field);
     }
   }
   const enums: Record<string, number> = {};
-  for (const [name, value] of Object.entries(ALLOCATORS)) enums[`ALLOC_${name.toUpperCase()}`] = value;
-  enums.ALLOC_COUNT = Math.max(...Object.values(ALLOCATORS)) + 1;
-  for (const [name, value] of Object.entries(METHODS)) enums[`METHOD_${name.toUpperCase()}`] = value;
-  enums.METHOD_COUNT = Math.max(...Object.values(METHODS)) + 1;
+  const addEnum = (prefix: string, table: Readonly<Record<string, number>>) => {
+    for (const [name, value] of Object.entries(table)) {
+      enums[`${prefix}_${name.toUpperCase().replaceAll('-', '_')}`] = value;
+    }
+    enums[`${prefix}_COUNT`] = Math.max(...Object.values(table)) + 1;
+  };
+  addEnum('ALLOC', ALLOCATORS);
+  addEnum('METHOD', METHODS);
+  addEnum('CACHE', CACHES);
+  addEnum('REASON', REASONS);
+  const flags: Record<string, number> = { CF_ALL: CONFIG_FLAGS_ALL };
+  for (const [name, value] of Object.entries(CONFIG_FLAGS)) flags[`CF_${name}`] = value;
+  for (const [name, value] of Object.entries(INFO_FLAGS)) flags[`INFO_${name}`] = value;
+  for (const [name, value] of Object.entries(PAGE_FLAGS)) flags[`PAGE_${name}`] = value;
   return {
     IOC_MAGIC,
     NO_MISMATCH,
     MAX_SIZE,
+    REASON_TEXT_LEN,
     ioctl: REQUESTS,
     ioc: IOC,
     sizes: sizes as DescribedConstants['sizes'],
     offsets: offsets as DescribedConstants['offsets'],
     fieldSizes: fieldSizes as DescribedConstants['fieldSizes'],
     enums: enums as DescribedConstants['enums'],
+    flags: flags as DescribedConstants['flags'],
   };
 }
 

@@ -13,18 +13,35 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { deviceError } from './errors';
+import type { AllocName, CacheName, MethodName, ReasonConstantSuffix } from './layout';
 
-export type RequestName = 'CONFIGURE' | 'FILL' | 'VERIFY';
-export type StructName = 'mmaplab_config' | 'mmaplab_fill' | 'mmaplab_verify';
+export type RequestName = 'CONFIGURE' | 'FILL' | 'VERIFY' | 'STATS' | 'INFO' | 'LAST_ERROR' | 'FREE_WHILE_MAPPED';
+export type StructName =
+  | 'mmaplab_config'
+  | 'mmaplab_fill'
+  | 'mmaplab_verify'
+  | 'mmaplab_last_error'
+  | 'mmaplab_stats'
+  | 'mmaplab_page_info'
+  | 'mmaplab_info';
 /** 'mmaplab_config.alloc' and so on: every field of every struct. */
 export type FieldKey = `${StructName}.${string}`;
 export type IocConstantName =
   | 'NRBITS' | 'TYPEBITS' | 'SIZEBITS' | 'DIRBITS'
   | 'NRSHIFT' | 'TYPESHIFT' | 'SIZESHIFT' | 'DIRSHIFT'
   | 'NONE' | 'WRITE' | 'READ';
+/** MMAPLAB_ALLOC_*, MMAPLAB_METHOD_*, MMAPLAB_CACHE_*, MMAPLAB_REASON_* without the prefix. */
 export type EnumName =
-  | 'ALLOC_VMALLOC_USER' | 'ALLOC_PAGES_NOCOMP' | 'ALLOC_COUNT'
-  | 'METHOD_REMAP_VMALLOC_RANGE' | 'METHOD_FAULT_PAGE' | 'METHOD_COUNT';
+  | `ALLOC_${Uppercase<AllocName>}` | 'ALLOC_COUNT'
+  | `METHOD_${Uppercase<MethodName>}` | 'METHOD_COUNT'
+  | `CACHE_${Uppercase<CacheName>}` | 'CACHE_COUNT'
+  | `REASON_${Uppercase<ReasonConstantSuffix>}` | 'REASON_COUNT';
+/** MMAPLAB_CF_*, MMAPLAB_INFO_*, MMAPLAB_PAGE_* without the prefix. */
+export type FlagName =
+  | 'CF_FAULT_AROUND' | 'CF_ALL'
+  | 'INFO_CONFIGURED' | 'INFO_CONTIGUOUS' | 'INFO_FREED' | 'INFO_SLAB'
+  | 'PAGE_COMPOUND' | 'PAGE_HEAD' | 'PAGE_TAIL' | 'PAGE_SLAB' | 'PAGE_TYPED' | 'PAGE_RESERVED'
+  | 'PAGE_NO_STRUCT_PAGE';
 export type SysConstantName =
   | 'PROT_NONE' | 'PROT_READ' | 'PROT_WRITE' | 'PROT_EXEC'
   | 'MAP_SHARED' | 'MAP_PRIVATE' | 'MAP_FIXED' | 'MAP_ANONYMOUS' | 'MAP_POPULATE'
@@ -37,6 +54,8 @@ export interface NativeConstants {
   readonly IOC_MAGIC: number;
   readonly NO_MISMATCH: bigint;
   readonly MAX_SIZE: bigint;
+  /** MMAPLAB_REASON_TEXT_LEN: bytes of mmaplab_last_error.text, NUL included. */
+  readonly REASON_TEXT_LEN: number;
   /** sysconf(_SC_PAGESIZE) of the running kernel. */
   readonly PAGE_SIZE: number;
   /** Request numbers (unsigned, below 2^32). */
@@ -49,6 +68,7 @@ export interface NativeConstants {
   /** sizeof() of every field. */
   readonly fieldSizes: Readonly<Record<FieldKey, number>>;
   readonly enums: Readonly<Record<EnumName, number>>;
+  readonly flags: Readonly<Record<FlagName, number>>;
   readonly sys: Readonly<Record<SysConstantName, number>>;
 }
 
@@ -60,9 +80,35 @@ export interface NativeAddon {
   /**
    * ioctl(2) with a pointer to `arg`, which the kernel reads and/or writes in
    * place. `arg` must hold at least the size encoded in `request`. Returns
-   * the ioctl's non-negative result.
+   * the ioctl's non-negative result. The kernel follows any pointer inside
+   * the struct: never pass INFO with a non-zero pages_ptr through it (use
+   * ioctlWithArray(), which owns that field).
    */
   ioctl(fd: number, request: number, arg: Uint8Array): number;
+  /**
+   * ioctl(2) of an _IO request (no data direction): the kernel's argument is
+   * 0. A request that encodes a direction is a TypeError.
+   */
+  ioctlNoArg(fd: number, request: number): number;
+  /**
+   * ioctl(2) of a struct that carries a __u64 user pointer (at `ptrOffset`)
+   * to an array of `elementSize`-byte entries, whose __u64 capacity is at
+   * `countOffset`. The ioctl runs on a private copy of `struct` holding the
+   * address of `array` (0 if it is empty); the result is copied back into
+   * `struct` with the pointer field zeroed, so JS never sees an address. The
+   * capacity in `struct` must fit in `array` (else TypeError), fields must
+   * lie inside the request's size and not overlap, and `array` must not
+   * overlap `struct`.
+   */
+  ioctlWithArray(
+    fd: number,
+    request: number,
+    struct: Uint8Array,
+    ptrOffset: number,
+    array: Uint8Array,
+    countOffset: number,
+    elementSize: number,
+  ): number;
   /**
    * mmap(2) at an address of the kernel's choice. Returns exactly one
    * ArrayBuffer over the mapping; if it is collected without munmap(), its
@@ -80,7 +126,7 @@ export interface NativeAddon {
 }
 
 const FUNCTIONS: readonly (keyof NativeAddon)[] = [
-  'open', 'close', 'ioctl', 'mmap', 'munmap', 'msync', 'constants',
+  'open', 'close', 'ioctl', 'ioctlNoArg', 'ioctlWithArray', 'mmap', 'munmap', 'msync', 'constants',
 ];
 
 let addon: NativeAddon | undefined;

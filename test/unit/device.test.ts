@@ -7,15 +7,43 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { checkPattern, isSyscallError, MmaplabDevice, MmaplabError, writePattern } from '../../lib/device';
 import {
+  ALLOCATOR_NAMES,
+  CACHE_NAMES,
+  checkPattern,
+  errnoName,
+  isSyscallError,
+  METHOD_NAMES,
+  MmaplabDevice,
+  MmaplabError,
+  REASON_NAMES,
+  writePattern,
+} from '../../lib/device';
+import { infoFromStruct, lastErrorFromStruct, pageInfoFromStruct, statsFromStruct } from '../../lib/device/device';
+import {
+  ALLOCATORS,
+  CACHES,
+  CONFIG_FLAGS,
   CONFIG_LAYOUT,
   checkLayout,
   decode,
   decodeRequest,
   describedConstants,
+  type Direction,
   encode,
+  fieldBytes,
+  INFO_FLAGS,
+  INFO_LAYOUT,
   IOC,
+  LAST_ERROR_LAYOUT,
+  METHODS,
+  PAGE_FLAGS,
+  PAGE_INFO_LAYOUT,
+  REASONS,
+  REQUESTS,
+  STATS_LAYOUT,
+  type StatsStruct,
+  STRUCT_LAYOUTS,
   VERIFY_LAYOUT,
 } from '../../lib/device/layout';
 import { native, nativeConstants, type NativeConstants, packageRoot } from '../../lib/device/native';
@@ -75,7 +103,7 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
     assert.deepEqual(ours.fieldSizes, header.fieldSizes);
   });
 
-  it('the CONFIGURE, FILL and VERIFY request numbers are the header\'s', () => {
+  it('every request number (CONFIGURE .. FREE_WHILE_MAPPED) is the header\'s', () => {
     assert.deepEqual(describedConstants().ioctl, header.ioctl);
   });
 
@@ -140,7 +168,7 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
   });
 
   it('encode() refuses values that do not fit their field with ERR_INVALID_ARG', () => {
-    const good = { alloc: 1, method: 1, size: 4096n, flags: 0, reserved: 0 };
+    const good = { alloc: 1, method: 1, size: 4096n, flags: 0, cache: 0 };
     const bad: Record<string, unknown>[] = [
       { alloc: -1 },
       { alloc: 1.5 },
@@ -154,6 +182,279 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
       assertDeviceError(() => encode(CONFIG_LAYOUT, { ...good, ...b } as typeof good), 'ERR_INVALID_ARG');
     }
     assert.doesNotThrow(() => encode(CONFIG_LAYOUT, { ...good, size: 2n ** 64n - 1n, alloc: 2 ** 32 - 1 }));
+  });
+
+  it('STRUCT_LAYOUTS describes every struct of the header, once, and every field of each', () => {
+    const names = STRUCT_LAYOUTS.map((l) => l.name);
+    assert.equal(new Set(names).size, names.length, 'no struct twice');
+    assert.deepEqual([...names].sort(), Object.keys(header.sizes).sort());
+    assert.deepEqual(
+      [
+        'mmaplab_config',
+        'mmaplab_fill',
+        'mmaplab_verify',
+        'mmaplab_last_error',
+        'mmaplab_stats',
+        'mmaplab_page_info',
+        'mmaplab_info',
+      ].sort(),
+      Object.keys(header.sizes).sort(),
+      'the addon exports every struct of the header',
+    );
+    for (const layout of STRUCT_LAYOUTS) {
+      assert.equal(layout.size, header.sizes[layout.name], `sizeof(struct ${layout.name})`);
+      const headerFields = Object.keys(header.offsets)
+        .filter((k) => k.startsWith(`${layout.name}.`))
+        .map((k) => k.slice(layout.name.length + 1));
+      assert.deepEqual(Object.keys(layout.fields), headerFields, `fields of ${layout.name}, in declaration order`);
+      let end = 0;
+      for (const [name, field] of Object.entries(layout.fields)) {
+        const key = `${layout.name}.${name}` as const;
+        assert.equal(field.offset, header.offsets[key], `offsetof(${key})`);
+        assert.equal(fieldBytes(field), header.fieldSizes[key], `sizeof(${key})`);
+        assert.ok(field.offset >= end, `${key} does not overlap the field before it`);
+        end = field.offset + fieldBytes(field);
+      }
+      assert.ok(end <= layout.size, `${layout.name}: fields end inside the struct`);
+    }
+    assert.equal(header.fieldSizes['mmaplab_last_error.text'], header.REASON_TEXT_LEN);
+    assert.equal(describedConstants().REASON_TEXT_LEN, header.REASON_TEXT_LEN);
+  });
+
+  it('the new request numbers decode to STATS _IOR 4, INFO _IOWR 5, LAST_ERROR _IOR 6, FREE_WHILE_MAPPED _IO 7', () => {
+    const want: [keyof NativeConstants['ioctl'], Direction, number, number][] = [
+      ['CONFIGURE', 'write', 1, header.sizes.mmaplab_config],
+      ['FILL', 'write', 2, header.sizes.mmaplab_fill],
+      ['VERIFY', 'read-write', 3, header.sizes.mmaplab_verify],
+      ['STATS', 'read', 4, header.sizes.mmaplab_stats],
+      ['INFO', 'read-write', 5, header.sizes.mmaplab_info],
+      ['LAST_ERROR', 'read', 6, header.sizes.mmaplab_last_error],
+      ['FREE_WHILE_MAPPED', 'none', 7, 0],
+    ];
+    assert.deepEqual(Object.keys(header.ioctl).sort(), want.map(([n]) => n).sort(), 'every request is exported');
+    for (const [name, direction, nr, size] of want) {
+      assert.deepEqual(decodeRequest(header.ioctl[name]), { direction, type: 0xb7, nr, size }, name);
+      assert.equal(REQUESTS[name], header.ioctl[name], name);
+    }
+    assert.equal(header.sizes.mmaplab_stats, 72);
+    assert.equal(header.sizes.mmaplab_info, 64);
+    assert.equal(header.sizes.mmaplab_page_info, 24);
+    assert.equal(header.sizes.mmaplab_last_error, 104);
+  });
+
+  it('the enum tables are the header\'s: allocators, methods, caches and reasons, contiguous, with COUNT', () => {
+    const tables: [string, Readonly<Record<string, number>>, number][] = [
+      ['ALLOC', ALLOCATORS, 1],
+      ['METHOD', METHODS, 1],
+      ['CACHE', CACHES, 0],
+      ['REASON', REASONS, 0],
+    ];
+    const enums = header.enums as Readonly<Record<string, number>>;
+    for (const [prefix, table, first] of tables) {
+      const fromHeader = Object.entries(enums)
+        .filter(([k]) => k.startsWith(`${prefix}_`) && k !== `${prefix}_COUNT`)
+        .map(([k, v]) => [k.slice(prefix.length + 1).toLowerCase().replaceAll('_', prefix === 'REASON' ? '-' : '_'), v]);
+      assert.deepEqual(Object.fromEntries(fromHeader), { ...table }, `${prefix}_* by name`);
+      const values = Object.values(table).sort((a, b) => a - b);
+      assert.deepEqual(values, values.map((_, i) => first + i), `${prefix} values are ${first}..COUNT-1`);
+      assert.equal(enums[`${prefix}_COUNT`], first + values.length, `${prefix}_COUNT`);
+    }
+    assert.deepEqual(Object.keys(ALLOCATORS), [
+      'vmalloc_user', 'pages_nocomp', 'kmalloc', 'vmalloc', 'pages_array', 'pages_comp', 'pages_split', 'dma_coherent',
+    ]);
+    assert.deepEqual(Object.keys(METHODS), [
+      'remap_vmalloc_range', 'fault_page', 'remap_pfn_range', 'remap_pfn_range_first_pfn', 'fault_page_noref',
+      'fault_virt_to_page', 'vm_insert_page', 'vm_insert_pages', 'vm_map_pages', 'vmf_insert_pfn', 'dma_mmap_coherent',
+    ]);
+    assert.deepEqual(CACHE_NAMES, ['wb', 'wc', 'uc']);
+    assert.deepEqual(REASON_NAMES, [
+      'none', 'bad-enum', 'bad-size', 'bad-flags', 'combination', 'cache', 'fault-around', 'hazard-disabled',
+      'hazard-cap', 'mapped', 'not-configured', 'range', 'private', 'nomem', 'kernel', 'freed',
+    ]);
+    assert.deepEqual(ALLOCATOR_NAMES, Object.keys(ALLOCATORS));
+    assert.deepEqual(METHOD_NAMES, Object.keys(METHODS));
+  });
+
+  it('the flag bits (CF_*, INFO_*, PAGE_*) are the header\'s', () => {
+    assert.deepEqual(describedConstants().flags, header.flags);
+    assert.deepEqual(header.flags, {
+      CF_FAULT_AROUND: 1,
+      CF_ALL: 1,
+      INFO_CONFIGURED: 1,
+      INFO_CONTIGUOUS: 2,
+      INFO_FREED: 4,
+      INFO_SLAB: 8,
+      PAGE_COMPOUND: 1,
+      PAGE_HEAD: 2,
+      PAGE_TAIL: 4,
+      PAGE_SLAB: 8,
+      PAGE_TYPED: 16,
+      PAGE_RESERVED: 32,
+      PAGE_NO_STRUCT_PAGE: 64,
+    });
+  });
+
+  it('checkLayout() names a drifted flag, a reason layout.ts lacks and a drifted text length', () => {
+    const drifted: NativeConstants = {
+      ...header,
+      REASON_TEXT_LEN: 128,
+      flags: { ...header.flags, PAGE_TAIL: 0x80 },
+      enums: { ...header.enums, REASON_COUNT: 17, ...({ REASON_NEW: 16 } as Record<string, number>) },
+    };
+    assert.deepEqual(checkLayout(drifted), [
+      'REASON_TEXT_LEN: layout.ts 96, header 128',
+      'enums.REASON_COUNT: layout.ts 16, header 17',
+      'flags.PAGE_TAIL: layout.ts 4, header 128',
+      'enums.REASON_NEW: layout.ts (missing), header 16',
+    ]);
+  });
+
+  it('mmaplab_config round-trips cache and flags at their offsets', () => {
+    const values = { alloc: 8, method: 11, size: 1n << 20n, flags: CONFIG_FLAGS.FAULT_AROUND, cache: CACHES.uc };
+    const bytes = encode(CONFIG_LAYOUT, values);
+    const view = new DataView(bytes.buffer);
+    const le = os.endianness() === 'LE';
+    assert.equal(view.getUint32(header.offsets['mmaplab_config.flags'], le), header.flags.CF_FAULT_AROUND);
+    assert.equal(view.getUint32(header.offsets['mmaplab_config.cache'], le), header.enums.CACHE_UC);
+    assert.deepEqual(decode(CONFIG_LAYOUT, bytes), values);
+  });
+
+  it('mmaplab_info and mmaplab_page_info round-trip, s32 fields keep their sign', () => {
+    const info = {
+      alloc: 6,
+      method: 3,
+      size: 65536n,
+      nr_pages: 16n,
+      flags: INFO_FLAGS.CONFIGURED | INFO_FLAGS.CONTIGUOUS,
+      cache: 1,
+      config_flags: 1,
+      mappings: 2,
+      pages_ptr: 0n,
+      pages_max: 16n,
+      pages_filled: 16n,
+    };
+    const ib = encode(INFO_LAYOUT, info);
+    assert.equal(ib.byteLength, header.sizes.mmaplab_info);
+    assert.deepEqual(decode(INFO_LAYOUT, ib), info);
+    const le = os.endianness() === 'LE';
+    assert.equal(new DataView(ib.buffer).getBigUint64(header.offsets['mmaplab_info.pages_max'], le), 16n);
+
+    const page = { pfn: 0xfff_ffff_ffffn, flags: PAGE_FLAGS.COMPOUND | PAGE_FLAGS.TAIL, refcount: 0, mapcount: -1, order: 0 };
+    const pb = encode(PAGE_INFO_LAYOUT, page);
+    assert.equal(new DataView(pb.buffer).getInt32(header.offsets['mmaplab_page_info.mapcount'], le), -1);
+    assert.equal(new DataView(pb.buffer).getUint32(header.offsets['mmaplab_page_info.mapcount'], le), 0xffffffff);
+    assert.deepEqual(decode(PAGE_INFO_LAYOUT, pb), page);
+    const extremes = { ...page, refcount: -(2 ** 31), mapcount: 2 ** 31 - 1, order: 2 ** 32 - 1 };
+    assert.deepEqual(decode(PAGE_INFO_LAYOUT, encode(PAGE_INFO_LAYOUT, extremes)), extremes);
+    assertDeviceError(() => encode(PAGE_INFO_LAYOUT, { ...page, refcount: 2 ** 31 }), 'ERR_INVALID_ARG');
+    assertDeviceError(() => encode(PAGE_INFO_LAYOUT, { ...page, mapcount: -(2 ** 31) - 1 }), 'ERR_INVALID_ARG');
+    assertDeviceError(() => encode(PAGE_INFO_LAYOUT, { ...page, mapcount: 0.5 }), 'ERR_INVALID_ARG');
+  });
+
+  it('the decoded info and page objects name every flag bit', () => {
+    const base = {
+      alloc: 0, method: 0, size: 0n, nr_pages: 0n, flags: 0, cache: 0, config_flags: 0, mappings: 0,
+      pages_ptr: 0n, pages_max: 0n, pages_filled: 0n,
+    };
+    assert.deepEqual(infoFromStruct(base), {
+      alloc: null, method: null, size: 0n, nrPages: 0n, configured: false, contiguous: false, freed: false,
+      slab: false, cache: 'wb', faultAround: false, mappings: 0,
+    });
+    const all = infoFromStruct({
+      ...base, alloc: 3, method: 7, size: 8192n, nr_pages: 2n, flags: 15, cache: 2, config_flags: 1, mappings: 3,
+    });
+    assert.deepEqual(all, {
+      alloc: 'kmalloc', method: 'vm_insert_page', size: 8192n, nrPages: 2n, configured: true, contiguous: true,
+      freed: true, slab: true, cache: 'uc', faultAround: true, mappings: 3,
+    });
+    assert.equal(infoFromStruct({ ...base, alloc: 99, cache: 99 }).alloc, null);
+    assert.equal(infoFromStruct({ ...base, alloc: 99, cache: 99 }).cache, null);
+    const bits = ['compound', 'head', 'tail', 'slab', 'typed', 'reserved', 'noStructPage'] as const;
+    bits.forEach((bit, i) => {
+      const p = pageInfoFromStruct({ pfn: 5n, flags: 1 << i, refcount: 1, mapcount: 0, order: 0 });
+      for (const other of bits) assert.equal(p[other], other === bit, `flag bit ${i} is ${bit} only`);
+    });
+    assert.deepEqual(pageInfoFromStruct({ pfn: 7n, flags: 0x80 | 3, refcount: 3, mapcount: -1, order: 2 }), {
+      pfn: 7n, compound: true, head: true, tail: false, slab: false, typed: false, reserved: false,
+      noStructPage: false, refcount: 3, mapcount: -1, order: 2, flags: 0x83,
+    });
+  });
+
+  it('mmaplab_stats round-trips full 64-bit counters as bigints', () => {
+    const names = Object.keys(STATS_LAYOUT.fields) as (keyof StatsStruct)[];
+    const values = Object.fromEntries(names.map((n, i) => [n, (1n << BigInt(60 + (i % 4))) + BigInt(i)])) as StatsStruct;
+    values.write_bytes = 2n ** 64n - 1n;
+    const bytes = encode(STATS_LAYOUT, values);
+    assert.equal(bytes.byteLength, header.sizes.mmaplab_stats);
+    const decoded = decode(STATS_LAYOUT, bytes);
+    assert.deepEqual(decoded, values);
+    assert.deepEqual(statsFromStruct(decoded), {
+      faults: values.faults,
+      mapPagesCalls: values.map_pages_calls,
+      pagesMapped: values.pages_mapped,
+      vmaOpens: values.vma_opens,
+      vmaCloses: values.vma_closes,
+      readCalls: values.read_calls,
+      readBytes: values.read_bytes,
+      writeCalls: values.write_calls,
+      writeBytes: 2n ** 64n - 1n,
+    });
+  });
+
+  it('mmaplab_last_error round-trips; text is NUL-terminated and fits REASON_TEXT_LEN', () => {
+    const text = 'remap_vmalloc_range needs VM_USERMAP memory (vmalloc_user)';
+    const values = { error: -22, reason: REASONS.combination, text };
+    const bytes = encode(LAST_ERROR_LAYOUT, values);
+    const off = header.offsets['mmaplab_last_error.text'];
+    const le = os.endianness() === 'LE';
+    assert.equal(new DataView(bytes.buffer).getInt32(header.offsets['mmaplab_last_error.error'], le), -22);
+    assert.equal(Buffer.from(bytes.subarray(off, off + text.length)).toString('latin1'), text);
+    assert.ok(bytes.subarray(off + text.length).every((b) => b === 0), 'NUL-terminated, zero-padded');
+    assert.deepEqual(decode(LAST_ERROR_LAYOUT, bytes), values);
+    assert.deepEqual(lastErrorFromStruct(values), { errno: -22, code: 'EINVAL', reason: 'combination', text });
+
+    const longest = 'x'.repeat(header.REASON_TEXT_LEN - 1);
+    assert.equal(decode(LAST_ERROR_LAYOUT, encode(LAST_ERROR_LAYOUT, { ...values, text: longest })).text, longest);
+    assertDeviceError(() => encode(LAST_ERROR_LAYOUT, { ...values, text: longest + 'x' }), 'ERR_INVALID_ARG');
+    assertDeviceError(() => encode(LAST_ERROR_LAYOUT, { ...values, text: 'a\0b' }), 'ERR_INVALID_ARG');
+    assertDeviceError(() => encode(LAST_ERROR_LAYOUT, { ...values, text: 5 as never }), 'ERR_INVALID_ARG');
+    assertDeviceError(() => encode(LAST_ERROR_LAYOUT, { ...values, error: 2 ** 31 }), 'ERR_INVALID_ARG');
+    assert.equal(decode(LAST_ERROR_LAYOUT, encode(LAST_ERROR_LAYOUT, { ...values, text: 'é ü' })).text, 'é ü');
+
+    // What the kernel may hand back: garbage after the NUL, or no NUL at all.
+    const raw = encode(LAST_ERROR_LAYOUT, { ...values, text: 'short' });
+    raw.fill(0x41, off + 6);
+    assert.equal(decode(LAST_ERROR_LAYOUT, raw).text, 'short');
+    raw.fill(0x42, off);
+    assert.equal(decode(LAST_ERROR_LAYOUT, raw).text, 'B'.repeat(header.REASON_TEXT_LEN), 'never past the array');
+    assert.deepEqual(lastErrorFromStruct({ error: 0, reason: 0, text: '' }), {
+      errno: 0, code: null, reason: 'none', text: '',
+    });
+    assert.equal(lastErrorFromStruct({ error: -524, reason: 14, text: '' }).code, 'ENOTSUPP');
+    assert.equal(lastErrorFromStruct({ error: -22, reason: 99, text: '' }).reason, null);
+  });
+
+  it('errnoName() names errnos as the addon does, kernel-internal ones too', () => {
+    assert.equal(errnoName(22), 'EINVAL');
+    assert.equal(errnoName(-22), 'EINVAL');
+    assert.equal(errnoName(-11), 'EAGAIN');
+    assert.equal(errnoName(-95), 'EOPNOTSUPP');
+    assert.equal(errnoName(-35), 'EDEADLK');
+    assert.equal(errnoName(-25), 'ENOTTY');
+    assert.equal(errnoName(-517), 'EPROBE_DEFER');
+    assert.equal(errnoName(-524), 'ENOTSUPP');
+    assert.equal(errnoName(0), null);
+    assert.equal(errnoName(-4000), null);
+    assert.equal(errnoName(1.5), null);
+    // The addon's own names (strerrorname_np) for the aliases.
+    const fd = native().open('/dev/null', nativeConstants().sys.O_RDONLY);
+    try {
+      const err = caught(() => native().ioctl(fd, nativeConstants().ioctl.CONFIGURE, new Uint8Array(24)));
+      assert.ok(isSyscallError(err));
+      assert.equal(errnoName(err.errno), err.code);
+    } finally {
+      native().close(fd);
+    }
   });
 
   it('the addon is found from the package root, three levels above dist/lib/device', () => {
@@ -210,9 +511,12 @@ describe('device API misuse is caught on the TypeScript side with MmaplabError',
     const dev = MmaplabDevice.open('/dev/null');
     try {
       const opts = { alloc: 'vmalloc_user', method: 'fault_page', size: 4096 } as const;
-      assertDeviceError(() => dev.configure({ ...opts, alloc: 'kmalloc' as never }), 'ERR_INVALID_ARG');
+      assertDeviceError(() => dev.configure({ ...opts, alloc: 'slab' as never }), 'ERR_INVALID_ARG');
       assertDeviceError(() => dev.configure({ ...opts, alloc: 'toString' as never }), 'ERR_INVALID_ARG');
-      assertDeviceError(() => dev.configure({ ...opts, method: 'vm_insert_page' as never }), 'ERR_INVALID_ARG');
+      assertDeviceError(() => dev.configure({ ...opts, method: 'vm_insert_pfn' as never }), 'ERR_INVALID_ARG');
+      assertDeviceError(() => dev.configure({ ...opts, cache: 'wt' as never }), 'ERR_INVALID_ARG');
+      assertDeviceError(() => dev.configure({ ...opts, cache: 'constructor' as never }), 'ERR_INVALID_ARG');
+      assertDeviceError(() => dev.configure({ ...opts, faultAround: 1 as never }), 'ERR_INVALID_ARG');
       assertDeviceError(() => dev.configure({ ...opts, size: -4096 }), 'ERR_INVALID_ARG');
       assertDeviceError(() => dev.configure({ ...opts, size: 1.5 }), 'ERR_INVALID_ARG');
       assertDeviceError(() => dev.fill(-1), 'ERR_INVALID_ARG');
