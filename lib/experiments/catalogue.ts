@@ -1,45 +1,115 @@
 /**
- * The experiments mmaplab knows. Each cell is one allocator x mapping method
- * x size x scenario; the catalogue says nothing about outcomes (that is the
- * expectations table's job, and the kernel's).
+ * The experiments mmaplab knows: every allocator x mapping method (at the
+ * sizes that matter for that allocator), plus variants for cache attributes,
+ * fault-around and freeing the buffer while mapped. The catalogue says
+ * nothing about outcomes: that is the expectations table's job, and the
+ * kernel's.
  */
-import type { AllocName, CellSpec, MethodName, Scenario } from './types';
+import { FAULT_METHODS, PFN_METHODS, support } from './support';
+import {
+  ALLOCATORS,
+  METHODS,
+  type AllocName,
+  type BootProfile,
+  type CacheName,
+  type CellSpec,
+  type MethodName,
+  type Scenario,
+} from './types';
 
-function kib(n: number): string {
-  return n % 1024 === 0 ? `${n / 1024}K` : `${n}B`;
+export const KIB = 1024;
+
+/**
+ * Sizes per allocator: kmalloc in both regimes (slab up to 8 KiB, whole
+ * compound pages above); 16 KiB elsewhere (order 2 for block allocators:
+ * several pages, so tail pages exist).
+ */
+export const SIZES: Record<AllocName, readonly number[]> = {
+  kmalloc: [4 * KIB, 64 * KIB],
+  vmalloc: [16 * KIB],
+  vmalloc_user: [16 * KIB],
+  pages_array: [16 * KIB],
+  pages_comp: [16 * KIB],
+  pages_split: [16 * KIB],
+  pages_nocomp: [16 * KIB],
+  dma_coherent: [16 * KIB],
+};
+
+function sizeLabel(n: number): string {
+  return n % KIB === 0 ? `${n / KIB}K` : `${n}B`;
 }
 
-export function cellId(alloc: AllocName, method: MethodName, size: number, scenario: Scenario): string {
-  return `${alloc}/${method}/${kib(size)}/${scenario}`;
+export interface CellOptions {
+  scenario?: Scenario;
+  cache?: CacheName;
+  faultAround?: boolean;
 }
 
-function cell(
-  alloc: AllocName,
-  method: MethodName,
-  size: number,
-  hazard: boolean,
-  title: string,
-): CellSpec {
-  return { id: cellId(alloc, method, size, 'basic'), alloc, method, size, scenario: 'basic', hazard, title };
+export function cellId(alloc: AllocName, method: MethodName, size: number, o: CellOptions = {}): string {
+  const parts = [alloc, method, sizeLabel(size), o.scenario ?? 'basic'];
+  if (o.cache && o.cache !== 'wb') parts.push(o.cache);
+  if (o.faultAround) parts.push('fault-around');
+  return parts.join('/');
 }
 
-export const CATALOGUE: readonly CellSpec[] = [
-  cell(
-    'vmalloc_user',
-    'remap_vmalloc_range',
-    64 * 1024,
-    false,
-    'vmalloc_user buffer mapped with remap_vmalloc_range',
-  ),
-  cell(
-    'pages_nocomp',
-    'fault_page',
-    16 * 1024,
-    true,
-    'alloc_pages(order 2) without __GFP_COMP handed out by a fault handler with get_page',
-  ),
-];
+export function makeCell(alloc: AllocName, method: MethodName, size: number, o: CellOptions = {}): CellSpec {
+  const scenario = o.scenario ?? 'basic';
+  const s = support(alloc, method);
+  const profile: BootProfile = scenario === 'free-while-mapped' ? 'poison' : 'default';
+  const extras = [o.cache && o.cache !== 'wb' ? `${o.cache} cache` : '', o.faultAround ? 'fault-around' : '']
+    .filter((x) => x !== '')
+    .join(', ');
+  return {
+    id: cellId(alloc, method, size, o),
+    alloc,
+    method,
+    size,
+    scenario,
+    cache: o.cache ?? 'wb',
+    faultAround: o.faultAround ?? false,
+    profile,
+    hazard: s === 'hazard' || scenario === 'free-while-mapped',
+    title:
+      `${alloc} (${sizeLabel(size)}) mapped with ${method}` +
+      (extras ? ` (${extras})` : '') +
+      (scenario === 'free-while-mapped' ? ', buffer freed while mapped' : ''),
+  };
+}
 
+function build(): CellSpec[] {
+  const cells: CellSpec[] = [];
+  for (const alloc of ALLOCATORS) {
+    for (const method of METHODS) {
+      for (const size of SIZES[alloc]) cells.push(makeCell(alloc, method, size));
+    }
+  }
+  // Cache attributes where they mean something: the pfn-based methods.
+  for (const method of PFN_METHODS) {
+    const alloc: AllocName = method === 'dma_mmap_coherent' ? 'dma_coherent' : method === 'remap_pfn_range_first_pfn' ? 'vmalloc' : 'pages_comp';
+    for (const cache of ['wc', 'uc'] as const) cells.push(makeCell(alloc, method, 16 * KIB, { cache }));
+  }
+  // Fault-around, for counting faults per mapping with and without it.
+  for (const method of FAULT_METHODS) {
+    for (const alloc of ['vmalloc_user', 'pages_array'] as const) {
+      cells.push(makeCell(alloc, method, 64 * KIB, {}), makeCell(alloc, method, 64 * KIB, { faultAround: true }));
+    }
+  }
+  // The driver frees its buffer while userspace still maps it.
+  for (const [alloc, method] of [
+    ['pages_comp', 'remap_pfn_range'],
+    ['vmalloc_user', 'remap_vmalloc_range'],
+    ['pages_array', 'vm_insert_page'],
+    ['pages_comp', 'vmf_insert_pfn'],
+  ] as const) {
+    cells.push(makeCell(alloc, method, 16 * KIB, { scenario: 'free-while-mapped' }));
+  }
+  const seen = new Set<string>();
+  return cells.filter((c) => (seen.has(c.id) ? false : (seen.add(c.id), true)));
+}
+
+export const CATALOGUE: readonly CellSpec[] = build();
+
+/** Cells whose id contains any of the patterns (all cells for none). */
 export function findCells(patterns: readonly string[]): CellSpec[] {
   if (patterns.length === 0) return [...CATALOGUE];
   return CATALOGUE.filter((c) => patterns.some((p) => c.id.includes(p)));

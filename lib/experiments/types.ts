@@ -1,8 +1,47 @@
 /** Plain, JSON-serialisable data describing experiments and their outcomes. */
 
-export type AllocName = 'vmalloc_user' | 'pages_nocomp';
-export type MethodName = 'remap_vmalloc_range' | 'fault_page';
-export type Scenario = 'basic';
+export const ALLOCATORS = [
+  'kmalloc',
+  'vmalloc',
+  'vmalloc_user',
+  'pages_array',
+  'pages_comp',
+  'pages_split',
+  'pages_nocomp',
+  'dma_coherent',
+] as const;
+export type AllocName = (typeof ALLOCATORS)[number];
+
+export const METHODS = [
+  'remap_pfn_range',
+  'remap_pfn_range_first_pfn',
+  'fault_page',
+  'fault_page_noref',
+  'fault_virt_to_page',
+  'vm_insert_page',
+  'vm_insert_pages',
+  'vm_map_pages',
+  'remap_vmalloc_range',
+  'vmf_insert_pfn',
+  'dma_mmap_coherent',
+] as const;
+export type MethodName = (typeof METHODS)[number];
+
+export type CacheName = 'wb' | 'wc' | 'uc';
+
+/**
+ * - basic: kernel FILL -> user reads; user writes -> kernel VERIFY; munmap, close.
+ * - free-while-mapped: map and read, then the driver frees the buffer while
+ *   mapped; the probe reads the mapping again (does it still see the pattern?).
+ */
+export type Scenario = 'basic' | 'free-while-mapped';
+
+/**
+ * Kernel command-line profile a cell needs. 'poison' boots with
+ * init_on_free=1 so memory freed under a mapping reads back as zeroes
+ * instead of (by luck) the old pattern.
+ */
+export type BootProfile = 'default' | 'poison';
 
 export interface CellSpec {
   /** Stable identifier, e.g. "vmalloc_user/remap_vmalloc_range/64K/basic". */
@@ -11,6 +50,9 @@ export interface CellSpec {
   method: MethodName;
   size: number;
   scenario: Scenario;
+  cache: CacheName;
+  faultAround: boolean;
+  profile: BootProfile;
   /** Needs the module's allow_hazards=1; reproduces a documented failure. */
   hazard: boolean;
   /** One line for people. */
@@ -44,16 +86,30 @@ export type ProbeStep =
   | 'read'
   | 'write'
   | 'verify'
+  | 'free'
+  | 'reread'
   | 'munmap'
   | 'drain'
   | 'close';
+
+/** The module's per-session counters (STATS), as numbers. */
+export interface SessionStats {
+  faults: number;
+  mapPagesCalls: number;
+  pagesMapped: number;
+  vmaOpens: number;
+  vmaCloses: number;
+}
 
 /** What the userspace probe saw while running one cell. */
 export interface ProbeObservation {
   /** Steps completed, in order. */
   steps: ProbeStep[];
-  /** A step the kernel refused, with its errno name. */
-  refused: { step: ProbeStep; code: string; message: string } | null;
+  /**
+   * A step the kernel refused, with its errno name and the module's own
+   * account of why (LAST_ERROR), when it has one.
+   */
+  refused: { step: ProbeStep; code: string; message: string; reason?: string; text?: string } | null;
   /** Kernel wrote the pattern, userspace read it through the mapping. */
   kernelToUser: Mismatch | null;
   /** Userspace wrote through the mapping, the kernel checked it. */
@@ -67,6 +123,10 @@ export interface ProbeObservation {
    * (null: none could be, so a double free may have gone unnoticed).
    */
   drainedCpu: number | null;
+  /** STATS read before munmap (null if the cell never got that far). */
+  stats: SessionStats | null;
+  /** free-while-mapped: what the mapping showed after the driver freed it. */
+  afterFree: Mismatch | null;
 }
 
 /** An observation with nothing seen yet; the probe fills it step by step. */
@@ -79,6 +139,8 @@ export function emptyObservation(): ProbeObservation {
     signal: null,
     error: null,
     drainedCpu: null,
+    stats: null,
+    afterFree: null,
   };
 }
 

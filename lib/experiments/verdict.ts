@@ -46,9 +46,9 @@ export function judge(ev: CellEvidence): Judgement {
   if (obs.signal !== null) {
     return { verdict: 'user-signal', detail: obs.signal, headline: `probe killed by ${obs.signal}` };
   }
-  const mismatch = obs.kernelToUser ?? obs.userToKernel;
+  const mismatch = obs.kernelToUser ?? obs.userToKernel ?? obs.afterFree;
   if (mismatch !== null) {
-    const dir = obs.kernelToUser !== null ? 'kernel->user' : 'user->kernel';
+    const dir = obs.kernelToUser !== null ? 'kernel->user' : obs.userToKernel !== null ? 'user->kernel' : 'after-free';
     return {
       verdict: 'wrong-data',
       detail: dir,
@@ -58,10 +58,11 @@ export function judge(ev: CellEvidence): Judgement {
     };
   }
   if (obs.refused !== null) {
+    const why = obs.refused.text ? ` (${obs.refused.text})` : '';
     return {
       verdict: 'refused',
       detail: obs.refused.code,
-      headline: `${obs.refused.step} refused: ${obs.refused.message}`,
+      headline: `${obs.refused.step} refused: ${obs.refused.message}${why}`,
     };
   }
   if (obs.error !== null) {

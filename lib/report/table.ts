@@ -21,10 +21,10 @@ export interface TableRow {
 export function tableRows(results: readonly CellResult[]): TableRow[] {
   return results.map((r) => {
     const series = seriesOf(r.kernel);
-    const e = expectationFor(r.cell.id, series);
+    const e = expectationFor(r.cell, series);
     const expected = e ? `${e.verdict}${e.detail ? ` (${e.detail})` : ''}` : '-';
     const verdict = `${r.verdict}${r.detail && r.verdict !== 'ok' ? ` (${r.detail})` : ''}`;
-    return { kernel: r.kernel, cell: r.cell.id, verdict, expected, agreement: compare(r.cell.id, series, r.verdict, r.detail) };
+    return { kernel: r.kernel, cell: r.cell.id, verdict, expected, agreement: compare(r.cell, series, r.verdict, r.detail) };
   });
 }
 

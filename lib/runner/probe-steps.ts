@@ -21,7 +21,16 @@ function errnoCode(err: unknown): string | null {
   return null;
 }
 
-export function runBasicScenario(cell: CellSpec, devicePath: string): ProbeObservation {
+function refusalDetails(err: unknown): { reason?: string; text?: string } {
+  const extra = (err as { mmaplab?: { reason?: unknown; text?: unknown } }).mmaplab;
+  const out: { reason?: string; text?: string } = {};
+  if (extra && typeof extra.reason === 'string') out.reason = extra.reason;
+  if (extra && typeof extra.text === 'string' && extra.text !== '') out.text = extra.text;
+  return out;
+}
+
+/** Runs the cell's scenario; every step recorded, the first refusal ends it. */
+export function runScenario(cell: CellSpec, devicePath: string): ProbeObservation {
   const obs: ProbeObservation = emptyObservation();
   let current: ProbeStep = 'open';
   const step = <T>(name: ProbeStep, fn: () => T): T => {
@@ -34,14 +43,31 @@ export function runBasicScenario(cell: CellSpec, devicePath: string): ProbeObser
   try {
     dev = step('open', () => MmaplabDevice.open(devicePath));
     const d = dev;
-    step('configure', () => d.configure({ alloc: cell.alloc, method: cell.method, size: cell.size }));
+    step('configure', () =>
+      d.configure({ alloc: cell.alloc, method: cell.method, size: cell.size, cache: cell.cache, faultAround: cell.faultAround }),
+    );
     step('fill', () => d.fill(SEED_KERNEL));
     const map = step('mmap', () => d.mmap(cell.size, { prot: 'rw', shared: true }));
     obs.kernelToUser = step('read', () => checkPattern(map.buffer, SEED_KERNEL));
-    step('write', () => writePattern(map.buffer, SEED_USER));
-    const v = step('verify', () => d.verify(SEED_USER));
-    obs.userToKernel =
-      v.mismatch === null ? null : { offset: Number(v.mismatch), expected: v.expected, found: v.found };
+    if (cell.scenario === 'free-while-mapped') {
+      step('free', () => d.freeWhileMapped());
+      // Whatever the pages hold now: the pattern if the mapping kept them
+      // alive, zeroes (init_on_free) or someone else's data if not.
+      obs.afterFree = step('reread', () => checkPattern(map.buffer, SEED_KERNEL));
+    } else {
+      step('write', () => writePattern(map.buffer, SEED_USER));
+      const v = step('verify', () => d.verify(SEED_USER));
+      obs.userToKernel =
+        v.mismatch === null ? null : { offset: Number(v.mismatch), expected: v.expected, found: v.found };
+    }
+    const st = d.stats();
+    obs.stats = {
+      faults: Number(st.faults),
+      mapPagesCalls: Number(st.mapPagesCalls),
+      pagesMapped: Number(st.pagesMapped),
+      vmaOpens: Number(st.vmaOpens),
+      vmaCloses: Number(st.vmaCloses),
+    };
     step('munmap', () => map.unmap());
     // Whatever munmap freed leaves the per-CPU lists for the buddy allocator
     // before close lets the driver free its buffer, so a second free of the
@@ -54,7 +80,7 @@ export function runBasicScenario(cell: CellSpec, devicePath: string): ProbeObser
   } catch (err) {
     const code = errnoCode(err);
     const message = err instanceof Error ? err.message : String(err);
-    if (code !== null) obs.refused = { step: current, code, message };
+    if (code !== null) obs.refused = { step: current, code, message, ...refusalDetails(err) };
     else obs.error = `${current}: ${message}`;
   } finally {
     if (dev !== null) {

@@ -3,11 +3,11 @@
  * Receives one cell at a time and answers with its observation. If the
  * kernel kills this process, the runner sees the signal instead of an answer.
  */
-import { runBasicScenario } from './probe-steps';
+import { runScenario } from './probe-steps';
 import type { ProbeRequest, ProbeReply } from './protocol';
 
 process.on('message', (msg: ProbeRequest) => {
-  const reply: ProbeReply = { id: msg.id, observation: runBasicScenario(msg.cell, msg.devicePath) };
+  const reply: ProbeReply = { id: msg.id, observation: runScenario(msg.cell, msg.devicePath) };
   process.send?.(reply);
 });
 process.on('disconnect', () => process.exit(0));

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO_ROOT, runsDir } from '../paths';
-import type { CellResult, CellSpec } from '../experiments/types';
+import type { BootProfile, CellResult, CellSpec } from '../experiments/types';
 import { MmaplabError } from '../util/errors';
 import { classifyConsole } from './console';
 import { GUEST_RUN_DIR, MARK_ROOT_READY } from './guest-init';
@@ -126,13 +126,36 @@ export interface CellsOutcome {
   runs: VmRun[];
 }
 
-/** Run all cells on one kernel, rebooting after a cell that damaged the kernel. */
+/** Kernel command-line words each boot profile adds. */
+export const PROFILE_CMDLINE: Record<BootProfile, readonly string[]> = {
+  default: [],
+  // Freed pages are zeroed, so a mapping that outlives its memory shows it.
+  poison: ['init_on_free=1'],
+};
+
+/**
+ * Run all cells on one kernel: grouped by boot profile, safe cells before
+ * hazards (fewer reboots), rebooting after a cell that damaged the kernel.
+ */
 export async function runCells(
   kernel: Kernel,
   cells: CellSpec[],
   module: ModuleLoad,
   vm: VmOptions,
 ): Promise<CellsOutcome> {
+  const out: CellsOutcome = { results: [], runs: [] };
+  for (const profile of Object.keys(PROFILE_CMDLINE) as BootProfile[]) {
+    const group = cells.filter((c) => c.profile === profile);
+    const ordered = [...group.filter((c) => !c.hazard), ...group.filter((c) => c.hazard)];
+    if (ordered.length === 0) continue;
+    const r = await runCellGroup(kernel, ordered, module, { ...vm, cmdline: [...vm.cmdline, ...PROFILE_CMDLINE[profile]] });
+    out.results.push(...r.results);
+    out.runs.push(...r.runs);
+  }
+  return out;
+}
+
+async function runCellGroup(kernel: Kernel, cells: CellSpec[], module: ModuleLoad, vm: VmOptions): Promise<CellsOutcome> {
   const results: CellResult[] = [];
   const runs: VmRun[] = [];
   let pending = cells.slice();

@@ -16,6 +16,8 @@ function observation(over: Partial<ProbeObservation> = {}): ProbeObservation {
     signal: null,
     error: null,
     drainedCpu: 0,
+    stats: null,
+    afterFree: null,
     ...over,
   };
 }
@@ -192,5 +194,23 @@ describe('verdict', () => {
     const before = JSON.stringify(ev);
     assert.deepEqual(judge(ev), judge(JSON.parse(before) as CellEvidence));
     assert.equal(JSON.stringify(ev), before);
+  });
+
+  it('a mapping that no longer shows the pattern after the driver freed the buffer is wrong-data (after-free)', function () {
+    const j = judge(evidence({ observation: observation({ afterFree: { offset: 0, expected: 0x688990c0, found: 0 } }) }));
+    assert.equal(j.verdict, 'wrong-data');
+    assert.equal(j.detail, 'after-free');
+    assert.match(j.headline, /^after-free mismatch at offset 0: expected 0x688990c0, found 0x00000000$/);
+  });
+
+  it("a refusal's headline carries the module's own reason text", function () {
+    const j = judge(
+      evidence({
+        observation: observation({
+          refused: { step: 'mmap', code: 'EINVAL', message: 'EINVAL: invalid argument, mmap', reason: 'kernel', text: 'remap_vmalloc_range: -22' },
+        }),
+      }),
+    );
+    assert.equal(j.headline, 'mmap refused: EINVAL: invalid argument, mmap (remap_vmalloc_range: -22)');
   });
 });

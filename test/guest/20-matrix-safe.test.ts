@@ -1,0 +1,170 @@
+/**
+ * Guest suite, module loaded WITHOUT allow_hazards: every allocator x method
+ * cell of the catalogue either round-trips its data or gets the specific
+ * refusal, every hazard is refused with EPERM, and nothing reachable through
+ * the uapi makes the kernel complain or gain a taint bit beyond O/E.
+ */
+import * as assert from 'node:assert/strict';
+import * as os from 'node:os';
+import { MmaplabDevice, checkPattern, writePattern } from '../../lib/device';
+import { CATALOGUE } from '../../lib/experiments/catalogue';
+import { expectationFor } from '../../lib/experiments/expectations';
+import { seriesOf } from '../../lib/vm/kernels';
+import { classifyWindow, currentSeq, readSince, readTaint, taintGained } from '../../lib/kmsg';
+import { CellRunner } from '../../lib/runner/cell-runner';
+import { loadModule } from '../../lib/runner/module';
+
+function koPath(): string {
+  const ko = process.env['MMAPLAB_KO'];
+  if (!ko) throw new Error('MMAPLAB_KO is not set: this suite runs inside an mmaplab VM');
+  return ko;
+}
+
+const series = seriesOf(os.release());
+
+describe(`every pair with hazards disabled on ${os.release()}`, function () {
+  const runner = new CellRunner({ kernel: os.release() });
+  let seq0 = 0;
+  let taint0 = 0;
+
+  before(function () {
+    loadModule(koPath(), {});
+    seq0 = currentSeq();
+    taint0 = readTaint();
+  });
+  after(() => runner.close());
+
+  for (const cell of CATALOGUE.filter((c) => c.profile === 'default')) {
+    if (cell.hazard) {
+      it(`${cell.id}: hazard refused with EPERM (hazard-disabled), kernel silent`, async function () {
+        const r = await runner.run(cell);
+        assert.equal(r.verdict, 'refused', `${r.verdict}: ${r.headline}`);
+        assert.equal(r.detail, 'EPERM', r.headline);
+        assert.equal(r.evidence.observation?.refused?.step, 'configure');
+        assert.equal(r.evidence.observation?.refused?.reason, 'hazard-disabled');
+        assert.deepEqual(r.evidence.findings, []);
+      });
+      continue;
+    }
+    const e = expectationFor(cell, series);
+    const want = e ? `${e.verdict}${e.detail ? ` ${e.detail}` : ''}` : 'no expectation';
+    it(`${cell.id}: ${want}`, async function () {
+      assert.ok(e, 'every safe cell has an expectation');
+      const r = await runner.run(cell);
+      const why = `${r.verdict} (${r.detail}): ${r.headline}\n${r.evidence.kmsg.join('\n')}`;
+      assert.deepEqual(r.evidence.findings, [], `kernel complained: ${why}`);
+      assert.deepEqual(r.evidence.taintGained, [], `taint gained: ${why}`);
+      assert.equal(r.verdict, e.verdict, why);
+      if (e.detail !== undefined) assert.equal(r.detail, e.detail, why);
+      if (r.verdict === 'refused') {
+        const refused = r.evidence.observation?.refused;
+        assert.ok(refused?.reason && refused.reason !== 'none', `the module says why: ${JSON.stringify(refused)}`);
+      }
+    });
+  }
+
+  it('bad CONFIGURE input of every kind is an errno with a reason, never a complaint', function () {
+    const dev = MmaplabDevice.open();
+    try {
+      const base = { alloc: 4, method: 3, size: 16384n, flags: 0, cache: 0 };
+      const cases: Array<[Partial<typeof base>, string, string]> = [
+        [{ alloc: 0 }, 'EINVAL', 'bad-enum'],
+        [{ alloc: 99 }, 'EINVAL', 'bad-enum'],
+        [{ method: 0 }, 'EINVAL', 'bad-enum'],
+        [{ cache: 7 }, 'EINVAL', 'bad-enum'],
+        [{ size: 0n }, 'EINVAL', 'bad-size'],
+        [{ size: 4097n }, 'EINVAL', 'bad-size'],
+        [{ size: 1n << 40n }, 'EINVAL', 'bad-size'],
+        [{ size: (1n << 64n) - 4096n }, 'EINVAL', 'bad-size'],
+        [{ flags: 0x80 }, 'EINVAL', 'bad-flags'],
+        [{ method: 7, cache: 1 }, 'EINVAL', 'cache'],
+        [{ method: 3, flags: 1 }, 'EINVAL', 'fault-around'],
+        [{ alloc: 1, method: 11 }, 'EINVAL', 'combination'],
+      ];
+      for (const [over, code, reason] of cases) {
+        assert.throws(
+          () => dev.configureRaw({ ...base, ...over }),
+          (err: Error & { code?: string }) => err.code === code,
+          `${JSON.stringify(over, (_k, v) => (typeof v === 'bigint' ? String(v) : v))} -> ${code}`,
+        );
+        assert.equal(dev.lastError().reason, reason, JSON.stringify(over, (_k, v) => (typeof v === 'bigint' ? String(v) : v)));
+      }
+      assert.throws(() => dev.freeWhileMapped(), (err: Error & { code?: string }) => err.code === 'EPERM' || err.code === 'ENODEV');
+    } finally {
+      dev.close();
+    }
+  });
+
+  it('mmap beyond the buffer, at a bad offset or before CONFIGURE is refused with a reason', function () {
+    const dev = MmaplabDevice.open();
+    try {
+      assert.throws(() => dev.mmap(4096), (err: Error & { code?: string }) => err.code === 'ENODEV' || err.code === 'EINVAL');
+      dev.configure({ alloc: 'pages_array', method: 'vm_insert_page', size: 16384 });
+      assert.throws(() => dev.mmap(32768), (err: Error & { code?: string }) => err.code === 'EINVAL');
+      assert.equal(dev.lastError().reason, 'range');
+      assert.throws(() => dev.mmap(8192, { offset: 16384 }), (err: Error & { code?: string }) => err.code === 'EINVAL');
+      const m = dev.mmap(8192, { offset: 8192 });
+      assert.throws(
+        () => dev.configure({ alloc: 'pages_array', method: 'vm_insert_page', size: 8192 }),
+        (err: Error & { code?: string }) => err.code === 'EBUSY',
+      );
+      assert.equal(dev.lastError().reason, 'mapped');
+      m.unmap();
+    } finally {
+      dev.close();
+    }
+  });
+
+  it('read() and write() copy to and from the buffer; writes through the mapping never pass through write()', function () {
+    const dev = MmaplabDevice.open();
+    try {
+      dev.configure({ alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: 16384 });
+      dev.fill(7);
+      const head = dev.read(16384, 0);
+      const ab = head.buffer.slice(head.byteOffset, head.byteOffset + head.byteLength);
+      assert.equal(checkPattern(ab, 7), null, 'read() returns what FILL wrote');
+      const mine = new ArrayBuffer(16384);
+      writePattern(mine, 9);
+      assert.equal(dev.write(Buffer.from(mine), 0), 16384);
+      assert.equal(dev.verify(9).mismatch, null, 'write() reached the buffer');
+      const before = dev.stats();
+      const m = dev.mmap(16384);
+      writePattern(m.buffer, 11);
+      assert.equal(dev.verify(11).mismatch, null, 'the mapping wrote the buffer');
+      const after = dev.stats();
+      assert.equal(after.writeCalls, before.writeCalls, 'no write() call was involved');
+      assert.equal(after.writeBytes, before.writeBytes);
+      m.unmap();
+      assert.equal(dev.read(100, 16384).length, 0, 'read at the end is EOF');
+    } finally {
+      dev.close();
+    }
+  });
+
+  it('INFO explains the buffer: contiguity, slab origin and per-page facts', function () {
+    const dev = MmaplabDevice.open();
+    try {
+      dev.configure({ alloc: 'kmalloc', method: 'remap_pfn_range', size: 4096 });
+      const slab = dev.info({ pages: true });
+      assert.equal(slab.slab, true, 'a 4 KiB kmalloc comes from a slab cache');
+      assert.equal(slab.contiguous, true);
+      assert.equal(slab.pages?.length, 1);
+      dev.configure({ alloc: 'pages_comp', method: 'remap_pfn_range', size: 16384 });
+      const comp = dev.info({ pages: true });
+      assert.equal(comp.pages?.[0]?.head, true);
+      assert.equal(comp.pages?.[1]?.tail, true);
+      dev.configure({ alloc: 'vmalloc', method: 'remap_pfn_range', size: 16384 });
+      const vm = dev.info({ pages: true });
+      assert.equal(vm.nrPages, 4n);
+      assert.equal(vm.contiguous, false);
+    } finally {
+      dev.close();
+    }
+  });
+
+  it('the whole sweep left no complaint in the log and no taint beyond O/E', function () {
+    const w = readSince(seq0);
+    assert.deepEqual(classifyWindow(w.records), [], w.records.map((r) => r.message).join('\n'));
+    assert.deepEqual(taintGained(taint0, readTaint()), []);
+  });
+});

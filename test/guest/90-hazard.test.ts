@@ -1,0 +1,34 @@
+/**
+ * Guest suite, last file: the skeleton's hazard inside a running suite. It
+ * leaves the kernel tainted B, so nothing runs after it in this boot.
+ */
+import * as assert from 'node:assert/strict';
+import * as os from 'node:os';
+import { findCells } from '../../lib/experiments/catalogue';
+import type { CellSpec } from '../../lib/experiments/types';
+import { CellRunner } from '../../lib/runner/cell-runner';
+import { loadModule } from '../../lib/runner/module';
+
+function koPath(): string {
+  const ko = process.env['MMAPLAB_KO'];
+  if (!ko) throw new Error('MMAPLAB_KO is not set: this suite runs inside an mmaplab VM');
+  return ko;
+}
+
+describe(`hazard inside the guest suite on ${os.release()}`, function () {
+  const runner = new CellRunner({ kernel: os.release() });
+  after(() => runner.close());
+  describe('module loaded with allow_hazards=1', function () {
+    before(() => loadModule(koPath(), { allow_hazards: '1' }));
+
+    it('alloc_pages without __GFP_COMP + fault handler with get_page: "Bad page state" is detected on the cell', async function () {
+      const r = await runner.run((findCells(['pages_nocomp/fault_page/16K/basic'])[0] as CellSpec));
+      const bad = r.evidence.findings.find((f) => f.kind === 'bad-page-state');
+      assert.ok(bad, `no Bad page state in the cell's window (verdict ${r.verdict}: ${r.headline})\n${r.evidence.kmsg.join('\n')}`);
+      assert.equal(r.verdict, 'kernel-complaint');
+      assert.match(bad.line, /BUG: Bad page state in process/);
+      assert.ok(bad.reason, 'the "page dumped because" reason is attached');
+      assert.ok(r.evidence.taintGained.includes('B'), `taint B gained (got ${r.evidence.taintGained.join('')})`);
+    });
+  });
+});

@@ -1,0 +1,56 @@
+import { strict as assert } from 'node:assert';
+import { CATALOGUE, SIZES, findCells, makeCell } from '../../lib/experiments/catalogue';
+import { support } from '../../lib/experiments/support';
+import { ALLOCATORS, METHODS } from '../../lib/experiments/types';
+
+describe('experiment catalogue (lib/experiments/catalogue.ts)', function () {
+  it('has every allocator x method pair at every size of that allocator', function () {
+    for (const alloc of ALLOCATORS) {
+      for (const method of METHODS) {
+        for (const size of SIZES[alloc]) {
+          const id = makeCell(alloc, method, size).id;
+          assert.ok(CATALOGUE.some((c) => c.id === id), `${id} is missing`);
+        }
+      }
+    }
+  });
+
+  it('covers kmalloc in both regimes: slab (<= 8 KiB) and large (> 8 KiB)', function () {
+    assert.ok(SIZES.kmalloc.some((s) => s <= 8192));
+    assert.ok(SIZES.kmalloc.some((s) => s > 8192));
+  });
+
+  it('ids are unique and say allocator/method/size/scenario', function () {
+    const ids = CATALOGUE.map((c) => c.id);
+    assert.equal(new Set(ids).size, ids.length);
+    for (const c of CATALOGUE) assert.ok(c.id.startsWith(`${c.alloc}/${c.method}/`), c.id);
+  });
+
+  it('a cell is a hazard exactly when the support table or its scenario says so', function () {
+    for (const c of CATALOGUE) {
+      assert.equal(c.hazard, support(c.alloc, c.method) === 'hazard' || c.scenario === 'free-while-mapped', c.id);
+    }
+  });
+
+  it('free-while-mapped cells boot with poisoning, every other cell with the default profile', function () {
+    for (const c of CATALOGUE) assert.equal(c.profile, c.scenario === 'free-while-mapped' ? 'poison' : 'default', c.id);
+  });
+
+  it('cache attributes other than write-back appear only with pfn-based methods', function () {
+    for (const c of CATALOGUE.filter((x) => x.cache !== 'wb')) {
+      assert.ok(['remap_pfn_range', 'remap_pfn_range_first_pfn', 'vmf_insert_pfn', 'dma_mmap_coherent'].includes(c.method), c.id);
+    }
+  });
+
+  it('fault-around cells come in pairs, with and without, for comparing fault counts', function () {
+    for (const c of CATALOGUE.filter((x) => x.faultAround)) {
+      assert.ok(CATALOGUE.some((x) => x.id === c.id.replace('/fault-around', '')), c.id);
+    }
+  });
+
+  it('findCells matches by substring and returns everything for no pattern', function () {
+    assert.equal(findCells([]).length, CATALOGUE.length);
+    assert.ok(findCells(['dma_mmap_coherent']).every((c) => c.method === 'dma_mmap_coherent'));
+    assert.deepEqual(findCells(['no-such-cell']), []);
+  });
+});

@@ -1,0 +1,58 @@
+/**
+ * Every hazard cell, on each default kernel, with allow_hazards=1: each must
+ * reproduce the failure its expectation row documents (or the silence a row
+ * explains). Cells that damage the kernel end their VM; the rest continue in
+ * a fresh one. Each cell becomes a test with its evidence in the message.
+ */
+import * as assert from 'node:assert/strict';
+import Mocha from 'mocha';
+import { CATALOGUE } from '../../lib/experiments/catalogue';
+import { compare, expectationFor } from '../../lib/experiments/expectations';
+import type { CellResult } from '../../lib/experiments/types';
+import { REQUIRED_SERIES, requiredKernel } from '../../lib/vm/kernels';
+import { ensureModule } from '../../lib/vm/kmod';
+import { DEFAULT_VM, runCells } from '../../lib/vm/session';
+
+export const HAZARD_CELLS = CATALOGUE.filter((c) => c.hazard);
+
+function evidenceOf(r: CellResult): string {
+  const lines = [`observed ${r.verdict} (${r.detail}): ${r.headline}`];
+  for (const f of r.evidence.findings.slice(0, 5)) lines.push(`  finding ${f.kind}: ${f.line}${f.reason ? ` (${f.reason})` : ''}`);
+  if (r.evidence.taintGained.length > 0) lines.push(`  taint gained: ${r.evidence.taintGained.join('')}`);
+  for (const l of (r.evidence.console ?? r.evidence.kmsg).slice(0, 12)) lines.push(`  | ${l}`);
+  return lines.join('\n');
+}
+
+for (const { series } of REQUIRED_SERIES) {
+  describe(`hazards reproduce their documented failures on ${series} (QEMU)`, function () {
+    this.timeout(1_200_000);
+    let results: CellResult[] = [];
+
+    before(async function () {
+      const kernel = requiredKernel(series);
+      const module = { path: ensureModule(kernel).path, params: { allow_hazards: '1' } };
+      results = (await runCells(kernel, HAZARD_CELLS, module, DEFAULT_VM)).results;
+      const suite = this.test?.parent as Mocha.Suite;
+      for (const r of results) {
+        const e = expectationFor(r.cell, series);
+        const want = e ? `${e.verdict}${e.detail ? ` (${e.detail})` : ''}` : 'no expectation';
+        suite.addTest(
+          new Mocha.Test(`[${r.kernel}] ${r.cell.id}: ${want}`, function () {
+            assert.ok(e, 'every hazard has an expectation row');
+            assert.equal(compare(r.cell, series, r.verdict, r.detail), 'agrees', `${evidenceOf(r)}\nexpected ${want}: ${e.reason}`);
+            if (r.verdict === 'kernel-complaint' || r.verdict === 'oops') {
+              assert.ok(r.evidence.findings.length > 0 || (r.evidence.console ?? []).length > 0, 'the evidence is captured');
+            }
+          }),
+        );
+      }
+    });
+
+    it(`every hazard cell produced a result on ${series}`, function () {
+      assert.deepEqual(
+        results.map((r) => r.cell.id).sort(),
+        HAZARD_CELLS.map((c) => c.id).sort(),
+      );
+    });
+  });
+}
