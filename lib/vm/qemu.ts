@@ -28,6 +28,12 @@ export interface BootSpec {
   cmdline?: string[];
   /** Console lines containing one of these strings are timestamped. */
   marks?: string[];
+  /**
+   * Also a hang: this long without a console line containing one of these
+   * (each resets the clock). Lets a stuck cell end its VM in a minute
+   * instead of at the whole run's deadline.
+   */
+  idle?: { ms: number; resetOn: string[] };
   /** Called for every console line, with ms since QEMU was started. */
   onLine?: (line: string, ms: number) => void;
 }
@@ -134,6 +140,7 @@ export function boot(spec: BootSpec): Promise<BootOutcome> {
     tail.push(line);
     if (tail.length > TAIL_LINES) tail.shift();
     if (PANIC_RE.test(line)) panicked = true;
+    if (spec.idle && spec.idle.resetOn.some((m) => line.includes(m))) armIdle();
     for (const m of spec.marks ?? []) {
       if (marks[m] === undefined && line.includes(m)) marks[m] = ms;
     }
@@ -151,19 +158,29 @@ export function boot(spec: BootSpec): Promise<BootOutcome> {
     stderr += chunk.toString('utf8');
   });
 
-  const timer = setTimeout(() => {
+  const kill = (): void => {
     timedOut = true;
     child.kill('SIGKILL');
-  }, spec.timeoutMs);
+  };
+  const timer = setTimeout(kill, spec.timeoutMs);
+  let idleTimer: NodeJS.Timeout | null = null;
+  function armIdle(): void {
+    if (!spec.idle) return;
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = setTimeout(kill, spec.idle.ms);
+  }
+  armIdle();
 
   return new Promise((resolve, reject) => {
     child.on('error', (err) => {
       clearTimeout(timer);
+      if (idleTimer) clearTimeout(idleTimer);
       fs.closeSync(consoleOut);
       reject(err);
     });
     child.on('close', (status) => {
       clearTimeout(timer);
+      if (idleTimer) clearTimeout(idleTimer);
       if (partial !== '') onLine(partial);
       fs.closeSync(consoleOut);
       const end: BootEnd = timedOut

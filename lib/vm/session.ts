@@ -56,6 +56,9 @@ export interface VmRun {
   agentStatus: number | null;
 }
 
+/** Longest a cell job may go without finishing a cell (boot included). */
+export const CELL_IDLE_MS = 90_000;
+
 let runCounter = 0;
 
 function newRunDir(kernel: Kernel, label: string): string {
@@ -92,6 +95,8 @@ export async function runJob(kernel: Kernel, job: Job, vm: VmOptions, label: str
     timeoutMs: vm.timeoutMs,
     cmdline: vm.cmdline,
     marks: [MARK_ROOT_READY, MARK_AGENT_READY, MARK_CELL_DONE, MARK_AGENT_DONE],
+    // A cell job must show progress: the agent's start, then each cell.
+    ...(job.kind === 'cells' ? { idle: { ms: CELL_IDLE_MS, resetOn: [MARK_AGENT_READY, MARK_CELL_DONE] } } : {}),
     ...(vm.echo ? { onLine: (l: string) => vm.echo?.write(`${l}\n`) } : {}),
   });
   const events = parseEvents(fs.readFileSync(path.join(runDir, EVENTS_FILE), 'utf8'));
