@@ -2,19 +2,23 @@
 /*
  * mmaplab: declarations shared by the module's files.
  *
- *   mmaplab_main.c   misc device, file operations, ioctls, sessions
- *   mmaplab_alloc.c  allocators: where a session's buffer comes from
- *   mmaplab_map.c    mapping methods: one vm_operations_struct per technique
+ *   mmaplab_main.c    misc device, module parameters, file operations
+ *   mmaplab_ioctl.c   the ioctls, the last-error record, INFO and STATS
+ *   mmaplab_alloc.c   allocators: where a session's buffer comes from
+ *   mmaplab_map.c     mapping methods: one vm_operations_struct per technique
+ *   mmaplab_compat.h  everything that differs between the target kernels
  */
 #ifndef _MMAPLAB_H
 #define _MMAPLAB_H
 
 #include <linux/atomic.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 
 #include <uapi/linux/mmaplab.h>
 
+struct device;
 struct page;
 struct vm_area_struct;
 struct mmaplab_allocator;
@@ -22,34 +26,77 @@ struct mmaplab_allocator;
 /*
  * A session's buffer. @ops is NULL while nothing is allocated, which is how
  * the rest of the module tells "configured" from "not configured".
+ *
+ * @freed: FREE_WHILE_MAPPED gave the memory back while VMAs still map it.
+ * Everything else stays (size, @pages, the pfns), so INFO can still say
+ * what the mappings point at; only the memory itself is gone. Fault
+ * handlers read it without the session lock, hence READ_ONCE/WRITE_ONCE.
  */
 struct mmaplab_buf {
 	const struct mmaplab_allocator *ops;
 	size_t size;			/* bytes, a multiple of PAGE_SIZE */
 	unsigned long nr_pages;		/* size >> PAGE_SHIFT */
-	void *vaddr;			/* VMALLOC_USER: the vmalloc address */
-	struct page *block;		/* PAGES_NOCOMP: first page of the block */
-	unsigned int order;		/* PAGES_NOCOMP: order of the block */
+	/*
+	 * Every page of the buffer, for the allocators whose memory has
+	 * struct pages that methods may use (all but DMA_COHERENT).
+	 * vm_map_pages() and vm_insert_pages() take it as is; INFO and the
+	 * pfn lookup use it because it stays valid after FREE_WHILE_MAPPED.
+	 */
+	struct page **pages;
+	void *vaddr;			/* kernel address of byte 0 (vmalloc, kmalloc, DMA) */
+	void *raw;			/* KMALLOC: the pointer kfree() wants */
+	struct page *block;		/* PAGES_COMP, PAGES_NOCOMP: first page */
+	unsigned int order;		/* PAGES_COMP, PAGES_NOCOMP, PAGES_SPLIT */
+	dma_addr_t dma_handle;		/* DMA_COHERENT */
+	unsigned long base_pfn;		/* DMA_COHERENT: pfn of byte 0, if has_pfn */
+	bool has_pfn;			/* a pfn can be named for every page */
+	bool slab;			/* KMALLOC: the object came from a slab cache */
+	enum mmaplab_cache cache;	/* memory type given to the memory */
+	bool freed;
+};
+
+/* Counters of struct mmaplab_stats, updated without the session lock. */
+struct mmaplab_counters {
+	atomic64_t faults;
+	atomic64_t map_pages_calls;
+	atomic64_t pages_mapped;
+	atomic64_t vma_opens;
+	atomic64_t vma_closes;
+	atomic64_t read_calls;
+	atomic64_t read_bytes;
+	atomic64_t write_calls;
+	atomic64_t write_bytes;
 };
 
 /*
  * One open file of /dev/mmaplab.
  *
- * @lock serialises CONFIGURE, FILL, VERIFY and ->mmap against each other,
- * so the buffer cannot be replaced under any of them. ->mmap runs with
- * mmap_lock held and takes @lock inside it; ioctls must therefore never
- * touch user memory (which may fault and take mmap_lock) while holding @lock.
+ * @lock serialises CONFIGURE, FILL, VERIFY, FREE_WHILE_MAPPED, read(),
+ * write() and ->mmap against each other, so the buffer cannot be replaced
+ * or freed under any of them. ->mmap runs with mmap_lock held and takes
+ * @lock inside it; nothing may therefore touch user memory (which may fault
+ * and take mmap_lock) while holding @lock: ioctls copy in before and out
+ * after, read() and write() go through a bounce page.
  *
- * @nr_mappings counts the VMAs that map the buffer. The fault handler and
+ * @nr_mappings counts the VMAs that map the buffer. The fault handlers and
  * the page tables use the buffer without @lock; they are safe because
  * CONFIGURE refuses to replace the buffer while this is non-zero, and the
  * VMAs pin the file, so release() cannot run before the last one is gone.
+ *
+ * @error_lock protects @last_error only, so that a failure can be
+ * recorded from any context the module runs in, with or without @lock.
  */
 struct mmaplab_session {
 	struct mutex lock;
+	enum mmaplab_alloc alloc;
 	enum mmaplab_method method;
+	enum mmaplab_cache cache;
+	u32 config_flags;
 	struct mmaplab_buf buf;
 	atomic_t nr_mappings;
+	struct mmaplab_counters stats;
+	spinlock_t error_lock;
+	struct mmaplab_last_error last_error;
 };
 
 static inline bool mmaplab_session_configured(const struct mmaplab_session *s)
@@ -57,17 +104,38 @@ static inline bool mmaplab_session_configured(const struct mmaplab_session *s)
 	return s->buf.ops;
 }
 
+/* mmaplab_main.c */
+extern bool mmaplab_allow_hazards;
+extern unsigned long mmaplab_max_size;
+struct device *mmaplab_dma_device(void);
+
+/* mmaplab_ioctl.c */
+__printf(4, 5)
+int mmaplab_fail(struct mmaplab_session *s, int error, enum mmaplab_reason reason,
+		 const char *fmt, ...);
+void mmaplab_succeed(struct mmaplab_session *s);
+int mmaplab_buf_usable(struct mmaplab_session *s, const char *what);
+long mmaplab_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
 /* mmaplab_alloc.c */
+bool mmaplab_alloc_known(enum mmaplab_alloc alloc);
+const char *mmaplab_alloc_name(enum mmaplab_alloc alloc);
 int mmaplab_alloc_check(enum mmaplab_alloc alloc, u64 size);
 bool mmaplab_alloc_is_hazard(enum mmaplab_alloc alloc);
+bool mmaplab_alloc_can_retype(enum mmaplab_alloc alloc);
 int mmaplab_buf_alloc(struct mmaplab_buf *buf, enum mmaplab_alloc alloc, size_t size);
+int mmaplab_buf_set_cache(struct mmaplab_buf *buf, enum mmaplab_cache cache);
+void mmaplab_buf_release_memory(struct mmaplab_buf *buf);
 void mmaplab_buf_free(struct mmaplab_buf *buf);
+bool mmaplab_buf_contiguous(const struct mmaplab_buf *buf);
 struct page *mmaplab_buf_page(const struct mmaplab_buf *buf, unsigned long index);
+bool mmaplab_buf_pfn(const struct mmaplab_buf *buf, unsigned long index, unsigned long *pfn);
 void *mmaplab_buf_kaddr(const struct mmaplab_buf *buf, size_t offset);
 
 /* mmaplab_map.c */
-int mmaplab_method_check(enum mmaplab_method method, enum mmaplab_alloc alloc);
-bool mmaplab_method_is_hazard(enum mmaplab_method method);
+bool mmaplab_method_known(enum mmaplab_method method);
+int mmaplab_method_check(struct mmaplab_session *s, const struct mmaplab_config *cfg,
+			 bool *hazard);
 int mmaplab_map_mmap(struct mmaplab_session *s, struct vm_area_struct *vma);
 
 #endif /* _MMAPLAB_H */

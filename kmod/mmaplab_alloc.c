@@ -3,17 +3,31 @@
  * mmaplab: allocators, i.e. where a session's buffer comes from.
  *
  * Each allocator is one entry of mmaplab_allocators[]: how to get and give
- * back the memory, and how to find the struct page and the kernel address
- * behind any part of it. The mapping methods and FILL/VERIFY only use those
- * two lookups, so a new allocator needs no change outside this file.
+ * back the memory, and how to find the struct page, the pfn and the kernel
+ * address behind any part of it. The mapping methods, FILL/VERIFY, read(),
+ * write() and INFO only use those lookups, so a new allocator needs no
+ * change outside this file (and a row in the support table of
+ * mmaplab_map.c).
+ *
+ * Every allocator that has struct pages fills buf->pages at allocation
+ * time: vm_map_pages() and vm_insert_pages() want such an array, and it
+ * keeps naming the pages after FREE_WHILE_MAPPED has given the memory back
+ * (a vmalloc address can no longer be translated then). The per-allocator
+ * ->page lookup is still what the fault techniques use, because *how* a
+ * driver finds the page is part of the technique.
+ *
+ * All memory handed to userspace starts zeroed.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/dma-mapping.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/nospec.h>
+#include <linux/slab.h>
 #include <linux/vmalloc.h>
+#include <asm/set_memory.h>
 
 #include "mmaplab.h"
 #include "mmaplab_compat.h"
@@ -22,13 +36,79 @@ struct mmaplab_allocator {
 	const char *name;
 	/* only usable with allow_hazards: it breaks a kernel rule on purpose */
 	bool hazard;
+	/* physically contiguous: pfn(i) == pfn(0) + i */
+	bool contiguous;
+	/* has struct pages that page-based methods may be given (buf->pages) */
+	bool has_pages;
+	/*
+	 * The memory's only kernel alias is the direct map, so its memory
+	 * type can be changed for a WC/UC mapping (see mmaplab_buf_set_cache).
+	 */
+	bool retypable;
 	/* may this allocator provide @size bytes? 0 or -EINVAL */
 	int (*check)(size_t size);
+	/* get the memory; fill buf->pages if has_pages */
 	int (*alloc)(struct mmaplab_buf *buf);
 	void (*free)(struct mmaplab_buf *buf);
+	/* the page the fault techniques hand out; NULL if there is none to use */
 	struct page *(*page)(const struct mmaplab_buf *buf, unsigned long index);
+	/* kernel address of byte @offset, valid to the end of its page */
 	void *(*kaddr)(const struct mmaplab_buf *buf, size_t offset);
 };
+
+/* Helpers shared by several allocators */
+
+/* The order of a single block holding @size bytes, if the allocator can give one. */
+static int mmaplab_block_check(size_t size)
+{
+	/*
+	 * Larger orders can never succeed and would WARN in the allocator,
+	 * which the experiments would misread as a kernel complaint.
+	 */
+	if (get_order(size) > MMAPLAB_MAX_PAGE_ORDER)
+		return -EINVAL;
+	return 0;
+}
+
+static int mmaplab_any_size(size_t size)
+{
+	return 0;
+}
+
+static struct page *mmaplab_array_page(const struct mmaplab_buf *buf, unsigned long index)
+{
+	return buf->pages[index];
+}
+
+/* Direct-map address of an array page (GFP_KERNEL memory is never highmem). */
+static void *mmaplab_array_kaddr(const struct mmaplab_buf *buf, size_t offset)
+{
+	return page_address(buf->pages[offset >> PAGE_SHIFT]) + offset_in_page(offset);
+}
+
+/* Every allocator with a kernel virtual address of byte 0 that is contiguous. */
+static void *mmaplab_vaddr_kaddr(const struct mmaplab_buf *buf, size_t offset)
+{
+	return buf->vaddr + offset;
+}
+
+static struct page *mmaplab_block_page(const struct mmaplab_buf *buf, unsigned long index)
+{
+	return nth_page(buf->block, index);
+}
+
+static void *mmaplab_block_kaddr(const struct mmaplab_buf *buf, size_t offset)
+{
+	return page_address(buf->block) + offset;
+}
+
+static void mmaplab_name_pages(struct mmaplab_buf *buf)
+{
+	unsigned long i;
+
+	for (i = 0; i < buf->nr_pages; i++)
+		buf->pages[i] = buf->ops->page(buf, i);
+}
 
 /*
  * MMAPLAB_ALLOC_VMALLOC_USER
@@ -36,37 +116,51 @@ struct mmaplab_allocator {
  * vmalloc_user() zeroes the memory and marks the area VM_USERMAP, which is
  * what remap_vmalloc_range() insists on. Its pages are ordinary order-0
  * pages with a reference held by vmalloc, so a fault handler may take and
- * drop references of its own on them.
+ * drop references of its own on them, and vfree() only drops vmalloc's
+ * reference: pages still mapped by page-refcounting methods live on.
+ *
+ * Not retypable: the vmalloc alias would stay write-back whatever is done
+ * to the direct map, and set_memory_wc() cannot be used on a vmalloc
+ * address (it reserves the memory type by __pa() of the address).
  */
-static int mmaplab_vmalloc_user_check(size_t size)
-{
-	return 0;
-}
-
 static int mmaplab_vmalloc_user_alloc(struct mmaplab_buf *buf)
 {
 	buf->vaddr = vmalloc_user(buf->size);
 	if (!buf->vaddr)
 		return -ENOMEM;
+	mmaplab_name_pages(buf);
 	return 0;
 }
 
-static void mmaplab_vmalloc_user_free(struct mmaplab_buf *buf)
+/* Also VMALLOC's */
+static void mmaplab_vmalloc_free(struct mmaplab_buf *buf)
 {
 	vfree(buf->vaddr);
 	buf->vaddr = NULL;
 }
 
 /* virt_to_page() on a vmalloc address names an unrelated page */
-static struct page *mmaplab_vmalloc_user_page(const struct mmaplab_buf *buf,
-					      unsigned long index)
+static struct page *mmaplab_vmalloc_page(const struct mmaplab_buf *buf, unsigned long index)
 {
 	return vmalloc_to_page(buf->vaddr + (index << PAGE_SHIFT));
 }
 
-static void *mmaplab_vmalloc_user_kaddr(const struct mmaplab_buf *buf, size_t offset)
+/*
+ * MMAPLAB_ALLOC_VMALLOC
+ *
+ * Plain vmalloc memory: the same pages as vmalloc_user(), but the area is
+ * not VM_USERMAP, so remap_vmalloc_range() refuses it. __GFP_ZERO makes it
+ * vzalloc(), __GFP_NOWARN keeps a failure a plain -ENOMEM; the difference
+ * that matters, the missing VM_USERMAP, stays. (vmalloc_user() takes no gfp
+ * flags: a VMALLOC_USER failure is reported by the allocator as well.)
+ */
+static int mmaplab_vmalloc_alloc(struct mmaplab_buf *buf)
 {
-	return buf->vaddr + offset;
+	buf->vaddr = __vmalloc(buf->size, GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN);
+	if (!buf->vaddr)
+		return -ENOMEM;
+	mmaplab_name_pages(buf);
+	return 0;
 }
 
 /*
@@ -80,18 +174,10 @@ static void *mmaplab_vmalloc_user_kaddr(const struct mmaplab_buf *buf, size_t of
  */
 static int mmaplab_pages_nocomp_check(size_t size)
 {
-	unsigned int order = get_order(size);
-
 	/* an order-0 block has no tail page, hence nothing to reproduce */
-	if (order < 1)
+	if (get_order(size) < 1)
 		return -EINVAL;
-	/*
-	 * Larger orders can never succeed and would WARN in the allocator,
-	 * which the experiments would misread as the hazard's own report.
-	 */
-	if (order > MMAPLAB_MAX_PAGE_ORDER)
-		return -EINVAL;
-	return 0;
+	return mmaplab_block_check(size);
 }
 
 static int mmaplab_pages_nocomp_alloc(struct mmaplab_buf *buf)
@@ -106,47 +192,293 @@ static int mmaplab_pages_nocomp_alloc(struct mmaplab_buf *buf)
 	buf->block = alloc_pages(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN, buf->order);
 	if (!buf->block)
 		return -ENOMEM;
+	mmaplab_name_pages(buf);
 	return 0;
 }
 
+/*
+ * The order must match: the block is not compound, nothing records it.
+ * If a mapping still holds a reference on the first page, __free_pages()
+ * drops only that one, but frees every other part of the block at once.
+ */
 static void mmaplab_pages_nocomp_free(struct mmaplab_buf *buf)
 {
-	/* the order must match: the block is not compound, nothing records it */
 	__free_pages(buf->block, buf->order);
 	buf->block = NULL;
-	buf->order = 0;
 }
 
-static struct page *mmaplab_pages_nocomp_page(const struct mmaplab_buf *buf,
-					      unsigned long index)
+/*
+ * MMAPLAB_ALLOC_KMALLOC
+ *
+ * kmalloc() memory, aligned to a page as a careful driver would: kmalloc
+ * returns naturally aligned objects for power-of-two sizes, and whole
+ * compound pages above KMALLOC_MAX_CACHE_SIZE (8 KiB), so the fallback
+ * (over-allocate by a page less one byte and align inside) only matters on
+ * a kernel or debug option that breaks that. Up to 8 KiB the pages belong
+ * to a slab; that is recorded, since it decides what the kernel accepts.
+ *
+ * The pages are found with virt_to_page(), which is right for both slab
+ * and large kmalloc memory (both are in the direct map).
+ */
+static int mmaplab_kmalloc_check(size_t size)
 {
-	return nth_page(buf->block, index);
+	/* larger requests WARN in the page allocator */
+	if (size > KMALLOC_MAX_SIZE)
+		return -EINVAL;
+	return 0;
 }
 
-/* GFP_KERNEL memory is in the direct map, so the block is contiguous there too */
-static void *mmaplab_pages_nocomp_kaddr(const struct mmaplab_buf *buf, size_t offset)
+static int mmaplab_kmalloc_alloc(struct mmaplab_buf *buf)
 {
-	return page_address(buf->block) + offset;
+	const gfp_t gfp = GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN;
+
+	buf->raw = kmalloc(buf->size, gfp);
+	if (buf->raw && !PAGE_ALIGNED(buf->raw)) {
+		kfree(buf->raw);
+		buf->raw = NULL;
+		if (buf->size + PAGE_SIZE - 1 <= KMALLOC_MAX_SIZE)
+			buf->raw = kmalloc(buf->size + PAGE_SIZE - 1, gfp);
+	}
+	if (!buf->raw)
+		return -ENOMEM;
+
+	buf->vaddr = PTR_ALIGN(buf->raw, PAGE_SIZE);
+	buf->slab = mmaplab_page_is_slab(virt_to_page(buf->vaddr));
+	mmaplab_name_pages(buf);
+	return 0;
+}
+
+/*
+ * A large (non-slab) kmalloc is freed by dropping a folio reference, so
+ * its pages survive while a mapping holds references of its own; slab
+ * memory goes back to its cache whatever maps it.
+ */
+static void mmaplab_kmalloc_free(struct mmaplab_buf *buf)
+{
+	kfree(buf->raw);
+	buf->raw = NULL;
+	buf->vaddr = NULL;
+}
+
+static struct page *mmaplab_kmalloc_page(const struct mmaplab_buf *buf, unsigned long index)
+{
+	return virt_to_page(buf->vaddr + (index << PAGE_SHIFT));
+}
+
+/*
+ * MMAPLAB_ALLOC_PAGES_ARRAY
+ *
+ * Independent order-0 pages, one alloc_page() each: every page has its own
+ * reference, so every technique that counts references works on them. The
+ * array is the allocation; there is no kernel mapping but the direct map.
+ */
+static int mmaplab_pages_array_alloc(struct mmaplab_buf *buf)
+{
+	unsigned long i;
+
+	for (i = 0; i < buf->nr_pages; i++) {
+		buf->pages[i] = alloc_page(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN);
+		if (!buf->pages[i])
+			goto err_free;
+	}
+	return 0;
+
+err_free:
+	while (i--)
+		__free_page(buf->pages[i]);
+	return -ENOMEM;
+}
+
+/* Also PAGES_SPLIT's: __free_page() drops our reference only. */
+static void mmaplab_pages_array_free(struct mmaplab_buf *buf)
+{
+	unsigned long i;
+
+	for (i = 0; i < buf->nr_pages; i++)
+		__free_page(buf->pages[i]);
+}
+
+/*
+ * MMAPLAB_ALLOC_PAGES_COMP
+ *
+ * One compound block: alloc_pages(__GFP_COMP). The head holds the only
+ * reference for the whole block; get_page() on a tail page takes a
+ * reference on the head, so reference-counting techniques work, and the
+ * block is only freed when the last of those references is dropped. The
+ * block has order get_order(size); the pages beyond size stay part of it
+ * unused (a compound page cannot be freed in parts).
+ */
+static int mmaplab_pages_comp_alloc(struct mmaplab_buf *buf)
+{
+	buf->order = get_order(buf->size);
+	buf->block = alloc_pages(GFP_KERNEL | __GFP_COMP | __GFP_ZERO | __GFP_NOWARN,
+				 buf->order);
+	if (!buf->block)
+		return -ENOMEM;
+	mmaplab_name_pages(buf);
+	return 0;
+}
+
+/* __free_pages() of a compound head drops one reference on the whole block */
+static void mmaplab_pages_comp_free(struct mmaplab_buf *buf)
+{
+	__free_pages(buf->block, buf->order);
+	buf->block = NULL;
+}
+
+/*
+ * MMAPLAB_ALLOC_PAGES_SPLIT
+ *
+ * One alloc_pages(order) block turned into independent order-0 pages by
+ * split_page(): physically contiguous, but each page has its own
+ * reference, as PAGES_ARRAY's do. The pages beyond size (when size is not a
+ * power-of-two number of pages) are given back right after the split, so
+ * the buffer owns exactly nr_pages pages and frees them one by one.
+ */
+static int mmaplab_pages_split_alloc(struct mmaplab_buf *buf)
+{
+	unsigned long i;
+	struct page *block;
+
+	buf->order = get_order(buf->size);
+	block = alloc_pages(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN, buf->order);
+	if (!block)
+		return -ENOMEM;
+	split_page(block, buf->order);
+
+	for (i = 0; i < (1UL << buf->order); i++) {
+		if (i < buf->nr_pages)
+			buf->pages[i] = nth_page(block, i);
+		else
+			__free_page(nth_page(block, i));
+	}
+	return 0;
+}
+
+/*
+ * MMAPLAB_ALLOC_DMA_COHERENT
+ *
+ * dma_alloc_coherent() on the misc device, whose DMA masks the module set
+ * at load time like a platform driver does (a misc device has no bus to
+ * configure DMA for it). What comes back is the DMA API's business: with
+ * dma-direct (no IOMMU) it is a non-compound high-order block in the
+ * direct map, with an IOMMU or a remapping pool it may be a vmalloc-style
+ * address. The module therefore names no struct page for it (page-based
+ * methods refuse it), and names pfns only for a direct-map address.
+ */
+static int mmaplab_dma_check(size_t size)
+{
+	/* dma-direct allocates one block of get_order(size) */
+	return mmaplab_block_check(size);
+}
+
+static int mmaplab_dma_alloc(struct mmaplab_buf *buf)
+{
+	buf->vaddr = dma_alloc_coherent(mmaplab_dma_device(), buf->size, &buf->dma_handle,
+					GFP_KERNEL | __GFP_NOWARN);
+	if (!buf->vaddr)
+		return -ENOMEM;
+	if (virt_addr_valid(buf->vaddr)) {
+		buf->base_pfn = PHYS_PFN(virt_to_phys(buf->vaddr));
+		buf->has_pfn = true;
+	}
+	return 0;
+}
+
+static void mmaplab_dma_free(struct mmaplab_buf *buf)
+{
+	dma_free_coherent(mmaplab_dma_device(), buf->size, buf->vaddr, buf->dma_handle);
+	buf->vaddr = NULL;
+}
+
+static struct page *mmaplab_dma_page(const struct mmaplab_buf *buf, unsigned long index)
+{
+	return NULL;
 }
 
 static const struct mmaplab_allocator mmaplab_allocators[MMAPLAB_ALLOC_COUNT] = {
 	[MMAPLAB_ALLOC_VMALLOC_USER] = {
-		.name	= "vmalloc_user",
-		.hazard	= false,
-		.check	= mmaplab_vmalloc_user_check,
-		.alloc	= mmaplab_vmalloc_user_alloc,
-		.free	= mmaplab_vmalloc_user_free,
-		.page	= mmaplab_vmalloc_user_page,
-		.kaddr	= mmaplab_vmalloc_user_kaddr,
+		.name		= "vmalloc_user",
+		.has_pages	= true,
+		.check		= mmaplab_any_size,
+		.alloc		= mmaplab_vmalloc_user_alloc,
+		.free		= mmaplab_vmalloc_free,
+		.page		= mmaplab_vmalloc_page,
+		.kaddr		= mmaplab_vaddr_kaddr,
 	},
 	[MMAPLAB_ALLOC_PAGES_NOCOMP] = {
-		.name	= "pages_nocomp",
-		.hazard	= true,
-		.check	= mmaplab_pages_nocomp_check,
-		.alloc	= mmaplab_pages_nocomp_alloc,
-		.free	= mmaplab_pages_nocomp_free,
-		.page	= mmaplab_pages_nocomp_page,
-		.kaddr	= mmaplab_pages_nocomp_kaddr,
+		.name		= "pages_nocomp",
+		.hazard		= true,
+		.contiguous	= true,
+		.has_pages	= true,
+		.retypable	= true,
+		.check		= mmaplab_pages_nocomp_check,
+		.alloc		= mmaplab_pages_nocomp_alloc,
+		.free		= mmaplab_pages_nocomp_free,
+		.page		= mmaplab_block_page,
+		.kaddr		= mmaplab_block_kaddr,
+	},
+	[MMAPLAB_ALLOC_KMALLOC] = {
+		.name		= "kmalloc",
+		.contiguous	= true,
+		.has_pages	= true,
+		.retypable	= true,
+		.check		= mmaplab_kmalloc_check,
+		.alloc		= mmaplab_kmalloc_alloc,
+		.free		= mmaplab_kmalloc_free,
+		.page		= mmaplab_kmalloc_page,
+		.kaddr		= mmaplab_vaddr_kaddr,
+	},
+	[MMAPLAB_ALLOC_VMALLOC] = {
+		.name		= "vmalloc",
+		.has_pages	= true,
+		.check		= mmaplab_any_size,
+		.alloc		= mmaplab_vmalloc_alloc,
+		.free		= mmaplab_vmalloc_free,
+		.page		= mmaplab_vmalloc_page,
+		.kaddr		= mmaplab_vaddr_kaddr,
+	},
+	[MMAPLAB_ALLOC_PAGES_ARRAY] = {
+		.name		= "pages_array",
+		.has_pages	= true,
+		.retypable	= true,
+		.check		= mmaplab_any_size,
+		.alloc		= mmaplab_pages_array_alloc,
+		.free		= mmaplab_pages_array_free,
+		.page		= mmaplab_array_page,
+		.kaddr		= mmaplab_array_kaddr,
+	},
+	[MMAPLAB_ALLOC_PAGES_COMP] = {
+		.name		= "pages_comp",
+		.contiguous	= true,
+		.has_pages	= true,
+		.retypable	= true,
+		.check		= mmaplab_block_check,
+		.alloc		= mmaplab_pages_comp_alloc,
+		.free		= mmaplab_pages_comp_free,
+		.page		= mmaplab_block_page,
+		.kaddr		= mmaplab_block_kaddr,
+	},
+	[MMAPLAB_ALLOC_PAGES_SPLIT] = {
+		.name		= "pages_split",
+		.contiguous	= true,
+		.has_pages	= true,
+		.retypable	= true,
+		.check		= mmaplab_block_check,
+		.alloc		= mmaplab_pages_split_alloc,
+		.free		= mmaplab_pages_array_free,
+		.page		= mmaplab_array_page,
+		.kaddr		= mmaplab_array_kaddr,
+	},
+	[MMAPLAB_ALLOC_DMA_COHERENT] = {
+		.name		= "dma_coherent",
+		.contiguous	= true,
+		.retypable	= true,
+		.check		= mmaplab_dma_check,
+		.alloc		= mmaplab_dma_alloc,
+		.free		= mmaplab_dma_free,
+		.page		= mmaplab_dma_page,
+		.kaddr		= mmaplab_vaddr_kaddr,
 	},
 };
 
@@ -164,25 +496,99 @@ static const struct mmaplab_allocator *mmaplab_allocator_get(enum mmaplab_alloc 
 	return &mmaplab_allocators[i];
 }
 
+bool mmaplab_alloc_known(enum mmaplab_alloc alloc)
+{
+	return mmaplab_allocator_get(alloc);
+}
+
+const char *mmaplab_alloc_name(enum mmaplab_alloc alloc)
+{
+	const struct mmaplab_allocator *ops = mmaplab_allocator_get(alloc);
+
+	return ops ? ops->name : "?";
+}
+
 /*
  * Can @alloc provide a buffer of @size bytes? The caller has already checked
- * that @size is a non-zero page multiple no larger than MMAPLAB_MAX_SIZE.
+ * that @alloc is known and @size is a non-zero page multiple no larger than
+ * max_size.
  */
 int mmaplab_alloc_check(enum mmaplab_alloc alloc, u64 size)
 {
-	const struct mmaplab_allocator *ops = mmaplab_allocator_get(alloc);
-
-	if (!ops)
-		return -EINVAL;
-	return ops->check(size);
+	return mmaplab_allocator_get(alloc)->check(size);
 }
 
-/* Only meaningful for an @alloc that mmaplab_alloc_check() accepted. */
 bool mmaplab_alloc_is_hazard(enum mmaplab_alloc alloc)
 {
-	const struct mmaplab_allocator *ops = mmaplab_allocator_get(alloc);
+	return mmaplab_allocator_get(alloc)->hazard;
+}
 
-	return ops && ops->hazard;
+bool mmaplab_alloc_can_retype(enum mmaplab_alloc alloc)
+{
+	return mmaplab_allocator_get(alloc)->retypable;
+}
+
+/*
+ * The memory type of the buffer's memory, for a WC or UC mapping.
+ *
+ * x86 PAT tracks a memory type for every RAM page (WB unless changed) and
+ * checks a pfn mapping against it: remap_pfn_range() of RAM with a cache
+ * mode that differs from the page's prints "x86/PAT: ... map pfn RAM range
+ * req write-combining ..., got write-back" and silently maps write-back;
+ * vmf_insert_pfn_prot() silently takes the page's type. A driver that wants
+ * a WC/UC user mapping of RAM therefore changes the pages' type first
+ * (set_memory_wc() or set_pages_array_wc(), which also change the direct
+ * map so that no alias is cached differently) and sets it back to WB
+ * before freeing them. This is what ALSA's x86 WC buffers do.
+ *
+ * pgprot_noncached() is UC- on x86, which is also the type set_memory_uc()
+ * gives, so mmap and memory agree for UC as well.
+ */
+static int mmaplab_buf_retype(struct mmaplab_buf *buf, enum mmaplab_cache cache)
+{
+	unsigned long addr = (unsigned long)buf->vaddr;
+	int n = buf->nr_pages;
+
+	if (buf->pages) {
+		switch (cache) {
+		case MMAPLAB_CACHE_WC:
+			return set_pages_array_wc(buf->pages, n);
+		case MMAPLAB_CACHE_UC:
+			return set_pages_array_uc(buf->pages, n);
+		default:
+			return set_pages_array_wb(buf->pages, n);
+		}
+	}
+
+	switch (cache) {
+	case MMAPLAB_CACHE_WC:
+		return set_memory_wc(addr, n);
+	case MMAPLAB_CACHE_UC:
+		return set_memory_uc(addr, n);
+	default:
+		return set_memory_wb(addr, n);
+	}
+}
+
+/*
+ * Give a freshly allocated buffer the memory type @cache. Only for
+ * retypable allocators (the caller checked); DMA memory outside the direct
+ * map cannot be retyped and is refused with -EINVAL.
+ */
+int mmaplab_buf_set_cache(struct mmaplab_buf *buf, enum mmaplab_cache cache)
+{
+	int ret;
+
+	if (cache == MMAPLAB_CACHE_WB)
+		return 0;
+	if (!buf->pages && !buf->has_pfn)
+		return -EINVAL;
+
+	ret = mmaplab_buf_retype(buf, cache);
+	if (ret)
+		return ret;
+	buf->cache = cache;
+	return 0;
 }
 
 /* @buf must be empty; on failure it stays empty. */
@@ -194,37 +600,105 @@ int mmaplab_buf_alloc(struct mmaplab_buf *buf, enum mmaplab_alloc alloc, size_t 
 	if (WARN_ON_ONCE(!ops || buf->ops))
 		return -EINVAL;
 
+	memset(buf, 0, sizeof(*buf));
+	buf->ops = ops;
 	buf->size = size;
 	buf->nr_pages = size >> PAGE_SHIFT;
+	buf->cache = MMAPLAB_CACHE_WB;
+
+	if (ops->has_pages) {
+		buf->pages = kvcalloc(buf->nr_pages, sizeof(*buf->pages), GFP_KERNEL);
+		if (!buf->pages) {
+			ret = -ENOMEM;
+			goto err_reset;
+		}
+	}
+
 	ret = ops->alloc(buf);
 	if (ret)
-		goto err_reset;
+		goto err_free_pages;
 
-	buf->ops = ops;
+	if (ops->has_pages)
+		buf->has_pfn = true;
+
 	pr_debug("allocated %zu bytes with %s\n", size, ops->name);
 	return 0;
 
+err_free_pages:
+	kvfree(buf->pages);
 err_reset:
-	buf->size = 0;
-	buf->nr_pages = 0;
+	memset(buf, 0, sizeof(*buf));
 	return ret;
 }
 
-/* Safe on an empty buffer. Nothing may map the buffer any more. */
+/*
+ * Give the memory back but keep the description of the buffer (the
+ * FREE_WHILE_MAPPED hazard, and the first half of mmaplab_buf_free).
+ *
+ * Memory whose type was changed goes back to WB first: freeing WC/UC pages
+ * would hand the next user memory with a non-WB direct map. If that fails
+ * the memory is leaked instead, which is the lesser evil.
+ */
+void mmaplab_buf_release_memory(struct mmaplab_buf *buf)
+{
+	if (!buf->ops || buf->freed)
+		return;
+
+	/* fault handlers test this before looking at the memory */
+	WRITE_ONCE(buf->freed, true);
+
+	if (buf->cache != MMAPLAB_CACHE_WB) {
+		int ret = mmaplab_buf_retype(buf, MMAPLAB_CACHE_WB);
+
+		if (ret) {
+			pr_err("cannot set %zu bytes of %s memory back to write-back (%d), leaking it\n",
+			       buf->size, buf->ops->name, ret);
+			return;
+		}
+		buf->cache = MMAPLAB_CACHE_WB;
+	}
+	buf->ops->free(buf);
+}
+
+/* Safe on an empty or freed buffer. Nothing may map the buffer any more. */
 void mmaplab_buf_free(struct mmaplab_buf *buf)
 {
 	if (!buf->ops)
 		return;
-	buf->ops->free(buf);
-	buf->ops = NULL;
-	buf->size = 0;
-	buf->nr_pages = 0;
+	mmaplab_buf_release_memory(buf);
+	kvfree(buf->pages);
+	memset(buf, 0, sizeof(*buf));
 }
 
-/* The page behind buffer page @index; @index must be below buf->nr_pages. */
+bool mmaplab_buf_contiguous(const struct mmaplab_buf *buf)
+{
+	return buf->ops->contiguous;
+}
+
+/*
+ * The page a fault technique hands out for buffer page @index (which must
+ * be below buf->nr_pages), found the way the allocator requires, or NULL.
+ * Not after FREE_WHILE_MAPPED: the lookup may translate a freed address.
+ */
 struct page *mmaplab_buf_page(const struct mmaplab_buf *buf, unsigned long index)
 {
 	return buf->ops->page(buf, index);
+}
+
+/*
+ * The pfn of buffer page @index; false if the memory has none the module
+ * can name (DMA memory outside the direct map). Stays right after
+ * FREE_WHILE_MAPPED (then naming memory the buffer no longer owns).
+ */
+bool mmaplab_buf_pfn(const struct mmaplab_buf *buf, unsigned long index, unsigned long *pfn)
+{
+	if (!buf->has_pfn)
+		return false;
+	if (buf->pages)
+		*pfn = page_to_pfn(buf->pages[index]);
+	else
+		*pfn = buf->base_pfn + index;
+	return true;
 }
 
 /*

@@ -5,12 +5,15 @@
  * Everything else in mmaplab calls the helpers below and stays free of
  * version checks. Each helper names the kernel release that changed the
  * interface, so a helper can be deleted once the oldest target has it.
+ * The targets are 6.1 and 6.12 (Debian 12); anything in between is
+ * handled by the same tests but is not what the comments were checked on.
  */
 #ifndef _MMAPLAB_COMPAT_H
 #define _MMAPLAB_COMPAT_H
 
 #include <linux/mm.h>
 #include <linux/mmzone.h>
+#include <linux/page-flags.h>
 #include <linux/version.h>
 
 /*
@@ -43,6 +46,106 @@ static inline void mmaplab_vma_set_flags(struct vm_area_struct *vma,
 #define MMAPLAB_MAX_PAGE_ORDER	MAX_ORDER
 #else
 #define MMAPLAB_MAX_PAGE_ORDER	(MAX_ORDER - 1)
+#endif
+
+/*
+ * Does @page belong to a slab? 6.1 keeps this in the PG_slab flag of the
+ * head page; 6.10 turned slab into a page type of the folio (stored in
+ * page_type, which shares its word with _mapcount). folio_test_slab() of
+ * the page's folio is right on both, and covers tail pages of a
+ * multi-page slab too.
+ */
+static inline bool mmaplab_page_is_slab(struct page *page)
+{
+	return folio_test_slab(page_folio(page));
+}
+
+/*
+ * Does @page carry a page type (buddy, page table, offline, guard; slab and
+ * a few more since 6.10)? The type lives in the word that otherwise holds
+ * _mapcount, so a typed page has no mapcount at all. Both kernels spell the
+ * test page_has_type(); 6.1 takes a non-const page.
+ */
+static inline bool mmaplab_page_is_typed(struct page *page)
+{
+	return page_has_type(page);
+}
+
+/*
+ * How many page table entries map @page, for INFO. 0 for pages that cannot
+ * be mapped (typed, slab), whose _mapcount word holds something else.
+ *
+ * 6.1 has page_mapcount(), which handles compound pages but would return
+ * the page type plus one for a typed page. 6.12 no longer has it (its
+ * callers moved to folio_mapcount(), which counts the whole folio); the
+ * per-page count is still _mapcount + 1, plus the PMD mappings of the
+ * folio (its entire mapcount), which is what page_mapcount() returned.
+ * Racy by nature: INFO is a snapshot, and it may look at pages that were
+ * freed and reused (FREE_WHILE_MAPPED), which only ever reads the memmap.
+ */
+static inline int mmaplab_page_mapcount(struct page *page)
+{
+	if (mmaplab_page_is_typed(page) || mmaplab_page_is_slab(page))
+		return 0;
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+	{
+		int mapcount = atomic_read(&page->_mapcount) + 1;
+
+		if (PageCompound(page)) {
+			struct folio *folio = page_folio(page);
+
+			if (folio_test_large(folio))
+				mapcount += folio_entire_mapcount(folio);
+		}
+		return mapcount;
+	}
+#else
+	return page_mapcount(page);
+#endif
+}
+
+/*
+ * Fault-around (->map_pages) for the fault techniques.
+ *
+ * The core calls ->map_pages from do_fault_around() for read faults on
+ * VMAs that provide it, with the neighbouring page offsets of the faulting
+ * one (fault_around_bytes, 64 KiB by default), before ->fault:
+ *   6.1:  with mmap_lock held for read, nothing else.
+ *   6.12: inside rcu_read_lock() (since 6.5), and possibly with only the
+ *         per-VMA read lock instead of mmap_lock (per-VMA locks, 6.4+).
+ *         Nothing in it may sleep.
+ *
+ * The in-tree implementation (filemap_map_pages) installs PTEs with
+ * do_set_pte() (6.1) / set_pte_range() (6.12) under the PTE lock; neither
+ * is exported, nor is pmd_install(), which would consume the PTE table the
+ * core preallocates in vmf->prealloc_pte. What is exported and correct is
+ * vm_insert_page(): it takes the page reference, the rmap and RSS
+ * accounting and the PTE lock itself, exactly as a fault would. It can
+ * sleep in one place only, allocating a missing page table level (the
+ * levels above the PMD exist: the core made them for this very fault, so
+ * only the PTE table can be missing), and it asserts that mmap_lock is
+ * held for *write* unless the VMA is already VM_MIXEDMAP (under a read
+ * lock or the VMA lock alone, that assertion would BUG).
+ *
+ * So mmaplab_map.c sets VM_MIXEDMAP at mmap time for fault-around VMAs and
+ * calls vm_insert_page() from ->map_pages only when the PMD already points
+ * to a PTE table; with none it maps nothing and the fault proceeds through
+ * ->fault (whose finish_fault() consumes the preallocated table), so the
+ * next fault in the same 2 MiB range does fault around. The check cannot
+ * race with the table going away: PTE tables of a VMA are only freed with
+ * the VMA write-locked (munmap, mremap) or by khugepaged collapse, and a
+ * VM_MIXEDMAP / VM_DONTEXPAND (VM_SPECIAL) VMA of a character device is
+ * never collapsed. Neither kernel frees empty PTE tables on MADV_DONTNEED
+ * (that arrived in 6.14 with CONFIG_PT_RECLAIM).
+ *
+ * This holds on both targets, so both allow it. A kernel where it would
+ * not hold (a newer one that reclaims PTE tables, say) should set this to
+ * 0: CONFIGURE then refuses MMAPLAB_CF_FAULT_AROUND with -EOPNOTSUPP.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 14, 0)
+#define MMAPLAB_HAVE_FAULT_AROUND	1
+#else
+#define MMAPLAB_HAVE_FAULT_AROUND	0
 #endif
 
 #endif /* _MMAPLAB_COMPAT_H */

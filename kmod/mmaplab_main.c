@@ -1,31 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mmaplab: the /dev/mmaplab misc device, its sessions and its ioctls.
+ * mmaplab: the /dev/mmaplab misc device, its module parameters and its file
+ * operations.
  *
- * Every open file is a session (struct mmaplab_session). CONFIGURE picks an
- * allocator, a mapping method and a size and allocates the buffer; mmap()
- * maps it with that method; FILL and VERIFY write and check the uapi pattern
- * through the kernel's own address of the buffer, so data can be checked in
- * both directions. The allocators live in mmaplab_alloc.c, the mapping
- * techniques in mmaplab_map.c.
+ * Every open file is a session (struct mmaplab_session). The ioctls live in
+ * mmaplab_ioctl.c, the allocators in mmaplab_alloc.c, the mapping
+ * techniques in mmaplab_map.c. This file owns what is left: open/release,
+ * mmap, read/write/llseek of the buffer, and the device.
  *
- * Errors, in the order they are checked:
- *   -EFAULT  the ioctl argument cannot be read or written back
- *   -EINVAL  a reserved field or flag is set, the size is zero, not a page
- *            multiple or above MMAPLAB_MAX_SIZE, the allocator or method is
- *            unknown, the allocator cannot provide that size, the method
- *            cannot map that allocator's memory, or an mmap() range does
- *            not lie inside the buffer
- *   -EPERM   a hazard configuration without allow_hazards=1
- *   -ENODEV  FILL, VERIFY or mmap() before a successful CONFIGURE
- *   -EBUSY   CONFIGURE while the buffer is still mapped
- *   -ENOMEM  the allocation failed
- *   -EINTR   FILL or VERIFY interrupted by a fatal signal
- *   -ENOTTY  an unknown ioctl
+ * Lifetime: a session's buffer lives until the last mapping and the last
+ * file reference are gone. Every VMA holds a reference to the file, so
+ * release() only runs once nothing maps the buffer; every open file holds
+ * the module (fops.owner), so the module cannot be unloaded before that.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/dma-mapping.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
@@ -42,206 +33,28 @@
  * Read-only after load: an experiment that wants hazards reloads the module,
  * so the setting in force is always the one logged at load time.
  */
-static bool mmaplab_allow_hazards;
+bool mmaplab_allow_hazards;
 module_param_named(allow_hazards, mmaplab_allow_hazards, bool, 0444);
 MODULE_PARM_DESC(allow_hazards,
 		 "Accept configurations that deliberately break kernel rules (default: N)");
 
-#define MMAPLAB_WORDS_PER_PAGE	(PAGE_SIZE / sizeof(__le32))
+/* Read-only after load for the same reason; checked against the uapi limit at load. */
+unsigned long mmaplab_max_size = MMAPLAB_MAX_SIZE;
+module_param_named(max_size, mmaplab_max_size, ulong, 0444);
+MODULE_PARM_DESC(max_size,
+		 "Largest buffer a session may configure, in bytes (default and maximum: 64 MiB)");
 
-/*
- * Both loops below walk the buffer a page at a time through
- * mmaplab_buf_kaddr(), because an allocator only promises contiguity within
- * a page. A 64 MiB buffer takes a while under emulation, hence the
- * rescheduling point and the way out for a killed caller.
- */
-static int mmaplab_pattern_fill(const struct mmaplab_buf *buf, u32 seed)
+static struct miscdevice mmaplab_misc;
+
+/* The device DMA_COHERENT buffers are allocated for (and mapped through). */
+struct device *mmaplab_dma_device(void)
 {
-	unsigned long pg;
-	u32 word = 0;
-
-	for (pg = 0; pg < buf->nr_pages; pg++) {
-		__le32 *p = mmaplab_buf_kaddr(buf, pg << PAGE_SHIFT);
-		unsigned int i;
-
-		for (i = 0; i < MMAPLAB_WORDS_PER_PAGE; i++, word++)
-			p[i] = cpu_to_le32(mmaplab_pattern_word(seed, word));
-
-		if (fatal_signal_pending(current))
-			return -EINTR;
-		cond_resched();
-	}
-	return 0;
-}
-
-/* A mismatch is a result, not an error: it goes back in @v and 0 is returned. */
-static int mmaplab_pattern_check(const struct mmaplab_buf *buf, struct mmaplab_verify *v)
-{
-	unsigned long pg;
-	u32 word = 0;
-
-	v->mismatch = MMAPLAB_NO_MISMATCH;
-	v->expected = 0;
-	v->found = 0;
-
-	for (pg = 0; pg < buf->nr_pages; pg++) {
-		const __le32 *p = mmaplab_buf_kaddr(buf, pg << PAGE_SHIFT);
-		unsigned int i;
-
-		for (i = 0; i < MMAPLAB_WORDS_PER_PAGE; i++, word++) {
-			u32 want = mmaplab_pattern_word(v->seed, word);
-			u32 got = le32_to_cpu(p[i]);
-
-			if (got != want) {
-				v->mismatch = (u64)word * sizeof(*p);
-				v->expected = want;
-				v->found = got;
-				return 0;
-			}
-		}
-
-		if (fatal_signal_pending(current))
-			return -EINTR;
-		cond_resched();
-	}
-	return 0;
+	return mmaplab_misc.this_device;
 }
 
 /*
- * Everything that can be decided from the request alone is checked before
- * the session is touched, so an invalid request never costs the caller the
- * buffer it already has.
- */
-static int mmaplab_config_check(const struct mmaplab_config *cfg, bool *hazard)
-{
-	int ret;
-
-	if (cfg->flags || cfg->reserved)
-		return -EINVAL;
-	if (!cfg->size || !IS_ALIGNED(cfg->size, PAGE_SIZE) || cfg->size > MMAPLAB_MAX_SIZE)
-		return -EINVAL;
-
-	ret = mmaplab_alloc_check(cfg->alloc, cfg->size);
-	if (ret)
-		return ret;
-	ret = mmaplab_method_check(cfg->method, cfg->alloc);
-	if (ret)
-		return ret;
-
-	*hazard = mmaplab_alloc_is_hazard(cfg->alloc) ||
-		  mmaplab_method_is_hazard(cfg->method);
-	if (*hazard && !mmaplab_allow_hazards)
-		return -EPERM;
-	return 0;
-}
-
-static int mmaplab_ioctl_configure(struct mmaplab_session *s, void __user *argp)
-{
-	struct mmaplab_config cfg;
-	bool hazard = false;
-	int ret;
-
-	if (copy_from_user(&cfg, argp, sizeof(cfg)))
-		return -EFAULT;
-
-	ret = mmaplab_config_check(&cfg, &hazard);
-	if (ret)
-		return ret;
-
-	mutex_lock(&s->lock);
-
-	/* a mapped buffer is in use by page tables we do not control */
-	if (atomic_read(&s->nr_mappings)) {
-		ret = -EBUSY;
-		goto out_unlock;
-	}
-
-	/*
-	 * Free first, then allocate: holding both buffers at once could fail
-	 * a large request in a small guest that would otherwise fit. If the
-	 * allocation fails, the session is left unconfigured.
-	 */
-	mmaplab_buf_free(&s->buf);
-	ret = mmaplab_buf_alloc(&s->buf, cfg.alloc, cfg.size);
-	if (ret)
-		goto out_unlock;
-	s->method = cfg.method;
-
-	/* lets a reader of the kernel log tie what follows to this request */
-	if (hazard)
-		pr_notice("%s[%d]: hazard configuration: alloc %u, method %u, %llu bytes\n",
-			  current->comm, task_pid_nr(current), cfg.alloc, cfg.method,
-			  (unsigned long long)cfg.size);
-
-out_unlock:
-	mutex_unlock(&s->lock);
-	return ret;
-}
-
-static int mmaplab_ioctl_fill(struct mmaplab_session *s, void __user *argp)
-{
-	struct mmaplab_fill fill;
-	int ret;
-
-	if (copy_from_user(&fill, argp, sizeof(fill)))
-		return -EFAULT;
-	if (fill.reserved)
-		return -EINVAL;
-
-	mutex_lock(&s->lock);
-	if (mmaplab_session_configured(s))
-		ret = mmaplab_pattern_fill(&s->buf, fill.seed);
-	else
-		ret = -ENODEV;
-	mutex_unlock(&s->lock);
-	return ret;
-}
-
-static int mmaplab_ioctl_verify(struct mmaplab_session *s, void __user *argp)
-{
-	struct mmaplab_verify v;
-	int ret;
-
-	if (copy_from_user(&v, argp, sizeof(v)))
-		return -EFAULT;
-	if (v.reserved)
-		return -EINVAL;
-
-	mutex_lock(&s->lock);
-	if (mmaplab_session_configured(s))
-		ret = mmaplab_pattern_check(&s->buf, &v);
-	else
-		ret = -ENODEV;
-	mutex_unlock(&s->lock);
-	if (ret)
-		return ret;
-
-	/* outside s->lock: a fault on argp may take mmap_lock (see mmaplab.h) */
-	if (copy_to_user(argp, &v, sizeof(v)))
-		return -EFAULT;
-	return 0;
-}
-
-static long mmaplab_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
-{
-	struct mmaplab_session *s = file->private_data;
-	void __user *argp = (void __user *)arg;
-
-	switch (cmd) {
-	case MMAPLAB_IOC_CONFIGURE:
-		return mmaplab_ioctl_configure(s, argp);
-	case MMAPLAB_IOC_FILL:
-		return mmaplab_ioctl_fill(s, argp);
-	case MMAPLAB_IOC_VERIFY:
-		return mmaplab_ioctl_verify(s, argp);
-	default:
-		return -ENOTTY;
-	}
-}
-
-/*
- * Not configured yet is -ENODEV, as for FILL and VERIFY: there is no buffer
- * behind the file to map, which is what mmap(2) documents ENODEV for.
+ * Not configured yet, or freed by FREE_WHILE_MAPPED, is -ENODEV: there is no
+ * buffer behind the file to map, which is what mmap(2) documents ENODEV for.
  */
 static int mmaplab_mmap(struct file *file, struct vm_area_struct *vma)
 {
@@ -249,12 +62,144 @@ static int mmaplab_mmap(struct file *file, struct vm_area_struct *vma)
 	int ret;
 
 	mutex_lock(&s->lock);
-	if (mmaplab_session_configured(s))
+	ret = mmaplab_buf_usable(s, "mmap");
+	if (!ret)
 		ret = mmaplab_map_mmap(s, vma);
-	else
-		ret = -ENODEV;
+	if (!ret)
+		mmaplab_succeed(s);
 	mutex_unlock(&s->lock);
 	return ret;
+}
+
+/*
+ * read() and write() copy between the buffer and user memory a page at a
+ * time through a bounce page: the copy to or from user memory may fault
+ * and take mmap_lock, and ->mmap takes s->lock under mmap_lock, so user
+ * memory is only touched with s->lock dropped (see mmaplab.h). Each chunk
+ * re-checks the buffer under the lock, so a CONFIGURE or FREE_WHILE_MAPPED
+ * between two chunks ends the transfer there instead of using freed memory.
+ *
+ * The file position is a byte offset into the buffer. read() at or past
+ * the end is EOF; write() there is -ENOSPC (the buffer does not grow). A
+ * short count is returned when a later chunk fails.
+ */
+static ssize_t mmaplab_read(struct file *file, char __user *ubuf, size_t count, loff_t *ppos)
+{
+	struct mmaplab_session *s = file->private_data;
+	loff_t pos = *ppos;
+	size_t done = 0;
+	void *bounce;
+	int ret = 0;
+
+	atomic64_inc(&s->stats.read_calls);
+	if (pos < 0)
+		return -EINVAL;
+
+	bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!bounce)
+		return -ENOMEM;
+
+	while (done < count) {
+		size_t chunk = min_t(size_t, count - done, PAGE_SIZE - offset_in_page(pos));
+
+		mutex_lock(&s->lock);
+		ret = mmaplab_buf_usable(s, "read");
+		if (!ret && pos >= s->buf.size)
+			mmaplab_succeed(s);	/* EOF */
+		if (ret || pos >= s->buf.size) {
+			mutex_unlock(&s->lock);
+			break;
+		}
+		chunk = min_t(size_t, chunk, s->buf.size - pos);
+		memcpy(bounce, mmaplab_buf_kaddr(&s->buf, pos), chunk);
+		mmaplab_succeed(s);
+		mutex_unlock(&s->lock);
+
+		if (copy_to_user(ubuf + done, bounce, chunk)) {
+			ret = -EFAULT;
+			break;
+		}
+		done += chunk;
+		pos += chunk;
+
+		if (fatal_signal_pending(current))
+			break;
+		cond_resched();
+	}
+	kfree(bounce);
+
+	if (!done)
+		return ret;
+	*ppos = pos;
+	atomic64_add(done, &s->stats.read_bytes);
+	return done;
+}
+
+static ssize_t mmaplab_write(struct file *file, const char __user *ubuf, size_t count,
+			     loff_t *ppos)
+{
+	struct mmaplab_session *s = file->private_data;
+	loff_t pos = *ppos;
+	size_t done = 0;
+	void *bounce;
+	int ret = 0;
+
+	atomic64_inc(&s->stats.write_calls);
+	if (pos < 0)
+		return -EINVAL;
+
+	bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!bounce)
+		return -ENOMEM;
+
+	while (done < count) {
+		size_t chunk = min_t(size_t, count - done, PAGE_SIZE - offset_in_page(pos));
+
+		if (copy_from_user(bounce, ubuf + done, chunk)) {
+			ret = -EFAULT;
+			break;
+		}
+
+		mutex_lock(&s->lock);
+		ret = mmaplab_buf_usable(s, "write");
+		if (!ret && pos >= s->buf.size)
+			ret = -ENOSPC;
+		if (ret) {
+			mutex_unlock(&s->lock);
+			break;
+		}
+		chunk = min_t(size_t, chunk, s->buf.size - pos);
+		memcpy(mmaplab_buf_kaddr(&s->buf, pos), bounce, chunk);
+		mmaplab_succeed(s);
+		mutex_unlock(&s->lock);
+
+		done += chunk;
+		pos += chunk;
+
+		if (fatal_signal_pending(current))
+			break;
+		cond_resched();
+	}
+	kfree(bounce);
+
+	if (!done)
+		return ret;
+	*ppos = pos;
+	atomic64_add(done, &s->stats.write_bytes);
+	return done;
+}
+
+/* SEEK_END is relative to the end of the buffer (0 when there is none). */
+static loff_t mmaplab_llseek(struct file *file, loff_t offset, int whence)
+{
+	struct mmaplab_session *s = file->private_data;
+	loff_t size;
+
+	mutex_lock(&s->lock);
+	size = mmaplab_session_configured(s) ? s->buf.size : 0;
+	mutex_unlock(&s->lock);
+
+	return fixed_size_llseek(file, offset, whence, size);
 }
 
 static int mmaplab_open(struct inode *inode, struct file *file)
@@ -266,6 +211,7 @@ static int mmaplab_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 
 	mutex_init(&s->lock);
+	spin_lock_init(&s->error_lock);
 	atomic_set(&s->nr_mappings, 0);
 	/* replaces the miscdevice pointer the misc core left here */
 	file->private_data = s;
@@ -274,9 +220,8 @@ static int mmaplab_open(struct inode *inode, struct file *file)
 
 /*
  * Every VMA holds a reference to the file, so release() only runs once no
- * VMA maps the buffer any more. nr_mappings is deliberately not asserted to
- * be zero here: it can be stale (see mmaplab_map.c) and a WARN would taint
- * the kernel in the middle of an experiment.
+ * VMA maps the buffer any more. After FREE_WHILE_MAPPED only the buffer's
+ * description is left to free; the memory is not freed twice.
  */
 static int mmaplab_release(struct inode *inode, struct file *file)
 {
@@ -293,6 +238,9 @@ static const struct file_operations mmaplab_fops = {
 	.owner		= THIS_MODULE,
 	.open		= mmaplab_open,
 	.release	= mmaplab_release,
+	.read		= mmaplab_read,
+	.write		= mmaplab_write,
+	.llseek		= mmaplab_llseek,
 	.unlocked_ioctl	= mmaplab_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.mmap		= mmaplab_mmap,
@@ -309,15 +257,40 @@ static int __init mmaplab_init(void)
 {
 	int ret;
 
+	if (mmaplab_max_size < PAGE_SIZE || mmaplab_max_size > MMAPLAB_MAX_SIZE) {
+		pr_err("max_size=%lu is outside [%lu, %llu]\n", mmaplab_max_size, PAGE_SIZE,
+		       MMAPLAB_MAX_SIZE);
+		return -EINVAL;
+	}
+
 	ret = misc_register(&mmaplab_misc);
 	if (ret) {
 		pr_err("cannot register /dev/%s: %d\n", MMAPLAB_DEVICE_NAME, ret);
 		return ret;
 	}
 
-	pr_info("/dev/%s ready, hazards %s\n", MMAPLAB_DEVICE_NAME,
-		mmaplab_allow_hazards ? "ALLOWED (allow_hazards=1)" : "refused (allow_hazards=0)");
+	/*
+	 * A misc device sits on no bus, so nothing configured DMA for it: no
+	 * mask, and dev->dma_mask pointing nowhere (the DMA API WARNs on a
+	 * zero coherent mask, and refuses dma_set_mask without dma_mask).
+	 * dma_coerce_mask_and_coherent() is what platform drivers without a
+	 * bus-provided mask use: it points dma_mask at coherent_dma_mask and
+	 * sets both. 64 bits: dma-direct then takes any RAM.
+	 */
+	ret = dma_coerce_mask_and_coherent(mmaplab_misc.this_device, DMA_BIT_MASK(64));
+	if (ret) {
+		pr_err("cannot set the DMA mask of /dev/%s: %d\n", MMAPLAB_DEVICE_NAME, ret);
+		goto err_deregister;
+	}
+
+	pr_info("/dev/%s ready, hazards %s, max_size %lu\n", MMAPLAB_DEVICE_NAME,
+		mmaplab_allow_hazards ? "ALLOWED (allow_hazards=1)" : "refused (allow_hazards=0)",
+		mmaplab_max_size);
 	return 0;
+
+err_deregister:
+	misc_deregister(&mmaplab_misc);
+	return ret;
 }
 
 static void __exit mmaplab_exit(void)

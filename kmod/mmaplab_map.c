@@ -3,27 +3,46 @@
  * mmaplab: mapping methods, i.e. how mmap() exposes a session's buffer.
  *
  * Each technique is one vm_operations_struct and the handlers it names, plus
- * an entry in mmaplab_methods[] saying which allocators it works with and how
- * its ->mmap step sets the VMA up.
+ * an entry in mmaplab_methods[] saying how its ->mmap step sets the VMA up.
+ * Which allocators a technique takes, and which of those pairs are hazards,
+ * is one table, mmaplab_support[]: method x allocator.
  *
  * Every technique installs .open/.close, even one that needs no fault
  * handler: they keep session->nr_mappings exact, which is what lets
  * CONFIGURE refuse to free a buffer that is still mapped. ->mmap counts the
  * first VMA itself; .open counts the copies the kernel makes later (fork,
  * a split by a partial munmap or mprotect, mremap), .close every VMA that
- * goes away.
+ * goes away. A VMA without vm_ops would also be anonymous to the kernel: a
+ * page zapped by MADV_DONTNEED would come back as a fresh zero page. With
+ * vm_ops but no .fault such an access is a SIGBUS, which is the honest
+ * answer for the techniques that map everything at mmap time.
  *
- * One gap is the kernel's, not ours: when ->mmap changes vm_flags (both
- * techniques do), mmap_region() tries once more to merge the new VMA into
- * the one before it and, if that works, frees it without calling .close.
- * 6.1 never merges into a VMA that has .close; 6.12 does. Mapping
- * consecutive offsets of one session at adjacent addresses can therefore
- * leave nr_mappings one too high on 6.12. The only effect is that CONFIGURE
- * keeps answering -EBUSY for that session; nothing is freed early.
+ * Every technique also sets VM_DONTEXPAND (directly or through the kernel
+ * helper it calls), so mremap() cannot grow a VMA past the buffer, and no
+ * VMA of this device is ever merged with a neighbour (VM_DONTEXPAND is part
+ * of VM_SPECIAL, which the merge code refuses on both kernels).
+ *
+ * MAP_PRIVATE: the kernel handles copy-on-write for page-backed VMAs (the
+ * fault techniques, vm_insert_page(s), vm_map_pages, remap_vmalloc_range)
+ * and for a remap_pfn_range() that covers the whole VMA in one call (it
+ * rewrites vm_pgoff to the pfn so that vm_normal_page() can tell the
+ * original pfns from COW copies). A per-page remap_pfn_range() of a private
+ * mapping of more than one page is refused by the kernel (-EINVAL), which
+ * the module reports as the kernel's answer. vmf_insert_pfn() in a private
+ * writable VM_PFNMAP VMA is a BUG_ON, so that technique refuses MAP_PRIVATE
+ * itself.
+ *
+ * Cache attributes (WC, UC) are for the pfn-based techniques only. The
+ * page-based ones hand the core ordinary reference-counted pages, which
+ * can outlive the buffer (a mapping keeps them after the driver frees its
+ * reference) and would then reach the page allocator with a changed memory
+ * type. For the pfn-based ones the memory's own type is changed to match at
+ * CONFIGURE time (mmaplab_alloc.c explains why that is needed).
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/dma-mapping.h>
 #include <linux/mm.h>
 #include <linux/nospec.h>
 #include <linux/vmalloc.h>
@@ -33,19 +52,91 @@
 
 struct mmaplab_method_ops {
 	const char *name;
-	/* only usable with allow_hazards: it breaks a kernel rule on purpose */
-	bool hazard;
-	/* can this technique map memory from @alloc at all? */
-	bool (*supports)(enum mmaplab_alloc alloc);
+	/* maps by pfn (VM_PFNMAP): may take a cache attribute */
+	bool pfn_based;
+	/* has a page fault handler that may also fault around */
+	bool fault_around;
 	/* set up @vma; the range has been checked against the buffer */
 	int (*mmap)(struct mmaplab_session *s, struct vm_area_struct *vma);
 };
+
+/*
+ * The support table. MMAPLAB_HAZARD pairs reproduce a documented mistake
+ * and need allow_hazards=1 and CAP_SYS_ADMIN; PAGES_NOCOMP is a hazard
+ * whatever maps it (mmaplab_alloc.c), so its entries only say "takes".
+ * Missing entries are refused with -EINVAL, reason COMBINATION.
+ */
+enum {
+	MMAPLAB_UNSUPPORTED = 0,
+	MMAPLAB_SUPPORTED,
+	MMAPLAB_HAZARD,
+};
+
+#define SUP	MMAPLAB_SUPPORTED
+#define HAZ	MMAPLAB_HAZARD
+
+/* every allocator whose memory has struct pages (all but DMA_COHERENT) */
+#define PAGE_BACKED(kmalloc, others)			\
+	[MMAPLAB_ALLOC_VMALLOC_USER]	= others,	\
+	[MMAPLAB_ALLOC_VMALLOC]		= others,	\
+	[MMAPLAB_ALLOC_PAGES_ARRAY]	= others,	\
+	[MMAPLAB_ALLOC_PAGES_COMP]	= others,	\
+	[MMAPLAB_ALLOC_PAGES_SPLIT]	= others,	\
+	[MMAPLAB_ALLOC_PAGES_NOCOMP]	= others,	\
+	[MMAPLAB_ALLOC_KMALLOC]		= kmalloc
+
+static const u8 mmaplab_support[MMAPLAB_METHOD_COUNT][MMAPLAB_ALLOC_COUNT] = {
+	/*
+	 * Plain vmalloc is let through on purpose: the kernel's refusal
+	 * (no VM_USERMAP) is the result, reported with reason KERNEL.
+	 */
+	[MMAPLAB_METHOD_REMAP_VMALLOC_RANGE] = {
+		[MMAPLAB_ALLOC_VMALLOC_USER]	= SUP,
+		[MMAPLAB_ALLOC_VMALLOC]		= SUP,
+	},
+	/* kmalloc: virt_to_page() of slab or large-kmalloc memory, the "not for kmalloc" claim */
+	[MMAPLAB_METHOD_FAULT_PAGE] = { PAGE_BACKED(HAZ, SUP) },
+	[MMAPLAB_METHOD_FAULT_PAGE_NOREF] = { PAGE_BACKED(HAZ, HAZ) },
+	[MMAPLAB_METHOD_FAULT_VIRT_TO_PAGE] = {
+		[MMAPLAB_ALLOC_VMALLOC_USER]	= HAZ,
+		[MMAPLAB_ALLOC_VMALLOC]		= HAZ,
+	},
+	/* any memory with a pfn; DMA memory only if it is in the direct map (checked at mmap) */
+	[MMAPLAB_METHOD_REMAP_PFN_RANGE] = {
+		PAGE_BACKED(SUP, SUP),
+		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
+	},
+	/* only meaningful for memory that is not physically contiguous */
+	[MMAPLAB_METHOD_REMAP_PFN_RANGE_FIRST_PFN] = {
+		[MMAPLAB_ALLOC_VMALLOC_USER]	= HAZ,
+		[MMAPLAB_ALLOC_VMALLOC]		= HAZ,
+		[MMAPLAB_ALLOC_PAGES_ARRAY]	= HAZ,
+	},
+	/* the kernel itself refuses slab pages (small kmalloc): that is the result */
+	[MMAPLAB_METHOD_VM_INSERT_PAGE] = { PAGE_BACKED(SUP, SUP) },
+	[MMAPLAB_METHOD_VM_INSERT_PAGES] = { PAGE_BACKED(SUP, SUP) },
+	[MMAPLAB_METHOD_VM_MAP_PAGES] = { PAGE_BACKED(SUP, SUP) },
+	[MMAPLAB_METHOD_VMF_INSERT_PFN] = {
+		PAGE_BACKED(SUP, SUP),
+		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
+	},
+	[MMAPLAB_METHOD_DMA_MMAP_COHERENT] = {
+		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
+	},
+};
+
+#undef PAGE_BACKED
+#undef HAZ
+#undef SUP
+
+/* VMA bookkeeping shared by every technique */
 
 static void mmaplab_vm_open(struct vm_area_struct *vma)
 {
 	struct mmaplab_session *s = vma->vm_private_data;
 
 	atomic_inc(&s->nr_mappings);
+	atomic64_inc(&s->stats.vma_opens);
 }
 
 static void mmaplab_vm_close(struct vm_area_struct *vma)
@@ -53,6 +144,7 @@ static void mmaplab_vm_close(struct vm_area_struct *vma)
 	struct mmaplab_session *s = vma->vm_private_data;
 
 	atomic_dec(&s->nr_mappings);
+	atomic64_inc(&s->stats.vma_closes);
 }
 
 /* The last step of every successful ->mmap: from here on the VMA is counted. */
@@ -65,38 +157,45 @@ static void mmaplab_vma_attach(struct mmaplab_session *s, struct vm_area_struct 
 }
 
 /*
- * MMAPLAB_METHOD_REMAP_VMALLOC_RANGE
- *
- * All PTEs are installed at mmap time, so the VMA needs no fault handler.
- * The vm_ops are still not optional: besides the counting, a VMA without
- * vm_ops is anonymous to the kernel, and a page zapped by MADV_DONTNEED
- * would silently come back as a fresh zero page. With vm_ops but no .fault
- * such an access is a SIGBUS, which is the honest answer.
+ * For the techniques that map everything at mmap time: vm_ops with no
+ * .fault (see the top of the file).
  */
-static const struct vm_operations_struct mmaplab_remap_vmalloc_vm_ops = {
+static const struct vm_operations_struct mmaplab_prefaulted_vm_ops = {
 	.open	= mmaplab_vm_open,
 	.close	= mmaplab_vm_close,
 };
 
-/* remap_vmalloc_range() refuses memory that is not VM_USERMAP vmalloc */
-static bool mmaplab_remap_vmalloc_supports(enum mmaplab_alloc alloc)
+/*
+ * May a fault handler use buffer page @index? Not past the buffer (the
+ * VMA cannot outgrow it, VM_DONTEXPAND; this is the backstop) and not once
+ * FREE_WHILE_MAPPED has given the memory back: from then on every fault
+ * is a SIGBUS.
+ */
+static bool mmaplab_fault_allowed(struct mmaplab_session *s, pgoff_t index)
 {
-	return alloc == MMAPLAB_ALLOC_VMALLOC_USER;
+	return index < s->buf.nr_pages && !READ_ONCE(s->buf.freed);
 }
 
-static int mmaplab_remap_vmalloc_mmap(struct mmaplab_session *s,
-				      struct vm_area_struct *vma)
+/*
+ * MMAPLAB_METHOD_REMAP_VMALLOC_RANGE
+ *
+ * The kernel inserts every vmalloc page with vm_insert_page() at mmap time
+ * (so the VMA becomes VM_MIXEDMAP and the pages are reference-counted),
+ * after checking that the area is VM_USERMAP.
+ */
+static int mmaplab_remap_vmalloc_mmap(struct mmaplab_session *s, struct vm_area_struct *vma)
 {
 	int ret;
 
-	/* it sets VM_DONTEXPAND | VM_DONTDUMP (and VM_MIXEDMAP) by itself */
+	/* it sets VM_DONTEXPAND | VM_DONTDUMP by itself */
 	ret = remap_vmalloc_range(vma, s->buf.vaddr, vma->vm_pgoff);
-	if (ret) {
-		pr_debug("remap_vmalloc_range failed: %d\n", ret);
-		return ret;
-	}
+	if (ret)
+		return mmaplab_fail(s, ret, MMAPLAB_REASON_KERNEL,
+				    "remap_vmalloc_range: kernel refused %s memory: %d",
+				    mmaplab_alloc_name(s->alloc), ret);
 
-	mmaplab_vma_attach(s, vma, &mmaplab_remap_vmalloc_vm_ops);
+	atomic64_add(vma_pages(vma), &s->stats.pages_mapped);
+	mmaplab_vma_attach(s, vma, &mmaplab_prefaulted_vm_ops);
 	return 0;
 }
 
@@ -110,23 +209,71 @@ static int mmaplab_remap_vmalloc_mmap(struct mmaplab_session *s,
  *
  * With PAGES_NOCOMP that is exactly what is wrong: a tail page of a
  * non-compound block has refcount 0, get_page() takes it to 1 and the unmap
- * frees it under the driver. That is the hazard being reproduced; the
- * handler deliberately does what those drivers did.
+ * frees it under the driver. With kmalloc memory the page is a slab page
+ * (up to 8 KiB) or part of a large kmalloc. Those are the hazards being
+ * reproduced; the handler deliberately does what those drivers did.
  */
 static vm_fault_t mmaplab_fault_page_fault(struct vm_fault *vmf)
 {
 	struct mmaplab_session *s = vmf->vma->vm_private_data;
 	struct page *page;
 
-	/* VM_DONTEXPAND keeps the VMA inside the buffer; this is the backstop */
-	if (vmf->pgoff >= s->buf.nr_pages)
+	if (!mmaplab_fault_allowed(s, vmf->pgoff))
+		return VM_FAULT_SIGBUS;
+	page = mmaplab_buf_page(&s->buf, vmf->pgoff);
+	if (!page)
 		return VM_FAULT_SIGBUS;
 
-	page = mmaplab_buf_page(&s->buf, vmf->pgoff);
 	get_page(page);
 	/* returned unlocked: the core locks it (no VM_FAULT_LOCKED) */
 	vmf->page = page;
+	atomic64_inc(&s->stats.faults);
+	atomic64_inc(&s->stats.pages_mapped);
 	return 0;
+}
+
+/*
+ * Fault-around for the fault technique (MMAPLAB_CF_FAULT_AROUND): map the
+ * neighbours of a read fault, start_pgoff..end_pgoff (the faulting page
+ * among them), in one go. mmaplab_compat.h explains the rules this runs
+ * under and why vm_insert_page() on an existing PTE table is the correct
+ * way to do it with exported interfaces: it never sleeps then, and it takes
+ * the page reference, rmap and RSS accounting the core's own fault would.
+ *
+ * Pages vm_insert_page() refuses (slab pages, a zero refcount) and PTEs
+ * that are already present are skipped: ->fault deals with the faulting
+ * page if it was not mapped here.
+ */
+static vm_fault_t mmaplab_fault_page_map_pages(struct vm_fault *vmf, pgoff_t start_pgoff,
+					       pgoff_t end_pgoff)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mmaplab_session *s = vma->vm_private_data;
+	vm_fault_t ret = 0;
+	pgoff_t index;
+
+	atomic64_inc(&s->stats.map_pages_calls);
+
+	/* no PTE table: making one may sleep; ->fault's finish_fault() will */
+	if (pmd_none(READ_ONCE(*vmf->pmd)))
+		return 0;
+
+	for (index = start_pgoff; index <= end_pgoff; index++) {
+		unsigned long addr = vma->vm_start + ((index - vma->vm_pgoff) << PAGE_SHIFT);
+		struct page *page;
+
+		if (!mmaplab_fault_allowed(s, index))
+			break;
+		page = mmaplab_buf_page(&s->buf, index);
+		if (!page || vm_insert_page(vma, addr, page))
+			continue;
+
+		atomic64_inc(&s->stats.pages_mapped);
+		/* the faulting page is mapped: the core need not call ->fault */
+		if (index == vmf->pgoff)
+			ret = VM_FAULT_NOPAGE;
+	}
+	return ret;
 }
 
 static const struct vm_operations_struct mmaplab_fault_page_vm_ops = {
@@ -135,36 +282,426 @@ static const struct vm_operations_struct mmaplab_fault_page_vm_ops = {
 	.fault	= mmaplab_fault_page_fault,
 };
 
-/* any allocator that can name a struct page per buffer page */
-static bool mmaplab_fault_page_supports(enum mmaplab_alloc alloc)
+static const struct vm_operations_struct mmaplab_fault_page_around_vm_ops = {
+	.open		= mmaplab_vm_open,
+	.close		= mmaplab_vm_close,
+	.fault		= mmaplab_fault_page_fault,
+	.map_pages	= mmaplab_fault_page_map_pages,
+};
+
+/*
+ * The flags of every fault technique. DONTEXPAND: mremap() must not grow
+ * the VMA past the buffer. DONTDUMP: a core dump would fault in every page,
+ * which is not part of what an experiment asked for.
+ */
+static void mmaplab_fault_vma_flags(struct vm_area_struct *vma)
 {
-	return true;
+	mmaplab_vma_set_flags(vma, VM_DONTEXPAND | VM_DONTDUMP);
 }
 
 static int mmaplab_fault_page_mmap(struct mmaplab_session *s, struct vm_area_struct *vma)
 {
+	mmaplab_fault_vma_flags(vma);
+	if (s->config_flags & MMAPLAB_CF_FAULT_AROUND) {
+		/*
+		 * vm_insert_page() from ->map_pages needs this set beforehand
+		 * (mmaplab_compat.h); the VMA holds ordinary pages either way.
+		 */
+		mmaplab_vma_set_flags(vma, VM_MIXEDMAP);
+		mmaplab_vma_attach(s, vma, &mmaplab_fault_page_around_vm_ops);
+	} else {
+		mmaplab_vma_attach(s, vma, &mmaplab_fault_page_vm_ops);
+	}
+	return 0;
+}
+
+/*
+ * MMAPLAB_METHOD_FAULT_PAGE_NOREF (hazard)
+ *
+ * The fault technique without get_page(): the core still drops a reference
+ * when the PTE goes away, one the driver never gave it, so the page is
+ * freed while the allocator still owns it.
+ */
+static vm_fault_t mmaplab_fault_noref_fault(struct vm_fault *vmf)
+{
+	struct mmaplab_session *s = vmf->vma->vm_private_data;
+	struct page *page;
+
+	if (!mmaplab_fault_allowed(s, vmf->pgoff))
+		return VM_FAULT_SIGBUS;
+	page = mmaplab_buf_page(&s->buf, vmf->pgoff);
+	if (!page)
+		return VM_FAULT_SIGBUS;
+
+	vmf->page = page;
+	atomic64_inc(&s->stats.faults);
+	atomic64_inc(&s->stats.pages_mapped);
+	return 0;
+}
+
+static const struct vm_operations_struct mmaplab_fault_noref_vm_ops = {
+	.open	= mmaplab_vm_open,
+	.close	= mmaplab_vm_close,
+	.fault	= mmaplab_fault_noref_fault,
+};
+
+static int mmaplab_fault_noref_mmap(struct mmaplab_session *s, struct vm_area_struct *vma)
+{
+	mmaplab_fault_vma_flags(vma);
+	mmaplab_vma_attach(s, vma, &mmaplab_fault_noref_vm_ops);
+	return 0;
+}
+
+/*
+ * MMAPLAB_METHOD_FAULT_VIRT_TO_PAGE (hazard)
+ *
+ * The fault technique with virt_to_page() on a vmalloc address. On x86-64
+ * that is plain arithmetic on the direct-map offset: it yields a pfn far
+ * beyond any RAM (the vmalloc area lies tens of terabytes above the direct
+ * map), and a struct page pointer into memmap that was never populated.
+ * Returning it would make the core read unmapped memory, an oops in the
+ * middle of the test VM rather than the documented mistake. The handler
+ * therefore checks pfn_valid() and answers SIGBUS when there is no such
+ * page: what a caller observes is that the technique cannot work. Where
+ * the pfn happens to be valid, the unrelated page is handed out with a
+ * reference, as the buggy drivers did.
+ */
+static vm_fault_t mmaplab_fault_virt_fault(struct vm_fault *vmf)
+{
+	struct mmaplab_session *s = vmf->vma->vm_private_data;
+	struct page *page;
+
+	if (!mmaplab_fault_allowed(s, vmf->pgoff))
+		return VM_FAULT_SIGBUS;
+
+	page = virt_to_page(s->buf.vaddr + (vmf->pgoff << PAGE_SHIFT));
+	if (!pfn_valid(page_to_pfn(page)))
+		return VM_FAULT_SIGBUS;
+
+	get_page(page);
+	vmf->page = page;
+	atomic64_inc(&s->stats.faults);
+	atomic64_inc(&s->stats.pages_mapped);
+	return 0;
+}
+
+static const struct vm_operations_struct mmaplab_fault_virt_vm_ops = {
+	.open	= mmaplab_vm_open,
+	.close	= mmaplab_vm_close,
+	.fault	= mmaplab_fault_virt_fault,
+};
+
+static int mmaplab_fault_virt_mmap(struct mmaplab_session *s, struct vm_area_struct *vma)
+{
+	mmaplab_fault_vma_flags(vma);
+	mmaplab_vma_attach(s, vma, &mmaplab_fault_virt_vm_ops);
+	return 0;
+}
+
+/*
+ * MMAPLAB_METHOD_REMAP_PFN_RANGE
+ *
+ * remap_pfn_range() makes the VMA VM_IO | VM_PFNMAP and writes special
+ * PTEs: the core never looks at a struct page behind them, so any memory
+ * works, slab included, and nothing is reference-counted (which is why
+ * freeing the buffer under such a mapping is a silent use-after-free).
+ * Physically contiguous memory takes one call; otherwise one call per page.
+ */
+static int mmaplab_pfn_of(struct mmaplab_session *s, unsigned long index, unsigned long *pfn)
+{
+	if (mmaplab_buf_pfn(&s->buf, index, pfn))
+		return 0;
+	return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_COMBINATION,
+			    "%s memory outside the direct map has no pfn to map",
+			    mmaplab_alloc_name(MMAPLAB_ALLOC_DMA_COHERENT));
+}
+
+static int mmaplab_remap_pfn_mmap(struct mmaplab_session *s, struct vm_area_struct *vma)
+{
+	unsigned long npages = vma_pages(vma);
+	unsigned long i, pfn;
+	int ret;
+
+	ret = mmaplab_pfn_of(s, vma->vm_pgoff, &pfn);
+	if (ret)
+		return ret;
+
+	if (mmaplab_buf_contiguous(&s->buf)) {
+		ret = remap_pfn_range(vma, vma->vm_start, pfn, npages << PAGE_SHIFT,
+				      vma->vm_page_prot);
+		if (ret)
+			return mmaplab_fail(s, ret, MMAPLAB_REASON_KERNEL,
+					    "remap_pfn_range: kernel refused pfn %#lx + %lu pages: %d",
+					    pfn, npages, ret);
+	} else {
+		/*
+		 * vm_pgoff is read once, above the loop: for a private
+		 * mapping remap_pfn_range() would rewrite it (and then
+		 * refuse the partial range anyway).
+		 */
+		unsigned long first = vma->vm_pgoff;
+
+		for (i = 0; i < npages; i++) {
+			mmaplab_buf_pfn(&s->buf, first + i, &pfn);
+			ret = remap_pfn_range(vma, vma->vm_start + (i << PAGE_SHIFT), pfn,
+					      PAGE_SIZE, vma->vm_page_prot);
+			if (ret)
+				return mmaplab_fail(s, ret, MMAPLAB_REASON_KERNEL,
+						    "remap_pfn_range: kernel refused page %lu (pfn %#lx): %d",
+						    first + i, pfn, ret);
+		}
+	}
+
+	atomic64_add(npages, &s->stats.pages_mapped);
+	mmaplab_vma_attach(s, vma, &mmaplab_prefaulted_vm_ops);
+	return 0;
+}
+
+/*
+ * MMAPLAB_METHOD_REMAP_PFN_RANGE_FIRST_PFN (hazard)
+ *
+ * The driver that assumes its buffer is physically contiguous: one
+ * remap_pfn_range() from the pfn of the first page the VMA shows, over the
+ * whole length. Every page after that one maps whatever physical memory
+ * follows it, which belongs to someone else (kernel data, page tables,
+ * other processes), writable.
+ */
+static int mmaplab_remap_first_pfn_mmap(struct mmaplab_session *s, struct vm_area_struct *vma)
+{
+	unsigned long npages = vma_pages(vma);
+	unsigned long pfn;
+	int ret;
+
+	ret = mmaplab_pfn_of(s, vma->vm_pgoff, &pfn);
+	if (ret)
+		return ret;
+
+	ret = remap_pfn_range(vma, vma->vm_start, pfn, npages << PAGE_SHIFT, vma->vm_page_prot);
+	if (ret)
+		return mmaplab_fail(s, ret, MMAPLAB_REASON_KERNEL,
+				    "remap_pfn_range: kernel refused pfn %#lx + %lu pages: %d",
+				    pfn, npages, ret);
+
+	atomic64_add(npages, &s->stats.pages_mapped);
+	mmaplab_vma_attach(s, vma, &mmaplab_prefaulted_vm_ops);
+	return 0;
+}
+
+/*
+ * MMAPLAB_METHOD_VM_INSERT_PAGE
+ *
+ * vm_insert_page() for every page at mmap time: the VMA becomes
+ * VM_MIXEDMAP and each page gets a reference and an rmap entry, as if it
+ * had been faulted in. The kernel refuses pages it cannot account that way
+ * (slab and typed pages, a zero refcount) with -EINVAL; a failure leaves
+ * the pages inserted so far, which the core zaps when it tears down the
+ * VMA of a failed mmap.
+ */
+static int mmaplab_vm_insert_page_mmap(struct mmaplab_session *s, struct vm_area_struct *vma)
+{
+	unsigned long npages = vma_pages(vma);
+	unsigned long i;
+	int ret;
+
+	for (i = 0; i < npages; i++) {
+		unsigned long index = vma->vm_pgoff + i;
+		struct page *page = s->buf.pages[index];
+
+		ret = vm_insert_page(vma, vma->vm_start + (i << PAGE_SHIFT), page);
+		if (ret)
+			return mmaplab_fail(s, ret, MMAPLAB_REASON_KERNEL,
+					    "vm_insert_page: kernel refused page %lu (pfn %#lx): %d",
+					    index, page_to_pfn(page), ret);
+	}
+
+	atomic64_add(npages, &s->stats.pages_mapped);
+	mmaplab_vma_attach(s, vma, &mmaplab_prefaulted_vm_ops);
+	return 0;
+}
+
+/*
+ * MMAPLAB_METHOD_VM_INSERT_PAGES
+ *
+ * vm_insert_pages(): the same as a vm_insert_page() loop, batched under
+ * one PTE lock per page table. @num is in/out: the pages to insert, then
+ * the pages *not* inserted. Anything left over is a failure, and a zero
+ * return with pages left over (which the kernel does not do) is treated as
+ * one too rather than as a shorter mapping.
+ */
+static int mmaplab_vm_insert_pages_mmap(struct mmaplab_session *s, struct vm_area_struct *vma)
+{
+	unsigned long npages = vma_pages(vma);
+	unsigned long left = npages;
+	unsigned long index;
+	int ret;
+
+	ret = vm_insert_pages(vma, vma->vm_start, s->buf.pages + vma->vm_pgoff, &left);
+	if (ret || left) {
+		if (!ret)
+			ret = -EIO;
+		index = vma->vm_pgoff + (npages - left);
+		return mmaplab_fail(s, ret, MMAPLAB_REASON_KERNEL,
+				    "vm_insert_pages: kernel refused page %lu (pfn %#lx), %lu of %lu mapped: %d",
+				    index, index < s->buf.nr_pages ? page_to_pfn(s->buf.pages[index]) : 0,
+				    npages - left, npages, ret);
+	}
+
+	atomic64_add(npages, &s->stats.pages_mapped);
+	mmaplab_vma_attach(s, vma, &mmaplab_prefaulted_vm_ops);
+	return 0;
+}
+
+/*
+ * MMAPLAB_METHOD_VM_MAP_PAGES
+ *
+ * vm_map_pages(): a vm_insert_page() loop over the buffer's page array
+ * that honours vm_pgoff itself and refuses (-ENXIO) a range beyond it.
+ */
+static int mmaplab_vm_map_pages_mmap(struct mmaplab_session *s, struct vm_area_struct *vma)
+{
+	int ret;
+
+	ret = vm_map_pages(vma, s->buf.pages, s->buf.nr_pages);
+	if (ret)
+		return mmaplab_fail(s, ret, MMAPLAB_REASON_KERNEL,
+				    "vm_map_pages: kernel refused %lu pages at page %lu: %d",
+				    vma_pages(vma), vma->vm_pgoff, ret);
+
+	atomic64_add(vma_pages(vma), &s->stats.pages_mapped);
+	mmaplab_vma_attach(s, vma, &mmaplab_prefaulted_vm_ops);
+	return 0;
+}
+
+/*
+ * MMAPLAB_METHOD_VMF_INSERT_PFN
+ *
+ * A VM_PFNMAP VMA filled lazily: the fault handler inserts the pfn of the
+ * faulting page as a special PTE. No struct page is touched, so any memory
+ * with a pfn works. The kernel BUG()s on a private writable (COW) VM_PFNMAP
+ * VMA in vmf_insert_pfn_prot(), so ->mmap refuses MAP_PRIVATE before the
+ * VMA can ever fault.
+ */
+static vm_fault_t mmaplab_vmf_insert_pfn_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mmaplab_session *s = vma->vm_private_data;
+	unsigned long pfn;
+	vm_fault_t ret;
+
+	if (!mmaplab_fault_allowed(s, vmf->pgoff) ||
+	    !mmaplab_buf_pfn(&s->buf, vmf->pgoff, &pfn))
+		return VM_FAULT_SIGBUS;
+
+	ret = vmf_insert_pfn_prot(vma, vmf->address, pfn, vma->vm_page_prot);
+	if (ret == VM_FAULT_NOPAGE) {
+		atomic64_inc(&s->stats.faults);
+		atomic64_inc(&s->stats.pages_mapped);
+	}
+	return ret;
+}
+
+static const struct vm_operations_struct mmaplab_vmf_insert_pfn_vm_ops = {
+	.open	= mmaplab_vm_open,
+	.close	= mmaplab_vm_close,
+	.fault	= mmaplab_vmf_insert_pfn_fault,
+};
+
+static int mmaplab_vmf_insert_pfn_mmap(struct mmaplab_session *s, struct vm_area_struct *vma)
+{
+	unsigned long pfn;
+	int ret;
+
+	if (is_cow_mapping(vma->vm_flags))
+		return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_PRIVATE,
+				    "vmf_insert_pfn: a private mapping of a VM_PFNMAP VMA would BUG");
+	/* DMA memory outside the direct map: refuse now, not at every fault */
+	ret = mmaplab_pfn_of(s, vma->vm_pgoff, &pfn);
+	if (ret)
+		return ret;
+
 	/*
-	 * DONTEXPAND: mremap() must not grow the VMA past the buffer.
-	 * DONTDUMP: a core dump would fault in every page, which is not part
-	 * of what an experiment asked for.
+	 * Not VM_IO: nothing here has side effects on access; VM_PFNMAP
+	 * alone already keeps get_user_pages() and the rest of the core
+	 * away from the (absent) struct pages.
 	 */
-	mmaplab_vma_set_flags(vma, VM_DONTEXPAND | VM_DONTDUMP);
-	mmaplab_vma_attach(s, vma, &mmaplab_fault_page_vm_ops);
+	mmaplab_vma_set_flags(vma, VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
+	mmaplab_vma_attach(s, vma, &mmaplab_vmf_insert_pfn_vm_ops);
+	return 0;
+}
+
+/*
+ * MMAPLAB_METHOD_DMA_MMAP_COHERENT
+ *
+ * The DMA API's own answer: dma_mmap_coherent() maps a coherent buffer the
+ * way the DMA implementation requires (dma-direct: one remap_pfn_range()
+ * of the buffer's pfns, honouring vm_pgoff and refusing a range beyond the
+ * buffer with -ENXIO).
+ */
+static int mmaplab_dma_mmap_mmap(struct mmaplab_session *s, struct vm_area_struct *vma)
+{
+	int ret;
+
+	ret = dma_mmap_coherent(mmaplab_dma_device(), vma, s->buf.vaddr, s->buf.dma_handle,
+				s->buf.size);
+	if (ret)
+		return mmaplab_fail(s, ret, MMAPLAB_REASON_KERNEL,
+				    "dma_mmap_coherent: kernel refused %lu pages at page %lu: %d",
+				    vma_pages(vma), vma->vm_pgoff, ret);
+
+	atomic64_add(vma_pages(vma), &s->stats.pages_mapped);
+	mmaplab_vma_attach(s, vma, &mmaplab_prefaulted_vm_ops);
 	return 0;
 }
 
 static const struct mmaplab_method_ops mmaplab_methods[MMAPLAB_METHOD_COUNT] = {
 	[MMAPLAB_METHOD_REMAP_VMALLOC_RANGE] = {
 		.name		= "remap_vmalloc_range",
-		.hazard		= false,
-		.supports	= mmaplab_remap_vmalloc_supports,
 		.mmap		= mmaplab_remap_vmalloc_mmap,
 	},
 	[MMAPLAB_METHOD_FAULT_PAGE] = {
 		.name		= "fault_page",
-		.hazard		= false,
-		.supports	= mmaplab_fault_page_supports,
+		.fault_around	= true,
 		.mmap		= mmaplab_fault_page_mmap,
+	},
+	[MMAPLAB_METHOD_REMAP_PFN_RANGE] = {
+		.name		= "remap_pfn_range",
+		.pfn_based	= true,
+		.mmap		= mmaplab_remap_pfn_mmap,
+	},
+	[MMAPLAB_METHOD_REMAP_PFN_RANGE_FIRST_PFN] = {
+		.name		= "remap_pfn_range_first_pfn",
+		.pfn_based	= true,
+		.mmap		= mmaplab_remap_first_pfn_mmap,
+	},
+	[MMAPLAB_METHOD_FAULT_PAGE_NOREF] = {
+		.name		= "fault_page_noref",
+		.mmap		= mmaplab_fault_noref_mmap,
+	},
+	[MMAPLAB_METHOD_FAULT_VIRT_TO_PAGE] = {
+		.name		= "fault_virt_to_page",
+		.mmap		= mmaplab_fault_virt_mmap,
+	},
+	[MMAPLAB_METHOD_VM_INSERT_PAGE] = {
+		.name		= "vm_insert_page",
+		.mmap		= mmaplab_vm_insert_page_mmap,
+	},
+	[MMAPLAB_METHOD_VM_INSERT_PAGES] = {
+		.name		= "vm_insert_pages",
+		.mmap		= mmaplab_vm_insert_pages_mmap,
+	},
+	[MMAPLAB_METHOD_VM_MAP_PAGES] = {
+		.name		= "vm_map_pages",
+		.mmap		= mmaplab_vm_map_pages_mmap,
+	},
+	[MMAPLAB_METHOD_VMF_INSERT_PFN] = {
+		.name		= "vmf_insert_pfn",
+		.pfn_based	= true,
+		.mmap		= mmaplab_vmf_insert_pfn_mmap,
+	},
+	[MMAPLAB_METHOD_DMA_MMAP_COHERENT] = {
+		.name		= "dma_mmap_coherent",
+		.pfn_based	= true,
+		.mmap		= mmaplab_dma_mmap_mmap,
 	},
 };
 
@@ -182,29 +719,70 @@ static const struct mmaplab_method_ops *mmaplab_method_get(enum mmaplab_method m
 	return &mmaplab_methods[i];
 }
 
-/* Is @method a method at all, and can it map memory from @alloc? */
-int mmaplab_method_check(enum mmaplab_method method, enum mmaplab_alloc alloc)
+bool mmaplab_method_known(enum mmaplab_method method)
 {
-	const struct mmaplab_method_ops *ops = mmaplab_method_get(method);
-
-	if (!ops || !ops->supports(alloc))
-		return -EINVAL;
-	return 0;
-}
-
-/* Only meaningful for a @method that mmaplab_method_check() accepted. */
-bool mmaplab_method_is_hazard(enum mmaplab_method method)
-{
-	const struct mmaplab_method_ops *ops = mmaplab_method_get(method);
-
-	return ops && ops->hazard;
+	return mmaplab_method_get(method);
 }
 
 /*
- * ->mmap of a configured session; called with s->lock and mmap_lock held.
- * The VMA must lie inside the buffer: vm_pgoff is the first buffer page it
- * shows, so both it and pgoff + length are checked, the second in a form
- * that cannot overflow.
+ * Can @cfg->method map @cfg->alloc's memory with @cfg's cache attribute and
+ * flags? Both enums are known. On success *hazard says whether the pair (or
+ * the allocator alone) is a hazard; on failure the reason is recorded.
+ */
+int mmaplab_method_check(struct mmaplab_session *s, const struct mmaplab_config *cfg,
+			 bool *hazard)
+{
+	const struct mmaplab_method_ops *ops = mmaplab_method_get(cfg->method);
+	unsigned int alloc = array_index_nospec(cfg->alloc, MMAPLAB_ALLOC_COUNT);
+	u8 support = mmaplab_support[array_index_nospec(cfg->method, MMAPLAB_METHOD_COUNT)][alloc];
+
+	if (support == MMAPLAB_UNSUPPORTED)
+		return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_COMBINATION,
+				    "%s cannot map %s memory", ops->name,
+				    mmaplab_alloc_name(cfg->alloc));
+
+	if (cfg->cache != MMAPLAB_CACHE_WB) {
+		if (!ops->pfn_based)
+			return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_CACHE,
+					    "%s maps with the core's page protection: WB only",
+					    ops->name);
+		if (!mmaplab_alloc_can_retype(cfg->alloc))
+			return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_CACHE,
+					    "%s memory has a vmalloc alias that stays WB: WB only",
+					    mmaplab_alloc_name(cfg->alloc));
+	}
+
+	if (cfg->flags & MMAPLAB_CF_FAULT_AROUND) {
+		if (!ops->fault_around)
+			return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_FAULT_AROUND,
+					    "%s has no fault handler to fault around", ops->name);
+		if (!MMAPLAB_HAVE_FAULT_AROUND)
+			return mmaplab_fail(s, -EOPNOTSUPP, MMAPLAB_REASON_FAULT_AROUND,
+					    "fault-around cannot be done safely on this kernel");
+	}
+
+	*hazard = support == MMAPLAB_HAZARD || mmaplab_alloc_is_hazard(cfg->alloc);
+	return 0;
+}
+
+/* The page protection of a pfn-based VMA for the session's cache attribute. */
+static pgprot_t mmaplab_cache_prot(enum mmaplab_cache cache, pgprot_t prot)
+{
+	switch (cache) {
+	case MMAPLAB_CACHE_WC:
+		return pgprot_writecombine(prot);
+	case MMAPLAB_CACHE_UC:
+		return pgprot_noncached(prot);
+	default:
+		return prot;
+	}
+}
+
+/*
+ * ->mmap of a configured session whose memory is still there; called with
+ * s->lock and mmap_lock held. The VMA must lie inside the buffer: vm_pgoff
+ * is the first buffer page it shows, so both it and pgoff + length are
+ * checked, the second in a form that cannot overflow.
  */
 int mmaplab_map_mmap(struct mmaplab_session *s, struct vm_area_struct *vma)
 {
@@ -216,7 +794,12 @@ int mmaplab_map_mmap(struct mmaplab_session *s, struct vm_area_struct *vma)
 
 	if (vma->vm_pgoff >= s->buf.nr_pages ||
 	    npages > s->buf.nr_pages - vma->vm_pgoff)
-		return -EINVAL;
+		return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_RANGE,
+				    "mmap of pages %lu..%lu of a %lu-page buffer",
+				    vma->vm_pgoff, vma->vm_pgoff + npages - 1, s->buf.nr_pages);
+
+	if (ops->pfn_based)
+		vma->vm_page_prot = mmaplab_cache_prot(s->cache, vma->vm_page_prot);
 
 	return ops->mmap(s, vma);
 }

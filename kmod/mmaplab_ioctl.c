@@ -1,0 +1,536 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mmaplab: the ioctls of /dev/mmaplab and the session's last-error record.
+ *
+ * Every ioctl does one thing. CONFIGURE picks an allocator, a mapping
+ * method, a size, a cache attribute and flags and allocates the buffer;
+ * FILL and VERIFY write and check the uapi pattern through the kernel's own
+ * address of the buffer; STATS and INFO report; LAST_ERROR says why the
+ * last operation failed; FREE_WHILE_MAPPED is a hazard.
+ *
+ * Errors, in the order CONFIGURE checks them (each failure of CONFIGURE,
+ * mmap, FREE_WHILE_MAPPED, FILL, VERIFY, read or write is recorded with a
+ * reason and a text for LAST_ERROR; the next success of one of them clears
+ * the record):
+ *   -EFAULT      the ioctl argument cannot be read or written back
+ *   -EINVAL      BAD_FLAGS: unknown flag or non-zero reserved field
+ *                BAD_ENUM: unknown allocator, method or cache attribute
+ *                BAD_SIZE: size zero, not a page multiple, above max_size,
+ *                or more than the allocator can provide in one piece
+ *                COMBINATION: the method cannot map the allocator's memory
+ *                CACHE: WC/UC asked of a page-based method or of vmalloc
+ *                memory
+ *                FAULT_AROUND: fault-around asked of a method without a
+ *                fault handler
+ *   -EOPNOTSUPP  FAULT_AROUND: this kernel cannot fault around safely
+ *   -EPERM       HAZARD_DISABLED: a hazard without allow_hazards=1
+ *                HAZARD_CAP: a hazard without CAP_SYS_ADMIN
+ *   -EBUSY       MAPPED: CONFIGURE while the buffer is still mapped
+ *   -ENOMEM      NOMEM: the allocation failed
+ *   errno        KERNEL: the kernel refused to change the memory type
+ * and for the other operations:
+ *   -ENODEV      NOT_CONFIGURED / FREED: no buffer, or FREE_WHILE_MAPPED
+ *                gave its memory back (FILL, VERIFY, read, write, mmap)
+ *   -EINVAL      MAPPED: FREE_WHILE_MAPPED of a buffer nothing maps
+ *   -EINTR       FILL or VERIFY interrupted by a fatal signal
+ *   -ENOTTY      an unknown ioctl
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "mmaplab.h"
+#include "mmaplab_compat.h"
+
+/*
+ * Record why an operation failed and return @error, so that a failure is
+ * reported with one statement: return mmaplab_fail(s, -E..., REASON, ...).
+ */
+int mmaplab_fail(struct mmaplab_session *s, int error, enum mmaplab_reason reason,
+		 const char *fmt, ...)
+{
+	char text[MMAPLAB_REASON_TEXT_LEN];
+	va_list args;
+
+	va_start(args, fmt);
+	vscnprintf(text, sizeof(text), fmt, args);
+	va_end(args);
+
+	spin_lock(&s->error_lock);
+	s->last_error.error = error;
+	s->last_error.reason = reason;
+	strscpy(s->last_error.text, text, sizeof(s->last_error.text));
+	spin_unlock(&s->error_lock);
+	return error;
+}
+
+void mmaplab_succeed(struct mmaplab_session *s)
+{
+	spin_lock(&s->error_lock);
+	memset(&s->last_error, 0, sizeof(s->last_error));
+	spin_unlock(&s->error_lock);
+}
+
+/*
+ * Is there memory behind the session for @what (FILL, VERIFY, read, write,
+ * mmap) to use? Called with s->lock held; records the failure.
+ */
+int mmaplab_buf_usable(struct mmaplab_session *s, const char *what)
+{
+	lockdep_assert_held(&s->lock);
+
+	if (!mmaplab_session_configured(s))
+		return mmaplab_fail(s, -ENODEV, MMAPLAB_REASON_NOT_CONFIGURED,
+				    "%s before CONFIGURE", what);
+	if (s->buf.freed)
+		return mmaplab_fail(s, -ENODEV, MMAPLAB_REASON_FREED,
+				    "%s after FREE_WHILE_MAPPED gave the buffer back", what);
+	return 0;
+}
+
+#define MMAPLAB_WORDS_PER_PAGE	(PAGE_SIZE / sizeof(__le32))
+
+/*
+ * Both loops below walk the buffer a page at a time through
+ * mmaplab_buf_kaddr(), because an allocator only promises contiguity within
+ * a page. A 64 MiB buffer takes a while under emulation, hence the
+ * rescheduling point and the way out for a killed caller.
+ */
+static int mmaplab_pattern_fill(const struct mmaplab_buf *buf, u32 seed)
+{
+	unsigned long pg;
+	u32 word = 0;
+
+	for (pg = 0; pg < buf->nr_pages; pg++) {
+		__le32 *p = mmaplab_buf_kaddr(buf, pg << PAGE_SHIFT);
+		unsigned int i;
+
+		for (i = 0; i < MMAPLAB_WORDS_PER_PAGE; i++, word++)
+			p[i] = cpu_to_le32(mmaplab_pattern_word(seed, word));
+
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
+	}
+	return 0;
+}
+
+/* A mismatch is a result, not an error: it goes back in @v and 0 is returned. */
+static int mmaplab_pattern_check(const struct mmaplab_buf *buf, struct mmaplab_verify *v)
+{
+	unsigned long pg;
+	u32 word = 0;
+
+	v->mismatch = MMAPLAB_NO_MISMATCH;
+	v->expected = 0;
+	v->found = 0;
+
+	for (pg = 0; pg < buf->nr_pages; pg++) {
+		const __le32 *p = mmaplab_buf_kaddr(buf, pg << PAGE_SHIFT);
+		unsigned int i;
+
+		for (i = 0; i < MMAPLAB_WORDS_PER_PAGE; i++, word++) {
+			u32 want = mmaplab_pattern_word(v->seed, word);
+			u32 got = le32_to_cpu(p[i]);
+
+			if (got != want) {
+				v->mismatch = (u64)word * sizeof(*p);
+				v->expected = want;
+				v->found = got;
+				return 0;
+			}
+		}
+
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * Everything that can be decided from the request alone is checked before
+ * the buffer is touched, so an invalid request never costs the caller the
+ * buffer it already has. On success *hazard says whether the request
+ * needed (and passed) the hazard checks.
+ */
+static int mmaplab_config_check(struct mmaplab_session *s, const struct mmaplab_config *cfg,
+				bool *hazard)
+{
+	int ret;
+
+	if (cfg->flags & ~MMAPLAB_CF_ALL)
+		return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_BAD_FLAGS,
+				    "unknown CONFIGURE flags %#x", cfg->flags & ~MMAPLAB_CF_ALL);
+	if (!mmaplab_alloc_known(cfg->alloc))
+		return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_BAD_ENUM,
+				    "unknown allocator %u", cfg->alloc);
+	if (!mmaplab_method_known(cfg->method))
+		return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_BAD_ENUM,
+				    "unknown method %u", cfg->method);
+	if (cfg->cache >= MMAPLAB_CACHE_COUNT)
+		return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_BAD_ENUM,
+				    "unknown cache attribute %u", cfg->cache);
+
+	if (!cfg->size || !IS_ALIGNED(cfg->size, PAGE_SIZE) || cfg->size > mmaplab_max_size)
+		return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_BAD_SIZE,
+				    "size %llu is not a page multiple in [%lu, max_size %lu]",
+				    cfg->size, PAGE_SIZE, mmaplab_max_size);
+	if (mmaplab_alloc_check(cfg->alloc, cfg->size))
+		return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_BAD_SIZE,
+				    "%s cannot provide %llu bytes in one piece",
+				    mmaplab_alloc_name(cfg->alloc), cfg->size);
+
+	ret = mmaplab_method_check(s, cfg, hazard);
+	if (ret)
+		return ret;
+
+	if (!*hazard)
+		return 0;
+	if (!mmaplab_allow_hazards)
+		return mmaplab_fail(s, -EPERM, MMAPLAB_REASON_HAZARD_DISABLED,
+				    "alloc %u + method %u is a hazard: needs allow_hazards=1",
+				    cfg->alloc, cfg->method);
+	if (!capable(CAP_SYS_ADMIN))
+		return mmaplab_fail(s, -EPERM, MMAPLAB_REASON_HAZARD_CAP,
+				    "alloc %u + method %u is a hazard: needs CAP_SYS_ADMIN",
+				    cfg->alloc, cfg->method);
+	return 0;
+}
+
+static int mmaplab_ioctl_configure(struct mmaplab_session *s, void __user *argp)
+{
+	struct mmaplab_config cfg;
+	bool hazard = false;
+	int ret;
+
+	if (copy_from_user(&cfg, argp, sizeof(cfg)))
+		return -EFAULT;
+
+	ret = mmaplab_config_check(s, &cfg, &hazard);
+	if (ret)
+		return ret;
+
+	mutex_lock(&s->lock);
+
+	/* a mapped buffer is in use by page tables we do not control */
+	if (atomic_read(&s->nr_mappings)) {
+		ret = mmaplab_fail(s, -EBUSY, MMAPLAB_REASON_MAPPED,
+				   "the buffer is still mapped by %d VMA(s)",
+				   atomic_read(&s->nr_mappings));
+		goto out_unlock;
+	}
+
+	/*
+	 * Free first, then allocate: holding both buffers at once could fail
+	 * a large request in a small guest that would otherwise fit. If the
+	 * allocation fails, the session is left unconfigured.
+	 */
+	mmaplab_buf_free(&s->buf);
+	ret = mmaplab_buf_alloc(&s->buf, cfg.alloc, cfg.size);
+	if (ret) {
+		ret = mmaplab_fail(s, ret, MMAPLAB_REASON_NOMEM, "%s could not allocate %llu bytes",
+				   mmaplab_alloc_name(cfg.alloc), cfg.size);
+		goto out_unlock;
+	}
+
+	ret = mmaplab_buf_set_cache(&s->buf, cfg.cache);
+	if (ret) {
+		ret = mmaplab_fail(s, ret, MMAPLAB_REASON_KERNEL,
+				   "cannot give %s memory cache type %u: %d",
+				   mmaplab_alloc_name(cfg.alloc), cfg.cache, ret);
+		goto err_free;
+	}
+
+	s->alloc = cfg.alloc;
+	s->method = cfg.method;
+	s->cache = cfg.cache;
+	s->config_flags = cfg.flags;
+	mmaplab_succeed(s);
+
+	/* lets a reader of the kernel log tie what follows to this request */
+	if (hazard)
+		pr_notice("%s[%d]: hazard configuration: alloc %u, method %u, %llu bytes\n",
+			  current->comm, task_pid_nr(current), cfg.alloc, cfg.method,
+			  (unsigned long long)cfg.size);
+	goto out_unlock;
+
+err_free:
+	mmaplab_buf_free(&s->buf);
+out_unlock:
+	mutex_unlock(&s->lock);
+	return ret;
+}
+
+static int mmaplab_ioctl_fill(struct mmaplab_session *s, void __user *argp)
+{
+	struct mmaplab_fill fill;
+	int ret;
+
+	if (copy_from_user(&fill, argp, sizeof(fill)))
+		return -EFAULT;
+	if (fill.reserved)
+		return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_BAD_FLAGS,
+				    "FILL: reserved field is %#x", fill.reserved);
+
+	mutex_lock(&s->lock);
+	ret = mmaplab_buf_usable(s, "FILL");
+	if (!ret)
+		ret = mmaplab_pattern_fill(&s->buf, fill.seed);
+	if (!ret)
+		mmaplab_succeed(s);
+	mutex_unlock(&s->lock);
+	return ret;
+}
+
+static int mmaplab_ioctl_verify(struct mmaplab_session *s, void __user *argp)
+{
+	struct mmaplab_verify v;
+	int ret;
+
+	if (copy_from_user(&v, argp, sizeof(v)))
+		return -EFAULT;
+	if (v.reserved)
+		return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_BAD_FLAGS,
+				    "VERIFY: reserved field is %#x", v.reserved);
+
+	mutex_lock(&s->lock);
+	ret = mmaplab_buf_usable(s, "VERIFY");
+	if (!ret)
+		ret = mmaplab_pattern_check(&s->buf, &v);
+	if (!ret)
+		mmaplab_succeed(s);
+	mutex_unlock(&s->lock);
+	if (ret)
+		return ret;
+
+	/* outside s->lock: a fault on argp may take mmap_lock (see mmaplab.h) */
+	if (copy_to_user(argp, &v, sizeof(v)))
+		return -EFAULT;
+	return 0;
+}
+
+static int mmaplab_ioctl_stats(struct mmaplab_session *s, void __user *argp)
+{
+	const struct mmaplab_counters *c = &s->stats;
+	struct mmaplab_stats st = {
+		.faults		= atomic64_read(&c->faults),
+		.map_pages_calls = atomic64_read(&c->map_pages_calls),
+		.pages_mapped	= atomic64_read(&c->pages_mapped),
+		.vma_opens	= atomic64_read(&c->vma_opens),
+		.vma_closes	= atomic64_read(&c->vma_closes),
+		.read_calls	= atomic64_read(&c->read_calls),
+		.read_bytes	= atomic64_read(&c->read_bytes),
+		.write_calls	= atomic64_read(&c->write_calls),
+		.write_bytes	= atomic64_read(&c->write_bytes),
+	};
+
+	if (copy_to_user(argp, &st, sizeof(st)))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * What INFO says about one pfn of the buffer. After FREE_WHILE_MAPPED the
+ * pfn may belong to anybody; reading its struct page only reads the memmap,
+ * which is always there for a valid pfn.
+ */
+static void mmaplab_describe_pfn(unsigned long pfn, struct mmaplab_page_info *pi)
+{
+	struct page *page;
+
+	pi->pfn = pfn;
+	if (!pfn_valid(pfn)) {
+		pi->flags = MMAPLAB_PAGE_NO_STRUCT_PAGE;
+		return;
+	}
+
+	page = pfn_to_page(pfn);
+	if (PageCompound(page))
+		pi->flags |= MMAPLAB_PAGE_COMPOUND;
+	if (PageHead(page)) {
+		pi->flags |= MMAPLAB_PAGE_HEAD;
+		pi->order = compound_order(page);
+	}
+	if (PageTail(page))
+		pi->flags |= MMAPLAB_PAGE_TAIL;
+	if (mmaplab_page_is_slab(page))
+		pi->flags |= MMAPLAB_PAGE_SLAB;
+	if (mmaplab_page_is_typed(page))
+		pi->flags |= MMAPLAB_PAGE_TYPED;
+	if (PageReserved(page))
+		pi->flags |= MMAPLAB_PAGE_RESERVED;
+	pi->refcount = page_ref_count(page);
+	pi->mapcount = mmaplab_page_mapcount(page);
+}
+
+/*
+ * INFO: the session's configuration and, when asked, one entry per buffer
+ * page (up to pages_max). The entries are gathered into a kernel array
+ * under s->lock and copied out after it is dropped (see mmaplab.h); the
+ * array is bounded by the buffer, at most max_size / PAGE_SIZE entries.
+ */
+static int mmaplab_ioctl_info(struct mmaplab_session *s, void __user *argp)
+{
+	struct mmaplab_page_info *pages = NULL;
+	struct mmaplab_info info;
+	u64 want = 0, i;
+	int ret = 0;
+
+	if (copy_from_user(&info, argp, sizeof(info)))
+		return -EFAULT;
+
+	mutex_lock(&s->lock);
+	info.flags = 0;
+	info.mappings = atomic_read(&s->nr_mappings);
+	if (mmaplab_session_configured(s)) {
+		info.alloc = s->alloc;
+		info.method = s->method;
+		info.size = s->buf.size;
+		info.nr_pages = s->buf.nr_pages;
+		info.cache = s->cache;
+		info.config_flags = s->config_flags;
+		info.flags |= MMAPLAB_INFO_CONFIGURED;
+		if (mmaplab_buf_contiguous(&s->buf))
+			info.flags |= MMAPLAB_INFO_CONTIGUOUS;
+		if (s->buf.freed)
+			info.flags |= MMAPLAB_INFO_FREED;
+		if (s->buf.slab)
+			info.flags |= MMAPLAB_INFO_SLAB;
+		if (info.pages_ptr)
+			want = min_t(u64, info.pages_max, s->buf.nr_pages);
+	} else {
+		info.alloc = 0;
+		info.method = 0;
+		info.size = 0;
+		info.nr_pages = 0;
+		info.cache = 0;
+		info.config_flags = 0;
+	}
+
+	if (want) {
+		pages = kvcalloc(want, sizeof(*pages), GFP_KERNEL);
+		if (!pages) {
+			ret = -ENOMEM;
+			want = 0;
+		}
+	}
+	for (i = 0; i < want; i++) {
+		unsigned long pfn;
+
+		if (mmaplab_buf_pfn(&s->buf, i, &pfn))
+			mmaplab_describe_pfn(pfn, &pages[i]);
+		else
+			pages[i].flags = MMAPLAB_PAGE_NO_STRUCT_PAGE;
+	}
+	info.pages_filled = want;
+	mutex_unlock(&s->lock);
+	if (ret)
+		return ret;
+
+	if (want && copy_to_user(u64_to_user_ptr(info.pages_ptr), pages, want * sizeof(*pages)))
+		ret = -EFAULT;
+	kvfree(pages);
+	if (ret)
+		return ret;
+
+	if (copy_to_user(argp, &info, sizeof(info)))
+		return -EFAULT;
+	return 0;
+}
+
+static int mmaplab_ioctl_last_error(struct mmaplab_session *s, void __user *argp)
+{
+	struct mmaplab_last_error e;
+
+	spin_lock(&s->error_lock);
+	e = s->last_error;
+	spin_unlock(&s->error_lock);
+
+	if (copy_to_user(argp, &e, sizeof(e)))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * FREE_WHILE_MAPPED (hazard): give the buffer's memory back now, while at
+ * least one VMA still maps it, the mistake of a driver that frees in
+ * release() or on a "free" ioctl without looking at its mappings.
+ *
+ * What follows depends on the technique. Page-refcounting mappings
+ * (fault_page, vm_insert_page(s), vm_map_pages, remap_vmalloc_range) hold
+ * references of their own, so the pages they map stay allocated until
+ * munmap and userspace keeps a private copy of the data. VM_PFNMAP mappings
+ * (remap_pfn_range, vmf_insert_pfn, dma_mmap_coherent) hold nothing: the
+ * memory goes back to the allocator and userspace keeps reading and writing
+ * whatever it becomes. Pages not yet faulted in are a SIGBUS from now on,
+ * and FILL, VERIFY, read, write and mmap answer -ENODEV (FREED).
+ *
+ * Only the memory goes: the buffer's description stays until the last
+ * mapping and the file are gone (release() or a CONFIGURE after munmap),
+ * and nothing is freed twice (mmaplab_buf_free skips freed memory).
+ */
+static int mmaplab_ioctl_free_while_mapped(struct mmaplab_session *s)
+{
+	int ret;
+
+	if (!mmaplab_allow_hazards)
+		return mmaplab_fail(s, -EPERM, MMAPLAB_REASON_HAZARD_DISABLED,
+				    "FREE_WHILE_MAPPED is a hazard: needs allow_hazards=1");
+	if (!capable(CAP_SYS_ADMIN))
+		return mmaplab_fail(s, -EPERM, MMAPLAB_REASON_HAZARD_CAP,
+				    "FREE_WHILE_MAPPED is a hazard: needs CAP_SYS_ADMIN");
+
+	mutex_lock(&s->lock);
+	ret = mmaplab_buf_usable(s, "FREE_WHILE_MAPPED");
+	if (ret)
+		goto out_unlock;
+	if (!atomic_read(&s->nr_mappings)) {
+		ret = mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_MAPPED,
+				   "FREE_WHILE_MAPPED: nothing maps the buffer");
+		goto out_unlock;
+	}
+
+	pr_notice("%s[%d]: hazard: freeing %zu bytes of %s memory mapped by %d VMA(s)\n",
+		  current->comm, task_pid_nr(current), s->buf.size,
+		  mmaplab_alloc_name(s->alloc), atomic_read(&s->nr_mappings));
+	mmaplab_buf_release_memory(&s->buf);
+	mmaplab_succeed(s);
+
+out_unlock:
+	mutex_unlock(&s->lock);
+	return ret;
+}
+
+long mmaplab_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct mmaplab_session *s = file->private_data;
+	void __user *argp = (void __user *)arg;
+
+	switch (cmd) {
+	case MMAPLAB_IOC_CONFIGURE:
+		return mmaplab_ioctl_configure(s, argp);
+	case MMAPLAB_IOC_FILL:
+		return mmaplab_ioctl_fill(s, argp);
+	case MMAPLAB_IOC_VERIFY:
+		return mmaplab_ioctl_verify(s, argp);
+	case MMAPLAB_IOC_STATS:
+		return mmaplab_ioctl_stats(s, argp);
+	case MMAPLAB_IOC_INFO:
+		return mmaplab_ioctl_info(s, argp);
+	case MMAPLAB_IOC_LAST_ERROR:
+		return mmaplab_ioctl_last_error(s, argp);
+	case MMAPLAB_IOC_FREE_WHILE_MAPPED:
+		return mmaplab_ioctl_free_while_mapped(s);
+	default:
+		return -ENOTTY;
+	}
+}
