@@ -85,7 +85,7 @@ function build(): CellSpec[] {
   }
   // Cache attributes where they mean something: the pfn-based methods.
   for (const method of PFN_METHODS) {
-    const alloc: AllocName = method === 'dma_mmap_coherent' ? 'dma_coherent' : method === 'remap_pfn_range_first_pfn' ? 'vmalloc' : 'pages_comp';
+    const alloc: AllocName = method === 'dma_mmap_coherent' ? 'dma_coherent' : method === 'remap_pfn_range_first_pfn' ? 'pages_array' : 'pages_comp';
     for (const cache of ['wc', 'uc'] as const) cells.push(makeCell(alloc, method, 16 * KIB, { cache }));
   }
   // Fault-around, for counting faults per mapping with and without it.
@@ -93,6 +93,10 @@ function build(): CellSpec[] {
     for (const alloc of ['vmalloc_user', 'pages_array'] as const) {
       cells.push(makeCell(alloc, method, 64 * KIB, {}), makeCell(alloc, method, 64 * KIB, { faultAround: true }));
     }
+  }
+  // The slab fault hazard with a write as the first touch of each page.
+  for (const size of SIZES.kmalloc.filter((n) => n <= 8192)) {
+    cells.push(makeCell('kmalloc', 'fault_page', size, { scenario: 'write-first' }));
   }
   // The driver frees its buffer while userspace still maps it.
   for (const [alloc, method] of [

@@ -31,10 +31,12 @@ export type CacheName = 'wb' | 'wc' | 'uc';
 
 /**
  * - basic: kernel FILL -> user reads; user writes -> kernel VERIFY; munmap, close.
+ * - write-first: the same in the other order, so the first touch of every
+ *   page is a write fault (the slab fault hazard needs one to hit 6.1).
  * - free-while-mapped: map and read, then the driver frees the buffer while
  *   mapped; the probe reads the mapping again (does it still see the pattern?).
  */
-export type Scenario = 'basic' | 'free-while-mapped';
+export type Scenario = 'basic' | 'write-first' | 'free-while-mapped';
 
 /**
  * Kernel command-line profile a cell needs. 'poison' boots with
@@ -127,6 +129,11 @@ export interface ProbeObservation {
   stats: SessionStats | null;
   /** free-while-mapped: what the mapping showed after the driver freed it. */
   afterFree: Mismatch | null;
+  /**
+   * From INFO after CONFIGURE: whether the buffer's pfns happened to be
+   * consecutive (explains a first-pfn remap that looks right). Null if unknown.
+   */
+  pfnsConsecutive: boolean | null;
 }
 
 /** An observation with nothing seen yet; the probe fills it step by step. */
@@ -141,6 +148,7 @@ export function emptyObservation(): ProbeObservation {
     drainedCpu: null,
     stats: null,
     afterFree: null,
+    pfnsConsecutive: null,
   };
 }
 

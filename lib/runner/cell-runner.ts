@@ -79,6 +79,11 @@ export class CellRunner {
     const seq0 = currentSeq();
     const taint0 = readTaint();
     const observation = await this.observe(cell);
+    // Some damage is only reported when the process's mm is torn down
+    // ("Bad rss-counter state", "non-zero pgtables_bytes"): after a hazard
+    // the probe exits inside the cell's window, and the next cell gets a
+    // fresh one.
+    if (cell.hazard) await this.retireProbe();
     // What close freed may still sit on per-CPU lists, where 6.1 does not
     // check it; flush them so every complaint lands in this window.
     drainPerCpuPages();
@@ -101,6 +106,21 @@ export class CellRunner {
     };
   }
 
+  /** Let the probe exit and wait until it has (its mm is gone). */
+  private retireProbe(): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    if (child === null || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.disconnect();
+    });
+  }
+
   close(): void {
     if (this.child !== null) {
       this.child.disconnect();
@@ -111,6 +131,10 @@ export class CellRunner {
 
 /** Why the kernel can no longer be trusted for further cells, or null. */
 export function damagedKernel(r: CellResult): string | null {
+  // A hazard can corrupt the allocator silently and be reported later, by
+  // whichever task next touches the page: seen landing in the next cell's
+  // window. So every hazard cell runs alone in a fresh kernel.
+  if (r.cell.hazard) return 'hazard cell: the next cell gets a fresh kernel';
   if (r.verdict === 'oops' || r.verdict === 'panic') return `${r.verdict}: ${r.headline}`;
   if (r.evidence.taintGained.includes('D')) return 'kernel gained taint D';
   // Bad page state: the page allocator met pages it did not expect; what the

@@ -3,7 +3,7 @@
  * recorded, stopping at the first one the kernel refuses. Runs in a probe
  * child process so a signal kills the probe, not the agent.
  */
-import { MmaplabDevice, checkPattern, writePattern } from '../device';
+import { MmaplabDevice, checkPattern, writePattern, type Mapping } from '../device';
 import { emptyObservation, type CellSpec, type ProbeObservation, type ProbeStep } from '../experiments/types';
 import { offlineCpu, onlineCpu } from './settle';
 
@@ -29,6 +29,39 @@ function refusalDetails(err: unknown): { reason?: string; text?: string } {
   return out;
 }
 
+type Step = <T>(name: ProbeStep, fn: () => T) => T;
+
+/** STATS, then munmap, drain and close: the common end of every scenario. */
+function finish(d: MmaplabDevice, map: Mapping, obs: ProbeObservation, step: Step): void {
+  const st = d.stats();
+  obs.stats = {
+    faults: Number(st.faults),
+    mapPagesCalls: Number(st.mapPagesCalls),
+    pagesMapped: Number(st.pagesMapped),
+    vmaOpens: Number(st.vmaOpens),
+    vmaCloses: Number(st.vmaCloses),
+  };
+  step('munmap', () => map.unmap());
+  // Whatever munmap freed leaves the per-CPU lists for the buddy allocator
+  // before close lets the driver free its buffer, so a second free of the
+  // same page meets the allocator's checks. The CPU stays offline until
+  // after close: bringing it up allocates pages, which could recycle the
+  // page in between and hide the double free.
+  obs.drainedCpu = step('drain', () => offlineCpu());
+  step('close', () => d.close());
+}
+
+/** Whether INFO shows the buffer's pfns in one consecutive run (null: unknown). */
+function consecutive(d: MmaplabDevice): boolean | null {
+  try {
+    const pages = d.info({ pages: true }).pages ?? [];
+    if (pages.length === 0) return null;
+    return pages.every((p, i) => i === 0 || p.pfn === (pages[i - 1] as { pfn: bigint }).pfn + 1n);
+  } catch {
+    return null;
+  }
+}
+
 /** Runs the cell's scenario; every step recorded, the first refusal ends it. */
 export function runScenario(cell: CellSpec, devicePath: string): ProbeObservation {
   const obs: ProbeObservation = emptyObservation();
@@ -46,6 +79,19 @@ export function runScenario(cell: CellSpec, devicePath: string): ProbeObservatio
     step('configure', () =>
       d.configure({ alloc: cell.alloc, method: cell.method, size: cell.size, cache: cell.cache, faultAround: cell.faultAround }),
     );
+    obs.pfnsConsecutive = consecutive(d);
+    if (cell.scenario === 'write-first') {
+      const map = step('mmap', () => d.mmap(cell.size, { prot: 'rw', shared: true }));
+      step('write', () => writePattern(map.buffer, SEED_USER));
+      const v = step('verify', () => d.verify(SEED_USER));
+      obs.userToKernel =
+        v.mismatch === null ? null : { offset: Number(v.mismatch), expected: v.expected, found: v.found };
+      step('fill', () => d.fill(SEED_KERNEL));
+      obs.kernelToUser = step('read', () => checkPattern(map.buffer, SEED_KERNEL));
+      finish(d, map, obs, step);
+      dev = null;
+      return obs;
+    }
     step('fill', () => d.fill(SEED_KERNEL));
     const map = step('mmap', () => d.mmap(cell.size, { prot: 'rw', shared: true }));
     obs.kernelToUser = step('read', () => checkPattern(map.buffer, SEED_KERNEL));
@@ -60,22 +106,7 @@ export function runScenario(cell: CellSpec, devicePath: string): ProbeObservatio
       obs.userToKernel =
         v.mismatch === null ? null : { offset: Number(v.mismatch), expected: v.expected, found: v.found };
     }
-    const st = d.stats();
-    obs.stats = {
-      faults: Number(st.faults),
-      mapPagesCalls: Number(st.mapPagesCalls),
-      pagesMapped: Number(st.pagesMapped),
-      vmaOpens: Number(st.vmaOpens),
-      vmaCloses: Number(st.vmaCloses),
-    };
-    step('munmap', () => map.unmap());
-    // Whatever munmap freed leaves the per-CPU lists for the buddy allocator
-    // before close lets the driver free its buffer, so a second free of the
-    // same page meets the allocator's checks. The CPU stays offline until
-    // after close: bringing it up allocates pages, which could recycle the
-    // page in between and hide the double free.
-    obs.drainedCpu = step('drain', () => offlineCpu());
-    step('close', () => d.close());
+    finish(d, map, obs, step);
     dev = null;
   } catch (err) {
     const code = errnoCode(err);

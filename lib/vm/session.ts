@@ -57,7 +57,7 @@ export interface VmRun {
 }
 
 /** Longest a cell job may go without finishing a cell (boot included). */
-export const CELL_IDLE_MS = 90_000;
+export const CELL_IDLE_MS = 45_000;
 
 let runCounter = 0;
 
@@ -199,12 +199,14 @@ async function runCellGroup(kernel: Kernel, cells: CellSpec[], module: ModuleLoa
 function deadVmResult(kernel: Kernel, cell: CellSpec, run: VmRun): CellResult {
   const findings = classifyConsole(run.boot.consoleTail);
   const panic = run.boot.end === 'panic' || findings.some((f) => f.severity === 'panic');
+  // An oops on the console explains a VM that then stopped answering.
+  const oopsed = findings.some((f) => f.severity === 'oops');
   const headline =
     findings[0]?.line ?? (run.boot.end === 'timeout' ? 'VM stopped answering' : 'VM died without a message');
   return {
     kernel: kernel.release,
     cell,
-    verdict: panic ? 'panic' : run.boot.end === 'timeout' ? 'hang' : 'oops',
+    verdict: panic ? 'panic' : oopsed || run.boot.end !== 'timeout' ? 'oops' : 'hang',
     detail: findings[0]?.kind ?? run.boot.end,
     headline,
     evidence: {

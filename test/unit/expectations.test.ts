@@ -27,12 +27,16 @@ describe('expectations table (lib/experiments/expectations.ts)', function () {
     assert.deepEqual([expectationFor(c, '6.1')?.verdict, expectationFor(c, '6.1')?.detail], ['refused', 'EINVAL']);
   });
 
-  it('the slab fault hazard has a series-specific expectation: oops on 6.1, Bad rss-counter on 6.12', function () {
-    const c = makeCell('kmalloc', 'fault_page', 4096);
-    assert.equal(expectationFor(c, '6.1')?.verdict, 'oops');
-    assert.equal(expectationFor(c, '6.12')?.detail, 'bad-rss-counter');
-    // A series with no specific rule falls through to the later general rules.
-    assert.equal(expectationFor(c, '5.10')?.name, 'large-kmalloc-fault');
+  it('the slab fault hazard has series-specific rows: write-first oopses 6.1, 6.12 stays ok or reports Bad rss-counter', function () {
+    const writeFirst = makeCell('kmalloc', 'fault_page', 4096, { scenario: 'write-first' });
+    assert.equal(expectationFor(writeFirst, '6.1')?.verdict, 'oops');
+    const readFirst = makeCell('kmalloc', 'fault_page', 4096);
+    assert.equal(expectationFor(readFirst, '6.1')?.name, 'fault-on-slab-read-first-6.1');
+    assert.equal(compare(writeFirst, '6.12', 'kernel-complaint', 'bad-rss-counter'), 'agrees', 'an alternative outcome agrees');
+    assert.equal(compare(writeFirst, '6.12', 'oops', ''), 'differs');
+    // A series nobody has run yet has no expectation for this hazard: the report says so.
+    assert.equal(expectationFor(readFirst, '5.10'), undefined);
+    assert.equal(compare(readFirst, '5.10', 'ok', ''), 'no-expectation');
   });
 
   it('compare() says agrees, differs (verdict or detail) or no-expectation', function () {

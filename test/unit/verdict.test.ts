@@ -18,6 +18,7 @@ function observation(over: Partial<ProbeObservation> = {}): ProbeObservation {
     drainedCpu: 0,
     stats: null,
     afterFree: null,
+    pfnsConsecutive: null,
     ...over,
   };
 }

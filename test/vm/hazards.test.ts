@@ -5,6 +5,9 @@
  * a fresh one. Each cell becomes a test with its evidence in the message.
  */
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { runsDir } from '../../lib/paths';
 import Mocha from 'mocha';
 import { CATALOGUE } from '../../lib/experiments/catalogue';
 import { compare, expectationFor } from '../../lib/experiments/expectations';
@@ -32,14 +35,20 @@ for (const { series } of REQUIRED_SERIES) {
       const kernel = requiredKernel(series);
       const module = { path: ensureModule(kernel).path, params: { allow_hazards: '1' } };
       results = (await runCells(kernel, HAZARD_CELLS, module, DEFAULT_VM)).results;
+      // Kept for reports: the evidence of every hazard cell of this run.
+      fs.mkdirSync(runsDir(), { recursive: true });
+      fs.writeFileSync(path.join(runsDir(), `hazards-${kernel.release}.json`), JSON.stringify(results, null, 1));
       const suite = this.test?.parent as Mocha.Suite;
       for (const r of results) {
         const e = expectationFor(r.cell, series);
         const want = e ? `${e.verdict}${e.detail ? ` (${e.detail})` : ''}` : 'no expectation';
         suite.addTest(
-          new Mocha.Test(`[${r.kernel}] ${r.cell.id}: ${want}`, function () {
+          new Mocha.Test(`[${r.kernel}] ${r.cell.id}: expected ${want}, observed ${r.verdict}${r.detail ? ` (${r.detail})` : ''}`, function () {
             assert.ok(e, 'every hazard has an expectation row');
             assert.equal(compare(r.cell, series, r.verdict, r.detail), 'agrees', `${evidenceOf(r)}\nexpected ${want}: ${e.reason}`);
+            if (r.cell.method === 'remap_pfn_range_first_pfn' && r.verdict === 'ok') {
+              assert.equal(r.evidence.observation?.pfnsConsecutive, true, 'an ok first-pfn remap is explained by consecutive pfns');
+            }
             if (r.verdict === 'kernel-complaint' || r.verdict === 'oops') {
               assert.ok(r.evidence.findings.length > 0 || (r.evidence.console ?? []).length > 0, 'the evidence is captured');
             }
