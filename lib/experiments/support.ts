@@ -4,19 +4,12 @@
  * and the expectations. It never decides a verdict: a cell marked
  * "unsupported" still runs, and the refusal it gets is the observation.
  */
-import type { AllocName, MethodName } from './types';
+import { ALLOCATORS, type AllocName, type MethodName } from './types';
 
 export type Support = 'safe' | 'hazard' | 'unsupported';
 
-const PAGE_BACKED: readonly AllocName[] = [
-  'kmalloc',
-  'vmalloc',
-  'vmalloc_user',
-  'pages_array',
-  'pages_comp',
-  'pages_split',
-  'pages_nocomp',
-];
+/** Everything but DMA memory, which only the DMA API may map page by page. */
+const PAGE_BACKED: readonly AllocName[] = ALLOCATORS.filter((a) => a !== 'dma_coherent');
 const NON_CONTIGUOUS: readonly AllocName[] = ['vmalloc', 'vmalloc_user', 'pages_array'];
 
 /** Per method: the allocators it takes, and which of those pairs are hazards. */
