@@ -6,7 +6,7 @@ import { MmaplabError } from '../util/errors';
 import type { GuestTest } from '../vm/job';
 import type { Kernel } from '../vm/kernels';
 import { ensureModule } from '../vm/kmod';
-import { describeFailure, runJob, type VmOptions, type VmRun } from '../vm/session';
+import { describeFailure, runJobReady, type VmOptions, type VmRun } from '../vm/session';
 
 export const GUEST_SUITE_DIR = path.join(REPO_ROOT, 'dist', 'test', 'guest');
 
@@ -30,12 +30,13 @@ export interface GuestSuiteRun {
 
 export async function runGuestSuiteOn(kernel: Kernel, vm: VmOptions): Promise<GuestSuiteRun> {
   const module = ensureModule(kernel);
-  const run = await runJob(
+  const attempts = await runJobReady(
     kernel,
     { kind: 'suite', kernel: kernel.release, module: { path: module.path, params: {} }, files: guestSuiteFiles() },
     vm,
     'suite',
   );
+  const run = attempts[attempts.length - 1] as VmRun;
   const tests = run.events.flatMap((e) => (e.type === 'test' ? [e.test] : []));
   const finished = run.agentStatus !== null && run.boot.end === 'exited';
   return { tests, run, failure: finished ? null : describeFailure(kernel, run) };

@@ -109,6 +109,26 @@ export async function runJob(kernel: Kernel, job: Job, vm: VmOptions, label: str
   return run;
 }
 
+/** Boots per job before a VM that never reaches its agent counts as a failure. */
+export const BOOT_ATTEMPTS = 3;
+
+/**
+ * runJob, retried while the guest dies before its agent is ready. Such a
+ * boot has not run anything of ours: under multi-threaded TCG the kernel's
+ * own code patching (an int3 breakpoint another vCPU can hit mid-patch) was
+ * seen to oops an initcall in about one boot in a hundred. Every attempt
+ * stays in the returned list.
+ */
+export async function runJobReady(kernel: Kernel, job: Job, vm: VmOptions, label: string): Promise<VmRun[]> {
+  const runs: VmRun[] = [];
+  for (let attempt = 1; attempt <= BOOT_ATTEMPTS; attempt++) {
+    const run = await runJob(kernel, job, vm, attempt === 1 ? label : `${label}-retry${attempt - 1}`);
+    runs.push(run);
+    if (run.events.some((e) => e.type === 'ready')) break;
+  }
+  return runs;
+}
+
 /** Why a VM run produced nothing usable, for people: the console tail included. */
 export function describeFailure(kernel: Kernel, run: VmRun): string {
   const tail = run.boot.consoleTail.slice(-25).join('\n');
@@ -165,8 +185,9 @@ async function runCellGroup(kernel: Kernel, cells: CellSpec[], module: ModuleLoa
   const runs: VmRun[] = [];
   let pending = cells.slice();
   while (pending.length > 0) {
-    const run = await runJob(kernel, { kind: 'cells', kernel: kernel.release, module, cells: pending }, vm, 'cells');
-    runs.push(run);
+    const attempts = await runJobReady(kernel, { kind: 'cells', kernel: kernel.release, module, cells: pending }, vm, 'cells');
+    runs.push(...attempts);
+    const run = attempts[attempts.length - 1] as VmRun;
     const finished = new Set<string>();
     let started: string | null = null;
     for (const e of run.events) {

@@ -162,6 +162,41 @@ describe(`every pair with hazards disabled on ${os.release()}`, function () {
     }
   });
 
+  it('MAP_PRIVATE: refused where the method cannot honour it, private copies elsewhere', function () {
+    const dev = MmaplabDevice.open();
+    try {
+      dev.configure({ alloc: 'pages_comp', method: 'vmf_insert_pfn', size: 16384 });
+      assert.throws(() => dev.mmap(16384, { shared: false }), (err: Error & { code?: string }) => err.code === 'EINVAL');
+      assert.equal(dev.lastError().reason, 'private', 'a private writable pfn mapping would hit a kernel BUG_ON');
+      dev.configure({ alloc: 'pages_array', method: 'vm_insert_page', size: 16384 });
+      dev.fill(3);
+      const m = dev.mmap(16384, { shared: false });
+      assert.equal(checkPattern(m.buffer, 3), null, 'the private mapping shows the buffer');
+      writePattern(m.buffer, 4);
+      assert.equal(dev.verify(3).mismatch, null, 'writes to a private mapping never reach the driver');
+      m.unmap();
+    } finally {
+      dev.close();
+    }
+  });
+
+  it('fault-around (->map_pages) serves a 64 KiB mapping with fewer faults than the plain fault handler', async function () {
+    const plain = CATALOGUE.find((c) => c.id === 'pages_array/fault_page/64K/basic');
+    const around = CATALOGUE.find((c) => c.id === 'pages_array/fault_page/64K/basic/fault-around');
+    assert.ok(plain && around);
+    const a = await runner.run(plain);
+    const b = await runner.run(around);
+    assert.equal(a.verdict, 'ok', a.headline);
+    assert.equal(b.verdict, 'ok', b.headline);
+    const sa = a.evidence.observation?.stats;
+    const sb = b.evidence.observation?.stats;
+    assert.ok(sa && sb);
+    assert.equal(sa.mapPagesCalls, 0);
+    assert.equal(sa.faults, 16, 'one fault per page without fault-around');
+    assert.ok(sb.mapPagesCalls > 0, 'map_pages was called');
+    assert.ok(sb.faults < sa.faults, `faults with fault-around ${sb.faults} < without ${sa.faults}`);
+  });
+
   it('the whole sweep left no complaint in the log and no taint beyond O/E', function () {
     const w = readSince(seq0);
     assert.deepEqual(classifyWindow(w.records), [], w.records.map((r) => r.message).join('\n'));
