@@ -366,7 +366,7 @@ describe('kmsg classification of fixtures', () => {
     const findings = classify(fixture('warning-6.12.txt'));
     assert.deepEqual(kinds(findings), ['warning']);
     const w = findings[0]!;
-    assert.equal(w.captures['file'], '/work/main/kmod/mmaplab_main.c');
+    assert.equal(w.captures['file'], '/build/mmaplab/mmaplab_main.c');
     assert.equal(w.captures['lineno'], '412');
     assert.equal(w.captures['func'], 'mmaplab_release+0x9a/0xc0');
     assert.equal(w.captures['module'], 'mmaplab');
