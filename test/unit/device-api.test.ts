@@ -16,40 +16,19 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { failureReason, isSyscallError, MmaplabDevice, MmaplabError } from '../../lib/device';
+import { failureReason, MmaplabDevice } from '../../lib/device';
 import { ALLOCATORS, encode, INFO_LAYOUT, METHODS } from '../../lib/device/layout';
 import { native, nativeConstants, packageRoot } from '../../lib/device/native';
+import { assertDeviceError, assertSyscallError, thrown } from './device-asserts';
 
 /** dist/lib/device when this file runs as dist/test/unit/device-api.test.js. */
 const DEVICE_MODULE = path.resolve(__dirname, '../../lib/device');
 
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  assert.fail('expected an exception');
-}
 
-function assertSyscallError(fn: () => unknown, code: string, syscall: string) {
-  const err = caught(fn);
-  assert.ok(isSyscallError(err), `expected a system-call error, got ${String(err)}`);
-  assert.equal(err.code, code);
-  assert.equal(err.syscall, syscall);
-  const errno = (os.constants.errno as Record<string, number>)[code];
-  assert.equal(err.errno, -(errno ?? NaN));
-  return err;
-}
 
-function assertDeviceError(fn: () => unknown, code: string): void {
-  const err = caught(fn);
-  assert.ok(err instanceof MmaplabError, `expected MmaplabError, got ${String(err)}`);
-  assert.equal(err.code, code);
-}
 
 function assertTypeError(label: string, fn: () => unknown): void {
-  const err = caught(fn);
+  const err = thrown(fn);
   assert.ok(err instanceof TypeError, `${label}: expected TypeError, got ${String(err)}`);
   const code = (err as TypeError & { code?: unknown }).code;
   assert.ok(typeof code === 'string' && code.startsWith('ERR_'), `${label}: code ${String(code)}`);

@@ -47,39 +47,16 @@ import {
   VERIFY_LAYOUT,
 } from '../../lib/device/layout';
 import { native, nativeConstants, type NativeConstants, packageRoot } from '../../lib/device/native';
+import { assertDeviceError, assertSyscallError, thrown } from './device-asserts';
 
 /** dist/lib/device when this file runs as dist/test/unit/device.test.js. */
 const DEVICE_MODULE = path.resolve(__dirname, '../../lib/device');
 
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  assert.fail('expected an exception');
-}
 
-/** Asserts `fn` throws a Node-style system error and returns it. */
-function assertSyscallError(fn: () => unknown, code: string, syscall: string) {
-  const err = caught(fn);
-  assert.ok(isSyscallError(err), `expected a system-call error, got ${String(err)}`);
-  assert.equal(err.code, code);
-  assert.equal(err.syscall, syscall);
-  const errno = (os.constants.errno as Record<string, number>)[code];
-  assert.equal(err.errno, -(errno ?? NaN), 'errno is the negative errno number, as in Node');
-  assert.ok(err.message.startsWith(`${code}: `), err.message);
-  return err;
-}
 
-function assertDeviceError(fn: () => unknown, code: string): void {
-  const err = caught(fn);
-  assert.ok(err instanceof MmaplabError, `expected MmaplabError, got ${String(err)}`);
-  assert.equal(err.code, code);
-}
 
 function assertTypeError(label: string, fn: () => unknown): void {
-  const err = caught(fn);
+  const err = thrown(fn);
   assert.ok(err instanceof TypeError, `${label}: expected TypeError, got ${String(err)}`);
   const code = (err as TypeError & { code?: unknown }).code;
   assert.ok(typeof code === 'string' && code.startsWith('ERR_'), `${label}: code ${String(code)}`);
@@ -449,7 +426,7 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
     // The addon's own names (strerrorname_np) for the aliases.
     const fd = native().open('/dev/null', nativeConstants().sys.O_RDONLY);
     try {
-      const err = caught(() => native().ioctl(fd, nativeConstants().ioctl.CONFIGURE, new Uint8Array(24)));
+      const err = thrown(() => native().ioctl(fd, nativeConstants().ioctl.CONFIGURE, new Uint8Array(24)));
       assert.ok(isSyscallError(err));
       assert.equal(errnoName(err.errno), err.code);
     } finally {
@@ -618,7 +595,7 @@ describe('device mappings (of /dev/zero): one ArrayBuffer per mapping, detached 
 
   it('the kernel refuses impossible mappings with an errno: length 0, huge length, bad fd', () => {
     assertSyscallError(() => dev.mmap(0, { shared: false }), 'EINVAL', 'mmap');
-    const huge = caught(() => dev.mmap(Number.MAX_SAFE_INTEGER, { shared: false }));
+    const huge = thrown(() => dev.mmap(Number.MAX_SAFE_INTEGER, { shared: false }));
     assert.ok(isSyscallError(huge) && ['ENOMEM', 'EINVAL'].includes(huge.code), String(huge));
     const sys = nativeConstants().sys;
     assertSyscallError(() => native().mmap(-1, page, sys.PROT_READ, sys.MAP_PRIVATE, 0), 'EBADF', 'mmap');

@@ -8,12 +8,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { MmaplabError } from '../../lib/util/errors';
 import { readCpio, type CpioReadEntry } from '../../lib/vm/cpio';
 import { HOST_ROOT_TAG, RUN_DIR_TAG, initScript } from '../../lib/vm/guest-init';
 import { MSIZE, planInitramfs, planKey, renderInitramfs, type InitramfsPlan } from '../../lib/vm/initramfs';
 import type { Kernel } from '../../lib/vm/kernels';
 import { INITRAMFS_MODULE_ROOTS, loadModuleIndex, resolveLoadOrder } from '../../lib/vm/modules';
+import { caught } from './caught';
 
 const KERNEL: Kernel = {
   release: '6.1.0-56-amd64',
@@ -40,15 +40,6 @@ function entryMap(entries: readonly CpioReadEntry[]): Map<string, CpioReadEntry>
   return new Map(entries.map((e) => [e.name, e]));
 }
 
-function caught(fn: () => unknown): MmaplabError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof MmaplabError, `expected MmaplabError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected an exception');
-}
 
 /** A minimal ELF64 executable whose program headers are `types` (3 = PT_INTERP). */
 function elfWithSegments(types: readonly number[]): Buffer {

@@ -7,7 +7,6 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MmaplabError } from '../../lib/util/errors';
 import {
   defaultKernels,
   discoverKernels,
@@ -18,16 +17,8 @@ import {
   type Kernel,
   type KernelRoots,
 } from '../../lib/vm/kernels';
+import { caught } from './caught';
 
-function caught(fn: () => unknown): MmaplabError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof MmaplabError, `expected MmaplabError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected an exception');
-}
 
 function touch(file: string, content = ''): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });

@@ -4,7 +4,6 @@
  * module) and 6.12 (virtio built in, modules xz-compressed).
  */
 import { strict as assert } from 'node:assert';
-import { MmaplabError } from '../../lib/util/errors';
 import {
   INITRAMFS_MODULE_ROOTS,
   moduleName,
@@ -13,6 +12,7 @@ import {
   resolveLoadOrder,
   type ModuleIndex,
 } from '../../lib/vm/modules';
+import { caught } from './caught';
 
 /** From /lib/modules/6.1.0-56-amd64/modules.dep (order as depmod writes it). */
 const DEP_6_1 = `kernel/fs/netfs/netfs.ko:
@@ -65,15 +65,6 @@ function index(dep: string, builtin = ''): ModuleIndex {
   return { ...parseModulesDep(dep), builtin: parseModulesBuiltin(builtin) };
 }
 
-function caught(fn: () => unknown): MmaplabError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof MmaplabError, `expected MmaplabError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected an exception');
-}
 
 /** Every module appears after all of its dependencies that are in the list. */
 function assertDepsFirst(idx: ModuleIndex, order: readonly string[]): void {
