@@ -24,9 +24,6 @@ import { assertDeviceError, assertSyscallError, thrown } from './device-asserts'
 /** dist/lib/device when this file runs as dist/test/unit/device-api.test.js. */
 const DEVICE_MODULE = path.resolve(__dirname, '../../lib/device');
 
-
-
-
 function assertTypeError(label: string, fn: () => unknown): void {
   const err = thrown(fn);
   assert.ok(err instanceof TypeError, `${label}: expected TypeError, got ${String(err)}`);

@@ -40,7 +40,6 @@ function entryMap(entries: readonly CpioReadEntry[]): Map<string, CpioReadEntry>
   return new Map(entries.map((e) => [e.name, e]));
 }
 
-
 /** A minimal ELF64 executable whose program headers are `types` (3 = PT_INTERP). */
 function elfWithSegments(types: readonly number[]): Buffer {
   const elf = Buffer.alloc(64 + types.length * 56 + 64);

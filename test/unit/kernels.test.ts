@@ -19,7 +19,6 @@ import {
 } from '../../lib/vm/kernels';
 import { caught } from './caught';
 
-
 function touch(file: string, content = ''): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, content);

@@ -65,7 +65,6 @@ function index(dep: string, builtin = ''): ModuleIndex {
   return { ...parseModulesDep(dep), builtin: parseModulesBuiltin(builtin) };
 }
 
-
 /** Every module appears after all of its dependencies that are in the list. */
 function assertDepsFirst(idx: ModuleIndex, order: readonly string[]): void {
   order.forEach((name, i) => {
