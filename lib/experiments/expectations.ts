@@ -177,12 +177,18 @@ export const RULES: ExpectationRule[] = [
     series: '*',
     matches: (c) => c.method === 'remap_pfn_range_first_pfn',
     verdict: 'wrong-data',
-    also: [{ verdict: 'ok' }, { verdict: 'oops' }, { verdict: 'panic' }, { verdict: 'hang' }],
+    also: [
+      { verdict: 'ok' },
+      { verdict: 'kernel-complaint' },
+      { verdict: 'oops' },
+      { verdict: 'panic' },
+      { verdict: 'hang' },
+    ],
     reason:
       "one remap_pfn_range from the first pfn maps the physically following pages, not the buffer's " +
-      'others: userspace sees foreign data, and its writes land in memory the kernel uses (oops, ' +
-      'panic, or a wedged kernel); it looks ok only when the allocator happened to hand out ' +
-      'consecutive pfns (INFO shows it)',
+      'others: userspace sees foreign data, and its writes land in memory the kernel uses (a ' +
+      'corrupted page table shows as bad pud and bad rss-counter, or an oops, a panic, a wedged ' +
+      'kernel); it looks ok only when the allocator happened to hand out consecutive pfns (INFO shows it)',
   },
   {
     name: 'free-while-mapped-pfnmap',

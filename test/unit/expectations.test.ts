@@ -39,6 +39,14 @@ describe('expectations table (lib/experiments/expectations.ts)', function () {
     assert.equal(compare(readFirst, '5.10', 'ok', ''), 'no-expectation');
   });
 
+  it('the first-pfn hazard accepts any sign of kernel memory corruption, but not a refusal', function () {
+    const c = makeCell('pages_array', 'remap_pfn_range_first_pfn', 16384);
+    for (const [v, d] of [['wrong-data', 'kernel->user'], ['kernel-complaint', 'bad-rss-counter'], ['oops', 'gpf'], ['panic', '']] as const) {
+      assert.equal(compare(c, '6.12', v, d), 'agrees', `${v} ${d}`);
+    }
+    assert.equal(compare(c, '6.12', 'refused', 'EINVAL'), 'differs');
+  });
+
   it('compare() says agrees, differs (verdict or detail) or no-expectation', function () {
     const c = makeCell('pages_nocomp', 'fault_page', 16384);
     assert.equal(compare(c, '6.1', 'kernel-complaint', 'bad-page-state'), 'agrees');
