@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Rebuild the TypeScript and the addon when their sources are newer than
-// their outputs, then make sure mmaplab.ko is built for the default kernels
-// (that step keeps its own content hash and is cheap when nothing changed).
+// their outputs or an output is missing, then make sure mmaplab.ko is built
+// for the default kernels (that step keeps its own content hash and is cheap
+// when nothing changed).
 // Plain JavaScript: it must run before anything is compiled.
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -46,12 +47,19 @@ if (mtime(tsStamp) < tsSources) {
   fs.utimesSync(tsStamp, now, now);
 }
 
-const addon = at('build', 'Release', 'mmaplab.node');
+// The addon has two outputs (scripts/build-addon.js): the source build that
+// node-gyp-build loads in a checkout and the prebuild that npm pack ships.
+// Either one missing or older than the sources means a rebuild.
+const addonName = `${JSON.parse(fs.readFileSync(at('package.json'), 'utf8')).name}.node`;
+const addons = [
+  at('build', 'Release', addonName),
+  at('prebuilds', `${process.platform}-${process.arch}`, addonName),
+];
 const addonSources = Math.max(newest(at('native')), mtime(at('binding.gyp')), newest(at('kmod', 'include')));
-if (mtime(addon) < addonSources) {
+if (Math.min(...addons.map(mtime)) < addonSources) {
   run(['build:addon']);
   const now = new Date();
-  fs.utimesSync(addon, now, now);
+  for (const a of addons) fs.utimesSync(a, now, now);
 }
 
 run(['build:kmod']);
