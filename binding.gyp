@@ -4,10 +4,12 @@
       "target_name": "mmaplab",
       "sources": [
         "native/addon.cc",
+        "native/async.cc",
         "native/constants.cc",
         "native/errors.cc",
         "native/fd.cc",
-        "native/mapping.cc"
+        "native/mapping.cc",
+        "native/walk.cc"
       ],
       "include_dirs": [
         # First on the path, so <linux/mmaplab.h> is the project's uapi header

@@ -16,6 +16,19 @@ static Napi::Object InitMmaplab(Napi::Env env, Napi::Object exports)
 	exports.Set("mmap", Napi::Function::New(env, Mmap, "mmap"));
 	exports.Set("munmap", Napi::Function::New(env, Munmap, "munmap"));
 	exports.Set("msync", Napi::Function::New(env, Msync, "msync"));
+	exports.Set("msyncAsync", Napi::Function::New(env, MsyncAsync, "msyncAsync"));
+	exports.Set("munmapRange", Napi::Function::New(env, MunmapRange, "munmapRange"));
+	exports.Set("unsafeMunmapKeepingBuffer",
+		    Napi::Function::New(env, UnsafeMunmapKeepingBuffer, "unsafeMunmapKeepingBuffer"));
+	exports.Set("mremap", Napi::Function::New(env, Mremap, "mremap"));
+	exports.Set("mprotect", Napi::Function::New(env, Mprotect, "mprotect"));
+	exports.Set("madvise", Napi::Function::New(env, Madvise, "madvise"));
+	exports.Set("mincore", Napi::Function::New(env, Mincore, "mincore"));
+	exports.Set("ioctlAsync", Napi::Function::New(env, IoctlAsync, "ioctlAsync"));
+	exports.Set("touch", Napi::Function::New(env, Touch, "touch"));
+	exports.Set("patternWrite", Napi::Function::New(env, PatternWrite, "patternWrite"));
+	exports.Set("patternCheck", Napi::Function::New(env, PatternCheck, "patternCheck"));
+	exports.Set("forkWrite", Napi::Function::New(env, ForkWrite, "forkWrite"));
 	exports.Set("constants", Napi::Function::New(env, Constants, "constants"));
 	return exports;
 }

@@ -10,6 +10,7 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <string>
 
 namespace mmaplab {
 
@@ -17,9 +18,16 @@ namespace mmaplab {
 // `path` (optional) is appended to the message and set as .path, as Node does.
 [[noreturn]] void ThrowErrno(Napi::Env env, int err, const char *syscall,
 			     const char *path = nullptr);
+// The same error as a value, for a Promise to reject with.
+Napi::Error ErrnoError(Napi::Env env, int err, const char *syscall, const char *path = nullptr);
 // The same shape for a mapping that was already unmapped (or detached):
 // code 'EALREADY', so callers handle it like any other syscall refusal.
 [[noreturn]] void ThrowAlreadyUnmapped(Napi::Env env, const char *syscall);
+// code 'EBUSY': an asynchronous call (msyncAsync) is using the mapping.
+[[noreturn]] void ThrowBusy(Napi::Env env, const char *syscall);
+// RangeError with code ERR_OUT_OF_RANGE, like Node's: "The value of "name"
+// is out of range. It must be <what>".
+[[noreturn]] void ThrowRange(Napi::Env env, const char *name, const std::string &what);
 
 // Argument checks. Each throws a TypeError with code ERR_INVALID_ARG_TYPE
 // (wrong JS type) or ERR_INVALID_ARG_VALUE (right type, unusable value), so a
@@ -40,6 +48,18 @@ Napi::Value IoctlWithArray(const Napi::CallbackInfo &info);
 Napi::Value Mmap(const Napi::CallbackInfo &info);
 Napi::Value Munmap(const Napi::CallbackInfo &info);
 Napi::Value Msync(const Napi::CallbackInfo &info);
+Napi::Value MsyncAsync(const Napi::CallbackInfo &info);
+Napi::Value MunmapRange(const Napi::CallbackInfo &info);
+Napi::Value UnsafeMunmapKeepingBuffer(const Napi::CallbackInfo &info);
+Napi::Value Mremap(const Napi::CallbackInfo &info);
+Napi::Value Mprotect(const Napi::CallbackInfo &info);
+Napi::Value Madvise(const Napi::CallbackInfo &info);
+Napi::Value Mincore(const Napi::CallbackInfo &info);
+Napi::Value IoctlAsync(const Napi::CallbackInfo &info);
+Napi::Value Touch(const Napi::CallbackInfo &info);
+Napi::Value PatternWrite(const Napi::CallbackInfo &info);
+Napi::Value PatternCheck(const Napi::CallbackInfo &info);
+Napi::Value ForkWrite(const Napi::CallbackInfo &info);
 Napi::Value Constants(const Napi::CallbackInfo &info);
 
 } // namespace mmaplab

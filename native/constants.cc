@@ -187,6 +187,20 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	num(sys, "MS_ASYNC", MS_ASYNC);
 	num(sys, "MS_SYNC", MS_SYNC);
 	num(sys, "MS_INVALIDATE", MS_INVALIDATE);
+	num(sys, "MADV_NORMAL", MADV_NORMAL);
+	num(sys, "MADV_RANDOM", MADV_RANDOM);
+	num(sys, "MADV_SEQUENTIAL", MADV_SEQUENTIAL);
+	num(sys, "MADV_WILLNEED", MADV_WILLNEED);
+	num(sys, "MADV_DONTNEED", MADV_DONTNEED);
+	num(sys, "MADV_DONTFORK", MADV_DONTFORK);
+	num(sys, "MADV_DOFORK", MADV_DOFORK);
+	num(sys, "MADV_REMOVE", MADV_REMOVE);
+	num(sys, "MADV_FREE", MADV_FREE);
+	num(sys, "MADV_COLD", MADV_COLD);
+	num(sys, "MADV_PAGEOUT", MADV_PAGEOUT);
+	num(sys, "MADV_POPULATE_READ", MADV_POPULATE_READ);
+	num(sys, "MADV_POPULATE_WRITE", MADV_POPULATE_WRITE);
+	num(sys, "MREMAP_MAYMOVE", MREMAP_MAYMOVE);
 
 	c.Set("DEVICE_NAME", Napi::String::New(env, MMAPLAB_DEVICE_NAME));
 	num(c, "IOC_MAGIC", MMAPLAB_IOC_MAGIC);

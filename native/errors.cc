@@ -52,8 +52,8 @@ std::string ErrnoDescription(int err)
 	return s;
 }
 
-[[noreturn]] void Throw(Napi::Env env, int err, const std::string &description,
-			const char *syscall, const char *path)
+Napi::Error Make(Napi::Env env, int err, const std::string &description,
+		 const char *syscall, const char *path)
 {
 	const char *code = ErrnoName(err);
 	std::string msg = std::string(code) + ": " + description + ", " + syscall;
@@ -66,19 +66,37 @@ std::string ErrnoDescription(int err)
 	error.Set("syscall", Napi::String::New(env, syscall));
 	if (path)
 		error.Set("path", Napi::String::New(env, path));
-	throw error;
+	return error;
 }
 
 } // namespace
 
+Napi::Error ErrnoError(Napi::Env env, int err, const char *syscall, const char *path)
+{
+	return Make(env, err, ErrnoDescription(err), syscall, path);
+}
+
 void ThrowErrno(Napi::Env env, int err, const char *syscall, const char *path)
 {
-	Throw(env, err, ErrnoDescription(err), syscall, path);
+	throw ErrnoError(env, err, syscall, path);
 }
 
 void ThrowAlreadyUnmapped(Napi::Env env, const char *syscall)
 {
-	Throw(env, EALREADY, "mapping already unmapped", syscall, nullptr);
+	throw Make(env, EALREADY, "mapping already unmapped", syscall, nullptr);
+}
+
+void ThrowBusy(Napi::Env env, const char *syscall)
+{
+	throw Make(env, EBUSY, "mapping in use by a pending asynchronous call", syscall, nullptr);
+}
+
+void ThrowRange(Napi::Env env, const char *name, const std::string &what)
+{
+	Napi::RangeError error = Napi::RangeError::New(
+		env, std::string("The value of \"") + name + "\" is out of range. It must be " + what);
+	error.Set("code", Napi::String::New(env, "ERR_OUT_OF_RANGE"));
+	throw error;
 }
 
 void ThrowArg(Napi::Env env, const char *code, const char *name, const char *what)

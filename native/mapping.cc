@@ -1,34 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
-// mmap / munmap / msync.
+// mmap and the calls that change a mapping: munmap (whole or partial),
+// mremap, mprotect, madvise, msync, mincore.
 //
 // A mapping is exactly one external ArrayBuffer over the mapped memory. Its
-// finalize hint is a heap `Mapping`; the ArrayBuffer is type-tagged (so
-// munmap() can tell ours from any other ArrayBuffer, even once detached) and
-// wrapped with the same pointer (so munmap() finds it). Ownership:
+// finalize hint is a heap `Mapping`; the ArrayBuffer is type-tagged (so a
+// call can tell ours from any other ArrayBuffer, even once detached) and
+// wrapped with the same pointer (so a call finds it). Ownership:
 //
-//   - munmap(): unwrap, mark unmapped, detach, munmap. Any view left behind
-//     has length 0 instead of pointing at freed memory.
+//   - Retire() (munmap, and the calls that replace a mapping by others):
+//     unwrap, mark unmapped, detach. Any view left behind has length 0
+//     instead of pointing at unmapped memory. The memory itself is then
+//     unmapped (or moved) by the caller.
 //   - finalizer (the ArrayBuffer was collected or detached): munmap only if
 //     not unmapped yet, then free the Mapping. It is the only place that
 //     frees it.
-#include "addon.h"
+#include "mapping.h"
 
 #include <cerrno>
 #include <new>
+#include <string>
 #include <sys/mman.h>
+#include <unistd.h>
+#include <vector>
 
 namespace mmaplab {
 
 namespace {
 
-struct Mapping {
-	void *addr;
-	size_t len;
-	bool unmapped;
-};
-
-// Random; marks ArrayBuffers created by mmap() below.
+// Random; marks ArrayBuffers created by NewMappingBuffer().
 const napi_type_tag kMappingTag = { 0x6d6d61706c61622eULL, 0x9b1c3f0e52d7a4c1ULL };
 
 void FinalizeMapping(napi_env, void *, void *hint)
@@ -40,9 +40,74 @@ void FinalizeMapping(napi_env, void *, void *hint)
 	delete m;
 }
 
-// The live Mapping behind `value`: TypeError if it is not an ArrayBuffer
-// returned by mmap(), EALREADY if it was unmapped already.
-Mapping *LiveMapping(const Napi::CallbackInfo &info, const char *syscall)
+// Wraps mapped memory in a new ArrayBuffer that owns it. On failure the
+// memory is unmapped before the exception leaves.
+Napi::ArrayBuffer NewMappingBuffer(Napi::Env env, void *addr, size_t len)
+{
+	Mapping *m = new (std::nothrow) Mapping{ addr, len, false, 0 };
+	if (!m) {
+		munmap(addr, len);
+		ThrowErrno(env, ENOMEM, "mmap");
+	}
+	napi_value value;
+	napi_status status = napi_create_external_arraybuffer(env, addr, len, FinalizeMapping, m,
+							      &value);
+	if (status != napi_ok) {
+		munmap(addr, len);
+		delete m;
+		if (status == napi_no_external_buffers_allowed) {
+			Napi::Error error = Napi::Error::New(
+				env,
+				"this JavaScript runtime forbids external ArrayBuffers (a V8 "
+				"memory cage, as in Electron): mmaplab exposes mapped memory only "
+				"through them and never copies it, so mappings cannot be used here");
+			error.Set("code", Napi::String::New(env, "ERR_EXTERNAL_BUFFERS_FORBIDDEN"));
+			throw error;
+		}
+		throw Napi::Error::New(env);
+	}
+
+	// From here the finalizer owns `m`: if tagging or wrapping fails, the
+	// ArrayBuffer is garbage and its collection unmaps the memory.
+	Napi::ArrayBuffer ab(env, value);
+	ab.TypeTag(&kMappingTag);
+	if (napi_wrap(env, ab, m, nullptr, nullptr, nullptr) != napi_ok)
+		throw Napi::Error::New(env);
+	return ab;
+}
+
+// Takes the unmap over from the finalizer and detaches `ab`. A finalizer
+// that runs from Detach() (synchronously or later) only frees `m`, so `m`
+// must not be touched after this call: read what you need first.
+void Retire(Napi::Env env, Napi::ArrayBuffer ab, Mapping *m)
+{
+	void *unused;
+	if (napi_remove_wrap(env, ab, &unused) != napi_ok)
+		throw Napi::Error::New(env);
+	m->unmapped = true;
+	ab.Detach();
+}
+
+std::string PageMultiple()
+{
+	return "a multiple of the page size (" + std::to_string(PageSize()) + ")";
+}
+
+void CheckNotBusy(Napi::Env env, const Mapping *m, const char *syscall)
+{
+	if (m->busy)
+		ThrowBusy(env, syscall);
+}
+
+} // namespace
+
+size_t PageSize()
+{
+	static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+	return page;
+}
+
+Mapping *FindMapping(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
 
@@ -53,12 +118,38 @@ Mapping *LiveMapping(const Napi::CallbackInfo &info, const char *syscall)
 		ThrowArg(env, "ERR_INVALID_ARG_VALUE", "buffer", "an ArrayBuffer returned by mmap()");
 
 	void *m = nullptr;
-	if (napi_unwrap(env, ab, &m) != napi_ok || !m)
-		ThrowAlreadyUnmapped(env, syscall);
+	if (ab.IsDetached() || napi_unwrap(env, ab, &m) != napi_ok || !m)
+		return nullptr;
 	return static_cast<Mapping *>(m);
 }
 
-} // namespace
+Mapping *LiveMapping(const Napi::CallbackInfo &info, const char *syscall)
+{
+	Mapping *m = FindMapping(info);
+	if (!m)
+		ThrowAlreadyUnmapped(info.Env(), syscall);
+	return m;
+}
+
+MappingRange ArgRange(const Napi::CallbackInfo &info, size_t i, const Mapping *m)
+{
+	Napi::Env env = info.Env();
+	size_t offset = 0;
+	if (info.Length() > i && !info[i].IsUndefined())
+		offset = ArgSafeUint(info, i, "offset");
+	if (offset % PageSize() != 0)
+		ThrowRange(env, "offset", PageMultiple());
+	if (offset >= m->len)
+		ThrowRange(env, "offset", "below the mapping's length (" + std::to_string(m->len) + ")");
+	size_t length = m->len - offset;
+	if (info.Length() > i + 1 && !info[i + 1].IsUndefined())
+		length = ArgSafeUint(info, i + 1, "length");
+	if (length == 0 || length > m->len - offset)
+		ThrowRange(env, "length",
+			   "at least 1 and at most " + std::to_string(m->len - offset) +
+				   " (the rest of the mapping from offset)");
+	return { offset, length };
+}
 
 // mmap(fd, length, prot, flags, offset) -> ArrayBuffer
 Napi::Value Mmap(const Napi::CallbackInfo &info)
@@ -72,52 +163,30 @@ Napi::Value Mmap(const Napi::CallbackInfo &info)
 	int flags = ArgInt32(info, 3, "flags");
 	uint64_t offset = ArgSafeUint(info, 4, "offset");
 	static_assert(sizeof(off_t) == 8, "build with a 64-bit off_t");
+	if (length == 0)
+		ThrowRange(env, "length", "at least 1");
+	if (offset % PageSize() != 0)
+		ThrowRange(env, "offset", PageMultiple());
 
 	void *addr = mmap(nullptr, length, prot, flags, fd, static_cast<off_t>(offset));
 	if (addr == MAP_FAILED)
 		ThrowErrno(env, errno, "mmap");
-
-	Mapping *m = new (std::nothrow) Mapping{ addr, static_cast<size_t>(length), false };
-	if (!m) {
-		munmap(addr, length);
-		ThrowErrno(env, ENOMEM, "mmap");
-	}
-	napi_value value;
-	if (napi_create_external_arraybuffer(env, addr, m->len, FinalizeMapping, m, &value) !=
-	    napi_ok) {
-		munmap(addr, length);
-		delete m;
-		throw Napi::Error::New(env);
-	}
-
-	// From here the finalizer owns `m`: if tagging or wrapping fails, the
-	// ArrayBuffer is garbage and its collection unmaps the memory.
-	Napi::ArrayBuffer ab(env, value);
-	ab.TypeTag(&kMappingTag);
-	if (napi_wrap(env, ab, m, nullptr, nullptr, nullptr) != napi_ok)
-		throw Napi::Error::New(env);
-	return ab;
+	return NewMappingBuffer(env, addr, static_cast<size_t>(length));
 }
 
-// munmap(buffer) -> undefined; detaches `buffer`.
+// munmap(buffer) -> undefined; detaches `buffer`. A no-op once unmapped.
 Napi::Value Munmap(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
 
 	CheckArgCount(info, 1);
-	Mapping *m = LiveMapping(info, "munmap");
-	Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
+	Mapping *m = FindMapping(info);
+	if (!m)
+		return env.Undefined();
+	CheckNotBusy(env, m, "munmap");
 	void *addr = m->addr;
 	size_t len = m->len;
-
-	// Take the unmap over from the finalizer before detaching: a finalizer
-	// that runs from Detach() (synchronously or later) only frees `m`, so
-	// `m` is not touched after Detach().
-	void *unused;
-	if (napi_remove_wrap(env, ab, &unused) != napi_ok)
-		throw Napi::Error::New(env);
-	m->unmapped = true;
-	ab.Detach();
+	Retire(env, info[0].As<Napi::ArrayBuffer>(), m);
 
 	// Unmapping a whole mapping does not fail in practice; if it did, the
 	// memory stays mapped but no JS object can reach it any more.
@@ -126,7 +195,110 @@ Napi::Value Munmap(const Napi::CallbackInfo &info)
 	return env.Undefined();
 }
 
-// msync(buffer, flags) -> undefined
+// unsafeMunmapKeepingBuffer(buffer) -> undefined: munmap WITHOUT detaching,
+// so the ArrayBuffer still points at the unmapped range and the next access
+// through it faults (SIGSEGV), or reads whatever is mapped there later. For
+// the one experiment that needs it ("touch after a raw munmap"), in a child
+// process that is expected to die; lib/device never calls it otherwise.
+Napi::Value UnsafeMunmapKeepingBuffer(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+
+	CheckArgCount(info, 1);
+	Mapping *m = LiveMapping(info, "munmap");
+	CheckNotBusy(env, m, "munmap");
+	if (munmap(m->addr, m->len) < 0)
+		ThrowErrno(env, errno, "munmap");
+	m->unmapped = true;
+	return env.Undefined();
+}
+
+// munmapRange(buffer, offset, length) -> ArrayBuffer[]: unmaps part of a
+// mapping. `buffer` is detached; what remains before and after the hole
+// comes back as new mappings (none, one or two, in address order). The
+// length must be a page multiple unless the range runs to the end.
+Napi::Value MunmapRange(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+
+	CheckArgCount(info, 3);
+	Mapping *m = LiveMapping(info, "munmap");
+	MappingRange r = ArgRange(info, 1, m);
+	size_t end = r.offset + r.length;
+	if (end != m->len && r.length % PageSize() != 0)
+		ThrowRange(env, "length", PageMultiple() + ", or reach the end of the mapping");
+	CheckNotBusy(env, m, "munmap");
+
+	char *base = static_cast<char *>(m->addr);
+	size_t len = m->len;
+	if (munmap(base + r.offset, r.length) < 0)
+		ThrowErrno(env, errno, "munmap");
+	Retire(env, info[0].As<Napi::ArrayBuffer>(), m);
+
+	Napi::Array rest = Napi::Array::New(env);
+	if (r.offset > 0)
+		rest.Set(rest.Length(), NewMappingBuffer(env, base, r.offset));
+	if (end < len)
+		rest.Set(rest.Length(), NewMappingBuffer(env, base + end, len - end));
+	return rest;
+}
+
+// mremap(buffer, newLength, mayMove) -> ArrayBuffer. On success `buffer` is
+// detached and the returned one covers the (maybe moved) mapping; on
+// failure `buffer` is unchanged.
+Napi::Value Mremap(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+
+	CheckArgCount(info, 3);
+	Mapping *m = LiveMapping(info, "mremap");
+	uint64_t new_len = ArgSafeUint(info, 1, "newLength");
+	if (!info[2].IsBoolean())
+		ThrowArg(env, "ERR_INVALID_ARG_TYPE", "mayMove", "of type boolean");
+	bool may_move = info[2].As<Napi::Boolean>().Value();
+	if (new_len == 0)
+		ThrowRange(env, "newLength", "at least 1");
+	CheckNotBusy(env, m, "mremap");
+
+	void *addr = mremap(m->addr, m->len, new_len, may_move ? MREMAP_MAYMOVE : 0);
+	if (addr == MAP_FAILED)
+		ThrowErrno(env, errno, "mremap");
+	Retire(env, info[0].As<Napi::ArrayBuffer>(), m);
+	return NewMappingBuffer(env, addr, static_cast<size_t>(new_len));
+}
+
+// mprotect(buffer, prot, offset?, length?) -> undefined
+Napi::Value Mprotect(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+
+	CheckArgCount(info, 2);
+	Mapping *m = LiveMapping(info, "mprotect");
+	int prot = ArgInt32(info, 1, "prot");
+	MappingRange r = ArgRange(info, 2, m);
+	CheckNotBusy(env, m, "mprotect");
+
+	if (mprotect(static_cast<char *>(m->addr) + r.offset, r.length, prot) < 0)
+		ThrowErrno(env, errno, "mprotect");
+	return env.Undefined();
+}
+
+// madvise(buffer, advice, offset?, length?) -> undefined
+Napi::Value Madvise(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+
+	CheckArgCount(info, 2);
+	Mapping *m = LiveMapping(info, "madvise");
+	int advice = ArgInt32(info, 1, "advice");
+	MappingRange r = ArgRange(info, 2, m);
+
+	if (madvise(static_cast<char *>(m->addr) + r.offset, r.length, advice) < 0)
+		ThrowErrno(env, errno, "madvise");
+	return env.Undefined();
+}
+
+// msync(buffer, flags, offset?, length?) -> undefined
 Napi::Value Msync(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
@@ -134,10 +306,26 @@ Napi::Value Msync(const Napi::CallbackInfo &info)
 	CheckArgCount(info, 2);
 	Mapping *m = LiveMapping(info, "msync");
 	int flags = ArgInt32(info, 1, "flags");
+	MappingRange r = ArgRange(info, 2, m);
 
-	if (msync(m->addr, m->len, flags) < 0)
+	if (msync(static_cast<char *>(m->addr) + r.offset, r.length, flags) < 0)
 		ThrowErrno(env, errno, "msync");
 	return env.Undefined();
+}
+
+// mincore(buffer) -> Uint8Array, one byte per page (bit 0: resident).
+Napi::Value Mincore(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+
+	CheckArgCount(info, 1);
+	Mapping *m = LiveMapping(info, "mincore");
+	size_t pages = (m->len + PageSize() - 1) / PageSize();
+
+	Napi::Uint8Array vec = Napi::Uint8Array::New(env, pages);
+	if (mincore(m->addr, m->len, vec.Data()) < 0)
+		ThrowErrno(env, errno, "mincore");
+	return vec;
 }
 
 } // namespace mmaplab

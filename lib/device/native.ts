@@ -46,7 +46,11 @@ export type SysConstantName =
   | 'PROT_NONE' | 'PROT_READ' | 'PROT_WRITE' | 'PROT_EXEC'
   | 'MAP_SHARED' | 'MAP_PRIVATE' | 'MAP_FIXED' | 'MAP_ANONYMOUS' | 'MAP_POPULATE'
   | 'O_RDONLY' | 'O_WRONLY' | 'O_RDWR' | 'O_CLOEXEC' | 'O_NONBLOCK'
-  | 'MS_ASYNC' | 'MS_SYNC' | 'MS_INVALIDATE';
+  | 'MS_ASYNC' | 'MS_SYNC' | 'MS_INVALIDATE'
+  | 'MADV_NORMAL' | 'MADV_RANDOM' | 'MADV_SEQUENTIAL' | 'MADV_WILLNEED' | 'MADV_DONTNEED'
+  | 'MADV_DONTFORK' | 'MADV_DOFORK' | 'MADV_REMOVE' | 'MADV_FREE' | 'MADV_COLD' | 'MADV_PAGEOUT'
+  | 'MADV_POPULATE_READ' | 'MADV_POPULATE_WRITE'
+  | 'MREMAP_MAYMOVE';
 
 /** What the addon read from the uapi header and the C library at build time. */
 export interface NativeConstants {
@@ -110,23 +114,82 @@ export interface NativeAddon {
     elementSize: number,
   ): number;
   /**
+   * ioctl(2) on the libuv thread pool, on a copy of `arg` that is copied
+   * back when the call ends (so `arg` may not carry pointers). Rejects with
+   * the same errors as ioctl().
+   */
+  ioctlAsync(fd: number, request: number, arg: Uint8Array): Promise<number>;
+  /**
    * mmap(2) at an address of the kernel's choice. Returns exactly one
    * ArrayBuffer over the mapping; if it is collected without munmap(), its
-   * finalizer unmaps the memory.
+   * finalizer unmaps the memory. RangeError for length 0 or an offset that
+   * is not a page multiple. A runtime that forbids external ArrayBuffers
+   * gets an Error with code 'ERR_EXTERNAL_BUFFERS_FORBIDDEN' (never a copy).
    */
   mmap(fd: number, length: number, prot: number, flags: number, offset: number): ArrayBuffer;
   /**
    * munmap(2) of a buffer returned by mmap(), then detach it: views left
-   * behind have length 0. A second call throws code 'EALREADY'.
+   * behind have length 0. A no-op once unmapped; 'EBUSY' while an
+   * asynchronous call (msyncAsync) uses the mapping.
    */
   munmap(buffer: ArrayBuffer): void;
-  /** msync(2) of the whole mapping. 'EALREADY' once unmapped. */
-  msync(buffer: ArrayBuffer, flags: number): void;
+  /**
+   * munmap(2) of [offset, offset + length) of a mapping. `buffer` is
+   * detached and what remains comes back as new mappings, in address order
+   * (none, one or two). RangeError unless offset is a page multiple and
+   * length a page multiple (or reaching the end) inside the mapping.
+   */
+  munmapRange(buffer: ArrayBuffer, offset: number, length: number): ArrayBuffer[];
+  /**
+   * munmap(2) WITHOUT detaching: the buffer keeps pointing at the unmapped
+   * range, so the next access faults. Only for the "touch after a raw
+   * munmap" experiment, in a child process expected to die.
+   */
+  unsafeMunmapKeepingBuffer(buffer: ArrayBuffer): void;
+  /**
+   * mremap(2) to `newLength` bytes (MREMAP_MAYMOVE when `mayMove`). On
+   * success `buffer` is detached and the new buffer is returned; on failure
+   * nothing changed.
+   */
+  mremap(buffer: ArrayBuffer, newLength: number, mayMove: boolean): ArrayBuffer;
+  /** mprotect(2) of a range (default: the whole mapping). */
+  mprotect(buffer: ArrayBuffer, prot: number, offset?: number, length?: number): void;
+  /** madvise(2) of a range (default: the whole mapping). */
+  madvise(buffer: ArrayBuffer, advice: number, offset?: number, length?: number): void;
+  /** msync(2) of a range (default: the whole mapping). 'EALREADY' once unmapped. */
+  msync(buffer: ArrayBuffer, flags: number, offset?: number, length?: number): void;
+  /** msync(2) on the libuv thread pool; the mapping is busy until it settles. */
+  msyncAsync(buffer: ArrayBuffer, flags: number, offset?: number, length?: number): Promise<void>;
+  /** mincore(2): one byte per page, bit 0 set when the page is resident. */
+  mincore(buffer: ArrayBuffer): Uint8Array;
+  /**
+   * Touches the first byte of every page of any ArrayBuffer (a write stores
+   * the byte back unchanged). progress[0] holds the page being touched,
+   * then the page count. Returns the pages touched.
+   */
+  touch(buffer: ArrayBuffer, write: boolean, progress?: Int32Array): number;
+  /** Writes the uapi pattern (word i = pattern(seed, firstIndex + i)); progress as touch(). */
+  patternWrite(buffer: ArrayBuffer, seed: number, firstIndex: number, progress?: Int32Array): void;
+  /** The first word that breaks the pattern, or null; progress as touch(). */
+  patternCheck(
+    buffer: ArrayBuffer,
+    seed: number,
+    firstIndex: number,
+    progress?: Int32Array,
+  ): { offset: number; expected: number; found: number } | null;
+  /**
+   * fork(2): the child writes the pattern over `buffer` through the mapping
+   * it inherited, then exits; the parent waits. Returns how the child ended
+   * (signal: its number).
+   */
+  forkWrite(buffer: ArrayBuffer, seed: number, firstIndex: number): { exitCode: number | null; signal: number | null };
   constants(): NativeConstants;
 }
 
 const FUNCTIONS: readonly (keyof NativeAddon)[] = [
-  'open', 'close', 'ioctl', 'ioctlNoArg', 'ioctlWithArray', 'mmap', 'munmap', 'msync', 'constants',
+  'open', 'close', 'ioctl', 'ioctlNoArg', 'ioctlWithArray', 'ioctlAsync',
+  'mmap', 'munmap', 'munmapRange', 'unsafeMunmapKeepingBuffer', 'mremap', 'mprotect', 'madvise', 'msync', 'msyncAsync', 'mincore',
+  'touch', 'patternWrite', 'patternCheck', 'forkWrite', 'constants',
 ];
 
 let addon: NativeAddon | undefined;

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Loops over memory that would be slow, or unobservable, in JavaScript:
+// touch every page, write or check the seeded pattern of the uapi header,
+// and a fork() whose child writes the pattern through inherited mappings.
+//
+// The loops take an optional progress Int32Array: element 0 holds the index
+// of the page being accessed, stored before the access. Put it in memory
+// another process can read (a MAP_SHARED mapping of a file) and a process
+// killed by SIGBUS or SIGSEGV still tells which page it died on.
+#include "mapping.h"
+
+#include <linux/mmaplab.h>
+
+#include <cerrno>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace mmaplab {
+
+namespace {
+
+struct Span {
+	unsigned char *data;
+	size_t len;
+};
+
+// Any ArrayBuffer (a mapping or not); a detached one has no bytes.
+Span ArgBuffer(const Napi::CallbackInfo &info, size_t i)
+{
+	if (!info[i].IsArrayBuffer())
+		ThrowArg(info.Env(), "ERR_INVALID_ARG_TYPE", "buffer", "an ArrayBuffer");
+	Napi::ArrayBuffer ab = info[i].As<Napi::ArrayBuffer>();
+	if (ab.IsDetached())
+		return { nullptr, 0 };
+	return { static_cast<unsigned char *>(ab.Data()), ab.ByteLength() };
+}
+
+volatile int32_t *ArgProgress(const Napi::CallbackInfo &info, size_t i)
+{
+	if (info.Length() <= i || info[i].IsUndefined() || info[i].IsNull())
+		return nullptr;
+	if (!info[i].IsTypedArray() ||
+	    info[i].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+		ThrowArg(info.Env(), "ERR_INVALID_ARG_TYPE", "progress", "an Int32Array");
+	Napi::Int32Array p = info[i].As<Napi::Int32Array>();
+	if (p.ElementLength() < 1)
+		ThrowArg(info.Env(), "ERR_INVALID_ARG_VALUE", "progress", "an Int32Array of at least 1 element");
+	return p.Data();
+}
+
+inline void Report(volatile int32_t *progress, size_t page)
+{
+	if (progress)
+		*progress = static_cast<int32_t>(page);
+}
+
+// Words of the pattern: word i of the span is mmaplab_pattern_word(seed,
+// first + i), in host byte order (little-endian hosts only, as the TS side).
+void WritePattern(Span s, uint32_t seed, uint32_t first, volatile int32_t *progress)
+{
+	volatile uint32_t *w = reinterpret_cast<volatile uint32_t *>(s.data);
+	size_t words = s.len / 4, per_page = PageSize() / 4;
+
+	for (size_t i = 0; i < words; i++) {
+		if (i % per_page == 0)
+			Report(progress, i / per_page);
+		w[i] = mmaplab_pattern_word(seed, static_cast<uint32_t>(first + i));
+	}
+}
+
+} // namespace
+
+// touch(buffer, write: boolean, progress?) -> pages touched. A read loads
+// the first byte of each page; a write stores it back unchanged, which is
+// a write fault all the same and keeps the data.
+Napi::Value Touch(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+
+	CheckArgCount(info, 2);
+	Span s = ArgBuffer(info, 0);
+	if (!info[1].IsBoolean())
+		ThrowArg(env, "ERR_INVALID_ARG_TYPE", "write", "of type boolean");
+	bool write = info[1].As<Napi::Boolean>().Value();
+	volatile int32_t *progress = ArgProgress(info, 2);
+	volatile unsigned char *p = s.data;
+	size_t page = PageSize(), n = 0;
+
+	for (size_t off = 0; off < s.len; off += page, n++) {
+		Report(progress, n);
+		unsigned char v = p[off];
+		if (write)
+			p[off] = v;
+	}
+	Report(progress, n);
+	return Napi::Number::New(env, static_cast<double>(n));
+}
+
+// patternWrite(buffer, seed, firstIndex, progress?) -> undefined
+Napi::Value PatternWrite(const Napi::CallbackInfo &info)
+{
+	CheckArgCount(info, 3);
+	Span s = ArgBuffer(info, 0);
+	uint32_t seed = ArgUint32(info, 1, "seed");
+	uint32_t first = ArgUint32(info, 2, "firstIndex");
+	volatile int32_t *progress = ArgProgress(info, 3);
+
+	WritePattern(s, seed, first, progress);
+	Report(progress, (s.len + PageSize() - 1) / PageSize());
+	return info.Env().Undefined();
+}
+
+// patternCheck(buffer, seed, firstIndex, progress?) -> null or
+// { offset, expected, found } of the first bad word (offset in the
+// pattern's coordinates: 4 * (firstIndex + i)).
+Napi::Value PatternCheck(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+
+	CheckArgCount(info, 3);
+	Span s = ArgBuffer(info, 0);
+	uint32_t seed = ArgUint32(info, 1, "seed");
+	uint32_t first = ArgUint32(info, 2, "firstIndex");
+	volatile int32_t *progress = ArgProgress(info, 3);
+	const volatile uint32_t *w = reinterpret_cast<const volatile uint32_t *>(s.data);
+	size_t words = s.len / 4, per_page = PageSize() / 4;
+
+	for (size_t i = 0; i < words; i++) {
+		if (i % per_page == 0)
+			Report(progress, i / per_page);
+		uint32_t want = mmaplab_pattern_word(seed, static_cast<uint32_t>(first + i));
+		uint32_t have = w[i];
+		if (have != want) {
+			Napi::Object r = Napi::Object::New(env);
+			r.Set("offset", Napi::Number::New(env, 4.0 * (static_cast<double>(first) + i)));
+			r.Set("expected", Napi::Number::New(env, want));
+			r.Set("found", Napi::Number::New(env, have));
+			return r;
+		}
+	}
+	Report(progress, (s.len + PageSize() - 1) / PageSize());
+	return env.Null();
+}
+
+// forkWrite(buffer, seed, firstIndex) -> { exitCode, signal }: fork(); the
+// child writes the pattern over `buffer` through the mapping it inherited
+// and exits; the parent waits for it. The child runs nothing but that loop
+// and _exit() (a forked child of a threaded process may only do what is
+// async-signal-safe), so a fault in it is reported as its signal number.
+Napi::Value ForkWrite(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+
+	CheckArgCount(info, 3);
+	Span s = ArgBuffer(info, 0);
+	uint32_t seed = ArgUint32(info, 1, "seed");
+	uint32_t first = ArgUint32(info, 2, "firstIndex");
+
+	pid_t pid = fork();
+	if (pid < 0)
+		ThrowErrno(env, errno, "fork");
+	if (pid == 0) {
+		WritePattern(s, seed, first, nullptr);
+		_exit(0);
+	}
+
+	int status;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			ThrowErrno(env, errno, "waitpid");
+	}
+	Napi::Object r = Napi::Object::New(env);
+	r.Set("exitCode", WIFEXITED(status) ? Napi::Number::New(env, WEXITSTATUS(status)) : env.Null());
+	r.Set("signal", WIFSIGNALED(status) ? Napi::Number::New(env, WTERMSIG(status)) : env.Null());
+	return r;
+}
+
+} // namespace mmaplab
