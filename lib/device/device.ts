@@ -1,5 +1,5 @@
 /**
- * One session of /dev/mmaplab: open, CONFIGURE (allocator, mapping method,
+ * One session of /dev/mmaplab (class Device): open, CONFIGURE (allocator, mapping method,
  * size, cache attribute, fault-around), FILL / VERIFY the seeded pattern,
  * mmap, read / write, STATS / INFO / LAST_ERROR, the FREE_WHILE_MAPPED
  * hazard, close.
@@ -13,7 +13,15 @@
  */
 import { constants as bufferConstants } from 'node:buffer';
 import * as fs from 'node:fs';
-import { deviceError, errnoName, isSyscallError, type SyscallError } from './errors';
+import {
+  deviceError,
+  errnoName,
+  invalidArgType,
+  invalidArgValue,
+  isSyscallError,
+  outOfRange,
+  type SyscallError,
+} from './errors';
 import {
   ALLOCATORS,
   type AllocName,
@@ -47,8 +55,9 @@ import {
   type StructValues,
   VERIFY_LAYOUT,
 } from './layout';
-import { mapFd, type Mapping, type MmapOptions } from './mapping';
+import { mapFd, type Mapping, type Protection } from './mapping';
 import { native, nativeConstants, type RequestName } from './native';
+import { support } from './support';
 
 export const DEFAULT_DEVICE_PATH = '/dev/mmaplab';
 
@@ -64,14 +73,34 @@ export interface OpenOptions {
 }
 
 export interface ConfigureOptions {
-  alloc: AllocName;
-  method: MethodName;
+  allocator: AllocName;
+  technique: MethodName;
   /** Bytes: a non-zero multiple of the page size, at most MAX_SIZE (the module checks). */
   size: number | bigint;
-  /** Page-table cache attribute (pfn-based methods only; the module checks). Default 'wb'. */
+  /** Page-table cache attribute (pfn-based techniques only; the module checks). Default 'wb'. */
   cache?: CacheName;
-  /** MMAPLAB_CF_FAULT_AROUND: fault methods also install ->map_pages. Default false. */
+  /** MMAPLAB_CF_FAULT_AROUND: fault techniques also install ->map_pages. Default false. */
   faultAround?: boolean;
+  /**
+   * The caller means to run a hazard (a pair the support table marks as
+   * one: it can corrupt the kernel). Without it such a pair is refused here
+   * ('ERR_HAZARD_NOT_REQUESTED') before the module is asked; the module
+   * itself also needs allow_hazards=1 and CAP_SYS_ADMIN. Default false.
+   */
+  hazards?: boolean;
+}
+
+export interface MapOptions {
+  /** Bytes; default the configured size minus `offset`. */
+  length?: number;
+  /** Byte offset into the device buffer (a page multiple). Default 0. */
+  offset?: number;
+  /** MAP_PRIVATE instead of MAP_SHARED. Default false. */
+  private?: boolean;
+  /** Default 'rw'. */
+  prot?: Protection;
+  /** MAP_POPULATE. Default false. */
+  populate?: boolean;
 }
 
 export interface VerifyResult {
@@ -187,7 +216,7 @@ export interface MmaplabSyscallError extends SyscallError {
   mmaplab?: FailureReason;
 }
 
-/** The module's reason attached to `err` by MmaplabDevice, if any. */
+/** The module's reason attached to `err` by Device, if any. */
 export function failureReason(err: unknown): FailureReason | undefined {
   if (!isSyscallError(err)) return undefined;
   const r = (err as MmaplabSyscallError).mmaplab;
@@ -196,9 +225,13 @@ export function failureReason(err: unknown): FailureReason | undefined {
 
 let layoutChecked = false;
 
-export class MmaplabDevice {
+export class Device {
   readonly path: string;
   #fd: number;
+  /** Bytes of the configured buffer (0 until configure() succeeds). */
+  #size = 0;
+  /** Asynchronous ioctls in flight: close() waits for none, it refuses. */
+  #pending = 0;
 
   private constructor(path: string, fd: number) {
     this.path = path;
@@ -210,18 +243,17 @@ export class MmaplabDevice {
    * ioctls then fail with the file's own errno (ENOTTY). Throws MmaplabError
    * 'ERR_LAYOUT_MISMATCH' if layout.ts disagrees with the built addon.
    */
-  static open(path: string = DEFAULT_DEVICE_PATH, options: OpenOptions = {}): MmaplabDevice {
+  static open(path: string = DEFAULT_DEVICE_PATH, options: OpenOptions = {}): Device {
     if (!layoutChecked) {
       assertLayout(nativeConstants());
       layoutChecked = true;
     }
     const sys = nativeConstants().sys;
     const access = options.access ?? 'rw';
-    if (access !== 'r' && access !== 'rw') {
-      throw deviceError('ERR_INVALID_ARG', `access must be 'r' or 'rw', got ${String(access)}`);
-    }
+    if (typeof path !== 'string') throw invalidArgType('path', 'of type string', path);
+    if (access !== 'r' && access !== 'rw') throw invalidArgValue('access', "'r' or 'rw'", access);
     const flags = (access === 'rw' ? sys.O_RDWR : sys.O_RDONLY) | sys.O_CLOEXEC;
-    return new MmaplabDevice(path, native().open(path, flags));
+    return new Device(path, native().open(path, flags));
   }
 
   /** The file descriptor. Throws MmaplabError 'ERR_DEVICE_CLOSED' after close(). */
@@ -241,33 +273,34 @@ export class MmaplabDevice {
    * carries the module's reason as `err.mmaplab`.
    */
   configure(options: ConfigureOptions): void {
-    if (!Object.hasOwn(ALLOCATORS, options.alloc)) {
-      throw deviceError(
-        'ERR_INVALID_ARG',
-        `unknown allocator ${String(options.alloc)}; expected one of ${Object.keys(ALLOCATORS).join(', ')}`,
-      );
+    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
+    const { allocator, technique } = options;
+    if (typeof allocator !== 'string' || !Object.hasOwn(ALLOCATORS, allocator)) {
+      throw invalidArgValue('allocator', `one of ${Object.keys(ALLOCATORS).join(', ')}`, allocator);
     }
-    if (!Object.hasOwn(METHODS, options.method)) {
-      throw deviceError(
-        'ERR_INVALID_ARG',
-        `unknown mapping method ${String(options.method)}; expected one of ${Object.keys(METHODS).join(', ')}`,
-      );
+    if (typeof technique !== 'string' || !Object.hasOwn(METHODS, technique)) {
+      throw invalidArgValue('technique', `one of ${Object.keys(METHODS).join(', ')}`, technique);
     }
     const cache = options.cache ?? 'wb';
-    if (!Object.hasOwn(CACHES, cache)) {
-      throw deviceError(
-        'ERR_INVALID_ARG',
-        `unknown cache attribute ${String(cache)}; expected one of ${Object.keys(CACHES).join(', ')}`,
-      );
+    if (typeof cache !== 'string' || !Object.hasOwn(CACHES, cache)) {
+      throw invalidArgValue('cache', `one of ${Object.keys(CACHES).join(', ')}`, cache);
     }
     const faultAround = options.faultAround ?? false;
-    if (typeof faultAround !== 'boolean') {
-      throw deviceError('ERR_INVALID_ARG', `faultAround must be a boolean, got ${String(faultAround)}`);
+    if (typeof faultAround !== 'boolean') throw invalidArgType('faultAround', 'of type boolean', faultAround);
+    const hazards = options.hazards ?? false;
+    if (typeof hazards !== 'boolean') throw invalidArgType('hazards', 'of type boolean', hazards);
+    const size = toU64('size', options.size);
+    if (!hazards && support(allocator, technique) === 'hazard') {
+      throw deviceError(
+        'ERR_HAZARD_NOT_REQUESTED',
+        `${allocator} + ${technique} is a hazard (it can corrupt the kernel); pass hazards: true to run it ` +
+          '(the module also needs allow_hazards=1 and CAP_SYS_ADMIN)',
+      );
     }
     this.configureRaw({
-      alloc: ALLOCATORS[options.alloc],
-      method: METHODS[options.method],
-      size: toU64('size', options.size),
+      alloc: ALLOCATORS[allocator],
+      method: METHODS[technique],
+      size,
       flags: faultAround ? CONFIG_FLAGS.FAULT_AROUND : 0,
       cache: CACHES[cache],
     });
@@ -279,7 +312,9 @@ export class MmaplabDevice {
    * zero, huge or not page multiples). Refusals carry `err.mmaplab`.
    */
   configureRaw(config: ConfigStruct): void {
+    this.#size = 0;
     this.#explained(() => this.#ioctl('CONFIGURE', CONFIG_LAYOUT, config));
+    this.#size = config.size <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(config.size) : 0;
   }
 
   /** FILL: the module writes the pattern for `seed` over the whole buffer. */
@@ -287,26 +322,49 @@ export class MmaplabDevice {
     this.#ioctl('FILL', FILL_LAYOUT, { seed, reserved: 0 });
   }
 
+  /** FILL on the thread pool (a large buffer under emulation takes a while). */
+  async fillAsync(seed: number): Promise<void> {
+    await this.#ioctlAsync('FILL', FILL_LAYOUT, { seed, reserved: 0 });
+  }
+
   /** VERIFY: the module checks the buffer holds the pattern for `seed`. */
   verify(seed: number): VerifyResult {
-    const out = this.#ioctl('VERIFY', VERIFY_LAYOUT, {
-      seed,
-      reserved: 0,
-      mismatch: 0n,
-      expected: 0,
-      found: 0,
-    });
-    const ok = out.mismatch === NO_MISMATCH;
-    return { ok, mismatch: ok ? null : out.mismatch, expected: out.expected, found: out.found };
+    return verifyResult(this.#ioctl('VERIFY', VERIFY_LAYOUT, verifyRequest(seed)));
+  }
+
+  /** VERIFY on the thread pool. */
+  async verifyAsync(seed: number): Promise<VerifyResult> {
+    return verifyResult(await this.#ioctlAsync('VERIFY', VERIFY_LAYOUT, verifyRequest(seed)));
   }
 
   /**
-   * mmap(2) of the session's buffer (MAP_SHARED, read-write by default). A
-   * refusal carries the module's reason as `err.mmaplab`.
+   * mmap(2) of the session's buffer: MAP_SHARED, read-write, the whole
+   * configured buffer by default. A refusal carries the module's reason as
+   * `err.mmaplab`.
    */
-  mmap(length: number, options: MmapOptions = {}): Mapping {
+  map(options: MapOptions = {}): Mapping {
+    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
     const fd = this.fd;
-    return this.#explained(() => mapFd(fd, length, options));
+    const offset = options.offset ?? 0;
+    let length = options.length;
+    if (length === undefined) {
+      if (this.#size === 0) {
+        throw deviceError('ERR_NOT_CONFIGURED', 'map() needs a length until configure() has sized the buffer');
+      }
+      if (typeof offset !== 'number') throw invalidArgType('offset', 'of type number', offset);
+      if (!Number.isSafeInteger(offset) || offset < 0 || offset >= this.#size) {
+        throw outOfRange('offset', `an integer in [0, ${this.#size}) (the configured size)`, offset);
+      }
+      length = this.#size - offset;
+    }
+    const mapLength = length;
+    const mmapOptions = {
+      offset,
+      private: options.private ?? false,
+      prot: options.prot ?? 'rw',
+      populate: options.populate ?? false,
+    };
+    return this.#explained(() => mapFd(fd, mapLength, mmapOptions));
   }
 
   /** STATS: the session's counters since open. */
@@ -332,14 +390,11 @@ export class MmaplabDevice {
    */
   info(options: InfoOptions = {}): DeviceInfo {
     const want = options.pages ?? false;
-    if (
-      typeof want !== 'boolean' &&
-      !(typeof want === 'number' && Number.isInteger(want) && want >= 0 && want <= MAX_PAGE_INFO)
-    ) {
-      throw deviceError(
-        'ERR_INVALID_ARG',
-        `pages must be a boolean or an integer in [0, ${MAX_PAGE_INFO}], got ${String(want)}`,
-      );
+    if (typeof want !== 'boolean' && typeof want !== 'number') {
+      throw invalidArgType('pages', 'of type boolean or number', want);
+    }
+    if (typeof want === 'number' && !(Number.isInteger(want) && want >= 0 && want <= MAX_PAGE_INFO)) {
+      throw outOfRange('pages', `an integer in [0, ${MAX_PAGE_INFO}]`, want);
     }
     const request: InfoStruct = {
       alloc: 0,
@@ -412,11 +467,9 @@ export class MmaplabDevice {
    * Node's (syscall 'read').
    */
   read(length: number, position?: number): Buffer<ArrayBuffer> {
+    if (typeof length !== 'number') throw invalidArgType('length', 'of type number', length);
     if (!Number.isSafeInteger(length) || length < 0 || length > bufferConstants.MAX_LENGTH) {
-      throw deviceError(
-        'ERR_INVALID_ARG',
-        `length must be an integer in [0, ${bufferConstants.MAX_LENGTH}], got ${String(length)}`,
-      );
+      throw outOfRange('length', `an integer in [0, ${bufferConstants.MAX_LENGTH}]`, length);
     }
     const pos = toPosition(position);
     const buf = Buffer.alloc(length);
@@ -430,24 +483,51 @@ export class MmaplabDevice {
    * (syscall 'write').
    */
   write(data: Uint8Array, position?: number): number {
-    if (!(data instanceof Uint8Array)) {
-      throw deviceError('ERR_INVALID_ARG', `data must be a Uint8Array or Buffer, got ${String(data)}`);
-    }
+    if (!(data instanceof Uint8Array)) throw invalidArgType('data', 'an instance of Uint8Array or Buffer', data);
     const pos = toPosition(position);
     return fs.writeSync(this.fd, data, 0, data.byteLength, pos);
   }
 
-  /** close(2). Idempotent; mappings stay valid. */
+  /**
+   * close(2). Idempotent; mappings stay valid (they hold their own
+   * reference to the file). While an asynchronous ioctl is in flight it
+   * throws 'ERR_DEVICE_BUSY': the descriptor number must not be reused
+   * under it.
+   */
   close(): void {
     if (this.#fd < 0) return;
+    if (this.#pending > 0) {
+      throw deviceError('ERR_DEVICE_BUSY', `${this.path}: ${this.#pending} asynchronous call(s) still running; await them first`);
+    }
     const fd = this.#fd;
     this.#fd = -1;
+    this.#size = 0;
     native().close(fd);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   #ioctl<L extends StructLayout>(request: RequestName, layout: L, values: StructValues<L>): StructValues<L> {
     const bytes = encode(layout, values);
     native().ioctl(this.fd, REQUESTS[request], bytes);
+    return decode(layout, bytes);
+  }
+
+  async #ioctlAsync<L extends StructLayout>(
+    request: RequestName,
+    layout: L,
+    values: StructValues<L>,
+  ): Promise<StructValues<L>> {
+    const bytes = encode(layout, values);
+    const call = native().ioctlAsync(this.fd, REQUESTS[request], bytes);
+    this.#pending++;
+    try {
+      await call;
+    } finally {
+      this.#pending--;
+    }
     return decode(layout, bytes);
   }
 
@@ -531,15 +611,26 @@ export function pageInfoFromStruct(p: PageInfoStruct): PageInfo {
   };
 }
 
+function verifyRequest(seed: number): StructValues<typeof VERIFY_LAYOUT> {
+  return { seed, reserved: 0, mismatch: 0n, expected: 0, found: 0 };
+}
+
+function verifyResult(out: StructValues<typeof VERIFY_LAYOUT>): VerifyResult {
+  const ok = out.mismatch === NO_MISMATCH;
+  return { ok, mismatch: ok ? null : out.mismatch, expected: out.expected, found: out.found };
+}
+
 function toU64(name: string, value: number | bigint): bigint {
+  if (typeof value !== 'number' && typeof value !== 'bigint') throw invalidArgType(name, 'of type number or bigint', value);
   if (typeof value === 'bigint' && value >= 0n && value <= 0xffff_ffff_ffff_ffffn) return value;
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
-  throw deviceError('ERR_INVALID_ARG', `${name} must be a non-negative integer, got ${String(value)}`);
+  throw outOfRange(name, 'a non-negative integer (safe, or a bigint below 2^64)', value);
 }
 
 /** undefined -> null (the file offset); else a non-negative safe integer. */
 function toPosition(position: number | undefined): number | null {
   if (position === undefined) return null;
-  if (typeof position === 'number' && Number.isSafeInteger(position) && position >= 0) return position;
-  throw deviceError('ERR_INVALID_ARG', `position must be a non-negative safe integer, got ${String(position)}`);
+  if (typeof position !== 'number') throw invalidArgType('position', 'of type number', position);
+  if (Number.isSafeInteger(position) && position >= 0) return position;
+  throw outOfRange('position', 'a non-negative safe integer', position);
 }

@@ -6,15 +6,21 @@
  * - System-call failures come from the addon unchanged. They look like Node's
  *   own fs errors: `code` is the errno name ('EINVAL'), `errno` the negative
  *   errno number, `syscall` the call that failed ('open', 'ioctl', 'mmap',
- *   'munmap', 'msync', 'close'); `open` errors also carry `path`. A mapping
- *   that is unmapped (or msync'ed) after it was already unmapped throws the
- *   same shape with code 'EALREADY'. {@link isSyscallError} recognises them.
- *   A refusal by the kernel module is one of these: it is evidence, not a bug.
- * - Misuse found on the TypeScript side (a closed device, an unknown allocator
- *   name, a layout that disagrees with the built addon) throws the project's
- *   one error class, {@link MmaplabError}, with a {@link DeviceErrorCode}.
- *   Misuse of the raw addon (wrong argument types) throws TypeError with code
- *   'ERR_INVALID_ARG_TYPE' / 'ERR_INVALID_ARG_VALUE' / 'ERR_MISSING_ARGS'.
+ *   'munmap', 'msync', 'mremap', 'mprotect', 'madvise', 'mincore',
+ *   'close'); `open` errors also carry `path`. Using a mapping after it was
+ *   unmapped throws the same shape with code 'EALREADY'; unmapping, moving
+ *   or reprotecting one while an asynchronous call uses it, code 'EBUSY'.
+ *   {@link isSyscallError} recognises them. A refusal by the kernel module
+ *   is one of these: it is evidence, not a bug.
+ * - Bad arguments, found before any system call, throw as Node's own
+ *   functions do: TypeError with code 'ERR_INVALID_ARG_TYPE' (wrong type) or
+ *   'ERR_INVALID_ARG_VALUE' (an unknown name, say), RangeError with code
+ *   'ERR_OUT_OF_RANGE' (a number outside its range, an offset that is not a
+ *   page multiple), TypeError 'ERR_MISSING_ARGS' from the raw addon.
+ *   {@link isArgumentError} recognises them.
+ * - Misuse of state (a closed device, a hazard not asked for, a layout that
+ *   disagrees with the built addon) throws the project's one error class,
+ *   {@link MmaplabError}, with a {@link DeviceErrorCode}.
  */
 import * as os from 'node:os';
 import { MmaplabError } from '../util/errors';
@@ -28,8 +34,53 @@ export type DeviceErrorCode =
   | 'ERR_LAYOUT_MISMATCH'
   /** A method was called on a device after close(). */
   | 'ERR_DEVICE_CLOSED'
-  /** An argument the TypeScript side checks (names, integer ranges) is unusable. */
-  | 'ERR_INVALID_ARG';
+  /** close() while an asynchronous call still uses the file descriptor. */
+  | 'ERR_DEVICE_BUSY'
+  /** configure() of a hazardous allocator/technique pair without `hazards: true`. */
+  | 'ERR_HAZARD_NOT_REQUESTED'
+  /** map() without a length before configure() gave the buffer its size. */
+  | 'ERR_NOT_CONFIGURED';
+
+export type ArgumentErrorCode = 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE';
+
+/** A bad argument, shaped like Node's own (TypeError or RangeError with a code). */
+export type ArgumentError = (TypeError | RangeError) & { readonly code: ArgumentErrorCode };
+
+function withCode<E extends Error>(err: E, code: ArgumentErrorCode): E & { readonly code: ArgumentErrorCode } {
+  Object.defineProperty(err, 'code', { value: code, enumerable: true, configurable: true, writable: true });
+  return err as E & { readonly code: ArgumentErrorCode };
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`;
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value === null || typeof value !== 'object') return String(value);
+  return Array.isArray(value) ? 'an array' : `an instance of ${value.constructor?.name ?? 'Object'}`;
+}
+
+/** TypeError 'ERR_INVALID_ARG_TYPE': `name` must be `expected`. */
+export function invalidArgType(name: string, expected: string, value: unknown): TypeError & { readonly code: ArgumentErrorCode } {
+  return withCode(new TypeError(`The "${name}" argument must be ${expected}. Received ${show(value)}`), 'ERR_INVALID_ARG_TYPE');
+}
+
+/** TypeError 'ERR_INVALID_ARG_VALUE': right type, unusable value. */
+export function invalidArgValue(name: string, expected: string, value: unknown): TypeError & { readonly code: ArgumentErrorCode } {
+  return withCode(new TypeError(`The "${name}" argument must be ${expected}. Received ${show(value)}`), 'ERR_INVALID_ARG_VALUE');
+}
+
+/** RangeError 'ERR_OUT_OF_RANGE'. */
+export function outOfRange(name: string, expected: string, value: unknown): RangeError & { readonly code: ArgumentErrorCode } {
+  return withCode(
+    new RangeError(`The value of "${name}" is out of range. It must be ${expected}. Received ${show(value)}`),
+    'ERR_OUT_OF_RANGE',
+  );
+}
+
+export function isArgumentError(err: unknown): err is ArgumentError {
+  if (!(err instanceof TypeError || err instanceof RangeError)) return false;
+  const code = (err as { code?: unknown }).code;
+  return code === 'ERR_INVALID_ARG_TYPE' || code === 'ERR_INVALID_ARG_VALUE' || code === 'ERR_OUT_OF_RANGE';
+}
 
 /** A failed system call, as thrown by the addon (and by Node's fs). */
 export interface SyscallError extends Error {

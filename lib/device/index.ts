@@ -1,19 +1,22 @@
 /**
  * lib/device: the typed API over /dev/mmaplab and the Node-API addon.
  *
- *   const dev = MmaplabDevice.open();
- *   dev.configure({ alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: 1 << 20 });
+ *   using dev = Device.open();
+ *   dev.configure({ allocator: 'vmalloc_user', technique: 'remap_vmalloc_range', size: 1 << 20 });
  *   dev.fill(7);
- *   const m = dev.mmap(1 << 20);
- *   checkPattern(m.buffer, 7);   // null: userspace sees what the kernel wrote
- *   m.unmap();
- *   dev.close();
+ *   using map = dev.map();          // the whole buffer, MAP_SHARED
+ *   map.checkPattern(7);            // null: userspace sees what the kernel wrote
+ *   map.writePattern(8);
+ *   dev.verify(8).ok;               // true: the kernel sees what userspace wrote
  *
- * A refused CONFIGURE or mmap throws the syscall error with the module's
- * reason attached:
+ * (or call map.unmap() and dev.close() explicitly). A refused CONFIGURE or
+ * mmap throws the syscall error with the module's reason attached:
  *
- *   try { dev.configure({ alloc: 'kmalloc', method: 'remap_vmalloc_range', size: 4096 }); }
+ *   try { dev.configure({ allocator: 'kmalloc', technique: 'remap_vmalloc_range', size: 4096 }); }
  *   catch (err) { failureReason(err); // { reason: 'combination', text: '...' } }
+ *
+ * What would kill the process (SIGBUS, SIGSEGV) runs in a child process
+ * through runIsolated() (./isolated), which reports the signal and the page.
  */
 import {
   ALLOCATORS,
@@ -38,15 +41,42 @@ export {
   type InfoOptions,
   type LastError,
   MAX_PAGE_INFO,
-  MmaplabDevice,
+  Device,
+  type MapOptions,
   type MmaplabSyscallError,
   type OpenOptions,
   type PageInfo,
   type VerifyResult,
 } from './device';
-export { Mapping, type MmapOptions, type MsyncOptions, type Protection } from './mapping';
+export {
+  type Advice,
+  type ForkResult,
+  Mapping,
+  mapFd,
+  type MmapOptions,
+  type MsyncOptions,
+  type Protection,
+  type RangeOptions,
+} from './mapping';
+export { type Support, support } from './support';
+export {
+  type IsolatedOptions,
+  type IsolatedPlan,
+  type IsolatedResult,
+  type IsolatedStep,
+  runIsolated,
+} from './isolated';
 export { checkPattern, type PatternMismatch, patternWord, writePattern } from './pattern';
-export { type DeviceErrorCode, errnoName, isSyscallError, MmaplabError, type SyscallError } from './errors';
+export {
+  type ArgumentError,
+  type ArgumentErrorCode,
+  type DeviceErrorCode,
+  errnoName,
+  isArgumentError,
+  isSyscallError,
+  MmaplabError,
+  type SyscallError,
+} from './errors';
 export type { AllocName, CacheName, MethodName, ReasonName };
 export { MAX_SIZE };
 

@@ -6,13 +6,13 @@
  * The header is the single source of truth. This file restates it so that the
  * device API is typed and needs no addon to describe itself; checkLayout()
  * compares the restatement with what the addon was compiled from
- * (test/unit/device.test.ts runs it, and MmaplabDevice.open() refuses to run
+ * (test/unit/device.test.ts runs it, and Device.open() refuses to run
  * on a mismatch), so the two cannot drift silently.
  *
  * Structs are encoded in the host's byte order, as the kernel reads them.
  */
 import * as os from 'node:os';
-import { deviceError } from './errors';
+import { deviceError, invalidArgType, invalidArgValue, outOfRange } from './errors';
 import type { NativeConstants, RequestName, StructName } from './native';
 
 /** __u32, __s32, __u64, and char[length] (a NUL-terminated string). */
@@ -287,9 +287,10 @@ export const REQUESTS: Readonly<Record<RequestName, number>> = {
 const LITTLE_ENDIAN = os.endianness() === 'LE';
 
 /**
- * The bytes of `values` laid out as `layout`. Throws MmaplabError
- * 'ERR_INVALID_ARG' for a value that does not fit its field (a string must
- * leave room for its NUL and hold none).
+ * The bytes of `values` laid out as `layout`. A value of the wrong type is a
+ * TypeError ('ERR_INVALID_ARG_TYPE'), one that does not fit its field a
+ * RangeError ('ERR_OUT_OF_RANGE'); a string must leave room for its NUL and
+ * hold none.
  */
 export function encode<L extends StructLayout>(layout: L, values: StructValues<L>): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(layout.size);
@@ -300,30 +301,27 @@ export function encode<L extends StructLayout>(layout: L, values: StructValues<L
     const where = `${layout.name}.${name}`;
     switch (field.type) {
       case 'u32':
-        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffff_ffff) {
-          throw deviceError('ERR_INVALID_ARG', `${where} must be an integer in [0, 2^32), got ${String(v)}`);
-        }
+        if (typeof v !== 'number') throw invalidArgType(where, 'of type number', v);
+        if (!Number.isInteger(v) || v < 0 || v > 0xffff_ffff) throw outOfRange(where, 'an integer in [0, 2^32)', v);
         view.setUint32(field.offset, v, LITTLE_ENDIAN);
         break;
       case 's32':
-        if (typeof v !== 'number' || !Number.isInteger(v) || v < -0x8000_0000 || v > 0x7fff_ffff) {
-          throw deviceError('ERR_INVALID_ARG', `${where} must be an integer in [-2^31, 2^31), got ${String(v)}`);
+        if (typeof v !== 'number') throw invalidArgType(where, 'of type number', v);
+        if (!Number.isInteger(v) || v < -0x8000_0000 || v > 0x7fff_ffff) {
+          throw outOfRange(where, 'an integer in [-2^31, 2^31)', v);
         }
         view.setInt32(field.offset, v, LITTLE_ENDIAN);
         break;
       case 'u64':
-        if (typeof v !== 'bigint' || v < 0n || v > 0xffff_ffff_ffff_ffffn) {
-          throw deviceError('ERR_INVALID_ARG', `${where} must be a bigint in [0, 2^64), got ${String(v)}`);
-        }
+        if (typeof v !== 'bigint') throw invalidArgType(where, 'of type bigint', v);
+        if (v < 0n || v > 0xffff_ffff_ffff_ffffn) throw outOfRange(where, 'in [0, 2^64)', v);
         view.setBigUint64(field.offset, v, LITTLE_ENDIAN);
         break;
       case 'char': {
-        const text = typeof v === 'string' ? UTF8_ENCODER.encode(v) : null;
-        if (text === null || text.includes(0) || text.byteLength >= field.length) {
-          throw deviceError(
-            'ERR_INVALID_ARG',
-            `${where} must be a string of at most ${field.length - 1} UTF-8 bytes without NUL, got ${String(v)}`,
-          );
+        if (typeof v !== 'string') throw invalidArgType(where, 'of type string', v);
+        const text = UTF8_ENCODER.encode(v);
+        if (text.includes(0) || text.byteLength >= field.length) {
+          throw invalidArgValue(where, `a string of at most ${field.length - 1} UTF-8 bytes without NUL`, v);
         }
         bytes.set(text, field.offset);
         break;
@@ -339,10 +337,7 @@ export function encode<L extends StructLayout>(layout: L, values: StructValues<L
  */
 export function decode<L extends StructLayout>(layout: L, bytes: Uint8Array): StructValues<L> {
   if (bytes.byteLength < layout.size) {
-    throw deviceError(
-      'ERR_INVALID_ARG',
-      `${layout.name} needs ${layout.size} bytes, got ${bytes.byteLength}`,
-    );
+    throw outOfRange('bytes.byteLength', `at least ${layout.size} (sizeof ${layout.name})`, bytes.byteLength);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, layout.size);
   const out: Record<string, number | bigint | string> = {};

@@ -1,25 +1,32 @@
 /**
- * A mapping: exactly one ArrayBuffer over memory mmap'ed from a file.
+ * A mapping: exactly one ArrayBuffer over memory mmap'ed from a file (the
+ * device, or any other: the addon's mmap works on every fd).
  *
  * unmap() calls munmap(2) and detaches the buffer, so every view left behind
- * has length 0 instead of pointing at unmapped memory. A mapping dropped
- * without unmap() is unmapped when its buffer is garbage-collected. Do not
- * transfer the buffer (postMessage, structuredClone with transfer): the
- * mapping is only reachable through the buffer the addon returned.
+ * has length 0 instead of pointing at unmapped memory; a second unmap() does
+ * nothing. A mapping dropped without unmap() is unmapped when its buffer is
+ * garbage-collected. Calls that replace a mapping (unmapRange, remap) detach
+ * it and return new Mappings. While msyncAsync() is in flight, unmap,
+ * unmapRange, remap and protect fail with 'EBUSY' instead of racing it.
+ *
+ * Do not transfer the buffer (postMessage, structuredClone with transfer):
+ * the mapping is only reachable through the buffer the addon returned.
  */
-import { deviceError } from './errors';
-import { native, nativeConstants } from './native';
+import * as os from 'node:os';
+import { invalidArgType, invalidArgValue, outOfRange } from './errors';
+import { native, nativeConstants, type SysConstantName } from './native';
+import type { PatternMismatch } from './pattern';
 
-/** 'r' = PROT_READ, 'rw' = PROT_READ | PROT_WRITE. */
-export type Protection = 'r' | 'rw';
+/** 'none' = PROT_NONE, 'r' = PROT_READ, 'rw' = PROT_READ | PROT_WRITE. */
+export type Protection = 'none' | 'r' | 'rw';
 
 export interface MmapOptions {
   /** The mmap offset in bytes (a page multiple). Default 0. */
   offset?: number;
   /** Default 'rw'. */
   prot?: Protection;
-  /** MAP_SHARED (true, the default) or MAP_PRIVATE (false). */
-  shared?: boolean;
+  /** MAP_PRIVATE instead of MAP_SHARED. Default false. */
+  private?: boolean;
   /** MAP_POPULATE: fault every page in at mmap time. Default false. */
   populate?: boolean;
 }
@@ -29,6 +36,43 @@ export interface MsyncOptions {
   mode?: 'sync' | 'async';
   /** Add MS_INVALIDATE. */
   invalidate?: boolean;
+  /** Byte offset of the range (a page multiple); default 0. */
+  offset?: number;
+  /** Bytes; default the rest of the mapping. */
+  length?: number;
+}
+
+/** A byte range of a mapping: offset a page multiple, default the whole mapping. */
+export interface RangeOptions {
+  offset?: number;
+  length?: number;
+}
+
+export type Advice =
+  | 'normal' | 'random' | 'sequential' | 'willneed' | 'dontneed'
+  | 'dontfork' | 'dofork' | 'remove' | 'free' | 'cold' | 'pageout'
+  | 'populate_read' | 'populate_write';
+
+const ADVICE: Readonly<Record<Advice, SysConstantName>> = {
+  normal: 'MADV_NORMAL',
+  random: 'MADV_RANDOM',
+  sequential: 'MADV_SEQUENTIAL',
+  willneed: 'MADV_WILLNEED',
+  dontneed: 'MADV_DONTNEED',
+  dontfork: 'MADV_DONTFORK',
+  dofork: 'MADV_DOFORK',
+  remove: 'MADV_REMOVE',
+  free: 'MADV_FREE',
+  cold: 'MADV_COLD',
+  pageout: 'MADV_PAGEOUT',
+  populate_read: 'MADV_POPULATE_READ',
+  populate_write: 'MADV_POPULATE_WRITE',
+};
+
+/** How a forked child that wrote through the mapping ended. */
+export interface ForkResult {
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
 }
 
 export class Mapping {
@@ -36,17 +80,18 @@ export class Mapping {
   readonly length: number;
   /** The mmap offset: byte offset of buffer[0] in the file / device buffer. */
   readonly offset: number;
-  readonly prot: Protection;
-  readonly shared: boolean;
+  /** MAP_PRIVATE. */
+  readonly private: boolean;
+  #prot: Protection;
   readonly #buffer: ArrayBuffer;
 
-  /** @internal Use MmaplabDevice.mmap(). */
-  constructor(buffer: ArrayBuffer, offset: number, prot: Protection, shared: boolean) {
+  /** @internal Use Device.map() or mapFd(). */
+  constructor(buffer: ArrayBuffer, offset: number, prot: Protection, isPrivate: boolean) {
     this.#buffer = buffer;
     this.length = buffer.byteLength;
     this.offset = offset;
-    this.prot = prot;
-    this.shared = shared;
+    this.#prot = prot;
+    this.private = isPrivate;
   }
 
   /** The mapped memory; detached (byteLength 0) once unmapped. */
@@ -54,37 +99,200 @@ export class Mapping {
     return this.#buffer;
   }
 
+  /** The protection given at mmap time or by the last protect() of the whole mapping. */
+  get prot(): Protection {
+    return this.#prot;
+  }
+
   get unmapped(): boolean {
     return this.#buffer.byteLength !== this.length;
   }
 
-  /** munmap(2), then detach the buffer. A second call throws code 'EALREADY'. */
+  /** munmap(2), then detach the buffer. A no-op once unmapped. */
   unmap(): void {
     native().munmap(this.#buffer);
   }
 
-  /** msync(2) of the whole mapping. Throws code 'EALREADY' once unmapped. */
-  msync(options: MsyncOptions = {}): void {
-    const sys = nativeConstants().sys;
-    const mode = options.mode ?? 'sync';
-    if (mode !== 'sync' && mode !== 'async') {
-      throw deviceError('ERR_INVALID_ARG', `msync mode must be 'sync' or 'async', got ${String(mode)}`);
+  [Symbol.dispose](): void {
+    this.unmap();
+  }
+
+  /**
+   * munmap(2) of part of the mapping. This Mapping is detached; the parts
+   * before and after the hole come back as new Mappings (in address order).
+   */
+  unmapRange(range: { offset: number; length: number }): Mapping[] {
+    const checked = checkRange(range, true);
+    const offset = checked.offset ?? 0;
+    const length = checked.length ?? 0;
+    const rest = native().munmapRange(this.#buffer, offset, length);
+    return rest.map((buf, i) => {
+      const at = i === 0 && offset > 0 ? 0 : offset + length;
+      return new Mapping(buf, this.offset + at, this.#prot, this.private);
+    });
+  }
+
+  /**
+   * mremap(2) to `length` bytes; may move unless `mayMove` is false. This
+   * Mapping is detached and the new one returned; on failure (a VM_PFNMAP
+   * or VM_DONTEXPAND mapping cannot grow) nothing changes.
+   */
+  remap(length: number, options: { mayMove?: boolean } = {}): Mapping {
+    checkCount('length', length, 1);
+    const mayMove = options.mayMove ?? true;
+    if (typeof mayMove !== 'boolean') throw invalidArgType('mayMove', 'of type boolean', mayMove);
+    return new Mapping(native().mremap(this.#buffer, length, mayMove), this.offset, this.#prot, this.private);
+  }
+
+  /** mprotect(2) of a range, default the whole mapping. */
+  protect(prot: Protection, range: RangeOptions = {}): void {
+    const { offset, length } = checkRange(range, false);
+    native().mprotect(this.#buffer, protBits(prot), offset, length);
+    if (offset === undefined && length === undefined) this.#prot = prot;
+  }
+
+  /** madvise(2) of a range, default the whole mapping. */
+  advise(advice: Advice, range: RangeOptions = {}): void {
+    if (typeof advice !== 'string' || !Object.hasOwn(ADVICE, advice)) {
+      throw invalidArgValue('advice', `one of ${Object.keys(ADVICE).join(', ')}`, advice);
     }
-    const flags = (mode === 'sync' ? sys.MS_SYNC : sys.MS_ASYNC) | (options.invalidate ? sys.MS_INVALIDATE : 0);
-    native().msync(this.#buffer, flags);
+    const { offset, length } = checkRange(range, false);
+    native().madvise(this.#buffer, nativeConstants().sys[ADVICE[advice]], offset, length);
+  }
+
+  /** msync(2), blocking the thread. */
+  msync(options: MsyncOptions = {}): void {
+    const { offset, length } = checkRange(options, false);
+    native().msync(this.#buffer, msyncFlags(options), offset, length);
+  }
+
+  /**
+   * msync(2) on the thread pool; the mapping is busy (unmap: EBUSY) until it
+   * settles. Every failure, bad arguments included, is a rejection.
+   */
+  async msyncAsync(options: MsyncOptions = {}): Promise<void> {
+    const { offset, length } = checkRange(options, false);
+    return native().msyncAsync(this.#buffer, msyncFlags(options), offset, length);
+  }
+
+  /** mincore(2): whether each page is resident. */
+  residency(): boolean[] {
+    return Array.from(native().mincore(this.#buffer), (b) => (b & 1) !== 0);
+  }
+
+  /** The number of resident pages (mincore(2)). */
+  residentPages(): number {
+    let n = 0;
+    for (const b of native().mincore(this.#buffer)) n += b & 1;
+    return n;
+  }
+
+  /**
+   * Touches every page (reads its first byte, or writes it back unchanged)
+   * in native code. `progress[0]` holds the page being touched, so a
+   * process killed on the way tells which page it reached.
+   */
+  touch(mode: 'read' | 'write', progress?: Int32Array): number {
+    if (mode !== 'read' && mode !== 'write') throw invalidArgValue('mode', "'read' or 'write'", mode);
+    return native().touch(this.#buffer, mode === 'write', progress);
+  }
+
+  /** Writes the device pattern for `seed`, in the device buffer's coordinates. */
+  writePattern(seed: number, progress?: Int32Array): void {
+    native().patternWrite(this.#buffer, checkSeed(seed), this.#firstWord(), progress);
+  }
+
+  /** The first word that breaks the device pattern for `seed`, or null. */
+  checkPattern(seed: number, progress?: Int32Array): PatternMismatch | null {
+    return native().patternCheck(this.#buffer, checkSeed(seed), this.#firstWord(), progress);
+  }
+
+  /**
+   * fork(2); the child writes the pattern for `seed` through the mapping it
+   * inherited and exits. Shared mappings show the child's writes to the
+   * parent (and the kernel); private ones must not.
+   */
+  forkWrite(seed: number): ForkResult {
+    const r = native().forkWrite(this.#buffer, checkSeed(seed), this.#firstWord());
+    return { exitCode: r.exitCode, signal: r.signal === null ? null : signalName(r.signal) };
+  }
+
+  #firstWord(): number {
+    return this.offset / 4;
   }
 }
 
-/** mmap(2) of `fd`. Length and offset are checked by the addon (TypeError). */
+/** mmap(2) of `fd`. Length and offset are checked before the call (RangeError). */
 export function mapFd(fd: number, length: number, options: MmapOptions = {}): Mapping {
   const sys = nativeConstants().sys;
+  if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
   const prot = options.prot ?? 'rw';
-  if (prot !== 'r' && prot !== 'rw') {
-    throw deviceError('ERR_INVALID_ARG', `prot must be 'r' or 'rw', got ${String(prot)}`);
-  }
-  const shared = options.shared ?? true;
+  const isPrivate = options.private ?? false;
+  if (typeof isPrivate !== 'boolean') throw invalidArgType('private', 'of type boolean', isPrivate);
+  const populate = options.populate ?? false;
+  if (typeof populate !== 'boolean') throw invalidArgType('populate', 'of type boolean', populate);
   const offset = options.offset ?? 0;
-  const protBits = prot === 'rw' ? sys.PROT_READ | sys.PROT_WRITE : sys.PROT_READ;
-  const flags = (shared ? sys.MAP_SHARED : sys.MAP_PRIVATE) | (options.populate ? sys.MAP_POPULATE : 0);
-  return new Mapping(native().mmap(fd, length, protBits, flags, offset), offset, prot, shared);
+  checkCount('length', length, 1);
+  checkCount('offset', offset, 0);
+  if (offset % nativeConstants().PAGE_SIZE !== 0) {
+    throw outOfRange('offset', `a multiple of the page size (${nativeConstants().PAGE_SIZE})`, offset);
+  }
+  const flags = (isPrivate ? sys.MAP_PRIVATE : sys.MAP_SHARED) | (populate ? sys.MAP_POPULATE : 0);
+  return new Mapping(native().mmap(fd, length, protBits(prot), flags, offset), offset, prot, isPrivate);
+}
+
+function protBits(prot: Protection): number {
+  const sys = nativeConstants().sys;
+  switch (prot) {
+    case 'none':
+      return sys.PROT_NONE;
+    case 'r':
+      return sys.PROT_READ;
+    case 'rw':
+      return sys.PROT_READ | sys.PROT_WRITE;
+    default:
+      throw invalidArgValue('prot', "'none', 'r' or 'rw'", prot);
+  }
+}
+
+function msyncFlags(options: MsyncOptions): number {
+  const sys = nativeConstants().sys;
+  if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
+  const mode = options.mode ?? 'sync';
+  if (mode !== 'sync' && mode !== 'async') throw invalidArgValue('mode', "'sync' or 'async'", mode);
+  const invalidate = options.invalidate ?? false;
+  if (typeof invalidate !== 'boolean') throw invalidArgType('invalidate', 'of type boolean', invalidate);
+  return (mode === 'sync' ? sys.MS_SYNC : sys.MS_ASYNC) | (invalidate ? sys.MS_INVALIDATE : 0);
+}
+
+function checkCount(name: string, value: unknown, min: number): asserts value is number {
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
+  if (!Number.isSafeInteger(value) || value < min) throw outOfRange(name, `an integer >= ${min}`, value);
+}
+
+/** Checks the types and page alignment; the addon checks the bounds. */
+function checkRange<R extends RangeOptions>(
+  range: R,
+  required: boolean,
+): { offset: number | undefined; length: number | undefined } {
+  if (typeof range !== 'object' || range === null) throw invalidArgType('range', 'an object', range);
+  const { offset, length } = range;
+  if (offset !== undefined || required) {
+    checkCount('offset', offset, 0);
+    const page = nativeConstants().PAGE_SIZE;
+    if (offset % page !== 0) throw outOfRange('offset', `a multiple of the page size (${page})`, offset);
+  }
+  if (length !== undefined || required) checkCount('length', length, 1);
+  return { offset, length };
+}
+
+function checkSeed(seed: number): number {
+  if (typeof seed !== 'number') throw invalidArgType('seed', 'of type number', seed);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffff_ffff) throw outOfRange('seed', 'an integer in [0, 2^32)', seed);
+  return seed;
+}
+
+function signalName(signal: number): NodeJS.Signals {
+  const found = Object.entries(os.constants.signals).find(([, n]) => n === signal);
+  return (found?.[0] ?? `SIG${signal}`) as NodeJS.Signals;
 }

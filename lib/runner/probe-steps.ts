@@ -3,7 +3,7 @@
  * recorded, stopping at the first one the kernel refuses. Runs in a probe
  * child process so a signal kills the probe, not the agent.
  */
-import { MmaplabDevice, checkPattern, writePattern, type Mapping } from '../device';
+import { Device, checkPattern, writePattern, type Mapping } from '../device';
 import { emptyObservation, type CellSpec, type ProbeObservation, type ProbeStep } from '../experiments/types';
 import { offlineCpu, onlineCpu } from './settle';
 
@@ -32,7 +32,7 @@ function refusalDetails(err: unknown): { reason?: string; text?: string } {
 type Step = <T>(name: ProbeStep, fn: () => T) => T;
 
 /** STATS, then munmap, drain and close: the common end of every scenario. */
-function finish(d: MmaplabDevice, map: Mapping, obs: ProbeObservation, step: Step): void {
+function finish(d: Device, map: Mapping, obs: ProbeObservation, step: Step): void {
   const st = d.stats();
   obs.stats = {
     faults: Number(st.faults),
@@ -52,7 +52,7 @@ function finish(d: MmaplabDevice, map: Mapping, obs: ProbeObservation, step: Ste
 }
 
 /** Whether INFO shows the buffer's pfns in one consecutive run (null: unknown). */
-function consecutive(d: MmaplabDevice): boolean | null {
+function consecutive(d: Device): boolean | null {
   try {
     const pages = d.info({ pages: true }).pages ?? [];
     if (pages.length === 0) return null;
@@ -72,16 +72,23 @@ export function runScenario(cell: CellSpec, devicePath: string): ProbeObservatio
     obs.steps.push(name);
     return v;
   };
-  let dev: MmaplabDevice | null = null;
+  let dev: Device | null = null;
   try {
-    dev = step('open', () => MmaplabDevice.open(devicePath));
+    dev = step('open', () => Device.open(devicePath));
     const d = dev;
     step('configure', () =>
-      d.configure({ alloc: cell.alloc, method: cell.method, size: cell.size, cache: cell.cache, faultAround: cell.faultAround }),
+      d.configure({
+        allocator: cell.alloc,
+        technique: cell.method,
+        size: cell.size,
+        cache: cell.cache,
+        faultAround: cell.faultAround,
+        hazards: cell.hazard,
+      }),
     );
     obs.pfnsConsecutive = consecutive(d);
     if (cell.scenario === 'write-first') {
-      const map = step('mmap', () => d.mmap(cell.size, { prot: 'rw', shared: true }));
+      const map = step('mmap', () => d.map({ length: cell.size, prot: 'rw' }));
       step('write', () => writePattern(map.buffer, SEED_USER));
       const v = step('verify', () => d.verify(SEED_USER));
       obs.userToKernel =
@@ -93,7 +100,7 @@ export function runScenario(cell: CellSpec, devicePath: string): ProbeObservatio
       return obs;
     }
     step('fill', () => d.fill(SEED_KERNEL));
-    const map = step('mmap', () => d.mmap(cell.size, { prot: 'rw', shared: true }));
+    const map = step('mmap', () => d.map({ length: cell.size, prot: 'rw' }));
     obs.kernelToUser = step('read', () => checkPattern(map.buffer, SEED_KERNEL));
     if (cell.scenario === 'free-while-mapped') {
       step('free', () => d.freeWhileMapped());

@@ -4,7 +4,7 @@
  * test comes last because it leaves the kernel tainted B.
  */
 import * as assert from 'node:assert/strict';
-import { MmaplabDevice } from '../../lib/device';
+import { Device } from '../../lib/device';
 import { findCells } from '../../lib/experiments/catalogue';
 import type { CellSpec } from '../../lib/experiments/types';
 import { CellRunner } from '../../lib/runner/cell-runner';
@@ -42,17 +42,19 @@ describe(`mmaplab on ${os.release()}`, function () {
       assert.equal(moduleParam('allow_hazards'), 'N');
     });
 
-    it('refuses the hazard configuration with EPERM', function () {
-      const dev = MmaplabDevice.open();
+    it('refuses the hazard configuration: in TypeScript unless asked for, then in the module with EPERM', function () {
+      const dev = Device.open();
       try {
-        expectErrno(() => dev.configure({ alloc: 'pages_nocomp', method: 'fault_page', size: 16384 }), 'EPERM');
+        const hazard = { allocator: 'pages_nocomp', technique: 'fault_page', size: 16384 } as const;
+        assert.throws(() => dev.configure(hazard), (e: Error & { code?: string }) => e.code === 'ERR_HAZARD_NOT_REQUESTED');
+        expectErrno(() => dev.configure({ ...hazard, hazards: true }), 'EPERM');
       } finally {
         dev.close();
       }
     });
 
     it('rejects bad CONFIGURE input with an errno, never an oops', function () {
-      const dev = MmaplabDevice.open();
+      const dev = Device.open();
       try {
         const base = { alloc: 1, method: 1, size: 65536n, flags: 0, cache: 0 };
         expectErrno(() => dev.configureRaw({ ...base, size: 0n }), 'EINVAL');
@@ -69,14 +71,14 @@ describe(`mmaplab on ${os.release()}`, function () {
     });
 
     it('refuses to reconfigure while mapped (EBUSY) and mmap beyond the buffer (EINVAL)', function () {
-      const dev = MmaplabDevice.open();
+      const dev = Device.open();
       try {
-        dev.configure({ alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: 65536 });
-        assert.throws(() => dev.mmap(65536 * 2), (e: Error & { code?: string }) => e.code === 'EINVAL');
-        const map = dev.mmap(65536);
-        expectErrno(() => dev.configure({ alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: 8192 }), 'EBUSY');
+        dev.configure({ allocator: 'vmalloc_user', technique: 'remap_vmalloc_range', size: 65536 });
+        assert.throws(() => dev.map({ length: 65536 * 2 }), (e: Error & { code?: string }) => e.code === 'EINVAL');
+        const map = dev.map({ length: 65536 });
+        expectErrno(() => dev.configure({ allocator: 'vmalloc_user', technique: 'remap_vmalloc_range', size: 8192 }), 'EBUSY');
         map.unmap();
-        dev.configure({ alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: 8192 });
+        dev.configure({ allocator: 'vmalloc_user', technique: 'remap_vmalloc_range', size: 8192 });
       } finally {
         dev.close();
       }

@@ -6,7 +6,7 @@
  */
 import * as assert from 'node:assert/strict';
 import * as os from 'node:os';
-import { MmaplabDevice, checkPattern, writePattern } from '../../lib/device';
+import { Device, checkPattern, writePattern } from '../../lib/device';
 import { CATALOGUE } from '../../lib/experiments/catalogue';
 import { expectationFor } from '../../lib/experiments/expectations';
 import { seriesOf } from '../../lib/vm/kernels';
@@ -64,7 +64,7 @@ describe(`every pair with hazards disabled on ${os.release()}`, function () {
   }
 
   it('bad CONFIGURE input of every kind is an errno with a reason, never a complaint', function () {
-    const dev = MmaplabDevice.open();
+    const dev = Device.open();
     try {
       const base = { alloc: 4, method: 3, size: 16384n, flags: 0, cache: 0 };
       const cases: Array<[Partial<typeof base>, string, string]> = [
@@ -96,16 +96,16 @@ describe(`every pair with hazards disabled on ${os.release()}`, function () {
   });
 
   it('mmap beyond the buffer, at a bad offset or before CONFIGURE is refused with a reason', function () {
-    const dev = MmaplabDevice.open();
+    const dev = Device.open();
     try {
-      assert.throws(() => dev.mmap(4096), (err: Error & { code?: string }) => err.code === 'ENODEV' || err.code === 'EINVAL');
-      dev.configure({ alloc: 'pages_array', method: 'vm_insert_page', size: 16384 });
-      assert.throws(() => dev.mmap(32768), (err: Error & { code?: string }) => err.code === 'EINVAL');
+      assert.throws(() => dev.map({ length: 4096 }), (err: Error & { code?: string }) => err.code === 'ENODEV' || err.code === 'EINVAL');
+      dev.configure({ allocator: 'pages_array', technique: 'vm_insert_page', size: 16384 });
+      assert.throws(() => dev.map({ length: 32768 }), (err: Error & { code?: string }) => err.code === 'EINVAL');
       assert.equal(dev.lastError().reason, 'range');
-      assert.throws(() => dev.mmap(8192, { offset: 16384 }), (err: Error & { code?: string }) => err.code === 'EINVAL');
-      const m = dev.mmap(8192, { offset: 8192 });
+      assert.throws(() => dev.map({ length: 8192, offset: 16384 }), (err: Error & { code?: string }) => err.code === 'EINVAL');
+      const m = dev.map({ length: 8192, offset: 8192 });
       assert.throws(
-        () => dev.configure({ alloc: 'pages_array', method: 'vm_insert_page', size: 8192 }),
+        () => dev.configure({ allocator: 'pages_array', technique: 'vm_insert_page', size: 8192 }),
         (err: Error & { code?: string }) => err.code === 'EBUSY',
       );
       assert.equal(dev.lastError().reason, 'mapped');
@@ -116,9 +116,9 @@ describe(`every pair with hazards disabled on ${os.release()}`, function () {
   });
 
   it('read() and write() copy to and from the buffer; writes through the mapping never pass through write()', function () {
-    const dev = MmaplabDevice.open();
+    const dev = Device.open();
     try {
-      dev.configure({ alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: 16384 });
+      dev.configure({ allocator: 'vmalloc_user', technique: 'remap_vmalloc_range', size: 16384 });
       dev.fill(7);
       const head = dev.read(16384, 0);
       const ab = head.buffer.slice(head.byteOffset, head.byteOffset + head.byteLength);
@@ -128,7 +128,7 @@ describe(`every pair with hazards disabled on ${os.release()}`, function () {
       assert.equal(dev.write(Buffer.from(mine), 0), 16384);
       assert.equal(dev.verify(9).mismatch, null, 'write() reached the buffer');
       const before = dev.stats();
-      const m = dev.mmap(16384);
+      const m = dev.map({ length: 16384 });
       writePattern(m.buffer, 11);
       assert.equal(dev.verify(11).mismatch, null, 'the mapping wrote the buffer');
       const after = dev.stats();
@@ -142,18 +142,18 @@ describe(`every pair with hazards disabled on ${os.release()}`, function () {
   });
 
   it('INFO explains the buffer: contiguity, slab origin and per-page facts', function () {
-    const dev = MmaplabDevice.open();
+    const dev = Device.open();
     try {
-      dev.configure({ alloc: 'kmalloc', method: 'remap_pfn_range', size: 4096 });
+      dev.configure({ allocator: 'kmalloc', technique: 'remap_pfn_range', size: 4096 });
       const slab = dev.info({ pages: true });
       assert.equal(slab.slab, true, 'a 4 KiB kmalloc comes from a slab cache');
       assert.equal(slab.contiguous, true);
       assert.equal(slab.pages?.length, 1);
-      dev.configure({ alloc: 'pages_comp', method: 'remap_pfn_range', size: 16384 });
+      dev.configure({ allocator: 'pages_comp', technique: 'remap_pfn_range', size: 16384 });
       const comp = dev.info({ pages: true });
       assert.equal(comp.pages?.[0]?.head, true);
       assert.equal(comp.pages?.[1]?.tail, true);
-      dev.configure({ alloc: 'vmalloc', method: 'remap_pfn_range', size: 16384 });
+      dev.configure({ allocator: 'vmalloc', technique: 'remap_pfn_range', size: 16384 });
       const vm = dev.info({ pages: true });
       assert.equal(vm.nrPages, 4n);
       assert.equal(vm.contiguous, false);
@@ -163,14 +163,14 @@ describe(`every pair with hazards disabled on ${os.release()}`, function () {
   });
 
   it('MAP_PRIVATE: refused where the method cannot honour it, private copies elsewhere', function () {
-    const dev = MmaplabDevice.open();
+    const dev = Device.open();
     try {
-      dev.configure({ alloc: 'pages_comp', method: 'vmf_insert_pfn', size: 16384 });
-      assert.throws(() => dev.mmap(16384, { shared: false }), (err: Error & { code?: string }) => err.code === 'EINVAL');
+      dev.configure({ allocator: 'pages_comp', technique: 'vmf_insert_pfn', size: 16384 });
+      assert.throws(() => dev.map({ length: 16384, private: true }), (err: Error & { code?: string }) => err.code === 'EINVAL');
       assert.equal(dev.lastError().reason, 'private', 'a private writable pfn mapping would hit a kernel BUG_ON');
-      dev.configure({ alloc: 'pages_array', method: 'vm_insert_page', size: 16384 });
+      dev.configure({ allocator: 'pages_array', technique: 'vm_insert_page', size: 16384 });
       dev.fill(3);
-      const m = dev.mmap(16384, { shared: false });
+      const m = dev.map({ length: 16384, private: true });
       assert.equal(checkPattern(m.buffer, 3), null, 'the private mapping shows the buffer');
       writePattern(m.buffer, 4);
       assert.equal(dev.verify(3).mismatch, null, 'writes to a private mapping never reach the driver');

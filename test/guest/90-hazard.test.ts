@@ -4,6 +4,7 @@
  */
 import * as assert from 'node:assert/strict';
 import * as os from 'node:os';
+import { runIsolated } from '../../lib/device';
 import { findCells } from '../../lib/experiments/catalogue';
 import type { CellSpec } from '../../lib/experiments/types';
 import { CellRunner } from '../../lib/runner/cell-runner';
@@ -20,6 +21,16 @@ describe(`hazard inside the guest suite on ${os.release()}`, function () {
   after(() => runner.close());
   describe('module loaded with allow_hazards=1', function () {
     before(() => loadModule(koPath(), { allow_hazards: '1' }));
+
+    it('an access after FREE_WHILE_MAPPED kills only the child process: SIGBUS on the first page faulted after the free', async function () {
+      const r = await runIsolated({
+        path: '/dev/mmaplab',
+        configure: { allocator: 'vmalloc_user', technique: 'fault_page', size: 16384 },
+        map: { length: 16384 },
+        steps: [{ op: 'fill', seed: 1 }, { op: 'free-while-mapped' }, { op: 'touch', mode: 'read' }],
+      });
+      assert.deepEqual([r.signal, r.failedStep, r.page], ['SIGBUS', 2, 0], `${JSON.stringify(r)}`);
+    });
 
     it('alloc_pages without __GFP_COMP + fault handler with get_page: "Bad page state" is detected on the cell', async function () {
       const r = await runner.run((findCells(['pages_nocomp/fault_page/16K/basic'])[0] as CellSpec));

@@ -1,7 +1,7 @@
 /** Shared by the device unit tests: what a thrown error must look like. */
 import { strict as assert } from 'node:assert';
 import * as os from 'node:os';
-import { isSyscallError, MmaplabError } from '../../lib/device';
+import { type ArgumentError, type ArgumentErrorCode, isArgumentError, isSyscallError, MmaplabError } from '../../lib/device';
 
 /** Runs fn, which must throw, and returns what it threw. */
 export function thrown(fn: () => unknown): unknown {
@@ -29,4 +29,17 @@ export function assertDeviceError(fn: () => unknown, code: string): void {
   const err = thrown(fn);
   assert.ok(err instanceof MmaplabError, `expected MmaplabError, got ${String(err)}`);
   assert.equal(err.code, code);
+}
+
+/**
+ * Asserts `fn` throws a bad-argument error shaped like Node's: TypeError
+ * ('ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE') or RangeError
+ * ('ERR_OUT_OF_RANGE'). `code`, when given, must match.
+ */
+export function assertArgError(fn: () => unknown, code?: ArgumentErrorCode): ArgumentError {
+  const err = thrown(fn);
+  assert.ok(isArgumentError(err), `expected a TypeError/RangeError with an ERR_ code, got ${String(err)}`);
+  if (code !== undefined) assert.equal(err.code, code, err.message);
+  assert.equal(err instanceof RangeError, err.code === 'ERR_OUT_OF_RANGE', 'RangeError exactly for ERR_OUT_OF_RANGE');
+  return err;
 }

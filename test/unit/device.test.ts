@@ -14,7 +14,7 @@ import {
   errnoName,
   isSyscallError,
   METHOD_NAMES,
-  MmaplabDevice,
+  Device,
   MmaplabError,
   REASON_NAMES,
   writePattern,
@@ -47,7 +47,7 @@ import {
   VERIFY_LAYOUT,
 } from '../../lib/device/layout';
 import { native, nativeConstants, type NativeConstants, packageRoot } from '../../lib/device/native';
-import { assertDeviceError, assertSyscallError, thrown } from './device-asserts';
+import { assertArgError, assertDeviceError, assertSyscallError, thrown } from './device-asserts';
 
 /** dist/lib/device when this file runs as dist/test/unit/device.test.js. */
 const DEVICE_MODULE = path.resolve(__dirname, '../../lib/device');
@@ -153,7 +153,7 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
       { size: 2n ** 64n },
     ];
     for (const b of bad) {
-      assertDeviceError(() => encode(CONFIG_LAYOUT, { ...good, ...b } as typeof good), 'ERR_INVALID_ARG');
+      assertArgError(() => encode(CONFIG_LAYOUT, { ...good, ...b } as typeof good));
     }
     assert.doesNotThrow(() => encode(CONFIG_LAYOUT, { ...good, size: 2n ** 64n - 1n, alloc: 2 ** 32 - 1 }));
   });
@@ -320,9 +320,9 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
     assert.deepEqual(decode(PAGE_INFO_LAYOUT, pb), page);
     const extremes = { ...page, refcount: -(2 ** 31), mapcount: 2 ** 31 - 1, order: 2 ** 32 - 1 };
     assert.deepEqual(decode(PAGE_INFO_LAYOUT, encode(PAGE_INFO_LAYOUT, extremes)), extremes);
-    assertDeviceError(() => encode(PAGE_INFO_LAYOUT, { ...page, refcount: 2 ** 31 }), 'ERR_INVALID_ARG');
-    assertDeviceError(() => encode(PAGE_INFO_LAYOUT, { ...page, mapcount: -(2 ** 31) - 1 }), 'ERR_INVALID_ARG');
-    assertDeviceError(() => encode(PAGE_INFO_LAYOUT, { ...page, mapcount: 0.5 }), 'ERR_INVALID_ARG');
+    assertArgError(() => encode(PAGE_INFO_LAYOUT, { ...page, refcount: 2 ** 31 }));
+    assertArgError(() => encode(PAGE_INFO_LAYOUT, { ...page, mapcount: -(2 ** 31) - 1 }));
+    assertArgError(() => encode(PAGE_INFO_LAYOUT, { ...page, mapcount: 0.5 }));
   });
 
   it('the decoded info and page objects name every flag bit', () => {
@@ -389,10 +389,10 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
 
     const longest = 'x'.repeat(header.REASON_TEXT_LEN - 1);
     assert.equal(decode(LAST_ERROR_LAYOUT, encode(LAST_ERROR_LAYOUT, { ...values, text: longest })).text, longest);
-    assertDeviceError(() => encode(LAST_ERROR_LAYOUT, { ...values, text: longest + 'x' }), 'ERR_INVALID_ARG');
-    assertDeviceError(() => encode(LAST_ERROR_LAYOUT, { ...values, text: 'a\0b' }), 'ERR_INVALID_ARG');
-    assertDeviceError(() => encode(LAST_ERROR_LAYOUT, { ...values, text: 5 as never }), 'ERR_INVALID_ARG');
-    assertDeviceError(() => encode(LAST_ERROR_LAYOUT, { ...values, error: 2 ** 31 }), 'ERR_INVALID_ARG');
+    assertArgError(() => encode(LAST_ERROR_LAYOUT, { ...values, text: longest + 'x' }));
+    assertArgError(() => encode(LAST_ERROR_LAYOUT, { ...values, text: 'a\0b' }));
+    assertArgError(() => encode(LAST_ERROR_LAYOUT, { ...values, text: 5 as never }));
+    assertArgError(() => encode(LAST_ERROR_LAYOUT, { ...values, error: 2 ** 31 }));
     assert.equal(decode(LAST_ERROR_LAYOUT, encode(LAST_ERROR_LAYOUT, { ...values, text: 'é ü' })).text, 'é ü');
 
     // What the kernel may hand back: garbage after the NUL, or no NUL at all.
@@ -438,7 +438,7 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
 
 describe('device errors: system-call failures look like Node\'s own', () => {
   it('open of a missing path throws ENOENT with syscall open, the path and errno -2', () => {
-    const err = assertSyscallError(() => MmaplabDevice.open('/nonexistent'), 'ENOENT', 'open');
+    const err = assertSyscallError(() => Device.open('/nonexistent'), 'ENOENT', 'open');
     assert.equal(err.errno, -2);
     assert.equal(err.path, '/nonexistent');
     assert.equal(err.message, "ENOENT: no such file or directory, open '/nonexistent'");
@@ -459,10 +459,10 @@ describe('device errors: system-call failures look like Node\'s own', () => {
   });
 
   it('configure, fill and verify on a file that is not the device throw ENOTTY', () => {
-    const dev = MmaplabDevice.open('/dev/null');
+    const dev = Device.open('/dev/null');
     try {
       assertSyscallError(
-        () => dev.configure({ alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: 4096 }),
+        () => dev.configure({ allocator: 'vmalloc_user', technique: 'remap_vmalloc_range', size: 4096 }),
         'ENOTTY',
         'ioctl',
       );
@@ -482,48 +482,48 @@ describe('device errors: system-call failures look like Node\'s own', () => {
 
 describe('device API misuse is caught on the TypeScript side with MmaplabError', () => {
   it('an unknown allocator or method, or a bad size, throws ERR_INVALID_ARG before any ioctl', () => {
-    const dev = MmaplabDevice.open('/dev/null');
+    const dev = Device.open('/dev/null');
     try {
-      const opts = { alloc: 'vmalloc_user', method: 'fault_page', size: 4096 } as const;
-      assertDeviceError(() => dev.configure({ ...opts, alloc: 'slab' as never }), 'ERR_INVALID_ARG');
-      assertDeviceError(() => dev.configure({ ...opts, alloc: 'toString' as never }), 'ERR_INVALID_ARG');
-      assertDeviceError(() => dev.configure({ ...opts, method: 'vm_insert_pfn' as never }), 'ERR_INVALID_ARG');
-      assertDeviceError(() => dev.configure({ ...opts, cache: 'wt' as never }), 'ERR_INVALID_ARG');
-      assertDeviceError(() => dev.configure({ ...opts, cache: 'constructor' as never }), 'ERR_INVALID_ARG');
-      assertDeviceError(() => dev.configure({ ...opts, faultAround: 1 as never }), 'ERR_INVALID_ARG');
-      assertDeviceError(() => dev.configure({ ...opts, size: -4096 }), 'ERR_INVALID_ARG');
-      assertDeviceError(() => dev.configure({ ...opts, size: 1.5 }), 'ERR_INVALID_ARG');
-      assertDeviceError(() => dev.fill(-1), 'ERR_INVALID_ARG');
-      assertDeviceError(() => dev.verify(2 ** 32), 'ERR_INVALID_ARG');
-      assertDeviceError(() => dev.mmap(4096, { prot: 'w' as never }), 'ERR_INVALID_ARG');
-      assertDeviceError(() => MmaplabDevice.open('/dev/null', { access: 'w' as never }), 'ERR_INVALID_ARG');
+      const opts = { allocator: 'vmalloc_user', technique: 'fault_page', size: 4096 } as const;
+      assertArgError(() => dev.configure({ ...opts, allocator: 'slab' as never }));
+      assertArgError(() => dev.configure({ ...opts, allocator: 'toString' as never }));
+      assertArgError(() => dev.configure({ ...opts, technique: 'vm_insert_pfn' as never }));
+      assertArgError(() => dev.configure({ ...opts, cache: 'wt' as never }));
+      assertArgError(() => dev.configure({ ...opts, cache: 'constructor' as never }));
+      assertArgError(() => dev.configure({ ...opts, faultAround: 1 as never }));
+      assertArgError(() => dev.configure({ ...opts, size: -4096 }));
+      assertArgError(() => dev.configure({ ...opts, size: 1.5 }));
+      assertArgError(() => dev.fill(-1));
+      assertArgError(() => dev.verify(2 ** 32));
+      assertArgError(() => dev.map({ length: 4096, prot: 'w' as never }));
+      assertArgError(() => Device.open('/dev/null', { access: 'w' as never }));
     } finally {
       dev.close();
     }
   });
 
   it('a closed device throws ERR_DEVICE_CLOSED, and close() twice is harmless', () => {
-    const dev = MmaplabDevice.open('/dev/null');
+    const dev = Device.open('/dev/null');
     dev.close();
     assert.equal(dev.closed, true);
     dev.close();
     assertDeviceError(() => dev.fd, 'ERR_DEVICE_CLOSED');
     assertDeviceError(() => dev.fill(1), 'ERR_DEVICE_CLOSED');
-    assertDeviceError(() => dev.mmap(4096), 'ERR_DEVICE_CLOSED');
+    assertDeviceError(() => dev.map({ length: 4096 }), 'ERR_DEVICE_CLOSED');
   });
 });
 
 describe('device mappings (of /dev/zero): one ArrayBuffer per mapping, detached on unmap', () => {
-  let dev: MmaplabDevice;
+  let dev: Device;
   let page: number;
   beforeEach(() => {
-    dev = MmaplabDevice.open('/dev/zero');
+    dev = Device.open('/dev/zero');
     page = nativeConstants().PAGE_SIZE;
   });
   afterEach(() => dev.close());
 
   it('a MAP_PRIVATE mapping is one zero-filled ArrayBuffer of the length asked, readable and writable', () => {
-    const m = dev.mmap(3 * page, { shared: false });
+    const m = dev.map({ length: 3 * page, private: true });
     assert.ok(m.buffer instanceof ArrayBuffer);
     assert.equal(m.buffer, m.buffer, 'the same ArrayBuffer every time');
     assert.equal(m.buffer.byteLength, 3 * page);
@@ -537,7 +537,7 @@ describe('device mappings (of /dev/zero): one ArrayBuffer per mapping, detached 
   });
 
   it('a mapping outlives close() of its file', () => {
-    const m = dev.mmap(page, { shared: false });
+    const m = dev.map({ length: page, private: true });
     dev.close();
     new Uint8Array(m.buffer)[page - 1] = 0x5a;
     assert.equal(new Uint8Array(m.buffer)[page - 1], 0x5a);
@@ -545,7 +545,7 @@ describe('device mappings (of /dev/zero): one ArrayBuffer per mapping, detached 
   });
 
   it('unmap() detaches the buffer: views left behind have length 0 and unmapped is true', () => {
-    const m = dev.mmap(2 * page, { shared: false, populate: true });
+    const m = dev.map({ length: 2 * page, private: true, populate: true });
     const bytes = new Uint8Array(m.buffer);
     const words = new Uint32Array(m.buffer, page);
     const view = new DataView(m.buffer);
@@ -559,40 +559,49 @@ describe('device mappings (of /dev/zero): one ArrayBuffer per mapping, detached 
     assert.throws(() => view.getUint8(0), TypeError);
   });
 
-  it('a second unmap() throws EALREADY from munmap; msync after unmap throws EALREADY from msync', () => {
-    const m = dev.mmap(page, { shared: false });
+  it('a second unmap() is a no-op; msync, mprotect, madvise, mincore after unmap throw EALREADY', () => {
+    const m = dev.map({ length: page, private: true });
     m.unmap();
-    assertSyscallError(() => m.unmap(), 'EALREADY', 'munmap');
+    m.unmap();
+    native().munmap(m.buffer);
     assertSyscallError(() => m.msync(), 'EALREADY', 'msync');
-    assertSyscallError(() => native().munmap(m.buffer), 'EALREADY', 'munmap');
+    assertSyscallError(() => m.protect('r'), 'EALREADY', 'mprotect');
+    assertSyscallError(() => m.advise('dontneed'), 'EALREADY', 'madvise');
+    assertSyscallError(() => m.residentPages(), 'EALREADY', 'mincore');
+    assertSyscallError(() => m.remap(2 * page), 'EALREADY', 'mremap');
+    assertSyscallError(() => m.unmapRange({ offset: 0, length: page }), 'EALREADY', 'munmap');
   });
 
   it('msync (sync, async, invalidate) succeeds on a live shared mapping', () => {
-    const m = dev.mmap(page, { shared: true });
+    const m = dev.map({ length: page });
     new Uint8Array(m.buffer)[0] = 9;
     m.msync();
     m.msync({ mode: 'async' });
     m.msync({ invalidate: true });
-    assertDeviceError(() => m.msync({ mode: 'later' as never }), 'ERR_INVALID_ARG');
+    assertArgError(() => m.msync({ mode: 'later' as never }));
     m.unmap();
   });
 
   it('a read-only mapping can be read', () => {
-    const m = dev.mmap(page, { prot: 'r', shared: false });
+    const m = dev.map({ length: page, prot: 'r', private: true });
     assert.equal(m.prot, 'r');
     assert.equal(new Uint8Array(m.buffer)[100], 0);
     m.unmap();
   });
 
   it('mmap at a non-zero offset records the offset', () => {
-    const m = dev.mmap(page, { shared: false, offset: 4 * page });
+    const m = dev.map({ length: page, private: true, offset: 4 * page });
     assert.equal(m.offset, 4 * page);
     m.unmap();
   });
 
-  it('the kernel refuses impossible mappings with an errno: length 0, huge length, bad fd', () => {
-    assertSyscallError(() => dev.mmap(0, { shared: false }), 'EINVAL', 'mmap');
-    const huge = thrown(() => dev.mmap(Number.MAX_SAFE_INTEGER, { shared: false }));
+  it('length 0 or an unaligned offset is a RangeError; the kernel refuses a huge length or a bad fd', () => {
+    assertArgError(() => dev.map({ length: 0, private: true }), 'ERR_OUT_OF_RANGE');
+    assertArgError(() => dev.map({ length: page, offset: 100, private: true }), 'ERR_OUT_OF_RANGE');
+    const sys0 = nativeConstants().sys;
+    assertArgError(() => native().mmap(dev.fd, 0, sys0.PROT_READ, sys0.MAP_PRIVATE, 0), 'ERR_OUT_OF_RANGE');
+    assertArgError(() => native().mmap(dev.fd, page, sys0.PROT_READ, sys0.MAP_PRIVATE, 1), 'ERR_OUT_OF_RANGE');
+    const huge = thrown(() => dev.map({ length: Number.MAX_SAFE_INTEGER, private: true }));
     assert.ok(isSyscallError(huge) && ['ENOMEM', 'EINVAL'].includes(huge.code), String(huge));
     const sys = nativeConstants().sys;
     assertSyscallError(() => native().mmap(-1, page, sys.PROT_READ, sys.MAP_PRIVATE, 0), 'EBADF', 'mmap');
@@ -600,7 +609,7 @@ describe('device mappings (of /dev/zero): one ArrayBuffer per mapping, detached 
 
   it('two thousand map/write/unmap cycles (the kernel reuses the addresses) stay correct', () => {
     for (let i = 0; i < 2000; i++) {
-      const m = dev.mmap(page, { shared: false });
+      const m = dev.map({ length: page, private: true });
       const words = new Uint32Array(m.buffer);
       assert.equal(words[7], 0, `cycle ${i}: fresh private /dev/zero memory is zero`);
       words[7] = i;
@@ -611,15 +620,15 @@ describe('device mappings (of /dev/zero): one ArrayBuffer per mapping, detached 
   it('mappings dropped without unmap() are unmapped by the finalizer after GC (child with --expose-gc)', function () {
     this.timeout(60_000);
     const r = runChild(`
-      const { MmaplabDevice } = require(${JSON.stringify(DEVICE_MODULE)});
+      const { Device } = require(${JSON.stringify(DEVICE_MODULE)});
       const fs = require('fs');
       const vmSize = () => Number(/VmSize:\\s+(\\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
       const tick = () => new Promise((resolve) => setImmediate(resolve));
       (async () => {
         const LEN = 64 << 20, N = 32;
-        const dev = MmaplabDevice.open('/dev/zero');
+        const dev = Device.open('/dev/zero');
         const before = vmSize();
-        for (let i = 0; i < N; i++) new Uint8Array(dev.mmap(LEN, { shared: false }).buffer)[i * 4096] = 1;
+        for (let i = 0; i < N; i++) new Uint8Array(dev.map({ length: LEN, private: true }).buffer)[i * 4096] = 1;
         const mapped = vmSize();
         let after = mapped;
         for (let round = 0; round < 20 && after > before + (LEN * N) / 4; round++) {
@@ -644,7 +653,7 @@ describe('device mappings (of /dev/zero): one ArrayBuffer per mapping, detached 
     // If the old buffer's finalizer unmapped again, touching the new mapping
     // would kill the child with SIGSEGV.
     const r = runChild(`
-      const { MmaplabDevice } = require(${JSON.stringify(DEVICE_MODULE)});
+      const { Device } = require(${JSON.stringify(DEVICE_MODULE)});
       const fs = require('fs');
       const LEN = (5 << 20) + 3 * 4096;
       const regions = () => fs.readFileSync('/proc/self/maps', 'utf8').split('\\n')
@@ -654,13 +663,13 @@ describe('device mappings (of /dev/zero): one ArrayBuffer per mapping, detached 
         });
       const tick = () => new Promise((resolve) => setImmediate(resolve));
       (async () => {
-        const dev = MmaplabDevice.open('/dev/zero');
-        let old = dev.mmap(LEN, { shared: false });
+        const dev = Device.open('/dev/zero');
+        let old = dev.map({ length: LEN, private: true });
         let oldView = new Uint8Array(old.buffer);
         oldView[0] = 1;
         const oldRegions = regions();
         old.unmap();
-        const fresh = dev.mmap(LEN, { shared: false });
+        const fresh = dev.map({ length: LEN, private: true });
         const sameAddress = regions().some((r) => oldRegions.includes(r));
         new Uint8Array(fresh.buffer).fill(7);
         old = null;
@@ -682,10 +691,10 @@ describe('device mappings (of /dev/zero): one ArrayBuffer per mapping, detached 
   it('a process exiting with live and unmapped mappings exits cleanly', function () {
     this.timeout(60_000);
     const r = runChild(`
-      const { MmaplabDevice } = require(${JSON.stringify(DEVICE_MODULE)});
-      const dev = MmaplabDevice.open('/dev/zero');
+      const { Device } = require(${JSON.stringify(DEVICE_MODULE)});
+      const dev = Device.open('/dev/zero');
       const keep = [];
-      for (let i = 0; i < 10; i++) keep.push(dev.mmap(1 << 20, { shared: i % 2 === 0 }));
+      for (let i = 0; i < 10; i++) keep.push(dev.map({ length: 1 << 20, private: !(i % 2 === 0) }));
       keep[3].unmap();
       new Uint8Array(keep[4].buffer)[0] = 1;
       process.stdout.write('done');

@@ -1,0 +1,150 @@
+/**
+ * Outcomes that kill a process, observed from outside it.
+ *
+ * SIGBUS past the end of a file, a write to a PROT_READ mapping, a touch
+ * after a raw munmap, an access after FREE_WHILE_MAPPED: each would take the
+ * test runner down with it. runIsolated() runs such a plan in a child node
+ * process and reports how it ended: the signal (or exit code), the step it
+ * was in, and the last page that step reached. The child records its
+ * progress in a small MAP_SHARED file mapping, so the page survives its
+ * death; each finished step's result comes back on stdout as a JSON line.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { ConfigureOptions } from './device';
+import { invalidArgType, invalidArgValue } from './errors';
+import type { Protection } from './mapping';
+
+/** One step of a plan, run in order on the plan's single mapping. */
+export type IsolatedStep =
+  | { op: 'touch'; mode: 'read' | 'write' }
+  | { op: 'write-pattern'; seed: number }
+  | { op: 'check-pattern'; seed: number }
+  | { op: 'protect'; prot: Protection }
+  | { op: 'advise-dontneed' }
+  /** munmap without detaching: the next access hits unmapped memory. */
+  | { op: 'unmap-raw' }
+  /** The FREE_WHILE_MAPPED hazard (the device only). */
+  | { op: 'free-while-mapped' }
+  | { op: 'fill'; seed: number }
+  | { op: 'verify'; seed: number };
+
+export const ISOLATED_OPS: readonly IsolatedStep['op'][] = [
+  'touch', 'write-pattern', 'check-pattern', 'protect', 'advise-dontneed', 'unmap-raw',
+  'free-while-mapped', 'fill', 'verify',
+];
+
+export interface IsolatedPlan {
+  /** The device, or any file (e.g. one shorter than the mapping, for SIGBUS). */
+  path: string;
+  /** CONFIGURE first (the device only). */
+  configure?: ConfigureOptions;
+  /** The mapping every step works on. */
+  map: { length: number; offset?: number; private?: boolean; prot?: Protection };
+  steps: IsolatedStep[];
+}
+
+/** What happened to the child. */
+export interface IsolatedResult {
+  /** Steps that finished, in order, with what each returned (JSON). */
+  readonly results: unknown[];
+  /** How the child ended. */
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** Index of the step it died or threw in (null when all finished, or before step 0). */
+  readonly failedStep: number | null;
+  /** The page the dying step was accessing (null when not a page loop, or no death). */
+  readonly page: number | null;
+  /** A JavaScript exception in the child (an mmap refusal, say), with its code. */
+  readonly error: { readonly code: string | null; readonly message: string } | null;
+  /** Child stderr, for the report when something unexpected happened. */
+  readonly stderr: string;
+}
+
+export interface IsolatedOptions {
+  /** Kill the child (SIGKILL) after this long. Default 60 s. */
+  timeoutMs?: number;
+}
+
+/** Layout of the progress file: [step index, page index] as int32, -1 = none. */
+export const PROGRESS_BYTES = 4096;
+
+const CHILD = path.join(__dirname, 'isolated-child.js');
+
+/** Runs `plan` in a child process; never rejects for what happens inside the child. */
+export async function runIsolated(plan: IsolatedPlan, options: IsolatedOptions = {}): Promise<IsolatedResult> {
+  checkPlan(plan);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-isolated-'));
+  const progressPath = path.join(dir, 'progress');
+  const initial = new Int32Array([-1, -1]);
+  const bytes = Buffer.alloc(PROGRESS_BYTES);
+  Buffer.from(initial.buffer).copy(bytes);
+  fs.writeFileSync(progressPath, bytes);
+  try {
+    const run = await spawnChild(JSON.stringify(plan, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)), progressPath, options.timeoutMs ?? 60_000);
+    const progress = new Int32Array(fs.readFileSync(progressPath).buffer.slice(0, 8));
+    const results: unknown[] = [];
+    let error: IsolatedResult['error'] = null;
+    for (const line of run.stdout.split('\n')) {
+      if (line === '') continue;
+      const msg = JSON.parse(line) as { result?: unknown; error?: { code: string | null; message: string } };
+      if ('error' in msg && msg.error !== undefined) error = msg.error;
+      else results.push(msg.result ?? null);
+    }
+    const died = run.signal !== null || (run.exitCode !== 0 && error === null);
+    const step = progress[0] ?? -1;
+    const page = progress[1] ?? -1;
+    return {
+      results,
+      exitCode: run.exitCode,
+      signal: run.signal,
+      failedStep: (died || error !== null) && step >= 0 ? step : null,
+      page: died && page >= 0 ? page : null,
+      error,
+      stderr: run.stderr,
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function checkPlan(plan: IsolatedPlan): void {
+  if (typeof plan !== 'object' || plan === null) throw invalidArgType('plan', 'an object', plan);
+  if (typeof plan.path !== 'string') throw invalidArgType('plan.path', 'of type string', plan.path);
+  if (typeof plan.map !== 'object' || plan.map === null) throw invalidArgType('plan.map', 'an object', plan.map);
+  if (!Array.isArray(plan.steps)) throw invalidArgType('plan.steps', 'an array', plan.steps);
+  for (const [i, s] of plan.steps.entries()) {
+    if (typeof s !== 'object' || s === null || !ISOLATED_OPS.includes(s.op)) {
+      throw invalidArgValue(`plan.steps[${i}].op`, `one of ${ISOLATED_OPS.join(', ')}`, (s as { op?: unknown } | null)?.op);
+    }
+  }
+}
+
+interface ChildRun {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function spawnChild(plan: string, progressPath: string, timeoutMs: number): Promise<ChildRun> {
+  return new Promise((resolve, reject) => {
+    // No core dumps: a child killed by SIGSEGV is an expected outcome.
+    const child = spawn(process.execPath, [CHILD, plan, progressPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (exitCode, signal) => {
+      clearTimeout(timer);
+      resolve({ exitCode, signal, stdout, stderr });
+    });
+  });
+}

@@ -1,0 +1,54 @@
+/**
+ * What the module is designed to accept, mirrored from kmod/mmaplab_map.c's
+ * support table. Used for three things only: Device.configure() refuses a
+ * hazard the caller did not ask for, the catalogue knows which cells need
+ * allow_hazards=1, and the expectations. It never decides a verdict: a cell
+ * marked "unsupported" still runs, and the refusal it gets is the
+ * observation.
+ */
+import { ALLOCATORS as ALLOC_ENUM, type AllocName, type MethodName } from './layout';
+
+const ALLOCATORS = Object.keys(ALLOC_ENUM) as AllocName[];
+
+export type Support = 'safe' | 'hazard' | 'unsupported';
+
+/** Everything but DMA memory, which only the DMA API may map page by page. */
+const PAGE_BACKED: readonly AllocName[] = ALLOCATORS.filter((a) => a !== 'dma_coherent');
+const NON_CONTIGUOUS: readonly AllocName[] = ['vmalloc', 'vmalloc_user', 'pages_array'];
+
+/** Per method: the allocators it takes, and which of those pairs are hazards. */
+const TABLE: Record<MethodName, { takes: readonly AllocName[]; hazards: readonly AllocName[] }> = {
+  remap_pfn_range: { takes: [...PAGE_BACKED, 'dma_coherent'], hazards: [] },
+  remap_pfn_range_first_pfn: { takes: NON_CONTIGUOUS, hazards: NON_CONTIGUOUS },
+  fault_page: { takes: PAGE_BACKED, hazards: ['kmalloc'] },
+  fault_page_noref: { takes: PAGE_BACKED, hazards: PAGE_BACKED },
+  fault_virt_to_page: { takes: ['vmalloc', 'vmalloc_user'], hazards: ['vmalloc', 'vmalloc_user'] },
+  vm_insert_page: { takes: PAGE_BACKED, hazards: [] },
+  vm_insert_pages: { takes: PAGE_BACKED, hazards: [] },
+  vm_map_pages: { takes: PAGE_BACKED, hazards: [] },
+  // The module lets plain vmalloc through so that the kernel's own refusal is seen.
+  remap_vmalloc_range: { takes: ['vmalloc', 'vmalloc_user'], hazards: [] },
+  vmf_insert_pfn: { takes: [...PAGE_BACKED, 'dma_coherent'], hazards: [] },
+  dma_mmap_coherent: { takes: ['dma_coherent'], hazards: [] },
+};
+
+/** The allocator that is a hazard whatever maps it (tail pages with refcount 0). */
+export const HAZARD_ALLOCATORS: readonly AllocName[] = ['pages_nocomp'];
+
+export function support(alloc: AllocName, method: MethodName): Support {
+  const row = TABLE[method];
+  if (!row.takes.includes(alloc)) return 'unsupported';
+  if (HAZARD_ALLOCATORS.includes(alloc) || row.hazards.includes(alloc)) return 'hazard';
+  return 'safe';
+}
+
+/** Methods that map by pfn (no struct page refcounting); the only ones with a cache attribute. */
+export const PFN_METHODS: readonly MethodName[] = [
+  'remap_pfn_range',
+  'remap_pfn_range_first_pfn',
+  'vmf_insert_pfn',
+  'dma_mmap_coherent',
+];
+
+/** Methods with a ->fault handler that can also fault around. */
+export const FAULT_METHODS: readonly MethodName[] = ['fault_page'];
