@@ -1,0 +1,110 @@
+/**
+ * From the runner's CellResults to report.json, and back from disk.
+ *
+ * Results are grouped per (kernel, cell): repetitions of a cell become one
+ * ReportCell with every run and the distribution of their verdicts. A cell
+ * whose runs disagree is 'flaky' whatever its expectation says: the report
+ * never hides non-determinism behind the first run's answer.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { compare, expectationFor } from '../experiments/expectations';
+import type { CellResult } from '../experiments/types';
+import { REPO_ROOT } from '../paths';
+import { MmaplabError } from '../util/errors';
+import { seriesOf } from '../vm/kernels';
+import {
+  type MatrixReport,
+  REPORT_SCHEMA,
+  REPORT_VERSION,
+  type ReportCell,
+  type ReportEnvironment,
+  type ReportExpectation,
+  type ReportKernel,
+} from './schema';
+
+/** "verdict detail" (or just the verdict): how runs are compared. */
+export function outcomeKey(r: Pick<CellResult, 'verdict' | 'detail'>): string {
+  return r.detail === '' ? r.verdict : `${r.verdict} ${r.detail}`;
+}
+
+/** The environment of a run on this machine. */
+export function currentEnvironment(target: 'qemu' | 'host', qemu: string | null): ReportEnvironment {
+  let version = '0.0.0';
+  try {
+    version = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    // a report without the package version is still a report
+  }
+  return {
+    generated: new Date().toISOString(),
+    target,
+    mmaplab: version,
+    node: process.version,
+    host: { os: os.type(), release: os.release(), arch: os.arch(), cpus: os.cpus().length },
+    qemu,
+  };
+}
+
+/** Groups results per kernel and cell (first appearance order) and judges each group. */
+export function buildReport(results: readonly CellResult[], kernels: ReportKernel[], environment: ReportEnvironment): MatrixReport {
+  const groups = new Map<string, CellResult[]>();
+  for (const r of results) {
+    const key = `${r.kernel}\u0000${r.cell.id}`;
+    const g = groups.get(key);
+    if (g) g.push(r);
+    else groups.set(key, [r]);
+  }
+  const cells: ReportCell[] = [];
+  for (const runs of groups.values()) cells.push(reportCell(runs));
+  return { schema: REPORT_SCHEMA, version: REPORT_VERSION, environment, kernels, cells };
+}
+
+function reportCell(runs: CellResult[]): ReportCell {
+  const first = runs[0] as CellResult;
+  const series = seriesOf(first.kernel);
+  const distribution: Record<string, number> = {};
+  for (const r of runs) distribution[outcomeKey(r)] = (distribution[outcomeKey(r)] ?? 0) + 1;
+  const e = expectationFor(first.cell, series);
+  let expectation: ReportExpectation | null = null;
+  if (e) {
+    expectation = { rule: e.name, verdict: e.verdict, reason: e.reason };
+    if (e.detail !== undefined) expectation.detail = e.detail;
+    if (e.also !== undefined) expectation.also = e.also;
+  }
+  const flaky = Object.keys(distribution).length > 1;
+  return {
+    kernel: first.kernel,
+    series,
+    cell: first.cell,
+    verdict: first.verdict,
+    detail: first.detail,
+    headline: first.headline,
+    expectation,
+    agreement: flaky ? 'flaky' : compare(first.cell, series, first.verdict, first.detail),
+    runs,
+    distribution,
+  };
+}
+
+/** Reads and checks a report.json; MmaplabError 'EREPORT' when it is not one this version reads. */
+export function readReport(file: string): MatrixReport {
+  let data: unknown;
+  try {
+    data = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new MmaplabError('EREPORT', `cannot read ${file}: ${(err as Error).message}`);
+  }
+  const r = data as Partial<MatrixReport> | null;
+  if (r === null || typeof r !== 'object' || r.schema !== REPORT_SCHEMA) {
+    throw new MmaplabError('EREPORT', `${file} is not an mmaplab report (no "schema": "${REPORT_SCHEMA}")`);
+  }
+  if (r.version !== REPORT_VERSION) {
+    throw new MmaplabError('EREPORT', `${file} has report version ${String(r.version)}; this mmaplab reads version ${REPORT_VERSION}`);
+  }
+  if (!Array.isArray(r.cells) || !Array.isArray(r.kernels) || typeof r.environment !== 'object') {
+    throw new MmaplabError('EREPORT', `${file} lacks cells, kernels or environment`);
+  }
+  return r as MatrixReport;
+}

@@ -1,0 +1,69 @@
+/**
+ * report.json: the one source of truth of a matrix run. Every other format
+ * (JUnit, TAP, Markdown, HTML) is rendered from it, and `mmaplab report DIR`
+ * re-renders them from it alone. Versioned: a reader refuses a version it
+ * does not know instead of misreading it.
+ */
+import type { Agreement, Outcome } from '../experiments/expectations';
+import type { CellResult, CellSpec, Verdict } from '../experiments/types';
+
+export const REPORT_SCHEMA = 'mmaplab-report';
+export const REPORT_VERSION = 1;
+
+/** Where and how the run happened. */
+export interface ReportEnvironment {
+  /** ISO time the report was built. */
+  generated: string;
+  /** 'qemu': kernels booted in VMs; 'host': the module loaded on this machine. */
+  target: 'qemu' | 'host';
+  /** mmaplab's package version. */
+  mmaplab: string;
+  node: string;
+  host: { os: string; release: string; arch: string; cpus: number };
+  /** `qemu-system-x86_64 --version` first line; null for --target host. */
+  qemu: string | null;
+}
+
+/** One kernel of the run. */
+export interface ReportKernel {
+  release: string;
+  /** '6.1', '6.12'... */
+  series: string;
+  /** 'tcg', 'kvm' or 'host'. */
+  accel: string;
+  /** VM boots used (0 for --target host). */
+  boots: number;
+}
+
+/** The expectation row a cell was judged against. */
+export interface ReportExpectation extends Outcome {
+  rule: string;
+  reason: string;
+  also?: Outcome[];
+}
+
+/** One cell on one kernel, over all its repetitions. */
+export interface ReportCell {
+  kernel: string;
+  series: string;
+  cell: CellSpec;
+  /** The verdict of the first run (every run is in `runs`). */
+  verdict: Verdict;
+  detail: string;
+  headline: string;
+  expectation: ReportExpectation | null;
+  /** Of the first run against the expectation; 'flaky' when runs disagree among themselves. */
+  agreement: Agreement | 'flaky';
+  /** Every run, in order (one unless --repeat). */
+  runs: CellResult[];
+  /** "verdict detail" -> count over the runs. */
+  distribution: Record<string, number>;
+}
+
+export interface MatrixReport {
+  schema: typeof REPORT_SCHEMA;
+  version: typeof REPORT_VERSION;
+  environment: ReportEnvironment;
+  kernels: ReportKernel[];
+  cells: ReportCell[];
+}
