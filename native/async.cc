@@ -146,14 +146,9 @@ private:
 // msyncAsync(buffer, flags, offset?, length?) -> Promise<undefined>
 Napi::Value MsyncAsync(const Napi::CallbackInfo &info)
 {
-	Napi::Env env = info.Env();
+	RangeCallArgs a = ArgRangeCall(info, "msync", "flags");
 
-	CheckArgCount(info, 2);
-	Mapping *m = LiveMapping(info, "msync");
-	int flags = ArgInt32(info, 1, "flags");
-	MappingRange r = ArgRange(info, 2, m);
-
-	auto *worker = new MsyncWorker(env, info[0].As<Napi::ArrayBuffer>(), m, r, flags);
+	auto *worker = new MsyncWorker(info.Env(), info[0].As<Napi::ArrayBuffer>(), a.m, a.range, a.value);
 	Napi::Promise promise = worker->Promise();
 	worker->Queue();
 	return promise;

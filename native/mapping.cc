@@ -267,50 +267,50 @@ Napi::Value Mremap(const Napi::CallbackInfo &info)
 	return NewMappingBuffer(env, addr, static_cast<size_t>(new_len));
 }
 
+namespace {
+
+// mprotect, madvise and msync: (addr, len, int) on a range of the mapping.
+// `exclusive`: the call changes what the memory is, so an asynchronous call
+// using it makes this one fail with EBUSY.
+Napi::Value CallOnRange(const Napi::CallbackInfo &info, int (*call)(void *, size_t, int),
+			const char *syscall, const char *arg, bool exclusive)
+{
+	Napi::Env env = info.Env();
+	RangeCallArgs a = ArgRangeCall(info, syscall, arg);
+
+	if (exclusive)
+		CheckNotBusy(env, a.m, syscall);
+	if (call(static_cast<char *>(a.m->addr) + a.range.offset, a.range.length, a.value) < 0)
+		ThrowErrno(env, errno, syscall);
+	return env.Undefined();
+}
+
+} // namespace
+
+RangeCallArgs ArgRangeCall(const Napi::CallbackInfo &info, const char *syscall, const char *arg)
+{
+	CheckArgCount(info, 2);
+	Mapping *m = LiveMapping(info, syscall);
+	int value = ArgInt32(info, 1, arg);
+	return { m, value, ArgRange(info, 2, m) };
+}
+
 // mprotect(buffer, prot, offset?, length?) -> undefined
 Napi::Value Mprotect(const Napi::CallbackInfo &info)
 {
-	Napi::Env env = info.Env();
-
-	CheckArgCount(info, 2);
-	Mapping *m = LiveMapping(info, "mprotect");
-	int prot = ArgInt32(info, 1, "prot");
-	MappingRange r = ArgRange(info, 2, m);
-	CheckNotBusy(env, m, "mprotect");
-
-	if (mprotect(static_cast<char *>(m->addr) + r.offset, r.length, prot) < 0)
-		ThrowErrno(env, errno, "mprotect");
-	return env.Undefined();
+	return CallOnRange(info, mprotect, "mprotect", "prot", true);
 }
 
 // madvise(buffer, advice, offset?, length?) -> undefined
 Napi::Value Madvise(const Napi::CallbackInfo &info)
 {
-	Napi::Env env = info.Env();
-
-	CheckArgCount(info, 2);
-	Mapping *m = LiveMapping(info, "madvise");
-	int advice = ArgInt32(info, 1, "advice");
-	MappingRange r = ArgRange(info, 2, m);
-
-	if (madvise(static_cast<char *>(m->addr) + r.offset, r.length, advice) < 0)
-		ThrowErrno(env, errno, "madvise");
-	return env.Undefined();
+	return CallOnRange(info, madvise, "madvise", "advice", false);
 }
 
 // msync(buffer, flags, offset?, length?) -> undefined
 Napi::Value Msync(const Napi::CallbackInfo &info)
 {
-	Napi::Env env = info.Env();
-
-	CheckArgCount(info, 2);
-	Mapping *m = LiveMapping(info, "msync");
-	int flags = ArgInt32(info, 1, "flags");
-	MappingRange r = ArgRange(info, 2, m);
-
-	if (msync(static_cast<char *>(m->addr) + r.offset, r.length, flags) < 0)
-		ThrowErrno(env, errno, "msync");
-	return env.Undefined();
+	return CallOnRange(info, msync, "msync", "flags", false);
 }
 
 // mincore(buffer) -> Uint8Array, one byte per page (bit 0: resident).

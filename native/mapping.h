@@ -42,6 +42,14 @@ Mapping *LiveMapping(const Napi::CallbackInfo &info, const char *syscall);
 // info[i + 1]: the whole mapping by default; RangeError when unusable.
 MappingRange ArgRange(const Napi::CallbackInfo &info, size_t i, const Mapping *m);
 
+// The arguments of a call of the form f(buffer, int, offset?, length?).
+struct RangeCallArgs {
+	Mapping *m;
+	int value;
+	MappingRange range;
+};
+RangeCallArgs ArgRangeCall(const Napi::CallbackInfo &info, const char *syscall, const char *arg);
+
 } // namespace mmaplab
 
 #endif // MMAPLAB_NATIVE_MAPPING_H

@@ -70,6 +70,26 @@ void WritePattern(Span s, uint32_t seed, uint32_t first, volatile int32_t *progr
 	}
 }
 
+// The arguments of patternWrite/patternCheck: (buffer, seed, firstIndex, progress?).
+struct PatternArgs {
+	Span span;
+	uint32_t seed;
+	uint32_t first;
+	volatile int32_t *progress;
+};
+
+PatternArgs ArgPattern(const Napi::CallbackInfo &info)
+{
+	CheckArgCount(info, 3);
+	return { ArgBuffer(info, 0), ArgUint32(info, 1, "seed"), ArgUint32(info, 2, "firstIndex"),
+		 ArgProgress(info, 3) };
+}
+
+size_t Pages(const Span &s)
+{
+	return (s.len + PageSize() - 1) / PageSize();
+}
+
 } // namespace
 
 // touch(buffer, write: boolean, progress?) -> pages touched. A read loads
@@ -101,14 +121,10 @@ Napi::Value Touch(const Napi::CallbackInfo &info)
 // patternWrite(buffer, seed, firstIndex, progress?) -> undefined
 Napi::Value PatternWrite(const Napi::CallbackInfo &info)
 {
-	CheckArgCount(info, 3);
-	Span s = ArgBuffer(info, 0);
-	uint32_t seed = ArgUint32(info, 1, "seed");
-	uint32_t first = ArgUint32(info, 2, "firstIndex");
-	volatile int32_t *progress = ArgProgress(info, 3);
+	PatternArgs a = ArgPattern(info);
 
-	WritePattern(s, seed, first, progress);
-	Report(progress, (s.len + PageSize() - 1) / PageSize());
+	WritePattern(a.span, a.seed, a.first, a.progress);
+	Report(a.progress, Pages(a.span));
 	return info.Env().Undefined();
 }
 
@@ -119,28 +135,24 @@ Napi::Value PatternCheck(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
 
-	CheckArgCount(info, 3);
-	Span s = ArgBuffer(info, 0);
-	uint32_t seed = ArgUint32(info, 1, "seed");
-	uint32_t first = ArgUint32(info, 2, "firstIndex");
-	volatile int32_t *progress = ArgProgress(info, 3);
-	const volatile uint32_t *w = reinterpret_cast<const volatile uint32_t *>(s.data);
-	size_t words = s.len / 4, per_page = PageSize() / 4;
+	PatternArgs a = ArgPattern(info);
+	const volatile uint32_t *w = reinterpret_cast<const volatile uint32_t *>(a.span.data);
+	size_t words = a.span.len / 4, per_page = PageSize() / 4;
 
 	for (size_t i = 0; i < words; i++) {
 		if (i % per_page == 0)
-			Report(progress, i / per_page);
-		uint32_t want = mmaplab_pattern_word(seed, static_cast<uint32_t>(first + i));
+			Report(a.progress, i / per_page);
+		uint32_t want = mmaplab_pattern_word(a.seed, static_cast<uint32_t>(a.first + i));
 		uint32_t have = w[i];
 		if (have != want) {
 			Napi::Object r = Napi::Object::New(env);
-			r.Set("offset", Napi::Number::New(env, 4.0 * (static_cast<double>(first) + i)));
+			r.Set("offset", Napi::Number::New(env, 4.0 * (static_cast<double>(a.first) + i)));
 			r.Set("expected", Napi::Number::New(env, want));
 			r.Set("found", Napi::Number::New(env, have));
 			return r;
 		}
 	}
-	Report(progress, (s.len + PageSize() - 1) / PageSize());
+	Report(a.progress, Pages(a.span));
 	return env.Null();
 }
 
@@ -153,16 +165,13 @@ Napi::Value ForkWrite(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
 
-	CheckArgCount(info, 3);
-	Span s = ArgBuffer(info, 0);
-	uint32_t seed = ArgUint32(info, 1, "seed");
-	uint32_t first = ArgUint32(info, 2, "firstIndex");
+	PatternArgs a = ArgPattern(info);
 
 	pid_t pid = fork();
 	if (pid < 0)
 		ThrowErrno(env, errno, "fork");
 	if (pid == 0) {
-		WritePattern(s, seed, first, nullptr);
+		WritePattern(a.span, a.seed, a.first, nullptr);
 		_exit(0);
 	}
 

@@ -10,12 +10,7 @@ import type { CellSpec } from '../../lib/experiments/types';
 import { CellRunner } from '../../lib/runner/cell-runner';
 import { loadModule, moduleParam } from '../../lib/runner/module';
 import * as os from 'node:os';
-
-function koPath(): string {
-  const ko = process.env['MMAPLAB_KO'];
-  if (!ko) throw new Error('MMAPLAB_KO is not set: this suite runs inside an mmaplab VM');
-  return ko;
-}
+import { koPath } from './ko-path';
 
 function onlyCell(pattern: string): CellSpec {
   const cells = findCells([pattern]);

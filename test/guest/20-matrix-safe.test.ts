@@ -13,12 +13,7 @@ import { seriesOf } from '../../lib/vm/kernels';
 import { classifyWindow, currentSeq, readSince, readTaint, taintGained } from '../../lib/kmsg';
 import { CellRunner } from '../../lib/runner/cell-runner';
 import { loadModule } from '../../lib/runner/module';
-
-function koPath(): string {
-  const ko = process.env['MMAPLAB_KO'];
-  if (!ko) throw new Error('MMAPLAB_KO is not set: this suite runs inside an mmaplab VM');
-  return ko;
-}
+import { koPath } from './ko-path';
 
 const series = seriesOf(os.release());
 

@@ -18,12 +18,7 @@ import { expectationFor } from '../../lib/experiments/expectations';
 import { seriesOf } from '../../lib/vm/kernels';
 import { classifyWindow, currentSeq, readSince, readTaint, taintGained } from '../../lib/kmsg';
 import { loadModule } from '../../lib/runner/module';
-
-function koPath(): string {
-  const ko = process.env['MMAPLAB_KO'];
-  if (!ko) throw new Error('MMAPLAB_KO is not set: this suite runs inside an mmaplab VM');
-  return ko;
-}
+import { koPath } from './ko-path';
 
 /** Lines of /proc/self/maps that map the device. */
 function deviceMaps(): string[] {

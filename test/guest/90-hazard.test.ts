@@ -9,12 +9,7 @@ import { findCells } from '../../lib/experiments/catalogue';
 import type { CellSpec } from '../../lib/experiments/types';
 import { CellRunner } from '../../lib/runner/cell-runner';
 import { loadModule } from '../../lib/runner/module';
-
-function koPath(): string {
-  const ko = process.env['MMAPLAB_KO'];
-  if (!ko) throw new Error('MMAPLAB_KO is not set: this suite runs inside an mmaplab VM');
-  return ko;
-}
+import { koPath } from './ko-path';
 
 describe(`hazard inside the guest suite on ${os.release()}`, function () {
   const runner = new CellRunner({ kernel: os.release() });
