@@ -78,13 +78,68 @@ function guestScript(): string {
   ].join('\n');
 }
 
-export async function runJob(kernel: Kernel, job: Job, vm: VmOptions, label: string): Promise<VmRun> {
+/**
+ * Reads events.jsonl while the guest appends to it (the run directory is a
+ * cache=none 9p share, so every append is on the host at once) and hands each
+ * complete line's event on. The final read takes what is left, so `events`
+ * ends up exactly what parseEvents would read from the file.
+ */
+class EventTail {
+  readonly events: GuestEvent[] = [];
+  private offset = 0;
+  private partial = '';
+
+  constructor(
+    private readonly file: string,
+    private readonly onEvent?: (e: GuestEvent) => void,
+  ) {}
+
+  poll(final = false): void {
+    let chunk = '';
+    try {
+      const fd = fs.openSync(this.file, 'r');
+      try {
+        const size = fs.fstatSync(fd).size;
+        if (size > this.offset) {
+          const buf = Buffer.alloc(size - this.offset);
+          const n = fs.readSync(fd, buf, 0, buf.length, this.offset);
+          this.offset += n;
+          chunk = buf.toString('utf8', 0, n);
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch {
+      return; // not there (yet): nothing to hand on
+    }
+    const text = this.partial + chunk;
+    const cut = final ? text.length : text.lastIndexOf('\n') + 1;
+    this.partial = text.slice(cut);
+    for (const e of parseEvents(text.slice(0, cut))) {
+      this.events.push(e);
+      this.onEvent?.(e);
+    }
+  }
+}
+
+/** How often a running job's events are read for progress. */
+export const EVENT_POLL_MS = 250;
+
+export async function runJob(
+  kernel: Kernel,
+  job: Job,
+  vm: VmOptions,
+  label: string,
+  onEvent?: (e: GuestEvent) => void,
+): Promise<VmRun> {
   const image = ensureBootImage(kernel, vm.bootPath);
   const initramfs = ensureInitramfs(kernel);
   const runDir = newRunDir(kernel, label);
   fs.writeFileSync(path.join(runDir, JOB_FILE), JSON.stringify(job, null, 2));
   fs.writeFileSync(path.join(runDir, GUEST_SCRIPT), guestScript(), { mode: 0o755 });
   fs.writeFileSync(path.join(runDir, EVENTS_FILE), '');
+  const tail = new EventTail(path.join(runDir, EVENTS_FILE), onEvent);
+  const timer = onEvent ? setInterval(() => tail.poll(), EVENT_POLL_MS) : null;
   const outcome = await boot({
     image,
     initramfs,
@@ -98,8 +153,11 @@ export async function runJob(kernel: Kernel, job: Job, vm: VmOptions, label: str
     // A cell job must show progress: the agent's start, then each cell.
     ...(job.kind === 'cells' ? { idle: { ms: CELL_IDLE_MS, resetOn: [MARK_AGENT_READY, MARK_CELL_DONE] } } : {}),
     ...(vm.echo ? { onLine: (l: string) => vm.echo?.write(`${l}\n`) } : {}),
+  }).finally(() => {
+    if (timer !== null) clearInterval(timer);
   });
-  const events = parseEvents(fs.readFileSync(path.join(runDir, EVENTS_FILE), 'utf8'));
+  tail.poll(true);
+  const events = tail.events;
   const done = events.find((e): e is Extract<GuestEvent, { type: 'done' }> => e.type === 'done');
   const run: VmRun = { runDir, boot: outcome, events, agentStatus: done ? done.status : null };
   fs.writeFileSync(
@@ -119,10 +177,16 @@ export const BOOT_ATTEMPTS = 3;
  * seen to oops an initcall in about one boot in a hundred. Every attempt
  * stays in the returned list.
  */
-export async function runJobReady(kernel: Kernel, job: Job, vm: VmOptions, label: string): Promise<VmRun[]> {
+export async function runJobReady(
+  kernel: Kernel,
+  job: Job,
+  vm: VmOptions,
+  label: string,
+  onEvent?: (e: GuestEvent) => void,
+): Promise<VmRun[]> {
   const runs: VmRun[] = [];
   for (let attempt = 1; attempt <= BOOT_ATTEMPTS; attempt++) {
-    const run = await runJob(kernel, job, vm, attempt === 1 ? label : `${label}-retry${attempt - 1}`);
+    const run = await runJob(kernel, job, vm, attempt === 1 ? label : `${label}-retry${attempt - 1}`, onEvent);
     runs.push(run);
     if (run.events.some((e) => e.type === 'ready')) break;
   }
@@ -158,34 +222,70 @@ export const PROFILE_CMDLINE: Record<BootProfile, readonly string[]> = {
   poison: ['init_on_free=1'],
 };
 
+export interface RunCellsOptions {
+  /**
+   * Every cell in a boot of its own, so no cell's verdict can depend on what
+   * ran before it in the same kernel (slower: one boot per cell).
+   */
+  isolate?: boolean;
+  /** A cell is starting in the guest (from its event stream, as it happens). */
+  onStart?: (cell: CellSpec) => void;
+  /**
+   * A cell has its result: called once for every result runCells returns, in
+   * the same order, as soon as it is known (a VM that died in a cell yields
+   * that cell's result when the VM is gone).
+   */
+  onResult?: (result: CellResult) => void;
+}
+
 /**
  * Run all cells on one kernel: grouped by boot profile, safe cells before
- * hazards (fewer reboots), rebooting after a cell that damaged the kernel.
+ * hazards (fewer reboots), rebooting after a cell that damaged the kernel;
+ * with `isolate`, one boot per cell.
  */
 export async function runCells(
   kernel: Kernel,
   cells: CellSpec[],
   module: ModuleLoad,
   vm: VmOptions,
+  options: RunCellsOptions = {},
 ): Promise<CellsOutcome> {
   const out: CellsOutcome = { results: [], runs: [] };
   for (const profile of Object.keys(PROFILE_CMDLINE) as BootProfile[]) {
     const group = cells.filter((c) => c.profile === profile);
     const ordered = [...group.filter((c) => !c.hazard), ...group.filter((c) => c.hazard)];
     if (ordered.length === 0) continue;
-    const r = await runCellGroup(kernel, ordered, module, { ...vm, cmdline: [...vm.cmdline, ...PROFILE_CMDLINE[profile]] });
-    out.results.push(...r.results);
-    out.runs.push(...r.runs);
+    const profileVm = { ...vm, cmdline: [...vm.cmdline, ...PROFILE_CMDLINE[profile]] };
+    for (const batch of options.isolate ? ordered.map((c) => [c]) : [ordered]) {
+      const r = await runCellGroup(kernel, batch, module, profileVm, options);
+      out.results.push(...r.results);
+      out.runs.push(...r.runs);
+    }
   }
   return out;
 }
 
-async function runCellGroup(kernel: Kernel, cells: CellSpec[], module: ModuleLoad, vm: VmOptions): Promise<CellsOutcome> {
+async function runCellGroup(
+  kernel: Kernel,
+  cells: CellSpec[],
+  module: ModuleLoad,
+  vm: VmOptions,
+  hooks: RunCellsOptions,
+): Promise<CellsOutcome> {
   const results: CellResult[] = [];
   const runs: VmRun[] = [];
   let pending = cells.slice();
   while (pending.length > 0) {
-    const attempts = await runJobReady(kernel, { kind: 'cells', kernel: kernel.release, module, cells: pending }, vm, 'cells');
+    const byId = new Map(pending.map((c) => [c.id, c]));
+    const live = (e: GuestEvent): void => {
+      if (e.type === 'cell-start') {
+        const cell = byId.get(e.id);
+        if (cell) hooks.onStart?.(cell);
+      }
+      if (e.type === 'cell-result') hooks.onResult?.(e.result);
+    };
+    const job: Job = { kind: 'cells', kernel: kernel.release, module, cells: pending };
+    const attempts = await runJobReady(kernel, job, vm, 'cells', live);
     runs.push(...attempts);
     const run = attempts[attempts.length - 1] as VmRun;
     const finished = new Set<string>();
@@ -201,7 +301,9 @@ async function runCellGroup(kernel: Kernel, cells: CellSpec[], module: ModuleLoa
     if (started !== null) {
       // The VM died inside this cell: the console is the only witness left.
       const cell = pending.find((c) => c.id === started) as CellSpec;
-      results.push(deadVmResult(kernel, cell, run));
+      const dead = deadVmResult(kernel, cell, run);
+      results.push(dead);
+      hooks.onResult?.(dead);
       finished.add(cell.id);
     }
     const ready = run.events.some((e) => e.type === 'ready');
