@@ -1,186 +1,516 @@
 /**
  * Command-line parsing for `mmaplab`. Hand-written and strict: an unknown
- * option, a missing value or a bad number is an error with a code, never
- * silently ignored.
+ * option, an option of another command, a missing value or a bad number is
+ * a usage error (code EUSAGE, exit status 2), never silently ignored. Every
+ * option is one row of OPTIONS, which is also where each command's --help
+ * comes from, so the two cannot drift apart.
  */
+import { CATALOGUE } from '../experiments/catalogue';
+import { ALLOCATORS, METHODS, type AllocName, type BootProfile, type MethodName, type Scenario } from '../experiments/types';
 import { MmaplabError } from '../util/errors';
 import type { KernelSelection } from '../vm/kernels';
 
-export const COMMANDS = ['matrix', 'test-guest', 'bench-boot', 'kernels', 'build-kmod', 'help'] as const;
+export const COMMANDS = [
+  'matrix',
+  'run',
+  'classify',
+  'merge',
+  'report',
+  'test-guest',
+  'bench-boot',
+  'kernels',
+  'build-kmod',
+  'help',
+] as const;
 export type Command = (typeof COMMANDS)[number];
 export type AccelChoice = 'auto' | 'tcg' | 'kvm';
+/** yes: hazard cells run with the rest; no: they are left out; only: nothing else runs. */
+export type HazardChoice = 'yes' | 'no' | 'only';
+
+/** `--shard i/n`: this run takes the cells whose index k (0-based) has k mod n = i - 1. */
+export interface Shard {
+  index: number;
+  count: number;
+}
 
 export interface CliOptions {
   command: Command;
+  /** For help: the command asked about, or null for the overview. */
+  topic: Command | null;
+  /** Words that are not options after the command: a cell id, files, a directory. */
+  args: string[];
   kernels: KernelSelection;
   accel: AccelChoice;
   cells: string[];
-  timeoutSec: number;
+  allocators: AllocName[];
+  techniques: MethodName[];
+  scenarios: Scenario[];
+  sizes: number[];
+  hazards: HazardChoice;
+  profiles: BootProfile[];
   repeat: number;
+  isolate: boolean;
+  shard: Shard | null;
+  out: string | null;
+  noFail: boolean;
+  failOnFindings: boolean;
+  timeoutSec: number;
   runs: number;
   json: string | null;
   verbose: boolean;
 }
 
-const VALUE_OPTIONS = new Set([
-  '--kernel',
-  '--kernel-image',
-  '--kernel-build',
-  '--kernel-modules',
-  '--accel',
-  '--cell',
-  '--timeout',
-  '--repeat',
-  '--runs',
-  '--json',
-]);
-
-const FLAG_OPTIONS = new Set(['--verbose', '-v', '--help', '-h']);
-
-function usageError(message: string): MmaplabError {
-  return new MmaplabError('EUSAGE', `${message}\n(run "mmaplab help" for usage)`);
-}
-
-function positiveInt(opt: string, v: string, max: number): number {
-  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > max) {
-    throw usageError(`${opt} needs a whole number from 1 to ${max}, got "${v}"`);
-  }
-  return Number(v);
-}
-
-export function parseArgs(argv: readonly string[]): CliOptions {
-  const opts: CliOptions = {
+export function defaultOptions(): CliOptions {
+  return {
     command: 'help',
+    topic: null,
+    args: [],
     kernels: { releases: [], paths: [] },
     accel: 'tcg',
     cells: [],
-    timeoutSec: 300,
+    allocators: [],
+    techniques: [],
+    scenarios: [],
+    sizes: [],
+    hazards: 'yes',
+    profiles: [],
     repeat: 1,
+    isolate: false,
+    shard: null,
+    out: null,
+    noFail: false,
+    failOnFindings: false,
+    timeoutSec: 300,
     runs: 5,
     json: null,
     verbose: false,
   };
-  // Self-built kernels: the n-th --kernel-image, --kernel-build and
-  // --kernel-modules describe the n-th kernel, in any order, so several can
-  // be given.
-  const built: Array<{ image?: string; buildDir?: string; modulesDir?: string }> = [];
-  const slot = (field: 'image' | 'buildDir' | 'modulesDir'): { image?: string; buildDir?: string; modulesDir?: string } => {
-    let g = built.find((x) => x[field] === undefined);
-    if (!g) {
-      g = {};
-      built.push(g);
-    }
-    return g;
-  };
-  let command: string | null = null;
-  let help = false;
-  for (let i = 0; i < argv.length; i++) {
-    let arg = argv[i] as string;
-    let value: string | undefined;
-    const eq = arg.indexOf('=');
-    if (arg.startsWith('--') && eq > 0) {
-      value = arg.slice(eq + 1);
-      arg = arg.slice(0, eq);
-      if (FLAG_OPTIONS.has(arg)) throw usageError(`${arg} takes no value`);
-    }
-    if (VALUE_OPTIONS.has(arg)) {
-      if (value === undefined) value = argv[++i];
-      // "-1" is a (bad) number for the numeric options; any other dash word
-      // is the next option, meaning this one's value is missing.
-      const missing = value === undefined || value === '' || (value.startsWith('-') && !/^-\d+$/.test(value));
-      if (missing) throw usageError(`${arg} needs a value`);
-    }
-    switch (arg) {
-      case '--kernel':
-        opts.kernels.releases.push(value as string);
-        break;
-      case '--kernel-image':
-        slot('image').image = value as string;
-        break;
-      case '--kernel-build':
-        slot('buildDir').buildDir = value as string;
-        break;
-      case '--kernel-modules':
-        slot('modulesDir').modulesDir = value as string;
-        break;
-      case '--accel':
-        if (value !== 'auto' && value !== 'tcg' && value !== 'kvm') {
-          throw usageError(`--accel is auto, tcg or kvm, got "${value}"`);
-        }
-        opts.accel = value;
-        break;
-      case '--cell':
-        opts.cells.push(value as string);
-        break;
-      case '--timeout':
-        opts.timeoutSec = positiveInt(arg, value as string, 86_400);
-        break;
-      case '--repeat':
-        opts.repeat = positiveInt(arg, value as string, 1000);
-        break;
-      case '--runs':
-        opts.runs = positiveInt(arg, value as string, 1000);
-        break;
-      case '--json':
-        opts.json = value as string;
-        break;
-      case '--verbose':
-      case '-v':
-        opts.verbose = true;
-        break;
-      case '--help':
-      case '-h':
-        help = true;
-        break;
-      default:
-        if (arg.startsWith('-')) throw usageError(`unknown option ${arg}`);
-        if (command !== null) throw usageError(`unexpected argument "${arg}"`);
-        if (!(COMMANDS as readonly string[]).includes(arg)) {
-          throw usageError(`unknown command "${arg}"; commands: ${COMMANDS.join(', ')}`);
-        }
-        command = arg;
+}
+
+/** A usage error; the hint line points at the help of the command concerned. */
+export function usageError(message: string, command: Command | null = null): MmaplabError {
+  const hint =
+    command === null || command === 'help'
+      ? '(run "mmaplab help" for usage)'
+      : `(run "mmaplab help ${command}" for its options)`;
+  return new MmaplabError('EUSAGE', `${message}\n${hint}`);
+}
+
+/** A bad value, before it is known which command's help to point at. */
+class ValueError extends Error {}
+
+function positiveInt(opt: string, v: string, max: number): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > max) {
+    throw new ValueError(`${opt} needs a whole number from 1 to ${max}, got "${v}"`);
+  }
+  return Number(v);
+}
+
+const SIZE = /^(\d+)(?:([KM])(?:iB|B)?|B)?$/i;
+
+/** "16K", "16KiB", "1M", "4096", "512B" -> bytes; null when it is not a size. */
+export function parseSize(text: string): number | null {
+  const m = SIZE.exec(text);
+  if (!m) return null;
+  const unit = (m[2] ?? '').toUpperCase();
+  const n = Number(m[1]) * (unit === 'K' ? 1024 : unit === 'M' ? 1024 * 1024 : 1);
+  return Number.isSafeInteger(n) && n > 0 ? n : null;
+}
+
+/** "i/n" -> a shard; null when malformed or out of range. */
+export function parseShard(text: string): Shard | null {
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  if (!m) return null;
+  const index = Number(m[1]);
+  const count = Number(m[2]);
+  if (count < 1 || count > 10_000 || index < 1 || index > count) return null;
+  return { index, count };
+}
+
+function oneOf<T extends string>(opt: string, v: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(v)) {
+    throw new ValueError(`${opt} is one of ${allowed.join(', ')}; got "${v}"`);
+  }
+  return v as T;
+}
+
+/** Values some cell of the catalogue has: a filter on anything else matches nothing by mistake. */
+function catalogueValues<K extends 'scenario' | 'profile'>(key: K): Array<(typeof CATALOGUE)[number][K]> {
+  return [...new Set(CATALOGUE.map((c) => c[key]))];
+}
+
+type BuiltKernel = { image?: string; buildDir?: string; modulesDir?: string };
+
+interface ParseState {
+  opts: CliOptions;
+  /** Self-built kernels: the n-th --kernel-image, --kernel-build and --kernel-modules describe the n-th kernel. */
+  built: BuiltKernel[];
+  help: boolean;
+}
+
+function slot(st: ParseState, field: keyof BuiltKernel): BuiltKernel {
+  let g = st.built.find((x) => x[field] === undefined);
+  if (!g) {
+    g = {};
+    st.built.push(g);
+  }
+  return g;
+}
+
+export interface OptionSpec {
+  name: string;
+  alias?: string;
+  /** The value's placeholder in help ("KVER"); absent for a flag. */
+  value?: string;
+  /** Help text (per command where it differs). */
+  help: string | ((command: Command) => string);
+  commands: readonly Command[];
+  apply: (st: ParseState, value: string) => void;
+}
+
+const KERNEL_SELECTING: readonly Command[] = ['matrix', 'run', 'test-guest', 'bench-boot', 'build-kmod'];
+const BOOTING: readonly Command[] = ['matrix', 'run', 'test-guest', 'bench-boot'];
+
+export const OPTIONS: readonly OptionSpec[] = [
+  {
+    name: '--kernel',
+    value: 'KVER',
+    help: 'a kernel from /boot with headers (repeatable; default: the newest installed kernel of each series)',
+    commands: KERNEL_SELECTING,
+    apply: (st, v) => st.opts.kernels.releases.push(v),
+  },
+  {
+    name: '--kernel-image',
+    value: 'PATH',
+    help: "a self-built kernel's bzImage (with --kernel-build)",
+    commands: KERNEL_SELECTING,
+    apply: (st, v) => (slot(st, 'image').image = v),
+  },
+  {
+    name: '--kernel-build',
+    value: 'DIR',
+    help: "... and its build tree",
+    commands: KERNEL_SELECTING,
+    apply: (st, v) => (slot(st, 'buildDir').buildDir = v),
+  },
+  {
+    name: '--kernel-modules',
+    value: 'DIR',
+    help: '... and its modules directory, if 9p/overlayfs are modules',
+    commands: KERNEL_SELECTING,
+    apply: (st, v) => (slot(st, 'modulesDir').modulesDir = v),
+  },
+  {
+    name: '--accel',
+    value: 'auto|tcg|kvm',
+    help: 'tcg (default); auto uses KVM only if a probe boot under KVM works',
+    commands: BOOTING,
+    apply: (st, v) => (st.opts.accel = oneOf('--accel', v, ['auto', 'tcg', 'kvm'] as const)),
+  },
+  {
+    name: '--cell',
+    value: 'PATTERN',
+    help: 'only cells whose id contains PATTERN (repeatable)',
+    commands: ['matrix'],
+    apply: (st, v) => st.opts.cells.push(v),
+  },
+  {
+    name: '--allocator',
+    value: 'A',
+    help: `only cells of allocator A (repeatable): ${ALLOCATORS.join(', ')}`,
+    commands: ['matrix'],
+    apply: (st, v) => st.opts.allocators.push(oneOf('--allocator', v, ALLOCATORS)),
+  },
+  {
+    name: '--technique',
+    value: 'T',
+    help: `only cells mapped with technique T (repeatable): ${METHODS.join(', ')}`,
+    commands: ['matrix'],
+    apply: (st, v) => st.opts.techniques.push(oneOf('--technique', v, METHODS)),
+  },
+  {
+    name: '--scenario',
+    value: 'S',
+    help: `only cells of scenario S (repeatable): ${catalogueValues('scenario').join(', ')}`,
+    commands: ['matrix'],
+    apply: (st, v) => st.opts.scenarios.push(oneOf('--scenario', v, catalogueValues('scenario'))),
+  },
+  {
+    name: '--size',
+    value: 'SIZE',
+    help: 'only cells of this buffer size (repeatable): 4K, 16K, 64K, 1M or bytes',
+    commands: ['matrix'],
+    apply: (st, v) => {
+      const n = parseSize(v);
+      if (n === null) throw new ValueError(`--size is a size such as 16K, 1M or 4096, got "${v}"`);
+      st.opts.sizes.push(n);
+    },
+  },
+  {
+    name: '--hazards',
+    value: 'yes|no|only',
+    help: 'hazard cells (module loaded with allow_hazards=1): with the rest (yes, default), none, or only them',
+    commands: ['matrix'],
+    apply: (st, v) => (st.opts.hazards = oneOf('--hazards', v, ['yes', 'no', 'only'] as const)),
+  },
+  {
+    name: '--profile',
+    value: catalogueValues('profile').join('|'),
+    help: 'only cells booted with this kernel command-line profile (repeatable)',
+    commands: ['matrix'],
+    apply: (st, v) => st.opts.profiles.push(oneOf('--profile', v, catalogueValues('profile'))),
+  },
+  {
+    name: '--repeat',
+    value: 'N',
+    help: 'run the cells N times, each round in fresh VMs; runs that disagree make a cell flaky',
+    commands: ['matrix'],
+    apply: (st, v) => (st.opts.repeat = positiveInt('--repeat', v, 1000)),
+  },
+  {
+    name: '--isolate',
+    help: 'one VM boot per cell, so no verdict depends on the cells before it (slower)',
+    commands: ['matrix'],
+    apply: (st) => (st.opts.isolate = true),
+  },
+  {
+    name: '--shard',
+    value: 'i/n',
+    help: 'run only shard i of n: the k-th selected cell (from 0) goes to shard (k mod n) + 1',
+    commands: ['matrix'],
+    apply: (st, v) => {
+      const s = parseShard(v);
+      if (s === null) throw new ValueError(`--shard is i/n with 1 <= i <= n, got "${v}"`);
+      st.opts.shard = s;
+    },
+  },
+  {
+    name: '--out',
+    value: 'DIR',
+    help: (c) => `where the reports go (default: runs/${c}-<time>)`,
+    commands: ['matrix', 'merge'],
+    apply: (st, v) => (st.opts.out = v),
+  },
+  {
+    name: '--json',
+    value: 'FILE',
+    help: 'also write the raw cell results as JSON',
+    commands: ['matrix'],
+    apply: (st, v) => (st.opts.json = v),
+  },
+  {
+    name: '--no-fail',
+    help: 'exit 0 even when a cell differs from its expectation, is flaky or has none',
+    commands: ['matrix', 'run', 'merge'],
+    apply: (st) => (st.opts.noFail = true),
+  },
+  {
+    name: '--fail-on-findings',
+    help: 'exit 1 when the log has any finding (default: 0 whatever was found)',
+    commands: ['classify'],
+    apply: (st) => (st.opts.failOnFindings = true),
+  },
+  {
+    name: '--runs',
+    value: 'N',
+    help: 'boots per kernel and boot path (default 5)',
+    commands: ['bench-boot'],
+    apply: (st, v) => (st.opts.runs = positiveInt('--runs', v, 1000)),
+  },
+  {
+    name: '--timeout',
+    value: 'SECONDS',
+    help: 'per-VM deadline; a guest that overruns is a hang (default 300)',
+    commands: BOOTING,
+    apply: (st, v) => (st.opts.timeoutSec = positiveInt('--timeout', v, 86_400)),
+  },
+  {
+    name: '--verbose',
+    alias: '-v',
+    help: (c) => (c === 'classify' ? "also print each finding's context lines" : 'echo the guest consoles to stderr'),
+    commands: [...BOOTING, 'classify'],
+    apply: (st) => (st.opts.verbose = true),
+  },
+  {
+    name: '--help',
+    alias: '-h',
+    help: 'this text',
+    commands: COMMANDS,
+    apply: (st) => (st.help = true),
+  },
+];
+
+function findOption(arg: string): OptionSpec | undefined {
+  return OPTIONS.find((o) => o.name === arg || o.alias === arg);
+}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) (d[0] as number[])[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const row = d[i] as number[];
+      const prev = d[i - 1] as number[];
+      row[j] = Math.min(
+        (prev[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     }
   }
-  for (const g of built) {
+  return (d[a.length] as number[])[b.length] as number;
+}
+
+/** The closest option of this command to a mistyped one, if any is close. */
+export function suggestOption(arg: string, command: Command | null): string | null {
+  let best: { name: string; d: number } | null = null;
+  for (const o of OPTIONS) {
+    if (command !== null && !o.commands.includes(command)) continue;
+    const d = editDistance(arg, o.name);
+    if (best === null || d < best.d) best = { name: o.name, d };
+  }
+  return best !== null && best.d <= Math.max(2, Math.floor(arg.length / 4)) ? best.name : null;
+}
+
+type Token =
+  | { kind: 'option'; spec: OptionSpec; arg: string; value: string }
+  | { kind: 'word'; text: string }
+  | { kind: 'bad'; message: string; arg: string; unknown: boolean };
+
+/** argv -> options with their values and plain words; nothing is judged but the shape. */
+function tokenize(argv: readonly string[]): Token[] {
+  const out: Token[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const raw = argv[i] as string;
+    if (raw === '--') {
+      for (const w of argv.slice(i + 1)) out.push({ kind: 'word', text: w });
+      break;
+    }
+    if (!raw.startsWith('-') || raw === '-') {
+      out.push({ kind: 'word', text: raw });
+      continue;
+    }
+    let arg = raw;
+    let value: string | undefined;
+    const eq = raw.indexOf('=');
+    if (raw.startsWith('--') && eq > 0) {
+      arg = raw.slice(0, eq);
+      value = raw.slice(eq + 1);
+    }
+    const spec = findOption(arg);
+    if (!spec) {
+      out.push({ kind: 'bad', message: `unknown option ${arg}`, arg, unknown: true });
+      continue;
+    }
+    if (spec.value === undefined) {
+      if (value !== undefined) out.push({ kind: 'bad', message: `${arg} takes no value`, arg, unknown: false });
+      else out.push({ kind: 'option', spec, arg, value: '' });
+      continue;
+    }
+    if (value === undefined) value = argv[++i];
+    // "-1" is a (bad) number for the numeric options; any other dash word
+    // is the next option, meaning this one's value is missing.
+    if (value === undefined || value === '' || (value.startsWith('-') && !/^-\d+$/.test(value))) {
+      if (value !== undefined && value !== '' && argv[i] === value) i--; // that option still counts
+      out.push({ kind: 'bad', message: `${arg} needs a value`, arg, unknown: false });
+      continue;
+    }
+    out.push({ kind: 'option', spec, arg, value });
+  }
+  return out;
+}
+
+/** How many words each command takes after its name, and what they are called. */
+const ARITY: Record<Command, { min: number; max: number; what: string }> = {
+  matrix: { min: 0, max: 0, what: '' },
+  run: { min: 1, max: 1, what: 'a cell id, e.g. pages_nocomp/fault_page/16K/basic' },
+  classify: { min: 1, max: 1, what: 'a log file, or - for standard input' },
+  merge: { min: 1, max: Infinity, what: 'one or more report.json files' },
+  report: { min: 1, max: 1, what: 'a report directory (with report.json)' },
+  'test-guest': { min: 0, max: 0, what: '' },
+  'bench-boot': { min: 0, max: 0, what: '' },
+  kernels: { min: 0, max: 0, what: '' },
+  'build-kmod': { min: 0, max: 0, what: '' },
+  help: { min: 0, max: 1, what: 'a command' },
+};
+
+function isCommand(w: string): w is Command {
+  return (COMMANDS as readonly string[]).includes(w);
+}
+
+export function parseArgs(argv: readonly string[]): CliOptions {
+  const tokens = tokenize(argv);
+  const firstWord = tokens.find((t): t is Extract<Token, { kind: 'word' }> => t.kind === 'word');
+  const command: Command | null = firstWord && isCommand(firstWord.text) ? firstWord.text : null;
+  const st: ParseState = { opts: defaultOptions(), built: [], help: false };
+  const fail = (message: string): never => {
+    throw usageError(message, command);
+  };
+  if (firstWord && command === null) {
+    fail(`unknown command "${firstWord.text}"; commands: ${COMMANDS.join(', ')}`);
+  }
+  const effective: Command = command ?? 'help';
+  let sawCommand = false;
+  for (const t of tokens) {
+    if (t.kind === 'bad') {
+      if (!t.unknown) fail(t.message);
+      const near = suggestOption(t.arg, command);
+      const other = near === null ? OPTIONS.find((o) => o.name === suggestOption(t.arg, null)) : undefined;
+      fail(
+        t.message +
+          (near !== null ? ` (did you mean ${near}?)` : other !== undefined ? ` (${other.name} is an option of ${other.commands.join(', ')})` : ''),
+      );
+    } else if (t.kind === 'word') {
+      if (!sawCommand) sawCommand = true;
+      else st.opts.args.push(t.text);
+    } else {
+      try {
+        t.spec.apply(st, t.value);
+      } catch (err) {
+        if (err instanceof ValueError) fail(err.message);
+        throw err;
+      }
+    }
+  }
+  for (const t of tokens) {
+    if (t.kind === 'option' && !t.spec.commands.includes(effective) && !st.help) {
+      fail(`${t.arg} is not an option of ${command ?? 'mmaplab without a command'} (it goes with ${t.spec.commands.join(', ')})`);
+    }
+  }
+  for (const g of st.built) {
     if (g.image === undefined && g.buildDir === undefined) {
-      throw usageError('--kernel-modules goes with --kernel-image and --kernel-build');
+      fail('--kernel-modules goes with --kernel-image and --kernel-build');
     }
     if (g.image === undefined || g.buildDir === undefined) {
-      throw usageError('a self-built kernel needs both --kernel-image and --kernel-build');
+      fail('a self-built kernel needs both --kernel-image and --kernel-build');
     }
-    opts.kernels.paths.push({
-      image: g.image,
-      buildDir: g.buildDir,
+    st.opts.kernels.paths.push({
+      image: g.image as string,
+      buildDir: g.buildDir as string,
       ...(g.modulesDir !== undefined ? { modulesDir: g.modulesDir } : {}),
     });
   }
-  opts.command = (help ? 'help' : (command ?? 'help')) as Command;
+  const opts = st.opts;
+  if (st.help) {
+    opts.command = 'help';
+    opts.topic = command === 'help' ? topicOf(opts.args, fail) : command;
+    opts.args = [];
+    return opts;
+  }
+  opts.command = effective;
+  const arity = ARITY[effective];
+  if (opts.args.length > arity.max) fail(`unexpected argument "${opts.args[arity.max] as string}"`);
+  if (opts.args.length < arity.min) fail(`${effective} needs ${arity.what}`);
+  if (effective === 'help') {
+    opts.topic = topicOf(opts.args, fail);
+    opts.args = [];
+  }
   return opts;
 }
 
-export const USAGE = `mmaplab — which ways of mmap'ing driver memory work, on real kernels
-
-usage: mmaplab <command> [options]
-
-commands:
-  matrix        run the experiment cells on each kernel in QEMU and print the table
-  test-guest    boot each kernel and run the guest test suite inside it
-  bench-boot    boot each kernel --runs times; print medians (vmlinux vs bzImage)
-  kernels       list installed kernels usable with mmaplab
-  build-kmod    build mmaplab.ko for the selected kernels
-  help          this text
-
-options:
-  --kernel KVER           a kernel from /boot with headers (repeatable; default: the
-                          newest of each installed series)
-  --kernel-image PATH     a self-built kernel's bzImage ...
-  --kernel-build DIR      ... and its build tree (with --kernel-image)
-  --kernel-modules DIR    ... and its modules dir (if 9p/overlay are modules)
-  --accel auto|tcg|kvm    tcg (default); auto uses KVM only if a probe boot works
-  --cell PATTERN          only cells whose id contains PATTERN (repeatable)
-  --repeat N              run the matrix N times, each in fresh VMs
-  --runs N                boots per kernel and path for bench-boot (default 5)
-  --timeout SECONDS       per-VM deadline; a guest that overruns is a hang (default 300)
-  --json FILE             also write the results as JSON
-  --verbose, -v           echo guest consoles
-`;
+function topicOf(args: string[], fail: (m: string) => never): Command | null {
+  const w = args[0];
+  if (w === undefined) return null;
+  if (!isCommand(w)) fail(`unknown command "${w}"; commands: ${COMMANDS.join(', ')}`);
+  return w as Command;
+}

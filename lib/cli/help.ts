@@ -1,0 +1,151 @@
+/** `mmaplab help [COMMAND]` and `mmaplab COMMAND --help`: generated from the option table. */
+import { COMMANDS, OPTIONS, type Command } from './args';
+
+interface CommandDoc {
+  synopsis: string;
+  /** One line for the overview. */
+  summary: string;
+  /** What it does, how it ends (exit status). */
+  text: string;
+}
+
+const AGREEMENT_EXIT =
+  '\nexit status: 0 when every cell agrees with its expectation; 1 when a cell differs,\n' +
+  'is flaky (its runs disagree) or has no expectation, unless --no-fail; 2 for a usage error.';
+
+export const COMMAND_DOCS: Record<Command, CommandDoc> = {
+  matrix: {
+    synopsis: 'mmaplab matrix [options]',
+    summary: 'run the experiment cells on each kernel in QEMU; table and reports',
+    text:
+      'Selects cells from the catalogue (every filter option narrows: values of one option\n' +
+      'are alternatives, different options must all match), runs them on each kernel,\n' +
+      'prints the table and writes report.json, junit.xml, report.tap, report.md and\n' +
+      'report.html to --out. Shards split the selected cells, so every shard of a run\n' +
+      'needs the same filters; `mmaplab merge` joins their report.json files.\n' +
+      AGREEMENT_EXIT,
+  },
+  run: {
+    synopsis: 'mmaplab run CELL [options]',
+    summary: 'run one cell and print all of its evidence',
+    text:
+      'Runs the cell with this exact id (e.g. pages_nocomp/fault_page/16K/basic) on each\n' +
+      'selected kernel in a fresh VM and prints the verdict, the expectation and its reason,\n' +
+      "the probe's steps, counters and data checks, the kernel's findings, taint gained, the\n" +
+      'kmsg window and, when the VM died, the console tail. A hazard cell loads the module\n' +
+      'with allow_hazards=1.\n' +
+      AGREEMENT_EXIT,
+  },
+  classify: {
+    synopsis: 'mmaplab classify FILE|- [options]',
+    summary: 'find kernel complaints in a saved dmesg, /dev/kmsg or console log',
+    text:
+      'Reads plain `dmesg` output (with or without [timestamps], also -x and -T), `dmesg -r`\n' +
+      'or /dev/kmsg records, journalctl -k lines or a QEMU serial console capture, and prints\n' +
+      'each finding of the kernel-log classifier (kind, severity, line number, the line,\n' +
+      'the reason of a Bad page state) and a summary.\n' +
+      '\nexit status: 0 whatever was found, 1 with --fail-on-findings when there is a finding,\n' +
+      '1 when the file cannot be read, 2 for a usage error.',
+  },
+  merge: {
+    synopsis: 'mmaplab merge REPORT.json... [options]',
+    summary: 'join the report.json files of shards into one report',
+    text:
+      'Concatenates the cells, joins the kernels (boots added up) and keeps the first\n' +
+      "report's environment, noting every input under environment.merged. The same cell on\n" +
+      'the same kernel in two inputs becomes one cell with the runs of both (as --repeat\n' +
+      'would), unless its definitions differ or the very same run is in both (the same\n' +
+      'file given twice): that is refused. Writes every format to --out.\n' +
+      AGREEMENT_EXIT,
+  },
+  report: {
+    synopsis: 'mmaplab report DIR',
+    summary: 'write every report format again from DIR/report.json',
+    text:
+      'Reads DIR/report.json (or the report.json given) and writes every format again beside it:\n' +
+      'report.json, junit.xml, report.tap, report.md and report.html. Exit status 1 if it is\n' +
+      'not a report this mmaplab reads, 2 for a usage error.',
+  },
+  'test-guest': {
+    synopsis: 'mmaplab test-guest [options]',
+    summary: 'boot each kernel and run the guest test suite inside it',
+    text: 'Prints one TAP-like line per test and "N passed, N failed"; exit status 1 if any failed.',
+  },
+  'bench-boot': {
+    synopsis: 'mmaplab bench-boot [options]',
+    summary: 'boot each kernel --runs times; print medians (vmlinux vs bzImage)',
+    text: 'Exit status 1 if a kernel has no measured boot on one of the paths.',
+  },
+  kernels: {
+    synopsis: 'mmaplab kernels',
+    summary: 'list installed kernels usable with mmaplab',
+    text: 'One line per kernel: release, series, image. Exit status 1 if none is usable.',
+  },
+  'build-kmod': {
+    synopsis: 'mmaplab build-kmod [options]',
+    summary: 'build mmaplab.ko for the selected kernels',
+    text: 'Builds (or finds up to date) the module for each selected kernel.',
+  },
+  help: {
+    synopsis: 'mmaplab help [COMMAND]',
+    summary: 'this overview, or the options of one command',
+    text: '`mmaplab COMMAND --help` is the same as `mmaplab help COMMAND`.',
+  },
+};
+
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines;
+}
+
+/** The options block of one command: each option with its value and help. */
+export function optionLines(command: Command): string[] {
+  const specs = OPTIONS.filter((o) => o.commands.includes(command));
+  const label = (o: (typeof specs)[number]): string =>
+    `${o.name}${o.alias !== undefined ? `, ${o.alias}` : ''}${o.value !== undefined ? ` ${o.value}` : ''}`;
+  const col = Math.min(28, Math.max(...specs.map((o) => label(o).length)) + 2);
+  const out: string[] = [];
+  for (const o of specs) {
+    const l = label(o);
+    const text = wrap(typeof o.help === 'string' ? o.help : o.help(command), 88 - col - 2);
+    const first = l.length + 2 <= col ? `  ${l.padEnd(col)}${text[0] ?? ''}` : `  ${l}`;
+    out.push(first.trimEnd());
+    for (const t of l.length + 2 <= col ? text.slice(1) : text) out.push(`  ${' '.repeat(col)}${t}`);
+  }
+  return out;
+}
+
+export function commandHelp(command: Command): string {
+  const d = COMMAND_DOCS[command];
+  return [`usage: ${d.synopsis}`, '', d.summary, '', d.text, '', 'options:', ...optionLines(command), ''].join('\n');
+}
+
+export function overview(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.length)) + 2;
+  return [
+    "mmaplab — which ways of mmap'ing driver memory work, on real kernels",
+    '',
+    'usage: mmaplab <command> [options]',
+    '',
+    'commands:',
+    ...COMMANDS.map((c) => `  ${c.padEnd(width)}${COMMAND_DOCS[c].summary}`),
+    '',
+    'Run "mmaplab help COMMAND" (or "mmaplab COMMAND --help") for its options.',
+    'A usage error exits with status 2.',
+    '',
+  ].join('\n');
+}
+
+export function helpText(topic: Command | null): string {
+  return topic === null || topic === 'help' ? overview() : commandHelp(topic);
+}
