@@ -1,0 +1,81 @@
+/**
+ * `mmaplab matrix`: the selected cells on each kernel, with progress on
+ * stderr, the table on stdout and every report format in --out.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { buildReport, currentEnvironment } from '../report/build';
+import type { ReportKernel } from '../report/schema';
+import { renderTable, renderTally } from '../report/table';
+import type { CellResult } from '../experiments/types';
+import { selectKernels } from '../vm/kernels';
+import { requireQemu } from '../vm/qemu';
+import { runCells } from '../vm/session';
+import type { CliOptions } from './args';
+import { buildModules, defaultOutDir, log, qemuVersion } from './common';
+import { agreementExit, agreementSummary } from './exit';
+import { Progress } from './progress';
+import { writeAll } from './reports';
+import { selectCells } from './select';
+import { vmOptionsFor } from './vm-options';
+
+export async function runMatrix(opts: CliOptions): Promise<number> {
+  // Usage errors first, before anything slow happens.
+  const cells = selectCells(opts);
+  requireQemu();
+  const kernels = selectKernels(opts.kernels);
+  const outDir = opts.out ?? defaultOutDir('matrix');
+  // Echoed consoles and a redrawn status line would garble each other.
+  const stream = opts.verbose ? { write: (s: string) => process.stderr.write(s), isTTY: false } : process.stderr;
+  const progress = new Progress(cells.length * kernels.length * opts.repeat, stream);
+  const say = (m: string): void => progress.log(m);
+  const modules = buildModules(kernels, say);
+  const hazards = cells.some((c) => c.hazard);
+  const results: CellResult[] = [];
+  const boots = new Map<string, ReportKernel>();
+  const qemu = qemuVersion();
+  const report = () => buildReport(results, [...boots.values()], currentEnvironment('qemu', qemu));
+  try {
+    for (let round = 1; round <= opts.repeat; round++) {
+      for (const k of kernels) {
+        const vm = await vmOptionsFor(opts, k);
+        const label = opts.repeat > 1 ? ` (round ${round}/${opts.repeat})` : '';
+        say(`${k.release}: ${cells.length} cell(s) under ${vm.accel}${opts.isolate ? ', one boot each' : ''}${label}`);
+        const out = await runCells(
+          k,
+          cells,
+          { path: modules.get(k.release) as string, params: hazards ? { allow_hazards: '1' } : {} },
+          vm,
+          {
+            isolate: opts.isolate,
+            onStart: (c) => progress.start(k.release, c),
+            onResult: (r) => progress.result(r),
+          },
+        );
+        results.push(...out.results);
+        const info = boots.get(k.release) ?? { release: k.release, series: k.series, accel: vm.accel, boots: 0 };
+        info.boots += out.runs.length;
+        boots.set(k.release, info);
+        say(`${k.release}: ${out.runs.length} boot(s), last run directory ${out.runs[out.runs.length - 1]?.runDir}`);
+      }
+    }
+  } catch (err) {
+    progress.finish();
+    if (results.length > 0) {
+      const files = writeAll(outDir, report());
+      log(`the run stopped early; the ${results.length} result(s) so far are in ${files[0]}`);
+    }
+    throw err;
+  }
+  progress.finish();
+  process.stdout.write(`${renderTable(results)}\n`);
+  if (opts.repeat > 1) process.stdout.write(`\n${renderTally(results)}\n`);
+  const final = report();
+  const files = writeAll(outDir, final);
+  log(`${agreementSummary(final)}; reports in ${outDir}: ${files.map((f) => path.basename(f)).join(', ')}`);
+  if (opts.json !== null) {
+    fs.writeFileSync(opts.json, JSON.stringify({ generated: final.environment.generated, results }, null, 2));
+    log(`results written to ${opts.json}`);
+  }
+  return agreementExit(final, opts.noFail);
+}
