@@ -1,0 +1,217 @@
+/**
+ * report.html: one self-contained page (inline CSS and script, no network,
+ * no external fonts). The grids per kernel, side by side, are built by the
+ * page's script from the report embedded as JSON; clicking a cell (in a
+ * grid, the claims or the surprises) shows its evidence in the details
+ * panel. The claims, surprises and flaky tables are static HTML, readable
+ * without the script. Every report text is HTML-escaped here or set with
+ * textContent by the script.
+ */
+import { evaluateClaims, type ClaimKernelResult, type ClaimResult } from '../experiments/claims';
+import type { Verdict } from '../experiments/types';
+import { html, scriptJson } from './escape';
+import { SCRIPT, STYLE } from './html-assets';
+import type { MatrixReport, ReportCell } from './schema';
+import {
+  cellSymbol,
+  distributionLabel,
+  expectedLabel,
+  flakyCells,
+  gridFor,
+  LEGEND,
+  NOT_RUN_SYMBOL,
+  otherCells,
+  outcomeLabel,
+  reportKernels,
+  surprises,
+  VERDICT_SYMBOLS,
+  verdictSymbol,
+} from './view';
+
+/** A cell as the page's script sees it: the report cell and its labels. */
+export interface PageCell {
+  symbol: string;
+  outcome: string;
+  expected: string;
+  distribution: string;
+  rc: ReportCell;
+}
+
+/** The grid of one kernel: slots hold an index into cells, -1 for a catalogue cell not run, null for no cell. */
+export interface PageGrid {
+  kernel: string;
+  rows: string[];
+  methods: string[];
+  slots: Array<Array<number | null>>;
+}
+
+export interface PageData {
+  verdicts: string[];
+  notRun: string;
+  cells: PageCell[];
+  grids: PageGrid[];
+  /** Per kernel (same order as grids): indices of the cells the grid does not show. */
+  others: number[][];
+}
+
+export function pageData(report: MatrixReport): PageData {
+  const index = new Map<ReportCell, number>(report.cells.map((rc, i) => [rc, i]));
+  const kernels = reportKernels(report);
+  return {
+    verdicts: Object.keys(VERDICT_SYMBOLS),
+    notRun: NOT_RUN_SYMBOL,
+    cells: report.cells.map((rc) => ({
+      symbol: cellSymbol(rc),
+      outcome: outcomeLabel(rc.verdict, rc.detail),
+      expected: expectedLabel(rc.expectation),
+      distribution: distributionLabel(rc.distribution),
+      rc,
+    })),
+    grids: kernels.map((k) => {
+      const g = gridFor(report, k.release);
+      return {
+        kernel: k.release,
+        rows: g.rows.map((r) => r.label),
+        methods: g.methods,
+        slots: g.slots.map((row) =>
+          row.map((s) => (s.kind === 'cell' ? (index.get(s.cell) as number) : s.kind === 'not-run' ? -1 : null)),
+        ),
+      };
+    }),
+    others: kernels.map((k) => otherCells(report, k.release).map((rc) => index.get(rc) as number)),
+  };
+}
+
+function verdictClass(verdict: string): string {
+  return verdict in VERDICT_SYMBOLS ? `v-${verdict}` : 'v-unknown';
+}
+
+function sym(verdict: Verdict | string, text: string): string {
+  return `<span class="sym ${verdictClass(verdict)}">${html(text)}</span>`;
+}
+
+function cellLink(report: MatrixReport, rc: ReportCell): string {
+  const i = report.cells.indexOf(rc);
+  return `<a class="cell-link" href="#cell-${i}" data-cell="${i}">${html(rc.cell.id)}</a>`;
+}
+
+function header(report: MatrixReport): string {
+  const env = report.environment;
+  const kernels = reportKernels(report)
+    .map((k) => `${k.release} (${k.accel}, ${k.boots} boots)`)
+    .join(', ');
+  return `<header><h1>mmaplab matrix report</h1><p>${html(
+    `generated ${env.generated} by mmaplab ${env.mmaplab} (node ${env.node}) on ${env.host.os} ${env.host.release} ` +
+      `${env.host.arch}, ${env.host.cpus} CPUs; target ${env.target}${env.qemu ? `, ${env.qemu}` : ''}; kernels: ${kernels}; ` +
+      `${report.cells.length} cells, ${surprises(report).length} not as expected`,
+  )}</p></header>`;
+}
+
+function legend(): string {
+  const rows = LEGEND.map((l) => `<tr><td>${html(l.symbol)}</td><td>${html(l.meaning)}</td></tr>`).join('');
+  return `<details><summary>Legend</summary><table class="legend">${rows}</table></details>`;
+}
+
+function kernelSections(report: MatrixReport): string {
+  const sections = reportKernels(report).map(
+    (k, i) =>
+      `<section class="kernel" data-kernel="${html(k.release)}"><h2>${html(k.release)}</h2>` +
+      `<p class="hint">series ${html(k.series)}, ${html(k.accel)}, ${k.boots} boots</p>` +
+      `<div class="grid-host" id="grid-${i}"></div></section>`,
+  );
+  return (
+    '<h2>Allocator x technique</h2><p class="hint">Basic scenario, write-back cache, no fault-around, at each ' +
+    "allocator's own sizes; every other cell is listed under its kernel's grid.</p>" +
+    `<div class="kernels">${sections.join('')}</div>`
+  );
+}
+
+function claimKernelCell(report: MatrixReport, k: ClaimKernelResult | undefined): string {
+  if (!k) return '<td></td>';
+  const cells = k.cells
+    .map((c) => {
+      const rc = report.cells.find((x) => x.kernel === k.kernel && x.cell.id === c.id) as ReportCell;
+      return `<li>${sym(c.verdict, verdictSymbol(c.verdict))} ${cellLink(report, rc)} ${html(outcomeLabel(c.verdict, c.detail))}</li>`;
+    })
+    .join('');
+  const notRun = k.notRun.length > 0 ? `<li class="hint">${k.notRun.length} catalogue cell(s) not in this run</li>` : '';
+  return (
+    `<td><span class="badge s-${k.status}">${html(k.status)}</span> ` +
+    `<span class="hint">${k.counts.holds} hold, ${k.counts.fails} fail, ${k.counts.silent} silent</span>` +
+    `<ul class="cells">${cells}${notRun}</ul></td>`
+  );
+}
+
+function claimsTable(report: MatrixReport, results: readonly ClaimResult[]): string {
+  const releases = reportKernels(report).map((k) => k.release);
+  const head = `<tr><th>claim</th>${releases.map((r) => `<th>${html(r)}</th>`).join('')}</tr>`;
+  const rows = results
+    .map(
+      (c) =>
+        `<tr class="claim" data-claim="${html(c.id)}"><td><strong>${html(c.text)}</strong><br>` +
+        `<span class="hint">${html(c.source)}; ${html(c.id)}: ${html(c.test)}</span></td>` +
+        releases.map((r) => claimKernelCell(report, c.kernels.find((k) => k.kernel === r))).join('') +
+        '</tr>',
+    )
+    .join('');
+  return (
+    '<h2>Claims</h2><p class="hint">Per kernel: supports when every informative run of the claim\'s cells ' +
+    'holds, contradicts when none does, mixed, or untested.</p>' +
+    `<table class="list claims">${head}${rows}</table>`
+  );
+}
+
+function surprisesTable(report: MatrixReport): string {
+  const list = surprises(report);
+  if (list.length === 0) return '<h2>Surprises</h2><p>None: every cell agreed with its expectation.</p>';
+  const rows = list
+    .map(
+      (rc) =>
+        `<tr><td>${html(rc.kernel)}</td><td>${cellLink(report, rc)}</td>` +
+        `<td>${sym(rc.verdict, cellSymbol(rc))} ${html(outcomeLabel(rc.verdict, rc.detail))}</td>` +
+        `<td>${html(rc.agreement)}</td><td class="mono">${html(rc.headline)}</td>` +
+        `<td>${html(expectedLabel(rc.expectation))}<br><span class="hint">${html(rc.expectation?.reason ?? 'no expectation for this kernel series')}</span></td></tr>`,
+    )
+    .join('');
+  return (
+    '<h2>Surprises</h2><table class="list surprises"><tr><th>kernel</th><th>cell</th><th>observed</th>' +
+    `<th>vs expected</th><th>headline</th><th>expected and why</th></tr>${rows}</table>`
+  );
+}
+
+function flakyTable(report: MatrixReport): string {
+  const list = flakyCells(report);
+  if (list.length === 0) return '<h2>Flaky cells</h2><p>None: every repeated cell gave the same outcome each run.</p>';
+  const rows = list
+    .map(
+      (rc) =>
+        `<tr><td>${html(rc.kernel)}</td><td>${cellLink(report, rc)}</td><td>${rc.runs.length}</td>` +
+        `<td>${html(distributionLabel(rc.distribution))}</td></tr>`,
+    )
+    .join('');
+  return `<h2>Flaky cells</h2><table class="list flaky"><tr><th>kernel</th><th>cell</th><th>runs</th><th>outcomes</th></tr>${rows}</table>`;
+}
+
+export function renderHtml(report: MatrixReport): string {
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en"><head><meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>mmaplab report ${html(report.environment.generated)}</title>`,
+    `<style>${STYLE}</style></head><body>`,
+    header(report),
+    '<div class="layout"><main>',
+    '<noscript><p>The grids and the details panel are built by this page\'s script; the tables below work without it.</p></noscript>',
+    legend(),
+    kernelSections(report),
+    claimsTable(report, evaluateClaims(report)),
+    surprisesTable(report),
+    flakyTable(report),
+    '</main><aside id="details"><p class="hint">Click a cell of a grid, a claim or a surprise to see its evidence: ' +
+      'kmsg window, findings, taint gained, probe observation, expectation and every run.</p></aside></div>',
+    `<script type="application/json" id="mmaplab-data">${scriptJson(pageData(report))}</script>`,
+    `<script>${SCRIPT}</script>`,
+    '</body></html>',
+    '',
+  ].join('\n');
+}

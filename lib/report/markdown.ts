@@ -1,0 +1,164 @@
+/**
+ * report.md: per kernel the allocator x technique grid of the basic cells,
+ * the other cells, the claims and what each kernel's cells say about them,
+ * the surprises (every cell not simply as expected) and the flaky cells.
+ */
+import { evaluateClaims, type ClaimResult } from '../experiments/claims';
+import { md } from './escape';
+import type { MatrixReport, ReportCell } from './schema';
+import {
+  cellSymbol,
+  distributionLabel,
+  expectedLabel,
+  flakyCells,
+  gridFor,
+  LEGEND,
+  NOT_RUN_SYMBOL,
+  otherCells,
+  outcomeLabel,
+  reportKernels,
+  surprises,
+  verdictSymbol,
+} from './view';
+
+function row(cells: readonly string[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+
+function table(head: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  return [row(head), row(head.map(() => '---')), ...rows.map(row)];
+}
+
+function code(s: string): string {
+  // Inline code cannot hold a '|' inside a table or a backtick; fall back to escaped text.
+  return /[`|\n\r]/.test(s) ? md(s) : `\`${s}\``;
+}
+
+function header(report: MatrixReport): string[] {
+  const env = report.environment;
+  const kernels = reportKernels(report)
+    .map((k) => `${code(k.release)} (${md(k.accel)}, ${k.boots} boots)`)
+    .join(', ');
+  return [
+    '# mmaplab matrix report',
+    '',
+    `Generated ${md(env.generated)} by mmaplab ${md(env.mmaplab)} (node ${md(env.node)}) on ` +
+      `${md(env.host.os)} ${md(env.host.release)} ${md(env.host.arch)}, ${env.host.cpus} CPUs; ` +
+      `target ${md(env.target)}${env.qemu ? `, ${md(env.qemu)}` : ''}.`,
+    '',
+    `Kernels: ${kernels}. Cells: ${report.cells.length}, of which ${surprises(report).length} not as expected.`,
+    '',
+  ];
+}
+
+function legend(): string[] {
+  return ['## Legend', '', ...table(['symbol', 'meaning'], LEGEND.map((l) => [md(l.symbol), md(l.meaning)])), ''];
+}
+
+function grid(report: MatrixReport, kernel: string): string[] {
+  const g = gridFor(report, kernel);
+  const rows = g.rows.map((r, i) => [
+    code(r.label),
+    ...(g.slots[i] ?? []).map((s) => (s.kind === 'cell' ? md(cellSymbol(s.cell)) : s.kind === 'not-run' ? NOT_RUN_SYMBOL : '')),
+  ]);
+  return table(['allocator \\ method', ...g.methods.map(code)], rows);
+}
+
+function others(cells: readonly ReportCell[]): string[] {
+  if (cells.length === 0) return [];
+  return [
+    '',
+    `<details><summary>Other cells (${cells.length}): other scenarios and sizes, cache attributes, fault-around</summary>`,
+    '',
+    ...table(
+      ['cell', 'verdict', 'expected'],
+      cells.map((rc) => [code(rc.cell.id), `${md(cellSymbol(rc))} ${md(outcomeLabel(rc.verdict, rc.detail))}`, md(expectedLabel(rc.expectation))]),
+    ),
+    '',
+    '</details>',
+  ];
+}
+
+function kernels(report: MatrixReport): string[] {
+  const out: string[] = [];
+  for (const k of reportKernels(report)) {
+    out.push(
+      `## ${md(k.release)}`,
+      '',
+      `Series ${md(k.series)}. Basic scenario, write-back cache, no fault-around, at each allocator's own sizes:`,
+      '',
+    );
+    out.push(...grid(report, k.release), ...others(otherCells(report, k.release)), '');
+  }
+  return out;
+}
+
+function claimRow(c: ClaimResult, kernelOrder: readonly string[]): string[] {
+  const ids = [...new Set(c.kernels.flatMap((k) => k.cells.map((x) => x.id)))];
+  const cellsCol = ['*status*', ...ids.map(code)].join('<br>');
+  const perKernel = kernelOrder.map((release) => {
+    const k = c.kernels.find((x) => x.kernel === release);
+    if (!k) return '';
+    const lines = [`**${k.status}** (${k.counts.holds} hold, ${k.counts.fails} fail)`];
+    for (const id of ids) {
+      const cell = k.cells.find((x) => x.id === id);
+      lines.push(cell ? `${verdictSymbol(cell.verdict)} ${md(outcomeLabel(cell.verdict, cell.detail))}` : NOT_RUN_SYMBOL);
+    }
+    return lines.join('<br>');
+  });
+  const claim = `**${md(c.text)}** (${md(c.source)}; ${code(c.id)})<br>${md(c.test)}`;
+  return [claim, cellsCol, ...perKernel];
+}
+
+function claims(report: MatrixReport): string[] {
+  const releases = reportKernels(report).map((k) => k.release);
+  const results = evaluateClaims(report);
+  return [
+    '## Claims',
+    '',
+    'Each claim against the cells that test it; per kernel, whether the runs of those cells support it ' +
+      '(every informative run holds), contradict it (none does), are mixed, or leave it untested.',
+    '',
+    ...table(['claim', 'cells', ...releases.map(code)], results.map((c) => claimRow(c, releases))),
+    '',
+  ];
+}
+
+function surpriseSection(report: MatrixReport): string[] {
+  const list = surprises(report);
+  const out = ['## Surprises', ''];
+  if (list.length === 0) return [...out, 'None: every cell agreed with its expectation.', ''];
+  for (const rc of list) {
+    out.push(
+      `- ${code(rc.kernel)} ${code(rc.cell.id)}: ${md(cellSymbol(rc))} **${md(outcomeLabel(rc.verdict, rc.detail))}** (${md(rc.agreement)})`,
+      `  - observed: ${md(rc.headline)}`,
+      `  - expected: ${md(expectedLabel(rc.expectation))}${rc.expectation ? ` - ${md(rc.expectation.reason)}` : ''}`,
+    );
+  }
+  return [...out, ''];
+}
+
+function flakySection(report: MatrixReport): string[] {
+  const list = flakyCells(report);
+  const out = ['## Flaky cells', ''];
+  if (list.length === 0) return [...out, 'None: every repeated cell gave the same outcome each run.', ''];
+  return [
+    ...out,
+    ...table(
+      ['kernel', 'cell', 'runs', 'outcomes'],
+      list.map((rc) => [code(rc.kernel), code(rc.cell.id), String(rc.runs.length), md(distributionLabel(rc.distribution))]),
+    ),
+    '',
+  ];
+}
+
+export function renderMarkdown(report: MatrixReport): string {
+  return [
+    ...header(report),
+    ...legend(),
+    ...kernels(report),
+    ...claims(report),
+    ...surpriseSection(report),
+    ...flakySection(report),
+  ].join('\n');
+}

@@ -1,0 +1,193 @@
+/**
+ * What every human-facing format (Markdown, HTML) shows the same way: the
+ * verdict symbols and their legend, the allocator x technique grid of the
+ * basic cells per kernel, the list of surprises, and outcome labels. Pure
+ * functions of a MatrixReport; nothing here looks at a verdict's meaning
+ * beyond choosing its symbol.
+ */
+import { CATALOGUE, SIZES } from '../experiments/catalogue';
+import type { Outcome } from '../experiments/expectations';
+import { ALLOCATORS, METHODS, type CellSpec } from '../experiments/types';
+import type { MatrixReport, ReportCell, ReportExpectation, ReportKernel } from './schema';
+
+/** Symbol per verdict; all of them exist in DejaVu Sans, so they render without emoji fonts. */
+export const VERDICT_SYMBOLS: Readonly<Record<string, string>> = {
+  ok: '✓',
+  refused: '✗',
+  'wrong-data': '≠',
+  'user-signal': '⚡',
+  'kernel-complaint': '⚠',
+  oops: '✹',
+  panic: '☠',
+  hang: '∞',
+  error: '?',
+};
+
+/** A catalogue cell this run did not include (e.g. narrowed with --cell). */
+export const NOT_RUN_SYMBOL = '·';
+
+/** Marks after the symbol when the cell is not simply as expected. */
+export const AGREEMENT_MARKS: Readonly<Record<string, string>> = {
+  agrees: '',
+  differs: '!',
+  flaky: '~',
+  'no-expectation': '*',
+};
+
+export interface LegendEntry {
+  symbol: string;
+  meaning: string;
+}
+
+export const LEGEND: readonly LegendEntry[] = [
+  { symbol: '✓', meaning: 'ok: mapped, data correct both ways, no complaint, no new taint' },
+  { symbol: '✗', meaning: 'refused: the kernel or the module rejected a step with an errno' },
+  { symbol: '≠', meaning: 'wrong-data: the mapping worked but userspace and the kernel disagree' },
+  { symbol: '⚡', meaning: 'user-signal: the probe was killed by a signal' },
+  { symbol: '⚠', meaning: 'kernel-complaint: Bad page state, WARNING, trouble taint...' },
+  { symbol: '✹', meaning: 'oops' },
+  { symbol: '☠', meaning: 'panic' },
+  { symbol: '∞', meaning: 'hang: the kernel stopped answering' },
+  { symbol: '?', meaning: 'error: mmaplab itself failed (not a kernel result)' },
+  { symbol: NOT_RUN_SYMBOL, meaning: 'in the catalogue but not in this run' },
+  { symbol: '!', meaning: '(after a symbol) differs from its expectation' },
+  { symbol: '~', meaning: '(after a symbol) flaky: its runs disagree; every outcome seen is shown' },
+  { symbol: '*', meaning: '(after a symbol) no expectation for this kernel series' },
+];
+
+export function verdictSymbol(verdict: string): string {
+  return VERDICT_SYMBOLS[verdict] ?? '?';
+}
+
+/** The symbols of every outcome seen (most frequent first), then the agreement mark. */
+export function cellSymbol(rc: ReportCell): string {
+  const verdicts: string[] = [];
+  const byCount = Object.entries(rc.distribution).sort((a, b) => b[1] - a[1]);
+  for (const [key] of byCount) {
+    const v = key.split(' ')[0] ?? key;
+    if (!verdicts.includes(v)) verdicts.push(v);
+  }
+  if (verdicts.length === 0) verdicts.push(rc.verdict);
+  return verdicts.map(verdictSymbol).join('') + (AGREEMENT_MARKS[rc.agreement] ?? '');
+}
+
+/** "refused (EINVAL)"; an ok verdict without its detail. */
+export function outcomeLabel(verdict: string, detail: string | undefined): string {
+  return detail && verdict !== 'ok' ? `${verdict} (${detail})` : verdict;
+}
+
+/** "kernel-complaint (bad-page-state), or also: oops, ok" ; "none" without an expectation. */
+export function expectedLabel(e: ReportExpectation | null): string {
+  if (e === null) return 'none';
+  const also = (e.also ?? []).map((o: Outcome) => outcomeLabel(o.verdict, o.detail));
+  return outcomeLabel(e.verdict, e.detail) + (also.length > 0 ? `, or also: ${also.join(', ')}` : '');
+}
+
+/** "3x ok, 2x kernel-complaint bad-page-state" (most frequent first). */
+export function distributionLabel(distribution: Record<string, number>): string {
+  return Object.entries(distribution)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${n}x ${k}`)
+    .join(', ');
+}
+
+/** The report's kernels, then any kernel that only appears in its cells. */
+export function reportKernels(report: MatrixReport): ReportKernel[] {
+  const kernels = [...report.kernels];
+  for (const rc of report.cells) {
+    if (!kernels.some((k) => k.release === rc.kernel)) {
+      kernels.push({ release: rc.kernel, series: rc.series, accel: 'unknown', boots: 0 });
+    }
+  }
+  return kernels;
+}
+
+export function cellsOf(report: MatrixReport, kernel: string): ReportCell[] {
+  return report.cells.filter((rc) => rc.kernel === kernel);
+}
+
+/**
+ * The grid shows the plain cells: basic scenario, write-back cache, no
+ * fault-around, at the allocator's own sizes (the catalogue's SIZES, where
+ * every method is tried; the size sweep's other sizes are listed apart). An
+ * allocator this mmaplab does not know shows at every size.
+ */
+export function isGridCell(c: CellSpec): boolean {
+  const sizes = (SIZES as Partial<Record<string, readonly number[]>>)[c.alloc];
+  return (
+    c.scenario === 'basic' &&
+    (c.cache ?? 'wb') === 'wb' &&
+    !(c.faultAround ?? false) &&
+    (sizes === undefined || sizes.includes(c.size))
+  );
+}
+
+export function sizeLabel(n: number): string {
+  if (n % (1024 * 1024) === 0) return `${n / (1024 * 1024)}M`;
+  return n % 1024 === 0 ? `${n / 1024}K` : `${n}B`;
+}
+
+export interface GridRow {
+  alloc: string;
+  size: number;
+  label: string;
+}
+
+/** One square of the grid: the report's cell, or a catalogue cell not run, or no such cell. */
+export type GridSlot = { kind: 'cell'; cell: ReportCell } | { kind: 'not-run'; id: string } | { kind: 'none' };
+
+export interface Grid {
+  kernel: string;
+  rows: GridRow[];
+  methods: string[];
+  /** slots[row][method] */
+  slots: GridSlot[][];
+}
+
+function orderBy<T extends string>(known: readonly T[], seen: Iterable<string>): string[] {
+  const extra: string[] = [];
+  const present = new Set(seen);
+  for (const s of present) if (!(known as readonly string[]).includes(s) && !extra.includes(s)) extra.push(s);
+  return [...(known as readonly string[]).filter((k) => present.has(k)), ...extra];
+}
+
+/**
+ * Allocator (and size) x method for one kernel. Rows and columns come from
+ * the catalogue and the report together, so a cell of a newer catalogue and a
+ * catalogue cell this run skipped both have a place.
+ */
+export function gridFor(report: MatrixReport, kernel: string): Grid {
+  const ran = cellsOf(report, kernel).filter((rc) => isGridCell(rc.cell));
+  const specs: CellSpec[] = [...CATALOGUE.filter(isGridCell), ...ran.map((rc) => rc.cell)];
+  const allocs = orderBy(ALLOCATORS, specs.map((c) => c.alloc));
+  const methods = orderBy(METHODS, specs.map((c) => c.method));
+  const rows: GridRow[] = [];
+  for (const alloc of allocs) {
+    const sizes = [...new Set(specs.filter((c) => c.alloc === alloc).map((c) => c.size))].sort((a, b) => a - b);
+    for (const size of sizes) rows.push({ alloc, size, label: `${alloc} ${sizeLabel(size)}` });
+  }
+  const slots = rows.map((row) =>
+    methods.map((method): GridSlot => {
+      const at = (c: CellSpec): boolean => c.alloc === row.alloc && c.size === row.size && c.method === method;
+      const rc = ran.find((x) => at(x.cell));
+      if (rc) return { kind: 'cell', cell: rc };
+      const spec = CATALOGUE.find((c) => isGridCell(c) && at(c));
+      return spec ? { kind: 'not-run', id: spec.id } : { kind: 'none' };
+    }),
+  );
+  return { kernel, rows, methods, slots };
+}
+
+/** Cells of a kernel the grid does not show (other scenarios and sizes, cache attributes, fault-around). */
+export function otherCells(report: MatrixReport, kernel: string): ReportCell[] {
+  return cellsOf(report, kernel).filter((rc) => !isGridCell(rc.cell));
+}
+
+/** Every cell that is not simply as expected: differs, flaky or without expectation. */
+export function surprises(report: MatrixReport): ReportCell[] {
+  return report.cells.filter((rc) => rc.agreement !== 'agrees');
+}
+
+export function flakyCells(report: MatrixReport): ReportCell[] {
+  return report.cells.filter((rc) => rc.agreement === 'flaky');
+}

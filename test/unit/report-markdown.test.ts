@@ -1,0 +1,104 @@
+/**
+ * lib/report/markdown and the shared view (lib/report/view): the grid per
+ * kernel with its symbols and marks, the claims table, the surprises and
+ * the flaky cells; report text escaped for Markdown.
+ */
+import { strict as assert } from 'node:assert';
+import { CATALOGUE } from '../../lib/experiments/catalogue';
+import { md } from '../../lib/report/escape';
+import { renderMarkdown } from '../../lib/report/markdown';
+import { cellSymbol, gridFor, isGridCell, surprises } from '../../lib/report/view';
+import { expectedResults, HOSTILE_KMSG, K61, K612, KERNELS, report, run, spec, surpriseReport } from './report-fixture';
+
+function section(text: string, title: string): string {
+  const start = text.indexOf(`\n## ${title}\n`);
+  assert.ok(start >= 0, `section ${title}`);
+  const end = text.indexOf('\n## ', start + 1);
+  return text.slice(start, end < 0 ? undefined : end);
+}
+
+/** The grid row of an allocator label in a kernel's section, as cells. */
+function gridRow(text: string, kernel: string, label: string): string[] {
+  const line = section(text, md(kernel))
+    .split('\n')
+    .find((l) => l.startsWith(`| \`${label}\` |`));
+  assert.ok(line, `${kernel} row ${label}`);
+  return line.split(' | ').slice(1).map((s) => s.replace(/ \|$/, ''));
+}
+
+describe('report.md (lib/report/markdown.ts)', function () {
+  const r = surpriseReport();
+  const text = renderMarkdown(r);
+
+  it('has a grid per kernel: every allocator x size row, every method column, the basic cells only', function () {
+    for (const k of KERNELS) {
+      const g = gridFor(r, k.release);
+      assert.equal(g.rows.length, 9, 'kmalloc twice (4K, 64K) and the seven other allocators');
+      assert.equal(g.methods.length, 11);
+      const basic = CATALOGUE.filter(isGridCell).length;
+      assert.equal(g.slots.flat().filter((s) => s.kind === 'cell').length, basic);
+      assert.ok(section(text, md(k.release)).includes('| allocator \\ method | `remap_pfn_range` |'));
+    }
+    assert.deepEqual(gridRow(text, K61, 'kmalloc 4K').slice(0, 6), ['✓', '✗', '✓', '⚠', '✗', '✗']);
+  });
+
+  it('marks a cell that differs (!), a flaky one (~, every outcome seen) and an error (?!)', function () {
+    const k61 = gridRow(text, K61, 'vmalloc_user 16K');
+    assert.equal(k61[8], '≠!', 'remap_vmalloc_range observed wrong-data');
+    assert.equal(gridRow(text, K612, 'pages_nocomp 16K')[2], '⚠✓\\~', '~ escaped for Markdown');
+    assert.equal(gridRow(text, K612, 'pages_array 16K')[5], '?!');
+  });
+
+  it('shows · for a catalogue cell this run did not include', function () {
+    const partial = renderMarkdown(report([run(K61, spec('kmalloc/remap_pfn_range/4K/basic'), 'ok')]));
+    const row = gridRow(partial, K61, 'kmalloc 4K');
+    assert.deepEqual(row.slice(0, 3), ['✓', '·', '·']);
+    assert.ok(gridRow(partial, K612, 'kmalloc 64K').every((s) => s === '·'), 'a kernel with no cells shows only ·');
+  });
+
+  it('lists the non-grid cells under the grid', function () {
+    assert.ok(section(text, md(K61)).includes('| `kmalloc/fault_page/4K/write-first` | ✹ oops (page-fault-oops) | oops |'));
+  });
+
+  it('has the claims table: claim, its cells, per kernel the status and each cell\'s verdict', function () {
+    const claims = section(text, 'Claims');
+    const row = claims.split('\n').find((l) => l.includes('(folklore; `kmalloc-fault-bad-page`)'));
+    assert.ok(row, 'kmalloc-fault-bad-page row');
+    const cols = row.split(' | ');
+    assert.equal(cols[1], '*status*<br>`kmalloc/fault_page/4K/basic`<br>`kmalloc/fault_page/64K/basic`<br>`kmalloc/fault_page/4K/write-first`');
+    assert.equal(cols[2], '**mixed** (1 hold, 2 fail)<br>✓ ok<br>✓ ok<br>✹ oops (page-fault-oops)');
+    assert.equal(cols[3], '**contradicts** (0 hold, 3 fail)<br>✓ ok<br>✓ ok<br>✓ ok');
+    assert.equal(cols[4], '**contradicts** (0 hold, 1 fail)<br>✓ ok<br>·<br>· |', 'the 5.10 kernel ran one of the cells');
+  });
+
+  it('lists every surprise with its headline and the expectation reason, escaped', function () {
+    const s = section(text, 'Surprises');
+    assert.equal(s.split('\n').filter((l) => l.startsWith('- ')).length, surprises(r).length);
+    assert.equal(surprises(r).length, 4);
+    assert.ok(s.includes(`  - observed: ${md(HOSTILE_KMSG)}`));
+    assert.ok(!s.includes('<img'), 'no raw markup from the kmsg line');
+    assert.match(s, /`5\.10\.0-30-amd64` `kmalloc\/fault_page\/4K\/basic`: ✓\\\* \*\*ok\*\* \(no-expectation\)/);
+    assert.match(s, /expected: ok - a supported allocator\/technique pair used as its API documents/);
+  });
+
+  it('has a flaky section with the distribution', function () {
+    const f = section(text, 'Flaky cells');
+    assert.ok(f.includes(`| \`${K612}\` | \`pages_nocomp/fault_page/16K/basic\` | 3 | 2x kernel-complaint bad-page-state, 1x ok |`));
+  });
+
+  it('says so when nothing surprised', function () {
+    const calm = renderMarkdown(report(expectedResults()));
+    assert.ok(section(calm, 'Surprises').includes('None: every cell agreed with its expectation.'));
+    assert.ok(section(calm, 'Flaky cells').includes('None'));
+  });
+
+  it('cellSymbol: most frequent outcome first, then the mark', function () {
+    const rc = r.cells.find((x) => x.kernel === K612 && x.cell.id === 'pages_nocomp/fault_page/16K/basic');
+    assert.ok(rc);
+    assert.equal(cellSymbol(rc), '⚠✓~');
+  });
+
+  it('md() escapes markup, table pipes, entities and newlines', function () {
+    assert.equal(md('a|b <i>*x*</i> & _y_\n`z` $m$'), 'a\\|b &lt;i&gt;\\*x\\*&lt;/i&gt; &amp; \\_y\\_ \\`z\\` \\$m\\$');
+  });
+});
