@@ -9,10 +9,13 @@
 #   build-essential   compiler for mmaplab.ko and the addon
 #   linux-image-amd64 + linux-headers-amd64             the 6.1 series
 #   linux-image-6.12-amd64 + linux-headers-6.12-amd64   the 6.12 series
+#   chromium          headless, renders report.html in the test suite
+#                     (test/vm/html-render.test.ts)
 set -eu
 
 PACKAGES="qemu-system-x86 busybox-static xz-utils zstd kmod build-essential python3
-linux-image-amd64 linux-headers-amd64 linux-image-6.12-amd64 linux-headers-6.12-amd64"
+linux-image-amd64 linux-headers-amd64 linux-image-6.12-amd64 linux-headers-6.12-amd64
+chromium"
 
 missing=""
 for p in $PACKAGES; do

@@ -1,0 +1,121 @@
+/**
+ * report.html in a real browser: Debian's headless Chromium loads the page
+ * built from a synthetic report (deterministic, no VM), its script builds
+ * the grids from the embedded JSON and fills the details panel for the cell
+ * named in the URL; --dump-dom shows the result, --screenshot keeps a picture
+ * at runs/report-screenshot.png (CI keeps it as an artifact).
+ *
+ * Chromium is a host package (scripts/setup-host.sh): when it is missing
+ * this test fails, it never skips.
+ */
+import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pageData } from '../../lib/report/html';
+import type { MatrixReport } from '../../lib/report/schema';
+import { writeReports } from '../../lib/report/write';
+import { runsDir } from '../../lib/paths';
+import { surpriseReport } from '../unit/report-fixture';
+
+const CHROMIUM = 'chromium';
+const INSTALL_HINT =
+  'headless Chromium renders report.html in this test: install Debian\'s package with ' +
+  '"sudo apt-get install chromium" (or run "sudo sh scripts/setup-host.sh", which installs every host package)';
+
+function chromiumVersion(): string {
+  try {
+    return execFileSync(CHROMIUM, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new Error(`${missing ? `"${CHROMIUM}" is not installed` : `"${CHROMIUM} --version" failed: ${(err as Error).message}`}: ${INSTALL_HINT}`);
+  }
+}
+
+/** Runs headless Chromium on a URL; returns stdout and how long it took. */
+function chromium(profile: string, args: string[], url: string): { out: string; ms: number } {
+  const start = process.hrtime.bigint();
+  const out = execFileSync(
+    CHROMIUM,
+    ['--headless=new', '--no-sandbox', '--disable-gpu', `--user-data-dir=${profile}`, ...args, url],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 90_000, maxBuffer: 64 * 1024 * 1024 },
+  );
+  return { out, ms: Number((process.hrtime.bigint() - start) / 1_000_000n) };
+}
+
+function pngSize(file: string): { width: number; height: number } {
+  const b = fs.readFileSync(file);
+  assert.equal(b.subarray(0, 8).toString('hex'), '89504e470d0a1a0a', `${file} is a PNG`);
+  return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
+}
+
+describe('report.html rendered by headless Chromium', function () {
+  this.timeout(240_000);
+  let report: MatrixReport;
+  let url: string;
+  let selected: number;
+  let profile: string;
+  let dom: string;
+
+  before(function () {
+    process.stdout.write(`      ${chromiumVersion()}\n`);
+    report = surpriseReport();
+    const files = writeReports(path.join(runsDir(), 'report-render'), report);
+    const page = files.find((f) => f.endsWith('report.html')) as string;
+    selected = report.cells.findIndex((rc) => rc.agreement === 'differs' && rc.verdict === 'wrong-data');
+    assert.ok(selected >= 0, 'the fixture has the hostile wrong-data cell');
+    url = `file://${page}#cell-${selected}`;
+    profile = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-chromium-'));
+    const dump = chromium(profile, ['--dump-dom'], url);
+    dom = dump.out;
+    process.stdout.write(`      --dump-dom took ${dump.ms} ms\n`);
+  });
+
+  after(function () {
+    if (profile) fs.rmSync(profile, { recursive: true, force: true });
+  });
+
+  it('the script builds every kernel\'s grid, one verdict-coloured cell per grid cell of the report', function () {
+    assert.match(dom, /<body[^>]* data-ready="true"/, 'the script ran to its end');
+    const data = pageData(report);
+    data.grids.forEach((g, k) => {
+      const host = new RegExp(`<div class="grid-host" id="grid-${k}"><table class="grid">([\\s\\S]*?)</table>`).exec(dom);
+      assert.ok(host, `grid of ${g.kernel} built`);
+      const cells = [...(host[1] as string).matchAll(/<td class="cell (v-[a-z-]+) a-[a-z-]+(?: selected)?"[^>]*data-cell="(\d+)"/g)];
+      const expected = g.slots.flat().filter((s): s is number => s !== null && s >= 0);
+      assert.deepEqual(
+        cells.map((m) => Number(m[2])),
+        expected,
+        `${g.kernel}: a cell per grid slot, in order`,
+      );
+      for (const m of cells) assert.equal(m[1], `v-${data.cells[Number(m[2])]?.rc.verdict}`, 'coloured by its verdict');
+    });
+    for (const v of ['v-ok', 'v-refused', 'v-wrong-data', 'v-user-signal', 'v-kernel-complaint', 'v-error']) {
+      assert.ok(dom.includes(`<td class="cell ${v} `), `some grid cell is ${v}`);
+    }
+    assert.ok(dom.includes('class="cell v-wrong-data a-differs selected"'), 'the selected cell is marked');
+  });
+
+  it('the details panel shows the selected cell\'s evidence, the hostile kmsg line as text only', function () {
+    const panel = /<aside id="details" data-shown="(\d+)">([\s\S]*?)<\/aside>/.exec(dom);
+    assert.ok(panel, 'the panel was filled');
+    assert.equal(Number(panel[1]), selected);
+    const text = panel[2] as string;
+    for (const label of ['kernel', 'expected', 'reason', 'headline', 'taint gained', 'probe observation', 'kmsg window (2 lines)', 'stats']) {
+      assert.ok(text.includes(label), `panel shows ${label}`);
+    }
+    assert.ok(text.includes('BUG: Bad page state &lt;/script&gt;&lt;img src=x onerror="alert(1)"&gt;'), 'kmsg line shown as text');
+    assert.ok(text.includes('\\x01\\x1b[31m\\x00'), 'control characters made visible');
+    assert.doesNotMatch(dom, /<img/i, 'no element was created from report text');
+  });
+
+  it('takes a 1400x1000 screenshot at runs/report-screenshot.png', function () {
+    const shot = path.join(runsDir(), 'report-screenshot.png');
+    fs.rmSync(shot, { force: true });
+    const { ms } = chromium(profile, [`--screenshot=${shot}`, '--window-size=1400,1000'], url);
+    process.stdout.write(`      --screenshot took ${ms} ms: ${shot}\n`);
+    assert.deepEqual(pngSize(shot), { width: 1400, height: 1000 });
+    assert.ok(fs.statSync(shot).size > 20_000, 'not a blank page');
+  });
+});
