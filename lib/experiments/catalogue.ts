@@ -35,7 +35,53 @@ export const SIZES: Record<AllocName, readonly number[]> = {
   dma_coherent: [16 * KIB],
 };
 
+const MIB = 1024 * KIB;
+
+/**
+ * One allocator per technique that the technique maps correctly: the pairs
+ * that run every scenario beyond basic, and the size sweep.
+ */
+export const SCENARIO_PAIRS: readonly (readonly [AllocName, MethodName])[] = [
+  ['pages_comp', 'remap_pfn_range'],
+  ['vmalloc_user', 'remap_pfn_range'],
+  ['pages_array', 'fault_page'],
+  ['vmalloc_user', 'fault_page'],
+  ['pages_array', 'vm_insert_page'],
+  ['pages_array', 'vm_insert_pages'],
+  ['pages_array', 'vm_map_pages'],
+  ['vmalloc_user', 'remap_vmalloc_range'],
+  ['pages_comp', 'vmf_insert_pfn'],
+  ['dma_coherent', 'dma_mmap_coherent'],
+];
+
+/** The scenarios beyond basic that every SCENARIO_PAIRS pair runs, at 16 KiB. */
+export const PAIR_SCENARIOS: readonly Scenario[] = [
+  'fork',
+  'private-write',
+  'partial-munmap',
+  'dontneed-retouch',
+  'mprotect-write',
+  'past-end',
+];
+
+/**
+ * The boundaries a size crosses: one page, two pages (the largest slab
+ * kmalloc), above 8 KiB (large kmalloc: compound pages), a high-order block,
+ * 2 MiB (a PMD's worth, naturally aligned for the block allocators).
+ */
+export const SWEEP_SIZES: readonly number[] = [4 * KIB, 8 * KIB, 16 * KIB, 64 * KIB, 2 * MIB];
+
+/** kmalloc's methods in the sweep: the ones it supports without a hazard. */
+const KMALLOC_SWEEP_METHODS: readonly MethodName[] = [
+  'remap_pfn_range',
+  'vm_insert_page',
+  'vm_insert_pages',
+  'vm_map_pages',
+  'vmf_insert_pfn',
+];
+
 function sizeLabel(n: number): string {
+  if (n % MIB === 0) return `${n / MIB}M`;
   return n % KIB === 0 ? `${n / KIB}K` : `${n}B`;
 }
 
@@ -51,6 +97,18 @@ export function cellId(alloc: AllocName, method: MethodName, size: number, o: Ce
   if (o.faultAround) parts.push('fault-around');
   return parts.join('/');
 }
+
+const SCENARIO_TITLES: Record<Scenario, string> = {
+  basic: '',
+  'write-first': 'written before read',
+  'free-while-mapped': 'buffer freed while mapped',
+  fork: 'a forked child writes',
+  'private-write': 'MAP_PRIVATE then written',
+  'partial-munmap': 'second page unmapped',
+  'dontneed-retouch': 'madvise(DONTNEED) then read again',
+  'mprotect-write': 'mprotect(PROT_READ) then written',
+  'past-end': 'mapped one page past the buffer',
+};
 
 export function makeCell(alloc: AllocName, method: MethodName, size: number, o: CellOptions = {}): CellSpec {
   const scenario = o.scenario ?? 'basic';
@@ -72,7 +130,7 @@ export function makeCell(alloc: AllocName, method: MethodName, size: number, o: 
     title:
       `${alloc} (${sizeLabel(size)}) mapped with ${method}` +
       (extras ? ` (${extras})` : '') +
-      (scenario === 'free-while-mapped' ? ', buffer freed while mapped' : ''),
+      (SCENARIO_TITLES[scenario] ? `, ${SCENARIO_TITLES[scenario]}` : ''),
   };
 }
 
@@ -106,6 +164,15 @@ function build(): CellSpec[] {
     ['pages_comp', 'vmf_insert_pfn'],
   ] as const) {
     cells.push(makeCell(alloc, method, 16 * KIB, { scenario: 'free-while-mapped' }));
+  }
+  // Every scenario on one working allocator per technique.
+  for (const [alloc, method] of SCENARIO_PAIRS) {
+    for (const scenario of PAIR_SCENARIOS) cells.push(makeCell(alloc, method, 16 * KIB, { scenario }));
+  }
+  // Sizes across the boundaries, for the same pairs and for kmalloc.
+  for (const size of SWEEP_SIZES) {
+    for (const [alloc, method] of SCENARIO_PAIRS) cells.push(makeCell(alloc, method, size));
+    for (const method of KMALLOC_SWEEP_METHODS) cells.push(makeCell('kmalloc', method, size));
   }
   const seen = new Set<string>();
   return cells.filter((c) => (seen.has(c.id) ? false : (seen.add(c.id), true)));

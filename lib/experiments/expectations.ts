@@ -210,6 +210,97 @@ export const RULES: ExpectationRule[] = [
       "outlive the driver's free until munmap, so the data stays intact",
   },
   {
+    name: 'private-pfnmap-refused',
+    series: '*',
+    matches: (c) => c.scenario === 'private-write' && c.method === 'vmf_insert_pfn',
+    verdict: 'refused',
+    detail: 'EINVAL',
+    reason:
+      'a writable MAP_PRIVATE VM_PFNMAP mapping filled at fault time would hit the BUG_ON in ' +
+      'vmf_insert_pfn (copy-on-write pfn mappings must be set up whole at mmap time): the module refuses it',
+  },
+  {
+    name: 'private-remap-per-page-refused',
+    series: '*',
+    matches: (c) =>
+      c.scenario === 'private-write' && c.method === 'remap_pfn_range' && ['vmalloc', 'vmalloc_user', 'pages_array'].includes(c.alloc),
+    verdict: 'refused',
+    detail: 'EINVAL',
+    reason:
+      'remap_pfn_range of a copy-on-write mapping must cover the whole VMA in one call (it keeps ' +
+      'the first pfn in vm_pgoff to tell its pages from COW copies); page by page, the kernel refuses',
+  },
+  {
+    name: 'private-write-copies',
+    series: '*',
+    matches: (c) => c.scenario === 'private-write',
+    verdict: 'ok',
+    reason:
+      "MAP_PRIVATE writes land in anonymous copies (copy-on-write): the writer sees its data, the driver's " +
+      'buffer keeps what the kernel wrote',
+  },
+  {
+    name: 'dontneed-pfnmap-refused',
+    series: '*',
+    matches: (c) =>
+      c.scenario === 'dontneed-retouch' && ['remap_pfn_range', 'vmf_insert_pfn', 'dma_mmap_coherent'].includes(c.method),
+    verdict: 'refused',
+    detail: 'EINVAL',
+    reason: 'madvise(MADV_DONTNEED) refuses VM_PFNMAP areas (can_madv_lru_vma)',
+  },
+  {
+    name: 'dontneed-prefaulted-sigbus',
+    series: '*',
+    matches: (c) => c.scenario === 'dontneed-retouch' && c.method !== 'fault_page',
+    verdict: 'user-signal',
+    detail: 'SIGBUS',
+    reason:
+      'DONTNEED zaps the entries vm_insert_page* / remap_vmalloc_range put in at mmap time; with no ' +
+      '->fault handler the next touch cannot be served, so it is SIGBUS: a driver that maps at mmap ' +
+      'time gives userspace no way back after DONTNEED',
+  },
+  {
+    name: 'dontneed-refaults',
+    series: '*',
+    matches: (c) => c.scenario === 'dontneed-retouch',
+    verdict: 'ok',
+    reason: 'after DONTNEED the fault handler serves the same driver pages again: the data is still there',
+  },
+  {
+    name: 'mprotect-write-segv',
+    series: '*',
+    matches: (c) => c.scenario === 'mprotect-write',
+    verdict: 'user-signal',
+    detail: 'SIGSEGV',
+    reason: 'a write to a PROT_READ mapping is a protection fault whatever backs it',
+  },
+  {
+    name: 'past-end-refused',
+    series: '*',
+    matches: (c) => c.scenario === 'past-end',
+    verdict: 'refused',
+    detail: 'EINVAL',
+    reason:
+      "the module refuses a VMA larger than its buffer at mmap time, as a careful driver must; the " +
+      "fault handler's SIGBUS past the end is only a backstop (a file mapped past EOF is where SIGBUS is the rule)",
+  },
+  {
+    name: 'fork-shares',
+    series: '*',
+    matches: (c) => c.scenario === 'fork',
+    verdict: 'ok',
+    reason:
+      'a MAP_SHARED mapping stays shared across fork: pfn and mixed entries are copied to the child, ' +
+      'fault-served ones are faulted in again from the same pages',
+  },
+  {
+    name: 'partial-munmap-keeps-rest',
+    series: '*',
+    matches: (c) => c.scenario === 'partial-munmap',
+    verdict: 'ok',
+    reason: 'unmapping one page splits the VMA (->open sees the new one); the rest keeps mapping the buffer',
+  },
+  {
     name: 'large-kmalloc-fault',
     series: '*',
     matches: (c) => c.alloc === 'kmalloc' && c.size > 8192 && c.method === 'fault_page',

@@ -35,8 +35,27 @@ export type CacheName = 'wb' | 'wc' | 'uc';
  *   page is a write fault (the slab fault hazard needs one to hit 6.1).
  * - free-while-mapped: map and read, then the driver frees the buffer while
  *   mapped; the probe reads the mapping again (does it still see the pattern?).
+ * - fork: a forked child writes through the inherited shared mapping; the
+ *   parent and the kernel must both see its writes.
+ * - private-write: MAP_PRIVATE, read, write: the writes must stay private
+ *   (copy-on-write), never reach the driver's buffer; or mmap refuses.
+ * - partial-munmap: unmap the second page; the rest must still show the buffer.
+ * - dontneed-retouch: read everything, madvise(DONTNEED), read again.
+ * - mprotect-write: mprotect(PROT_READ), then write: SIGSEGV.
+ * - past-end: mmap one page more than the buffer holds.
  */
-export type Scenario = 'basic' | 'write-first' | 'free-while-mapped';
+export const SCENARIOS = [
+  'basic',
+  'write-first',
+  'free-while-mapped',
+  'fork',
+  'private-write',
+  'partial-munmap',
+  'dontneed-retouch',
+  'mprotect-write',
+  'past-end',
+] as const;
+export type Scenario = (typeof SCENARIOS)[number];
 
 /**
  * Kernel command-line profile a cell needs. 'poison' boots with
@@ -80,19 +99,25 @@ export interface Mismatch {
   found: number;
 }
 
-export type ProbeStep =
-  | 'open'
-  | 'configure'
-  | 'fill'
-  | 'mmap'
-  | 'read'
-  | 'write'
-  | 'verify'
-  | 'free'
-  | 'reread'
-  | 'munmap'
-  | 'drain'
-  | 'close';
+export const PROBE_STEPS = [
+  'open',
+  'configure',
+  'fill',
+  'mmap',
+  'read',
+  'write',
+  'verify',
+  'free',
+  'reread',
+  'fork',
+  'advise',
+  'protect',
+  'unmap-part',
+  'munmap',
+  'drain',
+  'close',
+] as const;
+export type ProbeStep = (typeof PROBE_STEPS)[number];
 
 /** The module's per-session counters (STATS), as numbers. */
 export interface SessionStats {
@@ -116,8 +141,17 @@ export interface ProbeObservation {
   kernelToUser: Mismatch | null;
   /** Userspace wrote through the mapping, the kernel checked it. */
   userToKernel: Mismatch | null;
-  /** The probe process died from this signal (SIGBUS, SIGSEGV, SIGKILL...). */
+  /** The probe process (or its forked child) died from this signal (SIGBUS, SIGSEGV, SIGKILL...). */
   signal: string | null;
+  /** The step the signal struck in, and the page it was accessing (null: unknown). */
+  signalStep: ProbeStep | null;
+  signalPage: number | null;
+  /**
+   * A scenario's own data check failed: what was checked ('fork-parent',
+   * 'private-leak', 'private-copy', 'after-dontneed', 'after-partial-munmap')
+   * and where.
+   */
+  view: { what: string; mismatch: Mismatch } | null;
   /** Probe failure that is not a kernel answer (a bug in mmaplab itself). */
   error: string | null;
   /**
@@ -144,6 +178,9 @@ export function emptyObservation(): ProbeObservation {
     kernelToUser: null,
     userToKernel: null,
     signal: null,
+    signalStep: null,
+    signalPage: null,
+    view: null,
     error: null,
     drainedCpu: null,
     stats: null,

@@ -44,11 +44,21 @@ export function judge(ev: CellEvidence): Judgement {
     return { verdict: 'hang', detail: 'no-observation', headline: 'the probe never reported' };
   }
   if (obs.signal !== null) {
-    return { verdict: 'user-signal', detail: obs.signal, headline: `probe killed by ${obs.signal}` };
+    const where =
+      (obs.signalStep !== null ? ` during ${obs.signalStep}` : '') +
+      (obs.signalPage !== null ? ` at page ${obs.signalPage}` : '');
+    return { verdict: 'user-signal', detail: obs.signal, headline: `probe killed by ${obs.signal}${where}` };
   }
-  const mismatch = obs.kernelToUser ?? obs.userToKernel ?? obs.afterFree;
+  const mismatch = obs.kernelToUser ?? obs.userToKernel ?? obs.afterFree ?? obs.view?.mismatch ?? null;
   if (mismatch !== null) {
-    const dir = obs.kernelToUser !== null ? 'kernel->user' : obs.userToKernel !== null ? 'user->kernel' : 'after-free';
+    const dir =
+      obs.kernelToUser !== null
+        ? 'kernel->user'
+        : obs.userToKernel !== null
+          ? 'user->kernel'
+          : obs.afterFree !== null
+            ? 'after-free'
+            : (obs.view?.what ?? 'view');
     return {
       verdict: 'wrong-data',
       detail: dir,

@@ -4,9 +4,18 @@
  * userspace steps, then a verdict from what was seen.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { classifyWindow, currentSeq, readSince, readTaint, taintGained } from '../kmsg';
-import { emptyObservation, type CellEvidence, type CellResult, type CellSpec, type ProbeObservation } from '../experiments/types';
+import {
+  emptyObservation,
+  type CellEvidence,
+  type CellResult,
+  type CellSpec,
+  PROBE_STEPS,
+  type ProbeObservation,
+} from '../experiments/types';
 import { judge } from '../experiments/verdict';
 import type { ProbeReply, ProbeRequest } from './protocol';
 import { drainCpu, drainPerCpuPages, pinTo } from './settle';
@@ -23,10 +32,26 @@ export class CellRunner {
   private nextId = 1;
   private readonly devicePath: string;
   private readonly timeoutMs: number;
+  /** Where the probe leaves its step and page (two int32), read after it died. */
+  private readonly progressPath: string;
 
   constructor(private readonly opts: CellRunnerOptions) {
     this.devicePath = opts.devicePath ?? '/dev/mmaplab';
     this.timeoutMs = opts.probeTimeoutMs ?? 60_000;
+    this.progressPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-probe-')), 'progress');
+    fs.writeFileSync(this.progressPath, Buffer.alloc(4096, 0xff));
+  }
+
+  /** The step and page the probe last recorded (null each when none). */
+  private lastPosition(): Pick<ProbeObservation, 'signalStep' | 'signalPage'> {
+    try {
+      const b = fs.readFileSync(this.progressPath);
+      const step = b.readInt32LE(0);
+      const page = b.readInt32LE(4);
+      return { signalStep: PROBE_STEPS[step] ?? null, signalPage: page >= 0 ? page : null };
+    } catch {
+      return { signalStep: null, signalPage: null };
+    }
   }
 
   /** Start the probe process now rather than at the first cell. */
@@ -60,7 +85,11 @@ export class CellRunner {
       };
       const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
         this.child = null;
-        done(signal !== null ? { ...blank, signal } : { ...blank, error: `probe exited with status ${code}` });
+        done(
+          signal !== null
+            ? { ...blank, signal, ...this.lastPosition() }
+            : { ...blank, error: `probe exited with status ${code}` },
+        );
       };
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
@@ -69,7 +98,8 @@ export class CellRunner {
       }, this.timeoutMs);
       child.on('message', onMessage);
       child.on('exit', onExit);
-      const req: ProbeRequest = { id, cell, devicePath: this.devicePath };
+      fs.writeFileSync(this.progressPath, Buffer.alloc(8, 0xff));
+      const req: ProbeRequest = { id, cell, devicePath: this.devicePath, progressPath: this.progressPath };
       child.send(req);
     });
   }
@@ -126,6 +156,7 @@ export class CellRunner {
       this.child.disconnect();
       this.child = null;
     }
+    fs.rmSync(path.dirname(this.progressPath), { recursive: true, force: true });
   }
 }
 

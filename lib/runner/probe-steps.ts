@@ -1,11 +1,30 @@
 /**
  * The userspace half of a cell: the steps a driver's user would take, each
  * recorded, stopping at the first one the kernel refuses. Runs in a probe
- * child process so a signal kills the probe, not the agent.
+ * child process so a signal kills the probe, not the agent. Before each step
+ * the probe stores the step's index, and page loops the page they are on, in
+ * a progress cell the runner can read after the probe died (see Progress).
  */
-import { Device, checkPattern, writePattern, type Mapping } from '../device';
-import { emptyObservation, type CellSpec, type ProbeObservation, type ProbeStep } from '../experiments/types';
+import { Device, type Mapping, type PatternMismatch } from '../device';
+import {
+  emptyObservation,
+  type CellSpec,
+  type Mismatch,
+  PROBE_STEPS,
+  type ProbeObservation,
+  type ProbeStep,
+} from '../experiments/types';
 import { offlineCpu, onlineCpu } from './settle';
+
+/**
+ * Where a dying probe leaves its last position: step (index into
+ * PROBE_STEPS) and page, as two int32 in memory the runner can read (a
+ * MAP_SHARED mapping of a small file). Without one, nothing is recorded.
+ */
+export interface Progress {
+  step: Int32Array;
+  page: Int32Array;
+}
 
 /** Seeds are fixed per direction so a stale pattern from the other is caught. */
 export const SEED_KERNEL = 0x6b65726e; // "kern"
@@ -32,7 +51,7 @@ function refusalDetails(err: unknown): { reason?: string; text?: string } {
 type Step = <T>(name: ProbeStep, fn: () => T) => T;
 
 /** STATS, then munmap, drain and close: the common end of every scenario. */
-function finish(d: Device, map: Mapping, obs: ProbeObservation, step: Step): void {
+function finish(d: Device, maps: Mapping | Mapping[], obs: ProbeObservation, step: Step): void {
   const st = d.stats();
   obs.stats = {
     faults: Number(st.faults),
@@ -41,7 +60,9 @@ function finish(d: Device, map: Mapping, obs: ProbeObservation, step: Step): voi
     vmaOpens: Number(st.vmaOpens),
     vmaCloses: Number(st.vmaCloses),
   };
-  step('munmap', () => map.unmap());
+  step('munmap', () => {
+    for (const m of Array.isArray(maps) ? maps : [maps]) m.unmap();
+  });
   // Whatever munmap freed leaves the per-CPU lists for the buddy allocator
   // before close lets the driver free its buffer, so a second free of the
   // same page meets the allocator's checks. The CPU stays offline until
@@ -62,15 +83,29 @@ function consecutive(d: Device): boolean | null {
   }
 }
 
+const PAGE = 4096;
+
+function asMismatch(m: PatternMismatch | null): Mismatch | null {
+  return m === null ? null : { offset: m.offset, expected: m.expected, found: m.found };
+}
+
 /** Runs the cell's scenario; every step recorded, the first refusal ends it. */
-export function runScenario(cell: CellSpec, devicePath: string): ProbeObservation {
+export function runScenario(cell: CellSpec, devicePath: string, progress: Progress | null = null): ProbeObservation {
   const obs: ProbeObservation = emptyObservation();
   let current: ProbeStep = 'open';
+  const page = progress?.page;
   const step = <T>(name: ProbeStep, fn: () => T): T => {
     current = name;
+    if (progress) {
+      progress.step[0] = PROBE_STEPS.indexOf(name);
+      progress.page[0] = -1;
+    }
     const v = fn();
     obs.steps.push(name);
     return v;
+  };
+  const view = (what: string, m: PatternMismatch | null): void => {
+    if (m !== null && obs.view === null) obs.view = { what, mismatch: asMismatch(m) as Mismatch };
   };
   let dev: Device | null = null;
   try {
@@ -87,33 +122,111 @@ export function runScenario(cell: CellSpec, devicePath: string): ProbeObservatio
       }),
     );
     obs.pfnsConsecutive = consecutive(d);
-    if (cell.scenario === 'write-first') {
-      const map = step('mmap', () => d.map({ length: cell.size, prot: 'rw' }));
-      step('write', () => writePattern(map.buffer, SEED_USER));
-      const v = step('verify', () => d.verify(SEED_USER));
+    const verifyUser = (seed: number): void => {
+      const v = step('verify', () => d.verify(seed));
       obs.userToKernel =
         v.mismatch === null ? null : { offset: Number(v.mismatch), expected: v.expected, found: v.found };
-      step('fill', () => d.fill(SEED_KERNEL));
-      obs.kernelToUser = step('read', () => checkPattern(map.buffer, SEED_KERNEL));
-      finish(d, map, obs, step);
-      dev = null;
-      return obs;
+    };
+    const mapAll = (opts: { private?: boolean; length?: number } = {}): Mapping =>
+      step('mmap', () => d.map({ length: opts.length ?? cell.size, private: opts.private ?? false }));
+    const read = (map: Mapping): void => {
+      obs.kernelToUser = asMismatch(step('read', () => map.checkPattern(SEED_KERNEL, page)));
+    };
+
+    switch (cell.scenario) {
+      case 'write-first': {
+        const map = mapAll();
+        step('write', () => map.writePattern(SEED_USER, page));
+        verifyUser(SEED_USER);
+        step('fill', () => d.fill(SEED_KERNEL));
+        read(map);
+        finish(d, map, obs, step);
+        break;
+      }
+      case 'free-while-mapped': {
+        step('fill', () => d.fill(SEED_KERNEL));
+        const map = mapAll();
+        read(map);
+        step('free', () => d.freeWhileMapped());
+        // Whatever the pages hold now: the pattern if the mapping kept them
+        // alive, zeroes (init_on_free) or someone else's data if not.
+        obs.afterFree = asMismatch(step('reread', () => map.checkPattern(SEED_KERNEL, page)));
+        finish(d, map, obs, step);
+        break;
+      }
+      case 'fork': {
+        step('fill', () => d.fill(SEED_KERNEL));
+        const map = mapAll();
+        read(map);
+        const child = step('fork', () => map.forkWrite(SEED_USER));
+        if (child.signal !== null) {
+          obs.signal = child.signal;
+          obs.signalStep = 'fork';
+        } else {
+          view('fork-parent', step('reread', () => map.checkPattern(SEED_USER, page)));
+          verifyUser(SEED_USER);
+        }
+        finish(d, map, obs, step);
+        break;
+      }
+      case 'private-write': {
+        step('fill', () => d.fill(SEED_KERNEL));
+        const map = mapAll({ private: true });
+        read(map);
+        step('write', () => map.writePattern(SEED_USER, page));
+        view('private-copy', step('reread', () => map.checkPattern(SEED_USER, page)));
+        // The driver's buffer must still hold what the kernel wrote.
+        const v = step('verify', () => d.verify(SEED_KERNEL));
+        if (v.mismatch !== null) {
+          view('private-leak', { offset: Number(v.mismatch), expected: v.expected, found: v.found });
+        }
+        finish(d, map, obs, step);
+        break;
+      }
+      case 'partial-munmap': {
+        step('fill', () => d.fill(SEED_KERNEL));
+        const map = mapAll();
+        read(map);
+        const rest = step('unmap-part', () => map.unmapRange({ offset: PAGE, length: PAGE }));
+        for (const r of rest) view('after-partial-munmap', step('reread', () => r.checkPattern(SEED_KERNEL, page)));
+        finish(d, rest, obs, step);
+        break;
+      }
+      case 'dontneed-retouch': {
+        step('fill', () => d.fill(SEED_KERNEL));
+        const map = mapAll();
+        read(map);
+        step('advise', () => map.advise('dontneed'));
+        view('after-dontneed', step('reread', () => map.checkPattern(SEED_KERNEL, page)));
+        finish(d, map, obs, step);
+        break;
+      }
+      case 'mprotect-write': {
+        step('fill', () => d.fill(SEED_KERNEL));
+        const map = mapAll();
+        read(map);
+        step('protect', () => map.protect('r'));
+        step('write', () => map.writePattern(SEED_USER, page));
+        finish(d, map, obs, step);
+        break;
+      }
+      case 'past-end': {
+        step('fill', () => d.fill(SEED_KERNEL));
+        const map = mapAll({ length: cell.size + PAGE });
+        step('read', () => map.touch('read', page));
+        finish(d, map, obs, step);
+        break;
+      }
+      case 'basic': {
+        step('fill', () => d.fill(SEED_KERNEL));
+        const map = mapAll();
+        read(map);
+        step('write', () => map.writePattern(SEED_USER, page));
+        verifyUser(SEED_USER);
+        finish(d, map, obs, step);
+        break;
+      }
     }
-    step('fill', () => d.fill(SEED_KERNEL));
-    const map = step('mmap', () => d.map({ length: cell.size, prot: 'rw' }));
-    obs.kernelToUser = step('read', () => checkPattern(map.buffer, SEED_KERNEL));
-    if (cell.scenario === 'free-while-mapped') {
-      step('free', () => d.freeWhileMapped());
-      // Whatever the pages hold now: the pattern if the mapping kept them
-      // alive, zeroes (init_on_free) or someone else's data if not.
-      obs.afterFree = step('reread', () => checkPattern(map.buffer, SEED_KERNEL));
-    } else {
-      step('write', () => writePattern(map.buffer, SEED_USER));
-      const v = step('verify', () => d.verify(SEED_USER));
-      obs.userToKernel =
-        v.mismatch === null ? null : { offset: Number(v.mismatch), expected: v.expected, found: v.found };
-    }
-    finish(d, map, obs, step);
     dev = null;
   } catch (err) {
     const code = errnoCode(err);

@@ -5,6 +5,8 @@ export interface ProbeRequest {
   id: number;
   cell: CellSpec;
   devicePath: string;
+  /** A file of at least 8 bytes the probe maps to leave its step and page in (see Progress). */
+  progressPath: string | null;
 }
 
 export interface ProbeReply {

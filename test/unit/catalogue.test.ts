@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { CATALOGUE, SIZES, findCells, makeCell } from '../../lib/experiments/catalogue';
+import { CATALOGUE, PAIR_SCENARIOS, SCENARIO_PAIRS, SIZES, SWEEP_SIZES, findCells, makeCell } from '../../lib/experiments/catalogue';
 import { support } from '../../lib/experiments/support';
-import { ALLOCATORS, METHODS } from '../../lib/experiments/types';
+import { ALLOCATORS, METHODS, SCENARIOS } from '../../lib/experiments/types';
 
 describe('experiment catalogue (lib/experiments/catalogue.ts)', function () {
   it('has every allocator x method pair at every size of that allocator', function () {
@@ -52,5 +52,26 @@ describe('experiment catalogue (lib/experiments/catalogue.ts)', function () {
     assert.equal(findCells([]).length, CATALOGUE.length);
     assert.ok(findCells(['dma_mmap_coherent']).every((c) => c.method === 'dma_mmap_coherent'));
     assert.deepEqual(findCells(['no-such-cell']), []);
+  });
+
+  it('every scenario runs on one safe pair per technique, and every size boundary is crossed', function () {
+    for (const [alloc, method] of SCENARIO_PAIRS) {
+      assert.equal(support(alloc, method), 'safe', `${alloc}/${method}`);
+      for (const scenario of PAIR_SCENARIOS) {
+        assert.ok(CATALOGUE.some((c) => c.alloc === alloc && c.method === method && c.scenario === scenario), `${alloc}/${method}/${scenario}`);
+      }
+      for (const size of SWEEP_SIZES) {
+        assert.ok(CATALOGUE.some((c) => c.alloc === alloc && c.method === method && c.size === size && c.scenario === 'basic'));
+      }
+    }
+    assert.deepEqual(SWEEP_SIZES, [4096, 8192, 16384, 65536, 2 << 20], '1 page, 2 pages, > 8 KiB, a high-order block, 2 MiB');
+    for (const scenario of SCENARIOS) assert.ok(CATALOGUE.some((c) => c.scenario === scenario), scenario);
+    assert.ok(CATALOGUE.some((c) => c.id === 'kmalloc/vm_insert_page/2M/basic'));
+  });
+
+  it('cell ids are unique and name sizes in K or M', function () {
+    const ids = CATALOGUE.map((c) => c.id);
+    assert.equal(new Set(ids).size, ids.length);
+    assert.ok(ids.every((id) => /\/\d+[KM]\//.test(id)), 'every id has a size label');
   });
 });

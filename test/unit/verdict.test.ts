@@ -14,6 +14,9 @@ function observation(over: Partial<ProbeObservation> = {}): ProbeObservation {
     kernelToUser: null,
     userToKernel: null,
     signal: null,
+    signalStep: null,
+    signalPage: null,
+    view: null,
     error: null,
     drainedCpu: 0,
     stats: null,
@@ -202,6 +205,19 @@ describe('verdict', () => {
     assert.equal(j.verdict, 'wrong-data');
     assert.equal(j.detail, 'after-free');
     assert.match(j.headline, /^after-free mismatch at offset 0: expected 0x688990c0, found 0x00000000$/);
+  });
+
+  it('a signal names the step and page it struck in when the probe recorded them', function () {
+    const j = judge(evidence({ observation: observation({ signal: 'SIGBUS', signalStep: 'advise', signalPage: 3 }) }));
+    assert.deepEqual([j.verdict, j.detail, j.headline], ['user-signal', 'SIGBUS', 'probe killed by SIGBUS during advise at page 3']);
+  });
+
+  it("a scenario's own data check is wrong-data named after what it checked", function () {
+    const j = judge(
+      evidence({ observation: observation({ view: { what: 'private-leak', mismatch: { offset: 8, expected: 1, found: 2 } } }) }),
+    );
+    assert.deepEqual([j.verdict, j.detail], ['wrong-data', 'private-leak']);
+    assert.match(j.headline, /^private-leak mismatch at offset 8/);
   });
 
   it("a refusal's headline carries the module's own reason text", function () {
