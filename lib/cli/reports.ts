@@ -1,13 +1,8 @@
-/** Writing every report format of a MatrixReport into a directory. */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+/** Every report format of a MatrixReport, written into one directory. */
 import type { MatrixReport } from '../report/schema';
+import { writeReports } from '../report/write';
 
-/** Writes the reports; returns the files written. */
+/** Writes report.json, junit.xml, report.tap, report.md and report.html; returns the files written. */
 export function writeAll(dir: string, report: MatrixReport): string[] {
-  fs.mkdirSync(dir, { recursive: true });
-  // Until lib/report/write.ts lands: report.json alone.
-  const file = path.join(dir, 'report.json');
-  fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-  return [file];
+  return writeReports(dir, report);
 }
