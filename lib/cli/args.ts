@@ -47,6 +47,10 @@ export interface CliOptions {
   scenarios: Scenario[];
   sizes: number[];
   hazards: HazardChoice;
+  /** 'qemu': boot each kernel in a VM; 'host': run on this machine's kernel. */
+  target: 'qemu' | 'host';
+  /** --target host only: let hazard cells run on this machine. */
+  allowHazards: boolean;
   profiles: BootProfile[];
   repeat: number;
   isolate: boolean;
@@ -73,6 +77,8 @@ export function defaultOptions(): CliOptions {
     scenarios: [],
     sizes: [],
     hazards: 'yes',
+    target: 'qemu',
+    allowHazards: false,
     profiles: [],
     repeat: 1,
     isolate: false,
@@ -252,6 +258,21 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'hazard cells (module loaded with allow_hazards=1): with the rest (yes, default), none, or only them',
     commands: ['matrix'],
     apply: (st, v) => (st.opts.hazards = oneOf('--hazards', v, ['yes', 'no', 'only'] as const)),
+  },
+  {
+    name: '--target',
+    value: 'qemu|host',
+    help:
+      'qemu (default): boot each kernel in a VM; host: run on this machine (root, module loaded with insmod; ' +
+      'hazard cells need --allow-hazards)',
+    commands: ['matrix'],
+    apply: (st, v) => (st.opts.target = oneOf('--target', v, ['qemu', 'host'] as const)),
+  },
+  {
+    name: '--allow-hazards',
+    help: 'with --target host: run hazard cells on this machine (they can corrupt its kernel; reboot after)',
+    commands: ['matrix'],
+    apply: (st) => (st.opts.allowHazards = true),
   },
   {
     name: '--profile',

@@ -5,13 +5,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildReport, currentEnvironment } from '../report/build';
-import type { ReportKernel } from '../report/schema';
+import type { MatrixReport, ReportKernel } from '../report/schema';
+import { runCellsOnHost } from '../runner/host-target';
+import { seriesOf } from '../vm/kernels';
+import * as os from 'node:os';
+import type { CellSpec } from '../experiments/types';
 import { renderTable, renderTally } from '../report/table';
 import type { CellResult } from '../experiments/types';
 import { selectKernels } from '../vm/kernels';
 import { requireQemu } from '../vm/qemu';
 import { runCells } from '../vm/session';
-import type { CliOptions } from './args';
+import { type CliOptions, usageError } from './args';
 import { buildModules, defaultOutDir, log, qemuVersion } from './common';
 import { agreementExit, agreementSummary } from './exit';
 import { Progress } from './progress';
@@ -22,6 +26,8 @@ import { vmOptionsFor } from './vm-options';
 export async function runMatrix(opts: CliOptions): Promise<number> {
   // Usage errors first, before anything slow happens.
   const cells = selectCells(opts);
+  if (opts.target === 'host') return runOnHost(opts, cells);
+  if (opts.allowHazards) throw usageError('--allow-hazards is for --target host (VMs take hazards anyway)', 'matrix');
   requireQemu();
   const kernels = selectKernels(opts.kernels);
   const outDir = opts.out ?? defaultOutDir('matrix');
@@ -68,9 +74,13 @@ export async function runMatrix(opts: CliOptions): Promise<number> {
     throw err;
   }
   progress.finish();
+  return finishRun(opts, outDir, results, report());
+}
+
+/** Table on stdout, every report format in outDir, --json, exit status. */
+function finishRun(opts: CliOptions, outDir: string, results: CellResult[], final: MatrixReport): number {
   process.stdout.write(`${renderTable(results)}\n`);
   if (opts.repeat > 1) process.stdout.write(`\n${renderTally(results)}\n`);
-  const final = report();
   const files = writeAll(outDir, final);
   log(`${agreementSummary(final)}; reports in ${outDir}: ${files.map((f) => path.basename(f)).join(', ')}`);
   if (opts.json !== null) {
@@ -78,4 +88,32 @@ export async function runMatrix(opts: CliOptions): Promise<number> {
     log(`results written to ${opts.json}`);
   }
   return agreementExit(final, opts.noFail);
+}
+
+/** --target host: the selected cells on this machine's kernel, no VM. */
+async function runOnHost(opts: CliOptions, cells: CellSpec[]): Promise<number> {
+  if (opts.isolate) throw usageError('--isolate needs VMs (--target qemu)', 'matrix');
+  if (opts.kernels.releases.length > 0 || opts.kernels.paths.length > 0) {
+    throw usageError('--target host runs the kernel this machine booted; --kernel is for --target qemu', 'matrix');
+  }
+  if (!opts.allowHazards && opts.hazards === 'yes') {
+    const left = cells.filter((c) => c.hazard).length;
+    cells = cells.filter((c) => !c.hazard);
+    if (left > 0) log(`${left} hazard cell(s) left out: on a real machine they need --allow-hazards`);
+  }
+  const outDir = opts.out ?? defaultOutDir('matrix');
+  const progress = new Progress(cells.length * opts.repeat, process.stderr);
+  const results: CellResult[] = [];
+  for (let round = 1; round <= opts.repeat; round++) {
+    results.push(
+      ...(await runCellsOnHost(cells, {
+        allowHazards: opts.allowHazards,
+        onStart: (c) => progress.start(os.release(), c),
+        onResult: (r) => progress.result(r),
+      })),
+    );
+  }
+  progress.finish();
+  const kernel: ReportKernel = { release: os.release(), series: seriesOf(os.release()), accel: 'host', boots: 0 };
+  return finishRun(opts, outDir, results, buildReport(results, [kernel], currentEnvironment('host', null)));
 }

@@ -70,6 +70,14 @@ describe('command line', () => {
     assert.equal(d.timeoutSec, 300);
   });
 
+  it('--target qemu|host and --allow-hazards (matrix only)', () => {
+    assert.equal(defaultOptions().target, 'qemu');
+    const o = parseArgs(['matrix', '--target', 'host', '--allow-hazards']);
+    assert.deepEqual([o.target, o.allowHazards], ['host', true]);
+    assert.throws(() => parseArgs(['matrix', '--target', 'lab']), (e: MmaplabError) => e.code === 'EUSAGE');
+    assert.throws(() => parseArgs(['run', 'x', '--allow-hazards']), (e: MmaplabError) => e.code === 'EUSAGE');
+  });
+
   for (const command of COMMANDS) {
     it(`"${command}" is a command`, () => {
       const o = parseArgs([command, ...NEEDS[command]]);
@@ -427,6 +435,7 @@ function sampleValue(name: string): string {
     '--scenario': 'basic',
     '--size': '16K',
     '--hazards': 'no',
+    '--target': 'host',
     '--profile': 'default',
     '--repeat': '2',
     '--shard': '1/2',
