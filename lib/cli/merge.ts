@@ -12,8 +12,8 @@
  * (the same report given twice).
  */
 import * as path from 'node:path';
-import { readReport } from '../report/build';
-import { REPORT_SCHEMA, REPORT_VERSION, type MatrixReport, type ReportCell, type ReportEnvironment, type ReportKernel } from '../report/schema';
+import { readReport, summarizeRuns } from '../report/build';
+import { REPORT_SCHEMA, REPORT_VERSION, type MatrixReport, type MergedInput, type ReportCell, type ReportEnvironment, type ReportKernel } from '../report/schema';
 import { MmaplabError } from '../util/errors';
 import { usageError, type CliOptions } from './args';
 import { defaultOutDir, log } from './common';
@@ -26,12 +26,7 @@ export interface MergeInput {
   report: MatrixReport;
 }
 
-export interface MergedInput {
-  file: string;
-  generated: string;
-  cells: number;
-  kernels: string[];
-}
+export type { MergedInput };
 
 /** The environment of a merged report: the first input's, plus what was merged. */
 export interface MergedEnvironment extends ReportEnvironment {
@@ -68,14 +63,8 @@ function combine(a: ReportCell, aFile: string, b: ReportCell, bFile: string): Re
   if (b.runs.some((r) => seen.has(canonical(r)))) {
     throw conflict(`${what}: the same run is in ${aFile} and ${bFile} (the same report given twice?)`);
   }
-  const distribution: Record<string, number> = { ...a.distribution };
-  for (const [k, n] of Object.entries(b.distribution)) distribution[k] = (distribution[k] ?? 0) + n;
-  return {
-    ...a,
-    runs: [...a.runs, ...b.runs],
-    distribution,
-    agreement: Object.keys(distribution).length > 1 ? 'flaky' : a.agreement,
-  };
+  const runs = [...a.runs, ...b.runs];
+  return { ...a, runs, ...summarizeRuns(runs) };
 }
 
 export function mergeReports(inputs: readonly MergeInput[]): MatrixReport {

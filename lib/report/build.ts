@@ -2,9 +2,11 @@
  * From the runner's CellResults to report.json, and back from disk.
  *
  * Results are grouped per (kernel, cell): repetitions of a cell become one
- * ReportCell with every run and the distribution of their verdicts. A cell
- * whose runs disagree is 'flaky' whatever its expectation says: the report
- * never hides non-determinism behind the first run's answer.
+ * ReportCell with every run and the distribution of their verdicts. Runs
+ * that disagree always show (`varies`, the distribution); the cell is
+ * 'flaky' unless every outcome seen is one its expectation row predicts and
+ * explains (a hazard that corrupts memory may hit different things each
+ * time). The report never hides non-determinism behind the first run.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -61,11 +63,22 @@ export function buildReport(results: readonly CellResult[], kernels: ReportKerne
   return { schema: REPORT_SCHEMA, version: REPORT_VERSION, environment, kernels, cells };
 }
 
+/** The distribution of a cell's runs and how they stand against its expectation. */
+export function summarizeRuns(runs: readonly CellResult[]): Pick<ReportCell, 'agreement' | 'varies' | 'distribution'> {
+  const distribution: Record<string, number> = {};
+  for (const r of runs) distribution[outcomeKey(r)] = (distribution[outcomeKey(r)] ?? 0) + 1;
+  const varies = Object.keys(distribution).length > 1;
+  const each = runs.map((r) => compare(r.cell, seriesOf(r.kernel), r.verdict, r.detail));
+  let agreement: ReportCell['agreement'];
+  if (each.length > 0 && each.every((a) => a === 'agrees')) agreement = 'agrees';
+  else if (varies) agreement = 'flaky';
+  else agreement = each[0] ?? 'no-expectation';
+  return { agreement, varies, distribution };
+}
+
 function reportCell(runs: CellResult[]): ReportCell {
   const first = runs[0] as CellResult;
   const series = seriesOf(first.kernel);
-  const distribution: Record<string, number> = {};
-  for (const r of runs) distribution[outcomeKey(r)] = (distribution[outcomeKey(r)] ?? 0) + 1;
   const e = expectationFor(first.cell, series);
   let expectation: ReportExpectation | null = null;
   if (e) {
@@ -73,7 +86,6 @@ function reportCell(runs: CellResult[]): ReportCell {
     if (e.detail !== undefined) expectation.detail = e.detail;
     if (e.also !== undefined) expectation.also = e.also;
   }
-  const flaky = Object.keys(distribution).length > 1;
   return {
     kernel: first.kernel,
     series,
@@ -82,9 +94,8 @@ function reportCell(runs: CellResult[]): ReportCell {
     detail: first.detail,
     headline: first.headline,
     expectation,
-    agreement: flaky ? 'flaky' : compare(first.cell, series, first.verdict, first.detail),
     runs,
-    distribution,
+    ...summarizeRuns(runs),
   };
 }
 

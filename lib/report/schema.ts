@@ -24,6 +24,14 @@ export interface ReportEnvironment {
   qemu: string | null;
 }
 
+/** A shard report that `mmaplab merge` joined into this one. */
+export interface MergedInput {
+  file: string;
+  generated: string;
+  cells: number;
+  kernels: string[];
+}
+
 /** One kernel of the run. */
 export interface ReportKernel {
   release: string;
@@ -52,8 +60,14 @@ export interface ReportCell {
   detail: string;
   headline: string;
   expectation: ReportExpectation | null;
-  /** Of the first run against the expectation; 'flaky' when runs disagree among themselves. */
+  /**
+   * 'agrees' when every run's outcome is one the expectation predicts (even
+   * if they vary: see `varies`); 'flaky' when runs disagree and some outcome
+   * is not predicted; else the runs' common answer.
+   */
   agreement: Agreement | 'flaky';
+  /** The runs did not all give the same outcome (shown with the distribution). */
+  varies: boolean;
   /** Every run, in order (one unless --repeat). */
   runs: CellResult[];
   /** "verdict detail" -> count over the runs. */
@@ -63,7 +77,7 @@ export interface ReportCell {
 export interface MatrixReport {
   schema: typeof REPORT_SCHEMA;
   version: typeof REPORT_VERSION;
-  environment: ReportEnvironment;
+  environment: ReportEnvironment & { merged?: MergedInput[] };
   kernels: ReportKernel[];
   cells: ReportCell[];
 }

@@ -188,6 +188,7 @@ export function surprises(report: MatrixReport): ReportCell[] {
   return report.cells.filter((rc) => rc.agreement !== 'agrees');
 }
 
+/** Cells whose runs varied: flaky ones, and those whose every outcome the expectation explains. */
 export function flakyCells(report: MatrixReport): ReportCell[] {
-  return report.cells.filter((rc) => rc.agreement === 'flaky');
+  return report.cells.filter((rc) => rc.agreement === 'flaky' || rc.varies);
 }
