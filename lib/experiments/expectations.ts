@@ -198,7 +198,7 @@ export const RULES: ExpectationRule[] = [
     detail: 'after-free',
     reason:
       'VM_PFNMAP mappings hold no page references: after the driver frees the buffer userspace ' +
-      'keeps reading memory the kernel has freed (zeroes with init_on_free=1) - a silent use-after-free',
+      'keeps reading memory the kernel has freed (the poison byte 0xaa with page_poison=1) - a silent use-after-free',
   },
   {
     name: 'free-while-mapped-refcounted',

@@ -59,8 +59,9 @@ export type Scenario = (typeof SCENARIOS)[number];
 
 /**
  * Kernel command-line profile a cell needs. 'poison' boots with
- * init_on_free=1 so memory freed under a mapping reads back as zeroes
- * instead of (by luck) the old pattern.
+ * page_poison=1 init_on_free=1 slub_debug=FZPU (and KFENCE sampling where
+ * built in) so memory freed under a mapping reads back as poison instead of
+ * (by luck) the old pattern.
  */
 export type BootProfile = 'default' | 'poison';
 

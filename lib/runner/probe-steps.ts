@@ -149,7 +149,7 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
         read(map);
         step('free', () => d.freeWhileMapped());
         // Whatever the pages hold now: the pattern if the mapping kept them
-        // alive, zeroes (init_on_free) or someone else's data if not.
+        // alive, poison (page_poison) or zeroes (init_on_free) or someone else's data if not.
         obs.afterFree = asMismatch(step('reread', () => map.checkPattern(SEED_KERNEL, page)));
         finish(d, map, obs, step);
         break;

@@ -218,9 +218,35 @@ export interface CellsOutcome {
 /** Kernel command-line words each boot profile adds. */
 export const PROFILE_CMDLINE: Record<BootProfile, readonly string[]> = {
   default: [],
-  // Freed pages are zeroed, so a mapping that outlives its memory shows it.
-  poison: ['init_on_free=1'],
+  // Freed pages are filled with the poison byte 0xaa (page_poison takes
+  // precedence over init_on_free, which stays as the fallback on a kernel
+  // without CONFIG_PAGE_POISONING), slab objects are poisoned and checked:
+  // a mapping that outlives its memory shows it.
+  poison: ['page_poison=1', 'init_on_free=1', 'slub_debug=FZPU'],
 };
+
+/** KFENCE sampling on a poison boot, where the kernel was built with KFENCE. */
+export const KFENCE_CMDLINE = 'kfence.sample_interval=100';
+
+/** The command-line words of `profile` for this kernel (KFENCE only where configured). */
+export function profileCmdline(profile: BootProfile, kernel: Kernel): string[] {
+  const words = [...PROFILE_CMDLINE[profile]];
+  if (profile === 'poison' && kernelConfig(kernel).has('CONFIG_KFENCE')) words.push(KFENCE_CMDLINE);
+  return words;
+}
+
+/** The =y options of the kernel's config (/boot/config-R, or .config of a build tree); empty if none. */
+export function kernelConfig(kernel: Kernel): Set<string> {
+  for (const file of [`/boot/config-${kernel.release}`, path.join(kernel.buildDir, '.config')]) {
+    try {
+      const text = fs.readFileSync(file, 'utf8');
+      return new Set(text.split('\n').flatMap((l) => (/^(CONFIG_\w+)=y$/.exec(l)?.slice(1, 2) ?? [])));
+    } catch {
+      // try the next place
+    }
+  }
+  return new Set();
+}
 
 export interface RunCellsOptions {
   /**
@@ -255,7 +281,7 @@ export async function runCells(
     const group = cells.filter((c) => c.profile === profile);
     const ordered = [...group.filter((c) => !c.hazard), ...group.filter((c) => c.hazard)];
     if (ordered.length === 0) continue;
-    const profileVm = { ...vm, cmdline: [...vm.cmdline, ...PROFILE_CMDLINE[profile]] };
+    const profileVm = { ...vm, cmdline: [...vm.cmdline, ...profileCmdline(profile, kernel)] };
     for (const batch of options.isolate ? ordered.map((c) => [c]) : [ordered]) {
       const r = await runCellGroup(kernel, batch, module, profileVm, options);
       out.results.push(...r.results);

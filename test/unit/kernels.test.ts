@@ -7,6 +7,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { KFENCE_CMDLINE, profileCmdline } from '../../lib/vm/session';
 import {
   defaultKernels,
   discoverKernels,
@@ -236,5 +237,18 @@ describe('default kernel choice with flavours', function () {
   it('a flavour is the default when it is the only kernel of its series', function () {
     const k: Kernel = { release: '6.1.0-56-cloud-amd64', image: '/i', buildDir: '/b', modulesDir: '/m', series: '6.1', origin: 'installed' };
     assert.deepEqual(defaultKernels({ usable: [k], withoutHeaders: [] }).map((x) => x.release), ['6.1.0-56-cloud-amd64']);
+  });
+});
+
+describe('boot profiles (lib/vm/session.ts)', function () {
+  it('poison adds page poisoning, init_on_free and slub_debug, and KFENCE only where the kernel has it', function () {
+    const fake = (release: string) => ({ release, image: '', buildDir: '/nonexistent', modulesDir: null, series: '6.1', origin: 'path' as const });
+    assert.deepEqual(profileCmdline('default', fake('none')), []);
+    assert.deepEqual(profileCmdline('poison', fake('no-config-anywhere')), ['page_poison=1', 'init_on_free=1', 'slub_debug=FZPU']);
+    for (const release of ['6.1.0-56-amd64', '6.12.117+deb12-amd64']) {
+      const config = fs.readFileSync(`/boot/config-${release}`, 'utf8');
+      const words = profileCmdline('poison', fake(release));
+      assert.equal(words.includes(KFENCE_CMDLINE), /^CONFIG_KFENCE=y$/m.test(config), release);
+    }
   });
 });
