@@ -112,6 +112,15 @@ describe('classify on real logs (test/fixtures/logs)', () => {
     assert.equal(f.seq, 5);
   });
 
+  it('Bad rss-counter (6.12, dmesg -t): the teardown complaint, with the pgtables_bytes one after it', () => {
+    const { findings } = classifyLogText(fixture('bad-rss-counter-6.12.dmesg-t.txt'));
+    const kinds = findings.map((f) => f.kind);
+    assert.equal(kinds[0], 'bad-rss-counter', JSON.stringify(kinds));
+    assert.equal(findings[0]?.line, 'BUG: Bad rss-counter state mm:000000003ffd7cbc type:MM_ANONPAGES val:21');
+    assert.equal(findings[0]?.severity, 'complaint');
+    assert.ok(kinds.includes('nonzero-pgtables-bytes'), JSON.stringify(kinds));
+  });
+
   it('Bad page map (6.12 console): the oops that started it, then each Bad page map with its pte', () => {
     const { findings, log } = classifyLogText(fixture('bad-page-map-6.12.console.txt'));
     assert.deepEqual(
