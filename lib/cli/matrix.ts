@@ -3,16 +3,14 @@
  * stderr, the table on stdout and every report format in --out.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildReport, currentEnvironment } from '../report/build';
 import type { MatrixReport, ReportKernel } from '../report/schema';
 import { runCellsOnHost } from '../runner/host-target';
-import { seriesOf } from '../vm/kernels';
-import * as os from 'node:os';
-import type { CellSpec } from '../experiments/types';
 import { renderTable, renderTally } from '../report/table';
-import type { CellResult } from '../experiments/types';
-import { selectKernels } from '../vm/kernels';
+import type { CellResult, CellSpec } from '../experiments/types';
+import { selectKernels, seriesOf } from '../vm/kernels';
 import { requireQemu } from '../vm/qemu';
 import { runCells } from '../vm/session';
 import { type CliOptions, usageError } from './args';

@@ -8,9 +8,10 @@
  */
 import * as fs from 'node:fs';
 import { Device } from './device';
-import { type IsolatedPlan, PROGRESS_BYTES } from './isolated';
+import type { IsolatedPlan } from './isolated';
 import { mapFd, type Mapping } from './mapping';
 import { native, nativeConstants } from './native';
+import { mapProgressFile } from './progress';
 
 function emit(msg: unknown): void {
   fs.writeSync(1, `${JSON.stringify(msg, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}\n`);
@@ -20,12 +21,7 @@ function main(): void {
   const plan = JSON.parse(process.argv[2] ?? '', (_k, v: unknown) =>
     typeof v === 'string' && /^\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v,
   ) as IsolatedPlan;
-  const progressPath = process.argv[3] ?? '';
-  const pfd = native().open(progressPath, nativeConstants().sys.O_RDWR);
-  const progressMap = mapFd(pfd, PROGRESS_BYTES);
-  native().close(pfd);
-  const step = new Int32Array(progressMap.buffer, 0, 1);
-  const page = new Int32Array(progressMap.buffer, 4, 1);
+  const { step, page } = mapProgressFile(process.argv[3] ?? '');
 
   let dev: Device | null = null;
   let map: Mapping;

@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import type { ConfigureOptions } from './device';
 import { invalidArgType, invalidArgValue } from './errors';
 import type { Protection } from './mapping';
+import { readProgressFile, resetProgressFile } from './progress';
 
 /** One step of a plan, run in order on the plan's single mapping. */
 export type IsolatedStep =
@@ -68,9 +69,6 @@ export interface IsolatedOptions {
   timeoutMs?: number;
 }
 
-/** Layout of the progress file: [step index, page index] as int32, -1 = none. */
-export const PROGRESS_BYTES = 4096;
-
 const CHILD = path.join(__dirname, 'isolated-child.js');
 
 /** Runs `plan` in a child process; never rejects for what happens inside the child. */
@@ -78,13 +76,10 @@ export async function runIsolated(plan: IsolatedPlan, options: IsolatedOptions =
   checkPlan(plan);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-isolated-'));
   const progressPath = path.join(dir, 'progress');
-  const initial = new Int32Array([-1, -1]);
-  const bytes = Buffer.alloc(PROGRESS_BYTES);
-  Buffer.from(initial.buffer).copy(bytes);
-  fs.writeFileSync(progressPath, bytes);
+  resetProgressFile(progressPath);
   try {
     const run = await spawnChild(JSON.stringify(plan, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)), progressPath, options.timeoutMs ?? 60_000);
-    const progress = new Int32Array(fs.readFileSync(progressPath).buffer.slice(0, 8));
+    const { step, page } = readProgressFile(progressPath);
     const results: unknown[] = [];
     let error: IsolatedResult['error'] = null;
     for (const line of run.stdout.split('\n')) {
@@ -94,8 +89,6 @@ export async function runIsolated(plan: IsolatedPlan, options: IsolatedOptions =
       else results.push(msg.result ?? null);
     }
     const died = run.signal !== null || (run.exitCode !== 0 && error === null);
-    const step = progress[0] ?? -1;
-    const page = progress[1] ?? -1;
     return {
       results,
       exitCode: run.exitCode,

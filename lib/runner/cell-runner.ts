@@ -7,6 +7,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { readProgressFile, resetProgressFile } from '../device/progress';
 import { classifyWindow, currentSeq, readSince, readTaint, taintGained } from '../kmsg';
 import {
   emptyObservation,
@@ -39,15 +40,13 @@ export class CellRunner {
     this.devicePath = opts.devicePath ?? '/dev/mmaplab';
     this.timeoutMs = opts.probeTimeoutMs ?? 60_000;
     this.progressPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-probe-')), 'progress');
-    fs.writeFileSync(this.progressPath, Buffer.alloc(4096, 0xff));
+    resetProgressFile(this.progressPath);
   }
 
   /** The step and page the probe last recorded (null each when none). */
   private lastPosition(): Pick<ProbeObservation, 'signalStep' | 'signalPage'> {
     try {
-      const b = fs.readFileSync(this.progressPath);
-      const step = b.readInt32LE(0);
-      const page = b.readInt32LE(4);
+      const { step, page } = readProgressFile(this.progressPath);
       return { signalStep: PROBE_STEPS[step] ?? null, signalPage: page >= 0 ? page : null };
     } catch {
       return { signalStep: null, signalPage: null };
@@ -98,7 +97,7 @@ export class CellRunner {
       }, this.timeoutMs);
       child.on('message', onMessage);
       child.on('exit', onExit);
-      fs.writeFileSync(this.progressPath, Buffer.alloc(8, 0xff));
+      resetProgressFile(this.progressPath);
       const req: ProbeRequest = { id, cell, devicePath: this.devicePath, progressPath: this.progressPath };
       child.send(req);
     });

@@ -5,7 +5,8 @@
  * the probe stores the step's index, and page loops the page they are on, in
  * a progress cell the runner can read after the probe died (see Progress).
  */
-import { Device, type Mapping, type PatternMismatch } from '../device';
+import { Device, type Mapping, type PatternMismatch, pageSize } from '../device';
+import type { Progress } from '../device/progress';
 import {
   emptyObservation,
   type CellSpec,
@@ -16,15 +17,6 @@ import {
 } from '../experiments/types';
 import { offlineCpu, onlineCpu } from './settle';
 
-/**
- * Where a dying probe leaves its last position: step (index into
- * PROBE_STEPS) and page, as two int32 in memory the runner can read (a
- * MAP_SHARED mapping of a small file). Without one, nothing is recorded.
- */
-export interface Progress {
-  step: Int32Array;
-  page: Int32Array;
-}
 
 /** Seeds are fixed per direction so a stale pattern from the other is caught. */
 export const SEED_KERNEL = 0x6b65726e; // "kern"
@@ -83,13 +75,14 @@ function consecutive(d: Device): boolean | null {
   }
 }
 
-const PAGE = 4096;
-
 function asMismatch(m: PatternMismatch | null): Mismatch | null {
   return m === null ? null : { offset: m.offset, expected: m.expected, found: m.found };
 }
 
-/** Runs the cell's scenario; every step recorded, the first refusal ends it. */
+/**
+ * Runs the cell's scenario; every step recorded, the first refusal ends it.
+ * `progress.step` gets the index (in PROBE_STEPS) of the step under way.
+ */
 export function runScenario(cell: CellSpec, devicePath: string, progress: Progress | null = null): ProbeObservation {
   const obs: ProbeObservation = emptyObservation();
   let current: ProbeStep = 'open';
@@ -132,6 +125,13 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
     const read = (map: Mapping): void => {
       obs.kernelToUser = asMismatch(step('read', () => map.checkPattern(SEED_KERNEL, page)));
     };
+    /** The common start: the kernel fills the buffer, userspace maps it and reads it. */
+    const fillMapRead = (opts: { private?: boolean } = {}): Mapping => {
+      step('fill', () => d.fill(SEED_KERNEL));
+      const map = mapAll(opts);
+      read(map);
+      return map;
+    };
 
     switch (cell.scenario) {
       case 'write-first': {
@@ -144,9 +144,7 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
         break;
       }
       case 'free-while-mapped': {
-        step('fill', () => d.fill(SEED_KERNEL));
-        const map = mapAll();
-        read(map);
+        const map = fillMapRead();
         step('free', () => d.freeWhileMapped());
         // Whatever the pages hold now: the pattern if the mapping kept them
         // alive, poison (page_poison) or zeroes (init_on_free) or someone else's data if not.
@@ -155,9 +153,7 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
         break;
       }
       case 'fork': {
-        step('fill', () => d.fill(SEED_KERNEL));
-        const map = mapAll();
-        read(map);
+        const map = fillMapRead();
         const child = step('fork', () => map.forkWrite(SEED_USER));
         if (child.signal !== null) {
           obs.signal = child.signal;
@@ -170,9 +166,7 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
         break;
       }
       case 'private-write': {
-        step('fill', () => d.fill(SEED_KERNEL));
-        const map = mapAll({ private: true });
-        read(map);
+        const map = fillMapRead({ private: true });
         step('write', () => map.writePattern(SEED_USER, page));
         view('private-copy', step('reread', () => map.checkPattern(SEED_USER, page)));
         // The driver's buffer must still hold what the kernel wrote.
@@ -184,27 +178,21 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
         break;
       }
       case 'partial-munmap': {
-        step('fill', () => d.fill(SEED_KERNEL));
-        const map = mapAll();
-        read(map);
-        const rest = step('unmap-part', () => map.unmapRange({ offset: PAGE, length: PAGE }));
+        const map = fillMapRead();
+        const rest = step('unmap-part', () => map.unmapRange({ offset: pageSize(), length: pageSize() }));
         for (const r of rest) view('after-partial-munmap', step('reread', () => r.checkPattern(SEED_KERNEL, page)));
         finish(d, rest, obs, step);
         break;
       }
       case 'dontneed-retouch': {
-        step('fill', () => d.fill(SEED_KERNEL));
-        const map = mapAll();
-        read(map);
+        const map = fillMapRead();
         step('advise', () => map.advise('dontneed'));
         view('after-dontneed', step('reread', () => map.checkPattern(SEED_KERNEL, page)));
         finish(d, map, obs, step);
         break;
       }
       case 'mprotect-write': {
-        step('fill', () => d.fill(SEED_KERNEL));
-        const map = mapAll();
-        read(map);
+        const map = fillMapRead();
         step('protect', () => map.protect('r'));
         step('write', () => map.writePattern(SEED_USER, page));
         finish(d, map, obs, step);
@@ -212,15 +200,13 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
       }
       case 'past-end': {
         step('fill', () => d.fill(SEED_KERNEL));
-        const map = mapAll({ length: cell.size + PAGE });
+        const map = mapAll({ length: cell.size + pageSize() });
         step('read', () => map.touch('read', page));
         finish(d, map, obs, step);
         break;
       }
       case 'basic': {
-        step('fill', () => d.fill(SEED_KERNEL));
-        const map = mapAll();
-        read(map);
+        const map = fillMapRead();
         step('write', () => map.writePattern(SEED_USER, page));
         verifyUser(SEED_USER);
         finish(d, map, obs, step);
