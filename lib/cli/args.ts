@@ -60,6 +60,8 @@ export interface CliOptions {
   failOnFindings: boolean;
   timeoutSec: number;
   runs: number;
+  /** test-guest: only the guest test files whose name contains one of these. */
+  suites: string[];
   json: string | null;
   verbose: boolean;
 }
@@ -88,6 +90,7 @@ export function defaultOptions(): CliOptions {
     failOnFindings: false,
     timeoutSec: 300,
     runs: 5,
+    suites: [],
     json: null,
     verbose: false,
   };
@@ -330,6 +333,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'exit 1 when the log has any finding (default: 0 whatever was found)',
     commands: ['classify'],
     apply: (st) => (st.opts.failOnFindings = true),
+  },
+  {
+    name: '--suite',
+    value: 'PATTERN',
+    help: 'only the guest test files whose name contains PATTERN (repeatable), e.g. 40-files',
+    commands: ['test-guest'],
+    apply: (st, v) => st.opts.suites.push(v),
   },
   {
     name: '--runs',

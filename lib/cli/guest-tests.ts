@@ -10,7 +10,7 @@ export async function runGuestTests(opts: CliOptions): Promise<number> {
   let failed = 0;
   let passed = 0;
   for (const k of selectKernels(opts.kernels)) {
-    const r = await runGuestSuiteOn(k, await vmOptionsFor(opts, k));
+    const r = await runGuestSuiteOn(k, await vmOptionsFor(opts, k), opts.suites);
     for (const t of r.tests) {
       if (t.state === 'passed') passed++;
       if (t.state === 'failed') failed++;

@@ -10,13 +10,15 @@ import { describeFailure, runJobReady, type VmOptions, type VmRun } from '../vm/
 
 export const GUEST_SUITE_DIR = path.join(REPO_ROOT, 'dist', 'test', 'guest');
 
-export function guestSuiteFiles(): string[] {
+/** The compiled guest test files; with patterns, only those whose name contains one. */
+export function guestSuiteFiles(patterns: readonly string[] = []): string[] {
   if (!fs.existsSync(GUEST_SUITE_DIR)) {
     throw new MmaplabError('ENOBUILD', `${GUEST_SUITE_DIR} is missing: run npm run build`);
   }
   return fs
     .readdirSync(GUEST_SUITE_DIR)
     .filter((f) => f.endsWith('.test.js'))
+    .filter((f) => patterns.length === 0 || patterns.some((p) => f.includes(p)))
     .sort()
     .map((f) => path.join(GUEST_SUITE_DIR, f));
 }
@@ -28,11 +30,19 @@ export interface GuestSuiteRun {
   failure: string | null;
 }
 
-export async function runGuestSuiteOn(kernel: Kernel, vm: VmOptions): Promise<GuestSuiteRun> {
+export async function runGuestSuiteOn(
+  kernel: Kernel,
+  vm: VmOptions,
+  patterns: readonly string[] = [],
+): Promise<GuestSuiteRun> {
   const module = ensureModule(kernel);
+  const files = guestSuiteFiles(patterns);
+  if (files.length === 0) {
+    throw new MmaplabError('ENOSUITE', `no guest test file matches ${patterns.join(', ')} in ${GUEST_SUITE_DIR}`);
+  }
   const attempts = await runJobReady(
     kernel,
-    { kind: 'suite', kernel: kernel.release, module: { path: module.path, params: {} }, files: guestSuiteFiles() },
+    { kind: 'suite', kernel: kernel.release, module: { path: module.path, params: {} }, files },
     vm,
     'suite',
   );

@@ -33,7 +33,17 @@ export interface BootSpec {
    * (each resets the clock). Lets a stuck cell end its VM in a minute
    * instead of at the whole run's deadline.
    */
-  idle?: { ms: number; resetOn: string[] };
+  idle?: {
+    ms: number;
+    resetOn: string[];
+    /**
+     * Once a console line passes this test (an oops), the clock is re-armed
+     * with the shorter `trouble.ms` until the next reset line: a guest that
+     * survived reports its cell within seconds of an oops, and one that is
+     * wedged is not worth waiting the full idle time for.
+     */
+    trouble?: { test: (line: string) => boolean; ms: number };
+  };
   /** Called for every console line, with ms since QEMU was started. */
   onLine?: (line: string, ms: number) => void;
 }
@@ -129,6 +139,7 @@ export function boot(spec: BootSpec): Promise<BootOutcome> {
   const tail: string[] = [];
   let panicked = false;
   let timedOut = false;
+  let troubled = false;
   let stderr = '';
   let partial = '';
 
@@ -141,6 +152,10 @@ export function boot(spec: BootSpec): Promise<BootOutcome> {
     if (tail.length > TAIL_LINES) tail.shift();
     if (PANIC_RE.test(line)) panicked = true;
     if (spec.idle && spec.idle.resetOn.some((m) => line.includes(m))) armIdle();
+    else if (spec.idle?.trouble && !troubled && spec.idle.trouble.test(line)) {
+      troubled = true;
+      armIdle(spec.idle.trouble.ms);
+    }
     for (const m of spec.marks ?? []) {
       if (marks[m] === undefined && line.includes(m)) marks[m] = ms;
     }
@@ -164,10 +179,11 @@ export function boot(spec: BootSpec): Promise<BootOutcome> {
   };
   const timer = setTimeout(kill, spec.timeoutMs);
   let idleTimer: NodeJS.Timeout | null = null;
-  function armIdle(): void {
+  function armIdle(ms?: number): void {
     if (!spec.idle) return;
     if (idleTimer) clearTimeout(idleTimer);
-    idleTimer = setTimeout(kill, spec.idle.ms);
+    troubled = ms !== undefined;
+    idleTimer = setTimeout(kill, ms ?? spec.idle.ms);
   }
   armIdle();
 

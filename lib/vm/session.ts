@@ -56,8 +56,23 @@ export interface VmRun {
   agentStatus: number | null;
 }
 
-/** Longest a cell job may go without finishing a cell (boot included). */
-export const CELL_IDLE_MS = 45_000;
+/**
+ * Longest a cell job may go without finishing a cell (boot included): ten
+ * times the slowest safe cell under TCG, so only a wedged guest meets it.
+ */
+export const CELL_IDLE_MS = 30_000;
+
+/**
+ * After an oops or panic on the console, a guest that is still alive
+ * finishes its cell within a few seconds; past this it is wedged (the oopsed
+ * task died holding a lock) and the console is all the evidence there is.
+ */
+export const OOPS_IDLE_MS = 10_000;
+
+/** Does this console line start an oops or a panic? */
+export function consoleShowsOops(line: string): boolean {
+  return classifyConsole([line]).some((f) => f.severity !== 'complaint');
+}
 
 let runCounter = 0;
 
@@ -151,7 +166,15 @@ export async function runJob(
     cmdline: vm.cmdline,
     marks: [MARK_ROOT_READY, MARK_AGENT_READY, MARK_CELL_DONE, MARK_AGENT_DONE],
     // A cell job must show progress: the agent's start, then each cell.
-    ...(job.kind === 'cells' ? { idle: { ms: CELL_IDLE_MS, resetOn: [MARK_AGENT_READY, MARK_CELL_DONE] } } : {}),
+    ...(job.kind === 'cells'
+      ? {
+          idle: {
+            ms: CELL_IDLE_MS,
+            resetOn: [MARK_AGENT_READY, MARK_CELL_DONE],
+            trouble: { test: consoleShowsOops, ms: OOPS_IDLE_MS },
+          },
+        }
+      : {}),
     ...(vm.echo ? { onLine: (l: string) => vm.echo?.write(`${l}\n`) } : {}),
   }).finally(() => {
     if (timer !== null) clearInterval(timer);
