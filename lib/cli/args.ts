@@ -54,6 +54,8 @@ export interface CliOptions {
   profiles: BootProfile[];
   repeat: number;
   isolate: boolean;
+  /** VMs run at once (matrix). */
+  jobs: number;
   shard: Shard | null;
   out: string | null;
   noFail: boolean;
@@ -84,6 +86,7 @@ export function defaultOptions(): CliOptions {
     profiles: [],
     repeat: 1,
     isolate: false,
+    jobs: 1,
     shard: null,
     out: null,
     noFail: false,
@@ -296,6 +299,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'one VM boot per cell, so no verdict depends on the cells before it (slower)',
     commands: ['matrix'],
     apply: (st) => (st.opts.isolate = true),
+  },
+  {
+    name: '--jobs',
+    value: 'N',
+    help: 'VMs run at once: one per kernel and round (per cell with --isolate); default 1',
+    commands: ['matrix'],
+    apply: (st, v) => (st.opts.jobs = positiveInt('--jobs', v, 64)),
   },
   {
     name: '--shard',

@@ -13,6 +13,7 @@ import type { CellResult, CellSpec } from '../experiments/types';
 import { selectKernels, seriesOf } from '../vm/kernels';
 import { requireQemu } from '../vm/qemu';
 import { runCells } from '../vm/session';
+import { runPool } from '../util/pool';
 import { type CliOptions, usageError } from './args';
 import { buildModules, defaultOutDir, log, qemuVersion } from './common';
 import { agreementExit, agreementSummary } from './exit';
@@ -39,30 +40,47 @@ export async function runMatrix(opts: CliOptions): Promise<number> {
   const boots = new Map<string, ReportKernel>();
   const qemu = qemuVersion();
   const report = () => buildReport(results, [...boots.values()], currentEnvironment('qemu', qemu));
-  try {
-    for (let round = 1; round <= opts.repeat; round++) {
-      for (const k of kernels) {
-        const vm = await vmOptionsFor(opts, k);
-        const label = opts.repeat > 1 ? ` (round ${round}/${opts.repeat})` : '';
-        say(`${k.release}: ${cells.length} cell(s) under ${vm.accel}${opts.isolate ? ', one boot each' : ''}${label}`);
-        const out = await runCells(
-          k,
-          cells,
-          { path: modules.get(k.release) as string, params: hazards ? { allow_hazards: '1' } : {} },
-          vm,
-          {
-            isolate: opts.isolate,
-            onStart: (c) => progress.start(k.release, c),
-            onResult: (r) => progress.result(r),
-          },
-        );
-        results.push(...out.results);
-        const info = boots.get(k.release) ?? { release: k.release, series: k.series, accel: vm.accel, boots: 0 };
-        info.boots += out.runs.length;
-        boots.set(k.release, info);
-        say(`${k.release}: ${out.runs.length} boot(s), last run directory ${out.runs[out.runs.length - 1]?.runDir}`);
+  // One task per kernel and round (per cell too with --isolate): tasks
+  // share nothing but the host's CPUs, so --jobs runs several VMs at once.
+  const tasks: (() => Promise<CellResult[]>)[] = [];
+  for (let round = 1; round <= opts.repeat; round++) {
+    for (const k of kernels) {
+      const label = opts.repeat > 1 ? ` (round ${round}/${opts.repeat})` : '';
+      for (const batch of opts.isolate ? cells.map((c) => [c]) : [cells]) {
+        tasks.push(async () => {
+          const vm = await vmOptionsFor(opts, k);
+          if (batch[0] === cells[0]) {
+            say(`${k.release}: ${cells.length} cell(s) under ${vm.accel}${opts.isolate ? ', one boot each' : ''}${label}`);
+          }
+          const out = await runCells(
+            k,
+            batch,
+            { path: modules.get(k.release) as string, params: hazards ? { allow_hazards: '1' } : {} },
+            vm,
+            {
+              isolate: opts.isolate,
+              onStart: (c) => progress.start(k.release, c),
+              onResult: (r) => {
+                progress.result(r);
+                results.push(r);
+              },
+            },
+          );
+          const info = boots.get(k.release) ?? { release: k.release, series: k.series, accel: vm.accel, boots: 0 };
+          info.boots += out.runs.length;
+          boots.set(k.release, info);
+          if (!opts.isolate) {
+            say(`${k.release}: ${out.runs.length} boot(s), last run directory ${out.runs[out.runs.length - 1]?.runDir}`);
+          }
+          return out.results;
+        });
       }
     }
+  }
+  try {
+    const ordered = (await runPool(tasks, opts.jobs)).flat();
+    // The live list is in finishing order; the report keeps the tasks' order.
+    results.splice(0, results.length, ...ordered);
   } catch (err) {
     progress.finish();
     if (results.length > 0) {

@@ -63,6 +63,7 @@ describe('command line', () => {
     assert.equal(d.hazards, 'yes');
     assert.equal(d.repeat, 1);
     assert.equal(d.isolate, false);
+    assert.equal(d.jobs, 1);
     assert.equal(d.shard, null);
     assert.equal(d.out, null);
     assert.equal(d.noFail, false);
@@ -438,6 +439,7 @@ function sampleValue(name: string): string {
     '--target': 'host',
     '--profile': 'default',
     '--repeat': '2',
+    '--jobs': '2',
     '--shard': '1/2',
     '--runs': '2',
     '--timeout': '60',
