@@ -39,6 +39,8 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	num(ioctl, "INFO", MMAPLAB_IOC_INFO);
 	num(ioctl, "LAST_ERROR", MMAPLAB_IOC_LAST_ERROR);
 	num(ioctl, "FREE_WHILE_MAPPED", MMAPLAB_IOC_FREE_WHILE_MAPPED);
+	num(ioctl, "STORE", MMAPLAB_IOC_STORE);
+	num(ioctl, "FLUSH", MMAPLAB_IOC_FLUSH);
 
 	num(ioc, "NRBITS", _IOC_NRBITS);
 	num(ioc, "TYPEBITS", _IOC_TYPEBITS);
@@ -64,6 +66,8 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	FIELD(mmaplab_config, size);
 	FIELD(mmaplab_config, flags);
 	FIELD(mmaplab_config, cache);
+	FIELD(mmaplab_config, delay_ms);
+	FIELD(mmaplab_config, period_ms);
 	STRUCT(mmaplab_fill);
 	FIELD(mmaplab_fill, seed);
 	FIELD(mmaplab_fill, reserved);
@@ -87,6 +91,14 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	FIELD(mmaplab_stats, read_bytes);
 	FIELD(mmaplab_stats, write_calls);
 	FIELD(mmaplab_stats, write_bytes);
+	FIELD(mmaplab_stats, read_folio_calls);
+	FIELD(mmaplab_stats, writeback_calls);
+	FIELD(mmaplab_stats, pages_written);
+	FIELD(mmaplab_stats, batches);
+	FIELD(mmaplab_stats, mkwrite_faults);
+	FIELD(mmaplab_stats, periodic_runs);
+	FIELD(mmaplab_stats, flush_latency_last_ns);
+	FIELD(mmaplab_stats, flush_latency_max_ns);
 	STRUCT(mmaplab_page_info);
 	FIELD(mmaplab_page_info, pfn);
 	FIELD(mmaplab_page_info, flags);
@@ -105,6 +117,23 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	FIELD(mmaplab_info, pages_ptr);
 	FIELD(mmaplab_info, pages_max);
 	FIELD(mmaplab_info, pages_filled);
+	STRUCT(mmaplab_store_page);
+	FIELD(mmaplab_store_page, arrived_ns);
+	FIELD(mmaplab_store_page, dirtied_ns);
+	FIELD(mmaplab_store_page, path);
+	FIELD(mmaplab_store_page, arrivals);
+	STRUCT(mmaplab_store);
+	FIELD(mmaplab_store, id);
+	FIELD(mmaplab_store, data_ptr);
+	FIELD(mmaplab_store, data_len);
+	FIELD(mmaplab_store, pages_ptr);
+	FIELD(mmaplab_store, pages_max);
+	FIELD(mmaplab_store, pages_filled);
+	FIELD(mmaplab_store, size);
+	FIELD(mmaplab_store, now_ns);
+	FIELD(mmaplab_store, batches);
+	FIELD(mmaplab_store, open);
+	FIELD(mmaplab_store, reserved);
 #undef FIELD
 #undef STRUCT
 
@@ -129,6 +158,9 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	ENUM(METHOD_VM_MAP_PAGES);
 	ENUM(METHOD_VMF_INSERT_PFN);
 	ENUM(METHOD_DMA_MMAP_COHERENT);
+	ENUM(METHOD_PAGE_CACHE);
+	ENUM(METHOD_DEFERRED_IO);
+	ENUM(METHOD_DEFERRED_IO_KEEP_MAPPING);
 	ENUM(METHOD_COUNT);
 	ENUM(CACHE_WB);
 	ENUM(CACHE_WC);
@@ -150,7 +182,22 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	ENUM(REASON_NOMEM);
 	ENUM(REASON_KERNEL);
 	ENUM(REASON_FREED);
+	ENUM(REASON_TIMING);
+	ENUM(REASON_NO_STORE);
+	ENUM(REASON_DIRTY);
 	ENUM(REASON_COUNT);
+	ENUM(PATH_NONE);
+	ENUM(PATH_WRITEBACK);
+	ENUM(PATH_BACKGROUND);
+	ENUM(PATH_EXPIRY);
+	ENUM(PATH_SYNC);
+	ENUM(PATH_RECLAIM);
+	ENUM(PATH_FSYNC);
+	ENUM(PATH_FLUSH);
+	ENUM(PATH_DEFERRED);
+	ENUM(PATH_PERIODIC);
+	ENUM(PATH_RELEASE);
+	ENUM(PATH_COUNT);
 #undef ENUM
 
 	// Bit flags: CONFIGURE's flags, mmaplab_info.flags, mmaplab_page_info.flags.
@@ -207,6 +254,11 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	c.Set("NO_MISMATCH", Napi::BigInt::New(env, static_cast<uint64_t>(MMAPLAB_NO_MISMATCH)));
 	c.Set("MAX_SIZE", Napi::BigInt::New(env, static_cast<uint64_t>(MMAPLAB_MAX_SIZE)));
 	num(c, "REASON_TEXT_LEN", MMAPLAB_REASON_TEXT_LEN);
+	num(c, "DELAY_MS_DEFAULT", MMAPLAB_DELAY_MS_DEFAULT);
+	num(c, "DELAY_MS_MAX", MMAPLAB_DELAY_MS_MAX);
+	num(c, "PERIOD_MS_MIN", MMAPLAB_PERIOD_MS_MIN);
+	num(c, "PERIOD_MS_MAX", MMAPLAB_PERIOD_MS_MAX);
+	num(c, "STORES_KEPT", MMAPLAB_STORES_KEPT);
 	num(c, "PAGE_SIZE", sysconf(_SC_PAGESIZE));
 	c.Set("ioctl", ioctl);
 	c.Set("ioc", ioc);

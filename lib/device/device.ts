@@ -51,12 +51,15 @@ import {
   REQUESTS,
   STATS_LAYOUT,
   type StatsStruct,
+  STORE_LAYOUT,
+  STORE_PAGE_LAYOUT,
   type StructLayout,
   type StructValues,
   VERIFY_LAYOUT,
 } from './layout';
 import { mapFd, type Mapping, type Protection } from './mapping';
 import { native, nativeConstants, type RequestName } from './native';
+import { storeFromStruct, storePageFromStruct, storeRequest, type StoreOptions, type StorePage, type StoreSnapshot } from './store';
 import { support } from './support';
 
 export const DEFAULT_DEVICE_PATH = '/dev/mmaplab';
@@ -88,6 +91,16 @@ export interface ConfigureOptions {
    * itself also needs allow_hazards=1 and CAP_SYS_ADMIN. Default false.
    */
   hazards?: boolean;
+  /**
+   * deferred_io*: ms from a batch's first write to its flush (0: the
+   * module's default, 50). The module refuses it for other techniques.
+   */
+  deferMs?: number;
+  /**
+   * page_cache: write the dirty pages back from a kernel work item every
+   * this many ms (0: never). The module refuses it for other techniques.
+   */
+  syncPeriodMs?: number;
 }
 
 export interface MapOptions {
@@ -130,6 +143,21 @@ export interface DeviceStats {
   readonly readBytes: bigint;
   readonly writeCalls: bigint;
   readonly writeBytes: bigint;
+  /** page_cache, deferred_io: pages filled from the backing store (->read_folio). */
+  readonly readFolioCalls: bigint;
+  /** ->writepages/->writepage calls and deferred-I/O flush runs. */
+  readonly writebackCalls: bigint;
+  /** Pages copied to the backing store, by any path. */
+  readonly pagesWritten: bigint;
+  /** Writeback calls or flushes that wrote at least one page. */
+  readonly batches: bigint;
+  /** ->page_mkwrite calls. */
+  readonly mkwriteFaults: bigint;
+  /** Runs of the periodic sync (syncPeriodMs). */
+  readonly periodicRuns: bigint;
+  /** First write of a page to its arrival in the store: the latest, and the longest since open (ns). */
+  readonly flushLatencyLastNs: bigint;
+  readonly flushLatencyMaxNs: bigint;
 }
 
 /** struct mmaplab_page_info: the state of one page of the buffer, decoded. */
@@ -290,6 +318,16 @@ export class Device {
     const hazards = options.hazards ?? false;
     if (typeof hazards !== 'boolean') throw invalidArgType('hazards', 'of type boolean', hazards);
     const size = toU64('size', options.size);
+    const deferMs = options.deferMs ?? 0;
+    if (typeof deferMs !== 'number') throw invalidArgType('deferMs', 'of type number', deferMs);
+    if (!Number.isInteger(deferMs) || deferMs < 0 || deferMs > 0xffff_ffff) {
+      throw outOfRange('deferMs', 'an integer in [0, 2^32)', deferMs);
+    }
+    const syncPeriodMs = options.syncPeriodMs ?? 0;
+    if (typeof syncPeriodMs !== 'number') throw invalidArgType('syncPeriodMs', 'of type number', syncPeriodMs);
+    if (!Number.isInteger(syncPeriodMs) || syncPeriodMs < 0 || syncPeriodMs > 0xffff_ffff) {
+      throw outOfRange('syncPeriodMs', 'an integer in [0, 2^32)', syncPeriodMs);
+    }
     if (!hazards && support(allocator, technique) === 'hazard') {
       throw deviceError(
         'ERR_HAZARD_NOT_REQUESTED',
@@ -303,6 +341,8 @@ export class Device {
       size,
       flags: faultAround ? CONFIG_FLAGS.FAULT_AROUND : 0,
       cache: CACHES[cache],
+      delay_ms: deferMs,
+      period_ms: syncPeriodMs,
     });
   }
 
@@ -379,8 +419,99 @@ export class Device {
       read_bytes: 0n,
       write_calls: 0n,
       write_bytes: 0n,
+      read_folio_calls: 0n,
+      writeback_calls: 0n,
+      pages_written: 0n,
+      batches: 0n,
+      mkwrite_faults: 0n,
+      periodic_runs: 0n,
+      flush_latency_last_ns: 0n,
+      flush_latency_max_ns: 0n,
     });
     return statsFromStruct(s);
+  }
+
+  /**
+   * STORE: the backing store of a page_cache or deferred_io session (this
+   * one's, or by `id` one the module kept after its session closed): per
+   * page when and by which path the bytes arrived, and the bytes when asked.
+   * Records and bytes are two ioctls, so a page arriving in between shows
+   * in the bytes first. A refusal carries `err.mmaplab`.
+   */
+  store(options: StoreOptions = {}): StoreSnapshot {
+    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
+    const id = options.id ?? 0n;
+    if (typeof id !== 'bigint' || id < 0n) throw invalidArgType('id', 'a non-negative bigint', id);
+    const wantData = options.data ?? false;
+    if (typeof wantData !== 'boolean' && typeof wantData !== 'number') {
+      throw invalidArgType('data', 'of type boolean or number', wantData);
+    }
+    const wantPages = options.pages ?? true;
+    if (typeof wantPages !== 'boolean') throw invalidArgType('pages', 'of type boolean', wantPages);
+    const fd = this.fd;
+    const head = this.#explained(() => this.#ioctl('STORE', STORE_LAYOUT, storeRequest(id)));
+    const size = Number(head.size);
+    let pages: StorePage[] = [];
+    if (wantPages && size > 0) {
+      const pageSize = nativeConstants().PAGE_SIZE;
+      const max = Math.ceil(size / pageSize);
+      const entry = STORE_PAGE_LAYOUT.size;
+      const array = new Uint8Array(max * entry);
+      const struct = encode(STORE_LAYOUT, { ...storeRequest(id), pages_max: BigInt(max) });
+      this.#explained(() =>
+        native().ioctlWithArray(
+          fd,
+          REQUESTS.STORE,
+          struct,
+          STORE_LAYOUT.fields.pages_ptr.offset,
+          array,
+          STORE_LAYOUT.fields.pages_max.offset,
+          entry,
+        ),
+      );
+      const out = decode(STORE_LAYOUT, struct);
+      const filled = Math.min(Number(out.pages_filled), max);
+      pages = [];
+      for (let i = 0; i < filled; i++) {
+        pages.push(storePageFromStruct(decode(STORE_PAGE_LAYOUT, array.subarray(i * entry, (i + 1) * entry))));
+      }
+    }
+    let data = Buffer.alloc(0);
+    if (wantData !== false && size > 0) {
+      if (typeof wantData === 'number' && !(Number.isSafeInteger(wantData) && wantData >= 0)) {
+        throw outOfRange('data', 'a non-negative integer', wantData);
+      }
+      const len = wantData === true ? size : Math.min(wantData, size);
+      data = Buffer.alloc(len);
+      if (len > 0) {
+        const struct = encode(STORE_LAYOUT, { ...storeRequest(id), data_len: BigInt(len) });
+        this.#explained(() =>
+          native().ioctlWithArray(
+            fd,
+            REQUESTS.STORE,
+            struct,
+            STORE_LAYOUT.fields.data_ptr.offset,
+            data,
+            STORE_LAYOUT.fields.data_len.offset,
+            1,
+          ),
+        );
+      }
+    }
+    return storeFromStruct(head, data, pages);
+  }
+
+  /** FLUSH: a page_cache or deferred_io session sends its dirty pages to the store now. */
+  flush(): void {
+    const fd = this.fd;
+    this.#explained(() => native().ioctlNoArg(fd, REQUESTS.FLUSH));
+  }
+
+  /** fsync(2) of the device file (fdatasync(2) with `dataOnly`). Errors are Node's. */
+  fsync(dataOnly = false): void {
+    if (typeof dataOnly !== 'boolean') throw invalidArgType('dataOnly', 'of type boolean', dataOnly);
+    if (dataOnly) fs.fdatasyncSync(this.fd);
+    else fs.fsyncSync(this.fd);
   }
   /**
    * INFO: the buffer's allocator, method, size and state; with `pages`, the
@@ -568,6 +699,14 @@ export function statsFromStruct(s: StatsStruct): DeviceStats {
     readBytes: s.read_bytes,
     writeCalls: s.write_calls,
     writeBytes: s.write_bytes,
+    readFolioCalls: s.read_folio_calls,
+    writebackCalls: s.writeback_calls,
+    pagesWritten: s.pages_written,
+    batches: s.batches,
+    mkwriteFaults: s.mkwrite_faults,
+    periodicRuns: s.periodic_runs,
+    flushLatencyLastNs: s.flush_latency_last_ns,
+    flushLatencyMaxNs: s.flush_latency_max_ns,
   };
 }
 

@@ -56,8 +56,16 @@ export const REASON_TEXT_LEN = 96;
 
 export const CONFIG_LAYOUT = {
   name: 'mmaplab_config',
-  size: 24,
-  fields: { alloc: u32(0), method: u32(4), size: u64(8), flags: u32(16), cache: u32(20) },
+  size: 32,
+  fields: {
+    alloc: u32(0),
+    method: u32(4),
+    size: u64(8),
+    flags: u32(16),
+    cache: u32(20),
+    delay_ms: u32(24),
+    period_ms: u32(28),
+  },
 } as const satisfies StructLayout;
 
 export const FILL_LAYOUT = {
@@ -80,7 +88,7 @@ export const LAST_ERROR_LAYOUT = {
 
 export const STATS_LAYOUT = {
   name: 'mmaplab_stats',
-  size: 72,
+  size: 136,
   fields: {
     faults: u64(0),
     map_pages_calls: u64(8),
@@ -91,6 +99,14 @@ export const STATS_LAYOUT = {
     read_bytes: u64(48),
     write_calls: u64(56),
     write_bytes: u64(64),
+    read_folio_calls: u64(72),
+    writeback_calls: u64(80),
+    pages_written: u64(88),
+    batches: u64(96),
+    mkwrite_faults: u64(104),
+    periodic_runs: u64(112),
+    flush_latency_last_ns: u64(120),
+    flush_latency_max_ns: u64(128),
   },
 } as const satisfies StructLayout;
 
@@ -118,7 +134,33 @@ export const INFO_LAYOUT = {
   },
 } as const satisfies StructLayout;
 
+export const STORE_PAGE_LAYOUT = {
+  name: 'mmaplab_store_page',
+  size: 24,
+  fields: { arrived_ns: u64(0), dirtied_ns: u64(8), path: u32(16), arrivals: u32(20) },
+} as const satisfies StructLayout;
+
+export const STORE_LAYOUT = {
+  name: 'mmaplab_store',
+  size: 80,
+  fields: {
+    id: u64(0),
+    data_ptr: u64(8),
+    data_len: u64(16),
+    pages_ptr: u64(24),
+    pages_max: u64(32),
+    pages_filled: u64(40),
+    size: u64(48),
+    now_ns: u64(56),
+    batches: u64(64),
+    open: u32(72),
+    reserved: u32(76),
+  },
+} as const satisfies StructLayout;
+
 export type ConfigStruct = StructValues<typeof CONFIG_LAYOUT>;
+export type StoreStruct = StructValues<typeof STORE_LAYOUT>;
+export type StorePageStruct = StructValues<typeof STORE_PAGE_LAYOUT>;
 export type FillStruct = StructValues<typeof FILL_LAYOUT>;
 export type VerifyStruct = StructValues<typeof VERIFY_LAYOUT>;
 export type LastErrorStruct = StructValues<typeof LAST_ERROR_LAYOUT>;
@@ -135,6 +177,8 @@ export const STRUCT_LAYOUTS: readonly StructLayout[] = [
   STATS_LAYOUT,
   PAGE_INFO_LAYOUT,
   INFO_LAYOUT,
+  STORE_PAGE_LAYOUT,
+  STORE_LAYOUT,
 ];
 
 /* enum mmaplab_alloc / enum mmaplab_method / enum mmaplab_cache, by the names the API uses. */
@@ -161,6 +205,9 @@ export const METHODS = {
   vm_map_pages: 9,
   vmf_insert_pfn: 10,
   dma_mmap_coherent: 11,
+  page_cache: 12,
+  deferred_io: 13,
+  deferred_io_keep_mapping: 14,
 } as const;
 export type MethodName = keyof typeof METHODS;
 export const CACHES = { wb: 0, wc: 1, uc: 2 } as const;
@@ -188,11 +235,38 @@ export const REASONS = {
   nomem: 13,
   kernel: 14,
   freed: 15,
+  timing: 16,
+  'no-store': 17,
+  dirty: 18,
 } as const;
 export type ReasonName = keyof typeof REASONS;
 type DashToUnderscore<S extends string> = S extends `${infer A}-${infer B}` ? `${A}_${DashToUnderscore<B>}` : S;
 /** 'bad_enum' for 'bad-enum': the header constant's suffix in lower case. */
 export type ReasonConstantSuffix = DashToUnderscore<ReasonName>;
+
+/**
+ * enum mmaplab_path: how a page reached the backing store (page cache and
+ * deferred I/O), by the constant's suffix in lower case.
+ */
+export const PATHS = {
+  none: 0,
+  writeback: 1,
+  background: 2,
+  expiry: 3,
+  sync: 4,
+  reclaim: 5,
+  fsync: 6,
+  flush: 7,
+  deferred: 8,
+  periodic: 9,
+  release: 10,
+} as const;
+export type PathName = keyof typeof PATHS;
+
+/** MMAPLAB_DELAY_MS_*, MMAPLAB_PERIOD_MS_*: the deferred-I/O delay and the periodic sync's period. */
+export const TIMING = { DELAY_MS_DEFAULT: 50, DELAY_MS_MAX: 10_000, PERIOD_MS_MIN: 10, PERIOD_MS_MAX: 60_000 } as const;
+/** MMAPLAB_STORES_KEPT: stores of closed sessions the module keeps readable. */
+export const STORES_KEPT = 8;
 
 /** CONFIGURE flags (MMAPLAB_CF_*). */
 export const CONFIG_FLAGS = { FAULT_AROUND: 1 << 0 } as const;
@@ -282,6 +356,8 @@ export const REQUESTS: Readonly<Record<RequestName, number>> = {
   LAST_ERROR: ioc(IOC.READ, IOC_MAGIC, 6, LAST_ERROR_LAYOUT.size),
   /* _IO: no argument */
   FREE_WHILE_MAPPED: ioc(IOC.NONE, IOC_MAGIC, 7, 0),
+  STORE: ioc(IOC.READ | IOC.WRITE, IOC_MAGIC, 8, STORE_LAYOUT.size),
+  FLUSH: ioc(IOC.NONE, IOC_MAGIC, 9, 0),
 };
 
 const LITTLE_ENDIAN = os.endianness() === 'LE';
@@ -373,6 +449,11 @@ export type DescribedConstants = Pick<
   | 'NO_MISMATCH'
   | 'MAX_SIZE'
   | 'REASON_TEXT_LEN'
+  | 'DELAY_MS_DEFAULT'
+  | 'DELAY_MS_MAX'
+  | 'PERIOD_MS_MIN'
+  | 'PERIOD_MS_MAX'
+  | 'STORES_KEPT'
   | 'ioctl'
   | 'ioc'
   | 'sizes'
@@ -405,6 +486,7 @@ export function describedConstants(): DescribedConstants {
   addEnum('METHOD', METHODS);
   addEnum('CACHE', CACHES);
   addEnum('REASON', REASONS);
+  addEnum('PATH', PATHS);
   const flags: Record<string, number> = { CF_ALL: CONFIG_FLAGS_ALL };
   for (const [name, value] of Object.entries(CONFIG_FLAGS)) flags[`CF_${name}`] = value;
   for (const [name, value] of Object.entries(INFO_FLAGS)) flags[`INFO_${name}`] = value;
@@ -414,6 +496,8 @@ export function describedConstants(): DescribedConstants {
     NO_MISMATCH,
     MAX_SIZE,
     REASON_TEXT_LEN,
+    ...TIMING,
+    STORES_KEPT,
     ioctl: REQUESTS,
     ioc: IOC,
     sizes: sizes as DescribedConstants['sizes'],

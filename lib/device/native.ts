@@ -13,9 +13,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { deviceError } from './errors';
-import type { AllocName, CacheName, MethodName, ReasonConstantSuffix } from './layout';
+import type { AllocName, CacheName, MethodName, PathName, ReasonConstantSuffix } from './layout';
 
-export type RequestName = 'CONFIGURE' | 'FILL' | 'VERIFY' | 'STATS' | 'INFO' | 'LAST_ERROR' | 'FREE_WHILE_MAPPED';
+export type RequestName =
+  | 'CONFIGURE'
+  | 'FILL'
+  | 'VERIFY'
+  | 'STATS'
+  | 'INFO'
+  | 'LAST_ERROR'
+  | 'FREE_WHILE_MAPPED'
+  | 'STORE'
+  | 'FLUSH';
 export type StructName =
   | 'mmaplab_config'
   | 'mmaplab_fill'
@@ -23,7 +32,9 @@ export type StructName =
   | 'mmaplab_last_error'
   | 'mmaplab_stats'
   | 'mmaplab_page_info'
-  | 'mmaplab_info';
+  | 'mmaplab_info'
+  | 'mmaplab_store_page'
+  | 'mmaplab_store';
 /** 'mmaplab_config.alloc' and so on: every field of every struct. */
 export type FieldKey = `${StructName}.${string}`;
 export type IocConstantName =
@@ -35,7 +46,8 @@ export type EnumName =
   | `ALLOC_${Uppercase<AllocName>}` | 'ALLOC_COUNT'
   | `METHOD_${Uppercase<MethodName>}` | 'METHOD_COUNT'
   | `CACHE_${Uppercase<CacheName>}` | 'CACHE_COUNT'
-  | `REASON_${Uppercase<ReasonConstantSuffix>}` | 'REASON_COUNT';
+  | `REASON_${Uppercase<ReasonConstantSuffix>}` | 'REASON_COUNT'
+  | `PATH_${Uppercase<PathName>}` | 'PATH_COUNT';
 /** MMAPLAB_CF_*, MMAPLAB_INFO_*, MMAPLAB_PAGE_* without the prefix. */
 export type FlagName =
   | 'CF_FAULT_AROUND' | 'CF_ALL'
@@ -60,6 +72,13 @@ export interface NativeConstants {
   readonly MAX_SIZE: bigint;
   /** MMAPLAB_REASON_TEXT_LEN: bytes of mmaplab_last_error.text, NUL included. */
   readonly REASON_TEXT_LEN: number;
+  /** MMAPLAB_DELAY_MS_DEFAULT / _MAX, MMAPLAB_PERIOD_MS_MIN / _MAX. */
+  readonly DELAY_MS_DEFAULT: number;
+  readonly DELAY_MS_MAX: number;
+  readonly PERIOD_MS_MIN: number;
+  readonly PERIOD_MS_MAX: number;
+  /** MMAPLAB_STORES_KEPT. */
+  readonly STORES_KEPT: number;
   /** sysconf(_SC_PAGESIZE) of the running kernel. */
   readonly PAGE_SIZE: number;
   /** Request numbers (unsigned, below 2^32). */

@@ -30,6 +30,10 @@ const TABLE: Record<MethodName, { takes: readonly AllocName[]; hazards: readonly
   remap_vmalloc_range: { takes: ['vmalloc', 'vmalloc_user'], hazards: [] },
   vmf_insert_pfn: { takes: [...PAGE_BACKED, 'dma_coherent'], hazards: [] },
   dma_mmap_coherent: { takes: ['dma_coherent'], hazards: [] },
+  // The buffer is the backing store: only vmalloc memory is used for it.
+  page_cache: { takes: ['vmalloc'], hazards: [] },
+  deferred_io: { takes: ['vmalloc', 'vmalloc_user'], hazards: [] },
+  deferred_io_keep_mapping: { takes: ['vmalloc', 'vmalloc_user'], hazards: ['vmalloc', 'vmalloc_user'] },
 };
 
 /** The allocator that is a hazard whatever maps it (tail pages with refcount 0). */
@@ -43,12 +47,15 @@ export function support(alloc: AllocName, method: MethodName): Support {
 }
 
 /** Methods that map by pfn (no struct page refcounting); the only ones with a cache attribute. */
-export const PFN_METHODS: readonly MethodName[] = [
+export const PFN_METHODS = [
   'remap_pfn_range',
   'remap_pfn_range_first_pfn',
   'vmf_insert_pfn',
   'dma_mmap_coherent',
-];
+] as const satisfies readonly MethodName[];
 
 /** Methods with a ->fault handler that can also fault around. */
-export const FAULT_METHODS: readonly MethodName[] = ['fault_page'];
+export const FAULT_METHODS = ['fault_page'] as const satisfies readonly MethodName[];
+
+/** Techniques that put a backing store behind the mapping (the "files" experiments). */
+export const FILE_METHODS = ['page_cache', 'deferred_io', 'deferred_io_keep_mapping'] as const satisfies readonly MethodName[];

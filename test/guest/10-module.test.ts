@@ -51,7 +51,7 @@ describe(`mmaplab on ${os.release()}`, function () {
     it('rejects bad CONFIGURE input with an errno, never an oops', function () {
       const dev = Device.open();
       try {
-        const base = { alloc: 1, method: 1, size: 65536n, flags: 0, cache: 0 };
+        const base = { alloc: 1, method: 1, size: 65536n, flags: 0, cache: 0, delay_ms: 0, period_ms: 0 };
         expectErrno(() => dev.configureRaw({ ...base, size: 0n }), 'EINVAL');
         expectErrno(() => dev.configureRaw({ ...base, size: 4097n }), 'EINVAL');
         expectErrno(() => dev.configureRaw({ ...base, size: 1n << 40n }), 'EINVAL');

@@ -63,7 +63,7 @@ describe(`every pair with hazards disabled on ${os.release()}`, function () {
   it('bad CONFIGURE input of every kind is an errno with a reason, never a complaint', function () {
     const dev = Device.open();
     try {
-      const base = { alloc: 4, method: 3, size: 16384n, flags: 0, cache: 0 };
+      const base = { alloc: 4, method: 3, size: 16384n, flags: 0, cache: 0, delay_ms: 0, period_ms: 0 };
       const cases: Array<[Partial<typeof base>, string, string]> = [
         [{ alloc: 0 }, 'EINVAL', 'bad-enum'],
         [{ alloc: 99 }, 'EINVAL', 'bad-enum'],

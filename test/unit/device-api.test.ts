@@ -71,7 +71,7 @@ describe('device session API on files that are not the device', () => {
         'ioctl',
       );
       assertSyscallError(
-        () => dev.configureRaw({ alloc: 0, method: 0, size: 0n, flags: 0xffffffff, cache: 7 }),
+        () => dev.configureRaw({ alloc: 0, method: 0, size: 0n, flags: 0xffffffff, cache: 7, delay_ms: 0, period_ms: 0 }),
         'ENOTTY',
         'ioctl',
       );
@@ -395,7 +395,8 @@ int ioctl(int fd, unsigned long req, ...)
 	case MMAPLAB_IOC_CONFIGURE:
 		return configure(arg);
 	case MMAPLAB_IOC_STATS: {
-		struct mmaplab_stats s = { 1, 2, (1ULL << 60) + 3, 4, 5, 6, 7, 8, ~0ULL };
+		struct mmaplab_stats s = { 1, 2, (1ULL << 60) + 3, 4, 5, 6, 7, 8, ~0ULL,
+					  9, 10, 11, 12, 13, 14, 15, 16 };
 		memcpy(arg, &s, sizeof(s));
 		return 0;
 	}
@@ -493,7 +494,7 @@ describe('device session API against a stand-in for the module (LD_PRELOAD shim,
         [{ flags: 0x80 }, 'bad-flags'], [{ flags: 1 }, 'fault-around'],
       ];
       for (const [over, reason] of checks) {
-        const e = caught(() => dev.configureRaw({ alloc: 1, method: 1, size: 4096n, flags: 0, cache: 0, ...over }));
+        const e = caught(() => dev.configureRaw({ alloc: 1, method: 1, size: 4096n, flags: 0, cache: 0, delay_ms: 0, period_ms: 0, ...over }));
         assert.equal(e.code, 'EINVAL');
         assert.equal(failureReason(e).reason, reason, JSON.stringify(over, (k, v) => typeof v === 'bigint' ? String(v) : v));
       }
@@ -581,6 +582,8 @@ describe('device session API against a stand-in for the module (LD_PRELOAD shim,
       assert.deepEqual(dev.stats(), {
         faults: 1n, mapPagesCalls: 2n, pagesMapped: (1n << 60n) + 3n, vmaOpens: 4n, vmaCloses: 5n,
         readCalls: 6n, readBytes: 7n, writeCalls: 8n, writeBytes: 2n ** 64n - 1n,
+        readFolioCalls: 9n, writebackCalls: 10n, pagesWritten: 11n, batches: 12n, mkwriteFaults: 13n,
+        periodicRuns: 14n, flushLatencyLastNs: 15n, flushLatencyMaxNs: 16n,
       });
     `);
   });

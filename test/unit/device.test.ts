@@ -39,6 +39,7 @@ import {
   METHODS,
   PAGE_FLAGS,
   PAGE_INFO_LAYOUT,
+  PATHS,
   REASONS,
   REQUESTS,
   STATS_LAYOUT,
@@ -142,7 +143,7 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
   });
 
   it('encode() refuses values that do not fit their field with ERR_INVALID_ARG', () => {
-    const good = { alloc: 1, method: 1, size: 4096n, flags: 0, cache: 0 };
+    const good = { alloc: 1, method: 1, size: 4096n, flags: 0, cache: 0, delay_ms: 0, period_ms: 0 };
     const bad: Record<string, unknown>[] = [
       { alloc: -1 },
       { alloc: 1.5 },
@@ -171,6 +172,8 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
         'mmaplab_stats',
         'mmaplab_page_info',
         'mmaplab_info',
+        'mmaplab_store_page',
+        'mmaplab_store',
       ].sort(),
       Object.keys(header.sizes).sort(),
       'the addon exports every struct of the header',
@@ -204,13 +207,18 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
       ['INFO', 'read-write', 5, header.sizes.mmaplab_info],
       ['LAST_ERROR', 'read', 6, header.sizes.mmaplab_last_error],
       ['FREE_WHILE_MAPPED', 'none', 7, 0],
+      ['STORE', 'read-write', 8, header.sizes.mmaplab_store],
+      ['FLUSH', 'none', 9, 0],
     ];
     assert.deepEqual(Object.keys(header.ioctl).sort(), want.map(([n]) => n).sort(), 'every request is exported');
     for (const [name, direction, nr, size] of want) {
       assert.deepEqual(decodeRequest(header.ioctl[name]), { direction, type: 0xb7, nr, size }, name);
       assert.equal(REQUESTS[name], header.ioctl[name], name);
     }
-    assert.equal(header.sizes.mmaplab_stats, 72);
+    assert.equal(header.sizes.mmaplab_stats, 136);
+    assert.equal(header.sizes.mmaplab_config, 32);
+    assert.equal(header.sizes.mmaplab_store, 80);
+    assert.equal(header.sizes.mmaplab_store_page, 24);
     assert.equal(header.sizes.mmaplab_info, 64);
     assert.equal(header.sizes.mmaplab_page_info, 24);
     assert.equal(header.sizes.mmaplab_last_error, 104);
@@ -222,6 +230,7 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
       ['METHOD', METHODS, 1],
       ['CACHE', CACHES, 0],
       ['REASON', REASONS, 0],
+      ['PATH', PATHS, 0],
     ];
     const enums = header.enums as Readonly<Record<string, number>>;
     for (const [prefix, table, first] of tables) {
@@ -239,11 +248,16 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
     assert.deepEqual(Object.keys(METHODS), [
       'remap_vmalloc_range', 'fault_page', 'remap_pfn_range', 'remap_pfn_range_first_pfn', 'fault_page_noref',
       'fault_virt_to_page', 'vm_insert_page', 'vm_insert_pages', 'vm_map_pages', 'vmf_insert_pfn', 'dma_mmap_coherent',
+      'page_cache', 'deferred_io', 'deferred_io_keep_mapping',
+    ]);
+    assert.deepEqual(Object.keys(PATHS), [
+      'none', 'writeback', 'background', 'expiry', 'sync', 'reclaim', 'fsync', 'flush', 'deferred', 'periodic', 'release',
     ]);
     assert.deepEqual(CACHE_NAMES, ['wb', 'wc', 'uc']);
     assert.deepEqual(REASON_NAMES, [
       'none', 'bad-enum', 'bad-size', 'bad-flags', 'combination', 'cache', 'fault-around', 'hazard-disabled',
-      'hazard-cap', 'mapped', 'not-configured', 'range', 'private', 'nomem', 'kernel', 'freed',
+      'hazard-cap', 'mapped', 'not-configured', 'range', 'private', 'nomem', 'kernel', 'freed', 'timing',
+      'no-store', 'dirty',
     ]);
     assert.deepEqual(ALLOCATOR_NAMES, Object.keys(ALLOCATORS));
     assert.deepEqual(METHOD_NAMES, Object.keys(METHODS));
@@ -273,23 +287,33 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
       ...header,
       REASON_TEXT_LEN: 128,
       flags: { ...header.flags, PAGE_TAIL: 0x80 },
-      enums: { ...header.enums, REASON_COUNT: 17, ...({ REASON_NEW: 16 } as Record<string, number>) },
+      enums: { ...header.enums, REASON_COUNT: 20, ...({ REASON_NEW: 19 } as Record<string, number>) },
     };
     assert.deepEqual(checkLayout(drifted), [
       'REASON_TEXT_LEN: layout.ts 96, header 128',
-      'enums.REASON_COUNT: layout.ts 16, header 17',
+      'enums.REASON_COUNT: layout.ts 19, header 20',
       'flags.PAGE_TAIL: layout.ts 4, header 128',
-      'enums.REASON_NEW: layout.ts (missing), header 16',
+      'enums.REASON_NEW: layout.ts (missing), header 19',
     ]);
   });
 
-  it('mmaplab_config round-trips cache and flags at their offsets', () => {
-    const values = { alloc: 8, method: 11, size: 1n << 20n, flags: CONFIG_FLAGS.FAULT_AROUND, cache: CACHES.uc };
+  it('mmaplab_config round-trips cache, flags, delay_ms and period_ms at their offsets', () => {
+    const values = {
+      alloc: 8,
+      method: 11,
+      size: 1n << 20n,
+      flags: CONFIG_FLAGS.FAULT_AROUND,
+      cache: CACHES.uc,
+      delay_ms: 250,
+      period_ms: 1000,
+    };
     const bytes = encode(CONFIG_LAYOUT, values);
     const view = new DataView(bytes.buffer);
     const le = os.endianness() === 'LE';
     assert.equal(view.getUint32(header.offsets['mmaplab_config.flags'], le), header.flags.CF_FAULT_AROUND);
     assert.equal(view.getUint32(header.offsets['mmaplab_config.cache'], le), header.enums.CACHE_UC);
+    assert.equal(view.getUint32(header.offsets['mmaplab_config.delay_ms'], le), 250);
+    assert.equal(view.getUint32(header.offsets['mmaplab_config.period_ms'], le), 1000);
     assert.deepEqual(decode(CONFIG_LAYOUT, bytes), values);
   });
 
@@ -372,6 +396,14 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
       readBytes: values.read_bytes,
       writeCalls: values.write_calls,
       writeBytes: 2n ** 64n - 1n,
+      readFolioCalls: values.read_folio_calls,
+      writebackCalls: values.writeback_calls,
+      pagesWritten: values.pages_written,
+      batches: values.batches,
+      mkwriteFaults: values.mkwrite_faults,
+      periodicRuns: values.periodic_runs,
+      flushLatencyLastNs: values.flush_latency_last_ns,
+      flushLatencyMaxNs: values.flush_latency_max_ns,
     });
   });
 
@@ -423,7 +455,7 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
     // The addon's own names (strerrorname_np) for the aliases.
     const fd = native().open('/dev/null', nativeConstants().sys.O_RDONLY);
     try {
-      const err = thrown(() => native().ioctl(fd, nativeConstants().ioctl.CONFIGURE, new Uint8Array(24)));
+      const err = thrown(() => native().ioctl(fd, nativeConstants().ioctl.CONFIGURE, new Uint8Array(32)));
       assert.ok(isSyscallError(err));
       assert.equal(errnoName(err.errno), err.code);
     } finally {
@@ -449,7 +481,7 @@ describe('device errors: system-call failures look like Node\'s own', () => {
     const fd = native().open('/dev/null', nativeConstants().sys.O_RDWR);
     try {
       assertSyscallError(
-        () => native().ioctl(fd, nativeConstants().ioctl.CONFIGURE, new Uint8Array(24)),
+        () => native().ioctl(fd, nativeConstants().ioctl.CONFIGURE, new Uint8Array(32)),
         'ENOTTY',
         'ioctl',
       );
@@ -753,8 +785,8 @@ describe('addon misuse throws TypeError with an ERR_ code, never crashes', () =>
     assertTypeError('ioctl(ArrayBuffer)', call('ioctl', fd, CONFIGURE, new ArrayBuffer(24)));
     assertTypeError('ioctl(DataView)', call('ioctl', fd, CONFIGURE, new DataView(new ArrayBuffer(24))));
     assertTypeError('ioctl(null)', call('ioctl', fd, CONFIGURE, null));
-    assertTypeError('ioctl(short)', call('ioctl', fd, CONFIGURE, new Uint8Array(23)));
-    const arg = new Uint8Array(24);
+    assertTypeError('ioctl(short)', call('ioctl', fd, CONFIGURE, new Uint8Array(31)));
+    const arg = new Uint8Array(32);
     structuredClone(arg.buffer, { transfer: [arg.buffer] });
     assertTypeError('ioctl(detached)', call('ioctl', fd, CONFIGURE, arg));
   });

@@ -87,6 +87,27 @@ enum mmaplab_method {
 	MMAPLAB_METHOD_VMF_INSERT_PFN = 10,
 	/* dma_mmap_coherent() of a DMA_COHERENT buffer */
 	MMAPLAB_METHOD_DMA_MMAP_COHERENT = 11,
+	/*
+	 * The device as a file in the page cache. The session's file gets its
+	 * own address_space (an inode on the module's internal pseudo-
+	 * filesystem, with a writeback-capable backing_dev_info); faults go
+	 * through filemap_fault/filemap_map_pages and a page_mkwrite that
+	 * dirties the page. The buffer (VMALLOC only) is the backing store,
+	 * "the network": ->read_folio copies from it, writeback copies dirty
+	 * pages to it and records when and by which path each page arrived.
+	 */
+	MMAPLAB_METHOD_PAGE_CACHE = 12,
+	/*
+	 * Deferred I/O, as fbdev's fb_defio: the buffer (VMALLOC or
+	 * VMALLOC_USER, "the screen") is mapped page by page from ->fault;
+	 * page_mkwrite records the first write to each page and schedules a
+	 * flush delay_ms later, which write-protects the dirty pages again and
+	 * copies them to a separate backing store in one batch. page->mapping
+	 * is set for the write-protect walk and cleared before the free.
+	 */
+	MMAPLAB_METHOD_DEFERRED_IO = 13,
+	/* hazard: DEFERRED_IO that leaves page->mapping set when the buffer is freed */
+	MMAPLAB_METHOD_DEFERRED_IO_KEEP_MAPPING = 14,
 	MMAPLAB_METHOD_COUNT
 };
 
@@ -109,12 +130,29 @@ enum mmaplab_cache {
  */
 #define MMAPLAB_MAX_SIZE	(64ULL << 20)
 
+/* Limits of mmaplab_config.delay_ms and period_ms. */
+#define MMAPLAB_DELAY_MS_DEFAULT	50
+#define MMAPLAB_DELAY_MS_MAX		10000
+#define MMAPLAB_PERIOD_MS_MIN		10
+#define MMAPLAB_PERIOD_MS_MAX		60000
+
 struct mmaplab_config {
 	__u32 alloc;		/* enum mmaplab_alloc */
 	__u32 method;		/* enum mmaplab_method */
 	__u64 size;		/* bytes; a non-zero multiple of the page size */
 	__u32 flags;		/* MMAPLAB_CF_* */
 	__u32 cache;		/* enum mmaplab_cache */
+	/*
+	 * DEFERRED_IO*: ms from the first write of a batch to its flush;
+	 * 0 means MMAPLAB_DELAY_MS_DEFAULT. Must be 0 for other methods.
+	 */
+	__u32 delay_ms;
+	/*
+	 * PAGE_CACHE: write back dirty pages from a kernel work item every
+	 * period_ms (the "start the sync from the kernel every so often"
+	 * idea); 0 = off. Must be 0 for other methods.
+	 */
+	__u32 period_ms;
 };
 
 /*
@@ -170,6 +208,9 @@ enum mmaplab_reason {
 	MMAPLAB_REASON_NOMEM = 13,
 	MMAPLAB_REASON_KERNEL = 14,		/* the kernel API itself refused; errno is its answer */
 	MMAPLAB_REASON_FREED = 15,		/* buffer was freed by FREE_WHILE_MAPPED */
+	MMAPLAB_REASON_TIMING = 16,		/* delay_ms/period_ms out of range or not for this method */
+	MMAPLAB_REASON_NO_STORE = 17,		/* STORE of an id the module no longer keeps */
+	MMAPLAB_REASON_DIRTY = 18,		/* FILL would discard dirty page-cache pages */
 	MMAPLAB_REASON_COUNT
 };
 
@@ -192,6 +233,15 @@ struct mmaplab_stats {
 	__u64 read_bytes;
 	__u64 write_calls;
 	__u64 write_bytes;
+	/* PAGE_CACHE and DEFERRED_IO* only (zero otherwise): */
+	__u64 read_folio_calls;		/* pages filled from the backing store */
+	__u64 writeback_calls;		/* ->writepages and ->writepage calls, defio flush runs */
+	__u64 pages_written;		/* pages copied to the backing store, any path */
+	__u64 batches;			/* writeback calls or flushes that wrote >= 1 page */
+	__u64 mkwrite_faults;		/* ->page_mkwrite calls */
+	__u64 periodic_runs;		/* runs of the period_ms work */
+	__u64 flush_latency_last_ns;	/* first write of a page -> its arrival, latest */
+	__u64 flush_latency_max_ns;	/* ... longest since open */
 };
 
 /* mmaplab_info.flags */
@@ -231,6 +281,55 @@ struct mmaplab_info {
 	__u64 pages_filled;	/* out: entries written */
 };
 
+/*
+ * How a page reached the backing store (PAGE_CACHE, DEFERRED_IO*). The
+ * flusher's reasons come from its writeback_control; the module's own
+ * calls name themselves.
+ */
+enum mmaplab_path {
+	MMAPLAB_PATH_NONE = 0,		/* never arrived */
+	MMAPLAB_PATH_WRITEBACK = 1,	/* flusher writeback, no more specific reason */
+	MMAPLAB_PATH_BACKGROUND = 2,	/* flusher: over the background dirty threshold */
+	MMAPLAB_PATH_EXPIRY = 3,	/* flusher: periodic (kupdate), dirty_expire passed */
+	MMAPLAB_PATH_SYNC = 4,		/* sync(2)/syncfs(2) */
+	MMAPLAB_PATH_RECLAIM = 5,	/* ->writepage from memory reclaim */
+	MMAPLAB_PATH_FSYNC = 6,		/* ->fsync: fsync(2), fdatasync(2), msync(MS_SYNC) */
+	MMAPLAB_PATH_FLUSH = 7,		/* MMAPLAB_IOC_FLUSH */
+	MMAPLAB_PATH_DEFERRED = 8,	/* the deferred-I/O flush, delay_ms after a first write */
+	MMAPLAB_PATH_PERIODIC = 9,	/* the period_ms work */
+	MMAPLAB_PATH_RELEASE = 10,	/* the session's last close */
+	MMAPLAB_PATH_COUNT
+};
+
+/* One page of the backing store. Times are CLOCK_MONOTONIC ns. */
+struct mmaplab_store_page {
+	__u64 arrived_ns;	/* latest arrival, 0 if the page never arrived */
+	__u64 dirtied_ns;	/* first write (page_mkwrite) before that arrival, 0 unknown */
+	__u32 path;		/* enum mmaplab_path of the latest arrival */
+	__u32 arrivals;		/* times the page was copied to the store */
+};
+
+/*
+ * Read a backing store: this session's (id 0) or, by id, one kept after
+ * its session was closed (the module keeps the most recent
+ * MMAPLAB_STORES_KEPT stores, so what the last close sent can be read).
+ */
+#define MMAPLAB_STORES_KEPT	8
+
+struct mmaplab_store {
+	__u64 id;		/* in: 0 = this session's; out: the store's id */
+	__u64 data_ptr;		/* in: user buffer for the store's bytes, or 0 */
+	__u64 data_len;		/* in: bytes wanted from offset 0 (at most size) */
+	__u64 pages_ptr;	/* in: user array of struct mmaplab_store_page, or 0 */
+	__u64 pages_max;	/* in: entries available at pages_ptr */
+	__u64 pages_filled;	/* out: entries written */
+	__u64 size;		/* out: the store's size in bytes */
+	__u64 now_ns;		/* out: CLOCK_MONOTONIC when the store was read */
+	__u64 batches;		/* out: batches that reached the store */
+	__u32 open;		/* out: 1 while its session is open */
+	__u32 reserved;		/* in: must be zero */
+};
+
 #define MMAPLAB_IOC_MAGIC	0xb7
 #define MMAPLAB_IOC_CONFIGURE	_IOW(MMAPLAB_IOC_MAGIC, 1, struct mmaplab_config)
 #define MMAPLAB_IOC_FILL	_IOW(MMAPLAB_IOC_MAGIC, 2, struct mmaplab_fill)
@@ -240,5 +339,8 @@ struct mmaplab_info {
 #define MMAPLAB_IOC_LAST_ERROR	_IOR(MMAPLAB_IOC_MAGIC, 6, struct mmaplab_last_error)
 /* hazard: free the buffer while it is mapped (no argument) */
 #define MMAPLAB_IOC_FREE_WHILE_MAPPED	_IO(MMAPLAB_IOC_MAGIC, 7)
+#define MMAPLAB_IOC_STORE	_IOWR(MMAPLAB_IOC_MAGIC, 8, struct mmaplab_store)
+/* PAGE_CACHE, DEFERRED_IO*: send the dirty pages to the store now (path FLUSH) */
+#define MMAPLAB_IOC_FLUSH	_IO(MMAPLAB_IOC_MAGIC, 9)
 
 #endif /* _UAPI_LINUX_MMAPLAB_H */
