@@ -660,6 +660,25 @@ void mmaplab_buf_release_memory(struct mmaplab_buf *buf)
 	buf->ops->free(buf);
 }
 
+/*
+ * Hand the memory of a VMALLOC or VMALLOC_USER buffer to another owner, who
+ * frees it with vfree(): the PAGE_CACHE backing store outlives its session
+ * (the module keeps closed stores for reading). The buffer is left as after
+ * FREE_WHILE_MAPPED, so mmaplab_buf_free() only drops its description.
+ * Returns the memory, or NULL if the buffer has none to give.
+ */
+void *mmaplab_buf_take_vmalloc(struct mmaplab_buf *buf)
+{
+	void *vaddr;
+
+	if (!buf->ops || buf->freed || buf->ops->free != mmaplab_vmalloc_free)
+		return NULL;
+	vaddr = buf->vaddr;
+	WRITE_ONCE(buf->freed, true);
+	buf->vaddr = NULL;
+	return vaddr;
+}
+
 /* Safe on an empty or freed buffer. Nothing may map the buffer any more. */
 void mmaplab_buf_free(struct mmaplab_buf *buf)
 {

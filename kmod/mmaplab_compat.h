@@ -15,6 +15,7 @@
 #include <linux/mmzone.h>
 #include <linux/page-flags.h>
 #include <linux/version.h>
+#include <linux/writeback.h>
 
 /*
  * Since 6.3 vma->vm_flags is read-only outside mm/ and must be changed
@@ -146,6 +147,67 @@ static inline int mmaplab_page_mapcount(struct page *page)
 #define MMAPLAB_HAVE_FAULT_AROUND	1
 #else
 #define MMAPLAB_HAVE_FAULT_AROUND	0
+#endif
+
+/*
+ * The file-backed methods (mmaplab_file.c) use these the same way on both
+ * targets, so they need no helper; all are exported to modules on both:
+ * init_pseudo, kern_mount (GPL), kern_unmount, kill_anon_super,
+ * super_setup_bdi, new_inode, get_next_ino, __insert_inode_hash, iput,
+ * write_inode_now, filemap_fault, filemap_map_pages, filemap_dirty_folio,
+ * noop_dirty_folio, filemap_fdatawrite, filemap_write_and_wait_range,
+ * file_write_and_wait_range, invalidate_inode_pages2 (GPL),
+ * folio_wait_stable (GPL), folio_mkclean (GPL), write_cache_pages.
+ *
+ * - folio_mkclean() takes the folio on both; 6.1 still has page_mkclean()
+ *   as an inline wrapper of it, 6.12 no longer does, so the folio form is
+ *   the one used.
+ * - folio_start_writeback() returns bool on 6.1 and nothing on 6.12; the
+ *   result is not used.
+ * - ->writepage still takes a struct page and is still what memory
+ *   reclaim (pageout) and migration's fallback (writeout) call on both.
+ */
+
+/*
+ * write_cache_pages() with a callback that takes a folio.
+ *
+ * 6.3 changed writepage_t, the callback type of write_cache_pages(), from
+ * (struct page *, ...) to (struct folio *, ...). On both, the callback gets
+ * a locked folio whose dirty bit was cleared for I/O and must unlock it.
+ * Before 6.3 a trampoline turns the page into its folio.
+ */
+typedef int (*mmaplab_writefolio_t)(struct folio *folio, struct writeback_control *wbc,
+				    void *data);
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+static inline int mmaplab_write_cache_pages(struct address_space *mapping,
+					    struct writeback_control *wbc,
+					    mmaplab_writefolio_t writefolio, void *data)
+{
+	return write_cache_pages(mapping, wbc, writefolio, data);
+}
+#else
+struct mmaplab_writepage_trampoline {
+	mmaplab_writefolio_t writefolio;
+	void *data;
+};
+
+static inline int mmaplab_writepage_trampoline(struct page *page, struct writeback_control *wbc,
+					       void *data)
+{
+	struct mmaplab_writepage_trampoline *t = data;
+
+	return t->writefolio(page_folio(page), wbc, t->data);
+}
+
+static inline int mmaplab_write_cache_pages(struct address_space *mapping,
+					    struct writeback_control *wbc,
+					    mmaplab_writefolio_t writefolio, void *data)
+{
+	struct mmaplab_writepage_trampoline t = { .writefolio = writefolio, .data = data };
+
+	return write_cache_pages(mapping, wbc, mmaplab_writepage_trampoline, &t);
+}
 #endif
 
 #endif /* _MMAPLAB_COMPAT_H */
