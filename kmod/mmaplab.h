@@ -6,6 +6,9 @@
  *   mmaplab_ioctl.c   the ioctls, the last-error record, INFO and STATS
  *   mmaplab_alloc.c   allocators: where a session's buffer comes from
  *   mmaplab_map.c     mapping methods: one vm_operations_struct per technique
+ *   mmaplab_file.c    the file-backed methods (PAGE_CACHE, DEFERRED_IO*): the
+ *                     internal filesystem, a session's inode, writeback, flushes
+ *   mmaplab_store.c   backing stores of the file-backed methods, kept by id
  *   mmaplab_compat.h  everything that differs between the target kernels
  */
 #ifndef _MMAPLAB_H
@@ -19,9 +22,13 @@
 #include <uapi/linux/mmaplab.h>
 
 struct device;
+struct file;
 struct page;
 struct vm_area_struct;
+struct vm_operations_struct;
 struct mmaplab_allocator;
+struct mmaplab_fileio;
+struct mmaplab_kstore;
 
 /*
  * A session's buffer. @ops is NULL while nothing is allocated, which is how
@@ -66,6 +73,15 @@ struct mmaplab_counters {
 	atomic64_t read_bytes;
 	atomic64_t write_calls;
 	atomic64_t write_bytes;
+	/* the file-backed methods only */
+	atomic64_t read_folio_calls;
+	atomic64_t writeback_calls;
+	atomic64_t pages_written;
+	atomic64_t batches;
+	atomic64_t mkwrite_faults;
+	atomic64_t periodic_runs;
+	atomic64_t flush_latency_last_ns;
+	atomic64_t flush_latency_max_ns;
 };
 
 /*
@@ -85,6 +101,12 @@ struct mmaplab_counters {
  *
  * @error_lock protects @last_error only, so that a failure can be
  * recorded from any context the module runs in, with or without @lock.
+ *
+ * @fio is the file side of a PAGE_CACHE or DEFERRED_IO* session (NULL for
+ * every other method): set up by CONFIGURE after the buffer, torn down
+ * before the buffer is freed (reconfigure, release), both under @lock.
+ * Writeback and the module's own work items use it without @lock; they
+ * end before it is torn down (mmaplab_file.c).
  */
 struct mmaplab_session {
 	struct mutex lock;
@@ -97,6 +119,7 @@ struct mmaplab_session {
 	struct mmaplab_counters stats;
 	spinlock_t error_lock;
 	struct mmaplab_last_error last_error;
+	struct mmaplab_fileio *fio;
 };
 
 static inline bool mmaplab_session_configured(const struct mmaplab_session *s)
@@ -127,6 +150,7 @@ int mmaplab_buf_alloc(struct mmaplab_buf *buf, enum mmaplab_alloc alloc, size_t 
 int mmaplab_buf_set_cache(struct mmaplab_buf *buf, enum mmaplab_cache cache);
 void mmaplab_buf_release_memory(struct mmaplab_buf *buf);
 void mmaplab_buf_free(struct mmaplab_buf *buf);
+void *mmaplab_buf_take_vmalloc(struct mmaplab_buf *buf);
 bool mmaplab_buf_contiguous(const struct mmaplab_buf *buf);
 struct page *mmaplab_buf_page(const struct mmaplab_buf *buf, unsigned long index);
 bool mmaplab_buf_pfn(const struct mmaplab_buf *buf, unsigned long index, unsigned long *pfn);
@@ -137,5 +161,46 @@ bool mmaplab_method_known(enum mmaplab_method method);
 int mmaplab_method_check(struct mmaplab_session *s, const struct mmaplab_config *cfg,
 			 bool *hazard);
 int mmaplab_map_mmap(struct mmaplab_session *s, struct vm_area_struct *vma);
+bool mmaplab_method_has_store(enum mmaplab_method method);
+void mmaplab_vm_open(struct vm_area_struct *vma);
+void mmaplab_vm_close(struct vm_area_struct *vma);
+void mmaplab_vma_attach(struct mmaplab_session *s, struct vm_area_struct *vma,
+			const struct vm_operations_struct *vm_ops);
+
+/* mmaplab_ioctl.c: the pattern, one page at a time (@word: index of its first word) */
+void mmaplab_pattern_fill_page(void *page, u32 seed, u32 word);
+bool mmaplab_pattern_check_page(const void *page, u32 word, struct mmaplab_verify *v);
+
+/* mmaplab_file.c */
+int mmaplab_file_init(void);
+void mmaplab_file_exit(void);
+int mmaplab_file_check(struct mmaplab_session *s, const struct mmaplab_config *cfg);
+int mmaplab_file_setup(struct mmaplab_session *s, struct file *file,
+		       const struct mmaplab_config *cfg);
+void mmaplab_file_teardown(struct mmaplab_session *s, struct file *file);
+int mmaplab_file_fill(struct mmaplab_session *s, u32 seed);
+int mmaplab_file_verify(struct mmaplab_session *s, struct mmaplab_verify *v);
+int mmaplab_file_flush(struct mmaplab_session *s);
+int mmaplab_file_fsync(struct file *file, loff_t start, loff_t end, int datasync);
+struct mmaplab_kstore *mmaplab_file_store(struct mmaplab_session *s);
+int mmaplab_page_cache_mmap(struct mmaplab_session *s, struct vm_area_struct *vma);
+int mmaplab_defio_mmap(struct mmaplab_session *s, struct vm_area_struct *vma);
+
+/* mmaplab_store.c */
+struct mmaplab_kstore *mmaplab_store_create(size_t size, void *data);
+void mmaplab_store_adopt_data(struct mmaplab_kstore *st);
+void mmaplab_store_close(struct mmaplab_kstore *st);
+struct mmaplab_kstore *mmaplab_store_find(u64 id);
+void mmaplab_store_get(struct mmaplab_kstore *st);
+void mmaplab_store_put(struct mmaplab_kstore *st);
+void mmaplab_store_note_write(struct mmaplab_kstore *st, unsigned long index);
+void mmaplab_store_load(struct mmaplab_kstore *st, unsigned long index, void *dst);
+void mmaplab_store_arrive(struct mmaplab_kstore *st, unsigned long index, const void *src,
+			  enum mmaplab_path path, struct mmaplab_counters *c);
+void mmaplab_store_batch_done(struct mmaplab_kstore *st);
+int mmaplab_store_fill(struct mmaplab_kstore *st, u32 seed);
+int mmaplab_store_verify(struct mmaplab_kstore *st, struct mmaplab_verify *v);
+int mmaplab_store_read(struct mmaplab_kstore *st, struct mmaplab_store *req);
+void mmaplab_stores_exit(void);
 
 #endif /* _MMAPLAB_H */

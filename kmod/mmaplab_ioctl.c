@@ -6,7 +6,15 @@
  * method, a size, a cache attribute and flags and allocates the buffer;
  * FILL and VERIFY write and check the uapi pattern through the kernel's own
  * address of the buffer; STATS and INFO report; LAST_ERROR says why the
- * last operation failed; FREE_WHILE_MAPPED is a hazard.
+ * last operation failed; FREE_WHILE_MAPPED is a hazard. STORE reads a
+ * backing store and FLUSH sends dirty pages to it (the file-backed methods,
+ * mmaplab_file.c).
+ *
+ * FILL and VERIFY of the file-backed methods: VERIFY checks the backing
+ * store, i.e. what writeback or the deferred flush delivered. FILL writes
+ * the pattern into the store (PAGE_CACHE, whose buffer is the store, then
+ * drops the clean cached pages so that the mapping reads it again) or into
+ * both the screen and the store (DEFERRED_IO*).
  *
  * Errors, in the order CONFIGURE checks them (each failure of CONFIGURE,
  * mmap, FREE_WHILE_MAPPED, FILL, VERIFY, read or write is recorded with a
@@ -22,6 +30,8 @@
  *                memory
  *                FAULT_AROUND: fault-around asked of a method without a
  *                fault handler
+ *                TIMING: delay_ms or period_ms out of range, or given to a
+ *                method that does not use it
  *   -EOPNOTSUPP  FAULT_AROUND: this kernel cannot fault around safely
  *   -EPERM       HAZARD_DISABLED: a hazard without allow_hazards=1
  *                HAZARD_CAP: a hazard without CAP_SYS_ADMIN
@@ -32,7 +42,13 @@
  *   -ENODEV      NOT_CONFIGURED / FREED: no buffer, or FREE_WHILE_MAPPED
  *                gave its memory back (FILL, VERIFY, read, write, mmap)
  *   -EINVAL      MAPPED: FREE_WHILE_MAPPED of a buffer nothing maps
- *   -EINTR       FILL or VERIFY interrupted by a fatal signal
+ *                COMBINATION: FREE_WHILE_MAPPED of a file-backed method
+ *                (its inode and store use the buffer), STORE (id 0) or
+ *                FLUSH of a method without a store
+ *                BAD_FLAGS: non-zero reserved field (FILL, VERIFY, STORE)
+ *   -ENOENT      NO_STORE: STORE of an id the module does not keep
+ *   -EBUSY       DIRTY: PAGE_CACHE FILL while page-cache pages are dirty
+ *   -EINTR       FILL, VERIFY or STORE interrupted by a fatal signal
  *   -ENOTTY      an unknown ioctl
  */
 
@@ -98,6 +114,36 @@ int mmaplab_buf_usable(struct mmaplab_session *s, const char *what)
 
 #define MMAPLAB_WORDS_PER_PAGE	(PAGE_SIZE / sizeof(__le32))
 
+/* One page of the pattern; @word is the index of its first word in the buffer. */
+void mmaplab_pattern_fill_page(void *page, u32 seed, u32 word)
+{
+	__le32 *p = page;
+	unsigned int i;
+
+	for (i = 0; i < MMAPLAB_WORDS_PER_PAGE; i++, word++)
+		p[i] = cpu_to_le32(mmaplab_pattern_word(seed, word));
+}
+
+/* Check one page against @v->seed; on the first bad word fill @v and return true. */
+bool mmaplab_pattern_check_page(const void *page, u32 word, struct mmaplab_verify *v)
+{
+	const __le32 *p = page;
+	unsigned int i;
+
+	for (i = 0; i < MMAPLAB_WORDS_PER_PAGE; i++, word++) {
+		u32 want = mmaplab_pattern_word(v->seed, word);
+		u32 got = le32_to_cpu(p[i]);
+
+		if (got != want) {
+			v->mismatch = (u64)word * sizeof(*p);
+			v->expected = want;
+			v->found = got;
+			return true;
+		}
+	}
+	return false;
+}
+
 /*
  * Both loops below walk the buffer a page at a time through
  * mmaplab_buf_kaddr(), because an allocator only promises contiguity within
@@ -107,14 +153,10 @@ int mmaplab_buf_usable(struct mmaplab_session *s, const char *what)
 static int mmaplab_pattern_fill(const struct mmaplab_buf *buf, u32 seed)
 {
 	unsigned long pg;
-	u32 word = 0;
 
 	for (pg = 0; pg < buf->nr_pages; pg++) {
-		__le32 *p = mmaplab_buf_kaddr(buf, pg << PAGE_SHIFT);
-		unsigned int i;
-
-		for (i = 0; i < MMAPLAB_WORDS_PER_PAGE; i++, word++)
-			p[i] = cpu_to_le32(mmaplab_pattern_word(seed, word));
+		mmaplab_pattern_fill_page(mmaplab_buf_kaddr(buf, pg << PAGE_SHIFT), seed,
+					  pg * MMAPLAB_WORDS_PER_PAGE);
 
 		if (fatal_signal_pending(current))
 			return -EINTR;
@@ -127,27 +169,15 @@ static int mmaplab_pattern_fill(const struct mmaplab_buf *buf, u32 seed)
 static int mmaplab_pattern_check(const struct mmaplab_buf *buf, struct mmaplab_verify *v)
 {
 	unsigned long pg;
-	u32 word = 0;
 
 	v->mismatch = MMAPLAB_NO_MISMATCH;
 	v->expected = 0;
 	v->found = 0;
 
 	for (pg = 0; pg < buf->nr_pages; pg++) {
-		const __le32 *p = mmaplab_buf_kaddr(buf, pg << PAGE_SHIFT);
-		unsigned int i;
-
-		for (i = 0; i < MMAPLAB_WORDS_PER_PAGE; i++, word++) {
-			u32 want = mmaplab_pattern_word(v->seed, word);
-			u32 got = le32_to_cpu(p[i]);
-
-			if (got != want) {
-				v->mismatch = (u64)word * sizeof(*p);
-				v->expected = want;
-				v->found = got;
-				return 0;
-			}
-		}
+		if (mmaplab_pattern_check_page(mmaplab_buf_kaddr(buf, pg << PAGE_SHIFT),
+					       pg * MMAPLAB_WORDS_PER_PAGE, v))
+			return 0;
 
 		if (fatal_signal_pending(current))
 			return -EINTR;
@@ -192,6 +222,9 @@ static int mmaplab_config_check(struct mmaplab_session *s, const struct mmaplab_
 	ret = mmaplab_method_check(s, cfg, hazard);
 	if (ret)
 		return ret;
+	ret = mmaplab_file_check(s, cfg);
+	if (ret)
+		return ret;
 
 	if (!*hazard)
 		return 0;
@@ -206,7 +239,8 @@ static int mmaplab_config_check(struct mmaplab_session *s, const struct mmaplab_
 	return 0;
 }
 
-static int mmaplab_ioctl_configure(struct mmaplab_session *s, void __user *argp)
+static int mmaplab_ioctl_configure(struct mmaplab_session *s, struct file *file,
+				   void __user *argp)
 {
 	struct mmaplab_config cfg;
 	bool hazard = false;
@@ -232,8 +266,10 @@ static int mmaplab_ioctl_configure(struct mmaplab_session *s, void __user *argp)
 	/*
 	 * Free first, then allocate: holding both buffers at once could fail
 	 * a large request in a small guest that would otherwise fit. If the
-	 * allocation fails, the session is left unconfigured.
+	 * allocation fails, the session is left unconfigured. A file-backed
+	 * session ends first, as at release: its store is kept.
 	 */
+	mmaplab_file_teardown(s, file);
 	mmaplab_buf_free(&s->buf);
 	ret = mmaplab_buf_alloc(&s->buf, cfg.alloc, cfg.size);
 	if (ret) {
@@ -248,6 +284,16 @@ static int mmaplab_ioctl_configure(struct mmaplab_session *s, void __user *argp)
 				   "cannot give %s memory cache type %u: %d",
 				   mmaplab_alloc_name(cfg.alloc), cfg.cache, ret);
 		goto err_free;
+	}
+
+	if (mmaplab_method_has_store(cfg.method)) {
+		ret = mmaplab_file_setup(s, file, &cfg);
+		if (ret) {
+			ret = mmaplab_fail(s, ret, MMAPLAB_REASON_NOMEM,
+					   "no memory for the inode or store of %llu bytes",
+					   cfg.size);
+			goto err_free;
+		}
 	}
 
 	s->alloc = cfg.alloc;
@@ -283,7 +329,9 @@ static int mmaplab_ioctl_fill(struct mmaplab_session *s, void __user *argp)
 
 	mutex_lock(&s->lock);
 	ret = mmaplab_buf_usable(s, "FILL");
-	if (!ret)
+	if (!ret && s->fio)
+		ret = mmaplab_file_fill(s, fill.seed);
+	else if (!ret)
 		ret = mmaplab_pattern_fill(&s->buf, fill.seed);
 	if (!ret)
 		mmaplab_succeed(s);
@@ -304,7 +352,9 @@ static int mmaplab_ioctl_verify(struct mmaplab_session *s, void __user *argp)
 
 	mutex_lock(&s->lock);
 	ret = mmaplab_buf_usable(s, "VERIFY");
-	if (!ret)
+	if (!ret && s->fio)
+		ret = mmaplab_file_verify(s, &v);
+	else if (!ret)
 		ret = mmaplab_pattern_check(&s->buf, &v);
 	if (!ret)
 		mmaplab_succeed(s);
@@ -331,6 +381,14 @@ static int mmaplab_ioctl_stats(struct mmaplab_session *s, void __user *argp)
 		.read_bytes	= atomic64_read(&c->read_bytes),
 		.write_calls	= atomic64_read(&c->write_calls),
 		.write_bytes	= atomic64_read(&c->write_bytes),
+		.read_folio_calls = atomic64_read(&c->read_folio_calls),
+		.writeback_calls = atomic64_read(&c->writeback_calls),
+		.pages_written	= atomic64_read(&c->pages_written),
+		.batches	= atomic64_read(&c->batches),
+		.mkwrite_faults	= atomic64_read(&c->mkwrite_faults),
+		.periodic_runs	= atomic64_read(&c->periodic_runs),
+		.flush_latency_last_ns = atomic64_read(&c->flush_latency_last_ns),
+		.flush_latency_max_ns = atomic64_read(&c->flush_latency_max_ns),
 	};
 
 	if (copy_to_user(argp, &st, sizeof(st)))
@@ -493,6 +551,12 @@ static int mmaplab_ioctl_free_while_mapped(struct mmaplab_session *s)
 	ret = mmaplab_buf_usable(s, "FREE_WHILE_MAPPED");
 	if (ret)
 		goto out_unlock;
+	/* not a driver's mistake to reproduce: the module's own use-after-free */
+	if (s->fio) {
+		ret = mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_COMBINATION,
+				   "FREE_WHILE_MAPPED: the session inode and store use the buffer");
+		goto out_unlock;
+	}
 	if (!atomic_read(&s->nr_mappings)) {
 		ret = mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_MAPPED,
 				   "FREE_WHILE_MAPPED: nothing maps the buffer");
@@ -510,6 +574,72 @@ out_unlock:
 	return ret;
 }
 
+/*
+ * STORE: this session's backing store (id 0) or any store the module still
+ * has, by id. The store is found under the session lock or the store list's
+ * lock and copied out with a reference held and no lock (mmaplab_store.c).
+ */
+static int mmaplab_ioctl_store(struct mmaplab_session *s, void __user *argp)
+{
+	struct mmaplab_kstore *st = NULL;
+	struct mmaplab_store req;
+	int ret;
+
+	if (copy_from_user(&req, argp, sizeof(req)))
+		return -EFAULT;
+	if (req.reserved)
+		return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_BAD_FLAGS,
+				    "STORE: reserved field is %#x", req.reserved);
+
+	if (!req.id) {
+		mutex_lock(&s->lock);
+		ret = mmaplab_buf_usable(s, "STORE");
+		if (!ret) {
+			st = mmaplab_file_store(s);
+			if (!st)
+				ret = mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_COMBINATION,
+						   "STORE: method %u has no backing store", s->method);
+		}
+		mutex_unlock(&s->lock);
+		if (ret)
+			return ret;
+	} else {
+		st = mmaplab_store_find(req.id);
+		if (!st)
+			return mmaplab_fail(s, -ENOENT, MMAPLAB_REASON_NO_STORE,
+					    "STORE: no store %llu (unknown, or older than the last %d closed)",
+					    req.id, MMAPLAB_STORES_KEPT);
+	}
+
+	ret = mmaplab_store_read(st, &req);
+	mmaplab_store_put(st);
+	if (ret)
+		return ret;
+	mmaplab_succeed(s);
+
+	if (copy_to_user(argp, &req, sizeof(req)))
+		return -EFAULT;
+	return 0;
+}
+
+/* FLUSH: a file-backed session's dirty pages to its store, now; returns when they are there. */
+static int mmaplab_ioctl_flush(struct mmaplab_session *s)
+{
+	int ret;
+
+	mutex_lock(&s->lock);
+	ret = mmaplab_buf_usable(s, "FLUSH");
+	if (!ret && !s->fio)
+		ret = mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_COMBINATION,
+				   "FLUSH: method %u has no backing store", s->method);
+	if (!ret)
+		ret = mmaplab_file_flush(s);
+	if (!ret)
+		mmaplab_succeed(s);
+	mutex_unlock(&s->lock);
+	return ret;
+}
+
 long mmaplab_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct mmaplab_session *s = file->private_data;
@@ -517,7 +647,7 @@ long mmaplab_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 	switch (cmd) {
 	case MMAPLAB_IOC_CONFIGURE:
-		return mmaplab_ioctl_configure(s, argp);
+		return mmaplab_ioctl_configure(s, file, argp);
 	case MMAPLAB_IOC_FILL:
 		return mmaplab_ioctl_fill(s, argp);
 	case MMAPLAB_IOC_VERIFY:
@@ -530,6 +660,10 @@ long mmaplab_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return mmaplab_ioctl_last_error(s, argp);
 	case MMAPLAB_IOC_FREE_WHILE_MAPPED:
 		return mmaplab_ioctl_free_while_mapped(s);
+	case MMAPLAB_IOC_STORE:
+		return mmaplab_ioctl_store(s, argp);
+	case MMAPLAB_IOC_FLUSH:
+		return mmaplab_ioctl_flush(s);
 	default:
 		return -ENOTTY;
 	}

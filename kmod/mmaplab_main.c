@@ -5,7 +5,8 @@
  *
  * Every open file is a session (struct mmaplab_session). The ioctls live in
  * mmaplab_ioctl.c, the allocators in mmaplab_alloc.c, the mapping
- * techniques in mmaplab_map.c. This file owns what is left: open/release,
+ * techniques in mmaplab_map.c, the file-backed ones' machinery (and
+ * ->fsync) in mmaplab_file.c. This file owns what is left: open/release,
  * mmap, read/write/llseek of the buffer, and the device.
  *
  * Lifetime: a session's buffer lives until the last mapping and the last
@@ -82,6 +83,11 @@ static int mmaplab_mmap(struct file *file, struct vm_area_struct *vma)
  * The file position is a byte offset into the buffer. read() at or past
  * the end is EOF; write() there is -ENOSPC (the buffer does not grow). A
  * short count is returned when a later chunk fails.
+ *
+ * For the file-backed methods the buffer is what it is to them: the
+ * backing store itself (PAGE_CACHE: read() and write() bypass the page
+ * cache, as if the far end were read or changed directly) or the screen
+ * (DEFERRED_IO*: write() does not reach the store).
  */
 static ssize_t mmaplab_read(struct file *file, char __user *ubuf, size_t count, loff_t *ppos)
 {
@@ -221,12 +227,15 @@ static int mmaplab_open(struct inode *inode, struct file *file)
 /*
  * Every VMA holds a reference to the file, so release() only runs once no
  * VMA maps the buffer any more. After FREE_WHILE_MAPPED only the buffer's
- * description is left to free; the memory is not freed twice.
+ * description is left to free; the memory is not freed twice. A
+ * file-backed session first sends what is still dirty to its store, which
+ * the module keeps for reading by id.
  */
 static int mmaplab_release(struct inode *inode, struct file *file)
 {
 	struct mmaplab_session *s = file->private_data;
 
+	mmaplab_file_teardown(s, file);
 	mmaplab_buf_free(&s->buf);
 	mutex_destroy(&s->lock);
 	kfree(s);
@@ -244,6 +253,7 @@ static const struct file_operations mmaplab_fops = {
 	.unlocked_ioctl	= mmaplab_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.mmap		= mmaplab_mmap,
+	.fsync		= mmaplab_file_fsync,
 };
 
 static struct miscdevice mmaplab_misc = {
@@ -263,10 +273,17 @@ static int __init mmaplab_init(void)
 		return -EINVAL;
 	}
 
+	/* before the device exists: a session may need it at its first CONFIGURE */
+	ret = mmaplab_file_init();
+	if (ret) {
+		pr_err("cannot mount the internal filesystem: %d\n", ret);
+		return ret;
+	}
+
 	ret = misc_register(&mmaplab_misc);
 	if (ret) {
 		pr_err("cannot register /dev/%s: %d\n", MMAPLAB_DEVICE_NAME, ret);
-		return ret;
+		goto err_file_exit;
 	}
 
 	/*
@@ -290,12 +307,15 @@ static int __init mmaplab_init(void)
 
 err_deregister:
 	misc_deregister(&mmaplab_misc);
+err_file_exit:
+	mmaplab_file_exit();
 	return ret;
 }
 
 static void __exit mmaplab_exit(void)
 {
 	misc_deregister(&mmaplab_misc);
+	mmaplab_file_exit();
 	pr_info("unloaded\n");
 }
 

@@ -32,6 +32,10 @@
  * writable VM_PFNMAP VMA is a BUG_ON, so that technique refuses MAP_PRIVATE
  * itself.
  *
+ * The file-backed techniques (PAGE_CACHE, DEFERRED_IO*) have their
+ * vm_operations_struct and handlers in mmaplab_file.c with the rest of
+ * their machinery; they appear here in the two tables like the others.
+ *
  * Cache attributes (WC, UC) are for the pfn-based techniques only. The
  * page-based ones hand the core ordinary reference-counted pages, which
  * can outlive the buffer (a mapping keeps them after the driver frees its
@@ -56,6 +60,8 @@ struct mmaplab_method_ops {
 	bool pfn_based;
 	/* has a page fault handler that may also fault around */
 	bool fault_around;
+	/* file-backed: a session inode, a backing store (mmaplab_file.c) */
+	bool has_store;
 	/* set up @vma; the range has been checked against the buffer */
 	int (*mmap)(struct mmaplab_session *s, struct vm_area_struct *vma);
 };
@@ -123,6 +129,19 @@ static const u8 mmaplab_support[MMAPLAB_METHOD_COUNT][MMAPLAB_ALLOC_COUNT] = {
 	[MMAPLAB_METHOD_DMA_MMAP_COHERENT] = {
 		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
 	},
+	/* the buffer is the backing store, read and written a page at a time */
+	[MMAPLAB_METHOD_PAGE_CACHE] = {
+		[MMAPLAB_ALLOC_VMALLOC]		= SUP,
+	},
+	/* the screen is handed out page by page, as by the fault technique */
+	[MMAPLAB_METHOD_DEFERRED_IO] = {
+		[MMAPLAB_ALLOC_VMALLOC_USER]	= SUP,
+		[MMAPLAB_ALLOC_VMALLOC]		= SUP,
+	},
+	[MMAPLAB_METHOD_DEFERRED_IO_KEEP_MAPPING] = {
+		[MMAPLAB_ALLOC_VMALLOC_USER]	= HAZ,
+		[MMAPLAB_ALLOC_VMALLOC]		= HAZ,
+	},
 };
 
 #undef PAGE_BACKED
@@ -131,7 +150,7 @@ static const u8 mmaplab_support[MMAPLAB_METHOD_COUNT][MMAPLAB_ALLOC_COUNT] = {
 
 /* VMA bookkeeping shared by every technique */
 
-static void mmaplab_vm_open(struct vm_area_struct *vma)
+void mmaplab_vm_open(struct vm_area_struct *vma)
 {
 	struct mmaplab_session *s = vma->vm_private_data;
 
@@ -139,7 +158,7 @@ static void mmaplab_vm_open(struct vm_area_struct *vma)
 	atomic64_inc(&s->stats.vma_opens);
 }
 
-static void mmaplab_vm_close(struct vm_area_struct *vma)
+void mmaplab_vm_close(struct vm_area_struct *vma)
 {
 	struct mmaplab_session *s = vma->vm_private_data;
 
@@ -148,8 +167,8 @@ static void mmaplab_vm_close(struct vm_area_struct *vma)
 }
 
 /* The last step of every successful ->mmap: from here on the VMA is counted. */
-static void mmaplab_vma_attach(struct mmaplab_session *s, struct vm_area_struct *vma,
-			       const struct vm_operations_struct *vm_ops)
+void mmaplab_vma_attach(struct mmaplab_session *s, struct vm_area_struct *vma,
+			const struct vm_operations_struct *vm_ops)
 {
 	vma->vm_private_data = s;
 	vma->vm_ops = vm_ops;
@@ -703,6 +722,21 @@ static const struct mmaplab_method_ops mmaplab_methods[MMAPLAB_METHOD_COUNT] = {
 		.pfn_based	= true,
 		.mmap		= mmaplab_dma_mmap_mmap,
 	},
+	[MMAPLAB_METHOD_PAGE_CACHE] = {
+		.name		= "page_cache",
+		.has_store	= true,
+		.mmap		= mmaplab_page_cache_mmap,
+	},
+	[MMAPLAB_METHOD_DEFERRED_IO] = {
+		.name		= "deferred_io",
+		.has_store	= true,
+		.mmap		= mmaplab_defio_mmap,
+	},
+	[MMAPLAB_METHOD_DEFERRED_IO_KEEP_MAPPING] = {
+		.name		= "deferred_io_keep_mapping",
+		.has_store	= true,
+		.mmap		= mmaplab_defio_mmap,
+	},
 };
 
 /* @method comes from userspace: clamp it under speculation as well */
@@ -722,6 +756,14 @@ static const struct mmaplab_method_ops *mmaplab_method_get(enum mmaplab_method m
 bool mmaplab_method_known(enum mmaplab_method method)
 {
 	return mmaplab_method_get(method);
+}
+
+/* Is @method (a known one) file-backed, with a backing store? */
+bool mmaplab_method_has_store(enum mmaplab_method method)
+{
+	const struct mmaplab_method_ops *ops = mmaplab_method_get(method);
+
+	return ops && ops->has_store;
 }
 
 /*
