@@ -172,6 +172,17 @@ static inline __u32 mmaplab_pattern_word(__u32 seed, __u32 index)
 	return x;
 }
 
+/*
+ * FILL and VERIFY of the file-backed methods (PAGE_CACHE, DEFERRED_IO*):
+ * VERIFY checks the backing store, i.e. what writeback or the deferred
+ * flush delivered, not what a mapping may still hold. PAGE_CACHE's FILL
+ * writes the store (its buffer) and drops the clean page-cache pages so
+ * that mappings read the pattern again; with dirty pages in the cache it
+ * is refused (-EBUSY, reason DIRTY) before anything is written: FLUSH or
+ * fsync first. DEFERRED_IO's FILL writes both the screen and the store.
+ * read() and write() always use the buffer: the store itself for
+ * PAGE_CACHE (bypassing the page cache), the screen for DEFERRED_IO.
+ */
 struct mmaplab_fill {
 	__u32 seed;
 	__u32 reserved;		/* must be zero */
@@ -313,6 +324,13 @@ struct mmaplab_store_page {
  * Read a backing store: this session's (id 0) or, by id, one kept after
  * its session was closed (the module keeps the most recent
  * MMAPLAB_STORES_KEPT stores, so what the last close sent can be read).
+ * A store ends with its session's last close or with a CONFIGURE that
+ * replaces it; either sends the dirty pages first (path RELEASE). An open
+ * store can be read by id from any session too.
+ *
+ * Errors: -EINVAL BAD_FLAGS (reserved), -ENODEV NOT_CONFIGURED (id 0, no
+ * CONFIGURE yet), -EINVAL COMBINATION (id 0, method without a store),
+ * -ENOENT NO_STORE (id unknown or evicted), -EFAULT.
  */
 #define MMAPLAB_STORES_KEPT	8
 
@@ -340,7 +358,13 @@ struct mmaplab_store {
 /* hazard: free the buffer while it is mapped (no argument) */
 #define MMAPLAB_IOC_FREE_WHILE_MAPPED	_IO(MMAPLAB_IOC_MAGIC, 7)
 #define MMAPLAB_IOC_STORE	_IOWR(MMAPLAB_IOC_MAGIC, 8, struct mmaplab_store)
-/* PAGE_CACHE, DEFERRED_IO*: send the dirty pages to the store now (path FLUSH) */
+/*
+ * PAGE_CACHE, DEFERRED_IO*: send the dirty pages to the store now (path
+ * FLUSH) and return when they are there; -EINVAL COMBINATION for other
+ * methods. fsync(2) and msync(MS_SYNC) do the same with path FSYNC; for
+ * the other methods the device answers them -EINVAL, as before it had
+ * ->fsync.
+ */
 #define MMAPLAB_IOC_FLUSH	_IO(MMAPLAB_IOC_MAGIC, 9)
 
 #endif /* _UAPI_LINUX_MMAPLAB_H */
