@@ -17,9 +17,9 @@
  * both the screen and the store (DEFERRED_IO*).
  *
  * Errors, in the order CONFIGURE checks them (each failure of CONFIGURE,
- * mmap, FREE_WHILE_MAPPED, FILL, VERIFY, read or write is recorded with a
- * reason and a text for LAST_ERROR; the next success of one of them clears
- * the record):
+ * mmap, FREE_WHILE_MAPPED, FILL, VERIFY, STORE, FLUSH, fsync, read or write
+ * is recorded with a reason and a text for LAST_ERROR; the next success of
+ * one of them clears the record):
  *   -EFAULT      the ioctl argument cannot be read or written back
  *   -EINVAL      BAD_FLAGS: unknown flag or non-zero reserved field
  *                BAD_ENUM: unknown allocator, method or cache attribute
@@ -40,7 +40,8 @@
  *   errno        KERNEL: the kernel refused to change the memory type
  * and for the other operations:
  *   -ENODEV      NOT_CONFIGURED / FREED: no buffer, or FREE_WHILE_MAPPED
- *                gave its memory back (FILL, VERIFY, read, write, mmap)
+ *                gave its memory back (FILL, VERIFY, STORE of id 0, FLUSH,
+ *                read, write, mmap)
  *   -EINVAL      MAPPED: FREE_WHILE_MAPPED of a buffer nothing maps
  *                COMBINATION: FREE_WHILE_MAPPED of a file-backed method
  *                (its inode and store use the buffer), STORE (id 0) or
