@@ -3,6 +3,7 @@
 import { parseArgs } from './cli/args';
 import { runBenchBoot } from './cli/bench-boot';
 import { classifyCommand } from './cli/classify';
+import { runFiles } from './cli/files';
 import { log } from './cli/common';
 import { EXIT_FAILED, EXIT_USAGE } from './cli/exit';
 import { runGuestTests } from './cli/guest-tests';
@@ -36,6 +37,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return reportCommand(opts);
     case 'test-guest':
       return runGuestTests(opts);
+    case 'files':
+      return runFiles(opts);
     case 'bench-boot':
       return runBenchBoot(opts);
   }

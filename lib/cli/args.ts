@@ -17,6 +17,7 @@ export const COMMANDS = [
   'merge',
   'report',
   'test-guest',
+  'files',
   'bench-boot',
   'kernels',
   'build-kmod',
@@ -47,6 +48,8 @@ export interface CliOptions {
   scenarios: Scenario[];
   sizes: number[];
   hazards: HazardChoice;
+  /** matrix: also measure the file-backed techniques (one more VM per kernel). */
+  files: boolean;
   /** 'qemu': boot each kernel in a VM; 'host': run on this machine's kernel. */
   target: 'qemu' | 'host';
   /** --target host only: let hazard cells run on this machine. */
@@ -81,6 +84,7 @@ export function defaultOptions(): CliOptions {
     scenarios: [],
     sizes: [],
     hazards: 'yes',
+    files: true,
     target: 'qemu',
     allowHazards: false,
     profiles: [],
@@ -180,8 +184,8 @@ export interface OptionSpec {
   apply: (st: ParseState, value: string) => void;
 }
 
-const KERNEL_SELECTING: readonly Command[] = ['matrix', 'run', 'test-guest', 'bench-boot', 'build-kmod'];
-const BOOTING: readonly Command[] = ['matrix', 'run', 'test-guest', 'bench-boot'];
+const KERNEL_SELECTING: readonly Command[] = ['matrix', 'run', 'test-guest', 'files', 'bench-boot', 'build-kmod'];
+const BOOTING: readonly Command[] = ['matrix', 'run', 'test-guest', 'files', 'bench-boot'];
 
 export const OPTIONS: readonly OptionSpec[] = [
   {
@@ -266,6 +270,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     apply: (st, v) => (st.opts.hazards = oneOf('--hazards', v, ['yes', 'no', 'only'] as const)),
   },
   {
+    name: '--files',
+    value: 'yes|no',
+    help: 'also measure how writes through a mapping reach the backing store (yes, default; in VMs, shard 1 only)',
+    commands: ['matrix'],
+    apply: (st, v) => (st.opts.files = oneOf('--files', v, ['yes', 'no'] as const) === 'yes'),
+  },
+  {
     name: '--target',
     value: 'qemu|host',
     help:
@@ -328,8 +339,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: '--json',
     value: 'FILE',
-    help: 'also write the raw cell results as JSON',
-    commands: ['matrix'],
+    help: (c) => (c === 'files' ? 'also write the measurements as JSON' : 'also write the raw cell results as JSON'),
+    commands: ['matrix', 'files'],
     apply: (st, v) => (st.opts.json = v),
   },
   {
@@ -469,6 +480,7 @@ const ARITY: Record<Command, { min: number; max: number; what: string }> = {
   merge: { min: 1, max: Infinity, what: 'one or more report.json files' },
   report: { min: 1, max: 1, what: 'a report directory (with report.json)' },
   'test-guest': { min: 0, max: 0, what: '' },
+  files: { min: 0, max: 0, what: '' },
   'bench-boot': { min: 0, max: 0, what: '' },
   kernels: { min: 0, max: 0, what: '' },
   'build-kmod': { min: 0, max: 0, what: '' },

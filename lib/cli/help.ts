@@ -71,6 +71,16 @@ export const COMMAND_DOCS: Record<Command, CommandDoc> = {
     summary: 'boot each kernel and run the guest test suite inside it',
     text: 'Prints one TAP-like line per test and "N passed, N failed"; exit status 1 if any failed.',
   },
+  files: {
+    synopsis: 'mmaplab files [options]',
+    summary: 'when and how writes through a mapping reach the backing store',
+    text:
+      'Boots each kernel and, for the page-cache and deferred-I/O techniques and a plain\n' +
+      'vmalloc mapping, writes through a shared mapping, applies one trigger (msync, munmap,\n' +
+      'close, fsync on another descriptor, sync, FLUSH, writeback expiry, the deferred flush,\n' +
+      'the periodic sync) and prints which pages reached the store, when and by which path.\n' +
+      'Exit status 1 if a measurement failed or delivered bytes other than the ones written.',
+  },
   'bench-boot': {
     synopsis: 'mmaplab bench-boot [options]',
     summary: 'boot each kernel --runs times; print medians (vmlinux vs bzImage)',

@@ -5,6 +5,8 @@
  * does not know instead of misreading it.
  */
 import type { Agreement, Outcome } from '../experiments/expectations';
+import type { FileClaimAnswer } from '../experiments/file-claims';
+import type { KernelFiles } from '../experiments/file-triggers';
 import type { CellResult, CellSpec, Verdict } from '../experiments/types';
 
 export const REPORT_SCHEMA = 'mmaplab-report';
@@ -80,4 +82,14 @@ export interface MatrixReport {
   environment: ReportEnvironment & { merged?: MergedInput[] };
   kernels: ReportKernel[];
   cells: ReportCell[];
+  /**
+   * The file-backed techniques under each trigger, and the conversation's
+   * statements answered from them; absent when the run did not measure them.
+   */
+  files?: ReportFiles;
+}
+
+export interface ReportFiles {
+  kernels: KernelFiles[];
+  claims: FileClaimAnswer[];
 }

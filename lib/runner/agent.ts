@@ -52,6 +52,18 @@ async function main(runDir: string): Promise<number> {
       }
       return 0;
     }
+    if (job.kind === 'files') {
+      loadModule(job.module.path, job.module.params);
+      const { FILE_TECHNIQUES, TRIGGERS_OF, measureTrigger } = await import('../experiments/file-triggers');
+      for (const technique of FILE_TECHNIQUES) {
+        for (const trigger of TRIGGERS_OF[technique]) {
+          const result = await measureTrigger(technique, trigger);
+          emit({ type: 'file-result', result });
+          process.stdout.write(`${MARK_CELL_DONE} ${technique}/${trigger}\n`);
+        }
+      }
+      return 0;
+    }
     loadModule(job.module.path, job.module.params);
     process.env['MMAPLAB_KO'] = job.module.path;
     // Loaded only for suite jobs: mocha is ~70 files, each read over 9p.

@@ -5,6 +5,7 @@
  * console, which the host timestamps.
  */
 import type { CellResult, CellSpec } from '../experiments/types';
+import type { TriggerResult } from '../experiments/file-triggers';
 
 export interface ModuleLoad {
   /** Host path of mmaplab.ko built for this kernel (visible in the guest). */
@@ -16,6 +17,8 @@ export interface ModuleLoad {
 export type Job =
   | { kind: 'cells'; kernel: string; module: ModuleLoad; cells: CellSpec[] }
   | { kind: 'suite'; kernel: string; module: ModuleLoad; files: string[] }
+  /** The file-backed techniques under every trigger (lib/experiments/file-triggers). */
+  | { kind: 'files'; kernel: string; module: ModuleLoad }
   | { kind: 'idle'; kernel: string };
 
 export interface GuestTest {
@@ -32,6 +35,7 @@ export type GuestEvent =
   | { type: 'cell-result'; result: CellResult }
   | { type: 'kernel-damaged'; id: string; why: string }
   | { type: 'test'; test: GuestTest }
+  | { type: 'file-result'; result: TriggerResult }
   | { type: 'log'; message: string }
   | { type: 'error'; message: string }
   | { type: 'done'; status: number };

@@ -1,0 +1,82 @@
+/**
+ * `mmaplab files`: the file-backed techniques under every trigger, on each
+ * selected kernel, as a table of what reached the backing store.
+ */
+import * as fs from 'node:fs';
+import { answerFileClaims, renderFileClaims } from '../experiments/file-claims';
+import type { KernelFiles } from '../experiments/file-triggers';
+import { MmaplabError } from '../util/errors';
+import type { ReportFiles } from '../report/schema';
+import type { GuestEvent } from '../vm/job';
+import { type Kernel, selectKernels } from '../vm/kernels';
+import { requireQemu } from '../vm/qemu';
+import { describeFailure, runJobReady, type VmOptions, type VmRun } from '../vm/session';
+import type { CliOptions } from './args';
+import { buildModules, log } from './common';
+import { vmOptionsFor } from './vm-options';
+
+/** One row per measurement: technique, trigger, pages arrived, first/last ms, paths. */
+export function renderFilesTable(runs: readonly KernelFiles[]): string {
+  const rows: string[][] = [['kernel', 'technique', 'trigger', 'arrived', 'first ms', 'last ms', 'paths', 'intact']];
+  for (const k of runs) {
+    for (const r of k.results) {
+      const paths = Object.entries(r.paths)
+        .map(([p, n]) => `${p} ${n}`)
+        .join(', ');
+      rows.push([
+        k.kernel,
+        r.technique,
+        r.trigger,
+        r.error !== null ? `error: ${r.error}` : `${r.arrived}/${r.pages}`,
+        r.firstMs === null ? '-' : r.firstMs.toFixed(1),
+        r.lastMs === null ? '-' : r.lastMs.toFixed(1),
+        paths || '-',
+        r.intact ? 'yes' : 'NO',
+      ]);
+    }
+  }
+  const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd()).join('\n');
+}
+
+/** The files job on one kernel: every technique x trigger, in a VM. */
+export async function measureFilesOn(k: Kernel, vm: VmOptions, modulePath: string): Promise<KernelFiles> {
+  log(`${k.release}: file-backed techniques under ${vm.accel}`);
+  const onEvent = (e: GuestEvent): void => {
+    if (e.type === 'file-result') {
+      const r = e.result;
+      log(`${k.release} ${r.technique}/${r.trigger}: ${r.error ?? `${r.arrived}/${r.pages} pages`}`);
+    }
+  };
+  const attempts = await runJobReady(
+    k,
+    { kind: 'files', kernel: k.release, module: { path: modulePath, params: {} } },
+    vm,
+    'files',
+    onEvent,
+  );
+  const run = attempts[attempts.length - 1] as VmRun;
+  if (run.agentStatus !== 0) throw new MmaplabError('EGUEST', describeFailure(k, run), { runDir: run.runDir });
+  return { kernel: k.release, results: run.events.flatMap((e) => (e.type === 'file-result' ? [e.result] : [])) };
+}
+
+/** The report section: the measurements and the statements answered from them. */
+export function filesSectionOf(kernels: KernelFiles[]): ReportFiles {
+  return { kernels, claims: kernels.flatMap((k) => answerFileClaims(k.kernel, k.results)) };
+}
+
+export async function runFiles(opts: CliOptions): Promise<number> {
+  requireQemu();
+  const kernels = selectKernels(opts.kernels);
+  const modules = buildModules(kernels, log);
+  const out: KernelFiles[] = [];
+  for (const k of kernels) out.push(await measureFilesOn(k, await vmOptionsFor(opts, k), modules.get(k.release) as string));
+  const section = filesSectionOf(out);
+  process.stdout.write(`${renderFilesTable(out)}\n\n${renderFileClaims(section.claims)}\n`);
+  if (opts.json !== null) {
+    fs.writeFileSync(opts.json, JSON.stringify(section, null, 2));
+    log(`measurements written to ${opts.json}`);
+  }
+  const bad = out.flatMap((k) => k.results).filter((r) => r.error !== null || !r.intact);
+  return bad.length === 0 ? 0 : 1;
+}

@@ -1,0 +1,408 @@
+/**
+ * How writes made through a shared mapping reach a device's backing store:
+ * for the page-cache and deferred-I/O techniques (and a plain vmalloc
+ * mapping as the control), write a pattern through the mapping, apply one
+ * trigger (msync, munmap, close, fsync, sync, writeback expiry, ...) and
+ * watch the store until every page arrived or a bound passed. Everything
+ * reported is what the store recorded: which pages arrived, when (the
+ * kernel's CLOCK_MONOTONIC, the same clock as process.hrtime), by which
+ * path, and whether the bytes are the ones written.
+ *
+ * Runs where /dev/mmaplab is: inside a guest, or on a lab machine.
+ */
+import { fork, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Device } from '../device/device';
+import type { PathName } from '../device/layout';
+import type { Mapping } from '../device/mapping';
+import { nativeConstants } from '../device/native';
+import { checkPattern } from '../device/pattern';
+import type { StoreSnapshot } from '../device/store';
+import type { PressureReady } from './pressure-child';
+
+export const FILE_TECHNIQUES = ['page_cache', 'deferred_io', 'control'] as const;
+export type FileTechnique = (typeof FILE_TECHNIQUES)[number];
+
+/**
+ * - none: nothing; wait.
+ * - msync-async / msync-sync: msync(MS_ASYNC) / msync(MS_SYNC) of the mapping.
+ * - munmap: munmap the mapping, keep the file open.
+ * - close: munmap and close the device file (the session's last reference).
+ * - fsync-other-fd: another process fsync()s a descriptor it inherited for the same open file.
+ * - sync: sync(1).
+ * - flush: the device's own FLUSH ioctl.
+ * - expiry: vm.dirty_expire_centisecs / dirty_writeback_centisecs set low for the cell.
+ * - pressure: the writer, alone in a memory-limited cgroup, allocates until reclaim (or
+ *   the OOM killer) acts; the store is watched while the mapping still exists.
+ * - deferred: deferred I/O with a short delay (its own flush).
+ * - periodic: page cache with the module's periodic kernel-side sync.
+ */
+export const TRIGGERS = [
+  'none',
+  'msync-async',
+  'msync-sync',
+  'munmap',
+  'close',
+  'fsync-other-fd',
+  'sync',
+  'flush',
+  'expiry',
+  'pressure',
+  'deferred',
+  'periodic',
+] as const;
+export type Trigger = (typeof TRIGGERS)[number];
+
+/** Which triggers mean something for which technique. */
+export const TRIGGERS_OF: Readonly<Record<FileTechnique, readonly Trigger[]>> = {
+  page_cache: TRIGGERS.filter((t) => t !== 'deferred'),
+  deferred_io: TRIGGERS.filter((t) => t !== 'periodic' && t !== 'expiry' && t !== 'pressure'),
+  // The mapping is the buffer itself: there is nothing to trigger.
+  control: ['none'],
+};
+
+/** Knobs of one measurement; the defaults are what the guest suite uses. */
+export interface TriggerOptions {
+  /** Buffer size in bytes (default 64 KiB: 16 pages). */
+  size?: number;
+  /** How long to wait for the pages (ms). */
+  boundMs?: number;
+  /**
+   * The wait for 'expiry'. Lowering dirty_writeback_centisecs does not
+   * re-arm a flusher timer that an earlier dirtying armed at the old
+   * interval (5 s by default): measured, the pages then arrive ~5 s after
+   * the writes instead of ~1 s. The bound covers both.
+   */
+  expiryBoundMs?: number;
+  /** The deferred-I/O delay when the trigger is 'deferred' (ms); other deferred-I/O cells use the longest. */
+  deferMs?: number;
+  /** The period of the 'periodic' trigger (ms). */
+  periodMs?: number;
+  /** For 'expiry': dirty_expire_centisecs and dirty_writeback_centisecs while the cell runs. */
+  expireCentisecs?: number;
+  writebackCentisecs?: number;
+}
+
+export const TRIGGER_DEFAULTS: Required<TriggerOptions> = {
+  size: 64 * 1024,
+  boundMs: 3000,
+  expiryBoundMs: 8000,
+  deferMs: 50,
+  periodMs: 100,
+  expireCentisecs: 100,
+  writebackCentisecs: 50,
+};
+
+/** The longest deferred-I/O delay the module takes: long enough not to mask the other triggers. */
+export const DEFER_MS_MAX = 10_000;
+
+export interface TriggerResult {
+  technique: FileTechnique;
+  trigger: Trigger;
+  pages: number;
+  /** Pages whose store copy arrived after the write (all of them for the control). */
+  arrived: number;
+  /** ms from the end of the writes to the first and the last arrival; null if none arrived. */
+  firstMs: number | null;
+  lastMs: number | null;
+  /** Arrivals per path (the control's are 'direct': the mapping is the store). */
+  paths: Partial<Record<PathName | 'direct', number>>;
+  /** Every arrived page holds exactly what was written. */
+  intact: boolean;
+  /** read()/write() calls on the device during the cell (the mapping must not need them). */
+  readWriteCalls: number;
+  /** Counter deltas over the cell (page cache and deferred I/O). */
+  batches: number;
+  mkwriteFaults: number;
+  pagesWritten: number;
+  /** What else was seen (pressure: how the writer ended, the cgroup's memory events), or null. */
+  note: string | null;
+  /** Why the cell could not be measured (the trigger itself failed), or null. */
+  error: string | null;
+}
+
+/** One kernel's measurements. */
+export interface KernelFiles {
+  kernel: string;
+  results: TriggerResult[];
+}
+
+const SEED_BEFORE = 0x5eed0001;
+const SEED_WRITTEN = 0x5eed0002;
+const POLL_MS = 5;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function readSysctl(name: string): string {
+  return fs.readFileSync(`/proc/sys/vm/${name}`, 'utf8').trim();
+}
+
+function writeSysctl(name: string, value: string): void {
+  fs.writeFileSync(`/proc/sys/vm/${name}`, value);
+}
+
+/** fsync(2) from a child process on its copy (fd 3) of `fd`: the same open file, another descriptor. */
+function fsyncFromChild(fd: number): void {
+  const r = spawnSync(process.execPath, ['-e', 'require("node:fs").fsyncSync(3)'], {
+    stdio: ['ignore', 'ignore', 'pipe', fd],
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`fsync in a child failed: ${r.stderr.trim() || `status ${r.status}`}`);
+}
+
+function runSync(): void {
+  const r = spawnSync('sync', [], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) throw new Error(`sync failed: ${r.error?.message ?? r.stderr.trim()}`);
+}
+
+/** Measure one technique x trigger. */
+export async function measureTrigger(
+  technique: FileTechnique,
+  trigger: Trigger,
+  options: TriggerOptions = {},
+  devicePath?: string,
+): Promise<TriggerResult> {
+  const o = { ...TRIGGER_DEFAULTS, ...options };
+  if (!TRIGGERS_OF[technique].includes(trigger)) {
+    throw new RangeError(`trigger ${trigger} does not apply to ${technique}`);
+  }
+  const pageSize = nativeConstants().PAGE_SIZE;
+  const pages = Math.ceil(o.size / pageSize);
+  const result: TriggerResult = {
+    technique,
+    trigger,
+    pages,
+    arrived: 0,
+    firstMs: null,
+    lastMs: null,
+    paths: {},
+    intact: true,
+    readWriteCalls: 0,
+    batches: 0,
+    mkwriteFaults: 0,
+    pagesWritten: 0,
+    note: null,
+    error: null,
+  };
+  if (trigger === 'pressure') {
+    try {
+      await measurePressure(o, devicePath, result);
+    } catch (err) {
+      result.error = describeError(err);
+    }
+    return result;
+  }
+  const sysctls: [string, string][] = [];
+  if (trigger === 'expiry') {
+    sysctls.push(['dirty_expire_centisecs', readSysctl('dirty_expire_centisecs')]);
+    sysctls.push(['dirty_writeback_centisecs', readSysctl('dirty_writeback_centisecs')]);
+    writeSysctl('dirty_expire_centisecs', String(o.expireCentisecs));
+    writeSysctl('dirty_writeback_centisecs', String(o.writebackCentisecs));
+  }
+  const dev = Device.open(devicePath);
+  let reader: Device | null = null;
+  let mapping: Mapping | null = null;
+  try {
+    dev.configure({
+      allocator: technique === 'page_cache' ? 'vmalloc' : 'vmalloc_user',
+      technique: technique === 'control' ? 'remap_vmalloc_range' : technique,
+      size: o.size,
+      ...(technique === 'deferred_io' ? { deferMs: trigger === 'deferred' ? o.deferMs : DEFER_MS_MAX } : {}),
+      ...(trigger === 'periodic' ? { syncPeriodMs: o.periodMs } : {}),
+    });
+    dev.fill(SEED_BEFORE);
+    mapping = dev.map();
+    // Fault every page in by reading, so the writes below are the first
+    // writes (page_mkwrite) of clean, present pages.
+    mapping.touch('read');
+    const before = dev.stats();
+    mapping.writePattern(SEED_WRITTEN);
+    const t0 = process.hrtime.bigint();
+
+    if (technique === 'control') {
+      const v = dev.verify(SEED_WRITTEN);
+      result.arrived = v.ok ? pages : 0;
+      result.intact = v.ok;
+      result.firstMs = result.lastMs = v.ok ? 0 : null;
+      result.paths = v.ok ? { direct: pages } : {};
+      const after = dev.stats();
+      result.readWriteCalls = Number(after.readCalls - before.readCalls + (after.writeCalls - before.writeCalls));
+      return result;
+    }
+
+    const id = dev.store({ pages: false }).id;
+    let source: Device = dev;
+    switch (trigger) {
+      case 'msync-async':
+        mapping.msync({ mode: 'async' });
+        break;
+      case 'msync-sync':
+        mapping.msync({ mode: 'sync' });
+        break;
+      case 'munmap':
+        mapping.unmap();
+        break;
+      case 'close': {
+        const after = dev.stats();
+        result.readWriteCalls = Number(after.readCalls - before.readCalls + (after.writeCalls - before.writeCalls));
+        mapping.unmap();
+        dev.close();
+        reader = Device.open(devicePath);
+        source = reader;
+        break;
+      }
+      case 'fsync-other-fd':
+        fsyncFromChild(dev.fd);
+        break;
+      case 'sync':
+        runSync();
+        break;
+      case 'flush':
+        dev.flush();
+        break;
+      default:
+        break;
+    }
+
+    const deadline = t0 + BigInt(trigger === 'expiry' ? o.expiryBoundMs : o.boundMs) * 1_000_000n;
+    let snap: StoreSnapshot;
+    for (;;) {
+      snap = source.store(trigger === 'close' ? { id } : {});
+      const arrived = snap.pages.filter((p) => p.arrivedNs !== null && p.arrivedNs >= t0).length;
+      if (arrived === pages || process.hrtime.bigint() >= deadline) break;
+      await sleep(POLL_MS);
+    }
+    const data = source.store({ ...(trigger === 'close' ? { id } : {}), data: true, pages: false }).data;
+    recordArrivals(result, snap, data, t0, pageSize);
+    if (trigger === 'expiry') {
+      result.note = `dirty_expire_centisecs ${o.expireCentisecs}, dirty_writeback_centisecs ${o.writebackCentisecs}`;
+    }
+    if (trigger !== 'close') {
+      const after = dev.stats();
+      result.readWriteCalls = Number(after.readCalls - before.readCalls + (after.writeCalls - before.writeCalls));
+      result.batches = Number(after.batches - before.batches);
+      result.mkwriteFaults = Number(after.mkwriteFaults - before.mkwriteFaults);
+      result.pagesWritten = Number(after.pagesWritten - before.pagesWritten);
+    } else {
+      result.batches = Number(snap.batches);
+    }
+    return result;
+  } catch (err) {
+    result.error = describeError(err);
+    return result;
+  } finally {
+    if (mapping !== null && !mapping.unmapped) mapping.unmap();
+    dev.close();
+    reader?.close();
+    for (const [name, value] of sysctls) writeSysctl(name, value);
+  }
+}
+
+function describeError(err: unknown): string {
+  return err instanceof Error ? `${(err as { code?: string }).code ?? err.name}: ${err.message}` : String(err);
+}
+
+/** Arrivals after t0 in a store snapshot, into `result` (pages, times, paths, data checked). */
+function recordArrivals(result: TriggerResult, snap: StoreSnapshot, data: Buffer, t0: bigint, pageSize: number): void {
+  const fresh = snap.pages.filter((p) => p.arrivedNs !== null && p.arrivedNs >= t0);
+  result.arrived = fresh.length;
+  if (fresh.length > 0) {
+    const ms = fresh.map((p) => Number((p.arrivedNs as bigint) - t0) / 1e6);
+    result.firstMs = Math.min(...ms);
+    result.lastMs = Math.max(...ms);
+  }
+  for (const p of fresh) {
+    const name = p.path ?? 'none';
+    result.paths[name] = (result.paths[name] ?? 0) + 1;
+  }
+  const words = new Uint32Array(data.buffer, data.byteOffset, data.byteLength >>> 2);
+  snap.pages.forEach((p, i) => {
+    if (p.arrivedNs === null || p.arrivedNs < t0) return;
+    const page = words.subarray((i * pageSize) / 4, ((i + 1) * pageSize) / 4);
+    if (checkPattern(page, SEED_WRITTEN, (i * pageSize) / 4) !== null) result.intact = false;
+  });
+}
+
+const CGROUP_ROOT = '/sys/fs/cgroup';
+
+/** A fresh cgroup v2 with the memory controller (mounting cgroup2 if nothing is mounted there). */
+function memoryCgroup(): string {
+  if (!fs.existsSync(path.join(CGROUP_ROOT, 'cgroup.controllers'))) {
+    const r = spawnSync('mount', ['-t', 'cgroup2', 'none', CGROUP_ROOT], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`cannot mount cgroup2 on ${CGROUP_ROOT}: ${r.stderr.trim()}`);
+  }
+  const control = fs.readFileSync(path.join(CGROUP_ROOT, 'cgroup.subtree_control'), 'utf8');
+  if (!control.split(/\s+/).includes('memory')) fs.writeFileSync(path.join(CGROUP_ROOT, 'cgroup.subtree_control'), '+memory');
+  const dir = path.join(CGROUP_ROOT, `mmaplab-pressure-${process.pid}`);
+  fs.mkdirSync(dir);
+  return dir;
+}
+
+function waitMessage<T>(child: ReturnType<typeof fork>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the writer did not report within ${ms} ms`)), ms);
+    child.once('message', (m) => {
+      clearTimeout(timer);
+      resolve(m as T);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`the writer ended before reporting (${signal ?? `status ${code}`})`));
+    });
+  });
+}
+
+async function measurePressure(o: Required<TriggerOptions>, devicePath: string | undefined, result: TriggerResult): Promise<void> {
+  const pageSize = nativeConstants().PAGE_SIZE;
+  const cgroup = memoryCgroup();
+  const child = fork(
+    path.join(__dirname, 'pressure-child.js'),
+    [cgroup, devicePath ?? '/dev/mmaplab', String(o.size), String(SEED_WRITTEN)],
+    { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] },
+  );
+  let ended: string | null = null;
+  child.on('exit', (code, signal) => (ended = signal ?? `status ${code}`));
+  const reader = Device.open(devicePath);
+  try {
+    const ready = await waitMessage<PressureReady>(child, 20_000);
+    const id = BigInt(ready.id);
+    const t0 = BigInt(ready.t0);
+    const current = Number(fs.readFileSync(path.join(cgroup, 'memory.current'), 'utf8'));
+    // Room for 2 MiB more than the writer holds now: its allocations force reclaim at once.
+    fs.writeFileSync(path.join(cgroup, 'memory.max'), String(current + (2 << 20)));
+    const started = process.hrtime.bigint();
+    child.send('go');
+    const deadline = started + BigInt(o.boundMs) * 1_000_000n;
+    let snap: StoreSnapshot;
+    for (;;) {
+      snap = reader.store({ id });
+      const arrived = snap.pages.filter((p) => p.arrivedNs !== null && p.arrivedNs >= t0).length;
+      if (arrived === ready.pages || ended !== null || process.hrtime.bigint() >= deadline) break;
+      await sleep(POLL_MS);
+    }
+    // If the writer was killed its close ran the release path: read again so that shows.
+    if (ended !== null) snap = reader.store({ id });
+    const data = reader.store({ id, data: true, pages: false }).data;
+    result.pages = ready.pages;
+    recordArrivals(result, snap, data, t0, pageSize);
+    result.batches = Number(snap.batches);
+    const events = fs.readFileSync(path.join(cgroup, 'memory.events'), 'utf8').trim().replace(/\n/g, ', ');
+    result.note = `writer ${ended === null ? 'still running at the bound' : `ended: ${ended}`}; memory.events: ${events}`;
+  } finally {
+    reader.close();
+    if (child.exitCode === null && child.signalCode === null) {
+      child.send('stop');
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+        child.once('exit', () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    fs.rmdirSync(cgroup);
+  }
+}
