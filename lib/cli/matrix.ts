@@ -14,6 +14,9 @@ import { selectKernels, seriesOf } from '../vm/kernels';
 import { requireQemu } from '../vm/qemu';
 import { runCells } from '../vm/session';
 import { runPool } from '../util/pool';
+import type { KernelFiles } from '../experiments/file-triggers';
+import type { ReportFiles } from '../report/schema';
+import { filesSectionOf, measureFilesOn } from './files';
 import { type CliOptions, usageError } from './args';
 import { buildModules, defaultOutDir, log, qemuVersion } from './common';
 import { agreementExit, agreementSummary } from './exit';
@@ -39,7 +42,10 @@ export async function runMatrix(opts: CliOptions): Promise<number> {
   const results: CellResult[] = [];
   const boots = new Map<string, ReportKernel>();
   const qemu = qemuVersion();
-  const report = () => buildReport(results, [...boots.values()], currentEnvironment('qemu', qemu));
+  const report = (): MatrixReport => ({
+    ...buildReport(results, [...boots.values()], currentEnvironment('qemu', qemu)),
+    ...(files !== undefined ? { files } : {}),
+  });
   // One task per kernel and round (per cell too with --isolate): tasks
   // share nothing but the host's CPUs, so --jobs runs several VMs at once.
   const tasks: (() => Promise<CellResult[]>)[] = [];
@@ -77,10 +83,21 @@ export async function runMatrix(opts: CliOptions): Promise<number> {
       }
     }
   }
+  let files: ReportFiles | undefined;
   try {
     const ordered = (await runPool(tasks, opts.jobs)).flat();
     // The live list is in finishing order; the report keeps the tasks' order.
     results.splice(0, results.length, ...ordered);
+    // One shard measures the files, so that merged shards hold them once.
+    if (opts.files && (opts.shard === null || opts.shard.index === 1)) {
+      const measured: KernelFiles[] = [];
+      for (const k of kernels) {
+        measured.push(await measureFilesOn(k, await vmOptionsFor(opts, k), modules.get(k.release) as string));
+        const info = boots.get(k.release);
+        if (info) info.boots += 1;
+      }
+      files = filesSectionOf(measured);
+    }
   } catch (err) {
     progress.finish();
     if (results.length > 0) {

@@ -18,6 +18,8 @@ import { MmaplabError } from '../util/errors';
 import { usageError, type CliOptions } from './args';
 import { defaultOutDir, log } from './common';
 import { agreementExit, agreementSummary } from './exit';
+import type { KernelFiles } from '../experiments/file-triggers';
+import { filesSectionOf } from './files';
 import { writeAll } from './reports';
 
 export interface MergeInput {
@@ -98,12 +100,18 @@ export function mergeReports(inputs: readonly MergeInput[]): MatrixReport {
       kernels: report.kernels.map((k) => k.release),
     })),
   };
+  // File measurements: every kernel's, from the first input that has them.
+  const fileKernels = new Map<string, KernelFiles>();
+  for (const { report } of inputs) {
+    for (const k of report.files?.kernels ?? []) if (!fileKernels.has(k.kernel)) fileKernels.set(k.kernel, k);
+  }
   return {
     schema: REPORT_SCHEMA,
     version: REPORT_VERSION,
     environment,
     kernels: [...kernels.values()],
     cells: [...cells.values()].map((x) => x.cell),
+    ...(fileKernels.size > 0 ? { files: filesSectionOf([...fileKernels.values()]) } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ import { evaluateClaims, type ClaimKernelResult, type ClaimResult } from '../exp
 import type { Verdict } from '../experiments/types';
 import { html, scriptJson } from './escape';
 import { SCRIPT, STYLE } from './html-assets';
+import { FILE_CLAIMS_HEAD, FILES_HEAD, fileClaimRows, fileRows } from './files-section';
 import type { MatrixReport, ReportCell } from './schema';
 import {
   cellSymbol,
@@ -192,6 +193,27 @@ function flakyTable(report: MatrixReport): string {
   return `<h2>Flaky cells</h2><table class="list flaky"><tr><th>kernel</th><th>cell</th><th>runs</th><th>outcomes</th></tr>${rows}</table>`;
 }
 
+function plainTable(cls: string, head: readonly string[], rows: readonly (readonly string[])[]): string {
+  const th = head.map((h) => `<th>${html(h)}</th>`).join('');
+  const trs = rows.map((r) => `<tr>${r.map((c) => `<td>${html(c)}</td>`).join('')}</tr>`).join('');
+  return `<table class="list ${cls}"><tr>${th}</tr>${trs}</table>`;
+}
+
+function filesSection(report: MatrixReport): string {
+  const files = report.files;
+  if (files === undefined) return '';
+  const kernels = files.kernels.map((k) => k.kernel);
+  return (
+    '<section class="files"><h2>Files: how writes through a mapping reach the backing store</h2>' +
+    '<p class="hint">Page cache, deferred I/O and a plain vmalloc mapping (the control): a pattern written ' +
+    'through a shared mapping, one trigger, and what the store recorded (pages, ms after the writes, path).</p>' +
+    plainTable('files-table', FILES_HEAD, fileRows(files.kernels)) +
+    '<h3>The conversation\'s statements, measured</h3>' +
+    plainTable('files-claims', FILE_CLAIMS_HEAD(kernels), fileClaimRows(files.claims, kernels)) +
+    '</section>'
+  );
+}
+
 export function renderHtml(report: MatrixReport): string {
   return [
     '<!DOCTYPE html>',
@@ -205,6 +227,7 @@ export function renderHtml(report: MatrixReport): string {
     legend(),
     kernelSections(report),
     claimsTable(report, evaluateClaims(report)),
+    filesSection(report),
     surprisesTable(report),
     flakyTable(report),
     '</main><aside id="details"><p class="hint">Click a cell of a grid, a claim or a surprise to see its evidence: ' +

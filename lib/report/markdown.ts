@@ -5,6 +5,7 @@
  */
 import { evaluateClaims, type ClaimResult } from '../experiments/claims';
 import { md } from './escape';
+import { FILE_CLAIMS_HEAD, FILES_HEAD, fileClaimRows, fileRows } from './files-section';
 import type { MatrixReport, ReportCell } from './schema';
 import {
   cellSymbol,
@@ -152,12 +153,32 @@ function flakySection(report: MatrixReport): string[] {
   ];
 }
 
+function filesSection(report: MatrixReport): string[] {
+  const files = report.files;
+  if (files === undefined) return [];
+  const kernels = files.kernels.map((k) => k.kernel);
+  return [
+    '## Files: how writes through a mapping reach the backing store',
+    '',
+    'Page cache, deferred I/O and a plain vmalloc mapping (the control): a pattern written through a shared ' +
+      'mapping, one trigger, and what the store recorded (pages, ms after the writes, path).',
+    '',
+    ...table(FILES_HEAD, fileRows(files.kernels).map((r) => r.map(md))),
+    '',
+    '### The conversation\'s statements, measured',
+    '',
+    ...table(FILE_CLAIMS_HEAD(kernels.map(code)), fileClaimRows(files.claims, kernels).map((r) => r.map(md))),
+    '',
+  ];
+}
+
 export function renderMarkdown(report: MatrixReport): string {
   return [
     ...header(report),
     ...legend(),
     ...kernels(report),
     ...claims(report),
+    ...filesSection(report),
     ...surpriseSection(report),
     ...flakySection(report),
   ].join('\n');

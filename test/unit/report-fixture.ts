@@ -3,6 +3,7 @@
  * Chromium render test): deterministic, no VM. `expectedRun` gives a cell the
  * outcome its expectation row predicts; tests then override what they need.
  */
+import { answerFileClaims } from '../../lib/experiments/file-claims';
 import { CATALOGUE } from '../../lib/experiments/catalogue';
 import { expectationFor } from '../../lib/experiments/expectations';
 import { emptyObservation, type CellEvidence, type CellResult, type CellSpec, type ProbeStep, type Verdict } from '../../lib/experiments/types';
@@ -143,4 +144,25 @@ export function surpriseReport(): MatrixReport {
   results.push(run(K612, unknownScenarioCell(), 'ok'));
   results.push(run(K510, spec('kmalloc/fault_page/4K/basic'), 'ok'));
   return report(results, [...KERNELS, { release: K510, series: '5.10', accel: 'tcg', boots: 1 }]);
+}
+
+/** A files section: page cache delivering at fsync but not at munmap, with hostile text in a note. */
+export function filesSection(): NonNullable<MatrixReport['files']> {
+  const base = {
+    pages: 16,
+    intact: true,
+    readWriteCalls: 0,
+    batches: 1,
+    mkwriteFaults: 16,
+    pagesWritten: 16,
+    error: null,
+  };
+  const kernels = KERNELS.map((k) => ({
+    kernel: k.release,
+    results: [
+      { ...base, technique: 'page_cache' as const, trigger: 'msync-sync' as const, arrived: 16, firstMs: 1.25, lastMs: 2.5, paths: { fsync: 16 }, note: null },
+      { ...base, technique: 'page_cache' as const, trigger: 'munmap' as const, arrived: 0, firstMs: null, lastMs: null, paths: {}, batches: 0, pagesWritten: 0, note: '<b>|pipe|</b>' },
+    ],
+  }));
+  return { kernels, claims: kernels.flatMap((k) => answerFileClaims(k.kernel, k.results)) };
 }

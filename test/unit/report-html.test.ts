@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import { renderHtml, type PageData } from '../../lib/report/html';
 import { html, scriptJson } from '../../lib/report/escape';
 import { gridFor, reportKernels } from '../../lib/report/view';
-import { HOSTILE_KMSG, K61, surpriseReport } from './report-fixture';
+import { filesSection, HOSTILE_KMSG, K61, KERNELS, surpriseReport } from './report-fixture';
 
 function embedded(page: string): PageData {
   const m = /<script type="application\/json" id="mmaplab-data">([^<]*)<\/script>/.exec(page);
@@ -77,5 +77,16 @@ describe('report.html (lib/report/html.ts)', function () {
     assert.ok(page.includes('<span class="badge s-mixed">mixed</span>'));
     assert.equal((page.match(/<table class="list surprises">/g) ?? []).length, 1);
     assert.ok(page.includes('<h2>Flaky cells</h2><table class="list flaky">'));
+  });
+
+  it('has a files section only when the run measured them, every text escaped', function () {
+    assert.ok(!page.includes('class="files"'));
+    const withFiles = renderHtml({ ...r, files: filesSection() });
+    const start = withFiles.indexOf('<section class="files">');
+    assert.ok(start > 0);
+    const files = withFiles.slice(start, withFiles.indexOf('</section>', start));
+    for (const k of KERNELS) assert.ok(files.includes(`<td>${html(k.release)}</td><td>page_cache</td><td>msync-sync</td><td>16/16</td>`));
+    assert.ok(files.includes('&lt;b&gt;|pipe|&lt;/b&gt;') && !files.includes('<b>'), 'notes are escaped');
+    assert.ok(files.includes('<table class="list files-claims">'));
   });
 });

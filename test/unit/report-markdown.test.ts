@@ -8,7 +8,7 @@ import { CATALOGUE } from '../../lib/experiments/catalogue';
 import { md } from '../../lib/report/escape';
 import { renderMarkdown } from '../../lib/report/markdown';
 import { cellSymbol, gridFor, isGridCell, surprises } from '../../lib/report/view';
-import { expectedResults, HOSTILE_KMSG, K61, K612, KERNELS, report, run, spec, surpriseReport } from './report-fixture';
+import { expectedResults, filesSection, HOSTILE_KMSG, K61, K612, KERNELS, report, run, spec, surpriseReport } from './report-fixture';
 
 function section(text: string, title: string): string {
   const start = text.indexOf(`\n## ${title}\n`);
@@ -100,5 +100,18 @@ describe('report.md (lib/report/markdown.ts)', function () {
 
   it('md() escapes markup, table pipes, entities and newlines', function () {
     assert.equal(md('a|b <i>*x*</i> & _y_\n`z` $m$'), 'a\\|b &lt;i&gt;\\*x\\*&lt;/i&gt; &amp; \\_y\\_ \\`z\\` \\$m\\$');
+  });
+
+  it('has a files section only when the run measured them: measurements and the statements answered', function () {
+    assert.ok(!text.includes('## Files'), 'no section without measurements');
+    const withFiles = renderMarkdown({ ...r, files: filesSection() });
+    const files = section(withFiles, 'Files: how writes through a mapping reach the backing store');
+    for (const k of KERNELS) {
+      assert.ok(files.includes(`| ${md(k.release)} | ${md('page_cache')} | msync-sync | 16/16 | 1.3 | 2.5 | fsync 16 | yes |  |`), k.release);
+      assert.ok(files.includes(`| ${md(k.release)} | ${md('page_cache')} | munmap | 0/16 | - | - | - | yes |`), k.release);
+    }
+    assert.ok(!files.includes('<b>'), 'notes are escaped');
+    assert.ok(files.includes(`| changes reach the backing store after munmap() |`));
+    assert.ok(files.includes(`| contradicts: ${md('page_cache')} munmap: 0/16 (no path) |`));
   });
 });
