@@ -4,7 +4,9 @@
  */
 import * as assert from 'node:assert/strict';
 import * as os from 'node:os';
-import { runIsolated } from '../../lib/device';
+import { Device, runIsolated } from '../../lib/device';
+import { classifyWindow, currentSeq, readSince } from '../../lib/kmsg';
+import { drainCpu, drainPerCpuPages, pinTo } from '../../lib/runner/settle';
 import { findCells } from '../../lib/experiments/catalogue';
 import type { CellSpec } from '../../lib/experiments/types';
 import { CellRunner } from '../../lib/runner/cell-runner';
@@ -35,6 +37,30 @@ describe(`hazard inside the guest suite on ${os.release()}`, function () {
       assert.match(bad.line, /BUG: Bad page state in process/);
       assert.ok(bad.reason, 'the "page dumped because" reason is attached');
       assert.ok(r.evidence.taintGained.includes('B'), `taint B gained (got ${r.evidence.taintGained.join('')})`);
+    });
+
+    it('deferred I/O that leaves page->mapping set: "Bad page state ... non-NULL mapping" when the screen is freed', function () {
+      const seq0 = currentSeq();
+      // Free on the CPU that is drained below: 6.1 checks order-0 frees only
+      // when they leave the per-CPU lists.
+      const cpu = drainCpu();
+      if (cpu !== null) pinTo(process.pid, cpu);
+      {
+        using dev = Device.open();
+        dev.configure({ allocator: 'vmalloc', technique: 'deferred_io_keep_mapping', size: 16384, hazards: true });
+        using m = dev.map();
+        // Fault every page in (the handler sets page->mapping) and dirty them.
+        m.writePattern(7);
+      }
+      // Closed: the release flushed and freed the screen with page->mapping still set.
+      drainPerCpuPages(cpu);
+      const window = readSince(seq0);
+      const bad = classifyWindow(window.records).filter((f) => f.kind === 'bad-page-state');
+      assert.ok(bad.length > 0, `no Bad page state after the free\n${window.records.map((r) => r.message).join('\n')}`);
+      assert.ok(
+        bad.some((f) => /non-NULL mapping/.test(f.reason ?? '')),
+        `a report says why: ${bad.map((f) => f.reason).join('; ')}`,
+      );
     });
   });
 });
