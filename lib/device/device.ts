@@ -53,6 +53,7 @@ import {
   type StatsStruct,
   STORE_LAYOUT,
   STORE_PAGE_LAYOUT,
+  type StoreStruct,
   type StructLayout,
   type StructValues,
   VERIFY_LAYOUT,
@@ -448,30 +449,15 @@ export class Device {
     }
     const wantPages = options.pages ?? true;
     if (typeof wantPages !== 'boolean') throw invalidArgType('pages', 'of type boolean', wantPages);
-    const fd = this.fd;
     const head = this.#explained(() => this.#ioctl('STORE', STORE_LAYOUT, storeRequest(id)));
     const size = Number(head.size);
     let pages: StorePage[] = [];
     if (wantPages && size > 0) {
-      const pageSize = nativeConstants().PAGE_SIZE;
-      const max = Math.ceil(size / pageSize);
+      const max = Math.ceil(size / nativeConstants().PAGE_SIZE);
       const entry = STORE_PAGE_LAYOUT.size;
       const array = new Uint8Array(max * entry);
-      const struct = encode(STORE_LAYOUT, { ...storeRequest(id), pages_max: BigInt(max) });
-      this.#explained(() =>
-        native().ioctlWithArray(
-          fd,
-          REQUESTS.STORE,
-          struct,
-          STORE_LAYOUT.fields.pages_ptr.offset,
-          array,
-          STORE_LAYOUT.fields.pages_max.offset,
-          entry,
-        ),
-      );
-      const out = decode(STORE_LAYOUT, struct);
+      const out = this.#storeInto(id, 'pages', array, max, entry);
       const filled = Math.min(Number(out.pages_filled), max);
-      pages = [];
       for (let i = 0; i < filled; i++) {
         pages.push(storePageFromStruct(decode(STORE_PAGE_LAYOUT, array.subarray(i * entry, (i + 1) * entry))));
       }
@@ -481,24 +467,28 @@ export class Device {
       if (typeof wantData === 'number' && !(Number.isSafeInteger(wantData) && wantData >= 0)) {
         throw outOfRange('data', 'a non-negative integer', wantData);
       }
-      const len = wantData === true ? size : Math.min(wantData, size);
-      data = Buffer.alloc(len);
-      if (len > 0) {
-        const struct = encode(STORE_LAYOUT, { ...storeRequest(id), data_len: BigInt(len) });
-        this.#explained(() =>
-          native().ioctlWithArray(
-            fd,
-            REQUESTS.STORE,
-            struct,
-            STORE_LAYOUT.fields.data_ptr.offset,
-            data,
-            STORE_LAYOUT.fields.data_len.offset,
-            1,
-          ),
-        );
-      }
+      data = Buffer.alloc(wantData === true ? size : Math.min(wantData, size));
+      if (data.byteLength > 0) this.#storeInto(id, 'data', data, data.byteLength, 1);
     }
     return storeFromStruct(head, data, pages);
+  }
+
+  /**
+   * One STORE that fills `array` (the store's bytes, or its page records)
+   * through the pointer field the addon owns; returns the struct it got back.
+   */
+  #storeInto(id: bigint, what: 'data' | 'pages', array: Uint8Array, count: number, elementSize: number): StoreStruct {
+    const fd = this.fd;
+    const f = STORE_LAYOUT.fields;
+    const [ptr, max] = what === 'data' ? [f.data_ptr, f.data_len] : [f.pages_ptr, f.pages_max];
+    const struct = encode(STORE_LAYOUT, {
+      ...storeRequest(id),
+      ...(what === 'data' ? { data_len: BigInt(count) } : { pages_max: BigInt(count) }),
+    });
+    this.#explained(() =>
+      native().ioctlWithArray(fd, REQUESTS.STORE, struct, ptr.offset, array, max.offset, elementSize),
+    );
+    return decode(STORE_LAYOUT, struct);
   }
 
   /** FLUSH: a page_cache or deferred_io session sends its dirty pages to the store now. */
