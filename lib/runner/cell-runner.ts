@@ -21,10 +21,19 @@ import { judge } from '../experiments/verdict';
 import type { ProbeReply, ProbeRequest } from './protocol';
 import { drainCpu, drainPerCpuPages, pinTo } from './settle';
 
+/** Default probe deadline per cell (ms). */
+export const PROBE_TIMEOUT_MS = 20_000;
+/** How long a killed probe may take to exit before the cell is judged anyway. */
+const PROBE_EXIT_WAIT_MS = 10_000;
+
 export interface CellRunnerOptions {
   kernel: string;
   devicePath?: string;
-  /** Longest a probe may take before it is killed and the cell called a hang. */
+  /**
+   * Longest a probe may take before it is killed and the cell called a hang
+   * (unless the kernel said more). Below the host's idle deadline for a cell
+   * VM (30 s), so a stuck probe is judged here, with its kmsg window.
+   */
   probeTimeoutMs?: number;
 }
 
@@ -38,7 +47,7 @@ export class CellRunner {
 
   constructor(private readonly opts: CellRunnerOptions) {
     this.devicePath = opts.devicePath ?? '/dev/mmaplab';
-    this.timeoutMs = opts.probeTimeoutMs ?? 60_000;
+    this.timeoutMs = opts.probeTimeoutMs ?? PROBE_TIMEOUT_MS;
     this.progressPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-probe-')), 'progress');
     resetProgressFile(this.progressPath);
   }
@@ -65,15 +74,20 @@ export class CellRunner {
     return this.child;
   }
 
-  /** Run the userspace steps in the probe; a signal or timeout is an observation too. */
-  private observe(cell: CellSpec): Promise<ProbeObservation> {
+  /**
+   * Run the userspace steps in the probe; a signal is an observation too.
+   * A probe that does not answer in time is killed and yields null (a hang),
+   * once it has exited: its mm is torn down inside the cell's window, where
+   * what the teardown makes the kernel say belongs.
+   */
+  private observe(cell: CellSpec): Promise<ProbeObservation | null> {
     const child = this.probe();
     const id = this.nextId++;
     const blank = emptyObservation();
     const cpu = drainCpu();
     if (cpu !== null && child.pid !== undefined) pinTo(child.pid, cpu);
     return new Promise((resolve) => {
-      const done = (obs: ProbeObservation): void => {
+      const done = (obs: ProbeObservation | null): void => {
         clearTimeout(timer);
         child.off('message', onMessage);
         child.off('exit', onExit);
@@ -91,9 +105,15 @@ export class CellRunner {
         );
       };
       const timer = setTimeout(() => {
-        child.kill('SIGKILL');
+        child.off('exit', onExit);
+        child.off('message', onMessage);
         this.child = null;
-        done({ ...blank, error: `probe did not answer within ${this.timeoutMs} ms` });
+        const gone = setTimeout(() => resolve(null), PROBE_EXIT_WAIT_MS);
+        child.once('exit', () => {
+          clearTimeout(gone);
+          resolve(null);
+        });
+        child.kill('SIGKILL');
       }, this.timeoutMs);
       child.on('message', onMessage);
       child.on('exit', onExit);
