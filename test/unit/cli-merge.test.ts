@@ -16,6 +16,7 @@ import { emptyObservation, type CellResult, type Verdict } from '../../lib/exper
 import { buildReport, readReport } from '../../lib/report/build';
 import type { MatrixReport, ReportEnvironment } from '../../lib/report/schema';
 import { MmaplabError } from '../../lib/util/errors';
+import { filesSection } from './report-fixture';
 
 const ENV: ReportEnvironment = {
   generated: '2026-11-24T16:00:00.000Z',
@@ -86,6 +87,18 @@ describe('merge', () => {
     ]);
     assert.equal(m.schema, 'mmaplab-report');
     assert.equal(m.version, 1);
+  });
+
+  it('keeps the files section of the shard that measured it, claims answered again; none when no input has one', () => {
+    const withFiles: MatrixReport = { ...shard1, files: filesSection() };
+    const m = mergeReports([
+      { file: 'a/report.json', report: shard2 },
+      { file: 'b/report.json', report: withFiles },
+    ]);
+    assert.deepEqual(m.files?.kernels, withFiles.files?.kernels);
+    assert.deepEqual(m.files?.claims, withFiles.files?.claims);
+    const none = mergeReports([{ file: 'a/report.json', report: shard1 }, { file: 'b/report.json', report: shard2 }]);
+    assert.equal('files' in none, false);
   });
 
   it('keeps the first environment and notes every input', () => {
