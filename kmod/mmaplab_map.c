@@ -231,8 +231,10 @@ static int mmaplab_remap_vmalloc_mmap(struct mmaplab_session *s, struct vm_area_
  * frees it under the driver. With kmalloc memory the page is a slab page
  * (up to 8 KiB) or part of a large kmalloc. Those are the hazards being
  * reproduced; the handler deliberately does what those drivers did.
+ *
+ * take_ref is false only for the FAULT_PAGE_NOREF hazard below.
  */
-static vm_fault_t mmaplab_fault_page_fault(struct vm_fault *vmf)
+static vm_fault_t mmaplab_fault_hand_over(struct vm_fault *vmf, bool take_ref)
 {
 	struct mmaplab_session *s = vmf->vma->vm_private_data;
 	struct page *page;
@@ -243,12 +245,18 @@ static vm_fault_t mmaplab_fault_page_fault(struct vm_fault *vmf)
 	if (!page)
 		return VM_FAULT_SIGBUS;
 
-	get_page(page);
+	if (take_ref)
+		get_page(page);
 	/* returned unlocked: the core locks it (no VM_FAULT_LOCKED) */
 	vmf->page = page;
 	atomic64_inc(&s->stats.faults);
 	atomic64_inc(&s->stats.pages_mapped);
 	return 0;
+}
+
+static vm_fault_t mmaplab_fault_page_fault(struct vm_fault *vmf)
+{
+	return mmaplab_fault_hand_over(vmf, true);
 }
 
 /*
@@ -343,19 +351,7 @@ static int mmaplab_fault_page_mmap(struct mmaplab_session *s, struct vm_area_str
  */
 static vm_fault_t mmaplab_fault_noref_fault(struct vm_fault *vmf)
 {
-	struct mmaplab_session *s = vmf->vma->vm_private_data;
-	struct page *page;
-
-	if (!mmaplab_fault_allowed(s, vmf->pgoff))
-		return VM_FAULT_SIGBUS;
-	page = mmaplab_buf_page(&s->buf, vmf->pgoff);
-	if (!page)
-		return VM_FAULT_SIGBUS;
-
-	vmf->page = page;
-	atomic64_inc(&s->stats.faults);
-	atomic64_inc(&s->stats.pages_mapped);
-	return 0;
+	return mmaplab_fault_hand_over(vmf, false);
 }
 
 static const struct vm_operations_struct mmaplab_fault_noref_vm_ops = {
