@@ -37,6 +37,8 @@ export interface VmOptions {
   cmdline: string[];
   /** Echo the guest console to this stream as it arrives. */
   echo?: NodeJS.WritableStream;
+  /** Called for every console line, with ms since QEMU was started (benchmarks time marks with it). */
+  onLine?: (line: string, ms: number) => void;
 }
 
 export const DEFAULT_VM: VmOptions = {
@@ -175,7 +177,14 @@ export async function runJob(
           },
         }
       : {}),
-    ...(vm.echo ? { onLine: (l: string) => vm.echo?.write(`${l}\n`) } : {}),
+    ...(vm.echo || vm.onLine
+      ? {
+          onLine: (l: string, ms: number) => {
+            vm.echo?.write(`${l}\n`);
+            vm.onLine?.(l, ms);
+          },
+        }
+      : {}),
   }).finally(() => {
     if (timer !== null) clearInterval(timer);
   });
