@@ -6,10 +6,9 @@
  * at runs/report-screenshot.png (CI keeps it as an artifact).
  *
  * Chromium is a host package (scripts/setup-host.sh): when it is missing
- * this test fails, it never skips.
+ * this test fails, it never skips (./chromium.ts).
  */
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,37 +17,7 @@ import type { MatrixReport } from '../../lib/report/schema';
 import { writeReports } from '../../lib/report/write';
 import { runsDir } from '../../lib/paths';
 import { surpriseReport } from '../unit/report-fixture';
-
-const CHROMIUM = 'chromium';
-const INSTALL_HINT =
-  'headless Chromium renders report.html in this test: install Debian\'s package with ' +
-  '"sudo apt-get install chromium" (or run "sudo sh scripts/setup-host.sh", which installs every host package)';
-
-function chromiumVersion(): string {
-  try {
-    return execFileSync(CHROMIUM, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch (err) {
-    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new Error(`${missing ? `"${CHROMIUM}" is not installed` : `"${CHROMIUM} --version" failed: ${(err as Error).message}`}: ${INSTALL_HINT}`);
-  }
-}
-
-/** Runs headless Chromium on a URL; returns stdout and how long it took. */
-function chromium(profile: string, args: string[], url: string): { out: string; ms: number } {
-  const start = process.hrtime.bigint();
-  const out = execFileSync(
-    CHROMIUM,
-    ['--headless=new', '--no-sandbox', '--disable-gpu', `--user-data-dir=${profile}`, ...args, url],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 90_000, maxBuffer: 64 * 1024 * 1024 },
-  );
-  return { out, ms: Number((process.hrtime.bigint() - start) / 1_000_000n) };
-}
-
-function pngSize(file: string): { width: number; height: number } {
-  const b = fs.readFileSync(file);
-  assert.equal(b.subarray(0, 8).toString('hex'), '89504e470d0a1a0a', `${file} is a PNG`);
-  return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
-}
+import { chromium, chromiumVersion, pngSize } from './chromium';
 
 describe('report.html rendered by headless Chromium', function () {
   this.timeout(240_000);
