@@ -55,10 +55,6 @@ export function ms(v: number | null | undefined): string {
   return v >= 10_000 ? `${sig(v / 1000)} s` : `${sig(v)} ms`;
 }
 
-export function rate(v: number | null | undefined): string {
-  return v === null || v === undefined ? NONE : inUnit(v, unitFor(RATE_UNITS, v));
-}
-
 /** '1.23×'; Infinity (nothing in the denominator) as '∞×'. */
 export function times(v: number | null | undefined): string {
   if (v === null || v === undefined) return NONE;
