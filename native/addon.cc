@@ -26,6 +26,8 @@ static Napi::Object InitMmaplab(Napi::Env env, Napi::Object exports)
 	exports.Set("mincore", Napi::Function::New(env, Mincore, "mincore"));
 	exports.Set("ioctlAsync", Napi::Function::New(env, IoctlAsync, "ioctlAsync"));
 	exports.Set("touch", Napi::Function::New(env, Touch, "touch"));
+	exports.Set("readAll", Napi::Function::New(env, ReadAll, "readAll"));
+	exports.Set("fillAll", Napi::Function::New(env, FillAll, "fillAll"));
 	exports.Set("patternWrite", Napi::Function::New(env, PatternWrite, "patternWrite"));
 	exports.Set("patternCheck", Napi::Function::New(env, PatternCheck, "patternCheck"));
 	exports.Set("forkWrite", Napi::Function::New(env, ForkWrite, "forkWrite"));

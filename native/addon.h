@@ -57,6 +57,8 @@ Napi::Value Madvise(const Napi::CallbackInfo &info);
 Napi::Value Mincore(const Napi::CallbackInfo &info);
 Napi::Value IoctlAsync(const Napi::CallbackInfo &info);
 Napi::Value Touch(const Napi::CallbackInfo &info);
+Napi::Value ReadAll(const Napi::CallbackInfo &info);
+Napi::Value FillAll(const Napi::CallbackInfo &info);
 Napi::Value PatternWrite(const Napi::CallbackInfo &info);
 Napi::Value PatternCheck(const Napi::CallbackInfo &info);
 Napi::Value ForkWrite(const Napi::CallbackInfo &info);

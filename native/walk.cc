@@ -2,7 +2,8 @@
 //
 // Loops over memory that would be slow, or unobservable, in JavaScript:
 // touch every page, write or check the seeded pattern of the uapi header,
-// and a fork() whose child writes the pattern through inherited mappings.
+// a fork() whose child writes the pattern through inherited mappings, and
+// the sequential sweeps the benchmarks time (readAll, fillAll).
 //
 // The loops take an optional progress Int32Array: element 0 holds the index
 // of the page being accessed, stored before the access. Put it in memory
@@ -13,6 +14,7 @@
 #include <linux/mmaplab.h>
 
 #include <cerrno>
+#include <cstring>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -90,6 +92,33 @@ size_t Pages(const Span &s)
 	return (s.len + PageSize() - 1) / PageSize();
 }
 
+// Tells the compiler that any memory may have changed (or be read) here.
+// Between the passes of a sweep it keeps a repeated pass from being folded
+// into one (reads hoisted, identical stores found dead): every pass must
+// really move the bytes it claims to.
+inline void MemoryBarrier()
+{
+	asm volatile("" : : : "memory");
+}
+
+// The sum of the buffer's bytes taken as 64-bit words (a short tail byte
+// by byte). Plain loads, which the compiler may vectorise as any consumer
+// of the memory would; the sum is returned so the loads cannot be dropped.
+uint64_t SumWords(Span s)
+{
+	uint64_t sum = 0;
+	size_t words = s.len / 8;
+
+	for (size_t i = 0; i < words; i++) {
+		uint64_t w;
+		std::memcpy(&w, s.data + 8 * i, sizeof(w));
+		sum += w;
+	}
+	for (size_t i = 8 * words; i < s.len; i++)
+		sum += s.data[i];
+	return sum;
+}
+
 } // namespace
 
 // touch(buffer, write: boolean, progress?) -> pages touched. A read loads
@@ -116,6 +145,43 @@ Napi::Value Touch(const Napi::CallbackInfo &info)
 	}
 	Report(progress, n);
 	return Napi::Number::New(env, static_cast<double>(n));
+}
+
+// readAll(buffer, passes) -> checksum: reads every byte of the buffer
+// `passes` times, front to back. The checksum (the 64-bit word sum of all
+// passes, folded to 32 bits) only exists to keep the reads.
+Napi::Value ReadAll(const Napi::CallbackInfo &info)
+{
+	CheckArgCount(info, 2);
+	Span s = ArgBuffer(info, 0);
+	uint32_t passes = ArgUint32(info, 1, "passes");
+	uint64_t sum = 0;
+
+	for (uint32_t pass = 0; pass < passes; pass++) {
+		sum += SumWords(s);
+		MemoryBarrier();
+	}
+	return Napi::Number::New(info.Env(), static_cast<uint32_t>(sum ^ (sum >> 32)));
+}
+
+// fillAll(buffer, byte, passes) -> undefined: sets every byte of the
+// buffer to `byte`, `passes` times, front to back.
+Napi::Value FillAll(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+
+	CheckArgCount(info, 3);
+	Span s = ArgBuffer(info, 0);
+	uint32_t byte = ArgUint32(info, 1, "byte");
+	if (byte > 255)
+		ThrowArg(env, "ERR_INVALID_ARG_VALUE", "byte", "an integer from 0 to 255");
+	uint32_t passes = ArgUint32(info, 2, "passes");
+
+	for (uint32_t pass = 0; pass < passes; pass++) {
+		std::memset(s.data, static_cast<int>(byte), s.len);
+		MemoryBarrier();
+	}
+	return env.Undefined();
 }
 
 // patternWrite(buffer, seed, firstIndex, progress?) -> undefined

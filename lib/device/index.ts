@@ -52,6 +52,7 @@ export {
   type Advice,
   type ForkResult,
   Mapping,
+  mapAnonymous,
   mapFd,
   type MmapOptions,
   type MsyncOptions,

@@ -1,6 +1,7 @@
 /**
  * A mapping: exactly one ArrayBuffer over memory mmap'ed from a file (the
- * device, or any other: the addon's mmap works on every fd).
+ * device, or any other: the addon's mmap works on every fd), or anonymous
+ * memory (mapAnonymous).
  *
  * unmap() calls munmap(2) and detaches the buffer, so every view left behind
  * has length 0 instead of pointing at unmapped memory; a second unmap() does
@@ -197,6 +198,22 @@ export class Mapping {
     return native().touch(this.#buffer, mode === 'write', progress);
   }
 
+  /**
+   * Reads the whole mapping front to back `passes` times (default 1) in
+   * native code: a sequential-read sweep to time. Returns a checksum of
+   * the bytes read (only there so that the reads cannot be optimised away).
+   */
+  readAll(passes = 1): number {
+    return native().readAll(this.#buffer, checkPasses(passes));
+  }
+
+  /** Sets every byte of the mapping to `byte`, front to back, `passes` times (default 1), in native code. */
+  fill(byte: number, passes = 1): void {
+    if (typeof byte !== 'number') throw invalidArgType('byte', 'of type number', byte);
+    if (!Number.isInteger(byte) || byte < 0 || byte > 255) throw outOfRange('byte', 'an integer in [0, 255]', byte);
+    native().fillAll(this.#buffer, byte, checkPasses(passes));
+  }
+
   /** Writes the device pattern for `seed`, in the device buffer's coordinates. */
   writePattern(seed: number, progress?: Int32Array): void {
     native().patternWrite(this.#buffer, checkSeed(seed), this.#firstWord(), progress);
@@ -239,6 +256,21 @@ export function mapFd(fd: number, length: number, options: MmapOptions = {}): Ma
   }
   const flags = (isPrivate ? sys.MAP_PRIVATE : sys.MAP_SHARED) | (populate ? sys.MAP_POPULATE : 0);
   return new Mapping(native().mmap(fd, length, protBits(prot), flags, offset), offset, prot, isPrivate);
+}
+
+/**
+ * An anonymous MAP_SHARED mapping (shmem behind it, as a driver's shared
+ * buffer would be), read-write: the baseline the device's techniques are
+ * compared with. `populate` adds MAP_POPULATE.
+ */
+export function mapAnonymous(length: number, options: { populate?: boolean } = {}): Mapping {
+  const sys = nativeConstants().sys;
+  if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
+  const populate = options.populate ?? false;
+  if (typeof populate !== 'boolean') throw invalidArgType('populate', 'of type boolean', populate);
+  checkCount('length', length, 1);
+  const flags = sys.MAP_SHARED | sys.MAP_ANONYMOUS | (populate ? sys.MAP_POPULATE : 0);
+  return new Mapping(native().mmap(-1, length, protBits('rw'), flags, 0), 0, 'rw', false);
 }
 
 function protBits(prot: Protection): number {
@@ -284,6 +316,12 @@ function checkRange<R extends RangeOptions>(
   }
   if (length !== undefined || required) checkCount('length', length, 1);
   return { offset, length };
+}
+
+function checkPasses(passes: number): number {
+  if (typeof passes !== 'number') throw invalidArgType('passes', 'of type number', passes);
+  if (!Number.isInteger(passes) || passes < 0 || passes > 0xffff_ffff) throw outOfRange('passes', 'an integer in [0, 2^32)', passes);
+  return passes;
 }
 
 function checkSeed(seed: number): number {

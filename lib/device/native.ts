@@ -187,6 +187,14 @@ export interface NativeAddon {
    * then the page count. Returns the pages touched.
    */
   touch(buffer: ArrayBuffer, write: boolean, progress?: Int32Array): number;
+  /**
+   * Reads every byte of any ArrayBuffer, front to back, `passes` times (an
+   * integer below 2^32; 0 reads nothing). Returns a 32-bit checksum of what
+   * was read, there only so that the reads cannot be optimised away.
+   */
+  readAll(buffer: ArrayBuffer, passes: number): number;
+  /** Sets every byte of any ArrayBuffer to `byte` (0..255), front to back, `passes` times. */
+  fillAll(buffer: ArrayBuffer, byte: number, passes: number): void;
   /** Writes the uapi pattern (word i = pattern(seed, firstIndex + i)); progress as touch(). */
   patternWrite(buffer: ArrayBuffer, seed: number, firstIndex: number, progress?: Int32Array): void;
   /** The first word that breaks the pattern, or null; progress as touch(). */
@@ -208,7 +216,7 @@ export interface NativeAddon {
 const FUNCTIONS: readonly (keyof NativeAddon)[] = [
   'open', 'close', 'ioctl', 'ioctlNoArg', 'ioctlWithArray', 'ioctlAsync',
   'mmap', 'munmap', 'munmapRange', 'unsafeMunmapKeepingBuffer', 'mremap', 'mprotect', 'madvise', 'msync', 'msyncAsync', 'mincore',
-  'touch', 'patternWrite', 'patternCheck', 'forkWrite', 'constants',
+  'touch', 'readAll', 'fillAll', 'patternWrite', 'patternCheck', 'forkWrite', 'constants',
 ];
 
 let addon: NativeAddon | undefined;
