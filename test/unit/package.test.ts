@@ -111,7 +111,7 @@ describe('package: npm pack', () => {
     assert.deepEqual(
       missing([
         'binding.gyp',
-        ...filesUnder('native', /\.(cc|h)$/),
+        ...filesUnder('native', /\.(cc|c|h)$/),
         ...filesUnder('kmod', /(?<!\.mod)\.c$|\.h$|^Kbuild$|^Makefile$/),
       ]),
       [],
