@@ -64,8 +64,16 @@ async function main(runDir: string): Promise<number> {
       }
       return 0;
     }
+    if (job.kind === 'bench') {
+      loadModule(job.module.path, job.module.params);
+      const { measureGuestBench } = await import('../bench/measure');
+      const result = await measureGuestBench(job.options, (line) => process.stdout.write(`bench: ${line}\n`));
+      emit({ type: 'bench-result', result });
+      return 0;
+    }
     loadModule(job.module.path, job.module.params);
     process.env['MMAPLAB_KO'] = job.module.path;
+    Object.assign(process.env, job.env ?? {});
     // Loaded only for suite jobs: mocha is ~70 files, each read over 9p.
     const { runGuestSuite } = await import('./guest-suite');
     const failures = await runGuestSuite(job.files, (test) => emit({ type: 'test', test }));

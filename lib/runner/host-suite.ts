@@ -1,6 +1,7 @@
 /** Host side of the guest test suite: boot a kernel, run the suite inside. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { BENCH_CYCLE_ENV, buildCycleProgram } from '../bench/c-program';
 import { REPO_ROOT } from '../paths';
 import { MmaplabError } from '../util/errors';
 import type { GuestTest } from '../vm/job';
@@ -23,6 +24,15 @@ export function guestSuiteFiles(patterns: readonly string[] = []): string[] {
     .map((f) => path.join(GUEST_SUITE_DIR, f));
 }
 
+/**
+ * What the guest suites need the host to prepare (the guest's root is the
+ * host's, read-only): the bench cycle program, compiled here (a cached
+ * no-op once built) because the guest cannot write the cache.
+ */
+function suiteEnv(): Record<string, string> {
+  return { [BENCH_CYCLE_ENV]: buildCycleProgram() };
+}
+
 export interface GuestSuiteRun {
   tests: GuestTest[];
   run: VmRun;
@@ -42,7 +52,7 @@ export async function runGuestSuiteOn(
   }
   const attempts = await runJobReady(
     kernel,
-    { kind: 'suite', kernel: kernel.release, module: { path: module.path, params: {} }, files },
+    { kind: 'suite', kernel: kernel.release, module: { path: module.path, params: {} }, files, env: suiteEnv() },
     vm,
     'suite',
   );

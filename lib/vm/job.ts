@@ -4,6 +4,7 @@
  * JSON event per line to events.jsonl and prints progress marks on the
  * console, which the host timestamps.
  */
+import type { GuestBench, GuestBenchOptions } from '../bench/types';
 import type { CellResult, CellSpec } from '../experiments/types';
 import type { TriggerResult } from '../experiments/file-triggers';
 
@@ -16,9 +17,18 @@ export interface ModuleLoad {
 
 export type Job =
   | { kind: 'cells'; kernel: string; module: ModuleLoad; cells: CellSpec[] }
-  | { kind: 'suite'; kernel: string; module: ModuleLoad; files: string[] }
+  | {
+      kind: 'suite';
+      kernel: string;
+      module: ModuleLoad;
+      files: string[];
+      /** Set in the guest's environment before the suite runs: paths the host prepared for it. */
+      env?: Record<string, string>;
+    }
   /** The file-backed techniques under every trigger (lib/experiments/file-triggers). */
   | { kind: 'files'; kernel: string; module: ModuleLoad }
+  /** The guest part of `mmaplab bench` (lib/bench/measure.ts). */
+  | { kind: 'bench'; kernel: string; module: ModuleLoad; options: GuestBenchOptions }
   | { kind: 'idle'; kernel: string };
 
 export interface GuestTest {
@@ -36,6 +46,7 @@ export type GuestEvent =
   | { type: 'kernel-damaged'; id: string; why: string }
   | { type: 'test'; test: GuestTest }
   | { type: 'file-result'; result: TriggerResult }
+  | { type: 'bench-result'; result: GuestBench }
   | { type: 'log'; message: string }
   | { type: 'error'; message: string }
   | { type: 'done'; status: number };
