@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `mmaplab` command line: one module per command under cli/. */
 import { parseArgs } from './cli/args';
+import { runBench } from './cli/bench';
 import { runBenchBoot } from './cli/bench-boot';
 import { classifyCommand } from './cli/classify';
 import { runFiles } from './cli/files';
@@ -39,6 +40,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return runGuestTests(opts);
     case 'files':
       return runFiles(opts);
+    case 'bench':
+      return runBench(opts);
     case 'bench-boot':
       return runBenchBoot(opts);
   }

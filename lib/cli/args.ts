@@ -18,6 +18,7 @@ export const COMMANDS = [
   'report',
   'test-guest',
   'files',
+  'bench',
   'bench-boot',
   'kernels',
   'build-kmod',
@@ -64,7 +65,16 @@ export interface CliOptions {
   noFail: boolean;
   failOnFindings: boolean;
   timeoutSec: number;
-  runs: number;
+  /** bench-boot, bench: boots per kernel and boot path (null: 5, or 1 for bench --quick). */
+  runs: number | null;
+  /** bench: repetitions of every guest measurement (null: 5, or 1 with --quick). */
+  reps: number | null;
+  /** bench: also time boots and cells (the harness part). */
+  harness: boolean;
+  /** bench: also time the default matrix on the selected kernels (runs it whole). */
+  matrixTime: boolean;
+  /** bench: the smoke run: 64 KiB only, one repetition, one boot per path. */
+  quick: boolean;
   /** test-guest: only the guest test files whose name contains one of these. */
   suites: string[];
   json: string | null;
@@ -96,7 +106,11 @@ export function defaultOptions(): CliOptions {
     noFail: false,
     failOnFindings: false,
     timeoutSec: 300,
-    runs: 5,
+    runs: null,
+    reps: null,
+    harness: true,
+    matrixTime: false,
+    quick: false,
     suites: [],
     json: null,
     verbose: false,
@@ -184,8 +198,8 @@ export interface OptionSpec {
   apply: (st: ParseState, value: string) => void;
 }
 
-const KERNEL_SELECTING: readonly Command[] = ['matrix', 'run', 'test-guest', 'files', 'bench-boot', 'build-kmod'];
-const BOOTING: readonly Command[] = ['matrix', 'run', 'test-guest', 'files', 'bench-boot'];
+const KERNEL_SELECTING: readonly Command[] = ['matrix', 'run', 'test-guest', 'files', 'bench', 'bench-boot', 'build-kmod'];
+const BOOTING: readonly Command[] = ['matrix', 'run', 'test-guest', 'files', 'bench', 'bench-boot'];
 
 export const OPTIONS: readonly OptionSpec[] = [
   {
@@ -254,8 +268,11 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: '--size',
     value: 'SIZE',
-    help: 'only cells of this buffer size (repeatable): 4K, 16K, 64K, 1M or bytes',
-    commands: ['matrix'],
+    help: (c) =>
+      c === 'bench'
+        ? 'buffer sizes to measure (repeatable; default 64K, 2M and 64M)'
+        : 'only cells of this buffer size (repeatable): 4K, 16K, 64K, 1M or bytes',
+    commands: ['matrix', 'bench'],
     apply: (st, v) => {
       const n = parseSize(v);
       if (n === null) throw new ValueError(`--size is a size such as 16K, 1M or 4096, got "${v}"`);
@@ -333,7 +350,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     name: '--out',
     value: 'DIR',
     help: (c) => `where the reports go (default: runs/${c}-<time>)`,
-    commands: ['matrix', 'merge'],
+    commands: ['matrix', 'merge', 'bench'],
     apply: (st, v) => (st.opts.out = v),
   },
   {
@@ -365,9 +382,35 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: '--runs',
     value: 'N',
-    help: 'boots per kernel and boot path (default 5)',
-    commands: ['bench-boot'],
+    help: (c) => `boots per kernel and boot path (default 5${c === 'bench' ? '; 1 with --quick' : ''})`,
+    commands: ['bench-boot', 'bench'],
     apply: (st, v) => (st.opts.runs = positiveInt('--runs', v, 1000)),
+  },
+  {
+    name: '--reps',
+    value: 'N',
+    help: 'repetitions of every measurement inside the guest (default 5; 1 with --quick)',
+    commands: ['bench'],
+    apply: (st, v) => (st.opts.reps = positiveInt('--reps', v, 1000)),
+  },
+  {
+    name: '--harness',
+    value: 'yes|no',
+    help: 'also time the harness: boots (vmlinux vs bzImage, --runs each) and cells in a warm VM (default yes)',
+    commands: ['bench'],
+    apply: (st, v) => (st.opts.harness = oneOf('--harness', v, ['yes', 'no'] as const) === 'yes'),
+  },
+  {
+    name: '--matrix-time',
+    help: 'also run the default matrix on the selected kernels and time it (about 11 min for two kernels)',
+    commands: ['bench'],
+    apply: (st) => (st.opts.matrixTime = true),
+  },
+  {
+    name: '--quick',
+    help: 'the smoke run: 64K only, one repetition, one boot per path (unless --size/--reps/--runs say otherwise)',
+    commands: ['bench'],
+    apply: (st) => (st.opts.quick = true),
   },
   {
     name: '--timeout',
@@ -481,6 +524,7 @@ const ARITY: Record<Command, { min: number; max: number; what: string }> = {
   report: { min: 1, max: 1, what: 'a report directory (with report.json)' },
   'test-guest': { min: 0, max: 0, what: '' },
   files: { min: 0, max: 0, what: '' },
+  bench: { min: 0, max: 0, what: '' },
   'bench-boot': { min: 0, max: 0, what: '' },
   kernels: { min: 0, max: 0, what: '' },
   'build-kmod': { min: 0, max: 0, what: '' },

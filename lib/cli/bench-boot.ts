@@ -21,7 +21,7 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
-interface Sample {
+export interface BootSample {
   ready: number;
   firstCell: number;
 }
@@ -29,7 +29,8 @@ interface Sample {
 /** A benchmark boot that overruns this is counted as stalled, not waited for. */
 export const BENCH_BOOT_TIMEOUT_MS = 60_000;
 
-async function sample(kernel: Kernel, vm: VmOptions, path: 'vmlinux' | 'bzimage'): Promise<Sample | string> {
+/** One boot on `path` that runs the safe benchmark cell; a string says why it gave no times. */
+export async function sampleBoot(kernel: Kernel, vm: VmOptions, path: 'vmlinux' | 'bzimage'): Promise<BootSample | string> {
   const cell = findCells(['vmalloc_user/remap_vmalloc_range'])[0];
   if (!cell) throw new MmaplabError('EBENCH', 'the safe benchmark cell is missing from the catalogue');
   const run = await runJob(
@@ -58,18 +59,19 @@ function ratio(a: number, b: number): string {
 export async function runBenchBoot(opts: CliOptions): Promise<number> {
   requireQemu();
   const kernels = selectKernels(opts.kernels);
+  const runs = opts.runs ?? 5;
   const lines: string[] = [];
   // Every kernel needs at least one measured boot on each path.
   let complete = true;
   for (const k of kernels) {
     const vm = { ...(await vmOptionsFor(opts, k)), timeoutMs: Math.min(opts.timeoutSec * 1000, BENCH_BOOT_TIMEOUT_MS) };
-    const got: Record<'vmlinux' | 'bzimage', Sample[]> = { vmlinux: [], bzimage: [] };
+    const got: Record<'vmlinux' | 'bzimage', BootSample[]> = { vmlinux: [], bzimage: [] };
     const stalled: Record<'vmlinux' | 'bzimage', number> = { vmlinux: 0, bzimage: 0 };
     // Interleave the two paths so drift in host load affects both alike.
-    for (let i = 0; i < opts.runs; i++) {
+    for (let i = 0; i < runs; i++) {
       for (const p of ['vmlinux', 'bzimage'] as const) {
-        const x = await sample(k, vm, p);
-        const head = `${k.release} ${p} run ${i + 1}/${opts.runs}`;
+        const x = await sampleBoot(k, vm, p);
+        const head = `${k.release} ${p} run ${i + 1}/${runs}`;
         if (typeof x === 'string') {
           stalled[p]++;
           process.stderr.write(`${head}: did not reach the first cell: ${x}\n`);
@@ -80,10 +82,10 @@ export async function runBenchBoot(opts: CliOptions): Promise<number> {
       }
     }
     if (got.vmlinux.length === 0 || got.bzimage.length === 0) complete = false;
-    const med = (p: 'vmlinux' | 'bzimage', f: keyof Sample): number => median(got[p].map((x) => x[f]));
+    const med = (p: 'vmlinux' | 'bzimage', f: keyof BootSample): number => median(got[p].map((x) => x[f]));
     const row = (p: 'vmlinux' | 'bzimage', label: string): string =>
       `  ${label} agent ready ${s(med(p, 'ready'))}, first cell done ${s(med(p, 'firstCell'))}` +
-      ` (${got[p].length} of ${opts.runs} boots${stalled[p] > 0 ? `; ${stalled[p]} stalled` : ''})`;
+      ` (${got[p].length} of ${runs} boots${stalled[p] > 0 ? `; ${stalled[p]} stalled` : ''})`;
     lines.push(
       `${k.release} (${vm.accel}, median from QEMU start)`,
       row('vmlinux', 'vmlinux (PVH):'),

@@ -81,6 +81,18 @@ export const COMMAND_DOCS: Record<Command, CommandDoc> = {
       'the periodic sync) and prints which pages reached the store, when and by which path.\n' +
       'Exit status 1 if a measurement failed or delivered bytes other than the ones written.',
   },
+  bench: {
+    synopsis: 'mmaplab bench [options]',
+    summary: 'what each mapping technique costs, and how fast the harness is',
+    text:
+      'Boots each kernel and measures, for every safe allocator x technique and size, mmap,\n' +
+      'first touch (read, write), faults and munmap, and sequential throughput, against\n' +
+      'anonymous memory in the same VM; fault-around on and off; write-combining and uncached;\n' +
+      'the addon against a C program doing the same cycle. Then the harness: boots per path and\n' +
+      'time per cell in a warm VM. Writes bench.json, bench.md and report.html to --out.\n' +
+      'Every figure is a median with min and max; compare the ratios, not emulated times.\n' +
+      'Exit status 1 if a guest failed to measure.',
+  },
   'bench-boot': {
     synopsis: 'mmaplab bench-boot [options]',
     summary: 'boot each kernel --runs times; print medians (vmlinux vs bzImage)',

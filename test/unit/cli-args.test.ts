@@ -41,6 +41,7 @@ const NEEDS: Record<Command, string[]> = {
   merge: ['a.json'],
   report: ['runs/x'],
   'test-guest': [],
+  bench: [],
   'bench-boot': [],
   files: [],
   kernels: [],
@@ -141,6 +142,11 @@ describe('command line', () => {
     ['run', '--timeout', '45', (o) => o.timeoutSec, 45],
     ['run', '--kernel', '6.12.117+deb12-amd64', (o) => o.kernels.releases, ['6.12.117+deb12-amd64']],
     ['bench-boot', '--runs', '9', (o) => o.runs, 9],
+    ['bench', '--runs', '2', (o) => o.runs, 2],
+    ['bench', '--reps', '7', (o) => o.reps, 7],
+    ['bench', '--size', '2M', (o) => o.sizes, [2 * 1024 * 1024]],
+    ['bench', '--harness', 'no', (o) => o.harness, false],
+    ['bench', '--out', 'out/b', (o) => o.out, 'out/b'],
     ['matrix', '--json', 'out/results.json', (o) => o.json, 'out/results.json'],
   ];
   for (const [command, opt, value, get, expected] of valued) {
@@ -157,6 +163,8 @@ describe('command line', () => {
     ['run', '--no-fail', (o) => o.noFail],
     ['merge', '--no-fail', (o) => o.noFail],
     ['classify', '--fail-on-findings', (o) => o.failOnFindings],
+    ['bench', '--quick', (o) => o.quick],
+    ['bench', '--matrix-time', (o) => o.matrixTime],
     ['classify', '--verbose', (o) => o.verbose],
     ['matrix', '--verbose', (o) => o.verbose],
     ['test-guest', '-v', (o) => o.verbose],
@@ -281,7 +289,8 @@ describe('command line', () => {
   const limits: Array<[Command, string, number, (o: CliOptions) => number]> = [
     ['matrix', '--timeout', 86_400, (o) => o.timeoutSec],
     ['matrix', '--repeat', 1000, (o) => o.repeat],
-    ['bench-boot', '--runs', 1000, (o) => o.runs],
+    ['bench-boot', '--runs', 1000, (o) => o.runs ?? 0],
+    ['bench', '--reps', 1000, (o) => o.reps ?? 0],
   ];
   for (const [command, opt, max, get] of limits) {
     it(`${opt} takes a whole number from 1 to ${max}`, () => {
@@ -337,7 +346,7 @@ describe('command line', () => {
         first(usageError(['classify', '-', '--fail-on-finding'])),
         'unknown option --fail-on-finding (did you mean --fail-on-findings?)',
       );
-      assert.equal(first(usageError(['kernels', '--rnus'])), 'unknown option --rnus (--runs is an option of bench-boot)');
+      assert.equal(first(usageError(['kernels', '--rnus'])), 'unknown option --rnus (--runs is an option of bench-boot, bench)');
     });
 
     it('the hint names the help of the command given', () => {
@@ -444,6 +453,8 @@ function sampleValue(name: string): string {
     '--files': 'no',
     '--shard': '1/2',
     '--runs': '2',
+    '--reps': '3',
+    '--harness': 'no',
     '--timeout': '60',
   };
   return samples[name] ?? 'x';

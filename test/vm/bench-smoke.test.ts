@@ -1,0 +1,74 @@
+/**
+ * `mmaplab bench --quick` end to end on both default kernels: it boots them,
+ * measures, and writes a bench.json the schema accepts and a report.html with
+ * the benchmark section. Only the shape and the counts are checked; the
+ * figures are what the run measured, and no time is asserted.
+ */
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { readBenchReport } from '../../lib/bench/schema';
+import { support } from '../../lib/device/support';
+import type { MethodName } from '../../lib/experiments/types';
+import { requiredKernel } from '../../lib/vm/kernels';
+import { REPO_ROOT } from '../../lib/paths';
+
+describe('mmaplab bench --quick (QEMU, both default kernels)', function () {
+  this.timeout(15 * 60_000);
+
+  const kernels = [requiredKernel('6.1'), requiredKernel('6.12')];
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-bench-'));
+  let status: number | null = null;
+  let stderr = '';
+
+  before(function () {
+    const args = [path.join(REPO_ROOT, 'dist', 'lib', 'cli.js'), 'bench', '--quick', '--out', out];
+    for (const k of kernels) args.push('--kernel', k.release);
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
+    status = r.status;
+    stderr = r.stderr;
+  });
+
+  it('exits 0 and writes bench.json, bench.md and report.html', () => {
+    assert.equal(status, 0, stderr.slice(-3000));
+    for (const f of ['bench.json', 'bench.md', 'report.html']) {
+      assert.ok(fs.existsSync(path.join(out, f)), `${f} was written`);
+    }
+  });
+
+  it('bench.json has every kernel with baselines, every safe page-backed pair, and the harness', () => {
+    const report = readBenchReport(path.join(out, 'bench.json'));
+    assert.deepEqual(
+      report.kernels.map((k) => k.kernel),
+      kernels.map((k) => k.release),
+    );
+    assert.equal(report.environment.accel, 'tcg');
+    for (const k of report.kernels) {
+      const techniques = new Set(k.mapCost.map((r) => r.technique));
+      assert.ok(techniques.has('anon') && techniques.has('anon_populate'), `${k.kernel}: both baselines`);
+      const measured = k.mapCost.filter((r) => r.refused === undefined);
+      for (const r of measured) {
+        assert.ok(r.mmapNs && r.mmapNs.n === 1, `${k.kernel} ${r.alloc}/${r.technique}: one repetition`);
+        assert.ok((r.readBytesPerSec?.median ?? 0) > 0, `${k.kernel} ${r.alloc}/${r.technique}: a read rate`);
+      }
+      for (const r of k.mapCost.filter((x) => x.refused !== undefined)) {
+        assert.ok((r.refused as string).length > 0, 'a refusal says why');
+      }
+      for (const r of k.mapCost) {
+        if (r.alloc !== null) assert.equal(support(r.alloc, r.technique as MethodName), 'safe', 'only safe pairs are measured');
+      }
+      assert.ok(k.addonOverhead.length > 0, `${k.kernel}: addon overhead rows`);
+      assert.ok(k.harness !== null, `${k.kernel}: harness measured`);
+      assert.equal(k.harness?.agentReadyVmlinuxMs.n, 1);
+      assert.equal(k.harness?.agentReadyBzimageMs.n, 1);
+    }
+  });
+
+  it('report.html carries the benchmark section', () => {
+    const html = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
+    assert.match(html, /<svg/);
+    for (const k of kernels) assert.ok(html.includes(k.release), `${k.release} in the report`);
+  });
+});
