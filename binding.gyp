@@ -8,6 +8,7 @@
         "native/constants.cc",
         "native/errors.cc",
         "native/fd.cc",
+        "native/fork.cc",
         "native/mapping.cc",
         "native/walk.cc"
       ],

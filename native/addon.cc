@@ -31,6 +31,7 @@ static Napi::Object InitMmaplab(Napi::Env env, Napi::Object exports)
 	exports.Set("patternWrite", Napi::Function::New(env, PatternWrite, "patternWrite"));
 	exports.Set("patternCheck", Napi::Function::New(env, PatternCheck, "patternCheck"));
 	exports.Set("forkWrite", Napi::Function::New(env, ForkWrite, "forkWrite"));
+	exports.Set("forkTouch", Napi::Function::New(env, ForkTouch, "forkTouch"));
 	exports.Set("constants", Napi::Function::New(env, Constants, "constants"));
 	return exports;
 }

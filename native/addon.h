@@ -62,6 +62,7 @@ Napi::Value FillAll(const Napi::CallbackInfo &info);
 Napi::Value PatternWrite(const Napi::CallbackInfo &info);
 Napi::Value PatternCheck(const Napi::CallbackInfo &info);
 Napi::Value ForkWrite(const Napi::CallbackInfo &info);
+Napi::Value ForkTouch(const Napi::CallbackInfo &info);
 Napi::Value Constants(const Napi::CallbackInfo &info);
 
 } // namespace mmaplab

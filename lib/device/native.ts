@@ -210,13 +210,29 @@ export interface NativeAddon {
    * (signal: its number).
    */
   forkWrite(buffer: ArrayBuffer, seed: number, firstIndex: number): { exitCode: number | null; signal: number | null };
+  /**
+   * fork(2): the child touches [offset, offset + length) of `buffer` through
+   * the mapping it inherited (mode 0: reads a byte of each page, 1: writes it
+   * back unchanged, 2: writes the pattern, word i = pattern(seed, firstIndex
+   * + i)) and exits; the parent waits. Returns how the child ended (signal:
+   * its number) and the page of the range it was on last (null: none).
+   * Whatever the memory does to the child, the caller survives it.
+   */
+  forkTouch(
+    buffer: ArrayBuffer,
+    offset: number,
+    length: number,
+    mode: 0 | 1 | 2,
+    seed: number,
+    firstIndex: number,
+  ): { exitCode: number | null; signal: number | null; page: number | null };
   constants(): NativeConstants;
 }
 
 const FUNCTIONS: readonly (keyof NativeAddon)[] = [
   'open', 'close', 'ioctl', 'ioctlNoArg', 'ioctlWithArray', 'ioctlAsync',
   'mmap', 'munmap', 'munmapRange', 'unsafeMunmapKeepingBuffer', 'mremap', 'mprotect', 'madvise', 'msync', 'msyncAsync', 'mincore',
-  'touch', 'readAll', 'fillAll', 'patternWrite', 'patternCheck', 'forkWrite', 'constants',
+  'touch', 'readAll', 'fillAll', 'patternWrite', 'patternCheck', 'forkWrite', 'forkTouch', 'constants',
 ];
 
 let addon: NativeAddon | undefined;
