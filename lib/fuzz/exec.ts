@@ -1,0 +1,328 @@
+/**
+ * Running fuzz operations against the real device: the sessions and
+ * mappings that exist right now, in slots (ops.ts), and one outcome per
+ * operation.
+ *
+ * Everything reaches the kernel through the raw paths where the device API
+ * would check in JavaScript first: CONFIGURE is configureRaw() (any numbers,
+ * never the API's `hazards` flag: a hazard pair goes to the module as it is,
+ * and the module must refuse it), reserved fields and unknown requests are
+ * plain ioctls. Memory is only ever touched by a forked child
+ * (native forkTouch), so a SIGBUS or SIGSEGV is an outcome, not the end of
+ * the fuzzer; read(2) and write(2) may use a mapping as their buffer, which
+ * only the kernel touches (a bad page is EFAULT there, not a signal).
+ *
+ * Outcomes: 'ok', the errno's name ('EINVAL', 'EPERM', 'ENODEV', ...), the
+ * signal that killed a touching child ('SIGBUS'), 'exit:N', 'skip' (the slot
+ * was empty), and 'violation': the module accepted something it must
+ * refuse with allow_hazards=0 (a hazard pair, FREE_WHILE_MAPPED). An error
+ * that is none of these is a bug of the fuzzer and is thrown.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { DEFAULT_DEVICE_PATH, Device, MAX_PAGE_INFO, failureReason } from '../device/device';
+import { isSyscallError } from '../device/errors';
+import { encode, FILL_LAYOUT, IOC_MAGIC, ioc, REQUESTS, STORE_LAYOUT, VERIFY_LAYOUT } from '../device/layout';
+import type { Mapping } from '../device/mapping';
+import { native, nativeConstants } from '../device/native';
+import { storeRequest } from '../device/store';
+import { MmaplabError } from '../util/errors';
+import { type FuzzOp, isHazardConfigure, MAP_SLOTS, SESSION_SLOTS, type TouchMode } from './ops';
+
+export interface Outcome {
+  /** 'ok', an errno name, a signal name, 'exit:N', 'skip' or 'violation'. */
+  readonly result: string;
+  /** What the module said (LAST_ERROR), the page a child died on, what was violated. */
+  readonly detail?: string;
+}
+
+const OK: Outcome = { result: 'ok' };
+const SKIP: Outcome = { result: 'skip' };
+const TOUCH_MODE: Readonly<Record<TouchMode, 0 | 1 | 2>> = { read: 0, write: 1, pattern: 2 };
+
+function signalName(signal: number): string {
+  const found = Object.entries(os.constants.signals).find(([, n]) => n === signal);
+  return found?.[0] ?? `SIG${signal}`;
+}
+
+/** The sessions and mappings of one fuzz run, by slot. */
+export class FuzzTarget {
+  readonly devicePath: string;
+  readonly sessions: (Device | null)[] = Array.from({ length: SESSION_SLOTS }, () => null);
+  readonly maps: (Mapping | null)[] = Array.from({ length: MAP_SLOTS }, () => null);
+  readonly #page: number;
+
+  constructor(devicePath: string = DEFAULT_DEVICE_PATH) {
+    this.devicePath = devicePath;
+    this.#page = nativeConstants().PAGE_SIZE;
+  }
+
+  /** Runs one operation; a refusal is an outcome, only a bug of the fuzzer throws. */
+  run(op: FuzzOp): Outcome {
+    try {
+      return this.#run(op);
+    } catch (err) {
+      if (isSyscallError(err)) {
+        const why = failureReason(err);
+        return why !== undefined ? { result: err.code, detail: why.text } : { result: err.code };
+      }
+      throw err;
+    }
+  }
+
+  /** Unmaps every mapping and closes every session (the end of a run). */
+  closeAll(): void {
+    for (let m = 0; m < MAP_SLOTS; m++) this.#dropMap(m);
+    for (let s = 0; s < SESSION_SLOTS; s++) {
+      this.sessions[s]?.close();
+      this.sessions[s] = null;
+    }
+  }
+
+  #session(s: number): Device | null {
+    return this.sessions[s] ?? null;
+  }
+
+  #map(m: number): Mapping | null {
+    const map = this.maps[m] ?? null;
+    if (map !== null && map.unmapped) {
+      this.maps[m] = null;
+      return null;
+    }
+    return map;
+  }
+
+  #dropMap(m: number): void {
+    const map = this.maps[m];
+    this.maps[m] = null;
+    if (map && !map.unmapped) map.unmap();
+  }
+
+  /** Pages of a mapping, rounded up (its length need not be a page multiple). */
+  #pagesOf(map: Mapping): number {
+    return Math.max(1, Math.ceil(map.length / this.#page));
+  }
+
+  /** [page, page + pages) of `map` as a byte range inside it; pages 0 (or an empty range) is all of it. */
+  #range(map: Mapping, page: number, pages: number): { offset: number; length: number } | null {
+    if (pages === 0) return null;
+    const n = this.#pagesOf(map);
+    const first = page % n;
+    const offset = first * this.#page;
+    return { offset, length: Math.min(pages * this.#page, map.length - offset) };
+  }
+
+  #run(op: FuzzOp): Outcome {
+    switch (op.op) {
+      case 'open': {
+        this.sessions[op.s]?.close();
+        this.sessions[op.s] = null;
+        this.sessions[op.s] = Device.open(this.devicePath, { access: op.access });
+        return OK;
+      }
+      case 'close': {
+        const dev = this.#session(op.s);
+        if (dev === null) return SKIP;
+        this.sessions[op.s] = null;
+        dev.close();
+        return OK;
+      }
+      case 'configure': {
+        const dev = this.#session(op.s);
+        if (dev === null) return SKIP;
+        dev.configureRaw({
+          alloc: op.alloc,
+          method: op.method,
+          size: BigInt(op.size),
+          flags: op.flags,
+          cache: op.cache,
+          delay_ms: op.delayMs,
+          period_ms: op.periodMs,
+        });
+        if (isHazardConfigure(op)) {
+          return { result: 'violation', detail: `CONFIGURE accepted hazard pair alloc ${op.alloc} + method ${op.method}` };
+        }
+        return OK;
+      }
+      case 'mmap': {
+        const dev = this.#session(op.s);
+        if (dev === null) return SKIP;
+        this.#dropMap(op.m);
+        this.maps[op.m] = dev.map({
+          offset: op.offset,
+          length: op.length,
+          prot: op.prot,
+          private: op.private,
+          populate: op.populate,
+        });
+        return OK;
+      }
+      case 'touch': {
+        const map = this.#map(op.m);
+        if (map === null) return SKIP;
+        const n = this.#pagesOf(map);
+        const first = op.page % n;
+        const offset = first * this.#page;
+        const length = Math.min(Math.max(1, Math.min(op.pages, n - first)) * this.#page, map.length - offset);
+        const firstWord = ((map.offset + offset) / 4) >>> 0;
+        const r = native().forkTouch(map.buffer, offset, length, TOUCH_MODE[op.mode], op.seed, firstWord);
+        const where = r.page === null ? undefined : `page ${first + r.page} of the mapping`;
+        if (r.signal !== null) return { result: signalName(r.signal), ...(where ? { detail: where } : {}) };
+        return r.exitCode === 0 ? OK : { result: `exit:${r.exitCode ?? '?'}` };
+      }
+      case 'munmap': {
+        const map = this.#map(op.m);
+        if (map === null) return SKIP;
+        this.maps[op.m] = null;
+        map.unmap();
+        return OK;
+      }
+      case 'munmap-range': {
+        const map = this.#map(op.m);
+        if (map === null) return SKIP;
+        const range = this.#range(map, op.page, Math.max(1, op.pages)) as { offset: number; length: number };
+        if (range.offset === 0 && range.length >= map.length) {
+          this.maps[op.m] = null;
+          map.unmap();
+          return OK;
+        }
+        const parts = map.unmapRange(range);
+        this.maps[op.m] = parts[0] ?? null;
+        const rest = parts[1];
+        if (rest !== undefined) {
+          const free = this.maps.findIndex((x, i) => i !== op.m && (x === null || x.unmapped));
+          if (free >= 0) this.maps[free] = rest;
+          else rest.unmap();
+        }
+        return OK;
+      }
+      case 'mremap': {
+        const map = this.#map(op.m);
+        if (map === null) return SKIP;
+        this.maps[op.m] = map.remap(Math.max(1, op.length), { mayMove: op.mayMove });
+        return OK;
+      }
+      case 'mprotect': {
+        const map = this.#map(op.m);
+        if (map === null) return SKIP;
+        map.protect(op.prot, this.#range(map, op.page, op.pages) ?? {});
+        return OK;
+      }
+      case 'madvise': {
+        const map = this.#map(op.m);
+        if (map === null) return SKIP;
+        map.advise(op.advice, this.#range(map, op.page, op.pages) ?? {});
+        return OK;
+      }
+      case 'msync': {
+        const map = this.#map(op.m);
+        if (map === null) return SKIP;
+        map.msync({ mode: op.mode, invalidate: op.invalidate });
+        return OK;
+      }
+      case 'mincore': {
+        const map = this.#map(op.m);
+        if (map === null) return SKIP;
+        map.residency();
+        return OK;
+      }
+      case 'read':
+      case 'write': {
+        const dev = this.#session(op.s);
+        if (dev === null) return SKIP;
+        const via = op.op === 'read' ? op.into : op.from;
+        let view: Uint8Array;
+        if (via === null) {
+          view = Buffer.alloc(op.length, 0x5a);
+        } else {
+          const map = this.#map(via);
+          if (map === null) return SKIP;
+          // Only the kernel touches this memory: a page it cannot use is EFAULT, never a signal.
+          view = new Uint8Array(map.buffer, 0, Math.min(op.length, map.length));
+        }
+        if (op.op === 'read') fs.readSync(dev.fd, view, 0, view.byteLength, op.position);
+        else fs.writeSync(dev.fd, view, 0, view.byteLength, op.position);
+        return OK;
+      }
+      case 'fill': {
+        const dev = this.#session(op.s);
+        if (dev === null) return SKIP;
+        if (op.reserved === 0) dev.fill(op.seed);
+        else native().ioctl(dev.fd, REQUESTS.FILL, encode(FILL_LAYOUT, { seed: op.seed, reserved: op.reserved }));
+        return OK;
+      }
+      case 'verify': {
+        const dev = this.#session(op.s);
+        if (dev === null) return SKIP;
+        if (op.reserved === 0) dev.verify(op.seed);
+        else {
+          const v = { seed: op.seed, reserved: op.reserved, mismatch: 0n, expected: 0, found: 0 };
+          native().ioctl(dev.fd, REQUESTS.VERIFY, encode(VERIFY_LAYOUT, v));
+        }
+        return OK;
+      }
+      case 'stats': {
+        const dev = this.#session(op.s);
+        if (dev === null) return SKIP;
+        dev.stats();
+        return OK;
+      }
+      case 'info': {
+        const dev = this.#session(op.s);
+        if (dev === null) return SKIP;
+        dev.info({ pages: op.pages === 'all' ? true : Math.min(op.pages, MAX_PAGE_INFO) });
+        return OK;
+      }
+      case 'last-error': {
+        const dev = this.#session(op.s);
+        if (dev === null) return SKIP;
+        dev.lastError();
+        return OK;
+      }
+      case 'flush': {
+        const dev = this.#session(op.s);
+        if (dev === null) return SKIP;
+        dev.flush();
+        return OK;
+      }
+      case 'fsync': {
+        const dev = this.#session(op.s);
+        if (dev === null) return SKIP;
+        dev.fsync(op.dataOnly);
+        return OK;
+      }
+      case 'store': {
+        const dev = this.#session(op.s);
+        if (dev === null) return SKIP;
+        const id = BigInt(op.id);
+        if (op.reserved === 0) dev.store({ id, data: op.dataLen === 0 ? false : op.dataLen, pages: op.pages });
+        else native().ioctl(dev.fd, REQUESTS.STORE, encode(STORE_LAYOUT, { ...storeRequest(id), reserved: op.reserved }));
+        return OK;
+      }
+      case 'free-while-mapped': {
+        const dev = this.#session(op.s);
+        if (dev === null) return SKIP;
+        dev.freeWhileMapped();
+        return { result: 'violation', detail: 'FREE_WHILE_MAPPED was accepted' };
+      }
+      case 'ioctl': {
+        const dev = this.#session(op.s);
+        if (dev === null) return SKIP;
+        const request = ioc(op.dir & 3, IOC_MAGIC, op.nr & 0xff, op.dir === 0 ? 0 : op.size & 0x3fff);
+        if (op.dir === 0) {
+          native().ioctlNoArg(dev.fd, request);
+          if (request === REQUESTS.FREE_WHILE_MAPPED) return { result: 'violation', detail: 'FREE_WHILE_MAPPED was accepted' };
+        } else {
+          native().ioctl(dev.fd, request, new Uint8Array(Math.max(1, op.size & 0x3fff)));
+        }
+        return OK;
+      }
+    }
+  }
+}
+
+/** A fuzzer bug surfaced while running an operation (not a kernel outcome). */
+export function fuzzerBug(op: FuzzOp, err: unknown): MmaplabError {
+  const what = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  return new MmaplabError('EFUZZBUG', `the fuzzer failed to run ${JSON.stringify(op)}: ${what}`);
+}

@@ -1,0 +1,150 @@
+/**
+ * lib/fuzz/ops: the generator is pure and seeded (same seed, same
+ * operations; a prefix does not depend on how many are asked for; other
+ * seeds differ), every operation it makes is valid, the vocabulary is all
+ * used, and an operation log survives JSON both ways.
+ */
+import { strict as assert } from 'node:assert';
+import { support } from '../../lib/device/support';
+import {
+  checkOp,
+  describeOp,
+  formatOpList,
+  type FuzzOp,
+  generate,
+  generateOps,
+  HAZARD_PAIRS,
+  isHazardConfigure,
+  MAP_SLOTS,
+  OP_NAMES,
+  parseOps,
+  SAFE_PAIRS,
+  SESSION_SLOTS,
+} from '../../lib/fuzz/ops';
+import { MmaplabError } from '../../lib/util/errors';
+
+const isFuzzOpError = (e: unknown): boolean => e instanceof MmaplabError && e.code === 'EFUZZOP';
+
+describe('fuzz operations', () => {
+  describe('the generator', () => {
+    it('the same seed gives the same operations', () => {
+      for (const seed of [0, 1, 777, 0xffff_ffff]) {
+        assert.deepEqual(generateOps(seed, 3000), generateOps(seed, 3000), `seed ${seed}`);
+      }
+    });
+
+    it('a prefix does not depend on how many operations are taken (a run is its seed and its length)', () => {
+      const long = generateOps(4242, 5000);
+      assert.deepEqual(generateOps(4242, 1234), long.slice(0, 1234));
+      const gen = generate(4242);
+      const pulled: FuzzOp[] = [];
+      for (let i = 0; i < 500; i++) pulled.push(gen.next().value);
+      assert.deepEqual(pulled, long.slice(0, 500));
+    });
+
+    it('different seeds give different sequences', () => {
+      const seen = new Set<string>();
+      for (let seed = 0; seed < 50; seed++) seen.add(JSON.stringify(generateOps(seed, 100)));
+      assert.equal(seen.size, 50);
+      assert.notDeepEqual(generateOps(1, 200), generateOps(2, 200));
+    });
+
+    it('starts by opening a session, and every operation it makes is valid', () => {
+      const ops = generateOps(31337, 20_000);
+      assert.equal(ops[0]?.op, 'open');
+      ops.forEach((op, i) => assert.deepEqual(checkOp(op, `operation ${i}`), op));
+    });
+
+    it('uses the whole vocabulary, with touches, mmaps and CONFIGUREs the most common', () => {
+      const ops = generateOps(5, 20_000);
+      const count = new Map<string, number>();
+      for (const op of ops) count.set(op.op, (count.get(op.op) ?? 0) + 1);
+      for (const name of OP_NAMES) assert.ok((count.get(name) ?? 0) > 0, `${name} is generated`);
+      for (const name of ['touch', 'mmap', 'configure']) assert.ok((count.get(name) ?? 0) > ops.length / 20, name);
+    });
+
+    it('configures safe pairs mostly, and sends every kind of bad input and hazard pairs raw', () => {
+      const configs = generateOps(8, 30_000).filter((o): o is Extract<FuzzOp, { op: 'configure' }> => o.op === 'configure');
+      const hazards = configs.filter(isHazardConfigure);
+      assert.ok(hazards.length > configs.length / 30, `hazard pairs: ${hazards.length} of ${configs.length}`);
+      assert.ok(hazards.length < configs.length / 5);
+      const names = new Set(hazards.map((c) => `${c.alloc}/${c.method}`));
+      assert.ok(names.size >= HAZARD_PAIRS.length / 2, `${names.size} distinct hazard pairs`);
+      assert.ok(configs.some((c) => c.size === '0'), 'size 0');
+      assert.ok(configs.some((c) => BigInt(c.size) % 4096n !== 0n), 'an unaligned size');
+      assert.ok(configs.some((c) => BigInt(c.size) === 64n * 1024n * 1024n), 'max_size');
+      assert.ok(configs.some((c) => BigInt(c.size) === 64n * 1024n * 1024n + 4096n), 'max_size + a page');
+      assert.ok(configs.some((c) => c.alloc === 0 || c.alloc > 8), 'an unknown allocator');
+      assert.ok(configs.some((c) => c.method === 0 || c.method > 14), 'an unknown method');
+      assert.ok(configs.some((c) => c.cache > 2), 'an unknown cache attribute');
+      assert.ok(configs.some((c) => c.flags > 1), 'an unknown flag');
+      assert.ok(configs.some((c) => c.flags === 1), 'fault-around');
+      assert.ok(configs.some((c) => c.cache === 1) && configs.some((c) => c.cache === 2), 'WC and UC');
+      assert.ok(configs.some((c) => c.delayMs > 0) && configs.some((c) => c.periodMs > 0), 'deferred-I/O delay, periodic sync');
+    });
+
+    it('exercises ranges past the buffer, unaligned lengths, every protection and private mappings', () => {
+      const maps = generateOps(9, 20_000).filter((o): o is Extract<FuzzOp, { op: 'mmap' }> => o.op === 'mmap');
+      assert.ok(maps.some((m) => m.length % 4096 !== 0), 'unaligned length');
+      assert.ok(maps.some((m) => m.offset >= 1 << 30), 'offset far past any buffer');
+      for (const prot of ['none', 'r', 'rw'] as const) assert.ok(maps.some((m) => m.prot === prot), prot);
+      assert.ok(maps.some((m) => m.private) && maps.some((m) => m.populate));
+    });
+
+    it('the safe and hazard pairs are the support table\'s', () => {
+      for (const [a, t] of SAFE_PAIRS) assert.equal(support(a, t), 'safe');
+      for (const [a, t] of HAZARD_PAIRS) assert.equal(support(a, t), 'hazard');
+      assert.ok(SAFE_PAIRS.length > 30 && HAZARD_PAIRS.length > 10);
+    });
+  });
+
+  describe('the operation log', () => {
+    it('survives JSON both ways, compact or one operation per line', () => {
+      const ops = generateOps(2024, 3000);
+      assert.deepEqual(parseOps(JSON.stringify(ops)), ops);
+      assert.deepEqual(parseOps(formatOpList(ops)), ops);
+      assert.equal(formatOpList(ops).split('\n').length, ops.length + 3);
+      assert.deepEqual(parseOps(formatOpList([])), []);
+    });
+
+    it('keeps u64 values exact as decimal strings', () => {
+      const op: FuzzOp = {
+        op: 'configure', s: 0, alloc: 1, method: 1, size: '18446744073709551615', flags: 0, cache: 0, delayMs: 0, periodMs: 0,
+      };
+      assert.deepEqual(parseOps(JSON.stringify([op])), [op]);
+      assert.throws(() => checkOp({ ...op, size: '18446744073709551616' }), isFuzzOpError);
+      assert.throws(() => checkOp({ ...op, size: '-1' }), isFuzzOpError);
+      assert.throws(() => checkOp({ ...op, size: 4096 }), isFuzzOpError);
+    });
+
+    it('refuses what is not an operation: unknown op or field, slot out of range, wrong type', () => {
+      assert.throws(() => parseOps('{'), isFuzzOpError);
+      assert.throws(() => parseOps('{}'), /JSON array/);
+      assert.throws(() => checkOp(null), isFuzzOpError);
+      assert.throws(() => checkOp({ op: 'reboot' }), /unknown op/);
+      assert.throws(() => checkOp({ op: 'close', s: SESSION_SLOTS }), /bad s/);
+      assert.throws(() => checkOp({ op: 'munmap', m: MAP_SLOTS }), /bad m/);
+      assert.throws(() => checkOp({ op: 'munmap', m: 0, extra: 1 }), /unknown field extra/);
+      assert.throws(() => checkOp({ op: 'open', s: 0, access: 'w' }), /bad access/);
+      assert.throws(() => checkOp({ op: 'info', s: 0, pages: -1 }), /bad pages/);
+      assert.throws(() => parseOps('[{"op":"close","s":0},{"op":"close"}]'), /operation 1/);
+      assert.deepEqual(checkOp({ op: 'info', s: 1, pages: 'all' }), { op: 'info', s: 1, pages: 'all' });
+      assert.deepEqual(checkOp({ op: 'read', s: 1, position: null, length: 0, into: null }), {
+        op: 'read', s: 1, position: null, length: 0, into: null,
+      });
+    });
+
+    it('describes each operation in one line', () => {
+      for (const op of generateOps(3, 2000)) {
+        const line = describeOp(op);
+        assert.ok(!line.includes('\n') && line.includes(op.op), line);
+      }
+      assert.equal(
+        describeOp({ op: 'configure', s: 2, alloc: 4, method: 2, size: '16384', flags: 1, cache: 0, delayMs: 0, periodMs: 0 }),
+        's2 configure vmalloc/fault_page size=16384 cache=wb flags=1',
+      );
+      assert.equal(describeOp({ op: 'configure', s: 0, alloc: 99, method: 0, size: '0', flags: 0, cache: 7, delayMs: 0, periodMs: 0 }),
+        's0 configure alloc#99/method#0 size=0 cache=cache#7');
+    });
+  });
+});
