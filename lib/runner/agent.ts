@@ -12,6 +12,7 @@ import {
   MARK_AGENT_DONE,
   MARK_AGENT_READY,
   MARK_CELL_DONE,
+  MARK_FUZZ_BATCH,
   type GuestEvent,
   type Job,
 } from '../vm/job';
@@ -51,6 +52,24 @@ async function main(runDir: string): Promise<number> {
         runner.close();
       }
       return 0;
+    }
+    if (job.kind === 'fuzz') {
+      // No hazards: the fuzzer checks that the module refuses them.
+      loadModule(job.module.path, job.module.params);
+      const { runFuzzJob } = await import('../fuzz/run');
+      let marked = 0;
+      const result = await runFuzzJob(job.fuzz, {
+        onProgress: (done, elapsedMs) => {
+          emit({ type: 'fuzz-progress', done, elapsedMs });
+          // One console mark a second at most: it only restarts the host's idle deadline.
+          if (Date.now() - marked >= 1000) {
+            marked = Date.now();
+            process.stdout.write(`${MARK_FUZZ_BATCH} ${done}\n`);
+          }
+        },
+      });
+      emit({ type: 'fuzz-result', result });
+      return result.error === null ? 0 : 1;
     }
     if (job.kind === 'files') {
       loadModule(job.module.path, job.module.params);

@@ -7,6 +7,7 @@
 import type { GuestBench, GuestBenchOptions } from '../bench/types';
 import type { CellResult, CellSpec } from '../experiments/types';
 import type { TriggerResult } from '../experiments/file-triggers';
+import type { FuzzJobOptions, FuzzResult } from '../fuzz/types';
 
 export interface ModuleLoad {
   /** Host path of mmaplab.ko built for this kernel (visible in the guest). */
@@ -27,6 +28,8 @@ export type Job =
     }
   /** The file-backed techniques under every trigger (lib/experiments/file-triggers). */
   | { kind: 'files'; kernel: string; module: ModuleLoad }
+  /** `mmaplab fuzz`: random or replayed operations on the device (lib/fuzz), allow_hazards=0. */
+  | { kind: 'fuzz'; kernel: string; module: ModuleLoad; fuzz: FuzzJobOptions }
   /** The guest part of `mmaplab bench` (lib/bench/measure.ts). */
   | { kind: 'bench'; kernel: string; module: ModuleLoad; options: GuestBenchOptions }
   | { kind: 'idle'; kernel: string };
@@ -43,6 +46,8 @@ export type GuestEvent =
   | { type: 'ready'; uptime: number; node: string; release: string }
   | { type: 'cell-start'; id: string }
   | { type: 'cell-result'; result: CellResult }
+  | { type: 'fuzz-progress'; done: number; elapsedMs: number }
+  | { type: 'fuzz-result'; result: FuzzResult }
   | { type: 'kernel-damaged'; id: string; why: string }
   | { type: 'test'; test: GuestTest }
   | { type: 'file-result'; result: TriggerResult }
@@ -54,6 +59,8 @@ export type GuestEvent =
 export const MARK_AGENT_READY = 'MMAPLAB-AGENT-READY';
 export const MARK_CELL_DONE = 'MMAPLAB-CELL-DONE';
 export const MARK_AGENT_DONE = 'MMAPLAB-AGENT-DONE';
+/** Printed by a fuzz job after every clean check: the host's idle deadline starts again. */
+export const MARK_FUZZ_BATCH = 'MMAPLAB-FUZZ-BATCH';
 
 export const JOB_FILE = 'job.json';
 export const EVENTS_FILE = 'events.jsonl';

@@ -19,6 +19,7 @@ import {
   MARK_AGENT_DONE,
   MARK_AGENT_READY,
   MARK_CELL_DONE,
+  MARK_FUZZ_BATCH,
   parseEvents,
   type GuestEvent,
   type Job,
@@ -39,6 +40,11 @@ export interface VmOptions {
   echo?: NodeJS.WritableStream;
   /** Called for every console line, with ms since QEMU was started (benchmarks time marks with it). */
   onLine?: (line: string, ms: number) => void;
+  /**
+   * Fuzz jobs: a guest that prints no progress mark for this long is a hang
+   * (boot included), whatever is left of timeoutMs.
+   */
+  idleMs?: number;
 }
 
 export const DEFAULT_VM: VmOptions = {
@@ -173,6 +179,15 @@ export async function runJob(
           idle: {
             ms: CELL_IDLE_MS,
             resetOn: [MARK_AGENT_READY, MARK_CELL_DONE],
+            trouble: { test: consoleShowsOops, ms: OOPS_IDLE_MS },
+          },
+        }
+      : {}),
+    ...(job.kind === 'fuzz' && vm.idleMs !== undefined
+      ? {
+          idle: {
+            ms: vm.idleMs,
+            resetOn: [MARK_AGENT_READY, MARK_FUZZ_BATCH],
             trouble: { test: consoleShowsOops, ms: OOPS_IDLE_MS },
           },
         }
