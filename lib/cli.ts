@@ -5,6 +5,7 @@ import { runBench } from './cli/bench';
 import { runBenchBoot } from './cli/bench-boot';
 import { classifyCommand } from './cli/classify';
 import { runFiles } from './cli/files';
+import { runFuzz } from './cli/fuzz';
 import { log } from './cli/common';
 import { EXIT_FAILED, EXIT_USAGE } from './cli/exit';
 import { runGuestTests } from './cli/guest-tests';
@@ -44,6 +45,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return runBench(opts);
     case 'bench-boot':
       return runBenchBoot(opts);
+    case 'fuzz':
+      return runFuzz(opts);
   }
 }
 

@@ -20,6 +20,7 @@ export const COMMANDS = [
   'files',
   'bench',
   'bench-boot',
+  'fuzz',
   'kernels',
   'build-kmod',
   'help',
@@ -79,6 +80,12 @@ export interface CliOptions {
   suites: string[];
   json: string | null;
   verbose: boolean;
+  /** fuzz: the generator's seed (null: from the clock). */
+  seed: number | null;
+  /** fuzz: stop after this many operations (null: 3000 unless --seconds). */
+  fuzzOps: number | null;
+  /** fuzz: stop after this many seconds. */
+  fuzzSeconds: number | null;
 }
 
 export function defaultOptions(): CliOptions {
@@ -114,6 +121,9 @@ export function defaultOptions(): CliOptions {
     suites: [],
     json: null,
     verbose: false,
+    seed: null,
+    fuzzOps: null,
+    fuzzSeconds: null,
   };
 }
 
@@ -198,8 +208,8 @@ export interface OptionSpec {
   apply: (st: ParseState, value: string) => void;
 }
 
-const KERNEL_SELECTING: readonly Command[] = ['matrix', 'run', 'test-guest', 'files', 'bench', 'bench-boot', 'build-kmod'];
-const BOOTING: readonly Command[] = ['matrix', 'run', 'test-guest', 'files', 'bench', 'bench-boot'];
+const KERNEL_SELECTING: readonly Command[] = ['matrix', 'run', 'test-guest', 'files', 'bench', 'bench-boot', 'fuzz', 'build-kmod'];
+const BOOTING: readonly Command[] = ['matrix', 'run', 'test-guest', 'files', 'bench', 'bench-boot', 'fuzz'];
 
 export const OPTIONS: readonly OptionSpec[] = [
   {
@@ -373,6 +383,32 @@ export const OPTIONS: readonly OptionSpec[] = [
     apply: (st) => (st.opts.failOnFindings = true),
   },
   {
+    name: '--ops',
+    value: 'N',
+    help: 'stop after N operations per kernel (default 3000 unless --seconds)',
+    commands: ['fuzz'],
+    apply: (st, v) => (st.opts.fuzzOps = positiveInt('--ops', v, 100_000_000)),
+  },
+  {
+    name: '--seconds',
+    value: 'T',
+    help: 'stop after T seconds per kernel (with --ops: whichever comes first)',
+    commands: ['fuzz'],
+    apply: (st, v) => (st.opts.fuzzSeconds = positiveInt('--seconds', v, 7 * 86_400)),
+  },
+  {
+    name: '--seed',
+    value: 'S',
+    help: 'the seed, a whole number below 2^32 (default: from the clock; printed first either way)',
+    commands: ['fuzz'],
+    apply: (st, v) => {
+      if (!/^\d+$/.test(v) || Number(v) > 0xffff_ffff) {
+        throw new ValueError(`--seed needs a whole number from 0 to ${0xffff_ffff}, got "${v}"`);
+      }
+      st.opts.seed = Number(v);
+    },
+  },
+  {
     name: '--suite',
     value: 'PATTERN',
     help: 'only the guest test files whose name contains PATTERN (repeatable), e.g. 40-files',
@@ -415,7 +451,10 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: '--timeout',
     value: 'SECONDS',
-    help: 'per-VM deadline; a guest that overruns is a hang (default 300)',
+    help: (c) =>
+      c === 'fuzz'
+        ? 'the longest a guest may go without finishing a batch of operations (boot included): a hang (default 300)'
+        : 'per-VM deadline; a guest that overruns is a hang (default 300)',
     commands: BOOTING,
     apply: (st, v) => (st.opts.timeoutSec = positiveInt('--timeout', v, 86_400)),
   },
@@ -526,6 +565,7 @@ const ARITY: Record<Command, { min: number; max: number; what: string }> = {
   files: { min: 0, max: 0, what: '' },
   bench: { min: 0, max: 0, what: '' },
   'bench-boot': { min: 0, max: 0, what: '' },
+  fuzz: { min: 0, max: 0, what: '' },
   kernels: { min: 0, max: 0, what: '' },
   'build-kmod': { min: 0, max: 0, what: '' },
   help: { min: 0, max: 1, what: 'a command' },

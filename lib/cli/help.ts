@@ -98,6 +98,26 @@ export const COMMAND_DOCS: Record<Command, CommandDoc> = {
     summary: 'boot each kernel --runs times; print medians (vmlinux vs bzImage)',
     text: 'Exit status 1 if a kernel has no measured boot on one of the paths.',
   },
+  fuzz: {
+    synopsis: 'mmaplab fuzz [options]',
+    summary: 'seeded random ioctl/mmap sequences (allow_hazards=0); minimise any complaint',
+    text:
+      'Prints the seed first, then boots each kernel and runs a random sequence of operations\n' +
+      'over a few sessions: open, CONFIGURE (valid and invalid, hazard pairs sent raw: the\n' +
+      'module must refuse them with EPERM), mmap (any range, protection, shared or private,\n' +
+      'populate), touches in a forked child, munmap of all or part, mremap, mprotect,\n' +
+      'madvise, msync, read/write (also through a mapping), FILL, VERIFY, STATS, INFO,\n' +
+      'LAST_ERROR, STORE, FLUSH, fsync, raw ioctls, close with mappings live. Every 200\n' +
+      'operations and at the end it reads the kernel log and the taint (O and E masked). The\n' +
+      'same seed gives the same operations. A complaint, new taint, or a hazard the module\n' +
+      'accepts stops the run; the operations are then replayed in fresh VMs (at most 30) to\n' +
+      'confirm it and cut them down to a short sequence that still complains.\n' +
+      'Per kernel: operations run, seconds, the count of each outcome, and "clean" or the\n' +
+      'complaint with its kernel log and the minimal sequence (also written to\n' +
+      'runs/fuzz-<time>/).\n' +
+      '\nexit status: 0 when every kernel stayed clean, 1 when one complained (or mmaplab failed),\n' +
+      '2 for a usage error.',
+  },
   kernels: {
     synopsis: 'mmaplab kernels',
     summary: 'list installed kernels usable with mmaplab',

@@ -43,6 +43,7 @@ const NEEDS: Record<Command, string[]> = {
   'test-guest': [],
   bench: [],
   'bench-boot': [],
+  fuzz: [],
   files: [],
   kernels: [],
   'build-kmod': [],
@@ -148,6 +149,11 @@ describe('command line', () => {
     ['bench', '--harness', 'no', (o) => o.harness, false],
     ['bench', '--out', 'out/b', (o) => o.out, 'out/b'],
     ['matrix', '--json', 'out/results.json', (o) => o.json, 'out/results.json'],
+    ['fuzz', '--ops', '2500', (o) => o.fuzzOps, 2500],
+    ['fuzz', '--seconds', '90', (o) => o.fuzzSeconds, 90],
+    ['fuzz', '--seed', '4294967295', (o) => o.seed, 4294967295],
+    ['fuzz', '--kernel', '6.1.0-56-amd64', (o) => o.kernels.releases, ['6.1.0-56-amd64']],
+    ['fuzz', '--timeout', '120', (o) => o.timeoutSec, 120],
   ];
   for (const [command, opt, value, get, expected] of valued) {
     it(`${command}: ${opt} ${value} and ${opt}=${value} mean the same`, () => {
@@ -338,7 +344,7 @@ describe('command line', () => {
       assert.equal(first(usageError(['matrix', '--isolated'])), 'unknown option --isolated (did you mean --isolate?)');
       assert.equal(first(usageError(['matrix', '--nofail'])), 'unknown option --nofail (did you mean --no-fail?)');
       assert.equal(first(usageError(['-x'])), 'unknown option -x');
-      assert.equal(first(usageError(['--nope=1'])), 'unknown option --nope');
+      assert.equal(first(usageError(['--qwerty=1'])), 'unknown option --qwerty');
     });
 
     it('point at the command that has a near option when this one has none', () => {
@@ -429,6 +435,36 @@ describe('size and shard syntax', () => {
     }
   });
 
+  describe('fuzz', () => {
+    it('defaults: no seed (from the clock), no operation or time limit given', () => {
+      const o = parseArgs(['fuzz']);
+      assert.deepEqual([o.command, o.seed, o.fuzzOps, o.fuzzSeconds], ['fuzz', null, null, null]);
+    });
+
+    it('takes --ops, --seconds and --seed together, and the VM options', () => {
+      const o = parseArgs(['fuzz', '--ops', '100000', '--seconds', '600', '--seed', '0', '--accel', 'tcg', '-v']);
+      assert.deepEqual([o.fuzzOps, o.fuzzSeconds, o.seed, o.accel, o.verbose], [100000, 600, 0, 'tcg', true]);
+    });
+
+    it('a seed is a whole number below 2^32', () => {
+      for (const bad of ['4294967296', '-1', '1.5', 'abc', '0x10', '']) {
+        assert.match(first(usageError(['fuzz', '--seed', bad])), /--seed (needs a whole number from 0 to 4294967295|needs a value)/, bad);
+      }
+    });
+
+    it('--ops and --seconds are whole numbers from 1', () => {
+      assert.match(first(usageError(['fuzz', '--ops', '0'])), /^--ops needs a whole number from 1/);
+      assert.match(first(usageError(['fuzz', '--seconds', '2.5'])), /^--seconds needs a whole number from 1/);
+    });
+
+    it('its options belong to it alone, and it takes no words', () => {
+      assert.match(first(usageError(['matrix', '--seed', '3'])), /^--seed is not an option of matrix \(it goes with fuzz\)$/);
+      assert.match(first(usageError(['run', 'x', '--ops', '3'])), /^--ops is not an option of run/);
+      assert.match(first(usageError(['fuzz', '--cell', 'x'])), /^--cell is not an option of fuzz/);
+      assert.equal(first(usageError(['fuzz', 'extra'])), 'unexpected argument "extra"');
+    });
+  });
+
   it('parseShard: i/n with 1 <= i <= n', () => {
     assert.deepEqual(parseShard('1/1'), { index: 1, count: 1 });
     assert.deepEqual(parseShard('3/4'), { index: 3, count: 4 });
@@ -456,6 +492,9 @@ function sampleValue(name: string): string {
     '--reps': '3',
     '--harness': 'no',
     '--timeout': '60',
+    '--ops': '10',
+    '--seconds': '5',
+    '--seed': '7',
   };
   return samples[name] ?? 'x';
 }
