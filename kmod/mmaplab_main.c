@@ -45,6 +45,18 @@ module_param_named(max_size, mmaplab_max_size, ulong, 0444);
 MODULE_PARM_DESC(max_size,
 		 "Largest buffer a session may configure, in bytes (default and maximum: 64 MiB)");
 
+/*
+ * The mode of the /dev node devtmpfs creates. Root only by default; a lab
+ * that wants unprivileged users to run the safe techniques loads the module
+ * with dev_mode=0666. Hazards still need allow_hazards=1 and CAP_SYS_ADMIN,
+ * whoever can open the node. Permission bits only: no setuid, setgid or
+ * sticky bit on a device node.
+ */
+static ushort mmaplab_dev_mode = 0600;
+module_param_named(dev_mode, mmaplab_dev_mode, ushort, 0444);
+MODULE_PARM_DESC(dev_mode,
+		 "Mode of /dev/" MMAPLAB_DEVICE_NAME ", permission bits only (default: 0600)");
+
 static struct miscdevice mmaplab_misc;
 
 /* The device DMA_COHERENT buffers are allocated for (and mapped through). */
@@ -260,7 +272,7 @@ static struct miscdevice mmaplab_misc = {
 	.minor	= MISC_DYNAMIC_MINOR,
 	.name	= MMAPLAB_DEVICE_NAME,
 	.fops	= &mmaplab_fops,
-	.mode	= 0600,
+	/* set from dev_mode at load, before the device is registered */
 };
 
 static int __init mmaplab_init(void)
@@ -272,6 +284,17 @@ static int __init mmaplab_init(void)
 		       MMAPLAB_MAX_SIZE);
 		return -EINVAL;
 	}
+	if (mmaplab_dev_mode & ~0777) {
+		pr_err("dev_mode=%#o has bits outside the permission bits 0777\n",
+		       mmaplab_dev_mode);
+		return -EINVAL;
+	}
+	/* the misc core takes mode 0 as "unset": devtmpfs would make it 0600 */
+	if (!mmaplab_dev_mode) {
+		pr_err("dev_mode=0 would give a 0600 node, not a mode 0 one\n");
+		return -EINVAL;
+	}
+	mmaplab_misc.mode = mmaplab_dev_mode;
 
 	/* before the device exists: a session may need it at its first CONFIGURE */
 	ret = mmaplab_file_init();
@@ -300,7 +323,8 @@ static int __init mmaplab_init(void)
 		goto err_deregister;
 	}
 
-	pr_info("/dev/%s ready, hazards %s, max_size %lu\n", MMAPLAB_DEVICE_NAME,
+	pr_info("/dev/%s ready, mode %#o, hazards %s, max_size %lu\n", MMAPLAB_DEVICE_NAME,
+		mmaplab_dev_mode,
 		mmaplab_allow_hazards ? "ALLOWED (allow_hazards=1)" : "refused (allow_hazards=0)",
 		mmaplab_max_size);
 	return 0;
