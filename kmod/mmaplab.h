@@ -127,6 +127,16 @@ static inline bool mmaplab_session_configured(const struct mmaplab_session *s)
 	return s->buf.ops;
 }
 
+/*
+ * Module-wide counters of struct mmaplab_module_counters. Buffers and
+ * pages change only in mmaplab_alloc.c (allocation, release of the memory,
+ * hand-over to a store, free of the description), sessions only in open
+ * and release, so every path that creates or frees one balances them.
+ */
+extern atomic_long_t mmaplab_nr_buffers;
+extern atomic_long_t mmaplab_nr_pages;
+extern atomic_long_t mmaplab_nr_sessions;
+
 /* mmaplab_main.c */
 extern bool mmaplab_allow_hazards;
 extern unsigned long mmaplab_max_size;

@@ -56,6 +56,9 @@ struct mmaplab_allocator {
 	void *(*kaddr)(const struct mmaplab_buf *buf, size_t offset);
 };
 
+atomic_long_t mmaplab_nr_buffers = ATOMIC_LONG_INIT(0);
+atomic_long_t mmaplab_nr_pages = ATOMIC_LONG_INIT(0);
+
 /* Helpers shared by several allocators */
 
 /* The order of a single block holding @size bytes, if the allocator can give one. */
@@ -621,6 +624,8 @@ int mmaplab_buf_alloc(struct mmaplab_buf *buf, enum mmaplab_alloc alloc, size_t 
 	if (ops->has_pages)
 		buf->has_pfn = true;
 
+	atomic_long_inc(&mmaplab_nr_buffers);
+	atomic_long_add(buf->nr_pages, &mmaplab_nr_pages);
 	pr_debug("allocated %zu bytes with %s\n", size, ops->name);
 	return 0;
 
@@ -658,6 +663,7 @@ void mmaplab_buf_release_memory(struct mmaplab_buf *buf)
 		buf->cache = MMAPLAB_CACHE_WB;
 	}
 	buf->ops->free(buf);
+	atomic_long_sub(buf->nr_pages, &mmaplab_nr_pages);
 }
 
 /*
@@ -676,6 +682,8 @@ void *mmaplab_buf_take_vmalloc(struct mmaplab_buf *buf)
 	vaddr = buf->vaddr;
 	WRITE_ONCE(buf->freed, true);
 	buf->vaddr = NULL;
+	/* the store's now, not this buffer's */
+	atomic_long_sub(buf->nr_pages, &mmaplab_nr_pages);
 	return vaddr;
 }
 
@@ -687,6 +695,7 @@ void mmaplab_buf_free(struct mmaplab_buf *buf)
 	mmaplab_buf_release_memory(buf);
 	kvfree(buf->pages);
 	memset(buf, 0, sizeof(*buf));
+	atomic_long_dec(&mmaplab_nr_buffers);
 }
 
 bool mmaplab_buf_contiguous(const struct mmaplab_buf *buf)

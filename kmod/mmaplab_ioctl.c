@@ -8,7 +8,7 @@
  * address of the buffer; STATS and INFO report; LAST_ERROR says why the
  * last operation failed; FREE_WHILE_MAPPED is a hazard. STORE reads a
  * backing store and FLUSH sends dirty pages to it (the file-backed methods,
- * mmaplab_file.c).
+ * mmaplab_file.c). COUNTERS reports the whole module's allocations.
  *
  * FILL and VERIFY of the file-backed methods: VERIFY checks the backing
  * store, i.e. what writeback or the deferred flush delivered. FILL writes
@@ -623,6 +623,20 @@ static int mmaplab_ioctl_store(struct mmaplab_session *s, void __user *argp)
 	return 0;
 }
 
+/* COUNTERS: what the whole module holds now; needs no CONFIGURE, changes no record. */
+static int mmaplab_ioctl_counters(void __user *argp)
+{
+	struct mmaplab_module_counters c = {
+		.buffers	= atomic_long_read(&mmaplab_nr_buffers),
+		.pages		= atomic_long_read(&mmaplab_nr_pages),
+		.sessions	= atomic_long_read(&mmaplab_nr_sessions),
+	};
+
+	if (copy_to_user(argp, &c, sizeof(c)))
+		return -EFAULT;
+	return 0;
+}
+
 /* FLUSH: a file-backed session's dirty pages to its store, now; returns when they are there. */
 static int mmaplab_ioctl_flush(struct mmaplab_session *s)
 {
@@ -665,6 +679,8 @@ long mmaplab_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return mmaplab_ioctl_store(s, argp);
 	case MMAPLAB_IOC_FLUSH:
 		return mmaplab_ioctl_flush(s);
+	case MMAPLAB_IOC_COUNTERS:
+		return mmaplab_ioctl_counters(argp);
 	default:
 		return -ENOTTY;
 	}

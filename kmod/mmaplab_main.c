@@ -59,6 +59,8 @@ MODULE_PARM_DESC(dev_mode,
 
 static struct miscdevice mmaplab_misc;
 
+atomic_long_t mmaplab_nr_sessions = ATOMIC_LONG_INIT(0);
+
 /* The device DMA_COHERENT buffers are allocated for (and mapped through). */
 struct device *mmaplab_dma_device(void)
 {
@@ -233,6 +235,7 @@ static int mmaplab_open(struct inode *inode, struct file *file)
 	atomic_set(&s->nr_mappings, 0);
 	/* replaces the miscdevice pointer the misc core left here */
 	file->private_data = s;
+	atomic_long_inc(&mmaplab_nr_sessions);
 	return 0;
 }
 
@@ -251,6 +254,7 @@ static int mmaplab_release(struct inode *inode, struct file *file)
 	mmaplab_buf_free(&s->buf);
 	mutex_destroy(&s->lock);
 	kfree(s);
+	atomic_long_dec(&mmaplab_nr_sessions);
 	return 0;
 }
 
@@ -340,6 +344,10 @@ static void __exit mmaplab_exit(void)
 {
 	misc_deregister(&mmaplab_misc);
 	mmaplab_file_exit();
+	/* no session can be open here (fops.owner); pages stay only if leaked */
+	if (atomic_long_read(&mmaplab_nr_buffers) || atomic_long_read(&mmaplab_nr_pages))
+		pr_err("unloading with %ld buffers and %ld pages still counted\n",
+		       atomic_long_read(&mmaplab_nr_buffers), atomic_long_read(&mmaplab_nr_pages));
 	pr_info("unloaded\n");
 }
 

@@ -41,6 +41,7 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	num(ioctl, "FREE_WHILE_MAPPED", MMAPLAB_IOC_FREE_WHILE_MAPPED);
 	num(ioctl, "STORE", MMAPLAB_IOC_STORE);
 	num(ioctl, "FLUSH", MMAPLAB_IOC_FLUSH);
+	num(ioctl, "COUNTERS", MMAPLAB_IOC_COUNTERS);
 
 	num(ioc, "NRBITS", _IOC_NRBITS);
 	num(ioc, "TYPEBITS", _IOC_TYPEBITS);
@@ -134,6 +135,11 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	FIELD(mmaplab_store, batches);
 	FIELD(mmaplab_store, open);
 	FIELD(mmaplab_store, reserved);
+	STRUCT(mmaplab_module_counters);
+	FIELD(mmaplab_module_counters, buffers);
+	FIELD(mmaplab_module_counters, pages);
+	FIELD(mmaplab_module_counters, sessions);
+	FIELD(mmaplab_module_counters, reserved);
 #undef FIELD
 #undef STRUCT
 

@@ -42,6 +42,7 @@ import {
   type LastErrorStruct,
   METHODS,
   type MethodName,
+  MODULE_COUNTERS_LAYOUT,
   NO_MISMATCH,
   PAGE_FLAGS,
   PAGE_INFO_LAYOUT,
@@ -126,6 +127,20 @@ export interface VerifyResult {
   readonly expected: number;
   /** The word the buffer held at `mismatch`. */
   readonly found: number;
+}
+
+/**
+ * struct mmaplab_module_counters: what the whole module holds right now,
+ * over every session (numbers: they count objects and pages, far below
+ * 2^53).
+ */
+export interface ModuleCounters {
+  /** Buffers allocated (CONFIGURE to reconfigure or last close; FREE_WHILE_MAPPED ones too). */
+  readonly buffers: number;
+  /** Pages of memory those buffers hold (not the stores the module keeps). */
+  readonly pages: number;
+  /** Open files of the device, this one included. */
+  readonly sessions: number;
 }
 
 /** struct mmaplab_stats: the session's counters since open (u64, so bigints). */
@@ -285,6 +300,23 @@ export class Device {
     return new Device(path, native().open(path, flags));
   }
 
+  /**
+   * A Device over a descriptor this process already holds (inherited from
+   * a parent through spawn's stdio, say): the same session, whose size it
+   * does not know (map() then needs a length). close() closes `fd`.
+   */
+  static fromFd(fd: number, path: string = DEFAULT_DEVICE_PATH): Device {
+    if (!Number.isInteger(fd) || fd < 0) throw outOfRange('fd', 'a non-negative integer', fd);
+    return new Device(path, fd);
+  }
+
+  /** A second descriptor for this same session (fcntl F_DUPFD_CLOEXEC): closing either leaves the other open. */
+  dup(): Device {
+    const copy = new Device(this.path, native().dup(this.fd));
+    copy.#size = this.#size;
+    return copy;
+  }
+
   /** The file descriptor. Throws MmaplabError 'ERR_DEVICE_CLOSED' after close(). */
   get fd(): number {
     if (this.#fd < 0) {
@@ -406,6 +438,15 @@ export class Device {
       populate: options.populate ?? false,
     };
     return this.#explained(() => mapFd(fd, mapLength, mmapOptions));
+  }
+
+  /**
+   * COUNTERS: the module's allocation counters, over all sessions (works
+   * on any open device, configured or not). For leak checks.
+   */
+  counters(): ModuleCounters {
+    const c = this.#ioctl('COUNTERS', MODULE_COUNTERS_LAYOUT, { buffers: 0n, pages: 0n, sessions: 0n, reserved: 0n });
+    return { buffers: Number(c.buffers), pages: Number(c.pages), sessions: Number(c.sessions) };
   }
 
   /** STATS: the session's counters since open. */

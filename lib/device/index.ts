@@ -44,6 +44,7 @@ export {
   Device,
   type MapOptions,
   type MmaplabSyscallError,
+  type ModuleCounters,
   type OpenOptions,
   type PageInfo,
   type VerifyResult,

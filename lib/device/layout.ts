@@ -158,6 +158,12 @@ export const STORE_LAYOUT = {
   },
 } as const satisfies StructLayout;
 
+export const MODULE_COUNTERS_LAYOUT = {
+  name: 'mmaplab_module_counters',
+  size: 32,
+  fields: { buffers: u64(0), pages: u64(8), sessions: u64(16), reserved: u64(24) },
+} as const satisfies StructLayout;
+
 export type ConfigStruct = StructValues<typeof CONFIG_LAYOUT>;
 export type StoreStruct = StructValues<typeof STORE_LAYOUT>;
 export type StorePageStruct = StructValues<typeof STORE_PAGE_LAYOUT>;
@@ -179,6 +185,7 @@ export const STRUCT_LAYOUTS: readonly StructLayout[] = [
   INFO_LAYOUT,
   STORE_PAGE_LAYOUT,
   STORE_LAYOUT,
+  MODULE_COUNTERS_LAYOUT,
 ];
 
 /* enum mmaplab_alloc / enum mmaplab_method / enum mmaplab_cache, by the names the API uses. */
@@ -358,6 +365,7 @@ export const REQUESTS: Readonly<Record<RequestName, number>> = {
   FREE_WHILE_MAPPED: ioc(IOC.NONE, IOC_MAGIC, 7, 0),
   STORE: ioc(IOC.READ | IOC.WRITE, IOC_MAGIC, 8, STORE_LAYOUT.size),
   FLUSH: ioc(IOC.NONE, IOC_MAGIC, 9, 0),
+  COUNTERS: ioc(IOC.READ, IOC_MAGIC, 10, MODULE_COUNTERS_LAYOUT.size),
 };
 
 const LITTLE_ENDIAN = os.endianness() === 'LE';

@@ -24,7 +24,8 @@ export type RequestName =
   | 'LAST_ERROR'
   | 'FREE_WHILE_MAPPED'
   | 'STORE'
-  | 'FLUSH';
+  | 'FLUSH'
+  | 'COUNTERS';
 export type StructName =
   | 'mmaplab_config'
   | 'mmaplab_fill'
@@ -34,7 +35,8 @@ export type StructName =
   | 'mmaplab_page_info'
   | 'mmaplab_info'
   | 'mmaplab_store_page'
-  | 'mmaplab_store';
+  | 'mmaplab_store'
+  | 'mmaplab_module_counters';
 /** 'mmaplab_config.alloc' and so on: every field of every struct. */
 export type FieldKey = `${StructName}.${string}`;
 export type IocConstantName =
@@ -100,6 +102,8 @@ export interface NativeAddon {
   open(path: string, flags: number, mode?: number): number;
   /** close(2); not retried on EINTR. */
   close(fd: number): void;
+  /** fcntl(F_DUPFD_CLOEXEC): another descriptor for the same open file. */
+  dup(fd: number): number;
   /**
    * ioctl(2) with a pointer to `arg`, which the kernel reads and/or writes in
    * place. `arg` must hold at least the size encoded in `request`. Returns

@@ -174,6 +174,7 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
         'mmaplab_info',
         'mmaplab_store_page',
         'mmaplab_store',
+        'mmaplab_module_counters',
       ].sort(),
       Object.keys(header.sizes).sort(),
       'the addon exports every struct of the header',
@@ -209,6 +210,7 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
       ['FREE_WHILE_MAPPED', 'none', 7, 0],
       ['STORE', 'read-write', 8, header.sizes.mmaplab_store],
       ['FLUSH', 'none', 9, 0],
+      ['COUNTERS', 'read', 10, header.sizes.mmaplab_module_counters],
     ];
     assert.deepEqual(Object.keys(header.ioctl).sort(), want.map(([n]) => n).sort(), 'every request is exported');
     for (const [name, direction, nr, size] of want) {
@@ -222,6 +224,7 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
     assert.equal(header.sizes.mmaplab_info, 64);
     assert.equal(header.sizes.mmaplab_page_info, 24);
     assert.equal(header.sizes.mmaplab_last_error, 104);
+    assert.equal(header.sizes.mmaplab_module_counters, 32);
   });
 
   it('the enum tables are the header\'s: allocators, methods, caches and reasons, contiguous, with COUNT', () => {

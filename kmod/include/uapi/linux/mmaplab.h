@@ -348,6 +348,27 @@ struct mmaplab_store {
 	__u32 reserved;		/* in: must be zero */
 };
 
+/*
+ * What the whole module holds right now (COUNTERS, on any open file, no
+ * CONFIGURE needed), for leak checks: after every session is closed all
+ * three are back where they started.
+ *
+ * @buffers counts a buffer from the CONFIGURE that allocates it to the
+ * CONFIGURE that replaces it or its session's last close (a buffer freed
+ * by FREE_WHILE_MAPPED still counts until then: its description lives on).
+ * @pages counts the pages of memory those buffers hold: it drops when the
+ * memory is given back, by FREE_WHILE_MAPPED too, or is handed to a
+ * PAGE_CACHE backing store (the stores the module keeps are not counted).
+ * Memory the module has to leak (its memory type could not be set back to
+ * write-back) stays counted.
+ */
+struct mmaplab_module_counters {
+	__u64 buffers;		/* out: buffers allocated */
+	__u64 pages;		/* out: pages held by those buffers */
+	__u64 sessions;		/* out: open files of the device */
+	__u64 reserved;		/* out: zero, room for one more counter */
+};
+
 #define MMAPLAB_IOC_MAGIC	0xb7
 #define MMAPLAB_IOC_CONFIGURE	_IOW(MMAPLAB_IOC_MAGIC, 1, struct mmaplab_config)
 #define MMAPLAB_IOC_FILL	_IOW(MMAPLAB_IOC_MAGIC, 2, struct mmaplab_fill)
@@ -366,5 +387,6 @@ struct mmaplab_store {
  * ->fsync.
  */
 #define MMAPLAB_IOC_FLUSH	_IO(MMAPLAB_IOC_MAGIC, 9)
+#define MMAPLAB_IOC_COUNTERS	_IOR(MMAPLAB_IOC_MAGIC, 10, struct mmaplab_module_counters)
 
 #endif /* _UAPI_LINUX_MMAPLAB_H */
