@@ -42,6 +42,7 @@ uint64_t ArgSafeUint(const Napi::CallbackInfo &info, size_t i, const char *name)
 
 Napi::Value Open(const Napi::CallbackInfo &info);
 Napi::Value Close(const Napi::CallbackInfo &info);
+Napi::Value Dup(const Napi::CallbackInfo &info);
 Napi::Value Ioctl(const Napi::CallbackInfo &info);
 Napi::Value IoctlNoArg(const Napi::CallbackInfo &info);
 Napi::Value IoctlWithArray(const Napi::CallbackInfo &info);

@@ -73,6 +73,19 @@ Napi::Value Close(const Napi::CallbackInfo &info)
 	return info.Env().Undefined();
 }
 
+// dup(fd: number) -> fd: fcntl(F_DUPFD_CLOEXEC), a second descriptor for the
+// same open file (the same mmaplab session).
+Napi::Value Dup(const Napi::CallbackInfo &info)
+{
+	CheckArgCount(info, 1);
+	int fd = ArgInt32(info, 0, "fd");
+
+	int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (copy < 0)
+		ThrowErrno(info.Env(), errno, "dup");
+	return Napi::Number::New(info.Env(), copy);
+}
+
 // ioctl(fd: number, request: number, arg: Uint8Array) -> number
 Napi::Value Ioctl(const Napi::CallbackInfo &info)
 {
