@@ -78,6 +78,8 @@ export interface CliOptions {
   quick: boolean;
   /** test-guest: only the guest test files whose name contains one of these. */
   suites: string[];
+  /** test-guest: the long forms of the hardening suites (MMAPLAB_HARDEN_LONG=1 in the guest). */
+  long: boolean;
   json: string | null;
   verbose: boolean;
   /** fuzz: the generator's seed (null: from the clock). */
@@ -119,6 +121,7 @@ export function defaultOptions(): CliOptions {
     matrixTime: false,
     quick: false,
     suites: [],
+    long: false,
     json: null,
     verbose: false,
     seed: null,
@@ -414,6 +417,12 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'only the guest test files whose name contains PATTERN (repeatable), e.g. 40-files',
     commands: ['test-guest'],
     apply: (st, v) => st.opts.suites.push(v),
+  },
+  {
+    name: '--long',
+    help: 'the long forms of the hardening suites (e.g. 10,000 leak-check cycles per technique); the VM deadline becomes at least 40 min',
+    commands: ['test-guest'],
+    apply: (st) => (st.opts.long = true),
   },
   {
     name: '--runs',

@@ -5,12 +5,18 @@ import { requireQemu } from '../vm/qemu';
 import type { CliOptions } from './args';
 import { vmOptionsFor } from './vm-options';
 
+/** The least VM deadline of `test-guest --long`. */
+const LONG_TIMEOUT_MS = 40 * 60_000;
+
 export async function runGuestTests(opts: CliOptions): Promise<number> {
   requireQemu();
   let failed = 0;
   let passed = 0;
   for (const k of selectKernels(opts.kernels)) {
-    const r = await runGuestSuiteOn(k, await vmOptionsFor(opts, k), opts.suites);
+    const vm = await vmOptionsFor(opts, k);
+    // The long forms run for many minutes under TCG.
+    if (opts.long) vm.timeoutMs = Math.max(vm.timeoutMs, LONG_TIMEOUT_MS);
+    const r = await runGuestSuiteOn(k, vm, opts.suites, { long: opts.long });
     for (const t of r.tests) {
       if (t.state === 'passed') passed++;
       if (t.state === 'failed') failed++;

@@ -29,8 +29,19 @@ export function guestSuiteFiles(patterns: readonly string[] = []): string[] {
  * host's, read-only): the bench cycle program, compiled here (a cached
  * no-op once built) because the guest cannot write the cache.
  */
-function suiteEnv(): Record<string, string> {
-  return { [BENCH_CYCLE_ENV]: buildCycleProgram() };
+function suiteEnv(long: boolean): Record<string, string> {
+  return { [BENCH_CYCLE_ENV]: buildCycleProgram(), ...(long ? { [HARDEN_LONG_ENV]: '1' } : {}) };
+}
+
+/**
+ * Set to '1' in the guest by `test-guest --long`: the hardening suites
+ * (70-leak, ...) run their long forms instead of the short ones.
+ */
+export const HARDEN_LONG_ENV = 'MMAPLAB_HARDEN_LONG';
+
+export interface GuestSuiteOptions {
+  /** The long forms of the hardening suites. */
+  long?: boolean;
 }
 
 export interface GuestSuiteRun {
@@ -44,6 +55,7 @@ export async function runGuestSuiteOn(
   kernel: Kernel,
   vm: VmOptions,
   patterns: readonly string[] = [],
+  options: GuestSuiteOptions = {},
 ): Promise<GuestSuiteRun> {
   const module = ensureModule(kernel);
   const files = guestSuiteFiles(patterns);
@@ -52,7 +64,7 @@ export async function runGuestSuiteOn(
   }
   const attempts = await runJobReady(
     kernel,
-    { kind: 'suite', kernel: kernel.release, module: { path: module.path, params: {} }, files, env: suiteEnv() },
+    { kind: 'suite', kernel: kernel.release, module: { path: module.path, params: {} }, files, env: suiteEnv(options.long ?? false) },
     vm,
     'suite',
   );

@@ -174,6 +174,7 @@ describe('command line', () => {
     ['classify', '--verbose', (o) => o.verbose],
     ['matrix', '--verbose', (o) => o.verbose],
     ['test-guest', '-v', (o) => o.verbose],
+    ['test-guest', '--long', (o) => o.long],
   ];
   for (const [command, flag, get] of flags) {
     it(`${command}: ${flag} turns its setting on`, () => {

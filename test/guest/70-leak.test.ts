@@ -1,0 +1,97 @@
+/**
+ * Guest suite, module loaded WITHOUT allow_hazards: the leak check
+ * (lib/harden/leak.ts). Every safe allocator x technique pair (the
+ * file-backed techniques and every hazard left out) runs open -> configure
+ * -> map -> touch(write) every page -> unmap -> close many times; the
+ * module's counters must come back exactly, MemFree and Slab within a
+ * small bound.
+ *
+ * Short form: 300 cycles of 16 KiB and 20 of 2 MiB per pair. Long form
+ * (MMAPLAB_HARDEN_LONG=1, `mmaplab test-guest --long`): 10,000 cycles of
+ * 16 KiB per technique, shared out between its allocators (remap_pfn_range
+ * takes seven, 1,429 cycles each; dma_mmap_coherent one, 10,000), and 100
+ * of 2 MiB per pair: 10,000 per pair would be about 20 min per kernel
+ * under TCG.
+ */
+import * as assert from 'node:assert/strict';
+import * as os from 'node:os';
+import { safePairs } from '../../lib/bench/configs';
+import { Device } from '../../lib/device';
+import { formatLeakRow, type LeakRow, runLeakCheck } from '../../lib/harden/leak';
+import { classifyWindow, currentSeq, readSince, readTaint, taintGained } from '../../lib/kmsg';
+import { loadModule } from '../../lib/runner/module';
+import { koPath } from './ko-path';
+
+const LONG = process.env['MMAPLAB_HARDEN_LONG'] === '1';
+const SMALL = 16 * 1024;
+const LARGE = 2 * 1024 * 1024;
+const SMALL_CYCLES = 300;
+const TECHNIQUE_CYCLES = 10_000;
+const LARGE_CYCLES = LONG ? 100 : 20;
+
+function assertAllOk(rows: readonly LeakRow[]): void {
+  for (const r of rows) process.stdout.write(`# ${formatLeakRow(r)}\n`);
+  const bad = rows.filter((r) => !r.ok);
+  assert.deepEqual(
+    bad.map((r) => r.reason),
+    [],
+    `leak check failed for ${bad.map((r) => r.technique).join(', ')}`,
+  );
+}
+
+describe(`leak check (${LONG ? 'long' : 'short'} form) on ${os.release()}`, function () {
+  this.timeout(LONG ? 3 * 3600_000 : 300_000);
+  let seq0 = 0;
+  let taint0 = 0;
+
+  before(function () {
+    loadModule(koPath(), {});
+    seq0 = currentSeq();
+    taint0 = readTaint();
+  });
+
+  it('the counters move: a configured session is 1 buffer and its pages while open, nothing after close', function () {
+    using probe = Device.open();
+    const base = probe.counters();
+    assert.deepEqual(base, { buffers: 0, pages: 0, sessions: 1 }, 'a fresh module holds only the probe session');
+    const dev = Device.open();
+    assert.deepEqual(probe.counters(), { ...base, sessions: 2 }, 'an open session counts before CONFIGURE');
+    dev.configure({ allocator: 'pages_array', technique: 'vm_insert_page', size: SMALL });
+    assert.deepEqual(probe.counters(), { buffers: 1, pages: SMALL / 4096, sessions: 2 });
+    const m = dev.map();
+    m.touch('write');
+    assert.throws(() => dev.configure({ allocator: 'vmalloc', technique: 'fault_page', size: LARGE }), /EBUSY/);
+    assert.deepEqual(probe.counters(), { buffers: 1, pages: SMALL / 4096, sessions: 2 }, 'a refused reconfigure changes nothing');
+    m.unmap();
+    dev.configure({ allocator: 'vmalloc', technique: 'fault_page', size: LARGE });
+    assert.deepEqual(probe.counters(), { buffers: 1, pages: LARGE / 4096, sessions: 2 }, 'a reconfigure replaces the buffer');
+    dev.close();
+    assert.deepEqual(probe.counters(), base, 'back to the start after close');
+  });
+
+  if (LONG) {
+    it(`${TECHNIQUE_CYCLES} cycles of 16 KiB per safe technique leave the counters, MemFree and Slab where they were`, async function () {
+      const pairs = safePairs();
+      const rows: LeakRow[] = [];
+      for (const technique of [...new Set(pairs.map((p) => p.technique))]) {
+        const mine = pairs.filter((p) => p.technique === technique);
+        rows.push(...(await runLeakCheck({ cycles: Math.ceil(TECHNIQUE_CYCLES / mine.length), pairs: mine, sizes: [SMALL] })));
+      }
+      assertAllOk(rows);
+    });
+  } else {
+    it(`${SMALL_CYCLES} cycles of 16 KiB per safe pair leave the counters, MemFree and Slab where they were`, async function () {
+      assertAllOk(await runLeakCheck({ cycles: SMALL_CYCLES, sizes: [SMALL] }));
+    });
+  }
+
+  it(`${LARGE_CYCLES} cycles of 2 MiB per safe pair leave the counters, MemFree and Slab where they were`, async function () {
+    assertAllOk(await runLeakCheck({ cycles: LARGE_CYCLES, sizes: [LARGE], warmup: 2 }));
+  });
+
+  it('the leak check left no complaint in the log and no taint beyond O/E', function () {
+    const w = readSince(seq0);
+    assert.deepEqual(classifyWindow(w.records), [], w.records.map((r) => r.message).join('\n'));
+    assert.deepEqual(taintGained(taint0, readTaint()), []);
+  });
+});
