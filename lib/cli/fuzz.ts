@@ -18,7 +18,7 @@ import { classifyConsole } from '../vm/console';
 import { minimise } from '../fuzz/minimise';
 import { describeOp, type FuzzOp, formatOpList, generateOps, READ_ONLY_OPS, slotSlice } from '../fuzz/ops';
 import { clockSeed } from '../fuzz/prng';
-import type { FuzzComplaint, FuzzJobOptions, FuzzResult } from '../fuzz/types';
+import type { FuzzComplaint, FuzzJobOptions, FuzzResult, GuestMemory } from '../fuzz/types';
 import { MmaplabError } from '../util/errors';
 import type { GuestEvent, Job } from '../vm/job';
 import { type Kernel, selectKernels } from '../vm/kernels';
@@ -61,7 +61,7 @@ export type FuzzVmRunner = (
   modulePath: string,
   options: FuzzJobOptions,
   label: string,
-  onProgress?: (done: number, elapsedMs: number) => void,
+  onProgress?: (done: number, elapsedMs: number, memory: GuestMemory) => void,
 ) => Promise<{ result: FuzzResult; runDir: string }>;
 
 export interface MinimalSequence {
@@ -141,14 +141,14 @@ export async function runFuzzVm(
   modulePath: string,
   options: FuzzJobOptions,
   label: string,
-  onProgress?: (done: number, elapsedMs: number) => void,
+  onProgress?: (done: number, elapsedMs: number, memory: GuestMemory) => void,
 ): Promise<{ result: FuzzResult; runDir: string }> {
   const job: Job = { kind: 'fuzz', kernel: k.release, module: { path: modulePath, params: {} }, fuzz: options };
   let lastDone = 0;
   const onEvent = (e: GuestEvent): void => {
     if (e.type === 'fuzz-progress') {
       lastDone = e.done;
-      onProgress?.(e.done, e.elapsedMs);
+      onProgress?.(e.done, e.elapsedMs, e.memory);
     }
   };
   const attempts = await runJobReady(k, job, vm, label, onEvent);
@@ -185,10 +185,14 @@ export async function fuzzKernel(k: Kernel, base: VmOptions, modulePath: string,
   };
   const runVm = o.runVm ?? runFuzzVm;
   let said = 0;
-  const { result, runDir } = await runVm(k, vmFor(base, o.ops, o.seconds), modulePath, options, 'fuzz', (done, ms) => {
+  const { result, runDir } = await runVm(k, vmFor(base, o.ops, o.seconds), modulePath, options, 'fuzz', (done, ms, mem) => {
     if (Date.now() - said >= 10_000) {
       said = Date.now();
-      say(`${k.release}: ${done} operations, ${(ms / 1000).toFixed(0)} s`);
+      const mb = (kb: number): string => `${Math.round(kb / 1024)} MiB`;
+      say(
+        `${k.release}: ${done} operations, ${(ms / 1000).toFixed(0)} s; guest memory available ${mb(mem.availableKb)}, ` +
+          `slab ${mb(mem.slabKb)}, vmalloc ${mb(mem.vmallocKb)}, cached ${mb(mem.pageCacheKb)}`,
+      );
     }
   });
   const opsPerSecond = result.elapsedMs > 0 ? (result.opsRun * 1000) / result.elapsedMs : 0;

@@ -17,6 +17,13 @@
  * was empty), and 'violation': the module accepted something it must
  * refuse with allow_hazards=0 (a hazard pair, FREE_WHILE_MAPPED). An error
  * that is none of these is a bug of the fuzzer and is thrown.
+ *
+ * The -async operations start their call on the thread pool and answer
+ * 'started'; how the call ended reaches `onSettled` later ('ok', an errno).
+ * An operation that would collide with one still running in JavaScript
+ * (closing its session, unmapping, moving or reprotecting its mapping: the
+ * device API refuses those while the call is in flight) waits for it first,
+ * so the slots end up the same whatever the timing.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -37,6 +44,18 @@ export interface Outcome {
 }
 
 const OK: Outcome = { result: 'ok' };
+
+/**
+ * Why a touch can find fork() failing with plenty of memory free: the
+ * kernel refuses to fork a process that holds a private (COW) VM_PAT pfnmap,
+ * a whole-buffer remap_pfn_range mapped MAP_PRIVATE, once the page at its
+ * start has been written (copied to an anonymous page): track_pfn_copy()
+ * then cannot tell the cache mode of the original pfn and fails with
+ * EINVAL, which dup_mm() reports as ENOMEM (get_pat_info(),
+ * arch/x86/mm/pat/memtype.c, 6.1 and 6.12). It lasts until that mapping is
+ * gone.
+ */
+export const FORK_FAILED = 'fork() of the fuzzer failed (a written private whole-buffer remap_pfn_range mapping blocks fork)';
 const SKIP: Outcome = { result: 'skip' };
 const TOUCH_MODE: Readonly<Record<TouchMode, 0 | 1 | 2>> = { read: 0, write: 1, pattern: 2 };
 
@@ -45,33 +64,115 @@ function signalName(signal: number): string {
   return found?.[0] ?? `SIG${signal}`;
 }
 
+/** A call running on the thread pool, and what it holds. */
+interface Background {
+  readonly done: Promise<void>;
+  readonly device: Device | null;
+  readonly mapping: Mapping | null;
+}
+
 /** The sessions and mappings of one fuzz run, by slot. */
 export class FuzzTarget {
   readonly devicePath: string;
   readonly sessions: (Device | null)[] = Array.from({ length: SESSION_SLOTS }, () => null);
   readonly maps: (Mapping | null)[] = Array.from({ length: MAP_SLOTS }, () => null);
   readonly #page: number;
+  readonly #background = new Set<Background>();
+  readonly #onSettled: (op: FuzzOp, outcome: Outcome) => void;
+  /** A background call that failed in a way no system call does: a bug of the fuzzer, thrown by settle(). */
+  #bug: MmaplabError | null = null;
 
-  constructor(devicePath: string = DEFAULT_DEVICE_PATH) {
+  /** `onSettled` hears how each -async operation's call ended. */
+  constructor(devicePath: string = DEFAULT_DEVICE_PATH, onSettled: (op: FuzzOp, outcome: Outcome) => void = () => undefined) {
     this.devicePath = devicePath;
     this.#page = nativeConstants().PAGE_SIZE;
+    this.#onSettled = onSettled;
+  }
+
+  /** Calls still running on the thread pool. */
+  get running(): number {
+    return this.#background.size;
   }
 
   /** Runs one operation; a refusal is an outcome, only a bug of the fuzzer throws. */
-  run(op: FuzzOp): Outcome {
+  async run(op: FuzzOp): Promise<Outcome> {
+    await this.#settleFor(op);
+    return this.runNow(op);
+  }
+
+  /**
+   * run() without waiting for background calls first: for operations that
+   * collide with none (the tests use it to stay synchronous).
+   */
+  runNow(op: FuzzOp): Outcome {
     try {
       return this.#run(op);
     } catch (err) {
       if (isSyscallError(err)) {
+        // A touch whose fork() fails is not the device's answer: keep it apart (see FORK_FAILED).
+        if (op.op === 'touch' && err.syscall === 'fork') return { result: `fork:${err.code}`, detail: FORK_FAILED };
         const why = failureReason(err);
-        return why !== undefined ? { result: err.code, detail: why.text } : { result: err.code };
+        return { result: err.code, detail: why !== undefined ? why.text : err.syscall };
       }
       throw err;
     }
   }
 
-  /** Unmaps every mapping and closes every session (the end of a run). */
-  closeAll(): void {
+  /** Waits for every background call. */
+  async settle(): Promise<void> {
+    while (this.#background.size > 0) await Promise.all([...this.#background].map((b) => b.done));
+    if (this.#bug !== null) throw this.#bug;
+  }
+
+  /** Waits for the background calls `op` would collide with. */
+  async #settleFor(op: FuzzOp): Promise<void> {
+    if (this.#background.size === 0) return;
+    let device: Device | null = null;
+    let mapping: Mapping | null = null;
+    switch (op.op) {
+      case 'open':
+      case 'close':
+        device = this.sessions[op.s] ?? null;
+        break;
+      case 'mmap':
+        mapping = this.maps[op.m] ?? null;
+        break;
+      case 'munmap':
+      case 'munmap-range':
+      case 'mremap':
+      case 'mprotect':
+        mapping = this.maps[op.m] ?? null;
+        break;
+      default:
+        return;
+    }
+    const waits = [...this.#background].filter((b) => (device !== null && b.device === device) || (mapping !== null && b.mapping === mapping));
+    await Promise.all(waits.map((b) => b.done));
+  }
+
+  /** Starts `call` in the background; its ending goes to onSettled. */
+  #start(op: FuzzOp, call: Promise<unknown>, device: Device | null, mapping: Mapping | null): Outcome {
+    const entry: Background = {
+      device,
+      mapping,
+      // Never rejects: a refusal is an outcome, anything else is kept for settle() to throw.
+      done: call
+        .then(
+          () => this.#onSettled(op, OK),
+          (err: unknown) => {
+            if (isSyscallError(err)) this.#onSettled(op, { result: err.code, detail: err.syscall });
+            else this.#bug ??= fuzzerBug(op, err);
+          },
+        )
+        .finally(() => this.#background.delete(entry)),
+    };
+    this.#background.add(entry);
+    return { result: 'started' };
+  }
+
+  /** Waits for the background calls, then unmaps every mapping and closes every session (the end of a run). */
+  async closeAll(): Promise<void> {
+    await this.settle();
     for (let m = 0; m < MAP_SLOTS; m++) this.#dropMap(m);
     for (let s = 0; s < SESSION_SLOTS; s++) {
       this.sessions[s]?.close();
@@ -225,6 +326,21 @@ export class FuzzTarget {
         if (map === null) return SKIP;
         map.residency();
         return OK;
+      }
+      case 'msync-async': {
+        const map = this.#map(op.m);
+        if (map === null) return SKIP;
+        return this.#start(op, map.msyncAsync({ mode: op.mode }), null, map);
+      }
+      case 'fill-async': {
+        const dev = this.#session(op.s);
+        if (dev === null) return SKIP;
+        return this.#start(op, dev.fillAsync(op.seed), dev, null);
+      }
+      case 'verify-async': {
+        const dev = this.#session(op.s);
+        if (dev === null) return SKIP;
+        return this.#start(op, dev.verifyAsync(op.seed), dev, null);
       }
       case 'read':
       case 'write': {

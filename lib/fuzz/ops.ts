@@ -19,6 +19,12 @@
  * zero, unaligned or past max_size, reserved fields set, ranges past the
  * buffer, hazard pairs (which the module must refuse with EPERM when loaded
  * with allow_hazards=0).
+ *
+ * Three operations start a call on libuv's thread pool and let the sequence
+ * go on while it runs (FILL, VERIFY, msync): the only true concurrency the
+ * fuzzer has besides the kernel's own work items. The operations after them
+ * race them, so their outcomes (and only theirs) may differ between a run
+ * and its replay.
  */
 import { ALLOCATORS, type AllocName, CACHES, METHODS, type MethodName } from '../device/layout';
 import type { Advice } from '../device/mapping';
@@ -79,6 +85,8 @@ export type FuzzOp =
   | { op: 'madvise'; m: number; advice: Advice; page: number; pages: number }
   | { op: 'msync'; m: number; mode: 'sync' | 'async'; invalidate: boolean }
   | { op: 'mincore'; m: number }
+  /** msync(2) on the thread pool; the sequence goes on while it runs. */
+  | { op: 'msync-async'; m: number; mode: 'sync' | 'async' }
   /**
    * read(2) (pread(2) at a position) of session s into a fresh buffer, or
    * into mapping `into` (the kernel then faults the mapping in itself).
@@ -88,6 +96,9 @@ export type FuzzOp =
   | { op: 'write'; s: number; position: number | null; length: number; from: number | null }
   | { op: 'fill'; s: number; seed: number; reserved: number }
   | { op: 'verify'; s: number; seed: number; reserved: number }
+  /** FILL / VERIFY on the thread pool; the sequence goes on while they run. */
+  | { op: 'fill-async'; s: number; seed: number }
+  | { op: 'verify-async'; s: number; seed: number }
   | { op: 'stats'; s: number }
   /** INFO, with no page records (0), at most `pages` of them, or all. */
   | { op: 'info'; s: number; pages: number | 'all' }
@@ -139,10 +150,13 @@ const SCHEMA: Readonly<Record<FuzzOpName, Readonly<Record<string, FieldType>>>> 
   madvise: { m: 'map', advice: ADVICES, page: 'count', pages: 'count' },
   msync: { m: 'map', mode: ['sync', 'async'], invalidate: 'bool' },
   mincore: { m: 'map' },
+  'msync-async': { m: 'map', mode: ['sync', 'async'] },
   read: { s: 'session', position: 'position', length: 'count', into: 'map-or-null' },
   write: { s: 'session', position: 'position', length: 'count', from: 'map-or-null' },
   fill: { s: 'session', seed: 'u32', reserved: 'u32' },
   verify: { s: 'session', seed: 'u32', reserved: 'u32' },
+  'fill-async': { s: 'session', seed: 'u32' },
+  'verify-async': { s: 'session', seed: 'u32' },
   stats: { s: 'session' },
   info: { s: 'session', pages: 'info-pages' },
   'last-error': { s: 'session' },
@@ -508,10 +522,13 @@ export function* generate(seed: number, options: GeneratorOptions = {}): Generat
       madvise: 6 * m,
       msync: 3 * m,
       mincore: 2 * m,
+      'msync-async': 2 * m,
       read: 5,
       write: 5,
       fill: 4,
       verify: 3,
+      'fill-async': 2,
+      'verify-async': 1,
       stats: 2,
       info: 3,
       'last-error': 2,
@@ -620,6 +637,15 @@ export function* generate(seed: number, options: GeneratorOptions = {}): Generat
         break;
       case 'mincore':
         yield { op: 'mincore', m: someMap() };
+        break;
+      case 'msync-async':
+        yield { op: 'msync-async', m: someMap(), mode: r.chance(0.7) ? 'sync' : 'async' };
+        break;
+      case 'fill-async':
+        yield { op: 'fill-async', s, seed: seedValue() };
+        break;
+      case 'verify-async':
+        yield { op: 'verify-async', s, seed: seedValue() };
         break;
       case 'read':
         yield { op: 'read', s, position: position(s), length: ioLength(), into: viaMap() };

@@ -46,6 +46,7 @@ import {
   type FuzzComplaintKind,
   type FuzzJobOptions,
   type FuzzResult,
+  type GuestMemory,
   MAX_KMSG_LINES,
   type WorkerMessage,
   type WorkerStart,
@@ -128,6 +129,12 @@ function outcomeText(o: Outcome): string {
   return o.detail !== undefined ? `${o.result}: ${o.detail}` : o.result;
 }
 
+/** MemAvailable, Slab, VmallocUsed and Cached of /proc/meminfo (0 for a field that is missing). */
+export function guestMemory(text: string = fs.readFileSync('/proc/meminfo', 'utf8')): GuestMemory {
+  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
+  return { availableKb: field('MemAvailable'), slabKb: field('Slab'), vmallocKb: field('VmallocUsed'), pageCacheKb: field('Cached') };
+}
+
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
@@ -138,14 +145,16 @@ const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 export async function fuzzLoop(start: WorkerStart, send: (m: WorkerMessage) => Promise<void>): Promise<void> {
   const { options } = start;
   const cpu = drainCpu();
-  if (cpu !== null) pinTo(process.pid, cpu);
   const progress = mapProgressFile(start.progressPath);
   const tail = new KmsgTail();
   const taint0 = readTaint();
-  const target = new FuzzTarget(start.devicePath);
+  const counts: Record<string, number> = {};
+  // How the thread-pool calls ended, whenever they end.
+  const target = new FuzzTarget(start.devicePath, (_op, o) => {
+    counts[`async:${o.result}`] = (counts[`async:${o.result}`] ?? 0) + 1;
+  });
   const ops: Iterator<FuzzOp> = options.replay !== null ? options.replay[Symbol.iterator]() : generate(options.seed);
   const limit = options.replay !== null ? options.replay.length : (options.ops ?? Number.POSITIVE_INFINITY);
-  const counts: Record<string, number> = {};
   const outcomes: string[] | null = options.replay !== null ? [] : null;
   const t0 = Date.now();
   const deadline = options.seconds !== null ? t0 + options.seconds * 1000 : Number.POSITIVE_INFINITY;
@@ -154,8 +163,24 @@ export async function fuzzLoop(start: WorkerStart, send: (m: WorkerMessage) => P
   let complaint: FuzzComplaint | null = null;
   let error: string | null = null;
 
+  // Pinning runs taskset, a fork: while this process cannot fork (FORK_FAILED), it stays unpinned.
+  const pin = (): void => {
+    if (cpu === null) return;
+    try {
+      pinTo(process.pid, cpu);
+    } catch {
+      // best effort: the drain below still empties the CPU's lists
+    }
+  };
+  pin();
   const check = (drain: boolean, atEnd: boolean): FuzzComplaint | null => {
-    if (drain && cpu !== null && drainPerCpuPages(cpu) !== null) pinTo(process.pid, cpu);
+    if (drain && cpu !== null) {
+      try {
+        if (drainPerCpuPages(cpu) !== null) pin();
+      } catch {
+        // a CPU that will not go offline: nothing to drain
+      }
+    }
     const records = tail.poll();
     const c = complaintOf('kernel', records, taintGained(taint0, readTaint()), { atOp: done - 1, sinceOp, atEnd });
     sinceOp = done;
@@ -169,7 +194,7 @@ export async function fuzzLoop(start: WorkerStart, send: (m: WorkerMessage) => P
     progress.step[0] = done;
     let outcome: Outcome;
     try {
-      outcome = target.run(op);
+      outcome = await target.run(op);
     } catch (err) {
       error = fuzzerBug(op, err).message;
       break;
@@ -184,13 +209,13 @@ export async function fuzzLoop(start: WorkerStart, send: (m: WorkerMessage) => P
     if (done % options.checkEvery === 0) {
       complaint = check(options.drain, false);
       if (complaint !== null) break;
-      await send({ type: 'progress', done, elapsedMs: Date.now() - t0, nextSeq: tail.nextSeq });
+      await send({ type: 'progress', done, elapsedMs: Date.now() - t0, nextSeq: tail.nextSeq, memory: guestMemory() });
       await tick();
     }
   }
   if (error === null) {
     try {
-      target.closeAll();
+      await target.closeAll();
     } catch (err) {
       error = `closing the sessions: ${err instanceof Error ? err.message : String(err)}`;
     }
@@ -216,8 +241,8 @@ export async function fuzzLoop(start: WorkerStart, send: (m: WorkerMessage) => P
 }
 
 export interface FuzzHooks {
-  /** After each clean check: operations done so far. */
-  onProgress?: (done: number, elapsedMs: number) => void;
+  /** After each clean check: operations done so far, and the guest's memory. */
+  onProgress?: (done: number, elapsedMs: number, memory: GuestMemory) => void;
   devicePath?: string;
 }
 
@@ -264,7 +289,7 @@ export async function runFuzzJob(options: FuzzJobOptions, hooks: FuzzHooks = {})
         lastSeq = Math.max(lastSeq, m.nextSeq);
         if (m.type === 'progress') {
           lastDone = m.done;
-          hooks.onProgress?.(m.done, m.elapsedMs);
+          hooks.onProgress?.(m.done, m.elapsedMs, m.memory);
         } else {
           result = m.result;
         }

@@ -70,9 +70,17 @@ export interface FuzzResult {
 
 export const MAX_KMSG_LINES = 200;
 
+/** A few /proc/meminfo figures (KiB), to watch a long run for leaks and memory pressure. */
+export interface GuestMemory {
+  availableKb: number;
+  slabKb: number;
+  vmallocKb: number;
+  pageCacheKb: number;
+}
+
 /** Worker -> supervisor messages (IPC). */
 export type WorkerMessage =
-  | { type: 'progress'; done: number; elapsedMs: number; nextSeq: number }
+  | { type: 'progress'; done: number; elapsedMs: number; nextSeq: number; memory: GuestMemory }
   | { type: 'done'; result: FuzzResult; nextSeq: number };
 
 /** Supervisor -> worker: what to run. */

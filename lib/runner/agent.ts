@@ -59,12 +59,12 @@ async function main(runDir: string): Promise<number> {
       const { runFuzzJob } = await import('../fuzz/run');
       let marked = 0;
       const result = await runFuzzJob(job.fuzz, {
-        onProgress: (done, elapsedMs) => {
-          emit({ type: 'fuzz-progress', done, elapsedMs });
+        onProgress: (done, elapsedMs, memory) => {
+          emit({ type: 'fuzz-progress', done, elapsedMs, memory });
           // One console mark a second at most: it only restarts the host's idle deadline.
           if (Date.now() - marked >= 1000) {
             marked = Date.now();
-            process.stdout.write(`${MARK_FUZZ_BATCH} ${done}\n`);
+            process.stdout.write(`${MARK_FUZZ_BATCH} ${done} MemAvailable ${memory.availableKb} kB\n`);
           }
         },
       });

@@ -7,7 +7,7 @@
 import type { GuestBench, GuestBenchOptions } from '../bench/types';
 import type { CellResult, CellSpec } from '../experiments/types';
 import type { TriggerResult } from '../experiments/file-triggers';
-import type { FuzzJobOptions, FuzzResult } from '../fuzz/types';
+import type { FuzzJobOptions, FuzzResult, GuestMemory } from '../fuzz/types';
 
 export interface ModuleLoad {
   /** Host path of mmaplab.ko built for this kernel (visible in the guest). */
@@ -46,7 +46,7 @@ export type GuestEvent =
   | { type: 'ready'; uptime: number; node: string; release: string }
   | { type: 'cell-start'; id: string }
   | { type: 'cell-result'; result: CellResult }
-  | { type: 'fuzz-progress'; done: number; elapsedMs: number }
+  | { type: 'fuzz-progress'; done: number; elapsedMs: number; memory: GuestMemory }
   | { type: 'fuzz-result'; result: FuzzResult }
   | { type: 'kernel-damaged'; id: string; why: string }
   | { type: 'test'; test: GuestTest }

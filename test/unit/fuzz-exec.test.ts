@@ -83,17 +83,17 @@ describe('fuzz executor (host, /dev/zero)', function () {
   });
 
   describe('FuzzTarget', () => {
-    it('runs 3000 generated operations without a fuzzer error; every outcome is a result', () => {
+    it('runs 3000 generated operations without a fuzzer error; every outcome is a result', async () => {
       const target = new FuzzTarget('/dev/zero');
       const counts = new Map<string, number>();
       try {
         for (const op of generateOps(11, 3000)) {
-          const o = target.run(op);
-          assert.match(o.result, /^(ok|skip|E[A-Z0-9]+|SIG[A-Z0-9]+|exit:\d+)$/, `${JSON.stringify(op)} -> ${o.result}`);
+          const o = await target.run(op);
+          assert.match(o.result, /^(ok|skip|started|E[A-Z0-9]+|SIG[A-Z0-9]+|exit:\d+|fork:E[A-Z0-9]+)$/, `${JSON.stringify(op)} -> ${o.result}`);
           counts.set(o.result, (counts.get(o.result) ?? 0) + 1);
         }
       } finally {
-        target.closeAll();
+        await target.closeAll();
       }
       assert.ok((counts.get('ok') ?? 0) > 1000, `ok: ${counts.get('ok')}`);
       assert.ok((counts.get('ENOTTY') ?? 0) > 100, '/dev/zero has no ioctls');
@@ -101,47 +101,67 @@ describe('fuzz executor (host, /dev/zero)', function () {
       assert.ok(target.sessions.every((s) => s === null) && target.maps.every((m) => m === null));
     });
 
-    it('an operation on an empty slot is skipped', () => {
-      const target = new FuzzTarget('/dev/zero');
-      assert.deepEqual(target.run({ op: 'close', s: 0 }), { result: 'skip' });
-      assert.deepEqual(target.run({ op: 'fill', s: 1, seed: 1, reserved: 0 }), { result: 'skip' });
-      assert.deepEqual(target.run({ op: 'touch', m: 3, mode: 'read', page: 0, pages: 1, seed: 0 }), { result: 'skip' });
-      assert.deepEqual(target.run({ op: 'munmap', m: 0 }), { result: 'skip' });
+    it('-async operations run on the thread pool; closing or unmapping waits for them; endings reach onSettled', async () => {
+      const settled: string[] = [];
+      const target = new FuzzTarget('/dev/zero', (op, o) => settled.push(`${op.op} ${o.result}`));
+      try {
+        await target.run({ op: 'open', s: 0, access: 'rw' });
+        await target.run({ op: 'mmap', s: 0, m: 0, offset: 0, length: 4 * page, prot: 'rw', private: false, populate: false });
+        assert.deepEqual(await target.run({ op: 'fill-async', s: 0, seed: 1 }), { result: 'started' });
+        assert.deepEqual(await target.run({ op: 'verify-async', s: 0, seed: 1 }), { result: 'started' });
+        assert.deepEqual(await target.run({ op: 'msync-async', m: 0, mode: 'sync' }), { result: 'started' });
+        // Without waiting, close would be refused (ERR_DEVICE_BUSY) and munmap EBUSY.
+        assert.equal((await target.run({ op: 'munmap', m: 0 })).result, 'ok');
+        assert.equal((await target.run({ op: 'close', s: 0 })).result, 'ok');
+        await target.settle();
+        assert.equal(target.running, 0);
+        assert.deepEqual(settled.sort(), ['fill-async ENOTTY', 'msync-async ok', 'verify-async ENOTTY']);
+      } finally {
+        await target.closeAll();
+      }
     });
 
-    it('slots: mmap fills one, a partial munmap puts the tail in a free one, close keeps mappings', () => {
+    it('an operation on an empty slot is skipped', () => {
+      const target = new FuzzTarget('/dev/zero');
+      assert.deepEqual(target.runNow({ op: 'close', s: 0 }), { result: 'skip' });
+      assert.deepEqual(target.runNow({ op: 'fill', s: 1, seed: 1, reserved: 0 }), { result: 'skip' });
+      assert.deepEqual(target.runNow({ op: 'touch', m: 3, mode: 'read', page: 0, pages: 1, seed: 0 }), { result: 'skip' });
+      assert.deepEqual(target.runNow({ op: 'munmap', m: 0 }), { result: 'skip' });
+    });
+
+    it('slots: mmap fills one, a partial munmap puts the tail in a free one, close keeps mappings', async () => {
       const target = new FuzzTarget('/dev/zero');
       try {
-        assert.equal(target.run({ op: 'open', s: 0, access: 'rw' }).result, 'ok');
+        assert.equal(target.runNow({ op: 'open', s: 0, access: 'rw' }).result, 'ok');
         const mmap = { op: 'mmap', s: 0, m: 2, offset: 0, length: 4 * page, prot: 'rw', private: false, populate: false } as const;
-        assert.equal(target.run(mmap).result, 'ok');
+        assert.equal(target.runNow(mmap).result, 'ok');
         assert.equal(target.maps[2]?.length, 4 * page);
-        assert.equal(target.run({ op: 'munmap-range', m: 2, page: 1, pages: 2 }).result, 'ok');
+        assert.equal(target.runNow({ op: 'munmap-range', m: 2, page: 1, pages: 2 }).result, 'ok');
         assert.equal(target.maps[2]?.length, page);
         assert.equal(target.maps[0]?.length, page, 'the tail went to the first free slot');
-        assert.equal(target.run({ op: 'close', s: 0 }).result, 'ok');
-        assert.equal(target.run({ op: 'touch', m: 0, mode: 'write', page: 0, pages: 1, seed: 0 }).result, 'ok');
-        assert.equal(target.run({ op: 'mprotect', m: 0, prot: 'r', page: 0, pages: 0 }).result, 'ok');
-        assert.equal(target.run({ op: 'touch', m: 0, mode: 'write', page: 0, pages: 1, seed: 0 }).result, 'SIGSEGV');
-        assert.equal(target.run({ op: 'madvise', m: 2, advice: 'dontfork', page: 0, pages: 0 }).result, 'ok');
-        assert.equal(target.run({ op: 'read', s: 0, position: null, length: 10, into: 2 }).result, 'skip', 'the session is closed');
-        assert.equal(target.run({ op: 'mremap', m: 2, length: 100, mayMove: true }).result, 'ok');
+        assert.equal(target.runNow({ op: 'close', s: 0 }).result, 'ok');
+        assert.equal(target.runNow({ op: 'touch', m: 0, mode: 'write', page: 0, pages: 1, seed: 0 }).result, 'ok');
+        assert.equal(target.runNow({ op: 'mprotect', m: 0, prot: 'r', page: 0, pages: 0 }).result, 'ok');
+        assert.equal(target.runNow({ op: 'touch', m: 0, mode: 'write', page: 0, pages: 1, seed: 0 }).result, 'SIGSEGV');
+        assert.equal(target.runNow({ op: 'madvise', m: 2, advice: 'dontfork', page: 0, pages: 0 }).result, 'ok');
+        assert.equal(target.runNow({ op: 'read', s: 0, position: null, length: 10, into: 2 }).result, 'skip', 'the session is closed');
+        assert.equal(target.runNow({ op: 'mremap', m: 2, length: 100, mayMove: true }).result, 'ok');
         assert.equal(target.maps[2]?.length, 100);
       } finally {
-        target.closeAll();
+        await target.closeAll();
       }
       assert.equal(target.maps.length, MAP_SLOTS);
     });
 
-    it('read(2) into a mapping the kernel cannot write is EFAULT, not a signal', () => {
+    it('read(2) into a mapping the kernel cannot write is EFAULT, not a signal', async () => {
       const target = new FuzzTarget('/dev/zero');
       try {
-        target.run({ op: 'open', s: 1, access: 'rw' });
-        target.run({ op: 'mmap', s: 1, m: 0, offset: 0, length: page, prot: 'none', private: true, populate: false });
-        target.run({ op: 'open', s: 2, access: 'rw' });
-        assert.equal(target.run({ op: 'read', s: 2, position: 0, length: page, into: 0 }).result, 'EFAULT');
+        target.runNow({ op: 'open', s: 1, access: 'rw' });
+        target.runNow({ op: 'mmap', s: 1, m: 0, offset: 0, length: page, prot: 'none', private: true, populate: false });
+        target.runNow({ op: 'open', s: 2, access: 'rw' });
+        assert.equal(target.runNow({ op: 'read', s: 2, position: 0, length: page, into: 0 }).result, 'EFAULT');
       } finally {
-        target.closeAll();
+        await target.closeAll();
       }
     });
   });
