@@ -10,8 +10,8 @@
  * (MMAPLAB_HARDEN_LONG=1, `mmaplab test-guest --long`): 10,000 cycles of
  * 16 KiB per technique, shared out between its allocators (remap_pfn_range
  * takes seven, 1,429 cycles each; dma_mmap_coherent one, 10,000), and 100
- * of 2 MiB per pair: 10,000 per pair would be about 20 min per kernel
- * under TCG.
+ * of 2 MiB per pair. Under TCG the long form took 2 min 21 s on 6.1 (55 s
+ * for the 80,000 cycles of 16 KiB, 76 s for the 2 MiB ones).
  */
 import * as assert from 'node:assert/strict';
 import * as os from 'node:os';
