@@ -20,6 +20,7 @@ import {
   parseOps,
   SAFE_PAIRS,
   SESSION_SLOTS,
+  slotSlice,
 } from '../../lib/fuzz/ops';
 import { MmaplabError } from '../../lib/util/errors';
 
@@ -95,6 +96,25 @@ describe('fuzz operations', () => {
       for (const [a, t] of SAFE_PAIRS) assert.equal(support(a, t), 'safe');
       for (const [a, t] of HAZARD_PAIRS) assert.equal(support(a, t), 'hazard');
       assert.ok(SAFE_PAIRS.length > 30 && HAZARD_PAIRS.length > 10);
+    });
+  });
+
+  describe('slotSlice (a first guess of the minimiser)', () => {
+    it('keeps the operations on the slots the last one depends on, through mmap and read/write via a mapping', () => {
+      const ops: FuzzOp[] = [
+        { op: 'open', s: 0, access: 'rw' },
+        { op: 'open', s: 1, access: 'rw' },
+        { op: 'open', s: 2, access: 'rw' },
+        { op: 'mmap', s: 1, m: 4, offset: 0, length: 4096, prot: 'rw', private: false, populate: false },
+        { op: 'stats', s: 0 },
+        { op: 'read', s: 2, position: null, length: 10, into: 4 },
+        { op: 'mmap', s: 0, m: 6, offset: 0, length: 4096, prot: 'rw', private: false, populate: false },
+        { op: 'munmap', m: 6 },
+        { op: 'touch', m: 4, mode: 'read', page: 0, pages: 1, seed: 0 },
+      ];
+      assert.deepEqual(slotSlice(ops), [ops[1], ops[2], ops[3], ops[5], ops[8]]);
+      assert.deepEqual(slotSlice([]), []);
+      assert.deepEqual(slotSlice([ops[0] as FuzzOp]), [ops[0]]);
     });
   });
 
