@@ -135,6 +135,9 @@ export function guestMemory(text: string = fs.readFileSync('/proc/meminfo', 'utf
   return { availableKb: field('MemAvailable'), slabKb: field('Slab'), vmallocKb: field('VmallocUsed'), pageCacheKb: field('Cached') };
 }
 
+/** Operations between two progress messages, at most (see fuzzLoop). */
+export const PROGRESS_EVERY = 200;
+
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
@@ -159,6 +162,8 @@ export async function fuzzLoop(start: WorkerStart, send: (m: WorkerMessage) => P
   const t0 = Date.now();
   const deadline = options.seconds !== null ? t0 + options.seconds * 1000 : Number.POSITIVE_INFINITY;
   let done = 0;
+  let reported = 0;
+  let reportedAt = t0;
   let sinceOp = 0;
   let complaint: FuzzComplaint | null = null;
   let error: string | null = null;
@@ -209,7 +214,12 @@ export async function fuzzLoop(start: WorkerStart, send: (m: WorkerMessage) => P
     if (done % options.checkEvery === 0) {
       complaint = check(options.drain, false);
       if (complaint !== null) break;
-      await send({ type: 'progress', done, elapsedMs: Date.now() - t0, nextSeq: tail.nextSeq, memory: guestMemory() });
+      // At most one progress message per PROGRESS_EVERY operations or second (replays check every one).
+      if (done - reported >= PROGRESS_EVERY || Date.now() - reportedAt >= 1000) {
+        reported = done;
+        reportedAt = Date.now();
+        await send({ type: 'progress', done, elapsedMs: Date.now() - t0, nextSeq: tail.nextSeq, memory: guestMemory() });
+      }
       await tick();
     }
   }
