@@ -1,5 +1,5 @@
 /** `mmaplab test-guest`: the guest suite on each selected kernel, TAP-like output. */
-import { runGuestSuiteOn } from '../runner/host-suite';
+import { runGuestSuiteOn, SUITE_TIMEOUT_MS } from '../runner/host-suite';
 import { selectKernels } from '../vm/kernels';
 import { requireQemu } from '../vm/qemu';
 import type { CliOptions } from './args';
@@ -16,6 +16,8 @@ export async function runGuestTests(opts: CliOptions): Promise<number> {
     const vm = await vmOptionsFor(opts, k);
     // The long forms run for many minutes under TCG.
     if (opts.long) vm.timeoutMs = Math.max(vm.timeoutMs, LONG_TIMEOUT_MS);
+    // The whole suite outlasts the default single-job deadline.
+    else if (opts.suites.length === 0) vm.timeoutMs = Math.max(vm.timeoutMs, SUITE_TIMEOUT_MS);
     const r = await runGuestSuiteOn(k, vm, opts.suites, { long: opts.long });
     for (const t of r.tests) {
       if (t.state === 'passed') passed++;

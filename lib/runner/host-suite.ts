@@ -39,6 +39,13 @@ function suiteEnv(long: boolean): Record<string, string> {
  */
 export const HARDEN_LONG_ENV = 'MMAPLAB_HARDEN_LONG';
 
+/**
+ * The least VM deadline for the whole guest suite: ten files in one VM
+ * (the fuzz, leak and stress suites among them) take about 5 min under TCG
+ * on two busy cores, more than the 300 s default of a single job.
+ */
+export const SUITE_TIMEOUT_MS = 15 * 60_000;
+
 export interface GuestSuiteOptions {
   /** The long forms of the hardening suites. */
   long?: boolean;

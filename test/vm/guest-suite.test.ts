@@ -5,20 +5,20 @@
  */
 import * as assert from 'node:assert/strict';
 import Mocha from 'mocha';
-import { runGuestSuiteOn, type GuestSuiteRun } from '../../lib/runner/host-suite';
+import { runGuestSuiteOn, SUITE_TIMEOUT_MS, type GuestSuiteRun } from '../../lib/runner/host-suite';
 import { REQUIRED_SERIES, requiredKernel } from '../../lib/vm/kernels';
 import { DEFAULT_VM } from '../../lib/vm/session';
 
 for (const { series } of REQUIRED_SERIES) {
   describe(`guest suite on the default ${series} kernel (QEMU)`, function () {
-    this.timeout(600_000);
+    this.timeout(SUITE_TIMEOUT_MS + 120_000);
     let run: GuestSuiteRun | null = null;
 
     // Boots in a hook so that the guest's tests can be added to this suite
     // before mocha runs it: each guest test is reported on its own line.
     before(async function () {
       const kernel = requiredKernel(series);
-      run = await runGuestSuiteOn(kernel, DEFAULT_VM);
+      run = await runGuestSuiteOn(kernel, { ...DEFAULT_VM, timeoutMs: SUITE_TIMEOUT_MS });
       const suite = this.test?.parent as Mocha.Suite;
       for (const t of run.tests) {
         const test = new Mocha.Test(`[${kernel.release}] ${t.fullTitle}`, function () {
