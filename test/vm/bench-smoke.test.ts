@@ -14,6 +14,7 @@ import { support } from '../../lib/device/support';
 import type { MethodName } from '../../lib/experiments/types';
 import { requiredKernel } from '../../lib/vm/kernels';
 import { REPO_ROOT } from '../../lib/paths';
+import { chromium, chromiumVersion } from './chromium';
 
 describe('mmaplab bench --quick (QEMU, both default kernels)', function () {
   this.timeout(15 * 60_000);
@@ -66,9 +67,20 @@ describe('mmaplab bench --quick (QEMU, both default kernels)', function () {
     }
   });
 
-  it('report.html carries the benchmark section', () => {
-    const html = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
-    assert.match(html, /<svg/);
+  it('report.html carries the benchmark section, and headless Chromium parses the charts as written', () => {
+    const file = path.join(out, 'report.html');
+    const html = fs.readFileSync(file, 'utf8');
+    const svgs = (html.match(/<svg\b/g) ?? []).length;
+    assert.ok(svgs > 0, 'the page has charts');
     for (const k of kernels) assert.ok(html.includes(k.release), `${k.release} in the report`);
+    chromiumVersion();
+    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-chromium-'));
+    try {
+      const dom = chromium(profile, ['--dump-dom'], `file://${file}`).out;
+      assert.equal((dom.match(/<svg\b/g) ?? []).length, svgs, 'every chart of this run survives the browser');
+      for (const k of kernels) assert.ok(dom.includes(k.release), `${k.release} in the rendered page`);
+    } finally {
+      fs.rmSync(profile, { recursive: true, force: true });
+    }
   });
 });
