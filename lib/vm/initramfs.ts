@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MmaplabError } from '../util/errors';
 import { cacheDir } from '../paths';
+import { useCached, writeVerified } from '../util/verified-cache';
 import { writeCpio, type CpioEntry } from './cpio';
 import { initScript } from './guest-init';
 import type { Kernel } from './kernels';
@@ -91,17 +92,16 @@ export function planKey(kernel: Kernel, plan: InitramfsPlan): string {
 }
 
 /** Path of the cached initramfs for this kernel, building it if needed. */
-export function ensureInitramfs(kernel: Kernel): string {
-  const plan = planInitramfs(kernel);
+export function ensureInitramfs(kernel: Kernel, busyboxPath = BUSYBOX): string {
+  const plan = planInitramfs(kernel, busyboxPath);
   const dir = path.join(cacheDir(), 'kernels', kernel.release);
   const file = path.join(dir, `initramfs-${planKey(kernel, plan)}.cpio`);
-  if (fs.existsSync(file)) return file;
+  // Verified on every use (size, sha256): a corrupt one is rebuilt.
+  if (useCached(file, `initramfs for ${kernel.release}`)) return file;
   fs.mkdirSync(dir, { recursive: true });
   for (const old of fs.readdirSync(dir)) {
     if (old.startsWith('initramfs-')) fs.rmSync(path.join(dir, old), { force: true });
   }
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, renderInitramfs(plan));
-  fs.renameSync(tmp, file);
+  writeVerified(file, renderInitramfs(plan));
   return file;
 }

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MmaplabError } from '../util/errors';
 import { REPO_ROOT, cacheDir } from '../paths';
+import { ELF_MAGIC, sealFile, useCached } from '../util/verified-cache';
 import type { Kernel } from './kernels';
 
 export const KMOD_SRC = path.join(REPO_ROOT, 'kmod');
@@ -72,11 +73,13 @@ export function ensureModule(kernel: Kernel, opts: { force?: boolean } = {}): Bu
   const ko = path.join(dir, 'mmaplab.ko');
   const stamp = path.join(dir, '.source-key');
   const fresh =
-    fs.existsSync(ko) &&
+    !opts.force &&
     fs.existsSync(path.join(dir, BUILD_LOG)) &&
     fs.existsSync(stamp) &&
-    fs.readFileSync(stamp, 'utf8') === key;
-  if (!opts.force && fresh) {
+    fs.readFileSync(stamp, 'utf8') === key &&
+    // Verified on every use (size, ELF magic, sha256): a corrupt one is rebuilt.
+    useCached(ko, `mmaplab.ko for ${kernel.release}`, { magic: ELF_MAGIC });
+  if (fresh) {
     return { path: ko, log: '', warnings: [], cached: true };
   }
   fs.rmSync(dir, { recursive: true, force: true });
@@ -101,6 +104,7 @@ export function ensureModule(kernel: Kernel, opts: { force?: boolean } = {}): Bu
       { release: kernel.release, log },
     );
   }
+  sealFile(ko);
   fs.writeFileSync(stamp, key);
   return { path: ko, log, warnings: compilerWarnings(log), cached: false };
 }

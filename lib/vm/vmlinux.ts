@@ -3,6 +3,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cacheDir } from '../paths';
+import { ELF_MAGIC, useCached, writeVerified } from '../util/verified-cache';
 import { extractVmlinux, hasPvhEntry } from './bzimage';
 import type { Kernel } from './kernels';
 
@@ -28,7 +29,8 @@ export function ensureBootImage(kernel: Kernel, prefer: 'vmlinux' | 'bzimage' = 
   const key = imageKey(kernel.image);
   const file = path.join(dir, `vmlinux-${key}`);
   const noPvh = path.join(dir, `no-pvh-${key}`);
-  if (fs.existsSync(file)) return { path: file, kind: 'vmlinux' };
+  // Verified on every use (size, ELF magic, sha256): a corrupt one is rebuilt.
+  if (useCached(file, `vmlinux for ${kernel.release}`, { magic: ELF_MAGIC })) return { path: file, kind: 'vmlinux' };
   if (fs.existsSync(noPvh)) return { path: kernel.image, kind: 'bzimage' };
   fs.mkdirSync(dir, { recursive: true });
   const elf = extractVmlinux(fs.readFileSync(kernel.image));
@@ -40,8 +42,6 @@ export function ensureBootImage(kernel: Kernel, prefer: 'vmlinux' | 'bzimage' = 
   for (const old of fs.readdirSync(dir)) {
     if (old.startsWith('vmlinux-')) fs.rmSync(path.join(dir, old), { force: true });
   }
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, elf);
-  fs.renameSync(tmp, file);
+  writeVerified(file, elf);
   return { path: file, kind: 'vmlinux' };
 }
