@@ -162,8 +162,18 @@ export function boot(spec: BootSpec): Promise<BootOutcome> {
     spec.onLine?.(line, ms);
   };
 
+  // A console log that cannot be written (full disk) ends the run: QEMU is
+  // killed and boot() rejects with the write's error, never an uncaught throw.
+  let writeError: unknown = null;
   child.stdout.on('data', (chunk: Buffer) => {
-    fs.writeSync(consoleOut, chunk);
+    if (writeError === null) {
+      try {
+        fs.writeSync(consoleOut, chunk);
+      } catch (err) {
+        writeError = err;
+        child.kill('SIGKILL');
+      }
+    }
     const text = partial + chunk.toString('utf8');
     const lines = text.split('\n');
     partial = lines.pop() ?? '';
@@ -199,6 +209,10 @@ export function boot(spec: BootSpec): Promise<BootOutcome> {
       if (idleTimer) clearTimeout(idleTimer);
       if (partial !== '') onLine(partial);
       fs.closeSync(consoleOut);
+      if (writeError !== null) {
+        reject(writeError);
+        return;
+      }
       const end: BootEnd = timedOut
         ? 'timeout'
         : panicked

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO_ROOT, runsDir } from '../paths';
 import type { BootProfile, CellResult, CellSpec } from '../experiments/types';
-import { MmaplabError } from '../util/errors';
+import { MmaplabError, isErrnoError } from '../util/errors';
 import { classifyConsole } from './console';
 import { GUEST_RUN_DIR, MARK_ROOT_READY } from './guest-init';
 import { ensureInitramfs } from './initramfs';
@@ -82,12 +82,45 @@ export function consoleShowsOops(line: string): boolean {
   return classifyConsole([line]).some((f) => f.severity !== 'complaint');
 }
 
+/** Errnos that mean a run directory cannot be written, and what they mean. */
+export const RUNDIR_ERRNOS: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+};
+
+/**
+ * A failure to write in run directory `dir` (full disk, quota, read-only,
+ * permissions) as MmaplabError ERUNDIR, naming the directory, the errno and
+ * what to do; any other error is returned unchanged.
+ */
+export function runDirError(err: unknown, dir: string): unknown {
+  if (!isErrnoError(err) || err.code === undefined || !(err.code in RUNDIR_ERRNOS)) return err;
+  const parent = path.dirname(dir);
+  return new MmaplabError(
+    'ERUNDIR',
+    `cannot write the run directory ${dir}: ${err.code} (${RUNDIR_ERRNOS[err.code]}); ` +
+      `free space in ${parent} or point MMAPLAB_RUNS elsewhere`,
+    { runDir: dir, errno: err.code, ...(err.path !== undefined ? { path: err.path } : {}) },
+  );
+}
+
+function inRunDir<T>(dir: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw runDirError(err, dir);
+  }
+}
+
 let runCounter = 0;
 
 function newRunDir(kernel: Kernel, label: string): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const dir = path.join(runsDir(), `${stamp}-${process.pid}-${++runCounter}-${kernel.release}-${label}`);
-  fs.mkdirSync(dir, { recursive: true });
+  inRunDir(dir, () => fs.mkdirSync(dir, { recursive: true }));
   return dir;
 }
 
@@ -158,58 +191,68 @@ export async function runJob(
   const image = ensureBootImage(kernel, vm.bootPath);
   const initramfs = ensureInitramfs(kernel);
   const runDir = newRunDir(kernel, label);
-  fs.writeFileSync(path.join(runDir, JOB_FILE), JSON.stringify(job, null, 2));
-  fs.writeFileSync(path.join(runDir, GUEST_SCRIPT), guestScript(), { mode: 0o755 });
-  fs.writeFileSync(path.join(runDir, EVENTS_FILE), '');
+  inRunDir(runDir, () => {
+    fs.writeFileSync(path.join(runDir, JOB_FILE), JSON.stringify(job, null, 2));
+    fs.writeFileSync(path.join(runDir, GUEST_SCRIPT), guestScript(), { mode: 0o755 });
+    fs.writeFileSync(path.join(runDir, EVENTS_FILE), '');
+  });
   const tail = new EventTail(path.join(runDir, EVENTS_FILE), onEvent);
   const timer = onEvent ? setInterval(() => tail.poll(), EVENT_POLL_MS) : null;
-  const outcome = await boot({
-    image,
-    initramfs,
-    runDir,
-    accel: vm.accel,
-    cpus: vm.cpus,
-    memoryMb: vm.memoryMb,
-    timeoutMs: vm.timeoutMs,
-    cmdline: vm.cmdline,
-    marks: [MARK_ROOT_READY, MARK_AGENT_READY, MARK_CELL_DONE, MARK_AGENT_DONE],
-    // A cell job must show progress: the agent's start, then each cell.
-    ...(job.kind === 'cells'
-      ? {
-          idle: {
-            ms: CELL_IDLE_MS,
-            resetOn: [MARK_AGENT_READY, MARK_CELL_DONE],
-            trouble: { test: consoleShowsOops, ms: OOPS_IDLE_MS },
-          },
-        }
-      : {}),
-    ...(job.kind === 'fuzz' && vm.idleMs !== undefined
-      ? {
-          idle: {
-            ms: vm.idleMs,
-            resetOn: [MARK_AGENT_READY, MARK_FUZZ_BATCH],
-            trouble: { test: consoleShowsOops, ms: OOPS_IDLE_MS },
-          },
-        }
-      : {}),
-    ...(vm.echo || vm.onLine
-      ? {
-          onLine: (l: string, ms: number) => {
-            vm.echo?.write(`${l}\n`);
-            vm.onLine?.(l, ms);
-          },
-        }
-      : {}),
-  }).finally(() => {
+  let outcome: BootOutcome;
+  try {
+    outcome = await boot({
+      image,
+      initramfs,
+      runDir,
+      accel: vm.accel,
+      cpus: vm.cpus,
+      memoryMb: vm.memoryMb,
+      timeoutMs: vm.timeoutMs,
+      cmdline: vm.cmdline,
+      marks: [MARK_ROOT_READY, MARK_AGENT_READY, MARK_CELL_DONE, MARK_AGENT_DONE],
+      // A cell job must show progress: the agent's start, then each cell.
+      ...(job.kind === 'cells'
+        ? {
+            idle: {
+              ms: CELL_IDLE_MS,
+              resetOn: [MARK_AGENT_READY, MARK_CELL_DONE],
+              trouble: { test: consoleShowsOops, ms: OOPS_IDLE_MS },
+            },
+          }
+        : {}),
+      ...(job.kind === 'fuzz' && vm.idleMs !== undefined
+        ? {
+            idle: {
+              ms: vm.idleMs,
+              resetOn: [MARK_AGENT_READY, MARK_FUZZ_BATCH],
+              trouble: { test: consoleShowsOops, ms: OOPS_IDLE_MS },
+            },
+          }
+        : {}),
+      ...(vm.echo || vm.onLine
+        ? {
+            onLine: (l: string, ms: number) => {
+              vm.echo?.write(`${l}\n`);
+              vm.onLine?.(l, ms);
+            },
+          }
+        : {}),
+    });
+  } catch (err) {
+    // The console log (console.log in the run directory) could not be written.
+    throw runDirError(err, runDir);
+  } finally {
     if (timer !== null) clearInterval(timer);
-  });
+  }
   tail.poll(true);
   const events = tail.events;
   const done = events.find((e): e is Extract<GuestEvent, { type: 'done' }> => e.type === 'done');
   const run: VmRun = { runDir, boot: outcome, events, agentStatus: done ? done.status : null };
-  fs.writeFileSync(
-    path.join(runDir, 'outcome.json'),
-    JSON.stringify({ ...outcome, agentStatus: run.agentStatus }, null, 2),
+  inRunDir(runDir, () =>
+    fs.writeFileSync(
+      path.join(runDir, 'outcome.json'),
+      JSON.stringify({ ...outcome, agentStatus: run.agentStatus }, null, 2),
+    ),
   );
   return run;
 }
