@@ -104,10 +104,33 @@ export async function runMatrix(opts: CliOptions): Promise<number> {
       const files = writeAll(outDir, report());
       log(`the run stopped early; the ${results.length} result(s) so far are in ${files[0]}`);
     }
+    for (const line of notRunLines(cells, kernels.map((k) => k.release), opts.repeat, results)) log(line);
     throw err;
   }
   progress.finish();
   return finishRun(opts, outDir, results, report());
+}
+
+/**
+ * After a run that stopped early: per kernel, the cells that have fewer than
+ * `repeat` results (did not run, or not in every round). Empty when all ran.
+ */
+export function notRunLines(
+  cells: readonly CellSpec[],
+  releases: readonly string[],
+  repeat: number,
+  results: readonly CellResult[],
+): string[] {
+  const lines: string[] = [];
+  for (const release of releases) {
+    const count = new Map<string, number>();
+    for (const r of results) if (r.kernel === release) count.set(r.cell.id, (count.get(r.cell.id) ?? 0) + 1);
+    const missing = cells.filter((c) => (count.get(c.id) ?? 0) < repeat).map((c) => c.id);
+    if (missing.length === 0) continue;
+    const which = missing.length === cells.length ? `all ${cells.length} cell(s)` : missing.join(', ');
+    lines.push(`${release}: did not run${repeat > 1 ? ' in every round' : ''}: ${which}`);
+  }
+  return lines;
 }
 
 /** Table on stdout, every report format in outDir, --json, exit status. */
