@@ -16,9 +16,7 @@ import { Device, failureReason, isSyscallError, type Mapping } from '../../lib/d
 import { CATALOGUE } from '../../lib/experiments/catalogue';
 import { expectationFor } from '../../lib/experiments/expectations';
 import { seriesOf } from '../../lib/vm/kernels';
-import { classifyWindow, currentSeq, readSince, readTaint, taintGained } from '../../lib/kmsg';
-import { loadModule } from '../../lib/runner/module';
-import { koPath } from './ko-path';
+import { moduleWindow } from './module-window';
 
 /** Lines of /proc/self/maps that map the device. */
 function deviceMaps(): string[] {
@@ -35,14 +33,7 @@ function code(err: unknown): string | undefined {
 const PAGE = 4096;
 
 describe(`device API against the module on ${os.release()}`, function () {
-  let seq0 = 0;
-  let taint0 = 0;
-
-  before(function () {
-    loadModule(koPath(), {});
-    seq0 = currentSeq();
-    taint0 = readTaint();
-  });
+  const kernel = moduleWindow();
 
   afterEach(function () {
     assert.deepEqual(deviceMaps(), [], 'no mapping of the device is left behind');
@@ -273,8 +264,6 @@ describe(`device API against the module on ${os.release()}`, function () {
   });
 
   it('the API tests left no complaint in the log and no taint beyond O/E', function () {
-    const w = readSince(seq0);
-    assert.deepEqual(classifyWindow(w.records), [], w.records.map((r) => r.message).join('\n'));
-    assert.deepEqual(taintGained(taint0, readTaint()), []);
+    kernel.assertClean();
   });
 });

@@ -16,9 +16,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { Device, failureReason, isSyscallError, type Mapping, type ReasonName } from '../../lib/device';
 import type { StorePage, StoreSnapshot } from '../../lib/device/store';
-import { classifyWindow, currentSeq, readSince, readTaint, taintGained } from '../../lib/kmsg';
+import { classifyWindow } from '../../lib/kmsg';
 import { loadModule } from '../../lib/runner/module';
 import { koPath } from './ko-path';
+import { moduleWindow } from './module-window';
 
 const PAGE = 4096;
 
@@ -80,14 +81,7 @@ async function withSysctls(values: Record<string, string>, fn: () => Promise<voi
 
 describe(`file-backed techniques in the module on ${os.release()}`, function () {
   this.timeout(120_000);
-  let seq0 = 0;
-  let taint0 = 0;
-
-  before(function () {
-    loadModule(koPath(), {});
-    seq0 = currentSeq();
-    taint0 = readTaint();
-  });
+  const kernel = moduleWindow();
 
   afterEach(function () {
     assert.deepEqual(deviceMaps(), [], 'no mapping of the device is left behind');
@@ -489,14 +483,12 @@ describe(`file-backed techniques in the module on ${os.release()}`, function () 
   });
 
   it('the file-backed tests left no complaint in the log and no taint beyond O/E', function () {
-    const w = readSince(seq0);
-    assert.deepEqual(classifyWindow(w.records), [], w.records.map((r) => r.message).join('\n'));
-    assert.deepEqual(taintGained(taint0, readTaint()), []);
+    kernel.assertClean();
   });
 
   it('the module unloads with its internal filesystem and kept stores', function () {
     loadModule(koPath(), {});
-    const w = readSince(seq0);
+    const w = kernel.since();
     assert.deepEqual(classifyWindow(w.records), [], w.records.map((r) => r.message).join('\n'));
   });
 });

@@ -20,9 +20,8 @@ import {
   TRIGGERS_OF,
   type TriggerResult,
 } from '../../lib/experiments/file-triggers';
-import { classifyWindow, currentSeq, readSince, readTaint, taintGained } from '../../lib/kmsg';
-import { loadModule } from '../../lib/runner/module';
-import { koPath } from './ko-path';
+import { classifyWindow } from '../../lib/kmsg';
+import { moduleWindow } from './module-window';
 
 /** The trigger whose arrival path is the device's own, and that path. */
 const OWN_PATH: Partial<Record<Trigger, string>> = {
@@ -44,14 +43,7 @@ function describeResult(r: TriggerResult): string {
 }
 
 describe(`writes through a mapping reach the backing store on ${os.release()}`, function () {
-  let seq0 = 0;
-  let taint0 = 0;
-
-  before(function () {
-    loadModule(koPath(), {});
-    seq0 = currentSeq();
-    taint0 = readTaint();
-  });
+  const kernel = moduleWindow();
 
   for (const technique of FILE_TECHNIQUES) {
     for (const trigger of TRIGGERS_OF[technique]) {
@@ -74,8 +66,8 @@ describe(`writes through a mapping reach the backing store on ${os.release()}`, 
   }
 
   it('the kernel log stayed clean: no complaint, no new taint', function () {
-    const findings = classifyWindow(readSince(seq0).records);
+    const findings = classifyWindow(kernel.since().records);
     assert.deepEqual(findings.map((f) => f.line), []);
-    assert.deepEqual(taintGained(taint0, readTaint()), []);
+    assert.deepEqual(kernel.taintGained(), []);
   });
 });

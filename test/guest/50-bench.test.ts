@@ -12,10 +12,8 @@ import { BENCH_CYCLE_ENV } from '../../lib/bench/c-program';
 import { safePairs } from '../../lib/bench/configs';
 import { measureGuestBench } from '../../lib/bench/measure';
 import type { GuestBench, MapCostRow, Stat } from '../../lib/bench/types';
-import { classifyWindow, currentSeq, readSince, readTaint, taintGained } from '../../lib/kmsg';
 import { PFN_METHODS } from '../../lib/device/support';
-import { loadModule } from '../../lib/runner/module';
-import { koPath } from './ko-path';
+import { moduleWindow } from './module-window';
 
 const SIZE = 64 * 1024;
 const PAGES = SIZE / 4096;
@@ -41,8 +39,7 @@ const label = (r: MapCostRow): string =>
 describe('guest bench: mapping costs and addon overhead (lib/bench/measure.ts)', function () {
   this.timeout(600_000);
   let bench: GuestBench;
-  let seq0: number;
-  let taint0: number;
+  const kernel = moduleWindow();
 
   const rows = (pred: (r: MapCostRow) => boolean): MapCostRow[] => bench.mapCost.filter(pred);
   const one = (pred: (r: MapCostRow) => boolean, what: string): MapCostRow => {
@@ -53,9 +50,6 @@ describe('guest bench: mapping costs and addon overhead (lib/bench/measure.ts)',
   const measured = (r: MapCostRow): boolean => r.refused === undefined;
 
   before(async function () {
-    loadModule(koPath(), {});
-    seq0 = currentSeq();
-    taint0 = readTaint();
     bench = await measureGuestBench({ sizes: [SIZE], reps: 1, cacheModes: true, cProgram: cycleProgram() });
   });
 
@@ -168,8 +162,6 @@ describe('guest bench: mapping costs and addon overhead (lib/bench/measure.ts)',
   });
 
   it('leaves no kernel complaint and no new taint', () => {
-    const w = readSince(seq0);
-    assert.deepEqual(classifyWindow(w.records), [], w.records.map((r) => r.message).join('\n'));
-    assert.deepEqual(taintGained(taint0, readTaint()), []);
+    kernel.assertClean();
   });
 });

@@ -18,9 +18,7 @@ import * as os from 'node:os';
 import { safePairs } from '../../lib/bench/configs';
 import { Device } from '../../lib/device';
 import { formatLeakRow, type LeakRow, runLeakCheck } from '../../lib/harden/leak';
-import { classifyWindow, currentSeq, readSince, readTaint, taintGained } from '../../lib/kmsg';
-import { loadModule } from '../../lib/runner/module';
-import { koPath } from './ko-path';
+import { moduleWindow } from './module-window';
 
 const LONG = process.env['MMAPLAB_HARDEN_LONG'] === '1';
 const SMALL = 16 * 1024;
@@ -41,14 +39,7 @@ function assertAllOk(rows: readonly LeakRow[]): void {
 
 describe(`leak check (${LONG ? 'long' : 'short'} form) on ${os.release()}`, function () {
   this.timeout(LONG ? 3 * 3600_000 : 300_000);
-  let seq0 = 0;
-  let taint0 = 0;
-
-  before(function () {
-    loadModule(koPath(), {});
-    seq0 = currentSeq();
-    taint0 = readTaint();
-  });
+  const kernel = moduleWindow();
 
   it('the counters move: a configured session is 1 buffer and its pages while open, nothing after close', function () {
     using probe = Device.open();
@@ -90,8 +81,6 @@ describe(`leak check (${LONG ? 'long' : 'short'} form) on ${os.release()}`, func
   });
 
   it('the leak check left no complaint in the log and no taint beyond O/E', function () {
-    const w = readSince(seq0);
-    assert.deepEqual(classifyWindow(w.records), [], w.records.map((r) => r.message).join('\n'));
-    assert.deepEqual(taintGained(taint0, readTaint()), []);
+    kernel.assertClean();
   });
 });

@@ -10,9 +10,10 @@ import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import { Device } from '../../lib/device';
 import { describeStress, runStress, type StressMode } from '../../lib/harden/stress';
-import { classifyWindow, currentSeq, describeFinding, readSince, readTaint, taintGained } from '../../lib/kmsg';
+import { classifyWindow, describeFinding } from '../../lib/kmsg';
 import { isLoaded, loadModule, MODULE_NAME } from '../../lib/runner/module';
 import { koPath } from './ko-path';
+import { moduleWindow } from './module-window';
 
 const LONG = process.env['MMAPLAB_HARDEN_LONG'] === '1';
 const DURATION_MS = LONG ? 300_000 : 12_000;
@@ -58,13 +59,7 @@ describe(`concurrency stress and unload on ${os.release()}${LONG ? ' (long form)
   }
 
   describe('rmmod while the device is in use', function () {
-    let seq0 = 0;
-    let taint0 = 0;
-    before(function () {
-      loadModule(koPath(), {});
-      seq0 = currentSeq();
-      taint0 = readTaint();
-    });
+    const kernel = moduleWindow();
     after(function () {
       // Leave the module loaded for whatever runs next, as every suite expects.
       if (!isLoaded()) loadModule(koPath(), {});
@@ -107,9 +102,9 @@ describe(`concurrency stress and unload on ${os.release()}${LONG ? ' (long form)
     });
 
     it('no complaint and no new taint over the unload attempts', function () {
-      const findings = classifyWindow(readSince(seq0).records).map(describeFinding);
+      const findings = classifyWindow(kernel.since().records).map(describeFinding);
       assert.deepEqual(findings, []);
-      assert.deepEqual(taintGained(taint0, readTaint()), []);
+      assert.deepEqual(kernel.taintGained(), []);
     });
   });
 });
