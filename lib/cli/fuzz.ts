@@ -55,14 +55,8 @@ export interface FuzzRunOptions {
   runVm?: FuzzVmRunner;
 }
 
-export type FuzzVmRunner = (
-  k: Kernel,
-  vm: VmOptions,
-  modulePath: string,
-  options: FuzzJobOptions,
-  label: string,
-  onProgress?: (done: number, elapsedMs: number, memory: GuestMemory) => void,
-) => Promise<{ result: FuzzResult; runDir: string }>;
+/** How one fuzz job is run in a VM: runFuzzVm, or a stand-in in tests. */
+export type FuzzVmRunner = typeof runFuzzVm;
 
 export interface MinimalSequence {
   /** The shortest list that reproduced (the whole log when it did not reproduce at all). */
