@@ -4,6 +4,7 @@
  * kernel decompresses itself, under TCG). Both are measured in the same run
  * and reported as medians and a ratio; nothing here asserts a time.
  */
+import { median } from '../bench/stat';
 import { findCells } from '../experiments/catalogue';
 import { MmaplabError } from '../util/errors';
 import { MARK_AGENT_READY, MARK_CELL_DONE } from '../vm/job';
@@ -13,13 +14,6 @@ import { requireQemu } from '../vm/qemu';
 import { runJob, type VmOptions } from '../vm/session';
 import type { CliOptions } from './args';
 import { vmOptionsFor } from './vm-options';
-
-export function median(xs: readonly number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
 
 export interface BootSample {
   ready: number;
@@ -56,6 +50,39 @@ function ratio(a: number, b: number): string {
   return Number.isNaN(a) || Number.isNaN(b) ? 'n/a' : `${(a / b).toFixed(2)}x`;
 }
 
+export type BootPath = 'vmlinux' | 'bzimage';
+
+export interface BootSeries {
+  got: Record<BootPath, BootSample[]>;
+  /** Boots that gave no times (the reason is logged). */
+  stalled: Record<BootPath, number>;
+}
+
+/**
+ * `runs` boots of `kernel` per boot path, interleaved so that drift in host
+ * load affects both paths alike; each boot is logged to stderr. A boot may
+ * take at most BENCH_BOOT_TIMEOUT_MS whatever `vm` allows.
+ */
+export async function interleavedBoots(kernel: Kernel, vm: VmOptions, runs: number): Promise<BootSeries> {
+  const bootVm = { ...vm, timeoutMs: Math.min(vm.timeoutMs, BENCH_BOOT_TIMEOUT_MS) };
+  const got: Record<BootPath, BootSample[]> = { vmlinux: [], bzimage: [] };
+  const stalled: Record<BootPath, number> = { vmlinux: 0, bzimage: 0 };
+  for (let i = 0; i < runs; i++) {
+    for (const p of ['vmlinux', 'bzimage'] as const) {
+      const x = await sampleBoot(kernel, bootVm, p);
+      const head = `${kernel.release} ${p} run ${i + 1}/${runs}`;
+      if (typeof x === 'string') {
+        stalled[p]++;
+        process.stderr.write(`${head}: did not reach the first cell: ${x}\n`);
+        continue;
+      }
+      got[p].push(x);
+      process.stderr.write(`${head}: ready ${s(x.ready)}, first cell ${s(x.firstCell)}\n`);
+    }
+  }
+  return { got, stalled };
+}
+
 export async function runBenchBoot(opts: CliOptions): Promise<number> {
   requireQemu();
   const kernels = selectKernels(opts.kernels);
@@ -64,26 +91,13 @@ export async function runBenchBoot(opts: CliOptions): Promise<number> {
   // Every kernel needs at least one measured boot on each path.
   let complete = true;
   for (const k of kernels) {
-    const vm = { ...(await vmOptionsFor(opts, k)), timeoutMs: Math.min(opts.timeoutSec * 1000, BENCH_BOOT_TIMEOUT_MS) };
-    const got: Record<'vmlinux' | 'bzimage', BootSample[]> = { vmlinux: [], bzimage: [] };
-    const stalled: Record<'vmlinux' | 'bzimage', number> = { vmlinux: 0, bzimage: 0 };
-    // Interleave the two paths so drift in host load affects both alike.
-    for (let i = 0; i < runs; i++) {
-      for (const p of ['vmlinux', 'bzimage'] as const) {
-        const x = await sampleBoot(k, vm, p);
-        const head = `${k.release} ${p} run ${i + 1}/${runs}`;
-        if (typeof x === 'string') {
-          stalled[p]++;
-          process.stderr.write(`${head}: did not reach the first cell: ${x}\n`);
-          continue;
-        }
-        got[p].push(x);
-        process.stderr.write(`${head}: ready ${s(x.ready)}, first cell ${s(x.firstCell)}\n`);
-      }
-    }
+    const vm = await vmOptionsFor(opts, k);
+    const { got, stalled } = await interleavedBoots(k, vm, runs);
     if (got.vmlinux.length === 0 || got.bzimage.length === 0) complete = false;
-    const med = (p: 'vmlinux' | 'bzimage', f: keyof BootSample): number => median(got[p].map((x) => x[f]));
-    const row = (p: 'vmlinux' | 'bzimage', label: string): string =>
+    // A path with no measured boot has no median (printed as n/a).
+    const med = (p: BootPath, f: keyof BootSample): number =>
+      got[p].length === 0 ? NaN : median(got[p].map((x) => x[f]));
+    const row = (p: BootPath, label: string): string =>
       `  ${label} agent ready ${s(med(p, 'ready'))}, first cell done ${s(med(p, 'firstCell'))}` +
       ` (${got[p].length} of ${runs} boots${stalled[p] > 0 ? `; ${stalled[p]} stalled` : ''})`;
     lines.push(

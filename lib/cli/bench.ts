@@ -29,7 +29,7 @@ import { selectKernels, type Kernel } from '../vm/kernels';
 import { requireQemu } from '../vm/qemu';
 import { describeFailure, runJobReady, type VmOptions, type VmRun } from '../vm/session';
 import type { CliOptions } from './args';
-import { sampleBoot, BENCH_BOOT_TIMEOUT_MS, type BootSample } from './bench-boot';
+import { interleavedBoots } from './bench-boot';
 import { buildModules, defaultOutDir, log } from './common';
 import { vmOptionsFor } from './vm-options';
 
@@ -106,20 +106,7 @@ async function cellMarks(k: Kernel, vm: VmOptions, modulePath: string, cells: Ce
 }
 
 async function harnessPart(k: Kernel, vm: VmOptions, modulePath: string, runs: number): Promise<HarnessBench> {
-  const bootVm = { ...vm, timeoutMs: Math.min(vm.timeoutMs, BENCH_BOOT_TIMEOUT_MS) };
-  const got: Record<'vmlinux' | 'bzimage', BootSample[]> = { vmlinux: [], bzimage: [] };
-  // Interleaved, so drift in host load affects both paths alike.
-  for (let i = 0; i < runs; i++) {
-    for (const p of ['vmlinux', 'bzimage'] as const) {
-      const x = await sampleBoot(k, bootVm, p);
-      if (typeof x === 'string') {
-        log(`${k.release} ${p} boot ${i + 1}/${runs}: no times: ${x}`);
-        continue;
-      }
-      got[p].push(x);
-      log(`${k.release} ${p} boot ${i + 1}/${runs}: agent ready ${(x.ready / 1000).toFixed(2)} s`);
-    }
-  }
+  const { got } = await interleavedBoots(k, vm, runs);
   if (got.vmlinux.length === 0 || got.bzimage.length === 0) {
     throw new MmaplabError('EBENCH', `${k.release}: no boot reached its first cell on one of the boot paths`);
   }
