@@ -203,7 +203,7 @@ function slot(st: ParseState, field: keyof BuiltKernel): BuiltKernel {
 export interface OptionSpec {
   name: string;
   alias?: string;
-  /** The value's placeholder in help ("KVER"); absent for a flag. */
+  /** The value's placeholder in help ("KERNEL"); absent for a flag. */
   value?: string;
   /** Help text (per command where it differs). */
   help: string | ((command: Command) => string);
@@ -217,8 +217,10 @@ const BOOTING: readonly Command[] = ['matrix', 'run', 'test-guest', 'files', 'be
 export const OPTIONS: readonly OptionSpec[] = [
   {
     name: '--kernel',
-    value: 'KVER',
-    help: 'a kernel from /boot with headers (repeatable; default: the newest installed kernel of each series)',
+    value: 'KERNEL',
+    help:
+      'a series (6.1: its newest installed kernel) or a release from /boot with headers ' +
+      '(repeatable; default: the newest installed kernel of each series)',
     commands: KERNEL_SELECTING,
     apply: (st, v) => st.opts.kernels.releases.push(v),
   },

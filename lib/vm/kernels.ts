@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { MmaplabError } from '../util/errors';
 
 export interface Kernel {
-  /** `uname -r` of the kernel, e.g. "6.1.0-56-amd64". */
+  /** `uname -r` of the kernel, e.g. "6.1.0-N-amd64" (Debian moves N). */
   release: string;
   /** bzImage to boot. */
   image: string;
@@ -102,7 +102,10 @@ export function kernelFromPaths(image: string, buildDir: string, modulesDir?: st
 }
 
 export interface KernelSelection {
-  /** `--kernel KVER` values, in order; empty means "the defaults". */
+  /**
+   * `--kernel` values, in order: a release ("6.1.0-N-amd64") or a series
+   * ("6.1": its default kernel, see defaultKernels). Empty means "the defaults".
+   */
   releases: string[];
   /** `--kernel-image P --kernel-build D [--kernel-modules M]` triples. */
   paths: Array<{ image: string; buildDir: string; modulesDir?: string }>;
@@ -117,20 +120,46 @@ export const REQUIRED_SERIES: ReadonlyArray<{ series: string; packages: string }
   { series: '6.12', packages: 'linux-image-6.12-amd64 linux-headers-6.12-amd64' },
 ];
 
-/** The installed default kernel of a required series, or an error saying what to install. */
-export function requiredKernel(series: string, roots: KernelRoots = DEFAULT_ROOTS): Kernel {
-  const d = discoverKernels(roots);
+/** "6.1", "6.12": a --kernel value that names a series rather than a release. */
+export function isSeries(value: string): boolean {
+  return /^\d+\.\d+$/.test(value);
+}
+
+/** What to install for a series' default kernel with its headers. */
+function seriesAdvice(series: string): string {
+  const known = REQUIRED_SERIES.find((r) => r.series === series);
+  return known
+    ? `Install it with: apt-get install ${known.packages}`
+    : `Install a ${series} kernel's linux-image-RELEASE and linux-headers-RELEASE packages`;
+}
+
+/**
+ * The default kernel of a series (newest generic kernel with headers), or an
+ * error saying what to install. A machine's older kernels of the series are
+ * never chosen, so what an earlier run left installed changes nothing.
+ */
+export function kernelOfSeries(series: string, d: Discovery): Kernel {
   const k = defaultKernels(d).find((x) => x.series === series);
   if (k) return k;
-  const partial = d.withoutHeaders.find((r) => seriesOf(r) === series);
-  const install = partial
-    ? packagesFor(partial).headers
-    : (REQUIRED_SERIES.find((r) => r.series === series)?.packages ?? `linux-image-${series}`);
+  const partial = d.withoutHeaders.filter((r) => seriesOf(r) === series).pop();
+  if (partial) {
+    throw new MmaplabError(
+      'ENOHEADERS',
+      `no ${series} kernel with headers is installed: apt-get install ${packagesFor(partial).headers}`,
+      { series },
+    );
+  }
+  const list = d.usable.map((u) => `  ${u.release}`).join('\n') || '  (none)';
   throw new MmaplabError(
-    partial ? 'ENOHEADERS' : 'ENOKERNEL',
-    `no ${series} kernel with headers is installed: apt-get install ${install}`,
+    'ENOKERNEL',
+    `no ${series} kernel with headers is installed. Installed kernels with headers:\n${list}\n${seriesAdvice(series)}`,
     { series },
   );
+}
+
+/** The installed default kernel of a required series, or an error saying what to install. */
+export function requiredKernel(series: string, roots: KernelRoots = DEFAULT_ROOTS): Kernel {
+  return kernelOfSeries(series, discoverKernels(roots));
 }
 
 /**
@@ -149,7 +178,7 @@ export function defaultKernels(d: Discovery): Kernel[] {
   return [...bySeries.values()];
 }
 
-/** Debian's special flavours: "6.1.0-56-cloud-amd64", "6.12.117+deb12-rt-amd64". */
+/** Debian's special flavours: "6.1.0-N-cloud-amd64", "6.12.N+deb12-rt-amd64". */
 export function isFlavour(release: string): boolean {
   return /-(cloud|rt)-[a-z0-9]+$/.test(release);
 }
@@ -158,6 +187,10 @@ export function selectKernels(sel: KernelSelection, roots: KernelRoots = DEFAULT
   const d = discoverKernels(roots);
   const out: Kernel[] = [];
   for (const release of sel.releases) {
+    if (isSeries(release)) {
+      out.push(kernelOfSeries(release, d));
+      continue;
+    }
     const k = d.usable.find((u) => u.release === release);
     if (k) {
       out.push(k);

@@ -127,6 +127,7 @@ describe('command line', () => {
 
   const valued: Array<[Command, string, string, (o: CliOptions) => unknown, unknown]> = [
     ['matrix', '--kernel', '6.1.0-56-amd64', (o) => o.kernels.releases, ['6.1.0-56-amd64']],
+    ['matrix', '--kernel', '6.1', (o) => o.kernels.releases, ['6.1']],
     ['matrix', '--accel', 'auto', (o) => o.accel, 'auto'],
     ['matrix', '--cell', 'pages_nocomp', (o) => o.cells, ['pages_nocomp']],
     ['matrix', '--allocator', 'vmalloc_user', (o) => o.allocators, ['vmalloc_user']],

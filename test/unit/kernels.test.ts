@@ -11,14 +11,19 @@ import { KFENCE_CMDLINE, profileCmdline } from '../../lib/vm/session';
 import {
   defaultKernels,
   discoverKernels,
+  isSeries,
   kernelFromPaths,
   packagesFor,
+  REQUIRED_SERIES,
+  requiredKernel,
   selectKernels,
   seriesOf,
+  DEFAULT_ROOTS,
   type Kernel,
   type KernelRoots,
 } from '../../lib/vm/kernels';
 import { caught } from './caught';
+import { installedKernel } from '../installed-kernel';
 
 function touch(file: string, content = ''): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -120,6 +125,40 @@ describe('installed kernels', () => {
         ['6.1.0-9-amd64', '6.1', 'installed'],
       ],
     );
+  });
+
+  it('--kernel SERIES selects the default kernel of that series, not an older one left installed', () => {
+    const ks = selectKernels({ releases: ['6.12', '6.1'], paths: [] }, roots);
+    assert.deepEqual(
+      ks.map((k) => [k.release, k.series]),
+      [
+        ['6.12.117+deb12-amd64', '6.12'],
+        ['6.1.0-56-amd64', '6.1'],
+      ],
+    );
+    assert.deepEqual(requiredKernel('6.1', roots).release, '6.1.0-56-amd64');
+  });
+
+  it('--kernel SERIES with no kernel of that series is ENOKERNEL naming the packages to install', () => {
+    const err = caught(() => selectKernels({ releases: ['6.12'], paths: [] }, { boot: path.join(tmp, 'missing'), modules: tmp }));
+    assert.equal(err.code, 'ENOKERNEL');
+    assert.deepEqual(err.details, { series: '6.12' });
+    assert.match(err.message, /no 6\.12 kernel with headers is installed/);
+    assert.ok(err.message.includes('apt-get install linux-image-6.12-amd64 linux-headers-6.12-amd64'), err.message);
+    const other = caught(() => selectKernels({ releases: ['5.10'], paths: [] }, roots));
+    assert.equal(other.code, 'ENOKERNEL');
+    for (const r of WITH_HEADERS) assert.ok(other.message.includes(`\n  ${r}`), `lists ${r}:\n${other.message}`);
+  });
+
+  it('--kernel SERIES whose only kernel lacks headers is ENOHEADERS naming linux-headers-X', () => {
+    const err = caught(() => selectKernels({ releases: ['6.11'], paths: [] }, roots));
+    assert.equal(err.code, 'ENOHEADERS');
+    assert.ok(err.message.includes('apt-get install linux-headers-6.11.5+bpo-amd64'), err.message);
+  });
+
+  it('isSeries tells a series from a release', () => {
+    for (const v of ['6.1', '6.12', '10.0']) assert.equal(isSeries(v), true, v);
+    for (const v of ['6.1.0-57-amd64', '6.12.117+deb12-amd64', '6', '6.1-rt', '']) assert.equal(isSeries(v), false, v);
   });
 
   it('an unknown --kernel is ENOKERNEL listing the installed kernels and the apt-get line', () => {
@@ -241,14 +280,20 @@ describe('default kernel choice with flavours', function () {
 });
 
 describe('boot profiles (lib/vm/session.ts)', function () {
-  it('poison adds page poisoning, init_on_free and slub_debug, and KFENCE only where the kernel has it', function () {
-    const fake = (release: string) => ({ release, image: '', buildDir: '/nonexistent', modulesDir: null, series: '6.1', origin: 'path' as const });
+  const fake = (release: string) => ({ release, image: '', buildDir: '/nonexistent', modulesDir: null, series: '6.1', origin: 'path' as const });
+
+  it('poison adds page poisoning, init_on_free and slub_debug; without a config, no KFENCE', function () {
     assert.deepEqual(profileCmdline('default', fake('none')), []);
     assert.deepEqual(profileCmdline('poison', fake('no-config-anywhere')), ['page_poison=1', 'init_on_free=1', 'slub_debug=FZPU']);
-    for (const release of ['6.1.0-56-amd64', '6.12.117+deb12-amd64']) {
-      const config = fs.readFileSync(`/boot/config-${release}`, 'utf8');
-      const words = profileCmdline('poison', fake(release));
-      assert.equal(words.includes(KFENCE_CMDLINE), /^CONFIG_KFENCE=y$/m.test(config), release);
-    }
   });
+
+  for (const { series } of REQUIRED_SERIES) {
+    const kernel = installedKernel(series);
+    it(`poison adds KFENCE exactly when the ${kernel.title} config has CONFIG_KFENCE=y`, function () {
+      const k = kernel.get();
+      const config = fs.readFileSync(path.join(DEFAULT_ROOTS.boot, `config-${k.release}`), 'utf8');
+      const words = profileCmdline('poison', { ...k, buildDir: '/nonexistent' });
+      assert.equal(words.includes(KFENCE_CMDLINE), /^CONFIG_KFENCE=y$/m.test(config), k.release);
+    });
+  }
 });

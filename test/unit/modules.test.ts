@@ -14,7 +14,7 @@ import {
 } from '../../lib/vm/modules';
 import { caught } from './caught';
 
-/** From /lib/modules/6.1.0-56-amd64/modules.dep (order as depmod writes it). */
+/** From the modules.dep of Debian's 6.1.0-56-amd64 (order as depmod writes it). */
 const DEP_6_1 = `kernel/fs/netfs/netfs.ko:
 kernel/fs/fscache/fscache.ko: kernel/fs/netfs/netfs.ko
 kernel/fs/fuse/virtiofs.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko kernel/fs/fuse/fuse.ko
@@ -38,7 +38,7 @@ kernel/fs/ext4/ext4.ko
 kernel/drivers/char/mem.ko
 `;
 
-/** From /lib/modules/6.12.117+deb12-amd64: virtio is built in, modules are .ko.xz. */
+/** From the modules of Debian's 6.12.117+deb12-amd64: virtio is built in, modules are .ko.xz. */
 const DEP_6_12 = `kernel/fs/netfs/netfs.ko.xz:
 kernel/fs/overlayfs/overlay.ko.xz:
 kernel/fs/9p/9p.ko.xz: kernel/net/9p/9pnet.ko.xz kernel/fs/netfs/netfs.ko.xz

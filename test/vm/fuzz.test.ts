@@ -2,7 +2,7 @@
  * `mmaplab fuzz` (its library function) on both default kernels, in QEMU,
  * with the module loaded with allow_hazards=0: 3000 seeded operations each
  * must leave the kernel log clean, gain no taint, and see every hazard pair
- * refused. A default kernel that is not installed fails (requiredKernel).
+ * refused. A default kernel that is not installed fails (installedKernel).
  * About 10 s of operations per kernel under TCG, plus the boot.
  *
  * Then the fuzzer's finding, replayed: a process that holds a private
@@ -13,7 +13,8 @@ import * as assert from 'node:assert/strict';
 import { fuzzKernel, renderKernelReport, runFuzzVm } from '../../lib/cli/fuzz';
 import type { FuzzOp } from '../../lib/fuzz/ops';
 import { ALLOCATORS, METHODS } from '../../lib/device/layout';
-import { REQUIRED_SERIES, requiredKernel } from '../../lib/vm/kernels';
+import { REQUIRED_SERIES } from '../../lib/vm/kernels';
+import { installedKernel } from '../installed-kernel';
 import { ensureModule } from '../../lib/vm/kmod';
 import { DEFAULT_VM } from '../../lib/vm/session';
 
@@ -42,12 +43,13 @@ const FORK_BLOCKED: Array<[FuzzOp, RegExp]> = [
 ];
 
 for (const { series } of REQUIRED_SERIES) {
-  describe(`fuzz on the default ${series} kernel (QEMU, allow_hazards=0)`, function () {
+  const installed = installedKernel(series);
+  describe(`fuzz on ${installed.title}, the default ${series} kernel (QEMU, allow_hazards=0)`, function () {
     // A complaint is minimised with replays in fresh VMs before the test fails.
     this.timeout(15 * 60_000);
 
     it(`${OPS} operations stay clean: no kernel complaint, no taint, every hazard refused`, async () => {
-      const kernel = requiredKernel(series);
+      const kernel = installed.get();
       const report = await fuzzKernel(kernel, DEFAULT_VM, ensureModule(kernel).path, { seed: SEED, ops: OPS, seconds: null });
       const text = renderKernelReport(report);
       assert.equal(report.result.complaint, null, text);
@@ -60,7 +62,7 @@ for (const { series } of REQUIRED_SERIES) {
     });
 
     it('a written private whole-buffer remap_pfn_range mapping blocks fork() until it is unmapped', async () => {
-      const kernel = requiredKernel(series);
+      const kernel = installed.get();
       const ops = FORK_BLOCKED.map(([op]) => op);
       const { result } = await runFuzzVm(
         kernel,

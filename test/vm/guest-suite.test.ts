@@ -6,18 +6,20 @@
 import * as assert from 'node:assert/strict';
 import Mocha from 'mocha';
 import { runGuestSuiteOn, SUITE_TIMEOUT_MS, type GuestSuiteRun } from '../../lib/runner/host-suite';
-import { REQUIRED_SERIES, requiredKernel } from '../../lib/vm/kernels';
+import { REQUIRED_SERIES } from '../../lib/vm/kernels';
 import { DEFAULT_VM } from '../../lib/vm/session';
+import { installedKernel } from '../installed-kernel';
 
 for (const { series } of REQUIRED_SERIES) {
-  describe(`guest suite on the default ${series} kernel (QEMU)`, function () {
+  const installed = installedKernel(series);
+  describe(`guest suite on ${installed.title}, the default ${series} kernel (QEMU)`, function () {
     this.timeout(SUITE_TIMEOUT_MS + 120_000);
     let run: GuestSuiteRun | null = null;
 
     // Boots in a hook so that the guest's tests can be added to this suite
     // before mocha runs it: each guest test is reported on its own line.
     before(async function () {
-      const kernel = requiredKernel(series);
+      const kernel = installed.get();
       run = await runGuestSuiteOn(kernel, { ...DEFAULT_VM, timeoutMs: SUITE_TIMEOUT_MS });
       const suite = this.test?.parent as Mocha.Suite;
       for (const t of run.tests) {
@@ -29,7 +31,7 @@ for (const { series } of REQUIRED_SERIES) {
       }
     });
 
-    it(`the guest suite ran to completion on ${series}`, function () {
+    it(`the guest suite ran to completion on ${installed.title}`, function () {
       assert.ok(run);
       assert.equal(run.failure, null, run.failure ?? '');
       assert.ok(run.tests.length > 0, 'the guest suite reported no tests');

@@ -12,7 +12,8 @@ import Mocha from 'mocha';
 import { CATALOGUE } from '../../lib/experiments/catalogue';
 import { compare, expectationFor } from '../../lib/experiments/expectations';
 import type { CellResult } from '../../lib/experiments/types';
-import { REQUIRED_SERIES, requiredKernel } from '../../lib/vm/kernels';
+import { REQUIRED_SERIES } from '../../lib/vm/kernels';
+import { installedKernel } from '../installed-kernel';
 import { ensureModule } from '../../lib/vm/kmod';
 import { DEFAULT_VM, runCells } from '../../lib/vm/session';
 
@@ -27,12 +28,13 @@ function evidenceOf(r: CellResult): string {
 }
 
 for (const { series } of REQUIRED_SERIES) {
-  describe(`hazards reproduce their documented failures on ${series} (QEMU)`, function () {
+  const installed = installedKernel(series);
+  describe(`hazards reproduce their documented failures on ${installed.title} (QEMU)`, function () {
     this.timeout(1_200_000);
     let results: CellResult[] = [];
 
     before(async function () {
-      const kernel = requiredKernel(series);
+      const kernel = installed.get();
       const module = { path: ensureModule(kernel).path, params: { allow_hazards: '1' } };
       results = (await runCells(kernel, HAZARD_CELLS, module, DEFAULT_VM)).results;
       // Kept for reports: the evidence of every hazard cell of this run.
@@ -57,7 +59,7 @@ for (const { series } of REQUIRED_SERIES) {
       }
     });
 
-    it(`every hazard cell produced a result on ${series}`, function () {
+    it(`every hazard cell produced a result on ${installed.title}`, function () {
       assert.deepEqual(
         results.map((r) => r.cell.id).sort(),
         HAZARD_CELLS.map((c) => c.id).sort(),

@@ -4,14 +4,16 @@
  * (panic=-1, -no-reboot) and is reported as a panic.
  */
 import * as assert from 'node:assert/strict';
-import { requiredKernel } from '../../lib/vm/kernels';
+import { installedKernel } from '../installed-kernel';
 import { DEFAULT_VM, describeFailure, runJob } from '../../lib/vm/session';
 
 describe('QEMU launcher failure paths', function () {
   this.timeout(120_000);
+  const k61 = installedKernel('6.1');
+  const k612 = installedKernel('6.12');
 
-  it('a guest that does not finish before the deadline is reported as a hang with the console tail', async function () {
-    const kernel = requiredKernel('6.1');
+  it(`a guest that does not finish before the deadline is reported as a hang with the console tail (${k61.title})`, async function () {
+    const kernel = k61.get();
     const run = await runJob(kernel, { kind: 'idle', kernel: kernel.release }, { ...DEFAULT_VM, timeoutMs: 1500 }, 'hang-test');
     assert.equal(run.boot.end, 'timeout');
     assert.equal(run.agentStatus, null);
@@ -21,8 +23,8 @@ describe('QEMU launcher failure paths', function () {
     assert.ok(run.boot.consoleTail.length > 0, 'some console output was captured');
   });
 
-  it('a kernel panic ends the VM immediately and is reported as a panic', async function () {
-    const kernel = requiredKernel('6.12');
+  it(`a kernel panic ends the VM immediately and is reported as a panic (${k612.title})`, async function () {
+    const kernel = k612.get();
     // An init that does not exist: the kernel panics "No working init found".
     const run = await runJob(
       kernel,
