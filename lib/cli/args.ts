@@ -377,7 +377,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     name: '--no-fail',
-    help: 'exit 0 even when a cell differs from its expectation, is flaky or has none',
+    help: 'exit 0 even when a cell differs from its prediction, is flaky or has none',
     commands: ['matrix', 'run', 'merge'],
     apply: (st) => (st.opts.noFail = true),
   },

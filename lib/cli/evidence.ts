@@ -3,7 +3,7 @@
  * made from, in the order a reader checks it. Pure: result in, text out.
  */
 import { compare, expectationFor, type Outcome } from '../experiments/expectations';
-import type { CellResult, Mismatch, ProbeObservation } from '../experiments/types';
+import { stuckTaskLines, type CellResult, type Mismatch, type ProbeObservation } from '../experiments/types';
 import { seriesOf } from '../vm/kernels';
 import { formatDuration } from './progress';
 
@@ -79,16 +79,21 @@ export function renderEvidence(r: CellResult): string {
     `headline:   ${r.headline}`,
   ];
   if (e) {
-    out.push(`expected:   ${outcome(e)} (rule ${e.name}, series ${e.series})`);
-    if (e.also !== undefined && e.also.length > 0) out.push(`  also seen: ${e.also.map(outcome).join(', ')}`);
+    out.push(`predicted:  ${outcome(e)} (rule ${e.name}, series ${e.series})`);
+    if (e.also !== undefined && e.also.length > 0) out.push(`  or also:  ${e.also.map(outcome).join(', ')}`);
     out.push(`  reason:   ${e.reason}`);
+    for (const o of e.observed ?? []) out.push(`  observation record: ${outcome(o)} on ${o.series === '*' ? 'every series' : o.series}: ${o.note}`);
   } else {
-    out.push('expected:   - (no expectation row matches this cell)');
+    out.push('predicted:  - (no expectation row matches this cell)');
   }
   out.push(`agreement:  ${agreement}`, `duration:   ${formatDuration(r.durationMs)}`, '');
   const ev = r.evidence;
   if (ev.observation === null) out.push('probe: no observation (the probe never reported)');
   else out.push('probe:', ...observationLines(ev.observation));
+  if (ev.stuck !== undefined) {
+    out.push(`stuck probe: ${ev.stuck.where}${ev.stuck.step ? `, last step ${ev.stuck.step}` : ''}`, ...stuckTaskLines(ev.stuck.tasks).map((l) => `  ${l}`));
+  }
+  if (ev.kmsgLost !== undefined) out.push(`kmsg records lost: ${ev.kmsgLost} (the ring buffer overran)`);
   out.push('');
   if (ev.findings.length === 0) out.push('findings: none');
   else {

@@ -10,8 +10,9 @@ interface CommandDoc {
 }
 
 const AGREEMENT_EXIT =
-  '\nexit status: 0 when every cell agrees with its expectation; 1 when a cell differs,\n' +
-  'is flaky (its runs disagree) or has no expectation, unless --no-fail; 2 for a usage error.';
+  '\nexit status: 0 when every cell meets its prediction or matches its observation record;\n' +
+  '1 when a cell differs, is flaky (its runs disagree) or has no expectation,\n' +
+  'unless --no-fail; 2 for a usage error.';
 
 export const COMMAND_DOCS: Record<Command, CommandDoc> = {
   matrix: {

@@ -29,6 +29,7 @@ export class Progress {
   private done = 0;
   private readonly verdicts = new Map<string, number>();
   private notAgreeing = 0;
+  private asRecorded = 0;
   private current: { kernel: string; cell: string } | null = null;
   private readonly started: number;
   private shown = false;
@@ -71,7 +72,8 @@ export class Progress {
     this.done++;
     this.verdicts.set(r.verdict, (this.verdicts.get(r.verdict) ?? 0) + 1);
     const agreement = compare(r.cell, seriesOf(r.kernel), r.verdict, r.detail);
-    if (agreement !== 'agrees') this.notAgreeing++;
+    if (agreement !== 'agrees' && agreement !== 'as-recorded') this.notAgreeing++;
+    if (agreement === 'as-recorded') this.asRecorded++;
     if (this.current?.cell === r.cell.id) this.current = null;
     if (this.tty) {
       this.draw();
@@ -101,7 +103,8 @@ export class Progress {
   counts(): string {
     const parts = [...this.verdicts.entries()].map(([v, n]) => `${v} ${n}`);
     const base = parts.length === 0 ? 'no verdict yet' : parts.join(', ');
-    return this.notAgreeing > 0 ? `${base}; ${this.notAgreeing} not as expected` : base;
+    const recorded = this.asRecorded > 0 ? `; ${this.asRecorded} as recorded` : '';
+    return this.notAgreeing > 0 ? `${base}${recorded}; ${this.notAgreeing} not as predicted` : `${base}${recorded}`;
   }
 
   statusLine(): string {

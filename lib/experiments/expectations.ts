@@ -1,11 +1,21 @@
 /**
- * What documented kernel knowledge predicts for each cell, with the reason.
+ * What documented kernel knowledge predicts for each cell, and what earlier
+ * runs showed that the prediction does not cover - kept apart.
+ *
+ * A **prediction** is written from the API contract or the source page's
+ * claim, before looking, and names outcomes that could fail to happen: it
+ * never accepts both `ok` and an outcome where the kernel breaks (a
+ * complaint, an oops, a panic, a hang). An **observation record** is what
+ * earlier runs showed against the prediction, with where it was seen and
+ * the explanation; a cell whose outcome only matches one is reported apart
+ * ("as recorded"), as a surprise, never counted as a prediction met.
+ *
  * Rules are tried in order; the first that matches a cell (and its kernel
  * series) is its expectation. Reports show these next to what was observed;
  * they never decide a verdict.
  */
 import { support } from './support';
-import type { CellSpec, Verdict } from './types';
+import { ALLOCATORS, METHODS, type CellSpec, type Verdict } from './types';
 
 export interface Outcome {
   verdict: Verdict;
@@ -13,24 +23,47 @@ export interface Outcome {
   detail?: string;
 }
 
+/** An outcome seen in earlier runs that the prediction does not cover. */
+export interface Observation extends Outcome {
+  /** Kernel series it was seen on ("6.12"), or "*" for every series run so far. */
+  series: string;
+  /** Where it was seen and what explains it. */
+  note: string;
+}
+
 export interface Expectation extends Outcome {
   /** Kernel series this rule is for ("6.1"), or "*" for all. */
   series: string;
   /**
-   * Other outcomes seen for this hazard and explained by the reason (a
-   * double free reported by whichever task next touches the page, memory
-   * corruption that may or may not hit something vital). Empty for cells
-   * whose outcome is deterministic.
+   * Further outcomes the prediction accepts (a double free reported by
+   * whichever task next touches the page, memory corruption that may or may
+   * not hit something vital). Empty for cells whose outcome is deterministic.
    */
   also?: Outcome[];
+  /** Why the rule predicts this: the API contract or the source page's claim. */
   reason: string;
+  /** The observation record: outcomes seen that contradict the prediction. */
+  observed?: Observation[];
 }
 
-export interface ExpectationRule extends Expectation {
+/** An observation of a rule, seen only on some of its cells. */
+export interface ObservationRule extends Observation {
+  /** The cells it was seen on (all the rule's cells if absent). */
+  only?: (c: CellSpec) => boolean;
+}
+
+export interface ExpectationRule extends Omit<Expectation, 'observed'> {
   /** Short name of the rule, shown in reports. */
   name: string;
   matches: (c: CellSpec) => boolean;
+  observed?: ObservationRule[];
 }
+
+/** Verdicts that mean the kernel broke. */
+export const BREAKING_VERDICTS: readonly Verdict[] = ['kernel-complaint', 'oops', 'panic', 'hang'];
+
+/** "The kernel breaks": any complaint, an oops, a panic or a hang. */
+const BREAKS_OTHERWISE: Outcome[] = [{ verdict: 'kernel-complaint' }, { verdict: 'oops' }, { verdict: 'panic' }, { verdict: 'hang' }];
 
 const slabKmalloc = (c: CellSpec): boolean => c.alloc === 'kmalloc' && c.size <= 8192;
 const insertMethods = ['vm_insert_page', 'vm_insert_pages', 'vm_map_pages'];
@@ -73,33 +106,34 @@ export const RULES: ExpectationRule[] = [
       '__GFP_COMP - so this hazard never reaches the page tables',
   },
   {
-    name: 'fault-on-slab-write-first-6.1',
-    series: '6.1',
-    matches: (c) => slabKmalloc(c) && c.method === 'fault_page' && c.scenario === 'write-first',
-    verdict: 'oops',
-    reason:
-      'the fault path does not check for slab pages; a write fault dirties the page and reads ' +
-      "slab's own data as page->mapping (fault_dirty_shared_page -> inode_to_bdi)",
-  },
-  {
-    name: 'fault-on-slab-6.12',
-    series: '6.12',
+    name: 'fault-on-slab',
+    series: '*',
     matches: (c) => slabKmalloc(c) && c.method === 'fault_page',
-    verdict: 'ok',
-    also: [{ verdict: 'kernel-complaint', detail: 'bad-rss-counter' }],
+    verdict: 'kernel-complaint',
+    also: BREAKS_OTHERWISE.slice(1),
     reason:
-      'on 6.12 slab is a page type and folio_mapping() of a slab folio is NULL, so dirtying it is ' +
-      'harmless; mapping it still skews rss accounting, reported as "Bad rss-counter" at exit on ' +
-      'some runs, and silence otherwise',
-  },
-  {
-    name: 'fault-on-slab-read-first-6.1',
-    series: '6.1',
-    matches: (c) => slabKmalloc(c) && c.method === 'fault_page',
-    verdict: 'ok',
-    reason:
-      'observed: when the first touch of the slab page is a read, the later write does not oops ' +
-      '6.1 (the write-first cell does); the folklore failure depends on the access order',
+      'a fault handler must hand the core a page it can refcount and map; virt_to_page() of slab ' +
+      'memory is neither (the source page: "Bad page state during munmap", with SLAB), so the ' +
+      'kernel breaks: a complaint, an oops, a panic or a hang',
+    observed: [
+      {
+        series: '6.1',
+        verdict: 'ok',
+        only: (c) => c.scenario !== 'write-first',
+        note:
+          'seen on 6.1 (every run since 2026-10) when the first touch is a read: only a write ' +
+          "fault dirties the page and reads slab's own data as page->mapping " +
+          '(fault_dirty_shared_page -> inode_to_bdi, an oops); the failure depends on the access order',
+      },
+      {
+        series: '6.12',
+        verdict: 'ok',
+        note:
+          'seen on 6.12 on most runs since 2026-10: slab is a page type there and folio_mapping() of ' +
+          'a slab folio is NULL, so dirtying it is harmless; the skewed rss accounting is reported ' +
+          '("Bad rss-counter") on some runs only',
+      },
+    ],
   },
   {
     name: 'nocomp-fault',
@@ -131,35 +165,32 @@ export const RULES: ExpectationRule[] = [
       'reused before that',
   },
   {
-    name: 'noref-compound-6.12',
-    series: '6.12',
-    matches: (c) =>
-      c.method === 'fault_page_noref' && (['pages_comp', 'pages_split'].includes(c.alloc) || (c.alloc === 'kmalloc' && c.size > 8192)),
-    verdict: 'ok',
-    also: [{ verdict: 'kernel-complaint', detail: 'bad-page-state' }],
-    reason:
-      'observed silent on 6.12: the extra put drops the refcount of a page the driver frees ' +
-      'again, and without CONFIG_DEBUG_VM the underflow is not checked - a silent double free',
-  },
-  {
     name: 'fault-without-reference',
     series: '*',
     matches: (c) => c.method === 'fault_page_noref',
     verdict: 'kernel-complaint',
     detail: 'bad-page-state',
     also: [
-      { verdict: 'kernel-complaint', detail: 'taint-B' },
-      { verdict: 'kernel-complaint', detail: 'warning' },
+      { verdict: 'kernel-complaint' },
       { verdict: 'oops' },
       { verdict: 'panic' },
       { verdict: 'hang' },
-      { verdict: 'ok' },
     ],
     reason:
       'munmap drops a reference the fault handler never took: the page is freed while the driver ' +
-      'still owns it; the second free is reported as Bad page state - sometimes by whichever task ' +
-      'next drains the page lists, after the window (then only taint B, or nothing, lands in it) - ' +
+      'still owns it, and the driver frees it again; the double free is reported as Bad page state, ' +
       'or the reused page takes the kernel down',
+    observed: [
+      {
+        series: '*',
+        verdict: 'ok',
+        note:
+          'seen on both series (matrix --repeat 5, 2026-11): the second free is reported by whichever ' +
+          'task next drains the per-CPU page lists, after the window closed; and on 6.12, for compound ' +
+          'and split pages and large kmalloc, nothing checks the refcount underflow without ' +
+          'CONFIG_DEBUG_VM - a silent double free',
+      },
+    ],
   },
   {
     name: 'virt-to-page-on-vmalloc',
@@ -177,18 +208,20 @@ export const RULES: ExpectationRule[] = [
     series: '*',
     matches: (c) => c.method === 'remap_pfn_range_first_pfn',
     verdict: 'wrong-data',
-    also: [
-      { verdict: 'ok' },
-      { verdict: 'kernel-complaint' },
-      { verdict: 'oops' },
-      { verdict: 'panic' },
-      { verdict: 'hang' },
-    ],
+    also: BREAKS_OTHERWISE,
     reason:
       "one remap_pfn_range from the first pfn maps the physically following pages, not the buffer's " +
       'others: userspace sees foreign data, and its writes land in memory the kernel uses (a ' +
-      'corrupted page table shows as bad pud and bad rss-counter, or an oops, a panic, a wedged ' +
-      'kernel); it looks ok only when the allocator happened to hand out consecutive pfns (INFO shows it)',
+      'corrupted page table shows as bad pud and bad rss-counter, or an oops, a panic, a wedged kernel)',
+    observed: [
+      {
+        series: '*',
+        verdict: 'ok',
+        note:
+          'seen on both series when the allocator happened to hand out consecutive pfns, so the ' +
+          "following pages were the buffer's own (the probe records it: pfnsConsecutive)",
+      },
+    ],
   },
   {
     name: 'free-while-mapped-pfnmap',
@@ -318,8 +351,15 @@ export const RULES: ExpectationRule[] = [
   },
 ];
 
-/** The first rule, in table order, for this cell on this series. */
+/**
+ * The first rule, in table order, for this cell on this series. A cell of a
+ * newer catalogue (an allocator or technique this mmaplab does not know) has
+ * none: no rule was written for it.
+ */
 export function expectationFor(cell: CellSpec, series: string): (Expectation & { name: string }) | undefined {
+  if (!(ALLOCATORS as readonly string[]).includes(cell.alloc) || !(METHODS as readonly string[]).includes(cell.method)) {
+    return undefined;
+  }
   const rule = RULES.find((r) => (r.series === '*' || r.series === series) && r.matches(cell));
   if (!rule) return undefined;
   const e: Expectation & { name: string } = {
@@ -330,14 +370,33 @@ export function expectationFor(cell: CellSpec, series: string): (Expectation & {
   };
   if (rule.detail !== undefined) e.detail = rule.detail;
   if (rule.also !== undefined) e.also = rule.also;
+  const observed = (rule.observed ?? [])
+    .filter((o) => (o.series === '*' || o.series === series) && (o.only?.(cell) ?? true))
+    .map(({ only: _only, ...o }) => o);
+  if (observed.length > 0) e.observed = observed;
   return e;
 }
 
-export type Agreement = 'agrees' | 'differs' | 'no-expectation';
+/**
+ * How an outcome stands against its cell's expectation: 'agrees' when it
+ * meets the prediction; 'as-recorded' when it contradicts the prediction but
+ * matches the observation record (a known surprise, counted apart);
+ * 'differs' otherwise; 'no-expectation' when no rule covers the cell.
+ */
+export type Agreement = 'agrees' | 'as-recorded' | 'differs' | 'no-expectation';
+
+function fits(o: Outcome, verdict: Verdict, detail: string): boolean {
+  return o.verdict === verdict && (o.detail === undefined || o.detail === detail);
+}
+
+/** The outcomes an expectation's prediction accepts. */
+export function predicted(e: Expectation): Outcome[] {
+  return [{ verdict: e.verdict, ...(e.detail !== undefined ? { detail: e.detail } : {}) }, ...(e.also ?? [])];
+}
 
 export function compare(cell: CellSpec, series: string, verdict: Verdict, detail: string): Agreement {
   const e = expectationFor(cell, series);
   if (!e) return 'no-expectation';
-  const fits = (o: Outcome): boolean => o.verdict === verdict && (o.detail === undefined || o.detail === detail);
-  return fits(e) || (e.also ?? []).some(fits) ? 'agrees' : 'differs';
+  if (predicted(e).some((o) => fits(o, verdict, detail))) return 'agrees';
+  return (e.observed ?? []).some((o) => fits(o, verdict, detail)) ? 'as-recorded' : 'differs';
 }

@@ -198,9 +198,43 @@ export interface EvidenceFinding {
   reason?: string;
 }
 
+/** A thread of a probe that missed its deadline, as /proc showed it before the kill. */
+export interface StuckTask {
+  tid: number;
+  comm: string;
+  /** The state letter of /proc/PID/task/TID/stat: R, S, D... */
+  state: string;
+  /** /proc/.../wchan: the kernel function it waits in (null: none). */
+  wchan: string | null;
+  /** /proc/.../syscall: the system call number and arguments, or "running". */
+  syscall: string | null;
+  /** /proc/.../stack frames, innermost first (null: not readable). */
+  stack: string[] | null;
+}
+
+/** "main thread 154 (node) D at folio_wait_bit_common; stack: a < b < c": one line per thread, for every format. */
+export function stuckTaskLines(tasks: readonly StuckTask[]): string[] {
+  return tasks.map(
+    (t) =>
+      `thread ${t.tid} (${t.comm}) state ${t.state}${t.wchan ? ` at ${t.wchan}` : ''}` +
+      `${t.syscall ? `, syscall ${t.syscall}` : ''}${t.stack && t.stack.length > 0 ? `; stack: ${t.stack.join(' < ')}` : ''}`,
+  );
+}
+
 export interface CellEvidence {
   /** The cell's /dev/kmsg window (messages only). */
   kmsg: string[];
+  /**
+   * Records of the window the ring buffer overwrote before they were read
+   * (absent: none). A window that lost records cannot show the cell was clean.
+   */
+  kmsgLost?: number;
+  /**
+   * A probe that missed its deadline: where its threads were (in the
+   * kernel, at which function; or running) and the step and page it had
+   * reached. Absent when the probe answered.
+   */
+  stuck?: { tasks: StuckTask[]; where: string; step: ProbeStep | null; page: number | null };
   findings: EvidenceFinding[];
   /** Taint letters gained during the cell (mmaplab's own O/E masked). */
   taintGained: string[];

@@ -2,7 +2,9 @@
  * From evidence to a verdict. Pure: the same evidence always gives the same
  * verdict, and nothing is looked up from what the experiment "should" do.
  * Order of precedence: the worst thing the kernel did wins, then what the
- * user process suffered, then data, then a clean refusal, then ok.
+ * user process suffered, then data, then a clean refusal, then ok. A window
+ * that lost kernel log records can show the kernel broke, never that it
+ * stayed quiet: then the verdict is an error saying what was lost.
  */
 import type { CellEvidence, Verdict } from './types';
 
@@ -41,7 +43,22 @@ export function judge(ev: CellEvidence): Judgement {
   }
   const obs = ev.observation;
   if (obs === null) {
-    return { verdict: 'hang', detail: 'no-observation', headline: 'the probe never reported' };
+    const stuck = ev.stuck;
+    const step = stuck?.step ? ` during ${stuck.step}${stuck.page !== null && stuck.page !== undefined ? ` at page ${stuck.page}` : ''}` : '';
+    return {
+      verdict: 'hang',
+      detail: 'no-observation',
+      headline: `the probe never reported${stuck ? `: ${stuck.where}${step}` : ''}`,
+    };
+  }
+  if ((ev.kmsgLost ?? 0) > 0) {
+    return {
+      verdict: 'error',
+      detail: 'kmsg-lost',
+      headline:
+        `${ev.kmsgLost} kernel log record(s) of this cell's window were overwritten before they were read ` +
+        '(the ring buffer overran): a complaint may be among them, so the cell cannot be judged',
+    };
   }
   if (obs.signal !== null) {
     const where =

@@ -4,9 +4,10 @@
  * Results are grouped per (kernel, cell): repetitions of a cell become one
  * ReportCell with every run and the distribution of their verdicts. Runs
  * that disagree always show (`varies`, the distribution); the cell is
- * 'flaky' unless every outcome seen is one its expectation row predicts and
- * explains (a hazard that corrupts memory may hit different things each
- * time). The report never hides non-determinism behind the first run.
+ * 'flaky' unless every outcome seen is one its prediction accepts (a hazard
+ * that corrupts memory may hit different things each time) or its
+ * observation record holds. The report never hides non-determinism behind
+ * the first run.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -71,6 +72,7 @@ export function summarizeRuns(runs: readonly CellResult[]): Pick<ReportCell, 'ag
   const each = runs.map((r) => compare(r.cell, seriesOf(r.kernel), r.verdict, r.detail));
   let agreement: ReportCell['agreement'];
   if (each.length > 0 && each.every((a) => a === 'agrees')) agreement = 'agrees';
+  else if (each.length > 0 && each.every((a) => a === 'agrees' || a === 'as-recorded')) agreement = 'as-recorded';
   else if (varies) agreement = 'flaky';
   else agreement = each[0] ?? 'no-expectation';
   return { agreement, varies, distribution };
@@ -85,6 +87,7 @@ function reportCell(runs: CellResult[]): ReportCell {
     expectation = { rule: e.name, verdict: e.verdict, reason: e.reason };
     if (e.detail !== undefined) expectation.detail = e.detail;
     if (e.also !== undefined) expectation.also = e.also;
+    if (e.observed !== undefined) expectation.observed = e.observed;
   }
   return {
     kernel: first.kernel,

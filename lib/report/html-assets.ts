@@ -38,6 +38,8 @@ td.none { background: repeating-linear-gradient(45deg, #fff, #fff 3px, #eceff1 3
 .v-oops { background: var(--oops); } .v-panic { background: var(--panic); } .v-hang { background: var(--hang); }
 .v-error, .v-unknown { background: var(--error); }
 td.cell.a-differs, td.cell.a-flaky, td.cell.a-no-expectation { box-shadow: inset 0 0 0 3px #ffeb3b; }
+td.cell.a-as-recorded { box-shadow: inset 0 0 0 3px #90caf9; }
+.recorded { color: #1a4f8b; }
 .badge { display: inline-block; padding: 0 6px; border-radius: 3px; color: #fff; font-size: 12px; white-space: nowrap; }
 .s-supports { background: var(--ok); } .s-contradicts { background: var(--oops); } .s-mixed { background: var(--wrong); }
 .s-untested { background: var(--error); }
@@ -165,7 +167,11 @@ export const SCRIPT = `
     box.appendChild(dl([
       ['headline', r.headline],
       ['taint gained', (ev.taintGained || []).join('') || 'none'],
-    ]));
+    ].concat(ev.stuck ? [['stuck probe', ev.stuck.where + (ev.stuck.step ? ', last step ' + ev.stuck.step : '')]] : [])
+      .concat(ev.stuck ? ev.stuck.tasks.map(function (t) {
+        return ['thread ' + t.tid, t.comm + ' state ' + t.state + (t.wchan ? ' at ' + t.wchan : '') + (t.stack ? '; stack: ' + t.stack.join(' < ') : '')];
+      }) : [])
+      .concat(ev.kmsgLost ? [['kmsg records lost', String(ev.kmsgLost)]] : [])));
     var findings = ev.findings || [];
     box.appendChild(el('h5', '', 'findings (' + findings.length + ')'));
     if (findings.length > 0) {
@@ -206,10 +212,11 @@ export const SCRIPT = `
       ['kernel', c.rc.kernel + ' (series ' + c.rc.series + ')'],
       ['what', c.rc.cell.title],
       ['verdict', c.symbol + ' ' + c.outcome],
-      ['agreement', c.rc.agreement],
-      ['expected', c.expected],
+      ['agreement', c.agreement],
+      ['predicted', c.expected],
       ['rule', e ? e.rule : ''],
       ['reason', e ? e.reason : 'no expectation for this kernel series'],
+      ['observation record', c.recorded.length > 0 ? c.recorded.join('; ') : 'none'],
       ['headline', c.rc.headline],
       ['runs', c.distribution],
     ]));

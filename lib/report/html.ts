@@ -14,6 +14,8 @@ import { SCRIPT, STYLE } from './html-assets';
 import { FILE_CLAIMS_HEAD, FILES_HEAD, fileClaimRows, fileRows } from './files-section';
 import type { MatrixReport, ReportCell } from './schema';
 import {
+  agreementCounts,
+  agreementText,
   cellSymbol,
   distributionLabel,
   expectedLabel,
@@ -21,6 +23,7 @@ import {
   gridFor,
   LEGEND,
   NOT_RUN_SYMBOL,
+  observationRecord,
   otherCells,
   outcomeLabel,
   reportKernels,
@@ -33,7 +36,12 @@ import {
 export interface PageCell {
   symbol: string;
   outcome: string;
+  /** The prediction. */
   expected: string;
+  /** The observation record, one entry per observation. */
+  recorded: string[];
+  /** The agreement, for people. */
+  agreement: string;
   distribution: string;
   rc: ReportCell;
 }
@@ -65,6 +73,8 @@ export function pageData(report: MatrixReport): PageData {
       symbol: cellSymbol(rc),
       outcome: outcomeLabel(rc.verdict, rc.detail),
       expected: expectedLabel(rc.expectation),
+      recorded: observationRecord(rc.expectation),
+      agreement: agreementText(rc.agreement),
       distribution: distributionLabel(rc.distribution),
       rc,
     })),
@@ -104,7 +114,7 @@ function header(report: MatrixReport): string {
   return `<header><h1>mmaplab matrix report</h1><p>${html(
     `generated ${env.generated} by mmaplab ${env.mmaplab} (node ${env.node}) on ${env.host.os} ${env.host.release} ` +
       `${env.host.arch}, ${env.host.cpus} CPUs; target ${env.target}${env.qemu ? `, ${env.qemu}` : ''}; kernels: ${kernels}; ` +
-      `${report.cells.length} cells, ${surprises(report).length} not as expected`,
+      agreementCounts(report.cells),
   )}</p></header>`;
 }
 
@@ -164,19 +174,21 @@ function claimsTable(report: MatrixReport, results: readonly ClaimResult[]): str
 
 function surprisesTable(report: MatrixReport): string {
   const list = surprises(report);
-  if (list.length === 0) return '<h2>Surprises</h2><p>None: every cell agreed with its expectation.</p>';
+  if (list.length === 0) return '<h2>Surprises</h2><p>None: every cell met its prediction.</p>';
   const rows = list
     .map(
       (rc) =>
         `<tr><td>${html(rc.kernel)}</td><td>${cellLink(report, rc)}</td>` +
         `<td>${sym(rc.verdict, cellSymbol(rc))} ${html(outcomeLabel(rc.verdict, rc.detail))}</td>` +
-        `<td>${html(rc.agreement)}</td><td class="mono">${html(rc.headline)}</td>` +
-        `<td>${html(expectedLabel(rc.expectation))}<br><span class="hint">${html(rc.expectation?.reason ?? 'no expectation for this kernel series')}</span></td></tr>`,
+        `<td>${html(agreementText(rc.agreement))}</td><td class="mono">${html(rc.headline)}</td>` +
+        `<td>${html(expectedLabel(rc.expectation))}<br><span class="hint">${html(rc.expectation?.reason ?? 'no expectation for this kernel series')}</span>` +
+        observationRecord(rc.expectation).map((o) => `<br><span class="recorded">observation record: ${html(o)}</span>`).join('') +
+        '</td></tr>',
     )
     .join('');
   return (
     '<h2>Surprises</h2><table class="list surprises"><tr><th>kernel</th><th>cell</th><th>observed</th>' +
-    `<th>vs expected</th><th>headline</th><th>expected and why</th></tr>${rows}</table>`
+    `<th>vs prediction</th><th>headline</th><th>predicted and why; observation record</th></tr>${rows}</table>`
   );
 }
 

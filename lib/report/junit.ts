@@ -1,33 +1,36 @@
 /**
  * junit.xml: one <testsuite> per kernel, one <testcase> per cell (name = cell
- * id, classname = kernel). A cell passes only when it agrees with its
- * expectation; nothing is ever <skipped>:
+ * id, classname = kernel). A cell passes when it meets its prediction, or
+ * contradicts it as its observation record shows earlier runs did (then its
+ * <system-out> starts by saying so, with the record); nothing is ever
+ * <skipped>:
  *
  * - <error>: the harness or the VM failed - an 'error' verdict in any run, or a
- *   panic/hang the expectation does not predict;
- * - <failure type="differs">: the expectation's outcome and reason, the observed headline;
+ *   panic/hang neither the prediction nor the observation record holds;
+ * - <failure type="differs">: the prediction and its reason, the observed headline;
  * - <failure type="flaky">: the runs disagree; the distribution;
  * - <failure type="no-expectation">: nothing predicts this cell on this series.
  *
  * Each testcase's <system-out> holds every run's evidence (kmsg window,
  * findings, taint gained).
  */
-import type { CellResult } from '../experiments/types';
+import { stuckTaskLines, type CellResult } from '../experiments/types';
 import { xmlAttr, xmlText } from './escape';
 import type { MatrixReport, ReportCell } from './schema';
-import { cellsOf, distributionLabel, expectedLabel, outcomeLabel, reportKernels } from './view';
+import { agreementText, cellsOf, distributionLabel, expectedLabel, observationRecord, outcomeLabel, reportKernels } from './view';
 
 type Problem = { element: 'error' | 'failure'; type: string; message: string; body: string } | null;
 
-function predicted(rc: ReportCell, verdict: string): boolean {
+/** The prediction or the observation record holds this verdict. */
+function foreseen(rc: ReportCell, verdict: string): boolean {
   const e = rc.expectation;
-  return e !== null && (e.verdict === verdict || (e.also ?? []).some((o) => o.verdict === verdict));
+  return e !== null && [e, ...(e.also ?? []), ...(e.observed ?? [])].some((o) => o.verdict === verdict);
 }
 
 /** The run that makes this cell a harness/VM crash, if any. */
 function crashRun(rc: ReportCell): CellResult | undefined {
   return rc.runs.find(
-    (r) => r.verdict === 'error' || ((r.verdict === 'panic' || r.verdict === 'hang') && !predicted(rc, r.verdict)),
+    (r) => r.verdict === 'error' || ((r.verdict === 'panic' || r.verdict === 'hang') && !foreseen(rc, r.verdict)),
   );
 }
 
@@ -37,7 +40,9 @@ function observedText(rc: ReportCell): string {
 
 function expectedText(rc: ReportCell): string {
   const e = rc.expectation;
-  return e === null ? 'expected: (no expectation)' : `expected: ${expectedLabel(e)} (rule ${e.rule})\nreason: ${e.reason}`;
+  if (e === null) return 'predicted: (no expectation)';
+  const record = observationRecord(e).map((o) => `\nobservation record: ${o}`).join('');
+  return `predicted: ${expectedLabel(e)} (rule ${e.rule})\nreason: ${e.reason}${record}`;
 }
 
 function problemOf(rc: ReportCell): Problem {
@@ -53,12 +58,13 @@ function problemOf(rc: ReportCell): Problem {
   }
   switch (rc.agreement) {
     case 'agrees':
+    case 'as-recorded':
       return null;
     case 'differs':
       return {
         element: 'failure',
         type: 'differs',
-        message: `expected ${expectedLabel(rc.expectation)}, observed ${outcomeLabel(rc.verdict, rc.detail)}: ${rc.headline}`,
+        message: `predicted ${expectedLabel(rc.expectation)}, observed ${outcomeLabel(rc.verdict, rc.detail)}: ${rc.headline}`,
         body: `${expectedText(rc)}\n${observedText(rc)}`,
       };
     case 'flaky':
@@ -80,10 +86,13 @@ function problemOf(rc: ReportCell): Problem {
 
 function evidenceText(rc: ReportCell): string {
   const out: string[] = [];
+  if (rc.agreement === 'as-recorded') out.push(`${agreementText(rc.agreement)}`, expectedText(rc), '');
   rc.runs.forEach((r, i) => {
     out.push(`run ${i + 1}: ${outcomeLabel(r.verdict, r.detail)} - ${r.headline}`);
     const ev = r.evidence;
     if (ev.taintGained.length > 0) out.push(`taint gained: ${ev.taintGained.join('')}`);
+    if (ev.stuck !== undefined) out.push(`stuck probe: ${ev.stuck.where}`, ...stuckTaskLines(ev.stuck.tasks).map((l) => `  ${l}`));
+    if (ev.kmsgLost !== undefined) out.push(`kmsg records lost: ${ev.kmsgLost}`);
     for (const f of ev.findings) out.push(`finding ${f.severity} ${f.kind}: ${f.line}${f.reason ? ` (${f.reason})` : ''}`);
     out.push(`kmsg (${ev.kmsg.length} lines):`, ...ev.kmsg.map((l) => `  ${l}`));
     if (ev.console && ev.console.length > 0) out.push('console:', ...ev.console.map((l) => `  ${l}`));

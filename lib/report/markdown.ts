@@ -8,6 +8,8 @@ import { md } from './escape';
 import { FILE_CLAIMS_HEAD, FILES_HEAD, fileClaimRows, fileRows } from './files-section';
 import type { MatrixReport, ReportCell } from './schema';
 import {
+  agreementCounts,
+  agreementText,
   cellSymbol,
   distributionLabel,
   expectedLabel,
@@ -15,6 +17,7 @@ import {
   gridFor,
   LEGEND,
   NOT_RUN_SYMBOL,
+  observationRecord,
   otherCells,
   outcomeLabel,
   reportKernels,
@@ -47,7 +50,7 @@ function header(report: MatrixReport): string[] {
       `${md(env.host.os)} ${md(env.host.release)} ${md(env.host.arch)}, ${env.host.cpus} CPUs; ` +
       `target ${md(env.target)}${env.qemu ? `, ${md(env.qemu)}` : ''}.`,
     '',
-    `Kernels: ${kernels}. Cells: ${report.cells.length}, of which ${surprises(report).length} not as expected.`,
+    `Kernels: ${kernels}. ${md(agreementCounts(report.cells))}.`,
     '',
   ];
 }
@@ -72,7 +75,7 @@ function others(cells: readonly ReportCell[]): string[] {
     `<details><summary>Other cells (${cells.length}): other scenarios and sizes, cache attributes, fault-around</summary>`,
     '',
     ...table(
-      ['cell', 'verdict', 'expected'],
+      ['cell', 'verdict', 'predicted'],
       cells.map((rc) => [code(rc.cell.id), `${md(cellSymbol(rc))} ${md(outcomeLabel(rc.verdict, rc.detail))}`, md(expectedLabel(rc.expectation))]),
     ),
     '',
@@ -128,12 +131,13 @@ function claims(report: MatrixReport): string[] {
 function surpriseSection(report: MatrixReport): string[] {
   const list = surprises(report);
   const out = ['## Surprises', ''];
-  if (list.length === 0) return [...out, 'None: every cell agreed with its expectation.', ''];
+  if (list.length === 0) return [...out, 'None: every cell met its prediction.', ''];
   for (const rc of list) {
     out.push(
-      `- ${code(rc.kernel)} ${code(rc.cell.id)}: ${md(cellSymbol(rc))} **${md(outcomeLabel(rc.verdict, rc.detail))}** (${md(rc.agreement)})`,
+      `- ${code(rc.kernel)} ${code(rc.cell.id)}: ${md(cellSymbol(rc))} **${md(outcomeLabel(rc.verdict, rc.detail))}** (${md(agreementText(rc.agreement))})`,
       `  - observed: ${md(rc.headline)}`,
-      `  - expected: ${md(expectedLabel(rc.expectation))}${rc.expectation ? ` - ${md(rc.expectation.reason)}` : ''}`,
+      `  - predicted: ${md(expectedLabel(rc.expectation))}${rc.expectation ? ` - ${md(rc.expectation.reason)}` : ''}`,
+      ...observationRecord(rc.expectation).map((o) => `  - observation record: ${md(o)}`),
     );
   }
   return [...out, ''];

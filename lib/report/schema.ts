@@ -4,13 +4,14 @@
  * re-renders them from it alone. Versioned: a reader refuses a version it
  * does not know instead of misreading it.
  */
-import type { Agreement, Outcome } from '../experiments/expectations';
+import type { Agreement, Observation, Outcome } from '../experiments/expectations';
 import type { FileClaimAnswer } from '../experiments/file-claims';
 import type { KernelFiles } from '../experiments/file-triggers';
 import type { CellResult, CellSpec, Verdict } from '../experiments/types';
 
 export const REPORT_SCHEMA = 'mmaplab-report';
-export const REPORT_VERSION = 1;
+/** 2: predictions and observation records apart ('as-recorded', expectation.observed). */
+export const REPORT_VERSION = 2;
 
 /** Where and how the run happened. */
 export interface ReportEnvironment {
@@ -45,11 +46,16 @@ export interface ReportKernel {
   boots: number;
 }
 
-/** The expectation row a cell was judged against. */
+/**
+ * The expectation row a cell was judged against: the prediction (verdict,
+ * detail, also; with its reason) and the observation record apart.
+ */
 export interface ReportExpectation extends Outcome {
   rule: string;
   reason: string;
   also?: Outcome[];
+  /** Outcomes earlier runs showed against the prediction, with where and why. */
+  observed?: Observation[];
 }
 
 /** One cell on one kernel, over all its repetitions. */
@@ -63,9 +69,11 @@ export interface ReportCell {
   headline: string;
   expectation: ReportExpectation | null;
   /**
-   * 'agrees' when every run's outcome is one the expectation predicts (even
-   * if they vary: see `varies`); 'flaky' when runs disagree and some outcome
-   * is not predicted; else the runs' common answer.
+   * 'agrees' when every run's outcome meets the prediction (even if they
+   * vary: see `varies`); 'as-recorded' when every run's outcome meets the
+   * prediction or its observation record, and one does not meet the
+   * prediction; 'flaky' when runs disagree and some outcome is covered by
+   * neither; else the runs' common answer ('differs', 'no-expectation').
    */
   agreement: Agreement | 'flaky';
   /** The runs did not all give the same outcome (shown with the distribution). */

@@ -1,6 +1,7 @@
 /**
- * The terminal table: kernel x cell x verdict, with whether the verdict
- * matches the expectations table and the evidence line for anything not ok.
+ * The terminal table: kernel x cell x verdict, the prediction, whether the
+ * verdict meets it (or only its observation record: "as-recorded") and the
+ * evidence line for anything not ok.
  */
 import { compare, expectationFor } from '../experiments/expectations';
 import type { CellResult } from '../experiments/types';
@@ -22,7 +23,8 @@ export function tableRows(results: readonly CellResult[]): TableRow[] {
   return results.map((r) => {
     const series = seriesOf(r.kernel);
     const e = expectationFor(r.cell, series);
-    const expected = e ? `${e.verdict}${e.detail ? ` (${e.detail})` : ''}` : '-';
+    const more = (e?.also ?? []).length;
+    const expected = e ? `${e.verdict}${e.detail ? ` (${e.detail})` : ''}${more > 0 ? ` or ${more} more` : ''}` : '-';
     const verdict = `${r.verdict}${r.detail && r.verdict !== 'ok' ? ` (${r.detail})` : ''}`;
     return { kernel: r.kernel, cell: r.cell.id, verdict, expected, agreement: compare(r.cell, series, r.verdict, r.detail) };
   });
@@ -30,7 +32,7 @@ export function tableRows(results: readonly CellResult[]): TableRow[] {
 
 export function renderTable(results: readonly CellResult[]): string {
   const rows = tableRows(results);
-  const head: TableRow = { kernel: 'kernel', cell: 'cell', verdict: 'verdict', expected: 'expected', agreement: 'vs expected' };
+  const head: TableRow = { kernel: 'kernel', cell: 'cell', verdict: 'verdict', expected: 'predicted', agreement: 'vs prediction' };
   const cols: Array<keyof TableRow> = ['kernel', 'cell', 'verdict', 'expected', 'agreement'];
   const width = Object.fromEntries(
     cols.map((c) => [c, Math.max(...[head, ...rows].map((r) => r[c].length))]),

@@ -1,12 +1,15 @@
 /**
  * report.tap (TAP version 14): one test point per kernel x cell, "ok" only
- * when the cell agrees with its expectation. Every point carries a YAML
- * diagnostic block: expected, observed, agreement, reason, headline (and the
- * run distribution when there was more than one run).
+ * when the cell meets its prediction. A cell that contradicts its prediction
+ * as its observation record shows earlier runs did is "not ok ... # TODO"
+ * (a known failure of the prediction, which TAP consumers do not count as a
+ * failure). Every point carries a YAML diagnostic block: predicted,
+ * observed, agreement, reason, recorded (the observation record), headline (and the run
+ * distribution when there was more than one run).
  */
 import { yamlString } from './escape';
 import type { MatrixReport, ReportCell } from './schema';
-import { distributionLabel, expectedLabel, outcomeLabel, reportKernels } from './view';
+import { agreementText, distributionLabel, expectedLabel, observationRecord, outcomeLabel, reportKernels } from './view';
 
 /** A test point description: one line, '#' and '\' escaped (TAP 14). */
 function description(s: string): string {
@@ -15,10 +18,11 @@ function description(s: string): string {
 
 function diagnostic(rc: ReportCell): string[] {
   const fields: Array<[string, string]> = [
-    ['expected', expectedLabel(rc.expectation)],
+    ['predicted', expectedLabel(rc.expectation)],
     ['observed', outcomeLabel(rc.verdict, rc.detail)],
     ['agreement', rc.agreement],
     ['reason', rc.expectation?.reason ?? 'no expectation for this kernel series'],
+    ...(rc.expectation?.observed ? [['recorded', observationRecord(rc.expectation).join('; ')] as [string, string]] : []),
     ['headline', rc.headline],
   ];
   if (rc.runs.length > 1) fields.push(['runs', distributionLabel(rc.distribution)]);
@@ -31,7 +35,8 @@ export function renderTap(report: MatrixReport): string {
   const out = ['TAP version 14', `1..${cells.length}`];
   cells.forEach((rc, i) => {
     const status = rc.agreement === 'agrees' ? 'ok' : 'not ok';
-    out.push(`${status} ${i + 1} - ${description(`${rc.kernel} ${rc.cell.id}: ${outcomeLabel(rc.verdict, rc.detail)}`)}`);
+    const todo = rc.agreement === 'as-recorded' ? ` # TODO ${description(agreementText(rc.agreement))}` : '';
+    out.push(`${status} ${i + 1} - ${description(`${rc.kernel} ${rc.cell.id}: ${outcomeLabel(rc.verdict, rc.detail)}`)}${todo}`);
     out.push(...diagnostic(rc));
   });
   return `${out.join('\n')}\n`;

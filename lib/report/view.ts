@@ -6,7 +6,7 @@
  * beyond choosing its symbol.
  */
 import { CATALOGUE, SIZES } from '../experiments/catalogue';
-import type { Outcome } from '../experiments/expectations';
+import type { Observation, Outcome } from '../experiments/expectations';
 import { ALLOCATORS, METHODS, type CellSpec } from '../experiments/types';
 import type { MatrixReport, ReportCell, ReportExpectation, ReportKernel } from './schema';
 
@@ -29,6 +29,7 @@ export const NOT_RUN_SYMBOL = '·';
 /** Marks after the symbol when the cell is not simply as expected. */
 export const AGREEMENT_MARKS: Readonly<Record<string, string>> = {
   agrees: '',
+  'as-recorded': '°',
   differs: '!',
   flaky: '~',
   'no-expectation': '*',
@@ -50,7 +51,8 @@ export const LEGEND: readonly LegendEntry[] = [
   { symbol: '∞', meaning: 'hang: the kernel stopped answering' },
   { symbol: '?', meaning: 'error: mmaplab itself failed (not a kernel result)' },
   { symbol: NOT_RUN_SYMBOL, meaning: 'in the catalogue but not in this run' },
-  { symbol: '!', meaning: '(after a symbol) differs from its expectation' },
+  { symbol: '°', meaning: '(after a symbol) contradicts its prediction, as the observation record shows earlier runs did' },
+  { symbol: '!', meaning: '(after a symbol) differs from its prediction and from any recorded observation' },
   { symbol: '~', meaning: '(after a symbol) flaky: its runs disagree; every outcome seen is shown' },
   { symbol: '*', meaning: '(after a symbol) no expectation for this kernel series' },
 ];
@@ -76,11 +78,50 @@ export function outcomeLabel(verdict: string, detail: string | undefined): strin
   return detail && verdict !== 'ok' ? `${verdict} (${detail})` : verdict;
 }
 
-/** "kernel-complaint (bad-page-state), or also: oops, ok" ; "none" without an expectation. */
+/** The prediction: "kernel-complaint (bad-page-state), or also: oops, panic"; "none" without an expectation. */
 export function expectedLabel(e: ReportExpectation | null): string {
   if (e === null) return 'none';
   const also = (e.also ?? []).map((o: Outcome) => outcomeLabel(o.verdict, o.detail));
   return outcomeLabel(e.verdict, e.detail) + (also.length > 0 ? `, or also: ${also.join(', ')}` : '');
+}
+
+/** One observation of the record: "ok on 6.12: seen on ...". */
+export function observationLabel(o: Observation): string {
+  return `${outcomeLabel(o.verdict, o.detail)} on ${o.series === '*' ? 'every series' : o.series}: ${o.note}`;
+}
+
+/** The observation record, one label per entry; empty when there is none. */
+export function observationRecord(e: ReportExpectation | null): string[] {
+  return (e?.observed ?? []).map(observationLabel);
+}
+
+/** What an agreement means, for people. */
+export const AGREEMENT_TEXT: Readonly<Record<string, string>> = {
+  agrees: 'meets its prediction',
+  'as-recorded': 'contradicts its prediction, as recorded (observation record)',
+  differs: 'differs from its prediction',
+  flaky: 'flaky: runs disagree, some outcome neither predicted nor recorded',
+  'no-expectation': 'no prediction for this kernel series',
+};
+
+export function agreementText(agreement: string): string {
+  return AGREEMENT_TEXT[agreement] ?? agreement;
+}
+
+/**
+ * The headline count: "458 cells: 440 meet their prediction, 18 only match
+ * an observation record, 0 differ". Predictions met are counted apart from
+ * cells that only matched what earlier runs showed.
+ */
+export function agreementCounts(cells: readonly Pick<ReportCell, 'agreement'>[]): string {
+  const counts = new Map<string, number>();
+  for (const c of cells) counts.set(c.agreement, (counts.get(c.agreement) ?? 0) + 1);
+  const n = (a: string): number => counts.get(a) ?? 0;
+  const parts = [`${n('agrees')} meet their prediction`, `${n('as-recorded')} only match an observation record`];
+  if (n('differs') > 0) parts.push(`${n('differs')} differ`);
+  if (n('flaky') > 0) parts.push(`${n('flaky')} flaky`);
+  if (n('no-expectation') > 0) parts.push(`${n('no-expectation')} without prediction`);
+  return `${cells.length} cell${cells.length === 1 ? '' : 's'}: ${parts.join(', ')}`;
 }
 
 /** "3x ok, 2x kernel-complaint bad-page-state" (most frequent first). */
@@ -183,7 +224,7 @@ export function otherCells(report: MatrixReport, kernel: string): ReportCell[] {
   return cellsOf(report, kernel).filter((rc) => !isGridCell(rc.cell));
 }
 
-/** Every cell that is not simply as expected: differs, flaky or without expectation. */
+/** Every cell that does not simply meet its prediction: as recorded, differs, flaky or without expectation. */
 export function surprises(report: MatrixReport): ReportCell[] {
   return report.cells.filter((rc) => rc.agreement !== 'agrees');
 }

@@ -20,6 +20,7 @@ import {
 import { judge } from '../experiments/verdict';
 import type { ProbeReply, ProbeRequest } from './protocol';
 import { drainCpu, drainPerCpuPages, pinTo } from './settle';
+import { describeStuck, snapshotStuck } from './stuck';
 
 /** Default probe deadline per cell (ms). */
 export const PROBE_TIMEOUT_MS = 20_000;
@@ -44,6 +45,8 @@ export class CellRunner {
   private readonly timeoutMs: number;
   /** Where the probe leaves its step and page (two int32), read after it died. */
   private readonly progressPath: string;
+  /** Where the last probe that missed its deadline was when it was killed. */
+  private stuck: CellEvidence['stuck'] | null = null;
 
   constructor(private readonly opts: CellRunnerOptions) {
     this.devicePath = opts.devicePath ?? '/dev/mmaplab';
@@ -108,6 +111,10 @@ export class CellRunner {
         child.off('exit', onExit);
         child.off('message', onMessage);
         this.child = null;
+        // Before the kill: where it is tells a kernel wait from slow emulation.
+        const tasks = child.pid === undefined ? [] : snapshotStuck(child.pid);
+        const { signalStep, signalPage } = this.lastPosition();
+        this.stuck = { tasks, where: describeStuck(tasks), step: signalStep, page: signalPage };
         const gone = setTimeout(() => resolve(null), PROBE_EXIT_WAIT_MS);
         child.once('exit', () => {
           clearTimeout(gone);
@@ -127,6 +134,7 @@ export class CellRunner {
     const started = Date.now();
     const seq0 = currentSeq();
     const taint0 = readTaint();
+    this.stuck = null;
     const observation = await this.observe(cell);
     // Some damage is only reported when the process's mm is torn down
     // ("Bad rss-counter state", "non-zero pgtables_bytes"): after a hazard
@@ -143,6 +151,8 @@ export class CellRunner {
       taintGained: taintGained(taint0, readTaint()),
       observation,
     };
+    if (window.lost > 0) evidence.kmsgLost = window.lost;
+    if (this.stuck !== null) evidence.stuck = this.stuck;
     const j = judge(evidence);
     return {
       kernel: this.opts.kernel,

@@ -53,7 +53,7 @@ describe('mmaplab run: the evidence of one cell', () => {
     assert.equal(lines[0], 'pages_nocomp/fault_page/16K/basic on 6.12.117+deb12-amd64');
     assert.match(text, /\nverdict: +kernel-complaint \(bad-page-state\)\n/);
     assert.match(text, /\nheadline: +BUG: Bad page state in process node {2}pfn:097ad \(nonzero _refcount\)\n/);
-    assert.match(text, /\nexpected: +kernel-complaint \(bad-page-state\) \(rule [a-z0-9-.]+, series \*\)\n/);
+    assert.match(text, /\npredicted: +kernel-complaint \(bad-page-state\) \(rule [a-z0-9-.]+, series \*\)\n/);
     assert.match(text, /\n {2}reason: +\S.*\n/);
     assert.match(text, /\nagreement: +agrees\n/);
     assert.match(text, /\n {2}steps: +open > configure > fill > mmap > read > write > verify > munmap > drain > close\n/);

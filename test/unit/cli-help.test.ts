@@ -34,7 +34,7 @@ describe('help', () => {
 
   it('the commands that judge cells document their exit status', () => {
     for (const c of ['matrix', 'run', 'merge'] as const) {
-      assert.match(commandHelp(c), /exit status: 0 when every cell agrees/);
+      assert.match(commandHelp(c), /exit status: 0 when every cell meets its prediction or matches its observation record/);
       assert.match(commandHelp(c), /unless --no-fail; 2 for a usage error/);
     }
     assert.match(commandHelp('classify'), /exit status: 0 whatever was found, 1 with --fail-on-findings/);

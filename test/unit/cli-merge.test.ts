@@ -86,7 +86,7 @@ describe('merge', () => {
       { release: K612, series: '6.12', accel: 'tcg', boots: 3 },
     ]);
     assert.equal(m.schema, 'mmaplab-report');
-    assert.equal(m.version, 1);
+    assert.equal(m.version, 2);
   });
 
   it('keeps the files section of the shard that measured it, claims answered again; none when no input has one', () => {
@@ -259,6 +259,11 @@ describe('exit status', () => {
     assert.equal(agreementExit(cells(), false), 0);
   });
 
+  it('0 when a cell only matches its observation record: a known surprise, shown and counted apart', () => {
+    assert.equal(agreementExit(cells('agrees', 'as-recorded'), false), 0);
+    assert.equal(failingCells(cells('agrees', 'as-recorded')).length, 0);
+  });
+
   for (const bad of ['differs', 'flaky', 'no-expectation']) {
     it(`1 when a cell is ${bad}, 0 with --no-fail`, () => {
       assert.equal(agreementExit(cells('agrees', bad), false), 1);
@@ -274,8 +279,11 @@ describe('exit status', () => {
   });
 
   it('the summary counts each agreement', () => {
-    assert.equal(agreementSummary(cells('agrees', 'agrees', 'differs', 'flaky', 'no-expectation')), '5 cells: 2 agree, 1 differ, 1 flaky, 1 without expectation');
-    assert.equal(agreementSummary(cells('agrees')), '1 cell: 1 agree');
-    assert.equal(agreementSummary(cells()), '0 cells');
+    assert.equal(
+      agreementSummary(cells('agrees', 'agrees', 'as-recorded', 'differs', 'flaky', 'no-expectation')),
+      '6 cells: 2 meet their prediction, 1 only match an observation record, 1 differ, 1 flaky, 1 without prediction',
+    );
+    assert.equal(agreementSummary(cells('agrees')), '1 cell: 1 meet their prediction, 0 only match an observation record');
+    assert.equal(agreementSummary(cells()), '0 cells: 0 meet their prediction, 0 only match an observation record');
   });
 });

@@ -67,7 +67,7 @@ describe('matrix progress', () => {
     const s = sink(false);
     const p = new Progress(1, s.out, () => 0);
     p.result(result(['vmalloc_user', 'remap_vmalloc_range'], 'oops', 'page-fault-oops'));
-    assert.match(s.text(), /oops \(page-fault-oops\), differs .*; oops 1; 1 not as expected; ETA 0s\n$/);
+    assert.match(s.text(), /oops \(page-fault-oops\), differs .*; oops 1; 1 not as predicted; ETA 0s\n$/);
   });
 
   it('on a terminal: one status line redrawn in place with the current kernel and cell', () => {

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { CATALOGUE, makeCell } from '../../lib/experiments/catalogue';
-import { compare, expectationFor, RULES } from '../../lib/experiments/expectations';
+import { BREAKING_VERDICTS, compare, expectationFor, predicted, RULES } from '../../lib/experiments/expectations';
+import type { CellSpec } from '../../lib/experiments/types';
 import { support } from '../../lib/experiments/support';
 
 describe('expectations table (lib/experiments/expectations.ts)', function () {
@@ -27,24 +28,64 @@ describe('expectations table (lib/experiments/expectations.ts)', function () {
     assert.deepEqual([expectationFor(c, '6.1')?.verdict, expectationFor(c, '6.1')?.detail], ['refused', 'EINVAL']);
   });
 
-  it('the slab fault hazard has series-specific rows: write-first oopses 6.1, 6.12 stays ok or reports Bad rss-counter', function () {
-    const writeFirst = makeCell('kmalloc', 'fault_page', 4096, { scenario: 'write-first' });
-    assert.equal(expectationFor(writeFirst, '6.1')?.verdict, 'oops');
-    const readFirst = makeCell('kmalloc', 'fault_page', 4096);
-    assert.equal(expectationFor(readFirst, '6.1')?.name, 'fault-on-slab-read-first-6.1');
-    assert.equal(compare(writeFirst, '6.12', 'kernel-complaint', 'bad-rss-counter'), 'agrees', 'an alternative outcome agrees');
-    assert.equal(compare(writeFirst, '6.12', 'oops', ''), 'differs');
-    // A series nobody has run yet has no expectation for this hazard: the report says so.
-    assert.equal(expectationFor(readFirst, '5.10'), undefined);
-    assert.equal(compare(readFirst, '5.10', 'ok', ''), 'no-expectation');
+  it('no prediction accepts both ok and an outcome where the kernel breaks', function () {
+    for (const r of RULES) {
+      const verdicts = predicted(r).map((o) => o.verdict);
+      const breaks = verdicts.some((v) => BREAKING_VERDICTS.includes(v));
+      assert.ok(!(breaks && verdicts.includes('ok')), `${r.name} predicts ${verdicts.join(', ')}`);
+    }
   });
 
-  it('the first-pfn hazard accepts any sign of kernel memory corruption, but not a refusal', function () {
+  it('predictions are not written from observation: what runs showed is in the observation record', function () {
+    for (const r of RULES) {
+      assert.doesNotMatch(r.reason, /\bobserved\b|\bseen\b/i, `${r.name}: its reason cites an observation`);
+      for (const o of r.observed ?? []) {
+        assert.ok(o.note.length > 40, `${r.name}: an observation says where it was seen and why`);
+        assert.ok(!predicted(r).some((p) => p.verdict === o.verdict && p.detail === o.detail), `${r.name}: ${o.verdict} is predicted already`);
+      }
+    }
+  });
+
+  it('the slab fault hazard is predicted to break the kernel on every series; its ok runs are in the record', function () {
+    const writeFirst = makeCell('kmalloc', 'fault_page', 4096, { scenario: 'write-first' });
+    const readFirst = makeCell('kmalloc', 'fault_page', 4096);
+    for (const series of ['6.1', '6.12', '5.10']) {
+      assert.equal(expectationFor(readFirst, series)?.name, 'fault-on-slab');
+      assert.equal(compare(writeFirst, series, 'oops', 'page-fault-oops'), 'agrees');
+      assert.equal(compare(writeFirst, series, 'kernel-complaint', 'bad-rss-counter'), 'agrees', 'any complaint meets it');
+      assert.equal(compare(readFirst, series, 'refused', 'EINVAL'), 'differs');
+    }
+    // ok contradicts the prediction: as recorded where earlier runs showed it, a plain difference elsewhere.
+    assert.equal(compare(readFirst, '6.1', 'ok', ''), 'as-recorded');
+    assert.equal(compare(writeFirst, '6.1', 'ok', ''), 'differs', 'the 6.1 record is for read-first cells only');
+    assert.equal(compare(writeFirst, '6.12', 'ok', ''), 'as-recorded');
+    assert.equal(compare(readFirst, '5.10', 'ok', ''), 'differs', 'no run recorded anything on 5.10');
+  });
+
+  it('a cell of a technique this mmaplab does not know has no expectation', function () {
+    const future = { ...makeCell('pages_comp', 'vm_insert_page', 16384), method: 'vm_insert_folio' as CellSpec['method'] };
+    assert.equal(expectationFor(future, '6.12'), undefined);
+    assert.equal(compare(future, '6.12', 'ok', ''), 'no-expectation');
+  });
+
+  it('the first-pfn hazard is predicted to show foreign data or break the kernel; ok (consecutive pfns) is recorded', function () {
     const c = makeCell('pages_array', 'remap_pfn_range_first_pfn', 16384);
     for (const [v, d] of [['wrong-data', 'kernel->user'], ['kernel-complaint', 'bad-rss-counter'], ['oops', 'gpf'], ['panic', '']] as const) {
       assert.equal(compare(c, '6.12', v, d), 'agrees', `${v} ${d}`);
     }
+    assert.equal(compare(c, '6.12', 'ok', ''), 'as-recorded');
     assert.equal(compare(c, '6.12', 'refused', 'EINVAL'), 'differs');
+  });
+
+  it('the missing get_page hazard is predicted to break the kernel; ok is only in the observation record', function () {
+    for (const alloc of ['pages_array', 'pages_comp', 'vmalloc'] as const) {
+      const c = makeCell(alloc, 'fault_page_noref', 16384);
+      for (const series of ['6.1', '6.12']) {
+        assert.equal(compare(c, series, 'kernel-complaint', 'bad-page-state'), 'agrees');
+        assert.equal(compare(c, series, 'hang', 'no-observation'), 'agrees');
+        assert.equal(compare(c, series, 'ok', ''), 'as-recorded', `${alloc} ${series}`);
+      }
+    }
   });
 
   it('compare() says agrees, differs (verdict or detail) or no-expectation', function () {

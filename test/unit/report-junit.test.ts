@@ -12,6 +12,7 @@ import {
   expectedResults,
   HOSTILE_KMSG_XML_SAFE,
   K510,
+  futureTechniqueCell,
   K61,
   K612,
   KERNELS,
@@ -115,7 +116,7 @@ describe('junit.xml (lib/report/junit.ts)', function () {
     assert.equal(ok.error, null);
     const differs = find(suites, K61, 'vmalloc_user/remap_vmalloc_range/16K/basic');
     assert.equal(differs.failure?.type, 'differs');
-    assert.match(differs.failure?.message ?? '', /^expected ok, observed wrong-data \(kernel->user\): /);
+    assert.match(differs.failure?.message ?? '', /^predicted ok, observed wrong-data \(kernel->user\): /);
     assert.match(differs.failure?.text ?? '', /reason: a supported allocator\/technique pair/);
     assert.ok(differs.failure?.text.includes(`headline: ${HOSTILE_KMSG_XML_SAFE}`));
   });
@@ -124,9 +125,19 @@ describe('junit.xml (lib/report/junit.ts)', function () {
     const flaky = find(suites, K612, 'pages_nocomp/fault_page/16K/basic');
     assert.equal(flaky.failure?.type, 'flaky');
     assert.equal(flaky.failure?.message, 'runs disagree: 2x kernel-complaint bad-page-state, 1x ok');
-    const none = find(suites, K510, 'kmalloc/fault_page/4K/basic');
+    const none = find(suites, K510, futureTechniqueCell().id);
     assert.equal(none.failure?.type, 'no-expectation');
     assert.match(none.failure?.message ?? '', /^no expectation for this cell on kernel series 5\.10; observed ok$/);
+  });
+
+  it('a cell that only matches its observation record passes, its system-out saying so with the prediction and the record', function () {
+    const recorded = find(suites, K612, 'kmalloc/fault_page/4K/basic');
+    assert.equal(recorded.failure, null);
+    assert.equal(recorded.error, null);
+    assert.match(recorded.out, /^contradicts its prediction, as recorded \(observation record\)\npredicted: kernel-complaint, or also: oops, panic, hang/);
+    assert.match(recorded.out, /\nobservation record: ok on 6\.12: seen on 6\.12/);
+    const unrecorded = find(suites, K510, 'kmalloc/fault_page/4K/basic');
+    assert.equal(unrecorded.failure?.type, 'differs', 'no observation was recorded on 5.10');
   });
 
   it('a harness error, and a panic or hang nothing predicted, are <error>; a predicted panic is not', function () {

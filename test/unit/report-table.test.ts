@@ -70,7 +70,7 @@ describe('report table', () => {
 
   it('renderTable has a header, a rule and one line per result, with an evidence line only under non-ok', () => {
     const lines = renderTable(RESULTS).split('\n');
-    assert.match(lines[0] as string, /^kernel +cell +verdict +expected +vs expected$/);
+    assert.match(lines[0] as string, /^kernel +cell +verdict +predicted +vs prediction$/);
     assert.match(lines[1] as string, /^-+ +-+ +-+ +-+ +-+$/);
     const body = lines.slice(2);
     assert.equal(body.length, RESULTS.length + 2, 'two non-ok results, two evidence lines');
@@ -88,7 +88,7 @@ describe('report table', () => {
   it('renderTable aligns the columns and leaves no trailing spaces', () => {
     const lines = renderTable(RESULTS).split('\n').filter((l) => !l.startsWith('    evidence: '));
     const header = lines[0] as string;
-    for (const col of ['cell', 'verdict', 'expected', 'vs expected']) {
+    for (const col of ['cell', 'verdict', 'predicted', 'vs prediction']) {
       const at = header.indexOf(col);
       for (const line of lines.slice(2)) {
         assert.equal(line[at - 1], ' ', `column ${col} starts at ${at} in: ${line}`);
@@ -100,8 +100,8 @@ describe('report table', () => {
 
   it('renderTable of no results is the header and the rule', () => {
     assert.deepEqual(renderTable([]).split('\n'), [
-      'kernel  cell  verdict  expected  vs expected',
-      '------  ----  -------  --------  -----------',
+      'kernel  cell  verdict  predicted  vs prediction',
+      '------  ----  -------  ---------  -------------',
     ]);
   });
 });

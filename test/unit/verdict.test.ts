@@ -123,6 +123,30 @@ describe('verdict', () => {
     });
   });
 
+  it('a hang says where the probe was stuck when it was killed: in the kernel at which function, in which step', () => {
+    const stuck = {
+      tasks: [{ tid: 154, comm: 'node', state: 'D', wchan: 'folio_wait_bit_common', syscall: '11 0x7f 0x4000', stack: ['folio_wait_bit_common+0x13a/0x310'] }],
+      where: 'stuck in the kernel at folio_wait_bit_common (state D, main thread)',
+      step: 'munmap' as const,
+      page: null,
+    };
+    assert.equal(
+      judge(evidence({ observation: null, stuck })).headline,
+      'the probe never reported: stuck in the kernel at folio_wait_bit_common (state D, main thread) during munmap',
+    );
+    assert.equal(judge(evidence({ observation: null, stuck: { ...stuck, step: 'read', page: 3 } })).headline.endsWith('during read at page 3'), true);
+  });
+
+  it('a window that lost kernel log records cannot be judged ok (or any quiet verdict): an error says what was lost', () => {
+    const j = judge(evidence({ kmsgLost: 12 }));
+    assert.equal(j.verdict, 'error');
+    assert.equal(j.detail, 'kmsg-lost');
+    assert.match(j.headline, /^12 kernel log record\(s\) of this cell's window were overwritten/);
+    assert.equal(judge(evidence({ kmsgLost: 12, observation: EVERYTHING_ELSE })).verdict, 'error', 'nor a signal');
+    assert.equal(judge(evidence({ kmsgLost: 12, findings: [WARNING] })).verdict, 'kernel-complaint', 'what did arrive still counts');
+    assert.equal(judge(evidence({ kmsgLost: 12, observation: null })).verdict, 'hang');
+  });
+
   it('a signal outranks wrong data, refusal and probe errors', () => {
     assert.deepEqual(judge(evidence({ observation: EVERYTHING_ELSE })), {
       verdict: 'user-signal',

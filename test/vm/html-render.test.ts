@@ -71,7 +71,7 @@ describe('report.html rendered by headless Chromium', function () {
     assert.ok(panel, 'the panel was filled');
     assert.equal(Number(panel[1]), selected);
     const text = panel[2] as string;
-    for (const label of ['kernel', 'expected', 'reason', 'headline', 'taint gained', 'probe observation', 'kmsg window (2 lines)', 'stats']) {
+    for (const label of ['kernel', 'predicted', 'reason', 'observation record', 'headline', 'taint gained', 'probe observation', 'kmsg window (2 lines)', 'stats']) {
       assert.ok(text.includes(label), `panel shows ${label}`);
     }
     assert.ok(text.includes('BUG: Bad page state &lt;/script&gt;&lt;img src=x onerror="alert(1)"&gt;'), 'kmsg line shown as text');
