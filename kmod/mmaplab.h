@@ -18,6 +18,7 @@
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
 
 #include <uapi/linux/mmaplab.h>
 
@@ -197,10 +198,11 @@ int mmaplab_page_cache_mmap(struct mmaplab_session *s, struct vm_area_struct *vm
 int mmaplab_defio_mmap(struct mmaplab_session *s, struct vm_area_struct *vma);
 
 /* mmaplab_store.c */
-struct mmaplab_kstore *mmaplab_store_create(size_t size, void *data);
+struct mmaplab_kstore *mmaplab_store_create(size_t size, void *data, kuid_t owner);
 void mmaplab_store_adopt_data(struct mmaplab_kstore *st);
 void mmaplab_store_close(struct mmaplab_kstore *st);
 struct mmaplab_kstore *mmaplab_store_find(u64 id);
+bool mmaplab_store_may_read(const struct mmaplab_kstore *st, const struct file *file);
 void mmaplab_store_get(struct mmaplab_kstore *st);
 void mmaplab_store_put(struct mmaplab_kstore *st);
 void mmaplab_store_note_write(struct mmaplab_kstore *st, unsigned long index);

@@ -166,6 +166,10 @@ static inline int mmaplab_page_mapcount(struct page *page)
  *   result is not used.
  * - ->writepage still takes a struct page and is still what memory
  *   reclaim (pageout) and migration's fallback (writeout) call on both.
+ *
+ * Store ownership (mmaplab_store.c) needs no helper either: file->f_cred,
+ * kuid_t and uid_eq(), file_ns_capable() (exported on both) and
+ * init_user_ns (GPL) are the same on both targets.
  */
 
 /*

@@ -55,6 +55,7 @@
 
 #include <linux/backing-dev.h>
 #include <linux/bitmap.h>
+#include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
 #include <linux/highmem.h>
@@ -657,8 +658,13 @@ int mmaplab_file_setup(struct mmaplab_session *s, struct file *file,
 	if (!fio->inode)
 		goto err_free;
 
-	/* PAGE_CACHE: the buffer is the store; DEFERRED_IO*: a store of its own */
-	fio->store = mmaplab_store_create(s->buf.size, page_cache ? s->buf.vaddr : NULL);
+	/*
+	 * PAGE_CACHE: the buffer is the store; DEFERRED_IO*: a store of its
+	 * own. Either belongs to whoever opened the session, whichever
+	 * process holds the file now (mmaplab_store_may_read()).
+	 */
+	fio->store = mmaplab_store_create(s->buf.size, page_cache ? s->buf.vaddr : NULL,
+					  file->f_cred->euid);
 	if (!fio->store)
 		goto err_iput;
 

@@ -10,6 +10,11 @@
  * backing store and FLUSH sends dirty pages to it (the file-backed methods,
  * mmaplab_file.c). COUNTERS reports the whole module's allocations.
  *
+ * STORE by id is the one ioctl that reaches beyond the caller's session:
+ * it reads only a store the session's opener owns, unless the session was
+ * opened with CAP_SYS_ADMIN (mmaplab_store_may_read() has the rule and
+ * why); with dev_mode=0666 that is what keeps users' data apart.
+ *
  * FILL and VERIFY of the file-backed methods: VERIFY checks the backing
  * store, i.e. what writeback or the deferred flush delivered. FILL writes
  * the pattern into the store (PAGE_CACHE, whose buffer is the store, then
@@ -48,6 +53,10 @@
  *                FLUSH of a method without a store
  *                BAD_FLAGS: non-zero reserved field (FILL, VERIFY, STORE)
  *   -ENOENT      NO_STORE: STORE of an id the module does not keep
+ *   -EPERM       NOT_OWNER: STORE by id of another user's store from a
+ *                session opened without CAP_SYS_ADMIN. EPERM as for the
+ *                hazards: what is missing is a privilege (being the owner,
+ *                or CAP_SYS_ADMIN); EACCES stays the node's mode at open.
  *   -EBUSY       DIRTY: PAGE_CACHE FILL while page-cache pages are dirty
  *   -EINTR       FILL, VERIFY or STORE interrupted by a fatal signal
  *   -ENOTTY      an unknown ioctl
@@ -56,6 +65,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
+#include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
@@ -576,11 +586,39 @@ out_unlock:
 }
 
 /*
- * STORE: this session's backing store (id 0) or any store the module still
- * has, by id. The store is found under the session lock or the store list's
- * lock and copied out with a reference held and no lock (mmaplab_store.c).
+ * STORE by id: the store with @id, with a reference for the caller, if the
+ * session of @file may read it; else an ERR_PTR, the failure recorded. The
+ * store is found under the store list's lock and dropped again if the
+ * session is not its owner and lacks CAP_SYS_ADMIN, before a byte of it is
+ * copied. A refusal still says the id exists: ids are a counter anyway,
+ * the data is what is kept apart.
  */
-static int mmaplab_ioctl_store(struct mmaplab_session *s, void __user *argp)
+static struct mmaplab_kstore *mmaplab_store_by_id(struct mmaplab_session *s, struct file *file,
+						  u64 id)
+{
+	struct mmaplab_kstore *st;
+
+	st = mmaplab_store_find(id);
+	if (!st)
+		return ERR_PTR(mmaplab_fail(s, -ENOENT, MMAPLAB_REASON_NO_STORE,
+					    "STORE: no store %llu (unknown, or older than the last %d closed)",
+					    id, MMAPLAB_STORES_KEPT));
+	if (!mmaplab_store_may_read(st, file)) {
+		mmaplab_store_put(st);
+		return ERR_PTR(mmaplab_fail(s, -EPERM, MMAPLAB_REASON_NOT_OWNER,
+					    "STORE: store %llu is another user's: needs its owner or CAP_SYS_ADMIN",
+					    id));
+	}
+	return st;
+}
+
+/*
+ * STORE: this session's backing store (id 0), or by id a store the module
+ * still has that the session may read (mmaplab_store_by_id). The store is
+ * found under the session lock or the store list's lock and copied out
+ * with a reference held and no lock (mmaplab_store.c).
+ */
+static int mmaplab_ioctl_store(struct mmaplab_session *s, struct file *file, void __user *argp)
 {
 	struct mmaplab_kstore *st = NULL;
 	struct mmaplab_store req;
@@ -605,11 +643,9 @@ static int mmaplab_ioctl_store(struct mmaplab_session *s, void __user *argp)
 		if (ret)
 			return ret;
 	} else {
-		st = mmaplab_store_find(req.id);
-		if (!st)
-			return mmaplab_fail(s, -ENOENT, MMAPLAB_REASON_NO_STORE,
-					    "STORE: no store %llu (unknown, or older than the last %d closed)",
-					    req.id, MMAPLAB_STORES_KEPT);
+		st = mmaplab_store_by_id(s, file, req.id);
+		if (IS_ERR(st))
+			return PTR_ERR(st);
 	}
 
 	ret = mmaplab_store_read(st, &req);
@@ -676,7 +712,7 @@ long mmaplab_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case MMAPLAB_IOC_FREE_WHILE_MAPPED:
 		return mmaplab_ioctl_free_while_mapped(s);
 	case MMAPLAB_IOC_STORE:
-		return mmaplab_ioctl_store(s, argp);
+		return mmaplab_ioctl_store(s, file, argp);
 	case MMAPLAB_IOC_FLUSH:
 		return mmaplab_ioctl_flush(s);
 	case MMAPLAB_IOC_COUNTERS:

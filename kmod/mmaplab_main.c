@@ -49,7 +49,9 @@ MODULE_PARM_DESC(max_size,
  * The mode of the /dev node devtmpfs creates. Root only by default; a lab
  * that wants unprivileged users to run the safe techniques loads the module
  * with dev_mode=0666. Hazards still need allow_hazards=1 and CAP_SYS_ADMIN,
- * whoever can open the node. Permission bits only: no setuid, setgid or
+ * whoever can open the node, and a store is read by id only by its owner
+ * or with CAP_SYS_ADMIN (mmaplab_store.c), so users sharing the node do not
+ * read each other's data. Permission bits only: no setuid, setgid or
  * sticky bit on a device node.
  */
 static ushort mmaplab_dev_mode = 0600;

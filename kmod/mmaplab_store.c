@@ -11,16 +11,29 @@
  * CONFIGURE that replaces it) the store stays on the list, readable by id,
  * until MMAPLAB_STORES_KEPT newer ones have ended after it.
  *
+ * Ownership: a store belongs to the effective uid that opened the session
+ * creating it (@owner, taken from that file's f_cred at CONFIGURE). Its
+ * session reads it as id 0; by id, open or kept, only a session of the
+ * same owner or one opened with CAP_SYS_ADMIN may read it
+ * (mmaplab_store_may_read(), which the STORE ioctl asks before it copies
+ * anything). Without that rule dev_mode=0666 would let any user read what
+ * another user's mapping sent to its store.
+ *
  * Locking: @lock (a spinlock) protects a store's bytes and records. It is
  * taken by page_mkwrite, by writeback and by the deferred-I/O flush, one
  * page at a time, and never around anything that can fault or sleep: the
  * STORE ioctl snapshots under it and copies to userspace after dropping it
  * (see the locking note of mmaplab.h). mmaplab_stores_lock protects the
  * list, every store's @node and @open, and the count of kept stores.
+ * @id, @owner, @size and @nr_pages are set before the store is on the list
+ * and never change: whoever holds a reference reads them without a lock.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/fs.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mm.h>
@@ -29,6 +42,8 @@
 #include <linux/spinlock.h>
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
+#include <linux/uidgid.h>
+#include <linux/user_namespace.h>
 #include <linux/vmalloc.h>
 
 #include "mmaplab.h"
@@ -41,6 +56,7 @@ struct mmaplab_kstore_page {
 struct mmaplab_kstore {
 	struct kref ref;
 	u64 id;
+	kuid_t owner;		/* euid of the creating session's opener */
 	size_t size;
 	unsigned long nr_pages;
 	/*
@@ -65,11 +81,12 @@ static unsigned int mmaplab_stores_kept;
 static atomic64_t mmaplab_store_last_id = ATOMIC64_INIT(0);
 
 /*
- * A new open store of @size bytes. @data is the memory to use (PAGE_CACHE:
- * the session's buffer, not owned), or NULL for a zeroed store of its own.
- * The caller holds the session's reference; the list holds another.
+ * A new open store of @size bytes, belonging to @owner. @data is the
+ * memory to use (PAGE_CACHE: the session's buffer, not owned), or NULL for
+ * a zeroed store of its own. The caller holds the session's reference; the
+ * list holds another.
  */
-struct mmaplab_kstore *mmaplab_store_create(size_t size, void *data)
+struct mmaplab_kstore *mmaplab_store_create(size_t size, void *data, kuid_t owner)
 {
 	struct mmaplab_kstore *st;
 
@@ -77,6 +94,7 @@ struct mmaplab_kstore *mmaplab_store_create(size_t size, void *data)
 	if (!st)
 		return NULL;
 
+	st->owner = owner;
 	st->size = size;
 	st->nr_pages = size >> PAGE_SHIFT;
 	st->pages = kvcalloc(st->nr_pages, sizeof(*st->pages), GFP_KERNEL);
@@ -183,6 +201,35 @@ struct mmaplab_kstore *mmaplab_store_find(u64 id)
 	}
 	spin_unlock(&mmaplab_stores_lock);
 	return found;
+}
+
+/*
+ * May the session of @file read @st by id? Its owner may, and so may a
+ * session opened with CAP_SYS_ADMIN. The caller holds a reference on @st;
+ * @owner never changes, so no lock is needed.
+ *
+ * Both sides are the credentials the sessions' files were opened with
+ * (f_cred), not the caller's: who a session is gets settled once, at open,
+ * like the node's mode, so a descriptor handed to a more privileged
+ * process does not read more through it than its opener could.
+ *
+ * The euid, not the fsuid: the fsuid differs from it only after
+ * setfsuid(), the identity a file server takes on to reach a client's
+ * files, and a store is no file; the euid is the owner the kernel gives
+ * the objects a process creates (SysV IPC's uid and cuid). kuid_t values
+ * are global: uid 0 inside a user namespace is not root here. And
+ * CAP_SYS_ADMIN counts only in the initial user namespace, since the
+ * stores are the whole machine's: owning a user namespace, which grants
+ * every capability inside it, reads nobody else's store.
+ *
+ * The owner is compared first, so that a user reading their own store
+ * never goes through a capability check (and the audit it may log).
+ */
+bool mmaplab_store_may_read(const struct mmaplab_kstore *st, const struct file *file)
+{
+	if (uid_eq(st->owner, file->f_cred->euid))
+		return true;
+	return file_ns_capable(file, &init_user_ns, CAP_SYS_ADMIN);
 }
 
 /* Module exit: every session is gone, so every store left is a kept one. */

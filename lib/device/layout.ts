@@ -245,6 +245,8 @@ export const REASONS = {
   timing: 16,
   'no-store': 17,
   dirty: 18,
+  /** STORE by id of another user's store, from a session opened without CAP_SYS_ADMIN (EPERM). */
+  'not-owner': 19,
 } as const;
 export type ReasonName = keyof typeof REASONS;
 type DashToUnderscore<S extends string> = S extends `${infer A}-${infer B}` ? `${A}_${DashToUnderscore<B>}` : S;

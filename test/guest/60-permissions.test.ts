@@ -9,18 +9,27 @@
  * then close allocates and frees a vmalloc_user buffer, and the hazard of
  * fault_page_noref (a page handed out without a reference) only exists once
  * a page is faulted in.
+ *
+ * With dev_mode=0666 users share the node but not their data: a backing
+ * store (page_cache here) is read by id only by its owner, the euid that
+ * opened the session which created it, or by a session opened with
+ * CAP_SYS_ADMIN; anyone else gets EPERM, reason not-owner. A second
+ * unprivileged user (uid and gid 65533, no groups) is made by setpriv.
  */
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { ConfigureOptions } from '../../lib/device';
+import { Device, type ConfigureOptions } from '../../lib/device';
 import { classifyWindow, currentSeq, readSince } from '../../lib/kmsg';
 import { isLoaded, loadModule, moduleParam } from '../../lib/runner/module';
 import { koPath } from './ko-path';
 
 const NOBODY = 65534;
+/** A second unprivileged user, for "another user's store": no passwd entry needed. */
+const OTHER_USER = 65533;
 const DEVICE = '/dev/mmaplab';
 const CAP_SYS_ADMIN = 21;
 const SETPRIV = '/usr/bin/setpriv';
@@ -72,16 +81,29 @@ interface ChildResult {
   configure: Record<string, string>;
 }
 
-type As = 'nobody' | 'root-without-sys-admin' | 'root';
+type As = 'nobody' | 'other-user' | 'root-without-sys-admin' | 'root';
 
-function child(as: As, requests: Record<string, ConfigureOptions> = {}): ChildResult {
-  const args = ['-e', CHILD, DEVICE_API, JSON.stringify(requests)];
+const UID_AS: Readonly<Record<As, number>> = { nobody: NOBODY, 'other-user': OTHER_USER, 'root-without-sys-admin': 0, root: 0 };
+
+/** setpriv's options for the identities it makes; nobody comes from spawn's uid and gid. */
+const SETPRIV_AS: Partial<Readonly<Record<As, string[]>>> = {
+  'root-without-sys-admin': ['--inh-caps=-sys_admin', '--bounding-set=-sys_admin'],
+  'other-user': ['--reuid', String(OTHER_USER), '--regid', String(OTHER_USER), '--clear-groups'],
+};
+
+/**
+ * Runs `script` in a child node as `as` (its argv: the device API, then
+ * `args`) and returns the JSON line it printed, after checking that the
+ * child really had that uid and had CAP_SYS_ADMIN exactly as root.
+ */
+function runAs<R extends { uid: number; capEff: string }>(as: As, script: string, args: string[]): R {
   let cmd = process.execPath;
-  let argv = args;
-  if (as === 'root-without-sys-admin') {
+  let argv = ['-e', script, DEVICE_API, ...args];
+  const drop = SETPRIV_AS[as];
+  if (drop !== undefined) {
     assert.ok(fs.existsSync(SETPRIV), `${SETPRIV} (util-linux) is on the host and so in the guest`);
     cmd = SETPRIV;
-    argv = ['--inh-caps=-sys_admin', '--bounding-set=-sys_admin', '--', process.execPath, ...args];
+    argv = [...drop, '--', process.execPath, ...argv];
   }
   const r = spawnSync(cmd, argv, {
     encoding: 'utf8',
@@ -91,11 +113,84 @@ function child(as: As, requests: Record<string, ConfigureOptions> = {}): ChildRe
   });
   assert.equal(r.error, undefined, `cannot run the child as ${as}: ${r.error?.message}`);
   assert.equal(r.status, 0, `the child as ${as} failed (${r.signal ?? r.status}): ${r.stderr}`);
-  const out = JSON.parse(r.stdout) as ChildResult;
+  const out = JSON.parse(r.stdout) as R;
   const hasSysAdmin = (BigInt(`0x${out.capEff}`) >> BigInt(CAP_SYS_ADMIN)) & 1n;
-  assert.equal(out.uid, as === 'nobody' ? NOBODY : 0, `the child's uid as ${as}`);
+  assert.equal(out.uid, UID_AS[as], `the child's uid as ${as}`);
   assert.equal(hasSysAdmin, as === 'root' ? 1n : 0n, `CAP_SYS_ADMIN in the child's CapEff ${out.capEff} as ${as}`);
   return out;
+}
+
+function child(as: As, requests: Record<string, ConfigureOptions> = {}): ChildResult {
+  return runAs<ChildResult>(as, CHILD, [JSON.stringify(requests)]);
+}
+
+/** The size of the stores the ownership tests make, and the seed of what is written to them. */
+const STORE_SIZE = 4 * 4096;
+const STORE_SEED = 0x6001;
+
+/**
+ * The store child, one session: 'create' configures a page_cache session,
+ * writes the pattern through its shared mapping, fsyncs, unmaps and closes
+ * (so the store is kept, closed) and prints the store's id and the sha256
+ * of what it wrote; 'read' asks for a store by id and prints either its
+ * sha256 and open flag or the refusal's errno and module reason.
+ */
+const STORE_CHILD = `
+const fs = require('node:fs');
+const { createHash } = require('node:crypto');
+const [api, op, arg] = process.argv.slice(1);
+const { Device, failureReason } = require(api);
+const capEff = /^CapEff:\\s*([0-9a-f]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1];
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+const out = { uid: process.getuid(), capEff };
+const dev = Device.open();
+try {
+  if (op === 'create') {
+    dev.configure({ allocator: 'vmalloc', technique: 'page_cache', size: ${STORE_SIZE} });
+    const m = dev.map();
+    m.writePattern(${STORE_SEED});
+    dev.fsync();
+    out.id = String(dev.store({ pages: false }).id);
+    out.sha256 = sha256(Buffer.from(m.buffer, 0, m.length));
+    m.unmap();
+  } else {
+    try {
+      const st = dev.store({ id: BigInt(arg), data: true, pages: false });
+      out.read = 'ok';
+      out.open = st.open;
+      out.sha256 = sha256(st.data);
+    } catch (err) {
+      out.read = err.code + '/' + (failureReason(err)?.reason ?? '-');
+    }
+  }
+} finally {
+  dev.close();
+}
+process.stdout.write(JSON.stringify(out));
+`;
+
+interface StoreChildResult {
+  uid: number;
+  capEff: string;
+  /** create */
+  id?: string;
+  /** create: of the bytes written; read: of the bytes read */
+  sha256?: string;
+  /** read: 'ok' or 'ERRNO/reason' */
+  read?: string;
+  open?: boolean;
+}
+
+/** `as` creates a kept page_cache store: its id and the sha256 of its bytes. */
+function createStore(as: As): { id: bigint; sha256: string } {
+  const r = runAs<StoreChildResult>(as, STORE_CHILD, ['create']);
+  assert.ok(r.id !== undefined && r.sha256 !== undefined, `the store child as ${as} created a store: ${JSON.stringify(r)}`);
+  return { id: BigInt(r.id), sha256: r.sha256 };
+}
+
+/** `as`, in a session of its own, asks for store `id`. */
+function readStore(as: As, id: bigint): StoreChildResult {
+  return runAs<StoreChildResult>(as, STORE_CHILD, ['read', String(id)]);
 }
 
 function nodeMode(): { mode: number; uid: number; gid: number } {
@@ -137,6 +232,74 @@ describe(`permissions of /dev/mmaplab on ${os.release()}`, function () {
     it('nobody opens it and configures a safe pair; a hazard is EPERM (hazard-disabled)', function () {
       const r = child('nobody', { safe: SAFE, hazard: HAZARD });
       assert.deepEqual(r, { ...r, open: 'ok', configure: { safe: 'ok', hazard: 'EPERM/hazard-disabled' } });
+    });
+  });
+
+  describe('module loaded with dev_mode=0666: a store is read by id only by its owner or with CAP_SYS_ADMIN', function () {
+    let seq = 0;
+    /** nobody's kept store, made by the first test. */
+    let kept: { id: bigint; sha256: string } | undefined;
+    const keptStore = (): { id: bigint; sha256: string } => {
+      assert.ok(kept, "nobody's store was created by the first test of this block");
+      return kept;
+    };
+
+    before(function () {
+      loadModule(koPath(), { dev_mode: '0666' });
+      seq = currentSeq();
+    });
+
+    it('nobody (uid 65534) creates a page_cache store, writes it through its mapping, fsyncs and closes: the store is kept', function () {
+      kept = createStore('nobody');
+      assert.ok(kept.id > 0n, `store id ${kept.id}`);
+      // Root (CAP_SYS_ADMIN) sees that the session is gone and the store kept.
+      using dev = Device.open();
+      const st = dev.store({ id: kept.id, pages: false });
+      assert.equal(st.open, false, 'its session is closed');
+      assert.equal(st.size, BigInt(STORE_SIZE));
+    });
+
+    it('another unprivileged uid (65533, setpriv) asking for that store by id is refused: EPERM (not-owner)', function () {
+      const r = readStore('other-user', keptStore().id);
+      assert.equal(r.read, 'EPERM/not-owner');
+      assert.equal(r.sha256, undefined, 'no bytes came back');
+    });
+
+    it('its owner, nobody, reads it by id from a new session after the close: the bytes written through the mapping', function () {
+      const { id, sha256 } = keptStore();
+      const r = readStore('nobody', id);
+      assert.deepEqual(r, { ...r, read: 'ok', open: false, sha256 });
+    });
+
+    it('root without CAP_SYS_ADMIN (setpriv) is refused the store it does not own: EPERM (not-owner)', function () {
+      assert.equal(readStore('root-without-sys-admin', keptStore().id).read, 'EPERM/not-owner');
+    });
+
+    it('root with CAP_SYS_ADMIN reads it by id: the same bytes', function () {
+      const { id, sha256 } = keptStore();
+      const r = readStore('root', id);
+      assert.deepEqual(r, { ...r, read: 'ok', open: false, sha256 });
+    });
+
+    it("an open store too: root's open session's store is EPERM (not-owner) for uid 65533; root without CAP_SYS_ADMIN (same euid 0) reads it; id 0 reads it", function () {
+      using dev = Device.open();
+      dev.configure({ allocator: 'vmalloc', technique: 'page_cache', size: STORE_SIZE });
+      using m = dev.map();
+      m.writePattern(STORE_SEED + 1);
+      dev.fsync();
+      const sha256 = createHash('sha256').update(Buffer.from(m.buffer, 0, m.length)).digest('hex');
+      const own = dev.store({ data: true, pages: false });
+      assert.equal(own.open, true);
+      assert.equal(createHash('sha256').update(own.data).digest('hex'), sha256, 'id 0: the session reads its own store');
+
+      assert.equal(readStore('other-user', own.id).read, 'EPERM/not-owner');
+      const r = readStore('root-without-sys-admin', own.id);
+      assert.deepEqual(r, { ...r, read: 'ok', open: true, sha256 }, 'the owner is a uid: root without the capability is still uid 0');
+    });
+
+    it('the ownership tests left no complaint in the kernel log', function () {
+      const w = readSince(seq);
+      assert.deepEqual(classifyWindow(w.records), [], w.records.map((rec) => rec.message).join('\n'));
     });
   });
 

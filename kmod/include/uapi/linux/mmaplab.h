@@ -222,6 +222,7 @@ enum mmaplab_reason {
 	MMAPLAB_REASON_TIMING = 16,		/* delay_ms/period_ms out of range or not for this method */
 	MMAPLAB_REASON_NO_STORE = 17,		/* STORE of an id the module no longer keeps */
 	MMAPLAB_REASON_DIRTY = 18,		/* FILL would discard dirty page-cache pages */
+	MMAPLAB_REASON_NOT_OWNER = 19,		/* STORE by id of another user's store */
 	MMAPLAB_REASON_COUNT
 };
 
@@ -326,11 +327,22 @@ struct mmaplab_store_page {
  * MMAPLAB_STORES_KEPT stores, so what the last close sent can be read).
  * A store ends with its session's last close or with a CONFIGURE that
  * replaces it; either sends the dirty pages first (path RELEASE). An open
- * store can be read by id from any session too.
+ * store can be read by id from another session too.
+ *
+ * Ownership: a store belongs to the user who opened the session that
+ * created it (the effective uid of that open). By id, open or kept, only
+ * a session opened by that same effective uid, or opened with
+ * CAP_SYS_ADMIN in the initial user namespace, may read it; any other is
+ * refused with -EPERM, reason NOT_OWNER, before anything is copied. Both
+ * are the credentials the session's file was opened with, not those of
+ * the process making the call. Id 0 (the session's own store) is always
+ * allowed. -EPERM, as for the hazards: a privilege is missing; -EACCES
+ * remains what the node's mode answers at open.
  *
  * Errors: -EINVAL BAD_FLAGS (reserved), -ENODEV NOT_CONFIGURED (id 0, no
  * CONFIGURE yet), -EINVAL COMBINATION (id 0, method without a store),
- * -ENOENT NO_STORE (id unknown or evicted), -EFAULT.
+ * -ENOENT NO_STORE (id unknown or evicted), -EPERM NOT_OWNER (by id,
+ * another user's store, without CAP_SYS_ADMIN), -EFAULT.
  */
 #define MMAPLAB_STORES_KEPT	8
 
