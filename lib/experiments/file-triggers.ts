@@ -19,6 +19,7 @@ import type { Mapping } from '../device/mapping';
 import { nativeConstants } from '../device/native';
 import { checkPattern } from '../device/pattern';
 import type { StoreSnapshot } from '../device/store';
+import { FsyncHelper } from './fsync-helper';
 import type { PressureReady } from './pressure-child';
 
 export const FILE_TECHNIQUES = ['page_cache', 'deferred_io', 'control'] as const;
@@ -118,7 +119,15 @@ export interface TriggerResult {
   pagesWritten: number;
   /** What else was seen (pressure: how the writer ended, the cgroup's memory events), or null. */
   note: string | null;
-  /** Why the cell could not be measured (the trigger itself failed), or null. */
+  /**
+   * When the trigger ran, in ms after the writes (start and end), where the
+   * measurement knows it (fsync-other-fd: the other process's fsync).
+   */
+  triggerMs?: { start: number; end: number };
+  /**
+   * Why the cell could not be measured (the trigger itself failed, or fired
+   * only after pages had arrived another way: "not measured: ..."), or null.
+   */
   error: string | null;
 }
 
@@ -142,15 +151,6 @@ function readSysctl(name: string): string {
 
 function writeSysctl(name: string, value: string): void {
   fs.writeFileSync(`/proc/sys/vm/${name}`, value);
-}
-
-/** fsync(2) from a child process on its copy (fd 3) of `fd`: the same open file, another descriptor. */
-function fsyncFromChild(fd: number): void {
-  const r = spawnSync(process.execPath, ['-e', 'require("node:fs").fsyncSync(3)'], {
-    stdio: ['ignore', 'ignore', 'pipe', fd],
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`fsync in a child failed: ${r.stderr.trim() || `status ${r.status}`}`);
 }
 
 function runSync(): void {
@@ -205,6 +205,7 @@ export async function measureTrigger(
   const dev = Device.open(devicePath);
   let reader: Device | null = null;
   let mapping: Mapping | null = null;
+  let helper: FsyncHelper | null = null;
   try {
     dev.configure({
       allocator: technique === 'page_cache' ? 'vmalloc' : 'vmalloc_user',
@@ -218,6 +219,8 @@ export async function measureTrigger(
     // Fault every page in by reading, so the writes below are the first
     // writes (page_mkwrite) of clean, present pages.
     mapping.touch('read');
+    // The other process exists before the writes: its start-up is not timed.
+    if (trigger === 'fsync-other-fd') helper = await FsyncHelper.start(dev.fd);
     const before = dev.stats();
     mapping.writePattern(SEED_WRITTEN);
     const t0 = process.hrtime.bigint();
@@ -254,9 +257,11 @@ export async function measureTrigger(
         source = reader;
         break;
       }
-      case 'fsync-other-fd':
-        fsyncFromChild(dev.fd);
+      case 'fsync-other-fd': {
+        const ran = await (helper as FsyncHelper).fsync();
+        result.triggerMs = { start: Number(ran.startNs - t0) / 1e6, end: Number(ran.endNs - t0) / 1e6 };
         break;
+      }
       case 'sync':
         runSync();
         break;
@@ -277,6 +282,8 @@ export async function measureTrigger(
     }
     const data = source.store({ ...(trigger === 'close' ? { id } : {}), data: true, pages: false }).data;
     recordArrivals(result, snap, data, t0, pageSize);
+    const late = lateTrigger(result, snap, t0);
+    if (late !== null) result.error = late;
     if (trigger === 'expiry') {
       result.note = `dirty_expire_centisecs ${o.expireCentisecs}, dirty_writeback_centisecs ${o.writebackCentisecs}`;
     }
@@ -294,11 +301,29 @@ export async function measureTrigger(
     result.error = describeError(err);
     return result;
   } finally {
+    helper?.close();
     if (mapping !== null && !mapping.unmapped) mapping.unmap();
     dev.close();
     reader?.close();
     for (const [name, value] of sysctls) writeSysctl(name, value);
   }
+}
+
+/**
+ * "not measured: ..." when the trigger began only after pages had already
+ * arrived another way (their path would be reported as the trigger's
+ * answer); null when it fired in time or its time is not known.
+ */
+export function lateTrigger(result: Pick<TriggerResult, 'trigger' | 'triggerMs'>, snap: StoreSnapshot, t0: bigint): string | null {
+  if (result.triggerMs === undefined) return null;
+  const startNs = t0 + BigInt(Math.round(result.triggerMs.start * 1e6));
+  const before = snap.pages.filter((p) => p.arrivedNs !== null && p.arrivedNs >= t0 && p.arrivedNs < startNs);
+  if (before.length === 0) return null;
+  const paths = [...new Set(before.map((p) => p.path ?? 'none'))].join(', ');
+  return (
+    `not measured: ${result.trigger} began ${result.triggerMs.start.toFixed(0)} ms after the writes, ` +
+    `when ${before.length} page(s) had already arrived by ${paths}`
+  );
 }
 
 function describeError(err: unknown): string {

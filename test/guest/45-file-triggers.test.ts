@@ -39,7 +39,8 @@ function describeResult(r: TriggerResult): string {
     .map(([p, n]) => `${p} ${n}`)
     .join(', ');
   const when = r.arrived === 0 ? 'none arrived' : `first ${r.firstMs?.toFixed(1)} ms, last ${r.lastMs?.toFixed(1)} ms`;
-  return `${r.arrived}/${r.pages} pages (${when}${paths ? `; ${paths}` : ''}; batches ${r.batches}, mkwrite ${r.mkwriteFaults})`;
+  const fired = r.triggerMs ? `trigger ran ${r.triggerMs.start.toFixed(1)}-${r.triggerMs.end.toFixed(1)} ms; ` : '';
+  return `${r.arrived}/${r.pages} pages (${fired}${when}${paths ? `; ${paths}` : ''}; batches ${r.batches}, mkwrite ${r.mkwriteFaults})`;
 }
 
 describe(`writes through a mapping reach the backing store on ${os.release()}`, function () {
