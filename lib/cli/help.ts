@@ -44,7 +44,11 @@ export const COMMAND_DOCS: Record<Command, CommandDoc> = {
       'Reads plain `dmesg` output (with or without [timestamps], also -x and -T), `dmesg -r`\n' +
       'or /dev/kmsg records, journalctl -k lines or a QEMU serial console capture, and prints\n' +
       'each finding of the kernel-log classifier (kind, severity, line number, the line,\n' +
-      'the reason of a Bad page state) and a summary.\n' +
+      'the reason when the report gives one: a Bad page state, VM_BUG_ON_PAGE, UBSAN) and a\n' +
+      'summary. It knows the page and page-table reports, oopses, WARN, lockdep, KASAN, KMSAN,\n' +
+      'KCSAN, UBSAN, SLUB debugging, kmemleak, lockups and sleeping in atomic context; any\n' +
+      'other "BUG:" report is an other-bug finding, any other "WARNING:", "INFO:" or "====="\n' +
+      'framed report an unrecognised one.\n' +
       '\nexit status: 0 whatever was found, 1 with --fail-on-findings when there is a finding,\n' +
       '1 when the file cannot be read, 2 for a usage error.',
   },

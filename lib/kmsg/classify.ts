@@ -3,16 +3,20 @@
  * Pure functions over plain data; the signature table is in signatures.ts.
  */
 
-import { KmsgRecord } from './record';
+import { FACILITY_KERNEL, KmsgRecord } from './record';
 import {
   CONTEXT_DISTANCE,
   CONTEXT_LINES,
   ContextSpec,
+  FRAME_LINE,
+  FRAME_REACH,
   FindingKind,
   SEVERITY_ORDER,
   SIGNATURES,
   Severity,
   SignatureSpec,
+  TITLE_RULE,
+  UNRECOGNISED_FRAME,
 } from './signatures';
 
 /** A record quoted as evidence. */
@@ -100,33 +104,101 @@ function isTarget(t: Tracked, spec: ContextSpec): boolean {
   return spec.attachTo === null || spec.attachTo.includes(t.finding.kind);
 }
 
-function matchSignatures(message: string): Array<{ spec: SignatureSpec; groups: Record<string, string> }> {
-  const hits: Array<{ spec: SignatureSpec; groups: Record<string, string> }> = [];
-  for (const pass of [false, true]) {
-    for (const spec of SIGNATURES) {
-      if ((spec.fallback ?? false) !== pass) continue;
-      if (spec.unless?.test(message)) continue;
-      const m = spec.pattern.exec(message);
-      if (m) hits.push({ spec, groups: definedGroups(m) });
-    }
-    if (hits.length > 0) break;
+interface Hit {
+  spec: SignatureSpec;
+  groups: Record<string, string>;
+}
+
+function matchSpec(spec: SignatureSpec, record: KmsgRecord): Hit | null {
+  if (spec.kernelOnly === true && record.facility !== FACILITY_KERNEL) return null;
+  if (spec.unless?.test(record.message)) return null;
+  const m = spec.pattern.exec(record.message);
+  return m ? { spec, groups: definedGroups(m) } : null;
+}
+
+/** The entries of one pass (the fallbacks, or all others) that match a record. */
+function matchSignatures(record: KmsgRecord, fallback: boolean): Hit[] {
+  const hits: Hit[] = [];
+  for (const spec of SIGNATURES) {
+    if ((spec.fallback ?? false) !== fallback) continue;
+    const hit = matchSpec(spec, record);
+    if (hit) hits.push(hit);
   }
   // One finding per kind per record: "Oops: Oops: 0002 [#1]" is one oops.
   return hits.filter((h, i) => hits.findIndex((o) => o.spec.kind === h.spec.kind) === i);
 }
 
+function isFrameLine(r: KmsgRecord | undefined): boolean {
+  return r !== undefined && FRAME_LINE.test(r.message);
+}
+
+/**
+ * Indexes of the records that open a report frame: the line after a '=' frame line
+ * that does not close an earlier one of the same length. A frame whose title is
+ * underlined with '-' (lockdep, SLUB) is never closed, so it is not kept open.
+ */
+function frameTitles(records: readonly KmsgRecord[]): Set<number> {
+  const titles = new Set<number>();
+  const open = new Map<number, number>();
+  records.forEach((r, i) => {
+    if (!isFrameLine(r)) return;
+    const width = r.message.trim().length;
+    const opener = open.get(width);
+    if (opener !== undefined && i - opener <= FRAME_REACH) {
+      open.delete(width);
+      return;
+    }
+    const title = records[i + 1];
+    if (title === undefined || isFrameLine(title) || TITLE_RULE.test(title.message) || title.message.trim() === '') return;
+    titles.add(i + 1);
+    if (!records.slice(i + 2, i + 4).some((n) => TITLE_RULE.test(n.message))) open.set(width, i);
+  });
+  return titles;
+}
+
+/**
+ * Attach a context line to the findings before it (or keep it for the next
+ * finding it completes). False when the record is no context line, or one with
+ * no report of its kinds in reach: then the fallback entries get it.
+ */
+function takeContext(record: KmsgRecord, index: number, tracked: readonly Tracked[], pending: Map<string, Pending>): boolean {
+  for (const spec of CONTEXT_LINES) {
+    const m = spec.pattern.exec(record.message);
+    if (!m) continue;
+    const groups = definedGroups(m);
+    const evidence: EvidenceLine = { seq: record.seq, line: record.message };
+    let taken = false;
+    let inReach = false;
+    for (let i = tracked.length - 1; i >= 0; i--) {
+      const t = tracked[i]!;
+      if (index - t.index > CONTEXT_DISTANCE) break;
+      if (!isTarget(t, spec)) continue;
+      inReach = true;
+      if (!t.attached.has(spec.name)) {
+        attach(t, spec, groups, evidence);
+        taken = true;
+      }
+      if (spec.mode === 'nearest') break;
+    }
+    if (taken) return true;
+    if (spec.pendingFor === undefined) return inReach;
+    pending.set(spec.name, { spec, groups, evidence, index });
+    return true;
+  }
+  return false;
+}
+
 /**
  * Classify a window's records (in sequence order) into findings, in record
  * order and, within a record, in table order. A record that is a finding is
- * never also a context line.
+ * never also a context line; a context line is never a fallback finding.
  */
 export function classify(records: readonly KmsgRecord[]): Finding[] {
   const tracked: Tracked[] = [];
   const pending = new Map<string, Pending>();
+  const titles = frameTitles(records);
 
-  records.forEach((record, index) => {
-    const message = record.message;
-    const hits = matchSignatures(message);
+  const track = (hits: readonly Hit[], record: KmsgRecord, index: number): void => {
     for (const { spec, groups } of hits) {
       const t: Tracked = { finding: newFinding(spec, record, groups), spec, index, attached: new Set() };
       for (const [name, p] of pending) {
@@ -137,27 +209,20 @@ export function classify(records: readonly KmsgRecord[]): Finding[] {
       }
       tracked.push(t);
     }
-    if (hits.length > 0) return;
+  };
 
-    for (const spec of CONTEXT_LINES) {
-      const m = spec.pattern.exec(message);
-      if (!m) continue;
-      const groups = definedGroups(m);
-      const evidence: EvidenceLine = { seq: record.seq, line: message };
-      let taken = false;
-      for (let i = tracked.length - 1; i >= 0; i--) {
-        const t = tracked[i]!;
-        if (index - t.index > CONTEXT_DISTANCE) break;
-        if (!isTarget(t, spec)) continue;
-        if (!t.attached.has(spec.name)) {
-          attach(t, spec, groups, evidence);
-          taken = true;
-        }
-        if (spec.mode === 'nearest') break;
-      }
-      if (!taken && spec.pendingFor !== undefined) pending.set(spec.name, { spec, groups, evidence, index });
-      break;
+  // Recognised reports first, then the lines that complete them; what is left
+  // with a banner's shape (or opens a report frame) is an unrecognised report.
+  records.forEach((record, index) => {
+    const hits = matchSignatures(record, false);
+    if (hits.length > 0) {
+      track(hits, record, index);
+      return;
     }
+    if (takeContext(record, index, tracked, pending)) return;
+    const fallbacks = matchSignatures(record, true);
+    const frame = fallbacks.length === 0 && titles.has(index) ? matchSpec(UNRECOGNISED_FRAME, record) : null;
+    track(frame !== null ? [frame] : fallbacks, record, index);
   });
 
   return tracked.map((t) => t.finding);

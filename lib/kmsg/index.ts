@@ -55,6 +55,8 @@ export {
   ContextSpec,
   CONTEXT_LINES,
   CONTEXT_DISTANCE,
+  FRAME_LINE,
+  UNRECOGNISED_FRAME,
 } from './signatures';
 
 export {

@@ -10,8 +10,9 @@ import * as path from 'node:path';
 import { parseArgs } from '../../lib/cli/args';
 import { classifyCommand, classifyLogText, readLogInput, renderClassification } from '../../lib/cli/classify';
 import { parseLogLine, parseLogText } from '../../lib/cli/log-records';
-import { escapeKmsg } from '../../lib/kmsg';
+import { escapeKmsg, formatRecordHuman, readKmsgFile } from '../../lib/kmsg';
 import { MmaplabError } from '../../lib/util/errors';
+import { FAMILY_FIXTURES, assertFamilyFindings } from './kmsg-families';
 
 /** dist/test/unit -> repo root; fixtures are not compiled, they stay in test/. */
 const LOGS = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'logs');
@@ -112,13 +113,23 @@ describe('classify on real logs (test/fixtures/logs)', () => {
     assert.equal(f.seq, 5);
   });
 
-  it('Bad rss-counter (6.12, dmesg -t): the teardown complaint, with the pgtables_bytes one after it', () => {
+  it('Bad rss-counter (6.12, dmesg -t): the bad pud the probe wrote, then the teardown complaints', () => {
     const { findings } = classifyLogText(fixture('bad-rss-counter-6.12.dmesg-t.txt'));
-    const kinds = findings.map((f) => f.kind);
-    assert.equal(kinds[0], 'bad-rss-counter', JSON.stringify(kinds));
-    assert.equal(findings[0]?.line, 'BUG: Bad rss-counter state mm:000000003ffd7cbc type:MM_ANONPAGES val:21');
-    assert.equal(findings[0]?.severity, 'complaint');
-    assert.ok(kinds.includes('nonzero-pgtables-bytes'), JSON.stringify(kinds));
+    assert.deepEqual(
+      findings.map((f) => [f.seq, f.kind, f.severity]),
+      [
+        [2, 'bad-pgtable-entry', 'complaint'],
+        [4, 'bad-rss-counter', 'complaint'],
+        [5, 'nonzero-pgtables-bytes', 'complaint'],
+      ],
+    );
+    const pud = findings[0]!;
+    assert.equal(pud.line, 'mm/pgtable-generic.c:42: bad pud 00000000e10c17c1(61fbcf9409badd1a)');
+    assert.deepEqual(
+      [pud.captures['file'], pud.captures['lineno'], pud.captures['level'], pud.captures['value']],
+      ['mm/pgtable-generic.c', '42', 'pud', '61fbcf9409badd1a'],
+    );
+    assert.equal(findings[1]!.line, 'BUG: Bad rss-counter state mm:000000003ffd7cbc type:MM_ANONPAGES val:21');
   });
 
   it('Bad page map (6.12 console): the oops that started it, then each Bad page map with its pte', () => {
@@ -171,6 +182,29 @@ describe('classify on real logs (test/fixtures/logs)', () => {
       ['bad-page-state', 'nonzero _refcount'],
     ]);
     assert.deepEqual(classifyLogText(fs.readFileSync(path.join(KMSG, 'clean-6.1.txt'), 'utf8')).findings, []);
+  });
+});
+
+/** A /dev/kmsg fixture as `dmesg` prints it: a timestamp per record, a multi-line record's further lines bare. */
+function asDmesg(file: string): string {
+  return readKmsgFile(path.join(KMSG, file))
+    .records.flatMap((r) => formatRecordHuman(r).split('\n'))
+    .join('\n');
+}
+
+describe('classify on the complaint families (test/fixtures/kmsg)', () => {
+  for (const fx of FAMILY_FIXTURES) {
+    it(`${fx.file}: the same findings from the /dev/kmsg records and from dmesg output`, () => {
+      const kmsg = classifyLogText(fs.readFileSync(path.join(KMSG, fx.file), 'utf8'));
+      assert.deepEqual(kmsg.log.formats, { kmsg: kmsg.log.records.length });
+      assertFamilyFindings(kmsg.findings, fx.findings, `${fx.file} (kmsg)`);
+      assertFamilyFindings(classifyLogText(asDmesg(fx.file)).findings, fx.findings, `${fx.file} (dmesg)`);
+    });
+  }
+
+  it('prints a UBSAN report with its check and the index line as the reason', () => {
+    const text = renderClassification(classifyLogText(fs.readFileSync(path.join(KMSG, 'ubsan-6.1.txt'), 'utf8')));
+    assert.match(text, /^line 3: complaint ubsan: UBSAN: array-index-out-of-bounds in \/build\/mmaplab\/mmaplab_store\.c:211:23\n {4}because: index 4 is out of range for type 'struct page \*\[4\]'\n {4}task: node \(pid 245\)\n/);
   });
 });
 

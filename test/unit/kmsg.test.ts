@@ -18,6 +18,7 @@ import {
   TAINT_FLAGS,
   TROUBLE_BITS,
   MODULE_OWN_MASK,
+  UNRECOGNISED_FRAME,
   analyzeWindow,
   classify,
   classifyWindow,
@@ -42,6 +43,7 @@ import {
   windowFromText,
 } from '../../lib/kmsg';
 import { MmaplabError } from '../../lib/util/errors';
+import { FAMILY_FIXTURES, assertFamilyFindings } from './kmsg-families';
 
 /** dist/test/unit -> repo root; fixtures are not compiled, they stay in test/. */
 const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'kmsg');
@@ -223,7 +225,7 @@ describe('kmsg text and windows', () => {
 
 describe('kmsg signature table', () => {
   it('lists exactly the named groups of each pattern as its captures', () => {
-    for (const spec of [...SIGNATURES, ...CONTEXT_LINES]) {
+    for (const spec of [...SIGNATURES, UNRECOGNISED_FRAME, ...CONTEXT_LINES]) {
       const groups = [...spec.pattern.source.matchAll(/\(\?<([A-Za-z_]\w*)>/g)].map((m) => m[1]);
       const name = 'kind' in spec ? `${spec.kind} ${spec.signature}` : spec.name;
       assert.deepEqual(groups.sort(), [...spec.captures].sort(), name);
@@ -232,7 +234,7 @@ describe('kmsg signature table', () => {
 
   it('has at least one signature for every finding kind, each anchored at the message start', () => {
     for (const kind of FINDING_KINDS) assert.ok(SIGNATURES.some((s) => s.kind === kind), kind);
-    for (const s of SIGNATURES) assert.ok(s.pattern.source.startsWith('^'), s.signature);
+    for (const s of [...SIGNATURES, UNRECOGNISED_FRAME]) assert.ok(s.pattern.source.startsWith('^'), s.signature);
   });
 
   // One real-format line per kind (formats of 6.1 and 6.12; see signatures.ts).
@@ -264,7 +266,80 @@ describe('kmsg signature table', () => {
     ['rcu-stall', 'rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:', { flavor: 'rcu_preempt' }],
     ['hung-task', 'INFO: task node:245 blocked for more than 120 seconds.', { process: 'node', pid: '245', seconds: '120' }],
     ['panic', 'Kernel panic - not syncing: Fatal exception in interrupt', { why: 'Fatal exception in interrupt' }],
-    ['other-bug', 'BUG: sleeping function called from invalid context at mm/slab.h:742', {}],
+    ['other-bug', 'BUG: workqueue lockup - pool cpus=0 node=0 flags=0x0 nice=0 stuck for 31s!', { what: 'workqueue lockup - pool cpus=0 node=0 flags=0x0 nice=0 stuck for 31s!' }],
+    ['other-bug', 'BUG: Dentry 00000000a1b2c3d4{i=2,n=mmaplab} still in use (1) [unmount of tmpfs tmpfs]', {}],
+    // The families of syzkaller's Linux report titles (pkg/report/linux.go), in the kernel's formats.
+    ['bad-page-cache', 'BUG: Bad page cache in process node  pfn:10a3b1', { process: 'node', pfn: '10a3b1' }],
+    ['bad-pgtable-entry', 'mm/pgtable-generic.c:42: bad pud 00000000e10c17c1(61fbcf9409badd1a)', { file: 'mm/pgtable-generic.c', lineno: '42', level: 'pud', entry: '00000000e10c17c1', value: '61fbcf9409badd1a' }],
+    ['bad-pgtable-entry', 'mm/pgtable-generic.c:24: bad pgd 0000000012345678(0000000105e3b067)', { level: 'pgd' }],
+    ['bad-pgtable-entry', 'mm/pgtable-generic.c:31: bad p4d 0000000012345678(0000000105e3b067)', { level: 'p4d' }],
+    ['bad-pgtable-entry', 'mm/memory.c:1234: bad pte 0000000012345678(8000000105e3b225)', { file: 'mm/memory.c', level: 'pte' }],
+    ['kernel-bug', 'Kernel BUG at mmaplab_fault+0x1e/0x2d0 [mmaplab] [verbose debug info unavailable]', { location: 'mmaplab_fault+0x1e/0x2d0 [mmaplab]' }],
+    ['page-fault-oops', 'BUG: unable to handle kernel paging request at ffffc90000a3d000', { address: 'ffffc90000a3d000' }],
+    ['null-deref', 'BUG: unable to handle kernel NULL pointer dereference at 0000000000000008', { address: '0000000000000008' }],
+    ['stack-overflow', 'BUG: TASK stack guard page was hit at 00000000a3c2e1f0 (stack is 000000001b7d6c4e..00000000e5f40a93)', { stack: 'TASK', address: '00000000a3c2e1f0' }],
+    ['stack-overflow', 'Thread overran stack, or stack corrupted', {}],
+    ['kasan', 'BUG: KASAN: slab-use-after-free in mmaplab_fault+0x1b3/0x2d0 [mmaplab]', { bugType: 'slab-use-after-free', location: 'mmaplab_fault+0x1b3/0x2d0 [mmaplab]' }],
+    ['kasan', 'BUG: KASAN: use-after-free in copy_page+0x7/0x10', { bugType: 'use-after-free', location: 'copy_page+0x7/0x10' }],
+    ['kasan', 'BUG: KASAN: slab-out-of-bounds in mmaplab_fill+0x8c/0x260 [mmaplab]', { bugType: 'slab-out-of-bounds' }],
+    ['kasan', 'BUG: KASAN: global-out-of-bounds in mmaplab_method_name+0x2a/0x40 [mmaplab]', { bugType: 'global-out-of-bounds' }],
+    ['kasan', 'BUG: KASAN: vmalloc-out-of-bounds in mmaplab_fill+0x8c/0x260 [mmaplab]', { bugType: 'vmalloc-out-of-bounds' }],
+    ['kasan', 'BUG: KASAN: double-free in mmaplab_release+0x5e/0xc0 [mmaplab]', { bugType: 'double-free', location: 'mmaplab_release+0x5e/0xc0 [mmaplab]' }],
+    ['kasan', 'BUG: KASAN: invalid-free in mmaplab_release+0x5e/0xc0 [mmaplab]', { bugType: 'invalid-free' }],
+    ['kasan', 'BUG: KASAN: double-free or invalid-free in kfree+0x8f/0x1c0', { bugType: 'double-free or invalid-free' }],
+    ['kasan', 'BUG: KASAN: wild-memory-access in mmaplab_fault+0x1b3/0x2d0 [mmaplab]', { bugType: 'wild-memory-access' }],
+    ['kasan', 'BUG: KASAN: null-ptr-deref in mmaplab_vma_close+0x4e/0x120 [mmaplab]', { bugType: 'null-ptr-deref' }],
+    ['kasan', 'BUG: KASAN: invalid-access', { bugType: 'invalid-access' }],
+    ['kmsan', 'BUG: KMSAN: uninit-value in mmaplab_fill+0x1c6/0x260 [mmaplab]', { bugType: 'uninit-value', location: 'mmaplab_fill+0x1c6/0x260 [mmaplab]' }],
+    ['kmsan', 'BUG: KMSAN: kernel-infoleak in _copy_to_user+0xbc/0x110', { bugType: 'kernel-infoleak', location: '_copy_to_user+0xbc/0x110' }],
+    ['kcsan', 'BUG: KCSAN: data-race in mmaplab_fault / mmaplab_ioctl', { bugType: 'data-race', location: 'mmaplab_fault', other: 'mmaplab_ioctl' }],
+    ['kcsan', 'BUG: KCSAN: assert: race in mmaplab_release+0x22/0xc0 [mmaplab]', { bugType: 'assert: race' }],
+    ['ubsan', 'UBSAN: array-index-out-of-bounds in mm/mmaplab.c:211:23', { check: 'array-index-out-of-bounds', file: 'mm/mmaplab.c', lineno: '211', column: '23' }],
+    ['ubsan', 'UBSAN: shift-out-of-bounds in /build/mmaplab/mmaplab_main.c:318:29', { check: 'shift-out-of-bounds' }],
+    ['ubsan', 'UBSAN: signed-integer-overflow in /build/mmaplab/mmaplab_store.c:90:17', { check: 'signed-integer-overflow', lineno: '90' }],
+    ['ubsan', 'UBSAN: Undefined behaviour in mm/memory.c:1200:12', { check: 'Undefined behaviour' }],
+    ['slab-debug', 'BUG kmalloc-64 (Tainted: G    B     ): Object already free', { cache: 'kmalloc-64', tainted: 'G    B', problem: 'Object already free' }],
+    ['slab-debug', 'BUG kmalloc-128 (Not tainted): Right Redzone overwritten', { cache: 'kmalloc-128', problem: 'Right Redzone overwritten' }],
+    ['slab-debug', 'BUG kmalloc-64 (Tainted: G           OE     ): Redzone overwritten', { problem: 'Redzone overwritten' }],
+    ['slab-debug', 'BUG mmaplab_page (Tainted: G           OE     ): Poison overwritten', { cache: 'mmaplab_page', problem: 'Poison overwritten' }],
+    ['slab-debug', 'BUG kmalloc-64 (Tainted: G    B      OE     ): Padding overwritten. 0x00000000b2e1c4a7-0x000000005f3d90c1 @offset=4032', { problem: 'Padding overwritten. 0x00000000b2e1c4a7-0x000000005f3d90c1 @offset=4032' }],
+    ['slab-debug', 'BUG kmalloc-64 (Tainted: G    B      OE     ): Freepointer corrupt', { problem: 'Freepointer corrupt' }],
+    ['slab-debug', 'BUG kmalloc-64 (Tainted: G    B      OE     ): Wrong object count. Counter is 21 but counted were 20', { problem: 'Wrong object count. Counter is 21 but counted were 20' }],
+    ['slab-debug', 'SLUB <none>: no slab for object 0x00000000b2e1c4a7.', { cache: '<none>', object: '0x00000000b2e1c4a7' }],
+    ['kmemleak', 'kmemleak: 3 new suspected memory leaks (see /sys/kernel/debug/kmemleak)', { leaks: '3' }],
+    ['kmemleak', 'unreferenced object 0xffff888005e3b540 (size 64):', { object: 'ffff888005e3b540', size: '64' }],
+    ['lockdep', 'WARNING: possible circular locking dependency detected', { problem: 'possible circular locking dependency detected' }],
+    ['lockdep', 'WARNING: possible recursive locking detected', { problem: 'possible recursive locking detected' }],
+    ['lockdep', 'WARNING: inconsistent lock state', { problem: 'inconsistent lock state' }],
+    ['lockdep', 'WARNING: bad unlock balance detected!', { problem: 'bad unlock balance detected!' }],
+    ['lockdep', 'WARNING: held lock freed!', { problem: 'held lock freed!' }],
+    ['lockdep', 'WARNING: suspicious RCU usage', { problem: 'suspicious RCU usage' }],
+    ['lockdep', 'WARNING: possible irq lock inversion dependency detected', { problem: 'possible irq lock inversion dependency detected' }],
+    ['lockdep', 'WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected', { problem: 'HARDIRQ-safe -> HARDIRQ-unsafe lock order detected' }],
+    ['lockdep', 'WARNING: lock held when returning to user space!', { problem: 'lock held when returning to user space!' }],
+    ['lockdep', 'WARNING: node/245 still has locks held!', { process: 'node', pid: '245' }],
+    ['lockdep', 'WARNING: Nested lock was not taken', { problem: 'Nested lock was not taken' }],
+    ['lockdep', '[ BUG: Invalid wait context ]', { problem: 'Invalid wait context' }],
+    ['lockdep', '[ INFO: possible circular locking dependency detected ]', { problem: 'possible circular locking dependency detected' }],
+    ['lockdep', 'INFO: trying to register non-static key.', {}],
+    ['lockdep', 'BUG: MAX_LOCKDEP_CHAINS too low!', { problem: 'MAX_LOCKDEP_CHAINS too low!' }],
+    ['spinlock-debug', 'BUG: spinlock bad magic on CPU#0, node/245', { lock: 'spinlock', problem: 'bad magic', cpu: '0', process: 'node', pid: '245' }],
+    ['spinlock-debug', 'BUG: spinlock recursion on CPU#1, kworker/1:2/87', { problem: 'recursion', process: 'kworker/1:2', pid: '87' }],
+    ['spinlock-debug', 'BUG: rwlock wrong owner on CPU#0, node/245, 00000000a1b2c3d4', { lock: 'rwlock', problem: 'wrong owner' }],
+    ['invalid-context', 'BUG: sleeping function called from invalid context at mm/slab.h:742', { file: 'mm/slab.h', lineno: '742' }],
+    ['invalid-context', 'BUG: scheduling while atomic: kworker/0:1/23/0x00000002', { process: 'kworker/0:1', pid: '23', preemptCount: '00000002' }],
+    ['invalid-context', 'BUG: workqueue leaked atomic, lock or RCU: kworker/1:1[46]\n     preempt=0x00000000 lock=0->1 RCU=0->0 workfn=mmaplab_flush_work [mmaplab]', { process: 'kworker/1:1', pid: '46' }],
+    ['invalid-context', 'BUG: workqueue leaked lock or atomic: kworker/0:1/0x00000000/0/23', { process: 'kworker/0:1', preemptCount: '00000000', pid: '23' }],
+    ['invalid-context', 'BUG: workqueue leaked lock or atomic: kworker/0:1/0x00000001/23', { process: 'kworker/0:1', pid: '23' }],
+    ['invalid-context', 'BUG: using smp_processor_id() in preemptible [00000000] code: node/245', { what: 'smp_processor_id', process: 'node', pid: '245' }],
+    ['invalid-context', 'BUG: using __this_cpu_read() in preemptible [00000000] code: node/245', { what: '__this_cpu_read' }],
+    ['hard-lockup', 'NMI watchdog: Watchdog detected hard LOCKUP on cpu 1', { cpu: '1' }],
+    ['hard-lockup', 'watchdog: CPU0: Watchdog detected hard LOCKUP on cpu 1', { reporter: '0', cpu: '1' }],
+    ['hard-lockup', 'Watchdog detected hard LOCKUP on cpu 2', { cpu: '2' }],
+    ['unrecognised', "WARNING: kernel stack regs at 00000000a1b2c3d4 in node:245 has bad 'bp' value 0000000000000001", {}],
+    ['unrecognised', "INFO: task node:245 can't die for more than 120 seconds.", { what: "task node:245 can't die for more than 120 seconds." }],
+    ['unrecognised', 'BUG kmalloc-64: an object shape this table does not know', { what: 'kmalloc-64: an object shape this table does not know' }],
+    ['unrecognised', '[ WARNING: some future lock checker ]', { what: 'some future lock checker' }],
   ];
   for (const [kind, line, expected] of samples) {
     it(`classifies "${line.slice(0, 60)}" as ${kind}`, () => {
@@ -284,6 +359,23 @@ describe('kmsg signature table', () => {
     'kfence: initialized - using 2097152 bytes for 255 objects at 0x(____ptrval____)-0x(____ptrval____)',
     'rcu: Hierarchical RCU implementation.',
     'page dumped because: nonzero _refcount',
+    // Boot and run-time lines with a complaint's prefix that are not complaints.
+    'INFO: NMI handler (perf_event_nmi_handler) took too long to run: 1.234 msecs',
+    'INFO: lockdep is turned off.',
+    'WARNING: workqueue cpumask: online intersect > possible intersect',
+    'Spectre V2 : WARNING: Unprivileged eBPF is enabled with eIBRS on, data leaks possible via Spectre v2 BHB attacks!',
+    'Lock dependency validator: Copyright (c) 2006 Red Hat, Inc., Ingo Molnar',
+    'kasan: KernelAddressSanitizer initialized (generic)',
+    'kmemleak: Kernel memory leak detector initialized (mem pool available: 15701)',
+    'kmemleak: Automatic memory scanning thread started',
+    'NMI watchdog: Enabled. Permanently consumes one hw-PMU counter.',
+    'NMI watchdog: Perf NMI watchdog permanently disabled',
+    'Disabling lock debugging due to kernel taint',
+    'BUGS: a word that starts like a banner',
+    // Report lines outside a report: the context they are has nothing to complete.
+    'FIX kmalloc-64: Restoring Poison 0x00000000b2e1c4a7-0x000000005f3d90c1=0x6b',
+    'vma ffff888005f0b2c0 start 00007f2a1c000000 end 00007f2a1c004000 mm ffff888004f2d140',
+    '==================================================================',
   ];
   for (const line of notComplaints) {
     it(`does not report "${line.slice(0, 60)}"`, () => {
@@ -411,6 +503,31 @@ describe('kmsg classification of fixtures', () => {
   });
 });
 
+describe('kmsg classification of the complaint families (test/fixtures/kmsg)', () => {
+  for (const fx of FAMILY_FIXTURES) {
+    it(fx.title, () => {
+      assertFamilyFindings(classify(fixture(fx.file)), fx.findings, fx.file);
+    });
+  }
+
+  it('every family fixture ends up a complaint or worse in the summary, with its lines as evidence', () => {
+    for (const fx of FAMILY_FIXTURES) {
+      const { findings, summary } = analyzeWindow(fixture(fx.file));
+      assert.notEqual(summary.severity, 'clean', fx.file);
+      for (const f of findings) assert.ok(summary.evidence.some((e) => e.seq === f.seq), `${fx.file}: ${f.line}`);
+    }
+  });
+
+  it('a SLUB report keeps its frame, trailer and FIX lines as context', () => {
+    const [first] = classify(fixture('slub-6.1.txt')) as [Finding];
+    const lines = first.context.map((c) => c.line);
+    assert.ok(lines.includes('============================================================================='));
+    assert.ok(lines.some((l) => l.startsWith('0x00000000b2e1c4a7-0x000000005f3d90c1 @offset=1344. First byte 0x41')));
+    assert.ok(lines.includes('FIX kmalloc-64: Restoring Poison 0x00000000b2e1c4a7-0x000000005f3d90c1=0x6b'));
+    assert.equal(first.captures['objects'], '21');
+  });
+});
+
 describe('kmsg classification rules', () => {
   it('a reason goes to the most recent Bad page report that has none, not to an older one', () => {
     const findings = classify(
@@ -477,6 +594,166 @@ describe('kmsg classification rules', () => {
     assert.deepEqual(kinds(findings), ['null-deref', 'oops']);
     assert.equal(findings[0]!.captures['access'], 'supervisor write access in kernel mode');
     assert.equal(summarize(findings).oopses, 1);
+  });
+});
+
+describe('kmsg classification: unrecognised reports', () => {
+  const frame66 = '='.repeat(66);
+
+  it('the title of a "=====" frame no entry knows is an unrecognised finding; its closing frame and what follows are not', () => {
+    const findings = classify(
+      records(
+        'mmaplab: session 3 opened',
+        frame66,
+        'KMSAN: some-future-check in mmaplab_fill+0x1c6/0x260 [mmaplab]',
+        ' mmaplab_fill+0x1c6/0x260 [mmaplab]',
+        'CPU: 1 UID: 0 PID: 245 Comm: node Tainted: G           OE      6.12.117+deb12-amd64 #1  Debian 6.12.117-1',
+        frame66,
+        'Disabling lock debugging due to kernel taint',
+        'mmaplab: session 3 released',
+      ),
+    );
+    assert.deepEqual(kinds(findings), ['unrecognised']);
+    assert.equal(findings[0]!.captures['what'], 'KMSAN: some-future-check in mmaplab_fill+0x1c6/0x260 [mmaplab]');
+    assert.equal(findings[0]!.severity, 'complaint');
+    assert.equal(findings[0]!.process, 'node', 'the CPU: line of its dump completes it');
+  });
+
+  it('a window that starts inside a framed report does not take its closing frame for an opening one', () => {
+    const findings = classify(records(' ffff888006b4c400: fa fb fb fb fb fb fb fb fc fc fc fc fc fc fc fc', frame66, 'Disabling lock debugging due to kernel taint'));
+    assert.deepEqual(kinds(findings), []);
+  });
+
+  it('a frame underlined with "-" (lockdep, SLUB) stays no open frame: the next report of that width is read on its own', () => {
+    const lockdep = ['=====================================', 'WARNING: bad unlock balance detected!', '6.1.0-56-amd64 #1 Tainted: G           OE     ', '-------------------------------------'];
+    const findings = classify(records(...lockdep, 'filler', '=====================================', 'a report nobody knows of that width'));
+    assert.deepEqual(kinds(findings), ['lockdep', 'unrecognised']);
+  });
+
+  it('SLUB trailer lines of older kernels ("INFO: ...") are context of their report, not unrecognised', () => {
+    const findings = classify(
+      records(
+        '=============================================================================',
+        'BUG kmalloc-64 (Tainted: G    B           ): Poison overwritten',
+        '-----------------------------------------------------------------------------',
+        'INFO: 0x00000000b2e1c4a7-0x000000005f3d90c1 @offset=1344. First byte 0x41 instead of 0x6b',
+        'INFO: Allocated in mmaplab_buffer_alloc+0x4c/0x1a0 [mmaplab] age=231 cpu=1 pid=245',
+        'INFO: Freed in mmaplab_buffer_free+0x7e/0x110 [mmaplab] age=12 cpu=1 pid=245',
+        'INFO: Slab 0x00000000a3c7e21f objects=21 used=21 fp=0x0000000000000000 flags=0x100000000010200',
+        'INFO: Object 0x00000000b2e1c4a7 @offset=1344 fp=0x00000000c91e5f02',
+      ),
+    );
+    assert.deepEqual(kinds(findings), ['slab-debug']);
+    assert.equal(findings[0]!.captures['found'], '0x41');
+    assert.equal(findings[0]!.captures['allocatedIn'], 'mmaplab_buffer_alloc+0x4c/0x1a0 [mmaplab]');
+    assert.equal(findings[0]!.captures['objectOffset'], '1344');
+  });
+
+  it('a framed note that is no complaint (fs/namespace.c on the "mand" mount option) stays silent', () => {
+    const frame = '='.repeat(55);
+    const findings = classify(
+      records(
+        frame,
+        'WARNING: The mand mount option has been deprecated and',
+        '         and is ignored by this kernel. Remove the mand',
+        '         option from the mount to silence this warning.',
+        frame,
+      ),
+    );
+    assert.deepEqual(kinds(findings), []);
+  });
+
+  it('an "INFO:" line no report in reach wants is unrecognised', () => {
+    const findings = classify(records('INFO: Slab 0x00000000a3c7e21f objects=21 used=21 fp=0x0000000000000000 flags=0x100000000010200'));
+    assert.deepEqual(kinds(findings), ['unrecognised']);
+  });
+
+  it('a banner written to /dev/kmsg by a user process is not the kernel\'s', () => {
+    const [user] = records('WARNING: the test harness says something');
+    assert.deepEqual(kinds(classify([{ ...user!, facility: 1 }])), []);
+    assert.deepEqual(kinds(classify([user!])), ['unrecognised']);
+  });
+});
+
+describe('kmsg classification: lock reports', () => {
+  it('suspicious RCU usage: the file, line and message after the banner are its reason', () => {
+    const findings = classify(
+      records(
+        '',
+        '=============================',
+        'WARNING: suspicious RCU usage',
+        '6.1.0-56-amd64 #1 Tainted: G           OE     ',
+        '-----------------------------',
+        '/build/mmaplab/mmaplab_main.c:233 suspicious rcu_dereference_check() usage!',
+        '',
+        'other info that might help us debug this:',
+        '',
+        'rcu_scheduler_active = 2, debug_locks = 1',
+        'no locks held by node/245.',
+        '',
+        'stack backtrace:',
+        'CPU: 0 PID: 245 Comm: node Tainted: G           OE      6.1.0-56-amd64 #1  Debian 6.1.192-1',
+      ),
+    );
+    assert.deepEqual(kinds(findings), ['lockdep']);
+    const f = findings[0]!;
+    assert.equal(f.captures['problem'], 'suspicious RCU usage');
+    assert.equal(f.captures['file'], '/build/mmaplab/mmaplab_main.c');
+    assert.equal(f.captures['lineno'], '233');
+    assert.equal(f.reason, 'suspicious rcu_dereference_check() usage');
+    assert.equal(f.process, 'node');
+  });
+
+  it('spinlock debugging: the lock, its magic and its owner', () => {
+    const findings = classify(
+      records(
+        'BUG: spinlock bad magic on CPU#1, node/245',
+        ' lock: mmaplab_lock+0x0/0x20 [mmaplab], .magic: 00000000, .owner: <none>/-1, .owner_cpu: 0',
+        'CPU: 1 PID: 245 Comm: node Tainted: G           OE      6.1.0-56-amd64 #1  Debian 6.1.192-1',
+      ),
+    );
+    assert.deepEqual(kinds(findings), ['spinlock-debug']);
+    assert.deepEqual(
+      ['lockName', 'magic', 'owner', 'ownerPid'].map((k) => findings[0]!.captures[k]),
+      ['mmaplab_lock+0x0/0x20 [mmaplab]', '00000000', '<none>', '-1'],
+    );
+  });
+});
+
+describe('kmsg classification: VM_BUG_ON_* dumps', () => {
+  it('VM_BUG_ON_MM: the dump_mm lines give the BUG its mm and are no findings themselves', () => {
+    const findings = classify(
+      records(
+        'mm ffff888004f2d140 task_size 140737488351232\nmmap_base 140163839426560 mmap_legacy_base 47194147647488\npgd ffff88800532a000 mm_users 1 mm_count 3 pgtables_bytes 49152 map_count 21',
+        'hiwater_rss 4f0 hiwater_vm 2d8c0 total_vm 2d8c0 locked_vm 0',
+        'def_flags: 0x0()',
+        '------------[ cut here ]------------',
+        'kernel BUG at mm/mmap.c:3307!',
+        'invalid opcode: 0000 [#1] PREEMPT SMP NOPTI',
+      ),
+    );
+    assert.deepEqual(kinds(findings), ['kernel-bug', 'oops']);
+    assert.equal(findings[0]!.captures['mm'], 'ffff888004f2d140');
+    assert.equal(findings[0]!.reason, undefined);
+  });
+
+  it('VM_BUG_ON_PAGE and VM_BUG_ON_FOLIO: the reason goes to the BUG even with a Bad page state before it', () => {
+    const findings = classify(
+      records(
+        'BUG: Bad page state in process node  pfn:104c1b',
+        'page dumped because: nonzero mapcount',
+        'page: refcount:0 mapcount:0 mapping:0000000000000000 index:0x0 pfn:0x104c1c',
+        'page dumped because: VM_BUG_ON_FOLIO(folio_ref_count(folio) == 0)',
+        'kernel BUG at include/linux/mm.h:1511!',
+      ),
+    );
+    assert.deepEqual(
+      findings.map((f) => [f.kind, f.reason]),
+      [
+        ['bad-page-state', 'nonzero mapcount'],
+        ['kernel-bug', 'VM_BUG_ON_FOLIO(folio_ref_count(folio) == 0)'],
+      ],
+    );
   });
 });
 
