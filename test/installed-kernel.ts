@@ -9,7 +9,7 @@
 import { requiredKernel, type Kernel } from '../lib/vm/kernels';
 
 export interface InstalledKernel {
-  /** "6.1.0-57-amd64", or "6.1 kernel (not installed)" for a test title. */
+  /** The release ("6.1.0-N-amd64"), or "6.1 kernel (not installed)", for a test title. */
   title: string;
   /** The kernel; throws the selection's error when none is installed. */
   get(): Kernel;
