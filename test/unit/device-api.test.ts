@@ -12,14 +12,13 @@
  *   the "kernel", pages are decoded, and refusals carry the module's reason.
  */
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { failureReason, Device } from '../../lib/device';
 import { ALLOCATORS, encode, INFO_LAYOUT, METHODS } from '../../lib/device/layout';
-import { native, nativeConstants, packageRoot } from '../../lib/device/native';
+import { native, nativeConstants } from '../../lib/device/native';
 import { assertArgError, assertDeviceError, assertSyscallError, thrown } from './device-asserts';
+import { useShim } from './shim';
 
 /** dist/lib/device when this file runs as dist/test/unit/device-api.test.js. */
 const DEVICE_MODULE = path.resolve(__dirname, '../../lib/device');
@@ -442,39 +441,7 @@ const CHILD_PRELUDE = `
 
 describe('device session API against a stand-in for the module (LD_PRELOAD shim, child processes)', function () {
   this.timeout(60_000);
-  let shim: string | undefined;
-  let dir: string | undefined;
-
-  before(function () {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-shim-'));
-    const src = path.join(dir, 'shim.c');
-    fs.writeFileSync(src, SHIM_C);
-    const out = path.join(dir, 'shim.so');
-    const include = path.join(packageRoot(), 'kmod/include/uapi');
-    const cc = spawnSync(
-      'cc',
-      ['-shared', '-fPIC', '-O1', '-Wall', '-Wextra', '-Werror', '-I', include, '-o', out, src, '-ldl'],
-      { encoding: 'utf8' },
-    );
-    assert.equal(cc.error, undefined, `cannot run cc (${String(cc.error)}): apt-get install build-essential`);
-    assert.equal(cc.status, 0, cc.stderr);
-    shim = out;
-  });
-  after(() => {
-    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  function runShimmed(body: string): void {
-    assert.ok(shim);
-    const r = spawnSync(process.execPath, ['-e', `${CHILD_PRELUDE}\ntry {\n${body}\n} finally { dev.close(); }\nprocess.stdout.write('ok');`], {
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { ...process.env, LD_PRELOAD: shim },
-    });
-    assert.equal(r.signal, null, r.stderr);
-    assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout, 'ok', r.stderr);
-  }
+  const runShimmed = useShim(SHIM_C, CHILD_PRELUDE, 'mmaplab-shim-');
 
   it('a refused configure() throws the same syscall error with err.mmaplab = {reason, text}', () => {
     runShimmed(`

@@ -12,13 +12,12 @@
  *   its own id) still reads.
  */
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { lastErrorFromStruct } from '../../lib/device/device';
 import { REASONS } from '../../lib/device/layout';
-import { nativeConstants, packageRoot } from '../../lib/device/native';
+import { nativeConstants } from '../../lib/device/native';
+import { useShim } from './shim';
 
 /** dist/lib/device when this file runs as dist/test/unit/device-store-owner.test.js. */
 const DEVICE_MODULE = path.resolve(__dirname, '../../lib/device');
@@ -133,40 +132,7 @@ describe('STORE of another user\'s store: EPERM, reason not-owner', function () 
   });
 
   describe('against a stand-in for the module (LD_PRELOAD shim, child process)', function () {
-    let dir: string | undefined;
-    let shim: string | undefined;
-
-    before(function () {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-store-shim-'));
-      const src = path.join(dir, 'shim.c');
-      fs.writeFileSync(src, SHIM_C);
-      const out = path.join(dir, 'shim.so');
-      const include = path.join(packageRoot(), 'kmod/include/uapi');
-      const cc = spawnSync(
-        'cc',
-        ['-shared', '-fPIC', '-O1', '-Wall', '-Wextra', '-Werror', '-I', include, '-o', out, src, '-ldl'],
-        { encoding: 'utf8' },
-      );
-      assert.equal(cc.error, undefined, `cannot run cc (${String(cc.error)}): apt-get install build-essential`);
-      assert.equal(cc.status, 0, cc.stderr);
-      shim = out;
-    });
-    after(() => {
-      if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
-    });
-
-    function runShimmed(body: string): void {
-      assert.ok(shim);
-      const script = `${CHILD_PRELUDE}\ntry {\n${body}\n} finally { dev.close(); }\nprocess.stdout.write('ok');`;
-      const r = spawnSync(process.execPath, ['-e', script], {
-        encoding: 'utf8',
-        timeout: 60_000,
-        env: { ...process.env, LD_PRELOAD: shim },
-      });
-      assert.equal(r.signal, null, r.stderr);
-      assert.equal(r.status, 0, r.stderr);
-      assert.equal(r.stdout, 'ok', r.stderr);
-    }
+    const runShimmed = useShim(SHIM_C, CHILD_PRELUDE, 'mmaplab-store-shim-');
 
     it('store({ id }) of another user\'s store throws EPERM with err.mmaplab.reason \'not-owner\', after one STORE', () => {
       runShimmed(`
