@@ -1,9 +1,14 @@
 /**
  * One stress process (run by lib/harden/stress.ts as
  * `node dist/lib/harden/stress-worker.js '<json StressWorkerConfig>'`):
- * its main thread starts `threads` worker_threads running the loop of the
- * mode, each until its deadline, and prints one JSON line (a
- * StressProcessResult) on stdout when they are all done.
+ * its main thread starts `threads` worker_threads, prints `up N` on stdout
+ * as thread N is up and waiting, and `ready` once every one of them is; on a `go` line on stdin
+ * they all begin the loop of the mode at once and run it for `durationMs`,
+ * and the process prints one JSON line (a StressProcessResult) on stdout
+ * when they are all done. stdin closing before `go` ends the process
+ * without a loop (the parent gave up on the start-up). The parent sends
+ * `go` to every process together, so the start of Node and its threads,
+ * slow under emulation, is never inside anybody's window.
  *
  * shared: the session is the parent's, inherited as fd 3 (already
  *   configured). Each thread owns a slot of `regionBytes` in the buffer;
@@ -55,7 +60,7 @@ export interface StressCounts {
   /** CONFIGURE outcomes (shared mode). */
   configure: { ebusyHeld: number; ebusyFree: number; ok: number };
   failures: string[];
-  /** Date.now() when the last thread of the process began its loop. */
+  /** Date.now() when the last thread of the process began its loop (after `go`). */
   startedAt: number;
 }
 
@@ -302,8 +307,19 @@ class Loop {
   }
 }
 
-function threadMain(cfg: StressWorkerConfig, thread: number): StressCounts {
+/** The start gate every thread of a process waits on: 0 closed, 1 go, 2 abandon. */
+const GATE_CLOSED = 0;
+const GATE_GO = 1;
+const GATE_ABANDON = 2;
+
+/** Messages from a worker thread to its process's main thread. */
+type ThreadMessage = { kind: 'ready' } | { kind: 'done'; counts: StressCounts };
+
+function threadMain(cfg: StressWorkerConfig, thread: number, gate: Int32Array): StressCounts | null {
   const loop = new Loop(cfg, thread);
+  parentPort?.postMessage({ kind: 'ready' } satisfies ThreadMessage);
+  Atomics.wait(gate, 0, GATE_CLOSED);
+  if (Atomics.load(gate, 0) !== GATE_GO) return null;
   loop.c.startedAt = Date.now();
   const deadline = loop.c.startedAt + cfg.durationMs;
   try {
@@ -324,29 +340,61 @@ function merge(into: StressCounts, c: StressCounts): void {
   into.startedAt = Math.max(into.startedAt, c.startedAt);
 }
 
+/** Opens the gate on a `go` line on stdin; abandons it when stdin closes first. */
+function openGateOnGo(gate: Int32Array): void {
+  let text = '';
+  const settle = (value: number): void => {
+    if (Atomics.load(gate, 0) !== GATE_CLOSED) return;
+    Atomics.store(gate, 0, value);
+    Atomics.notify(gate, 0);
+    process.stdin.destroy();
+  };
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (chunk: string) => {
+    text += chunk;
+    if (/^go$/m.test(text)) settle(GATE_GO);
+  });
+  process.stdin.on('end', () => settle(GATE_ABANDON));
+  process.stdin.on('error', () => settle(GATE_ABANDON));
+}
+
 async function processMain(cfg: StressWorkerConfig): Promise<void> {
   const total = emptyCounts();
+  const gate = new Int32Array(new SharedArrayBuffer(4));
+  let ready = 0;
+  const announceReady = (thread: number): void => {
+    process.stdout.write(`up ${thread}\n`);
+    if (++ready === cfg.threads) {
+      process.stdout.write('ready\n');
+      openGateOnGo(gate);
+    }
+  };
   await Promise.all(
     Array.from({ length: cfg.threads }, (_, thread) =>
       new Promise<void>((resolve) => {
-        const w = new Worker(__filename, { workerData: { cfg, thread } });
+        const w = new Worker(__filename, { workerData: { cfg, thread, gate } });
         let got = false;
-        w.on('message', (c: StressCounts) => {
-          got = true;
-          merge(total, c);
+        w.on('message', (m: ThreadMessage) => {
+          if (m.kind === 'ready') announceReady(thread);
+          else {
+            got = true;
+            merge(total, m.counts);
+          }
         });
         w.on('error', (err) => {
           total.failures.push(`p${cfg.process}t${thread}: worker error: ${err.stack ?? String(err)}`);
         });
         w.on('exit', (code) => {
-          if (!got) total.failures.push(`p${cfg.process}t${thread}: worker exited ${code} without a result`);
+          if (!got && Atomics.load(gate, 0) === GATE_GO) total.failures.push(`p${cfg.process}t${thread}: worker exited ${code} without a result`);
           resolve();
         });
       }),
     ),
   );
+  if (Atomics.load(gate, 0) !== GATE_GO) process.exit(2);
   const result: StressProcessResult = { process: cfg.process, threads: cfg.threads, ...total };
   process.stdout.write(`${JSON.stringify(result)}\n`);
+  process.exit(0);
 }
 
 if (isMainThread) {
@@ -357,6 +405,7 @@ if (isMainThread) {
     });
   }
 } else {
-  const { cfg, thread } = workerData as { cfg: StressWorkerConfig; thread: number };
-  parentPort?.postMessage(threadMain(cfg, thread));
+  const { cfg, thread, gate } = workerData as { cfg: StressWorkerConfig; thread: number; gate: Int32Array };
+  const counts = threadMain(cfg, thread, gate);
+  if (counts !== null) parentPort?.postMessage({ kind: 'done', counts } satisfies ThreadMessage);
 }

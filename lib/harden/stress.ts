@@ -2,7 +2,8 @@
  * Concurrency stress of /dev/mmaplab (in the guest, module loaded with
  * hazards off): `processes` child processes (lib/harden/stress-worker.ts)
  * of 2 to 4 worker threads each loop over map / touch / pattern checks /
- * unmap / CONFIGURE / fork / dup+close for `durationMs`, either on one
+ * unmap / CONFIGURE / fork / dup+close for `durationMs`, all starting
+ * together once every process has all its threads up, either on one
  * session the parent opened and passes down as fd 3 ('shared') or on
  * sessions of their own ('separate'). Only pairs the catalogue expects to
  * work (no hazard, no file-backed technique, write-back cache).
@@ -10,7 +11,9 @@
  * A failure is: an errno other than the expected ones (CONFIGURE: EBUSY or
  * success, and never success while the caller holds a mapping), data that
  * must be intact and is not, a worker that crashes or overruns, a kernel
- * complaint in the kmsg window of the run, or a new taint bit.
+ * complaint in the kmsg window of the run, or a new taint bit. A process
+ * that is not up after STARTUP_LIMIT_MS or not done RUN_GRACE_MS after its
+ * window is killed, and the failure says where its threads were (/proc).
  */
 import { spawn } from 'node:child_process';
 import * as os from 'node:os';
@@ -20,6 +23,8 @@ import { FILE_METHODS } from '../device/support';
 import { CATALOGUE } from '../experiments/catalogue';
 import { expectationFor } from '../experiments/expectations';
 import { classifyWindow, currentSeq, describeFinding, readSince, readTaint, taintGained } from '../kmsg';
+import { stuckTaskLines } from '../experiments/types';
+import { describeStuck, snapshotStuck } from '../runner/stuck';
 import { seriesOf } from '../vm/kernels';
 import type { StressPair, StressProcessResult, StressWorkerConfig } from './stress-worker';
 
@@ -46,7 +51,7 @@ export interface StressResult {
   durationMs: number;
   /** Wall time from the first spawn to the last exit. */
   elapsedMs: number;
-  /** From the first spawn until the last thread began its loop (Node and worker start-up). */
+  /** From the first spawn until every thread of every process was up and waiting for `go`. */
   startupMs: number;
   processes: number;
   threads: number;
@@ -99,6 +104,7 @@ export async function runStress(options: StressOptions): Promise<StressResult> {
   const failures: string[] = [];
   const results: StressProcessResult[] = [];
   const t0 = Date.now();
+  let readyMs = 0;
   try {
     if (options.mode === 'shared') {
       shared = Device.open();
@@ -106,9 +112,9 @@ export async function runStress(options: StressOptions): Promise<StressResult> {
       shared.configure({ allocator: p.allocator, technique: p.technique, size, cache: p.cache, faultAround: p.faultAround });
     }
     const sharedFd = shared?.fd;
-    await Promise.all(
-      Array.from({ length: processes }, (_, i) => {
-        const cfg: StressWorkerConfig = {
+    const children = Array.from({ length: processes }, (_, i) =>
+      spawnChild(
+        {
           mode: options.mode,
           process: i,
           threads: threadsOf(i),
@@ -118,13 +124,36 @@ export async function runStress(options: StressOptions): Promise<StressResult> {
           pairs,
           size,
           regionBytes,
-        };
-        return runChild(cfg, sharedFd).then(
-          (r) => results.push(r),
-          (err: Error) => failures.push(`process ${i}: ${err.message}`),
-        );
-      }),
+        },
+        sharedFd,
+      ),
     );
+    const allReady = (await within(Promise.all(children.map((c) => c.ready)), STARTUP_LIMIT_MS)) && children.every((c) => c.isReady());
+    readyMs = Date.now() - t0;
+    if (!allReady) {
+      for (const c of children) {
+        if (!c.isReady()) c.kill(`not ready ${STARTUP_LIMIT_MS / 1000} s after its spawn (${c.threadsReady()})`);
+      }
+    }
+    for (const c of children) {
+      if (allReady) c.go();
+      else c.abandon();
+    }
+    const runLimit = setTimeout(() => {
+      for (const c of children) c.kill(`still running ${RUN_GRACE_MS / 1000} s after its ${options.durationMs / 1000} s window`);
+    }, options.durationMs + RUN_GRACE_MS);
+    try {
+      for (const [i, c] of children.entries()) {
+        try {
+          const r = await c.result;
+          if (r !== null) results.push(r);
+        } catch (err) {
+          failures.push(`process ${i}: ${(err as Error).message}`);
+        }
+      }
+    } finally {
+      clearTimeout(runLimit);
+    }
     if (shared !== null) {
       const info = shared.info();
       if (info.mappings !== 0) failures.push(`the shared session still counts ${info.mappings} mapping(s) after every process ended`);
@@ -133,7 +162,7 @@ export async function runStress(options: StressOptions): Promise<StressResult> {
     shared?.close();
   }
   const elapsedMs = Date.now() - t0;
-  const startupMs = Math.max(0, ...results.map((r) => r.startedAt - t0));
+  const startupMs = readyMs;
 
   const ops: Record<string, number> = {};
   const configure = { ebusyHeld: 0, ebusyFree: 0, ok: 0 };
@@ -163,28 +192,81 @@ export async function runStress(options: StressOptions): Promise<StressResult> {
   };
 }
 
-/** One stress process; rejects when it crashes, overruns or prints no result. */
-function runChild(cfg: StressWorkerConfig, sharedFd: number | undefined): Promise<StressProcessResult> {
-  return new Promise((resolve, reject) => {
-    const stdio: ('ignore' | 'pipe' | number)[] = ['ignore', 'pipe', 'pipe'];
-    if (sharedFd !== undefined) stdio.push(sharedFd);
-    const child = spawn(process.execPath, [WORKER, JSON.stringify(cfg)], { stdio });
-    let out = '';
-    let err = '';
-    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-    // Node and its threads start slowly under emulation: a generous margin.
-    const limit = cfg.durationMs + 60_000;
-    const timer = setTimeout(() => child.kill('SIGKILL'), limit);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
+/**
+ * Starting 8 Node processes and 23 worker isolates under TCG took 15 to 45 s
+ * in the runs of 2026-12-02; nothing is measured before they are all
+ * ready, so this limit only tells a start-up that hangs from a slow one.
+ */
+const STARTUP_LIMIT_MS = 240_000;
+/** After `go`, a process that is not done this long after its window is stuck. */
+const RUN_GRACE_MS = 60_000;
+
+/** Resolves true when `p` settles within `ms`, false otherwise. */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([p.then(() => true), limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+interface StressChild {
+  /** Settles when the process printed `ready` (every thread up and waiting) or ended before it did. */
+  ready: Promise<void>;
+  isReady(): boolean;
+  /** "2 of 4 threads were up" style, from what it printed so far. */
+  threadsReady(): string;
+  /** Its result; null when it was abandoned before `go`. Rejects when it crashed, was killed or printed no result. */
+  result: Promise<StressProcessResult | null>;
+  go(): void;
+  abandon(): void;
+  /** Looks at where its threads are (/proc), then SIGKILLs it; the reason and the look end up in the rejection. */
+  kill(reason: string): void;
+}
+
+/** Spawns one stress process; see lib/harden/stress-worker.ts for the ready/go protocol. */
+function spawnChild(cfg: StressWorkerConfig, sharedFd: number | undefined): StressChild {
+  const stdio: ('pipe' | number)[] = ['pipe', 'pipe', 'pipe'];
+  if (sharedFd !== undefined) stdio.push(sharedFd);
+  const child = spawn(process.execPath, [WORKER, JSON.stringify(cfg)], { stdio });
+  let out = '';
+  let err = '';
+  let ready = false;
+  let abandoned = false;
+  let killedFor: string | null = null;
+  let onReady: () => void = () => undefined;
+  const readyP = new Promise<void>((resolve) => {
+    onReady = resolve;
+  });
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (!ready && /^ready$/m.test(out)) {
+      ready = true;
+      onReady();
+    }
+  });
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  // The child may be gone (killed, crashed) when go or abandon writes.
+  child.stdin?.on('error', () => undefined);
+  const result = new Promise<StressProcessResult | null>((resolve, reject) => {
+    child.on('error', reject);
     child.on('close', (code, signal) => {
-      clearTimeout(timer);
+      onReady();
+      if (killedFor !== null) {
+        reject(new Error(`${killedFor}: ${err.trim().slice(-2000)}`));
+        return;
+      }
+      if (abandoned) {
+        resolve(null);
+        return;
+      }
       const line = out.trim().split('\n').pop() ?? '';
       if (code !== 0 || signal !== null) {
-        reject(new Error(`exited ${signal ?? code}${signal === 'SIGKILL' ? ` (over ${limit} ms?)` : ''}: ${err.trim().slice(-2000)}`));
+        reject(new Error(`exited ${signal ?? code}: ${err.trim().slice(-2000)}`));
         return;
       }
       try {
@@ -194,6 +276,23 @@ function runChild(cfg: StressWorkerConfig, sharedFd: number | undefined): Promis
       }
     });
   });
+  return {
+    ready: readyP,
+    isReady: () => ready,
+    threadsReady: () => `${[...out.matchAll(/^up \d+$/gm)].length} of its ${cfg.threads} threads up`,
+    result,
+    go: () => child.stdin?.end('go\n'),
+    abandon: () => {
+      abandoned = true;
+      child.stdin?.end();
+    },
+    kill: (reason: string) => {
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+      const tasks = snapshotStuck(child.pid);
+      killedFor = `${reason}: ${describeStuck(tasks)}${tasks.length ? `; ${stuckTaskLines(tasks).join('; ')}` : ''}`;
+      child.kill('SIGKILL');
+    },
+  };
 }
 
 /** One line for logs. */
