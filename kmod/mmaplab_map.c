@@ -47,6 +47,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/dma-mapping.h>
+#include <linux/huge_mm.h>
 #include <linux/mm.h>
 #include <linux/nospec.h>
 #include <linux/vmalloc.h>
@@ -195,6 +196,24 @@ static bool mmaplab_fault_allowed(struct mmaplab_session *s, pgoff_t index)
 	return index < s->buf.nr_pages && !READ_ONCE(s->buf.freed);
 }
 
+/* The buffer page a fault handler may hand out for @vmf, or NULL (SIGBUS). */
+static struct page *mmaplab_fault_page_of(struct vm_fault *vmf)
+{
+	struct mmaplab_session *s = vmf->vma->vm_private_data;
+
+	if (!mmaplab_fault_allowed(s, vmf->pgoff))
+		return NULL;
+	return mmaplab_buf_page(&s->buf, vmf->pgoff);
+}
+
+static void mmaplab_fault_count(struct vm_fault *vmf)
+{
+	struct mmaplab_session *s = vmf->vma->vm_private_data;
+
+	atomic64_inc(&s->stats.faults);
+	atomic64_inc(&s->stats.pages_mapped);
+}
+
 /*
  * MMAPLAB_METHOD_REMAP_VMALLOC_RANGE
  *
@@ -232,16 +251,19 @@ static int mmaplab_remap_vmalloc_mmap(struct mmaplab_session *s, struct vm_area_
  * (up to 8 KiB) or part of a large kmalloc. Those are the hazards being
  * reproduced; the handler deliberately does what those drivers did.
  *
+ * A page of a PMD-sized compound block (PAGES_COMP of 2 MiB) may be mapped
+ * by the core with one PMD entry for the whole block, where the VMA's start
+ * is 2 MiB-aligned to its vm_pgoff (finish_fault() -> do_set_pmd(), 6.1).
+ * That is the core's choice, and it undoes it exactly (one reference, the
+ * entire mapcount, 512 pages of RSS), except in a VM_MIXEDMAP VMA: see
+ * mmaplab_fault_page_around_fault().
+ *
  * take_ref is false only for the FAULT_PAGE_NOREF hazard below.
  */
 static vm_fault_t mmaplab_fault_hand_over(struct vm_fault *vmf, bool take_ref)
 {
-	struct mmaplab_session *s = vmf->vma->vm_private_data;
-	struct page *page;
+	struct page *page = mmaplab_fault_page_of(vmf);
 
-	if (!mmaplab_fault_allowed(s, vmf->pgoff))
-		return VM_FAULT_SIGBUS;
-	page = mmaplab_buf_page(&s->buf, vmf->pgoff);
 	if (!page)
 		return VM_FAULT_SIGBUS;
 
@@ -249,8 +271,7 @@ static vm_fault_t mmaplab_fault_hand_over(struct vm_fault *vmf, bool take_ref)
 		get_page(page);
 	/* returned unlocked: the core locks it (no VM_FAULT_LOCKED) */
 	vmf->page = page;
-	atomic64_inc(&s->stats.faults);
-	atomic64_inc(&s->stats.pages_mapped);
+	mmaplab_fault_count(vmf);
 	return 0;
 }
 
@@ -309,10 +330,50 @@ static const struct vm_operations_struct mmaplab_fault_page_vm_ops = {
 	.fault	= mmaplab_fault_page_fault,
 };
 
+/*
+ * ->fault of a fault-around VMA, which is VM_MIXEDMAP (see
+ * mmaplab_fault_page_mmap()).
+ *
+ * A page handed back in vmf->page is mapped by finish_fault(). When it is
+ * part of a PMD-sized compound block (PAGES_COMP of 2 MiB) and no PTE
+ * table covers the address yet, finish_fault() maps the whole block with
+ * one PMD entry, wherever the VMA's start is 2 MiB-aligned to its
+ * vm_pgoff (do_set_pmd(), 6.1). 6.12.117 does not, because it no longer
+ * maps a PMD across the file's i_size and the device node's is 0: nothing
+ * to count on. Tearing down a huge PMD of a VM_MIXEDMAP file VMA takes it
+ * for a pfn mapping (vma_is_special_huge() in zap_huge_pmd() and
+ * __split_huge_pmd_locked()) and drops neither the page reference, the
+ * mapcount nor the RSS count: "BUG: Bad rss-counter state ...
+ * MM_FILEPAGES val:512" when the process exits, and a block that never
+ * goes back to the page allocator. So such a page is put in a PTE here,
+ * by vm_insert_page() (VM_MIXEDMAP lets it run under the read lock; it
+ * takes the reference, rmap and RSS accounting a fault would), and the
+ * core is told the fault is done. A private write fault is left to the
+ * core, which maps a copy: an order-0 anonymous page.
+ */
+static vm_fault_t mmaplab_fault_page_around_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	bool cow = (vmf->flags & FAULT_FLAG_WRITE) && !(vma->vm_flags & VM_SHARED);
+	struct page *page = mmaplab_fault_page_of(vmf);
+	int err;
+
+	if (!page || cow || !folio_test_pmd_mappable(page_folio(page)))
+		return mmaplab_fault_hand_over(vmf, true);
+
+	err = vm_insert_page(vma, vmf->address, page);
+	/* -EBUSY: a racing fault or ->map_pages mapped it first */
+	if (err && err != -EBUSY)
+		return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+	if (!err)
+		mmaplab_fault_count(vmf);
+	return VM_FAULT_NOPAGE;
+}
+
 static const struct vm_operations_struct mmaplab_fault_page_around_vm_ops = {
 	.open		= mmaplab_vm_open,
 	.close		= mmaplab_vm_close,
-	.fault		= mmaplab_fault_page_fault,
+	.fault		= mmaplab_fault_page_around_fault,
 	.map_pages	= mmaplab_fault_page_map_pages,
 };
 
@@ -395,8 +456,7 @@ static vm_fault_t mmaplab_fault_virt_fault(struct vm_fault *vmf)
 
 	get_page(page);
 	vmf->page = page;
-	atomic64_inc(&s->stats.faults);
-	atomic64_inc(&s->stats.pages_mapped);
+	mmaplab_fault_count(vmf);
 	return 0;
 }
 
