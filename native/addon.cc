@@ -15,6 +15,8 @@ static Napi::Object InitMmaplab(Napi::Env env, Napi::Object exports)
 	exports.Set("ioctlNoArg", Napi::Function::New(env, IoctlNoArg, "ioctlNoArg"));
 	exports.Set("ioctlWithArray", Napi::Function::New(env, IoctlWithArray, "ioctlWithArray"));
 	exports.Set("mmap", Napi::Function::New(env, Mmap, "mmap"));
+	exports.Set("mmapOver", Napi::Function::New(env, MmapOver, "mmapOver"));
+	exports.Set("address", Napi::Function::New(env, Address, "address"));
 	exports.Set("munmap", Napi::Function::New(env, Munmap, "munmap"));
 	exports.Set("msync", Napi::Function::New(env, Msync, "msync"));
 	exports.Set("msyncAsync", Napi::Function::New(env, MsyncAsync, "msyncAsync"));

@@ -47,6 +47,8 @@ Napi::Value Ioctl(const Napi::CallbackInfo &info);
 Napi::Value IoctlNoArg(const Napi::CallbackInfo &info);
 Napi::Value IoctlWithArray(const Napi::CallbackInfo &info);
 Napi::Value Mmap(const Napi::CallbackInfo &info);
+Napi::Value MmapOver(const Napi::CallbackInfo &info);
+Napi::Value Address(const Napi::CallbackInfo &info);
 Napi::Value Munmap(const Napi::CallbackInfo &info);
 Napi::Value Msync(const Napi::CallbackInfo &info);
 Napi::Value MsyncAsync(const Napi::CallbackInfo &info);

@@ -231,6 +231,7 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	num(sys, "MAP_SHARED", MAP_SHARED);
 	num(sys, "MAP_PRIVATE", MAP_PRIVATE);
 	num(sys, "MAP_FIXED", MAP_FIXED);
+	num(sys, "MAP_FIXED_NOREPLACE", MAP_FIXED_NOREPLACE);
 	num(sys, "MAP_ANONYMOUS", MAP_ANONYMOUS);
 	num(sys, "MAP_POPULATE", MAP_POPULATE);
 	num(sys, "O_RDONLY", O_RDONLY);
@@ -254,6 +255,8 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	num(sys, "MADV_PAGEOUT", MADV_PAGEOUT);
 	num(sys, "MADV_POPULATE_READ", MADV_POPULATE_READ);
 	num(sys, "MADV_POPULATE_WRITE", MADV_POPULATE_WRITE);
+	num(sys, "MADV_HUGEPAGE", MADV_HUGEPAGE);
+	num(sys, "MADV_NOHUGEPAGE", MADV_NOHUGEPAGE);
 	num(sys, "MREMAP_MAYMOVE", MREMAP_MAYMOVE);
 
 	c.Set("DEVICE_NAME", Napi::String::New(env, MMAPLAB_DEVICE_NAME));

@@ -151,7 +151,10 @@ MappingRange ArgRange(const Napi::CallbackInfo &info, size_t i, const Mapping *m
 	return { offset, length };
 }
 
-// mmap(fd, length, prot, flags, offset) -> ArrayBuffer
+// mmap(fd, length, prot, flags, offset, address?) -> ArrayBuffer. `address`
+// (default 0: none) is a hint, or the exact place with MAP_FIXED_NOREPLACE.
+// MAP_FIXED is refused here: it would replace whatever is mapped at the
+// address, the runtime's own memory included. mmapOver() is its safe form.
 Napi::Value Mmap(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
@@ -162,16 +165,112 @@ Napi::Value Mmap(const Napi::CallbackInfo &info)
 	int prot = ArgInt32(info, 2, "prot");
 	int flags = ArgInt32(info, 3, "flags");
 	uint64_t offset = ArgSafeUint(info, 4, "offset");
+	uint64_t address = 0;
+	if (info.Length() > 5 && !info[5].IsUndefined())
+		address = ArgSafeUint(info, 5, "address");
 	static_assert(sizeof(off_t) == 8, "build with a 64-bit off_t");
 	if (length == 0)
 		ThrowRange(env, "length", "at least 1");
 	if (offset % PageSize() != 0)
 		ThrowRange(env, "offset", PageMultiple());
+	if (flags & MAP_FIXED)
+		ThrowArg(env, "ERR_INVALID_ARG_VALUE", "flags",
+			 "without MAP_FIXED (mmapOver() maps over a mapping of this addon)");
 
-	void *addr = mmap(nullptr, length, prot, flags, fd, static_cast<off_t>(offset));
+	void *addr = mmap(reinterpret_cast<void *>(address), length, prot, flags, fd,
+			  static_cast<off_t>(offset));
 	if (addr == MAP_FAILED)
 		ThrowErrno(env, errno, "mmap");
 	return NewMappingBuffer(env, addr, static_cast<size_t>(length));
+}
+
+namespace {
+
+// Is every page of [addr, addr + len) mapped? mincore(2) answers ENOMEM
+// for a range with a hole in it.
+bool RangeMapped(void *addr, size_t len)
+{
+	std::vector<unsigned char> vec((len + PageSize() - 1) / PageSize());
+	return mincore(addr, len, vec.data()) == 0;
+}
+
+} // namespace
+
+// mmapOver(buffer, offset, length, fd, prot, flags, fileOffset) ->
+// { before, mapped, after }: mmap(2) with MAP_FIXED at `offset` bytes into
+// a mapping of this addon, replacing [offset, offset + length rounded up to
+// a page) of it. `buffer` is detached; `mapped` is the new mapping, `before`
+// and `after` what is left of the old one on either side (null if nothing).
+//
+// A MAP_FIXED that fails may already have unmapped the range (the kernel
+// unmaps before it calls the file's ->mmap). If the range is still mapped,
+// nothing changed; if not, the rest of the old mapping is unmapped too and
+// `buffer` detached, so that a mapping is either whole or gone.
+Napi::Value MmapOver(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+
+	CheckArgCount(info, 7);
+	Mapping *m = LiveMapping(info, "mmap");
+	uint64_t offset = ArgSafeUint(info, 1, "offset");
+	uint64_t length = ArgSafeUint(info, 2, "length");
+	int fd = ArgInt32(info, 3, "fd");
+	int prot = ArgInt32(info, 4, "prot");
+	int flags = ArgInt32(info, 5, "flags");
+	uint64_t file_offset = ArgSafeUint(info, 6, "fileOffset");
+	size_t page = PageSize();
+	size_t span = (m->len + page - 1) / page * page;
+
+	if (offset % page != 0)
+		ThrowRange(env, "offset", PageMultiple());
+	if (offset >= m->len)
+		ThrowRange(env, "offset", "below the mapping's length (" + std::to_string(m->len) + ")");
+	if (length == 0 || length > span - offset)
+		ThrowRange(env, "length",
+			   "at least 1 and at most " + std::to_string(span - offset) +
+				   " (the pages of the mapping from offset)");
+	if (file_offset % page != 0)
+		ThrowRange(env, "fileOffset", PageMultiple());
+	if (flags & MAP_FIXED_NOREPLACE)
+		ThrowArg(env, "ERR_INVALID_ARG_VALUE", "flags", "without MAP_FIXED_NOREPLACE");
+	CheckNotBusy(env, m, "mmap");
+
+	char *base = static_cast<char *>(m->addr);
+	size_t len = m->len;
+	size_t end = offset + (length + page - 1) / page * page;
+	void *addr = mmap(base + offset, length, prot, flags | MAP_FIXED, fd,
+			  static_cast<off_t>(file_offset));
+	if (addr == MAP_FAILED) {
+		int err = errno;
+		if (!RangeMapped(base + offset, end - offset)) {
+			Retire(env, info[0].As<Napi::ArrayBuffer>(), m);
+			if (offset > 0)
+				munmap(base, offset);
+			if (end < len)
+				munmap(base + end, len - end);
+		}
+		ThrowErrno(env, err, "mmap");
+	}
+	Retire(env, info[0].As<Napi::ArrayBuffer>(), m);
+
+	Napi::Object parts = Napi::Object::New(env);
+	parts.Set("before", offset > 0 ? NewMappingBuffer(env, base, offset) : env.Null());
+	parts.Set("mapped", NewMappingBuffer(env, addr, static_cast<size_t>(length)));
+	parts.Set("after", end < len ? NewMappingBuffer(env, base + end, len - end) : env.Null());
+	return parts;
+}
+
+// address(buffer) -> number: where a live mapping starts.
+Napi::Value Address(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+
+	CheckArgCount(info, 1);
+	Mapping *m = LiveMapping(info, "address");
+	uintptr_t addr = reinterpret_cast<uintptr_t>(m->addr);
+	if (addr > 9007199254740991ULL)
+		ThrowRange(env, "address", "below 2^53 (a mapping above it has no exact JS number)");
+	return Napi::Number::New(env, static_cast<double>(addr));
 }
 
 // munmap(buffer) -> undefined; detaches `buffer`. A no-op once unmapped.

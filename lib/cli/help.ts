@@ -110,7 +110,9 @@ export const COMMAND_DOCS: Record<Command, CommandDoc> = {
       'Prints the seed first, then boots each kernel and runs a random sequence of operations\n' +
       'over a few sessions: open, CONFIGURE (valid and invalid, hazard pairs sent raw: the\n' +
       'module must refuse them with EPERM), mmap (any range, protection, shared or private,\n' +
-      'populate), touches in a forked child, munmap of all or part, mremap, mprotect,\n' +
+      'populate; where the kernel chooses, hinted or MAP_FIXED_NOREPLACE at a 4 KiB, 2 MiB\n' +
+      'or 1 GiB boundary, MAP_FIXED over a live mapping or part of it), touches in a forked\n' +
+      'child, munmap of all or part, mremap, mprotect,\n' +
       'madvise, msync, read/write (also through a mapping), FILL, VERIFY, STATS, INFO,\n' +
       'LAST_ERROR, STORE, FLUSH, fsync, raw ioctls, close with mappings live; FILL, VERIFY\n' +
       'and msync also on the thread pool while the sequence goes on. Every 200\n' +

@@ -59,7 +59,7 @@ import {
   type StructValues,
   VERIFY_LAYOUT,
 } from './layout';
-import { mapFd, type Mapping, type Protection } from './mapping';
+import { mapFd, type Mapping, type Placement, type Protection } from './mapping';
 import { native, nativeConstants, type RequestName } from './native';
 import { storeFromStruct, storePageFromStruct, storeRequest, type StoreOptions, type StorePage, type StoreSnapshot } from './store';
 import { support } from './support';
@@ -116,6 +116,8 @@ export interface MapOptions {
   prot?: Protection;
   /** MAP_POPULATE. Default false. */
   populate?: boolean;
+  /** Where the mapping goes: kernel-chosen (default), a hint, MAP_FIXED_NOREPLACE, MAP_FIXED over a mapping. */
+  placement?: Placement;
 }
 
 export interface VerifyResult {
@@ -436,6 +438,7 @@ export class Device {
       private: options.private ?? false,
       prot: options.prot ?? 'rw',
       populate: options.populate ?? false,
+      ...(options.placement !== undefined ? { placement: options.placement } : {}),
     };
     return this.#explained(() => mapFd(fd, mapLength, mmapOptions));
   }

@@ -98,6 +98,17 @@ export function isSyscallError(err: unknown): err is SyscallError {
 }
 
 /**
+ * A system-call failure found in TypeScript, shaped like the addon's (for a
+ * kernel answer the addon cannot see: an address MAP_FIXED_NOREPLACE did
+ * not honour).
+ */
+export function syscallError(code: keyof typeof os.constants.errno, syscall: string, description: string): SyscallError {
+  const err = new Error(`${code}: ${description}, ${syscall}`);
+  Object.assign(err, { errno: -os.constants.errno[code], code, syscall });
+  return err as SyscallError;
+}
+
+/**
  * Linux errnos that never reach userspace from a system call but can be a
  * kernel API's answer (include/linux/errno.h), so mmaplab_last_error.error
  * may hold them.

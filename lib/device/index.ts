@@ -52,11 +52,14 @@ export {
 export {
   type Advice,
   type ForkResult,
+  freeAddress,
   Mapping,
   mapAnonymous,
   mapFd,
   type MmapOptions,
   type MsyncOptions,
+  type Placement,
+  PLACEMENT_MODES,
   type Protection,
   type RangeOptions,
 } from './mapping';

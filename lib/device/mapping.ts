@@ -6,24 +6,51 @@
  * unmap() calls munmap(2) and detaches the buffer, so every view left behind
  * has length 0 instead of pointing at unmapped memory; a second unmap() does
  * nothing. A mapping dropped without unmap() is unmapped when its buffer is
- * garbage-collected. Calls that replace a mapping (unmapRange, remap) detach
- * it and return new Mappings. While msyncAsync() is in flight, unmap,
- * unmapRange, remap and protect fail with 'EBUSY' instead of racing it.
+ * garbage-collected. Calls that replace a mapping (unmapRange, remap, a
+ * mapFd placed over it with MAP_FIXED) detach it and return new Mappings.
+ * While msyncAsync() is in flight, unmap, unmapRange, remap, protect and a
+ * MAP_FIXED over it fail with 'EBUSY' instead of racing it.
  *
  * Do not transfer the buffer (postMessage, structuredClone with transfer):
  * the mapping is only reachable through the buffer the addon returned.
  */
 import * as os from 'node:os';
-import { invalidArgType, invalidArgValue, outOfRange } from './errors';
+import { invalidArgType, invalidArgValue, outOfRange, syscallError } from './errors';
 import { native, nativeConstants, type SysConstantName } from './native';
 import type { PatternMismatch } from './pattern';
 
 /** 'none' = PROT_NONE, 'r' = PROT_READ, 'rw' = PROT_READ | PROT_WRITE. */
 export type Protection = 'none' | 'r' | 'rw';
 
+/**
+ * Where mmap(2) puts a mapping.
+ *
+ * - 'kernel': wherever the kernel chooses (no address). The default.
+ * - 'hint': `address` is a hint: the kernel maps there (page-aligned down)
+ *   if the range is free, elsewhere otherwise. Any non-negative integer.
+ * - 'fixed-noreplace': MAP_FIXED_NOREPLACE at `address` (a page multiple):
+ *   exactly there, or 'EEXIST' when anything is mapped in the range.
+ * - 'fixed': MAP_FIXED over the mapping `over`, `offset` bytes into it (a
+ *   page multiple, default 0): the new mapping replaces that part of it,
+ *   which must hold the whole new mapping (its length rounded up to a
+ *   page). `over` is detached on success; what is left of it comes back as
+ *   the new mapping's `remnants`. MAP_FIXED at an arbitrary address would
+ *   replace whatever the process has there, so it is only offered over a
+ *   mapping of this API.
+ */
+export type Placement =
+  | { mode: 'kernel' }
+  | { mode: 'hint'; address: number }
+  | { mode: 'fixed-noreplace'; address: number }
+  | { mode: 'fixed'; over: Mapping; offset?: number };
+
+export const PLACEMENT_MODES: readonly Placement['mode'][] = ['kernel', 'hint', 'fixed-noreplace', 'fixed'];
+
 export interface MmapOptions {
   /** The mmap offset in bytes (a page multiple). Default 0. */
   offset?: number;
+  /** Where the mapping goes. Default { mode: 'kernel' }. */
+  placement?: Placement;
   /** Default 'rw'. */
   prot?: Protection;
   /** MAP_PRIVATE instead of MAP_SHARED. Default false. */
@@ -52,7 +79,7 @@ export interface RangeOptions {
 export type Advice =
   | 'normal' | 'random' | 'sequential' | 'willneed' | 'dontneed'
   | 'dontfork' | 'dofork' | 'remove' | 'free' | 'cold' | 'pageout'
-  | 'populate_read' | 'populate_write';
+  | 'populate_read' | 'populate_write' | 'hugepage' | 'nohugepage';
 
 const ADVICE: Readonly<Record<Advice, SysConstantName>> = {
   normal: 'MADV_NORMAL',
@@ -68,6 +95,8 @@ const ADVICE: Readonly<Record<Advice, SysConstantName>> = {
   pageout: 'MADV_PAGEOUT',
   populate_read: 'MADV_POPULATE_READ',
   populate_write: 'MADV_POPULATE_WRITE',
+  hugepage: 'MADV_HUGEPAGE',
+  nohugepage: 'MADV_NOHUGEPAGE',
 };
 
 /** How a forked child that wrote through the mapping ended. */
@@ -83,16 +112,25 @@ export class Mapping {
   readonly offset: number;
   /** MAP_PRIVATE. */
   readonly private: boolean;
+  /** The virtual address of buffer[0] in this process. */
+  readonly address: number;
+  /**
+   * What is left of the mapping this one was placed over (placement
+   * 'fixed'), before and after it, in address order; empty otherwise.
+   */
+  readonly remnants: readonly Mapping[];
   #prot: Protection;
   readonly #buffer: ArrayBuffer;
 
   /** @internal Use Device.map() or mapFd(). */
-  constructor(buffer: ArrayBuffer, offset: number, prot: Protection, isPrivate: boolean) {
+  constructor(buffer: ArrayBuffer, offset: number, prot: Protection, isPrivate: boolean, remnants: readonly Mapping[] = []) {
     this.#buffer = buffer;
     this.length = buffer.byteLength;
     this.offset = offset;
     this.#prot = prot;
     this.private = isPrivate;
+    this.address = native().address(buffer);
+    this.remnants = remnants;
   }
 
   /** The mapped memory; detached (byteLength 0) once unmapped. */
@@ -239,7 +277,10 @@ export class Mapping {
   }
 }
 
-/** mmap(2) of `fd`. Length and offset are checked before the call (RangeError). */
+/**
+ * mmap(2) of `fd`, placed as `options.placement` says. Length, offset and
+ * placement are checked before the call (TypeError, RangeError).
+ */
 export function mapFd(fd: number, length: number, options: MmapOptions = {}): Mapping {
   const sys = nativeConstants().sys;
   if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
@@ -254,8 +295,95 @@ export function mapFd(fd: number, length: number, options: MmapOptions = {}): Ma
   if (offset % nativeConstants().PAGE_SIZE !== 0) {
     throw outOfRange('offset', `a multiple of the page size (${nativeConstants().PAGE_SIZE})`, offset);
   }
+  const placement = checkPlacement(options.placement === undefined ? { mode: 'kernel' } : options.placement, length);
   const flags = (isPrivate ? sys.MAP_PRIVATE : sys.MAP_SHARED) | (populate ? sys.MAP_POPULATE : 0);
-  return new Mapping(native().mmap(fd, length, protBits(prot), flags, offset), offset, prot, isPrivate);
+  const bits = protBits(prot);
+  switch (placement.mode) {
+    case 'kernel':
+      return new Mapping(native().mmap(fd, length, bits, flags, offset), offset, prot, isPrivate);
+    case 'hint':
+      return new Mapping(native().mmap(fd, length, bits, flags, offset, placement.address), offset, prot, isPrivate);
+    case 'fixed-noreplace': {
+      const map = new Mapping(
+        native().mmap(fd, length, bits, flags | sys.MAP_FIXED_NOREPLACE, offset, placement.address),
+        offset,
+        prot,
+        isPrivate,
+      );
+      // A kernel older than 4.17 takes the flag for a hint: elsewhere is "occupied".
+      if (map.address === placement.address) return map;
+      map.unmap();
+      throw syscallError('EEXIST', 'mmap', 'the kernel placed the mapping elsewhere (MAP_FIXED_NOREPLACE unknown to it)');
+    }
+    case 'fixed': {
+      const over = placement.over;
+      const at = placement.offset ?? 0;
+      const parts = native().mmapOver(over.buffer, at, length, fd, bits, flags, offset);
+      const span = Math.ceil(length / nativeConstants().PAGE_SIZE) * nativeConstants().PAGE_SIZE;
+      const remnants = [
+        ...(parts.before ? [new Mapping(parts.before, over.offset, over.prot, over.private)] : []),
+        ...(parts.after ? [new Mapping(parts.after, over.offset + at + span, over.prot, over.private)] : []),
+      ];
+      return new Mapping(parts.mapped, offset, prot, isPrivate, remnants);
+    }
+  }
+}
+
+/** The placement, checked against the mapping's length. */
+function checkPlacement(placement: Placement, length: number): Placement {
+  if (typeof placement !== 'object' || placement === null) throw invalidArgType('placement', 'an object', placement);
+  const page = nativeConstants().PAGE_SIZE;
+  switch (placement.mode) {
+    case 'kernel':
+      return placement;
+    case 'hint':
+      checkCount('placement.address', placement.address, 0);
+      return placement;
+    case 'fixed-noreplace':
+      checkCount('placement.address', placement.address, 1);
+      if (placement.address % page !== 0) {
+        throw outOfRange('placement.address', `a multiple of the page size (${page})`, placement.address);
+      }
+      return placement;
+    case 'fixed': {
+      if (!(placement.over instanceof Mapping)) throw invalidArgType('placement.over', 'a Mapping', placement.over);
+      const at = placement.offset ?? 0;
+      checkCount('placement.offset', at, 0);
+      if (at % page !== 0) throw outOfRange('placement.offset', `a multiple of the page size (${page})`, at);
+      const span = Math.ceil(placement.over.length / page) * page;
+      if (at >= placement.over.length) {
+        throw outOfRange('placement.offset', `below the length of the mapping it goes over (${placement.over.length})`, at);
+      }
+      if (length > span - at) {
+        throw outOfRange('length', `at most ${span - at} (the pages of the mapping it goes over, from placement.offset)`, length);
+      }
+      return placement;
+    }
+    default:
+      throw invalidArgValue('placement.mode', `one of ${PLACEMENT_MODES.join(', ')}`, (placement as { mode?: unknown }).mode);
+  }
+}
+
+/**
+ * An address where `length` bytes starting at a multiple of `align` (a
+ * power of two, at least a page) are free right now: a hint for 'hint' or
+ * 'fixed-noreplace' placements. It reserves length + align bytes of
+ * PROT_NONE address space, takes the aligned point inside and gives the
+ * reservation back, so another thread of the process may still take the
+ * range first: check Mapping.address.
+ */
+export function freeAddress(length: number, align: number): number {
+  const sys = nativeConstants().sys;
+  const page = nativeConstants().PAGE_SIZE;
+  checkCount('length', length, 1);
+  checkCount('align', align, page);
+  if (!Number.isInteger(Math.log2(align))) {
+    throw outOfRange('align', 'a power of two', align);
+  }
+  const reservation = native().mmap(-1, length + align, sys.PROT_NONE, sys.MAP_PRIVATE | sys.MAP_ANONYMOUS, 0);
+  const start = native().address(reservation);
+  native().munmap(reservation);
+  return Math.ceil(start / align) * align;
 }
 
 /**

@@ -58,12 +58,12 @@ export type FlagName =
   | 'PAGE_NO_STRUCT_PAGE';
 export type SysConstantName =
   | 'PROT_NONE' | 'PROT_READ' | 'PROT_WRITE' | 'PROT_EXEC'
-  | 'MAP_SHARED' | 'MAP_PRIVATE' | 'MAP_FIXED' | 'MAP_ANONYMOUS' | 'MAP_POPULATE'
+  | 'MAP_SHARED' | 'MAP_PRIVATE' | 'MAP_FIXED' | 'MAP_FIXED_NOREPLACE' | 'MAP_ANONYMOUS' | 'MAP_POPULATE'
   | 'O_RDONLY' | 'O_WRONLY' | 'O_RDWR' | 'O_CLOEXEC' | 'O_NONBLOCK'
   | 'MS_ASYNC' | 'MS_SYNC' | 'MS_INVALIDATE'
   | 'MADV_NORMAL' | 'MADV_RANDOM' | 'MADV_SEQUENTIAL' | 'MADV_WILLNEED' | 'MADV_DONTNEED'
   | 'MADV_DONTFORK' | 'MADV_DOFORK' | 'MADV_REMOVE' | 'MADV_FREE' | 'MADV_COLD' | 'MADV_PAGEOUT'
-  | 'MADV_POPULATE_READ' | 'MADV_POPULATE_WRITE'
+  | 'MADV_POPULATE_READ' | 'MADV_POPULATE_WRITE' | 'MADV_HUGEPAGE' | 'MADV_NOHUGEPAGE'
   | 'MREMAP_MAYMOVE';
 
 /** What the addon read from the uapi header and the C library at build time. */
@@ -143,13 +143,35 @@ export interface NativeAddon {
    */
   ioctlAsync(fd: number, request: number, arg: Uint8Array): Promise<number>;
   /**
-   * mmap(2) at an address of the kernel's choice. Returns exactly one
-   * ArrayBuffer over the mapping; if it is collected without munmap(), its
-   * finalizer unmaps the memory. RangeError for length 0 or an offset that
-   * is not a page multiple. A runtime that forbids external ArrayBuffers
-   * gets an Error with code 'ERR_EXTERNAL_BUFFERS_FORBIDDEN' (never a copy).
+   * mmap(2). Returns exactly one ArrayBuffer over the mapping; if it is
+   * collected without munmap(), its finalizer unmaps the memory. `address`
+   * (default 0: none) is the hint, or the place with MAP_FIXED_NOREPLACE.
+   * RangeError for length 0 or an offset that is not a page multiple;
+   * TypeError for MAP_FIXED in `flags` (see mmapOver). A runtime that
+   * forbids external ArrayBuffers gets an Error with code
+   * 'ERR_EXTERNAL_BUFFERS_FORBIDDEN' (never a copy).
    */
-  mmap(fd: number, length: number, prot: number, flags: number, offset: number): ArrayBuffer;
+  mmap(fd: number, length: number, prot: number, flags: number, offset: number, address?: number): ArrayBuffer;
+  /**
+   * mmap(2) with MAP_FIXED at `offset` bytes (a page multiple) into a live
+   * mapping of this addon, over [offset, offset + length rounded up to a
+   * page), which must lie inside the mapping's pages. `buffer` is detached;
+   * the new mapping and what is left of the old one on either side come
+   * back. On failure the old mapping is whole (nothing changed) or gone
+   * (the kernel had unmapped the range: the rest is unmapped too and
+   * `buffer` detached).
+   */
+  mmapOver(
+    buffer: ArrayBuffer,
+    offset: number,
+    length: number,
+    fd: number,
+    prot: number,
+    flags: number,
+    fileOffset: number,
+  ): { before: ArrayBuffer | null; mapped: ArrayBuffer; after: ArrayBuffer | null };
+  /** The address a live mapping starts at ('EALREADY' once unmapped). */
+  address(buffer: ArrayBuffer): number;
   /**
    * munmap(2) of a buffer returned by mmap(), then detach it: views left
    * behind have length 0. A no-op once unmapped; 'EBUSY' while an
@@ -235,7 +257,7 @@ export interface NativeAddon {
 
 const FUNCTIONS: readonly (keyof NativeAddon)[] = [
   'open', 'close', 'ioctl', 'ioctlNoArg', 'ioctlWithArray', 'ioctlAsync',
-  'mmap', 'munmap', 'munmapRange', 'unsafeMunmapKeepingBuffer', 'mremap', 'mprotect', 'madvise', 'msync', 'msyncAsync', 'mincore',
+  'mmap', 'mmapOver', 'address', 'munmap', 'munmapRange', 'unsafeMunmapKeepingBuffer', 'mremap', 'mprotect', 'madvise', 'msync', 'msyncAsync', 'mincore',
   'touch', 'readAll', 'fillAll', 'patternWrite', 'patternCheck', 'forkWrite', 'forkTouch', 'constants',
 ];
 

@@ -14,6 +14,7 @@ import {
   type CacheName,
   type CellSpec,
   type MethodName,
+  PLACEMENT_SCENARIOS,
   type Scenario,
   SCENARIOS,
 } from './types';
@@ -39,6 +40,13 @@ export const SIZES: Record<AllocName, readonly number[]> = {
 const MIB = 1024 * KIB;
 
 /**
+ * Besides each allocator's own sizes, the placement scenarios run at 2 MiB:
+ * a PMD's worth, which the block allocators give as one PMD-sized
+ * compound page, the one kind of page the core may map with a huge PMD.
+ */
+export const PLACEMENT_SIZE = 2 * MIB;
+
+/**
  * One allocator per technique that the technique maps correctly: the pairs
  * that run every scenario beyond basic, and the size sweep.
  */
@@ -57,10 +65,12 @@ export const SCENARIO_PAIRS: readonly (readonly [AllocName, MethodName])[] = [
 
 /**
  * The scenarios that every SCENARIO_PAIRS pair runs, at 16 KiB: all but
- * basic (everywhere) and the two that exist for particular hazards.
+ * basic (everywhere), the two that exist for particular hazards and the
+ * placement ones (every safe pair runs those, see PLACEMENT_SIZE).
  */
 export const PAIR_SCENARIOS: readonly Scenario[] = SCENARIOS.filter(
-  (s) => s !== 'basic' && s !== 'write-first' && s !== 'free-while-mapped',
+  (s) =>
+    s !== 'basic' && s !== 'write-first' && s !== 'free-while-mapped' && !(PLACEMENT_SCENARIOS as readonly Scenario[]).includes(s),
 );
 
 /**
@@ -107,6 +117,10 @@ const SCENARIO_TITLES: Record<Scenario, string> = {
   'dontneed-retouch': 'madvise(DONTNEED) then read again',
   'mprotect-write': 'mprotect(PROT_READ) then written',
   'past-end': 'mapped one page past the buffer',
+  'hint-2m': 'mapped at a 2 MiB-aligned hint, written by a child',
+  'hint-1g': 'mapped at a 1 GiB-aligned hint, written by a child',
+  'fixed-over': 'MAP_FIXED over part of a mapping of the same session, written by a child',
+  'short-length': 'mapped 100 bytes short of the end, written by a child',
 };
 
 export function makeCell(alloc: AllocName, method: MethodName, size: number, o: CellOptions = {}): CellSpec {
@@ -172,6 +186,18 @@ function build(): CellSpec[] {
   for (const size of SWEEP_SIZES) {
     for (const [alloc, method] of SCENARIO_PAIRS) cells.push(makeCell(alloc, method, size));
     for (const method of KMALLOC_SWEEP_METHODS) cells.push(makeCell('kmalloc', method, size));
+  }
+  // Placement: every safe pair at its allocator's sizes and at 2 MiB; the
+  // fault technique also with fault-around (its VMA is VM_MIXEDMAP).
+  for (const alloc of ALLOCATORS) {
+    for (const method of METHODS.filter((m) => support(alloc, m) === 'safe')) {
+      const arounds = (FAULT_METHODS as readonly MethodName[]).includes(method) ? [false, true] : [false];
+      for (const size of [...SIZES[alloc], PLACEMENT_SIZE]) {
+        for (const scenario of PLACEMENT_SCENARIOS) {
+          for (const faultAround of arounds) cells.push(makeCell(alloc, method, size, { scenario, faultAround }));
+        }
+      }
+    }
   }
   const seen = new Set<string>();
   return cells.filter((c) => (seen.has(c.id) ? false : (seen.add(c.id), true)));

@@ -15,7 +15,7 @@
  * they never decide a verdict.
  */
 import { support } from './support';
-import { ALLOCATORS, METHODS, type CellSpec, type Verdict } from './types';
+import { ALLOCATORS, METHODS, type CellSpec, PLACEMENT_SCENARIOS, type Scenario, type Verdict } from './types';
 
 export interface Outcome {
   verdict: Verdict;
@@ -341,6 +341,18 @@ export const RULES: ExpectationRule[] = [
     reason:
       'above 8 KiB kmalloc returns compound pages from the page allocator, which refcount and ' +
       'map like alloc_pages(__GFP_COMP): the folklore rule is about slab memory',
+  },
+  {
+    name: 'placement-changes-nothing',
+    series: '*',
+    matches: (c) =>
+      (PLACEMENT_SCENARIOS as readonly Scenario[]).includes(c.scenario) && support(c.alloc, c.method) === 'safe',
+    verdict: 'ok',
+    reason:
+      'mmap(2) leaves the address to the kernel or to the caller (a hint, MAP_FIXED over a mapping the ' +
+      'caller owns) and rounds the length up to whole pages; neither changes what the driver maps at ' +
+      'which offset, so the data crosses both ways, a child that writes and exits leaves nothing behind, ' +
+      'and what the kernel set up for the mapping it also takes down, whatever the alignment',
   },
   {
     name: 'documented-technique',

@@ -43,6 +43,17 @@ export type CacheName = 'wb' | 'wc' | 'uc';
  * - dontneed-retouch: read everything, madvise(DONTNEED), read again.
  * - mprotect-write: mprotect(PROT_READ), then write: SIGSEGV.
  * - past-end: mmap one page more than the buffer holds.
+ *
+ * Placement: the same data both ways as basic, with the mapping put where a
+ * program may put it, and the writes done by a forked child that exits in
+ * the cell's window (so the kernel checks that process's counters then).
+ * - hint-2m: mmap hinted at a free 2 MiB-aligned address (x86-64's PMD size).
+ * - hint-1g: mmap hinted at a free 1 GiB-aligned address (its PUD size).
+ * - fixed-over: a second mmap with MAP_FIXED over the second page of a
+ *   mapping of the same session (the first page for a one-page buffer),
+ *   showing the same buffer page: the first VMA is split around it.
+ * - short-length: mmap 100 bytes short of the buffer's end; the kernel
+ *   rounds the length up to a page.
  */
 export const SCENARIOS = [
   'basic',
@@ -54,8 +65,15 @@ export const SCENARIOS = [
   'dontneed-retouch',
   'mprotect-write',
   'past-end',
+  'hint-2m',
+  'hint-1g',
+  'fixed-over',
+  'short-length',
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
+
+/** The scenarios that vary only where a mapping goes (and its length). */
+export const PLACEMENT_SCENARIOS = ['hint-2m', 'hint-1g', 'fixed-over', 'short-length'] as const satisfies readonly Scenario[];
 
 /**
  * Kernel command-line profile a cell needs. 'poison' boots with
@@ -149,8 +167,8 @@ export interface ProbeObservation {
   signalPage: number | null;
   /**
    * A scenario's own data check failed: what was checked ('fork-parent',
-   * 'private-leak', 'private-copy', 'after-dontneed', 'after-partial-munmap')
-   * and where.
+   * 'private-leak', 'private-copy', 'after-dontneed', 'after-partial-munmap',
+   * 'placed-child', 'short-end') and where.
    */
   view: { what: string; mismatch: Mismatch } | null;
   /** Probe failure that is not a kernel answer (a bug in mmaplab itself). */

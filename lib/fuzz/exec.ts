@@ -27,14 +27,16 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { DEFAULT_DEVICE_PATH, Device, MAX_PAGE_INFO, failureReason } from '../device/device';
+import { DEFAULT_DEVICE_PATH, Device, type MapOptions, MAX_PAGE_INFO, failureReason } from '../device/device';
 import { isSyscallError } from '../device/errors';
 import { encode, FILL_LAYOUT, IOC_MAGIC, ioc, REQUESTS, STORE_LAYOUT, VERIFY_LAYOUT } from '../device/layout';
-import type { Mapping } from '../device/mapping';
+import { freeAddress, type Mapping } from '../device/mapping';
 import { native, nativeConstants } from '../device/native';
 import { storeRequest } from '../device/store';
 import { MmaplabError } from '../util/errors';
 import { type FuzzOp, isHazardConfigure, MAP_SLOTS, SESSION_SLOTS, type TouchMode } from './ops';
+
+type MmapOp = Extract<FuzzOp, { op: 'mmap' }>;
 
 export interface Outcome {
   /** 'ok', an errno name, a signal name, 'exit:N', 'skip' or 'violation'. */
@@ -136,6 +138,13 @@ export class FuzzTarget {
         break;
       case 'mmap':
         mapping = this.maps[op.m] ?? null;
+        // MAP_FIXED replaces part of the mapping it goes over.
+        if (op.place?.at === 'fixed') {
+          const over = this.maps[op.place.over] ?? null;
+          const waits = [...this.#background].filter((b) => b.mapping !== null && (b.mapping === mapping || b.mapping === over));
+          await Promise.all(waits.map((b) => b.done));
+          return;
+        }
         break;
       case 'munmap':
       case 'munmap-range':
@@ -213,6 +222,59 @@ export class FuzzTarget {
     return { offset, length: Math.min(pages * this.#page, map.length - offset) };
   }
 
+  /** The first slot other than `not` that holds no live mapping, or -1. */
+  #freeSlot(not: number): number {
+    return this.maps.findIndex((x, i) => i !== not && (x === null || x.unmapped));
+  }
+
+  /** Puts a mapping in a free slot (other than `not`), or unmaps it when there is none. */
+  #keep(map: Mapping, not: number): void {
+    const free = this.#freeSlot(not);
+    if (free >= 0) this.maps[free] = map;
+    else map.unmap();
+  }
+
+  /** The mmap operation, placed as op.place says (ops.ts, MapPlace). */
+  #mmap(op: MmapOp): Outcome {
+    const dev = this.#session(op.s);
+    if (dev === null) return SKIP;
+    const options: MapOptions = { offset: op.offset, length: op.length, prot: op.prot, private: op.private, populate: op.populate };
+    const place = op.place;
+    if (place === undefined) {
+      this.#dropMap(op.m);
+      this.maps[op.m] = dev.map(options);
+      return OK;
+    }
+    if (place.at === 'hint' || place.at === 'noreplace') {
+      this.#dropMap(op.m);
+      const address = freeAddress(op.length, place.align);
+      const mode = place.at === 'hint' ? 'hint' : 'fixed-noreplace';
+      this.maps[op.m] = dev.map({ ...options, placement: { mode, address } });
+      return OK;
+    }
+    const over = this.#map(place.over);
+    if (over === null) return SKIP;
+    const pages = this.#pagesOf(over);
+    const at = (place.page % pages) * this.#page;
+    if (place.at !== 'fixed') {
+      const address = over.address + at;
+      this.#dropMap(op.m);
+      const mode = place.at === 'hint-over' ? 'hint' : 'fixed-noreplace';
+      this.maps[op.m] = dev.map({ ...options, placement: { mode, address } });
+      return OK;
+    }
+    if (op.m !== place.over) this.#dropMap(op.m);
+    const length = Math.min(op.length, pages * this.#page - at);
+    const map = dev.map({ ...options, length, placement: { mode: 'fixed', over, offset: at } });
+    const before = map.remnants.find((r) => r.address < map.address) ?? null;
+    const after = map.remnants.find((r) => r.address > map.address) ?? null;
+    this.maps[op.m] = map;
+    if (op.m !== place.over) this.maps[place.over] = before;
+    else if (before !== null) this.#keep(before, op.m);
+    if (after !== null) this.#keep(after, op.m);
+    return OK;
+  }
+
   #run(op: FuzzOp): Outcome {
     switch (op.op) {
       case 'open': {
@@ -245,19 +307,8 @@ export class FuzzTarget {
         }
         return OK;
       }
-      case 'mmap': {
-        const dev = this.#session(op.s);
-        if (dev === null) return SKIP;
-        this.#dropMap(op.m);
-        this.maps[op.m] = dev.map({
-          offset: op.offset,
-          length: op.length,
-          prot: op.prot,
-          private: op.private,
-          populate: op.populate,
-        });
-        return OK;
-      }
+      case 'mmap':
+        return this.#mmap(op);
       case 'touch': {
         const map = this.#map(op.m);
         if (map === null) return SKIP;

@@ -43,8 +43,37 @@ export type TouchMode = 'read' | 'write' | 'pattern';
 
 export const ADVICES: readonly Advice[] = [
   'normal', 'random', 'sequential', 'willneed', 'dontneed', 'dontfork', 'dofork',
-  'remove', 'free', 'cold', 'pageout', 'populate_read', 'populate_write',
+  'remove', 'free', 'cold', 'pageout', 'populate_read', 'populate_write', 'hugepage', 'nohugepage',
 ];
+
+/** The alignments a placed mmap asks for: a page, x86-64's PMD (2 MiB) and PUD (1 GiB) sizes. */
+export const PLACE_ALIGNS: readonly number[] = [4096, 2 << 20, 1 << 30];
+
+/**
+ * Where an mmap goes; absent, where the kernel chooses.
+ *
+ * - hint, noreplace: a free address aligned to `align` (one of
+ *   PLACE_ALIGNS), found when the operation runs (lib/device freeAddress),
+ *   as a hint or with MAP_FIXED_NOREPLACE. Not a number in the operation:
+ *   the address space differs from boot to boot, the alignment does not.
+ * - hint-over, noreplace-over: the address of page `page` of the mapping in
+ *   slot `over`, which is taken (the kernel goes elsewhere; EEXIST).
+ * - fixed: MAP_FIXED over page `page` of the mapping in slot `over` and on,
+ *   replacing that part of it; the length is cut to what that mapping
+ *   holds from there. What is left of it stays in `over` (the part before)
+ *   and goes to a free slot (the part after), as munmap-range does.
+ *
+ * `page` is taken modulo that mapping's pages when the operation runs; an
+ * empty `over` slot makes the operation a skip, so any subsequence still runs.
+ */
+export type MapPlace =
+  | { at: 'hint'; align: number }
+  | { at: 'noreplace'; align: number }
+  | { at: 'hint-over'; over: number; page: number }
+  | { at: 'noreplace-over'; over: number; page: number }
+  | { at: 'fixed'; over: number; page: number };
+
+export const PLACE_KINDS: readonly MapPlace['at'][] = ['hint', 'noreplace', 'hint-over', 'noreplace-over', 'fixed'];
 
 /**
  * One operation. `s` is a session slot, `m` a mapping slot; sizes are bytes
@@ -70,8 +99,21 @@ export type FuzzOp =
       delayMs: number;
       periodMs: number;
     }
-  /** mmap(2) of session s into mapping slot m (a mapping already there is unmapped first). */
-  | { op: 'mmap'; s: number; m: number; offset: number; length: number; prot: Prot; private: boolean; populate: boolean }
+  /**
+   * mmap(2) of session s into mapping slot m (a mapping already there is
+   * unmapped first, unless it is the one MAP_FIXED goes over), where `place` says.
+   */
+  | {
+      op: 'mmap';
+      s: number;
+      m: number;
+      offset: number;
+      length: number;
+      prot: Prot;
+      private: boolean;
+      populate: boolean;
+      place?: MapPlace;
+    }
   /** A forked child touches pages [page, page + pages) of mapping m and exits (fork + write through an inherited mapping). */
   | { op: 'touch'; m: number; mode: TouchMode; page: number; pages: number; seed: number }
   | { op: 'munmap'; m: number }
@@ -125,6 +167,7 @@ type FieldType =
   | 'position'
   | 'map-or-null'
   | 'info-pages'
+  | 'place'
   | readonly string[];
 
 /** Every operation and its fields, for checking an operation list read back from JSON. */
@@ -141,7 +184,16 @@ const SCHEMA: Readonly<Record<FuzzOpName, Readonly<Record<string, FieldType>>>> 
     delayMs: 'u32',
     periodMs: 'u32',
   },
-  mmap: { s: 'session', m: 'map', offset: 'count', length: 'count', prot: ['none', 'r', 'rw'], private: 'bool', populate: 'bool' },
+  mmap: {
+    s: 'session',
+    m: 'map',
+    offset: 'count',
+    length: 'count',
+    prot: ['none', 'r', 'rw'],
+    private: 'bool',
+    populate: 'bool',
+    place: 'place',
+  },
   touch: { m: 'map', mode: ['read', 'write', 'pattern'], page: 'count', pages: 'count', seed: 'u32' },
   munmap: { m: 'map' },
   'munmap-range': { m: 'map', page: 'count', pages: 'count' },
@@ -189,6 +241,8 @@ function fieldOk(type: FieldType, v: unknown): boolean {
       return v === null || isCount(v);
     case 'info-pages':
       return v === 'all' || isCount(v);
+    case 'place':
+      return v === undefined || placeOk(v);
     case 'bool':
       return typeof v === 'boolean';
     case 'u64-string':
@@ -196,6 +250,33 @@ function fieldOk(type: FieldType, v: unknown): boolean {
     default:
       return false;
   }
+}
+
+/** A MapPlace with nothing else in it. */
+function placeOk(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const p = v as Record<string, unknown>;
+  const keys = Object.keys(p).sort().join(',');
+  switch (p['at']) {
+    case 'hint':
+    case 'noreplace':
+      return keys === 'align,at' && PLACE_ALIGNS.includes(p['align'] as number);
+    case 'hint-over':
+    case 'noreplace-over':
+    case 'fixed':
+      return keys === 'at,over,page' && fieldOk('map', p['over']) && isCount(p['page']);
+    default:
+      return false;
+  }
+}
+
+/** "hint/2M", "fixed:m3+p1": a placement in a few characters. */
+export function describePlace(p: MapPlace): string {
+  if ('align' in p) {
+    const a = p.align >= 1 << 30 ? `${p.align / (1 << 30)}G` : p.align >= 1 << 20 ? `${p.align / (1 << 20)}M` : `${p.align / 1024}K`;
+    return `${p.at}/${a}`;
+  }
+  return `${p.at}:m${p.over}+p${p.page}`;
 }
 
 /** `value` as an operation, or an MmaplabError 'EFUZZOP' saying what is wrong with it. */
@@ -251,7 +332,7 @@ const CACHE_BY_NUMBER = new Map<number, string>(Object.entries(CACHES).map(([k, 
 export function describeOp(op: FuzzOp): string {
   const rest = Object.entries(op)
     .filter(([k]) => k !== 'op' && k !== 's' && k !== 'm')
-    .map(([k, v]) => `${k}=${v === null ? 'null' : String(v)}`);
+    .map(([k, v]) => `${k}=${v === null ? 'null' : k === 'place' ? describePlace(v as unknown as MapPlace) : String(v)}`);
   const target = 's' in op ? `s${op.s}` : `m${op.m}`;
   switch (op.op) {
     case 'configure': {
@@ -344,7 +425,9 @@ export function* generate(seed: number, options: GeneratorOptions = {}): Generat
 
   const sizePages = (alloc: AllocName | null): number => {
     const block = alloc !== null && ['kmalloc', 'pages_comp', 'pages_split', 'pages_nocomp', 'dma_coherent'].includes(alloc);
-    const k = r.weighted({ one: 20, few: 25, some: 20, k64: 15, m2: 6, blockMax: 4, blockPast: 2, max: 1.5, odd: 6.5 });
+    // 2 MiB: a PMD's worth, one PMD-sized compound page for the block allocators
+    // (the one kind of page the core may map with a huge PMD), so more often for them.
+    const k = r.weighted({ one: 20, few: 25, some: 16, k64: 15, m2: block ? 20 : 10, blockMax: 4, blockPast: 2, max: 1.5, odd: 6.5 });
     switch (k) {
       case 'one':
         return 1;
@@ -432,10 +515,50 @@ export function* generate(seed: number, options: GeneratorOptions = {}): Generat
     return op;
   };
 
+  /**
+   * Where an mmap goes: mostly the kernel's choice; an aligned hint; MAP_FIXED
+   * over a live mapping. A buffer of a PMD's worth or more is placed at an
+   * aligned address more often: that is where the core may map it with huge
+   * entries.
+   */
+  const placeFor = (bufferPages: number): MapPlace | undefined => {
+    const live = mapped();
+    const big = bufferPages * page >= 2 << 20;
+    const k = r.weighted({
+      kernel: big ? 30 : 48,
+      hint: big ? 28 : 18,
+      noreplace: big ? 14 : 8,
+      hintOver: 3,
+      noreplaceOver: 3,
+      fixed: live.length > 0 ? 20 : 0,
+    });
+    const align = (): number => r.weighted({ page: 3, pmd: 5, pud: 2 }) === 'page' ? 4096 : r.chance(5 / 7) ? 2 << 20 : 1 << 30;
+    const over = (): { over: number; page: number } => {
+      const o = live.length > 0 && r.chance(0.93) ? r.pick(live) : r.below(MAP_SLOTS);
+      return { over: o, page: r.below(pagesOf(o)) };
+    };
+    switch (k) {
+      case 'kernel':
+        return undefined;
+      case 'hint':
+        return { at: 'hint', align: align() };
+      case 'noreplace':
+        return { at: 'noreplace', align: align() };
+      case 'hintOver':
+        return { at: 'hint-over', ...over() };
+      case 'noreplaceOver':
+        return { at: 'noreplace-over', ...over() };
+      default:
+        return { at: 'fixed', ...over() };
+    }
+  };
+
   const mmap = (s: number): FuzzOp => {
-    const free = freeMaps();
-    const m = free.length > 0 ? r.pick(free) : r.below(MAP_SLOTS);
     const n = bufPages(s);
+    const place = placeFor(n);
+    const free = freeMaps();
+    const m =
+      place?.at === 'fixed' && r.chance(0.3) ? place.over : free.length > 0 ? r.pick(free) : r.below(MAP_SLOTS);
     const offPages = (() => {
       switch (r.weighted({ zero: 50, inside: 28, last: 8, end: 8, huge: 6 })) {
         case 'zero':
@@ -471,10 +594,22 @@ export function* generate(seed: number, options: GeneratorOptions = {}): Generat
     const isPrivate = r.chance(0.15);
     const populate = r.chance(0.15);
     const b = sessions[s] as SessionBelief;
-    const fits = b.pages !== null && offPages < b.pages && Math.ceil(length / page) <= b.pages - offPages;
+    // MAP_FIXED cuts the length to what the mapping it goes over holds; the rest of that mapping stays.
+    let pages = Math.ceil(length / page);
+    const target = place?.at === 'fixed' ? maps[place.over] : null;
+    if (place?.at === 'fixed' && target) {
+      const first = place.page % target.pages;
+      pages = Math.min(pages, target.pages - first);
+      const after = target.pages - first - pages;
+      maps[place.over] = first > 0 ? { s: target.s, pages: first } : null;
+      const other = freeMaps().find((i) => i !== m);
+      if (after > 0 && other !== undefined) maps[other] = { s: target.s, pages: after };
+    }
+    const fits = b.pages !== null && offPages < b.pages && pages <= b.pages - offPages;
     const allowed = isPrivate || prot !== 'rw' || b.access === 'rw';
-    maps[m] = fits && allowed ? { s, pages: Math.ceil(length / page) } : null;
-    return { op: 'mmap', s, m, offset: offPages * page, length, prot, private: isPrivate, populate };
+    maps[m] = fits && allowed && (place?.at !== 'fixed' || target) ? { s, pages } : null;
+    const op: FuzzOp = { op: 'mmap', s, m, offset: offPages * page, length, prot, private: isPrivate, populate };
+    return place === undefined ? op : { ...op, place };
   };
 
   const position = (s: number): number | null => {
@@ -628,6 +763,8 @@ export function* generate(seed: number, options: GeneratorOptions = {}): Generat
           remove: 4,
           populate_read: 7,
           populate_write: 7,
+          hugepage: 4,
+          nohugepage: 3,
         });
         yield { op: 'madvise', m: mm, advice, ...subRange(pagesOf(mm), 0.6) };
         break;
@@ -720,7 +857,8 @@ export const READ_ONLY_OPS: readonly FuzzOpName[] = ['stats', 'last-error', 'inf
  * The operations on the slots the last operation depends on: its own
  * session or mapping slot, the sessions that mapped into its mapping slots,
  * the mapping slots those sessions mapped into, and so on (read and write
- * through a mapping link a session and a mapping slot too). A guess for the
+ * through a mapping link a session and a mapping slot too, and so does an
+ * mmap placed over another slot's mapping). A guess for the
  * minimiser, not a proof: a partial munmap can move the rest of a mapping
  * to another slot, and sessions share the module's store list.
  */
@@ -738,7 +876,11 @@ export function slotSlice(ops: readonly FuzzOp[]): FuzzOp[] {
     changed = false;
     const before = sessions.size + maps.size;
     for (const op of ops) {
-      if (op.op === 'mmap' && (sessions.has(op.s) || maps.has(op.m))) mark(op);
+      const over = op.op === 'mmap' && op.place !== undefined && 'over' in op.place ? op.place.over : null;
+      if (op.op === 'mmap' && (sessions.has(op.s) || maps.has(op.m) || (over !== null && maps.has(over)))) {
+        mark(op);
+        if (over !== null) maps.add(over);
+      }
       if (op.op === 'read' || op.op === 'write') {
         const via = op.op === 'read' ? op.into : op.from;
         if (via !== null && (sessions.has(op.s) || maps.has(via))) {

@@ -5,7 +5,7 @@
  * the probe stores the step's index, and page loops the page they are on, in
  * a progress cell the runner can read after the probe died (see Progress).
  */
-import { Device, type Mapping, type PatternMismatch, pageSize } from '../device';
+import { Device, freeAddress, type Mapping, type MapOptions, type PatternMismatch, pageSize } from '../device';
 import type { Progress } from '../device/progress';
 import {
   emptyObservation,
@@ -79,6 +79,20 @@ function asMismatch(m: PatternMismatch | null): Mismatch | null {
   return m === null ? null : { offset: m.offset, expected: m.expected, found: m.found };
 }
 
+/** Bytes the short-length scenario leaves out at the end of the buffer. */
+export const SHORT_BY = 100;
+
+const M2 = 2 << 20;
+const G1 = 1 << 30;
+
+/**
+ * Where a placement scenario maps the whole buffer: a hint at a free
+ * address of the alignment it names (null: an mmap of its own).
+ */
+function placementAlign(scenario: CellSpec['scenario']): number | null {
+  return scenario === 'hint-2m' ? M2 : scenario === 'hint-1g' ? G1 : null;
+}
+
 /**
  * Runs the cell's scenario; every step recorded, the first refusal ends it.
  * `progress.step` gets the index (in PROBE_STEPS) of the step under way.
@@ -120,8 +134,8 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
       obs.userToKernel =
         v.mismatch === null ? null : { offset: Number(v.mismatch), expected: v.expected, found: v.found };
     };
-    const mapAll = (opts: { private?: boolean; length?: number } = {}): Mapping =>
-      step('mmap', () => d.map({ length: opts.length ?? cell.size, private: opts.private ?? false }));
+    const mapAll = (opts: Pick<MapOptions, 'private' | 'length' | 'offset' | 'placement'> = {}): Mapping =>
+      step('mmap', () => d.map({ length: opts.length ?? cell.size, ...opts }));
     const read = (map: Mapping): void => {
       obs.kernelToUser = asMismatch(step('read', () => map.checkPattern(SEED_KERNEL, page)));
     };
@@ -133,7 +147,59 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
       return map;
     };
 
+    /**
+     * The placement scenarios: the kernel fills the buffer, userspace maps it
+     * where the scenario says and reads it; a forked child writes through
+     * every mapping and exits (the kernel checks that process's counters
+     * as it goes); the kernel and the parent must see the child's data.
+     */
+    const placed = (): void => {
+      step('fill', () => d.fill(SEED_KERNEL));
+      const maps: Mapping[] = [];
+      const align = placementAlign(cell.scenario);
+      if (align !== null) {
+        const want = freeAddress(cell.size, align);
+        const m = mapAll({ placement: { mode: 'hint', address: want } });
+        maps.push(m);
+        // Another thread took the range first: the cell did not test its placement.
+        if (m.address !== want) throw new Error(`the hint ${want.toString(16)} was not honoured (mapped at ${m.address.toString(16)})`);
+      } else if (cell.scenario === 'fixed-over') {
+        const first = mapAll();
+        const at = Math.min(1, cell.size / pageSize() - 1) * pageSize();
+        const over = mapAll({ offset: at, length: pageSize(), placement: { mode: 'fixed', over: first, offset: at } });
+        maps.push(...over.remnants.filter((r) => r.offset < at), over, ...over.remnants.filter((r) => r.offset > at));
+      } else {
+        maps.push(mapAll({ length: cell.size - SHORT_BY }));
+      }
+      for (const m of maps) obs.kernelToUser ??= asMismatch(step('read', () => m.checkPattern(SEED_KERNEL, page)));
+      if (obs.kernelToUser !== null) return finish(d, maps, obs, step);
+      for (const m of maps) {
+        const child = step('fork', () => m.forkWrite(SEED_USER));
+        if (child.signal !== null) {
+          obs.signal = child.signal;
+          obs.signalStep = 'fork';
+          return finish(d, maps, obs, step);
+        }
+      }
+      const v = step('verify', () => d.verify(SEED_USER));
+      const end = cell.scenario === 'short-length' ? cell.size - SHORT_BY : null;
+      if (end === null && v.mismatch !== null) {
+        obs.userToKernel = { offset: Number(v.mismatch), expected: v.expected, found: v.found };
+      } else if (end !== null && v.mismatch !== BigInt(end)) {
+        // The child wrote up to the mapping's end: the first byte it did not write is the first mismatch.
+        view('short-end', { offset: v.mismatch === null ? cell.size : Number(v.mismatch), expected: v.expected, found: v.found });
+      }
+      for (const m of maps) view('placed-child', step('reread', () => m.checkPattern(SEED_USER, page)));
+      finish(d, maps, obs, step);
+    };
+
     switch (cell.scenario) {
+      case 'hint-2m':
+      case 'hint-1g':
+      case 'fixed-over':
+      case 'short-length':
+        placed();
+        break;
       case 'write-first': {
         const map = mapAll();
         step('write', () => map.writePattern(SEED_USER, page));

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { CATALOGUE, PAIR_SCENARIOS, SCENARIO_PAIRS, SIZES, SWEEP_SIZES, findCells, makeCell } from '../../lib/experiments/catalogue';
+import { CATALOGUE, PAIR_SCENARIOS, PLACEMENT_SIZE, SCENARIO_PAIRS, SIZES, SWEEP_SIZES, findCells, makeCell } from '../../lib/experiments/catalogue';
 import { support } from '../../lib/experiments/support';
-import { ALLOCATORS, METHODS, SCENARIOS } from '../../lib/experiments/types';
+import { ALLOCATORS, METHODS, PLACEMENT_SCENARIOS, SCENARIOS } from '../../lib/experiments/types';
 
 describe('experiment catalogue (lib/experiments/catalogue.ts)', function () {
   it('has every allocator x method pair at every size of that allocator', function () {
@@ -67,6 +67,34 @@ describe('experiment catalogue (lib/experiments/catalogue.ts)', function () {
     assert.deepEqual(SWEEP_SIZES, [4096, 8192, 16384, 65536, 2 << 20], '1 page, 2 pages, > 8 KiB, a high-order block, 2 MiB');
     for (const scenario of SCENARIOS) assert.ok(CATALOGUE.some((c) => c.scenario === scenario), scenario);
     assert.ok(CATALOGUE.some((c) => c.id === 'kmalloc/vm_insert_page/2M/basic'));
+  });
+
+  it('every safe pair runs every placement scenario at its sizes and at 2 MiB, the fault technique also with fault-around; no hazard does', function () {
+    assert.equal(PLACEMENT_SIZE, 2 << 20, 'a PMD: one PMD-sized compound page for the block allocators');
+    assert.deepEqual([...PLACEMENT_SCENARIOS], ['hint-2m', 'hint-1g', 'fixed-over', 'short-length']);
+    for (const alloc of ALLOCATORS) {
+      for (const method of METHODS) {
+        const placed = CATALOGUE.filter(
+          (c) => c.alloc === alloc && c.method === method && (PLACEMENT_SCENARIOS as readonly string[]).includes(c.scenario),
+        );
+        if (support(alloc, method) !== 'safe') {
+          assert.deepEqual(placed, [], `${alloc}/${method}: placement is for safe pairs`);
+          continue;
+        }
+        for (const size of [...SIZES[alloc], PLACEMENT_SIZE]) {
+          for (const scenario of PLACEMENT_SCENARIOS) {
+            for (const faultAround of method === 'fault_page' ? [false, true] : [false]) {
+              const id = makeCell(alloc, method, size, { scenario, faultAround }).id;
+              assert.ok(placed.some((c) => c.id === id), `${id} is missing`);
+            }
+          }
+        }
+      }
+    }
+    const bug = CATALOGUE.find((c) => c.id === 'pages_comp/fault_page/2M/hint-2m/fault-around');
+    assert.ok(bug, 'the cell of the 6.1 huge-PMD finding');
+    assert.equal(bug.title, 'pages_comp (2M) mapped with fault_page (fault-around), mapped at a 2 MiB-aligned hint, written by a child');
+    assert.ok(CATALOGUE.filter((c) => (PLACEMENT_SCENARIOS as readonly string[]).includes(c.scenario)).every((c) => !c.hazard && c.profile === 'default'));
   });
 
   it('cell ids are unique and name sizes in K or M', function () {

@@ -88,6 +88,19 @@ describe('expectations table (lib/experiments/expectations.ts)', function () {
     }
   });
 
+  it('placement is predicted to change nothing: ok for a working pair, the same refusal for one the kernel refuses', function () {
+    for (const scenario of ['hint-2m', 'hint-1g', 'fixed-over', 'short-length'] as const) {
+      const works = makeCell('pages_comp', 'fault_page', 2 << 20, { scenario, faultAround: true });
+      for (const series of ['6.1', '6.12']) {
+        assert.equal(expectationFor(works, series)?.name, 'placement-changes-nothing');
+        assert.equal(compare(works, series, 'ok', ''), 'agrees');
+        assert.equal(compare(works, series, 'kernel-complaint', 'bad-rss-counter'), 'differs');
+      }
+      assert.equal(expectationFor(makeCell('kmalloc', 'vm_insert_page', 4096, { scenario }), '6.1')?.name, 'insert-refuses-slab');
+      assert.equal(expectationFor(makeCell('vmalloc', 'remap_vmalloc_range', 16384, { scenario }), '6.12')?.name, 'remap-vmalloc-range-needs-usermap');
+    }
+  });
+
   it('compare() says agrees, differs (verdict or detail) or no-expectation', function () {
     const c = makeCell('pages_nocomp', 'fault_page', 16384);
     assert.equal(compare(c, '6.1', 'kernel-complaint', 'bad-page-state'), 'agrees');

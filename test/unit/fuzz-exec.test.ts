@@ -9,7 +9,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { mapAnonymous, mapFd, patternWord } from '../../lib/device';
+import { mapAnonymous, mapFd, type Mapping, patternWord } from '../../lib/device';
 import { native, nativeConstants } from '../../lib/device/native';
 import { FuzzTarget } from '../../lib/fuzz/exec';
 import { generateOps, MAP_SLOTS } from '../../lib/fuzz/ops';
@@ -151,6 +151,53 @@ describe('fuzz executor (host, /dev/zero)', function () {
         await target.closeAll();
       }
       assert.equal(target.maps.length, MAP_SLOTS);
+    });
+
+    it('placement: aligned hints and MAP_FIXED_NOREPLACE land aligned; over a taken address the hint moves and noreplace is EEXIST', async () => {
+      const target = new FuzzTarget('/dev/zero');
+      const base = { op: 'mmap', s: 0, offset: 0, length: 3 * page, prot: 'rw', private: false, populate: false } as const;
+      try {
+        target.runNow({ op: 'open', s: 0, access: 'rw' });
+        for (const [m, align] of [[0, 2 << 20], [1, 1 << 30], [2, page]] as const) {
+          assert.equal(target.runNow({ ...base, m, place: { at: 'hint', align } }).result, 'ok');
+          assert.equal((target.maps[m]?.address ?? 1) % align, 0, `hint aligned to ${align}`);
+        }
+        assert.equal(target.runNow({ ...base, m: 3, place: { at: 'noreplace', align: 2 << 20 } }).result, 'ok');
+        assert.equal((target.maps[3]?.address ?? 1) % (2 << 20), 0);
+        const taken = (target.maps[0] as Mapping).address + page;
+        assert.equal(target.runNow({ ...base, m: 4, place: { at: 'hint-over', over: 0, page: 1 } }).result, 'ok');
+        assert.notEqual(target.maps[4]?.address, taken, 'the kernel chose elsewhere');
+        assert.equal(target.runNow({ ...base, m: 5, place: { at: 'noreplace-over', over: 0, page: 4 } }).result, 'EEXIST');
+        assert.equal(target.maps[0]?.unmapped, false, 'what was there is untouched');
+        assert.deepEqual(target.runNow({ ...base, m: 5, place: { at: 'fixed', over: 6, page: 0 } }), { result: 'skip' }, 'an empty slot to go over');
+      } finally {
+        await target.closeAll();
+      }
+    });
+
+    it('placement: MAP_FIXED over part of a mapping; the new one in m, the part before stays in `over`, the part after goes to a free slot', async () => {
+      const target = new FuzzTarget('/dev/zero');
+      const base = { op: 'mmap', s: 0, offset: 0, prot: 'rw', private: false, populate: false } as const;
+      try {
+        target.runNow({ op: 'open', s: 0, access: 'rw' });
+        assert.equal(target.runNow({ ...base, m: 2, length: 5 * page }).result, 'ok');
+        const start = (target.maps[2] as Mapping).address;
+        // Page 1 of 5 and on, 2 pages long (and 1 byte short): pages 1-2 replaced.
+        assert.equal(target.runNow({ ...base, m: 6, length: 2 * page - 1, place: { at: 'fixed', over: 2, page: 6 } }).result, 'ok');
+        assert.deepEqual([target.maps[6]?.address, target.maps[6]?.length], [start + page, 2 * page - 1]);
+        assert.deepEqual([target.maps[2]?.address, target.maps[2]?.length], [start, page]);
+        assert.deepEqual([target.maps[0]?.address, target.maps[0]?.length], [start + 3 * page, 2 * page]);
+        // Over its own slot, longer than what is left: cut to the end of that mapping.
+        assert.equal(target.runNow({ ...base, m: 0, length: 9 * page, place: { at: 'fixed', over: 0, page: 0 } }).result, 'ok');
+        assert.deepEqual([target.maps[0]?.address, target.maps[0]?.length], [start + 3 * page, 2 * page]);
+        // A MAP_FIXED that fails before unmapping leaves the old mapping there (a read-only session, MAP_SHARED rw: EACCES).
+        target.runNow({ op: 'open', s: 1, access: 'r' });
+        assert.equal(target.runNow({ ...base, s: 1, m: 7, length: page, place: { at: 'fixed', over: 6, page: 0 } }).result, 'EACCES');
+        assert.equal(target.maps[6]?.unmapped, false);
+      } finally {
+        await target.closeAll();
+      }
+      assert.ok(target.maps.every((m) => m === null));
     });
 
     it('read(2) into a mapping the kernel cannot write is EFAULT, not a signal', async () => {

@@ -9,6 +9,7 @@ import { support } from '../../lib/device/support';
 import {
   checkOp,
   describeOp,
+  describePlace,
   formatOpList,
   type FuzzOp,
   generate,
@@ -17,6 +18,8 @@ import {
   isHazardConfigure,
   MAP_SLOTS,
   OP_NAMES,
+  PLACE_ALIGNS,
+  PLACE_KINDS,
   parseOps,
   SAFE_PAIRS,
   SESSION_SLOTS,
@@ -92,6 +95,37 @@ describe('fuzz operations', () => {
       assert.ok(maps.some((m) => m.private) && maps.some((m) => m.populate));
     });
 
+    it('places mmaps: kernel-chosen mostly, aligned hints and MAP_FIXED_NOREPLACE at 4 KiB, 2 MiB and 1 GiB, and MAP_FIXED over a live slot', () => {
+      const maps = generateOps(12, 20_000).filter((o): o is Extract<FuzzOp, { op: 'mmap' }> => o.op === 'mmap');
+      const placed = maps.filter((m) => m.place !== undefined);
+      assert.ok(placed.length > maps.length / 3 && placed.length < (maps.length * 2) / 3, `${placed.length} of ${maps.length}`);
+      for (const at of PLACE_KINDS) assert.ok(placed.some((m) => m.place?.at === at), at);
+      for (const align of PLACE_ALIGNS) {
+        assert.ok(placed.some((m) => m.place?.at === 'hint' && m.place.align === align), `hint at ${align}`);
+      }
+      const fixed = placed.filter((m) => m.place?.at === 'fixed');
+      assert.ok(fixed.some((m) => m.place?.at === 'fixed' && m.place.over === m.m), 'over its own slot');
+      assert.ok(fixed.some((m) => m.place?.at === 'fixed' && m.place.over !== m.m), 'over another slot');
+      assert.ok(fixed.some((m) => m.length % 4096 !== 0), 'MAP_FIXED with an unaligned length');
+      assert.ok(generateOps(12, 20_000).some((o) => o.op === 'madvise' && o.advice === 'hugepage'), 'MADV_HUGEPAGE');
+    });
+
+    it('a placement is checked like every field: kinds, alignments, slots', () => {
+      const op: FuzzOp = { op: 'mmap', s: 0, m: 1, offset: 0, length: 4096, prot: 'rw', private: false, populate: false };
+      assert.deepEqual(checkOp(op), op, 'no place: the kernel chooses');
+      for (const place of [{ at: 'hint', align: 2 << 20 }, { at: 'fixed', over: 7, page: 3 }, { at: 'noreplace-over', over: 0, page: 0 }]) {
+        assert.deepEqual(checkOp({ ...op, place }), { ...op, place });
+      }
+      for (const place of [
+        null, 'hint', { at: 'hint', align: 8192 }, { at: 'anywhere', align: 4096 }, { at: 'fixed', over: MAP_SLOTS, page: 0 },
+        { at: 'fixed', over: 0, page: -1 }, { at: 'hint', align: 4096, over: 0 }, { at: 'fixed', over: 0 },
+      ]) {
+        assert.throws(() => checkOp({ ...op, place }), /bad place/, JSON.stringify(place));
+      }
+      assert.equal(describeOp({ ...op, place: { at: 'hint', align: 1 << 30 } }), 's0 mmap -> m1 offset=0 length=4096 prot=rw private=false populate=false place=hint/1G');
+      assert.equal(describePlace({ at: 'fixed', over: 3, page: 1 }), 'fixed:m3+p1');
+    });
+
     it('the safe and hazard pairs are the support table\'s', () => {
       for (const [a, t] of SAFE_PAIRS) assert.equal(support(a, t), 'safe');
       for (const [a, t] of HAZARD_PAIRS) assert.equal(support(a, t), 'hazard');
@@ -113,6 +147,10 @@ describe('fuzz operations', () => {
         { op: 'touch', m: 4, mode: 'read', page: 0, pages: 1, seed: 0 },
       ];
       assert.deepEqual(slotSlice(ops), [ops[1], ops[2], ops[3], ops[5], ops[8]]);
+      // MAP_FIXED over slot 4 from session 0 links session 0 and slot 4.
+      const placed: FuzzOp = { op: 'mmap', s: 0, m: 7, offset: 0, length: 4096, prot: 'rw', private: false, populate: false, place: { at: 'fixed', over: 4, page: 0 } };
+      const last: FuzzOp = { op: 'touch', m: 4, mode: 'read', page: 0, pages: 1, seed: 0 };
+      assert.deepEqual(slotSlice([...ops.slice(0, 8), placed, last]), [ops[0], ops[1], ops[2], ops[3], ops[4], ops[5], ops[6], ops[7], placed, last]);
       assert.deepEqual(slotSlice([]), []);
       assert.deepEqual(slotSlice([ops[0] as FuzzOp]), [ops[0]]);
     });

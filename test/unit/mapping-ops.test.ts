@@ -12,11 +12,11 @@ import * as path from 'node:path';
 import {
   Device,
   mapFd,
-  type Mapping,
   patternWord,
   runIsolated,
 } from '../../lib/device';
 import { native, nativeConstants } from '../../lib/device/native';
+import { firstBytes, useEightPageFile } from './eight-page-file';
 import { assertArgError, assertDeviceError, assertSyscallError } from './device-asserts';
 
 /** The address ranges of /proc/self/maps lines that name `file`. */
@@ -29,31 +29,11 @@ function mapsOf(file: string): string[] {
 }
 
 describe('mapping calls on an ordinary file', function () {
-  let dir: string;
   let file: string;
   let page: number;
   let fd: number;
 
-  beforeEach(() => {
-    page = nativeConstants().PAGE_SIZE;
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-map-'));
-    file = path.join(dir, 'data');
-    const init = new Uint8Array(8 * page);
-    for (let i = 0; i < 8; i++) init[i * page] = i + 1;
-    fs.writeFileSync(file, init);
-    fd = native().open(file, nativeConstants().sys.O_RDWR);
-  });
-  afterEach(() => {
-    native().close(fd);
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  const firstBytes = (m: Mapping): number[] => {
-    const b = new Uint8Array(m.buffer);
-    const out: number[] = [];
-    for (let off = 0; off < b.length; off += page) out.push(b[off] ?? -1);
-    return out;
-  };
+  useEightPageFile('mmaplab-map-', (f) => ({ file, page, fd } = f));
 
   it('unmap() detaches every view and leaves no mapping behind in /proc/self/maps', () => {
     const m = mapFd(fd, 8 * page);
