@@ -186,8 +186,9 @@ export async function fuzzLoop(start: WorkerStart, send: (m: WorkerMessage) => P
         // a CPU that will not go offline: nothing to drain
       }
     }
+    const taint = readTaint(); // before the log: a report precedes its taint bit
     const records = tail.poll();
-    const c = complaintOf('kernel', records, taintGained(taint0, readTaint()), { atOp: done - 1, sinceOp, atEnd });
+    const c = complaintOf('kernel', records, taintGained(taint0, taint), { atOp: done - 1, sinceOp, atEnd });
     sinceOp = done;
     return c;
   };
@@ -314,8 +315,8 @@ export async function runFuzzJob(options: FuzzJobOptions, hooks: FuzzHooks = {})
       child.send(start);
     });
 
+    const gained = taintGained(taint0, readTaint()); // before the log: a report precedes its taint bit
     const window = readSince(lastSeq);
-    const gained = taintGained(taint0, readTaint());
     const finished = result as FuzzResult | null;
     if (finished === null && !stalled && exit.signal === null) {
       // Not the kernel: the worker threw (its stack is on the console).

@@ -173,6 +173,7 @@ export async function runStress(options: StressOptions): Promise<StressResult> {
     configure.ok += r.configure.ok;
     failures.push(...r.failures);
   }
+  const taint1 = readTaint(); // before the log: a report precedes its taint bit
   const window = readSince(seq0);
   return {
     mode: options.mode,
@@ -188,7 +189,7 @@ export async function runStress(options: StressOptions): Promise<StressResult> {
     configure,
     failures,
     kmsg: classifyWindow(window.records).map(describeFinding),
-    taintGained: taintGained(taint0, readTaint()),
+    taintGained: taintGained(taint0, taint1),
   };
 }
 

@@ -3,9 +3,10 @@
  *
  *   const since = currentSeq(); const t0 = readTaint();
  *   ... run the cell ...
+ *   const t1 = readTaint();            // before the log: see lib/runner/cell-runner.ts
  *   const window = readSince(since);
  *   const { findings, summary } = analyzeWindow(window.records);
- *   const taint = diffTaint(t0, readTaint());
+ *   const taint = diffTaint(t0, t1);
  *
  * Everything returned is plain JSON-serialisable data. Errors are MmaplabError
  * with the codes in KMSG_ERRORS.

@@ -144,11 +144,17 @@ export class CellRunner {
     // What close freed may still sit on per-CPU lists, where 6.1 does not
     // check it; flush them so every complaint lands in this window.
     drainPerCpuPages();
+    // Taint first, then the log: the kernel prints a report before it adds
+    // the taint bit (bad_page(), __warn(), oops_end()), so a bit seen here
+    // has its report in the window read next. Read the other way round, a
+    // report that landed in between (6.1, a Bad page state found while the
+    // drained CPU came back) left taint B with no message to show for it.
+    const taint = readTaint();
     const window = readSince(seq0);
     const evidence: CellEvidence = {
       kmsg: window.records.map((r) => r.message),
       findings: classifyWindow(window.records),
-      taintGained: taintGained(taint0, readTaint()),
+      taintGained: taintGained(taint0, taint),
       observation,
     };
     if (window.lost > 0) evidence.kmsgLost = window.lost;
