@@ -10,12 +10,19 @@
 #   linux-image-amd64 + linux-headers-amd64             the 6.1 series
 #   linux-image-6.12-amd64 + linux-headers-6.12-amd64   the 6.12 series
 #   chromium          headless, renders report.html in the test suite
-#                     (test/vm/html-render.test.ts)
+#                     (test/vm/html-render.test.ts): only for `test` (below)
+#
+# An argument names what the packages are for: `matrix` (also bench) leaves
+# out what only the tests need; `test` or none installs everything.
 set -eu
 
 PACKAGES="qemu-system-x86 busybox-static xz-utils zstd kmod build-essential python3
-linux-image-amd64 linux-headers-amd64 linux-image-6.12-amd64 linux-headers-6.12-amd64
-chromium"
+linux-image-amd64 linux-headers-amd64 linux-image-6.12-amd64 linux-headers-6.12-amd64"
+case "${1:-test}" in
+matrix) ;;
+test) PACKAGES="$PACKAGES chromium" ;;
+*) echo "mmaplab: setup-host.sh takes matrix or test, not '$1'" >&2; exit 2 ;;
+esac
 
 missing=""
 for p in $PACKAGES; do

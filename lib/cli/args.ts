@@ -96,7 +96,7 @@ export function defaultOptions(): CliOptions {
     topic: null,
     args: [],
     kernels: { releases: [], paths: [] },
-    accel: 'tcg',
+    accel: 'auto',
     cells: [],
     allocators: [],
     techniques: [],
@@ -248,7 +248,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: '--accel',
     value: 'auto|tcg|kvm',
-    help: 'tcg (default); auto uses KVM only if a probe boot under KVM works',
+    help: 'auto (default): KVM if a probe boot under KVM works, else TCG; tcg or kvm force one',
     commands: BOOTING,
     apply: (st, v) => (st.opts.accel = oneOf('--accel', v, ['auto', 'tcg', 'kvm'] as const)),
   },

@@ -62,7 +62,7 @@ describe('command line', () => {
 
   it('the defaults: tcg, hazards yes, one round, no shard, no --out, failing on disagreement', () => {
     const d = defaultOptions();
-    assert.equal(d.accel, 'tcg');
+    assert.equal(d.accel, 'auto');
     assert.equal(d.hazards, 'yes');
     assert.equal(d.repeat, 1);
     assert.equal(d.isolate, false);
