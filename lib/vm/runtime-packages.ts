@@ -1,0 +1,136 @@
+/**
+ * Which installed packages the guest never loads. The runtime image leaves
+ * out node_modules trees reachable only from devDependencies that dist/ does
+ * not require (typescript, node-gyp, @types/*): they are build tools. Every
+ * other package stays, including one reachable from nowhere (an extraneous
+ * install): when in doubt, a package goes into the image.
+ *
+ * The tree is read from the installed package.json files, not from
+ * package-lock.json, so it is what node would actually resolve.
+ */
+import * as fs from 'node:fs';
+import { isBuiltin } from 'node:module';
+import * as path from 'node:path';
+
+/** Installed packages: directory relative to the root ('node_modules/a/node_modules/b') -> names it depends on. */
+export type PackageTree = ReadonlyMap<string, readonly string[]>;
+
+/** The dependency fields of a package.json. */
+export interface Manifest {
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+}
+
+function names(field: Record<string, string> | undefined): string[] {
+  return Object.keys(field ?? {});
+}
+
+/** Every name a package needs at run time (devDependencies are for building it). */
+export function runtimeDependencies(m: Manifest): string[] {
+  return [...names(m.dependencies), ...names(m.optionalDependencies), ...names(m.peerDependencies)];
+}
+
+function readManifest(file: string): Manifest | null {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest;
+  } catch {
+    return null; // no package.json: not a package (a leftover directory)
+  }
+}
+
+/** Names of the subdirectories of `dir` (none if it is missing); dot entries are npm's own. */
+function subdirs(dir: string): string[] {
+  try {
+    return fs
+      .readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+      .map((e) => e.name);
+  } catch {
+    return [];
+  }
+}
+
+/** Package directories directly in `rel`/node_modules, scoped ones included, relative to `root`. */
+function packageDirs(root: string, rel: string): string[] {
+  const nm = rel === '' ? 'node_modules' : `${rel}/node_modules`;
+  return subdirs(path.join(root, nm)).flatMap((name) =>
+    name.startsWith('@') ? subdirs(path.join(root, nm, name)).map((s) => `${nm}/${name}/${s}`) : [`${nm}/${name}`],
+  );
+}
+
+/** The installed tree under `root`/node_modules, nested installs included. */
+export function readPackageTree(root: string): PackageTree {
+  const tree = new Map<string, readonly string[]>();
+  const visit = (rel: string): void => {
+    for (const dir of packageDirs(root, rel)) {
+      const m = readManifest(path.join(root, dir, 'package.json'));
+      if (m === null) continue;
+      tree.set(dir, runtimeDependencies(m));
+      visit(dir);
+    }
+  };
+  visit('');
+  return tree;
+}
+
+/** The directory of the package that holds `dir` ('' for the root package). */
+function enclosingPackage(dir: string): string {
+  const i = dir.lastIndexOf('/node_modules/');
+  return i < 0 ? '' : dir.slice(0, i);
+}
+
+/** Where node finds package `name` required from package `from`: its own node_modules, then each ancestor's. */
+export function resolvePackage(tree: PackageTree, from: string, name: string): string | null {
+  for (let dir = from; ; dir = enclosingPackage(dir)) {
+    const candidate = dir === '' ? `node_modules/${name}` : `${dir}/node_modules/${name}`;
+    if (tree.has(candidate)) return candidate;
+    if (dir === '') return null;
+  }
+}
+
+/** The packages `roots` (names required by the root package) load, transitively. */
+export function packageClosure(tree: PackageTree, roots: Iterable<string>): Set<string> {
+  const seen = new Set<string>();
+  const queue: Array<[string, string]> = [...roots].map((name) => ['', name]);
+  for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+    const dir = resolvePackage(tree, item[0], item[1]);
+    if (dir === null || seen.has(dir)) continue; // not installed (optional, peer), or done
+    seen.add(dir);
+    for (const dep of tree.get(dir) ?? []) queue.push([dir, dep]);
+  }
+  return seen;
+}
+
+/** The package a bare specifier names: 'a/b' -> 'a', '@s/a/b' -> '@s/a'; null for builtins and paths. */
+export function packageOfSpecifier(spec: string): string | null {
+  if (spec.startsWith('.') || spec.startsWith('/') || isBuiltin(spec)) return null;
+  const parts = spec.split('/');
+  return spec.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] as string);
+}
+
+const REQUIRE = /\brequire\(\s*(["'])([^"'\n]+)\1\s*\)/g;
+
+/** The packages these CommonJS sources require (tsc's output: dynamic imports become require too). */
+export function requiredPackages(sources: Iterable<string>): Set<string> {
+  const out = new Set<string>();
+  for (const text of sources) {
+    for (const m of text.matchAll(REQUIRE)) {
+      const pkg = packageOfSpecifier(m[2] as string);
+      if (pkg !== null) out.add(pkg);
+    }
+  }
+  return out;
+}
+
+/**
+ * The package directories to leave out: reachable from a devDependency
+ * nothing in dist/ requires, and from nothing the runtime loads.
+ */
+export function devOnlyPackages(tree: PackageTree, manifest: Manifest, required: ReadonlySet<string>): Set<string> {
+  const keepRoots = new Set([...runtimeDependencies(manifest), ...required]);
+  const keep = packageClosure(tree, keepRoots);
+  const devRoots = names(manifest.devDependencies).filter((n) => !keepRoots.has(n));
+  return new Set([...packageClosure(tree, devRoots)].filter((dir) => !keep.has(dir)));
+}
