@@ -2,6 +2,12 @@
  * The guest agent: started by guest.sh inside the VM with the run directory as
  * its argument. Runs the job, reporting every step as an event line; exits
  * early (so the host reboots) when a cell has damaged the kernel.
+ *
+ * With `--template` (a template VM, lib/vm/template) it first gets everything
+ * a job needs running (the probe process included), says so on the control
+ * port and waits there: the VM is saved in that wait, and each restored copy
+ * gets its order, sets its clock, mounts its own run directory and goes on
+ * exactly as a cold-booted agent would.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -13,27 +19,31 @@ import {
   MARK_AGENT_READY,
   MARK_CELL_DONE,
   MARK_FUZZ_BATCH,
+  MARK_TEMPLATE_READY,
   type GuestEvent,
   type Job,
 } from '../vm/job';
+import { GUEST_RUN_DIR, RUN_DIR_TAG } from '../vm/guest-init';
 import { CellRunner, damagedKernel } from './cell-runner';
+import { GuestControl, resumeSteps } from './control';
 import { loadModule } from './module';
 
 function uptime(): number {
   return Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
 }
 
-async function main(runDir: string): Promise<number> {
+async function main(runDir: string, warm: CellRunner | null = null): Promise<number> {
   const eventsFile = path.join(runDir, EVENTS_FILE);
   const emit = (e: GuestEvent): void => fs.appendFileSync(eventsFile, JSON.stringify(e) + '\n');
   const job = JSON.parse(fs.readFileSync(path.join(runDir, JOB_FILE), 'utf8')) as Job;
   emit({ type: 'ready', uptime: uptime(), node: process.version, release: os.release() });
   process.stdout.write(`${MARK_AGENT_READY} ${uptime()}\n`);
   try {
+    if (warm !== null && job.kind !== 'cells') warm.close();
     if (job.kind === 'idle') return 0;
     if (job.kind === 'cells') {
-      const runner = new CellRunner({ kernel: os.release() });
-      // The probe's node starts while insmod runs.
+      const runner = warm ?? new CellRunner({ kernel: os.release() });
+      // The probe's node starts while insmod runs (a template's runs already).
       runner.start();
       loadModule(job.module.path, job.module.params);
       try {
@@ -103,12 +113,38 @@ async function main(runDir: string): Promise<number> {
   }
 }
 
-const runDir = process.argv[2];
+/**
+ * A template's wait: the probe started and the port open, `template-ready`,
+ * then (in a restored copy) the order, the clock, the run directory.
+ */
+function awaitRestore(): CellRunner {
+  const runner = new CellRunner({ kernel: os.release() });
+  runner.start();
+  const control = new GuestControl();
+  control.send({ type: 'template-ready', uptime: uptime() });
+  process.stdout.write(`${MARK_TEMPLATE_READY} ${uptime()}\n`);
+  const order = control.receive('resume');
+  resumeSteps(order.epochMs, RUN_DIR_TAG, GUEST_RUN_DIR, order.msize);
+  control.send({ type: 'resumed', uptime: uptime() });
+  return runner;
+}
+
+const template = process.argv[2] === '--template';
+const runDir = template ? GUEST_RUN_DIR : process.argv[2];
 if (runDir === undefined) {
-  process.stderr.write('usage: agent.js RUN_DIR\n');
+  process.stderr.write('usage: agent.js RUN_DIR | agent.js --template\n');
   process.exit(2);
 }
-main(runDir).then(
+let warm: CellRunner | null = null;
+if (template) {
+  try {
+    warm = awaitRestore();
+  } catch (err) {
+    process.stderr.write(`agent: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(3);
+  }
+}
+main(runDir, warm).then(
   (status) => {
     fs.appendFileSync(path.join(runDir, EVENTS_FILE), JSON.stringify({ type: 'done', status }) + '\n');
     process.stdout.write(`${MARK_AGENT_DONE} ${status}\n`);

@@ -6,14 +6,16 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MmaplabError } from '../util/errors';
-import { cacheDir } from '../paths';
+import { cacheDir, REPO_ROOT } from '../paths';
 import { useCached, writeVerified } from '../util/verified-cache';
 import { writeCpio, type CpioEntry } from './cpio';
-import { initScript } from './guest-init';
+import { IMAGE_MODULES_FILE, initScript } from './guest-init';
 import type { Kernel } from './kernels';
 import {
+  IMAGE_ROOT_MODULE_ROOTS,
   INITRAMFS_MODULE_ROOTS,
   loadModuleIndex,
+  type ModuleIndex,
   readModule,
   resolveLoadOrder,
 } from './modules';
@@ -23,8 +25,38 @@ export const MSIZE = 512 * 1024;
 
 export interface InitramfsPlan {
   modules: Array<{ name: string; data: Buffer }>;
+  /**
+   * What the image root (a template VM) loads besides `modules`, in order;
+   * null when this kernel cannot have one, with the reason.
+   */
+  imageModules?: { modules: Array<{ name: string; data: Buffer }> } | { missing: string };
   busybox: Buffer;
   init: string;
+}
+
+/** The command init runs, chrooted into the image root, to start a template's agent. */
+export function templateAgentCommand(): string {
+  return `${process.execPath} ${path.join(REPO_ROOT, 'dist', 'lib', 'runner', 'agent.js')} --template`;
+}
+
+/** Why this kernel's initramfs has no image root, or null when it has one. */
+export function imageRootMissing(plan: InitramfsPlan): string | null {
+  return plan.imageModules !== undefined && 'missing' in plan.imageModules ? plan.imageModules.missing : null;
+}
+
+/** The image root's extra modules (those `common` does not already load), or why there are none. */
+function planImageModules(
+  modulesDir: string,
+  index: ModuleIndex,
+  common: readonly string[],
+): NonNullable<InitramfsPlan['imageModules']> {
+  let names: string[];
+  try {
+    names = resolveLoadOrder(index, IMAGE_ROOT_MODULE_ROOTS).filter((n) => !common.includes(n));
+  } catch (err) {
+    return { missing: err instanceof Error ? err.message : String(err) };
+  }
+  return { modules: names.map((name) => ({ name, data: readModule(modulesDir, index.paths.get(name) as string) })) };
 }
 
 function isStaticElf(data: Buffer): boolean {
@@ -54,14 +86,18 @@ export function planInitramfs(kernel: Kernel, busyboxPath = BUSYBOX): InitramfsP
     );
   }
   let modules: InitramfsPlan['modules'] = [];
+  let imageModules: NonNullable<InitramfsPlan['imageModules']> = { modules: [] };
   if (kernel.modulesDir !== null) {
     const index = loadModuleIndex(kernel.modulesDir);
-    modules = resolveLoadOrder(index, INITRAMFS_MODULE_ROOTS).map((name) => ({
+    const names = resolveLoadOrder(index, INITRAMFS_MODULE_ROOTS);
+    modules = names.map((name) => ({
       name,
       data: readModule(kernel.modulesDir as string, index.paths.get(name) as string),
     }));
+    imageModules = planImageModules(kernel.modulesDir, index, names);
   }
-  return { modules, busybox, init: initScript(MSIZE) };
+  const image = 'modules' in imageModules;
+  return { modules, imageModules, busybox, init: initScript(MSIZE, image ? templateAgentCommand() : null) };
 }
 
 export function renderInitramfs(plan: InitramfsPlan): Buffer {
@@ -76,8 +112,14 @@ export function renderInitramfs(plan: InitramfsPlan): Buffer {
     path: 'etc/mmaplab-modules',
     data: Buffer.from(plan.modules.map((m) => m.name).join('\n') + '\n'),
   });
+  const extra = plan.imageModules !== undefined && 'modules' in plan.imageModules ? plan.imageModules.modules : [];
+  entries.push({
+    kind: 'file',
+    path: IMAGE_MODULES_FILE,
+    data: Buffer.from(extra.map((m) => `${m.name}\n`).join('')),
+  });
   entries.push({ kind: 'dir', path: 'lib/mmaplab-initramfs' });
-  for (const m of plan.modules) {
+  for (const m of [...plan.modules, ...extra]) {
     entries.push({ kind: 'file', path: `lib/mmaplab-initramfs/${m.name}.ko`, data: m.data });
   }
   return writeCpio(entries);
@@ -88,6 +130,10 @@ export function planKey(kernel: Kernel, plan: InitramfsPlan): string {
   const h = crypto.createHash('sha256');
   h.update(kernel.release).update('\0').update(plan.init).update('\0').update(plan.busybox);
   for (const m of plan.modules) h.update('\0').update(m.name).update('\0').update(m.data);
+  if (plan.imageModules !== undefined && 'modules' in plan.imageModules) {
+    h.update('\0image');
+    for (const m of plan.imageModules.modules) h.update('\0').update(m.name).update('\0').update(m.data);
+  }
   return h.digest('hex').slice(0, 16);
 }
 

@@ -57,6 +57,8 @@ export type GuestEvent =
   | { type: 'done'; status: number };
 
 export const MARK_AGENT_READY = 'MMAPLAB-AGENT-READY';
+/** Printed by a template's agent when it waits on its control port (the host saves the VM then). */
+export const MARK_TEMPLATE_READY = 'MMAPLAB-TEMPLATE-READY';
 export const MARK_CELL_DONE = 'MMAPLAB-CELL-DONE';
 export const MARK_AGENT_DONE = 'MMAPLAB-AGENT-DONE';
 /** Printed by a fuzz job after every clean check: the host's idle deadline starts again. */

@@ -11,6 +11,13 @@ import { MmaplabError } from '../util/errors';
 
 /** What the guest needs: the virtio-pci transport, 9p over virtio, overlayfs. */
 export const INITRAMFS_MODULE_ROOTS = ['virtio_pci', '9pnet_virtio', '9p', 'overlay'] as const;
+/**
+ * What a template VM's image root needs besides: the runtime image's disk and
+ * filesystem, and the control port. ext4 allocates the crc32c hash at every
+ * mount, even without metadata_csum, and modules.dep does not name it (a
+ * softdep only), so crc32c_generic is a root of its own.
+ */
+export const IMAGE_ROOT_MODULE_ROOTS = ['virtio_blk', 'crc32c_generic', 'ext4', 'virtio_console'] as const;
 
 export interface ModuleIndex {
   /** module name (dashes as underscores) -> path relative to the modules dir */

@@ -9,7 +9,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MmaplabError } from '../util/errors';
-import { HOST_ROOT_TAG, RUN_DIR_TAG } from './guest-init';
+import { CONTROL_PORT } from './control-port';
+import { HOST_ROOT_TAG, IMAGE_ROOT_WORD, RUN_DIR_TAG } from './guest-init';
 import type { BootImage } from './vmlinux';
 
 export type Accel = 'tcg' | 'kvm';
@@ -46,7 +47,34 @@ export interface BootSpec {
   };
   /** Called for every console line, with ms since QEMU was started. */
   onLine?: (line: string, ms: number) => void;
+  /**
+   * A VM that is saved or restored (lib/vm/template) instead of the 9p-rooted
+   * cold boot: its root, RAM, control port and monitor.
+   */
+  snapshot?: SnapshotWiring;
+  /**
+   * Runs once QEMU is started (a restored copy: load the saved state, resume,
+   * hand over the job). If it fails, QEMU is killed and the boot ends
+   * 'restore-failed' with the error's message.
+   */
+  afterSpawn?: (alive: () => boolean) => Promise<void>;
 }
+
+/** What a template VM and its restored copies have instead of the 9p root share (see lib/vm/template). */
+export interface SnapshotWiring {
+  /** The runtime image (lib/vm/runtime-image), the root's read-only lower layer. */
+  runtimeImage: string;
+  /** Guest RAM: a file the template writes (share=on) and each copy maps copy-on-write (share=off). */
+  ramFile: string;
+  share: boolean;
+  /** The control port's unix socket: the host listens, QEMU connects. */
+  controlSocket: string;
+  /** QMP's unix socket: QEMU listens. */
+  qmpSocket: string;
+  /** Start paused, waiting for the saved state (-incoming defer). */
+  incoming: boolean;
+}
+
 
 export type BootEnd =
   /** The guest powered off (whatever happened inside; see the run directory). */
@@ -56,7 +84,9 @@ export type BootEnd =
   /** The deadline passed and QEMU was killed. */
   | 'timeout'
   /** QEMU itself failed (bad arguments, missing device, ...). */
-  | 'qemu-error';
+  | 'qemu-error'
+  /** Loading a saved state or resuming from it failed (BootOutcome.stderr says why). */
+  | 'restore-failed';
 
 export interface BootOutcome {
   end: BootEnd;
@@ -72,6 +102,17 @@ export interface BootOutcome {
 export function qemuAvailable(): boolean {
   const r = spawnSync(QEMU, ['--version'], { stdio: 'ignore' });
   return !r.error && r.status === 0;
+}
+
+let versionLine: string | null = null;
+
+/** `qemu-system-x86_64 --version`'s first line (cached): a saved VM is only restored by the QEMU that saved it. */
+export function qemuVersionLine(): string {
+  if (versionLine === null) {
+    const r = spawnSync(QEMU, ['--version'], { encoding: 'utf8' });
+    versionLine = r.error || r.status !== 0 ? 'unknown' : (r.stdout.split('\n')[0]?.trim() ?? 'unknown');
+  }
+  return versionLine;
 }
 
 export function requireQemu(): void {
@@ -102,12 +143,13 @@ export function kernelCmdline(extra: readonly string[] = []): string {
 }
 
 export function qemuArgs(spec: BootSpec): string[] {
+  const snap = spec.snapshot;
   const args = [
     // q35, not microvm: microvm has no HPET or ACPI PM timer, and under TCG
     // the PIT-only TSC calibration fails in some boots ("could not calculate
     // TSC khz"), after which the kernel stalls before printing anything
     // (seen in 2 of 8 microvm boots, 0 of 20 on q35). q35 costs ~0.2 s more.
-    '-M', 'q35,smm=off',
+    '-M', snap ? 'q35,smm=off,memory-backend=ram0' : 'q35,smm=off',
     '-accel', spec.accel,
     '-cpu', spec.accel === 'kvm' ? 'host' : 'max',
     '-smp', String(spec.cpus),
@@ -116,12 +158,34 @@ export function qemuArgs(spec: BootSpec): string[] {
     '-serial', 'stdio',
     '-kernel', spec.image.path,
     '-initrd', spec.initramfs,
-    '-append', kernelCmdline(spec.cmdline),
-    '-fsdev', `local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap`,
-    '-device', `virtio-9p-pci,fsdev=hostroot,mount_tag=${HOST_ROOT_TAG}`,
+    '-append', kernelCmdline([...(spec.cmdline ?? []), ...(snap ? [IMAGE_ROOT_WORD] : [])]),
+  ];
+  if (snap) {
+    // Everything here must be the same for a template and its copies (the
+    // saved devices are matched by id and address), but for sharing the RAM
+    // file, the sockets, the run directory's host path and -incoming.
+    args.push(
+      '-object', `memory-backend-file,id=ram0,size=${spec.memoryMb}M,mem-path=${snap.ramFile},share=${snap.share ? 'on' : 'off'}`,
+      '-drive', `file=${snap.runtimeImage},format=raw,if=none,id=rt,readonly=on`,
+      '-device', 'virtio-blk-pci,drive=rt',
+      '-device', 'virtio-serial-pci,id=vser',
+      '-chardev', `socket,id=ctl,path=${snap.controlSocket}`,
+      '-device', `virtserialport,bus=vser.0,nr=1,chardev=ctl,name=${CONTROL_PORT}`,
+      '-qmp', `unix:${snap.qmpSocket},server=on,wait=off`,
+      // A restored copy's kernel reseeds its random pool from a new generation id.
+      '-device', 'vmgenid,guid=auto',
+    );
+  } else {
+    args.push(
+      '-fsdev', `local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap`,
+      '-device', `virtio-9p-pci,fsdev=hostroot,mount_tag=${HOST_ROOT_TAG}`,
+    );
+  }
+  args.push(
     '-fsdev', `local,id=rundir,path=${spec.runDir},security_model=none`,
     '-device', `virtio-9p-pci,fsdev=rundir,mount_tag=${RUN_DIR_TAG}`,
-  ];
+  );
+  if (snap?.incoming) args.push('-incoming', 'defer');
   return args;
 }
 
@@ -187,6 +251,14 @@ export function boot(spec: BootSpec): Promise<BootOutcome> {
     timedOut = true;
     child.kill('SIGKILL');
   };
+  let setupError: string | null = null;
+  let closed = false;
+  child.on('close', () => (closed = true));
+  spec.afterSpawn?.(() => !closed).catch((err: unknown) => {
+    if (closed) return; // QEMU's own end says more
+    setupError = err instanceof Error ? err.message : String(err);
+    child.kill('SIGKILL');
+  });
   const timer = setTimeout(kill, spec.timeoutMs);
   let idleTimer: NodeJS.Timeout | null = null;
   function armIdle(ms?: number): void {
@@ -213,7 +285,9 @@ export function boot(spec: BootSpec): Promise<BootOutcome> {
         reject(writeError);
         return;
       }
-      const end: BootEnd = timedOut
+      const end: BootEnd = setupError !== null
+        ? 'restore-failed'
+        : timedOut
         ? 'timeout'
         : panicked
           ? 'panic'
@@ -227,7 +301,7 @@ export function boot(spec: BootSpec): Promise<BootOutcome> {
         marks,
         consoleFile,
         consoleTail: tail.slice(),
-        stderr: stderr.trim(),
+        stderr: [stderr.trim(), ...(setupError !== null ? [setupError] : [])].filter((t) => t !== '').join('\n'),
       });
     });
   });

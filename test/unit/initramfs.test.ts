@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { readCpio, type CpioReadEntry } from '../../lib/vm/cpio';
 import { HOST_ROOT_TAG, RUN_DIR_TAG, initScript } from '../../lib/vm/guest-init';
-import { MSIZE, planInitramfs, planKey, renderInitramfs, type InitramfsPlan } from '../../lib/vm/initramfs';
+import { MSIZE, imageRootMissing, templateAgentCommand, planInitramfs, planKey, renderInitramfs, type InitramfsPlan } from '../../lib/vm/initramfs';
 import type { Kernel } from '../../lib/vm/kernels';
 import { INITRAMFS_MODULE_ROOTS, loadModuleIndex, resolveLoadOrder } from '../../lib/vm/modules';
 import { caught } from './caught';
@@ -61,7 +61,7 @@ describe('initramfs contents', () => {
     assert.match(text, /\$B insmod \/lib\/mmaplab-initramfs\/\$m\.ko/);
     assert.match(text, /\$\(\$B cat \/etc\/mmaplab-modules\)/);
     const hostMount = `mount -t 9p -o trans=virtio,version=9p2000\\.L,msize=${MSIZE},cache=loose,ro`;
-    assert.match(text, new RegExp(`${hostMount} \\\\\\n  ${HOST_ROOT_TAG} /host`));
+    assert.match(text, new RegExp(`${hostMount} \\\\\\n +${HOST_ROOT_TAG} /host`));
     assert.match(text, new RegExp(`mount -t 9p .*\\\\\\n  ${RUN_DIR_TAG} /newroot/run/mmaplab`));
     assert.match(text, /mount -t overlay -o lowerdir=\/host,upperdir=\/rw\/upper,workdir=\/rw\/work/);
     assert.match(text, /mount -t devtmpfs dev \/dev\n/);
@@ -192,7 +192,7 @@ describe('initramfs plan', () => {
     const p = planInitramfs(KERNEL, busybox);
     assert.deepEqual(p.modules, []);
     assert.ok(p.busybox.equals(elf));
-    assert.equal(p.init, initScript(MSIZE));
+    assert.equal(p.init, initScript(MSIZE, templateAgentCommand()), 'nothing is missing for an image root');
   });
 
   it('planInitramfs reads the modules the roots need in load order, decompressing .ko.gz', () => {
@@ -244,5 +244,34 @@ describe('initramfs plan', () => {
     assert.ok(names.includes('9p') && names.indexOf('netfs') < names.indexOf('9p'), names.join(' '));
     assert.ok(!names.includes('virtio_rng'), 'only what the roots need');
     for (const m of p.modules) assert.ok(m.data.equals(fakeModule(m.name)), `${m.name} is plain ELF`);
+    // No virtio_blk, ext4 or virtio_console here: this kernel boots cold only, and its init says so.
+    assert.match(imageRootMissing(p) ?? '', /neither a module nor a built-in virtio_blk/);
+    assert.match(p.init, /fail "this initramfs has no image root/);
+  });
+
+  it('planInitramfs adds what the image root needs, beyond the common modules, to its own list', () => {
+    const busybox = path.join(tmp, 'busybox-static');
+    fs.writeFileSync(busybox, elfWithSegments([1]));
+    const mods = path.join(tmp, 'lib', 'modules', '6.1.0-99-amd64');
+    const dep: Record<string, string[]> = {
+      virtio_pci: [], '9pnet_virtio': [], '9p': [], overlay: [],
+      virtio_blk: ['virtio_pci'], crc32c_generic: [], crc16: [], ext4: ['crc16'],
+    };
+    fs.mkdirSync(mods, { recursive: true });
+    for (const name of Object.keys(dep)) fs.writeFileSync(path.join(mods, `${name}.ko`), fakeModule(name));
+    fs.writeFileSync(
+      path.join(mods, 'modules.dep'),
+      Object.entries(dep).map(([n, d]) => `${n}.ko: ${d.map((x) => `${x}.ko`).join(' ')}`).join('\n') + '\n',
+    );
+    fs.writeFileSync(path.join(mods, 'modules.builtin'), 'kernel/drivers/char/virtio_console.ko\n');
+    const p = planInitramfs({ ...KERNEL, modulesDir: mods }, busybox);
+    assert.equal(imageRootMissing(p), null);
+    const image = p.imageModules !== undefined && 'modules' in p.imageModules ? p.imageModules.modules : [];
+    assert.deepEqual(image.map((m) => m.name), ['virtio_blk', 'crc32c_generic', 'crc16', 'ext4']);
+    const entries = entryMap(readCpio(renderInitramfs(p)));
+    assert.equal(entries.get('etc/mmaplab-modules-image')?.data.toString('utf8'), 'virtio_blk\ncrc32c_generic\ncrc16\next4\n');
+    assert.ok(entries.has('lib/mmaplab-initramfs/ext4.ko'));
+    assert.match(p.init, new RegExp(`chroot /newroot ${templateAgentCommand().replace(/[.+]/g, '\\$&')}`));
+    assert.notEqual(planKey(KERNEL, p), planKey(KERNEL, { ...p, imageModules: { modules: [] } }));
   });
 });

@@ -1,0 +1,106 @@
+/**
+ * A QEMU Machine Protocol client over a unix socket: one command at a time,
+ * which is all saving and restoring a VM needs (lib/vm/template).
+ */
+import * as net from 'node:net';
+import { MmaplabError } from '../util/errors';
+
+/** What a QMP command returned: an object, a list or nothing, as QEMU's schema says. */
+export type QmpReturn = Record<string, unknown>;
+
+interface Waiter {
+  resolve: (v: QmpReturn) => void;
+  reject: (e: Error) => void;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** One QMP message line: a greeting, an event, a return or an error. */
+export function parseQmpLine(line: string): { kind: 'greeting' | 'event' | 'return' | 'error'; body: QmpReturn } {
+  const msg = JSON.parse(line) as Record<string, unknown>;
+  if ('QMP' in msg) return { kind: 'greeting', body: msg };
+  if ('event' in msg) return { kind: 'event', body: msg };
+  if ('error' in msg) return { kind: 'error', body: (msg['error'] ?? {}) as QmpReturn };
+  const ret = msg['return'];
+  return { kind: 'return', body: ret !== null && typeof ret === 'object' && !Array.isArray(ret) ? (ret as QmpReturn) : {} };
+}
+
+export class Qmp {
+  private buf = '';
+  private waiting: Waiter | null = null;
+  private greeted: (() => void) | null = null;
+  private closed = false;
+
+  private constructor(private readonly sock: net.Socket) {
+    sock.setEncoding('utf8');
+    sock.on('data', (d: string) => this.onData(d));
+    sock.on('close', () => {
+      this.closed = true;
+      this.waiting?.reject(new Error('the QMP connection closed (QEMU exited)'));
+      this.waiting = null;
+    });
+    sock.on('error', () => undefined);
+  }
+
+  /** Connects (QEMU creates the socket shortly after it starts) and leaves capability negotiation. */
+  static async connect(file: string, timeoutMs: number, alive: () => boolean): Promise<Qmp> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const sock = await new Promise<net.Socket>((resolve, reject) => {
+          const s = net.connect(file);
+          s.once('connect', () => resolve(s));
+          s.once('error', reject);
+        });
+        const q = new Qmp(sock);
+        await new Promise<void>((resolve) => (q.greeted = resolve));
+        await q.exec('qmp_capabilities');
+        return q;
+      } catch (err) {
+        if (!alive()) throw new MmaplabError('ERESTORE', 'QEMU exited before its monitor answered');
+        if (Date.now() > deadline) {
+          throw new MmaplabError('ERESTORE', `no QMP monitor at ${file} within ${timeoutMs} ms: ${String(err)}`);
+        }
+        await sleep(10);
+      }
+    }
+  }
+
+  private onData(d: string): void {
+    this.buf += d;
+    let nl: number;
+    while ((nl = this.buf.indexOf('\n')) >= 0) {
+      const line = this.buf.slice(0, nl).trim();
+      this.buf = this.buf.slice(nl + 1);
+      if (line === '') continue;
+      let msg: ReturnType<typeof parseQmpLine>;
+      try {
+        msg = parseQmpLine(line);
+      } catch {
+        continue; // not JSON: nothing QMP sends
+      }
+      if (msg.kind === 'greeting') this.greeted?.();
+      else if (msg.kind === 'event') continue;
+      else if (this.waiting) {
+        const w = this.waiting;
+        this.waiting = null;
+        if (msg.kind === 'error') w.reject(new Error(`QMP: ${String(msg.body['desc'] ?? JSON.stringify(msg.body))}`));
+        else w.resolve(msg.body);
+      }
+    }
+  }
+
+  exec(command: string, args?: Record<string, unknown>): Promise<QmpReturn> {
+    if (this.closed) return Promise.reject(new Error('the QMP connection closed (QEMU exited)'));
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+      this.sock.write(`${JSON.stringify(args ? { execute: command, arguments: args } : { execute: command })}\n`);
+    });
+  }
+
+  close(): void {
+    this.sock.destroy();
+  }
+}
