@@ -59,6 +59,8 @@ export interface CliOptions {
   profiles: BootProfile[];
   repeat: number;
   isolate: boolean;
+  /** Cells start from a saved VM (false: --cold, every VM boots). */
+  restore: boolean;
   /** VMs run at once (matrix). */
   jobs: number;
   shard: Shard | null;
@@ -109,6 +111,7 @@ export function defaultOptions(): CliOptions {
     profiles: [],
     repeat: 1,
     isolate: false,
+    restore: true,
     jobs: 1,
     shard: null,
     out: null,
@@ -342,6 +345,12 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'one VM boot per cell, so no verdict depends on the cells before it (slower)',
     commands: ['matrix'],
     apply: (st) => (st.opts.isolate = true),
+  },
+  {
+    name: '--cold',
+    help: 'boot every VM cold instead of restoring cells from a VM saved once per kernel and profile',
+    commands: ['matrix', 'run'],
+    apply: (st) => (st.opts.restore = false),
   },
   {
     name: '--jobs',

@@ -12,7 +12,7 @@ import { renderTable, renderTally } from '../report/table';
 import type { CellResult, CellSpec } from '../experiments/types';
 import { selectKernels, seriesOf } from '../vm/kernels';
 import { requireQemu } from '../vm/qemu';
-import { runCells } from '../vm/session';
+import { runCells, type VmRun } from '../vm/session';
 import { runPool } from '../util/pool';
 import type { KernelFiles } from '../experiments/file-triggers';
 import type { ReportFiles } from '../report/schema';
@@ -73,10 +73,14 @@ export async function runMatrix(opts: CliOptions): Promise<number> {
             },
           );
           const info = boots.get(k.release) ?? { release: k.release, series: k.series, accel: vm.accel, boots: 0 };
-          info.boots += out.runs.length;
+          countVms(info, out.runs);
           boots.set(k.release, info);
           if (!opts.isolate) {
-            say(`${k.release}: ${out.runs.length} boot(s), last run directory ${out.runs[out.runs.length - 1]?.runDir}`);
+            const restored = out.runs.filter((r) => r.start.kind === 'restored').length;
+            say(
+              `${k.release}: ${out.runs.length} VM(s), ${restored} restored; ` +
+                `last run directory ${out.runs[out.runs.length - 1]?.runDir}`,
+            );
           }
           return out.results;
         });
@@ -109,6 +113,18 @@ export async function runMatrix(opts: CliOptions): Promise<number> {
   }
   progress.finish();
   return finishRun(opts, outDir, results, report());
+}
+
+/** Adds `runs` to a kernel's VM counts: how many, how many restored, and why any booted cold. */
+export function countVms(info: ReportKernel, runs: readonly VmRun[]): void {
+  info.boots += runs.length;
+  const restored = runs.filter((r) => r.start.kind === 'restored').length;
+  if (restored > 0 || info.restored !== undefined) info.restored = (info.restored ?? 0) + restored;
+  for (const r of runs) {
+    if (r.start.kind !== 'cold' || r.start.fallback === undefined) continue;
+    const why = info.coldFallbacks ?? [];
+    if (!why.includes(r.start.fallback)) info.coldFallbacks = [...why, r.start.fallback];
+  }
 }
 
 /**

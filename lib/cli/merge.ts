@@ -82,6 +82,9 @@ export function mergeReports(inputs: readonly MergeInput[]): MatrixReport {
         continue;
       }
       had.boots += k.boots;
+      if (had.restored !== undefined || k.restored !== undefined) had.restored = (had.restored ?? 0) + (k.restored ?? 0);
+      const why = [...new Set([...(had.coldFallbacks ?? []), ...(k.coldFallbacks ?? [])])];
+      if (why.length > 0) had.coldFallbacks = why;
       const accels = new Set([...had.accel.split(','), k.accel]);
       had.accel = [...accels].join(',');
     }

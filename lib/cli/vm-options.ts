@@ -9,6 +9,7 @@ export async function vmOptionsFor(opts: CliOptions, kernel: Kernel): Promise<Vm
     ...DEFAULT_VM,
     accel: await resolveAccel(opts.accel, kernel),
     timeoutMs: opts.timeoutSec * 1000,
+    restore: opts.restore,
     ...(opts.verbose ? { echo: process.stderr } : {}),
   };
 }

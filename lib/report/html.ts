@@ -30,6 +30,7 @@ import {
   surprises,
   VERDICT_SYMBOLS,
   verdictSymbol,
+  vmsLabel,
 } from './view';
 
 /** A cell as the page's script sees it: the report cell and its labels. */
@@ -109,7 +110,7 @@ function cellLink(report: MatrixReport, rc: ReportCell): string {
 function header(report: MatrixReport): string {
   const env = report.environment;
   const kernels = reportKernels(report)
-    .map((k) => `${k.release} (${k.accel}, ${k.boots} boots)`)
+    .map((k) => `${k.release} (${k.accel}, ${vmsLabel(k)})`)
     .join(', ');
   return `<header><h1>mmaplab matrix report</h1><p>${html(
     `generated ${env.generated} by mmaplab ${env.mmaplab} (node ${env.node}) on ${env.host.os} ${env.host.release} ` +
@@ -127,7 +128,7 @@ function kernelSections(report: MatrixReport): string {
   const sections = reportKernels(report).map(
     (k, i) =>
       `<section class="kernel" data-kernel="${html(k.release)}"><h2>${html(k.release)}</h2>` +
-      `<p class="hint">series ${html(k.series)}, ${html(k.accel)}, ${k.boots} boots</p>` +
+      `<p class="hint">series ${html(k.series)}, ${html(k.accel)}, ${html(vmsLabel(k))}</p>` +
       `<div class="grid-host" id="grid-${i}"></div></section>`,
   );
   return (

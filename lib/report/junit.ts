@@ -147,6 +147,7 @@ export function renderJunit(report: MatrixReport): string {
       ['series', k.series],
       ['accel', k.accel],
       ['boots', String(k.boots)],
+      ['restored', String(k.restored ?? 0)],
       ['target', env.target],
       ['mmaplab', env.mmaplab],
       ['qemu', env.qemu ?? ''],

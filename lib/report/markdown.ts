@@ -23,6 +23,7 @@ import {
   reportKernels,
   surprises,
   verdictSymbol,
+  vmsLabel,
 } from './view';
 
 function row(cells: readonly string[]): string {
@@ -41,7 +42,7 @@ function code(s: string): string {
 function header(report: MatrixReport): string[] {
   const env = report.environment;
   const kernels = reportKernels(report)
-    .map((k) => `${code(k.release)} (${md(k.accel)}, ${k.boots} boots)`)
+    .map((k) => `${code(k.release)} (${md(k.accel)}, ${md(vmsLabel(k))})`)
     .join(', ');
   return [
     '# mmaplab matrix report',

@@ -42,8 +42,12 @@ export interface ReportKernel {
   series: string;
   /** 'tcg', 'kvm' or 'host'. */
   accel: string;
-  /** VM boots used (0 for --target host). */
+  /** VMs used (0 for --target host), whether booted or restored. */
   boots: number;
+  /** Of those, the VMs restored from a saved one (lib/vm/template) instead of booted. */
+  restored?: number;
+  /** Why VMs booted cold although restoring was on, one line per reason. */
+  coldFallbacks?: string[];
 }
 
 /**

@@ -132,6 +132,16 @@ export function distributionLabel(distribution: Record<string, number>): string 
     .join(', ');
 }
 
+/** "41 VMs (38 restored)", "1 VM" or "12 VMs (11 restored, 1 cold: why)". */
+export function vmsLabel(k: ReportKernel): string {
+  const n = `${k.boots} VM${k.boots === 1 ? '' : 's'}`;
+  const restored = k.restored ?? 0;
+  const why = k.coldFallbacks ?? [];
+  if (restored === 0 && why.length === 0) return n;
+  const parts = [`${restored} restored`, ...(why.length > 0 ? [`cold because ${why.join('; ')}`] : [])];
+  return `${n} (${parts.join(', ')})`;
+}
+
 /** The report's kernels, then any kernel that only appears in its cells. */
 export function reportKernels(report: MatrixReport): ReportKernel[] {
   const kernels = [...report.kernels];

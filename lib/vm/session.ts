@@ -28,6 +28,8 @@ import {
 import type { Kernel } from './kernels';
 import { boot, type Accel, type BootOutcome } from './qemu';
 import { ensureBootImage } from './vmlinux';
+import { savedVms, type SavedVms } from './saved-vms';
+import { restoredSpec, type Template, type TemplateShape } from './template';
 
 export interface VmOptions {
   accel: Accel;
@@ -45,6 +47,13 @@ export interface VmOptions {
    * (boot included), whatever is left of timeoutMs.
    */
   idleMs?: number;
+  /**
+   * Cell jobs start from a saved VM (lib/vm/template) instead of a cold
+   * boot; where that fails, they boot cold and the run says why.
+   */
+  restore?: boolean;
+  /** Where restored VMs come from (default: the process's one set of templates). */
+  savedVms?: SavedVms;
 }
 
 export const DEFAULT_VM: VmOptions = {
@@ -54,7 +63,13 @@ export const DEFAULT_VM: VmOptions = {
   timeoutMs: 300_000,
   bootPath: 'vmlinux',
   cmdline: [],
+  restore: true,
 };
+
+/** How a VM got its kernel: booted, or restored from a saved VM (and what that took). */
+export type VmStart =
+  | { kind: 'cold'; fallback?: string }
+  | { kind: 'restored'; template: string; loadedMs: number | null; resumedMs: number | null };
 
 export interface VmRun {
   runDir: string;
@@ -62,6 +77,7 @@ export interface VmRun {
   events: GuestEvent[];
   /** The status the agent reported, or null if it never finished. */
   agentStatus: number | null;
+  start: VmStart;
 }
 
 /**
@@ -117,7 +133,7 @@ function inRunDir<T>(dir: string, fn: () => T): T {
 
 let runCounter = 0;
 
-function newRunDir(kernel: Kernel, label: string): string {
+export function newRunDir(kernel: Kernel, label: string): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const dir = path.join(runsDir(), `${stamp}-${process.pid}-${++runCounter}-${kernel.release}-${label}`);
   inRunDir(dir, () => fs.mkdirSync(dir, { recursive: true }));
@@ -187,10 +203,10 @@ export async function runJob(
   vm: VmOptions,
   label: string,
   onEvent?: (e: GuestEvent) => void,
+  template?: Template,
 ): Promise<VmRun> {
-  const image = ensureBootImage(kernel, vm.bootPath);
-  const initramfs = ensureInitramfs(kernel);
   const runDir = newRunDir(kernel, label);
+  if (template !== undefined) job = withModuleInRunDir(job, runDir);
   inRunDir(runDir, () => {
     fs.writeFileSync(path.join(runDir, JOB_FILE), JSON.stringify(job, null, 2));
     fs.writeFileSync(path.join(runDir, GUEST_SCRIPT), guestScript(), { mode: 0o755 });
@@ -199,16 +215,12 @@ export async function runJob(
   const tail = new EventTail(path.join(runDir, EVENTS_FILE), onEvent);
   const timer = onEvent ? setInterval(() => tail.poll(), EVENT_POLL_MS) : null;
   let outcome: BootOutcome;
+  let start: VmStart = { kind: 'cold' };
+  let release = (): void => undefined;
   try {
-    outcome = await boot({
-      image,
-      initramfs,
+    const rest = {
       runDir,
-      accel: vm.accel,
-      cpus: vm.cpus,
-      memoryMb: vm.memoryMb,
       timeoutMs: vm.timeoutMs,
-      cmdline: vm.cmdline,
       marks: [MARK_ROOT_READY, MARK_AGENT_READY, MARK_CELL_DONE, MARK_AGENT_DONE],
       // A cell job must show progress: the agent's start, then each cell.
       ...(job.kind === 'cells'
@@ -237,24 +249,58 @@ export async function runJob(
             },
           }
         : {}),
-    });
+    };
+    if (template === undefined) {
+      outcome = await boot({
+        ...rest,
+        image: ensureBootImage(kernel, vm.bootPath),
+        initramfs: ensureInitramfs(kernel),
+        accel: vm.accel,
+        cpus: vm.cpus,
+        memoryMb: vm.memoryMb,
+        cmdline: vm.cmdline,
+      });
+    } else {
+      const restored = await restoredSpec(template, rest);
+      release = restored.release;
+      outcome = await boot(restored.spec);
+      start = { kind: 'restored', template: template.key, ...restored.timings };
+    }
   } catch (err) {
     // The console log (console.log in the run directory) could not be written.
     throw runDirError(err, runDir);
   } finally {
     if (timer !== null) clearInterval(timer);
+    release();
   }
   tail.poll(true);
   const events = tail.events;
   const done = events.find((e): e is Extract<GuestEvent, { type: 'done' }> => e.type === 'done');
-  const run: VmRun = { runDir, boot: outcome, events, agentStatus: done ? done.status : null };
-  inRunDir(runDir, () =>
+  const run: VmRun = { runDir, boot: outcome, events, agentStatus: done ? done.status : null, start };
+  writeOutcome(run);
+  return run;
+}
+
+function writeOutcome(run: VmRun): void {
+  inRunDir(run.runDir, () =>
     fs.writeFileSync(
-      path.join(runDir, 'outcome.json'),
-      JSON.stringify({ ...outcome, agentStatus: run.agentStatus }, null, 2),
+      path.join(run.runDir, 'outcome.json'),
+      JSON.stringify({ ...run.boot, agentStatus: run.agentStatus, start: run.start }, null, 2),
     ),
   );
-  return run;
+}
+
+/** The module file name a restored guest loads from its run directory. */
+export const RUN_DIR_MODULE = 'mmaplab.ko';
+
+/**
+ * A restored guest sees no host path (its root is the runtime image): the
+ * module travels in the run directory and the job names it there.
+ */
+function withModuleInRunDir(job: Job, runDir: string): Job {
+  if (!('module' in job)) return job;
+  inRunDir(runDir, () => fs.copyFileSync(job.module.path, path.join(runDir, RUN_DIR_MODULE)));
+  return { ...job, module: { ...job.module, path: path.posix.join(GUEST_RUN_DIR, RUN_DIR_MODULE) } };
 }
 
 /** Boots per job before a VM that never reaches its agent counts as a failure. */
@@ -275,12 +321,51 @@ export async function runJobReady(
   onEvent?: (e: GuestEvent) => void,
 ): Promise<VmRun[]> {
   const runs: VmRun[] = [];
+  let fallback: string | undefined;
+  const saved = vm.savedVms ?? savedVms;
+  if (vm.restore === true && job.kind === 'cells') {
+    // A restored copy that does not reach its agent is the template's fault
+    // (refused, corrupt): it is saved again once, then the kernel boots cold.
+    for (let attempt = 1; attempt <= RESTORE_ATTEMPTS; attempt++) {
+      const got = await saved.templateFor(kernel, shapeOf(vm), () => newRunDir(kernel, 'template'));
+      if ('fallback' in got) {
+        fallback = got.fallback;
+        break;
+      }
+      const run = await runJob(kernel, job, vm, attempt === 1 ? label : `${label}-restore${attempt}`, onEvent, got.template);
+      runs.push(run);
+      if (run.events.some((e) => e.type === 'ready')) return runs;
+      fallback = saved.refuse(kernel, got.template, restoreFailure(run));
+    }
+  }
   for (let attempt = 1; attempt <= BOOT_ATTEMPTS; attempt++) {
     const run = await runJob(kernel, job, vm, attempt === 1 ? label : `${label}-retry${attempt - 1}`, onEvent);
+    if (fallback !== undefined) {
+      run.start = { kind: 'cold', fallback };
+      writeOutcome(run);
+    }
     runs.push(run);
     if (run.events.some((e) => e.type === 'ready')) break;
   }
   return runs;
+}
+
+/** Restored copies tried per job before it boots cold: the cached template, then one saved anew. */
+export const RESTORE_ATTEMPTS = 2;
+
+function shapeOf(vm: VmOptions): TemplateShape {
+  return { accel: vm.accel, cpus: vm.cpus, memoryMb: vm.memoryMb, bootPath: vm.bootPath, cmdline: vm.cmdline };
+}
+
+/** Why a restored copy never reached its agent, in one line. */
+function restoreFailure(run: VmRun): string {
+  const why =
+    run.boot.end === 'restore-failed' || run.boot.end === 'qemu-error'
+      ? run.boot.stderr.split('\n').filter((l) => l.trim() !== '').slice(-1)[0] ?? run.boot.end
+      : run.boot.end === 'timeout'
+        ? 'the restored guest did not answer'
+        : `the restored guest ended (${run.boot.end}) before its agent was ready`;
+  return `${why} (run directory ${run.runDir})`;
 }
 
 /** Why a VM run produced nothing usable, for people: the console tail included. */

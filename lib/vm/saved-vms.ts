@@ -1,0 +1,94 @@
+/**
+ * The templates this process restores from (lib/vm/template), one per kernel
+ * and VM shape: found in the cache or saved once, shared by every job that
+ * asks at the same time, and given up on, with the reason, when they cannot
+ * be had (then jobs boot cold and their runs say why).
+ */
+import { qemuVersionLine } from './qemu';
+import type { Kernel } from './kernels';
+import {
+  cachedTemplate,
+  discardTemplate,
+  saveTemplate,
+  templateInputs,
+  templateLog,
+  type Template,
+  type TemplateInputs,
+  type TemplateShape,
+} from './template';
+
+export type TemplateOrFallback = { template: Template } | { fallback: string };
+
+/** Saves per key and process before it stops trying (each is a cold boot and a save). */
+export const SAVES_PER_KEY = 2;
+
+/** What a template is made of, for a kernel and shape (templateInputs; a test may give other inputs). */
+export type InputsOf = (kernel: Kernel, shape: TemplateShape, qemu: string) => TemplateInputs;
+
+export class SavedVms {
+  private readonly pending = new Map<string, Promise<TemplateOrFallback>>();
+  private readonly saves = new Map<string, number>();
+  private readonly given = new Map<string, string>();
+
+  constructor(private readonly inputsOf: InputsOf = templateInputs) {}
+
+  private static id(kernel: Kernel, shape: TemplateShape): string {
+    return JSON.stringify([kernel.release, shape]);
+  }
+
+  /** The template for this kernel and shape; `runDir` makes the run directory a save boots in. */
+  templateFor(kernel: Kernel, shape: TemplateShape, runDir: () => string): Promise<TemplateOrFallback> {
+    const id = SavedVms.id(kernel, shape);
+    const given = this.given.get(id);
+    if (given !== undefined) return Promise.resolve({ fallback: given });
+    let p = this.pending.get(id);
+    if (p === undefined) {
+      p = this.find(kernel, shape, runDir, id);
+      this.pending.set(id, p);
+    }
+    return p;
+  }
+
+  private async find(kernel: Kernel, shape: TemplateShape, runDir: () => string, id: string): Promise<TemplateOrFallback> {
+    let inputs;
+    try {
+      inputs = this.inputsOf(kernel, shape, qemuVersionLine());
+    } catch (err) {
+      return this.giveUp(id, err instanceof Error ? err.message : String(err));
+    }
+    const cached = cachedTemplate(inputs, shape, kernel.release);
+    if (cached !== null) return { template: cached };
+    const n = (this.saves.get(id) ?? 0) + 1;
+    this.saves.set(id, n);
+    if (n > SAVES_PER_KEY) return this.giveUp(id, `saved ${SAVES_PER_KEY} times and refused each time`);
+    const dir = runDir();
+    const saved = await saveTemplate(kernel, shape, inputs, dir);
+    if (saved.template !== null) return { template: saved.template };
+    const tail = saved.outcome.consoleTail.filter((l) => /FAILED|panic|Oops|BUG/.test(l)).slice(-1)[0];
+    const why = saved.outcome.stderr.split('\n').filter((l) => l.trim() !== '').slice(-1)[0] ?? tail ?? saved.outcome.end;
+    return this.giveUp(id, `saving a VM failed: ${why} (run directory ${dir})`);
+  }
+
+  private giveUp(id: string, why: string): TemplateOrFallback {
+    if (!this.given.has(id)) templateLog.write(`cells boot cold: ${why}`);
+    this.given.set(id, why);
+    this.pending.delete(id);
+    return { fallback: why };
+  }
+
+  /**
+   * A copy of `t` did not come up: the template is discarded (the next ask
+   * saves it again) unless another ask already replaced it. Returns the
+   * reason, for a cold run to record.
+   */
+  refuse(kernel: Kernel, t: Template, why: string): string {
+    templateLog.write(`a VM restored for ${kernel.release} did not come up (${why}); saving it again`);
+    discardTemplate(t.dir);
+    const id = SavedVms.id(kernel, t.shape);
+    this.pending.delete(id);
+    return `restoring failed: ${why}`;
+  }
+}
+
+/** The process's one set of templates. */
+export const savedVms = new SavedVms();

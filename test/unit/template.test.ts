@@ -1,0 +1,322 @@
+/**
+ * Saved VMs without a VM: the template cache's key and its checks (a stale,
+ * corrupt or changed template is found before QEMU is asked to load it),
+ * QEMU's command line for a template and a restored copy, the control port's
+ * messages over a real unix socket, and the report's VM counts.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { countVms } from '../../lib/cli/matrix';
+import type { ReportKernel } from '../../lib/report/schema';
+import { vmsLabel } from '../../lib/report/view';
+import { findPort } from '../../lib/runner/control';
+import { CONTROL_PORT, ControlPort, parseControlLine } from '../../lib/vm/control-port';
+import { IMAGE_ROOT_WORD, initScript } from '../../lib/vm/guest-init';
+import { qemuArgs, type BootSpec } from '../../lib/vm/qemu';
+import { parseQmpLine } from '../../lib/vm/qmp';
+import type { VmRun } from '../../lib/vm/session';
+import {
+  META_FILE,
+  RAM_FILE,
+  STATE_FILE,
+  TEMPLATE_VERSION,
+  cachedTemplate,
+  templateKey,
+  templateLog,
+  templateProblem,
+  type TemplateInputs,
+  type TemplateMeta,
+  type TemplateShape,
+} from '../../lib/vm/template';
+import { sealFile } from '../../lib/util/verified-cache';
+
+const SHAPE: TemplateShape = { accel: 'tcg', cpus: 2, memoryMb: 4, bootPath: 'vmlinux', cmdline: [] };
+const PARTS = {
+  kernel: '6.1.0-99-amd64',
+  image: '/cache/vmlinux-abc',
+  initramfs: '/cache/initramfs-def.cpio',
+  runtimeKey: '0123456789abcdef',
+  qemu: 'QEMU emulator version 7.2.0',
+  shape: SHAPE,
+};
+
+/** Writes a good template for `key` into `dir`: a sealed state, a RAM file of the shape's size, meta.json. */
+function writeTemplate(dir: string, key: string): void {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, STATE_FILE), Buffer.from('QEVM saved device state'));
+  sealFile(path.join(dir, STATE_FILE));
+  const ram = path.join(dir, RAM_FILE);
+  fs.writeFileSync(ram, '');
+  fs.truncateSync(ram, SHAPE.memoryMb * 2 ** 20);
+  const st = fs.statSync(ram);
+  const meta: TemplateMeta = {
+    version: TEMPLATE_VERSION,
+    key,
+    kernel: PARTS.kernel,
+    stateBytes: 23,
+    ramBytes: st.size,
+    ramMtimeMs: st.mtimeMs,
+    readyMs: 1,
+    savedMs: 2,
+    createdAt: new Date().toISOString(),
+  };
+  fs.writeFileSync(path.join(dir, META_FILE), JSON.stringify(meta));
+}
+
+describe('saved VMs (lib/vm/template)', () => {
+  let tmp: string;
+  let oldCache: string | undefined;
+  let logged: string[];
+  const write = templateLog.write;
+
+  beforeEach(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-template-'));
+    oldCache = process.env['MMAPLAB_CACHE'];
+    process.env['MMAPLAB_CACHE'] = tmp;
+    logged = [];
+    templateLog.write = (line) => logged.push(line);
+  });
+  afterEach(() => {
+    templateLog.write = write;
+    if (oldCache === undefined) delete process.env['MMAPLAB_CACHE'];
+    else process.env['MMAPLAB_CACHE'] = oldCache;
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('templateKey changes with every input: kernel, images, runtime, QEMU and each part of the VM shape', () => {
+    const base = templateKey(PARTS);
+    assert.equal(templateKey({ ...PARTS }), base);
+    const changed = [
+      { ...PARTS, kernel: '6.1.0-98-amd64' },
+      { ...PARTS, image: '/cache/vmlinux-abd' },
+      { ...PARTS, initramfs: '/cache/initramfs-deg.cpio' },
+      { ...PARTS, runtimeKey: '0123456789abcdee' },
+      { ...PARTS, qemu: 'QEMU emulator version 8.2.0' },
+      { ...PARTS, shape: { ...SHAPE, accel: 'kvm' as const } },
+      { ...PARTS, shape: { ...SHAPE, cpus: 1 } },
+      { ...PARTS, shape: { ...SHAPE, memoryMb: 8 } },
+      { ...PARTS, shape: { ...SHAPE, cmdline: ['page_poison=1'] } },
+    ];
+    for (const c of changed) assert.notEqual(templateKey(c), base, JSON.stringify(c));
+  });
+
+  it('templateProblem accepts a good template and names what is wrong with a bad one', () => {
+    const dir = path.join(tmp, 'good');
+    writeTemplate(dir, 'k1');
+    assert.equal(templateProblem(dir, 'k1', SHAPE.memoryMb), null);
+    assert.equal(templateProblem(path.join(tmp, 'none'), 'k1', SHAPE.memoryMb), 'missing');
+    assert.match(templateProblem(dir, 'k2', SHAPE.memoryMb) ?? '', /other inputs/);
+    assert.match(templateProblem(dir, 'k1', 8) ?? '', /RAM file size/);
+  });
+
+  it('templateProblem finds a flipped byte in the saved state, a missing checksum and an unreadable meta.json', () => {
+    const dir = path.join(tmp, 't');
+    writeTemplate(dir, 'k1');
+    const state = path.join(dir, STATE_FILE);
+    const b = fs.readFileSync(state);
+    b[3] = (b[3] as number) ^ 0xff;
+    fs.writeFileSync(state, b);
+    assert.match(templateProblem(dir, 'k1', SHAPE.memoryMb) ?? '', /saved state: sha256 mismatch/);
+    fs.rmSync(`${state}.sha256`);
+    assert.match(templateProblem(dir, 'k1', SHAPE.memoryMb) ?? '', /saved state: no checksum file/);
+    fs.writeFileSync(path.join(dir, META_FILE), '{');
+    assert.equal(templateProblem(dir, 'k1', SHAPE.memoryMb), 'unreadable meta.json');
+  });
+
+  it('templateProblem finds a RAM file that changed after the save (its mtime) or is gone', () => {
+    const dir = path.join(tmp, 't');
+    writeTemplate(dir, 'k1');
+    const ram = path.join(dir, RAM_FILE);
+    const later = new Date(Date.now() + 5000);
+    fs.utimesSync(ram, later, later);
+    assert.match(templateProblem(dir, 'k1', SHAPE.memoryMb) ?? '', /changed since it was saved/);
+    fs.rmSync(ram);
+    assert.equal(templateProblem(dir, 'k1', SHAPE.memoryMb), 'RAM file missing');
+  });
+
+  it('cachedTemplate returns a good template, and discards an unusable one with one line saying why', () => {
+    const inputs: TemplateInputs = {
+      image: { path: '/cache/vmlinux', kind: 'vmlinux' },
+      initramfs: '/cache/initramfs.cpio',
+      runtimeImage: '/cache/rt.img',
+      key: 'k1',
+    };
+    const dir = path.join(tmp, 'templates', 'k1');
+    assert.equal(cachedTemplate(inputs, SHAPE, PARTS.kernel), null);
+    assert.deepEqual(logged, [], 'a plain miss is silent');
+    writeTemplate(dir, 'k1');
+    const t = cachedTemplate(inputs, SHAPE, PARTS.kernel);
+    assert.ok(t);
+    assert.equal(t.state, path.join(dir, STATE_FILE));
+    assert.equal(t.built, false);
+    fs.appendFileSync(path.join(dir, STATE_FILE), 'x');
+    assert.equal(cachedTemplate(inputs, SHAPE, PARTS.kernel), null);
+    assert.equal(logged.length, 1);
+    assert.match(logged[0] as string, /saved VM for 6\.1\.0-99-amd64 is unusable \(saved state: size .*\); saving it again/);
+    assert.equal(fs.existsSync(dir), false, 'the bad template is gone');
+  });
+});
+
+describe('QEMU command line of a template and a restored copy', () => {
+  const spec: BootSpec = {
+    image: { path: '/k/vmlinux', kind: 'vmlinux' },
+    initramfs: '/k/initramfs.cpio',
+    runDir: '/runs/r1',
+    accel: 'tcg',
+    cpus: 2,
+    memoryMb: 1024,
+    timeoutMs: 1000,
+    cmdline: ['page_poison=1'],
+  };
+  const snapshot = {
+    runtimeImage: '/c/rt.img',
+    ramFile: '/c/t/ram',
+    share: true,
+    controlSocket: '/tmp/s/ctl',
+    qmpSocket: '/tmp/s/qmp',
+    incoming: false,
+  };
+  const value = (args: string[], flag: string): string[] =>
+    args.flatMap((a, i) => (a === flag && args[i + 1] !== undefined ? [args[i + 1] as string] : []));
+
+  it('a cold boot shares the host root and the run directory over 9p, with RAM of its own', () => {
+    const args = qemuArgs(spec);
+    assert.deepEqual(value(args, '-M'), ['q35,smm=off']);
+    assert.equal(value(args, '-object').length, 0);
+    assert.ok(value(args, '-fsdev').some((f) => f.includes('id=hostroot')));
+    assert.ok(value(args, '-fsdev').some((f) => f.includes('id=rundir,path=/runs/r1')));
+    assert.ok(!args.includes('-incoming'));
+    assert.ok(!(value(args, '-append')[0] as string).includes(IMAGE_ROOT_WORD));
+  });
+
+  it('a template has RAM in a shared file, the runtime image read-only, the control port and QMP, and no host root', () => {
+    const args = qemuArgs({ ...spec, snapshot });
+    assert.deepEqual(value(args, '-M'), ['q35,smm=off,memory-backend=ram0']);
+    assert.deepEqual(value(args, '-object'), ['memory-backend-file,id=ram0,size=1024M,mem-path=/c/t/ram,share=on']);
+    assert.deepEqual(value(args, '-drive'), ['file=/c/rt.img,format=raw,if=none,id=rt,readonly=on']);
+    assert.deepEqual(value(args, '-chardev'), ['socket,id=ctl,path=/tmp/s/ctl']);
+    assert.ok(value(args, '-device').includes(`virtserialport,bus=vser.0,nr=1,chardev=ctl,name=${CONTROL_PORT}`));
+    assert.deepEqual(value(args, '-qmp'), ['unix:/tmp/s/qmp,server=on,wait=off']);
+    assert.ok(!value(args, '-fsdev').some((f) => f.includes('hostroot')), 'a mounted 9p export would block the save');
+    assert.ok(value(args, '-fsdev').some((f) => f.includes('id=rundir')), 'the device stays: a copy mounts its own');
+    assert.match(value(args, '-append')[0] as string, new RegExp(`page_poison=1 ${IMAGE_ROOT_WORD.replace('.', '\\.')}$`));
+    assert.ok(!args.includes('-incoming'));
+  });
+
+  it('a restored copy differs from its template only in RAM sharing, sockets, run directory and -incoming defer', () => {
+    const template = qemuArgs({ ...spec, snapshot });
+    const copy = qemuArgs({
+      ...spec,
+      runDir: '/runs/r2',
+      snapshot: { ...snapshot, share: false, controlSocket: '/tmp/t/ctl', qmpSocket: '/tmp/t/qmp', incoming: true },
+    });
+    assert.deepEqual(copy.slice(-2), ['-incoming', 'defer']);
+    const differ = copy.slice(0, -2).filter((a, i) => a !== template[i]);
+    assert.deepEqual(differ, [
+      'memory-backend-file,id=ram0,size=1024M,mem-path=/c/t/ram,share=off',
+      'socket,id=ctl,path=/tmp/t/ctl',
+      'unix:/tmp/t/qmp,server=on,wait=off',
+      'local,id=rundir,path=/runs/r2,security_model=none',
+    ]);
+  });
+});
+
+describe('guest init with an image root', () => {
+  it('chooses the root by the command line, mounts /dev/vda read-only and runs the template agent; no run directory mount', () => {
+    const init = initScript(4096, '/usr/bin/node /repo/dist/lib/runner/agent.js --template');
+    assert.match(init, new RegExp(`grep -qw ${IMAGE_ROOT_WORD.replace('.', '\\.')} /proc/cmdline && ROOT=image`));
+    assert.match(init, /mount -t ext4 -o ro \/dev\/vda \/host/);
+    assert.match(init, /chroot \/newroot \/usr\/bin\/node \/repo\/dist\/lib\/runner\/agent\.js --template/);
+    assert.match(init, /\[ \$ROOT = image \] \|\| \$B mount -t 9p .*mmaplabrun/s);
+  });
+
+  it('without a template agent (a module is missing), an image root fails loudly', () => {
+    assert.match(initScript(4096, null), /fail "this initramfs has no image root/);
+  });
+});
+
+describe('control port and QMP messages', () => {
+  it('parseControlLine reads a message and ignores what is not one', () => {
+    assert.deepEqual(parseControlLine('{"type":"resumed","uptime":7.5}'), { type: 'resumed', uptime: 7.5 });
+    assert.equal(parseControlLine('MMAPLAB-TEMPLATE-READY 7.38'), null);
+    assert.equal(parseControlLine('{"uptime":1}'), null);
+    assert.equal(parseControlLine('null'), null);
+  });
+
+  it('ControlPort takes messages from the connected side and sends to it, over a real unix socket', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-ctl-'));
+    const port = await ControlPort.listen(path.join(dir, 'ctl'));
+    const peer = net.connect(port.socket);
+    let got = '';
+    peer.setEncoding('utf8');
+    peer.on('data', (d: string) => (got += d));
+    try {
+      peer.write('noise\n{"type":"template-ready","uptime":3.25}\n');
+      const ready = await port.expect('template-ready', 5000, () => true);
+      assert.equal(ready.uptime, 3.25);
+      await port.send({ type: 'resume', epochMs: 1, msize: 4096 }, 5000, () => true);
+      for (let i = 0; i < 200 && !got.includes('\n'); i++) await new Promise((r) => setTimeout(r, 5));
+      assert.deepEqual(JSON.parse(got), { type: 'resume', epochMs: 1, msize: 4096 });
+      const err = await port.expect('resumed', 5000, () => false).catch((e: Error) => e);
+      assert.match(String(err), /ended before its agent said resumed/);
+    } finally {
+      peer.destroy();
+      port.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('findPort finds the port by its name in a sysfs-like directory', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-ports-'));
+    try {
+      for (const [p, name] of [['vport1p1', 'other'], ['vport2p1', CONTROL_PORT]]) {
+        fs.mkdirSync(path.join(dir, p as string));
+        fs.writeFileSync(path.join(dir, p as string, 'name'), `${name}\n`);
+      }
+      assert.equal(findPort(CONTROL_PORT, dir), '/dev/vport2p1');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('parseQmpLine tells a greeting, an event, a return and an error apart', () => {
+    assert.equal(parseQmpLine('{"QMP":{"version":{}}}').kind, 'greeting');
+    assert.equal(parseQmpLine('{"event":"STOP","timestamp":{}}').kind, 'event');
+    assert.deepEqual(parseQmpLine('{"return":{"status":"paused"}}'), { kind: 'return', body: { status: 'paused' } });
+    assert.deepEqual(parseQmpLine('{"return":{}}').body, {});
+    assert.deepEqual(parseQmpLine('{"error":{"class":"GenericError","desc":"no"}}'), {
+      kind: 'error',
+      body: { class: 'GenericError', desc: 'no' },
+    });
+  });
+});
+
+describe('VM counts in the report', () => {
+  const run = (start: VmRun['start']): VmRun => ({
+    runDir: '/r',
+    boot: { end: 'exited', qemuStatus: 0, durationMs: 1, marks: {}, consoleFile: '', consoleTail: [], stderr: '' },
+    events: [],
+    agentStatus: 0,
+    start,
+  });
+
+  it('countVms adds VMs, restored ones, and each reason for a cold fallback once', () => {
+    const k: ReportKernel = { release: 'r', series: '6.1', accel: 'tcg', boots: 0 };
+    countVms(k, [run({ kind: 'restored', template: 't', loadedMs: 1, resumedMs: 2 }), run({ kind: 'cold' })]);
+    assert.deepEqual([k.boots, k.restored, k.coldFallbacks], [2, 1, undefined]);
+    countVms(k, [run({ kind: 'cold', fallback: 'no ext4' }), run({ kind: 'cold', fallback: 'no ext4' })]);
+    assert.deepEqual(k.coldFallbacks, ['no ext4']);
+    assert.equal(k.boots, 4);
+    assert.equal(vmsLabel(k), '4 VMs (1 restored, cold because no ext4)');
+  });
+
+  it('vmsLabel says only the count when nothing was restored', () => {
+    const k: ReportKernel = { release: 'r', series: '6.1', accel: 'tcg', boots: 1 };
+    countVms(k, [run({ kind: 'cold' })]);
+    assert.equal(vmsLabel(k), '2 VMs');
+    assert.equal(vmsLabel({ ...k, boots: 1 }), '1 VM');
+  });
+});
