@@ -9,11 +9,18 @@
  * with the reason; a missing row never counts as met.
  */
 import type { AllocName, CacheName, MethodName } from '../experiments/types';
-import type { AddonOverheadRow, Baseline, BenchReport, HarnessBench, KernelBench, MapCostRow, Stat } from './types';
+import type { AddonOverheadRow, Baseline, BenchReport, HarnessBench, KernelBench, MapCostRow, RestoreBench, Stat } from './types';
 
 export type TargetStatus = 'met' | 'not met' | 'not measured';
 
-export type TargetId = 'wb-throughput' | 'fault-around' | 'addon-overhead' | 'agent-ready' | 'matrix-wall';
+export type TargetId =
+  | 'wb-throughput'
+  | 'fault-around'
+  | 'addon-overhead'
+  | 'agent-ready'
+  | 'restore-ready'
+  | 'hazard-cell'
+  | 'matrix-wall';
 
 export interface TargetDef {
   id: TargetId;
@@ -52,6 +59,20 @@ export const TARGETS: Readonly<Record<TargetId, TargetDef>> = {
     id: 'agent-ready',
     text: 'the guest agent is ready ≤ 2.5 s after QEMU starts (vmlinux boot)',
     threshold: 2500,
+    kind: 'max',
+    unit: 'ms',
+  },
+  'restore-ready': {
+    id: 'restore-ready',
+    text: 'a restored copy reaches guest agent ready in ≤ 0.3× the time of a cold boot (medians, from QEMU start)',
+    threshold: 0.3,
+    kind: 'max',
+    unit: '×',
+  },
+  'hazard-cell': {
+    id: 'hazard-cell',
+    text: 'a hazard cell in a fresh (restored) kernel has its verdict ≤ 2 s after QEMU starts (median)',
+    threshold: 2000,
     kind: 'max',
     unit: 'ms',
   },
@@ -352,6 +373,8 @@ export function addonViews(k: KernelBench): AddonView[] {
   });
 }
 
+const HARNESS_SKIPPED = 'not measured in this run (harness part skipped)';
+
 export interface HarnessView {
   harness: HarnessBench | null;
   /** bzImage agent-ready median over vmlinux's: how much the ELF boot path saves. */
@@ -369,7 +392,52 @@ export function harnessView(k: KernelBench): HarnessView {
       k.kernel,
       'agent ready, vmlinux boot (median)',
       h === null ? null : h.agentReadyVmlinuxMs.median,
-      'not measured in this run (harness part skipped)',
+      HARNESS_SKIPPED,
+    ),
+  };
+}
+
+export interface RestoreView {
+  restore: RestoreBench | null;
+  /** The cold boot compared with: agent ready on the vmlinux path (HarnessBench.agentReadyVmlinuxMs). */
+  coldReadyMs: Stat | null;
+  /** Restored agent-ready median over the cold boot's. */
+  restoreOverBoot: number | null;
+  /** Hazard cell verdict median (restored) over the cold boot's agent-ready median. */
+  hazardCellOverBoot: number | null;
+  readyTarget: TargetCheck;
+  hazardTarget: TargetCheck;
+}
+
+/** Why a restore figure is null, in a few words: the repetitions' own reasons are RestoreBench.failures. */
+function restoreMissing(r: RestoreBench | null, what: string): string {
+  if (r === null) return HARNESS_SKIPPED;
+  return r.failures.length === 0 ? `no ${what}` : `no ${what} (${r.failures.length} repetition(s) fell short)`;
+}
+
+export function restoreView(k: KernelBench): RestoreView {
+  const r = k.harness?.restore ?? null;
+  const cold = k.harness?.agentReadyVmlinuxMs ?? null;
+  const restoreOverBoot = ratio(r?.restoreReadyMs?.median, cold?.median);
+  const hazardCellOverBoot = ratio(r?.hazardCellMs?.median, cold?.median);
+  return {
+    restore: r,
+    coldReadyMs: cold,
+    restoreOverBoot,
+    hazardCellOverBoot,
+    readyTarget: check(
+      'restore-ready',
+      k.kernel,
+      'restored / cold boot, agent ready (medians)',
+      restoreOverBoot,
+      restoreMissing(r, 'restored copy reached its agent'),
+    ),
+    hazardTarget: check(
+      'hazard-cell',
+      k.kernel,
+      `${r?.hazardCell ?? 'hazard cell'}, restored, to verdict (median)`,
+      r?.hazardCellMs?.median ?? null,
+      restoreMissing(r, 'restored copy gave the hazard cell\'s verdict'),
     ),
   };
 }
@@ -394,6 +462,8 @@ export function allTargets(report: BenchReport): TargetCheck[] {
     const addon = addonViews(k).map((v) => v.target);
     out.push(...(addon.length > 0 ? addon : [untested('addon-overhead', k.kernel, 'no addon overhead row (no C program?)')]));
     out.push(harnessView(k).target);
+    const restore = restoreView(k);
+    out.push(restore.readyTarget, restore.hazardTarget);
   }
   out.push(matrixTarget(report));
   return out;

@@ -11,11 +11,13 @@ import { ALLOCATORS, METHODS } from '../experiments/types';
 import { MmaplabError } from '../util/errors';
 import {
   BENCH_SCHEMA_VERSION,
+  RESTORE_FIGURES,
   type AddonOverheadRow,
   type BenchReport,
   type HarnessBench,
   type KernelBench,
   type MapCostRow,
+  type RestoreBench,
   type Stat,
 } from './types';
 
@@ -136,9 +138,18 @@ function addonRow(v: unknown, path: string): AddonOverheadRow {
   return o as unknown as AddonOverheadRow;
 }
 
+function restore(v: unknown, path: string): RestoreBench {
+  const o = object(v, path);
+  for (const k of RESTORE_FIGURES) nullable(o[k], at(path, k), stat);
+  str(o['hazardCell'], at(path, 'hazardCell'));
+  array(o['failures'], at(path, 'failures')).forEach((f, i) => str(f, at(at(path, 'failures'), i)));
+  return o as unknown as RestoreBench;
+}
+
 function harness(v: unknown, path: string): HarnessBench {
   const o = object(v, path);
   for (const k of ['agentReadyVmlinuxMs', 'agentReadyBzimageMs', 'firstCellMs', 'perCellMs']) stat(o[k], at(path, k));
+  restore(o['restore'], at(path, 'restore'));
   return o as unknown as HarnessBench;
 }
 

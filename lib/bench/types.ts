@@ -94,6 +94,34 @@ export interface GuestBench {
   addonOverhead: AddonOverheadRow[];
 }
 
+/** The figures of RestoreBench, in the order the report shows them. */
+export const RESTORE_FIGURES = ['templateReadyMs', 'saveMs', 'loadedMs', 'restoreReadyMs', 'hazardCellMs'] as const;
+export type RestoreFigure = (typeof RESTORE_FIGURES)[number];
+
+/**
+ * The restore path (lib/vm/template.ts) for one kernel: each repetition
+ * saves a template of its own and runs one hazard cell in a copy restored
+ * from it. Each figure is null when no repetition measured it; `failures`
+ * says why, one line per repetition that fell short. The cold boot it is
+ * compared with is HarnessBench.agentReadyVmlinuxMs (no boot of its own).
+ */
+export interface RestoreBench {
+  /** QEMU start to the template's agent waiting to be saved, ms (a cold boot of the template). */
+  templateReadyMs: Stat | null;
+  /** The save itself: the template's agent waiting to its state written (stop, migrate, stream), ms. */
+  saveMs: Stat | null;
+  /** A restored copy: QEMU start to its saved state loaded, ms. */
+  loadedMs: Stat | null;
+  /** A restored copy: QEMU start to "guest agent ready", ms. */
+  restoreReadyMs: Stat | null;
+  /** A restored copy running `hazardCell`: QEMU start to the cell's verdict on the console, ms. */
+  hazardCellMs: Stat | null;
+  /** The catalogue id of the hazard cell timed. */
+  hazardCell: string;
+  /** Why repetitions gave fewer figures than asked for ('run 2/5: saving failed: ...'); empty when none did. */
+  failures: string[];
+}
+
 /** Harness speed for one kernel, measured from the host. */
 export interface HarnessBench {
   /** QEMU start to "guest agent ready", ms, booting the extracted ELF vmlinux. */
@@ -104,6 +132,8 @@ export interface HarnessBench {
   firstCellMs: Stat;
   /** Time per cell in a VM that is already up (basic cells, one boot). */
   perCellMs: Stat;
+  /** Saving a VM and starting copies of it instead of booting. */
+  restore: RestoreBench;
 }
 
 export interface KernelBench {
@@ -114,7 +144,8 @@ export interface KernelBench {
   harness: HarnessBench | null;
 }
 
-export const BENCH_SCHEMA_VERSION = 1;
+/** 2: HarnessBench.restore. */
+export const BENCH_SCHEMA_VERSION = 2;
 
 export interface BenchReport {
   schema: 'mmaplab-bench';

@@ -68,7 +68,7 @@ export interface CliOptions {
   noFail: boolean;
   failOnFindings: boolean;
   timeoutSec: number;
-  /** bench-boot, bench: boots per kernel and boot path (null: 5, or 1 for bench --quick). */
+  /** bench-boot, bench: boots per kernel and boot path, and bench's save/restore repetitions (null: 5, or 1 for bench --quick). */
   runs: number | null;
   /** bench: repetitions of every guest measurement (null: 5, or 1 with --quick). */
   reps: number | null;
@@ -438,7 +438,10 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: '--runs',
     value: 'N',
-    help: (c) => `boots per kernel and boot path (default 5${c === 'bench' ? '; 1 with --quick' : ''})`,
+    help: (c) =>
+      c === 'bench'
+        ? 'boots per kernel and boot path, and saves and restores per kernel (default 5; 1 with --quick)'
+        : 'boots per kernel and boot path (default 5)',
     commands: ['bench-boot', 'bench'],
     apply: (st, v) => (st.opts.runs = positiveInt('--runs', v, 1000)),
   },
@@ -452,7 +455,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: '--harness',
     value: 'yes|no',
-    help: 'also time the harness: boots (vmlinux vs bzImage, --runs each) and cells in a warm VM (default yes)',
+    help:
+      'also time the harness: boots (vmlinux vs bzImage, --runs each), cells in a warm VM, and saving and ' +
+      'restoring VMs (--runs each) (default yes)',
     commands: ['bench'],
     apply: (st, v) => (st.opts.harness = oneOf('--harness', v, ['yes', 'no'] as const) === 'yes'),
   },

@@ -1,8 +1,9 @@
 /**
  * `mmaplab bench`: what each mapping technique costs and how fast the
  * harness is, per kernel. The guest part (lib/bench/measure.ts) runs in one
- * VM per kernel; the harness part boots the kernel on both boot paths and
- * times cells in a VM that is already up. Everything lands in bench.json,
+ * VM per kernel; the harness part boots the kernel on both boot paths,
+ * times cells in a VM that is already up, and saves and restores VMs
+ * (lib/cli/bench-restore.ts). Everything lands in bench.json,
  * bench.md and report.html; nothing here judges a time, the report computes
  * the ratios and says which targets were met.
  */
@@ -30,6 +31,7 @@ import { requireQemu } from '../vm/qemu';
 import { describeFailure, runJobReady, type VmOptions, type VmRun } from '../vm/session';
 import type { CliOptions } from './args';
 import { interleavedBoots } from './bench-boot';
+import { restorePart } from './bench-restore';
 import { buildModules, defaultOutDir, log } from './common';
 import { vmOptionsFor } from './vm-options';
 
@@ -115,11 +117,13 @@ async function harnessPart(k: Kernel, vm: VmOptions, modulePath: string, runs: n
   // The first cell carries the probe's start; the gaps after it are the per-cell cost.
   const gaps = marks.slice(1).map((t, i) => t - (marks[i] as number));
   log(`${k.release}: ${cells.length} cells in one VM, ${gaps.length} gaps timed`);
+  const restore = await restorePart(k, vm, modulePath, runs);
   return {
     agentReadyVmlinuxMs: stat(got.vmlinux.map((x) => x.ready)),
     agentReadyBzimageMs: stat(got.bzimage.map((x) => x.ready)),
     firstCellMs: stat(got.vmlinux.map((x) => x.firstCell)),
     perCellMs: stat(gaps),
+    restore,
   };
 }
 

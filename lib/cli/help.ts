@@ -93,8 +93,9 @@ export const COMMAND_DOCS: Record<Command, CommandDoc> = {
       'Boots each kernel and measures, for every safe allocator x technique and size, mmap,\n' +
       'first touch (read, write), faults and munmap, and sequential throughput, against\n' +
       'anonymous memory in the same VM; fault-around on and off; write-combining and uncached;\n' +
-      'the addon against a C program doing the same cycle. Then the harness: boots per path and\n' +
-      'time per cell in a warm VM. Writes bench.json, bench.md and report.html to --out.\n' +
+      'the addon against a C program doing the same cycle. Then the harness: boots per path,\n' +
+      'time per cell in a warm VM, and saving a VM and restoring it instead of booting (a\n' +
+      'hazard cell timed to its verdict). Writes bench.json, bench.md and report.html to --out.\n' +
       'Every figure is a median with min and max; compare the ratios, not emulated times.\n' +
       'Exit status 1 if a guest failed to measure.',
   },

@@ -13,6 +13,8 @@ import {
   harnessTable,
   kernelTables,
   matrixLine,
+  restoreFailuresTable,
+  restoreTable,
   targetsTable,
   targetSummaryTable,
   type BenchTable,
@@ -104,6 +106,8 @@ export function benchSectionHtml(report: BenchReport): string {
     '<section class="bench-harness"><h3>Harness</h3>',
     chartsHtml([harnessChart(report)]),
     tableHtml(harnessTable(report), null),
+    tableHtml(restoreTable(report), 'h4'),
+    tableHtml(restoreFailuresTable(report), 'h4'),
     `<p>${html(matrixLine(report))}</p>`,
     '</section>',
     tableHtml(targetsTable(report), 'h3'),
@@ -133,7 +137,9 @@ export function benchSectionMarkdown(report: BenchReport): string {
     out.push(`### ${md(k.kernel)}`, '');
     for (const t of kernelTables(k)) out.push(...tableMarkdown(t, '####'));
   }
-  out.push(...tableMarkdown(harnessTable(report), '###'), md(matrixLine(report)), '');
+  out.push(...tableMarkdown(harnessTable(report), '###'));
+  out.push(...tableMarkdown(restoreTable(report), '####'), ...tableMarkdown(restoreFailuresTable(report), '####'));
+  out.push(md(matrixLine(report)), '');
   out.push(...tableMarkdown(targetsTable(report), '###'));
   return out.join('\n');
 }

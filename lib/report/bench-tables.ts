@@ -13,6 +13,7 @@ import {
   mapCostViews,
   matrixTarget,
   refusedRows,
+  restoreView,
   rowLabel,
   sizeLabel,
   targetCounts,
@@ -206,6 +207,64 @@ export function harnessTable(report: BenchReport): BenchTable {
         statusCell(v.target),
       ];
     }),
+  };
+}
+
+/** The hazard cells the run's restored copies ran (one, unless kernels differ). */
+function hazardCells(report: BenchReport): string {
+  const ids = new Set(report.kernels.flatMap((k) => (k.harness === null ? [] : [k.harness.restore.hazardCell])));
+  return ids.size === 0 ? NONE : [...ids].join(', ');
+}
+
+export function restoreTable(report: BenchReport): BenchTable {
+  return {
+    id: 'restore',
+    figures: true,
+    title: 'Restore instead of boot',
+    note:
+      'From QEMU start, ms, median [min–max] over the repetitions. Each repetition saves a template of its own (its cold ' +
+      'boot to the agent waiting, then the save: stop, migrate, state written) and restores one copy of it, which runs ' +
+      `the hazard cell ${hazardCells(report)}. The cold boot is the vmlinux agent-ready figure above; restored/cold and ` +
+      'hazard cell/cold are medians over its median.',
+    head: [
+      'kernel',
+      'cold boot: agent ready',
+      'template: agent waiting',
+      'save',
+      'restored: state loaded',
+      'restored: agent ready',
+      `restored/cold ${targetThreshold('restore-ready')}`,
+      'hazard cell: verdict',
+      'hazard cell/cold',
+      `hazard cell ${targetThreshold('hazard-cell')}`,
+    ],
+    rows: report.kernels.map((k) => {
+      const v = restoreView(k);
+      const r = v.restore;
+      return [
+        k.kernel,
+        statText(v.coldReadyMs, 'ms'),
+        statText(r?.templateReadyMs, 'ms'),
+        statText(r?.saveMs, 'ms'),
+        statText(r?.loadedMs, 'ms'),
+        statText(r?.restoreReadyMs, 'ms'),
+        statusCell(v.readyTarget),
+        statText(r?.hazardCellMs, 'ms'),
+        times(v.hazardCellOverBoot),
+        statusCell(v.hazardTarget),
+      ];
+    }),
+  };
+}
+
+export function restoreFailuresTable(report: BenchReport): BenchTable {
+  return {
+    id: 'restore-failures',
+    figures: false,
+    title: 'Restore repetitions that fell short',
+    note: 'A repetition listed here gave fewer figures than the others, so a figure above may have fewer samples than the boots.',
+    head: ['kernel', 'what happened'],
+    rows: report.kernels.flatMap((k) => (k.harness === null ? [] : k.harness.restore.failures.map((f) => [k.kernel, f]))),
   };
 }
 

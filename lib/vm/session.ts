@@ -327,7 +327,7 @@ export async function runJobReady(
     // A restored copy that does not reach its agent is the template's fault
     // (refused, corrupt): it is saved again once, then the kernel boots cold.
     for (let attempt = 1; attempt <= RESTORE_ATTEMPTS; attempt++) {
-      const got = await saved.templateFor(kernel, shapeOf(vm), () => newRunDir(kernel, 'template'));
+      const got = await saved.templateFor(kernel, templateShapeOf(vm), () => newRunDir(kernel, 'template'));
       if ('fallback' in got) {
         fallback = got.fallback;
         break;
@@ -353,7 +353,8 @@ export async function runJobReady(
 /** Restored copies tried per job before it boots cold: the cached template, then one saved anew. */
 export const RESTORE_ATTEMPTS = 2;
 
-function shapeOf(vm: VmOptions): TemplateShape {
+/** The shape of the template a cells job in `vm` restores from. */
+export function templateShapeOf(vm: VmOptions): TemplateShape {
   return { accel: vm.accel, cpus: vm.cpus, memoryMb: vm.memoryMb, bootPath: vm.bootPath, cmdline: vm.cmdline };
 }
 

@@ -21,6 +21,7 @@ import {
   perPage,
   ratio,
   refusedRows,
+  restoreView,
   sizeLabel,
   targetCounts,
   type MapCostView,
@@ -28,12 +29,12 @@ import {
 } from '../../lib/bench/ratios';
 import { readBenchReport, validateBenchReport } from '../../lib/bench/schema';
 import { stat } from '../../lib/bench/stat';
-import type { BenchReport, KernelBench, MapCostRow } from '../../lib/bench/types';
+import type { BenchReport, HarnessBench, KernelBench, MapCostRow, RestoreBench } from '../../lib/bench/types';
 import { benchSectionHtml, benchSectionMarkdown, TCG_NOTE } from '../../lib/report/bench-section';
 import { renderBenchHtml, renderBenchMarkdown, writeBenchOutputs } from '../../lib/report/bench-write';
 import { html } from '../../lib/report/escape';
 import type { MmaplabError } from '../../lib/util/errors';
-import { HOSTILE_REASON, K61, K612, KIB64, MIB2, benchFixture, st } from './bench-fixture';
+import { HAZARD_CELL, HOSTILE_REASON, K61, K612, KIB64, MIB2, RESTORE_FAILURE_612, benchFixture, st } from './bench-fixture';
 import { caught } from './caught';
 
 function kernelOf(r: BenchReport, name: string): KernelBench {
@@ -120,6 +121,10 @@ describe('bench ratios (lib/bench/ratios.ts)', function () {
     assert.equal(judge('addon-overhead', 1.51), 'not met');
     assert.equal(judge('agent-ready', 2500), 'met');
     assert.equal(judge('agent-ready', 2501), 'not met');
+    assert.equal(judge('restore-ready', 0.3), 'met');
+    assert.equal(judge('restore-ready', 0.31), 'not met');
+    assert.equal(judge('hazard-cell', 2000), 'met');
+    assert.equal(judge('hazard-cell', 2001), 'not met');
   });
 
   it('per row: ns/page of mmap, touches and munmap, each over the lazy anon baseline of the same size', function () {
@@ -314,6 +319,44 @@ describe('bench ratios (lib/bench/ratios.ts)', function () {
     assert.match(none.target.reason ?? '', /not measured in this run/);
   });
 
+  it('restore: restored and hazard-cell medians over the cold vmlinux boot\'s agent-ready median, and their targets', function () {
+    const a = restoreView(k61);
+    assert.deepEqual(a.coldReadyMs, st(1800), 'the cold boot is agentReadyVmlinuxMs');
+    close(a.restoreOverBoot, 450 / 1800, '6.1 restored/cold');
+    close(a.hazardCellOverBoot, 1500 / 1800, '6.1 hazard cell/cold');
+    assert.deepEqual([a.readyTarget.status, a.readyTarget.value], ['met', 0.25]);
+    assert.deepEqual([a.hazardTarget.status, a.hazardTarget.value], ['met', 1500]);
+    assert.equal(a.hazardTarget.subject, `${HAZARD_CELL}, restored, to verdict (median)`);
+    const b = restoreView(k612);
+    close(b.restoreOverBoot, 1 / 3, '6.12 restored/cold');
+    assert.equal(b.readyTarget.status, 'not met');
+    assert.deepEqual([b.hazardTarget.status, b.hazardTarget.value], ['not met', 2600]);
+  });
+
+  it('restore: the harness part skipped leaves both restore targets not measured, saying so', function () {
+    const v = restoreView({ ...k61, harness: null });
+    assert.deepEqual([v.restore, v.coldReadyMs, v.restoreOverBoot, v.hazardCellOverBoot], [null, null, null, null]);
+    for (const t of [v.readyTarget, v.hazardTarget]) {
+      assert.equal(t.status, 'not measured');
+      assert.match(t.reason ?? '', /harness part skipped/);
+    }
+  });
+
+  it('restore: a figure no repetition measured has no ratio and its target is not measured, never met', function () {
+    const harness = k612.harness as HarnessBench;
+    const restore: RestoreBench = { ...harness.restore, restoreReadyMs: null, hazardCellMs: null };
+    const v = restoreView({ ...k612, harness: { ...harness, restore } });
+    assert.deepEqual([v.restoreOverBoot, v.hazardCellOverBoot], [null, null]);
+    assert.deepEqual(
+      [v.readyTarget.status, v.readyTarget.reason],
+      ['not measured', 'no restored copy reached its agent (1 repetition(s) fell short)'],
+    );
+    assert.equal(v.hazardTarget.status, 'not measured');
+    assert.match(v.hazardTarget.reason ?? '', /^no restored copy gave the hazard cell's verdict/);
+    const silent = restoreView({ ...k612, harness: { ...harness, restore: { ...restore, failures: [] } } });
+    assert.equal(silent.readyTarget.reason, 'no restored copy reached its agent');
+  });
+
   it('matrix ≤ 5 min: from matrixWallMs, "not measured in this run" when null', function () {
     assert.deepEqual([matrixTarget(r).status, matrixTarget(r).value], ['not met', 22 * 60_000]);
     assert.equal(matrixTarget(benchFixture({ matrixWallMs: 4 * 60_000 })).status, 'met');
@@ -323,19 +366,24 @@ describe('bench ratios (lib/bench/ratios.ts)', function () {
 
   it('allTargets() lists every target for every kernel, and the matrix once', function () {
     const checks = allTargets(r);
-    const ids: TargetId[] = ['wb-throughput', 'fault-around', 'addon-overhead', 'agent-ready'];
+    const ids: TargetId[] = ['wb-throughput', 'fault-around', 'addon-overhead', 'agent-ready', 'restore-ready', 'hazard-cell'];
     for (const k of [K61, K612]) for (const id of ids) assert.ok(checks.some((c) => c.id === id && c.kernel === k), `${id} on ${k}`);
     assert.equal(checks.filter((c) => c.id === 'matrix-wall').length, 1);
     // wb rows: 2 sizes x 9 (8 measured technique rows, one of them with fault-around, and dma_coherent without throughput)
     assert.equal(checks.filter((c) => c.id === 'wb-throughput' && c.kernel === K61).length, 18);
-    // 16 wb + 2 fault-around + 1 addon + agent ready met; the 2 MiB addon cycle not met; dma_coherent's 2 not measured
-    assert.deepEqual(targetCounts(checks.filter((c) => c.kernel === K61)), { met: 20, 'not met': 1, 'not measured': 2 });
+    // 16 wb + 2 fault-around + 1 addon + agent ready + restore + hazard cell met; the 2 MiB addon cycle not met;
+    // dma_coherent's 2 not measured
+    assert.deepEqual(targetCounts(checks.filter((c) => c.kernel === K61)), { met: 22, 'not met': 1, 'not measured': 2 });
+    assert.deepEqual(
+      checks.filter((c) => c.kernel === K612 && (c.id === 'restore-ready' || c.id === 'hazard-cell')).map((c) => c.status),
+      ['not met', 'not met'],
+    );
   });
 
   it('a kernel that measured nothing has every target "not measured", none met', function () {
     const empty: BenchReport = { ...benchFixture({ matrixWallMs: null }), kernels: [{ kernel: 'k', mapCost: [], addonOverhead: [], harness: null }] };
     const checks = allTargets(empty);
-    assert.equal(checks.length, 5);
+    assert.equal(checks.length, 7);
     assert.ok(checks.every((c) => c.status === 'not measured' && c.value === null && (c.reason ?? '').length > 0));
   });
 });
@@ -356,10 +404,19 @@ describe('bench.json schema (lib/bench/schema.ts)', function () {
     assert.ok(validateBenchReport(copy(benchFixture())));
   });
 
+  it('accepts restore figures that no repetition measured as null, with the failures that say why', function () {
+    const j = copy(benchFixture());
+    const restore = ((j.kernels[0] as KernelBench).harness as HarnessBench).restore;
+    Object.assign(restore, { templateReadyMs: null, saveMs: null, loadedMs: null, restoreReadyMs: null, hazardCellMs: null });
+    restore.failures = ['6.1.0-56-amd64 cannot be restored: no image root'];
+    assert.deepEqual(validateBenchReport(j), j);
+  });
+
   const cases: Array<[string, (j: Record<string, any>) => void, string, RegExp]> = [
     ['not an object', () => undefined, 'the document', /expected an object, got an array/],
     ['another schema', (j) => (j.schema = 'mmaplab-report'), 'schema', /"mmaplab-bench"/],
-    ['a newer version', (j) => (j.version = 2), 'version', /expected 1 .*got 2/],
+    ['a newer version', (j) => (j.version = 3), 'version', /expected 2 .*got 3/],
+    ['a version 1 report (no restore figures)', (j) => (j.version = 1), 'version', /expected 2 .*got 1/],
     ['an unknown accelerator', (j) => (j.environment.accel = 'xen'), 'environment.accel', /one of tcg, kvm, host, got "xen"/],
     ['a bad size option', (j) => (j.options.sizes[1] = -5), 'options.sizes[1]', /integer ≥ 1, got -5/],
     ['a median that is text', (j) => (j.kernels[1].mapCost[3].touchReadNs.median = '250'), 'kernels[1].mapCost[3].touchReadNs.median', /finite number, got "250"/],
@@ -372,6 +429,12 @@ describe('bench.json schema (lib/bench/schema.ts)', function () {
     ['a negative fault count', (j) => (j.kernels[0].mapCost[7].faultsRead = -1), 'kernels[0].mapCost[7].faultsRead', /≥ 0/],
     ['an addon row without its C figure', (j) => delete j.kernels[1].addonOverhead[0].cNs, 'kernels[1].addonOverhead[0].cNs', /an object, got nothing/],
     ['a harness without per-cell time', (j) => delete j.kernels[0].harness.perCellMs, 'kernels[0].harness.perCellMs', /an object/],
+    ['a harness without the restore figures', (j) => delete j.kernels[1].harness.restore, 'kernels[1].harness.restore', /an object, got nothing/],
+    ['a restore figure left out instead of null', (j) => delete j.kernels[0].harness.restore.saveMs, 'kernels[0].harness.restore.saveMs', /an object, got nothing/],
+    ['a restore figure that is a number', (j) => (j.kernels[0].harness.restore.restoreReadyMs = 450), 'kernels[0].harness.restore.restoreReadyMs', /an object, got 450/],
+    ['a restore Stat with no repetition', (j) => (j.kernels[1].harness.restore.hazardCellMs.n = 0), 'kernels[1].harness.restore.hazardCellMs.n', /integer ≥ 1, got 0/],
+    ['a restore without its hazard cell', (j) => delete j.kernels[0].harness.restore.hazardCell, 'kernels[0].harness.restore.hazardCell', /a string, got nothing/],
+    ['a restore failure that is not text', (j) => (j.kernels[1].harness.restore.failures[0] = { run: 3 }), 'kernels[1].harness.restore.failures[0]', /a string, got an object/],
     ['kernels that are not a list', (j) => (j.kernels = {}), 'kernels', /an array, got an object/],
     ['a matrix time that is text', (j) => (j.matrixWallMs = '5 min'), 'matrixWallMs', /got "5 min"/],
   ];
@@ -520,6 +583,53 @@ describe('benchmark section in HTML (lib/report/bench-section.ts)', function () 
     assert.ok(harness.includes(`<td>${html(K61)}</td><td>1800 ms [1620 ms–2070 ms]</td><td>4320 ms [3888 ms–4968 ms]</td><td>2.40×</td>`));
   });
 
+  it('the harness chart has a restored-copy bar beside each kernel\'s two boot paths', function () {
+    const chart = svgs(section).find((c) => c.includes('<title>Harness: QEMU start to guest agent ready</title>')) ?? '';
+    assert.ok(chart.includes('>restored copy</text>'), 'a legend entry');
+    assert.equal((chart.match(/<rect class="bar"/g) ?? []).length, 6, 'two kernels, three bars each');
+    assert.ok(chart.includes('450 ms [405 ms–518 ms]') && chart.includes('900 ms [810 ms–1035 ms]'));
+  });
+
+  it('the restore table: each figure, restored/cold and hazard cell/cold, and both targets with their figure', function () {
+    const table = /<table class="list bench-restore figures">[\s\S]*?<\/table>/.exec(section)?.[0] ?? '';
+    const met = (text: string): string => `<td><span class="badge s-supports" data-status="met">met</span> ${text}</td>`;
+    const notMet = (text: string): string => `<td><span class="badge s-contradicts" data-status="not met">not met</span> ${text}</td>`;
+    assert.ok(
+      table.includes(
+        `<td>${html(K61)}</td><td>1800 ms [1620 ms–2070 ms]</td><td>2100 ms [1890 ms–2415 ms]</td><td>350 ms [315 ms–402 ms]</td>` +
+          `<td>120 ms [108 ms–138 ms]</td><td>450 ms [405 ms–518 ms]</td>${met('0.25×')}<td>1500 ms [1350 ms–1725 ms]</td>` +
+          `<td>0.83×</td>${met('1500 ms')}`,
+      ),
+      table,
+    );
+    assert.ok(table.includes(`${notMet('0.33×')}<td>2600 ms [2340 ms–2990 ms]</td><td>0.96×</td>${notMet('2600 ms')}`));
+    assert.ok(section.includes(`which runs the hazard cell ${HAZARD_CELL}.`));
+  });
+
+  it('the restore table shows a figure not measured as "-" and its target as not measured; failures are listed, escaped', function () {
+    const j = copy(r);
+    const restore = ((j.kernels[1] as KernelBench).harness as HarnessBench).restore;
+    restore.hazardCellMs = null;
+    restore.failures.push('run 4/5: saving a template failed: <qemu> said "no" & quit');
+    (j.kernels[0] as KernelBench).harness = null;
+    const page = benchSectionHtml(j);
+    assertBalanced(page);
+    const table = /<table class="list bench-restore figures">[\s\S]*?<\/table>/.exec(page)?.[0] ?? '';
+    const untested = '<span class="badge s-untested" data-status="not measured">not measured</span>';
+    assert.ok(table.includes(`<td>${html(K61)}</td>${'<td>-</td>'.repeat(5)}<td>${untested} not measured in this run (harness part skipped)</td>`), table);
+    assert.ok(table.includes(`<td>-</td><td>-</td><td>${untested} no restored copy gave the hazard cell&#39;s verdict (2 repetition(s) fell short)</td>`), table);
+    const failures = /<table class="list bench-restore-failures">[\s\S]*?<\/table>/.exec(page)?.[0] ?? '';
+    assert.ok(failures.includes(`<td>${html(RESTORE_FAILURE_612)}</td>`));
+    assert.ok(failures.includes('<td>run 4/5: saving a template failed: &lt;qemu&gt; said &quot;no&quot; &amp; quit</td>'), failures);
+    assert.doesNotMatch(page, /<qemu>/);
+  });
+
+  it('with no repetition short, the failures table says none', function () {
+    const j = copy(r);
+    ((j.kernels[1] as KernelBench).harness as HarnessBench).restore.failures = [];
+    assert.ok(benchSectionHtml(j).includes('<p class="empty" data-table="restore-failures">None in this run.</p>'));
+  });
+
   it('the targets table gives each check its status and measured value, "not measured" with the reason', function () {
     const table = /<table class="list bench-targets">[\s\S]*?<\/table>/.exec(section)?.[0] ?? '';
     const statuses = [...table.matchAll(/data-status="([a-z ]+)"/g)].map((m) => m[1]);
@@ -553,8 +663,8 @@ describe('benchmark section in Markdown', function () {
       assert.equal(cells(lines[i + 1] as string), width);
       for (let j = i + 2; lines[j]?.startsWith('|'); j++) assert.equal(cells(lines[j] as string), width, `line ${j}: ${lines[j]}`);
     }
-    // Summary, 6 per kernel, harness, every check.
-    assert.equal(tables, 1 + 6 * 2 + 1 + 1);
+    // Summary, 6 per kernel, harness, restore, restore failures, every check.
+    assert.equal(tables, 1 + 6 * 2 + 3 + 1);
   });
 
   it('leads with the TCG note as a quote, escapes the hostile refusal, and says what was not measured', function () {
@@ -569,6 +679,20 @@ describe('benchmark section in Markdown', function () {
   it('shows a status in bold with its figure', function () {
     assert.ok(text.includes('| 1.25× | **met** 1.25× |'));
     assert.ok(text.includes('**not met** 0.93×'));
+  });
+
+  it('gives the restore figures under the harness, one row per kernel, with both targets', function () {
+    const harness = text.indexOf('### Harness');
+    const restore = text.indexOf('#### Restore instead of boot');
+    assert.ok(harness > 0 && restore > harness && restore < text.indexOf('### Every target check'));
+    assert.ok(
+      text.includes(
+        `| ${K61} | 1800 ms \\[1620 ms–2070 ms\\] | 2100 ms \\[1890 ms–2415 ms\\] | 350 ms \\[315 ms–402 ms\\] | ` +
+          '120 ms \\[108 ms–138 ms\\] | 450 ms \\[405 ms–518 ms\\] | **met** 0.25× | 1500 ms \\[1350 ms–1725 ms\\] | 0.83× | **met** 1500 ms |',
+      ),
+    );
+    assert.ok(text.includes('| **not met** 0.33× |') && text.includes('| 0.96× | **not met** 2600 ms |'));
+    assert.ok(text.includes('#### Restore repetitions that fell short'));
   });
 });
 

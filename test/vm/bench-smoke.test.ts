@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readBenchReport } from '../../lib/bench/schema';
+import { RESTORE_FIGURES } from '../../lib/bench/types';
 import { support } from '../../lib/device/support';
 import type { MethodName } from '../../lib/experiments/types';
 import { REQUIRED_SERIES } from '../../lib/vm/kernels';
@@ -67,6 +68,9 @@ describe(`mmaplab bench --quick --kernel SERIES (QEMU, ${installed.map((k) => k.
       assert.ok(k.harness !== null, `${k.kernel}: harness measured`);
       assert.equal(k.harness?.agentReadyVmlinuxMs.n, 1);
       assert.equal(k.harness?.agentReadyBzimageMs.n, 1);
+      const restore = k.harness?.restore;
+      assert.deepEqual(restore?.failures, [], `${k.kernel}: every save and restore gave its figures`);
+      for (const f of RESTORE_FIGURES) assert.equal(restore?.[f]?.n, 1, `${k.kernel}: ${f} measured once`);
     }
   });
 
