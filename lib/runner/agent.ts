@@ -14,12 +14,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   EVENTS_FILE,
+  HEARTBEAT_FILE,
+  HEARTBEAT_MS,
   JOB_FILE,
   MARK_AGENT_DONE,
   MARK_AGENT_READY,
   MARK_CELL_DONE,
   MARK_FUZZ_BATCH,
-  MARK_TEMPLATE_READY,
   type GuestEvent,
   type Job,
 } from '../vm/job';
@@ -32,12 +33,26 @@ function uptime(): number {
   return Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
 }
 
+/** Rewrites `file` from the event loop: it stops changing when the agent can no longer run. */
+function startHeartbeat(file: string): void {
+  let beat = 0;
+  const timer = setInterval(() => {
+    try {
+      fs.writeFileSync(file, `${++beat}\n`);
+    } catch {
+      // the run directory is gone: nobody is listening
+    }
+  }, HEARTBEAT_MS);
+  timer.unref();
+}
+
 async function main(runDir: string, warm: CellRunner | null = null): Promise<number> {
   const eventsFile = path.join(runDir, EVENTS_FILE);
   const emit = (e: GuestEvent): void => fs.appendFileSync(eventsFile, JSON.stringify(e) + '\n');
   const job = JSON.parse(fs.readFileSync(path.join(runDir, JOB_FILE), 'utf8')) as Job;
   emit({ type: 'ready', uptime: uptime(), node: process.version, release: os.release() });
   process.stdout.write(`${MARK_AGENT_READY} ${uptime()}\n`);
+  startHeartbeat(path.join(runDir, HEARTBEAT_FILE));
   try {
     if (warm !== null && job.kind !== 'cells') warm.close();
     if (job.kind === 'idle') return 0;
@@ -122,7 +137,6 @@ function awaitRestore(): CellRunner {
   runner.start();
   const control = new GuestControl();
   control.send({ type: 'template-ready', uptime: uptime() });
-  process.stdout.write(`${MARK_TEMPLATE_READY} ${uptime()}\n`);
   const order = control.receive('resume');
   resumeSteps(order.epochMs, RUN_DIR_TAG, GUEST_RUN_DIR, order.msize);
   control.send({ type: 'resumed', uptime: uptime() });

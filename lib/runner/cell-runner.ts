@@ -26,6 +26,21 @@ import { describeStuck, snapshotStuck } from './stuck';
 export const PROBE_TIMEOUT_MS = 20_000;
 /** How long a killed probe may take to exit before the cell is judged anyway. */
 const PROBE_EXIT_WAIT_MS = 10_000;
+/** How often the cell's kernel log is read while the probe runs. */
+export const OOPS_POLL_MS = 250;
+/**
+ * After an oops or panic in the cell's window, how long the probe has to
+ * answer or exit. The oopsed task is usually the probe; one that has not
+ * exited by then is stuck in the damaged kernel (in its exit, or on a lock
+ * the oops left held), and the cell is judged on that evidence rather than
+ * at the probe deadline.
+ */
+export const OOPS_GRACE_MS = 1_500;
+
+/** Does the cell's window since `seq0` hold an oops or a panic? */
+export function windowShowsOops(seq0: number): boolean {
+  return classifyWindow(readSince(seq0).records).some((f) => f.severity !== 'complaint');
+}
 
 export interface CellRunnerOptions {
   kernel: string;
@@ -83,15 +98,22 @@ export class CellRunner {
    * once it has exited: its mm is torn down inside the cell's window, where
    * what the teardown makes the kernel say belongs.
    */
-  private observe(cell: CellSpec): Promise<ProbeObservation | null> {
+  private observe(cell: CellSpec, seq0: number): Promise<ProbeObservation | null> {
     const child = this.probe();
     const id = this.nextId++;
     const blank = emptyObservation();
     const cpu = drainCpu();
     if (cpu !== null && child.pid !== undefined) pinTo(child.pid, cpu);
     return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | null = null;
+      let watch: NodeJS.Timeout | null = null;
+      let grace: NodeJS.Timeout | null = null;
+      const stopClocks = (): void => {
+        for (const t of [timer, grace]) if (t !== null) clearTimeout(t);
+        if (watch !== null) clearInterval(watch);
+      };
       const done = (obs: ProbeObservation | null): void => {
-        clearTimeout(timer);
+        stopClocks();
         child.off('message', onMessage);
         child.off('exit', onExit);
         resolve(obs);
@@ -107,7 +129,9 @@ export class CellRunner {
             : { ...blank, error: `probe exited with status ${code}` },
         );
       };
-      const timer = setTimeout(() => {
+      /** Kills the probe and yields null once it is gone, or after `exitWaitMs` if it does not go. */
+      const giveUp = (exitWaitMs: number): void => {
+        stopClocks();
         child.off('exit', onExit);
         child.off('message', onMessage);
         this.child = null;
@@ -115,13 +139,33 @@ export class CellRunner {
         const tasks = child.pid === undefined ? [] : snapshotStuck(child.pid);
         const { signalStep, signalPage } = this.lastPosition();
         this.stuck = { tasks, where: describeStuck(tasks), step: signalStep, page: signalPage };
-        const gone = setTimeout(() => resolve(null), PROBE_EXIT_WAIT_MS);
-        child.once('exit', () => {
+        // Its exit is awaited: the teardown's complaints belong to this cell.
+        // An oops in that teardown (it happens: a killed probe's mm holding
+        // another process's pages) leaves it stuck, so it gets a grace then.
+        let oopsWait: NodeJS.Timeout | null = null;
+        const finish = (): void => {
           clearTimeout(gone);
+          clearInterval(exitWatch);
+          if (oopsWait !== null) clearTimeout(oopsWait);
           resolve(null);
-        });
+        };
+        const gone = setTimeout(finish, exitWaitMs);
+        const exitWatch = setInterval(() => {
+          if (oopsWait === null && windowShowsOops(seq0)) oopsWait = setTimeout(finish, OOPS_GRACE_MS);
+        }, OOPS_POLL_MS);
+        child.once('exit', finish);
         child.kill('SIGKILL');
-      }, this.timeoutMs);
+      };
+      timer = setTimeout(() => giveUp(PROBE_EXIT_WAIT_MS), this.timeoutMs);
+      // An oops in the window: the probe gets OOPS_GRACE_MS to answer or
+      // exit, then is given up on; a probe stuck in the damaged kernel will
+      // not exit when killed either, so that wait is short too.
+      watch = setInterval(() => {
+        if (grace === null && windowShowsOops(seq0)) {
+          if (watch !== null) clearInterval(watch);
+          grace = setTimeout(() => giveUp(OOPS_GRACE_MS), OOPS_GRACE_MS);
+        }
+      }, OOPS_POLL_MS);
       child.on('message', onMessage);
       child.on('exit', onExit);
       resetProgressFile(this.progressPath);
@@ -135,7 +179,7 @@ export class CellRunner {
     const seq0 = currentSeq();
     const taint0 = readTaint();
     this.stuck = null;
-    const observation = await this.observe(cell);
+    const observation = await this.observe(cell, seq0);
     // Some damage is only reported when the process's mm is torn down
     // ("Bad rss-counter state", "non-zero pgtables_bytes"): after a hazard
     // the probe exits inside the cell's window, and the next cell gets a

@@ -57,12 +57,18 @@ export type GuestEvent =
   | { type: 'done'; status: number };
 
 export const MARK_AGENT_READY = 'MMAPLAB-AGENT-READY';
-/** Printed by a template's agent when it waits on its control port (the host saves the VM then). */
-export const MARK_TEMPLATE_READY = 'MMAPLAB-TEMPLATE-READY';
 export const MARK_CELL_DONE = 'MMAPLAB-CELL-DONE';
 export const MARK_AGENT_DONE = 'MMAPLAB-AGENT-DONE';
 /** Printed by a fuzz job after every clean check: the host's idle deadline starts again. */
 export const MARK_FUZZ_BATCH = 'MMAPLAB-FUZZ-BATCH';
+
+/**
+ * The agent rewrites this file in the run directory every HEARTBEAT_MS from
+ * its event loop while it runs a job: as long as it changes, the agent can
+ * still report, whatever the console shows.
+ */
+export const HEARTBEAT_FILE = 'heartbeat';
+export const HEARTBEAT_MS = 250;
 
 export const JOB_FILE = 'job.json';
 export const EVENTS_FILE = 'events.jsonl';

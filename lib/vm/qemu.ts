@@ -43,7 +43,16 @@ export interface BootSpec {
      * survived reports its cell within seconds of an oops, and one that is
      * wedged is not worth waiting the full idle time for.
      */
-    trouble?: { test: (line: string) => boolean; ms: number };
+    trouble?: {
+      test: (line: string) => boolean;
+      ms: number;
+      /**
+       * Decides sooner: once in trouble, a guest whose agent's heartbeat file
+       * (see HEARTBEAT_FILE) has not changed for `quietMs` cannot report its
+       * cell any more, and is ended then rather than at `ms`.
+       */
+      heartbeat?: { file: string; quietMs: number };
+    };
   };
   /** Called for every console line, with ms since QEMU was started. */
   onLine?: (line: string, ms: number) => void;
@@ -97,6 +106,20 @@ export interface BootOutcome {
   consoleFile: string;
   consoleTail: string[];
   stderr: string;
+  /** Ended after trouble because the agent's heartbeat stopped (idle.trouble.heartbeat). */
+  heartbeatStopped?: boolean;
+}
+
+/** How often a heartbeat file is read. */
+const HEARTBEAT_POLL_MS = 200;
+
+/** A heartbeat file's content ('' while there is none). */
+function readBeat(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 export function qemuAvailable(): boolean {
@@ -204,6 +227,7 @@ export function boot(spec: BootSpec): Promise<BootOutcome> {
   let panicked = false;
   let timedOut = false;
   let troubled = false;
+  let heartbeatStopped = false;
   let stderr = '';
   let partial = '';
 
@@ -219,6 +243,7 @@ export function boot(spec: BootSpec): Promise<BootOutcome> {
     else if (spec.idle?.trouble && !troubled && spec.idle.trouble.test(line)) {
       troubled = true;
       armIdle(spec.idle.trouble.ms);
+      if (spec.idle.trouble.heartbeat) watchHeartbeat(spec.idle.trouble.heartbeat);
     }
     for (const m of spec.marks ?? []) {
       if (marks[m] === undefined && line.includes(m)) marks[m] = ms;
@@ -261,11 +286,30 @@ export function boot(spec: BootSpec): Promise<BootOutcome> {
   });
   const timer = setTimeout(kill, spec.timeoutMs);
   let idleTimer: NodeJS.Timeout | null = null;
+  let heartbeatTimer: NodeJS.Timeout | null = null;
   function armIdle(ms?: number): void {
     if (!spec.idle) return;
     if (idleTimer) clearTimeout(idleTimer);
+    if (ms === undefined && heartbeatTimer) {
+      clearInterval(heartbeatTimer);
+      heartbeatTimer = null;
+    }
     troubled = ms !== undefined;
     idleTimer = setTimeout(kill, ms ?? spec.idle.ms);
+  }
+  function watchHeartbeat(hb: { file: string; quietMs: number }): void {
+    let last = readBeat(hb.file);
+    let changed = elapsed();
+    heartbeatTimer = setInterval(() => {
+      const now = readBeat(hb.file);
+      if (now !== last) {
+        last = now;
+        changed = elapsed();
+      } else if (elapsed() - changed >= hb.quietMs) {
+        heartbeatStopped = true;
+        kill();
+      }
+    }, HEARTBEAT_POLL_MS);
   }
   armIdle();
 
@@ -273,12 +317,14 @@ export function boot(spec: BootSpec): Promise<BootOutcome> {
     child.on('error', (err) => {
       clearTimeout(timer);
       if (idleTimer) clearTimeout(idleTimer);
+      if (heartbeatTimer) clearInterval(heartbeatTimer);
       fs.closeSync(consoleOut);
       reject(err);
     });
     child.on('close', (status) => {
       clearTimeout(timer);
       if (idleTimer) clearTimeout(idleTimer);
+      if (heartbeatTimer) clearInterval(heartbeatTimer);
       if (partial !== '') onLine(partial);
       fs.closeSync(consoleOut);
       if (writeError !== null) {
@@ -301,6 +347,7 @@ export function boot(spec: BootSpec): Promise<BootOutcome> {
         marks,
         consoleFile,
         consoleTail: tail.slice(),
+        ...(heartbeatStopped ? { heartbeatStopped: true } : {}),
         stderr: [stderr.trim(), ...(setupError !== null ? [setupError] : [])].filter((t) => t !== '').join('\n'),
       });
     });

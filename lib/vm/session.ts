@@ -15,6 +15,7 @@ import { ensureInitramfs } from './initramfs';
 import {
   EVENTS_FILE,
   GUEST_SCRIPT,
+  HEARTBEAT_FILE,
   JOB_FILE,
   MARK_AGENT_DONE,
   MARK_AGENT_READY,
@@ -92,6 +93,14 @@ export const CELL_IDLE_MS = 30_000;
  * task died holding a lock) and the console is all the evidence there is.
  */
 export const OOPS_IDLE_MS = 10_000;
+
+/**
+ * After an oops: an agent whose heartbeat has not changed for this long is
+ * blocked in the damaged kernel and will not report its cell; the VM ends
+ * then, with the console as the evidence, instead of at OOPS_IDLE_MS. Twelve
+ * beats: a busy host delays a beat by far less.
+ */
+export const HEARTBEAT_QUIET_MS = 3_000;
 
 /** Does this console line start an oops or a panic? */
 export function consoleShowsOops(line: string): boolean {
@@ -228,7 +237,11 @@ export async function runJob(
             idle: {
               ms: CELL_IDLE_MS,
               resetOn: [MARK_AGENT_READY, MARK_CELL_DONE],
-              trouble: { test: consoleShowsOops, ms: OOPS_IDLE_MS },
+              trouble: {
+                test: consoleShowsOops,
+                ms: OOPS_IDLE_MS,
+                heartbeat: { file: path.join(runDir, HEARTBEAT_FILE), quietMs: HEARTBEAT_QUIET_MS },
+              },
             },
           }
         : {}),
