@@ -304,6 +304,7 @@ export async function saveTemplate(
     fs.rmSync(tmp, { recursive: true, force: true });
     if (templateProblem(final, inputs.key, shape.memoryMb) !== null) return { outcome, template: null };
   }
+  pruneTemplates();
   return { outcome, template: templateOf(final, inputs, shape, true) };
 }
 
@@ -311,7 +312,11 @@ export async function saveTemplate(
 export function cachedTemplate(inputs: TemplateInputs, shape: TemplateShape, release: string): Template | null {
   const dir = path.join(templatesDir(), inputs.key);
   const problem = templateProblem(dir, inputs.key, shape.memoryMb);
-  if (problem === null) return templateOf(dir, inputs, shape, false);
+  if (problem === null) {
+    const now = new Date();
+    fs.utimesSync(path.join(dir, META_FILE), now, now); // most recently used: pruned last
+    return templateOf(dir, inputs, shape, false);
+  }
   if (problem !== 'missing') {
     templateLog.write(`the saved VM for ${release} is unusable (${problem}); saving it again`);
     discardTemplate(dir);
@@ -319,22 +324,39 @@ export function cachedTemplate(inputs: TemplateInputs, shape: TemplateShape, rel
   return null;
 }
 
-/** Removes templates of other inputs (they are a GiB of sparse RAM file each), keeping `keep` keys. */
-export function pruneTemplates(keep: ReadonlySet<string>): void {
+/**
+ * Templates kept in the cache, most recently used first: two kernels with
+ * two boot profiles each, and the same again for inputs that just changed.
+ * Each holds up to a GiB of RAM file (about 150 MB of it written).
+ */
+export const KEEP_TEMPLATES = 8;
+
+/** When a template was last used: its meta.json's mtime (touched on every use). */
+function lastUsed(dir: string): number {
+  return fs.statSync(path.join(dir, META_FILE), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+}
+
+/**
+ * Removes all but the `keep` most recently used templates, and what saves
+ * that died left behind. A process still restoring from a removed template
+ * keeps its mapped RAM file; its next copy fails to load, and it saves the
+ * template again.
+ */
+export function pruneTemplates(keep: number = KEEP_TEMPLATES, dir: string = templatesDir()): void {
   let names: string[];
   try {
-    names = fs.readdirSync(templatesDir());
+    names = fs.readdirSync(dir);
   } catch {
     return;
   }
+  const kept: string[] = [];
   for (const n of names) {
     const tmp = /\.tmp-(\d+)-/.exec(n);
-    if (tmp !== null) {
-      if (!pidAlive(Number(tmp[1]))) fs.rmSync(path.join(templatesDir(), n), { recursive: true, force: true });
-      continue;
-    }
-    if (!keep.has(n)) fs.rmSync(path.join(templatesDir(), n), { recursive: true, force: true });
+    if (tmp === null) kept.push(n);
+    else if (!pidAlive(Number(tmp[1]))) fs.rmSync(path.join(dir, n), { recursive: true, force: true });
   }
+  kept.sort((a, b) => lastUsed(path.join(dir, b)) - lastUsed(path.join(dir, a)));
+  for (const n of kept.slice(keep)) fs.rmSync(path.join(dir, n), { recursive: true, force: true });
 }
 
 function pidAlive(pid: number): boolean {

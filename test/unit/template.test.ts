@@ -24,6 +24,7 @@ import {
   STATE_FILE,
   TEMPLATE_VERSION,
   cachedTemplate,
+  pruneTemplates,
   templateKey,
   templateLog,
   templateProblem,
@@ -157,6 +158,25 @@ describe('saved VMs (lib/vm/template)', () => {
     assert.equal(logged.length, 1);
     assert.match(logged[0] as string, /saved VM for 6\.1\.0-99-amd64 is unusable \(saved state: size .*\); saving it again/);
     assert.equal(fs.existsSync(dir), false, 'the bad template is gone');
+  });
+
+  it('pruneTemplates keeps the most recently used ones and a live save, and removes a dead save', () => {
+    const dir = path.join(tmp, 'templates');
+    for (let i = 0; i < 5; i++) {
+      writeTemplate(path.join(dir, `k${i}`), `k${i}`);
+      const used = new Date(Date.now() - (10 - i) * 60_000); // k4 used last
+      fs.utimesSync(path.join(dir, `k${i}`, META_FILE), used, used);
+    }
+    // Used just now: counts as the newest although it was made first.
+    cachedTemplate(
+      { image: { path: '/v', kind: 'vmlinux' }, initramfs: '/i', runtimeImage: '/r', key: 'k0' },
+      SHAPE,
+      PARTS.kernel,
+    );
+    fs.mkdirSync(path.join(dir, `k9.tmp-${process.pid}-1`));
+    fs.mkdirSync(path.join(dir, 'k8.tmp-999999999-1')); // no such process
+    pruneTemplates(2, dir);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['k0', 'k4', `k9.tmp-${process.pid}-1`]);
   });
 });
 
