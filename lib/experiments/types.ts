@@ -271,4 +271,22 @@ export interface CellResult {
   headline: string;
   evidence: CellEvidence;
   durationMs: number;
+  /** Where durationMs went, in the guest (absent for a cell judged from the console). */
+  phasesMs?: CellPhases;
+}
+
+/**
+ * A cell's time by phase, ms: `pin`, the kernel log's position and the
+ * taint read and the probe pinned to the CPU it drains (`taskset`); `probe`,
+ * the probe's own steps (device, mapping, checks, its CPU offline and
+ * online); `retire`, a hazard probe's exit; `drain`, the per-CPU page lists
+ * drained again (CPU offline and online); `judge`, taint, the cell's kernel
+ * log, the findings and the verdict.
+ */
+export interface CellPhases {
+  pin: number;
+  probe: number;
+  retire: number;
+  drain: number;
+  judge: number;
 }

@@ -62,6 +62,8 @@ export class CellRunner {
   private readonly progressPath: string;
   /** Where the last probe that missed its deadline was when it was killed. */
   private stuck: CellEvidence['stuck'] | null = null;
+  /** When the current cell's probe was pinned (performance.now()). */
+  private pinnedAt: number | null = null;
 
   constructor(private readonly opts: CellRunnerOptions) {
     this.devicePath = opts.devicePath ?? '/dev/mmaplab';
@@ -104,6 +106,7 @@ export class CellRunner {
     const blank = emptyObservation();
     const cpu = drainCpu();
     if (cpu !== null && child.pid !== undefined) pinTo(child.pid, cpu);
+    this.pinnedAt = performance.now();
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout | null = null;
       let watch: NodeJS.Timeout | null = null;
@@ -176,18 +179,22 @@ export class CellRunner {
 
   async run(cell: CellSpec): Promise<CellResult> {
     const started = Date.now();
+    const t0 = performance.now();
     const seq0 = currentSeq();
     const taint0 = readTaint();
     this.stuck = null;
     const observation = await this.observe(cell, seq0);
+    const t1 = performance.now();
     // Some damage is only reported when the process's mm is torn down
     // ("Bad rss-counter state", "non-zero pgtables_bytes"): after a hazard
     // the probe exits inside the cell's window, and the next cell gets a
     // fresh one.
     if (cell.hazard) await this.retireProbe();
+    const t2 = performance.now();
     // What close freed may still sit on per-CPU lists, where 6.1 does not
     // check it; flush them so every complaint lands in this window.
     drainPerCpuPages();
+    const t3 = performance.now();
     // Taint first, then the log: the kernel prints a report before it adds
     // the taint bit (bad_page(), __warn(), oops_end()), so a bit seen here
     // has its report in the window read next. Read the other way round, a
@@ -204,6 +211,8 @@ export class CellRunner {
     if (window.lost > 0) evidence.kmsgLost = window.lost;
     if (this.stuck !== null) evidence.stuck = this.stuck;
     const j = judge(evidence);
+    const ms = (a: number, b: number): number => Math.round((b - a) * 10) / 10;
+    const pinned = this.pinnedAt ?? t0;
     return {
       kernel: this.opts.kernel,
       cell,
@@ -212,6 +221,13 @@ export class CellRunner {
       headline: j.headline,
       evidence,
       durationMs: Date.now() - started,
+      phasesMs: {
+        pin: ms(t0, pinned),
+        probe: ms(pinned, t1),
+        retire: ms(t1, t2),
+        drain: ms(t2, t3),
+        judge: ms(t3, performance.now()),
+      },
     };
   }
 
