@@ -120,7 +120,7 @@ async function restoreRepetition(
   i: number,
 ): Promise<{ got: RestoreSample; failure: string | null }> {
   const runDir = newRunDir(k, 'bench-template');
-  const saved = await saveTemplate(k, templateShapeOf(vm), benchTemplateInputs(inputs, i), runDir);
+  const saved = await saveTemplate(k, templateShapeOf(vm), benchTemplateInputs(inputs, i), runDir, { prune: false });
   if (saved.template === null) {
     const why = saved.outcome.stderr.split('\n').filter((l) => l.trim() !== '').slice(-1)[0] ?? saved.outcome.end;
     return { got: {}, failure: `saving a template failed: ${why} (run directory ${runDir})` };

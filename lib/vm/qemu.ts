@@ -279,8 +279,9 @@ export function boot(spec: BootSpec): Promise<BootOutcome> {
   let setupError: string | null = null;
   let closed = false;
   child.on('close', () => (closed = true));
-  spec.afterSpawn?.(() => !closed).catch((err: unknown) => {
-    if (closed) return; // QEMU's own end says more
+  spec.afterSpawn?.(() => !closed && child.exitCode === null && child.signalCode === null).catch((err: unknown) => {
+    // QEMU's own end says more when it exited or was killed at a deadline.
+    if (closed || timedOut || child.exitCode !== null || child.signalCode !== null) return;
     setupError = err instanceof Error ? err.message : String(err);
     child.kill('SIGKILL');
   });

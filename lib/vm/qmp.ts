@@ -30,7 +30,7 @@ export function parseQmpLine(line: string): { kind: 'greeting' | 'event' | 'retu
 export class Qmp {
   private buf = '';
   private waiting: Waiter | null = null;
-  private greeted: (() => void) | null = null;
+  private greeting: Waiter | null = null;
   private closed = false;
 
   private constructor(private readonly sock: net.Socket) {
@@ -38,8 +38,9 @@ export class Qmp {
     sock.on('data', (d: string) => this.onData(d));
     sock.on('close', () => {
       this.closed = true;
-      this.waiting?.reject(new Error('the QMP connection closed (QEMU exited)'));
+      for (const w of [this.waiting, this.greeting]) w?.reject(new Error('the QMP connection closed (QEMU exited)'));
       this.waiting = null;
+      this.greeting = null;
     });
     sock.on('error', () => undefined);
   }
@@ -55,8 +56,13 @@ export class Qmp {
           s.once('error', reject);
         });
         const q = new Qmp(sock);
-        await new Promise<void>((resolve) => (q.greeted = resolve));
-        await q.exec('qmp_capabilities');
+        try {
+          await q.greeted(Math.max(1, deadline - Date.now()));
+          await q.exec('qmp_capabilities');
+        } catch (err) {
+          q.close();
+          throw err;
+        }
         return q;
       } catch (err) {
         if (!alive()) throw new MmaplabError('ERESTORE', 'QEMU exited before its monitor answered');
@@ -66,6 +72,26 @@ export class Qmp {
         await sleep(10);
       }
     }
+  }
+
+  /** Waits for QEMU's greeting; rejects if the connection closes first or `ms` pass. */
+  private greeted(ms: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.greeting = null;
+        reject(new Error(`no QMP greeting in ${ms} ms`));
+      }, ms);
+      this.greeting = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+    });
   }
 
   private onData(d: string): void {
@@ -81,7 +107,10 @@ export class Qmp {
       } catch {
         continue; // not JSON: nothing QMP sends
       }
-      if (msg.kind === 'greeting') this.greeted?.();
+      if (msg.kind === 'greeting') {
+        this.greeting?.resolve({});
+        this.greeting = null;
+      }
       else if (msg.kind === 'event') continue;
       else if (this.waiting) {
         const w = this.waiting;

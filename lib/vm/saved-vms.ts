@@ -26,7 +26,9 @@ export const SAVES_PER_KEY = 2;
 export type InputsOf = (kernel: Kernel, shape: TemplateShape, qemu: string) => TemplateInputs;
 
 export class SavedVms {
+  /** Lookups and saves in flight: every ask meanwhile shares the one answer. */
   private readonly pending = new Map<string, Promise<TemplateOrFallback>>();
+  private readonly inputs = new Map<string, TemplateInputs>();
   private readonly saves = new Map<string, number>();
   private readonly given = new Map<string, string>();
 
@@ -36,25 +38,38 @@ export class SavedVms {
     return JSON.stringify([kernel.release, shape]);
   }
 
-  /** The template for this kernel and shape; `runDir` makes the run directory a save boots in. */
+  /**
+   * The template for this kernel and shape, checked (and marked used) at
+   * every ask, so a template pruned or replaced meanwhile is found out before
+   * QEMU is asked to load it; `runDir` makes the run directory a save boots in.
+   */
   templateFor(kernel: Kernel, shape: TemplateShape, runDir: () => string): Promise<TemplateOrFallback> {
     const id = SavedVms.id(kernel, shape);
     const given = this.given.get(id);
     if (given !== undefined) return Promise.resolve({ fallback: given });
     let p = this.pending.get(id);
     if (p === undefined) {
-      p = this.find(kernel, shape, runDir, id);
-      this.pending.set(id, p);
+      p = this.find(kernel, shape, runDir, id).catch((err: unknown) =>
+        this.giveUp(id, `saved VMs failed: ${err instanceof Error ? err.message : String(err)}`),
+      );
+      const settled = p;
+      this.pending.set(id, settled);
+      void settled.finally(() => {
+        if (this.pending.get(id) === settled) this.pending.delete(id);
+      });
     }
     return p;
   }
 
   private async find(kernel: Kernel, shape: TemplateShape, runDir: () => string, id: string): Promise<TemplateOrFallback> {
-    let inputs;
-    try {
-      inputs = this.inputsOf(kernel, shape, qemuVersionLine());
-    } catch (err) {
-      return this.giveUp(id, err instanceof Error ? err.message : String(err));
+    let inputs = this.inputs.get(id);
+    if (inputs === undefined) {
+      try {
+        inputs = this.inputsOf(kernel, shape, qemuVersionLine());
+      } catch (err) {
+        return this.giveUp(id, err instanceof Error ? err.message : String(err));
+      }
+      this.inputs.set(id, inputs);
     }
     const cached = cachedTemplate(inputs, shape, kernel.release);
     if (cached !== null) return { template: cached };
@@ -72,20 +87,17 @@ export class SavedVms {
   private giveUp(id: string, why: string): TemplateOrFallback {
     if (!this.given.has(id)) templateLog.write(`cells boot cold: ${why}`);
     this.given.set(id, why);
-    this.pending.delete(id);
     return { fallback: why };
   }
 
   /**
    * A copy of `t` did not come up: the template is discarded (the next ask
-   * saves it again) unless another ask already replaced it. Returns the
-   * reason, for a cold run to record.
+   * saves it again) unless it was already replaced by a newer save, which
+   * is left alone. Returns the reason, for a cold run to record.
    */
   refuse(kernel: Kernel, t: Template, why: string): string {
     templateLog.write(`a VM restored for ${kernel.release} did not come up (${why}); saving it again`);
-    discardTemplate(t.dir);
-    const id = SavedVms.id(kernel, t.shape);
-    this.pending.delete(id);
+    discardTemplate(t.dir, t.meta.createdAt);
     return `restoring failed: ${why}`;
   }
 }

@@ -534,8 +534,28 @@ async function runCellGroup(
   return { results, runs };
 }
 
+/**
+ * The console lines of the cell a VM died in: everything after the last
+ * cell's done mark, from the whole console log (an oops can scroll out of
+ * the last 60 lines), or the tail if the log cannot be read.
+ */
+export function lastCellConsole(run: Pick<VmRun, 'boot'>): string[] {
+  let lines: string[];
+  try {
+    lines = fs.readFileSync(run.boot.consoleFile, 'utf8').split('\n').map((l) => l.replace(/\r$/, ''));
+  } catch {
+    return run.boot.consoleTail;
+  }
+  let from = 0;
+  lines.forEach((l, i) => {
+    if (l.includes(MARK_CELL_DONE) || l.includes(MARK_AGENT_READY)) from = i + 1;
+  });
+  return lines.slice(from);
+}
+
 function deadVmResult(kernel: Kernel, cell: CellSpec, run: VmRun): CellResult {
-  const findings = classifyConsole(run.boot.consoleTail);
+  const lines = lastCellConsole(run);
+  const findings = classifyConsole(lines);
   const panic = run.boot.end === 'panic' || findings.some((f) => f.severity === 'panic');
   // An oops on the console explains a VM that then stopped answering.
   const oopsed = findings.some((f) => f.severity === 'oops');
@@ -552,7 +572,8 @@ function deadVmResult(kernel: Kernel, cell: CellSpec, run: VmRun): CellResult {
       findings,
       taintGained: [],
       observation: null,
-      console: run.boot.consoleTail.slice(-40),
+      // The start (the report's header) and the end (how it ended) of a long one.
+      console: lines.length <= 60 ? lines : [...lines.slice(0, 40), '...', ...lines.slice(-20)],
     },
     durationMs: run.boot.durationMs,
   };

@@ -202,8 +202,20 @@ function templateOf(dir: string, inputs: TemplateInputs, shape: TemplateShape, b
   };
 }
 
-/** Removes a template (stale, corrupt or refused): the next use builds it again. */
-export function discardTemplate(dir: string): void {
+/**
+ * Removes a template (stale, corrupt or refused): the next use builds it
+ * again. With `createdAt`, only the save made then: a newer one in its
+ * place (another job or process saved it again meanwhile) stays.
+ */
+export function discardTemplate(dir: string, createdAt?: string): void {
+  if (createdAt !== undefined) {
+    try {
+      const meta = JSON.parse(fs.readFileSync(path.join(dir, META_FILE), 'utf8')) as TemplateMeta;
+      if (meta.createdAt !== createdAt) return;
+    } catch {
+      // no readable meta: nothing worth keeping
+    }
+  }
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
@@ -222,11 +234,33 @@ export async function saveTemplate(
   shape: TemplateShape,
   inputs: TemplateInputs,
   runDir: string,
+  options: { prune?: boolean } = {},
 ): Promise<SaveResult> {
   const final = path.join(templatesDir(), inputs.key);
   const tmp = `${final}.tmp-${process.pid}-${Date.now()}`;
   fs.mkdirSync(tmp, { recursive: true });
   const sockets = socketDir();
+  try {
+    const saved = await saveInto(kernel, shape, inputs, runDir, { final, tmp, sockets });
+    // Bench templates (prune: false) are discarded by their maker and must not evict the others.
+    if (saved.template !== null && options.prune !== false) pruneTemplates();
+    return saved;
+  } catch (err) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  } finally {
+    fs.rmSync(sockets, { recursive: true, force: true });
+  }
+}
+
+async function saveInto(
+  kernel: Kernel,
+  shape: TemplateShape,
+  inputs: TemplateInputs,
+  runDir: string,
+  where: { final: string; tmp: string; sockets: string },
+): Promise<SaveResult> {
+  const { final, tmp, sockets } = where;
   const control = await ControlPort.listen(path.join(sockets, 'ctl'));
   const state = path.join(tmp, STATE_FILE);
   const ram = path.join(tmp, RAM_FILE);
@@ -275,7 +309,6 @@ export async function saveTemplate(
     outcome = await boot(spec);
   } finally {
     control.close();
-    fs.rmSync(sockets, { recursive: true, force: true });
   }
   // `migrate` reports completed before its `cat` has exited and renamed the file.
   for (let i = 0; i < 200 && !fs.existsSync(state) && outcome.end === 'exited'; i++) await sleep(10);
@@ -304,7 +337,6 @@ export async function saveTemplate(
     fs.rmSync(tmp, { recursive: true, force: true });
     if (templateProblem(final, inputs.key, shape.memoryMb) !== null) return { outcome, template: null };
   }
-  pruneTemplates();
   return { outcome, template: templateOf(final, inputs, shape, true) };
 }
 

@@ -16,14 +16,17 @@ import { findPort } from '../../lib/runner/control';
 import { CONTROL_PORT, ControlPort, parseControlLine } from '../../lib/vm/control-port';
 import { IMAGE_ROOT_WORD, initScript } from '../../lib/vm/guest-init';
 import { qemuArgs, type BootSpec } from '../../lib/vm/qemu';
-import { parseQmpLine } from '../../lib/vm/qmp';
-import type { VmRun } from '../../lib/vm/session';
+import type { Kernel } from '../../lib/vm/kernels';
+import { Qmp, parseQmpLine } from '../../lib/vm/qmp';
+import { SavedVms } from '../../lib/vm/saved-vms';
+import { lastCellConsole, type VmRun } from '../../lib/vm/session';
 import {
   META_FILE,
   RAM_FILE,
   STATE_FILE,
   TEMPLATE_VERSION,
   cachedTemplate,
+  discardTemplate,
   pruneTemplates,
   templateKey,
   templateLog,
@@ -177,6 +180,84 @@ describe('saved VMs (lib/vm/template)', () => {
     fs.mkdirSync(path.join(dir, 'k8.tmp-999999999-1')); // no such process
     pruneTemplates(2, dir);
     assert.deepEqual(fs.readdirSync(dir).sort(), ['k0', 'k4', `k9.tmp-${process.pid}-1`]);
+  });
+
+  it('discardTemplate with a save time removes only that save, not a newer one in its place', () => {
+    const dir = path.join(tmp, 'templates', 'k1');
+    writeTemplate(dir, 'k1');
+    const meta = JSON.parse(fs.readFileSync(path.join(dir, META_FILE), 'utf8')) as TemplateMeta;
+    discardTemplate(dir, '2026-01-01T00:00:00.000Z');
+    assert.ok(fs.existsSync(dir), 'a newer save stays');
+    discardTemplate(dir, meta.createdAt);
+    assert.equal(fs.existsSync(dir), false);
+  });
+
+  it('SavedVms falls back to cold boots, with the reason, when finding or saving a template throws', async () => {
+    const kernel = { release: PARTS.kernel } as Kernel;
+    const inputs: TemplateInputs = {
+      image: { path: '/v', kind: 'vmlinux' },
+      initramfs: '/i',
+      runtimeImage: '/r',
+      key: 'k1',
+    };
+    // The cache is a file, not a directory: making the save's directory fails with ENOTDIR.
+    const file = path.join(tmp, 'not-a-dir');
+    fs.writeFileSync(file, '');
+    process.env['MMAPLAB_CACHE'] = file;
+    const saved = new SavedVms(() => inputs);
+    const got = await saved.templateFor(kernel, SHAPE, () => path.join(tmp, 'run'));
+    assert.ok('fallback' in got);
+    assert.match(got.fallback, /ENOTDIR/);
+    assert.match(logged[logged.length - 1] as string, /^cells boot cold: saved VMs failed: ENOTDIR/);
+    const lines = logged.length;
+    const again = await saved.templateFor(kernel, SHAPE, () => path.join(tmp, 'run'));
+    assert.deepEqual(again, got, 'given up once, for the rest of the run');
+    assert.equal(logged.length, lines, 'and said once');
+    const broken = new SavedVms(() => {
+      throw new Error('no ext4 module');
+    });
+    const why = await broken.templateFor(kernel, SHAPE, () => tmp);
+    assert.deepEqual(why, { fallback: 'no ext4 module' });
+  });
+});
+
+describe('the console of the cell a VM died in', () => {
+  it('lastCellConsole takes the whole log after the last done mark, or the tail without a log', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-console-'));
+    try {
+      const consoleFile = path.join(dir, 'console.log');
+      const oops = Array.from({ length: 80 }, (_, i) => `[ 9.${i}] line ${i}`);
+      fs.writeFileSync(
+        consoleFile,
+        ['MMAPLAB-AGENT-READY 5.0', 'MMAPLAB-CELL-DONE a ok', 'BUG: Bad page state in process node', ...oops].join('\r\n'),
+      );
+      const boot = { end: 'timeout' as const, qemuStatus: null, durationMs: 1, marks: {}, consoleFile, consoleTail: ['tail'], stderr: '' };
+      const lines = lastCellConsole({ boot });
+      assert.equal(lines[0], 'BUG: Bad page state in process node', 'more than 60 lines back, still there');
+      assert.equal(lines.length, 81);
+      assert.deepEqual(lastCellConsole({ boot: { ...boot, consoleFile: path.join(dir, 'none') } }), ['tail']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('QMP client', () => {
+  it('Qmp.connect fails, instead of waiting for ever, when the monitor closes before its greeting', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-qmp-'));
+    const sock = path.join(dir, 'qmp');
+    const server = net.createServer((c) => c.destroy());
+    await new Promise<void>((resolve) => server.listen(sock, resolve));
+    let alive = true;
+    setTimeout(() => (alive = false), 300);
+    try {
+      const err = await Qmp.connect(sock, 5000, () => alive).catch((e: Error) => e);
+      assert.ok(err instanceof Error);
+      assert.match(err.message, /QEMU exited before its monitor answered/);
+    } finally {
+      server.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
