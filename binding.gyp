@@ -10,6 +10,7 @@
         "native/fd.cc",
         "native/fork.cc",
         "native/mapping.cc",
+        "native/sched.cc",
         "native/walk.cc"
       ],
       "include_dirs": [

@@ -35,6 +35,7 @@ static Napi::Object InitMmaplab(Napi::Env env, Napi::Object exports)
 	exports.Set("patternCheck", Napi::Function::New(env, PatternCheck, "patternCheck"));
 	exports.Set("forkWrite", Napi::Function::New(env, ForkWrite, "forkWrite"));
 	exports.Set("forkTouch", Napi::Function::New(env, ForkTouch, "forkTouch"));
+	exports.Set("setAffinity", Napi::Function::New(env, SetAffinity, "setAffinity"));
 	exports.Set("constants", Napi::Function::New(env, Constants, "constants"));
 	return exports;
 }

@@ -66,6 +66,7 @@ Napi::Value PatternWrite(const Napi::CallbackInfo &info);
 Napi::Value PatternCheck(const Napi::CallbackInfo &info);
 Napi::Value ForkWrite(const Napi::CallbackInfo &info);
 Napi::Value ForkTouch(const Napi::CallbackInfo &info);
+Napi::Value SetAffinity(const Napi::CallbackInfo &info);
 Napi::Value Constants(const Napi::CallbackInfo &info);
 
 } // namespace mmaplab

@@ -252,13 +252,15 @@ export interface NativeAddon {
     seed: number,
     firstIndex: number,
   ): { exitCode: number | null; signal: number | null; page: number | null };
+  /** sched_setaffinity(2): pins process `pid` (0: the caller) to CPU `cpu`. */
+  setAffinity(pid: number, cpu: number): void;
   constants(): NativeConstants;
 }
 
 const FUNCTIONS: readonly (keyof NativeAddon)[] = [
   'open', 'close', 'ioctl', 'ioctlNoArg', 'ioctlWithArray', 'ioctlAsync',
   'mmap', 'mmapOver', 'address', 'munmap', 'munmapRange', 'unsafeMunmapKeepingBuffer', 'mremap', 'mprotect', 'madvise', 'msync', 'msyncAsync', 'mincore',
-  'touch', 'readAll', 'fillAll', 'patternWrite', 'patternCheck', 'forkWrite', 'forkTouch', 'constants',
+  'touch', 'readAll', 'fillAll', 'patternWrite', 'patternCheck', 'forkWrite', 'forkTouch', 'setAffinity', 'constants',
 ];
 
 let addon: NativeAddon | undefined;

@@ -277,7 +277,7 @@ export interface CellResult {
 
 /**
  * A cell's time by phase, ms: `pin`, the kernel log's position and the
- * taint read and the probe pinned to the CPU it drains (`taskset`); `probe`,
+ * taint read and the probe pinned to the CPU it drains; `probe`,
  * the probe's own steps (device, mapping, checks, its CPU offline and
  * online); `retire`, a hazard probe's exit; `drain`, the per-CPU page lists
  * drained again (CPU offline and online); `judge`, taint, the cell's kernel

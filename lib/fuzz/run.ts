@@ -168,7 +168,7 @@ export async function fuzzLoop(start: WorkerStart, send: (m: WorkerMessage) => P
   let complaint: FuzzComplaint | null = null;
   let error: string | null = null;
 
-  // Pinning runs taskset, a fork: while this process cannot fork (FORK_FAILED), it stays unpinned.
+  // Best effort: a process that cannot be pinned is fuzzed unpinned.
   const pin = (): void => {
     if (cpu === null) return;
     try {

@@ -12,6 +12,7 @@
  *   the "kernel", pages are decoded, and refusals carry the module's reason.
  */
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { failureReason, Device } from '../../lib/device';
@@ -553,5 +554,35 @@ describe('device session API against a stand-in for the module (LD_PRELOAD shim,
         periodicRuns: 14n, flushLatencyLastNs: 15n, flushLatencyMaxNs: 16n,
       });
     `);
+  });
+});
+
+describe('addon setAffinity (sched_setaffinity), in a child process so this one stays unpinned', () => {
+  const inChild = (script: string): string => {
+    const native = path.join(__dirname, '..', '..', 'lib', 'device', 'native.js');
+    const r = spawnSync(process.execPath, ['-e', `const a = require(${JSON.stringify(native)}).native();\n${script}`], {
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.trim();
+  };
+
+  it('pins the caller (pid 0) and another process by pid to one CPU', () => {
+    const cpu = os.cpus().length - 1;
+    const allowed = "require('fs').readFileSync('/proc/' + P + '/status', 'utf8').match(/Cpus_allowed_list:\\s*(\\S+)/)[1]";
+    assert.equal(inChild(`a.setAffinity(0, ${cpu}); const P = 'self'; console.log(${allowed});`), String(cpu));
+    const other = inChild(
+      `const c = require('child_process').spawn('sleep', ['5']); a.setAffinity(c.pid, ${cpu}); const P = c.pid; ` +
+        `console.log(${allowed}); c.kill();`,
+    );
+    assert.equal(other, String(cpu));
+  });
+
+  it('refuses a bad pid, a CPU past CPU_SETSIZE and a missing process with clean errors', () => {
+    const codes = inChild(
+      "const out = []; for (const [p, c] of [[-1, 0], [0, 1 << 20], [0, 1.5], [2 ** 31 - 2, 0]]) " +
+        "{ try { a.setAffinity(p, c); out.push('none'); } catch (e) { out.push(e.code); } } console.log(out.join(' '));",
+    );
+    assert.equal(codes, 'ERR_INVALID_ARG_VALUE ERR_OUT_OF_RANGE ERR_INVALID_ARG_VALUE ESRCH');
   });
 });
