@@ -13,7 +13,7 @@ import type { CellSpec } from '../experiments/types';
 import { MmaplabError } from '../util/errors';
 import { MARK_AGENT_READY, MARK_CELL_DONE, type GuestEvent, type Job } from '../vm/job';
 import type { Kernel } from '../vm/kernels';
-import { qemuVersionLine, type BootOutcome } from '../vm/qemu';
+import { lastStderrLine, qemuVersionLine, type BootOutcome } from '../vm/qemu';
 import { newRunDir, runJob, templateShapeOf, type VmOptions, type VmRun, type VmStart } from '../vm/session';
 import {
   discardTemplate,
@@ -122,7 +122,7 @@ async function restoreRepetition(
   const runDir = newRunDir(k, 'bench-template');
   const saved = await saveTemplate(k, templateShapeOf(vm), benchTemplateInputs(inputs, i), runDir, { prune: false });
   if (saved.template === null) {
-    const why = saved.outcome.stderr.split('\n').filter((l) => l.trim() !== '').slice(-1)[0] ?? saved.outcome.end;
+    const why = lastStderrLine(saved.outcome) ?? saved.outcome.end;
     return { got: {}, failure: `saving a template failed: ${why} (run directory ${runDir})` };
   }
   const t = saved.template;

@@ -1,10 +1,9 @@
 /** Small things several commands share: stderr messages, modules, the run's environment. */
-import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { runsDir } from '../paths';
 import type { Kernel } from '../vm/kernels';
 import { ensureModule } from '../vm/kmod';
-import { QEMU } from '../vm/qemu';
+import { qemuVersionLine } from '../vm/qemu';
 
 export function log(msg: string): void {
   process.stderr.write(`${msg}\n`);
@@ -26,9 +25,8 @@ export function buildModules(kernels: readonly Kernel[], say: (m: string) => voi
 
 /** First line of `qemu-system-x86_64 --version`, or null. */
 export function qemuVersion(): string | null {
-  const r = spawnSync(QEMU, ['--version'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) return null;
-  return r.stdout.split('\n')[0]?.trim() || null;
+  const line = qemuVersionLine();
+  return line === 'unknown' || line === '' ? null : line;
 }
 
 /** runs/<what>-<time>: where a command's reports go by default. */

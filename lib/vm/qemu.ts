@@ -110,6 +110,11 @@ export interface BootOutcome {
   heartbeatStopped?: boolean;
 }
 
+/** The last non-empty line of a boot's stderr (QEMU's or a restore step's error), if any. */
+export function lastStderrLine(outcome: Pick<BootOutcome, 'stderr'>): string | undefined {
+  return outcome.stderr.split('\n').filter((l) => l.trim() !== '').slice(-1)[0];
+}
+
 /** How often a heartbeat file is read. */
 const HEARTBEAT_POLL_MS = 200;
 

@@ -540,7 +540,8 @@ function writeMeta(image: string, meta: ImageMeta): void {
   fs.renameSync(tmp, metaPath(image));
 }
 
-function isAlive(pid: number): boolean {
+/** Is process `pid` still there (EPERM: there, but another user's)? */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

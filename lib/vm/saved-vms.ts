@@ -4,7 +4,7 @@
  * asks at the same time, and given up on, with the reason, when they cannot
  * be had (then jobs boot cold and their runs say why).
  */
-import { qemuVersionLine } from './qemu';
+import { lastStderrLine, qemuVersionLine } from './qemu';
 import type { Kernel } from './kernels';
 import {
   cachedTemplate,
@@ -80,7 +80,7 @@ export class SavedVms {
     const saved = await saveTemplate(kernel, shape, inputs, dir);
     if (saved.template !== null) return { template: saved.template };
     const tail = saved.outcome.consoleTail.filter((l) => /FAILED|panic|Oops|BUG/.test(l)).slice(-1)[0];
-    const why = saved.outcome.stderr.split('\n').filter((l) => l.trim() !== '').slice(-1)[0] ?? tail ?? saved.outcome.end;
+    const why = lastStderrLine(saved.outcome) ?? tail ?? saved.outcome.end;
     return this.giveUp(id, `saving a VM failed: ${why} (run directory ${dir})`);
   }
 

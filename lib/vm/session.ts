@@ -27,7 +27,7 @@ import {
   type ModuleLoad,
 } from './job';
 import type { Kernel } from './kernels';
-import { boot, type Accel, type BootOutcome } from './qemu';
+import { boot, lastStderrLine, type Accel, type BootOutcome } from './qemu';
 import { ensureBootImage } from './vmlinux';
 import { savedVms, type SavedVms } from './saved-vms';
 import { restoredSpec, type Template, type TemplateShape } from './template';
@@ -375,7 +375,7 @@ export function templateShapeOf(vm: VmOptions): TemplateShape {
 function restoreFailure(run: VmRun): string {
   const why =
     run.boot.end === 'restore-failed' || run.boot.end === 'qemu-error'
-      ? run.boot.stderr.split('\n').filter((l) => l.trim() !== '').slice(-1)[0] ?? run.boot.end
+      ? lastStderrLine(run.boot) ?? run.boot.end
       : run.boot.end === 'timeout'
         ? 'the restored guest did not answer'
         : `the restored guest ended (${run.boot.end}) before its agent was ready`;

@@ -25,7 +25,7 @@ import { MSIZE, ensureInitramfs, imageRootMissing, planInitramfs } from './initr
 import type { Kernel } from './kernels';
 import { Qmp, sleep } from './qmp';
 import { boot, type BootOutcome, type BootSpec } from './qemu';
-import { runtimeImage } from './runtime-image';
+import { isAlive, runtimeImage } from './runtime-image';
 import { ensureBootImage, type BootImage } from './vmlinux';
 
 /** Bump when how a template is made or restored changes: every cached one becomes stale. */
@@ -385,19 +385,10 @@ export function pruneTemplates(keep: number = KEEP_TEMPLATES, dir: string = temp
   for (const n of names) {
     const tmp = /\.tmp-(\d+)-/.exec(n);
     if (tmp === null) kept.push(n);
-    else if (!pidAlive(Number(tmp[1]))) fs.rmSync(path.join(dir, n), { recursive: true, force: true });
+    else if (!isAlive(Number(tmp[1]))) fs.rmSync(path.join(dir, n), { recursive: true, force: true });
   }
   kept.sort((a, b) => lastUsed(path.join(dir, b)) - lastUsed(path.join(dir, a)));
   for (const n of kept.slice(keep)) fs.rmSync(path.join(dir, n), { recursive: true, force: true });
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

@@ -16,13 +16,12 @@ import { REQUIRED_SERIES } from '../../lib/vm/kernels';
 import { ensureModule } from '../../lib/vm/kmod';
 import { qemuVersionLine } from '../../lib/vm/qemu';
 import { SavedVms } from '../../lib/vm/saved-vms';
-import { DEFAULT_VM, runCells, type VmOptions, type VmRun } from '../../lib/vm/session';
+import { DEFAULT_VM, runCells, templateShapeOf, type VmOptions, type VmRun } from '../../lib/vm/session';
 import {
   STATE_FILE,
   templateInputs,
   templateLog,
   templatesDir,
-  type TemplateShape,
 } from '../../lib/vm/template';
 import { installedKernel } from '../installed-kernel';
 
@@ -57,10 +56,6 @@ function assertMeetsPrediction(r: CellResult | undefined, series: string): void 
 }
 
 const verdictOf = (r: CellResult): string => `${r.verdict}${r.detail ? ` (${r.detail})` : ''}`;
-
-function shapeOf(vm: VmOptions): TemplateShape {
-  return { accel: vm.accel, cpus: vm.cpus, memoryMb: vm.memoryMb, bootPath: vm.bootPath, cmdline: vm.cmdline };
-}
 
 for (const { series } of REQUIRED_SERIES) {
   const installed = installedKernel(series);
@@ -100,7 +95,7 @@ for (const { series } of REQUIRED_SERIES) {
       const vm: VmOptions = { ...DEFAULT_VM, restore: true, savedVms: new SavedVms() };
       // A good template first, then its state replaced by bytes QEMU cannot
       // load, with a matching checksum so that only QEMU can tell.
-      const inputs = templateInputs(kernel, shapeOf(vm), qemuVersionLine());
+      const inputs = templateInputs(kernel, templateShapeOf(vm), qemuVersionLine());
       await runCells(kernel, cellsById([COMPARED_CELLS[0] as string]), moduleOf(), vm);
       const state = path.join(templatesDir(), inputs.key, STATE_FILE);
       assert.ok(fs.existsSync(state), `the template was saved at ${state}`);
