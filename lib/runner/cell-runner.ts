@@ -18,12 +18,15 @@ import {
   type ProbeObservation,
 } from '../experiments/types';
 import { judge } from '../experiments/verdict';
-import type { ProbeReply, ProbeRequest } from './protocol';
+import type { ProbeReady, ProbeReply, ProbeRequest } from './protocol';
 import { drainCpu, drainPerCpuPages, pinTo } from './settle';
 import { describeStuck, snapshotStuck } from './stuck';
 
 /** Default probe deadline per cell (ms). */
 export const PROBE_TIMEOUT_MS = 20_000;
+
+/** How long start() waits for a new probe to say it is warm (about 1 s under TCG). */
+export const PROBE_WARM_WAIT_MS = 10_000;
 /** How long a killed probe may take to exit before the cell is judged anyway. */
 const PROBE_EXIT_WAIT_MS = 10_000;
 /** How often the cell's kernel log is read while the probe runs. */
@@ -62,6 +65,8 @@ export class CellRunner {
   private readonly progressPath: string;
   /** Where the last probe that missed its deadline was when it was killed. */
   private stuck: CellEvidence['stuck'] | null = null;
+  /** Settles when the current probe is warm, has exited, or was waited for long enough. */
+  private warm: Promise<void> = Promise.resolve();
   /** When the current cell's probe was pinned (performance.now()). */
   private pinnedAt: number | null = null;
 
@@ -82,14 +87,36 @@ export class CellRunner {
     }
   }
 
-  /** Start the probe process now rather than at the first cell. */
-  start(): void {
+  /**
+   * Start the probe process now rather than at the first cell. Resolves when
+   * it says it is warm (code and addon loaded), when it exits, or after
+   * `PROBE_WARM_WAIT_MS`: a probe that is slow to warm is still used, only
+   * later.
+   */
+  start(): Promise<void> {
     this.probe();
+    return this.warm;
   }
 
   private probe(): ChildProcess {
     if (this.child === null || this.child.exitCode !== null || this.child.signalCode !== null) {
-      this.child = fork(path.join(__dirname, 'probe.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const child = fork(path.join(__dirname, 'probe.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      this.child = child;
+      this.warm = new Promise((resolve) => {
+        const finish = (): void => {
+          clearTimeout(timer);
+          child.off('message', onMessage);
+          child.off('exit', finish);
+          resolve();
+        };
+        const onMessage = (m: ProbeReply | ProbeReady): void => {
+          if ('ready' in m) finish();
+        };
+        const timer = setTimeout(finish, PROBE_WARM_WAIT_MS);
+        timer.unref();
+        child.on('message', onMessage);
+        child.once('exit', finish);
+      });
     }
     return this.child;
   }
@@ -121,8 +148,8 @@ export class CellRunner {
         child.off('exit', onExit);
         resolve(obs);
       };
-      const onMessage = (m: ProbeReply): void => {
-        if (m.id === id) done(m.observation);
+      const onMessage = (m: ProbeReply | ProbeReady): void => {
+        if ('id' in m && m.id === id) done(m.observation);
       };
       const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
         this.child = null;

@@ -13,3 +13,8 @@ export interface ProbeReply {
   id: number;
   observation: ProbeObservation;
 }
+
+/** Sent once by a probe whose code and addon are loaded: it can take a cell at once. */
+export interface ProbeReady {
+  ready: true;
+}
