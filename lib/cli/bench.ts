@@ -28,7 +28,8 @@ import { MmaplabError } from '../util/errors';
 import { MARK_CELL_DONE, type GuestEvent } from '../vm/job';
 import { selectKernels, type Kernel } from '../vm/kernels';
 import { requireQemu } from '../vm/qemu';
-import { describeFailure, runJobReady, type VmOptions, type VmRun } from '../vm/session';
+import { lastRun, runStep } from '../runner/executor';
+import { describeFailure, type VmOptions } from '../vm/session';
 import type { CliOptions } from './args';
 import { interleavedBoots } from './bench-boot';
 import { restorePart } from './bench-restore';
@@ -74,13 +75,9 @@ export function warmCells(n: number): CellSpec[] {
 
 async function guestPart(k: Kernel, vm: VmOptions, modulePath: string, options: GuestBenchOptions): Promise<GuestBench> {
   log(`${k.release}: mapping costs (${options.sizes.length} sizes, ${options.reps} repetitions) under ${vm.accel}`);
-  const attempts = await runJobReady(
-    k,
-    { kind: 'bench', kernel: k.release, module: { path: modulePath, params: {} }, options },
-    vm,
-    'bench',
+  const run = lastRun(
+    await runStep({ kernel: k, vm, job: { kind: 'bench', kernel: k.release, module: { path: modulePath, params: {} }, options } }),
   );
-  const run = attempts[attempts.length - 1] as VmRun;
   const result = run.events.find((e): e is Extract<GuestEvent, { type: 'bench-result' }> => e.type === 'bench-result');
   if (run.agentStatus !== 0 || result === undefined) {
     throw new MmaplabError('EGUEST', describeFailure(k, run), { runDir: run.runDir });
@@ -94,13 +91,14 @@ async function cellMarks(k: Kernel, vm: VmOptions, modulePath: string, cells: Ce
   const onLine = (line: string, ms: number): void => {
     if (line.includes(MARK_CELL_DONE)) marks.push(ms);
   };
-  const attempts = await runJobReady(
-    k,
-    { kind: 'cells', kernel: k.release, module: { path: modulePath, params: {} }, cells },
-    { ...vm, onLine },
-    'bench-cells',
+  const run = lastRun(
+    await runStep({
+      kernel: k,
+      vm: { ...vm, onLine },
+      job: { kind: 'cells', kernel: k.release, module: { path: modulePath, params: {} }, cells },
+      label: 'bench-cells',
+    }),
   );
-  const run = attempts[attempts.length - 1] as VmRun;
   if (run.agentStatus !== 0 || marks.length < cells.length) {
     throw new MmaplabError('EGUEST', describeFailure(k, run), { runDir: run.runDir });
   }

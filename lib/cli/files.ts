@@ -10,7 +10,9 @@ import type { ReportFiles } from '../report/schema';
 import type { GuestEvent } from '../vm/job';
 import { type Kernel, selectKernels } from '../vm/kernels';
 import { requireQemu } from '../vm/qemu';
-import { describeFailure, runJobReady, type VmOptions, type VmRun } from '../vm/session';
+import { describeFailure, type VmOptions } from '../vm/session';
+import { execute, lastRun, type StepOutcome } from '../runner/executor';
+import type { PlanStep } from '../runner/plan';
 import type { CliOptions } from './args';
 import { buildModules, log } from './common';
 import { vmOptionsFor } from './vm-options';
@@ -39,25 +41,24 @@ export function renderFilesTable(runs: readonly KernelFiles[]): string {
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd()).join('\n');
 }
 
-/** The files job on one kernel: every technique x trigger, in a VM. */
-export async function measureFilesOn(k: Kernel, vm: VmOptions, modulePath: string): Promise<KernelFiles> {
-  log(`${k.release}: file-backed techniques under ${vm.accel}`);
-  const onEvent = (e: GuestEvent): void => {
-    if (e.type === 'file-result') {
-      const r = e.result;
-      log(`${k.release} ${r.technique}/${r.trigger}: ${r.error ?? `${r.arrived}/${r.pages} pages`}`);
-    }
-  };
-  const attempts = await runJobReady(
-    k,
-    { kind: 'files', kernel: k.release, module: { path: modulePath, params: {} } },
-    vm,
-    'files',
-    onEvent,
-  );
-  const run = attempts[attempts.length - 1] as VmRun;
-  if (run.agentStatus !== 0) throw new MmaplabError('EGUEST', describeFailure(k, run), { runDir: run.runDir });
-  return { kernel: k.release, results: run.events.flatMap((e) => (e.type === 'file-result' ? [e.result] : [])) };
+/** The files job on one kernel: every technique x trigger, in one VM. */
+export function filesStep(k: Kernel, vm: VmOptions, modulePath: string): PlanStep {
+  return { kernel: k, vm, job: { kind: 'files', kernel: k.release, module: { path: modulePath, params: {} } } };
+}
+
+/** A files step's measurements; an error naming the run directory when its guest did not finish. */
+export function filesOf(outcome: StepOutcome): KernelFiles {
+  const { kernel } = outcome.step;
+  const run = lastRun(outcome);
+  if (run.agentStatus !== 0) throw new MmaplabError('EGUEST', describeFailure(kernel, run), { runDir: run.runDir });
+  return { kernel: kernel.release, results: run.events.flatMap((e) => (e.type === 'file-result' ? [e.result] : [])) };
+}
+
+/** One line per measurement as it arrives. */
+export function logFileResult(k: Kernel, e: GuestEvent): void {
+  if (e.type !== 'file-result') return;
+  const r = e.result;
+  log(`${k.release} ${r.technique}/${r.trigger}: ${r.error ?? `${r.arrived}/${r.pages} pages`}`);
 }
 
 /** The report section: the measurements and the statements answered from them. */
@@ -69,8 +70,16 @@ export async function runFiles(opts: CliOptions): Promise<number> {
   requireQemu();
   const kernels = selectKernels(opts.kernels);
   const modules = buildModules(kernels, log);
-  const out: KernelFiles[] = [];
-  for (const k of kernels) out.push(await measureFilesOn(k, await vmOptionsFor(opts, k), modules.get(k.release) as string));
+  const steps: PlanStep[] = [];
+  for (const k of kernels) steps.push(filesStep(k, await vmOptionsFor(opts, k), modules.get(k.release) as string));
+  const outcomes = await execute(
+    { steps, concurrency: 1 },
+    {
+      stepStarted: (step) => log(`${step.kernel.release}: file-backed techniques under ${step.vm.accel}`),
+      event: (step, e) => logFileResult(step.kernel, e),
+    },
+  );
+  const out = outcomes.map(filesOf);
   const section = filesSectionOf(out);
   process.stdout.write(`${renderFilesTable(out)}\n\n${renderFileClaims(section.claims)}\n`);
   if (opts.json !== null) {

@@ -23,7 +23,8 @@ import { MmaplabError } from '../util/errors';
 import type { GuestEvent, Job } from '../vm/job';
 import { type Kernel, selectKernels } from '../vm/kernels';
 import { requireQemu } from '../vm/qemu';
-import { describeFailure, runJobReady, type VmOptions, type VmRun } from '../vm/session';
+import { lastRun, runStep } from '../runner/executor';
+import { describeFailure, type VmOptions, type VmRun } from '../vm/session';
 import type { CliOptions } from './args';
 import { buildModules, defaultOutDir, log } from './common';
 import { vmOptionsFor } from './vm-options';
@@ -145,8 +146,7 @@ export async function runFuzzVm(
       onProgress?.(e.done, e.elapsedMs, e.memory);
     }
   };
-  const attempts = await runJobReady(k, job, vm, label, onEvent);
-  const run = attempts[attempts.length - 1] as VmRun;
+  const run = lastRun(await runStep({ kernel: k, vm, job, label }, { event: (_step, e) => onEvent(e) }));
   const reported = run.events.find((e): e is Extract<GuestEvent, { type: 'fuzz-result' }> => e.type === 'fuzz-result');
   if (reported !== undefined) {
     if (reported.result.error !== null) {

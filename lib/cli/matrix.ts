@@ -7,16 +7,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildReport, currentEnvironment } from '../report/build';
 import type { MatrixReport, ReportKernel } from '../report/schema';
+import { execute, lastRun, type ExecutionSink } from '../runner/executor';
 import { runCellsOnHost } from '../runner/host-target';
+import { cellsStep, moduleFor, type Plan, type PlanStep } from '../runner/plan';
 import { renderTable, renderTally } from '../report/table';
 import type { CellResult, CellSpec } from '../experiments/types';
-import { selectKernels, seriesOf } from '../vm/kernels';
+import { type Kernel, selectKernels, seriesOf } from '../vm/kernels';
 import { requireQemu } from '../vm/qemu';
-import { runCells, type VmRun } from '../vm/session';
-import { runPool } from '../util/pool';
+import type { VmOptions, VmRun } from '../vm/session';
 import type { KernelFiles } from '../experiments/file-triggers';
-import type { ReportFiles } from '../report/schema';
-import { filesSectionOf, measureFilesOn } from './files';
+import { filesOf, filesSectionOf, filesStep, logFileResult } from './files';
 import { type CliOptions, usageError } from './args';
 import { buildModules, defaultOutDir, log, qemuVersion } from './common';
 import { agreementExit, agreementSummary } from './exit';
@@ -38,70 +38,42 @@ export async function runMatrix(opts: CliOptions): Promise<number> {
   const progress = new Progress(cells.length * kernels.length * opts.repeat, stream);
   const say = (m: string): void => progress.log(m);
   const modules = buildModules(kernels, say);
-  const hazards = cells.some((c) => c.hazard);
+  const plan = await matrixPlan(opts, kernels, cells, modules);
   const results: CellResult[] = [];
   const boots = new Map<string, ReportKernel>();
+  const measured: KernelFiles[] = [];
   const qemu = qemuVersion();
   const report = (): MatrixReport => ({
     ...buildReport(results, [...boots.values()], currentEnvironment('qemu', qemu)),
-    ...(files !== undefined ? { files } : {}),
+    ...(measured.length > 0 ? { files: filesSectionOf(measured) } : {}),
   });
-  // One task per kernel and round (per cell too with --isolate): tasks
-  // share nothing but the host's CPUs, so --jobs runs several VMs at once.
-  const tasks: (() => Promise<CellResult[]>)[] = [];
-  for (let round = 1; round <= opts.repeat; round++) {
-    for (const k of kernels) {
-      const label = opts.repeat > 1 ? ` (round ${round}/${opts.repeat})` : '';
-      for (const batch of opts.isolate ? cells.map((c) => [c]) : [cells]) {
-        tasks.push(async () => {
-          const vm = await vmOptionsFor(opts, k);
-          if (batch[0] === cells[0]) {
-            say(`${k.release}: ${cells.length} cell(s) under ${vm.accel}${opts.isolate ? ', one boot each' : ''}${label}`);
-          }
-          const out = await runCells(
-            k,
-            batch,
-            { path: modules.get(k.release) as string, params: hazards ? { allow_hazards: '1' } : {} },
-            vm,
-            {
-              isolate: opts.isolate,
-              onStart: (c) => progress.start(k.release, c),
-              onResult: (r) => {
-                progress.result(r);
-                results.push(r);
-              },
-            },
-          );
-          const info = boots.get(k.release) ?? { release: k.release, series: k.series, accel: vm.accel, boots: 0 };
-          countVms(info, out.runs);
-          boots.set(k.release, info);
-          if (!opts.isolate) {
-            const restored = out.runs.filter((r) => r.start.kind === 'restored').length;
-            say(
-              `${k.release}: ${out.runs.length} VM(s), ${restored} restored; ` +
-                `last run directory ${out.runs[out.runs.length - 1]?.runDir}`,
-            );
-          }
-          return out.results;
-        });
+  const sink: ExecutionSink = {
+    stepStarted: (step) => {
+      const note = plan.notes.get(step);
+      if (note !== undefined) say(note);
+    },
+    cellStarted: (step, cell) => progress.start(step.kernel.release, cell),
+    cellResult: (_step, r) => {
+      progress.result(r);
+      results.push(r);
+    },
+    event: (step, e) => logFileResult(step.kernel, e),
+    stepDone: (outcome) => {
+      const { kernel, vm } = outcome.step;
+      const info = boots.get(kernel.release) ?? { release: kernel.release, series: kernel.series, accel: vm.accel, boots: 0 };
+      countVms(info, outcome.runs);
+      boots.set(kernel.release, info);
+      if (outcome.step.job.kind === 'files') measured.push(filesOf(outcome));
+      else if (!opts.isolate) {
+        const restored = outcome.runs.filter((r) => r.start.kind === 'restored').length;
+        say(`${kernel.release}: ${outcome.runs.length} VM(s), ${restored} restored; last run directory ${lastRun(outcome).runDir}`);
       }
-    }
-  }
-  let files: ReportFiles | undefined;
+    },
+  };
   try {
-    const ordered = (await runPool(tasks, opts.jobs)).flat();
-    // The live list is in finishing order; the report keeps the tasks' order.
-    results.splice(0, results.length, ...ordered);
-    // One shard measures the files, so that merged shards hold them once.
-    if (opts.files && (opts.shard === null || opts.shard.index === 1)) {
-      const measured: KernelFiles[] = [];
-      for (const k of kernels) {
-        measured.push(await measureFilesOn(k, await vmOptionsFor(opts, k), modules.get(k.release) as string));
-        const info = boots.get(k.release);
-        if (info) info.boots += 1;
-      }
-      files = filesSectionOf(measured);
-    }
+    const outcomes = await execute(plan, sink);
+    // The live list is in finishing order; the report keeps the plan's order.
+    results.splice(0, results.length, ...outcomes.flatMap((o) => o.results));
   } catch (err) {
     progress.finish();
     if (results.length > 0) {
@@ -113,6 +85,43 @@ export async function runMatrix(opts: CliOptions): Promise<number> {
   }
   progress.finish();
   return finishRun(opts, outDir, results, report());
+}
+
+/**
+ * The matrix as a plan: per round and kernel one cells step (one per cell
+ * with --isolate), then the files measurements per kernel. One shard
+ * measures the files, so that merged shards hold them once. `notes` are the
+ * lines said when a kernel's first step of a round starts.
+ */
+export async function matrixPlan(
+  opts: CliOptions,
+  kernels: readonly Kernel[],
+  cells: CellSpec[],
+  modules: ReadonlyMap<string, string>,
+): Promise<Plan & { notes: Map<PlanStep, string> }> {
+  const steps: PlanStep[] = [];
+  const notes = new Map<PlanStep, string>();
+  const vms = new Map<string, VmOptions>();
+  for (const k of kernels) vms.set(k.release, await vmOptionsFor(opts, k));
+  const module = (k: Kernel): string => modules.get(k.release) as string;
+  for (let round = 1; round <= opts.repeat; round++) {
+    const label = opts.repeat > 1 ? ` (round ${round}/${opts.repeat})` : '';
+    for (const k of kernels) {
+      const vm = vms.get(k.release) as VmOptions;
+      const step = cellsStep(k, vm, cells, moduleFor(cells, module(k)), opts.isolate);
+      notes.set(step, `${k.release}: ${cells.length} cell(s) under ${vm.accel}${opts.isolate ? ', one boot each' : ''}${label}`);
+      steps.push(step);
+    }
+  }
+  if (opts.files && (opts.shard === null || opts.shard.index === 1)) {
+    for (const k of kernels) {
+      const vm = vms.get(k.release) as VmOptions;
+      const step = filesStep(k, vm, module(k));
+      notes.set(step, `${k.release}: file-backed techniques under ${vm.accel}`);
+      steps.push(step);
+    }
+  }
+  return { steps, concurrency: opts.jobs, notes };
 }
 
 /** Adds `runs` to a kernel's VM counts: how many, how many restored, and why any booted cold. */

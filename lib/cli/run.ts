@@ -4,7 +4,8 @@ import type { CellResult, CellSpec } from '../experiments/types';
 import { buildReport, currentEnvironment } from '../report/build';
 import { selectKernels } from '../vm/kernels';
 import { requireQemu } from '../vm/qemu';
-import { runCells } from '../vm/session';
+import { execute, lastRun } from '../runner/executor';
+import { cellsStep, moduleFor, type PlanStep } from '../runner/plan';
 import { usageError, type CliOptions } from './args';
 import { buildModules, log } from './common';
 import { renderEvidence } from './evidence';
@@ -28,22 +29,22 @@ export async function runOne(opts: CliOptions): Promise<number> {
   requireQemu();
   const kernels = selectKernels(opts.kernels);
   const modules = buildModules(kernels);
+  const steps: PlanStep[] = [];
+  for (const k of kernels) steps.push(cellsStep(k, await vmOptionsFor(opts, k), [cell], moduleFor([cell], modules.get(k.release) as string)));
   const results: CellResult[] = [];
-  for (const k of kernels) {
-    const vm = await vmOptionsFor(opts, k);
-    log(`${k.release}: running ${cell.id} under ${vm.accel}`);
-    const out = await runCells(
-      k,
-      [cell],
-      { path: modules.get(k.release) as string, params: cell.hazard ? { allow_hazards: '1' } : {} },
-      vm,
-    );
-    for (const r of out.results) {
-      if (results.length > 0) process.stdout.write('\n');
-      process.stdout.write(`${renderEvidence(r)}\n`);
-      results.push(r);
-    }
-    log(`${k.release}: run directory ${out.runs[out.runs.length - 1]?.runDir}`);
-  }
+  await execute(
+    { steps, concurrency: 1 },
+    {
+      stepStarted: (step) => log(`${step.kernel.release}: running ${cell.id} under ${step.vm.accel}`),
+      stepDone: (outcome) => {
+        for (const r of outcome.results) {
+          if (results.length > 0) process.stdout.write('\n');
+          process.stdout.write(`${renderEvidence(r)}\n`);
+          results.push(r);
+        }
+        log(`${outcome.step.kernel.release}: run directory ${lastRun(outcome).runDir}`);
+      },
+    },
+  );
   return agreementExit(buildReport(results, [], currentEnvironment('qemu', null)), opts.noFail);
 }

@@ -7,7 +7,8 @@ import { MmaplabError } from '../util/errors';
 import type { GuestTest } from '../vm/job';
 import type { Kernel } from '../vm/kernels';
 import { ensureModule } from '../vm/kmod';
-import { describeFailure, runJobReady, type VmOptions, type VmRun } from '../vm/session';
+import { describeFailure, type VmOptions, type VmRun } from '../vm/session';
+import { lastRun, runStep } from './executor';
 
 export const GUEST_SUITE_DIR = path.join(REPO_ROOT, 'dist', 'test', 'guest');
 
@@ -69,13 +70,12 @@ export async function runGuestSuiteOn(
   if (files.length === 0) {
     throw new MmaplabError('ENOSUITE', `no guest test file matches ${patterns.join(', ')} in ${GUEST_SUITE_DIR}`);
   }
-  const attempts = await runJobReady(
+  const outcome = await runStep({
     kernel,
-    { kind: 'suite', kernel: kernel.release, module: { path: module.path, params: {} }, files, env: suiteEnv(options.long ?? false) },
     vm,
-    'suite',
-  );
-  const run = attempts[attempts.length - 1] as VmRun;
+    job: { kind: 'suite', kernel: kernel.release, module: { path: module.path, params: {} }, files, env: suiteEnv(options.long ?? false) },
+  });
+  const run = lastRun(outcome);
   const tests = run.events.flatMap((e) => (e.type === 'test' ? [e.test] : []));
   const finished = run.agentStatus !== null && run.boot.end === 'exited';
   return { tests, run, failure: finished ? null : describeFailure(kernel, run) };

@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { KFENCE_CMDLINE, profileCmdline } from '../../lib/vm/session';
+import { KFENCE_CMDLINE, profileCmdline } from '../../lib/runner/cell-vms';
 import {
   defaultKernels,
   discoverKernels,

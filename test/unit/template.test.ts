@@ -19,7 +19,8 @@ import { qemuArgs, type BootSpec } from '../../lib/vm/qemu';
 import type { Kernel } from '../../lib/vm/kernels';
 import { Qmp, parseQmpLine } from '../../lib/vm/qmp';
 import { SavedVms } from '../../lib/vm/saved-vms';
-import { lastCellConsole, type VmRun } from '../../lib/vm/session';
+import { lastCellConsole } from '../../lib/runner/cell-vms';
+import type { VmRun } from '../../lib/vm/session';
 import {
   META_FILE,
   RAM_FILE,

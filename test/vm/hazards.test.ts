@@ -17,7 +17,8 @@ import type { CellResult } from '../../lib/experiments/types';
 import { REQUIRED_SERIES } from '../../lib/vm/kernels';
 import { installedKernel } from '../installed-kernel';
 import { ensureModule } from '../../lib/vm/kmod';
-import { DEFAULT_VM, runCells } from '../../lib/vm/session';
+import { runCells } from '../../lib/runner/cell-vms';
+import { DEFAULT_VM } from '../../lib/vm/session';
 
 export const HAZARD_CELLS = CATALOGUE.filter((c) => c.hazard);
 

@@ -16,7 +16,8 @@ import { REQUIRED_SERIES } from '../../lib/vm/kernels';
 import { ensureModule } from '../../lib/vm/kmod';
 import { qemuVersionLine } from '../../lib/vm/qemu';
 import { SavedVms } from '../../lib/vm/saved-vms';
-import { DEFAULT_VM, runCells, templateShapeOf, type VmOptions, type VmRun } from '../../lib/vm/session';
+import { runCells } from '../../lib/runner/cell-vms';
+import { DEFAULT_VM, templateShapeOf, type VmOptions, type VmRun } from '../../lib/vm/session';
 import {
   STATE_FILE,
   templateInputs,
