@@ -21,6 +21,7 @@ import { checkPattern } from '../device/pattern';
 import type { StoreSnapshot } from '../device/store';
 import { FsyncHelper } from './fsync-helper';
 import type { PressureReady } from './pressure-child';
+import { sendIfAlive } from '../util/child';
 
 export const FILE_TECHNIQUES = ['page_cache', 'deferred_io', 'control'] as const;
 export type FileTechnique = (typeof FILE_TECHNIQUES)[number];
@@ -399,7 +400,7 @@ async function measurePressure(o: Required<TriggerOptions>, devicePath: string |
     // Room for 2 MiB more than the writer holds now: its allocations force reclaim at once.
     fs.writeFileSync(path.join(cgroup, 'memory.max'), String(current + (2 << 20)));
     const started = process.hrtime.bigint();
-    child.send('go');
+    sendIfAlive(child, 'go');
     const deadline = started + BigInt(o.boundMs) * 1_000_000n;
     let snap: StoreSnapshot;
     for (;;) {
@@ -419,7 +420,7 @@ async function measurePressure(o: Required<TriggerOptions>, devicePath: string |
   } finally {
     reader.close();
     if (child.exitCode === null && child.signalCode === null) {
-      child.send('stop');
+      sendIfAlive(child, 'stop');
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => child.kill('SIGKILL'), 5000);
         child.once('exit', () => {

@@ -9,6 +9,7 @@
  * trigger fired.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { describeStuck, snapshotStuck } from '../runner/stuck';
 
 /** When the helper's fsync ran (CLOCK_MONOTONIC ns). */
 export interface FsyncTiming {
@@ -32,8 +33,8 @@ process.stdin.once('data', () => {
 `;
 
 /** How long the helper may take to start, and to answer after "go" (ms). */
-const START_TIMEOUT_MS = 60_000;
-const FSYNC_TIMEOUT_MS = 30_000;
+export const START_TIMEOUT_MS = 60_000;
+export const FSYNC_TIMEOUT_MS = 30_000;
 
 export class FsyncHelper {
   private lines: string[] = [];
@@ -66,7 +67,9 @@ export class FsyncHelper {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting = null;
-        reject(new Error(`the fsync helper did not ${what} within ${timeoutMs / 1000} s`));
+        // Where it is (running, or waiting in the kernel, and on what) tells a hang from a slow start.
+        const where = this.child.pid === undefined ? 'no pid' : describeStuck(snapshotStuck(this.child.pid));
+        reject(new Error(`the fsync helper did not ${what} within ${timeoutMs / 1000} s (${where})`));
       }, timeoutMs);
       this.waiting = (line) => {
         clearTimeout(timer);

@@ -21,6 +21,7 @@ import { judge } from '../experiments/verdict';
 import type { ProbeReady, ProbeReply, ProbeRequest } from './protocol';
 import { drainCpu, drainPerCpuPages, pinTo } from './settle';
 import { describeStuck, snapshotStuck } from './stuck';
+import { sendIfAlive } from '../util/child';
 
 /** Default probe deadline per cell (ms). */
 export const PROBE_TIMEOUT_MS = 20_000;
@@ -200,7 +201,7 @@ export class CellRunner {
       child.on('exit', onExit);
       resetProgressFile(this.progressPath);
       const req: ProbeRequest = { id, cell, devicePath: this.devicePath, progressPath: this.progressPath };
-      child.send(req);
+      sendIfAlive(child, req);
     });
   }
 

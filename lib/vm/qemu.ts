@@ -166,6 +166,10 @@ export function kernelCmdline(extra: readonly string[] = []): string {
     // The crypto self-tests cost ~0.3 s of TCG time per boot and test
     // nothing mmaplab depends on.
     'cryptomgr.notests',
+    // A soft lockup's report then holds every CPU's backtrace (in the kernel
+    // log: quiet keeps them off the console), so the CPU another waited on
+    // shows too. It acts only when a lockup is reported.
+    'softlockup_all_cpu_backtrace=1',
     ...extra,
   ].join(' ');
 }
