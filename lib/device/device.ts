@@ -481,7 +481,7 @@ export class Device {
    * one's, or by `id` one the module kept after its session closed): per
    * page when and by which path the bytes arrived, and the bytes when asked.
    * Records and bytes are two ioctls, so a page arriving in between shows
-   * in the bytes first. A refusal carries `err.mmaplab`. By `id`, only the
+   * in the bytes first; `nowNs` and `batches` are read with the records. A refusal carries `err.mmaplab`. By `id`, only the
    * store's owner (the euid that opened the session which created it) or a
    * session opened with CAP_SYS_ADMIN may read it: anyone else gets EPERM,
    * reason 'not-owner', before any byte is copied. Id 0, the session's own
@@ -499,12 +499,17 @@ export class Device {
     if (typeof wantPages !== 'boolean') throw invalidArgType('pages', 'of type boolean', wantPages);
     const head = this.#explained(() => this.#ioctl('STORE', STORE_LAYOUT, storeRequest(id)));
     const size = Number(head.size);
+    // The header of the call that read the records: its read time and batch
+    // count are of the same snapshot (the first call's would precede a page
+    // that arrived before the second).
+    let snapshot = head;
     let pages: StorePage[] = [];
     if (wantPages && size > 0) {
       const max = Math.ceil(size / nativeConstants().PAGE_SIZE);
       const entry = STORE_PAGE_LAYOUT.size;
       const array = new Uint8Array(max * entry);
       const out = this.#storeInto(id, 'pages', array, max, entry);
+      snapshot = out;
       const filled = Math.min(Number(out.pages_filled), max);
       for (let i = 0; i < filled; i++) {
         pages.push(storePageFromStruct(decode(STORE_PAGE_LAYOUT, array.subarray(i * entry, (i + 1) * entry))));
@@ -518,7 +523,7 @@ export class Device {
       data = Buffer.alloc(wantData === true ? size : Math.min(wantData, size));
       if (data.byteLength > 0) this.#storeInto(id, 'data', data, data.byteLength, 1);
     }
-    return storeFromStruct(head, data, pages);
+    return storeFromStruct(snapshot, data, pages);
   }
 
   /**
