@@ -10,6 +10,7 @@ import { stat } from '../bench/stat';
 import { RESTORE_FIGURES, type RestoreBench, type RestoreFigure, type Stat } from '../bench/types';
 import { findCells } from '../experiments/catalogue';
 import type { CellSpec } from '../experiments/types';
+import { moduleFor } from '../runner/plan';
 import { MmaplabError } from '../util/errors';
 import { MARK_AGENT_READY, MARK_CELL_DONE, type GuestEvent, type Job } from '../vm/job';
 import type { Kernel } from '../vm/kernels';
@@ -147,7 +148,7 @@ export async function restorePart(k: Kernel, vm: VmOptions, modulePath: string, 
     log(`${k.release}: the restore path is not measured: ${why}`);
     return restoreBench([], cell.id, [why]);
   }
-  const job: Job = { kind: 'cells', kernel: k.release, module: { path: modulePath, params: { allow_hazards: '1' } }, cells: [cell] };
+  const job: Job = { kind: 'cells', kernel: k.release, module: moduleFor([cell], modulePath), cells: [cell] };
   const samples: RestoreSample[] = [];
   const failures: string[] = [];
   for (let i = 1; i <= runs; i++) {

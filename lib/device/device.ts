@@ -481,11 +481,12 @@ export class Device {
    * one's, or by `id` one the module kept after its session closed): per
    * page when and by which path the bytes arrived, and the bytes when asked.
    * Records and bytes are two ioctls, so a page arriving in between shows
-   * in the bytes first; `nowNs` and `batches` are read with the records. A refusal carries `err.mmaplab`. By `id`, only the
-   * store's owner (the euid that opened the session which created it) or a
-   * session opened with CAP_SYS_ADMIN may read it: anyone else gets EPERM,
-   * reason 'not-owner', before any byte is copied. Id 0, the session's own
-   * store, is always allowed.
+   * in the bytes first; `nowNs` and `batches` are read with the records. A
+   * refusal carries `err.mmaplab`. By `id`, only the store's owner (the
+   * euid that opened the session which created it) or a session opened with
+   * CAP_SYS_ADMIN may read it: anyone else gets EPERM, reason 'not-owner',
+   * before any byte is copied. Id 0, the session's own store, is always
+   * allowed.
    */
   store(options: StoreOptions = {}): StoreSnapshot {
     if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
