@@ -11,6 +11,7 @@
         "native/fork.cc",
         "native/mapping.cc",
         "native/sched.cc",
+        "native/uses.cc",
         "native/walk.cc"
       ],
       "include_dirs": [

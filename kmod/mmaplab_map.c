@@ -17,10 +17,15 @@
  * vm_ops but no .fault such an access is a SIGBUS, which is the honest
  * answer for the techniques that map everything at mmap time.
  *
- * Every technique also sets VM_DONTEXPAND (directly or through the kernel
- * helper it calls), so mremap() cannot grow a VMA past the buffer, and no
- * VMA of this device is ever merged with a neighbour (VM_DONTEXPAND is part
- * of VM_SPECIAL, which the merge code refuses on both kernels).
+ * Every technique but the three that insert pages at mmap time sets
+ * VM_DONTEXPAND (directly or through the kernel helper it calls), so
+ * mremap() cannot grow its VMA past the buffer. vm_insert_page(),
+ * vm_insert_pages() and vm_map_pages() set only VM_MIXEDMAP, and they are
+ * left as a driver calling them gets them: mremap() can grow such a VMA,
+ * and a touch of the new page is a SIGBUS (no PTE, no .fault), as the
+ * mremap use cells show. No VMA of this device is ever merged with a
+ * neighbour: VM_DONTEXPAND and VM_MIXEDMAP are both part of VM_SPECIAL,
+ * which the merge code refuses on both kernels.
  *
  * MAP_PRIVATE: the kernel handles copy-on-write for page-backed VMAs (the
  * fault techniques, vm_insert_page(s), vm_map_pages, remap_vmalloc_range)

@@ -37,6 +37,17 @@ static Napi::Object InitMmaplab(Napi::Env env, Napi::Object exports)
 	exports.Set("forkTouch", Napi::Function::New(env, ForkTouch, "forkTouch"));
 	exports.Set("setAffinity", Napi::Function::New(env, SetAffinity, "setAffinity"));
 	exports.Set("constants", Napi::Function::New(env, Constants, "constants"));
+	exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
+	exports.Set("socketPair", Napi::Function::New(env, SocketPair, "socketPair"));
+	exports.Set("transfer", Napi::Function::New(env, Transfer, "transfer"));
+	exports.Set("vmsplice", Napi::Function::New(env, Vmsplice, "vmsplice"));
+	exports.Set("splice", Napi::Function::New(env, Splice, "splice"));
+	exports.Set("remoteAccess", Napi::Function::New(env, RemoteAccess, "remoteAccess"));
+	exports.Set("futexHandoff", Napi::Function::New(env, FutexHandoff, "futexHandoff"));
+	exports.Set("futexWaitPrivate", Napi::Function::New(env, FutexWaitPrivate, "futexWaitPrivate"));
+	exports.Set("mlock", Napi::Function::New(env, Mlock, "mlock"));
+	exports.Set("munlock", Napi::Function::New(env, Munlock, "munlock"));
+	exports.Set("childSmaps", Napi::Function::New(env, ChildSmaps, "childSmaps"));
 	return exports;
 }
 

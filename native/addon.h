@@ -14,6 +14,8 @@
 
 namespace mmaplab {
 
+// "EINVAL" for EINVAL; "UNKNOWN" for a number this C library cannot name.
+const char *ErrnoName(int err);
 // Throws Error{code: 'EXXX', errno: -err, syscall} like Node's fs errors.
 // `path` (optional) is appended to the message and set as .path, as Node does.
 [[noreturn]] void ThrowErrno(Napi::Env env, int err, const char *syscall,
@@ -68,6 +70,17 @@ Napi::Value ForkWrite(const Napi::CallbackInfo &info);
 Napi::Value ForkTouch(const Napi::CallbackInfo &info);
 Napi::Value SetAffinity(const Napi::CallbackInfo &info);
 Napi::Value Constants(const Napi::CallbackInfo &info);
+Napi::Value Pipe(const Napi::CallbackInfo &info);
+Napi::Value SocketPair(const Napi::CallbackInfo &info);
+Napi::Value Transfer(const Napi::CallbackInfo &info);
+Napi::Value Vmsplice(const Napi::CallbackInfo &info);
+Napi::Value Splice(const Napi::CallbackInfo &info);
+Napi::Value RemoteAccess(const Napi::CallbackInfo &info);
+Napi::Value FutexHandoff(const Napi::CallbackInfo &info);
+Napi::Value FutexWaitPrivate(const Napi::CallbackInfo &info);
+Napi::Value Mlock(const Napi::CallbackInfo &info);
+Napi::Value Munlock(const Napi::CallbackInfo &info);
+Napi::Value ChildSmaps(const Napi::CallbackInfo &info);
 
 } // namespace mmaplab
 

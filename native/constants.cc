@@ -14,6 +14,24 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+// Values from the kernel's uapi for what an older C library may not name:
+// the kernel answers EINVAL where it does not know them, which is a result.
+#ifdef MADV_COLLAPSE
+#define MMAPLAB_MADV_COLLAPSE MADV_COLLAPSE
+#else
+#define MMAPLAB_MADV_COLLAPSE 25
+#endif
+#ifdef MREMAP_DONTUNMAP
+#define MMAPLAB_MREMAP_DONTUNMAP MREMAP_DONTUNMAP
+#else
+#define MMAPLAB_MREMAP_DONTUNMAP 4
+#endif
+#ifdef MLOCK_ONFAULT
+#define MMAPLAB_MLOCK_ONFAULT MLOCK_ONFAULT
+#else
+#define MMAPLAB_MLOCK_ONFAULT 1
+#endif
+
 namespace mmaplab {
 
 Napi::Value Constants(const Napi::CallbackInfo &info)
@@ -257,7 +275,18 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	num(sys, "MADV_POPULATE_WRITE", MADV_POPULATE_WRITE);
 	num(sys, "MADV_HUGEPAGE", MADV_HUGEPAGE);
 	num(sys, "MADV_NOHUGEPAGE", MADV_NOHUGEPAGE);
+	num(sys, "MADV_WIPEONFORK", MADV_WIPEONFORK);
+	num(sys, "MADV_KEEPONFORK", MADV_KEEPONFORK);
+	num(sys, "MADV_MERGEABLE", MADV_MERGEABLE);
+	num(sys, "MADV_UNMERGEABLE", MADV_UNMERGEABLE);
+	num(sys, "MADV_COLLAPSE", MMAPLAB_MADV_COLLAPSE);
 	num(sys, "MREMAP_MAYMOVE", MREMAP_MAYMOVE);
+	num(sys, "MREMAP_FIXED", MREMAP_FIXED);
+	num(sys, "MREMAP_DONTUNMAP", MMAPLAB_MREMAP_DONTUNMAP);
+	num(sys, "MCL_CURRENT", MCL_CURRENT);
+	num(sys, "MCL_FUTURE", MCL_FUTURE);
+	num(sys, "MCL_ONFAULT", MCL_ONFAULT);
+	num(sys, "MLOCK_ONFAULT", MMAPLAB_MLOCK_ONFAULT);
 
 	c.Set("DEVICE_NAME", Napi::String::New(env, MMAPLAB_DEVICE_NAME));
 	num(c, "IOC_MAGIC", MMAPLAB_IOC_MAGIC);

@@ -10,8 +10,6 @@
 
 namespace mmaplab {
 
-namespace {
-
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
 #define MMAPLAB_HAVE_STRERRORNAME_NP 1
 #endif
@@ -37,6 +35,8 @@ const char *ErrnoName(int err)
 #endif
 	return "UNKNOWN";
 }
+
+namespace {
 
 std::string ErrnoDescription(int err)
 {

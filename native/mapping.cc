@@ -107,13 +107,11 @@ size_t PageSize()
 	return page;
 }
 
-Mapping *FindMapping(const Napi::CallbackInfo &info)
+Mapping *MappingOf(Napi::Env env, Napi::Value value)
 {
-	Napi::Env env = info.Env();
-
-	if (!info[0].IsArrayBuffer())
+	if (!value.IsArrayBuffer())
 		ThrowArg(env, "ERR_INVALID_ARG_TYPE", "buffer", "an ArrayBuffer returned by mmap()");
-	Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
+	Napi::ArrayBuffer ab = value.As<Napi::ArrayBuffer>();
 	if (!ab.CheckTypeTag(&kMappingTag))
 		ThrowArg(env, "ERR_INVALID_ARG_VALUE", "buffer", "an ArrayBuffer returned by mmap()");
 
@@ -121,6 +119,11 @@ Mapping *FindMapping(const Napi::CallbackInfo &info)
 	if (ab.IsDetached() || napi_unwrap(env, ab, &m) != napi_ok || !m)
 		return nullptr;
 	return static_cast<Mapping *>(m);
+}
+
+Mapping *FindMapping(const Napi::CallbackInfo &info)
+{
+	return MappingOf(info.Env(), info[0]);
 }
 
 Mapping *LiveMapping(const Napi::CallbackInfo &info, const char *syscall)
@@ -342,9 +345,13 @@ Napi::Value MunmapRange(const Napi::CallbackInfo &info)
 	return rest;
 }
 
-// mremap(buffer, newLength, mayMove) -> ArrayBuffer. On success `buffer` is
-// detached and the returned one covers the (maybe moved) mapping; on
-// failure `buffer` is unchanged.
+// mremap(buffer, newLength, mayMove, to?, dontUnmap?) -> ArrayBuffer. On
+// success `buffer` is detached (unless dontUnmap: MREMAP_DONTUNMAP leaves
+// the old range mapped, without its page table entries) and the returned
+// one covers the (maybe moved) mapping; `to` moves it to that address
+// (MREMAP_FIXED, replacing whatever was there), or over another mapping of
+// newLength bytes, whose buffer is then detached. On failure nothing
+// changed.
 Napi::Value Mremap(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
@@ -357,12 +364,53 @@ Napi::Value Mremap(const Napi::CallbackInfo &info)
 	bool may_move = info[2].As<Napi::Boolean>().Value();
 	if (new_len == 0)
 		ThrowRange(env, "newLength", "at least 1");
+	// Optional: a fixed target (MREMAP_FIXED), an address or a mapping of
+	// the same length to replace; and MREMAP_DONTUNMAP.
+	uint64_t to = 0;
+	Mapping *over = nullptr;
+	bool fixed = info.Length() > 3 && !info[3].IsUndefined();
+	if (fixed && info[3].IsArrayBuffer()) {
+		over = MappingOf(env, info[3].As<Napi::ArrayBuffer>());
+		if (!over)
+			ThrowAlreadyUnmapped(env, "mremap");
+		if (over == m || over->len != new_len)
+			ThrowRange(env, "to", "another mapping of exactly newLength bytes");
+		CheckNotBusy(env, over, "mremap");
+		to = reinterpret_cast<uintptr_t>(over->addr);
+	} else if (fixed) {
+		to = ArgSafeUint(info, 3, "to");
+		if (to == 0 || to % PageSize() != 0)
+			ThrowRange(env, "to", "a non-zero multiple of the page size, or a mapping to replace");
+	}
+	bool dont_unmap = false;
+	if (info.Length() > 4 && !info[4].IsUndefined()) {
+		if (!info[4].IsBoolean())
+			ThrowArg(env, "ERR_INVALID_ARG_TYPE", "dontUnmap", "of type boolean");
+		dont_unmap = info[4].As<Napi::Boolean>().Value();
+	}
 	CheckNotBusy(env, m, "mremap");
 
-	void *addr = mremap(m->addr, m->len, new_len, may_move ? MREMAP_MAYMOVE : 0);
+	int flags = may_move || fixed || dont_unmap ? MREMAP_MAYMOVE : 0;
+	if (fixed)
+		flags |= MREMAP_FIXED;
+#ifdef MREMAP_DONTUNMAP
+	if (dont_unmap)
+		flags |= MREMAP_DONTUNMAP;
+#else
+	if (dont_unmap)
+		flags |= 4; // the kernel's MREMAP_DONTUNMAP, unnamed by this C library
+#endif
+	// Always five arguments: the C library reads new_address whenever
+	// MREMAP_DONTUNMAP is set too, and the kernel checks it (0: none).
+	void *addr = mremap(m->addr, m->len, new_len, flags, reinterpret_cast<void *>(to));
 	if (addr == MAP_FAILED)
 		ThrowErrno(env, errno, "mremap");
-	Retire(env, info[0].As<Napi::ArrayBuffer>(), m);
+	// With DONTUNMAP the old range stays mapped (emptied): its buffer lives on.
+	if (!dont_unmap)
+		Retire(env, info[0].As<Napi::ArrayBuffer>(), m);
+	// The replaced mapping is gone: its buffer must not unmap what is there now.
+	if (over)
+		Retire(env, info[3].As<Napi::ArrayBuffer>(), over);
 	return NewMappingBuffer(env, addr, static_cast<size_t>(new_len));
 }
 

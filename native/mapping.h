@@ -33,6 +33,9 @@ struct MappingRange {
 
 size_t PageSize();
 
+// The Mapping behind `value`: TypeError if it is not an ArrayBuffer returned
+// by mmap(); nullptr if it was unmapped already (or detached).
+Mapping *MappingOf(Napi::Env env, Napi::Value value);
 // The live Mapping behind info[0]: TypeError if it is not an ArrayBuffer
 // returned by mmap(); nullptr if it was unmapped already (or detached).
 Mapping *FindMapping(const Napi::CallbackInfo &info);

@@ -7,6 +7,7 @@
  */
 import { CATALOGUE } from '../experiments/catalogue';
 import { ALLOCATORS, METHODS, type AllocName, type BootProfile, type MethodName, type Scenario } from '../experiments/types';
+import { USE_FAMILIES, USES } from '../experiments/uses';
 import { MmaplabError } from '../util/errors';
 import type { KernelSelection } from '../vm/kernels';
 
@@ -48,6 +49,10 @@ export interface CliOptions {
   allocators: AllocName[];
   techniques: MethodName[];
   scenarios: Scenario[];
+  /** Only use cells of these uses or use families (empty: any). */
+  uses: string[];
+  /** Use cells: with the rest (yes), none (no) or only them. */
+  useCells: HazardChoice;
   sizes: number[];
   hazards: HazardChoice;
   /** matrix: also measure the file-backed techniques (one more VM per kernel). */
@@ -103,6 +108,8 @@ export function defaultOptions(): CliOptions {
     allocators: [],
     techniques: [],
     scenarios: [],
+    uses: [],
+    useCells: 'yes',
     sizes: [],
     hazards: 'yes',
     files: true,
@@ -282,6 +289,20 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: `only cells of scenario S (repeatable): ${catalogueValues('scenario').join(', ')}`,
     commands: ['matrix'],
     apply: (st, v) => st.opts.scenarios.push(oneOf('--scenario', v, catalogueValues('scenario'))),
+  },
+  {
+    name: '--use',
+    value: 'U',
+    help: `only use cells of use U or of a family of uses (repeatable): ${[...USE_FAMILIES, ...USES].join(', ')}`,
+    commands: ['matrix'],
+    apply: (st, v) => st.opts.uses.push(oneOf('--use', v, [...USE_FAMILIES, ...USES])),
+  },
+  {
+    name: '--uses',
+    value: 'yes|no|only',
+    help: 'use cells (what programs do with a mapping): with the rest (yes, default), none, or only them',
+    commands: ['matrix'],
+    apply: (st, v) => (st.opts.useCells = oneOf('--uses', v, ['yes', 'no', 'only'] as const)),
   },
   {
     name: '--size',

@@ -10,12 +10,19 @@
  */
 import { CATALOGUE } from '../experiments/catalogue';
 import type { CellSpec } from '../experiments/types';
+import { useFamily } from '../experiments/uses';
 import { usageError, type CliOptions, type Shard } from './args';
 
 export type CellFilter = Pick<
   CliOptions,
-  'cells' | 'allocators' | 'techniques' | 'scenarios' | 'sizes' | 'hazards' | 'profiles'
+  'cells' | 'allocators' | 'techniques' | 'scenarios' | 'uses' | 'useCells' | 'sizes' | 'hazards' | 'profiles'
 >;
+
+/** A use cell of one of the uses or use families named (any use cell for none). */
+function matchesUse(c: CellSpec, wanted: readonly string[]): boolean {
+  if (c.use === undefined) return wanted.length === 0;
+  return wanted.length === 0 || wanted.includes(c.use) || wanted.includes(useFamily(c.use));
+}
 
 export function matchesFilter(c: CellSpec, f: CellFilter): boolean {
   const any = <T>(wanted: readonly T[], v: T): boolean => wanted.length === 0 || wanted.includes(v);
@@ -26,6 +33,8 @@ export function matchesFilter(c: CellSpec, f: CellFilter): boolean {
     any(f.scenarios, c.scenario) &&
     any(f.sizes, c.size) &&
     any(f.profiles, c.profile) &&
+    matchesUse(c, f.uses) &&
+    (f.useCells === 'yes' || (f.useCells === 'only') === (c.scenario === 'use')) &&
     (f.hazards === 'yes' || (f.hazards === 'only') === c.hazard)
   );
 }
@@ -52,6 +61,8 @@ export function describeFilter(f: CellFilter): string {
   for (const a of f.allocators) parts.push(`--allocator ${a}`);
   for (const t of f.techniques) parts.push(`--technique ${t}`);
   for (const s of f.scenarios) parts.push(`--scenario ${s}`);
+  for (const u of f.uses) parts.push(`--use ${u}`);
+  if (f.useCells !== 'yes') parts.push(`--uses ${f.useCells}`);
   for (const s of f.sizes) parts.push(`--size ${sizeText(s)}`);
   for (const p of f.profiles) parts.push(`--profile ${p}`);
   if (f.hazards !== 'yes') parts.push(`--hazards ${f.hazards}`);

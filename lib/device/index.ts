@@ -62,8 +62,26 @@ export {
   PLACEMENT_MODES,
   type Protection,
   type RangeOptions,
+  type RemapOptions,
 } from './mapping';
 export { type Support, support } from './support';
+export { decodePagemap, type PagemapEntry, pagemapOf, type SmapsEntry, smapsAt } from './proc-self';
+export {
+  FdPair,
+  type FutexHandoff,
+  futexHandoff,
+  futexWaitPrivate,
+  openPipe,
+  openSocketPair,
+  remoteRead,
+  type RemoteHow,
+  type RemoteRead,
+  remoteWrite,
+  spliceAll,
+  smapsAfterLockAll,
+  transferAll,
+  vmspliceAll,
+} from './kernel-io';
 export {
   type IsolatedOptions,
   type IsolatedPlan,

@@ -79,7 +79,8 @@ export interface RangeOptions {
 export type Advice =
   | 'normal' | 'random' | 'sequential' | 'willneed' | 'dontneed'
   | 'dontfork' | 'dofork' | 'remove' | 'free' | 'cold' | 'pageout'
-  | 'populate_read' | 'populate_write' | 'hugepage' | 'nohugepage';
+  | 'populate_read' | 'populate_write' | 'hugepage' | 'nohugepage'
+  | 'wipeonfork' | 'keeponfork' | 'mergeable' | 'unmergeable' | 'collapse';
 
 const ADVICE: Readonly<Record<Advice, SysConstantName>> = {
   normal: 'MADV_NORMAL',
@@ -97,7 +98,27 @@ const ADVICE: Readonly<Record<Advice, SysConstantName>> = {
   populate_write: 'MADV_POPULATE_WRITE',
   hugepage: 'MADV_HUGEPAGE',
   nohugepage: 'MADV_NOHUGEPAGE',
+  wipeonfork: 'MADV_WIPEONFORK',
+  keeponfork: 'MADV_KEEPONFORK',
+  mergeable: 'MADV_MERGEABLE',
+  unmergeable: 'MADV_UNMERGEABLE',
+  collapse: 'MADV_COLLAPSE',
 };
+
+/**
+ * mremap(2) options: `mayMove` (default true), `to` (MREMAP_FIXED: move to
+ * this page-aligned address, replacing what is there), `over` (MREMAP_FIXED
+ * over that mapping, of the new length exactly, which is then unmapped
+ * like any replaced mapping), `dontUnmap`
+ * (MREMAP_DONTUNMAP: the old range stays mapped, without its entries; its
+ * Mapping stays usable).
+ */
+export interface RemapOptions {
+  mayMove?: boolean;
+  to?: number;
+  over?: Mapping;
+  dontUnmap?: boolean;
+}
 
 /** How a forked child that wrote through the mapping ended. */
 export interface ForkResult {
@@ -176,11 +197,35 @@ export class Mapping {
    * Mapping is detached and the new one returned; on failure (a VM_PFNMAP
    * or VM_DONTEXPAND mapping cannot grow) nothing changes.
    */
-  remap(length: number, options: { mayMove?: boolean } = {}): Mapping {
+  remap(length: number, options: RemapOptions = {}): Mapping {
     checkCount('length', length, 1);
     const mayMove = options.mayMove ?? true;
     if (typeof mayMove !== 'boolean') throw invalidArgType('mayMove', 'of type boolean', mayMove);
-    return new Mapping(native().mremap(this.#buffer, length, mayMove), this.offset, this.#prot, this.private);
+    const dontUnmap = options.dontUnmap ?? false;
+    if (typeof dontUnmap !== 'boolean') throw invalidArgType('dontUnmap', 'of type boolean', dontUnmap);
+    if (options.to !== undefined && options.over !== undefined) throw invalidArgValue('to', 'absent when over is given', options.to);
+    if (options.to !== undefined) checkAddress('to', options.to);
+    if (options.over !== undefined && !(options.over instanceof Mapping)) throw invalidArgType('over', 'a Mapping', options.over);
+    const target = options.over?.buffer ?? options.to;
+    const buffer = native().mremap(this.#buffer, length, mayMove, target, dontUnmap);
+    return new Mapping(buffer, this.offset, this.#prot, this.private);
+  }
+
+  /**
+   * mlock2(2) of a range, default the whole mapping (`onFault`:
+   * MLOCK_ONFAULT). The kernel leaves VM_SPECIAL mappings unlocked and
+   * still answers 0; lockedInSmaps() tells.
+   */
+  lock(options: RangeOptions & { onFault?: boolean } = {}): void {
+    const { offset, length } = checkRange(options, false);
+    const flags = options.onFault === true ? nativeConstants().sys.MLOCK_ONFAULT : 0;
+    native().mlock(this.#buffer, flags, offset, length);
+  }
+
+  /** munlock(2) of a range, default the whole mapping. */
+  unlock(range: RangeOptions = {}): void {
+    const { offset, length } = checkRange(range, false);
+    native().munlock(this.#buffer, offset, length);
   }
 
   /** mprotect(2) of a range, default the whole mapping. */
@@ -423,6 +468,12 @@ function msyncFlags(options: MsyncOptions): number {
   const invalidate = options.invalidate ?? false;
   if (typeof invalidate !== 'boolean') throw invalidArgType('invalidate', 'of type boolean', invalidate);
   return (mode === 'sync' ? sys.MS_SYNC : sys.MS_ASYNC) | (invalidate ? sys.MS_INVALIDATE : 0);
+}
+
+function checkAddress(name: string, value: unknown): asserts value is number {
+  checkCount(name, value, 1);
+  const page = nativeConstants().PAGE_SIZE;
+  if (value % page !== 0) throw outOfRange(name, `a multiple of the page size (${page})`, value);
 }
 
 function checkCount(name: string, value: unknown, min: number): asserts value is number {

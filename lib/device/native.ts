@@ -64,7 +64,9 @@ export type SysConstantName =
   | 'MADV_NORMAL' | 'MADV_RANDOM' | 'MADV_SEQUENTIAL' | 'MADV_WILLNEED' | 'MADV_DONTNEED'
   | 'MADV_DONTFORK' | 'MADV_DOFORK' | 'MADV_REMOVE' | 'MADV_FREE' | 'MADV_COLD' | 'MADV_PAGEOUT'
   | 'MADV_POPULATE_READ' | 'MADV_POPULATE_WRITE' | 'MADV_HUGEPAGE' | 'MADV_NOHUGEPAGE'
-  | 'MREMAP_MAYMOVE';
+  | 'MADV_WIPEONFORK' | 'MADV_KEEPONFORK' | 'MADV_MERGEABLE' | 'MADV_UNMERGEABLE' | 'MADV_COLLAPSE'
+  | 'MREMAP_MAYMOVE' | 'MREMAP_FIXED' | 'MREMAP_DONTUNMAP'
+  | 'MCL_CURRENT' | 'MCL_FUTURE' | 'MCL_ONFAULT' | 'MLOCK_ONFAULT';
 
 /** What the addon read from the uapi header and the C library at build time. */
 export interface NativeConstants {
@@ -192,11 +194,14 @@ export interface NativeAddon {
    */
   unsafeMunmapKeepingBuffer(buffer: ArrayBuffer): void;
   /**
-   * mremap(2) to `newLength` bytes (MREMAP_MAYMOVE when `mayMove`). On
-   * success `buffer` is detached and the new buffer is returned; on failure
-   * nothing changed.
+   * mremap(2) to `newLength` bytes (MREMAP_MAYMOVE when `mayMove`; to the
+   * address `to`, or over the mapping `to` of newLength bytes, with
+   * MREMAP_FIXED; MREMAP_DONTUNMAP with `dontUnmap`). On
+   * success `buffer` is detached (unless `dontUnmap`: the old range stays
+   * mapped, emptied) and the new buffer is returned; on failure nothing
+   * changed.
    */
-  mremap(buffer: ArrayBuffer, newLength: number, mayMove: boolean): ArrayBuffer;
+  mremap(buffer: ArrayBuffer, newLength: number, mayMove: boolean, to?: number | ArrayBuffer, dontUnmap?: boolean): ArrayBuffer;
   /** mprotect(2) of a range (default: the whole mapping). */
   mprotect(buffer: ArrayBuffer, prot: number, offset?: number, length?: number): void;
   /** madvise(2) of a range (default: the whole mapping). */
@@ -252,6 +257,48 @@ export interface NativeAddon {
     seed: number,
     firstIndex: number,
   ): { exitCode: number | null; signal: number | null; page: number | null };
+  /** pipe2(2), close-on-exec: [read end, write end]. */
+  pipe(): [number, number];
+  /** socketpair(2) of AF_UNIX stream sockets, close-on-exec. */
+  socketPair(): [number, number];
+  /** One read(2) from `fd` into [offset, offset + length) of a mapping, or one write(2) of it to `fd`; bytes moved. */
+  transfer(buffer: ArrayBuffer, offset: number, length: number, fd: number, write: boolean): number;
+  /** vmsplice(2) of [offset, offset + length) of a mapping into the pipe `fd`; bytes moved. */
+  vmsplice(buffer: ArrayBuffer, offset: number, length: number, fd: number): number;
+  /** splice(2) of up to `length` bytes from `fdIn` to `fdOut`; bytes moved. */
+  splice(fdIn: number, fdOut: number, length: number): number;
+  /**
+   * A forked child reads [offset, offset + length) of this process's
+   * mapping (how 0: process_vm_readv, 1: /proc/PID/mem, 2: ptrace
+   * PEEKDATA) and the result is checked against the pattern, or writes the
+   * pattern into it. A refusal is thrown with its errno and call.
+   */
+  remoteAccess(
+    buffer: ArrayBuffer,
+    offset: number,
+    length: number,
+    how: 0 | 1 | 2,
+    write: boolean,
+    seed: number,
+    firstIndex: number,
+  ): { bytes: number; mismatch: { offset: number; expected: number; found: number } | null; exitCode: number | null; signal: number | null };
+  /**
+   * A process-shared futex on the word at `offset`: FUTEX_WAKE from here
+   * (its refusal is thrown), then a forked child waits on the word while
+   * this process wakes it. `waiter`: 'woken', 'changed', 'timeout' or an errno name.
+   */
+  futexHandoff(buffer: ArrayBuffer, offset: number): { woken: boolean; waiter: string; exitCode: number | null; signal: number | null };
+  /** FUTEX_WAIT_PRIVATE on the word at `offset` with a value it does not hold: returns on EAGAIN, throws otherwise. */
+  futexWaitPrivate(buffer: ArrayBuffer, offset: number): void;
+  /** mlock2(2) of a range (default: the whole mapping). */
+  mlock(buffer: ArrayBuffer, flags: number, offset?: number, length?: number): void;
+  /** munlock(2) of a range (default: the whole mapping). */
+  munlock(buffer: ArrayBuffer, offset?: number, length?: number): void;
+  /**
+   * /proc/self/smaps as a forked child sees it after mlockall(flags) (0:
+   * without); the mlockall's refusal is thrown.
+   */
+  childSmaps(mlockallFlags: number): string;
   /** sched_setaffinity(2): pins process `pid` (0: the caller) to CPU `cpu`. */
   setAffinity(pid: number, cpu: number): void;
   constants(): NativeConstants;
@@ -261,6 +308,8 @@ const FUNCTIONS: readonly (keyof NativeAddon)[] = [
   'open', 'close', 'ioctl', 'ioctlNoArg', 'ioctlWithArray', 'ioctlAsync',
   'mmap', 'mmapOver', 'address', 'munmap', 'munmapRange', 'unsafeMunmapKeepingBuffer', 'mremap', 'mprotect', 'madvise', 'msync', 'msyncAsync', 'mincore',
   'touch', 'readAll', 'fillAll', 'patternWrite', 'patternCheck', 'forkWrite', 'forkTouch', 'setAffinity', 'constants',
+  'pipe', 'socketPair', 'transfer', 'vmsplice', 'splice', 'remoteAccess', 'futexHandoff', 'futexWaitPrivate',
+  'mlock', 'munlock', 'childSmaps',
 ];
 
 let addon: NativeAddon | undefined;

@@ -18,6 +18,7 @@ import {
   type Scenario,
   SCENARIOS,
 } from './types';
+import { type UseName, USES, useTitle } from './uses';
 
 export const KIB = 1024;
 
@@ -70,8 +71,15 @@ export const SCENARIO_PAIRS: readonly (readonly [AllocName, MethodName])[] = [
  */
 export const PAIR_SCENARIOS: readonly Scenario[] = SCENARIOS.filter(
   (s) =>
-    s !== 'basic' && s !== 'write-first' && s !== 'free-while-mapped' && !(PLACEMENT_SCENARIOS as readonly Scenario[]).includes(s),
+    s !== 'basic' &&
+    s !== 'write-first' &&
+    s !== 'free-while-mapped' &&
+    s !== 'use' &&
+    !(PLACEMENT_SCENARIOS as readonly Scenario[]).includes(s),
 );
+
+/** The size every use runs at: several pages, below a pipe's 64 KiB. */
+export const USE_SIZE = 16 * KIB;
 
 /**
  * The boundaries a size crosses: one page, two pages (the largest slab
@@ -96,12 +104,14 @@ function sizeLabel(n: number): string {
 
 export interface CellOptions {
   scenario?: Scenario;
+  /** With scenario 'use' (implied when given). */
+  use?: UseName;
   cache?: CacheName;
   faultAround?: boolean;
 }
 
 export function cellId(alloc: AllocName, method: MethodName, size: number, o: CellOptions = {}): string {
-  const parts = [alloc, method, sizeLabel(size), o.scenario ?? 'basic'];
+  const parts = [alloc, method, sizeLabel(size), o.use !== undefined ? `use:${o.use}` : (o.scenario ?? 'basic')];
   if (o.cache && o.cache !== 'wb') parts.push(o.cache);
   if (o.faultAround) parts.push('fault-around');
   return parts.join('/');
@@ -121,10 +131,11 @@ const SCENARIO_TITLES: Record<Scenario, string> = {
   'hint-1g': 'mapped at a 1 GiB-aligned hint, written by a child',
   'fixed-over': 'MAP_FIXED over part of a mapping of the same session, written by a child',
   'short-length': 'mapped 100 bytes short of the end, written by a child',
+  use: '',
 };
 
 export function makeCell(alloc: AllocName, method: MethodName, size: number, o: CellOptions = {}): CellSpec {
-  const scenario = o.scenario ?? 'basic';
+  const scenario = o.use !== undefined ? 'use' : (o.scenario ?? 'basic');
   const s = support(alloc, method);
   const profile: BootProfile = scenario === 'free-while-mapped' ? 'poison' : 'default';
   const extras = [o.cache && o.cache !== 'wb' ? `${o.cache} cache` : '', o.faultAround ? 'fault-around' : '']
@@ -140,10 +151,11 @@ export function makeCell(alloc: AllocName, method: MethodName, size: number, o: 
     faultAround: o.faultAround ?? false,
     profile,
     hazard: s === 'hazard' || scenario === 'free-while-mapped',
+    ...(o.use !== undefined ? { use: o.use } : {}),
     title:
       `${alloc} (${sizeLabel(size)}) mapped with ${method}` +
       (extras ? ` (${extras})` : '') +
-      (SCENARIO_TITLES[scenario] ? `, ${SCENARIO_TITLES[scenario]}` : ''),
+      (o.use !== undefined ? `, then ${useTitle(o.use)}` : SCENARIO_TITLES[scenario] ? `, ${SCENARIO_TITLES[scenario]}` : ''),
   };
 }
 
@@ -198,6 +210,10 @@ function build(): CellSpec[] {
         }
       }
     }
+  }
+  // What programs do with a mapping: every use on one allocator per technique.
+  for (const [alloc, method] of SCENARIO_PAIRS) {
+    for (const use of USES) cells.push(makeCell(alloc, method, USE_SIZE, { use }));
   }
   const seen = new Set<string>();
   return cells.filter((c) => (seen.has(c.id) ? false : (seen.add(c.id), true)));

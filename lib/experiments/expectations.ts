@@ -15,6 +15,7 @@
  * they never decide a verdict.
  */
 import { support } from './support';
+import { USE_RULES } from './use-expectations';
 import { ALLOCATORS, METHODS, type CellSpec, PLACEMENT_SCENARIOS, type Scenario, type Verdict } from './types';
 
 export interface Outcome {
@@ -342,6 +343,7 @@ export const RULES: ExpectationRule[] = [
       'above 8 KiB kmalloc returns compound pages from the page allocator, which refcount and ' +
       'map like alloc_pages(__GFP_COMP): the folklore rule is about slab memory',
   },
+  ...USE_RULES,
   {
     name: 'placement-changes-nothing',
     series: '*',

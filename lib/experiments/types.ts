@@ -1,4 +1,5 @@
 /** Plain, JSON-serialisable data describing experiments and their outcomes. */
+import type { UseName } from './uses';
 
 export const ALLOCATORS = [
   'kmalloc',
@@ -54,6 +55,9 @@ export type CacheName = 'wb' | 'wc' | 'uc';
  *   showing the same buffer page: the first VMA is split around it.
  * - short-length: mmap 100 bytes short of the buffer's end; the kernel
  *   rounds the length up to a page.
+ *
+ * - use: the kernel fills the buffer, userspace maps and reads it, then
+ *   does what the cell's `use` names (./uses).
  */
 export const SCENARIOS = [
   'basic',
@@ -69,6 +73,7 @@ export const SCENARIOS = [
   'hint-1g',
   'fixed-over',
   'short-length',
+  'use',
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -95,6 +100,8 @@ export interface CellSpec {
   profile: BootProfile;
   /** Needs the module's allow_hazards=1; reproduces a documented failure. */
   hazard: boolean;
+  /** Scenario 'use': what the program does with the mapping (absent otherwise). */
+  use?: UseName;
   /** One line for people. */
   title: string;
 }
@@ -135,6 +142,7 @@ export const PROBE_STEPS = [
   'munmap',
   'drain',
   'close',
+  'use',
 ] as const;
 export type ProbeStep = (typeof PROBE_STEPS)[number];
 
@@ -183,10 +191,23 @@ export interface ProbeObservation {
   /** free-while-mapped: what the mapping showed after the driver freed it. */
   afterFree: Mismatch | null;
   /**
+   * Scenario 'use': the use's own finding when it has one to report (the
+   * verdict's detail when ok: 'resident-none', 'not-locked'...; '' when
+   * there is nothing beyond the data), and the facts behind it. Null
+   * before the use ran (and absent from older reports).
+   */
+  use?: UseObservation | null;
+  /**
    * From INFO after CONFIGURE: whether the buffer's pfns happened to be
    * consecutive (explains a first-pfn remap that looks right). Null if unknown.
    */
   pfnsConsecutive: boolean | null;
+}
+
+/** What a use found (scenario 'use'). */
+export interface UseObservation {
+  outcome: string;
+  facts: Record<string, string | number | boolean>;
 }
 
 /** An observation with nothing seen yet; the probe fills it step by step. */
@@ -204,6 +225,7 @@ export function emptyObservation(): ProbeObservation {
     drainedCpu: null,
     stats: null,
     afterFree: null,
+    use: null,
     pfnsConsecutive: null,
   };
 }

@@ -95,6 +95,10 @@ export function judge(ev: CellEvidence): Judgement {
   if (obs.error !== null) {
     return { verdict: 'error', detail: 'probe-error', headline: obs.error };
   }
+  const found = obs.use?.outcome ?? '';
+  if (found !== '') {
+    return { verdict: 'ok', detail: found, headline: `${found}: data correct, no kernel complaint, no new taint` };
+  }
   return { verdict: 'ok', detail: '', headline: 'data correct both ways, no kernel complaint, no new taint' };
 }
 

@@ -52,6 +52,8 @@ table.others td { padding: 1px 4px; border-bottom: 1px solid #eceff1; }
 .sym { display: inline-block; min-width: 22px; text-align: center; color: #fff; border-radius: 3px; font-weight: bold; }
 a.cell-link { color: #0d47a1; cursor: pointer; text-decoration: none; font-family: "DejaVu Sans Mono", monospace; font-size: 12px; }
 a.cell-link:hover { text-decoration: underline; }
+td.use { cursor: pointer; white-space: nowrap; font-size: 12px; }
+td.use.series-differs { background: #fff3c4; }
 ul.cells { margin: 4px 0 0; padding-left: 0; list-style: none; }
 aside { position: sticky; top: 12px; align-self: start; max-height: calc(100vh - 24px); overflow: auto;
   background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 10px; }

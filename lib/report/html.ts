@@ -27,7 +27,10 @@ import {
   otherCells,
   outcomeLabel,
   reportKernels,
+  seriesDifferences,
   surprises,
+  usesGridFor,
+  usesSlotText,
   VERDICT_SYMBOLS,
   verdictSymbol,
   vmsLabel,
@@ -138,6 +141,39 @@ function kernelSections(report: MatrixReport): string {
   );
 }
 
+function usesSection(report: MatrixReport): string {
+  const differs = seriesDifferences(report);
+  const grids = reportKernels(report)
+    .map((k) => usesGridFor(report, k.release))
+    .filter((g) => g !== null);
+  if (grids.length === 0) return '';
+  const tables = grids.map((g) => {
+    const head = `<tr><th>use</th>${g.columns.map((c) => `<th>${html(c.label)}</th>`).join('')}</tr>`;
+    const rows = g.rows
+      .map(
+        (r, i) =>
+          `<tr><td title="${html(r.title)}"><span class="mono">${html(r.use)}</span> <span class="hint">${html(r.family)}</span></td>` +
+          (g.slots[i] ?? [])
+            .map((rc) => {
+              if (rc === null) return '<td></td>';
+              const at = report.cells.indexOf(rc);
+              const cls = differs.has(rc.cell.id) ? ' series-differs' : '';
+              return `<td class="use${cls}" data-cell="${at}" title="${html(rc.headline)}">${sym(rc.verdict, usesSlotText(rc, differs))}</td>`;
+            })
+            .join('') +
+          '</tr>',
+      )
+      .join('');
+    return `<section class="uses"><h3>${html(g.kernel)}</h3><table class="list uses-grid">${head}${rows}</table></section>`;
+  });
+  return (
+    '<h2>Uses: what a program can do with each technique</h2><p class="hint">Each use on one allocator per technique; ' +
+    'the symbol, then the errno, signal or what the use found; ‡ (highlighted) where the outcome differs between ' +
+    'kernel series. Click a cell for its evidence.</p>' +
+    tables.join('')
+  );
+}
+
 function claimKernelCell(report: MatrixReport, k: ClaimKernelResult | undefined): string {
   if (!k) return '<td></td>';
   const cells = k.cells
@@ -239,6 +275,7 @@ export function renderHtml(report: MatrixReport): string {
     '<noscript><p>The grids and the details panel are built by this page\'s script; the tables below work without it.</p></noscript>',
     legend(),
     kernelSections(report),
+    usesSection(report),
     claimsTable(report, evaluateClaims(report)),
     filesSection(report),
     surprisesTable(report),

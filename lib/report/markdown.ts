@@ -7,6 +7,7 @@ import { evaluateClaims, type ClaimResult } from '../experiments/claims';
 import { md } from './escape';
 import { FILE_CLAIMS_HEAD, FILES_HEAD, fileClaimRows, fileRows } from './files-section';
 import type { MatrixReport, ReportCell } from './schema';
+import { usesSummaryMarkdown } from './uses-summary';
 import {
   agreementCounts,
   agreementText,
@@ -21,7 +22,10 @@ import {
   otherCells,
   outcomeLabel,
   reportKernels,
+  seriesDifferences,
   surprises,
+  usesGridFor,
+  usesSlotText,
   verdictSymbol,
   vmsLabel,
 } from './view';
@@ -84,8 +88,27 @@ function others(cells: readonly ReportCell[]): string[] {
   ];
 }
 
+function usesSection(report: MatrixReport, kernel: string, differs: ReadonlySet<string>): string[] {
+  const g = usesGridFor(report, kernel);
+  if (g === null) return [];
+  const rows = g.rows.map((r, i) => [
+    `${code(r.use)} (${md(r.family)})`,
+    ...(g.slots[i] ?? []).map((rc) => (rc === null ? '' : md(usesSlotText(rc, differs)))),
+  ]);
+  return [
+    '',
+    `### Uses on ${md(kernel)}`,
+    '',
+    'What a program does with the mapping, per technique (on the allocator in brackets): the symbol, then the errno, ' +
+      'signal or what the use found. ‡: the outcome differs between kernel series.',
+    '',
+    ...table(['use \\ technique', ...g.columns.map((c) => code(c.label))], rows),
+  ];
+}
+
 function kernels(report: MatrixReport): string[] {
   const out: string[] = [];
+  const differs = seriesDifferences(report);
   for (const k of reportKernels(report)) {
     out.push(
       `## ${md(k.release)}`,
@@ -93,7 +116,7 @@ function kernels(report: MatrixReport): string[] {
       `Series ${md(k.series)}. Basic scenario, write-back cache, no fault-around, at each allocator's own sizes:`,
       '',
     );
-    out.push(...grid(report, k.release), ...others(otherCells(report, k.release)), '');
+    out.push(...grid(report, k.release), ...others(otherCells(report, k.release)), ...usesSection(report, k.release, differs), '');
   }
   return out;
 }
@@ -125,6 +148,20 @@ function claims(report: MatrixReport): string[] {
       '(every informative run holds), contradict it (none does), are mixed, or leave it untested.',
     '',
     ...table(['claim', 'cells', ...releases.map(code)], results.map((c) => claimRow(c, releases))),
+    '',
+  ];
+}
+
+function usesAtAGlance(report: MatrixReport): string[] {
+  const lines = usesSummaryMarkdown(report, md);
+  if (lines.length === 0) return [];
+  return [
+    '## Uses at a glance',
+    '',
+    'What a program can do with each technique (every kernel of this report; "6.1: x; 6.12: y" where they differ): ' +
+      'the uses whose outcome depends on the technique, then those that came out the same for all.',
+    '',
+    ...lines,
     '',
   ];
 }
@@ -183,6 +220,7 @@ export function renderMarkdown(report: MatrixReport): string {
     ...legend(),
     ...kernels(report),
     ...claims(report),
+    ...usesAtAGlance(report),
     ...filesSection(report),
     ...surpriseSection(report),
     ...flakySection(report),

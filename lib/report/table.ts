@@ -25,7 +25,7 @@ export function tableRows(results: readonly CellResult[]): TableRow[] {
     const e = expectationFor(r.cell, series);
     const more = (e?.also ?? []).length;
     const expected = e ? `${e.verdict}${e.detail ? ` (${e.detail})` : ''}${more > 0 ? ` or ${more} more` : ''}` : '-';
-    const verdict = `${r.verdict}${r.detail && r.verdict !== 'ok' ? ` (${r.detail})` : ''}`;
+    const verdict = `${r.verdict}${r.detail ? ` (${r.detail})` : ''}`;
     return { kernel: r.kernel, cell: r.cell.id, verdict, expected, agreement: compare(r.cell, series, r.verdict, r.detail) };
   });
 }
@@ -63,7 +63,7 @@ export function tally(results: readonly CellResult[]): Tally[] {
       t = { cell: r.cell.id, kernel: r.kernel, counts: {}, runs: 0 };
       map.set(key, t);
     }
-    const v = r.verdict === 'ok' ? 'ok' : `${r.verdict} (${r.detail})`;
+    const v = r.detail ? `${r.verdict} (${r.detail})` : r.verdict;
     t.counts[v] = (t.counts[v] ?? 0) + 1;
     t.runs++;
   }

@@ -8,6 +8,7 @@
 import { CATALOGUE, SIZES } from '../experiments/catalogue';
 import type { Observation, Outcome } from '../experiments/expectations';
 import { ALLOCATORS, METHODS, type CellSpec } from '../experiments/types';
+import { isUse, type UseFamily, USES, useFamily, useTitle } from '../experiments/uses';
 import type { MatrixReport, ReportCell, ReportExpectation, ReportKernel } from './schema';
 
 /** Symbol per verdict; all of them exist in DejaVu Sans, so they render without emoji fonts. */
@@ -55,6 +56,7 @@ export const LEGEND: readonly LegendEntry[] = [
   { symbol: '!', meaning: '(after a symbol) differs from its prediction and from any recorded observation' },
   { symbol: '~', meaning: '(after a symbol) flaky: its runs disagree; every outcome seen is shown' },
   { symbol: '*', meaning: '(after a symbol) no expectation for this kernel series' },
+  { symbol: '‡', meaning: '(uses grid) the outcome differs between the kernel series of this report' },
 ];
 
 export function verdictSymbol(verdict: string): string {
@@ -73,9 +75,9 @@ export function cellSymbol(rc: ReportCell): string {
   return verdicts.map(verdictSymbol).join('') + (AGREEMENT_MARKS[rc.agreement] ?? '');
 }
 
-/** "refused (EINVAL)"; an ok verdict without its detail. */
+/** "refused (EINVAL)", "ok (resident-none)"; a verdict without a detail alone. */
 export function outcomeLabel(verdict: string, detail: string | undefined): string {
-  return detail && verdict !== 'ok' ? `${verdict} (${detail})` : verdict;
+  return detail ? `${verdict} (${detail})` : verdict;
 }
 
 /** The prediction: "kernel-complaint (bad-page-state), or also: oops, panic"; "none" without an expectation. */
@@ -229,9 +231,89 @@ export function gridFor(report: MatrixReport, kernel: string): Grid {
   return { kernel, rows, methods, slots };
 }
 
-/** Cells of a kernel the grid does not show (other scenarios and sizes, cache attributes, fault-around). */
+/** Cells of a kernel neither grid shows (other scenarios and sizes, cache attributes, fault-around). */
 export function otherCells(report: MatrixReport, kernel: string): ReportCell[] {
-  return cellsOf(report, kernel).filter((rc) => !isGridCell(rc.cell));
+  return cellsOf(report, kernel).filter((rc) => !isGridCell(rc.cell) && rc.cell.scenario !== 'use');
+}
+
+/** A column of the uses grid: one technique with the allocator it ran on. */
+export interface UsesColumn {
+  alloc: string;
+  method: string;
+  label: string;
+}
+
+export interface UsesRow {
+  use: string;
+  family: UseFamily | 'other';
+  title: string;
+}
+
+export interface UsesGrid {
+  kernel: string;
+  columns: UsesColumn[];
+  rows: UsesRow[];
+  /** slots[row][column]: the report's cell, or none ran there. */
+  slots: Array<Array<ReportCell | null>>;
+}
+
+/**
+ * Use x technique for one kernel, from the use cells it ran (null when it
+ * ran none). Columns in the catalogue's technique order; rows in the uses'
+ * order, then any use of a newer catalogue.
+ */
+export function usesGridFor(report: MatrixReport, kernel: string): UsesGrid | null {
+  const ran = cellsOf(report, kernel).filter((rc) => rc.cell.scenario === 'use' && rc.cell.use !== undefined);
+  if (ran.length === 0) return null;
+  const columns: UsesColumn[] = [];
+  for (const method of orderBy(METHODS, ran.map((rc) => rc.cell.method))) {
+    for (const alloc of orderBy(ALLOCATORS, ran.filter((rc) => rc.cell.method === method).map((rc) => rc.cell.alloc))) {
+      columns.push({ alloc, method, label: `${method} (${alloc})` });
+    }
+  }
+  const uses = orderBy(USES, ran.map((rc) => rc.cell.use as string));
+  const rows: UsesRow[] = uses.map((use) =>
+    isUse(use) ? { use, family: useFamily(use), title: useTitle(use) } : { use, family: 'other', title: use },
+  );
+  const slots = rows.map((row) =>
+    columns.map((col) => ran.find((rc) => rc.cell.use === row.use && rc.cell.method === col.method && rc.cell.alloc === col.alloc) ?? null),
+  );
+  return { kernel, columns, rows, slots };
+}
+
+/** The outcomes of a cell's runs, as a sorted key ("ok (resident-none)|refused (EINVAL)"). */
+function outcomeSet(rc: ReportCell): string {
+  return Object.keys(rc.distribution).sort().join('|');
+}
+
+/**
+ * Cell ids whose outcomes differ between kernel series, among the kernels
+ * that ran them: the behaviour changed from one series to the other.
+ */
+export function seriesDifferences(report: MatrixReport): Set<string> {
+  const byId = new Map<string, Map<string, Set<string>>>();
+  for (const rc of report.cells) {
+    const series = byId.get(rc.cell.id) ?? new Map<string, Set<string>>();
+    byId.set(rc.cell.id, series);
+    const outcomes = series.get(rc.series) ?? new Set<string>();
+    series.set(rc.series, outcomes);
+    outcomes.add(outcomeSet(rc));
+  }
+  const out = new Set<string>();
+  for (const [id, series] of byId) {
+    const keys = [...series.values()].map((o) => [...o].sort().join('/'));
+    if (keys.length > 1 && new Set(keys).size > 1) out.add(id);
+  }
+  return out;
+}
+
+/** Marks a slot of the uses grid whose outcome changed between kernel series. */
+export const SERIES_DIFFERS_MARK = '‡';
+
+/** The text of a uses-grid slot: symbols and marks, then the detail that tells outcomes apart. */
+export function usesSlotText(rc: ReportCell, differs: ReadonlySet<string>): string {
+  const mark = differs.has(rc.cell.id) ? SERIES_DIFFERS_MARK : '';
+  return `${cellSymbol(rc)}${mark}${rc.detail ? ` ${rc.detail}` : ''}`;
 }
 
 /** Every cell that does not simply meet its prediction: as recorded, differs, flaky or without expectation. */

@@ -16,11 +16,12 @@ import {
   type ProbeStep,
 } from '../experiments/types';
 import { offlineCpu, onlineCpu } from './settle';
+import { ChildSignal, runUse } from './uses';
 
 
-/** Seeds are fixed per direction so a stale pattern from the other is caught. */
-export const SEED_KERNEL = 0x6b65726e; // "kern"
-export const SEED_USER = 0x75736572; // "user"
+import { SEED_KERNEL, SEED_USER } from './seeds';
+
+export { SEED_KERNEL, SEED_USER };
 
 function errnoCode(err: unknown): string | null {
   if (err instanceof Error) {
@@ -269,6 +270,33 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
         const map = mapAll({ length: cell.size + pageSize() });
         step('read', () => map.touch('read', page));
         finish(d, map, obs, step);
+        break;
+      }
+      case 'use': {
+        const map = fillMapRead();
+        const held: Mapping[] = [map];
+        if (obs.kernelToUser === null && cell.use !== undefined) {
+          const use = cell.use;
+          try {
+            const found = step('use', () =>
+              runUse(use, { device: d, map, held, view, verify: (seed) => verifyUser(seed) }),
+            );
+            obs.use = found;
+          } catch (err) {
+            // The use's own answer; the mappings are still taken down below,
+            // so the kernel's teardown is checked like any cell's.
+            const code = errnoCode(err);
+            if (err instanceof ChildSignal) {
+              obs.signal = err.signal;
+              obs.signalStep = 'use';
+            } else if (code !== null) {
+              obs.refused = { step: 'use', code, message: (err as Error).message };
+            } else {
+              throw err;
+            }
+          }
+        }
+        finish(d, held, obs, step);
         break;
       }
       case 'basic': {

@@ -6,7 +6,9 @@
  *
  * The placement cells (380 per kernel, every safe pair at two sizes) are
  * left to `mmaplab matrix --scenario ...`: here they would more than double
- * the suite's time. 35-placement covers placement inside the suite.
+ * the suite's time. 35-placement covers placement inside the suite. So are
+ * the use cells (390 per kernel, `mmaplab matrix --uses only`); 55-uses
+ * runs one use of each family.
  */
 import * as assert from 'node:assert/strict';
 import * as os from 'node:os';
@@ -26,7 +28,7 @@ describe(`every pair with hazards disabled on ${os.release()}`, function () {
   after(() => runner.close());
 
   const placement = (c: { scenario: Scenario }): boolean => (PLACEMENT_SCENARIOS as readonly Scenario[]).includes(c.scenario);
-  for (const cell of CATALOGUE.filter((c) => c.profile === 'default' && !placement(c))) {
+  for (const cell of CATALOGUE.filter((c) => c.profile === 'default' && !placement(c) && c.scenario !== 'use')) {
     if (cell.hazard) {
       it(`${cell.id}: hazard refused with EPERM (hazard-disabled), kernel silent`, async function () {
         const r = await runner.run(cell);

@@ -482,6 +482,8 @@ function sampleValue(name: string): string {
     '--allocator': 'kmalloc',
     '--technique': 'fault_page',
     '--scenario': 'basic',
+    '--use': 'vmsplice',
+    '--uses': 'only',
     '--size': '16K',
     '--hazards': 'no',
     '--target': 'host',

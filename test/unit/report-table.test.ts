@@ -64,8 +64,9 @@ describe('report table', () => {
     ]);
   });
 
-  it('an ok verdict is shown without its detail', () => {
-    assert.equal(tableRows([result('6.1.0-56-amd64', VMALLOC, 'ok', 'ignored')])[0]?.verdict, 'ok');
+  it('an ok verdict shows a detail only when it has one (what a use found)', () => {
+    assert.equal(tableRows([result('6.1.0-56-amd64', VMALLOC, 'ok', '')])[0]?.verdict, 'ok');
+    assert.equal(tableRows([result('6.1.0-56-amd64', VMALLOC, 'ok', 'resident-none')])[0]?.verdict, 'ok (resident-none)');
   });
 
   it('renderTable has a header, a rule and one line per result, with an evidence line only under non-ok', () => {

@@ -1,0 +1,318 @@
+/**
+ * Predictions for the use cells (./uses), written from the kernel's rules
+ * for the VMA each technique builds, before any run:
+ *
+ * - remap_pfn_range and dma_mmap_coherent: VM_IO | VM_PFNMAP |
+ *   VM_DONTEXPAND | VM_DONTDUMP, special PTEs with no struct page behind
+ *   them as far as the core is concerned;
+ * - vmf_insert_pfn (this module): VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
+ * - vm_insert_page, vm_insert_pages, vm_map_pages: VM_MIXEDMAP, ordinary
+ *   reference-counted pages, no ->fault;
+ * - remap_vmalloc_range: VM_MIXEDMAP | VM_DONTEXPAND | VM_DONTDUMP;
+ * - fault_page: VM_DONTEXPAND | VM_DONTDUMP, pages handed over by ->fault.
+ *
+ * Every one of them is VM_SPECIAL (VM_IO, VM_DONTEXPAND, VM_PFNMAP or
+ * VM_MIXEDMAP), and none of the driver's pages is a page-cache or
+ * anonymous page.
+ */
+import type { ExpectationRule } from './expectations';
+import type { CellSpec, MethodName } from './types';
+import type { UseName } from './uses';
+
+/** Techniques whose VMA is VM_PFNMAP. */
+const PFNMAP: readonly MethodName[] = ['remap_pfn_range', 'remap_pfn_range_first_pfn', 'vmf_insert_pfn', 'dma_mmap_coherent'];
+/** Techniques whose VMA is VM_PFNMAP and VM_IO. */
+const IO: readonly MethodName[] = ['remap_pfn_range', 'remap_pfn_range_first_pfn', 'dma_mmap_coherent'];
+/** Techniques whose VMA is VM_MIXEDMAP. */
+const MIXED: readonly MethodName[] = ['vm_insert_page', 'vm_insert_pages', 'vm_map_pages', 'remap_vmalloc_range'];
+/** Techniques whose VMA this module leaves without VM_DONTEXPAND (the kernel helpers do not set it). */
+const EXPANDABLE: readonly MethodName[] = ['vm_insert_page', 'vm_insert_pages', 'vm_map_pages'];
+
+const pfnmap = (c: CellSpec): boolean => PFNMAP.includes(c.method);
+const using =
+  (...uses: readonly UseName[]) =>
+  (c: CellSpec): boolean =>
+    c.scenario === 'use' && c.use !== undefined && uses.includes(c.use);
+const both =
+  (a: (c: CellSpec) => boolean, b: (c: CellSpec) => boolean) =>
+  (c: CellSpec): boolean =>
+    a(c) && b(c);
+
+/** The VmFlags smaps shows for each technique's VMA, of io, pf, de, dd, mm, in that order. */
+export function predictedSmapsFlags(method: MethodName): string {
+  const flags: string[] = [];
+  if (IO.includes(method)) flags.push('io');
+  if (PFNMAP.includes(method)) flags.push('pf');
+  if (!EXPANDABLE.includes(method)) flags.push('de', 'dd');
+  if (MIXED.includes(method)) flags.push('mm');
+  return flags.join('+');
+}
+
+const GUP_USES: readonly UseName[] = ['process-vm-read', 'process-vm-write', 'vmsplice', 'splice'];
+const REMOTE_USES: readonly UseName[] = ['proc-mem-read', 'proc-mem-write', 'ptrace-peek', 'ptrace-poke'];
+
+export const USE_RULES: ExpectationRule[] = [
+  // --- the kernel reaches the pages -------------------------------------
+  {
+    name: 'use-copy-through-page-tables',
+    series: '*',
+    matches: using('pipe-read', 'pipe-write', 'socket-read', 'socket-write', 'futex-private'),
+    verdict: 'ok',
+    reason:
+      'read(2), write(2) and a private futex copy to and from the user address with copy_to_user/get_user: ' +
+      'the CPU walks the page tables as for the program\'s own access, faulting in through the driver where needed',
+  },
+  {
+    name: 'use-gup-refuses-pfnmap',
+    series: '*',
+    matches: both(using(...GUP_USES), pfnmap),
+    verdict: 'refused',
+    detail: 'EFAULT',
+    reason:
+      'process_vm_readv/writev and vmsplice take the pages with get_user_pages, which refuses VM_IO and VM_PFNMAP ' +
+      'VMAs (check_vma_flags) and cannot use special PTEs: EFAULT',
+  },
+  {
+    name: 'use-remote-access-pfnmap',
+    series: '*',
+    matches: both(using(...REMOTE_USES), pfnmap),
+    verdict: 'refused',
+    detail: 'EIO',
+    reason:
+      '/proc/PID/mem and ptrace go through access_remote_vm: get_user_pages fails on a VM_PFNMAP VMA and the ' +
+      'fallback is vm_ops->access, which this driver (like most) does not provide (generic_access_phys would): ' +
+      'nothing is copied, and the caller gets EIO - a debugger cannot read or write such a mapping',
+  },
+  {
+    name: 'use-gup-pages',
+    series: '*',
+    matches: using(...GUP_USES, ...REMOTE_USES),
+    verdict: 'ok',
+    reason:
+      'the PTEs point at ordinary reference-counted pages (vm_normal_page finds them in a VM_MIXEDMAP VMA too), ' +
+      'so get_user_pages takes them like any user page and the other process or the pipe sees the same data',
+  },
+  {
+    name: 'use-shared-futex-needs-file-or-anon-page',
+    series: '*',
+    matches: using('futex-shared'),
+    verdict: 'refused',
+    detail: 'EFAULT',
+    reason:
+      'a process-shared futex is keyed by the page: get_futex_key wants an anonymous page or a page-cache page ' +
+      '(page->mapping); a driver page is neither (and a VM_PFNMAP VMA has no page for get_user_pages_fast), ' +
+      'so FUTEX_WAKE answers EFAULT and a PTHREAD_PROCESS_SHARED mutex cannot live in driver memory',
+  },
+  // --- address-space calls -----------------------------------------------
+  {
+    name: 'use-mremap-shrink',
+    series: '*',
+    matches: using('mremap-shrink'),
+    verdict: 'ok',
+    reason: 'shrinking is an munmap of the tail, allowed for any VMA; the rest keeps mapping the buffer',
+  },
+  {
+    name: 'use-mremap-grow-refused',
+    series: '*',
+    matches: both(using('mremap-grow'), (c) => !EXPANDABLE.includes(c.method)),
+    verdict: 'refused',
+    detail: 'EFAULT',
+    reason: 'mremap refuses to grow a VM_DONTEXPAND or VM_PFNMAP VMA (vma_to_resize): EFAULT',
+  },
+  {
+    name: 'use-mremap-grow-sigbus',
+    series: '*',
+    matches: using('mremap-grow'),
+    verdict: 'user-signal',
+    detail: 'SIGBUS',
+    reason:
+      'vm_insert_page and friends do not set VM_DONTEXPAND, so mremap grows the VMA past the buffer; the new page ' +
+      'has no PTE and the VMA no ->fault: touching it is SIGBUS (a driver should set VM_DONTEXPAND itself)',
+  },
+  {
+    name: 'use-mremap-move',
+    series: '*',
+    matches: using('mremap-move', 'mremap-fixed'),
+    verdict: 'ok',
+    reason:
+      'moving a VMA (MREMAP_FIXED, same length) moves its page table entries, special or not, and calls ->open on ' +
+      'the copy: the moved mapping shows the same buffer',
+  },
+  {
+    name: 'use-mremap-dontunmap-refused',
+    series: '*',
+    matches: both(using('mremap-dontunmap'), (c) => !EXPANDABLE.includes(c.method)),
+    verdict: 'refused',
+    detail: 'EINVAL',
+    reason: 'MREMAP_DONTUNMAP refuses VM_DONTEXPAND and VM_PFNMAP VMAs: EINVAL',
+  },
+  {
+    name: 'use-mremap-dontunmap-empty-old-range',
+    series: '*',
+    matches: using('mremap-dontunmap'),
+    verdict: 'ok',
+    detail: 'old-range-sigbus',
+    reason:
+      'MREMAP_DONTUNMAP moves the entries and leaves the old VMA empty; with no ->fault, a touch of the old range ' +
+      'is SIGBUS while the new one shows the buffer',
+  },
+  {
+    name: 'use-mlock-special',
+    series: '*',
+    matches: using('mlock', 'mlockall'),
+    verdict: 'ok',
+    detail: 'not-locked',
+    reason:
+      'mlock skips VM_SPECIAL VMAs (mlock_fixup) and still answers 0: every technique here is VM_SPECIAL, so the ' +
+      'VMA never becomes VM_LOCKED (smaps shows no "lo") - the pages stay because the driver holds them, not because of mlock',
+  },
+  {
+    name: 'use-madv-anonymous-only',
+    series: '*',
+    matches: using('madv-free', 'madv-wipeonfork'),
+    verdict: 'refused',
+    detail: 'EINVAL',
+    reason: 'MADV_FREE and MADV_WIPEONFORK are for private anonymous memory only: EINVAL on any file or shared VMA',
+  },
+  {
+    name: 'use-madv-lru-refuses-pfnmap',
+    series: '*',
+    matches: both(using('madv-cold', 'madv-pageout'), pfnmap),
+    verdict: 'refused',
+    detail: 'EINVAL',
+    reason: 'MADV_COLD and MADV_PAGEOUT refuse VM_PFNMAP VMAs (can_madv_lru_vma): EINVAL',
+  },
+  {
+    name: 'use-madv-lru-skips-driver-pages',
+    series: '*',
+    matches: using('madv-cold', 'madv-pageout'),
+    verdict: 'ok',
+    reason:
+      'reclaim hints only act on pages on an LRU list; a driver\'s pages are on none, so nothing is deactivated ' +
+      'or paged out and the data stays',
+  },
+  {
+    name: 'use-madv-populate-refuses-pfnmap',
+    series: '*',
+    matches: both(using('madv-populate-read', 'madv-populate-write'), pfnmap),
+    verdict: 'refused',
+    detail: 'EINVAL',
+    reason: 'MADV_POPULATE_* fault in through get_user_pages, which refuses VM_IO/VM_PFNMAP; madvise reports it as EINVAL',
+  },
+  {
+    name: 'use-madv-populate',
+    series: '*',
+    matches: using('madv-populate-read', 'madv-populate-write'),
+    verdict: 'ok',
+    reason: 'populating faults in (or finds) the driver\'s pages like a touch of every page',
+  },
+  {
+    name: 'use-madv-dontfork',
+    series: '*',
+    matches: using('madv-dontfork'),
+    verdict: 'ok',
+    detail: 'not-inherited',
+    reason: 'MADV_DONTFORK sets VM_DONTCOPY on any VMA (only MADV_DOFORK refuses VM_IO): a forked child has no mapping there',
+  },
+  {
+    name: 'use-madv-collapse-refused',
+    series: '*',
+    matches: using('madv-collapse'),
+    verdict: 'refused',
+    detail: 'EINVAL',
+    reason: 'MADV_COLLAPSE refuses VMAs khugepaged may not touch, and every VM_SPECIAL VMA is one: EINVAL',
+  },
+  {
+    name: 'use-madv-hints-accepted',
+    series: '*',
+    matches: using('madv-willneed', 'madv-mergeable', 'madv-hugepage'),
+    verdict: 'ok',
+    reason:
+      'WILLNEED of a file VMA asks the file for readahead and ignores its answer; MERGEABLE returns 0 without ' +
+      'marking a shared or special VMA; HUGEPAGE only sets a flag: all answer 0 and change nothing the driver maps',
+  },
+  {
+    name: 'use-mprotect-cycle',
+    series: '*',
+    matches: using('mprotect-cycle'),
+    verdict: 'ok',
+    reason:
+      'mprotect changes the PTEs\' protection in place; back at read-write, a write fault on a shared VMA without ' +
+      'page_mkwrite/pfn_mkwrite just makes the entry writable again',
+  },
+  {
+    name: 'use-msync-sync-needs-fsync',
+    series: '*',
+    matches: using('msync-sync'),
+    verdict: 'refused',
+    detail: 'EINVAL',
+    reason:
+      'MS_SYNC on a shared file VMA calls the file\'s ->fsync; this driver\'s fsync only syncs the file-backed ' +
+      'techniques\' store and refuses the rest with EINVAL (a driver without ->fsync gets EINVAL from the VFS)',
+  },
+  {
+    name: 'use-msync-async',
+    series: '*',
+    matches: using('msync-async', 'msync-invalidate'),
+    verdict: 'ok',
+    reason: 'MS_ASYNC is a no-op since 2.6.19, and MS_INVALIDATE only refuses locked VMAs: 0',
+  },
+  {
+    name: 'use-mincore-pfnmap',
+    series: '*',
+    matches: both(using('mincore'), pfnmap),
+    verdict: 'ok',
+    detail: 'resident-none',
+    reason:
+      'mincore walks the page tables but skips VM_PFNMAP VMAs as holes, then asks the file\'s page cache, where ' +
+      'the driver\'s memory is not: every page reported not resident although every one is mapped',
+  },
+  {
+    name: 'use-mincore-pages',
+    series: '*',
+    matches: using('mincore'),
+    verdict: 'ok',
+    detail: 'resident-all',
+    reason: 'present PTEs count as resident: every page was read before the call',
+  },
+  // --- observers ----------------------------------------------------------
+  {
+    name: 'use-pagemap-pfnmap',
+    series: '*',
+    matches: both(using('pagemap'), pfnmap),
+    verdict: 'ok',
+    detail: 'not-present',
+    reason: 'the page walker skips VM_PFNMAP VMAs, so pagemap reports holes: no pfn is shown for a mapped page',
+  },
+  {
+    name: 'use-pagemap-pages',
+    series: '*',
+    matches: using('pagemap'),
+    verdict: 'ok',
+    detail: 'present-pfns-match',
+    reason: "present PTEs of ordinary pages: pagemap shows them present with the driver's own pfns (read as root)",
+  },
+  ...(
+    [
+      'remap_pfn_range',
+      'vmf_insert_pfn',
+      'dma_mmap_coherent',
+      'vm_insert_page',
+      'vm_insert_pages',
+      'vm_map_pages',
+      'remap_vmalloc_range',
+      'fault_page',
+    ] as const
+  ).map(
+    (method): ExpectationRule => ({
+      name: `use-smaps-${method}`,
+      series: '*',
+      matches: both(using('smaps'), (c) => c.method === method),
+      verdict: 'ok',
+      detail: `${predictedSmapsFlags(method)} rss-${PFNMAP.includes(method) ? 'none' : 'all'}`,
+      reason:
+        `${method} leaves the VMA ${predictedSmapsFlags(method).replace(/\+/g, ' ')} in VmFlags; Rss counts the pages ` +
+        'vm_normal_page finds, which are none behind special PTEs and all of them otherwise',
+    }),
+  ),
+];

@@ -1,0 +1,91 @@
+/**
+ * Uses: what a program does with a mapping of the device besides touching
+ * it, each run as a cell against one allocator per technique. A use cell
+ * maps the buffer the kernel filled, reads it, then does its one thing and
+ * checks the data again where the use moves data; its verdict comes from
+ * the same evidence as every cell (refusal with its errno, signal, data,
+ * kernel log), and an ok use also says what it found where there is
+ * something to find (mincore's residency, the VMA's flags in smaps...).
+ *
+ * Families:
+ * - kernel: the kernel or another process reaches the pages (the GUP
+ *   users: process_vm_*, /proc/PID/mem, ptrace, vmsplice, splice, a shared
+ *   futex) or copies to and from them (read/write of a pipe or socket, a
+ *   private futex).
+ * - space: address-space calls on the mapping (mremap, mlock, madvise
+ *   advice by advice, mprotect, msync, mincore).
+ * - observe: what the kernel shows about the mapping (smaps, pagemap).
+ */
+
+export const USE_FAMILIES = ['kernel', 'space', 'observe'] as const;
+export type UseFamily = (typeof USE_FAMILIES)[number];
+
+interface UseEntry {
+  family: UseFamily;
+  /** What the program does, for people ("a debugger peeks every word with ptrace(PEEKDATA)"). */
+  title: string;
+}
+
+/** Every use, in report order. */
+export const USE_TABLE = {
+  'pipe-read': { family: 'kernel', title: 'read(2) from a pipe into the mapping' },
+  'pipe-write': { family: 'kernel', title: 'write(2) of the mapping into a pipe' },
+  'socket-read': { family: 'kernel', title: 'read(2) from a unix socket into the mapping' },
+  'socket-write': { family: 'kernel', title: 'write(2) of the mapping to a unix socket' },
+  'process-vm-read': { family: 'kernel', title: 'another process reads it with process_vm_readv' },
+  'process-vm-write': { family: 'kernel', title: 'another process writes it with process_vm_writev' },
+  'proc-mem-read': { family: 'kernel', title: 'another process reads it through /proc/PID/mem' },
+  'proc-mem-write': { family: 'kernel', title: 'another process writes it through /proc/PID/mem' },
+  'ptrace-peek': { family: 'kernel', title: 'a debugger reads it with ptrace(PEEKDATA)' },
+  'ptrace-poke': { family: 'kernel', title: 'a debugger writes it with ptrace(POKEDATA)' },
+  vmsplice: { family: 'kernel', title: 'vmsplice(2) of the mapping into a pipe, read back' },
+  splice: { family: 'kernel', title: 'vmsplice(2) into a pipe, splice(2) on to a file, read back' },
+  'futex-shared': { family: 'kernel', title: 'a process-shared futex in the mapping: one process waits, another wakes it' },
+  'futex-private': { family: 'kernel', title: 'a private futex wait on a word of the mapping' },
+  'mremap-shrink': { family: 'space', title: 'mremap(2) to half its length' },
+  'mremap-grow': { family: 'space', title: 'mremap(2) one page longer (MREMAP_MAYMOVE), the new page touched' },
+  'mremap-move': { family: 'space', title: 'mremap(2) moved to a free address (MREMAP_FIXED)' },
+  'mremap-fixed': { family: 'space', title: 'mremap(2) moved over another mapping of the process (MREMAP_FIXED)' },
+  'mremap-dontunmap': { family: 'space', title: 'mremap(2) with MREMAP_DONTUNMAP, the old range touched' },
+  mlock: { family: 'space', title: 'mlock2(2) of the mapping, then munlock' },
+  mlockall: { family: 'space', title: 'mlockall(MCL_CURRENT | MCL_ONFAULT) in a forked child holding the mapping, its smaps read' },
+  'madv-free': { family: 'space', title: 'madvise(MADV_FREE)' },
+  'madv-cold': { family: 'space', title: 'madvise(MADV_COLD)' },
+  'madv-pageout': { family: 'space', title: 'madvise(MADV_PAGEOUT)' },
+  'madv-willneed': { family: 'space', title: 'madvise(MADV_WILLNEED)' },
+  'madv-populate-read': { family: 'space', title: 'madvise(MADV_POPULATE_READ)' },
+  'madv-populate-write': { family: 'space', title: 'madvise(MADV_POPULATE_WRITE)' },
+  'madv-dontfork': { family: 'space', title: 'madvise(MADV_DONTFORK), then a forked child reads the range' },
+  'madv-wipeonfork': { family: 'space', title: 'madvise(MADV_WIPEONFORK)' },
+  'madv-mergeable': { family: 'space', title: 'madvise(MADV_MERGEABLE) (KSM)' },
+  'madv-hugepage': { family: 'space', title: 'madvise(MADV_HUGEPAGE)' },
+  'madv-collapse': { family: 'space', title: 'madvise(MADV_COLLAPSE)' },
+  'mprotect-cycle': { family: 'space', title: 'mprotect(2) to read-only, none, read-write, then written' },
+  'msync-sync': { family: 'space', title: 'msync(MS_SYNC)' },
+  'msync-async': { family: 'space', title: 'msync(MS_ASYNC)' },
+  'msync-invalidate': { family: 'space', title: 'msync(MS_ASYNC | MS_INVALIDATE)' },
+  mincore: { family: 'space', title: 'mincore(2) after every page was read' },
+  smaps: { family: 'observe', title: "/proc/self/smaps: the VMA's special flags and its Rss" },
+  pagemap: { family: 'observe', title: "/proc/self/pagemap: present bits and pfns against the driver's own" },
+} as const satisfies Record<string, UseEntry>;
+
+export type UseName = keyof typeof USE_TABLE;
+
+export const USES = Object.keys(USE_TABLE) as UseName[];
+
+export function isUse(name: string): name is UseName {
+  return Object.hasOwn(USE_TABLE, name);
+}
+
+export function useFamily(name: UseName): UseFamily {
+  return USE_TABLE[name].family;
+}
+
+export function useTitle(name: UseName): string {
+  return USE_TABLE[name].title;
+}
+
+/** The uses of a family, in report order. */
+export function usesOf(family: UseFamily): UseName[] {
+  return USES.filter((u) => USE_TABLE[u].family === family);
+}

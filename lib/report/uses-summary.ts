@@ -1,0 +1,98 @@
+/**
+ * "What a program can do with each technique", at a glance: from a report's
+ * use cells, the uses whose outcome depends on the technique as a table
+ * (use x technique, every kernel of the report in one entry), and the uses
+ * that came out the same for every technique as one line each. Pure, from
+ * the report alone: report.md carries it, and the README's table is copied
+ * from a run's report.md.
+ */
+import { METHODS } from '../experiments/types';
+import { USES } from '../experiments/uses';
+import type { MatrixReport, ReportCell } from './schema';
+
+/** A cell's outcome in a word or two: "ok", "EFAULT", "SIGBUS", "ok: resident-none", "kernel-complaint (bad-page-state)". */
+export function shortOutcome(rc: Pick<ReportCell, 'verdict' | 'detail' | 'distribution'>): string {
+  const keys = Object.keys(rc.distribution);
+  if (keys.length > 1) return `varies: ${keys.sort().join(', ')}`;
+  if (rc.verdict === 'ok') return rc.detail ? `ok: ${rc.detail}` : 'ok';
+  if ((rc.verdict === 'refused' || rc.verdict === 'user-signal') && rc.detail) return rc.detail;
+  return rc.detail ? `${rc.verdict} (${rc.detail})` : rc.verdict;
+}
+
+/** One use's outcome per technique, and whether every technique had the same. */
+export interface UsesSummaryRow {
+  use: string;
+  /** Per technique (same order as the columns): the outcome over the kernels, '' if none ran. */
+  entries: string[];
+  uniform: boolean;
+}
+
+export interface UsesSummary {
+  /** Techniques, in the catalogue's order. */
+  techniques: string[];
+  rows: UsesSummaryRow[];
+}
+
+/** "ok" when every kernel agrees; "6.1: EFAULT; 6.12: ok" otherwise. */
+function acrossKernels(cells: readonly ReportCell[]): string {
+  const bySeries = new Map<string, Set<string>>();
+  for (const rc of cells) {
+    const s = bySeries.get(rc.series) ?? new Set<string>();
+    bySeries.set(rc.series, s);
+    s.add(shortOutcome(rc));
+  }
+  const per = [...bySeries].map(([series, outcomes]) => [series, [...outcomes].sort().join(' / ')] as const);
+  const distinct = new Set(per.map(([, o]) => o));
+  if (distinct.size <= 1) return per[0]?.[1] ?? '';
+  return per.map(([series, o]) => `${series}: ${o}`).join('; ');
+}
+
+export function usesSummary(report: MatrixReport): UsesSummary {
+  const cells = report.cells.filter((rc) => rc.cell.scenario === 'use' && rc.cell.use !== undefined);
+  const known = METHODS as readonly string[];
+  const techniques = [...new Set(cells.map((rc) => rc.cell.method))].sort(
+    (a, b) => (known.indexOf(a) + 1 || 99) - (known.indexOf(b) + 1 || 99),
+  );
+  const uses = [...new Set(cells.map((rc) => rc.cell.use as string))].sort(
+    (a, b) => ((USES as readonly string[]).indexOf(a) + 1 || 999) - ((USES as readonly string[]).indexOf(b) + 1 || 999),
+  );
+  const rows = uses.map((use) => {
+    const entries = techniques.map((method) => {
+      const mine = cells.filter((rc) => rc.cell.use === use && rc.cell.method === method);
+      // Allocators of one technique that disagree are shown apart.
+      const byAlloc = new Map<string, ReportCell[]>();
+      for (const rc of mine) byAlloc.set(rc.cell.alloc, [...(byAlloc.get(rc.cell.alloc) ?? []), rc]);
+      const texts = [...byAlloc].map(([alloc, list]) => [alloc, acrossKernels(list)] as const);
+      if (new Set(texts.map(([, t]) => t)).size <= 1) return texts[0]?.[1] ?? '';
+      return texts.map(([alloc, t]) => `${alloc}: ${t}`).join('; ');
+    });
+    const ran = entries.filter((e) => e !== '');
+    return { use, entries, uniform: new Set(ran).size <= 1 };
+  });
+  return { techniques, rows };
+}
+
+/** The summary as Markdown lines: the table of the uses that depend on the technique, then the uniform ones. */
+export function usesSummaryMarkdown(report: MatrixReport, escape: (s: string) => string = (s) => s): string[] {
+  const s = usesSummary(report);
+  if (s.rows.length === 0) return [];
+  const varying = s.rows.filter((r) => !r.uniform);
+  const out: string[] = [];
+  if (varying.length > 0) {
+    out.push(
+      `| use | ${s.techniques.map((t) => `\`${t}\``).join(' | ')} |`,
+      `|---|${s.techniques.map(() => '---').join('|')}|`,
+      ...varying.map((r) => `| \`${r.use}\` | ${r.entries.map(escape).join(' | ')} |`),
+      '',
+    );
+  }
+  const uniform = new Map<string, string[]>();
+  for (const r of s.rows.filter((x) => x.uniform)) {
+    const outcome = r.entries.find((e) => e !== '') ?? '';
+    uniform.set(outcome, [...(uniform.get(outcome) ?? []), r.use]);
+  }
+  for (const [outcome, uses] of uniform) {
+    out.push(`- the same for every technique, **${escape(outcome)}**: ${uses.map((u) => `\`${u}\``).join(', ')}`);
+  }
+  return out;
+}

@@ -1,0 +1,352 @@
+/**
+ * The probe's side of the use cells: one handler per use (the catalogue's
+ * ./experiments/uses), run after the kernel filled the buffer and the
+ * probe mapped and read it. A handler does its one thing, checks the data
+ * where the use moves data, and says what it found; a refusal is thrown as
+ * the syscall error and becomes the cell's refusal. Mappings a handler
+ * makes (mremap) go into `held`, so the common end unmaps them.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  type Device,
+  futexHandoff,
+  futexWaitPrivate,
+  freeAddress,
+  type Mapping,
+  mapAnonymous,
+  openPipe,
+  openSocketPair,
+  type PatternMismatch,
+  pageSize,
+  pagemapOf,
+  remoteRead,
+  type RemoteHow,
+  remoteWrite,
+  smapsAt,
+  spliceAll,
+  smapsAfterLockAll,
+  transferAll,
+  vmspliceAll,
+} from '../device';
+import { native } from '../device/native';
+import { checkPattern, writePattern } from '../device/pattern';
+import type { Mismatch } from '../experiments/types';
+import type { UseName } from '../experiments/uses';
+
+import { SEED_KERNEL as USE_SEED_KERNEL, SEED_USER as USE_SEED_USER } from './seeds';
+
+export interface UseContext {
+  device: Device;
+  /** The mapping of the whole buffer, holding the kernel's pattern, read once. */
+  map: Mapping;
+  /** Every mapping the cell holds; the common end unmaps them all. */
+  held: Mapping[];
+  /** Records a failed data check (the first one counts). */
+  view(what: string, mismatch: PatternMismatch | null): void;
+  /** Records what the kernel found after a user write (VERIFY). */
+  verify(seed: number): void;
+}
+
+/** What a use found beyond the data: the verdict's detail when ok, and the facts behind it. */
+export interface UseFinding {
+  outcome: string;
+  facts: Record<string, string | number | boolean>;
+}
+
+type UseHandler = (ctx: UseContext) => UseFinding;
+
+const plain = (facts: UseFinding['facts'] = {}): UseFinding => ({ outcome: '', facts });
+
+/** The pattern for `seed` over `length` bytes, in the device buffer's coordinates from `offset`. */
+function patternBuffer(seed: number, length: number, offset: number): Buffer {
+  const buf = Buffer.alloc(length);
+  writePattern(new Uint32Array(buf.buffer, buf.byteOffset, length / 4), seed, offset / 4);
+  return buf;
+}
+
+function checkBytes(buf: Buffer, seed: number, offset: number): PatternMismatch | null {
+  return checkPattern(new Uint32Array(buf.buffer, buf.byteOffset, Math.floor(buf.length / 4)), seed, offset / 4);
+}
+
+function writeAllFd(fd: number, buf: Buffer): void {
+  for (let done = 0; done < buf.length; ) done += fs.writeSync(fd, buf, done, buf.length - done);
+}
+
+function readAllFd(fd: number, length: number): Buffer {
+  const buf = Buffer.alloc(length);
+  let done = 0;
+  while (done < length) {
+    const n = fs.readSync(fd, buf, done, length - done, null);
+    if (n === 0) break;
+    done += n;
+  }
+  return buf.subarray(0, done);
+}
+
+/** A whole-length comparison: fewer bytes than asked is itself a mismatch at the first missing byte. */
+function shortOr(buf: Buffer, want: number, seed: number, offset: number): PatternMismatch | null {
+  const m = checkBytes(buf, seed, offset);
+  if (m !== null || buf.length >= want) return m;
+  return { offset: buf.length, expected: 0, found: 0 };
+}
+
+/** Data arrives in the mapping from a pipe or socket: the kernel copies into it. */
+function intoMapping(kind: 'pipe' | 'socket'): UseHandler {
+  return ({ map, view, verify }) => {
+    using fds = kind === 'pipe' ? openPipe() : openSocketPair();
+    writeAllFd(fds.b, patternBuffer(USE_SEED_USER, map.length, map.offset));
+    const n = transferAll(map, fds.a, 'in');
+    view(`${kind}-read`, map.checkPattern(USE_SEED_USER));
+    verify(USE_SEED_USER);
+    return plain({ bytes: n });
+  };
+}
+
+/** Data leaves the mapping for a pipe or socket: the kernel copies out of it. */
+function outOfMapping(kind: 'pipe' | 'socket'): UseHandler {
+  return ({ map, view }) => {
+    using fds = kind === 'pipe' ? openPipe() : openSocketPair();
+    const n = transferAll(map, fds.b, 'out');
+    view(`${kind}-write`, shortOr(readAllFd(fds.a, map.length), map.length, USE_SEED_KERNEL, map.offset));
+    return plain({ bytes: n });
+  };
+}
+
+function remoteReads(how: RemoteHow): UseHandler {
+  return ({ map, view }) => {
+    const r = remoteRead(map, how, USE_SEED_KERNEL);
+    view(`${how}-read`, r.mismatch ?? (r.bytes < map.length ? { offset: r.bytes, expected: 0, found: 0 } : null));
+    return plain({ bytes: r.bytes });
+  };
+}
+
+function remoteWrites(how: RemoteHow): UseHandler {
+  return ({ map, view, verify }) => {
+    const n = remoteWrite(map, how, USE_SEED_USER);
+    view(`${how}-write`, map.checkPattern(USE_SEED_USER));
+    verify(USE_SEED_USER);
+    return plain({ bytes: n });
+  };
+}
+
+/** A forked child reads [offset, offset + length) of a mapping: the signal that killed it, or null. */
+function childRead(map: Mapping, offset: number, length: number): string | null {
+  const r = native().forkTouch(map.buffer, offset, length, 0, 0, 0);
+  return r.signal === null ? null : signalName(r.signal);
+}
+
+function signalName(n: number): string {
+  const entry = Object.entries(os.constants.signals).find(([, v]) => v === n);
+  return entry ? entry[0] : `signal ${n}`;
+}
+
+function afterAdvice(advice: Parameters<Mapping['advise']>[0]): UseHandler {
+  return ({ map, view }) => {
+    map.advise(advice);
+    view(`after-${advice}`, map.checkPattern(USE_SEED_KERNEL));
+    return plain();
+  };
+}
+
+function msyncThen(options: Parameters<Mapping['msync']>[0]): UseHandler {
+  return ({ map, view }) => {
+    map.msync(options);
+    view('after-msync', map.checkPattern(USE_SEED_KERNEL));
+    return plain();
+  };
+}
+
+/** The special flags of a VMA, of io, pf, de, dd, mm, in that order ('none' without any). */
+function specialFlags(flags: readonly string[]): string {
+  const shown = ['io', 'pf', 'de', 'dd', 'mm'].filter((f) => flags.includes(f));
+  return shown.length > 0 ? shown.join('+') : 'none';
+}
+
+function lockedOutcome(map: Mapping, smaps?: string): UseFinding {
+  const e = smapsAt(map.address, smaps);
+  if (e === null) throw new Error(`no smaps entry starts at ${map.address.toString(16)}`);
+  const locked = e.flags.includes('lo');
+  return { outcome: locked ? 'locked' : 'not-locked', facts: { vmflags: e.flags.join(' '), lockedKb: e.lockedKb } };
+}
+
+const HANDLERS: Record<UseName, UseHandler> = {
+  'pipe-read': intoMapping('pipe'),
+  'pipe-write': outOfMapping('pipe'),
+  'socket-read': intoMapping('socket'),
+  'socket-write': outOfMapping('socket'),
+  'process-vm-read': remoteReads('process_vm'),
+  'process-vm-write': remoteWrites('process_vm'),
+  'proc-mem-read': remoteReads('proc_mem'),
+  'proc-mem-write': remoteWrites('proc_mem'),
+  'ptrace-peek': remoteReads('ptrace'),
+  'ptrace-poke': remoteWrites('ptrace'),
+  vmsplice: ({ map, view }) => {
+    using p = openPipe();
+    const n = vmspliceAll(map, p.b);
+    view('vmsplice', shortOr(readAllFd(p.a, n), map.length, USE_SEED_KERNEL, map.offset));
+    return plain({ bytes: n });
+  },
+  splice: ({ map, view }) => {
+    using p = openPipe();
+    const n = vmspliceAll(map, p.b);
+    const file = path.join(os.tmpdir(), `mmaplab-splice-${process.pid}`);
+    const fd = fs.openSync(file, 'w+');
+    fs.unlinkSync(file);
+    try {
+      const moved = spliceAll(p.a, fd, n);
+      view('splice', shortOr(Buffer.from(readAt(fd, moved)), map.length, USE_SEED_KERNEL, map.offset));
+      return plain({ bytes: moved });
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
+  'futex-shared': ({ map }) => {
+    const r = futexHandoff(map);
+    return { outcome: r.woken && r.waiter === 'woken' ? 'woken' : `not-woken-${r.waiter}`, facts: { woken: r.woken, waiter: r.waiter } };
+  },
+  'futex-private': ({ map }) => {
+    futexWaitPrivate(map);
+    return plain();
+  },
+  'mremap-shrink': (ctx) => {
+    const half = ctx.map.length / 2;
+    const m = ctx.map.remap(half, { mayMove: false });
+    ctx.held.push(m);
+    ctx.view('after-mremap', m.checkPattern(USE_SEED_KERNEL));
+    return plain({ length: half });
+  },
+  'mremap-grow': (ctx) => {
+    const length = ctx.map.length;
+    const m = ctx.map.remap(length + pageSize(), { mayMove: true });
+    ctx.held.push(m);
+    ctx.view('after-mremap', checkBytes(Buffer.from(m.buffer, 0, length), USE_SEED_KERNEL, m.offset));
+    const signal = childRead(m, length, pageSize());
+    if (signal !== null) throw new ChildSignal(signal);
+    return plain({ moved: m.address !== ctx.map.address });
+  },
+  'mremap-move': (ctx) => {
+    const to = freeAddress(ctx.map.length, pageSize());
+    const m = ctx.map.remap(ctx.map.length, { to });
+    ctx.held.push(m);
+    ctx.view('after-mremap', m.checkPattern(USE_SEED_KERNEL));
+    return plain();
+  },
+  'mremap-fixed': (ctx) => {
+    const other = mapAnonymous(ctx.map.length, { populate: true });
+    ctx.held.push(other);
+    const m = ctx.map.remap(ctx.map.length, { over: other });
+    ctx.held.push(m);
+    ctx.view('after-mremap', m.checkPattern(USE_SEED_KERNEL));
+    return plain();
+  },
+  'mremap-dontunmap': (ctx) => {
+    const m = ctx.map.remap(ctx.map.length, { dontUnmap: true });
+    ctx.held.push(m);
+    ctx.view('after-mremap', m.checkPattern(USE_SEED_KERNEL));
+    const signal = childRead(ctx.map, 0, ctx.map.length);
+    return { outcome: signal === null ? 'old-range-readable' : `old-range-${signal.toLowerCase()}`, facts: {} };
+  },
+  mlock: ({ map, view }) => {
+    map.lock();
+    try {
+      return lockedOutcome(map);
+    } finally {
+      map.unlock();
+      view('after-mlock', map.checkPattern(USE_SEED_KERNEL));
+    }
+  },
+  mlockall: ({ map, view }) => {
+    const found = lockedOutcome(map, smapsAfterLockAll());
+    view('after-mlockall', map.checkPattern(USE_SEED_KERNEL));
+    return found;
+  },
+  'madv-free': afterAdvice('free'),
+  'madv-cold': afterAdvice('cold'),
+  'madv-pageout': afterAdvice('pageout'),
+  'madv-willneed': afterAdvice('willneed'),
+  'madv-populate-read': afterAdvice('populate_read'),
+  'madv-populate-write': afterAdvice('populate_write'),
+  'madv-dontfork': ({ map, view }) => {
+    map.advise('dontfork');
+    const signal = childRead(map, 0, map.length);
+    view('after-dontfork', map.checkPattern(USE_SEED_KERNEL));
+    return { outcome: signal === null ? 'inherited' : 'not-inherited', facts: { childSignal: signal ?? 'none' } };
+  },
+  'madv-wipeonfork': afterAdvice('wipeonfork'),
+  'madv-mergeable': afterAdvice('mergeable'),
+  'madv-hugepage': afterAdvice('hugepage'),
+  'madv-collapse': afterAdvice('collapse'),
+  'mprotect-cycle': ({ map, view, verify }) => {
+    map.protect('r');
+    map.protect('none');
+    map.protect('rw');
+    map.writePattern(USE_SEED_USER);
+    verify(USE_SEED_USER);
+    view('after-mprotect', map.checkPattern(USE_SEED_USER));
+    return plain();
+  },
+  'msync-sync': msyncThen({ mode: 'sync' }),
+  'msync-async': msyncThen({ mode: 'async' }),
+  'msync-invalidate': msyncThen({ mode: 'async', invalidate: true }),
+  mincore: ({ map }) => {
+    const resident = map.residentPages();
+    const pages = Math.ceil(map.length / pageSize());
+    const outcome = resident === pages ? 'resident-all' : resident === 0 ? 'resident-none' : `resident-${resident}-of-${pages}`;
+    return { outcome, facts: { resident, pages } };
+  },
+  smaps: ({ map }) => {
+    const e = smapsAt(map.address);
+    if (e === null) throw new Error(`no smaps entry starts at ${map.address.toString(16)}`);
+    const rss = e.rssKb * 1024 >= map.length ? 'all' : e.rssKb === 0 ? 'none' : 'part';
+    return { outcome: `${specialFlags(e.flags)} rss-${rss}`, facts: { vmflags: e.flags.join(' '), rssKb: e.rssKb } };
+  },
+  pagemap: ({ map, device }) => {
+    const pages = Math.ceil(map.length / pageSize());
+    const entries = pagemapOf(map.address, pages);
+    const driver = (device.info({ pages: true }).pages ?? []).map((p) => p.pfn);
+    const present = entries.filter((e) => e.present).length;
+    const matching = entries.filter((e, i) => e.present && e.pfn === driver[map.offset / pageSize() + i]).length;
+    const hidden = entries.filter((e) => e.present && e.pfn === 0n).length;
+    const outcome =
+      present === 0
+        ? 'not-present'
+        : present < pages
+          ? `present-${present}-of-${pages}`
+          : matching === pages
+            ? 'present-pfns-match'
+            : hidden === pages
+              ? 'present-pfns-hidden'
+              : 'present-pfns-differ';
+    return { outcome, facts: { present, matching, pages, firstPfn: entries[0]?.present ? `0x${entries[0].pfn.toString(16)}` : 'none' } };
+  },
+};
+
+/** A forked child of the use was killed by a signal: the cell's signal. */
+export class ChildSignal extends Error {
+  constructor(readonly signal: string) {
+    super(`a child touching the mapping was killed by ${signal}`);
+  }
+}
+
+function readAt(fd: number, length: number): Buffer {
+  const buf = Buffer.alloc(length);
+  let done = 0;
+  while (done < length) {
+    const n = fs.readSync(fd, buf, done, length - done, done);
+    if (n === 0) break;
+    done += n;
+  }
+  return buf.subarray(0, done);
+}
+
+/** Runs one use on a cell's mapping. */
+export function runUse(use: UseName, ctx: UseContext): UseFinding {
+  return HANDLERS[use](ctx);
+}
+
+/** For the observation: a PatternMismatch as the probe records it. */
+export function asMismatchRecord(m: PatternMismatch): Mismatch {
+  return { offset: m.offset, expected: m.expected, found: m.found };
+}

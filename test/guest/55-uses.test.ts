@@ -1,0 +1,166 @@
+/**
+ * Guest suite, module loaded WITHOUT allow_hazards: one representative use
+ * of each family of what a program does with a mapping (lib/experiments/
+ * uses), through the device API a user would call, with the data checked
+ * both ways and the kernel log clean at the end.
+ *
+ * - kernel: another process reads and writes the mapping (process_vm_*,
+ *   /proc/PID/mem, ptrace): ordinary pages are reachable, a VM_PFNMAP
+ *   mapping is refused with the errno each path gives.
+ * - space: mremap moves a mapping with its data and the module counts the
+ *   VMAs back to zero; mincore calls a fully mapped VM_PFNMAP range not
+ *   resident.
+ * - observe: smaps shows each technique's VMA flags; pagemap shows the
+ *   driver's own pfns for inserted pages and nothing for pfn mappings.
+ */
+import * as assert from 'node:assert/strict';
+import {
+  Device,
+  freeAddress,
+  isSyscallError,
+  type AllocName,
+  type MethodName,
+  pagemapOf,
+  remoteRead,
+  remoteWrite,
+  smapsAt,
+} from '../../lib/device';
+import { moduleWindow } from './module-window';
+
+const PAGE = 4096;
+const SIZE = 16 * 1024;
+const KERNEL_SEED = 0x1234;
+const USER_SEED = 0x4321;
+
+function configured(allocator: AllocName, technique: MethodName): Device {
+  const d = Device.open();
+  d.configure({ allocator, technique, size: SIZE });
+  d.fill(KERNEL_SEED);
+  return d;
+}
+
+function refusal(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (isSyscallError(err)) return `${err.code} ${err.syscall}`;
+    throw err;
+  }
+  return 'not refused';
+}
+
+describe('uses: what a program does with a mapping', function () {
+  const window = moduleWindow();
+
+  describe('kernel family: another process reaches into the mapping', function () {
+    it('process_vm_readv/writev, /proc/PID/mem and ptrace reach vm_insert_page memory, both ways', function () {
+      const d = configured('pages_array', 'vm_insert_page');
+      const map = d.map();
+      try {
+        for (const how of ['process_vm', 'proc_mem', 'ptrace'] as const) {
+          d.fill(KERNEL_SEED);
+          const r = remoteRead(map, how, KERNEL_SEED);
+          assert.deepEqual(r, { bytes: SIZE, mismatch: null }, `${how} read`);
+          assert.equal(remoteWrite(map, how, USER_SEED), SIZE, `${how} write`);
+          assert.equal(map.checkPattern(USER_SEED), null, `${how}: this process sees the other's writes`);
+          assert.equal(d.verify(USER_SEED).mismatch, null, `${how}: the driver sees them`);
+        }
+      } finally {
+        map.unmap();
+        d.close();
+      }
+    });
+
+    it('a VM_PFNMAP mapping (remap_pfn_range) is refused: EFAULT through get_user_pages, EIO through access_remote_vm', function () {
+      const d = configured('pages_comp', 'remap_pfn_range');
+      const map = d.map();
+      try {
+        assert.equal(map.checkPattern(KERNEL_SEED), null, 'the process itself reads it');
+        assert.equal(refusal(() => remoteRead(map, 'process_vm', KERNEL_SEED)), 'EFAULT process_vm_readv');
+        assert.equal(refusal(() => remoteRead(map, 'proc_mem', KERNEL_SEED)), 'EIO pread');
+        assert.equal(refusal(() => remoteWrite(map, 'ptrace', USER_SEED)), 'EIO ptrace(POKEDATA)');
+        assert.equal(d.verify(KERNEL_SEED).mismatch, null, 'nothing was written');
+      } finally {
+        map.unmap();
+        d.close();
+      }
+    });
+  });
+
+  describe('space family: address-space calls', function () {
+    it('mremap moves a vmf_insert_pfn mapping with its data; the module counts its VMAs back to zero', function () {
+      const d = configured('pages_comp', 'vmf_insert_pfn');
+      const map = d.map();
+      assert.equal(map.checkPattern(KERNEL_SEED), null);
+      const to = freeAddress(SIZE, PAGE);
+      const moved = map.remap(SIZE, { to });
+      try {
+        assert.equal(moved.address, to);
+        assert.equal(map.unmapped, true, 'the old buffer is detached');
+        assert.equal(moved.checkPattern(KERNEL_SEED), null);
+        moved.writePattern(USER_SEED);
+        assert.equal(d.verify(USER_SEED).mismatch, null);
+      } finally {
+        moved.unmap();
+      }
+      assert.equal(d.info().mappings, 0);
+      d.close();
+    });
+
+    it('mincore calls every page of a remap_pfn_range mapping not resident, of a vm_map_pages one resident', function () {
+      for (const [alloc, method, resident] of [
+        ['pages_comp', 'remap_pfn_range', 0],
+        ['pages_array', 'vm_map_pages', SIZE / PAGE],
+      ] as const) {
+        const d = configured(alloc, method);
+        const map = d.map();
+        try {
+          assert.equal(map.checkPattern(KERNEL_SEED), null, `${method}: every page read`);
+          assert.equal(map.residentPages(), resident, method);
+        } finally {
+          map.unmap();
+          d.close();
+        }
+      }
+    });
+  });
+
+  describe('observe family: what the kernel shows', function () {
+    it("smaps shows each technique's VMA flags; pagemap shows inserted pages' pfns and hides pfn mappings", function () {
+      const cases: ReadonlyArray<readonly [AllocName, MethodName, string[], boolean]> = [
+        ['pages_comp', 'remap_pfn_range', ['io', 'pf', 'de', 'dd'], false],
+        ['pages_array', 'vm_insert_pages', ['mm'], true],
+        ['vmalloc_user', 'remap_vmalloc_range', ['de', 'dd', 'mm'], true],
+      ];
+      for (const [alloc, method, flags, present] of cases) {
+        const d = configured(alloc, method);
+        const map = d.map();
+        try {
+          assert.equal(map.checkPattern(KERNEL_SEED), null);
+          const e = smapsAt(map.address);
+          assert.ok(e, `${method}: an smaps entry`);
+          const special = ['io', 'pf', 'de', 'dd', 'mm'].filter((f) => e.flags.includes(f));
+          assert.deepEqual(special, flags, `${method}: ${e.flags.join(' ')}`);
+          const entries = pagemapOf(map.address, SIZE / PAGE);
+          const pfns = (d.info({ pages: true }).pages ?? []).map((p) => p.pfn);
+          assert.deepEqual(
+            entries.map((x) => x.present),
+            entries.map(() => present),
+            `${method}: present bits`,
+          );
+          if (present) assert.deepEqual(entries.map((x) => x.pfn), pfns, `${method}: the driver's pfns`);
+        } finally {
+          map.unmap();
+          d.close();
+        }
+      }
+    });
+  });
+
+  // A describe of its own: mocha runs a block's own tests before its nested blocks.
+  describe('afterwards', function () {
+    it('leaves the kernel log clean and the kernel untainted', function () {
+      window.assertClean();
+    });
+  });
+});

@@ -1,0 +1,285 @@
+/**
+ * The uses dimension without a VM: the catalogue's use cells, their
+ * prediction rows, the verdict's detail from what a use found, the
+ * selection options, the /proc/self parsers, and the uses grid of
+ * report.md and report.html.
+ */
+import { strict as assert } from 'node:assert';
+import { CATALOGUE, SCENARIO_PAIRS, USE_SIZE, makeCell } from '../../lib/experiments/catalogue';
+import { compare, expectationFor } from '../../lib/experiments/expectations';
+import { predictedSmapsFlags } from '../../lib/experiments/use-expectations';
+import { USE_FAMILIES, USES, useFamily, usesOf } from '../../lib/experiments/uses';
+import { emptyObservation, type CellEvidence } from '../../lib/experiments/types';
+import { judge } from '../../lib/experiments/verdict';
+import { decodePagemap, smapsAt } from '../../lib/device/proc-self';
+import { parseArgs } from '../../lib/cli/args';
+import { filterCells } from '../../lib/cli/select';
+import { renderHtml } from '../../lib/report/html';
+import { renderMarkdown } from '../../lib/report/markdown';
+import { seriesDifferences, usesGridFor, usesSlotText } from '../../lib/report/view';
+import { shortOutcome, usesSummary, usesSummaryMarkdown } from '../../lib/report/uses-summary';
+import { expectedResults, K61, K612, report, run, spec } from './report-fixture';
+
+const useCells = CATALOGUE.filter((c) => c.scenario === 'use');
+
+function predictionOf(id: string, series = '6.1'): string {
+  const e = expectationFor(spec(id), series);
+  assert.ok(e, `${id} has an expectation`);
+  return `${e.verdict}${e.detail !== undefined ? ` (${e.detail})` : ''}`;
+}
+
+describe('uses: what programs do with a mapping', function () {
+  describe('catalogue', function () {
+    it('runs every use on every scenario pair, at USE_SIZE, and nothing else is a use cell', function () {
+      assert.equal(useCells.length, USES.length * SCENARIO_PAIRS.length);
+      for (const [alloc, method] of SCENARIO_PAIRS) {
+        for (const use of USES) {
+          const id = `${alloc}/${method}/16K/use:${use}`;
+          const c = CATALOGUE.find((x) => x.id === id);
+          assert.ok(c, `${id} is in the catalogue`);
+          assert.equal(c.use, use);
+          assert.equal(c.size, USE_SIZE);
+          assert.equal(c.hazard, false, `${id}: every scenario pair is safe`);
+          assert.match(c.title, /, then /);
+        }
+      }
+      assert.ok(CATALOGUE.filter((c) => c.scenario !== 'use').every((c) => c.use === undefined));
+    });
+
+    it('every use belongs to one family, and the families list them all', function () {
+      assert.deepEqual(USE_FAMILIES.flatMap((f) => usesOf(f)).sort(), [...USES].sort());
+      assert.equal(useFamily('vmsplice'), 'kernel');
+      assert.equal(useFamily('mremap-grow'), 'space');
+      assert.equal(useFamily('pagemap'), 'observe');
+    });
+  });
+
+  describe('predictions', function () {
+    it('every use cell has a use rule of its own, with a reason', function () {
+      for (const c of useCells) {
+        for (const series of ['6.1', '6.12']) {
+          const e = expectationFor(c, series);
+          assert.ok(e, `${c.id} on ${series}`);
+          assert.match(e.name, /^use-/, `${c.id} matched ${e.name}, not a use rule`);
+          assert.ok(e.reason.length > 20, `${c.id}: a reason`);
+          assert.equal(e.also, undefined, `${c.id}: one outcome predicted`);
+        }
+      }
+    });
+
+    it('GUP users are refused on VM_PFNMAP (EFAULT, EIO through access_remote_vm) and work on pages', function () {
+      assert.equal(predictionOf('pages_comp/remap_pfn_range/16K/use:process-vm-read'), 'refused (EFAULT)');
+      assert.equal(predictionOf('pages_comp/vmf_insert_pfn/16K/use:vmsplice'), 'refused (EFAULT)');
+      assert.equal(predictionOf('dma_coherent/dma_mmap_coherent/16K/use:ptrace-peek'), 'refused (EIO)');
+      assert.equal(predictionOf('vmalloc_user/remap_pfn_range/16K/use:proc-mem-write'), 'refused (EIO)');
+      assert.equal(predictionOf('pages_array/vm_insert_page/16K/use:process-vm-write'), 'ok');
+      assert.equal(predictionOf('pages_array/fault_page/16K/use:ptrace-poke'), 'ok');
+    });
+
+    it('copies through the page tables work everywhere; a shared futex works nowhere', function () {
+      for (const [alloc, method] of SCENARIO_PAIRS) {
+        assert.equal(predictionOf(`${alloc}/${method}/16K/use:pipe-read`), 'ok');
+        assert.equal(predictionOf(`${alloc}/${method}/16K/use:futex-private`), 'ok');
+        assert.equal(predictionOf(`${alloc}/${method}/16K/use:futex-shared`), 'refused (EFAULT)');
+      }
+    });
+
+    it('mremap: grow is refused where VM_DONTEXPAND or VM_PFNMAP is set, a SIGBUS past the buffer elsewhere', function () {
+      assert.equal(predictionOf('vmalloc_user/remap_vmalloc_range/16K/use:mremap-grow'), 'refused (EFAULT)');
+      assert.equal(predictionOf('pages_array/fault_page/16K/use:mremap-grow'), 'refused (EFAULT)');
+      assert.equal(predictionOf('pages_array/vm_insert_pages/16K/use:mremap-grow'), 'user-signal (SIGBUS)');
+      assert.equal(predictionOf('pages_comp/vmf_insert_pfn/16K/use:mremap-move'), 'ok');
+    });
+
+    it('observers: what mincore, pagemap and smaps show is part of the prediction', function () {
+      assert.equal(predictionOf('pages_comp/remap_pfn_range/16K/use:mincore'), 'ok (resident-none)');
+      assert.equal(predictionOf('pages_array/vm_map_pages/16K/use:mincore'), 'ok (resident-all)');
+      assert.equal(predictionOf('pages_comp/vmf_insert_pfn/16K/use:pagemap'), 'ok (not-present)');
+      assert.equal(predictionOf('vmalloc_user/fault_page/16K/use:pagemap'), 'ok (present-pfns-match)');
+      assert.equal(predictedSmapsFlags('remap_pfn_range'), 'io+pf+de+dd');
+      assert.equal(predictedSmapsFlags('vmf_insert_pfn'), 'pf+de+dd');
+      assert.equal(predictedSmapsFlags('vm_insert_page'), 'mm');
+      assert.equal(predictedSmapsFlags('remap_vmalloc_range'), 'de+dd+mm');
+      assert.equal(predictedSmapsFlags('fault_page'), 'de+dd');
+      assert.equal(predictionOf('dma_coherent/dma_mmap_coherent/16K/use:smaps'), 'ok (io+pf+de+dd rss-none)');
+      assert.equal(predictionOf('pages_array/vm_insert_page/16K/use:smaps'), 'ok (mm rss-all)');
+    });
+
+    it('a prediction with a finding is not met by ok with another finding, nor by a bare ok', function () {
+      const c = spec('pages_comp/remap_pfn_range/16K/use:mincore');
+      assert.equal(compare(c, '6.1', 'ok', 'resident-none'), 'agrees');
+      assert.equal(compare(c, '6.1', 'ok', 'resident-all'), 'differs');
+      assert.equal(compare(c, '6.1', 'ok', ''), 'differs');
+    });
+  });
+
+  describe('verdict', function () {
+    function evidence(outcome: string | null): CellEvidence {
+      const observation = { ...emptyObservation(), steps: ['open' as const], use: outcome === null ? null : { outcome, facts: {} } };
+      return { kmsg: [], findings: [], taintGained: [], observation };
+    }
+
+    it('an ok use carries what it found as the detail; without a finding the detail is empty', function () {
+      assert.deepEqual(
+        { ...judge(evidence('resident-none')), headline: '' },
+        { verdict: 'ok', detail: 'resident-none', headline: '' },
+      );
+      assert.equal(judge(evidence('')).detail, '');
+      assert.equal(judge(evidence(null)).detail, '');
+    });
+
+    it('a kernel complaint still wins over what the use found', function () {
+      const ev = evidence('resident-all');
+      ev.findings.push({ kind: 'bad-page-state', severity: 'complaint', line: 'BUG: Bad page state' });
+      assert.equal(judge(ev).verdict, 'kernel-complaint');
+    });
+  });
+
+  describe('selection', function () {
+    it('--uses only takes the use cells, --uses no leaves them out, --use narrows to uses or families', function () {
+      const only = filterCells(parseArgs(['matrix', '--uses', 'only']));
+      assert.equal(only.length, useCells.length);
+      const none = filterCells(parseArgs(['matrix', '--uses', 'no']));
+      assert.equal(none.length, CATALOGUE.length - useCells.length);
+      const one = filterCells(parseArgs(['matrix', '--use', 'vmsplice']));
+      assert.equal(one.length, SCENARIO_PAIRS.length);
+      assert.ok(one.every((c) => c.use === 'vmsplice'));
+      const family = filterCells(parseArgs(['matrix', '--use', 'observe']));
+      assert.equal(family.length, usesOf('observe').length * SCENARIO_PAIRS.length);
+    });
+
+    it('an unknown use is a usage error naming the choices', function () {
+      assert.throws(() => parseArgs(['matrix', '--use', 'teleport']), /--use is one of kernel, space, observe, pipe-read/);
+    });
+  });
+
+  describe('/proc/self parsers', function () {
+    const SMAPS = [
+      '55d0c0a00000-55d0c0a21000 r--p 00000000 00:14 12 /usr/bin/node',
+      'Rss:                 132 kB',
+      'VmFlags: rd mr mw me dw sd',
+      '7f3a2b400000-7f3a2b404000 rw-s 00000000 00:05 321                        /dev/mmaplab',
+      'Size:                 16 kB',
+      'Rss:                  16 kB',
+      'Locked:                0 kB',
+      'VmFlags: rd wr sh mr mw me ms de dd mm sd',
+      '7f3a2b404000-7f3a2b405000 rw-p 00000000 00:00 0',
+      'Rss:                   4 kB',
+      'VmFlags: rd wr mr mw me ac sd',
+      '',
+    ].join('\n');
+
+    it('smapsAt finds the VMA that starts at an address and reads Rss, Locked and VmFlags', function () {
+      const e = smapsAt(0x7f3a2b400000, SMAPS);
+      assert.ok(e);
+      assert.equal(e.rssKb, 16);
+      assert.equal(e.lockedKb, 0);
+      assert.deepEqual(e.flags, ['rd', 'wr', 'sh', 'mr', 'mw', 'me', 'ms', 'de', 'dd', 'mm', 'sd']);
+      assert.equal(smapsAt(0x7f3a2b401000, SMAPS), null, 'inside a VMA is not its start');
+    });
+
+    it('decodePagemap reads present, swapped, soft-dirty and the pfn', function () {
+      assert.deepEqual(decodePagemap((1n << 63n) | (1n << 55n) | 0x1234n), { present: true, swapped: false, softDirty: true, pfn: 0x1234n });
+      assert.deepEqual(decodePagemap(0n), { present: false, swapped: false, softDirty: false, pfn: 0n });
+    });
+  });
+
+  describe('uses grid', function () {
+    const results = expectedResults();
+    const changed = 'pages_array/vm_insert_page/16K/use:mremap-dontunmap';
+    const r = report(
+      results.map((x) =>
+        x.kernel === K612 && x.cell.id === changed ? run(K612, x.cell, 'refused', { detail: 'EINVAL' }) : x,
+      ),
+    );
+
+    it('has a row per use and a column per technique (with its allocator), each slot a cell of that kernel', function () {
+      const g = usesGridFor(r, K61);
+      assert.ok(g);
+      assert.deepEqual(g.rows.map((x) => x.use), USES);
+      assert.equal(g.columns.length, SCENARIO_PAIRS.length);
+      assert.ok(g.columns.some((c) => c.label === 'remap_pfn_range (vmalloc_user)'));
+      for (const [i, row] of g.slots.entries()) {
+        for (const [j, slot] of row.entries()) {
+          assert.ok(slot, `${g.rows[i]?.use} x ${g.columns[j]?.label}`);
+          assert.equal(slot.kernel, K61);
+          assert.equal(slot.cell.use, g.rows[i]?.use);
+        }
+      }
+    });
+
+    it('a kernel that ran no use cell has no uses grid', function () {
+      const plain = report(results.filter((x) => x.cell.scenario !== 'use'));
+      assert.equal(usesGridFor(plain, K61), null);
+      assert.ok(!renderMarkdown(plain).includes('### Uses on'));
+      assert.ok(!renderHtml(plain).includes('uses-grid'));
+    });
+
+    it('marks the cells whose outcome differs between series, and only those', function () {
+      const differs = seriesDifferences(r);
+      assert.deepEqual([...differs].filter((id) => id.includes('/use:')), [changed]);
+      const rc = r.cells.find((x) => x.kernel === K612 && x.cell.id === changed);
+      assert.ok(rc);
+      assert.match(usesSlotText(rc, differs), /^✗.*‡ EINVAL$/);
+    });
+
+    it('report.md shows a uses table per kernel with symbol and finding, and the series mark', function () {
+      const text = renderMarkdown(r);
+      assert.ok(text.includes(`### Uses on ${K61}`));
+      assert.ok(text.includes(`### Uses on ${K612.replace(/\+/g, '\\+')}`) || text.includes(`### Uses on ${K612}`));
+      const mincoreRow = text.split('\n').find((l) => l.startsWith('| `mincore` (space) |'));
+      assert.ok(mincoreRow);
+      assert.ok(mincoreRow.includes('✓ resident-none') && mincoreRow.includes('✓ resident-all'), mincoreRow);
+      assert.ok(text.includes('‡ EINVAL'));
+      assert.ok(!text.includes(`\`${changed.replace('mremap-dontunmap', 'pipe-read')}\` | `), 'use cells are not listed among the other cells');
+    });
+
+    it('report.html shows the uses tables with every slot one click from its evidence', function () {
+      const page = renderHtml(r);
+      const slots = page.match(/<td class="use[^"]*" data-cell="\d+"/g) ?? [];
+      assert.equal(slots.length, 2 * useCells.length);
+      assert.equal((page.match(/<td class="use series-differs"/g) ?? []).length, 2, 'both kernels mark the changed cell');
+    });
+
+    it('a use cell of a newer catalogue still gets a row', function () {
+      const future = { ...makeCell('pages_array', 'vm_insert_page', USE_SIZE, { use: 'vmsplice' }), id: 'pages_array/vm_insert_page/16K/use:teleport' };
+      (future as { use: string }).use = 'teleport';
+      const g = usesGridFor(report([run(K61, future, 'ok')]), K61);
+      assert.ok(g);
+      assert.deepEqual(g.rows.map((x) => [x.use, x.family]), [['teleport', 'other']]);
+    });
+  });
+
+  describe('uses at a glance', function () {
+    it('shortOutcome names the errno or signal alone, an ok with its finding, and every outcome of a varying cell', function () {
+      assert.equal(shortOutcome({ verdict: 'refused', detail: 'EFAULT', distribution: { 'refused EFAULT': 1 } }), 'EFAULT');
+      assert.equal(shortOutcome({ verdict: 'user-signal', detail: 'SIGBUS', distribution: { 'user-signal SIGBUS': 1 } }), 'SIGBUS');
+      assert.equal(shortOutcome({ verdict: 'ok', detail: 'resident-none', distribution: { 'ok resident-none': 1 } }), 'ok: resident-none');
+      assert.equal(shortOutcome({ verdict: 'ok', detail: '', distribution: { ok: 1 } }), 'ok');
+      assert.equal(shortOutcome({ verdict: 'ok', detail: '', distribution: { ok: 2, 'refused EIO': 1 } }), 'varies: ok, refused EIO');
+    });
+
+    it('puts the uses that depend on the technique in the table, the rest in one line per outcome', function () {
+      const r = report(expectedResults());
+      const s = usesSummary(r);
+      assert.deepEqual(s.techniques.slice(0, 2), ['remap_pfn_range', 'fault_page']);
+      const vmsplice = s.rows.find((x) => x.use === 'vmsplice');
+      assert.ok(vmsplice && !vmsplice.uniform);
+      assert.equal(vmsplice.entries[s.techniques.indexOf('remap_pfn_range')], 'EFAULT');
+      assert.equal(vmsplice.entries[s.techniques.indexOf('vm_insert_page')], 'ok');
+      const lines = usesSummaryMarkdown(r);
+      assert.ok(lines.some((l) => l.startsWith('| `vmsplice` | EFAULT | ok |')), lines.join('\n'));
+      assert.ok(lines.some((l) => l.startsWith('- the same for every technique, **EFAULT**: `futex-shared`')));
+      assert.ok(!lines.some((l) => l.startsWith('| `pipe-read` |')), 'a uniform use is not a table row');
+    });
+
+    it('says so where kernel series disagree', function () {
+      const id = 'pages_array/vm_insert_page/16K/use:vmsplice';
+      const r = report(expectedResults((x) => (x.kernel === K612 && x.cell.id === id ? [run(K612, x.cell, 'refused', { detail: 'EFAULT' })] : null)));
+      const row = usesSummary(r).rows.find((x) => x.use === 'vmsplice');
+      assert.ok(row);
+      assert.equal(row.entries[usesSummary(r).techniques.indexOf('vm_insert_page')], '6.1: ok; 6.12: EFAULT');
+      assert.ok(renderMarkdown(r).includes('## Uses at a glance'));
+    });
+  });
+});
