@@ -12,6 +12,7 @@
         "native/mapping.cc",
         "native/sched.cc",
         "native/uses.cc",
+        "native/uses-ring.cc",
         "native/walk.cc"
       ],
       "include_dirs": [

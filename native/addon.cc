@@ -48,6 +48,11 @@ static Napi::Object InitMmaplab(Napi::Env env, Napi::Object exports)
 	exports.Set("mlock", Napi::Function::New(env, Mlock, "mlock"));
 	exports.Set("munlock", Napi::Function::New(env, Munlock, "munlock"));
 	exports.Set("childSmaps", Napi::Function::New(env, ChildSmaps, "childSmaps"));
+	exports.Set("ioUring", Napi::Function::New(env, IoUring, "ioUring"));
+	exports.Set("uffdRegister", Napi::Function::New(env, UffdRegister, "uffdRegister"));
+	exports.Set("coreDumpChild", Napi::Function::New(env, CoreDumpChild, "coreDumpChild"));
+	exports.Set("forkHold", Napi::Function::New(env, ForkHold, "forkHold"));
+	exports.Set("forkRelease", Napi::Function::New(env, ForkRelease, "forkRelease"));
 	return exports;
 }
 

@@ -81,6 +81,11 @@ Napi::Value FutexWaitPrivate(const Napi::CallbackInfo &info);
 Napi::Value Mlock(const Napi::CallbackInfo &info);
 Napi::Value Munlock(const Napi::CallbackInfo &info);
 Napi::Value ChildSmaps(const Napi::CallbackInfo &info);
+Napi::Value IoUring(const Napi::CallbackInfo &info);
+Napi::Value UffdRegister(const Napi::CallbackInfo &info);
+Napi::Value CoreDumpChild(const Napi::CallbackInfo &info);
+Napi::Value ForkHold(const Napi::CallbackInfo &info);
+Napi::Value ForkRelease(const Napi::CallbackInfo &info);
 
 } // namespace mmaplab
 

@@ -204,9 +204,11 @@ Napi::Value SocketPair(const Napi::CallbackInfo &info)
 	return FdPair(info.Env(), fds);
 }
 
-// transfer(buffer, offset, length, fd, write) -> bytes: one read(2) from
-// `fd` into the mapped range, or one write(2) of the range to `fd`: the
-// kernel copies to or from the mapping's memory itself.
+// transfer(buffer, offset, length, fd, write, position?) -> bytes: one
+// read(2) from `fd` into the mapped range, or one write(2) of the range to
+// `fd` (pread/pwrite at `position` when given): the kernel copies to or
+// from the mapping's memory itself, or, for a file opened O_DIRECT, has
+// the device do it.
 Napi::Value Transfer(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
@@ -215,14 +217,21 @@ Napi::Value Transfer(const Napi::CallbackInfo &info)
 	if (!info[4].IsBoolean())
 		ThrowArg(env, "ERR_INVALID_ARG_TYPE", "write", "of type boolean");
 	bool out = info[4].As<Napi::Boolean>().Value();
-	Mapping *m = LiveMapping(info, out ? "write" : "read");
+	bool at = info.Length() > 5 && !info[5].IsUndefined();
+	const char *call = at ? (out ? "pwrite" : "pread") : (out ? "write" : "read");
+	Mapping *m = LiveMapping(info, call);
 	size_t length;
 	char *p = RangeAddress(info, 1, m, &length);
 	int fd = ArgInt32(info, 3, "fd");
+	off_t position = at ? static_cast<off_t>(ArgSafeUint(info, 5, "position")) : 0;
 
-	ssize_t n = out ? write(fd, p, length) : read(fd, p, length);
+	ssize_t n;
+	if (at)
+		n = out ? pwrite(fd, p, length, position) : pread(fd, p, length, position);
+	else
+		n = out ? write(fd, p, length) : read(fd, p, length);
 	if (n < 0)
-		ThrowErrno(env, errno, out ? "write" : "read");
+		ThrowErrno(env, errno, call);
 	return Napi::Number::New(env, static_cast<double>(n));
 }
 
@@ -542,6 +551,77 @@ Napi::Value ChildSmaps(const Napi::CallbackInfo &info)
 	if (r.bytes >= cap)
 		ThrowErrno(env, EFBIG, "read");
 	return out;
+}
+
+} // namespace mmaplab
+
+namespace mmaplab {
+
+// forkHold(buffer) -> { pid, fd }: a forked child that holds the mapping
+// (inherited) and waits for forkRelease(). Meanwhile this process may drop
+// its own mapping, so the child's outlives it. A child whose parent goes
+// away first reads end-of-file and exits 2.
+Napi::Value ForkHold(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+
+	CheckArgCount(info, 1);
+	Mapping *m = LiveMapping(info, "fork");
+	uint32_t *words = static_cast<uint32_t *>(m->addr);
+	size_t nwords = m->len / 4;
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		ThrowErrno(env, errno, "pipe2");
+	pid_t pid = fork();
+	if (pid < 0) {
+		int err = errno;
+		close(p[0]);
+		close(p[1]);
+		ThrowErrno(env, err, "fork");
+	}
+	if (pid == 0) {
+		uint32_t order[2];
+		close(p[1]);
+		if (read(p[0], order, sizeof(order)) != static_cast<ssize_t>(sizeof(order)))
+			_exit(2);
+		for (size_t i = 0; i < nwords; i++)
+			words[i] = mmaplab_pattern_word(order[0], static_cast<uint32_t>(order[1] + i));
+		for (size_t i = 0; i < nwords; i++) {
+			if (words[i] != mmaplab_pattern_word(order[0], static_cast<uint32_t>(order[1] + i)))
+				_exit(1);
+		}
+		_exit(0);
+	}
+	close(p[0]);
+	Napi::Object r = Napi::Object::New(env);
+	r.Set("pid", Napi::Number::New(env, pid));
+	r.Set("fd", Napi::Number::New(env, p[1]));
+	return r;
+}
+
+// forkRelease(pid, fd, seed, firstIndex) -> { exitCode, signal }: tells a
+// forkHold() child to write the pattern over the mapping it holds, check
+// it (exit 1: it read back something else) and exit; waits for it.
+Napi::Value ForkRelease(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+
+	CheckArgCount(info, 4);
+	pid_t pid = ArgInt32(info, 0, "pid");
+	int fd = ArgInt32(info, 1, "fd");
+	uint32_t order[2] = { ArgUint32(info, 2, "seed"), ArgUint32(info, 3, "firstIndex") };
+
+	ssize_t n = write(fd, order, sizeof(order));
+	int err = n < 0 ? errno : 0;
+	close(fd);
+	int status;
+	int werr = WaitChild(pid, &status);
+	if (werr != 0)
+		ThrowErrno(env, werr, "waitpid");
+	if (err != 0)
+		ThrowErrno(env, err, "write");
+	return ExitOf(env, status, Napi::Object::New(env));
 }
 
 } // namespace mmaplab

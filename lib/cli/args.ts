@@ -500,7 +500,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: (c) =>
       c === 'fuzz'
         ? 'the longest a guest may go without finishing a batch of operations (boot included): a hang (default 300)'
-        : 'per-VM deadline; a guest that overruns is a hang (default 300)',
+        : 'per-VM deadline, plus 1 s per cell for a VM of cells; a guest that overruns is a hang (default 300)',
     commands: BOOTING,
     apply: (st, v) => (st.opts.timeoutSec = positiveInt('--timeout', v, 86_400)),
   },

@@ -49,13 +49,15 @@ export function openSocketPair(): FdPair {
 
 /**
  * read(2) from `fd` into the whole mapping (direction 'in') or write(2) of
- * it to `fd` ('out'), repeated until every byte moved or the file ends.
+ * it to `fd` ('out'), repeated until every byte moved or the file ends;
+ * pread/pwrite from `position` when given (a block device opened O_DIRECT).
  * Returns the bytes moved.
  */
-export function transferAll(map: Mapping, fd: number, direction: 'in' | 'out'): number {
+export function transferAll(map: Mapping, fd: number, direction: 'in' | 'out', position?: number): number {
   let done = 0;
   while (done < map.length) {
-    const n = native().transfer(map.buffer, done, map.length - done, fd, direction === 'out');
+    const at = position === undefined ? undefined : position + done;
+    const n = native().transfer(map.buffer, done, map.length - done, fd, direction === 'out', at);
     if (n === 0) break;
     done += n;
   }
@@ -132,4 +134,44 @@ export function futexWaitPrivate(map: Mapping): void {
 export function smapsAfterLockAll(): string {
   const sys = nativeConstants().sys;
   return native().childSmaps(sys.MCL_CURRENT | sys.MCL_ONFAULT);
+}
+
+/**
+ * io_uring: one read from `fd` into the whole mapping ('in') or one write
+ * of it to `fd` ('out'); `fixed`: the mapping registered as the ring's
+ * buffer first (IORING_REGISTER_BUFFERS, which pins its pages). Bytes moved.
+ */
+export function ioUring(map: Mapping, fd: number, direction: 'in' | 'out', fixed: boolean): number {
+  return native().ioUring(map.buffer, 0, map.length, fd, direction === 'out', fixed);
+}
+
+/** How a userfaultfd watches a range. */
+export type UffdMode = 'missing' | 'wp' | 'minor';
+
+const UFFD_MODES: Readonly<Record<UffdMode, 1 | 2 | 4>> = { missing: 1, wp: 2, minor: 4 };
+
+/** Registers the whole mapping with a new userfaultfd in `mode`, then unregisters it; a refusal is thrown. */
+export function uffdRegister(map: Mapping, mode: UffdMode): void {
+  native().uffdRegister(map.buffer, UFFD_MODES[mode]);
+}
+
+/** A forked child holding a mapping, waiting to be released. */
+export interface HeldChild {
+  readonly pid: number;
+  readonly fd: number;
+  readonly firstIndex: number;
+}
+
+/** Forks a child that holds the mapping (this process may drop its own meanwhile). */
+export function forkHold(map: Mapping): HeldChild {
+  const h = native().forkHold(map.buffer);
+  return { ...h, firstIndex: map.offset / 4 };
+}
+
+/**
+ * The held child writes the pattern for `seed` through its mapping, reads
+ * it back and exits: how it ended (exitCode 1: it read back other data).
+ */
+export function releaseHeld(child: HeldChild, seed: number): { exitCode: number | null; signal: number | null } {
+  return native().forkRelease(child.pid, child.fd, seed, child.firstIndex);
 }

@@ -261,8 +261,11 @@ export interface NativeAddon {
   pipe(): [number, number];
   /** socketpair(2) of AF_UNIX stream sockets, close-on-exec. */
   socketPair(): [number, number];
-  /** One read(2) from `fd` into [offset, offset + length) of a mapping, or one write(2) of it to `fd`; bytes moved. */
-  transfer(buffer: ArrayBuffer, offset: number, length: number, fd: number, write: boolean): number;
+  /**
+   * One read(2) from `fd` into [offset, offset + length) of a mapping, or
+   * one write(2) of it to `fd` (pread/pwrite at `position` when given); bytes moved.
+   */
+  transfer(buffer: ArrayBuffer, offset: number, length: number, fd: number, write: boolean, position?: number): number;
   /** vmsplice(2) of [offset, offset + length) of a mapping into the pipe `fd`; bytes moved. */
   vmsplice(buffer: ArrayBuffer, offset: number, length: number, fd: number): number;
   /** splice(2) of up to `length` bytes from `fdIn` to `fdOut`; bytes moved. */
@@ -299,6 +302,24 @@ export interface NativeAddon {
    * without); the mlockall's refusal is thrown.
    */
   childSmaps(mlockallFlags: number): string;
+  /**
+   * One IORING_OP_READ (from `fd` into the range) or IORING_OP_WRITE (the
+   * range to `fd`) through a new ring; `fixed`: the range registered as the
+   * ring's buffer first and the _FIXED opcode used. Bytes moved; a refusal
+   * (setup, registration, or a negative completion) is thrown.
+   */
+  ioUring(buffer: ArrayBuffer, offset: number, length: number, fd: number, write: boolean, fixed: boolean): number;
+  /** userfaultfd + UFFDIO_API + UFFDIO_REGISTER of the whole mapping (mode 1 missing, 2 wp, 4 minor) + UNREGISTER; a refusal is thrown. */
+  uffdRegister(buffer: ArrayBuffer, mode: 1 | 2 | 4): void;
+  /**
+   * A forked child sets its coredump_filter (negative: leaves it), lifts
+   * RLIMIT_CORE and dies of SIGQUIT, dumping core where kernel.core_pattern says.
+   */
+  coreDumpChild(filter: number): { pid: number; exitCode: number | null; signal: number | null; coreDumped: boolean };
+  /** A forked child holding the mapping, waiting for forkRelease(). */
+  forkHold(buffer: ArrayBuffer): { pid: number; fd: number };
+  /** The held child writes the pattern over its mapping, checks it (exit 1: mismatch) and exits. */
+  forkRelease(pid: number, fd: number, seed: number, firstIndex: number): { exitCode: number | null; signal: number | null };
   /** sched_setaffinity(2): pins process `pid` (0: the caller) to CPU `cpu`. */
   setAffinity(pid: number, cpu: number): void;
   constants(): NativeConstants;
@@ -309,7 +330,8 @@ const FUNCTIONS: readonly (keyof NativeAddon)[] = [
   'mmap', 'mmapOver', 'address', 'munmap', 'munmapRange', 'unsafeMunmapKeepingBuffer', 'mremap', 'mprotect', 'madvise', 'msync', 'msyncAsync', 'mincore',
   'touch', 'readAll', 'fillAll', 'patternWrite', 'patternCheck', 'forkWrite', 'forkTouch', 'setAffinity', 'constants',
   'pipe', 'socketPair', 'transfer', 'vmsplice', 'splice', 'remoteAccess', 'futexHandoff', 'futexWaitPrivate',
-  'mlock', 'munlock', 'childSmaps',
+  'mlock', 'munlock', 'childSmaps', 'ioUring', 'uffdRegister', 'coreDumpChild',
+  'forkHold', 'forkRelease',
 ];
 
 let addon: NativeAddon | undefined;

@@ -93,6 +93,62 @@ export const USE_RULES: ExpectationRule[] = [
       'so get_user_pages takes them like any user page and the other process or the pipe sees the same data',
   },
   {
+    name: 'use-odirect-refuses-pfnmap',
+    series: '*',
+    matches: both(using('odirect-read', 'odirect-write'), pfnmap),
+    verdict: 'refused',
+    detail: 'EFAULT',
+    reason:
+      'direct I/O to a block device takes the user pages for the bio (get_user_pages_fast on 6.1, ' +
+      'pin_user_pages_fast on 6.12), which refuse VM_PFNMAP: nothing moves and read/write answers EFAULT',
+  },
+  {
+    name: 'use-odirect-pages',
+    series: '*',
+    matches: using('odirect-read', 'odirect-write'),
+    verdict: 'ok',
+    reason:
+      'the bio takes the ordinary pages behind the PTEs (faulted in through ->fault where needed); without ' +
+      'FOLL_LONGTERM no dirty-tracking rule applies, so the disk reads into and writes from the driver\'s memory',
+  },
+  {
+    name: 'use-io-uring-copies',
+    series: '*',
+    matches: using('io-uring-read', 'io-uring-write'),
+    verdict: 'ok',
+    reason:
+      'a plain io_uring read or write of a pipe copies with copy_to_user/copy_from_user (in an io-wq worker that ' +
+      'shares the mm on 6.1, inline on 6.12), through the page tables like read(2) and write(2)',
+  },
+  {
+    name: 'use-io-uring-fixed-refuses-pfnmap',
+    series: '*',
+    matches: both(using('io-uring-fixed'), pfnmap),
+    verdict: 'refused',
+    detail: 'EFAULT',
+    reason: 'registering a fixed buffer pins its pages long-term with pin_user_pages, which refuses VM_PFNMAP: EFAULT',
+  },
+  {
+    name: 'use-io-uring-fixed-refuses-file-6.1',
+    series: '6.1',
+    matches: using('io-uring-fixed'),
+    verdict: 'refused',
+    detail: 'EOPNOTSUPP',
+    reason:
+      '6.1\'s io_pin_pages pins the pages, then refuses any file-backed VMA that is not shmem or hugetlbfs ' +
+      '("don\'t support file backed memory"): a mapping of a device is one, so EOPNOTSUPP',
+  },
+  {
+    name: 'use-io-uring-fixed-pins',
+    series: '*',
+    matches: using('io-uring-fixed'),
+    verdict: 'ok',
+    reason:
+      'from 6.4 io_uring leaves the decision to GUP: a long-term pin of a shared file mapping is allowed when the ' +
+      'VMA needs no dirty tracking, and a device\'s (no page_mkwrite, a backing device without writeback) does not; ' +
+      'the pinned pages take the read',
+  },
+  {
     name: 'use-shared-futex-needs-file-or-anon-page',
     series: '*',
     matches: using('futex-shared'),
@@ -232,6 +288,15 @@ export const USE_RULES: ExpectationRule[] = [
       'marking a shared or special VMA; HUGEPAGE only sets a flag: all answer 0 and change nothing the driver maps',
   },
   {
+    name: 'use-fork-exits-last',
+    series: '*',
+    matches: using('fork-exits-last'),
+    verdict: 'ok',
+    reason:
+      "a forked child's copy of a MAP_SHARED VMA (->open counted it) maps the same buffer on its own: it outlives " +
+      "the parent's munmap, the child's writes reach the driver, and its exit takes the last VMA down cleanly",
+  },
+  {
     name: 'use-mprotect-cycle',
     series: '*',
     matches: using('mprotect-cycle'),
@@ -291,6 +356,44 @@ export const USE_RULES: ExpectationRule[] = [
     verdict: 'ok',
     detail: 'present-pfns-match',
     reason: "present PTEs of ordinary pages: pagemap shows them present with the driver's own pfns (read as root)",
+  },
+  {
+    name: 'use-uffd-anon-shmem-hugetlb-only',
+    series: '*',
+    matches: using('uffd-missing', 'uffd-wp', 'uffd-minor'),
+    verdict: 'refused',
+    detail: 'EINVAL',
+    reason:
+      'userfaultfd registers only anonymous, shmem and hugetlbfs VMAs (vma_can_userfault; minor mode only the ' +
+      'last two); a VMA with the driver\'s vm_ops is none of them: EINVAL in every mode',
+  },
+  {
+    name: 'use-core-dump-filter-off',
+    series: '*',
+    matches: using('core-dump'),
+    verdict: 'ok',
+    detail: 'not-dumped',
+    reason:
+      'a shared file mapping is dumped only with bit 3 of coredump_filter (off by default, and in 0x10); the ' +
+      'segment is in the core with no bytes',
+  },
+  {
+    name: 'use-core-dump-dontdump',
+    series: '*',
+    matches: both(using('core-dump-shared'), (c) => !EXPANDABLE.includes(c.method)),
+    verdict: 'ok',
+    detail: 'not-dumped',
+    reason: 'VM_DONTDUMP (and VM_IO) are checked before the filter: these VMAs are never dumped, whatever the filter',
+  },
+  {
+    name: 'use-core-dump-mixedmap',
+    series: '*',
+    matches: using('core-dump-shared'),
+    verdict: 'ok',
+    detail: 'dumped',
+    reason:
+      'vm_insert_page and friends leave the VMA without VM_DONTDUMP, so with bit 3 set the whole mapping is ' +
+      'dumped, the driver\'s data read page by page through get_dump_page',
   },
   ...(
     [

@@ -11,10 +11,12 @@
  * - kernel: the kernel or another process reaches the pages (the GUP
  *   users: process_vm_*, /proc/PID/mem, ptrace, vmsplice, splice, a shared
  *   futex) or copies to and from them (read/write of a pipe or socket, a
- *   private futex).
+ *   private futex, O_DIRECT to and from a virtio disk, io_uring reads and
+ *   writes, a registered io_uring buffer).
  * - space: address-space calls on the mapping (mremap, mlock, madvise
  *   advice by advice, mprotect, msync, mincore).
- * - observe: what the kernel shows about the mapping (smaps, pagemap).
+ * - observe: what the kernel shows about the mapping (smaps, pagemap), and
+ *   the tools that watch it (userfaultfd registration, a core dump).
  */
 
 export const USE_FAMILIES = ['kernel', 'space', 'observe'] as const;
@@ -42,6 +44,14 @@ export const USE_TABLE = {
   splice: { family: 'kernel', title: 'vmsplice(2) into a pipe, splice(2) on to a file, read back' },
   'futex-shared': { family: 'kernel', title: 'a process-shared futex in the mapping: one process waits, another wakes it' },
   'futex-private': { family: 'kernel', title: 'a private futex wait on a word of the mapping' },
+  'odirect-read': { family: 'kernel', title: 'read(2) with O_DIRECT from a virtio disk into the mapping' },
+  'odirect-write': { family: 'kernel', title: 'write(2) with O_DIRECT of the mapping to a virtio disk, read back' },
+  'io-uring-read': { family: 'kernel', title: 'io_uring IORING_OP_READ from a pipe into the mapping' },
+  'io-uring-write': { family: 'kernel', title: 'io_uring IORING_OP_WRITE of the mapping into a pipe' },
+  'io-uring-fixed': {
+    family: 'kernel',
+    title: 'the mapping registered as an io_uring fixed buffer (IORING_REGISTER_BUFFERS), then READ_FIXED from a pipe into it',
+  },
   'mremap-shrink': { family: 'space', title: 'mremap(2) to half its length' },
   'mremap-grow': { family: 'space', title: 'mremap(2) one page longer (MREMAP_MAYMOVE), the new page touched' },
   'mremap-move': { family: 'space', title: 'mremap(2) moved to a free address (MREMAP_FIXED)' },
@@ -60,6 +70,10 @@ export const USE_TABLE = {
   'madv-mergeable': { family: 'space', title: 'madvise(MADV_MERGEABLE) (KSM)' },
   'madv-hugepage': { family: 'space', title: 'madvise(MADV_HUGEPAGE)' },
   'madv-collapse': { family: 'space', title: 'madvise(MADV_COLLAPSE)' },
+  'fork-exits-last': {
+    family: 'space',
+    title: 'a forked child keeps the mapping after the parent unmapped it, then writes through it and exits',
+  },
   'mprotect-cycle': { family: 'space', title: 'mprotect(2) to read-only, none, read-write, then written' },
   'msync-sync': { family: 'space', title: 'msync(MS_SYNC)' },
   'msync-async': { family: 'space', title: 'msync(MS_ASYNC)' },
@@ -67,6 +81,17 @@ export const USE_TABLE = {
   mincore: { family: 'space', title: 'mincore(2) after every page was read' },
   smaps: { family: 'observe', title: "/proc/self/smaps: the VMA's special flags and its Rss" },
   pagemap: { family: 'observe', title: "/proc/self/pagemap: present bits and pfns against the driver's own" },
+  'uffd-missing': { family: 'observe', title: 'userfaultfd registration of the mapping, missing mode' },
+  'uffd-wp': { family: 'observe', title: 'userfaultfd registration of the mapping, write-protect mode' },
+  'uffd-minor': { family: 'observe', title: 'userfaultfd registration of the mapping, minor mode' },
+  'core-dump': {
+    family: 'observe',
+    title: 'a forked child dumps core, shared file mappings out of its coredump_filter (0x10, as by default): is the mapping in the core?',
+  },
+  'core-dump-shared': {
+    family: 'observe',
+    title: 'a forked child dumps core with shared file mappings in its coredump_filter (0x18): is the mapping in the core?',
+  },
 } as const satisfies Record<string, UseEntry>;
 
 export type UseName = keyof typeof USE_TABLE;

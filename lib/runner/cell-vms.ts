@@ -96,6 +96,23 @@ export async function runCells(
   return out;
 }
 
+/**
+ * A cell job's share of the VM deadline per cell: nearly four times a safe
+ * cell's median in a restored VM under TCG (0.26 s). A cell that stalls is
+ * caught sooner by the idle watchdog (CELL_IDLE_MS, lib/vm/session).
+ */
+export const CELL_DEADLINE_SHARE_MS = 1000;
+
+/**
+ * The deadline of a VM that runs `cells` cells: the per-VM deadline
+ * (--timeout) for its boot and start, plus a share per cell. A fixed
+ * deadline ended the safe cells' VM of a full matrix, still running, once
+ * the use cells took it past 300 s, and its cell under way read as a hang.
+ */
+export function cellsDeadlineMs(baseMs: number, cells: number): number {
+  return baseMs + cells * CELL_DEADLINE_SHARE_MS;
+}
+
 async function runCellGroup(
   kernel: Kernel,
   cells: CellSpec[],
@@ -116,7 +133,8 @@ async function runCellGroup(
       if (e.type === 'cell-result') hooks.onResult?.(e.result);
     };
     const job: Job = { kind: 'cells', kernel: kernel.release, module, cells: pending };
-    const attempts = await runJobReady(kernel, job, vm, hooks.label ?? 'cells', live);
+    const vmForCells = { ...vm, timeoutMs: cellsDeadlineMs(vm.timeoutMs, pending.length) };
+    const attempts = await runJobReady(kernel, job, vmForCells, hooks.label ?? 'cells', live);
     runs.push(...attempts);
     const run = attempts[attempts.length - 1] as VmRun;
     const finished = new Set<string>();

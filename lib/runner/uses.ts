@@ -10,10 +10,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  coreSegments,
   type Device,
+  dumpCore,
   futexHandoff,
   futexWaitPrivate,
+  forkHold,
   freeAddress,
+  ioUring,
   type Mapping,
   mapAnonymous,
   openPipe,
@@ -21,6 +25,7 @@ import {
   type PatternMismatch,
   pageSize,
   pagemapOf,
+  releaseHeld,
   remoteRead,
   type RemoteHow,
   remoteWrite,
@@ -28,12 +33,15 @@ import {
   spliceAll,
   smapsAfterLockAll,
   transferAll,
+  type UffdMode,
+  uffdRegister,
   vmspliceAll,
 } from '../device';
 import { native } from '../device/native';
 import { checkPattern, writePattern } from '../device/pattern';
 import type { Mismatch } from '../experiments/types';
 import type { UseName } from '../experiments/uses';
+import { SCRATCH_DISK_SERIAL } from '../vm/scratch-disk';
 
 import { SEED_KERNEL as USE_SEED_KERNEL, SEED_USER as USE_SEED_USER } from './seeds';
 
@@ -171,6 +179,114 @@ function lockedOutcome(map: Mapping, smaps?: string): UseFinding {
   return { outcome: locked ? 'locked' : 'not-locked', facts: { vmflags: e.flags.join(' '), lockedKb: e.lockedKb } };
 }
 
+/** The VM's scratch disk (lib/vm/scratch-disk), found by its serial: /dev/vdb in a restored VM, /dev/vda in a cold one. */
+export function scratchDisk(): string {
+  for (const name of fs.readdirSync('/sys/block')) {
+    try {
+      if (fs.readFileSync(`/sys/block/${name}/serial`, 'utf8').trim() === SCRATCH_DISK_SERIAL) return `/dev/${name}`;
+    } catch {
+      // no serial: not a virtio disk
+    }
+  }
+  throw new Error(`no block device with serial ${SCRATCH_DISK_SERIAL}: this machine has no scratch disk for O_DIRECT`);
+}
+
+/** Where on the scratch disk the O_DIRECT write goes (the read uses offset 0). */
+const ODIRECT_WRITE_AT = 1 << 20;
+
+/** The block device put there by buffered I/O, then read into the mapping with O_DIRECT. */
+const odirectRead: UseHandler = ({ map, view, verify }) => {
+  const disk = scratchDisk();
+  const fd = fs.openSync(disk, 'r+');
+  try {
+    const data = patternBuffer(USE_SEED_USER, map.length, map.offset);
+    for (let done = 0; done < data.length; ) done += fs.writeSync(fd, data, done, data.length - done, done);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const direct = fs.openSync(disk, fs.constants.O_RDWR | fs.constants.O_DIRECT);
+  let n: number;
+  try {
+    n = transferAll(map, direct, 'in', 0);
+  } finally {
+    fs.closeSync(direct);
+  }
+  view('odirect-read', map.checkPattern(USE_SEED_USER));
+  verify(USE_SEED_USER);
+  return plain({ bytes: n, disk });
+};
+
+/** The mapping written to the block device with O_DIRECT, then read back with buffered I/O. */
+const odirectWrite: UseHandler = ({ map, view }) => {
+  const disk = scratchDisk();
+  const direct = fs.openSync(disk, fs.constants.O_RDWR | fs.constants.O_DIRECT);
+  let n: number;
+  try {
+    n = transferAll(map, direct, 'out', ODIRECT_WRITE_AT);
+  } finally {
+    fs.closeSync(direct);
+  }
+  const fd = fs.openSync(disk, 'r');
+  const back = Buffer.alloc(map.length);
+  try {
+    let done = 0;
+    while (done < back.length) {
+      const k = fs.readSync(fd, back, done, back.length - done, ODIRECT_WRITE_AT + done);
+      if (k === 0) break;
+      done += k;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  view('odirect-write', checkBytes(back, USE_SEED_KERNEL, map.offset));
+  return plain({ bytes: n, disk });
+};
+
+/** io_uring reads into the mapping from a pipe (plain or into a registered buffer), or writes it into one. */
+function ringUse(direction: 'in' | 'out', fixed: boolean): UseHandler {
+  return ({ map, view, verify }) => {
+    using p = openPipe();
+    if (direction === 'in') {
+      writeAllFd(p.b, patternBuffer(USE_SEED_USER, map.length, map.offset));
+      const n = ioUring(map, p.a, 'in', fixed);
+      view(fixed ? 'io-uring-fixed' : 'io-uring-read', map.checkPattern(USE_SEED_USER));
+      verify(USE_SEED_USER);
+      return plain({ bytes: n });
+    }
+    const n = ioUring(map, p.b, 'out', fixed);
+    view('io-uring-write', shortOr(readAllFd(p.a, n), map.length, USE_SEED_KERNEL, map.offset));
+    return plain({ bytes: n });
+  };
+}
+
+function uffdUse(mode: UffdMode): UseHandler {
+  return ({ map }) => {
+    uffdRegister(map, mode);
+    return plain();
+  };
+}
+
+/**
+ * A forked child dumps core with `filter`; what the core holds of the
+ * mapping: 'not-dumped' (its segment has no bytes in the file), 'dumped'
+ * (the driver's data), 'dumped-zeros', 'dumped-other', or 'absent' (no
+ * segment at its address).
+ */
+function coreUse(filter: number): UseHandler {
+  return ({ map }) => {
+    const core = dumpCore(filter);
+    if (core === null) throw new Error('the forked child died without dumping core');
+    const seg = coreSegments(core).find((s) => s.vaddr === map.address);
+    if (seg === undefined) return { outcome: 'absent', facts: { coreBytes: core.length } };
+    const facts = { filesz: seg.filesz, memsz: seg.memsz, coreBytes: core.length };
+    if (seg.filesz === 0) return { outcome: 'not-dumped', facts };
+    const data = Buffer.from(core.subarray(seg.offset, seg.offset + Math.min(seg.filesz, map.length)));
+    if (data.length >= map.length && checkBytes(data, USE_SEED_KERNEL, map.offset) === null) return { outcome: 'dumped', facts };
+    return { outcome: data.every((b) => b === 0) ? 'dumped-zeros' : 'dumped-other', facts };
+  };
+}
+
 const HANDLERS: Record<UseName, UseHandler> = {
   'pipe-read': intoMapping('pipe'),
   'pipe-write': outOfMapping('pipe'),
@@ -210,6 +326,11 @@ const HANDLERS: Record<UseName, UseHandler> = {
     futexWaitPrivate(map);
     return plain();
   },
+  'odirect-read': odirectRead,
+  'odirect-write': odirectWrite,
+  'io-uring-read': ringUse('in', false),
+  'io-uring-write': ringUse('out', false),
+  'io-uring-fixed': ringUse('in', true),
   'mremap-shrink': (ctx) => {
     const half = ctx.map.length / 2;
     const m = ctx.map.remap(half, { mayMove: false });
@@ -278,6 +399,18 @@ const HANDLERS: Record<UseName, UseHandler> = {
   'madv-mergeable': afterAdvice('mergeable'),
   'madv-hugepage': afterAdvice('hugepage'),
   'madv-collapse': afterAdvice('collapse'),
+  'fork-exits-last': ({ map, view, verify }) => {
+    const child = forkHold(map);
+    map.unmap();
+    const end = releaseHeld(child, USE_SEED_USER);
+    if (end.signal !== null) throw new ChildSignal(signalName(end.signal));
+    if (end.exitCode !== 0) {
+      view('child-reread', { offset: 0, expected: 0, found: end.exitCode ?? -1 });
+      return plain({ childExit: end.exitCode ?? -1 });
+    }
+    verify(USE_SEED_USER);
+    return plain();
+  },
   'mprotect-cycle': ({ map, view, verify }) => {
     map.protect('r');
     map.protect('none');
@@ -321,6 +454,11 @@ const HANDLERS: Record<UseName, UseHandler> = {
               : 'present-pfns-differ';
     return { outcome, facts: { present, matching, pages, firstPfn: entries[0]?.present ? `0x${entries[0].pfn.toString(16)}` : 'none' } };
   },
+  'uffd-missing': uffdUse('missing'),
+  'uffd-wp': uffdUse('wp'),
+  'uffd-minor': uffdUse('minor'),
+  'core-dump': coreUse(0x10),
+  'core-dump-shared': coreUse(0x18),
 };
 
 /** A forked child of the use was killed by a signal: the cell's signal. */

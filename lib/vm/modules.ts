@@ -9,8 +9,11 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { MmaplabError } from '../util/errors';
 
-/** What the guest needs: the virtio-pci transport, 9p over virtio, overlayfs. */
-export const INITRAMFS_MODULE_ROOTS = ['virtio_pci', '9pnet_virtio', '9p', 'overlay'] as const;
+/**
+ * What the guest needs: the virtio-pci transport, 9p over virtio, overlayfs,
+ * and virtio-blk for the VM's scratch disk (and an image root's runtime image).
+ */
+export const INITRAMFS_MODULE_ROOTS = ['virtio_pci', '9pnet_virtio', '9p', 'overlay', 'virtio_blk'] as const;
 /**
  * What a template VM's image root needs besides: the runtime image's disk and
  * filesystem, and the control port. ext4 allocates the crc32c hash at every

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { MmaplabError } from '../util/errors';
 import { CONTROL_PORT } from './control-port';
 import { HOST_ROOT_TAG, IMAGE_ROOT_WORD, RUN_DIR_TAG } from './guest-init';
+import { SCRATCH_DISK_BYTES, SCRATCH_DISK_FILE, SCRATCH_DISK_SERIAL } from './scratch-disk';
 import type { BootImage } from './vmlinux';
 
 export type Accel = 'tcg' | 'kvm';
@@ -214,6 +215,11 @@ export function qemuArgs(spec: BootSpec): string[] {
     );
   }
   args.push(
+    // A disk of the VM's own, empty, for what needs a real block device
+    // (O_DIRECT through a driver's mapping). After the runtime image, so
+    // that stays /dev/vda; the guest finds this one by its serial.
+    '-drive', `file=${path.join(spec.runDir, SCRATCH_DISK_FILE)},format=raw,if=none,id=scratch,cache=unsafe`,
+    '-device', `virtio-blk-pci,drive=scratch,serial=${SCRATCH_DISK_SERIAL}`,
     '-fsdev', `local,id=rundir,path=${spec.runDir},security_model=none`,
     '-device', `virtio-9p-pci,fsdev=rundir,mount_tag=${RUN_DIR_TAG}`,
   );
@@ -227,6 +233,9 @@ const TAIL_LINES = 60;
 export function boot(spec: BootSpec): Promise<BootOutcome> {
   requireQemu();
   fs.mkdirSync(spec.runDir, { recursive: true });
+  const scratch = fs.openSync(path.join(spec.runDir, SCRATCH_DISK_FILE), 'w');
+  fs.ftruncateSync(scratch, SCRATCH_DISK_BYTES);
+  fs.closeSync(scratch);
   const consoleFile = path.join(spec.runDir, 'console.log');
   const consoleOut = fs.openSync(consoleFile, 'w');
   const started = process.hrtime.bigint();

@@ -6,7 +6,8 @@
  *
  * - kernel: another process reads and writes the mapping (process_vm_*,
  *   /proc/PID/mem, ptrace): ordinary pages are reachable, a VM_PFNMAP
- *   mapping is refused with the errno each path gives.
+ *   mapping is refused with the errno each path gives; O_DIRECT on the VM's
+ *   scratch disk reads into and writes from inserted pages, not pfns.
  * - space: mremap moves a mapping with its data and the module counts the
  *   VMAs back to zero; mincore calls a fully mapped VM_PFNMAP range not
  *   resident.
@@ -25,6 +26,9 @@ import {
   remoteWrite,
   smapsAt,
 } from '../../lib/device';
+import { transferAll } from '../../lib/device/kernel-io';
+import { scratchDisk } from '../../lib/runner/uses';
+import * as fs from 'node:fs';
 import { moduleWindow } from './module-window';
 
 const PAGE = 4096;
@@ -83,6 +87,36 @@ describe('uses: what a program does with a mapping', function () {
       } finally {
         map.unmap();
         d.close();
+      }
+    });
+  });
+
+  describe('kernel family: O_DIRECT through the mapping, on the VM\'s scratch disk', function () {
+    it('a vm_insert_pages mapping is read into and written from by the disk; a remap_pfn_range one is EFAULT', function () {
+      const disk = scratchDisk();
+      const d = configured('pages_array', 'vm_insert_pages');
+      const map = d.map();
+      const direct = fs.openSync(disk, fs.constants.O_RDWR | fs.constants.O_DIRECT);
+      try {
+        assert.equal(transferAll(map, direct, 'out', 0), SIZE, 'written to the disk');
+        map.fill(0);
+        assert.equal(transferAll(map, direct, 'in', 0), SIZE, 'read back from the disk');
+        assert.equal(map.checkPattern(KERNEL_SEED), null, 'the disk held what the driver wrote');
+      } finally {
+        fs.closeSync(direct);
+        map.unmap();
+        d.close();
+      }
+      const p = configured('pages_comp', 'remap_pfn_range');
+      const pmap = p.map();
+      const again = fs.openSync(disk, fs.constants.O_RDWR | fs.constants.O_DIRECT);
+      try {
+        assert.equal(refusal(() => transferAll(pmap, again, 'in', 0)), 'EFAULT pread');
+        assert.equal(pmap.checkPattern(KERNEL_SEED), null, 'nothing was read into it');
+      } finally {
+        fs.closeSync(again);
+        pmap.unmap();
+        p.close();
       }
     });
   });

@@ -212,6 +212,7 @@ describe('initramfs plan', () => {
       netfs: 'kernel/fs/netfs/netfs.ko',
       '9p': 'kernel/fs/9p/9p.ko.gz',
       overlay: 'kernel/fs/overlayfs/overlay.ko',
+      virtio_blk: 'kernel/drivers/block/virtio_blk.ko',
     };
     for (const [name, rel] of Object.entries(files)) {
       const data = fakeModule(name);
@@ -234,6 +235,7 @@ describe('initramfs plan', () => {
         `${files['9pnet_virtio']}: ${files['9pnet']} ${files['virtio']} ${files['virtio_ring']}`,
         `${files['9p']}: ${files['9pnet']} ${files['netfs']}`,
         `${files['overlay']}:`,
+        `${files['virtio_blk']}: ${files['virtio']} ${files['virtio_ring']}`,
         '',
       ].join('\n'),
     );
@@ -244,8 +246,9 @@ describe('initramfs plan', () => {
     assert.ok(names.includes('9p') && names.indexOf('netfs') < names.indexOf('9p'), names.join(' '));
     assert.ok(!names.includes('virtio_rng'), 'only what the roots need');
     for (const m of p.modules) assert.ok(m.data.equals(fakeModule(m.name)), `${m.name} is plain ELF`);
-    // No virtio_blk, ext4 or virtio_console here: this kernel boots cold only, and its init says so.
-    assert.match(imageRootMissing(p) ?? '', /neither a module nor a built-in virtio_blk/);
+    // virtio_blk (for the scratch disk) but no crc32c_generic, ext4 or virtio_console here:
+    // this kernel boots cold only, and its init says so.
+    assert.match(imageRootMissing(p) ?? '', /neither a module nor a built-in crc32c_generic/);
     assert.match(p.init, /fail "this initramfs has no image root/);
   });
 
@@ -267,9 +270,11 @@ describe('initramfs plan', () => {
     const p = planInitramfs({ ...KERNEL, modulesDir: mods }, busybox);
     assert.equal(imageRootMissing(p), null);
     const image = p.imageModules !== undefined && 'modules' in p.imageModules ? p.imageModules.modules : [];
-    assert.deepEqual(image.map((m) => m.name), ['virtio_blk', 'crc32c_generic', 'crc16', 'ext4']);
+    // virtio_blk is a common module (every VM has a scratch disk): not listed again.
+    assert.deepEqual(image.map((m) => m.name), ['crc32c_generic', 'crc16', 'ext4']);
+    assert.ok(p.modules.some((m) => m.name === 'virtio_blk'));
     const entries = entryMap(readCpio(renderInitramfs(p)));
-    assert.equal(entries.get('etc/mmaplab-modules-image')?.data.toString('utf8'), 'virtio_blk\ncrc32c_generic\ncrc16\next4\n');
+    assert.equal(entries.get('etc/mmaplab-modules-image')?.data.toString('utf8'), 'crc32c_generic\ncrc16\next4\n');
     assert.ok(entries.has('lib/mmaplab-initramfs/ext4.ko'));
     assert.match(p.init, new RegExp(`chroot /newroot ${templateAgentCommand().replace(/[.+]/g, '\\$&')}`));
     assert.notEqual(planKey(KERNEL, p), planKey(KERNEL, { ...p, imageModules: { modules: [] } }));

@@ -10,6 +10,7 @@ import { parseArgs } from '../../lib/cli/args';
 import { matrixPlan } from '../../lib/cli/matrix';
 import { selectCells } from '../../lib/cli/select';
 import type { Kernel } from '../../lib/vm/kernels';
+import { CELL_DEADLINE_SHARE_MS, cellsDeadlineMs } from '../../lib/runner/cell-vms';
 
 const kernel = (release: string, series: string): Kernel => ({
   release,
@@ -79,5 +80,15 @@ describe('matrix plan', () => {
     const both = [...ids(first.plan), ...ids(second.plan)];
     assert.equal(new Set(both).size, both.length, 'the shards share no cell');
     assert.ok(both.length <= CATALOGUE.length);
+  });
+});
+
+describe('cell VM deadline', () => {
+  it('grows with the cells a VM runs, so the safe cells of the default matrix fit in one VM', () => {
+    assert.equal(cellsDeadlineMs(300_000, 0), 300_000);
+    assert.equal(cellsDeadlineMs(300_000, 10), 300_000 + 10 * CELL_DEADLINE_SHARE_MS);
+    const safe = selectCells(parseArgs(['matrix', '--hazards', 'no', '--profile', 'default']));
+    // More than three times the median safe cell (0.26 s) for each of them, on top of the deadline for the boot.
+    assert.ok(cellsDeadlineMs(300_000, safe.length) - 300_000 >= safe.length * 3 * 260, `${safe.length} cells`);
   });
 });

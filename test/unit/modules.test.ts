@@ -16,6 +16,7 @@ import { caught } from './caught';
 
 /** From the modules.dep of Debian's 6.1.0-56-amd64 (order as depmod writes it). */
 const DEP_6_1 = `kernel/fs/netfs/netfs.ko:
+kernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko
 kernel/fs/fscache/fscache.ko: kernel/fs/netfs/netfs.ko
 kernel/fs/fuse/virtiofs.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko kernel/fs/fuse/fuse.ko
 kernel/fs/fuse/fuse.ko:
@@ -40,6 +41,7 @@ kernel/drivers/char/mem.ko
 
 /** From the modules of Debian's 6.12.117+deb12-amd64: virtio is built in, modules are .ko.xz. */
 const DEP_6_12 = `kernel/fs/netfs/netfs.ko.xz:
+kernel/drivers/block/virtio_blk.ko.xz:
 kernel/fs/overlayfs/overlay.ko.xz:
 kernel/fs/9p/9p.ko.xz: kernel/net/9p/9pnet.ko.xz kernel/fs/netfs/netfs.ko.xz
 kernel/drivers/virtio/virtio_mmio.ko.xz:
@@ -94,7 +96,7 @@ describe('modules.dep and modules.builtin', () => {
     assert.deepEqual(deps.get('9p'), ['9pnet', 'fscache', 'netfs']);
     assert.deepEqual(deps.get('overlay'), []);
     assert.equal(paths.get('virtio_rng'), 'kernel/drivers/char/hw_random/virtio-rng.ko', 'path keeps the dash');
-    assert.equal(paths.size, 16);
+    assert.equal(paths.size, 17);
   });
 
   it('parseModulesDep keeps .ko.xz paths and names the modules without the suffix (6.12)', () => {

@@ -298,7 +298,7 @@ describe('QEMU command line of a template and a restored copy', () => {
     const args = qemuArgs({ ...spec, snapshot });
     assert.deepEqual(value(args, '-M'), ['q35,smm=off,memory-backend=ram0']);
     assert.deepEqual(value(args, '-object'), ['memory-backend-file,id=ram0,size=1024M,mem-path=/c/t/ram,share=on']);
-    assert.deepEqual(value(args, '-drive'), ['file=/c/rt.img,format=raw,if=none,id=rt,readonly=on']);
+    assert.equal(value(args, '-drive')[0], 'file=/c/rt.img,format=raw,if=none,id=rt,readonly=on');
     assert.deepEqual(value(args, '-chardev'), ['socket,id=ctl,path=/tmp/s/ctl']);
     assert.ok(value(args, '-device').includes(`virtserialport,bus=vser.0,nr=1,chardev=ctl,name=${CONTROL_PORT}`));
     assert.deepEqual(value(args, '-qmp'), ['unix:/tmp/s/qmp,server=on,wait=off']);
@@ -321,7 +321,19 @@ describe('QEMU command line of a template and a restored copy', () => {
       'memory-backend-file,id=ram0,size=1024M,mem-path=/c/t/ram,share=off',
       'socket,id=ctl,path=/tmp/t/ctl',
       'unix:/tmp/t/qmp,server=on,wait=off',
+      'file=/runs/r2/scratch.img,format=raw,if=none,id=scratch,cache=unsafe',
       'local,id=rundir,path=/runs/r2,security_model=none',
+    ]);
+  });
+
+  it('every VM has a scratch disk of its own in its run directory, after the runtime image', () => {
+    const cold = qemuArgs(spec);
+    assert.deepEqual(value(cold, '-drive'), ['file=/runs/r1/scratch.img,format=raw,if=none,id=scratch,cache=unsafe']);
+    assert.ok(value(cold, '-device').includes('virtio-blk-pci,drive=scratch,serial=mmaplab-scratch'));
+    const template = qemuArgs({ ...spec, snapshot });
+    assert.deepEqual(value(template, '-drive'), [
+      'file=/c/rt.img,format=raw,if=none,id=rt,readonly=on',
+      'file=/runs/r1/scratch.img,format=raw,if=none,id=scratch,cache=unsafe',
     ]);
   });
 });

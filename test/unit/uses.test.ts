@@ -12,6 +12,7 @@ import { USE_FAMILIES, USES, useFamily, usesOf } from '../../lib/experiments/use
 import { emptyObservation, type CellEvidence } from '../../lib/experiments/types';
 import { judge } from '../../lib/experiments/verdict';
 import { decodePagemap, smapsAt } from '../../lib/device/proc-self';
+import { coreSegments } from '../../lib/device/core-file';
 import { parseArgs } from '../../lib/cli/args';
 import { filterCells } from '../../lib/cli/select';
 import { renderHtml } from '../../lib/report/html';
@@ -105,6 +106,26 @@ describe('uses: what programs do with a mapping', function () {
       assert.equal(predictionOf('pages_array/vm_insert_page/16K/use:smaps'), 'ok (mm rss-all)');
     });
 
+    it('a registered io_uring buffer: refused on VM_PFNMAP, EOPNOTSUPP for any file mapping on 6.1, pinned on 6.12', function () {
+      assert.equal(predictionOf('pages_comp/remap_pfn_range/16K/use:io-uring-fixed', '6.1'), 'refused (EFAULT)');
+      assert.equal(predictionOf('pages_comp/remap_pfn_range/16K/use:io-uring-fixed', '6.12'), 'refused (EFAULT)');
+      assert.equal(predictionOf('pages_array/vm_insert_pages/16K/use:io-uring-fixed', '6.1'), 'refused (EOPNOTSUPP)');
+      assert.equal(predictionOf('pages_array/vm_insert_pages/16K/use:io-uring-fixed', '6.12'), 'ok');
+      assert.equal(predictionOf('pages_comp/vmf_insert_pfn/16K/use:io-uring-read', '6.1'), 'ok');
+    });
+
+    it('O_DIRECT, userfaultfd and core dumps follow the VMA flags', function () {
+      assert.equal(predictionOf('dma_coherent/dma_mmap_coherent/16K/use:odirect-read'), 'refused (EFAULT)');
+      assert.equal(predictionOf('vmalloc_user/fault_page/16K/use:odirect-write'), 'ok');
+      for (const mode of ['missing', 'wp', 'minor']) {
+        assert.equal(predictionOf(`pages_array/vm_map_pages/16K/use:uffd-${mode}`), 'refused (EINVAL)');
+      }
+      assert.equal(predictionOf('pages_array/vm_insert_page/16K/use:core-dump'), 'ok (not-dumped)');
+      assert.equal(predictionOf('pages_array/vm_insert_page/16K/use:core-dump-shared'), 'ok (dumped)');
+      assert.equal(predictionOf('vmalloc_user/remap_vmalloc_range/16K/use:core-dump-shared'), 'ok (not-dumped)');
+      assert.equal(predictionOf('pages_array/fault_page/16K/use:core-dump-shared'), 'ok (not-dumped)');
+    });
+
     it('a prediction with a finding is not met by ok with another finding, nor by a bare ok', function () {
       const c = spec('pages_comp/remap_pfn_range/16K/use:mincore');
       assert.equal(compare(c, '6.1', 'ok', 'resident-none'), 'agrees');
@@ -178,6 +199,29 @@ describe('uses: what programs do with a mapping', function () {
       assert.equal(smapsAt(0x7f3a2b401000, SMAPS), null, 'inside a VMA is not its start');
     });
 
+    it('coreSegments reads the PT_LOAD program headers of an ELF64 core, and refuses what is not one', function () {
+      const core = Buffer.alloc(64 + 2 * 56);
+      core.writeUInt32BE(0x7f454c46, 0);
+      core[4] = 2;
+      core[5] = 1;
+      core.writeUInt16LE(4, 16);
+      core.writeBigUInt64LE(64n, 32);
+      core.writeUInt16LE(56, 54);
+      core.writeUInt16LE(2, 56);
+      core.writeUInt32LE(4, 64); // PT_NOTE
+      const load = 64 + 56;
+      core.writeUInt32LE(1, load);
+      core.writeBigUInt64LE(0x1000n, load + 8);
+      core.writeBigUInt64LE(0x7f0000000000n, load + 16);
+      core.writeBigUInt64LE(0n, load + 32);
+      core.writeBigUInt64LE(0x4000n, load + 40);
+      assert.deepEqual(coreSegments(core), [{ offset: 0x1000, vaddr: 0x7f0000000000, filesz: 0, memsz: 0x4000 }]);
+      assert.throws(() => coreSegments(Buffer.from('not an elf file, long enough to have a header of sixty-four bytes')), /not an ELF file/);
+      const exe = Buffer.from(core);
+      exe.writeUInt16LE(2, 16);
+      assert.throws(() => coreSegments(exe), /not a core file/);
+    });
+
     it('decodePagemap reads present, swapped, soft-dirty and the pfn', function () {
       assert.deepEqual(decodePagemap((1n << 63n) | (1n << 55n) | 0x1234n), { present: true, swapped: false, softDirty: true, pfn: 0x1234n });
       assert.deepEqual(decodePagemap(0n), { present: false, swapped: false, softDirty: false, pfn: 0n });
@@ -217,7 +261,12 @@ describe('uses: what programs do with a mapping', function () {
 
     it('marks the cells whose outcome differs between series, and only those', function () {
       const differs = seriesDifferences(r);
-      assert.deepEqual([...differs].filter((id) => id.includes('/use:')), [changed]);
+      // The changed cell, and the registered io_uring buffer, predicted to change from 6.1 to 6.12.
+      const predicted = useCells.filter((c) => c.use === 'io-uring-fixed' && !['remap_pfn_range', 'vmf_insert_pfn', 'dma_mmap_coherent'].includes(c.method));
+      assert.deepEqual(
+        [...differs].filter((id) => id.includes('/use:')).sort(),
+        [changed, ...predicted.map((c) => c.id)].sort(),
+      );
       const rc = r.cells.find((x) => x.kernel === K612 && x.cell.id === changed);
       assert.ok(rc);
       assert.match(usesSlotText(rc, differs), /^✗.*‡ EINVAL$/);
@@ -238,7 +287,9 @@ describe('uses: what programs do with a mapping', function () {
       const page = renderHtml(r);
       const slots = page.match(/<td class="use[^"]*" data-cell="\d+"/g) ?? [];
       assert.equal(slots.length, 2 * useCells.length);
-      assert.equal((page.match(/<td class="use series-differs"/g) ?? []).length, 2, 'both kernels mark the changed cell');
+      const marked = (page.match(/<td class="use series-differs"/g) ?? []).length;
+      const useDiffs = [...seriesDifferences(r)].filter((id) => id.includes('/use:')).length;
+      assert.equal(marked, 2 * useDiffs, 'both kernels mark each use cell that changed');
     });
 
     it('a use cell of a newer catalogue still gets a row', function () {
