@@ -65,7 +65,18 @@ export {
   type RemapOptions,
 } from './mapping';
 export { type Support, support } from './support';
-export { decodePagemap, type PagemapEntry, pagemapOf, type SmapsEntry, smapsAt } from './proc-self';
+export {
+  clearSoftDirty,
+  decodePagemap,
+  type PagemapEntry,
+  pagemapOf,
+  selectedChoice,
+  setThpMode,
+  type SmapsEntry,
+  smapsAt,
+  type ThpMode,
+  thpMode,
+} from './proc-self';
 export {
   FdPair,
   type FutexHandoff,

@@ -12,6 +12,8 @@ export interface SmapsEntry {
   header: string;
   rssKb: number;
   lockedKb: number;
+  /** FilePmdMapped: what of it is mapped with PMD (huge) entries, kB. */
+  filePmdKb: number;
   /** VmFlags mnemonics: rd, wr, sh, io, pf, de, dd, mm, lo... */
   flags: string[];
 }
@@ -26,7 +28,7 @@ export function smapsAt(address: number, text: string = fs.readFileSync('/proc/s
     return dash > 0 && /^[0-9a-f]+-[0-9a-f]+$/.test(range) && range.slice(0, dash).replace(/^0+(?=.)/, '') === start;
   });
   if (at < 0) return null;
-  const entry: SmapsEntry = { header: lines[at] ?? '', rssKb: 0, lockedKb: 0, flags: [] };
+  const entry: SmapsEntry = { header: lines[at] ?? '', rssKb: 0, lockedKb: 0, filePmdKb: 0, flags: [] };
   for (const line of lines.slice(at + 1)) {
     if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) break;
     const m = /^(\w+):\s+(.*)$/.exec(line);
@@ -34,6 +36,7 @@ export function smapsAt(address: number, text: string = fs.readFileSync('/proc/s
     const [, key, value] = m as unknown as [string, string, string];
     if (key === 'Rss') entry.rssKb = Number.parseInt(value, 10);
     else if (key === 'Locked') entry.lockedKb = Number.parseInt(value, 10);
+    else if (key === 'FilePmdMapped') entry.filePmdKb = Number.parseInt(value, 10);
     else if (key === 'VmFlags') entry.flags = value.trim().split(/\s+/);
   }
   return entry;
@@ -77,4 +80,36 @@ export function pagemapOf(address: number, pages: number): PagemapEntry[] {
   const out: PagemapEntry[] = [];
   for (let i = 0; i < pages; i++) out.push(decodePagemap(buf.readBigUInt64LE(i * 8)));
   return out;
+}
+
+/** The transparent huge page switch (sysfs). */
+export type ThpMode = 'always' | 'madvise' | 'never';
+
+const THP_ENABLED = '/sys/kernel/mm/transparent_hugepage/enabled';
+
+/** The bracketed choice of a sysfs switch ("always [madvise] never" -> "madvise"). */
+export function selectedChoice(text: string): string | null {
+  return /\[([^\]]+)\]/.exec(text)?.[1] ?? null;
+}
+
+/** The THP switch now, or null when this kernel has none. */
+export function thpMode(): ThpMode | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(THP_ENABLED, 'utf8');
+  } catch {
+    return null;
+  }
+  const mode = selectedChoice(text);
+  return mode === 'always' || mode === 'madvise' || mode === 'never' ? mode : null;
+}
+
+/** Sets the THP switch (root only). */
+export function setThpMode(mode: ThpMode): void {
+  fs.writeFileSync(THP_ENABLED, mode);
+}
+
+/** Clears the soft-dirty bits of every page and VMA of this process (clear_refs 4). */
+export function clearSoftDirty(): void {
+  fs.writeFileSync('/proc/self/clear_refs', '4');
 }

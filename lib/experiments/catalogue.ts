@@ -18,7 +18,7 @@ import {
   type Scenario,
   SCENARIOS,
 } from './types';
-import { type UseName, USES, useTitle } from './uses';
+import { PMD_SIZED_USES, type UseName, USES, useTitle } from './uses';
 
 export const KIB = 1024;
 
@@ -211,9 +211,16 @@ function build(): CellSpec[] {
       }
     }
   }
-  // What programs do with a mapping: every use on one allocator per technique.
+  // What programs do with a mapping: every use on one allocator per technique;
+  // the huge-page ones at 2 MiB on every safe pair, since there whether the
+  // buffer is one PMD-sized block matters.
   for (const [alloc, method] of SCENARIO_PAIRS) {
-    for (const use of USES) cells.push(makeCell(alloc, method, USE_SIZE, { use }));
+    for (const use of USES.filter((u) => !PMD_SIZED_USES.includes(u))) cells.push(makeCell(alloc, method, USE_SIZE, { use }));
+  }
+  for (const alloc of ALLOCATORS) {
+    for (const method of METHODS.filter((m) => support(alloc, m) === 'safe')) {
+      for (const use of PMD_SIZED_USES) cells.push(makeCell(alloc, method, PLACEMENT_SIZE, { use }));
+    }
   }
   const seen = new Set<string>();
   return cells.filter((c) => (seen.has(c.id) ? false : (seen.add(c.id), true)));

@@ -358,6 +358,46 @@ export const USE_RULES: ExpectationRule[] = [
     reason: "present PTEs of ordinary pages: pagemap shows them present with the driver's own pfns (read as root)",
   },
   {
+    name: 'use-thp-fault-compound-6.1',
+    series: '6.1',
+    matches: both(using('thp-always', 'thp-madvise', 'thp-never'), (c) => c.method === 'fault_page' && c.alloc === 'pages_comp'),
+    verdict: 'ok',
+    detail: 'pmd-mapped',
+    reason:
+      '6.1\'s finish_fault hands a PMD-order compound page to do_set_pmd, which checks only the alignment of the ' +
+      'VMA and the page\'s order, never the THP switch or MADV_*HUGEPAGE: at a 2 MiB-aligned address one PMD maps ' +
+      'the block, in every mode (smaps FilePmdMapped)',
+  },
+  {
+    name: 'use-thp-pte-mapped',
+    series: '*',
+    matches: using('thp-always', 'thp-madvise', 'thp-never'),
+    verdict: 'ok',
+    detail: 'pte-mapped',
+    reason:
+      'only a fault handler over one PMD-order block can be PMD-mapped (pfn and insert techniques write PTEs one ' +
+      'by one), and on 6.12 finish_fault no longer maps a file folio past i_size with a PMD (a device inode\'s ' +
+      'i_size is 0): PTE-mapped whatever the THP switch says',
+  },
+  {
+    name: 'use-soft-dirty-pfnmap',
+    series: '*',
+    matches: both(using('pagemap-soft-dirty'), pfnmap),
+    verdict: 'ok',
+    detail: 'not-present',
+    reason: 'the page walks of clear_refs and pagemap skip VM_PFNMAP VMAs: no page, so no soft-dirty bit, is ever shown',
+  },
+  {
+    name: 'use-soft-dirty-tracked',
+    series: '*',
+    matches: using('pagemap-soft-dirty'),
+    verdict: 'ok',
+    detail: 'tracked',
+    reason:
+      'clear_refs write-protects the PTEs and clears their soft-dirty bits; the next write faults, and the fault ' +
+      'makes the entry dirty, which on x86 sets soft-dirty again: every written page shows it',
+  },
+  {
     name: 'use-uffd-anon-shmem-hugetlb-only',
     series: '*',
     matches: using('uffd-missing', 'uffd-wp', 'uffd-minor'),

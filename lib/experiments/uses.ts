@@ -15,11 +15,15 @@
  *   writes, a registered io_uring buffer).
  * - space: address-space calls on the mapping (mremap, mlock, madvise
  *   advice by advice, mprotect, msync, mincore).
- * - observe: what the kernel shows about the mapping (smaps, pagemap), and
+ * - placement: transparent huge pages, switched always / madvise / never,
+ *   on a mapping at a 2 MiB-aligned address (these run at 2 MiB, on every
+ *   safe pair: whether the buffer is one PMD-sized block matters).
+ * - observe: what the kernel shows about the mapping (smaps, pagemap,
+ *   soft-dirty), and
  *   the tools that watch it (userfaultfd registration, a core dump).
  */
 
-export const USE_FAMILIES = ['kernel', 'space', 'observe'] as const;
+export const USE_FAMILIES = ['kernel', 'space', 'placement', 'observe'] as const;
 export type UseFamily = (typeof USE_FAMILIES)[number];
 
 interface UseEntry {
@@ -79,8 +83,24 @@ export const USE_TABLE = {
   'msync-async': { family: 'space', title: 'msync(MS_ASYNC)' },
   'msync-invalidate': { family: 'space', title: 'msync(MS_ASYNC | MS_INVALIDATE)' },
   mincore: { family: 'space', title: 'mincore(2) after every page was read' },
+  'thp-always': {
+    family: 'placement',
+    title: 'transparent huge pages "always": mapped again at a 2 MiB-aligned address, read, then smaps FilePmdMapped',
+  },
+  'thp-madvise': {
+    family: 'placement',
+    title: 'transparent huge pages "madvise", MADV_HUGEPAGE on a mapping at a 2 MiB-aligned address, read, then smaps',
+  },
+  'thp-never': {
+    family: 'placement',
+    title: 'transparent huge pages "never": mapped again at a 2 MiB-aligned address, read, then smaps FilePmdMapped',
+  },
   smaps: { family: 'observe', title: "/proc/self/smaps: the VMA's special flags and its Rss" },
   pagemap: { family: 'observe', title: "/proc/self/pagemap: present bits and pfns against the driver's own" },
+  'pagemap-soft-dirty': {
+    family: 'observe',
+    title: 'soft-dirty tracking: clear_refs, pagemap, a write to every page, pagemap again',
+  },
   'uffd-missing': { family: 'observe', title: 'userfaultfd registration of the mapping, missing mode' },
   'uffd-wp': { family: 'observe', title: 'userfaultfd registration of the mapping, write-protect mode' },
   'uffd-minor': { family: 'observe', title: 'userfaultfd registration of the mapping, minor mode' },
@@ -114,3 +134,6 @@ export function useTitle(name: UseName): string {
 export function usesOf(family: UseFamily): UseName[] {
   return USES.filter((u) => USE_TABLE[u].family === family);
 }
+
+/** The uses that run at 2 MiB on every safe pair rather than at 16 KiB on the scenario pairs. */
+export const PMD_SIZED_USES: readonly UseName[] = ['thp-always', 'thp-madvise', 'thp-never'];

@@ -29,6 +29,7 @@ import {
   reportKernels,
   seriesDifferences,
   surprises,
+  hugePageGridFor,
   usesGridFor,
   usesSlotText,
   VERDICT_SYMBOLS,
@@ -146,8 +147,8 @@ function usesSection(report: MatrixReport): string {
   const grids = reportKernels(report)
     .map((k) => usesGridFor(report, k.release))
     .filter((g) => g !== null);
-  if (grids.length === 0) return '';
-  const tables = grids.map((g) => {
+  if (grids.length === 0 && reportKernels(report).every((k) => hugePageGridFor(report, k.release) === null)) return '';
+  const tables: string[] = grids.map((g) => {
     const head = `<tr><th>use</th>${g.columns.map((c) => `<th>${html(c.label)}</th>`).join('')}</tr>`;
     const rows = g.rows
       .map(
@@ -166,6 +167,22 @@ function usesSection(report: MatrixReport): string {
       .join('');
     return `<section class="uses"><h3>${html(g.kernel)}</h3><table class="list uses-grid">${head}${rows}</table></section>`;
   });
+  const slot = (rc: ReportCell | null): string => {
+    if (rc === null) return '<td></td>';
+    const cls = differs.has(rc.cell.id) ? ' series-differs' : '';
+    return `<td class="use${cls}" data-cell="${report.cells.indexOf(rc)}" title="${html(rc.headline)}">${sym(rc.verdict, usesSlotText(rc, differs))}</td>`;
+  };
+  for (const k of reportKernels(report)) {
+    const g = hugePageGridFor(report, k.release);
+    if (g === null) continue;
+    const head = `<tr><th>pair</th>${g.uses.map((u) => `<th>${html(u)}</th>`).join('')}</tr>`;
+    const rows = g.rows.map((r, i) => `<tr><td class="mono">${html(r.label)}</td>${(g.slots[i] ?? []).map(slot).join('')}</tr>`).join('');
+    tables.push(
+      `<section class="uses"><h3>${html(k.release)}: huge pages</h3><p class="hint">Each safe pair at 2 MiB, mapped again at a ` +
+        '2 MiB-aligned address with the transparent huge page switch as the column says.</p>' +
+        `<table class="list huge-page-grid">${head}${rows}</table></section>`,
+    );
+  }
   return (
     '<h2>Uses: what a program can do with each technique</h2><p class="hint">Each use on one allocator per technique; ' +
     'the symbol, then the errno, signal or what the use found; ‡ (highlighted) where the outcome differs between ' +

@@ -24,6 +24,7 @@ import {
   reportKernels,
   seriesDifferences,
   surprises,
+  hugePageGridFor,
   usesGridFor,
   usesSlotText,
   verdictSymbol,
@@ -106,6 +107,21 @@ function usesSection(report: MatrixReport, kernel: string, differs: ReadonlySet<
   ];
 }
 
+function hugePageSection(report: MatrixReport, kernel: string, differs: ReadonlySet<string>): string[] {
+  const g = hugePageGridFor(report, kernel);
+  if (g === null) return [];
+  const rows = g.rows.map((r, i) => [code(r.label), ...(g.slots[i] ?? []).map((rc) => (rc === null ? '' : md(usesSlotText(rc, differs))))]);
+  return [
+    '',
+    `### Huge pages on ${md(kernel)}`,
+    '',
+    'Each safe pair at 2 MiB, mapped again at a 2 MiB-aligned address with the transparent huge page switch set as ' +
+      'the column says: pmd-mapped when smaps counts the whole mapping in FilePmdMapped.',
+    '',
+    ...table(['pair \\ use', ...g.uses.map(code)], rows),
+  ];
+}
+
 function kernels(report: MatrixReport): string[] {
   const out: string[] = [];
   const differs = seriesDifferences(report);
@@ -116,7 +132,7 @@ function kernels(report: MatrixReport): string[] {
       `Series ${md(k.series)}. Basic scenario, write-back cache, no fault-around, at each allocator's own sizes:`,
       '',
     );
-    out.push(...grid(report, k.release), ...others(otherCells(report, k.release)), ...usesSection(report, k.release, differs), '');
+    out.push(...grid(report, k.release), ...others(otherCells(report, k.release)), ...usesSection(report, k.release, differs), ...hugePageSection(report, k.release, differs), '');
   }
   return out;
 }

@@ -7,7 +7,7 @@
  * from a run's report.md.
  */
 import { METHODS } from '../experiments/types';
-import { USES } from '../experiments/uses';
+import { PMD_SIZED_USES, USES } from '../experiments/uses';
 import type { MatrixReport, ReportCell } from './schema';
 
 /** A cell's outcome in a word or two: "ok", "EFAULT", "SIGBUS", "ok: resident-none", "kernel-complaint (bad-page-state)". */
@@ -48,7 +48,9 @@ function acrossKernels(cells: readonly ReportCell[]): string {
 }
 
 export function usesSummary(report: MatrixReport): UsesSummary {
-  const cells = report.cells.filter((rc) => rc.cell.scenario === 'use' && rc.cell.use !== undefined);
+  const cells = report.cells.filter(
+    (rc) => rc.cell.scenario === 'use' && rc.cell.use !== undefined && !(PMD_SIZED_USES as readonly string[]).includes(rc.cell.use),
+  );
   const known = METHODS as readonly string[];
   const techniques = [...new Set(cells.map((rc) => rc.cell.method))].sort(
     (a, b) => (known.indexOf(a) + 1 || 99) - (known.indexOf(b) + 1 || 99),
@@ -72,10 +74,40 @@ export function usesSummary(report: MatrixReport): UsesSummary {
   return { techniques, rows };
 }
 
+/**
+ * The huge-page uses in a line each: the pairs by outcome, the most common
+ * outcome last as "the other N pairs".
+ */
+export function hugePageSummaryLines(report: MatrixReport, escape: (s: string) => string = (s) => s): string[] {
+  const out: string[] = [];
+  for (const use of PMD_SIZED_USES) {
+    const cells = report.cells.filter((rc) => rc.cell.scenario === 'use' && rc.cell.use === use);
+    if (cells.length === 0) continue;
+    const byPair = new Map<string, ReportCell[]>();
+    for (const rc of cells) {
+      const key = `${rc.cell.alloc}/${rc.cell.method}`;
+      byPair.set(key, [...(byPair.get(key) ?? []), rc]);
+    }
+    const byOutcome = new Map<string, string[]>();
+    for (const [pair, list] of byPair) {
+      const o = acrossKernels(list);
+      byOutcome.set(o, [...(byOutcome.get(o) ?? []), pair]);
+    }
+    const groups = [...byOutcome].sort((a, b) => a[1].length - b[1].length);
+    const parts = groups.map(([o, pairs], i) =>
+      i === groups.length - 1 && groups.length > 1
+        ? `**${escape(o)}** for the other ${pairs.length} pairs`
+        : `**${escape(o)}** for ${pairs.map((p) => `\`${p}\``).join(', ')}`,
+    );
+    out.push(`- \`${use}\`: ${parts.join('; ')}`);
+  }
+  return out;
+}
+
 /** The summary as Markdown lines: the table of the uses that depend on the technique, then the uniform ones. */
 export function usesSummaryMarkdown(report: MatrixReport, escape: (s: string) => string = (s) => s): string[] {
   const s = usesSummary(report);
-  if (s.rows.length === 0) return [];
+  if (s.rows.length === 0 && hugePageSummaryLines(report).length === 0) return [];
   const varying = s.rows.filter((r) => !r.uniform);
   const out: string[] = [];
   if (varying.length > 0) {
@@ -94,5 +126,7 @@ export function usesSummaryMarkdown(report: MatrixReport, escape: (s: string) =>
   for (const [outcome, uses] of uniform) {
     out.push(`- the same for every technique, **${escape(outcome)}**: ${uses.map((u) => `\`${u}\``).join(', ')}`);
   }
+  const huge = hugePageSummaryLines(report, escape);
+  if (huge.length > 0) out.push('', 'Huge pages (every safe pair at 2 MiB, at a 2 MiB-aligned address):', '', ...huge);
   return out;
 }

@@ -8,7 +8,7 @@
 import { CATALOGUE, SIZES } from '../experiments/catalogue';
 import type { Observation, Outcome } from '../experiments/expectations';
 import { ALLOCATORS, METHODS, type CellSpec } from '../experiments/types';
-import { isUse, type UseFamily, USES, useFamily, useTitle } from '../experiments/uses';
+import { isUse, PMD_SIZED_USES, type UseFamily, USES, useFamily, useTitle } from '../experiments/uses';
 import type { MatrixReport, ReportCell, ReportExpectation, ReportKernel } from './schema';
 
 /** Symbol per verdict; all of them exist in DejaVu Sans, so they render without emoji fonts. */
@@ -262,8 +262,15 @@ export interface UsesGrid {
  * ran none). Columns in the catalogue's technique order; rows in the uses'
  * order, then any use of a newer catalogue.
  */
+/** A use that runs at 2 MiB on every safe pair (the huge-page grid's), not on the scenario pairs. */
+export function isPmdSizedUse(use: string | undefined): boolean {
+  return use !== undefined && (PMD_SIZED_USES as readonly string[]).includes(use);
+}
+
 export function usesGridFor(report: MatrixReport, kernel: string): UsesGrid | null {
-  const ran = cellsOf(report, kernel).filter((rc) => rc.cell.scenario === 'use' && rc.cell.use !== undefined);
+  const ran = cellsOf(report, kernel).filter(
+    (rc) => rc.cell.scenario === 'use' && rc.cell.use !== undefined && !isPmdSizedUse(rc.cell.use),
+  );
   if (ran.length === 0) return null;
   const columns: UsesColumn[] = [];
   for (const method of orderBy(METHODS, ran.map((rc) => rc.cell.method))) {
@@ -279,6 +286,31 @@ export function usesGridFor(report: MatrixReport, kernel: string): UsesGrid | nu
     columns.map((col) => ran.find((rc) => rc.cell.use === row.use && rc.cell.method === col.method && rc.cell.alloc === col.alloc) ?? null),
   );
   return { kernel, columns, rows, slots };
+}
+
+/** The huge-page grid of one kernel: a row per allocator/technique pair, a column per huge-page use. */
+export interface HugePageGrid {
+  kernel: string;
+  rows: { alloc: string; method: string; label: string }[];
+  uses: string[];
+  slots: Array<Array<ReportCell | null>>;
+}
+
+/** The huge-page uses (transparent huge pages always / madvise / never) of one kernel, or null when it ran none. */
+export function hugePageGridFor(report: MatrixReport, kernel: string): HugePageGrid | null {
+  const ran = cellsOf(report, kernel).filter((rc) => rc.cell.scenario === 'use' && isPmdSizedUse(rc.cell.use));
+  if (ran.length === 0) return null;
+  const uses = orderBy(PMD_SIZED_USES, ran.map((rc) => rc.cell.use as string));
+  const rows: HugePageGrid['rows'] = [];
+  for (const alloc of orderBy(ALLOCATORS, ran.map((rc) => rc.cell.alloc))) {
+    for (const method of orderBy(METHODS, ran.filter((rc) => rc.cell.alloc === alloc).map((rc) => rc.cell.method))) {
+      rows.push({ alloc, method, label: `${alloc}/${method}` });
+    }
+  }
+  const slots = rows.map((row) =>
+    uses.map((use) => ran.find((rc) => rc.cell.alloc === row.alloc && rc.cell.method === row.method && rc.cell.use === use) ?? null),
+  );
+  return { kernel, rows, uses, slots };
 }
 
 /** The outcomes of a cell's runs, as a sorted key ("ok (resident-none)|refused (EINVAL)"). */

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  clearSoftDirty,
   coreSegments,
   type Device,
   dumpCore,
@@ -29,7 +30,10 @@ import {
   remoteRead,
   type RemoteHow,
   remoteWrite,
+  setThpMode,
   smapsAt,
+  type ThpMode,
+  thpMode,
   spliceAll,
   smapsAfterLockAll,
   transferAll,
@@ -287,6 +291,70 @@ function coreUse(filter: number): UseHandler {
   };
 }
 
+const PMD = 2 << 20;
+
+/**
+ * The THP switch set to `mode` (put back afterwards), the buffer mapped
+ * again at a free 2 MiB-aligned address (MADV_HUGEPAGE first in 'madvise'
+ * mode), read and written there: how much of it the kernel mapped with PMD
+ * entries (smaps FilePmdMapped) is the finding.
+ */
+function thpUse(mode: ThpMode): UseHandler {
+  return ({ device, map, held, view, verify }) => {
+    const before = thpMode();
+    if (before === null) throw new Error('this kernel has no transparent huge page switch');
+    setThpMode(mode);
+    try {
+      const want = freeAddress(map.length, PMD);
+      const m = device.map({ length: map.length, placement: { mode: 'hint', address: want } });
+      held.push(m);
+      if (m.address !== want) throw new Error(`the hint ${want.toString(16)} was not honoured (mapped at ${m.address.toString(16)})`);
+      if (mode === 'madvise') m.advise('hugepage');
+      view('thp-read', m.checkPattern(USE_SEED_KERNEL));
+      const e = smapsAt(m.address);
+      if (e === null) throw new Error(`no smaps entry starts at ${m.address.toString(16)}`);
+      m.writePattern(USE_SEED_USER);
+      verify(USE_SEED_USER);
+      const kb = map.length / 1024;
+      const outcome = e.filePmdKb >= kb ? 'pmd-mapped' : e.filePmdKb === 0 ? 'pte-mapped' : 'partly-pmd-mapped';
+      return { outcome, facts: { filePmdKb: e.filePmdKb, rssKb: e.rssKb, vmflags: e.flags.join(' ') } };
+    } finally {
+      setThpMode(before);
+    }
+  };
+}
+
+/**
+ * Soft-dirty tracking: clear_refs, then pagemap's soft-dirty bits, a write
+ * to every page, and the bits again: 'tracked' (clear, then set on every
+ * page), 'never-set', 'never-cleared', 'partly', or 'not-present' when
+ * pagemap shows no page at all.
+ */
+const softDirtyUse: UseHandler = ({ map, verify }) => {
+  const pages = Math.ceil(map.length / pageSize());
+  clearSoftDirty();
+  const cleared = pagemapOf(map.address, pages);
+  map.writePattern(USE_SEED_USER);
+  verify(USE_SEED_USER);
+  const written = pagemapOf(map.address, pages);
+  const facts = {
+    presentAfterClear: cleared.filter((e) => e.present).length,
+    dirtyAfterClear: cleared.filter((e) => e.softDirty).length,
+    dirtyAfterWrite: written.filter((e) => e.softDirty).length,
+    pages,
+  };
+  if (cleared.every((e) => !e.present) && written.every((e) => !e.present)) return { outcome: 'not-present', facts };
+  const outcome =
+    facts.dirtyAfterClear === 0 && facts.dirtyAfterWrite === pages
+      ? 'tracked'
+      : facts.dirtyAfterWrite === 0
+        ? 'never-set'
+        : facts.dirtyAfterClear === pages
+          ? 'never-cleared'
+          : 'partly';
+  return { outcome, facts };
+};
+
 const HANDLERS: Record<UseName, UseHandler> = {
   'pipe-read': intoMapping('pipe'),
   'pipe-write': outOfMapping('pipe'),
@@ -454,6 +522,10 @@ const HANDLERS: Record<UseName, UseHandler> = {
               : 'present-pfns-differ';
     return { outcome, facts: { present, matching, pages, firstPfn: entries[0]?.present ? `0x${entries[0].pfn.toString(16)}` : 'none' } };
   },
+  'thp-always': thpUse('always'),
+  'thp-madvise': thpUse('madvise'),
+  'thp-never': thpUse('never'),
+  'pagemap-soft-dirty': softDirtyUse,
   'uffd-missing': uffdUse('missing'),
   'uffd-wp': uffdUse('wp'),
   'uffd-minor': uffdUse('minor'),

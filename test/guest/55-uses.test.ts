@@ -11,6 +11,8 @@
  * - space: mremap moves a mapping with its data and the module counts the
  *   VMAs back to zero; mincore calls a fully mapped VM_PFNMAP range not
  *   resident.
+ * - placement: the THP switch does not decide whether a fault handler's
+ *   PMD-order block is PMD-mapped (6.1: always, 6.12: never).
  * - observe: smaps shows each technique's VMA flags; pagemap shows the
  *   driver's own pfns for inserted pages and nothing for pfn mappings.
  */
@@ -24,8 +26,12 @@ import {
   pagemapOf,
   remoteRead,
   remoteWrite,
+  setThpMode,
   smapsAt,
+  thpMode,
 } from '../../lib/device';
+import * as os from 'node:os';
+import { seriesOf } from '../../lib/vm/kernels';
 import { transferAll } from '../../lib/device/kernel-io';
 import { scratchDisk } from '../../lib/runner/uses';
 import * as fs from 'node:fs';
@@ -155,6 +161,37 @@ describe('uses: what a program does with a mapping', function () {
           map.unmap();
           d.close();
         }
+      }
+    });
+  });
+
+  describe('placement family: transparent huge pages', function () {
+    it('a fault handler over one 2 MiB compound block at a 2 MiB-aligned address: one PMD on 6.1 even with THP "never", PTEs on 6.12', function () {
+      const M2 = 2 << 20;
+      const before = thpMode();
+      assert.ok(before !== null, 'this kernel has a THP switch');
+      setThpMode('never');
+      const d = Device.open();
+      try {
+        d.configure({ allocator: 'pages_comp', technique: 'fault_page', size: M2 });
+        d.fill(KERNEL_SEED);
+        const want = freeAddress(M2, M2);
+        const map = d.map({ placement: { mode: 'hint', address: want } });
+        try {
+          assert.equal(map.address, want);
+          assert.equal(map.checkPattern(KERNEL_SEED), null);
+          const e = smapsAt(map.address);
+          assert.ok(e);
+          const expected = seriesOf(os.release()) === '6.1' ? 2048 : 0;
+          assert.equal(e.filePmdKb, expected, `FilePmdMapped on ${os.release()}`);
+          map.writePattern(USER_SEED);
+          assert.equal(d.verify(USER_SEED).mismatch, null);
+        } finally {
+          map.unmap();
+        }
+      } finally {
+        d.close();
+        setThpMode(before);
       }
     });
   });

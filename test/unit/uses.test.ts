@@ -8,7 +8,9 @@ import { strict as assert } from 'node:assert';
 import { CATALOGUE, SCENARIO_PAIRS, USE_SIZE, makeCell } from '../../lib/experiments/catalogue';
 import { compare, expectationFor } from '../../lib/experiments/expectations';
 import { predictedSmapsFlags } from '../../lib/experiments/use-expectations';
-import { USE_FAMILIES, USES, useFamily, usesOf } from '../../lib/experiments/uses';
+import { PMD_SIZED_USES, USE_FAMILIES, USES, useFamily, usesOf } from '../../lib/experiments/uses';
+import { support } from '../../lib/experiments/support';
+import { ALLOCATORS, METHODS } from '../../lib/experiments/types';
 import { emptyObservation, type CellEvidence } from '../../lib/experiments/types';
 import { judge } from '../../lib/experiments/verdict';
 import { decodePagemap, smapsAt } from '../../lib/device/proc-self';
@@ -17,8 +19,8 @@ import { parseArgs } from '../../lib/cli/args';
 import { filterCells } from '../../lib/cli/select';
 import { renderHtml } from '../../lib/report/html';
 import { renderMarkdown } from '../../lib/report/markdown';
-import { seriesDifferences, usesGridFor, usesSlotText } from '../../lib/report/view';
-import { shortOutcome, usesSummary, usesSummaryMarkdown } from '../../lib/report/uses-summary';
+import { hugePageGridFor, seriesDifferences, usesGridFor, usesSlotText } from '../../lib/report/view';
+import { hugePageSummaryLines, shortOutcome, usesSummary, usesSummaryMarkdown } from '../../lib/report/uses-summary';
 import { expectedResults, K61, K612, report, run, spec } from './report-fixture';
 
 const useCells = CATALOGUE.filter((c) => c.scenario === 'use');
@@ -31,10 +33,15 @@ function predictionOf(id: string, series = '6.1'): string {
 
 describe('uses: what programs do with a mapping', function () {
   describe('catalogue', function () {
-    it('runs every use on every scenario pair, at USE_SIZE, and nothing else is a use cell', function () {
-      assert.equal(useCells.length, USES.length * SCENARIO_PAIRS.length);
+    it('runs every use on every scenario pair at USE_SIZE, the huge-page ones on every safe pair at 2 MiB', function () {
+      const safePairs = ALLOCATORS.flatMap((a) => METHODS.filter((m) => support(a, m) === 'safe').map((m) => [a, m] as const));
+      const small = USES.filter((u) => !PMD_SIZED_USES.includes(u));
+      assert.equal(useCells.length, small.length * SCENARIO_PAIRS.length + PMD_SIZED_USES.length * safePairs.length);
+      for (const [alloc, method] of safePairs) {
+        for (const use of PMD_SIZED_USES) assert.ok(CATALOGUE.some((c) => c.id === `${alloc}/${method}/2M/use:${use}`), `${alloc}/${method} ${use}`);
+      }
       for (const [alloc, method] of SCENARIO_PAIRS) {
-        for (const use of USES) {
+        for (const use of small) {
           const id = `${alloc}/${method}/16K/use:${use}`;
           const c = CATALOGUE.find((x) => x.id === id);
           assert.ok(c, `${id} is in the catalogue`);
@@ -56,11 +63,16 @@ describe('uses: what programs do with a mapping', function () {
   });
 
   describe('predictions', function () {
-    it('every use cell has a use rule of its own, with a reason', function () {
+    it('every use cell has a use rule of its own, with a reason, unless the kernel refuses the mapping itself', function () {
       for (const c of useCells) {
         for (const series of ['6.1', '6.12']) {
           const e = expectationFor(c, series);
           assert.ok(e, `${c.id} on ${series}`);
+          const plain = expectationFor(makeCell(c.alloc, c.method, c.size), series);
+          if (plain?.verdict === 'refused') {
+            assert.equal(e.name, plain.name, `${c.id}: the mapping is refused, as in its basic cell`);
+            continue;
+          }
           assert.match(e.name, /^use-/, `${c.id} matched ${e.name}, not a use rule`);
           assert.ok(e.reason.length > 20, `${c.id}: a reason`);
           assert.equal(e.also, undefined, `${c.id}: one outcome predicted`);
@@ -126,6 +138,17 @@ describe('uses: what programs do with a mapping', function () {
       assert.equal(predictionOf('pages_array/fault_page/16K/use:core-dump-shared'), 'ok (not-dumped)');
     });
 
+    it('huge pages: only a fault handler over one PMD-order block on 6.1 is PMD-mapped, in every THP mode', function () {
+      for (const mode of ['always', 'madvise', 'never']) {
+        assert.equal(predictionOf(`pages_comp/fault_page/2M/use:thp-${mode}`, '6.1'), 'ok (pmd-mapped)');
+        assert.equal(predictionOf(`pages_comp/fault_page/2M/use:thp-${mode}`, '6.12'), 'ok (pte-mapped)');
+        assert.equal(predictionOf(`pages_array/fault_page/2M/use:thp-${mode}`, '6.1'), 'ok (pte-mapped)');
+        assert.equal(predictionOf(`pages_comp/remap_pfn_range/2M/use:thp-${mode}`, '6.1'), 'ok (pte-mapped)');
+      }
+      assert.equal(predictionOf('pages_comp/vmf_insert_pfn/16K/use:pagemap-soft-dirty'), 'ok (not-present)');
+      assert.equal(predictionOf('pages_array/vm_insert_pages/16K/use:pagemap-soft-dirty'), 'ok (tracked)');
+    });
+
     it('a prediction with a finding is not met by ok with another finding, nor by a bare ok', function () {
       const c = spec('pages_comp/remap_pfn_range/16K/use:mincore');
       assert.equal(compare(c, '6.1', 'ok', 'resident-none'), 'agrees');
@@ -170,7 +193,7 @@ describe('uses: what programs do with a mapping', function () {
     });
 
     it('an unknown use is a usage error naming the choices', function () {
-      assert.throws(() => parseArgs(['matrix', '--use', 'teleport']), /--use is one of kernel, space, observe, pipe-read/);
+      assert.throws(() => parseArgs(['matrix', '--use', 'teleport']), /--use is one of kernel, space, placement, observe, pipe-read/);
     });
   });
 
@@ -240,7 +263,7 @@ describe('uses: what programs do with a mapping', function () {
     it('has a row per use and a column per technique (with its allocator), each slot a cell of that kernel', function () {
       const g = usesGridFor(r, K61);
       assert.ok(g);
-      assert.deepEqual(g.rows.map((x) => x.use), USES);
+      assert.deepEqual(g.rows.map((x) => x.use), USES.filter((u) => !PMD_SIZED_USES.includes(u)));
       assert.equal(g.columns.length, SCENARIO_PAIRS.length);
       assert.ok(g.columns.some((c) => c.label === 'remap_pfn_range (vmalloc_user)'));
       for (const [i, row] of g.slots.entries()) {
@@ -262,7 +285,11 @@ describe('uses: what programs do with a mapping', function () {
     it('marks the cells whose outcome differs between series, and only those', function () {
       const differs = seriesDifferences(r);
       // The changed cell, and the registered io_uring buffer, predicted to change from 6.1 to 6.12.
-      const predicted = useCells.filter((c) => c.use === 'io-uring-fixed' && !['remap_pfn_range', 'vmf_insert_pfn', 'dma_mmap_coherent'].includes(c.method));
+      const predicted = useCells.filter(
+        (c) =>
+          (c.use === 'io-uring-fixed' && !['remap_pfn_range', 'vmf_insert_pfn', 'dma_mmap_coherent'].includes(c.method)) ||
+          (PMD_SIZED_USES.includes(c.use as never) && c.alloc === 'pages_comp' && c.method === 'fault_page'),
+      );
       assert.deepEqual(
         [...differs].filter((id) => id.includes('/use:')).sort(),
         [changed, ...predicted.map((c) => c.id)].sort(),
@@ -290,6 +317,24 @@ describe('uses: what programs do with a mapping', function () {
       const marked = (page.match(/<td class="use series-differs"/g) ?? []).length;
       const useDiffs = [...seriesDifferences(r)].filter((id) => id.includes('/use:')).length;
       assert.equal(marked, 2 * useDiffs, 'both kernels mark each use cell that changed');
+    });
+
+    it('the huge-page uses have a grid of their own: a row per safe pair at 2 MiB, a column per THP mode', function () {
+      const g = hugePageGridFor(r, K61);
+      assert.ok(g);
+      assert.deepEqual(g.uses, [...PMD_SIZED_USES]);
+      assert.ok(g.rows.some((x) => x.label === 'pages_comp/fault_page'));
+      assert.equal(g.rows.length * g.uses.length, useCells.filter((c) => PMD_SIZED_USES.includes(c.use as never)).length);
+      const text = renderMarkdown(r);
+      assert.ok(text.includes(`### Huge pages on ${K61}`));
+      const row = text.split('\n').find((l) => l.startsWith('| `pages_comp/fault_page` |') && l.includes('pmd-mapped'));
+      assert.ok(row, 'the 6.1 grid shows the PMD-mapped pair');
+    });
+
+    it('says in a line per huge-page use which pairs were PMD-mapped, and the rest as the other pairs', function () {
+      const lines = hugePageSummaryLines(r);
+      assert.equal(lines.length, PMD_SIZED_USES.length);
+      assert.match(lines[0] as string, /^- `thp-always`: .*\*\*6\.1: ok: pmd-mapped; 6\.12: ok: pte-mapped\*\* for `pages_comp\/fault_page`; \*\*ok: pte-mapped\*\* for the other \d+ pairs$/);
     });
 
     it('a use cell of a newer catalogue still gets a row', function () {
