@@ -53,6 +53,7 @@ static Napi::Object InitMmaplab(Napi::Env env, Napi::Object exports)
 	exports.Set("coreDumpChild", Napi::Function::New(env, CoreDumpChild, "coreDumpChild"));
 	exports.Set("forkHold", Napi::Function::New(env, ForkHold, "forkHold"));
 	exports.Set("forkRelease", Napi::Function::New(env, ForkRelease, "forkRelease"));
+	exports.Set("pressureChild", Napi::Function::New(env, PressureChild, "pressureChild"));
 	return exports;
 }
 

@@ -86,6 +86,7 @@ Napi::Value UffdRegister(const Napi::CallbackInfo &info);
 Napi::Value CoreDumpChild(const Napi::CallbackInfo &info);
 Napi::Value ForkHold(const Napi::CallbackInfo &info);
 Napi::Value ForkRelease(const Napi::CallbackInfo &info);
+Napi::Value PressureChild(const Napi::CallbackInfo &info);
 
 } // namespace mmaplab
 

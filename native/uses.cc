@@ -47,6 +47,14 @@ char *RangeAddress(const Napi::CallbackInfo &info, size_t i, Mapping *m, size_t 
 	return static_cast<char *>(m->addr) + offset;
 }
 
+// The byte count a read/write-like call returned, or its failure thrown.
+Napi::Value BytesOrThrow(Napi::Env env, ssize_t n, const char *call)
+{
+	if (n < 0)
+		ThrowErrno(env, errno, call);
+	return Napi::Number::New(env, static_cast<double>(n));
+}
+
 Napi::Array FdPair(Napi::Env env, const int fds[2])
 {
 	Napi::Array a = Napi::Array::New(env, 2);
@@ -230,9 +238,7 @@ Napi::Value Transfer(const Napi::CallbackInfo &info)
 		n = out ? pwrite(fd, p, length, position) : pread(fd, p, length, position);
 	else
 		n = out ? write(fd, p, length) : read(fd, p, length);
-	if (n < 0)
-		ThrowErrno(env, errno, call);
-	return Napi::Number::New(env, static_cast<double>(n));
+	return BytesOrThrow(env, n, call);
 }
 
 // vmsplice(buffer, offset, length, fd) -> bytes: the mapped range into the
@@ -248,10 +254,7 @@ Napi::Value Vmsplice(const Napi::CallbackInfo &info)
 	int fd = ArgInt32(info, 3, "fd");
 	struct iovec iov = { p, length };
 
-	ssize_t n = vmsplice(fd, &iov, 1, 0);
-	if (n < 0)
-		ThrowErrno(env, errno, "vmsplice");
-	return Napi::Number::New(env, static_cast<double>(n));
+	return BytesOrThrow(env, vmsplice(fd, &iov, 1, 0), "vmsplice");
 }
 
 // splice(fdIn, fdOut, length) -> bytes, at each file's own position.
@@ -264,10 +267,7 @@ Napi::Value Splice(const Napi::CallbackInfo &info)
 	int out = ArgInt32(info, 1, "fdOut");
 	uint64_t length = ArgSafeUint(info, 2, "length");
 
-	ssize_t n = splice(in, nullptr, out, nullptr, static_cast<size_t>(length), 0);
-	if (n < 0)
-		ThrowErrno(env, errno, "splice");
-	return Napi::Number::New(env, static_cast<double>(n));
+	return BytesOrThrow(env, splice(in, nullptr, out, nullptr, static_cast<size_t>(length), 0), "splice");
 }
 
 // remoteAccess(buffer, offset, length, how, write, seed, firstIndex) ->
@@ -621,6 +621,65 @@ Napi::Value ForkRelease(const Napi::CallbackInfo &info)
 		ThrowErrno(env, werr, "waitpid");
 	if (err != 0)
 		ThrowErrno(env, err, "write");
+	return ExitOf(env, status, Napi::Object::New(env));
+}
+
+} // namespace mmaplab
+
+namespace mmaplab {
+
+// pressureChild(buffer, procsPath, filePath, passes, seed, firstIndex) ->
+// { exitCode, signal }: a forked child joins the cgroup whose cgroup.procs
+// is `procsPath`, reads every page of the mapping it inherited, reads
+// `filePath` through `passes` times (page cache charged to that cgroup, so
+// a low memory.max makes the kernel reclaim while the mapping is held),
+// then checks that the mapping still holds the uapi pattern (exit 1 if
+// not; 3: it could not join the cgroup; 4: it could not read the file).
+Napi::Value PressureChild(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+
+	CheckArgCount(info, 6);
+	Mapping *m = LiveMapping(info, "fork");
+	if (!info[1].IsString() || !info[2].IsString())
+		ThrowArg(env, "ERR_INVALID_ARG_TYPE", "procsPath, filePath", "of type string");
+	std::string procs = info[1].As<Napi::String>().Utf8Value();
+	std::string file = info[2].As<Napi::String>().Utf8Value();
+	uint32_t passes = ArgUint32(info, 3, "passes");
+	uint32_t seed = ArgUint32(info, 4, "seed");
+	uint32_t first = ArgUint32(info, 5, "firstIndex");
+	volatile uint32_t *words = static_cast<volatile uint32_t *>(m->addr);
+	size_t nwords = m->len / 4, per_page = PageSize() / 4;
+
+	pid_t pid = fork();
+	if (pid < 0)
+		ThrowErrno(env, errno, "fork");
+	if (pid == 0) {
+		int fd = open(procs.c_str(), O_WRONLY);
+		if (fd < 0 || write(fd, "0", 1) != 1)
+			_exit(3);
+		close(fd);
+		for (size_t i = 0; i < nwords; i += per_page)
+			(void)words[i];
+		static char chunk[64 * 1024];
+		for (uint32_t pass = 0; pass < passes; pass++) {
+			fd = open(file.c_str(), O_RDONLY);
+			if (fd < 0)
+				_exit(4);
+			while (read(fd, chunk, sizeof(chunk)) > 0)
+				;
+			close(fd);
+		}
+		for (size_t i = 0; i < nwords; i++) {
+			if (words[i] != mmaplab_pattern_word(seed, static_cast<uint32_t>(first + i)))
+				_exit(1);
+		}
+		_exit(0);
+	}
+	int status;
+	int werr = WaitChild(pid, &status);
+	if (werr != 0)
+		ThrowErrno(env, werr, "waitpid");
 	return ExitOf(env, status, Napi::Object::New(env));
 }
 

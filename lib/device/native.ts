@@ -320,6 +320,19 @@ export interface NativeAddon {
   forkHold(buffer: ArrayBuffer): { pid: number; fd: number };
   /** The held child writes the pattern over its mapping, checks it (exit 1: mismatch) and exits. */
   forkRelease(pid: number, fd: number, seed: number, firstIndex: number): { exitCode: number | null; signal: number | null };
+  /**
+   * A forked child joins the cgroup of `procsPath`, reads the mapping, reads
+   * `filePath` `passes` times, then checks the mapping holds the pattern
+   * (exit 1 if not, 3: could not join, 4: could not read the file).
+   */
+  pressureChild(
+    buffer: ArrayBuffer,
+    procsPath: string,
+    filePath: string,
+    passes: number,
+    seed: number,
+    firstIndex: number,
+  ): { exitCode: number | null; signal: number | null };
   /** sched_setaffinity(2): pins process `pid` (0: the caller) to CPU `cpu`. */
   setAffinity(pid: number, cpu: number): void;
   constants(): NativeConstants;
@@ -331,7 +344,7 @@ const FUNCTIONS: readonly (keyof NativeAddon)[] = [
   'touch', 'readAll', 'fillAll', 'patternWrite', 'patternCheck', 'forkWrite', 'forkTouch', 'setAffinity', 'constants',
   'pipe', 'socketPair', 'transfer', 'vmsplice', 'splice', 'remoteAccess', 'futexHandoff', 'futexWaitPrivate',
   'mlock', 'munlock', 'childSmaps', 'ioUring', 'uffdRegister', 'coreDumpChild',
-  'forkHold', 'forkRelease',
+  'forkHold', 'forkRelease', 'pressureChild',
 ];
 
 let addon: NativeAddon | undefined;

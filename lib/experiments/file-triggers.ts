@@ -21,6 +21,7 @@ import { checkPattern } from '../device/pattern';
 import type { StoreSnapshot } from '../device/store';
 import { FsyncHelper } from './fsync-helper';
 import type { PressureReady } from './pressure-child';
+import { memoryCgroup } from '../util/cgroup';
 import { sendIfAlive } from '../util/child';
 
 export const FILE_TECHNIQUES = ['page_cache', 'deferred_io', 'control'] as const;
@@ -352,21 +353,6 @@ function recordArrivals(result: TriggerResult, snap: StoreSnapshot, data: Buffer
   });
 }
 
-const CGROUP_ROOT = '/sys/fs/cgroup';
-
-/** A fresh cgroup v2 with the memory controller (mounting cgroup2 if nothing is mounted there). */
-function memoryCgroup(): string {
-  if (!fs.existsSync(path.join(CGROUP_ROOT, 'cgroup.controllers'))) {
-    const r = spawnSync('mount', ['-t', 'cgroup2', 'none', CGROUP_ROOT], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`cannot mount cgroup2 on ${CGROUP_ROOT}: ${r.stderr.trim()}`);
-  }
-  const control = fs.readFileSync(path.join(CGROUP_ROOT, 'cgroup.subtree_control'), 'utf8');
-  if (!control.split(/\s+/).includes('memory')) fs.writeFileSync(path.join(CGROUP_ROOT, 'cgroup.subtree_control'), '+memory');
-  const dir = path.join(CGROUP_ROOT, `mmaplab-pressure-${process.pid}`);
-  fs.mkdirSync(dir);
-  return dir;
-}
-
 function waitMessage<T>(child: ReturnType<typeof fork>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the writer did not report within ${ms} ms`)), ms);
@@ -383,7 +369,7 @@ function waitMessage<T>(child: ReturnType<typeof fork>, ms: number): Promise<T> 
 
 async function measurePressure(o: Required<TriggerOptions>, devicePath: string | undefined, result: TriggerResult): Promise<void> {
   const pageSize = nativeConstants().PAGE_SIZE;
-  const cgroup = memoryCgroup();
+  const cgroup = memoryCgroup('mmaplab-pressure');
   const child = fork(
     path.join(__dirname, 'pressure-child.js'),
     [cgroup, devicePath ?? '/dev/mmaplab', String(o.size), String(SEED_WRITTEN)],

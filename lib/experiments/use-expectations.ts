@@ -435,6 +435,16 @@ export const USE_RULES: ExpectationRule[] = [
       'vm_insert_page and friends leave the VMA without VM_DONTDUMP, so with bit 3 set the whole mapping is ' +
       'dumped, the driver\'s data read page by page through get_dump_page',
   },
+  {
+    name: 'use-reclaim-skips-driver-pages',
+    series: '*',
+    matches: using('reclaim-pressure'),
+    verdict: 'ok',
+    detail: 'unmoved',
+    reason:
+      'reclaim works on the pages of its LRU lists, and a driver\'s pages are on none (nor charged to the cgroup): ' +
+      'under pressure the mapping keeps the same pages and the same data, whatever the technique',
+  },
   ...(
     [
       'remap_pfn_range',

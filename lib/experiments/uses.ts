@@ -18,12 +18,14 @@
  * - placement: transparent huge pages, switched always / madvise / never,
  *   on a mapping at a 2 MiB-aligned address (these run at 2 MiB, on every
  *   safe pair: whether the buffer is one PMD-sized block matters).
+ * - pressure: reclaim in a memory-limited cgroup while a process of it holds
+ *   the mapping.
  * - observe: what the kernel shows about the mapping (smaps, pagemap,
  *   soft-dirty), and
  *   the tools that watch it (userfaultfd registration, a core dump).
  */
 
-export const USE_FAMILIES = ['kernel', 'space', 'placement', 'observe'] as const;
+export const USE_FAMILIES = ['kernel', 'space', 'placement', 'observe', 'pressure'] as const;
 export type UseFamily = (typeof USE_FAMILIES)[number];
 
 interface UseEntry {
@@ -111,6 +113,11 @@ export const USE_TABLE = {
   'core-dump-shared': {
     family: 'observe',
     title: 'a forked child dumps core with shared file mappings in its coredump_filter (0x18): is the mapping in the core?',
+  },
+  'reclaim-pressure': {
+    family: 'pressure',
+    title:
+      'a forked child holding the mapping reads a disk through a cgroup limited to 4 MiB, so the kernel reclaims under it; do the driver\'s pages move?',
   },
 } as const satisfies Record<string, UseEntry>;
 

@@ -46,6 +46,7 @@ import { checkPattern, writePattern } from '../device/pattern';
 import type { Mismatch } from '../experiments/types';
 import type { UseName } from '../experiments/uses';
 import { SCRATCH_DISK_SERIAL } from '../vm/scratch-disk';
+import { memoryCgroup, memoryEvents } from '../util/cgroup';
 
 import { SEED_KERNEL as USE_SEED_KERNEL, SEED_USER as USE_SEED_USER } from './seeds';
 
@@ -86,11 +87,12 @@ function writeAllFd(fd: number, buf: Buffer): void {
   for (let done = 0; done < buf.length; ) done += fs.writeSync(fd, buf, done, buf.length - done);
 }
 
-function readAllFd(fd: number, length: number): Buffer {
+/** Up to `length` bytes of `fd`, from its own position (null) or from `position`, until it ends. */
+function readFully(fd: number, length: number, position: number | null = null): Buffer {
   const buf = Buffer.alloc(length);
   let done = 0;
   while (done < length) {
-    const n = fs.readSync(fd, buf, done, length - done, null);
+    const n = fs.readSync(fd, buf, done, length - done, position === null ? null : position + done);
     if (n === 0) break;
     done += n;
   }
@@ -121,7 +123,7 @@ function outOfMapping(kind: 'pipe' | 'socket'): UseHandler {
   return ({ map, view }) => {
     using fds = kind === 'pipe' ? openPipe() : openSocketPair();
     const n = transferAll(map, fds.b, 'out');
-    view(`${kind}-write`, shortOr(readAllFd(fds.a, map.length), map.length, USE_SEED_KERNEL, map.offset));
+    view(`${kind}-write`, shortOr(readFully(fds.a, map.length), map.length, USE_SEED_KERNEL, map.offset));
     return plain({ bytes: n });
   };
 }
@@ -232,18 +234,13 @@ const odirectWrite: UseHandler = ({ map, view }) => {
     fs.closeSync(direct);
   }
   const fd = fs.openSync(disk, 'r');
-  const back = Buffer.alloc(map.length);
+  let back: Buffer;
   try {
-    let done = 0;
-    while (done < back.length) {
-      const k = fs.readSync(fd, back, done, back.length - done, ODIRECT_WRITE_AT + done);
-      if (k === 0) break;
-      done += k;
-    }
+    back = readFully(fd, map.length, ODIRECT_WRITE_AT);
   } finally {
     fs.closeSync(fd);
   }
-  view('odirect-write', checkBytes(back, USE_SEED_KERNEL, map.offset));
+  view('odirect-write', shortOr(back, map.length, USE_SEED_KERNEL, map.offset));
   return plain({ bytes: n, disk });
 };
 
@@ -259,7 +256,7 @@ function ringUse(direction: 'in' | 'out', fixed: boolean): UseHandler {
       return plain({ bytes: n });
     }
     const n = ioUring(map, p.b, 'out', fixed);
-    view('io-uring-write', shortOr(readAllFd(p.a, n), map.length, USE_SEED_KERNEL, map.offset));
+    view('io-uring-write', shortOr(readFully(p.a, n), map.length, USE_SEED_KERNEL, map.offset));
     return plain({ bytes: n });
   };
 }
@@ -355,6 +352,43 @@ const softDirtyUse: UseHandler = ({ map, verify }) => {
   return { outcome, facts };
 };
 
+/** The cgroup limit of the pressure use: below what reading the scratch disk through the page cache charges. */
+const PRESSURE_LIMIT = 4 << 20;
+
+/**
+ * Reclaim while the mapping is held: a forked child joins a cgroup limited
+ * to PRESSURE_LIMIT, reads the mapping, reads the scratch disk (twice its
+ * limit) through the page cache, and checks the mapping again. Whether the
+ * driver's pages moved ('unmoved' or 'moved', by the pfns INFO reports
+ * before and after) is the finding; 'no-reclaim' when the cgroup never hit
+ * its limit.
+ */
+const reclaimPressure: UseHandler = ({ device, map, view }) => {
+  const pfns = (): bigint[] => (device.info({ pages: true }).pages ?? []).map((p) => p.pfn);
+  const before = pfns();
+  const disk = scratchDisk();
+  const cg = memoryCgroup('mmaplab-use-pressure');
+  let end: { exitCode: number | null; signal: number | null };
+  let events: Record<string, number>;
+  try {
+    fs.writeFileSync(path.join(cg, 'memory.max'), String(PRESSURE_LIMIT));
+    end = native().pressureChild(map.buffer, path.join(cg, 'cgroup.procs'), disk, 2, USE_SEED_KERNEL, map.offset / 4);
+    events = memoryEvents(cg);
+  } finally {
+    fs.rmdirSync(cg);
+  }
+  if (end.signal !== null) throw new ChildSignal(signalName(end.signal));
+  if (end.exitCode !== 0 && end.exitCode !== 1) throw new Error(`the pressure child failed (exit ${end.exitCode}: 3 cgroup, 4 disk)`);
+  if (end.exitCode === 1) view('pressure-child-reread', { offset: 0, expected: 0, found: 1 });
+  view('after-pressure', map.checkPattern(USE_SEED_KERNEL));
+  const after = pfns();
+  const moved = after.length !== before.length || after.some((p, i) => p !== before[i]);
+  const limitHits = events['max'] ?? 0;
+  // No limit hit: nothing was reclaimed, and the cell did not test what it says.
+  const outcome = limitHits === 0 ? 'no-reclaim' : moved ? 'moved' : 'unmoved';
+  return { outcome, facts: { limitHits, oomKills: events['oom_kill'] ?? 0 } };
+};
+
 const HANDLERS: Record<UseName, UseHandler> = {
   'pipe-read': intoMapping('pipe'),
   'pipe-write': outOfMapping('pipe'),
@@ -369,7 +403,7 @@ const HANDLERS: Record<UseName, UseHandler> = {
   vmsplice: ({ map, view }) => {
     using p = openPipe();
     const n = vmspliceAll(map, p.b);
-    view('vmsplice', shortOr(readAllFd(p.a, n), map.length, USE_SEED_KERNEL, map.offset));
+    view('vmsplice', shortOr(readFully(p.a, n), map.length, USE_SEED_KERNEL, map.offset));
     return plain({ bytes: n });
   },
   splice: ({ map, view }) => {
@@ -380,7 +414,7 @@ const HANDLERS: Record<UseName, UseHandler> = {
     fs.unlinkSync(file);
     try {
       const moved = spliceAll(p.a, fd, n);
-      view('splice', shortOr(Buffer.from(readAt(fd, moved)), map.length, USE_SEED_KERNEL, map.offset));
+      view('splice', shortOr(readFully(fd, moved, 0), map.length, USE_SEED_KERNEL, map.offset));
       return plain({ bytes: moved });
     } finally {
       fs.closeSync(fd);
@@ -531,6 +565,7 @@ const HANDLERS: Record<UseName, UseHandler> = {
   'uffd-minor': uffdUse('minor'),
   'core-dump': coreUse(0x10),
   'core-dump-shared': coreUse(0x18),
+  'reclaim-pressure': reclaimPressure,
 };
 
 /** A forked child of the use was killed by a signal: the cell's signal. */
@@ -538,17 +573,6 @@ export class ChildSignal extends Error {
   constructor(readonly signal: string) {
     super(`a child touching the mapping was killed by ${signal}`);
   }
-}
-
-function readAt(fd: number, length: number): Buffer {
-  const buf = Buffer.alloc(length);
-  let done = 0;
-  while (done < length) {
-    const n = fs.readSync(fd, buf, done, length - done, done);
-    if (n === 0) break;
-    done += n;
-  }
-  return buf.subarray(0, done);
 }
 
 /** Runs one use on a cell's mapping. */

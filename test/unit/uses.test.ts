@@ -146,6 +146,7 @@ describe('uses: what programs do with a mapping', function () {
         assert.equal(predictionOf(`pages_comp/remap_pfn_range/2M/use:thp-${mode}`, '6.1'), 'ok (pte-mapped)');
       }
       assert.equal(predictionOf('pages_comp/vmf_insert_pfn/16K/use:pagemap-soft-dirty'), 'ok (not-present)');
+      assert.equal(predictionOf('vmalloc_user/fault_page/16K/use:reclaim-pressure'), 'ok (unmoved)');
       assert.equal(predictionOf('pages_array/vm_insert_pages/16K/use:pagemap-soft-dirty'), 'ok (tracked)');
     });
 
@@ -193,7 +194,7 @@ describe('uses: what programs do with a mapping', function () {
     });
 
     it('an unknown use is a usage error naming the choices', function () {
-      assert.throws(() => parseArgs(['matrix', '--use', 'teleport']), /--use is one of kernel, space, placement, observe, pipe-read/);
+      assert.throws(() => parseArgs(['matrix', '--use', 'teleport']), /--use is one of kernel, space, placement, observe, pressure, pipe-read/);
     });
   });
 
