@@ -408,32 +408,22 @@ Napi::Value FutexHandoff(const Napi::CallbackInfo &info)
 		_exit(0);
 	}
 
-	bool woken = false;
-	int wake_err = 0;
+	bool woken = false, reaped = false;
+	int wake_err = 0, status = 0;
 	struct timespec tick = { 0, 1000000 };
-	for (int i = 0; i < 2000 && !woken; i++) {
+	for (int i = 0; i < 2000 && !woken && !reaped; i++) {
 		long n = Futex(word, FUTEX_WAKE, 1, nullptr);
 		if (n < 0) {
 			wake_err = errno;
 			break;
 		}
 		woken = n > 0;
-		if (!woken) {
-			int st;
-			if (waitpid(pid, &st, WNOHANG) == pid) {
-				// It is gone before any wake found it: keep its status.
-				int32_t w = *waiter;
-				munmap(shared, page);
-				Napi::Object out = Napi::Object::New(env);
-				out.Set("woken", Napi::Boolean::New(env, false));
-				out.Set("waiter", Napi::String::New(env, WaiterName(w)));
-				return ExitOf(env, st, out);
-			}
+		// A child gone before any wake found it keeps its own status.
+		reaped = !woken && waitpid(pid, &status, WNOHANG) == pid;
+		if (!woken && !reaped)
 			nanosleep(&tick, nullptr);
-		}
 	}
-	int status;
-	int werr = WaitChild(pid, &status);
+	int werr = reaped ? 0 : WaitChild(pid, &status);
 	int32_t w = *waiter;
 	munmap(shared, page);
 	if (werr != 0)
@@ -553,9 +543,6 @@ Napi::Value ChildSmaps(const Napi::CallbackInfo &info)
 	return out;
 }
 
-} // namespace mmaplab
-
-namespace mmaplab {
 
 // forkHold(buffer) -> { pid, fd }: a forked child that holds the mapping
 // (inherited) and waits for forkRelease(). Meanwhile this process may drop
@@ -624,9 +611,6 @@ Napi::Value ForkRelease(const Napi::CallbackInfo &info)
 	return ExitOf(env, status, Napi::Object::New(env));
 }
 
-} // namespace mmaplab
-
-namespace mmaplab {
 
 // pressureChild(buffer, procsPath, filePath, passes, seed, firstIndex) ->
 // { exitCode, signal }: a forked child joins the cgroup whose cgroup.procs
