@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/async.cc",
+        "native/child.cc",
         "native/constants.cc",
         "native/errors.cc",
         "native/fd.cc",

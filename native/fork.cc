@@ -11,6 +11,7 @@
 // before the fork, so a child killed by a signal still says where. It runs
 // nothing but the loop and _exit() (a forked child of a threaded process
 // may only do what is async-signal-safe).
+#include "child.h"
 #include "mapping.h"
 
 #include <linux/mmaplab.h>
@@ -83,36 +84,16 @@ Napi::Value ForkTouch(const Napi::CallbackInfo &info)
 	if (offset > len || length > len - offset)
 		ThrowRange(env, "length", "such that offset + length lies inside the buffer");
 
-	size_t page = PageSize();
-	void *shared = mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (shared == MAP_FAILED)
-		ThrowErrno(env, errno, "mmap");
-	volatile int32_t *reached = static_cast<volatile int32_t *>(shared);
+	SharedArea shared(env, PageSize());
+	volatile int32_t *reached = reinterpret_cast<volatile int32_t *>(shared.Data());
 	*reached = -1;
 
-	pid_t pid = fork();
-	if (pid < 0) {
-		int err = errno;
-		munmap(shared, page);
-		ThrowErrno(env, err, "fork");
-	}
+	pid_t pid = ForkOrThrow(env);
 	if (pid == 0)
 		ChildTouch(data + offset, length, mode, seed, first, reached);
 
-	int status;
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			int err = errno;
-			munmap(shared, page);
-			ThrowErrno(env, err, "waitpid");
-		}
-	}
+	Napi::Object r = ExitOf(env, WaitOrThrow(env, pid), Napi::Object::New(env));
 	int32_t last = *reached;
-	munmap(shared, page);
-
-	Napi::Object r = Napi::Object::New(env);
-	r.Set("exitCode", WIFEXITED(status) ? Napi::Number::New(env, WEXITSTATUS(status)) : env.Null());
-	r.Set("signal", WIFSIGNALED(status) ? Napi::Number::New(env, WTERMSIG(status)) : env.Null());
 	r.Set("page", last >= 0 ? Napi::Number::New(env, last) : env.Null());
 	return r;
 }

@@ -3,6 +3,7 @@
 // Uses of a mapping that need more than one system call of plumbing:
 // io_uring (a one-entry ring, raw system calls, no liburing), userfaultfd
 // registration, and a core dump of a forked child holding the mapping.
+#include "child.h"
 #include "mapping.h"
 
 #include <linux/io_uring.h>
@@ -94,6 +95,17 @@ public:
 		return 0;
 	}
 
+	// io_uring_enter submitting `submit` entries and waiting for one
+	// completion, EINTR retried: 0, or its errno.
+	int Enter(unsigned submit)
+	{
+		while (syscall(__NR_io_uring_enter, fd_, submit, 1, IORING_ENTER_GETEVENTS, nullptr, 0) < 0) {
+			if (errno != EINTR)
+				return errno;
+		}
+		return 0;
+	}
+
 	// Submits `sqe`, waits for its completion: *res is the CQE's result.
 	// Returns 0, or the errno of io_uring_enter.
 	int Run(const struct io_uring_sqe &sqe, int32_t *res)
@@ -103,19 +115,14 @@ public:
 		static_cast<struct io_uring_sqe *>(sqes_)[idx] = sqe;
 		sq_array_[idx] = idx;
 		__atomic_store_n(sq_tail_, tail + 1, __ATOMIC_RELEASE);
-		long n;
-		do {
-			n = syscall(__NR_io_uring_enter, fd_, 1, 1, IORING_ENTER_GETEVENTS, nullptr, 0);
-		} while (n < 0 && errno == EINTR);
-		if (n < 0)
-			return errno;
+		int err = Enter(1);
+		if (err != 0)
+			return err;
 		unsigned head = __atomic_load_n(cq_head_, __ATOMIC_RELAXED);
 		while (head == __atomic_load_n(cq_tail_, __ATOMIC_ACQUIRE)) {
-			do {
-				n = syscall(__NR_io_uring_enter, fd_, 0, 1, IORING_ENTER_GETEVENTS, nullptr, 0);
-			} while (n < 0 && errno == EINTR);
-			if (n < 0)
-				return errno;
+			err = Enter(0);
+			if (err != 0)
+				return err;
 		}
 		*res = cqes_[head & *cq_mask_].res;
 		__atomic_store_n(cq_head_, head + 1, __ATOMIC_RELEASE);
@@ -249,9 +256,7 @@ Napi::Value CoreDumpChild(const Napi::CallbackInfo &info)
 	char text[16];
 	int n = filter < 0 ? 0 : snprintf(text, sizeof(text), "0x%x\n", static_cast<unsigned>(filter));
 
-	pid_t pid = fork();
-	if (pid < 0)
-		ThrowErrno(env, errno, "fork");
+	pid_t pid = ForkOrThrow(env);
 	if (pid == 0) {
 		if (n > 0) {
 			int fd = open("/proc/self/coredump_filter", O_WRONLY);
@@ -274,15 +279,9 @@ Napi::Value CoreDumpChild(const Napi::CallbackInfo &info)
 		kill(getpid(), SIGQUIT);
 		_exit(5);
 	}
-	int status;
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			ThrowErrno(env, errno, "waitpid");
-	}
-	Napi::Object r = Napi::Object::New(env);
+	int status = WaitOrThrow(env, pid);
+	Napi::Object r = ExitOf(env, status, Napi::Object::New(env));
 	r.Set("pid", Napi::Number::New(env, pid));
-	r.Set("exitCode", WIFEXITED(status) ? Napi::Number::New(env, WEXITSTATUS(status)) : env.Null());
-	r.Set("signal", WIFSIGNALED(status) ? Napi::Number::New(env, WTERMSIG(status)) : env.Null());
 	r.Set("coreDumped", Napi::Boolean::New(env, WIFSIGNALED(status) && WCOREDUMP(status)));
 	return r;
 }

@@ -6,10 +6,12 @@
 // reaches into it (process_vm_readv/writev, /proc/PID/mem, ptrace), or the
 // caller changes how it is held (mlock, mlockall).
 //
-// Each export is one system call on a mapping, except remoteAccess() and
-// futexHandoff(), which need a second process: they fork, and the child does
-// only system calls and arithmetic before _exit() (a forked child of a
-// threaded process may do nothing else).
+// Each export is one system call on a mapping, except those that need a
+// second process (remoteAccess, futexHandoff, childSmaps, forkHold and
+// forkRelease, pressureChild): they fork with child.h's helpers, and the
+// child does only system calls and arithmetic before _exit() (a forked
+// child of a threaded process may do nothing else).
+#include "child.h"
 #include "mapping.h"
 
 #include <linux/futex.h>
@@ -66,22 +68,6 @@ Napi::Array FdPair(Napi::Env env, const int fds[2])
 long Futex(volatile uint32_t *addr, int op, uint32_t val, const struct timespec *timeout)
 {
 	return syscall(SYS_futex, addr, op, val, timeout, nullptr, 0);
-}
-
-int WaitChild(pid_t pid, int *status)
-{
-	while (waitpid(pid, status, 0) < 0) {
-		if (errno != EINTR)
-			return errno;
-	}
-	return 0;
-}
-
-Napi::Value ExitOf(Napi::Env env, int status, Napi::Object r)
-{
-	r.Set("exitCode", WIFEXITED(status) ? Napi::Number::New(env, WEXITSTATUS(status)) : env.Null());
-	r.Set("signal", WIFSIGNALED(status) ? Napi::Number::New(env, WTERMSIG(status)) : env.Null());
-	return r;
 }
 
 // How a futexHandoff() child's wait ended, from the errno it left (0: woken).
@@ -302,14 +288,9 @@ Napi::Value RemoteAccess(const Napi::CallbackInfo &info)
 
 	size_t page = PageSize();
 	// The child's side of the copy and its result, shared with this process.
-	size_t shared_len = page + (length + page - 1) / page * page;
-	void *shared = mmap(nullptr, shared_len, PROT_READ | PROT_WRITE,
-			    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (shared == MAP_FAILED)
-		ThrowErrno(env, errno, "mmap");
-	RemoteResult *res = static_cast<RemoteResult *>(shared);
-	*res = RemoteResult{ 0, 0, 0 };
-	char *local = static_cast<char *>(shared) + page;
+	SharedArea shared(env, page + (length + page - 1) / page * page);
+	RemoteResult *res = reinterpret_cast<RemoteResult *>(shared.Data());
+	char *local = shared.Data() + page;
 	uint32_t *words = reinterpret_cast<uint32_t *>(local);
 	size_t nwords = length / 4;
 	if (write_in) {
@@ -320,12 +301,7 @@ Napi::Value RemoteAccess(const Napi::CallbackInfo &info)
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/mem", static_cast<int>(self));
 
-	pid_t pid = fork();
-	if (pid < 0) {
-		int err = errno;
-		munmap(shared, shared_len);
-		ThrowErrno(env, err, "fork");
-	}
+	pid_t pid = ForkOrThrow(env);
 	if (pid == 0) {
 		if (how == kProcessVm)
 			ByProcessVm(self, remote, local, length, write_in, res);
@@ -336,12 +312,7 @@ Napi::Value RemoteAccess(const Napi::CallbackInfo &info)
 		_exit(0);
 	}
 
-	int status;
-	int werr = WaitChild(pid, &status);
-	if (werr != 0) {
-		munmap(shared, shared_len);
-		ThrowErrno(env, werr, "waitpid");
-	}
+	int status = WaitOrThrow(env, pid);
 	RemoteResult r = *res;
 	Napi::Object out = Napi::Object::New(env);
 	out.Set("bytes", Napi::Number::New(env, static_cast<double>(r.bytes)));
@@ -359,12 +330,10 @@ Napi::Value RemoteAccess(const Napi::CallbackInfo &info)
 			}
 		}
 	}
-	munmap(shared, shared_len);
 	if (r.err != 0)
 		ThrowErrno(env, r.err, kRemoteCalls[r.call]);
 	out.Set("mismatch", mismatch);
-	ExitOf(env, status, out);
-	return out;
+	return ExitOf(env, status, out);
 }
 
 // futexHandoff(buffer, offset) -> { woken, waiter, exitCode, signal }: a
@@ -389,19 +358,11 @@ Napi::Value FutexHandoff(const Napi::CallbackInfo &info)
 		ThrowErrno(env, errno, "futex(FUTEX_WAKE)");
 	uint32_t value = *word;
 
-	size_t page = PageSize();
-	void *shared = mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (shared == MAP_FAILED)
-		ThrowErrno(env, errno, "mmap");
-	volatile int32_t *waiter = static_cast<volatile int32_t *>(shared);
+	SharedArea shared(env, PageSize());
+	volatile int32_t *waiter = reinterpret_cast<volatile int32_t *>(shared.Data());
 	*waiter = -1;
 
-	pid_t pid = fork();
-	if (pid < 0) {
-		int err = errno;
-		munmap(shared, page);
-		ThrowErrno(env, err, "fork");
-	}
+	pid_t pid = ForkOrThrow(env);
 	if (pid == 0) {
 		struct timespec t = { 3, 0 };
 		*waiter = Futex(word, FUTEX_WAIT, value, &t) == 0 ? 0 : errno;
@@ -423,16 +384,13 @@ Napi::Value FutexHandoff(const Napi::CallbackInfo &info)
 		if (!woken && !reaped)
 			nanosleep(&tick, nullptr);
 	}
-	int werr = reaped ? 0 : WaitChild(pid, &status);
-	int32_t w = *waiter;
-	munmap(shared, page);
-	if (werr != 0)
-		ThrowErrno(env, werr, "waitpid");
+	if (!reaped)
+		status = WaitOrThrow(env, pid);
 	if (wake_err != 0)
 		ThrowErrno(env, wake_err, "futex(FUTEX_WAKE)");
 	Napi::Object out = Napi::Object::New(env);
 	out.Set("woken", Napi::Boolean::New(env, woken));
-	out.Set("waiter", Napi::String::New(env, WaiterName(w)));
+	out.Set("waiter", Napi::String::New(env, WaiterName(*waiter)));
 	return ExitOf(env, status, out);
 }
 
@@ -496,20 +454,11 @@ Napi::Value ChildSmaps(const Napi::CallbackInfo &info)
 
 	size_t page = PageSize();
 	const size_t cap = 16u << 20;
-	void *shared = mmap(nullptr, page + cap, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-			    -1, 0);
-	if (shared == MAP_FAILED)
-		ThrowErrno(env, errno, "mmap");
-	RemoteResult *res = static_cast<RemoteResult *>(shared);
-	*res = RemoteResult{ 0, 0, 0 };
-	char *text = static_cast<char *>(shared) + page;
+	SharedArea shared(env, page + cap);
+	RemoteResult *res = reinterpret_cast<RemoteResult *>(shared.Data());
+	char *text = shared.Data() + page;
 
-	pid_t pid = fork();
-	if (pid < 0) {
-		int err = errno;
-		munmap(shared, page + cap);
-		ThrowErrno(env, err, "fork");
-	}
+	pid_t pid = ForkOrThrow(env);
 	if (pid == 0) {
 		if (flags != 0 && mlockall(flags) < 0) {
 			res->err = errno;
@@ -527,20 +476,13 @@ Napi::Value ChildSmaps(const Napi::CallbackInfo &info)
 		_exit(0);
 	}
 
-	int status;
-	int werr = WaitChild(pid, &status);
+	WaitOrThrow(env, pid);
 	RemoteResult r = *res;
-	Napi::Value out = env.Undefined();
-	if (werr == 0 && r.err == 0 && r.bytes < cap)
-		out = Napi::String::New(env, text, static_cast<size_t>(r.bytes));
-	munmap(shared, page + cap);
-	if (werr != 0)
-		ThrowErrno(env, werr, "waitpid");
 	if (r.err != 0)
 		ThrowErrno(env, r.err, r.call == 0 ? "mlockall" : "open");
 	if (r.bytes >= cap)
 		ThrowErrno(env, EFBIG, "read");
-	return out;
+	return Napi::String::New(env, text, static_cast<size_t>(r.bytes));
 }
 
 
@@ -602,10 +544,7 @@ Napi::Value ForkRelease(const Napi::CallbackInfo &info)
 	ssize_t n = write(fd, order, sizeof(order));
 	int err = n < 0 ? errno : 0;
 	close(fd);
-	int status;
-	int werr = WaitChild(pid, &status);
-	if (werr != 0)
-		ThrowErrno(env, werr, "waitpid");
+	int status = WaitOrThrow(env, pid);
 	if (err != 0)
 		ThrowErrno(env, err, "write");
 	return ExitOf(env, status, Napi::Object::New(env));
@@ -635,9 +574,7 @@ Napi::Value PressureChild(const Napi::CallbackInfo &info)
 	volatile uint32_t *words = static_cast<volatile uint32_t *>(m->addr);
 	size_t nwords = m->len / 4, per_page = PageSize() / 4;
 
-	pid_t pid = fork();
-	if (pid < 0)
-		ThrowErrno(env, errno, "fork");
+	pid_t pid = ForkOrThrow(env);
 	if (pid == 0) {
 		int fd = open(procs.c_str(), O_WRONLY);
 		if (fd < 0 || write(fd, "0", 1) != 1)
@@ -660,11 +597,7 @@ Napi::Value PressureChild(const Napi::CallbackInfo &info)
 		}
 		_exit(0);
 	}
-	int status;
-	int werr = WaitChild(pid, &status);
-	if (werr != 0)
-		ThrowErrno(env, werr, "waitpid");
-	return ExitOf(env, status, Napi::Object::New(env));
+	return ExitOf(env, WaitOrThrow(env, pid), Napi::Object::New(env));
 }
 
 } // namespace mmaplab

@@ -9,6 +9,7 @@
 // of the page being accessed, stored before the access. Put it in memory
 // another process can read (a MAP_SHARED mapping of a file) and a process
 // killed by SIGBUS or SIGSEGV still tells which page it died on.
+#include "child.h"
 #include "mapping.h"
 
 #include <linux/mmaplab.h>
@@ -233,23 +234,12 @@ Napi::Value ForkWrite(const Napi::CallbackInfo &info)
 
 	PatternArgs a = ArgPattern(info);
 
-	pid_t pid = fork();
-	if (pid < 0)
-		ThrowErrno(env, errno, "fork");
+	pid_t pid = ForkOrThrow(env);
 	if (pid == 0) {
 		WritePattern(a.span, a.seed, a.first, nullptr);
 		_exit(0);
 	}
-
-	int status;
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			ThrowErrno(env, errno, "waitpid");
-	}
-	Napi::Object r = Napi::Object::New(env);
-	r.Set("exitCode", WIFEXITED(status) ? Napi::Number::New(env, WEXITSTATUS(status)) : env.Null());
-	r.Set("signal", WIFSIGNALED(status) ? Napi::Number::New(env, WTERMSIG(status)) : env.Null());
-	return r;
+	return ExitOf(env, WaitOrThrow(env, pid), Napi::Object::New(env));
 }
 
 } // namespace mmaplab
