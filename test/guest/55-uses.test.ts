@@ -15,6 +15,9 @@
  *   PMD-order block is PMD-mapped (6.1: always, 6.12: never).
  * - observe: smaps shows each technique's VMA flags; pagemap shows the
  *   driver's own pfns for inserted pages and nothing for pfn mappings.
+ * - pressure: a child of a memory-limited cgroup holds the mapping while
+ *   the kernel reclaims that cgroup's page cache; the driver's pages keep
+ *   their pfns and their data.
  */
 import * as assert from 'node:assert/strict';
 import {
@@ -33,7 +36,8 @@ import {
 import * as os from 'node:os';
 import { seriesOf } from '../../lib/vm/kernels';
 import { transferAll } from '../../lib/device/kernel-io';
-import { scratchDisk } from '../../lib/runner/uses';
+import { runUse, scratchDisk } from '../../lib/runner/uses';
+import { SEED_KERNEL as USE_SEED_KERNEL } from '../../lib/runner/seeds';
 import * as fs from 'node:fs';
 import { moduleWindow } from './module-window';
 
@@ -220,6 +224,42 @@ describe('uses: what a program does with a mapping', function () {
             `${method}: present bits`,
           );
           if (present) assert.deepEqual(entries.map((x) => x.pfn), pfns, `${method}: the driver's pfns`);
+        } finally {
+          map.unmap();
+          d.close();
+        }
+      }
+    });
+  });
+
+  describe('pressure family: reclaim with the mapping held', function () {
+    it('a child in a 4 MiB cgroup reads the disk past its limit; the driver\'s pages stay put and keep their data', function () {
+      for (const [alloc, method] of [
+        ['pages_array', 'vm_insert_pages'],
+        ['vmalloc_user', 'remap_vmalloc_range'],
+        ['pages_comp', 'remap_pfn_range'],
+      ] as const) {
+        const d = configured(alloc, method);
+        d.fill(USE_SEED_KERNEL);
+        const map = d.map();
+        const views: string[] = [];
+        try {
+          assert.equal(map.checkPattern(USE_SEED_KERNEL), null);
+          const found = runUse('reclaim-pressure', {
+            device: d,
+            map,
+            held: [map],
+            view: (what, mismatch) => {
+              if (mismatch !== null) views.push(`${what} at ${mismatch.offset}`);
+            },
+            verify: () => undefined,
+          });
+          assert.ok(Number(found.facts['limitHits']) > 0, `${method}: the cgroup hit its limit (${JSON.stringify(found.facts)})`);
+          assert.equal(found.facts['oomKills'], 0, `${method}: reclaim, not the OOM killer`);
+          assert.equal(found.outcome, 'unmoved', `${method}: the same pfns before and after`);
+          assert.deepEqual(views, [], `${method}: the child and this process read the driver's data`);
+          map.writePattern(USER_SEED);
+          assert.equal(d.verify(USER_SEED).mismatch, null, `${method}: the driver sees writes after the pressure`);
         } finally {
           map.unmap();
           d.close();
