@@ -19,11 +19,20 @@ import {
 
 export type TemplateOrFallback = { template: Template } | { fallback: string };
 
-/** Saves per key and process before it stops trying (each is a cold boot and a save). */
-export const SAVES_PER_KEY = 2;
+/**
+ * Saves per key and process before it stops trying (each is a cold boot and
+ * a save): a failed save is tried again at once, since a guest that dies
+ * while booting is more often TCG's code-patching race (one boot in about a
+ * hundred, see runJobReady) than anything the next boot would repeat; and a
+ * template whose copies do not come up is saved again once.
+ */
+export const SAVES_PER_KEY = 3;
 
 /** What a template is made of, for a kernel and shape (templateInputs; a test may give other inputs). */
 export type InputsOf = (kernel: Kernel, shape: TemplateShape, qemu: string) => TemplateInputs;
+
+/** Boots and saves one template (saveTemplate; a test may give another). */
+export type SaveOne = typeof saveTemplate;
 
 export class SavedVms {
   /** Lookups and saves in flight: every ask meanwhile shares the one answer. */
@@ -32,7 +41,10 @@ export class SavedVms {
   private readonly saves = new Map<string, number>();
   private readonly given = new Map<string, string>();
 
-  constructor(private readonly inputsOf: InputsOf = templateInputs) {}
+  constructor(
+    private readonly inputsOf: InputsOf = templateInputs,
+    private readonly save: SaveOne = saveTemplate,
+  ) {}
 
   private static id(kernel: Kernel, shape: TemplateShape): string {
     return JSON.stringify([kernel.release, shape]);
@@ -73,15 +85,20 @@ export class SavedVms {
     }
     const cached = cachedTemplate(inputs, shape, kernel.release);
     if (cached !== null) return { template: cached };
-    const n = (this.saves.get(id) ?? 0) + 1;
-    this.saves.set(id, n);
-    if (n > SAVES_PER_KEY) return this.giveUp(id, `saved ${SAVES_PER_KEY} times and refused each time`);
-    const dir = runDir();
-    const saved = await saveTemplate(kernel, shape, inputs, dir);
-    if (saved.template !== null) return { template: saved.template };
-    const tail = saved.outcome.consoleTail.filter((l) => /FAILED|panic|Oops|BUG/.test(l)).slice(-1)[0];
-    const why = lastStderrLine(saved.outcome) ?? tail ?? saved.outcome.end;
-    return this.giveUp(id, `saving a VM failed: ${why} (run directory ${dir})`);
+    let failed: string | null = null;
+    for (;;) {
+      const n = (this.saves.get(id) ?? 0) + 1;
+      this.saves.set(id, n);
+      if (n > SAVES_PER_KEY) return this.giveUp(id, failed ?? `saved ${SAVES_PER_KEY} times and refused each time`);
+      const dir = runDir();
+      const saved = await this.save(kernel, shape, inputs, dir);
+      if (saved.template !== null) return { template: saved.template };
+      const tail = saved.outcome.consoleTail.filter((l) => /FAILED|panic|Oops|BUG/.test(l)).slice(-1)[0];
+      const why = `saving a VM failed: ${lastStderrLine(saved.outcome) ?? tail ?? saved.outcome.end} (run directory ${dir})`;
+      if (failed !== null) return this.giveUp(id, why);
+      failed = why;
+      templateLog.write(`${why}; saving it again`);
+    }
   }
 
   private giveUp(id: string, why: string): TemplateOrFallback {

@@ -18,7 +18,7 @@ import { IMAGE_ROOT_WORD, initScript } from '../../lib/vm/guest-init';
 import { qemuArgs, type BootSpec } from '../../lib/vm/qemu';
 import type { Kernel } from '../../lib/vm/kernels';
 import { Qmp, parseQmpLine } from '../../lib/vm/qmp';
-import { SavedVms } from '../../lib/vm/saved-vms';
+import { SavedVms, type SaveOne } from '../../lib/vm/saved-vms';
 import { lastCellConsole } from '../../lib/runner/cell-vms';
 import type { VmRun } from '../../lib/vm/session';
 import {
@@ -32,6 +32,7 @@ import {
   templateKey,
   templateLog,
   templateProblem,
+  type Template,
   type TemplateInputs,
   type TemplateMeta,
   type TemplateShape,
@@ -191,6 +192,40 @@ describe('saved VMs (lib/vm/template)', () => {
     assert.ok(fs.existsSync(dir), 'a newer save stays');
     discardTemplate(dir, meta.createdAt);
     assert.equal(fs.existsSync(dir), false);
+  });
+
+  it('SavedVms saves again once when a save fails (a guest that died booting), then falls back with the last reason', async () => {
+    const kernel = { release: PARTS.kernel } as Kernel;
+    const inputs: TemplateInputs = { image: { path: '/v', kind: 'vmlinux' }, initramfs: '/i', runtimeImage: '/r', key: 'k2' };
+    const died = (n: number): Awaited<ReturnType<SaveOne>> => ({
+      outcome: {
+        end: 'panic',
+        qemuStatus: 0,
+        durationMs: 2000,
+        marks: {},
+        consoleFile: '',
+        consoleTail: ['Oops: int3: 0000 [#1] PREEMPT SMP NOPTI', `Kernel panic - not syncing: Fatal exception ${n}`],
+        stderr: '',
+      },
+      template: null,
+    });
+    const template = { dir: 'fake' } as unknown as Template;
+    let calls = 0;
+    const flaky = new SavedVms(
+      () => inputs,
+      async () => (++calls === 1 ? died(1) : { outcome: died(2).outcome, template }),
+    );
+    const got = await flaky.templateFor(kernel, SHAPE, () => path.join(tmp, `run${calls}`));
+    assert.deepEqual(got, { template });
+    assert.equal(calls, 2);
+    assert.match(logged.join('\n'), /saving a VM failed: Kernel panic - not syncing: Fatal exception 1 .*; saving it again/);
+    calls = 0;
+    const dead = new SavedVms(() => inputs, async () => died(++calls));
+    const why = await dead.templateFor(kernel, SHAPE, () => path.join(tmp, `run${calls}`));
+    assert.equal(calls, 2, 'one save again, not more');
+    assert.ok('fallback' in why);
+    assert.match(why.fallback, /^saving a VM failed: Kernel panic - not syncing: Fatal exception 2/);
+    assert.match(logged[logged.length - 1] as string, /^cells boot cold: saving a VM failed: .*exception 2/);
   });
 
   it('SavedVms falls back to cold boots, with the reason, when finding or saving a template throws', async () => {
