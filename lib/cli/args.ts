@@ -53,6 +53,8 @@ export interface CliOptions {
   uses: string[];
   /** Use cells: with the rest (yes), none (no) or only them. */
   useCells: HazardChoice;
+  /** Use cells on one allocator per technique (default) or on every safe pair. */
+  usePairs: 'default' | 'all';
   sizes: number[];
   hazards: HazardChoice;
   /** matrix: also measure the file-backed techniques (one more VM per kernel). */
@@ -110,6 +112,7 @@ export function defaultOptions(): CliOptions {
     scenarios: [],
     uses: [],
     useCells: 'yes',
+    usePairs: 'default',
     sizes: [],
     hazards: 'yes',
     files: true,
@@ -303,6 +306,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'use cells (what programs do with a mapping): with the rest (yes, default), none, or only them',
     commands: ['matrix'],
     apply: (st, v) => (st.opts.useCells = oneOf('--uses', v, ['yes', 'no', 'only'] as const)),
+  },
+  {
+    name: '--use-pairs',
+    value: 'default|all',
+    help: 'use cells on one allocator per technique (default), or every use on every safe pair (the full set, for CI shards)',
+    commands: ['matrix'],
+    apply: (st, v) => (st.opts.usePairs = oneOf('--use-pairs', v, ['default', 'all'] as const)),
   },
   {
     name: '--size',

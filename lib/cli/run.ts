@@ -1,5 +1,5 @@
 /** `mmaplab run CELL`: one cell on each selected kernel, every piece of its evidence printed. */
-import { CATALOGUE } from '../experiments/catalogue';
+import { FULL_CATALOGUE } from '../experiments/catalogue';
 import type { CellResult, CellSpec } from '../experiments/types';
 import { buildReport, currentEnvironment } from '../report/build';
 import { selectKernels } from '../vm/kernels';
@@ -13,7 +13,7 @@ import { agreementExit } from './exit';
 import { vmOptionsFor } from './vm-options';
 
 /** The catalogue cell with exactly this id; a usage error naming close ids otherwise. */
-export function cellById(id: string, catalogue: readonly CellSpec[] = CATALOGUE): CellSpec {
+export function cellById(id: string, catalogue: readonly CellSpec[] = FULL_CATALOGUE): CellSpec {
   const cell = catalogue.find((c) => c.id === id);
   if (cell) return cell;
   const near = catalogue.filter((c) => c.id.includes(id)).map((c) => c.id);

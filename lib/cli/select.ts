@@ -8,14 +8,14 @@
  * same filters are disjoint, together are the whole selection, and differ in
  * size by at most one cell; every kernel of a shard runs the same cells.
  */
-import { CATALOGUE } from '../experiments/catalogue';
+import { CATALOGUE, FULL_CATALOGUE } from '../experiments/catalogue';
 import type { CellSpec } from '../experiments/types';
 import { useFamily } from '../experiments/uses';
 import { usageError, type CliOptions, type Shard } from './args';
 
 export type CellFilter = Pick<
   CliOptions,
-  'cells' | 'allocators' | 'techniques' | 'scenarios' | 'uses' | 'useCells' | 'sizes' | 'hazards' | 'profiles'
+  'cells' | 'allocators' | 'techniques' | 'scenarios' | 'uses' | 'useCells' | 'usePairs' | 'sizes' | 'hazards' | 'profiles'
 >;
 
 /** A use cell of one of the uses or use families named (any use cell for none). */
@@ -39,7 +39,12 @@ export function matchesFilter(c: CellSpec, f: CellFilter): boolean {
   );
 }
 
-export function filterCells(f: CellFilter, catalogue: readonly CellSpec[] = CATALOGUE): CellSpec[] {
+/** The cells a selection starts from: the default matrix, or with --use-pairs all the full set. */
+export function baseCatalogue(f: Pick<CellFilter, 'usePairs'>): readonly CellSpec[] {
+  return f.usePairs === 'all' ? FULL_CATALOGUE : CATALOGUE;
+}
+
+export function filterCells(f: CellFilter, catalogue: readonly CellSpec[] = baseCatalogue(f)): CellSpec[] {
   return catalogue.filter((c) => matchesFilter(c, f));
 }
 
@@ -63,6 +68,7 @@ export function describeFilter(f: CellFilter): string {
   for (const s of f.scenarios) parts.push(`--scenario ${s}`);
   for (const u of f.uses) parts.push(`--use ${u}`);
   if (f.useCells !== 'yes') parts.push(`--uses ${f.useCells}`);
+  if (f.usePairs !== 'default') parts.push(`--use-pairs ${f.usePairs}`);
   for (const s of f.sizes) parts.push(`--size ${sizeText(s)}`);
   for (const p of f.profiles) parts.push(`--profile ${p}`);
   if (f.hazards !== 'yes') parts.push(`--hazards ${f.hazards}`);
@@ -70,7 +76,7 @@ export function describeFilter(f: CellFilter): string {
 }
 
 /** The matrix command's cells: filtered, then sharded; none is a usage error. */
-export function selectCells(opts: CliOptions, catalogue: readonly CellSpec[] = CATALOGUE): CellSpec[] {
+export function selectCells(opts: CliOptions, catalogue: readonly CellSpec[] = baseCatalogue(opts)): CellSpec[] {
   const filtered = filterCells(opts, catalogue);
   if (filtered.length === 0) throw usageError(`no cell matches ${describeFilter(opts)}`, 'matrix');
   const mine = shardCells(filtered, opts.shard);

@@ -226,10 +226,31 @@ function build(): CellSpec[] {
   return cells.filter((c) => (seen.has(c.id) ? false : (seen.add(c.id), true)));
 }
 
+/** The default matrix. */
 export const CATALOGUE: readonly CellSpec[] = build();
+
+/**
+ * The rest of the full set of uses (--use-pairs all): every use that is not
+ * about huge pages on every safe pair beyond SCENARIO_PAIRS, at USE_SIZE.
+ */
+function buildAllPairsUses(): CellSpec[] {
+  const cells: CellSpec[] = [];
+  for (const alloc of ALLOCATORS) {
+    for (const method of METHODS.filter((m) => support(alloc, m) === 'safe')) {
+      if (SCENARIO_PAIRS.some(([a, m]) => a === alloc && m === method)) continue;
+      for (const use of USES.filter((u) => !PMD_SIZED_USES.includes(u))) cells.push(makeCell(alloc, method, USE_SIZE, { use }));
+    }
+  }
+  return cells;
+}
+
+export const ALL_PAIRS_USE_CELLS: readonly CellSpec[] = buildAllPairsUses();
+
+/** Every cell mmaplab knows: the default matrix, then the full set's extra use cells. */
+export const FULL_CATALOGUE: readonly CellSpec[] = [...CATALOGUE, ...ALL_PAIRS_USE_CELLS];
 
 /** Cells whose id contains any of the patterns (all cells for none). */
 export function findCells(patterns: readonly string[]): CellSpec[] {
   if (patterns.length === 0) return [...CATALOGUE];
-  return CATALOGUE.filter((c) => patterns.some((p) => c.id.includes(p)));
+  return FULL_CATALOGUE.filter((c) => patterns.some((p) => c.id.includes(p)));
 }

@@ -31,6 +31,28 @@ export interface UsesSummary {
   /** Techniques, in the catalogue's order. */
   techniques: string[];
   rows: UsesSummaryRow[];
+  /** Pairs left out of the rows: every use refused with one errno, on every kernel (the mapping itself is refused). */
+  refusedPairs: { pair: string; detail: string }[];
+}
+
+/** How many different uses a pair must have run, all refused alike, to be set aside as refused whatever the use. */
+const REFUSED_PAIR_MIN_USES = 3;
+
+/** Pairs whose every use cell was refused with the same errno on every kernel. */
+function refusedWhateverTheUse(cells: readonly ReportCell[]): { pair: string; detail: string }[] {
+  const byPair = new Map<string, ReportCell[]>();
+  for (const rc of cells) {
+    const key = `${rc.cell.alloc}/${rc.cell.method}`;
+    byPair.set(key, [...(byPair.get(key) ?? []), rc]);
+  }
+  const out: { pair: string; detail: string }[] = [];
+  for (const [pair, list] of byPair) {
+    const outcomes = new Set(list.map((rc) => (rc.verdict === 'refused' && Object.keys(rc.distribution).length === 1 ? rc.detail : null)));
+    const uses = new Set(list.map((rc) => rc.cell.use));
+    const [only] = [...outcomes];
+    if (outcomes.size === 1 && typeof only === 'string' && only !== '' && uses.size >= REFUSED_PAIR_MIN_USES) out.push({ pair, detail: only });
+  }
+  return out;
 }
 
 /** "ok" when every kernel agrees; "6.1: EFAULT; 6.12: ok" otherwise. */
@@ -48,9 +70,11 @@ function acrossKernels(cells: readonly ReportCell[]): string {
 }
 
 export function usesSummary(report: MatrixReport): UsesSummary {
-  const cells = report.cells.filter(
+  const all = report.cells.filter(
     (rc) => rc.cell.scenario === 'use' && rc.cell.use !== undefined && !(PMD_SIZED_USES as readonly string[]).includes(rc.cell.use),
   );
+  const refusedPairs = refusedWhateverTheUse(all);
+  const cells = all.filter((rc) => !refusedPairs.some((r) => r.pair === `${rc.cell.alloc}/${rc.cell.method}`));
   const known = METHODS as readonly string[];
   const techniques = [...new Set(cells.map((rc) => rc.cell.method))].sort(
     (a, b) => (known.indexOf(a) + 1 || 99) - (known.indexOf(b) + 1 || 99),
@@ -71,7 +95,7 @@ export function usesSummary(report: MatrixReport): UsesSummary {
     const ran = entries.filter((e) => e !== '');
     return { use, entries, uniform: new Set(ran).size <= 1 };
   });
-  return { techniques, rows };
+  return { techniques, rows, refusedPairs };
 }
 
 /**
@@ -107,7 +131,7 @@ export function hugePageSummaryLines(report: MatrixReport, escape: (s: string) =
 /** The summary as Markdown lines: the table of the uses that depend on the technique, then the uniform ones. */
 export function usesSummaryMarkdown(report: MatrixReport, escape: (s: string) => string = (s) => s): string[] {
   const s = usesSummary(report);
-  if (s.rows.length === 0 && hugePageSummaryLines(report).length === 0) return [];
+  if (s.rows.length === 0 && s.refusedPairs.length === 0 && hugePageSummaryLines(report).length === 0) return [];
   const varying = s.rows.filter((r) => !r.uniform);
   const out: string[] = [];
   if (varying.length > 0) {
@@ -125,6 +149,9 @@ export function usesSummaryMarkdown(report: MatrixReport, escape: (s: string) =>
   }
   for (const [outcome, uses] of uniform) {
     out.push(`- the same for every technique, **${escape(outcome)}**: ${uses.map((u) => `\`${u}\``).join(', ')}`);
+  }
+  for (const { pair, detail } of s.refusedPairs) {
+    out.push(`- left out above, **${escape(detail)}** whatever the use (the mapping itself is refused): \`${pair}\``);
   }
   const huge = hugePageSummaryLines(report, escape);
   if (huge.length > 0) out.push('', 'Huge pages (every safe pair at 2 MiB, at a 2 MiB-aligned address):', '', ...huge);

@@ -484,6 +484,7 @@ function sampleValue(name: string): string {
     '--scenario': 'basic',
     '--use': 'vmsplice',
     '--uses': 'only',
+    '--use-pairs': 'all',
     '--size': '16K',
     '--hazards': 'no',
     '--target': 'host',

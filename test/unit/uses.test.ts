@@ -5,7 +5,7 @@
  * report.md and report.html.
  */
 import { strict as assert } from 'node:assert';
-import { CATALOGUE, SCENARIO_PAIRS, USE_SIZE, makeCell } from '../../lib/experiments/catalogue';
+import { ALL_PAIRS_USE_CELLS, CATALOGUE, SCENARIO_PAIRS, USE_SIZE, makeCell } from '../../lib/experiments/catalogue';
 import { compare, expectationFor } from '../../lib/experiments/expectations';
 import { predictedSmapsFlags } from '../../lib/experiments/use-expectations';
 import { PMD_SIZED_USES, USE_FAMILIES, USES, useFamily, usesOf } from '../../lib/experiments/uses';
@@ -17,11 +17,12 @@ import { decodePagemap, smapsAt } from '../../lib/device/proc-self';
 import { coreSegments } from '../../lib/device/core-file';
 import { parseArgs } from '../../lib/cli/args';
 import { filterCells } from '../../lib/cli/select';
+import { cellById } from '../../lib/cli/run';
 import { renderHtml } from '../../lib/report/html';
 import { renderMarkdown } from '../../lib/report/markdown';
 import { hugePageGridFor, seriesDifferences, usesGridFor, usesSlotText } from '../../lib/report/view';
 import { hugePageSummaryLines, shortOutcome, usesSummary, usesSummaryMarkdown } from '../../lib/report/uses-summary';
-import { expectedResults, K61, K612, report, run, spec } from './report-fixture';
+import { expectedResults, expectedRun, K61, K612, report, run, spec } from './report-fixture';
 
 const useCells = CATALOGUE.filter((c) => c.scenario === 'use');
 
@@ -191,6 +192,22 @@ describe('uses: what programs do with a mapping', function () {
       assert.ok(one.every((c) => c.use === 'vmsplice'));
       const family = filterCells(parseArgs(['matrix', '--use', 'observe']));
       assert.equal(family.length, usesOf('observe').length * SCENARIO_PAIRS.length);
+    });
+
+    it('--use-pairs all adds every other use on every other safe pair; the default matrix stays one pair per technique', function () {
+      const safePairs = ALLOCATORS.flatMap((a) => METHODS.filter((m) => support(a, m) === 'safe').map((m) => `${a}/${m}`));
+      const small = USES.filter((u) => !PMD_SIZED_USES.includes(u));
+      const all = filterCells(parseArgs(['matrix', '--uses', 'only', '--use-pairs', 'all']));
+      assert.equal(all.length, small.length * safePairs.length + PMD_SIZED_USES.length * safePairs.length);
+      for (const pair of safePairs) {
+        for (const use of small) assert.ok(all.some((c) => c.id === `${pair}/16K/use:${use}`), `${pair} ${use}`);
+      }
+      assert.equal(new Set(all.map((c) => c.id)).size, all.length, 'no cell twice');
+      assert.ok(all.every((c) => !c.hazard));
+      assert.ok(ALL_PAIRS_USE_CELLS.every((c) => !CATALOGUE.some((d) => d.id === c.id)));
+      assert.deepEqual(filterCells(parseArgs(['matrix', '--use-pairs', 'all'])), [...CATALOGUE, ...ALL_PAIRS_USE_CELLS]);
+      assert.equal(cellById(ALL_PAIRS_USE_CELLS[0]!.id), ALL_PAIRS_USE_CELLS[0]);
+      assert.throws(() => parseArgs(['matrix', '--use-pairs', 'some']), /--use-pairs is one of default, all/);
     });
 
     it('an unknown use is a usage error naming the choices', function () {
@@ -368,6 +385,20 @@ describe('uses: what programs do with a mapping', function () {
       assert.ok(lines.some((l) => l.startsWith('| `vmsplice` | EFAULT | ok |')), lines.join('\n'));
       assert.ok(lines.some((l) => l.startsWith('- the same for every technique, **EFAULT**: `futex-shared`')));
       assert.ok(!lines.some((l) => l.startsWith('| `pipe-read` |')), 'a uniform use is not a table row');
+    });
+
+    it('sets aside a pair whose every use is refused alike (the full set\'s vmalloc/remap_vmalloc_range) in one line', function () {
+      const results = [K61, K612].flatMap((k) => ALL_PAIRS_USE_CELLS.map((c) => expectedRun(k, c)));
+      const r = report([...expectedResults(), ...results]);
+      const s = usesSummary(r);
+      assert.deepEqual(s.refusedPairs, [{ pair: 'vmalloc/remap_vmalloc_range', detail: 'EINVAL' }]);
+      const vmsplice = s.rows.find((x) => x.use === 'vmsplice');
+      assert.equal(vmsplice?.entries[s.techniques.indexOf('remap_vmalloc_range')], 'ok', 'vmalloc_user alone is left in its column');
+      const lines = usesSummaryMarkdown(r);
+      assert.ok(lines.includes('- left out above, **EINVAL** whatever the use (the mapping itself is refused): `vmalloc/remap_vmalloc_range`'), lines.join('\n'));
+      // One use refused is no reason to set a pair aside.
+      const one = report(expectedResults().filter((x) => x.cell.use === undefined || x.cell.use === 'vmsplice'));
+      assert.deepEqual(usesSummary(one).refusedPairs, []);
     });
 
     it('says so where kernel series disagree', function () {
