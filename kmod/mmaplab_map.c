@@ -34,8 +34,10 @@
  * original pfns from COW copies). A per-page remap_pfn_range() of a private
  * mapping of more than one page is refused by the kernel (-EINVAL), which
  * the module reports as the kernel's answer. vmf_insert_pfn() in a private
- * writable VM_PFNMAP VMA is a BUG_ON, so that technique refuses MAP_PRIVATE
- * itself.
+ * writable VM_PFNMAP VMA is a BUG_ON, so VMF_INSERT_PFN and
+ * VMF_INSERT_PFN_PROT refuse MAP_PRIVATE themselves. VMF_INSERT_MIXED's
+ * VMA is VM_MIXEDMAP, where the core copies a special PTE's page on write
+ * from the user address, so it takes MAP_PRIVATE.
  *
  * The file-backed techniques (PAGE_CACHE, DEFERRED_IO*) have their
  * vm_operations_struct and handlers in mmaplab_file.c with the rest of
@@ -55,6 +57,7 @@
 #include <linux/huge_mm.h>
 #include <linux/mm.h>
 #include <linux/nospec.h>
+#include <linux/pfn_t.h>
 #include <linux/vmalloc.h>
 
 #include "mmaplab.h"
@@ -66,6 +69,8 @@ struct mmaplab_method_ops {
 	bool pfn_based;
 	/* has a page fault handler that may also fault around */
 	bool fault_around;
+	/* pfn_based, but the cache attribute goes in at fault time, not in vm_page_prot */
+	bool prot_at_fault;
 	/* file-backed: a session inode, a backing store (mmaplab_file.c) */
 	bool has_store;
 	/* set up @vma; the range has been checked against the buffer */
@@ -133,6 +138,15 @@ static const u8 mmaplab_support[MMAPLAB_METHOD_COUNT][MMAPLAB_ALLOC_COUNT] = {
 		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
 	},
 	[MMAPLAB_METHOD_DMA_MMAP_COHERENT] = {
+		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
+	},
+	/* special PTEs like VMF_INSERT_PFN: any memory with a pfn */
+	[MMAPLAB_METHOD_VMF_INSERT_MIXED] = {
+		PAGE_BACKED(SUP, SUP),
+		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
+	},
+	[MMAPLAB_METHOD_VMF_INSERT_PFN_PROT] = {
+		PAGE_BACKED(SUP, SUP),
 		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
 	},
 	/* the buffer is the backing store, read and written a page at a time */
@@ -217,6 +231,19 @@ static void mmaplab_fault_count(struct vm_fault *vmf)
 
 	atomic64_inc(&s->stats.faults);
 	atomic64_inc(&s->stats.pages_mapped);
+}
+
+/* The page protection of a pfn-based VMA for the session's cache attribute. */
+static pgprot_t mmaplab_cache_prot(enum mmaplab_cache cache, pgprot_t prot)
+{
+	switch (cache) {
+	case MMAPLAB_CACHE_WC:
+		return pgprot_writecombine(prot);
+	case MMAPLAB_CACHE_UC:
+		return pgprot_noncached(prot);
+	default:
+		return prot;
+	}
 }
 
 /*
@@ -653,6 +680,25 @@ static int mmaplab_vm_map_pages_mmap(struct mmaplab_session *s, struct vm_area_s
 }
 
 /*
+ * The pfn a pfn-inserting fault handler may map for @vmf, or false
+ * (SIGBUS): past the buffer, freed, or DMA memory outside the direct map.
+ */
+static bool mmaplab_fault_pfn_of(struct vm_fault *vmf, unsigned long *pfn)
+{
+	struct mmaplab_session *s = vmf->vma->vm_private_data;
+
+	return mmaplab_fault_allowed(s, vmf->pgoff) && mmaplab_buf_pfn(&s->buf, vmf->pgoff, pfn);
+}
+
+/* What a pfn-inserting fault handler returns, counted when it mapped the page. */
+static vm_fault_t mmaplab_fault_inserted(struct vm_fault *vmf, vm_fault_t ret)
+{
+	if (ret == VM_FAULT_NOPAGE)
+		mmaplab_fault_count(vmf);
+	return ret;
+}
+
+/*
  * MMAPLAB_METHOD_VMF_INSERT_PFN
  *
  * A VM_PFNMAP VMA filled lazily: the fault handler inserts the pfn of the
@@ -663,21 +709,12 @@ static int mmaplab_vm_map_pages_mmap(struct mmaplab_session *s, struct vm_area_s
  */
 static vm_fault_t mmaplab_vmf_insert_pfn_fault(struct vm_fault *vmf)
 {
-	struct vm_area_struct *vma = vmf->vma;
-	struct mmaplab_session *s = vma->vm_private_data;
 	unsigned long pfn;
-	vm_fault_t ret;
 
-	if (!mmaplab_fault_allowed(s, vmf->pgoff) ||
-	    !mmaplab_buf_pfn(&s->buf, vmf->pgoff, &pfn))
+	if (!mmaplab_fault_pfn_of(vmf, &pfn))
 		return VM_FAULT_SIGBUS;
-
-	ret = vmf_insert_pfn_prot(vma, vmf->address, pfn, vma->vm_page_prot);
-	if (ret == VM_FAULT_NOPAGE) {
-		atomic64_inc(&s->stats.faults);
-		atomic64_inc(&s->stats.pages_mapped);
-	}
-	return ret;
+	return mmaplab_fault_inserted(vmf, vmf_insert_pfn_prot(vmf->vma, vmf->address, pfn,
+								 vmf->vma->vm_page_prot));
 }
 
 static const struct vm_operations_struct mmaplab_vmf_insert_pfn_vm_ops = {
@@ -686,15 +723,19 @@ static const struct vm_operations_struct mmaplab_vmf_insert_pfn_vm_ops = {
 	.fault	= mmaplab_vmf_insert_pfn_fault,
 };
 
-static int mmaplab_vmf_insert_pfn_mmap(struct mmaplab_session *s, struct vm_area_struct *vma)
+/*
+ * ->mmap of the VM_PFNMAP fault techniques: refuse MAP_PRIVATE, and DMA
+ * memory outside the direct map now rather than at every fault.
+ */
+static int mmaplab_pfnmap_fault_mmap(struct mmaplab_session *s, struct vm_area_struct *vma,
+				     const struct vm_operations_struct *vm_ops, const char *name)
 {
 	unsigned long pfn;
 	int ret;
 
 	if (is_cow_mapping(vma->vm_flags))
 		return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_PRIVATE,
-				    "vmf_insert_pfn: a private mapping of a VM_PFNMAP VMA would BUG");
-	/* DMA memory outside the direct map: refuse now, not at every fault */
+				    "%s: a private mapping of a VM_PFNMAP VMA would BUG", name);
 	ret = mmaplab_pfn_of(s, vma->vm_pgoff, &pfn);
 	if (ret)
 		return ret;
@@ -705,7 +746,83 @@ static int mmaplab_vmf_insert_pfn_mmap(struct mmaplab_session *s, struct vm_area
 	 * away from the (absent) struct pages.
 	 */
 	mmaplab_vma_set_flags(vma, VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
-	mmaplab_vma_attach(s, vma, &mmaplab_vmf_insert_pfn_vm_ops);
+	mmaplab_vma_attach(s, vma, vm_ops);
+	return 0;
+}
+
+static int mmaplab_vmf_insert_pfn_mmap(struct mmaplab_session *s, struct vm_area_struct *vma)
+{
+	return mmaplab_pfnmap_fault_mmap(s, vma, &mmaplab_vmf_insert_pfn_vm_ops, "vmf_insert_pfn");
+}
+
+/*
+ * MMAPLAB_METHOD_VMF_INSERT_PFN_PROT
+ *
+ * VMF_INSERT_PFN with the cache attribute passed to vmf_insert_pfn_prot()
+ * at each fault, as a driver does that leaves vm_page_prot alone. On x86
+ * the PAT code replaces the cache bits with the memory's own type either
+ * way (track_pfn_insert), which CONFIGURE has set to the attribute.
+ */
+static vm_fault_t mmaplab_vmf_insert_pfn_prot_fault(struct vm_fault *vmf)
+{
+	struct mmaplab_session *s = vmf->vma->vm_private_data;
+	unsigned long pfn;
+
+	if (!mmaplab_fault_pfn_of(vmf, &pfn))
+		return VM_FAULT_SIGBUS;
+	return mmaplab_fault_inserted(vmf, vmf_insert_pfn_prot(vmf->vma, vmf->address, pfn,
+								 mmaplab_cache_prot(s->cache,
+										    vmf->vma->vm_page_prot)));
+}
+
+static const struct vm_operations_struct mmaplab_vmf_insert_pfn_prot_vm_ops = {
+	.open	= mmaplab_vm_open,
+	.close	= mmaplab_vm_close,
+	.fault	= mmaplab_vmf_insert_pfn_prot_fault,
+};
+
+static int mmaplab_vmf_insert_pfn_prot_mmap(struct mmaplab_session *s, struct vm_area_struct *vma)
+{
+	return mmaplab_pfnmap_fault_mmap(s, vma, &mmaplab_vmf_insert_pfn_prot_vm_ops,
+					 "vmf_insert_pfn_prot");
+}
+
+/*
+ * MMAPLAB_METHOD_VMF_INSERT_MIXED
+ *
+ * A VM_MIXEDMAP VMA filled lazily by vmf_insert_mixed(). With special PTEs
+ * (x86-64) the core never looks at the struct page: no reference, no
+ * mapcount, no RSS, and vm_normal_page() answers NULL, so get_user_pages()
+ * cannot take these pages either (it fails with -EEXIST, not VM_PFNMAP's
+ * -EFAULT). Unlike VM_PFNMAP, a private mapping is fine: a write copies
+ * the page from the user address into an anonymous one.
+ */
+static vm_fault_t mmaplab_vmf_insert_mixed_fault(struct vm_fault *vmf)
+{
+	unsigned long pfn;
+
+	if (!mmaplab_fault_pfn_of(vmf, &pfn))
+		return VM_FAULT_SIGBUS;
+	return mmaplab_fault_inserted(vmf, vmf_insert_mixed(vmf->vma, vmf->address,
+							      pfn_to_pfn_t(pfn)));
+}
+
+static const struct vm_operations_struct mmaplab_vmf_insert_mixed_vm_ops = {
+	.open	= mmaplab_vm_open,
+	.close	= mmaplab_vm_close,
+	.fault	= mmaplab_vmf_insert_mixed_fault,
+};
+
+static int mmaplab_vmf_insert_mixed_mmap(struct mmaplab_session *s, struct vm_area_struct *vma)
+{
+	unsigned long pfn;
+	int ret;
+
+	ret = mmaplab_pfn_of(s, vma->vm_pgoff, &pfn);
+	if (ret)
+		return ret;
+	mmaplab_vma_set_flags(vma, VM_MIXEDMAP | VM_DONTEXPAND | VM_DONTDUMP);
+	mmaplab_vma_attach(s, vma, &mmaplab_vmf_insert_mixed_vm_ops);
 	return 0;
 }
 
@@ -798,6 +915,17 @@ static const struct mmaplab_method_ops mmaplab_methods[MMAPLAB_METHOD_COUNT] = {
 		.has_store	= true,
 		.mmap		= mmaplab_defio_mmap,
 	},
+	[MMAPLAB_METHOD_VMF_INSERT_MIXED] = {
+		.name		= "vmf_insert_mixed",
+		.pfn_based	= true,
+		.mmap		= mmaplab_vmf_insert_mixed_mmap,
+	},
+	[MMAPLAB_METHOD_VMF_INSERT_PFN_PROT] = {
+		.name		= "vmf_insert_pfn_prot",
+		.pfn_based	= true,
+		.prot_at_fault	= true,
+		.mmap		= mmaplab_vmf_insert_pfn_prot_mmap,
+	},
 };
 
 /* @method comes from userspace: clamp it under speculation as well */
@@ -868,19 +996,6 @@ int mmaplab_method_check(struct mmaplab_session *s, const struct mmaplab_config 
 	return 0;
 }
 
-/* The page protection of a pfn-based VMA for the session's cache attribute. */
-static pgprot_t mmaplab_cache_prot(enum mmaplab_cache cache, pgprot_t prot)
-{
-	switch (cache) {
-	case MMAPLAB_CACHE_WC:
-		return pgprot_writecombine(prot);
-	case MMAPLAB_CACHE_UC:
-		return pgprot_noncached(prot);
-	default:
-		return prot;
-	}
-}
-
 /*
  * ->mmap of a configured session whose memory is still there; called with
  * s->lock and mmap_lock held. The VMA must lie inside the buffer: vm_pgoff
@@ -901,7 +1016,7 @@ int mmaplab_map_mmap(struct mmaplab_session *s, struct vm_area_struct *vma)
 				    "mmap of pages %lu..%lu of a %lu-page buffer",
 				    vma->vm_pgoff, vma->vm_pgoff + npages - 1, s->buf.nr_pages);
 
-	if (ops->pfn_based)
+	if (ops->pfn_based && !ops->prot_at_fault)
 		vma->vm_page_prot = mmaplab_cache_prot(s->cache, vma->vm_page_prot);
 
 	return ops->mmap(s, vma);

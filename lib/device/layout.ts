@@ -215,6 +215,8 @@ export const METHODS = {
   page_cache: 12,
   deferred_io: 13,
   deferred_io_keep_mapping: 14,
+  vmf_insert_mixed: 15,
+  vmf_insert_pfn_prot: 16,
 } as const;
 export type MethodName = keyof typeof METHODS;
 export const CACHES = { wb: 0, wc: 1, uc: 2 } as const;

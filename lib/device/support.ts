@@ -29,6 +29,8 @@ const TABLE: Record<MethodName, { takes: readonly AllocName[]; hazards: readonly
   // The module lets plain vmalloc through so that the kernel's own refusal is seen.
   remap_vmalloc_range: { takes: ['vmalloc', 'vmalloc_user'], hazards: [] },
   vmf_insert_pfn: { takes: [...PAGE_BACKED, 'dma_coherent'], hazards: [] },
+  vmf_insert_pfn_prot: { takes: [...PAGE_BACKED, 'dma_coherent'], hazards: [] },
+  vmf_insert_mixed: { takes: [...PAGE_BACKED, 'dma_coherent'], hazards: [] },
   dma_mmap_coherent: { takes: ['dma_coherent'], hazards: [] },
   // The buffer is the backing store: only vmalloc memory is used for it.
   page_cache: { takes: ['vmalloc'], hazards: [] },
@@ -46,11 +48,17 @@ export function support(alloc: AllocName, method: MethodName): Support {
   return 'safe';
 }
 
-/** Methods that map by pfn (no struct page refcounting); the only ones with a cache attribute. */
+/**
+ * Methods that map by pfn, special PTEs with no struct page refcounting;
+ * the only ones with a cache attribute. All are VM_PFNMAP but
+ * vmf_insert_mixed (VM_MIXEDMAP).
+ */
 export const PFN_METHODS = [
   'remap_pfn_range',
   'remap_pfn_range_first_pfn',
   'vmf_insert_pfn',
+  'vmf_insert_pfn_prot',
+  'vmf_insert_mixed',
   'dma_mmap_coherent',
 ] as const satisfies readonly MethodName[];
 

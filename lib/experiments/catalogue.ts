@@ -61,6 +61,8 @@ export const SCENARIO_PAIRS: readonly (readonly [AllocName, MethodName])[] = [
   ['pages_array', 'vm_map_pages'],
   ['vmalloc_user', 'remap_vmalloc_range'],
   ['pages_comp', 'vmf_insert_pfn'],
+  ['pages_comp', 'vmf_insert_pfn_prot'],
+  ['pages_array', 'vmf_insert_mixed'],
   ['dma_coherent', 'dma_mmap_coherent'],
 ];
 

@@ -68,6 +68,12 @@ const BREAKS_OTHERWISE: Outcome[] = [{ verdict: 'kernel-complaint' }, { verdict:
 
 const slabKmalloc = (c: CellSpec): boolean => c.alloc === 'kmalloc' && c.size <= 8192;
 const insertMethods = ['vm_insert_page', 'vm_insert_pages', 'vm_map_pages'];
+/** Techniques that map any allocator's pfns as special PTEs: no struct page is touched. */
+const specialPteMethods = ['remap_pfn_range', 'vmf_insert_pfn', 'vmf_insert_pfn_prot', 'vmf_insert_mixed'];
+/** The VM_PFNMAP techniques filled by a fault handler: a private mapping would BUG, so the module refuses it. */
+const pfnmapFaultMethods = ['vmf_insert_pfn', 'vmf_insert_pfn_prot'];
+/** Techniques whose fault handler serves a zapped page again. */
+const refaultingMethods = ['fault_page', 'vmf_insert_mixed'];
 
 export const RULES: ExpectationRule[] = [
   {
@@ -149,9 +155,11 @@ export const RULES: ExpectationRule[] = [
   {
     name: 'nocomp-pfnmap',
     series: '*',
-    matches: (c) => c.alloc === 'pages_nocomp' && ['remap_pfn_range', 'vmf_insert_pfn'].includes(c.method),
+    matches: (c) => c.alloc === 'pages_nocomp' && specialPteMethods.includes(c.method),
     verdict: 'ok',
-    reason: 'pfn mappings never touch struct page refcounts, so the zero-refcount tail pages are not disturbed',
+    reason:
+      'pfn mappings (special PTEs, VM_PFNMAP or vmf_insert_mixed\'s VM_MIXEDMAP) never touch struct page refcounts, ' +
+      'so the zero-refcount tail pages are not disturbed',
   },
   {
     name: 'noref-kmalloc-6.1',
@@ -227,7 +235,7 @@ export const RULES: ExpectationRule[] = [
   {
     name: 'free-while-mapped-pfnmap',
     series: '*',
-    matches: (c) => c.scenario === 'free-while-mapped' && ['remap_pfn_range', 'vmf_insert_pfn'].includes(c.method),
+    matches: (c) => c.scenario === 'free-while-mapped' && specialPteMethods.includes(c.method),
     verdict: 'wrong-data',
     detail: 'after-free',
     reason:
@@ -246,7 +254,7 @@ export const RULES: ExpectationRule[] = [
   {
     name: 'private-pfnmap-refused',
     series: '*',
-    matches: (c) => c.scenario === 'private-write' && c.method === 'vmf_insert_pfn',
+    matches: (c) => c.scenario === 'private-write' && pfnmapFaultMethods.includes(c.method),
     verdict: 'refused',
     detail: 'EINVAL',
     reason:
@@ -277,7 +285,8 @@ export const RULES: ExpectationRule[] = [
     name: 'dontneed-pfnmap-refused',
     series: '*',
     matches: (c) =>
-      c.scenario === 'dontneed-retouch' && ['remap_pfn_range', 'vmf_insert_pfn', 'dma_mmap_coherent'].includes(c.method),
+      c.scenario === 'dontneed-retouch' &&
+      ['remap_pfn_range', ...pfnmapFaultMethods, 'dma_mmap_coherent'].includes(c.method),
     verdict: 'refused',
     detail: 'EINVAL',
     reason: 'madvise(MADV_DONTNEED) refuses VM_PFNMAP areas (can_madv_lru_vma)',
@@ -285,7 +294,7 @@ export const RULES: ExpectationRule[] = [
   {
     name: 'dontneed-prefaulted-sigbus',
     series: '*',
-    matches: (c) => c.scenario === 'dontneed-retouch' && c.method !== 'fault_page',
+    matches: (c) => c.scenario === 'dontneed-retouch' && !refaultingMethods.includes(c.method),
     verdict: 'user-signal',
     detail: 'SIGBUS',
     reason:

@@ -24,6 +24,8 @@ export const METHODS = [
   'vm_map_pages',
   'remap_vmalloc_range',
   'vmf_insert_pfn',
+  'vmf_insert_pfn_prot',
+  'vmf_insert_mixed',
   'dma_mmap_coherent',
 ] as const;
 export type MethodName = (typeof METHODS)[number];

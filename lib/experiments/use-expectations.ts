@@ -5,7 +5,12 @@
  * - remap_pfn_range and dma_mmap_coherent: VM_IO | VM_PFNMAP |
  *   VM_DONTEXPAND | VM_DONTDUMP, special PTEs with no struct page behind
  *   them as far as the core is concerned;
- * - vmf_insert_pfn (this module): VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
+ * - vmf_insert_pfn and vmf_insert_pfn_prot (this module): VM_PFNMAP |
+ *   VM_DONTEXPAND | VM_DONTDUMP;
+ * - vmf_insert_mixed (this module): VM_MIXEDMAP | VM_DONTEXPAND |
+ *   VM_DONTDUMP, but with special PTEs (x86-64 has pte_special): no struct
+ *   page is touched and vm_normal_page finds none, so get_user_pages
+ *   fails on them with EEXIST (follow_pfn_pte) where VM_PFNMAP is EFAULT;
  * - vm_insert_page, vm_insert_pages, vm_map_pages: VM_MIXEDMAP, ordinary
  *   reference-counted pages, no ->fault;
  * - remap_vmalloc_range: VM_MIXEDMAP | VM_DONTEXPAND | VM_DONTDUMP;
@@ -20,15 +25,26 @@ import type { CellSpec, MethodName } from './types';
 import type { UseName } from './uses';
 
 /** Techniques whose VMA is VM_PFNMAP. */
-const PFNMAP: readonly MethodName[] = ['remap_pfn_range', 'remap_pfn_range_first_pfn', 'vmf_insert_pfn', 'dma_mmap_coherent'];
+const PFNMAP: readonly MethodName[] = [
+  'remap_pfn_range',
+  'remap_pfn_range_first_pfn',
+  'vmf_insert_pfn',
+  'vmf_insert_pfn_prot',
+  'dma_mmap_coherent',
+];
+/** Techniques whose VMA is VM_MIXEDMAP but whose PTEs are special (no struct page for the core). */
+const SPECIAL_MIXED: readonly MethodName[] = ['vmf_insert_mixed'];
 /** Techniques whose VMA is VM_PFNMAP and VM_IO. */
 const IO: readonly MethodName[] = ['remap_pfn_range', 'remap_pfn_range_first_pfn', 'dma_mmap_coherent'];
 /** Techniques whose VMA is VM_MIXEDMAP. */
-const MIXED: readonly MethodName[] = ['vm_insert_page', 'vm_insert_pages', 'vm_map_pages', 'remap_vmalloc_range'];
+const MIXED: readonly MethodName[] = ['vm_insert_page', 'vm_insert_pages', 'vm_map_pages', 'remap_vmalloc_range', 'vmf_insert_mixed'];
 /** Techniques whose VMA this module leaves without VM_DONTEXPAND (the kernel helpers do not set it). */
 const EXPANDABLE: readonly MethodName[] = ['vm_insert_page', 'vm_insert_pages', 'vm_map_pages'];
 
 const pfnmap = (c: CellSpec): boolean => PFNMAP.includes(c.method);
+const specialMixed = (c: CellSpec): boolean => SPECIAL_MIXED.includes(c.method);
+/** No struct page behind the PTEs as far as the core is concerned (smaps Rss counts none). */
+const specialPtes = (m: MethodName): boolean => PFNMAP.includes(m) || SPECIAL_MIXED.includes(m);
 const using =
   (...uses: readonly UseName[]) =>
   (c: CellSpec): boolean =>
@@ -73,13 +89,35 @@ export const USE_RULES: ExpectationRule[] = [
       'VMAs (check_vma_flags) and cannot use special PTEs: EFAULT',
   },
   {
+    name: 'use-gup-special-mixed-remote-pin',
+    series: '*',
+    matches: both(using('process-vm-read', 'process-vm-write'), specialMixed),
+    verdict: 'refused',
+    detail: 'EFAULT',
+    reason:
+      'process_vm_readv/writev pin the other process\'s pages with pin_user_pages_remote and turn any failure into ' +
+      'EFAULT; the pin fails because vm_normal_page finds no page behind a special PTE (follow_pfn_pte: EEXIST)',
+  },
+  {
+    name: 'use-gup-special-mixed',
+    series: '*',
+    matches: both(using('vmsplice', 'splice', 'odirect-read', 'odirect-write', 'io-uring-fixed', 'futex-shared'), specialMixed),
+    verdict: 'refused',
+    detail: 'EEXIST',
+    reason:
+      'a VM_MIXEDMAP VMA passes get_user_pages\' VMA check, but its PTEs are special and vm_normal_page finds no page: ' +
+      'follow_pfn_pte answers EEXIST, and vmsplice, the bio of a direct read or write, io_uring\'s pin of a fixed ' +
+      'buffer and the futex key all return that error as it is (6.1\'s io_uring check for file VMAs comes after the pin)',
+  },
+  {
     name: 'use-remote-access-pfnmap',
     series: '*',
-    matches: both(using(...REMOTE_USES), pfnmap),
+    matches: both(using(...REMOTE_USES), (c) => pfnmap(c) || specialMixed(c)),
     verdict: 'refused',
     detail: 'EIO',
     reason:
-      '/proc/PID/mem and ptrace go through access_remote_vm: get_user_pages fails on a VM_PFNMAP VMA and the ' +
+      '/proc/PID/mem and ptrace go through access_remote_vm: get_user_pages fails on a VM_PFNMAP VMA or a special ' +
+      'PTE and the ' +
       'fallback is vm_ops->access, which this driver (like most) does not provide (generic_access_phys would): ' +
       'nothing is copied, and the caller gets EIO - a debugger cannot read or write such a mapping',
   },
@@ -449,6 +487,8 @@ export const USE_RULES: ExpectationRule[] = [
     [
       'remap_pfn_range',
       'vmf_insert_pfn',
+      'vmf_insert_pfn_prot',
+      'vmf_insert_mixed',
       'dma_mmap_coherent',
       'vm_insert_page',
       'vm_insert_pages',
@@ -462,7 +502,7 @@ export const USE_RULES: ExpectationRule[] = [
       series: '*',
       matches: both(using('smaps'), (c) => c.method === method),
       verdict: 'ok',
-      detail: `${predictedSmapsFlags(method)} rss-${PFNMAP.includes(method) ? 'none' : 'all'}`,
+      detail: `${predictedSmapsFlags(method)} rss-${specialPtes(method) ? 'none' : 'all'}`,
       reason:
         `${method} leaves the VMA ${predictedSmapsFlags(method).replace(/\+/g, ' ')} in VmFlags; Rss counts the pages ` +
         'vm_normal_page finds, which are none behind special PTEs and all of them otherwise',

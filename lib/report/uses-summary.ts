@@ -118,6 +118,11 @@ export function hugePageSummaryLines(report: MatrixReport, escape: (s: string) =
       byOutcome.set(o, [...(byOutcome.get(o) ?? []), pair]);
     }
     const groups = [...byOutcome].sort((a, b) => a[1].length - b[1].length);
+    const only = groups.length === 1 ? groups[0] : undefined;
+    if (only !== undefined) {
+      out.push(`- \`${use}\`: **${escape(only[0])}** for all ${only[1].length} pairs`);
+      continue;
+    }
     const parts = groups.map(([o, pairs], i) =>
       i === groups.length - 1 && groups.length > 1
         ? `**${escape(o)}** for the other ${pairs.length} pairs`

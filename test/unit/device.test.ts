@@ -251,7 +251,7 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
     assert.deepEqual(Object.keys(METHODS), [
       'remap_vmalloc_range', 'fault_page', 'remap_pfn_range', 'remap_pfn_range_first_pfn', 'fault_page_noref',
       'fault_virt_to_page', 'vm_insert_page', 'vm_insert_pages', 'vm_map_pages', 'vmf_insert_pfn', 'dma_mmap_coherent',
-      'page_cache', 'deferred_io', 'deferred_io_keep_mapping',
+      'page_cache', 'deferred_io', 'deferred_io_keep_mapping', 'vmf_insert_mixed', 'vmf_insert_pfn_prot',
     ]);
     assert.deepEqual(Object.keys(PATHS), [
       'none', 'writeback', 'background', 'expiry', 'sync', 'reclaim', 'fsync', 'flush', 'deferred', 'periodic', 'release',

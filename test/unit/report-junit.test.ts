@@ -67,7 +67,7 @@ print(json.dumps(out))
 function parse(xml: string): Suite[] {
   let out: string;
   try {
-    out = execFileSync('python3', ['-c', PARSE], { input: xml, encoding: 'utf8' });
+    out = execFileSync('python3', ['-c', PARSE], { input: xml, encoding: 'utf8', maxBuffer: 256 << 20 });
   } catch (err) {
     throw new Error(
       `junit.xml did not parse with python3's XML parser (python3 is a host package: sudo sh scripts/setup-host.sh): ${(err as Error).message}`,

@@ -5,6 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { CATALOGUE } from '../../lib/experiments/catalogue';
+import { METHODS } from '../../lib/experiments/types';
 import { md } from '../../lib/report/escape';
 import { renderMarkdown } from '../../lib/report/markdown';
 import { cellSymbol, gridFor, isGridCell, surprises } from '../../lib/report/view';
@@ -34,7 +35,7 @@ describe('report.md (lib/report/markdown.ts)', function () {
     for (const k of KERNELS) {
       const g = gridFor(r, k.release);
       assert.equal(g.rows.length, 9, 'kmalloc twice (4K, 64K) and the seven other allocators');
-      assert.equal(g.methods.length, 11);
+      assert.equal(g.methods.length, METHODS.length);
       const basic = CATALOGUE.filter(isGridCell).length;
       assert.equal(g.slots.flat().filter((s) => s.kind === 'cell').length, basic);
       assert.ok(section(text, md(k.release)).includes('| allocator \\ method | `remap_pfn_range` |'));

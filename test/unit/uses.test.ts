@@ -94,8 +94,43 @@ describe('uses: what programs do with a mapping', function () {
       for (const [alloc, method] of SCENARIO_PAIRS) {
         assert.equal(predictionOf(`${alloc}/${method}/16K/use:pipe-read`), 'ok');
         assert.equal(predictionOf(`${alloc}/${method}/16K/use:futex-private`), 'ok');
-        assert.equal(predictionOf(`${alloc}/${method}/16K/use:futex-shared`), 'refused (EFAULT)');
+        assert.equal(
+          predictionOf(`${alloc}/${method}/16K/use:futex-shared`),
+          method === 'vmf_insert_mixed' ? 'refused (EEXIST)' : 'refused (EFAULT)',
+        );
       }
+    });
+
+    it('vmf_insert_mixed: VM_MIXEDMAP with special PTEs, so GUP finds no page (EEXIST) where VM_PFNMAP is EFAULT', function () {
+      const id = (use: string): string => `pages_array/vmf_insert_mixed/16K/use:${use}`;
+      for (const use of ['vmsplice', 'splice', 'odirect-read', 'odirect-write', 'io-uring-fixed']) {
+        assert.equal(predictionOf(id(use), '6.1'), 'refused (EEXIST)', use);
+        assert.equal(predictionOf(id(use), '6.12'), 'refused (EEXIST)', use);
+      }
+      assert.equal(predictionOf(id('process-vm-read')), 'refused (EFAULT)', 'pin_user_pages_remote failures are EFAULT');
+      assert.equal(predictionOf(id('proc-mem-read')), 'refused (EIO)');
+      assert.equal(predictionOf(id('madv-cold')), 'ok', 'not VM_PFNMAP: the LRU advice walks it');
+      assert.equal(predictionOf(id('madv-populate-read')), 'ok', 'populate faults in, a special PTE counts as present');
+      assert.equal(predictionOf(id('mincore')), 'ok (resident-all)');
+      assert.equal(predictionOf(id('pagemap')), 'ok (present-pfns-match)');
+      assert.equal(predictionOf(id('smaps')), 'ok (de+dd+mm rss-none)');
+      assert.equal(predictionOf(id('mremap-grow')), 'refused (EFAULT)');
+      assert.equal(predictionOf('pages_array/vmf_insert_mixed/16K/private-write'), 'ok', 'copy-on-write from the user address');
+      assert.equal(predictionOf('pages_array/vmf_insert_mixed/16K/dontneed-retouch'), 'ok', 'the fault handler inserts again');
+      assert.equal(predictionOf('kmalloc/vmf_insert_mixed/4K/basic'), 'ok', 'nothing checks the page: slab memory maps');
+    });
+
+    it('vmf_insert_pfn_prot is vmf_insert_pfn for every prediction', function () {
+      for (const c of CATALOGUE.filter((x) => x.method === 'vmf_insert_pfn_prot')) {
+        const twin = CATALOGUE.find((x) => x.id === c.id.replace('vmf_insert_pfn_prot', 'vmf_insert_pfn'));
+        if (twin === undefined) continue;
+        for (const series of ['6.1', '6.12']) {
+          const a = expectationFor(c, series);
+          const b = expectationFor(twin, series);
+          assert.deepEqual([a?.verdict, a?.detail], [b?.verdict, b?.detail], `${c.id} on ${series}`);
+        }
+      }
+      assert.equal(predictionOf('pages_comp/vmf_insert_pfn_prot/16K/private-write'), 'refused (EINVAL)');
     });
 
     it('mremap: grow is refused where VM_DONTEXPAND or VM_PFNMAP is set, a SIGBUS past the buffer elsewhere', function () {
@@ -305,7 +340,8 @@ describe('uses: what programs do with a mapping', function () {
       // The changed cell, and the registered io_uring buffer, predicted to change from 6.1 to 6.12.
       const predicted = useCells.filter(
         (c) =>
-          (c.use === 'io-uring-fixed' && !['remap_pfn_range', 'vmf_insert_pfn', 'dma_mmap_coherent'].includes(c.method)) ||
+          (c.use === 'io-uring-fixed' &&
+            !['remap_pfn_range', 'vmf_insert_pfn', 'vmf_insert_pfn_prot', 'vmf_insert_mixed', 'dma_mmap_coherent'].includes(c.method)) ||
           (PMD_SIZED_USES.includes(c.use as never) && c.alloc === 'pages_comp' && c.method === 'fault_page'),
       );
       assert.deepEqual(
@@ -355,6 +391,11 @@ describe('uses: what programs do with a mapping', function () {
       assert.match(lines[0] as string, /^- `thp-always`: .*\*\*6\.1: ok: pmd-mapped; 6\.12: ok: pte-mapped\*\* for `pages_comp\/fault_page`; \*\*ok: pte-mapped\*\* for the other \d+ pairs$/);
     });
 
+    it('says "for all N pairs" when every pair came out the same', function () {
+      const mine = report(expectedResults().filter((x) => x.cell.method === 'vmf_insert_mixed'));
+      assert.deepEqual(hugePageSummaryLines(mine)[0], '- `thp-always`: **ok: pte-mapped** for all 7 pairs');
+    });
+
     it('a use cell of a newer catalogue still gets a row', function () {
       const future = { ...makeCell('pages_array', 'vm_insert_page', USE_SIZE, { use: 'vmsplice' }), id: 'pages_array/vm_insert_page/16K/use:teleport' };
       (future as { use: string }).use = 'teleport';
@@ -383,7 +424,10 @@ describe('uses: what programs do with a mapping', function () {
       assert.equal(vmsplice.entries[s.techniques.indexOf('vm_insert_page')], 'ok');
       const lines = usesSummaryMarkdown(r);
       assert.ok(lines.some((l) => l.startsWith('| `vmsplice` | EFAULT | ok |')), lines.join('\n'));
-      assert.ok(lines.some((l) => l.startsWith('- the same for every technique, **EFAULT**: `futex-shared`')));
+      const futex = s.rows.find((x) => x.use === 'futex-shared');
+      assert.ok(futex && !futex.uniform, 'EFAULT everywhere but vmf_insert_mixed, EEXIST');
+      assert.equal(futex.entries[s.techniques.indexOf('vmf_insert_mixed')], 'EEXIST');
+      assert.ok(lines.some((l) => l.startsWith('- the same for every technique, **EINVAL**: `madv-free`')), lines.join('\n'));
       assert.ok(!lines.some((l) => l.startsWith('| `pipe-read` |')), 'a uniform use is not a table row');
     });
 

@@ -108,6 +108,20 @@ enum mmaplab_method {
 	MMAPLAB_METHOD_DEFERRED_IO = 13,
 	/* hazard: DEFERRED_IO that leaves page->mapping set when the buffer is freed */
 	MMAPLAB_METHOD_DEFERRED_IO_KEEP_MAPPING = 14,
+	/*
+	 * ->fault calls vmf_insert_mixed() with the page's pfn in a
+	 * VM_MIXEDMAP VMA: on architectures with special PTEs (x86-64) the
+	 * PTE is special and no struct page is touched, as for
+	 * VMF_INSERT_PFN, but the VMA is not VM_PFNMAP (MAP_PRIVATE works:
+	 * the core copies on write from the user address).
+	 */
+	MMAPLAB_METHOD_VMF_INSERT_MIXED = 15,
+	/*
+	 * ->fault calls vmf_insert_pfn_prot() with the cache attribute in the
+	 * pgprot it passes, the VMA's own vm_page_prot left as the core made
+	 * it (VMF_INSERT_PFN puts the attribute in vm_page_prot instead).
+	 */
+	MMAPLAB_METHOD_VMF_INSERT_PFN_PROT = 16,
 	MMAPLAB_METHOD_COUNT
 };
 
