@@ -60,6 +60,8 @@ struct mmaplab_buf {
 	bool has_pfn;			/* a pfn can be named for every page */
 	bool slab;			/* KMALLOC: the object came from a slab cache */
 	enum mmaplab_cache cache;	/* memory type given to the memory */
+	/* 0, MMAPLAB_CF_RESERVED or MMAPLAB_CF_RESERVED_KEPT: PG_reserved is set */
+	u32 reserved;
 	bool freed;
 };
 
@@ -157,6 +159,8 @@ const char *mmaplab_alloc_name(enum mmaplab_alloc alloc);
 int mmaplab_alloc_check(enum mmaplab_alloc alloc, u64 size);
 bool mmaplab_alloc_is_hazard(enum mmaplab_alloc alloc);
 bool mmaplab_alloc_can_retype(enum mmaplab_alloc alloc);
+bool mmaplab_alloc_has_pages(enum mmaplab_alloc alloc);
+void mmaplab_buf_set_reserved(struct mmaplab_buf *buf, u32 how);
 int mmaplab_buf_alloc(struct mmaplab_buf *buf, enum mmaplab_alloc alloc, size_t size);
 int mmaplab_buf_set_cache(struct mmaplab_buf *buf, enum mmaplab_cache cache);
 void mmaplab_buf_release_memory(struct mmaplab_buf *buf);

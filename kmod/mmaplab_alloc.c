@@ -531,6 +531,41 @@ bool mmaplab_alloc_can_retype(enum mmaplab_alloc alloc)
 	return mmaplab_allocator_get(alloc)->retypable;
 }
 
+bool mmaplab_alloc_has_pages(enum mmaplab_alloc alloc)
+{
+	return mmaplab_allocator_get(alloc)->has_pages;
+}
+
+/*
+ * The reserved-page ritual of old drivers: SetPageReserved on every page of
+ * the buffer (@how: MMAPLAB_CF_RESERVED or the hazard _KEPT, 0 for none).
+ * Nothing in today's mapping paths looks at the flag; the page allocator's
+ * free-time checks do, which is why RESERVED clears it again before the
+ * free (mmaplab_buf_release_memory) and RESERVED_KEPT does not. Only for
+ * an allocator with buf->pages (checked at CONFIGURE).
+ */
+void mmaplab_buf_set_reserved(struct mmaplab_buf *buf, u32 how)
+{
+	unsigned long i;
+
+	if (!how || WARN_ON_ONCE(!buf->pages))
+		return;
+	for (i = 0; i < buf->nr_pages; i++)
+		SetPageReserved(buf->pages[i]);
+	buf->reserved = how;
+}
+
+static void mmaplab_buf_clear_reserved(struct mmaplab_buf *buf)
+{
+	unsigned long i;
+
+	if (buf->reserved != MMAPLAB_CF_RESERVED)
+		return;
+	for (i = 0; i < buf->nr_pages; i++)
+		ClearPageReserved(buf->pages[i]);
+	buf->reserved = 0;
+}
+
 /*
  * The memory type of the buffer's memory, for a WC or UC mapping.
  *
@@ -662,6 +697,7 @@ void mmaplab_buf_release_memory(struct mmaplab_buf *buf)
 		}
 		buf->cache = MMAPLAB_CACHE_WB;
 	}
+	mmaplab_buf_clear_reserved(buf);
 	buf->ops->free(buf);
 	atomic_long_sub(buf->nr_pages, &mmaplab_nr_pages);
 }

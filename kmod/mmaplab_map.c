@@ -992,7 +992,18 @@ int mmaplab_method_check(struct mmaplab_session *s, const struct mmaplab_config 
 					    "fault-around cannot be done safely on this kernel");
 	}
 
-	*hazard = support == MMAPLAB_HAZARD || mmaplab_alloc_is_hazard(cfg->alloc);
+	if (cfg->flags & (MMAPLAB_CF_RESERVED | MMAPLAB_CF_RESERVED_KEPT)) {
+		if ((cfg->flags & MMAPLAB_CF_RESERVED) && (cfg->flags & MMAPLAB_CF_RESERVED_KEPT))
+			return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_BAD_FLAGS,
+					    "RESERVED and RESERVED_KEPT are alternatives");
+		if (!mmaplab_alloc_has_pages(cfg->alloc) || ops->has_store)
+			return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_COMBINATION,
+					    "%s with %s has no pages of the driver's own to mark reserved",
+					    mmaplab_alloc_name(cfg->alloc), ops->name);
+	}
+
+	*hazard = support == MMAPLAB_HAZARD || mmaplab_alloc_is_hazard(cfg->alloc) ||
+		  (cfg->flags & MMAPLAB_CF_RESERVED_KEPT);
 	return 0;
 }
 

@@ -230,6 +230,8 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	// Bit flags: CONFIGURE's flags, mmaplab_info.flags, mmaplab_page_info.flags.
 #define FLAG(x) num(flags, #x, MMAPLAB_##x)
 	FLAG(CF_FAULT_AROUND);
+	FLAG(CF_RESERVED);
+	FLAG(CF_RESERVED_KEPT);
 	FLAG(CF_ALL);
 	FLAG(INFO_CONFIGURED);
 	FLAG(INFO_CONTIGUOUS);

@@ -63,7 +63,7 @@ export function warmCells(n: number): CellSpec[] {
   const seen = new Set<string>();
   const out: CellSpec[] = [];
   for (const c of CATALOGUE) {
-    if (c.hazard || c.scenario !== 'basic' || c.profile !== 'default' || c.cache !== 'wb' || c.faultAround) continue;
+    if (c.hazard || c.scenario !== 'basic' || c.profile !== 'default' || c.cache !== 'wb' || c.faultAround || c.reserved) continue;
     const pair = `${c.alloc}/${c.method}`;
     if (seen.has(pair)) continue;
     seen.add(pair);

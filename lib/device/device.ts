@@ -77,6 +77,10 @@ export interface OpenOptions {
   access?: 'r' | 'rw';
 }
 
+/** How CONFIGURE marks the buffer's pages reserved (see ConfigureOptions.reserved). */
+export const RESERVED_MODES = ['cleared', 'kept'] as const;
+export type ReservedMode = (typeof RESERVED_MODES)[number];
+
 export interface ConfigureOptions {
   allocator: AllocName;
   technique: MethodName;
@@ -86,6 +90,12 @@ export interface ConfigureOptions {
   cache?: CacheName;
   /** MMAPLAB_CF_FAULT_AROUND: fault techniques also install ->map_pages. Default false. */
   faultAround?: boolean;
+  /**
+   * SetPageReserved on every page of the buffer, as old drivers do:
+   * 'cleared' (MMAPLAB_CF_RESERVED) clears it again before the free,
+   * 'kept' (MMAPLAB_CF_RESERVED_KEPT, a hazard) leaves it set. Default none.
+   */
+  reserved?: ReservedMode;
   /**
    * The caller means to run a hazard (a pair the support table marks as
    * one: it can corrupt the kernel). Without it such a pair is refused here
@@ -219,6 +229,8 @@ export interface DeviceInfo {
   /** null for a value this build does not know. */
   readonly cache: CacheName | null;
   readonly faultAround: boolean;
+  /** How the buffer's pages were marked reserved, or null for not at all. */
+  readonly reserved: ReservedMode | null;
   /** Live VMAs. */
   readonly mappings: number;
   /** The pages, when info() was asked for them. */
@@ -350,6 +362,10 @@ export class Device {
     }
     const faultAround = options.faultAround ?? false;
     if (typeof faultAround !== 'boolean') throw invalidArgType('faultAround', 'of type boolean', faultAround);
+    const reserved = options.reserved;
+    if (reserved !== undefined && !(RESERVED_MODES as readonly unknown[]).includes(reserved)) {
+      throw invalidArgValue('reserved', `one of ${RESERVED_MODES.join(', ')}`, reserved);
+    }
     const hazards = options.hazards ?? false;
     if (typeof hazards !== 'boolean') throw invalidArgType('hazards', 'of type boolean', hazards);
     const size = toU64('size', options.size);
@@ -363,6 +379,13 @@ export class Device {
     if (!Number.isInteger(syncPeriodMs) || syncPeriodMs < 0 || syncPeriodMs > 0xffff_ffff) {
       throw outOfRange('syncPeriodMs', 'an integer in [0, 2^32)', syncPeriodMs);
     }
+    if (!hazards && reserved === 'kept') {
+      throw deviceError(
+        'ERR_HAZARD_NOT_REQUESTED',
+        'reserved: "kept" frees pages still marked reserved (the page allocator\'s free-time checks may report them); ' +
+          'pass hazards: true to run it (the module also needs allow_hazards=1 and CAP_SYS_ADMIN)',
+      );
+    }
     if (!hazards && support(allocator, technique) === 'hazard') {
       throw deviceError(
         'ERR_HAZARD_NOT_REQUESTED',
@@ -374,7 +397,9 @@ export class Device {
       alloc: ALLOCATORS[allocator],
       method: METHODS[technique],
       size,
-      flags: faultAround ? CONFIG_FLAGS.FAULT_AROUND : 0,
+      flags:
+        (faultAround ? CONFIG_FLAGS.FAULT_AROUND : 0) |
+        (reserved === 'cleared' ? CONFIG_FLAGS.RESERVED : reserved === 'kept' ? CONFIG_FLAGS.RESERVED_KEPT : 0),
       cache: CACHES[cache],
       delay_ms: deferMs,
       period_ms: syncPeriodMs,
@@ -772,6 +797,8 @@ export function infoFromStruct(s: InfoStruct): DeviceInfo {
     slab: (s.flags & INFO_FLAGS.SLAB) !== 0,
     cache: enumName(CACHES, s.cache),
     faultAround: (s.config_flags & CONFIG_FLAGS.FAULT_AROUND) !== 0,
+    reserved:
+      (s.config_flags & CONFIG_FLAGS.RESERVED) !== 0 ? 'cleared' : (s.config_flags & CONFIG_FLAGS.RESERVED_KEPT) !== 0 ? 'kept' : null,
     mappings: s.mappings,
   };
 }

@@ -280,9 +280,9 @@ export const TIMING = { DELAY_MS_DEFAULT: 50, DELAY_MS_MAX: 10_000, PERIOD_MS_MI
 export const STORES_KEPT = 8;
 
 /** CONFIGURE flags (MMAPLAB_CF_*). */
-export const CONFIG_FLAGS = { FAULT_AROUND: 1 << 0 } as const;
+export const CONFIG_FLAGS = { FAULT_AROUND: 1 << 0, RESERVED: 1 << 1, RESERVED_KEPT: 1 << 2 } as const;
 /** MMAPLAB_CF_ALL: every flag this header knows. */
-export const CONFIG_FLAGS_ALL = CONFIG_FLAGS.FAULT_AROUND;
+export const CONFIG_FLAGS_ALL = CONFIG_FLAGS.FAULT_AROUND | CONFIG_FLAGS.RESERVED | CONFIG_FLAGS.RESERVED_KEPT;
 /** mmaplab_info.flags (MMAPLAB_INFO_*). */
 export const INFO_FLAGS = { CONFIGURED: 1 << 0, CONTIGUOUS: 1 << 1, FREED: 1 << 2, SLAB: 1 << 3 } as const;
 /** mmaplab_page_info.flags (MMAPLAB_PAGE_*). */

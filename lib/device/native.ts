@@ -52,7 +52,7 @@ export type EnumName =
   | `PATH_${Uppercase<PathName>}` | 'PATH_COUNT';
 /** MMAPLAB_CF_*, MMAPLAB_INFO_*, MMAPLAB_PAGE_* without the prefix. */
 export type FlagName =
-  | 'CF_FAULT_AROUND' | 'CF_ALL'
+  | 'CF_FAULT_AROUND' | 'CF_RESERVED' | 'CF_RESERVED_KEPT' | 'CF_ALL'
   | 'INFO_CONFIGURED' | 'INFO_CONTIGUOUS' | 'INFO_FREED' | 'INFO_SLAB'
   | 'PAGE_COMPOUND' | 'PAGE_HEAD' | 'PAGE_TAIL' | 'PAGE_SLAB' | 'PAGE_TYPED' | 'PAGE_RESERVED'
   | 'PAGE_NO_STRUCT_PAGE';

@@ -80,6 +80,17 @@ export const PAIR_SCENARIOS: readonly Scenario[] = SCENARIOS.filter(
     !(PLACEMENT_SCENARIOS as readonly Scenario[]).includes(s),
 );
 
+/** Allocators whose buffer has pages of its own to mark reserved (DMA memory has none the module hands out). */
+export const RESERVABLE_ALLOCATORS: readonly AllocName[] = ALLOCATORS.filter((a) => a !== 'dma_coherent');
+
+/** The buffers freed with PG_reserved still set: order-0 pages (array, vmalloc) and high-order blocks (compound, large kmalloc). */
+export const RESERVED_KEPT_BUFFERS: readonly (readonly [AllocName, number])[] = [
+  ['pages_array', 16 * KIB],
+  ['vmalloc_user', 16 * KIB],
+  ['pages_comp', 16 * KIB],
+  ['kmalloc', 64 * KIB],
+];
+
 /** The size every use runs at: several pages, below a pipe's 64 KiB. */
 export const USE_SIZE = 16 * KIB;
 
@@ -110,12 +121,14 @@ export interface CellOptions {
   use?: UseName;
   cache?: CacheName;
   faultAround?: boolean;
+  reserved?: 'cleared' | 'kept';
 }
 
 export function cellId(alloc: AllocName, method: MethodName, size: number, o: CellOptions = {}): string {
   const parts = [alloc, method, sizeLabel(size), o.use !== undefined ? `use:${o.use}` : (o.scenario ?? 'basic')];
   if (o.cache && o.cache !== 'wb') parts.push(o.cache);
   if (o.faultAround) parts.push('fault-around');
+  if (o.reserved !== undefined) parts.push(o.reserved === 'kept' ? 'reserved-kept' : 'reserved');
   return parts.join('/');
 }
 
@@ -140,7 +153,12 @@ export function makeCell(alloc: AllocName, method: MethodName, size: number, o: 
   const scenario = o.use !== undefined ? 'use' : (o.scenario ?? 'basic');
   const s = support(alloc, method);
   const profile: BootProfile = scenario === 'free-while-mapped' ? 'poison' : 'default';
-  const extras = [o.cache && o.cache !== 'wb' ? `${o.cache} cache` : '', o.faultAround ? 'fault-around' : '']
+  const extras = [
+    o.cache && o.cache !== 'wb' ? `${o.cache} cache` : '',
+    o.faultAround ? 'fault-around' : '',
+    o.reserved === 'cleared' ? 'pages marked reserved, cleared before the free' : '',
+    o.reserved === 'kept' ? 'pages left reserved when freed' : '',
+  ]
     .filter((x) => x !== '')
     .join(', ');
   return {
@@ -152,8 +170,9 @@ export function makeCell(alloc: AllocName, method: MethodName, size: number, o: 
     cache: o.cache ?? 'wb',
     faultAround: o.faultAround ?? false,
     profile,
-    hazard: s === 'hazard' || scenario === 'free-while-mapped',
+    hazard: s === 'hazard' || scenario === 'free-while-mapped' || o.reserved === 'kept',
     ...(o.use !== undefined ? { use: o.use } : {}),
+    ...(o.reserved !== undefined ? { reserved: o.reserved } : {}),
     title:
       `${alloc} (${sizeLabel(size)}) mapped with ${method}` +
       (extras ? ` (${extras})` : '') +
@@ -213,6 +232,17 @@ function build(): CellSpec[] {
       }
     }
   }
+  // The reserved-page ritual of old drivers, as an A/B against the basic
+  // cells: every safe pair whose allocator has pages of its own (not DMA
+  // memory, not the file-backed techniques) with SetPageReserved on every
+  // page; and, as hazards, the flag left set at the free for an order-0
+  // and a high-order buffer of each kind.
+  for (const alloc of RESERVABLE_ALLOCATORS) {
+    for (const method of METHODS.filter((m) => support(alloc, m) === 'safe')) {
+      for (const size of SIZES[alloc]) cells.push(makeCell(alloc, method, size, { reserved: 'cleared' }));
+    }
+  }
+  for (const [alloc, size] of RESERVED_KEPT_BUFFERS) cells.push(makeCell(alloc, 'remap_pfn_range', size, { reserved: 'kept' }));
   // What programs do with a mapping: every use on one allocator per technique;
   // the huge-page ones at 2 MiB on every safe pair, since there whether the
   // buffer is one PMD-sized block matters.

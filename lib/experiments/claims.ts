@@ -13,7 +13,7 @@
  */
 import type { MatrixReport, ReportCell } from '../report/schema';
 import { reportKernels } from '../report/view';
-import { CATALOGUE } from './catalogue';
+import { CATALOGUE, RESERVABLE_ALLOCATORS, SIZES } from './catalogue';
 import { PFN_METHODS } from './support';
 import type { CellResult, CellSpec } from './types';
 
@@ -72,7 +72,7 @@ const INSERT_METHODS: readonly string[] = ['vm_insert_page', 'vm_insert_pages', 
 const KERNEL_FAILURES: readonly string[] = ['kernel-complaint', 'oops', 'panic', 'hang'];
 
 /** Ordinary use: map, read, write, unmap (in either order). */
-const ordinaryUse = (c: CellSpec): boolean => c.scenario === 'basic' || c.scenario === 'write-first';
+const ordinaryUse = (c: CellSpec): boolean => (c.scenario === 'basic' || c.scenario === 'write-first') && c.reserved === undefined;
 const slabKmalloc = (c: CellSpec): boolean => c.alloc === 'kmalloc' && c.size <= SLAB_MAX;
 
 /** A run that tells nothing about the kernel: mmaplab failed, or the module's hazard gate refused. */
@@ -197,6 +197,30 @@ export const CLAIMS: readonly Claim[] = [
       if ((PFN_METHODS as readonly string[]).includes(run.cell.method)) return run.verdict === 'wrong-data';
       return run.verdict === 'ok';
     },
+  },
+  {
+    id: 'reserved-for-remap',
+    text: 'pages must be marked reserved (SetPageReserved) before remap_pfn_range, or mmap will not work',
+    source: 'folklore',
+    test:
+      'remap_pfn_range of every allocator with pages of its own, without SetPageReserved (holds when it goes ' +
+      'wrong, fails when ok) beside its twin with it (shown; fails the claim only if it goes wrong too)',
+    cells: (c) =>
+      c.method === 'remap_pfn_range' &&
+      RESERVABLE_ALLOCATORS.includes(c.alloc) &&
+      c.scenario === 'basic' &&
+      c.cache === 'wb' &&
+      SIZES[c.alloc].includes(c.size) &&
+      !c.hazard,
+    holds: (run) => (run.cell.reserved === 'cleared' ? (works(run) === false ? false : null) : goesWrong(run)),
+  },
+  {
+    id: 'reserved-must-be-cleared',
+    text: 'a page still marked reserved when it is freed gives Bad page state',
+    source: 'folklore',
+    test: 'buffers freed with PG_reserved left set (order-0 pages and high-order blocks); holds when the kernel complains',
+    cells: (c) => c.reserved === 'kept',
+    holds: kernelBreaks,
   },
   {
     id: 'fault-without-get-page',

@@ -75,7 +75,31 @@ const pfnmapFaultMethods = ['vmf_insert_pfn', 'vmf_insert_pfn_prot'];
 /** Techniques whose fault handler serves a zapped page again. */
 const refaultingMethods = ['fault_page', 'vmf_insert_mixed'];
 
+/** Buffers of order-0 pages, each freed on its own (__free_page, vfree). */
+const order0Allocators = ['pages_array', 'pages_split', 'vmalloc', 'vmalloc_user'];
+
 export const RULES: ExpectationRule[] = [
+  {
+    name: 'reserved-kept-order0-6.1',
+    series: '6.1',
+    matches: (c) => c.reserved === 'kept' && order0Allocators.includes(c.alloc),
+    verdict: 'ok',
+    reason:
+      '6.1 frees an order-0 page through the per-CPU lists without checking it first (free_pages_prepare checks ' +
+      'only with debug_pagealloc) and clears PAGE_FLAGS_CHECK_AT_PREP, PG_reserved with it: the page goes back ' +
+      'silently, the flag forgotten',
+  },
+  {
+    name: 'reserved-kept-checked-at-free',
+    series: '*',
+    matches: (c) => c.reserved === 'kept',
+    verdict: 'kernel-complaint',
+    detail: 'bad-page-state',
+    reason:
+      'PG_reserved is one of PAGE_FLAGS_CHECK_AT_FREE: a page freed with it is reported as "Bad page state" and ' +
+      'leaked. 6.1 always checks the tail pages of a high-order block; 6.12 checks every page freed, since ' +
+      "Debian's init_on_alloc switches the free-time checks on",
+  },
   {
     name: 'unsupported-combination',
     series: '*',
@@ -383,6 +407,7 @@ export function expectationFor(cell: CellSpec, series: string): (Expectation & {
   if (!(ALLOCATORS as readonly string[]).includes(cell.alloc) || !(METHODS as readonly string[]).includes(cell.method)) {
     return undefined;
   }
+  if (cell.reserved === 'cleared') return reservedLikeItsTwin(cell, series);
   const rule = RULES.find((r) => (r.series === '*' || r.series === series) && r.matches(cell));
   if (!rule) return undefined;
   const e: Expectation & { name: string } = {
@@ -398,6 +423,30 @@ export function expectationFor(cell: CellSpec, series: string): (Expectation & {
     .map(({ only: _only, ...o }) => o);
   if (observed.length > 0) e.observed = observed;
   return e;
+}
+
+/** The cell without the reserved-page ritual: its A/B twin. */
+export function withoutReserved(cell: CellSpec): CellSpec {
+  const { reserved: _reserved, ...plain } = cell;
+  return { ...plain, id: plain.id.replace(/\/reserved$/, '') };
+}
+
+/**
+ * A cell whose pages were marked reserved and cleared again before the free
+ * is predicted to come out as its twin without: no mapping path of either
+ * kernel reads PG_reserved (remap_pfn_range stopped needing it in 2.6.15),
+ * and the free sees no flag.
+ */
+function reservedLikeItsTwin(cell: CellSpec, series: string): (Expectation & { name: string }) | undefined {
+  const e = expectationFor(withoutReserved(cell), series);
+  if (e === undefined) return undefined;
+  return {
+    ...e,
+    name: `reserved-changes-nothing (${e.name})`,
+    reason:
+      'SetPageReserved is read by no mapping path (vm_insert_page*, remap_pfn_range, the fault path, GUP, zap) and ' +
+      `is cleared before the free, so the cell comes out as without it: ${e.reason}`,
+  };
 }
 
 /**

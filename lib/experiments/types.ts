@@ -104,6 +104,11 @@ export interface CellSpec {
   hazard: boolean;
   /** Scenario 'use': what the program does with the mapping (absent otherwise). */
   use?: UseName;
+  /**
+   * The buffer's pages marked reserved (SetPageReserved), as old drivers
+   * do: 'cleared' again before the free, or 'kept' (a hazard). Absent: not.
+   */
+  reserved?: 'cleared' | 'kept';
   /** One line for people. */
   title: string;
 }

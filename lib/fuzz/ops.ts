@@ -26,9 +26,9 @@
  * race them, so their outcomes (and only theirs) may differ between a run
  * and its replay.
  */
-import { ALLOCATORS, type AllocName, CACHES, METHODS, type MethodName } from '../device/layout';
+import { ALLOCATORS, type AllocName, CACHES, CONFIG_FLAGS, CONFIG_FLAGS_ALL, METHODS, type MethodName } from '../device/layout';
 import type { Advice } from '../device/mapping';
-import { FAULT_METHODS, PFN_METHODS, support } from '../device/support';
+import { FAULT_METHODS, FILE_METHODS, PFN_METHODS, support } from '../device/support';
 import { MmaplabError } from '../util/errors';
 import { Prng } from './prng';
 
@@ -376,6 +376,9 @@ const UNSUPPORTED_PAIRS: readonly Pair[] = PAIRS.filter(([a, t]) => support(a, t
 
 const isPfn = (t: MethodName): boolean => (PFN_METHODS as readonly string[]).includes(t);
 const isFault = (t: MethodName): boolean => (FAULT_METHODS as readonly string[]).includes(t);
+const isFile = (t: MethodName): boolean => (FILE_METHODS as readonly string[]).includes(t);
+/** The first method number the header does not know. */
+const METHOD_COUNT = Math.max(...Object.values(METHODS)) + 1;
 
 interface SessionBelief {
   open: boolean;
@@ -468,7 +471,9 @@ export function* generate(seed: number, options: GeneratorOptions = {}): Generat
     };
     if (isPfn(method)) op.cache = r.pick([0, 0, 0, 1, 2]);
     else if (r.chance(0.04)) op.cache = r.pick([1, 2]);
-    if (isFault(method) ? r.chance(0.4) : r.chance(0.03)) op.flags = 1;
+    if (isFault(method) ? r.chance(0.4) : r.chance(0.03)) op.flags = CONFIG_FLAGS.FAULT_AROUND;
+    // The reserved-page ritual, where the module takes it (pages of the driver's own).
+    if (alloc !== 'dma_coherent' && !isFile(method) && r.chance(0.15)) op.flags |= CONFIG_FLAGS.RESERVED;
     if (method === 'deferred_io' || method === 'deferred_io_keep_mapping') op.delayMs = r.pick([0, 0, 1, 10, 50, 200]);
     else if (r.chance(0.02)) op.delayMs = r.pick([1, 50]);
     if (method === 'page_cache') op.periodMs = r.chance(0.25) ? r.pick([10, 50, 1000]) : 0;
@@ -479,7 +484,7 @@ export function* generate(seed: number, options: GeneratorOptions = {}): Generat
           op.alloc = r.pick([0, 9, 15, 0x7fff_ffff, 0xffff_ffff]);
           break;
         case 'method':
-          op.method = r.pick([0, 15, 99, 0xffff_ffff]);
+          op.method = r.pick([0, METHOD_COUNT, 99, 0xffff_ffff]);
           break;
         case 'cache':
           op.cache = r.pick([3, 4, 0xffff_ffff]);
@@ -499,7 +504,8 @@ export function* generate(seed: number, options: GeneratorOptions = {}): Generat
           ]);
           break;
         case 'flags':
-          op.flags = r.pick([2, 3, 0x8000_0000, 0xffff_ffff]);
+          // Unknown bits, or both reserved modes at once.
+          op.flags = r.pick([CONFIG_FLAGS_ALL + 1, CONFIG_FLAGS.RESERVED | CONFIG_FLAGS.RESERVED_KEPT, 0x8000_0000, 0xffff_ffff]);
           break;
         case 'delay':
           op.delayMs = r.pick([10_001, 0xffff_ffff]);

@@ -72,7 +72,7 @@ export function stressPairs(release: string = os.release()): StressPair[] {
   const seen = new Set<string>();
   const out: StressPair[] = [];
   for (const cell of CATALOGUE) {
-    if (cell.profile !== 'default' || cell.hazard || cell.scenario !== 'basic' || cell.cache !== 'wb') continue;
+    if (cell.profile !== 'default' || cell.hazard || cell.scenario !== 'basic' || cell.cache !== 'wb' || cell.reserved) continue;
     if ((FILE_METHODS as readonly string[]).includes(cell.method)) continue;
     if (expectationFor(cell, series)?.verdict !== 'ok') continue;
     const key = `${cell.alloc}/${cell.method}/${cell.faultAround}`;

@@ -169,6 +169,7 @@ export function isGridCell(c: CellSpec): boolean {
   const sizes = (SIZES as Partial<Record<string, readonly number[]>>)[c.alloc];
   return (
     c.scenario === 'basic' &&
+    c.reserved === undefined &&
     (c.cache ?? 'wb') === 'wb' &&
     !(c.faultAround ?? false) &&
     (sizes === undefined || sizes.includes(c.size))

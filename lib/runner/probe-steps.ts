@@ -126,6 +126,7 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
         size: cell.size,
         cache: cell.cache,
         faultAround: cell.faultAround,
+        ...(cell.reserved !== undefined ? { reserved: cell.reserved } : {}),
         hazards: cell.hazard,
       }),
     );

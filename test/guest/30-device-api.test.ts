@@ -82,6 +82,46 @@ describe(`device API against the module on ${os.release()}`, function () {
     assert.equal(dev.read(4, 0).readUInt32LE(0), 0xaaaaaaaa);
   });
 
+  it('reserved pages: marked on every page while configured, refused where the module has no pages of its own, kept is a hazard', function () {
+    using dev = Device.open();
+    dev.configure({ allocator: 'pages_comp', technique: 'remap_pfn_range', size: 4 * PAGE, reserved: 'cleared' });
+    const info = dev.info({ pages: true });
+    assert.equal(info.reserved, 'cleared');
+    assert.deepEqual(info.pages?.map((p) => p.reserved), [true, true, true, true], 'PG_reserved on head and tails');
+    dev.fill(7);
+    {
+      using m = dev.map();
+      assert.equal(m.checkPattern(7), null);
+    }
+    const refused = (opts: Parameters<Device['configure']>[0]): [string | undefined, string | undefined] => {
+      try {
+        dev.configure(opts);
+      } catch (err) {
+        return [code(err), failureReason(err)?.reason ?? undefined];
+      }
+      return [undefined, undefined];
+    };
+    assert.deepEqual(refused({ allocator: 'dma_coherent', technique: 'remap_pfn_range', size: 4 * PAGE, reserved: 'cleared' }), [
+      'EINVAL',
+      'combination',
+    ]);
+    assert.deepEqual(refused({ allocator: 'vmalloc', technique: 'page_cache', size: 4 * PAGE, reserved: 'cleared' }), [
+      'EINVAL',
+      'combination',
+    ]);
+    assert.deepEqual(
+      refused({ allocator: 'pages_array', technique: 'remap_pfn_range', size: 4 * PAGE, reserved: 'kept', hazards: true }),
+      ['EPERM', 'hazard-disabled'],
+    );
+    dev.configure({ allocator: 'pages_array', technique: 'vm_insert_page', size: 4 * PAGE });
+    assert.equal(dev.info().reserved, null);
+    assert.deepEqual(
+      dev.info({ pages: true }).pages?.map((p) => p.reserved),
+      [false, false, false, false],
+      'a buffer without the ritual has no reserved page',
+    );
+  });
+
   it('Mapping methods on a fault-handler mapping: touch, mincore, madvise(DONTNEED) and refault, mprotect, msync, partial munmap', async function () {
     using dev = Device.open();
     dev.configure({ allocator: 'pages_array', technique: 'fault_page', size: 8 * PAGE });
@@ -141,7 +181,7 @@ describe(`device API against the module on ${os.release()}`, function () {
     // Every pair the matrix expects to map (refusals are the matrix's business).
     const pairs = CATALOGUE.filter(
       (c) =>
-        c.profile === 'default' && !c.hazard && c.scenario === 'basic' && c.cache === 'wb' && !c.faultAround &&
+        c.profile === 'default' && !c.hazard && c.scenario === 'basic' && c.cache === 'wb' && !c.faultAround && !c.reserved &&
         expectationFor(c, seriesOf(os.release()))?.verdict === 'ok',
     );
     for (const cell of pairs) {

@@ -126,6 +126,9 @@ describe('claims (lib/experiments/claims.ts)', function () {
       'vmalloc-remap-page-by-page': 'supports / supports',
       'insert-needs-refcounted-pages': 'supports / supports',
       'remap-vmalloc-range-needs-usermap': 'supports / supports',
+      // remap_pfn_range works without the flag; a flag left set is silent for 6.1's order-0 frees.
+      'reserved-for-remap': 'contradicts / contradicts',
+      'reserved-must-be-cleared': 'mixed / supports',
       'free-while-mapped': 'supports / supports',
       // Predicted to break everywhere (a silent double free on 6.12 is in the observation record only).
       'fault-without-get-page': 'supports / supports',

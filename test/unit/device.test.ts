@@ -270,7 +270,9 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
     assert.deepEqual(describedConstants().flags, header.flags);
     assert.deepEqual(header.flags, {
       CF_FAULT_AROUND: 1,
-      CF_ALL: 1,
+      CF_RESERVED: 2,
+      CF_RESERVED_KEPT: 4,
+      CF_ALL: 7,
       INFO_CONFIGURED: 1,
       INFO_CONTIGUOUS: 2,
       INFO_FREED: 4,
@@ -360,15 +362,17 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
     };
     assert.deepEqual(infoFromStruct(base), {
       alloc: null, method: null, size: 0n, nrPages: 0n, configured: false, contiguous: false, freed: false,
-      slab: false, cache: 'wb', faultAround: false, mappings: 0,
+      slab: false, cache: 'wb', faultAround: false, reserved: null, mappings: 0,
     });
     const all = infoFromStruct({
       ...base, alloc: 3, method: 7, size: 8192n, nr_pages: 2n, flags: 15, cache: 2, config_flags: 1, mappings: 3,
     });
     assert.deepEqual(all, {
       alloc: 'kmalloc', method: 'vm_insert_page', size: 8192n, nrPages: 2n, configured: true, contiguous: true,
-      freed: true, slab: true, cache: 'uc', faultAround: true, mappings: 3,
+      freed: true, slab: true, cache: 'uc', faultAround: true, reserved: null, mappings: 3,
     });
+    assert.equal(infoFromStruct({ ...base, config_flags: 2 }).reserved, 'cleared');
+    assert.equal(infoFromStruct({ ...base, config_flags: 4 }).reserved, 'kept');
     assert.equal(infoFromStruct({ ...base, alloc: 99, cache: 99 }).alloc, null);
     assert.equal(infoFromStruct({ ...base, alloc: 99, cache: 99 }).cache, null);
     const bits = ['compound', 'head', 'tail', 'slab', 'typed', 'reserved', 'noStructPage'] as const;

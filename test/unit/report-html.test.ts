@@ -7,6 +7,7 @@
 import { strict as assert } from 'node:assert';
 import { renderHtml, type PageData } from '../../lib/report/html';
 import { html, scriptJson } from '../../lib/report/escape';
+import { CLAIMS } from '../../lib/experiments/claims';
 import { gridFor, reportKernels } from '../../lib/report/view';
 import { filesSection, HOSTILE_KMSG, K61, KERNELS, surpriseReport } from './report-fixture';
 
@@ -73,7 +74,7 @@ describe('report.html (lib/report/html.ts)', function () {
   });
 
   it('shows the claims, the surprises and the flaky cells as static tables', function () {
-    assert.equal((page.match(/<tr class="claim" data-claim="/g) ?? []).length, 9);
+    assert.equal((page.match(/<tr class="claim" data-claim="/g) ?? []).length, CLAIMS.length);
     assert.ok(page.includes('<span class="badge s-mixed">mixed</span>'));
     assert.equal((page.match(/<table class="list surprises">/g) ?? []).length, 1);
     assert.ok(page.includes('<h2>Flaky cells</h2><table class="list flaky">'));

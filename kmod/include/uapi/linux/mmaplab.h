@@ -136,7 +136,17 @@ enum mmaplab_cache {
 /* CONFIGURE flags */
 /* fault techniques: also install ->map_pages (fault-around) */
 #define MMAPLAB_CF_FAULT_AROUND		(1U << 0)
-#define MMAPLAB_CF_ALL			(MMAPLAB_CF_FAULT_AROUND)
+/*
+ * SetPageReserved on every page of the buffer once it is allocated, and
+ * ClearPageReserved before it is freed, as old drivers do "so that mmap
+ * works". Allocators with pages of their own only, not the file-backed
+ * methods.
+ */
+#define MMAPLAB_CF_RESERVED		(1U << 1)
+/* hazard: RESERVED, but the flag is left set when the buffer is freed */
+#define MMAPLAB_CF_RESERVED_KEPT	(1U << 2)
+#define MMAPLAB_CF_ALL			(MMAPLAB_CF_FAULT_AROUND | MMAPLAB_CF_RESERVED | \
+					 MMAPLAB_CF_RESERVED_KEPT)
 
 /*
  * Largest buffer the uapi allows; the module parameter max_size may lower

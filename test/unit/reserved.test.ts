@@ -1,0 +1,91 @@
+/**
+ * The reserved-page ritual (SetPageReserved before mapping): the A/B cells
+ * in the catalogue, their predictions (the plain twin's, or the free-time
+ * check for a flag left set), the claims, and the device API's option.
+ */
+import { strict as assert } from 'node:assert';
+import { CATALOGUE, RESERVABLE_ALLOCATORS, RESERVED_KEPT_BUFFERS, SIZES } from '../../lib/experiments/catalogue';
+import { CLAIMS } from '../../lib/experiments/claims';
+import { expectationFor, withoutReserved } from '../../lib/experiments/expectations';
+import { support } from '../../lib/experiments/support';
+import { METHODS } from '../../lib/experiments/types';
+import { Device } from '../../lib/device';
+import { isGridCell } from '../../lib/report/view';
+
+const cleared = CATALOGUE.filter((c) => c.reserved === 'cleared');
+const kept = CATALOGUE.filter((c) => c.reserved === 'kept');
+
+function prediction(id: string, series: string): string {
+  const c = CATALOGUE.find((x) => x.id === id);
+  assert.ok(c, id);
+  const e = expectationFor(c, series);
+  assert.ok(e, `${id} has a prediction`);
+  return `${e.verdict}${e.detail !== undefined ? ` (${e.detail})` : ''}`;
+}
+
+describe('reserved pages (SetPageReserved, the old drivers\' ritual)', function () {
+  it('has a reserved twin of every safe basic cell of an allocator with pages of its own, and no other', function () {
+    for (const alloc of RESERVABLE_ALLOCATORS) {
+      for (const method of METHODS.filter((m) => support(alloc, m) === 'safe')) {
+        for (const size of SIZES[alloc]) {
+          const twin = cleared.find((c) => c.alloc === alloc && c.method === method && c.size === size);
+          assert.ok(twin, `${alloc}/${method}/${size}`);
+          assert.ok(CATALOGUE.some((c) => c.id === withoutReserved(twin).id), `${twin.id} has its plain twin`);
+          assert.equal(twin.hazard, false);
+          assert.equal(isGridCell(twin), false, 'reserved cells stay out of the grid');
+        }
+      }
+    }
+    assert.ok(cleared.every((c) => c.alloc !== 'dma_coherent' && c.id.endsWith('/reserved') && c.scenario === 'basic'));
+  });
+
+  it('a cleared cell is predicted as its plain twin, on both series', function () {
+    for (const c of cleared) {
+      for (const series of ['6.1', '6.12']) {
+        const a = expectationFor(c, series);
+        const b = expectationFor(withoutReserved(c), series);
+        assert.ok(a && b, c.id);
+        assert.deepEqual([a.verdict, a.detail, a.also], [b.verdict, b.detail, b.also], `${c.id} on ${series}`);
+        assert.match(a.name, /^reserved-changes-nothing \(/);
+      }
+    }
+    assert.equal(prediction('kmalloc/vm_insert_page/4K/basic/reserved', '6.1'), 'refused (EINVAL)', 'slab is still refused');
+  });
+
+  it('a flag left set at the free: silent on 6.1 for order-0 pages, Bad page state otherwise', function () {
+    assert.deepEqual(
+      kept.map((c) => c.id),
+      RESERVED_KEPT_BUFFERS.map(([a, size]) => `${a}/remap_pfn_range/${size / 1024}K/basic/reserved-kept`),
+    );
+    assert.ok(kept.every((c) => c.hazard));
+    assert.equal(prediction('pages_array/remap_pfn_range/16K/basic/reserved-kept', '6.1'), 'ok');
+    assert.equal(prediction('vmalloc_user/remap_pfn_range/16K/basic/reserved-kept', '6.1'), 'ok');
+    assert.equal(prediction('pages_comp/remap_pfn_range/16K/basic/reserved-kept', '6.1'), 'kernel-complaint (bad-page-state)');
+    assert.equal(prediction('kmalloc/remap_pfn_range/64K/basic/reserved-kept', '6.1'), 'kernel-complaint (bad-page-state)');
+    for (const c of kept) assert.equal(prediction(c.id, '6.12'), 'kernel-complaint (bad-page-state)', c.id);
+  });
+
+  it('the claims take the plain remap_pfn_range cells and the kept ones', function () {
+    const needed = CLAIMS.find((c) => c.id === 'reserved-for-remap');
+    const cleanup = CLAIMS.find((c) => c.id === 'reserved-must-be-cleared');
+    assert.ok(needed && cleanup);
+    const mine = CATALOGUE.filter((c) => needed.cells(c));
+    assert.ok(mine.every((c) => c.method === 'remap_pfn_range' && c.reserved !== 'kept'));
+    const plain = mine.filter((c) => c.reserved === undefined);
+    assert.ok(plain.length > 0);
+    for (const c of plain) assert.ok(mine.some((x) => x.id === `${c.id}/reserved`), `${c.id} has its A/B twin in the row`);
+    assert.deepEqual(CATALOGUE.filter((c) => cleanup.cells(c)), kept);
+  });
+
+  it('the device API checks the option before the module is asked', function () {
+    const d = Object.create(Device.prototype) as Device;
+    assert.throws(
+      () => d.configure({ allocator: 'pages_array', technique: 'remap_pfn_range', size: 16384, reserved: 'always' as never }),
+      (e: NodeJS.ErrnoException) => e.code === 'ERR_INVALID_ARG_VALUE' && /cleared, kept/.test(e.message),
+    );
+    assert.throws(
+      () => d.configure({ allocator: 'pages_array', technique: 'remap_pfn_range', size: 16384, reserved: 'kept' }),
+      (e: NodeJS.ErrnoException) => e.code === 'ERR_HAZARD_NOT_REQUESTED',
+    );
+  });
+});
