@@ -12,8 +12,11 @@ import { loadModule, moduleParam } from '../../lib/runner/module';
 import * as os from 'node:os';
 import { koPath } from './ko-path';
 
+/** The cell whose id is `pattern`, or else the one cell whose id contains it. */
 function onlyCell(pattern: string): CellSpec {
-  const cells = findCells([pattern]);
+  const matching = findCells([pattern]);
+  const exact = matching.filter((c) => c.id === pattern);
+  const cells = exact.length > 0 ? exact : matching;
   assert.equal(cells.length, 1, `exactly one cell matches ${pattern}`);
   return cells[0] as CellSpec;
 }
