@@ -9,6 +9,7 @@
  *   mmaplab_file.c    the file-backed methods (PAGE_CACHE, DEFERRED_IO*): the
  *                     internal filesystem, a session's inode, writeback, flushes
  *   mmaplab_store.c   backing stores of the file-backed methods, kept by id
+ *   mmaplab_pci.c     the PCI device whose BAR is the PCI_BAR allocator's memory
  *   mmaplab_compat.h  everything that differs between the target kernels
  */
 #ifndef _MMAPLAB_H
@@ -52,6 +53,9 @@ struct mmaplab_buf {
 	 */
 	struct page **pages;
 	void *vaddr;			/* kernel address of byte 0 (vmalloc, kmalloc, DMA) */
+	void __iomem *iomem;		/* PCI_BAR: the module's own mapping of byte 0 */
+	phys_addr_t phys;		/* PCI_BAR: physical address of byte 0 */
+	int wc_cookie;			/* PCI_BAR, WC: arch_phys_wc_add()'s handle */
 	void *raw;			/* KMALLOC: the pointer kfree() wants */
 	struct page *block;		/* PAGES_COMP, PAGES_NOCOMP: first page */
 	unsigned int order;		/* PAGES_COMP, PAGES_NOCOMP, PAGES_SPLIT */
@@ -145,6 +149,12 @@ extern bool mmaplab_allow_hazards;
 extern unsigned long mmaplab_max_size;
 struct device *mmaplab_dma_device(void);
 
+/* mmaplab_pci.c */
+int mmaplab_pci_init(void);
+void mmaplab_pci_exit(void);
+int mmaplab_pci_bar_claim(size_t size, phys_addr_t *start);
+void mmaplab_pci_bar_unclaim(void);
+
 /* mmaplab_ioctl.c */
 __printf(4, 5)
 int mmaplab_fail(struct mmaplab_session *s, int error, enum mmaplab_reason reason,
@@ -170,6 +180,9 @@ bool mmaplab_buf_contiguous(const struct mmaplab_buf *buf);
 struct page *mmaplab_buf_page(const struct mmaplab_buf *buf, unsigned long index);
 bool mmaplab_buf_pfn(const struct mmaplab_buf *buf, unsigned long index, unsigned long *pfn);
 void *mmaplab_buf_kaddr(const struct mmaplab_buf *buf, size_t offset);
+bool mmaplab_buf_is_io(const struct mmaplab_buf *buf);
+void mmaplab_buf_copy_out(const struct mmaplab_buf *buf, size_t offset, void *dst, size_t len);
+void mmaplab_buf_copy_in(struct mmaplab_buf *buf, size_t offset, const void *src, size_t len);
 
 /* mmaplab_map.c */
 bool mmaplab_method_known(enum mmaplab_method method);

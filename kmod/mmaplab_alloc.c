@@ -23,6 +23,7 @@
 
 #include <linux/dma-mapping.h>
 #include <linux/gfp.h>
+#include <linux/io.h>
 #include <linux/mm.h>
 #include <linux/nospec.h>
 #include <linux/slab.h>
@@ -52,8 +53,16 @@ struct mmaplab_allocator {
 	void (*free)(struct mmaplab_buf *buf);
 	/* the page the fault techniques hand out; NULL if there is none to use */
 	struct page *(*page)(const struct mmaplab_buf *buf, unsigned long index);
-	/* kernel address of byte @offset, valid to the end of its page */
+	/*
+	 * kernel address of byte @offset, valid to the end of its page; NULL
+	 * for memory that is I/O memory to the kernel (buf->iomem instead)
+	 */
 	void *(*kaddr)(const struct mmaplab_buf *buf, size_t offset);
+	/*
+	 * Give the memory cache type @cache (WB included) the allocator's own
+	 * way; without it, mmaplab_buf_set_cache retypes RAM. Undone by ->free.
+	 */
+	int (*set_cache)(struct mmaplab_buf *buf, enum mmaplab_cache cache);
 };
 
 atomic_long_t mmaplab_nr_buffers = ATOMIC_LONG_INIT(0);
@@ -394,9 +403,77 @@ static void mmaplab_dma_free(struct mmaplab_buf *buf)
 	buf->vaddr = NULL;
 }
 
+/* Also PCI_BAR's: memory with no struct page the module may hand out */
 static struct page *mmaplab_dma_page(const struct mmaplab_buf *buf, unsigned long index)
 {
 	return NULL;
+}
+
+/*
+ * MMAPLAB_ALLOC_PCI_BAR
+ *
+ * The BAR of the device mmaplab_pci.c drives, from its start: physically
+ * contiguous, no struct pages, so only the pfn-based methods take it. The
+ * allocation claims the BAR for this session; the memory type, and with it
+ * the module's own mapping, comes with the cache attribute, as a driver
+ * sets it up:
+ *   WB  ioremap_cache() (device memory that is RAM at the far end);
+ *   WC  arch_io_reserve_memtype_wc() for the range, so that every later
+ *       mapping of it is WC, arch_phys_wc_add() (an MTRR where there is no
+ *       PAT), then ioremap_wc(), as GPU drivers do for their apertures;
+ *   UC  ioremap(), UC- on x86, which pgprot_noncached() also is.
+ * The memory starts zeroed like every other allocator's.
+ */
+static int mmaplab_pci_bar_alloc(struct mmaplab_buf *buf)
+{
+	return mmaplab_pci_bar_claim(buf->size, &buf->phys);
+}
+
+static int mmaplab_pci_bar_set_cache(struct mmaplab_buf *buf, enum mmaplab_cache cache)
+{
+	int ret;
+
+	switch (cache) {
+	case MMAPLAB_CACHE_WC:
+		ret = arch_io_reserve_memtype_wc(buf->phys, buf->size);
+		if (ret)
+			return ret;
+		buf->wc_cookie = arch_phys_wc_add(buf->phys, buf->size);
+		buf->iomem = ioremap_wc(buf->phys, buf->size);
+		break;
+	case MMAPLAB_CACHE_UC:
+		buf->iomem = ioremap(buf->phys, buf->size);
+		break;
+	default:
+		buf->iomem = ioremap_cache(buf->phys, buf->size);
+		break;
+	}
+	if (!buf->iomem) {
+		if (cache == MMAPLAB_CACHE_WC) {
+			arch_phys_wc_del(buf->wc_cookie);
+			arch_io_free_memtype_wc(buf->phys, buf->size);
+		}
+		return -ENOMEM;
+	}
+	buf->cache = cache;
+	buf->base_pfn = PHYS_PFN(buf->phys);
+	buf->has_pfn = true;
+	memset_io(buf->iomem, 0, buf->size);
+	return 0;
+}
+
+/* Also after a failed set_cache: the claim is all there is then. */
+static void mmaplab_pci_bar_free(struct mmaplab_buf *buf)
+{
+	if (buf->iomem) {
+		iounmap(buf->iomem);
+		buf->iomem = NULL;
+		if (buf->cache == MMAPLAB_CACHE_WC) {
+			arch_phys_wc_del(buf->wc_cookie);
+			arch_io_free_memtype_wc(buf->phys, buf->size);
+		}
+	}
+	mmaplab_pci_bar_unclaim();
 }
 
 static const struct mmaplab_allocator mmaplab_allocators[MMAPLAB_ALLOC_COUNT] = {
@@ -482,6 +559,16 @@ static const struct mmaplab_allocator mmaplab_allocators[MMAPLAB_ALLOC_COUNT] = 
 		.free		= mmaplab_dma_free,
 		.page		= mmaplab_dma_page,
 		.kaddr		= mmaplab_vaddr_kaddr,
+	},
+	[MMAPLAB_ALLOC_PCI_BAR] = {
+		.name		= "pci_bar",
+		.contiguous	= true,
+		.retypable	= true,
+		.check		= mmaplab_any_size,
+		.alloc		= mmaplab_pci_bar_alloc,
+		.free		= mmaplab_pci_bar_free,
+		.page		= mmaplab_dma_page,
+		.set_cache	= mmaplab_pci_bar_set_cache,
 	},
 };
 
@@ -617,6 +704,8 @@ int mmaplab_buf_set_cache(struct mmaplab_buf *buf, enum mmaplab_cache cache)
 {
 	int ret;
 
+	if (buf->ops->set_cache)
+		return buf->ops->set_cache(buf, cache);
 	if (cache == MMAPLAB_CACHE_WB)
 		return 0;
 	if (!buf->pages && !buf->has_pfn)
@@ -687,7 +776,7 @@ void mmaplab_buf_release_memory(struct mmaplab_buf *buf)
 	/* fault handlers test this before looking at the memory */
 	WRITE_ONCE(buf->freed, true);
 
-	if (buf->cache != MMAPLAB_CACHE_WB) {
+	if (buf->cache != MMAPLAB_CACHE_WB && !buf->ops->set_cache) {
 		int ret = mmaplab_buf_retype(buf, MMAPLAB_CACHE_WB);
 
 		if (ret) {
@@ -771,5 +860,31 @@ bool mmaplab_buf_pfn(const struct mmaplab_buf *buf, unsigned long index, unsigne
  */
 void *mmaplab_buf_kaddr(const struct mmaplab_buf *buf, size_t offset)
 {
-	return buf->ops->kaddr(buf, offset);
+	return buf->ops->kaddr ? buf->ops->kaddr(buf, offset) : NULL;
+}
+
+/* Is the buffer I/O memory to the kernel, reached through buf->iomem only? */
+bool mmaplab_buf_is_io(const struct mmaplab_buf *buf)
+{
+	return !buf->ops->kaddr;
+}
+
+/*
+ * Copy @len bytes at @offset out of the buffer or into it, within one page
+ * (as mmaplab_buf_kaddr): the I/O accessors for I/O memory, memcpy else.
+ */
+void mmaplab_buf_copy_out(const struct mmaplab_buf *buf, size_t offset, void *dst, size_t len)
+{
+	if (mmaplab_buf_is_io(buf))
+		memcpy_fromio(dst, buf->iomem + offset, len);
+	else
+		memcpy(dst, mmaplab_buf_kaddr(buf, offset), len);
+}
+
+void mmaplab_buf_copy_in(struct mmaplab_buf *buf, size_t offset, const void *src, size_t len)
+{
+	if (mmaplab_buf_is_io(buf))
+		memcpy_toio(buf->iomem + offset, src, len);
+	else
+		memcpy(mmaplab_buf_kaddr(buf, offset), src, len);
 }

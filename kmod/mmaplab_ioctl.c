@@ -33,6 +33,8 @@
  *                COMBINATION: the method cannot map the allocator's memory
  *                CACHE: WC/UC asked of a page-based method or of vmalloc
  *                memory
+ *                COMBINATION: SPLITTABLE other than for PCI_BAR mapped by
+ *                a remap_pfn_range variant
  *                FAULT_AROUND: fault-around asked of a method without a
  *                fault handler
  *                TIMING: delay_ms or period_ms out of range, or given to a
@@ -41,7 +43,10 @@
  *   -EPERM       HAZARD_DISABLED: a hazard without allow_hazards=1
  *                HAZARD_CAP: a hazard without CAP_SYS_ADMIN
  *   -EBUSY       MAPPED: CONFIGURE while the buffer is still mapped
- *   -ENOMEM      NOMEM: the allocation failed
+ *   -EINVAL      BAD_SIZE: PCI_BAR larger than the BAR
+ *   -ENODEV      NO_DEVICE: PCI_BAR without a device bound to the module
+ *   -EBUSY       DEVICE_BUSY: PCI_BAR while another session holds the BAR
+ *   -ENOMEM      NOMEM: the allocation failed (also an ioremap of the BAR)
  *   errno        KERNEL: the kernel refused to change the memory type
  * and for the other operations:
  *   -ENODEV      NOT_CONFIGURED / FREED: no buffer, or FREE_WHILE_MAPPED
@@ -158,43 +163,72 @@ bool mmaplab_pattern_check_page(const void *page, u32 word, struct mmaplab_verif
 /*
  * Both loops below walk the buffer a page at a time through
  * mmaplab_buf_kaddr(), because an allocator only promises contiguity within
- * a page. A 64 MiB buffer takes a while under emulation, hence the
- * rescheduling point and the way out for a killed caller.
+ * a page; I/O memory (PCI_BAR) goes through a bounce page and the I/O
+ * accessors instead. A 64 MiB buffer takes a while under emulation, hence
+ * the rescheduling point and the way out for a killed caller.
  */
-static int mmaplab_pattern_fill(const struct mmaplab_buf *buf, u32 seed)
+static int mmaplab_pattern_fill(struct mmaplab_buf *buf, u32 seed)
 {
+	void *bounce = NULL;
 	unsigned long pg;
+	int ret = 0;
 
+	if (mmaplab_buf_is_io(buf)) {
+		bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
+		if (!bounce)
+			return -ENOMEM;
+	}
 	for (pg = 0; pg < buf->nr_pages; pg++) {
-		mmaplab_pattern_fill_page(mmaplab_buf_kaddr(buf, pg << PAGE_SHIFT), seed,
-					  pg * MMAPLAB_WORDS_PER_PAGE);
+		size_t off = pg << PAGE_SHIFT;
 
-		if (fatal_signal_pending(current))
-			return -EINTR;
+		mmaplab_pattern_fill_page(bounce ?: mmaplab_buf_kaddr(buf, off), seed,
+					  pg * MMAPLAB_WORDS_PER_PAGE);
+		if (bounce)
+			mmaplab_buf_copy_in(buf, off, bounce, PAGE_SIZE);
+
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
 		cond_resched();
 	}
-	return 0;
+	kfree(bounce);
+	return ret;
 }
 
 /* A mismatch is a result, not an error: it goes back in @v and 0 is returned. */
 static int mmaplab_pattern_check(const struct mmaplab_buf *buf, struct mmaplab_verify *v)
 {
+	void *bounce = NULL;
 	unsigned long pg;
+	int ret = 0;
 
 	v->mismatch = MMAPLAB_NO_MISMATCH;
 	v->expected = 0;
 	v->found = 0;
 
+	if (mmaplab_buf_is_io(buf)) {
+		bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
+		if (!bounce)
+			return -ENOMEM;
+	}
 	for (pg = 0; pg < buf->nr_pages; pg++) {
-		if (mmaplab_pattern_check_page(mmaplab_buf_kaddr(buf, pg << PAGE_SHIFT),
-					       pg * MMAPLAB_WORDS_PER_PAGE, v))
-			return 0;
+		size_t off = pg << PAGE_SHIFT;
 
-		if (fatal_signal_pending(current))
-			return -EINTR;
+		if (bounce)
+			mmaplab_buf_copy_out(buf, off, bounce, PAGE_SIZE);
+		if (mmaplab_pattern_check_page(bounce ?: mmaplab_buf_kaddr(buf, off),
+					       pg * MMAPLAB_WORDS_PER_PAGE, v))
+			break;
+
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
 		cond_resched();
 	}
-	return 0;
+	kfree(bounce);
+	return ret;
 }
 
 /*
@@ -250,6 +284,28 @@ static int mmaplab_config_check(struct mmaplab_session *s, const struct mmaplab_
 	return 0;
 }
 
+/* Record why CONFIGURE's allocation failed with @error. */
+static int mmaplab_alloc_failed(struct mmaplab_session *s, const struct mmaplab_config *cfg,
+				int error)
+{
+	const char *name = mmaplab_alloc_name(cfg->alloc);
+
+	switch (error) {
+	case -ENODEV:
+		return mmaplab_fail(s, error, MMAPLAB_REASON_NO_DEVICE,
+				    "%s: no PCI device is bound to the module", name);
+	case -EBUSY:
+		return mmaplab_fail(s, error, MMAPLAB_REASON_DEVICE_BUSY,
+				    "%s: another session holds the BAR", name);
+	case -EINVAL:
+		return mmaplab_fail(s, error, MMAPLAB_REASON_BAD_SIZE,
+				    "%s: %llu bytes do not fit in the BAR", name, cfg->size);
+	default:
+		return mmaplab_fail(s, error, MMAPLAB_REASON_NOMEM,
+				    "%s could not allocate %llu bytes", name, cfg->size);
+	}
+}
+
 static int mmaplab_ioctl_configure(struct mmaplab_session *s, struct file *file,
 				   void __user *argp)
 {
@@ -284,8 +340,7 @@ static int mmaplab_ioctl_configure(struct mmaplab_session *s, struct file *file,
 	mmaplab_buf_free(&s->buf);
 	ret = mmaplab_buf_alloc(&s->buf, cfg.alloc, cfg.size);
 	if (ret) {
-		ret = mmaplab_fail(s, ret, MMAPLAB_REASON_NOMEM, "%s could not allocate %llu bytes",
-				   mmaplab_alloc_name(cfg.alloc), cfg.size);
+		ret = mmaplab_alloc_failed(s, &cfg, ret);
 		goto out_unlock;
 	}
 

@@ -133,7 +133,7 @@ static ssize_t mmaplab_read(struct file *file, char __user *ubuf, size_t count, 
 			break;
 		}
 		chunk = min_t(size_t, chunk, s->buf.size - pos);
-		memcpy(bounce, mmaplab_buf_kaddr(&s->buf, pos), chunk);
+		mmaplab_buf_copy_out(&s->buf, pos, bounce, chunk);
 		mmaplab_succeed(s);
 		mutex_unlock(&s->lock);
 
@@ -191,7 +191,7 @@ static ssize_t mmaplab_write(struct file *file, const char __user *ubuf, size_t 
 			break;
 		}
 		chunk = min_t(size_t, chunk, s->buf.size - pos);
-		memcpy(mmaplab_buf_kaddr(&s->buf, pos), bounce, chunk);
+		mmaplab_buf_copy_in(&s->buf, pos, bounce, chunk);
 		mmaplab_succeed(s);
 		mutex_unlock(&s->lock);
 
@@ -309,10 +309,17 @@ static int __init mmaplab_init(void)
 		return ret;
 	}
 
+	/* before the device too; with no PCI device to drive, PCI_BAR is -ENODEV */
+	ret = mmaplab_pci_init();
+	if (ret) {
+		pr_err("cannot register the PCI driver: %d\n", ret);
+		goto err_file_exit;
+	}
+
 	ret = misc_register(&mmaplab_misc);
 	if (ret) {
 		pr_err("cannot register /dev/%s: %d\n", MMAPLAB_DEVICE_NAME, ret);
-		goto err_file_exit;
+		goto err_pci_exit;
 	}
 
 	/*
@@ -337,6 +344,8 @@ static int __init mmaplab_init(void)
 
 err_deregister:
 	misc_deregister(&mmaplab_misc);
+err_pci_exit:
+	mmaplab_pci_exit();
 err_file_exit:
 	mmaplab_file_exit();
 	return ret;
@@ -345,6 +354,7 @@ err_file_exit:
 static void __exit mmaplab_exit(void)
 {
 	misc_deregister(&mmaplab_misc);
+	mmaplab_pci_exit();
 	mmaplab_file_exit();
 	/* no session can be open here (fops.owner); pages stay only if leaked */
 	if (atomic_long_read(&mmaplab_nr_buffers) || atomic_long_read(&mmaplab_nr_pages))

@@ -122,6 +122,21 @@ static const u8 mmaplab_support[MMAPLAB_METHOD_COUNT][MMAPLAB_ALLOC_COUNT] = {
 	[MMAPLAB_METHOD_REMAP_PFN_RANGE] = {
 		PAGE_BACKED(SUP, SUP),
 		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
+		[MMAPLAB_ALLOC_PCI_BAR]		= SUP,
+	},
+	/*
+	 * The device-memory helpers: the BAR they exist for, and one block of
+	 * RAM and DMA memory to show what they do with RAM.
+	 */
+	[MMAPLAB_METHOD_IO_REMAP_PFN_RANGE] = {
+		[MMAPLAB_ALLOC_PAGES_COMP]	= SUP,
+		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
+		[MMAPLAB_ALLOC_PCI_BAR]		= SUP,
+	},
+	[MMAPLAB_METHOD_VM_IOMAP_MEMORY] = {
+		[MMAPLAB_ALLOC_PAGES_COMP]	= SUP,
+		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
+		[MMAPLAB_ALLOC_PCI_BAR]		= SUP,
 	},
 	/* only meaningful for memory that is not physically contiguous */
 	[MMAPLAB_METHOD_REMAP_PFN_RANGE_FIRST_PFN] = {
@@ -136,6 +151,7 @@ static const u8 mmaplab_support[MMAPLAB_METHOD_COUNT][MMAPLAB_ALLOC_COUNT] = {
 	[MMAPLAB_METHOD_VMF_INSERT_PFN] = {
 		PAGE_BACKED(SUP, SUP),
 		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
+		[MMAPLAB_ALLOC_PCI_BAR]		= SUP,
 	},
 	[MMAPLAB_METHOD_DMA_MMAP_COHERENT] = {
 		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
@@ -144,10 +160,12 @@ static const u8 mmaplab_support[MMAPLAB_METHOD_COUNT][MMAPLAB_ALLOC_COUNT] = {
 	[MMAPLAB_METHOD_VMF_INSERT_MIXED] = {
 		PAGE_BACKED(SUP, SUP),
 		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
+		[MMAPLAB_ALLOC_PCI_BAR]		= SUP,
 	},
 	[MMAPLAB_METHOD_VMF_INSERT_PFN_PROT] = {
 		PAGE_BACKED(SUP, SUP),
 		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
+		[MMAPLAB_ALLOC_PCI_BAR]		= SUP,
 	},
 	/* the buffer is the backing store, read and written a page at a time */
 	[MMAPLAB_METHOD_PAGE_CACHE] = {
@@ -203,6 +221,36 @@ static const struct vm_operations_struct mmaplab_prefaulted_vm_ops = {
 	.open	= mmaplab_vm_open,
 	.close	= mmaplab_vm_close,
 };
+
+/*
+ * A VMA of device memory that a remap_pfn_range() variant mapped whole:
+ * on x86 the PAT code reserved the memory type for that whole range
+ * (VM_PAT) and, on both targets, frees it at munmap by the range of each
+ * piece the VMA was split into, which the memtype tree does not hold for
+ * non-RAM memory: a partial munmap, mprotect of a part or mremap that
+ * shrinks prints "x86/PAT: ... freeing invalid memtype" and leaves the
+ * reservation behind. The driver's way out is to refuse the split, which
+ * makes those calls fail with -EINVAL instead. (RAM is tracked per page,
+ * not by range, so its mappings split safely.)
+ */
+static int mmaplab_refuse_split(struct vm_area_struct *vma, unsigned long addr)
+{
+	return -EINVAL;
+}
+
+static const struct vm_operations_struct mmaplab_unsplittable_vm_ops = {
+	.open		= mmaplab_vm_open,
+	.close		= mmaplab_vm_close,
+	.may_split	= mmaplab_refuse_split,
+};
+
+/* The vm_ops of a VMA a remap_pfn_range() variant mapped at mmap time. */
+static const struct vm_operations_struct *mmaplab_remapped_vm_ops(struct mmaplab_session *s)
+{
+	if (mmaplab_buf_is_io(&s->buf) && !(s->config_flags & MMAPLAB_CF_SPLITTABLE))
+		return &mmaplab_unsplittable_vm_ops;
+	return &mmaplab_prefaulted_vm_ops;
+}
 
 /*
  * May a fault handler use buffer page @index? Not past the buffer (the
@@ -523,44 +571,68 @@ static int mmaplab_pfn_of(struct mmaplab_session *s, unsigned long index, unsign
 			    mmaplab_alloc_name(MMAPLAB_ALLOC_DMA_COHERENT));
 }
 
-static int mmaplab_remap_pfn_mmap(struct mmaplab_session *s, struct vm_area_struct *vma)
+/*
+ * One remap_pfn_range() (io_remap_pfn_range() with @io) of the whole VMA
+ * from the pfn of the buffer page vm_pgoff names; the VMA is then
+ * attached with @vm_ops.
+ */
+static int mmaplab_remap_whole(struct mmaplab_session *s, struct vm_area_struct *vma, bool io,
+			       const struct vm_operations_struct *vm_ops)
 {
 	unsigned long npages = vma_pages(vma);
-	unsigned long i, pfn;
+	unsigned long pfn;
 	int ret;
 
 	ret = mmaplab_pfn_of(s, vma->vm_pgoff, &pfn);
 	if (ret)
 		return ret;
 
-	if (mmaplab_buf_contiguous(&s->buf)) {
+	if (io)
+		ret = io_remap_pfn_range(vma, vma->vm_start, pfn, npages << PAGE_SHIFT,
+					 vma->vm_page_prot);
+	else
 		ret = remap_pfn_range(vma, vma->vm_start, pfn, npages << PAGE_SHIFT,
+				      vma->vm_page_prot);
+	if (ret)
+		return mmaplab_fail(s, ret, MMAPLAB_REASON_KERNEL,
+				    "%s: kernel refused pfn %#lx + %lu pages: %d",
+				    io ? "io_remap_pfn_range" : "remap_pfn_range", pfn, npages, ret);
+
+	atomic64_add(npages, &s->stats.pages_mapped);
+	mmaplab_vma_attach(s, vma, vm_ops);
+	return 0;
+}
+
+static int mmaplab_remap_pfn_mmap(struct mmaplab_session *s, struct vm_area_struct *vma)
+{
+	unsigned long npages = vma_pages(vma);
+	/*
+	 * vm_pgoff is read once, before the loop: for a private mapping
+	 * remap_pfn_range() would rewrite it (and then refuse the partial
+	 * range anyway).
+	 */
+	unsigned long first = vma->vm_pgoff;
+	unsigned long i, pfn;
+	int ret;
+
+	if (mmaplab_buf_contiguous(&s->buf))
+		return mmaplab_remap_whole(s, vma, false, mmaplab_remapped_vm_ops(s));
+
+	ret = mmaplab_pfn_of(s, first, &pfn);
+	if (ret)
+		return ret;
+	for (i = 0; i < npages; i++) {
+		mmaplab_buf_pfn(&s->buf, first + i, &pfn);
+		ret = remap_pfn_range(vma, vma->vm_start + (i << PAGE_SHIFT), pfn, PAGE_SIZE,
 				      vma->vm_page_prot);
 		if (ret)
 			return mmaplab_fail(s, ret, MMAPLAB_REASON_KERNEL,
-					    "remap_pfn_range: kernel refused pfn %#lx + %lu pages: %d",
-					    pfn, npages, ret);
-	} else {
-		/*
-		 * vm_pgoff is read once, above the loop: for a private
-		 * mapping remap_pfn_range() would rewrite it (and then
-		 * refuse the partial range anyway).
-		 */
-		unsigned long first = vma->vm_pgoff;
-
-		for (i = 0; i < npages; i++) {
-			mmaplab_buf_pfn(&s->buf, first + i, &pfn);
-			ret = remap_pfn_range(vma, vma->vm_start + (i << PAGE_SHIFT), pfn,
-					      PAGE_SIZE, vma->vm_page_prot);
-			if (ret)
-				return mmaplab_fail(s, ret, MMAPLAB_REASON_KERNEL,
-						    "remap_pfn_range: kernel refused page %lu (pfn %#lx): %d",
-						    first + i, pfn, ret);
-		}
+					    "remap_pfn_range: kernel refused page %lu (pfn %#lx): %d",
+					    first + i, pfn, ret);
 	}
 
 	atomic64_add(npages, &s->stats.pages_mapped);
-	mmaplab_vma_attach(s, vma, &mmaplab_prefaulted_vm_ops);
+	mmaplab_vma_attach(s, vma, mmaplab_remapped_vm_ops(s));
 	return 0;
 }
 
@@ -575,23 +647,7 @@ static int mmaplab_remap_pfn_mmap(struct mmaplab_session *s, struct vm_area_stru
  */
 static int mmaplab_remap_first_pfn_mmap(struct mmaplab_session *s, struct vm_area_struct *vma)
 {
-	unsigned long npages = vma_pages(vma);
-	unsigned long pfn;
-	int ret;
-
-	ret = mmaplab_pfn_of(s, vma->vm_pgoff, &pfn);
-	if (ret)
-		return ret;
-
-	ret = remap_pfn_range(vma, vma->vm_start, pfn, npages << PAGE_SHIFT, vma->vm_page_prot);
-	if (ret)
-		return mmaplab_fail(s, ret, MMAPLAB_REASON_KERNEL,
-				    "remap_pfn_range: kernel refused pfn %#lx + %lu pages: %d",
-				    pfn, npages, ret);
-
-	atomic64_add(npages, &s->stats.pages_mapped);
-	mmaplab_vma_attach(s, vma, &mmaplab_prefaulted_vm_ops);
-	return 0;
+	return mmaplab_remap_whole(s, vma, false, &mmaplab_prefaulted_vm_ops);
 }
 
 /*
@@ -850,6 +906,48 @@ static int mmaplab_dma_mmap_mmap(struct mmaplab_session *s, struct vm_area_struc
 	return 0;
 }
 
+/*
+ * MMAPLAB_METHOD_IO_REMAP_PFN_RANGE
+ *
+ * What drivers call for device memory: on x86-64 it is remap_pfn_range()
+ * with pgprot_decrypted() of the protection (a no-op without memory
+ * encryption), so the VMA is VM_IO | VM_PFNMAP with special PTEs, as for
+ * REMAP_PFN_RANGE. One call: the memory is contiguous (support table).
+ */
+static int mmaplab_io_remap_mmap(struct mmaplab_session *s, struct vm_area_struct *vma)
+{
+	return mmaplab_remap_whole(s, vma, true, mmaplab_remapped_vm_ops(s));
+}
+
+/*
+ * MMAPLAB_METHOD_VM_IOMAP_MEMORY
+ *
+ * vm_iomap_memory() gets the region (the buffer's physical start and its
+ * length) and works out the part the VMA shows from vm_pgoff itself,
+ * refusing (-EINVAL) a VMA that reaches past it, before calling
+ * io_remap_pfn_range(). The module has checked the range already; the
+ * kernel's check is the one a driver relies on.
+ */
+static int mmaplab_vm_iomap_mmap(struct mmaplab_session *s, struct vm_area_struct *vma)
+{
+	unsigned long pfn;
+	int ret;
+
+	ret = mmaplab_pfn_of(s, 0, &pfn);
+	if (ret)
+		return ret;
+
+	ret = vm_iomap_memory(vma, PFN_PHYS(pfn), s->buf.size);
+	if (ret)
+		return mmaplab_fail(s, ret, MMAPLAB_REASON_KERNEL,
+				    "vm_iomap_memory: kernel refused %lu pages at page %lu: %d",
+				    vma_pages(vma), vma->vm_pgoff, ret);
+
+	atomic64_add(vma_pages(vma), &s->stats.pages_mapped);
+	mmaplab_vma_attach(s, vma, mmaplab_remapped_vm_ops(s));
+	return 0;
+}
+
 static const struct mmaplab_method_ops mmaplab_methods[MMAPLAB_METHOD_COUNT] = {
 	[MMAPLAB_METHOD_REMAP_VMALLOC_RANGE] = {
 		.name		= "remap_vmalloc_range",
@@ -926,6 +1024,16 @@ static const struct mmaplab_method_ops mmaplab_methods[MMAPLAB_METHOD_COUNT] = {
 		.prot_at_fault	= true,
 		.mmap		= mmaplab_vmf_insert_pfn_prot_mmap,
 	},
+	[MMAPLAB_METHOD_IO_REMAP_PFN_RANGE] = {
+		.name		= "io_remap_pfn_range",
+		.pfn_based	= true,
+		.mmap		= mmaplab_io_remap_mmap,
+	},
+	[MMAPLAB_METHOD_VM_IOMAP_MEMORY] = {
+		.name		= "vm_iomap_memory",
+		.pfn_based	= true,
+		.mmap		= mmaplab_vm_iomap_mmap,
+	},
 };
 
 /* @method comes from userspace: clamp it under speculation as well */
@@ -953,6 +1061,14 @@ bool mmaplab_method_has_store(enum mmaplab_method method)
 	const struct mmaplab_method_ops *ops = mmaplab_method_get(method);
 
 	return ops && ops->has_store;
+}
+
+/* The methods that map the whole range at mmap time with a remap_pfn_range() variant. */
+static bool mmaplab_method_remaps(enum mmaplab_method method)
+{
+	return method == MMAPLAB_METHOD_REMAP_PFN_RANGE ||
+	       method == MMAPLAB_METHOD_IO_REMAP_PFN_RANGE ||
+	       method == MMAPLAB_METHOD_VM_IOMAP_MEMORY;
 }
 
 /*
@@ -992,6 +1108,12 @@ int mmaplab_method_check(struct mmaplab_session *s, const struct mmaplab_config 
 					    "fault-around cannot be done safely on this kernel");
 	}
 
+	if ((cfg->flags & MMAPLAB_CF_SPLITTABLE) &&
+	    (cfg->alloc != MMAPLAB_ALLOC_PCI_BAR || !mmaplab_method_remaps(cfg->method)))
+		return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_COMBINATION,
+				    "SPLITTABLE is for pci_bar mapped by a remap_pfn_range variant, not %s with %s",
+				    mmaplab_alloc_name(cfg->alloc), ops->name);
+
 	if (cfg->flags & (MMAPLAB_CF_RESERVED | MMAPLAB_CF_RESERVED_KEPT)) {
 		if ((cfg->flags & MMAPLAB_CF_RESERVED) && (cfg->flags & MMAPLAB_CF_RESERVED_KEPT))
 			return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_BAD_FLAGS,
@@ -1003,7 +1125,7 @@ int mmaplab_method_check(struct mmaplab_session *s, const struct mmaplab_config 
 	}
 
 	*hazard = support == MMAPLAB_HAZARD || mmaplab_alloc_is_hazard(cfg->alloc) ||
-		  (cfg->flags & MMAPLAB_CF_RESERVED_KEPT);
+		  (cfg->flags & (MMAPLAB_CF_RESERVED_KEPT | MMAPLAB_CF_SPLITTABLE));
 	return 0;
 }
 

@@ -31,6 +31,7 @@ const SHOWN = new Set([
   'drainedCpu',
   'pfnsConsecutive',
   'stats',
+  'deviceSide',
 ]);
 
 function observationLines(o: ProbeObservation): string[] {
@@ -57,6 +58,10 @@ function observationLines(o: ProbeObservation): string[] {
   }
   out.push(`  drained cpu:  ${o.drainedCpu === null ? 'none (a double free could go unnoticed)' : o.drainedCpu}`);
   if (o.pfnsConsecutive !== null) out.push(`  pfns consecutive: ${o.pfnsConsecutive ? 'yes' : 'no'}`);
+  const side = o.deviceSide;
+  if (side !== undefined) {
+    out.push(`  device saw:   ${side.checked ? `${mismatch(side.mismatch)} (host side: ${side.file})` : `not checked: ${side.why}`}`);
+  }
   for (const [k, v] of Object.entries(o)) {
     if (SHOWN.has(k) || v === null || v === undefined) continue;
     out.push(`  ${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);

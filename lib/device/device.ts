@@ -97,6 +97,13 @@ export interface ConfigureOptions {
    */
   reserved?: ReservedMode;
   /**
+   * pci_bar mapped by remap_pfn_range, io_remap_pfn_range or
+   * vm_iomap_memory without the module's refusal to split the VMA
+   * (MMAPLAB_CF_SPLITTABLE, a hazard: x86 PAT then mishandles a partial
+   * munmap). Default false.
+   */
+  splittable?: boolean;
+  /**
    * The caller means to run a hazard (a pair the support table marks as
    * one: it can corrupt the kernel). Without it such a pair is refused here
    * ('ERR_HAZARD_NOT_REQUESTED') before the module is asked; the module
@@ -231,6 +238,8 @@ export interface DeviceInfo {
   readonly faultAround: boolean;
   /** How the buffer's pages were marked reserved, or null for not at all. */
   readonly reserved: ReservedMode | null;
+  /** Configured with splittable (MMAPLAB_CF_SPLITTABLE). */
+  readonly splittable: boolean;
   /** Live VMAs. */
   readonly mappings: number;
   /** The pages, when info() was asked for them. */
@@ -366,6 +375,8 @@ export class Device {
     if (reserved !== undefined && !(RESERVED_MODES as readonly unknown[]).includes(reserved)) {
       throw invalidArgValue('reserved', `one of ${RESERVED_MODES.join(', ')}`, reserved);
     }
+    const splittable = options.splittable ?? false;
+    if (typeof splittable !== 'boolean') throw invalidArgType('splittable', 'of type boolean', splittable);
     const hazards = options.hazards ?? false;
     if (typeof hazards !== 'boolean') throw invalidArgType('hazards', 'of type boolean', hazards);
     const size = toU64('size', options.size);
@@ -386,6 +397,13 @@ export class Device {
           'pass hazards: true to run it (the module also needs allow_hazards=1 and CAP_SYS_ADMIN)',
       );
     }
+    if (!hazards && splittable) {
+      throw deviceError(
+        'ERR_HAZARD_NOT_REQUESTED',
+        'splittable: true lets a partial munmap split a remapped BAR, which x86 PAT mishandles (a kernel complaint); ' +
+          'pass hazards: true to run it (the module also needs allow_hazards=1 and CAP_SYS_ADMIN)',
+      );
+    }
     if (!hazards && support(allocator, technique) === 'hazard') {
       throw deviceError(
         'ERR_HAZARD_NOT_REQUESTED',
@@ -399,7 +417,8 @@ export class Device {
       size,
       flags:
         (faultAround ? CONFIG_FLAGS.FAULT_AROUND : 0) |
-        (reserved === 'cleared' ? CONFIG_FLAGS.RESERVED : reserved === 'kept' ? CONFIG_FLAGS.RESERVED_KEPT : 0),
+        (reserved === 'cleared' ? CONFIG_FLAGS.RESERVED : reserved === 'kept' ? CONFIG_FLAGS.RESERVED_KEPT : 0) |
+        (splittable ? CONFIG_FLAGS.SPLITTABLE : 0),
       cache: CACHES[cache],
       delay_ms: deferMs,
       period_ms: syncPeriodMs,
@@ -799,6 +818,7 @@ export function infoFromStruct(s: InfoStruct): DeviceInfo {
     faultAround: (s.config_flags & CONFIG_FLAGS.FAULT_AROUND) !== 0,
     reserved:
       (s.config_flags & CONFIG_FLAGS.RESERVED) !== 0 ? 'cleared' : (s.config_flags & CONFIG_FLAGS.RESERVED_KEPT) !== 0 ? 'kept' : null,
+    splittable: (s.config_flags & CONFIG_FLAGS.SPLITTABLE) !== 0,
     mappings: s.mappings,
   };
 }

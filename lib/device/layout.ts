@@ -198,6 +198,7 @@ export const ALLOCATORS = {
   pages_comp: 6,
   pages_split: 7,
   dma_coherent: 8,
+  pci_bar: 9,
 } as const;
 export type AllocName = keyof typeof ALLOCATORS;
 export const METHODS = {
@@ -217,6 +218,8 @@ export const METHODS = {
   deferred_io_keep_mapping: 14,
   vmf_insert_mixed: 15,
   vmf_insert_pfn_prot: 16,
+  io_remap_pfn_range: 17,
+  vm_iomap_memory: 18,
 } as const;
 export type MethodName = keyof typeof METHODS;
 export const CACHES = { wb: 0, wc: 1, uc: 2 } as const;
@@ -249,6 +252,8 @@ export const REASONS = {
   dirty: 18,
   /** STORE by id of another user's store, from a session opened without CAP_SYS_ADMIN (EPERM). */
   'not-owner': 19,
+  'no-device': 20,
+  'device-busy': 21,
 } as const;
 export type ReasonName = keyof typeof REASONS;
 type DashToUnderscore<S extends string> = S extends `${infer A}-${infer B}` ? `${A}_${DashToUnderscore<B>}` : S;
@@ -280,9 +285,10 @@ export const TIMING = { DELAY_MS_DEFAULT: 50, DELAY_MS_MAX: 10_000, PERIOD_MS_MI
 export const STORES_KEPT = 8;
 
 /** CONFIGURE flags (MMAPLAB_CF_*). */
-export const CONFIG_FLAGS = { FAULT_AROUND: 1 << 0, RESERVED: 1 << 1, RESERVED_KEPT: 1 << 2 } as const;
+export const CONFIG_FLAGS = { FAULT_AROUND: 1 << 0, RESERVED: 1 << 1, RESERVED_KEPT: 1 << 2, SPLITTABLE: 1 << 3 } as const;
 /** MMAPLAB_CF_ALL: every flag this header knows. */
-export const CONFIG_FLAGS_ALL = CONFIG_FLAGS.FAULT_AROUND | CONFIG_FLAGS.RESERVED | CONFIG_FLAGS.RESERVED_KEPT;
+export const CONFIG_FLAGS_ALL =
+  CONFIG_FLAGS.FAULT_AROUND | CONFIG_FLAGS.RESERVED | CONFIG_FLAGS.RESERVED_KEPT | CONFIG_FLAGS.SPLITTABLE;
 /** mmaplab_info.flags (MMAPLAB_INFO_*). */
 export const INFO_FLAGS = { CONFIGURED: 1 << 0, CONTIGUOUS: 1 << 1, FREED: 1 << 2, SLAB: 1 << 3 } as const;
 /** mmaplab_page_info.flags (MMAPLAB_PAGE_*). */

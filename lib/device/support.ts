@@ -12,13 +12,17 @@ const ALLOCATORS = Object.keys(ALLOC_ENUM) as AllocName[];
 
 export type Support = 'safe' | 'hazard' | 'unsupported';
 
-/** Everything but DMA memory, which only the DMA API may map page by page. */
-const PAGE_BACKED: readonly AllocName[] = ALLOCATORS.filter((a) => a !== 'dma_coherent');
+/** Everything with struct pages of the driver's own: not DMA memory, not the device's BAR. */
+const PAGE_BACKED: readonly AllocName[] = ALLOCATORS.filter((a) => a !== 'dma_coherent' && a !== 'pci_bar');
+/** Memory with a pfn for every page but no struct page to hand the core. */
+const PFN_ONLY: readonly AllocName[] = ['dma_coherent', 'pci_bar'];
+/** The device-memory helpers: the BAR, and one block of RAM and DMA memory to show what they do with RAM. */
+const IO_HELPER_TAKES: readonly AllocName[] = ['pages_comp', 'dma_coherent', 'pci_bar'];
 const NON_CONTIGUOUS: readonly AllocName[] = ['vmalloc', 'vmalloc_user', 'pages_array'];
 
 /** Per method: the allocators it takes, and which of those pairs are hazards. */
 const TABLE: Record<MethodName, { takes: readonly AllocName[]; hazards: readonly AllocName[] }> = {
-  remap_pfn_range: { takes: [...PAGE_BACKED, 'dma_coherent'], hazards: [] },
+  remap_pfn_range: { takes: [...PAGE_BACKED, ...PFN_ONLY], hazards: [] },
   remap_pfn_range_first_pfn: { takes: NON_CONTIGUOUS, hazards: NON_CONTIGUOUS },
   fault_page: { takes: PAGE_BACKED, hazards: ['kmalloc'] },
   fault_page_noref: { takes: PAGE_BACKED, hazards: PAGE_BACKED },
@@ -28,9 +32,11 @@ const TABLE: Record<MethodName, { takes: readonly AllocName[]; hazards: readonly
   vm_map_pages: { takes: PAGE_BACKED, hazards: [] },
   // The module lets plain vmalloc through so that the kernel's own refusal is seen.
   remap_vmalloc_range: { takes: ['vmalloc', 'vmalloc_user'], hazards: [] },
-  vmf_insert_pfn: { takes: [...PAGE_BACKED, 'dma_coherent'], hazards: [] },
-  vmf_insert_pfn_prot: { takes: [...PAGE_BACKED, 'dma_coherent'], hazards: [] },
-  vmf_insert_mixed: { takes: [...PAGE_BACKED, 'dma_coherent'], hazards: [] },
+  vmf_insert_pfn: { takes: [...PAGE_BACKED, ...PFN_ONLY], hazards: [] },
+  vmf_insert_pfn_prot: { takes: [...PAGE_BACKED, ...PFN_ONLY], hazards: [] },
+  vmf_insert_mixed: { takes: [...PAGE_BACKED, ...PFN_ONLY], hazards: [] },
+  io_remap_pfn_range: { takes: IO_HELPER_TAKES, hazards: [] },
+  vm_iomap_memory: { takes: IO_HELPER_TAKES, hazards: [] },
   dma_mmap_coherent: { takes: ['dma_coherent'], hazards: [] },
   // The buffer is the backing store: only vmalloc memory is used for it.
   page_cache: { takes: ['vmalloc'], hazards: [] },
@@ -60,7 +66,16 @@ export const PFN_METHODS = [
   'vmf_insert_pfn_prot',
   'vmf_insert_mixed',
   'dma_mmap_coherent',
+  'io_remap_pfn_range',
+  'vm_iomap_memory',
 ] as const satisfies readonly MethodName[];
+
+/**
+ * The techniques that map a whole BAR at mmap time with a remap_pfn_range
+ * variant, reserving its memory type by range (x86 PAT): the module
+ * refuses to split their VMA unless told otherwise (a hazard).
+ */
+export const BAR_REMAP_METHODS = ['remap_pfn_range', 'io_remap_pfn_range', 'vm_iomap_memory'] as const satisfies readonly MethodName[];
 
 /** Methods with a ->fault handler that can also fault around. */
 export const FAULT_METHODS = ['fault_page'] as const satisfies readonly MethodName[];

@@ -5,7 +5,7 @@
  * nothing about outcomes: that is the expectations table's job, and the
  * kernel's.
  */
-import { FAULT_METHODS, PFN_METHODS, support } from './support';
+import { BAR_REMAP_METHODS, FAULT_METHODS, PFN_METHODS, support } from './support';
 import {
   ALLOCATORS,
   METHODS,
@@ -36,6 +36,8 @@ export const SIZES: Record<AllocName, readonly number[]> = {
   pages_split: [16 * KIB],
   pages_nocomp: [16 * KIB],
   dma_coherent: [16 * KIB],
+  // The device's BAR is 2 MiB (lib/vm/qemu's DEVICE_BAR_BYTES): the placement size fits too.
+  pci_bar: [16 * KIB],
 };
 
 const MIB = 1024 * KIB;
@@ -64,6 +66,7 @@ export const SCENARIO_PAIRS: readonly (readonly [AllocName, MethodName])[] = [
   ['pages_comp', 'vmf_insert_pfn_prot'],
   ['pages_array', 'vmf_insert_mixed'],
   ['dma_coherent', 'dma_mmap_coherent'],
+  ['pci_bar', 'io_remap_pfn_range'],
 ];
 
 /**
@@ -81,7 +84,7 @@ export const PAIR_SCENARIOS: readonly Scenario[] = SCENARIOS.filter(
 );
 
 /** Allocators whose buffer has pages of its own to mark reserved (DMA memory has none the module hands out). */
-export const RESERVABLE_ALLOCATORS: readonly AllocName[] = ALLOCATORS.filter((a) => a !== 'dma_coherent');
+export const RESERVABLE_ALLOCATORS: readonly AllocName[] = ALLOCATORS.filter((a) => a !== 'dma_coherent' && a !== 'pci_bar');
 
 /** The buffers freed with PG_reserved still set: order-0 pages (array, vmalloc) and high-order blocks (compound, large kmalloc). */
 export const RESERVED_KEPT_BUFFERS: readonly (readonly [AllocName, number])[] = [
@@ -122,6 +125,7 @@ export interface CellOptions {
   cache?: CacheName;
   faultAround?: boolean;
   reserved?: 'cleared' | 'kept';
+  splittable?: boolean;
 }
 
 export function cellId(alloc: AllocName, method: MethodName, size: number, o: CellOptions = {}): string {
@@ -129,6 +133,7 @@ export function cellId(alloc: AllocName, method: MethodName, size: number, o: Ce
   if (o.cache && o.cache !== 'wb') parts.push(o.cache);
   if (o.faultAround) parts.push('fault-around');
   if (o.reserved !== undefined) parts.push(o.reserved === 'kept' ? 'reserved-kept' : 'reserved');
+  if (o.splittable === true) parts.push('splittable');
   return parts.join('/');
 }
 
@@ -158,6 +163,7 @@ export function makeCell(alloc: AllocName, method: MethodName, size: number, o: 
     o.faultAround ? 'fault-around' : '',
     o.reserved === 'cleared' ? 'pages marked reserved, cleared before the free' : '',
     o.reserved === 'kept' ? 'pages left reserved when freed' : '',
+    o.splittable === true ? 'VMA left splittable' : '',
   ]
     .filter((x) => x !== '')
     .join(', ');
@@ -170,9 +176,10 @@ export function makeCell(alloc: AllocName, method: MethodName, size: number, o: 
     cache: o.cache ?? 'wb',
     faultAround: o.faultAround ?? false,
     profile,
-    hazard: s === 'hazard' || scenario === 'free-while-mapped' || o.reserved === 'kept',
+    hazard: s === 'hazard' || scenario === 'free-while-mapped' || o.reserved === 'kept' || o.splittable === true,
     ...(o.use !== undefined ? { use: o.use } : {}),
     ...(o.reserved !== undefined ? { reserved: o.reserved } : {}),
+    ...(o.splittable === true ? { splittable: true as const } : {}),
     title:
       `${alloc} (${sizeLabel(size)}) mapped with ${method}` +
       (extras ? ` (${extras})` : '') +
@@ -191,6 +198,10 @@ function build(): CellSpec[] {
   for (const method of PFN_METHODS) {
     const alloc: AllocName = method === 'dma_mmap_coherent' ? 'dma_coherent' : method === 'remap_pfn_range_first_pfn' ? 'pages_array' : 'pages_comp';
     for (const cache of ['wc', 'uc'] as const) cells.push(makeCell(alloc, method, 16 * KIB, { cache }));
+  }
+  // And on the device's memory, where the memory type is the driver's to set up.
+  for (const method of PFN_METHODS.filter((m) => support('pci_bar', m) === 'safe')) {
+    for (const cache of ['wc', 'uc'] as const) cells.push(makeCell('pci_bar', method, 16 * KIB, { cache }));
   }
   // Fault-around, for counting faults per mapping with and without it.
   for (const method of FAULT_METHODS) {
@@ -243,6 +254,14 @@ function build(): CellSpec[] {
     }
   }
   for (const [alloc, size] of RESERVED_KEPT_BUFFERS) cells.push(makeCell(alloc, 'remap_pfn_range', size, { reserved: 'kept' }));
+  // A remapped BAR split by a partial munmap: refused by the module, and as
+  // a hazard without that refusal, for each remap_pfn_range variant.
+  for (const method of BAR_REMAP_METHODS as readonly MethodName[]) {
+    cells.push(
+      makeCell('pci_bar', method, 16 * KIB, { scenario: 'partial-munmap' }),
+      makeCell('pci_bar', method, 16 * KIB, { scenario: 'partial-munmap', splittable: true }),
+    );
+  }
   // What programs do with a mapping: every use on one allocator per technique;
   // the huge-page ones at 2 MiB on every safe pair, since there whether the
   // buffer is one PMD-sized block matters.

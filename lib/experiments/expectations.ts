@@ -14,7 +14,7 @@
  * series) is its expectation. Reports show these next to what was observed;
  * they never decide a verdict.
  */
-import { support } from './support';
+import { BAR_REMAP_METHODS, support } from './support';
 import { USE_RULES } from './use-expectations';
 import { ALLOCATORS, METHODS, type CellSpec, PLACEMENT_SCENARIOS, type Scenario, type Verdict } from './types';
 
@@ -67,9 +67,18 @@ export const BREAKING_VERDICTS: readonly Verdict[] = ['kernel-complaint', 'oops'
 const BREAKS_OTHERWISE: Outcome[] = [{ verdict: 'kernel-complaint' }, { verdict: 'oops' }, { verdict: 'panic' }, { verdict: 'hang' }];
 
 const slabKmalloc = (c: CellSpec): boolean => c.alloc === 'kmalloc' && c.size <= 8192;
+/** The device's BAR mapped whole at mmap time by a remap_pfn_range variant (its memory type reserved by range). */
+const barRemapped = (c: CellSpec): boolean => c.alloc === 'pci_bar' && (BAR_REMAP_METHODS as readonly string[]).includes(c.method);
 const insertMethods = ['vm_insert_page', 'vm_insert_pages', 'vm_map_pages'];
 /** Techniques that map any allocator's pfns as special PTEs: no struct page is touched. */
-const specialPteMethods = ['remap_pfn_range', 'vmf_insert_pfn', 'vmf_insert_pfn_prot', 'vmf_insert_mixed'];
+const specialPteMethods = [
+  'remap_pfn_range',
+  'io_remap_pfn_range',
+  'vm_iomap_memory',
+  'vmf_insert_pfn',
+  'vmf_insert_pfn_prot',
+  'vmf_insert_mixed',
+];
 /** The VM_PFNMAP techniques filled by a fault handler: a private mapping would BUG, so the module refuses it. */
 const pfnmapFaultMethods = ['vmf_insert_pfn', 'vmf_insert_pfn_prot'];
 /** Techniques whose fault handler serves a zapped page again. */
@@ -109,6 +118,48 @@ export const RULES: ExpectationRule[] = [
     reason:
       'the method cannot map this memory (e.g. remap_vmalloc_range needs vmalloc memory, ' +
       'dma_mmap_coherent needs dma_alloc_coherent memory): CONFIGURE refuses instead of falling back',
+  },
+  {
+    name: 'bar-split-frees-invalid-memtype',
+    series: '*',
+    matches: (c) => c.splittable === true && barRemapped(c) && c.scenario === 'partial-munmap',
+    verdict: 'kernel-complaint',
+    detail: 'pat',
+    reason:
+      'remap_pfn_range (and io_remap_pfn_range, vm_iomap_memory over it) reserves the memory type of the whole ' +
+      'non-RAM range as one entry of the PAT memtype tree (track_pfn_remap, VM_PAT); munmap frees it by the range ' +
+      'of each VMA it finds (untrack_pfn), so after a split the pieces\' ranges match no entry: "x86/PAT: ... ' +
+      'freeing invalid memtype", and the reservation is left behind',
+  },
+  {
+    name: 'bar-remap-refuses-split',
+    series: '*',
+    matches: (c) => barRemapped(c) && c.scenario === 'partial-munmap',
+    verdict: 'refused',
+    detail: 'EINVAL',
+    reason:
+      "the module's ->may_split refuses to split a remapped BAR's VMA (x86 PAT would free its memtype by the " +
+      'pieces): munmap of a part fails with -EINVAL from __split_vma',
+  },
+  {
+    name: 'bar-remap-fixed-over-6.1',
+    series: '6.1',
+    matches: (c) => barRemapped(c) && c.scenario === 'fixed-over',
+    verdict: 'refused',
+    detail: 'ENOMEM',
+    reason:
+      'MAP_FIXED over part of the mapping has to split it first; the split is refused (->may_split) and 6.1\'s ' +
+      'mmap_region turns any failure to unmap the old range into -ENOMEM',
+  },
+  {
+    name: 'bar-remap-fixed-over',
+    series: '*',
+    matches: (c) => barRemapped(c) && c.scenario === 'fixed-over',
+    verdict: 'refused',
+    detail: 'EINVAL',
+    reason:
+      'MAP_FIXED over part of the mapping has to split it first; the split is refused (->may_split) and 6.12\'s ' +
+      'mmap_region passes the split\'s -EINVAL on (vms_gather_munmap_vmas)',
   },
   {
     name: 'remap-vmalloc-range-needs-usermap',
@@ -310,7 +361,7 @@ export const RULES: ExpectationRule[] = [
     series: '*',
     matches: (c) =>
       c.scenario === 'dontneed-retouch' &&
-      ['remap_pfn_range', ...pfnmapFaultMethods, 'dma_mmap_coherent'].includes(c.method),
+      ['remap_pfn_range', 'io_remap_pfn_range', 'vm_iomap_memory', ...pfnmapFaultMethods, 'dma_mmap_coherent'].includes(c.method),
     verdict: 'refused',
     detail: 'EINVAL',
     reason: 'madvise(MADV_DONTNEED) refuses VM_PFNMAP areas (can_madv_lru_vma)',

@@ -10,6 +10,7 @@ export const ALLOCATORS = [
   'pages_split',
   'pages_nocomp',
   'dma_coherent',
+  'pci_bar',
 ] as const;
 export type AllocName = (typeof ALLOCATORS)[number];
 
@@ -27,6 +28,8 @@ export const METHODS = [
   'vmf_insert_pfn_prot',
   'vmf_insert_mixed',
   'dma_mmap_coherent',
+  'io_remap_pfn_range',
+  'vm_iomap_memory',
 ] as const;
 export type MethodName = (typeof METHODS)[number];
 
@@ -109,6 +112,11 @@ export interface CellSpec {
    * do: 'cleared' again before the free, or 'kept' (a hazard). Absent: not.
    */
   reserved?: 'cleared' | 'kept';
+  /**
+   * pci_bar mapped by a remap_pfn_range variant, without the module's
+   * refusal to split the VMA (a hazard). Absent: the refusal is there.
+   */
+  splittable?: true;
   /** One line for people. */
   title: string;
 }
@@ -150,6 +158,7 @@ export const PROBE_STEPS = [
   'drain',
   'close',
   'use',
+  'device',
 ] as const;
 export type ProbeStep = (typeof PROBE_STEPS)[number];
 
@@ -209,7 +218,18 @@ export interface ProbeObservation {
    * consecutive (explains a first-pfn remap that looks right). Null if unknown.
    */
   pfnsConsecutive: boolean | null;
+  /**
+   * pci_bar cells: what the device's memory held after userspace wrote
+   * through its mapping, read from the host side (lib/runner/device-side).
+   * Absent for other allocators and in older reports.
+   */
+  deviceSide?: DeviceSide;
 }
+
+/** The device's memory as its host-side backing file shows it. */
+export type DeviceSide =
+  | { file: string; checked: true; mismatch: Mismatch | null }
+  | { file: string; checked: false; why: string };
 
 /** What a use found (scenario 'use'). */
 export interface UseObservation {

@@ -2,7 +2,8 @@
  * Predictions for the use cells (./uses), written from the kernel's rules
  * for the VMA each technique builds, before any run:
  *
- * - remap_pfn_range and dma_mmap_coherent: VM_IO | VM_PFNMAP |
+ * - remap_pfn_range, dma_mmap_coherent, io_remap_pfn_range and
+ *   vm_iomap_memory (remap_pfn_range underneath): VM_IO | VM_PFNMAP |
  *   VM_DONTEXPAND | VM_DONTDUMP, special PTEs with no struct page behind
  *   them as far as the core is concerned;
  * - vmf_insert_pfn and vmf_insert_pfn_prot (this module): VM_PFNMAP |
@@ -21,12 +22,15 @@
  * anonymous page.
  */
 import type { ExpectationRule } from './expectations';
+import { BAR_REMAP_METHODS } from './support';
 import type { CellSpec, MethodName } from './types';
 import type { UseName } from './uses';
 
 /** Techniques whose VMA is VM_PFNMAP. */
 const PFNMAP: readonly MethodName[] = [
   'remap_pfn_range',
+  'io_remap_pfn_range',
+  'vm_iomap_memory',
   'remap_pfn_range_first_pfn',
   'vmf_insert_pfn',
   'vmf_insert_pfn_prot',
@@ -35,7 +39,13 @@ const PFNMAP: readonly MethodName[] = [
 /** Techniques whose VMA is VM_MIXEDMAP but whose PTEs are special (no struct page for the core). */
 const SPECIAL_MIXED: readonly MethodName[] = ['vmf_insert_mixed'];
 /** Techniques whose VMA is VM_PFNMAP and VM_IO. */
-const IO: readonly MethodName[] = ['remap_pfn_range', 'remap_pfn_range_first_pfn', 'dma_mmap_coherent'];
+const IO: readonly MethodName[] = [
+  'remap_pfn_range',
+  'remap_pfn_range_first_pfn',
+  'dma_mmap_coherent',
+  'io_remap_pfn_range',
+  'vm_iomap_memory',
+];
 /** Techniques whose VMA is VM_MIXEDMAP. */
 const MIXED: readonly MethodName[] = ['vm_insert_page', 'vm_insert_pages', 'vm_map_pages', 'remap_vmalloc_range', 'vmf_insert_mixed'];
 /** Techniques whose VMA this module leaves without VM_DONTEXPAND (the kernel helpers do not set it). */
@@ -198,6 +208,16 @@ export const USE_RULES: ExpectationRule[] = [
       'so FUTEX_WAKE answers EFAULT and a PTHREAD_PROCESS_SHARED mutex cannot live in driver memory',
   },
   // --- address-space calls -----------------------------------------------
+  {
+    name: 'use-mremap-shrink-bar-unsplittable',
+    series: '*',
+    matches: both(using('mremap-shrink'), (c) => c.alloc === 'pci_bar' && (BAR_REMAP_METHODS as readonly string[]).includes(c.method)),
+    verdict: 'refused',
+    detail: 'EINVAL',
+    reason:
+      "shrinking unmaps the tail, which splits the VMA; the module's ->may_split refuses that for a BAR a " +
+      'remap_pfn_range variant mapped (x86 PAT would free its memtype by the pieces), so mremap fails with -EINVAL',
+  },
   {
     name: 'use-mremap-shrink',
     series: '*',
@@ -490,6 +510,8 @@ export const USE_RULES: ExpectationRule[] = [
       'vmf_insert_pfn_prot',
       'vmf_insert_mixed',
       'dma_mmap_coherent',
+      'io_remap_pfn_range',
+      'vm_iomap_memory',
       'vm_insert_page',
       'vm_insert_pages',
       'vm_map_pages',

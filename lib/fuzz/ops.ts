@@ -379,6 +379,7 @@ const isFault = (t: MethodName): boolean => (FAULT_METHODS as readonly string[])
 const isFile = (t: MethodName): boolean => (FILE_METHODS as readonly string[]).includes(t);
 /** The first method number the header does not know. */
 const METHOD_COUNT = Math.max(...Object.values(METHODS)) + 1;
+const ALLOC_COUNT = Math.max(...Object.values(ALLOCATORS)) + 1;
 
 interface SessionBelief {
   open: boolean;
@@ -473,7 +474,9 @@ export function* generate(seed: number, options: GeneratorOptions = {}): Generat
     else if (r.chance(0.04)) op.cache = r.pick([1, 2]);
     if (isFault(method) ? r.chance(0.4) : r.chance(0.03)) op.flags = CONFIG_FLAGS.FAULT_AROUND;
     // The reserved-page ritual, where the module takes it (pages of the driver's own).
-    if (alloc !== 'dma_coherent' && !isFile(method) && r.chance(0.15)) op.flags |= CONFIG_FLAGS.RESERVED;
+    if (alloc !== 'dma_coherent' && alloc !== 'pci_bar' && !isFile(method) && r.chance(0.15)) op.flags |= CONFIG_FLAGS.RESERVED;
+    // Splitting a remapped BAR is a hazard: asked for, it must be refused (allow_hazards=0).
+    if (alloc === 'pci_bar' && r.chance(0.05)) op.flags |= CONFIG_FLAGS.SPLITTABLE;
     if (method === 'deferred_io' || method === 'deferred_io_keep_mapping') op.delayMs = r.pick([0, 0, 1, 10, 50, 200]);
     else if (r.chance(0.02)) op.delayMs = r.pick([1, 50]);
     if (method === 'page_cache') op.periodMs = r.chance(0.25) ? r.pick([10, 50, 1000]) : 0;
@@ -481,7 +484,7 @@ export function* generate(seed: number, options: GeneratorOptions = {}): Generat
     if (kind === 'invalid') {
       switch (r.weighted({ alloc: 2, method: 2, cache: 1, size: 4, flags: 1, delay: 1, period: 1 })) {
         case 'alloc':
-          op.alloc = r.pick([0, 9, 15, 0x7fff_ffff, 0xffff_ffff]);
+          op.alloc = r.pick([0, ALLOC_COUNT, 15, 0x7fff_ffff, 0xffff_ffff]);
           break;
         case 'method':
           op.method = r.pick([0, METHOD_COUNT, 99, 0xffff_ffff]);

@@ -170,6 +170,7 @@ export function isGridCell(c: CellSpec): boolean {
   return (
     c.scenario === 'basic' &&
     c.reserved === undefined &&
+    c.splittable === undefined &&
     (c.cache ?? 'wb') === 'wb' &&
     !(c.faultAround ?? false) &&
     (sizes === undefined || sizes.includes(c.size))

@@ -75,18 +75,22 @@ export class GuestControl {
 
 /**
  * A restored copy's first steps, in one shell: set the wall clock (it
- * stopped at the save) and mount the copy's own run directory over 9p (never
- * mounted in the template: a mounted 9p export blocks saving). A shell
- * started in the template instead was tried: the copy came up no sooner.
+ * stopped at the save), mount the copy's own run directory over 9p (never
+ * mounted in the template: a mounted 9p export blocks saving) and rescan
+ * the PCI bus for the device the template did not have (lib/vm/qemu: the
+ * BAR of host memory, for the pci_bar allocator). A shell started in the
+ * template instead was tried: the copy came up no sooner.
  */
 export function resumeSteps(epochMs: number, tag: string, at: string, msize: number): void {
   const opts = `trans=virtio,version=9p2000.L,msize=${msize},cache=none`;
-  const script = `date -s @${Math.round(epochMs / 1000)} >/dev/null && mount -t 9p -o ${opts} ${tag} ${at}`;
+  const script =
+    `date -s @${Math.round(epochMs / 1000)} >/dev/null && mount -t 9p -o ${opts} ${tag} ${at} && ` +
+    'echo 1 > /sys/bus/pci/rescan';
   const r = spawnSync('sh', ['-c', script], { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
     throw new MmaplabError(
       'ERESTORE',
-      `cannot set the clock and mount the run directory: ${r.error?.message ?? (r.stderr.trim() || `status ${r.status}`)}`,
+      `cannot set the clock, mount the run directory and rescan the PCI bus: ${r.error?.message ?? (r.stderr.trim() || `status ${r.status}`)}`,
     );
   }
 }

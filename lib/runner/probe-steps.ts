@@ -15,6 +15,7 @@ import {
   type ProbeObservation,
   type ProbeStep,
 } from '../experiments/types';
+import { readDeviceSide } from './device-side';
 import { offlineCpu, onlineCpu } from './settle';
 import { ChildSignal, runUse } from './uses';
 
@@ -116,6 +117,16 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
     if (m !== null && obs.view === null) obs.view = { what, mismatch: asMismatch(m) as Mismatch };
   };
   let dev: Device | null = null;
+  /**
+   * Every mapping the scenario made: one a refusal left mapped is unmapped
+   * before the device is closed, so the probe (which lives on for the next
+   * cell) keeps no VMA, and with it no session, of this cell.
+   */
+  const made: Mapping[] = [];
+  const keep = (m: Mapping): Mapping => {
+    made.push(m, ...m.remnants);
+    return m;
+  };
   try {
     dev = step('open', () => Device.open(devicePath));
     const d = dev;
@@ -127,6 +138,7 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
         cache: cell.cache,
         faultAround: cell.faultAround,
         ...(cell.reserved !== undefined ? { reserved: cell.reserved } : {}),
+        ...(cell.splittable === true ? { splittable: true } : {}),
         hazards: cell.hazard,
       }),
     );
@@ -135,9 +147,20 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
       const v = step('verify', () => d.verify(seed));
       obs.userToKernel =
         v.mismatch === null ? null : { offset: Number(v.mismatch), expected: v.expected, found: v.found };
+      deviceSaw(seed, cell.size);
+    };
+    /**
+     * The device's memory, from the host side, must hold what userspace
+     * wrote (pci_bar only): the first `length` bytes of the buffer.
+     */
+    const deviceSaw = (seed: number, length: number): void => {
+      if (cell.alloc !== 'pci_bar' || obs.deviceSide !== undefined) return;
+      const side = step('device', () => readDeviceSide(length, seed));
+      obs.deviceSide = side;
+      if (side.checked && side.mismatch !== null) view('device-saw', side.mismatch);
     };
     const mapAll = (opts: Pick<MapOptions, 'private' | 'length' | 'offset' | 'placement'> = {}): Mapping =>
-      step('mmap', () => d.map({ length: opts.length ?? cell.size, ...opts }));
+      keep(step('mmap', () => d.map({ length: opts.length ?? cell.size, ...opts })));
     const read = (map: Mapping): void => {
       obs.kernelToUser = asMismatch(step('read', () => map.checkPattern(SEED_KERNEL, page)));
     };
@@ -185,6 +208,7 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
       }
       const v = step('verify', () => d.verify(SEED_USER));
       const end = cell.scenario === 'short-length' ? cell.size - SHORT_BY : null;
+      deviceSaw(SEED_USER, end === null ? cell.size : Math.floor(end / 4) * 4);
       if (end === null && v.mismatch !== null) {
         obs.userToKernel = { offset: Number(v.mismatch), expected: v.expected, found: v.found };
       } else if (end !== null && v.mismatch !== BigInt(end)) {
@@ -242,12 +266,15 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
         if (v.mismatch !== null) {
           view('private-leak', { offset: Number(v.mismatch), expected: v.expected, found: v.found });
         }
+        // and so must the device: private writes never reach it
+        deviceSaw(SEED_KERNEL, cell.size);
         finish(d, map, obs, step);
         break;
       }
       case 'partial-munmap': {
         const map = fillMapRead();
         const rest = step('unmap-part', () => map.unmapRange({ offset: pageSize(), length: pageSize() }));
+        made.push(...rest);
         for (const r of rest) view('after-partial-munmap', step('reread', () => r.checkPattern(SEED_KERNEL, page)));
         finish(d, rest, obs, step);
         break;
@@ -315,6 +342,13 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
     if (code !== null) obs.refused = { step: current, code, message, ...refusalDetails(err) };
     else obs.error = `${current}: ${message}`;
   } finally {
+    for (const m of made) {
+      try {
+        m.unmap();
+      } catch {
+        /* the step's own error is what matters */
+      }
+    }
     if (dev !== null) {
       try {
         dev.close();

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MmaplabError } from '../util/errors';
 import { CONTROL_PORT } from './control-port';
+import { deviceBarArgs } from './device-bar';
 import { HOST_ROOT_TAG, IMAGE_ROOT_WORD, RUN_DIR_TAG } from './guest-init';
 import { SCRATCH_DISK_BYTES, SCRATCH_DISK_FILE, SCRATCH_DISK_SERIAL } from './scratch-disk';
 import type { BootImage } from './vmlinux';
@@ -223,6 +224,13 @@ export function qemuArgs(spec: BootSpec): string[] {
     '-fsdev', `local,id=rundir,path=${spec.runDir},security_model=none`,
     '-device', `virtio-9p-pci,fsdev=rundir,mount_tag=${RUN_DIR_TAG}`,
   );
+  // The PCI device whose BAR is host memory (lib/vm/device-bar), last, so
+  // that it takes the next free slot. Not in a template: its shared RAM
+  // would be left out of the saved state (x-ignore-shared), and QEMU then
+  // insists that the BAR sits at the same guest address on the restoring
+  // side, where the guest has not placed it yet ("Mismatched GPAs"). A
+  // restored copy gets it anew and its agent has the guest rescan the bus.
+  if (!snap || snap.incoming) args.push(...deviceBarArgs(spec.runDir));
   if (snap?.incoming) args.push('-incoming', 'defer');
   return args;
 }

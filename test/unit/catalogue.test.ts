@@ -26,10 +26,27 @@ describe('experiment catalogue (lib/experiments/catalogue.ts)', function () {
     for (const c of CATALOGUE) assert.ok(c.id.startsWith(`${c.alloc}/${c.method}/`), c.id);
   });
 
-  it('a cell is a hazard exactly when the support table, its scenario or a reserved flag left set says so', function () {
+  it('a cell is a hazard exactly when the support table, its scenario, a reserved flag left set or a splittable BAR says so', function () {
     for (const c of CATALOGUE) {
-      assert.equal(c.hazard, support(c.alloc, c.method) === 'hazard' || c.scenario === 'free-while-mapped' || c.reserved === 'kept', c.id);
+      assert.equal(
+        c.hazard,
+        support(c.alloc, c.method) === 'hazard' || c.scenario === 'free-while-mapped' || c.reserved === 'kept' || c.splittable === true,
+        c.id,
+      );
     }
+  });
+
+  it('the BAR split cells: every remap_pfn_range variant of pci_bar, with and without the refusal to split', function () {
+    const ids = CATALOGUE.filter((c) => c.alloc === 'pci_bar' && c.scenario === 'partial-munmap').map((c) => c.id).sort();
+    assert.deepEqual(ids, [
+      'pci_bar/io_remap_pfn_range/16K/partial-munmap',
+      'pci_bar/io_remap_pfn_range/16K/partial-munmap/splittable',
+      'pci_bar/remap_pfn_range/16K/partial-munmap',
+      'pci_bar/remap_pfn_range/16K/partial-munmap/splittable',
+      'pci_bar/vm_iomap_memory/16K/partial-munmap',
+      'pci_bar/vm_iomap_memory/16K/partial-munmap/splittable',
+    ]);
+    for (const c of CATALOGUE.filter((x) => x.splittable === true)) assert.ok(c.hazard && c.title.includes('VMA left splittable'), c.id);
   });
 
   it('free-while-mapped cells boot with poisoning, every other cell with the default profile', function () {

@@ -247,11 +247,13 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
     }
     assert.deepEqual(Object.keys(ALLOCATORS), [
       'vmalloc_user', 'pages_nocomp', 'kmalloc', 'vmalloc', 'pages_array', 'pages_comp', 'pages_split', 'dma_coherent',
+      'pci_bar',
     ]);
     assert.deepEqual(Object.keys(METHODS), [
       'remap_vmalloc_range', 'fault_page', 'remap_pfn_range', 'remap_pfn_range_first_pfn', 'fault_page_noref',
       'fault_virt_to_page', 'vm_insert_page', 'vm_insert_pages', 'vm_map_pages', 'vmf_insert_pfn', 'dma_mmap_coherent',
       'page_cache', 'deferred_io', 'deferred_io_keep_mapping', 'vmf_insert_mixed', 'vmf_insert_pfn_prot',
+      'io_remap_pfn_range', 'vm_iomap_memory',
     ]);
     assert.deepEqual(Object.keys(PATHS), [
       'none', 'writeback', 'background', 'expiry', 'sync', 'reclaim', 'fsync', 'flush', 'deferred', 'periodic', 'release',
@@ -260,7 +262,7 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
     assert.deepEqual(REASON_NAMES, [
       'none', 'bad-enum', 'bad-size', 'bad-flags', 'combination', 'cache', 'fault-around', 'hazard-disabled',
       'hazard-cap', 'mapped', 'not-configured', 'range', 'private', 'nomem', 'kernel', 'freed', 'timing',
-      'no-store', 'dirty', 'not-owner',
+      'no-store', 'dirty', 'not-owner', 'no-device', 'device-busy',
     ]);
     assert.deepEqual(ALLOCATOR_NAMES, Object.keys(ALLOCATORS));
     assert.deepEqual(METHOD_NAMES, Object.keys(METHODS));
@@ -272,7 +274,8 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
       CF_FAULT_AROUND: 1,
       CF_RESERVED: 2,
       CF_RESERVED_KEPT: 4,
-      CF_ALL: 7,
+      CF_SPLITTABLE: 8,
+      CF_ALL: 15,
       INFO_CONFIGURED: 1,
       INFO_CONTIGUOUS: 2,
       INFO_FREED: 4,
@@ -362,15 +365,16 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
     };
     assert.deepEqual(infoFromStruct(base), {
       alloc: null, method: null, size: 0n, nrPages: 0n, configured: false, contiguous: false, freed: false,
-      slab: false, cache: 'wb', faultAround: false, reserved: null, mappings: 0,
+      slab: false, cache: 'wb', faultAround: false, reserved: null, splittable: false, mappings: 0,
     });
     const all = infoFromStruct({
       ...base, alloc: 3, method: 7, size: 8192n, nr_pages: 2n, flags: 15, cache: 2, config_flags: 1, mappings: 3,
     });
     assert.deepEqual(all, {
       alloc: 'kmalloc', method: 'vm_insert_page', size: 8192n, nrPages: 2n, configured: true, contiguous: true,
-      freed: true, slab: true, cache: 'uc', faultAround: true, reserved: null, mappings: 3,
+      freed: true, slab: true, cache: 'uc', faultAround: true, reserved: null, splittable: false, mappings: 3,
     });
+    assert.equal(infoFromStruct({ ...base, config_flags: 8 }).splittable, true);
     assert.equal(infoFromStruct({ ...base, config_flags: 2 }).reserved, 'cleared');
     assert.equal(infoFromStruct({ ...base, config_flags: 4 }).reserved, 'kept');
     assert.equal(infoFromStruct({ ...base, alloc: 99, cache: 99 }).alloc, null);

@@ -11,17 +11,11 @@ import { support } from '../../lib/experiments/support';
 import { METHODS } from '../../lib/experiments/types';
 import { Device } from '../../lib/device';
 import { isGridCell } from '../../lib/report/view';
+import { prediction } from './prediction';
 
 const cleared = CATALOGUE.filter((c) => c.reserved === 'cleared');
 const kept = CATALOGUE.filter((c) => c.reserved === 'kept');
 
-function prediction(id: string, series: string): string {
-  const c = CATALOGUE.find((x) => x.id === id);
-  assert.ok(c, id);
-  const e = expectationFor(c, series);
-  assert.ok(e, `${id} has a prediction`);
-  return `${e.verdict}${e.detail !== undefined ? ` (${e.detail})` : ''}`;
-}
 
 describe('reserved pages (SetPageReserved, the old drivers\' ritual)', function () {
   it('has a reserved twin of every safe basic cell of an allocator with pages of its own, and no other', function () {

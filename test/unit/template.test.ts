@@ -322,7 +322,9 @@ describe('QEMU command line of a template and a restored copy', () => {
   it('a cold boot shares the host root and the run directory over 9p, with RAM of its own', () => {
     const args = qemuArgs(spec);
     assert.deepEqual(value(args, '-M'), ['q35,smm=off']);
-    assert.equal(value(args, '-object').length, 0);
+    assert.deepEqual(value(args, '-object'), [
+      `memory-backend-file,id=devbar,size=${2 << 20},mem-path=/runs/r1/device-bar.mem,share=on`,
+    ]);
     assert.ok(value(args, '-fsdev').some((f) => f.includes('id=hostroot')));
     assert.ok(value(args, '-fsdev').some((f) => f.includes('id=rundir,path=/runs/r1')));
     assert.ok(!args.includes('-incoming'));
@@ -351,7 +353,14 @@ describe('QEMU command line of a template and a restored copy', () => {
       snapshot: { ...snapshot, share: false, controlSocket: '/tmp/t/ctl', qmpSocket: '/tmp/t/qmp', incoming: true },
     });
     assert.deepEqual(copy.slice(-2), ['-incoming', 'defer']);
-    const differ = copy.slice(0, -2).filter((a, i) => a !== template[i]);
+    // what the template has, in the same order; then the device BAR, which only copies have
+    assert.deepEqual(copy.slice(template.length, -2), [
+      '-object',
+      `memory-backend-file,id=devbar,size=${2 << 20},mem-path=/runs/r2/device-bar.mem,share=on`,
+      '-device',
+      'ivshmem-plain,memdev=devbar',
+    ]);
+    const differ = copy.slice(0, template.length).filter((a, i) => a !== template[i]);
     assert.deepEqual(differ, [
       'memory-backend-file,id=ram0,size=1024M,mem-path=/c/t/ram,share=off',
       'socket,id=ctl,path=/tmp/t/ctl',
@@ -359,6 +368,15 @@ describe('QEMU command line of a template and a restored copy', () => {
       'file=/runs/r2/scratch.img,format=raw,if=none,id=scratch,cache=unsafe',
       'local,id=rundir,path=/runs/r2,security_model=none',
     ]);
+  });
+
+  it('a cold boot and a restored copy have the ivshmem-plain device, its BAR a shared file in the run directory; a template has not', () => {
+    const copy = qemuArgs({ ...spec, snapshot: { ...snapshot, share: false, incoming: true } });
+    for (const args of [qemuArgs(spec), copy]) {
+      assert.ok(value(args, '-device').includes('ivshmem-plain,memdev=devbar'));
+      assert.ok(value(args, '-object').includes(`memory-backend-file,id=devbar,size=${2 << 20},mem-path=/runs/r1/device-bar.mem,share=on`));
+    }
+    assert.ok(!value(qemuArgs({ ...spec, snapshot }), '-device').some((d) => d.startsWith('ivshmem')));
   });
 
   it('every VM has a scratch disk of its own in its run directory, after the runtime image', () => {

@@ -48,6 +48,13 @@ enum mmaplab_alloc {
 	MMAPLAB_ALLOC_PAGES_SPLIT = 7,
 	/* dma_alloc_coherent() on the misc device (DMA mask set like a platform driver) */
 	MMAPLAB_ALLOC_DMA_COHERENT = 8,
+	/*
+	 * A real device's memory: BAR 2 of the PCI device the module drives
+	 * (QEMU's ivshmem-plain, memory that the host sees in a file), from
+	 * its start. No struct pages, one session at a time; -ENODEV without
+	 * the device.
+	 */
+	MMAPLAB_ALLOC_PCI_BAR = 9,
 	MMAPLAB_ALLOC_COUNT
 };
 
@@ -122,10 +129,28 @@ enum mmaplab_method {
 	 * it (VMF_INSERT_PFN puts the attribute in vm_page_prot instead).
 	 */
 	MMAPLAB_METHOD_VMF_INSERT_PFN_PROT = 16,
+	/*
+	 * io_remap_pfn_range() of the whole range at mmap time, as drivers
+	 * map device memory (on x86-64: remap_pfn_range with the page
+	 * protection pgprot_decrypted). Physically contiguous memory only.
+	 */
+	MMAPLAB_METHOD_IO_REMAP_PFN_RANGE = 17,
+	/*
+	 * vm_iomap_memory(vma, physical start, length of the buffer): the
+	 * helper that checks the VMA's offset and length against the region
+	 * itself, then calls io_remap_pfn_range. Contiguous memory only.
+	 */
+	MMAPLAB_METHOD_VM_IOMAP_MEMORY = 18,
 	MMAPLAB_METHOD_COUNT
 };
 
-/* Page-table cache attribute of the mapping (pfn-based methods only). */
+/*
+ * Page-table cache attribute of the mapping (pfn-based methods only). The
+ * module gives the memory the same type first, as a driver must: RAM is
+ * retyped (set_memory_wc/uc), PCI_BAR is mapped for the module with
+ * ioremap_cache (WB), ioremap_wc after arch_io_reserve_memtype_wc and
+ * arch_phys_wc_add (WC), or ioremap (UC).
+ */
 enum mmaplab_cache {
 	MMAPLAB_CACHE_WB = 0,		/* write-back: the default */
 	MMAPLAB_CACHE_WC = 1,		/* pgprot_writecombine */
@@ -145,8 +170,16 @@ enum mmaplab_cache {
 #define MMAPLAB_CF_RESERVED		(1U << 1)
 /* hazard: RESERVED, but the flag is left set when the buffer is freed */
 #define MMAPLAB_CF_RESERVED_KEPT	(1U << 2)
+/*
+ * hazard: PCI_BAR mapped by REMAP_PFN_RANGE, IO_REMAP_PFN_RANGE or
+ * VM_IOMAP_MEMORY without the ->may_split that refuses to split the VMA.
+ * x86 PAT reserved the memory type for the whole range at mmap time, and
+ * on 6.1 and 6.12 a partial munmap frees it by the pieces' ranges, which
+ * the memtype tree does not hold ("x86/PAT: ... freeing invalid memtype").
+ */
+#define MMAPLAB_CF_SPLITTABLE		(1U << 3)
 #define MMAPLAB_CF_ALL			(MMAPLAB_CF_FAULT_AROUND | MMAPLAB_CF_RESERVED | \
-					 MMAPLAB_CF_RESERVED_KEPT)
+					 MMAPLAB_CF_RESERVED_KEPT | MMAPLAB_CF_SPLITTABLE)
 
 /*
  * Largest buffer the uapi allows; the module parameter max_size may lower
@@ -247,6 +280,8 @@ enum mmaplab_reason {
 	MMAPLAB_REASON_NO_STORE = 17,		/* STORE of an id the module no longer keeps */
 	MMAPLAB_REASON_DIRTY = 18,		/* FILL would discard dirty page-cache pages */
 	MMAPLAB_REASON_NOT_OWNER = 19,		/* STORE by id of another user's store */
+	MMAPLAB_REASON_NO_DEVICE = 20,		/* PCI_BAR without a device bound to the module */
+	MMAPLAB_REASON_DEVICE_BUSY = 21,	/* PCI_BAR while another session holds the BAR */
 	MMAPLAB_REASON_COUNT
 };
 
