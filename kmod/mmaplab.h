@@ -23,6 +23,9 @@
 
 #include <uapi/linux/mmaplab.h>
 
+/* Either way of marking the buffer's pages reserved (they are alternatives). */
+#define MMAPLAB_CF_RESERVED_ANY	(MMAPLAB_CF_RESERVED | MMAPLAB_CF_RESERVED_KEPT)
+
 struct device;
 struct file;
 struct page;

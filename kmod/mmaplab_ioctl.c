@@ -351,7 +351,7 @@ static int mmaplab_ioctl_configure(struct mmaplab_session *s, struct file *file,
 				   mmaplab_alloc_name(cfg.alloc), cfg.cache, ret);
 		goto err_free;
 	}
-	mmaplab_buf_set_reserved(&s->buf, cfg.flags & (MMAPLAB_CF_RESERVED | MMAPLAB_CF_RESERVED_KEPT));
+	mmaplab_buf_set_reserved(&s->buf, cfg.flags & MMAPLAB_CF_RESERVED_ANY);
 
 	if (mmaplab_method_has_store(cfg.method)) {
 		ret = mmaplab_file_setup(s, file, &cfg);

@@ -1114,8 +1114,8 @@ int mmaplab_method_check(struct mmaplab_session *s, const struct mmaplab_config 
 				    "SPLITTABLE is for pci_bar mapped by a remap_pfn_range variant, not %s with %s",
 				    mmaplab_alloc_name(cfg->alloc), ops->name);
 
-	if (cfg->flags & (MMAPLAB_CF_RESERVED | MMAPLAB_CF_RESERVED_KEPT)) {
-		if ((cfg->flags & MMAPLAB_CF_RESERVED) && (cfg->flags & MMAPLAB_CF_RESERVED_KEPT))
+	if (cfg->flags & MMAPLAB_CF_RESERVED_ANY) {
+		if ((cfg->flags & MMAPLAB_CF_RESERVED_ANY) == MMAPLAB_CF_RESERVED_ANY)
 			return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_BAD_FLAGS,
 					    "RESERVED and RESERVED_KEPT are alternatives");
 		if (!mmaplab_alloc_has_pages(cfg->alloc) || ops->has_store)

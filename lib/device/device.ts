@@ -81,6 +81,17 @@ export interface OpenOptions {
 export const RESERVED_MODES = ['cleared', 'kept'] as const;
 export type ReservedMode = (typeof RESERVED_MODES)[number];
 
+/** The CONFIGURE flag of each reserved mode; INFO's config_flags are read back through it. */
+const RESERVED_FLAG: Readonly<Record<ReservedMode, number>> = {
+  cleared: CONFIG_FLAGS.RESERVED,
+  kept: CONFIG_FLAGS.RESERVED_KEPT,
+};
+
+/** The reserved mode `flags` (MMAPLAB_CF_*) hold, or null for none. */
+function reservedOf(flags: number): ReservedMode | null {
+  return RESERVED_MODES.find((m) => (flags & RESERVED_FLAG[m]) !== 0) ?? null;
+}
+
 export interface ConfigureOptions {
   allocator: AllocName;
   technique: MethodName;
@@ -417,7 +428,7 @@ export class Device {
       size,
       flags:
         (faultAround ? CONFIG_FLAGS.FAULT_AROUND : 0) |
-        (reserved === 'cleared' ? CONFIG_FLAGS.RESERVED : reserved === 'kept' ? CONFIG_FLAGS.RESERVED_KEPT : 0) |
+        (reserved !== undefined ? RESERVED_FLAG[reserved] : 0) |
         (splittable ? CONFIG_FLAGS.SPLITTABLE : 0),
       cache: CACHES[cache],
       delay_ms: deferMs,
@@ -816,8 +827,7 @@ export function infoFromStruct(s: InfoStruct): DeviceInfo {
     slab: (s.flags & INFO_FLAGS.SLAB) !== 0,
     cache: enumName(CACHES, s.cache),
     faultAround: (s.config_flags & CONFIG_FLAGS.FAULT_AROUND) !== 0,
-    reserved:
-      (s.config_flags & CONFIG_FLAGS.RESERVED) !== 0 ? 'cleared' : (s.config_flags & CONFIG_FLAGS.RESERVED_KEPT) !== 0 ? 'kept' : null,
+    reserved: reservedOf(s.config_flags),
     splittable: (s.config_flags & CONFIG_FLAGS.SPLITTABLE) !== 0,
     mappings: s.mappings,
   };

@@ -49,6 +49,11 @@ const MIB = 1024 * KIB;
  */
 export const PLACEMENT_SIZE = 2 * MIB;
 
+/** Every allocator x technique pair the module maps without a hazard, allocator by allocator. */
+export const SAFE_PAIRS: readonly (readonly [AllocName, MethodName])[] = ALLOCATORS.flatMap((a) =>
+  METHODS.filter((m) => support(a, m) === 'safe').map((m) => [a, m] as const),
+);
+
 /**
  * One allocator per technique that the technique maps correctly: the pairs
  * that run every scenario beyond basic, and the size sweep.
@@ -233,13 +238,11 @@ function build(): CellSpec[] {
   }
   // Placement: every safe pair at its allocator's sizes and at 2 MiB; the
   // fault technique also with fault-around (its VMA is VM_MIXEDMAP).
-  for (const alloc of ALLOCATORS) {
-    for (const method of METHODS.filter((m) => support(alloc, m) === 'safe')) {
-      const arounds = (FAULT_METHODS as readonly MethodName[]).includes(method) ? [false, true] : [false];
-      for (const size of [...SIZES[alloc], PLACEMENT_SIZE]) {
-        for (const scenario of PLACEMENT_SCENARIOS) {
-          for (const faultAround of arounds) cells.push(makeCell(alloc, method, size, { scenario, faultAround }));
-        }
+  for (const [alloc, method] of SAFE_PAIRS) {
+    const arounds = (FAULT_METHODS as readonly MethodName[]).includes(method) ? [false, true] : [false];
+    for (const size of [...SIZES[alloc], PLACEMENT_SIZE]) {
+      for (const scenario of PLACEMENT_SCENARIOS) {
+        for (const faultAround of arounds) cells.push(makeCell(alloc, method, size, { scenario, faultAround }));
       }
     }
   }
@@ -248,10 +251,8 @@ function build(): CellSpec[] {
   // memory, not the file-backed techniques) with SetPageReserved on every
   // page; and, as hazards, the flag left set at the free for an order-0
   // and a high-order buffer of each kind.
-  for (const alloc of RESERVABLE_ALLOCATORS) {
-    for (const method of METHODS.filter((m) => support(alloc, m) === 'safe')) {
-      for (const size of SIZES[alloc]) cells.push(makeCell(alloc, method, size, { reserved: 'cleared' }));
-    }
+  for (const [alloc, method] of SAFE_PAIRS.filter(([a]) => RESERVABLE_ALLOCATORS.includes(a))) {
+    for (const size of SIZES[alloc]) cells.push(makeCell(alloc, method, size, { reserved: 'cleared' }));
   }
   for (const [alloc, size] of RESERVED_KEPT_BUFFERS) cells.push(makeCell(alloc, 'remap_pfn_range', size, { reserved: 'kept' }));
   // A remapped BAR split by a partial munmap: refused by the module, and as
@@ -268,10 +269,8 @@ function build(): CellSpec[] {
   for (const [alloc, method] of SCENARIO_PAIRS) {
     for (const use of USES.filter((u) => !PMD_SIZED_USES.includes(u))) cells.push(makeCell(alloc, method, USE_SIZE, { use }));
   }
-  for (const alloc of ALLOCATORS) {
-    for (const method of METHODS.filter((m) => support(alloc, m) === 'safe')) {
-      for (const use of PMD_SIZED_USES) cells.push(makeCell(alloc, method, PLACEMENT_SIZE, { use }));
-    }
+  for (const [alloc, method] of SAFE_PAIRS) {
+    for (const use of PMD_SIZED_USES) cells.push(makeCell(alloc, method, PLACEMENT_SIZE, { use }));
   }
   const seen = new Set<string>();
   return cells.filter((c) => (seen.has(c.id) ? false : (seen.add(c.id), true)));
@@ -286,11 +285,9 @@ export const CATALOGUE: readonly CellSpec[] = build();
  */
 function buildAllPairsUses(): CellSpec[] {
   const cells: CellSpec[] = [];
-  for (const alloc of ALLOCATORS) {
-    for (const method of METHODS.filter((m) => support(alloc, m) === 'safe')) {
-      if (SCENARIO_PAIRS.some(([a, m]) => a === alloc && m === method)) continue;
-      for (const use of USES.filter((u) => !PMD_SIZED_USES.includes(u))) cells.push(makeCell(alloc, method, USE_SIZE, { use }));
-    }
+  for (const [alloc, method] of SAFE_PAIRS) {
+    if (SCENARIO_PAIRS.some(([a, m]) => a === alloc && m === method)) continue;
+    for (const use of USES.filter((u) => !PMD_SIZED_USES.includes(u))) cells.push(makeCell(alloc, method, USE_SIZE, { use }));
   }
   return cells;
 }

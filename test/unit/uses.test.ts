@@ -5,12 +5,11 @@
  * report.md and report.html.
  */
 import { strict as assert } from 'node:assert';
-import { ALL_PAIRS_USE_CELLS, CATALOGUE, SCENARIO_PAIRS, USE_SIZE, makeCell } from '../../lib/experiments/catalogue';
+import { ALL_PAIRS_USE_CELLS, CATALOGUE, SAFE_PAIRS, SCENARIO_PAIRS, USE_SIZE, makeCell } from '../../lib/experiments/catalogue';
 import { compare, expectationFor } from '../../lib/experiments/expectations';
 import { predictedSmapsFlags } from '../../lib/experiments/use-expectations';
 import { PMD_SIZED_USES, USE_FAMILIES, USES, useFamily, usesOf } from '../../lib/experiments/uses';
-import { PFN_METHODS, support } from '../../lib/experiments/support';
-import { ALLOCATORS, METHODS } from '../../lib/experiments/types';
+import { PFN_METHODS } from '../../lib/experiments/support';
 import { emptyObservation, type CellEvidence } from '../../lib/experiments/types';
 import { judge } from '../../lib/experiments/verdict';
 import { decodePagemap, smapsAt } from '../../lib/device/proc-self';
@@ -35,7 +34,7 @@ function predictionOf(id: string, series = '6.1'): string {
 describe('uses: what programs do with a mapping', function () {
   describe('catalogue', function () {
     it('runs every use on every scenario pair at USE_SIZE, the huge-page ones on every safe pair at 2 MiB', function () {
-      const safePairs = ALLOCATORS.flatMap((a) => METHODS.filter((m) => support(a, m) === 'safe').map((m) => [a, m] as const));
+      const safePairs = SAFE_PAIRS;
       const small = USES.filter((u) => !PMD_SIZED_USES.includes(u));
       assert.equal(useCells.length, small.length * SCENARIO_PAIRS.length + PMD_SIZED_USES.length * safePairs.length);
       for (const [alloc, method] of safePairs) {
@@ -230,7 +229,7 @@ describe('uses: what programs do with a mapping', function () {
     });
 
     it('--use-pairs all adds every other use on every other safe pair; the default matrix stays one pair per technique', function () {
-      const safePairs = ALLOCATORS.flatMap((a) => METHODS.filter((m) => support(a, m) === 'safe').map((m) => `${a}/${m}`));
+      const safePairs = SAFE_PAIRS.map(([a, m]) => `${a}/${m}`);
       const small = USES.filter((u) => !PMD_SIZED_USES.includes(u));
       const all = filterCells(parseArgs(['matrix', '--uses', 'only', '--use-pairs', 'all']));
       assert.equal(all.length, small.length * safePairs.length + PMD_SIZED_USES.length * safePairs.length);
