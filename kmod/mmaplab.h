@@ -62,7 +62,8 @@ struct mmaplab_buf {
 	void *raw;			/* KMALLOC: the pointer kfree() wants */
 	struct page *block;		/* PAGES_COMP, PAGES_NOCOMP: first page */
 	unsigned int order;		/* PAGES_COMP, PAGES_NOCOMP, PAGES_SPLIT */
-	dma_addr_t dma_handle;		/* DMA_COHERENT */
+	dma_addr_t dma_handle;		/* DMA_COHERENT, DMA_DEVICE */
+	struct device *dma_dev;		/* DMA_COHERENT, DMA_DEVICE: the device it is for */
 	unsigned long base_pfn;		/* DMA_COHERENT: pfn of byte 0, if has_pfn */
 	bool has_pfn;			/* a pfn can be named for every page */
 	bool slab;			/* KMALLOC: the object came from a slab cache */
@@ -157,6 +158,8 @@ int mmaplab_pci_init(void);
 void mmaplab_pci_exit(void);
 int mmaplab_pci_bar_claim(size_t size, phys_addr_t *start);
 void mmaplab_pci_bar_unclaim(void);
+struct device *mmaplab_edu_device(void);
+int mmaplab_edu_dma_buffer(dma_addr_t handle, size_t size, struct mmaplab_device_dma *req);
 
 /* mmaplab_ioctl.c */
 __printf(4, 5)

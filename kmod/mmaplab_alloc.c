@@ -384,9 +384,10 @@ static int mmaplab_dma_check(size_t size)
 	return mmaplab_block_check(size);
 }
 
-static int mmaplab_dma_alloc(struct mmaplab_buf *buf)
+/* dma_alloc_coherent() for buf->dma_dev, which the caller set */
+static int mmaplab_dma_alloc_for(struct mmaplab_buf *buf)
 {
-	buf->vaddr = dma_alloc_coherent(mmaplab_dma_device(), buf->size, &buf->dma_handle,
+	buf->vaddr = dma_alloc_coherent(buf->dma_dev, buf->size, &buf->dma_handle,
 					GFP_KERNEL | __GFP_NOWARN);
 	if (!buf->vaddr)
 		return -ENOMEM;
@@ -397,10 +398,33 @@ static int mmaplab_dma_alloc(struct mmaplab_buf *buf)
 	return 0;
 }
 
+static int mmaplab_dma_alloc(struct mmaplab_buf *buf)
+{
+	buf->dma_dev = mmaplab_dma_device();
+	return mmaplab_dma_alloc_for(buf);
+}
+
+/* Also DMA_DEVICE's */
 static void mmaplab_dma_free(struct mmaplab_buf *buf)
 {
-	dma_free_coherent(mmaplab_dma_device(), buf->size, buf->vaddr, buf->dma_handle);
+	dma_free_coherent(buf->dma_dev, buf->size, buf->vaddr, buf->dma_handle);
 	buf->vaddr = NULL;
+}
+
+/*
+ * MMAPLAB_ALLOC_DMA_DEVICE
+ *
+ * The same for the device that does DMA (mmaplab_pci.c's edu): its mask is
+ * the engine's 28 bits, so dma-direct takes the memory from below 256 MiB
+ * (ZONE_DMA32, else ZONE_DMA), and DEVICE_DMA can have the device read
+ * and write it while userspace maps it.
+ */
+static int mmaplab_dma_device_alloc(struct mmaplab_buf *buf)
+{
+	buf->dma_dev = mmaplab_edu_device();
+	if (!buf->dma_dev)
+		return -ENODEV;
+	return mmaplab_dma_alloc_for(buf);
 }
 
 /* Also PCI_BAR's: memory with no struct page the module may hand out */
@@ -556,6 +580,16 @@ static const struct mmaplab_allocator mmaplab_allocators[MMAPLAB_ALLOC_COUNT] = 
 		.retypable	= true,
 		.check		= mmaplab_dma_check,
 		.alloc		= mmaplab_dma_alloc,
+		.free		= mmaplab_dma_free,
+		.page		= mmaplab_dma_page,
+		.kaddr		= mmaplab_vaddr_kaddr,
+	},
+	[MMAPLAB_ALLOC_DMA_DEVICE] = {
+		.name		= "dma_device",
+		.contiguous	= true,
+		.retypable	= true,
+		.check		= mmaplab_dma_check,
+		.alloc		= mmaplab_dma_device_alloc,
 		.free		= mmaplab_dma_free,
 		.page		= mmaplab_dma_page,
 		.kaddr		= mmaplab_vaddr_kaddr,

@@ -435,6 +435,44 @@ static int mmaplab_ioctl_verify(struct mmaplab_session *s, void __user *argp)
 	return 0;
 }
 
+/* DEVICE_DMA: the device reads or writes a DMA_DEVICE buffer (mmaplab_pci.c). */
+static int mmaplab_ioctl_device_dma(struct mmaplab_session *s, void __user *argp)
+{
+	struct mmaplab_device_dma req;
+	int ret;
+
+	if (copy_from_user(&req, argp, sizeof(req)))
+		return -EFAULT;
+	if (req.direction != MMAPLAB_DMA_TO_DEVICE && req.direction != MMAPLAB_DMA_FROM_DEVICE)
+		return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_BAD_FLAGS,
+				    "DEVICE_DMA: direction %u is neither TO_DEVICE nor FROM_DEVICE",
+				    req.direction);
+
+	mutex_lock(&s->lock);
+	ret = mmaplab_buf_usable(s, "DEVICE_DMA");
+	if (!ret && s->alloc != MMAPLAB_ALLOC_DMA_DEVICE)
+		ret = mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_COMBINATION,
+				   "DEVICE_DMA: %s memory is not the DMA device's",
+				   mmaplab_alloc_name(s->alloc));
+	if (!ret) {
+		ret = mmaplab_edu_dma_buffer(s->buf.dma_handle, s->buf.size, &req);
+		if (ret && ret != -EINTR)
+			ret = mmaplab_fail(s, ret, ret == -ENODEV ? MMAPLAB_REASON_NO_DEVICE :
+					   MMAPLAB_REASON_KERNEL,
+					   "DEVICE_DMA: the device failed after %llu transfers: %d",
+					   req.transfers, ret);
+	}
+	if (!ret)
+		mmaplab_succeed(s);
+	mutex_unlock(&s->lock);
+	if (ret)
+		return ret;
+
+	if (copy_to_user(argp, &req, sizeof(req)))
+		return -EFAULT;
+	return 0;
+}
+
 static int mmaplab_ioctl_stats(struct mmaplab_session *s, void __user *argp)
 {
 	const struct mmaplab_counters *c = &s->stats;
@@ -773,6 +811,8 @@ long mmaplab_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return mmaplab_ioctl_flush(s);
 	case MMAPLAB_IOC_COUNTERS:
 		return mmaplab_ioctl_counters(argp);
+	case MMAPLAB_IOC_DEVICE_DMA:
+		return mmaplab_ioctl_device_dma(s, argp);
 	default:
 		return -ENOTTY;
 	}

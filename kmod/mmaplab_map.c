@@ -122,6 +122,7 @@ static const u8 mmaplab_support[MMAPLAB_METHOD_COUNT][MMAPLAB_ALLOC_COUNT] = {
 	[MMAPLAB_METHOD_REMAP_PFN_RANGE] = {
 		PAGE_BACKED(SUP, SUP),
 		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
+		[MMAPLAB_ALLOC_DMA_DEVICE]	= SUP,
 		[MMAPLAB_ALLOC_PCI_BAR]		= SUP,
 	},
 	/*
@@ -131,11 +132,13 @@ static const u8 mmaplab_support[MMAPLAB_METHOD_COUNT][MMAPLAB_ALLOC_COUNT] = {
 	[MMAPLAB_METHOD_IO_REMAP_PFN_RANGE] = {
 		[MMAPLAB_ALLOC_PAGES_COMP]	= SUP,
 		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
+		[MMAPLAB_ALLOC_DMA_DEVICE]	= SUP,
 		[MMAPLAB_ALLOC_PCI_BAR]		= SUP,
 	},
 	[MMAPLAB_METHOD_VM_IOMAP_MEMORY] = {
 		[MMAPLAB_ALLOC_PAGES_COMP]	= SUP,
 		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
+		[MMAPLAB_ALLOC_DMA_DEVICE]	= SUP,
 		[MMAPLAB_ALLOC_PCI_BAR]		= SUP,
 	},
 	/* only meaningful for memory that is not physically contiguous */
@@ -151,20 +154,24 @@ static const u8 mmaplab_support[MMAPLAB_METHOD_COUNT][MMAPLAB_ALLOC_COUNT] = {
 	[MMAPLAB_METHOD_VMF_INSERT_PFN] = {
 		PAGE_BACKED(SUP, SUP),
 		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
+		[MMAPLAB_ALLOC_DMA_DEVICE]	= SUP,
 		[MMAPLAB_ALLOC_PCI_BAR]		= SUP,
 	},
 	[MMAPLAB_METHOD_DMA_MMAP_COHERENT] = {
 		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
+		[MMAPLAB_ALLOC_DMA_DEVICE]	= SUP,
 	},
 	/* special PTEs like VMF_INSERT_PFN: any memory with a pfn */
 	[MMAPLAB_METHOD_VMF_INSERT_MIXED] = {
 		PAGE_BACKED(SUP, SUP),
 		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
+		[MMAPLAB_ALLOC_DMA_DEVICE]	= SUP,
 		[MMAPLAB_ALLOC_PCI_BAR]		= SUP,
 	},
 	[MMAPLAB_METHOD_VMF_INSERT_PFN_PROT] = {
 		PAGE_BACKED(SUP, SUP),
 		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
+		[MMAPLAB_ALLOC_DMA_DEVICE]	= SUP,
 		[MMAPLAB_ALLOC_PCI_BAR]		= SUP,
 	},
 	/* the buffer is the backing store, read and written a page at a time */
@@ -568,7 +575,7 @@ static int mmaplab_pfn_of(struct mmaplab_session *s, unsigned long index, unsign
 		return 0;
 	return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_COMBINATION,
 			    "%s memory outside the direct map has no pfn to map",
-			    mmaplab_alloc_name(MMAPLAB_ALLOC_DMA_COHERENT));
+			    mmaplab_alloc_name(s->alloc));
 }
 
 /*
@@ -894,7 +901,7 @@ static int mmaplab_dma_mmap_mmap(struct mmaplab_session *s, struct vm_area_struc
 {
 	int ret;
 
-	ret = dma_mmap_coherent(mmaplab_dma_device(), vma, s->buf.vaddr, s->buf.dma_handle,
+	ret = dma_mmap_coherent(s->buf.dma_dev, vma, s->buf.vaddr, s->buf.dma_handle,
 				s->buf.size);
 	if (ret)
 		return mmaplab_fail(s, ret, MMAPLAB_REASON_KERNEL,

@@ -1,6 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mmaplab: a real device's memory as a buffer (MMAPLAB_ALLOC_PCI_BAR).
+ * mmaplab: the PCI devices the module drives.
+ *
+ * Two of QEMU's devices: ivshmem-plain, whose BAR is the PCI_BAR
+ * allocator's memory, and edu, which does bus-master DMA into and out of
+ * DMA_DEVICE buffers (DEVICE_DMA). Each is used from its first instance;
+ * without one, what needs it is -ENODEV.
+ *
+ * ivshmem-plain (MMAPLAB_ALLOC_PCI_BAR)
  *
  * The module drives QEMU's ivshmem-plain device (PCI 1af4:1110): BAR 0 is
  * a page of registers nothing here needs, BAR 2 is memory that QEMU takes
@@ -22,10 +29,14 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/delay.h>
+#include <linux/dma-mapping.h>
 #include <linux/io.h>
+#include <linux/jiffies.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
+#include <linux/sched/signal.h>
 
 #include "mmaplab.h"
 
@@ -79,7 +90,7 @@ void mmaplab_pci_bar_unclaim(void)
 	mutex_unlock(&mmaplab_bar.lock);
 }
 
-static int mmaplab_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+static int mmaplab_ivshmem_probe(struct pci_dev *pdev)
 {
 	int ret;
 
@@ -125,7 +136,7 @@ err_disable:
  * Only at module unload (no sysfs unbind, no hotplug in the VMs): no
  * session is open then, so nothing can hold the BAR.
  */
-static void mmaplab_pci_remove(struct pci_dev *pdev)
+static void mmaplab_ivshmem_remove(struct pci_dev *pdev)
 {
 	mutex_lock(&mmaplab_bar.lock);
 	WARN_ON_ONCE(mmaplab_bar.claimed);
@@ -137,8 +148,274 @@ static void mmaplab_pci_remove(struct pci_dev *pdev)
 	pci_disable_device(pdev);
 }
 
+/*
+ * edu (MMAPLAB_ALLOC_DMA_DEVICE, DEVICE_DMA)
+ *
+ * QEMU's teaching device (hw/misc/edu.c): BAR 0 holds registers, among
+ * them a DMA engine that copies between guest memory and a 4 KiB buffer of
+ * the device's own, reachable only by DMA (device address 0x40000). A
+ * transfer starts when the command is written and completes from a timer
+ * about 100 ms later; the engine reaches 28 bits of guest memory (its
+ * default dma_mask: more is silently cut off, so the DMA mask says 28).
+ * QEMU before 9.1 kills the whole VM (hw_error) on a transfer that touches
+ * the end of its buffer, a full 4096 bytes included, so a page goes in two
+ * halves, each through the start of the buffer, and every address and
+ * count is checked against that rule first.
+ */
+#define MMAPLAB_EDU_VENDOR	0x1234
+#define MMAPLAB_EDU_DEVICE	0x11e8
+#define MMAPLAB_EDU_REG_ID	0x00
+#define MMAPLAB_EDU_ID_LOW	0xed
+#define MMAPLAB_EDU_REG_SRC	0x80
+#define MMAPLAB_EDU_REG_DST	0x88
+#define MMAPLAB_EDU_REG_COUNT	0x90
+#define MMAPLAB_EDU_REG_CMD	0x98
+#define MMAPLAB_EDU_CMD_RUN	0x1
+#define MMAPLAB_EDU_CMD_TO_RAM	0x2
+#define MMAPLAB_EDU_BUF		0x40000
+#define MMAPLAB_EDU_BUF_SIZE	4096
+#define MMAPLAB_EDU_DMA_BITS	28
+#define MMAPLAB_EDU_CHUNK	(PAGE_SIZE / 2)
+#define MMAPLAB_EDU_TIMEOUT_MS	2000
+
+/*
+ * @lock orders probe, remove and the transfers (one at a time). @bounce is
+ * a coherent page of the module's, the far end of every transfer that is
+ * not the session's buffer. @broken: a transfer did not finish in time, so
+ * the device may still write @bounce later; it is never used or freed again.
+ */
+static struct {
+	struct mutex lock;
+	struct pci_dev *pdev;
+	void __iomem *regs;
+	void *bounce;
+	dma_addr_t bounce_handle;
+	bool broken;
+} mmaplab_edu = {
+	.lock = __MUTEX_INITIALIZER(mmaplab_edu.lock),
+};
+
+/* The device DMA_DEVICE buffers are allocated for, or NULL without one. */
+struct device *mmaplab_edu_device(void)
+{
+	struct device *dev;
+
+	mutex_lock(&mmaplab_edu.lock);
+	dev = mmaplab_edu.pdev ? &mmaplab_edu.pdev->dev : NULL;
+	mutex_unlock(&mmaplab_edu.lock);
+	return dev;
+}
+
+/*
+ * One transfer of @count bytes between guest memory at @ram and the
+ * device's buffer at offset @at, the direction given by @to_ram; waits for
+ * the engine. Called with the lock held.
+ */
+static int mmaplab_edu_transfer(dma_addr_t ram, unsigned int at, unsigned int count, bool to_ram)
+{
+	void __iomem *regs = mmaplab_edu.regs;
+	unsigned long deadline = jiffies + msecs_to_jiffies(MMAPLAB_EDU_TIMEOUT_MS);
+	u32 dev_addr = MMAPLAB_EDU_BUF + at;
+
+	/* what QEMU would abort on, and what its engine cannot reach */
+	if (WARN_ON_ONCE(!count || at + count >= MMAPLAB_EDU_BUF_SIZE ||
+			 ram + count - 1 > DMA_BIT_MASK(MMAPLAB_EDU_DMA_BITS)))
+		return -EINVAL;
+
+	writel(to_ram ? dev_addr : (u32)ram, regs + MMAPLAB_EDU_REG_SRC);
+	writel(to_ram ? (u32)ram : dev_addr, regs + MMAPLAB_EDU_REG_DST);
+	writel(count, regs + MMAPLAB_EDU_REG_COUNT);
+	writel(MMAPLAB_EDU_CMD_RUN | (to_ram ? MMAPLAB_EDU_CMD_TO_RAM : 0),
+	       regs + MMAPLAB_EDU_REG_CMD);
+	while (readl(regs + MMAPLAB_EDU_REG_CMD) & MMAPLAB_EDU_CMD_RUN) {
+		if (time_after(jiffies, deadline)) {
+			mmaplab_edu.broken = true;
+			return -ETIMEDOUT;
+		}
+		usleep_range(5000, 10000);
+	}
+	return 0;
+}
+
+/*
+ * Page @index of a buffer at @handle through the device, in @to_ram's
+ * direction: each half goes into the start of the device's buffer and out
+ * again (the start, since QEMU before 9.1 aborts on a transfer that ends at
+ * the buffer's end).
+ */
+static int mmaplab_edu_page(dma_addr_t handle, unsigned long index, bool to_ram,
+			    struct mmaplab_device_dma *req)
+{
+	dma_addr_t page = handle + (index << PAGE_SHIFT);
+	dma_addr_t from = to_ram ? mmaplab_edu.bounce_handle : page;
+	dma_addr_t to = to_ram ? page : mmaplab_edu.bounce_handle;
+	unsigned int half;
+	int ret;
+
+	for (half = 0; half < PAGE_SIZE; half += MMAPLAB_EDU_CHUNK) {
+		ret = mmaplab_edu_transfer(from + half, 0, MMAPLAB_EDU_CHUNK, false);
+		if (!ret)
+			ret = mmaplab_edu_transfer(to + half, 0, MMAPLAB_EDU_CHUNK, true);
+		if (ret)
+			return ret;
+		req->transfers += 2;
+	}
+	return 0;
+}
+
+/*
+ * DEVICE_DMA of a DMA_DEVICE buffer (@handle, @size bytes, a page
+ * multiple): the device reads it and the module checks what arrived in the
+ * bounce page against the pattern of req->seed, or the device writes that
+ * pattern into it, page by page. A mismatch is a result, reported in @req.
+ */
+int mmaplab_edu_dma_buffer(dma_addr_t handle, size_t size, struct mmaplab_device_dma *req)
+{
+	bool to_ram = req->direction == MMAPLAB_DMA_FROM_DEVICE;
+	struct mmaplab_verify v = { .seed = req->seed };
+	unsigned long pg;
+	int ret = 0;
+
+	req->mismatch = MMAPLAB_NO_MISMATCH;
+	req->expected = 0;
+	req->found = 0;
+	req->transfers = 0;
+
+	mutex_lock(&mmaplab_edu.lock);
+	if (!mmaplab_edu.pdev || mmaplab_edu.broken) {
+		ret = -ENODEV;
+		goto out;
+	}
+	for (pg = 0; pg < size >> PAGE_SHIFT; pg++) {
+		u32 word = pg * (PAGE_SIZE / sizeof(__le32));
+
+		if (to_ram)
+			mmaplab_pattern_fill_page(mmaplab_edu.bounce, req->seed, word);
+		ret = mmaplab_edu_page(handle, pg, to_ram, req);
+		if (ret)
+			break;
+		if (!to_ram && mmaplab_pattern_check_page(mmaplab_edu.bounce, word, &v)) {
+			req->mismatch = v.mismatch;
+			req->expected = v.expected;
+			req->found = v.found;
+			break;
+		}
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+	}
+out:
+	mutex_unlock(&mmaplab_edu.lock);
+	return ret;
+}
+
+static int mmaplab_edu_probe(struct pci_dev *pdev)
+{
+	void __iomem *regs;
+	u32 id;
+	int ret;
+
+	mutex_lock(&mmaplab_edu.lock);
+	ret = mmaplab_edu.pdev ? -EBUSY : 0;
+	mutex_unlock(&mmaplab_edu.lock);
+	if (ret) {
+		dev_info(&pdev->dev, "not used: another edu is the device already\n");
+		return ret;
+	}
+
+	ret = pci_enable_device_mem(pdev);
+	if (ret)
+		return ret;
+	ret = pci_request_region(pdev, 0, KBUILD_MODNAME);
+	if (ret)
+		goto err_disable;
+	regs = pci_iomap(pdev, 0, 0);
+	if (!regs) {
+		ret = -ENOMEM;
+		goto err_release;
+	}
+	id = readl(regs + MMAPLAB_EDU_REG_ID);
+	if ((id & 0xff) != MMAPLAB_EDU_ID_LOW) {
+		dev_err(&pdev->dev, "identification register reads %#x, not an edu device\n", id);
+		ret = -ENODEV;
+		goto err_unmap;
+	}
+	ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(MMAPLAB_EDU_DMA_BITS));
+	if (ret)
+		goto err_unmap;
+	pci_set_master(pdev);
+
+	mutex_lock(&mmaplab_edu.lock);
+	mmaplab_edu.bounce = dma_alloc_coherent(&pdev->dev, PAGE_SIZE, &mmaplab_edu.bounce_handle,
+						GFP_KERNEL);
+	if (!mmaplab_edu.bounce) {
+		mutex_unlock(&mmaplab_edu.lock);
+		ret = -ENOMEM;
+		goto err_master;
+	}
+	mmaplab_edu.regs = regs;
+	mmaplab_edu.broken = false;
+	mmaplab_edu.pdev = pdev;
+	mutex_unlock(&mmaplab_edu.lock);
+
+	dev_info(&pdev->dev, "edu %u.%u, DMA to %d bits: the dma_device allocator\n",
+		 id >> 24, (id >> 16) & 0xff, MMAPLAB_EDU_DMA_BITS);
+	return 0;
+
+err_master:
+	pci_clear_master(pdev);
+err_unmap:
+	pci_iounmap(pdev, regs);
+err_release:
+	pci_release_region(pdev, 0);
+err_disable:
+	pci_disable_device(pdev);
+	return ret;
+}
+
+/* At module unload: no session, so no buffer and no transfer. */
+static void mmaplab_edu_remove(struct pci_dev *pdev)
+{
+	mutex_lock(&mmaplab_edu.lock);
+	/* a transfer that never finished may still land in the bounce page */
+	if (!mmaplab_edu.broken)
+		dma_free_coherent(&pdev->dev, PAGE_SIZE, mmaplab_edu.bounce,
+				  mmaplab_edu.bounce_handle);
+	mmaplab_edu.bounce = NULL;
+	pci_iounmap(pdev, mmaplab_edu.regs);
+	mmaplab_edu.regs = NULL;
+	mmaplab_edu.pdev = NULL;
+	mutex_unlock(&mmaplab_edu.lock);
+
+	pci_clear_master(pdev);
+	pci_release_region(pdev, 0);
+	pci_disable_device(pdev);
+}
+
+enum {
+	MMAPLAB_PCI_IVSHMEM,
+	MMAPLAB_PCI_EDU,
+};
+
+static int mmaplab_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	return id->driver_data == MMAPLAB_PCI_EDU ? mmaplab_edu_probe(pdev) :
+						    mmaplab_ivshmem_probe(pdev);
+}
+
+static void mmaplab_pci_remove(struct pci_dev *pdev)
+{
+	if (pdev->vendor == MMAPLAB_EDU_VENDOR)
+		mmaplab_edu_remove(pdev);
+	else
+		mmaplab_ivshmem_remove(pdev);
+}
+
 static const struct pci_device_id mmaplab_pci_ids[] = {
-	{ PCI_DEVICE(MMAPLAB_IVSHMEM_VENDOR, MMAPLAB_IVSHMEM_DEVICE) },
+	{ PCI_DEVICE(MMAPLAB_IVSHMEM_VENDOR, MMAPLAB_IVSHMEM_DEVICE),
+	  .driver_data = MMAPLAB_PCI_IVSHMEM },
+	{ PCI_DEVICE(MMAPLAB_EDU_VENDOR, MMAPLAB_EDU_DEVICE), .driver_data = MMAPLAB_PCI_EDU },
 	{ }
 };
 /*

@@ -60,6 +60,7 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	num(ioctl, "STORE", MMAPLAB_IOC_STORE);
 	num(ioctl, "FLUSH", MMAPLAB_IOC_FLUSH);
 	num(ioctl, "COUNTERS", MMAPLAB_IOC_COUNTERS);
+	num(ioctl, "DEVICE_DMA", MMAPLAB_IOC_DEVICE_DMA);
 
 	num(ioc, "NRBITS", _IOC_NRBITS);
 	num(ioc, "TYPEBITS", _IOC_TYPEBITS);
@@ -158,6 +159,13 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	FIELD(mmaplab_module_counters, pages);
 	FIELD(mmaplab_module_counters, sessions);
 	FIELD(mmaplab_module_counters, reserved);
+	STRUCT(mmaplab_device_dma);
+	FIELD(mmaplab_device_dma, direction);
+	FIELD(mmaplab_device_dma, seed);
+	FIELD(mmaplab_device_dma, mismatch);
+	FIELD(mmaplab_device_dma, expected);
+	FIELD(mmaplab_device_dma, found);
+	FIELD(mmaplab_device_dma, transfers);
 #undef FIELD
 #undef STRUCT
 
@@ -171,6 +179,7 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	ENUM(ALLOC_PAGES_SPLIT);
 	ENUM(ALLOC_DMA_COHERENT);
 	ENUM(ALLOC_PCI_BAR);
+	ENUM(ALLOC_DMA_DEVICE);
 	ENUM(ALLOC_COUNT);
 	ENUM(METHOD_REMAP_VMALLOC_RANGE);
 	ENUM(METHOD_FAULT_PAGE);
@@ -230,6 +239,8 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	ENUM(PATH_PERIODIC);
 	ENUM(PATH_RELEASE);
 	ENUM(PATH_COUNT);
+	ENUM(DMA_TO_DEVICE);
+	ENUM(DMA_FROM_DEVICE);
 #undef ENUM
 
 	// Bit flags: CONFIGURE's flags, mmaplab_info.flags, mmaplab_page_info.flags.

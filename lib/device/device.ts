@@ -32,6 +32,9 @@ import {
   type ConfigStruct,
   CONFIG_LAYOUT,
   decode,
+  DEVICE_DMA_LAYOUT,
+  DMA_DIRECTIONS,
+  type DmaDirection,
   encode,
   enumName,
   FILL_LAYOUT,
@@ -146,6 +149,11 @@ export interface MapOptions {
   populate?: boolean;
   /** Where the mapping goes: kernel-chosen (default), a hint, MAP_FIXED_NOREPLACE, MAP_FIXED over a mapping. */
   placement?: Placement;
+}
+
+/** What DEVICE_DMA did: VERIFY's answer (for 'to-device'), and the transfers the device made. */
+export interface DeviceDmaResult extends VerifyResult {
+  readonly transfers: number;
 }
 
 export interface VerifyResult {
@@ -465,6 +473,28 @@ export class Device {
   /** VERIFY on the thread pool. */
   async verifyAsync(seed: number): Promise<VerifyResult> {
     return verifyResult(await this.#ioctlAsync('VERIFY', VERIFY_LAYOUT, verifyRequest(seed)));
+  }
+
+  /**
+   * DEVICE_DMA of a dma_device buffer: the device reads it ('to-device';
+   * the result says whether what it read held the pattern of `seed`) or
+   * writes that pattern into it ('from-device'; the result is ok). Slow:
+   * the emulated device takes 100 ms per transfer, four transfers per page.
+   */
+  deviceDma(direction: DmaDirection, seed: number): DeviceDmaResult {
+    if (typeof direction !== 'string' || !Object.hasOwn(DMA_DIRECTIONS, direction)) {
+      throw invalidArgValue('direction', `one of ${Object.keys(DMA_DIRECTIONS).join(', ')}`, direction);
+    }
+    const out = this.#ioctl('DEVICE_DMA', DEVICE_DMA_LAYOUT, {
+      direction: DMA_DIRECTIONS[direction],
+      seed,
+      mismatch: 0n,
+      expected: 0,
+      found: 0,
+      transfers: 0n,
+    });
+    const ok = out.mismatch === NO_MISMATCH;
+    return { ok, mismatch: ok ? null : out.mismatch, expected: out.expected, found: out.found, transfers: Number(out.transfers) };
   }
 
   /**

@@ -164,6 +164,23 @@ export const MODULE_COUNTERS_LAYOUT = {
   fields: { buffers: u64(0), pages: u64(8), sessions: u64(16), reserved: u64(24) },
 } as const satisfies StructLayout;
 
+export const DEVICE_DMA_LAYOUT = {
+  name: 'mmaplab_device_dma',
+  size: 32,
+  fields: {
+    direction: u32(0),
+    seed: u32(4),
+    mismatch: u64(8),
+    expected: u32(16),
+    found: u32(20),
+    transfers: u64(24),
+  },
+} as const satisfies StructLayout;
+
+/** enum mmaplab_dma_direction: which way DEVICE_DMA moves the buffer. */
+export const DMA_DIRECTIONS = { 'to-device': 1, 'from-device': 2 } as const;
+export type DmaDirection = keyof typeof DMA_DIRECTIONS;
+
 export type ConfigStruct = StructValues<typeof CONFIG_LAYOUT>;
 export type StoreStruct = StructValues<typeof STORE_LAYOUT>;
 export type StorePageStruct = StructValues<typeof STORE_PAGE_LAYOUT>;
@@ -186,6 +203,7 @@ export const STRUCT_LAYOUTS: readonly StructLayout[] = [
   STORE_PAGE_LAYOUT,
   STORE_LAYOUT,
   MODULE_COUNTERS_LAYOUT,
+  DEVICE_DMA_LAYOUT,
 ];
 
 /* enum mmaplab_alloc / enum mmaplab_method / enum mmaplab_cache, by the names the API uses. */
@@ -199,6 +217,7 @@ export const ALLOCATORS = {
   pages_split: 7,
   dma_coherent: 8,
   pci_bar: 9,
+  dma_device: 10,
 } as const;
 export type AllocName = keyof typeof ALLOCATORS;
 export const METHODS = {
@@ -376,6 +395,7 @@ export const REQUESTS: Readonly<Record<RequestName, number>> = {
   STORE: ioc(IOC.READ | IOC.WRITE, IOC_MAGIC, 8, STORE_LAYOUT.size),
   FLUSH: ioc(IOC.NONE, IOC_MAGIC, 9, 0),
   COUNTERS: ioc(IOC.READ, IOC_MAGIC, 10, MODULE_COUNTERS_LAYOUT.size),
+  DEVICE_DMA: ioc(IOC.READ | IOC.WRITE, IOC_MAGIC, 11, DEVICE_DMA_LAYOUT.size),
 };
 
 const LITTLE_ENDIAN = os.endianness() === 'LE';
@@ -505,6 +525,8 @@ export function describedConstants(): DescribedConstants {
   addEnum('CACHE', CACHES);
   addEnum('REASON', REASONS);
   addEnum('PATH', PATHS);
+  // enum mmaplab_dma_direction has no COUNT
+  for (const [name, value] of Object.entries(DMA_DIRECTIONS)) enums[`DMA_${name.toUpperCase().replaceAll('-', '_')}`] = value;
   const flags: Record<string, number> = { CF_ALL: CONFIG_FLAGS_ALL };
   for (const [name, value] of Object.entries(CONFIG_FLAGS)) flags[`CF_${name}`] = value;
   for (const [name, value] of Object.entries(INFO_FLAGS)) flags[`INFO_${name}`] = value;

@@ -25,7 +25,8 @@ export type RequestName =
   | 'FREE_WHILE_MAPPED'
   | 'STORE'
   | 'FLUSH'
-  | 'COUNTERS';
+  | 'COUNTERS'
+  | 'DEVICE_DMA';
 export type StructName =
   | 'mmaplab_config'
   | 'mmaplab_fill'
@@ -36,7 +37,8 @@ export type StructName =
   | 'mmaplab_info'
   | 'mmaplab_store_page'
   | 'mmaplab_store'
-  | 'mmaplab_module_counters';
+  | 'mmaplab_module_counters'
+  | 'mmaplab_device_dma';
 /** 'mmaplab_config.alloc' and so on: every field of every struct. */
 export type FieldKey = `${StructName}.${string}`;
 export type IocConstantName =
@@ -49,10 +51,11 @@ export type EnumName =
   | `METHOD_${Uppercase<MethodName>}` | 'METHOD_COUNT'
   | `CACHE_${Uppercase<CacheName>}` | 'CACHE_COUNT'
   | `REASON_${Uppercase<ReasonConstantSuffix>}` | 'REASON_COUNT'
-  | `PATH_${Uppercase<PathName>}` | 'PATH_COUNT';
+  | `PATH_${Uppercase<PathName>}` | 'PATH_COUNT'
+  | 'DMA_TO_DEVICE' | 'DMA_FROM_DEVICE';
 /** MMAPLAB_CF_*, MMAPLAB_INFO_*, MMAPLAB_PAGE_* without the prefix. */
 export type FlagName =
-  | 'CF_FAULT_AROUND' | 'CF_RESERVED' | 'CF_RESERVED_KEPT' | 'CF_ALL'
+  | 'CF_FAULT_AROUND' | 'CF_RESERVED' | 'CF_RESERVED_KEPT' | 'CF_SPLITTABLE' | 'CF_ALL'
   | 'INFO_CONFIGURED' | 'INFO_CONTIGUOUS' | 'INFO_FREED' | 'INFO_SLAB'
   | 'PAGE_COMPOUND' | 'PAGE_HEAD' | 'PAGE_TAIL' | 'PAGE_SLAB' | 'PAGE_TYPED' | 'PAGE_RESERVED'
   | 'PAGE_NO_STRUCT_PAGE';

@@ -13,11 +13,11 @@ const ALLOCATORS = Object.keys(ALLOC_ENUM) as AllocName[];
 export type Support = 'safe' | 'hazard' | 'unsupported';
 
 /** Everything with struct pages of the driver's own: not DMA memory, not the device's BAR. */
-const PAGE_BACKED: readonly AllocName[] = ALLOCATORS.filter((a) => a !== 'dma_coherent' && a !== 'pci_bar');
+const PAGE_BACKED: readonly AllocName[] = ALLOCATORS.filter((a) => !['dma_coherent', 'dma_device', 'pci_bar'].includes(a));
 /** Memory with a pfn for every page but no struct page to hand the core. */
-const PFN_ONLY: readonly AllocName[] = ['dma_coherent', 'pci_bar'];
+const PFN_ONLY: readonly AllocName[] = ['dma_coherent', 'dma_device', 'pci_bar'];
 /** The device-memory helpers: the BAR, and one block of RAM and DMA memory to show what they do with RAM. */
-const IO_HELPER_TAKES: readonly AllocName[] = ['pages_comp', 'dma_coherent', 'pci_bar'];
+const IO_HELPER_TAKES: readonly AllocName[] = ['pages_comp', 'dma_coherent', 'dma_device', 'pci_bar'];
 const NON_CONTIGUOUS: readonly AllocName[] = ['vmalloc', 'vmalloc_user', 'pages_array'];
 
 /** Per method: the allocators it takes, and which of those pairs are hazards. */
@@ -37,7 +37,7 @@ const TABLE: Record<MethodName, { takes: readonly AllocName[]; hazards: readonly
   vmf_insert_mixed: { takes: [...PAGE_BACKED, ...PFN_ONLY], hazards: [] },
   io_remap_pfn_range: { takes: IO_HELPER_TAKES, hazards: [] },
   vm_iomap_memory: { takes: IO_HELPER_TAKES, hazards: [] },
-  dma_mmap_coherent: { takes: ['dma_coherent'], hazards: [] },
+  dma_mmap_coherent: { takes: ['dma_coherent', 'dma_device'], hazards: [] },
   // The buffer is the backing store: only vmalloc memory is used for it.
   page_cache: { takes: ['vmalloc'], hazards: [] },
   deferred_io: { takes: ['vmalloc', 'vmalloc_user'], hazards: [] },

@@ -38,6 +38,7 @@ export const SIZES: Record<AllocName, readonly number[]> = {
   dma_coherent: [16 * KIB],
   // The device's BAR is 2 MiB (lib/vm/qemu's DEVICE_BAR_BYTES): the placement size fits too.
   pci_bar: [16 * KIB],
+  dma_device: [16 * KIB],
 };
 
 const MIB = 1024 * KIB;
@@ -89,7 +90,9 @@ export const PAIR_SCENARIOS: readonly Scenario[] = SCENARIOS.filter(
 );
 
 /** Allocators whose buffer has pages of its own to mark reserved (DMA memory has none the module hands out). */
-export const RESERVABLE_ALLOCATORS: readonly AllocName[] = ALLOCATORS.filter((a) => a !== 'dma_coherent' && a !== 'pci_bar');
+export const RESERVABLE_ALLOCATORS: readonly AllocName[] = ALLOCATORS.filter(
+  (a) => !['dma_coherent', 'dma_device', 'pci_bar'].includes(a),
+);
 
 /** The buffers freed with PG_reserved still set: order-0 pages (array, vmalloc) and high-order blocks (compound, large kmalloc). */
 export const RESERVED_KEPT_BUFFERS: readonly (readonly [AllocName, number])[] = [

@@ -11,6 +11,7 @@ export const ALLOCATORS = [
   'pages_nocomp',
   'dma_coherent',
   'pci_bar',
+  'dma_device',
 ] as const;
 export type AllocName = (typeof ALLOCATORS)[number];
 
@@ -219,17 +220,18 @@ export interface ProbeObservation {
    */
   pfnsConsecutive: boolean | null;
   /**
-   * pci_bar cells: what the device's memory held after userspace wrote
-   * through its mapping, read from the host side (lib/runner/device-side).
-   * Absent for other allocators and in older reports.
+   * What the device saw of what userspace wrote (lib/runner/device-side):
+   * pci_bar cells read the BAR's host-side backing file; dma_device basic
+   * cells have the device read the buffer by DMA. Absent for other cells
+   * and in older reports.
    */
   deviceSide?: DeviceSide;
 }
 
-/** The device's memory as its host-side backing file shows it. */
+/** The device's view of the buffer, and how it was had ('via'). */
 export type DeviceSide =
-  | { file: string; checked: true; mismatch: Mismatch | null }
-  | { file: string; checked: false; why: string };
+  | { via: string; checked: true; mismatch: Mismatch | null }
+  | { via: string; checked: false; why: string };
 
 /** What a use found (scenario 'use'). */
 export interface UseObservation {

@@ -77,8 +77,8 @@ export class GuestControl {
  * A restored copy's first steps, in one shell: set the wall clock (it
  * stopped at the save), mount the copy's own run directory over 9p (never
  * mounted in the template: a mounted 9p export blocks saving) and rescan
- * the PCI bus for the device the template did not have (lib/vm/qemu: the
- * BAR of host memory, for the pci_bar allocator). A shell started in the
+ * the PCI bus for the devices the template did not have (lib/vm/qemu: the
+ * BAR of host memory for the pci_bar allocator, edu for dma_device). A shell started in the
  * template instead was tried: the copy came up no sooner.
  */
 export function resumeSteps(epochMs: number, tag: string, at: string, msize: number): void {

@@ -16,6 +16,14 @@ import { GUEST_RUN_DIR } from '../vm/guest-init';
 /** Where the BAR's backing file appears inside a VM. */
 export const GUEST_DEVICE_FILE = path.join(GUEST_RUN_DIR, DEVICE_BAR_FILE);
 
+/** How a check through the BAR's backing file names itself in a DeviceSide. */
+export function hostFile(file: string): string {
+  return `host side: ${file}`;
+}
+
+/** How a check by the DMA device names itself. */
+export const BY_DEVICE_DMA = 'the device read it by DMA';
+
 /**
  * Read the first `length` bytes of the backing file and check them against
  * the pattern of `seed`. No file (a lab machine, whose device has no host
@@ -26,7 +34,7 @@ export function readDeviceSide(length: number, seed: number, file: string = GUES
   try {
     fd = fs.openSync(file, 'r');
   } catch (err) {
-    return { file, checked: false, why: `no backing file to read (${(err as NodeJS.ErrnoException).code ?? String(err)})` };
+    return { via: hostFile(file), checked: false, why: `no backing file to read (${(err as NodeJS.ErrnoException).code ?? String(err)})` };
   }
   try {
     const buf = Buffer.alloc(length);
@@ -36,10 +44,10 @@ export function readDeviceSide(length: number, seed: number, file: string = GUES
       if (n === 0) break;
       got += n;
     }
-    if (got < length) return { file, checked: false, why: `the backing file holds ${got} of ${length} bytes` };
+    if (got < length) return { via: hostFile(file), checked: false, why: `the backing file holds ${got} of ${length} bytes` };
     const words = new Uint32Array(buf.buffer, buf.byteOffset, length / 4);
     const m = checkPattern(words, seed);
-    return { file, checked: true, mismatch: m === null ? null : { offset: m.offset, expected: m.expected, found: m.found } };
+    return { via: hostFile(file), checked: true, mismatch: m === null ? null : { offset: m.offset, expected: m.expected, found: m.found } };
   } finally {
     fs.closeSync(fd);
   }

@@ -15,14 +15,14 @@ import {
   type ProbeObservation,
   type ProbeStep,
 } from '../experiments/types';
-import { readDeviceSide } from './device-side';
+import { BY_DEVICE_DMA, readDeviceSide } from './device-side';
 import { offlineCpu, onlineCpu } from './settle';
 import { ChildSignal, runUse } from './uses';
 
 
-import { SEED_KERNEL, SEED_USER } from './seeds';
+import { SEED_DEVICE, SEED_KERNEL, SEED_USER } from './seeds';
 
-export { SEED_KERNEL, SEED_USER };
+export { SEED_DEVICE, SEED_KERNEL, SEED_USER };
 
 function errnoCode(err: unknown): string | null {
   if (err instanceof Error) {
@@ -331,6 +331,15 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
         const map = fillMapRead();
         step('write', () => map.writePattern(SEED_USER, page));
         verifyUser(SEED_USER);
+        if (cell.alloc === 'dma_device' && obs.userToKernel === null) {
+          // The device reads what userspace wrote, then writes a pattern of its own for userspace to read.
+          const r = step('device', () => d.deviceDma('to-device', SEED_USER));
+          const seen = r.ok ? null : { offset: Number(r.mismatch), expected: r.expected, found: r.found };
+          obs.deviceSide = { via: BY_DEVICE_DMA, checked: true, mismatch: seen };
+          if (seen !== null) view('device-saw', seen);
+          step('device', () => d.deviceDma('from-device', SEED_DEVICE));
+          view('device-wrote', step('reread', () => map.checkPattern(SEED_DEVICE, page)));
+        }
         finish(d, map, obs, step);
         break;
       }

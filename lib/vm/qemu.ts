@@ -224,13 +224,17 @@ export function qemuArgs(spec: BootSpec): string[] {
     '-fsdev', `local,id=rundir,path=${spec.runDir},security_model=none`,
     '-device', `virtio-9p-pci,fsdev=rundir,mount_tag=${RUN_DIR_TAG}`,
   );
-  // The PCI device whose BAR is host memory (lib/vm/device-bar), last, so
-  // that it takes the next free slot. Not in a template: its shared RAM
-  // would be left out of the saved state (x-ignore-shared), and QEMU then
-  // insists that the BAR sits at the same guest address on the restoring
-  // side, where the guest has not placed it yet ("Mismatched GPAs"). A
-  // restored copy gets it anew and its agent has the guest rescan the bus.
-  if (!snap || snap.incoming) args.push(...deviceBarArgs(spec.runDir));
+  // The devices the module drives, last, so that they take the next free
+  // slots: the PCI device whose BAR is host memory (lib/vm/device-bar) and
+  // QEMU's teaching device with a DMA engine, edu (the dma_device
+  // allocator's). Neither is in a template: ivshmem's shared RAM would be
+  // left out of the saved state (x-ignore-shared), and QEMU then insists
+  // that the BAR sits at the same guest address on the restoring side,
+  // where the guest has not placed it yet ("Mismatched GPAs"); edu has no
+  // saved state at all, so a copy's edu would come up with its BARs
+  // unassigned under a guest that thinks otherwise (its registers read 0).
+  // A restored copy gets both anew and its agent has the guest rescan the bus.
+  if (!snap || snap.incoming) args.push(...deviceBarArgs(spec.runDir), '-device', 'edu');
   if (snap?.incoming) args.push('-incoming', 'defer');
   return args;
 }

@@ -175,6 +175,7 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
         'mmaplab_store_page',
         'mmaplab_store',
         'mmaplab_module_counters',
+        'mmaplab_device_dma',
       ].sort(),
       Object.keys(header.sizes).sort(),
       'the addon exports every struct of the header',
@@ -211,6 +212,7 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
       ['STORE', 'read-write', 8, header.sizes.mmaplab_store],
       ['FLUSH', 'none', 9, 0],
       ['COUNTERS', 'read', 10, header.sizes.mmaplab_module_counters],
+      ['DEVICE_DMA', 'read-write', 11, header.sizes.mmaplab_device_dma],
     ];
     assert.deepEqual(Object.keys(header.ioctl).sort(), want.map(([n]) => n).sort(), 'every request is exported');
     for (const [name, direction, nr, size] of want) {
@@ -247,7 +249,7 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
     }
     assert.deepEqual(Object.keys(ALLOCATORS), [
       'vmalloc_user', 'pages_nocomp', 'kmalloc', 'vmalloc', 'pages_array', 'pages_comp', 'pages_split', 'dma_coherent',
-      'pci_bar',
+      'pci_bar', 'dma_device',
     ]);
     assert.deepEqual(Object.keys(METHODS), [
       'remap_vmalloc_range', 'fault_page', 'remap_pfn_range', 'remap_pfn_range_first_pfn', 'fault_page_noref',

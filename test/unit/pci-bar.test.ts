@@ -83,7 +83,7 @@ describe('pci_bar: a PCI device BAR mapped to userspace', function () {
       const w = new Uint32Array(2048);
       writePattern(w.subarray(0, 1024), 7);
       const f = file('good', w);
-      assert.deepEqual(readDeviceSide(4096, 7, f), { file: f, checked: true, mismatch: null });
+      assert.deepEqual(readDeviceSide(4096, 7, f), { via: `host side: ${f}`, checked: true, mismatch: null });
     });
 
     it('names the first word the device does not hold', function () {
@@ -105,7 +105,7 @@ describe('pci_bar: a PCI device BAR mapped to userspace', function () {
     it('a mismatch on the device side is wrong data, and the evidence shows the host-side check', function () {
       const obs = emptyObservation();
       obs.steps = ['open', 'configure', 'fill', 'mmap', 'read', 'write', 'verify', 'device'];
-      obs.deviceSide = { file: '/run/mmaplab/device-bar.mem', checked: true, mismatch: { offset: 8, expected: 1, found: 2 } };
+      obs.deviceSide = { via: 'host side: /run/mmaplab/device-bar.mem', checked: true, mismatch: { offset: 8, expected: 1, found: 2 } };
       obs.view = { what: 'device-saw', mismatch: { offset: 8, expected: 1, found: 2 } };
       const j = judge({ kmsg: [], findings: [], taintGained: [], observation: obs });
       assert.deepEqual([j.verdict, j.detail], ['wrong-data', 'device-saw']);
@@ -119,7 +119,7 @@ describe('pci_bar: a PCI device BAR mapped to userspace', function () {
         durationMs: 1,
       };
       assert.match(renderEvidence(r), /device saw: {3}mismatch at offset 8: expected 0x1, found 0x2 \(host side: \/run\/mmaplab\/device-bar\.mem\)/);
-      obs.deviceSide = { file: '/x', checked: false, why: 'no backing file to read (ENOENT)' };
+      obs.deviceSide = { via: 'host side: /x', checked: false, why: 'no backing file to read (ENOENT)' };
       assert.match(renderEvidence(r), /device saw: {3}not checked: no backing file to read \(ENOENT\)/);
     });
   });

@@ -359,6 +359,8 @@ describe('QEMU command line of a template and a restored copy', () => {
       `memory-backend-file,id=devbar,size=${2 << 20},mem-path=/runs/r2/device-bar.mem,share=on`,
       '-device',
       'ivshmem-plain,memdev=devbar',
+      '-device',
+      'edu',
     ]);
     const differ = copy.slice(0, template.length).filter((a, i) => a !== template[i]);
     assert.deepEqual(differ, [
@@ -377,6 +379,13 @@ describe('QEMU command line of a template and a restored copy', () => {
       assert.ok(value(args, '-object').includes(`memory-backend-file,id=devbar,size=${2 << 20},mem-path=/runs/r1/device-bar.mem,share=on`));
     }
     assert.ok(!value(qemuArgs({ ...spec, snapshot }), '-device').some((d) => d.startsWith('ivshmem')));
+  });
+
+  it('a cold boot and a restored copy have the edu device (the dma_device allocator\'s); a template has not', () => {
+    for (const args of [qemuArgs(spec), qemuArgs({ ...spec, snapshot: { ...snapshot, incoming: true } })]) {
+      assert.equal(value(args, '-device').filter((d) => d === 'edu').length, 1);
+    }
+    assert.ok(!value(qemuArgs({ ...spec, snapshot }), '-device').includes('edu'));
   });
 
   it('every VM has a scratch disk of its own in its run directory, after the runtime image', () => {

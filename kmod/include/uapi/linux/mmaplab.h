@@ -55,6 +55,13 @@ enum mmaplab_alloc {
 	 * the device.
 	 */
 	MMAPLAB_ALLOC_PCI_BAR = 9,
+	/*
+	 * dma_alloc_coherent() for the PCI device the module has do DMA
+	 * (QEMU's edu, whose DMA engine reaches 28 bits: the memory comes from
+	 * below 256 MiB), so DEVICE_DMA can have the device read and write
+	 * it. -ENODEV without the device.
+	 */
+	MMAPLAB_ALLOC_DMA_DEVICE = 10,
 	MMAPLAB_ALLOC_COUNT
 };
 
@@ -459,5 +466,35 @@ struct mmaplab_module_counters {
  */
 #define MMAPLAB_IOC_FLUSH	_IO(MMAPLAB_IOC_MAGIC, 9)
 #define MMAPLAB_IOC_COUNTERS	_IOR(MMAPLAB_IOC_MAGIC, 10, struct mmaplab_module_counters)
+
+/*
+ * DEVICE_DMA: the device itself reads or writes the whole buffer of a
+ * DMA_DEVICE session by bus-master DMA, a page at a time through its own
+ * memory (and a bounce page of the module's):
+ *   TO_DEVICE    the device reads the buffer; the module checks what it
+ *                read against the pattern of @seed (@mismatch etc. as
+ *                VERIFY's): "the device saw what userspace wrote";
+ *   FROM_DEVICE  the device writes the pattern of @seed into the buffer,
+ *                which userspace then checks through its mapping.
+ * Slow by design of the emulated device (a transfer takes 100 ms).
+ * Errors: -EINVAL COMBINATION (not DMA_DEVICE), BAD_FLAGS (direction or
+ * reserved), -ENODEV NOT_CONFIGURED / FREED, -ETIMEDOUT KERNEL (the device
+ * did not finish a transfer), -EINTR (fatal signal between transfers).
+ */
+enum mmaplab_dma_direction {
+	MMAPLAB_DMA_TO_DEVICE = 1,
+	MMAPLAB_DMA_FROM_DEVICE = 2,
+};
+
+struct mmaplab_device_dma {
+	__u32 direction;	/* in: enum mmaplab_dma_direction */
+	__u32 seed;		/* in */
+	__u64 mismatch;		/* out (TO_DEVICE): as mmaplab_verify's */
+	__u32 expected;		/* out */
+	__u32 found;		/* out */
+	__u64 transfers;	/* out: DMA transfers the device made */
+};
+
+#define MMAPLAB_IOC_DEVICE_DMA	_IOWR(MMAPLAB_IOC_MAGIC, 11, struct mmaplab_device_dma)
 
 #endif /* _UAPI_LINUX_MMAPLAB_H */

@@ -1,0 +1,64 @@
+/**
+ * Guest suite, module loaded WITHOUT allow_hazards: a device doing DMA into
+ * and out of a buffer userspace maps (the dma_device allocator, QEMU's edu
+ * device). The device reads what userspace wrote, and a change userspace
+ * makes is what the device then reads; the device writes, and userspace
+ * and the kernel read it. The kernel log stays clean.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { Device, isSyscallError } from '../../lib/device';
+import { moduleWindow } from './module-window';
+
+const PAGE = 4096;
+const DRIVER_DIR = '/sys/bus/pci/drivers/mmaplab';
+
+function code(err: unknown): string | undefined {
+  return isSyscallError(err) ? err.code : (err as { code?: string }).code;
+}
+
+describe(`dma_device: DMA by QEMU's edu into a mapped buffer on ${os.release()}`, function () {
+  this.timeout(60_000);
+  const kernel = moduleWindow();
+
+  it('the module drives the edu device', function () {
+    const bound = fs.readdirSync(DRIVER_DIR).filter((e) => /^[0-9a-f]{4}:/.test(e));
+    const ids = bound.map((d) => ['vendor', 'device'].map((f) => fs.readFileSync(`/sys/bus/pci/devices/${d}/${f}`, 'utf8').trim()).join(':'));
+    assert.ok(ids.includes('0x1234:0x11e8'), `bound: ${ids.join(' ')}`);
+  });
+
+  for (const technique of ['dma_mmap_coherent', 'remap_pfn_range', 'vmf_insert_pfn'] as const) {
+    it(`${technique}: the device reads what userspace wrote, and userspace reads what the device wrote`, function () {
+      using d = Device.open();
+      d.configure({ allocator: 'dma_device', technique, size: 4 * PAGE });
+      const pages = d.info({ pages: true }).pages ?? [];
+      assert.ok(pages.every((p) => p.noStructPage || p.pfn < 0x10000n), 'below 256 MiB: the device reaches 28 bits');
+      using m = d.map();
+      m.writePattern(21);
+      const seen = d.deviceDma('to-device', 21);
+      assert.deepEqual([seen.ok, seen.transfers], [true, 16], 'four transfers a page, each half in and out');
+      // a word userspace changes is the first the device sees differently
+      new Uint32Array(m.buffer)[(2 * PAGE) / 4 + 3] = 0xfeedface;
+      const changed = d.deviceDma('to-device', 21);
+      assert.deepEqual([changed.ok, changed.mismatch, changed.found], [false, BigInt(2 * PAGE + 12), 0xfeedface]);
+      d.deviceDma('from-device', 22);
+      assert.equal(m.checkPattern(22), null, 'userspace reads what the device wrote');
+      assert.equal(d.verify(22).ok, true, 'and so does the kernel');
+    });
+  }
+
+  it('DEVICE_DMA of memory that is not the device\'s is refused (combination); a direction must be named', function () {
+    using d = Device.open();
+    d.configure({ allocator: 'dma_coherent', technique: 'dma_mmap_coherent', size: PAGE });
+    assert.throws(() => d.deviceDma('to-device', 1), (e: unknown) => code(e) === 'EINVAL');
+    assert.equal(d.lastError().reason, 'combination');
+    assert.throws(() => d.deviceDma('sideways' as never, 1), (e: unknown) => code(e) === 'ERR_INVALID_ARG_VALUE');
+  });
+
+  it('leaves the kernel log clean and the module holding nothing', function () {
+    using d = Device.open();
+    assert.deepEqual(d.counters(), { buffers: 0, pages: 0, sessions: 1 });
+    kernel.assertClean();
+  });
+});
