@@ -133,7 +133,7 @@ function kernel(name: string, shape: KernelShape): KernelBench {
   };
 }
 
-export const HAZARD_CELL = 'kmalloc/fault_page_noref/4K/basic';
+export const HAZARD_CELL = 'pages_nocomp/fault_page/16K/basic';
 export const RESTORE_FAILURE_612 =
   "run 3/5: the restored copy ended (timeout) without the cell's verdict (run directory /var/mmaplab/runs/x-bench-restored)";
 
