@@ -60,6 +60,7 @@ struct mmaplab_buf {
 	phys_addr_t phys;		/* PCI_BAR: physical address of byte 0 */
 	int wc_cookie;			/* PCI_BAR, WC: arch_phys_wc_add()'s handle */
 	void *raw;			/* KMALLOC: the pointer kfree() wants */
+	struct file *shmem;		/* SHMEM: the object whose pages these are */
 	struct page *block;		/* PAGES_COMP, PAGES_NOCOMP: first page */
 	unsigned int order;		/* PAGES_COMP, PAGES_NOCOMP, PAGES_SPLIT */
 	dma_addr_t dma_handle;		/* DMA_COHERENT, DMA_DEVICE */
@@ -175,7 +176,7 @@ const char *mmaplab_alloc_name(enum mmaplab_alloc alloc);
 int mmaplab_alloc_check(enum mmaplab_alloc alloc, u64 size);
 bool mmaplab_alloc_is_hazard(enum mmaplab_alloc alloc);
 bool mmaplab_alloc_can_retype(enum mmaplab_alloc alloc);
-bool mmaplab_alloc_has_pages(enum mmaplab_alloc alloc);
+bool mmaplab_alloc_owns_pages(enum mmaplab_alloc alloc);
 void mmaplab_buf_set_reserved(struct mmaplab_buf *buf, u32 how);
 int mmaplab_buf_alloc(struct mmaplab_buf *buf, enum mmaplab_alloc alloc, size_t size);
 int mmaplab_buf_set_cache(struct mmaplab_buf *buf, enum mmaplab_cache cache);

@@ -26,6 +26,8 @@
 #include <linux/io.h>
 #include <linux/mm.h>
 #include <linux/nospec.h>
+#include <linux/pagemap.h>
+#include <linux/shmem_fs.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 #include <asm/set_memory.h>
@@ -46,6 +48,12 @@ struct mmaplab_allocator {
 	 * type can be changed for a WC/UC mapping (see mmaplab_buf_set_cache).
 	 */
 	bool retypable;
+	/*
+	 * The pages belong to a page cache (a shmem object's), not to the
+	 * driver: page->mapping is set, so they are not the driver's to mark
+	 * reserved.
+	 */
+	bool page_cache;
 	/* may this allocator provide @size bytes? 0 or -EINVAL */
 	int (*check)(size_t size);
 	/* get the memory; fill buf->pages if has_pages */
@@ -92,7 +100,7 @@ static struct page *mmaplab_array_page(const struct mmaplab_buf *buf, unsigned l
 	return buf->pages[index];
 }
 
-/* Direct-map address of an array page (GFP_KERNEL memory is never highmem). */
+/* Direct-map address of an array page (x86-64 has no highmem). */
 static void *mmaplab_array_kaddr(const struct mmaplab_buf *buf, size_t offset)
 {
 	return page_address(buf->pages[offset >> PAGE_SHIFT]) + offset_in_page(offset);
@@ -308,6 +316,60 @@ static void mmaplab_pages_array_free(struct mmaplab_buf *buf)
 
 	for (i = 0; i < buf->nr_pages; i++)
 		__free_page(buf->pages[i]);
+}
+
+/*
+ * MMAPLAB_ALLOC_SHMEM
+ *
+ * A shmem object, as DRM's GEM shmem helpers back a buffer object:
+ * shmem_file_setup() makes an unlinked file on the kernel's internal tmpfs
+ * mount, and shmem_read_mapping_page() brings each page into that file's
+ * page cache (zeroed) and returns it with a reference, which the buffer
+ * holds until the free. So the pages are page-cache pages: page->mapping
+ * and page->index are the object's, and they are on an LRU list. Like the
+ * GEM helpers, the object is marked unevictable while its pages are held
+ * (reclaim could not free them anyway); VM_NORESERVE, as GEM does, leaves
+ * the object out of the overcommit accounting. Not retypable: the pages
+ * are the page cache's, and go back to it (or to a swap device) WB.
+ */
+static int mmaplab_shmem_alloc(struct mmaplab_buf *buf)
+{
+	struct file *file;
+	unsigned long i;
+
+	file = shmem_file_setup("mmaplab", buf->size, VM_NORESERVE);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	mapping_set_unevictable(file->f_mapping);
+	for (i = 0; i < buf->nr_pages; i++) {
+		struct page *page = shmem_read_mapping_page(file->f_mapping, i);
+
+		if (IS_ERR(page)) {
+			while (i--)
+				put_page(buf->pages[i]);
+			fput(file);
+			return PTR_ERR(page);
+		}
+		buf->pages[i] = page;
+	}
+	buf->shmem = file;
+	return 0;
+}
+
+/*
+ * Drop the buffer's references, then the object: the last fput() truncates
+ * its page cache, so a page still mapped by a refcounting technique lives
+ * on outside it until munmap.
+ */
+static void mmaplab_shmem_free(struct mmaplab_buf *buf)
+{
+	unsigned long i;
+
+	mapping_clear_unevictable(buf->shmem->f_mapping);
+	for (i = 0; i < buf->nr_pages; i++)
+		put_page(buf->pages[i]);
+	fput(buf->shmem);
+	buf->shmem = NULL;
 }
 
 /*
@@ -604,6 +666,16 @@ static const struct mmaplab_allocator mmaplab_allocators[MMAPLAB_ALLOC_COUNT] = 
 		.page		= mmaplab_dma_page,
 		.set_cache	= mmaplab_pci_bar_set_cache,
 	},
+	[MMAPLAB_ALLOC_SHMEM] = {
+		.name		= "shmem",
+		.has_pages	= true,
+		.page_cache	= true,
+		.check		= mmaplab_any_size,
+		.alloc		= mmaplab_shmem_alloc,
+		.free		= mmaplab_shmem_free,
+		.page		= mmaplab_array_page,
+		.kaddr		= mmaplab_array_kaddr,
+	},
 };
 
 /* @alloc comes from userspace: clamp it under speculation as well */
@@ -652,9 +724,12 @@ bool mmaplab_alloc_can_retype(enum mmaplab_alloc alloc)
 	return mmaplab_allocator_get(alloc)->retypable;
 }
 
-bool mmaplab_alloc_has_pages(enum mmaplab_alloc alloc)
+/* Has pages of the driver's own, which it may mark reserved? */
+bool mmaplab_alloc_owns_pages(enum mmaplab_alloc alloc)
 {
-	return mmaplab_allocator_get(alloc)->has_pages;
+	const struct mmaplab_allocator *ops = mmaplab_allocator_get(alloc);
+
+	return ops->has_pages && !ops->page_cache;
 }
 
 /*

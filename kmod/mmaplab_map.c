@@ -92,7 +92,7 @@ enum {
 #define SUP	MMAPLAB_SUPPORTED
 #define HAZ	MMAPLAB_HAZARD
 
-/* every allocator whose memory has struct pages (all but DMA_COHERENT) */
+/* every allocator whose memory is pages of the driver's own (not DMA memory, the BAR, shmem) */
 #define PAGE_BACKED(kmalloc, others)			\
 	[MMAPLAB_ALLOC_VMALLOC_USER]	= others,	\
 	[MMAPLAB_ALLOC_VMALLOC]		= others,	\
@@ -102,6 +102,13 @@ enum {
 	[MMAPLAB_ALLOC_PAGES_NOCOMP]	= others,	\
 	[MMAPLAB_ALLOC_KMALLOC]		= kmalloc
 
+/*
+ * A shmem object's pages are page-cache pages: every page-based and
+ * pfn-based technique takes them, as GPU drivers map their objects.
+ * FAULT_PAGE_NOREF does not: the reference it fails to take would be the
+ * page cache's, and the page freed under it would leave the object's
+ * truncation spinning on a dead page.
+ */
 static const u8 mmaplab_support[MMAPLAB_METHOD_COUNT][MMAPLAB_ALLOC_COUNT] = {
 	/*
 	 * Plain vmalloc is let through on purpose: the kernel's refusal
@@ -112,7 +119,10 @@ static const u8 mmaplab_support[MMAPLAB_METHOD_COUNT][MMAPLAB_ALLOC_COUNT] = {
 		[MMAPLAB_ALLOC_VMALLOC]		= SUP,
 	},
 	/* kmalloc: virt_to_page() of slab or large-kmalloc memory, the "not for kmalloc" claim */
-	[MMAPLAB_METHOD_FAULT_PAGE] = { PAGE_BACKED(HAZ, SUP) },
+	[MMAPLAB_METHOD_FAULT_PAGE] = {
+		PAGE_BACKED(HAZ, SUP),
+		[MMAPLAB_ALLOC_SHMEM]		= SUP,
+	},
 	[MMAPLAB_METHOD_FAULT_PAGE_NOREF] = { PAGE_BACKED(HAZ, HAZ) },
 	[MMAPLAB_METHOD_FAULT_VIRT_TO_PAGE] = {
 		[MMAPLAB_ALLOC_VMALLOC_USER]	= HAZ,
@@ -121,6 +131,7 @@ static const u8 mmaplab_support[MMAPLAB_METHOD_COUNT][MMAPLAB_ALLOC_COUNT] = {
 	/* any memory with a pfn; DMA memory only if it is in the direct map (checked at mmap) */
 	[MMAPLAB_METHOD_REMAP_PFN_RANGE] = {
 		PAGE_BACKED(SUP, SUP),
+		[MMAPLAB_ALLOC_SHMEM]		= SUP,
 		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
 		[MMAPLAB_ALLOC_DMA_DEVICE]	= SUP,
 		[MMAPLAB_ALLOC_PCI_BAR]		= SUP,
@@ -148,11 +159,21 @@ static const u8 mmaplab_support[MMAPLAB_METHOD_COUNT][MMAPLAB_ALLOC_COUNT] = {
 		[MMAPLAB_ALLOC_PAGES_ARRAY]	= HAZ,
 	},
 	/* the kernel itself refuses slab pages (small kmalloc): that is the result */
-	[MMAPLAB_METHOD_VM_INSERT_PAGE] = { PAGE_BACKED(SUP, SUP) },
-	[MMAPLAB_METHOD_VM_INSERT_PAGES] = { PAGE_BACKED(SUP, SUP) },
-	[MMAPLAB_METHOD_VM_MAP_PAGES] = { PAGE_BACKED(SUP, SUP) },
+	[MMAPLAB_METHOD_VM_INSERT_PAGE] = {
+		PAGE_BACKED(SUP, SUP),
+		[MMAPLAB_ALLOC_SHMEM]		= SUP,
+	},
+	[MMAPLAB_METHOD_VM_INSERT_PAGES] = {
+		PAGE_BACKED(SUP, SUP),
+		[MMAPLAB_ALLOC_SHMEM]		= SUP,
+	},
+	[MMAPLAB_METHOD_VM_MAP_PAGES] = {
+		PAGE_BACKED(SUP, SUP),
+		[MMAPLAB_ALLOC_SHMEM]		= SUP,
+	},
 	[MMAPLAB_METHOD_VMF_INSERT_PFN] = {
 		PAGE_BACKED(SUP, SUP),
+		[MMAPLAB_ALLOC_SHMEM]		= SUP,
 		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
 		[MMAPLAB_ALLOC_DMA_DEVICE]	= SUP,
 		[MMAPLAB_ALLOC_PCI_BAR]		= SUP,
@@ -164,12 +185,14 @@ static const u8 mmaplab_support[MMAPLAB_METHOD_COUNT][MMAPLAB_ALLOC_COUNT] = {
 	/* special PTEs like VMF_INSERT_PFN: any memory with a pfn */
 	[MMAPLAB_METHOD_VMF_INSERT_MIXED] = {
 		PAGE_BACKED(SUP, SUP),
+		[MMAPLAB_ALLOC_SHMEM]		= SUP,
 		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
 		[MMAPLAB_ALLOC_DMA_DEVICE]	= SUP,
 		[MMAPLAB_ALLOC_PCI_BAR]		= SUP,
 	},
 	[MMAPLAB_METHOD_VMF_INSERT_PFN_PROT] = {
 		PAGE_BACKED(SUP, SUP),
+		[MMAPLAB_ALLOC_SHMEM]		= SUP,
 		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
 		[MMAPLAB_ALLOC_DMA_DEVICE]	= SUP,
 		[MMAPLAB_ALLOC_PCI_BAR]		= SUP,
@@ -1102,7 +1125,7 @@ int mmaplab_method_check(struct mmaplab_session *s, const struct mmaplab_config 
 					    ops->name);
 		if (!mmaplab_alloc_can_retype(cfg->alloc))
 			return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_CACHE,
-					    "%s memory has a vmalloc alias that stays WB: WB only",
+					    "%s memory has a WB alias or is not the driver's: WB only",
 					    mmaplab_alloc_name(cfg->alloc));
 	}
 
@@ -1125,7 +1148,7 @@ int mmaplab_method_check(struct mmaplab_session *s, const struct mmaplab_config 
 		if ((cfg->flags & MMAPLAB_CF_RESERVED_ANY) == MMAPLAB_CF_RESERVED_ANY)
 			return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_BAD_FLAGS,
 					    "RESERVED and RESERVED_KEPT are alternatives");
-		if (!mmaplab_alloc_has_pages(cfg->alloc) || ops->has_store)
+		if (!mmaplab_alloc_owns_pages(cfg->alloc) || ops->has_store)
 			return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_COMBINATION,
 					    "%s with %s has no pages of the driver's own to mark reserved",
 					    mmaplab_alloc_name(cfg->alloc), ops->name);

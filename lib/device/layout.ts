@@ -218,6 +218,7 @@ export const ALLOCATORS = {
   dma_coherent: 8,
   pci_bar: 9,
   dma_device: 10,
+  shmem: 11,
 } as const;
 export type AllocName = keyof typeof ALLOCATORS;
 export const METHODS = {

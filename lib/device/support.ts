@@ -12,8 +12,13 @@ const ALLOCATORS = Object.keys(ALLOC_ENUM) as AllocName[];
 
 export type Support = 'safe' | 'hazard' | 'unsupported';
 
-/** Everything with struct pages of the driver's own: not DMA memory, not the device's BAR. */
-const PAGE_BACKED: readonly AllocName[] = ALLOCATORS.filter((a) => !['dma_coherent', 'dma_device', 'pci_bar'].includes(a));
+/** Everything with struct pages of the driver's own: not DMA memory, not the device's BAR, not a shmem object. */
+const PAGE_BACKED: readonly AllocName[] = ALLOCATORS.filter((a) => !['dma_coherent', 'dma_device', 'pci_bar', 'shmem'].includes(a));
+/**
+ * Page-cache pages of a shmem object, as GPU drivers map their buffer objects:
+ * every page-based technique with a reference, and the pfn-based ones.
+ */
+const SHMEM: readonly AllocName[] = ['shmem'];
 /** Memory with a pfn for every page but no struct page to hand the core. */
 const PFN_ONLY: readonly AllocName[] = ['dma_coherent', 'dma_device', 'pci_bar'];
 /** The device-memory helpers: the BAR, and one block of RAM and DMA memory to show what they do with RAM. */
@@ -22,19 +27,19 @@ const NON_CONTIGUOUS: readonly AllocName[] = ['vmalloc', 'vmalloc_user', 'pages_
 
 /** Per method: the allocators it takes, and which of those pairs are hazards. */
 const TABLE: Record<MethodName, { takes: readonly AllocName[]; hazards: readonly AllocName[] }> = {
-  remap_pfn_range: { takes: [...PAGE_BACKED, ...PFN_ONLY], hazards: [] },
+  remap_pfn_range: { takes: [...PAGE_BACKED, ...SHMEM, ...PFN_ONLY], hazards: [] },
   remap_pfn_range_first_pfn: { takes: NON_CONTIGUOUS, hazards: NON_CONTIGUOUS },
-  fault_page: { takes: PAGE_BACKED, hazards: ['kmalloc'] },
+  fault_page: { takes: [...PAGE_BACKED, ...SHMEM], hazards: ['kmalloc'] },
   fault_page_noref: { takes: PAGE_BACKED, hazards: PAGE_BACKED },
   fault_virt_to_page: { takes: ['vmalloc', 'vmalloc_user'], hazards: ['vmalloc', 'vmalloc_user'] },
-  vm_insert_page: { takes: PAGE_BACKED, hazards: [] },
-  vm_insert_pages: { takes: PAGE_BACKED, hazards: [] },
-  vm_map_pages: { takes: PAGE_BACKED, hazards: [] },
+  vm_insert_page: { takes: [...PAGE_BACKED, ...SHMEM], hazards: [] },
+  vm_insert_pages: { takes: [...PAGE_BACKED, ...SHMEM], hazards: [] },
+  vm_map_pages: { takes: [...PAGE_BACKED, ...SHMEM], hazards: [] },
   // The module lets plain vmalloc through so that the kernel's own refusal is seen.
   remap_vmalloc_range: { takes: ['vmalloc', 'vmalloc_user'], hazards: [] },
-  vmf_insert_pfn: { takes: [...PAGE_BACKED, ...PFN_ONLY], hazards: [] },
-  vmf_insert_pfn_prot: { takes: [...PAGE_BACKED, ...PFN_ONLY], hazards: [] },
-  vmf_insert_mixed: { takes: [...PAGE_BACKED, ...PFN_ONLY], hazards: [] },
+  vmf_insert_pfn: { takes: [...PAGE_BACKED, ...SHMEM, ...PFN_ONLY], hazards: [] },
+  vmf_insert_pfn_prot: { takes: [...PAGE_BACKED, ...SHMEM, ...PFN_ONLY], hazards: [] },
+  vmf_insert_mixed: { takes: [...PAGE_BACKED, ...SHMEM, ...PFN_ONLY], hazards: [] },
   io_remap_pfn_range: { takes: IO_HELPER_TAKES, hazards: [] },
   vm_iomap_memory: { takes: IO_HELPER_TAKES, hazards: [] },
   dma_mmap_coherent: { takes: ['dma_coherent', 'dma_device'], hazards: [] },

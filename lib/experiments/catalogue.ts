@@ -39,6 +39,7 @@ export const SIZES: Record<AllocName, readonly number[]> = {
   // The device's BAR is 2 MiB (lib/vm/qemu's DEVICE_BAR_BYTES): the placement size fits too.
   pci_bar: [16 * KIB],
   dma_device: [16 * KIB],
+  shmem: [16 * KIB],
 };
 
 const MIB = 1024 * KIB;
@@ -73,6 +74,8 @@ export const SCENARIO_PAIRS: readonly (readonly [AllocName, MethodName])[] = [
   ['pages_array', 'vmf_insert_mixed'],
   ['dma_coherent', 'dma_mmap_coherent'],
   ['pci_bar', 'io_remap_pfn_range'],
+  // The page cache's pages (a shmem object's) served by a fault handler, as GPU drivers' objects are.
+  ['shmem', 'fault_page'],
 ];
 
 /**
@@ -89,9 +92,13 @@ export const PAIR_SCENARIOS: readonly Scenario[] = SCENARIOS.filter(
     !(PLACEMENT_SCENARIOS as readonly Scenario[]).includes(s),
 );
 
-/** Allocators whose buffer has pages of its own to mark reserved (DMA memory has none the module hands out). */
+/**
+ * Allocators whose buffer has pages of its own to mark reserved: DMA memory
+ * and the BAR have none the module hands out, a shmem object's pages are
+ * the page cache's.
+ */
 export const RESERVABLE_ALLOCATORS: readonly AllocName[] = ALLOCATORS.filter(
-  (a) => !['dma_coherent', 'dma_device', 'pci_bar'].includes(a),
+  (a) => !['dma_coherent', 'dma_device', 'pci_bar', 'shmem'].includes(a),
 );
 
 /** The buffers freed with PG_reserved still set: order-0 pages (array, vmalloc) and high-order blocks (compound, large kmalloc). */

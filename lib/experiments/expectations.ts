@@ -340,7 +340,7 @@ export const RULES: ExpectationRule[] = [
     name: 'private-remap-per-page-refused',
     series: '*',
     matches: (c) =>
-      c.scenario === 'private-write' && c.method === 'remap_pfn_range' && ['vmalloc', 'vmalloc_user', 'pages_array'].includes(c.alloc),
+      c.scenario === 'private-write' && c.method === 'remap_pfn_range' && ['vmalloc', 'vmalloc_user', 'pages_array', 'shmem'].includes(c.alloc),
     verdict: 'refused',
     detail: 'EINVAL',
     reason:

@@ -12,6 +12,7 @@ export const ALLOCATORS = [
   'dma_coherent',
   'pci_bar',
   'dma_device',
+  'shmem',
 ] as const;
 export type AllocName = (typeof ALLOCATORS)[number];
 

@@ -249,7 +249,7 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
     }
     assert.deepEqual(Object.keys(ALLOCATORS), [
       'vmalloc_user', 'pages_nocomp', 'kmalloc', 'vmalloc', 'pages_array', 'pages_comp', 'pages_split', 'dma_coherent',
-      'pci_bar', 'dma_device',
+      'pci_bar', 'dma_device', 'shmem',
     ]);
     assert.deepEqual(Object.keys(METHODS), [
       'remap_vmalloc_range', 'fault_page', 'remap_pfn_range', 'remap_pfn_range_first_pfn', 'fault_page_noref',

@@ -394,7 +394,7 @@ describe('uses: what programs do with a mapping', function () {
       const mine = report(expectedResults().filter((x) => x.cell.method === 'vmf_insert_mixed'));
       // vmf_insert_mixed takes every allocator but the hazard one
       const pairs = CATALOGUE.filter((c) => c.method === 'vmf_insert_mixed' && c.use === 'thp-always').length;
-      assert.equal(pairs, 9);
+      assert.equal(pairs, 10);
       assert.deepEqual(hugePageSummaryLines(mine)[0], `- \`thp-always\`: **ok: pte-mapped** for all ${pairs} pairs`);
     });
 

@@ -62,6 +62,14 @@ enum mmaplab_alloc {
 	 * it. -ENODEV without the device.
 	 */
 	MMAPLAB_ALLOC_DMA_DEVICE = 10,
+	/*
+	 * An object of the kernel's shmem filesystem, as GPU drivers back
+	 * their buffer objects (DRM GEM shmem): shmem_file_setup(), then
+	 * every page read in and held with shmem_read_mapping_page(). The
+	 * pages are page-cache pages (page->mapping is the object's), not
+	 * the driver's own: they cannot be marked reserved.
+	 */
+	MMAPLAB_ALLOC_SHMEM = 11,
 	MMAPLAB_ALLOC_COUNT
 };
 

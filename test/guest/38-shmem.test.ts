@@ -1,0 +1,112 @@
+/**
+ * Guest suite, module loaded WITHOUT allow_hazards: the shmem allocator, a
+ * shmem object's pages held by the driver as GPU drivers hold their buffer
+ * objects' (shmem_file_setup + shmem_read_mapping_page), mapped by every
+ * technique that takes them. The data crosses both ways; the pages are the
+ * page cache's (the object's two references, counted as Shmem while the
+ * session holds them, gone with it); page-based techniques count the
+ * mapping on those pages and pfn-based ones do not; what the pages cannot
+ * be given (a reserved mark, WC, a fault handler without a reference) is
+ * refused. The kernel log stays clean.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { Device, failureReason, isSyscallError } from '../../lib/device';
+import { PFN_METHODS, support } from '../../lib/device/support';
+import { METHODS, type MethodName } from '../../lib/experiments/types';
+import { moduleWindow } from './module-window';
+
+const PAGE = 4096;
+const MIB = 1024 * 1024;
+
+function code(err: unknown): string | undefined {
+  return isSyscallError(err) ? err.code : (err as { code?: string }).code;
+}
+
+/** The Shmem line of /proc/meminfo, in bytes. */
+function shmemBytes(): number {
+  const m = /^Shmem:\s+(\d+) kB$/m.exec(fs.readFileSync('/proc/meminfo', 'utf8'));
+  if (!m) throw new Error('/proc/meminfo has no Shmem line');
+  return Number(m[1]) * 1024;
+}
+
+const TECHNIQUES: readonly MethodName[] = METHODS.filter((m) => support('shmem', m) === 'safe');
+const isPfnBased = (m: MethodName): boolean => (PFN_METHODS as readonly string[]).includes(m);
+
+describe(`shmem: a shmem object's pages mapped to userspace on ${os.release()}`, function () {
+  this.timeout(60_000);
+  const kernel = moduleWindow();
+
+  it('is taken by the page-based techniques that take a reference and by the pfn-based ones', function () {
+    assert.deepEqual(
+      [...TECHNIQUES].sort(),
+      ['fault_page', 'remap_pfn_range', 'vm_insert_page', 'vm_insert_pages', 'vm_map_pages', 'vmf_insert_mixed', 'vmf_insert_pfn', 'vmf_insert_pfn_prot'],
+    );
+  });
+
+  for (const technique of TECHNIQUES) {
+    const counted = isPfnBased(technique) ? 'not counted on the pages (special PTEs)' : 'counted on the pages';
+    it(`${technique}: the data crosses both ways; the pages are the page cache's, the mapping ${counted}`, function () {
+      using d = Device.open();
+      d.configure({ allocator: 'shmem', technique, size: 4 * PAGE });
+      const held = d.info({ pages: true }).pages ?? [];
+      assert.equal(held.length, 4);
+      for (const p of held) {
+        assert.deepEqual([p.noStructPage, p.compound, p.reserved], [false, false, false], `pfn ${p.pfn}: an order-0 page`);
+        assert.ok(p.refcount >= 2, `pfn ${p.pfn}: the page cache's reference and the buffer's (refcount ${p.refcount})`);
+        assert.equal(p.mapcount, 0, `pfn ${p.pfn}: mapped nowhere yet`);
+      }
+      d.fill(41);
+      using m = d.map();
+      assert.equal(m.checkPattern(41), null, 'userspace reads what the kernel wrote');
+      m.writePattern(42);
+      assert.equal(d.verify(42).ok, true, 'the kernel reads what userspace wrote');
+      const mapped = d.info({ pages: true }).pages ?? [];
+      assert.deepEqual(
+        mapped.map((p) => p.pfn),
+        held.map((p) => p.pfn),
+        'the same pages',
+      );
+      assert.deepEqual(
+        mapped.map((p) => p.mapcount),
+        held.map(() => (isPfnBased(technique) ? 0 : 1)),
+      );
+    });
+  }
+
+  it('the object is Shmem in /proc/meminfo while the session holds it, and is gone with the session', function () {
+    const size = 8 * MIB;
+    const before = shmemBytes();
+    {
+      using d = Device.open();
+      d.configure({ allocator: 'shmem', technique: 'vm_insert_pages', size });
+      using m = d.map();
+      m.writePattern(43);
+      const held = shmemBytes() - before;
+      // the counter folds per-CPU deltas in batches: a page or two each CPU may still be unfolded
+      assert.ok(held >= size - MIB && held <= size + MIB, `Shmem grew by ${held} bytes for an ${size}-byte object`);
+      assert.equal(d.verify(43).ok, true);
+    }
+    const after = shmemBytes() - before;
+    assert.ok(Math.abs(after) <= MIB, `Shmem is back within 1 MiB of where it was (${after} bytes)`);
+  });
+
+  it("refuses what a shmem object's pages cannot be given: a reserved mark, WC, a fault handler without a reference", function () {
+    using d = Device.open();
+    const refusals: [string, () => void, string][] = [
+      ['reserved', () => d.configure({ allocator: 'shmem', technique: 'vm_insert_pages', size: PAGE, reserved: 'cleared' }), 'combination'],
+      ['wc', () => d.configure({ allocator: 'shmem', technique: 'remap_pfn_range', size: PAGE, cache: 'wc' }), 'cache'],
+      ['noref', () => d.configure({ allocator: 'shmem', technique: 'fault_page_noref', size: PAGE }), 'combination'],
+    ];
+    for (const [what, attempt, reason] of refusals) {
+      assert.throws(attempt, (e: unknown) => code(e) === 'EINVAL' && failureReason(e)?.reason === reason, what);
+    }
+  });
+
+  it('leaves the kernel log clean and the module holding nothing', function () {
+    using d = Device.open();
+    assert.deepEqual(d.counters(), { buffers: 0, pages: 0, sessions: 1 });
+    kernel.assertClean();
+  });
+});
