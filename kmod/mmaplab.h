@@ -72,6 +72,8 @@ struct mmaplab_buf {
 	/* 0, MMAPLAB_CF_RESERVED or MMAPLAB_CF_RESERVED_KEPT: PG_reserved is set */
 	u32 reserved;
 	bool freed;
+	/* SHMEM: the pages were given back to the object (SHMEM_PIN 0) */
+	bool unpinned;
 };
 
 /* Counters of struct mmaplab_stats, updated without the session lock. */
@@ -188,6 +190,9 @@ struct page *mmaplab_buf_page(const struct mmaplab_buf *buf, unsigned long index
 bool mmaplab_buf_pfn(const struct mmaplab_buf *buf, unsigned long index, unsigned long *pfn);
 void *mmaplab_buf_kaddr(const struct mmaplab_buf *buf, size_t offset);
 bool mmaplab_buf_is_io(const struct mmaplab_buf *buf);
+bool mmaplab_buf_is_shmem(const struct mmaplab_buf *buf);
+void mmaplab_buf_unpin(struct mmaplab_buf *buf);
+int mmaplab_buf_pin(struct mmaplab_buf *buf, u64 *from_swap);
 void mmaplab_buf_copy_out(const struct mmaplab_buf *buf, size_t offset, void *dst, size_t len);
 void mmaplab_buf_copy_in(struct mmaplab_buf *buf, size_t offset, const void *src, size_t len);
 

@@ -27,8 +27,10 @@
 #include <linux/mm.h>
 #include <linux/nospec.h>
 #include <linux/pagemap.h>
+#include <linux/pagevec.h>
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
+#include <linux/swap.h>
 #include <linux/vmalloc.h>
 #include <asm/set_memory.h>
 
@@ -356,6 +358,42 @@ static int mmaplab_shmem_alloc(struct mmaplab_buf *buf)
 	return 0;
 }
 
+/* Back on the evictable LRU lists, then the buffer's references dropped. */
+static void mmaplab_shmem_release_batch(struct folio_batch *fbatch)
+{
+	check_move_unevictable_folios(fbatch);
+	folio_batch_release(fbatch);
+}
+
+/*
+ * Drop the references to the object's pages the buffer holds (none while
+ * unpinned), marking each dirty first if @dirty, as drm_gem_put_pages()
+ * does: the object is evictable again, and so are the pages it had on
+ * the unevictable list.
+ */
+static void mmaplab_shmem_put_pages(struct mmaplab_buf *buf, bool dirty)
+{
+	struct folio_batch fbatch;
+	unsigned long i;
+
+	mapping_clear_unevictable(buf->shmem->f_mapping);
+	folio_batch_init(&fbatch);
+	for (i = 0; i < buf->nr_pages; i++) {
+		struct folio *folio;
+
+		if (!buf->pages[i])
+			continue;
+		folio = page_folio(buf->pages[i]);
+		buf->pages[i] = NULL;
+		if (dirty)
+			folio_mark_dirty(folio);
+		if (!folio_batch_add(&fbatch, folio))
+			mmaplab_shmem_release_batch(&fbatch);
+	}
+	if (folio_batch_count(&fbatch))
+		mmaplab_shmem_release_batch(&fbatch);
+}
+
 /*
  * Drop the buffer's references, then the object: the last fput() truncates
  * its page cache, so a page still mapped by a refcounting technique lives
@@ -363,13 +401,62 @@ static int mmaplab_shmem_alloc(struct mmaplab_buf *buf)
  */
 static void mmaplab_shmem_free(struct mmaplab_buf *buf)
 {
-	unsigned long i;
-
-	mapping_clear_unevictable(buf->shmem->f_mapping);
-	for (i = 0; i < buf->nr_pages; i++)
-		put_page(buf->pages[i]);
+	mmaplab_shmem_put_pages(buf, false);
 	fput(buf->shmem);
 	buf->shmem = NULL;
+}
+
+bool mmaplab_buf_is_shmem(const struct mmaplab_buf *buf)
+{
+	return buf->ops && buf->ops->alloc == mmaplab_shmem_alloc;
+}
+
+/*
+ * Give a SHMEM buffer's pages back to its object while nothing maps them,
+ * as a GPU driver's shrinker does with an idle object (i915's put_pages):
+ * every page is marked dirty first, because what the kernel wrote through
+ * the direct map left no trace for reclaim to see, and a clean shmem page
+ * may be dropped rather than written to swap. The object is evictable
+ * again until mmaplab_buf_pin().
+ */
+void mmaplab_buf_unpin(struct mmaplab_buf *buf)
+{
+	if (buf->unpinned)
+		return;
+	mmaplab_shmem_put_pages(buf, true);
+	buf->has_pfn = false;
+	buf->unpinned = true;
+}
+
+/*
+ * Read every page of the object in again and hold it (i915's get_pages).
+ * @from_swap: how many of them reclaim had moved to swap (a swap entry in
+ * the object's page cache where the page was).
+ */
+int mmaplab_buf_pin(struct mmaplab_buf *buf, u64 *from_swap)
+{
+	struct address_space *mapping = buf->shmem->f_mapping;
+	unsigned long i;
+
+	*from_swap = 0;
+	if (!buf->unpinned)
+		return 0;
+	for (i = 0; i < buf->nr_pages; i++) {
+		struct page *page;
+
+		if (xa_is_value(xa_load(&mapping->i_pages, i)))
+			(*from_swap)++;
+		page = shmem_read_mapping_page(mapping, i);
+		if (IS_ERR(page)) {
+			mmaplab_shmem_put_pages(buf, false);
+			return PTR_ERR(page);
+		}
+		buf->pages[i] = page;
+	}
+	mapping_set_unevictable(mapping);
+	buf->has_pfn = true;
+	buf->unpinned = false;
+	return 0;
 }
 
 /*

@@ -125,6 +125,9 @@ int mmaplab_buf_usable(struct mmaplab_session *s, const char *what)
 	if (s->buf.freed)
 		return mmaplab_fail(s, -ENODEV, MMAPLAB_REASON_FREED,
 				    "%s after FREE_WHILE_MAPPED gave the buffer back", what);
+	if (s->buf.unpinned)
+		return mmaplab_fail(s, -EBUSY, MMAPLAB_REASON_UNPINNED,
+				    "%s while the pages are the object's: SHMEM_PIN them first", what);
 	return 0;
 }
 
@@ -473,6 +476,63 @@ static int mmaplab_ioctl_device_dma(struct mmaplab_session *s, void __user *argp
 	return 0;
 }
 
+/* SHMEM_PIN's work, under the session lock. */
+static int mmaplab_shmem_pin_locked(struct mmaplab_session *s, struct mmaplab_shmem_pin *req)
+{
+	int ret;
+
+	if (!mmaplab_session_configured(s))
+		return mmaplab_fail(s, -ENODEV, MMAPLAB_REASON_NOT_CONFIGURED,
+				    "SHMEM_PIN before CONFIGURE");
+	if (s->buf.freed)
+		return mmaplab_fail(s, -ENODEV, MMAPLAB_REASON_FREED,
+				    "SHMEM_PIN after FREE_WHILE_MAPPED gave the buffer back");
+	if (!mmaplab_buf_is_shmem(&s->buf))
+		return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_COMBINATION,
+				    "SHMEM_PIN: %s memory is not a shmem object's",
+				    mmaplab_alloc_name(s->alloc));
+	if (!req->pin) {
+		if (atomic_read(&s->nr_mappings))
+			return mmaplab_fail(s, -EBUSY, MMAPLAB_REASON_MAPPED,
+					    "SHMEM_PIN: cannot unpin pages that %d mapping(s) still map",
+					    atomic_read(&s->nr_mappings));
+		mmaplab_buf_unpin(&s->buf);
+		return 0;
+	}
+	ret = mmaplab_buf_pin(&s->buf, &req->from_swap);
+	if (ret)
+		return mmaplab_fail(s, ret, MMAPLAB_REASON_KERNEL,
+				    "SHMEM_PIN: reading the object's pages in failed: %d", ret);
+	return 0;
+}
+
+/* SHMEM_PIN: see the uapi header. */
+static int mmaplab_ioctl_shmem_pin(struct mmaplab_session *s, void __user *argp)
+{
+	struct mmaplab_shmem_pin req;
+	int ret;
+
+	if (copy_from_user(&req, argp, sizeof(req)))
+		return -EFAULT;
+	if (req.pin > 1 || req.reserved)
+		return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_BAD_FLAGS,
+				    "SHMEM_PIN: pin %u is neither 0 nor 1, or reserved %u is not 0",
+				    req.pin, req.reserved);
+
+	req.from_swap = 0;
+	mutex_lock(&s->lock);
+	ret = mmaplab_shmem_pin_locked(s, &req);
+	if (!ret)
+		mmaplab_succeed(s);
+	mutex_unlock(&s->lock);
+	if (ret)
+		return ret;
+
+	if (copy_to_user(argp, &req, sizeof(req)))
+		return -EFAULT;
+	return 0;
+}
+
 static int mmaplab_ioctl_stats(struct mmaplab_session *s, void __user *argp)
 {
 	const struct mmaplab_counters *c = &s->stats;
@@ -568,7 +628,10 @@ static int mmaplab_ioctl_info(struct mmaplab_session *s, void __user *argp)
 			info.flags |= MMAPLAB_INFO_FREED;
 		if (s->buf.slab)
 			info.flags |= MMAPLAB_INFO_SLAB;
-		if (info.pages_ptr)
+		if (s->buf.unpinned)
+			info.flags |= MMAPLAB_INFO_UNPINNED;
+		/* an unpinned buffer holds no pages to describe */
+		if (info.pages_ptr && !s->buf.unpinned)
 			want = min_t(u64, info.pages_max, s->buf.nr_pages);
 	} else {
 		info.alloc = 0;
@@ -813,6 +876,8 @@ long mmaplab_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return mmaplab_ioctl_counters(argp);
 	case MMAPLAB_IOC_DEVICE_DMA:
 		return mmaplab_ioctl_device_dma(s, argp);
+	case MMAPLAB_IOC_SHMEM_PIN:
+		return mmaplab_ioctl_shmem_pin(s, argp);
 	default:
 		return -ENOTTY;
 	}

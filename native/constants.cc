@@ -61,6 +61,7 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	num(ioctl, "FLUSH", MMAPLAB_IOC_FLUSH);
 	num(ioctl, "COUNTERS", MMAPLAB_IOC_COUNTERS);
 	num(ioctl, "DEVICE_DMA", MMAPLAB_IOC_DEVICE_DMA);
+	num(ioctl, "SHMEM_PIN", MMAPLAB_IOC_SHMEM_PIN);
 
 	num(ioc, "NRBITS", _IOC_NRBITS);
 	num(ioc, "TYPEBITS", _IOC_TYPEBITS);
@@ -166,6 +167,10 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	FIELD(mmaplab_device_dma, expected);
 	FIELD(mmaplab_device_dma, found);
 	FIELD(mmaplab_device_dma, transfers);
+	STRUCT(mmaplab_shmem_pin);
+	FIELD(mmaplab_shmem_pin, pin);
+	FIELD(mmaplab_shmem_pin, reserved);
+	FIELD(mmaplab_shmem_pin, from_swap);
 #undef FIELD
 #undef STRUCT
 
@@ -227,6 +232,7 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	ENUM(REASON_NOT_OWNER);
 	ENUM(REASON_NO_DEVICE);
 	ENUM(REASON_DEVICE_BUSY);
+	ENUM(REASON_UNPINNED);
 	ENUM(REASON_COUNT);
 	ENUM(PATH_NONE);
 	ENUM(PATH_WRITEBACK);
@@ -255,6 +261,7 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	FLAG(INFO_CONTIGUOUS);
 	FLAG(INFO_FREED);
 	FLAG(INFO_SLAB);
+	FLAG(INFO_UNPINNED);
 	FLAG(PAGE_COMPOUND);
 	FLAG(PAGE_HEAD);
 	FLAG(PAGE_TAIL);

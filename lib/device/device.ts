@@ -33,6 +33,7 @@ import {
   CONFIG_LAYOUT,
   decode,
   DEVICE_DMA_LAYOUT,
+  SHMEM_PIN_LAYOUT,
   DMA_DIRECTIONS,
   type DmaDirection,
   encode,
@@ -156,6 +157,11 @@ export interface DeviceDmaResult extends VerifyResult {
   readonly transfers: number;
 }
 
+/** What pinPages found: how many of the object's pages reclaim had moved to swap. */
+export interface PinResult {
+  readonly fromSwap: number;
+}
+
 export interface VerifyResult {
   /** The whole buffer held the pattern. */
   readonly ok: boolean;
@@ -252,6 +258,8 @@ export interface DeviceInfo {
   readonly freed: boolean;
   /** KMALLOC memory that came from a slab cache. */
   readonly slab: boolean;
+  /** A shmem buffer whose pages were given back to the object (unpinPages). */
+  readonly unpinned: boolean;
   /** null for a value this build does not know. */
   readonly cache: CacheName | null;
   readonly faultAround: boolean;
@@ -495,6 +503,23 @@ export class Device {
     });
     const ok = out.mismatch === NO_MISMATCH;
     return { ok, mismatch: ok ? null : out.mismatch, expected: out.expected, found: out.found, transfers: Number(out.transfers) };
+  }
+
+  /**
+   * SHMEM_PIN 0 of a shmem buffer: mark its pages dirty and give them back
+   * to the object, as a GPU driver's shrinker does with an idle object;
+   * reclaim may then move them to swap. Refused while the buffer is mapped
+   * ('mapped'); until pinPages(), FILL, VERIFY, read, write and map are
+   * refused ('unpinned').
+   */
+  unpinPages(): void {
+    this.#ioctl('SHMEM_PIN', SHMEM_PIN_LAYOUT, { pin: 0, reserved: 0, from_swap: 0n });
+  }
+
+  /** SHMEM_PIN 1: read every page of the object in again and hold it; says how many came back from swap. */
+  pinPages(): PinResult {
+    const out = this.#ioctl('SHMEM_PIN', SHMEM_PIN_LAYOUT, { pin: 1, reserved: 0, from_swap: 0n });
+    return { fromSwap: Number(out.from_swap) };
   }
 
   /**
@@ -855,6 +880,7 @@ export function infoFromStruct(s: InfoStruct): DeviceInfo {
     contiguous: (s.flags & INFO_FLAGS.CONTIGUOUS) !== 0,
     freed: (s.flags & INFO_FLAGS.FREED) !== 0,
     slab: (s.flags & INFO_FLAGS.SLAB) !== 0,
+    unpinned: (s.flags & INFO_FLAGS.UNPINNED) !== 0,
     cache: enumName(CACHES, s.cache),
     faultAround: (s.config_flags & CONFIG_FLAGS.FAULT_AROUND) !== 0,
     reserved: reservedOf(s.config_flags),

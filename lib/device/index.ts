@@ -47,6 +47,7 @@ export {
   type ModuleCounters,
   type OpenOptions,
   type PageInfo,
+  type PinResult,
   type VerifyResult,
 } from './device';
 export {

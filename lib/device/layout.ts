@@ -177,6 +177,12 @@ export const DEVICE_DMA_LAYOUT = {
   },
 } as const satisfies StructLayout;
 
+export const SHMEM_PIN_LAYOUT = {
+  name: 'mmaplab_shmem_pin',
+  size: 16,
+  fields: { pin: u32(0), reserved: u32(4), from_swap: u64(8) },
+} as const satisfies StructLayout;
+
 /** enum mmaplab_dma_direction: which way DEVICE_DMA moves the buffer. */
 export const DMA_DIRECTIONS = { 'to-device': 1, 'from-device': 2 } as const;
 export type DmaDirection = keyof typeof DMA_DIRECTIONS;
@@ -204,6 +210,7 @@ export const STRUCT_LAYOUTS: readonly StructLayout[] = [
   STORE_LAYOUT,
   MODULE_COUNTERS_LAYOUT,
   DEVICE_DMA_LAYOUT,
+  SHMEM_PIN_LAYOUT,
 ];
 
 /* enum mmaplab_alloc / enum mmaplab_method / enum mmaplab_cache, by the names the API uses. */
@@ -274,6 +281,8 @@ export const REASONS = {
   'not-owner': 19,
   'no-device': 20,
   'device-busy': 21,
+  /** A shmem buffer whose pages SHMEM_PIN gave back to the object. */
+  unpinned: 22,
 } as const;
 export type ReasonName = keyof typeof REASONS;
 type DashToUnderscore<S extends string> = S extends `${infer A}-${infer B}` ? `${A}_${DashToUnderscore<B>}` : S;
@@ -310,7 +319,7 @@ export const CONFIG_FLAGS = { FAULT_AROUND: 1 << 0, RESERVED: 1 << 1, RESERVED_K
 export const CONFIG_FLAGS_ALL =
   CONFIG_FLAGS.FAULT_AROUND | CONFIG_FLAGS.RESERVED | CONFIG_FLAGS.RESERVED_KEPT | CONFIG_FLAGS.SPLITTABLE;
 /** mmaplab_info.flags (MMAPLAB_INFO_*). */
-export const INFO_FLAGS = { CONFIGURED: 1 << 0, CONTIGUOUS: 1 << 1, FREED: 1 << 2, SLAB: 1 << 3 } as const;
+export const INFO_FLAGS = { CONFIGURED: 1 << 0, CONTIGUOUS: 1 << 1, FREED: 1 << 2, SLAB: 1 << 3, UNPINNED: 1 << 4 } as const;
 /** mmaplab_page_info.flags (MMAPLAB_PAGE_*). */
 export const PAGE_FLAGS = {
   COMPOUND: 1 << 0,
@@ -397,6 +406,7 @@ export const REQUESTS: Readonly<Record<RequestName, number>> = {
   FLUSH: ioc(IOC.NONE, IOC_MAGIC, 9, 0),
   COUNTERS: ioc(IOC.READ, IOC_MAGIC, 10, MODULE_COUNTERS_LAYOUT.size),
   DEVICE_DMA: ioc(IOC.READ | IOC.WRITE, IOC_MAGIC, 11, DEVICE_DMA_LAYOUT.size),
+  SHMEM_PIN: ioc(IOC.READ | IOC.WRITE, IOC_MAGIC, 12, SHMEM_PIN_LAYOUT.size),
 };
 
 const LITTLE_ENDIAN = os.endianness() === 'LE';

@@ -26,7 +26,8 @@ export type RequestName =
   | 'STORE'
   | 'FLUSH'
   | 'COUNTERS'
-  | 'DEVICE_DMA';
+  | 'DEVICE_DMA'
+  | 'SHMEM_PIN';
 export type StructName =
   | 'mmaplab_config'
   | 'mmaplab_fill'
@@ -38,7 +39,8 @@ export type StructName =
   | 'mmaplab_store_page'
   | 'mmaplab_store'
   | 'mmaplab_module_counters'
-  | 'mmaplab_device_dma';
+  | 'mmaplab_device_dma'
+  | 'mmaplab_shmem_pin';
 /** 'mmaplab_config.alloc' and so on: every field of every struct. */
 export type FieldKey = `${StructName}.${string}`;
 export type IocConstantName =

@@ -206,6 +206,18 @@ export const USE_RULES: ExpectationRule[] = [
       'a process-shared futex is keyed by the page: get_futex_key wants an anonymous page or a page-cache page ' +
       '(page->mapping); a driver page is neither (and a VM_PFNMAP VMA has no page for get_user_pages_fast), ' +
       'so FUTEX_WAKE answers EFAULT and a PTHREAD_PROCESS_SHARED mutex cannot live in driver memory',
+    observed: [
+      {
+        series: '*',
+        verdict: 'ok',
+        detail: 'woken',
+        only: (c) => c.alloc === 'shmem',
+        note:
+          'seen on both series (2026-12-03, shmem/fault_page): a shmem object\'s page is a page-cache page, so ' +
+          'get_futex_key keys the futex by the object\'s inode and the page index, whatever VMA maps it; the ' +
+          'prediction, written for driver pages, did not single the page cache\'s pages out',
+      },
+    ],
   },
   // --- address-space calls -----------------------------------------------
   {

@@ -29,7 +29,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { DEFAULT_DEVICE_PATH, Device, type MapOptions, MAX_PAGE_INFO, failureReason } from '../device/device';
 import { isSyscallError } from '../device/errors';
-import { encode, FILL_LAYOUT, IOC_MAGIC, ioc, REQUESTS, STORE_LAYOUT, VERIFY_LAYOUT } from '../device/layout';
+import { encode, FILL_LAYOUT, IOC_MAGIC, ioc, REQUESTS, SHMEM_PIN_LAYOUT, STORE_LAYOUT, VERIFY_LAYOUT } from '../device/layout';
 import { freeAddress, type Mapping } from '../device/mapping';
 import { native, nativeConstants } from '../device/native';
 import { storeRequest } from '../device/store';
@@ -450,6 +450,14 @@ export class FuzzTarget {
         const dev = this.#session(op.s);
         if (dev === null) return SKIP;
         dev.flush();
+        return OK;
+      }
+      case 'shmem-pin': {
+        const dev = this.#session(op.s);
+        if (dev === null) return SKIP;
+        if (op.pin === 0) dev.unpinPages();
+        else if (op.pin === 1) dev.pinPages();
+        else native().ioctl(dev.fd, REQUESTS.SHMEM_PIN, encode(SHMEM_PIN_LAYOUT, { pin: op.pin, reserved: 0, from_swap: 0n }));
         return OK;
       }
       case 'fsync': {

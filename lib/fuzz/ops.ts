@@ -146,6 +146,8 @@ export type FuzzOp =
   | { op: 'info'; s: number; pages: number | 'all' }
   | { op: 'last-error'; s: number }
   | { op: 'flush'; s: number }
+  /** SHMEM_PIN of session s: 0 gives a shmem buffer's pages back to the object, 1 takes them again, others are refused. */
+  | { op: 'shmem-pin'; s: number; pin: number }
   /** fsync(2) / fdatasync(2) of the device file. */
   | { op: 'fsync'; s: number; dataOnly: boolean }
   /** STORE of store `id` (0: the session's own), with up to dataLen bytes and the page records. */
@@ -213,6 +215,7 @@ const SCHEMA: Readonly<Record<FuzzOpName, Readonly<Record<string, FieldType>>>> 
   info: { s: 'session', pages: 'info-pages' },
   'last-error': { s: 'session' },
   flush: { s: 'session' },
+  'shmem-pin': { s: 'session', pin: 'u32' },
   fsync: { s: 'session', dataOnly: 'bool' },
   store: { s: 'session', id: 'u64-string', dataLen: 'count', pages: 'bool', reserved: 'u32' },
   'free-while-mapped': { s: 'session' },
@@ -677,6 +680,7 @@ export function* generate(seed: number, options: GeneratorOptions = {}): Generat
       info: 3,
       'last-error': 2,
       flush: 2,
+      'shmem-pin': 2,
       fsync: 2,
       store: 3,
       'free-while-mapped': 1,
@@ -818,6 +822,9 @@ export function* generate(seed: number, options: GeneratorOptions = {}): Generat
         break;
       case 'flush':
         yield { op: 'flush', s };
+        break;
+      case 'shmem-pin':
+        yield { op: 'shmem-pin', s, pin: r.chance(0.05) ? r.range(2, 0xffff_ffff) : r.chance(0.5) ? 0 : 1 };
         break;
       case 'fsync':
         yield { op: 'fsync', s, dataOnly: r.chance(0.3) };

@@ -7,7 +7,11 @@
  * session holds them, gone with it); page-based techniques count the
  * mapping on those pages and pfn-based ones do not; what the pages cannot
  * be given (a reserved mark, WC, a fault handler without a reference) is
- * refused. The kernel log stays clean.
+ * refused. Given back to the object (SHMEM_PIN 0, as a GPU driver's
+ * shrinker does), the pages go to swap when their cgroup is made to
+ * reclaim, and pinned again they come back with the data intact; while
+ * pinned, the same reclaim leaves them where they are. The kernel log
+ * stays clean.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -15,6 +19,8 @@ import * as os from 'node:os';
 import { Device, failureReason, isSyscallError } from '../../lib/device';
 import { PFN_METHODS, support } from '../../lib/device/support';
 import { METHODS, type MethodName } from '../../lib/experiments/types';
+import { CGROUP_ROOT, memoryCgroup } from '../../lib/util/cgroup';
+import { activeSwaps, withScratchSwap } from '../../lib/util/swap';
 import { moduleWindow } from './module-window';
 
 const PAGE = 4096;
@@ -29,6 +35,43 @@ function shmemBytes(): number {
   const m = /^Shmem:\s+(\d+) kB$/m.exec(fs.readFileSync('/proc/meminfo', 'utf8'));
   if (!m) throw new Error('/proc/meminfo has no Shmem line');
   return Number(m[1]) * 1024;
+}
+
+/** Run `fn` with this process in cgroup `dir`, so that what it allocates is charged there; back to the root after. */
+function chargedTo<T>(dir: string, fn: () => T): T {
+  fs.writeFileSync(`${dir}/cgroup.procs`, String(process.pid));
+  try {
+    return fn();
+  } finally {
+    fs.writeFileSync(`${CGROUP_ROOT}/cgroup.procs`, String(process.pid));
+  }
+}
+
+/** Have the cgroup reclaim `bytes` (memory.reclaim); EAGAIN only says it found less to reclaim. */
+function reclaim(dir: string, bytes: number): void {
+  try {
+    fs.writeFileSync(`${dir}/memory.reclaim`, String(bytes));
+  } catch (err) {
+    if (code(err) !== 'EAGAIN') throw err;
+  }
+}
+
+/** A shmem buffer charged to a fresh cgroup, written by the kernel (seed 51) and by userspace (seed 52) through a fault_page mapping. */
+function withChargedObject(size: number, fn: (d: Device, cgroup: string) => void): void {
+  const cgroup = memoryCgroup('shmem-swap');
+  try {
+    using d = Device.open();
+    chargedTo(cgroup, () => d.configure({ allocator: 'shmem', technique: 'fault_page', size }));
+    d.fill(51);
+    {
+      using m = d.map();
+      assert.equal(m.checkPattern(51), null);
+      m.writePattern(52);
+    }
+    fn(d, cgroup);
+  } finally {
+    fs.rmdirSync(cgroup);
+  }
 }
 
 const TECHNIQUES: readonly MethodName[] = METHODS.filter((m) => support('shmem', m) === 'safe');
@@ -102,6 +145,67 @@ describe(`shmem: a shmem object's pages mapped to userspace on ${os.release()}`,
     for (const [what, attempt, reason] of refusals) {
       assert.throws(attempt, (e: unknown) => code(e) === 'EINVAL' && failureReason(e)?.reason === reason, what);
     }
+  });
+
+  describe('given back to the object, as a shrinker does', function () {
+    const SIZE = MIB;
+
+    it('unpinning is refused while mapped and for memory that is not a shmem object\'s; an unpinned buffer is not used until pinned', function () {
+      using d = Device.open();
+      d.configure({ allocator: 'shmem', technique: 'vm_insert_pages', size: 4 * PAGE });
+      {
+        using _m = d.map();
+        assert.throws(() => d.unpinPages(), (e: unknown) => code(e) === 'EBUSY');
+        assert.equal(d.lastError().reason, 'mapped');
+      }
+      d.unpinPages();
+      assert.equal(d.info().unpinned, true);
+      assert.deepEqual(d.info({ pages: true }).pages ?? [], [], 'no pages to describe');
+      for (const [what, attempt] of [
+        ['map', () => d.map()],
+        ['verify', () => d.verify(1)],
+        ['fill', () => d.fill(1)],
+      ] as const) {
+        assert.throws(attempt, (e: unknown) => code(e) === 'EBUSY', what);
+        assert.equal(d.lastError().reason, 'unpinned', what);
+      }
+      assert.deepEqual(d.pinPages(), { fromSwap: 0 }, 'nothing made the object swap');
+      assert.equal(d.info().unpinned, false);
+      using other = Device.open();
+      other.configure({ allocator: 'pages_array', technique: 'vm_insert_pages', size: PAGE });
+      assert.throws(() => other.unpinPages(), (e: unknown) => code(e) === 'EINVAL');
+      assert.equal(other.lastError().reason, 'combination');
+    });
+
+    it('unpinned, the pages go to swap when their cgroup reclaims, and come back intact when pinned', function () {
+      this.timeout(120_000);
+      withScratchSwap((swap) => {
+        assert.ok(activeSwaps().includes(swap), `${swap} in /proc/swaps`);
+        withChargedObject(SIZE, (d, cgroup) => {
+          d.unpinPages();
+          reclaim(cgroup, 2 * SIZE);
+          const { fromSwap } = d.pinPages();
+          assert.ok(fromSwap > 0, `${fromSwap} of ${SIZE / PAGE} pages came back from swap`);
+          console.log(`# ${fromSwap} of ${SIZE / PAGE} pages came back from swap`);
+          assert.equal(d.verify(52).ok, true, 'the kernel reads what userspace wrote before the swap-out');
+          using m = d.map();
+          assert.equal(m.checkPattern(52), null, 'and so does userspace, through a new mapping');
+        });
+      });
+    });
+
+    it('pinned, the same reclaim leaves every page where it is', function () {
+      this.timeout(120_000);
+      withScratchSwap(() => {
+        withChargedObject(SIZE, (d, cgroup) => {
+          const before = (d.info({ pages: true }).pages ?? []).map((p) => p.pfn);
+          reclaim(cgroup, 2 * SIZE);
+          const after = (d.info({ pages: true }).pages ?? []).map((p) => p.pfn);
+          assert.deepEqual(after, before, 'the same pages');
+          assert.equal(d.verify(52).ok, true);
+        });
+      });
+    });
   });
 
   it('leaves the kernel log clean and the module holding nothing', function () {

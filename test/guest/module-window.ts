@@ -17,14 +17,31 @@ export interface ModuleWindow {
   assertClean(): void;
 }
 
-/** Registers the `before` hook in the calling describe block; call it there, before other hooks. */
+/**
+ * Registers the `before` hook in the calling describe block; call it there,
+ * before other hooks. Also prints, after a test that failed (a timeout
+ * included), the kernel log of that test when it holds a complaint: a
+ * soft lockup's backtraces then reach the run's console even when the test
+ * never got to its own check.
+ */
 export function moduleWindow(): ModuleWindow {
   let seq0 = 0;
   let taint0 = 0;
+  let testSeq = 0;
   before(function () {
     loadModule(koPath(), {});
     seq0 = currentSeq();
     taint0 = readTaint();
+  });
+  beforeEach(function () {
+    testSeq = currentSeq();
+  });
+  afterEach(function () {
+    if (this.currentTest?.state !== 'failed') return;
+    const records = readSince(testSeq).records;
+    if (classifyWindow(records).length === 0) return;
+    console.log(`# the kernel log during "${this.currentTest.title}", which failed:`);
+    for (const r of records) console.log(`#   ${r.message}`);
   });
   const since = (): KmsgWindow => readSince(seq0);
   const gained = (): string[] => taintGained(taint0, readTaint());

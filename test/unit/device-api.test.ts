@@ -506,7 +506,7 @@ describe('device session API against a stand-in for the module (LD_PRELOAD shim,
     runShimmed(`
       assert.deepEqual(dev.info(), {
         alloc: null, method: null, size: 0n, nrPages: 0n, configured: false, contiguous: false, freed: false,
-        slab: false, cache: 'wb', faultAround: false, reserved: null, splittable: false, mappings: 0,
+        slab: false, unpinned: false, cache: 'wb', faultAround: false, reserved: null, splittable: false, mappings: 0,
       });
       assert.deepEqual(dev.info({ pages: true }).pages, [], 'not configured: no pages, one INFO');
       assert.equal(seen(dev).infoCalls, 2);
@@ -514,7 +514,7 @@ describe('device session API against a stand-in for the module (LD_PRELOAD shim,
       dev.configure({ allocator: 'pages_comp', technique: 'fault_page', size: 16384, cache: 'wc', faultAround: true });
       const base = {
         alloc: 'pages_comp', method: 'fault_page', size: 16384n, nrPages: 4n, configured: true, contiguous: true,
-        freed: false, slab: false, cache: 'wc', faultAround: true, reserved: null, splittable: false, mappings: 0,
+        freed: false, slab: false, unpinned: false, cache: 'wc', faultAround: true, reserved: null, splittable: false, mappings: 0,
       };
       assert.deepEqual(dev.info(), base);
       assert.deepEqual(seen(dev), { infoCalls: 3, ptrNonzero: false, max: 0, freeArg: 0n });

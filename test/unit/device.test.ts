@@ -176,6 +176,7 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
         'mmaplab_store',
         'mmaplab_module_counters',
         'mmaplab_device_dma',
+        'mmaplab_shmem_pin',
       ].sort(),
       Object.keys(header.sizes).sort(),
       'the addon exports every struct of the header',
@@ -213,6 +214,7 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
       ['FLUSH', 'none', 9, 0],
       ['COUNTERS', 'read', 10, header.sizes.mmaplab_module_counters],
       ['DEVICE_DMA', 'read-write', 11, header.sizes.mmaplab_device_dma],
+      ['SHMEM_PIN', 'read-write', 12, header.sizes.mmaplab_shmem_pin],
     ];
     assert.deepEqual(Object.keys(header.ioctl).sort(), want.map(([n]) => n).sort(), 'every request is exported');
     for (const [name, direction, nr, size] of want) {
@@ -264,7 +266,7 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
     assert.deepEqual(REASON_NAMES, [
       'none', 'bad-enum', 'bad-size', 'bad-flags', 'combination', 'cache', 'fault-around', 'hazard-disabled',
       'hazard-cap', 'mapped', 'not-configured', 'range', 'private', 'nomem', 'kernel', 'freed', 'timing',
-      'no-store', 'dirty', 'not-owner', 'no-device', 'device-busy',
+      'no-store', 'dirty', 'not-owner', 'no-device', 'device-busy', 'unpinned',
     ]);
     assert.deepEqual(ALLOCATOR_NAMES, Object.keys(ALLOCATORS));
     assert.deepEqual(METHOD_NAMES, Object.keys(METHODS));
@@ -282,6 +284,7 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
       INFO_CONTIGUOUS: 2,
       INFO_FREED: 4,
       INFO_SLAB: 8,
+      INFO_UNPINNED: 16,
       PAGE_COMPOUND: 1,
       PAGE_HEAD: 2,
       PAGE_TAIL: 4,
@@ -367,14 +370,14 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
     };
     assert.deepEqual(infoFromStruct(base), {
       alloc: null, method: null, size: 0n, nrPages: 0n, configured: false, contiguous: false, freed: false,
-      slab: false, cache: 'wb', faultAround: false, reserved: null, splittable: false, mappings: 0,
+      slab: false, unpinned: false, cache: 'wb', faultAround: false, reserved: null, splittable: false, mappings: 0,
     });
     const all = infoFromStruct({
-      ...base, alloc: 3, method: 7, size: 8192n, nr_pages: 2n, flags: 15, cache: 2, config_flags: 1, mappings: 3,
+      ...base, alloc: 3, method: 7, size: 8192n, nr_pages: 2n, flags: 31, cache: 2, config_flags: 1, mappings: 3,
     });
     assert.deepEqual(all, {
       alloc: 'kmalloc', method: 'vm_insert_page', size: 8192n, nrPages: 2n, configured: true, contiguous: true,
-      freed: true, slab: true, cache: 'uc', faultAround: true, reserved: null, splittable: false, mappings: 3,
+      freed: true, slab: true, unpinned: true, cache: 'uc', faultAround: true, reserved: null, splittable: false, mappings: 3,
     });
     assert.equal(infoFromStruct({ ...base, config_flags: 8 }).splittable, true);
     assert.equal(infoFromStruct({ ...base, config_flags: 2 }).reserved, 'cleared');

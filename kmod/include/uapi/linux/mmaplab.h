@@ -297,6 +297,7 @@ enum mmaplab_reason {
 	MMAPLAB_REASON_NOT_OWNER = 19,		/* STORE by id of another user's store */
 	MMAPLAB_REASON_NO_DEVICE = 20,		/* PCI_BAR without a device bound to the module */
 	MMAPLAB_REASON_DEVICE_BUSY = 21,	/* PCI_BAR while another session holds the BAR */
+	MMAPLAB_REASON_UNPINNED = 22,		/* a SHMEM buffer whose pages SHMEM_PIN gave back */
 	MMAPLAB_REASON_COUNT
 };
 
@@ -335,6 +336,7 @@ struct mmaplab_stats {
 #define MMAPLAB_INFO_CONTIGUOUS		(1U << 1)	/* physically contiguous */
 #define MMAPLAB_INFO_FREED		(1U << 2)	/* freed while mapped */
 #define MMAPLAB_INFO_SLAB		(1U << 3)	/* KMALLOC came from a slab cache */
+#define MMAPLAB_INFO_UNPINNED		(1U << 4)	/* SHMEM: the pages are the object's alone */
 
 /* mmaplab_page_info.flags: what explains an outcome */
 #define MMAPLAB_PAGE_COMPOUND		(1U << 0)
@@ -504,5 +506,29 @@ struct mmaplab_device_dma {
 };
 
 #define MMAPLAB_IOC_DEVICE_DMA	_IOWR(MMAPLAB_IOC_MAGIC, 11, struct mmaplab_device_dma)
+
+/*
+ * SHMEM_PIN: a SHMEM buffer gives its pages back to the object, or takes
+ * them again, as a GPU driver's shrinker does with an idle object (i915's
+ * put_pages and get_pages):
+ *   @pin 0  mark every page dirty (the object must keep what the kernel and
+ *           userspace wrote) and drop the buffer's references; the object
+ *           becomes evictable, so reclaim may move its pages to swap. Only
+ *           while nothing maps the buffer. Until it is pinned again, FILL,
+ *           VERIFY, read(), write() and mmap are refused (reason UNPINNED).
+ *   @pin 1  read every page in again (from swap where reclaim put it) and
+ *           hold it; @from_swap says how many came back from swap.
+ * Either is a no-op when the buffer is already so.
+ * Errors: -EINVAL COMBINATION (not SHMEM), BAD_FLAGS (@pin above 1 or
+ * @reserved), -EBUSY MAPPED (unpin while mapped), -ENODEV NOT_CONFIGURED /
+ * FREED, -ENOMEM and the like from reading a page in, reason KERNEL.
+ */
+struct mmaplab_shmem_pin {
+	__u32 pin;		/* in: 0 unpin, 1 pin */
+	__u32 reserved;		/* in: 0 */
+	__u64 from_swap;	/* out (pin): pages read back from swap */
+};
+
+#define MMAPLAB_IOC_SHMEM_PIN	_IOWR(MMAPLAB_IOC_MAGIC, 12, struct mmaplab_shmem_pin)
 
 #endif /* _UAPI_LINUX_MMAPLAB_H */
