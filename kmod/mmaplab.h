@@ -61,10 +61,10 @@ struct mmaplab_buf {
 	int wc_cookie;			/* PCI_BAR, WC: arch_phys_wc_add()'s handle */
 	void *raw;			/* KMALLOC: the pointer kfree() wants */
 	struct file *shmem;		/* SHMEM: the object whose pages these are */
-	struct page *block;		/* PAGES_COMP, PAGES_NOCOMP: first page */
+	struct page *block;		/* PAGES_COMP, PAGES_NOCOMP, DMA_PAGES: first page */
 	unsigned int order;		/* PAGES_COMP, PAGES_NOCOMP, PAGES_SPLIT */
-	dma_addr_t dma_handle;		/* DMA_COHERENT, DMA_DEVICE */
-	struct device *dma_dev;		/* DMA_COHERENT, DMA_DEVICE: the device it is for */
+	dma_addr_t dma_handle;		/* DMA_COHERENT, DMA_DEVICE, DMA_PAGES */
+	struct device *dma_dev;		/* DMA_COHERENT, DMA_DEVICE, DMA_PAGES: the device it is for */
 	unsigned long base_pfn;		/* DMA_COHERENT: pfn of byte 0, if has_pfn */
 	bool has_pfn;			/* a pfn can be named for every page */
 	bool slab;			/* KMALLOC: the object came from a slab cache */
@@ -191,6 +191,7 @@ bool mmaplab_buf_pfn(const struct mmaplab_buf *buf, unsigned long index, unsigne
 void *mmaplab_buf_kaddr(const struct mmaplab_buf *buf, size_t offset);
 bool mmaplab_buf_is_io(const struct mmaplab_buf *buf);
 bool mmaplab_buf_is_shmem(const struct mmaplab_buf *buf);
+bool mmaplab_buf_is_streaming(const struct mmaplab_buf *buf);
 void mmaplab_buf_unpin(struct mmaplab_buf *buf);
 int mmaplab_buf_pin(struct mmaplab_buf *buf, u64 *from_swap);
 void mmaplab_buf_copy_out(const struct mmaplab_buf *buf, size_t offset, void *dst, size_t len);

@@ -51,11 +51,11 @@ struct mmaplab_allocator {
 	 */
 	bool retypable;
 	/*
-	 * The pages belong to a page cache (a shmem object's), not to the
-	 * driver: page->mapping is set, so they are not the driver's to mark
-	 * reserved.
+	 * The pages belong to someone else, not to the driver: a page cache
+	 * (a shmem object's: page->mapping is set) or the DMA API (a block
+	 * it gave without __GFP_COMP). Not the driver's to mark reserved.
 	 */
-	bool page_cache;
+	bool foreign_pages;
 	/* may this allocator provide @size bytes? 0 or -EINVAL */
 	int (*check)(size_t size);
 	/* get the memory; fill buf->pages if has_pages */
@@ -576,6 +576,45 @@ static int mmaplab_dma_device_alloc(struct mmaplab_buf *buf)
 	return mmaplab_dma_alloc_for(buf);
 }
 
+/*
+ * MMAPLAB_ALLOC_DMA_PAGES
+ *
+ * dma_alloc_pages() for the DMA device, the non-coherent DMA API's buffer
+ * (dma_alloc_noncoherent() is this and page_address()): memory the device
+ * reaches, with a DMA address, which the driver hands to the device with
+ * dma_sync_single_for_device() and takes back with _for_cpu() around each
+ * transfer (DEVICE_DMA does). The DMA API refuses __GFP_COMP, so above one
+ * page the buffer is one block whose tail pages have a zero refcount, as
+ * PAGES_NOCOMP's: the pfn-based techniques and dma_mmap_pages() map it,
+ * vm_insert_page() refuses its tail pages, and a fault handler that hands
+ * them out is a hazard.
+ */
+static int mmaplab_dma_pages_alloc(struct mmaplab_buf *buf)
+{
+	buf->dma_dev = mmaplab_edu_device();
+	if (!buf->dma_dev)
+		return -ENODEV;
+	buf->block = dma_alloc_pages(buf->dma_dev, buf->size, &buf->dma_handle,
+				     DMA_BIDIRECTIONAL, GFP_KERNEL | __GFP_NOWARN);
+	if (!buf->block)
+		return -ENOMEM;
+	memset(page_address(buf->block), 0, buf->size);
+	mmaplab_name_pages(buf);
+	return 0;
+}
+
+static void mmaplab_dma_pages_free(struct mmaplab_buf *buf)
+{
+	dma_free_pages(buf->dma_dev, buf->size, buf->block, buf->dma_handle, DMA_BIDIRECTIONAL);
+	buf->block = NULL;
+}
+
+/* Memory of the streaming (non-coherent) DMA API: transfers need syncs. */
+bool mmaplab_buf_is_streaming(const struct mmaplab_buf *buf)
+{
+	return buf->ops && buf->ops->alloc == mmaplab_dma_pages_alloc;
+}
+
 /* Also PCI_BAR's: memory with no struct page the module may hand out */
 static struct page *mmaplab_dma_page(const struct mmaplab_buf *buf, unsigned long index)
 {
@@ -753,10 +792,21 @@ static const struct mmaplab_allocator mmaplab_allocators[MMAPLAB_ALLOC_COUNT] = 
 		.page		= mmaplab_dma_page,
 		.set_cache	= mmaplab_pci_bar_set_cache,
 	},
+	[MMAPLAB_ALLOC_DMA_PAGES] = {
+		.name		= "dma_pages",
+		.contiguous	= true,
+		.has_pages	= true,
+		.foreign_pages	= true,
+		.check		= mmaplab_dma_check,
+		.alloc		= mmaplab_dma_pages_alloc,
+		.free		= mmaplab_dma_pages_free,
+		.page		= mmaplab_block_page,
+		.kaddr		= mmaplab_block_kaddr,
+	},
 	[MMAPLAB_ALLOC_SHMEM] = {
 		.name		= "shmem",
 		.has_pages	= true,
-		.page_cache	= true,
+		.foreign_pages	= true,
 		.check		= mmaplab_any_size,
 		.alloc		= mmaplab_shmem_alloc,
 		.free		= mmaplab_shmem_free,
@@ -816,7 +866,7 @@ bool mmaplab_alloc_owns_pages(enum mmaplab_alloc alloc)
 {
 	const struct mmaplab_allocator *ops = mmaplab_allocator_get(alloc);
 
-	return ops->has_pages && !ops->page_cache;
+	return ops->has_pages && !ops->foreign_pages;
 }
 
 /*

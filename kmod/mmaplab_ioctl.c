@@ -71,6 +71,7 @@
 
 #include <linux/capability.h>
 #include <linux/err.h>
+#include <linux/dma-mapping.h>
 #include <linux/fs.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
@@ -453,12 +454,19 @@ static int mmaplab_ioctl_device_dma(struct mmaplab_session *s, void __user *argp
 
 	mutex_lock(&s->lock);
 	ret = mmaplab_buf_usable(s, "DEVICE_DMA");
-	if (!ret && s->alloc != MMAPLAB_ALLOC_DMA_DEVICE)
+	if (!ret && s->alloc != MMAPLAB_ALLOC_DMA_DEVICE && s->alloc != MMAPLAB_ALLOC_DMA_PAGES)
 		ret = mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_COMBINATION,
 				   "DEVICE_DMA: %s memory is not the DMA device's",
 				   mmaplab_alloc_name(s->alloc));
 	if (!ret) {
+		/* non-coherent memory: the device's while it works, the CPU's after */
+		if (mmaplab_buf_is_streaming(&s->buf))
+			dma_sync_single_for_device(s->buf.dma_dev, s->buf.dma_handle, s->buf.size,
+						   DMA_BIDIRECTIONAL);
 		ret = mmaplab_edu_dma_buffer(s->buf.dma_handle, s->buf.size, &req);
+		if (mmaplab_buf_is_streaming(&s->buf))
+			dma_sync_single_for_cpu(s->buf.dma_dev, s->buf.dma_handle, s->buf.size,
+						DMA_BIDIRECTIONAL);
 		if (ret && ret != -EINTR)
 			ret = mmaplab_fail(s, ret, ret == -ENODEV ? MMAPLAB_REASON_NO_DEVICE :
 					   MMAPLAB_REASON_KERNEL,

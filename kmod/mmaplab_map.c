@@ -108,6 +108,12 @@ enum {
  * FAULT_PAGE_NOREF does not: the reference it fails to take would be the
  * page cache's, and the page freed under it would leave the object's
  * truncation spinning on a dead page.
+ *
+ * DMA_PAGES is one block without __GFP_COMP (the DMA API refuses it): the
+ * pfn-based techniques and dma_mmap_pages() map it; vm_insert_page() and
+ * friends are let through so that the kernel's refusal of the zero-refcount
+ * tail pages is seen; a fault handler that hands them out is PAGES_NOCOMP's
+ * hazard.
  */
 static const u8 mmaplab_support[MMAPLAB_METHOD_COUNT][MMAPLAB_ALLOC_COUNT] = {
 	/*
@@ -122,6 +128,7 @@ static const u8 mmaplab_support[MMAPLAB_METHOD_COUNT][MMAPLAB_ALLOC_COUNT] = {
 	[MMAPLAB_METHOD_FAULT_PAGE] = {
 		PAGE_BACKED(HAZ, SUP),
 		[MMAPLAB_ALLOC_SHMEM]		= SUP,
+		[MMAPLAB_ALLOC_DMA_PAGES]	= HAZ,
 	},
 	[MMAPLAB_METHOD_FAULT_PAGE_NOREF] = { PAGE_BACKED(HAZ, HAZ) },
 	[MMAPLAB_METHOD_FAULT_VIRT_TO_PAGE] = {
@@ -132,6 +139,7 @@ static const u8 mmaplab_support[MMAPLAB_METHOD_COUNT][MMAPLAB_ALLOC_COUNT] = {
 	[MMAPLAB_METHOD_REMAP_PFN_RANGE] = {
 		PAGE_BACKED(SUP, SUP),
 		[MMAPLAB_ALLOC_SHMEM]		= SUP,
+		[MMAPLAB_ALLOC_DMA_PAGES]	= SUP,
 		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
 		[MMAPLAB_ALLOC_DMA_DEVICE]	= SUP,
 		[MMAPLAB_ALLOC_PCI_BAR]		= SUP,
@@ -162,18 +170,22 @@ static const u8 mmaplab_support[MMAPLAB_METHOD_COUNT][MMAPLAB_ALLOC_COUNT] = {
 	[MMAPLAB_METHOD_VM_INSERT_PAGE] = {
 		PAGE_BACKED(SUP, SUP),
 		[MMAPLAB_ALLOC_SHMEM]		= SUP,
+		[MMAPLAB_ALLOC_DMA_PAGES]	= SUP,
 	},
 	[MMAPLAB_METHOD_VM_INSERT_PAGES] = {
 		PAGE_BACKED(SUP, SUP),
 		[MMAPLAB_ALLOC_SHMEM]		= SUP,
+		[MMAPLAB_ALLOC_DMA_PAGES]	= SUP,
 	},
 	[MMAPLAB_METHOD_VM_MAP_PAGES] = {
 		PAGE_BACKED(SUP, SUP),
 		[MMAPLAB_ALLOC_SHMEM]		= SUP,
+		[MMAPLAB_ALLOC_DMA_PAGES]	= SUP,
 	},
 	[MMAPLAB_METHOD_VMF_INSERT_PFN] = {
 		PAGE_BACKED(SUP, SUP),
 		[MMAPLAB_ALLOC_SHMEM]		= SUP,
+		[MMAPLAB_ALLOC_DMA_PAGES]	= SUP,
 		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
 		[MMAPLAB_ALLOC_DMA_DEVICE]	= SUP,
 		[MMAPLAB_ALLOC_PCI_BAR]		= SUP,
@@ -182,10 +194,14 @@ static const u8 mmaplab_support[MMAPLAB_METHOD_COUNT][MMAPLAB_ALLOC_COUNT] = {
 		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
 		[MMAPLAB_ALLOC_DMA_DEVICE]	= SUP,
 	},
+	[MMAPLAB_METHOD_DMA_MMAP_PAGES] = {
+		[MMAPLAB_ALLOC_DMA_PAGES]	= SUP,
+	},
 	/* special PTEs like VMF_INSERT_PFN: any memory with a pfn */
 	[MMAPLAB_METHOD_VMF_INSERT_MIXED] = {
 		PAGE_BACKED(SUP, SUP),
 		[MMAPLAB_ALLOC_SHMEM]		= SUP,
+		[MMAPLAB_ALLOC_DMA_PAGES]	= SUP,
 		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
 		[MMAPLAB_ALLOC_DMA_DEVICE]	= SUP,
 		[MMAPLAB_ALLOC_PCI_BAR]		= SUP,
@@ -193,6 +209,7 @@ static const u8 mmaplab_support[MMAPLAB_METHOD_COUNT][MMAPLAB_ALLOC_COUNT] = {
 	[MMAPLAB_METHOD_VMF_INSERT_PFN_PROT] = {
 		PAGE_BACKED(SUP, SUP),
 		[MMAPLAB_ALLOC_SHMEM]		= SUP,
+		[MMAPLAB_ALLOC_DMA_PAGES]	= SUP,
 		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
 		[MMAPLAB_ALLOC_DMA_DEVICE]	= SUP,
 		[MMAPLAB_ALLOC_PCI_BAR]		= SUP,
@@ -937,6 +954,28 @@ static int mmaplab_dma_mmap_mmap(struct mmaplab_session *s, struct vm_area_struc
 }
 
 /*
+ * MMAPLAB_METHOD_DMA_MMAP_PAGES
+ *
+ * The DMA API's mapping of a dma_alloc_pages() buffer: dma_mmap_pages()
+ * checks the VMA's offset and length against the buffer (-ENXIO beyond
+ * it) and remaps the block from its first page in one remap_pfn_range().
+ */
+static int mmaplab_dma_mmap_pages_mmap(struct mmaplab_session *s, struct vm_area_struct *vma)
+{
+	int ret;
+
+	ret = dma_mmap_pages(s->buf.dma_dev, vma, s->buf.size, s->buf.block);
+	if (ret)
+		return mmaplab_fail(s, ret, MMAPLAB_REASON_KERNEL,
+				    "dma_mmap_pages: kernel refused %lu pages at page %lu: %d",
+				    vma_pages(vma), vma->vm_pgoff, ret);
+
+	atomic64_add(vma_pages(vma), &s->stats.pages_mapped);
+	mmaplab_vma_attach(s, vma, &mmaplab_prefaulted_vm_ops);
+	return 0;
+}
+
+/*
  * MMAPLAB_METHOD_IO_REMAP_PFN_RANGE
  *
  * What drivers call for device memory: on x86-64 it is remap_pfn_range()
@@ -1027,6 +1066,11 @@ static const struct mmaplab_method_ops mmaplab_methods[MMAPLAB_METHOD_COUNT] = {
 		.name		= "dma_mmap_coherent",
 		.pfn_based	= true,
 		.mmap		= mmaplab_dma_mmap_mmap,
+	},
+	[MMAPLAB_METHOD_DMA_MMAP_PAGES] = {
+		.name		= "dma_mmap_pages",
+		.pfn_based	= true,
+		.mmap		= mmaplab_dma_mmap_pages_mmap,
 	},
 	[MMAPLAB_METHOD_PAGE_CACHE] = {
 		.name		= "page_cache",

@@ -226,6 +226,7 @@ export const ALLOCATORS = {
   pci_bar: 9,
   dma_device: 10,
   shmem: 11,
+  dma_pages: 12,
 } as const;
 export type AllocName = keyof typeof ALLOCATORS;
 export const METHODS = {
@@ -247,6 +248,7 @@ export const METHODS = {
   vmf_insert_pfn_prot: 16,
   io_remap_pfn_range: 17,
   vm_iomap_memory: 18,
+  dma_mmap_pages: 19,
 } as const;
 export type MethodName = keyof typeof METHODS;
 export const CACHES = { wb: 0, wc: 1, uc: 2 } as const;

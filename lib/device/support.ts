@@ -13,12 +13,21 @@ const ALLOCATORS = Object.keys(ALLOC_ENUM) as AllocName[];
 export type Support = 'safe' | 'hazard' | 'unsupported';
 
 /** Everything with struct pages of the driver's own: not DMA memory, not the device's BAR, not a shmem object. */
-const PAGE_BACKED: readonly AllocName[] = ALLOCATORS.filter((a) => !['dma_coherent', 'dma_device', 'pci_bar', 'shmem'].includes(a));
+const PAGE_BACKED: readonly AllocName[] = ALLOCATORS.filter(
+  (a) => !['dma_coherent', 'dma_device', 'pci_bar', 'shmem', 'dma_pages'].includes(a),
+);
 /**
  * Page-cache pages of a shmem object, as GPU drivers map their buffer objects:
  * every page-based technique with a reference, and the pfn-based ones.
  */
 const SHMEM: readonly AllocName[] = ['shmem'];
+/**
+ * dma_alloc_pages() memory: one block without __GFP_COMP (the DMA API refuses
+ * it). The pfn-based techniques take it; vm_insert_page* are let through so
+ * that the kernel's refusal of the zero-refcount tail pages is seen; a fault
+ * handler handing them out is a hazard.
+ */
+const DMA_PAGES: readonly AllocName[] = ['dma_pages'];
 /** Memory with a pfn for every page but no struct page to hand the core. */
 const PFN_ONLY: readonly AllocName[] = ['dma_coherent', 'dma_device', 'pci_bar'];
 /** The device-memory helpers: the BAR, and one block of RAM and DMA memory to show what they do with RAM. */
@@ -27,27 +36,31 @@ const NON_CONTIGUOUS: readonly AllocName[] = ['vmalloc', 'vmalloc_user', 'pages_
 
 /** Per method: the allocators it takes, and which of those pairs are hazards. */
 const TABLE: Record<MethodName, { takes: readonly AllocName[]; hazards: readonly AllocName[] }> = {
-  remap_pfn_range: { takes: [...PAGE_BACKED, ...SHMEM, ...PFN_ONLY], hazards: [] },
+  remap_pfn_range: { takes: [...PAGE_BACKED, ...SHMEM, ...DMA_PAGES, ...PFN_ONLY], hazards: [] },
   remap_pfn_range_first_pfn: { takes: NON_CONTIGUOUS, hazards: NON_CONTIGUOUS },
-  fault_page: { takes: [...PAGE_BACKED, ...SHMEM], hazards: ['kmalloc'] },
+  fault_page: { takes: [...PAGE_BACKED, ...SHMEM, ...DMA_PAGES], hazards: ['kmalloc', ...DMA_PAGES] },
   fault_page_noref: { takes: PAGE_BACKED, hazards: PAGE_BACKED },
   fault_virt_to_page: { takes: ['vmalloc', 'vmalloc_user'], hazards: ['vmalloc', 'vmalloc_user'] },
-  vm_insert_page: { takes: [...PAGE_BACKED, ...SHMEM], hazards: [] },
-  vm_insert_pages: { takes: [...PAGE_BACKED, ...SHMEM], hazards: [] },
-  vm_map_pages: { takes: [...PAGE_BACKED, ...SHMEM], hazards: [] },
+  vm_insert_page: { takes: [...PAGE_BACKED, ...SHMEM, ...DMA_PAGES], hazards: [] },
+  vm_insert_pages: { takes: [...PAGE_BACKED, ...SHMEM, ...DMA_PAGES], hazards: [] },
+  vm_map_pages: { takes: [...PAGE_BACKED, ...SHMEM, ...DMA_PAGES], hazards: [] },
   // The module lets plain vmalloc through so that the kernel's own refusal is seen.
   remap_vmalloc_range: { takes: ['vmalloc', 'vmalloc_user'], hazards: [] },
-  vmf_insert_pfn: { takes: [...PAGE_BACKED, ...SHMEM, ...PFN_ONLY], hazards: [] },
-  vmf_insert_pfn_prot: { takes: [...PAGE_BACKED, ...SHMEM, ...PFN_ONLY], hazards: [] },
-  vmf_insert_mixed: { takes: [...PAGE_BACKED, ...SHMEM, ...PFN_ONLY], hazards: [] },
+  vmf_insert_pfn: { takes: [...PAGE_BACKED, ...SHMEM, ...DMA_PAGES, ...PFN_ONLY], hazards: [] },
+  vmf_insert_pfn_prot: { takes: [...PAGE_BACKED, ...SHMEM, ...DMA_PAGES, ...PFN_ONLY], hazards: [] },
+  vmf_insert_mixed: { takes: [...PAGE_BACKED, ...SHMEM, ...DMA_PAGES, ...PFN_ONLY], hazards: [] },
   io_remap_pfn_range: { takes: IO_HELPER_TAKES, hazards: [] },
   vm_iomap_memory: { takes: IO_HELPER_TAKES, hazards: [] },
   dma_mmap_coherent: { takes: ['dma_coherent', 'dma_device'], hazards: [] },
+  dma_mmap_pages: { takes: DMA_PAGES, hazards: [] },
   // The buffer is the backing store: only vmalloc memory is used for it.
   page_cache: { takes: ['vmalloc'], hazards: [] },
   deferred_io: { takes: ['vmalloc', 'vmalloc_user'], hazards: [] },
   deferred_io_keep_mapping: { takes: ['vmalloc', 'vmalloc_user'], hazards: ['vmalloc', 'vmalloc_user'] },
 };
+
+/** Memory the DMA device (QEMU's edu) reads and writes with DEVICE_DMA: coherent, and the streaming API's. */
+export const DEVICE_DMA_ALLOCATORS: readonly AllocName[] = ['dma_device', 'dma_pages'];
 
 /** The allocator that is a hazard whatever maps it (tail pages with refcount 0). */
 export const HAZARD_ALLOCATORS: readonly AllocName[] = ['pages_nocomp'];
@@ -71,6 +84,7 @@ export const PFN_METHODS = [
   'vmf_insert_pfn_prot',
   'vmf_insert_mixed',
   'dma_mmap_coherent',
+  'dma_mmap_pages',
   'io_remap_pfn_range',
   'vm_iomap_memory',
 ] as const satisfies readonly MethodName[];

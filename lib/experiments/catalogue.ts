@@ -40,6 +40,7 @@ export const SIZES: Record<AllocName, readonly number[]> = {
   pci_bar: [16 * KIB],
   dma_device: [16 * KIB],
   shmem: [16 * KIB],
+  dma_pages: [16 * KIB],
 };
 
 const MIB = 1024 * KIB;
@@ -98,7 +99,7 @@ export const PAIR_SCENARIOS: readonly Scenario[] = SCENARIOS.filter(
  * the page cache's.
  */
 export const RESERVABLE_ALLOCATORS: readonly AllocName[] = ALLOCATORS.filter(
-  (a) => !['dma_coherent', 'dma_device', 'pci_bar', 'shmem'].includes(a),
+  (a) => !['dma_coherent', 'dma_device', 'pci_bar', 'shmem', 'dma_pages'].includes(a),
 );
 
 /** The buffers freed with PG_reserved still set: order-0 pages (array, vmalloc) and high-order blocks (compound, large kmalloc). */
@@ -209,8 +210,9 @@ function build(): CellSpec[] {
       for (const size of SIZES[alloc]) cells.push(makeCell(alloc, method, size));
     }
   }
-  // Cache attributes where they mean something: the pfn-based methods.
-  for (const method of PFN_METHODS) {
+  // Cache attributes where they mean something: the pfn-based methods (not
+  // dma_mmap_pages, whose only memory the module does not retype).
+  for (const method of PFN_METHODS.filter((m) => m !== 'dma_mmap_pages')) {
     const alloc: AllocName = method === 'dma_mmap_coherent' ? 'dma_coherent' : method === 'remap_pfn_range_first_pfn' ? 'pages_array' : 'pages_comp';
     for (const cache of ['wc', 'uc'] as const) cells.push(makeCell(alloc, method, 16 * KIB, { cache }));
   }

@@ -67,12 +67,15 @@ export const BREAKING_VERDICTS: readonly Verdict[] = ['kernel-complaint', 'oops'
 const BREAKS_OTHERWISE: Outcome[] = [{ verdict: 'kernel-complaint' }, { verdict: 'oops' }, { verdict: 'panic' }, { verdict: 'hang' }];
 
 const slabKmalloc = (c: CellSpec): boolean => c.alloc === 'kmalloc' && c.size <= 8192;
+/** One high-order block without __GFP_COMP, whose tail pages have refcount 0 (a 16 KiB buffer has tails). */
+const nonCompoundBlock = (c: CellSpec): boolean => (c.alloc === 'pages_nocomp' || c.alloc === 'dma_pages') && c.size > 4096;
 /** The device's BAR mapped whole at mmap time by a remap_pfn_range variant (its memory type reserved by range). */
 const barRemapped = (c: CellSpec): boolean => c.alloc === 'pci_bar' && (BAR_REMAP_METHODS as readonly string[]).includes(c.method);
 const insertMethods = ['vm_insert_page', 'vm_insert_pages', 'vm_map_pages'];
 /** Techniques that map any allocator's pfns as special PTEs: no struct page is touched. */
 const specialPteMethods = [
   'remap_pfn_range',
+  'dma_mmap_pages',
   'io_remap_pfn_range',
   'vm_iomap_memory',
   'vmf_insert_pfn',
@@ -180,12 +183,12 @@ export const RULES: ExpectationRule[] = [
   {
     name: 'insert-refuses-zero-refcount',
     series: '*',
-    matches: (c) => c.alloc === 'pages_nocomp' && insertMethods.includes(c.method),
+    matches: (c) => nonCompoundBlock(c) && insertMethods.includes(c.method),
     verdict: 'refused',
     detail: 'EINVAL',
     reason:
       'vm_insert_page refuses a page whose refcount is 0 - the tail pages of a block without ' +
-      '__GFP_COMP - so this hazard never reaches the page tables',
+      '__GFP_COMP, which is what dma_alloc_pages gives above one page - so this never reaches the page tables',
   },
   {
     name: 'fault-on-slab',
@@ -220,17 +223,18 @@ export const RULES: ExpectationRule[] = [
   {
     name: 'nocomp-fault',
     series: '*',
-    matches: (c) => c.alloc === 'pages_nocomp' && c.method === 'fault_page',
+    matches: (c) => nonCompoundBlock(c) && c.method === 'fault_page',
     verdict: 'kernel-complaint',
     detail: 'bad-page-state',
     reason:
-      'without __GFP_COMP the tail pages have refcount 0: get_page/put_page in the fault path ' +
-      'frees them under the driver; freeing the block then finds pages in a bad state',
+      'without __GFP_COMP (and dma_alloc_pages refuses it) the tail pages have refcount 0: get_page/put_page ' +
+      'in the fault path frees them under the driver; freeing the block then finds pages in a bad state',
   },
   {
     name: 'nocomp-pfnmap',
     series: '*',
-    matches: (c) => c.alloc === 'pages_nocomp' && specialPteMethods.includes(c.method),
+    // a use on such a mapping is the technique's business (the use rules)
+    matches: (c) => nonCompoundBlock(c) && specialPteMethods.includes(c.method) && c.scenario !== 'use',
     verdict: 'ok',
     reason:
       'pfn mappings (special PTEs, VM_PFNMAP or vmf_insert_mixed\'s VM_MIXEDMAP) never touch struct page refcounts, ' +
@@ -361,7 +365,7 @@ export const RULES: ExpectationRule[] = [
     series: '*',
     matches: (c) =>
       c.scenario === 'dontneed-retouch' &&
-      ['remap_pfn_range', 'io_remap_pfn_range', 'vm_iomap_memory', ...pfnmapFaultMethods, 'dma_mmap_coherent'].includes(c.method),
+      ['remap_pfn_range', 'io_remap_pfn_range', 'vm_iomap_memory', ...pfnmapFaultMethods, 'dma_mmap_coherent', 'dma_mmap_pages'].includes(c.method),
     verdict: 'refused',
     detail: 'EINVAL',
     reason: 'madvise(MADV_DONTNEED) refuses VM_PFNMAP areas (can_madv_lru_vma)',

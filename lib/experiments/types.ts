@@ -13,6 +13,7 @@ export const ALLOCATORS = [
   'pci_bar',
   'dma_device',
   'shmem',
+  'dma_pages',
 ] as const;
 export type AllocName = (typeof ALLOCATORS)[number];
 
@@ -32,6 +33,7 @@ export const METHODS = [
   'dma_mmap_coherent',
   'io_remap_pfn_range',
   'vm_iomap_memory',
+  'dma_mmap_pages',
 ] as const;
 export type MethodName = (typeof METHODS)[number];
 

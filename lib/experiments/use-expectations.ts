@@ -2,8 +2,8 @@
  * Predictions for the use cells (./uses), written from the kernel's rules
  * for the VMA each technique builds, before any run:
  *
- * - remap_pfn_range, dma_mmap_coherent, io_remap_pfn_range and
- *   vm_iomap_memory (remap_pfn_range underneath): VM_IO | VM_PFNMAP |
+ * - remap_pfn_range, dma_mmap_coherent, dma_mmap_pages, io_remap_pfn_range
+ *   and vm_iomap_memory (remap_pfn_range underneath): VM_IO | VM_PFNMAP |
  *   VM_DONTEXPAND | VM_DONTDUMP, special PTEs with no struct page behind
  *   them as far as the core is concerned;
  * - vmf_insert_pfn and vmf_insert_pfn_prot (this module): VM_PFNMAP |
@@ -35,6 +35,7 @@ const PFNMAP: readonly MethodName[] = [
   'vmf_insert_pfn',
   'vmf_insert_pfn_prot',
   'dma_mmap_coherent',
+  'dma_mmap_pages',
 ];
 /** Techniques whose VMA is VM_MIXEDMAP but whose PTEs are special (no struct page for the core). */
 const SPECIAL_MIXED: readonly MethodName[] = ['vmf_insert_mixed'];
@@ -43,6 +44,7 @@ const IO: readonly MethodName[] = [
   'remap_pfn_range',
   'remap_pfn_range_first_pfn',
   'dma_mmap_coherent',
+  'dma_mmap_pages',
   'io_remap_pfn_range',
   'vm_iomap_memory',
 ];

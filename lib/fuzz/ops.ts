@@ -431,7 +431,7 @@ export function* generate(seed: number, options: GeneratorOptions = {}): Generat
   };
 
   const sizePages = (alloc: AllocName | null): number => {
-    const block = alloc !== null && ['kmalloc', 'pages_comp', 'pages_split', 'pages_nocomp', 'dma_coherent', 'dma_device'].includes(alloc);
+    const block = alloc !== null && ['kmalloc', 'pages_comp', 'pages_split', 'pages_nocomp', 'dma_coherent', 'dma_device', 'dma_pages'].includes(alloc);
     // 2 MiB: a PMD's worth, one PMD-sized compound page for the block allocators
     // (the one kind of page the core may map with a huge PMD), so more often for them.
     const k = r.weighted({ one: 20, few: 25, some: 16, k64: 15, m2: block ? 20 : 10, blockMax: 4, blockPast: 2, max: 1.5, odd: 6.5 });
@@ -477,7 +477,7 @@ export function* generate(seed: number, options: GeneratorOptions = {}): Generat
     else if (r.chance(0.04)) op.cache = r.pick([1, 2]);
     if (isFault(method) ? r.chance(0.4) : r.chance(0.03)) op.flags = CONFIG_FLAGS.FAULT_AROUND;
     // The reserved-page ritual, where the module takes it (pages of the driver's own).
-    if (!['dma_coherent', 'dma_device', 'pci_bar', 'shmem'].includes(alloc) && !isFile(method) && r.chance(0.15)) op.flags |= CONFIG_FLAGS.RESERVED;
+    if (!['dma_coherent', 'dma_device', 'pci_bar', 'shmem', 'dma_pages'].includes(alloc) && !isFile(method) && r.chance(0.15)) op.flags |= CONFIG_FLAGS.RESERVED;
     // Splitting a remapped BAR is a hazard: asked for, it must be refused (allow_hazards=0).
     if (alloc === 'pci_bar' && r.chance(0.05)) op.flags |= CONFIG_FLAGS.SPLITTABLE;
     if (method === 'deferred_io' || method === 'deferred_io_keep_mapping') op.delayMs = r.pick([0, 0, 1, 10, 50, 200]);

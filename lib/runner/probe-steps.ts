@@ -15,6 +15,7 @@ import {
   type ProbeObservation,
   type ProbeStep,
 } from '../experiments/types';
+import { DEVICE_DMA_ALLOCATORS } from '../experiments/support';
 import { BY_DEVICE_DMA, readDeviceSide } from './device-side';
 import { offlineCpu, onlineCpu } from './settle';
 import { ChildSignal, runUse } from './uses';
@@ -331,7 +332,7 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
         const map = fillMapRead();
         step('write', () => map.writePattern(SEED_USER, page));
         verifyUser(SEED_USER);
-        if (cell.alloc === 'dma_device' && obs.userToKernel === null) {
+        if (DEVICE_DMA_ALLOCATORS.includes(cell.alloc) && obs.userToKernel === null) {
           // The device reads what userspace wrote, then writes a pattern of its own for userspace to read.
           const r = step('device', () => d.deviceDma('to-device', SEED_USER));
           const seen = r.ok ? null : { offset: Number(r.mismatch), expected: r.expected, found: r.found };

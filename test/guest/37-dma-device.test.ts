@@ -1,7 +1,8 @@
 /**
  * Guest suite, module loaded WITHOUT allow_hazards: a device doing DMA into
- * and out of a buffer userspace maps (the dma_device allocator, QEMU's edu
- * device). The device reads what userspace wrote, and a change userspace
+ * and out of a buffer userspace maps (QEMU's edu device): coherent memory
+ * (dma_device) and the streaming API's (dma_pages, synced around each
+ * transfer). The device reads what userspace wrote, and a change userspace
  * makes is what the device then reads; the device writes, and userspace
  * and the kernel read it. The kernel log stays clean.
  */
@@ -28,10 +29,17 @@ describe(`dma_device: DMA by QEMU's edu into a mapped buffer on ${os.release()}`
     assert.ok(ids.includes('0x1234:0x11e8'), `bound: ${ids.join(' ')}`);
   });
 
-  for (const technique of ['dma_mmap_coherent', 'remap_pfn_range', 'vmf_insert_pfn'] as const) {
-    it(`${technique}: the device reads what userspace wrote, and userspace reads what the device wrote`, function () {
+  for (const [allocator, technique] of [
+    ['dma_device', 'dma_mmap_coherent'],
+    ['dma_device', 'remap_pfn_range'],
+    ['dma_device', 'vmf_insert_pfn'],
+    ['dma_pages', 'dma_mmap_pages'],
+    ['dma_pages', 'remap_pfn_range'],
+    ['dma_pages', 'vmf_insert_mixed'],
+  ] as const) {
+    it(`${allocator} + ${technique}: the device reads what userspace wrote, and userspace reads what the device wrote`, function () {
       using d = Device.open();
-      d.configure({ allocator: 'dma_device', technique, size: 4 * PAGE });
+      d.configure({ allocator, technique, size: 4 * PAGE });
       const pages = d.info({ pages: true }).pages ?? [];
       assert.ok(pages.every((p) => p.noStructPage || p.pfn < 0x10000n), 'below 256 MiB: the device reaches 28 bits');
       using m = d.map();
@@ -47,6 +55,24 @@ describe(`dma_device: DMA by QEMU's edu into a mapped buffer on ${os.release()}`
       assert.equal(d.verify(22).ok, true, 'and so does the kernel');
     });
   }
+
+  it('dma_alloc_pages gives one block without __GFP_COMP: its tail pages have refcount 0, and vm_insert_pages is refused by the kernel', function () {
+    using d = Device.open();
+    d.configure({ allocator: 'dma_pages', technique: 'vm_insert_pages', size: 4 * PAGE });
+    const pages = d.info({ pages: true }).pages ?? [];
+    assert.deepEqual(
+      pages.map((p) => [p.compound, p.refcount]),
+      [[false, 1], [false, 0], [false, 0], [false, 0]],
+    );
+    assert.deepEqual(pages.map((p) => p.pfn - (pages[0]?.pfn ?? 0n)), [0n, 1n, 2n, 3n], 'contiguous');
+    assert.throws(() => d.map(), (e: unknown) => code(e) === 'EINVAL');
+    assert.equal(d.lastError().reason, 'kernel');
+    assert.throws(
+      () => d.configure({ allocator: 'dma_pages', technique: 'fault_page', size: 4 * PAGE }),
+      (e: unknown) => code(e) === 'ERR_HAZARD_NOT_REQUESTED',
+      'a fault handler handing out the tail pages is a hazard',
+    );
+  });
 
   it('DEVICE_DMA of memory that is not the device\'s is refused (combination); a direction must be named', function () {
     using d = Device.open();

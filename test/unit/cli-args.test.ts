@@ -219,7 +219,7 @@ describe('command line', () => {
     it('--allocator, --technique, --scenario and --profile take only values some cell has', () => {
       assert.equal(
         first(usageError(['matrix', '--allocator', 'kzalloc'])),
-        '--allocator is one of kmalloc, vmalloc, vmalloc_user, pages_array, pages_comp, pages_split, pages_nocomp, dma_coherent, pci_bar, dma_device, shmem; got "kzalloc"',
+        '--allocator is one of kmalloc, vmalloc, vmalloc_user, pages_array, pages_comp, pages_split, pages_nocomp, dma_coherent, pci_bar, dma_device, shmem, dma_pages; got "kzalloc"',
       );
       assert.match(first(usageError(['matrix', '--technique', 'mmap'])), /^--technique is one of remap_pfn_range, .*; got "mmap"$/);
       assert.match(first(usageError(['matrix', '--scenario', 'read-first'])), /^--scenario is one of basic, write-first, .*; got "read-first"$/);

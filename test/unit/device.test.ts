@@ -251,13 +251,13 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
     }
     assert.deepEqual(Object.keys(ALLOCATORS), [
       'vmalloc_user', 'pages_nocomp', 'kmalloc', 'vmalloc', 'pages_array', 'pages_comp', 'pages_split', 'dma_coherent',
-      'pci_bar', 'dma_device', 'shmem',
+      'pci_bar', 'dma_device', 'shmem', 'dma_pages',
     ]);
     assert.deepEqual(Object.keys(METHODS), [
       'remap_vmalloc_range', 'fault_page', 'remap_pfn_range', 'remap_pfn_range_first_pfn', 'fault_page_noref',
       'fault_virt_to_page', 'vm_insert_page', 'vm_insert_pages', 'vm_map_pages', 'vmf_insert_pfn', 'dma_mmap_coherent',
       'page_cache', 'deferred_io', 'deferred_io_keep_mapping', 'vmf_insert_mixed', 'vmf_insert_pfn_prot',
-      'io_remap_pfn_range', 'vm_iomap_memory',
+      'io_remap_pfn_range', 'vm_iomap_memory', 'dma_mmap_pages',
     ]);
     assert.deepEqual(Object.keys(PATHS), [
       'none', 'writeback', 'background', 'expiry', 'sync', 'reclaim', 'fsync', 'flush', 'deferred', 'periodic', 'release',

@@ -34,7 +34,7 @@ describe('report.md (lib/report/markdown.ts)', function () {
   it('has a grid per kernel: every allocator x size row, every method column, the basic cells only', function () {
     for (const k of KERNELS) {
       const g = gridFor(r, k.release);
-      assert.equal(g.rows.length, 12, 'kmalloc twice (4K, 64K) and the ten other allocators');
+      assert.equal(g.rows.length, 13, 'kmalloc twice (4K, 64K) and the eleven other allocators');
       assert.equal(g.methods.length, METHODS.length);
       const basic = CATALOGUE.filter(isGridCell).length;
       assert.equal(g.slots.flat().filter((s) => s.kind === 'cell').length, basic);

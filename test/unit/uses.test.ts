@@ -387,14 +387,19 @@ describe('uses: what programs do with a mapping', function () {
     it('says in a line per huge-page use which pairs were PMD-mapped, and the rest as the other pairs', function () {
       const lines = hugePageSummaryLines(r);
       assert.equal(lines.length, PMD_SIZED_USES.length);
-      assert.match(lines[0] as string, /^- `thp-always`: .*\*\*6\.1: ok: pmd-mapped; 6\.12: ok: pte-mapped\*\* for `pages_comp\/fault_page`; \*\*ok: pte-mapped\*\* for the other \d+ pairs$/);
+      assert.match(lines[0] as string, /^- `thp-always`: .*\*\*6\.1: ok: pmd-mapped; 6\.12: ok: pte-mapped\*\* for `pages_comp\/fault_page`; .*\*\*ok: pte-mapped\*\* for the other \d+ pairs$/);
+      // the pairs whose mapping the kernel refuses: plain vmalloc, and dma_alloc_pages' zero-refcount tail pages
+      assert.match(
+        lines[0] as string,
+        /\*\*EINVAL\*\* for `vmalloc\/remap_vmalloc_range`, `dma_pages\/vm_insert_page`, `dma_pages\/vm_insert_pages`, `dma_pages\/vm_map_pages`;/,
+      );
     });
 
     it('says "for all N pairs" when every pair came out the same', function () {
       const mine = report(expectedResults().filter((x) => x.cell.method === 'vmf_insert_mixed'));
       // vmf_insert_mixed takes every allocator but the hazard one
       const pairs = CATALOGUE.filter((c) => c.method === 'vmf_insert_mixed' && c.use === 'thp-always').length;
-      assert.equal(pairs, 10);
+      assert.equal(pairs, 11);
       assert.deepEqual(hugePageSummaryLines(mine)[0], `- \`thp-always\`: **ok: pte-mapped** for all ${pairs} pairs`);
     });
 
@@ -437,11 +442,19 @@ describe('uses: what programs do with a mapping', function () {
       const results = [K61, K612].flatMap((k) => ALL_PAIRS_USE_CELLS.map((c) => expectedRun(k, c)));
       const r = report([...expectedResults(), ...results]);
       const s = usesSummary(r);
-      assert.deepEqual(s.refusedPairs, [{ pair: 'vmalloc/remap_vmalloc_range', detail: 'EINVAL' }]);
+      assert.deepEqual(s.refusedPairs, [
+        { pair: 'vmalloc/remap_vmalloc_range', detail: 'EINVAL' },
+        // vm_insert_page refuses dma_alloc_pages' tail pages (refcount 0)
+        { pair: 'dma_pages/vm_insert_page', detail: 'EINVAL' },
+        { pair: 'dma_pages/vm_insert_pages', detail: 'EINVAL' },
+        { pair: 'dma_pages/vm_map_pages', detail: 'EINVAL' },
+      ]);
       const vmsplice = s.rows.find((x) => x.use === 'vmsplice');
       assert.equal(vmsplice?.entries[s.techniques.indexOf('remap_vmalloc_range')], 'ok', 'vmalloc_user alone is left in its column');
       const lines = usesSummaryMarkdown(r);
-      assert.ok(lines.includes('- left out above, **EINVAL** whatever the use (the mapping itself is refused): `vmalloc/remap_vmalloc_range`'), lines.join('\n'));
+      for (const pair of ['vmalloc/remap_vmalloc_range', 'dma_pages/vm_insert_page', 'dma_pages/vm_insert_pages', 'dma_pages/vm_map_pages']) {
+        assert.ok(lines.includes(`- left out above, **EINVAL** whatever the use (the mapping itself is refused): \`${pair}\``), lines.join('\n'));
+      }
       // One use refused is no reason to set a pair aside.
       const one = report(expectedResults().filter((x) => x.cell.use === undefined || x.cell.use === 'vmsplice'));
       assert.deepEqual(usesSummary(one).refusedPairs, []);

@@ -70,6 +70,15 @@ enum mmaplab_alloc {
 	 * the driver's own: they cannot be marked reserved.
 	 */
 	MMAPLAB_ALLOC_SHMEM = 11,
+	/*
+	 * dma_alloc_pages() for the DMA device (as DMA_DEVICE's, below 256
+	 * MiB): the non-coherent DMA API's buffer, which DEVICE_DMA hands to
+	 * the device and takes back with dma_sync_single_for_device() and
+	 * _for_cpu(). The DMA API refuses __GFP_COMP: above one page it is a
+	 * block whose tail pages have a zero refcount. -ENODEV without the
+	 * device.
+	 */
+	MMAPLAB_ALLOC_DMA_PAGES = 12,
 	MMAPLAB_ALLOC_COUNT
 };
 
@@ -156,6 +165,11 @@ enum mmaplab_method {
 	 * itself, then calls io_remap_pfn_range. Contiguous memory only.
 	 */
 	MMAPLAB_METHOD_VM_IOMAP_MEMORY = 18,
+	/*
+	 * dma_mmap_pages(): the DMA API's mapping of a dma_alloc_pages()
+	 * buffer (one remap_pfn_range of the block, honouring vm_pgoff).
+	 */
+	MMAPLAB_METHOD_DMA_MMAP_PAGES = 19,
 	MMAPLAB_METHOD_COUNT
 };
 
@@ -479,15 +493,16 @@ struct mmaplab_module_counters {
 
 /*
  * DEVICE_DMA: the device itself reads or writes the whole buffer of a
- * DMA_DEVICE session by bus-master DMA, a page at a time through its own
- * memory (and a bounce page of the module's):
+ * DMA_DEVICE or DMA_PAGES session by bus-master DMA, a page at a time
+ * through its own memory (and a bounce page of the module's); a DMA_PAGES
+ * buffer is synced for the device before and for the CPU after:
  *   TO_DEVICE    the device reads the buffer; the module checks what it
  *                read against the pattern of @seed (@mismatch etc. as
  *                VERIFY's): "the device saw what userspace wrote";
  *   FROM_DEVICE  the device writes the pattern of @seed into the buffer,
  *                which userspace then checks through its mapping.
  * Slow by design of the emulated device (a transfer takes 100 ms).
- * Errors: -EINVAL COMBINATION (not DMA_DEVICE), BAD_FLAGS (direction or
+ * Errors: -EINVAL COMBINATION (neither of those), BAD_FLAGS (direction or
  * reserved), -ENODEV NOT_CONFIGURED / FREED, -ETIMEDOUT KERNEL (the device
  * did not finish a transfer), -EINTR (fatal signal between transfers).
  */
