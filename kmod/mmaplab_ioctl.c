@@ -116,7 +116,8 @@ void mmaplab_succeed(struct mmaplab_session *s)
  * Is there memory behind the session for @what (FILL, VERIFY, read, write,
  * mmap) to use? Called with s->lock held; records the failure.
  */
-int mmaplab_buf_usable(struct mmaplab_session *s, const char *what)
+/* Is there a buffer at all (configured, not given back by FREE_WHILE_MAPPED)? */
+static int mmaplab_buf_present(struct mmaplab_session *s, const char *what)
 {
 	lockdep_assert_held(&s->lock);
 
@@ -126,6 +127,15 @@ int mmaplab_buf_usable(struct mmaplab_session *s, const char *what)
 	if (s->buf.freed)
 		return mmaplab_fail(s, -ENODEV, MMAPLAB_REASON_FREED,
 				    "%s after FREE_WHILE_MAPPED gave the buffer back", what);
+	return 0;
+}
+
+int mmaplab_buf_usable(struct mmaplab_session *s, const char *what)
+{
+	int ret = mmaplab_buf_present(s, what);
+
+	if (ret)
+		return ret;
 	if (s->buf.unpinned)
 		return mmaplab_fail(s, -EBUSY, MMAPLAB_REASON_UNPINNED,
 				    "%s while the pages are the object's: SHMEM_PIN them first", what);
@@ -459,12 +469,14 @@ static int mmaplab_ioctl_device_dma(struct mmaplab_session *s, void __user *argp
 				   "DEVICE_DMA: %s memory is not the DMA device's",
 				   mmaplab_alloc_name(s->alloc));
 	if (!ret) {
+		bool streaming = mmaplab_buf_is_streaming(&s->buf);
+
 		/* non-coherent memory: the device's while it works, the CPU's after */
-		if (mmaplab_buf_is_streaming(&s->buf))
+		if (streaming)
 			dma_sync_single_for_device(s->buf.dma_dev, s->buf.dma_handle, s->buf.size,
 						   DMA_BIDIRECTIONAL);
 		ret = mmaplab_edu_dma_buffer(s->buf.dma_handle, s->buf.size, &req);
-		if (mmaplab_buf_is_streaming(&s->buf))
+		if (streaming)
 			dma_sync_single_for_cpu(s->buf.dma_dev, s->buf.dma_handle, s->buf.size,
 						DMA_BIDIRECTIONAL);
 		if (ret && ret != -EINTR)
@@ -487,14 +499,10 @@ static int mmaplab_ioctl_device_dma(struct mmaplab_session *s, void __user *argp
 /* SHMEM_PIN's work, under the session lock. */
 static int mmaplab_shmem_pin_locked(struct mmaplab_session *s, struct mmaplab_shmem_pin *req)
 {
-	int ret;
+	int ret = mmaplab_buf_present(s, "SHMEM_PIN");
 
-	if (!mmaplab_session_configured(s))
-		return mmaplab_fail(s, -ENODEV, MMAPLAB_REASON_NOT_CONFIGURED,
-				    "SHMEM_PIN before CONFIGURE");
-	if (s->buf.freed)
-		return mmaplab_fail(s, -ENODEV, MMAPLAB_REASON_FREED,
-				    "SHMEM_PIN after FREE_WHILE_MAPPED gave the buffer back");
+	if (ret)
+		return ret;
 	if (!mmaplab_buf_is_shmem(&s->buf))
 		return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_COMBINATION,
 				    "SHMEM_PIN: %s memory is not a shmem object's",

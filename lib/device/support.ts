@@ -12,8 +12,11 @@ const ALLOCATORS = Object.keys(ALLOC_ENUM) as AllocName[];
 
 export type Support = 'safe' | 'hazard' | 'unsupported';
 
-/** Everything with struct pages of the driver's own: not DMA memory, not the device's BAR, not a shmem object. */
-const PAGE_BACKED: readonly AllocName[] = ALLOCATORS.filter(
+/**
+ * Everything with struct pages of the driver's own: not DMA memory, not the
+ * device's BAR, not a shmem object. Only these may be marked reserved.
+ */
+export const OWN_PAGE_ALLOCATORS: readonly AllocName[] = ALLOCATORS.filter(
   (a) => !['dma_coherent', 'dma_device', 'pci_bar', 'shmem', 'dma_pages'].includes(a),
 );
 /**
@@ -36,19 +39,19 @@ const NON_CONTIGUOUS: readonly AllocName[] = ['vmalloc', 'vmalloc_user', 'pages_
 
 /** Per method: the allocators it takes, and which of those pairs are hazards. */
 const TABLE: Record<MethodName, { takes: readonly AllocName[]; hazards: readonly AllocName[] }> = {
-  remap_pfn_range: { takes: [...PAGE_BACKED, ...SHMEM, ...DMA_PAGES, ...PFN_ONLY], hazards: [] },
+  remap_pfn_range: { takes: [...OWN_PAGE_ALLOCATORS, ...SHMEM, ...DMA_PAGES, ...PFN_ONLY], hazards: [] },
   remap_pfn_range_first_pfn: { takes: NON_CONTIGUOUS, hazards: NON_CONTIGUOUS },
-  fault_page: { takes: [...PAGE_BACKED, ...SHMEM, ...DMA_PAGES], hazards: ['kmalloc', ...DMA_PAGES] },
-  fault_page_noref: { takes: PAGE_BACKED, hazards: PAGE_BACKED },
+  fault_page: { takes: [...OWN_PAGE_ALLOCATORS, ...SHMEM, ...DMA_PAGES], hazards: ['kmalloc', ...DMA_PAGES] },
+  fault_page_noref: { takes: OWN_PAGE_ALLOCATORS, hazards: OWN_PAGE_ALLOCATORS },
   fault_virt_to_page: { takes: ['vmalloc', 'vmalloc_user'], hazards: ['vmalloc', 'vmalloc_user'] },
-  vm_insert_page: { takes: [...PAGE_BACKED, ...SHMEM, ...DMA_PAGES], hazards: [] },
-  vm_insert_pages: { takes: [...PAGE_BACKED, ...SHMEM, ...DMA_PAGES], hazards: [] },
-  vm_map_pages: { takes: [...PAGE_BACKED, ...SHMEM, ...DMA_PAGES], hazards: [] },
+  vm_insert_page: { takes: [...OWN_PAGE_ALLOCATORS, ...SHMEM, ...DMA_PAGES], hazards: [] },
+  vm_insert_pages: { takes: [...OWN_PAGE_ALLOCATORS, ...SHMEM, ...DMA_PAGES], hazards: [] },
+  vm_map_pages: { takes: [...OWN_PAGE_ALLOCATORS, ...SHMEM, ...DMA_PAGES], hazards: [] },
   // The module lets plain vmalloc through so that the kernel's own refusal is seen.
   remap_vmalloc_range: { takes: ['vmalloc', 'vmalloc_user'], hazards: [] },
-  vmf_insert_pfn: { takes: [...PAGE_BACKED, ...SHMEM, ...DMA_PAGES, ...PFN_ONLY], hazards: [] },
-  vmf_insert_pfn_prot: { takes: [...PAGE_BACKED, ...SHMEM, ...DMA_PAGES, ...PFN_ONLY], hazards: [] },
-  vmf_insert_mixed: { takes: [...PAGE_BACKED, ...SHMEM, ...DMA_PAGES, ...PFN_ONLY], hazards: [] },
+  vmf_insert_pfn: { takes: [...OWN_PAGE_ALLOCATORS, ...SHMEM, ...DMA_PAGES, ...PFN_ONLY], hazards: [] },
+  vmf_insert_pfn_prot: { takes: [...OWN_PAGE_ALLOCATORS, ...SHMEM, ...DMA_PAGES, ...PFN_ONLY], hazards: [] },
+  vmf_insert_mixed: { takes: [...OWN_PAGE_ALLOCATORS, ...SHMEM, ...DMA_PAGES, ...PFN_ONLY], hazards: [] },
   io_remap_pfn_range: { takes: IO_HELPER_TAKES, hazards: [] },
   vm_iomap_memory: { takes: IO_HELPER_TAKES, hazards: [] },
   dma_mmap_coherent: { takes: ['dma_coherent', 'dma_device'], hazards: [] },

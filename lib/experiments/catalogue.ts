@@ -5,7 +5,7 @@
  * nothing about outcomes: that is the expectations table's job, and the
  * kernel's.
  */
-import { BAR_REMAP_METHODS, FAULT_METHODS, PFN_METHODS, support } from './support';
+import { BAR_REMAP_METHODS, FAULT_METHODS, OWN_PAGE_ALLOCATORS, PFN_METHODS, support } from './support';
 import {
   ALLOCATORS,
   METHODS,
@@ -98,9 +98,7 @@ export const PAIR_SCENARIOS: readonly Scenario[] = SCENARIOS.filter(
  * and the BAR have none the module hands out, a shmem object's pages are
  * the page cache's.
  */
-export const RESERVABLE_ALLOCATORS: readonly AllocName[] = ALLOCATORS.filter(
-  (a) => !['dma_coherent', 'dma_device', 'pci_bar', 'shmem', 'dma_pages'].includes(a),
-);
+export const RESERVABLE_ALLOCATORS: readonly AllocName[] = OWN_PAGE_ALLOCATORS;
 
 /** The buffers freed with PG_reserved still set: order-0 pages (array, vmalloc) and high-order blocks (compound, large kmalloc). */
 export const RESERVED_KEPT_BUFFERS: readonly (readonly [AllocName, number])[] = [

@@ -28,7 +28,7 @@
  */
 import { ALLOCATORS, type AllocName, CACHES, CONFIG_FLAGS, CONFIG_FLAGS_ALL, METHODS, type MethodName } from '../device/layout';
 import type { Advice } from '../device/mapping';
-import { FAULT_METHODS, FILE_METHODS, PFN_METHODS, support } from '../device/support';
+import { FAULT_METHODS, FILE_METHODS, OWN_PAGE_ALLOCATORS, PFN_METHODS, support } from '../device/support';
 import { MmaplabError } from '../util/errors';
 import { Prng } from './prng';
 
@@ -477,7 +477,7 @@ export function* generate(seed: number, options: GeneratorOptions = {}): Generat
     else if (r.chance(0.04)) op.cache = r.pick([1, 2]);
     if (isFault(method) ? r.chance(0.4) : r.chance(0.03)) op.flags = CONFIG_FLAGS.FAULT_AROUND;
     // The reserved-page ritual, where the module takes it (pages of the driver's own).
-    if (!['dma_coherent', 'dma_device', 'pci_bar', 'shmem', 'dma_pages'].includes(alloc) && !isFile(method) && r.chance(0.15)) op.flags |= CONFIG_FLAGS.RESERVED;
+    if (OWN_PAGE_ALLOCATORS.includes(alloc) && !isFile(method) && r.chance(0.15)) op.flags |= CONFIG_FLAGS.RESERVED;
     // Splitting a remapped BAR is a hazard: asked for, it must be refused (allow_hazards=0).
     if (alloc === 'pci_bar' && r.chance(0.05)) op.flags |= CONFIG_FLAGS.SPLITTABLE;
     if (method === 'deferred_io' || method === 'deferred_io_keep_mapping') op.delayMs = r.pick([0, 0, 1, 10, 50, 200]);
