@@ -1,5 +1,5 @@
 /** `mmaplab test-guest`: the guest suite on each selected kernel, TAP-like output. */
-import { runGuestSuiteOn, SUITE_TIMEOUT_MS } from '../runner/host-suite';
+import { runGuestSuiteOn, SUITE_TIMEOUT_MS, timeByFile } from '../runner/host-suite';
 import { selectKernels } from '../vm/kernels';
 import { requireQemu } from '../vm/qemu';
 import type { CliOptions } from './args';
@@ -26,6 +26,7 @@ export async function runGuestTests(opts: CliOptions): Promise<number> {
       process.stdout.write(`${mark} - ${k.release}: ${t.fullTitle}\n`);
       if (t.error) process.stdout.write(`  ${t.error.split('\n').join('\n  ')}\n`);
     }
+    if (r.tests.length > 0) process.stdout.write(`# ${k.release}: ${timeByFile(r.tests)}\n`);
     if (r.failure !== null) {
       failed++;
       process.stdout.write(`not ok - ${k.release}: suite did not complete\n  ${r.failure.split('\n').join('\n  ')}\n`);

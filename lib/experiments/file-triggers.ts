@@ -22,7 +22,7 @@ import type { StoreSnapshot } from '../device/store';
 import { FsyncHelper } from './fsync-helper';
 import type { PressureReady } from './pressure-child';
 import { memoryCgroup } from '../util/cgroup';
-import { sendIfAlive } from '../util/child';
+import { CHILD_START_TIMEOUT_MS, sendIfAlive } from '../util/child';
 
 export const FILE_TECHNIQUES = ['page_cache', 'deferred_io', 'control'] as const;
 export type FileTechnique = (typeof FILE_TECHNIQUES)[number];
@@ -379,7 +379,7 @@ async function measurePressure(o: Required<TriggerOptions>, devicePath: string |
   child.on('exit', (code, signal) => (ended = signal ?? `status ${code}`));
   const reader = Device.open(devicePath);
   try {
-    const ready = await waitMessage<PressureReady>(child, 20_000);
+    const ready = await waitMessage<PressureReady>(child, CHILD_START_TIMEOUT_MS);
     const id = BigInt(ready.id);
     const t0 = BigInt(ready.t0);
     const current = Number(fs.readFileSync(path.join(cgroup, 'memory.current'), 'utf8'));

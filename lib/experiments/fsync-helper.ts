@@ -10,6 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { describeStuck, snapshotStuck } from '../runner/stuck';
+import { CHILD_START_TIMEOUT_MS } from '../util/child';
 
 /** When the helper's fsync ran (CLOCK_MONOTONIC ns). */
 export interface FsyncTiming {
@@ -33,7 +34,7 @@ process.stdin.once('data', () => {
 `;
 
 /** How long the helper may take to start, and to answer after "go" (ms). */
-export const START_TIMEOUT_MS = 60_000;
+export const START_TIMEOUT_MS = CHILD_START_TIMEOUT_MS;
 export const FSYNC_TIMEOUT_MS = 30_000;
 
 export class FsyncHelper {

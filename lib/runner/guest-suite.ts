@@ -1,4 +1,5 @@
 /** Running the guest mocha suite inside the VM, one event per test. */
+import * as path from 'node:path';
 import Mocha from 'mocha';
 import type { GuestTest } from '../vm/job';
 
@@ -13,6 +14,7 @@ export function runGuestSuite(files: string[], onTest: (t: GuestTest) => void): 
         fullTitle: test.fullTitle(),
         state,
         durationMs: test.duration ?? 0,
+        ...(test.file ? { file: path.basename(test.file) } : {}),
         ...(err ? { error: err.stack ?? err.message } : {}),
       });
     runner.on('pass', (t) => record(t, 'passed'));

@@ -2,6 +2,13 @@
 import type { ChildProcess, Serializable } from 'node:child_process';
 
 /**
+ * How long a node child in a guest may take to start and say it is ready.
+ * It takes 2 to 5 s under TCG; the rest is room for the host holding a
+ * guest CPU, seen for 22 to 53 s on the project's machine (a VM itself).
+ */
+export const CHILD_START_TIMEOUT_MS = 60_000;
+
+/**
  * Sends `message` if the channel is still open. A child that died a moment
  * ago can still look alive (its exit event not yet delivered); sending then
  * fails with EPIPE, which without a callback is an 'error' event that

@@ -39,6 +39,8 @@ export interface GuestTest {
   fullTitle: string;
   state: 'passed' | 'failed' | 'pending';
   durationMs: number;
+  /** The guest test file's name ("45-file-triggers.test.js"). */
+  file?: string;
   error?: string;
 }
 

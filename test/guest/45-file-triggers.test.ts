@@ -51,7 +51,14 @@ describe(`writes through a mapping reach the backing store on ${os.release()}`, 
       it(`${technique} / ${trigger}`, async function () {
         // The helper's own deadlines come first, so a hang says whether it
         // was the helper's start or its fsync.
-        this.timeout(trigger === 'fsync-other-fd' ? START_TIMEOUT_MS + FSYNC_TIMEOUT_MS + 10_000 : 30_000);
+        // So do the pressure writer's start and bound.
+        const deadline =
+          trigger === 'fsync-other-fd'
+            ? START_TIMEOUT_MS + FSYNC_TIMEOUT_MS + 10_000
+            : trigger === 'pressure'
+              ? START_TIMEOUT_MS + 30_000
+              : 30_000;
+        this.timeout(deadline);
         const r = await measureTrigger(technique, trigger);
         if (this.test) this.test.title = `${technique} / ${trigger}: ${describeResult(r)}`;
         assert.equal(r.error, null, r.error ?? '');

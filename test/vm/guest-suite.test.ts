@@ -5,7 +5,7 @@
  */
 import * as assert from 'node:assert/strict';
 import Mocha from 'mocha';
-import { runGuestSuiteOn, SUITE_TIMEOUT_MS, type GuestSuiteRun } from '../../lib/runner/host-suite';
+import { runGuestSuiteOn, SUITE_TIMEOUT_MS, timeByFile, type GuestSuiteRun } from '../../lib/runner/host-suite';
 import { REQUIRED_SERIES } from '../../lib/vm/kernels';
 import { DEFAULT_VM } from '../../lib/vm/session';
 import { installedKernel } from '../installed-kernel';
@@ -33,6 +33,8 @@ for (const { series } of REQUIRED_SERIES) {
 
     it(`the guest suite ran to completion on ${installed.title}`, function () {
       assert.ok(run);
+      // Where the suite's minutes went, for the CI time budget.
+      process.stdout.write(`      ${timeByFile(run.tests)}\n`);
       assert.equal(run.failure, null, run.failure ?? '');
       assert.ok(run.tests.length > 0, 'the guest suite reported no tests');
     });
