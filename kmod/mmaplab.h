@@ -10,6 +10,7 @@
  *                     internal filesystem, a session's inode, writeback, flushes
  *   mmaplab_store.c   backing stores of the file-backed methods, kept by id
  *   mmaplab_pci.c     the PCI device whose BAR is the PCI_BAR allocator's memory
+ *   mmaplab_dmabuf.c  a session's buffer exported as a dma-buf
  *   mmaplab_compat.h  everything that differs between the target kernels
  */
 #ifndef _MMAPLAB_H
@@ -27,6 +28,7 @@
 #define MMAPLAB_CF_RESERVED_ANY	(MMAPLAB_CF_RESERVED | MMAPLAB_CF_RESERVED_KEPT)
 
 struct device;
+struct dma_buf;
 struct file;
 struct page;
 struct vm_area_struct;
@@ -96,6 +98,9 @@ struct mmaplab_counters {
 	atomic64_t periodic_runs;
 	atomic64_t flush_latency_last_ns;
 	atomic64_t flush_latency_max_ns;
+	/* DMA_BUF_IOCTL_SYNC on the session's dma-bufs */
+	atomic64_t dmabuf_cpu_begin;
+	atomic64_t dmabuf_cpu_end;
 };
 
 /*
@@ -134,6 +139,12 @@ struct mmaplab_session {
 	spinlock_t error_lock;
 	struct mmaplab_last_error last_error;
 	struct mmaplab_fileio *fio;
+	/*
+	 * The buffer's dma-buf while one lives (mmaplab_dmabuf.c), and the
+	 * reference to the session's file it holds. Both under @lock.
+	 */
+	struct dma_buf *dmabuf;
+	struct file *dmabuf_owner;
 };
 
 static inline bool mmaplab_session_configured(const struct mmaplab_session *s)
@@ -155,6 +166,7 @@ extern atomic_long_t mmaplab_nr_sessions;
 extern bool mmaplab_allow_hazards;
 extern unsigned long mmaplab_max_size;
 struct device *mmaplab_dma_device(void);
+int mmaplab_session_mmap(struct mmaplab_session *s, struct vm_area_struct *vma, const char *what);
 
 /* mmaplab_pci.c */
 int mmaplab_pci_init(void);
@@ -226,6 +238,9 @@ int mmaplab_file_fsync(struct file *file, loff_t start, loff_t end, int datasync
 struct mmaplab_kstore *mmaplab_file_store(struct mmaplab_session *s);
 int mmaplab_page_cache_mmap(struct mmaplab_session *s, struct vm_area_struct *vma);
 int mmaplab_defio_mmap(struct mmaplab_session *s, struct vm_area_struct *vma);
+
+/* mmaplab_dmabuf.c */
+int mmaplab_ioctl_dmabuf(struct mmaplab_session *s, struct file *file, void __user *argp);
 
 /* mmaplab_store.c */
 struct mmaplab_kstore *mmaplab_store_create(size_t size, void *data, kuid_t owner);

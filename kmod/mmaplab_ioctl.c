@@ -9,6 +9,7 @@
  * last operation failed; FREE_WHILE_MAPPED is a hazard. STORE reads a
  * backing store and FLUSH sends dirty pages to it (the file-backed methods,
  * mmaplab_file.c). COUNTERS reports the whole module's allocations.
+ * DMABUF exports the buffer as a dma-buf (mmaplab_dmabuf.c).
  *
  * STORE by id is the one ioctl that reaches beyond the caller's session:
  * it reads only a store the session's opener owns, unless the session was
@@ -42,6 +43,7 @@
  *   -EOPNOTSUPP  FAULT_AROUND: this kernel cannot fault around safely
  *   -EPERM       HAZARD_DISABLED: a hazard without allow_hazards=1
  *                HAZARD_CAP: a hazard without CAP_SYS_ADMIN
+ *   -EBUSY       EXPORTED: CONFIGURE while a dma-buf of the buffer lives
  *   -EBUSY       MAPPED: CONFIGURE while the buffer is still mapped
  *   -EINVAL      BAD_SIZE: PCI_BAR larger than the BAR
  *   -ENODEV      NO_DEVICE: PCI_BAR without a device bound to the module
@@ -335,6 +337,13 @@ static int mmaplab_ioctl_configure(struct mmaplab_session *s, struct file *file,
 		return ret;
 
 	mutex_lock(&s->lock);
+
+	/* a dma-buf describes this buffer to whoever holds it */
+	if (s->dmabuf) {
+		ret = mmaplab_fail(s, -EBUSY, MMAPLAB_REASON_EXPORTED,
+				   "a dma-buf of the buffer is still open");
+		goto out_unlock;
+	}
 
 	/* a mapped buffer is in use by page tables we do not control */
 	if (atomic_read(&s->nr_mappings)) {
@@ -894,6 +903,8 @@ long mmaplab_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return mmaplab_ioctl_device_dma(s, argp);
 	case MMAPLAB_IOC_SHMEM_PIN:
 		return mmaplab_ioctl_shmem_pin(s, argp);
+	case MMAPLAB_IOC_DMABUF:
+		return mmaplab_ioctl_dmabuf(s, file, argp);
 	default:
 		return -ENOTTY;
 	}

@@ -72,20 +72,25 @@ struct device *mmaplab_dma_device(void)
 /*
  * Not configured yet, or freed by FREE_WHILE_MAPPED, is -ENODEV: there is no
  * buffer behind the file to map, which is what mmap(2) documents ENODEV for.
+ * The device's ->mmap and its dma-buf's both come here.
  */
-static int mmaplab_mmap(struct file *file, struct vm_area_struct *vma)
+int mmaplab_session_mmap(struct mmaplab_session *s, struct vm_area_struct *vma, const char *what)
 {
-	struct mmaplab_session *s = file->private_data;
 	int ret;
 
 	mutex_lock(&s->lock);
-	ret = mmaplab_buf_usable(s, "mmap");
+	ret = mmaplab_buf_usable(s, what);
 	if (!ret)
 		ret = mmaplab_map_mmap(s, vma);
 	if (!ret)
 		mmaplab_succeed(s);
 	mutex_unlock(&s->lock);
 	return ret;
+}
+
+static int mmaplab_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	return mmaplab_session_mmap(file->private_data, vma, "mmap");
 }
 
 /*

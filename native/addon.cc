@@ -11,6 +11,8 @@ static Napi::Object InitMmaplab(Napi::Env env, Napi::Object exports)
 	exports.Set("open", Napi::Function::New(env, Open, "open"));
 	exports.Set("close", Napi::Function::New(env, Close, "close"));
 	exports.Set("dup", Napi::Function::New(env, Dup, "dup"));
+	exports.Set("memfdCreate", Napi::Function::New(env, MemfdCreate, "memfdCreate"));
+	exports.Set("addSeals", Napi::Function::New(env, AddSeals, "addSeals"));
 	exports.Set("ioctl", Napi::Function::New(env, Ioctl, "ioctl"));
 	exports.Set("ioctlNoArg", Napi::Function::New(env, IoctlNoArg, "ioctlNoArg"));
 	exports.Set("ioctlWithArray", Napi::Function::New(env, IoctlWithArray, "ioctlWithArray"));

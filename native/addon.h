@@ -45,6 +45,8 @@ uint64_t ArgSafeUint(const Napi::CallbackInfo &info, size_t i, const char *name)
 Napi::Value Open(const Napi::CallbackInfo &info);
 Napi::Value Close(const Napi::CallbackInfo &info);
 Napi::Value Dup(const Napi::CallbackInfo &info);
+Napi::Value MemfdCreate(const Napi::CallbackInfo &info);
+Napi::Value AddSeals(const Napi::CallbackInfo &info);
 Napi::Value Ioctl(const Napi::CallbackInfo &info);
 Napi::Value IoctlNoArg(const Napi::CallbackInfo &info);
 Napi::Value IoctlWithArray(const Napi::CallbackInfo &info);

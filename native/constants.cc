@@ -7,6 +7,9 @@
 // checks lib/device/layout.ts against this object, so the two cannot drift.
 #include "addon.h"
 
+#include <linux/dma-buf.h>
+#include <linux/dma-heap.h>
+#include <linux/udmabuf.h>
 #include <linux/mmaplab.h>
 
 #include <cstddef>
@@ -62,6 +65,7 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	num(ioctl, "COUNTERS", MMAPLAB_IOC_COUNTERS);
 	num(ioctl, "DEVICE_DMA", MMAPLAB_IOC_DEVICE_DMA);
 	num(ioctl, "SHMEM_PIN", MMAPLAB_IOC_SHMEM_PIN);
+	num(ioctl, "DMABUF", MMAPLAB_IOC_DMABUF);
 
 	num(ioc, "NRBITS", _IOC_NRBITS);
 	num(ioc, "TYPEBITS", _IOC_TYPEBITS);
@@ -171,6 +175,13 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	FIELD(mmaplab_shmem_pin, pin);
 	FIELD(mmaplab_shmem_pin, reserved);
 	FIELD(mmaplab_shmem_pin, from_swap);
+	STRUCT(mmaplab_dmabuf);
+	FIELD(mmaplab_dmabuf, op);
+	FIELD(mmaplab_dmabuf, fd);
+	FIELD(mmaplab_dmabuf, cpu_begin);
+	FIELD(mmaplab_dmabuf, cpu_end);
+	FIELD(mmaplab_dmabuf, alive);
+	FIELD(mmaplab_dmabuf, reserved);
 #undef FIELD
 #undef STRUCT
 
@@ -235,6 +246,7 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	ENUM(REASON_NO_DEVICE);
 	ENUM(REASON_DEVICE_BUSY);
 	ENUM(REASON_UNPINNED);
+	ENUM(REASON_EXPORTED);
 	ENUM(REASON_COUNT);
 	ENUM(PATH_NONE);
 	ENUM(PATH_WRITEBACK);
@@ -250,6 +262,8 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	ENUM(PATH_COUNT);
 	ENUM(DMA_TO_DEVICE);
 	ENUM(DMA_FROM_DEVICE);
+	ENUM(DMABUF_QUERY);
+	ENUM(DMABUF_EXPORT);
 #undef ENUM
 
 	// Bit flags: CONFIGURE's flags, mmaplab_info.flags, mmaplab_page_info.flags.
@@ -283,6 +297,22 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	num(sys, "MAP_FIXED_NOREPLACE", MAP_FIXED_NOREPLACE);
 	num(sys, "MAP_ANONYMOUS", MAP_ANONYMOUS);
 	num(sys, "MAP_POPULATE", MAP_POPULATE);
+	// memfds and their seals, for udmabuf.
+	num(sys, "MFD_CLOEXEC", MFD_CLOEXEC);
+	num(sys, "MFD_ALLOW_SEALING", MFD_ALLOW_SEALING);
+	num(sys, "F_SEAL_SHRINK", F_SEAL_SHRINK);
+	num(sys, "F_SEAL_GROW", F_SEAL_GROW);
+	num(sys, "F_SEAL_WRITE", F_SEAL_WRITE);
+	// The kernel's own dma-buf exporters: udmabuf and the DMA heaps.
+	num(sys, "UDMABUF_CREATE", UDMABUF_CREATE);
+	num(sys, "UDMABUF_FLAGS_CLOEXEC", UDMABUF_FLAGS_CLOEXEC);
+	num(sys, "DMA_HEAP_IOCTL_ALLOC", DMA_HEAP_IOCTL_ALLOC);
+	// The dma-buf uapi (<linux/dma-buf.h>): CPU access to an exported buffer.
+	num(sys, "DMA_BUF_IOCTL_SYNC", DMA_BUF_IOCTL_SYNC);
+	num(sys, "DMA_BUF_SYNC_READ", DMA_BUF_SYNC_READ);
+	num(sys, "DMA_BUF_SYNC_WRITE", DMA_BUF_SYNC_WRITE);
+	num(sys, "DMA_BUF_SYNC_START", DMA_BUF_SYNC_START);
+	num(sys, "DMA_BUF_SYNC_END", DMA_BUF_SYNC_END);
 	num(sys, "O_RDONLY", O_RDONLY);
 	num(sys, "O_WRONLY", O_WRONLY);
 	num(sys, "O_RDWR", O_RDWR);

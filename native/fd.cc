@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
-// open / close / ioctl. The ioctls are generic: the caller passes a
+// open / close / ioctl, and memfds with their seals. The ioctls are generic: the caller passes a
 // Uint8Array holding the struct (encoded by lib/device/layout.ts) and the
 // kernel reads and writes it in place. ioctlNoArg() is for _IO requests;
 // ioctlWithArray() is for a struct that carries a user pointer to an array,
@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <string>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <vector>
 
@@ -84,6 +85,38 @@ Napi::Value Dup(const Napi::CallbackInfo &info)
 	if (copy < 0)
 		ThrowErrno(info.Env(), errno, "dup");
 	return Napi::Number::New(info.Env(), copy);
+}
+
+// memfdCreate(name: string, flags: number) -> fd: memfd_create(2), the
+// shmem file udmabuf turns into a dma-buf.
+Napi::Value MemfdCreate(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+
+	CheckArgCount(info, 2);
+	if (!info[0].IsString())
+		ThrowArg(env, "ERR_INVALID_ARG_TYPE", "name", "of type string");
+	std::string name = info[0].As<Napi::String>().Utf8Value();
+	if (name.find('\0') != std::string::npos)
+		ThrowArg(env, "ERR_INVALID_ARG_VALUE", "name", "a string without null bytes");
+	uint32_t flags = ArgUint32(info, 1, "flags");
+
+	int fd = memfd_create(name.c_str(), flags);
+	if (fd < 0)
+		ThrowErrno(env, errno, "memfd_create");
+	return Napi::Number::New(env, fd);
+}
+
+// addSeals(fd: number, seals: number) -> undefined: fcntl(F_ADD_SEALS).
+Napi::Value AddSeals(const Napi::CallbackInfo &info)
+{
+	CheckArgCount(info, 2);
+	int fd = ArgInt32(info, 0, "fd");
+	int seals = ArgInt32(info, 1, "seals");
+
+	if (fcntl(fd, F_ADD_SEALS, seals) < 0)
+		ThrowErrno(info.Env(), errno, "fcntl");
+	return info.Env().Undefined();
 }
 
 // ioctl(fd: number, request: number, arg: Uint8Array) -> number

@@ -35,6 +35,8 @@ import {
   DEVICE_DMA_LAYOUT,
   SHMEM_PIN_LAYOUT,
   DMA_DIRECTIONS,
+  DMABUF_LAYOUT,
+  DMABUF_OPS,
   type DmaDirection,
   encode,
   enumName,
@@ -63,6 +65,7 @@ import {
   type StructValues,
   VERIFY_LAYOUT,
 } from './layout';
+import { DmaBuf, type DmaBufState } from './dmabuf';
 import { mapFd, type Mapping, type Placement, type Protection } from './mapping';
 import { native, nativeConstants, type RequestName } from './native';
 import { storeFromStruct, storePageFromStruct, storeRequest, type StoreOptions, type StorePage, type StoreSnapshot } from './store';
@@ -528,8 +531,30 @@ export class Device {
    * `err.mmaplab`.
    */
   map(options: MapOptions = {}): Mapping {
+    return this.#mapFd(this.fd, options);
+  }
+
+  /**
+   * DMABUF EXPORT: the buffer as a dma-buf, a descriptor of its own (the
+   * one already exported while it lives, another descriptor of it). The
+   * session stays alive, and CONFIGURE is refused ('exported'), until every
+   * descriptor and mapping of the dma-buf is gone. Refused for the
+   * file-backed techniques ('combination').
+   */
+  exportDmaBuf(): DmaBuf {
+    const out = this.#explained(() => this.#ioctl('DMABUF', DMABUF_LAYOUT, dmabufRequest(DMABUF_OPS.export)));
+    return new DmaBuf(out.fd, (fd, options) => this.#mapFd(fd, options));
+  }
+
+  /** DMABUF QUERY: whether a dma-buf of the buffer lives, and the DMA_BUF_IOCTL_SYNC calls it had. */
+  dmaBufState(): DmaBufState {
+    const out = this.#ioctl('DMABUF', DMABUF_LAYOUT, dmabufRequest(DMABUF_OPS.query));
+    return { alive: out.alive !== 0, cpuBegin: Number(out.cpu_begin), cpuEnd: Number(out.cpu_end) };
+  }
+
+  /** mmap(2) of `fd`, a descriptor of this session (the device's, or its dma-buf's). */
+  #mapFd(fd: number, options: MapOptions): Mapping {
     if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
-    const fd = this.fd;
     const offset = options.offset ?? 0;
     let length = options.length;
     if (length === undefined) {
@@ -839,6 +864,10 @@ export class Device {
       throw err;
     }
   }
+}
+
+function dmabufRequest(op: number): StructValues<typeof DMABUF_LAYOUT> {
+  return { op, fd: -1, cpu_begin: 0n, cpu_end: 0n, alive: 0, reserved: 0 };
 }
 
 /** struct mmaplab_stats to the API's object. */

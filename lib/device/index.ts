@@ -65,6 +65,7 @@ export {
   type RangeOptions,
   type RemapOptions,
 } from './mapping';
+export { type CpuAccess, DmaBuf, type DmaBufState, SYSTEM_HEAP_PATH, systemHeapBuffer, UDMABUF_PATH, udmabufOf } from './dmabuf';
 export { type Support, support } from './support';
 export {
   clearSoftDirty,

@@ -183,6 +183,15 @@ export const SHMEM_PIN_LAYOUT = {
   fields: { pin: u32(0), reserved: u32(4), from_swap: u64(8) },
 } as const satisfies StructLayout;
 
+export const DMABUF_LAYOUT = {
+  name: 'mmaplab_dmabuf',
+  size: 32,
+  fields: { op: u32(0), fd: s32(4), cpu_begin: u64(8), cpu_end: u64(16), alive: u32(24), reserved: u32(28) },
+} as const satisfies StructLayout;
+
+/** enum mmaplab_dmabuf_op. */
+export const DMABUF_OPS = { query: 0, export: 1 } as const;
+
 /** enum mmaplab_dma_direction: which way DEVICE_DMA moves the buffer. */
 export const DMA_DIRECTIONS = { 'to-device': 1, 'from-device': 2 } as const;
 export type DmaDirection = keyof typeof DMA_DIRECTIONS;
@@ -211,6 +220,7 @@ export const STRUCT_LAYOUTS: readonly StructLayout[] = [
   MODULE_COUNTERS_LAYOUT,
   DEVICE_DMA_LAYOUT,
   SHMEM_PIN_LAYOUT,
+  DMABUF_LAYOUT,
 ];
 
 /* enum mmaplab_alloc / enum mmaplab_method / enum mmaplab_cache, by the names the API uses. */
@@ -285,6 +295,8 @@ export const REASONS = {
   'device-busy': 21,
   /** A shmem buffer whose pages SHMEM_PIN gave back to the object. */
   unpinned: 22,
+  /** CONFIGURE while a dma-buf of the buffer is still open. */
+  exported: 23,
 } as const;
 export type ReasonName = keyof typeof REASONS;
 type DashToUnderscore<S extends string> = S extends `${infer A}-${infer B}` ? `${A}_${DashToUnderscore<B>}` : S;
@@ -409,6 +421,7 @@ export const REQUESTS: Readonly<Record<RequestName, number>> = {
   COUNTERS: ioc(IOC.READ, IOC_MAGIC, 10, MODULE_COUNTERS_LAYOUT.size),
   DEVICE_DMA: ioc(IOC.READ | IOC.WRITE, IOC_MAGIC, 11, DEVICE_DMA_LAYOUT.size),
   SHMEM_PIN: ioc(IOC.READ | IOC.WRITE, IOC_MAGIC, 12, SHMEM_PIN_LAYOUT.size),
+  DMABUF: ioc(IOC.READ | IOC.WRITE, IOC_MAGIC, 13, DMABUF_LAYOUT.size),
 };
 
 const LITTLE_ENDIAN = os.endianness() === 'LE';
@@ -540,6 +553,8 @@ export function describedConstants(): DescribedConstants {
   addEnum('PATH', PATHS);
   // enum mmaplab_dma_direction has no COUNT
   for (const [name, value] of Object.entries(DMA_DIRECTIONS)) enums[`DMA_${name.toUpperCase().replaceAll('-', '_')}`] = value;
+  // nor has enum mmaplab_dmabuf_op
+  for (const [name, value] of Object.entries(DMABUF_OPS)) enums[`DMABUF_${name.toUpperCase()}`] = value;
   const flags: Record<string, number> = { CF_ALL: CONFIG_FLAGS_ALL };
   for (const [name, value] of Object.entries(CONFIG_FLAGS)) flags[`CF_${name}`] = value;
   for (const [name, value] of Object.entries(INFO_FLAGS)) flags[`INFO_${name}`] = value;

@@ -27,7 +27,8 @@ export type RequestName =
   | 'FLUSH'
   | 'COUNTERS'
   | 'DEVICE_DMA'
-  | 'SHMEM_PIN';
+  | 'SHMEM_PIN'
+  | 'DMABUF';
 export type StructName =
   | 'mmaplab_config'
   | 'mmaplab_fill'
@@ -40,7 +41,8 @@ export type StructName =
   | 'mmaplab_store'
   | 'mmaplab_module_counters'
   | 'mmaplab_device_dma'
-  | 'mmaplab_shmem_pin';
+  | 'mmaplab_shmem_pin'
+  | 'mmaplab_dmabuf';
 /** 'mmaplab_config.alloc' and so on: every field of every struct. */
 export type FieldKey = `${StructName}.${string}`;
 export type IocConstantName =
@@ -54,7 +56,8 @@ export type EnumName =
   | `CACHE_${Uppercase<CacheName>}` | 'CACHE_COUNT'
   | `REASON_${Uppercase<ReasonConstantSuffix>}` | 'REASON_COUNT'
   | `PATH_${Uppercase<PathName>}` | 'PATH_COUNT'
-  | 'DMA_TO_DEVICE' | 'DMA_FROM_DEVICE';
+  | 'DMA_TO_DEVICE' | 'DMA_FROM_DEVICE'
+  | 'DMABUF_QUERY' | 'DMABUF_EXPORT';
 /** MMAPLAB_CF_*, MMAPLAB_INFO_*, MMAPLAB_PAGE_* without the prefix. */
 export type FlagName =
   | 'CF_FAULT_AROUND' | 'CF_RESERVED' | 'CF_RESERVED_KEPT' | 'CF_SPLITTABLE' | 'CF_ALL'
@@ -64,6 +67,9 @@ export type FlagName =
 export type SysConstantName =
   | 'PROT_NONE' | 'PROT_READ' | 'PROT_WRITE' | 'PROT_EXEC'
   | 'MAP_SHARED' | 'MAP_PRIVATE' | 'MAP_FIXED' | 'MAP_FIXED_NOREPLACE' | 'MAP_ANONYMOUS' | 'MAP_POPULATE'
+  | 'DMA_BUF_IOCTL_SYNC' | 'DMA_BUF_SYNC_READ' | 'DMA_BUF_SYNC_WRITE' | 'DMA_BUF_SYNC_START' | 'DMA_BUF_SYNC_END'
+  | 'MFD_CLOEXEC' | 'MFD_ALLOW_SEALING' | 'F_SEAL_SHRINK' | 'F_SEAL_GROW' | 'F_SEAL_WRITE'
+  | 'UDMABUF_CREATE' | 'UDMABUF_FLAGS_CLOEXEC' | 'DMA_HEAP_IOCTL_ALLOC'
   | 'O_RDONLY' | 'O_WRONLY' | 'O_RDWR' | 'O_CLOEXEC' | 'O_NONBLOCK'
   | 'MS_ASYNC' | 'MS_SYNC' | 'MS_INVALIDATE'
   | 'MADV_NORMAL' | 'MADV_RANDOM' | 'MADV_SEQUENTIAL' | 'MADV_WILLNEED' | 'MADV_DONTNEED'
@@ -118,6 +124,10 @@ export interface NativeAddon {
    * the struct: never pass INFO with a non-zero pages_ptr through it (use
    * ioctlWithArray(), which owns that field).
    */
+  /** memfd_create(2). */
+  memfdCreate(name: string, flags: number): number;
+  /** fcntl(F_ADD_SEALS). */
+  addSeals(fd: number, seals: number): void;
   ioctl(fd: number, request: number, arg: Uint8Array): number;
   /**
    * ioctl(2) of an _IO request (no data direction): the kernel's argument is

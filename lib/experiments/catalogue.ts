@@ -140,6 +140,7 @@ export interface CellOptions {
   faultAround?: boolean;
   reserved?: 'cleared' | 'kept';
   splittable?: boolean;
+  via?: 'dmabuf';
 }
 
 export function cellId(alloc: AllocName, method: MethodName, size: number, o: CellOptions = {}): string {
@@ -148,6 +149,7 @@ export function cellId(alloc: AllocName, method: MethodName, size: number, o: Ce
   if (o.faultAround) parts.push('fault-around');
   if (o.reserved !== undefined) parts.push(o.reserved === 'kept' ? 'reserved-kept' : 'reserved');
   if (o.splittable === true) parts.push('splittable');
+  if (o.via === 'dmabuf') parts.push('dmabuf');
   return parts.join('/');
 }
 
@@ -178,6 +180,7 @@ export function makeCell(alloc: AllocName, method: MethodName, size: number, o: 
     o.reserved === 'cleared' ? 'pages marked reserved, cleared before the free' : '',
     o.reserved === 'kept' ? 'pages left reserved when freed' : '',
     o.splittable === true ? 'VMA left splittable' : '',
+    o.via === 'dmabuf' ? 'through a dma-buf of the buffer' : '',
   ]
     .filter((x) => x !== '')
     .join(', ');
@@ -194,6 +197,7 @@ export function makeCell(alloc: AllocName, method: MethodName, size: number, o: 
     ...(o.use !== undefined ? { use: o.use } : {}),
     ...(o.reserved !== undefined ? { reserved: o.reserved } : {}),
     ...(o.splittable === true ? { splittable: true as const } : {}),
+    ...(o.via === 'dmabuf' ? { via: 'dmabuf' as const } : {}),
     title:
       `${alloc} (${sizeLabel(size)}) mapped with ${method}` +
       (extras ? ` (${extras})` : '') +
@@ -272,6 +276,16 @@ function build(): CellSpec[] {
       makeCell('pci_bar', method, 16 * KIB, { scenario: 'partial-munmap' }),
       makeCell('pci_bar', method, 16 * KIB, { scenario: 'partial-munmap', splittable: true }),
     );
+  }
+  // The same mappings made through a dma-buf of the buffer, as a GPU or
+  // camera driver hands its memory out: every safe pair at its sizes, and
+  // the scenarios of the scenario pairs. (The file-backed techniques, which
+  // the module refuses to export, are not matrix cells.)
+  for (const [alloc, method] of SAFE_PAIRS) {
+    for (const size of SIZES[alloc]) cells.push(makeCell(alloc, method, size, { via: 'dmabuf' }));
+  }
+  for (const [alloc, method] of SCENARIO_PAIRS) {
+    for (const scenario of PAIR_SCENARIOS) cells.push(makeCell(alloc, method, 16 * KIB, { scenario, via: 'dmabuf' }));
   }
   // What programs do with a mapping: every use on one allocator per technique;
   // the huge-page ones at 2 MiB on every safe pair, since there whether the

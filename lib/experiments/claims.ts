@@ -15,6 +15,8 @@ import type { MatrixReport, ReportCell } from '../report/schema';
 import { reportKernels } from '../report/view';
 import { CATALOGUE, RESERVABLE_ALLOCATORS, SIZES } from './catalogue';
 import { PFN_METHODS } from './support';
+import { seriesOf } from '../vm/kernels';
+import { expectationFor, withoutDmabuf } from './expectations';
 import type { CellResult, CellSpec } from './types';
 
 export type ClaimSource = 'folklore' | 'API contract';
@@ -72,7 +74,8 @@ const INSERT_METHODS: readonly string[] = ['vm_insert_page', 'vm_insert_pages', 
 const KERNEL_FAILURES: readonly string[] = ['kernel-complaint', 'oops', 'panic', 'hang'];
 
 /** Ordinary use: map, read, write, unmap (in either order). */
-const ordinaryUse = (c: CellSpec): boolean => (c.scenario === 'basic' || c.scenario === 'write-first') && c.reserved === undefined;
+const ordinaryUse = (c: CellSpec): boolean =>
+  (c.scenario === 'basic' || c.scenario === 'write-first') && c.reserved === undefined && c.via === undefined;
 const slabKmalloc = (c: CellSpec): boolean => c.alloc === 'kmalloc' && c.size <= SLAB_MAX;
 
 /** A run that tells nothing about the kernel: mmaplab failed, or the module's hazard gate refused. */
@@ -210,6 +213,7 @@ export const CLAIMS: readonly Claim[] = [
       RESERVABLE_ALLOCATORS.includes(c.alloc) &&
       c.scenario === 'basic' &&
       c.cache === 'wb' &&
+      c.via === undefined &&
       SIZES[c.alloc].includes(c.size) &&
       !c.hazard,
     holds: (run) => (run.cell.reserved === 'cleared' ? (works(run) === false ? false : null) : goesWrong(run)),
@@ -221,6 +225,27 @@ export const CLAIMS: readonly Claim[] = [
     test: 'buffers freed with PG_reserved left set (order-0 pages and high-order blocks); holds when the kernel complains',
     cells: (c) => c.reserved === 'kept',
     holds: kernelBreaks,
+  },
+  {
+    id: 'dmabuf-needs-pfnmap',
+    text: 'a dma-buf exporter must map its buffer as pfns (VM_PFNMAP): the dma-buf core rejects a mapping of struct pages',
+    source: 'folklore',
+    test:
+      'the dma-buf twins of the page-based techniques (fault_page, vm_insert_page*, vm_map_pages, ' +
+      'remap_vmalloc_range) on every allocator they map; holds when the kernel complains or refuses what it ' +
+      'maps through the device, fails when the mapping works',
+    cells: (c) =>
+      c.via === 'dmabuf' &&
+      c.scenario === 'basic' &&
+      !(PFN_METHODS as readonly string[]).includes(c.method) &&
+      SIZES[c.alloc].includes(c.size) &&
+      !c.hazard,
+    holds: (run) => {
+      if (uninformative(run)) return null;
+      // A refusal the twin through the device gets too (slab pages, say) is not the dma-buf's.
+      if (run.verdict === 'refused' && expectationFor(withoutDmabuf(run.cell), seriesOf(run.kernel))?.verdict === 'refused') return null;
+      return run.verdict !== 'ok';
+    },
   },
   {
     id: 'fault-without-get-page',

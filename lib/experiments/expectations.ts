@@ -462,6 +462,7 @@ export function expectationFor(cell: CellSpec, series: string): (Expectation & {
   if (!(ALLOCATORS as readonly string[]).includes(cell.alloc) || !(METHODS as readonly string[]).includes(cell.method)) {
     return undefined;
   }
+  if (cell.via === 'dmabuf') return dmabufLikeItsTwin(cell, series);
   if (cell.reserved === 'cleared') return reservedLikeItsTwin(cell, series);
   const rule = RULES.find((r) => (r.series === '*' || r.series === series) && r.matches(cell));
   if (!rule) return undefined;
@@ -501,6 +502,45 @@ function reservedLikeItsTwin(cell: CellSpec, series: string): (Expectation & { n
     reason:
       'SetPageReserved is read by no mapping path (vm_insert_page*, remap_pfn_range, the fault path, GUP, zap) and ' +
       `is cleared before the free, so the cell comes out as without it: ${e.reason}`,
+  };
+}
+
+/** The cell mapped through the device's own descriptor: its dma-buf twin's A. */
+export function withoutDmabuf(cell: CellSpec): CellSpec {
+  const { via: _via, ...plain } = cell;
+  return { ...plain, id: plain.id.replace(/\/dmabuf$/, '') };
+}
+
+/**
+ * A cell mapped through a dma-buf is predicted to come out as its twin
+ * mapped through the device (read in both kernels' drivers/dma-buf before
+ * the first run): the fd's mmap (dma_buf_mmap_internal) checks only that
+ * the range fits the dma-buf's size and calls the exporter's ->mmap with
+ * the VMA as it is, and neither the dma-buf core nor mm/ looks at what the
+ * VMA's file is afterwards. The one difference: a range past the buffer's
+ * end is refused by that size check, before the module sees it, with the
+ * same EINVAL (and no reason from the module).
+ */
+function dmabufLikeItsTwin(cell: CellSpec, series: string): (Expectation & { name: string }) | undefined {
+  if (cell.scenario === 'past-end') {
+    return {
+      name: 'dmabuf-core-checks-the-size',
+      series: '*',
+      verdict: 'refused',
+      detail: 'EINVAL',
+      reason:
+        "dma_buf_mmap_internal refuses a range past the dma-buf's size with EINVAL before calling the " +
+        "exporter's ->mmap, so the module never sees the request (LAST_ERROR stays empty)",
+    };
+  }
+  const e = expectationFor(withoutDmabuf(cell), series);
+  if (e === undefined) return undefined;
+  return {
+    ...e,
+    name: `dmabuf-maps-as-the-device (${e.name})`,
+    reason:
+      "the dma-buf's mmap hands the VMA to the exporter's ->mmap unchanged and nothing looks at the VMA's file " +
+      `afterwards, so the cell comes out as mapped through the device: ${e.reason}`,
   };
 }
 

@@ -121,6 +121,13 @@ export interface CellSpec {
    * refusal to split the VMA (a hazard). Absent: the refusal is there.
    */
   splittable?: true;
+  /**
+   * 'dmabuf': the buffer is exported as a dma-buf and mapped through the
+   * dma-buf's descriptor (its CPU access bracketed with DMA_BUF_IOCTL_SYNC),
+   * as userspace of a GPU or camera driver maps it. Absent: through the
+   * device's own descriptor.
+   */
+  via?: 'dmabuf';
   /** One line for people. */
   title: string;
 }
@@ -163,6 +170,8 @@ export const PROBE_STEPS = [
   'close',
   'use',
   'device',
+  'export',
+  'sync',
 ] as const;
 export type ProbeStep = (typeof PROBE_STEPS)[number];
 
@@ -229,6 +238,20 @@ export interface ProbeObservation {
    * and in older reports.
    */
   deviceSide?: DeviceSide;
+  /**
+   * Cells mapped through a dma-buf: the DMA_BUF_IOCTL_SYNC calls the probe
+   * made, and what the module counted of them (DMABUF QUERY) before the
+   * descriptors were closed. Absent for other cells and in older reports.
+   */
+  dmabuf?: DmaBufObservation;
+}
+
+/** DMA_BUF_IOCTL_SYNC as made and as the exporter saw it. */
+export interface DmaBufObservation {
+  begun: number;
+  ended: number;
+  seenBegin: number;
+  seenEnd: number;
 }
 
 /** The device's view of the buffer, and how it was had ('via'). */

@@ -28,8 +28,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { DEFAULT_DEVICE_PATH, Device, type MapOptions, MAX_PAGE_INFO, failureReason } from '../device/device';
+import type { DmaBuf } from '../device/dmabuf';
 import { isSyscallError } from '../device/errors';
-import { encode, FILL_LAYOUT, IOC_MAGIC, ioc, REQUESTS, SHMEM_PIN_LAYOUT, STORE_LAYOUT, VERIFY_LAYOUT } from '../device/layout';
+import { DMABUF_LAYOUT, encode, FILL_LAYOUT, IOC_MAGIC, ioc, REQUESTS, SHMEM_PIN_LAYOUT, STORE_LAYOUT, VERIFY_LAYOUT } from '../device/layout';
 import { freeAddress, type Mapping } from '../device/mapping';
 import { native, nativeConstants } from '../device/native';
 import { storeRequest } from '../device/store';
@@ -78,6 +79,8 @@ export class FuzzTarget {
   readonly devicePath: string;
   readonly sessions: (Device | null)[] = Array.from({ length: SESSION_SLOTS }, () => null);
   readonly maps: (Mapping | null)[] = Array.from({ length: MAP_SLOTS }, () => null);
+  /** Each session slot's latest dma-buf descriptor (it outlives the session's own). */
+  readonly dmabufs: (DmaBuf | null)[] = Array.from({ length: SESSION_SLOTS }, () => null);
   readonly #page: number;
   readonly #background = new Set<Background>();
   readonly #onSettled: (op: FuzzOp, outcome: Outcome) => void;
@@ -150,6 +153,7 @@ export class FuzzTarget {
       case 'munmap-range':
       case 'mremap':
       case 'mprotect':
+      case 'mmap-dmabuf':
         mapping = this.maps[op.m] ?? null;
         break;
       default:
@@ -184,6 +188,8 @@ export class FuzzTarget {
     await this.settle();
     for (let m = 0; m < MAP_SLOTS; m++) this.#dropMap(m);
     for (let s = 0; s < SESSION_SLOTS; s++) {
+      this.dmabufs[s]?.close();
+      this.dmabufs[s] = null;
       this.sessions[s]?.close();
       this.sessions[s] = null;
     }
@@ -458,6 +464,43 @@ export class FuzzTarget {
         if (op.pin === 0) dev.unpinPages();
         else if (op.pin === 1) dev.pinPages();
         else native().ioctl(dev.fd, REQUESTS.SHMEM_PIN, encode(SHMEM_PIN_LAYOUT, { pin: op.pin, reserved: 0, from_swap: 0n }));
+        return OK;
+      }
+      case 'dmabuf': {
+        const dev = this.#session(op.s);
+        if (dev === null) return SKIP;
+        if (op.action === 'query') {
+          dev.dmaBufState();
+        } else if (op.action === 'bad-op' || op.action === 'bad-reserved') {
+          // op EXPORT + 1, or QUERY with a reserved bit: both must be refused.
+          const bad = op.action === 'bad-op' ? { op: 2, reserved: 0 } : { op: 0, reserved: 1 };
+          native().ioctl(dev.fd, REQUESTS.DMABUF, encode(DMABUF_LAYOUT, { ...bad, fd: -1, cpu_begin: 0n, cpu_end: 0n, alive: 0 }));
+          return { result: 'violation', detail: `DMABUF accepted op ${bad.op} reserved ${bad.reserved}` };
+        } else {
+          const buf = dev.exportDmaBuf();
+          this.dmabufs[op.s]?.close();
+          this.dmabufs[op.s] = buf;
+        }
+        return OK;
+      }
+      case 'dmabuf-close': {
+        const buf = this.dmabufs[op.s] ?? null;
+        if (buf === null) return SKIP;
+        this.dmabufs[op.s] = null;
+        buf.close();
+        return OK;
+      }
+      case 'dmabuf-sync': {
+        const buf = this.dmabufs[op.s] ?? null;
+        if (buf === null) return SKIP;
+        buf.syncRaw(BigInt(op.flags));
+        return OK;
+      }
+      case 'mmap-dmabuf': {
+        const buf = this.dmabufs[op.s] ?? null;
+        if (buf === null) return SKIP;
+        this.#dropMap(op.m);
+        this.maps[op.m] = buf.map({ offset: op.offset, length: op.length, prot: op.prot, private: op.private });
         return OK;
       }
       case 'fsync': {

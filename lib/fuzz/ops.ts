@@ -148,6 +148,18 @@ export type FuzzOp =
   | { op: 'flush'; s: number }
   /** SHMEM_PIN of session s: 0 gives a shmem buffer's pages back to the object, 1 takes them again, others are refused. */
   | { op: 'shmem-pin'; s: number; pin: number }
+  /**
+   * DMABUF of session s: EXPORT (its dma-buf's new descriptor replaces the
+   * slot's), QUERY, or a request the module must refuse (an unknown op or
+   * a reserved bit).
+   */
+  | { op: 'dmabuf'; s: number; action: 'export' | 'query' | 'bad-op' | 'bad-reserved' }
+  /** close(2) of session s's dma-buf descriptor. */
+  | { op: 'dmabuf-close'; s: number }
+  /** DMA_BUF_IOCTL_SYNC on session s's dma-buf with `flags` (valid or not). */
+  | { op: 'dmabuf-sync'; s: number; flags: number }
+  /** mmap(2) of session s's dma-buf descriptor into mapping slot m. */
+  | { op: 'mmap-dmabuf'; s: number; m: number; offset: number; length: number; prot: Prot; private: boolean }
   /** fsync(2) / fdatasync(2) of the device file. */
   | { op: 'fsync'; s: number; dataOnly: boolean }
   /** STORE of store `id` (0: the session's own), with up to dataLen bytes and the page records. */
@@ -216,6 +228,10 @@ const SCHEMA: Readonly<Record<FuzzOpName, Readonly<Record<string, FieldType>>>> 
   'last-error': { s: 'session' },
   flush: { s: 'session' },
   'shmem-pin': { s: 'session', pin: 'u32' },
+  dmabuf: { s: 'session', action: ['export', 'query', 'bad-op', 'bad-reserved'] },
+  'dmabuf-close': { s: 'session' },
+  'dmabuf-sync': { s: 'session', flags: 'u32' },
+  'mmap-dmabuf': { s: 'session', m: 'map', offset: 'count', length: 'count', prot: ['none', 'r', 'rw'], private: 'bool' },
   fsync: { s: 'session', dataOnly: 'bool' },
   store: { s: 'session', id: 'u64-string', dataLen: 'count', pages: 'bool', reserved: 'u32' },
   'free-while-mapped': { s: 'session' },
@@ -681,6 +697,10 @@ export function* generate(seed: number, options: GeneratorOptions = {}): Generat
       'last-error': 2,
       flush: 2,
       'shmem-pin': 2,
+      dmabuf: 3,
+      'dmabuf-close': 1,
+      'dmabuf-sync': 2,
+      'mmap-dmabuf': 4,
       fsync: 2,
       store: 3,
       'free-while-mapped': 1,
@@ -826,6 +846,25 @@ export function* generate(seed: number, options: GeneratorOptions = {}): Generat
       case 'shmem-pin':
         yield { op: 'shmem-pin', s, pin: r.chance(0.05) ? r.range(2, 0xffff_ffff) : r.chance(0.5) ? 0 : 1 };
         break;
+      case 'dmabuf':
+        yield { op: 'dmabuf', s, action: r.weighted({ export: 70, query: 20, 'bad-op': 5, 'bad-reserved': 5 }) };
+        break;
+      case 'dmabuf-close':
+        yield { op: 'dmabuf-close', s };
+        break;
+      case 'dmabuf-sync': {
+        // Mostly START or END of READ, WRITE or both; sometimes bits the core must refuse.
+        const valid = r.pick([1, 2, 3]) | (r.chance(0.5) ? 4 : 0);
+        yield { op: 'dmabuf-sync', s, flags: r.chance(0.85) ? valid : r.pick([0, 4, 8 | 3, r.range(0, 0xffff_ffff)]) };
+        break;
+      }
+      case 'mmap-dmabuf': {
+        // mmap's own choices of range, protection and privacy, without a placement.
+        const base = mmap(s);
+        if (base.op !== 'mmap') break;
+        yield { op: 'mmap-dmabuf', s, m: base.m, offset: base.offset, length: base.length, prot: base.prot, private: base.private };
+        break;
+      }
       case 'fsync':
         yield { op: 'fsync', s, dataOnly: r.chance(0.3) };
         break;

@@ -171,6 +171,7 @@ export function isGridCell(c: CellSpec): boolean {
     c.scenario === 'basic' &&
     c.reserved === undefined &&
     c.splittable === undefined &&
+    c.via === undefined &&
     (c.cache ?? 'wb') === 'wb' &&
     !(c.faultAround ?? false) &&
     (sizes === undefined || sizes.includes(c.size))

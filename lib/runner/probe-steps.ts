@@ -5,7 +5,7 @@
  * the probe stores the step's index, and page loops the page they are on, in
  * a progress cell the runner can read after the probe died (see Progress).
  */
-import { Device, freeAddress, type Mapping, type MapOptions, type PatternMismatch, pageSize } from '../device';
+import { Device, type DmaBuf, freeAddress, type Mapping, type MapOptions, type PatternMismatch, pageSize } from '../device';
 import type { Progress } from '../device/progress';
 import {
   emptyObservation,
@@ -45,8 +45,43 @@ function refusalDetails(err: unknown): { reason?: string; text?: string } {
 
 type Step = <T>(name: ProbeStep, fn: () => T) => T;
 
+/**
+ * A cell mapped through a dma-buf: the buffer's dma-buf, and the
+ * DMA_BUF_IOCTL_SYNC calls made on it. CPU access begins with the first
+ * mapping and ends before the unmap, one bracket per cell.
+ */
+class DmabufAccess {
+  begun = 0;
+  ended = 0;
+  constructor(readonly buf: DmaBuf) {}
+
+  begin(step: Step): void {
+    if (this.begun > this.ended) return;
+    step('sync', () => this.buf.beginCpuAccess('rw'));
+    this.begun++;
+  }
+
+  end(step: Step): void {
+    if (this.begun <= this.ended) return;
+    step('sync', () => this.buf.endCpuAccess('rw'));
+    this.ended++;
+  }
+
+  /** What the module counted, into `obs`, then the descriptor closed (mappings keep the dma-buf). */
+  close(d: Device, obs: ProbeObservation): void {
+    if (this.buf.closed) return;
+    try {
+      const seen = d.dmaBufState();
+      obs.dmabuf = { begun: this.begun, ended: this.ended, seenBegin: seen.cpuBegin, seenEnd: seen.cpuEnd };
+    } finally {
+      this.buf.close();
+    }
+  }
+}
+
 /** STATS, then munmap, drain and close: the common end of every scenario. */
-function finish(d: Device, maps: Mapping | Mapping[], obs: ProbeObservation, step: Step): void {
+function finish(d: Device, maps: Mapping | Mapping[], obs: ProbeObservation, step: Step, dmabuf: DmabufAccess | null): void {
+  dmabuf?.end(step);
   const st = d.stats();
   obs.stats = {
     faults: Number(st.faults),
@@ -64,7 +99,10 @@ function finish(d: Device, maps: Mapping | Mapping[], obs: ProbeObservation, ste
   // after close: bringing it up allocates pages, which could recycle the
   // page in between and hide the double free.
   obs.drainedCpu = step('drain', () => offlineCpu());
-  step('close', () => d.close());
+  step('close', () => {
+    dmabuf?.close(d, obs);
+    d.close();
+  });
 }
 
 /** Whether INFO shows the buffer's pfns in one consecutive run (null: unknown). */
@@ -118,6 +156,7 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
     if (m !== null && obs.view === null) obs.view = { what, mismatch: asMismatch(m) as Mismatch };
   };
   let dev: Device | null = null;
+  let dmabuf: DmabufAccess | null = null;
   /**
    * Every mapping the scenario made: one a refusal left mapped is unmapped
    * before the device is closed, so the probe (which lives on for the next
@@ -144,6 +183,8 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
       }),
     );
     obs.pfnsConsecutive = consecutive(d);
+    if (cell.via === 'dmabuf') dmabuf = new DmabufAccess(step('export', () => d.exportDmaBuf()));
+    const mapper = dmabuf?.buf ?? d;
     const verifyUser = (seed: number): void => {
       const v = step('verify', () => d.verify(seed));
       obs.userToKernel =
@@ -160,8 +201,11 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
       obs.deviceSide = side;
       if (side.checked && side.mismatch !== null) view('device-saw', side.mismatch);
     };
-    const mapAll = (opts: Pick<MapOptions, 'private' | 'length' | 'offset' | 'placement'> = {}): Mapping =>
-      keep(step('mmap', () => d.map({ length: opts.length ?? cell.size, ...opts })));
+    const mapAll = (opts: Pick<MapOptions, 'private' | 'length' | 'offset' | 'placement'> = {}): Mapping => {
+      const m = keep(step('mmap', () => mapper.map({ length: opts.length ?? cell.size, ...opts })));
+      dmabuf?.begin(step);
+      return m;
+    };
     const read = (map: Mapping): void => {
       obs.kernelToUser = asMismatch(step('read', () => map.checkPattern(SEED_KERNEL, page)));
     };
@@ -198,13 +242,13 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
         maps.push(mapAll({ length: cell.size - SHORT_BY }));
       }
       for (const m of maps) obs.kernelToUser ??= asMismatch(step('read', () => m.checkPattern(SEED_KERNEL, page)));
-      if (obs.kernelToUser !== null) return finish(d, maps, obs, step);
+      if (obs.kernelToUser !== null) return finish(d, maps, obs, step, dmabuf);
       for (const m of maps) {
         const child = step('fork', () => m.forkWrite(SEED_USER));
         if (child.signal !== null) {
           obs.signal = child.signal;
           obs.signalStep = 'fork';
-          return finish(d, maps, obs, step);
+          return finish(d, maps, obs, step, dmabuf);
         }
       }
       const v = step('verify', () => d.verify(SEED_USER));
@@ -217,7 +261,7 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
         view('short-end', { offset: v.mismatch === null ? cell.size : Number(v.mismatch), expected: v.expected, found: v.found });
       }
       for (const m of maps) view('placed-child', step('reread', () => m.checkPattern(SEED_USER, page)));
-      finish(d, maps, obs, step);
+      finish(d, maps, obs, step, dmabuf);
     };
 
     switch (cell.scenario) {
@@ -233,7 +277,7 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
         verifyUser(SEED_USER);
         step('fill', () => d.fill(SEED_KERNEL));
         read(map);
-        finish(d, map, obs, step);
+        finish(d, map, obs, step, dmabuf);
         break;
       }
       case 'free-while-mapped': {
@@ -242,7 +286,7 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
         // Whatever the pages hold now: the pattern if the mapping kept them
         // alive, poison (page_poison) or zeroes (init_on_free) or someone else's data if not.
         obs.afterFree = asMismatch(step('reread', () => map.checkPattern(SEED_KERNEL, page)));
-        finish(d, map, obs, step);
+        finish(d, map, obs, step, dmabuf);
         break;
       }
       case 'fork': {
@@ -255,7 +299,7 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
           view('fork-parent', step('reread', () => map.checkPattern(SEED_USER, page)));
           verifyUser(SEED_USER);
         }
-        finish(d, map, obs, step);
+        finish(d, map, obs, step, dmabuf);
         break;
       }
       case 'private-write': {
@@ -269,7 +313,7 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
         }
         // and so must the device: private writes never reach it
         deviceSaw(SEED_KERNEL, cell.size);
-        finish(d, map, obs, step);
+        finish(d, map, obs, step, dmabuf);
         break;
       }
       case 'partial-munmap': {
@@ -277,28 +321,28 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
         const rest = step('unmap-part', () => map.unmapRange({ offset: pageSize(), length: pageSize() }));
         made.push(...rest);
         for (const r of rest) view('after-partial-munmap', step('reread', () => r.checkPattern(SEED_KERNEL, page)));
-        finish(d, rest, obs, step);
+        finish(d, rest, obs, step, dmabuf);
         break;
       }
       case 'dontneed-retouch': {
         const map = fillMapRead();
         step('advise', () => map.advise('dontneed'));
         view('after-dontneed', step('reread', () => map.checkPattern(SEED_KERNEL, page)));
-        finish(d, map, obs, step);
+        finish(d, map, obs, step, dmabuf);
         break;
       }
       case 'mprotect-write': {
         const map = fillMapRead();
         step('protect', () => map.protect('r'));
         step('write', () => map.writePattern(SEED_USER, page));
-        finish(d, map, obs, step);
+        finish(d, map, obs, step, dmabuf);
         break;
       }
       case 'past-end': {
         step('fill', () => d.fill(SEED_KERNEL));
         const map = mapAll({ length: cell.size + pageSize() });
         step('read', () => map.touch('read', page));
-        finish(d, map, obs, step);
+        finish(d, map, obs, step, dmabuf);
         break;
       }
       case 'use': {
@@ -325,7 +369,7 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
             }
           }
         }
-        finish(d, held, obs, step);
+        finish(d, held, obs, step, dmabuf);
         break;
       }
       case 'basic': {
@@ -341,7 +385,7 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
           step('device', () => d.deviceDma('from-device', SEED_DEVICE));
           view('device-wrote', step('reread', () => map.checkPattern(SEED_DEVICE, page)));
         }
-        finish(d, map, obs, step);
+        finish(d, map, obs, step, dmabuf);
         break;
       }
     }
@@ -360,6 +404,11 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
       }
     }
     if (dev !== null) {
+      try {
+        dmabuf?.close(dev, obs);
+      } catch {
+        /* the step's own error is what matters */
+      }
       try {
         dev.close();
       } catch {

@@ -8,13 +8,14 @@
  * left to `mmaplab matrix --scenario ...`: here they would more than double
  * the suite's time. 35-placement covers placement inside the suite. So are
  * the use cells (390 per kernel, `mmaplab matrix --uses only`); 55-uses
- * runs one use of each family.
+ * runs one use of each family. The dma-buf twins' other scenarios are the
+ * matrix's too (`--cell /dmabuf`); 39-dmabuf covers the dma-buf itself.
  */
 import * as assert from 'node:assert/strict';
 import * as os from 'node:os';
 import { Device, checkPattern, writePattern } from '../../lib/device';
 import { CATALOGUE } from '../../lib/experiments/catalogue';
-import { PLACEMENT_SCENARIOS, type Scenario } from '../../lib/experiments/types';
+import { type CellSpec, PLACEMENT_SCENARIOS, type Scenario } from '../../lib/experiments/types';
 import { expectationFor } from '../../lib/experiments/expectations';
 import { seriesOf } from '../../lib/vm/kernels';
 import { CellRunner } from '../../lib/runner/cell-runner';
@@ -28,7 +29,9 @@ describe(`every pair with hazards disabled on ${os.release()}`, function () {
   after(() => runner.close());
 
   const placement = (c: { scenario: Scenario }): boolean => (PLACEMENT_SCENARIOS as readonly Scenario[]).includes(c.scenario);
-  for (const cell of CATALOGUE.filter((c) => c.profile === 'default' && !placement(c) && c.scenario !== 'use')) {
+  // Of the dma-buf twins, the basic ones and the range the dma-buf core refuses.
+  const dmabufScenario = (c: CellSpec): boolean => c.via === 'dmabuf' && c.scenario !== 'basic' && c.scenario !== 'past-end';
+  for (const cell of CATALOGUE.filter((c) => c.profile === 'default' && !placement(c) && c.scenario !== 'use' && !dmabufScenario(c))) {
     if (cell.hazard) {
       it(`${cell.id}: hazard refused with EPERM (hazard-disabled), kernel silent`, async function () {
         const r = await runner.run(cell);
@@ -53,8 +56,18 @@ describe(`every pair with hazards disabled on ${os.release()}`, function () {
       // A refusal of CONFIGURE or mmap passed through the module, which must
       // say why; madvise and friends are refused by the kernel alone.
       const refused = r.evidence.observation?.refused;
-      if (r.verdict === 'refused' && (refused?.step === 'configure' || refused?.step === 'mmap')) {
+      const byDmabufCore = cell.via === 'dmabuf' && cell.scenario === 'past-end';
+      if (r.verdict === 'refused' && (refused?.step === 'configure' || refused?.step === 'mmap') && !byDmabufCore) {
         assert.ok(refused.reason && refused.reason !== 'none', `the module says why: ${JSON.stringify(refused)}`);
+      }
+      // The dma-buf core refuses that range itself: the module never saw it.
+      if (byDmabufCore) assert.equal(refused?.reason ?? 'none', 'none', `the dma-buf core refused it: ${JSON.stringify(refused)}`);
+      // Every DMA_BUF_IOCTL_SYNC the probe made reached the exporter, once.
+      const sync = r.evidence.observation?.dmabuf;
+      if (cell.via === 'dmabuf') {
+        assert.ok(sync, 'the probe recorded its DMA_BUF_IOCTL_SYNC calls');
+        assert.deepEqual([sync.seenBegin, sync.seenEnd], [sync.begun, sync.ended], JSON.stringify(sync));
+        if (r.verdict === 'ok') assert.deepEqual([sync.begun, sync.ended], [1, 1], 'one bracket of CPU access');
       }
     });
   }

@@ -121,7 +121,8 @@ describe('claims (lib/experiments/claims.ts)', function () {
       'kmalloc-remap-pfn-range': 'supports / supports',
       // The slab cells are predicted to break the kernel, the 64K (page allocator) cell to work.
       'kmalloc-fault-bad-page': 'mixed / mixed',
-      'fault-needs-page-allocator': 'supports / supports',
+      'dmabuf-needs-pfnmap': 'contradicts / contradicts',
+    'fault-needs-page-allocator': 'supports / supports',
       'nocomp-fault-bad-page': 'supports / supports',
       'vmalloc-remap-page-by-page': 'supports / supports',
       'insert-needs-refcounted-pages': 'supports / supports',

@@ -177,6 +177,7 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
         'mmaplab_module_counters',
         'mmaplab_device_dma',
         'mmaplab_shmem_pin',
+        'mmaplab_dmabuf',
       ].sort(),
       Object.keys(header.sizes).sort(),
       'the addon exports every struct of the header',
@@ -215,6 +216,7 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
       ['COUNTERS', 'read', 10, header.sizes.mmaplab_module_counters],
       ['DEVICE_DMA', 'read-write', 11, header.sizes.mmaplab_device_dma],
       ['SHMEM_PIN', 'read-write', 12, header.sizes.mmaplab_shmem_pin],
+      ['DMABUF', 'read-write', 13, header.sizes.mmaplab_dmabuf],
     ];
     assert.deepEqual(Object.keys(header.ioctl).sort(), want.map(([n]) => n).sort(), 'every request is exported');
     for (const [name, direction, nr, size] of want) {
@@ -266,7 +268,7 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
     assert.deepEqual(REASON_NAMES, [
       'none', 'bad-enum', 'bad-size', 'bad-flags', 'combination', 'cache', 'fault-around', 'hazard-disabled',
       'hazard-cap', 'mapped', 'not-configured', 'range', 'private', 'nomem', 'kernel', 'freed', 'timing',
-      'no-store', 'dirty', 'not-owner', 'no-device', 'device-busy', 'unpinned',
+      'no-store', 'dirty', 'not-owner', 'no-device', 'device-busy', 'unpinned', 'exported',
     ]);
     assert.deepEqual(ALLOCATOR_NAMES, Object.keys(ALLOCATORS));
     assert.deepEqual(METHOD_NAMES, Object.keys(METHODS));

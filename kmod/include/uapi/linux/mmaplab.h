@@ -312,6 +312,7 @@ enum mmaplab_reason {
 	MMAPLAB_REASON_NO_DEVICE = 20,		/* PCI_BAR without a device bound to the module */
 	MMAPLAB_REASON_DEVICE_BUSY = 21,	/* PCI_BAR while another session holds the BAR */
 	MMAPLAB_REASON_UNPINNED = 22,		/* a SHMEM buffer whose pages SHMEM_PIN gave back */
+	MMAPLAB_REASON_EXPORTED = 23,		/* CONFIGURE while a dma-buf of the buffer lives */
 	MMAPLAB_REASON_COUNT
 };
 
@@ -545,5 +546,41 @@ struct mmaplab_shmem_pin {
 };
 
 #define MMAPLAB_IOC_SHMEM_PIN	_IOWR(MMAPLAB_IOC_MAGIC, 12, struct mmaplab_shmem_pin)
+
+/*
+ * DMABUF: the session's buffer as a dma-buf, the way a GPU, camera or
+ * media driver hands its memory to userspace and to other drivers.
+ *   EXPORT  @fd is a new descriptor (O_RDWR, O_CLOEXEC) of the buffer's
+ *           dma-buf: the one already exported while it lives, a new one
+ *           otherwise. mmap(2) of @fd maps the buffer with the session's
+ *           method, as mmap of the device does (same checks, errors,
+ *           counters and LAST_ERROR). DMA_BUF_IOCTL_SYNC on it is counted
+ *           in @cpu_begin and @cpu_end, and syncs a DMA_PAGES buffer for
+ *           the CPU at the start and for the device at the end.
+ *   QUERY   only the outputs below.
+ * The dma-buf holds the session: the buffer lives until the last
+ * descriptor and the last mapping of the dma-buf are gone, and CONFIGURE is
+ * refused meanwhile (EXPORTED). No device attaches to it: an importer's
+ * dma_buf_map_attachment() is answered -EOPNOTSUPP.
+ * Errors: -EINVAL BAD_FLAGS (@op, @reserved), COMBINATION (a file-backed
+ * method: its mappings are of the session's own inode), -ENODEV
+ * NOT_CONFIGURED / FREED, -EBUSY UNPINNED, errno KERNEL (the export, or
+ * no descriptor left).
+ */
+enum mmaplab_dmabuf_op {
+	MMAPLAB_DMABUF_QUERY = 0,
+	MMAPLAB_DMABUF_EXPORT = 1,
+};
+
+struct mmaplab_dmabuf {
+	__u32 op;		/* in: enum mmaplab_dmabuf_op */
+	__s32 fd;		/* out (EXPORT): the new descriptor; -1 otherwise */
+	__u64 cpu_begin;	/* out: DMA_BUF_IOCTL_SYNC START calls on the session's dma-bufs */
+	__u64 cpu_end;		/* out: ... END calls */
+	__u32 alive;		/* out: 1 while a dma-buf of the buffer exists */
+	__u32 reserved;		/* in: 0 */
+};
+
+#define MMAPLAB_IOC_DMABUF	_IOWR(MMAPLAB_IOC_MAGIC, 13, struct mmaplab_dmabuf)
 
 #endif /* _UAPI_LINUX_MMAPLAB_H */
