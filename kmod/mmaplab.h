@@ -139,12 +139,8 @@ struct mmaplab_session {
 	spinlock_t error_lock;
 	struct mmaplab_last_error last_error;
 	struct mmaplab_fileio *fio;
-	/*
-	 * The buffer's dma-buf while one lives (mmaplab_dmabuf.c), and the
-	 * reference to the session's file it holds. Both under @lock.
-	 */
+	/* The buffer's dma-buf while one lives (mmaplab_dmabuf.c), under @lock. */
 	struct dma_buf *dmabuf;
-	struct file *dmabuf_owner;
 };
 
 static inline bool mmaplab_session_configured(const struct mmaplab_session *s)

@@ -11,6 +11,7 @@
 #ifndef _MMAPLAB_COMPAT_H
 #define _MMAPLAB_COMPAT_H
 
+#include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/page-flags.h>
@@ -213,5 +214,14 @@ static inline int mmaplab_write_cache_pages(struct address_space *mapping,
 	return write_cache_pages(mapping, wbc, mmaplab_writepage_trampoline, &t);
 }
 #endif
+
+/*
+ * A reference to @file unless its count already reached zero (it is being
+ * released). 6.1 and 6.12 count in f_count; 6.13 moved to file_ref_t.
+ */
+static inline bool mmaplab_file_tryget(struct file *file)
+{
+	return atomic_long_inc_not_zero(&file->f_count);
+}
 
 #endif /* _MMAPLAB_COMPAT_H */

@@ -543,7 +543,9 @@ export class Device {
    */
   exportDmaBuf(): DmaBuf {
     const out = this.#explained(() => this.#ioctl('DMABUF', DMABUF_LAYOUT, dmabufRequest(DMABUF_OPS.export)));
-    return new DmaBuf(out.fd, (fd, options) => this.#mapFd(fd, options));
+    // The dma-buf outlives this descriptor: its default length is the buffer's now.
+    const size = this.#size;
+    return new DmaBuf(out.fd, (fd, o) => this.#mapFd(fd, { ...o, length: o.length ?? size - (o.offset ?? 0) }));
   }
 
   /** DMABUF QUERY: whether a dma-buf of the buffer lives, and the DMA_BUF_IOCTL_SYNC calls it had. */

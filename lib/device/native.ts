@@ -117,6 +117,10 @@ export interface NativeAddon {
   close(fd: number): void;
   /** fcntl(F_DUPFD_CLOEXEC): another descriptor for the same open file. */
   dup(fd: number): number;
+  /** memfd_create(2). */
+  memfdCreate(name: string, flags: number): number;
+  /** fcntl(F_ADD_SEALS). */
+  addSeals(fd: number, seals: number): void;
   /**
    * ioctl(2) with a pointer to `arg`, which the kernel reads and/or writes in
    * place. `arg` must hold at least the size encoded in `request`. Returns
@@ -124,10 +128,6 @@ export interface NativeAddon {
    * the struct: never pass INFO with a non-zero pages_ptr through it (use
    * ioctlWithArray(), which owns that field).
    */
-  /** memfd_create(2). */
-  memfdCreate(name: string, flags: number): number;
-  /** fcntl(F_ADD_SEALS). */
-  addSeals(fd: number, seals: number): void;
   ioctl(fd: number, request: number, arg: Uint8Array): number;
   /**
    * ioctl(2) of an _IO request (no data direction): the kernel's argument is

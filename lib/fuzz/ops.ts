@@ -859,10 +859,18 @@ export function* generate(seed: number, options: GeneratorOptions = {}): Generat
         break;
       }
       case 'mmap-dmabuf': {
-        // mmap's own choices of range, protection and privacy, without a placement.
-        const base = mmap(s);
-        if (base.op !== 'mmap') break;
-        yield { op: 'mmap-dmabuf', s, m: base.m, offset: base.offset, length: base.length, prot: base.prot, private: base.private };
+        // The whole buffer or part of it, sometimes past its end; believed
+        // mapped when it fits (the dma-buf is O_RDWR when the session is).
+        const m = r.below(MAP_SLOTS);
+        const n = bufPages(s);
+        const offPages = r.chance(0.8) ? 0 : r.below(n + 1);
+        const pages = r.chance(0.85) ? Math.max(1, n - offPages) : n + 1;
+        const prot = r.weighted<Prot>({ rw: 75, r: 15, none: 10 });
+        const isPrivate = r.chance(0.15);
+        const b = sessions[s] as SessionBelief;
+        const fits = b.pages !== null && offPages + pages <= b.pages;
+        maps[m] = fits && (isPrivate || prot !== 'rw' || b.access === 'rw') ? { s, pages } : null;
+        yield { op: 'mmap-dmabuf', s, m, offset: offPages * page, length: pages * page, prot, private: isPrivate };
         break;
       }
       case 'fsync':
@@ -932,7 +940,9 @@ export function slotSlice(ops: readonly FuzzOp[]): FuzzOp[] {
     const before = sessions.size + maps.size;
     for (const op of ops) {
       const over = op.op === 'mmap' && op.place !== undefined && 'over' in op.place ? op.place.over : null;
-      if (op.op === 'mmap' && (sessions.has(op.s) || maps.has(op.m) || (over !== null && maps.has(over)))) {
+      // A mapping of a session's dma-buf ties them as a mapping of the device does.
+      const mapsSession = op.op === 'mmap' || op.op === 'mmap-dmabuf';
+      if (mapsSession && (sessions.has(op.s) || maps.has(op.m) || (over !== null && maps.has(over)))) {
         mark(op);
         if (over !== null) maps.add(over);
       }

@@ -172,6 +172,17 @@ describe(`dma-buf: a driver's buffer exported and mapped through the dma-buf on 
     assert.deepEqual(probe.counters(), before, 'and freed with the last mapping');
   });
 
+  it('a session opened read-only exports a read-only dma-buf: a writable shared mapping of it is EACCES', function () {
+    using ro = Device.open(undefined, { access: 'r' });
+    ro.configure({ allocator: 'pages_array', technique: 'vm_insert_pages', size: SIZE });
+    ro.fill(75);
+    using buf = ro.exportDmaBuf();
+    assert.equal(fdinfo(buf.fd).flags.slice(-1), '0', `O_RDONLY: ${fdinfo(buf.fd).flags}`);
+    assert.equal(refusal(() => buf.map({ length: SIZE })).code, 'EACCES');
+    using m = buf.map({ length: SIZE, prot: 'r' });
+    assert.equal(m.checkPattern(75), null);
+  });
+
   it('a file-backed technique is not exported (EINVAL combination); nor is an unconfigured session (ENODEV)', function () {
     using d = Device.open();
     assert.deepEqual(refusal(() => d.exportDmaBuf()), { code: 'ENODEV', reason: 'not-configured' });

@@ -550,9 +550,9 @@ struct mmaplab_shmem_pin {
 /*
  * DMABUF: the session's buffer as a dma-buf, the way a GPU, camera or
  * media driver hands its memory to userspace and to other drivers.
- *   EXPORT  @fd is a new descriptor (O_RDWR, O_CLOEXEC) of the buffer's
- *           dma-buf: the one already exported while it lives, a new one
- *           otherwise. mmap(2) of @fd maps the buffer with the session's
+ *   EXPORT  @fd is a new descriptor (O_CLOEXEC) of the buffer's dma-buf:
+ *           the one already exported while it lives, a new one otherwise
+ *           (O_RDWR, or O_RDONLY when the session was opened read-only). mmap(2) of @fd maps the buffer with the session's
  *           method, as mmap of the device does (same checks, errors,
  *           counters and LAST_ERROR). DMA_BUF_IOCTL_SYNC on it is counted
  *           in @cpu_begin and @cpu_end, and syncs a DMA_PAGES buffer for
@@ -560,8 +560,10 @@ struct mmaplab_shmem_pin {
  *   QUERY   only the outputs below.
  * The dma-buf holds the session: the buffer lives until the last
  * descriptor and the last mapping of the dma-buf are gone, and CONFIGURE is
- * refused meanwhile (EXPORTED). No device attaches to it: an importer's
- * dma_buf_map_attachment() is answered -EOPNOTSUPP.
+ * refused meanwhile (EXPORTED). SHMEM_PIN may still give a SHMEM buffer's
+ * pages back while no mapping holds them; the dma-buf's mmap is then
+ * refused (UNPINNED) until they are pinned again. No device attaches to
+ * it: an importer's dma_buf_map_attachment() is answered -EOPNOTSUPP.
  * Errors: -EINVAL BAD_FLAGS (@op, @reserved), COMBINATION (a file-backed
  * method: its mappings are of the session's own inode), -ENODEV
  * NOT_CONFIGURED / FREED, -EBUSY UNPINNED, errno KERNEL (the export, or
