@@ -200,7 +200,7 @@ void *mmaplab_buf_kaddr(const struct mmaplab_buf *buf, size_t offset);
 bool mmaplab_buf_is_io(const struct mmaplab_buf *buf);
 bool mmaplab_buf_is_shmem(const struct mmaplab_buf *buf);
 bool mmaplab_buf_is_streaming(const struct mmaplab_buf *buf);
-void mmaplab_buf_unpin(struct mmaplab_buf *buf);
+void mmaplab_buf_unpin(struct mmaplab_buf *buf, bool dirty);
 int mmaplab_buf_pin(struct mmaplab_buf *buf, u64 *from_swap);
 void mmaplab_buf_copy_out(const struct mmaplab_buf *buf, size_t offset, void *dst, size_t len);
 void mmaplab_buf_copy_in(struct mmaplab_buf *buf, size_t offset, const void *src, size_t len);

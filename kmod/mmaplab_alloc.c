@@ -414,16 +414,17 @@ bool mmaplab_buf_is_shmem(const struct mmaplab_buf *buf)
 /*
  * Give a SHMEM buffer's pages back to its object while nothing maps them,
  * as a GPU driver's shrinker does with an idle object (i915's put_pages):
- * every page is marked dirty first, because what the kernel wrote through
- * the direct map left no trace for reclaim to see, and a clean shmem page
- * may be dropped rather than written to swap. The object is evictable
- * again until mmaplab_buf_pin().
+ * every page is marked dirty first (@dirty), because what the kernel wrote
+ * through the direct map left no trace for reclaim to see, and a clean
+ * shmem page may be dropped rather than written to swap. Without @dirty
+ * (the hazard SHMEM_PIN 2) that is what can happen. The object is
+ * evictable again until mmaplab_buf_pin().
  */
-void mmaplab_buf_unpin(struct mmaplab_buf *buf)
+void mmaplab_buf_unpin(struct mmaplab_buf *buf, bool dirty)
 {
 	if (buf->unpinned)
 		return;
-	mmaplab_shmem_put_pages(buf, true);
+	mmaplab_shmem_put_pages(buf, dirty);
 	buf->has_pfn = false;
 	buf->unpinned = true;
 }

@@ -516,12 +516,12 @@ static int mmaplab_shmem_pin_locked(struct mmaplab_session *s, struct mmaplab_sh
 		return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_COMBINATION,
 				    "SHMEM_PIN: %s memory is not a shmem object's",
 				    mmaplab_alloc_name(s->alloc));
-	if (!req->pin) {
+	if (req->pin != MMAPLAB_SHMEM_PIN) {
 		if (atomic_read(&s->nr_mappings))
 			return mmaplab_fail(s, -EBUSY, MMAPLAB_REASON_MAPPED,
 					    "SHMEM_PIN: cannot unpin pages that %d mapping(s) still map",
 					    atomic_read(&s->nr_mappings));
-		mmaplab_buf_unpin(&s->buf);
+		mmaplab_buf_unpin(&s->buf, req->pin == MMAPLAB_SHMEM_UNPIN);
 		return 0;
 	}
 	ret = mmaplab_buf_pin(&s->buf, &req->from_swap);
@@ -539,10 +539,16 @@ static int mmaplab_ioctl_shmem_pin(struct mmaplab_session *s, void __user *argp)
 
 	if (copy_from_user(&req, argp, sizeof(req)))
 		return -EFAULT;
-	if (req.pin > 1 || req.reserved)
+	if (req.pin > MMAPLAB_SHMEM_UNPIN_CLEAN || req.reserved)
 		return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_BAD_FLAGS,
-				    "SHMEM_PIN: pin %u is neither 0 nor 1, or reserved %u is not 0",
+				    "SHMEM_PIN: pin %u is not 0, 1 or 2, or reserved %u is not 0",
 				    req.pin, req.reserved);
+	if (req.pin == MMAPLAB_SHMEM_UNPIN_CLEAN && !mmaplab_allow_hazards)
+		return mmaplab_fail(s, -EPERM, MMAPLAB_REASON_HAZARD_DISABLED,
+				    "SHMEM_PIN 2 is a hazard: needs allow_hazards=1");
+	if (req.pin == MMAPLAB_SHMEM_UNPIN_CLEAN && !capable(CAP_SYS_ADMIN))
+		return mmaplab_fail(s, -EPERM, MMAPLAB_REASON_HAZARD_CAP,
+				    "SHMEM_PIN 2 is a hazard: needs CAP_SYS_ADMIN");
 
 	req.from_swap = 0;
 	mutex_lock(&s->lock);

@@ -34,6 +34,7 @@ import {
   decode,
   DEVICE_DMA_LAYOUT,
   SHMEM_PIN_LAYOUT,
+  SHMEM_PIN_VALUES,
   DMA_DIRECTIONS,
   DMABUF_LAYOUT,
   DMABUF_OPS,
@@ -158,6 +159,16 @@ export interface MapOptions {
 /** What DEVICE_DMA did: VERIFY's answer (for 'to-device'), and the transfers the device made. */
 export interface DeviceDmaResult extends VerifyResult {
   readonly transfers: number;
+}
+
+export interface UnpinOptions {
+  /**
+   * Mark every page dirty before giving it back (default true). false is
+   * the hazard of a shrinker that forgets set_page_dirty: reclaim may drop
+   * a page only the kernel wrote. Needs the module's allow_hazards=1 and
+   * CAP_SYS_ADMIN ('hazard-disabled' / 'hazard-cap' otherwise).
+   */
+  markDirty?: boolean;
 }
 
 /** What pinPages found: how many of the object's pages reclaim had moved to swap. */
@@ -513,15 +524,19 @@ export class Device {
    * to the object, as a GPU driver's shrinker does with an idle object;
    * reclaim may then move them to swap. Refused while the buffer is mapped
    * ('mapped'); until pinPages(), FILL, VERIFY, read, write and map are
-   * refused ('unpinned').
+   * refused ('unpinned'). `{ markDirty: false }` is SHMEM_PIN 2, the hazard
+   * (see UnpinOptions).
    */
-  unpinPages(): void {
-    this.#ioctl('SHMEM_PIN', SHMEM_PIN_LAYOUT, { pin: 0, reserved: 0, from_swap: 0n });
+  unpinPages(options: UnpinOptions = {}): void {
+    const dirty = options.markDirty ?? true;
+    if (typeof dirty !== 'boolean') throw invalidArgType('markDirty', 'of type boolean', dirty);
+    const pin = dirty ? SHMEM_PIN_VALUES.unpin : SHMEM_PIN_VALUES['unpin-clean'];
+    this.#explained(() => this.#ioctl('SHMEM_PIN', SHMEM_PIN_LAYOUT, { pin, reserved: 0, from_swap: 0n }));
   }
 
   /** SHMEM_PIN 1: read every page of the object in again and hold it; says how many came back from swap. */
   pinPages(): PinResult {
-    const out = this.#ioctl('SHMEM_PIN', SHMEM_PIN_LAYOUT, { pin: 1, reserved: 0, from_swap: 0n });
+    const out = this.#ioctl('SHMEM_PIN', SHMEM_PIN_LAYOUT, { pin: SHMEM_PIN_VALUES.pin, reserved: 0, from_swap: 0n });
     return { fromSwap: Number(out.from_swap) };
   }
 

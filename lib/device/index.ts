@@ -48,6 +48,7 @@ export {
   type OpenOptions,
   type PageInfo,
   type PinResult,
+  type UnpinOptions,
   type VerifyResult,
 } from './device';
 export {

@@ -189,6 +189,9 @@ export const DMABUF_LAYOUT = {
   fields: { op: u32(0), fd: s32(4), cpu_begin: u64(8), cpu_end: u64(16), alive: u32(24), reserved: u32(28) },
 } as const satisfies StructLayout;
 
+/** SHMEM_PIN's @pin values (MMAPLAB_SHMEM_*): 'unpin-clean' is the hazard that skips marking the pages dirty. */
+export const SHMEM_PIN_VALUES = { unpin: 0, pin: 1, 'unpin-clean': 2 } as const;
+
 /** enum mmaplab_dmabuf_op. */
 export const DMABUF_OPS = { query: 0, export: 1 } as const;
 
@@ -555,6 +558,7 @@ export function describedConstants(): DescribedConstants {
   for (const [name, value] of Object.entries(DMA_DIRECTIONS)) enums[`DMA_${name.toUpperCase().replaceAll('-', '_')}`] = value;
   // nor has enum mmaplab_dmabuf_op
   for (const [name, value] of Object.entries(DMABUF_OPS)) enums[`DMABUF_${name.toUpperCase()}`] = value;
+  for (const [name, value] of Object.entries(SHMEM_PIN_VALUES)) enums[`SHMEM_${name.toUpperCase().replaceAll('-', '_')}`] = value;
   const flags: Record<string, number> = { CF_ALL: CONFIG_FLAGS_ALL };
   for (const [name, value] of Object.entries(CONFIG_FLAGS)) flags[`CF_${name}`] = value;
   for (const [name, value] of Object.entries(INFO_FLAGS)) flags[`INFO_${name}`] = value;

@@ -57,7 +57,8 @@ export type EnumName =
   | `REASON_${Uppercase<ReasonConstantSuffix>}` | 'REASON_COUNT'
   | `PATH_${Uppercase<PathName>}` | 'PATH_COUNT'
   | 'DMA_TO_DEVICE' | 'DMA_FROM_DEVICE'
-  | 'DMABUF_QUERY' | 'DMABUF_EXPORT';
+  | 'DMABUF_QUERY' | 'DMABUF_EXPORT'
+  | 'SHMEM_UNPIN' | 'SHMEM_PIN' | 'SHMEM_UNPIN_CLEAN';
 /** MMAPLAB_CF_*, MMAPLAB_INFO_*, MMAPLAB_PAGE_* without the prefix. */
 export type FlagName =
   | 'CF_FAULT_AROUND' | 'CF_RESERVED' | 'CF_RESERVED_KEPT' | 'CF_SPLITTABLE' | 'CF_ALL'

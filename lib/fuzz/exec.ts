@@ -463,7 +463,11 @@ export class FuzzTarget {
         if (dev === null) return SKIP;
         if (op.pin === 0) dev.unpinPages();
         else if (op.pin === 1) dev.pinPages();
-        else native().ioctl(dev.fd, REQUESTS.SHMEM_PIN, encode(SHMEM_PIN_LAYOUT, { pin: op.pin, reserved: 0, from_swap: 0n }));
+        else {
+          native().ioctl(dev.fd, REQUESTS.SHMEM_PIN, encode(SHMEM_PIN_LAYOUT, { pin: op.pin, reserved: 0, from_swap: 0n }));
+          // 2 is the hazard (unpin without marking dirty): allow_hazards=0 must refuse it.
+          if (op.pin === 2) return { result: 'violation', detail: 'SHMEM_PIN 2 (unpin without marking dirty) was accepted' };
+        }
         return OK;
       }
       case 'dmabuf': {

@@ -146,7 +146,7 @@ export type FuzzOp =
   | { op: 'info'; s: number; pages: number | 'all' }
   | { op: 'last-error'; s: number }
   | { op: 'flush'; s: number }
-  /** SHMEM_PIN of session s: 0 gives a shmem buffer's pages back to the object, 1 takes them again, others are refused. */
+  /** SHMEM_PIN of session s: 0 gives a shmem buffer's pages back to the object, 1 takes them again, 2 (a hazard) and others are refused. */
   | { op: 'shmem-pin'; s: number; pin: number }
   /**
    * DMABUF of session s: EXPORT (its dma-buf's new descriptor replaces the
@@ -844,7 +844,8 @@ export function* generate(seed: number, options: GeneratorOptions = {}): Generat
         yield { op: 'flush', s };
         break;
       case 'shmem-pin':
-        yield { op: 'shmem-pin', s, pin: r.chance(0.05) ? r.range(2, 0xffff_ffff) : r.chance(0.5) ? 0 : 1 };
+        // 2 is the hazard the module must refuse (allow_hazards=0); above it, values it must refuse too.
+        yield { op: 'shmem-pin', s, pin: r.chance(0.08) ? r.pick([2, r.range(3, 0xffff_ffff)]) : r.chance(0.5) ? 0 : 1 };
         break;
       case 'dmabuf':
         yield { op: 'dmabuf', s, action: r.weighted({ export: 70, query: 20, 'bad-op': 5, 'bad-reserved': 5 }) };

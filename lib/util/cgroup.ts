@@ -31,3 +31,22 @@ export function memoryEvents(dir: string): Record<string, number> {
   }
   return out;
 }
+
+/** Runs `fn` with this process in cgroup `dir`, so that what it allocates is charged there; back to the root after. */
+export function chargedTo<T>(dir: string, fn: () => T): T {
+  fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(process.pid));
+  try {
+    return fn();
+  } finally {
+    fs.writeFileSync(path.join(CGROUP_ROOT, 'cgroup.procs'), String(process.pid));
+  }
+}
+
+/** Has the cgroup reclaim `bytes` (memory.reclaim); EAGAIN only says it found less to reclaim. */
+export function reclaim(dir: string, bytes: number): void {
+  try {
+    fs.writeFileSync(path.join(dir, 'memory.reclaim'), String(bytes));
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'EAGAIN') throw err;
+  }
+}

@@ -19,7 +19,7 @@ import * as os from 'node:os';
 import { Device, failureReason, isSyscallError } from '../../lib/device';
 import { PFN_METHODS, support } from '../../lib/device/support';
 import { METHODS, type MethodName } from '../../lib/experiments/types';
-import { CGROUP_ROOT, memoryCgroup } from '../../lib/util/cgroup';
+import { chargedTo, memoryCgroup, reclaim } from '../../lib/util/cgroup';
 import { activeSwaps, withScratchSwap } from '../../lib/util/swap';
 import { moduleWindow } from './module-window';
 
@@ -35,25 +35,6 @@ function shmemBytes(): number {
   const m = /^Shmem:\s+(\d+) kB$/m.exec(fs.readFileSync('/proc/meminfo', 'utf8'));
   if (!m) throw new Error('/proc/meminfo has no Shmem line');
   return Number(m[1]) * 1024;
-}
-
-/** Run `fn` with this process in cgroup `dir`, so that what it allocates is charged there; back to the root after. */
-function chargedTo<T>(dir: string, fn: () => T): T {
-  fs.writeFileSync(`${dir}/cgroup.procs`, String(process.pid));
-  try {
-    return fn();
-  } finally {
-    fs.writeFileSync(`${CGROUP_ROOT}/cgroup.procs`, String(process.pid));
-  }
-}
-
-/** Have the cgroup reclaim `bytes` (memory.reclaim); EAGAIN only says it found less to reclaim. */
-function reclaim(dir: string, bytes: number): void {
-  try {
-    fs.writeFileSync(`${dir}/memory.reclaim`, String(bytes));
-  } catch (err) {
-    if (code(err) !== 'EAGAIN') throw err;
-  }
 }
 
 /** A shmem buffer charged to a fresh cgroup, written by the kernel (seed 51) and by userspace (seed 52) through a fault_page mapping. */

@@ -1,23 +1,87 @@
 /**
  * Guest suite, last file: the skeleton's hazard inside a running suite. It
- * leaves the kernel tainted B, so nothing runs after it in this boot.
+ * leaves the kernel tainted B, so nothing runs after it in this boot. First
+ * the hazards that break no kernel rule, only the data: an access after
+ * FREE_WHILE_MAPPED, and a shmem object given back to reclaim without its
+ * pages marked dirty (SHMEM_PIN 2) beside the same with them marked.
  */
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { Device, runIsolated } from '../../lib/device';
+import { checkPattern, Device, runIsolated } from '../../lib/device';
 import { classifyWindow, currentSeq, readSince } from '../../lib/kmsg';
 import { drainCpu, drainPerCpuPages, pinTo } from '../../lib/runner/settle';
 import { findCells } from '../../lib/experiments/catalogue';
 import type { CellSpec } from '../../lib/experiments/types';
 import { CellRunner } from '../../lib/runner/cell-runner';
 import { loadModule } from '../../lib/runner/module';
+import { chargedTo, memoryCgroup, reclaim } from '../../lib/util/cgroup';
+import { withScratchSwap } from '../../lib/util/swap';
 import { koPath } from './ko-path';
+
+const PAGE = 4096;
 
 describe(`hazard inside the guest suite on ${os.release()}`, function () {
   const runner = new CellRunner({ kernel: os.release() });
   after(() => runner.close());
   describe('module loaded with allow_hazards=1', function () {
     before(() => loadModule(koPath(), { allow_hazards: '1' }));
+
+    it('a shrinker that forgets set_page_dirty loses data: pages only the kernel wrote, unpinned clean, are dropped by reclaim, not swapped', function () {
+      this.timeout(120_000);
+      const size = 1 << 20;
+      const pages = size / PAGE;
+      withScratchSwap(() => {
+        const cgroup = memoryCgroup('shmem-clean');
+        try {
+          using d = Device.open();
+          chargedTo(cgroup, () => d.configure({ allocator: 'shmem', technique: 'fault_page', size }));
+          // Written through the kernel's direct map only: nothing marks the page cache's pages dirty.
+          d.fill(61);
+          d.unpinPages({ markDirty: false });
+          reclaim(cgroup, 2 * size);
+          const { fromSwap } = d.pinPages();
+          const bytes = d.read(size, 0);
+          const words = new Uint32Array(size / 4);
+          new Uint8Array(words.buffer).set(bytes);
+          let zero = 0;
+          let intact = 0;
+          for (let i = 0; i < pages; i++) {
+            const page = words.subarray((i * PAGE) / 4, ((i + 1) * PAGE) / 4);
+            if (page.every((w) => w === 0)) zero++;
+            else if (checkPattern(page, 61, (i * PAGE) / 4) === null) intact++;
+          }
+          if (this.test) this.test.title += ` [this run: ${zero} of ${pages} pages came back zero, ${intact} intact, ${fromSwap} from swap]`;
+          assert.equal(fromSwap, 0, 'reclaim writes no clean page to swap');
+          assert.ok(zero > 0, 'pages only the kernel wrote were dropped: they read back as zero');
+          assert.equal(zero + intact, pages, 'every page is either what the kernel wrote or zero');
+          assert.equal(d.verify(61).ok, false, 'the driver\'s own check sees the loss');
+        } finally {
+          fs.rmdirSync(cgroup);
+        }
+      });
+    });
+
+    it('the same object unpinned with its pages marked dirty keeps every page (the control)', function () {
+      this.timeout(120_000);
+      const size = 1 << 20;
+      withScratchSwap(() => {
+        const cgroup = memoryCgroup('shmem-dirty');
+        try {
+          using d = Device.open();
+          chargedTo(cgroup, () => d.configure({ allocator: 'shmem', technique: 'fault_page', size }));
+          d.fill(62);
+          d.unpinPages();
+          reclaim(cgroup, 2 * size);
+          const { fromSwap } = d.pinPages();
+          if (this.test) this.test.title += ` [this run: ${fromSwap} of ${size / PAGE} pages from swap]`;
+          assert.ok(fromSwap > 0, 'reclaim wrote the dirty pages to swap');
+          assert.equal(d.verify(62).ok, true, 'and they came back intact');
+        } finally {
+          fs.rmdirSync(cgroup);
+        }
+      });
+    });
 
     it('an access after FREE_WHILE_MAPPED kills only the child process: SIGBUS on the first page faulted after the free', async function () {
       const r = await runIsolated({

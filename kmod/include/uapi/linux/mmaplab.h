@@ -534,13 +534,23 @@ struct mmaplab_device_dma {
  *           VERIFY, read(), write() and mmap are refused (reason UNPINNED).
  *   @pin 1  read every page in again (from swap where reclaim put it) and
  *           hold it; @from_swap says how many came back from swap.
- * Either is a no-op when the buffer is already so.
- * Errors: -EINVAL COMBINATION (not SHMEM), BAD_FLAGS (@pin above 1 or
- * @reserved), -EBUSY MAPPED (unpin while mapped), -ENODEV NOT_CONFIGURED /
- * FREED, -ENOMEM and the like from reading a page in, reason KERNEL.
+ *   @pin 2  hazard: unpin without marking the pages dirty, as a shrinker
+ *           that forgets set_page_dirty does: a page only the kernel wrote
+ *           is clean to reclaim, which may drop it instead of swapping it
+ *           out, and what was in it is lost. Needs allow_hazards=1 and
+ *           CAP_SYS_ADMIN (-EPERM HAZARD_DISABLED / HAZARD_CAP).
+ * Each is a no-op when the buffer is already so.
+ * Errors: -EINVAL COMBINATION (not SHMEM), BAD_FLAGS (@pin above 2 or
+ * @reserved), -EPERM (@pin 2 without the hazard's permissions), -EBUSY
+ * MAPPED (unpin while mapped), -ENODEV NOT_CONFIGURED / FREED, -ENOMEM and
+ * the like from reading a page in, reason KERNEL.
  */
+#define MMAPLAB_SHMEM_UNPIN		0
+#define MMAPLAB_SHMEM_PIN		1
+#define MMAPLAB_SHMEM_UNPIN_CLEAN	2
+
 struct mmaplab_shmem_pin {
-	__u32 pin;		/* in: 0 unpin, 1 pin */
+	__u32 pin;		/* in: MMAPLAB_SHMEM_UNPIN, _PIN or _UNPIN_CLEAN */
 	__u32 reserved;		/* in: 0 */
 	__u64 from_swap;	/* out (pin): pages read back from swap */
 };
