@@ -25,6 +25,7 @@ import * as path from 'node:path';
 import { Device, type ConfigureOptions } from '../../lib/device';
 import { classifyWindow, currentSeq, readSince } from '../../lib/kmsg';
 import { isLoaded, loadModule, moduleParam } from '../../lib/runner/module';
+import { CHILD_START_TIMEOUT_MS } from '../../lib/util/child';
 import { koPath } from './ko-path';
 
 const NOBODY = 65534;
@@ -108,7 +109,7 @@ function runAs<R extends { uid: number; capEff: string }>(as: As, script: string
   const r = spawnSync(cmd, argv, {
     encoding: 'utf8',
     cwd: '/',
-    timeout: 60_000,
+    timeout: CHILD_START_TIMEOUT_MS,
     ...(as === 'nobody' ? { uid: NOBODY, gid: NOBODY } : {}),
   });
   assert.equal(r.error, undefined, `cannot run the child as ${as}: ${r.error?.message}`);
