@@ -20,6 +20,8 @@ import { withScratchSwap } from '../../lib/util/swap';
 import { koPath } from './ko-path';
 
 const PAGE = 4096;
+/** The shmem object the swap-out hazard and its control give back to reclaim. */
+const OBJECT_SIZE = 1 << 20;
 
 describe(`hazard inside the guest suite on ${os.release()}`, function () {
   const runner = new CellRunner({ kernel: os.release() });
@@ -27,59 +29,56 @@ describe(`hazard inside the guest suite on ${os.release()}`, function () {
   describe('module loaded with allow_hazards=1', function () {
     before(() => loadModule(koPath(), { allow_hazards: '1' }));
 
-    it('a shrinker that forgets set_page_dirty loses data: pages only the kernel wrote, unpinned clean, are dropped by reclaim, not swapped', function () {
-      this.timeout(120_000);
-      const size = 1 << 20;
-      const pages = size / PAGE;
+    /**
+     * A 1 MiB shmem object charged to a fresh cgroup, filled by the kernel
+     * with `seed` (through its direct map only), given back to the object
+     * with or without its pages marked dirty, reclaimed with a swap area
+     * present, then pinned again; `check` sees the session and the pin's answer.
+     */
+    function reclaimedObject(markDirty: boolean, seed: number, check: (d: Device, fromSwap: number) => void): void {
       withScratchSwap(() => {
-        const cgroup = memoryCgroup('shmem-clean');
+        const cgroup = memoryCgroup(markDirty ? 'shmem-dirty' : 'shmem-clean');
         try {
           using d = Device.open();
-          chargedTo(cgroup, () => d.configure({ allocator: 'shmem', technique: 'fault_page', size }));
-          // Written through the kernel's direct map only: nothing marks the page cache's pages dirty.
-          d.fill(61);
-          d.unpinPages({ markDirty: false });
-          reclaim(cgroup, 2 * size);
-          const { fromSwap } = d.pinPages();
-          const bytes = d.read(size, 0);
-          const words = new Uint32Array(size / 4);
-          new Uint8Array(words.buffer).set(bytes);
-          let zero = 0;
-          let intact = 0;
-          for (let i = 0; i < pages; i++) {
-            const page = words.subarray((i * PAGE) / 4, ((i + 1) * PAGE) / 4);
-            if (page.every((w) => w === 0)) zero++;
-            else if (checkPattern(page, 61, (i * PAGE) / 4) === null) intact++;
-          }
-          if (this.test) this.test.title += ` [this run: ${zero} of ${pages} pages came back zero, ${intact} intact, ${fromSwap} from swap]`;
-          assert.equal(fromSwap, 0, 'reclaim writes no clean page to swap');
-          assert.ok(zero > 0, 'pages only the kernel wrote were dropped: they read back as zero');
-          assert.equal(zero + intact, pages, 'every page is either what the kernel wrote or zero');
-          assert.equal(d.verify(61).ok, false, 'the driver\'s own check sees the loss');
+          chargedTo(cgroup, () => d.configure({ allocator: 'shmem', technique: 'fault_page', size: OBJECT_SIZE }));
+          d.fill(seed);
+          d.unpinPages({ markDirty });
+          reclaim(cgroup, 2 * OBJECT_SIZE);
+          check(d, d.pinPages().fromSwap);
         } finally {
           fs.rmdirSync(cgroup);
         }
+      });
+    }
+
+    it('a shrinker that forgets set_page_dirty loses data: pages only the kernel wrote, unpinned clean, are dropped by reclaim, not swapped', function () {
+      this.timeout(120_000);
+      const pages = OBJECT_SIZE / PAGE;
+      reclaimedObject(false, 61, (d, fromSwap) => {
+        const bytes = d.read(OBJECT_SIZE, 0);
+        const words = new Uint32Array(OBJECT_SIZE / 4);
+        new Uint8Array(words.buffer).set(bytes);
+        let zero = 0;
+        let intact = 0;
+        for (let i = 0; i < pages; i++) {
+          const page = words.subarray((i * PAGE) / 4, ((i + 1) * PAGE) / 4);
+          if (page.every((w) => w === 0)) zero++;
+          else if (checkPattern(page, 61, (i * PAGE) / 4) === null) intact++;
+        }
+        if (this.test) this.test.title += ` [this run: ${zero} of ${pages} pages came back zero, ${intact} intact, ${fromSwap} from swap]`;
+        assert.equal(fromSwap, 0, 'reclaim writes no clean page to swap');
+        assert.ok(zero > 0, 'pages only the kernel wrote were dropped: they read back as zero');
+        assert.equal(zero + intact, pages, 'every page is either what the kernel wrote or zero');
+        assert.equal(d.verify(61).ok, false, 'the driver\'s own check sees the loss');
       });
     });
 
     it('the same object unpinned with its pages marked dirty keeps every page (the control)', function () {
       this.timeout(120_000);
-      const size = 1 << 20;
-      withScratchSwap(() => {
-        const cgroup = memoryCgroup('shmem-dirty');
-        try {
-          using d = Device.open();
-          chargedTo(cgroup, () => d.configure({ allocator: 'shmem', technique: 'fault_page', size }));
-          d.fill(62);
-          d.unpinPages();
-          reclaim(cgroup, 2 * size);
-          const { fromSwap } = d.pinPages();
-          if (this.test) this.test.title += ` [this run: ${fromSwap} of ${size / PAGE} pages from swap]`;
-          assert.ok(fromSwap > 0, 'reclaim wrote the dirty pages to swap');
-          assert.equal(d.verify(62).ok, true, 'and they came back intact');
-        } finally {
-          fs.rmdirSync(cgroup);
-        }
+      reclaimedObject(true, 62, (d, fromSwap) => {
+        if (this.test) this.test.title += ` [this run: ${fromSwap} of ${OBJECT_SIZE / PAGE} pages from swap]`;
+        assert.ok(fromSwap > 0, 'reclaim wrote the dirty pages to swap');
+        assert.equal(d.verify(62).ok, true, 'and they came back intact');
       });
     });
 
