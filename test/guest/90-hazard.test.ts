@@ -109,28 +109,46 @@ describe(`hazard inside the guest suite on ${os.release()}`, function () {
       assert.ok(r.evidence.taintGained.includes('B'), `taint B gained (got ${r.evidence.taintGained.join('')})`);
     });
 
-    it('deferred I/O that leaves page->mapping set: "Bad page state ... non-NULL mapping" when the screen is freed', function () {
-      const seq0 = currentSeq();
-      // Free on the CPU that is drained below: 6.1 checks order-0 frees only
-      // when they leave the per-CPU lists.
+    /**
+     * 6.1 checks an order-0 page it frees only when the page leaves the
+     * per-CPU list, and an allocation on that CPU in between takes the page
+     * back unchecked (the list is last-in, first-out), so the report can be
+     * lost. The screen is freed on the CPU that is drained, the probe leaves
+     * that CPU at once so that its own allocations go elsewhere, and the CPU
+     * goes offline (which drains its lists). The window is short but not
+     * empty (the CPU's kernel threads), so the hazard is tried up to three
+     * times; 6.12 checks at the free itself.
+     */
+    it('deferred I/O that leaves page->mapping set: "Bad page state ... non-NULL mapping" when the screen is freed (within three tries)', function () {
       const cpu = drainCpu();
-      if (cpu !== null) pinTo(process.pid, cpu);
-      {
-        using dev = Device.open();
-        dev.configure({ allocator: 'vmalloc', technique: 'deferred_io_keep_mapping', size: 16384, hazards: true });
-        using m = dev.map();
-        // Fault every page in (the handler sets page->mapping) and dirty them.
-        m.writePattern(7);
+      const elsewhere = cpu === null || cpu === 0 ? null : 0;
+      const seen: string[] = [];
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        const seq0 = currentSeq();
+        if (cpu !== null) pinTo(process.pid, cpu);
+        {
+          using dev = Device.open();
+          dev.configure({ allocator: 'vmalloc', technique: 'deferred_io_keep_mapping', size: 16384, hazards: true });
+          using m = dev.map();
+          // Fault every page in (the handler sets page->mapping) and dirty them.
+          m.writePattern(7);
+        }
+        // Closed: the release flushed and freed the screen with page->mapping still set.
+        if (elsewhere !== null) pinTo(process.pid, elsewhere);
+        drainPerCpuPages(cpu);
+        const window = readSince(seq0);
+        const bad = classifyWindow(window.records).filter((f) => f.kind === 'bad-page-state');
+        if (bad.length > 0) {
+          if (this.test) this.test.title += ` [this run: try ${attempt}]`;
+          assert.ok(
+            bad.some((f) => /non-NULL mapping/.test(f.reason ?? '')),
+            `a report says why: ${bad.map((f) => f.reason).join('; ')}`,
+          );
+          return;
+        }
+        seen.push(`try ${attempt}:\n${window.records.map((r) => r.message).join('\n')}`);
       }
-      // Closed: the release flushed and freed the screen with page->mapping still set.
-      drainPerCpuPages(cpu);
-      const window = readSince(seq0);
-      const bad = classifyWindow(window.records).filter((f) => f.kind === 'bad-page-state');
-      assert.ok(bad.length > 0, `no Bad page state after the free\n${window.records.map((r) => r.message).join('\n')}`);
-      assert.ok(
-        bad.some((f) => /non-NULL mapping/.test(f.reason ?? '')),
-        `a report says why: ${bad.map((f) => f.reason).join('; ')}`,
-      );
+      assert.fail(`no Bad page state after the free in three tries\n${seen.join('\n')}`);
     });
   });
 });
