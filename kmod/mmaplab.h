@@ -170,7 +170,13 @@ void mmaplab_pci_exit(void);
 int mmaplab_pci_bar_claim(size_t size, phys_addr_t *start);
 void mmaplab_pci_bar_unclaim(void);
 struct device *mmaplab_edu_device(void);
-int mmaplab_edu_dma_buffer(dma_addr_t handle, size_t size, struct mmaplab_device_dma *req);
+/* What DEVICE_DMA moves: @nr_pages pages from @base on, or at @pages[i]. */
+struct mmaplab_dma_target {
+	dma_addr_t base;
+	const dma_addr_t *pages;
+	unsigned long nr_pages;
+};
+int mmaplab_edu_dma(const struct mmaplab_dma_target *t, struct mmaplab_device_dma *req);
 
 /* mmaplab_ioctl.c */
 __printf(4, 5)

@@ -79,6 +79,7 @@
 #include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -458,7 +459,98 @@ static int mmaplab_ioctl_verify(struct mmaplab_session *s, void __user *argp)
 	return 0;
 }
 
-/* DEVICE_DMA: the device reads or writes a DMA_DEVICE buffer (mmaplab_pci.c). */
+/*
+ * DEVICE_DMA of a DMA_DEVICE or DMA_PAGES buffer: the device uses the
+ * buffer's own DMA address; non-coherent memory is the device's while it
+ * works and the CPU's after.
+ */
+static int mmaplab_device_dma_own(struct mmaplab_session *s, struct mmaplab_device_dma *req)
+{
+	struct mmaplab_dma_target t = {
+		.base = s->buf.dma_handle,
+		.nr_pages = s->buf.size >> PAGE_SHIFT,
+	};
+	bool streaming = mmaplab_buf_is_streaming(&s->buf);
+	int ret;
+
+	if (streaming)
+		dma_sync_single_for_device(s->buf.dma_dev, s->buf.dma_handle, s->buf.size,
+					   DMA_BIDIRECTIONAL);
+	ret = mmaplab_edu_dma(&t, req);
+	if (streaming)
+		dma_sync_single_for_cpu(s->buf.dma_dev, s->buf.dma_handle, s->buf.size,
+					DMA_BIDIRECTIONAL);
+	req->segments = 1;
+	return ret;
+}
+
+/*
+ * DEVICE_DMA of any other buffer with struct pages: streaming DMA of the
+ * driver's own pages. A scatterlist of them (physically adjacent pages
+ * share an entry) is mapped for the device in the transfer's direction,
+ * the device works page by page, and the map goes away. Refusals go
+ * through mmaplab_fail(); the device's own failure is returned as is.
+ */
+static int mmaplab_device_dma_mapped(struct mmaplab_session *s, struct mmaplab_device_dma *req)
+{
+	enum dma_data_direction dir = req->direction == MMAPLAB_DMA_TO_DEVICE ?
+				      DMA_TO_DEVICE : DMA_FROM_DEVICE;
+	unsigned long i, n = s->buf.size >> PAGE_SHIFT;
+	struct mmaplab_dma_target t = { .nr_pages = n };
+	struct device *dev = mmaplab_edu_device();
+	struct sg_dma_page_iter iter;
+	struct page **pages = NULL;
+	dma_addr_t *addrs = NULL;
+	struct sg_table sgt;
+	int ret;
+
+	if (s->fio || !mmaplab_buf_page(&s->buf, 0))
+		return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_COMBINATION,
+				    "DEVICE_DMA: %s memory has no struct page to map for the device",
+				    s->fio ? "a file-backed session's" : mmaplab_alloc_name(s->alloc));
+	if (!dev)
+		return mmaplab_fail(s, -ENODEV, MMAPLAB_REASON_NO_DEVICE,
+				    "DEVICE_DMA: no DMA device is bound to the module");
+	if (dma_addressing_limited(dev))
+		return mmaplab_fail(s, -ERANGE, MMAPLAB_REASON_OUT_OF_REACH,
+				    "DEVICE_DMA: the device's mask %#llx does not cover memory",
+				    (unsigned long long)dma_get_mask(dev));
+
+	pages = kvmalloc_array(n, sizeof(*pages), GFP_KERNEL);
+	addrs = kvmalloc_array(n, sizeof(*addrs), GFP_KERNEL);
+	if (!pages || !addrs) {
+		ret = mmaplab_fail(s, -ENOMEM, MMAPLAB_REASON_NOMEM, "DEVICE_DMA: %lu pages", n);
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		pages[i] = mmaplab_buf_page(&s->buf, i);
+	ret = sg_alloc_table_from_pages(&sgt, pages, n, 0, s->buf.size, GFP_KERNEL);
+	if (ret) {
+		ret = mmaplab_fail(s, ret, MMAPLAB_REASON_NOMEM, "DEVICE_DMA: scatterlist: %d", ret);
+		goto out;
+	}
+	ret = dma_map_sgtable(dev, &sgt, dir, 0);
+	if (ret) {
+		ret = mmaplab_fail(s, ret, MMAPLAB_REASON_KERNEL, "DEVICE_DMA: dma_map_sgtable: %d",
+				   ret);
+		goto out_table;
+	}
+	i = 0;
+	for_each_sgtable_dma_page(&sgt, &iter, 0)
+		addrs[i++] = sg_page_iter_dma_address(&iter);
+	t.pages = addrs;
+	req->segments = sgt.nents;
+	ret = mmaplab_edu_dma(&t, req);
+	dma_unmap_sgtable(dev, &sgt, dir, 0);
+out_table:
+	sg_free_table(&sgt);
+out:
+	kvfree(addrs);
+	kvfree(pages);
+	return ret;
+}
+
+/* DEVICE_DMA: the device reads or writes the buffer (mmaplab_pci.c). */
 static int mmaplab_ioctl_device_dma(struct mmaplab_session *s, void __user *argp)
 {
 	struct mmaplab_device_dma req;
@@ -470,30 +562,30 @@ static int mmaplab_ioctl_device_dma(struct mmaplab_session *s, void __user *argp
 		return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_BAD_FLAGS,
 				    "DEVICE_DMA: direction %u is neither TO_DEVICE nor FROM_DEVICE",
 				    req.direction);
+	if (req.reserved)
+		return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_BAD_FLAGS,
+				    "DEVICE_DMA: reserved is %#x, not 0", req.reserved);
 
 	mutex_lock(&s->lock);
 	ret = mmaplab_buf_usable(s, "DEVICE_DMA");
-	if (!ret && s->alloc != MMAPLAB_ALLOC_DMA_DEVICE && s->alloc != MMAPLAB_ALLOC_DMA_PAGES)
-		ret = mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_COMBINATION,
-				   "DEVICE_DMA: %s memory is not the DMA device's",
-				   mmaplab_alloc_name(s->alloc));
-	if (!ret) {
-		bool streaming = mmaplab_buf_is_streaming(&s->buf);
-
-		/* non-coherent memory: the device's while it works, the CPU's after */
-		if (streaming)
-			dma_sync_single_for_device(s->buf.dma_dev, s->buf.dma_handle, s->buf.size,
-						   DMA_BIDIRECTIONAL);
-		ret = mmaplab_edu_dma_buffer(s->buf.dma_handle, s->buf.size, &req);
-		if (streaming)
-			dma_sync_single_for_cpu(s->buf.dma_dev, s->buf.dma_handle, s->buf.size,
-						DMA_BIDIRECTIONAL);
-		if (ret && ret != -EINTR)
-			ret = mmaplab_fail(s, ret, ret == -ENODEV ? MMAPLAB_REASON_NO_DEVICE :
-					   MMAPLAB_REASON_KERNEL,
-					   "DEVICE_DMA: the device failed after %llu transfers: %d",
-					   req.transfers, ret);
+	if (ret)
+		goto out;
+	req.segments = 0;
+	req.transfers = 0;
+	if (s->alloc == MMAPLAB_ALLOC_DMA_DEVICE || s->alloc == MMAPLAB_ALLOC_DMA_PAGES) {
+		ret = mmaplab_device_dma_own(s, &req);
+	} else {
+		ret = mmaplab_device_dma_mapped(s, &req);
+		/* a refusal has its reason already; only the device's failure is left */
+		if (ret && !req.segments)
+			goto out;
 	}
+	if (ret && ret != -EINTR)
+		ret = mmaplab_fail(s, ret, ret == -ENODEV ? MMAPLAB_REASON_NO_DEVICE :
+				   MMAPLAB_REASON_KERNEL,
+				   "DEVICE_DMA: the device failed after %llu transfers: %d",
+				   req.transfers, ret);
+out:
 	if (!ret)
 		mmaplab_succeed(s);
 	mutex_unlock(&s->lock);

@@ -155,8 +155,10 @@ static void mmaplab_ivshmem_remove(struct pci_dev *pdev)
  * them a DMA engine that copies between guest memory and a 4 KiB buffer of
  * the device's own, reachable only by DMA (device address 0x40000). A
  * transfer starts when the command is written and completes from a timer
- * about 100 ms later; the engine reaches 28 bits of guest memory (its
- * default dma_mask: more is silently cut off, so the DMA mask says 28).
+ * about 100 ms later. The engine cuts every address to its dma_mask
+ * property, silently: 28 bits unless the VM sets more (mmaplab's VMs set
+ * 32). The module cannot ask, so at probe it measures (below) and sets
+ * the DMA mask to 32 bits only if the engine reaches past 28.
  * QEMU before 9.1 kills the whole VM (hw_error) on a transfer that touches
  * the end of its buffer, a full 4096 bytes included, so a page goes in two
  * halves, each through the start of the buffer, and every address and
@@ -174,15 +176,18 @@ static void mmaplab_ivshmem_remove(struct pci_dev *pdev)
 #define MMAPLAB_EDU_CMD_TO_RAM	0x2
 #define MMAPLAB_EDU_BUF		0x40000
 #define MMAPLAB_EDU_BUF_SIZE	4096
-#define MMAPLAB_EDU_DMA_BITS	28
+#define MMAPLAB_EDU_NARROW_BITS	28
+#define MMAPLAB_EDU_WIDE_BITS	32
 #define MMAPLAB_EDU_CHUNK	(PAGE_SIZE / 2)
 #define MMAPLAB_EDU_TIMEOUT_MS	2000
 
 /*
  * @lock orders probe, remove and the transfers (one at a time). @bounce is
  * a coherent page of the module's, the far end of every transfer that is
- * not the session's buffer. @broken: a transfer did not finish in time, so
- * the device may still write @bounce later; it is never used or freed again.
+ * not the session's buffer (allocated at 28 bits, so always reachable).
+ * @bits: the DMA mask the device was found to honour. @broken: a transfer
+ * did not finish in time, so the device may still write @bounce later; it
+ * is never used or freed again.
  */
 static struct {
 	struct mutex lock;
@@ -190,6 +195,7 @@ static struct {
 	void __iomem *regs;
 	void *bounce;
 	dma_addr_t bounce_handle;
+	unsigned int bits;
 	bool broken;
 } mmaplab_edu = {
 	.lock = __MUTEX_INITIALIZER(mmaplab_edu.lock),
@@ -219,7 +225,7 @@ static int mmaplab_edu_transfer(dma_addr_t ram, unsigned int at, unsigned int co
 
 	/* what QEMU would abort on, and what its engine cannot reach */
 	if (WARN_ON_ONCE(!count || at + count >= MMAPLAB_EDU_BUF_SIZE ||
-			 ram + count - 1 > DMA_BIT_MASK(MMAPLAB_EDU_DMA_BITS)))
+			 ram + count - 1 > DMA_BIT_MASK(mmaplab_edu.bits)))
 		return -EINVAL;
 
 	writel(to_ram ? dev_addr : (u32)ram, regs + MMAPLAB_EDU_REG_SRC);
@@ -237,16 +243,21 @@ static int mmaplab_edu_transfer(dma_addr_t ram, unsigned int at, unsigned int co
 	return 0;
 }
 
+/* The device's address of page @index of @t. */
+static dma_addr_t mmaplab_edu_target_page(const struct mmaplab_dma_target *t, unsigned long index)
+{
+	return t->pages ? t->pages[index] : t->base + ((dma_addr_t)index << PAGE_SHIFT);
+}
+
 /*
- * Page @index of a buffer at @handle through the device, in @to_ram's
- * direction: each half goes into the start of the device's buffer and out
- * again (the start, since QEMU before 9.1 aborts on a transfer that ends at
- * the buffer's end).
+ * Page @index of @t through the device, in @to_ram's direction: each half
+ * goes into the start of the device's buffer and out again (the start,
+ * since QEMU before 9.1 aborts on a transfer that ends at the buffer's end).
  */
-static int mmaplab_edu_page(dma_addr_t handle, unsigned long index, bool to_ram,
+static int mmaplab_edu_page(const struct mmaplab_dma_target *t, unsigned long index, bool to_ram,
 			    struct mmaplab_device_dma *req)
 {
-	dma_addr_t page = handle + (index << PAGE_SHIFT);
+	dma_addr_t page = mmaplab_edu_target_page(t, index);
 	dma_addr_t from = to_ram ? mmaplab_edu.bounce_handle : page;
 	dma_addr_t to = to_ram ? page : mmaplab_edu.bounce_handle;
 	unsigned int half;
@@ -264,12 +275,12 @@ static int mmaplab_edu_page(dma_addr_t handle, unsigned long index, bool to_ram,
 }
 
 /*
- * DEVICE_DMA of a DMA_DEVICE buffer (@handle, @size bytes, a page
- * multiple): the device reads it and the module checks what arrived in the
- * bounce page against the pattern of req->seed, or the device writes that
- * pattern into it, page by page. A mismatch is a result, reported in @req.
+ * DEVICE_DMA of the memory @t names, page by page: the device reads it and
+ * the module checks what arrived in the bounce page against the pattern of
+ * req->seed, or the device writes that pattern into it. A mismatch is a
+ * result, reported in @req.
  */
-int mmaplab_edu_dma_buffer(dma_addr_t handle, size_t size, struct mmaplab_device_dma *req)
+int mmaplab_edu_dma(const struct mmaplab_dma_target *t, struct mmaplab_device_dma *req)
 {
 	bool to_ram = req->direction == MMAPLAB_DMA_FROM_DEVICE;
 	struct mmaplab_verify v = { .seed = req->seed };
@@ -286,12 +297,12 @@ int mmaplab_edu_dma_buffer(dma_addr_t handle, size_t size, struct mmaplab_device
 		ret = -ENODEV;
 		goto out;
 	}
-	for (pg = 0; pg < size >> PAGE_SHIFT; pg++) {
+	for (pg = 0; pg < t->nr_pages; pg++) {
 		u32 word = pg * (PAGE_SIZE / sizeof(__le32));
 
 		if (to_ram)
 			mmaplab_pattern_fill_page(mmaplab_edu.bounce, req->seed, word);
-		ret = mmaplab_edu_page(handle, pg, to_ram, req);
+		ret = mmaplab_edu_page(t, pg, to_ram, req);
 		if (ret)
 			break;
 		if (!to_ram && mmaplab_pattern_check_page(mmaplab_edu.bounce, word, &v)) {
@@ -308,6 +319,37 @@ int mmaplab_edu_dma_buffer(dma_addr_t handle, size_t size, struct mmaplab_device
 out:
 	mutex_unlock(&mmaplab_edu.lock);
 	return ret;
+}
+
+/*
+ * How many address bits the engine honours (see above). The bounce page is
+ * below 256 MiB; the device is asked to read the same address with bit 28
+ * set, and what it read is put in the bounce page's second half. An engine
+ * that cuts the address to 28 bits read the first half, which holds a
+ * pattern; one that reaches 32 bits read other memory (or none: the
+ * address need not be RAM, and a device's read has no effect), so the
+ * halves differ. Called at probe with the lock held and the mask at 28
+ * bits; leaves the mask at the answer.
+ */
+static void mmaplab_edu_measure_reach(struct pci_dev *pdev)
+{
+	dma_addr_t above = mmaplab_edu.bounce_handle + BIT_ULL(MMAPLAB_EDU_NARROW_BITS);
+	void *second = mmaplab_edu.bounce + MMAPLAB_EDU_CHUNK;
+	int ret;
+
+	mmaplab_pattern_fill_page(mmaplab_edu.bounce, 0x7eac4, 0);
+	memset(second, 0, MMAPLAB_EDU_CHUNK);
+	mmaplab_edu.bits = MMAPLAB_EDU_WIDE_BITS;
+	ret = mmaplab_edu_transfer(above, 0, MMAPLAB_EDU_CHUNK, false);
+	if (!ret)
+		ret = mmaplab_edu_transfer(mmaplab_edu.bounce_handle + MMAPLAB_EDU_CHUNK, 0,
+					   MMAPLAB_EDU_CHUNK, true);
+	if (ret || !memcmp(mmaplab_edu.bounce, second, MMAPLAB_EDU_CHUNK) ||
+	    dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(MMAPLAB_EDU_WIDE_BITS))) {
+		/* the mask it was probed with, which the bounce page satisfies */
+		dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(MMAPLAB_EDU_NARROW_BITS));
+		mmaplab_edu.bits = MMAPLAB_EDU_NARROW_BITS;
+	}
 }
 
 static int mmaplab_edu_probe(struct pci_dev *pdev)
@@ -341,7 +383,7 @@ static int mmaplab_edu_probe(struct pci_dev *pdev)
 		ret = -ENODEV;
 		goto err_unmap;
 	}
-	ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(MMAPLAB_EDU_DMA_BITS));
+	ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(MMAPLAB_EDU_NARROW_BITS));
 	if (ret)
 		goto err_unmap;
 	pci_set_master(pdev);
@@ -355,12 +397,15 @@ static int mmaplab_edu_probe(struct pci_dev *pdev)
 		goto err_master;
 	}
 	mmaplab_edu.regs = regs;
+	mmaplab_edu.bits = MMAPLAB_EDU_NARROW_BITS;
 	mmaplab_edu.broken = false;
+	mmaplab_edu_measure_reach(pdev);
 	mmaplab_edu.pdev = pdev;
 	mutex_unlock(&mmaplab_edu.lock);
 
-	dev_info(&pdev->dev, "edu %u.%u, DMA to %d bits: the dma_device allocator\n",
-		 id >> 24, (id >> 16) & 0xff, MMAPLAB_EDU_DMA_BITS);
+	dev_info(&pdev->dev, "edu %u.%u, DMA to %u bits (measured)%s: the dma_device allocator\n",
+		 id >> 24, (id >> 16) & 0xff, mmaplab_edu.bits,
+		 mmaplab_edu.broken ? ", then stopped answering" : "");
 	return 0;
 
 err_master:

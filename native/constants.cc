@@ -171,6 +171,8 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	FIELD(mmaplab_device_dma, expected);
 	FIELD(mmaplab_device_dma, found);
 	FIELD(mmaplab_device_dma, transfers);
+	FIELD(mmaplab_device_dma, segments);
+	FIELD(mmaplab_device_dma, reserved);
 	STRUCT(mmaplab_shmem_pin);
 	FIELD(mmaplab_shmem_pin, pin);
 	FIELD(mmaplab_shmem_pin, reserved);
@@ -247,6 +249,7 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	ENUM(REASON_DEVICE_BUSY);
 	ENUM(REASON_UNPINNED);
 	ENUM(REASON_EXPORTED);
+	ENUM(REASON_OUT_OF_REACH);
 	ENUM(REASON_COUNT);
 	ENUM(PATH_NONE);
 	ENUM(PATH_WRITEBACK);

@@ -156,9 +156,15 @@ export interface MapOptions {
   placement?: Placement;
 }
 
-/** What DEVICE_DMA did: VERIFY's answer (for 'to-device'), and the transfers the device made. */
+/**
+ * What DEVICE_DMA did: VERIFY's answer (for 'to-device'), the transfers the
+ * device made, and the DMA segments it was given (1 for a dma_device or
+ * dma_pages buffer; for the streaming map of any other buffer, the
+ * scatterlist's entries: one per run of physically adjacent pages).
+ */
 export interface DeviceDmaResult extends VerifyResult {
   readonly transfers: number;
+  readonly segments: number;
 }
 
 export interface UnpinOptions {
@@ -498,10 +504,15 @@ export class Device {
   }
 
   /**
-   * DEVICE_DMA of a dma_device buffer: the device reads it ('to-device';
-   * the result says whether what it read held the pattern of `seed`) or
-   * writes that pattern into it ('from-device'; the result is ok). Slow:
-   * the emulated device takes 100 ms per transfer, four transfers per page.
+   * DEVICE_DMA: the device reads the buffer ('to-device'; the result says
+   * whether what it read held the pattern of `seed`) or writes that
+   * pattern into it ('from-device'; the result is ok). A dma_device or
+   * dma_pages buffer is reached at its own DMA address; any other buffer
+   * with struct pages is mapped for the transfer (dma_map_sgtable) and
+   * unmapped after it. Refused for memory without struct pages
+   * ('combination'), without the device ('no-device'), and when the device
+   * cannot address all memory ('out-of-reach'). Slow: the emulated device
+   * takes 100 ms per transfer, four transfers per page.
    */
   deviceDma(direction: DmaDirection, seed: number): DeviceDmaResult {
     if (typeof direction !== 'string' || !Object.hasOwn(DMA_DIRECTIONS, direction)) {
@@ -514,9 +525,18 @@ export class Device {
       expected: 0,
       found: 0,
       transfers: 0n,
+      segments: 0,
+      reserved: 0,
     });
     const ok = out.mismatch === NO_MISMATCH;
-    return { ok, mismatch: ok ? null : out.mismatch, expected: out.expected, found: out.found, transfers: Number(out.transfers) };
+    return {
+      ok,
+      mismatch: ok ? null : out.mismatch,
+      expected: out.expected,
+      found: out.found,
+      transfers: Number(out.transfers),
+      segments: out.segments,
+    };
   }
 
   /**

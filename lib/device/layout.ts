@@ -166,7 +166,7 @@ export const MODULE_COUNTERS_LAYOUT = {
 
 export const DEVICE_DMA_LAYOUT = {
   name: 'mmaplab_device_dma',
-  size: 32,
+  size: 40,
   fields: {
     direction: u32(0),
     seed: u32(4),
@@ -174,6 +174,8 @@ export const DEVICE_DMA_LAYOUT = {
     expected: u32(16),
     found: u32(20),
     transfers: u64(24),
+    segments: u32(32),
+    reserved: u32(36),
   },
 } as const satisfies StructLayout;
 
@@ -300,6 +302,8 @@ export const REASONS = {
   unpinned: 22,
   /** CONFIGURE while a dma-buf of the buffer is still open. */
   exported: 23,
+  /** DEVICE_DMA of pages the DMA device cannot address, with nothing to bounce them (ERANGE). */
+  'out-of-reach': 24,
 } as const;
 export type ReasonName = keyof typeof REASONS;
 type DashToUnderscore<S extends string> = S extends `${infer A}-${infer B}` ? `${A}_${DashToUnderscore<B>}` : S;

@@ -62,8 +62,10 @@ const TABLE: Record<MethodName, { takes: readonly AllocName[]; hazards: readonly
   deferred_io_keep_mapping: { takes: ['vmalloc', 'vmalloc_user'], hazards: ['vmalloc', 'vmalloc_user'] },
 };
 
-/** Memory the DMA device (QEMU's edu) reads and writes with DEVICE_DMA: coherent, and the streaming API's. */
+/** Memory the DMA device (QEMU's edu) reads and writes at its own DMA address with DEVICE_DMA: coherent, and the streaming API's. */
 export const DEVICE_DMA_ALLOCATORS: readonly AllocName[] = ['dma_device', 'dma_pages'];
+/** Memory DEVICE_DMA maps for the device for each transfer (dma_map_sgtable of the buffer's own struct pages). */
+export const MAPPED_DMA_ALLOCATORS: readonly AllocName[] = [...OWN_PAGE_ALLOCATORS, 'shmem'];
 
 /** The allocator that is a hazard whatever maps it (tail pages with refcount 0). */
 export const HAZARD_ALLOCATORS: readonly AllocName[] = ['pages_nocomp'];

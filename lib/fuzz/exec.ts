@@ -30,7 +30,7 @@ import * as os from 'node:os';
 import { DEFAULT_DEVICE_PATH, Device, type MapOptions, MAX_PAGE_INFO, failureReason } from '../device/device';
 import type { DmaBuf } from '../device/dmabuf';
 import { isSyscallError } from '../device/errors';
-import { DMABUF_LAYOUT, encode, FILL_LAYOUT, IOC_MAGIC, ioc, REQUESTS, SHMEM_PIN_LAYOUT, STORE_LAYOUT, VERIFY_LAYOUT } from '../device/layout';
+import { DEVICE_DMA_LAYOUT, DMABUF_LAYOUT, encode, FILL_LAYOUT, IOC_MAGIC, ioc, REQUESTS, SHMEM_PIN_LAYOUT, STORE_LAYOUT, VERIFY_LAYOUT } from '../device/layout';
 import { freeAddress, type Mapping } from '../device/mapping';
 import { native, nativeConstants } from '../device/native';
 import { storeRequest } from '../device/store';
@@ -60,6 +60,8 @@ const OK: Outcome = { result: 'ok' };
  */
 export const FORK_FAILED = 'fork() of the fuzzer failed (a written private whole-buffer remap_pfn_range mapping blocks fork)';
 const SKIP: Outcome = { result: 'skip' };
+/** The largest buffer DEVICE_DMA is sent for: the emulated device takes 0.4 s a page. */
+const DEVICE_DMA_MAX_PAGES = 4;
 const TOUCH_MODE: Readonly<Record<TouchMode, 0 | 1 | 2>> = { read: 0, write: 1, pattern: 2 };
 
 function signalName(signal: number): string {
@@ -467,6 +469,36 @@ export class FuzzTarget {
           native().ioctl(dev.fd, REQUESTS.SHMEM_PIN, encode(SHMEM_PIN_LAYOUT, { pin: op.pin, reserved: 0, from_swap: 0n }));
           // 2 is the hazard (unpin without marking dirty): allow_hazards=0 must refuse it.
           if (op.pin === 2) return { result: 'violation', detail: 'SHMEM_PIN 2 (unpin without marking dirty) was accepted' };
+        }
+        return OK;
+      }
+      case 'device-dma': {
+        const dev = this.#session(op.s);
+        if (dev === null) return SKIP;
+        // A session INFO refuses (nothing configured) is sent as is: the module must refuse it too.
+        let size = 0n;
+        try {
+          size = dev.info().size;
+        } catch {
+          size = 0n;
+        }
+        if (size > BigInt(DEVICE_DMA_MAX_PAGES * this.#page)) return SKIP;
+        native().ioctl(
+          dev.fd,
+          REQUESTS.DEVICE_DMA,
+          encode(DEVICE_DMA_LAYOUT, {
+            direction: op.direction,
+            seed: 1,
+            mismatch: 0n,
+            expected: 0,
+            found: 0,
+            transfers: 0n,
+            segments: 0,
+            reserved: op.reserved,
+          }),
+        );
+        if (op.reserved !== 0 || (op.direction !== 1 && op.direction !== 2)) {
+          return { result: 'violation', detail: `DEVICE_DMA accepted direction ${op.direction} reserved ${op.reserved}` };
         }
         return OK;
       }

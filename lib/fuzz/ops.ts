@@ -149,6 +149,12 @@ export type FuzzOp =
   /** SHMEM_PIN of session s: 0 gives a shmem buffer's pages back to the object, 1 takes them again, 2 (a hazard) and others are refused. */
   | { op: 'shmem-pin'; s: number; pin: number }
   /**
+   * DEVICE_DMA of session s by the edu device (direction 1 to the device, 2
+   * from it; others, and a reserved field set, must be refused). Run only
+   * on buffers of at most four pages (lib/fuzz/exec): the device is slow.
+   */
+  | { op: 'device-dma'; s: number; direction: number; reserved: number }
+  /**
    * DMABUF of session s: EXPORT (its dma-buf's new descriptor replaces the
    * slot's), QUERY, or a request the module must refuse (an unknown op or
    * a reserved bit).
@@ -228,6 +234,7 @@ const SCHEMA: Readonly<Record<FuzzOpName, Readonly<Record<string, FieldType>>>> 
   'last-error': { s: 'session' },
   flush: { s: 'session' },
   'shmem-pin': { s: 'session', pin: 'u32' },
+  'device-dma': { s: 'session', direction: 'u32', reserved: 'u32' },
   dmabuf: { s: 'session', action: ['export', 'query', 'bad-op', 'bad-reserved'] },
   'dmabuf-close': { s: 'session' },
   'dmabuf-sync': { s: 'session', flags: 'u32' },
@@ -697,6 +704,7 @@ export function* generate(seed: number, options: GeneratorOptions = {}): Generat
       'last-error': 2,
       flush: 2,
       'shmem-pin': 2,
+      'device-dma': 1.5,
       dmabuf: 3,
       'dmabuf-close': 1,
       'dmabuf-sync': 2,
@@ -847,6 +855,13 @@ export function* generate(seed: number, options: GeneratorOptions = {}): Generat
         // 2 is the hazard the module must refuse (allow_hazards=0); above it, values it must refuse too.
         yield { op: 'shmem-pin', s, pin: r.chance(0.08) ? r.pick([2, r.range(3, 0xffff_ffff)]) : r.chance(0.5) ? 0 : 1 };
         break;
+      case 'device-dma': {
+        // Mostly a valid request; sometimes a direction or reserved field the module must refuse.
+        const bad = r.chance(0.15);
+        const direction = bad && r.chance(0.5) ? r.pick([0, 3, r.range(4, 0xffff_ffff)]) : r.pick([1, 2]);
+        yield { op: 'device-dma', s, direction, reserved: bad && direction <= 2 ? r.range(1, 0xffff_ffff) : 0 };
+        break;
+      }
       case 'dmabuf':
         yield { op: 'dmabuf', s, action: r.weighted({ export: 70, query: 20, 'bad-op': 5, 'bad-reserved': 5 }) };
         break;

@@ -242,10 +242,17 @@ export function qemuArgs(spec: BootSpec): string[] {
   // saved state at all, so a copy's edu would come up with its BARs
   // unassigned under a guest that thinks otherwise (its registers read 0).
   // A restored copy gets both anew and its agent has the guest rescan the bus.
-  if (!snap || snap.incoming) args.push(...deviceBarArgs(spec.runDir), '-device', 'edu');
+  // edu's engine cuts addresses to its dma_mask, 28 bits by default; 32 let
+  // it reach all of a guest's RAM below 4 GiB, as a 32-bit PCI device does,
+  // so that the driver's own pages can be mapped for it (the module
+  // measures the reach when it binds the device).
+  if (!snap || snap.incoming) args.push(...deviceBarArgs(spec.runDir), '-device', `edu,dma_mask=${EDU_DMA_MASK}`);
   if (snap?.incoming) args.push('-incoming', 'defer');
   return args;
 }
+
+/** The reach the VM gives edu's DMA engine: 32 bits. */
+const EDU_DMA_MASK = '0xffffffff';
 
 const PANIC_RE = /Kernel panic - not syncing/;
 const TAIL_LINES = 60;

@@ -1,15 +1,19 @@
 /**
  * Guest suite, module loaded WITHOUT allow_hazards: a device doing DMA into
  * and out of a buffer userspace maps (QEMU's edu device): coherent memory
- * (dma_device) and the streaming API's (dma_pages, synced around each
- * transfer). The device reads what userspace wrote, and a change userspace
- * makes is what the device then reads; the device writes, and userspace
- * and the kernel read it. The kernel log stays clean.
+ * (dma_device), the streaming API's (dma_pages, synced around each
+ * transfer), and the driver's own pages of every other allocator, mapped
+ * for the device around each transfer (dma_map_sgtable). The device reads
+ * what userspace wrote, and a change userspace makes is what the device
+ * then reads; the device writes, and userspace and the kernel read it.
+ * The kernel log stays clean.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { Device, isSyscallError } from '../../lib/device';
+import type { AllocName, MethodName } from '../../lib/device/layout';
+import { HAZARD_ALLOCATORS, MAPPED_DMA_ALLOCATORS } from '../../lib/device/support';
 import { moduleWindow } from './module-window';
 
 const PAGE = 4096;
@@ -23,10 +27,12 @@ describe(`dma_device: DMA by QEMU's edu into a mapped buffer on ${os.release()}`
   this.timeout(60_000);
   const kernel = moduleWindow();
 
-  it('the module drives the edu device', function () {
+  it('the module drives the edu device, with the 32-bit DMA mask it measured (the VM sets edu\'s dma_mask to 32 bits)', function () {
     const bound = fs.readdirSync(DRIVER_DIR).filter((e) => /^[0-9a-f]{4}:/.test(e));
-    const ids = bound.map((d) => ['vendor', 'device'].map((f) => fs.readFileSync(`/sys/bus/pci/devices/${d}/${f}`, 'utf8').trim()).join(':'));
-    assert.ok(ids.includes('0x1234:0x11e8'), `bound: ${ids.join(' ')}`);
+    const read = (d: string, f: string): string => fs.readFileSync(`/sys/bus/pci/devices/${d}/${f}`, 'utf8').trim();
+    const edu = bound.find((d) => `${read(d, 'vendor')}:${read(d, 'device')}` === '0x1234:0x11e8');
+    assert.ok(edu, `bound: ${bound.join(' ')}`);
+    assert.deepEqual([read(edu, 'dma_mask_bits'), read(edu, 'consistent_dma_mask_bits')], ['32', '32']);
   });
 
   for (const [allocator, technique] of [
@@ -41,11 +47,11 @@ describe(`dma_device: DMA by QEMU's edu into a mapped buffer on ${os.release()}`
       using d = Device.open();
       d.configure({ allocator, technique, size: 4 * PAGE });
       const pages = d.info({ pages: true }).pages ?? [];
-      assert.ok(pages.every((p) => p.noStructPage || p.pfn < 0x10000n), 'below 256 MiB: the device reaches 28 bits');
+      assert.ok(pages.every((p) => p.noStructPage || p.pfn < 0x100000n), 'below 4 GiB: the device reaches 32 bits');
       using m = d.map();
       m.writePattern(21);
       const seen = d.deviceDma('to-device', 21);
-      assert.deepEqual([seen.ok, seen.transfers], [true, 16], 'four transfers a page, each half in and out');
+      assert.deepEqual([seen.ok, seen.transfers, seen.segments], [true, 16, 1], 'four transfers a page, each half in and out');
       // a word userspace changes is the first the device sees differently
       new Uint32Array(m.buffer)[(2 * PAGE) / 4 + 3] = 0xfeedface;
       const changed = d.deviceDma('to-device', 21);
@@ -53,6 +59,38 @@ describe(`dma_device: DMA by QEMU's edu into a mapped buffer on ${os.release()}`
       d.deviceDma('from-device', 22);
       assert.equal(m.checkPattern(22), null, 'userspace reads what the device wrote');
       assert.equal(d.verify(22).ok, true, 'and so does the kernel');
+    });
+  }
+
+  // Streaming DMA of the driver's own pages while userspace maps them: one
+  // technique per allocator, a different one each where the allocator allows.
+  const MAPPED: ReadonlyArray<readonly [AllocName, MethodName]> = [
+    ['vmalloc_user', 'remap_vmalloc_range'],
+    ['vmalloc', 'vm_insert_page'],
+    ['kmalloc', 'remap_pfn_range'],
+    ['pages_array', 'vm_insert_pages'],
+    ['pages_comp', 'fault_page'],
+    ['pages_split', 'vmf_insert_mixed'],
+    ['shmem', 'fault_page'],
+  ];
+  it('every allocator with its own struct pages is mapped for the device here, but the hazard allocator', function () {
+    const safe = MAPPED_DMA_ALLOCATORS.filter((a) => !HAZARD_ALLOCATORS.includes(a));
+    assert.deepEqual(MAPPED.map(([a]) => a).sort(), [...safe].sort());
+  });
+  for (const [allocator, technique] of MAPPED) {
+    it(`${allocator} + ${technique}: its pages mapped for the device around each transfer (one DMA segment per run of adjacent pages); the device reads what userspace wrote, and userspace reads what the device wrote`, function () {
+      using d = Device.open();
+      d.configure({ allocator, technique, size: 2 * PAGE });
+      const pages = d.info({ pages: true }).pages ?? [];
+      const runs = pages.filter((p, i) => i === 0 || p.pfn !== (pages[i - 1]?.pfn ?? 0n) + 1n).length;
+      using m = d.map();
+      m.writePattern(31);
+      const seen = d.deviceDma('to-device', 31);
+      assert.deepEqual([seen.ok, seen.transfers, seen.segments], [true, 8, runs], `pfns ${pages.map((p) => p.pfn.toString(16)).join(' ')}`);
+      const wrote = d.deviceDma('from-device', 32);
+      assert.equal(wrote.segments, runs);
+      assert.equal(m.checkPattern(32), null, 'userspace reads what the device wrote');
+      assert.equal(d.verify(32).ok, true, 'and so does the kernel');
     });
   }
 
@@ -74,12 +112,19 @@ describe(`dma_device: DMA by QEMU's edu into a mapped buffer on ${os.release()}`
     );
   });
 
-  it('DEVICE_DMA of memory that is not the device\'s is refused (combination); a direction must be named', function () {
+  it('DEVICE_DMA of memory with no struct page that is not the device\'s is refused (combination), and of shmem pages given back (unpinned); a direction must be named', function () {
+    {
+      using d = Device.open();
+      d.configure({ allocator: 'dma_coherent', technique: 'dma_mmap_coherent', size: PAGE });
+      assert.throws(() => d.deviceDma('to-device', 1), (e: unknown) => code(e) === 'EINVAL');
+      assert.equal(d.lastError().reason, 'combination');
+      assert.throws(() => d.deviceDma('sideways' as never, 1), (e: unknown) => code(e) === 'ERR_INVALID_ARG_VALUE');
+    }
     using d = Device.open();
-    d.configure({ allocator: 'dma_coherent', technique: 'dma_mmap_coherent', size: PAGE });
-    assert.throws(() => d.deviceDma('to-device', 1), (e: unknown) => code(e) === 'EINVAL');
-    assert.equal(d.lastError().reason, 'combination');
-    assert.throws(() => d.deviceDma('sideways' as never, 1), (e: unknown) => code(e) === 'ERR_INVALID_ARG_VALUE');
+    d.configure({ allocator: 'shmem', technique: 'fault_page', size: PAGE });
+    d.unpinPages();
+    assert.throws(() => d.deviceDma('from-device', 1), (e: unknown) => code(e) === 'EBUSY');
+    assert.equal(d.lastError().reason, 'unpinned');
   });
 
   it('leaves the kernel log clean and the module holding nothing', function () {

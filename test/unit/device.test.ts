@@ -268,7 +268,7 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
     assert.deepEqual(REASON_NAMES, [
       'none', 'bad-enum', 'bad-size', 'bad-flags', 'combination', 'cache', 'fault-around', 'hazard-disabled',
       'hazard-cap', 'mapped', 'not-configured', 'range', 'private', 'nomem', 'kernel', 'freed', 'timing',
-      'no-store', 'dirty', 'not-owner', 'no-device', 'device-busy', 'unpinned', 'exported',
+      'no-store', 'dirty', 'not-owner', 'no-device', 'device-busy', 'unpinned', 'exported', 'out-of-reach',
     ]);
     assert.deepEqual(ALLOCATOR_NAMES, Object.keys(ALLOCATORS));
     assert.deepEqual(METHOD_NAMES, Object.keys(METHODS));

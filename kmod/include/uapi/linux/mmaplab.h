@@ -313,6 +313,7 @@ enum mmaplab_reason {
 	MMAPLAB_REASON_DEVICE_BUSY = 21,	/* PCI_BAR while another session holds the BAR */
 	MMAPLAB_REASON_UNPINNED = 22,		/* a SHMEM buffer whose pages SHMEM_PIN gave back */
 	MMAPLAB_REASON_EXPORTED = 23,		/* CONFIGURE while a dma-buf of the buffer lives */
+	MMAPLAB_REASON_OUT_OF_REACH = 24,	/* DEVICE_DMA of pages the device cannot address */
 	MMAPLAB_REASON_COUNT
 };
 
@@ -493,19 +494,31 @@ struct mmaplab_module_counters {
 #define MMAPLAB_IOC_COUNTERS	_IOR(MMAPLAB_IOC_MAGIC, 10, struct mmaplab_module_counters)
 
 /*
- * DEVICE_DMA: the device itself reads or writes the whole buffer of a
- * DMA_DEVICE or DMA_PAGES session by bus-master DMA, a page at a time
- * through its own memory (and a bounce page of the module's); a DMA_PAGES
- * buffer is synced for the device before and for the CPU after:
+ * DEVICE_DMA: the device itself reads or writes the whole buffer by
+ * bus-master DMA, a page at a time through its own memory (and a bounce
+ * page of the module's):
  *   TO_DEVICE    the device reads the buffer; the module checks what it
  *                read against the pattern of @seed (@mismatch etc. as
  *                VERIFY's): "the device saw what userspace wrote";
  *   FROM_DEVICE  the device writes the pattern of @seed into the buffer,
  *                which userspace then checks through its mapping.
- * Slow by design of the emulated device (a transfer takes 100 ms).
- * Errors: -EINVAL COMBINATION (neither of those), BAD_FLAGS (direction or
- * reserved), -ENODEV NOT_CONFIGURED / FREED, -ETIMEDOUT KERNEL (the device
- * did not finish a transfer), -EINTR (fatal signal between transfers).
+ * How the device reaches the memory depends on the allocator:
+ *   DMA_DEVICE   the coherent buffer's own DMA address;
+ *   DMA_PAGES    its own address too, synced for the device before and
+ *                for the CPU after;
+ *   any other allocator with struct pages (streaming DMA of the driver's
+ *                own pages, as a driver does around each transfer while
+ *                userspace keeps its mapping): the pages are put in a
+ *                scatterlist, dma_map_sgtable()'d in the transfer's
+ *                direction, and unmapped after it.
+ * @segments says how many DMA segments the device was given (1 for the
+ * first two). Slow by design of the emulated device (a transfer takes
+ * 100 ms). Errors: -EINVAL COMBINATION (memory with no struct page, or a
+ * file-backed session), BAD_FLAGS (direction or @reserved), -ENODEV
+ * NOT_CONFIGURED / FREED / NO_DEVICE, -EBUSY UNPINNED, -ERANGE
+ * OUT_OF_REACH (the device cannot address every page of memory and
+ * nothing bounces for it), -ETIMEDOUT KERNEL (the device did not finish a
+ * transfer), -EINTR (fatal signal between transfers).
  */
 enum mmaplab_dma_direction {
 	MMAPLAB_DMA_TO_DEVICE = 1,
@@ -519,6 +532,8 @@ struct mmaplab_device_dma {
 	__u32 expected;		/* out */
 	__u32 found;		/* out */
 	__u64 transfers;	/* out: DMA transfers the device made */
+	__u32 segments;		/* out: DMA segments the device was given */
+	__u32 reserved;		/* in: 0 */
 };
 
 #define MMAPLAB_IOC_DEVICE_DMA	_IOWR(MMAPLAB_IOC_MAGIC, 11, struct mmaplab_device_dma)
