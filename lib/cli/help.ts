@@ -116,7 +116,7 @@ export const COMMAND_DOCS: Record<Command, CommandDoc> = {
       'child, munmap of all or part, mremap, mprotect,\n' +
       'madvise, msync, read/write (also through a mapping), FILL, VERIFY, STATS, INFO,\n' +
       'LAST_ERROR, STORE, FLUSH, SHMEM_PIN, DMABUF (export, sync, map, close), DEVICE_DMA\n' +
-      '(buffers of up to four pages), fsync, raw ioctls, close with mappings live; FILL,\n' +
+      '(buffers of up to two pages), fsync, raw ioctls, close with mappings live; FILL,\n' +
       'VERIFY and msync also on the thread pool while the sequence goes on. Every 200\n' +
       'operations and at the end it reads the kernel log and the taint (O and E masked). The\n' +
       'same seed gives the same operations. A complaint, new taint, or a hazard the module\n' +

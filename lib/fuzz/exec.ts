@@ -61,7 +61,7 @@ const OK: Outcome = { result: 'ok' };
 export const FORK_FAILED = 'fork() of the fuzzer failed (a written private whole-buffer remap_pfn_range mapping blocks fork)';
 const SKIP: Outcome = { result: 'skip' };
 /** The largest buffer DEVICE_DMA is sent for: the emulated device takes 0.4 s a page. */
-const DEVICE_DMA_MAX_PAGES = 4;
+const DEVICE_DMA_MAX_PAGES = 2;
 const TOUCH_MODE: Readonly<Record<TouchMode, 0 | 1 | 2>> = { read: 0, write: 1, pattern: 2 };
 
 function signalName(signal: number): string {

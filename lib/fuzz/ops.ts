@@ -151,7 +151,7 @@ export type FuzzOp =
   /**
    * DEVICE_DMA of session s by the edu device (direction 1 to the device, 2
    * from it; others, and a reserved field set, must be refused). Run only
-   * on buffers of at most four pages (lib/fuzz/exec): the device is slow.
+   * on buffers of at most two pages (lib/fuzz/exec): the device is slow.
    */
   | { op: 'device-dma'; s: number; direction: number; reserved: number }
   /**
@@ -704,7 +704,7 @@ export function* generate(seed: number, options: GeneratorOptions = {}): Generat
       'last-error': 2,
       flush: 2,
       'shmem-pin': 2,
-      'device-dma': 1.5,
+      'device-dma': 1,
       dmabuf: 3,
       'dmabuf-close': 1,
       'dmabuf-sync': 2,
