@@ -565,9 +565,9 @@ static void mmaplab_dma_free(struct mmaplab_buf *buf)
  * MMAPLAB_ALLOC_DMA_DEVICE
  *
  * The same for the device that does DMA (mmaplab_pci.c's edu): its mask is
- * the engine's 28 bits, so dma-direct takes the memory from below 256 MiB
- * (ZONE_DMA32, else ZONE_DMA), and DEVICE_DMA can have the device read
- * and write it while userspace maps it.
+ * the engine's reach as measured at probe (32 bits in mmaplab's VMs, so
+ * ZONE_DMA32; 28 otherwise, so below 256 MiB), and DEVICE_DMA can have the
+ * device read and write it while userspace maps it.
  */
 static int mmaplab_dma_device_alloc(struct mmaplab_buf *buf)
 {

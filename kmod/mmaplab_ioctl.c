@@ -500,6 +500,7 @@ static int mmaplab_device_dma_mapped(struct mmaplab_session *s, struct mmaplab_d
 	struct device *dev = mmaplab_edu_device();
 	struct sg_dma_page_iter iter;
 	struct page **pages = NULL;
+	unsigned int max_segment;
 	dma_addr_t *addrs = NULL;
 	struct sg_table sgt;
 	int ret;
@@ -515,6 +516,11 @@ static int mmaplab_device_dma_mapped(struct mmaplab_session *s, struct mmaplab_d
 		return mmaplab_fail(s, -ERANGE, MMAPLAB_REASON_OUT_OF_REACH,
 				    "DEVICE_DMA: the device's mask %#llx does not cover memory",
 				    (unsigned long long)dma_get_mask(dev));
+	/* what the device and a bounce buffer take in one segment */
+	max_segment = min_t(size_t, dma_max_mapping_size(dev), dma_get_max_seg_size(dev));
+	max_segment = ALIGN_DOWN(min_t(size_t, max_segment, UINT_MAX), PAGE_SIZE);
+	if (!max_segment)
+		max_segment = PAGE_SIZE;
 
 	pages = kvmalloc_array(n, sizeof(*pages), GFP_KERNEL);
 	addrs = kvmalloc_array(n, sizeof(*addrs), GFP_KERNEL);
@@ -524,7 +530,8 @@ static int mmaplab_device_dma_mapped(struct mmaplab_session *s, struct mmaplab_d
 	}
 	for (i = 0; i < n; i++)
 		pages[i] = mmaplab_buf_page(&s->buf, i);
-	ret = sg_alloc_table_from_pages(&sgt, pages, n, 0, s->buf.size, GFP_KERNEL);
+	ret = sg_alloc_table_from_pages_segment(&sgt, pages, n, 0, s->buf.size, max_segment,
+						GFP_KERNEL);
 	if (ret) {
 		ret = mmaplab_fail(s, ret, MMAPLAB_REASON_NOMEM, "DEVICE_DMA: scatterlist: %d", ret);
 		goto out;
@@ -536,11 +543,18 @@ static int mmaplab_device_dma_mapped(struct mmaplab_session *s, struct mmaplab_d
 		goto out_table;
 	}
 	i = 0;
-	for_each_sgtable_dma_page(&sgt, &iter, 0)
-		addrs[i++] = sg_page_iter_dma_address(&iter);
+	for_each_sgtable_dma_page(&sgt, &iter, 0) {
+		if (i < n)
+			addrs[i] = sg_page_iter_dma_address(&iter);
+		i++;
+	}
 	t.pages = addrs;
 	req->segments = sgt.nents;
-	ret = mmaplab_edu_dma(&t, req);
+	/* a map keeps the length: one address a page, never more or fewer */
+	if (WARN_ON_ONCE(i != n))
+		ret = -EIO;
+	else
+		ret = mmaplab_edu_dma(&t, req);
 	dma_unmap_sgtable(dev, &sgt, dir, 0);
 out_table:
 	sg_free_table(&sgt);
@@ -568,6 +582,10 @@ static int mmaplab_ioctl_device_dma(struct mmaplab_session *s, void __user *argp
 
 	mutex_lock(&s->lock);
 	ret = mmaplab_buf_usable(s, "DEVICE_DMA");
+	if (!ret && s->buf.size > MMAPLAB_DMA_MAX_PAGES * PAGE_SIZE)
+		ret = mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_BAD_SIZE,
+				   "DEVICE_DMA: %zu pages, at most %d (0.4 s a page)",
+				   s->buf.size >> PAGE_SHIFT, MMAPLAB_DMA_MAX_PAGES);
 	if (ret)
 		goto out;
 	req.segments = 0;

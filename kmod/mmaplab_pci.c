@@ -33,6 +33,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/io.h>
 #include <linux/jiffies.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
@@ -201,15 +202,16 @@ static struct {
 	.lock = __MUTEX_INITIALIZER(mmaplab_edu.lock),
 };
 
-/* The device DMA_DEVICE buffers are allocated for, or NULL without one. */
+/*
+ * The device DMA_DEVICE buffers are allocated for, or NULL without one.
+ * Not under the lock, which a transfer holds for seconds: @pdev is set at
+ * probe and cleared at remove, which only module unload (no session) does.
+ */
 struct device *mmaplab_edu_device(void)
 {
-	struct device *dev;
+	struct pci_dev *pdev = READ_ONCE(mmaplab_edu.pdev);
 
-	mutex_lock(&mmaplab_edu.lock);
-	dev = mmaplab_edu.pdev ? &mmaplab_edu.pdev->dev : NULL;
-	mutex_unlock(&mmaplab_edu.lock);
-	return dev;
+	return pdev ? &pdev->dev : NULL;
 }
 
 /*
@@ -292,7 +294,8 @@ int mmaplab_edu_dma(const struct mmaplab_dma_target *t, struct mmaplab_device_dm
 	req->found = 0;
 	req->transfers = 0;
 
-	mutex_lock(&mmaplab_edu.lock);
+	if (mutex_lock_killable(&mmaplab_edu.lock))
+		return -EINTR;
 	if (!mmaplab_edu.pdev || mmaplab_edu.broken) {
 		ret = -ENODEV;
 		goto out;
@@ -322,34 +325,45 @@ out:
 }
 
 /*
- * How many address bits the engine honours (see above). The bounce page is
- * below 256 MiB; the device is asked to read the same address with bit 28
- * set, and what it read is put in the bounce page's second half. An engine
- * that cuts the address to 28 bits read the first half, which holds a
- * pattern; one that reaches 32 bits read other memory (or none: the
- * address need not be RAM, and a device's read has no effect), so the
- * halves differ. Called at probe with the lock held and the mask at 28
- * bits; leaves the mask at the answer.
+ * Does the engine reach past 28 bits? The bounce page is below 256 MiB;
+ * the device reads the same address with bit 28 set, into the bounce
+ * page's second half. An engine that cuts the address read the first half,
+ * which holds a pattern; one that reaches 32 bits read other RAM, so the
+ * halves differ. Only without an IOMMU (the DMA address is then the
+ * physical one) and where that address is RAM: a device's read of RAM
+ * changes nothing, a read of I/O memory might.
  */
-static void mmaplab_edu_measure_reach(struct pci_dev *pdev)
+static bool mmaplab_edu_reaches_wide(struct pci_dev *pdev)
 {
 	dma_addr_t above = mmaplab_edu.bounce_handle + BIT_ULL(MMAPLAB_EDU_NARROW_BITS);
 	void *second = mmaplab_edu.bounce + MMAPLAB_EDU_CHUNK;
-	int ret;
+	bool wide;
 
+	if (device_iommu_mapped(&pdev->dev) || !page_is_ram(PHYS_PFN(above)))
+		return false;
 	mmaplab_pattern_fill_page(mmaplab_edu.bounce, 0x7eac4, 0);
 	memset(second, 0, MMAPLAB_EDU_CHUNK);
 	mmaplab_edu.bits = MMAPLAB_EDU_WIDE_BITS;
-	ret = mmaplab_edu_transfer(above, 0, MMAPLAB_EDU_CHUNK, false);
-	if (!ret)
-		ret = mmaplab_edu_transfer(mmaplab_edu.bounce_handle + MMAPLAB_EDU_CHUNK, 0,
-					   MMAPLAB_EDU_CHUNK, true);
-	if (ret || !memcmp(mmaplab_edu.bounce, second, MMAPLAB_EDU_CHUNK) ||
-	    dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(MMAPLAB_EDU_WIDE_BITS))) {
-		/* the mask it was probed with, which the bounce page satisfies */
-		dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(MMAPLAB_EDU_NARROW_BITS));
-		mmaplab_edu.bits = MMAPLAB_EDU_NARROW_BITS;
-	}
+	wide = !mmaplab_edu_transfer(above, 0, MMAPLAB_EDU_CHUNK, false) &&
+	       !mmaplab_edu_transfer(mmaplab_edu.bounce_handle + MMAPLAB_EDU_CHUNK, 0,
+				     MMAPLAB_EDU_CHUNK, true) &&
+	       memcmp(mmaplab_edu.bounce, second, MMAPLAB_EDU_CHUNK);
+	mmaplab_edu.bits = MMAPLAB_EDU_NARROW_BITS;
+	return wide;
+}
+
+/*
+ * The DMA mask the engine honours (see above), set on the device. Called
+ * at probe with the lock held and the mask at 28 bits, which the bounce
+ * page satisfies either way.
+ */
+static void mmaplab_edu_measure_reach(struct pci_dev *pdev)
+{
+	if (!mmaplab_edu_reaches_wide(pdev))
+		return;
+	if (dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(MMAPLAB_EDU_WIDE_BITS)))
+		return;
+	mmaplab_edu.bits = MMAPLAB_EDU_WIDE_BITS;
 }
 
 static int mmaplab_edu_probe(struct pci_dev *pdev)
@@ -400,7 +414,7 @@ static int mmaplab_edu_probe(struct pci_dev *pdev)
 	mmaplab_edu.bits = MMAPLAB_EDU_NARROW_BITS;
 	mmaplab_edu.broken = false;
 	mmaplab_edu_measure_reach(pdev);
-	mmaplab_edu.pdev = pdev;
+	WRITE_ONCE(mmaplab_edu.pdev, pdev);
 	mutex_unlock(&mmaplab_edu.lock);
 
 	dev_info(&pdev->dev, "edu %u.%u, DMA to %u bits (measured)%s: the dma_device allocator\n",
@@ -430,7 +444,7 @@ static void mmaplab_edu_remove(struct pci_dev *pdev)
 	mmaplab_edu.bounce = NULL;
 	pci_iounmap(pdev, mmaplab_edu.regs);
 	mmaplab_edu.regs = NULL;
-	mmaplab_edu.pdev = NULL;
+	WRITE_ONCE(mmaplab_edu.pdev, NULL);
 	mutex_unlock(&mmaplab_edu.lock);
 
 	pci_clear_master(pdev);

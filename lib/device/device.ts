@@ -512,7 +512,8 @@ export class Device {
    * unmapped after it. Refused for memory without struct pages
    * ('combination'), without the device ('no-device'), and when the device
    * cannot address all memory ('out-of-reach'). Slow: the emulated device
-   * takes 100 ms per transfer, four transfers per page.
+   * takes 100 ms per transfer, four transfers per page, with the session
+   * held; so more than 64 pages are refused ('bad-size').
    */
   deviceDma(direction: DmaDirection, seed: number): DeviceDmaResult {
     if (typeof direction !== 'string' || !Object.hasOwn(DMA_DIRECTIONS, direction)) {

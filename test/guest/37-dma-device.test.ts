@@ -112,7 +112,7 @@ describe(`dma_device: DMA by QEMU's edu into a mapped buffer on ${os.release()}`
     );
   });
 
-  it('DEVICE_DMA of memory with no struct page that is not the device\'s is refused (combination), and of shmem pages given back (unpinned); a direction must be named', function () {
+  it('DEVICE_DMA of memory with no struct page that is not the device\'s is refused (combination), of shmem pages given back (unpinned), and of more than 64 pages (bad-size); a direction must be named', function () {
     {
       using d = Device.open();
       d.configure({ allocator: 'dma_coherent', technique: 'dma_mmap_coherent', size: PAGE });
@@ -120,11 +120,18 @@ describe(`dma_device: DMA by QEMU's edu into a mapped buffer on ${os.release()}`
       assert.equal(d.lastError().reason, 'combination');
       assert.throws(() => d.deviceDma('sideways' as never, 1), (e: unknown) => code(e) === 'ERR_INVALID_ARG_VALUE');
     }
+    {
+      using d = Device.open();
+      d.configure({ allocator: 'shmem', technique: 'fault_page', size: PAGE });
+      d.unpinPages();
+      assert.throws(() => d.deviceDma('from-device', 1), (e: unknown) => code(e) === 'EBUSY');
+      assert.equal(d.lastError().reason, 'unpinned');
+    }
+    // 0.4 s a page with the session held: at most 64 pages a call.
     using d = Device.open();
-    d.configure({ allocator: 'shmem', technique: 'fault_page', size: PAGE });
-    d.unpinPages();
-    assert.throws(() => d.deviceDma('from-device', 1), (e: unknown) => code(e) === 'EBUSY');
-    assert.equal(d.lastError().reason, 'unpinned');
+    d.configure({ allocator: 'vmalloc', technique: 'vm_insert_page', size: 65 * PAGE });
+    assert.throws(() => d.deviceDma('to-device', 1), (e: unknown) => code(e) === 'EINVAL');
+    assert.equal(d.lastError().reason, 'bad-size');
   });
 
   it('leaves the kernel log clean and the module holding nothing', function () {

@@ -57,9 +57,9 @@ enum mmaplab_alloc {
 	MMAPLAB_ALLOC_PCI_BAR = 9,
 	/*
 	 * dma_alloc_coherent() for the PCI device the module has do DMA
-	 * (QEMU's edu, whose DMA engine reaches 28 bits: the memory comes from
-	 * below 256 MiB), so DEVICE_DMA can have the device read and write
-	 * it. -ENODEV without the device.
+	 * (QEMU's edu: the memory comes from what its DMA engine reaches, 32
+	 * bits in mmaplab's VMs, else 28), so DEVICE_DMA can have the device
+	 * read and write it. -ENODEV without the device.
 	 */
 	MMAPLAB_ALLOC_DMA_DEVICE = 10,
 	/*
@@ -71,8 +71,8 @@ enum mmaplab_alloc {
 	 */
 	MMAPLAB_ALLOC_SHMEM = 11,
 	/*
-	 * dma_alloc_pages() for the DMA device (as DMA_DEVICE's, below 256
-	 * MiB): the non-coherent DMA API's buffer, which DEVICE_DMA hands to
+	 * dma_alloc_pages() for the DMA device (as DMA_DEVICE's, within its
+	 * reach): the non-coherent DMA API's buffer, which DEVICE_DMA hands to
 	 * the device and takes back with dma_sync_single_for_device() and
 	 * _for_cpu(). The DMA API refuses __GFP_COMP: above one page it is a
 	 * block whose tail pages have a zero refcount. -ENODEV without the
@@ -512,14 +512,20 @@ struct mmaplab_module_counters {
  *                scatterlist, dma_map_sgtable()'d in the transfer's
  *                direction, and unmapped after it.
  * @segments says how many DMA segments the device was given (1 for the
- * first two). Slow by design of the emulated device (a transfer takes
- * 100 ms). Errors: -EINVAL COMBINATION (memory with no struct page, or a
- * file-backed session), BAD_FLAGS (direction or @reserved), -ENODEV
- * NOT_CONFIGURED / FREED / NO_DEVICE, -EBUSY UNPINNED, -ERANGE
- * OUT_OF_REACH (the device cannot address every page of memory and
- * nothing bounces for it), -ETIMEDOUT KERNEL (the device did not finish a
- * transfer), -EINTR (fatal signal between transfers).
+ * first two). Slow by design of the emulated device (four transfers of
+ * 100 ms a page), so a buffer of more than MMAPLAB_DMA_MAX_PAGES pages is
+ * refused: the session is held throughout. The device's writes do not
+ * dirty a SHMEM buffer's pages; SHMEM_PIN 0 marks them all dirty anyway.
+ * Errors: -EINVAL COMBINATION (memory with no struct page, or a
+ * file-backed session), BAD_FLAGS (direction or @reserved), BAD_SIZE
+ * (too many pages), -ENODEV NOT_CONFIGURED / FREED / NO_DEVICE, -EBUSY
+ * UNPINNED, -ERANGE OUT_OF_REACH (the device's mask does not cover all of
+ * memory: the module does not rely on bounce buffers), -ENOMEM NOMEM,
+ * KERNEL (dma_map_sgtable's own errno, or -ETIMEDOUT when the device did
+ * not finish a transfer), -EINTR (fatal signal).
  */
+#define MMAPLAB_DMA_MAX_PAGES	64
+
 enum mmaplab_dma_direction {
 	MMAPLAB_DMA_TO_DEVICE = 1,
 	MMAPLAB_DMA_FROM_DEVICE = 2,
