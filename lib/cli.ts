@@ -3,6 +3,7 @@
 import { parseArgs } from './cli/args';
 import { runBench } from './cli/bench';
 import { runBenchBoot } from './cli/bench-boot';
+import { runCheck } from './cli/check';
 import { classifyCommand } from './cli/classify';
 import { runFiles } from './cli/files';
 import { runFuzz } from './cli/fuzz';
@@ -47,6 +48,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return runBenchBoot(opts);
     case 'fuzz':
       return runFuzz(opts);
+    case 'check':
+      return runCheck(opts);
   }
 }
 

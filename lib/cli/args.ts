@@ -22,6 +22,7 @@ export const COMMANDS = [
   'bench',
   'bench-boot',
   'fuzz',
+  'check',
   'kernels',
   'build-kmod',
   'help',
@@ -97,6 +98,14 @@ export interface CliOptions {
   fuzzOps: number | null;
   /** fuzz: stop after this many seconds. */
   fuzzSeconds: number | null;
+  /** check: the user's module source directory (built per kernel). */
+  kmod: string | null;
+  /** check: a built module (one kernel). */
+  ko: string | null;
+  /** check: the device node the driver creates. */
+  device: string | null;
+  /** check: the module's parameters, NAME=VALUE. */
+  params: Record<string, string>;
 }
 
 export function defaultOptions(): CliOptions {
@@ -140,6 +149,10 @@ export function defaultOptions(): CliOptions {
     seed: null,
     fuzzOps: null,
     fuzzSeconds: null,
+    kmod: null,
+    ko: null,
+    device: null,
+    params: {},
   };
 }
 
@@ -224,8 +237,8 @@ export interface OptionSpec {
   apply: (st: ParseState, value: string) => void;
 }
 
-const KERNEL_SELECTING: readonly Command[] = ['matrix', 'run', 'test-guest', 'files', 'bench', 'bench-boot', 'fuzz', 'build-kmod'];
-const BOOTING: readonly Command[] = ['matrix', 'run', 'test-guest', 'files', 'bench', 'bench-boot', 'fuzz'];
+const KERNEL_SELECTING: readonly Command[] = ['matrix', 'run', 'test-guest', 'files', 'bench', 'bench-boot', 'fuzz', 'check', 'build-kmod'];
+const BOOTING: readonly Command[] = ['matrix', 'run', 'test-guest', 'files', 'bench', 'bench-boot', 'fuzz', 'check'];
 
 export const OPTIONS: readonly OptionSpec[] = [
   {
@@ -320,8 +333,10 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: (c) =>
       c === 'bench'
         ? 'buffer sizes to measure (repeatable; default 64K, 2M and 64M)'
-        : 'only cells of this buffer size (repeatable): 4K, 16K, 64K, 1M or bytes',
-    commands: ['matrix', 'bench'],
+        : c === 'check'
+          ? "bytes of the driver's buffer a mapping may cover, a page multiple (default 16K)"
+          : 'only cells of this buffer size (repeatable): 4K, 16K, 64K, 1M or bytes',
+    commands: ['matrix', 'bench', 'check'],
     apply: (st, v) => {
       const n = parseSize(v);
       if (n === null) throw new ValueError(`--size is a size such as 16K, 1M or 4096, got "${v}"`);
@@ -405,7 +420,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     name: '--out',
     value: 'DIR',
     help: (c) => `where the reports go (default: runs/${c}-<time>)`,
-    commands: ['matrix', 'merge', 'bench'],
+    commands: ['matrix', 'merge', 'bench', 'check'],
     apply: (st, v) => (st.opts.out = v),
   },
   {
@@ -440,6 +455,41 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'stop after T seconds per kernel (with --ops: whichever comes first)',
     commands: ['fuzz'],
     apply: (st, v) => (st.opts.fuzzSeconds = positiveInt('--seconds', v, 7 * 86_400)),
+  },
+  {
+    name: '--kmod',
+    value: 'DIR',
+    help: "your module's source directory (with its Kbuild or Makefile), built for each kernel as mmaplab builds its own",
+    commands: ['check'],
+    apply: (st, v) => (st.opts.kmod = v),
+  },
+  {
+    name: '--ko',
+    value: 'PATH',
+    help: 'your module, already built (for one kernel: give that kernel with --kernel)',
+    commands: ['check'],
+    apply: (st, v) => (st.opts.ko = v),
+  },
+  {
+    name: '--device',
+    value: 'PATH',
+    help: 'the device node your driver creates, e.g. /dev/mydrv',
+    commands: ['check'],
+    apply: (st, v) => {
+      if (!v.startsWith('/dev/')) throw new ValueError(`--device is a node under /dev, got "${v}"`);
+      st.opts.device = v;
+    },
+  },
+  {
+    name: '--param',
+    value: 'NAME=VALUE',
+    help: 'a parameter for your module at insmod (repeatable)',
+    commands: ['check'],
+    apply: (st, v) => {
+      const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(v);
+      if (!m) throw new ValueError(`--param is NAME=VALUE, got "${v}"`);
+      st.opts.params[m[1] as string] = m[2] as string;
+    },
   },
   {
     name: '--seed',
@@ -622,6 +672,7 @@ const ARITY: Record<Command, { min: number; max: number; what: string }> = {
   bench: { min: 0, max: 0, what: '' },
   'bench-boot': { min: 0, max: 0, what: '' },
   fuzz: { min: 0, max: 0, what: '' },
+  check: { min: 0, max: 0, what: '' },
   kernels: { min: 0, max: 0, what: '' },
   'build-kmod': { min: 0, max: 0, what: '' },
   help: { min: 0, max: 1, what: 'a command' },

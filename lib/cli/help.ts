@@ -128,6 +128,24 @@ export const COMMAND_DOCS: Record<Command, CommandDoc> = {
       '\nexit status: 0 when every kernel stayed clean, 1 when one complained (or mmaplab failed),\n' +
       '2 for a usage error.',
   },
+  check: {
+    synopsis: 'mmaplab check (--kmod DIR | --ko PATH) --device /dev/NAME [options]',
+    summary: "run the experiments against your own driver's mmap",
+    text:
+      'Builds your module for each selected kernel (or takes --ko), boots the kernel, loads the\n' +
+      'module (with --param), waits for --device, and runs each scenario in turn with its own\n' +
+      'kernel-log window and taint check: a shared mapping written and read back by forked\n' +
+      'children, a second mapping of the same range, MADV_DONTNEED and a second touch, a\n' +
+      'private mapping, munmap of the middle page, a mapping one page past the buffer, close\n' +
+      'before munmap, rmmod while mapped (must fail), and rmmod with nothing mapped (the\n' +
+      'driver frees its memory). Each gets a verdict from what was observed: ok, refused,\n' +
+      'signal, data-mismatch, unload-allowed, kernel-complaint, or vm-died (the scenarios\n' +
+      'after it: not-run). A verdict the scenario does not accept from a correct driver is a\n' +
+      "finding, explained by the rule in mmaplab's own results it matches. Prints a table per\n" +
+      'kernel; writes report.json and report.md to --out (default runs/check-<time>).\n' +
+      '\nexit status: 0 when no kernel has a finding, 1 when one has (or mmaplab failed), 2 for\n' +
+      'a usage error.',
+  },
   kernels: {
     synopsis: 'mmaplab kernels',
     summary: 'list installed kernels usable with mmaplab',

@@ -109,6 +109,20 @@ async function main(runDir: string, warm: CellRunner | null = null): Promise<num
       }
       return 0;
     }
+    if (job.kind === 'check') {
+      // The user's module, not mmaplab's: nothing of mmaplab is loaded.
+      const { loadUserModule, runCheckScenarios } = await import('../check/guest');
+      loadUserModule(job.module.path, job.module.params, job.check.target);
+      runCheckScenarios(
+        job.check.target,
+        (result) => {
+          emit({ type: 'check-result', result });
+          process.stdout.write(`${MARK_CELL_DONE} ${result.scenario} ${result.verdict}\n`);
+        },
+        (scenario) => emit({ type: 'check-start', scenario }),
+      );
+      return 0;
+    }
     if (job.kind === 'bench') {
       loadModule(job.module.path, job.module.params);
       const { measureGuestBench } = await import('../bench/measure');

@@ -6,6 +6,7 @@
  */
 import type { GuestBench, GuestBenchOptions } from '../bench/types';
 import type { CellResult, CellSpec } from '../experiments/types';
+import type { CheckJobOptions, CheckResult, CheckScenario } from '../check/types';
 import type { TriggerResult } from '../experiments/file-triggers';
 import type { FuzzJobOptions, FuzzResult, GuestMemory } from '../fuzz/types';
 
@@ -32,6 +33,8 @@ export type Job =
   | { kind: 'fuzz'; kernel: string; module: ModuleLoad; fuzz: FuzzJobOptions }
   /** The guest part of `mmaplab bench` (lib/bench/measure.ts). */
   | { kind: 'bench'; kernel: string; module: ModuleLoad; options: GuestBenchOptions }
+  /** `mmaplab check`: the user's module (not mmaplab's) and its device node under the check scenarios. */
+  | { kind: 'check'; kernel: string; module: ModuleLoad; check: CheckJobOptions }
   | { kind: 'idle'; kernel: string };
 
 export interface GuestTest {
@@ -54,6 +57,8 @@ export type GuestEvent =
   | { type: 'test'; test: GuestTest }
   | { type: 'file-result'; result: TriggerResult }
   | { type: 'bench-result'; result: GuestBench }
+  | { type: 'check-start'; scenario: CheckScenario }
+  | { type: 'check-result'; result: CheckResult }
   | { type: 'log'; message: string }
   | { type: 'error'; message: string }
   | { type: 'done'; status: number };

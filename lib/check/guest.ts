@@ -1,0 +1,276 @@
+/**
+ * `mmaplab check` inside the guest: the user's module loaded, its device
+ * node opened and mapped by each scenario of lib/check/types, with the
+ * kernel log and taint read around each one.
+ *
+ * Nothing here knows the driver's data, so every touch is the pattern the
+ * scenario wrote itself, and every touch that could fault is made by a
+ * forked child (a SIGBUS kills the child, not the agent). The caller reads
+ * a range only after a child has read all of it.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { isSyscallError } from '../device/errors';
+import { native, nativeConstants } from '../device/native';
+import { classifyWindow, currentSeq, describeFinding, readSince, readTaint, taintGained } from '../kmsg';
+import { drainCpu, drainPerCpuPages, pinTo } from '../runner/settle';
+import { MmaplabError } from '../util/errors';
+import {
+  CHECK_SCENARIOS,
+  type CheckResult,
+  type CheckScenario,
+  type CheckTarget,
+  type CheckVerdict,
+} from './types';
+
+/** What a scenario's body saw, before the kernel log is read. */
+interface Observed {
+  verdict: CheckVerdict;
+  detail: string;
+}
+
+/** Ended early with this observation (a refusal, a signal, bad data). */
+class Stop extends Error {
+  constructor(readonly observed: Observed) {
+    super(observed.detail);
+  }
+}
+
+const SIGNALS: Readonly<Record<number, string>> = { 7: 'SIGBUS', 11: 'SIGSEGV', 9: 'SIGKILL', 6: 'SIGABRT' };
+
+function sys(): ReturnType<typeof nativeConstants>['sys'] {
+  return nativeConstants().sys;
+}
+
+function page(): number {
+  return nativeConstants().PAGE_SIZE;
+}
+
+/** An errno thrown by a system call becomes a 'refused' stop; anything else is the harness's. */
+function refusedBy<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (isSyscallError(err)) throw new Stop({ verdict: 'refused', detail: `${what}: ${err.code}` });
+    throw err;
+  }
+}
+
+function openDevice(t: CheckTarget): number {
+  return refusedBy(`open ${t.device}`, () => native().open(t.device, sys().O_RDWR | sys().O_CLOEXEC));
+}
+
+function mapShared(fd: number, length: number, priv = false): ArrayBuffer {
+  const flags = priv ? sys().MAP_PRIVATE : sys().MAP_SHARED;
+  return refusedBy(`mmap ${length} B ${priv ? 'private' : 'shared'}`, () =>
+    native().mmap(fd, length, sys().PROT_READ | sys().PROT_WRITE, flags, 0),
+  );
+}
+
+/** A child touches [offset, offset + length): 0 reads, 2 writes the pattern of `seed`. */
+function childTouch(buf: ArrayBuffer, offset: number, length: number, mode: 0 | 2, seed: number): void {
+  const r = native().forkTouch(buf, offset, length, mode, seed, offset / 4);
+  if (r.signal !== null) {
+    const name = SIGNALS[r.signal] ?? `signal ${r.signal}`;
+    throw new Stop({ verdict: 'signal', detail: `a child ${mode === 2 ? 'writing' : 'reading'} page ${r.page ?? '?'} got ${name}` });
+  }
+  if (r.exitCode !== 0) throw new MmaplabError('ECHECK', `a touching child exited with ${r.exitCode}`);
+}
+
+/** A child reads the range, then the caller checks it holds the pattern of `seed`. */
+function expectPattern(buf: ArrayBuffer, seed: number, firstIndex: number, what: string): void {
+  childTouch(buf, 0, buf.byteLength, 0, seed);
+  const bad = native().patternCheck(buf, seed, firstIndex);
+  if (bad !== null) {
+    const hex = (n: number): string => `0x${n.toString(16)}`;
+    throw new Stop({
+      verdict: 'data-mismatch',
+      detail: `${what}: byte ${bad.offset} holds ${hex(bad.found)}, not ${hex(bad.expected)}`,
+    });
+  }
+}
+
+function rmmod(name: string): { ok: boolean; message: string } {
+  const r = spawnSync('rmmod', [name], { encoding: 'utf8' });
+  return { ok: r.status === 0, message: (r.stderr || r.stdout || '').trim() };
+}
+
+/** Open the node, map `length` bytes, run `fn` on the mapping; unmap and close whatever happens. */
+function withMapping<T>(t: CheckTarget, length: number, priv: boolean, fn: (buf: ArrayBuffer, fd: number) => T): T {
+  const fd = openDevice(t);
+  try {
+    const buf = mapShared(fd, length, priv);
+    try {
+      return fn(buf, fd);
+    } finally {
+      native().munmap(buf);
+    }
+  } finally {
+    native().close(fd);
+  }
+}
+
+/** Open the node, map the buffer, close the descriptor at once; the caller unmaps. */
+function mappedThenClosed(t: CheckTarget): ArrayBuffer {
+  const fd = openDevice(t);
+  try {
+    return mapShared(fd, t.size);
+  } finally {
+    native().close(fd);
+  }
+}
+
+/** Each scenario's body; throws Stop for what it observed, returns for ok. */
+const BODIES: Readonly<Record<CheckScenario, (t: CheckTarget, seed: number) => Observed>> = {
+  'map-write-read': (t, seed) =>
+    withMapping(t, t.size, false, (buf) => {
+      childTouch(buf, 0, t.size, 2, seed);
+      expectPattern(buf, seed, 0, 'read back through the mapping');
+      return { verdict: 'ok', detail: `${t.size / page()} pages written and read back` };
+    }),
+  'second-mapping': (t, seed) =>
+    withMapping(t, t.size, false, (a, fd) => {
+      childTouch(a, 0, t.size, 2, seed);
+      const b = mapShared(fd, t.size);
+      try {
+        expectPattern(b, seed, 0, 'the second mapping');
+      } finally {
+        native().munmap(b);
+      }
+      return { verdict: 'ok', detail: 'the second mapping read what the first wrote' };
+    }),
+  'dontneed-retouch': (t, seed) =>
+    withMapping(t, t.size, false, (buf) => {
+      childTouch(buf, 0, t.size, 2, seed);
+      childTouch(buf, 0, t.size, 0, seed);
+      refusedBy('madvise(MADV_DONTNEED)', () => native().madvise(buf, sys().MADV_DONTNEED));
+      expectPattern(buf, seed, 0, 'after MADV_DONTNEED');
+      return { verdict: 'ok', detail: 'the data came back after MADV_DONTNEED' };
+    }),
+  private: (t, seed) =>
+    withMapping(t, t.size, true, (buf) => {
+      childTouch(buf, 0, t.size, 2, seed);
+      return { verdict: 'ok', detail: 'a child wrote its private copy' };
+    }),
+  'partial-munmap': (t, seed) => {
+    const p = page();
+    if (t.size < 3 * p) return { verdict: 'not-run', detail: 'the buffer is under three pages' };
+    const fd = openDevice(t);
+    try {
+      const buf = mapShared(fd, t.size);
+      childTouch(buf, 0, t.size, 2, seed);
+      const parts = native().munmapRange(buf, p, p);
+      try {
+        const [head, tail] = parts;
+        if (head === undefined || tail === undefined) throw new MmaplabError('ECHECK', `munmap of the second page left ${parts.length} parts`);
+        expectPattern(head, seed, 0, 'the first page');
+        expectPattern(tail, seed, (2 * p) / 4, 'the pages after the hole');
+      } finally {
+        for (const part of parts) native().munmap(part);
+      }
+    } finally {
+      native().close(fd);
+    }
+    return { verdict: 'ok', detail: 'both sides of the hole kept their data' };
+  },
+  'past-end': (t) =>
+    withMapping(t, t.size + page(), false, (buf) => {
+      childTouch(buf, t.size, page(), 0, 0);
+      return { verdict: 'ok', detail: 'mapped one page past the buffer, and a child read it without a fault' };
+    }),
+  'close-before-unmap': (t, seed) => {
+    const buf = mappedThenClosed(t);
+    try {
+      childTouch(buf, 0, t.size, 2, seed);
+      expectPattern(buf, seed, 0, 'after close');
+    } finally {
+      native().munmap(buf);
+    }
+    return { verdict: 'ok', detail: 'the mapping worked after close(2), and went with munmap' };
+  },
+  'unload-while-mapped': (t) => {
+    const buf = mappedThenClosed(t);
+    try {
+      const r = rmmod(t.moduleName);
+      if (r.ok) return { verdict: 'unload-allowed', detail: `rmmod ${t.moduleName} succeeded while the buffer was mapped` };
+      return { verdict: 'ok', detail: `rmmod refused: ${r.message}` };
+    } finally {
+      native().munmap(buf);
+    }
+  },
+  unload: (t) => {
+    const r = rmmod(t.moduleName);
+    if (!r.ok) return { verdict: 'refused', detail: `rmmod ${t.moduleName}: ${r.message}` };
+    return { verdict: 'ok', detail: 'unloaded' };
+  },
+};
+
+/** One scenario with its kernel-log window; frees are drained before the window closes. */
+export function runScenario(scenario: CheckScenario, t: CheckTarget, seed: number): CheckResult {
+  const cpu = drainCpu();
+  if (cpu !== null) pinTo(process.pid, cpu);
+  const t0 = Date.now();
+  const seq0 = currentSeq();
+  const taint0 = readTaint();
+  let observed: Observed;
+  try {
+    observed = BODIES[scenario](t, seed);
+  } catch (err) {
+    if (!(err instanceof Stop)) throw err;
+    observed = err.observed;
+  }
+  drainPerCpuPages(cpu);
+  const window = readSince(seq0);
+  const found = classifyWindow(window.records);
+  const gained = taintGained(taint0, readTaint());
+  const result: CheckResult = {
+    scenario,
+    verdict: observed.verdict,
+    detail: observed.detail,
+    findings: found.map((f) => ({ kind: f.kind, line: f.line, ...(f.reason !== undefined ? { reason: f.reason } : {}) })),
+    taintGained: gained,
+    kmsg: [],
+    durationMs: Date.now() - t0,
+  };
+  const first = found[0];
+  if (first !== undefined || gained.length > 0) {
+    result.verdict = 'kernel-complaint';
+    result.detail = first !== undefined ? describeFinding(first) : `taint gained: ${gained.join('')}`;
+    result.kmsg = window.records.map((r) => r.message);
+  }
+  return result;
+}
+
+/**
+ * insmod the user's module and wait for its node: a node that never
+ * appears is an error that names the nodes that did.
+ */
+export function loadUserModule(path: string, params: Record<string, string>, t: CheckTarget): void {
+  const before = new Set(fs.readdirSync('/dev'));
+  const r = spawnSync('insmod', [path, ...Object.entries(params).map(([k, v]) => `${k}=${v}`)], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    const log = readSince(0).records.slice(-15).map((x) => x.message);
+    throw new MmaplabError('ECHECKLOAD', `insmod ${path} failed: ${(r.stderr || r.stdout).trim()}\nkernel log:\n${log.join('\n')}`);
+  }
+  for (let i = 0; i < 200 && !fs.existsSync(t.device); i++) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+  }
+  if (!fs.existsSync(t.device)) {
+    const appeared = fs.readdirSync('/dev').filter((n) => !before.has(n));
+    throw new MmaplabError(
+      'ECHECKDEVICE',
+      `${t.device} did not appear within 2 s of loading the module; new in /dev: ${appeared.length > 0 ? appeared.map((n) => `/dev/${n}`).join(', ') : 'nothing'}`,
+    );
+  }
+}
+
+/** Every scenario in order, each reported as it ends; stops after one that broke the kernel. */
+export function runCheckScenarios(t: CheckTarget, report: (r: CheckResult) => void, started: (s: CheckScenario) => void): void {
+  let seed = 0x5eed;
+  for (const scenario of CHECK_SCENARIOS) {
+    started(scenario);
+    const r = runScenario(scenario, t, seed++);
+    report(r);
+    if (r.findings.some((f) => f.kind === 'oops' || f.kind === 'panic')) return;
+  }
+}

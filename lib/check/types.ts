@@ -1,0 +1,125 @@
+/**
+ * `mmaplab check`: the experiments run against a driver that is not
+ * mmaplab's. The vocabulary shared by the guest (lib/check/guest.ts) and
+ * the host (lib/check/run.ts).
+ */
+
+/** What the guest needs to know about the user's driver. */
+export interface CheckTarget {
+  /** The device node to open, e.g. /dev/mmap_good. */
+  device: string;
+  /** Bytes of the driver's buffer that a mapping may cover (page multiple). */
+  size: number;
+  /** The module's name as rmmod knows it (the .ko's base name, '-' as '_'). */
+  moduleName: string;
+}
+
+/** The experiments, in the order they run. */
+export const CHECK_SCENARIOS = [
+  'map-write-read',
+  'second-mapping',
+  'dontneed-retouch',
+  'private',
+  'partial-munmap',
+  'past-end',
+  'close-before-unmap',
+  'unload-while-mapped',
+  'unload',
+] as const;
+export type CheckScenario = (typeof CHECK_SCENARIOS)[number];
+
+/**
+ * What a scenario showed: ok, refused (an errno from mmap or open), signal
+ * (a touching child died of one), data-mismatch (a mapping did not hold what
+ * was written), unload-allowed (rmmod succeeded while the buffer was mapped),
+ * kernel-complaint (the kernel log or taint says something broke), or the
+ * VM died in it (vm-died) and the rest did not run (not-run).
+ */
+export const CHECK_VERDICTS = [
+  'ok',
+  'refused',
+  'signal',
+  'data-mismatch',
+  'unload-allowed',
+  'kernel-complaint',
+  'vm-died',
+  'not-run',
+] as const;
+export type CheckVerdict = (typeof CHECK_VERDICTS)[number];
+
+/** One kernel-log finding as the report carries it. */
+export interface CheckFinding {
+  kind: string;
+  line: string;
+  reason?: string;
+}
+
+export interface CheckResult {
+  scenario: CheckScenario;
+  verdict: CheckVerdict;
+  /** What was seen: the errno, the signal, the first bad word, the complaint. */
+  detail: string;
+  findings: CheckFinding[];
+  /** Taint flags the scenario added (the module's own O and E left out). */
+  taintGained: string[];
+  /** The kernel log of the scenario's window, when it has a finding. */
+  kmsg: string[];
+  durationMs: number;
+}
+
+/** A line per scenario: what it does, and which verdicts a correct driver may give. */
+export interface ScenarioSpec {
+  title: string;
+  acceptable: readonly CheckVerdict[];
+}
+
+export const SCENARIO_SPECS: Readonly<Record<CheckScenario, ScenarioSpec>> = {
+  'map-write-read': {
+    title: 'a shared mapping of the whole buffer: forked children write a pattern and read it, the caller checks it',
+    acceptable: ['ok'],
+  },
+  'second-mapping': {
+    title: 'a second shared mapping of the same range sees what was written through the first',
+    acceptable: ['ok'],
+  },
+  'dontneed-retouch': {
+    title:
+      'MADV_DONTNEED on the mapping, then a touch: a fault handler maps the data again (ok), a driver that maps ' +
+      'everything at mmap time has nothing to serve the fault (SIGBUS), and a pfn mapping refuses the advice (EINVAL)',
+    acceptable: ['ok', 'signal', 'refused'],
+  },
+  private: {
+    title: 'a private mapping: written by a child (copy-on-write) or refused',
+    acceptable: ['ok', 'refused'],
+  },
+  'partial-munmap': {
+    title: 'unmapping the middle page leaves the rest mapped and holding the data',
+    acceptable: ['ok'],
+  },
+  'past-end': {
+    title: 'a mapping one page longer than the buffer: refused, or the page past the end faults (SIGBUS)',
+    acceptable: ['refused', 'signal'],
+  },
+  'close-before-unmap': {
+    title: 'the descriptor closed while the mapping lives: the mapping still works, then goes',
+    acceptable: ['ok'],
+  },
+  'unload-while-mapped': {
+    title: 'rmmod while a mapping lives must fail (the mapping holds the module)',
+    acceptable: ['ok'],
+  },
+  unload: {
+    title: 'rmmod with nothing mapped: the driver frees its memory, and the kernel says nothing',
+    acceptable: ['ok'],
+  },
+};
+
+/** A verdict the scenario does not accept from a correct driver. */
+export function isFinding(r: Pick<CheckResult, 'scenario' | 'verdict'>): boolean {
+  return r.verdict !== 'not-run' && !SCENARIO_SPECS[r.scenario].acceptable.includes(r.verdict);
+}
+
+/** The job the host gives the guest agent. */
+export interface CheckJobOptions {
+  target: CheckTarget;
+}

@@ -1,0 +1,104 @@
+/**
+ * `mmaplab check`: the user's driver under the check scenarios
+ * (lib/check), on each selected kernel, one VM each. Prints a table per
+ * kernel with each finding explained, and writes report.json and
+ * report.md.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { explain } from '../check/explain';
+import { type CheckOptions, checkKernel, type KernelCheck, type ModuleSource } from '../check/run';
+import { isFinding, SCENARIO_SPECS } from '../check/types';
+import { selectKernels } from '../vm/kernels';
+import { requireQemu } from '../vm/qemu';
+import { type CliOptions, usageError } from './args';
+import { defaultOutDir, log } from './common';
+import { EXIT_FAILED } from './exit';
+import { vmOptionsFor } from './vm-options';
+
+/** The buffer size a mapping covers when --size is not given. */
+export const DEFAULT_CHECK_SIZE = 16 * 1024;
+const PAGE = 4096;
+
+/** The options `check` needs, checked: a usage error names what to give. */
+export function checkOptionsFrom(opts: CliOptions): CheckOptions {
+  if ((opts.kmod === null) === (opts.ko === null)) {
+    throw usageError('check needs your module: --kmod DIR (its sources) or --ko PATH (built), one of the two', 'check');
+  }
+  if (opts.device === null) throw usageError('check needs --device /dev/NAME, the node your driver creates', 'check');
+  if (opts.sizes.length > 1) throw usageError('check takes one --size, the bytes a mapping of your buffer may cover', 'check');
+  const size = opts.sizes[0] ?? DEFAULT_CHECK_SIZE;
+  if (size % PAGE !== 0) throw usageError(`--size ${size} is not a multiple of the page size (${PAGE})`, 'check');
+  if (opts.ko !== null && opts.kernels.releases.length + opts.kernels.paths.length !== 1) {
+    throw usageError('--ko is built for one kernel: name it with one --kernel', 'check');
+  }
+  const module: ModuleSource = opts.kmod !== null ? { kmod: opts.kmod } : { ko: opts.ko as string };
+  return { module, params: opts.params, device: opts.device, size };
+}
+
+/** The table of one kernel, each finding followed by its explanation. */
+export function renderKernelCheck(k: KernelCheck): string {
+  const lines = [`${k.kernel}  (${k.modulePath})`];
+  for (const w of k.buildWarnings) lines.push(`  build warning: ${w}`);
+  const width = Math.max(...k.results.map((r) => r.scenario.length));
+  for (const r of k.results) {
+    const mark = isFinding(r) ? 'FINDING' : r.verdict === 'not-run' ? 'not run' : 'ok     ';
+    lines.push(`  ${mark}  ${r.scenario.padEnd(width)}  ${r.verdict}: ${r.detail}`);
+    const why = explain(r);
+    if (why !== null) {
+      lines.push(`           rule: ${why.rule}`);
+      lines.push(`           instead: ${why.instead}`);
+      if (why.see.length > 0) lines.push(`           see: ${why.see.join('; ')}`);
+    }
+    if (isFinding(r)) for (const m of r.kmsg.slice(0, 12)) lines.push(`           | ${m}`);
+  }
+  const findings = k.results.filter(isFinding).length;
+  lines.push(`  ${findings === 0 ? 'no finding' : `${findings} finding(s)`}; run directory ${k.runDir}`);
+  return lines.join('\n');
+}
+
+/** report.md: a grid of scenario x kernel, then the findings with their explanations. */
+export function renderCheckMarkdown(checks: readonly KernelCheck[], o: CheckOptions): string {
+  const source = 'kmod' in o.module ? `--kmod ${o.module.kmod}` : `--ko ${o.module.ko}`;
+  const out = [`# mmaplab check: ${o.device}`, '', `Module: ${source}; buffer ${o.size} bytes.`, ''];
+  out.push(`| scenario | ${checks.map((c) => c.kernel).join(' | ')} |`, `|---|${checks.map(() => '---|').join('')}`);
+  for (const [scenario, spec] of Object.entries(SCENARIO_SPECS)) {
+    const cells = checks.map((c) => {
+      const r = c.results.find((x) => x.scenario === scenario);
+      if (r === undefined) return '';
+      return isFinding(r) ? `**${r.verdict}**` : r.verdict;
+    });
+    out.push(`| ${scenario}: ${spec.title} | ${cells.join(' | ')} |`);
+  }
+  for (const c of checks) {
+    for (const r of c.results.filter(isFinding)) {
+      out.push('', `## ${c.kernel}: ${r.scenario}: ${r.verdict}`, '', r.detail);
+      const why = explain(r);
+      if (why !== null) {
+        out.push('', `- rule: ${why.rule}`, `- instead: ${why.instead}`);
+        if (why.see.length > 0) out.push(`- see: ${why.see.map((s) => `\`${s}\``).join(', ')}`);
+      }
+      if (r.kmsg.length > 0) out.push('', '```', ...r.kmsg.slice(0, 40), '```');
+    }
+  }
+  return out.join('\n') + '\n';
+}
+
+export async function runCheck(opts: CliOptions): Promise<number> {
+  const o = checkOptionsFrom(opts);
+  requireQemu();
+  const kernels = selectKernels(opts.kernels);
+  const outDir = opts.out ?? defaultOutDir('check');
+  const checks: KernelCheck[] = [];
+  for (const k of kernels) {
+    log(`${k.release}: building and checking ${o.device}`);
+    const c = await checkKernel(k, await vmOptionsFor(opts, k), o);
+    checks.push(c);
+    process.stdout.write(`${renderKernelCheck(c)}\n`);
+  }
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(path.join(outDir, 'report.json'), JSON.stringify({ schema: 'mmaplab-check/1', options: o, kernels: checks }, null, 2) + '\n');
+  fs.writeFileSync(path.join(outDir, 'report.md'), renderCheckMarkdown(checks, o));
+  process.stdout.write(`reports in ${outDir}: report.json, report.md\n`);
+  return checks.some((c) => c.results.some(isFinding)) ? EXIT_FAILED : 0;
+}

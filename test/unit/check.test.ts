@@ -1,0 +1,122 @@
+/**
+ * `mmaplab check` without a VM: its options, the verdicts a scenario
+ * accepts, the explanations (every cell they cite exists in the catalogue),
+ * the results read back from a VM that died, and the rendered reports.
+ */
+import * as assert from 'node:assert/strict';
+import { parseArgs } from '../../lib/cli/args';
+import { checkOptionsFrom, renderCheckMarkdown, renderKernelCheck } from '../../lib/cli/check';
+import { explain, LEADS } from '../../lib/check/explain';
+import { moduleNameOf, resultsFromRun } from '../../lib/check/run';
+import { CHECK_SCENARIOS, type CheckResult, isFinding, SCENARIO_SPECS } from '../../lib/check/types';
+import { findCells } from '../../lib/experiments/catalogue';
+import { CLAIMS } from '../../lib/experiments/claims';
+import { MmaplabError } from '../../lib/util/errors';
+import type { VmRun } from '../../lib/vm/session';
+
+function result(over: Partial<CheckResult> & Pick<CheckResult, 'scenario' | 'verdict'>): CheckResult {
+  return { detail: '', findings: [], taintGained: [], kmsg: [], durationMs: 1, ...over };
+}
+
+function usage(argv: string[]): string {
+  try {
+    checkOptionsFrom(parseArgs(argv));
+  } catch (err) {
+    assert.ok(err instanceof MmaplabError && err.code === 'EUSAGE', String(err));
+    return err.message.split('\n')[0] as string;
+  }
+  assert.fail(`${argv.join(' ')} should be a usage error`);
+}
+
+describe('mmaplab check', () => {
+  it('takes --kmod or --ko (one of them), --device under /dev, one page-multiple --size, and NAME=VALUE parameters', () => {
+    const o = checkOptionsFrom(parseArgs(['check', '--kmod', 'examples/good-vmalloc', '--device', '/dev/mmap_good', '--param', 'n=2', '--param', 'mode=x=y']));
+    assert.deepEqual(o, { module: { kmod: 'examples/good-vmalloc' }, params: { n: '2', mode: 'x=y' }, device: '/dev/mmap_good', size: 16384 });
+    assert.match(usage(['check', '--device', '/dev/x']), /--kmod DIR .* or --ko PATH/);
+    assert.match(usage(['check', '--kmod', 'a', '--ko', 'b.ko', '--device', '/dev/x']), /one of the two/);
+    assert.match(usage(['check', '--kmod', 'a']), /needs --device/);
+    assert.match(usage(['check', '--kmod', 'a', '--device', '/dev/x', '--size', '6000']), /not a multiple of the page size/);
+    assert.match(usage(['check', '--kmod', 'a', '--device', '/dev/x', '--size', '4K', '--size', '8K']), /one --size/);
+    assert.match(usage(['check', '--ko', 'a.ko', '--device', '/dev/x']), /one --kernel/);
+    assert.throws(() => parseArgs(['check', '--device', 'mydrv']), /--device is a node under \/dev/);
+    assert.throws(() => parseArgs(['check', '--param', 'novalue']), /--param is NAME=VALUE/);
+  });
+
+  it("rmmod's name for a module file", () => {
+    assert.equal(moduleNameOf('/c/user-kmod/x/mmap-good.ko'), 'mmap_good');
+  });
+
+  it('a finding is a verdict the scenario does not accept; not-run is none', () => {
+    assert.equal(isFinding(result({ scenario: 'past-end', verdict: 'refused' })), false);
+    assert.equal(isFinding(result({ scenario: 'past-end', verdict: 'signal' })), false);
+    assert.equal(isFinding(result({ scenario: 'past-end', verdict: 'ok' })), true);
+    assert.equal(isFinding(result({ scenario: 'map-write-read', verdict: 'refused' })), true);
+    assert.equal(isFinding(result({ scenario: 'unload', verdict: 'kernel-complaint' })), true);
+    assert.equal(isFinding(result({ scenario: 'unload', verdict: 'not-run' })), false);
+    for (const s of CHECK_SCENARIOS) {
+      assert.ok(!SCENARIO_SPECS[s].acceptable.includes('kernel-complaint'), `${s}: a complaint is always a finding`);
+    }
+  });
+
+  it('every cell an explanation cites is in the catalogue, and every claim is a claim row', () => {
+    const claimIds = new Set(CLAIMS.map((c) => c.id));
+    for (const lead of LEADS) {
+      for (const see of lead.see) {
+        if (see.startsWith('claim ')) assert.ok(claimIds.has(see.slice(6)), see);
+        else assert.ok(findCells([see]).some((c) => c.id === see), `${see} is not a cell id`);
+      }
+    }
+  });
+
+  it('explains PG_reserved left set at free, and nothing that is not a finding', () => {
+    const freed = result({
+      scenario: 'unload',
+      verdict: 'kernel-complaint',
+      findings: [{ kind: 'bad-page-state', line: 'BUG: Bad page state in process rmmod  pfn:05a51', reason: 'PAGE_FLAGS_CHECK_AT_FREE flag(s) set' }],
+    });
+    assert.match(explain(freed)?.rule ?? '', /PG_reserved/);
+    assert.match(explain(freed)?.instead ?? '', /ClearPageReserved/);
+    assert.equal(explain(result({ scenario: 'past-end', verdict: 'refused' })), null);
+    assert.match(explain(result({ scenario: 'past-end', verdict: 'ok' }))?.rule ?? '', /maps more than its buffer/);
+    assert.match(explain(result({ scenario: 'unload-while-mapped', verdict: 'unload-allowed' }))?.instead ?? '', /THIS_MODULE/);
+  });
+
+  it('a VM that died in a scenario: that scenario is vm-died with the console evidence, the rest not-run', () => {
+    const run = {
+      runDir: '/runs/r',
+      boot: { end: 'exited', consoleTail: ['[   12.5] BUG: unable to handle page fault for address: ffff888000000000', '[   12.5] Oops: 0000 [#1] PREEMPT SMP NOPTI'] },
+      events: [
+        { type: 'check-start', scenario: 'map-write-read' },
+        { type: 'check-result', result: result({ scenario: 'map-write-read', verdict: 'ok' }) },
+        { type: 'check-start', scenario: 'second-mapping' },
+      ],
+      agentStatus: null,
+    } as unknown as VmRun;
+    const got = resultsFromRun(run);
+    assert.deepEqual(got.map((r) => r.verdict), ['ok', 'vm-died', ...CHECK_SCENARIOS.slice(2).map(() => 'not-run')]);
+    assert.deepEqual(got.map((r) => r.scenario), [...CHECK_SCENARIOS]);
+    assert.match(got[1]?.detail ?? '', /page fault|oops/i);
+  });
+
+  it('renders a table per kernel and a markdown grid with the findings explained', () => {
+    const results = CHECK_SCENARIOS.map((scenario) =>
+      scenario === 'unload'
+        ? result({
+            scenario,
+            verdict: 'kernel-complaint',
+            detail: 'bad-page-state: BUG: Bad page state in process rmmod',
+            findings: [{ kind: 'bad-page-state', line: 'BUG: Bad page state', reason: 'PAGE_FLAGS_CHECK_AT_FREE flag(s) set' }],
+            kmsg: ['BUG: Bad page state in process rmmod  pfn:05a51'],
+          })
+        : result({ scenario, verdict: scenario === 'past-end' ? 'refused' : 'ok' }),
+    );
+    const k = { kernel: '6.1.0-57-amd64', modulePath: '/c/mmap_reserved.ko', buildWarnings: [], results, runDir: '/runs/r' };
+    const text = renderKernelCheck(k);
+    assert.match(text, /FINDING {2}unload +kernel-complaint/);
+    assert.match(text, /1 finding\(s\)/);
+    assert.match(text, /instead: .*ClearPageReserved/);
+    const md = renderCheckMarkdown([k], { module: { kmod: 'examples/bad-reserved' }, params: {}, device: '/dev/mmap_reserved', size: 16384 });
+    assert.match(md, /\| unload: .* \| \*\*kernel-complaint\*\* \|/);
+    assert.match(md, /## 6\.1\.0-57-amd64: unload: kernel-complaint/);
+  });
+});
