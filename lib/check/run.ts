@@ -34,7 +34,8 @@ export interface KernelCheck {
   /** Compiler warnings of the build (none when it came from the cache or --ko). */
   buildWarnings: string[];
   results: CheckResult[];
-  runDir: string;
+  /** One per VM, in order: a scenario that broke the kernel ends one. */
+  runDirs: string[];
 }
 
 /** rmmod's name for a .ko: its base name with '-' as '_'. */
@@ -52,7 +53,20 @@ function resolveModule(k: Kernel, source: ModuleSource): { path: string; warning
   return { path: ko, warnings: [] };
 }
 
-/** The scenarios' results from a VM's events; the rest, when it died or stopped early. */
+/** Every console line of a VM, or the tail the launcher kept when the file is gone. */
+function consoleLines(run: VmRun): string[] {
+  try {
+    return fs.readFileSync(run.boot.consoleFile, 'utf8').split(/\r?\n/);
+  } catch {
+    return run.boot.consoleTail;
+  }
+}
+
+/**
+ * What one VM reported: a result per scenario it finished, and a 'vm-died'
+ * result for the one it was in when it ended without finishing it (with
+ * what the console said). Scenarios it never started are not here.
+ */
 export function resultsFromRun(run: VmRun): CheckResult[] {
   const results = run.events
     .filter((e): e is Extract<GuestEvent, { type: 'check-result' }> => e.type === 'check-result')
@@ -61,31 +75,28 @@ export function resultsFromRun(run: VmRun): CheckResult[] {
   const started = run.events.filter((e): e is Extract<GuestEvent, { type: 'check-start' }> => e.type === 'check-start');
   const inFlight = started.map((e) => e.scenario).find((s) => !done.has(s));
   if (inFlight !== undefined) {
-    const findings = classifyConsole(run.boot.consoleTail);
+    // The whole console: an oops's first line is often above the tail.
+    const lines = consoleLines(run);
+    const findings = classifyConsole(lines);
     const first = findings[0];
+    const from = first === undefined ? -1 : lines.findIndex((l) => l.includes(first.line));
     results.push({
       scenario: inFlight,
       verdict: 'vm-died',
       detail: first !== undefined ? `${first.kind}: ${first.line}` : `the VM ended (${run.boot.end}) in this scenario`,
       findings: findings.map((f) => ({ kind: f.kind, line: f.line, ...(f.reason !== undefined ? { reason: f.reason } : {}) })),
       taintGained: [],
-      kmsg: run.boot.consoleTail.slice(-40),
+      kmsg: from >= 0 ? lines.slice(from, from + 40) : run.boot.consoleTail.slice(-40),
       durationMs: 0,
     });
-    done.add(inFlight);
-  }
-  for (const scenario of CHECK_SCENARIOS) {
-    if (done.has(scenario)) continue;
-    results.push({ scenario, verdict: 'not-run', detail: 'an earlier scenario broke the kernel', findings: [], taintGained: [], kmsg: [], durationMs: 0 });
   }
   return results;
 }
 
-/** Build or take the module, boot `k`, run every scenario. */
-export async function checkKernel(k: Kernel, vm: VmOptions, o: CheckOptions): Promise<KernelCheck> {
-  const mod = resolveModule(k, o.module);
-  const target: CheckTarget = { device: o.device, size: o.size, moduleName: moduleNameOf(mod.path) };
-  const job: Job = { kind: 'check', kernel: k.release, module: { path: mod.path, params: o.params }, check: { target } };
+/** One VM for `scenarios` (in order); what it reported. An error when it ran none of them. */
+async function checkInVm(k: Kernel, vm: VmOptions, o: CheckOptions, mod: string, scenarios: CheckScenario[]): Promise<{ results: CheckResult[]; runDir: string }> {
+  const target: CheckTarget = { device: o.device, size: o.size, moduleName: moduleNameOf(mod) };
+  const job: Job = { kind: 'check', kernel: k.release, module: { path: mod, params: o.params }, check: { target, scenarios } };
   const run = lastRun(await runStep({ kernel: k, vm, job, label: 'check' }));
   const error = run.events.find((e): e is Extract<GuestEvent, { type: 'error' }> => e.type === 'error');
   const reported = run.events.some((e) => e.type === 'check-start');
@@ -94,5 +105,26 @@ export async function checkKernel(k: Kernel, vm: VmOptions, o: CheckOptions): Pr
     const why = error !== undefined ? error.message : describeFailure(k, run);
     throw new MmaplabError('ECHECK', `${k.release}: ${why}\nrun directory: ${run.runDir}`, { runDir: run.runDir });
   }
-  return { kernel: k.release, modulePath: mod.path, buildWarnings: mod.warnings, results: resultsFromRun(run), runDir: run.runDir };
+  return { results: resultsFromRun(run), runDir: run.runDir };
+}
+
+/**
+ * Build or take the module, then run every scenario: in one VM while the
+ * kernel stays well, and in a fresh one after a scenario that broke it (a
+ * complaint, or the VM died), so one bad scenario costs one VM and the
+ * rest still run.
+ */
+export async function checkKernel(k: Kernel, vm: VmOptions, o: CheckOptions): Promise<KernelCheck> {
+  const mod = resolveModule(k, o.module);
+  const results: CheckResult[] = [];
+  const runDirs: string[] = [];
+  let left: CheckScenario[] = [...CHECK_SCENARIOS];
+  while (left.length > 0) {
+    const got = await checkInVm(k, vm, o, mod.path, left);
+    runDirs.push(got.runDir);
+    results.push(...got.results);
+    const done = new Set(got.results.map((r) => r.scenario));
+    left = left.filter((s) => !done.has(s));
+  }
+  return { kernel: k.release, modulePath: mod.path, buildWarnings: mod.warnings, results, runDirs };
 }

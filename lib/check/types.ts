@@ -119,7 +119,8 @@ export function isFinding(r: Pick<CheckResult, 'scenario' | 'verdict'>): boolean
   return r.verdict !== 'not-run' && !SCENARIO_SPECS[r.scenario].acceptable.includes(r.verdict);
 }
 
-/** The job the host gives the guest agent. */
+/** The job the host gives the guest agent: these scenarios, in this order, in one VM. */
 export interface CheckJobOptions {
   target: CheckTarget;
+  scenarios: CheckScenario[];
 }

@@ -53,7 +53,8 @@ export function renderKernelCheck(k: KernelCheck): string {
     if (isFinding(r)) for (const m of r.kmsg.slice(0, 12)) lines.push(`           | ${m}`);
   }
   const findings = k.results.filter(isFinding).length;
-  lines.push(`  ${findings === 0 ? 'no finding' : `${findings} finding(s)`}; run directory ${k.runDir}`);
+  const vms = k.runDirs.length === 1 ? 'run directory' : `${k.runDirs.length} VMs, run directories`;
+  lines.push(`  ${findings === 0 ? 'no finding' : `${findings} finding(s)`}; ${vms} ${k.runDirs.join(' ')}`);
   return lines.join('\n');
 }
 

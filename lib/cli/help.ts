@@ -139,10 +139,11 @@ export const COMMAND_DOCS: Record<Command, CommandDoc> = {
       'private mapping, munmap of the middle page, a mapping one page past the buffer, close\n' +
       'before munmap, rmmod while mapped (must fail), and rmmod with nothing mapped (the\n' +
       'driver frees its memory). Each gets a verdict from what was observed: ok, refused,\n' +
-      'signal, data-mismatch, unload-allowed, kernel-complaint, or vm-died (the scenarios\n' +
-      'after it: not-run). A verdict the scenario does not accept from a correct driver is a\n' +
-      "finding, explained by the rule in mmaplab's own results it matches. Prints a table per\n" +
-      'kernel; writes report.json and report.md to --out (default runs/check-<time>).\n' +
+      'signal, data-mismatch, unload-allowed, kernel-complaint, or vm-died; the scenarios\n' +
+      'after one that broke the kernel run in a fresh VM. A verdict the scenario does not\n' +
+      "accept from a correct driver is a finding, explained by the rule in mmaplab's own\n" +
+      'results it matches. Prints a table per kernel; writes report.json and report.md to\n' +
+      '--out (default runs/check-<time>).\n' +
       '\nexit status: 0 when no kernel has a finding, 1 when one has (or mmaplab failed), 2 for\n' +
       'a usage error.',
   },

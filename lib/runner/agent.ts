@@ -115,6 +115,7 @@ async function main(runDir: string, warm: CellRunner | null = null): Promise<num
       loadUserModule(job.module.path, job.module.params, job.check.target);
       runCheckScenarios(
         job.check.target,
+        job.check.scenarios,
         (result) => {
           emit({ type: 'check-result', result });
           process.stdout.write(`${MARK_CELL_DONE} ${result.scenario} ${result.verdict}\n`);

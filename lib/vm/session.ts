@@ -85,6 +85,14 @@ export interface VmRun {
 export const CELL_IDLE_MS = 30_000;
 
 /**
+ * Longest a check job may go without finishing a scenario (boot and insmod
+ * included): the user's driver may be slow, and this machine's host can
+ * hold a guest's CPUs for a minute, so a scenario gets the guest kernels'
+ * own lockup threshold.
+ */
+export const CHECK_IDLE_MS = 120_000;
+
+/**
  * After an oops or panic on the console, a guest that is still alive
  * finishes its cell within a few seconds; past this it is wedged (the oopsed
  * task died holding a lock) and the console is all the evidence there is.
@@ -228,11 +236,11 @@ export async function runJob(
       runDir,
       timeoutMs: vm.timeoutMs,
       marks: [MARK_ROOT_READY, MARK_AGENT_READY, MARK_CELL_DONE, MARK_AGENT_DONE],
-      // A cell job must show progress: the agent's start, then each cell.
-      ...(job.kind === 'cells'
+      // A cell or check job must show progress: the agent's start, then each cell or scenario.
+      ...(job.kind === 'cells' || job.kind === 'check'
         ? {
             idle: {
-              ms: CELL_IDLE_MS,
+              ms: job.kind === 'cells' ? CELL_IDLE_MS : CHECK_IDLE_MS,
               resetOn: [MARK_AGENT_READY, MARK_CELL_DONE],
               trouble: {
                 test: consoleShowsOops,

@@ -4,6 +4,9 @@
  * the results read back from a VM that died, and the rendered reports.
  */
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { parseArgs } from '../../lib/cli/args';
 import { checkOptionsFrom, renderCheckMarkdown, renderKernelCheck } from '../../lib/cli/check';
 import { explain, LEADS } from '../../lib/check/explain';
@@ -81,7 +84,7 @@ describe('mmaplab check', () => {
     assert.match(explain(result({ scenario: 'unload-while-mapped', verdict: 'unload-allowed' }))?.instead ?? '', /THIS_MODULE/);
   });
 
-  it('a VM that died in a scenario: that scenario is vm-died with the console evidence, the rest not-run', () => {
+  it('a VM that died in a scenario: that scenario is vm-died with the console evidence; the ones it never started are not its', () => {
     const run = {
       runDir: '/runs/r',
       boot: { end: 'exited', consoleTail: ['[   12.5] BUG: unable to handle page fault for address: ffff888000000000', '[   12.5] Oops: 0000 [#1] PREEMPT SMP NOPTI'] },
@@ -93,9 +96,30 @@ describe('mmaplab check', () => {
       agentStatus: null,
     } as unknown as VmRun;
     const got = resultsFromRun(run);
-    assert.deepEqual(got.map((r) => r.verdict), ['ok', 'vm-died', ...CHECK_SCENARIOS.slice(2).map(() => 'not-run')]);
-    assert.deepEqual(got.map((r) => r.scenario), [...CHECK_SCENARIOS]);
+    assert.deepEqual(got.map((r) => [r.scenario, r.verdict]), [['map-write-read', 'ok'], ['second-mapping', 'vm-died']]);
     assert.match(got[1]?.detail ?? '', /page fault|oops/i);
+  });
+
+  it('a VM that died: the oops is read from the whole console file (CRLF lines), not only the tail', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-check-'));
+    try {
+      const consoleFile = path.join(dir, 'console.log');
+      const body = ['MMAPLAB-AGENT-READY 4.5', '[    5.552685] BUG: kernel NULL pointer dereference, address: 0000000000000000'];
+      for (let i = 0; i < 60; i++) body.push(`[    5.6${String(i).padStart(5, '0')}]  ? some_frame+0x${i.toString(16)}/0x40`);
+      fs.writeFileSync(consoleFile, body.join('\r\n') + '\r\n');
+      const run = {
+        runDir: dir,
+        boot: { end: 'timeout', consoleFile, consoleTail: body.slice(-30) },
+        events: [{ type: 'check-start', scenario: 'private' }],
+        agentStatus: null,
+      } as unknown as VmRun;
+      const [died] = resultsFromRun(run);
+      assert.equal(died?.verdict, 'vm-died');
+      assert.match(died?.detail ?? '', /^null-deref: BUG: kernel NULL pointer dereference/);
+      assert.match(died?.kmsg[0] ?? '', /BUG: kernel NULL pointer dereference/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('renders a table per kernel and a markdown grid with the findings explained', () => {
@@ -110,7 +134,7 @@ describe('mmaplab check', () => {
           })
         : result({ scenario, verdict: scenario === 'past-end' ? 'refused' : 'ok' }),
     );
-    const k = { kernel: '6.1.0-57-amd64', modulePath: '/c/mmap_reserved.ko', buildWarnings: [], results, runDir: '/runs/r' };
+    const k = { kernel: '6.1.0-57-amd64', modulePath: '/c/mmap_reserved.ko', buildWarnings: [], results, runDirs: ['/runs/r'] };
     const text = renderKernelCheck(k);
     assert.match(text, /FINDING {2}unload +kernel-complaint/);
     assert.match(text, /1 finding\(s\)/);

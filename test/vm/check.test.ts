@@ -3,9 +3,11 @@
  * default kernels, in QEMU: the correct driver gives no finding; the one
  * that frees pages still marked reserved gives exactly one, at unload, a
  * "Bad page state" because of PAGE_FLAGS_CHECK_AT_FREE, explained by the
- * reserved-page rule. Then bad input: a module that does not build (the
+ * reserved-page rule. A driver that oopses in one scenario (a test
+ * fixture) costs that scenario one VM, reported as vm-died, and the rest
+ * run in a fresh one. Then bad input: a module that does not build (the
  * compiler's words and the kernel), and a device node that never appears
- * (the nodes that did). Each check is one cold boot.
+ * (the nodes that did). Each VM is a cold boot.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -64,6 +66,27 @@ for (const { series } of REQUIRED_SERIES) {
     });
   });
 }
+
+describe('mmaplab check: a driver that oopses', function () {
+  this.timeout(5 * 60_000);
+  const installed = installedKernel('6.12');
+
+  it('test/fixtures/kmod/check-oops (NULL dereference in ->mmap of a private mapping): private is vm-died with the oops, the rest ran in a second VM', async () => {
+    const c = await checkKernel(installed.get(), DEFAULT_VM, {
+      module: { kmod: path.join(REPO_ROOT, 'test', 'fixtures', 'kmod', 'check-oops') },
+      params: {},
+      device: '/dev/mmap_oops',
+      size: SIZE,
+    });
+    const table = c.results.map((r) => `${r.scenario}: ${r.verdict} (${r.detail})`).join('\n');
+    assert.deepEqual(c.results.map((r) => r.scenario), [...CHECK_SCENARIOS], table);
+    assert.deepEqual(c.results.filter(isFinding).map((r) => [r.scenario, r.verdict]), [['private', 'vm-died']], table);
+    const died = c.results.find((r) => r.scenario === 'private');
+    assert.ok(died?.findings.some((f) => ['null-deref', 'oops', 'page-fault-oops'].includes(f.kind)), table);
+    assert.equal(c.runDirs.length, 2, 'one VM up to the oops, one for the rest');
+    assert.ok(c.results.every((r) => r.verdict !== 'not-run'), table);
+  });
+});
 
 describe('mmaplab check: bad input is a clear error', function () {
   this.timeout(5 * 60_000);
