@@ -15,6 +15,7 @@ import { native, nativeConstants } from '../device/native';
 import { classifyWindow, currentSeq, describeFinding, readSince, readTaint, taintGained } from '../kmsg';
 import { drainCpu, drainPerCpuPages, pinTo } from '../runner/settle';
 import { MmaplabError } from '../util/errors';
+import { describeStep } from './setup';
 import {
   CHECK_SCENARIOS,
   type CheckResult,
@@ -56,8 +57,21 @@ function refusedBy<T>(what: string, fn: () => T): T {
   }
 }
 
+/** Open the node and run the setup steps on it; a failing step is the user's input, an error that names it. */
 function openDevice(t: CheckTarget): number {
-  return refusedBy(`open ${t.device}`, () => native().open(t.device, sys().O_RDWR | sys().O_CLOEXEC));
+  const fd = refusedBy(`open ${t.device}`, () => native().open(t.device, sys().O_RDWR | sys().O_CLOEXEC));
+  t.setup.forEach((step, i) => {
+    try {
+      if ('write' in step) fs.writeSync(fd, Buffer.from(step.write, 'hex'));
+      else if (step.arg === null) native().ioctlNoArg(fd, step.ioctl);
+      else native().ioctl(fd, step.ioctl, new Uint8Array(Buffer.from(step.arg, 'hex')));
+    } catch (err) {
+      native().close(fd);
+      const why = isSyscallError(err) ? err.code : (err as Error).message;
+      throw new MmaplabError('ECHECKSETUP', `setup step ${i + 1} (${describeStep(step)}) on ${t.device} failed: ${why}`);
+    }
+  });
+  return fd;
 }
 
 function mapShared(fd: number, length: number, priv = false): ArrayBuffer {
@@ -241,12 +255,51 @@ export function runScenario(scenario: CheckScenario, t: CheckTarget, seed: numbe
   return result;
 }
 
+/** The char devices of /proc/devices: name -> major. */
+function charMajors(): Map<string, number> {
+  const out = new Map<string, number>();
+  let inChar = false;
+  for (const line of fs.readFileSync('/proc/devices', 'utf8').split('\n')) {
+    if (/^Character devices:/.test(line)) inChar = true;
+    else if (/^Block devices:/.test(line)) inChar = false;
+    else if (inChar) {
+      const m = /^\s*(\d+)\s+(\S+)$/.exec(line);
+      if (m) out.set(m[2] as string, Number(m[1]));
+    }
+  }
+  return out;
+}
+
 /**
- * insmod the user's module and wait for its node: a node that never
- * appears is an error that names the nodes that did.
+ * The node a driver did not make (register_chrdev, as LDD3's scull): made
+ * from its entry in /proc/devices, the one named by t.chrdev or the one
+ * entry the module added. What was done, for the report.
  */
-export function loadUserModule(path: string, params: Record<string, string>, t: CheckTarget): void {
+function makeNode(t: CheckTarget, before: Map<string, number>): string | null {
+  const added = [...charMajors()].filter(([name, major]) => before.get(name) !== major);
+  const pick = t.chrdev !== null ? added.find(([name]) => name === t.chrdev) : added.length === 1 ? added[0] : undefined;
+  if (pick === undefined) {
+    if (t.chrdev !== null || added.length > 1) {
+      const names = added.map(([n, m]) => `${n} (${m})`).join(', ') || 'none';
+      throw new MmaplabError('ECHECKDEVICE', `${t.device} did not appear; char devices the module registered: ${names}${t.chrdev === null ? ' (pick one with --chrdev NAME)' : ''}`);
+    }
+    return null;
+  }
+  const [name, major] = pick;
+  const r = spawnSync('mknod', ['-m', '0600', t.device, 'c', String(major), String(t.minor)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new MmaplabError('ECHECKDEVICE', `mknod ${t.device} c ${major} ${t.minor}: ${(r.stderr || r.stdout).trim()}`);
+  return `${t.device} made from /proc/devices: ${name}, major ${major}, minor ${t.minor}`;
+}
+
+/**
+ * insmod the user's module and wait for its node, or make it from
+ * /proc/devices when the driver registers a region without one. A node
+ * that never appears is an error that names the nodes and char devices
+ * that did. Returns what was done to get the node, or null.
+ */
+export function loadUserModule(path: string, params: Record<string, string>, t: CheckTarget): string | null {
   const before = new Set(fs.readdirSync('/dev'));
+  const majors = charMajors();
   const r = spawnSync('insmod', [path, ...Object.entries(params).map(([k, v]) => `${k}=${v}`)], { encoding: 'utf8' });
   if (r.status !== 0) {
     const log = readSince(0).records.slice(-15).map((x) => x.message);
@@ -255,13 +308,15 @@ export function loadUserModule(path: string, params: Record<string, string>, t: 
   for (let i = 0; i < 200 && !fs.existsSync(t.device); i++) {
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
   }
-  if (!fs.existsSync(t.device)) {
-    const appeared = fs.readdirSync('/dev').filter((n) => !before.has(n));
-    throw new MmaplabError(
-      'ECHECKDEVICE',
-      `${t.device} did not appear within 2 s of loading the module; new in /dev: ${appeared.length > 0 ? appeared.map((n) => `/dev/${n}`).join(', ') : 'nothing'}`,
-    );
-  }
+  if (fs.existsSync(t.device)) return null;
+  const made = makeNode(t, majors);
+  if (made !== null) return made;
+  const appeared = fs.readdirSync('/dev').filter((n) => !before.has(n));
+  throw new MmaplabError(
+    'ECHECKDEVICE',
+    `${t.device} did not appear within 2 s of loading the module, and it registered no char device to make it from; ` +
+      `new in /dev: ${appeared.length > 0 ? appeared.map((n) => `/dev/${n}`).join(', ') : 'nothing'}`,
+  );
 }
 
 /**

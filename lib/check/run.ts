@@ -14,6 +14,7 @@ import type { GuestEvent, Job } from '../vm/job';
 import type { Kernel } from '../vm/kernels';
 import { ensureUserModule } from '../vm/kmod';
 import { describeFailure, type VmOptions, type VmRun } from '../vm/session';
+import type { SetupStep } from './setup';
 import { CHECK_SCENARIOS, type CheckResult, type CheckScenario, type CheckTarget } from './types';
 
 /** Where the module comes from: a source directory built per kernel, or a built .ko for one kernel. */
@@ -25,6 +26,12 @@ export interface CheckOptions {
   device: string;
   /** Bytes of the driver's buffer a mapping may cover. */
   size: number;
+  /** Steps on every freshly opened descriptor (--setup; default none). */
+  setup?: SetupStep[];
+  /** The /proc/devices name to make the node from (--chrdev; default: the one the module added). */
+  chrdev?: string | null;
+  /** The node's minor when mmaplab makes it (--minor; default 0). */
+  minor?: number;
 }
 
 export interface KernelCheck {
@@ -36,6 +43,8 @@ export interface KernelCheck {
   results: CheckResult[];
   /** One per VM, in order: a scenario that broke the kernel ends one. */
   runDirs: string[];
+  /** What the guests said about getting the node (made from /proc/devices), once each. */
+  notes: string[];
 }
 
 /** rmmod's name for a .ko: its base name with '-' as '_'. */
@@ -94,8 +103,15 @@ export function resultsFromRun(run: VmRun): CheckResult[] {
 }
 
 /** One VM for `scenarios` (in order); what it reported. An error when it ran none of them. */
-async function checkInVm(k: Kernel, vm: VmOptions, o: CheckOptions, mod: string, scenarios: CheckScenario[]): Promise<{ results: CheckResult[]; runDir: string }> {
-  const target: CheckTarget = { device: o.device, size: o.size, moduleName: moduleNameOf(mod) };
+async function checkInVm(k: Kernel, vm: VmOptions, o: CheckOptions, mod: string, scenarios: CheckScenario[]): Promise<{ results: CheckResult[]; runDir: string; notes: string[] }> {
+  const target: CheckTarget = {
+    device: o.device,
+    size: o.size,
+    moduleName: moduleNameOf(mod),
+    setup: o.setup ?? [],
+    chrdev: o.chrdev ?? null,
+    minor: o.minor ?? 0,
+  };
   const job: Job = { kind: 'check', kernel: k.release, module: { path: mod, params: o.params }, check: { target, scenarios } };
   const run = lastRun(await runStep({ kernel: k, vm, job, label: 'check' }));
   const error = run.events.find((e): e is Extract<GuestEvent, { type: 'error' }> => e.type === 'error');
@@ -105,7 +121,8 @@ async function checkInVm(k: Kernel, vm: VmOptions, o: CheckOptions, mod: string,
     const why = error !== undefined ? error.message : describeFailure(k, run);
     throw new MmaplabError('ECHECK', `${k.release}: ${why}\nrun directory: ${run.runDir}`, { runDir: run.runDir });
   }
-  return { results: resultsFromRun(run), runDir: run.runDir };
+  const notes = run.events.filter((e): e is Extract<GuestEvent, { type: 'log' }> => e.type === 'log').map((e) => e.message);
+  return { results: resultsFromRun(run), runDir: run.runDir, notes };
 }
 
 /**
@@ -118,13 +135,15 @@ export async function checkKernel(k: Kernel, vm: VmOptions, o: CheckOptions): Pr
   const mod = resolveModule(k, o.module);
   const results: CheckResult[] = [];
   const runDirs: string[] = [];
+  const notes = new Set<string>();
   let left: CheckScenario[] = [...CHECK_SCENARIOS];
   while (left.length > 0) {
     const got = await checkInVm(k, vm, o, mod.path, left);
     runDirs.push(got.runDir);
+    for (const n of got.notes) notes.add(n);
     results.push(...got.results);
     const done = new Set(got.results.map((r) => r.scenario));
     left = left.filter((s) => !done.has(s));
   }
-  return { kernel: k.release, modulePath: mod.path, buildWarnings: mod.warnings, results, runDirs };
+  return { kernel: k.release, modulePath: mod.path, buildWarnings: mod.warnings, results, runDirs, notes: [...notes] };
 }

@@ -3,6 +3,7 @@
  * mmaplab's. The vocabulary shared by the guest (lib/check/guest.ts) and
  * the host (lib/check/run.ts).
  */
+import type { SetupStep } from './setup';
 
 /** What the guest needs to know about the user's driver. */
 export interface CheckTarget {
@@ -12,6 +13,15 @@ export interface CheckTarget {
   size: number;
   /** The module's name as rmmod knows it (the .ko's base name, '-' as '_'). */
   moduleName: string;
+  /** Run on every descriptor a scenario opens, before it maps (--setup). */
+  setup: SetupStep[];
+  /**
+   * A driver that registers a char device region without making a node:
+   * the name in /proc/devices to make `device` from (null: the one new
+   * entry, if the node does not appear by itself), and its minor.
+   */
+  chrdev: string | null;
+  minor: number;
 }
 
 /** The experiments, in the order they run. */

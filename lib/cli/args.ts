@@ -106,6 +106,12 @@ export interface CliOptions {
   device: string | null;
   /** check: the module's parameters, NAME=VALUE. */
   params: Record<string, string>;
+  /** check: the setup file (steps on every opened descriptor). */
+  setup: string | null;
+  /** check: the /proc/devices name to make the node from. */
+  chrdev: string | null;
+  /** check: the minor of a node mmaplab makes. */
+  minor: number;
 }
 
 export function defaultOptions(): CliOptions {
@@ -153,6 +159,9 @@ export function defaultOptions(): CliOptions {
     ko: null,
     device: null,
     params: {},
+    setup: null,
+    chrdev: null,
+    minor: 0,
   };
 }
 
@@ -489,6 +498,30 @@ export const OPTIONS: readonly OptionSpec[] = [
       const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(v);
       if (!m) throw new ValueError(`--param is NAME=VALUE, got "${v}"`);
       st.opts.params[m[1] as string] = m[2] as string;
+    },
+  },
+  {
+    name: '--setup',
+    value: 'FILE',
+    help: 'JSON steps run on every opened descriptor before it is mapped: {"steps": [{"ioctl": "0x...", "arg": "hex"}, {"write": "hex"}]}',
+    commands: ['check'],
+    apply: (st, v) => (st.opts.setup = v),
+  },
+  {
+    name: '--chrdev',
+    value: 'NAME',
+    help: 'a driver that registers a char region without a node: make --device from this /proc/devices entry (default: the one the module added)',
+    commands: ['check'],
+    apply: (st, v) => (st.opts.chrdev = v),
+  },
+  {
+    name: '--minor',
+    value: 'N',
+    help: 'the minor of the node mmaplab makes from /proc/devices (default 0)',
+    commands: ['check'],
+    apply: (st, v) => {
+      if (!/^\d+$/.test(v) || Number(v) > 0xfffff) throw new ValueError(`--minor is a whole number below 2^20, got "${v}"`);
+      st.opts.minor = Number(v);
     },
   },
   {

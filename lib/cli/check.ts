@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { explain } from '../check/explain';
 import { type CheckOptions, checkKernel, type KernelCheck, type ModuleSource } from '../check/run';
+import { readSetup } from '../check/setup';
 import { isFinding, SCENARIO_SPECS } from '../check/types';
 import { selectKernels } from '../vm/kernels';
 import { requireQemu } from '../vm/qemu';
@@ -33,13 +34,15 @@ export function checkOptionsFrom(opts: CliOptions): CheckOptions {
     throw usageError('--ko is built for one kernel: name it with one --kernel', 'check');
   }
   const module: ModuleSource = opts.kmod !== null ? { kmod: opts.kmod } : { ko: opts.ko as string };
-  return { module, params: opts.params, device: opts.device, size };
+  const setup = opts.setup !== null ? readSetup(opts.setup) : [];
+  return { module, params: opts.params, device: opts.device, size, setup, chrdev: opts.chrdev, minor: opts.minor };
 }
 
 /** The table of one kernel, each finding followed by its explanation. */
 export function renderKernelCheck(k: KernelCheck): string {
   const lines = [`${k.kernel}  (${k.modulePath})`];
   for (const w of k.buildWarnings) lines.push(`  build warning: ${w}`);
+  for (const n of k.notes) lines.push(`  ${n}`);
   const width = Math.max(...k.results.map((r) => r.scenario.length));
   for (const r of k.results) {
     const mark = isFinding(r) ? 'FINDING' : r.verdict === 'not-run' ? 'not run' : 'ok     ';

@@ -133,8 +133,10 @@ export const COMMAND_DOCS: Record<Command, CommandDoc> = {
     summary: "run the experiments against your own driver's mmap",
     text:
       'Builds your module for each selected kernel (or takes --ko), boots the kernel, loads the\n' +
-      'module (with --param), waits for --device, and runs each scenario in turn with its own\n' +
-      'kernel-log window and taint check: a shared mapping written and read back by forked\n' +
+      'module (with --param), waits for --device (or makes it from /proc/devices when the\n' +
+      'driver registers a char region without a node), runs --setup on every descriptor it\n' +
+      'opens, and runs each scenario in turn with its own kernel-log window and taint\n' +
+      'check: a shared mapping written and read back by forked\n' +
       'children, a second mapping of the same range, MADV_DONTNEED and a second touch, a\n' +
       'private mapping, munmap of the middle page, a mapping one page past the buffer, close\n' +
       'before munmap, rmmod while mapped (must fail), and rmmod with nothing mapped (the\n' +

@@ -112,7 +112,8 @@ async function main(runDir: string, warm: CellRunner | null = null): Promise<num
     if (job.kind === 'check') {
       // The user's module, not mmaplab's: nothing of mmaplab is loaded.
       const { loadUserModule, runCheckScenarios } = await import('../check/guest');
-      loadUserModule(job.module.path, job.module.params, job.check.target);
+      const made = loadUserModule(job.module.path, job.module.params, job.check.target);
+      if (made !== null) emit({ type: 'log', message: made });
       runCheckScenarios(
         job.check.target,
         job.check.scenarios,

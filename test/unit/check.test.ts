@@ -10,6 +10,8 @@ import * as path from 'node:path';
 import { parseArgs } from '../../lib/cli/args';
 import { checkOptionsFrom, renderCheckMarkdown, renderKernelCheck } from '../../lib/cli/check';
 import { explain, LEADS } from '../../lib/check/explain';
+import { describeStep, parseSetup } from '../../lib/check/setup';
+import { REPO_ROOT } from '../../lib/paths';
 import { moduleNameOf, resultsFromRun } from '../../lib/check/run';
 import { CHECK_SCENARIOS, type CheckResult, isFinding, SCENARIO_SPECS } from '../../lib/check/types';
 import { findCells } from '../../lib/experiments/catalogue';
@@ -34,7 +36,15 @@ function usage(argv: string[]): string {
 describe('mmaplab check', () => {
   it('takes --kmod or --ko (one of them), --device under /dev, one page-multiple --size, and NAME=VALUE parameters', () => {
     const o = checkOptionsFrom(parseArgs(['check', '--kmod', 'examples/good-vmalloc', '--device', '/dev/mmap_good', '--param', 'n=2', '--param', 'mode=x=y']));
-    assert.deepEqual(o, { module: { kmod: 'examples/good-vmalloc' }, params: { n: '2', mode: 'x=y' }, device: '/dev/mmap_good', size: 16384 });
+    assert.deepEqual(o, {
+      module: { kmod: 'examples/good-vmalloc' },
+      params: { n: '2', mode: 'x=y' },
+      device: '/dev/mmap_good',
+      size: 16384,
+      setup: [],
+      chrdev: null,
+      minor: 0,
+    });
     assert.match(usage(['check', '--device', '/dev/x']), /--kmod DIR .* or --ko PATH/);
     assert.match(usage(['check', '--kmod', 'a', '--ko', 'b.ko', '--device', '/dev/x']), /one of the two/);
     assert.match(usage(['check', '--kmod', 'a']), /needs --device/);
@@ -43,6 +53,30 @@ describe('mmaplab check', () => {
     assert.match(usage(['check', '--ko', 'a.ko', '--device', '/dev/x']), /one --kernel/);
     assert.throws(() => parseArgs(['check', '--device', 'mydrv']), /--device is a node under \/dev/);
     assert.throws(() => parseArgs(['check', '--param', 'novalue']), /--param is NAME=VALUE/);
+  });
+
+  it('a setup file: ioctl steps (number or string request, hex argument or none) and write steps, in order; anything else names the step', () => {
+    const steps = parseSetup(
+      JSON.stringify({ steps: [{ ioctl: '0x40086d01', arg: '0040000000000000' }, { ioctl: 27905 }, { write: '68656C6C6F' }] }),
+      's.json',
+    );
+    assert.deepEqual(steps, [{ ioctl: 0x40086d01, arg: '0040000000000000' }, { ioctl: 27905, arg: null }, { write: '68656c6c6f' }]);
+    assert.deepEqual(steps.map(describeStep), ['ioctl 0x40086d01 with 8 bytes', 'ioctl 0x6d01', 'write 5 bytes']);
+    const fails = (text: string, re: RegExp): void =>
+      assert.throws(() => parseSetup(text, 's.json'), (e: unknown) => e instanceof MmaplabError && e.code === 'EUSAGE' && re.test(e.message));
+    fails('{', /--setup s\.json: not JSON/);
+    fails('{"steps": 3}', /a "steps" array/);
+    fails('{"steps": [{"ioctl": "0x1"}, {"ioctl": "zz"}]}', /step 2: "ioctl" is a request number/);
+    fails('{"steps": [{"ioctl": 1, "arg": "abc"}]}', /step 1: "arg" is bytes in hex/);
+    fails('{"steps": [{"write": ""}]}', /step 1: "write" is bytes in hex/);
+    fails('{"steps": [{"ioctl": 1, "size": 8}]}', /"ioctl" and "arg" only, got size/);
+    fails('{"steps": [{"read": 8}]}', /a step is \{"ioctl"/);
+    fails('{"steps": [{"ioctl": 4294967296}]}', /below 2\^32/);
+  });
+
+  it('the example setup file parses', () => {
+    const file = path.join(REPO_ROOT, 'examples', 'ldd-chrdev', 'setup.json');
+    assert.deepEqual(parseSetup(fs.readFileSync(file, 'utf8'), file), [{ ioctl: 0x40086d01, arg: '0040000000000000' }]);
   });
 
   it("rmmod's name for a module file", () => {
@@ -134,7 +168,7 @@ describe('mmaplab check', () => {
           })
         : result({ scenario, verdict: scenario === 'past-end' ? 'refused' : 'ok' }),
     );
-    const k = { kernel: '6.1.0-57-amd64', modulePath: '/c/mmap_reserved.ko', buildWarnings: [], results, runDirs: ['/runs/r'] };
+    const k = { kernel: '6.1.0-57-amd64', modulePath: '/c/mmap_reserved.ko', buildWarnings: [], results, runDirs: ['/runs/r'], notes: [] };
     const text = renderKernelCheck(k);
     assert.match(text, /FINDING {2}unload +kernel-complaint/);
     assert.match(text, /1 finding\(s\)/);

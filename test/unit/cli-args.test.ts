@@ -489,6 +489,7 @@ function sampleValue(name: string): string {
     '--size': '16K',
     '--device': '/dev/mydrv',
     '--param': 'buffers=2',
+    '--minor': '1',
     '--hazards': 'no',
     '--target': 'host',
     '--profile': 'default',

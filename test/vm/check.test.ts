@@ -3,7 +3,9 @@
  * default kernels, in QEMU: the correct driver gives no finding; the one
  * that frees pages still marked reserved gives exactly one, at unload, a
  * "Bad page state" because of PAGE_FLAGS_CHECK_AT_FREE, explained by the
- * reserved-page rule. A driver that oopses in one scenario (a test
+ * reserved-page rule; the LDD3-style one (no node, a buffer allocated by
+ * an ioctl) checked through a node made from /proc/devices and a setup
+ * file, with no finding. A driver that oopses in one scenario (a test
  * fixture) costs that scenario one VM, reported as vm-died, and the rest
  * run in a fresh one. Then bad input: a module that does not build (the
  * compiler's words and the kernel), and a device node that never appears
@@ -15,6 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { explain } from '../../lib/check/explain';
 import { checkKernel } from '../../lib/check/run';
+import { readSetup } from '../../lib/check/setup';
 import { CHECK_SCENARIOS, isFinding } from '../../lib/check/types';
 import { REPO_ROOT } from '../../lib/paths';
 import { MmaplabError } from '../../lib/util/errors';
@@ -46,6 +49,21 @@ for (const { series } of REQUIRED_SERIES) {
       assert.equal(c.results.find((r) => r.scenario === 'dontneed-retouch')?.verdict, 'signal', table);
       assert.equal(c.results.find((r) => r.scenario === 'past-end')?.verdict, 'refused', table);
       assert.deepEqual(c.buildWarnings, []);
+    });
+
+    it('examples/ldd-chrdev (register_chrdev, no node; the buffer allocated by an ioctl): the node made from /proc/devices, --setup run on every open, no finding', async () => {
+      const dir = path.join(EXAMPLES, 'ldd-chrdev');
+      const c = await checkKernel(installed.get(), DEFAULT_VM, {
+        module: { kmod: dir },
+        params: {},
+        device: '/dev/mmap_ldd',
+        size: SIZE,
+        setup: readSetup(path.join(dir, 'setup.json')),
+      });
+      const table = c.results.map((r) => `${r.scenario}: ${r.verdict} (${r.detail})`).join('\n');
+      assert.ok(c.notes.some((n) => /^\/dev\/mmap_ldd made from \/proc\/devices: mmap_ldd, major \d+, minor 0$/.test(n)), c.notes.join('\n'));
+      assert.deepEqual(c.results.filter(isFinding), [], table);
+      assert.equal(c.results.find((r) => r.scenario === 'map-write-read')?.verdict, 'ok', table);
     });
 
     it('examples/bad-reserved (SetPageReserved, never cleared): one finding, at unload, Bad page state for PG_reserved, explained', async () => {
@@ -110,6 +128,19 @@ describe('mmaplab check: bad input is a clear error', function () {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('a setup step that fails: ECHECK naming the step and the errno', async () => {
+    await assert.rejects(
+      checkKernel(installed.get(), DEFAULT_VM, {
+        module: { kmod: path.join(EXAMPLES, 'ldd-chrdev') },
+        params: {},
+        device: '/dev/mmap_ldd',
+        size: SIZE,
+        setup: [{ ioctl: 0x40086d01, arg: '0040000000000000' }, { ioctl: 0x6d02, arg: null }],
+      }),
+      (err: unknown) => err instanceof MmaplabError && err.code === 'ECHECK' && /setup step 2 \(ioctl 0x6d02\) on \/dev\/mmap_ldd failed: ENOTTY/.test(err.message),
+    );
   });
 
   it('a device node that never appears: ECHECK naming the nodes that did', async () => {
