@@ -11,6 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { isSyscallError } from '../device/errors';
+import { checkPattern, writePattern } from '../device/pattern';
 import { native, nativeConstants } from '../device/native';
 import { classifyWindow, currentSeq, describeFinding, readSince, readTaint, taintGained } from '../kmsg';
 import { drainCpu, drainPerCpuPages, pinTo } from '../runner/settle';
@@ -91,10 +92,10 @@ function childTouch(buf: ArrayBuffer, offset: number, length: number, mode: 0 | 
   if (r.exitCode !== 0) throw new MmaplabError('ECHECK', `a touching child exited with ${r.exitCode}`);
 }
 
-/** A child reads the range, then the caller checks it holds the pattern of `seed`. */
-function expectPattern(buf: ArrayBuffer, seed: number, firstIndex: number, what: string): void {
-  childTouch(buf, 0, buf.byteLength, 0, seed);
-  const bad = native().patternCheck(buf, seed, firstIndex);
+/** A child reads the range, then the caller checks that its first `length` bytes hold the pattern of `seed`. */
+function expectPattern(buf: ArrayBuffer, seed: number, firstIndex: number, what: string, length = buf.byteLength): void {
+  childTouch(buf, 0, length, 0, seed);
+  const bad = checkPattern(new Uint32Array(buf, 0, length / 4), seed, firstIndex);
   if (bad !== null) {
     const hex = (n: number): string => `0x${n.toString(16)}`;
     throw new Stop({
@@ -186,6 +187,68 @@ const BODIES: Readonly<Record<CheckScenario, (t: CheckTarget, seed: number) => O
       native().close(fd);
     }
     return { verdict: 'ok', detail: 'both sides of the hole kept their data' };
+  },
+  'kernel-copies': (t, seed) =>
+    withMapping(t, t.size, false, (buf) => {
+      // a pipe holds 64 KiB: the first 64 KiB of the buffer at most
+      const len = Math.min(t.size, 64 * 1024);
+      childTouch(buf, 0, t.size, 2, seed);
+      childTouch(buf, 0, t.size, 0, seed);
+      const [r, w] = native().pipe();
+      try {
+        const out = refusedBy('write(2) of the mapping to a pipe', () => native().transfer(buf, 0, len, w, true));
+        const got = Buffer.alloc(out);
+        fs.readSync(r, got, 0, out, null);
+        const bad = checkPattern(new Uint32Array(got.buffer, got.byteOffset, out / 4), seed);
+        if (out !== len || bad !== null) {
+          const where = bad !== null ? `, byte ${bad.offset} wrong` : '';
+          throw new Stop({ verdict: 'data-mismatch', detail: `write(2) of the mapping moved ${out} of ${len} bytes${where}` });
+        }
+        const next = Buffer.alloc(len);
+        writePattern(new Uint32Array(next.buffer, next.byteOffset, len / 4), seed + 1);
+        fs.writeSync(w, next);
+        const inn = refusedBy('read(2) from a pipe into the mapping', () => native().transfer(buf, 0, len, r, false));
+        if (inn !== len) throw new Stop({ verdict: 'data-mismatch', detail: `read(2) moved ${inn} of ${len} bytes` });
+      } finally {
+        native().close(r);
+        native().close(w);
+      }
+      expectPattern(buf, seed + 1, 0, 'after read(2) into the mapping', len);
+      return { verdict: 'ok', detail: `the kernel copied ${len} bytes out of the mapping and into it` };
+    }),
+  'gup-pin': (t, seed) =>
+    withMapping(t, t.size, false, (buf) => {
+      childTouch(buf, 0, t.size, 2, seed);
+      const [r, w] = native().pipe();
+      try {
+        const n = refusedBy('vmsplice(2) of the mapping', () => native().vmsplice(buf, 0, page(), w));
+        return { verdict: 'ok', detail: `vmsplice pinned ${n} bytes of the mapping` };
+      } finally {
+        native().close(r);
+        native().close(w);
+      }
+    }),
+  'mremap-grow': (t) => {
+    const fd = openDevice(t);
+    try {
+      const buf = mapShared(fd, t.size);
+      let grown: ArrayBuffer;
+      try {
+        grown = native().mremap(buf, t.size + page(), true);
+      } catch (err) {
+        native().munmap(buf);
+        if (isSyscallError(err)) throw new Stop({ verdict: 'refused', detail: `mremap to ${t.size + page()} B: ${err.code}` });
+        throw err;
+      }
+      try {
+        childTouch(grown, t.size, page(), 0, 0);
+      } finally {
+        native().munmap(grown);
+      }
+    } finally {
+      native().close(fd);
+    }
+    return { verdict: 'ok', detail: 'grown by a page, and a child read the page past the buffer without a fault' };
   },
   'past-end': (t) =>
     withMapping(t, t.size + page(), false, (buf) => {

@@ -31,6 +31,9 @@ export const CHECK_SCENARIOS = [
   'dontneed-retouch',
   'private',
   'partial-munmap',
+  'kernel-copies',
+  'gup-pin',
+  'mremap-grow',
   'past-end',
   'close-before-unmap',
   'unload-while-mapped',
@@ -105,6 +108,24 @@ export const SCENARIO_SPECS: Readonly<Record<CheckScenario, ScenarioSpec>> = {
   'partial-munmap': {
     title: 'unmapping the middle page leaves the rest mapped and holding the data',
     acceptable: ['ok'],
+  },
+  'kernel-copies': {
+    title:
+      'the kernel copies out of the mapping and into it (write(2) of it to a pipe, read(2) from the pipe into it): ' +
+      'what it copied is what was written',
+    acceptable: ['ok'],
+  },
+  'gup-pin': {
+    title:
+      "the kernel pins the mapping's pages (vmsplice(2) into a pipe, get_user_pages): ok for pages with a struct " +
+      'page, EFAULT for a pfn mapping (VM_PFNMAP/VM_IO), which O_DIRECT and RDMA cannot use either',
+    acceptable: ['ok', 'refused'],
+  },
+  'mremap-grow': {
+    title:
+      'mremap(2) grows the mapping by a page: refused (VM_DONTEXPAND, as remap_pfn_range and remap_vmalloc_range set), ' +
+      'or the new page faults (SIGBUS); a new page that reads fine is memory past the buffer',
+    acceptable: ['refused', 'signal'],
   },
   'past-end': {
     title: 'a mapping one page longer than the buffer: refused, or the page past the end faults (SIGBUS)',

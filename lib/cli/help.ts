@@ -135,19 +135,20 @@ export const COMMAND_DOCS: Record<Command, CommandDoc> = {
       'Builds your module for each selected kernel (or takes --ko), boots the kernel, loads the\n' +
       'module (with --param), waits for --device (or makes it from /proc/devices when the\n' +
       'driver registers a char region without a node), runs --setup on every descriptor it\n' +
-      'opens, and runs each scenario in turn with its own kernel-log window and taint\n' +
-      'check: a shared mapping written and read back by forked\n' +
-      'children, a second mapping of the same range, MADV_DONTNEED and a second touch, a\n' +
-      'private mapping, munmap of the middle page, a mapping one page past the buffer, close\n' +
-      'before munmap, rmmod while mapped (must fail), and rmmod with nothing mapped (the\n' +
-      'driver frees its memory). Each gets a verdict from what was observed: ok, refused,\n' +
-      'signal, data-mismatch, unload-allowed, kernel-complaint, or vm-died; the scenarios\n' +
-      'after one that broke the kernel run in a fresh VM. A verdict the scenario does not\n' +
-      "accept from a correct driver is a finding, explained by the rule in mmaplab's own\n" +
-      'results it matches. Prints a table per kernel; writes report.json and report.md to\n' +
-      '--out (default runs/check-<time>).\n' +
-      '\nexit status: 0 when no kernel has a finding, 1 when one has (or mmaplab failed), 2 for\n' +
-      'a usage error.',
+      'opens, and runs each scenario in turn with its own kernel-log window and taint check: a\n' +
+      'shared mapping written and read back by forked children, a second mapping of the same\n' +
+      'range, MADV_DONTNEED and a second touch, a private mapping, munmap of the middle page,\n' +
+      'the kernel copying out of the mapping and into it, the kernel pinning its pages\n' +
+      '(vmsplice), mremap growing it by a page, a mapping one page past the buffer, close\n' +
+      'before munmap, rmmod while mapped (must fail), and rmmod with nothing mapped (the driver\n' +
+      'frees its memory). Each gets a verdict from what was observed: ok, refused, signal,\n' +
+      'data-mismatch, unload-allowed, kernel-complaint, or vm-died; the scenarios after one\n' +
+      'that broke the kernel run in a fresh VM. A verdict the scenario does not accept from a\n' +
+      "correct driver is a finding, explained by the rule in mmaplab's own results it matches.\n" +
+      'Prints a table per kernel; writes report.json and report.md to --out (default\n' +
+      'runs/check-<time>).\n' +
+      '\nexit status: 0 when no kernel has a finding, 1 when one has (or mmaplab failed), 2 for a\n' +
+      'usage error.',
   },
   kernels: {
     synopsis: 'mmaplab kernels',
