@@ -1,15 +1,14 @@
 /**
  * `mmaplab check`: the user's driver under the check scenarios
  * (lib/check), on each selected kernel, one VM each. Prints a table per
- * kernel with each finding explained, and writes report.json and
- * report.md.
+ * kernel with each finding explained, and writes the reports
+ * (lib/check/report).
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { explain } from '../check/explain';
+import { CHECK_REPORT_FILES, writeCheckReports } from '../check/report';
 import { type CheckOptions, checkKernel, type KernelCheck, type ModuleSource } from '../check/run';
 import { readSetup } from '../check/setup';
-import { isFinding, SCENARIO_SPECS } from '../check/types';
+import { isFinding } from '../check/types';
 import { selectKernels } from '../vm/kernels';
 import { requireQemu } from '../vm/qemu';
 import { type CliOptions, usageError } from './args';
@@ -61,33 +60,6 @@ export function renderKernelCheck(k: KernelCheck): string {
   return lines.join('\n');
 }
 
-/** report.md: a grid of scenario x kernel, then the findings with their explanations. */
-export function renderCheckMarkdown(checks: readonly KernelCheck[], o: CheckOptions): string {
-  const source = 'kmod' in o.module ? `--kmod ${o.module.kmod}` : `--ko ${o.module.ko}`;
-  const out = [`# mmaplab check: ${o.device}`, '', `Module: ${source}; buffer ${o.size} bytes.`, ''];
-  out.push(`| scenario | ${checks.map((c) => c.kernel).join(' | ')} |`, `|---|${checks.map(() => '---|').join('')}`);
-  for (const [scenario, spec] of Object.entries(SCENARIO_SPECS)) {
-    const cells = checks.map((c) => {
-      const r = c.results.find((x) => x.scenario === scenario);
-      if (r === undefined) return '';
-      return isFinding(r) ? `**${r.verdict}**` : r.verdict;
-    });
-    out.push(`| ${scenario}: ${spec.title} | ${cells.join(' | ')} |`);
-  }
-  for (const c of checks) {
-    for (const r of c.results.filter(isFinding)) {
-      out.push('', `## ${c.kernel}: ${r.scenario}: ${r.verdict}`, '', r.detail);
-      const why = explain(r);
-      if (why !== null) {
-        out.push('', `- rule: ${why.rule}`, `- instead: ${why.instead}`);
-        if (why.see.length > 0) out.push(`- see: ${why.see.map((s) => `\`${s}\``).join(', ')}`);
-      }
-      if (r.kmsg.length > 0) out.push('', '```', ...r.kmsg.slice(0, 40), '```');
-    }
-  }
-  return out.join('\n') + '\n';
-}
-
 export async function runCheck(opts: CliOptions): Promise<number> {
   const o = checkOptionsFrom(opts);
   requireQemu();
@@ -100,9 +72,7 @@ export async function runCheck(opts: CliOptions): Promise<number> {
     checks.push(c);
     process.stdout.write(`${renderKernelCheck(c)}\n`);
   }
-  fs.mkdirSync(outDir, { recursive: true });
-  fs.writeFileSync(path.join(outDir, 'report.json'), JSON.stringify({ schema: 'mmaplab-check/1', options: o, kernels: checks }, null, 2) + '\n');
-  fs.writeFileSync(path.join(outDir, 'report.md'), renderCheckMarkdown(checks, o));
-  process.stdout.write(`reports in ${outDir}: report.json, report.md\n`);
+  writeCheckReports(outDir, checks, o);
+  process.stdout.write(`reports in ${outDir}: ${CHECK_REPORT_FILES.join(', ')}\n`);
   return checks.some((c) => c.results.some(isFinding)) ? EXIT_FAILED : 0;
 }

@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from '../../lib/cli/args';
-import { checkOptionsFrom, renderCheckMarkdown, renderKernelCheck } from '../../lib/cli/check';
+import { checkOptionsFrom, renderKernelCheck } from '../../lib/cli/check';
+import { renderCheckHtml, renderCheckJunit, renderCheckMarkdown, renderCheckTap } from '../../lib/check/report';
 import { explain, LEADS } from '../../lib/check/explain';
 import { describeStep, parseSetup } from '../../lib/check/setup';
 import { REPO_ROOT } from '../../lib/paths';
@@ -176,5 +177,28 @@ describe('mmaplab check', () => {
     const md = renderCheckMarkdown([k], { module: { kmod: 'examples/bad-reserved' }, params: {}, device: '/dev/mmap_reserved', size: 16384 });
     assert.match(md, /\| unload: .* \| \*\*kernel-complaint\*\* \|/);
     assert.match(md, /## 6\.1\.0-57-amd64: unload: kernel-complaint/);
+    const junit = renderCheckJunit([k]);
+    assert.match(junit, /<testsuite name="mmaplab check on 6\.1\.0-57-amd64" tests="12" failures="1" errors="0" skipped="0">/);
+    assert.match(junit, /<failure type="kernel-complaint" message="bad-page-state: BUG: Bad page state in process rmmod">[^<]*ClearPageReserved/);
+    const tap = renderCheckTap([k]);
+    assert.match(tap, /^TAP version 13\n1\.\.12\n/);
+    assert.match(tap, /\nnot ok 12 - 6\.1\.0-57-amd64 unload: kernel-complaint\n {2}---\n/);
+    assert.equal(tap.match(/^ok /gm)?.length, 11);
+    const page = renderCheckHtml([k], { module: { kmod: 'examples/bad-reserved' }, params: {}, device: '/dev/mmap_reserved', size: 16384 });
+    assert.match(page, /<td class="finding" title="bad-page-state: BUG: Bad page state in process rmmod">kernel-complaint<\/td>/);
+    assert.ok(!/<script/.test(page), 'no script');
+  });
+
+  it('a scenario that did not run is skipped in junit and tap, never a pass', () => {
+    const k = {
+      kernel: '6.12',
+      modulePath: '/m.ko',
+      buildWarnings: [],
+      results: [result({ scenario: 'partial-munmap', verdict: 'not-run', detail: 'the buffer is under three pages' })],
+      runDirs: ['/r'],
+      notes: [],
+    };
+    assert.match(renderCheckJunit([k]), /skipped="1"[\s\S]*<skipped message="the buffer is under three pages"\/>/);
+    assert.match(renderCheckTap([k]), /^ok 1 - 6\.12 partial-munmap: not-run # SKIP the buffer is under three pages$/m);
   });
 });
