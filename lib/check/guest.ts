@@ -10,6 +10,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
 import { isSyscallError } from '../device/errors';
 import { checkPattern, writePattern } from '../device/pattern';
 import { native, nativeConstants } from '../device/native';
@@ -354,13 +355,49 @@ function makeNode(t: CheckTarget, before: Map<string, number>): string | null {
   return `${t.device} made from /proc/devices: ${name}, major ${major}, minor ${t.minor}`;
 }
 
+/** A pattern in the node's name (not its directory): *, ? and [...] as in the shell. */
+export function isDevicePattern(device: string): boolean {
+  return /[*?[]/.test(nodePath.basename(device));
+}
+
+/** The nodes a pattern matches now, in natural order (mydrv2 before mydrv10). */
+export function matchingNodes(pattern: string, names: readonly string[]): string[] {
+  const base = nodePath.basename(pattern);
+  const re = new RegExp(
+    `^${base.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`,
+  );
+  const dir = nodePath.dirname(pattern);
+  return names
+    .filter((n) => re.test(n))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+    .map((n) => nodePath.join(dir, n));
+}
+
+/** The node to check now: the device itself, or the first node its pattern matches; null while none exists. */
+function currentNode(device: string): string | null {
+  if (!isDevicePattern(device)) return fs.existsSync(device) ? device : null;
+  let names: string[];
+  try {
+    names = fs.readdirSync(nodePath.dirname(device));
+  } catch {
+    return null;
+  }
+  return matchingNodes(device, names)[0] ?? null;
+}
+
+/** What loading the module gave: the target with its node named, and how the node came to be, or null. */
+export interface LoadedTarget {
+  target: CheckTarget;
+  note: string | null;
+}
+
 /**
- * insmod the user's module and wait for its node, or make it from
- * /proc/devices when the driver registers a region without one. A node
- * that never appears is an error that names the nodes and char devices
- * that did. Returns what was done to get the node, or null.
+ * insmod the user's module and wait for its node (the first a pattern
+ * matches), or make it from /proc/devices when the driver registers a
+ * region without one. A node that never appears is an error that names
+ * the nodes and char devices that did.
  */
-export function loadUserModule(path: string, params: Record<string, string>, t: CheckTarget): string | null {
+export function loadUserModule(path: string, params: Record<string, string>, t: CheckTarget): LoadedTarget {
   const before = new Set(fs.readdirSync('/dev'));
   const majors = charMajors();
   const r = spawnSync('insmod', [path, ...Object.entries(params).map(([k, v]) => `${k}=${v}`)], { encoding: 'utf8' });
@@ -368,12 +405,22 @@ export function loadUserModule(path: string, params: Record<string, string>, t: 
     const log = readSince(0).records.slice(-15).map((x) => x.message);
     throw new MmaplabError('ECHECKLOAD', `insmod ${path} failed: ${(r.stderr || r.stdout).trim()}\nkernel log:\n${log.join('\n')}`);
   }
-  for (let i = 0; i < 200 && !fs.existsSync(t.device); i++) {
+  let node = currentNode(t.device);
+  for (let i = 0; i < 200 && node === null; i++) {
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    node = currentNode(t.device);
   }
-  if (fs.existsSync(t.device)) return null;
+  if (node !== null) {
+    const all = isDevicePattern(t.device) ? matchingNodes(t.device, fs.readdirSync(nodePath.dirname(t.device))) : [];
+    const note = all.length > 0 ? `${t.device} matched ${all.join(', ')}: checking ${node}` : null;
+    return { target: { ...t, device: node }, note };
+  }
+  if (isDevicePattern(t.device)) {
+    const appeared = fs.readdirSync('/dev').filter((n) => !before.has(n));
+    throw new MmaplabError('ECHECKDEVICE', `no node matched ${t.device} within 2 s of loading the module; new in /dev: ${appeared.map((n) => `/dev/${n}`).join(', ') || 'nothing'}`);
+  }
   const made = makeNode(t, majors);
-  if (made !== null) return made;
+  if (made !== null) return { target: t, note: made };
   const appeared = fs.readdirSync('/dev').filter((n) => !before.has(n));
   throw new MmaplabError(
     'ECHECKDEVICE',

@@ -482,7 +482,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: '--device',
     value: 'PATH',
-    help: 'the device node your driver creates, e.g. /dev/mydrv',
+    help: 'the device node your driver creates, e.g. /dev/mydrv; a pattern in the name (/dev/mydrv*) takes the first node it matches',
     commands: ['check'],
     apply: (st, v) => {
       if (!v.startsWith('/dev/')) throw new ValueError(`--device is a node under /dev, got "${v}"`);

@@ -112,10 +112,10 @@ async function main(runDir: string, warm: CellRunner | null = null): Promise<num
     if (job.kind === 'check') {
       // The user's module, not mmaplab's: nothing of mmaplab is loaded.
       const { loadUserModule, runCheckScenarios } = await import('../check/guest');
-      const made = loadUserModule(job.module.path, job.module.params, job.check.target);
-      if (made !== null) emit({ type: 'log', message: made });
+      const loaded = loadUserModule(job.module.path, job.module.params, job.check.target);
+      if (loaded.note !== null) emit({ type: 'log', message: loaded.note });
       runCheckScenarios(
-        job.check.target,
+        loaded.target,
         job.check.scenarios,
         (result) => {
           emit({ type: 'check-result', result });

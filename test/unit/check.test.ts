@@ -15,6 +15,7 @@ import { describeStep, parseSetup } from '../../lib/check/setup';
 import { REPO_ROOT } from '../../lib/paths';
 import { moduleNameOf, resultsFromRun } from '../../lib/check/run';
 import { CHECK_SCENARIOS, type CheckResult, isFinding, SCENARIO_SPECS } from '../../lib/check/types';
+import { isDevicePattern, matchingNodes } from '../../lib/check/guest';
 import { findCells } from '../../lib/experiments/catalogue';
 import { CLAIMS } from '../../lib/experiments/claims';
 import { MmaplabError } from '../../lib/util/errors';
@@ -78,6 +79,17 @@ describe('mmaplab check', () => {
   it('the example setup file parses', () => {
     const file = path.join(REPO_ROOT, 'examples', 'ldd-chrdev', 'setup.json');
     assert.deepEqual(parseSetup(fs.readFileSync(file, 'utf8'), file), [{ ioctl: 0x40086d01, arg: '0040000000000000' }]);
+  });
+
+  it('a --device pattern: *, ? and [..] in the name match nodes of its directory, numbered ones in natural order', () => {
+    assert.equal(isDevicePattern('/dev/mydrv*'), true);
+    assert.equal(isDevicePattern('/dev/mydrv[0-3]'), true);
+    assert.equal(isDevicePattern('/dev/mydrv0'), false);
+    const names = ['mydrv10', 'mydrv2', 'mydrv1', 'mydrv.x', 'other0', 'mydrv'];
+    assert.deepEqual(matchingNodes('/dev/mydrv*', names), ['/dev/mydrv', '/dev/mydrv.x', '/dev/mydrv1', '/dev/mydrv2', '/dev/mydrv10']);
+    assert.deepEqual(matchingNodes('/dev/mydrv?', names), ['/dev/mydrv1', '/dev/mydrv2']);
+    assert.deepEqual(matchingNodes('/dev/mydrv[12]0', names), ['/dev/mydrv10']);
+    assert.deepEqual(matchingNodes('/dev/my.rv*', ['myxrv1', 'my.rv1']), ['/dev/my.rv1'], 'a dot is a dot');
   });
 
   it("rmmod's name for a module file", () => {

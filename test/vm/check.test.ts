@@ -106,6 +106,22 @@ describe('mmaplab check: a driver that oopses', function () {
   });
 });
 
+describe('mmaplab check: finding the node', function () {
+  this.timeout(5 * 60_000);
+  const installed = installedKernel('6.12');
+
+  it('a --device pattern checks the first node it matches, and says which', async () => {
+    const c = await checkKernel(installed.get(), DEFAULT_VM, {
+      module: { kmod: path.join(EXAMPLES, 'good-vmalloc') },
+      params: {},
+      device: '/dev/mmap_go*',
+      size: SIZE,
+    });
+    assert.deepEqual(c.notes, ['/dev/mmap_go* matched /dev/mmap_good: checking /dev/mmap_good']);
+    assert.deepEqual(c.results.filter(isFinding), []);
+  });
+});
+
 describe('mmaplab check: bad input is a clear error', function () {
   this.timeout(5 * 60_000);
   const installed = installedKernel('6.12');
