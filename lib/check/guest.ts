@@ -16,6 +16,7 @@ import { checkPattern, writePattern } from '../device/pattern';
 import { native, nativeConstants } from '../device/native';
 import { classifyWindow, currentSeq, describeFinding, readSince, readTaint, taintGained } from '../kmsg';
 import { drainCpu, drainPerCpuPages, pinTo } from '../runner/settle';
+import { Prng } from '../fuzz/prng';
 import { MmaplabError } from '../util/errors';
 import { describeStep } from './setup';
 import {
@@ -109,6 +110,49 @@ function expectPattern(buf: ArrayBuffer, seed: number, firstIndex: number, what:
 function rmmod(name: string): { ok: boolean; message: string } {
   const r = spawnSync('rmmod', [name], { encoding: 'utf8' });
   return { ok: r.status === 0, message: (r.stderr || r.stdout || '').trim() };
+}
+
+/** mmap calls the mmap-args scenario makes. */
+const MMAP_ARGS_TRIES = 40;
+
+/**
+ * `tries` mmap calls with seeded arguments on one descriptor; each mapping
+ * a child reads whole, then it goes. Refusals and signals are counted, not
+ * stopped at: only the kernel log can make this a finding.
+ */
+function mmapArgs(t: CheckTarget, seed: number, tries: number): Observed {
+  const p = page();
+  const r = new Prng(seed);
+  const counts = new Map<string, number>();
+  const count = (k: string): void => void counts.set(k, (counts.get(k) ?? 0) + 1);
+  const fd = openDevice(t);
+  try {
+    for (let i = 0; i < tries; i++) {
+      // page multiples only: the addon refuses an unaligned offset before the kernel sees it
+      const offset = r.pick([0, p, t.size - p, t.size, t.size + p, p * r.below(t.size / p + 2)]);
+      const length = r.pick([p, t.size, Math.max(p, t.size - offset), t.size - offset + p, 2 * t.size, 1, p + 1]);
+      const prot = r.pick([sys().PROT_READ, sys().PROT_READ | sys().PROT_WRITE, sys().PROT_NONE]);
+      const flags = r.chance(0.7) ? sys().MAP_SHARED : sys().MAP_PRIVATE;
+      let buf: ArrayBuffer;
+      try {
+        buf = native().mmap(fd, length, prot, flags, offset);
+      } catch (err) {
+        if (!isSyscallError(err)) throw err;
+        count(err.code);
+        continue;
+      }
+      try {
+        const touched = native().forkTouch(buf, 0, buf.byteLength, 0, 0, 0);
+        count(touched.signal !== null ? (SIGNALS[touched.signal] ?? `signal ${touched.signal}`) : 'mapped and read');
+      } finally {
+        native().munmap(buf);
+      }
+    }
+  } finally {
+    native().close(fd);
+  }
+  const said = [...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`);
+  return { verdict: 'ok', detail: `${tries} mmap calls: ${said.join(', ')}` };
 }
 
 /** Open the node, map `length` bytes, run `fn` on the mapping; unmap and close whatever happens. */
@@ -256,6 +300,7 @@ const BODIES: Readonly<Record<CheckScenario, (t: CheckTarget, seed: number) => O
       childTouch(buf, t.size, page(), 0, 0);
       return { verdict: 'ok', detail: 'mapped one page past the buffer, and a child read it without a fault' };
     }),
+  'mmap-args': (t, seed) => mmapArgs(t, seed, MMAP_ARGS_TRIES),
   'close-before-unmap': (t, seed) => {
     const buf = mappedThenClosed(t);
     try {

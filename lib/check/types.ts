@@ -35,6 +35,7 @@ export const CHECK_SCENARIOS = [
   'gup-pin',
   'mremap-grow',
   'past-end',
+  'mmap-args',
   'close-before-unmap',
   'unload-while-mapped',
   'unload',
@@ -130,6 +131,13 @@ export const SCENARIO_SPECS: Readonly<Record<CheckScenario, ScenarioSpec>> = {
   'past-end': {
     title: 'a mapping one page longer than the buffer: refused, or the page past the end faults (SIGBUS)',
     acceptable: ['refused', 'signal'],
+  },
+  'mmap-args': {
+    title:
+      'a short fuzz of mmap arguments (offsets inside, at and past the end; lengths of a byte, a page, the buffer, ' +
+      'past it; every protection; shared and private), each mapping read by a child: whatever is refused or faults, ' +
+      'the kernel says nothing',
+    acceptable: ['ok'],
   },
   'close-before-unmap': {
     title: 'the descriptor closed while the mapping lives: the mapping still works, then goes',
