@@ -14,6 +14,8 @@ import type { GuestEvent, Job } from '../vm/job';
 import type { Kernel } from '../vm/kernels';
 import { ensureUserModule } from '../vm/kmod';
 import { describeFailure, type VmOptions, type VmRun } from '../vm/session';
+import type { BootProfile } from '../experiments/types';
+import { profileCmdline } from '../runner/cell-vms';
 import type { SetupStep } from './setup';
 import { CHECK_SCENARIOS, type CheckResult, type CheckScenario, type CheckTarget } from './types';
 
@@ -32,6 +34,8 @@ export interface CheckOptions {
   chrdev?: string | null;
   /** The node's minor when mmaplab makes it (--minor; default 0). */
   minor?: number;
+  /** The kernel command-line profile the VMs boot with (--profile; default 'default'). */
+  profile?: BootProfile;
 }
 
 export interface KernelCheck {
@@ -131,11 +135,13 @@ async function checkInVm(k: Kernel, vm: VmOptions, o: CheckOptions, mod: string,
  * complaint, or the VM died), so one bad scenario costs one VM and the
  * rest still run.
  */
-export async function checkKernel(k: Kernel, vm: VmOptions, o: CheckOptions): Promise<KernelCheck> {
+export async function checkKernel(k: Kernel, base: VmOptions, o: CheckOptions): Promise<KernelCheck> {
   const mod = resolveModule(k, o.module);
+  const words = profileCmdline(o.profile ?? 'default', k);
+  const vm: VmOptions = { ...base, cmdline: [...base.cmdline, ...words] };
   const results: CheckResult[] = [];
   const runDirs: string[] = [];
-  const notes = new Set<string>();
+  const notes = new Set<string>(words.length > 0 ? [`booted with the ${o.profile} profile: ${words.join(' ')}`] : []);
   let left: CheckScenario[] = [...CHECK_SCENARIOS];
   while (left.length > 0) {
     const got = await checkInVm(k, vm, o, mod.path, left);

@@ -384,8 +384,11 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: '--profile',
     value: catalogueValues('profile').join('|'),
-    help: 'only cells booted with this kernel command-line profile (repeatable)',
-    commands: ['matrix'],
+    help: (c) =>
+      c === 'check'
+        ? 'boot with this kernel command-line profile: poison fills freed pages and checks slab objects (default: default)'
+        : 'only cells booted with this kernel command-line profile (repeatable)',
+    commands: ['matrix', 'check'],
     apply: (st, v) => st.opts.profiles.push(oneOf('--profile', v, catalogueValues('profile'))),
   },
   {

@@ -34,7 +34,9 @@ export function checkOptionsFrom(opts: CliOptions): CheckOptions {
   }
   const module: ModuleSource = opts.kmod !== null ? { kmod: opts.kmod } : { ko: opts.ko as string };
   const setup = opts.setup !== null ? readSetup(opts.setup) : [];
-  return { module, params: opts.params, device: opts.device, size, setup, chrdev: opts.chrdev, minor: opts.minor };
+  if (opts.profiles.length > 1) throw usageError('check boots one profile: give --profile once', 'check');
+  const profile = opts.profiles[0] ?? 'default';
+  return { module, params: opts.params, device: opts.device, size, setup, chrdev: opts.chrdev, minor: opts.minor, profile };
 }
 
 /** The table of one kernel, each finding followed by its explanation. */

@@ -46,7 +46,10 @@ describe('mmaplab check', () => {
       setup: [],
       chrdev: null,
       minor: 0,
+      profile: 'default',
     });
+    assert.equal(checkOptionsFrom(parseArgs(['check', '--kmod', 'a', '--device', '/dev/x', '--profile', 'poison'])).profile, 'poison');
+    assert.match(usage(['check', '--kmod', 'a', '--device', '/dev/x', '--profile', 'poison', '--profile', 'default']), /one profile/);
     assert.match(usage(['check', '--device', '/dev/x']), /--kmod DIR .* or --ko PATH/);
     assert.match(usage(['check', '--kmod', 'a', '--ko', 'b.ko', '--device', '/dev/x']), /one of the two/);
     assert.match(usage(['check', '--kmod', 'a']), /needs --device/);

@@ -115,7 +115,7 @@ describe('mmaplab check: a driver that oopses', function () {
   });
 });
 
-describe('mmaplab check: finding the node', function () {
+describe('mmaplab check: finding the node, and the poison profile', function () {
   this.timeout(5 * 60_000);
   const installed = installedKernel('6.12');
 
@@ -128,6 +128,19 @@ describe('mmaplab check: finding the node', function () {
     });
     assert.deepEqual(c.notes, ['/dev/mmap_go* matched /dev/mmap_good: checking /dev/mmap_good']);
     assert.deepEqual(c.results.filter(isFinding), []);
+  });
+
+  it('--profile poison boots with freed pages poisoned and slab objects checked; the correct example still has no finding', async () => {
+    const c = await checkKernel(installed.get(), DEFAULT_VM, {
+      module: { kmod: path.join(EXAMPLES, 'good-vmalloc') },
+      params: {},
+      device: '/dev/mmap_good',
+      size: SIZE,
+      profile: 'poison',
+    });
+    assert.ok(c.notes.some((n) => /^booted with the poison profile: page_poison=1 init_on_free=1 slub_debug=FZPU/.test(n)), c.notes.join('\n'));
+    const table = c.results.map((r) => `${r.scenario}: ${r.verdict} (${r.detail})`).join('\n');
+    assert.deepEqual(c.results.filter(isFinding), [], table);
   });
 });
 
