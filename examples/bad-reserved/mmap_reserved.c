@@ -56,8 +56,12 @@ static int __init mmap_reserved_init(void)
 	for (i = 0; i < 1 << MMAP_RESERVED_ORDER; i++)
 		SetPageReserved(mmap_reserved_block + i);
 	ret = misc_register(&mmap_reserved_dev);
-	if (ret)
+	if (ret) {
+		/* this path does it right, so that only the unload shows the mistake */
+		for (i = 0; i < 1 << MMAP_RESERVED_ORDER; i++)
+			ClearPageReserved(mmap_reserved_block + i);
 		__free_pages(mmap_reserved_block, MMAP_RESERVED_ORDER);
+	}
 	return ret;
 }
 

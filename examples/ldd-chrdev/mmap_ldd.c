@@ -63,6 +63,7 @@ static int mmap_ldd_mmap(struct file *file, struct vm_area_struct *vma)
 static const struct file_operations mmap_ldd_fops = {
 	.owner = THIS_MODULE,
 	.unlocked_ioctl = mmap_ldd_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = mmap_ldd_mmap,
 };
 

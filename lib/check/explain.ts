@@ -48,7 +48,7 @@ export const LEADS: readonly Lead[] = [
     instead: 'set .owner = THIS_MODULE in the file_operations (misc and cdev drivers alike)',
   },
   {
-    matches: (r) => r.scenario === 'past-end' && r.verdict === 'ok',
+    matches: (r) => (r.scenario === 'past-end' || r.scenario === 'mremap-grow') && r.verdict === 'ok',
     rule: 'the driver maps more than its buffer: the page past the end is some other memory, readable (and writable) by userspace',
     see: ['pages_comp/remap_pfn_range/16K/past-end', 'pages_array/fault_page/16K/past-end'],
     instead: 'refuse an mmap whose offset plus length passes the buffer, as remap_vmalloc_range and vm_map_pages do',
@@ -61,7 +61,9 @@ export const LEADS: readonly Lead[] = [
   },
   {
     matches: (r) => r.verdict === 'vm-died' || hasFinding(r, 'oops') || hasFinding(r, 'panic'),
-    rule: 'the kernel died in this scenario: an oops or panic, usually a page the core cannot handle (slab memory, freed memory)',
+    rule:
+      'the VM died or stopped answering in this scenario (the console says which: an oops, a panic, or a hang); ' +
+      "in mmaplab's own results that came from pages the core cannot handle (slab memory, freed memory)",
     see: ['kmalloc/fault_page/4K/write-first', 'pages_comp/remap_pfn_range/16K/free-while-mapped'],
     instead: 'map slab memory with remap_pfn_range or allocate whole pages; never free memory that is still mapped',
   },

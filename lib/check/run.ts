@@ -3,8 +3,9 @@
  * kernel, one VM that loads it and runs the scenarios (lib/check/guest),
  * and what came back turned into one result per scenario. A VM that dies
  * in a scenario makes that scenario's verdict 'vm-died' (with what the
- * console said) and the ones after it 'not-run'.
+ * console said); the ones after it run in a fresh VM.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { lastRun, runStep } from '../runner/executor';
@@ -51,9 +52,16 @@ export interface KernelCheck {
   notes: string[];
 }
 
-/** rmmod's name for a .ko: its base name with '-' as '_'. */
+/** rmmod's name for a .ko by its file name: the base name with '-' as '_'. */
 export function moduleNameOf(koPath: string): string {
   return path.basename(koPath, '.ko').replace(/-/g, '_');
+}
+
+/** The module's own name (modinfo), which a renamed .ko keeps; the file name's without modinfo. */
+function moduleName(koPath: string): string {
+  const r = spawnSync('modinfo', ['-F', 'name', koPath], { encoding: 'utf8' });
+  const name = r.status === 0 ? r.stdout.trim() : '';
+  return /^[\w-]+$/.test(name) ? name.replace(/-/g, '_') : moduleNameOf(koPath);
 }
 
 function resolveModule(k: Kernel, source: ModuleSource): { path: string; warnings: string[] } {
@@ -88,8 +96,11 @@ export function resultsFromRun(run: VmRun): CheckResult[] {
   const started = run.events.filter((e): e is Extract<GuestEvent, { type: 'check-start' }> => e.type === 'check-start');
   const inFlight = started.map((e) => e.scenario).find((s) => !done.has(s));
   if (inFlight !== undefined) {
-    // The whole console: an oops's first line is often above the tail.
-    const lines = consoleLines(run);
+    // The whole console (an oops's first line is often above the tail), from the
+    // last scenario mark on: what came before belongs to finished scenarios or the boot.
+    const all = consoleLines(run);
+    const mark = all.reduce((at, l, i) => (/MMAPLAB-(CELL-DONE|AGENT-READY)/.test(l) ? i : at), -1);
+    const lines = all.slice(mark + 1);
     const findings = classifyConsole(lines);
     const first = findings[0];
     const from = first === undefined ? -1 : lines.findIndex((l) => l.includes(first.line));
@@ -111,7 +122,7 @@ async function checkInVm(k: Kernel, vm: VmOptions, o: CheckOptions, mod: string,
   const target: CheckTarget = {
     device: o.device,
     size: o.size,
-    moduleName: moduleNameOf(mod),
+    moduleName: moduleName(mod),
     setup: o.setup ?? [],
     chrdev: o.chrdev ?? null,
     minor: o.minor ?? 0,

@@ -46,8 +46,9 @@ export type CheckScenario = (typeof CHECK_SCENARIOS)[number];
  * What a scenario showed: ok, refused (an errno from mmap or open), signal
  * (a touching child died of one), data-mismatch (a mapping did not hold what
  * was written), unload-allowed (rmmod succeeded while the buffer was mapped),
- * kernel-complaint (the kernel log or taint says something broke), or the
- * VM died in it (vm-died) and the rest did not run (not-run).
+ * kernel-complaint (the kernel log or taint says something broke), the VM
+ * died in it (vm-died), or it could not run here (not-run: a buffer under
+ * three pages for partial-munmap, a module already gone for unload).
  */
 export const CHECK_VERDICTS = [
   'ok',

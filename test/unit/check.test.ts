@@ -93,6 +93,10 @@ describe('mmaplab check', () => {
     assert.deepEqual(matchingNodes('/dev/mydrv?', names), ['/dev/mydrv1', '/dev/mydrv2']);
     assert.deepEqual(matchingNodes('/dev/mydrv[12]0', names), ['/dev/mydrv10']);
     assert.deepEqual(matchingNodes('/dev/my.rv*', ['myxrv1', 'my.rv1']), ['/dev/my.rv1'], 'a dot is a dot');
+    assert.deepEqual(matchingNodes('/dev/mydrv[!0]', ['mydrv0', 'mydrv1', 'mydrv!']), ['/dev/mydrv!', '/dev/mydrv1'], '[!..] negates');
+    assert.deepEqual(matchingNodes('/dev/mydrv[^0]', ['mydrv0', 'mydrv1']), ['/dev/mydrv1'], '[^..] negates');
+    assert.deepEqual(matchingNodes('/dev/my[drv', ['my[drv', 'mydrv']), ['/dev/my[drv'], 'an unclosed [ is itself');
+    assert.deepEqual(matchingNodes('/dev/a[]]b', ['a]b', 'ab']), ['/dev/a]b'], '] first in a set is a member');
   });
 
   it("rmmod's name for a module file", () => {

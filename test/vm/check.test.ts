@@ -51,7 +51,7 @@ for (const { series } of REQUIRED_SERIES) {
       assert.deepEqual(c.buildWarnings, []);
     });
 
-    it('examples/ldd-chrdev (register_chrdev, no node; the buffer allocated by an ioctl): the node made from /proc/devices, --setup run on every open, no finding', async () => {
+    it('examples/ldd-chrdev (register_chrdev, no node; the buffer allocated by an ioctl): the node made from /proc/devices, the setup ioctl run before mapping, no finding', async () => {
       const dir = path.join(EXAMPLES, 'ldd-chrdev');
       const c = await checkKernel(installed.get(), DEFAULT_VM, {
         module: { kmod: dir },
