@@ -54,6 +54,12 @@ export const LEADS: readonly Lead[] = [
     instead: 'refuse an mmap whose offset plus length passes the buffer, as remap_vmalloc_range and vm_map_pages do',
   },
   {
+    matches: (r) => r.scenario === 'offset-map' && r.verdict === 'data-mismatch',
+    rule: 'a mapping at an offset did not start at that offset of the buffer: the driver ignores vma->vm_pgoff',
+    see: [],
+    instead: 'start the mapping at vm_pgoff pages into the buffer (remap_vmalloc_range and vm_map_pages take it), and check offset plus length',
+  },
+  {
     matches: (r) => r.verdict === 'data-mismatch',
     rule: 'a mapping did not show what was written through another view of the same buffer: the pages mapped are not the buffer',
     see: ['claim vmalloc-remap-page-by-page', 'vmalloc/remap_pfn_range_first_pfn/16K/basic'],

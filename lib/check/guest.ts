@@ -60,9 +60,19 @@ function refusedBy<T>(what: string, fn: () => T): T {
   }
 }
 
-/** Open the node and run the setup steps on it; a failing step is the user's input, an error that names it. */
+/**
+ * Open the node and run the setup steps on it. A node that cannot be
+ * opened, or a failing step, is about the input (the node, its minor, the
+ * setup file), not a scenario: an error that names it.
+ */
 function openDevice(t: CheckTarget): number {
-  const fd = refusedBy(`open ${t.device}`, () => native().open(t.device, sys().O_RDWR | sys().O_CLOEXEC));
+  let fd: number;
+  try {
+    fd = native().open(t.device, sys().O_RDWR | sys().O_CLOEXEC);
+  } catch (err) {
+    if (!isSyscallError(err)) throw err;
+    throw new MmaplabError('ECHECKOPEN', `open ${t.device} read-write failed: ${err.code} (is it the right node, and minor?)`);
+  }
   t.setup.forEach((step, i) => {
     try {
       if ('write' in step) fs.writeSync(fd, Buffer.from(step.write, 'hex'));
@@ -77,10 +87,10 @@ function openDevice(t: CheckTarget): number {
   return fd;
 }
 
-function mapShared(fd: number, length: number, priv = false): ArrayBuffer {
+function mapShared(fd: number, length: number, priv = false, offset = 0): ArrayBuffer {
   const flags = priv ? sys().MAP_PRIVATE : sys().MAP_SHARED;
-  return refusedBy(`mmap ${length} B ${priv ? 'private' : 'shared'}`, () =>
-    native().mmap(fd, length, sys().PROT_READ | sys().PROT_WRITE, flags, 0),
+  return refusedBy(`mmap ${length} B ${priv ? 'private' : 'shared'}${offset > 0 ? ` at offset ${offset}` : ''}`, () =>
+    native().mmap(fd, length, sys().PROT_READ | sys().PROT_WRITE, flags, offset),
   );
 }
 
@@ -213,6 +223,20 @@ const BODIES: Readonly<Record<CheckScenario, (t: CheckTarget, seed: number) => O
       childTouch(buf, 0, t.size, 2, seed);
       return { verdict: 'ok', detail: 'a child wrote its private copy' };
     }),
+  'offset-map': (t, seed) => {
+    const p = page();
+    if (t.size < 2 * p) return { verdict: 'not-run', detail: 'the buffer is under two pages' };
+    return withMapping(t, t.size, false, (whole, fd) => {
+      childTouch(whole, 0, t.size, 2, seed);
+      const rest = mapShared(fd, t.size - p, false, p);
+      try {
+        expectPattern(rest, seed, p / 4, `a mapping at offset ${p}`);
+      } finally {
+        native().munmap(rest);
+      }
+      return { verdict: 'ok', detail: `a mapping at offset ${p} showed the buffer from its second page on` };
+    });
+  },
   'partial-munmap': (t, seed) => {
     const p = page();
     if (t.size < 3 * p) return { verdict: 'not-run', detail: 'the buffer is under three pages' };

@@ -30,6 +30,7 @@ export const CHECK_SCENARIOS = [
   'second-mapping',
   'dontneed-retouch',
   'private',
+  'offset-map',
   'partial-munmap',
   'kernel-copies',
   'gup-pin',
@@ -105,6 +106,12 @@ export const SCENARIO_SPECS: Readonly<Record<CheckScenario, ScenarioSpec>> = {
   },
   private: {
     title: 'a private mapping: written by a child (copy-on-write) or refused',
+    acceptable: ['ok', 'refused'],
+  },
+  'offset-map': {
+    title:
+      'a mapping at an offset of one page shows the buffer from its second page on (the driver honours vm_pgoff), ' +
+      'or is refused',
     acceptable: ['ok', 'refused'],
   },
   'partial-munmap': {

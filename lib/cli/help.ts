@@ -137,16 +137,17 @@ export const COMMAND_DOCS: Record<Command, CommandDoc> = {
       'driver registers a char region without a node), runs --setup on every descriptor it\n' +
       'opens, and runs each scenario in turn with its own kernel-log window and taint check: a\n' +
       'shared mapping written and read back by forked children, a second mapping of the same\n' +
-      'range, MADV_DONTNEED and a second touch, a private mapping, munmap of the middle page,\n' +
-      'the kernel copying out of the mapping and into it, the kernel pinning its pages\n' +
-      '(vmsplice), mremap growing it by a page, a mapping one page past the buffer, a short\n' +
-      'fuzz of mmap arguments, close before munmap, rmmod while mapped (must fail), and rmmod\n' +
-      'with nothing mapped (the driver frees its memory). Each gets a verdict from what was\n' +
-      'observed: ok, refused, signal, data-mismatch, unload-allowed, kernel-complaint, or\n' +
-      'vm-died; the scenarios after one that broke the kernel run in a fresh VM. A verdict the\n' +
-      'scenario does not accept from a correct driver is a finding, explained by the rule in\n' +
-      "mmaplab's own results it matches. Prints a table per kernel; writes report.json,\n" +
-      'report.md, report.html, junit.xml and report.tap to --out (default runs/check-<time>).\n' +
+      'range, MADV_DONTNEED and a second touch, a private mapping, a mapping at an offset of\n' +
+      'one page, munmap of the middle page, the kernel copying out of the mapping and into it,\n' +
+      'the kernel pinning its pages (vmsplice), mremap growing it by a page, a mapping one page\n' +
+      'past the buffer, a short fuzz of mmap arguments, close before munmap, rmmod while mapped\n' +
+      '(must fail), and rmmod with nothing mapped (the driver frees its memory). Each gets a\n' +
+      'verdict from what was observed: ok, refused, signal, data-mismatch, unload-allowed,\n' +
+      'kernel-complaint, or vm-died; the scenarios after one that broke the kernel run in a\n' +
+      'fresh VM. A verdict the scenario does not accept from a correct driver is a finding,\n' +
+      "explained by the rule in mmaplab's own results it matches. Prints a table per kernel;\n" +
+      'writes report.json, report.md, report.html, junit.xml and report.tap to --out (default\n' +
+      'runs/check-<time>).\n' +
       '\nexit status: 0 when no kernel has a finding, 1 when one has (or mmaplab failed), 2 for a\n' +
       'usage error.',
   },
