@@ -210,9 +210,9 @@ export async function runStress(options: StressOptions): Promise<StressResult> {
  * in the runs of 2026-12-02; nothing is measured before they are all
  * ready, so this limit only tells a start-up that hangs from a slow one.
  */
-const STARTUP_LIMIT_MS = 240_000;
+export const STARTUP_LIMIT_MS = 240_000;
 /** After `go`, a process that is not done this long after its window is stuck. */
-const RUN_GRACE_MS = 60_000;
+export const RUN_GRACE_MS = 60_000;
 
 /** Resolves true when `p` settles within `ms`, false otherwise. */
 async function within(p: Promise<unknown>, ms: number): Promise<boolean> {

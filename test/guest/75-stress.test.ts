@@ -9,7 +9,7 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import { Device } from '../../lib/device';
-import { describeStress, runStress, type StressMode } from '../../lib/harden/stress';
+import { describeStress, RUN_GRACE_MS, runStress, STARTUP_LIMIT_MS, type StressMode } from '../../lib/harden/stress';
 import { classifyWindow, describeFinding } from '../../lib/kmsg';
 import { isLoaded, loadModule, MODULE_NAME } from '../../lib/runner/module';
 import { koPath } from './ko-path';
@@ -38,7 +38,9 @@ describe(`concurrency stress and unload on ${os.release()}${LONG ? ' (long form)
 
   for (const mode of ['shared', 'separate'] as StressMode[]) {
     it(`${mode} session(s): 8 processes x 2-4 threads for ${DURATION_MS / 1000} s, only expected errnos, data intact, kernel silent`, async function () {
-      this.timeout(DURATION_MS + 180_000);
+      // Never shorter than the harness's own limits (start-up, window, grace), which report
+      // a process that misses them as a failure with its reason; a mocha timeout would not.
+      this.timeout(STARTUP_LIMIT_MS + DURATION_MS + RUN_GRACE_MS + 30_000);
       const r = await runStress({ mode, durationMs: DURATION_MS });
       const summary = describeStress(r);
       console.log(`      ${summary}`);
