@@ -75,6 +75,15 @@ export const LEADS: readonly Lead[] = [
   },
 ];
 
+/**
+ * An explanation as lines: the rule, what to do instead, and where mmaplab
+ * shows it (when it does); `markdown` sets the places as code.
+ */
+export function explanationLines(why: Explanation, markdown = false): string[] {
+  const see = markdown ? why.see.map((s) => `\`${s}\``).join(', ') : why.see.join('; ');
+  return [`rule: ${why.rule}`, `instead: ${why.instead}`, ...(why.see.length > 0 ? [`see: ${see}`] : [])];
+}
+
 /** The first lead that matches a finding, or null (no finding, or nothing mmaplab knows of). */
 export function explain(r: CheckResult): Explanation | null {
   if (!isFinding(r)) return null;

@@ -21,6 +21,7 @@ import { MmaplabError } from '../util/errors';
 import { describeStep } from './setup';
 import {
   CHECK_SCENARIOS,
+  checkFindingOf,
   type CheckResult,
   type CheckScenario,
   type CheckTarget,
@@ -381,7 +382,7 @@ export function runScenario(scenario: CheckScenario, t: CheckTarget, seed: numbe
     scenario,
     verdict: observed.verdict,
     detail: observed.detail,
-    findings: found.map((f) => ({ kind: f.kind, line: f.line, ...(f.reason !== undefined ? { reason: f.reason } : {}) })),
+    findings: found.map(checkFindingOf),
     taintGained: gained,
     kmsg: [],
     durationMs: Date.now() - t0,

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { html, xmlAttr, xmlText } from '../report/escape';
-import { explain } from './explain';
+import { explain, explanationLines } from './explain';
 import type { CheckOptions, KernelCheck } from './run';
 import { type CheckResult, isFinding, SCENARIO_SPECS } from './types';
 
@@ -20,12 +20,7 @@ function sourceOf(o: CheckOptions): string {
 /** What a finding says, for any format: the detail, the rule, what to do, where to look, the log. */
 function findingText(r: CheckResult): string {
   const why = explain(r);
-  const lines = [r.detail];
-  if (why !== null) {
-    lines.push(`rule: ${why.rule}`, `instead: ${why.instead}`);
-    if (why.see.length > 0) lines.push(`see: ${why.see.join('; ')}`);
-  }
-  return [...lines, ...r.kmsg.slice(0, 40)].join('\n');
+  return [r.detail, ...(why !== null ? explanationLines(why) : []), ...r.kmsg.slice(0, 40)].join('\n');
 }
 
 /** report.md: a grid of scenario x kernel, then the findings with their explanations. */
@@ -46,10 +41,7 @@ export function renderCheckMarkdown(checks: readonly KernelCheck[], o: CheckOpti
     for (const r of c.results.filter(isFinding)) {
       out.push('', `## ${c.kernel}: ${r.scenario}: ${r.verdict}`, '', r.detail);
       const why = explain(r);
-      if (why !== null) {
-        out.push('', `- rule: ${why.rule}`, `- instead: ${why.instead}`);
-        if (why.see.length > 0) out.push(`- see: ${why.see.map((s) => `\`${s}\``).join(', ')}`);
-      }
+      if (why !== null) out.push('', ...explanationLines(why, true).map((l) => `- ${l}`));
       if (r.kmsg.length > 0) out.push('', '```', ...r.kmsg.slice(0, 40), '```');
     }
   }

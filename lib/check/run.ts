@@ -18,7 +18,7 @@ import { describeFailure, type VmOptions, type VmRun } from '../vm/session';
 import type { BootProfile } from '../experiments/types';
 import { profileCmdline } from '../runner/cell-vms';
 import type { SetupStep } from './setup';
-import { CHECK_SCENARIOS, type CheckResult, type CheckScenario, type CheckTarget } from './types';
+import { CHECK_SCENARIOS, checkFindingOf, type CheckResult, type CheckScenario, type CheckTarget } from './types';
 
 /** Where the module comes from: a source directory built per kernel, or a built .ko for one kernel. */
 export type ModuleSource = { kmod: string } | { ko: string };
@@ -108,7 +108,7 @@ export function resultsFromRun(run: VmRun): CheckResult[] {
       scenario: inFlight,
       verdict: 'vm-died',
       detail: first !== undefined ? `${first.kind}: ${first.line}` : `the VM ended (${run.boot.end}) in this scenario`,
-      findings: findings.map((f) => ({ kind: f.kind, line: f.line, ...(f.reason !== undefined ? { reason: f.reason } : {}) })),
+      findings: findings.map(checkFindingOf),
       taintGained: [],
       kmsg: from >= 0 ? lines.slice(from, from + 40) : run.boot.consoleTail.slice(-40),
       durationMs: 0,

@@ -3,6 +3,7 @@
  * mmaplab's. The vocabulary shared by the guest (lib/check/guest.ts) and
  * the host (lib/check/run.ts).
  */
+import type { Finding } from '../kmsg';
 import type { SetupStep } from './setup';
 
 /** What the guest needs to know about the user's driver. */
@@ -68,6 +69,11 @@ export interface CheckFinding {
   kind: string;
   line: string;
   reason?: string;
+}
+
+/** A classifier finding as the report carries it. */
+export function checkFindingOf(f: Finding): CheckFinding {
+  return { kind: f.kind, line: f.line, ...(f.reason !== undefined ? { reason: f.reason } : {}) };
 }
 
 export interface CheckResult {

@@ -4,7 +4,7 @@
  * kernel with each finding explained, and writes the reports
  * (lib/check/report).
  */
-import { explain } from '../check/explain';
+import { explain, explanationLines } from '../check/explain';
 import { CHECK_REPORT_FILES, writeCheckReports } from '../check/report';
 import { type CheckOptions, checkKernel, type KernelCheck, type ModuleSource } from '../check/run';
 import { readSetup } from '../check/setup';
@@ -49,11 +49,7 @@ export function renderKernelCheck(k: KernelCheck): string {
     const mark = isFinding(r) ? 'FINDING' : r.verdict === 'not-run' ? 'not run' : 'ok     ';
     lines.push(`  ${mark}  ${r.scenario.padEnd(width)}  ${r.verdict}: ${r.detail}`);
     const why = explain(r);
-    if (why !== null) {
-      lines.push(`           rule: ${why.rule}`);
-      lines.push(`           instead: ${why.instead}`);
-      if (why.see.length > 0) lines.push(`           see: ${why.see.join('; ')}`);
-    }
+    if (why !== null) for (const l of explanationLines(why)) lines.push(`           ${l}`);
     if (isFinding(r)) for (const m of r.kmsg.slice(0, 12)) lines.push(`           | ${m}`);
   }
   const findings = k.results.filter(isFinding).length;
