@@ -123,6 +123,23 @@ function rmmod(name: string): { ok: boolean; message: string } {
   return { ok: r.status === 0, message: (r.stderr || r.stdout || '').trim() };
 }
 
+/**
+ * What an rmmod refused for a held module says: kmod's rmmod reads the
+ * refcount itself ("is in use"); busybox's passes delete_module's
+ * EWOULDBLOCK through strerror (a restored guest has busybox's).
+ */
+const IN_USE = /in use|resource temporarily unavailable/i;
+
+/** The module's reference count, or null when /sys/module has none for it. */
+function moduleRefcount(name: string): number | null {
+  try {
+    const n = Number(fs.readFileSync(`/sys/module/${name}/refcnt`, 'utf8').trim());
+    return Number.isInteger(n) ? n : null;
+  } catch {
+    return null;
+  }
+}
+
 /** mmap calls the mmap-args scenario makes. */
 const MMAP_ARGS_TRIES = 40;
 
@@ -337,11 +354,15 @@ const BODIES: Readonly<Record<CheckScenario, (t: CheckTarget, seed: number) => O
   'unload-while-mapped': (t) => {
     const buf = mappedThenClosed(t);
     try {
+      const held = moduleRefcount(t.moduleName);
+      const refs = held === null ? 'no refcount in /sys/module' : `refcount ${held}`;
       const r = rmmod(t.moduleName);
-      if (r.ok) return { verdict: 'unload-allowed', detail: `rmmod ${t.moduleName} succeeded while the buffer was mapped` };
-      // only "in use" says the mapping holds the module; any other failure says nothing of it
-      if (!/in use/i.test(r.message)) return { verdict: 'refused', detail: `rmmod failed, but not for being in use: ${r.message}` };
-      return { verdict: 'ok', detail: `rmmod refused: ${r.message}` };
+      if (r.ok) return { verdict: 'unload-allowed', detail: `rmmod ${t.moduleName} succeeded while the buffer was mapped (${refs})` };
+      // only "in use" from a held module says the mapping holds it; any other failure says nothing of it
+      if (held === null || held === 0 || !IN_USE.test(r.message)) {
+        return { verdict: 'refused', detail: `rmmod failed, but not for being in use (${refs}): ${r.message}` };
+      }
+      return { verdict: 'ok', detail: `rmmod refused, the module held (${refs}): ${r.message}` };
     } finally {
       native().munmap(buf);
     }

@@ -39,6 +39,12 @@ export interface CheckOptions {
   profile?: BootProfile;
 }
 
+/** A VM a check took: where its files are, and whether it was restored from a template or booted cold. */
+export interface CheckVm {
+  runDir: string;
+  start: 'restored' | 'cold';
+}
+
 export interface KernelCheck {
   kernel: string;
   /** The .ko that was loaded. */
@@ -47,7 +53,7 @@ export interface KernelCheck {
   buildWarnings: string[];
   results: CheckResult[];
   /** One per VM, in order: a scenario that broke the kernel ends one. */
-  runDirs: string[];
+  vms: CheckVm[];
   /** What the guests said about getting the node (made from /proc/devices), once each. */
   notes: string[];
 }
@@ -118,7 +124,7 @@ export function resultsFromRun(run: VmRun): CheckResult[] {
 }
 
 /** One VM for `scenarios` (in order); what it reported. An error when it ran none of them. */
-async function checkInVm(k: Kernel, vm: VmOptions, o: CheckOptions, mod: string, scenarios: CheckScenario[]): Promise<{ results: CheckResult[]; runDir: string; notes: string[] }> {
+async function checkInVm(k: Kernel, vm: VmOptions, o: CheckOptions, mod: string, scenarios: CheckScenario[]): Promise<{ results: CheckResult[]; vm: CheckVm; notes: string[] }> {
   const target: CheckTarget = {
     device: o.device,
     size: o.size,
@@ -137,7 +143,7 @@ async function checkInVm(k: Kernel, vm: VmOptions, o: CheckOptions, mod: string,
     throw new MmaplabError('ECHECK', `${k.release}: ${why}\nrun directory: ${run.runDir}`, { runDir: run.runDir });
   }
   const notes = run.events.filter((e): e is Extract<GuestEvent, { type: 'log' }> => e.type === 'log').map((e) => e.message);
-  return { results: resultsFromRun(run), runDir: run.runDir, notes };
+  return { results: resultsFromRun(run), vm: { runDir: run.runDir, start: run.start.kind }, notes };
 }
 
 /**
@@ -151,16 +157,16 @@ export async function checkKernel(k: Kernel, base: VmOptions, o: CheckOptions): 
   const words = profileCmdline(o.profile ?? 'default', k);
   const vm: VmOptions = { ...base, cmdline: [...base.cmdline, ...words] };
   const results: CheckResult[] = [];
-  const runDirs: string[] = [];
+  const vms: CheckVm[] = [];
   const notes = new Set<string>(words.length > 0 ? [`booted with the ${o.profile} profile: ${words.join(' ')}`] : []);
   let left: CheckScenario[] = [...CHECK_SCENARIOS];
   while (left.length > 0) {
     const got = await checkInVm(k, vm, o, mod.path, left);
-    runDirs.push(got.runDir);
+    vms.push(got.vm);
     for (const n of got.notes) notes.add(n);
     results.push(...got.results);
     const done = new Set(got.results.map((r) => r.scenario));
     left = left.filter((s) => !done.has(s));
   }
-  return { kernel: k.release, modulePath: mod.path, buildWarnings: mod.warnings, results, runDirs, notes: [...notes] };
+  return { kernel: k.release, modulePath: mod.path, buildWarnings: mod.warnings, results, vms, notes: [...notes] };
 }

@@ -406,8 +406,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     name: '--cold',
-    help: 'boot every VM cold instead of restoring cells from a VM saved once per kernel and profile',
-    commands: ['matrix', 'run'],
+    help: 'boot every VM cold instead of restoring it from a VM saved once per kernel and profile',
+    commands: ['matrix', 'run', 'check'],
     apply: (st) => (st.opts.restore = false),
   },
   {

@@ -6,7 +6,7 @@
  */
 import { explain, explanationLines } from '../check/explain';
 import { CHECK_REPORT_FILES, writeCheckReports } from '../check/report';
-import { type CheckOptions, checkKernel, type KernelCheck, type ModuleSource } from '../check/run';
+import { type CheckOptions, type CheckVm, checkKernel, type KernelCheck, type ModuleSource } from '../check/run';
 import { readSetup } from '../check/setup';
 import { isFinding } from '../check/types';
 import { selectKernels } from '../vm/kernels';
@@ -53,9 +53,16 @@ export function renderKernelCheck(k: KernelCheck): string {
     if (isFinding(r)) for (const m of r.kmsg.slice(0, 12)) lines.push(`           | ${m}`);
   }
   const findings = k.results.filter(isFinding).length;
-  const vms = k.runDirs.length === 1 ? 'run directory' : `${k.runDirs.length} VMs, run directories`;
-  lines.push(`  ${findings === 0 ? 'no finding' : `${findings} finding(s)`}; ${vms} ${k.runDirs.join(' ')}`);
+  lines.push(`  ${findings === 0 ? 'no finding' : `${findings} finding(s)`}; ${vmsLine(k.vms)}`);
   return lines.join('\n');
+}
+
+/** How many VMs, how each started, and where their run directories are. */
+export function vmsLine(vms: readonly CheckVm[]): string {
+  const restored = vms.filter((v) => v.start === 'restored').length;
+  const how = restored === vms.length ? 'restored' : restored === 0 ? 'booted cold' : `${restored} restored, ${vms.length - restored} booted cold`;
+  const count = vms.length === 1 ? `1 VM (${how})` : `${vms.length} VMs (${how})`;
+  return `${count}, run ${vms.length === 1 ? 'directory' : 'directories'} ${vms.map((v) => v.runDir).join(' ')}`;
 }
 
 export async function runCheck(opts: CliOptions): Promise<number> {

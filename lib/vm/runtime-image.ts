@@ -62,6 +62,7 @@ export const BUSYBOX_APPLETS: Readonly<Record<string, string>> = {
   sh: 'guest.sh (init runs `chroot /newroot /bin/sh guest.sh`)',
   insmod: 'lib/runner/module.ts loadModule',
   rmmod: 'lib/runner/module.ts unloadModule, test/guest/75-stress',
+  mknod: 'lib/check/guest.ts (a node made from /proc/devices)',
   taskset: 'lib/runner/settle.ts, test/guest/35-placement',
   true: 'test/guest/35-placement (`taskset -c N true`)',
   sync: 'lib/experiments/file-triggers.ts, test/guest/40-files',

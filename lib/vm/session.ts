@@ -1,6 +1,6 @@
 /**
  * Running a job in a fresh VM for one kernel: booted cold, or restored from
- * a saved template for cell jobs, retried when a VM never reaches its agent.
+ * a saved template for cell and check jobs, retried when a VM never reaches its agent.
  * What a job means (cells spread over VMs, suites, files) is the runner's.
  */
 import * as fs from 'node:fs';
@@ -308,17 +308,24 @@ function writeOutcome(run: VmRun): void {
   );
 }
 
-/** The module file name a restored guest loads from its run directory. */
+/** The module file name a restored guest loads mmaplab's module from, in its run directory. */
 export const RUN_DIR_MODULE = 'mmaplab.ko';
 
 /**
  * A restored guest sees no host path (its root is the runtime image): the
- * module travels in the run directory and the job names it there.
+ * module travels in the run directory and the job names it there. The
+ * user's module of a check keeps its file name, which insmod's errors show.
  */
 function withModuleInRunDir(job: Job, runDir: string): Job {
   if (!('module' in job)) return job;
-  inRunDir(runDir, () => fs.copyFileSync(job.module.path, path.join(runDir, RUN_DIR_MODULE)));
-  return { ...job, module: { ...job.module, path: path.posix.join(GUEST_RUN_DIR, RUN_DIR_MODULE) } };
+  const name = job.kind === 'check' ? path.basename(job.module.path) : RUN_DIR_MODULE;
+  inRunDir(runDir, () => fs.copyFileSync(job.module.path, path.join(runDir, name)));
+  return { ...job, module: { ...job.module, path: path.posix.join(GUEST_RUN_DIR, name) } };
+}
+
+/** Jobs that may run in a restored copy: their guest needs nothing a template lacks. */
+export function restorable(job: Job): boolean {
+  return job.kind === 'cells' || job.kind === 'check';
 }
 
 /** Boots per job before a VM that never reaches its agent counts as a failure. */
@@ -341,7 +348,7 @@ export async function runJobReady(
   const runs: VmRun[] = [];
   let fallback: string | undefined;
   const saved = vm.savedVms ?? savedVms;
-  if (vm.restore === true && job.kind === 'cells') {
+  if (vm.restore === true && restorable(job)) {
     // A restored copy that does not reach its agent is the template's fault
     // (refused, corrupt): it is saved again once, then the kernel boots cold.
     for (let attempt = 1; attempt <= RESTORE_ATTEMPTS; attempt++) {
@@ -371,7 +378,7 @@ export async function runJobReady(
 /** Restored copies tried per job before it boots cold: the cached template, then one saved anew. */
 export const RESTORE_ATTEMPTS = 2;
 
-/** The shape of the template a cells job in `vm` restores from. */
+/** The shape of the template a job in `vm` restores from. */
 export function templateShapeOf(vm: VmOptions): TemplateShape {
   return { accel: vm.accel, cpus: vm.cpus, memoryMb: vm.memoryMb, bootPath: vm.bootPath, cmdline: vm.cmdline };
 }

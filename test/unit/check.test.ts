@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from '../../lib/cli/args';
-import { checkOptionsFrom, renderKernelCheck } from '../../lib/cli/check';
+import { checkOptionsFrom, renderKernelCheck, vmsLine } from '../../lib/cli/check';
 import { renderCheckHtml, renderCheckJunit, renderCheckMarkdown, renderCheckTap } from '../../lib/check/report';
 import { explain, LEADS } from '../../lib/check/explain';
 import { describeStep, parseSetup } from '../../lib/check/setup';
@@ -188,10 +188,10 @@ describe('mmaplab check', () => {
           })
         : result({ scenario, verdict: scenario === 'past-end' || scenario === 'mremap-grow' ? 'refused' : 'ok' }),
     );
-    const k = { kernel: '6.1.0-57-amd64', modulePath: '/c/mmap_reserved.ko', buildWarnings: [], results, runDirs: ['/runs/r'], notes: [] };
+    const k = { kernel: '6.1.0-57-amd64', modulePath: '/c/mmap_reserved.ko', buildWarnings: [], results, vms: [{ runDir: '/runs/r', start: 'restored' as const }], notes: [] };
     const text = renderKernelCheck(k);
     assert.match(text, /FINDING {2}unload +kernel-complaint/);
-    assert.match(text, /1 finding\(s\)/);
+    assert.match(text, /1 finding\(s\); 1 VM \(restored\), run directory \/runs\/r$/m);
     assert.match(text, /instead: .*ClearPageReserved/);
     const md = renderCheckMarkdown([k], { module: { kmod: 'examples/bad-reserved' }, params: {}, device: '/dev/mmap_reserved', size: 16384 });
     assert.match(md, /\| unload: .* \| \*\*kernel-complaint\*\* \|/);
@@ -209,13 +209,22 @@ describe('mmaplab check', () => {
     assert.ok(!/<script/.test(page), 'no script');
   });
 
+  it('the VMs line says how many VMs, how they started, and where they ran', () => {
+    assert.equal(vmsLine([{ runDir: '/a', start: 'restored' }]), '1 VM (restored), run directory /a');
+    assert.equal(vmsLine([{ runDir: '/a', start: 'cold' }, { runDir: '/b', start: 'cold' }]), '2 VMs (booted cold), run directories /a /b');
+    assert.equal(
+      vmsLine([{ runDir: '/a', start: 'restored' }, { runDir: '/b', start: 'cold' }, { runDir: '/c', start: 'restored' }]),
+      '3 VMs (2 restored, 1 booted cold), run directories /a /b /c',
+    );
+  });
+
   it('a scenario that did not run is skipped in junit and tap, never a pass', () => {
     const k = {
       kernel: '6.12',
       modulePath: '/m.ko',
       buildWarnings: [],
       results: [result({ scenario: 'partial-munmap', verdict: 'not-run', detail: 'the buffer is under three pages' })],
-      runDirs: ['/r'],
+      vms: [{ runDir: '/r', start: 'cold' as const }],
       notes: [],
     };
     assert.match(renderCheckJunit([k]), /skipped="1"[\s\S]*<skipped message="the buffer is under three pages"\/>/);

@@ -9,7 +9,8 @@
  * fixture) costs that scenario one VM, reported as vm-died, and the rest
  * run in a fresh one (here twice: the mmap-argument fuzz meets the bug too). Then bad input: a module that does not build (the
  * compiler's words and the kernel), and a device node that never appears
- * (the nodes that did). Each VM is a cold boot.
+ * (the nodes that did). Each VM is restored from the kernel's template
+ * (DEFAULT_VM restores), as the matrix's are.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -110,7 +111,8 @@ describe('mmaplab check: a driver that oopses', function () {
     for (const died of c.results.filter(isFinding)) {
       assert.ok(died.findings.some((f) => ['null-deref', 'oops', 'page-fault-oops'].includes(f.kind)), table);
     }
-    assert.equal(c.runDirs.length, 3, 'a VM up to each oops, one for the rest');
+    assert.equal(c.vms.length, 3, 'a VM up to each oops, one for the rest');
+    assert.deepEqual(c.vms.map((v) => v.start), ['restored', 'restored', 'restored'], 'each VM restored from the kernel\'s template');
     assert.ok(c.results.every((r) => r.verdict !== 'not-run'), table);
   });
 });
