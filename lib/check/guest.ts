@@ -11,6 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
+import * as os from 'node:os';
 import { isSyscallError } from '../device/errors';
 import { checkPattern, writePattern } from '../device/pattern';
 import { native, nativeConstants } from '../device/native';
@@ -19,17 +20,21 @@ import { drainCpu, drainPerCpuPages, pinTo } from '../runner/settle';
 import { Prng } from '../fuzz/prng';
 import { MmaplabError } from '../util/errors';
 import { describeStep } from './setup';
+import { type CheckSink, readUsesProgress, USE_CHILD_SCRIPT, type UsesOrder, writeUsesProgress } from './sink';
 import {
   CHECK_SCENARIOS,
   checkFindingOf,
+  type CheckItem,
   type CheckResult,
   type CheckScenario,
   type CheckTarget,
+  type CheckUse,
   type CheckVerdict,
+  useOf,
 } from './types';
 
 /** What a scenario's body saw, before the kernel log is read. */
-interface Observed {
+export interface Observed {
   verdict: CheckVerdict;
   detail: string;
 }
@@ -66,7 +71,7 @@ function refusedBy<T>(what: string, fn: () => T): T {
  * opened, or a failing step, is about the input (the node, its minor, the
  * setup file), not a scenario: an error that names it.
  */
-function openDevice(t: CheckTarget): number {
+export function openDevice(t: CheckTarget): number {
   let fd: number;
   try {
     fd = native().open(t.device, sys().O_RDWR | sys().O_CLOEXEC);
@@ -383,30 +388,46 @@ const BODIES: Readonly<Record<CheckScenario, (t: CheckTarget, seed: number) => O
  * drained before the window closes. Returns where the next window starts.
  */
 export function runScenario(scenario: CheckScenario, t: CheckTarget, seed: number, since: number = currentSeq()): { result: CheckResult; nextSeq: number } {
+  return runWindowed(scenario, () => BODIES[scenario](t, seed), since);
+}
+
+/**
+ * A scenario's or use's body between a kernel-log window's start (`since`)
+ * and its end, with the taint read on both sides and frees drained before
+ * the window closes: its result, and where the next window starts.
+ */
+export function runWindowed(item: CheckItem, body: () => Observed, since: number): { result: CheckResult; nextSeq: number } {
   const cpu = drainCpu();
   if (cpu !== null) pinTo(process.pid, cpu);
   const t0 = Date.now();
-  const seq0 = since;
   const taint0 = readTaint();
   let observed: Observed;
   try {
-    observed = BODIES[scenario](t, seed);
+    observed = body();
   } catch (err) {
     if (!(err instanceof Stop)) throw err;
     observed = err.observed;
   }
   drainPerCpuPages(cpu);
-  const window = readSince(seq0);
+  return withKernelLog(item, observed, since, taint0, Date.now() - t0);
+}
+
+/**
+ * The result of what a body observed, made a kernel complaint when the
+ * kernel log from `since` has a finding or taint was gained since `taint0`.
+ */
+export function withKernelLog(item: CheckItem, observed: Observed, since: number, taint0: number, durationMs: number): { result: CheckResult; nextSeq: number } {
+  const window = readSince(since);
   const found = classifyWindow(window.records);
   const gained = taintGained(taint0, readTaint());
   const result: CheckResult = {
-    scenario,
+    scenario: item,
     verdict: observed.verdict,
     detail: observed.detail,
     findings: found.map(checkFindingOf),
     taintGained: gained,
     kmsg: [],
-    durationMs: Date.now() - t0,
+    durationMs,
   };
   const first = found[0];
   if (first !== undefined || gained.length > 0) {
@@ -546,25 +567,78 @@ export function loadUserModule(path: string, params: Record<string, string>, t: 
   );
 }
 
+/** Why a use child's process ended, for people. */
+function childEnd(r: { status: number | null; signal: NodeJS.Signals | null }): string {
+  return r.signal !== null ? `died of ${r.signal}` : `exited with status ${r.status}`;
+}
+
 /**
- * The scenarios in order, each reported as it ends. Stops after one the
+ * The uses in a process of their own (lib/check/use-child), which reports
+ * each one itself, so a use whose touch kills its process (a SIGBUS in the
+ * mapping) is that use's 'signal', and the rest go on in a new process.
+ * The process keeps its progress in a file: the use in flight and where
+ * its kernel-log window began. Stops, like the scenarios, after a kernel
+ * complaint.
+ */
+function runUsesInChild(t: CheckTarget, uses: readonly CheckUse[], sink: CheckSink, since: number): { stopped: boolean; nextSeq: number } {
+  let left = [...uses];
+  let seq = since;
+  const progressFile = nodePath.join(os.tmpdir(), `mmaplab-check-uses-${process.pid}.json`);
+  while (left.length > 0) {
+    writeUsesProgress(progressFile, { inFlight: null, since: seq, taint: readTaint(), done: [], stopped: false });
+    const order: UsesOrder = { target: t, uses: left, eventsFile: sink.eventsFile, progressFile };
+    const r = spawnSync(process.execPath, [USE_CHILD_SCRIPT, JSON.stringify(order)], {
+      stdio: ['ignore', 'inherit', 'pipe'],
+      encoding: 'utf8',
+    });
+    const p = readUsesProgress(progressFile);
+    if (p.stopped) return { stopped: true, nextSeq: p.since };
+    left = left.filter((u) => !p.done.includes(u));
+    if (r.status === 0 && r.signal === null) return { stopped: false, nextSeq: p.since };
+    if (p.inFlight === null) {
+      throw new MmaplabError('ECHECK', `the process running the uses ${childEnd(r)} outside any use: ${(r.stderr ?? '').trim()}`);
+    }
+    // The use in flight killed its process: its verdict, from the kernel log since it began.
+    const died: Observed =
+      r.signal !== null
+        ? { verdict: 'signal', detail: `the process running the use died of ${r.signal}` }
+        : { verdict: 'not-run', detail: `the use failed: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' ')}` };
+    const { result, nextSeq } = withKernelLog(p.inFlight, died, p.since, p.taint, 0);
+    sink.report(result);
+    seq = nextSeq;
+    left = left.filter((u) => u !== p.inFlight);
+    if (result.verdict === 'kernel-complaint') return { stopped: true, nextSeq };
+  }
+  return { stopped: false, nextSeq: seq };
+}
+
+/**
+ * The scenarios and uses in order, each reported as it ends. Stops after one the
  * kernel complained in: what follows runs in a fresh VM (the host's
  * choice), since a damaged kernel, or a WARN_ONCE already spent, proves
  * nothing about the next scenario.
  */
-export function runCheckScenarios(
-  t: CheckTarget,
-  scenarios: readonly CheckScenario[],
-  report: (r: CheckResult) => void,
-  started: (s: CheckScenario) => void,
-): void {
+export function runCheckScenarios(t: CheckTarget, items: readonly CheckItem[], sink: CheckSink): void {
   let since = currentSeq();
-  for (const scenario of scenarios) {
-    started(scenario);
+  for (let i = 0; i < items.length; ) {
+    const item = items[i] as CheckItem;
+    if (useOf(item) !== null) {
+      // the uses in a row run in a process of their own (lib/check/uses)
+      let end = i;
+      while (end < items.length && useOf(items[end] as CheckItem) !== null) end++;
+      const ran = runUsesInChild(t, items.slice(i, end) as CheckUse[], sink, since);
+      if (ran.stopped) return;
+      since = ran.nextSeq;
+      i = end;
+      continue;
+    }
+    const scenario = item as CheckScenario;
+    sink.started(scenario);
     // the same seed for a scenario in whatever VM it runs
     const { result, nextSeq } = runScenario(scenario, t, 0x5eed + CHECK_SCENARIOS.indexOf(scenario), since);
     since = nextSeq;
-    report(result);
+    sink.report(result);
     if (result.verdict === 'kernel-complaint') return;
+    i++;
   }
 }

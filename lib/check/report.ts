@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { html, xmlAttr, xmlText } from '../report/escape';
 import { explain, explanationLines } from './explain';
 import type { CheckOptions, KernelCheck } from './run';
-import { type CheckResult, isFinding, SCENARIO_SPECS } from './types';
+import { type CheckItem, type CheckResult, checkItems, isFinding, specOf } from './types';
 
 export const CHECK_REPORT_FILES = ['report.json', 'report.md', 'junit.xml', 'report.tap', 'report.html'] as const;
 
@@ -23,13 +23,19 @@ function findingText(r: CheckResult): string {
   return [r.detail, ...(why !== null ? explanationLines(why) : []), ...r.kmsg.slice(0, 40)].join('\n');
 }
 
+/** The rows of a grid: every scenario and use some kernel has a result for, in the order they run. */
+function gridRows(checks: readonly KernelCheck[]): CheckItem[] {
+  return checkItems(true).filter((item) => checks.some((c) => c.results.some((r) => r.scenario === item)));
+}
+
 /** report.md: a grid of scenario x kernel, then the findings with their explanations. */
 export function renderCheckMarkdown(checks: readonly KernelCheck[], o: CheckOptions): string {
   const out = [`# mmaplab check: ${o.device}`, '', `Module: ${sourceOf(o)}; buffer ${o.size} bytes.`, ''];
   for (const c of checks) for (const n of c.notes) out.push(`- ${c.kernel}: ${n}`);
   if (checks.some((c) => c.notes.length > 0)) out.push('');
   out.push(`| scenario | ${checks.map((c) => c.kernel).join(' | ')} |`, `|---|${checks.map(() => '---|').join('')}`);
-  for (const [scenario, spec] of Object.entries(SCENARIO_SPECS)) {
+  for (const scenario of gridRows(checks)) {
+    const spec = specOf(scenario);
     const cells = checks.map((c) => {
       const r = c.results.find((x) => x.scenario === scenario);
       if (r === undefined) return '';
@@ -52,7 +58,7 @@ export function renderCheckMarkdown(checks: readonly KernelCheck[], o: CheckOpti
 export function renderCheckJunit(checks: readonly KernelCheck[]): string {
   const suites = checks.map((c) => {
     const cases = c.results.map((r) => {
-      const name = `${r.scenario}: ${SCENARIO_SPECS[r.scenario].title}`;
+      const name = `${r.scenario}: ${specOf(r.scenario).title}`;
       const open = `    <testcase name="${xmlAttr(name)}" classname="${xmlAttr(c.kernel)}" time="${(r.durationMs / 1000).toFixed(3)}">`;
       const body = isFinding(r)
         ? `\n      <failure type="${xmlAttr(r.verdict)}" message="${xmlAttr(r.detail)}">${xmlText(findingText(r))}</failure>\n    `
@@ -91,7 +97,8 @@ export function renderCheckTap(checks: readonly KernelCheck[]): string {
 /** report.html: the grid, findings in red with their explanations below; no script, no external asset. */
 export function renderCheckHtml(checks: readonly KernelCheck[], o: CheckOptions): string {
   const head = checks.map((c) => `<th>${html(c.kernel)}</th>`).join('');
-  const rows = Object.entries(SCENARIO_SPECS).map(([scenario, spec]) => {
+  const rows = gridRows(checks).map((scenario) => {
+    const spec = specOf(scenario);
     const cells = checks.map((c) => {
       const r = c.results.find((x) => x.scenario === scenario);
       if (r === undefined) return '<td></td>';

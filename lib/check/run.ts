@@ -18,7 +18,7 @@ import { describeFailure, type VmOptions, type VmRun } from '../vm/session';
 import type { BootProfile } from '../experiments/types';
 import { profileCmdline } from '../runner/cell-vms';
 import type { SetupStep } from './setup';
-import { CHECK_SCENARIOS, checkFindingOf, type CheckResult, type CheckScenario, type CheckTarget } from './types';
+import { checkFindingOf, type CheckItem, checkItems, type CheckResult, type CheckTarget } from './types';
 
 /** Where the module comes from: a source directory built per kernel, or a built .ko for one kernel. */
 export type ModuleSource = { kmod: string } | { ko: string };
@@ -37,6 +37,8 @@ export interface CheckOptions {
   minor?: number;
   /** The kernel command-line profile the VMs boot with (--profile; default 'default'). */
   profile?: BootProfile;
+  /** Also run the matrix's uses on the mapping (--uses; default true). */
+  uses?: boolean;
 }
 
 /** A VM a check took: where its files are, and whether it was restored from a template or booted cold. */
@@ -98,7 +100,7 @@ export function resultsFromRun(run: VmRun): CheckResult[] {
   const results = run.events
     .filter((e): e is Extract<GuestEvent, { type: 'check-result' }> => e.type === 'check-result')
     .map((e) => e.result);
-  const done = new Set<CheckScenario>(results.map((r) => r.scenario));
+  const done = new Set<CheckItem>(results.map((r) => r.scenario));
   const started = run.events.filter((e): e is Extract<GuestEvent, { type: 'check-start' }> => e.type === 'check-start');
   const inFlight = started.map((e) => e.scenario).find((s) => !done.has(s));
   if (inFlight !== undefined) {
@@ -124,7 +126,7 @@ export function resultsFromRun(run: VmRun): CheckResult[] {
 }
 
 /** One VM for `scenarios` (in order); what it reported. An error when it ran none of them. */
-async function checkInVm(k: Kernel, vm: VmOptions, o: CheckOptions, mod: string, scenarios: CheckScenario[]): Promise<{ results: CheckResult[]; vm: CheckVm; notes: string[] }> {
+async function checkInVm(k: Kernel, vm: VmOptions, o: CheckOptions, mod: string, scenarios: CheckItem[]): Promise<{ results: CheckResult[]; vm: CheckVm; notes: string[] }> {
   const target: CheckTarget = {
     device: o.device,
     size: o.size,
@@ -159,9 +161,12 @@ export async function checkKernel(k: Kernel, base: VmOptions, o: CheckOptions): 
   const results: CheckResult[] = [];
   const vms: CheckVm[] = [];
   const notes = new Set<string>(words.length > 0 ? [`booted with the ${o.profile} profile: ${words.join(' ')}`] : []);
-  let left: CheckScenario[] = [...CHECK_SCENARIOS];
+  let left: CheckItem[] = checkItems(o.uses ?? true);
   while (left.length > 0) {
     const got = await checkInVm(k, vm, o, mod.path, left);
+    if (got.results.length === 0) {
+      throw new MmaplabError('ECHECK', `${k.release}: the VM ended before a result for ${left[0]}\nrun directory: ${got.vm.runDir}`, { runDir: got.vm.runDir });
+    }
     vms.push(got.vm);
     for (const n of got.notes) notes.add(n);
     results.push(...got.results);

@@ -3,6 +3,7 @@
  * mmaplab's. The vocabulary shared by the guest (lib/check/guest.ts) and
  * the host (lib/check/run.ts).
  */
+import { USE_TABLE, USES, type UseName } from '../experiments/uses';
 import type { Finding } from '../kmsg';
 import type { SetupStep } from './setup';
 
@@ -44,6 +45,31 @@ export const CHECK_SCENARIOS = [
 ] as const;
 export type CheckScenario = (typeof CHECK_SCENARIOS)[number];
 
+/** The scenarios that end the buffer's life (the last unloads the module): they run after the uses. */
+const LIFETIME: readonly CheckScenario[] = ['close-before-unmap', 'unload-while-mapped', 'unload'];
+
+/** A use of the matrix's (lib/experiments/uses) run on the user's mapping. */
+export type CheckUse = `use:${UseName}`;
+/** A scenario or a use: one row of the check's results. */
+export type CheckItem = CheckScenario | CheckUse;
+
+export const CHECK_USES: readonly CheckUse[] = USES.map((u) => `use:${u}` as const);
+
+/** The use a row runs, or null for a scenario. */
+export function useOf(item: CheckItem): UseName | null {
+  return item.startsWith('use:') ? (item.slice(4) as UseName) : null;
+}
+
+/**
+ * Everything a check runs, in order: the scenarios up to the lifetime
+ * ones, the uses (unless left out), then close-before-unmap and the two
+ * rmmods.
+ */
+export function checkItems(withUses: boolean): CheckItem[] {
+  const before = CHECK_SCENARIOS.filter((s) => !LIFETIME.includes(s));
+  return [...before, ...(withUses ? CHECK_USES : []), ...LIFETIME];
+}
+
 /**
  * What a scenario showed: ok, refused (an errno from mmap or open), signal
  * (a touching child died of one), data-mismatch (a mapping did not hold what
@@ -77,7 +103,8 @@ export function checkFindingOf(f: Finding): CheckFinding {
 }
 
 export interface CheckResult {
-  scenario: CheckScenario;
+  /** The scenario or use (`use:NAME`) this row is for. */
+  scenario: CheckItem;
   verdict: CheckVerdict;
   /** What was seen: the errno, the signal, the first bad word, the complaint. */
   detail: string;
@@ -167,13 +194,28 @@ export const SCENARIO_SPECS: Readonly<Record<CheckScenario, ScenarioSpec>> = {
   },
 };
 
-/** A verdict the scenario does not accept from a correct driver. */
-export function isFinding(r: Pick<CheckResult, 'scenario' | 'verdict'>): boolean {
-  return r.verdict !== 'not-run' && !SCENARIO_SPECS[r.scenario].acceptable.includes(r.verdict);
+/**
+ * What a use may give from a correct driver: done (ok), refused with an
+ * errno, or a child's signal, since each depends on how the driver maps
+ * (the matrix's use table says which technique gives which). Wrong data,
+ * a kernel complaint or a dead VM are findings.
+ */
+const USE_ACCEPTABLE: readonly CheckVerdict[] = ['ok', 'refused', 'signal'];
+
+/** The title and acceptable verdicts of a scenario or a use. */
+export function specOf(item: CheckItem): ScenarioSpec {
+  const use = useOf(item);
+  if (use === null) return SCENARIO_SPECS[item as CheckScenario];
+  return { title: USE_TABLE[use].title, acceptable: USE_ACCEPTABLE };
 }
 
-/** The job the host gives the guest agent: these scenarios, in this order, in one VM. */
+/** A verdict the scenario or use does not accept from a correct driver. */
+export function isFinding(r: Pick<CheckResult, 'scenario' | 'verdict'>): boolean {
+  return r.verdict !== 'not-run' && !specOf(r.scenario).acceptable.includes(r.verdict);
+}
+
+/** The job the host gives the guest agent: these scenarios and uses, in this order, in one VM. */
 export interface CheckJobOptions {
   target: CheckTarget;
-  scenarios: CheckScenario[];
+  scenarios: CheckItem[];
 }

@@ -325,8 +325,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: '--uses',
     value: 'yes|no|only',
-    help: 'use cells (what programs do with a mapping): with the rest (yes, default), none, or only them',
-    commands: ['matrix'],
+    help: 'use cells (what programs do with a mapping): with the rest (yes, default), none, or only them; check: yes or no',
+    commands: ['matrix', 'check'],
     apply: (st, v) => (st.opts.useCells = oneOf('--uses', v, ['yes', 'no', 'only'] as const)),
   },
   {

@@ -36,7 +36,9 @@ export function checkOptionsFrom(opts: CliOptions): CheckOptions {
   const setup = opts.setup !== null ? readSetup(opts.setup) : [];
   if (opts.profiles.length > 1) throw usageError('check boots one profile: give --profile once', 'check');
   const profile = opts.profiles[0] ?? 'default';
-  return { module, params: opts.params, device: opts.device, size, setup, chrdev: opts.chrdev, minor: opts.minor, profile };
+  if (opts.useCells === 'only') throw usageError('check runs its scenarios always: --uses yes (default) or no', 'check');
+  const uses = opts.useCells === 'yes';
+  return { module, params: opts.params, device: opts.device, size, setup, chrdev: opts.chrdev, minor: opts.minor, profile, uses };
 }
 
 /** The table of one kernel, each finding followed by its explanation. */

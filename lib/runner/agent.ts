@@ -112,17 +112,10 @@ async function main(runDir: string, warm: CellRunner | null = null): Promise<num
     if (job.kind === 'check') {
       // The user's module, not mmaplab's: nothing of mmaplab is loaded.
       const { loadUserModule, runCheckScenarios } = await import('../check/guest');
+      const { checkSink } = await import('../check/sink');
       const loaded = loadUserModule(job.module.path, job.module.params, job.check.target);
       if (loaded.note !== null) emit({ type: 'log', message: loaded.note });
-      runCheckScenarios(
-        loaded.target,
-        job.check.scenarios,
-        (result) => {
-          emit({ type: 'check-result', result });
-          process.stdout.write(`${MARK_CELL_DONE} ${result.scenario} ${result.verdict}\n`);
-        },
-        (scenario) => emit({ type: 'check-start', scenario }),
-      );
+      runCheckScenarios(loaded.target, job.check.scenarios, checkSink(eventsFile));
       return 0;
     }
     if (job.kind === 'bench') {

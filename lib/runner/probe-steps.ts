@@ -18,7 +18,7 @@ import {
 import { DEVICE_DMA_ALLOCATORS } from '../experiments/support';
 import { BY_DEVICE_DMA, readDeviceSide } from './device-side';
 import { offlineCpu, onlineCpu } from './settle';
-import { ChildSignal, runUse } from './uses';
+import { ChildSignal, deviceUseContext, runUse } from './uses';
 
 
 import { SEED_DEVICE, SEED_KERNEL, SEED_USER } from './seeds';
@@ -352,7 +352,7 @@ export function runScenario(cell: CellSpec, devicePath: string, progress: Progre
           const use = cell.use;
           try {
             const found = step('use', () =>
-              runUse(use, { device: d, map, held, view, verify: (seed) => verifyUser(seed) }),
+              runUse(use, deviceUseContext(d, { map, held, view, verify: (seed) => verifyUser(seed) })),
             );
             obs.use = found;
           } catch (err) {

@@ -14,6 +14,7 @@ import {
   coreSegments,
   type Device,
   dumpCore,
+  type Placement,
   futexHandoff,
   futexWaitPrivate,
   forkHold,
@@ -51,7 +52,13 @@ import { memoryCgroup, memoryEvents } from '../util/cgroup';
 import { SEED_KERNEL as USE_SEED_KERNEL, SEED_USER as USE_SEED_USER } from './seeds';
 
 export interface UseContext {
-  device: Device;
+  /** The buffer mapped again, shared, by the same descriptor (the THP uses place it). */
+  mapAgain(options: { length: number; placement: Placement }): Mapping;
+  /**
+   * The pfns of the driver's buffer, page by page, when the driver says
+   * (mmaplab's INFO); null for a driver that does not (mmap check).
+   */
+  driverPfns(): bigint[] | null;
   /** The mapping of the whole buffer, holding the kernel's pattern, read once. */
   map: Mapping;
   /** Every mapping the cell holds; the common end unmaps them all. */
@@ -69,6 +76,11 @@ export interface UseFinding {
 }
 
 type UseHandler = (ctx: UseContext) => UseFinding;
+
+/** The context of a use on mmaplab's own device: mapped again by it, its pfns from INFO. */
+export function deviceUseContext(d: Device, rest: Omit<UseContext, 'mapAgain' | 'driverPfns'>): UseContext {
+  return { ...rest, mapAgain: (o) => d.map(o), driverPfns: () => (d.info({ pages: true }).pages ?? []).map((p) => p.pfn) };
+}
 
 const plain = (facts: UseFinding['facts'] = {}): UseFinding => ({ outcome: '', facts });
 
@@ -297,13 +309,13 @@ const PMD = 2 << 20;
  * entries (smaps FilePmdMapped) is the finding.
  */
 function thpUse(mode: ThpMode): UseHandler {
-  return ({ device, map, held, view, verify }) => {
+  return ({ mapAgain, map, held, view, verify }) => {
     const before = thpMode();
     if (before === null) throw new Error('this kernel has no transparent huge page switch');
     setThpMode(mode);
     try {
       const want = freeAddress(map.length, PMD);
-      const m = device.map({ length: map.length, placement: { mode: 'hint', address: want } });
+      const m = mapAgain({ length: map.length, placement: { mode: 'hint', address: want } });
       held.push(m);
       if (m.address !== want) throw new Error(`the hint ${want.toString(16)} was not honoured (mapped at ${m.address.toString(16)})`);
       if (mode === 'madvise') m.advise('hugepage');
@@ -363,8 +375,9 @@ const PRESSURE_LIMIT = 4 << 20;
  * before and after) is the finding; 'no-reclaim' when the cgroup never hit
  * its limit.
  */
-const reclaimPressure: UseHandler = ({ device, map, view }) => {
-  const pfns = (): bigint[] => (device.info({ pages: true }).pages ?? []).map((p) => p.pfn);
+const reclaimPressure: UseHandler = ({ driverPfns, map, view }) => {
+  // The driver's own pfns when it says; else what the mapping's page table holds.
+  const pfns = (): bigint[] => driverPfns() ?? pagemapOf(map.address, Math.ceil(map.length / pageSize())).map((e) => (e.present ? e.pfn : -1n));
   const before = pfns();
   const disk = scratchDisk();
   const cg = memoryCgroup('mmaplab-use-pressure');
@@ -537,11 +550,17 @@ const HANDLERS: Record<UseName, UseHandler> = {
     const rss = e.rssKb * 1024 >= map.length ? 'all' : e.rssKb === 0 ? 'none' : 'part';
     return { outcome: `${specialFlags(e.flags)} rss-${rss}`, facts: { vmflags: e.flags.join(' '), rssKb: e.rssKb } };
   },
-  pagemap: ({ map, device }) => {
+  pagemap: ({ map, driverPfns }): UseFinding => {
     const pages = Math.ceil(map.length / pageSize());
     const entries = pagemapOf(map.address, pages);
-    const driver = (device.info({ pages: true }).pages ?? []).map((p) => p.pfn);
     const present = entries.filter((e) => e.present).length;
+    const driver = driverPfns();
+    if (driver === null) {
+      // Nothing to compare with: what is present, and whether the pfns show.
+      const shown = entries.filter((e) => e.present && e.pfn !== 0n).length;
+      const outcome = present === 0 ? 'not-present' : present < pages ? `present-${present}-of-${pages}` : shown === pages ? 'present-pfns-shown' : 'present';
+      return { outcome, facts: { present, shown, pages, firstPfn: entries[0]?.present ? `0x${entries[0].pfn.toString(16)}` : 'none' } };
+    }
     const matching = entries.filter((e, i) => e.present && e.pfn === driver[map.offset / pageSize() + i]).length;
     const hidden = entries.filter((e) => e.present && e.pfn === 0n).length;
     const outcome =

@@ -6,7 +6,7 @@
  */
 import type { GuestBench, GuestBenchOptions } from '../bench/types';
 import type { CellResult, CellSpec } from '../experiments/types';
-import type { CheckJobOptions, CheckResult, CheckScenario } from '../check/types';
+import type { CheckItem, CheckJobOptions, CheckResult } from '../check/types';
 import type { TriggerResult } from '../experiments/file-triggers';
 import type { FuzzJobOptions, FuzzResult, GuestMemory } from '../fuzz/types';
 
@@ -57,7 +57,7 @@ export type GuestEvent =
   | { type: 'test'; test: GuestTest }
   | { type: 'file-result'; result: TriggerResult }
   | { type: 'bench-result'; result: GuestBench }
-  | { type: 'check-start'; scenario: CheckScenario }
+  | { type: 'check-start'; scenario: CheckItem }
   | { type: 'check-result'; result: CheckResult }
   | { type: 'log'; message: string }
   | { type: 'error'; message: string }

@@ -36,7 +36,7 @@ import {
 import * as os from 'node:os';
 import { seriesOf } from '../../lib/vm/kernels';
 import { transferAll } from '../../lib/device/kernel-io';
-import { runUse, scratchDisk } from '../../lib/runner/uses';
+import { deviceUseContext, runUse, scratchDisk } from '../../lib/runner/uses';
 import { SEED_KERNEL as USE_SEED_KERNEL } from '../../lib/runner/seeds';
 import * as fs from 'node:fs';
 import { moduleWindow } from './module-window';
@@ -245,15 +245,17 @@ describe('uses: what a program does with a mapping', function () {
         const views: string[] = [];
         try {
           assert.equal(map.checkPattern(USE_SEED_KERNEL), null);
-          const found = runUse('reclaim-pressure', {
-            device: d,
-            map,
-            held: [map],
-            view: (what, mismatch) => {
-              if (mismatch !== null) views.push(`${what} at ${mismatch.offset}`);
-            },
-            verify: () => undefined,
-          });
+          const found = runUse(
+            'reclaim-pressure',
+            deviceUseContext(d, {
+              map,
+              held: [map],
+              view: (what, mismatch) => {
+                if (mismatch !== null) views.push(`${what} at ${mismatch.offset}`);
+              },
+              verify: () => undefined,
+            }),
+          );
           assert.ok(Number(found.facts['limitHits']) > 0, `${method}: the cgroup hit its limit (${JSON.stringify(found.facts)})`);
           assert.equal(found.facts['oomKills'], 0, `${method}: reclaim, not the OOM killer`);
           assert.equal(found.outcome, 'unmoved', `${method}: the same pfns before and after`);

@@ -14,7 +14,7 @@ import { explain, LEADS } from '../../lib/check/explain';
 import { describeStep, parseSetup } from '../../lib/check/setup';
 import { REPO_ROOT } from '../../lib/paths';
 import { moduleNameOf, resultsFromRun } from '../../lib/check/run';
-import { CHECK_SCENARIOS, type CheckResult, isFinding, SCENARIO_SPECS } from '../../lib/check/types';
+import { CHECK_SCENARIOS, CHECK_USES, type CheckResult, checkItems, isFinding, SCENARIO_SPECS, specOf, useOf } from '../../lib/check/types';
 import { isDevicePattern, matchingNodes } from '../../lib/check/guest';
 import { findCells } from '../../lib/experiments/catalogue';
 import { CLAIMS } from '../../lib/experiments/claims';
@@ -47,8 +47,11 @@ describe('mmaplab check', () => {
       chrdev: null,
       minor: 0,
       profile: 'default',
+      uses: true,
     });
     assert.equal(checkOptionsFrom(parseArgs(['check', '--kmod', 'a', '--device', '/dev/x', '--profile', 'poison'])).profile, 'poison');
+    assert.equal(checkOptionsFrom(parseArgs(['check', '--kmod', 'a', '--device', '/dev/x', '--uses', 'no'])).uses, false);
+    assert.match(usage(['check', '--kmod', 'a', '--device', '/dev/x', '--uses', 'only']), /--uses yes \(default\) or no/);
     assert.match(usage(['check', '--kmod', 'a', '--device', '/dev/x', '--profile', 'poison', '--profile', 'default']), /one profile/);
     assert.match(usage(['check', '--device', '/dev/x']), /--kmod DIR .* or --ko PATH/);
     assert.match(usage(['check', '--kmod', 'a', '--ko', 'b.ko', '--device', '/dev/x']), /one of the two/);
@@ -113,6 +116,20 @@ describe('mmaplab check', () => {
     for (const s of CHECK_SCENARIOS) {
       assert.ok(!SCENARIO_SPECS[s].acceptable.includes('kernel-complaint'), `${s}: a complaint is always a finding`);
     }
+    // a use may be refused or signalled (that depends on the technique); wrong data, a complaint, a dead VM may not
+    for (const verdict of ['ok', 'refused', 'signal', 'not-run'] as const) assert.equal(isFinding(result({ scenario: 'use:process-vm-read', verdict })), false, verdict);
+    for (const verdict of ['data-mismatch', 'kernel-complaint', 'vm-died'] as const) assert.equal(isFinding(result({ scenario: 'use:process-vm-read', verdict })), true, verdict);
+  });
+
+  it('the uses run after the mapping scenarios and before the lifetime ones, which unload the module', () => {
+    const items = checkItems(true);
+    assert.equal(items.length, CHECK_SCENARIOS.length + CHECK_USES.length);
+    assert.deepEqual(items.slice(-3), ['close-before-unmap', 'unload-while-mapped', 'unload']);
+    assert.equal(items.indexOf('use:pipe-read'), items.indexOf('mmap-args') + 1);
+    assert.deepEqual(checkItems(false), [...CHECK_SCENARIOS]);
+    assert.equal(useOf('use:thp-always'), 'thp-always');
+    assert.equal(useOf('past-end'), null);
+    assert.equal(specOf('use:vmsplice').title, 'vmsplice(2) of the mapping into a pipe, read back');
   });
 
   it('every cell an explanation cites is in the catalogue, and every claim is a claim row', () => {

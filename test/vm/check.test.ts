@@ -7,7 +7,9 @@
  * an ioctl) checked through a node made from /proc/devices and a setup
  * file, with no finding. A driver that oopses in one scenario (a test
  * fixture) costs that scenario one VM, reported as vm-died, and the rest
- * run in a fresh one (here twice: the mmap-argument fuzz meets the bug too). Then bad input: a module that does not build (the
+ * run in a fresh one (here twice: the mmap-argument fuzz meets the bug too).
+ * A use that kills the process running the uses (another fixture) is that
+ * use's signal, and the next uses run in a new process of the same VM. Then bad input: a module that does not build (the
  * compiler's words and the kernel), and a device node that never appears
  * (the nodes that did). Each VM is restored from the kernel's template
  * (DEFAULT_VM restores), as the matrix's are.
@@ -19,7 +21,7 @@ import * as path from 'node:path';
 import { explain } from '../../lib/check/explain';
 import { checkKernel } from '../../lib/check/run';
 import { readSetup } from '../../lib/check/setup';
-import { CHECK_SCENARIOS, isFinding } from '../../lib/check/types';
+import { checkItems, isFinding } from '../../lib/check/types';
 import { REPO_ROOT } from '../../lib/paths';
 import { MmaplabError } from '../../lib/util/errors';
 import { REQUIRED_SERIES } from '../../lib/vm/kernels';
@@ -35,7 +37,7 @@ for (const { series } of REQUIRED_SERIES) {
   describe(`mmaplab check on ${installed.title}, the default ${series} kernel (QEMU)`, function () {
     this.timeout(10 * 60_000);
 
-    it('examples/good-vmalloc (vmalloc_user + remap_vmalloc_range): every scenario ran, no finding, the kernel silent', async () => {
+    it('examples/good-vmalloc (vmalloc_user + remap_vmalloc_range): every scenario and use ran, no finding, the kernel silent', async () => {
       const c = await checkKernel(installed.get(), DEFAULT_VM, {
         module: { kmod: path.join(EXAMPLES, 'good-vmalloc') },
         params: {},
@@ -43,7 +45,16 @@ for (const { series } of REQUIRED_SERIES) {
         size: SIZE,
       });
       const table = c.results.map((r) => `${r.scenario}: ${r.verdict} (${r.detail})`).join('\n');
-      assert.deepEqual(c.results.map((r) => r.scenario), [...CHECK_SCENARIOS], table);
+      assert.deepEqual(c.results.map((r) => r.scenario), checkItems(true), table);
+      assert.equal(c.vms.length, 1, table);
+      // the kernel and other processes reach pages with a struct page: the GUP users work
+      for (const use of ['use:process-vm-read', 'use:vmsplice', 'use:odirect-read'] as const) {
+        assert.equal(c.results.find((r) => r.scenario === use)?.verdict, 'ok', `${use}\n${table}`);
+      }
+      // but 6.1's io_uring refuses a fixed buffer in any file mapping but shmem's (the matrix's rule use-io-uring-fixed-refuses-file-6.1)
+      const fixed = c.results.find((r) => r.scenario === 'use:io-uring-fixed');
+      if (series === '6.1') assert.match(fixed?.detail ?? '', /^EOPNOTSUPP/, table);
+      else assert.equal(fixed?.verdict, 'ok', table);
       assert.deepEqual(c.results.filter(isFinding), [], table);
       assert.ok(c.results.every((r) => r.verdict !== 'not-run' && r.findings.length === 0), table);
       // what a driver that maps everything at mmap time does after MADV_DONTNEED
@@ -60,6 +71,7 @@ for (const { series } of REQUIRED_SERIES) {
         device: '/dev/mmap_ldd',
         size: SIZE,
         setup: readSetup(path.join(dir, 'setup.json')),
+        uses: false,
       });
       const table = c.results.map((r) => `${r.scenario}: ${r.verdict} (${r.detail})`).join('\n');
       assert.ok(c.notes.some((n) => /^\/dev\/mmap_ldd made from \/proc\/devices: mmap_ldd, major \d+, minor 0$/.test(n)), c.notes.join('\n'));
@@ -67,7 +79,7 @@ for (const { series } of REQUIRED_SERIES) {
       assert.equal(c.results.find((r) => r.scenario === 'map-write-read')?.verdict, 'ok', table);
     });
 
-    it('examples/bad-reserved (SetPageReserved, never cleared): one finding, at unload, Bad page state for PG_reserved, explained', async () => {
+    it('examples/bad-reserved (SetPageReserved, never cleared): one finding, at unload, Bad page state for PG_reserved, explained; the GUP users refused', async () => {
       const c = await checkKernel(installed.get(), DEFAULT_VM, {
         module: { kmod: path.join(EXAMPLES, 'bad-reserved') },
         params: {},
@@ -75,6 +87,10 @@ for (const { series } of REQUIRED_SERIES) {
         size: SIZE,
       });
       const table = c.results.map((r) => `${r.scenario}: ${r.verdict} (${r.detail})`).join('\n');
+      // remap_pfn_range makes a pfn mapping: nothing can pin its pages
+      for (const use of ['use:process-vm-read', 'use:vmsplice', 'use:odirect-read', 'use:io-uring-fixed'] as const) {
+        assert.match(c.results.find((r) => r.scenario === use)?.detail ?? '', /^EFAULT/, `${use}\n${table}`);
+      }
       const findings = c.results.filter(isFinding);
       assert.deepEqual(findings.map((r) => [r.scenario, r.verdict]), [['unload', 'kernel-complaint']], table);
       const unload = findings[0];
@@ -96,9 +112,10 @@ describe('mmaplab check: a driver that oopses', function () {
       params: {},
       device: '/dev/mmap_oops',
       size: SIZE,
+      uses: false,
     });
     const table = c.results.map((r) => `${r.scenario}: ${r.verdict} (${r.detail})`).join('\n');
-    assert.deepEqual(c.results.map((r) => r.scenario), [...CHECK_SCENARIOS], table);
+    assert.deepEqual(c.results.map((r) => r.scenario), checkItems(false), table);
     // the fuzz of mmap arguments makes private mappings too, so it meets the same bug
     assert.deepEqual(
       c.results.filter(isFinding).map((r) => [r.scenario, r.verdict]),
@@ -117,6 +134,29 @@ describe('mmaplab check: a driver that oopses', function () {
   });
 });
 
+describe('mmaplab check: a use that kills the process running the uses', function () {
+  this.timeout(5 * 60_000);
+  const installed = installedKernel('6.12');
+
+  it('test/fixtures/kmod/check-sigbus (SIGBUS for a mapping at a 2 MiB-aligned address): the THP uses are that signal, the uses after them run in a new process, no finding', async () => {
+    const c = await checkKernel(installed.get(), DEFAULT_VM, {
+      module: { kmod: path.join(REPO_ROOT, 'test', 'fixtures', 'kmod', 'check-sigbus') },
+      params: {},
+      device: '/dev/mmap_sigbus',
+      size: SIZE,
+    });
+    const table = c.results.map((r) => `${r.scenario}: ${r.verdict} (${r.detail})`).join('\n');
+    assert.deepEqual(c.results.map((r) => r.scenario), checkItems(true), table);
+    for (const use of ['use:thp-always', 'use:thp-madvise', 'use:thp-never'] as const) {
+      const r = c.results.find((x) => x.scenario === use);
+      assert.deepEqual([r?.verdict, r?.detail], ['signal', 'the process running the use died of SIGBUS'], table);
+    }
+    assert.equal(c.results.find((r) => r.scenario === 'use:smaps')?.verdict, 'ok', table);
+    assert.deepEqual(c.results.filter(isFinding), [], table);
+    assert.equal(c.vms.length, 1, 'a use that kills its process costs a process, not a VM');
+  });
+});
+
 describe('mmaplab check: finding the node, and the poison profile', function () {
   this.timeout(5 * 60_000);
   const installed = installedKernel('6.12');
@@ -127,6 +167,7 @@ describe('mmaplab check: finding the node, and the poison profile', function () 
       params: {},
       device: '/dev/mmap_go*',
       size: SIZE,
+      uses: false,
     });
     assert.deepEqual(c.notes, ['/dev/mmap_go* matched /dev/mmap_good: checking /dev/mmap_good']);
     assert.deepEqual(c.results.filter(isFinding), []);
@@ -139,6 +180,7 @@ describe('mmaplab check: finding the node, and the poison profile', function () 
       device: '/dev/mmap_good',
       size: SIZE,
       profile: 'poison',
+      uses: false,
     });
     assert.ok(c.notes.some((n) => /^booted with the poison profile: page_poison=1 init_on_free=1 slub_debug=FZPU/.test(n)), c.notes.join('\n'));
     const table = c.results.map((r) => `${r.scenario}: ${r.verdict} (${r.detail})`).join('\n');
