@@ -5,7 +5,8 @@
  * would run mknod with the major from /proc/devices), and its buffer does
  * not exist until userspace asks for it: MMAP_LDD_ALLOC (the size, a u64)
  * allocates it with vmalloc_user(), and mmap is -ENODEV before that. The
- * mapping itself is the right way, remap_vmalloc_range().
+ * mapping itself is the right way, remap_vmalloc_range(), and read(2) and
+ * write(2) copy from and to the same buffer.
  */
 #include <linux/fs.h>
 #include <linux/ioctl.h>
@@ -49,6 +50,43 @@ static long mmap_ldd_ioctl(struct file *file, unsigned int cmd, unsigned long ar
 	return ret;
 }
 
+/*
+ * The buffer, once it exists: it stays until the module goes. read(2) and
+ * write(2) copy without the lock held, since a copy can fault and a fault
+ * takes mmap_lock, which mmap holds when it takes this lock.
+ */
+static void *mmap_ldd_buffer(size_t *size)
+{
+	void *buf;
+
+	mutex_lock(&mmap_ldd_lock);
+	buf = mmap_ldd_buf;
+	*size = mmap_ldd_size;
+	mutex_unlock(&mmap_ldd_lock);
+	return buf;
+}
+
+/* read(2) and write(2) go through the same buffer the mapping shows, at the file position. */
+static ssize_t mmap_ldd_read(struct file *file, char __user *to, size_t count, loff_t *ppos)
+{
+	size_t size;
+	void *buf = mmap_ldd_buffer(&size);
+
+	if (!buf)
+		return -ENODEV;
+	return simple_read_from_buffer(to, count, ppos, buf, size);
+}
+
+static ssize_t mmap_ldd_write(struct file *file, const char __user *from, size_t count, loff_t *ppos)
+{
+	size_t size;
+	void *buf = mmap_ldd_buffer(&size);
+
+	if (!buf)
+		return -ENODEV;
+	return simple_write_to_buffer(buf, size, ppos, from, count);
+}
+
 static int mmap_ldd_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	int ret = -ENODEV;
@@ -62,6 +100,9 @@ static int mmap_ldd_mmap(struct file *file, struct vm_area_struct *vma)
 
 static const struct file_operations mmap_ldd_fops = {
 	.owner = THIS_MODULE,
+	.read = mmap_ldd_read,
+	.write = mmap_ldd_write,
+	.llseek = default_llseek,
 	.unlocked_ioctl = mmap_ldd_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = mmap_ldd_mmap,

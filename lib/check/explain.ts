@@ -60,10 +60,30 @@ export const LEADS: readonly Lead[] = [
     instead: 'start the mapping at vm_pgoff pages into the buffer (remap_vmalloc_range and vm_map_pages take it), and check offset plus length',
   },
   {
+    matches: (r) => r.scenario === 'read-write' && (r.verdict === 'data-mismatch' || r.verdict === 'refused'),
+    rule:
+      'read(2) or write(2) of the device and its mapping disagree at the same offset: one of them goes through a copy ' +
+      'the other does not see, or ignores the file position (if read serves something other than the buffer, such as ' +
+      'a status, this row does not apply)',
+    see: [],
+    instead: 'copy from and to the very buffer the mapping maps, at *ppos (simple_read_from_buffer, simple_write_to_buffer)',
+  },
+  {
     matches: (r) => r.verdict === 'data-mismatch',
     rule: 'a mapping did not show what was written through another view of the same buffer: the pages mapped are not the buffer',
     see: ['claim vmalloc-remap-page-by-page', 'vmalloc/remap_pfn_range_first_pfn/16K/basic'],
     instead: 'map each page of a discontiguous buffer by its own pfn or page (remap_vmalloc_range, vm_map_pages)',
+  },
+  {
+    matches: (r) => r.verdict === 'leak',
+    rule:
+      'memory the kernel holds grew with every open/mmap/munmap/close cycle, in two windows in a row: something ' +
+      'allocated in open, mmap or a fault is never freed (a buffer per open not freed in release, a page ' +
+      'reference taken per fault and never put)',
+    see: [],
+    instead:
+      'free in release what open allocated (or in the vm_ops close of the last mapping), and let the core own the ' +
+      "fault's page reference (vmf->page with one get_page, no more)",
   },
   {
     matches: (r) => r.verdict === 'vm-died' || hasFinding(r, 'oops') || hasFinding(r, 'panic'),

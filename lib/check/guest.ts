@@ -19,6 +19,8 @@ import { classifyWindow, currentSeq, describeFinding, readSince, readTaint, tain
 import { drainCpu, drainPerCpuPages, pinTo } from '../runner/settle';
 import { Prng } from '../fuzz/prng';
 import { MmaplabError } from '../util/errors';
+import { runHook } from './hook';
+import { leakScenario } from './leak';
 import { describeStep } from './setup';
 import { type CheckSink, readUsesProgress, USE_CHILD_SCRIPT, type UsesOrder, writeUsesProgress } from './sink';
 import {
@@ -90,6 +92,15 @@ export function openDevice(t: CheckTarget): number {
       throw new MmaplabError('ECHECKSETUP', `setup step ${i + 1} (${describeStep(step)}) on ${t.device} failed: ${why}`);
     }
   });
+  if (t.hook !== null) {
+    try {
+      runHook(t.hook, fd, t.device, native());
+    } catch (err) {
+      native().close(fd);
+      const why = isSyscallError(err) ? `${err.code} (${err.message})` : err instanceof Error ? err.message : String(err);
+      throw new MmaplabError('ECHECKSETUP', `setup hook ${t.hook.file} on ${t.device} failed: ${why}`);
+    }
+  }
   return fd;
 }
 
@@ -189,6 +200,25 @@ function mmapArgs(t: CheckTarget, seed: number, tries: number): Observed {
   return { verdict: 'ok', detail: `${tries} mmap calls: ${said.join(', ')}` };
 }
 
+const hexOf = (n: number): string => `0x${n.toString(16)}`;
+
+/**
+ * A read(2) or write(2) of the device: the byte count, or, when the driver
+ * has none (EINVAL, as the VFS answers for a file without the method), the
+ * errno. Any other errno is the driver refusing: a Stop.
+ */
+function fileCall(fn: () => number): number | string {
+  try {
+    const n = fn();
+    return n === 0 ? 'it moved nothing at offset 0' : n;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EINVAL') return 'EINVAL';
+    if (typeof code === 'string') throw new Stop({ verdict: 'refused', detail: `${(err as Error).message.split(',')[0]}` });
+    throw err;
+  }
+}
+
 /** Open the node, map `length` bytes, run `fn` on the mapping; unmap and close whatever happens. */
 function withMapping<T>(t: CheckTarget, length: number, priv: boolean, fn: (buf: ArrayBuffer, fd: number) => T): T {
   const fd = openDevice(t);
@@ -242,9 +272,18 @@ const BODIES: Readonly<Record<CheckScenario, (t: CheckTarget, seed: number) => O
       return { verdict: 'ok', detail: 'the data came back after MADV_DONTNEED' };
     }),
   private: (t, seed) =>
-    withMapping(t, t.size, true, (buf) => {
-      childTouch(buf, 0, t.size, 2, seed);
-      return { verdict: 'ok', detail: 'a child wrote its private copy' };
+    withMapping(t, t.size, false, (shared, fd) => {
+      childTouch(shared, 0, t.size, 2, seed);
+      const priv = mapShared(fd, t.size, true);
+      try {
+        expectPattern(priv, seed, 0, 'the private mapping before any write');
+        // the child writes its own copy: none of it may reach the buffer
+        childTouch(priv, 0, t.size, 2, (seed ^ 0x5a5a5a5a) >>> 0);
+        expectPattern(shared, seed, 0, 'the buffer after a child wrote its private mapping');
+      } finally {
+        native().munmap(priv);
+      }
+      return { verdict: 'ok', detail: "the private mapping showed the buffer, and a child's writes to it stayed private" };
     }),
   'offset-map': (t, seed) => {
     const p = page();
@@ -306,6 +345,36 @@ const BODIES: Readonly<Record<CheckScenario, (t: CheckTarget, seed: number) => O
       expectPattern(buf, seed + 1, 0, 'after read(2) into the mapping', len);
       return { verdict: 'ok', detail: `the kernel copied ${len} bytes out of the mapping and into it` };
     }),
+  'read-write': (t, seed) =>
+    withMapping(t, t.size, false, (buf, fd) => {
+      childTouch(buf, 0, t.size, 2, seed);
+      childTouch(buf, 0, t.size, 0, seed);
+      const said: string[] = [];
+      // read(2) at offset 0 must give what the mapping holds there
+      const got = Buffer.alloc(t.size);
+      const n = fileCall(() => fs.readSync(fd, got, 0, t.size, 0));
+      if (typeof n === 'string') said.push(`no read(2) (${n})`);
+      else {
+        const bad = checkPattern(new Uint32Array(got.buffer, got.byteOffset, Math.floor(n / 4)), seed);
+        if (bad !== null) {
+          throw new Stop({ verdict: 'data-mismatch', detail: `read(2) at offset 0: byte ${bad.offset} holds ${hexOf(bad.found)}, the mapping ${hexOf(bad.expected)}` });
+        }
+        said.push(`read(2) gave the mapping's first ${n} bytes`);
+      }
+      // what write(2) puts at offset 0 the mapping must show
+      const next = Buffer.alloc(t.size);
+      writePattern(new Uint32Array(next.buffer, next.byteOffset, t.size / 4), seed + 1);
+      const w = fileCall(() => fs.writeSync(fd, next, 0, t.size, 0));
+      if (typeof w === 'string') said.push(`no write(2) (${w})`);
+      else {
+        expectPattern(buf, seed + 1, 0, `the mapping after write(2) of ${w} bytes`, Math.floor(w / 4) * 4);
+        said.push(`the mapping showed the ${w} bytes write(2) put there`);
+      }
+      if (typeof n === 'string' && typeof w === 'string') {
+        return { verdict: 'not-run', detail: `the driver has neither read(2) nor write(2): ${said.join(', ')}` };
+      }
+      return { verdict: 'ok', detail: said.join('; ') };
+    }),
   'gup-pin': (t, seed) =>
     withMapping(t, t.size, false, (buf) => {
       childTouch(buf, 0, t.size, 2, seed);
@@ -346,6 +415,7 @@ const BODIES: Readonly<Record<CheckScenario, (t: CheckTarget, seed: number) => O
       return { verdict: 'ok', detail: 'mapped one page past the buffer, and a child read it without a fault' };
     }),
   'mmap-args': (t, seed) => mmapArgs(t, seed, MMAP_ARGS_TRIES),
+  'map-unmap-leak': (t) => leakScenario(t, openDevice),
   'close-before-unmap': (t, seed) => {
     const buf = mappedThenClosed(t);
     try {
@@ -586,7 +656,7 @@ function runUsesInChild(t: CheckTarget, uses: readonly CheckUse[], sink: CheckSi
   const progressFile = nodePath.join(os.tmpdir(), `mmaplab-check-uses-${process.pid}.json`);
   while (left.length > 0) {
     writeUsesProgress(progressFile, { inFlight: null, since: seq, taint: readTaint(), done: [], stopped: false });
-    const order: UsesOrder = { target: t, uses: left, eventsFile: sink.eventsFile, progressFile };
+    const order: UsesOrder = { target: t, uses: left, eventsFile: sink.eventsFile, progressFile, marks: sink.marks };
     const r = spawnSync(process.execPath, [USE_CHILD_SCRIPT, JSON.stringify(order)], {
       stdio: ['ignore', 'inherit', 'pipe'],
       encoding: 'utf8',

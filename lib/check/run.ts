@@ -17,6 +17,7 @@ import { ensureUserModule } from '../vm/kmod';
 import { describeFailure, type VmOptions, type VmRun } from '../vm/session';
 import type { BootProfile } from '../experiments/types';
 import { profileCmdline } from '../runner/cell-vms';
+import type { SetupHook } from './hook';
 import type { SetupStep } from './setup';
 import { checkFindingOf, type CheckItem, checkItems, type CheckResult, type CheckTarget } from './types';
 
@@ -29,8 +30,10 @@ export interface CheckOptions {
   device: string;
   /** Bytes of the driver's buffer a mapping may cover. */
   size: number;
-  /** Steps on every freshly opened descriptor (--setup; default none). */
+  /** Steps on every freshly opened descriptor (--setup FILE.json; default none). */
   setup?: SetupStep[];
+  /** A hook run on every freshly opened descriptor, after the steps (--setup FILE.js|.ts; default none). */
+  hook?: SetupHook | null;
   /** The /proc/devices name to make the node from (--chrdev; default: the one the module added). */
   chrdev?: string | null;
   /** The node's minor when mmaplab makes it (--minor; default 0). */
@@ -132,6 +135,7 @@ async function checkInVm(k: Kernel, vm: VmOptions, o: CheckOptions, mod: string,
     size: o.size,
     moduleName: moduleName(mod),
     setup: o.setup ?? [],
+    hook: o.hook ?? null,
     chrdev: o.chrdev ?? null,
     minor: o.minor ?? 0,
   };

@@ -13,18 +13,22 @@ import type { CheckItem, CheckResult, CheckTarget, CheckUse } from './types';
 export interface CheckSink {
   /** The events file the results are appended to. */
   eventsFile: string;
+  /** Whether each result prints its console mark. */
+  marks: boolean;
   started(item: CheckItem): void;
   report(result: CheckResult): void;
 }
 
-export function checkSink(eventsFile: string): CheckSink {
+/** `marks`: print the console mark of each result (in a guest; on a lab machine nobody reads it). */
+export function checkSink(eventsFile: string, { marks = true }: { marks?: boolean } = {}): CheckSink {
   const emit = (e: GuestEvent): void => fs.appendFileSync(eventsFile, JSON.stringify(e) + '\n');
   return {
     eventsFile,
+    marks,
     started: (item) => emit({ type: 'check-start', scenario: item }),
     report: (result) => {
       emit({ type: 'check-result', result });
-      process.stdout.write(`${MARK_CELL_DONE} ${result.scenario} ${result.verdict}\n`);
+      if (marks) process.stdout.write(`${MARK_CELL_DONE} ${result.scenario} ${result.verdict}\n`);
     },
   };
 }
@@ -52,6 +56,7 @@ export interface UsesOrder {
   uses: CheckUse[];
   eventsFile: string;
   progressFile: string;
+  marks: boolean;
 }
 
 export function writeUsesProgress(file: string, p: UsesProgress): void {

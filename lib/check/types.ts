@@ -5,6 +5,7 @@
  */
 import { USE_TABLE, USES, type UseName } from '../experiments/uses';
 import type { Finding } from '../kmsg';
+import type { SetupHook } from './hook';
 import type { SetupStep } from './setup';
 
 /** What the guest needs to know about the user's driver. */
@@ -15,8 +16,10 @@ export interface CheckTarget {
   size: number;
   /** The module's name as rmmod knows it (the .ko's base name, '-' as '_'). */
   moduleName: string;
-  /** Run on every descriptor a scenario opens, before it maps (--setup). */
+  /** Run on every descriptor a scenario opens, before it maps (--setup FILE.json). */
   setup: SetupStep[];
+  /** Then this hook (--setup FILE.js or FILE.ts), or null. */
+  hook: SetupHook | null;
   /**
    * A driver that registers a char device region without making a node:
    * the name in /proc/devices to make `device` from (null: the one new
@@ -35,10 +38,12 @@ export const CHECK_SCENARIOS = [
   'offset-map',
   'partial-munmap',
   'kernel-copies',
+  'read-write',
   'gup-pin',
   'mremap-grow',
   'past-end',
   'mmap-args',
+  'map-unmap-leak',
   'close-before-unmap',
   'unload-while-mapped',
   'unload',
@@ -74,6 +79,7 @@ export function checkItems(withUses: boolean): CheckItem[] {
  * What a scenario showed: ok, refused (an errno from mmap or open), signal
  * (a touching child died of one), data-mismatch (a mapping did not hold what
  * was written), unload-allowed (rmmod succeeded while the buffer was mapped),
+ * leak (map/unmap cycles left the kernel holding more memory, twice over),
  * kernel-complaint (the kernel log or taint says something broke), the VM
  * died in it (vm-died), or it could not run here (not-run: a buffer under
  * three pages for partial-munmap, a module already gone for unload).
@@ -84,6 +90,7 @@ export const CHECK_VERDICTS = [
   'signal',
   'data-mismatch',
   'unload-allowed',
+  'leak',
   'kernel-complaint',
   'vm-died',
   'not-run',
@@ -120,6 +127,12 @@ export interface CheckResult {
 export interface ScenarioSpec {
   title: string;
   acceptable: readonly CheckVerdict[];
+  /**
+   * For an acceptable verdict whose title names its errno or signal: the
+   * detail must show that one (an EINVAL where the title says EFAULT, or a
+   * SIGSEGV where it says SIGBUS, is a finding).
+   */
+  details?: Partial<Record<CheckVerdict, RegExp>>;
 }
 
 export const SCENARIO_SPECS: Readonly<Record<CheckScenario, ScenarioSpec>> = {
@@ -136,9 +149,12 @@ export const SCENARIO_SPECS: Readonly<Record<CheckScenario, ScenarioSpec>> = {
       'MADV_DONTNEED on the mapping, then a touch: a fault handler maps the data again (ok), a driver that maps ' +
       'everything at mmap time has nothing to serve the fault (SIGBUS), and a pfn mapping refuses the advice (EINVAL)',
     acceptable: ['ok', 'signal', 'refused'],
+    details: { signal: / got SIGBUS$/, refused: /^madvise\(MADV_DONTNEED\): EINVAL$/ },
   },
   private: {
-    title: 'a private mapping: written by a child (copy-on-write) or refused',
+    title:
+      'a private mapping shows the buffer, and a child writing it gets its own copy (copy-on-write): the buffer, read ' +
+      'through a shared mapping, keeps what it held; or the private mapping is refused',
     acceptable: ['ok', 'refused'],
   },
   'offset-map': {
@@ -157,27 +173,42 @@ export const SCENARIO_SPECS: Readonly<Record<CheckScenario, ScenarioSpec>> = {
       'what it copied is what was written',
     acceptable: ['ok'],
   },
+  'read-write': {
+    title:
+      'when the driver has read(2) or write(2) (detected: the VFS answers EINVAL for a driver without): read at ' +
+      'offset 0 gives what the mapping holds, and what write puts there the mapping shows',
+    acceptable: ['ok'],
+  },
   'gup-pin': {
     title:
       "the kernel pins the mapping's pages (vmsplice(2) into a pipe, get_user_pages): ok for pages with a struct " +
       'page, EFAULT for a pfn mapping (VM_PFNMAP/VM_IO), which O_DIRECT and RDMA cannot use either',
     acceptable: ['ok', 'refused'],
+    details: { refused: /^vmsplice\(2\) of the mapping: EFAULT$/ },
   },
   'mremap-grow': {
     title:
       'mremap(2) grows the mapping by a page: refused (VM_DONTEXPAND, as remap_pfn_range and remap_vmalloc_range set), ' +
       'or the new page faults (SIGBUS); a new page that reads fine is memory past the buffer',
     acceptable: ['refused', 'signal'],
+    details: { refused: /^mremap to \d+ B: EFAULT$/, signal: / got SIGBUS$/ },
   },
   'past-end': {
     title: 'a mapping one page longer than the buffer: refused, or the page past the end faults (SIGBUS)',
     acceptable: ['refused', 'signal'],
+    details: { signal: / got SIGBUS$/ },
   },
   'mmap-args': {
     title:
       'a short fuzz of mmap arguments (offsets inside, at and past the end; lengths of a byte, a page, the buffer, ' +
       'past it; every protection; shared and private), each mapping read by a child: whatever is refused or faults, ' +
       'the kernel says nothing',
+    acceptable: ['ok'],
+  },
+  'map-unmap-leak': {
+    title:
+      'open, mmap, the kernel writing every page, munmap and close, 600 times: free memory, Slab and VmallocUsed ' +
+      'may move by no more than a bound (2 MiB and a page per 100 cycles), or in a second window too',
     acceptable: ['ok'],
   },
   'close-before-unmap': {
@@ -209,9 +240,13 @@ export function specOf(item: CheckItem): ScenarioSpec {
   return { title: USE_TABLE[use].title, acceptable: USE_ACCEPTABLE };
 }
 
-/** A verdict the scenario or use does not accept from a correct driver. */
-export function isFinding(r: Pick<CheckResult, 'scenario' | 'verdict'>): boolean {
-  return r.verdict !== 'not-run' && !specOf(r.scenario).acceptable.includes(r.verdict);
+/** A verdict (or, where the title names it, an errno or signal) the scenario or use does not accept from a correct driver. */
+export function isFinding(r: Pick<CheckResult, 'scenario' | 'verdict' | 'detail'>): boolean {
+  if (r.verdict === 'not-run') return false;
+  const spec = specOf(r.scenario);
+  if (!spec.acceptable.includes(r.verdict)) return true;
+  const want = spec.details?.[r.verdict];
+  return want !== undefined && !want.test(r.detail);
 }
 
 /** The job the host gives the guest agent: these scenarios and uses, in this order, in one VM. */

@@ -87,7 +87,7 @@ export function useBody(t: CheckTarget, item: CheckUse): Observed {
 }
 
 function main(order: UsesOrder): void {
-  const sink = checkSink(order.eventsFile);
+  const sink = checkSink(order.eventsFile, { marks: order.marks });
   const p = readUsesProgress(order.progressFile);
   let since = p.since;
   for (const item of order.uses) {

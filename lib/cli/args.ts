@@ -371,14 +371,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: 'qemu|host',
     help:
       'qemu (default): boot each kernel in a VM; host: run on this machine (root, module loaded with insmod; ' +
-      'hazard cells need --allow-hazards)',
-    commands: ['matrix'],
+      'hazard cells, and check, need --allow-hazards)',
+    commands: ['matrix', 'check'],
     apply: (st, v) => (st.opts.target = oneOf('--target', v, ['qemu', 'host'] as const)),
   },
   {
     name: '--allow-hazards',
-    help: 'with --target host: run hazard cells on this machine (they can corrupt its kernel; reboot after)',
-    commands: ['matrix'],
+    help: 'with --target host: run hazard cells, or check your driver, on this machine (either can corrupt its kernel; reboot after)',
+    commands: ['matrix', 'check'],
     apply: (st) => (st.opts.allowHazards = true),
   },
   {
@@ -506,7 +506,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: '--setup',
     value: 'FILE',
-    help: 'JSON steps run on every opened descriptor before it is mapped: {"steps": [{"ioctl": "0x...", "arg": "hex"}, {"write": "hex"}]}',
+    help:
+      'run on every opened descriptor before it is mapped: JSON steps, {"steps": [{"ioctl": "0x...", "arg": "hex"}, {"write": "hex"}]}, ' +
+      'or a .js/.ts hook exporting a synchronous function (fd, dev) with dev.ioctl(request, bytes?), dev.write(bytes), dev.read(n)',
     commands: ['check'],
     apply: (st, v) => (st.opts.setup = v),
   },

@@ -4,9 +4,12 @@
  * kernel with each finding explained, and writes the reports
  * (lib/check/report).
  */
+import * as os from 'node:os';
 import { explain, explanationLines } from '../check/explain';
+import { checkOnHost } from '../check/host';
 import { CHECK_REPORT_FILES, writeCheckReports } from '../check/report';
 import { type CheckOptions, type CheckVm, checkKernel, type KernelCheck, type ModuleSource } from '../check/run';
+import { isHookFile, readHook } from '../check/hook';
 import { readSetup } from '../check/setup';
 import { isFinding } from '../check/types';
 import { selectKernels } from '../vm/kernels';
@@ -33,12 +36,13 @@ export function checkOptionsFrom(opts: CliOptions): CheckOptions {
     throw usageError('--ko is built for one kernel: name it with one --kernel', 'check');
   }
   const module: ModuleSource = opts.kmod !== null ? { kmod: opts.kmod } : { ko: opts.ko as string };
-  const setup = opts.setup !== null ? readSetup(opts.setup) : [];
+  const hook = opts.setup !== null && isHookFile(opts.setup) ? readHook(opts.setup) : null;
+  const setup = opts.setup !== null && hook === null ? readSetup(opts.setup) : [];
   if (opts.profiles.length > 1) throw usageError('check boots one profile: give --profile once', 'check');
   const profile = opts.profiles[0] ?? 'default';
   if (opts.useCells === 'only') throw usageError('check runs its scenarios always: --uses yes (default) or no', 'check');
   const uses = opts.useCells === 'yes';
-  return { module, params: opts.params, device: opts.device, size, setup, chrdev: opts.chrdev, minor: opts.minor, profile, uses };
+  return { module, params: opts.params, device: opts.device, size, setup, hook, chrdev: opts.chrdev, minor: opts.minor, profile, uses };
 }
 
 /** The table of one kernel, each finding followed by its explanation. */
@@ -61,6 +65,7 @@ export function renderKernelCheck(k: KernelCheck): string {
 
 /** How many VMs, how each started, and where their run directories are. */
 export function vmsLine(vms: readonly CheckVm[]): string {
+  if (vms.length === 0) return 'no VM (--target host)';
   const restored = vms.filter((v) => v.start === 'restored').length;
   const how = restored === vms.length ? 'restored' : restored === 0 ? 'booted cold' : `${restored} restored, ${vms.length - restored} booted cold`;
   const count = vms.length === 1 ? `1 VM (${how})` : `${vms.length} VMs (${how})`;
@@ -69,16 +74,31 @@ export function vmsLine(vms: readonly CheckVm[]): string {
 
 export async function runCheck(opts: CliOptions): Promise<number> {
   const o = checkOptionsFrom(opts);
-  requireQemu();
-  const kernels = selectKernels(opts.kernels);
   const outDir = opts.out ?? defaultOutDir('check');
   const checks: KernelCheck[] = [];
+  if (opts.target === 'host') {
+    if (opts.kernels.releases.length > 0 || opts.kernels.paths.length > 0) {
+      throw usageError('--target host checks the kernel this machine booted; --kernel is for --target qemu', 'check');
+    }
+    log(`${os.release()}: checking ${o.device} on this machine`);
+    checks.push(checkOnHost(o, opts.allowHazards));
+    process.stdout.write(`${renderKernelCheck(checks[0] as KernelCheck)}\n`);
+    return finish(outDir, checks, o);
+  }
+  if (opts.allowHazards) throw usageError('--allow-hazards is for --target host (a VM takes whatever your driver does)', 'check');
+  requireQemu();
+  const kernels = selectKernels(opts.kernels);
   for (const k of kernels) {
     log(`${k.release}: building and checking ${o.device}`);
     const c = await checkKernel(k, await vmOptionsFor(opts, k), o);
     checks.push(c);
     process.stdout.write(`${renderKernelCheck(c)}\n`);
   }
+  return finish(outDir, checks, o);
+}
+
+/** The reports, and the exit status: 1 when any kernel has a finding. */
+function finish(outDir: string, checks: readonly KernelCheck[], o: CheckOptions): number {
   writeCheckReports(outDir, checks, o);
   process.stdout.write(`reports in ${outDir}: ${CHECK_REPORT_FILES.join(', ')}\n`);
   return checks.some((c) => c.results.some(isFinding)) ? EXIT_FAILED : 0;

@@ -143,7 +143,7 @@ interface Snapshot {
   counters: ModuleCounters;
 }
 
-function meminfoKb(text: string, field: string): number {
+export function meminfoKb(text: string, field: string): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(text);
   if (!m) throw new Error(`/proc/meminfo has no ${field} line`);
   return Number(m[1]);
@@ -166,7 +166,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * sides of /proc/meminfo and the reading is taken only when they agree
  * within one batch (63 pages), up to 20 tries, 20 ms apart.
  */
-function readFree(): { memFreeKb: number; slabKb: number; pcpKb: number } {
+export function readFree(): { memFreeKb: number; slabKb: number; pcpKb: number } {
   let last = { memFreeKb: 0, slabKb: 0, pcpKb: 0 };
   for (let i = 0; i < 20; i++) {
     const pcp0 = pcpPages(fs.readFileSync('/proc/zoneinfo', 'utf8'));

@@ -9,8 +9,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from '../../lib/cli/args';
 import { checkOptionsFrom, renderKernelCheck, vmsLine } from '../../lib/cli/check';
+import { describeDelta, LEAK_CYCLES, leakDelta, leakProblems } from '../../lib/check/leak';
+import { leakBoundKb } from '../../lib/harden/leak';
 import { renderCheckHtml, renderCheckJunit, renderCheckMarkdown, renderCheckTap } from '../../lib/check/report';
 import { explain, LEADS } from '../../lib/check/explain';
+import { isHookFile, readHook, runHook } from '../../lib/check/hook';
+import { checkHostPreflight } from '../../lib/check/host';
 import { describeStep, parseSetup } from '../../lib/check/setup';
 import { REPO_ROOT } from '../../lib/paths';
 import { moduleNameOf, resultsFromRun } from '../../lib/check/run';
@@ -44,6 +48,7 @@ describe('mmaplab check', () => {
       device: '/dev/mmap_good',
       size: 16384,
       setup: [],
+      hook: null,
       chrdev: null,
       minor: 0,
       profile: 'default',
@@ -108,7 +113,16 @@ describe('mmaplab check', () => {
 
   it('a finding is a verdict the scenario does not accept; not-run is none', () => {
     assert.equal(isFinding(result({ scenario: 'past-end', verdict: 'refused' })), false);
-    assert.equal(isFinding(result({ scenario: 'past-end', verdict: 'signal' })), false);
+    assert.equal(isFinding(result({ scenario: 'past-end', verdict: 'signal', detail: 'a child reading page 0 got SIGBUS' })), false);
+    // where the title names the errno or signal, another one is a finding
+    assert.equal(isFinding(result({ scenario: 'past-end', verdict: 'signal', detail: 'a child reading page 0 got SIGSEGV' })), true);
+    assert.equal(isFinding(result({ scenario: 'gup-pin', verdict: 'refused', detail: 'vmsplice(2) of the mapping: EFAULT' })), false);
+    assert.equal(isFinding(result({ scenario: 'gup-pin', verdict: 'refused', detail: 'vmsplice(2) of the mapping: ENOMEM' })), true);
+    assert.equal(isFinding(result({ scenario: 'dontneed-retouch', verdict: 'refused', detail: 'madvise(MADV_DONTNEED): EINVAL' })), false);
+    assert.equal(isFinding(result({ scenario: 'dontneed-retouch', verdict: 'refused', detail: 'madvise(MADV_DONTNEED): EPERM' })), true);
+    assert.equal(isFinding(result({ scenario: 'mremap-grow', verdict: 'refused', detail: 'mremap to 20480 B: EFAULT' })), false);
+    assert.equal(isFinding(result({ scenario: 'mremap-grow', verdict: 'refused', detail: 'mremap to 20480 B: ENOMEM' })), true);
+    assert.equal(isFinding(result({ scenario: 'private', verdict: 'refused', detail: 'mmap 16384 B private: EACCES' })), false, 'private names no errno');
     assert.equal(isFinding(result({ scenario: 'past-end', verdict: 'ok' })), true);
     assert.equal(isFinding(result({ scenario: 'map-write-read', verdict: 'refused' })), true);
     assert.equal(isFinding(result({ scenario: 'unload', verdict: 'kernel-complaint' })), true);
@@ -119,6 +133,71 @@ describe('mmaplab check', () => {
     // a use may be refused or signalled (that depends on the technique); wrong data, a complaint, a dead VM may not
     for (const verdict of ['ok', 'refused', 'signal', 'not-run'] as const) assert.equal(isFinding(result({ scenario: 'use:process-vm-read', verdict })), false, verdict);
     for (const verdict of ['data-mismatch', 'kernel-complaint', 'vm-died'] as const) assert.equal(isFinding(result({ scenario: 'use:process-vm-read', verdict })), true, verdict);
+  });
+
+  it('the leak measures: a window over the bound on any of free memory, Slab, VmallocUsed; net of this process\'s RSS growth', () => {
+    const at = (freeKb: number, slabKb: number, vmallocKb: number, rssAnonKb: number) => ({ freeKb, slabKb, vmallocKb, rssAnonKb });
+    const d = leakDelta(at(500_000, 40_000, 10_000, 60_000), at(490_000, 44_900, 10_000, 68_000));
+    assert.deepEqual(d, { freeKb: 2000, slabKb: 4900, vmallocKb: 0 }, 'the 8000 kB this process grew is not the kernel\'s');
+    assert.equal(leakBoundKb(LEAK_CYCLES), 2072);
+    assert.ok(LEAK_CYCLES * 4 > leakBoundKb(LEAK_CYCLES), 'a page per cycle is over the bound');
+    assert.deepEqual(leakProblems(d, 2072), ['Slab grew by 4900 kB']);
+    assert.deepEqual(leakProblems({ freeKb: 3000, slabKb: -10, vmallocKb: 2100 }, 2072), ['free memory dropped by 3000 kB', 'VmallocUsed grew by 2100 kB']);
+    assert.deepEqual(leakProblems({ freeKb: 2072, slabKb: 2072, vmallocKb: 2072 }, 2072), [], 'at the bound is within it');
+    assert.equal(describeDelta(d), 'free -2000 kB, Slab +4900 kB, VmallocUsed +0 kB');
+    assert.equal(isFinding(result({ scenario: 'map-unmap-leak', verdict: 'leak' })), true);
+    assert.match(explain(result({ scenario: 'map-unmap-leak', verdict: 'leak' }))?.instead ?? '', /free in release what open allocated/);
+  });
+
+  it('a setup hook: .js as it is, .ts transpiled, syntax checked on the host; run with the descriptor and a device API', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-hook-test-'));
+    try {
+      assert.equal(isHookFile('a/setup.js'), true);
+      assert.equal(isHookFile('a/setup.ts'), true);
+      assert.equal(isHookFile('a/setup.json'), false);
+      const ts = path.join(dir, 'setup.ts');
+      fs.writeFileSync(ts, 'export default function setup(fd: number, dev: { write(d: string): number; ioctl(r: number, a?: Uint8Array): Uint8Array | null }): void {\n  dev.write(`fd ${fd} `);\n  const a = dev.ioctl(0x1234, new Uint8Array([1, 2]));\n  dev.write(String(a?.[0]));\n}\n');
+      const hook = readHook(ts);
+      assert.doesNotMatch(hook.source, /: number/, 'the types are gone');
+      const out = path.join(dir, 'out');
+      const fd = fs.openSync(out, 'w+');
+      const calls: string[] = [];
+      try {
+        runHook(hook, fd, '/dev/x', {
+          ioctl: (f, request, arg) => {
+            calls.push(`ioctl ${f} 0x${request.toString(16)} ${arg.length}`);
+            arg[0] = 9;
+            return 0;
+          },
+          ioctlNoArg: () => 0,
+        });
+      } finally {
+        fs.closeSync(fd);
+      }
+      assert.equal(fs.readFileSync(out, 'utf8'), `fd ${fd} 9`);
+      assert.deepEqual(calls, [`ioctl ${fd} 0x1234 2`]);
+      const broken = path.join(dir, 'broken.js');
+      fs.writeFileSync(broken, 'module.exports = (fd, dev) => { dev.ioctl(1;\n');
+      assert.throws(() => readHook(broken), (e: unknown) => e instanceof MmaplabError && e.code === 'EUSAGE' && /broken\.js: not valid JavaScript/.test(e.message));
+      assert.throws(() => readHook(path.join(dir, 'none.js')), /cannot read it/);
+      const none = path.join(dir, 'none-exported.js');
+      fs.writeFileSync(none, 'const x = 1;\n');
+      assert.throws(() => runHook(readHook(none), 0, '/dev/x', { ioctl: () => 0, ioctlNoArg: () => 0 }), /exports no function/);
+      const later = path.join(dir, 'async.js');
+      fs.writeFileSync(later, 'module.exports = async () => {};\n');
+      assert.throws(() => runHook(readHook(later), 0, '/dev/x', { ioctl: () => 0, ioctlNoArg: () => 0 }), /a setup hook is synchronous/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--target host: only with --allow-hazards, as root, with module loading enabled; --kernel and VM-only flags refused', () => {
+    const root = { uid: 0, modulesDisabled: false };
+    assert.throws(() => checkHostPreflight(false, root), (e: unknown) => e instanceof MmaplabError && e.code === 'EHAZARD' && /--allow-hazards/.test(e.message));
+    assert.throws(() => checkHostPreflight(true, { uid: 1000, modulesDisabled: false }), (e: unknown) => e instanceof MmaplabError && e.code === 'EPERM');
+    assert.throws(() => checkHostPreflight(true, { uid: 0, modulesDisabled: true }), (e: unknown) => e instanceof MmaplabError && e.code === 'EMODLOAD');
+    assert.doesNotThrow(() => checkHostPreflight(true, root));
+    assert.equal(vmsLine([]), 'no VM (--target host)');
   });
 
   it('the uses run after the mapping scenarios and before the lifetime ones, which unload the module', () => {
@@ -203,7 +282,11 @@ describe('mmaplab check', () => {
             findings: [{ kind: 'bad-page-state', line: 'BUG: Bad page state', reason: 'PAGE_FLAGS_CHECK_AT_FREE flag(s) set' }],
             kmsg: ['BUG: Bad page state in process rmmod  pfn:05a51'],
           })
-        : result({ scenario, verdict: scenario === 'past-end' || scenario === 'mremap-grow' ? 'refused' : 'ok' }),
+        : scenario === 'past-end'
+          ? result({ scenario, verdict: 'refused', detail: 'mmap 20480 B shared: EINVAL' })
+          : scenario === 'mremap-grow'
+            ? result({ scenario, verdict: 'refused', detail: 'mremap to 20480 B: EFAULT' })
+            : result({ scenario, verdict: 'ok' }),
     );
     const k = { kernel: '6.1.0-57-amd64', modulePath: '/c/mmap_reserved.ko', buildWarnings: [], results, vms: [{ runDir: '/runs/r', start: 'restored' as const }], notes: [] };
     const text = renderKernelCheck(k);

@@ -1,0 +1,93 @@
+/**
+ * `mmaplab check --target host`: the check on the machine itself (a lab
+ * machine that can insmod), with the guest's own code and no VM between
+ * the user's driver and the kernel. A driver under test can corrupt the
+ * kernel it runs in, so this takes --allow-hazards, as the matrix's
+ * hazard cells do; and a scenario the kernel complains in ends the run:
+ * what was not run is reported so, with the advice to reboot.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { MmaplabError } from '../util/errors';
+import { discoverKernels } from '../vm/kernels';
+import { ensureUserModule } from '../vm/kmod';
+import { parseEvents, type GuestEvent } from '../vm/job';
+import { hostFacts, type HostFacts } from '../runner/host-target';
+import { loadUserModule, runCheckScenarios } from './guest';
+import { checkSink } from './sink';
+import type { CheckOptions, KernelCheck } from './run';
+import { moduleNameOf } from './run';
+import { checkItems, type CheckResult, type CheckTarget } from './types';
+
+/** Throws when the check cannot run on this machine; pure, for tests. */
+export function checkHostPreflight(allowHazards: boolean, facts: HostFacts): void {
+  if (!allowHazards) {
+    throw new MmaplabError(
+      'EHAZARD',
+      '--target host loads your driver into this machine\'s kernel, where a bug in it can corrupt the kernel: ' +
+        'pass --allow-hazards on a machine you can reboot, or check it in QEMU (the default)',
+    );
+  }
+  if (facts.uid !== 0) throw new MmaplabError('EPERM', '--target host loads your module with insmod: run as root');
+  if (facts.modulesDisabled) throw new MmaplabError('EMODLOAD', 'this kernel has module loading disabled (kernel.modules_disabled=1)');
+}
+
+/** The module for the running kernel: built from --kmod against its headers, or the --ko given. */
+function hostModule(o: CheckOptions): { path: string; warnings: string[] } {
+  if ('ko' in o.module) {
+    const ko = path.resolve(o.module.ko);
+    if (!fs.existsSync(ko)) throw new MmaplabError('EUSAGE', `--ko ${o.module.ko}: no such file`);
+    return { path: ko, warnings: [] };
+  }
+  const release = os.release();
+  const kernel = discoverKernels().usable.find((k) => k.release === release);
+  if (kernel === undefined) {
+    throw new MmaplabError('ENOHEADERS', `no headers for the running kernel ${release}: apt-get install linux-headers-${release}, or give --ko`);
+  }
+  const built = ensureUserModule(kernel, o.module.kmod);
+  return { path: built.path, warnings: built.warnings };
+}
+
+/** A row for what a complaint left unrun. */
+function notRun(scenario: CheckResult['scenario'], why: string): CheckResult {
+  return { scenario, verdict: 'not-run', detail: why, findings: [], taintGained: [], kmsg: [], durationMs: 0 };
+}
+
+export function checkOnHost(o: CheckOptions, allowHazards: boolean): KernelCheck {
+  checkHostPreflight(allowHazards, hostFacts());
+  const mod = hostModule(o);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-check-host-'));
+  const eventsFile = path.join(dir, 'events.jsonl');
+  fs.writeFileSync(eventsFile, '');
+  const wanted: CheckTarget = {
+    device: o.device,
+    size: o.size,
+    moduleName: moduleNameOf(mod.path),
+    setup: o.setup ?? [],
+    hook: o.hook ?? null,
+    chrdev: o.chrdev ?? null,
+    minor: o.minor ?? 0,
+  };
+  try {
+    const loaded = loadUserModule(mod.path, o.params, wanted);
+    const items = checkItems(o.uses ?? true);
+    runCheckScenarios(loaded.target, items, checkSink(eventsFile, { marks: false }));
+    const events = parseEvents(fs.readFileSync(eventsFile, 'utf8'));
+    const results = events.filter((e): e is Extract<GuestEvent, { type: 'check-result' }> => e.type === 'check-result').map((e) => e.result);
+    const done = new Set(results.map((r) => r.scenario));
+    const complaint = results.find((r) => r.verdict === 'kernel-complaint');
+    const why = `not run: ${complaint?.scenario ?? 'an earlier scenario'} made the kernel complain; reboot this machine before checking more`;
+    for (const item of items) if (!done.has(item)) results.push(notRun(item, why));
+    return {
+      kernel: os.release(),
+      modulePath: mod.path,
+      buildWarnings: mod.warnings,
+      results,
+      vms: [],
+      notes: [`on this machine (${os.hostname()}), no VM`, ...(loaded.note !== null ? [loaded.note] : [])],
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
