@@ -17,6 +17,8 @@ import { checkPattern, writePattern } from '../device/pattern';
 import { native, nativeConstants } from '../device/native';
 import { classifyWindow, currentSeq, describeFinding, readSince, readTaint, taintGained } from '../kmsg';
 import { drainCpu, drainPerCpuPages, pinTo } from '../runner/settle';
+import { setThpMode, type ThpMode, thpMode } from '../device/proc-self';
+import { CGROUP_ROOT } from '../util/cgroup';
 import { Prng } from '../fuzz/prng';
 import { MmaplabError } from '../util/errors';
 import { runHook } from './hook';
@@ -203,9 +205,10 @@ function mmapArgs(t: CheckTarget, seed: number, tries: number): Observed {
 const hexOf = (n: number): string => `0x${n.toString(16)}`;
 
 /**
- * A read(2) or write(2) of the device: the byte count, or, when the driver
- * has none (EINVAL, as the VFS answers for a file without the method), the
- * errno. Any other errno is the driver refusing: a Stop.
+ * A read(2) or write(2) of the device at offset 0: the byte count, or, when
+ * the driver has none (EINVAL, as the VFS answers for a file without the
+ * method) or the file is a stream (ESPIPE), why not. Any other errno is the
+ * driver refusing: a Stop.
  */
 function fileCall(fn: () => number): number | string {
   try {
@@ -214,6 +217,8 @@ function fileCall(fn: () => number): number | string {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EINVAL') return 'EINVAL';
+    // a stream (nonseekable_open, stream_open): no read or write at an offset, whatever the driver has
+    if (code === 'ESPIPE') return 'ESPIPE: a stream, no offset';
     if (typeof code === 'string') throw new Stop({ verdict: 'refused', detail: `${(err as Error).message.split(',')[0]}` });
     throw err;
   }
@@ -654,25 +659,32 @@ function runUsesInChild(t: CheckTarget, uses: readonly CheckUse[], sink: CheckSi
   let left = [...uses];
   let seq = since;
   const progressFile = nodePath.join(os.tmpdir(), `mmaplab-check-uses-${process.pid}.json`);
+  const orderFile = nodePath.join(os.tmpdir(), `mmaplab-check-order-${process.pid}.json`);
   while (left.length > 0) {
     writeUsesProgress(progressFile, { inFlight: null, since: seq, taint: readTaint(), done: [], stopped: false });
     const order: UsesOrder = { target: t, uses: left, eventsFile: sink.eventsFile, progressFile, marks: sink.marks };
-    const r = spawnSync(process.execPath, [USE_CHILD_SCRIPT, JSON.stringify(order)], {
-      stdio: ['ignore', 'inherit', 'pipe'],
-      encoding: 'utf8',
-    });
+    // in a file: a hook's source may be longer than one argument may be
+    fs.writeFileSync(orderFile, JSON.stringify(order));
+    const globals = globalSettings();
+    const r = spawnSync(process.execPath, [USE_CHILD_SCRIPT, orderFile], { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' });
     const p = readUsesProgress(progressFile);
     if (p.stopped) return { stopped: true, nextSeq: p.since };
     left = left.filter((u) => !p.done.includes(u));
     if (r.status === 0 && r.signal === null) return { stopped: false, nextSeq: p.since };
+    // what the dead process set and would have put back in a finally
+    const putBack = restoreGlobalSettings(globals);
+    const after = putBack.length > 0 ? ` (${putBack.join('; ')})` : '';
+    const stderr = (r.stderr ?? '').trim().split('\n').slice(-3).join(' ');
     if (p.inFlight === null) {
-      throw new MmaplabError('ECHECK', `the process running the uses ${childEnd(r)} outside any use: ${(r.stderr ?? '').trim()}`);
+      // it died between uses: the uses not reported did not run
+      for (const u of left) sink.report(notRunResult(u, `the process running the uses ${childEnd(r)} before this use: ${stderr}`));
+      return { stopped: false, nextSeq: p.since };
     }
     // The use in flight killed its process: its verdict, from the kernel log since it began.
     const died: Observed =
       r.signal !== null
-        ? { verdict: 'signal', detail: `the process running the use died of ${r.signal}` }
-        : { verdict: 'not-run', detail: `the use failed: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' ')}` };
+        ? { verdict: 'signal', detail: `the process running the use died of ${r.signal}${after}` }
+        : { verdict: 'not-run', detail: `the use failed: ${stderr}${after}` };
     const { result, nextSeq } = withKernelLog(p.inFlight, died, p.since, p.taint, 0);
     sink.report(result);
     seq = nextSeq;
@@ -680,6 +692,44 @@ function runUsesInChild(t: CheckTarget, uses: readonly CheckUse[], sink: CheckSi
     if (result.verdict === 'kernel-complaint') return { stopped: true, nextSeq };
   }
   return { stopped: false, nextSeq: seq };
+}
+
+function notRunResult(item: CheckItem, detail: string): CheckResult {
+  return { scenario: item, verdict: 'not-run', detail, findings: [], taintGained: [], kmsg: [], durationMs: 0 };
+}
+
+/** System-wide settings a use changes and puts back in a finally: the THP switch. */
+interface GlobalSettings {
+  thp: ThpMode | null;
+}
+
+function globalSettings(): GlobalSettings {
+  return { thp: thpMode() };
+}
+
+/** Puts back what a use that died could not, and removes the cgroups it left; what it did, for people. */
+function restoreGlobalSettings(g: GlobalSettings): string[] {
+  const did: string[] = [];
+  const now = thpMode();
+  if (g.thp !== null && now !== g.thp) {
+    setThpMode(g.thp);
+    did.push(`the THP switch put back from ${now ?? '?'} to ${g.thp}`);
+  }
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(CGROUP_ROOT).filter((n) => n.startsWith('mmaplab-use-'));
+  } catch {
+    return did;
+  }
+  for (const n of names) {
+    try {
+      fs.rmdirSync(nodePath.join(CGROUP_ROOT, n));
+      did.push(`cgroup ${n} removed`);
+    } catch {
+      // a process still in it: the kernel keeps it until that one exits
+    }
+  }
+  return did;
 }
 
 /**

@@ -6,6 +6,7 @@
  * hazard cells do; and a scenario the kernel complains in ends the run:
  * what was not run is reported so, with the advice to reboot.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -17,7 +18,7 @@ import { hostFacts, type HostFacts } from '../runner/host-target';
 import { loadUserModule, runCheckScenarios } from './guest';
 import { checkSink } from './sink';
 import type { CheckOptions, KernelCheck } from './run';
-import { moduleNameOf } from './run';
+import { moduleName } from './run';
 import { checkItems, type CheckResult, type CheckTarget } from './types';
 
 /** Throws when the check cannot run on this machine; pure, for tests. */
@@ -63,20 +64,24 @@ export function checkOnHost(o: CheckOptions, allowHazards: boolean): KernelCheck
   const wanted: CheckTarget = {
     device: o.device,
     size: o.size,
-    moduleName: moduleNameOf(mod.path),
+    moduleName: moduleName(mod.path),
     setup: o.setup ?? [],
     hook: o.hook ?? null,
     chrdev: o.chrdev ?? null,
     minor: o.minor ?? 0,
   };
+  let loadedName: string | null = null;
+  let complained = false;
   try {
     const loaded = loadUserModule(mod.path, o.params, wanted);
+    loadedName = wanted.moduleName;
     const items = checkItems(o.uses ?? true);
     runCheckScenarios(loaded.target, items, checkSink(eventsFile, { marks: false }));
     const events = parseEvents(fs.readFileSync(eventsFile, 'utf8'));
     const results = events.filter((e): e is Extract<GuestEvent, { type: 'check-result' }> => e.type === 'check-result').map((e) => e.result);
     const done = new Set(results.map((r) => r.scenario));
     const complaint = results.find((r) => r.verdict === 'kernel-complaint');
+    complained = complaint !== undefined;
     const why = `not run: ${complaint?.scenario ?? 'an earlier scenario'} made the kernel complain; reboot this machine before checking more`;
     for (const item of items) if (!done.has(item)) results.push(notRun(item, why));
     return {
@@ -89,5 +94,7 @@ export function checkOnHost(o: CheckOptions, allowHazards: boolean): KernelCheck
     };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+    // a run that stopped early (an error, a hook that threw) leaves the module loaded; one the kernel complained in is left alone
+    if (loadedName !== null && !complained && fs.existsSync(`/sys/module/${loadedName}`)) spawnSync('rmmod', [loadedName]);
   }
 }

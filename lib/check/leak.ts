@@ -116,11 +116,18 @@ function cycle(t: CheckTarget, open: (t: CheckTarget) => number, zero: number): 
   }
 }
 
-/** `cycles` cycles; the refusal every one met, or null when each mapped. */
-function cycles(t: CheckTarget, open: (t: CheckTarget) => number, zero: number, n: number): string | null {
-  let refused: string | null = null;
-  for (let i = 0; i < n; i++) refused = cycle(t, open, zero) ?? refused;
-  return refused;
+/** `n` cycles; how many had their mmap refused, and with what (the last code). */
+function cycles(t: CheckTarget, open: (t: CheckTarget) => number, zero: number, n: number): { refused: number; code: string | null } {
+  let refused = 0;
+  let code: string | null = null;
+  for (let i = 0; i < n; i++) {
+    const c = cycle(t, open, zero);
+    if (c !== null) {
+      refused++;
+      code = c;
+    }
+  }
+  return { refused, code };
 }
 
 /** The scenario's body: a window of cycles, a second one when the first is over the bound. */
@@ -130,9 +137,9 @@ export function leakScenario(t: CheckTarget, open: (t: CheckTarget) => number, n
     cycles(t, open, zero, WARMUP);
     const bound = leakBoundKb(n);
     const a = reading();
-    const refused = cycles(t, open, zero, n);
+    const r = cycles(t, open, zero, n);
     const first = leakDelta(a, reading());
-    const how = `${n} cycles${refused !== null ? `, every mmap refused (${refused})` : ''}`;
+    const how = `${n} cycles${r.refused > 0 ? `, ${r.refused === n ? 'every' : `${r.refused} of ${n}`} mmap refused (${r.code})` : ''}`;
     if (leakProblems(first, bound).length === 0) {
       return { verdict: 'ok', detail: `${how}: ${describeDelta(first)} (bound ${bound} kB)` };
     }

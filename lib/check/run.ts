@@ -69,7 +69,7 @@ export function moduleNameOf(koPath: string): string {
 }
 
 /** The module's own name (modinfo), which a renamed .ko keeps; the file name's without modinfo. */
-function moduleName(koPath: string): string {
+export function moduleName(koPath: string): string {
   const r = spawnSync('modinfo', ['-F', 'name', koPath], { encoding: 'utf8' });
   const name = r.status === 0 ? r.stdout.trim() : '';
   return /^[\w-]+$/.test(name) ? name.replace(/-/g, '_') : moduleNameOf(koPath);

@@ -7,6 +7,7 @@
  * does on that mapping, in its own kernel-log window. A use that kills
  * this process is given its verdict by the agent, from the progress file.
  */
+import * as fs from 'node:fs';
 import { isSyscallError } from '../device/errors';
 import { mapFd, type Mapping } from '../device/mapping';
 import { native } from '../device/native';
@@ -49,6 +50,8 @@ export function useBody(t: CheckTarget, item: CheckUse): Observed {
     map.writePattern(SEED_KERNEL);
     view('the pattern written', map.checkPattern(SEED_KERNEL));
     let found: UseFinding;
+    // wrong data seen before the use ended, however it ended, is the finding
+    const mismatchOr = (o: Observed): Observed => (bad !== null ? { verdict: 'data-mismatch', detail: bad } : o);
     try {
       found = runUse(use, {
         map,
@@ -67,13 +70,12 @@ export function useBody(t: CheckTarget, item: CheckUse): Observed {
         driverPfns: () => null,
       });
     } catch (err) {
-      if (err instanceof ChildSignal) return { verdict: 'signal', detail: err.message };
-      if (isSyscallError(err)) return { verdict: 'refused', detail: err.message };
+      if (err instanceof ChildSignal) return mismatchOr({ verdict: 'signal', detail: err.message });
+      if (isSyscallError(err)) return mismatchOr({ verdict: 'refused', detail: err.message });
       // the use could not be made here (no THP switch, a hint not honoured...): says nothing of the driver
-      return { verdict: 'not-run', detail: `the use could not run: ${err instanceof Error ? err.message : String(err)}` };
+      return mismatchOr({ verdict: 'not-run', detail: `the use could not run: ${err instanceof Error ? err.message : String(err)}` });
     }
-    if (bad !== null) return { verdict: 'data-mismatch', detail: bad };
-    return { verdict: 'ok', detail: describeUse(found) };
+    return mismatchOr({ verdict: 'ok', detail: describeUse(found) });
   } finally {
     for (const m of held) {
       try {
@@ -103,9 +105,9 @@ function main(order: UsesOrder): void {
   }
 }
 
-const arg = process.argv[2];
-if (arg === undefined) {
-  process.stderr.write('usage: use-child.js ORDER-JSON\n');
+const orderFile = process.argv[2];
+if (orderFile === undefined) {
+  process.stderr.write('usage: use-child.js ORDER-FILE\n');
   process.exit(2);
 }
-main(JSON.parse(arg) as UsesOrder);
+main(JSON.parse(fs.readFileSync(orderFile, 'utf8')) as UsesOrder);

@@ -32,7 +32,7 @@ export function checkOptionsFrom(opts: CliOptions): CheckOptions {
   if (opts.sizes.length > 1) throw usageError('check takes one --size, the bytes a mapping of your buffer may cover', 'check');
   const size = opts.sizes[0] ?? DEFAULT_CHECK_SIZE;
   if (size % PAGE !== 0) throw usageError(`--size ${size} is not a multiple of the page size (${PAGE})`, 'check');
-  if (opts.ko !== null && opts.kernels.releases.length + opts.kernels.paths.length !== 1) {
+  if (opts.ko !== null && opts.target !== 'host' && opts.kernels.releases.length + opts.kernels.paths.length !== 1) {
     throw usageError('--ko is built for one kernel: name it with one --kernel', 'check');
   }
   const module: ModuleSource = opts.kmod !== null ? { kmod: opts.kmod } : { ko: opts.ko as string };
