@@ -54,10 +54,18 @@ export function isHookFile(file: string): boolean {
   return HOOK_EXTENSIONS.includes(path.extname(file));
 }
 
+/**
+ * The package that transpiles a .ts hook: on the host only. Named through a
+ * constant, not a literal require, because the runtime image keeps every
+ * package dist/ requires by a literal name (lib/vm/runtime-packages), and
+ * the guest never loads the compiler.
+ */
+const TYPESCRIPT_PACKAGE = 'typescript';
+
 /** The TypeScript compiler, if this installation has it (a development checkout does). */
 function typescript(file: string): typeof import('typescript') {
   try {
-    return require('typescript') as typeof import('typescript');
+    return require(TYPESCRIPT_PACKAGE) as typeof import('typescript');
   } catch {
     throw new MmaplabError('EUSAGE', `--setup ${file}: a .ts hook needs the typescript package (npm install typescript), or give it as .js`);
   }

@@ -64,6 +64,8 @@ describe('mmaplab check', () => {
     assert.match(usage(['check', '--kmod', 'a', '--device', '/dev/x', '--size', '6000']), /not a multiple of the page size/);
     assert.match(usage(['check', '--kmod', 'a', '--device', '/dev/x', '--size', '4K', '--size', '8K']), /one --size/);
     assert.match(usage(['check', '--ko', 'a.ko', '--device', '/dev/x']), /one --kernel/);
+    // on a lab machine the .ko is for the running kernel: no --kernel needed
+    assert.deepEqual(checkOptionsFrom(parseArgs(['check', '--target', 'host', '--ko', 'a.ko', '--device', '/dev/x'])).module, { ko: 'a.ko' });
     assert.throws(() => parseArgs(['check', '--device', 'mydrv']), /--device is a node under \/dev/);
     assert.throws(() => parseArgs(['check', '--param', 'novalue']), /--param is NAME=VALUE/);
   });
@@ -204,7 +206,7 @@ describe('mmaplab check', () => {
     const items = checkItems(true);
     assert.equal(items.length, CHECK_SCENARIOS.length + CHECK_USES.length);
     assert.deepEqual(items.slice(-3), ['close-before-unmap', 'unload-while-mapped', 'unload']);
-    assert.equal(items.indexOf('use:pipe-read'), items.indexOf('mmap-args') + 1);
+    assert.equal(items.indexOf('use:pipe-read'), items.indexOf('map-unmap-leak') + 1);
     assert.deepEqual(checkItems(false), [...CHECK_SCENARIOS]);
     assert.equal(useOf('use:thp-always'), 'thp-always');
     assert.equal(useOf('past-end'), null);
