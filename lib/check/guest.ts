@@ -602,6 +602,8 @@ function currentNode(device: string): string | null {
 export interface LoadedTarget {
   target: CheckTarget;
   note: string | null;
+  /** Every node a --device pattern matched, in natural order (the first is checked); empty for a plain node. */
+  nodes: string[];
 }
 
 /**
@@ -624,16 +626,18 @@ export function loadUserModule(path: string, params: Record<string, string>, t: 
     node = currentNode(t.device);
   }
   if (node !== null) {
-    const all = isDevicePattern(t.device) ? matchingNodes(t.device, fs.readdirSync(nodePath.dirname(t.device))) : [];
-    const note = all.length > 0 ? `${t.device} matched ${all.join(', ')}: checking ${node}` : null;
-    return { target: { ...t, device: node }, note };
+    if (!isDevicePattern(t.device)) return { target: t, note: null, nodes: [] };
+    // the module's other nodes come up with the first (devtmpfs makes them as it registers them): a moment for the rest
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    const all = matchingNodes(t.device, fs.readdirSync(nodePath.dirname(t.device)));
+    return { target: { ...t, device: node }, note: `${t.device} matched ${all.join(', ')}: checking ${node}`, nodes: all };
   }
   if (isDevicePattern(t.device)) {
     const appeared = fs.readdirSync('/dev').filter((n) => !before.has(n));
     throw new MmaplabError('ECHECKDEVICE', `no node matched ${t.device} within 2 s of loading the module; new in /dev: ${appeared.map((n) => `/dev/${n}`).join(', ') || 'nothing'}`);
   }
   const made = makeNode(t, majors);
-  if (made !== null) return { target: t, note: made };
+  if (made !== null) return { target: t, note: made, nodes: [] };
   const appeared = fs.readdirSync('/dev').filter((n) => !before.has(n));
   throw new MmaplabError(
     'ECHECKDEVICE',

@@ -86,6 +86,8 @@ export function checkOnHost(o: CheckOptions, allowHazards: boolean): KernelCheck
     for (const item of items) if (!done.has(item)) results.push(notRun(item, why));
     return {
       kernel: os.release(),
+      device: loaded.target.device,
+      nodes: loaded.nodes,
       modulePath: mod.path,
       buildWarnings: mod.warnings,
       results,

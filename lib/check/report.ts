@@ -23,6 +23,11 @@ function findingText(r: CheckResult): string {
   return [r.detail, ...(why !== null ? explanationLines(why) : []), ...r.kmsg.slice(0, 40)].join('\n');
 }
 
+/** A check's name in reports: its kernel, and its node when the checks cover more than one. */
+export function checkLabel(c: KernelCheck, checks: readonly KernelCheck[]): string {
+  return new Set(checks.map((x) => x.device)).size > 1 ? `${c.kernel} ${c.device}` : c.kernel;
+}
+
 /** The rows of a grid: every scenario and use some kernel has a result for, in the order they run. */
 function gridRows(checks: readonly KernelCheck[]): CheckItem[] {
   return checkItems(true).filter((item) => checks.some((c) => c.results.some((r) => r.scenario === item)));
@@ -31,9 +36,9 @@ function gridRows(checks: readonly KernelCheck[]): CheckItem[] {
 /** report.md: a grid of scenario x kernel, then the findings with their explanations. */
 export function renderCheckMarkdown(checks: readonly KernelCheck[], o: CheckOptions): string {
   const out = [`# mmaplab check: ${o.device}`, '', `Module: ${sourceOf(o)}; buffer ${o.size} bytes.`, ''];
-  for (const c of checks) for (const n of c.notes) out.push(`- ${c.kernel}: ${n}`);
+  for (const c of checks) for (const n of c.notes) out.push(`- ${checkLabel(c, checks)}: ${n}`);
   if (checks.some((c) => c.notes.length > 0)) out.push('');
-  out.push(`| scenario | ${checks.map((c) => c.kernel).join(' | ')} |`, `|---|${checks.map(() => '---|').join('')}`);
+  out.push(`| scenario | ${checks.map((c) => checkLabel(c, checks)).join(' | ')} |`, `|---|${checks.map(() => '---|').join('')}`);
   for (const scenario of gridRows(checks)) {
     const spec = specOf(scenario);
     const cells = checks.map((c) => {
@@ -45,7 +50,7 @@ export function renderCheckMarkdown(checks: readonly KernelCheck[], o: CheckOpti
   }
   for (const c of checks) {
     for (const r of c.results.filter(isFinding)) {
-      out.push('', `## ${c.kernel}: ${r.scenario}: ${r.verdict}`, '', r.detail);
+      out.push('', `## ${checkLabel(c, checks)}: ${r.scenario}: ${r.verdict}`, '', r.detail);
       const why = explain(r);
       if (why !== null) out.push('', ...explanationLines(why, true).map((l) => `- ${l}`));
       if (r.kmsg.length > 0) out.push('', '```', ...r.kmsg.slice(0, 40), '```');
@@ -59,7 +64,7 @@ export function renderCheckJunit(checks: readonly KernelCheck[]): string {
   const suites = checks.map((c) => {
     const cases = c.results.map((r) => {
       const name = `${r.scenario}: ${specOf(r.scenario).title}`;
-      const open = `    <testcase name="${xmlAttr(name)}" classname="${xmlAttr(c.kernel)}" time="${(r.durationMs / 1000).toFixed(3)}">`;
+      const open = `    <testcase name="${xmlAttr(name)}" classname="${xmlAttr(checkLabel(c, checks))}" time="${(r.durationMs / 1000).toFixed(3)}">`;
       const body = isFinding(r)
         ? `\n      <failure type="${xmlAttr(r.verdict)}" message="${xmlAttr(r.detail)}">${xmlText(findingText(r))}</failure>\n    `
         : r.verdict === 'not-run'
@@ -70,7 +75,7 @@ export function renderCheckJunit(checks: readonly KernelCheck[]): string {
     const failures = c.results.filter(isFinding).length;
     const skipped = c.results.filter((r) => r.verdict === 'not-run').length;
     return (
-      `  <testsuite name="${xmlAttr(`mmaplab check on ${c.kernel}`)}" tests="${c.results.length}" failures="${failures}" errors="0" skipped="${skipped}">\n` +
+      `  <testsuite name="${xmlAttr(`mmaplab check on ${checkLabel(c, checks)}`)}" tests="${c.results.length}" failures="${failures}" errors="0" skipped="${skipped}">\n` +
       `${cases.join('\n')}\n  </testsuite>`
     );
   });
@@ -79,7 +84,7 @@ export function renderCheckJunit(checks: readonly KernelCheck[]): string {
 
 /** report.tap: TAP 13, a test point per kernel and scenario; a finding is "not ok" with a YAML block. */
 export function renderCheckTap(checks: readonly KernelCheck[]): string {
-  const results = checks.flatMap((c) => c.results.map((r) => ({ kernel: c.kernel, r })));
+  const results = checks.flatMap((c) => c.results.map((r) => ({ kernel: checkLabel(c, checks), r })));
   const lines = ['TAP version 13', `1..${results.length}`];
   results.forEach(({ kernel, r }, i) => {
     const title = `${kernel} ${r.scenario}: ${r.verdict}`.replace(/#/g, '\\#');
@@ -96,7 +101,7 @@ export function renderCheckTap(checks: readonly KernelCheck[]): string {
 
 /** report.html: the grid, findings in red with their explanations below; no script, no external asset. */
 export function renderCheckHtml(checks: readonly KernelCheck[], o: CheckOptions): string {
-  const head = checks.map((c) => `<th>${html(c.kernel)}</th>`).join('');
+  const head = checks.map((c) => `<th>${html(checkLabel(c, checks))}</th>`).join('');
   const rows = gridRows(checks).map((scenario) => {
     const spec = specOf(scenario);
     const cells = checks.map((c) => {
@@ -108,9 +113,9 @@ export function renderCheckHtml(checks: readonly KernelCheck[], o: CheckOptions)
     return `<tr><th scope="row">${html(scenario)}<div class="title">${html(spec.title)}</div></th>${cells.join('')}</tr>`;
   });
   const findings = checks.flatMap((c) =>
-    c.results.filter(isFinding).map((r) => `<section class="finding"><h2>${html(`${c.kernel}: ${r.scenario}: ${r.verdict}`)}</h2><pre>${html(findingText(r))}</pre></section>`),
+    c.results.filter(isFinding).map((r) => `<section class="finding"><h2>${html(`${checkLabel(c, checks)}: ${r.scenario}: ${r.verdict}`)}</h2><pre>${html(findingText(r))}</pre></section>`),
   );
-  const notes = checks.flatMap((c) => c.notes.map((n) => `<li>${html(`${c.kernel}: ${n}`)}</li>`));
+  const notes = checks.flatMap((c) => c.notes.map((n) => `<li>${html(`${checkLabel(c, checks)}: ${n}`)}</li>`));
   return [
     '<!DOCTYPE html>',
     '<html lang="en"><head><meta charset="utf-8">',

@@ -52,6 +52,10 @@ export interface CheckVm {
 
 export interface KernelCheck {
   kernel: string;
+  /** The node checked (the one --device named, or the pattern's match). */
+  device: string;
+  /** Every node a --device pattern matched (each gets a check of its own); empty for a plain node. */
+  nodes: string[];
   /** The .ko that was loaded. */
   modulePath: string;
   /** Compiler warnings of the build (none when it came from the cache or --ko). */
@@ -129,7 +133,13 @@ export function resultsFromRun(run: VmRun): CheckResult[] {
 }
 
 /** One VM for `scenarios` (in order); what it reported. An error when it ran none of them. */
-async function checkInVm(k: Kernel, vm: VmOptions, o: CheckOptions, mod: string, scenarios: CheckItem[]): Promise<{ results: CheckResult[]; vm: CheckVm; notes: string[] }> {
+async function checkInVm(
+  k: Kernel,
+  vm: VmOptions,
+  o: CheckOptions,
+  mod: string,
+  scenarios: CheckItem[],
+): Promise<{ results: CheckResult[]; vm: CheckVm; notes: string[]; nodes: string[] }> {
   const target: CheckTarget = {
     device: o.device,
     size: o.size,
@@ -149,7 +159,8 @@ async function checkInVm(k: Kernel, vm: VmOptions, o: CheckOptions, mod: string,
     throw new MmaplabError('ECHECK', `${k.release}: ${why}\nrun directory: ${run.runDir}`, { runDir: run.runDir });
   }
   const notes = run.events.filter((e): e is Extract<GuestEvent, { type: 'log' }> => e.type === 'log').map((e) => e.message);
-  return { results: resultsFromRun(run), vm: { runDir: run.runDir, start: run.start.kind }, notes };
+  const nodes = run.events.find((e): e is Extract<GuestEvent, { type: 'check-nodes' }> => e.type === 'check-nodes')?.nodes ?? [];
+  return { results: resultsFromRun(run), vm: { runDir: run.runDir, start: run.start.kind }, notes, nodes };
 }
 
 /**
@@ -166,8 +177,10 @@ export async function checkKernel(k: Kernel, base: VmOptions, o: CheckOptions): 
   const vms: CheckVm[] = [];
   const notes = new Set<string>(words.length > 0 ? [`booted with the ${o.profile} profile: ${words.join(' ')}`] : []);
   let left: CheckItem[] = checkItems(o.uses ?? true);
+  let nodes: string[] = [];
   while (left.length > 0) {
     const got = await checkInVm(k, vm, o, mod.path, left);
+    if (got.nodes.length > 0) nodes = got.nodes;
     if (got.results.length === 0) {
       throw new MmaplabError('ECHECK', `${k.release}: the VM ended before a result for ${left[0]}\nrun directory: ${got.vm.runDir}`, { runDir: got.vm.runDir });
     }
@@ -177,5 +190,23 @@ export async function checkKernel(k: Kernel, base: VmOptions, o: CheckOptions): 
     const done = new Set(got.results.map((r) => r.scenario));
     left = left.filter((s) => !done.has(s));
   }
-  return { kernel: k.release, modulePath: mod.path, buildWarnings: mod.warnings, results, vms, notes: [...notes] };
+  // the node a pattern matched first is the one checked: the first VM said which
+  const device = nodes[0] ?? o.device;
+  return { kernel: k.release, device, nodes, modulePath: mod.path, buildWarnings: mod.warnings, results, vms, notes: [...notes] };
+}
+
+/**
+ * Every node of the driver: the one --device names, or each a pattern
+ * matches, in a check of its own (the first tells which nodes there are).
+ */
+export async function checkKernelNodes(k: Kernel, base: VmOptions, o: CheckOptions, onCheck?: (c: KernelCheck) => void): Promise<KernelCheck[]> {
+  const first = await checkKernel(k, base, o);
+  onCheck?.(first);
+  const out = [first];
+  for (const node of first.nodes.slice(1)) {
+    const c = await checkKernel(k, base, { ...o, device: node });
+    onCheck?.(c);
+    out.push(c);
+  }
+  return out;
 }

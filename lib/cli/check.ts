@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import { explain, explanationLines } from '../check/explain';
 import { checkOnHost } from '../check/host';
 import { CHECK_REPORT_FILES, writeCheckReports } from '../check/report';
-import { type CheckOptions, type CheckVm, checkKernel, type KernelCheck, type ModuleSource } from '../check/run';
+import { type CheckOptions, type CheckVm, checkKernelNodes, type KernelCheck, type ModuleSource } from '../check/run';
 import { isHookFile, readHook } from '../check/hook';
 import { readSetup } from '../check/setup';
 import { isFinding } from '../check/types';
@@ -47,7 +47,7 @@ export function checkOptionsFrom(opts: CliOptions): CheckOptions {
 
 /** The table of one kernel, each finding followed by its explanation. */
 export function renderKernelCheck(k: KernelCheck): string {
-  const lines = [`${k.kernel}  (${k.modulePath})`];
+  const lines = [`${k.kernel}  ${k.device}  (${k.modulePath})`];
   for (const w of k.buildWarnings) lines.push(`  build warning: ${w}`);
   for (const n of k.notes) lines.push(`  ${n}`);
   const width = Math.max(...k.results.map((r) => r.scenario.length));
@@ -81,8 +81,14 @@ export async function runCheck(opts: CliOptions): Promise<number> {
       throw usageError('--target host checks the kernel this machine booted; --kernel is for --target qemu', 'check');
     }
     log(`${os.release()}: checking ${o.device} on this machine`);
-    checks.push(checkOnHost(o, opts.allowHazards));
-    process.stdout.write(`${renderKernelCheck(checks[0] as KernelCheck)}\n`);
+    const first = checkOnHost(o, opts.allowHazards);
+    checks.push(first);
+    process.stdout.write(`${renderKernelCheck(first)}\n`);
+    for (const node of first.nodes.slice(1)) {
+      const c = checkOnHost({ ...o, device: node }, opts.allowHazards);
+      checks.push(c);
+      process.stdout.write(`${renderKernelCheck(c)}\n`);
+    }
     return finish(outDir, checks, o);
   }
   if (opts.allowHazards) throw usageError('--allow-hazards is for --target host (a VM takes whatever your driver does)', 'check');
@@ -90,9 +96,10 @@ export async function runCheck(opts: CliOptions): Promise<number> {
   const kernels = selectKernels(opts.kernels);
   for (const k of kernels) {
     log(`${k.release}: building and checking ${o.device}`);
-    const c = await checkKernel(k, await vmOptionsFor(opts, k), o);
-    checks.push(c);
-    process.stdout.write(`${renderKernelCheck(c)}\n`);
+    await checkKernelNodes(k, await vmOptionsFor(opts, k), o, (c) => {
+      checks.push(c);
+      process.stdout.write(`${renderKernelCheck(c)}\n`);
+    });
   }
   return finish(outDir, checks, o);
 }

@@ -115,6 +115,7 @@ async function main(runDir: string, warm: CellRunner | null = null): Promise<num
       const { checkSink } = await import('../check/sink');
       const loaded = loadUserModule(job.module.path, job.module.params, job.check.target);
       if (loaded.note !== null) emit({ type: 'log', message: loaded.note });
+      if (loaded.nodes.length > 0) emit({ type: 'check-nodes', nodes: loaded.nodes });
       runCheckScenarios(loaded.target, job.check.scenarios, checkSink(eventsFile));
       return 0;
     }

@@ -58,6 +58,7 @@ export type GuestEvent =
   | { type: 'file-result'; result: TriggerResult }
   | { type: 'bench-result'; result: GuestBench }
   | { type: 'check-start'; scenario: CheckItem }
+  | { type: 'check-nodes'; nodes: string[] }
   | { type: 'check-result'; result: CheckResult }
   | { type: 'log'; message: string }
   | { type: 'error'; message: string }

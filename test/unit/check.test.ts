@@ -11,13 +11,13 @@ import { parseArgs } from '../../lib/cli/args';
 import { checkOptionsFrom, renderKernelCheck, vmsLine } from '../../lib/cli/check';
 import { describeDelta, LEAK_CYCLES, leakDelta, leakProblems } from '../../lib/check/leak';
 import { leakBoundKb } from '../../lib/harden/leak';
-import { renderCheckHtml, renderCheckJunit, renderCheckMarkdown, renderCheckTap } from '../../lib/check/report';
+import { checkLabel, renderCheckHtml, renderCheckJunit, renderCheckMarkdown, renderCheckTap } from '../../lib/check/report';
 import { explain, LEADS } from '../../lib/check/explain';
 import { isHookFile, readHook, runHook } from '../../lib/check/hook';
 import { checkHostPreflight } from '../../lib/check/host';
 import { describeStep, parseSetup } from '../../lib/check/setup';
 import { REPO_ROOT } from '../../lib/paths';
-import { moduleNameOf, resultsFromRun } from '../../lib/check/run';
+import { type KernelCheck, moduleNameOf, resultsFromRun } from '../../lib/check/run';
 import { CHECK_SCENARIOS, CHECK_USES, type CheckResult, checkItems, isFinding, SCENARIO_SPECS, specOf, useOf } from '../../lib/check/types';
 import { isDevicePattern, matchingNodes } from '../../lib/check/guest';
 import { findCells } from '../../lib/experiments/catalogue';
@@ -290,7 +290,16 @@ describe('mmaplab check', () => {
             ? result({ scenario, verdict: 'refused', detail: 'mremap to 20480 B: EFAULT' })
             : result({ scenario, verdict: 'ok' }),
     );
-    const k = { kernel: '6.1.0-57-amd64', modulePath: '/c/mmap_reserved.ko', buildWarnings: [], results, vms: [{ runDir: '/runs/r', start: 'restored' as const }], notes: [] };
+    const k = {
+      kernel: '6.1.0-57-amd64',
+      device: '/dev/mmap_reserved',
+      nodes: [],
+      modulePath: '/c/mmap_reserved.ko',
+      buildWarnings: [],
+      results,
+      vms: [{ runDir: '/runs/r', start: 'restored' as const }],
+      notes: [],
+    };
     const text = renderKernelCheck(k);
     assert.match(text, /FINDING {2}unload +kernel-complaint/);
     assert.match(text, /1 finding\(s\); 1 VM \(restored\), run directory \/runs\/r$/m);
@@ -320,9 +329,33 @@ describe('mmaplab check', () => {
     );
   });
 
+  it('the checks of several nodes (a --device pattern) are told apart by their node in every report; one node, by its kernel alone', () => {
+    const check = (device: string, verdict: CheckResult['verdict']) => ({
+      kernel: '6.12',
+      device,
+      nodes: ['/dev/x0', '/dev/x1'],
+      modulePath: '/m.ko',
+      buildWarnings: [],
+      results: [result({ scenario: 'map-write-read', verdict, detail: verdict === 'ok' ? 'fine' : 'byte 0 holds 0x0, not 0x1' })],
+      vms: [{ runDir: '/r', start: 'restored' as const }],
+      notes: [],
+    });
+    const both = [check('/dev/x0', 'ok'), check('/dev/x1', 'data-mismatch')];
+    const o = { module: { kmod: 'd' }, params: {}, device: '/dev/x*', size: 16384 };
+    assert.equal(checkLabel(both[0] as KernelCheck, both), '6.12 /dev/x0');
+    assert.equal(checkLabel(both[0] as KernelCheck, [both[0] as KernelCheck]), '6.12');
+    assert.match(renderCheckMarkdown(both, o), /\| scenario \| 6\.12 \/dev\/x0 \| 6\.12 \/dev\/x1 \|/);
+    assert.match(renderCheckMarkdown(both, o), /## 6\.12 \/dev\/x1: map-write-read: data-mismatch/);
+    assert.match(renderCheckTap(both), /^not ok 2 - 6\.12 \/dev\/x1 map-write-read: data-mismatch$/m);
+    assert.match(renderCheckJunit(both), /<testsuite name="mmaplab check on 6\.12 \/dev\/x1" tests="1" failures="1"/);
+    assert.match(renderCheckHtml(both, o), /<th>6\.12 \/dev\/x0<\/th><th>6\.12 \/dev\/x1<\/th>/);
+  });
+
   it('a scenario that did not run is skipped in junit and tap, never a pass', () => {
     const k = {
       kernel: '6.12',
+      device: '/dev/m',
+      nodes: [],
       modulePath: '/m.ko',
       buildWarnings: [],
       results: [result({ scenario: 'partial-munmap', verdict: 'not-run', detail: 'the buffer is under three pages' })],

@@ -19,7 +19,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { explain } from '../../lib/check/explain';
-import { checkKernel } from '../../lib/check/run';
+import { checkKernel, checkKernelNodes } from '../../lib/check/run';
 import { readHook } from '../../lib/check/hook';
 import { readSetup } from '../../lib/check/setup';
 import { checkItems, isFinding } from '../../lib/check/types';
@@ -220,6 +220,20 @@ describe('mmaplab check: finding the node, and the poison profile', function () 
     });
     assert.deepEqual(c.notes, ['/dev/mmap_go* matched /dev/mmap_good: checking /dev/mmap_good']);
     assert.deepEqual(c.results.filter(isFinding), []);
+  });
+
+  it('a pattern that matches several nodes checks each, in a VM of its own: test/fixtures/kmod/check-multi\'s second node ignores vm_pgoff, its first does not', async () => {
+    const checks = await checkKernelNodes(installed.get(), DEFAULT_VM, {
+      module: { kmod: path.join(REPO_ROOT, 'test', 'fixtures', 'kmod', 'check-multi') },
+      params: {},
+      device: '/dev/mmap_multi*',
+      size: SIZE,
+      uses: false,
+    });
+    const table = checks.map((c) => `${c.device}:\n${c.results.map((r) => `  ${r.scenario}: ${r.verdict} (${r.detail})`).join('\n')}`).join('\n');
+    assert.deepEqual(checks.map((c) => c.device), ['/dev/mmap_multi0', '/dev/mmap_multi1'], table);
+    assert.deepEqual(checks[0]?.nodes, ['/dev/mmap_multi0', '/dev/mmap_multi1'], table);
+    assert.deepEqual(checks.map((c) => c.results.filter(isFinding).map((r) => [r.scenario, r.verdict])), [[], [['offset-map', 'data-mismatch']]], table);
   });
 
   it('--profile poison boots with freed pages poisoned and slab objects checked; the correct example still has no finding', async () => {
