@@ -85,6 +85,11 @@ export async function runCheck(opts: CliOptions): Promise<number> {
     checks.push(first);
     process.stdout.write(`${renderKernelCheck(first)}\n`);
     for (const node of first.nodes.slice(1)) {
+      // a kernel that complained is not one to check the next node in
+      if (checks.some((c) => c.results.some((r) => r.verdict === 'kernel-complaint'))) {
+        log(`${node} not checked: the kernel complained; reboot this machine first`);
+        break;
+      }
       const c = checkOnHost({ ...o, device: node }, opts.allowHazards);
       checks.push(c);
       process.stdout.write(`${renderKernelCheck(c)}\n`);
