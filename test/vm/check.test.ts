@@ -210,7 +210,7 @@ describe('mmaplab check: finding the node, and the poison profile', function () 
     assert.equal(c.results.find((r) => r.scenario === 'map-write-read')?.verdict, 'ok', table);
   });
 
-  it('a --device pattern checks the first node it matches, and says which', async () => {
+  it('a --device pattern that matches one node checks it, and says which', async () => {
     const c = await checkKernel(installed.get(), DEFAULT_VM, {
       module: { kmod: path.join(EXAMPLES, 'good-vmalloc') },
       params: {},
