@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import * as os from 'node:os';
 import { isSyscallError } from '../device/errors';
-import { checkPattern, writePattern } from '../device/pattern';
+import { checkPattern, type PatternMismatch, writePattern } from '../device/pattern';
 import { native, nativeConstants } from '../device/native';
 import { classifyWindow, currentSeq, describeFinding, readSince, readTaint, taintGained } from '../kmsg';
 import { drainCpu, drainPerCpuPages, pinTo } from '../runner/settle';
@@ -21,6 +21,7 @@ import { setThpMode, type ThpMode, thpMode } from '../device/proc-self';
 import { CGROUP_ROOT } from '../util/cgroup';
 import { Prng } from '../fuzz/prng';
 import { MmaplabError } from '../util/errors';
+import { sleepSync } from '../util/sleep';
 import { runHook } from './hook';
 import { leakScenario } from './leak';
 import { describeStep } from './setup';
@@ -34,6 +35,7 @@ import {
   type CheckTarget,
   type CheckUse,
   type CheckVerdict,
+  notRunResult,
   useOf,
 } from './types';
 
@@ -127,13 +129,7 @@ function childTouch(buf: ArrayBuffer, offset: number, length: number, mode: 0 | 
 function expectPattern(buf: ArrayBuffer, seed: number, firstIndex: number, what: string, length = buf.byteLength): void {
   childTouch(buf, 0, length, 0, seed);
   const bad = checkPattern(new Uint32Array(buf, 0, length / 4), seed, firstIndex);
-  if (bad !== null) {
-    const hex = (n: number): string => `0x${n.toString(16)}`;
-    throw new Stop({
-      verdict: 'data-mismatch',
-      detail: `${what}: byte ${bad.offset} holds ${hex(bad.found)}, not ${hex(bad.expected)}`,
-    });
-  }
+  if (bad !== null) throw new Stop({ verdict: 'data-mismatch', detail: describeMismatch(what, bad) });
 }
 
 function rmmod(name: string): { ok: boolean; message: string } {
@@ -203,6 +199,11 @@ function mmapArgs(t: CheckTarget, seed: number, tries: number): Observed {
 }
 
 const hexOf = (n: number): string => `0x${n.toString(16)}`;
+
+/** A data check that failed, for people: where, what it held, what was written. */
+export function describeMismatch(what: string, m: PatternMismatch): string {
+  return `${what}: byte ${m.offset} holds ${hexOf(m.found)}, not ${hexOf(m.expected)}`;
+}
 
 /**
  * A read(2) or write(2) of the device at offset 0: the byte count, or, when
@@ -622,13 +623,13 @@ export function loadUserModule(path: string, params: Record<string, string>, t: 
   }
   let node = currentNode(t.device);
   for (let i = 0; i < 200 && node === null; i++) {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    sleepSync(10);
     node = currentNode(t.device);
   }
   if (node !== null) {
     if (!isDevicePattern(t.device)) return { target: t, note: null, nodes: [] };
     // the module's other nodes come up with the first (devtmpfs makes them as it registers them): a moment for the rest
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    sleepSync(100);
     const all = matchingNodes(t.device, fs.readdirSync(nodePath.dirname(t.device)));
     return { target: { ...t, device: node }, note: `${t.device} matched ${all.join(', ')}: checking ${node}`, nodes: all };
   }
@@ -698,9 +699,6 @@ function runUsesInChild(t: CheckTarget, uses: readonly CheckUse[], sink: CheckSi
   return { stopped: false, nextSeq: seq };
 }
 
-function notRunResult(item: CheckItem, detail: string): CheckResult {
-  return { scenario: item, verdict: 'not-run', detail, findings: [], taintGained: [], kmsg: [], durationMs: 0 };
-}
 
 /** System-wide settings a use changes and puts back in a finally: the THP switch. */
 interface GlobalSettings {

@@ -13,13 +13,13 @@ import * as path from 'node:path';
 import { MmaplabError } from '../util/errors';
 import { discoverKernels } from '../vm/kernels';
 import { ensureUserModule } from '../vm/kmod';
-import { parseEvents, type GuestEvent } from '../vm/job';
+import { parseEvents } from '../vm/job';
 import { hostFacts, type HostFacts } from '../runner/host-target';
 import { loadUserModule, runCheckScenarios } from './guest';
 import { checkSink } from './sink';
 import type { CheckOptions, KernelCheck } from './run';
-import { moduleName } from './run';
-import { checkItems, type CheckResult, type CheckTarget } from './types';
+import { checkResultsOf, targetOf } from './run';
+import { checkItems, notRunResult } from './types';
 
 /** Throws when the check cannot run on this machine; pure, for tests. */
 export function checkHostPreflight(allowHazards: boolean, facts: HostFacts): void {
@@ -50,10 +50,6 @@ function hostModule(o: CheckOptions): { path: string; warnings: string[] } {
   return { path: built.path, warnings: built.warnings };
 }
 
-/** A row for what a complaint left unrun. */
-function notRun(scenario: CheckResult['scenario'], why: string): CheckResult {
-  return { scenario, verdict: 'not-run', detail: why, findings: [], taintGained: [], kmsg: [], durationMs: 0 };
-}
 
 export function checkOnHost(o: CheckOptions, allowHazards: boolean): KernelCheck {
   checkHostPreflight(allowHazards, hostFacts());
@@ -61,15 +57,7 @@ export function checkOnHost(o: CheckOptions, allowHazards: boolean): KernelCheck
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-check-host-'));
   const eventsFile = path.join(dir, 'events.jsonl');
   fs.writeFileSync(eventsFile, '');
-  const wanted: CheckTarget = {
-    device: o.device,
-    size: o.size,
-    moduleName: moduleName(mod.path),
-    setup: o.setup ?? [],
-    hook: o.hook ?? null,
-    chrdev: o.chrdev ?? null,
-    minor: o.minor ?? 0,
-  };
+  const wanted = targetOf(o, mod.path);
   let loadedName: string | null = null;
   let complained = false;
   try {
@@ -77,13 +65,12 @@ export function checkOnHost(o: CheckOptions, allowHazards: boolean): KernelCheck
     loadedName = wanted.moduleName;
     const items = checkItems(o.uses ?? true);
     runCheckScenarios(loaded.target, items, checkSink(eventsFile, { marks: false }));
-    const events = parseEvents(fs.readFileSync(eventsFile, 'utf8'));
-    const results = events.filter((e): e is Extract<GuestEvent, { type: 'check-result' }> => e.type === 'check-result').map((e) => e.result);
+    const results = checkResultsOf(parseEvents(fs.readFileSync(eventsFile, 'utf8')));
     const done = new Set(results.map((r) => r.scenario));
     const complaint = results.find((r) => r.verdict === 'kernel-complaint');
     complained = complaint !== undefined;
     const why = `not run: ${complaint?.scenario ?? 'an earlier scenario'} made the kernel complain; reboot this machine before checking more`;
-    for (const item of items) if (!done.has(item)) results.push(notRun(item, why));
+    for (const item of items) if (!done.has(item)) results.push(notRunResult(item, why));
     return {
       kernel: os.release(),
       device: loaded.target.device,

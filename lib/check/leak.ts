@@ -19,6 +19,7 @@ import { native, nativeConstants } from '../device/native';
 import { leakBoundKb, meminfoKb, readFree } from '../harden/leak';
 import type { Observed } from './guest';
 import type { CheckTarget } from './types';
+import { sleepSync } from '../util/sleep';
 
 /**
  * Cycles per window: a leak of one page per cycle (600 x 4 kB = 2400 kB)
@@ -46,7 +47,7 @@ export interface LeakDelta {
 
 function reading(): Reading {
   fs.writeFileSync('/proc/sys/vm/drop_caches', '3');
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, SETTLE_MS);
+  sleepSync(SETTLE_MS);
   const free = readFree();
   const meminfo = fs.readFileSync('/proc/meminfo', 'utf8');
   return {

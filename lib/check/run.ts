@@ -67,6 +67,24 @@ export interface KernelCheck {
   notes: string[];
 }
 
+/** What the guest (or this machine, --target host) needs to know to check `ko` as `o` says. */
+export function targetOf(o: CheckOptions, ko: string): CheckTarget {
+  return {
+    device: o.device,
+    size: o.size,
+    moduleName: moduleName(ko),
+    setup: o.setup ?? [],
+    hook: o.hook ?? null,
+    chrdev: o.chrdev ?? null,
+    minor: o.minor ?? 0,
+  };
+}
+
+/** The check results among a run's events, in the order they came. */
+export function checkResultsOf(events: readonly GuestEvent[]): CheckResult[] {
+  return events.filter((e): e is Extract<GuestEvent, { type: 'check-result' }> => e.type === 'check-result').map((e) => e.result);
+}
+
 /** rmmod's name for a .ko by its file name: the base name with '-' as '_'. */
 export function moduleNameOf(koPath: string): string {
   return path.basename(koPath, '.ko').replace(/-/g, '_');
@@ -104,9 +122,7 @@ function consoleLines(run: VmRun): string[] {
  * what the console said). Scenarios it never started are not here.
  */
 export function resultsFromRun(run: VmRun): CheckResult[] {
-  const results = run.events
-    .filter((e): e is Extract<GuestEvent, { type: 'check-result' }> => e.type === 'check-result')
-    .map((e) => e.result);
+  const results = checkResultsOf(run.events);
   const done = new Set<CheckItem>(results.map((r) => r.scenario));
   const started = run.events.filter((e): e is Extract<GuestEvent, { type: 'check-start' }> => e.type === 'check-start');
   const inFlight = started.map((e) => e.scenario).find((s) => !done.has(s));
@@ -140,15 +156,7 @@ async function checkInVm(
   mod: string,
   scenarios: CheckItem[],
 ): Promise<{ results: CheckResult[]; vm: CheckVm; notes: string[]; nodes: string[] }> {
-  const target: CheckTarget = {
-    device: o.device,
-    size: o.size,
-    moduleName: moduleName(mod),
-    setup: o.setup ?? [],
-    hook: o.hook ?? null,
-    chrdev: o.chrdev ?? null,
-    minor: o.minor ?? 0,
-  };
+  const target = targetOf(o, mod);
   const job: Job = { kind: 'check', kernel: k.release, module: { path: mod, params: o.params }, check: { target, scenarios } };
   const run = lastRun(await runStep({ kernel: k, vm, job, label: 'check' }));
   const error = run.events.find((e): e is Extract<GuestEvent, { type: 'error' }> => e.type === 'error');

@@ -123,6 +123,11 @@ export interface CheckResult {
   durationMs: number;
 }
 
+/** A row for a scenario or use that did not run, and why. */
+export function notRunResult(item: CheckItem, detail: string): CheckResult {
+  return { scenario: item, verdict: 'not-run', detail, findings: [], taintGained: [], kmsg: [], durationMs: 0 };
+}
+
 /** A line per scenario: what it does, and which verdicts a correct driver may give. */
 export interface ScenarioSpec {
   title: string;

@@ -15,11 +15,9 @@ import type { PatternMismatch } from '../device/pattern';
 import { readTaint } from '../kmsg';
 import { SEED_KERNEL } from '../runner/seeds';
 import { ChildSignal, runUse, type UseFinding } from '../runner/uses';
-import { type Observed, openDevice, runWindowed } from './guest';
+import { describeMismatch, type Observed, openDevice, runWindowed } from './guest';
 import { checkSink, readUsesProgress, type UsesOrder, writeUsesProgress } from './sink';
 import { type CheckTarget, type CheckUse, useOf } from './types';
-
-const hex = (n: number): string => `0x${n.toString(16)}`;
 
 /** The use's own answer as a detail: its outcome and facts, or that it finished. */
 function describeUse(found: UseFinding): string {
@@ -36,7 +34,7 @@ export function useBody(t: CheckTarget, item: CheckUse): Observed {
   const held: Mapping[] = [];
   let bad: string | null = null;
   const view = (what: string, m: PatternMismatch | null): void => {
-    if (m !== null && bad === null) bad = `${what}: byte ${m.offset} holds ${hex(m.found)}, not ${hex(m.expected)}`;
+    if (m !== null && bad === null) bad = describeMismatch(what, m);
   };
   try {
     let map: Mapping;

@@ -33,6 +33,7 @@ import * as fs from 'node:fs';
 import { safePairs } from '../bench/configs';
 import { Device, isSyscallError, type ModuleCounters } from '../device';
 import type { AllocName, MethodName } from '../device/layout';
+import { sleepSync } from '../util/sleep';
 
 export interface LeakPair {
   alloc: AllocName;
@@ -174,7 +175,7 @@ export function readFree(): { memFreeKb: number; slabKb: number; pcpKb: number }
     const pcp1 = pcpPages(fs.readFileSync('/proc/zoneinfo', 'utf8'));
     last = { memFreeKb: meminfoKb(meminfo, 'MemFree'), slabKb: meminfoKb(meminfo, 'Slab'), pcpKb: ((pcp0 + pcp1) / 2) * PAGE_KB };
     if (Math.abs(pcp0 - pcp1) <= 63) break;
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    sleepSync(20);
   }
   return last;
 }

@@ -8,14 +8,12 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { CONTROL_PORT, parseControlLine, type ControlMessage } from '../vm/control-port';
 import { MmaplabError } from '../util/errors';
+import { sleepSync } from '../util/sleep';
 
 const PORTS_DIR = '/sys/class/virtio-ports';
 /** The port's name arrives from the host after the driver probes: how long to look for it. */
 const FIND_PORT_MS = 30_000;
 
-function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
 
 /** /dev/vportNpM of the port called `name` (no udev here: found through sysfs, made by devtmpfs). */
 export function findPort(name: string = CONTROL_PORT, dir: string = PORTS_DIR): string {
@@ -37,7 +35,7 @@ export function findPort(name: string = CONTROL_PORT, dir: string = PORTS_DIR): 
     if (Date.now() > deadline) {
       throw new MmaplabError('ERESTORE', `no virtio-serial port named ${name} in ${dir} (${ports.join(' ') || 'none'})`);
     }
-    sleepMs(50);
+    sleepSync(50);
   }
 }
 
@@ -67,7 +65,7 @@ export class GuestControl {
         if (m !== null && m.type === type) return m as Extract<ControlMessage, { type: T }>;
       }
       const n = fs.readSync(this.fd, buf, 0, buf.length, null);
-      if (n === 0) sleepMs(10);
+      if (n === 0) sleepSync(10);
       else this.pending += buf.toString('utf8', 0, n);
     }
   }

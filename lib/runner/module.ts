@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { MmaplabError } from '../util/errors';
+import { sleepSync } from '../util/sleep';
 
 export const MODULE_NAME = 'mmaplab';
 
@@ -27,7 +28,7 @@ export function loadModule(koPath: string, params: Record<string, string> = {}):
   run('insmod', [koPath, ...Object.entries(params).map(([k, v]) => `${k}=${v}`)]);
   // devtmpfs creates the node as the misc device registers; wait briefly for it.
   for (let i = 0; i < 100 && !fs.existsSync(`/dev/${MODULE_NAME}`); i++) {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    sleepSync(10);
   }
   if (!fs.existsSync(`/dev/${MODULE_NAME}`)) {
     throw new MmaplabError('EMODLOAD', `/dev/${MODULE_NAME} did not appear after insmod`);

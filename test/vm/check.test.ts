@@ -22,7 +22,7 @@ import { explain } from '../../lib/check/explain';
 import { checkKernel, checkKernelNodes } from '../../lib/check/run';
 import { readHook } from '../../lib/check/hook';
 import { readSetup } from '../../lib/check/setup';
-import { checkItems, isFinding } from '../../lib/check/types';
+import { checkItems, type CheckResult, isFinding } from '../../lib/check/types';
 import { REPO_ROOT } from '../../lib/paths';
 import { MmaplabError } from '../../lib/util/errors';
 import { REQUIRED_SERIES } from '../../lib/vm/kernels';
@@ -32,6 +32,12 @@ import { installedKernel } from '../installed-kernel';
 
 const EXAMPLES = path.join(REPO_ROOT, 'examples');
 const SIZE = 16 * 1024;
+
+/** A test driver of test/fixtures/kmod. */
+const fixture = (name: string): string => path.join(REPO_ROOT, 'test', 'fixtures', 'kmod', name);
+
+/** One line per result, for assertion messages. */
+const tableOf = (results: readonly CheckResult[]): string => results.map((r) => `${r.scenario}: ${r.verdict} (${r.detail})`).join('\n');
 
 for (const { series } of REQUIRED_SERIES) {
   const installed = installedKernel(series);
@@ -45,7 +51,7 @@ for (const { series } of REQUIRED_SERIES) {
         device: '/dev/mmap_good',
         size: SIZE,
       });
-      const table = c.results.map((r) => `${r.scenario}: ${r.verdict} (${r.detail})`).join('\n');
+      const table = tableOf(c.results);
       assert.deepEqual(c.results.map((r) => r.scenario), checkItems(true), table);
       assert.equal(c.vms.length, 1, table);
       // the kernel and other processes reach pages with a struct page: the GUP users work
@@ -77,7 +83,7 @@ for (const { series } of REQUIRED_SERIES) {
         setup: readSetup(path.join(dir, 'setup.json')),
         uses: false,
       });
-      const table = c.results.map((r) => `${r.scenario}: ${r.verdict} (${r.detail})`).join('\n');
+      const table = tableOf(c.results);
       assert.ok(c.notes.some((n) => /^\/dev\/mmap_ldd made from \/proc\/devices: mmap_ldd, major \d+, minor 0$/.test(n)), c.notes.join('\n'));
       assert.deepEqual(c.results.filter(isFinding), [], table);
       assert.equal(c.results.find((r) => r.scenario === 'map-write-read')?.verdict, 'ok', table);
@@ -95,7 +101,7 @@ for (const { series } of REQUIRED_SERIES) {
         // the uses on one kernel: good-vmalloc runs them on both
         uses: series === '6.1',
       });
-      const table = c.results.map((r) => `${r.scenario}: ${r.verdict} (${r.detail})`).join('\n');
+      const table = tableOf(c.results);
       // remap_pfn_range makes a pfn mapping: nothing can pin its pages
       if (series === '6.1') {
         for (const use of ['use:process-vm-read', 'use:vmsplice', 'use:odirect-read', 'use:io-uring-fixed'] as const) {
@@ -119,13 +125,13 @@ describe('mmaplab check: a driver that oopses', function () {
 
   it('test/fixtures/kmod/check-oops (NULL dereference in ->mmap of a private mapping): private and mmap-args are vm-died with the oops, the rest ran in further VMs', async () => {
     const c = await checkKernel(installed.get(), DEFAULT_VM, {
-      module: { kmod: path.join(REPO_ROOT, 'test', 'fixtures', 'kmod', 'check-oops') },
+      module: { kmod: fixture('check-oops') },
       params: {},
       device: '/dev/mmap_oops',
       size: SIZE,
       uses: false,
     });
-    const table = c.results.map((r) => `${r.scenario}: ${r.verdict} (${r.detail})`).join('\n');
+    const table = tableOf(c.results);
     assert.deepEqual(c.results.map((r) => r.scenario), checkItems(false), table);
     // the fuzz of mmap arguments makes private mappings too, so it meets the same bug
     assert.deepEqual(
@@ -151,13 +157,13 @@ describe('mmaplab check: a driver that leaks', function () {
 
   it('test/fixtures/kmod/check-leak (8 KiB of per-open state never freed): map-unmap-leak is a leak in two windows, explained, and the only finding', async () => {
     const c = await checkKernel(installed.get(), DEFAULT_VM, {
-      module: { kmod: path.join(REPO_ROOT, 'test', 'fixtures', 'kmod', 'check-leak') },
+      module: { kmod: fixture('check-leak') },
       params: {},
       device: '/dev/mmap_leak',
       size: SIZE,
       uses: false,
     });
-    const table = c.results.map((r) => `${r.scenario}: ${r.verdict} (${r.detail})`).join('\n');
+    const table = tableOf(c.results);
     assert.deepEqual(c.results.filter(isFinding).map((r) => [r.scenario, r.verdict]), [['map-unmap-leak', 'leak']], table);
     const leak = c.results.find((r) => r.scenario === 'map-unmap-leak');
     // 600 cycles x 8 KiB: about 4800 kB a window, against a 2072 kB bound
@@ -172,12 +178,12 @@ describe('mmaplab check: a use that kills the process running the uses', functio
 
   it('test/fixtures/kmod/check-sigbus (SIGBUS in a mapping advised MADV_HUGEPAGE): thp-madvise is the signal that killed the uses\' process, the uses after it run in a new one, the THP switch it left is put back, no finding', async () => {
     const c = await checkKernel(installed.get(), DEFAULT_VM, {
-      module: { kmod: path.join(REPO_ROOT, 'test', 'fixtures', 'kmod', 'check-sigbus') },
+      module: { kmod: fixture('check-sigbus') },
       params: {},
       device: '/dev/mmap_sigbus',
       size: SIZE,
     });
-    const table = c.results.map((r) => `${r.scenario}: ${r.verdict} (${r.detail})`).join('\n');
+    const table = tableOf(c.results);
     assert.deepEqual(c.results.map((r) => r.scenario), checkItems(true), table);
     const died = c.results.find((x) => x.scenario === 'use:thp-madvise');
     assert.equal(died?.verdict, 'signal', table);
@@ -205,7 +211,7 @@ describe('mmaplab check: finding the node, and the poison profile', function () 
       hook: readHook(path.join(dir, 'setup.js')),
       uses: false,
     });
-    const table = c.results.map((r) => `${r.scenario}: ${r.verdict} (${r.detail})`).join('\n');
+    const table = tableOf(c.results);
     assert.deepEqual(c.results.filter(isFinding), [], table);
     assert.equal(c.results.find((r) => r.scenario === 'map-write-read')?.verdict, 'ok', table);
   });
@@ -224,13 +230,13 @@ describe('mmaplab check: finding the node, and the poison profile', function () 
 
   it('a pattern that matches several nodes checks each, in a VM of its own: test/fixtures/kmod/check-multi\'s second node ignores vm_pgoff, its first does not', async () => {
     const checks = await checkKernelNodes(installed.get(), DEFAULT_VM, {
-      module: { kmod: path.join(REPO_ROOT, 'test', 'fixtures', 'kmod', 'check-multi') },
+      module: { kmod: fixture('check-multi') },
       params: {},
       device: '/dev/mmap_multi*',
       size: SIZE,
       uses: false,
     });
-    const table = checks.map((c) => `${c.device}:\n${c.results.map((r) => `  ${r.scenario}: ${r.verdict} (${r.detail})`).join('\n')}`).join('\n');
+    const table = checks.map((c) => `${c.device}:\n${tableOf(c.results)}`).join('\n');
     assert.deepEqual(checks.map((c) => c.device), ['/dev/mmap_multi0', '/dev/mmap_multi1'], table);
     assert.deepEqual(checks[0]?.nodes, ['/dev/mmap_multi0', '/dev/mmap_multi1'], table);
     assert.deepEqual(checks.map((c) => c.results.filter(isFinding).map((r) => [r.scenario, r.verdict])), [[], [['offset-map', 'data-mismatch']]], table);
@@ -246,7 +252,7 @@ describe('mmaplab check: finding the node, and the poison profile', function () 
       uses: false,
     });
     assert.ok(c.notes.some((n) => /^booted with the poison profile: page_poison=1 init_on_free=1 slub_debug=FZPU/.test(n)), c.notes.join('\n'));
-    const table = c.results.map((r) => `${r.scenario}: ${r.verdict} (${r.detail})`).join('\n');
+    const table = tableOf(c.results);
     assert.deepEqual(c.results.filter(isFinding), [], table);
   });
 });
