@@ -10,7 +10,7 @@ import { cacheDir, REPO_ROOT } from '../paths';
 import { useCached, writeVerified } from '../util/verified-cache';
 import { writeCpio, type CpioEntry } from './cpio';
 import { IMAGE_MODULES_FILE, initScript } from './guest-init';
-import type { Kernel } from './kernels';
+import { flavourPackages, kernelName, type Kernel } from './kernels';
 import {
   IMAGE_ROOT_MODULE_ROOTS,
   INITRAMFS_MODULE_ROOTS,
@@ -150,4 +150,34 @@ export function ensureInitramfs(kernel: Kernel, busyboxPath = BUSYBOX): string {
   }
   writeVerified(file, renderInitramfs(plan));
   return file;
+}
+
+/**
+ * Why this kernel cannot run mmaplab's VMs, in a few words, or null. The
+ * guest's root and its results travel over 9p on virtio, so a kernel whose
+ * modules and built-ins lack one of the initramfs's roots cannot (Debian's
+ * -cloud flavours have no 9p at all).
+ */
+export function bootProblem(kernel: Kernel): string | null {
+  if (kernel.modulesDir === null) return null;
+  try {
+    resolveLoadOrder(loadModuleIndex(kernel.modulesDir), INITRAMFS_MODULE_ROOTS);
+    return null;
+  } catch (err) {
+    if (err instanceof MmaplabError && err.code === 'ENOMODULES') return err.message.replace(/^kernel has /, 'it has ');
+    throw err;
+  }
+}
+
+/** Refuse, in one line with what to use instead, a kernel that cannot run mmaplab's VMs. */
+export function requireBootable(kernel: Kernel): void {
+  const problem = bootProblem(kernel);
+  if (problem === null) return;
+  throw new MmaplabError(
+    'EUNBOOTABLE',
+    `${kernelName(kernel)} (${kernel.release}) cannot run in mmaplab's VMs: ${problem}, and the guest's root ` +
+      `and results travel over 9p on virtio. Use the generic kernel of the series (--kernel ${kernel.series}: ` +
+      `apt-get install ${flavourPackages(kernel.series, 'generic')}) or the rt one`,
+    { release: kernel.release },
+  );
 }

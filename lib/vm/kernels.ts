@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MmaplabError } from '../util/errors';
+import { BUILT_RELEASE_MARK, builtKernelsDir, discoverBuiltKernels, parseBuildName } from './kernel-build';
 
 export interface Kernel {
   /** `uname -r` of the kernel, e.g. "6.1.0-N-amd64" (Debian moves N). */
@@ -18,16 +19,20 @@ export interface Kernel {
   modulesDir: string | null;
   /** "6.1", "6.12": used to pick expectations that differ per series. */
   series: string;
-  /** Installed from the distribution, or given by path. */
-  origin: 'installed' | 'path';
+  /** Installed from the distribution, built by `mmaplab kernel build`, or given by path. */
+  origin: 'installed' | 'path' | 'built';
+  /** Words its command line needs besides mmaplab's own (a built kernel's profile). */
+  cmdline?: readonly string[];
 }
 
 export interface KernelRoots {
   boot: string;
   modules: string;
+  /** Where `mmaplab kernel build` keeps its kernels; absent: none are looked for. */
+  built?: string;
 }
 
-export const DEFAULT_ROOTS: KernelRoots = { boot: '/boot', modules: '/lib/modules' };
+export const DEFAULT_ROOTS: KernelRoots = { boot: '/boot', modules: '/lib/modules', get built() { return builtKernelsDir(); } };
 
 export function seriesOf(release: string): string {
   const m = /^(\d+)\.(\d+)/.exec(release);
@@ -45,7 +50,7 @@ export interface Discovery {
 }
 
 export function discoverKernels(roots: KernelRoots = DEFAULT_ROOTS): Discovery {
-  const usable: Kernel[] = [];
+  const usable: Kernel[] = roots.built === undefined ? [] : discoverBuiltKernels(roots.built).map((b) => b.kernel);
   const withoutHeaders: string[] = [];
   let names: string[] = [];
   try {
@@ -125,36 +130,87 @@ export function isSeries(value: string): boolean {
   return /^\d+\.\d+$/.test(value);
 }
 
-/** What to install for a series' default kernel with its headers. */
-function seriesAdvice(series: string): string {
+/** Debian's flavours besides the generic one, with the packages that bring each per series. */
+export const DEBIAN_FLAVOURS = ['rt', 'cloud'] as const;
+
+/**
+ * A kernel's flavour: Debian's `rt` or `cloud`, a built kernel's profile
+ * (`slab`, `debug`), or `generic`.
+ */
+export function flavourOf(release: string): string {
+  const built = release.indexOf(BUILT_RELEASE_MARK);
+  if (built >= 0) return release.slice(built + BUILT_RELEASE_MARK.length);
+  return /-(cloud|rt)-[a-z0-9]+$/.exec(release)?.[1] ?? 'generic';
+}
+
+/** Debian's special flavours and built kernels: "6.1.0-N-cloud-amd64", "6.12.N+deb12-rt-amd64", "6.1.N-mmaplab-slab". */
+export function isFlavour(release: string): boolean {
+  return flavourOf(release) !== 'generic';
+}
+
+/** How --kernel names a kernel's series and flavour: "6.1", "6.12-rt", "6.1-slab". */
+export function kernelName(k: Pick<Kernel, 'release' | 'series'>): string {
+  const f = flavourOf(k.release);
+  return f === 'generic' ? k.series : `${k.series}-${f}`;
+}
+
+/** "6.12-rt" -> series and flavour; null when the value is a release. */
+export function parseKernelName(value: string): { series: string; flavour: string } | null {
+  const m = /^(\d+\.\d+)(?:-([a-z0-9]+))?$/.exec(value);
+  return m ? { series: m[1] as string, flavour: m[2] ?? 'generic' } : null;
+}
+
+/** The Debian packages that bring a series' newest kernel of a flavour, with its headers. */
+export function flavourPackages(series: string, flavour: string): string {
   const known = REQUIRED_SERIES.find((r) => r.series === series);
-  return known
-    ? `Install it with: apt-get install ${known.packages}`
-    : `Install a ${series} kernel's linux-image-RELEASE and linux-headers-RELEASE packages`;
+  if (flavour === 'generic' && known) return known.packages;
+  // 6.1 is bookworm's own series (linux-image-rt-amd64); newer ones carry theirs in the name.
+  const meta = series === '6.1' ? flavour === 'generic' ? 'amd64' : `${flavour}-amd64` : flavour === 'generic' ? `${series}-amd64` : `${series}-${flavour}-amd64`;
+  return `linux-image-${meta} linux-headers-${meta}`;
+}
+
+/** What to install for a series' default kernel with its headers. */
+function seriesAdvice(series: string, flavour = 'generic'): string {
+  return `Install it with: apt-get install ${flavourPackages(series, flavour)}`;
 }
 
 /**
- * The default kernel of a series (newest generic kernel with headers), or an
- * error saying what to install. A machine's older kernels of the series are
- * never chosen, so what an earlier run left installed changes nothing.
+ * The newest usable kernel of a series and flavour, or an error saying what
+ * to install (or build). A machine's older kernels are never chosen, so what
+ * an earlier run left installed changes nothing.
  */
-export function kernelOfSeries(series: string, d: Discovery): Kernel {
-  const k = defaultKernels(d).find((x) => x.series === series);
+export function kernelOfName(series: string, flavour: string, d: Discovery): Kernel {
+  const name = flavour === 'generic' ? series : `${series}-${flavour}`;
+  const k = d.usable.filter((x) => x.series === series && flavourOf(x.release) === flavour).pop();
   if (k) return k;
-  const partial = d.withoutHeaders.filter((r) => seriesOf(r) === series).pop();
+  if (parseBuildName(name) !== null) {
+    throw new MmaplabError('ENOKERNEL', `no ${name} kernel is built: run mmaplab kernel build ${name} (it builds from Debian's source, once)`, { series, flavour });
+  }
+  if (flavour !== 'generic' && !(DEBIAN_FLAVOURS as readonly string[]).includes(flavour)) {
+    throw new MmaplabError(
+      'EUSAGE',
+      `unknown kernel flavour "${flavour}" in ${name}: Debian's are ${DEBIAN_FLAVOURS.join(', ')}; built profiles are slab (6.1), debug`,
+    );
+  }
+  const partial = d.withoutHeaders.filter((r) => seriesOf(r) === series && flavourOf(r) === flavour).pop();
   if (partial) {
     throw new MmaplabError(
       'ENOHEADERS',
-      `no ${series} kernel with headers is installed: apt-get install ${packagesFor(partial).headers}`,
+      `no ${name} kernel with headers is installed: apt-get install ${packagesFor(partial).headers}`,
       { series },
     );
   }
   const list = d.usable.map((u) => `  ${u.release}`).join('\n') || '  (none)';
   throw new MmaplabError(
     'ENOKERNEL',
-    `no ${series} kernel with headers is installed. Installed kernels with headers:\n${list}\n${seriesAdvice(series)}`,
+    `no ${name} kernel with headers is installed. Installed kernels with headers:\n${list}\n${seriesAdvice(series, flavour)}`,
     { series },
   );
+}
+
+/** The default kernel of a series (newest generic kernel with headers), or an error saying what to install. */
+export function kernelOfSeries(series: string, d: Discovery): Kernel {
+  return kernelOfName(series, 'generic', d);
 }
 
 /** The installed default kernel of a required series, or an error saying what to install. */
@@ -163,32 +219,28 @@ export function requiredKernel(series: string, roots: KernelRoots = DEFAULT_ROOT
 }
 
 /**
- * The default kernels: every usable installed kernel, newest of each series.
- * On a Debian 12 machine set up by scripts/setup-host.sh that is one 6.1 and
- * one 6.12 kernel.
+ * The default kernels: the newest generic kernel of each series. On a
+ * Debian 12 machine set up by scripts/setup-host.sh that is one 6.1 and one
+ * 6.12 kernel; flavours and built kernels run only when named.
  */
 export function defaultKernels(d: Discovery): Kernel[] {
   const bySeries = new Map<string, Kernel>();
   for (const k of d.usable) {
+    // Sorted ascending, so a later kernel is newer; a flavour stands in for
+    // a series only when nothing generic of it is installed.
     const prev = bySeries.get(k.series);
-    // Sorted ascending, so a later kernel is newer; but a flavour (cloud, rt)
-    // never displaces the generic kernel of its series.
     if (!prev || isFlavour(prev.release) || !isFlavour(k.release)) bySeries.set(k.series, k);
   }
   return [...bySeries.values()];
-}
-
-/** Debian's special flavours: "6.1.0-N-cloud-amd64", "6.12.N+deb12-rt-amd64". */
-export function isFlavour(release: string): boolean {
-  return /-(cloud|rt)-[a-z0-9]+$/.test(release);
 }
 
 export function selectKernels(sel: KernelSelection, roots: KernelRoots = DEFAULT_ROOTS): Kernel[] {
   const d = discoverKernels(roots);
   const out: Kernel[] = [];
   for (const release of sel.releases) {
-    if (isSeries(release)) {
-      out.push(kernelOfSeries(release, d));
+    const named = parseKernelName(release);
+    if (named !== null) {
+      out.push(kernelOfName(named.series, named.flavour, d));
       continue;
     }
     const k = d.usable.find((u) => u.release === release);

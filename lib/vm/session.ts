@@ -276,7 +276,7 @@ export async function runJob(
         accel: vm.accel,
         cpus: vm.cpus,
         memoryMb: vm.memoryMb,
-        cmdline: vm.cmdline,
+        cmdline: [...(kernel.cmdline ?? []), ...vm.cmdline],
       });
     } else {
       const restored = await restoredSpec(template, rest);

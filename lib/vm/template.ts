@@ -70,6 +70,8 @@ export interface Template {
   state: string;
   ram: string;
   image: BootImage;
+  /** Every command-line word it booted with (the kernel's, then the shape's). */
+  cmdline: readonly string[];
   initramfs: string;
   runtimeImage: string;
   shape: TemplateShape;
@@ -170,6 +172,8 @@ function shellQuote(s: string): string {
 
 export interface TemplateInputs {
   image: BootImage;
+  /** The kernel's own command-line words (a built kernel's profile), then the shape's. */
+  cmdline: readonly string[];
   initramfs: string;
   runtimeImage: string;
   key: string;
@@ -183,7 +187,7 @@ export function templateInputs(kernel: Kernel, shape: TemplateShape, qemu: strin
   const initramfs = ensureInitramfs(kernel);
   const rt = runtimeImage();
   const key = templateKey({ kernel: kernel.release, image: image.path, initramfs, runtimeKey: rt.key, qemu, shape });
-  return { image, initramfs, runtimeImage: rt.path, key };
+  return { image, cmdline: [...(kernel.cmdline ?? []), ...shape.cmdline], initramfs, runtimeImage: rt.path, key };
 }
 
 function templateOf(dir: string, inputs: TemplateInputs, shape: TemplateShape, built: boolean): Template {
@@ -194,6 +198,7 @@ function templateOf(dir: string, inputs: TemplateInputs, shape: TemplateShape, b
     state: path.join(dir, STATE_FILE),
     ram: path.join(dir, RAM_FILE),
     image: inputs.image,
+    cmdline: inputs.cmdline,
     initramfs: inputs.initramfs,
     runtimeImage: inputs.runtimeImage,
     shape,
@@ -275,7 +280,7 @@ async function saveInto(
     cpus: shape.cpus,
     memoryMb: shape.memoryMb,
     timeoutMs: TEMPLATE_VM_MS,
-    cmdline: [...shape.cmdline],
+    cmdline: [...inputs.cmdline],
     snapshot: {
       runtimeImage: inputs.runtimeImage,
       ramFile: ram,
@@ -414,7 +419,7 @@ export async function restoredSpec(
     accel: t.shape.accel,
     cpus: t.shape.cpus,
     memoryMb: t.shape.memoryMb,
-    cmdline: [...t.shape.cmdline],
+    cmdline: [...t.cmdline],
     snapshot: {
       runtimeImage: t.runtimeImage,
       ramFile: t.ram,

@@ -84,6 +84,7 @@ describe('bench restore part (lib/cli/bench-restore.ts)', function () {
   it('a bench template has a key of its own per repetition and process, and the cached inputs otherwise', function () {
     const inputs: TemplateInputs = {
       image: { path: '/c/vmlinux', kind: 'vmlinux' },
+      cmdline: [],
       initramfs: '/c/initramfs',
       runtimeImage: '/c/rt.img',
       key: 'abcdef0123456789',

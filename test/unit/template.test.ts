@@ -146,6 +146,7 @@ describe('saved VMs (lib/vm/template)', () => {
   it('cachedTemplate returns a good template, and discards an unusable one with one line saying why', () => {
     const inputs: TemplateInputs = {
       image: { path: '/cache/vmlinux', kind: 'vmlinux' },
+      cmdline: [],
       initramfs: '/cache/initramfs.cpio',
       runtimeImage: '/cache/rt.img',
       key: 'k1',
@@ -174,7 +175,7 @@ describe('saved VMs (lib/vm/template)', () => {
     }
     // Used just now: counts as the newest although it was made first.
     cachedTemplate(
-      { image: { path: '/v', kind: 'vmlinux' }, initramfs: '/i', runtimeImage: '/r', key: 'k0' },
+      { image: { path: '/v', kind: 'vmlinux' }, cmdline: [], initramfs: '/i', runtimeImage: '/r', key: 'k0' },
       SHAPE,
       PARTS.kernel,
     );
@@ -196,7 +197,7 @@ describe('saved VMs (lib/vm/template)', () => {
 
   it('SavedVms saves again once when a save fails (a guest that died booting), then falls back with the last reason', async () => {
     const kernel = { release: PARTS.kernel } as Kernel;
-    const inputs: TemplateInputs = { image: { path: '/v', kind: 'vmlinux' }, initramfs: '/i', runtimeImage: '/r', key: 'k2' };
+    const inputs: TemplateInputs = { image: { path: '/v', kind: 'vmlinux' }, cmdline: [], initramfs: '/i', runtimeImage: '/r', key: 'k2' };
     const died = (n: number): Awaited<ReturnType<SaveOne>> => ({
       outcome: {
         end: 'panic',
@@ -232,6 +233,7 @@ describe('saved VMs (lib/vm/template)', () => {
     const kernel = { release: PARTS.kernel } as Kernel;
     const inputs: TemplateInputs = {
       image: { path: '/v', kind: 'vmlinux' },
+      cmdline: [],
       initramfs: '/i',
       runtimeImage: '/r',
       key: 'k1',
