@@ -13,6 +13,7 @@ import { cellsStep, moduleFor, type Plan, type PlanStep } from '../runner/plan';
 import { renderTable, renderTally } from '../report/table';
 import type { CellResult, CellSpec } from '../experiments/types';
 import { type Kernel, selectKernels, seriesOf } from '../vm/kernels';
+import { interruptedBy } from '../util/interrupt';
 import { requireQemu } from '../vm/qemu';
 import type { VmOptions, VmRun } from '../vm/session';
 import type { KernelFiles } from '../experiments/file-triggers';
@@ -28,6 +29,11 @@ import { vmOptionsFor } from './vm-options';
 export async function runMatrix(opts: CliOptions): Promise<number> {
   // Usage errors first, before anything slow happens.
   const cells = selectCells(opts);
+  if (opts.list) {
+    for (const c of cells) process.stdout.write(`${c.id}\n`);
+    log(`${cells.length} cell(s) selected`);
+    return 0;
+  }
   if (opts.target === 'host') return runOnHost(opts, cells);
   if (opts.allowHazards) throw usageError('--allow-hazards is for --target host (VMs take hazards anyway)', 'matrix');
   requireQemu();
@@ -54,6 +60,8 @@ export async function runMatrix(opts: CliOptions): Promise<number> {
     },
     cellStarted: (step, cell) => progress.start(step.kernel.release, cell),
     cellResult: (_step, r) => {
+      // After Ctrl-C a VM's end is the kill's, not the cell's: not a result.
+      if (interruptedBy() !== null) return;
       progress.result(r);
       results.push(r);
     },
@@ -76,11 +84,15 @@ export async function runMatrix(opts: CliOptions): Promise<number> {
     results.splice(0, results.length, ...outcomes.flatMap((o) => o.results));
   } catch (err) {
     progress.finish();
+    const notRun = notRunLines(cells, kernels.map((k) => k.release), opts.repeat, results);
     if (results.length > 0) {
-      const files = writeAll(outDir, report());
+      const reason = interruptedBy() !== null ? `stopped by ${interruptedBy() as string}` : err instanceof Error ? err.message.split('\n')[0] as string : String(err);
+      const files = writeAll(outDir, { ...report(), stopped: { reason, notRun } });
       log(`the run stopped early; the ${results.length} result(s) so far are in ${files[0]}`);
+    } else if (interruptedBy() !== null) {
+      log('the run stopped before any cell had a result: no report written');
     }
-    for (const line of notRunLines(cells, kernels.map((k) => k.release), opts.repeat, results)) log(line);
+    for (const line of notRun) log(line);
     throw err;
   }
   progress.finish();

@@ -280,6 +280,16 @@ function filesSection(report: MatrixReport): string {
   );
 }
 
+function stoppedSection(report: MatrixReport): string {
+  const stopped = report.stopped;
+  if (stopped === undefined) return '';
+  return (
+    '<section class="stopped"><h2>Stopped early</h2>' +
+    `<p>The run stopped before every selected cell ran: ${html(stopped.reason)}. This report holds the results it had.</p>` +
+    `<ul>${stopped.notRun.map((l) => `<li>${html(l)}</li>`).join('')}</ul></section>`
+  );
+}
+
 export function renderHtml(report: MatrixReport): string {
   return [
     '<!DOCTYPE html>',
@@ -288,6 +298,7 @@ export function renderHtml(report: MatrixReport): string {
     `<title>mmaplab report ${html(report.environment.generated)}</title>`,
     `<style>${STYLE}</style></head><body>`,
     header(report),
+    stoppedSection(report),
     '<div class="layout"><main>',
     '<noscript><p>The grids and the details panel are built by this page\'s script; the tables below work without it.</p></noscript>',
     legend(),

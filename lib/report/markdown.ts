@@ -230,9 +230,23 @@ function filesSection(report: MatrixReport): string[] {
   ];
 }
 
+function stoppedSection(report: MatrixReport): string[] {
+  const stopped = report.stopped;
+  if (stopped === undefined) return [];
+  return [
+    '## Stopped early',
+    '',
+    `The run stopped before every selected cell ran: ${md(stopped.reason)}. This report holds the results it had.`,
+    '',
+    ...stopped.notRun.map((l) => `- ${md(l)}`),
+    '',
+  ];
+}
+
 export function renderMarkdown(report: MatrixReport): string {
   return [
     ...header(report),
+    ...stoppedSection(report),
     ...legend(),
     ...kernels(report),
     ...claims(report),

@@ -99,6 +99,13 @@ export interface MatrixReport {
    * statements answered from them; absent when the run did not measure them.
    */
   files?: ReportFiles;
+  /** The run ended before every selected cell ran: why, and what did not run (per kernel). */
+  stopped?: ReportStopped;
+}
+
+export interface ReportStopped {
+  reason: string;
+  notRun: string[];
 }
 
 export interface ReportFiles {

@@ -9,6 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MmaplabError } from '../util/errors';
+import { interruptError, interruptedBy, onInterrupt, throwIfInterrupted } from '../util/interrupt';
 import { CONTROL_PORT } from './control-port';
 import { deviceBarArgs } from './device-bar';
 import { HOST_ROOT_TAG, IMAGE_ROOT_WORD, RUN_DIR_TAG } from './guest-init';
@@ -257,7 +258,17 @@ const EDU_DMA_MASK = '0xffffffff';
 const PANIC_RE = /Kernel panic - not syncing/;
 const TAIL_LINES = 60;
 
+/** The file in a run directory that holds the QEMU command line, to run again by hand. */
+export const QEMU_COMMAND_FILE = 'qemu-command.sh';
+
+/** Save QEMU's command line in the run directory, quoted for sh. */
+export function writeQemuCommand(runDir: string, args: readonly string[]): void {
+  const quoted = [QEMU, ...args].map((a) => (/^[\w.,=:/+@%-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`));
+  fs.writeFileSync(path.join(runDir, QEMU_COMMAND_FILE), `#!/bin/sh\n${quoted.join(' ')}\n`, { mode: 0o755 });
+}
+
 export function boot(spec: BootSpec): Promise<BootOutcome> {
+  throwIfInterrupted();
   requireQemu();
   fs.mkdirSync(spec.runDir, { recursive: true });
   const scratch = fs.openSync(path.join(spec.runDir, SCRATCH_DISK_FILE), 'w');
@@ -276,7 +287,11 @@ export function boot(spec: BootSpec): Promise<BootOutcome> {
   let stderr = '';
   let partial = '';
 
-  const child = spawn(QEMU, qemuArgs(spec), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = qemuArgs(spec);
+  writeQemuCommand(spec.runDir, args);
+  const child = spawn(QEMU, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Ctrl-C or SIGTERM: this VM goes at once, and its end is no outcome.
+  const unregister = onInterrupt(() => child.kill('SIGKILL'));
 
   const onLine = (raw: string): void => {
     const line = raw.replace(/\r$/, '');
@@ -361,6 +376,7 @@ export function boot(spec: BootSpec): Promise<BootOutcome> {
 
   return new Promise((resolve, reject) => {
     child.on('error', (err) => {
+      unregister();
       clearTimeout(timer);
       if (idleTimer) clearTimeout(idleTimer);
       if (heartbeatTimer) clearInterval(heartbeatTimer);
@@ -368,6 +384,7 @@ export function boot(spec: BootSpec): Promise<BootOutcome> {
       reject(err);
     });
     child.on('close', (status) => {
+      unregister();
       clearTimeout(timer);
       if (idleTimer) clearTimeout(idleTimer);
       if (heartbeatTimer) clearInterval(heartbeatTimer);
@@ -375,6 +392,10 @@ export function boot(spec: BootSpec): Promise<BootOutcome> {
       fs.closeSync(consoleOut);
       if (writeError !== null) {
         reject(writeError);
+        return;
+      }
+      if (interruptedBy() !== null) {
+        reject(interruptError());
         return;
       }
       const end: BootEnd = setupError !== null
