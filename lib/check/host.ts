@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MmaplabError } from '../util/errors';
-import { discoverKernels } from '../vm/kernels';
+import { runningKernel } from '../runner/lab';
 import { ensureUserModule } from '../vm/kmod';
 import { parseEvents } from '../vm/job';
 import { hostFacts, type HostFacts } from '../runner/host-target';
@@ -41,11 +41,7 @@ function hostModule(o: CheckOptions): { path: string; warnings: string[] } {
     if (!fs.existsSync(ko)) throw new MmaplabError('EUSAGE', `--ko ${o.module.ko}: no such file`);
     return { path: ko, warnings: [] };
   }
-  const release = os.release();
-  const kernel = discoverKernels().usable.find((k) => k.release === release);
-  if (kernel === undefined) {
-    throw new MmaplabError('ENOHEADERS', `no headers for the running kernel ${release}: apt-get install linux-headers-${release}, or give --ko`);
-  }
+  const kernel = runningKernel();
   const built = ensureUserModule(kernel, o.module.kmod);
   return { path: built.path, warnings: built.warnings };
 }

@@ -6,12 +6,11 @@
  * cells after it are reported as not run, with the advice to reboot.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import type { CellResult, CellSpec } from '../experiments/types';
 import { MmaplabError } from '../util/errors';
-import { discoverKernels } from '../vm/kernels';
 import { ensureModule } from '../vm/kmod';
 import { CellRunner, damagedKernel } from './cell-runner';
+import { runningKernel } from './lab';
 import { loadModule, unloadModule } from './module';
 
 export interface HostFacts {
@@ -70,11 +69,8 @@ export interface HostRunOptions {
 /** Runs `cells` on the running kernel with the module loaded directly. */
 export async function runCellsOnHost(cells: readonly CellSpec[], opts: HostRunOptions): Promise<CellResult[]> {
   hostPreflight(cells, opts.allowHazards, hostFacts());
-  const release = os.release();
-  const kernel = discoverKernels().usable.find((k) => k.release === release);
-  if (kernel === undefined) {
-    throw new MmaplabError('ENOHEADERS', `no headers for the running kernel: apt-get install linux-headers-${release}`);
-  }
+  const kernel = runningKernel();
+  const release = kernel.release;
   const ko = ensureModule(kernel).path;
   loadModule(ko, opts.allowHazards ? { allow_hazards: '1' } : {});
   const runner = new CellRunner({ kernel: release });

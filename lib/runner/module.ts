@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { MmaplabError } from '../util/errors';
 import { sleepSync } from '../util/sleep';
+import { insmodAdvice } from './lab';
 
 export const MODULE_NAME = 'mmaplab';
 
@@ -14,7 +15,9 @@ function run(cmd: string, args: string[]): void {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   if (r.error) throw new MmaplabError('EMODLOAD', `cannot run ${cmd}: ${r.error.message}`);
   if (r.status !== 0) {
-    throw new MmaplabError('EMODLOAD', `${cmd} ${args.join(' ')} failed: ${(r.stderr || r.stdout).trim()}`);
+    const said = (r.stderr || r.stdout).trim();
+    const advice = cmd === 'insmod' ? insmodAdvice(said, args[0] ?? '') : null;
+    throw new MmaplabError('EMODLOAD', `${cmd} ${args.join(' ')} failed: ${said}${advice !== null ? `\n${advice}` : ''}`);
   }
 }
 
