@@ -11,12 +11,15 @@ import { log } from './cli/common';
 import { EXIT_FAILED, EXIT_USAGE } from './cli/exit';
 import { runGuestTests } from './cli/guest-tests';
 import { helpText } from './cli/help';
-import { buildKmodCommand, kernelsCommand } from './cli/kernels';
+import { buildKmodCommand, kernelCommand, kernelsCommand } from './cli/kernels';
 import { runMatrix } from './cli/matrix';
 import { mergeCommand } from './cli/merge';
 import { reportCommand } from './cli/report';
 import { runOne } from './cli/run';
+import { runShell } from './cli/shell';
 import { MmaplabError } from './util/errors';
+import { installInterruptHandlers, interruptedBy, interruptExitStatus } from './util/interrupt';
+import { packageVersion } from './paths';
 
 export async function main(argv: readonly string[]): Promise<number> {
   const opts = parseArgs(argv);
@@ -26,6 +29,13 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 0;
     case 'kernels':
       return kernelsCommand();
+    case 'version':
+      process.stdout.write(`mmaplab ${packageVersion()}\n`);
+      return 0;
+    case 'kernel':
+      return kernelCommand(opts);
+    case 'shell':
+      return runShell(opts);
     case 'build-kmod':
       return buildKmodCommand(opts);
     case 'matrix':
@@ -59,9 +69,15 @@ export function exitStatusOf(err: unknown): number {
 }
 
 if (require.main === module) {
+  installInterruptHandlers(log);
   main(process.argv.slice(2)).then(
-    (status) => process.exit(status),
+    (status) => process.exit(interruptedBy() !== null ? interruptExitStatus(interruptedBy() as NodeJS.Signals) : status),
     (err: unknown) => {
+      const signal = interruptedBy();
+      if (signal !== null) {
+        log(`mmaplab: stopped by ${signal}`);
+        process.exit(interruptExitStatus(signal));
+      }
       if (err instanceof MmaplabError) {
         log(`mmaplab: ${err.message}`);
         if (err.code !== 'EUSAGE') log(`(error code ${err.code})`);

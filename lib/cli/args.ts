@@ -24,7 +24,10 @@ export const COMMANDS = [
   'fuzz',
   'check',
   'kernels',
+  'kernel',
+  'shell',
   'build-kmod',
+  'version',
   'help',
 ] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -112,6 +115,10 @@ export interface CliOptions {
   chrdev: string | null;
   /** check: the minor of a node mmaplab makes. */
   minor: number;
+  /** matrix: print the selected cells and stop. */
+  list: boolean;
+  /** shell: QEMU's gdb stub on this port (null: none). */
+  gdbPort: number | null;
 }
 
 export function defaultOptions(): CliOptions {
@@ -162,6 +169,8 @@ export function defaultOptions(): CliOptions {
     setup: null,
     chrdev: null,
     minor: 0,
+    list: false,
+    gdbPort: null,
   };
 }
 
@@ -224,6 +233,7 @@ interface ParseState {
   /** Self-built kernels: the n-th --kernel-image, --kernel-build and --kernel-modules describe the n-th kernel. */
   built: BuiltKernel[];
   help: boolean;
+  version: boolean;
 }
 
 function slot(st: ParseState, field: keyof BuiltKernel): BuiltKernel {
@@ -246,7 +256,7 @@ export interface OptionSpec {
   apply: (st: ParseState, value: string) => void;
 }
 
-const KERNEL_SELECTING: readonly Command[] = ['matrix', 'run', 'test-guest', 'files', 'bench', 'bench-boot', 'fuzz', 'check', 'build-kmod'];
+const KERNEL_SELECTING: readonly Command[] = ['matrix', 'run', 'test-guest', 'files', 'bench', 'bench-boot', 'fuzz', 'check', 'shell', 'build-kmod'];
 const BOOTING: readonly Command[] = ['matrix', 'run', 'test-guest', 'files', 'bench', 'bench-boot', 'fuzz', 'check'];
 
 export const OPTIONS: readonly OptionSpec[] = [
@@ -254,8 +264,9 @@ export const OPTIONS: readonly OptionSpec[] = [
     name: '--kernel',
     value: 'KERNEL',
     help:
-      'a series (6.1: its newest installed kernel) or a release from /boot with headers ' +
-      '(repeatable; default: the newest installed kernel of each series)',
+      'a series (6.1: its newest installed kernel), a series and flavour (6.12-rt, 6.1-cloud; ' +
+      '6.1-slab, 6.12-debug when built with mmaplab kernel build) or a release (repeatable; ' +
+      'default: the newest installed generic kernel of each series)',
     commands: KERNEL_SELECTING,
     apply: (st, v) => st.opts.kernels.releases.push(v),
   },
@@ -284,7 +295,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     name: '--accel',
     value: 'auto|tcg|kvm',
     help: 'auto (default): KVM if a probe boot under KVM works, else TCG; tcg or kvm force one',
-    commands: BOOTING,
+    commands: [...BOOTING, 'shell'],
     apply: (st, v) => (st.opts.accel = oneOf('--accel', v, ['auto', 'tcg', 'kvm'] as const)),
   },
   {
@@ -413,9 +424,25 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: '--jobs',
     value: 'N',
-    help: 'VMs run at once: one per kernel and round (per cell with --isolate); default 1',
-    commands: ['matrix'],
+    help: (c) =>
+      c === 'kernel'
+        ? "make's jobs (default: the machine's CPUs)"
+        : 'VMs run at once: one per kernel and round (per cell with --isolate); default 1',
+    commands: ['matrix', 'kernel'],
     apply: (st, v) => (st.opts.jobs = positiveInt('--jobs', v, 64)),
+  },
+  {
+    name: '--gdb',
+    value: 'PORT',
+    help: "open QEMU's gdb stub on this TCP port (the kernel boots with nokaslr): gdb vmlinux, then target remote :PORT",
+    commands: ['shell'],
+    apply: (st, v) => (st.opts.gdbPort = positiveInt('--gdb', v, 65535)),
+  },
+  {
+    name: '--list',
+    help: 'print the selected cells (after --shard), one id a line, and run nothing',
+    commands: ['matrix'],
+    apply: (st) => (st.opts.list = true),
   },
   {
     name: '--shard',
@@ -616,6 +643,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     commands: COMMANDS,
     apply: (st) => (st.help = true),
   },
+  {
+    name: '--version',
+    alias: '-V',
+    help: "print mmaplab's version",
+    commands: COMMANDS,
+    apply: (st) => (st.version = true),
+  },
 ];
 
 function findOption(arg: string): OptionSpec | undefined {
@@ -712,7 +746,10 @@ const ARITY: Record<Command, { min: number; max: number; what: string }> = {
   fuzz: { min: 0, max: 0, what: '' },
   check: { min: 0, max: 0, what: '' },
   kernels: { min: 0, max: 0, what: '' },
+  kernel: { min: 2, max: 2, what: 'build and a kernel name, e.g. kernel build 6.1-slab' },
+  shell: { min: 0, max: 0, what: '' },
   'build-kmod': { min: 0, max: 0, what: '' },
+  version: { min: 0, max: 0, what: '' },
   help: { min: 0, max: 1, what: 'a command' },
 };
 
@@ -724,7 +761,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   const tokens = tokenize(argv);
   const firstWord = tokens.find((t): t is Extract<Token, { kind: 'word' }> => t.kind === 'word');
   const command: Command | null = firstWord && isCommand(firstWord.text) ? firstWord.text : null;
-  const st: ParseState = { opts: defaultOptions(), built: [], help: false };
+  const st: ParseState = { opts: defaultOptions(), built: [], help: false, version: false };
   const fail = (message: string): never => {
     throw usageError(message, command);
   };
@@ -773,6 +810,11 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     });
   }
   const opts = st.opts;
+  if (st.version && !st.help) {
+    opts.command = 'version';
+    opts.args = [];
+    return opts;
+  }
   if (st.help) {
     opts.command = 'help';
     opts.topic = command === 'help' ? topicOf(opts.args, fail) : command;

@@ -1,4 +1,5 @@
 /** `mmaplab help [COMMAND]` and `mmaplab COMMAND --help`: generated from the option table. */
+import { BUILD_PROFILES } from '../vm/kernel-build';
 import { COMMANDS, OPTIONS, type Command } from './args';
 
 interface CommandDoc {
@@ -154,12 +155,44 @@ export const COMMAND_DOCS: Record<Command, CommandDoc> = {
   kernels: {
     synopsis: 'mmaplab kernels',
     summary: 'list installed kernels usable with mmaplab',
-    text: 'One line per kernel: release, series, image. Exit status 1 if none is usable.',
+    text:
+      'One line per kernel: the name --kernel takes (series, then flavour: 6.12-rt, 6.1-slab),\n' +
+      'release, where it comes from (installed, built) and its image. Installed kernels\n' +
+      'without headers are listed with the package to install. Exit status 1 if none is usable.',
+  },
+  kernel: {
+    synopsis: 'mmaplab kernel build SERIES-PROFILE [options]',
+    summary: "build a guest kernel from Debian's source with a debug profile",
+    text:
+      "Builds SERIES-PROFILE from Debian's linux-source-SERIES package and its amd64\n" +
+      'configuration, with every module left out (the guest needs none), no debug info and\n' +
+      'the profile on top, then keeps it in the cache (keyed by the source version and the\n' +
+      'configuration) for --kernel SERIES-PROFILE. Profiles:\n' +
+      BUILD_PROFILES.map((p) => `  ${p.name} (${p.series.join(', ')}):\n    ${p.summary}\n`).join('') +
+      'A build that is cached already is not repeated.\n' +
+      '\nexit status: 0 when the kernel is built (or was), 1 when the build failed, 2 for a\n' +
+      'usage error.',
   },
   'build-kmod': {
     synopsis: 'mmaplab build-kmod [options]',
     summary: 'build mmaplab.ko for the selected kernels',
     text: 'Builds (or finds up to date) the module for each selected kernel.',
+  },
+  shell: {
+    synopsis: 'mmaplab shell [--kernel KERNEL] [--gdb PORT] [options]',
+    summary: 'boot a kernel with mmaplab.ko loaded and a shell in the guest',
+    text:
+      'Boots one kernel (default: the newest 6.12) cold in QEMU with mmaplab.ko loaded\n' +
+      '(allow_hazards=1: the VM is disposable) and gives the guest shell on this terminal.\n' +
+      "The guest's root is this machine's own, read-only under a tmpfs, with the checkout\n" +
+      'as the current directory. Ctrl-A c switches to the QEMU monitor, Ctrl-A x quits;\n' +
+      'leaving the shell powers the guest off. The run directory keeps the QEMU command line.\n' +
+      '\nexit status: 0 when the guest powered off, 1 when QEMU failed, 2 for a usage error.',
+  },
+  version: {
+    synopsis: 'mmaplab version (or mmaplab --version)',
+    summary: "print mmaplab's version",
+    text: 'The version of the package, as package.json has it.',
   },
   help: {
     synopsis: 'mmaplab help [COMMAND]',

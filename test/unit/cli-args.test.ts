@@ -47,6 +47,9 @@ const NEEDS: Record<Command, string[]> = {
   check: [],
   files: [],
   kernels: [],
+  kernel: ['build', '6.1-slab'],
+  version: [],
+  shell: [],
   'build-kmod': [],
   help: [],
 };
@@ -490,6 +493,7 @@ function sampleValue(name: string): string {
     '--device': '/dev/mydrv',
     '--param': 'buffers=2',
     '--minor': '1',
+    '--gdb': '1234',
     '--hazards': 'no',
     '--target': 'host',
     '--profile': 'default',
