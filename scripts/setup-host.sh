@@ -11,17 +11,29 @@
 #   linux-image-6.12-amd64 + linux-headers-6.12-amd64   the 6.12 series
 #   chromium          headless, renders report.html in the test suite
 #                     (test/vm/html-render.test.ts): only for `test` (below)
+#   dkms              builds the module as a lab machine installs it
+#                     (test/vm/kmod-build.test.ts): only for `test`
 #
 # An argument names what the packages are for: `matrix` (also bench) leaves
-# out what only the tests need; `test` or none installs everything.
+# out what only the tests need; `test` or none installs everything. Two
+# more sets come on top of those, only when asked for:
+#
+#   flavours      Debian's -rt (PREEMPT_RT) and -cloud kernels of both series,
+#                 with headers (--kernel 6.1-rt, --kernel 6.12-cloud)
+#   kernel-build  Debian's kernel sources (linux-source-6.1, -6.12, with the
+#                 amd64 configurations) and what building them needs, for
+#                 `mmaplab kernel build`
 set -eu
 
 PACKAGES="qemu-system-x86 busybox-static xz-utils zstd kmod build-essential python3
 linux-image-amd64 linux-headers-amd64 linux-image-6.12-amd64 linux-headers-6.12-amd64"
 case "${1:-test}" in
 matrix) ;;
-test) PACKAGES="$PACKAGES chromium" ;;
-*) echo "mmaplab: setup-host.sh takes matrix or test, not '$1'" >&2; exit 2 ;;
+test) PACKAGES="$PACKAGES chromium dkms" ;;
+flavours) PACKAGES="linux-image-rt-amd64 linux-headers-rt-amd64 linux-image-cloud-amd64 linux-headers-cloud-amd64
+linux-image-6.12-rt-amd64 linux-headers-6.12-rt-amd64 linux-image-6.12-cloud-amd64 linux-headers-6.12-cloud-amd64" ;;
+kernel-build) PACKAGES="linux-source-6.1 linux-source-6.12 build-essential bc bison flex libelf-dev libssl-dev xz-utils" ;;
+*) echo "mmaplab: setup-host.sh takes matrix, test, flavours or kernel-build, not '$1'" >&2; exit 2 ;;
 esac
 
 missing=""
