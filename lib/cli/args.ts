@@ -383,13 +383,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     help:
       'qemu (default): boot each kernel in a VM; host: run on this machine (root, module loaded with insmod; ' +
       'hazard cells, and check, need --allow-hazards)',
-    commands: ['matrix', 'check'],
+    commands: ['matrix', 'run', 'check'],
     apply: (st, v) => (st.opts.target = oneOf('--target', v, ['qemu', 'host'] as const)),
   },
   {
     name: '--allow-hazards',
     help: 'with --target host: run hazard cells, or check your driver, on this machine (either can corrupt its kernel; reboot after)',
-    commands: ['matrix', 'check'],
+    commands: ['matrix', 'run', 'check'],
     apply: (st) => (st.opts.allowHazards = true),
   },
   {

@@ -5,6 +5,7 @@ import { buildReport, currentEnvironment } from '../report/build';
 import { selectKernels } from '../vm/kernels';
 import { requireQemu } from '../vm/qemu';
 import { execute, lastRun } from '../runner/executor';
+import { runCellsOnHost } from '../runner/host-target';
 import { cellsStep, moduleFor, type PlanStep } from '../runner/plan';
 import { usageError, type CliOptions } from './args';
 import { buildModules, log } from './common';
@@ -26,6 +27,8 @@ export function cellById(id: string, catalogue: readonly CellSpec[] = FULL_CATAL
 
 export async function runOne(opts: CliOptions): Promise<number> {
   const cell = cellById(opts.args[0] as string);
+  if (opts.target === 'host') return runOneOnHost(opts, cell);
+  if (opts.allowHazards) throw usageError('--allow-hazards is for --target host (VMs take hazards anyway)', 'run');
   requireQemu();
   const kernels = selectKernels(opts.kernels);
   const modules = buildModules(kernels);
@@ -47,4 +50,15 @@ export async function runOne(opts: CliOptions): Promise<number> {
     },
   );
   return agreementExit(buildReport(results, [], currentEnvironment('qemu', null)), opts.noFail);
+}
+
+/** `run CELL --target host`: the cell on this machine's kernel, its evidence printed. */
+async function runOneOnHost(opts: CliOptions, cell: CellSpec): Promise<number> {
+  if (opts.kernels.releases.length > 0 || opts.kernels.paths.length > 0) {
+    throw usageError('--target host runs the kernel this machine booted; --kernel is for --target qemu', 'run');
+  }
+  const [r] = await runCellsOnHost([cell], { allowHazards: opts.allowHazards });
+  if (r === undefined) throw new Error(`no result for ${cell.id}`);
+  process.stdout.write(`${renderEvidence(r)}\n`);
+  return agreementExit(buildReport([r], [], currentEnvironment('host', null)), opts.noFail);
 }

@@ -78,12 +78,14 @@ describe('command line', () => {
     assert.equal(d.timeoutSec, 300);
   });
 
-  it('--target qemu|host and --allow-hazards (matrix only)', () => {
+  it('--target qemu|host and --allow-hazards (matrix, run and check)', () => {
     assert.equal(defaultOptions().target, 'qemu');
-    const o = parseArgs(['matrix', '--target', 'host', '--allow-hazards']);
-    assert.deepEqual([o.target, o.allowHazards], ['host', true]);
+    for (const argv of [['matrix'], ['run', 'x'], ['check']]) {
+      const o = parseArgs([...argv, '--target', 'host', '--allow-hazards']);
+      assert.deepEqual([o.target, o.allowHazards], ['host', true], argv[0]);
+    }
     assert.throws(() => parseArgs(['matrix', '--target', 'lab']), (e: MmaplabError) => e.code === 'EUSAGE');
-    assert.throws(() => parseArgs(['run', 'x', '--allow-hazards']), (e: MmaplabError) => e.code === 'EUSAGE');
+    assert.throws(() => parseArgs(['files', '--allow-hazards']), (e: MmaplabError) => e.code === 'EUSAGE');
   });
 
   for (const command of COMMANDS) {

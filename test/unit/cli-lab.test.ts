@@ -45,4 +45,15 @@ describe('the CLI for lab users', function () {
     assert.equal(r.status, 2);
     assert.match(r.stderr, /no cell matches/);
   });
+
+  it('run CELL --target host refuses a hazard cell without --allow-hazards, and --kernel, before touching the machine', function () {
+    const hazard = cli('run', 'kmalloc/fault_page/4K/write-first', '--target', 'host');
+    assert.equal(hazard.status, 1);
+    assert.match(hazard.stderr, /selected cell\(s\) are hazards \(e\.g\. kmalloc\/fault_page\/4K\/write-first\) that can corrupt this machine's kernel/);
+    assert.match(hazard.stderr, /\(error code EHAZARD\)/);
+    const kernel = cli('run', 'vmalloc_user/remap_vmalloc_range/16K/basic', '--target', 'host', '--kernel', '6.1');
+    assert.equal(kernel.status, 2);
+    assert.match(kernel.stderr, /--target host runs the kernel this machine booted/);
+    assert.equal(cli('run', 'vmalloc_user/remap_vmalloc_range/16K/basic', '--allow-hazards').status, 2);
+  });
 });
