@@ -1,18 +1,50 @@
-/** Where things live, computed from this file's place in dist/lib/. */
+/**
+ * Where things live, computed from this file's place in dist/lib/. A git
+ * checkout keeps its cache and run directories inside it (.cache/, runs/);
+ * mmaplab installed as a package (no .git beside package.json) uses the XDG
+ * locations: $XDG_CACHE_HOME/mmaplab (~/.cache/mmaplab) for the cache and
+ * $XDG_STATE_HOME/mmaplab/runs (~/.local/state/mmaplab/runs) for runs.
+ * MMAPLAB_CACHE and MMAPLAB_RUNS override either.
+ */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 /** The checkout root (dist/lib/paths.js -> ../..). */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
-/** Per-kernel derived artefacts (vmlinux, initramfs, built modules). */
+export interface Places {
+  cache: string;
+  runs: string;
+}
+
+/** The cache and runs folders for a package at `root`, given the environment and home; pure. */
+export function placesFor(root: string, isCheckout: boolean, env: NodeJS.ProcessEnv, home: string): Places {
+  const xdg = (name: string, fallback: string): string => {
+    const v = env[name];
+    // The XDG spec: an unset, empty or relative value means the default.
+    return v !== undefined && path.isAbsolute(v) ? v : path.join(home, fallback);
+  };
+  return {
+    cache: env['MMAPLAB_CACHE'] ?? (isCheckout ? path.join(root, '.cache') : path.join(xdg('XDG_CACHE_HOME', '.cache'), 'mmaplab')),
+    runs:
+      env['MMAPLAB_RUNS'] ??
+      (isCheckout ? path.join(root, 'runs') : path.join(xdg('XDG_STATE_HOME', path.join('.local', 'state')), 'mmaplab', 'runs')),
+  };
+}
+
+function places(): Places {
+  return placesFor(REPO_ROOT, fs.existsSync(path.join(REPO_ROOT, '.git')), process.env, os.homedir());
+}
+
+/** Per-kernel derived artefacts (vmlinux, initramfs, built modules, built kernels, templates). */
 export function cacheDir(): string {
-  return process.env['MMAPLAB_CACHE'] ?? path.join(REPO_ROOT, '.cache');
+  return places().cache;
 }
 
 /** Where each VM run keeps its console log and result channel. */
 export function runsDir(): string {
-  return process.env['MMAPLAB_RUNS'] ?? path.join(REPO_ROOT, 'runs');
+  return places().runs;
 }
 
 /** The version in package.json (the one npm and `mmaplab --version` show). */

@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { packageVersion, REPO_ROOT } from '../../lib/paths';
+import { packageVersion, placesFor, REPO_ROOT } from '../../lib/paths';
 import { headersInstallHint, insmodAdvice, osIds, runningKernel } from '../../lib/runner/lab';
 import { caught } from './caught';
 
@@ -72,5 +72,28 @@ describe('lab machines (lib/runner/lab.ts)', function () {
     assert.match(conf, /^PACKAGE_NAME="mmaplab"$/m);
     assert.match(conf, /^BUILT_MODULE_NAME\[0\]="mmaplab"$/m);
     assert.equal(/^PACKAGE_VERSION="([^"]*)"$/m.exec(conf)?.[1], packageVersion());
+  });
+});
+
+describe('cache and run directories (lib/paths.ts)', function () {
+  const root = '/src/mmaplab';
+  it('a checkout keeps its own .cache and runs', function () {
+    assert.deepEqual(placesFor(root, true, {}, '/home/u'), { cache: '/src/mmaplab/.cache', runs: '/src/mmaplab/runs' });
+  });
+
+  it('an installed package uses the XDG locations, their defaults when unset, empty or relative', function () {
+    const want = { cache: '/home/u/.cache/mmaplab', runs: '/home/u/.local/state/mmaplab/runs' };
+    assert.deepEqual(placesFor(root, false, {}, '/home/u'), want);
+    assert.deepEqual(placesFor(root, false, { XDG_CACHE_HOME: '', XDG_STATE_HOME: 'rel/state' }, '/home/u'), want);
+    assert.deepEqual(placesFor(root, false, { XDG_CACHE_HOME: '/x/cache', XDG_STATE_HOME: '/x/state' }, '/home/u'), {
+      cache: '/x/cache/mmaplab',
+      runs: '/x/state/mmaplab/runs',
+    });
+  });
+
+  it('MMAPLAB_CACHE and MMAPLAB_RUNS win over both', function () {
+    const env = { MMAPLAB_CACHE: '/c', MMAPLAB_RUNS: '/r', XDG_CACHE_HOME: '/x' };
+    assert.deepEqual(placesFor(root, false, env, '/h'), { cache: '/c', runs: '/r' });
+    assert.deepEqual(placesFor(root, true, env, '/h'), { cache: '/c', runs: '/r' });
   });
 });
