@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The `mmaplab` command line: one module per command under cli/. */
-import { parseArgs } from './cli/args';
+import { parseArgs, type CliOptions } from './cli/args';
 import { runBench } from './cli/bench';
 import { runBenchBoot } from './cli/bench-boot';
 import { runCheck } from './cli/check';
@@ -21,8 +21,19 @@ import { MmaplabError } from './util/errors';
 import { installInterruptHandlers, interruptedBy, interruptExitStatus } from './util/interrupt';
 import { packageVersion } from './paths';
 
+/**
+ * Commands whose Ctrl-C kills their VMs and ends in a partial report; the
+ * others (and --target host, which has no VM to kill) keep the default: the
+ * signal ends the process at once.
+ */
+function stopsItsVms(opts: CliOptions): boolean {
+  const booting: readonly CliOptions['command'][] = ['matrix', 'run', 'test-guest', 'files', 'bench', 'bench-boot', 'fuzz', 'check', 'shell'];
+  return booting.includes(opts.command) && opts.target === 'qemu';
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   const opts = parseArgs(argv);
+  if (require.main === module && stopsItsVms(opts)) installInterruptHandlers(log);
   switch (opts.command) {
     case 'help':
       process.stdout.write(helpText(opts.topic));
@@ -69,12 +80,11 @@ export function exitStatusOf(err: unknown): number {
 }
 
 if (require.main === module) {
-  installInterruptHandlers(log);
   main(process.argv.slice(2)).then(
     (status) => process.exit(interruptedBy() !== null ? interruptExitStatus(interruptedBy() as NodeJS.Signals) : status),
     (err: unknown) => {
       const signal = interruptedBy();
-      if (signal !== null) {
+      if (signal !== null && err instanceof MmaplabError && err.code === 'EINTERRUPTED') {
         log(`mmaplab: stopped by ${signal}`);
         process.exit(interruptExitStatus(signal));
       }
@@ -84,7 +94,7 @@ if (require.main === module) {
       } else {
         log(`mmaplab: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       }
-      process.exit(exitStatusOf(err));
+      process.exit(signal !== null ? interruptExitStatus(signal) : exitStatusOf(err));
     },
   );
 }

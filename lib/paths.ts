@@ -1,8 +1,8 @@
 /**
- * Where things live, computed from this file's place in dist/lib/. A git
- * checkout keeps its cache and run directories inside it (.cache/, runs/);
- * mmaplab installed as a package (no .git beside package.json) uses the XDG
- * locations: $XDG_CACHE_HOME/mmaplab (~/.cache/mmaplab) for the cache and
+ * Where things live, computed from this file's place in dist/lib/. A source
+ * tree (a git clone, or a checkout without .git as CI makes) keeps its cache
+ * and run directories inside it (.cache/, runs/); mmaplab installed as a
+ * package (its folder inside a node_modules folder) uses the XDG locations: $XDG_CACHE_HOME/mmaplab (~/.cache/mmaplab) for the cache and
  * $XDG_STATE_HOME/mmaplab/runs (~/.local/state/mmaplab/runs) for runs.
  * MMAPLAB_CACHE and MMAPLAB_RUNS override either.
  */
@@ -33,8 +33,14 @@ export function placesFor(root: string, isCheckout: boolean, env: NodeJS.Process
   };
 }
 
+/** Is `root` an installed package: node_modules/mmaplab, or node_modules/@scope/mmaplab? */
+export function isInstalledPackage(root: string): boolean {
+  const parent = path.basename(path.dirname(root));
+  return parent === 'node_modules' || (parent.startsWith('@') && path.basename(path.dirname(path.dirname(root))) === 'node_modules');
+}
+
 function places(): Places {
-  return placesFor(REPO_ROOT, fs.existsSync(path.join(REPO_ROOT, '.git')), process.env, os.homedir());
+  return placesFor(REPO_ROOT, !isInstalledPackage(REPO_ROOT), process.env, os.homedir());
 }
 
 /** Per-kernel derived artefacts (vmlinux, initramfs, built modules, built kernels, templates). */

@@ -20,9 +20,10 @@
 #
 #   flavours      Debian's -rt (PREEMPT_RT) and -cloud kernels of both series,
 #                 with headers (--kernel 6.1-rt, --kernel 6.12-cloud)
-#   kernel-build  Debian's kernel sources (linux-source-6.1, -6.12, with the
-#                 amd64 configurations) and what building them needs, for
-#                 `mmaplab kernel build`
+#   kernel-build  Debian's kernel sources (linux-source-6.1, -6.12) and their
+#                 configurations (linux-config-*, only recommended by the
+#                 sources), and what building them needs (openssl makes the
+#                 module signing key), for `mmaplab kernel build`
 set -eu
 
 PACKAGES="qemu-system-x86 busybox-static xz-utils zstd kmod build-essential python3
@@ -32,7 +33,8 @@ matrix) ;;
 test) PACKAGES="$PACKAGES chromium dkms" ;;
 flavours) PACKAGES="linux-image-rt-amd64 linux-headers-rt-amd64 linux-image-cloud-amd64 linux-headers-cloud-amd64
 linux-image-6.12-rt-amd64 linux-headers-6.12-rt-amd64 linux-image-6.12-cloud-amd64 linux-headers-6.12-cloud-amd64" ;;
-kernel-build) PACKAGES="linux-source-6.1 linux-source-6.12 build-essential bc bison flex libelf-dev libssl-dev xz-utils" ;;
+kernel-build) PACKAGES="linux-source-6.1 linux-config-6.1 linux-source-6.12 linux-config-6.12 build-essential bc bison flex
+libelf-dev libssl-dev openssl xz-utils" ;;
 *) echo "mmaplab: setup-host.sh takes matrix, test, flavours or kernel-build, not '$1'" >&2; exit 2 ;;
 esac
 

@@ -424,11 +424,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: '--jobs',
     value: 'N',
-    help: (c) =>
-      c === 'kernel'
-        ? "make's jobs (default: the machine's CPUs)"
-        : 'VMs run at once: one per kernel and round (per cell with --isolate); default 1',
-    commands: ['matrix', 'kernel'],
+    help: 'VMs run at once: one per kernel and round (per cell with --isolate); default 1',
+    commands: ['matrix'],
     apply: (st, v) => (st.opts.jobs = positiveInt('--jobs', v, 64)),
   },
   {

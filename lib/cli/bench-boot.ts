@@ -8,12 +8,12 @@ import { median } from '../bench/stat';
 import { findCells } from '../experiments/catalogue';
 import { MmaplabError } from '../util/errors';
 import { MARK_AGENT_READY, MARK_CELL_DONE } from '../vm/job';
-import { selectKernels, type Kernel } from '../vm/kernels';
+import { type Kernel } from '../vm/kernels';
 import { ensureModule } from '../vm/kmod';
 import { requireQemu } from '../vm/qemu';
 import { runJob, type VmOptions } from '../vm/session';
 import type { CliOptions } from './args';
-import { vmOptionsFor } from './vm-options';
+import { bootableKernels, vmOptionsFor } from './vm-options';
 
 export interface BootSample {
   ready: number;
@@ -85,7 +85,7 @@ export async function interleavedBoots(kernel: Kernel, vm: VmOptions, runs: numb
 
 export async function runBenchBoot(opts: CliOptions): Promise<number> {
   requireQemu();
-  const kernels = selectKernels(opts.kernels);
+  const kernels = bootableKernels(opts.kernels);
   const runs = opts.runs ?? 5;
   const lines: string[] = [];
   // Every kernel needs at least one measured boot on each path.

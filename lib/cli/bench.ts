@@ -26,7 +26,7 @@ import { REPO_ROOT } from '../paths';
 import { writeBenchOutputs } from '../report/bench-write';
 import { MmaplabError } from '../util/errors';
 import { MARK_CELL_DONE, type GuestEvent } from '../vm/job';
-import { selectKernels, type Kernel } from '../vm/kernels';
+import { type Kernel } from '../vm/kernels';
 import { requireQemu } from '../vm/qemu';
 import { lastRun, runStep } from '../runner/executor';
 import { describeFailure, type VmOptions } from '../vm/session';
@@ -34,7 +34,7 @@ import type { CliOptions } from './args';
 import { interleavedBoots } from './bench-boot';
 import { restorePart } from './bench-restore';
 import { buildModules, defaultOutDir, log } from './common';
-import { vmOptionsFor } from './vm-options';
+import { bootableKernels, vmOptionsFor } from './vm-options';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -143,7 +143,7 @@ function timeMatrix(kernels: readonly Kernel[], outDir: string): Promise<number>
 
 export async function runBench(opts: CliOptions): Promise<number> {
   requireQemu();
-  const kernels = selectKernels(opts.kernels);
+  const kernels = bootableKernels(opts.kernels);
   const modules = buildModules(kernels, log);
   const cProgram = buildCycleProgram();
   const options = guestOptionsFrom(opts, cProgram);

@@ -12,12 +12,11 @@ import { type CheckOptions, type CheckVm, checkKernelNodes, type KernelCheck, ty
 import { isHookFile, readHook } from '../check/hook';
 import { readSetup } from '../check/setup';
 import { isFinding } from '../check/types';
-import { selectKernels } from '../vm/kernels';
 import { requireQemu } from '../vm/qemu';
 import { type CliOptions, usageError } from './args';
 import { defaultOutDir, log } from './common';
 import { EXIT_FAILED } from './exit';
-import { vmOptionsFor } from './vm-options';
+import { bootableKernels, vmOptionsFor } from './vm-options';
 
 /** The buffer size a mapping covers when --size is not given. */
 export const DEFAULT_CHECK_SIZE = 16 * 1024;
@@ -98,7 +97,7 @@ export async function runCheck(opts: CliOptions): Promise<number> {
   }
   if (opts.allowHazards) throw usageError('--allow-hazards is for --target host (a VM takes whatever your driver does)', 'check');
   requireQemu();
-  const kernels = selectKernels(opts.kernels);
+  const kernels = bootableKernels(opts.kernels);
   for (const k of kernels) {
     log(`${k.release}: building and checking ${o.device}`);
     await checkKernelNodes(k, await vmOptionsFor(opts, k), o, (c) => {

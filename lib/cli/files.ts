@@ -8,14 +8,14 @@ import type { KernelFiles } from '../experiments/file-triggers';
 import { MmaplabError } from '../util/errors';
 import type { ReportFiles } from '../report/schema';
 import type { GuestEvent } from '../vm/job';
-import { type Kernel, selectKernels } from '../vm/kernels';
+import { type Kernel } from '../vm/kernels';
 import { requireQemu } from '../vm/qemu';
 import { describeFailure, type VmOptions } from '../vm/session';
 import { execute, lastRun, type StepOutcome } from '../runner/executor';
 import type { PlanStep } from '../runner/plan';
 import type { CliOptions } from './args';
 import { buildModules, log } from './common';
-import { vmOptionsFor } from './vm-options';
+import { bootableKernels, vmOptionsFor } from './vm-options';
 
 /** One row per measurement: technique, trigger, pages arrived, first/last ms, paths. */
 export function renderFilesTable(runs: readonly KernelFiles[]): string {
@@ -68,7 +68,7 @@ export function filesSectionOf(kernels: KernelFiles[]): ReportFiles {
 
 export async function runFiles(opts: CliOptions): Promise<number> {
   requireQemu();
-  const kernels = selectKernels(opts.kernels);
+  const kernels = bootableKernels(opts.kernels);
   const modules = buildModules(kernels, log);
   const steps: PlanStep[] = [];
   for (const k of kernels) steps.push(filesStep(k, await vmOptionsFor(opts, k), modules.get(k.release) as string));

@@ -21,13 +21,13 @@ import { clockSeed } from '../fuzz/prng';
 import type { FuzzComplaint, FuzzJobOptions, FuzzResult, GuestMemory } from '../fuzz/types';
 import { MmaplabError } from '../util/errors';
 import type { GuestEvent, Job } from '../vm/job';
-import { type Kernel, selectKernels } from '../vm/kernels';
+import { type Kernel } from '../vm/kernels';
 import { requireQemu } from '../vm/qemu';
 import { lastRun, runStep } from '../runner/executor';
 import { describeFailure, type VmOptions, type VmRun } from '../vm/session';
 import type { CliOptions } from './args';
 import { buildModules, defaultOutDir, log } from './common';
-import { vmOptionsFor } from './vm-options';
+import { bootableKernels, vmOptionsFor } from './vm-options';
 
 /** Operations when neither --ops nor --seconds is given. */
 export const DEFAULT_FUZZ_OPS = 3000;
@@ -323,7 +323,7 @@ export async function runFuzz(opts: CliOptions): Promise<number> {
   const seed = opts.seed ?? clockSeed();
   process.stdout.write(`seed ${seed}\n`);
   const ops = opts.fuzzOps === null && opts.fuzzSeconds === null ? DEFAULT_FUZZ_OPS : opts.fuzzOps;
-  const kernels = selectKernels(opts.kernels);
+  const kernels = bootableKernels(opts.kernels);
   const modules = buildModules(kernels, log);
   let failed = false;
   const outDir = defaultOutDir('fuzz');

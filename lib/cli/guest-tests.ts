@@ -1,9 +1,8 @@
 /** `mmaplab test-guest`: the guest suite on each selected kernel, TAP-like output. */
 import { runGuestSuiteOn, SUITE_TIMEOUT_MS, timeByFile } from '../runner/host-suite';
-import { selectKernels } from '../vm/kernels';
 import { requireQemu } from '../vm/qemu';
 import type { CliOptions } from './args';
-import { vmOptionsFor } from './vm-options';
+import { bootableKernels, vmOptionsFor } from './vm-options';
 
 /** The least VM deadline of `test-guest --long`. */
 const LONG_TIMEOUT_MS = 40 * 60_000;
@@ -12,7 +11,7 @@ export async function runGuestTests(opts: CliOptions): Promise<number> {
   requireQemu();
   let failed = 0;
   let passed = 0;
-  for (const k of selectKernels(opts.kernels)) {
+  for (const k of bootableKernels(opts.kernels)) {
     const vm = await vmOptionsFor(opts, k);
     // The long forms run for many minutes under TCG.
     if (opts.long) vm.timeoutMs = Math.max(vm.timeoutMs, LONG_TIMEOUT_MS);

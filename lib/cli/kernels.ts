@@ -27,10 +27,7 @@ export function kernelCommand(opts: CliOptions): number {
   if (parsed === null) {
     throw new MmaplabError('EUSAGE', `"${name}" is not SERIES-PROFILE (e.g. 6.1-slab, 6.12-debug)`);
   }
-  const r = buildKernel(parsed.series, parsed.profile.name, {
-    ...(opts.jobs > 1 ? { jobs: opts.jobs } : {}),
-    log: (l) => log(l),
-  });
+  const r = buildKernel(parsed.series, parsed.profile.name, { log: (l) => log(l) });
   process.stdout.write(
     `${kernelName(r.kernel)}\t${r.kernel.release}\t${r.cached ? 'cached' : `built in ${r.manifest.seconds} s`}\t${r.kernel.image}\n`,
   );

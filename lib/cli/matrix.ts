@@ -12,7 +12,7 @@ import { runCellsOnHost } from '../runner/host-target';
 import { cellsStep, moduleFor, type Plan, type PlanStep } from '../runner/plan';
 import { renderTable, renderTally } from '../report/table';
 import type { CellResult, CellSpec } from '../experiments/types';
-import { type Kernel, selectKernels, seriesOf } from '../vm/kernels';
+import { type Kernel, seriesOf } from '../vm/kernels';
 import { interruptedBy } from '../util/interrupt';
 import { requireQemu } from '../vm/qemu';
 import type { VmOptions, VmRun } from '../vm/session';
@@ -24,7 +24,7 @@ import { agreementExit, agreementSummary } from './exit';
 import { Progress } from './progress';
 import { writeAll } from './reports';
 import { selectCells } from './select';
-import { vmOptionsFor } from './vm-options';
+import { bootableKernels, vmOptionsFor } from './vm-options';
 
 export async function runMatrix(opts: CliOptions): Promise<number> {
   // Usage errors first, before anything slow happens.
@@ -37,7 +37,7 @@ export async function runMatrix(opts: CliOptions): Promise<number> {
   if (opts.target === 'host') return runOnHost(opts, cells);
   if (opts.allowHazards) throw usageError('--allow-hazards is for --target host (VMs take hazards anyway)', 'matrix');
   requireQemu();
-  const kernels = selectKernels(opts.kernels);
+  const kernels = bootableKernels(opts.kernels);
   const outDir = opts.out ?? defaultOutDir('matrix');
   // Echoed consoles and a redrawn status line would garble each other.
   const stream = opts.verbose ? { write: (s: string) => process.stderr.write(s), isTTY: false } : process.stderr;

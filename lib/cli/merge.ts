@@ -115,6 +115,19 @@ export function mergeReports(inputs: readonly MergeInput[]): MatrixReport {
     kernels: [...kernels.values()],
     cells: [...cells.values()].map((x) => x.cell),
     ...(fileKernels.size > 0 ? { files: filesSectionOf([...fileKernels.values()]) } : {}),
+    ...stoppedOf(inputs),
+  };
+}
+
+/** A merge of reports of which some stopped early stopped early too: every reason and not-run line, by input. */
+function stoppedOf(inputs: readonly MergeInput[]): Pick<MatrixReport, 'stopped'> {
+  const stopped = inputs.filter((i) => i.report.stopped !== undefined);
+  if (stopped.length === 0) return {};
+  return {
+    stopped: {
+      reason: stopped.map((i) => `${i.file}: ${i.report.stopped?.reason ?? ''}`).join('; '),
+      notRun: stopped.flatMap((i) => i.report.stopped?.notRun ?? []),
+    },
   };
 }
 

@@ -2,7 +2,6 @@
 import { FULL_CATALOGUE } from '../experiments/catalogue';
 import type { CellResult, CellSpec } from '../experiments/types';
 import { buildReport, currentEnvironment } from '../report/build';
-import { selectKernels } from '../vm/kernels';
 import { requireQemu } from '../vm/qemu';
 import { execute, lastRun } from '../runner/executor';
 import { runCellsOnHost } from '../runner/host-target';
@@ -11,7 +10,7 @@ import { usageError, type CliOptions } from './args';
 import { buildModules, log } from './common';
 import { renderEvidence } from './evidence';
 import { agreementExit } from './exit';
-import { vmOptionsFor } from './vm-options';
+import { bootableKernels, vmOptionsFor } from './vm-options';
 
 /** The catalogue cell with exactly this id; a usage error naming close ids otherwise. */
 export function cellById(id: string, catalogue: readonly CellSpec[] = FULL_CATALOGUE): CellSpec {
@@ -30,7 +29,7 @@ export async function runOne(opts: CliOptions): Promise<number> {
   if (opts.target === 'host') return runOneOnHost(opts, cell);
   if (opts.allowHazards) throw usageError('--allow-hazards is for --target host (VMs take hazards anyway)', 'run');
   requireQemu();
-  const kernels = selectKernels(opts.kernels);
+  const kernels = bootableKernels(opts.kernels);
   const modules = buildModules(kernels);
   const steps: PlanStep[] = [];
   for (const k of kernels) steps.push(cellsStep(k, await vmOptionsFor(opts, k), [cell], moduleFor([cell], modules.get(k.release) as string)));

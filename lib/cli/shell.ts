@@ -1,18 +1,16 @@
 /** `mmaplab shell`: one kernel, mmaplab.ko loaded, a shell in the guest on this terminal. */
 import { resolveAccel } from '../vm/accel';
-import { requireBootable } from '../vm/initramfs';
-import { selectKernels } from '../vm/kernels';
 import { startShell } from '../vm/shell';
 import { onInterrupt } from '../util/interrupt';
 import { type CliOptions, usageError } from './args';
+import { bootableKernels } from './vm-options';
 import { buildModules, defaultOutDir, log } from './common';
 
 export async function runShell(opts: CliOptions): Promise<number> {
   const selection = opts.kernels.releases.length === 0 && opts.kernels.paths.length === 0 ? { releases: ['6.12'], paths: [] } : opts.kernels;
-  const kernels = selectKernels(selection);
+  const kernels = bootableKernels(selection);
   const kernel = kernels[0];
   if (kernel === undefined || kernels.length > 1) throw usageError('shell boots one kernel: give one --kernel', 'shell');
-  requireBootable(kernel);
   const ko = buildModules([kernel]).get(kernel.release) as string;
   const accel = await resolveAccel(opts.accel, kernel);
   const runDir = defaultOutDir('shell');

@@ -56,7 +56,8 @@ export function installInterruptHandlers(say: (line: string) => void): void {
   }
 }
 
-/** Forget a signal (tests only). */
+/** Forget a signal and every stopper (tests only). */
 export function resetInterruptForTests(): void {
   received = null;
+  stoppers.clear();
 }

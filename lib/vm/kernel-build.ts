@@ -23,6 +23,7 @@ import * as path from 'node:path';
 import { cacheDir } from '../paths';
 import { MmaplabError } from '../util/errors';
 import { sealFile, useCached } from '../util/verified-cache';
+import { isAlive } from './runtime-image';
 import type { Kernel } from './kernels';
 
 /** Bump when the recipe below changes what a build produces. */
@@ -159,8 +160,11 @@ export function recipeFor(series: string, profileName: string, roots: SourceRoot
   const pkg = sourcePackage(series);
   const tarball = path.join(roots.src, `${pkg}.tar.xz`);
   const baseConfig = path.join(roots.src, `linux-config-${series}`, 'config.amd64_none_amd64.xz');
-  if (!fs.existsSync(tarball) || !fs.existsSync(baseConfig)) {
-    throw new MmaplabError('ENOSOURCE', `Debian's ${series} source is not installed: apt-get install ${pkg}`, { series });
+  // linux-config-SERIES is only a Recommends of linux-source-SERIES.
+  for (const [file, what] of [[tarball, pkg], [baseConfig, `linux-config-${series}`]] as const) {
+    if (!fs.existsSync(file)) {
+      throw new MmaplabError('ENOSOURCE', `Debian's ${series} source is not installed (no ${file}): apt-get install ${what}`, { series });
+    }
   }
   const sourceVersion = packageVersion(pkg) ?? `size ${fs.statSync(tarball).size}`;
   const edits: Record<string, ConfigValue> = {
@@ -283,7 +287,8 @@ export function discoverBuiltKernels(root: string = builtKernelsDir()): Array<{ 
     }
     out.push({ kernel, manifest: m });
   }
-  return out;
+  // Oldest first: where two entries share a release, the newer build is picked (it comes last).
+  return out.sort((a, b) => a.manifest.builtAt.localeCompare(b.manifest.builtAt));
 }
 
 export interface BuildOptions {
@@ -338,10 +343,12 @@ export function buildKernel(series: string, profileName: string, opts: BuildOpti
     const have = discoverBuiltKernels().find((b) => b.manifest.key === r.key);
     if (have) return { ...have, cached: true };
   }
-  // What an interrupted build left (never a finished entry: those have no suffix).
+  // What an interrupted build left: a partial folder whose builder is gone
+  // (never a finished entry: those have no suffix; never a build still running).
   fs.mkdirSync(builtKernelsDir(), { recursive: true });
   for (const old of fs.readdirSync(builtKernelsDir())) {
-    if (old.startsWith(`${path.basename(dir)}.partial-`)) fs.rmSync(path.join(builtKernelsDir(), old), { recursive: true, force: true });
+    const m = /\.partial-(\d+)$/.exec(old);
+    if (m && !isAlive(Number(m[1]))) fs.rmSync(path.join(builtKernelsDir(), old), { recursive: true, force: true });
   }
   const work = `${dir}.partial-${process.pid}`;
   const tree = path.join(work, 'tree');
@@ -365,7 +372,11 @@ export function buildKernel(series: string, profileName: string, opts: BuildOpti
     const jobs = opts.jobs ?? os.cpus().length;
     say(`${name}: configured (${elapsed()}); make -j${jobs} (log: ${logFile})`);
     run('make', [`-j${jobs}`, 'all'], tree, logFd, `building ${name}`, logFile);
-    const release = spawnSync('make', ['-s', 'kernelrelease'], { cwd: tree, encoding: 'utf8' }).stdout.trim();
+    const rel = spawnSync('make', ['-s', 'kernelrelease'], { cwd: tree, encoding: 'utf8' });
+    const release = rel.status === 0 ? rel.stdout.trim() : '';
+    if (!release.endsWith(`${BUILT_RELEASE_MARK}${r.profile.name}`)) {
+      throw new MmaplabError('EKBUILD', `${name}: make kernelrelease said "${release}", not a release ending in ${BUILT_RELEASE_MARK}${r.profile.name}`);
+    }
     pruneTree(tree);
     sealFile(path.join(tree, BZIMAGE));
     const manifest: BuiltManifest = {
@@ -379,10 +390,16 @@ export function buildKernel(series: string, profileName: string, opts: BuildOpti
       builtAt: new Date().toISOString(),
     };
     fs.closeSync(logFd);
+    // The manifest goes in before the one rename that makes the entry: a
+    // folder with no manifest is always a build that did not finish.
+    fs.writeFileSync(path.join(work, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
     fs.rmSync(dir, { recursive: true, force: true });
     fs.renameSync(work, dir);
-    fs.writeFileSync(path.join(dir, `${MANIFEST}.tmp`), `${JSON.stringify(manifest, null, 2)}\n`);
-    fs.renameSync(path.join(dir, `${MANIFEST}.tmp`), path.join(dir, MANIFEST));
+    // Older builds of the same name (another source version or recipe) are stale now.
+    for (const old of discoverBuiltKernels()) {
+      const oldDir = path.dirname(old.kernel.buildDir);
+      if (old.manifest.name === name && oldDir !== dir) fs.rmSync(oldDir, { recursive: true, force: true });
+    }
     say(`${name}: built ${release} in ${elapsed()}`);
     return { kernel: kernelOfEntry(dir, manifest), manifest, cached: false };
   } catch (err) {

@@ -225,12 +225,8 @@ export function requiredKernel(series: string, roots: KernelRoots = DEFAULT_ROOT
  */
 export function defaultKernels(d: Discovery): Kernel[] {
   const bySeries = new Map<string, Kernel>();
-  for (const k of d.usable) {
-    // Sorted ascending, so a later kernel is newer; a flavour stands in for
-    // a series only when nothing generic of it is installed.
-    const prev = bySeries.get(k.series);
-    if (!prev || isFlavour(prev.release) || !isFlavour(k.release)) bySeries.set(k.series, k);
-  }
+  // Sorted ascending, so a later kernel is newer.
+  for (const k of d.usable) if (!isFlavour(k.release)) bySeries.set(k.series, k);
   return [...bySeries.values()];
 }
 

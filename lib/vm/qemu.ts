@@ -274,6 +274,8 @@ export function boot(spec: BootSpec): Promise<BootOutcome> {
   const scratch = fs.openSync(path.join(spec.runDir, SCRATCH_DISK_FILE), 'w');
   fs.ftruncateSync(scratch, SCRATCH_DISK_BYTES);
   fs.closeSync(scratch);
+  const args = qemuArgs(spec);
+  writeQemuCommand(spec.runDir, args);
   const consoleFile = path.join(spec.runDir, 'console.log');
   const consoleOut = fs.openSync(consoleFile, 'w');
   const started = process.hrtime.bigint();
@@ -287,8 +289,6 @@ export function boot(spec: BootSpec): Promise<BootOutcome> {
   let stderr = '';
   let partial = '';
 
-  const args = qemuArgs(spec);
-  writeQemuCommand(spec.runDir, args);
   const child = spawn(QEMU, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   // Ctrl-C or SIGTERM: this VM goes at once, and its end is no outcome.
   const unregister = onInterrupt(() => child.kill('SIGKILL'));

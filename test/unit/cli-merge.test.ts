@@ -101,6 +101,16 @@ describe('merge', () => {
     assert.equal('files' in none, false);
   });
 
+  it('keeps what stopped early: every input\'s reason, by file, and its not-run lines; nothing when none stopped', () => {
+    const stopped = { ...shard2, stopped: { reason: 'stopped by SIGTERM', notRun: [`${K61}: did not run: x`] } };
+    const m = mergeReports([
+      { file: 'a/report.json', report: shard1 },
+      { file: 'b/report.json', report: stopped },
+    ]);
+    assert.deepEqual(m.stopped, { reason: 'b/report.json: stopped by SIGTERM', notRun: [`${K61}: did not run: x`] });
+    assert.equal(mergeReports([{ file: 'a/report.json', report: shard1 }, { file: 'b/report.json', report: shard2 }]).stopped, undefined);
+  });
+
   it('keeps the first environment and notes every input', () => {
     const m = mergeReports([
       { file: 'a/report.json', report: shard1 },

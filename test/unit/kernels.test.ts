@@ -273,9 +273,10 @@ describe('default kernel choice with flavours', function () {
     assert.deepEqual(defaultKernels({ usable, withoutHeaders: [] }).map((k) => k.release), ['6.1.0-56-amd64', '6.12.117+deb12-amd64']);
   });
 
-  it('a flavour is the default when it is the only kernel of its series', function () {
-    const k: Kernel = { release: '6.1.0-56-cloud-amd64', image: '/i', buildDir: '/b', modulesDir: '/m', series: '6.1', origin: 'installed' };
-    assert.deepEqual(defaultKernels({ usable: [k], withoutHeaders: [] }).map((x) => x.release), ['6.1.0-56-cloud-amd64']);
+  it('a flavour or a built kernel is never a default, even as the only kernel of its series: it runs when named', function () {
+    const cloud: Kernel = { release: '6.1.0-56-cloud-amd64', image: '/i', buildDir: '/b', modulesDir: '/m', series: '6.1', origin: 'installed' };
+    const slab: Kernel = { release: '6.1.192-mmaplab-slab', image: '/i', buildDir: '/b', modulesDir: null, series: '6.1', origin: 'built' };
+    assert.deepEqual(defaultKernels({ usable: [cloud, slab], withoutHeaders: [] }), []);
   });
 });
 

@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { packageVersion, placesFor, REPO_ROOT } from '../../lib/paths';
+import { isInstalledPackage, packageVersion, placesFor, REPO_ROOT } from '../../lib/paths';
 import { headersInstallHint, insmodAdvice, osIds, runningKernel } from '../../lib/runner/lab';
 import { caught } from './caught';
 
@@ -89,6 +89,13 @@ describe('cache and run directories (lib/paths.ts)', function () {
       cache: '/x/cache/mmaplab',
       runs: '/x/state/mmaplab/runs',
     });
+  });
+
+  it('a package is installed when its folder is in node_modules (scoped or not); a source tree, with .git or without, is not', function () {
+    assert.equal(isInstalledPackage('/usr/lib/node_modules/mmaplab'), true);
+    assert.equal(isInstalledPackage('/home/u/app/node_modules/@lab/mmaplab'), true);
+    assert.equal(isInstalledPackage('/__w/mmaplab/mmaplab'), false);
+    assert.equal(isInstalledPackage(REPO_ROOT), false);
   });
 
   it('MMAPLAB_CACHE and MMAPLAB_RUNS win over both', function () {

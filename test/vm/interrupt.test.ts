@@ -23,24 +23,35 @@ interface Stopped {
   stderr: string;
 }
 
-/** Run a matrix and send `signal` at the first stderr line matching `when`. */
-function matrixStoppedBy(signal: NodeJS.Signals, when: RegExp, out: string, runs: string): Promise<Stopped> {
+/** A QEMU of the run has started: its command line is in a run directory. */
+function qemuStarted(runs: string): boolean {
+  try {
+    return fs.readdirSync(runs).some((d) => fs.existsSync(path.join(runs, d, 'qemu-command.sh')));
+  } catch {
+    return false;
+  }
+}
+
+/** Run a matrix and send `signal` once stderr matches `when` and `also` holds (checked every 50 ms). */
+function matrixStoppedBy(signal: NodeJS.Signals, when: RegExp, out: string, runs: string, also: () => boolean = () => true): Promise<Stopped> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, 'matrix', '--kernel', '6.12', ...SELECTION, '--out', out], {
       env: { ...process.env, MMAPLAB_RUNS: runs },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
-    let sent = false;
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (!sent && when.test(stderr)) {
-        sent = true;
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const poll = setInterval(() => {
+      if (when.test(stderr) && also()) {
+        clearInterval(poll);
         child.kill(signal);
       }
-    });
+    }, 50);
     child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stderr }));
+    child.on('close', (status) => {
+      clearInterval(poll);
+      resolve({ status, stderr });
+    });
   });
 }
 
@@ -85,12 +96,13 @@ describe('stopping a run with a signal', function () {
     assert.match(fs.readFileSync(path.join(out, 'report.md'), 'utf8'), /## Stopped early/);
   });
 
-  it(`SIGINT before any result: the VM killed, no report, exit 130 (${k612.title})`, async function () {
+  it(`SIGINT once a VM runs, before any result: the VM killed, no report, exit 130 (${k612.title})`, async function () {
     const out = path.join(tmp, 'int-out');
     const runs = path.join(tmp, 'int-runs');
-    const r = await matrixStoppedBy('SIGINT', /48 cell\(s\) under/, out, runs);
+    const r = await matrixStoppedBy('SIGINT', /48 cell\(s\) under/, out, runs, () => qemuStarted(runs));
     assert.equal(r.status, 130, r.stderr);
-    assert.match(r.stderr, /^mmaplab: SIGINT: stopping/m);
+    assert.doesNotMatch(r.stderr, /^\[1\/48\]/m, 'no cell had its result');
+    assert.match(r.stderr, /^mmaplab: SIGINT: stopping \(1 VM\(s\) killed\)$/m);
     assert.match(r.stderr, /^the run stopped before any cell had a result: no report written$/m);
     assert.match(r.stderr, /: did not run: all 48 cell\(s\)$/m);
     assert.deepEqual(processesMentioning(runs), []);
