@@ -32,13 +32,21 @@ function session(args: string[]): Session {
   };
   child.stdout.on('data', take);
   child.stderr.on('data', take);
-  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  let ended = false;
+  const closed = new Promise<number | null>((resolve) =>
+    child.on('close', (code) => {
+      ended = true;
+      // Whoever still waits for output learns that none will come.
+      for (const w of waiters.splice(0)) w();
+      resolve(code);
+    }),
+  );
   const waitFor = (re: RegExp, from = 0): Promise<number> =>
     new Promise((resolve, reject) => {
       const check = (): void => {
         const m = re.exec(out.slice(from));
         if (m) resolve(from + m.index + m[0].length);
-        else if (child.exitCode !== null) reject(new Error(`the session ended before ${re}:\n${out.slice(-3000)}`));
+        else if (ended) reject(new Error(`the session ended before ${re}:\n${out.slice(-3000)}`));
         else waiters.push(check);
       };
       check();
@@ -52,17 +60,44 @@ function gdbAsk(port: number, packet: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const sock = net.connect(port, '127.0.0.1');
     let got = '';
+    let answered = false;
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`no reply from the gdb stub on :${port} in 30 s (got ${JSON.stringify(got)})`));
+    }, 30_000);
     sock.on('connect', () => sock.write(`$${packet}#${sum.toString(16).padStart(2, '0')}`));
     sock.on('data', (d) => {
       got += d.toString('latin1');
       const m = /\$([^#]*)#[0-9a-f]{2}/.exec(got);
-      if (m) {
+      if (m && !answered) {
+        answered = true;
+        clearTimeout(timer);
         // Let the guest go on before hanging up (the stub stopped it when we connected).
         sock.end('+$c#63');
         resolve(m[1] as string);
       }
     });
-    sock.on('error', reject);
+    // After the answer, the stub's further packets may meet the closed socket: that is no failure.
+    sock.on('error', (err) => {
+      clearTimeout(timer);
+      if (!answered) reject(err);
+    });
+    sock.on('close', () => {
+      clearTimeout(timer);
+      if (!answered) reject(new Error(`the gdb stub on :${port} hung up without a reply (got ${JSON.stringify(got)})`));
+    });
+  });
+}
+
+/** A TCP port nothing listens on now (the kernel's pick for port 0). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
   });
 }
 
@@ -91,7 +126,7 @@ describe('mmaplab shell', function () {
 
   it(`--gdb opens QEMU's gdb stub, which answers a remote-protocol client (${k612.title})`, async function () {
     k612.get();
-    const port = 20000 + (process.pid % 20000);
+    const port = await freePort();
     const s = session(['--kernel', '6.12', '--gdb', String(port)]);
     try {
       await s.waitFor(new RegExp(`gdb stub on :${port}`));
