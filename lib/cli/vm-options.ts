@@ -6,7 +6,6 @@ import { DEFAULT_VM, type VmOptions } from '../vm/session';
 import type { CliOptions } from './args';
 
 export async function vmOptionsFor(opts: CliOptions, kernel: Kernel): Promise<VmOptions> {
-  requireBootable(kernel);
   return {
     ...DEFAULT_VM,
     accel: await resolveAccel(opts.accel, kernel),

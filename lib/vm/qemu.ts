@@ -13,7 +13,7 @@ import { interruptError, interruptedBy, onInterrupt, throwIfInterrupted } from '
 import { CONTROL_PORT } from './control-port';
 import { deviceBarArgs } from './device-bar';
 import { HOST_ROOT_TAG, IMAGE_ROOT_WORD, RUN_DIR_TAG } from './guest-init';
-import { SCRATCH_DISK_BYTES, SCRATCH_DISK_FILE, SCRATCH_DISK_SERIAL } from './scratch-disk';
+import { makeScratchDisk, SCRATCH_DISK_FILE, SCRATCH_DISK_SERIAL } from './scratch-disk';
 import type { BootImage } from './vmlinux';
 
 export type Accel = 'tcg' | 'kvm';
@@ -271,9 +271,7 @@ export function boot(spec: BootSpec): Promise<BootOutcome> {
   throwIfInterrupted();
   requireQemu();
   fs.mkdirSync(spec.runDir, { recursive: true });
-  const scratch = fs.openSync(path.join(spec.runDir, SCRATCH_DISK_FILE), 'w');
-  fs.ftruncateSync(scratch, SCRATCH_DISK_BYTES);
-  fs.closeSync(scratch);
+  makeScratchDisk(spec.runDir);
   const args = qemuArgs(spec);
   writeQemuCommand(spec.runDir, args);
   const consoleFile = path.join(spec.runDir, 'console.log');
