@@ -16,6 +16,7 @@
  * window is killed, and the failure says where its threads were (/proc).
  */
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Device } from '../device';
@@ -53,6 +54,8 @@ export interface StressResult {
   elapsedMs: number;
   /** From the first spawn until every thread of every process was up and waiting for `go`. */
   startupMs: number;
+  /** The guest's memory over the start-up, to tell a start-up that thrashes from a slow one. */
+  startupMemory: StartupMemory;
   processes: number;
   threads: number;
   seed: number;
@@ -64,6 +67,62 @@ export interface StressResult {
   /** Kernel complaints in the window of the run (describeFinding). */
   kmsg: string[];
   taintGained: string[];
+}
+
+/**
+ * /proc/vmstat and /proc/meminfo around the start-up: major faults and
+ * file refaults (pages read again soon after reclaim dropped them: the
+ * node binary and modules come over 9p) and MemAvailable at each end.
+ */
+export interface StartupMemory {
+  /** The parent (the process that spawns the others) at the start: VmRSS and VmPTE in KiB, its mappings. */
+  parentRssKb: number;
+  parentPteKb: number;
+  parentMappings: number;
+  majorFaults: number;
+  fileRefaults: number;
+  availableKbBefore: number;
+  availableKbAfter: number;
+}
+
+interface MemorySample {
+  majorFaults: number;
+  fileRefaults: number;
+  availableKb: number;
+}
+
+/** One vmstat counter; 0 when the kernel has none by that name. */
+export function vmstatCounter(text: string, name: string): number {
+  const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+function sampleMemory(): MemorySample {
+  const vmstat = fs.readFileSync('/proc/vmstat', 'utf8');
+  const available = /^MemAvailable:\s+(\d+) kB$/m.exec(fs.readFileSync('/proc/meminfo', 'utf8'));
+  return {
+    majorFaults: vmstatCounter(vmstat, 'pgmajfault'),
+    // 5.9 split workingset_refault into _anon and _file; both Debian series have the split.
+    fileRefaults: vmstatCounter(vmstat, 'workingset_refault_file'),
+    availableKb: available ? Number(available[1]) : 0,
+  };
+}
+
+function statusKb(status: string, field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status);
+  return m ? Number(m[1]) : 0;
+}
+
+function startupMemoryOf(before: MemorySample, after: MemorySample, status: string, maps: string): StartupMemory {
+  return {
+    parentRssKb: statusKb(status, 'VmRSS'),
+    parentPteKb: statusKb(status, 'VmPTE'),
+    parentMappings: maps.split('\n').filter((l) => l.length > 0).length,
+    majorFaults: after.majorFaults - before.majorFaults,
+    fileRefaults: after.fileRefaults - before.fileRefaults,
+    availableKbBefore: before.availableKb,
+    availableKbAfter: after.availableKb,
+  };
 }
 
 /** The pairs the stress may configure: working, safe, not file-backed, wb. */
@@ -104,6 +163,10 @@ export async function runStress(options: StressOptions): Promise<StressResult> {
   const failures: string[] = [];
   const results: StressProcessResult[] = [];
   const t0 = Date.now();
+  const memory0 = sampleMemory();
+  const parentStatus = fs.readFileSync('/proc/self/status', 'utf8');
+  const parentMaps = fs.readFileSync('/proc/self/maps', 'utf8');
+  let memoryReady = memory0;
   let readyMs = 0;
   try {
     if (options.mode === 'shared') {
@@ -142,6 +205,7 @@ export async function runStress(options: StressOptions): Promise<StressResult> {
     }
     const allReady = (await within(Promise.all(children.map((c) => c.ready)), STARTUP_LIMIT_MS)) && children.every((c) => c.isReady());
     readyMs = Date.now() - t0;
+    memoryReady = sampleMemory();
     if (!allReady) {
       for (const c of children) {
         if (!c.isReady()) c.kill(`not ready ${STARTUP_LIMIT_MS / 1000} s after its spawn (${c.threadsReady()})`);
@@ -192,6 +256,7 @@ export async function runStress(options: StressOptions): Promise<StressResult> {
     durationMs: options.durationMs,
     elapsedMs,
     startupMs,
+    startupMemory: startupMemoryOf(memory0, memoryReady, parentStatus, parentMaps),
     processes,
     threads: Array.from({ length: processes }, (_, i) => threadsOf(i)).reduce((a, b) => a + b, 0),
     seed,
@@ -315,8 +380,13 @@ export function describeStress(r: StressResult): string {
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
   return (
-    `${r.mode}: ${r.processes} processes, ${r.threads} threads, ${(r.elapsedMs / 1000).toFixed(1)} s (start-up ${(r.startupMs / 1000).toFixed(1)} s): ${r.totalOps} ops (${ops}); ` +
+    `${r.mode}: ${r.processes} processes, ${r.threads} threads, ${(r.elapsedMs / 1000).toFixed(1)} s (start-up ${(r.startupMs / 1000).toFixed(1)} s, ${describeStartupMemory(r.startupMemory)}): ${r.totalOps} ops (${ops}); ` +
     `CONFIGURE EBUSY ${r.configure.ebusyHeld} held + ${r.configure.ebusyFree} elsewhere, ok ${r.configure.ok}; ` +
     `${r.failures.length} failure(s), ${r.kmsg.length} complaint(s), taint +${r.taintGained.join('') || 'none'}`
   );
+}
+
+function describeStartupMemory(m: StartupMemory): string {
+  const mib = (kb: number): string => `${Math.round(kb / 1024)}`;
+  return `parent RSS ${mib(m.parentRssKb)} MiB, page tables ${m.parentPteKb} KiB, ${m.parentMappings} mappings; ${m.majorFaults} major faults, ${m.fileRefaults} file refaults, MemAvailable ${mib(m.availableKbBefore)} -> ${mib(m.availableKbAfter)} MiB`;
 }

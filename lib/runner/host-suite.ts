@@ -54,9 +54,28 @@ export interface GuestSuiteOptions {
 
 export interface GuestSuiteRun {
   tests: GuestTest[];
-  run: VmRun;
-  /** Set when the suite did not run to completion (boot failure, hang...). */
+  /** One VM per group of files (see OWN_VM_FILES), in the order they ran. */
+  runs: VmRun[];
+  /** Set when a group did not run to completion (boot failure, hang...). */
   failure: string | null;
+}
+
+/**
+ * Guest test files that run in a fresh VM of their own after the rest.
+ * 75-stress starts eight node processes and 23 worker threads; run after the
+ * other thousand tests in the same guest, that start-up took 64 to 304 s in
+ * clean-clone runs and did not finish within the suite's 15 min deadline in
+ * two runs of 2026-12-04, with one vCPU busy and the other idle and no
+ * kernel message; in a fresh VM it took 15 to 25 s. The cause is not found
+ * (README, "Tests"); the stress itself is the same either way.
+ */
+export const OWN_VM_FILES: readonly string[] = ['75-stress.test.js'];
+
+/** The files in groups that each get a VM: the shared group first, then each own-VM file. */
+export function suiteGroups(files: readonly string[]): string[][] {
+  const own = (f: string): boolean => OWN_VM_FILES.includes(path.basename(f));
+  const shared = files.filter((f) => !own(f));
+  return [...(shared.length > 0 ? [shared] : []), ...files.filter(own).map((f) => [f])];
 }
 
 /**
@@ -91,13 +110,21 @@ export async function runGuestSuiteOn(
   if (files.length === 0) {
     throw new MmaplabError('ENOSUITE', `no guest test file matches ${patterns.join(', ')} in ${GUEST_SUITE_DIR}`);
   }
-  const outcome = await runStep({
-    kernel,
-    vm,
-    job: { kind: 'suite', kernel: kernel.release, module: { path: module.path, params: {} }, files, env: suiteEnv(options.long ?? false) },
-  });
-  const run = lastRun(outcome);
-  const tests = run.events.flatMap((e) => (e.type === 'test' ? [e.test] : []));
-  const finished = run.agentStatus !== null && run.boot.end === 'exited';
-  return { tests, run, failure: finished ? null : describeFailure(kernel, run) };
+  const env = suiteEnv(options.long ?? false);
+  const tests: GuestTest[] = [];
+  const runs: VmRun[] = [];
+  const failures: string[] = [];
+  for (const group of suiteGroups(files)) {
+    const outcome = await runStep({
+      kernel,
+      vm,
+      job: { kind: 'suite', kernel: kernel.release, module: { path: module.path, params: {} }, files: group, env },
+    });
+    const run = lastRun(outcome);
+    runs.push(run);
+    tests.push(...run.events.flatMap((e) => (e.type === 'test' ? [e.test] : [])));
+    const finished = run.agentStatus !== null && run.boot.end === 'exited';
+    if (!finished) failures.push(describeFailure(kernel, run));
+  }
+  return { tests, runs, failure: failures.length > 0 ? failures.join('\n') : null };
 }

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { timeByFile } from '../../lib/runner/host-suite';
+import { suiteGroups, timeByFile } from '../../lib/runner/host-suite';
 import type { GuestTest } from '../../lib/vm/job';
 
 function test(file: string | undefined, durationMs: number): GuestTest {
@@ -23,5 +23,20 @@ describe('timeByFile', () => {
 
   it('says 0s for no tests', () => {
     assert.equal(timeByFile([]), '0s in tests: ');
+  });
+});
+
+describe('suiteGroups', () => {
+  const dir = '/x/dist/test/guest';
+  const f = (name: string): string => `${dir}/${name}`;
+
+  it('runs the stress suite in a VM of its own, after the others, which share one', () => {
+    const groups = suiteGroups([f('10-module.test.js'), f('70-leak.test.js'), f('75-stress.test.js'), f('90-hazard.test.js')]);
+    assert.deepEqual(groups, [[f('10-module.test.js'), f('70-leak.test.js'), f('90-hazard.test.js')], [f('75-stress.test.js')]]);
+  });
+
+  it('a selection of only the stress suite is one group, and one without it is one group', () => {
+    assert.deepEqual(suiteGroups([f('75-stress.test.js')]), [[f('75-stress.test.js')]]);
+    assert.deepEqual(suiteGroups([f('40-files.test.js')]), [[f('40-files.test.js')]]);
   });
 });

@@ -5,7 +5,7 @@
  */
 import * as assert from 'node:assert/strict';
 import Mocha from 'mocha';
-import { runGuestSuiteOn, SUITE_TIMEOUT_MS, timeByFile, type GuestSuiteRun } from '../../lib/runner/host-suite';
+import { OWN_VM_FILES, runGuestSuiteOn, SUITE_TIMEOUT_MS, timeByFile, type GuestSuiteRun } from '../../lib/runner/host-suite';
 import { REQUIRED_SERIES } from '../../lib/vm/kernels';
 import { DEFAULT_VM } from '../../lib/vm/session';
 import { installedKernel } from '../installed-kernel';
@@ -13,7 +13,8 @@ import { installedKernel } from '../installed-kernel';
 for (const { series } of REQUIRED_SERIES) {
   const installed = installedKernel(series);
   describe(`guest suite on ${installed.title}, the default ${series} kernel (QEMU)`, function () {
-    this.timeout(SUITE_TIMEOUT_MS + 120_000);
+    // Each VM of the suite (the shared one, then one per own-VM file) has the suite's deadline.
+    this.timeout(SUITE_TIMEOUT_MS * (1 + OWN_VM_FILES.length) + 120_000);
     let run: GuestSuiteRun | null = null;
 
     // Boots in a hook so that the guest's tests can be added to this suite
