@@ -27,6 +27,7 @@ import { classifyWindow, currentSeq, describeFinding, readSince, readTaint, tain
 import { stuckTaskLines } from '../experiments/types';
 import { describeStuck, snapshotStuck } from '../runner/stuck';
 import { seriesOf } from '../vm/kernels';
+import { meminfoKb } from './leak';
 import type { StressPair, StressProcessResult, StressWorkerConfig } from './stress-worker';
 
 const WORKER = path.join(__dirname, 'stress-worker.js');
@@ -99,24 +100,19 @@ export function vmstatCounter(text: string, name: string): number {
 
 function sampleMemory(): MemorySample {
   const vmstat = fs.readFileSync('/proc/vmstat', 'utf8');
-  const available = /^MemAvailable:\s+(\d+) kB$/m.exec(fs.readFileSync('/proc/meminfo', 'utf8'));
   return {
     majorFaults: vmstatCounter(vmstat, 'pgmajfault'),
     // 5.9 split workingset_refault into _anon and _file; both Debian series have the split.
     fileRefaults: vmstatCounter(vmstat, 'workingset_refault_file'),
-    availableKb: available ? Number(available[1]) : 0,
+    availableKb: meminfoKb(fs.readFileSync('/proc/meminfo', 'utf8'), 'MemAvailable'),
   };
-}
-
-function statusKb(status: string, field: string): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status);
-  return m ? Number(m[1]) : 0;
 }
 
 function startupMemoryOf(before: MemorySample, after: MemorySample, status: string, maps: string): StartupMemory {
   return {
-    parentRssKb: statusKb(status, 'VmRSS'),
-    parentPteKb: statusKb(status, 'VmPTE'),
+    // /proc/self/status has meminfo's "Field:  N kB" lines.
+    parentRssKb: meminfoKb(status, 'VmRSS'),
+    parentPteKb: meminfoKb(status, 'VmPTE'),
     parentMappings: maps.split('\n').filter((l) => l.length > 0).length,
     majorFaults: after.majorFaults - before.majorFaults,
     fileRefaults: after.fileRefaults - before.fileRefaults,
