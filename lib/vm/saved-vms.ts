@@ -6,6 +6,7 @@
  */
 import { lastStderrLine, qemuVersionLine } from './qemu';
 import type { Kernel } from './kernels';
+import { pvhEntryFailed, refusePvh } from './vmlinux';
 import {
   cachedTemplate,
   discardTemplate,
@@ -40,6 +41,7 @@ export class SavedVms {
   private readonly inputs = new Map<string, TemplateInputs>();
   private readonly saves = new Map<string, number>();
   private readonly given = new Map<string, string>();
+  private readonly pvhRefused = new Set<string>();
 
   constructor(
     private readonly inputsOf: InputsOf = templateInputs,
@@ -93,6 +95,16 @@ export class SavedVms {
       const dir = runDir();
       const saved = await this.save(kernel, shape, inputs, dir);
       if (saved.template !== null) return { template: saved.template };
+      if (pvhEntryFailed(inputs.image, saved.outcome) && !this.pvhRefused.has(id)) {
+        this.pvhRefused.add(id);
+        // The kernel cannot start at its PVH entry: save it from its bzImage instead.
+        const why = `the guest reset before the kernel printed anything when booted at its PVH entry (run directory ${dir})`;
+        refusePvh(kernel, why);
+        templateLog.write(`${kernel.release}: ${why}; saving it from its bzImage`);
+        this.inputs.delete(id);
+        this.saves.set(id, n - 1);
+        return this.find(kernel, shape, runDir, id);
+      }
       const tail = saved.outcome.consoleTail.filter((l) => /FAILED|panic|Oops|BUG/.test(l)).slice(-1)[0];
       const why = `saving a VM failed: ${lastStderrLine(saved.outcome) ?? tail ?? saved.outcome.end} (run directory ${dir})`;
       if (failed !== null) return this.giveUp(id, why);

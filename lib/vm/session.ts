@@ -25,7 +25,7 @@ import {
 } from './job';
 import type { Kernel } from './kernels';
 import { boot, lastStderrLine, type Accel, type BootOutcome } from './qemu';
-import { ensureBootImage } from './vmlinux';
+import { ensureBootImage, pvhEntryFailed, refusePvh, type BootImage } from './vmlinux';
 import { savedVms, type SavedVms } from './saved-vms';
 import { restoredSpec, type Template, type TemplateShape } from './template';
 
@@ -76,6 +76,8 @@ export interface VmRun {
   /** The status the agent reported, or null if it never finished. */
   agentStatus: number | null;
   start: VmStart;
+  /** The image a cold boot gave QEMU (a restored VM has none of its own). */
+  image?: BootImage;
 }
 
 /**
@@ -231,6 +233,7 @@ export async function runJob(
   let outcome: BootOutcome;
   let start: VmStart = { kind: 'cold' };
   let release = (): void => undefined;
+  let image: BootImage | undefined;
   try {
     const rest = {
       runDir,
@@ -269,9 +272,10 @@ export async function runJob(
         : {}),
     };
     if (template === undefined) {
+      image = ensureBootImage(kernel, vm.bootPath);
       outcome = await boot({
         ...rest,
-        image: ensureBootImage(kernel, vm.bootPath),
+        image,
         initramfs: ensureInitramfs(kernel),
         accel: vm.accel,
         cpus: vm.cpus,
@@ -294,7 +298,7 @@ export async function runJob(
   tail.poll(true);
   const events = tail.events;
   const done = events.find((e): e is Extract<GuestEvent, { type: 'done' }> => e.type === 'done');
-  const run: VmRun = { runDir, boot: outcome, events, agentStatus: done ? done.status : null, start };
+  const run: VmRun = { runDir, boot: outcome, events, agentStatus: done ? done.status : null, start, image };
   writeOutcome(run);
   return run;
 }
@@ -327,6 +331,13 @@ function withModuleInRunDir(job: Job, runDir: string): Job {
 export function restorable(job: Job): boolean {
   return job.kind === 'cells' || job.kind === 'check';
 }
+
+/** Where the line about a kernel that cannot boot at its PVH entry goes (tests replace it). */
+export const bootLog = {
+  write: (line: string): void => {
+    process.stderr.write(`mmaplab: ${line}\n`);
+  },
+};
 
 /** Boots per job before a VM that never reaches its agent counts as a failure. */
 export const BOOT_ATTEMPTS = 3;
@@ -371,6 +382,14 @@ export async function runJobReady(
     }
     runs.push(run);
     if (run.events.some((e) => e.type === 'ready')) break;
+    if (pvhEntryFailed(run.image, run.boot)) {
+      // Not a flaky boot: this kernel cannot start at its PVH entry. It boots
+      // its bzImage from now on, and this attempt does not count.
+      const why = `the guest reset before the kernel printed anything when booted at its PVH entry (run directory ${run.runDir})`;
+      refusePvh(kernel, why);
+      bootLog.write(`${kernel.release}: ${why}; booting its bzImage from now on`);
+      attempt--;
+    }
   }
   return runs;
 }

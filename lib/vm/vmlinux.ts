@@ -3,7 +3,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cacheDir } from '../paths';
-import { ELF_MAGIC, useCached, writeVerified } from '../util/verified-cache';
+import { ELF_MAGIC, SIDECAR_SUFFIX, useCached, writeVerified } from '../util/verified-cache';
 import { extractVmlinux, hasPvhEntry } from './bzimage';
 import type { Kernel } from './kernels';
 
@@ -23,12 +23,15 @@ function imageKey(image: string): string {
     .slice(0, 16);
 }
 
-export function ensureBootImage(kernel: Kernel, prefer: 'vmlinux' | 'bzimage' = 'vmlinux'): BootImage {
-  if (prefer === 'bzimage') return { path: kernel.image, kind: 'bzimage' };
+function cachePaths(kernel: Kernel): { dir: string; file: string; noPvh: string } {
   const dir = path.join(cacheDir(), 'kernels', kernel.release);
   const key = imageKey(kernel.image);
-  const file = path.join(dir, `vmlinux-${key}`);
-  const noPvh = path.join(dir, `no-pvh-${key}`);
+  return { dir, file: path.join(dir, `vmlinux-${key}`), noPvh: path.join(dir, `no-pvh-${key}`) };
+}
+
+export function ensureBootImage(kernel: Kernel, prefer: 'vmlinux' | 'bzimage' = 'vmlinux'): BootImage {
+  if (prefer === 'bzimage') return { path: kernel.image, kind: 'bzimage' };
+  const { dir, file, noPvh } = cachePaths(kernel);
   // Verified on every use (size, ELF magic, sha256): a corrupt one is rebuilt.
   if (useCached(file, `vmlinux for ${kernel.release}`, { magic: ELF_MAGIC })) return { path: file, kind: 'vmlinux' };
   if (fs.existsSync(noPvh)) return { path: kernel.image, kind: 'bzimage' };
@@ -36,7 +39,7 @@ export function ensureBootImage(kernel: Kernel, prefer: 'vmlinux' | 'bzimage' = 
   const elf = extractVmlinux(fs.readFileSync(kernel.image));
   if (!hasPvhEntry(elf)) {
     // Built without CONFIG_PVH: remember that and boot the bzImage instead.
-    fs.writeFileSync(noPvh, '');
+    fs.writeFileSync(noPvh, 'no PVH entry note in the kernel image\n');
     return { path: kernel.image, kind: 'bzimage' };
   }
   for (const old of fs.readdirSync(dir)) {
@@ -44,4 +47,42 @@ export function ensureBootImage(kernel: Kernel, prefer: 'vmlinux' | 'bzimage' = 
   }
   writeVerified(file, elf);
   return { path: file, kind: 'vmlinux' };
+}
+
+/** Console lines the firmware prints before any kernel runs. */
+const FIRMWARE_LINE = /^(SeaBIOS \(version|Booting from ROM|iPXE|Press Ctrl-B)/;
+
+/** ANSI escapes and control characters, which SeaBIOS sends around its lines. */
+function plain(line: string): string {
+  // eslint-disable-next-line no-control-regex
+  return line.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1bc|[\x00-\x1f]/g, '').trim();
+}
+
+/**
+ * Whether a boot of the extracted vmlinux died at the PVH entry: the guest
+ * reset (QEMU runs with -no-reboot, so it exits) before the kernel printed
+ * anything, not even a panic, which `quiet` still shows. A 6.1 kernel built
+ * with KASAN does this: its PVH entry code is instrumented and touches KASAN
+ * shadow memory before the shadow exists (6.12 builds that code without KASAN).
+ */
+export function pvhEntryFailed(
+  image: BootImage | undefined,
+  outcome: { end: string; marks: Record<string, number>; consoleTail: readonly string[] },
+): boolean {
+  if (image?.kind !== 'vmlinux' || outcome.end !== 'exited') return false;
+  if (Object.keys(outcome.marks).length > 0) return false;
+  return outcome.consoleTail.map(plain).every((l) => l === '' || FIRMWARE_LINE.test(l));
+}
+
+/**
+ * Records that this kernel's image does not boot through its PVH entry, so
+ * every later boot (and template) uses the bzImage. `why` is kept in the
+ * marker file for whoever looks at the cache.
+ */
+export function refusePvh(kernel: Kernel, why: string): void {
+  const { dir, file, noPvh } = cachePaths(kernel);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(noPvh, `${why}\n`);
+  fs.rmSync(file, { force: true });
+  fs.rmSync(`${file}${SIDECAR_SUFFIX}`, { force: true });
 }

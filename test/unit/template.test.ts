@@ -229,6 +229,41 @@ describe('saved VMs (lib/vm/template)', () => {
     assert.match(logged[logged.length - 1] as string, /^cells boot cold: saving a VM failed: .*exception 2/);
   });
 
+  it('SavedVms saves from the bzImage, without counting a failed save, when the PVH entry resets the guest', async () => {
+    const image = path.join(tmp, 'vmlinuz-9.9.9-nopvh');
+    fs.writeFileSync(image, 'a bzImage');
+    const kernel = { release: '9.9.9-nopvh', image } as Kernel;
+    const asked: Array<TemplateInputs['image']['kind']> = [];
+    let inputsCalls = 0;
+    const inputsOf = (): TemplateInputs => ({
+      image: ++inputsCalls === 1 ? { path: '/v', kind: 'vmlinux' } : { path: image, kind: 'bzimage' },
+      cmdline: [],
+      initramfs: '/i',
+      runtimeImage: '/r',
+      key: `k${inputsCalls}`,
+    });
+    const template = { dir: 'fake' } as unknown as Template;
+    const reset: Awaited<ReturnType<SaveOne>>['outcome'] = {
+      end: 'exited',
+      qemuStatus: 0,
+      durationMs: 266,
+      marks: {},
+      consoleFile: '',
+      consoleTail: ['\x1bc\x1b[?7l\x1b[2J\x1b[0mSeaBIOS (version 1.16.2-debian-1.16.2-1)', 'Booting from ROM..'],
+      stderr: '',
+    };
+    const saved = new SavedVms(inputsOf, async (_k, _s, inputs) => {
+      asked.push(inputs.image.kind);
+      return inputs.image.kind === 'vmlinux' ? { outcome: reset, template: null } : { outcome: reset, template };
+    });
+    const got = await saved.templateFor(kernel, SHAPE, () => path.join(tmp, 'run'));
+    assert.deepEqual(got, { template });
+    assert.deepEqual(asked, ['vmlinux', 'bzimage']);
+    const markers = fs.readdirSync(path.join(tmp, 'kernels', kernel.release)).filter((f) => f.startsWith('no-pvh-'));
+    assert.equal(markers.length, 1, 'the kernel is marked as not booting at its PVH entry');
+    assert.match(logged.join('\n'), /9\.9\.9-nopvh: the guest reset before the kernel printed anything .*; saving it from its bzImage/);
+  });
+
   it('SavedVms falls back to cold boots, with the reason, when finding or saving a template throws', async () => {
     const kernel = { release: PARTS.kernel } as Kernel;
     const inputs: TemplateInputs = {

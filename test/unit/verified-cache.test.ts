@@ -13,7 +13,7 @@ import { gzipSync } from 'node:zlib';
 import { ensureInitramfs } from '../../lib/vm/initramfs';
 import type { Kernel } from '../../lib/vm/kernels';
 import { ensureModule } from '../../lib/vm/kmod';
-import { ensureBootImage } from '../../lib/vm/vmlinux';
+import { ensureBootImage, pvhEntryFailed, refusePvh } from '../../lib/vm/vmlinux';
 import {
   ELF_MAGIC,
   cacheLog,
@@ -185,6 +185,34 @@ describe('verified cache', () => {
       assert.equal(fs.statSync(again.path).ino, before.ino, 'not rewritten');
       assert.equal(fs.statSync(again.path).mtimeMs, before.mtimeMs);
       assert.deepEqual(logged, []);
+    });
+
+    it('a kernel refused at its PVH entry boots its bzImage from then on, and the marker says why', () => {
+      const first = ensureBootImage(kernel());
+      assert.equal(first.kind, 'vmlinux');
+      refusePvh(kernel(), 'the guest reset before the kernel printed anything');
+      assert.equal(fs.existsSync(first.path), false, 'the extracted vmlinux is gone');
+      const then = ensureBootImage(kernel());
+      assert.deepEqual(then, { path: kernel().image, kind: 'bzimage' });
+      const marker = fs.readdirSync(path.dirname(first.path)).find((f) => f.startsWith('no-pvh-')) as string;
+      assert.match(fs.readFileSync(path.join(path.dirname(first.path), marker), 'utf8'), /reset before the kernel printed/);
+    });
+
+    describe('pvhEntryFailed', () => {
+      const vmlinux = { path: '/v', kind: 'vmlinux' as const };
+      const firmwareOnly = ['\x1bc\x1b[?7l\x1b[2J\x1b[0mSeaBIOS (version 1.16.2-debian-1.16.2-1)', 'Booting from ROM..', ''];
+      const reset = { end: 'exited', marks: {}, consoleTail: firmwareOnly };
+      it('is a vmlinux boot that exited with nothing but the firmware on the console', () => {
+        assert.equal(pvhEntryFailed(vmlinux, reset), true);
+      });
+      it('is not a bzImage boot, a restored VM, a boot that printed a line or a mark, a panic or a hang', () => {
+        assert.equal(pvhEntryFailed({ path: '/b', kind: 'bzimage' }, reset), false);
+        assert.equal(pvhEntryFailed(undefined, reset), false);
+        assert.equal(pvhEntryFailed(vmlinux, { ...reset, consoleTail: [...firmwareOnly, 'Kernel panic - not syncing: VFS'] }), false);
+        assert.equal(pvhEntryFailed(vmlinux, { ...reset, marks: { 'mmaplab-init: root ready': 900 } }), false);
+        assert.equal(pvhEntryFailed(vmlinux, { ...reset, end: 'panic' }), false);
+        assert.equal(pvhEntryFailed(vmlinux, { ...reset, end: 'timeout' }), false);
+      });
     });
 
     const damages: Array<[string, (file: string) => void, RegExp]> = [
