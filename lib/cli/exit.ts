@@ -25,6 +25,7 @@ export function agreementExit(report: Pick<MatrixReport, 'cells'>, noFail: boole
 }
 
 /** "12 cells: 9 meet their prediction, 1 only match an observation record, 1 differ, 1 flaky". */
-export function agreementSummary(report: Pick<MatrixReport, 'cells'>): string {
-  return agreementCounts(report.cells);
+export function agreementSummary(report: Pick<MatrixReport, 'cells'> & Partial<Pick<MatrixReport, 'kernels'>>): string {
+  const left = (report.kernels ?? []).reduce((n, k) => n + (k.notApplicable ?? []).reduce((m, a) => m + a.cells.length, 0), 0);
+  return `${agreementCounts(report.cells)}${left > 0 ? `; ${left} not applicable (the kernel lacks an option they need)` : ''}`;
 }

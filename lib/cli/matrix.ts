@@ -11,7 +11,9 @@ import { execute, lastRun, type ExecutionSink } from '../runner/executor';
 import { runCellsOnHost } from '../runner/host-target';
 import { cellsStep, moduleFor, type Plan, type PlanStep } from '../runner/plan';
 import { renderTable, renderTally } from '../report/table';
+import { applicableCells, notApplicableLine, type Applicable } from '../experiments/applicable';
 import type { CellResult, CellSpec } from '../experiments/types';
+import { hostKernelConfig, kernelConfigOf } from '../vm/kernel-config';
 import { type Kernel, seriesOf } from '../vm/kernels';
 import { interruptedBy } from '../util/interrupt';
 import { requireQemu } from '../vm/qemu';
@@ -39,20 +41,30 @@ export async function runMatrix(opts: CliOptions): Promise<number> {
   requireQemu();
   const kernels = bootableKernels(opts.kernels);
   const outDir = opts.out ?? defaultOutDir('matrix');
+  const applicable = applicableByKernel(kernels, cells);
+  const planned = [...applicable.values()].reduce((n, a) => n + a.cells.length, 0);
   // Echoed consoles and a redrawn status line would garble each other.
   const stream = opts.verbose ? { write: (s: string) => process.stderr.write(s), isTTY: false } : process.stderr;
-  const progress = new Progress(cells.length * kernels.length * opts.repeat, stream);
+  const progress = new Progress(planned * opts.repeat, stream);
   const say = (m: string): void => progress.log(m);
   const modules = buildModules(kernels, say);
-  const plan = await matrixPlan(opts, kernels, cells, modules);
+  const plan = await matrixPlan(opts, kernels, cells, modules, applicable);
   const results: CellResult[] = [];
   const boots = new Map<string, ReportKernel>();
   const measured: KernelFiles[] = [];
   const qemu = qemuVersion();
   const report = (): MatrixReport => ({
-    ...buildReport(results, [...boots.values()], currentEnvironment('qemu', qemu)),
+    ...buildReport(results, reportKernels(), currentEnvironment('qemu', qemu)),
     ...(measured.length > 0 ? { files: filesSectionOf(measured) } : {}),
   });
+  // A kernel none of whose cells could run is still in the report, saying why.
+  const reportKernels = (): ReportKernel[] =>
+    kernels.flatMap((k) => {
+      const info = boots.get(k.release);
+      if (info !== undefined) return [info];
+      const a = applicable.get(k.release);
+      return a !== undefined && a.cells.length === 0 ? [reportKernelOf(k, plan.vms.get(k.release)?.accel ?? 'tcg', a)] : [];
+    });
   const sink: ExecutionSink = {
     stepStarted: (step) => {
       const note = plan.notes.get(step);
@@ -68,7 +80,7 @@ export async function runMatrix(opts: CliOptions): Promise<number> {
     event: (step, e) => logFileResult(step.kernel, e),
     stepDone: (outcome) => {
       const { kernel, vm } = outcome.step;
-      const info = boots.get(kernel.release) ?? { release: kernel.release, series: kernel.series, accel: vm.accel, boots: 0 };
+      const info = boots.get(kernel.release) ?? reportKernelOf(kernel, vm.accel, applicable.get(kernel.release));
       countVms(info, outcome.runs);
       boots.set(kernel.release, info);
       if (outcome.step.job.kind === 'files') measured.push(filesOf(outcome));
@@ -84,7 +96,7 @@ export async function runMatrix(opts: CliOptions): Promise<number> {
     results.splice(0, results.length, ...outcomes.flatMap((o) => o.results));
   } catch (err) {
     progress.finish();
-    const notRun = notRunLines(cells, kernels.map((k) => k.release), opts.repeat, results);
+    const notRun = notRunLines(applicable, opts.repeat, results);
     if (results.length > 0) {
       const reason = interruptedBy() !== null ? `stopped by ${interruptedBy() as string}` : err instanceof Error ? err.message.split('\n')[0] as string : String(err);
       const files = writeAll(outDir, { ...report(), stopped: { reason, notRun } });
@@ -110,7 +122,8 @@ export async function matrixPlan(
   kernels: readonly Kernel[],
   cells: CellSpec[],
   modules: ReadonlyMap<string, string>,
-): Promise<Plan & { notes: Map<PlanStep, string> }> {
+  applicable: ReadonlyMap<string, Applicable> = applicableByKernel(kernels, cells),
+): Promise<Plan & { notes: Map<PlanStep, string>; vms: ReadonlyMap<string, VmOptions> }> {
   const steps: PlanStep[] = [];
   const notes = new Map<PlanStep, string>();
   const vms = new Map<string, VmOptions>();
@@ -120,8 +133,11 @@ export async function matrixPlan(
     const label = opts.repeat > 1 ? ` (round ${round}/${opts.repeat})` : '';
     for (const k of kernels) {
       const vm = vms.get(k.release) as VmOptions;
-      const step = cellsStep(k, vm, cells, moduleFor(cells, module(k)), opts.isolate);
-      notes.set(step, `${k.release}: ${cells.length} cell(s) under ${vm.accel}${opts.isolate ? ', one boot each' : ''}${label}`);
+      const { cells: runs, notApplicable } = applicable.get(k.release) ?? { cells, notApplicable: [] };
+      const left = notApplicable.map((n) => `; ${notApplicableLine(n)}`).join('');
+      if (runs.length === 0) continue;
+      const step = cellsStep(k, vm, runs, moduleFor(runs, module(k)), opts.isolate);
+      notes.set(step, `${k.release}: ${runs.length} cell(s) under ${vm.accel}${opts.isolate ? ', one boot each' : ''}${label}${left}`);
       steps.push(step);
     }
   }
@@ -133,7 +149,7 @@ export async function matrixPlan(
       steps.push(step);
     }
   }
-  return { steps, concurrency: opts.jobs, notes };
+  return { steps, concurrency: opts.jobs, notes, vms };
 }
 
 /** Adds `runs` to a kernel's VM counts: how many, how many restored, and why any booted cold. */
@@ -148,18 +164,29 @@ export function countVms(info: ReportKernel, runs: readonly VmRun[]): void {
   }
 }
 
+/** Per kernel (by release), the selected cells its configuration lets run and those it does not. */
+export function applicableByKernel(kernels: readonly Kernel[], cells: readonly CellSpec[]): Map<string, Applicable> {
+  return new Map(kernels.map((k) => [k.release, applicableCells(cells, kernelConfigOf(k.buildDir))]));
+}
+
+/** A kernel's entry in the report before any VM ran, with the cells it could not run. */
+function reportKernelOf(kernel: Kernel, accel: string, applicable: Applicable | undefined): ReportKernel {
+  const left = applicable?.notApplicable ?? [];
+  return { release: kernel.release, series: kernel.series, accel, boots: 0, ...(left.length > 0 ? { notApplicable: left } : {}) };
+}
+
 /**
  * After a run that stopped early: per kernel, the cells that have fewer than
  * `repeat` results (did not run, or not in every round). Empty when all ran.
+ * Cells not applicable on a kernel are not counted: they were never to run.
  */
 export function notRunLines(
-  cells: readonly CellSpec[],
-  releases: readonly string[],
+  applicable: ReadonlyMap<string, Pick<Applicable, 'cells'>>,
   repeat: number,
   results: readonly CellResult[],
 ): string[] {
   const lines: string[] = [];
-  for (const release of releases) {
+  for (const [release, { cells }] of applicable) {
     const count = new Map<string, number>();
     for (const r of results) if (r.kernel === release) count.set(r.cell.id, (count.get(r.cell.id) ?? 0) + 1);
     const missing = cells.filter((c) => (count.get(c.id) ?? 0) < repeat).map((c) => c.id);
@@ -195,6 +222,9 @@ async function runOnHost(opts: CliOptions, cells: CellSpec[]): Promise<number> {
     if (left > 0) log(`${left} hazard cell(s) left out: on a real machine they need --allow-hazards`);
   }
   const outDir = opts.out ?? defaultOutDir('matrix');
+  const { cells: runs, notApplicable } = applicableCells(cells, hostKernelConfig());
+  for (const n of notApplicable) log(`${os.release()}: ${notApplicableLine(n)}`);
+  cells = runs;
   const progress = new Progress(cells.length * opts.repeat, process.stderr);
   const results: CellResult[] = [];
   for (let round = 1; round <= opts.repeat; round++) {
@@ -207,6 +237,12 @@ async function runOnHost(opts: CliOptions, cells: CellSpec[]): Promise<number> {
     );
   }
   progress.finish();
-  const kernel: ReportKernel = { release: os.release(), series: seriesOf(os.release()), accel: 'host', boots: 0 };
+  const kernel: ReportKernel = {
+    release: os.release(),
+    series: seriesOf(os.release()),
+    accel: 'host',
+    boots: 0,
+    ...(notApplicable.length > 0 ? { notApplicable } : {}),
+  };
   return finishRun(opts, outDir, results, buildReport(results, [kernel], currentEnvironment('host', null)));
 }

@@ -13,6 +13,7 @@
  */
 import * as path from 'node:path';
 import { readReport, summarizeRuns } from '../report/build';
+import type { NotApplicable } from '../experiments/applicable';
 import { REPORT_SCHEMA, REPORT_VERSION, type MatrixReport, type MergedInput, type ReportCell, type ReportEnvironment, type ReportKernel } from '../report/schema';
 import { MmaplabError } from '../util/errors';
 import { usageError, type CliOptions } from './args';
@@ -85,6 +86,8 @@ export function mergeReports(inputs: readonly MergeInput[]): MatrixReport {
       if (had.restored !== undefined || k.restored !== undefined) had.restored = (had.restored ?? 0) + (k.restored ?? 0);
       const why = [...new Set([...(had.coldFallbacks ?? []), ...(k.coldFallbacks ?? [])])];
       if (why.length > 0) had.coldFallbacks = why;
+      const left = mergeNotApplicable(had.notApplicable ?? [], k.notApplicable ?? []);
+      if (left.length > 0) had.notApplicable = left;
       const accels = new Set([...had.accel.split(','), k.accel]);
       had.accel = [...accels].join(',');
     }
@@ -146,4 +149,19 @@ export function mergeCommand(opts: CliOptions): number {
   );
   log(`reports in ${outDir}: ${files.map((f) => path.basename(f)).join(', ')}`);
   return agreementExit(merged, opts.noFail);
+}
+
+/** Per option, the cells and uses left out in any of the reports (shards select different cells). */
+function mergeNotApplicable(a: readonly NotApplicable[], b: readonly NotApplicable[]): NotApplicable[] {
+  const by = new Map<string, NotApplicable>();
+  for (const n of [...a, ...b]) {
+    const had = by.get(n.requires);
+    by.set(
+      n.requires,
+      had
+        ? { requires: n.requires, uses: [...new Set([...had.uses, ...n.uses])], cells: [...new Set([...had.cells, ...n.cells])] }
+        : { requires: n.requires, uses: [...n.uses], cells: [...n.cells] },
+    );
+  }
+  return [...by.values()];
 }

@@ -32,6 +32,12 @@ interface UseEntry {
   family: UseFamily;
   /** What the program does, for people ("a debugger peeks every word with ptrace(PEEKDATA)"). */
   title: string;
+  /**
+   * A kernel option the use cannot run without: on a kernel built without it
+   * the use's cells are not applicable and are not run (the report says so).
+   * Only for uses that have nothing to observe there (no switch to set).
+   */
+  requires?: string;
 }
 
 /** Every use, in report order. */
@@ -87,14 +93,17 @@ export const USE_TABLE = {
   mincore: { family: 'space', title: 'mincore(2) after every page was read' },
   'thp-always': {
     family: 'placement',
+    requires: 'CONFIG_TRANSPARENT_HUGEPAGE',
     title: 'transparent huge pages "always": mapped again at a 2 MiB-aligned address, read, then smaps FilePmdMapped',
   },
   'thp-madvise': {
     family: 'placement',
+    requires: 'CONFIG_TRANSPARENT_HUGEPAGE',
     title: 'transparent huge pages "madvise", MADV_HUGEPAGE on a mapping at a 2 MiB-aligned address, read, then smaps',
   },
   'thp-never': {
     family: 'placement',
+    requires: 'CONFIG_TRANSPARENT_HUGEPAGE',
     title: 'transparent huge pages "never": mapped again at a 2 MiB-aligned address, read, then smaps FilePmdMapped',
   },
   smaps: { family: 'observe', title: "/proc/self/smaps: the VMA's special flags and its Rss" },
@@ -135,6 +144,12 @@ export function useFamily(name: UseName): UseFamily {
 
 export function useTitle(name: UseName): string {
   return USE_TABLE[name].title;
+}
+
+/** The kernel option a use cannot run without, if any. */
+export function useRequires(name: UseName): string | undefined {
+  const entry: UseEntry = USE_TABLE[name];
+  return entry.requires;
 }
 
 /** The uses of a family, in report order. */

@@ -34,6 +34,7 @@ import {
   usesSlotText,
   VERDICT_SYMBOLS,
   verdictSymbol,
+  notApplicableLines,
   vmsLabel,
 } from './view';
 
@@ -133,6 +134,7 @@ function kernelSections(report: MatrixReport): string {
     (k, i) =>
       `<section class="kernel" data-kernel="${html(k.release)}"><h2>${html(k.release)}</h2>` +
       `<p class="hint">series ${html(k.series)}, ${html(k.accel)}, ${html(vmsLabel(k))}</p>` +
+      notApplicableLines(k).map((l) => `<p class="hint">not run on this kernel: ${html(l)}</p>`).join('') +
       `<div class="grid-host" id="grid-${i}"></div></section>`,
   );
   return (

@@ -25,6 +25,7 @@ import {
   seriesDifferences,
   surprises,
   hugePageGridFor,
+  notApplicableLines,
   usesGridFor,
   usesSlotText,
   verdictSymbol,
@@ -129,6 +130,7 @@ function kernels(report: MatrixReport): string[] {
     out.push(
       `## ${md(k.release)}`,
       '',
+      ...notApplicableLines(k).map((l) => `Not run on this kernel: ${md(l)}.\n`),
       `Series ${md(k.series)}. Basic scenario, write-back cache, no fault-around, at each allocator's own sizes:`,
       '',
     );

@@ -7,6 +7,7 @@
 import type { Agreement, Observation, Outcome } from '../experiments/expectations';
 import type { FileClaimAnswer } from '../experiments/file-claims';
 import type { KernelFiles } from '../experiments/file-triggers';
+import type { NotApplicable } from '../experiments/applicable';
 import type { CellResult, CellSpec, Verdict } from '../experiments/types';
 
 export const REPORT_SCHEMA = 'mmaplab-report';
@@ -48,6 +49,8 @@ export interface ReportKernel {
   restored?: number;
   /** Why VMs booted cold although restoring was on, one line per reason. */
   coldFallbacks?: string[];
+  /** Selected cells not run because the kernel was built without an option they need. */
+  notApplicable?: NotApplicable[];
 }
 
 /**

@@ -5,6 +5,7 @@
  * functions of a MatrixReport; nothing here looks at a verdict's meaning
  * beyond choosing its symbol.
  */
+import { notApplicableLine } from '../experiments/applicable';
 import { CATALOGUE, SIZES } from '../experiments/catalogue';
 import type { Observation, Outcome } from '../experiments/expectations';
 import { ALLOCATORS, METHODS, type CellSpec } from '../experiments/types';
@@ -142,6 +143,11 @@ export function vmsLabel(k: ReportKernel): string {
   if (restored === 0 && why.length === 0) return n;
   const parts = [`${restored} restored`, ...(why.length > 0 ? [`cold because ${why.join('; ')}`] : [])];
   return `${n} (${parts.join(', ')})`;
+}
+
+/** One line per option the kernel lacks, with the cells left out for it (none: empty). */
+export function notApplicableLines(k: ReportKernel): string[] {
+  return (k.notApplicable ?? []).map(notApplicableLine);
 }
 
 /** The report's kernels, then any kernel that only appears in its cells. */

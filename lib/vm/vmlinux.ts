@@ -54,7 +54,6 @@ const FIRMWARE_LINE = /^(SeaBIOS \(version|Booting from ROM|iPXE|Press Ctrl-B)/;
 
 /** ANSI escapes and control characters, which SeaBIOS sends around its lines. */
 function plain(line: string): string {
-  // eslint-disable-next-line no-control-regex
   return line.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1bc|[\x00-\x1f]/g, '').trim();
 }
 
