@@ -8,9 +8,14 @@
  * oldest surviving record, so reading simply continues. Sequence numbers are
  * consecutive, so what was lost is counted exactly from the gaps.
  *
- * Node has no lseek(SEEK_END) for /dev/kmsg, so currentSeq() drains the whole
- * ring buffer (a few thousand records at most with Debian's 128 KiB
- * CONFIG_LOG_BUF_SHIFT=17: a few milliseconds) and returns last seq + 1.
+ * Node has no lseek(SEEK_END) for /dev/kmsg, so the first read of a process
+ * drains the whole ring buffer (a few thousand records at most with Debian's
+ * 128 KiB CONFIG_LOG_BUF_SHIFT=17). The descriptor then stays open and each
+ * later currentSeq() or readSince() reads only what the kernel logged since
+ * (a Follower per path): under TCG a whole-ring drain costs tens of
+ * milliseconds, and a cell needs two or three of them. The records read are
+ * kept (the newest RECENT_MAX), so a window can start at any sequence number
+ * handed out before; one older than what is kept is read by a fresh drain.
  *
  * A cell's window is then: `const since = currentSeq(); ...run...;
  * const w = readSince(since);`.
@@ -82,35 +87,120 @@ function openKmsg(path: string, flags: number): number {
   }
 }
 
+const RECORD_BUFFER = Buffer.alloc(KMSG_RECORD_MAX);
+
 /** Read every record currently in the ring buffer, one read() per record, without blocking. */
 function drain(path: string, maxRecords: number): Drained {
   const fd = openKmsg(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-  const buf = Buffer.alloc(KMSG_RECORD_MAX);
-  const raw: string[] = [];
-  let overruns = 0;
   try {
-    while (raw.length < maxRecords) {
-      let n: number;
-      try {
-        n = fs.readSync(fd, buf, 0, buf.length, null);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'EAGAIN') return { raw, overruns, truncated: false };
-        if (code === 'EPIPE') {
-          overruns += 1;
-          continue;
-        }
-        if (code === 'EINTR') continue;
-        throw new MmaplabError(KMSG_ERRORS.io, `read ${path}: ${code ?? String(err)}`, { path, errno: code });
-      }
-      if (n === 0) return { raw, overruns, truncated: false };
-      // The kernel escapes non-ASCII, so a record is ASCII and utf8 decoding is lossless.
-      raw.push(buf.toString('utf8', 0, n));
-    }
-    return { raw, overruns, truncated: true };
+    return readAvailable(fd, path, maxRecords);
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** The records `fd` has not returned yet, one read() per record, without blocking. */
+function readAvailable(fd: number, path: string, maxRecords: number): Drained {
+  const buf = RECORD_BUFFER;
+  const raw: string[] = [];
+  let overruns = 0;
+  while (raw.length < maxRecords) {
+    let n: number;
+    try {
+      n = fs.readSync(fd, buf, 0, buf.length, null);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') return { raw, overruns, truncated: false };
+      if (code === 'EPIPE') {
+        overruns += 1;
+        continue;
+      }
+      if (code === 'EINTR') continue;
+      throw new MmaplabError(KMSG_ERRORS.io, `read ${path}: ${code ?? String(err)}`, { path, errno: code });
+    }
+    if (n === 0) return { raw, overruns, truncated: false };
+    // The kernel escapes non-ASCII, so a record is ASCII and utf8 decoding is lossless.
+    raw.push(buf.toString('utf8', 0, n));
+  }
+  return { raw, overruns, truncated: true };
+}
+
+/** Records a Follower keeps for windows that start before its last read. */
+export const RECENT_MAX = 16_384;
+
+/**
+ * One open /dev/kmsg descriptor that reads on from where it stopped, and
+ * the records it read (the newest RECENT_MAX). `floor` is the lowest
+ * sequence number from which every record it saw is still kept.
+ */
+class Follower {
+  private fd: number | null = null;
+  private recent: string[] = [];
+  private recentSeqs: number[] = [];
+  private floor = 0;
+  private next = 0;
+
+  constructor(private readonly path: string) {}
+
+  /** Reads what is new; returns the EPIPE count and whether maxRecords cut it short. */
+  pull(maxRecords: number): { overruns: number; truncated: boolean } {
+    if (this.fd === null) this.fd = openKmsg(this.path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    let got: Drained;
+    try {
+      got = readAvailable(this.fd, this.path, maxRecords);
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+    for (const raw of got.raw) {
+      const seq = seqOf(raw);
+      if (seq === null) continue;
+      this.recent.push(raw);
+      this.recentSeqs.push(seq);
+      if (seq + 1 > this.next) this.next = seq + 1;
+    }
+    if (this.recent.length > RECENT_MAX) {
+      const cut = this.recent.length - RECENT_MAX;
+      this.recent.splice(0, cut);
+      this.recentSeqs.splice(0, cut);
+      this.floor = this.recentSeqs[0] ?? this.next;
+    }
+    return { overruns: got.overruns, truncated: got.truncated };
+  }
+
+  /** The sequence number after the newest record read (0 before any). */
+  nextSeq(): number {
+    return this.next;
+  }
+
+  /** The kept records with seq >= since, or null when some of them are no longer kept. */
+  since(since: number): string[] | null {
+    if (since < this.floor) return null;
+    let lo = 0;
+    let hi = this.recentSeqs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.recentSeqs[mid] as number) < since) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.recent.slice(lo);
+  }
+
+  close(): void {
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+const followers = new Map<string, Follower>();
+
+function followerOf(path: string): Follower {
+  let f = followers.get(path);
+  if (f === undefined) {
+    f = new Follower(path);
+    followers.set(path, f);
+  }
+  return f;
 }
 
 /**
@@ -144,13 +234,9 @@ export function windowFrom(
 
 /** The sequence number the next record the kernel logs will get. */
 export function currentSeq(options: KmsgReadOptions = {}): number {
-  const drained = drain(options.path ?? KMSG_PATH, options.maxRecords ?? DEFAULT_MAX_RECORDS);
-  let next = 0;
-  for (const raw of drained.raw) {
-    const seq = seqOf(raw);
-    if (seq !== null && seq + 1 > next) next = seq + 1;
-  }
-  return next;
+  const f = followerOf(options.path ?? KMSG_PATH);
+  f.pull(options.maxRecords ?? DEFAULT_MAX_RECORDS);
+  return f.nextSeq();
 }
 
 /** Every record with seq >= since still in the ring buffer, and what is missing. */
@@ -158,7 +244,12 @@ export function readSince(since: number, options: KmsgReadOptions = {}): KmsgWin
   if (!Number.isSafeInteger(since) || since < 0) {
     throw new RangeError(`readSince: since must be a non-negative integer, got ${since}`);
   }
-  const drained = drain(options.path ?? KMSG_PATH, options.maxRecords ?? DEFAULT_MAX_RECORDS);
+  const path = options.path ?? KMSG_PATH;
+  const maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS;
+  const f = followerOf(path);
+  const pulled = f.pull(maxRecords);
+  const kept = f.since(since);
+  const drained: Drained = kept === null ? drain(path, maxRecords) : { raw: kept, ...pulled };
   const records: KmsgRecord[] = [];
   let malformed = 0;
   let lastSeen = 0;

@@ -88,6 +88,33 @@ describe('kmsg reader on this host /dev/kmsg', function () {
     assert.ok(readSince(since).records.some((r) => r.message === marker));
   });
 
+  it('a window still holds what was logged after its start when a later currentSeq() read it first', () => {
+    const since = currentSeq();
+    const first = `mmaplab-test: outer ${randomBytes(6).toString('hex')}`;
+    writeOrExplain(first);
+    const inner = currentSeq();
+    const second = `mmaplab-test: inner ${randomBytes(6).toString('hex')}`;
+    writeOrExplain(second);
+    const outer = readSince(since).records.map((r) => r.message);
+    assert.ok(outer.includes(first) && outer.includes(second), 'the outer window lost a record the inner read');
+    assert.deepEqual(
+      readSince(inner).records.map((r) => r.message).filter((m) => m.startsWith('mmaplab-test:')),
+      [second],
+    );
+    assert.equal(readSince(inner).lost, 0);
+  });
+
+  it('readSince(0) starts at the oldest record the ring buffer still holds', () => {
+    currentSeq();
+    // The first record a fresh descriptor returns is the oldest in the ring.
+    const raw = rawRecordContaining(',');
+    const oldest = raw === undefined ? undefined : Number(raw.split(',')[1]);
+    assert.ok(oldest !== undefined && Number.isSafeInteger(oldest), 'no record in the ring buffer');
+    const w = readSince(0);
+    assert.ok(w.records.length > 0);
+    assert.ok((w.records[0] as { seq: number }).seq <= oldest, `window starts at ${w.records[0]?.seq}, the ring at ${oldest}`);
+  });
+
   it('a window starting in the future is empty and loses nothing', () => {
     const future = currentSeq() + 1_000_000;
     const w = readSince(future);
