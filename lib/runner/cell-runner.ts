@@ -68,6 +68,8 @@ export class CellRunner {
   private stuck: CellEvidence['stuck'] | null = null;
   /** Settles when the current probe is warm, has exited, or was waited for long enough. */
   private warm: Promise<void> = Promise.resolve();
+  /** The probe that takes over when the current one dies, started ahead. */
+  private spare: WarmingProbe | null = null;
   /** When the current cell's probe was pinned (performance.now()). */
   private pinnedAt: number | null = null;
 
@@ -89,35 +91,28 @@ export class CellRunner {
   }
 
   /**
-   * Start the probe process now rather than at the first cell. Resolves when
-   * it says it is warm (code and addon loaded), when it exits, or after
-   * `PROBE_WARM_WAIT_MS`: a probe that is slow to warm is still used, only
-   * later.
+   * Start the probe process now rather than at the first cell, and a spare
+   * beside it. Resolves when both say they are warm (code and addon loaded),
+   * have exited, or after `PROBE_WARM_WAIT_MS`: a probe that is slow to warm
+   * is still used, only later.
    */
   start(): Promise<void> {
     this.probe();
-    return this.warm;
+    return Promise.all([this.warm, this.spare?.warm]).then(() => undefined);
   }
 
+  /**
+   * The probe for the next cell. One that died (a signal, a retired hazard
+   * probe) is replaced by the spare, which is warm by then: a fresh Node
+   * process costs 2 to 4 s under TCG, which the cell after every signal
+   * used to wait for. A new spare then starts in the background.
+   */
   private probe(): ChildProcess {
-    if (this.child === null || this.child.exitCode !== null || this.child.signalCode !== null) {
-      const child = fork(path.join(__dirname, 'probe.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-      this.child = child;
-      this.warm = new Promise((resolve) => {
-        const finish = (): void => {
-          clearTimeout(timer);
-          child.off('message', onMessage);
-          child.off('exit', finish);
-          resolve();
-        };
-        const onMessage = (m: ProbeReply | ProbeReady): void => {
-          if ('ready' in m) finish();
-        };
-        const timer = setTimeout(finish, PROBE_WARM_WAIT_MS);
-        timer.unref();
-        child.on('message', onMessage);
-        child.once('exit', finish);
-      });
+    if (this.child === null || !alive(this.child)) {
+      const next = this.spare !== null && alive(this.spare.child) ? this.spare : spawnProbe();
+      this.child = next.child;
+      this.warm = next.warm;
+      this.spare = spawnProbe();
     }
     return this.child;
   }
@@ -277,12 +272,42 @@ export class CellRunner {
   }
 
   close(): void {
-    if (this.child !== null) {
-      this.child.disconnect();
-      this.child = null;
-    }
+    for (const child of [this.child, this.spare?.child]) if (child && child.connected) child.disconnect();
+    this.child = null;
+    this.spare = null;
     fs.rmSync(path.dirname(this.progressPath), { recursive: true, force: true });
   }
+}
+
+interface WarmingProbe {
+  child: ChildProcess;
+  /** Settles when it says it is warm, exits, or after PROBE_WARM_WAIT_MS. */
+  warm: Promise<void>;
+}
+
+function alive(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+/** A new probe process, and when it is warm. */
+function spawnProbe(): WarmingProbe {
+  const child = fork(path.join(__dirname, 'probe.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const warm = new Promise<void>((resolve) => {
+    const finish = (): void => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', finish);
+      resolve();
+    };
+    const onMessage = (m: ProbeReply | ProbeReady): void => {
+      if ('ready' in m) finish();
+    };
+    const timer = setTimeout(finish, PROBE_WARM_WAIT_MS);
+    timer.unref();
+    child.on('message', onMessage);
+    child.once('exit', finish);
+  });
+  return { child, warm };
 }
 
 /** Why the kernel can no longer be trusted for further cells, or null. */
