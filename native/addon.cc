@@ -38,6 +38,7 @@ static Napi::Object InitMmaplab(Napi::Env env, Napi::Object exports)
 	exports.Set("forkWrite", Napi::Function::New(env, ForkWrite, "forkWrite"));
 	exports.Set("forkTouch", Napi::Function::New(env, ForkTouch, "forkTouch"));
 	exports.Set("setAffinity", Napi::Function::New(env, SetAffinity, "setAffinity"));
+	exports.Set("getAffinity", Napi::Function::New(env, GetAffinity, "getAffinity"));
 	exports.Set("constants", Napi::Function::New(env, Constants, "constants"));
 	exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
 	exports.Set("socketPair", Napi::Function::New(env, SocketPair, "socketPair"));

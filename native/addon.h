@@ -71,6 +71,7 @@ Napi::Value PatternCheck(const Napi::CallbackInfo &info);
 Napi::Value ForkWrite(const Napi::CallbackInfo &info);
 Napi::Value ForkTouch(const Napi::CallbackInfo &info);
 Napi::Value SetAffinity(const Napi::CallbackInfo &info);
+Napi::Value GetAffinity(const Napi::CallbackInfo &info);
 Napi::Value Constants(const Napi::CallbackInfo &info);
 Napi::Value Pipe(const Napi::CallbackInfo &info);
 Napi::Value SocketPair(const Napi::CallbackInfo &info);

@@ -349,15 +349,17 @@ export interface NativeAddon {
     seed: number,
     firstIndex: number,
   ): { exitCode: number | null; signal: number | null };
-  /** sched_setaffinity(2): pins process `pid` (0: the caller) to CPU `cpu`. */
-  setAffinity(pid: number, cpu: number): void;
+  /** sched_setaffinity(2): pins process `pid` (0: the caller) to CPU `cpu`, or to the CPUs of a non-empty array. */
+  setAffinity(pid: number, cpu: number | readonly number[]): void;
+  /** sched_getaffinity(2): the CPUs process `pid` (0: the caller) may run on, ascending. */
+  getAffinity(pid: number): number[];
   constants(): NativeConstants;
 }
 
 const FUNCTIONS: readonly (keyof NativeAddon)[] = [
   'open', 'close', 'ioctl', 'ioctlNoArg', 'ioctlWithArray', 'ioctlAsync',
   'mmap', 'mmapOver', 'address', 'munmap', 'munmapRange', 'unsafeMunmapKeepingBuffer', 'mremap', 'mprotect', 'madvise', 'msync', 'msyncAsync', 'mincore',
-  'touch', 'readAll', 'fillAll', 'patternWrite', 'patternCheck', 'forkWrite', 'forkTouch', 'setAffinity', 'constants',
+  'touch', 'readAll', 'fillAll', 'patternWrite', 'patternCheck', 'forkWrite', 'forkTouch', 'setAffinity', 'getAffinity', 'constants',
   'pipe', 'socketPair', 'transfer', 'vmsplice', 'splice', 'remoteAccess', 'futexHandoff', 'futexWaitPrivate',
   'mlock', 'munlock', 'childSmaps', 'ioUring', 'uffdRegister', 'coreDumpChild',
   'forkHold', 'forkRelease', 'pressureChild',

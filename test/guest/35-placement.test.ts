@@ -18,7 +18,6 @@
  * that faulted it, and a block that never went back to the allocator.
  */
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import {
@@ -37,6 +36,7 @@ import { BAR_REMAP_METHODS, FILE_METHODS, FAULT_METHODS } from '../../lib/device
 import { makeCell } from '../../lib/experiments/catalogue';
 import { expectationFor } from '../../lib/experiments/expectations';
 import { seriesOf } from '../../lib/vm/kernels';
+import { visitEveryCpu } from '../../lib/runner/settle';
 import { moduleWindow } from './module-window';
 
 const PAGE = 4096;
@@ -64,14 +64,9 @@ function filePmdMappedKb(address: number): number {
   assert.fail('no FilePmdMapped line');
 }
 
-/**
- * Lets the kernel check the mm of a child that has exited. A CPU that goes
- * idle after running the child keeps its mm as the lazy active_mm, and
- * check_mm() ("Bad rss-counter state") runs only when the last reference
- * goes: when that CPU next runs a user task. So run one on every CPU.
- */
+/** Lets the kernel check the mm of a child that has exited (see visitEveryCpu). */
 function settle(): void {
-  for (let cpu = 0; cpu < os.cpus().length; cpu++) spawnSync('taskset', ['-c', String(cpu), 'true']);
+  visitEveryCpu();
 }
 
 /** The kernel log findings since `seq`, as lines (empty when clean). */

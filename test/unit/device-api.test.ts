@@ -578,6 +578,29 @@ describe('addon setAffinity (sched_setaffinity), in a child process so this one 
     assert.equal(other, String(cpu));
   });
 
+  it('pins to a set of CPUs given as an array, and getAffinity reads the set back', () => {
+    const all = os.cpus().map((_, i) => i);
+    assert.equal(inChild(`a.setAffinity(0, [0]); const one = a.getAffinity(0); a.setAffinity(0, ${JSON.stringify(all)}); console.log(JSON.stringify([one, a.getAffinity(0)]));`), JSON.stringify([[0], all]));
+  });
+
+  it('visitEveryCpu() leaves the caller with the CPUs it had', () => {
+    const settle = path.join(__dirname, '..', '..', 'lib', 'runner', 'settle.js');
+    const got = inChild(
+      `a.setAffinity(0, [0, ${os.cpus().length - 1}]); const before = a.getAffinity(0); ` +
+        `require(${JSON.stringify(settle)}).visitEveryCpu(); console.log(JSON.stringify([before, a.getAffinity(0)]));`,
+    );
+    const [before, after] = JSON.parse(got) as [number[], number[]];
+    assert.deepEqual(after, before);
+  });
+
+  it('refuses an empty set, and a set holding a bad CPU, with clean errors', () => {
+    const codes = inChild(
+      "const out = []; for (const c of [[], [0, -1], [0, 'x'], [1 << 20]]) " +
+        "{ try { a.setAffinity(0, c); out.push('none'); } catch (e) { out.push(e.code); } } console.log(out.join(' '));",
+    );
+    assert.equal(codes, 'ERR_INVALID_ARG_VALUE ERR_INVALID_ARG_VALUE ERR_INVALID_ARG_TYPE ERR_OUT_OF_RANGE');
+  });
+
   it('refuses a bad pid, a CPU past CPU_SETSIZE and a missing process with clean errors', () => {
     const codes = inChild(
       "const out = []; for (const [p, c] of [[-1, 0], [0, 1 << 20], [0, 1.5], [2 ** 31 - 2, 0]]) " +
