@@ -26,15 +26,22 @@ static void AddCpu(const Napi::Env &env, cpu_set_t *set, const Napi::Value &v)
 	CPU_SET(static_cast<unsigned>(d), set);
 }
 
+// Argument 0 as a pid: a process id, or 0 for the caller.
+static pid_t ArgPid(const Napi::CallbackInfo &info)
+{
+	int32_t pid = ArgInt32(info, 0, "pid");
+
+	if (pid < 0)
+		ThrowArg(info.Env(), "ERR_INVALID_ARG_VALUE", "pid", "a process id, or 0 for the caller");
+	return static_cast<pid_t>(pid);
+}
+
 // setAffinity(pid: number, cpu: number | number[]): pins `pid` (0: the caller)
 // to `cpu`, or to the CPUs of a non-empty array.
 Napi::Value SetAffinity(const Napi::CallbackInfo &info)
 {
 	CheckArgCount(info, 2);
-	int32_t pid = ArgInt32(info, 0, "pid");
-
-	if (pid < 0)
-		ThrowArg(info.Env(), "ERR_INVALID_ARG_VALUE", "pid", "a process id, or 0 for the caller");
+	pid_t pid = ArgPid(info);
 	cpu_set_t set;
 	CPU_ZERO(&set);
 	if (info[1].IsArray()) {
@@ -46,7 +53,7 @@ Napi::Value SetAffinity(const Napi::CallbackInfo &info)
 	} else {
 		AddCpu(info.Env(), &set, info[1]);
 	}
-	if (sched_setaffinity(static_cast<pid_t>(pid), sizeof(set), &set) < 0)
+	if (sched_setaffinity(pid, sizeof(set), &set) < 0)
 		ThrowErrno(info.Env(), errno, "sched_setaffinity");
 	return info.Env().Undefined();
 }
@@ -55,13 +62,10 @@ Napi::Value SetAffinity(const Napi::CallbackInfo &info)
 Napi::Value GetAffinity(const Napi::CallbackInfo &info)
 {
 	CheckArgCount(info, 1);
-	int32_t pid = ArgInt32(info, 0, "pid");
-
-	if (pid < 0)
-		ThrowArg(info.Env(), "ERR_INVALID_ARG_VALUE", "pid", "a process id, or 0 for the caller");
+	pid_t pid = ArgPid(info);
 	cpu_set_t set;
 	CPU_ZERO(&set);
-	if (sched_getaffinity(static_cast<pid_t>(pid), sizeof(set), &set) < 0)
+	if (sched_getaffinity(pid, sizeof(set), &set) < 0)
 		ThrowErrno(info.Env(), errno, "sched_getaffinity");
 	Napi::Array cpus = Napi::Array::New(info.Env());
 	uint32_t n = 0;
