@@ -9,6 +9,7 @@
 #include "addon.h"
 
 #include <cerrno>
+#include <cmath>
 #include <sched.h>
 #include <sys/types.h>
 
@@ -19,7 +20,8 @@ static void AddCpu(const Napi::Env &env, cpu_set_t *set, const Napi::Value &v)
 	if (!v.IsNumber())
 		ThrowArg(env, "ERR_INVALID_ARG_TYPE", "cpu", "a CPU number or an array of them");
 	double d = v.As<Napi::Number>().DoubleValue();
-	if (d < 0 || d != static_cast<double>(static_cast<uint64_t>(d)))
+	// Checked before any cast: NaN, negative and fractional values are not CPUs.
+	if (std::isnan(d) || d < 0 || std::floor(d) != d)
 		ThrowArg(env, "ERR_INVALID_ARG_VALUE", "cpu", "a non-negative integer");
 	if (d >= CPU_SETSIZE)
 		ThrowRange(env, "cpu", "< " + std::to_string(CPU_SETSIZE));

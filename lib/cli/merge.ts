@@ -111,6 +111,18 @@ export function mergeReports(inputs: readonly MergeInput[]): MatrixReport {
   for (const { report } of inputs) {
     for (const k of report.files?.kernels ?? []) if (!fileKernels.has(k.kernel)) fileKernels.set(k.kernel, k);
   }
+  // A cell one input ran is not "not applicable" because another left it out.
+  for (const k of kernels.values()) {
+    if (k.notApplicable === undefined) continue;
+    const left = k.notApplicable
+      .map((n) => {
+        const ids = n.cells.filter((id) => !cells.has(`${k.release}\u0000${id}`));
+        return { ...n, cells: ids, uses: n.uses.filter((u) => ids.some((id) => id.split('/').includes(`use:${u}`))) };
+      })
+      .filter((n) => n.cells.length > 0);
+    if (left.length > 0) k.notApplicable = left;
+    else delete k.notApplicable;
+  }
   return {
     schema: REPORT_SCHEMA,
     version: REPORT_VERSION,

@@ -42,7 +42,7 @@ export interface KmsgWindow {
   records: KmsgRecord[];
   /** Records in [since, nextSeq) that were overwritten before they could be read. */
   lost: number;
-  /** How many times read() reported EPIPE (the ring buffer wrapped while reading). */
+  /** How many times read() reported EPIPE while the window was open (the ring buffer wrapped under the reader). */
   overruns: number;
   /** Records (or text chunks) that were not in kmsg format and were skipped. */
   malformed: number;
@@ -131,7 +131,10 @@ export const RECENT_MAX = 16_384;
 /**
  * One open /dev/kmsg descriptor that reads on from where it stopped, and
  * the records it read (the newest RECENT_MAX). `floor` is the lowest
- * sequence number from which every record it saw is still kept.
+ * sequence number from which every record it saw is still kept. EPIPEs
+ * (the ring wrapped under the reader) and records without a sequence number
+ * are remembered with `next` as it was before the read that met them, so a
+ * window counts those met while it was open.
  */
 class Follower {
   private fd: number | null = null;
@@ -139,33 +142,43 @@ class Follower {
   private recentSeqs: number[] = [];
   private floor = 0;
   private next = 0;
+  /** `next` before each read that met an EPIPE, once per EPIPE. */
+  private overrunsAt: number[] = [];
+  /** `next` before each read that met a record with no sequence number, once per record. */
+  private malformedAt: number[] = [];
 
   constructor(private readonly path: string) {}
 
-  /** Reads what is new; returns the EPIPE count and whether maxRecords cut it short. */
-  pull(maxRecords: number): { overruns: number; truncated: boolean } {
+  /** Reads what is new; says whether maxRecords cut it short. */
+  pull(maxRecords: number): { truncated: boolean } {
     if (this.fd === null) this.fd = openKmsg(this.path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     let got: Drained;
     try {
       got = readAvailable(this.fd, this.path, maxRecords);
     } catch (err) {
+      // Reopened next time, from the oldest record: what was read stays, and is not read twice.
       this.close();
       throw err;
     }
+    const at = this.next;
+    for (let i = 0; i < got.overruns; i++) this.overrunsAt.push(at);
     for (const raw of got.raw) {
       const seq = seqOf(raw);
-      if (seq === null) continue;
+      if (seq === null) this.malformedAt.push(at);
+      if (seq === null || seq < this.next) continue;
       this.recent.push(raw);
       this.recentSeqs.push(seq);
-      if (seq + 1 > this.next) this.next = seq + 1;
+      this.next = seq + 1;
     }
     if (this.recent.length > RECENT_MAX) {
       const cut = this.recent.length - RECENT_MAX;
       this.recent.splice(0, cut);
       this.recentSeqs.splice(0, cut);
       this.floor = this.recentSeqs[0] ?? this.next;
+      this.overrunsAt = this.overrunsAt.filter((n) => n >= this.floor);
+      this.malformedAt = this.malformedAt.filter((n) => n >= this.floor);
     }
-    return { overruns: got.overruns, truncated: got.truncated };
+    return { truncated: got.truncated };
   }
 
   /** The sequence number after the newest record read (0 before any). */
@@ -173,8 +186,11 @@ class Follower {
     return this.next;
   }
 
-  /** The kept records with seq >= since, or null when some of them are no longer kept. */
-  since(since: number): string[] | null {
+  /**
+   * The kept records with seq >= since, with the EPIPEs and malformed
+   * records met since then; null when some of those records are no longer kept.
+   */
+  since(since: number): { raw: string[]; overruns: number; malformed: number } | null {
     if (since < this.floor) return null;
     let lo = 0;
     let hi = this.recentSeqs.length;
@@ -183,7 +199,12 @@ class Follower {
       if ((this.recentSeqs[mid] as number) < since) lo = mid + 1;
       else hi = mid;
     }
-    return this.recent.slice(lo);
+    const after = (n: number): boolean => n >= since;
+    return {
+      raw: this.recent.slice(lo),
+      overruns: this.overrunsAt.filter(after).length,
+      malformed: this.malformedAt.filter(after).length,
+    };
   }
 
   close(): void {
@@ -247,11 +268,11 @@ export function readSince(since: number, options: KmsgReadOptions = {}): KmsgWin
   const path = options.path ?? KMSG_PATH;
   const maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS;
   const f = followerOf(path);
-  const pulled = f.pull(maxRecords);
+  const { truncated } = f.pull(maxRecords);
   const kept = f.since(since);
-  const drained: Drained = kept === null ? drain(path, maxRecords) : { raw: kept, ...pulled };
+  const drained: Drained = kept === null ? drain(path, maxRecords) : { raw: kept.raw, overruns: kept.overruns, truncated };
   const records: KmsgRecord[] = [];
-  let malformed = 0;
+  let malformed = kept?.malformed ?? 0;
   let lastSeen = 0;
   for (const raw of drained.raw) {
     const seq = seqOf(raw);

@@ -19,7 +19,7 @@ import {
 } from '../experiments/types';
 import { judge } from '../experiments/verdict';
 import type { ProbeReady, ProbeReply, ProbeRequest } from './protocol';
-import { drainCpu, drainPerCpuPages, pinTo } from './settle';
+import { drainCpu, drainPerCpuPages, onlineCpus, pinTo } from './settle';
 import { describeStuck, snapshotStuck } from './stuck';
 import { sendIfAlive } from '../util/child';
 
@@ -98,6 +98,7 @@ export class CellRunner {
    */
   start(): Promise<void> {
     this.probe();
+    this.ensureSpare();
     return Promise.all([this.warm, this.spare?.warm]).then(() => undefined);
   }
 
@@ -105,16 +106,33 @@ export class CellRunner {
    * The probe for the next cell. One that died (a signal, a retired hazard
    * probe) is replaced by the spare, which is warm by then: a fresh Node
    * process costs 2 to 4 s under TCG, which the cell after every signal
-   * used to wait for. A new spare then starts in the background.
+   * used to wait for. Only without a spare does a cell start a probe itself.
    */
   private probe(): ChildProcess {
     if (this.child === null || !alive(this.child)) {
       const next = this.spare !== null && alive(this.spare.child) ? this.spare : spawnProbe();
+      this.spare = null;
       this.child = next.child;
       this.warm = next.warm;
-      this.spare = spawnProbe();
     }
     return this.child;
+  }
+
+  /**
+   * Starts a spare if there is none, after a cell's window was read: its
+   * start-up then overlaps the next cells, not the window it would add to.
+   * It runs on the CPUs other than the one whose per-CPU page lists a cell
+   * drains, so its allocations cannot take back pages a probe freed before
+   * the drain checks them (where there is no other CPU, it stays unpinned).
+   */
+  private ensureSpare(): void {
+    if (this.spare !== null && alive(this.spare.child)) return;
+    this.spare = spawnProbe();
+    const drain = drainCpu();
+    const pid = this.spare.child.pid;
+    if (drain === null || pid === undefined) return;
+    const others = onlineCpus().filter((c) => c !== drain);
+    if (others.length > 0) pinTo(pid, others);
   }
 
   /**
@@ -235,6 +253,7 @@ export class CellRunner {
     };
     if (window.lost > 0) evidence.kmsgLost = window.lost;
     if (this.stuck !== null) evidence.stuck = this.stuck;
+    this.ensureSpare();
     const j = judge(evidence);
     const ms = (a: number, b: number): number => Math.round((b - a) * 10) / 10;
     const pinned = this.pinnedAt ?? t0;

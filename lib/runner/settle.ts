@@ -39,8 +39,30 @@ export function drainCpu(): number | null {
  * A system call through the addon: a `taskset` process cost ~35 ms a cell
  * under TCG.
  */
-export function pinTo(pid: number, cpu: number): void {
+export function pinTo(pid: number, cpu: number | readonly number[]): void {
   native().setAffinity(pid, cpu);
+}
+
+/** "0-1,3" (a sysfs CPU list) -> [0, 1, 3]. */
+export function parseCpuList(text: string): number[] {
+  const cpus: number[] = [];
+  for (const part of text.trim().split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) continue;
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    for (let c = lo; c <= hi; c++) cpus.push(c);
+  }
+  return cpus;
+}
+
+/** The CPUs online now (empty when sysfs does not say). */
+export function onlineCpus(): number[] {
+  try {
+    return parseCpuList(fs.readFileSync(`${CPU_DIR}/online`, 'utf8'));
+  } catch {
+    return [];
+  }
 }
 
 /**
@@ -70,8 +92,8 @@ export function drainPerCpuPages(cpu: number | null = drainCpu()): number | null
 }
 
 /**
- * Runs the calling thread once on every CPU it may use, then gives it its
- * CPUs back. A CPU that ran an exited process and went idle keeps that
+ * Runs the calling thread once on every online CPU, then gives it back the
+ * CPUs it had. A CPU that ran an exited process and went idle keeps that
  * process's mm as its lazy mm, and the kernel checks the mm (check_mm(),
  * "Bad rss-counter state") only when the last reference goes: when that CPU
  * next switches to a user task. Moving this thread there is such a switch,
@@ -79,10 +101,17 @@ export function drainPerCpuPages(cpu: number | null = drainCpu()): number | null
  */
 export function visitEveryCpu(): void {
   const n = native();
-  const cpus = n.getAffinity(0);
+  const had = n.getAffinity(0);
   try {
-    for (const cpu of cpus) n.setAffinity(0, cpu);
+    for (const cpu of onlineCpus()) {
+      try {
+        n.setAffinity(0, cpu);
+      } catch (err) {
+        // Gone offline meanwhile: nothing of it to visit.
+        if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+      }
+    }
   } finally {
-    n.setAffinity(0, cpus);
+    n.setAffinity(0, had);
   }
 }

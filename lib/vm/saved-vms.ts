@@ -4,6 +4,7 @@
  * asks at the same time, and given up on, with the reason, when they cannot
  * be had (then jobs boot cold and their runs say why).
  */
+import * as fs from 'node:fs';
 import { lastStderrLine, qemuVersionLine } from './qemu';
 import type { Kernel } from './kernels';
 import { pvhEntryFailed, refusePvh } from './vmlinux';
@@ -77,6 +78,8 @@ export class SavedVms {
 
   private async find(kernel: Kernel, shape: TemplateShape, runDir: () => string, id: string): Promise<TemplateOrFallback> {
     let inputs = this.inputs.get(id);
+    // A kernel found meanwhile not to boot at its PVH entry (its vmlinux removed): inputs anew.
+    if (inputs !== undefined && inputs.image.kind === 'vmlinux' && !fs.existsSync(inputs.image.path)) inputs = undefined;
     if (inputs === undefined) {
       try {
         inputs = this.inputsOf(kernel, shape, qemuVersionLine());

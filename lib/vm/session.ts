@@ -374,6 +374,7 @@ export async function runJobReady(
       fallback = saved.refuse(kernel, got.template, restoreFailure(run));
     }
   }
+  let pvhRefused = false;
   for (let attempt = 1; attempt <= BOOT_ATTEMPTS; attempt++) {
     const run = await runJob(kernel, job, vm, attempt === 1 ? label : `${label}-retry${attempt - 1}`, onEvent);
     if (fallback !== undefined) {
@@ -382,7 +383,8 @@ export async function runJobReady(
     }
     runs.push(run);
     if (run.events.some((e) => e.type === 'ready')) break;
-    if (pvhEntryFailed(run.image, run.boot)) {
+    if (!pvhRefused && pvhEntryFailed(run.image, run.boot)) {
+      pvhRefused = true;
       // Not a flaky boot: this kernel cannot start at its PVH entry. It boots
       // its bzImage from now on, and this attempt does not count.
       const why = `the guest reset before the kernel printed anything when booted at its PVH entry (run directory ${run.runDir})`;

@@ -32,9 +32,10 @@ function cachePaths(kernel: Kernel): { dir: string; file: string; noPvh: string 
 export function ensureBootImage(kernel: Kernel, prefer: 'vmlinux' | 'bzimage' = 'vmlinux'): BootImage {
   if (prefer === 'bzimage') return { path: kernel.image, kind: 'bzimage' };
   const { dir, file, noPvh } = cachePaths(kernel);
+  // The marker first: it outranks a vmlinux another process extracted meanwhile.
+  if (fs.existsSync(noPvh)) return { path: kernel.image, kind: 'bzimage' };
   // Verified on every use (size, ELF magic, sha256): a corrupt one is rebuilt.
   if (useCached(file, `vmlinux for ${kernel.release}`, { magic: ELF_MAGIC })) return { path: file, kind: 'vmlinux' };
-  if (fs.existsSync(noPvh)) return { path: kernel.image, kind: 'bzimage' };
   fs.mkdirSync(dir, { recursive: true });
   const elf = extractVmlinux(fs.readFileSync(kernel.image));
   if (!hasPvhEntry(elf)) {

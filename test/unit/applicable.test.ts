@@ -75,6 +75,17 @@ describe('cells a kernel cannot run (lib/experiments/applicable)', () => {
       assert.match(agreementSummary(r), /^2 cells: .*; 1 not applicable \(the kernel lacks an option they need\)$/);
     });
 
+    it('a cell one merged input ran is not listed as not applicable from another', () => {
+      const thp = spec('kmalloc/remap_pfn_range/2M/use:thp-always');
+      const a = report([run(K61, thp, 'ok')], [{ release: K61, series: '6.1', accel: 'tcg', boots: 1 }]);
+      const b = report([run(K61, cell, 'ok')], [{ ...kernels[0]!, notApplicable: [{ ...left, cells: [thp.id] }] }]);
+      const merged = mergeReports([
+        { file: 'a.json', report: a },
+        { file: 'b.json', report: b },
+      ]);
+      assert.equal(merged.kernels.find((x) => x.release === K61)?.notApplicable, undefined);
+    });
+
     it('merged shards join the cells left out, each once', () => {
       const other = { ...left, uses: ['thp-never'], cells: ['kmalloc/fault_page/2M/use:thp-never'] };
       const a = report([run(K61, cell, 'ok')], [{ ...kernels[0]!, notApplicable: [left] }]);

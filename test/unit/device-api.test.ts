@@ -20,6 +20,7 @@ import { ALLOCATORS, encode, INFO_LAYOUT, METHODS } from '../../lib/device/layou
 import { native, nativeConstants } from '../../lib/device/native';
 import { assertArgError, assertDeviceError, assertSyscallError, thrown } from './device-asserts';
 import { useShim } from './shim';
+import { parseCpuList } from '../../lib/runner/settle';
 
 /** dist/lib/device when this file runs as dist/test/unit/device-api.test.js. */
 const DEVICE_MODULE = path.resolve(__dirname, '../../lib/device');
@@ -581,6 +582,13 @@ describe('addon setAffinity (sched_setaffinity), in a child process so this one 
   it('pins to a set of CPUs given as an array, and getAffinity reads the set back', () => {
     const all = os.cpus().map((_, i) => i);
     assert.equal(inChild(`a.setAffinity(0, [0]); const one = a.getAffinity(0); a.setAffinity(0, ${JSON.stringify(all)}); console.log(JSON.stringify([one, a.getAffinity(0)]));`), JSON.stringify([[0], all]));
+  });
+
+  it('parseCpuList reads sysfs CPU lists: ranges, single CPUs, a trailing newline', () => {
+    assert.deepEqual(parseCpuList('0-1,3\n'), [0, 1, 3]);
+    assert.deepEqual(parseCpuList('0'), [0]);
+    assert.deepEqual(parseCpuList('0,2-4'), [0, 2, 3, 4]);
+    assert.deepEqual(parseCpuList(''), []);
   });
 
   it('visitEveryCpu() leaves the caller with the CPUs it had', () => {
