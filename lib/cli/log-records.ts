@@ -17,6 +17,7 @@
  * starts on, so a finding points into the file.
  */
 import { tryParseRecord, unescapeKmsg, type KmsgLevel, type KmsgRecord, LEVEL_NAMES } from '../kmsg';
+import { withoutEscapes } from '../util/escapes';
 
 export type LineFormat = 'kmsg' | 'dmesg-raw' | 'dmesg-decode' | 'journal' | 'dmesg' | 'plain';
 
@@ -27,8 +28,6 @@ export interface ParsedLog {
   lines: number;
 }
 
-// CSI sequences (colours, cursor, "ESC[?7l"), other two-character escapes ("ESC c"), stray control characters.
-const ESCAPES = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]|\x1b.|[\x00-\x08\x0b-\x1f\x7f]/g;
 
 const KMSG_HEAD = /^\d+,\d+,\d+,[^;,\s]*[^;]*;/;
 const DICT_LINE = /^ [^\s=]+=/;
@@ -116,7 +115,7 @@ export function parseLogText(text: string): ParsedLog {
   const formats: Partial<Record<LineFormat, number>> = {};
   let last: { record: KmsgRecord; format: LineFormat } | null = null;
   lines.forEach((raw, i) => {
-    const line = raw.replace(ESCAPES, '');
+    const line = withoutEscapes(raw);
     if (line.trim() === '') {
       last = null;
       return;

@@ -170,7 +170,7 @@ export function applicableByKernel(kernels: readonly Kernel[], cells: readonly C
 }
 
 /** A kernel's entry in the report before any VM ran, with the cells it could not run. */
-function reportKernelOf(kernel: Kernel, accel: string, applicable: Applicable | undefined): ReportKernel {
+function reportKernelOf(kernel: Pick<Kernel, 'release' | 'series'>, accel: string, applicable: Applicable | undefined): ReportKernel {
   const left = applicable?.notApplicable ?? [];
   return { release: kernel.release, series: kernel.series, accel, boots: 0, ...(left.length > 0 ? { notApplicable: left } : {}) };
 }
@@ -222,9 +222,9 @@ async function runOnHost(opts: CliOptions, cells: CellSpec[]): Promise<number> {
     if (left > 0) log(`${left} hazard cell(s) left out: on a real machine they need --allow-hazards`);
   }
   const outDir = opts.out ?? defaultOutDir('matrix');
-  const { cells: runs, notApplicable } = applicableCells(cells, hostKernelConfig());
-  for (const n of notApplicable) log(`${os.release()}: ${notApplicableLine(n)}`);
-  cells = runs;
+  const applicable = applicableCells(cells, hostKernelConfig());
+  for (const n of applicable.notApplicable) log(`${os.release()}: ${notApplicableLine(n)}`);
+  cells = applicable.cells;
   const progress = new Progress(cells.length * opts.repeat, process.stderr);
   const results: CellResult[] = [];
   for (let round = 1; round <= opts.repeat; round++) {
@@ -237,12 +237,6 @@ async function runOnHost(opts: CliOptions, cells: CellSpec[]): Promise<number> {
     );
   }
   progress.finish();
-  const kernel: ReportKernel = {
-    release: os.release(),
-    series: seriesOf(os.release()),
-    accel: 'host',
-    boots: 0,
-    ...(notApplicable.length > 0 ? { notApplicable } : {}),
-  };
+  const kernel = reportKernelOf({ release: os.release(), series: seriesOf(os.release()) }, 'host', applicable);
   return finishRun(opts, outDir, results, buildReport(results, [kernel], currentEnvironment('host', null)));
 }

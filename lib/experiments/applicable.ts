@@ -31,9 +31,16 @@ export interface Applicable {
 export function applicableCells(cells: readonly CellSpec[], config: KernelConfig | null): Applicable {
   const run: CellSpec[] = [];
   const left = new Map<string, NotApplicable>();
+  // Each option looked up once: a .config is a quarter of a megabyte, and a matrix has thousands of cells.
+  const enabled = new Map<string, boolean>();
+  const has = (option: string): boolean => {
+    if (config === null) return true;
+    if (!enabled.has(option)) enabled.set(option, optionEnabled(config, option));
+    return enabled.get(option) as boolean;
+  };
   for (const c of cells) {
     const requires = c.use === undefined ? undefined : useRequires(c.use);
-    if (config === null || requires === undefined || optionEnabled(config, requires)) {
+    if (requires === undefined || has(requires)) {
       run.push(c);
       continue;
     }

@@ -22,7 +22,7 @@ import type { StoreSnapshot } from '../device/store';
 import { FsyncHelper } from './fsync-helper';
 import type { PressureReady } from './pressure-child';
 import { memoryCgroup } from '../util/cgroup';
-import { CHILD_START_TIMEOUT_MS, sendIfAlive } from '../util/child';
+import { CHILD_START_TIMEOUT_MS, running, sendIfAlive } from '../util/child';
 
 export const FILE_TECHNIQUES = ['page_cache', 'deferred_io', 'control'] as const;
 export type FileTechnique = (typeof FILE_TECHNIQUES)[number];
@@ -405,7 +405,7 @@ async function measurePressure(o: Required<TriggerOptions>, devicePath: string |
     result.note = `writer ${ended === null ? 'still running at the bound' : `ended: ${ended}`}; memory.events: ${events}`;
   } finally {
     reader.close();
-    if (child.exitCode === null && child.signalCode === null) {
+    if (running(child)) {
       sendIfAlive(child, 'stop');
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => child.kill('SIGKILL'), 5000);

@@ -10,7 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { describeStuck, snapshotStuck } from '../runner/stuck';
-import { CHILD_START_TIMEOUT_MS } from '../util/child';
+import { CHILD_START_TIMEOUT_MS, running } from '../util/child';
 
 /** When the helper's fsync ran (CLOCK_MONOTONIC ns). */
 export interface FsyncTiming {
@@ -104,6 +104,6 @@ export class FsyncHelper {
   }
 
   close(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    if (running(this.child)) this.child.kill('SIGKILL');
   }
 }

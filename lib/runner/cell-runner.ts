@@ -21,7 +21,7 @@ import { judge } from '../experiments/verdict';
 import type { ProbeReady, ProbeReply, ProbeRequest } from './protocol';
 import { drainCpu, drainPerCpuPages, onlineCpus, pinTo } from './settle';
 import { describeStuck, snapshotStuck } from './stuck';
-import { sendIfAlive } from '../util/child';
+import { running, sendIfAlive } from '../util/child';
 
 /** Default probe deadline per cell (ms). */
 export const PROBE_TIMEOUT_MS = 20_000;
@@ -109,8 +109,8 @@ export class CellRunner {
    * used to wait for. Only without a spare does a cell start a probe itself.
    */
   private probe(): ChildProcess {
-    if (this.child === null || !alive(this.child)) {
-      const next = this.spare !== null && alive(this.spare.child) ? this.spare : spawnProbe();
+    if (this.child === null || !running(this.child)) {
+      const next = this.spare !== null && running(this.spare.child) ? this.spare : spawnProbe();
       this.spare = null;
       this.child = next.child;
       this.warm = next.warm;
@@ -126,7 +126,7 @@ export class CellRunner {
    * the drain checks them (where there is no other CPU, it stays unpinned).
    */
   private ensureSpare(): void {
-    if (this.spare !== null && alive(this.spare.child)) return;
+    if (this.spare !== null && running(this.spare.child)) return;
     this.spare = spawnProbe();
     const drain = drainCpu();
     const pid = this.spare.child.pid;
@@ -279,7 +279,7 @@ export class CellRunner {
   private retireProbe(): Promise<void> {
     const child = this.child;
     this.child = null;
-    if (child === null || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    if (child === null || !running(child)) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       child.once('exit', () => {
@@ -302,10 +302,6 @@ interface WarmingProbe {
   child: ChildProcess;
   /** Settles when it says it is warm, exits, or after PROBE_WARM_WAIT_MS. */
   warm: Promise<void>;
-}
-
-function alive(child: ChildProcess): boolean {
-  return child.exitCode === null && child.signalCode === null;
 }
 
 /** A new probe process, and when it is warm. */

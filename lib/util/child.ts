@@ -12,6 +12,11 @@ import type { ChildProcess, Serializable } from 'node:child_process';
  */
 export const CHILD_START_TIMEOUT_MS = 120_000;
 
+/** Whether the child has neither exited nor been killed (as far as its events have told). */
+export function running(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
 /**
  * Sends `message` if the channel is still open. A child that died a moment
  * ago can still look alive (its exit event not yet delivered); sending then

@@ -23,6 +23,7 @@ import * as path from 'node:path';
 import { cacheDir } from '../paths';
 import { MmaplabError } from '../util/errors';
 import { sealFile, useCached } from '../util/verified-cache';
+import { configValue } from './kernel-config';
 import { isAlive } from './runtime-image';
 import type { Kernel } from './kernels';
 
@@ -192,14 +193,6 @@ export function scriptsConfigArgs(edits: Readonly<Record<string, ConfigValue>>):
   return Object.entries(edits).flatMap(([opt, v]) =>
     v === 'y' ? ['--enable', opt] : v === 'n' ? ['--disable', opt] : ['--set-str', opt, v.str],
   );
-}
-
-/** The value a .config gives an option: 'y', 'm', 'n' (unset or absent) or the string. */
-export function configValue(config: string, opt: string): string {
-  const m = new RegExp(`^CONFIG_${opt}=(.*)$`, 'm').exec(config);
-  if (!m) return 'n';
-  const v = m[1] as string;
-  return v.startsWith('"') ? JSON.parse(v) as string : v;
 }
 
 /** The edits the resolved .config does not honour (a dependency unmet), as lines. */

@@ -8,22 +8,20 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-/** Option name ("CONFIG_TRANSPARENT_HUGEPAGE") to its value ("y", "m", "0x1000000"...). */
-export type KernelConfig = ReadonlyMap<string, string>;
+/** The text of a .config. */
+export type KernelConfig = string;
 
-/** The set options of a .config; "# CONFIG_X is not set" and other comments are not options. */
-export function parseKernelConfig(text: string): KernelConfig {
-  const options = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const m = /^(CONFIG_[A-Za-z0-9_]+)=(.*)$/.exec(line.trim());
-    if (m) options.set(m[1] as string, m[2] as string);
-  }
-  return options;
+/** The value a .config gives an option (named without CONFIG_): 'y', 'm', 'n' (unset or absent) or the string. */
+export function configValue(config: KernelConfig, opt: string): string {
+  const m = new RegExp(`^CONFIG_${opt}=(.*)$`, 'm').exec(config);
+  if (!m) return 'n';
+  const v = m[1] as string;
+  return v.startsWith('"') ? (JSON.parse(v) as string) : v;
 }
 
 function readConfig(file: string): KernelConfig | null {
   try {
-    return parseKernelConfig(fs.readFileSync(file, 'utf8'));
+    return fs.readFileSync(file, 'utf8');
   } catch {
     return null;
   }
@@ -39,8 +37,8 @@ export function hostKernelConfig(release: string = os.release()): KernelConfig |
   return kernelConfigOf(path.join('/lib/modules', release, 'build')) ?? readConfig(path.join('/boot', `config-${release}`));
 }
 
-/** Whether an option is built in or a module. */
+/** Whether an option ("CONFIG_KSM") is built in or a module. */
 export function optionEnabled(config: KernelConfig, option: string): boolean {
-  const v = config.get(option);
+  const v = configValue(config, option.replace(/^CONFIG_/, ''));
   return v === 'y' || v === 'm';
 }

@@ -101,8 +101,7 @@ export class SavedVms {
       if (pvhEntryFailed(inputs.image, saved.outcome) && !this.pvhRefused.has(id)) {
         this.pvhRefused.add(id);
         // The kernel cannot start at its PVH entry: save it from its bzImage instead.
-        const why = `the guest reset before the kernel printed anything when booted at its PVH entry (run directory ${dir})`;
-        refusePvh(kernel, why);
+        const why = refusePvh(kernel, dir);
         templateLog.write(`${kernel.release}: ${why}; saving it from its bzImage`);
         this.inputs.delete(id);
         this.saves.set(id, n - 1);

@@ -387,8 +387,7 @@ export async function runJobReady(
       pvhRefused = true;
       // Not a flaky boot: this kernel cannot start at its PVH entry. It boots
       // its bzImage from now on, and this attempt does not count.
-      const why = `the guest reset before the kernel printed anything when booted at its PVH entry (run directory ${run.runDir})`;
-      refusePvh(kernel, why);
+      const why = refusePvh(kernel, run.runDir);
       bootLog.write(`${kernel.release}: ${why}; booting its bzImage from now on`);
       attempt--;
     }

@@ -3,6 +3,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cacheDir } from '../paths';
+import { withoutEscapes } from '../util/escapes';
 import { ELF_MAGIC, SIDECAR_SUFFIX, useCached, writeVerified } from '../util/verified-cache';
 import { extractVmlinux, hasPvhEntry } from './bzimage';
 import type { Kernel } from './kernels';
@@ -53,10 +54,6 @@ export function ensureBootImage(kernel: Kernel, prefer: 'vmlinux' | 'bzimage' = 
 /** Console lines the firmware prints before any kernel runs. */
 const FIRMWARE_LINE = /^(SeaBIOS \(version|Booting from ROM|iPXE|Press Ctrl-B)/;
 
-/** ANSI escapes and control characters, which SeaBIOS sends around its lines. */
-function plain(line: string): string {
-  return line.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1bc|[\x00-\x1f]/g, '').trim();
-}
 
 /**
  * Whether a boot of the extracted vmlinux died at the PVH entry: the guest
@@ -71,18 +68,22 @@ export function pvhEntryFailed(
 ): boolean {
   if (image?.kind !== 'vmlinux' || outcome.end !== 'exited') return false;
   if (Object.keys(outcome.marks).length > 0) return false;
-  return outcome.consoleTail.map(plain).every((l) => l === '' || FIRMWARE_LINE.test(l));
+  // SeaBIOS wraps its lines in terminal escapes.
+  return outcome.consoleTail.map((l) => withoutEscapes(l).trim()).every((l) => l === '' || FIRMWARE_LINE.test(l));
 }
 
 /**
  * Records that this kernel's image does not boot through its PVH entry, so
- * every later boot (and template) uses the bzImage. `why` is kept in the
- * marker file for whoever looks at the cache.
+ * every later boot (and template) uses the bzImage. The reason, naming the
+ * run directory that showed it, is kept in the marker file for whoever looks
+ * at the cache, and returned for the caller's log line.
  */
-export function refusePvh(kernel: Kernel, why: string): void {
+export function refusePvh(kernel: Kernel, runDir: string): string {
+  const why = `the guest reset before the kernel printed anything when booted at its PVH entry (run directory ${runDir})`;
   const { dir, file, noPvh } = cachePaths(kernel);
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(noPvh, `${why}\n`);
   fs.rmSync(file, { force: true });
   fs.rmSync(`${file}${SIDECAR_SUFFIX}`, { force: true });
+  return why;
 }

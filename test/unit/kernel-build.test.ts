@@ -11,7 +11,6 @@ import * as path from 'node:path';
 import { sealFile, cacheLog } from '../../lib/util/verified-cache';
 import {
   BUILD_PROFILES,
-  configValue,
   discoverBuiltKernels,
   parseBuildName,
   recipeFor,
@@ -20,6 +19,7 @@ import {
   withoutModules,
   type BuiltManifest,
 } from '../../lib/vm/kernel-build';
+import { configValue } from '../../lib/vm/kernel-config';
 import {
   discoverKernels,
   flavourOf,
