@@ -193,6 +193,7 @@ int mmaplab_alloc_check(enum mmaplab_alloc alloc, u64 size);
 bool mmaplab_alloc_is_hazard(enum mmaplab_alloc alloc);
 bool mmaplab_alloc_can_retype(enum mmaplab_alloc alloc);
 bool mmaplab_alloc_owns_pages(enum mmaplab_alloc alloc);
+bool mmaplab_alloc_is_compound(enum mmaplab_alloc alloc);
 void mmaplab_buf_set_reserved(struct mmaplab_buf *buf, u32 how);
 int mmaplab_buf_alloc(struct mmaplab_buf *buf, enum mmaplab_alloc alloc, size_t size);
 int mmaplab_buf_set_cache(struct mmaplab_buf *buf, enum mmaplab_cache cache);

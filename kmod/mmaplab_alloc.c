@@ -56,6 +56,12 @@ struct mmaplab_allocator {
 	 * it gave without __GFP_COMP). Not the driver's to mark reserved.
 	 */
 	bool foreign_pages;
+	/*
+	 * The pages are parts of compound pages: a slab's (small kmalloc) or
+	 * a __GFP_COMP block's (large kmalloc, alloc_pages). PG_reserved is
+	 * PF_NO_COMPOUND, so marking them reserved is a hazard.
+	 */
+	bool compound;
 	/* may this allocator provide @size bytes? 0 or -EINVAL */
 	int (*check)(size_t size);
 	/* get the memory; fill buf->pages if has_pages */
@@ -716,6 +722,7 @@ static const struct mmaplab_allocator mmaplab_allocators[MMAPLAB_ALLOC_COUNT] = 
 		.contiguous	= true,
 		.has_pages	= true,
 		.retypable	= true,
+		.compound	= true,
 		.check		= mmaplab_kmalloc_check,
 		.alloc		= mmaplab_kmalloc_alloc,
 		.free		= mmaplab_kmalloc_free,
@@ -746,6 +753,7 @@ static const struct mmaplab_allocator mmaplab_allocators[MMAPLAB_ALLOC_COUNT] = 
 		.contiguous	= true,
 		.has_pages	= true,
 		.retypable	= true,
+		.compound	= true,
 		.check		= mmaplab_block_check,
 		.alloc		= mmaplab_pages_comp_alloc,
 		.free		= mmaplab_pages_comp_free,
@@ -868,6 +876,12 @@ bool mmaplab_alloc_owns_pages(enum mmaplab_alloc alloc)
 	const struct mmaplab_allocator *ops = mmaplab_allocator_get(alloc);
 
 	return ops->has_pages && !ops->foreign_pages;
+}
+
+/* Are its pages parts of compound pages (not to be marked reserved)? */
+bool mmaplab_alloc_is_compound(enum mmaplab_alloc alloc)
+{
+	return mmaplab_allocator_get(alloc)->compound;
 }
 
 /*

@@ -292,12 +292,12 @@ static int mmaplab_config_check(struct mmaplab_session *s, const struct mmaplab_
 		return 0;
 	if (!mmaplab_allow_hazards)
 		return mmaplab_fail(s, -EPERM, MMAPLAB_REASON_HAZARD_DISABLED,
-				    "alloc %u + method %u is a hazard: needs allow_hazards=1",
-				    cfg->alloc, cfg->method);
+				    "alloc %u + method %u, flags %#x is a hazard: needs allow_hazards=1",
+				    cfg->alloc, cfg->method, cfg->flags);
 	if (!capable(CAP_SYS_ADMIN))
 		return mmaplab_fail(s, -EPERM, MMAPLAB_REASON_HAZARD_CAP,
-				    "alloc %u + method %u is a hazard: needs CAP_SYS_ADMIN",
-				    cfg->alloc, cfg->method);
+				    "alloc %u + method %u, flags %#x is a hazard: needs CAP_SYS_ADMIN",
+				    cfg->alloc, cfg->method, cfg->flags);
 	return 0;
 }
 

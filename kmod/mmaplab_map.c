@@ -1198,8 +1198,10 @@ int mmaplab_method_check(struct mmaplab_session *s, const struct mmaplab_config 
 					    mmaplab_alloc_name(cfg->alloc), ops->name);
 	}
 
+	/* PG_reserved on a compound page: a debug kernel BUGs at the set */
 	*hazard = support == MMAPLAB_HAZARD || mmaplab_alloc_is_hazard(cfg->alloc) ||
-		  (cfg->flags & (MMAPLAB_CF_RESERVED_KEPT | MMAPLAB_CF_SPLITTABLE));
+		  (cfg->flags & (MMAPLAB_CF_RESERVED_KEPT | MMAPLAB_CF_SPLITTABLE)) ||
+		  ((cfg->flags & MMAPLAB_CF_RESERVED_ANY) && mmaplab_alloc_is_compound(cfg->alloc));
 	return 0;
 }
 

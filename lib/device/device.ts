@@ -70,7 +70,7 @@ import { DmaBuf, type DmaBufState } from './dmabuf';
 import { mapFd, type Mapping, type Placement, type Protection } from './mapping';
 import { native, nativeConstants, type RequestName } from './native';
 import { storeFromStruct, storePageFromStruct, storeRequest, type StoreOptions, type StorePage, type StoreSnapshot } from './store';
-import { support } from './support';
+import { reservedIsHazard, support } from './support';
 
 export const DEFAULT_DEVICE_PATH = '/dev/mmaplab';
 
@@ -442,6 +442,14 @@ export class Device {
         'ERR_HAZARD_NOT_REQUESTED',
         'reserved: "kept" frees pages still marked reserved (the page allocator\'s free-time checks may report them); ' +
           'pass hazards: true to run it (the module also needs allow_hazards=1 and CAP_SYS_ADMIN)',
+      );
+    }
+    if (!hazards && reserved === 'cleared' && reservedIsHazard(allocator)) {
+      throw deviceError(
+        'ERR_HAZARD_NOT_REQUESTED',
+        `reserved on ${allocator} memory sets PG_reserved on compound pages (a slab's or a __GFP_COMP block's), ` +
+          'which the kernel does not allow (a CONFIG_DEBUG_VM_PGFLAGS kernel BUGs); pass hazards: true to run it ' +
+          '(the module also needs allow_hazards=1 and CAP_SYS_ADMIN)',
       );
     }
     if (!hazards && splittable) {

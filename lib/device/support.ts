@@ -20,6 +20,19 @@ export const OWN_PAGE_ALLOCATORS: readonly AllocName[] = ALLOCATORS.filter(
   (a) => !['dma_coherent', 'dma_device', 'pci_bar', 'shmem', 'dma_pages'].includes(a),
 );
 /**
+ * Allocators whose pages are parts of compound pages: a slab's (small
+ * kmalloc) or a __GFP_COMP block's (large kmalloc, pages_comp). PG_reserved
+ * is PF_NO_COMPOUND, so marking them reserved is a hazard (a kernel with
+ * CONFIG_DEBUG_VM_PGFLAGS BUGs at the SetPageReserved). Mirrors the
+ * allocator table's `compound` in kmod/mmaplab_alloc.c.
+ */
+export const COMPOUND_PAGE_ALLOCATORS: readonly AllocName[] = ['kmalloc', 'pages_comp'];
+
+/** Is marking this allocator's pages reserved (either way) a hazard? */
+export function reservedIsHazard(alloc: AllocName): boolean {
+  return COMPOUND_PAGE_ALLOCATORS.includes(alloc);
+}
+/**
  * Page-cache pages of a shmem object, as GPU drivers map their buffer objects:
  * every page-based technique with a reference, and the pfn-based ones.
  */

@@ -5,7 +5,15 @@
  * nothing about outcomes: that is the expectations table's job, and the
  * kernel's.
  */
-import { BAR_REMAP_METHODS, FAULT_METHODS, OWN_PAGE_ALLOCATORS, PFN_METHODS, support } from './support';
+import {
+  BAR_REMAP_METHODS,
+  COMPOUND_PAGE_ALLOCATORS,
+  FAULT_METHODS,
+  OWN_PAGE_ALLOCATORS,
+  PFN_METHODS,
+  reservedIsHazard,
+  support,
+} from './support';
 import {
   ALLOCATORS,
   METHODS,
@@ -193,7 +201,12 @@ export function makeCell(alloc: AllocName, method: MethodName, size: number, o: 
     cache: o.cache ?? 'wb',
     faultAround: o.faultAround ?? false,
     profile,
-    hazard: s === 'hazard' || scenario === 'free-while-mapped' || o.reserved === 'kept' || o.splittable === true,
+    hazard:
+      s === 'hazard' ||
+      scenario === 'free-while-mapped' ||
+      o.reserved === 'kept' ||
+      (o.reserved !== undefined && reservedIsHazard(alloc)) ||
+      o.splittable === true,
     ...(o.use !== undefined ? { use: o.use } : {}),
     ...(o.reserved !== undefined ? { reserved: o.reserved } : {}),
     ...(o.splittable === true ? { splittable: true as const } : {}),
@@ -263,10 +276,15 @@ function build(): CellSpec[] {
   // The reserved-page ritual of old drivers, as an A/B against the basic
   // cells: every safe pair whose allocator has pages of its own (not DMA
   // memory, not the file-backed techniques) with SetPageReserved on every
-  // page; and, as hazards, the flag left set at the free for an order-0
-  // and a high-order buffer of each kind.
-  for (const [alloc, method] of SAFE_PAIRS.filter(([a]) => RESERVABLE_ALLOCATORS.includes(a))) {
+  // page. On compound pages (kmalloc, pages_comp) the ritual is itself a
+  // hazard, run once per buffer by remap_pfn_range. And, as hazards, the
+  // flag left set at the free for an order-0 and a high-order buffer of
+  // each kind.
+  for (const [alloc, method] of SAFE_PAIRS.filter(([a]) => RESERVABLE_ALLOCATORS.includes(a) && !reservedIsHazard(a))) {
     for (const size of SIZES[alloc]) cells.push(makeCell(alloc, method, size, { reserved: 'cleared' }));
+  }
+  for (const alloc of COMPOUND_PAGE_ALLOCATORS) {
+    for (const size of SIZES[alloc]) cells.push(makeCell(alloc, 'remap_pfn_range', size, { reserved: 'cleared' }));
   }
   for (const [alloc, size] of RESERVED_KEPT_BUFFERS) cells.push(makeCell(alloc, 'remap_pfn_range', size, { reserved: 'kept' }));
   // A remapped BAR split by a partial munmap: refused by the module, and as

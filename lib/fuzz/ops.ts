@@ -28,7 +28,7 @@
  */
 import { ALLOCATORS, type AllocName, CACHES, CONFIG_FLAGS, CONFIG_FLAGS_ALL, METHODS, type MethodName } from '../device/layout';
 import type { Advice } from '../device/mapping';
-import { FAULT_METHODS, FILE_METHODS, OWN_PAGE_ALLOCATORS, PFN_METHODS, support } from '../device/support';
+import { FAULT_METHODS, FILE_METHODS, OWN_PAGE_ALLOCATORS, PFN_METHODS, reservedIsHazard, support } from '../device/support';
 import { MmaplabError } from '../util/errors';
 import { Prng } from './prng';
 
@@ -975,9 +975,13 @@ export function slotSlice(ops: readonly FuzzOp[]): FuzzOp[] {
   return ops.filter((op) => ('s' in op && sessions.has(op.s)) || ('m' in op && maps.has(op.m)));
 }
 
-/** Is this CONFIGURE a pair the support table marks as a hazard (so the module must refuse it)? */
+/**
+ * Is this CONFIGURE a hazard the module must refuse: a pair the support table
+ * marks as one, or the reserved-page ritual on compound pages?
+ */
 export function isHazardConfigure(op: Extract<FuzzOp, { op: 'configure' }>): boolean {
   const a = ALLOC_BY_NUMBER.get(op.alloc) as AllocName | undefined;
   const t = METHOD_BY_NUMBER.get(op.method) as MethodName | undefined;
-  return a !== undefined && t !== undefined && support(a, t) === 'hazard';
+  if (a === undefined || t === undefined) return false;
+  return support(a, t) === 'hazard' || ((op.flags & CONFIG_FLAGS.RESERVED) !== 0 && reservedIsHazard(a));
 }

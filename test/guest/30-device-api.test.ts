@@ -82,12 +82,12 @@ describe(`device API against the module on ${os.release()}`, function () {
     assert.equal(dev.read(4, 0).readUInt32LE(0), 0xaaaaaaaa);
   });
 
-  it('reserved pages: marked on every page while configured, refused where the module has no pages of its own, kept is a hazard', function () {
+  it('reserved pages: marked on every page while configured, refused where the module has no pages of its own; kept, and on compound pages, a hazard', function () {
     using dev = Device.open();
-    dev.configure({ allocator: 'pages_comp', technique: 'remap_pfn_range', size: 4 * PAGE, reserved: 'cleared' });
+    dev.configure({ allocator: 'pages_split', technique: 'remap_pfn_range', size: 4 * PAGE, reserved: 'cleared' });
     const info = dev.info({ pages: true });
     assert.equal(info.reserved, 'cleared');
-    assert.deepEqual(info.pages?.map((p) => p.reserved), [true, true, true, true], 'PG_reserved on head and tails');
+    assert.deepEqual(info.pages?.map((p) => p.reserved), [true, true, true, true], 'PG_reserved on every page of the split block');
     dev.fill(7);
     {
       using m = dev.map();
@@ -113,6 +113,14 @@ describe(`device API against the module on ${os.release()}`, function () {
       refused({ allocator: 'pages_array', technique: 'remap_pfn_range', size: 4 * PAGE, reserved: 'kept', hazards: true }),
       ['EPERM', 'hazard-disabled'],
     );
+    // PG_reserved is PF_NO_COMPOUND: a slab's pages and a __GFP_COMP block's are not to be marked.
+    for (const [allocator, size] of [['kmalloc', PAGE], ['kmalloc', 16 * PAGE], ['pages_comp', 4 * PAGE]] as const) {
+      assert.deepEqual(
+        refused({ allocator, technique: 'remap_pfn_range', size, reserved: 'cleared', hazards: true }),
+        ['EPERM', 'hazard-disabled'],
+        `${allocator} ${size / PAGE} page(s)`,
+      );
+    }
     dev.configure({ allocator: 'pages_array', technique: 'vm_insert_page', size: 4 * PAGE });
     assert.equal(dev.info().reserved, null);
     assert.deepEqual(

@@ -26,11 +26,15 @@ describe('experiment catalogue (lib/experiments/catalogue.ts)', function () {
     for (const c of CATALOGUE) assert.ok(c.id.startsWith(`${c.alloc}/${c.method}/`), c.id);
   });
 
-  it('a cell is a hazard exactly when the support table, its scenario, a reserved flag left set or a splittable BAR says so', function () {
+  it('a cell is a hazard exactly when the support table, its scenario, a reserved flag left set or on compound pages, or a splittable BAR says so', function () {
     for (const c of CATALOGUE) {
       assert.equal(
         c.hazard,
-        support(c.alloc, c.method) === 'hazard' || c.scenario === 'free-while-mapped' || c.reserved === 'kept' || c.splittable === true,
+        support(c.alloc, c.method) === 'hazard' ||
+          c.scenario === 'free-while-mapped' ||
+          c.reserved === 'kept' ||
+          (c.reserved === 'cleared' && ['kmalloc', 'pages_comp'].includes(c.alloc)) ||
+          c.splittable === true,
         c.id,
       );
     }

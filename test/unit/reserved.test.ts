@@ -6,6 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { CATALOGUE, RESERVABLE_ALLOCATORS, RESERVED_KEPT_BUFFERS, SAFE_PAIRS, SIZES } from '../../lib/experiments/catalogue';
 import { CLAIMS } from '../../lib/experiments/claims';
+import { COMPOUND_PAGE_ALLOCATORS } from '../../lib/experiments/support';
 import { expectationFor, withoutReserved } from '../../lib/experiments/expectations';
 import { Device } from '../../lib/device';
 import { isGridCell } from '../../lib/report/view';
@@ -16,8 +17,8 @@ const kept = CATALOGUE.filter((c) => c.reserved === 'kept');
 
 
 describe('reserved pages (SetPageReserved, the old drivers\' ritual)', function () {
-  it('has a reserved twin of every safe basic cell of an allocator with pages of its own, and no other', function () {
-    for (const [alloc, method] of SAFE_PAIRS.filter(([a]) => RESERVABLE_ALLOCATORS.includes(a))) {
+  it('has a reserved twin of every safe basic cell of an allocator with pages of its own that are not compound, and no other', function () {
+    for (const [alloc, method] of SAFE_PAIRS.filter(([a]) => RESERVABLE_ALLOCATORS.includes(a) && !COMPOUND_PAGE_ALLOCATORS.includes(a))) {
       for (const size of SIZES[alloc]) {
         const twin = cleared.find((c) => c.alloc === alloc && c.method === method && c.size === size);
         assert.ok(twin, `${alloc}/${method}/${size}`);
@@ -29,8 +30,24 @@ describe('reserved pages (SetPageReserved, the old drivers\' ritual)', function 
     assert.ok(cleared.every((c) => c.alloc !== 'dma_coherent' && c.id.endsWith('/reserved') && c.scenario === 'basic'));
   });
 
-  it('a cleared cell is predicted as its plain twin, on both series', function () {
-    for (const c of cleared) {
+  it('on compound pages (kmalloc, pages_comp) the ritual is a hazard, run once per buffer by remap_pfn_range', function () {
+    assert.deepEqual(COMPOUND_PAGE_ALLOCATORS, ['kmalloc', 'pages_comp']);
+    const compound = cleared.filter((c) => COMPOUND_PAGE_ALLOCATORS.includes(c.alloc));
+    assert.deepEqual(
+      compound.map((c) => c.id),
+      ['kmalloc/remap_pfn_range/4K/basic/reserved', 'kmalloc/remap_pfn_range/64K/basic/reserved', 'pages_comp/remap_pfn_range/16K/basic/reserved'],
+    );
+    for (const c of compound) {
+      assert.equal(c.hazard, true, c.id);
+      for (const series of ['6.1', '6.12']) {
+        assert.equal(expectationFor(c, series)?.name, 'reserved-on-compound-unchecked', `${c.id} on ${series}`);
+        assert.equal(prediction(c.id, series), 'ok', `${c.id} on ${series}: stock kernels do not check PF_NO_COMPOUND`);
+      }
+    }
+  });
+
+  it('a cleared cell of pages that are not compound is predicted as its plain twin, on both series', function () {
+    for (const c of cleared.filter((x) => !COMPOUND_PAGE_ALLOCATORS.includes(x.alloc))) {
       for (const series of ['6.1', '6.12']) {
         const a = expectationFor(c, series);
         const b = expectationFor(withoutReserved(c), series);
@@ -39,7 +56,7 @@ describe('reserved pages (SetPageReserved, the old drivers\' ritual)', function 
         assert.match(a.name, /^reserved-changes-nothing \(/);
       }
     }
-    assert.equal(prediction('kmalloc/vm_insert_page/4K/basic/reserved', '6.1'), 'refused (EINVAL)', 'slab is still refused');
+    assert.equal(prediction('pages_array/vm_insert_page/16K/basic/reserved', '6.1'), 'ok');
   });
 
   it('a flag left set at the free: silent on 6.1 for order-0 pages, Bad page state otherwise', function () {
@@ -77,5 +94,12 @@ describe('reserved pages (SetPageReserved, the old drivers\' ritual)', function 
       () => d.configure({ allocator: 'pages_array', technique: 'remap_pfn_range', size: 16384, reserved: 'kept' }),
       (e: NodeJS.ErrnoException) => e.code === 'ERR_HAZARD_NOT_REQUESTED',
     );
+    for (const allocator of ['kmalloc', 'pages_comp'] as const) {
+      assert.throws(
+        () => d.configure({ allocator, technique: 'remap_pfn_range', size: 16384, reserved: 'cleared' }),
+        (e: NodeJS.ErrnoException) => e.code === 'ERR_HAZARD_NOT_REQUESTED' && /compound pages/.test(e.message),
+        allocator,
+      );
+    }
   });
 });

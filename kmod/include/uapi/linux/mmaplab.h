@@ -194,7 +194,9 @@ enum mmaplab_cache {
  * SetPageReserved on every page of the buffer once it is allocated, and
  * ClearPageReserved before it is freed, as old drivers do "so that mmap
  * works". Allocators with pages of their own only, not the file-backed
- * methods.
+ * methods. A hazard for KMALLOC and PAGES_COMP: their pages are parts of
+ * compound pages (a slab, a __GFP_COMP block), where PG_reserved is not
+ * allowed (PF_NO_COMPOUND; a CONFIG_DEBUG_VM_PGFLAGS kernel BUGs).
  */
 #define MMAPLAB_CF_RESERVED		(1U << 1)
 /* hazard: RESERVED, but the flag is left set when the buffer is freed */
