@@ -7,7 +7,9 @@
  * address behind any part of it. The mapping methods, FILL/VERIFY, read(),
  * write() and INFO only use those lookups, so a new allocator needs no
  * change outside this file (and a row in the support table of
- * mmaplab_map.c).
+ * mmaplab_map.c). The TypeScript side mirrors the table's hazard and
+ * compound marks in lib/device/support.ts; the guest suite checks they
+ * agree.
  *
  * Every allocator that has struct pages fills buf->pages at allocation
  * time: vm_map_pages() and vm_insert_pages() want such an array, and it

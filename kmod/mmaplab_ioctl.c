@@ -395,8 +395,8 @@ static int mmaplab_ioctl_configure(struct mmaplab_session *s, struct file *file,
 
 	/* lets a reader of the kernel log tie what follows to this request */
 	if (hazard)
-		pr_notice("%s[%d]: hazard configuration: alloc %u, method %u, %llu bytes\n",
-			  current->comm, task_pid_nr(current), cfg.alloc, cfg.method,
+		pr_notice("%s[%d]: hazard configuration: alloc %u, method %u, flags %#x, %llu bytes\n",
+			  current->comm, task_pid_nr(current), cfg.alloc, cfg.method, cfg.flags,
 			  (unsigned long long)cfg.size);
 	goto out_unlock;
 

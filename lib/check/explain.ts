@@ -31,7 +31,9 @@ export const LEADS: readonly Lead[] = [
       'pages went back to the page allocator with a flag it checks at free time still set; PG_reserved, ' +
       'set "so that remap_pfn_range works" and never cleared, is the usual one',
     see: ['claim reserved-must-be-cleared', 'pages_comp/remap_pfn_range/16K/basic/reserved-kept'],
-    instead: 'drop SetPageReserved (remap_pfn_range never needed it), or ClearPageReserved every page before freeing',
+    instead:
+      'drop SetPageReserved (remap_pfn_range never needed it); if it stays, ClearPageReserved every page before ' +
+      'freeing, and never set it on compound pages (kmalloc, a __GFP_COMP block): PG_reserved is PF_NO_COMPOUND',
   },
   {
     matches: (r) => hasFinding(r, 'bad-page-state') || hasFinding(r, 'bad-rss-counter'),

@@ -112,7 +112,9 @@ export interface ConfigureOptions {
   /**
    * SetPageReserved on every page of the buffer, as old drivers do:
    * 'cleared' (MMAPLAB_CF_RESERVED) clears it again before the free,
-   * 'kept' (MMAPLAB_CF_RESERVED_KEPT, a hazard) leaves it set. Default none.
+   * 'kept' (MMAPLAB_CF_RESERVED_KEPT, a hazard) leaves it set. Either is a
+   * hazard on compound pages (kmalloc, pages_comp: PG_reserved is
+   * PF_NO_COMPOUND). Default none.
    */
   reserved?: ReservedMode;
   /**
@@ -124,7 +126,8 @@ export interface ConfigureOptions {
   splittable?: boolean;
   /**
    * The caller means to run a hazard (a pair the support table marks as
-   * one: it can corrupt the kernel). Without it such a pair is refused here
+   * one, reserved 'kept' or on compound pages, splittable: each can corrupt
+   * the kernel or make it complain). Without it such a request is refused here
    * ('ERR_HAZARD_NOT_REQUESTED') before the module is asked; the module
    * itself also needs allow_hazards=1 and CAP_SYS_ADMIN. Default false.
    */

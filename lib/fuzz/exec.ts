@@ -15,7 +15,7 @@
  * Outcomes: 'ok', the errno's name ('EINVAL', 'EPERM', 'ENODEV', ...), the
  * signal that killed a touching child ('SIGBUS'), 'exit:N', 'skip' (the slot
  * was empty), and 'violation': the module accepted something it must
- * refuse with allow_hazards=0 (a hazard pair, FREE_WHILE_MAPPED). An error
+ * refuse with allow_hazards=0 (a hazard configuration, FREE_WHILE_MAPPED). An error
  * that is none of these is a bug of the fuzzer and is thrown.
  *
  * The -async operations start their call on the thread pool and answer
@@ -311,7 +311,10 @@ export class FuzzTarget {
           period_ms: op.periodMs,
         });
         if (isHazardConfigure(op)) {
-          return { result: 'violation', detail: `CONFIGURE accepted hazard pair alloc ${op.alloc} + method ${op.method}` };
+          return {
+            result: 'violation',
+            detail: `CONFIGURE accepted a hazard: alloc ${op.alloc} + method ${op.method}, flags 0x${op.flags.toString(16)}`,
+          };
         }
         return OK;
       }

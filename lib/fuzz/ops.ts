@@ -17,8 +17,9 @@
  * which slots are mapped) to aim most operations at something that exists,
  * and sends a share of bad input on purpose: unknown enums, sizes that are
  * zero, unaligned or past max_size, reserved fields set, ranges past the
- * buffer, hazard pairs (which the module must refuse with EPERM when loaded
- * with allow_hazards=0).
+ * buffer, hazards (pairs, the reserved mark on compound pages, a splittable
+ * BAR: the module must refuse them with EPERM when loaded with
+ * allow_hazards=0).
  *
  * Three operations start a call on libuv's thread pool and let the sequence
  * go on while it runs (FILL, VERIFY, msync): the only true concurrency the
@@ -499,7 +500,8 @@ export function* generate(seed: number, options: GeneratorOptions = {}): Generat
     if (isPfn(method)) op.cache = r.pick([0, 0, 0, 1, 2]);
     else if (r.chance(0.04)) op.cache = r.pick([1, 2]);
     if (isFault(method) ? r.chance(0.4) : r.chance(0.03)) op.flags = CONFIG_FLAGS.FAULT_AROUND;
-    // The reserved-page ritual, where the module takes it (pages of the driver's own).
+    // The reserved-page ritual, where the module takes it (pages of the driver's own;
+    // on compound ones, kmalloc and pages_comp, a hazard the module must refuse).
     if (OWN_PAGE_ALLOCATORS.includes(alloc) && !isFile(method) && r.chance(0.15)) op.flags |= CONFIG_FLAGS.RESERVED;
     // Splitting a remapped BAR is a hazard: asked for, it must be refused (allow_hazards=0).
     if (alloc === 'pci_bar' && r.chance(0.05)) op.flags |= CONFIG_FLAGS.SPLITTABLE;
@@ -546,7 +548,7 @@ export function* generate(seed: number, options: GeneratorOptions = {}): Generat
     const b = sessions[s] as SessionBelief;
     // A mapped buffer is not replaced (EBUSY); anything invalid or a hazard is refused.
     const anyMapped = maps.some((x) => x !== null && x.s === s);
-    if (kind === 'safe' && !anyMapped && pages <= maxPages) b.pages = pages;
+    if (kind === 'safe' && !isHazardConfigure(op) && !anyMapped && pages <= maxPages) b.pages = pages;
     return op;
   };
 
@@ -976,12 +978,19 @@ export function slotSlice(ops: readonly FuzzOp[]): FuzzOp[] {
 }
 
 /**
- * Is this CONFIGURE a hazard the module must refuse: a pair the support table
- * marks as one, or the reserved-page ritual on compound pages?
+ * Is this CONFIGURE a hazard the module must refuse with allow_hazards=0: a
+ * pair the support table marks as one, the reserved mark left set or on
+ * compound pages, a splittable BAR? (A request that is also invalid
+ * otherwise is refused for that first; either way it is never accepted.)
  */
 export function isHazardConfigure(op: Extract<FuzzOp, { op: 'configure' }>): boolean {
   const a = ALLOC_BY_NUMBER.get(op.alloc) as AllocName | undefined;
   const t = METHOD_BY_NUMBER.get(op.method) as MethodName | undefined;
   if (a === undefined || t === undefined) return false;
-  return support(a, t) === 'hazard' || ((op.flags & CONFIG_FLAGS.RESERVED) !== 0 && reservedIsHazard(a));
+  const reserved = (op.flags & (CONFIG_FLAGS.RESERVED | CONFIG_FLAGS.RESERVED_KEPT)) !== 0;
+  return (
+    support(a, t) === 'hazard' ||
+    (op.flags & (CONFIG_FLAGS.RESERVED_KEPT | CONFIG_FLAGS.SPLITTABLE)) !== 0 ||
+    (reserved && reservedIsHazard(a))
+  );
 }

@@ -26,7 +26,7 @@ export interface FuzzJobOptions {
 export type FuzzComplaintKind =
   /** The kernel log had a finding, or the kernel gained taint (O and E aside). */
   | 'kernel'
-  /** The module accepted what it must refuse with allow_hazards=0 (a hazard pair, FREE_WHILE_MAPPED). */
+  /** The module accepted what it must refuse with allow_hazards=0 (a hazard configuration, FREE_WHILE_MAPPED). */
   | 'violation'
   /** The worker process died (a kernel oops kills the task in its system call). */
   | 'died'

@@ -327,7 +327,7 @@ describe(`permissions of /dev/mmaplab on ${os.release()}`, function () {
       assert.deepEqual(r, { ...r, open: 'ok', configure: { hazard: 'ok' } });
       const w = readSince(seq);
       assert.ok(
-        w.records.some((rec) => /hazard configuration: alloc \d+, method \d+, 16384 bytes/.test(rec.message)),
+        w.records.some((rec) => /hazard configuration: alloc \d+, method \d+, flags (?:0x[0-9a-f]+|0), 16384 bytes/.test(rec.message)),
         `the module logged the hazard configuration\n${w.records.map((rec) => rec.message).join('\n')}`,
       );
       assert.deepEqual(classifyWindow(w.records), [], w.records.map((rec) => rec.message).join('\n'));
