@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { sealFile, cacheLog } from '../../lib/util/verified-cache';
 import {
+  GUEST_TRIM,
   BUILD_PROFILES,
   discoverBuiltKernels,
   parseBuildName,
@@ -94,6 +95,11 @@ describe('kernel build recipe', () => {
       assert.deepEqual(slab.edits['LOCALVERSION'], { str: '-mmaplab-slab' });
       assert.equal(slab.edits['SLAB'], 'y');
       assert.equal(slab.edits['VIRTIO_PCI'], 'y');
+      // The trim leaves out what the guest never reaches, but keeps the PVH entry Xen used to select.
+      assert.deepEqual([slab.edits['XEN'], slab.edits['IPV6'], slab.edits['PVH']], ['n', 'n', 'y']);
+      for (const opt of ['DEBUG_VM', 'KASAN', 'SLAB', 'SLUB', 'PVH', 'VIRTIO_PCI']) {
+        assert.ok(!(opt in GUEST_TRIM) || GUEST_TRIM[opt] === 'y', `the trim does not turn ${opt} off`);
+      }
       touch(path.join(src, 'linux-config-6.1', 'config.amd64_none_amd64.xz'), 'base config two');
       assert.notEqual(recipeFor('6.1', 'slab', { src }).key, slab.key);
     });
