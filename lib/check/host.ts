@@ -30,7 +30,7 @@ export function checkHostPreflight(allowHazards: boolean, facts: HostFacts): voi
         'pass --allow-hazards on a machine you can reboot, or check it in QEMU (the default)',
     );
   }
-  if (facts.uid !== 0) throw new MmaplabError('EPERM', '--target host loads your module with insmod: run as root');
+  if (facts.uid !== 0) throw new MmaplabError('ENOTROOT', '--target host loads your module with insmod: run as root');
   if (facts.modulesDisabled) throw new MmaplabError('EMODLOAD', 'this kernel has module loading disabled (kernel.modules_disabled=1)');
 }
 

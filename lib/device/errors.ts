@@ -23,23 +23,12 @@
  *   {@link MmaplabError}, with a {@link DeviceErrorCode}.
  */
 import * as os from 'node:os';
-import { MmaplabError } from '../util/errors';
+import { type ErrorCode, MmaplabError } from '../util/errors';
 
 export { MmaplabError };
 
-export type DeviceErrorCode =
-  /** The addon is not built (or not loadable); the message says how to build it. */
-  | 'ERR_ADDON_LOAD'
-  /** lib/device/layout.ts disagrees with the uapi header the addon was built from. */
-  | 'ERR_LAYOUT_MISMATCH'
-  /** A method was called on a device after close(). */
-  | 'ERR_DEVICE_CLOSED'
-  /** close() while an asynchronous call still uses the file descriptor. */
-  | 'ERR_DEVICE_BUSY'
-  /** configure() of a hazardous allocator/technique pair without `hazards: true`. */
-  | 'ERR_HAZARD_NOT_REQUESTED'
-  /** map() without a length before configure() gave the buffer its size. */
-  | 'ERR_NOT_CONFIGURED';
+/** The device API's own codes: the ERR_* entries of the one list (lib/util/errors.ts), which says what each means. */
+export type DeviceErrorCode = Extract<ErrorCode, `ERR_${string}`>;
 
 export type ArgumentErrorCode = 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE';
 

@@ -40,7 +40,7 @@ export function hostPreflight(cells: readonly CellSpec[], allowHazards: boolean,
     );
   }
   if (facts.uid !== 0) {
-    throw new MmaplabError('EPERM', '--target host loads mmaplab.ko with insmod: run as root');
+    throw new MmaplabError('ENOTROOT', '--target host loads mmaplab.ko with insmod: run as root');
   }
   if (facts.modulesDisabled) {
     throw new MmaplabError('EMODLOAD', 'this kernel has module loading disabled (kernel.modules_disabled=1)');

@@ -196,7 +196,7 @@ describe('mmaplab check', () => {
   it('--target host: only with --allow-hazards, as root, with module loading enabled; --kernel and VM-only flags refused', () => {
     const root = { uid: 0, modulesDisabled: false };
     assert.throws(() => checkHostPreflight(false, root), (e: unknown) => e instanceof MmaplabError && e.code === 'EHAZARD' && /--allow-hazards/.test(e.message));
-    assert.throws(() => checkHostPreflight(true, { uid: 1000, modulesDisabled: false }), (e: unknown) => e instanceof MmaplabError && e.code === 'EPERM');
+    assert.throws(() => checkHostPreflight(true, { uid: 1000, modulesDisabled: false }), (e: unknown) => e instanceof MmaplabError && e.code === 'ENOTROOT');
     assert.throws(() => checkHostPreflight(true, { uid: 0, modulesDisabled: true }), (e: unknown) => e instanceof MmaplabError && e.code === 'EMODLOAD');
     assert.doesNotThrow(() => checkHostPreflight(true, root));
     assert.equal(vmsLine([]), 'no VM (--target host)');

@@ -19,7 +19,7 @@ describe('--target host preflight (lib/runner/host-target.ts)', function () {
   });
 
   it('needs root and module loading', function () {
-    assert.equal(caught(() => hostPreflight([safe], false, { uid: 1000, modulesDisabled: false })).code, 'EPERM');
+    assert.equal(caught(() => hostPreflight([safe], false, { uid: 1000, modulesDisabled: false })).code, 'ENOTROOT');
     assert.equal(caught(() => hostPreflight([safe], false, { uid: 0, modulesDisabled: true })).code, 'EMODLOAD');
   });
 

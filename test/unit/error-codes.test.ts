@@ -1,0 +1,46 @@
+/**
+ * The one list of error codes (lib/util/errors.ts): every code in it is
+ * raised somewhere in lib/, none is spelled like an errno (a failed system
+ * call keeps its errno; an mmaplab code must not pass for one), and every
+ * entry says what it means.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { REPO_ROOT } from '../../lib/paths';
+import { ERROR_CODES, MmaplabError } from '../../lib/util/errors';
+
+function sources(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) return sources(p);
+    return e.name.endsWith('.ts') && p !== path.join(REPO_ROOT, 'lib', 'util', 'errors.ts') ? [p] : [];
+  });
+}
+
+describe('error codes (lib/util/errors.ts)', function () {
+  const codes = Object.keys(ERROR_CODES);
+  const text = sources(path.join(REPO_ROOT, 'lib'))
+    .map((f) => fs.readFileSync(f, 'utf8'))
+    .join('\n');
+
+  it('every code in the list is raised somewhere in lib/', function () {
+    const unused = codes.filter((c) => !text.includes(`'${c}'`));
+    assert.deepEqual(unused, [], 'codes nothing raises: drop them from the list');
+  });
+
+  it('no code is an errno name, and each says what it means', function () {
+    const errnos = new Set(Object.keys(os.constants.errno));
+    assert.deepEqual(codes.filter((c) => errnos.has(c)), []);
+    for (const [code, meaning] of Object.entries(ERROR_CODES)) {
+      assert.match(code, /^(E[A-Z]+|ERR_[A-Z_]+)$/, code);
+      assert.ok(meaning.length >= 20, `${code} has a meaning`);
+    }
+  });
+
+  it('the error carries its code and details', function () {
+    const e = new MmaplabError('ENOTROOT', 'run it as root', { uid: 1000 });
+    assert.deepEqual([e.code, e.name, e.message, e.details], ['ENOTROOT', 'MmaplabError', 'run it as root', { uid: 1000 }]);
+  });
+});
