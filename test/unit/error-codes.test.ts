@@ -44,3 +44,11 @@ describe('error codes (lib/util/errors.ts)', function () {
     assert.deepEqual([e.code, e.name, e.message, e.details], ['ENOTROOT', 'MmaplabError', 'run it as root', { uid: 1000 }]);
   });
 });
+
+describe("the README's table of error codes", function () {
+  it('lists every code of the list with its meaning, and no other', function () {
+    const readme = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+    const rows = [...readme.matchAll(/^\| `((?:E|ERR_)[A-Z_]+)` \| (.*) \|$/gm)].map((m) => [m[1], (m[2] as string).replace(/\\\|/g, '|')]);
+    assert.deepEqual(rows, Object.entries(ERROR_CODES));
+  });
+});
