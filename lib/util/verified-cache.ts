@@ -64,8 +64,10 @@ export function writeVerified(file: string, data: Buffer, mode?: number): void {
 }
 
 export interface VerifyOptions {
-  /** The file must start with these bytes (e.g. the ELF magic). */
+  /** The file must hold these bytes at magicOffset (e.g. the ELF magic at 0). */
   magic?: Buffer;
+  /** Where the magic is; default 0. */
+  magicOffset?: number;
 }
 
 /** Why `file` does not match its sidecar, or null when it does. Missing file: 'missing'. */
@@ -88,7 +90,7 @@ export function cacheProblem(file: string, options: VerifyOptions = {}): string 
     const head = Buffer.alloc(options.magic.length);
     const fd = fs.openSync(file, 'r');
     try {
-      fs.readSync(fd, head, 0, head.length, 0);
+      fs.readSync(fd, head, 0, head.length, options.magicOffset ?? 0);
     } finally {
       fs.closeSync(fd);
     }

@@ -264,7 +264,11 @@ export interface BuiltManifest {
 
 const MANIFEST = 'manifest.json';
 const BZIMAGE = path.join('arch', 'x86', 'boot', 'bzImage');
-const PE_MAGIC = Buffer.from('MZ');
+/**
+ * The x86 boot protocol's "HdrS" at 0x202: every bzImage has it. (Not the PE
+ * "MZ" at 0, which only a kernel with the EFI stub has.)
+ */
+const BZIMAGE_MAGIC = { magic: Buffer.from('HdrS'), magicOffset: 0x202 };
 
 function entryDir(r: Recipe): string {
   return path.join(builtKernelsDir(), `${r.series}-${r.profile.name}-${r.key}`);
@@ -312,7 +316,7 @@ export function discoverBuiltKernels(root: string = builtKernelsDir()): Array<{ 
     const m = readManifest(dir);
     if (m === null) continue;
     const kernel = kernelOfEntry(dir, m);
-    if (!useCached(kernel.image, `${m.name} kernel image (mmaplab kernel build ${m.name} builds it again)`, { magic: PE_MAGIC })) {
+    if (!useCached(kernel.image, `${m.name} kernel image (mmaplab kernel build ${m.name} builds it again)`, BZIMAGE_MAGIC)) {
       fs.rmSync(dir, { recursive: true, force: true });
       continue;
     }

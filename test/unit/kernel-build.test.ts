@@ -130,7 +130,10 @@ describe('flavours and built kernels by name', () => {
   function builtEntry(name: string, manifest: BuiltManifest): string {
     const dir = path.join(roots.built as string, name);
     const image = path.join(dir, 'tree', 'arch', 'x86', 'boot', 'bzImage');
-    touch(image, Buffer.concat([Buffer.from('MZ'), Buffer.alloc(64, 7)]));
+    // A bzImage without the EFI stub (the trim leaves EFI out): no "MZ", the boot protocol's "HdrS" at 0x202.
+    const head = Buffer.alloc(0x260, 7);
+    head.write('HdrS', 0x202, 'ascii');
+    touch(image, head);
     sealFile(image);
     touch(path.join(dir, 'tree', 'Makefile'));
     touch(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
@@ -231,5 +234,27 @@ describe('flavours and built kernels by name', () => {
     assert.equal(lines.length, 1);
     assert.match(lines[0] as string, /6\.1-slab kernel image .* is corrupt \(size/);
     assert.equal(fs.existsSync(path.join(roots.built as string, '6.1-slab-dddd')), false);
+  });
+
+  it('checks a built image by the boot protocol magic at 0x202, so a kernel without the EFI stub is kept', () => {
+    const image = builtEntry('6.1-slab-eeee', {
+      name: '6.1-slab', release: '6.1.194-mmaplab-slab', series: '6.1', profile: 'slab', sourceVersion: 'x', key: 'k3', seconds: 1, builtAt: 'now',
+    });
+    assert.notEqual(fs.readFileSync(image).subarray(0, 2).toString('latin1'), 'MZ');
+    assert.ok(discoverKernels(roots).usable.some((k) => k.release === '6.1.194-mmaplab-slab'));
+    // No "HdrS": not a bzImage, whatever its seal says.
+    const bytes = fs.readFileSync(image);
+    bytes.write('XXXX', 0x202, 'ascii');
+    fs.writeFileSync(image, bytes);
+    sealFile(image);
+    const lines: string[] = [];
+    const write = cacheLog.write;
+    cacheLog.write = (l) => lines.push(l);
+    try {
+      assert.ok(!discoverKernels(roots).usable.some((k) => k.release === '6.1.194-mmaplab-slab'));
+    } finally {
+      cacheLog.write = write;
+    }
+    assert.match(lines[0] as string, /6\.1-slab kernel image .* is corrupt \(bad magic\)/);
   });
 });
