@@ -35,10 +35,10 @@ export const ERROR_CODES = {
   ERESTORE: 'saving or restoring a VM template failed (a cold boot is used instead where possible)',
   EMODLOAD: 'insmod failed, the device node did not appear, or module loading is disabled',
   ECHECK: 'check could not reach a verdict about the module',
-  ECHECKOPEN: "check: the module's device node cannot be opened read-write",
-  ECHECKSETUP: 'check: a --setup step or hook failed',
-  ECHECKDEVICE: "check: the module's device node never appeared, or mknod failed",
-  ECHECKLOAD: "check: insmod of the module failed in the guest",
+  ECHECKOPEN: "check --target host: the module's device node cannot be opened read-write (in a VM: ECHECK)",
+  ECHECKSETUP: 'check --target host: a --setup step or hook failed (in a VM: ECHECK)',
+  ECHECKDEVICE: "check --target host: the module's device node never appeared, or mknod failed (in a VM: ECHECK)",
+  ECHECKLOAD: 'check --target host: insmod of the module failed (in a VM: ECHECK)',
   // Reports, merge and the other commands' inputs
   EREPORT: 'not an mmaplab report.json, or of another version',
   EREPORTWRITE: 'the reports cannot be written into --out',
@@ -83,6 +83,7 @@ export class MmaplabError extends Error {
   }
 }
 
+/** A failed system call's error (its code an errno name), never one of mmaplab's own. */
 export function isErrnoError(err: unknown): err is NodeJS.ErrnoException {
-  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string';
+  return err instanceof Error && !(err instanceof MmaplabError) && typeof (err as NodeJS.ErrnoException).code === 'string';
 }

@@ -77,10 +77,15 @@ export const GUEST_EDITS: Readonly<Record<string, ConfigValue>> = {
  * (a 2-core machine compiles every object of a debug kernel under KASAN):
  * IPv6, netfilter, packet scheduling and wireless (the guest has no network
  * but loopback), Xen and EFI (QEMU boots it through PVH, kept on its own),
- * the IOMMU drivers (no virtual IOMMU), the LSMs that are not Yama (no
- * policy is loaded; Yama stays, as it decides who may ptrace), audit, ftrace and
- * kprobes, BPF, MD RAID, kexec and hibernation, fscrypt and fs-verity.
- * None of them is on a path a mapping or its memory takes.
+ * the IOMMU drivers (no virtual IOMMU: DMA stays direct, as on stock),
+ * SELinux, AppArmor and TOMOYO (no policy is loaded; Yama, which decides who
+ * may ptrace, Landlock, lockdown and IMA stay), audit, ftrace and kprobes,
+ * BPF, MD RAID and device-mapper, kexec and hibernation, fscrypt and
+ * fs-verity. No verdict depends on them, but some sit on the paths a
+ * mapping takes, so times on a built kernel are not the stock kernel's:
+ * without Xen PV the page-table setters are native code instead of pv_ops
+ * calls, and without ftrace there are no uprobes (no hook at mmap, munmap
+ * and fork).
  */
 export const GUEST_TRIM: Readonly<Record<string, ConfigValue>> = {
   IPV6: 'n',

@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { Device, failureReason, isSyscallError, type Mapping } from '../../lib/device';
 import { CATALOGUE } from '../../lib/experiments/catalogue';
 import { expectationFor } from '../../lib/experiments/expectations';
+import type { MethodName } from '../../lib/device/layout';
 import { HAZARD_ALLOCATORS, OWN_PAGE_ALLOCATORS, reservedIsHazard } from '../../lib/experiments/support';
 import { seriesOf } from '../../lib/vm/kernels';
 import { moduleWindow } from './module-window';
@@ -39,7 +40,7 @@ const PAGE = 4096;
  * (a private write never reaches the flush). Any other refusal of a private
  * mapping is the kernel's (remap_pfn_range page by page over a COW VMA).
  */
-const MODULE_REFUSES_PRIVATE: readonly string[] = ['vmf_insert_pfn', 'vmf_insert_pfn_prot', 'deferred_io', 'deferred_io_keep_mapping'];
+const MODULE_REFUSES_PRIVATE: readonly MethodName[] = ['vmf_insert_pfn', 'vmf_insert_pfn_prot', 'deferred_io', 'deferred_io_keep_mapping'];
 
 describe(`device API against the module on ${os.release()}`, function () {
   const kernel = moduleWindow();

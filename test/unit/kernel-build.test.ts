@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { sealFile, cacheLog } from '../../lib/util/verified-cache';
 import {
+  GUEST_EDITS,
   GUEST_TRIM,
   BUILD_PROFILES,
   discoverBuiltKernels,
@@ -97,6 +98,7 @@ describe('kernel build recipe', () => {
       assert.equal(slab.edits['VIRTIO_PCI'], 'y');
       // The trim leaves out what the guest never reaches, but keeps the PVH entry Xen used to select.
       assert.deepEqual([slab.edits['XEN'], slab.edits['IPV6'], slab.edits['PVH']], ['n', 'n', 'y']);
+      assert.deepEqual(Object.keys(GUEST_TRIM).filter((k) => k in GUEST_EDITS), [], 'the trim overrides no guest edit');
       for (const opt of ['DEBUG_VM', 'KASAN', 'SLAB', 'SLUB', 'PVH', 'VIRTIO_PCI']) {
         assert.ok(!(opt in GUEST_TRIM) || GUEST_TRIM[opt] === 'y', `the trim does not turn ${opt} off`);
       }
