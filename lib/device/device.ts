@@ -70,7 +70,7 @@ import { DmaBuf, type DmaBufState } from './dmabuf';
 import { mapFd, type Mapping, type Placement, type Protection } from './mapping';
 import { native, nativeConstants, type RequestName } from './native';
 import { storeFromStruct, storePageFromStruct, storeRequest, type StoreOptions, type StorePage, type StoreSnapshot } from './store';
-import { reservedIsHazard, support } from './support';
+import { configHazard } from './support';
 
 export const DEFAULT_DEVICE_PATH = '/dev/mmaplab';
 
@@ -440,33 +440,11 @@ export class Device {
     if (!Number.isInteger(syncPeriodMs) || syncPeriodMs < 0 || syncPeriodMs > 0xffff_ffff) {
       throw outOfRange('syncPeriodMs', 'an integer in [0, 2^32)', syncPeriodMs);
     }
-    if (!hazards && reserved === 'kept') {
+    const hazard = configHazard(allocator, technique, { reserved, splittable });
+    if (!hazards && hazard !== null) {
       throw deviceError(
         'ERR_HAZARD_NOT_REQUESTED',
-        'reserved: "kept" frees pages still marked reserved (the page allocator\'s free-time checks may report them); ' +
-          'pass hazards: true to run it (the module also needs allow_hazards=1 and CAP_SYS_ADMIN)',
-      );
-    }
-    if (!hazards && reserved === 'cleared' && reservedIsHazard(allocator)) {
-      throw deviceError(
-        'ERR_HAZARD_NOT_REQUESTED',
-        `reserved on ${allocator} memory sets PG_reserved on compound pages (a slab's or a __GFP_COMP block's), ` +
-          'which the kernel does not allow (a CONFIG_DEBUG_VM_PGFLAGS kernel BUGs); pass hazards: true to run it ' +
-          '(the module also needs allow_hazards=1 and CAP_SYS_ADMIN)',
-      );
-    }
-    if (!hazards && splittable) {
-      throw deviceError(
-        'ERR_HAZARD_NOT_REQUESTED',
-        'splittable: true lets a partial munmap split a remapped BAR, which x86 PAT mishandles (a kernel complaint); ' +
-          'pass hazards: true to run it (the module also needs allow_hazards=1 and CAP_SYS_ADMIN)',
-      );
-    }
-    if (!hazards && support(allocator, technique) === 'hazard') {
-      throw deviceError(
-        'ERR_HAZARD_NOT_REQUESTED',
-        `${allocator} + ${technique} is a hazard (it can corrupt the kernel); pass hazards: true to run it ` +
-          '(the module also needs allow_hazards=1 and CAP_SYS_ADMIN)',
+        `${hazard}; pass hazards: true to run it (the module also needs allow_hazards=1 and CAP_SYS_ADMIN)`,
       );
     }
     this.configureRaw({

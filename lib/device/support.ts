@@ -6,6 +6,7 @@
  * marked "unsupported" still runs, and the refusal it gets is the
  * observation.
  */
+import type { ReservedMode } from './device';
 import { ALLOCATORS as ALLOC_ENUM, type AllocName, type MethodName } from './layout';
 
 const ALLOCATORS = Object.keys(ALLOC_ENUM) as AllocName[];
@@ -88,6 +89,35 @@ export function support(alloc: AllocName, method: MethodName): Support {
   if (!row.takes.includes(alloc)) return 'unsupported';
   if (HAZARD_ALLOCATORS.includes(alloc) || row.hazards.includes(alloc)) return 'hazard';
   return 'safe';
+}
+
+/**
+ * Why a CONFIGURE is a hazard, the module's rule (mmaplab_method_check):
+ * the reserved mark left set at the free or set on compound pages, a
+ * splittable BAR, or a pair the support table marks; null when it is none.
+ * The device API refuses such a request without `hazards: true`, the
+ * catalogue runs it as a hazard cell, the fuzzer expects the module to
+ * refuse it.
+ */
+export function configHazard(
+  alloc: AllocName,
+  method: MethodName,
+  o: { reserved?: ReservedMode | undefined; splittable?: boolean | undefined },
+): string | null {
+  if (o.reserved === 'kept') {
+    return 'reserved: "kept" frees pages still marked reserved (the page allocator\'s free-time checks may report them)';
+  }
+  if (o.reserved === 'cleared' && reservedIsHazard(alloc)) {
+    return (
+      `reserved on ${alloc} memory sets PG_reserved on compound pages (a slab's or a __GFP_COMP block's), ` +
+      'which the kernel does not allow (a CONFIG_DEBUG_VM_PGFLAGS kernel BUGs)'
+    );
+  }
+  if (o.splittable === true) {
+    return 'splittable: true lets a partial munmap split a remapped BAR, which x86 PAT mishandles (a kernel complaint)';
+  }
+  if (support(alloc, method) === 'hazard') return `${alloc} + ${method} is a hazard (it can corrupt the kernel)`;
+  return null;
 }
 
 /**

@@ -8,6 +8,7 @@
 import {
   BAR_REMAP_METHODS,
   COMPOUND_PAGE_ALLOCATORS,
+  configHazard,
   FAULT_METHODS,
   OWN_PAGE_ALLOCATORS,
   PFN_METHODS,
@@ -180,7 +181,6 @@ const SCENARIO_TITLES: Record<Scenario, string> = {
 
 export function makeCell(alloc: AllocName, method: MethodName, size: number, o: CellOptions = {}): CellSpec {
   const scenario = o.use !== undefined ? 'use' : (o.scenario ?? 'basic');
-  const s = support(alloc, method);
   const profile: BootProfile = scenario === 'free-while-mapped' ? 'poison' : 'default';
   const extras = [
     o.cache && o.cache !== 'wb' ? `${o.cache} cache` : '',
@@ -201,12 +201,7 @@ export function makeCell(alloc: AllocName, method: MethodName, size: number, o: 
     cache: o.cache ?? 'wb',
     faultAround: o.faultAround ?? false,
     profile,
-    hazard:
-      s === 'hazard' ||
-      scenario === 'free-while-mapped' ||
-      o.reserved === 'kept' ||
-      (o.reserved !== undefined && reservedIsHazard(alloc)) ||
-      o.splittable === true,
+    hazard: scenario === 'free-while-mapped' || configHazard(alloc, method, o) !== null,
     ...(o.use !== undefined ? { use: o.use } : {}),
     ...(o.reserved !== undefined ? { reserved: o.reserved } : {}),
     ...(o.splittable === true ? { splittable: true as const } : {}),

@@ -29,7 +29,7 @@
  */
 import { ALLOCATORS, type AllocName, CACHES, CONFIG_FLAGS, CONFIG_FLAGS_ALL, METHODS, type MethodName } from '../device/layout';
 import type { Advice } from '../device/mapping';
-import { FAULT_METHODS, FILE_METHODS, OWN_PAGE_ALLOCATORS, PFN_METHODS, reservedIsHazard, support } from '../device/support';
+import { configHazard, FAULT_METHODS, FILE_METHODS, OWN_PAGE_ALLOCATORS, PFN_METHODS, support } from '../device/support';
 import { MmaplabError } from '../util/errors';
 import { Prng } from './prng';
 
@@ -987,10 +987,7 @@ export function isHazardConfigure(op: Extract<FuzzOp, { op: 'configure' }>): boo
   const a = ALLOC_BY_NUMBER.get(op.alloc) as AllocName | undefined;
   const t = METHOD_BY_NUMBER.get(op.method) as MethodName | undefined;
   if (a === undefined || t === undefined) return false;
-  const reserved = (op.flags & (CONFIG_FLAGS.RESERVED | CONFIG_FLAGS.RESERVED_KEPT)) !== 0;
-  return (
-    support(a, t) === 'hazard' ||
-    (op.flags & (CONFIG_FLAGS.RESERVED_KEPT | CONFIG_FLAGS.SPLITTABLE)) !== 0 ||
-    (reserved && reservedIsHazard(a))
-  );
+  const has = (flag: number): boolean => (op.flags & flag) !== 0;
+  const reserved = has(CONFIG_FLAGS.RESERVED_KEPT) ? 'kept' : has(CONFIG_FLAGS.RESERVED) ? 'cleared' : undefined;
+  return configHazard(a, t, { reserved, splittable: has(CONFIG_FLAGS.SPLITTABLE) }) !== null;
 }

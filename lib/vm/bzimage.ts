@@ -31,13 +31,15 @@ export interface Payload {
   expectedSize: number;
 }
 
-const HDRS = 0x53726448; // "HdrS"
+/** The x86 boot protocol's magic, "HdrS" at 0x202: every bzImage has it (the PE "MZ" at 0 only one with the EFI stub). */
+export const BZIMAGE_MAGIC = { magic: Buffer.from('HdrS', 'latin1'), magicOffset: 0x202 } as const;
 
 export function parseSetupHeader(image: Buffer): SetupHeader {
   if (image.length < 0x250) {
     throw new MmaplabError('EBZIMAGE', 'file too short to be a bzImage');
   }
-  if (image.readUInt32LE(0x202) !== HDRS) {
+  const { magic, magicOffset } = BZIMAGE_MAGIC;
+  if (!image.subarray(magicOffset, magicOffset + magic.length).equals(magic)) {
     throw new MmaplabError('EBZIMAGE', 'no "HdrS" boot-protocol magic at 0x202: not an x86 bzImage');
   }
   const version = image.readUInt16LE(0x206);

@@ -24,6 +24,7 @@ import * as path from 'node:path';
 import { cacheDir } from '../paths';
 import { MmaplabError } from '../util/errors';
 import { sealFile, useCached } from '../util/verified-cache';
+import { BZIMAGE_MAGIC } from './bzimage';
 import { configValue } from './kernel-config';
 import { isAlive } from './runtime-image';
 import type { Kernel } from './kernels';
@@ -269,11 +270,6 @@ export interface BuiltManifest {
 
 const MANIFEST = 'manifest.json';
 const BZIMAGE = path.join('arch', 'x86', 'boot', 'bzImage');
-/**
- * The x86 boot protocol's "HdrS" at 0x202: every bzImage has it. (Not the PE
- * "MZ" at 0, which only a kernel with the EFI stub has.)
- */
-const BZIMAGE_MAGIC = { magic: Buffer.from('HdrS'), magicOffset: 0x202 };
 
 function entryDir(r: Recipe): string {
   return path.join(builtKernelsDir(), `${r.series}-${r.profile.name}-${r.key}`);

@@ -10,19 +10,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { REPO_ROOT } from '../../lib/paths';
 import { ERROR_CODES, MmaplabError } from '../../lib/util/errors';
+import { filesUnder } from './repo-files';
 
-function sources(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) return sources(p);
-    return e.name.endsWith('.ts') && p !== path.join(REPO_ROOT, 'lib', 'util', 'errors.ts') ? [p] : [];
-  });
-}
 
 describe('error codes (lib/util/errors.ts)', function () {
   const codes = Object.keys(ERROR_CODES);
-  const text = sources(path.join(REPO_ROOT, 'lib'))
-    .map((f) => fs.readFileSync(f, 'utf8'))
+  const text = filesUnder('lib', /\.ts$/)
+    .filter((f) => f !== 'lib/util/errors.ts')
+    .map((f) => fs.readFileSync(path.join(REPO_ROOT, f), 'utf8'))
     .join('\n');
 
   it('every code in the list is raised somewhere in lib/', function () {

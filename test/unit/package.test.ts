@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO_ROOT } from '../../lib/paths';
+import { filesUnder } from './repo-files';
 
 interface PackageJson {
   name: string;
@@ -22,19 +23,6 @@ const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'ut
 const PREBUILD_DIR = `prebuilds/${process.platform}-${process.arch}`;
 const PREBUILD = `${PREBUILD_DIR}/${pkg.name}.node`;
 
-/** Paths relative to the repository root, '/'-separated, of the files under `dir` whose name matches. */
-function filesUnder(dir: string, name: RegExp): string[] {
-  const out: string[] = [];
-  const walk = (rel: string): void => {
-    for (const e of fs.readdirSync(path.join(REPO_ROOT, rel), { withFileTypes: true })) {
-      const r = `${rel}/${e.name}`;
-      if (e.isDirectory()) walk(r);
-      else if (name.test(e.name)) out.push(r);
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
 
 describe('package: the prebuild', () => {
   it(`exists as ${PREBUILD}`, () => {
