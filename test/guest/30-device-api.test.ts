@@ -9,7 +9,6 @@
  */
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Device, failureReason, isSyscallError, type Mapping } from '../../lib/device';
@@ -18,19 +17,8 @@ import { expectationFor } from '../../lib/experiments/expectations';
 import type { MethodName } from '../../lib/device/layout';
 import { HAZARD_ALLOCATORS, OWN_PAGE_ALLOCATORS, reservedIsHazard } from '../../lib/experiments/support';
 import { seriesOf } from '../../lib/vm/kernels';
+import { code, deviceMaps } from './device-proc';
 import { moduleWindow } from './module-window';
-
-/** Lines of /proc/self/maps that map the device. */
-function deviceMaps(): string[] {
-  return fs
-    .readFileSync('/proc/self/maps', 'utf8')
-    .split('\n')
-    .filter((l) => l.endsWith('/dev/mmaplab'));
-}
-
-function code(err: unknown): string | undefined {
-  return isSyscallError(err) ? err.code : (err as { code?: string }).code;
-}
 
 const PAGE = 4096;
 

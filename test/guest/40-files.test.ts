@@ -14,25 +14,15 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { Device, failureReason, isSyscallError, type Mapping, type ReasonName } from '../../lib/device';
+import { Device, failureReason, type Mapping, type ReasonName } from '../../lib/device';
 import type { StorePage, StoreSnapshot } from '../../lib/device/store';
 import { classifyWindow } from '../../lib/kmsg';
 import { loadModule } from '../../lib/runner/module';
 import { koPath } from './ko-path';
+import { code, deviceMaps } from './device-proc';
 import { moduleWindow } from './module-window';
 
 const PAGE = 4096;
-
-function deviceMaps(): string[] {
-  return fs
-    .readFileSync('/proc/self/maps', 'utf8')
-    .split('\n')
-    .filter((l) => l.endsWith('/dev/mmaplab'));
-}
-
-function code(err: unknown): string | undefined {
-  return isSyscallError(err) ? err.code : (err as { code?: string }).code;
-}
 
 /** `fn` fails with errno `errno` and, when given, the module's reason `reason`. */
 function refused(fn: () => unknown, errno: string, reason?: ReasonName): void {

@@ -18,19 +18,12 @@ import * as path from 'node:path';
 import { failureReason, Device } from '../../lib/device';
 import { ALLOCATORS, encode, INFO_LAYOUT, METHODS } from '../../lib/device/layout';
 import { native, nativeConstants } from '../../lib/device/native';
-import { assertArgError, assertDeviceError, assertSyscallError, thrown } from './device-asserts';
+import { assertArgError, assertDeviceError, assertSyscallError, assertTypeError } from './device-asserts';
 import { useShim } from './shim';
 import { parseCpuList } from '../../lib/runner/settle';
 
 /** dist/lib/device when this file runs as dist/test/unit/device-api.test.js. */
 const DEVICE_MODULE = path.resolve(__dirname, '../../lib/device');
-
-function assertTypeError(label: string, fn: () => unknown): void {
-  const err = thrown(fn);
-  assert.ok(err instanceof TypeError, `${label}: expected TypeError, got ${String(err)}`);
-  const code = (err as TypeError & { code?: unknown }).code;
-  assert.ok(typeof code === 'string' && code.startsWith('ERR_'), `${label}: code ${String(code)}`);
-}
 
 describe('device session API on files that are not the device', () => {
   it('stats, info, lastError and freeWhileMapped on /dev/null throw ENOTTY from ioctl', () => {
@@ -379,19 +372,9 @@ static int info(struct mmaplab_info *in)
 	return 0;
 }
 
-int ioctl(int fd, unsigned long req, ...)
+/* The device's requests; ioctl() itself is the shim's (test/unit/shim.ts). */
+static int shim_ioctl(unsigned long req, void *arg)
 {
-	va_list ap;
-	void *arg;
-
-	va_start(ap, req);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	if (_IOC_TYPE(req) != MMAPLAB_IOC_MAGIC) {
-		int (*real)(int, unsigned long, ...) =
-			(int (*)(int, unsigned long, ...))dlsym(RTLD_NEXT, "ioctl");
-		return real(fd, req, arg);
-	}
 	switch (req) {
 	case MMAPLAB_IOC_CONFIGURE:
 		return configure(arg);

@@ -13,6 +13,14 @@ export function thrown(fn: () => unknown): unknown {
   assert.fail('expected an exception');
 }
 
+/** Asserts `fn` throws a TypeError with an ERR_* code, as Node-API argument checks do. */
+export function assertTypeError(label: string, fn: () => unknown): void {
+  const err = thrown(fn);
+  assert.ok(err instanceof TypeError, `${label}: expected TypeError, got ${String(err)}`);
+  const code = (err as TypeError & { code?: unknown }).code;
+  assert.ok(typeof code === 'string' && code.startsWith('ERR_'), `${label}: code ${String(code)}`);
+}
+
 /** Asserts `fn` throws a Node-style system error and returns it. */
 export function assertSyscallError(fn: () => unknown, code: string, syscall: string) {
   const err = thrown(fn);

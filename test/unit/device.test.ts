@@ -48,17 +48,10 @@ import {
   VERIFY_LAYOUT,
 } from '../../lib/device/layout';
 import { native, nativeConstants, type NativeConstants, packageRoot } from '../../lib/device/native';
-import { assertArgError, assertDeviceError, assertSyscallError, thrown } from './device-asserts';
+import { assertArgError, assertDeviceError, assertSyscallError, assertTypeError, thrown } from './device-asserts';
 
 /** dist/lib/device when this file runs as dist/test/unit/device.test.js. */
 const DEVICE_MODULE = path.resolve(__dirname, '../../lib/device');
-
-function assertTypeError(label: string, fn: () => unknown): void {
-  const err = thrown(fn);
-  assert.ok(err instanceof TypeError, `${label}: expected TypeError, got ${String(err)}`);
-  const code = (err as TypeError & { code?: unknown }).code;
-  assert.ok(typeof code === 'string' && code.startsWith('ERR_'), `${label}: code ${String(code)}`);
-}
 
 function runChild(script: string): { status: number | null; signal: string | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', timeout: 60_000 });

@@ -12,7 +12,34 @@ import * as path from 'node:path';
 import { packageRoot } from '../../lib/device/native';
 
 /**
- * Compile `shimC` once for the suite; the returned function runs `body` in a
+ * The ioctl() every shim exports: requests of the module's type go to the
+ * shim's own `shim_ioctl(req, arg)`, which `shimC` defines; any other
+ * request goes on to the C library's ioctl().
+ */
+const IOCTL_INTERPOSER = `
+#include <dlfcn.h>
+#include <stdarg.h>
+
+int ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (_IOC_TYPE(req) != MMAPLAB_IOC_MAGIC) {
+		int (*real)(int, unsigned long, ...) =
+			(int (*)(int, unsigned long, ...))dlsym(RTLD_NEXT, "ioctl");
+		return real(fd, req, arg);
+	}
+	return shim_ioctl(req, arg);
+}
+`;
+
+/**
+ * Compile `shimC` (which defines `static int shim_ioctl(unsigned long req,
+ * void *arg)`, see IOCTL_INTERPOSER) once for the suite; the returned function runs `body` in a
  * child node with the shim preloaded, after `prelude` (which opens `dev`),
  * and fails unless the child printed "ok".
  */
@@ -23,7 +50,7 @@ export function useShim(shimC: string, prelude: string, tmpPrefix: string): (bod
   before(function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), tmpPrefix));
     const src = path.join(dir, 'shim.c');
-    fs.writeFileSync(src, shimC);
+    fs.writeFileSync(src, shimC + IOCTL_INTERPOSER);
     const out = path.join(dir, 'shim.so');
     const include = path.join(packageRoot(), 'kmod/include/uapi');
     const cc = spawnSync(

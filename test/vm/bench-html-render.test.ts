@@ -15,7 +15,6 @@
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BenchReport } from '../../lib/bench/types';
 import { runsDir } from '../../lib/paths';
@@ -23,7 +22,7 @@ import { COLORS } from '../../lib/report/bench-charts';
 import { writeBenchOutputs } from '../../lib/report/bench-write';
 import { html } from '../../lib/report/escape';
 import { HOSTILE_REASON, K61, K612, benchFixture } from '../unit/bench-fixture';
-import { chromium, chromiumVersion, countColour, pngPixels, pngSize } from './chromium';
+import { chromium, closePage, loadPage, type LoadedPage, countColour, pngPixels, pngSize } from './chromium';
 
 function count(s: string, re: RegExp): number {
   return (s.match(re) ?? []).length;
@@ -34,23 +33,20 @@ describe('bench report.html rendered by headless Chromium', function () {
   let report: BenchReport;
   let source: string;
   let url: string;
-  let profile: string;
+  let page: LoadedPage | undefined;
   let dom: string;
 
   before(function () {
-    process.stdout.write(`      ${chromiumVersion()}\n`);
     report = benchFixture();
     const files = writeBenchOutputs(report, path.join(runsDir(), 'bench-render'));
     source = fs.readFileSync(files.html, 'utf8');
     url = `file://${files.html}`;
-    profile = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-chromium-'));
-    const dump = chromium(profile, ['--dump-dom'], url);
-    dom = dump.out;
-    process.stdout.write(`      --dump-dom took ${dump.ms} ms\n`);
+    page = loadPage(url);
+    dom = page.dom;
   });
 
   after(function () {
-    if (profile) fs.rmSync(profile, { recursive: true, force: true });
+    closePage(page);
   });
 
   it('parses every chart as written: as many <svg>, bars, marker lines and captions as the page holds', function () {
@@ -76,7 +72,7 @@ describe('bench report.html rendered by headless Chromium', function () {
   it('takes a 1400x2000 screenshot at runs/bench-screenshot.png, the charts drawn on it', function () {
     const shot = path.join(runsDir(), 'bench-screenshot.png');
     fs.rmSync(shot, { force: true });
-    const { ms } = chromium(profile, [`--screenshot=${shot}`, '--window-size=1400,2000'], url);
+    const { ms } = chromium((page as LoadedPage).profile, [`--screenshot=${shot}`, '--window-size=1400,2000'], url);
     process.stdout.write(`      --screenshot took ${ms} ms: ${shot}\n`);
     assert.deepEqual(pngSize(shot), { width: 1400, height: 2000 });
     const px = pngPixels(shot);

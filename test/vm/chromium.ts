@@ -10,6 +10,8 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 
 const CHROMIUM = 'chromium';
@@ -35,6 +37,28 @@ export function chromium(profile: string, args: string[], url: string): { out: s
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 90_000, maxBuffer: 64 * 1024 * 1024 },
   );
   return { out, ms: Number((process.hrtime.bigint() - start) / 1_000_000n) };
+}
+
+/** A page loaded once for a suite: the DOM its scripts left, and the browser profile later runs on it share. */
+export interface LoadedPage {
+  dom: string;
+  profile: string;
+}
+
+/**
+ * Prints the browser's version, loads `url` in a fresh profile and returns
+ * the DOM (--dump-dom) with the profile; `closePage` removes the profile.
+ */
+export function loadPage(url: string): LoadedPage {
+  process.stdout.write(`      ${chromiumVersion()}\n`);
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-chromium-'));
+  const dump = chromium(profile, ['--dump-dom'], url);
+  process.stdout.write(`      --dump-dom took ${dump.ms} ms\n`);
+  return { dom: dump.out, profile };
+}
+
+export function closePage(page: LoadedPage | undefined): void {
+  if (page !== undefined) fs.rmSync(page.profile, { recursive: true, force: true });
 }
 
 export function pngSize(file: string): { width: number; height: number } {

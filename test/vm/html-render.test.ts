@@ -10,39 +10,35 @@
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { pageData } from '../../lib/report/html';
 import type { MatrixReport } from '../../lib/report/schema';
 import { writeReports } from '../../lib/report/write';
 import { runsDir } from '../../lib/paths';
 import { surpriseReport } from '../unit/report-fixture';
-import { chromium, chromiumVersion, pngSize } from './chromium';
+import { chromium, closePage, loadPage, type LoadedPage, pngSize } from './chromium';
 
 describe('report.html rendered by headless Chromium', function () {
   this.timeout(240_000);
   let report: MatrixReport;
   let url: string;
   let selected: number;
-  let profile: string;
+  let page: LoadedPage | undefined;
   let dom: string;
 
   before(function () {
-    process.stdout.write(`      ${chromiumVersion()}\n`);
     report = surpriseReport();
     const files = writeReports(path.join(runsDir(), 'report-render'), report);
-    const page = files.find((f) => f.endsWith('report.html')) as string;
+    const html = files.find((f) => f.endsWith('report.html')) as string;
     selected = report.cells.findIndex((rc) => rc.agreement === 'differs' && rc.verdict === 'wrong-data');
     assert.ok(selected >= 0, 'the fixture has the hostile wrong-data cell');
-    url = `file://${page}#cell-${selected}`;
-    profile = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-chromium-'));
-    const dump = chromium(profile, ['--dump-dom'], url);
-    dom = dump.out;
-    process.stdout.write(`      --dump-dom took ${dump.ms} ms\n`);
+    url = `file://${html}#cell-${selected}`;
+    page = loadPage(url);
+    dom = page.dom;
   });
 
   after(function () {
-    if (profile) fs.rmSync(profile, { recursive: true, force: true });
+    closePage(page);
   });
 
   it('the script builds every kernel\'s grid, one verdict-coloured cell per grid cell of the report', function () {
@@ -82,7 +78,7 @@ describe('report.html rendered by headless Chromium', function () {
   it('takes a 1400x1000 screenshot at runs/report-screenshot.png', function () {
     const shot = path.join(runsDir(), 'report-screenshot.png');
     fs.rmSync(shot, { force: true });
-    const { ms } = chromium(profile, [`--screenshot=${shot}`, '--window-size=1400,1000'], url);
+    const { ms } = chromium((page as LoadedPage).profile, [`--screenshot=${shot}`, '--window-size=1400,1000'], url);
     process.stdout.write(`      --screenshot took ${ms} ms: ${shot}\n`);
     assert.deepEqual(pngSize(shot), { width: 1400, height: 1000 });
     assert.ok(fs.statSync(shot).size > 20_000, 'not a blank page');
