@@ -14,6 +14,7 @@ import { helpText } from './cli/help';
 import { buildKmodCommand, kernelCommand, kernelsCommand } from './cli/kernels';
 import { runMatrix } from './cli/matrix';
 import { mergeCommand } from './cli/merge';
+import { findingsCommand } from './cli/findings';
 import { reportCommand } from './cli/report';
 import { runOne } from './cli/run';
 import { runShell } from './cli/shell';
@@ -59,6 +60,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return mergeCommand(opts);
     case 'report':
       return reportCommand(opts);
+    case 'findings':
+      return findingsCommand(opts);
     case 'test-guest':
       return runGuestTests(opts);
     case 'files':

@@ -17,6 +17,7 @@ export const COMMANDS = [
   'classify',
   'merge',
   'report',
+  'findings',
   'test-guest',
   'files',
   'bench',
@@ -76,6 +77,8 @@ export interface CliOptions {
   jobs: number;
   shard: Shard | null;
   out: string | null;
+  /** findings: the README whose findings block is written too. */
+  readme: string | null;
   noFail: boolean;
   failOnFindings: boolean;
   timeoutSec: number;
@@ -147,6 +150,7 @@ export function defaultOptions(): CliOptions {
     jobs: 1,
     shard: null,
     out: null,
+    readme: null,
     noFail: false,
     failOnFindings: false,
     timeoutSec: 300,
@@ -455,9 +459,16 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: '--out',
     value: 'DIR',
-    help: (c) => `where the reports go (default: runs/${c}-<time>)`,
-    commands: ['matrix', 'merge', 'bench', 'check'],
+    help: (c) => (c === 'findings' ? 'where the findings page goes (default: standard output)' : `where the reports go (default: runs/${c}-<time>)`),
+    commands: ['matrix', 'merge', 'bench', 'check', 'findings'],
     apply: (st, v) => (st.opts.out = v),
+  },
+  {
+    name: '--readme',
+    value: 'FILE',
+    help: 'also write the findings at a glance into FILE, between its findings block lines',
+    commands: ['findings'],
+    apply: (st, v) => (st.opts.readme = v),
   },
   {
     name: '--json',
@@ -736,6 +747,7 @@ const ARITY: Record<Command, { min: number; max: number; what: string }> = {
   classify: { min: 1, max: 1, what: 'a log file, or - for standard input' },
   merge: { min: 1, max: Infinity, what: 'one or more report.json files' },
   report: { min: 1, max: 1, what: 'a report directory (with report.json)' },
+  findings: { min: 1, max: 1, what: 'a report.json (or report.json.gz) of a whole run' },
   'test-guest': { min: 0, max: 0, what: '' },
   files: { min: 0, max: 0, what: '' },
   bench: { min: 0, max: 0, what: '' },

@@ -72,6 +72,17 @@ export const COMMAND_DOCS: Record<Command, CommandDoc> = {
       'report.json, junit.xml, report.tap, report.md and report.html. Exit status 1 if it is\n' +
       'not a report this mmaplab reads, 2 for a usage error.',
   },
+  findings: {
+    synopsis: 'mmaplab findings REPORT [--out FILE] [--readme FILE]',
+    summary: "write the findings page (and the README's block) from a run's report",
+    text:
+      'Reads REPORT (a report.json, or report.json.gz) and writes the findings page computed\n' +
+      'from it: the claims per kernel, every cell that contradicted its prediction with its\n' +
+      'observation record, the cells whose runs varied, the uses at a glance and the files\n' +
+      'statements. With --readme, also replaces the findings block of that file (the lines\n' +
+      'between its markers) with the claims at a glance. Exit status 1 if REPORT is not a\n' +
+      'report this mmaplab reads.',
+  },
   'test-guest': {
     synopsis: 'mmaplab test-guest [options]',
     summary: 'boot each kernel and run the guest test suite inside it',

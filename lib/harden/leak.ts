@@ -342,7 +342,7 @@ export async function runLeakCheck(options: LeakOptions): Promise<LeakRow[]> {
   return rows;
 }
 
-/** One line per row, for logs and the README. */
+/** One line per row, for logs and the docs. */
 export function formatLeakRow(r: LeakRow): string {
   const d = r.counterDelta;
   return (

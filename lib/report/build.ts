@@ -12,6 +12,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { compare, expectationFor } from '../experiments/expectations';
 import type { CellResult } from '../experiments/types';
 import { REPO_ROOT } from '../paths';
@@ -102,11 +103,12 @@ function reportCell(runs: CellResult[]): ReportCell {
   };
 }
 
-/** Reads and checks a report.json; MmaplabError 'EREPORT' when it is not one this version reads. */
+/** Reads and checks a report.json (or a gzipped one, report.json.gz); MmaplabError 'EREPORT' when it is not one this version reads. */
 export function readReport(file: string): MatrixReport {
   let data: unknown;
   try {
-    data = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const bytes = fs.readFileSync(file);
+    data = JSON.parse((file.endsWith('.gz') ? zlib.gunzipSync(bytes) : bytes).toString('utf8'));
   } catch (err) {
     throw new MmaplabError('EREPORT', `cannot read ${file}: ${(err as Error).message}`);
   }

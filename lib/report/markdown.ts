@@ -36,11 +36,11 @@ function row(cells: readonly string[]): string {
   return `| ${cells.join(' | ')} |`;
 }
 
-function table(head: readonly string[], rows: readonly (readonly string[])[]): string[] {
+export function table(head: readonly string[], rows: readonly (readonly string[])[]): string[] {
   return [row(head), row(head.map(() => '---')), ...rows.map(row)];
 }
 
-function code(s: string): string {
+export function code(s: string): string {
   // Inline code cannot hold a '|' inside a table or a backtick; fall back to escaped text.
   return /[`|\n\r]/.test(s) ? md(s) : `\`${s}\``;
 }

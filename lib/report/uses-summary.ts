@@ -3,8 +3,8 @@
  * use cells, the uses whose outcome depends on the technique as a table
  * (use x technique, every kernel of the report in one entry), and the uses
  * that came out the same for every technique as one line each. Pure, from
- * the report alone: report.md carries it, and the README's table is copied
- * from a run's report.md.
+ * the report alone: report.md and the findings page (docs/findings.md)
+ * carry it.
  */
 import { METHODS } from '../experiments/types';
 import { PMD_SIZED_USES, USES } from '../experiments/uses';

@@ -67,7 +67,7 @@ export interface GuestSuiteRun {
  * clean-clone runs and did not finish within the suite's 15 min deadline in
  * two runs of 2026-12-04, with one vCPU busy and the other idle and no
  * kernel message; in a fresh VM it took 15 to 25 s. The cause is not found
- * (README, "Tests"); the stress itself is the same either way.
+ * (docs/testing.md); the stress itself is the same either way.
  */
 export const OWN_VM_FILES: readonly string[] = ['75-stress.test.js'];
 

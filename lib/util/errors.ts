@@ -42,6 +42,7 @@ export const ERROR_CODES = {
   // Reports, merge and the other commands' inputs
   EREPORT: 'not an mmaplab report.json, or of another version',
   EREPORTWRITE: 'the reports cannot be written into --out',
+  EFINDINGS: 'the file given to findings --readme has no findings block, or a findings page cannot be written',
   EMERGE: 'the reports given to merge conflict',
   ELOG: 'classify cannot read its input',
   EFUZZ: 'the fuzz worker reported an error',

@@ -17,7 +17,7 @@ import { moduleWindow } from './module-window';
 
 const LONG = process.env['MMAPLAB_HARDEN_LONG'] === '1';
 const DURATION_MS = LONG ? 300_000 : 12_000;
-/** Ops a run must at least do to count as having stressed anything (measured: see README). */
+/** Ops a run must at least do to count as having stressed anything (measured: see docs/testing.md). */
 const MIN_OPS = LONG ? 20_000 : 2_000;
 
 function rmmod(): { status: number | null; output: string } {

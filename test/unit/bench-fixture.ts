@@ -176,7 +176,7 @@ export const HARNESS_612: HarnessBench = {
 };
 
 export interface FixtureOptions {
-  /** Default 22 min (the README's full run): over the 5 min target. */
+  /** Default 22 min (the full run in docs/benchmarks.md): over the 5 min target. */
   matrixWallMs?: number | null;
   accel?: BenchReport['environment']['accel'];
 }

@@ -40,6 +40,7 @@ const NEEDS: Record<Command, string[]> = {
   classify: ['-'],
   merge: ['a.json'],
   report: ['runs/x'],
+  findings: ['docs/runs/x/report.json.gz'],
   'test-guest': [],
   bench: [],
   'bench-boot': [],

@@ -58,7 +58,7 @@ describe('matrix cell selection', () => {
     assert.deepEqual(filterCells(opts('--size', '16384')), a);
   });
 
-  it('the README example: vmalloc_user, scenario basic', () => {
+  it('an allocator and a scenario together: vmalloc_user, basic', () => {
     const got = selectCells(opts('--allocator', 'vmalloc_user', '--scenario', 'basic'));
     assert.ok(got.length > 0);
     assert.ok(got.every((c) => c.alloc === 'vmalloc_user' && c.scenario === 'basic'));

@@ -1,5 +1,5 @@
 /**
- * The README's Layout section names every folder of the tree: each
+ * The Layout section (docs/architecture.md) names every folder of the tree: each
  * top-level folder git tracks, those builds and runs make, and each folder
  * of lib/. The code block is read by its columns (a top-level folder starts
  * a line; lib/'s folders are the indented block under it), so a name that
@@ -12,13 +12,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO_ROOT } from '../../lib/paths';
 
+/** Where the Layout section lives. */
+const LAYOUT_PAGE = 'docs/architecture.md';
+
 /** What builds and runs make in a checkout (.gitignore), named on the Layout's last line. */
 const GENERATED = ['node_modules', 'dist', 'build', 'prebuilds', '.cache', 'runs'];
 
 function layoutBlock(): string[] {
-  const readme = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+  const readme = fs.readFileSync(path.join(REPO_ROOT, LAYOUT_PAGE), 'utf8');
   const start = readme.indexOf('\n## Layout\n');
-  assert.ok(start >= 0, 'the README has a Layout section');
+  assert.ok(start >= 0, `${LAYOUT_PAGE} has a Layout section`);
   const open = readme.indexOf('\n```\n', start);
   const close = readme.indexOf('\n```\n', open + 1);
   assert.ok(open > 0 && close > open, 'the Layout section has a code block');
@@ -31,7 +34,7 @@ function trackedTopFolders(): string[] {
   return [...new Set(r.stdout.split('\n').filter((f) => f.includes('/')).map((f) => f.slice(0, f.indexOf('/'))))].sort();
 }
 
-describe("the README's Layout section", function () {
+describe("the Layout section of docs/architecture.md", function () {
   const lines = layoutBlock();
   const top = lines.map((l) => /^(\.?[\w-]+)\/ /.exec(l)?.[1]).filter((x): x is string => x !== undefined);
   const libAt = lines.findIndex((l) => l.startsWith('lib/ '));

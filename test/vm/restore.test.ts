@@ -28,7 +28,7 @@ import { installedKernel } from '../installed-kernel';
 
 /**
  * Cells whose verdicts did not vary in three full matrix runs, one restored
- * and two cold (README "Boot once, restore many"; the first-pfn and missing
+ * and two cold (docs/booting.md, "Boot once, restore many"; the first-pfn and missing
  * get_page hazards vary from run to run either way, by what memory they
  * reach): two safe cells, and hazards that leave a Bad page state (both
  * kernels), an oops (6.1) and data read after the free.
