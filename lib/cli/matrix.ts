@@ -28,6 +28,63 @@ import { writeAll } from './reports';
 import { selectCells } from './select';
 import { bootableKernels, vmOptionsFor } from './vm-options';
 
+type MatrixPlan = Awaited<ReturnType<typeof matrixPlan>>;
+
+/** What a run gathers as it goes: results (in finishing order), each kernel's report entry, the files measurements. */
+interface Gathered {
+  results: CellResult[];
+  boots: Map<string, ReportKernel>;
+  measured: KernelFiles[];
+}
+
+/** The executor's callbacks: notes and progress as steps and cells start; results, VM counts and files as they end. */
+function matrixSink(
+  opts: CliOptions,
+  plan: MatrixPlan,
+  applicable: ReadonlyMap<string, Applicable>,
+  progress: Progress,
+  got: Gathered,
+): ExecutionSink {
+  const say = (m: string): void => progress.log(m);
+  return {
+    stepStarted: (step) => {
+      const note = plan.notes.get(step);
+      if (note !== undefined) say(note);
+    },
+    cellStarted: (step, cell) => progress.start(step.kernel.release, cell),
+    cellResult: (_step, r) => {
+      // After Ctrl-C a VM's end is the kill's, not the cell's: not a result.
+      if (interruptedBy() !== null) return;
+      progress.result(r);
+      got.results.push(r);
+    },
+    event: (step, e) => logFileResult(step.kernel, e),
+    stepDone: (outcome) => {
+      const { kernel, vm } = outcome.step;
+      const info = got.boots.get(kernel.release) ?? reportKernelOf(kernel, vm.accel, applicable.get(kernel.release));
+      countVms(info, outcome.runs);
+      got.boots.set(kernel.release, info);
+      if (outcome.step.job.kind === 'files') got.measured.push(filesOf(outcome));
+      else if (!opts.isolate) {
+        const restored = outcome.runs.filter((r) => r.start.kind === 'restored').length;
+        say(`${kernel.release}: ${outcome.runs.length} VM(s), ${restored} restored; last run directory ${lastRun(outcome).runDir}`);
+      }
+    },
+  };
+}
+
+/** A run that stopped early: the results so far as a report that says why, then the cells that did not run. */
+function reportStopped(err: unknown, outDir: string, results: readonly CellResult[], notRun: string[], report: () => MatrixReport): void {
+  if (results.length > 0) {
+    const reason = interruptedBy() !== null ? `stopped by ${interruptedBy() as string}` : err instanceof Error ? err.message.split('\n')[0] as string : String(err);
+    const files = writeAll(outDir, { ...report(), stopped: { reason, notRun } });
+    log(`the run stopped early; the ${results.length} result(s) so far are in ${files[0]}`);
+  } else if (interruptedBy() !== null) {
+    log('the run stopped before any cell had a result: no report written');
+  }
+  for (const line of notRun) log(line);
+}
+
 export async function runMatrix(opts: CliOptions): Promise<number> {
   // Usage errors first, before anything slow happens.
   const cells = selectCells(opts);
@@ -46,12 +103,10 @@ export async function runMatrix(opts: CliOptions): Promise<number> {
   // Echoed consoles and a redrawn status line would garble each other.
   const stream = opts.verbose ? { write: (s: string) => process.stderr.write(s), isTTY: false } : process.stderr;
   const progress = new Progress(planned * opts.repeat, stream);
-  const say = (m: string): void => progress.log(m);
-  const modules = buildModules(kernels, say);
+  const modules = buildModules(kernels, (m) => progress.log(m));
   const plan = await matrixPlan(opts, kernels, cells, modules, applicable);
-  const results: CellResult[] = [];
-  const boots = new Map<string, ReportKernel>();
-  const measured: KernelFiles[] = [];
+  const got: Gathered = { results: [], boots: new Map(), measured: [] };
+  const { results, boots, measured } = got;
   const qemu = qemuVersion();
   const report = (): MatrixReport => ({
     ...buildReport(results, reportKernels(), currentEnvironment('qemu', qemu)),
@@ -65,46 +120,13 @@ export async function runMatrix(opts: CliOptions): Promise<number> {
       const a = applicable.get(k.release);
       return a !== undefined && a.cells.length === 0 ? [reportKernelOf(k, plan.vms.get(k.release)?.accel ?? 'tcg', a)] : [];
     });
-  const sink: ExecutionSink = {
-    stepStarted: (step) => {
-      const note = plan.notes.get(step);
-      if (note !== undefined) say(note);
-    },
-    cellStarted: (step, cell) => progress.start(step.kernel.release, cell),
-    cellResult: (_step, r) => {
-      // After Ctrl-C a VM's end is the kill's, not the cell's: not a result.
-      if (interruptedBy() !== null) return;
-      progress.result(r);
-      results.push(r);
-    },
-    event: (step, e) => logFileResult(step.kernel, e),
-    stepDone: (outcome) => {
-      const { kernel, vm } = outcome.step;
-      const info = boots.get(kernel.release) ?? reportKernelOf(kernel, vm.accel, applicable.get(kernel.release));
-      countVms(info, outcome.runs);
-      boots.set(kernel.release, info);
-      if (outcome.step.job.kind === 'files') measured.push(filesOf(outcome));
-      else if (!opts.isolate) {
-        const restored = outcome.runs.filter((r) => r.start.kind === 'restored').length;
-        say(`${kernel.release}: ${outcome.runs.length} VM(s), ${restored} restored; last run directory ${lastRun(outcome).runDir}`);
-      }
-    },
-  };
   try {
-    const outcomes = await execute(plan, sink);
+    const outcomes = await execute(plan, matrixSink(opts, plan, applicable, progress, got));
     // The live list is in finishing order; the report keeps the plan's order.
     results.splice(0, results.length, ...outcomes.flatMap((o) => o.results));
   } catch (err) {
     progress.finish();
-    const notRun = notRunLines(applicable, opts.repeat, results);
-    if (results.length > 0) {
-      const reason = interruptedBy() !== null ? `stopped by ${interruptedBy() as string}` : err instanceof Error ? err.message.split('\n')[0] as string : String(err);
-      const files = writeAll(outDir, { ...report(), stopped: { reason, notRun } });
-      log(`the run stopped early; the ${results.length} result(s) so far are in ${files[0]}`);
-    } else if (interruptedBy() !== null) {
-      log('the run stopped before any cell had a result: no report written');
-    }
-    for (const line of notRun) log(line);
+    reportStopped(err, outDir, results, notRunLines(applicable, opts.repeat, results), report);
     throw err;
   }
   progress.finish();

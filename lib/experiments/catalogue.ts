@@ -213,34 +213,54 @@ export function makeCell(alloc: AllocName, method: MethodName, size: number, o: 
   };
 }
 
-function build(): CellSpec[] {
+/** Every allocator x method at the allocator's sizes. */
+function basicCells(): CellSpec[] {
   const cells: CellSpec[] = [];
   for (const alloc of ALLOCATORS) {
     for (const method of METHODS) {
       for (const size of SIZES[alloc]) cells.push(makeCell(alloc, method, size));
     }
   }
-  // Cache attributes where they mean something: the pfn-based methods (not
-  // dma_mmap_pages, whose only memory the module does not retype).
+  return cells;
+}
+
+/**
+ * Cache attributes where they mean something: the pfn-based methods (not
+ * dma_mmap_pages, whose only memory the module does not retype), and on
+ * the device's memory, where the memory type is the driver's to set up.
+ */
+function cacheCells(): CellSpec[] {
+  const cells: CellSpec[] = [];
   for (const method of PFN_METHODS.filter((m) => m !== 'dma_mmap_pages')) {
     const alloc: AllocName = method === 'dma_mmap_coherent' ? 'dma_coherent' : method === 'remap_pfn_range_first_pfn' ? 'pages_array' : 'pages_comp';
     for (const cache of ['wc', 'uc'] as const) cells.push(makeCell(alloc, method, 16 * KIB, { cache }));
   }
-  // And on the device's memory, where the memory type is the driver's to set up.
   for (const method of PFN_METHODS.filter((m) => support('pci_bar', m) === 'safe')) {
     for (const cache of ['wc', 'uc'] as const) cells.push(makeCell('pci_bar', method, 16 * KIB, { cache }));
   }
-  // Fault-around, for counting faults per mapping with and without it.
+  return cells;
+}
+
+/** Fault-around, for counting faults per mapping with and without it. */
+function faultAroundCells(): CellSpec[] {
+  const cells: CellSpec[] = [];
   for (const method of FAULT_METHODS) {
     for (const alloc of ['vmalloc_user', 'pages_array'] as const) {
       cells.push(makeCell(alloc, method, 64 * KIB, {}), makeCell(alloc, method, 64 * KIB, { faultAround: true }));
     }
   }
-  // The slab fault hazard with a write as the first touch of each page.
+  return cells;
+}
+
+/**
+ * The slab fault hazard with a write as the first touch of each page, and
+ * the driver freeing its buffer while userspace still maps it.
+ */
+function hazardScenarioCells(): CellSpec[] {
+  const cells: CellSpec[] = [];
   for (const size of SIZES.kmalloc.filter((n) => n <= 8192)) {
     cells.push(makeCell('kmalloc', 'fault_page', size, { scenario: 'write-first' }));
   }
-  // The driver frees its buffer while userspace still maps it.
   for (const [alloc, method] of [
     ['pages_comp', 'remap_pfn_range'],
     ['vmalloc_user', 'remap_vmalloc_range'],
@@ -249,17 +269,28 @@ function build(): CellSpec[] {
   ] as const) {
     cells.push(makeCell(alloc, method, 16 * KIB, { scenario: 'free-while-mapped' }));
   }
-  // Every scenario on one working allocator per technique.
+  return cells;
+}
+
+/** Every scenario on one working allocator per technique; then sizes across the boundaries, for the same pairs and for kmalloc. */
+function scenarioAndSweepCells(): CellSpec[] {
+  const cells: CellSpec[] = [];
   for (const [alloc, method] of SCENARIO_PAIRS) {
     for (const scenario of PAIR_SCENARIOS) cells.push(makeCell(alloc, method, 16 * KIB, { scenario }));
   }
-  // Sizes across the boundaries, for the same pairs and for kmalloc.
   for (const size of SWEEP_SIZES) {
     for (const [alloc, method] of SCENARIO_PAIRS) cells.push(makeCell(alloc, method, size));
     for (const method of KMALLOC_SWEEP_METHODS) cells.push(makeCell('kmalloc', method, size));
   }
-  // Placement: every safe pair at its allocator's sizes and at 2 MiB; the
-  // fault technique also with fault-around (its VMA is VM_MIXEDMAP).
+  return cells;
+}
+
+/**
+ * Placement: every safe pair at its allocator's sizes and at 2 MiB; the
+ * fault technique also with fault-around (its VMA is VM_MIXEDMAP).
+ */
+function placementCells(): CellSpec[] {
+  const cells: CellSpec[] = [];
   for (const [alloc, method] of SAFE_PAIRS) {
     const arounds = (FAULT_METHODS as readonly MethodName[]).includes(method) ? [false, true] : [false];
     for (const size of [...SIZES[alloc], PLACEMENT_SIZE]) {
@@ -268,13 +299,20 @@ function build(): CellSpec[] {
       }
     }
   }
-  // The reserved-page ritual of old drivers, as an A/B against the basic
-  // cells: every safe pair whose allocator has pages of its own (not DMA
-  // memory, not the file-backed techniques) with SetPageReserved on every
-  // page. On compound pages (kmalloc, pages_comp) the ritual is itself a
-  // hazard, run once per buffer by remap_pfn_range. And, as hazards, the
-  // flag left set at the free for an order-0 and a high-order buffer of
-  // each kind.
+  return cells;
+}
+
+/**
+ * The reserved-page ritual of old drivers, as an A/B against the basic
+ * cells: every safe pair whose allocator has pages of its own (not DMA
+ * memory, not the file-backed techniques) with SetPageReserved on every
+ * page. On compound pages (kmalloc, pages_comp) the ritual is itself a
+ * hazard, run once per buffer by remap_pfn_range. And, as hazards, the
+ * flag left set at the free for an order-0 and a high-order buffer of
+ * each kind.
+ */
+function reservedCells(): CellSpec[] {
+  const cells: CellSpec[] = [];
   for (const [alloc, method] of SAFE_PAIRS.filter(([a]) => RESERVABLE_ALLOCATORS.includes(a) && !reservedIsHazard(a))) {
     for (const size of SIZES[alloc]) cells.push(makeCell(alloc, method, size, { reserved: 'cleared' }));
   }
@@ -282,33 +320,71 @@ function build(): CellSpec[] {
     for (const size of SIZES[alloc]) cells.push(makeCell(alloc, 'remap_pfn_range', size, { reserved: 'cleared' }));
   }
   for (const [alloc, size] of RESERVED_KEPT_BUFFERS) cells.push(makeCell(alloc, 'remap_pfn_range', size, { reserved: 'kept' }));
-  // A remapped BAR split by a partial munmap: refused by the module, and as
-  // a hazard without that refusal, for each remap_pfn_range variant.
+  return cells;
+}
+
+/**
+ * A remapped BAR split by a partial munmap: refused by the module, and as
+ * a hazard without that refusal, for each remap_pfn_range variant.
+ */
+function barSplitCells(): CellSpec[] {
+  const cells: CellSpec[] = [];
   for (const method of BAR_REMAP_METHODS as readonly MethodName[]) {
     cells.push(
       makeCell('pci_bar', method, 16 * KIB, { scenario: 'partial-munmap' }),
       makeCell('pci_bar', method, 16 * KIB, { scenario: 'partial-munmap', splittable: true }),
     );
   }
-  // The same mappings made through a dma-buf of the buffer, as a GPU or
-  // camera driver hands its memory out: every safe pair at its sizes, and
-  // the scenarios of the scenario pairs. (The file-backed techniques, which
-  // the module refuses to export, are not matrix cells.)
+  return cells;
+}
+
+/**
+ * The same mappings made through a dma-buf of the buffer, as a GPU or
+ * camera driver hands its memory out: every safe pair at its sizes, and
+ * the scenarios of the scenario pairs. (The file-backed techniques, which
+ * the module refuses to export, are not matrix cells.)
+ */
+function dmabufCells(): CellSpec[] {
+  const cells: CellSpec[] = [];
   for (const [alloc, method] of SAFE_PAIRS) {
     for (const size of SIZES[alloc]) cells.push(makeCell(alloc, method, size, { via: 'dmabuf' }));
   }
   for (const [alloc, method] of SCENARIO_PAIRS) {
     for (const scenario of PAIR_SCENARIOS) cells.push(makeCell(alloc, method, 16 * KIB, { scenario, via: 'dmabuf' }));
   }
-  // What programs do with a mapping: every use on one allocator per technique;
-  // the huge-page ones at 2 MiB on every safe pair, since there whether the
-  // buffer is one PMD-sized block matters.
+  return cells;
+}
+
+/**
+ * What programs do with a mapping: every use on one allocator per technique;
+ * the huge-page ones at 2 MiB on every safe pair, since there whether the
+ * buffer is one PMD-sized block matters.
+ */
+function useCells(): CellSpec[] {
+  const cells: CellSpec[] = [];
   for (const [alloc, method] of SCENARIO_PAIRS) {
     for (const use of USES.filter((u) => !PMD_SIZED_USES.includes(u))) cells.push(makeCell(alloc, method, USE_SIZE, { use }));
   }
   for (const [alloc, method] of SAFE_PAIRS) {
     for (const use of PMD_SIZED_USES) cells.push(makeCell(alloc, method, PLACEMENT_SIZE, { use }));
   }
+  return cells;
+}
+
+/** The default matrix's cells in catalogue order, each id once (its first occurrence). */
+function build(): CellSpec[] {
+  const cells: CellSpec[] = [
+    ...basicCells(),
+    ...cacheCells(),
+    ...faultAroundCells(),
+    ...hazardScenarioCells(),
+    ...scenarioAndSweepCells(),
+    ...placementCells(),
+    ...reservedCells(),
+    ...barSplitCells(),
+    ...dmabufCells(),
+    ...useCells(),
+  ];
   const seen = new Set<string>();
   return cells.filter((c) => (seen.has(c.id) ? false : (seen.add(c.id), true)));
 }

@@ -13,7 +13,7 @@
 import { fork, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Device } from '../device/device';
+import { Device, type DeviceStats } from '../device/device';
 import type { PathName } from '../device/layout';
 import type { Mapping } from '../device/mapping';
 import { nativeConstants } from '../device/native';
@@ -160,20 +160,9 @@ function runSync(): void {
   if (r.error || r.status !== 0) throw new Error(`sync failed: ${r.error?.message ?? r.stderr.trim()}`);
 }
 
-/** Measure one technique x trigger. */
-export async function measureTrigger(
-  technique: FileTechnique,
-  trigger: Trigger,
-  options: TriggerOptions = {},
-  devicePath?: string,
-): Promise<TriggerResult> {
-  const o = { ...TRIGGER_DEFAULTS, ...options };
-  if (!TRIGGERS_OF[technique].includes(trigger)) {
-    throw new RangeError(`trigger ${trigger} does not apply to ${technique}`);
-  }
-  const pageSize = nativeConstants().PAGE_SIZE;
-  const pages = Math.ceil(o.size / pageSize);
-  const result: TriggerResult = {
+/** A result with nothing measured yet. */
+function emptyResult(technique: FileTechnique, trigger: Trigger, pages: number): TriggerResult {
+  return {
     technique,
     trigger,
     pages,
@@ -189,6 +178,171 @@ export async function measureTrigger(
     note: null,
     error: null,
   };
+}
+
+/** For 'expiry': the writeback sysctls set low for the cell; returns their old values, to restore. */
+function lowerWritebackTimes(o: Required<TriggerOptions>): [string, string][] {
+  const saved: [string, string][] = [];
+  saved.push(['dirty_expire_centisecs', readSysctl('dirty_expire_centisecs')]);
+  saved.push(['dirty_writeback_centisecs', readSysctl('dirty_writeback_centisecs')]);
+  writeSysctl('dirty_expire_centisecs', String(o.expireCentisecs));
+  writeSysctl('dirty_writeback_centisecs', String(o.writebackCentisecs));
+  return saved;
+}
+
+/** One technique x trigger under way: its settings, its result, and what the end must release. */
+interface Measurement {
+  technique: FileTechnique;
+  trigger: Trigger;
+  o: Required<TriggerOptions>;
+  devicePath: string | undefined;
+  pageSize: number;
+  result: TriggerResult;
+  dev: Device;
+  /** 'close': the descriptor the closed session's store is read through. */
+  reader: Device | null;
+  mapping: Mapping | null;
+  helper: FsyncHelper | null;
+}
+
+function readWriteCallsSince(before: DeviceStats, after: DeviceStats): number {
+  return Number(after.readCalls - before.readCalls + (after.writeCalls - before.writeCalls));
+}
+
+/** The technique's buffer: vmalloc memory, with the deferred-I/O delay or periodic sync the trigger needs. */
+function configureFor(m: Measurement): void {
+  const { technique, trigger, o } = m;
+  m.dev.configure({
+    allocator: technique === 'page_cache' ? 'vmalloc' : 'vmalloc_user',
+    technique: technique === 'control' ? 'remap_vmalloc_range' : technique,
+    size: o.size,
+    ...(technique === 'deferred_io' ? { deferMs: trigger === 'deferred' ? o.deferMs : DEFER_MS_MAX } : {}),
+    ...(trigger === 'periodic' ? { syncPeriodMs: o.periodMs } : {}),
+  });
+}
+
+/** The control: the mapping is the buffer, so the writes are there at once or never. */
+function checkControl(m: Measurement, before: DeviceStats): void {
+  const { dev, result } = m;
+  const { pages } = result;
+  const v = dev.verify(SEED_WRITTEN);
+  result.arrived = v.ok ? pages : 0;
+  result.intact = v.ok;
+  result.firstMs = result.lastMs = v.ok ? 0 : null;
+  result.paths = v.ok ? { direct: pages } : {};
+  result.readWriteCalls = readWriteCallsSince(before, dev.stats());
+}
+
+/** Applies the trigger; returns the device to read the store through (a new descriptor after 'close'). */
+async function applyTrigger(m: Measurement, mapping: Mapping, before: DeviceStats, t0: bigint): Promise<Device> {
+  const { dev, result } = m;
+  switch (m.trigger) {
+    case 'msync-async':
+      mapping.msync({ mode: 'async' });
+      break;
+    case 'msync-sync':
+      mapping.msync({ mode: 'sync' });
+      break;
+    case 'munmap':
+      mapping.unmap();
+      break;
+    case 'close': {
+      result.readWriteCalls = readWriteCallsSince(before, dev.stats());
+      mapping.unmap();
+      dev.close();
+      m.reader = Device.open(m.devicePath);
+      return m.reader;
+    }
+    case 'fsync-other-fd': {
+      const ran = await (m.helper as FsyncHelper).fsync();
+      result.triggerMs = { start: Number(ran.startNs - t0) / 1e6, end: Number(ran.endNs - t0) / 1e6 };
+      break;
+    }
+    case 'sync':
+      runSync();
+      break;
+    case 'flush':
+      dev.flush();
+      break;
+    default:
+      break;
+  }
+  return dev;
+}
+
+/** Polls the store until every page arrived after t0 or the deadline passed; the last snapshot. */
+async function waitForArrivals(read: () => StoreSnapshot, t0: bigint, pages: number, deadline: bigint): Promise<StoreSnapshot> {
+  let snap: StoreSnapshot;
+  for (;;) {
+    snap = read();
+    const arrived = snap.pages.filter((p) => p.arrivedNs !== null && p.arrivedNs >= t0).length;
+    if (arrived === pages || process.hrtime.bigint() >= deadline) break;
+    await sleep(POLL_MS);
+  }
+  return snap;
+}
+
+/** What the store and the device's counters show, into the result. */
+function recordOutcome(m: Measurement, source: Device, snap: StoreSnapshot, id: bigint, t0: bigint, before: DeviceStats): void {
+  const { trigger, o, result } = m;
+  const data = source.store({ ...(trigger === 'close' ? { id } : {}), data: true, pages: false }).data;
+  recordArrivals(result, snap, data, t0, m.pageSize);
+  const late = lateTrigger(result, snap, t0);
+  if (late !== null) result.error = late;
+  if (trigger === 'expiry') {
+    result.note = `dirty_expire_centisecs ${o.expireCentisecs}, dirty_writeback_centisecs ${o.writebackCentisecs}`;
+  }
+  if (trigger !== 'close') {
+    const after = m.dev.stats();
+    result.readWriteCalls = readWriteCallsSince(before, after);
+    result.batches = Number(after.batches - before.batches);
+    result.mkwriteFaults = Number(after.mkwriteFaults - before.mkwriteFaults);
+    result.pagesWritten = Number(after.pagesWritten - before.pagesWritten);
+  } else {
+    result.batches = Number(snap.batches);
+  }
+}
+
+/**
+ * The measurement itself: the buffer filled and mapped, every page faulted
+ * in by a read, the pattern written through the mapping (t0), the trigger,
+ * then the store watched until the pages arrived or the bound passed.
+ */
+async function measureWrites(m: Measurement): Promise<void> {
+  const { dev, trigger, o } = m;
+  configureFor(m);
+  dev.fill(SEED_BEFORE);
+  const mapping = dev.map();
+  m.mapping = mapping;
+  // Fault every page in by reading, so the writes below are the first
+  // writes (page_mkwrite) of clean, present pages.
+  mapping.touch('read');
+  // The other process exists before the writes: its start-up is not timed.
+  if (trigger === 'fsync-other-fd') m.helper = await FsyncHelper.start(dev.fd);
+  const before = dev.stats();
+  mapping.writePattern(SEED_WRITTEN);
+  const t0 = process.hrtime.bigint();
+  if (m.technique === 'control') return checkControl(m, before);
+  const id = dev.store({ pages: false }).id;
+  const source = await applyTrigger(m, mapping, before, t0);
+  const deadline = t0 + BigInt(trigger === 'expiry' ? o.expiryBoundMs : o.boundMs) * 1_000_000n;
+  const snap = await waitForArrivals(() => source.store(trigger === 'close' ? { id } : {}), t0, m.result.pages, deadline);
+  recordOutcome(m, source, snap, id, t0, before);
+}
+
+/** Measure one technique x trigger. */
+export async function measureTrigger(
+  technique: FileTechnique,
+  trigger: Trigger,
+  options: TriggerOptions = {},
+  devicePath?: string,
+): Promise<TriggerResult> {
+  const o = { ...TRIGGER_DEFAULTS, ...options };
+  if (!TRIGGERS_OF[technique].includes(trigger)) {
+    throw new RangeError(`trigger ${trigger} does not apply to ${technique}`);
+  }
+  const pageSize = nativeConstants().PAGE_SIZE;
+  const result = emptyResult(technique, trigger, Math.ceil(o.size / pageSize));
   if (trigger === 'pressure') {
     try {
       await measurePressure(o, devicePath, result);
@@ -197,118 +351,21 @@ export async function measureTrigger(
     }
     return result;
   }
-  const sysctls: [string, string][] = [];
-  if (trigger === 'expiry') {
-    sysctls.push(['dirty_expire_centisecs', readSysctl('dirty_expire_centisecs')]);
-    sysctls.push(['dirty_writeback_centisecs', readSysctl('dirty_writeback_centisecs')]);
-    writeSysctl('dirty_expire_centisecs', String(o.expireCentisecs));
-    writeSysctl('dirty_writeback_centisecs', String(o.writebackCentisecs));
-  }
+  const sysctls = trigger === 'expiry' ? lowerWritebackTimes(o) : [];
   const dev = Device.open(devicePath);
-  let reader: Device | null = null;
-  let mapping: Mapping | null = null;
-  let helper: FsyncHelper | null = null;
+  const m: Measurement = { technique, trigger, o, devicePath, pageSize, result, dev, reader: null, mapping: null, helper: null };
   try {
-    dev.configure({
-      allocator: technique === 'page_cache' ? 'vmalloc' : 'vmalloc_user',
-      technique: technique === 'control' ? 'remap_vmalloc_range' : technique,
-      size: o.size,
-      ...(technique === 'deferred_io' ? { deferMs: trigger === 'deferred' ? o.deferMs : DEFER_MS_MAX } : {}),
-      ...(trigger === 'periodic' ? { syncPeriodMs: o.periodMs } : {}),
-    });
-    dev.fill(SEED_BEFORE);
-    mapping = dev.map();
-    // Fault every page in by reading, so the writes below are the first
-    // writes (page_mkwrite) of clean, present pages.
-    mapping.touch('read');
-    // The other process exists before the writes: its start-up is not timed.
-    if (trigger === 'fsync-other-fd') helper = await FsyncHelper.start(dev.fd);
-    const before = dev.stats();
-    mapping.writePattern(SEED_WRITTEN);
-    const t0 = process.hrtime.bigint();
-
-    if (technique === 'control') {
-      const v = dev.verify(SEED_WRITTEN);
-      result.arrived = v.ok ? pages : 0;
-      result.intact = v.ok;
-      result.firstMs = result.lastMs = v.ok ? 0 : null;
-      result.paths = v.ok ? { direct: pages } : {};
-      const after = dev.stats();
-      result.readWriteCalls = Number(after.readCalls - before.readCalls + (after.writeCalls - before.writeCalls));
-      return result;
-    }
-
-    const id = dev.store({ pages: false }).id;
-    let source: Device = dev;
-    switch (trigger) {
-      case 'msync-async':
-        mapping.msync({ mode: 'async' });
-        break;
-      case 'msync-sync':
-        mapping.msync({ mode: 'sync' });
-        break;
-      case 'munmap':
-        mapping.unmap();
-        break;
-      case 'close': {
-        const after = dev.stats();
-        result.readWriteCalls = Number(after.readCalls - before.readCalls + (after.writeCalls - before.writeCalls));
-        mapping.unmap();
-        dev.close();
-        reader = Device.open(devicePath);
-        source = reader;
-        break;
-      }
-      case 'fsync-other-fd': {
-        const ran = await (helper as FsyncHelper).fsync();
-        result.triggerMs = { start: Number(ran.startNs - t0) / 1e6, end: Number(ran.endNs - t0) / 1e6 };
-        break;
-      }
-      case 'sync':
-        runSync();
-        break;
-      case 'flush':
-        dev.flush();
-        break;
-      default:
-        break;
-    }
-
-    const deadline = t0 + BigInt(trigger === 'expiry' ? o.expiryBoundMs : o.boundMs) * 1_000_000n;
-    let snap: StoreSnapshot;
-    for (;;) {
-      snap = source.store(trigger === 'close' ? { id } : {});
-      const arrived = snap.pages.filter((p) => p.arrivedNs !== null && p.arrivedNs >= t0).length;
-      if (arrived === pages || process.hrtime.bigint() >= deadline) break;
-      await sleep(POLL_MS);
-    }
-    const data = source.store({ ...(trigger === 'close' ? { id } : {}), data: true, pages: false }).data;
-    recordArrivals(result, snap, data, t0, pageSize);
-    const late = lateTrigger(result, snap, t0);
-    if (late !== null) result.error = late;
-    if (trigger === 'expiry') {
-      result.note = `dirty_expire_centisecs ${o.expireCentisecs}, dirty_writeback_centisecs ${o.writebackCentisecs}`;
-    }
-    if (trigger !== 'close') {
-      const after = dev.stats();
-      result.readWriteCalls = Number(after.readCalls - before.readCalls + (after.writeCalls - before.writeCalls));
-      result.batches = Number(after.batches - before.batches);
-      result.mkwriteFaults = Number(after.mkwriteFaults - before.mkwriteFaults);
-      result.pagesWritten = Number(after.pagesWritten - before.pagesWritten);
-    } else {
-      result.batches = Number(snap.batches);
-    }
-    return result;
+    await measureWrites(m);
   } catch (err) {
     result.error = describeError(err);
-    return result;
   } finally {
-    helper?.close();
-    if (mapping !== null && !mapping.unmapped) mapping.unmap();
+    m.helper?.close();
+    if (m.mapping !== null && !m.mapping.unmapped) m.mapping.unmap();
     dev.close();
-    reader?.close();
+    m.reader?.close();
     for (const [name, value] of sysctls) writeSysctl(name, value);
   }
+  return result;
 }
 
 /**

@@ -6,7 +6,7 @@
  * that lost kernel log records can show the kernel broke, never that it
  * stayed quiet: then the verdict is an error saying what was lost.
  */
-import type { CellEvidence, Verdict } from './types';
+import type { CellEvidence, ProbeObservation, Verdict } from './types';
 
 /** Taint bits that mean the kernel complained: B, D, W, L. */
 export const TROUBLE_TAINTS = ['B', 'D', 'W', 'L'] as const;
@@ -17,7 +17,8 @@ export interface Judgement {
   headline: string;
 }
 
-export function judge(ev: CellEvidence): Judgement {
+/** What the kernel did, worst first: a panic, an oops (or taint D), a complaint, trouble taint; null when it stayed quiet. */
+function kernelJudgement(ev: CellEvidence): Judgement | null {
   const panic = ev.findings.find((f) => f.severity === 'panic');
   if (panic) return { verdict: 'panic', detail: panic.kind, headline: panic.line };
   const oops = ev.findings.find((f) => f.severity === 'oops');
@@ -41,49 +42,50 @@ export function judge(ev: CellEvidence): Judgement {
       headline: `kernel gained taint ${trouble.join('')} without a recognised message`,
     };
   }
-  const obs = ev.observation;
-  if (obs === null) {
-    const stuck = ev.stuck;
-    const step = stuck?.step ? ` during ${stuck.step}${stuck.page !== null && stuck.page !== undefined ? ` at page ${stuck.page}` : ''}` : '';
-    return {
-      verdict: 'hang',
-      detail: 'no-observation',
-      headline: `the probe never reported${stuck ? `: ${stuck.where}${step}` : ''}`,
-    };
-  }
-  if ((ev.kmsgLost ?? 0) > 0) {
-    return {
-      verdict: 'error',
-      detail: 'kmsg-lost',
-      headline:
-        `${ev.kmsgLost} kernel log record(s) of this cell's window were overwritten before they were read ` +
-        '(the ring buffer overran): a complaint may be among them, so the cell cannot be judged',
-    };
-  }
+  return null;
+}
+
+/** A probe that never reported, and where it was stuck when known. */
+function hangJudgement(stuck: CellEvidence['stuck']): Judgement {
+  const step = stuck?.step ? ` during ${stuck.step}${stuck.page !== null && stuck.page !== undefined ? ` at page ${stuck.page}` : ''}` : '';
+  return {
+    verdict: 'hang',
+    detail: 'no-observation',
+    headline: `the probe never reported${stuck ? `: ${stuck.where}${step}` : ''}`,
+  };
+}
+
+/** Data the probe found wrong (kernel->user first, then user->kernel, after-free, a scenario's own view); null when none. */
+function wrongDataJudgement(obs: ProbeObservation): Judgement | null {
+  const mismatch = obs.kernelToUser ?? obs.userToKernel ?? obs.afterFree ?? obs.view?.mismatch ?? null;
+  if (mismatch === null) return null;
+  const dir =
+    obs.kernelToUser !== null
+      ? 'kernel->user'
+      : obs.userToKernel !== null
+        ? 'user->kernel'
+        : obs.afterFree !== null
+          ? 'after-free'
+          : (obs.view?.what ?? 'view');
+  return {
+    verdict: 'wrong-data',
+    detail: dir,
+    headline:
+      `${dir} mismatch at offset ${mismatch.offset}: expected 0x${hex(mismatch.expected)}, ` +
+      `found 0x${hex(mismatch.found)}`,
+  };
+}
+
+/** What the probe saw, worst first: a signal, wrong data, a refusal, its own error, else ok. */
+function probeJudgement(obs: ProbeObservation): Judgement {
   if (obs.signal !== null) {
     const where =
       (obs.signalStep !== null ? ` during ${obs.signalStep}` : '') +
       (obs.signalPage !== null ? ` at page ${obs.signalPage}` : '');
     return { verdict: 'user-signal', detail: obs.signal, headline: `probe killed by ${obs.signal}${where}` };
   }
-  const mismatch = obs.kernelToUser ?? obs.userToKernel ?? obs.afterFree ?? obs.view?.mismatch ?? null;
-  if (mismatch !== null) {
-    const dir =
-      obs.kernelToUser !== null
-        ? 'kernel->user'
-        : obs.userToKernel !== null
-          ? 'user->kernel'
-          : obs.afterFree !== null
-            ? 'after-free'
-            : (obs.view?.what ?? 'view');
-    return {
-      verdict: 'wrong-data',
-      detail: dir,
-      headline:
-        `${dir} mismatch at offset ${mismatch.offset}: expected 0x${hex(mismatch.expected)}, ` +
-        `found 0x${hex(mismatch.found)}`,
-    };
-  }
+  const wrong = wrongDataJudgement(obs);
+  if (wrong !== null) return wrong;
   if (obs.refused !== null) {
     const why = obs.refused.text ? ` (${obs.refused.text})` : '';
     return {
@@ -100,6 +102,23 @@ export function judge(ev: CellEvidence): Judgement {
     return { verdict: 'ok', detail: found, headline: `${found}: data correct, no kernel complaint, no new taint` };
   }
   return { verdict: 'ok', detail: '', headline: 'data correct both ways, no kernel complaint, no new taint' };
+}
+
+export function judge(ev: CellEvidence): Judgement {
+  const kernel = kernelJudgement(ev);
+  if (kernel !== null) return kernel;
+  const obs = ev.observation;
+  if (obs === null) return hangJudgement(ev.stuck);
+  if ((ev.kmsgLost ?? 0) > 0) {
+    return {
+      verdict: 'error',
+      detail: 'kmsg-lost',
+      headline:
+        `${ev.kmsgLost} kernel log record(s) of this cell's window were overwritten before they were read ` +
+        '(the ring buffer overran): a complaint may be among them, so the cell cannot be judged',
+    };
+  }
+  return probeJudgement(obs);
 }
 
 function hex(n: number): string {

@@ -141,7 +141,21 @@ export function stressPairs(release: string = os.release()): StressPair[] {
 /** Shared mode reallocates one buffer of 2^n pages over and over: no high-order allocations there. */
 const SHARED_ALLOCATORS = ['vmalloc', 'vmalloc_user', 'pages_array'];
 
-export async function runStress(options: StressOptions): Promise<StressResult> {
+/** A run's settings, the options' defaults filled in. */
+interface StressPlan {
+  mode: StressMode;
+  durationMs: number;
+  processes: number;
+  maxThreads: number;
+  seed: number;
+  regionBytes: number;
+  pairs: StressPair[];
+  /** The shared buffer's size: a region per thread slot of every process. */
+  size: number;
+  threadsOf(i: number): number;
+}
+
+function planStress(options: StressOptions): StressPlan {
   const processes = options.processes ?? 8;
   const minThreads = options.minThreads ?? 2;
   const maxThreads = options.maxThreads ?? 4;
@@ -150,9 +164,117 @@ export async function runStress(options: StressOptions): Promise<StressResult> {
   let pairs = stressPairs();
   if (options.mode === 'shared') pairs = pairs.filter((p) => SHARED_ALLOCATORS.includes(p.allocator));
   if (pairs.length === 0) throw new Error('no pair to stress');
-  const threadsOf = (i: number): number => minThreads + (i % (maxThreads - minThreads + 1));
-  const size = processes * maxThreads * regionBytes;
+  return {
+    mode: options.mode,
+    durationMs: options.durationMs,
+    processes,
+    maxThreads,
+    seed,
+    regionBytes,
+    pairs,
+    size: processes * maxThreads * regionBytes,
+    threadsOf: (i: number): number => minThreads + (i % (maxThreads - minThreads + 1)),
+  };
+}
 
+/** Shared mode: the one session every process works on, configured with the first pair. */
+function configureShared(shared: Device, plan: StressPlan): void {
+  const p = plan.pairs[0] as StressPair;
+  shared.configure({ allocator: p.allocator, technique: p.technique, size: plan.size, cache: p.cache, faultAround: p.faultAround });
+}
+
+/**
+ * One process starts after another is ready, never all together: eight
+ * node processes and their 23 isolates starting at once kept a guest CPU
+ * from running for 20 to 50 s under TCG (soft lockups and RCU stalls in
+ * the start-up of the mode that ran first, 2026-12-03; starting the first
+ * alone still left one of 25 s). Nothing is measured before every
+ * process is up and told to go, so the window is as concurrent as before.
+ */
+async function spawnInTurn(plan: StressPlan, sharedFd: number | undefined): Promise<StressChild[]> {
+  const spawnOne = (i: number): StressChild =>
+    spawnChild(
+      {
+        mode: plan.mode,
+        process: i,
+        threads: plan.threadsOf(i),
+        slotThreads: plan.maxThreads,
+        durationMs: plan.durationMs,
+        seed: (plan.seed + i * 7919) >>> 0,
+        pairs: plan.pairs,
+        size: plan.size,
+        regionBytes: plan.regionBytes,
+      },
+      sharedFd,
+    );
+  const children: StressChild[] = [];
+  const startBy = Date.now() + STARTUP_LIMIT_MS;
+  for (let i = 0; i < plan.processes; i++) {
+    const child = spawnOne(i);
+    children.push(child);
+    if (!(await within(child.ready, Math.max(0, startBy - Date.now())))) break;
+  }
+  return children;
+}
+
+/** Whether every process is up within STARTUP_LIMIT_MS. */
+async function everyReady(children: readonly StressChild[]): Promise<boolean> {
+  return (await within(Promise.all(children.map((c) => c.ready)), STARTUP_LIMIT_MS)) && children.every((c) => c.isReady());
+}
+
+/** All up: every process told to go. Otherwise the late ones are killed and the rest abandoned. */
+function goOrAbandon(children: readonly StressChild[], allReady: boolean): void {
+  if (!allReady) {
+    for (const c of children) {
+      if (!c.isReady()) c.kill(`not ready ${STARTUP_LIMIT_MS / 1000} s after its spawn (${c.threadsReady()})`);
+    }
+  }
+  for (const c of children) {
+    if (allReady) c.go();
+    else c.abandon();
+  }
+}
+
+/** Every process's result, in order, or its failure; one still running RUN_GRACE_MS after the window is killed. */
+async function collectResults(
+  children: readonly StressChild[],
+  durationMs: number,
+  results: StressProcessResult[],
+  failures: string[],
+): Promise<void> {
+  const runLimit = setTimeout(() => {
+    for (const c of children) c.kill(`still running ${RUN_GRACE_MS / 1000} s after its ${durationMs / 1000} s window`);
+  }, durationMs + RUN_GRACE_MS);
+  try {
+    for (const [i, c] of children.entries()) {
+      try {
+        const r = await c.result;
+        if (r !== null) results.push(r);
+      } catch (err) {
+        failures.push(`process ${i}: ${(err as Error).message}`);
+      }
+    }
+  } finally {
+    clearTimeout(runLimit);
+  }
+}
+
+/** The processes' op and CONFIGURE counts summed (in process order), their failures added to `failures`. */
+function tallyResults(results: StressProcessResult[], failures: string[]): Pick<StressResult, 'ops' | 'configure'> {
+  const ops: Record<string, number> = {};
+  const configure = { ebusyHeld: 0, ebusyFree: 0, ok: 0 };
+  for (const r of results.sort((a, b) => a.process - b.process)) {
+    for (const [k, v] of Object.entries(r.ops)) ops[k] = (ops[k] ?? 0) + v;
+    configure.ebusyHeld += r.configure.ebusyHeld;
+    configure.ebusyFree += r.configure.ebusyFree;
+    configure.ok += r.configure.ok;
+    failures.push(...r.failures);
+  }
+  return { ops, configure };
+}
+
+export async function runStress(options: StressOptions): Promise<StressResult> {
+  const plan = planStress(options);
   const seq0 = currentSeq();
   const taint0 = readTaint();
   let shared: Device | null = null;
@@ -167,65 +289,14 @@ export async function runStress(options: StressOptions): Promise<StressResult> {
   try {
     if (options.mode === 'shared') {
       shared = Device.open();
-      const p = pairs[0] as StressPair;
-      shared.configure({ allocator: p.allocator, technique: p.technique, size, cache: p.cache, faultAround: p.faultAround });
+      configureShared(shared, plan);
     }
-    const sharedFd = shared?.fd;
-    const spawnOne = (i: number): StressChild =>
-      spawnChild(
-        {
-          mode: options.mode,
-          process: i,
-          threads: threadsOf(i),
-          slotThreads: maxThreads,
-          durationMs: options.durationMs,
-          seed: (seed + i * 7919) >>> 0,
-          pairs,
-          size,
-          regionBytes,
-        },
-        sharedFd,
-      );
-    // One process starts after another is ready, never all together: eight
-    // node processes and their 23 isolates starting at once kept a guest CPU
-    // from running for 20 to 50 s under TCG (soft lockups and RCU stalls in
-    // the start-up of the mode that ran first, 2026-12-03; starting the first
-    // alone still left one of 25 s). Nothing is measured before every
-    // process is up and told to go, so the window is as concurrent as before.
-    const children: StressChild[] = [];
-    const startBy = Date.now() + STARTUP_LIMIT_MS;
-    for (let i = 0; i < processes; i++) {
-      const child = spawnOne(i);
-      children.push(child);
-      if (!(await within(child.ready, Math.max(0, startBy - Date.now())))) break;
-    }
-    const allReady = (await within(Promise.all(children.map((c) => c.ready)), STARTUP_LIMIT_MS)) && children.every((c) => c.isReady());
+    const children = await spawnInTurn(plan, shared?.fd);
+    const allReady = await everyReady(children);
     readyMs = Date.now() - t0;
     memoryReady = sampleMemory();
-    if (!allReady) {
-      for (const c of children) {
-        if (!c.isReady()) c.kill(`not ready ${STARTUP_LIMIT_MS / 1000} s after its spawn (${c.threadsReady()})`);
-      }
-    }
-    for (const c of children) {
-      if (allReady) c.go();
-      else c.abandon();
-    }
-    const runLimit = setTimeout(() => {
-      for (const c of children) c.kill(`still running ${RUN_GRACE_MS / 1000} s after its ${options.durationMs / 1000} s window`);
-    }, options.durationMs + RUN_GRACE_MS);
-    try {
-      for (const [i, c] of children.entries()) {
-        try {
-          const r = await c.result;
-          if (r !== null) results.push(r);
-        } catch (err) {
-          failures.push(`process ${i}: ${(err as Error).message}`);
-        }
-      }
-    } finally {
-      clearTimeout(runLimit);
-    }
+    goOrAbandon(children, allReady);
+    await collectResults(children, options.durationMs, results, failures);
     if (shared !== null) {
       const info = shared.info();
       if (info.mappings !== 0) failures.push(`the shared session still counts ${info.mappings} mapping(s) after every process ended`);
@@ -235,16 +306,7 @@ export async function runStress(options: StressOptions): Promise<StressResult> {
   }
   const elapsedMs = Date.now() - t0;
   const startupMs = readyMs;
-
-  const ops: Record<string, number> = {};
-  const configure = { ebusyHeld: 0, ebusyFree: 0, ok: 0 };
-  for (const r of results.sort((a, b) => a.process - b.process)) {
-    for (const [k, v] of Object.entries(r.ops)) ops[k] = (ops[k] ?? 0) + v;
-    configure.ebusyHeld += r.configure.ebusyHeld;
-    configure.ebusyFree += r.configure.ebusyFree;
-    configure.ok += r.configure.ok;
-    failures.push(...r.failures);
-  }
+  const { ops, configure } = tallyResults(results, failures);
   const taint1 = readTaint(); // before the log: a report precedes its taint bit
   const window = readSince(seq0);
   return {
@@ -253,10 +315,10 @@ export async function runStress(options: StressOptions): Promise<StressResult> {
     elapsedMs,
     startupMs,
     startupMemory: startupMemoryOf(memory0, memoryReady, parentStatus, parentMaps),
-    processes,
-    threads: Array.from({ length: processes }, (_, i) => threadsOf(i)).reduce((a, b) => a + b, 0),
-    seed,
-    pairs: pairs.map((p) => `${p.allocator}/${p.technique}${p.faultAround ? '+fault-around' : ''}`),
+    processes: plan.processes,
+    threads: Array.from({ length: plan.processes }, (_, i) => plan.threadsOf(i)).reduce((a, b) => a + b, 0),
+    seed: plan.seed,
+    pairs: plan.pairs.map((p) => `${p.allocator}/${p.technique}${p.faultAround ? '+fault-around' : ''}`),
     ops,
     totalOps: Object.values(ops).reduce((a, b) => a + b, 0),
     configure,

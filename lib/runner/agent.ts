@@ -47,6 +47,107 @@ function startHeartbeat(file: string): void {
   timer.unref();
 }
 
+type Emit = (e: GuestEvent) => void;
+type JobOf<K extends Job['kind']> = Extract<Job, { kind: K }>;
+
+/** Cells one by one, each with its events and console mark; stops after one that damaged the kernel. */
+async function runCells(job: JobOf<'cells'>, warm: CellRunner | null, emit: Emit): Promise<number> {
+  const runner = warm ?? new CellRunner({ kernel: os.release() });
+  // The probe's node starts while insmod runs (a template's runs already).
+  void runner.start();
+  loadModule(job.module.path, job.module.params);
+  try {
+    for (const cell of job.cells) {
+      emit({ type: 'cell-start', id: cell.id });
+      const result = await runner.run(cell);
+      emit({ type: 'cell-result', result });
+      process.stdout.write(`${MARK_CELL_DONE} ${cell.id} ${result.verdict}\n`);
+      const why = damagedKernel(result);
+      if (why !== null) {
+        emit({ type: 'kernel-damaged', id: cell.id, why });
+        return 0;
+      }
+    }
+  } finally {
+    runner.close();
+  }
+  return 0;
+}
+
+async function runFuzz(job: JobOf<'fuzz'>, emit: Emit): Promise<number> {
+  // No hazards: the fuzzer checks that the module refuses them.
+  loadModule(job.module.path, job.module.params);
+  const { runFuzzJob } = await import('../fuzz/run');
+  let marked = 0;
+  const result = await runFuzzJob(job.fuzz, {
+    onProgress: (done, elapsedMs, memory) => {
+      emit({ type: 'fuzz-progress', done, elapsedMs, memory });
+      // One console mark a second at most: it only restarts the host's idle deadline.
+      if (Date.now() - marked >= 1000) {
+        marked = Date.now();
+        process.stdout.write(`${MARK_FUZZ_BATCH} ${done} MemAvailable ${memory.availableKb} kB\n`);
+      }
+    },
+  });
+  emit({ type: 'fuzz-result', result });
+  return result.error === null ? 0 : 1;
+}
+
+/** Every file-backed technique under each of its triggers. */
+async function runFiles(job: JobOf<'files'>, emit: Emit): Promise<number> {
+  loadModule(job.module.path, job.module.params);
+  const { FILE_TECHNIQUES, TRIGGERS_OF, measureTrigger } = await import('../experiments/file-triggers');
+  for (const technique of FILE_TECHNIQUES) {
+    for (const trigger of TRIGGERS_OF[technique]) {
+      const result = await measureTrigger(technique, trigger);
+      emit({ type: 'file-result', result });
+      process.stdout.write(`${MARK_CELL_DONE} ${technique}/${trigger}\n`);
+    }
+  }
+  return 0;
+}
+
+async function runCheck(job: JobOf<'check'>, emit: Emit, eventsFile: string): Promise<number> {
+  // The user's module, not mmaplab's: nothing of mmaplab is loaded.
+  const { loadUserModule, runCheckScenarios } = await import('../check/guest');
+  const { checkSink } = await import('../check/sink');
+  const loaded = loadUserModule(job.module.path, job.module.params, job.check.target);
+  if (loaded.note !== null) emit({ type: 'log', message: loaded.note });
+  if (loaded.nodes.length > 0) emit({ type: 'check-nodes', nodes: loaded.nodes });
+  runCheckScenarios(loaded.target, job.check.scenarios, checkSink(eventsFile));
+  return 0;
+}
+
+async function runBench(job: JobOf<'bench'>, emit: Emit): Promise<number> {
+  loadModule(job.module.path, job.module.params);
+  const { measureGuestBench } = await import('../bench/measure');
+  const result = await measureGuestBench(job.options, (line) => process.stdout.write(`bench: ${line}\n`));
+  emit({ type: 'bench-result', result });
+  return 0;
+}
+
+async function runSuite(job: JobOf<'suite'>, emit: Emit): Promise<number> {
+  loadModule(job.module.path, job.module.params);
+  process.env['MMAPLAB_KO'] = job.module.path;
+  Object.assign(process.env, job.env ?? {});
+  // Loaded only for suite jobs: mocha is ~70 files, each read over 9p.
+  const { runGuestSuite } = await import('./guest-suite');
+  const failures = await runGuestSuite(job.files, (test) => emit({ type: 'test', test }));
+  return failures === 0 ? 0 : 1;
+}
+
+/** The job, by its kind; a template's warm probe is closed unless the job runs cells. */
+async function runJob(job: Job, warm: CellRunner | null, emit: Emit, eventsFile: string): Promise<number> {
+  if (warm !== null && job.kind !== 'cells') warm.close();
+  if (job.kind === 'idle') return 0;
+  if (job.kind === 'cells') return runCells(job, warm, emit);
+  if (job.kind === 'fuzz') return runFuzz(job, emit);
+  if (job.kind === 'files') return runFiles(job, emit);
+  if (job.kind === 'check') return runCheck(job, emit, eventsFile);
+  if (job.kind === 'bench') return runBench(job, emit);
+  return runSuite(job, emit);
+}
+
 async function main(runDir: string, warm: CellRunner | null = null): Promise<number> {
   const eventsFile = path.join(runDir, EVENTS_FILE);
   const emit = (e: GuestEvent): void => fs.appendFileSync(eventsFile, JSON.stringify(e) + '\n');
@@ -55,84 +156,7 @@ async function main(runDir: string, warm: CellRunner | null = null): Promise<num
   process.stdout.write(`${MARK_AGENT_READY} ${uptime()}\n`);
   startHeartbeat(path.join(runDir, HEARTBEAT_FILE));
   try {
-    if (warm !== null && job.kind !== 'cells') warm.close();
-    if (job.kind === 'idle') return 0;
-    if (job.kind === 'cells') {
-      const runner = warm ?? new CellRunner({ kernel: os.release() });
-      // The probe's node starts while insmod runs (a template's runs already).
-      void runner.start();
-      loadModule(job.module.path, job.module.params);
-      try {
-        for (const cell of job.cells) {
-          emit({ type: 'cell-start', id: cell.id });
-          const result = await runner.run(cell);
-          emit({ type: 'cell-result', result });
-          process.stdout.write(`${MARK_CELL_DONE} ${cell.id} ${result.verdict}\n`);
-          const why = damagedKernel(result);
-          if (why !== null) {
-            emit({ type: 'kernel-damaged', id: cell.id, why });
-            return 0;
-          }
-        }
-      } finally {
-        runner.close();
-      }
-      return 0;
-    }
-    if (job.kind === 'fuzz') {
-      // No hazards: the fuzzer checks that the module refuses them.
-      loadModule(job.module.path, job.module.params);
-      const { runFuzzJob } = await import('../fuzz/run');
-      let marked = 0;
-      const result = await runFuzzJob(job.fuzz, {
-        onProgress: (done, elapsedMs, memory) => {
-          emit({ type: 'fuzz-progress', done, elapsedMs, memory });
-          // One console mark a second at most: it only restarts the host's idle deadline.
-          if (Date.now() - marked >= 1000) {
-            marked = Date.now();
-            process.stdout.write(`${MARK_FUZZ_BATCH} ${done} MemAvailable ${memory.availableKb} kB\n`);
-          }
-        },
-      });
-      emit({ type: 'fuzz-result', result });
-      return result.error === null ? 0 : 1;
-    }
-    if (job.kind === 'files') {
-      loadModule(job.module.path, job.module.params);
-      const { FILE_TECHNIQUES, TRIGGERS_OF, measureTrigger } = await import('../experiments/file-triggers');
-      for (const technique of FILE_TECHNIQUES) {
-        for (const trigger of TRIGGERS_OF[technique]) {
-          const result = await measureTrigger(technique, trigger);
-          emit({ type: 'file-result', result });
-          process.stdout.write(`${MARK_CELL_DONE} ${technique}/${trigger}\n`);
-        }
-      }
-      return 0;
-    }
-    if (job.kind === 'check') {
-      // The user's module, not mmaplab's: nothing of mmaplab is loaded.
-      const { loadUserModule, runCheckScenarios } = await import('../check/guest');
-      const { checkSink } = await import('../check/sink');
-      const loaded = loadUserModule(job.module.path, job.module.params, job.check.target);
-      if (loaded.note !== null) emit({ type: 'log', message: loaded.note });
-      if (loaded.nodes.length > 0) emit({ type: 'check-nodes', nodes: loaded.nodes });
-      runCheckScenarios(loaded.target, job.check.scenarios, checkSink(eventsFile));
-      return 0;
-    }
-    if (job.kind === 'bench') {
-      loadModule(job.module.path, job.module.params);
-      const { measureGuestBench } = await import('../bench/measure');
-      const result = await measureGuestBench(job.options, (line) => process.stdout.write(`bench: ${line}\n`));
-      emit({ type: 'bench-result', result });
-      return 0;
-    }
-    loadModule(job.module.path, job.module.params);
-    process.env['MMAPLAB_KO'] = job.module.path;
-    Object.assign(process.env, job.env ?? {});
-    // Loaded only for suite jobs: mocha is ~70 files, each read over 9p.
-    const { runGuestSuite } = await import('./guest-suite');
-    const failures = await runGuestSuite(job.files, (test) => emit({ type: 'test', test }));
-    return failures === 0 ? 0 : 1;
+    return await runJob(job, warm, emit, eventsFile);
   } catch (err) {
     emit({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     return 2;

@@ -5,9 +5,10 @@
  * caller; QEMU's own exit status only says whether QEMU itself worked
  * (`poweroff -f` and a panic with -no-reboot both exit 0).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcessByStdio, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Readable } from 'node:stream';
 import { MmaplabError } from '../util/errors';
 import { interruptError, interruptedBy, onInterrupt, throwIfInterrupted } from '../util/interrupt';
 import { CONTROL_PORT } from './control-port';
@@ -267,6 +268,170 @@ export function writeQemuCommand(runDir: string, args: readonly string[]): void 
   fs.writeFileSync(path.join(runDir, QEMU_COMMAND_FILE), `#!/bin/sh\n${quoted.join(' ')}\n`, { mode: 0o755 });
 }
 
+type QemuChild = ChildProcessByStdio<null, Readable, Readable>;
+
+/**
+ * A running QEMU as boot() watches it: its console (written to the run
+ * directory, scanned line by line for marks and a panic), its stderr, the
+ * deadline and the idle clock, and what ended it.
+ */
+class BootWatch {
+  readonly marks: Record<string, number> = {};
+  readonly tail: string[] = [];
+  panicked = false;
+  timedOut = false;
+  troubled = false;
+  heartbeatStopped = false;
+  stderr = '';
+  partial = '';
+  /** A console write that failed (full disk): QEMU is killed and boot() rejects with it. */
+  writeError: unknown = null;
+  /** afterSpawn's failure, when QEMU was still running then. */
+  setupError: string | null = null;
+  closed = false;
+  timer: NodeJS.Timeout | null = null;
+  idleTimer: NodeJS.Timeout | null = null;
+  heartbeatTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly spec: BootSpec,
+    readonly child: QemuChild,
+    readonly consoleOut: number,
+    readonly started: bigint,
+  ) {}
+
+  elapsed(): number {
+    return Number(process.hrtime.bigint() - this.started) / 1e6;
+  }
+
+  readonly kill = (): void => {
+    this.timedOut = true;
+    this.child.kill('SIGKILL');
+  };
+
+  onLine(raw: string): void {
+    const { spec } = this;
+    const line = raw.replace(/\r$/, '');
+    const ms = this.elapsed();
+    this.tail.push(line);
+    if (this.tail.length > TAIL_LINES) this.tail.shift();
+    if (PANIC_RE.test(line)) this.panicked = true;
+    if (spec.idle && spec.idle.resetOn.some((m) => line.includes(m))) this.armIdle();
+    else if (spec.idle?.trouble && !this.troubled && spec.idle.trouble.test(line)) {
+      this.troubled = true;
+      this.armIdle(spec.idle.trouble.ms);
+      if (spec.idle.trouble.heartbeat) this.watchHeartbeat(spec.idle.trouble.heartbeat);
+    }
+    for (const m of spec.marks ?? []) {
+      if (this.marks[m] === undefined && line.includes(m)) this.marks[m] = ms;
+    }
+    spec.onLine?.(line, ms);
+  }
+
+  /** A chunk of the serial console: into the console file, then its whole lines scanned. */
+  onConsole(chunk: Buffer): void {
+    if (this.writeError === null) {
+      try {
+        fs.writeSync(this.consoleOut, chunk);
+      } catch (err) {
+        this.writeError = err;
+        this.child.kill('SIGKILL');
+      }
+    }
+    const text = this.partial + chunk.toString('utf8');
+    const lines = text.split('\n');
+    this.partial = lines.pop() ?? '';
+    for (const l of lines) this.onLine(l);
+  }
+
+  /** The console, stderr and QEMU's close, as they come. */
+  listen(): void {
+    // A console log that cannot be written (full disk) ends the run: QEMU is
+    // killed and boot() rejects with the write's error, never an uncaught throw.
+    this.child.stdout.on('data', (chunk: Buffer) => this.onConsole(chunk));
+    this.child.stderr.on('data', (chunk: Buffer) => {
+      this.stderr += chunk.toString('utf8');
+    });
+    this.child.on('close', () => (this.closed = true));
+  }
+
+  /** spec.afterSpawn, whose failure kills QEMU while it still runs. */
+  runAfterSpawn(): void {
+    const { child } = this;
+    this.spec.afterSpawn?.(() => !this.closed && child.exitCode === null && child.signalCode === null).catch((err: unknown) => {
+      // QEMU's own end says more when it exited or was killed at a deadline.
+      if (this.closed || this.timedOut || child.exitCode !== null || child.signalCode !== null) return;
+      this.setupError = err instanceof Error ? err.message : String(err);
+      child.kill('SIGKILL');
+    });
+  }
+
+  /** The whole run's deadline, and the idle clock. */
+  armTimers(): void {
+    this.timer = setTimeout(this.kill, this.spec.timeoutMs);
+    this.armIdle();
+  }
+
+  armIdle(ms?: number): void {
+    const { spec } = this;
+    if (!spec.idle) return;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (ms === undefined && this.heartbeatTimer) {
+      clearInterval(this.heartbeatTimer);
+      this.heartbeatTimer = null;
+    }
+    this.troubled = ms !== undefined;
+    this.idleTimer = setTimeout(this.kill, ms ?? spec.idle.ms);
+  }
+
+  watchHeartbeat(hb: { file: string; quietMs: number }): void {
+    let last = readBeat(hb.file);
+    let changed = this.elapsed();
+    this.heartbeatTimer = setInterval(() => {
+      const now = readBeat(hb.file);
+      if (now !== last) {
+        last = now;
+        changed = this.elapsed();
+      } else if (this.elapsed() - changed >= hb.quietMs) {
+        this.heartbeatStopped = true;
+        this.kill();
+      }
+    }, HEARTBEAT_POLL_MS);
+  }
+
+  clearTimers(): void {
+    clearTimeout(this.timer ?? undefined);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+  }
+
+  end(status: number | null): BootEnd {
+    return this.setupError !== null
+      ? 'restore-failed'
+      : this.timedOut
+        ? 'timeout'
+        : this.panicked
+          ? 'panic'
+          : status !== 0
+            ? 'qemu-error'
+            : 'exited';
+  }
+
+  outcome(status: number | null, consoleFile: string): BootOutcome {
+    const { setupError } = this;
+    return {
+      end: this.end(status),
+      qemuStatus: status,
+      durationMs: this.elapsed(),
+      marks: this.marks,
+      consoleFile,
+      consoleTail: this.tail.slice(),
+      ...(this.heartbeatStopped ? { heartbeatStopped: true } : {}),
+      stderr: [this.stderr.trim(), ...(setupError !== null ? [setupError] : [])].filter((t) => t !== '').join('\n'),
+    };
+  }
+}
+
 export function boot(spec: BootSpec): Promise<BootOutcome> {
   throwIfInterrupted();
   requireQemu();
@@ -277,144 +442,35 @@ export function boot(spec: BootSpec): Promise<BootOutcome> {
   const consoleFile = path.join(spec.runDir, 'console.log');
   const consoleOut = fs.openSync(consoleFile, 'w');
   const started = process.hrtime.bigint();
-  const elapsed = (): number => Number(process.hrtime.bigint() - started) / 1e6;
-  const marks: Record<string, number> = {};
-  const tail: string[] = [];
-  let panicked = false;
-  let timedOut = false;
-  let troubled = false;
-  let heartbeatStopped = false;
-  let stderr = '';
-  let partial = '';
-
   const child = spawn(QEMU, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   // Ctrl-C or SIGTERM: this VM goes at once, and its end is no outcome.
   const unregister = onInterrupt(() => child.kill('SIGKILL'));
-
-  const onLine = (raw: string): void => {
-    const line = raw.replace(/\r$/, '');
-    const ms = elapsed();
-    tail.push(line);
-    if (tail.length > TAIL_LINES) tail.shift();
-    if (PANIC_RE.test(line)) panicked = true;
-    if (spec.idle && spec.idle.resetOn.some((m) => line.includes(m))) armIdle();
-    else if (spec.idle?.trouble && !troubled && spec.idle.trouble.test(line)) {
-      troubled = true;
-      armIdle(spec.idle.trouble.ms);
-      if (spec.idle.trouble.heartbeat) watchHeartbeat(spec.idle.trouble.heartbeat);
-    }
-    for (const m of spec.marks ?? []) {
-      if (marks[m] === undefined && line.includes(m)) marks[m] = ms;
-    }
-    spec.onLine?.(line, ms);
-  };
-
-  // A console log that cannot be written (full disk) ends the run: QEMU is
-  // killed and boot() rejects with the write's error, never an uncaught throw.
-  let writeError: unknown = null;
-  child.stdout.on('data', (chunk: Buffer) => {
-    if (writeError === null) {
-      try {
-        fs.writeSync(consoleOut, chunk);
-      } catch (err) {
-        writeError = err;
-        child.kill('SIGKILL');
-      }
-    }
-    const text = partial + chunk.toString('utf8');
-    const lines = text.split('\n');
-    partial = lines.pop() ?? '';
-    for (const l of lines) onLine(l);
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString('utf8');
-  });
-
-  const kill = (): void => {
-    timedOut = true;
-    child.kill('SIGKILL');
-  };
-  let setupError: string | null = null;
-  let closed = false;
-  child.on('close', () => (closed = true));
-  spec.afterSpawn?.(() => !closed && child.exitCode === null && child.signalCode === null).catch((err: unknown) => {
-    // QEMU's own end says more when it exited or was killed at a deadline.
-    if (closed || timedOut || child.exitCode !== null || child.signalCode !== null) return;
-    setupError = err instanceof Error ? err.message : String(err);
-    child.kill('SIGKILL');
-  });
-  const timer = setTimeout(kill, spec.timeoutMs);
-  let idleTimer: NodeJS.Timeout | null = null;
-  let heartbeatTimer: NodeJS.Timeout | null = null;
-  function armIdle(ms?: number): void {
-    if (!spec.idle) return;
-    if (idleTimer) clearTimeout(idleTimer);
-    if (ms === undefined && heartbeatTimer) {
-      clearInterval(heartbeatTimer);
-      heartbeatTimer = null;
-    }
-    troubled = ms !== undefined;
-    idleTimer = setTimeout(kill, ms ?? spec.idle.ms);
-  }
-  function watchHeartbeat(hb: { file: string; quietMs: number }): void {
-    let last = readBeat(hb.file);
-    let changed = elapsed();
-    heartbeatTimer = setInterval(() => {
-      const now = readBeat(hb.file);
-      if (now !== last) {
-        last = now;
-        changed = elapsed();
-      } else if (elapsed() - changed >= hb.quietMs) {
-        heartbeatStopped = true;
-        kill();
-      }
-    }, HEARTBEAT_POLL_MS);
-  }
-  armIdle();
+  const watch = new BootWatch(spec, child, consoleOut, started);
+  watch.listen();
+  watch.runAfterSpawn();
+  watch.armTimers();
 
   return new Promise((resolve, reject) => {
     child.on('error', (err) => {
       unregister();
-      clearTimeout(timer);
-      if (idleTimer) clearTimeout(idleTimer);
-      if (heartbeatTimer) clearInterval(heartbeatTimer);
+      watch.clearTimers();
       fs.closeSync(consoleOut);
       reject(err);
     });
     child.on('close', (status) => {
       unregister();
-      clearTimeout(timer);
-      if (idleTimer) clearTimeout(idleTimer);
-      if (heartbeatTimer) clearInterval(heartbeatTimer);
-      if (partial !== '') onLine(partial);
+      watch.clearTimers();
+      if (watch.partial !== '') watch.onLine(watch.partial);
       fs.closeSync(consoleOut);
-      if (writeError !== null) {
-        reject(writeError);
+      if (watch.writeError !== null) {
+        reject(watch.writeError);
         return;
       }
       if (interruptedBy() !== null) {
         reject(interruptError());
         return;
       }
-      const end: BootEnd = setupError !== null
-        ? 'restore-failed'
-        : timedOut
-        ? 'timeout'
-        : panicked
-          ? 'panic'
-          : status !== 0
-            ? 'qemu-error'
-            : 'exited';
-      resolve({
-        end,
-        qemuStatus: status,
-        durationMs: elapsed(),
-        marks,
-        consoleFile,
-        consoleTail: tail.slice(),
-        ...(heartbeatStopped ? { heartbeatStopped: true } : {}),
-        stderr: [stderr.trim(), ...(setupError !== null ? [setupError] : [])].filter((t) => t !== '').join('\n'),
-      });
+      resolve(watch.outcome(status, consoleFile));
     });
   });
 }

@@ -24,7 +24,7 @@ import {
   type Job,
 } from './job';
 import type { Kernel } from './kernels';
-import { boot, lastStderrLine, type Accel, type BootOutcome } from './qemu';
+import { boot, lastStderrLine, type Accel, type BootOutcome, type BootSpec } from './qemu';
 import { ensureBootImage, pvhEntryFailed, refusePvh, type BootImage } from './vmlinux';
 import { savedVms, type SavedVms } from './saved-vms';
 import { restoredSpec, type Template, type TemplateShape } from './template';
@@ -213,6 +213,87 @@ class EventTail {
 /** How often a running job's events are read for progress. */
 export const EVENT_POLL_MS = 250;
 
+/** The job, the guest's start script and an empty events file, into the run directory. */
+function writeJobFiles(runDir: string, job: Job): void {
+  inRunDir(runDir, () => {
+    fs.writeFileSync(path.join(runDir, JOB_FILE), JSON.stringify(job, null, 2));
+    fs.writeFileSync(path.join(runDir, GUEST_SCRIPT), guestScript(), { mode: 0o755 });
+    fs.writeFileSync(path.join(runDir, EVENTS_FILE), '');
+  });
+}
+
+/** What a job's boot watches, however the VM starts: its marks, the idle deadline of its kind, the console's echo. */
+type JobWatch = Omit<BootSpec, 'image' | 'initramfs' | 'accel' | 'cpus' | 'memoryMb' | 'cmdline' | 'snapshot' | 'afterSpawn'>;
+
+function jobWatch(job: Job, vm: VmOptions, runDir: string): JobWatch {
+  return {
+    runDir,
+    timeoutMs: vm.timeoutMs,
+    marks: [MARK_ROOT_READY, MARK_AGENT_READY, MARK_CELL_DONE, MARK_AGENT_DONE],
+    // A cell or check job must show progress: the agent's start, then each cell or scenario.
+    ...(job.kind === 'cells' || job.kind === 'check'
+      ? {
+          idle: {
+            ms: job.kind === 'cells' ? CELL_IDLE_MS : CHECK_IDLE_MS,
+            resetOn: [MARK_AGENT_READY, MARK_CELL_DONE],
+            trouble: {
+              test: consoleShowsOops,
+              ms: OOPS_IDLE_MS,
+              heartbeat: { file: path.join(runDir, HEARTBEAT_FILE), quietMs: HEARTBEAT_QUIET_MS },
+            },
+          },
+        }
+      : {}),
+    ...(job.kind === 'fuzz' && vm.idleMs !== undefined
+      ? {
+          idle: {
+            ms: vm.idleMs,
+            resetOn: [MARK_AGENT_READY, MARK_FUZZ_BATCH],
+            trouble: { test: consoleShowsOops, ms: OOPS_IDLE_MS },
+          },
+        }
+      : {}),
+    ...(vm.echo || vm.onLine
+      ? {
+          onLine: (l: string, ms: number) => {
+            vm.echo?.write(`${l}\n`);
+            vm.onLine?.(l, ms);
+          },
+        }
+      : {}),
+  };
+}
+
+/** How the VM started and ended, and the image a cold boot used. */
+interface Booted {
+  outcome: BootOutcome;
+  start: VmStart;
+  image: BootImage | undefined;
+}
+
+/** A cold boot of the kernel's image, with the initramfs and the VM's options. */
+async function bootCold(kernel: Kernel, vm: VmOptions, watch: JobWatch): Promise<Booted> {
+  const image = ensureBootImage(kernel, vm.bootPath);
+  const outcome = await boot({
+    ...watch,
+    image,
+    initramfs: ensureInitramfs(kernel),
+    accel: vm.accel,
+    cpus: vm.cpus,
+    memoryMb: vm.memoryMb,
+    cmdline: [...(kernel.cmdline ?? []), ...vm.cmdline],
+  });
+  return { outcome, start: { kind: 'cold' }, image };
+}
+
+/** A copy of the template restored; `held` gets what to release after, as soon as there is something. */
+async function bootRestored(template: Template, watch: JobWatch, held: (release: () => void) => void): Promise<Booted> {
+  const restored = await restoredSpec(template, watch);
+  held(restored.release);
+  const outcome = await boot(restored.spec);
+  return { outcome, start: { kind: 'restored', template: template.key, ...restored.timings }, image: undefined };
+}
+
 export async function runJob(
   kernel: Kernel,
   job: Job,
@@ -223,71 +304,17 @@ export async function runJob(
 ): Promise<VmRun> {
   const runDir = newRunDir(kernel, label);
   if (template !== undefined) job = withModuleInRunDir(job, runDir);
-  inRunDir(runDir, () => {
-    fs.writeFileSync(path.join(runDir, JOB_FILE), JSON.stringify(job, null, 2));
-    fs.writeFileSync(path.join(runDir, GUEST_SCRIPT), guestScript(), { mode: 0o755 });
-    fs.writeFileSync(path.join(runDir, EVENTS_FILE), '');
-  });
+  writeJobFiles(runDir, job);
   const tail = new EventTail(path.join(runDir, EVENTS_FILE), onEvent);
   const timer = onEvent ? setInterval(() => tail.poll(), EVENT_POLL_MS) : null;
-  let outcome: BootOutcome;
-  let start: VmStart = { kind: 'cold' };
+  let booted: Booted;
   let release = (): void => undefined;
-  let image: BootImage | undefined;
   try {
-    const rest = {
-      runDir,
-      timeoutMs: vm.timeoutMs,
-      marks: [MARK_ROOT_READY, MARK_AGENT_READY, MARK_CELL_DONE, MARK_AGENT_DONE],
-      // A cell or check job must show progress: the agent's start, then each cell or scenario.
-      ...(job.kind === 'cells' || job.kind === 'check'
-        ? {
-            idle: {
-              ms: job.kind === 'cells' ? CELL_IDLE_MS : CHECK_IDLE_MS,
-              resetOn: [MARK_AGENT_READY, MARK_CELL_DONE],
-              trouble: {
-                test: consoleShowsOops,
-                ms: OOPS_IDLE_MS,
-                heartbeat: { file: path.join(runDir, HEARTBEAT_FILE), quietMs: HEARTBEAT_QUIET_MS },
-              },
-            },
-          }
-        : {}),
-      ...(job.kind === 'fuzz' && vm.idleMs !== undefined
-        ? {
-            idle: {
-              ms: vm.idleMs,
-              resetOn: [MARK_AGENT_READY, MARK_FUZZ_BATCH],
-              trouble: { test: consoleShowsOops, ms: OOPS_IDLE_MS },
-            },
-          }
-        : {}),
-      ...(vm.echo || vm.onLine
-        ? {
-            onLine: (l: string, ms: number) => {
-              vm.echo?.write(`${l}\n`);
-              vm.onLine?.(l, ms);
-            },
-          }
-        : {}),
-    };
-    if (template === undefined) {
-      image = ensureBootImage(kernel, vm.bootPath);
-      outcome = await boot({
-        ...rest,
-        image,
-        initramfs: ensureInitramfs(kernel),
-        accel: vm.accel,
-        cpus: vm.cpus,
-        memoryMb: vm.memoryMb,
-        cmdline: [...(kernel.cmdline ?? []), ...vm.cmdline],
-      });
-    } else {
-      const restored = await restoredSpec(template, rest);
-      release = restored.release;
-      outcome = await boot(restored.spec);
-      start = { kind: 'restored', template: template.key, ...restored.timings };
-    }
+    const watch = jobWatch(job, vm, runDir);
+    booted =
+      template === undefined
+        ? await bootCold(kernel, vm, watch)
+        : await bootRestored(template, watch, (r) => (release = r));
   } catch (err) {
     // The console log (console.log in the run directory) could not be written.
     throw runDirError(err, runDir);
@@ -298,6 +325,7 @@ export async function runJob(
   tail.poll(true);
   const events = tail.events;
   const done = events.find((e): e is Extract<GuestEvent, { type: 'done' }> => e.type === 'done');
+  const { outcome, start, image } = booted;
   const run: VmRun = { runDir, boot: outcome, events, agentStatus: done ? done.status : null, start, image };
   writeOutcome(run);
   return run;

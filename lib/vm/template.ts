@@ -258,6 +258,104 @@ export async function saveTemplate(
   }
 }
 
+/** When the template VM was ready and when its state was saved, in ms after its boot began (0: not yet). */
+interface SaveTimes {
+  readyMs: number;
+  savedMs: number;
+}
+
+/**
+ * The template VM's afterSpawn: once its agent says it is ready, the VM is
+ * stopped, its device state migrated to `state` (the RAM stays in its
+ * shared file) and QEMU told to quit.
+ */
+function saveWhenReady(
+  control: ControlPort,
+  qmpSocket: string,
+  state: string,
+  t0: number,
+  times: SaveTimes,
+): (alive: () => boolean) => Promise<void> {
+  return async (alive) => {
+    await control.expect('template-ready', TEMPLATE_READY_MS, alive);
+    times.readyMs = Date.now() - t0;
+    const qmp = await Qmp.connect(qmpSocket, MIGRATE_MS, alive);
+    try {
+      await qmp.exec('stop');
+      await qmp.exec('migrate-set-capabilities', {
+        capabilities: [{ capability: 'x-ignore-shared', state: true }],
+      });
+      await qmp.exec('migrate-set-parameters', { 'max-bandwidth': MAX_BANDWIDTH });
+      const partial = `${state}.partial`;
+      await qmp.exec('migrate', { uri: `exec:cat > ${shellQuote(partial)} && mv ${shellQuote(partial)} ${shellQuote(state)}` });
+      await migrationCompleted(qmp, alive);
+      times.savedMs = Date.now() - t0;
+      await qmp.exec('quit').catch(() => undefined); // QEMU may close the socket before it answers
+    } finally {
+      qmp.close();
+    }
+  };
+}
+
+/** The template VM's boot: the runtime image as its root, its RAM in a shared file, the control port and QMP. */
+function templateSpec(
+  shape: TemplateShape,
+  inputs: TemplateInputs,
+  runDir: string,
+  wiring: { ram: string; controlSocket: string; qmpSocket: string },
+  afterSpawn: BootSpec['afterSpawn'],
+): BootSpec {
+  return {
+    image: inputs.image,
+    initramfs: inputs.initramfs,
+    runDir,
+    accel: shape.accel,
+    cpus: shape.cpus,
+    memoryMb: shape.memoryMb,
+    timeoutMs: TEMPLATE_VM_MS,
+    cmdline: [...inputs.cmdline],
+    snapshot: {
+      runtimeImage: inputs.runtimeImage,
+      ramFile: wiring.ram,
+      share: true,
+      controlSocket: wiring.controlSocket,
+      qmpSocket: wiring.qmpSocket,
+      incoming: false,
+    },
+    afterSpawn,
+  };
+}
+
+/** The saved state and RAM sealed and described in META_FILE, in the temporary directory. */
+function writeMeta(kernel: Kernel, inputs: TemplateInputs, tmp: string, files: { state: string; ram: string }, times: SaveTimes): void {
+  const sealed = sealFile(files.state);
+  const ramStat = fs.statSync(files.ram);
+  const meta: TemplateMeta = {
+    version: TEMPLATE_VERSION,
+    key: inputs.key,
+    kernel: kernel.release,
+    stateBytes: sealed.size,
+    ramBytes: ramStat.size,
+    ramMtimeMs: ramStat.mtimeMs,
+    readyMs: times.readyMs,
+    savedMs: times.savedMs,
+    createdAt: new Date().toISOString(),
+  };
+  fs.writeFileSync(path.join(tmp, META_FILE), `${JSON.stringify(meta, null, 2)}\n`);
+}
+
+/** The temporary directory renamed to its final name; whether a usable template is there (ours, or one another process saved first). */
+function moveIntoPlace(tmp: string, final: string, inputs: TemplateInputs, shape: TemplateShape): boolean {
+  try {
+    fs.renameSync(tmp, final);
+  } catch {
+    // Another process saved the same template first: use theirs if it is good.
+    fs.rmSync(tmp, { recursive: true, force: true });
+    if (templateProblem(final, inputs.key, shape.memoryMb) !== null) return false;
+  }
+  return true;
+}
+
 async function saveInto(
   kernel: Kernel,
   shape: TemplateShape,
@@ -269,46 +367,11 @@ async function saveInto(
   const control = await ControlPort.listen(path.join(sockets, 'ctl'));
   const state = path.join(tmp, STATE_FILE);
   const ram = path.join(tmp, RAM_FILE);
-  let readyMs = 0;
-  let savedMs = 0;
+  const times: SaveTimes = { readyMs: 0, savedMs: 0 };
   const t0 = Date.now();
-  const spec: BootSpec = {
-    image: inputs.image,
-    initramfs: inputs.initramfs,
-    runDir,
-    accel: shape.accel,
-    cpus: shape.cpus,
-    memoryMb: shape.memoryMb,
-    timeoutMs: TEMPLATE_VM_MS,
-    cmdline: [...inputs.cmdline],
-    snapshot: {
-      runtimeImage: inputs.runtimeImage,
-      ramFile: ram,
-      share: true,
-      controlSocket: control.socket,
-      qmpSocket: path.join(sockets, 'qmp'),
-      incoming: false,
-    },
-    afterSpawn: async (alive) => {
-      await control.expect('template-ready', TEMPLATE_READY_MS, alive);
-      readyMs = Date.now() - t0;
-      const qmp = await Qmp.connect(path.join(sockets, 'qmp'), MIGRATE_MS, alive);
-      try {
-        await qmp.exec('stop');
-        await qmp.exec('migrate-set-capabilities', {
-          capabilities: [{ capability: 'x-ignore-shared', state: true }],
-        });
-        await qmp.exec('migrate-set-parameters', { 'max-bandwidth': MAX_BANDWIDTH });
-        const partial = `${state}.partial`;
-        await qmp.exec('migrate', { uri: `exec:cat > ${shellQuote(partial)} && mv ${shellQuote(partial)} ${shellQuote(state)}` });
-        await migrationCompleted(qmp, alive);
-        savedMs = Date.now() - t0;
-        await qmp.exec('quit').catch(() => undefined); // QEMU may close the socket before it answers
-      } finally {
-        qmp.close();
-      }
-    },
-  };
+  const qmpSocket = path.join(sockets, 'qmp');
+  const afterSpawn = saveWhenReady(control, qmpSocket, state, t0, times);
+  const spec = templateSpec(shape, inputs, runDir, { ram, controlSocket: control.socket, qmpSocket }, afterSpawn);
   let outcome: BootOutcome;
   try {
     outcome = await boot(spec);
@@ -317,31 +380,12 @@ async function saveInto(
   }
   // `migrate` reports completed before its `cat` has exited and renamed the file.
   for (let i = 0; i < 200 && !fs.existsSync(state) && outcome.end === 'exited'; i++) await sleep(10);
-  if (savedMs === 0 || !fs.existsSync(state)) {
+  if (times.savedMs === 0 || !fs.existsSync(state)) {
     fs.rmSync(tmp, { recursive: true, force: true });
     return { outcome, template: null };
   }
-  const sealed = sealFile(state);
-  const ramStat = fs.statSync(ram);
-  const meta: TemplateMeta = {
-    version: TEMPLATE_VERSION,
-    key: inputs.key,
-    kernel: kernel.release,
-    stateBytes: sealed.size,
-    ramBytes: ramStat.size,
-    ramMtimeMs: ramStat.mtimeMs,
-    readyMs,
-    savedMs,
-    createdAt: new Date().toISOString(),
-  };
-  fs.writeFileSync(path.join(tmp, META_FILE), `${JSON.stringify(meta, null, 2)}\n`);
-  try {
-    fs.renameSync(tmp, final);
-  } catch {
-    // Another process saved the same template first: use theirs if it is good.
-    fs.rmSync(tmp, { recursive: true, force: true });
-    if (templateProblem(final, inputs.key, shape.memoryMb) !== null) return { outcome, template: null };
-  }
+  writeMeta(kernel, inputs, tmp, { state, ram }, times);
+  if (!moveIntoPlace(tmp, final, inputs, shape)) return { outcome, template: null };
   return { outcome, template: templateOf(final, inputs, shape, true) };
 }
 
