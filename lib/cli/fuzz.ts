@@ -163,12 +163,11 @@ export async function runFuzzVm(
   return { result: resultFromDeadVm(run, options, lastDone), runDir: run.runDir };
 }
 
-/** Fuzz one kernel and, on a complaint, minimise it with replays in fresh VMs. */
-export async function fuzzKernel(k: Kernel, base: VmOptions, modulePath: string, o: FuzzRunOptions): Promise<KernelFuzzReport> {
-  const say = o.say ?? ((): void => undefined);
+/** The main run's job: the seeded operations, checked every checkEvery, drained. */
+function mainJobOptions(o: FuzzRunOptions, base: VmOptions): FuzzJobOptions {
   const checkEvery = o.checkEvery ?? CHECK_EVERY;
   const stallMs = Math.min(120_000, Math.max(30_000, Math.floor(base.timeoutMs / 2)));
-  const options: FuzzJobOptions = {
+  return {
     seed: o.seed,
     ops: o.ops,
     seconds: o.seconds,
@@ -177,9 +176,12 @@ export async function fuzzKernel(k: Kernel, base: VmOptions, modulePath: string,
     replay: null,
     stallMs,
   };
-  const runVm = o.runVm ?? runFuzzVm;
+}
+
+/** The main run's progress for people, at most every 10 s. */
+function progressSayer(k: Kernel, say: (message: string) => void): (done: number, ms: number, mem: GuestMemory) => void {
   let said = 0;
-  const { result, runDir } = await runVm(k, vmFor(base, o.ops, o.seconds), modulePath, options, 'fuzz', (done, ms, mem) => {
+  return (done, ms, mem) => {
     if (Date.now() - said >= 10_000) {
       said = Date.now();
       const mb = (kb: number): string => `${Math.round(kb / 1024)} MiB`;
@@ -188,7 +190,144 @@ export async function fuzzKernel(k: Kernel, base: VmOptions, modulePath: string,
           `slab ${mb(mem.slabKb)}, vmalloc ${mb(mem.vmallocKb)}, cached ${mb(mem.pageCacheKb)}`,
       );
     }
-  });
+  };
+}
+
+/** Replays of operation lists, each in a fresh VM and checked after every operation; counted, and their results kept. */
+class Replayer {
+  /** Fresh VMs booted so far. */
+  count = 0;
+  readonly #seen = new Map<string, FuzzResult>();
+  readonly #k: Kernel;
+  readonly #base: VmOptions;
+  readonly #modulePath: string;
+  readonly #options: FuzzJobOptions;
+  readonly #runVm: FuzzVmRunner;
+
+  constructor(k: Kernel, base: VmOptions, modulePath: string, options: FuzzJobOptions, runVm: FuzzVmRunner) {
+    this.#k = k;
+    this.#base = base;
+    this.#modulePath = modulePath;
+    this.#options = options;
+    this.#runVm = runVm;
+  }
+
+  async run(ops: FuzzOp[]): Promise<FuzzResult> {
+    this.count++;
+    const r = await this.#runVm(
+      this.#k,
+      vmFor(this.#base, ops.length, null),
+      this.#modulePath,
+      { ...this.#options, ops: null, seconds: null, checkEvery: 1, drain: false, replay: ops },
+      `fuzz-replay${this.count}`,
+    );
+    this.#seen.set(JSON.stringify(ops), r.result);
+    return r.result;
+  }
+
+  /** The result of an earlier replay of exactly `ops`. */
+  seen(ops: readonly FuzzOp[]): FuzzResult | undefined {
+    return this.#seen.get(JSON.stringify(ops));
+  }
+}
+
+/**
+ * The replay that reproduced may show the complaint before its last
+ * operation: the rest is not needed.
+ */
+function trimToComplaint(ops: FuzzOp[], final: FuzzResult | null): { ops: FuzzOp[]; final: FuzzResult | null } {
+  const fc = final?.complaint ?? null;
+  if (final === null || fc === null || fc.atEnd || fc.atOp + 1 >= ops.length) return { ops, final };
+  return {
+    ops: ops.slice(0, fc.atOp + 1),
+    final: { ...final, outcomes: final.outcomes?.slice(0, fc.atOp + 1) ?? null },
+  };
+}
+
+/** Confirms a complaint by replays in fresh VMs, then cuts it down to the operations it needs, within a replay budget. */
+class ComplaintMinimiser {
+  readonly #k: Kernel;
+  readonly #want: FuzzComplaint;
+  readonly #maxReplays: number;
+  readonly #replayer: Replayer;
+  readonly #say: (message: string) => void;
+
+  constructor(k: Kernel, want: FuzzComplaint, maxReplays: number, replayer: Replayer, say: (message: string) => void) {
+    this.#k = k;
+    this.#want = want;
+    this.#maxReplays = maxReplays;
+    this.#replayer = replayer;
+    this.#say = say;
+  }
+
+  /** The minimal sequence of the run's whole operation log. */
+  async minimal(log: FuzzOp[]): Promise<MinimalSequence> {
+    const { found, first } = await this.#confirm(log);
+    if (found === null || first === null) {
+      return { ops: log, outcomes: null, complaint: first?.complaint ?? null, replays: this.#replayer.count, complete: false, reproduced: false };
+    }
+    return this.#minimise(found, first);
+  }
+
+  /**
+   * Confirms it in a fresh VM, checked after every operation: first the
+   * window it was seen in alone, then a bounded suffix, then the whole log
+   * (as long as the run itself). The list that complained the same way (null:
+   * none did) and the last replay's result.
+   */
+  async #confirm(log: FuzzOp[]): Promise<{ found: FuzzOp[] | null; first: FuzzResult | null }> {
+    const candidates = [log.slice(this.#want.sinceOp), log.slice(-SUFFIX_OPS), log].filter(
+      (cand, i, all) => cand.length > 0 && all.findIndex((x) => x.length === cand.length) === i,
+    );
+    let first: FuzzResult | null = null;
+    for (const cand of candidates) {
+      if (this.#replayer.count >= this.#maxReplays) break;
+      this.#say(`${this.#k.release}: replaying the last ${cand.length} operation(s) in a fresh VM`);
+      first = await this.#replayer.run(cand);
+      if (sameComplaint(this.#want, first.complaint)) return { found: cand, first };
+      this.#say(`${this.#k.release}: that replay did not complain the same way (${first.complaint?.headline ?? 'clean'})`);
+    }
+    return { found: null, first };
+  }
+
+  /** Delta debugging of the confirmed list, cut after the operation its replay complained after. */
+  async #minimise(found: FuzzOp[], first: FuzzResult): Promise<MinimalSequence> {
+    const release = this.#k.release;
+    const replayer = this.#replayer;
+    const c = first.complaint as FuzzComplaint;
+    const cut = c.atEnd ? found : found.slice(0, c.atOp + 1);
+    this.#say(
+      `${release}: reproduced after operation ${c.atOp} of ${found.length}; minimising ${cut.length} (at most ${this.#maxReplays - replayer.count} more VMs)`,
+    );
+    const outcomeOf = new Map(cut.map((op, i) => [op, first.outcomes?.[i]]));
+    const min = await minimise(cut, async (cand) => sameComplaint(this.#want, (await replayer.run(cand)).complaint), {
+      maxTests: this.#maxReplays - replayer.count,
+      // First guesses: without what did nothing (skipped, or only read state),
+      // then only the slots the last operation depends on.
+      hints: [
+        (cur) => cur.filter((op) => outcomeOf.get(op) !== 'skip' && !READ_ONLY_OPS.includes(op.op)),
+        (cur) => slotSlice(cur),
+      ],
+      onTest: (cand, ok, n) => this.#say(`${release}: replay ${n + 1}: ${cand.length} operations: ${ok ? 'complains' : 'clean'}`),
+    });
+    const { ops, final } = trimToComplaint(min.items, replayer.seen(min.items) ?? (min.items.length === cut.length ? first : null));
+    return {
+      ops,
+      outcomes: final?.outcomes ?? null,
+      complaint: final?.complaint ?? c,
+      replays: replayer.count,
+      complete: min.complete,
+      reproduced: true,
+    };
+  }
+}
+
+/** Fuzz one kernel and, on a complaint, minimise it with replays in fresh VMs. */
+export async function fuzzKernel(k: Kernel, base: VmOptions, modulePath: string, o: FuzzRunOptions): Promise<KernelFuzzReport> {
+  const say = o.say ?? ((): void => undefined);
+  const options = mainJobOptions(o, base);
+  const runVm = o.runVm ?? runFuzzVm;
+  const { result, runDir } = await runVm(k, vmFor(base, o.ops, o.seconds), modulePath, options, 'fuzz', progressSayer(k, say));
   const opsPerSecond = result.elapsedMs > 0 ? (result.opsRun * 1000) / result.elapsedMs : 0;
   const report: KernelFuzzReport = { kernel: k.release, result, opsPerSecond, minimal: null, runDir };
   const want = result.complaint;
@@ -199,73 +338,8 @@ export async function fuzzKernel(k: Kernel, base: VmOptions, modulePath: string,
   const maxReplays = o.maxReplays ?? MAX_REPLAYS;
   report.minimal = { ops: log, outcomes: null, complaint: null, replays: 0, complete: false, reproduced: false };
   if (maxReplays === 0) return report;
-
-  let replays = 0;
-  const seen = new Map<string, FuzzResult>();
-  const replay = async (ops: FuzzOp[]): Promise<FuzzResult> => {
-    replays++;
-    const r = await runVm(
-      k,
-      vmFor(base, ops.length, null),
-      modulePath,
-      { ...options, ops: null, seconds: null, checkEvery: 1, drain: false, replay: ops },
-      `fuzz-replay${replays}`,
-    );
-    seen.set(JSON.stringify(ops), r.result);
-    return r.result;
-  };
-
-  // Confirm it in a fresh VM, checked after every operation: first the window it was seen in
-  // alone, then a bounded suffix, then the whole log (as long as the run itself).
-  const candidates = [log.slice(want.sinceOp), log.slice(-SUFFIX_OPS), log].filter(
-    (cand, i, all) => cand.length > 0 && all.findIndex((x) => x.length === cand.length) === i,
-  );
-  let found: FuzzOp[] | null = null;
-  let first: FuzzResult | null = null;
-  for (const cand of candidates) {
-    if (replays >= maxReplays) break;
-    say(`${k.release}: replaying the last ${cand.length} operation(s) in a fresh VM`);
-    first = await replay(cand);
-    if (sameComplaint(want, first.complaint)) {
-      found = cand;
-      break;
-    }
-    say(`${k.release}: that replay did not complain the same way (${first.complaint?.headline ?? 'clean'})`);
-  }
-  if (found === null || first === null) {
-    report.minimal = { ops: log, outcomes: null, complaint: first?.complaint ?? null, replays, complete: false, reproduced: false };
-    return report;
-  }
-  const c = first.complaint as FuzzComplaint;
-  const cut = c.atEnd ? found : found.slice(0, c.atOp + 1);
-  say(`${k.release}: reproduced after operation ${c.atOp} of ${found.length}; minimising ${cut.length} (at most ${maxReplays - replays} more VMs)`);
-  const outcomeOf = new Map(cut.map((op, i) => [op, first.outcomes?.[i]]));
-  const min = await minimise(cut, async (cand) => sameComplaint(want, (await replay(cand)).complaint), {
-    maxTests: maxReplays - replays,
-    // First guesses: without what did nothing (skipped, or only read state),
-    // then only the slots the last operation depends on.
-    hints: [
-      (cur) => cur.filter((op) => outcomeOf.get(op) !== 'skip' && !READ_ONLY_OPS.includes(op.op)),
-      (cur) => slotSlice(cur),
-    ],
-    onTest: (cand, ok, n) => say(`${k.release}: replay ${n + 1}: ${cand.length} operations: ${ok ? 'complains' : 'clean'}`),
-  });
-  let ops = min.items;
-  let final = seen.get(JSON.stringify(ops)) ?? (ops.length === cut.length ? first : null);
-  // The replay that reproduced may show the complaint before its last operation: the rest is not needed.
-  const fc = final?.complaint ?? null;
-  if (final !== null && fc !== null && !fc.atEnd && fc.atOp + 1 < ops.length) {
-    ops = ops.slice(0, fc.atOp + 1);
-    final = { ...final, outcomes: final.outcomes?.slice(0, fc.atOp + 1) ?? null };
-  }
-  report.minimal = {
-    ops,
-    outcomes: final?.outcomes ?? null,
-    complaint: final?.complaint ?? c,
-    replays,
-    complete: min.complete,
-    reproduced: true,
-  };
+  const replayer = new Replayer(k, base, modulePath, options, runVm);
+  report.minimal = await new ComplaintMinimiser(k, want, maxReplays, replayer, say).minimal(log);
   return report;
 }
 

@@ -140,115 +140,165 @@ export const PROGRESS_EVERY = 200;
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** One run of the worker: its operations, what it has seen of the kernel, and where it stands. */
+class WorkerRun {
+  readonly #options: FuzzJobOptions;
+  readonly #cpu: number | null;
+  readonly #progress: ReturnType<typeof mapProgressFile>;
+  readonly tail: KmsgTail;
+  readonly #taint0: number;
+  readonly #counts: Record<string, number> = {};
+  readonly #target: FuzzTarget;
+  readonly #ops: Iterator<FuzzOp>;
+  readonly #limit: number;
+  readonly #outcomes: string[] | null;
+  readonly #t0: number;
+  readonly #deadline: number;
+  #done = 0;
+  #reported = 0;
+  #reportedAt: number;
+  #sinceOp = 0;
+  #complaint: FuzzComplaint | null = null;
+  #error: string | null = null;
+
+  constructor(start: WorkerStart) {
+    const { options } = start;
+    this.#options = options;
+    this.#cpu = drainCpu();
+    this.#progress = mapProgressFile(start.progressPath);
+    this.tail = new KmsgTail();
+    this.#taint0 = readTaint();
+    // How the thread-pool calls ended, whenever they end.
+    this.#target = new FuzzTarget(start.devicePath, (_op, o) => this.#count(`async:${o.result}`));
+    this.#ops = options.replay !== null ? options.replay[Symbol.iterator]() : generate(options.seed);
+    this.#limit = options.replay !== null ? options.replay.length : (options.ops ?? Number.POSITIVE_INFINITY);
+    this.#outcomes = options.replay !== null ? [] : null;
+    this.#t0 = Date.now();
+    this.#deadline = options.seconds !== null ? this.#t0 + options.seconds * 1000 : Number.POSITIVE_INFINITY;
+    this.#reportedAt = this.#t0;
+  }
+
+  /** Pins the worker to the CPU that is drained. Best effort: a process that cannot be pinned is fuzzed unpinned. */
+  pin(): void {
+    if (this.#cpu === null) return;
+    try {
+      pinTo(process.pid, this.#cpu);
+    } catch {
+      // best effort: the drain below still empties the CPU's lists
+    }
+  }
+
+  /** The kernel log and taint since the previous check (the CPU's page lists drained first when asked). */
+  #check(drain: boolean, atEnd: boolean): FuzzComplaint | null {
+    if (drain && this.#cpu !== null) {
+      try {
+        if (drainPerCpuPages(this.#cpu) !== null) this.pin();
+      } catch {
+        // a CPU that will not go offline: nothing to drain
+      }
+    }
+    const taint = readTaint(); // before the log: a report precedes its taint bit
+    const records = this.tail.poll();
+    const c = complaintOf('kernel', records, taintGained(this.#taint0, taint), { atOp: this.#done - 1, sinceOp: this.#sinceOp, atEnd });
+    this.#sinceOp = this.#done;
+    return c;
+  }
+
+  #count(result: string): void {
+    this.#counts[result] = (this.#counts[result] ?? 0) + 1;
+  }
+
+  /** Runs one operation and records its outcome; false when the run must stop (a fuzzer bug, a violation). */
+  async #runOne(op: FuzzOp): Promise<boolean> {
+    this.#progress.step[0] = this.#done;
+    let outcome: Outcome;
+    try {
+      outcome = await this.#target.run(op);
+    } catch (err) {
+      this.#error = fuzzerBug(op, err).message;
+      return false;
+    }
+    this.#done++;
+    this.#count(outcome.result);
+    this.#outcomes?.push(outcomeText(outcome));
+    if (outcome.result === 'violation') {
+      const at = this.#done - 1;
+      const where = { atOp: at, sinceOp: this.#sinceOp, atEnd: false };
+      this.#complaint = complaintOf('violation', this.tail.poll(), [], where, `operation ${at}: ${outcome.detail ?? 'violation'}`);
+      return false;
+    }
+    return true;
+  }
+
+  /** The check every `checkEvery` operations, a progress message now and then, a turn of the event loop; false on a complaint. */
+  async #checkpoint(send: (m: WorkerMessage) => Promise<void>): Promise<boolean> {
+    this.#complaint = this.#check(this.#options.drain, false);
+    if (this.#complaint !== null) return false;
+    // At most one progress message per PROGRESS_EVERY operations or second (replays check every one).
+    if (this.#done - this.#reported >= PROGRESS_EVERY || Date.now() - this.#reportedAt >= 1000) {
+      this.#reported = this.#done;
+      this.#reportedAt = Date.now();
+      const elapsedMs = Date.now() - this.#t0;
+      await send({ type: 'progress', done: this.#done, elapsedMs, nextSeq: this.tail.nextSeq, memory: guestMemory() });
+    }
+    await tick();
+    return true;
+  }
+
+  /** Runs operations until the limit, the deadline, the end of a replay, a complaint or a fuzzer bug. */
+  async runOperations(send: (m: WorkerMessage) => Promise<void>): Promise<void> {
+    while (this.#done < this.#limit && Date.now() < this.#deadline) {
+      const next = this.#ops.next();
+      if (next.done === true) return;
+      if (!(await this.#runOne(next.value))) return;
+      if (this.#done % this.#options.checkEvery === 0 && !(await this.#checkpoint(send))) return;
+    }
+  }
+
+  /** Closes every session and mapping and, when the run was clean, checks once more. */
+  async closeUp(): Promise<void> {
+    if (this.#error === null) {
+      try {
+        await this.#target.closeAll();
+      } catch (err) {
+        this.#error = `closing the sessions: ${err instanceof Error ? err.message : String(err)}`;
+      }
+    }
+    if (this.#complaint === null && this.#error === null) {
+      // Closing sessions frees buffers and ends stores: check that too, drained.
+      const c = this.#check(true, false);
+      if (c !== null) this.#complaint = { ...c, atOp: this.#done - 1, atEnd: true };
+    }
+    this.#progress.step[0] = -1;
+  }
+
+  result(): FuzzResult {
+    return {
+      seed: this.#options.seed,
+      replay: this.#options.replay !== null,
+      opsRun: this.#done,
+      elapsedMs: Date.now() - this.#t0,
+      counts: this.#counts,
+      complaint: this.#complaint,
+      outcomes: this.#outcomes,
+      error: this.#error,
+    };
+  }
+}
+
 /**
  * The worker's loop: runs the operations, checks the kernel every
  * `checkEvery`, closes everything at the end and checks once more. Sends
  * 'progress' after every check and 'done' with the result.
  */
 export async function fuzzLoop(start: WorkerStart, send: (m: WorkerMessage) => Promise<void>): Promise<void> {
-  const { options } = start;
-  const cpu = drainCpu();
-  const progress = mapProgressFile(start.progressPath);
-  const tail = new KmsgTail();
-  const taint0 = readTaint();
-  const counts: Record<string, number> = {};
-  // How the thread-pool calls ended, whenever they end.
-  const target = new FuzzTarget(start.devicePath, (_op, o) => {
-    counts[`async:${o.result}`] = (counts[`async:${o.result}`] ?? 0) + 1;
-  });
-  const ops: Iterator<FuzzOp> = options.replay !== null ? options.replay[Symbol.iterator]() : generate(options.seed);
-  const limit = options.replay !== null ? options.replay.length : (options.ops ?? Number.POSITIVE_INFINITY);
-  const outcomes: string[] | null = options.replay !== null ? [] : null;
-  const t0 = Date.now();
-  const deadline = options.seconds !== null ? t0 + options.seconds * 1000 : Number.POSITIVE_INFINITY;
-  let done = 0;
-  let reported = 0;
-  let reportedAt = t0;
-  let sinceOp = 0;
-  let complaint: FuzzComplaint | null = null;
-  let error: string | null = null;
-
-  // Best effort: a process that cannot be pinned is fuzzed unpinned.
-  const pin = (): void => {
-    if (cpu === null) return;
-    try {
-      pinTo(process.pid, cpu);
-    } catch {
-      // best effort: the drain below still empties the CPU's lists
-    }
-  };
-  pin();
-  const check = (drain: boolean, atEnd: boolean): FuzzComplaint | null => {
-    if (drain && cpu !== null) {
-      try {
-        if (drainPerCpuPages(cpu) !== null) pin();
-      } catch {
-        // a CPU that will not go offline: nothing to drain
-      }
-    }
-    const taint = readTaint(); // before the log: a report precedes its taint bit
-    const records = tail.poll();
-    const c = complaintOf('kernel', records, taintGained(taint0, taint), { atOp: done - 1, sinceOp, atEnd });
-    sinceOp = done;
-    return c;
-  };
-
-  while (done < limit && Date.now() < deadline) {
-    const next = ops.next();
-    if (next.done === true) break;
-    const op = next.value;
-    progress.step[0] = done;
-    let outcome: Outcome;
-    try {
-      outcome = await target.run(op);
-    } catch (err) {
-      error = fuzzerBug(op, err).message;
-      break;
-    }
-    done++;
-    counts[outcome.result] = (counts[outcome.result] ?? 0) + 1;
-    outcomes?.push(outcomeText(outcome));
-    if (outcome.result === 'violation') {
-      complaint = complaintOf('violation', tail.poll(), [], { atOp: done - 1, sinceOp, atEnd: false }, `operation ${done - 1}: ${outcome.detail ?? 'violation'}`);
-      break;
-    }
-    if (done % options.checkEvery === 0) {
-      complaint = check(options.drain, false);
-      if (complaint !== null) break;
-      // At most one progress message per PROGRESS_EVERY operations or second (replays check every one).
-      if (done - reported >= PROGRESS_EVERY || Date.now() - reportedAt >= 1000) {
-        reported = done;
-        reportedAt = Date.now();
-        await send({ type: 'progress', done, elapsedMs: Date.now() - t0, nextSeq: tail.nextSeq, memory: guestMemory() });
-      }
-      await tick();
-    }
-  }
-  if (error === null) {
-    try {
-      await target.closeAll();
-    } catch (err) {
-      error = `closing the sessions: ${err instanceof Error ? err.message : String(err)}`;
-    }
-  }
-  if (complaint === null && error === null) {
-    // Closing sessions frees buffers and ends stores: check that too, drained.
-    const c = check(true, false);
-    if (c !== null) complaint = { ...c, atOp: done - 1, atEnd: true };
-  }
-  progress.step[0] = -1;
-  const result: FuzzResult = {
-    seed: options.seed,
-    replay: options.replay !== null,
-    opsRun: done,
-    elapsedMs: Date.now() - t0,
-    counts,
-    complaint,
-    outcomes,
-    error,
-  };
-  tail.close();
-  await send({ type: 'done', result, nextSeq: tail.nextSeq });
+  const run = new WorkerRun(start);
+  run.pin();
+  await run.runOperations(send);
+  await run.closeUp();
+  const result = run.result();
+  run.tail.close();
+  await send({ type: 'done', result, nextSeq: run.tail.nextSeq });
 }
 
 export interface FuzzHooks {
@@ -259,102 +309,140 @@ export interface FuzzHooks {
 
 const WORKER = path.join(__dirname, 'worker.js');
 
+/** The fuzzer runs only against a module that refuses hazards (allow_hazards=0). */
+function requireHazardsRefused(): void {
+  const hazards = moduleParam('allow_hazards');
+  if (hazards !== 'N' && hazards !== '0') {
+    throw new MmaplabError('EFUZZHAZARDS', `the fuzzer runs only with allow_hazards=0 (the module has ${hazards ?? 'no such parameter'})`);
+  }
+}
+
+/** What the supervisor knew when it started the worker. */
+interface Supervision {
+  options: FuzzJobOptions;
+  /** The file where the worker leaves the index of the operation it is in. */
+  progressPath: string;
+  taint0: number;
+  t0: number;
+}
+
+/** How the worker ended, as far as the supervisor saw. */
+interface WorkerEnd {
+  /** Its 'done' message's result; null when it sent none. */
+  result: FuzzResult | null;
+  /** The kernel log's sequence number the worker had read up to. */
+  lastSeq: number;
+  /** Operations done at its last progress message. */
+  lastDone: number;
+  /** Killed by the watchdog: no message for stallMs. */
+  stalled: boolean;
+  exit: { code: number | null; signal: NodeJS.Signals | null };
+}
+
+/**
+ * Forks the worker and waits for it to end; a worker with no message for
+ * stallMs is killed, and given up on 10 s later if it does not even exit
+ * (a task stuck in the kernel).
+ */
+function superviseWorker(start: WorkerStart, seq0: number, hooks: FuzzHooks): Promise<WorkerEnd> {
+  const end: WorkerEnd = { result: null, lastSeq: seq0, lastDone: 0, stalled: false, exit: { code: null, signal: null } };
+  return new Promise<WorkerEnd>((resolve) => {
+    const child = fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let gone: NodeJS.Timeout | null = null;
+    const watchdog = (): NodeJS.Timeout =>
+      setTimeout(() => {
+        end.stalled = true;
+        child.kill('SIGKILL');
+        // A task stuck in the kernel (D state) may never exit: report it anyway.
+        gone = setTimeout(() => resolve(end), 10_000);
+      }, start.options.stallMs);
+    let timer = watchdog();
+    child.on('message', (m: WorkerMessage) => {
+      clearTimeout(timer);
+      timer = watchdog();
+      end.lastSeq = Math.max(end.lastSeq, m.nextSeq);
+      if (m.type === 'progress') {
+        end.lastDone = m.done;
+        hooks.onProgress?.(m.done, m.elapsedMs, m.memory);
+      } else {
+        end.result = m.result;
+      }
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (gone !== null) clearTimeout(gone);
+      end.exit = { code, signal };
+      resolve(end);
+    });
+    child.on('error', () => undefined);
+    child.send(start);
+  });
+}
+
+/** A worker that ended without a result on its own (no signal, no stall): it threw, not the kernel. */
+function workerFailed(job: Supervision, end: WorkerEnd): FuzzResult {
+  return {
+    seed: job.options.seed,
+    replay: job.options.replay !== null,
+    opsRun: end.lastDone,
+    elapsedMs: Date.now() - job.t0,
+    counts: {},
+    complaint: null,
+    outcomes: null,
+    error: `the fuzz worker failed (exit status ${end.exit.code}); see the guest console`,
+  };
+}
+
+/** A worker killed by a signal or stuck: a complaint at the operation it was in, with the kernel log since its last check. */
+function workerLost(job: Supervision, end: WorkerEnd, records: readonly KmsgRecord[], gained: readonly string[]): FuzzResult {
+  const atOp = readProgressFile(job.progressPath).step;
+  const how = end.stalled
+    ? `the worker made no progress for ${Math.round(job.options.stallMs / 1000)} s in operation ${atOp}`
+    : `the worker died (${end.exit.signal ?? `exit status ${end.exit.code}`}) in operation ${atOp}`;
+  const c = complaintOf(end.stalled ? 'hang' : 'died', records, gained, { atOp, sinceOp: end.lastDone, atEnd: atOp < 0 }, how);
+  const first = c?.findings[0];
+  return {
+    seed: job.options.seed,
+    replay: job.options.replay !== null,
+    opsRun: Math.max(atOp + 1, end.lastDone),
+    elapsedMs: Date.now() - job.t0,
+    counts: {},
+    complaint: c === null ? null : { ...c, headline: first !== undefined ? `${how}: ${first}` : how },
+    outcomes: null,
+    error: null,
+  };
+}
+
+/** The job's result from how the worker ended, and the kernel log and taint since its last check. */
+function judgeWorker(job: Supervision, end: WorkerEnd): FuzzResult {
+  const gained = taintGained(job.taint0, readTaint()); // before the log: a report precedes its taint bit
+  const window = readSince(end.lastSeq);
+  const finished = end.result;
+  if (finished === null && !end.stalled && end.exit.signal === null) return workerFailed(job, end);
+  if (finished === null) return workerLost(job, end, window.records, gained);
+  if (finished.complaint === null && finished.error === null) {
+    // The worker's own exit (its mm torn down) comes after its last check.
+    const atOp = finished.opsRun - 1;
+    finished.complaint = complaintOf('kernel', window.records, gained, { atOp, sinceOp: finished.opsRun, atEnd: true });
+  }
+  return finished;
+}
+
 /**
  * Runs a fuzz job in this kernel (the module must be loaded with
  * allow_hazards=0) and returns its result; never rejects for what the
  * kernel does to the worker.
  */
 export async function runFuzzJob(options: FuzzJobOptions, hooks: FuzzHooks = {}): Promise<FuzzResult> {
-  const hazards = moduleParam('allow_hazards');
-  if (hazards !== 'N' && hazards !== '0') {
-    throw new MmaplabError('EFUZZHAZARDS', `the fuzzer runs only with allow_hazards=0 (the module has ${hazards ?? 'no such parameter'})`);
-  }
+  requireHazardsRefused();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-fuzz-'));
   const progressPath = path.join(dir, 'progress');
   resetProgressFile(progressPath);
   const seq0 = currentSeq();
-  const taint0 = readTaint();
-  const t0 = Date.now();
+  const job: Supervision = { options, progressPath, taint0: readTaint(), t0: Date.now() };
   const start: WorkerStart = { type: 'start', options, devicePath: hooks.devicePath ?? '/dev/mmaplab', progressPath };
-
-  let result: FuzzResult | null = null;
-  let lastSeq = seq0;
-  let lastDone = 0;
-  let stalled = false;
-  let exit: { code: number | null; signal: NodeJS.Signals | null } = { code: null, signal: null };
   try {
-    await new Promise<void>((resolve) => {
-      const child = fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-      let gone: NodeJS.Timeout | null = null;
-      const watchdog = (): NodeJS.Timeout =>
-        setTimeout(() => {
-          stalled = true;
-          child.kill('SIGKILL');
-          // A task stuck in the kernel (D state) may never exit: report it anyway.
-          gone = setTimeout(resolve, 10_000);
-        }, options.stallMs);
-      let timer = watchdog();
-      child.on('message', (m: WorkerMessage) => {
-        clearTimeout(timer);
-        timer = watchdog();
-        lastSeq = Math.max(lastSeq, m.nextSeq);
-        if (m.type === 'progress') {
-          lastDone = m.done;
-          hooks.onProgress?.(m.done, m.elapsedMs, m.memory);
-        } else {
-          result = m.result;
-        }
-      });
-      child.on('exit', (code, signal) => {
-        clearTimeout(timer);
-        if (gone !== null) clearTimeout(gone);
-        exit = { code, signal };
-        resolve();
-      });
-      child.on('error', () => undefined);
-      child.send(start);
-    });
-
-    const gained = taintGained(taint0, readTaint()); // before the log: a report precedes its taint bit
-    const window = readSince(lastSeq);
-    const finished = result as FuzzResult | null;
-    if (finished === null && !stalled && exit.signal === null) {
-      // Not the kernel: the worker threw (its stack is on the console).
-      return {
-        seed: options.seed,
-        replay: options.replay !== null,
-        opsRun: lastDone,
-        elapsedMs: Date.now() - t0,
-        counts: {},
-        complaint: null,
-        outcomes: null,
-        error: `the fuzz worker failed (exit status ${exit.code}); see the guest console`,
-      };
-    }
-    if (finished === null) {
-      const atOp = readProgressFile(progressPath).step;
-      const how = stalled
-        ? `the worker made no progress for ${Math.round(options.stallMs / 1000)} s in operation ${atOp}`
-        : `the worker died (${exit.signal ?? `exit status ${exit.code}`}) in operation ${atOp}`;
-      const c = complaintOf(stalled ? 'hang' : 'died', window.records, gained, { atOp, sinceOp: lastDone, atEnd: atOp < 0 }, how);
-      const first = c?.findings[0];
-      return {
-        seed: options.seed,
-        replay: options.replay !== null,
-        opsRun: Math.max(atOp + 1, lastDone),
-        elapsedMs: Date.now() - t0,
-        counts: {},
-        complaint: c === null ? null : { ...c, headline: first !== undefined ? `${how}: ${first}` : how },
-        outcomes: null,
-        error: null,
-      };
-    }
-    if (finished.complaint === null && finished.error === null) {
-      // The worker's own exit (its mm torn down) comes after its last check.
-      const atOp = finished.opsRun - 1;
-      finished.complaint = complaintOf('kernel', window.records, gained, { atOp, sinceOp: finished.opsRun, atEnd: true });
-    }
-    return finished;
+    return judgeWorker(job, await superviseWorker(start, seq0, hooks));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
