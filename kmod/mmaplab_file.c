@@ -727,7 +727,7 @@ void mmaplab_file_teardown(struct mmaplab_session *s, struct file *file)
 }
 
 /* PAGE_CACHE: the pattern reaches the mapping only once its cached pages are dropped. */
-static int mmaplab_pc_fill(struct mmaplab_session *s, u32 seed)
+static int mmaplab_pc_fill(struct mmaplab_session *s, const struct mmaplab_pattern *pat)
 {
 	struct address_space *mapping = s->fio->inode->i_mapping;
 	int ret;
@@ -736,7 +736,7 @@ static int mmaplab_pc_fill(struct mmaplab_session *s, u32 seed)
 		return mmaplab_fail(s, -EBUSY, MMAPLAB_REASON_DIRTY,
 				    "FILL would discard dirty page-cache pages: FLUSH or fsync first");
 
-	ret = mmaplab_store_fill(s->fio->store, seed);
+	ret = mmaplab_store_pattern(s->fio->store, pat);
 	if (ret)
 		return ret;
 
@@ -751,32 +751,26 @@ static int mmaplab_pc_fill(struct mmaplab_session *s, u32 seed)
 }
 
 /* DEFERRED_IO*: the screen and the store both get the pattern. */
-static int mmaplab_defio_fill(struct mmaplab_session *s, u32 seed)
+static int mmaplab_defio_fill(struct mmaplab_session *s, const struct mmaplab_pattern *pat)
 {
-	unsigned long pg;
+	int ret = mmaplab_buf_pattern(&s->buf, pat);
 
-	for (pg = 0; pg < s->buf.nr_pages; pg++) {
-		mmaplab_pattern_fill_page(mmaplab_buf_kaddr(&s->buf, pg << PAGE_SHIFT), seed,
-					  pg * (PAGE_SIZE / sizeof(__le32)));
-		if (fatal_signal_pending(current))
-			return -EINTR;
-		cond_resched();
-	}
-	return mmaplab_store_fill(s->fio->store, seed);
+	if (ret)
+		return ret;
+	return mmaplab_store_pattern(s->fio->store, pat);
 }
 
-/* FILL of a file-backed session, with s->lock held. */
-int mmaplab_file_fill(struct mmaplab_session *s, u32 seed)
+/*
+ * FILL or VERIFY of a file-backed session, with s->lock held. VERIFY
+ * checks what reached the store.
+ */
+int mmaplab_file_pattern(struct mmaplab_session *s, const struct mmaplab_pattern *pat)
 {
+	if (pat->v)
+		return mmaplab_store_pattern(s->fio->store, pat);
 	if (mmaplab_is_page_cache(s->fio->method))
-		return mmaplab_pc_fill(s, seed);
-	return mmaplab_defio_fill(s, seed);
-}
-
-/* VERIFY of a file-backed session checks what reached the store. */
-int mmaplab_file_verify(struct mmaplab_session *s, struct mmaplab_verify *v)
-{
-	return mmaplab_store_verify(s->fio->store, v);
+		return mmaplab_pc_fill(s, pat);
+	return mmaplab_defio_fill(s, pat);
 }
 
 /* The session's store with a reference for the caller, or NULL; s->lock held. */

@@ -285,7 +285,8 @@ static int mmaplab_edu_page(const struct mmaplab_dma_target *t, unsigned long in
 int mmaplab_edu_dma(const struct mmaplab_dma_target *t, struct mmaplab_device_dma *req)
 {
 	bool to_ram = req->direction == MMAPLAB_DMA_FROM_DEVICE;
-	struct mmaplab_verify v = { .seed = req->seed };
+	struct mmaplab_verify v;
+	const struct mmaplab_pattern pat = { .seed = req->seed, .v = to_ram ? NULL : &v };
 	unsigned long pg;
 	int ret = 0;
 
@@ -301,14 +302,12 @@ int mmaplab_edu_dma(const struct mmaplab_dma_target *t, struct mmaplab_device_dm
 		goto out;
 	}
 	for (pg = 0; pg < t->nr_pages; pg++) {
-		u32 word = pg * (PAGE_SIZE / sizeof(__le32));
-
 		if (to_ram)
-			mmaplab_pattern_fill_page(mmaplab_edu.bounce, req->seed, word);
+			mmaplab_pattern_page(mmaplab_edu.bounce, pg, &pat);
 		ret = mmaplab_edu_page(t, pg, to_ram, req);
 		if (ret)
 			break;
-		if (!to_ram && mmaplab_pattern_check_page(mmaplab_edu.bounce, word, &v)) {
+		if (!to_ram && mmaplab_pattern_page(mmaplab_edu.bounce, pg, &pat)) {
 			req->mismatch = v.mismatch;
 			req->expected = v.expected;
 			req->found = v.found;
@@ -337,11 +336,12 @@ static bool mmaplab_edu_reaches_wide(struct pci_dev *pdev)
 {
 	dma_addr_t above = mmaplab_edu.bounce_handle + BIT_ULL(MMAPLAB_EDU_NARROW_BITS);
 	void *second = mmaplab_edu.bounce + MMAPLAB_EDU_CHUNK;
+	const struct mmaplab_pattern marker = { .seed = 0x7eac4 };
 	bool wide;
 
 	if (device_iommu_mapped(&pdev->dev) || !page_is_ram(PHYS_PFN(above)))
 		return false;
-	mmaplab_pattern_fill_page(mmaplab_edu.bounce, 0x7eac4, 0);
+	mmaplab_pattern_page(mmaplab_edu.bounce, 0, &marker);
 	memset(second, 0, MMAPLAB_EDU_CHUNK);
 	mmaplab_edu.bits = MMAPLAB_EDU_WIDE_BITS;
 	wide = !mmaplab_edu_transfer(above, 0, MMAPLAB_EDU_CHUNK, false) &&
