@@ -17,6 +17,7 @@
 #define _MMAPLAB_H
 
 #include <linux/atomic.h>
+#include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -30,9 +31,6 @@
 struct device;
 struct dma_buf;
 struct file;
-struct page;
-struct vm_area_struct;
-struct vm_operations_struct;
 struct mmaplab_allocator;
 struct mmaplab_fileio;
 struct mmaplab_kstore;
@@ -66,7 +64,7 @@ struct mmaplab_buf {
 	struct page *block;		/* PAGES_COMP, PAGES_NOCOMP, DMA_PAGES: first page */
 	unsigned int order;		/* PAGES_COMP, PAGES_NOCOMP, PAGES_SPLIT */
 	dma_addr_t dma_handle;		/* DMA_COHERENT, DMA_DEVICE, DMA_PAGES */
-	struct device *dma_dev;		/* DMA_COHERENT, DMA_DEVICE, DMA_PAGES: the device it is for */
+	struct device *dma_dev;		/* DMA_COHERENT, DMA_DEVICE, DMA_PAGES: its device */
 	unsigned long base_pfn;		/* DMA_COHERENT: pfn of byte 0, if has_pfn */
 	bool has_pfn;			/* a pfn can be named for every page */
 	bool slab;			/* KMALLOC: the object came from a slab cache */
@@ -128,7 +126,7 @@ struct mmaplab_counters {
  * end before it is torn down (mmaplab_file.c).
  */
 struct mmaplab_session {
-	struct mutex lock;
+	struct mutex lock;		/* serialises the buffer's users */
 	enum mmaplab_alloc alloc;
 	enum mmaplab_method method;
 	enum mmaplab_cache cache;
@@ -136,7 +134,7 @@ struct mmaplab_session {
 	struct mmaplab_buf buf;
 	atomic_t nr_mappings;
 	struct mmaplab_counters stats;
-	spinlock_t error_lock;
+	spinlock_t error_lock;		/* @last_error */
 	struct mmaplab_last_error last_error;
 	struct mmaplab_fileio *fio;
 	/* The buffer's dma-buf while one lives (mmaplab_dmabuf.c), under @lock. */
@@ -176,6 +174,7 @@ struct mmaplab_dma_target {
 	const dma_addr_t *pages;
 	unsigned long nr_pages;
 };
+
 int mmaplab_edu_dma(const struct mmaplab_dma_target *t, struct mmaplab_device_dma *req);
 
 /* mmaplab_ioctl.c */
@@ -231,6 +230,7 @@ struct mmaplab_pattern {
 	u32 seed;
 	struct mmaplab_verify *v;
 };
+
 /* Page @pg of the pattern (from 0), filled or checked at @page; true on a mismatch. */
 bool mmaplab_pattern_page(void *page, unsigned long pg, const struct mmaplab_pattern *pat);
 /* @page(@arg, pg, @pat) for each of @nr_pages pages, until a mismatch. */

@@ -84,7 +84,7 @@ struct mmaplab_fileio {
 	 * Writeback the module started (fsync, FLUSH, periodic, release):
 	 * writepages run by @wb_task record @wb_path. Under @wb_lock.
 	 */
-	struct mutex wb_lock;
+	struct mutex wb_lock;		/* @wb_task and @wb_path */
 	struct task_struct *wb_task;
 	enum mmaplab_path wb_path;
 
@@ -99,8 +99,8 @@ struct mmaplab_fileio {
 	 */
 	unsigned long delay;
 	struct delayed_work defer;
-	struct mutex flush_lock;
-	spinlock_t dirty_lock;
+	struct mutex flush_lock;	/* @flushing, and one flush at a time */
+	spinlock_t dirty_lock;		/* @dirty */
 	unsigned long *dirty;
 	unsigned long *flushing;
 };
@@ -807,7 +807,8 @@ int mmaplab_file_flush(struct mmaplab_session *s)
 	ret = filemap_write_and_wait(fio->inode->i_mapping);
 	mmaplab_wb_end(fio);
 	if (ret)
-		return mmaplab_fail(s, ret, MMAPLAB_REASON_KERNEL, "FLUSH: writeback failed: %d", ret);
+		return mmaplab_fail(s, ret, MMAPLAB_REASON_KERNEL,
+				    "FLUSH: writeback failed: %d", ret);
 	return 0;
 }
 

@@ -141,7 +141,8 @@ int mmaplab_buf_usable(struct mmaplab_session *s, const char *what)
 		return ret;
 	if (s->buf.unpinned)
 		return mmaplab_fail(s, -EBUSY, MMAPLAB_REASON_UNPINNED,
-				    "%s while the pages are the object's: SHMEM_PIN them first", what);
+				    "%s while the pages are the object's: SHMEM_PIN them first",
+				    what);
 	return 0;
 }
 
@@ -518,10 +519,14 @@ static int mmaplab_device_dma_mapped(struct mmaplab_session *s, struct mmaplab_d
 	struct sg_table sgt;
 	int ret;
 
-	if (s->fio || !mmaplab_buf_page(&s->buf, 0))
+	if (s->fio || !mmaplab_buf_page(&s->buf, 0)) {
+		const char *what = s->fio ? "a file-backed session's" :
+					    mmaplab_alloc_name(s->alloc);
+
 		return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_COMBINATION,
 				    "DEVICE_DMA: %s memory has no struct page to map for the device",
-				    s->fio ? "a file-backed session's" : mmaplab_alloc_name(s->alloc));
+				    what);
+	}
 	if (!dev)
 		return mmaplab_fail(s, -ENODEV, MMAPLAB_REASON_NO_DEVICE,
 				    "DEVICE_DMA: no DMA device is bound to the module");
@@ -546,7 +551,8 @@ static int mmaplab_device_dma_mapped(struct mmaplab_session *s, struct mmaplab_d
 	ret = sg_alloc_table_from_pages_segment(&sgt, pages, n, 0, s->buf.size, max_segment,
 						GFP_KERNEL);
 	if (ret) {
-		ret = mmaplab_fail(s, ret, MMAPLAB_REASON_NOMEM, "DEVICE_DMA: scatterlist: %d", ret);
+		ret = mmaplab_fail(s, ret, MMAPLAB_REASON_NOMEM,
+				   "DEVICE_DMA: scatterlist: %d", ret);
 		goto out;
 	}
 	ret = dma_map_sgtable(dev, &sgt, dir, 0);
@@ -948,7 +954,8 @@ static int mmaplab_ioctl_store(struct mmaplab_session *s, struct file *file, voi
 			st = mmaplab_file_store(s);
 			if (!st)
 				ret = mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_COMBINATION,
-						   "STORE: method %u has no backing store", s->method);
+						   "STORE: method %u has no backing store",
+						   s->method);
 		}
 		mutex_unlock(&s->lock);
 		if (ret)

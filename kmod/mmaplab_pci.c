@@ -50,7 +50,7 @@
  * sessions; @claimed is true while a session's buffer is the BAR.
  */
 static struct {
-	struct mutex lock;
+	struct mutex lock;		/* orders probe, remove and the claims */
 	struct pci_dev *pdev;
 	phys_addr_t start;
 	resource_size_t len;
@@ -69,13 +69,13 @@ int mmaplab_pci_bar_claim(size_t size, phys_addr_t *start)
 	int ret = 0;
 
 	mutex_lock(&mmaplab_bar.lock);
-	if (!mmaplab_bar.pdev)
+	if (!mmaplab_bar.pdev) {
 		ret = -ENODEV;
-	else if (size > mmaplab_bar.len)
+	} else if (size > mmaplab_bar.len) {
 		ret = -EINVAL;
-	else if (mmaplab_bar.claimed)
+	} else if (mmaplab_bar.claimed) {
 		ret = -EBUSY;
-	else {
+	} else {
 		mmaplab_bar.claimed = true;
 		*start = mmaplab_bar.start;
 	}
@@ -191,7 +191,7 @@ static void mmaplab_ivshmem_remove(struct pci_dev *pdev)
  * is never used or freed again.
  */
 static struct {
-	struct mutex lock;
+	struct mutex lock;		/* orders probe, remove and the transfers */
 	struct pci_dev *pdev;
 	void __iomem *regs;
 	void *bounce;
@@ -477,6 +477,7 @@ static const struct pci_device_id mmaplab_pci_ids[] = {
 	{ PCI_DEVICE(MMAPLAB_EDU_VENDOR, MMAPLAB_EDU_DEVICE), .driver_data = MMAPLAB_PCI_EDU },
 	{ }
 };
+
 /*
  * No MODULE_DEVICE_TABLE: udev must not load this test module because a
  * VM happens to have an ivshmem device; it is loaded on purpose.

@@ -66,7 +66,7 @@ struct mmaplab_kstore {
 	 */
 	void *data;
 	bool owns_data;
-	spinlock_t lock;
+	spinlock_t lock;		/* the bytes and the records (above) */
 	struct mmaplab_kstore_page *pages;
 	u64 batches;
 	bool open;
