@@ -170,8 +170,8 @@ Napi::Value IoctlAsync(const Napi::CallbackInfo &info)
 	Napi::Uint8Array arg = info[2].As<Napi::Uint8Array>();
 	if (_IOC_DIR(request) != _IOC_NONE && _IOC_SIZE(request) > arg.ByteLength())
 		ThrowArg(env, "ERR_INVALID_ARG_VALUE", "arg",
-			 ("a Uint8Array of at least " + std::to_string(_IOC_SIZE(request)) +
-			  " bytes (the size encoded in the request)").c_str());
+			 "a Uint8Array of at least " + std::to_string(_IOC_SIZE(request)) +
+				 " bytes (the size encoded in the request)");
 
 	auto *worker = new IoctlWorker(env, fd, request, arg);
 	Napi::Promise promise = worker->Promise();

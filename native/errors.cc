@@ -99,7 +99,7 @@ void ThrowRange(Napi::Env env, const char *name, const std::string &what)
 	throw error;
 }
 
-void ThrowArg(Napi::Env env, const char *code, const char *name, const char *what)
+void ThrowArg(Napi::Env env, const char *code, const char *name, const std::string &what)
 {
 	Napi::TypeError error = Napi::TypeError::New(
 		env, std::string("The \"") + name + "\" argument must be " + what);

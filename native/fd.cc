@@ -36,8 +36,8 @@ void CheckStructSize(Napi::Env env, uint32_t request, size_t have, const char *n
 {
 	if (_IOC_SIZE(request) > have)
 		ThrowArg(env, "ERR_INVALID_ARG_VALUE", name,
-			 ("a Uint8Array of at least " + std::to_string(_IOC_SIZE(request)) +
-			  " bytes (the size encoded in the request)").c_str());
+			 "a Uint8Array of at least " + std::to_string(_IOC_SIZE(request)) +
+				 " bytes (the size encoded in the request)");
 }
 
 } // namespace
@@ -205,9 +205,9 @@ Napi::Value IoctlWithArray(const Napi::CallbackInfo &info)
 	size_t array_len = array.ByteLength();
 	if (count > array_len / element_size)
 		ThrowArg(env, "ERR_INVALID_ARG_VALUE", "array",
-			 ("a Uint8Array with room for the " + std::to_string(count) +
-			  " entries of " + std::to_string(element_size) +
-			  " bytes the struct announces at countOffset").c_str());
+			 "a Uint8Array with room for the " + std::to_string(count) +
+				 " entries of " + std::to_string(element_size) +
+				 " bytes the struct announces at countOffset");
 
 	// The kernel writes both the struct and the array: they must not share
 	// bytes (the struct is copied back over the caller's bytes afterwards).
