@@ -110,8 +110,8 @@ private:
 class IoctlWorker : public SyscallWorker {
 public:
 	IoctlWorker(Napi::Env env, int fd, uint32_t request, Napi::Uint8Array arg)
-		: SyscallWorker(env, "ioctl"), arg_(Napi::Persistent(arg)), fd_(fd), request_(request),
-		  copy_(arg.Data(), arg.Data() + arg.ByteLength())
+		: SyscallWorker(env, "ioctl"), arg_(Napi::Persistent(arg)), fd_(fd),
+		  request_(request), copy_(arg.Data(), arg.Data() + arg.ByteLength())
 	{
 	}
 
@@ -148,7 +148,8 @@ Napi::Value MsyncAsync(const Napi::CallbackInfo &info)
 {
 	RangeCallArgs a = ArgRangeCall(info, "msync", "flags");
 
-	auto *worker = new MsyncWorker(info.Env(), info[0].As<Napi::ArrayBuffer>(), a.m, a.range, a.value);
+	auto *worker =
+		new MsyncWorker(info.Env(), info[0].As<Napi::ArrayBuffer>(), a.m, a.range, a.value);
 	Napi::Promise promise = worker->Promise();
 	worker->Queue();
 	return promise;

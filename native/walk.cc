@@ -58,7 +58,8 @@ volatile int32_t *ArgProgress(const Napi::CallbackInfo &info, size_t i)
 		ThrowArg(info.Env(), "ERR_INVALID_ARG_TYPE", "progress", "an Int32Array");
 	Napi::Int32Array p = info[i].As<Napi::Int32Array>();
 	if (p.ElementLength() < 1)
-		ThrowArg(info.Env(), "ERR_INVALID_ARG_VALUE", "progress", "an Int32Array of at least 1 element");
+		ThrowArg(info.Env(), "ERR_INVALID_ARG_VALUE", "progress",
+			 "an Int32Array of at least 1 element");
 	return p.Data();
 }
 
@@ -252,7 +253,8 @@ Napi::Value PatternCheck(const Napi::CallbackInfo &info)
 		uint32_t have = w[i];
 		if (have != want) {
 			Napi::Object r = Napi::Object::New(env);
-			r.Set("offset", Napi::Number::New(env, 4.0 * (static_cast<double>(a.first) + i)));
+			r.Set("offset",
+			      Napi::Number::New(env, 4.0 * (static_cast<double>(a.first) + i)));
 			r.Set("expected", Napi::Number::New(env, want));
 			r.Set("found", Napi::Number::New(env, have));
 			return r;
@@ -292,7 +294,8 @@ Napi::Value ForkTouch(const Napi::CallbackInfo &info)
 	uint32_t first = ArgUint32(info, 5, "firstIndex");
 
 	if (mode > kPattern)
-		ThrowArg(env, "ERR_INVALID_ARG_VALUE", "mode", "0 (read), 1 (write) or 2 (pattern)");
+		ThrowArg(env, "ERR_INVALID_ARG_VALUE", "mode",
+			 "0 (read), 1 (write) or 2 (pattern)");
 	if (offset % PageSize() != 0)
 		ThrowRange(env, "offset", "a multiple of the page size");
 	if (offset > s.len || length > s.len - offset)
