@@ -1,6 +1,7 @@
 /**
  * The style checks of the C sources, for the unit tests: the kernel's
- * checkpatch.pl --strict over kmod/. checkpatch.pl comes from Debian's
+ * checkpatch.pl --strict over kmod/, clang-format over native/ (its layout
+ * is native/.clang-format). checkpatch.pl comes from Debian's
  * linux-source-6.12 package, a tarball under /usr/src: the few files it
  * reads are extracted once into the cache, keyed by the tarball, so only
  * the first run pays for decompressing it. A missing tool or source is an
@@ -13,6 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { REPO_ROOT, cacheDir } from '../lib/paths';
 import { MmaplabError } from '../lib/util/errors';
+import { filesUnder } from './unit/repo-files';
 
 /** What installs the tools these checks run. */
 export const SETUP_TEST = 'sh scripts/setup-host.sh test';
@@ -98,18 +100,14 @@ export function checkpatchScript(tarball: string = KERNEL_SOURCE_TARBALL): strin
   return script;
 }
 
-/** The C sources and headers of kmod/, relative to the repository root (kbuild's generated .mod.c left out). */
+/** The C sources and headers of kmod/ (kbuild's generated .mod.c left out). */
 export function kmodSources(): string[] {
-  const out: string[] = [];
-  const walk = (rel: string): void => {
-    for (const e of fs.readdirSync(path.join(REPO_ROOT, rel), { withFileTypes: true })) {
-      const r = `${rel}/${e.name}`;
-      if (e.isDirectory()) walk(r);
-      else if (/\.[ch]$/.test(e.name) && !e.name.endsWith('.mod.c')) out.push(r);
-    }
-  };
-  walk('kmod');
-  return out.sort();
+  return filesUnder('kmod', /\.[ch]$/).filter((f) => !f.endsWith('.mod.c'));
+}
+
+/** The addon's C++ and C sources and headers. */
+export function nativeSources(): string[] {
+  return filesUnder('native', /\.(cc|h|c)$/);
 }
 
 /** How checkpatch.pl is run on one file. */
@@ -192,4 +190,14 @@ export async function checkpatch(files: string[] = kmodSources()): Promise<Style
     os.availableParallelism(),
   );
   return results.filter((p): p is StyleProblem => p !== null);
+}
+
+/**
+ * clang-format --dry-run --Werror over `files`, in one process: what it
+ * would change, as its own diagnostics, or null when the layout is the
+ * one native/.clang-format describes.
+ */
+export async function clangFormat(files: string[] = nativeSources()): Promise<StyleProblem | null> {
+  const r = await runTool('clang-format', ['--dry-run', '--Werror', ...files], REPO_ROOT, process.env);
+  return r.status === 0 ? null : { file: files.join(' '), output: r.output.trim() };
 }
