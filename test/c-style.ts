@@ -119,9 +119,9 @@ export interface CheckpatchRun {
 }
 
 /**
- * The run for `file` (relative to the repository root). checkpatch.pl
- * knows a uapi header by its path from the root of a kernel tree
- * (include/uapi/...): kmod/ is laid out like one, so such a header is
+ * The run for `file` (relative to the repository root, or absolute).
+ * checkpatch.pl knows a uapi header by its path from the root of a kernel
+ * tree (include/uapi/...): kmod/ is laid out like one, so such a header is
  * checked from there; every other file from the repository root.
  */
 export function checkpatchRun(file: string): CheckpatchRun {
@@ -174,9 +174,10 @@ async function inParallel<T>(jobs: (() => Promise<T>)[], limit: number): Promise
 }
 
 /**
- * checkpatch.pl --strict over `files` (relative to the repository root),
- * one process a file, as many at once as there are CPUs. HOME is the
- * extraction folder, so a ~/.checkpatch.conf cannot change the verdict.
+ * checkpatch.pl --strict over `files` (relative to the repository root, or
+ * absolute), one process a file, as many at once as there are CPUs. HOME
+ * is the extraction folder, so a ~/.checkpatch.conf cannot change the
+ * verdict.
  */
 export async function checkpatch(files: string[] = kmodSources()): Promise<StyleProblem[]> {
   const script = checkpatchScript();
@@ -195,9 +196,13 @@ export async function checkpatch(files: string[] = kmodSources()): Promise<Style
 /**
  * clang-format --dry-run --Werror over `files`, in one process: what it
  * would change, as its own diagnostics, or null when the layout is the
- * one native/.clang-format describes.
+ * one native/.clang-format describes. `env` is the tool's environment
+ * (its PATH finds clang-format).
  */
-export async function clangFormat(files: string[] = nativeSources()): Promise<StyleProblem | null> {
-  const r = await runTool('clang-format', ['--dry-run', '--Werror', ...files], REPO_ROOT, process.env);
+export async function clangFormat(
+  files: string[] = nativeSources(),
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<StyleProblem | null> {
+  const r = await runTool('clang-format', ['--dry-run', '--Werror', ...files], REPO_ROOT, env);
   return r.status === 0 ? null : { file: files.join(' '), output: r.output.trim() };
 }
