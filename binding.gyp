@@ -9,7 +9,6 @@
         "native/constants.cc",
         "native/errors.cc",
         "native/fd.cc",
-        "native/fork.cc",
         "native/mapping.cc",
         "native/sched.cc",
         "native/uses.cc",

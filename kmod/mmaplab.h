@@ -17,6 +17,7 @@
 #define _MMAPLAB_H
 
 #include <linux/atomic.h>
+#include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -30,9 +31,6 @@
 struct device;
 struct dma_buf;
 struct file;
-struct page;
-struct vm_area_struct;
-struct vm_operations_struct;
 struct mmaplab_allocator;
 struct mmaplab_fileio;
 struct mmaplab_kstore;
@@ -66,7 +64,7 @@ struct mmaplab_buf {
 	struct page *block;		/* PAGES_COMP, PAGES_NOCOMP, DMA_PAGES: first page */
 	unsigned int order;		/* PAGES_COMP, PAGES_NOCOMP, PAGES_SPLIT */
 	dma_addr_t dma_handle;		/* DMA_COHERENT, DMA_DEVICE, DMA_PAGES */
-	struct device *dma_dev;		/* DMA_COHERENT, DMA_DEVICE, DMA_PAGES: the device it is for */
+	struct device *dma_dev;		/* DMA_COHERENT, DMA_DEVICE, DMA_PAGES: its device */
 	unsigned long base_pfn;		/* DMA_COHERENT: pfn of byte 0, if has_pfn */
 	bool has_pfn;			/* a pfn can be named for every page */
 	bool slab;			/* KMALLOC: the object came from a slab cache */
@@ -128,7 +126,7 @@ struct mmaplab_counters {
  * end before it is torn down (mmaplab_file.c).
  */
 struct mmaplab_session {
-	struct mutex lock;
+	struct mutex lock;		/* serialises the buffer's users */
 	enum mmaplab_alloc alloc;
 	enum mmaplab_method method;
 	enum mmaplab_cache cache;
@@ -136,7 +134,7 @@ struct mmaplab_session {
 	struct mmaplab_buf buf;
 	atomic_t nr_mappings;
 	struct mmaplab_counters stats;
-	spinlock_t error_lock;
+	spinlock_t error_lock;		/* @last_error */
 	struct mmaplab_last_error last_error;
 	struct mmaplab_fileio *fio;
 	/* The buffer's dma-buf while one lives (mmaplab_dmabuf.c), under @lock. */
@@ -176,6 +174,7 @@ struct mmaplab_dma_target {
 	const dma_addr_t *pages;
 	unsigned long nr_pages;
 };
+
 int mmaplab_edu_dma(const struct mmaplab_dma_target *t, struct mmaplab_device_dma *req);
 
 /* mmaplab_ioctl.c */
@@ -223,9 +222,23 @@ void mmaplab_vm_close(struct vm_area_struct *vma);
 void mmaplab_vma_attach(struct mmaplab_session *s, struct vm_area_struct *vma,
 			const struct vm_operations_struct *vm_ops);
 
-/* mmaplab_ioctl.c: the pattern, one page at a time (@word: index of its first word) */
-void mmaplab_pattern_fill_page(void *page, u32 seed, u32 word);
-bool mmaplab_pattern_check_page(const void *page, u32 word, struct mmaplab_verify *v);
+/*
+ * mmaplab_ioctl.c: FILL and VERIFY, one page at a time. The pattern of
+ * @seed is written, or (@v set) checked, with the first mismatch in @v.
+ */
+struct mmaplab_pattern {
+	u32 seed;
+	struct mmaplab_verify *v;
+};
+
+/* Page @pg of the pattern (from 0), filled or checked at @page; true on a mismatch. */
+bool mmaplab_pattern_page(void *page, unsigned long pg, const struct mmaplab_pattern *pat);
+/* @page(@arg, pg, @pat) for each of @nr_pages pages, until a mismatch. */
+int mmaplab_pattern_walk(unsigned long nr_pages, const struct mmaplab_pattern *pat,
+			 bool (*page)(void *arg, unsigned long pg,
+				      const struct mmaplab_pattern *pat),
+			 void *arg);
+int mmaplab_buf_pattern(struct mmaplab_buf *buf, const struct mmaplab_pattern *pat);
 
 /* mmaplab_file.c */
 int mmaplab_file_init(void);
@@ -234,8 +247,7 @@ int mmaplab_file_check(struct mmaplab_session *s, const struct mmaplab_config *c
 int mmaplab_file_setup(struct mmaplab_session *s, struct file *file,
 		       const struct mmaplab_config *cfg);
 void mmaplab_file_teardown(struct mmaplab_session *s, struct file *file);
-int mmaplab_file_fill(struct mmaplab_session *s, u32 seed);
-int mmaplab_file_verify(struct mmaplab_session *s, struct mmaplab_verify *v);
+int mmaplab_file_pattern(struct mmaplab_session *s, const struct mmaplab_pattern *pat);
 int mmaplab_file_flush(struct mmaplab_session *s);
 int mmaplab_file_fsync(struct file *file, loff_t start, loff_t end, int datasync);
 struct mmaplab_kstore *mmaplab_file_store(struct mmaplab_session *s);
@@ -258,8 +270,7 @@ void mmaplab_store_load(struct mmaplab_kstore *st, unsigned long index, void *ds
 void mmaplab_store_arrive(struct mmaplab_kstore *st, unsigned long index, const void *src,
 			  enum mmaplab_path path, struct mmaplab_counters *c);
 void mmaplab_store_batch_done(struct mmaplab_kstore *st);
-int mmaplab_store_fill(struct mmaplab_kstore *st, u32 seed);
-int mmaplab_store_verify(struct mmaplab_kstore *st, struct mmaplab_verify *v);
+int mmaplab_store_pattern(struct mmaplab_kstore *st, const struct mmaplab_pattern *pat);
 int mmaplab_store_read(struct mmaplab_kstore *st, struct mmaplab_store *req);
 void mmaplab_stores_exit(void);
 

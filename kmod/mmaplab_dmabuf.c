@@ -85,12 +85,14 @@ static int mmaplab_dmabuf_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vm
 static void mmaplab_dmabuf_sync(struct mmaplab_session *s, bool for_cpu,
 				enum dma_data_direction dir)
 {
+	struct mmaplab_buf *buf = &s->buf;
+
 	mutex_lock(&s->lock);
-	if (mmaplab_session_configured(s) && !s->buf.freed && mmaplab_buf_is_streaming(&s->buf)) {
+	if (mmaplab_session_configured(s) && !buf->freed && mmaplab_buf_is_streaming(buf)) {
 		if (for_cpu)
-			dma_sync_single_for_cpu(s->buf.dma_dev, s->buf.dma_handle, s->buf.size, dir);
+			dma_sync_single_for_cpu(buf->dma_dev, buf->dma_handle, buf->size, dir);
 		else
-			dma_sync_single_for_device(s->buf.dma_dev, s->buf.dma_handle, s->buf.size, dir);
+			dma_sync_single_for_device(buf->dma_dev, buf->dma_handle, buf->size, dir);
 	}
 	mutex_unlock(&s->lock);
 }
@@ -157,11 +159,11 @@ static struct dma_buf *mmaplab_dmabuf_get(struct mmaplab_session *s, struct file
 	lockdep_assert_held(&s->lock);
 
 	ret = mmaplab_buf_usable(s, "DMABUF EXPORT");
+	if (!ret && s->fio)
+		ret = mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_COMBINATION,
+				   "DMABUF EXPORT: a file-backed method maps its own inode");
 	if (ret)
 		return ERR_PTR(ret);
-	if (s->fio)
-		return ERR_PTR(mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_COMBINATION,
-					    "DMABUF EXPORT: a file-backed method maps its own inode"));
 	if (s->dmabuf && mmaplab_file_tryget(s->dmabuf->file))
 		return s->dmabuf;
 
@@ -218,7 +220,8 @@ static int mmaplab_dmabuf_export(struct mmaplab_session *s, struct file *file,
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
 		dma_buf_put(dmabuf);
-		return mmaplab_fail(s, fd, MMAPLAB_REASON_KERNEL, "no descriptor for the dma-buf: %d", fd);
+		return mmaplab_fail(s, fd, MMAPLAB_REASON_KERNEL,
+				    "no descriptor for the dma-buf: %d", fd);
 	}
 	req->fd = fd;
 	mmaplab_dmabuf_state(s, req);

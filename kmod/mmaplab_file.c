@@ -84,7 +84,7 @@ struct mmaplab_fileio {
 	 * Writeback the module started (fsync, FLUSH, periodic, release):
 	 * writepages run by @wb_task record @wb_path. Under @wb_lock.
 	 */
-	struct mutex wb_lock;
+	struct mutex wb_lock;		/* @wb_task and @wb_path */
 	struct task_struct *wb_task;
 	enum mmaplab_path wb_path;
 
@@ -99,8 +99,8 @@ struct mmaplab_fileio {
 	 */
 	unsigned long delay;
 	struct delayed_work defer;
-	struct mutex flush_lock;
-	spinlock_t dirty_lock;
+	struct mutex flush_lock;	/* @flushing, and one flush at a time */
+	spinlock_t dirty_lock;		/* @dirty */
 	unsigned long *dirty;
 	unsigned long *flushing;
 };
@@ -727,7 +727,7 @@ void mmaplab_file_teardown(struct mmaplab_session *s, struct file *file)
 }
 
 /* PAGE_CACHE: the pattern reaches the mapping only once its cached pages are dropped. */
-static int mmaplab_pc_fill(struct mmaplab_session *s, u32 seed)
+static int mmaplab_pc_fill(struct mmaplab_session *s, const struct mmaplab_pattern *pat)
 {
 	struct address_space *mapping = s->fio->inode->i_mapping;
 	int ret;
@@ -736,7 +736,7 @@ static int mmaplab_pc_fill(struct mmaplab_session *s, u32 seed)
 		return mmaplab_fail(s, -EBUSY, MMAPLAB_REASON_DIRTY,
 				    "FILL would discard dirty page-cache pages: FLUSH or fsync first");
 
-	ret = mmaplab_store_fill(s->fio->store, seed);
+	ret = mmaplab_store_pattern(s->fio->store, pat);
 	if (ret)
 		return ret;
 
@@ -751,32 +751,26 @@ static int mmaplab_pc_fill(struct mmaplab_session *s, u32 seed)
 }
 
 /* DEFERRED_IO*: the screen and the store both get the pattern. */
-static int mmaplab_defio_fill(struct mmaplab_session *s, u32 seed)
+static int mmaplab_defio_fill(struct mmaplab_session *s, const struct mmaplab_pattern *pat)
 {
-	unsigned long pg;
+	int ret = mmaplab_buf_pattern(&s->buf, pat);
 
-	for (pg = 0; pg < s->buf.nr_pages; pg++) {
-		mmaplab_pattern_fill_page(mmaplab_buf_kaddr(&s->buf, pg << PAGE_SHIFT), seed,
-					  pg * (PAGE_SIZE / sizeof(__le32)));
-		if (fatal_signal_pending(current))
-			return -EINTR;
-		cond_resched();
-	}
-	return mmaplab_store_fill(s->fio->store, seed);
+	if (ret)
+		return ret;
+	return mmaplab_store_pattern(s->fio->store, pat);
 }
 
-/* FILL of a file-backed session, with s->lock held. */
-int mmaplab_file_fill(struct mmaplab_session *s, u32 seed)
+/*
+ * FILL or VERIFY of a file-backed session, with s->lock held. VERIFY
+ * checks what reached the store.
+ */
+int mmaplab_file_pattern(struct mmaplab_session *s, const struct mmaplab_pattern *pat)
 {
+	if (pat->v)
+		return mmaplab_store_pattern(s->fio->store, pat);
 	if (mmaplab_is_page_cache(s->fio->method))
-		return mmaplab_pc_fill(s, seed);
-	return mmaplab_defio_fill(s, seed);
-}
-
-/* VERIFY of a file-backed session checks what reached the store. */
-int mmaplab_file_verify(struct mmaplab_session *s, struct mmaplab_verify *v)
-{
-	return mmaplab_store_verify(s->fio->store, v);
+		return mmaplab_pc_fill(s, pat);
+	return mmaplab_defio_fill(s, pat);
 }
 
 /* The session's store with a reference for the caller, or NULL; s->lock held. */
@@ -813,7 +807,8 @@ int mmaplab_file_flush(struct mmaplab_session *s)
 	ret = filemap_write_and_wait(fio->inode->i_mapping);
 	mmaplab_wb_end(fio);
 	if (ret)
-		return mmaplab_fail(s, ret, MMAPLAB_REASON_KERNEL, "FLUSH: writeback failed: %d", ret);
+		return mmaplab_fail(s, ret, MMAPLAB_REASON_KERNEL,
+				    "FLUSH: writeback failed: %d", ret);
 	return 0;
 }
 

@@ -141,15 +141,17 @@ int mmaplab_buf_usable(struct mmaplab_session *s, const char *what)
 		return ret;
 	if (s->buf.unpinned)
 		return mmaplab_fail(s, -EBUSY, MMAPLAB_REASON_UNPINNED,
-				    "%s while the pages are the object's: SHMEM_PIN them first", what);
+				    "%s while the pages are the object's: SHMEM_PIN them first",
+				    what);
 	return 0;
 }
 
 #define MMAPLAB_WORDS_PER_PAGE	(PAGE_SIZE / sizeof(__le32))
 
-/* One page of the pattern; @word is the index of its first word in the buffer. */
-void mmaplab_pattern_fill_page(void *page, u32 seed, u32 word)
+/* Page @pg of the pattern of @seed, written at @page. */
+static void mmaplab_pattern_fill_page(void *page, u32 seed, unsigned long pg)
 {
+	u32 word = pg * MMAPLAB_WORDS_PER_PAGE;
 	__le32 *p = page;
 	unsigned int i;
 
@@ -157,14 +159,16 @@ void mmaplab_pattern_fill_page(void *page, u32 seed, u32 word)
 		p[i] = cpu_to_le32(mmaplab_pattern_word(seed, word));
 }
 
-/* Check one page against @v->seed; on the first bad word fill @v and return true. */
-bool mmaplab_pattern_check_page(const void *page, u32 word, struct mmaplab_verify *v)
+/* Check page @pg against the pattern of @seed; on the first bad word fill @v and return true. */
+static bool mmaplab_pattern_check_page(const void *page, u32 seed, unsigned long pg,
+				       struct mmaplab_verify *v)
 {
+	u32 word = pg * MMAPLAB_WORDS_PER_PAGE;
 	const __le32 *p = page;
 	unsigned int i;
 
 	for (i = 0; i < MMAPLAB_WORDS_PER_PAGE; i++, word++) {
-		u32 want = mmaplab_pattern_word(v->seed, word);
+		u32 want = mmaplab_pattern_word(seed, word);
 		u32 got = le32_to_cpu(p[i]);
 
 		if (got != want) {
@@ -177,74 +181,80 @@ bool mmaplab_pattern_check_page(const void *page, u32 word, struct mmaplab_verif
 	return false;
 }
 
-/*
- * Both loops below walk the buffer a page at a time through
- * mmaplab_buf_kaddr(), because an allocator only promises contiguity within
- * a page; I/O memory (PCI_BAR) goes through a bounce page and the I/O
- * accessors instead. A 64 MiB buffer takes a while under emulation, hence
- * the rescheduling point and the way out for a killed caller.
- */
-static int mmaplab_pattern_fill(struct mmaplab_buf *buf, u32 seed)
+bool mmaplab_pattern_page(void *page, unsigned long pg, const struct mmaplab_pattern *pat)
 {
-	void *bounce = NULL;
-	unsigned long pg;
-	int ret = 0;
-
-	if (mmaplab_buf_is_io(buf)) {
-		bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
-		if (!bounce)
-			return -ENOMEM;
-	}
-	for (pg = 0; pg < buf->nr_pages; pg++) {
-		size_t off = pg << PAGE_SHIFT;
-
-		mmaplab_pattern_fill_page(bounce ?: mmaplab_buf_kaddr(buf, off), seed,
-					  pg * MMAPLAB_WORDS_PER_PAGE);
-		if (bounce)
-			mmaplab_buf_copy_in(buf, off, bounce, PAGE_SIZE);
-
-		if (fatal_signal_pending(current)) {
-			ret = -EINTR;
-			break;
-		}
-		cond_resched();
-	}
-	kfree(bounce);
-	return ret;
+	if (pat->v)
+		return mmaplab_pattern_check_page(page, pat->seed, pg, pat->v);
+	mmaplab_pattern_fill_page(page, pat->seed, pg);
+	return false;
 }
 
-/* A mismatch is a result, not an error: it goes back in @v and 0 is returned. */
-static int mmaplab_pattern_check(const struct mmaplab_buf *buf, struct mmaplab_verify *v)
+/*
+ * Every FILL and VERIFY walks its memory a page at a time: an allocator
+ * only promises contiguity within a page. A 64 MiB buffer takes a while
+ * under emulation, hence the rescheduling point and the way out for a
+ * killed caller. A mismatch ends the walk as a result, not an error: it
+ * is in @pat->v and 0 is returned.
+ */
+int mmaplab_pattern_walk(unsigned long nr_pages, const struct mmaplab_pattern *pat,
+			 bool (*page)(void *arg, unsigned long pg,
+				      const struct mmaplab_pattern *pat),
+			 void *arg)
 {
-	void *bounce = NULL;
 	unsigned long pg;
-	int ret = 0;
 
-	v->mismatch = MMAPLAB_NO_MISMATCH;
-	v->expected = 0;
-	v->found = 0;
-
-	if (mmaplab_buf_is_io(buf)) {
-		bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
-		if (!bounce)
-			return -ENOMEM;
+	if (pat->v) {
+		pat->v->mismatch = MMAPLAB_NO_MISMATCH;
+		pat->v->expected = 0;
+		pat->v->found = 0;
 	}
-	for (pg = 0; pg < buf->nr_pages; pg++) {
-		size_t off = pg << PAGE_SHIFT;
-
-		if (bounce)
-			mmaplab_buf_copy_out(buf, off, bounce, PAGE_SIZE);
-		if (mmaplab_pattern_check_page(bounce ?: mmaplab_buf_kaddr(buf, off),
-					       pg * MMAPLAB_WORDS_PER_PAGE, v))
+	for (pg = 0; pg < nr_pages; pg++) {
+		if (page(arg, pg, pat))
 			break;
-
-		if (fatal_signal_pending(current)) {
-			ret = -EINTR;
-			break;
-		}
+		if (fatal_signal_pending(current))
+			return -EINTR;
 		cond_resched();
 	}
-	kfree(bounce);
+	return 0;
+}
+
+/* A buffer walked by mmaplab_buf_pattern(); @bounce is NULL unless it is I/O memory. */
+struct mmaplab_buf_walk {
+	struct mmaplab_buf *buf;
+	void *bounce;
+};
+
+/*
+ * The page through mmaplab_buf_kaddr(), or, for I/O memory (PCI_BAR),
+ * through the bounce page and the I/O accessors.
+ */
+static bool mmaplab_buf_pattern_page(void *arg, unsigned long pg,
+				     const struct mmaplab_pattern *pat)
+{
+	struct mmaplab_buf_walk *w = arg;
+	size_t off = pg << PAGE_SHIFT;
+	bool bad;
+
+	if (w->bounce && pat->v)
+		mmaplab_buf_copy_out(w->buf, off, w->bounce, PAGE_SIZE);
+	bad = mmaplab_pattern_page(w->bounce ?: mmaplab_buf_kaddr(w->buf, off), pg, pat);
+	if (w->bounce && !pat->v)
+		mmaplab_buf_copy_in(w->buf, off, w->bounce, PAGE_SIZE);
+	return bad;
+}
+
+int mmaplab_buf_pattern(struct mmaplab_buf *buf, const struct mmaplab_pattern *pat)
+{
+	struct mmaplab_buf_walk w = { .buf = buf };
+	int ret;
+
+	if (mmaplab_buf_is_io(buf)) {
+		w.bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
+		if (!w.bounce)
+			return -ENOMEM;
+	}
+	ret = mmaplab_pattern_walk(buf->nr_pages, pat, mmaplab_buf_pattern_page, &w);
+	kfree(w.bounce);
 	return ret;
 }
 
@@ -407,10 +417,28 @@ out_unlock:
 	return ret;
 }
 
+/* FILL or VERIFY of the session's buffer, or of its store (mmaplab_file.c). */
+static int mmaplab_session_pattern(struct mmaplab_session *s, const char *what,
+				   const struct mmaplab_pattern *pat)
+{
+	int ret;
+
+	mutex_lock(&s->lock);
+	ret = mmaplab_buf_usable(s, what);
+	if (!ret && s->fio)
+		ret = mmaplab_file_pattern(s, pat);
+	else if (!ret)
+		ret = mmaplab_buf_pattern(&s->buf, pat);
+	if (!ret)
+		mmaplab_succeed(s);
+	mutex_unlock(&s->lock);
+	return ret;
+}
+
 static int mmaplab_ioctl_fill(struct mmaplab_session *s, void __user *argp)
 {
 	struct mmaplab_fill fill;
-	int ret;
+	struct mmaplab_pattern pat;
 
 	if (copy_from_user(&fill, argp, sizeof(fill)))
 		return -EFAULT;
@@ -418,21 +446,14 @@ static int mmaplab_ioctl_fill(struct mmaplab_session *s, void __user *argp)
 		return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_BAD_FLAGS,
 				    "FILL: reserved field is %#x", fill.reserved);
 
-	mutex_lock(&s->lock);
-	ret = mmaplab_buf_usable(s, "FILL");
-	if (!ret && s->fio)
-		ret = mmaplab_file_fill(s, fill.seed);
-	else if (!ret)
-		ret = mmaplab_pattern_fill(&s->buf, fill.seed);
-	if (!ret)
-		mmaplab_succeed(s);
-	mutex_unlock(&s->lock);
-	return ret;
+	pat = (struct mmaplab_pattern){ .seed = fill.seed };
+	return mmaplab_session_pattern(s, "FILL", &pat);
 }
 
 static int mmaplab_ioctl_verify(struct mmaplab_session *s, void __user *argp)
 {
 	struct mmaplab_verify v;
+	struct mmaplab_pattern pat;
 	int ret;
 
 	if (copy_from_user(&v, argp, sizeof(v)))
@@ -441,15 +462,8 @@ static int mmaplab_ioctl_verify(struct mmaplab_session *s, void __user *argp)
 		return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_BAD_FLAGS,
 				    "VERIFY: reserved field is %#x", v.reserved);
 
-	mutex_lock(&s->lock);
-	ret = mmaplab_buf_usable(s, "VERIFY");
-	if (!ret && s->fio)
-		ret = mmaplab_file_verify(s, &v);
-	else if (!ret)
-		ret = mmaplab_pattern_check(&s->buf, &v);
-	if (!ret)
-		mmaplab_succeed(s);
-	mutex_unlock(&s->lock);
+	pat = (struct mmaplab_pattern){ .seed = v.seed, .v = &v };
+	ret = mmaplab_session_pattern(s, "VERIFY", &pat);
 	if (ret)
 		return ret;
 
@@ -505,10 +519,14 @@ static int mmaplab_device_dma_mapped(struct mmaplab_session *s, struct mmaplab_d
 	struct sg_table sgt;
 	int ret;
 
-	if (s->fio || !mmaplab_buf_page(&s->buf, 0))
+	if (s->fio || !mmaplab_buf_page(&s->buf, 0)) {
+		const char *what = s->fio ? "a file-backed session's" :
+					    mmaplab_alloc_name(s->alloc);
+
 		return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_COMBINATION,
 				    "DEVICE_DMA: %s memory has no struct page to map for the device",
-				    s->fio ? "a file-backed session's" : mmaplab_alloc_name(s->alloc));
+				    what);
+	}
 	if (!dev)
 		return mmaplab_fail(s, -ENODEV, MMAPLAB_REASON_NO_DEVICE,
 				    "DEVICE_DMA: no DMA device is bound to the module");
@@ -533,7 +551,8 @@ static int mmaplab_device_dma_mapped(struct mmaplab_session *s, struct mmaplab_d
 	ret = sg_alloc_table_from_pages_segment(&sgt, pages, n, 0, s->buf.size, max_segment,
 						GFP_KERNEL);
 	if (ret) {
-		ret = mmaplab_fail(s, ret, MMAPLAB_REASON_NOMEM, "DEVICE_DMA: scatterlist: %d", ret);
+		ret = mmaplab_fail(s, ret, MMAPLAB_REASON_NOMEM,
+				   "DEVICE_DMA: scatterlist: %d", ret);
 		goto out;
 	}
 	ret = dma_map_sgtable(dev, &sgt, dir, 0);
@@ -935,7 +954,8 @@ static int mmaplab_ioctl_store(struct mmaplab_session *s, struct file *file, voi
 			st = mmaplab_file_store(s);
 			if (!st)
 				ret = mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_COMBINATION,
-						   "STORE: method %u has no backing store", s->method);
+						   "STORE: method %u has no backing store",
+						   s->method);
 		}
 		mutex_unlock(&s->lock);
 		if (ret)

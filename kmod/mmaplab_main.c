@@ -94,6 +94,39 @@ static int mmaplab_mmap(struct file *file, struct vm_area_struct *vma)
 }
 
 /*
+ * One chunk of read() (@write false: from the buffer into @bounce) or
+ * write() (from @bounce into the buffer) at @pos, under s->lock. Returns
+ * the bytes moved, 0 at the end of the buffer for read() (EOF), or an error.
+ */
+static ssize_t mmaplab_rw_chunk(struct mmaplab_session *s, loff_t pos, void *bounce,
+				size_t chunk, bool write)
+{
+	ssize_t ret;
+
+	mutex_lock(&s->lock);
+	ret = mmaplab_buf_usable(s, write ? "write" : "read");
+	if (ret)
+		goto out;
+	if (pos >= s->buf.size) {
+		if (write)
+			ret = -ENOSPC;
+		else
+			mmaplab_succeed(s);	/* EOF */
+		goto out;
+	}
+	chunk = min_t(size_t, chunk, s->buf.size - pos);
+	if (write)
+		mmaplab_buf_copy_in(&s->buf, pos, bounce, chunk);
+	else
+		mmaplab_buf_copy_out(&s->buf, pos, bounce, chunk);
+	mmaplab_succeed(s);
+	ret = chunk;
+out:
+	mutex_unlock(&s->lock);
+	return ret;
+}
+
+/*
  * read() and write() copy between the buffer and user memory a page at a
  * time through a bounce page: the copy to or from user memory may fault
  * and take mmap_lock, and ->mmap takes s->lock under mmap_lock, so user
@@ -109,16 +142,19 @@ static int mmaplab_mmap(struct file *file, struct vm_area_struct *vma)
  * backing store itself (PAGE_CACHE: read() and write() bypass the page
  * cache, as if the far end were read or changed directly) or the screen
  * (DEFERRED_IO*: write() does not reach the store).
+ *
+ * write() fetches each chunk from user memory before it takes the lock,
+ * read() hands it over after.
  */
-static ssize_t mmaplab_read(struct file *file, char __user *ubuf, size_t count, loff_t *ppos)
+static ssize_t mmaplab_rw(struct mmaplab_session *s, char __user *ubuf, size_t count,
+			  loff_t *ppos, bool write)
 {
-	struct mmaplab_session *s = file->private_data;
 	loff_t pos = *ppos;
 	size_t done = 0;
 	void *bounce;
-	int ret = 0;
+	ssize_t ret = 0;
 
-	atomic64_inc(&s->stats.read_calls);
+	atomic64_inc(write ? &s->stats.write_calls : &s->stats.read_calls);
 	if (pos < 0)
 		return -EINVAL;
 
@@ -129,20 +165,15 @@ static ssize_t mmaplab_read(struct file *file, char __user *ubuf, size_t count, 
 	while (done < count) {
 		size_t chunk = min_t(size_t, count - done, PAGE_SIZE - offset_in_page(pos));
 
-		mutex_lock(&s->lock);
-		ret = mmaplab_buf_usable(s, "read");
-		if (!ret && pos >= s->buf.size)
-			mmaplab_succeed(s);	/* EOF */
-		if (ret || pos >= s->buf.size) {
-			mutex_unlock(&s->lock);
+		if (write && copy_from_user(bounce, ubuf + done, chunk)) {
+			ret = -EFAULT;
 			break;
 		}
-		chunk = min_t(size_t, chunk, s->buf.size - pos);
-		mmaplab_buf_copy_out(&s->buf, pos, bounce, chunk);
-		mmaplab_succeed(s);
-		mutex_unlock(&s->lock);
-
-		if (copy_to_user(ubuf + done, bounce, chunk)) {
+		ret = mmaplab_rw_chunk(s, pos, bounce, chunk, write);
+		if (ret <= 0)
+			break;
+		chunk = ret;
+		if (!write && copy_to_user(ubuf + done, bounce, chunk)) {
 			ret = -EFAULT;
 			break;
 		}
@@ -158,62 +189,20 @@ static ssize_t mmaplab_read(struct file *file, char __user *ubuf, size_t count, 
 	if (!done)
 		return ret;
 	*ppos = pos;
-	atomic64_add(done, &s->stats.read_bytes);
+	atomic64_add(done, write ? &s->stats.write_bytes : &s->stats.read_bytes);
 	return done;
 }
 
+static ssize_t mmaplab_read(struct file *file, char __user *ubuf, size_t count, loff_t *ppos)
+{
+	return mmaplab_rw(file->private_data, ubuf, count, ppos, false);
+}
+
+/* mmaplab_rw() only reads @ubuf here; the VFS casts the same way for ->write_iter. */
 static ssize_t mmaplab_write(struct file *file, const char __user *ubuf, size_t count,
 			     loff_t *ppos)
 {
-	struct mmaplab_session *s = file->private_data;
-	loff_t pos = *ppos;
-	size_t done = 0;
-	void *bounce;
-	int ret = 0;
-
-	atomic64_inc(&s->stats.write_calls);
-	if (pos < 0)
-		return -EINVAL;
-
-	bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
-	if (!bounce)
-		return -ENOMEM;
-
-	while (done < count) {
-		size_t chunk = min_t(size_t, count - done, PAGE_SIZE - offset_in_page(pos));
-
-		if (copy_from_user(bounce, ubuf + done, chunk)) {
-			ret = -EFAULT;
-			break;
-		}
-
-		mutex_lock(&s->lock);
-		ret = mmaplab_buf_usable(s, "write");
-		if (!ret && pos >= s->buf.size)
-			ret = -ENOSPC;
-		if (ret) {
-			mutex_unlock(&s->lock);
-			break;
-		}
-		chunk = min_t(size_t, chunk, s->buf.size - pos);
-		mmaplab_buf_copy_in(&s->buf, pos, bounce, chunk);
-		mmaplab_succeed(s);
-		mutex_unlock(&s->lock);
-
-		done += chunk;
-		pos += chunk;
-
-		if (fatal_signal_pending(current))
-			break;
-		cond_resched();
-	}
-	kfree(bounce);
-
-	if (!done)
-		return ret;
-	*ppos = pos;
-	atomic64_add(done, &s->stats.write_bytes);
-	return done;
+	return mmaplab_rw(file->private_data, (char __user *)ubuf, count, ppos, true);
 }
 
 /* SEEK_END is relative to the end of the buffer (0 when there is none). */

@@ -643,7 +643,8 @@ static int mmaplab_remap_whole(struct mmaplab_session *s, struct vm_area_struct 
 	if (ret)
 		return mmaplab_fail(s, ret, MMAPLAB_REASON_KERNEL,
 				    "%s: kernel refused pfn %#lx + %lu pages: %d",
-				    io ? "io_remap_pfn_range" : "remap_pfn_range", pfn, npages, ret);
+				    io ? "io_remap_pfn_range" : "remap_pfn_range",
+				    pfn, npages, ret);
 
 	atomic64_add(npages, &s->stats.pages_mapped);
 	mmaplab_vma_attach(s, vma, vm_ops);
@@ -742,7 +743,7 @@ static int mmaplab_vm_insert_pages_mmap(struct mmaplab_session *s, struct vm_are
 {
 	unsigned long npages = vma_pages(vma);
 	unsigned long left = npages;
-	unsigned long index;
+	unsigned long index, pfn;
 	int ret;
 
 	ret = vm_insert_pages(vma, vma->vm_start, s->buf.pages + vma->vm_pgoff, &left);
@@ -750,10 +751,10 @@ static int mmaplab_vm_insert_pages_mmap(struct mmaplab_session *s, struct vm_are
 		if (!ret)
 			ret = -EIO;
 		index = vma->vm_pgoff + (npages - left);
+		pfn = index < s->buf.nr_pages ? page_to_pfn(s->buf.pages[index]) : 0;
 		return mmaplab_fail(s, ret, MMAPLAB_REASON_KERNEL,
 				    "vm_insert_pages: kernel refused page %lu (pfn %#lx), %lu of %lu mapped: %d",
-				    index, index < s->buf.nr_pages ? page_to_pfn(s->buf.pages[index]) : 0,
-				    npages - left, npages, ret);
+				    index, pfn, npages - left, npages, ret);
 	}
 
 	atomic64_add(npages, &s->stats.pages_mapped);
@@ -870,12 +871,12 @@ static vm_fault_t mmaplab_vmf_insert_pfn_prot_fault(struct vm_fault *vmf)
 {
 	struct mmaplab_session *s = vmf->vma->vm_private_data;
 	unsigned long pfn;
+	pgprot_t prot;
 
 	if (!mmaplab_fault_pfn_of(vmf, &pfn))
 		return VM_FAULT_SIGBUS;
-	return mmaplab_fault_inserted(vmf, vmf_insert_pfn_prot(vmf->vma, vmf->address, pfn,
-								 mmaplab_cache_prot(s->cache,
-										    vmf->vma->vm_page_prot)));
+	prot = mmaplab_cache_prot(s->cache, vmf->vma->vm_page_prot);
+	return mmaplab_fault_inserted(vmf, vmf_insert_pfn_prot(vmf->vma, vmf->address, pfn, prot));
 }
 
 static const struct vm_operations_struct mmaplab_vmf_insert_pfn_prot_vm_ops = {

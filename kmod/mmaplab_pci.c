@@ -50,7 +50,7 @@
  * sessions; @claimed is true while a session's buffer is the BAR.
  */
 static struct {
-	struct mutex lock;
+	struct mutex lock;		/* orders probe, remove and the claims */
 	struct pci_dev *pdev;
 	phys_addr_t start;
 	resource_size_t len;
@@ -69,13 +69,13 @@ int mmaplab_pci_bar_claim(size_t size, phys_addr_t *start)
 	int ret = 0;
 
 	mutex_lock(&mmaplab_bar.lock);
-	if (!mmaplab_bar.pdev)
+	if (!mmaplab_bar.pdev) {
 		ret = -ENODEV;
-	else if (size > mmaplab_bar.len)
+	} else if (size > mmaplab_bar.len) {
 		ret = -EINVAL;
-	else if (mmaplab_bar.claimed)
+	} else if (mmaplab_bar.claimed) {
 		ret = -EBUSY;
-	else {
+	} else {
 		mmaplab_bar.claimed = true;
 		*start = mmaplab_bar.start;
 	}
@@ -191,7 +191,7 @@ static void mmaplab_ivshmem_remove(struct pci_dev *pdev)
  * is never used or freed again.
  */
 static struct {
-	struct mutex lock;
+	struct mutex lock;		/* orders probe, remove and the transfers */
 	struct pci_dev *pdev;
 	void __iomem *regs;
 	void *bounce;
@@ -285,7 +285,8 @@ static int mmaplab_edu_page(const struct mmaplab_dma_target *t, unsigned long in
 int mmaplab_edu_dma(const struct mmaplab_dma_target *t, struct mmaplab_device_dma *req)
 {
 	bool to_ram = req->direction == MMAPLAB_DMA_FROM_DEVICE;
-	struct mmaplab_verify v = { .seed = req->seed };
+	struct mmaplab_verify v;
+	const struct mmaplab_pattern pat = { .seed = req->seed, .v = to_ram ? NULL : &v };
 	unsigned long pg;
 	int ret = 0;
 
@@ -301,14 +302,12 @@ int mmaplab_edu_dma(const struct mmaplab_dma_target *t, struct mmaplab_device_dm
 		goto out;
 	}
 	for (pg = 0; pg < t->nr_pages; pg++) {
-		u32 word = pg * (PAGE_SIZE / sizeof(__le32));
-
 		if (to_ram)
-			mmaplab_pattern_fill_page(mmaplab_edu.bounce, req->seed, word);
+			mmaplab_pattern_page(mmaplab_edu.bounce, pg, &pat);
 		ret = mmaplab_edu_page(t, pg, to_ram, req);
 		if (ret)
 			break;
-		if (!to_ram && mmaplab_pattern_check_page(mmaplab_edu.bounce, word, &v)) {
+		if (!to_ram && mmaplab_pattern_page(mmaplab_edu.bounce, pg, &pat)) {
 			req->mismatch = v.mismatch;
 			req->expected = v.expected;
 			req->found = v.found;
@@ -337,11 +336,12 @@ static bool mmaplab_edu_reaches_wide(struct pci_dev *pdev)
 {
 	dma_addr_t above = mmaplab_edu.bounce_handle + BIT_ULL(MMAPLAB_EDU_NARROW_BITS);
 	void *second = mmaplab_edu.bounce + MMAPLAB_EDU_CHUNK;
+	const struct mmaplab_pattern marker = { .seed = 0x7eac4 };
 	bool wide;
 
 	if (device_iommu_mapped(&pdev->dev) || !page_is_ram(PHYS_PFN(above)))
 		return false;
-	mmaplab_pattern_fill_page(mmaplab_edu.bounce, 0x7eac4, 0);
+	mmaplab_pattern_page(mmaplab_edu.bounce, 0, &marker);
 	memset(second, 0, MMAPLAB_EDU_CHUNK);
 	mmaplab_edu.bits = MMAPLAB_EDU_WIDE_BITS;
 	wide = !mmaplab_edu_transfer(above, 0, MMAPLAB_EDU_CHUNK, false) &&
@@ -477,6 +477,7 @@ static const struct pci_device_id mmaplab_pci_ids[] = {
 	{ PCI_DEVICE(MMAPLAB_EDU_VENDOR, MMAPLAB_EDU_DEVICE), .driver_data = MMAPLAB_PCI_EDU },
 	{ }
 };
+
 /*
  * No MODULE_DEVICE_TABLE: udev must not load this test module because a
  * VM happens to have an ivshmem device; it is loaded on purpose.

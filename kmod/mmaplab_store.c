@@ -66,7 +66,7 @@ struct mmaplab_kstore {
 	 */
 	void *data;
 	bool owns_data;
-	spinlock_t lock;
+	spinlock_t lock;		/* the bytes and the records (above) */
 	struct mmaplab_kstore_page *pages;
 	u64 batches;
 	bool open;
@@ -322,49 +322,22 @@ void mmaplab_store_batch_done(struct mmaplab_kstore *st)
 	spin_unlock(&st->lock);
 }
 
-#define MMAPLAB_STORE_WORDS_PER_PAGE	(PAGE_SIZE / sizeof(__le32))
-
-/* FILL of a store: the pattern over all of it, a page at a time. */
-int mmaplab_store_fill(struct mmaplab_kstore *st, u32 seed)
+static bool mmaplab_store_pattern_page(void *arg, unsigned long pg,
+				       const struct mmaplab_pattern *pat)
 {
-	unsigned long pg;
-
-	for (pg = 0; pg < st->nr_pages; pg++) {
-		spin_lock(&st->lock);
-		mmaplab_pattern_fill_page(st->data + (pg << PAGE_SHIFT), seed,
-					  pg * MMAPLAB_STORE_WORDS_PER_PAGE);
-		spin_unlock(&st->lock);
-
-		if (fatal_signal_pending(current))
-			return -EINTR;
-		cond_resched();
-	}
-	return 0;
-}
-
-/* VERIFY of a store; a mismatch is a result in @v, not an error. */
-int mmaplab_store_verify(struct mmaplab_kstore *st, struct mmaplab_verify *v)
-{
-	unsigned long pg;
+	struct mmaplab_kstore *st = arg;
 	bool bad;
 
-	v->mismatch = MMAPLAB_NO_MISMATCH;
-	v->expected = 0;
-	v->found = 0;
+	spin_lock(&st->lock);
+	bad = mmaplab_pattern_page(st->data + (pg << PAGE_SHIFT), pg, pat);
+	spin_unlock(&st->lock);
+	return bad;
+}
 
-	for (pg = 0; pg < st->nr_pages; pg++) {
-		spin_lock(&st->lock);
-		bad = mmaplab_pattern_check_page(st->data + (pg << PAGE_SHIFT),
-						 pg * MMAPLAB_STORE_WORDS_PER_PAGE, v);
-		spin_unlock(&st->lock);
-		if (bad)
-			return 0;
-
-		if (fatal_signal_pending(current))
-			return -EINTR;
-		cond_resched();
-	}
-	return 0;
+/* FILL or VERIFY of a store; a mismatch is a result in @pat->v, not an error. */
+int mmaplab_store_pattern(struct mmaplab_kstore *st, const struct mmaplab_pattern *pat)
+{
+	return mmaplab_pattern_walk(st->nr_pages, pat, mmaplab_store_pattern_page, st);
 }
 
 /*

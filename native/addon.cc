@@ -23,8 +23,8 @@ static Napi::Object InitMmaplab(Napi::Env env, Napi::Object exports)
 	exports.Set("msync", Napi::Function::New(env, Msync, "msync"));
 	exports.Set("msyncAsync", Napi::Function::New(env, MsyncAsync, "msyncAsync"));
 	exports.Set("munmapRange", Napi::Function::New(env, MunmapRange, "munmapRange"));
-	exports.Set("unsafeMunmapKeepingBuffer",
-		    Napi::Function::New(env, UnsafeMunmapKeepingBuffer, "unsafeMunmapKeepingBuffer"));
+	exports.Set("unsafeMunmapKeepingBuffer", Napi::Function::New(env, UnsafeMunmapKeepingBuffer,
+								     "unsafeMunmapKeepingBuffer"));
 	exports.Set("mremap", Napi::Function::New(env, Mremap, "mremap"));
 	exports.Set("mprotect", Napi::Function::New(env, Mprotect, "mprotect"));
 	exports.Set("madvise", Napi::Function::New(env, Madvise, "madvise"));
@@ -47,7 +47,8 @@ static Napi::Object InitMmaplab(Napi::Env env, Napi::Object exports)
 	exports.Set("splice", Napi::Function::New(env, Splice, "splice"));
 	exports.Set("remoteAccess", Napi::Function::New(env, RemoteAccess, "remoteAccess"));
 	exports.Set("futexHandoff", Napi::Function::New(env, FutexHandoff, "futexHandoff"));
-	exports.Set("futexWaitPrivate", Napi::Function::New(env, FutexWaitPrivate, "futexWaitPrivate"));
+	exports.Set("futexWaitPrivate",
+		    Napi::Function::New(env, FutexWaitPrivate, "futexWaitPrivate"));
 	exports.Set("mlock", Napi::Function::New(env, Mlock, "mlock"));
 	exports.Set("munlock", Napi::Function::New(env, Munlock, "munlock"));
 	exports.Set("childSmaps", Napi::Function::New(env, ChildSmaps, "childSmaps"));

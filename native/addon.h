@@ -40,7 +40,7 @@ uint32_t ArgUint32(const Napi::CallbackInfo &info, size_t i, const char *name);
 // A non-negative integer no larger than Number.MAX_SAFE_INTEGER.
 uint64_t ArgSafeUint(const Napi::CallbackInfo &info, size_t i, const char *name);
 [[noreturn]] void ThrowArg(Napi::Env env, const char *code, const char *name,
-			   const char *what);
+			   const std::string &what);
 
 Napi::Value Open(const Napi::CallbackInfo &info);
 Napi::Value Close(const Napi::CallbackInfo &info);

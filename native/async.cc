@@ -110,8 +110,8 @@ private:
 class IoctlWorker : public SyscallWorker {
 public:
 	IoctlWorker(Napi::Env env, int fd, uint32_t request, Napi::Uint8Array arg)
-		: SyscallWorker(env, "ioctl"), arg_(Napi::Persistent(arg)), fd_(fd), request_(request),
-		  copy_(arg.Data(), arg.Data() + arg.ByteLength())
+		: SyscallWorker(env, "ioctl"), arg_(Napi::Persistent(arg)), fd_(fd),
+		  request_(request), copy_(arg.Data(), arg.Data() + arg.ByteLength())
 	{
 	}
 
@@ -148,7 +148,8 @@ Napi::Value MsyncAsync(const Napi::CallbackInfo &info)
 {
 	RangeCallArgs a = ArgRangeCall(info, "msync", "flags");
 
-	auto *worker = new MsyncWorker(info.Env(), info[0].As<Napi::ArrayBuffer>(), a.m, a.range, a.value);
+	auto *worker =
+		new MsyncWorker(info.Env(), info[0].As<Napi::ArrayBuffer>(), a.m, a.range, a.value);
 	Napi::Promise promise = worker->Promise();
 	worker->Queue();
 	return promise;
@@ -170,8 +171,8 @@ Napi::Value IoctlAsync(const Napi::CallbackInfo &info)
 	Napi::Uint8Array arg = info[2].As<Napi::Uint8Array>();
 	if (_IOC_DIR(request) != _IOC_NONE && _IOC_SIZE(request) > arg.ByteLength())
 		ThrowArg(env, "ERR_INVALID_ARG_VALUE", "arg",
-			 ("a Uint8Array of at least " + std::to_string(_IOC_SIZE(request)) +
-			  " bytes (the size encoded in the request)").c_str());
+			 "a Uint8Array of at least " + std::to_string(_IOC_SIZE(request)) +
+				 " bytes (the size encoded in the request)");
 
 	auto *worker = new IoctlWorker(env, fd, request, arg);
 	Napi::Promise promise = worker->Promise();

@@ -53,8 +53,8 @@ static uint64_t now_ns(void)
 }
 
 // A decimal argument in [min, max], or exit 2.
-static unsigned long long arg(const char *s, const char *name,
-			      unsigned long long min, unsigned long long max)
+static unsigned long long arg(const char *s, const char *name, unsigned long long min,
+			      unsigned long long max)
 {
 	char *end;
 	unsigned long long v;

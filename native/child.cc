@@ -52,8 +52,10 @@ int WaitOrThrow(Napi::Env env, pid_t pid)
 
 Napi::Object ExitOf(Napi::Env env, int status, Napi::Object r)
 {
-	r.Set("exitCode", WIFEXITED(status) ? Napi::Number::New(env, WEXITSTATUS(status)) : env.Null());
-	r.Set("signal", WIFSIGNALED(status) ? Napi::Number::New(env, WTERMSIG(status)) : env.Null());
+	r.Set("exitCode",
+	      WIFEXITED(status) ? Napi::Number::New(env, WEXITSTATUS(status)) : env.Null());
+	r.Set("signal",
+	      WIFSIGNALED(status) ? Napi::Number::New(env, WTERMSIG(status)) : env.Null());
 	return r;
 }
 

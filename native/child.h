@@ -25,7 +25,10 @@ public:
 	SharedArea(const SharedArea &) = delete;
 	SharedArea &operator=(const SharedArea &) = delete;
 
-	char *Data() const { return static_cast<char *>(addr_); }
+	char *Data() const
+	{
+		return static_cast<char *>(addr_);
+	}
 
 private:
 	void *addr_;

@@ -23,6 +23,8 @@ const char *ErrnoName(int err)
 	if (name)
 		return name;
 #else
+	// A table, read across: clang-format would put one case on each line.
+	// clang-format off
 	switch (err) {
 #define E(x) case x: return #x
 	E(EPERM); E(ENOENT); E(EINTR); E(EIO); E(ENXIO); E(E2BIG); E(EBADF);
@@ -32,6 +34,7 @@ const char *ErrnoName(int err)
 	E(EROFS); E(EMFILE); E(ENFILE);
 #undef E
 	}
+	// clang-format on
 #endif
 	return "UNKNOWN";
 }
@@ -47,13 +50,14 @@ std::string ErrnoDescription(int err)
 	std::string s = std::strerror(err);
 #endif
 	// Node's messages start lower case ("ENOENT: no such file or directory").
-	if (!s.empty() && s[0] >= 'A' && s[0] <= 'Z' && !(s.size() > 1 && s[1] >= 'A' && s[1] <= 'Z'))
+	if (!s.empty() && s[0] >= 'A' && s[0] <= 'Z' &&
+	    !(s.size() > 1 && s[1] >= 'A' && s[1] <= 'Z'))
 		s[0] = static_cast<char>(s[0] - 'A' + 'a');
 	return s;
 }
 
-Napi::Error Make(Napi::Env env, int err, const std::string &description,
-		 const char *syscall, const char *path)
+Napi::Error Make(Napi::Env env, int err, const std::string &description, const char *syscall,
+		 const char *path)
 {
 	const char *code = ErrnoName(err);
 	std::string msg = std::string(code) + ": " + description + ", " + syscall;
@@ -93,16 +97,17 @@ void ThrowBusy(Napi::Env env, const char *syscall)
 
 void ThrowRange(Napi::Env env, const char *name, const std::string &what)
 {
-	Napi::RangeError error = Napi::RangeError::New(
-		env, std::string("The value of \"") + name + "\" is out of range. It must be " + what);
+	Napi::RangeError error =
+		Napi::RangeError::New(env, std::string("The value of \"") + name +
+						   "\" is out of range. It must be " + what);
 	error.Set("code", Napi::String::New(env, "ERR_OUT_OF_RANGE"));
 	throw error;
 }
 
-void ThrowArg(Napi::Env env, const char *code, const char *name, const char *what)
+void ThrowArg(Napi::Env env, const char *code, const char *name, const std::string &what)
 {
-	Napi::TypeError error = Napi::TypeError::New(
-		env, std::string("The \"") + name + "\" argument must be " + what);
+	Napi::TypeError error = Napi::TypeError::New(env, std::string("The \"") + name +
+								  "\" argument must be " + what);
 	error.Set("code", Napi::String::New(env, code));
 	throw error;
 }
@@ -121,8 +126,8 @@ void CheckArgCount(const Napi::CallbackInfo &info, size_t want)
 namespace {
 
 // The integral value of a number argument within [min, max], or a TypeError.
-double ArgInteger(const Napi::CallbackInfo &info, size_t i, const char *name,
-		  double min, double max, const char *what)
+double ArgInteger(const Napi::CallbackInfo &info, size_t i, const char *name, double min,
+		  double max, const char *what)
 {
 	Napi::Value v = info[i];
 	if (!v.IsNumber())
@@ -137,21 +142,21 @@ double ArgInteger(const Napi::CallbackInfo &info, size_t i, const char *name,
 
 int32_t ArgInt32(const Napi::CallbackInfo &info, size_t i, const char *name)
 {
-	return static_cast<int32_t>(ArgInteger(info, i, name, INT32_MIN, INT32_MAX,
-					       "a 32-bit signed integer"));
+	return static_cast<int32_t>(
+		ArgInteger(info, i, name, INT32_MIN, INT32_MAX, "a 32-bit signed integer"));
 }
 
 uint32_t ArgUint32(const Napi::CallbackInfo &info, size_t i, const char *name)
 {
-	return static_cast<uint32_t>(ArgInteger(info, i, name, 0, UINT32_MAX,
-						"a 32-bit unsigned integer"));
+	return static_cast<uint32_t>(
+		ArgInteger(info, i, name, 0, UINT32_MAX, "a 32-bit unsigned integer"));
 }
 
 uint64_t ArgSafeUint(const Napi::CallbackInfo &info, size_t i, const char *name)
 {
 	// 2^53 - 1: every integer up to it is exact in a double.
-	return static_cast<uint64_t>(ArgInteger(info, i, name, 0, 9007199254740991.0,
-						"a non-negative safe integer"));
+	return static_cast<uint64_t>(
+		ArgInteger(info, i, name, 0, 9007199254740991.0, "a non-negative safe integer"));
 }
 
 } // namespace mmaplab

@@ -36,8 +36,8 @@ void CheckStructSize(Napi::Env env, uint32_t request, size_t have, const char *n
 {
 	if (_IOC_SIZE(request) > have)
 		ThrowArg(env, "ERR_INVALID_ARG_VALUE", name,
-			 ("a Uint8Array of at least " + std::to_string(_IOC_SIZE(request)) +
-			  " bytes (the size encoded in the request)").c_str());
+			 "a Uint8Array of at least " + std::to_string(_IOC_SIZE(request)) +
+				 " bytes (the size encoded in the request)");
 }
 
 } // namespace
@@ -54,7 +54,8 @@ Napi::Value Open(const Napi::CallbackInfo &info)
 	if (path.find('\0') != std::string::npos)
 		ThrowArg(env, "ERR_INVALID_ARG_VALUE", "path", "a string without null bytes");
 	int flags = ArgInt32(info, 1, "flags");
-	uint32_t mode = info.Length() > 2 && !info[2].IsUndefined() ? ArgUint32(info, 2, "mode") : 0;
+	uint32_t mode =
+		info.Length() > 2 && !info[2].IsUndefined() ? ArgUint32(info, 2, "mode") : 0;
 
 	int fd = open(path.c_str(), flags, static_cast<mode_t>(mode));
 	if (fd < 0)
@@ -205,16 +206,17 @@ Napi::Value IoctlWithArray(const Napi::CallbackInfo &info)
 	size_t array_len = array.ByteLength();
 	if (count > array_len / element_size)
 		ThrowArg(env, "ERR_INVALID_ARG_VALUE", "array",
-			 ("a Uint8Array with room for the " + std::to_string(count) +
-			  " entries of " + std::to_string(element_size) +
-			  " bytes the struct announces at countOffset").c_str());
+			 "a Uint8Array with room for the " + std::to_string(count) +
+				 " entries of " + std::to_string(element_size) +
+				 " bytes the struct announces at countOffset");
 
 	// The kernel writes both the struct and the array: they must not share
 	// bytes (the struct is copied back over the caller's bytes afterwards).
 	uintptr_t s_begin = reinterpret_cast<uintptr_t>(st.Data());
 	uintptr_t a_begin = reinterpret_cast<uintptr_t>(array.Data());
 	if (array_len > 0 && a_begin < s_begin + size && s_begin < a_begin + array_len)
-		ThrowArg(env, "ERR_INVALID_ARG_VALUE", "array", "memory that does not overlap the struct");
+		ThrowArg(env, "ERR_INVALID_ARG_VALUE", "array",
+			 "memory that does not overlap the struct");
 
 	uint64_t address = array_len > 0 ? static_cast<uint64_t>(a_begin) : 0;
 	std::memcpy(copy.data() + ptr_offset, &address, sizeof(address));

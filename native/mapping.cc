@@ -50,8 +50,8 @@ Napi::ArrayBuffer NewMappingBuffer(Napi::Env env, void *addr, size_t len)
 		ThrowErrno(env, ENOMEM, "mmap");
 	}
 	napi_value value;
-	napi_status status = napi_create_external_arraybuffer(env, addr, len, FinalizeMapping, m,
-							      &value);
+	napi_status status =
+		napi_create_external_arraybuffer(env, addr, len, FinalizeMapping, m, &value);
 	if (status != napi_ok) {
 		munmap(addr, len);
 		delete m;
@@ -110,10 +110,12 @@ size_t PageSize()
 Mapping *MappingOf(Napi::Env env, Napi::Value value)
 {
 	if (!value.IsArrayBuffer())
-		ThrowArg(env, "ERR_INVALID_ARG_TYPE", "buffer", "an ArrayBuffer returned by mmap()");
+		ThrowArg(env, "ERR_INVALID_ARG_TYPE", "buffer",
+			 "an ArrayBuffer returned by mmap()");
 	Napi::ArrayBuffer ab = value.As<Napi::ArrayBuffer>();
 	if (!ab.CheckTypeTag(&kMappingTag))
-		ThrowArg(env, "ERR_INVALID_ARG_VALUE", "buffer", "an ArrayBuffer returned by mmap()");
+		ThrowArg(env, "ERR_INVALID_ARG_VALUE", "buffer",
+			 "an ArrayBuffer returned by mmap()");
 
 	void *m = nullptr;
 	if (ab.IsDetached() || napi_unwrap(env, ab, &m) != napi_ok || !m)
@@ -143,7 +145,8 @@ MappingRange ArgRange(const Napi::CallbackInfo &info, size_t i, const Mapping *m
 	if (offset % PageSize() != 0)
 		ThrowRange(env, "offset", PageMultiple());
 	if (offset >= m->len)
-		ThrowRange(env, "offset", "below the mapping's length (" + std::to_string(m->len) + ")");
+		ThrowRange(env, "offset",
+			   "below the mapping's length (" + std::to_string(m->len) + ")");
 	size_t length = m->len - offset;
 	if (info.Length() > i + 1 && !info[i + 1].IsUndefined())
 		length = ArgSafeUint(info, i + 1, "length");
@@ -227,7 +230,8 @@ Napi::Value MmapOver(const Napi::CallbackInfo &info)
 	if (offset % page != 0)
 		ThrowRange(env, "offset", PageMultiple());
 	if (offset >= m->len)
-		ThrowRange(env, "offset", "below the mapping's length (" + std::to_string(m->len) + ")");
+		ThrowRange(env, "offset",
+			   "below the mapping's length (" + std::to_string(m->len) + ")");
 	if (length == 0 || length > span - offset)
 		ThrowRange(env, "length",
 			   "at least 1 and at most " + std::to_string(span - offset) +
@@ -272,7 +276,8 @@ Napi::Value Address(const Napi::CallbackInfo &info)
 	Mapping *m = LiveMapping(info, "address");
 	uintptr_t addr = reinterpret_cast<uintptr_t>(m->addr);
 	if (addr > 9007199254740991ULL)
-		ThrowRange(env, "address", "below 2^53 (a mapping above it has no exact JS number)");
+		ThrowRange(env, "address",
+			   "below 2^53 (a mapping above it has no exact JS number)");
 	return Napi::Number::New(env, static_cast<double>(addr));
 }
 
@@ -380,7 +385,8 @@ Napi::Value Mremap(const Napi::CallbackInfo &info)
 	} else if (fixed) {
 		to = ArgSafeUint(info, 3, "to");
 		if (to == 0 || to % PageSize() != 0)
-			ThrowRange(env, "to", "a non-zero multiple of the page size, or a mapping to replace");
+			ThrowRange(env, "to",
+				   "a non-zero multiple of the page size, or a mapping to replace");
 	}
 	bool dont_unmap = false;
 	if (info.Length() > 4 && !info[4].IsUndefined()) {

@@ -34,7 +34,8 @@ static pid_t ArgPid(const Napi::CallbackInfo &info)
 	int32_t pid = ArgInt32(info, 0, "pid");
 
 	if (pid < 0)
-		ThrowArg(info.Env(), "ERR_INVALID_ARG_VALUE", "pid", "a process id, or 0 for the caller");
+		ThrowArg(info.Env(), "ERR_INVALID_ARG_VALUE", "pid",
+			 "a process id, or 0 for the caller");
 	return static_cast<pid_t>(pid);
 }
 

@@ -61,17 +61,18 @@ public:
 		if (single)
 			sq_len_ = cq_len_ = sq_len_ > cq_len_ ? sq_len_ : cq_len_;
 		*call = "mmap";
-		sq_ptr_ = mmap(nullptr, sq_len_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_,
-			       IORING_OFF_SQ_RING);
+		sq_ptr_ = mmap(nullptr, sq_len_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+			       fd_, IORING_OFF_SQ_RING);
 		if (sq_ptr_ == MAP_FAILED)
 			return errno;
-		cq_ptr_ = single ? sq_ptr_ : mmap(nullptr, cq_len_, PROT_READ | PROT_WRITE,
-						  MAP_SHARED | MAP_POPULATE, fd_, IORING_OFF_CQ_RING);
+		cq_ptr_ = single ? sq_ptr_
+				 : mmap(nullptr, cq_len_, PROT_READ | PROT_WRITE,
+					MAP_SHARED | MAP_POPULATE, fd_, IORING_OFF_CQ_RING);
 		if (cq_ptr_ == MAP_FAILED)
 			return errno;
 		sqes_len_ = p.sq_entries * sizeof(struct io_uring_sqe);
-		sqes_ = mmap(nullptr, sqes_len_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_,
-			     IORING_OFF_SQES);
+		sqes_ = mmap(nullptr, sqes_len_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+			     fd_, IORING_OFF_SQES);
 		if (sqes_ == MAP_FAILED)
 			return errno;
 		char *sq = static_cast<char *>(sq_ptr_);
@@ -99,7 +100,8 @@ public:
 	// completion, EINTR retried: 0, or its errno.
 	int Enter(unsigned submit)
 	{
-		while (syscall(__NR_io_uring_enter, fd_, submit, 1, IORING_ENTER_GETEVENTS, nullptr, 0) < 0) {
+		while (syscall(__NR_io_uring_enter, fd_, submit, 1, IORING_ENTER_GETEVENTS, nullptr,
+			       0) < 0) {
 			if (errno != EINTR)
 				return errno;
 		}
@@ -188,8 +190,9 @@ Napi::Value IoUring(const Napi::CallbackInfo &info)
 	err = ring.Run(sqe, &res);
 	if (err)
 		ThrowErrno(env, err, "io_uring_enter");
-	const char *op = fixed ? (out ? "io_uring(IORING_OP_WRITE_FIXED)" : "io_uring(IORING_OP_READ_FIXED)")
-			       : (out ? "io_uring(IORING_OP_WRITE)" : "io_uring(IORING_OP_READ)");
+	const char *op =
+		fixed ? (out ? "io_uring(IORING_OP_WRITE_FIXED)" : "io_uring(IORING_OP_READ_FIXED)")
+		      : (out ? "io_uring(IORING_OP_WRITE)" : "io_uring(IORING_OP_READ)");
 	if (res < 0)
 		ThrowErrno(env, -res, op);
 	return Napi::Number::New(env, res);
@@ -254,7 +257,8 @@ Napi::Value CoreDumpChild(const Napi::CallbackInfo &info)
 	CheckArgCount(info, 1);
 	int32_t filter = ArgInt32(info, 0, "filter");
 	char text[16];
-	int n = filter < 0 ? 0 : snprintf(text, sizeof(text), "0x%x\n", static_cast<unsigned>(filter));
+	int n = filter < 0 ? 0
+			   : snprintf(text, sizeof(text), "0x%x\n", static_cast<unsigned>(filter));
 
 	pid_t pid = ForkOrThrow(env);
 	if (pid == 0) {

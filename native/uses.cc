@@ -84,21 +84,28 @@ const char *WaiterName(int32_t err)
 
 // What a remoteAccess() child leaves for its parent.
 struct RemoteResult {
-	int32_t err;		// errno of the call that stopped it, 0 if none
-	int32_t call;		// which call that was (kRemoteCalls)
-	uint64_t bytes;		// bytes moved before it stopped
+	int32_t err;	// errno of the call that stopped it, 0 if none
+	int32_t call;	// which call that was (kRemoteCalls)
+	uint64_t bytes; // bytes moved before it stopped
 };
 
 enum RemoteHow : uint32_t { kProcessVm = 0, kProcMem = 1, kPtrace = 2, kRemoteHowCount };
 
 const char *const kRemoteCalls[] = {
-	"process_vm_readv", "process_vm_writev", "open", "pread", "pwrite",
-	"ptrace", "waitpid", "ptrace(PEEKDATA)", "ptrace(POKEDATA)",
+	"process_vm_readv", "process_vm_writev", "open", "pread", "pwrite", "ptrace", "waitpid",
+	"ptrace(PEEKDATA)", "ptrace(POKEDATA)",
 };
 
 enum RemoteCall : int32_t {
-	kCallVmRead, kCallVmWrite, kCallOpen, kCallPread, kCallPwrite,
-	kCallPtrace, kCallWaitpid, kCallPeek, kCallPoke,
+	kCallVmRead,
+	kCallVmWrite,
+	kCallOpen,
+	kCallPread,
+	kCallPwrite,
+	kCallPtrace,
+	kCallWaitpid,
+	kCallPeek,
+	kCallPoke,
 };
 
 void Fail(RemoteResult *r, RemoteCall call)
@@ -143,8 +150,7 @@ void ByProcMem(const char *path, char *remote, char *local, size_t length, bool 
 // Seize (no SIGSTOP: the other threads keep running), interrupt, wait for
 // the stop, move the words, detach. The parent is blocked in waitpid() for
 // this child; the interrupted wait restarts after the detach.
-void ByPtrace(pid_t target, char *remote, char *local, size_t length, bool write,
-	      RemoteResult *r)
+void ByPtrace(pid_t target, char *remote, char *local, size_t length, bool write, RemoteResult *r)
 {
 	int status;
 
@@ -253,7 +259,8 @@ Napi::Value Splice(const Napi::CallbackInfo &info)
 	int out = ArgInt32(info, 1, "fdOut");
 	uint64_t length = ArgSafeUint(info, 2, "length");
 
-	return BytesOrThrow(env, splice(in, nullptr, out, nullptr, static_cast<size_t>(length), 0), "splice");
+	return BytesOrThrow(env, splice(in, nullptr, out, nullptr, static_cast<size_t>(length), 0),
+			    "splice");
 }
 
 // remoteAccess(buffer, offset, length, how, write, seed, firstIndex) ->
@@ -319,10 +326,12 @@ Napi::Value RemoteAccess(const Napi::CallbackInfo &info)
 	Napi::Value mismatch = env.Null();
 	if (r.err == 0 && !write_in) {
 		for (size_t i = 0; i < r.bytes / 4; i++) {
-			uint32_t want = mmaplab_pattern_word(seed, static_cast<uint32_t>(first + i));
+			uint32_t want =
+				mmaplab_pattern_word(seed, static_cast<uint32_t>(first + i));
 			if (words[i] != want) {
 				Napi::Object mm = Napi::Object::New(env);
-				mm.Set("offset", Napi::Number::New(env, 4.0 * static_cast<double>(i)));
+				mm.Set("offset",
+				       Napi::Number::New(env, 4.0 * static_cast<double>(i)));
 				mm.Set("expected", Napi::Number::New(env, want));
 				mm.Set("found", Napi::Number::New(env, words[i]));
 				mismatch = mm;
@@ -352,7 +361,8 @@ Napi::Value FutexHandoff(const Napi::CallbackInfo &info)
 	uint64_t offset = ArgSafeUint(info, 1, "offset");
 	if (offset % 4 != 0 || offset + 4 > m->len)
 		ThrowRange(env, "offset", "a multiple of 4 inside the mapping");
-	volatile uint32_t *word = reinterpret_cast<volatile uint32_t *>(static_cast<char *>(m->addr) + offset);
+	volatile uint32_t *word =
+		reinterpret_cast<volatile uint32_t *>(static_cast<char *>(m->addr) + offset);
 
 	if (Futex(word, FUTEX_WAKE, 1, nullptr) < 0)
 		ThrowErrno(env, errno, "futex(FUTEX_WAKE)");
@@ -407,7 +417,8 @@ Napi::Value FutexWaitPrivate(const Napi::CallbackInfo &info)
 	uint64_t offset = ArgSafeUint(info, 1, "offset");
 	if (offset % 4 != 0 || offset + 4 > m->len)
 		ThrowRange(env, "offset", "a multiple of 4 inside the mapping");
-	volatile uint32_t *word = reinterpret_cast<volatile uint32_t *>(static_cast<char *>(m->addr) + offset);
+	volatile uint32_t *word =
+		reinterpret_cast<volatile uint32_t *>(static_cast<char *>(m->addr) + offset);
 	struct timespec t = { 0, 0 };
 
 	if (Futex(word, FUTEX_WAIT_PRIVATE, *word + 1, &t) == 0)
@@ -485,7 +496,6 @@ Napi::Value ChildSmaps(const Napi::CallbackInfo &info)
 	return Napi::String::New(env, text, static_cast<size_t>(r.bytes));
 }
 
-
 // forkHold(buffer) -> { pid, fd }: a forked child that holds the mapping
 // (inherited) and waits for forkRelease(). Meanwhile this process may drop
 // its own mapping, so the child's outlives it. A child whose parent goes
@@ -515,9 +525,11 @@ Napi::Value ForkHold(const Napi::CallbackInfo &info)
 		if (read(p[0], order, sizeof(order)) != static_cast<ssize_t>(sizeof(order)))
 			_exit(2);
 		for (size_t i = 0; i < nwords; i++)
-			words[i] = mmaplab_pattern_word(order[0], static_cast<uint32_t>(order[1] + i));
+			words[i] =
+				mmaplab_pattern_word(order[0], static_cast<uint32_t>(order[1] + i));
 		for (size_t i = 0; i < nwords; i++) {
-			if (words[i] != mmaplab_pattern_word(order[0], static_cast<uint32_t>(order[1] + i)))
+			if (words[i] !=
+			    mmaplab_pattern_word(order[0], static_cast<uint32_t>(order[1] + i)))
 				_exit(1);
 		}
 		_exit(0);
@@ -549,7 +561,6 @@ Napi::Value ForkRelease(const Napi::CallbackInfo &info)
 		ThrowErrno(env, err, "write");
 	return ExitOf(env, status, Napi::Object::New(env));
 }
-
 
 // pressureChild(buffer, procsPath, filePath, passes, seed, firstIndex) ->
 // { exitCode, signal }: a forked child joins the cgroup whose cgroup.procs
@@ -592,7 +603,8 @@ Napi::Value PressureChild(const Napi::CallbackInfo &info)
 			close(fd);
 		}
 		for (size_t i = 0; i < nwords; i++) {
-			if (words[i] != mmaplab_pattern_word(seed, static_cast<uint32_t>(first + i)))
+			if (words[i] !=
+			    mmaplab_pattern_word(seed, static_cast<uint32_t>(first + i)))
 				_exit(1);
 		}
 		_exit(0);

@@ -2,13 +2,22 @@
 //
 // Loops over memory that would be slow, or unobservable, in JavaScript:
 // touch every page, write or check the seeded pattern of the uapi header,
-// a fork() whose child writes the pattern through inherited mappings, and
-// the sequential sweeps the benchmarks time (readAll, fillAll).
+// the same touches and pattern writes in a forked child (forkWrite,
+// forkTouch), and the sequential sweeps the benchmarks time (readAll,
+// fillAll).
 //
 // The loops take an optional progress Int32Array: element 0 holds the index
 // of the page being accessed, stored before the access. Put it in memory
 // another process can read (a MAP_SHARED mapping of a file) and a process
 // killed by SIGBUS or SIGSEGV still tells which page it died on.
+//
+// A forked child runs nothing but one of these loops and _exit() (a forked
+// child of a threaded process may only do what is async-signal-safe), so
+// whatever the memory does to it (SIGBUS past a buffer, SIGSEGV on a
+// protection or an unmapped range) is the answer, and the caller survives
+// it: the fuzzer touches every mapping this way. forkTouch's child leaves
+// the page it is on in a MAP_SHARED anonymous page made before the fork, so
+// a child killed by a signal still says where.
 #include "child.h"
 #include "mapping.h"
 
@@ -49,7 +58,8 @@ volatile int32_t *ArgProgress(const Napi::CallbackInfo &info, size_t i)
 		ThrowArg(info.Env(), "ERR_INVALID_ARG_TYPE", "progress", "an Int32Array");
 	Napi::Int32Array p = info[i].As<Napi::Int32Array>();
 	if (p.ElementLength() < 1)
-		ThrowArg(info.Env(), "ERR_INVALID_ARG_VALUE", "progress", "an Int32Array of at least 1 element");
+		ThrowArg(info.Env(), "ERR_INVALID_ARG_VALUE", "progress",
+			 "an Int32Array of at least 1 element");
 	return p.Data();
 }
 
@@ -71,6 +81,43 @@ void WritePattern(Span s, uint32_t seed, uint32_t first, volatile int32_t *progr
 			Report(progress, i / per_page);
 		w[i] = mmaplab_pattern_word(seed, static_cast<uint32_t>(first + i));
 	}
+}
+
+// Loads the first byte of each page; with `write`, stores it back
+// unchanged, which is a write fault all the same and keeps the data.
+// Returns the number of pages touched.
+size_t TouchPages(Span s, bool write, volatile int32_t *progress)
+{
+	volatile unsigned char *p = s.data;
+	size_t page = PageSize(), n = 0;
+
+	for (size_t off = 0; off < s.len; off += page, n++) {
+		Report(progress, n);
+		unsigned char v = p[off];
+		if (write)
+			p[off] = v;
+	}
+	return n;
+}
+
+// What forkTouch's child does to its range (its `mode` argument).
+enum TouchMode : uint32_t { kRead = 0, kWrite = 1, kPattern = 2 };
+
+// fork(); the child touches `s` as `mode` says (the pattern: word i =
+// pattern(seed, first + i)) and exits; the parent waits for it. Returns
+// { exitCode, signal }.
+Napi::Object ForkTouchSpan(Napi::Env env, Span s, uint32_t mode, uint32_t seed, uint32_t first,
+			   volatile int32_t *progress)
+{
+	pid_t pid = ForkOrThrow(env);
+	if (pid == 0) {
+		if (mode == kPattern)
+			WritePattern(s, seed, first, progress);
+		else
+			TouchPages(s, mode == kWrite, progress);
+		_exit(0);
+	}
+	return ExitOf(env, WaitOrThrow(env, pid), Napi::Object::New(env));
 }
 
 // The arguments of patternWrite/patternCheck: (buffer, seed, firstIndex, progress?).
@@ -135,15 +182,8 @@ Napi::Value Touch(const Napi::CallbackInfo &info)
 		ThrowArg(env, "ERR_INVALID_ARG_TYPE", "write", "of type boolean");
 	bool write = info[1].As<Napi::Boolean>().Value();
 	volatile int32_t *progress = ArgProgress(info, 2);
-	volatile unsigned char *p = s.data;
-	size_t page = PageSize(), n = 0;
 
-	for (size_t off = 0; off < s.len; off += page, n++) {
-		Report(progress, n);
-		unsigned char v = p[off];
-		if (write)
-			p[off] = v;
-	}
+	size_t n = TouchPages(s, write, progress);
 	Report(progress, n);
 	return Napi::Number::New(env, static_cast<double>(n));
 }
@@ -213,7 +253,8 @@ Napi::Value PatternCheck(const Napi::CallbackInfo &info)
 		uint32_t have = w[i];
 		if (have != want) {
 			Napi::Object r = Napi::Object::New(env);
-			r.Set("offset", Napi::Number::New(env, 4.0 * (static_cast<double>(a.first) + i)));
+			r.Set("offset",
+			      Napi::Number::New(env, 4.0 * (static_cast<double>(a.first) + i)));
 			r.Set("expected", Napi::Number::New(env, want));
 			r.Set("found", Napi::Number::New(env, have));
 			return r;
@@ -225,21 +266,50 @@ Napi::Value PatternCheck(const Napi::CallbackInfo &info)
 
 // forkWrite(buffer, seed, firstIndex) -> { exitCode, signal }: fork(); the
 // child writes the pattern over `buffer` through the mapping it inherited
-// and exits; the parent waits for it. The child runs nothing but that loop
-// and _exit() (a forked child of a threaded process may only do what is
-// async-signal-safe), so a fault in it is reported as its signal number.
+// and exits; the parent waits for it. A fault in the child is reported as
+// its signal number.
 Napi::Value ForkWrite(const Napi::CallbackInfo &info)
+{
+	PatternArgs a = ArgPattern(info);
+
+	return ForkTouchSpan(info.Env(), a.span, kPattern, a.seed, a.first, nullptr);
+}
+
+// forkTouch(buffer, offset, length, mode, seed, firstIndex) ->
+// { exitCode, signal, page }: mode 0 reads, 1 writes back, 2 writes the
+// pattern (word i of the range = pattern(seed, firstIndex + i)) over
+// [offset, offset + length) of `buffer`, in a forked child. `page` is the
+// page of the range (from 0) the child was on last, null if it reached
+// none. A detached buffer is empty: only length 0 fits it.
+Napi::Value ForkTouch(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
 
-	PatternArgs a = ArgPattern(info);
+	CheckArgCount(info, 6);
+	Span s = ArgBuffer(info, 0);
+	uint64_t offset = ArgSafeUint(info, 1, "offset");
+	uint64_t length = ArgSafeUint(info, 2, "length");
+	uint32_t mode = ArgUint32(info, 3, "mode");
+	uint32_t seed = ArgUint32(info, 4, "seed");
+	uint32_t first = ArgUint32(info, 5, "firstIndex");
 
-	pid_t pid = ForkOrThrow(env);
-	if (pid == 0) {
-		WritePattern(a.span, a.seed, a.first, nullptr);
-		_exit(0);
-	}
-	return ExitOf(env, WaitOrThrow(env, pid), Napi::Object::New(env));
+	if (mode > kPattern)
+		ThrowArg(env, "ERR_INVALID_ARG_VALUE", "mode",
+			 "0 (read), 1 (write) or 2 (pattern)");
+	if (offset % PageSize() != 0)
+		ThrowRange(env, "offset", "a multiple of the page size");
+	if (offset > s.len || length > s.len - offset)
+		ThrowRange(env, "length", "such that offset + length lies inside the buffer");
+
+	SharedArea shared(env, PageSize());
+	volatile int32_t *reached = reinterpret_cast<volatile int32_t *>(shared.Data());
+	*reached = -1;
+
+	Span range = { s.data + offset, static_cast<size_t>(length) };
+	Napi::Object r = ForkTouchSpan(env, range, mode, seed, first, reached);
+	int32_t last = *reached;
+	r.Set("page", last >= 0 ? Napi::Number::New(env, last) : env.Null());
+	return r;
 }
 
 } // namespace mmaplab

@@ -13,6 +13,13 @@
 #                     (test/vm/html-render.test.ts): only for `test` (below)
 #   dkms              builds the module as a lab machine installs it
 #                     (test/vm/kmod-build.test.ts): only for `test`
+#   linux-source-6.12 the kernel's checkpatch.pl, which the unit tests run
+#                     over kmod/ (test/c-style.ts takes it out of the source
+#                     tarball once): only for `test`
+#   perl              runs checkpatch.pl (its Term::ANSIColor and Encode are
+#                     not in perl-base): only for `test`
+#   clang-format      checks the addon's layout against native/.clang-format
+#                     in the unit tests: only for `test`
 #
 # An argument names what the packages are for: `matrix` (also bench) leaves
 # out what only the tests need; `test` or none installs everything. Two
@@ -30,7 +37,7 @@ PACKAGES="qemu-system-x86 busybox-static xz-utils zstd kmod build-essential pyth
 linux-image-amd64 linux-headers-amd64 linux-image-6.12-amd64 linux-headers-6.12-amd64"
 case "${1:-test}" in
 matrix) ;;
-test) PACKAGES="$PACKAGES chromium dkms" ;;
+test) PACKAGES="$PACKAGES chromium dkms linux-source-6.12 perl clang-format" ;;
 flavours) PACKAGES="linux-image-rt-amd64 linux-headers-rt-amd64 linux-image-cloud-amd64 linux-headers-cloud-amd64
 linux-image-6.12-rt-amd64 linux-headers-6.12-rt-amd64 linux-image-6.12-cloud-amd64 linux-headers-6.12-cloud-amd64" ;;
 kernel-build) PACKAGES="linux-source-6.1 linux-config-6.1 linux-source-6.12 linux-config-6.12 build-essential bc bison flex

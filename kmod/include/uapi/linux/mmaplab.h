@@ -305,9 +305,9 @@ enum mmaplab_reason {
 	MMAPLAB_REASON_RANGE = 11,		/* mmap offset/length outside the buffer */
 	MMAPLAB_REASON_PRIVATE = 12,		/* MAP_PRIVATE the method cannot honour */
 	MMAPLAB_REASON_NOMEM = 13,
-	MMAPLAB_REASON_KERNEL = 14,		/* the kernel API itself refused; errno is its answer */
+	MMAPLAB_REASON_KERNEL = 14,		/* the kernel API refused; errno is its answer */
 	MMAPLAB_REASON_FREED = 15,		/* buffer was freed by FREE_WHILE_MAPPED */
-	MMAPLAB_REASON_TIMING = 16,		/* delay_ms/period_ms out of range or not for this method */
+	MMAPLAB_REASON_TIMING = 16,		/* delay_ms/period_ms out of range or not for it */
 	MMAPLAB_REASON_NO_STORE = 17,		/* STORE of an id the module no longer keeps */
 	MMAPLAB_REASON_DIRTY = 18,		/* FILL would discard dirty page-cache pages */
 	MMAPLAB_REASON_NOT_OWNER = 19,		/* STORE by id of another user's store */
@@ -354,14 +354,14 @@ struct mmaplab_stats {
 #define MMAPLAB_INFO_CONTIGUOUS		(1U << 1)	/* physically contiguous */
 #define MMAPLAB_INFO_FREED		(1U << 2)	/* freed while mapped */
 #define MMAPLAB_INFO_SLAB		(1U << 3)	/* KMALLOC came from a slab cache */
-#define MMAPLAB_INFO_UNPINNED		(1U << 4)	/* SHMEM: the pages are the object's alone */
+#define MMAPLAB_INFO_UNPINNED		(1U << 4)	/* SHMEM: the pages are the object's */
 
 /* mmaplab_page_info.flags: what explains an outcome */
 #define MMAPLAB_PAGE_COMPOUND		(1U << 0)
 #define MMAPLAB_PAGE_HEAD		(1U << 1)
 #define MMAPLAB_PAGE_TAIL		(1U << 2)
 #define MMAPLAB_PAGE_SLAB		(1U << 3)
-#define MMAPLAB_PAGE_TYPED		(1U << 4)	/* has a page type (buddy, table, slab on 6.12) */
+#define MMAPLAB_PAGE_TYPED		(1U << 4)	/* a page type (buddy, table, 6.12 slab) */
 #define MMAPLAB_PAGE_RESERVED		(1U << 5)
 #define MMAPLAB_PAGE_NO_STRUCT_PAGE	(1U << 6)	/* pfn has no struct page */
 
@@ -585,11 +585,12 @@ struct mmaplab_shmem_pin {
  * media driver hands its memory to userspace and to other drivers.
  *   EXPORT  @fd is a new descriptor (O_CLOEXEC) of the buffer's dma-buf:
  *           the one already exported while it lives, a new one otherwise
- *           (O_RDWR, or O_RDONLY when the session was opened read-only). mmap(2) of @fd maps the buffer with the session's
- *           method, as mmap of the device does (same checks, errors,
- *           counters and LAST_ERROR). DMA_BUF_IOCTL_SYNC on it is counted
- *           in @cpu_begin and @cpu_end, and syncs a DMA_PAGES buffer for
- *           the CPU at the start and for the device at the end.
+ *           (O_RDWR, or O_RDONLY when the session was opened read-only).
+ *           mmap(2) of @fd maps the buffer with the session's method, as
+ *           mmap of the device does (same checks, errors, counters and
+ *           LAST_ERROR). DMA_BUF_IOCTL_SYNC on it is counted in
+ *           @cpu_begin and @cpu_end, and syncs a DMA_PAGES buffer for the
+ *           CPU at the start and for the device at the end.
  *   QUERY   only the outputs below.
  * The dma-buf holds the session: the buffer lives until the last
  * descriptor and the last mapping of the dma-buf are gone, and CONFIGURE is
