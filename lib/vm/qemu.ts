@@ -42,6 +42,12 @@ export interface BootSpec {
     ms: number;
     resetOn: string[];
     /**
+     * The clock's first window instead of `ms`, from QEMU's start to the
+     * first reset line: a cold boot's kernel and agent start-up, which for a
+     * debug kernel under TCG on a busy host takes well over a cell's `ms`.
+     */
+    bootMs?: number;
+    /**
      * Once a console line passes this test (an oops), the clock is re-armed
      * with the shorter `trouble.ms` until the next reset line: a guest that
      * survived reports its cell within seconds of an oops, and one that is
@@ -369,19 +375,20 @@ class BootWatch {
   /** The whole run's deadline, and the idle clock. */
   armTimers(): void {
     this.timer = setTimeout(this.kill, this.spec.timeoutMs);
-    this.armIdle();
+    this.armIdle(undefined, this.spec.idle?.bootMs);
   }
 
-  armIdle(ms?: number): void {
+  /** (Re)starts the idle clock: `troubleMs` after trouble, else `windowMs` (the boot's) or the idle ms. */
+  armIdle(troubleMs?: number, windowMs?: number): void {
     const { spec } = this;
     if (!spec.idle) return;
     if (this.idleTimer) clearTimeout(this.idleTimer);
-    if (ms === undefined && this.heartbeatTimer) {
+    if (troubleMs === undefined && this.heartbeatTimer) {
       clearInterval(this.heartbeatTimer);
       this.heartbeatTimer = null;
     }
-    this.troubled = ms !== undefined;
-    this.idleTimer = setTimeout(this.kill, ms ?? spec.idle.ms);
+    this.troubled = troubleMs !== undefined;
+    this.idleTimer = setTimeout(this.kill, troubleMs ?? windowMs ?? spec.idle.ms);
   }
 
   watchHeartbeat(hb: { file: string; quietMs: number }): void {

@@ -87,6 +87,14 @@ export interface VmRun {
 export const CELL_IDLE_MS = 30_000;
 
 /**
+ * A cold-booted VM's first idle window (QEMU's start to the agent's): the
+ * room a template's boot gets. A debug kernel from its bzImage under TCG
+ * reached its root after 22 s on an idle host and 56 s on a loaded one,
+ * then starts node; CELL_IDLE_MS alone failed every cold cell VM there.
+ */
+export const COLD_BOOT_IDLE_MS = 120_000;
+
+/**
  * Longest a check job may go without finishing a scenario (boot and insmod
  * included): the user's driver may be slow, and this machine's host can
  * hold a guest's CPUs for a minute, so a scenario gets the guest kernels'
@@ -276,6 +284,7 @@ async function bootCold(kernel: Kernel, vm: VmOptions, watch: JobWatch): Promise
   const image = ensureBootImage(kernel, vm.bootPath);
   const outcome = await boot({
     ...watch,
+    ...(watch.idle !== undefined ? { idle: { ...watch.idle, bootMs: Math.max(COLD_BOOT_IDLE_MS, watch.idle.ms) } } : {}),
     image,
     initramfs: ensureInitramfs(kernel),
     accel: vm.accel,
