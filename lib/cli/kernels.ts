@@ -1,16 +1,27 @@
 /** `mmaplab kernels`, `mmaplab kernel build` and `mmaplab build-kmod`: the kernels, and the module for them. */
 import { MmaplabError } from '../util/errors';
 import { bootProblem } from '../vm/initramfs';
-import { buildKernel, parseBuildName } from '../vm/kernel-build';
-import { discoverKernels, kernelName, selectKernels } from '../vm/kernels';
+import { buildKernel, discoverBuiltKernels, parseBuildName, recipeStatus, type BuiltManifest } from '../vm/kernel-build';
+import { discoverKernels, kernelName, selectKernels, type Kernel } from '../vm/kernels';
 import { usageError, type CliOptions } from './args';
 import { buildModules, log } from './common';
 
+/** What `kernels` says after a kernel's line: why it cannot boot, or that it was built from an older recipe. */
+function kernelNote(k: Kernel, built: ReadonlyMap<string, BuiltManifest>): string {
+  const problem = bootProblem(k);
+  if (problem !== null) return `\t(cannot boot in the VM: ${problem})`;
+  const m = built.get(k.release);
+  if (m !== undefined && recipeStatus(m) === 'older') {
+    return `\t(built from an older recipe, still used: mmaplab kernel build ${m.name} builds today's)`;
+  }
+  return '';
+}
+
 export function kernelsCommand(): number {
   const d = discoverKernels();
+  const built = new Map(discoverBuiltKernels().map((b) => [b.kernel.release, b.manifest] as const));
   for (const k of d.usable) {
-    const problem = bootProblem(k);
-    process.stdout.write(`${kernelName(k)}\t${k.release}\t${k.origin}\t${k.image}${problem !== null ? `\t(cannot boot in the VM: ${problem})` : ''}\n`);
+    process.stdout.write(`${kernelName(k)}\t${k.release}\t${k.origin}\t${k.image}${kernelNote(k, built)}\n`);
   }
   for (const r of d.withoutHeaders) {
     process.stdout.write(`-\t${r}\t(no headers: apt-get install linux-headers-${r})\n`);

@@ -286,6 +286,23 @@ function readManifest(dir: string): BuiltManifest | null {
   }
 }
 
+/**
+ * Whether a built kernel comes from today's recipe for its name: 'current',
+ * 'older' (the source, Debian's configuration or mmaplab's edits changed
+ * since; the entry is still used, being what was built, until `mmaplab
+ * kernel build NAME` builds today's), or 'unknown' when the source is not
+ * installed to tell.
+ */
+export function recipeStatus(m: BuiltManifest, roots: SourceRoots = DEFAULT_SOURCE_ROOTS): 'current' | 'older' | 'unknown' {
+  let key: string;
+  try {
+    key = recipeFor(m.series, m.profile, roots).key;
+  } catch {
+    return 'unknown';
+  }
+  return key === m.key ? 'current' : 'older';
+}
+
 export function kernelOfEntry(dir: string, m: BuiltManifest): Kernel {
   const tree = path.join(dir, 'tree');
   return {

@@ -16,6 +16,7 @@ import {
   discoverBuiltKernels,
   parseBuildName,
   recipeFor,
+  recipeStatus,
   scriptsConfigArgs,
   unmetEdits,
   withoutModules,
@@ -114,6 +115,17 @@ describe('kernel build recipe', () => {
       assert.equal(e2.code, 'ENOSOURCE');
       assert.match(e2.message, /apt-get install linux-source-6\.12$/);
       assert.equal(caught(() => recipeFor('6.1', 'fast', { src })).code, 'EUSAGE');
+    });
+
+    it("tells a build from today's recipe from one of an older recipe, and says unknown without the source", () => {
+      const today = recipeFor('6.1', 'debug', { src });
+      const m: BuiltManifest = {
+        name: '6.1-debug', release: '6.1.192-mmaplab-debug', series: '6.1', profile: 'debug',
+        sourceVersion: today.sourceVersion, key: today.key, seconds: 1, builtAt: 'now',
+      };
+      assert.equal(recipeStatus(m, { src }), 'current');
+      assert.equal(recipeStatus({ ...m, key: '0123456789abcdef' }, { src }), 'older');
+      assert.equal(recipeStatus(m, { src: path.join(src, 'nowhere') }), 'unknown');
     });
   });
 });
