@@ -5,6 +5,10 @@
  * other package stays, including one reachable from nowhere (an extraneous
  * install): when in doubt, a package goes into the image.
  *
+ * An optional peer (peerDependenciesMeta: optional) is not a need: the
+ * package works without it, and typescript, which valibot names so for its
+ * types, would otherwise take the build tools' place in the image.
+ *
  * The tree is read from the installed package.json files, not from
  * package-lock.json, so it is what node would actually resolve.
  */
@@ -21,15 +25,22 @@ export interface Manifest {
   devDependencies?: Record<string, string>;
   optionalDependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
+  /** A peer marked optional here is one the package works without. */
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
 }
 
 function names(field: Record<string, string> | undefined): string[] {
   return Object.keys(field ?? {});
 }
 
+/** The peers a package cannot work without (an optional one it can). */
+function requiredPeers(m: Manifest): string[] {
+  return names(m.peerDependencies).filter((n) => m.peerDependenciesMeta?.[n]?.optional !== true);
+}
+
 /** Every name a package needs at run time (devDependencies are for building it). */
 export function runtimeDependencies(m: Manifest): string[] {
-  return [...names(m.dependencies), ...names(m.optionalDependencies), ...names(m.peerDependencies)];
+  return [...names(m.dependencies), ...names(m.optionalDependencies), ...requiredPeers(m)];
 }
 
 function readManifest(file: string): Manifest | null {

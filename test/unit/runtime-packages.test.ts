@@ -9,6 +9,7 @@ import {
   packageOfSpecifier,
   requiredPackages,
   resolvePackage,
+  runtimeDependencies,
   type PackageTree,
 } from '../../lib/vm/runtime-packages';
 
@@ -41,6 +42,17 @@ describe('runtime packages: which node_modules trees the guest never loads', () 
     const left = devOnlyPackages(tree, manifest, new Set());
     assert.ok(left.has('node_modules/mocha') && left.has('node_modules/mocha/node_modules/minipass'));
     assert.ok(!left.has('node_modules/node-gyp-build') && !left.has('node_modules/stray'));
+  });
+
+  it('follows a peer a package needs, not one it marks optional (valibot names typescript so)', () => {
+    const peers: PackageTree = new Map<string, readonly string[]>([
+      ...tree,
+      ['node_modules/valibot', runtimeDependencies({ peerDependencies: { typescript: '>=5' }, peerDependenciesMeta: { typescript: { optional: true } } })],
+      ['node_modules/plugin', runtimeDependencies({ peerDependencies: { tar: '*' } })],
+    ]);
+    const deps = { dependencies: { ...manifest.dependencies, valibot: '^1', plugin: '1' }, devDependencies: manifest.devDependencies };
+    const left = devOnlyPackages(peers, deps, new Set(['mocha']));
+    assert.deepEqual([...left].sort(), ['node_modules/tool', 'node_modules/typescript']);
   });
 
   it('resolves as node does: the nearest node_modules first, then the ancestors', () => {
