@@ -16,9 +16,11 @@ import { compare, expectationFor } from '../experiments/expectations';
 import type { CellResult } from '../experiments/types';
 import { REPO_ROOT } from '../paths';
 import { MmaplabError } from '../util/errors';
+import { checkShape } from '../util/schema';
 import { seriesOf } from '../vm/kernels';
 import {
   type MatrixReport,
+  MatrixReportSchema,
   REPORT_SCHEMA,
   REPORT_VERSION,
   type ReportCell,
@@ -102,7 +104,11 @@ function reportCell(runs: CellResult[]): ReportCell {
   };
 }
 
-/** Reads and checks a report.json; MmaplabError 'EREPORT' when it is not one this version reads. */
+/**
+ * Reads and checks a report.json; MmaplabError 'EREPORT' when it is not one
+ * this version reads, naming the first bad place ('FILE: cells[12].verdict:
+ * expected ..., got ...'). The report is returned as the file holds it.
+ */
 export function readReport(file: string): MatrixReport {
   let data: unknown;
   try {
@@ -117,8 +123,5 @@ export function readReport(file: string): MatrixReport {
   if (r.version !== REPORT_VERSION) {
     throw new MmaplabError('EREPORT', `${file} has report version ${String(r.version)}; this mmaplab reads version ${REPORT_VERSION}`);
   }
-  if (!Array.isArray(r.cells) || !Array.isArray(r.kernels) || typeof r.environment !== 'object') {
-    throw new MmaplabError('EREPORT', `${file} lacks cells, kernels or environment`);
-  }
-  return r as MatrixReport;
+  return checkShape(MatrixReportSchema, data, file, 'EREPORT');
 }
