@@ -83,7 +83,10 @@ const LISTED = 8;
 
 /** valibot's `expects` in words: 'string or null', 'one of "a", "b", "c"'. */
 export function describeExpects(expects: string): string {
-  const alts = alternatives(expects).map((a) => WORDS[a] ?? a);
+  // An optional field's 'undefined' is its absence, which JSON has no word for.
+  const alts = alternatives(expects)
+    .filter((a) => a !== 'undefined')
+    .map((a) => WORDS[a] ?? a);
   if (alts.length === 1) return alts[0] as string;
   if (alts.length === 2) return `${alts[0]} or ${alts[1]}`;
   const shown = alts.length > LISTED ? `${alts.slice(0, LISTED).join(', ')}, ... (${alts.length} in all)` : alts.join(', ');
@@ -146,6 +149,12 @@ function isUnknownKey(issue: AnyIssue): boolean {
   return issue.type === 'strict_object' && issue.expected === 'never';
 }
 
+/** What was there instead. */
+function gotOf(issue: AnyIssue): string {
+  if (issue.type === 'raw_check') return issue.received;
+  return describeValue(isUnknownKey(issue) ? issue.path?.at(-1)?.value : issue.input);
+}
+
 /** What the schema wanted where `issue` is. */
 function expectedOf(root: AnySchema, issue: AnyIssue): string {
   if (issue.kind === 'validation') {
@@ -159,6 +168,9 @@ function expectedOf(root: AnySchema, issue: AnyIssue): string {
         return `a number ≥ ${String(issue.requirement)}`;
       case 'max_value':
         return `a number ≤ ${String(issue.requirement)}`;
+      case 'raw_check':
+        // a raw check relating fields says what it wanted, and what it saw
+        return issue.expected ?? issue.message;
       default:
         // check, regex...: their message says what they want (every schema here gives one)
         return issue.message;
@@ -178,7 +190,7 @@ export function schemaProblem(schema: AnySchema, value: unknown): SchemaProblem 
   const issue = deepest(r.issues[0] as AnyIssue);
   const path = formatPath((issue.path ?? []).map((p) => p.key));
   const expected = expectedOf(schema, issue);
-  const got = describeValue(isUnknownKey(issue) ? issue.path?.at(-1)?.value : issue.input);
+  const got = gotOf(issue);
   return { path, expected, got, message: `${path === '' ? '' : `${path}: `}expected ${expected}, got ${got}` };
 }
 
