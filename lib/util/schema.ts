@@ -7,8 +7,10 @@
  *
  *   report.json: cells[12].observation.signal: expected string or null, got number 11
  *
- * `details.path` carries the same path for programs. Schemas are checked
- * with abortEarly: the first problem is the one reported.
+ * `details.path` carries the same path for programs. The first problem
+ * valibot finds is the one reported (not with abortEarly, which makes every
+ * option of a union look wrong at its first problem, so a union could not
+ * tell which option the value meant).
  *
  * checkShape returns the value it was given, not valibot's copy: a copy
  * leaves out the keys the schema does not name and puts the rest in the
@@ -149,10 +151,15 @@ function isUnknownKey(issue: AnyIssue): boolean {
   return issue.type === 'strict_object' && issue.expected === 'never';
 }
 
-/** What was there instead. */
+/**
+ * What was there instead: the value at the issue's path (for most issues
+ * that is its input; a strict object's unknown key has the key as input,
+ * a forwarded check the whole object), or what a raw check says it saw.
+ */
 function gotOf(issue: AnyIssue): string {
   if (issue.type === 'raw_check') return issue.received;
-  return describeValue(isUnknownKey(issue) ? issue.path?.at(-1)?.value : issue.input);
+  const at = issue.path?.at(-1);
+  return describeValue(at !== undefined ? at.value : issue.input);
 }
 
 /** What the schema wanted where `issue` is. */
@@ -180,12 +187,15 @@ function expectedOf(root: AnySchema, issue: AnyIssue): string {
   // v.custom's message says what it wants (every one here gives one)
   if (issue.type === 'custom') return issue.message;
   const at = schemaAt(root, issue.path ?? []);
+  // A schema given a message (v.union([...], 'a request number ...')) says in it what it wants.
+  const message = (at as { message?: unknown } | undefined)?.message;
+  if (typeof message === 'string') return message;
   return describeExpects(at?.expects ?? issue.expected ?? 'a value');
 }
 
 /** The first place `value` does not fit `schema`, or null when it fits. */
 export function schemaProblem(schema: AnySchema, value: unknown): SchemaProblem | null {
-  const r = v.safeParse(schema, value, { abortEarly: true });
+  const r = v.safeParse(schema, value);
   if (r.success) return null;
   const issue = deepest(r.issues[0] as AnyIssue);
   const path = formatPath((issue.path ?? []).map((p) => p.key));
@@ -222,7 +232,7 @@ export function parseShape<S extends AnySchema>(
   code: ErrorCode,
   details: Record<string, unknown> = {},
 ): v.InferOutput<S> {
-  const r = v.safeParse(schema, value, { abortEarly: true });
+  const r = v.safeParse(schema, value);
   if (r.success) return r.output;
   const problem = schemaProblem(schema, value) as SchemaProblem;
   fail(problem, source, code, details);

@@ -83,6 +83,8 @@ describe('schema checks (lib/util/schema.ts)', function () {
     assert.equal(problem((j) => (j.strict = { a: 1, b: 2 })), 'strict.b: expected no such field, got number 2');
     assert.equal(problem((j) => (j.either = { y: { z: 1 } })), 'either.y.z: expected string, got number 1');
     assert.equal(problem((j) => (j.step = 3)), 'step: expected a step name, got number 3');
+    const Either = v.union([v.strictObject({ a: v.number() }), v.strictObject({ b: v.pipe(v.string(), v.regex(/^b+$/, "b's")) })]);
+    assert.equal(schemaProblem(Either, { b: 'x' })?.message, "b: expected b's, got string \"x\"", 'the option the value fits but for a value');
     assert.equal(problem((j) => (j.step = 'shut')), undefined, 'a catalogue name of a newer version is read as it is');
     assert.equal(problem((j) => (j.rows = {})), 'rows: expected array, got object');
     assert.equal(schemaProblem(Shape, 5)?.message, 'expected object, got number 5');
