@@ -11,7 +11,7 @@
  */
 import * as v from 'valibot';
 import { checkShape, parseJson, u32 } from '../util/schema';
-import { ADVICES, MAP_SLOTS, PLACE_ALIGNS, SESSION_SLOTS } from './ops';
+import { ADVICES, MAP_SLOTS, PLACE_ALIGNS, SESSION_SLOTS } from './slots';
 
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 

@@ -36,18 +36,8 @@ import { Prng } from './prng';
 /** The operations and their placements travel as JSON: ./ops-schema defines them and reads a list back. */
 export type { FuzzOp, FuzzOpName, MapPlace, Prot, TouchMode } from './ops-schema';
 
-/** Sessions open at once, at most. */
-export const SESSION_SLOTS = 3;
-/** Live mappings at once, at most. */
-export const MAP_SLOTS = 8;
-
-export const ADVICES: readonly Advice[] = [
-  'normal', 'random', 'sequential', 'willneed', 'dontneed', 'dontfork', 'dofork',
-  'remove', 'free', 'cold', 'pageout', 'populate_read', 'populate_write', 'hugepage', 'nohugepage',
-];
-
-/** The alignments a placed mmap asks for: a page, x86-64's PMD (2 MiB) and PUD (1 GiB) sizes. */
-export const PLACE_ALIGNS: readonly number[] = [4096, 2 << 20, 1 << 30];
+export { ADVICES, MAP_SLOTS, PLACE_ALIGNS, SESSION_SLOTS } from './slots';
+import { MAP_SLOTS, SESSION_SLOTS } from './slots';
 
 export const PLACE_KINDS: readonly MapPlace['at'][] = ['hint', 'noreplace', 'hint-over', 'noreplace-over', 'fixed'];
 
