@@ -133,17 +133,21 @@ function childSchema(schema: AnySchema, item: v.IssuePathItem): AnySchema | unde
 }
 
 /**
- * A union's own issue says only "none fitted": the deepest of its options'
- * issues says where. Their paths start at the union, so they are joined on.
+ * A union's own issue says only "no option fitted". When one of its
+ * options' issues goes deeper than every other, the value was meant for
+ * that option and that issue says where it went wrong; when several tie
+ * (every option wanted a key the value lacks), the union's own says best.
+ * The options' issue paths start at the union, so they are joined on.
  */
 function deepest(issue: AnyIssue): AnyIssue {
-  let best = issue;
-  for (const sub of issue.issues ?? []) {
+  const depth = (i: AnyIssue): number => i.path?.length ?? 0;
+  const subs = (issue.issues ?? []).map((sub) => {
     const d = deepest(sub);
-    const path = [...(issue.path ?? []), ...(d.path ?? [])];
-    if (path.length > (best.path?.length ?? 0)) best = { ...d, path: path as [v.IssuePathItem, ...v.IssuePathItem[]] };
-  }
-  return best;
+    return { ...d, path: [...(issue.path ?? []), ...(d.path ?? [])] } as AnyIssue;
+  });
+  const most = Math.max(depth(issue), ...subs.map(depth));
+  const at = subs.filter((s) => depth(s) === most);
+  return at.length === 1 && most > depth(issue) ? (at[0] as AnyIssue) : issue;
 }
 
 /** A strict object's key it does not name (the issue's input is the key; its value is in the path). */
@@ -245,6 +249,22 @@ export function parseJson(text: string, source: string, code: ErrorCode, details
   } catch (err) {
     throw new MmaplabError(code, `${source} is not JSON: ${(err as Error).message}`, { ...details, path: '' });
   }
+}
+
+/**
+ * `text` as JSON of the schema, or what is wrong with it in words ('not
+ * JSON', '<path>: expected ..., got ...'): for files a caller does without
+ * when they are bad (a cache entry is rebuilt), saying why.
+ */
+export function jsonOf<S extends AnySchema>(schema: S & Checking<S>, text: string): { value: v.InferOutput<S> } | { problem: string } {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return { problem: 'not JSON' };
+  }
+  const problem = schemaProblem(schema, data);
+  return problem === null ? { value: data as v.InferOutput<S> } : { problem: problem.message };
 }
 
 /** A number that is an integer ≥ 0. */
