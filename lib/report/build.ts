@@ -16,6 +16,7 @@ import { compare, expectationFor } from '../experiments/expectations';
 import type { CellResult } from '../experiments/types';
 import { REPO_ROOT } from '../paths';
 import { MmaplabError } from '../util/errors';
+import { readPackageJson } from '../util/package-json';
 import { checkShape } from '../util/schema';
 import { seriesOf } from '../vm/kernels';
 import {
@@ -38,7 +39,7 @@ export function outcomeKey(r: Pick<CellResult, 'verdict' | 'detail'>): string {
 export function currentEnvironment(target: 'qemu' | 'host', qemu: string | null): ReportEnvironment {
   let version = '0.0.0';
   try {
-    version = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    version = readPackageJson(path.join(REPO_ROOT, 'package.json'), 'EMALFORMED').version ?? version;
   } catch {
     // a report without the package version is still a report
   }

@@ -38,7 +38,8 @@ import { cacheDir, REPO_ROOT } from '../paths';
 import { MmaplabError } from '../util/errors';
 import { jsonOf } from '../util/schema';
 import { BUSYBOX } from './initramfs';
-import { devOnlyPackages, readPackageTree, requiredPackages, type Manifest } from './runtime-packages';
+import { readPackageJson } from '../util/package-json';
+import { devOnlyPackages, readPackageTree, requiredPackages } from './runtime-packages';
 
 /** Bump when what goes into the image, or how it is made, changes: every cached image becomes stale. */
 export const RUNTIME_IMAGE_VERSION = 1;
@@ -288,7 +289,7 @@ function isUnder(p: string, dirs: ReadonlySet<string>): boolean {
 function addNodeModules(out: Entries, root: string, distFiles: readonly string[]): void {
   const dir = path.join(root, 'node_modules');
   if (!fs.existsSync(dir)) throw runtimeError(`${dir} is missing: run npm ci`);
-  const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Manifest;
+  const manifest = readPackageJson(path.join(root, 'package.json'), 'ERUNTIMEIMAGE');
   const sources = distFiles.filter((f) => f.endsWith('.js')).map((f) => fs.readFileSync(f, 'utf8'));
   const left = devOnlyPackages(readPackageTree(root), manifest, requiredPackages(sources));
   const excluded = new Set([...left].map((d) => path.join(root, d)));

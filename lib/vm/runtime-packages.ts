@@ -15,19 +15,17 @@
 import * as fs from 'node:fs';
 import { isBuiltin } from 'node:module';
 import * as path from 'node:path';
+import { isErrnoError } from '../util/errors';
+import { type PackageManifest, readPackageJson } from '../util/package-json';
 
 /** Installed packages: directory relative to the root ('node_modules/a/node_modules/b') -> names it depends on. */
 export type PackageTree = ReadonlyMap<string, readonly string[]>;
 
-/** The dependency fields of a package.json. */
-export interface Manifest {
-  dependencies?: Record<string, string>;
-  devDependencies?: Record<string, string>;
-  optionalDependencies?: Record<string, string>;
-  peerDependencies?: Record<string, string>;
-  /** A peer marked optional here is one the package works without. */
-  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
-}
+/** The dependency fields of a package.json (lib/util/package-json reads and checks them). */
+export type Manifest = Pick<
+  PackageManifest,
+  'dependencies' | 'devDependencies' | 'optionalDependencies' | 'peerDependencies' | 'peerDependenciesMeta'
+>;
 
 function names(field: Record<string, string> | undefined): string[] {
   return Object.keys(field ?? {});
@@ -43,11 +41,13 @@ export function runtimeDependencies(m: Manifest): string[] {
   return [...names(m.dependencies), ...names(m.optionalDependencies), ...requiredPeers(m)];
 }
 
+/** An installed package's manifest; null when it has none. ERUNTIMEIMAGE naming the place when it is malformed. */
 function readManifest(file: string): Manifest | null {
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest;
-  } catch {
-    return null; // no package.json: not a package (a leftover directory)
+    return readPackageJson(file, 'ERUNTIMEIMAGE');
+  } catch (err) {
+    if (isErrnoError(err)) return null; // no package.json: not a package (a leftover directory)
+    throw err;
   }
 }
 
