@@ -5,7 +5,7 @@
  * does not fit is an MmaplabError naming the first bad place as a path,
  * what was expected and what is there:
  *
- *   report.json: cells[12].observation.signal: expected string or null, got number 11
+ *   report.json: cells[12].runs[0].evidence.observation.signal: expected string or null, got number 11
  *
  * `details.path` carries the same path for programs. The first problem
  * valibot finds is the one reported (not with abortEarly, which makes every
@@ -34,7 +34,7 @@ type Checking<S extends AnySchema> = [v.InferInput<S>] extends [v.InferOutput<S>
 
 /** The first place a value does not fit its schema. */
 export interface SchemaProblem {
-  /** 'cells[12].observation.signal'; '' for the value itself. */
+  /** 'cells[12].runs[0].verdict'; '' for the value itself. */
   path: string;
   /** 'string or null' */
   expected: string;
@@ -46,7 +46,7 @@ export interface SchemaProblem {
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
-/** 'cells[12].observation["ok EINVAL"]' */
+/** 'cells[12].distribution["wrong-data kernel->user"]' */
 export function formatPath(keys: readonly unknown[]): string {
   let out = '';
   for (const k of keys) {
