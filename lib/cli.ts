@@ -20,7 +20,7 @@ import { runOne } from './cli/run';
 import { runShell } from './cli/shell';
 import { MmaplabError } from './util/errors';
 import { installInterruptHandlers, interruptedBy, interruptExitStatus } from './util/interrupt';
-import { packageVersion } from './paths';
+import { packageVersion } from './util/package-json';
 
 /**
  * Commands whose Ctrl-C kills their VMs and ends in a partial report; the

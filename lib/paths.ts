@@ -6,7 +6,6 @@
  * $XDG_STATE_HOME/mmaplab/runs (~/.local/state/mmaplab/runs) for runs.
  * MMAPLAB_CACHE and MMAPLAB_RUNS override either.
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -51,10 +50,4 @@ export function cacheDir(): string {
 /** Where each VM run keeps its console log and result channel. */
 export function runsDir(): string {
   return places().runs;
-}
-
-/** The version in package.json (the one npm and `mmaplab --version` show). */
-export function packageVersion(): string {
-  const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version?: unknown };
-  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }

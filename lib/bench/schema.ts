@@ -1,191 +1,220 @@
 /**
- * Reading bench.json back: the writers and `mmaplab report` trust a
- * BenchReport's shape (a missing median would print NaN, a wrong technique
- * name would pair the wrong rows), so a file is checked before use. Every
- * error is MmaplabError 'EBENCHFORMAT' naming the first bad place as a
- * path ('kernels[1].mapCost[3].touchReadNs.median') with what was expected
- * and what was found; `details.path` carries the same path for programs.
+ * bench.json's schema, from which its types (./types) come, and reading a
+ * bench.json back: the writers and `mmaplab report` trust a BenchReport's
+ * shape (a missing median would print NaN, a wrong technique name would
+ * pair the wrong rows), so a file is checked before use. Every error is
+ * MmaplabError 'EBENCHFORMAT' naming the first bad place as a path
+ * ('kernels[1].mapCost[3].touchReadNs.median') with what was expected and
+ * what was found; `details.path` carries the same path for programs.
+ *
+ * Unlike report.json, bench.json names allocators and techniques of this
+ * version only: its rows are paired by them.
  */
 import * as fs from 'node:fs';
+import * as v from 'valibot';
 import { ALLOCATORS, METHODS } from '../experiments/types';
 import { MmaplabError } from '../util/errors';
-import {
-  BENCH_SCHEMA_VERSION,
-  RESTORE_FIGURES,
-  type AddonOverheadRow,
-  type BenchReport,
-  type HarnessBench,
-  type KernelBench,
-  type MapCostRow,
-  type RestoreBench,
-  type Stat,
-} from './types';
+import { checkShape, count, describeValue, parseJson, positive } from '../util/schema';
+import { BENCH_SCHEMA_VERSION, RESTORE_FIGURES } from './types';
 
-const SCHEMA = 'mmaplab-bench';
-const BASELINES = ['anon', 'anon_populate'] as const;
-const CACHES = ['wb', 'wc', 'uc'] as const;
-const ACCELS = ['tcg', 'kvm', 'host'] as const;
+const SOURCE = 'bench report';
 
-type Obj = Record<string, unknown>;
+/** A figure measured `n` times: its median, smallest and largest value. */
+export const StatSchema = v.pipe(
+  v.object({
+    median: v.pipe(v.number(), v.finite()),
+    min: v.pipe(v.number(), v.finite()),
+    max: v.pipe(v.number(), v.finite()),
+    n: positive,
+  }),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const { min, median, max } = dataset.value;
+    if (!(min <= median && median <= max)) {
+      addIssue({ expected: 'min ≤ median ≤ max', received: `min ${min}, median ${median}, max ${max}` });
+    }
+  }),
+);
 
-function shown(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}...` : v);
-  if (Array.isArray(v)) return 'an array';
-  if (v === null) return 'null';
-  if (typeof v === 'object') return 'an object';
-  return String(v);
-}
+/** A figure that counts (faults, calls): a number ≥ 0 (a median over repetitions may be a half). */
+const tally = v.pipe(v.number(), v.finite(), v.minValue(0));
 
-function fail(path: string, expected: string, got: unknown): never {
-  throw new MmaplabError('EBENCHFORMAT', `bench report: ${path}: expected ${expected}, got ${shown(got)}`, { path });
-}
+/** The baselines: an anonymous shared mapping, faulted lazily or with MAP_POPULATE. */
+export const BaselineSchema = v.picklist(['anon', 'anon_populate']);
 
-function at(path: string, key: string | number): string {
-  return typeof key === 'number' ? `${path}[${key}]` : path === '' ? key : `${path}.${key}`;
-}
+const rowFigures = {
+  /** Bytes mapped (the whole buffer). */
+  size: positive,
+  pages: positive,
+  cache: v.picklist(['wb', 'wc', 'uc']),
+  faultAround: v.boolean(),
+  /**
+   * Set when the configuration could not be measured: CONFIGURE or mmap was
+   * refused (e.g. 'EINVAL: vm_insert_page refused a slab page'). The
+   * figures below are then absent.
+   */
+  refused: v.optional(v.string()),
+  /** mmap(2) of the whole buffer, ns. */
+  mmapNs: v.optional(StatSchema),
+  /** First touch of every page by reading, on a fresh mapping, ns (whole mapping). */
+  touchReadNs: v.optional(StatSchema),
+  /** First touch of every page by writing, on a fresh mapping, ns (whole mapping). */
+  touchWriteNs: v.optional(StatSchema),
+  /** munmap(2) of the whole, touched mapping, ns. */
+  munmapNs: v.optional(StatSchema),
+  /** Per mapping, median over repetitions: the module's ->fault calls (0 for baselines). */
+  faultsRead: v.optional(tally),
+  faultsWrite: v.optional(tally),
+  /** ->map_pages calls per read-touched mapping (fault-around). */
+  mapPagesCallsRead: v.optional(tally),
+  /** Minor page faults the process took per mapping (getrusage), read and write touch. */
+  minfltRead: v.optional(tally),
+  minfltWrite: v.optional(tally),
+  /** Sequential read / write of the whole mapping after fault-in, bytes per second. */
+  readBytesPerSec: v.optional(StatSchema),
+  writeBytesPerSec: v.optional(StatSchema),
+};
 
-function object(v: unknown, path: string): Obj {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) fail(path || 'the document', 'an object', v);
-  return v as Obj;
-}
+const BASELINES = BaselineSchema.options;
 
-function array(v: unknown, path: string): unknown[] {
-  if (!Array.isArray(v)) fail(path, 'an array', v);
-  return v;
-}
+/**
+ * One mapping configuration measured inside the guest. For a baseline row,
+ * `alloc` is null and `technique` names the baseline.
+ */
+export const MapCostRowSchema = v.pipe(
+  v.object({
+    alloc: v.nullable(v.picklist(ALLOCATORS)),
+    technique: v.picklist([...METHODS, ...BASELINES]),
+    ...rowFigures,
+  }),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const row = dataset.value;
+    const baseline = (BASELINES as readonly string[]).includes(row.technique);
+    if (baseline === (row.alloc === null)) return;
+    addIssue({
+      expected: row.alloc === null ? 'a baseline, "anon" or "anon_populate" (alloc is null)' : `a technique of ${row.alloc}, not a baseline`,
+      received: describeValue(row.technique),
+      path: [{ type: 'object', origin: 'value', input: row, key: 'technique', value: row.technique }],
+    });
+  }),
+);
 
-interface NumRule {
-  int?: boolean;
-  min?: number;
-}
+/**
+ * The same cycle (map the device buffer, write-touch every page, unmap)
+ * driven from TypeScript through the addon and from a small C program, in
+ * the same VM.
+ */
+export const AddonOverheadRowSchema = v.object({
+  alloc: v.picklist(ALLOCATORS),
+  technique: v.picklist(METHODS),
+  size: positive,
+  pages: positive,
+  /** One whole cycle, ns. */
+  typescriptNs: StatSchema,
+  cNs: StatSchema,
+});
 
-function num(v: unknown, path: string, rule: NumRule = {}): number {
-  const what = `${rule.int ? 'an integer' : 'a finite number'}${rule.min !== undefined ? ` ≥ ${rule.min}` : ''}`;
-  const ok =
-    typeof v === 'number' && Number.isFinite(v) && (!rule.int || Number.isInteger(v)) && (rule.min === undefined || v >= rule.min);
-  if (!ok) fail(path, what, v);
-  return v as number;
-}
+/** Options for the guest-side part (part of a 'bench' job). */
+export const GuestBenchOptionsSchema = v.object({
+  /** Buffer sizes to try for every configuration (refused where the allocator cannot). */
+  sizes: v.array(positive),
+  /** Repetitions of every measurement. */
+  reps: positive,
+  /** Also measure write-combining and uncached mappings of the pfn techniques. */
+  cacheModes: v.boolean(),
+  /** Path of the compiled C cycle program (addon overhead); null skips it. */
+  cProgram: v.nullable(v.string()),
+});
 
-function optional(v: unknown, path: string, check: (v: unknown, path: string) => unknown): void {
-  if (v !== undefined) check(v, path);
-}
+const guestBenchEntries = {
+  kernel: v.string(),
+  mapCost: v.array(MapCostRowSchema),
+  addonOverhead: v.array(AddonOverheadRowSchema),
+};
 
-function nullable(v: unknown, path: string, check: (v: unknown, path: string) => unknown): void {
-  if (v !== null) check(v, path);
-}
+/** What one guest measured: posted as one 'bench-result' event. */
+export const GuestBenchSchema = v.object(guestBenchEntries);
 
-function count(v: unknown, path: string): number {
-  return num(v, path, { min: 0 });
-}
+/**
+ * The restore path (lib/vm/template.ts) for one kernel: each repetition
+ * saves a template of its own and runs one hazard cell in a copy restored
+ * from it. Each figure is null when no repetition measured it; `failures`
+ * says why, one line per repetition that fell short. The cold boot it is
+ * compared with is HarnessBench.agentReadyVmlinuxMs (no boot of its own).
+ */
+export const RestoreBenchSchema = v.object({
+  /** QEMU start to the template's agent waiting to be saved, ms (a cold boot of the template). */
+  templateReadyMs: v.nullable(StatSchema),
+  /** The save itself: the template's agent waiting to its state written (stop, migrate, stream), ms. */
+  saveMs: v.nullable(StatSchema),
+  /** A restored copy: QEMU start to its saved state loaded, ms. */
+  loadedMs: v.nullable(StatSchema),
+  /** A restored copy: QEMU start to "guest agent ready", ms. */
+  restoreReadyMs: v.nullable(StatSchema),
+  /** A restored copy running `hazardCell`: QEMU start to the cell's verdict on the console, ms. */
+  hazardCellMs: v.nullable(StatSchema),
+  /** The catalogue id of the hazard cell timed. */
+  hazardCell: v.string(),
+  /** Why repetitions gave fewer figures than asked for ('run 2/5: saving failed: ...'); empty when none did. */
+  failures: v.array(v.string()),
+}) satisfies v.GenericSchema<unknown, Record<(typeof RESTORE_FIGURES)[number], unknown>>;
 
-function str(v: unknown, path: string): string {
-  if (typeof v !== 'string') fail(path, 'a string', v);
-  return v;
-}
+/** Harness speed for one kernel, measured from the host. */
+export const HarnessBenchSchema = v.object({
+  /** QEMU start to "guest agent ready", ms, booting the extracted ELF vmlinux. */
+  agentReadyVmlinuxMs: StatSchema,
+  /** The same, booting Debian's compressed bzImage. */
+  agentReadyBzimageMs: StatSchema,
+  /** QEMU start to the first cell's result, vmlinux path. */
+  firstCellMs: StatSchema,
+  /** Time per cell in a VM that is already up (basic cells, one boot). */
+  perCellMs: StatSchema,
+  /** Saving a VM and starting copies of it instead of booting. */
+  restore: RestoreBenchSchema,
+});
 
-function bool(v: unknown, path: string): boolean {
-  if (typeof v !== 'boolean') fail(path, 'true or false', v);
-  return v;
-}
+export const KernelBenchSchema = v.object({
+  ...guestBenchEntries,
+  /** Null when the run skipped the harness part. */
+  harness: v.nullable(HarnessBenchSchema),
+});
 
-function oneOf<T extends string>(v: unknown, path: string, allowed: readonly T[]): T {
-  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) fail(path, `one of ${allowed.join(', ')}`, v);
-  return v as T;
-}
+export const BenchReportSchema = v.object({
+  schema: v.literal('mmaplab-bench'),
+  version: v.literal(BENCH_SCHEMA_VERSION),
+  createdAt: v.string(),
+  /** Where it ran: absolute times are emulation times under TCG; read the ratios. */
+  environment: v.object({
+    accel: v.picklist(['tcg', 'kvm', 'host']),
+    hostCpus: positive,
+    hostModel: v.string(),
+    guestCpus: v.nullable(tally),
+    guestMemoryMb: v.nullable(tally),
+  }),
+  options: v.object({ ...GuestBenchOptionsSchema.entries, bootRuns: count, cellsPerVm: count }),
+  kernels: v.array(KernelBenchSchema),
+  /** Wall time of the default matrix on all kernels, ms; null unless the run measured it. */
+  matrixWallMs: v.nullable(tally),
+});
 
-function stat(v: unknown, path: string): Stat {
-  const o = object(v, path);
-  const median = num(o['median'], at(path, 'median'));
-  const min = num(o['min'], at(path, 'min'));
-  const max = num(o['max'], at(path, 'max'));
-  num(o['n'], at(path, 'n'), { int: true, min: 1 });
-  if (!(min <= median && median <= max)) fail(path, 'min ≤ median ≤ max', `${min}, ${median}, ${max}`);
-  return o as unknown as Stat;
-}
+export type Stat = v.InferOutput<typeof StatSchema>;
+export type Baseline = v.InferOutput<typeof BaselineSchema>;
+export type MapCostRow = v.InferOutput<typeof MapCostRowSchema>;
+export type AddonOverheadRow = v.InferOutput<typeof AddonOverheadRowSchema>;
+export type GuestBenchOptions = v.InferOutput<typeof GuestBenchOptionsSchema>;
+export type GuestBench = v.InferOutput<typeof GuestBenchSchema>;
+export type RestoreBench = v.InferOutput<typeof RestoreBenchSchema>;
+export type HarnessBench = v.InferOutput<typeof HarnessBenchSchema>;
+export type KernelBench = v.InferOutput<typeof KernelBenchSchema>;
+export type BenchReport = v.InferOutput<typeof BenchReportSchema>;
 
-const ROW_STATS = ['mmapNs', 'touchReadNs', 'touchWriteNs', 'munmapNs', 'readBytesPerSec', 'writeBytesPerSec'] as const;
-const ROW_COUNTS = ['faultsRead', 'faultsWrite', 'mapPagesCallsRead', 'minfltRead', 'minfltWrite'] as const;
-
-function mapCostRow(v: unknown, path: string): MapCostRow {
-  const o = object(v, path);
-  const f = (key: string): [unknown, string] => [o[key], at(path, key)];
-  // A baseline row has no allocator and names the baseline; a technique row has both.
-  if (o['alloc'] === null) oneOf(...f('technique'), BASELINES);
-  else {
-    oneOf(...f('alloc'), ALLOCATORS);
-    oneOf(...f('technique'), METHODS);
-  }
-  num(...f('size'), { int: true, min: 1 });
-  num(...f('pages'), { int: true, min: 1 });
-  oneOf(...f('cache'), CACHES);
-  bool(...f('faultAround'));
-  optional(...f('refused'), str);
-  for (const k of ROW_STATS) optional(...f(k), stat);
-  for (const k of ROW_COUNTS) optional(...f(k), count);
-  return o as unknown as MapCostRow;
-}
-
-function addonRow(v: unknown, path: string): AddonOverheadRow {
-  const o = object(v, path);
-  oneOf(o['alloc'], at(path, 'alloc'), ALLOCATORS);
-  oneOf(o['technique'], at(path, 'technique'), METHODS);
-  num(o['size'], at(path, 'size'), { int: true, min: 1 });
-  num(o['pages'], at(path, 'pages'), { int: true, min: 1 });
-  stat(o['typescriptNs'], at(path, 'typescriptNs'));
-  stat(o['cNs'], at(path, 'cNs'));
-  return o as unknown as AddonOverheadRow;
-}
-
-function restore(v: unknown, path: string): RestoreBench {
-  const o = object(v, path);
-  for (const k of RESTORE_FIGURES) nullable(o[k], at(path, k), stat);
-  str(o['hazardCell'], at(path, 'hazardCell'));
-  array(o['failures'], at(path, 'failures')).forEach((f, i) => str(f, at(at(path, 'failures'), i)));
-  return o as unknown as RestoreBench;
-}
-
-function harness(v: unknown, path: string): HarnessBench {
-  const o = object(v, path);
-  for (const k of ['agentReadyVmlinuxMs', 'agentReadyBzimageMs', 'firstCellMs', 'perCellMs']) stat(o[k], at(path, k));
-  restore(o['restore'], at(path, 'restore'));
-  return o as unknown as HarnessBench;
-}
-
-function kernel(v: unknown, path: string): KernelBench {
-  const o = object(v, path);
-  str(o['kernel'], at(path, 'kernel'));
-  array(o['mapCost'], at(path, 'mapCost')).forEach((r, i) => mapCostRow(r, at(at(path, 'mapCost'), i)));
-  array(o['addonOverhead'], at(path, 'addonOverhead')).forEach((r, i) => addonRow(r, at(at(path, 'addonOverhead'), i)));
-  nullable(o['harness'], at(path, 'harness'), harness);
-  return o as unknown as KernelBench;
-}
-
-/** Checks a parsed bench.json; returns it typed, or throws MmaplabError 'EBENCHFORMAT' naming the bad path. */
-export function validateBenchReport(json: unknown): BenchReport {
-  const o = object(json, '');
-  if (o['schema'] !== SCHEMA) fail('schema', `"${SCHEMA}" (not an mmaplab bench report)`, o['schema']);
-  if (o['version'] !== BENCH_SCHEMA_VERSION) {
-    fail('version', `${BENCH_SCHEMA_VERSION} (the version this mmaplab reads)`, o['version']);
-  }
-  str(o['createdAt'], 'createdAt');
-  const env = object(o['environment'], 'environment');
-  oneOf(env['accel'], 'environment.accel', ACCELS);
-  num(env['hostCpus'], 'environment.hostCpus', { int: true, min: 1 });
-  str(env['hostModel'], 'environment.hostModel');
-  nullable(env['guestCpus'], 'environment.guestCpus', count);
-  nullable(env['guestMemoryMb'], 'environment.guestMemoryMb', count);
-  const opts = object(o['options'], 'options');
-  array(opts['sizes'], 'options.sizes').forEach((v, i) => num(v, `options.sizes[${i}]`, { int: true, min: 1 }));
-  num(opts['reps'], 'options.reps', { int: true, min: 1 });
-  bool(opts['cacheModes'], 'options.cacheModes');
-  nullable(opts['cProgram'], 'options.cProgram', str);
-  num(opts['bootRuns'], 'options.bootRuns', { int: true, min: 0 });
-  num(opts['cellsPerVm'], 'options.cellsPerVm', { int: true, min: 0 });
-  array(o['kernels'], 'kernels').forEach((k, i) => kernel(k, at('kernels', i)));
-  nullable(o['matrixWallMs'], 'matrixWallMs', count);
-  return o as unknown as BenchReport;
+/**
+ * Checks a parsed bench.json; returns it typed, or throws MmaplabError
+ * 'EBENCHFORMAT' naming the bad path ('<source>: <path>: expected ..., got ...').
+ */
+export function validateBenchReport(json: unknown, source: string = SOURCE): BenchReport {
+  return checkShape(BenchReportSchema, json, source, 'EBENCHFORMAT');
 }
 
 /** Reads and checks a bench.json: 'EBENCHREAD' when it cannot be read, 'EBENCHFORMAT' when it is not valid. */
@@ -196,16 +225,5 @@ export function readBenchReport(file: string): BenchReport {
   } catch (err) {
     throw new MmaplabError('EBENCHREAD', `cannot read ${file}: ${(err as Error).message}`, { file });
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new MmaplabError('EBENCHFORMAT', `${file} is not JSON: ${(err as Error).message}`, { file, path: '' });
-  }
-  try {
-    return validateBenchReport(json);
-  } catch (err) {
-    if (err instanceof MmaplabError) throw new MmaplabError(err.code, `${file}: ${err.message}`, { ...err.details, file });
-    throw err;
-  }
+  return checkShape(BenchReportSchema, parseJson(text, file, 'EBENCHFORMAT', { file }), file, 'EBENCHFORMAT', { file });
 }

@@ -23,12 +23,9 @@ import * as path from 'node:path';
 import * as vm from 'node:vm';
 import { MmaplabError } from '../util/errors';
 
-export interface SetupHook {
-  /** The file as given, for messages. */
-  file: string;
-  /** CommonJS JavaScript. */
-  source: string;
-}
+/** A hook travels in job.json: ./schema defines it. */
+export type { SetupHook } from './schema';
+import type { SetupHook } from './schema';
 
 /** What the hook gets besides the descriptor. */
 export interface SetupApi {

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { MmaplabError } from '../util/errors';
 import { runningKernel } from '../runner/lab';
 import { ensureUserModule } from '../vm/kmod';
-import { parseEvents } from '../vm/job';
+import { parseEvents } from '../vm/events';
 import { hostFacts, type HostFacts } from '../runner/host-target';
 import { loadUserModule, runCheckScenarios } from './guest';
 import { checkSink } from './sink';
@@ -61,7 +61,7 @@ export function checkOnHost(o: CheckOptions, allowHazards: boolean): KernelCheck
     loadedName = wanted.moduleName;
     const items = checkItems(o.uses ?? true);
     runCheckScenarios(loaded.target, items, checkSink(eventsFile, { marks: false }));
-    const results = checkResultsOf(parseEvents(fs.readFileSync(eventsFile, 'utf8')));
+    const results = checkResultsOf(parseEvents(fs.readFileSync(eventsFile, 'utf8'), eventsFile, 'ECHECK'));
     const done = new Set(results.map((r) => r.scenario));
     const complaint = results.find((r) => r.verdict === 'kernel-complaint');
     complained = complaint !== undefined;

@@ -15,59 +15,58 @@
  * Every step runs, in order, on every descriptor a scenario opens.
  */
 import * as fs from 'node:fs';
+import * as v from 'valibot';
 import { MmaplabError } from '../util/errors';
+import { parseJson, parseShape } from '../util/schema';
+import type { SetupStep } from './schema';
 
-export type SetupStep = { ioctl: number; arg: string | null } | { write: string };
+/** A step once read travels in job.json: ./schema defines it. */
+export type { SetupStep } from './schema';
 
-const HEX = /^(?:[0-9a-fA-F]{2})*$/;
+const HEX = /^(?:[0-9a-fA-F]{2})+$/;
+const HEX_BYTES = 'bytes in hex, two digits a byte, at least one byte';
+const REQUEST = 'a request number below 2^32 (a number, or "0x..." or decimal in a string)';
 
-function bad(file: string, where: string, what: string): MmaplabError {
-  return new MmaplabError('EUSAGE', `--setup ${file}: ${where}: ${what}`);
+/** The request number of an "ioctl" (a number, or a string in hex or decimal); NaN when it is none. */
+function requestNumber(r: number | string): number {
+  return typeof r === 'number' ? r : /^(0x[0-9a-fA-F]+|\d+)$/.test(r) ? Number(r) : NaN;
 }
 
-function requestNumber(v: unknown, file: string, where: string): number {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && /^(0x[0-9a-fA-F]+|\d+)$/.test(v) ? Number(v) : NaN;
-  if (!Number.isInteger(n) || n < 0 || n > 0xffff_ffff) {
-    throw bad(file, where, `"ioctl" is a request number below 2^32 (a number, or "0x..." / decimal in a string), got ${JSON.stringify(v)}`);
-  }
-  return n;
-}
+const WriteStep = v.pipe(
+  v.strictObject({ write: v.string() }),
+  // checked on the step, the error put on the key
+  v.forward(v.check((o) => HEX.test(o.write), HEX_BYTES), ['write']),
+  v.transform((o): SetupStep => ({ write: o.write.toLowerCase() })),
+);
 
-function hexBytes(v: unknown, key: string, file: string, where: string): string {
-  if (typeof v !== 'string' || !HEX.test(v) || v.length === 0) {
-    throw bad(file, where, `"${key}" is bytes in hex, two digits a byte, at least one byte, got ${JSON.stringify(v)}`);
-  }
-  return v.toLowerCase();
-}
+const IoctlStep = v.pipe(
+  // No "write": a step with one is a write step (the variant below picks by it).
+  v.strictObject({
+    write: v.optional(v.never()),
+    ioctl: v.pipe(
+      v.union([v.number(), v.string()], REQUEST),
+      v.check((r) => {
+        const n = requestNumber(r);
+        return Number.isInteger(n) && n >= 0 && n <= 0xffff_ffff;
+      }, REQUEST),
+    ),
+    arg: v.optional(v.string()),
+  }),
+  v.forward(v.check((o) => o.arg === undefined || HEX.test(o.arg), HEX_BYTES), ['arg']),
+  v.transform((o): SetupStep => ({ ioctl: requestNumber(o.ioctl), arg: o.arg === undefined ? null : o.arg.toLowerCase() })),
+);
 
-/** One step of the file, checked; `where` names it in an error ("step 2"). */
-export function checkStep(v: unknown, file: string, where: string): SetupStep {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(file, where, 'a step is an object');
-  const o = v as Record<string, unknown>;
-  const keys = Object.keys(o).sort();
-  if ('write' in o) {
-    if (keys.join() !== 'write') throw bad(file, where, `a write step has only "write", got ${keys.join(', ')}`);
-    return { write: hexBytes(o['write'], 'write', file, where) };
-  }
-  if ('ioctl' in o) {
-    const extra = keys.filter((k) => k !== 'ioctl' && k !== 'arg');
-    if (extra.length > 0) throw bad(file, where, `an ioctl step has "ioctl" and "arg" only, got ${extra.join(', ')}`);
-    return { ioctl: requestNumber(o['ioctl'], file, where), arg: o['arg'] === undefined ? null : hexBytes(o['arg'], 'arg', file, where) };
-  }
-  throw bad(file, where, `a step is {"ioctl": ..., "arg": ...} or {"write": ...}, got keys ${keys.join(', ') || 'none'}`);
-}
+/**
+ * The file: {"steps": [...]}, a step with "write" a write step, any other an
+ * ioctl step. Read into SetupSteps: the request a number, the bytes in
+ * lower case, an absent arg null.
+ */
+const SetupFileSchema = v.object({ steps: v.array(v.variant('write', [WriteStep, IoctlStep])) });
 
-/** The setup file's steps, checked; a usage error names the step and what is wrong. */
+/** The setup file's steps, checked; a usage error names the place and what is wrong ('--setup F: steps[1].ioctl: expected ...'). */
 export function parseSetup(text: string, file: string): SetupStep[] {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw bad(file, 'not JSON', (err as Error).message);
-  }
-  const steps = (data as { steps?: unknown } | null)?.steps;
-  if (!Array.isArray(steps)) throw bad(file, 'the top level', 'an object with a "steps" array');
-  return steps.map((s, i) => checkStep(s, file, `step ${i + 1}`));
+  const source = `--setup ${file}`;
+  return parseShape(SetupFileSchema, parseJson(text, source, 'EUSAGE'), source, 'EUSAGE').steps;
 }
 
 export function readSetup(file: string): SetupStep[] {

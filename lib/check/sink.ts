@@ -8,7 +8,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MARK_CELL_DONE, type GuestEvent } from '../vm/job';
-import type { CheckItem, CheckResult, CheckTarget, CheckUse } from './types';
+import { checkShape, parseJson } from '../util/schema';
+import { type UsesOrder, UsesOrderSchema, type UsesProgress, UsesProgressSchema } from './schema';
+import type { CheckItem, CheckResult } from './types';
 
 export interface CheckSink {
   /** The events file the results are appended to. */
@@ -36,28 +38,8 @@ export function checkSink(eventsFile: string, { marks = true }: { marks?: boolea
 /** The script of the process that runs the uses. */
 export const USE_CHILD_SCRIPT = path.join(__dirname, 'use-child.js');
 
-/** What the uses' process has done, rewritten before and after each use. */
-export interface UsesProgress {
-  /** The use running now, null between uses. */
-  inFlight: CheckUse | null;
-  /** Where the kernel-log window of the use in flight (or of the next one) begins. */
-  since: number;
-  /** The taint when that window began. */
-  taint: number;
-  /** The uses reported so far. */
-  done: CheckUse[];
-  /** A use the kernel complained in ended the run: nothing more in this VM. */
-  stopped: boolean;
-}
-
-/** What the uses' process passes on its command line. */
-export interface UsesOrder {
-  target: CheckTarget;
-  uses: CheckUse[];
-  eventsFile: string;
-  progressFile: string;
-  marks: boolean;
-}
+/** The order and the progress files are JSON read by another process: ./schema defines them. */
+export type { UsesOrder, UsesProgress } from './schema';
 
 export function writeUsesProgress(file: string, p: UsesProgress): void {
   const tmp = `${file}.tmp`;
@@ -65,6 +47,12 @@ export function writeUsesProgress(file: string, p: UsesProgress): void {
   fs.renameSync(tmp, file);
 }
 
+/** The progress file, checked: ECHECK naming the bad place when it is not one. */
 export function readUsesProgress(file: string): UsesProgress {
-  return JSON.parse(fs.readFileSync(file, 'utf8')) as UsesProgress;
+  return checkShape(UsesProgressSchema, parseJson(fs.readFileSync(file, 'utf8'), file, 'ECHECK'), file, 'ECHECK');
+}
+
+/** The order file the uses' process is started with, checked: ECHECK naming the bad place when it is not one. */
+export function readUsesOrder(file: string): UsesOrder {
+  return checkShape(UsesOrderSchema, parseJson(fs.readFileSync(file, 'utf8'), file, 'ECHECK'), file, 'ECHECK');
 }

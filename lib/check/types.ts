@@ -5,29 +5,10 @@
  */
 import { USE_TABLE, USES, type UseName } from '../experiments/uses';
 import type { Finding } from '../kmsg';
-import type { SetupHook } from './hook';
-import type { SetupStep } from './setup';
+import type { CheckFinding, CheckResult } from './schema';
 
-/** What the guest needs to know about the user's driver. */
-export interface CheckTarget {
-  /** The device node to open, e.g. /dev/mmap_good. */
-  device: string;
-  /** Bytes of the driver's buffer that a mapping may cover (page multiple). */
-  size: number;
-  /** The module's name as rmmod knows it (the .ko's base name, '-' as '_'). */
-  moduleName: string;
-  /** Run on every descriptor a scenario opens, before it maps (--setup FILE.json). */
-  setup: SetupStep[];
-  /** Then this hook (--setup FILE.js or FILE.ts), or null. */
-  hook: SetupHook | null;
-  /**
-   * A driver that registers a char device region without making a node:
-   * the name in /proc/devices to make `device` from (null: the one new
-   * entry, if the node does not appear by itself), and its minor.
-   */
-  chrdev: string | null;
-  minor: number;
-}
+/** The target, the results and the job travel as JSON: ./schema defines them. */
+export type { CheckFinding, CheckJobOptions, CheckResult, CheckTarget } from './schema';
 
 /** The experiments, in the order they run. */
 export const CHECK_SCENARIOS = [
@@ -97,30 +78,9 @@ export const CHECK_VERDICTS = [
 ] as const;
 export type CheckVerdict = (typeof CHECK_VERDICTS)[number];
 
-/** One kernel-log finding as the report carries it. */
-export interface CheckFinding {
-  kind: string;
-  line: string;
-  reason?: string;
-}
-
 /** A classifier finding as the report carries it. */
 export function checkFindingOf(f: Finding): CheckFinding {
   return { kind: f.kind, line: f.line, ...(f.reason !== undefined ? { reason: f.reason } : {}) };
-}
-
-export interface CheckResult {
-  /** The scenario or use (`use:NAME`) this row is for. */
-  scenario: CheckItem;
-  verdict: CheckVerdict;
-  /** What was seen: the errno, the signal, the first bad word, the complaint. */
-  detail: string;
-  findings: CheckFinding[];
-  /** Taint flags the scenario added (the module's own O and E left out). */
-  taintGained: string[];
-  /** The kernel log of the scenario's window, when it has a finding. */
-  kmsg: string[];
-  durationMs: number;
 }
 
 /** A row for a scenario or use that did not run, and why. */
@@ -252,10 +212,4 @@ export function isFinding(r: Pick<CheckResult, 'scenario' | 'verdict' | 'detail'
   if (!spec.acceptable.includes(r.verdict)) return true;
   const want = spec.details?.[r.verdict];
   return want !== undefined && !want.test(r.detail);
-}
-
-/** The job the host gives the guest agent: these scenarios and uses, in this order, in one VM. */
-export interface CheckJobOptions {
-  target: CheckTarget;
-  scenarios: CheckItem[];
 }

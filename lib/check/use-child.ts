@@ -7,7 +7,6 @@
  * does on that mapping, in its own kernel-log window. A use that kills
  * this process is given its verdict by the agent, from the progress file.
  */
-import * as fs from 'node:fs';
 import { isSyscallError } from '../device/errors';
 import { mapFd, type Mapping } from '../device/mapping';
 import { native } from '../device/native';
@@ -16,7 +15,7 @@ import { readTaint } from '../kmsg';
 import { SEED_KERNEL } from '../runner/seeds';
 import { ChildSignal, runUse, type UseFinding } from '../runner/uses';
 import { describeMismatch, type Observed, openDevice, runWindowed } from './guest';
-import { checkSink, readUsesProgress, type UsesOrder, writeUsesProgress } from './sink';
+import { checkSink, readUsesOrder, readUsesProgress, type UsesOrder, writeUsesProgress } from './sink';
 import { type CheckTarget, type CheckUse, useOf } from './types';
 
 /** The use's own answer as a detail: its outcome and facts, or that it finished. */
@@ -108,4 +107,4 @@ if (orderFile === undefined) {
   process.stderr.write('usage: use-child.js ORDER-FILE\n');
   process.exit(2);
 }
-main(JSON.parse(fs.readFileSync(orderFile, 'utf8')) as UsesOrder);
+main(readUsesOrder(orderFile));

@@ -60,7 +60,8 @@ function observationLines(o: ProbeObservation): string[] {
   if (o.pfnsConsecutive !== null) out.push(`  pfns consecutive: ${o.pfnsConsecutive ? 'yes' : 'no'}`);
   const side = o.deviceSide;
   if (side !== undefined) {
-    out.push(`  device saw:   ${side.checked ? `${mismatch(side.mismatch)} (${side.via})` : `not checked: ${side.why}`}`);
+    const how = 'via' in side ? side.via : side.file;
+    out.push(`  device saw:   ${side.checked ? `${mismatch(side.mismatch)} (${how})` : `not checked: ${side.why}`}`);
   }
   for (const [k, v] of Object.entries(o)) {
     if (SHOWN.has(k) || v === null || v === undefined) continue;

@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import { Device } from './device';
-import type { IsolatedPlan } from './isolated';
+import { checkPlanArgument } from './isolated-schema';
 import { mapFd, type Mapping } from './mapping';
 import { native, nativeConstants } from './native';
 import { mapProgressFile } from './progress';
@@ -18,9 +18,9 @@ function emit(msg: unknown): void {
 }
 
 function main(): void {
-  const plan = JSON.parse(process.argv[2] ?? '', (_k, v: unknown) =>
-    typeof v === 'string' && /^\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v,
-  ) as IsolatedPlan;
+  const plan = checkPlanArgument(
+    JSON.parse(process.argv[2] ?? '', (_k, v: unknown) => (typeof v === 'string' && /^\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v)),
+  );
   const { step, page } = mapProgressFile(process.argv[3] ?? '');
 
   let dev: Device | null = null;

@@ -13,39 +13,17 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { ConfigureOptions } from './device';
 import { invalidArgType, invalidArgValue } from './errors';
-import type { Protection } from './mapping';
 import { readProgressFile, resetProgressFile } from './progress';
 
-/** One step of a plan, run in order on the plan's single mapping. */
-export type IsolatedStep =
-  | { op: 'touch'; mode: 'read' | 'write' }
-  | { op: 'write-pattern'; seed: number }
-  | { op: 'check-pattern'; seed: number }
-  | { op: 'protect'; prot: Protection }
-  | { op: 'advise-dontneed' }
-  /** munmap without detaching: the next access hits unmapped memory. */
-  | { op: 'unmap-raw' }
-  /** The FREE_WHILE_MAPPED hazard (the device only). */
-  | { op: 'free-while-mapped' }
-  | { op: 'fill'; seed: number }
-  | { op: 'verify'; seed: number };
+/** The plan and the child's lines travel as JSON: ./isolated-schema defines them. */
+export type { IsolatedPlan, IsolatedStep } from './isolated-schema';
+import type { IsolatedPlan, IsolatedStep } from './isolated-schema';
 
 export const ISOLATED_OPS: readonly IsolatedStep['op'][] = [
   'touch', 'write-pattern', 'check-pattern', 'protect', 'advise-dontneed', 'unmap-raw',
   'free-while-mapped', 'fill', 'verify',
 ];
-
-export interface IsolatedPlan {
-  /** The device, or any file (e.g. one shorter than the mapping, for SIGBUS). */
-  path: string;
-  /** CONFIGURE first (the device only). */
-  configure?: ConfigureOptions;
-  /** The mapping every step works on. */
-  map: { length: number; offset?: number; private?: boolean; prot?: Protection };
-  steps: IsolatedStep[];
-}
 
 /** What happened to the child. */
 export interface IsolatedResult {
@@ -82,10 +60,12 @@ export async function runIsolated(plan: IsolatedPlan, options: IsolatedOptions =
     const { step, page } = readProgressFile(progressPath);
     const results: unknown[] = [];
     let error: IsolatedResult['error'] = null;
-    for (const line of run.stdout.split('\n')) {
+    // Loaded here: the rest of the device API has no JSON to read.
+    const { parseChildLine } = await import('./isolated-schema');
+    for (const [i, line] of run.stdout.split('\n').entries()) {
       if (line === '') continue;
-      const msg = JSON.parse(line) as { result?: unknown; error?: { code: string | null; message: string } };
-      if ('error' in msg && msg.error !== undefined) error = msg.error;
+      const msg = parseChildLine(line, i + 1);
+      if ('error' in msg) error = msg.error;
       else results.push(msg.result ?? null);
     }
     const died = run.signal !== null || (run.exitCode !== 0 && error === null);

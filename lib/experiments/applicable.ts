@@ -9,15 +9,9 @@ import { optionEnabled, type KernelConfig } from '../vm/kernel-config';
 import type { CellSpec } from './types';
 import { useRequires } from './uses';
 
-/** Cells left out on one kernel for want of one option. */
-export interface NotApplicable {
-  /** The option the kernel was built without ("CONFIG_TRANSPARENT_HUGEPAGE"). */
-  requires: string;
-  /** The uses that need it, in cell order. */
-  uses: string[];
-  /** The ids of the selected cells left out for it. */
-  cells: string[];
-}
+/** Cells left out on one kernel for want of one option (it travels in report.json: ./schema defines it). */
+export type { NotApplicable } from './schema';
+import type { NotApplicable } from './schema';
 
 export interface Applicable {
   cells: CellSpec[];

@@ -18,19 +18,9 @@ import { BAR_REMAP_METHODS, reservedIsHazard, support } from './support';
 import { USE_RULES } from './use-expectations';
 import { ALLOCATORS, METHODS, type CellSpec, PLACEMENT_SCENARIOS, type Scenario, type Verdict } from './types';
 
-export interface Outcome {
-  verdict: Verdict;
-  /** The detail expected with the verdict: errno for refusals, finding kind for complaints. */
-  detail?: string;
-}
-
-/** An outcome seen in earlier runs that the prediction does not cover. */
-export interface Observation extends Outcome {
-  /** Kernel series it was seen on ("6.12"), or "*" for every series run so far. */
-  series: string;
-  /** Where it was seen and what explains it. */
-  note: string;
-}
+/** Outcome, Observation and Agreement travel in report.json: their schemas (./schema) define them. */
+export type { Agreement, Observation, Outcome } from './schema';
+import type { Agreement, Observation, Outcome } from './schema';
 
 export interface Expectation extends Outcome {
   /** Kernel series this rule is for ("6.1"), or "*" for all. */
@@ -554,14 +544,6 @@ function dmabufLikeItsTwin(cell: CellSpec, series: string): (Expectation & { nam
       `afterwards, so the cell comes out as mapped through the device: ${e.reason}`,
   };
 }
-
-/**
- * How an outcome stands against its cell's expectation: 'agrees' when it
- * meets the prediction; 'as-recorded' when it contradicts the prediction but
- * matches the observation record (a known surprise, counted apart);
- * 'differs' otherwise; 'no-expectation' when no rule covers the cell.
- */
-export type Agreement = 'agrees' | 'as-recorded' | 'differs' | 'no-expectation';
 
 function fits(o: Outcome, verdict: Verdict, detail: string): boolean {
   return o.verdict === verdict && (o.detail === undefined || o.detail === detail);

@@ -6,23 +6,9 @@
  */
 import type { FileTechnique, Trigger, TriggerResult } from './file-triggers';
 
-export type FileClaimVerdict = 'supports' | 'contradicts' | 'mixed' | 'untested';
-
-export interface FileClaim {
-  id: string;
-  /** The statement, paraphrased. */
-  claim: string;
-  /** What is measured to answer it. */
-  test: string;
-}
-
-export interface FileClaimAnswer {
-  claim: FileClaim;
-  kernel: string;
-  verdict: FileClaimVerdict;
-  /** The measurements behind the verdict, one phrase each. */
-  evidence: string[];
-}
+/** The answers travel in report.json: ./files-schema defines them. */
+export type { FileClaim, FileClaimAnswer, FileClaimVerdict } from './files-schema';
+import type { FileClaim, FileClaimAnswer, FileClaimVerdict } from './files-schema';
 
 export const FILE_CLAIMS: readonly FileClaim[] = [
   {

@@ -100,44 +100,9 @@ export const TRIGGER_DEFAULTS: Required<TriggerOptions> = {
 /** The longest deferred-I/O delay the module takes: long enough not to mask the other triggers. */
 export const DEFER_MS_MAX = 10_000;
 
-export interface TriggerResult {
-  technique: FileTechnique;
-  trigger: Trigger;
-  pages: number;
-  /** Pages whose store copy arrived after the write (all of them for the control). */
-  arrived: number;
-  /** ms from the end of the writes to the first and the last arrival; null if none arrived. */
-  firstMs: number | null;
-  lastMs: number | null;
-  /** Arrivals per path (the control's are 'direct': the mapping is the store). */
-  paths: Partial<Record<PathName | 'direct', number>>;
-  /** Every arrived page holds exactly what was written. */
-  intact: boolean;
-  /** read()/write() calls on the device during the cell (the mapping must not need them). */
-  readWriteCalls: number;
-  /** Counter deltas over the cell (page cache and deferred I/O). */
-  batches: number;
-  mkwriteFaults: number;
-  pagesWritten: number;
-  /** What else was seen (pressure: how the writer ended, the cgroup's memory events), or null. */
-  note: string | null;
-  /**
-   * When the trigger ran, in ms after the writes (start and end), where the
-   * measurement knows it (fsync-other-fd: the other process's fsync).
-   */
-  triggerMs?: { start: number; end: number };
-  /**
-   * Why the cell could not be measured (the trigger itself failed, or fired
-   * only after pages had arrived another way: "not measured: ..."), or null.
-   */
-  error: string | null;
-}
-
-/** One kernel's measurements. */
-export interface KernelFiles {
-  kernel: string;
-  results: TriggerResult[];
-}
+/** A measurement and a kernel's measurements travel as JSON: ./files-schema defines them. */
+export type { KernelFiles, TriggerResult } from './files-schema';
+import type { TriggerResult } from './files-schema';
 
 const SEED_BEFORE = 0x5eed0001;
 const SEED_WRITTEN = 0x5eed0002;

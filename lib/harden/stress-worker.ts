@@ -27,47 +27,13 @@
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { Device, isSyscallError, type Mapping } from '../device';
-import type { AllocName, CacheName, MethodName } from '../device/layout';
 import { Prng } from '../fuzz/prng';
 
 const PAGE = 4096;
 
-export interface StressPair {
-  allocator: AllocName;
-  technique: MethodName;
-  cache: CacheName;
-  faultAround: boolean;
-}
-
-export interface StressWorkerConfig {
-  mode: 'shared' | 'separate';
-  /** Index of this process (0-based): slots are process * threads + thread. */
-  process: number;
-  threads: number;
-  /** Threads per process in the run (the slot layout), may exceed `threads`. */
-  slotThreads: number;
-  durationMs: number;
-  seed: number;
-  /** The pairs a CONFIGURE may use (shared: every one at `size`). */
-  pairs: StressPair[];
-  /** shared: the buffer size and each slot's share. */
-  size: number;
-  regionBytes: number;
-}
-
-export interface StressCounts {
-  ops: Record<string, number>;
-  /** CONFIGURE outcomes (shared mode). */
-  configure: { ebusyHeld: number; ebusyFree: number; ok: number };
-  failures: string[];
-  /** Date.now() when the last thread of the process began its loop (after `go`). */
-  startedAt: number;
-}
-
-export interface StressProcessResult extends StressCounts {
-  process: number;
-  threads: number;
-}
+/** The configuration and the result travel as JSON: ./stress-schema defines them. */
+export type { StressCounts, StressPair, StressProcessResult, StressWorkerConfig } from './stress-schema';
+import type { StressCounts, StressPair, StressProcessResult, StressWorkerConfig } from './stress-schema';
 
 const MAX_FAILURES = 20;
 
@@ -399,10 +365,13 @@ async function processMain(cfg: StressWorkerConfig): Promise<void> {
 
 if (isMainThread) {
   if (require.main === module) {
-    processMain(JSON.parse(process.argv[2] ?? '{}') as StressWorkerConfig).catch((err: unknown) => {
-      process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-      process.exit(1);
-    });
+    // The schema in the main thread only: the worker threads run this file too, and read no JSON.
+    import('./stress-schema')
+      .then(({ parseStressConfig }) => processMain(parseStressConfig(process.argv[2] ?? '{}')))
+      .catch((err: unknown) => {
+        process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+        process.exit(1);
+      });
   }
 } else {
   const { cfg, thread, gate } = workerData as { cfg: StressWorkerConfig; thread: number; gate: Int32Array };

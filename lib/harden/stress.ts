@@ -28,7 +28,8 @@ import { stuckTaskLines } from '../experiments/types';
 import { describeStuck, snapshotStuck } from '../runner/stuck';
 import { seriesOf } from '../vm/kernels';
 import { meminfoKb } from './leak';
-import type { StressPair, StressProcessResult, StressWorkerConfig } from './stress-worker';
+import { StressProcessResultSchema, type StressPair, type StressProcessResult, type StressWorkerConfig } from './stress-schema';
+import { checkShape } from '../util/schema';
 
 const WORKER = path.join(__dirname, 'stress-worker.js');
 const PAGE = 4096;
@@ -405,10 +406,17 @@ function spawnChild(cfg: StressWorkerConfig, sharedFd: number | undefined): Stre
         reject(new Error(`exited ${signal ?? code}: ${err.trim().slice(-2000)}`));
         return;
       }
+      let data: unknown;
       try {
-        resolve(JSON.parse(line) as StressProcessResult);
+        data = JSON.parse(line);
       } catch {
         reject(new Error(`no result line (stdout ${JSON.stringify(out.slice(-500))}, stderr ${JSON.stringify(err.slice(-500))})`));
+        return;
+      }
+      try {
+        resolve(checkShape(StressProcessResultSchema, data, `stress process ${cfg.process}'s result`, 'EMALFORMED'));
+      } catch (e) {
+        reject(e as Error);
       }
     });
   });

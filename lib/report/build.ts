@@ -17,9 +17,12 @@ import { compare, expectationFor } from '../experiments/expectations';
 import type { CellResult } from '../experiments/types';
 import { REPO_ROOT } from '../paths';
 import { MmaplabError } from '../util/errors';
+import { readPackageJson } from '../util/package-json';
+import { checkShape } from '../util/schema';
 import { seriesOf } from '../vm/kernels';
 import {
   type MatrixReport,
+  MatrixReportSchema,
   REPORT_SCHEMA,
   REPORT_VERSION,
   type ReportCell,
@@ -37,7 +40,7 @@ export function outcomeKey(r: Pick<CellResult, 'verdict' | 'detail'>): string {
 export function currentEnvironment(target: 'qemu' | 'host', qemu: string | null): ReportEnvironment {
   let version = '0.0.0';
   try {
-    version = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    version = readPackageJson(path.join(REPO_ROOT, 'package.json'), 'EMALFORMED').version ?? version;
   } catch {
     // a report without the package version is still a report
   }
@@ -103,7 +106,12 @@ function reportCell(runs: CellResult[]): ReportCell {
   };
 }
 
-/** Reads and checks a report.json (or a gzipped one, report.json.gz); MmaplabError 'EREPORT' when it is not one this version reads. */
+/**
+ * Reads and checks a report.json (or a gzipped one, report.json.gz);
+ * MmaplabError 'EREPORT' when it is not one this version reads, naming the
+ * first bad place ('FILE: cells[12].verdict: expected ..., got ...'). The
+ * report is returned as the file holds it.
+ */
 export function readReport(file: string): MatrixReport {
   let data: unknown;
   try {
@@ -119,8 +127,5 @@ export function readReport(file: string): MatrixReport {
   if (r.version !== REPORT_VERSION) {
     throw new MmaplabError('EREPORT', `${file} has report version ${String(r.version)}; this mmaplab reads version ${REPORT_VERSION}`);
   }
-  if (!Array.isArray(r.cells) || !Array.isArray(r.kernels) || typeof r.environment !== 'object') {
-    throw new MmaplabError('EREPORT', `${file} lacks cells, kernels or environment`);
-  }
-  return r as MatrixReport;
+  return checkShape(MatrixReportSchema, data, file, 'EREPORT');
 }

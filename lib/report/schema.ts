@@ -2,79 +2,88 @@
  * report.json: the one source of truth of a matrix run. Every other format
  * (JUnit, TAP, Markdown, HTML) is rendered from it, and `mmaplab report DIR`
  * re-renders them from it alone. Versioned: a reader refuses a version it
- * does not know instead of misreading it.
+ * does not know instead of misreading it. The schemas below define the
+ * report's types and check a report read back (lib/report/build readReport).
  */
-import type { Agreement, Observation, Outcome } from '../experiments/expectations';
-import type { FileClaimAnswer } from '../experiments/file-claims';
-import type { KernelFiles } from '../experiments/file-triggers';
-import type { NotApplicable } from '../experiments/applicable';
-import type { CellResult, CellSpec, Verdict } from '../experiments/types';
+import * as v from 'valibot';
+import { FileClaimAnswerSchema, KernelFilesSchema } from '../experiments/files-schema';
+import {
+  AgreementSchema,
+  CellResultSchema,
+  CellSpecSchema,
+  NotApplicableSchema,
+  ObservationSchema,
+  OutcomeSchema,
+  outcomeEntries,
+  VerdictSchema,
+} from '../experiments/schema';
 
 export const REPORT_SCHEMA = 'mmaplab-report';
 /** 2: predictions and observation records apart ('as-recorded', expectation.observed). */
 export const REPORT_VERSION = 2;
 
 /** Where and how the run happened. */
-export interface ReportEnvironment {
+export const ReportEnvironmentSchema = v.object({
   /** ISO time the report was built. */
-  generated: string;
+  generated: v.string(),
   /** 'qemu': kernels booted in VMs; 'host': the module loaded on this machine. */
-  target: 'qemu' | 'host';
+  target: v.picklist(['qemu', 'host']),
   /** mmaplab's package version. */
-  mmaplab: string;
-  node: string;
-  host: { os: string; release: string; arch: string; cpus: number };
+  mmaplab: v.string(),
+  node: v.string(),
+  host: v.object({ os: v.string(), release: v.string(), arch: v.string(), cpus: v.number() }),
   /** `qemu-system-x86_64 --version` first line; null for --target host. */
-  qemu: string | null;
-}
+  qemu: v.nullable(v.string()),
+});
 
 /** A shard report that `mmaplab merge` joined into this one. */
-export interface MergedInput {
-  file: string;
-  generated: string;
-  cells: number;
-  kernels: string[];
-}
+export const MergedInputSchema = v.object({
+  file: v.string(),
+  generated: v.string(),
+  cells: v.number(),
+  kernels: v.array(v.string()),
+});
 
 /** One kernel of the run. */
-export interface ReportKernel {
-  release: string;
+export const ReportKernelSchema = v.object({
+  release: v.string(),
   /** '6.1', '6.12'... */
-  series: string;
+  series: v.string(),
   /** 'tcg', 'kvm' or 'host'. */
-  accel: string;
+  accel: v.string(),
   /** VMs used (0 for --target host), whether booted or restored. */
-  boots: number;
+  boots: v.number(),
   /** Of those, the VMs restored from a saved one (lib/vm/template) instead of booted. */
-  restored?: number;
+  restored: v.optional(v.number()),
   /** Why VMs booted cold although restoring was on, one line per reason. */
-  coldFallbacks?: string[];
+  coldFallbacks: v.optional(v.array(v.string())),
   /** Selected cells not run because the kernel was built without an option they need. */
-  notApplicable?: NotApplicable[];
-}
+  notApplicable: v.optional(v.array(NotApplicableSchema)),
+});
 
 /**
  * The expectation row a cell was judged against: the prediction (verdict,
  * detail, also; with its reason) and the observation record apart.
  */
-export interface ReportExpectation extends Outcome {
-  rule: string;
-  reason: string;
-  also?: Outcome[];
+export const ReportExpectationSchema = v.object({
+  ...outcomeEntries,
+  rule: v.string(),
+  reason: v.string(),
+  also: v.optional(v.array(OutcomeSchema)),
   /** Outcomes earlier runs showed against the prediction, with where and why. */
-  observed?: Observation[];
-}
+  observed: v.optional(v.array(ObservationSchema)),
+});
 
 /** One cell on one kernel, over all its repetitions. */
-export interface ReportCell {
-  kernel: string;
-  series: string;
-  cell: CellSpec;
+export const ReportCellSchema = v.object({
+  kernel: v.string(),
+  series: v.string(),
+  cell: CellSpecSchema,
   /** The verdict of the first run (every run is in `runs`). */
-  verdict: Verdict;
-  detail: string;
-  headline: string;
-  expectation: ReportExpectation | null;
+  verdict: VerdictSchema,
+  detail: v.string(),
+  headline: v.string(),
+  expectation: v.nullable(ReportExpectationSchema),
   /**
    * 'agrees' when every run's outcome meets the prediction (even if they
    * vary: see `varies`); 'as-recorded' when every run's outcome meets the
@@ -82,36 +91,45 @@ export interface ReportCell {
    * prediction; 'flaky' when runs disagree and some outcome is covered by
    * neither; else the runs' common answer ('differs', 'no-expectation').
    */
-  agreement: Agreement | 'flaky';
+  agreement: v.union([AgreementSchema, v.literal('flaky')]),
   /** The runs did not all give the same outcome (shown with the distribution). */
-  varies: boolean;
+  varies: v.boolean(),
   /** Every run, in order (one unless --repeat). */
-  runs: CellResult[];
+  runs: v.array(CellResultSchema),
   /** "verdict detail" -> count over the runs. */
-  distribution: Record<string, number>;
-}
+  distribution: v.record(v.string(), v.number()),
+});
 
-export interface MatrixReport {
-  schema: typeof REPORT_SCHEMA;
-  version: typeof REPORT_VERSION;
-  environment: ReportEnvironment & { merged?: MergedInput[] };
-  kernels: ReportKernel[];
-  cells: ReportCell[];
+export const ReportStoppedSchema = v.object({
+  reason: v.string(),
+  notRun: v.array(v.string()),
+});
+
+export const ReportFilesSchema = v.object({
+  kernels: v.array(KernelFilesSchema),
+  claims: v.array(FileClaimAnswerSchema),
+});
+
+export const MatrixReportSchema = v.object({
+  schema: v.literal(REPORT_SCHEMA),
+  version: v.literal(REPORT_VERSION),
+  environment: v.object({ ...ReportEnvironmentSchema.entries, merged: v.optional(v.array(MergedInputSchema)) }),
+  kernels: v.array(ReportKernelSchema),
+  cells: v.array(ReportCellSchema),
   /**
    * The file-backed techniques under each trigger, and the conversation's
    * statements answered from them; absent when the run did not measure them.
    */
-  files?: ReportFiles;
+  files: v.optional(ReportFilesSchema),
   /** The run ended before every selected cell ran: why, and what did not run (per kernel). */
-  stopped?: ReportStopped;
-}
+  stopped: v.optional(ReportStoppedSchema),
+});
 
-export interface ReportStopped {
-  reason: string;
-  notRun: string[];
-}
-
-export interface ReportFiles {
-  kernels: KernelFiles[];
-  claims: FileClaimAnswer[];
-}
+export type ReportEnvironment = v.InferOutput<typeof ReportEnvironmentSchema>;
+export type MergedInput = v.InferOutput<typeof MergedInputSchema>;
+export type ReportKernel = v.InferOutput<typeof ReportKernelSchema>;
+export type ReportExpectation = v.InferOutput<typeof ReportExpectationSchema>;
+export type ReportCell = v.InferOutput<typeof ReportCellSchema>;
+export type ReportStopped = v.InferOutput<typeof ReportStoppedSchema>;
+export type ReportFiles = v.InferOutput<typeof ReportFilesSchema>;
+export type MatrixReport = v.InferOutput<typeof MatrixReportSchema>;

@@ -22,8 +22,8 @@ import {
   MARK_CELL_DONE,
   MARK_FUZZ_BATCH,
   type GuestEvent,
-  type Job,
 } from '../vm/job';
+import { readJob } from '../vm/job-schema';
 import { GUEST_RUN_DIR, RUN_DIR_TAG } from '../vm/guest-init';
 import { native } from '../device/native';
 import { CellRunner, damagedKernel } from './cell-runner';
@@ -151,7 +151,7 @@ async function runJob(job: Job, warm: CellRunner | null, emit: Emit, eventsFile:
 async function main(runDir: string, warm: CellRunner | null = null): Promise<number> {
   const eventsFile = path.join(runDir, EVENTS_FILE);
   const emit = (e: GuestEvent): void => fs.appendFileSync(eventsFile, JSON.stringify(e) + '\n');
-  const job = JSON.parse(fs.readFileSync(path.join(runDir, JOB_FILE), 'utf8')) as Job;
+  const job = readJob(path.join(runDir, JOB_FILE));
   emit({ type: 'ready', uptime: uptime(), node: process.version, release: os.release() });
   process.stdout.write(`${MARK_AGENT_READY} ${uptime()}\n`);
   startHeartbeat(path.join(runDir, HEARTBEAT_FILE));

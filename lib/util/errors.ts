@@ -56,6 +56,7 @@ export const ERROR_CODES = {
   ECYCLEPROGRAM: "the benchmark's C program failed in the guest",
   ENOVALUES: 'a statistic of no values (a bug of mmaplab)',
   EBADVALUE: 'a statistic of a value that is not finite (a bug of mmaplab)',
+  EMALFORMED: "mmaplab's own JSON (its package.json, what a child process is given or prints) is malformed: the message names the place",
   // The kernel log and taint readers
   EKMSGRECORD: 'a record is not in /dev/kmsg format',
   EKMSGOPEN: '/dev/kmsg cannot be opened',

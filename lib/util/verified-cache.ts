@@ -9,13 +9,13 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as v from 'valibot';
+import { jsonOf } from './schema';
 
 export const SIDECAR_SUFFIX = '.sha256';
 
-export interface Sidecar {
-  sha256: string;
-  size: number;
-}
+const SidecarSchema = v.object({ sha256: v.string(), size: v.number() });
+export type Sidecar = v.InferOutput<typeof SidecarSchema>;
 
 export function sidecarPath(file: string): string {
   return `${file}${SIDECAR_SUFFIX}`;
@@ -78,13 +78,15 @@ export function cacheProblem(file: string, options: VerifyOptions = {}): string 
   } catch {
     return 'missing';
   }
-  let sidecar: Sidecar;
+  let text: string;
   try {
-    sidecar = JSON.parse(fs.readFileSync(sidecarPath(file), 'utf8')) as Sidecar;
+    text = fs.readFileSync(sidecarPath(file), 'utf8');
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no checksum file' : 'unreadable checksum file';
   }
-  if (typeof sidecar?.sha256 !== 'string' || typeof sidecar.size !== 'number') return 'unreadable checksum file';
+  const read = jsonOf(SidecarSchema, text);
+  if ('problem' in read) return `unreadable checksum file (${read.problem})`;
+  const sidecar = read.value;
   if (size !== sidecar.size) return `size ${size}, expected ${sidecar.size}`;
   if (options.magic) {
     const head = Buffer.alloc(options.magic.length);

@@ -6,47 +6,57 @@
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as v from 'valibot';
 import { MmaplabError } from '../util/errors';
+import { checkShape } from '../util/schema';
 
 /** The virtio-serial port's name: a template's agent waits on it; a restored copy's order arrives there. */
 export const CONTROL_PORT = 'mmaplab.ctl';
 
-/** Guest -> host: the template is booted and waits; the host may save it now. */
-export interface TemplateReady {
-  type: 'template-ready';
-  uptime: number;
-}
+/**
+ * The messages, each a line of JSON: their schema, from which their types
+ * come. Both ends check what they read against it.
+ */
+export const ControlMessageSchema = v.variant('type', [
+  /** Guest -> host: the template is booted and waits; the host may save it now. */
+  v.object({ type: v.literal('template-ready'), uptime: v.number() }),
+  /** Host -> guest: a restored copy's go, with what the saved state cannot know. */
+  v.object({
+    type: v.literal('resume'),
+    /** The host's clock (ms since the epoch): the saved guest's clock stopped at the save. */
+    epochMs: v.number(),
+    /** 9p msize for mounting the run directory. */
+    msize: v.number(),
+  }),
+  /** Guest -> host: the restored agent has its run directory and starts the job. */
+  v.object({ type: v.literal('resumed'), uptime: v.number() }),
+]);
 
-/** Host -> guest: a restored copy's go, with what the saved state cannot know. */
-export interface ResumeOrder {
-  type: 'resume';
-  /** The host's clock (ms since the epoch): the saved guest's clock stopped at the save. */
-  epochMs: number;
-  /** 9p msize for mounting the run directory. */
-  msize: number;
-}
+export type ControlMessage = v.InferOutput<typeof ControlMessageSchema>;
+export type TemplateReady = Extract<ControlMessage, { type: 'template-ready' }>;
+export type ResumeOrder = Extract<ControlMessage, { type: 'resume' }>;
+export type Resumed = Extract<ControlMessage, { type: 'resumed' }>;
 
-/** Guest -> host: the restored agent has its run directory and starts the job. */
-export interface Resumed {
-  type: 'resumed';
-  uptime: number;
-}
-
-export type ControlMessage = TemplateReady | ResumeOrder | Resumed;
-
+/**
+ * One line of the port: its message; null for a line that is not JSON
+ * (noise); ERESTORE naming the place for JSON that is not a message.
+ */
 export function parseControlLine(line: string): ControlMessage | null {
+  let data: unknown;
   try {
-    const m = JSON.parse(line) as { type?: unknown };
-    return m !== null && typeof m === 'object' && typeof m.type === 'string' ? (m as ControlMessage) : null;
+    data = JSON.parse(line);
   } catch {
     return null;
   }
+  return checkShape(ControlMessageSchema, data, 'a control port message', 'ERESTORE');
 }
 
 export class ControlPort {
   private conn: net.Socket | null = null;
   private buf = '';
   private readonly received: ControlMessage[] = [];
+  /** A line that was JSON but no message: what `expect` throws instead of waiting on. */
+  private problem: MmaplabError | null = null;
   private wake: Array<() => void> = [];
 
   private constructor(
@@ -84,9 +94,15 @@ export class ControlPort {
     this.buf += d;
     let nl: number;
     while ((nl = this.buf.indexOf('\n')) >= 0) {
-      const m = parseControlLine(this.buf.slice(0, nl));
+      const line = this.buf.slice(0, nl);
       this.buf = this.buf.slice(nl + 1);
-      if (m !== null) this.received.push(m);
+      try {
+        const m = parseControlLine(line);
+        if (m !== null) this.received.push(m);
+      } catch (err) {
+        if (!(err instanceof MmaplabError)) throw err;
+        this.problem ??= err;
+      }
     }
     this.poke();
   }
@@ -111,6 +127,7 @@ export class ControlPort {
     for (;;) {
       const m = this.received.find((x): x is Extract<ControlMessage, { type: T }> => x.type === type);
       if (m) return m;
+      if (this.problem !== null) throw this.problem;
       if (!alive()) throw new MmaplabError('ERESTORE', `the VM ended before its agent said ${type}`);
       if (Date.now() > deadline) throw new MmaplabError('ERESTORE', `no ${type} from the agent within ${timeoutMs} ms`);
       await this.waitForChange(Math.min(250, Math.max(1, deadline - Date.now())));

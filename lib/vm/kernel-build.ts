@@ -21,8 +21,10 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as v from 'valibot';
 import { cacheDir } from '../paths';
 import { MmaplabError } from '../util/errors';
+import { jsonOf } from '../util/schema';
 import { sealFile, useCached } from '../util/verified-cache';
 import { BZIMAGE_MAGIC } from './bzimage';
 import { configValue } from './kernel-config';
@@ -256,17 +258,18 @@ export function builtKernelsDir(): string {
   return path.join(cacheDir(), 'built-kernels');
 }
 
-export interface BuiltManifest {
-  name: string;
-  release: string;
-  series: string;
-  profile: string;
-  sourceVersion: string;
-  key: string;
+const BuiltManifestSchema = v.object({
+  name: v.string(),
+  release: v.string(),
+  series: v.string(),
+  profile: v.string(),
+  sourceVersion: v.string(),
+  key: v.string(),
   /** Seconds the build took, from untar to a sealed image. */
-  seconds: number;
-  builtAt: string;
-}
+  seconds: v.number(),
+  builtAt: v.string(),
+});
+export type BuiltManifest = v.InferOutput<typeof BuiltManifestSchema>;
 
 const MANIFEST = 'manifest.json';
 const BZIMAGE = path.join('arch', 'x86', 'boot', 'bzImage');
@@ -275,12 +278,11 @@ function entryDir(r: Recipe): string {
   return path.join(builtKernelsDir(), `${r.series}-${r.profile.name}-${r.key}`);
 }
 
+/** A built kernel's manifest; null when it is missing or malformed (the entry is not a built kernel). */
 function readManifest(dir: string): BuiltManifest | null {
   try {
-    const m = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST), 'utf8')) as Partial<BuiltManifest>;
-    const strings = ['name', 'release', 'series', 'profile', 'sourceVersion', 'key', 'builtAt'] as const;
-    if (strings.some((k) => typeof m[k] !== 'string') || typeof m.seconds !== 'number') return null;
-    return m as BuiltManifest;
+    const read = jsonOf(BuiltManifestSchema, fs.readFileSync(path.join(dir, MANIFEST), 'utf8'));
+    return 'value' in read ? read.value : null;
   } catch {
     return null;
   }

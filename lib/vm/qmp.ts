@@ -3,7 +3,9 @@
  * which is all saving and restoring a VM needs (lib/vm/template).
  */
 import * as net from 'node:net';
+import * as v from 'valibot';
 import { MmaplabError } from '../util/errors';
+import { checkShape } from '../util/schema';
 
 /** What a QMP command returned: an object, a list or nothing, as QEMU's schema says. */
 export type QmpReturn = Record<string, unknown>;
@@ -17,12 +19,42 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** One QMP message line: a greeting, an event, a return or an error. */
-export function parseQmpLine(line: string): { kind: 'greeting' | 'event' | 'return' | 'error'; body: QmpReturn } {
-  const msg = JSON.parse(line) as Record<string, unknown>;
-  if ('QMP' in msg) return { kind: 'greeting', body: msg };
-  if ('event' in msg) return { kind: 'event', body: msg };
-  if ('error' in msg) return { kind: 'error', body: (msg['error'] ?? {}) as QmpReturn };
+/** What QEMU sends on QMP: each a line of JSON, told apart by its key. */
+const QMP_MESSAGES = {
+  greeting: v.object({ QMP: v.record(v.string(), v.unknown()) }),
+  event: v.object({ event: v.string() }),
+  error: v.object({ error: v.object({ class: v.string(), desc: v.string() }) }),
+  return: v.object({ return: v.unknown() }),
+};
+const QmpMessageSchema = v.union(Object.values(QMP_MESSAGES), 'a QMP greeting, event, error or return');
+
+type QmpKind = keyof typeof QMP_MESSAGES;
+
+/** Which message it is, by its key: QMP, event, error, return, in that order. */
+function qmpKind(msg: object): QmpKind | undefined {
+  if ('QMP' in msg) return 'greeting';
+  if ('event' in msg) return 'event';
+  if ('error' in msg) return 'error';
+  return 'return' in msg ? 'return' : undefined;
+}
+
+/**
+ * One QMP message line: a greeting, an event, a return or an error; null
+ * for a line that is not JSON (nothing QMP sends); ERESTORE naming the
+ * place for JSON that is not a QMP message.
+ */
+export function parseQmpLine(line: string): { kind: QmpKind; body: QmpReturn } | null {
+  let data: unknown;
+  try {
+    data = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  const kind = typeof data === 'object' && data !== null ? qmpKind(data) : undefined;
+  checkShape(kind === undefined ? QmpMessageSchema : QMP_MESSAGES[kind], data, 'a QMP message', 'ERESTORE');
+  const msg = data as Record<string, unknown>;
+  if (kind === 'greeting' || kind === 'event') return { kind, body: msg };
+  if (kind === 'error') return { kind, body: msg['error'] as QmpReturn };
   const ret = msg['return'];
   return { kind: 'return', body: ret !== null && typeof ret === 'object' && !Array.isArray(ret) ? (ret as QmpReturn) : {} };
 }
@@ -104,9 +136,14 @@ export class Qmp {
       let msg: ReturnType<typeof parseQmpLine>;
       try {
         msg = parseQmpLine(line);
-      } catch {
-        continue; // not JSON: nothing QMP sends
+      } catch (err) {
+        // JSON that is not QMP: whoever waits gets why
+        for (const w of [this.greeting, this.waiting]) w?.reject(err as Error);
+        this.greeting = null;
+        this.waiting = null;
+        continue;
       }
+      if (msg === null) continue; // not JSON: nothing QMP sends
       if (msg.kind === 'greeting') {
         this.greeting?.resolve({});
         this.greeting = null;

@@ -33,10 +33,13 @@ import { spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as v from 'valibot';
 import { cacheDir, REPO_ROOT } from '../paths';
 import { MmaplabError } from '../util/errors';
+import { jsonOf } from '../util/schema';
 import { BUSYBOX } from './initramfs';
-import { devOnlyPackages, readPackageTree, requiredPackages, type Manifest } from './runtime-packages';
+import { readPackageJson } from '../util/package-json';
+import { devOnlyPackages, readPackageTree, requiredPackages } from './runtime-packages';
 
 /** Bump when what goes into the image, or how it is made, changes: every cached image becomes stale. */
 export const RUNTIME_IMAGE_VERSION = 1;
@@ -286,7 +289,7 @@ function isUnder(p: string, dirs: ReadonlySet<string>): boolean {
 function addNodeModules(out: Entries, root: string, distFiles: readonly string[]): void {
   const dir = path.join(root, 'node_modules');
   if (!fs.existsSync(dir)) throw runtimeError(`${dir} is missing: run npm ci`);
-  const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Manifest;
+  const manifest = readPackageJson(path.join(root, 'package.json'), 'ERUNTIMEIMAGE');
   const sources = distFiles.filter((f) => f.endsWith('.js')).map((f) => fs.readFileSync(f, 'utf8'));
   const left = devOnlyPackages(readPackageTree(root), manifest, requiredPackages(sources));
   const excluded = new Set([...left].map((d) => path.join(root, d)));
@@ -513,20 +516,19 @@ function buildImage(entries: readonly RuntimeEntry[], image: string): void {
 }
 
 /** Written after the image: an image without it, or of another size, is not used. */
-interface ImageMeta {
-  key: string;
-  version: number;
-  bytes: number;
-  files: number;
-}
+const ImageMetaSchema = v.object({ key: v.string(), version: v.number(), bytes: v.number(), files: v.number() });
+type ImageMeta = v.InferOutput<typeof ImageMetaSchema>;
 
 function metaPath(image: string): string {
   return image.replace(/\.img$/, '.json');
 }
 
+/** The image's metadata when it is for `key` and the image has its size; null otherwise (missing, malformed, stale). */
 function readMeta(image: string, key: string): ImageMeta | null {
   try {
-    const meta = JSON.parse(fs.readFileSync(metaPath(image), 'utf8')) as ImageMeta;
+    const read = jsonOf(ImageMetaSchema, fs.readFileSync(metaPath(image), 'utf8'));
+    if ('problem' in read) return null;
+    const meta = read.value;
     if (meta.key !== key || meta.version !== RUNTIME_IMAGE_VERSION) return null;
     return fs.statSync(image).size === meta.bytes ? meta : null;
   } catch {

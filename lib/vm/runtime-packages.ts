@@ -5,38 +5,49 @@
  * other package stays, including one reachable from nowhere (an extraneous
  * install): when in doubt, a package goes into the image.
  *
+ * An optional peer (peerDependenciesMeta: optional) is not a need: the
+ * package works without it, and typescript, which valibot names so for its
+ * types, would otherwise take the build tools' place in the image.
+ *
  * The tree is read from the installed package.json files, not from
  * package-lock.json, so it is what node would actually resolve.
  */
 import * as fs from 'node:fs';
 import { isBuiltin } from 'node:module';
 import * as path from 'node:path';
+import { isErrnoError } from '../util/errors';
+import { type PackageManifest, readPackageJson } from '../util/package-json';
 
 /** Installed packages: directory relative to the root ('node_modules/a/node_modules/b') -> names it depends on. */
 export type PackageTree = ReadonlyMap<string, readonly string[]>;
 
-/** The dependency fields of a package.json. */
-export interface Manifest {
-  dependencies?: Record<string, string>;
-  devDependencies?: Record<string, string>;
-  optionalDependencies?: Record<string, string>;
-  peerDependencies?: Record<string, string>;
-}
+/** The dependency fields of a package.json (lib/util/package-json reads and checks them). */
+export type Manifest = Pick<
+  PackageManifest,
+  'dependencies' | 'devDependencies' | 'optionalDependencies' | 'peerDependencies' | 'peerDependenciesMeta'
+>;
 
 function names(field: Record<string, string> | undefined): string[] {
   return Object.keys(field ?? {});
 }
 
-/** Every name a package needs at run time (devDependencies are for building it). */
-export function runtimeDependencies(m: Manifest): string[] {
-  return [...names(m.dependencies), ...names(m.optionalDependencies), ...names(m.peerDependencies)];
+/** The peers a package cannot work without (an optional one it can). */
+function requiredPeers(m: Manifest): string[] {
+  return names(m.peerDependencies).filter((n) => m.peerDependenciesMeta?.[n]?.optional !== true);
 }
 
+/** Every name a package needs at run time (devDependencies are for building it). */
+export function runtimeDependencies(m: Manifest): string[] {
+  return [...names(m.dependencies), ...names(m.optionalDependencies), ...requiredPeers(m)];
+}
+
+/** An installed package's manifest; null when it has none. ERUNTIMEIMAGE naming the place when it is malformed. */
 function readManifest(file: string): Manifest | null {
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest;
-  } catch {
-    return null; // no package.json: not a package (a leftover directory)
+    return readPackageJson(file, 'ERUNTIMEIMAGE');
+  } catch (err) {
+    if (isErrnoError(err)) return null; // no package.json: not a package (a leftover directory)
+    throw err;
   }
 }
 

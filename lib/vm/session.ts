@@ -19,10 +19,10 @@ import {
   MARK_AGENT_READY,
   MARK_CELL_DONE,
   MARK_FUZZ_BATCH,
-  parseEvents,
   type GuestEvent,
   type Job,
 } from './job';
+import { parseEventLine } from './events';
 import type { Kernel } from './kernels';
 import { boot, lastStderrLine, type Accel, type BootOutcome, type BootSpec } from './qemu';
 import { ensureBootImage, pvhEntryFailed, refusePvh, type BootImage } from './vmlinux';
@@ -178,12 +178,16 @@ function guestScript(): string {
  * Reads events.jsonl while the guest appends to it (the run directory is a
  * cache=none 9p share, so every append is on the host at once) and hands each
  * complete line's event on. The final read takes what is left, so `events`
- * ends up exactly what parseEvents would read from the file.
+ * ends up exactly what parseEvents would read from the file. A line that is
+ * JSON but not an event (lib/vm/events) stops the reading: `problem` says
+ * which line and where in it, and runJob throws it after the VM ends.
  */
-class EventTail {
+export class EventTail {
   readonly events: GuestEvent[] = [];
+  problem: MmaplabError | null = null;
   private offset = 0;
   private partial = '';
+  private lines = 0;
 
   constructor(
     private readonly file: string,
@@ -191,6 +195,7 @@ class EventTail {
   ) {}
 
   poll(final = false): void {
+    if (this.problem !== null) return;
     let chunk = '';
     try {
       const fd = fs.openSync(this.file, 'r');
@@ -211,11 +216,31 @@ class EventTail {
     const text = this.partial + chunk;
     const cut = final ? text.length : text.lastIndexOf('\n') + 1;
     this.partial = text.slice(cut);
-    for (const e of parseEvents(text.slice(0, cut))) {
+    for (const line of completeLines(text.slice(0, cut))) {
+      const e = this.parse(line, ++this.lines);
+      if (e === null) continue;
       this.events.push(e);
       this.onEvent?.(e);
     }
   }
+
+  /** Line `n`'s event; null when it is blank or not JSON, or not an event (then `problem` says why). */
+  private parse(line: string, n: number): GuestEvent | null {
+    if (this.problem !== null || line.trim() === '') return null;
+    try {
+      return parseEventLine(line, `${this.file} line ${n}`);
+    } catch (err) {
+      if (!(err instanceof MmaplabError)) throw err;
+      this.problem = err;
+      return null;
+    }
+  }
+}
+
+/** The lines of `text`, which ends at a line's end or at the end of the file. */
+function completeLines(text: string): string[] {
+  if (text === '') return [];
+  return (text.endsWith('\n') ? text.slice(0, -1) : text).split('\n');
 }
 
 /** How often a running job's events are read for progress. */
@@ -337,6 +362,7 @@ export async function runJob(
   const { outcome, start, image } = booted;
   const run: VmRun = { runDir, boot: outcome, events, agentStatus: done ? done.status : null, start, image };
   writeOutcome(run);
+  if (tail.problem !== null) throw new MmaplabError('EGUEST', tail.problem.message, { ...tail.problem.details, runDir });
   return run;
 }
 

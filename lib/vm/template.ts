@@ -17,9 +17,11 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as v from 'valibot';
 import { cacheDir } from '../paths';
 import { MmaplabError } from '../util/errors';
 import { cacheProblem, sealFile } from '../util/verified-cache';
+import { jsonOf } from '../util/schema';
 import { ControlPort } from './control-port';
 import { MSIZE, ensureInitramfs, imageRootMissing, planInitramfs } from './initramfs';
 import type { Kernel } from './kernels';
@@ -51,17 +53,30 @@ export interface TemplateShape {
   cmdline: readonly string[];
 }
 
-export interface TemplateMeta {
-  version: number;
-  key: string;
-  kernel: string;
-  stateBytes: number;
-  ramBytes: number;
-  ramMtimeMs: number;
+const TemplateMetaSchema = v.object({
+  version: v.number(),
+  key: v.string(),
+  kernel: v.string(),
+  stateBytes: v.number(),
+  ramBytes: v.number(),
+  ramMtimeMs: v.number(),
   /** ms from QEMU's start to template-ready, and to the saved state. */
-  readyMs: number;
-  savedMs: number;
-  createdAt: string;
+  readyMs: v.number(),
+  savedMs: v.number(),
+  createdAt: v.string(),
+});
+export type TemplateMeta = v.InferOutput<typeof TemplateMetaSchema>;
+
+/** A template's meta.json: its content, or why it cannot be used ('missing', 'unreadable meta.json (...)'). */
+function readTemplateMeta(dir: string): { value: TemplateMeta } | { problem: string } {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(dir, META_FILE), 'utf8');
+  } catch (err) {
+    return { problem: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unreadable meta.json' };
+  }
+  const read = jsonOf(TemplateMetaSchema, text);
+  return 'problem' in read ? { problem: `unreadable meta.json (${read.problem})` } : read;
 }
 
 export interface Template {
@@ -104,12 +119,9 @@ export function templateKey(parts: {
 
 /** Why the template in `dir` cannot be used for `key`, or null when it can. */
 export function templateProblem(dir: string, key: string, memoryMb: number): string | null {
-  let meta: TemplateMeta;
-  try {
-    meta = JSON.parse(fs.readFileSync(path.join(dir, META_FILE), 'utf8')) as TemplateMeta;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unreadable meta.json';
-  }
+  const read = readTemplateMeta(dir);
+  if ('problem' in read) return read.problem;
+  const meta = read.value;
   if (meta.version !== TEMPLATE_VERSION || meta.key !== key) return 'made by another version or for other inputs';
   const state = cacheProblem(path.join(dir, STATE_FILE));
   if (state !== null) return `saved state: ${state}`;
@@ -191,7 +203,9 @@ export function templateInputs(kernel: Kernel, shape: TemplateShape, qemu: strin
 }
 
 function templateOf(dir: string, inputs: TemplateInputs, shape: TemplateShape, built: boolean): Template {
-  const meta = JSON.parse(fs.readFileSync(path.join(dir, META_FILE), 'utf8')) as TemplateMeta;
+  const read = readTemplateMeta(dir);
+  if ('problem' in read) throw new MmaplabError('ERESTORE', `template ${dir}: ${read.problem}`);
+  const meta = read.value;
   return {
     key: inputs.key,
     dir,
@@ -214,12 +228,9 @@ function templateOf(dir: string, inputs: TemplateInputs, shape: TemplateShape, b
  */
 export function discardTemplate(dir: string, createdAt?: string): void {
   if (createdAt !== undefined) {
-    try {
-      const meta = JSON.parse(fs.readFileSync(path.join(dir, META_FILE), 'utf8')) as TemplateMeta;
-      if (meta.createdAt !== createdAt) return;
-    } catch {
-      // no readable meta: nothing worth keeping
-    }
+    const read = readTemplateMeta(dir);
+    // no readable meta: nothing worth keeping
+    if ('value' in read && read.value.createdAt !== createdAt) return;
   }
   fs.rmSync(dir, { recursive: true, force: true });
 }

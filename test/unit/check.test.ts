@@ -16,6 +16,7 @@ import { explain, LEADS } from '../../lib/check/explain';
 import { isHookFile, readHook, runHook } from '../../lib/check/hook';
 import { checkHostPreflight } from '../../lib/check/host';
 import { describeStep, parseSetup } from '../../lib/check/setup';
+import { readUsesOrder, readUsesProgress, writeUsesProgress } from '../../lib/check/sink';
 import { REPO_ROOT } from '../../lib/paths';
 import { type KernelCheck, moduleNameOf, resultsFromRun } from '../../lib/check/run';
 import { CHECK_SCENARIOS, CHECK_USES, type CheckResult, checkItems, isFinding, SCENARIO_SPECS, specOf, useOf } from '../../lib/check/types';
@@ -77,16 +78,40 @@ describe('mmaplab check', () => {
     );
     assert.deepEqual(steps, [{ ioctl: 0x40086d01, arg: '0040000000000000' }, { ioctl: 27905, arg: null }, { write: '68656c6c6f' }]);
     assert.deepEqual(steps.map(describeStep), ['ioctl 0x40086d01 with 8 bytes', 'ioctl 0x6d01', 'write 5 bytes']);
-    const fails = (text: string, re: RegExp): void =>
-      assert.throws(() => parseSetup(text, 's.json'), (e: unknown) => e instanceof MmaplabError && e.code === 'EUSAGE' && re.test(e.message));
-    fails('{', /--setup s\.json: not JSON/);
-    fails('{"steps": 3}', /a "steps" array/);
-    fails('{"steps": [{"ioctl": "0x1"}, {"ioctl": "zz"}]}', /step 2: "ioctl" is a request number/);
-    fails('{"steps": [{"ioctl": 1, "arg": "abc"}]}', /step 1: "arg" is bytes in hex/);
-    fails('{"steps": [{"write": ""}]}', /step 1: "write" is bytes in hex/);
-    fails('{"steps": [{"ioctl": 1, "size": 8}]}', /"ioctl" and "arg" only, got size/);
-    fails('{"steps": [{"read": 8}]}', /a step is \{"ioctl"/);
-    fails('{"steps": [{"ioctl": 4294967296}]}', /below 2\^32/);
+    const fails = (text: string, says: string | RegExp): void =>
+      assert.throws(
+        () => parseSetup(text, 's.json'),
+        (e: unknown) => e instanceof MmaplabError && e.code === 'EUSAGE' && (typeof says === 'string' ? e.message === `--setup s.json: ${says}` : says.test(e.message)),
+      );
+    const request = 'expected a request number below 2^32 (a number, or "0x..." or decimal in a string)';
+    const hex = 'expected bytes in hex, two digits a byte, at least one byte';
+    fails('{', /^--setup s\.json is not JSON: /);
+    fails('{"steps": 3}', 'steps: expected array, got number 3');
+    fails('{"steps": [{"ioctl": "0x1"}, {"ioctl": "zz"}]}', `steps[1].ioctl: ${request}, got string "zz"`);
+    fails('{"steps": [{"ioctl": 1, "arg": "abc"}]}', `steps[0].arg: ${hex}, got string "abc"`);
+    fails('{"steps": [{"write": ""}]}', `steps[0].write: ${hex}, got string ""`);
+    fails('{"steps": [{"ioctl": 1, "size": 8}]}', 'steps[0].size: expected no such field, got number 8');
+    fails('{"steps": [{"read": 8}]}', `steps[0].ioctl: ${request}, got nothing`);
+    fails('{"steps": [{"ioctl": 4294967296}]}', `steps[0].ioctl: ${request}, got number 4294967296`);
+    fails('{"steps": [{"write": "ab", "ioctl": 1}]}', 'steps[0].ioctl: expected no such field, got number 1');
+  });
+
+  it("the uses' order and progress files are read back as written; a malformed one is ECHECK naming the place", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-uses-files-'));
+    try {
+      const progress = path.join(dir, 'progress.json');
+      const p = { inFlight: 'use:mlock' as const, since: 12, taint: 0, done: ['use:pipe-read' as const], stopped: false };
+      writeUsesProgress(progress, p);
+      assert.deepEqual(readUsesProgress(progress), p);
+      fs.writeFileSync(progress, JSON.stringify({ ...p, done: ['use:mlock', 7] }));
+      assert.throws(() => readUsesProgress(progress), (e: unknown) => e instanceof MmaplabError && e.code === 'ECHECK' && e.message === `${progress}: done[1]: expected one of "use:pipe-read", "use:pipe-write", "use:socket-read", "use:socket-write", "use:process-vm-read", "use:process-vm-write", "use:proc-mem-read", "use:proc-mem-write", ... (${CHECK_USES.length} in all), got number 7`);
+      const order = path.join(dir, 'order.json');
+      const target = { device: '/dev/x', size: 8192, moduleName: 'x', setup: [{ write: 'zz' }], hook: null, chrdev: null, minor: 0 };
+      fs.writeFileSync(order, JSON.stringify({ target, uses: ['use:mlock'], eventsFile: 'e', progressFile: progress, marks: false }));
+      assert.throws(() => readUsesOrder(order), (e: unknown) => e instanceof MmaplabError && e.code === 'ECHECK' && e.message === `${order}: target.setup[0].write: expected bytes in lower-case hex, at least one byte, got string "zz"`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the example setup file parses', () => {

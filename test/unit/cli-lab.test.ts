@@ -8,7 +8,8 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { parseArgs } from '../../lib/cli/args';
 import { selectCells } from '../../lib/cli/select';
-import { packageVersion, REPO_ROOT } from '../../lib/paths';
+import { REPO_ROOT } from '../../lib/paths';
+import { packageVersion } from '../../lib/util/package-json';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'lib', 'cli.js');
 

@@ -9,7 +9,8 @@ import { CATALOGUE, PAIR_SCENARIOS, SAFE_PAIRS, SCENARIO_PAIRS, SIZES } from '..
 import { expectationFor, withoutDmabuf } from '../../lib/experiments/expectations';
 import { DmaBuf } from '../../lib/device';
 import { isGridCell } from '../../lib/report/view';
-import { formatOpList, generateOps, parseOps } from '../../lib/fuzz/ops';
+import { formatOpList, generateOps } from '../../lib/fuzz/ops';
+import { parseOps } from '../../lib/fuzz/ops-schema';
 import { CLAIMS } from '../../lib/experiments/claims';
 import { prediction } from './prediction';
 import { run } from './report-fixture';

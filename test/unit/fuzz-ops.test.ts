@@ -9,7 +9,6 @@ import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import { support } from '../../lib/device/support';
 import {
-  checkOp,
   describeOp,
   describePlace,
   formatOpList,
@@ -19,14 +18,13 @@ import {
   HAZARD_PAIRS,
   isHazardConfigure,
   MAP_SLOTS,
-  OP_NAMES,
   PLACE_ALIGNS,
   PLACE_KINDS,
-  parseOps,
   SAFE_PAIRS,
   SESSION_SLOTS,
   slotSlice,
 } from '../../lib/fuzz/ops';
+import { checkOp, OP_NAMES, parseOps } from '../../lib/fuzz/ops-schema';
 import { MmaplabError } from '../../lib/util/errors';
 
 const isFuzzOpError = (e: unknown): boolean => e instanceof MmaplabError && e.code === 'EFUZZOP';
@@ -126,11 +124,18 @@ describe('fuzz operations', () => {
       for (const place of [{ at: 'hint', align: 2 << 20 }, { at: 'fixed', over: 7, page: 3 }, { at: 'noreplace-over', over: 0, page: 0 }]) {
         assert.deepEqual(checkOp({ ...op, place }), { ...op, place });
       }
-      for (const place of [
-        null, 'hint', { at: 'hint', align: 8192 }, { at: 'anywhere', align: 4096 }, { at: 'fixed', over: MAP_SLOTS, page: 0 },
-        { at: 'fixed', over: 0, page: -1 }, { at: 'hint', align: 4096, over: 0 }, { at: 'fixed', over: 0 },
-      ]) {
-        assert.throws(() => checkOp({ ...op, place }), /bad place/, JSON.stringify(place));
+      const refused: Array<[unknown, string]> = [
+        [null, 'place: expected object, got null'],
+        ['hint', 'place: expected object, got string "hint"'],
+        [{ at: 'hint', align: 8192 }, 'place.align: expected one of 4096, 2097152, 1073741824, got number 8192'],
+        [{ at: 'anywhere', align: 4096 }, 'place.at: expected one of "hint", "noreplace", "hint-over", "noreplace-over", "fixed", got string "anywhere"'],
+        [{ at: 'fixed', over: MAP_SLOTS, page: 0 }, `place.over: expected a number ≤ ${MAP_SLOTS - 1}, got number ${MAP_SLOTS}`],
+        [{ at: 'fixed', over: 0, page: -1 }, 'place.page: expected a number ≥ 0, got number -1'],
+        [{ at: 'hint', align: 4096, over: 0 }, 'place.over: expected no such field, got number 0'],
+        [{ at: 'fixed', over: 0 }, 'place.page: expected number, got nothing'],
+      ];
+      for (const [place, says] of refused) {
+        assert.throws(() => checkOp({ ...op, place }), { code: 'EFUZZOP', message: `operation: ${says}` }, JSON.stringify(place));
       }
       assert.equal(describeOp({ ...op, place: { at: 'hint', align: 1 << 30 } }), 's0 mmap -> m1 offset=0 length=4096 prot=rw private=false populate=false place=hint/1G');
       assert.equal(describePlace({ at: 'fixed', over: 3, page: 1 }), 'fixed:m3+p1');
@@ -180,22 +185,37 @@ describe('fuzz operations', () => {
         op: 'configure', s: 0, alloc: 1, method: 1, size: '18446744073709551615', flags: 0, cache: 0, delayMs: 0, periodMs: 0,
       };
       assert.deepEqual(parseOps(JSON.stringify([op])), [op]);
-      assert.throws(() => checkOp({ ...op, size: '18446744073709551616' }), isFuzzOpError);
-      assert.throws(() => checkOp({ ...op, size: '-1' }), isFuzzOpError);
-      assert.throws(() => checkOp({ ...op, size: 4096 }), isFuzzOpError);
+      const u64 = 'operation: size: expected a u64 in decimal, as a string';
+      assert.throws(() => checkOp({ ...op, size: '18446744073709551616' }), { code: 'EFUZZOP', message: `${u64}, got string "18446744073709551616"` });
+      assert.throws(() => checkOp({ ...op, size: '-1' }), { code: 'EFUZZOP', message: `${u64}, got string "-1"` });
+      assert.throws(() => checkOp({ ...op, size: 4096 }), { code: 'EFUZZOP', message: 'operation: size: expected string, got number 4096' });
     });
 
     it('refuses what is not an operation: unknown op or field, slot out of range, wrong type', () => {
-      assert.throws(() => parseOps('{'), isFuzzOpError);
-      assert.throws(() => parseOps('{}'), /JSON array/);
-      assert.throws(() => checkOp(null), isFuzzOpError);
-      assert.throws(() => checkOp({ op: 'reboot' }), /unknown op/);
-      assert.throws(() => checkOp({ op: 'close', s: SESSION_SLOTS }), /bad s/);
-      assert.throws(() => checkOp({ op: 'munmap', m: MAP_SLOTS }), /bad m/);
-      assert.throws(() => checkOp({ op: 'munmap', m: 0, extra: 1 }), /unknown field extra/);
-      assert.throws(() => checkOp({ op: 'open', s: 0, access: 'w' }), /bad access/);
-      assert.throws(() => checkOp({ op: 'info', s: 0, pages: -1 }), /bad pages/);
-      assert.throws(() => parseOps('[{"op":"close","s":0},{"op":"close"}]'), /operation 1/);
+      assert.throws(() => parseOps('{'), (e: unknown) => isFuzzOpError(e) && /^operation list is not JSON: /.test((e as Error).message));
+      assert.throws(() => parseOps('{}', 'x-ops.json'), { code: 'EFUZZOP', message: 'x-ops.json: expected array, got object' });
+      assert.throws(() => checkOp(null), { code: 'EFUZZOP', message: 'operation: expected object, got null' });
+      assert.throws(() => checkOp({ op: 'reboot' }), {
+        code: 'EFUZZOP',
+        message:
+          'operation: op: expected one of "open", "close", "configure", "mmap", "touch", "munmap", "munmap-range", "mremap", ... (33 in all), got string "reboot"',
+      });
+      assert.throws(() => checkOp({ op: 'close', s: SESSION_SLOTS }), { message: `operation: s: expected a number ≤ ${SESSION_SLOTS - 1}, got number ${SESSION_SLOTS}` });
+      assert.throws(() => checkOp({ op: 'munmap', m: MAP_SLOTS }), { message: `operation: m: expected a number ≤ ${MAP_SLOTS - 1}, got number ${MAP_SLOTS}` });
+      assert.throws(() => checkOp({ op: 'munmap', m: 0, extra: 1 }), { message: 'operation: extra: expected no such field, got number 1' });
+      assert.throws(() => checkOp({ op: 'open', s: 0, access: 'w' }), { message: 'operation: access: expected "r" or "rw", got string "w"' });
+      assert.throws(() => checkOp({ op: 'info', s: 0, pages: -1 }), { message: 'operation: pages: expected a number ≥ 0, got number -1' });
+      assert.throws(() => parseOps('[{"op":"close","s":0},{"op":"close"}]'), {
+        code: 'EFUZZOP',
+        message: 'operation list: [1].s: expected number, got nothing',
+        details: { path: '[1].s' },
+      });
+      // A malformed operation deep in a replay: the path leads to it.
+      const replay = [...generateOps(5, 40), { op: 'mmap', s: 1, m: 2, offset: 0, length: 4096, prot: 'rw', private: false, populate: false, place: { at: 'fixed', over: 2, page: '1' } }];
+      assert.throws(() => parseOps(JSON.stringify(replay), 'seed5-minimal.json'), {
+        code: 'EFUZZOP',
+        message: 'seed5-minimal.json: [40].place.page: expected number, got string "1"',
+      });
       assert.deepEqual(checkOp({ op: 'info', s: 1, pages: 'all' }), { op: 'info', s: 1, pages: 'all' });
       assert.deepEqual(checkOp({ op: 'read', s: 1, position: null, length: 0, into: null }), {
         op: 'read', s: 1, position: null, length: 0, into: null,

@@ -168,6 +168,8 @@ describe('flavours and built kernels by name', () => {
     builtEntry('6.1-debug-bbbb', m('debug', '6.1.192-mmaplab-debug'));
     // A build that never finished: no manifest.
     touch(path.join(roots.built as string, '6.1-debug-cccc.partial-99', 'tree', 'Makefile'));
+    // One whose manifest does not fit its schema: not a built kernel either.
+    builtEntry('6.1-slab-eeee', { ...m('slab', '6.1.194-mmaplab-slab'), seconds: '1' } as unknown as BuiltManifest);
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -183,7 +185,7 @@ describe('flavours and built kernels by name', () => {
     assert.equal(parseKernelName('6.1.0-57-amd64'), null);
   });
 
-  it('finds finished builds, with their profile command line, and skips unfinished ones', () => {
+  it('finds finished builds, with their profile command line, and skips unfinished ones and malformed manifests', () => {
     const built = discoverBuiltKernels(roots.built);
     assert.deepEqual(built.map((b) => [b.kernel.release, b.kernel.origin, b.kernel.modulesDir]), [
       ['6.1.192-mmaplab-debug', 'built', null],

@@ -7,7 +7,8 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isInstalledPackage, packageVersion, placesFor, REPO_ROOT } from '../../lib/paths';
+import { isInstalledPackage, placesFor, REPO_ROOT } from '../../lib/paths';
+import { packageVersion } from '../../lib/util/package-json';
 import { headersInstallHint, insmodAdvice, osIds, runningKernel } from '../../lib/runner/lab';
 import { caught } from './caught';
 

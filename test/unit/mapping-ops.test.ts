@@ -16,6 +16,7 @@ import {
   runIsolated,
 } from '../../lib/device';
 import { native, nativeConstants } from '../../lib/device/native';
+import { parseChildLine } from '../../lib/device/isolated-schema';
 import { firstBytes, useEightPageFile } from './eight-page-file';
 import { assertArgError, assertDeviceError, assertSyscallError } from './device-asserts';
 
@@ -262,6 +263,31 @@ describe('runIsolated(): outcomes that kill a process, seen from outside', funct
     assert.match(bad.error?.message ?? '', /needs the device/);
     const missing = await runIsolated({ path: path.join(dir, 'nope'), map: { length: page }, steps: [] });
     assert.equal(missing.error?.code, 'ENOENT');
+  });
+
+  it('a step the child cannot read is its EMALFORMED error naming the place, before any step runs', async () => {
+    const r = await runIsolated({
+      path: path.join(dir, 'one-page'),
+      map: { length: page },
+      steps: [{ op: 'touch', mode: 'read' }, { op: 'touch', mode: 'sideways' as 'read' }],
+    });
+    assert.deepEqual([r.exitCode, r.failedStep, r.results], [3, null, []]);
+    assert.deepEqual(r.error, { code: 'EMALFORMED', message: 'the isolated plan: steps[1].mode: expected "read" or "write", got string "sideways"' });
+  });
+
+  it("the child's lines are checked: a result, an error, or EMALFORMED naming the line and the place", () => {
+    assert.deepEqual(parseChildLine('{"result":[1,2]}', 1), { result: [1, 2] });
+    assert.deepEqual(parseChildLine('{}', 1), {});
+    assert.deepEqual(parseChildLine('{"error":{"code":null,"message":"x"}}', 2), { error: { code: null, message: 'x' } });
+    assert.throws(() => parseChildLine('{"error":{"code":7,"message":"x"}}', 3), {
+      code: 'EMALFORMED',
+      message: "the isolated child's line 3: error.code: expected string or null, got number 7",
+    });
+    assert.throws(() => parseChildLine('Segmentation fault', 4), { code: 'EMALFORMED', message: /^the isolated child's line 4 is not JSON: / });
+    assert.throws(() => parseChildLine('{"result":1,"step":0}', 5), {
+      code: 'EMALFORMED',
+      message: 'the isolated child\'s line 5: expected {"result": ...} or {"error": {"code": ..., "message": ...}}, got object',
+    });
   });
 
   it('a bad plan is a TypeError before any child starts', async () => {

@@ -142,9 +142,9 @@ describe('runtime image: what goes in (planRuntimeFiles on this host)', () => {
     }
   });
 
-  it('keeps mocha and node-gyp-build, leaves out typescript, node-gyp and @types/node, and the .bin links into them', () => {
+  it('keeps mocha, node-gyp-build and valibot, leaves out typescript, node-gyp and @types/node, and the .bin links into them', () => {
     const nm = path.join(fs.realpathSync(REPO_ROOT), 'node_modules');
-    for (const pkg of ['mocha', 'node-gyp-build', 'node-addon-api']) {
+    for (const pkg of ['mocha', 'node-gyp-build', 'node-addon-api', 'valibot']) {
       assert.ok(has(path.join(nm, pkg, 'package.json')), `${pkg} is in`);
     }
     for (const pkg of ['typescript', 'node-gyp', '@types/node']) {

@@ -4,11 +4,16 @@
  * a dependency resolves, and which packages compiled sources require.
  */
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import {
   devOnlyPackages,
   packageOfSpecifier,
+  readPackageTree,
   requiredPackages,
   resolvePackage,
+  runtimeDependencies,
   type PackageTree,
 } from '../../lib/vm/runtime-packages';
 
@@ -43,6 +48,17 @@ describe('runtime packages: which node_modules trees the guest never loads', () 
     assert.ok(!left.has('node_modules/node-gyp-build') && !left.has('node_modules/stray'));
   });
 
+  it('follows a peer a package needs, not one it marks optional (valibot names typescript so)', () => {
+    const peers: PackageTree = new Map<string, readonly string[]>([
+      ...tree,
+      ['node_modules/valibot', runtimeDependencies({ peerDependencies: { typescript: '>=5' }, peerDependenciesMeta: { typescript: { optional: true } } })],
+      ['node_modules/plugin', runtimeDependencies({ peerDependencies: { tar: '*' } })],
+    ]);
+    const deps = { dependencies: { ...manifest.dependencies, valibot: '^1', plugin: '1' }, devDependencies: manifest.devDependencies };
+    const left = devOnlyPackages(peers, deps, new Set(['mocha']));
+    assert.deepEqual([...left].sort(), ['node_modules/tool', 'node_modules/typescript']);
+  });
+
   it('resolves as node does: the nearest node_modules first, then the ancestors', () => {
     assert.equal(resolvePackage(tree, 'node_modules/mocha', 'minipass'), 'node_modules/mocha/node_modules/minipass');
     assert.equal(resolvePackage(tree, 'node_modules/tar', 'minipass'), 'node_modules/minipass');
@@ -53,5 +69,24 @@ describe('runtime packages: which node_modules trees the guest never loads', () 
     const src = `require("mocha"); require('@s/p/lib/x'); require("a/b");\n` + `require("node:fs"); require("fs"); require("./x");`;
     assert.deepEqual([...requiredPackages([src])].sort(), ['@s/p', 'a', 'mocha']);
     assert.equal(packageOfSpecifier('../y'), null);
+  });
+
+  it('reads the tree from the installed package.json files: one without is no package, a malformed one is ERUNTIMEIMAGE naming the place', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-pkgs-'));
+    const write = (dir: string, manifest: unknown): void => {
+      fs.mkdirSync(path.join(root, dir), { recursive: true });
+      fs.writeFileSync(path.join(root, dir, 'package.json'), JSON.stringify(manifest));
+    };
+    try {
+      write('node_modules/a', { name: 'a', dependencies: { b: '^1' }, peerDependencies: { t: '*' }, peerDependenciesMeta: { t: { optional: true } } });
+      write('node_modules/a/node_modules/b', { name: 'b' });
+      fs.mkdirSync(path.join(root, 'node_modules', 'leftover'));
+      assert.deepEqual([...readPackageTree(root)], [['node_modules/a', ['b']], ['node_modules/a/node_modules/b', []]]);
+      write('node_modules/c', { name: 'c', dependencies: { d: 1 } });
+      const file = path.join(root, 'node_modules', 'c', 'package.json');
+      assert.throws(() => readPackageTree(root), { code: 'ERUNTIMEIMAGE', message: `${file}: dependencies.d: expected string, got number 1` });
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -9,7 +9,8 @@ import { CATALOGUE, RESERVABLE_ALLOCATORS, SCENARIO_PAIRS } from '../../lib/expe
 import { expectationFor } from '../../lib/experiments/expectations';
 import { support } from '../../lib/experiments/support';
 import { METHODS } from '../../lib/experiments/types';
-import { formatOpList, generateOps, parseOps } from '../../lib/fuzz/ops';
+import { formatOpList, generateOps } from '../../lib/fuzz/ops';
+import { parseOps } from '../../lib/fuzz/ops-schema';
 import { activeSwaps } from '../../lib/util/swap';
 
 describe('shmem: a shmem object\'s pages as the buffer', function () {

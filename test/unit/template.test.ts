@@ -129,7 +129,9 @@ describe('saved VMs (lib/vm/template)', () => {
     fs.rmSync(`${state}.sha256`);
     assert.match(templateProblem(dir, 'k1', SHAPE.memoryMb) ?? '', /saved state: no checksum file/);
     fs.writeFileSync(path.join(dir, META_FILE), '{');
-    assert.equal(templateProblem(dir, 'k1', SHAPE.memoryMb), 'unreadable meta.json');
+    assert.equal(templateProblem(dir, 'k1', SHAPE.memoryMb), 'unreadable meta.json (not JSON)');
+    fs.writeFileSync(path.join(dir, META_FILE), JSON.stringify({ version: 1, key: 'k1', kernel: 'k' }));
+    assert.equal(templateProblem(dir, 'k1', SHAPE.memoryMb), 'unreadable meta.json (stateBytes: expected number, got nothing)');
   });
 
   it('templateProblem finds a RAM file that changed after the save (its mtime) or is gone', () => {
@@ -452,11 +454,14 @@ describe('guest init with an image root', () => {
 });
 
 describe('control port and QMP messages', () => {
-  it('parseControlLine reads a message and ignores what is not one', () => {
+  it('parseControlLine reads a message, ignores what is not JSON, and refuses JSON that is no message, naming the place', () => {
     assert.deepEqual(parseControlLine('{"type":"resumed","uptime":7.5}'), { type: 'resumed', uptime: 7.5 });
     assert.equal(parseControlLine('MMAPLAB-TEMPLATE-READY 7.38'), null);
-    assert.equal(parseControlLine('{"uptime":1}'), null);
-    assert.equal(parseControlLine('null'), null);
+    const refused = (line: string, says: string): void =>
+      assert.throws(() => parseControlLine(line), { code: 'ERESTORE', message: `a control port message: ${says}` });
+    refused('{"uptime":1}', 'type: expected one of "template-ready", "resume", "resumed", got nothing');
+    refused('null', 'expected object, got null');
+    refused('{"type":"resume","epochMs":"now","msize":4096}', 'epochMs: expected number, got string "now"');
   });
 
   it('ControlPort takes messages from the connected side and sends to it, over a real unix socket', async () => {
@@ -475,6 +480,9 @@ describe('control port and QMP messages', () => {
       assert.deepEqual(JSON.parse(got), { type: 'resume', epochMs: 1, msize: 4096 });
       const err = await port.expect('resumed', 5000, () => false).catch((e: Error) => e);
       assert.match(String(err), /ended before its agent said resumed/);
+      peer.write('{"type":"resumed","uptime":"late"}\n');
+      const bad = await port.expect('resumed', 5000, () => true).catch((e: Error) => e);
+      assert.deepEqual([(bad as Error & { code?: string }).code, (bad as Error).message], ['ERESTORE', 'a control port message: uptime: expected number, got string "late"']);
     } finally {
       peer.destroy();
       port.close();
@@ -496,14 +504,24 @@ describe('control port and QMP messages', () => {
   });
 
   it('parseQmpLine tells a greeting, an event, a return and an error apart', () => {
-    assert.equal(parseQmpLine('{"QMP":{"version":{}}}').kind, 'greeting');
-    assert.equal(parseQmpLine('{"event":"STOP","timestamp":{}}').kind, 'event');
+    assert.equal(parseQmpLine('{"QMP":{"version":{}}}')?.kind, 'greeting');
+    assert.equal(parseQmpLine('{"event":"STOP","timestamp":{}}')?.kind, 'event');
     assert.deepEqual(parseQmpLine('{"return":{"status":"paused"}}'), { kind: 'return', body: { status: 'paused' } });
-    assert.deepEqual(parseQmpLine('{"return":{}}').body, {});
+    assert.deepEqual(parseQmpLine('{"return":{}}')?.body, {});
+    assert.deepEqual(parseQmpLine('{"return":[]}'), { kind: 'return', body: {} });
     assert.deepEqual(parseQmpLine('{"error":{"class":"GenericError","desc":"no"}}'), {
       kind: 'error',
       body: { class: 'GenericError', desc: 'no' },
     });
+  });
+
+  it('parseQmpLine leaves out what is not JSON, and refuses JSON that is not QMP, naming the place', () => {
+    assert.equal(parseQmpLine('qemu-system-x86_64: warning'), null);
+    const refused = (line: string, says: string): void =>
+      assert.throws(() => parseQmpLine(line), { code: 'ERESTORE', message: `a QMP message: ${says}` });
+    refused('{"error":{"class":"GenericError"}}', 'error.desc: expected string, got nothing');
+    refused('{"event":7}', 'event: expected string, got number 7');
+    refused('{"status":"running"}', 'expected a QMP greeting, event, error or return, got object');
   });
 });
 

@@ -163,7 +163,9 @@ describe('verified cache', () => {
       assert.equal(cacheProblem(file), null);
       assert.equal(cacheProblem(file, { magic: ELF_MAGIC }), 'bad magic');
       fs.writeFileSync(sidecarPath(file), 'garbage');
-      assert.equal(cacheProblem(file), 'unreadable checksum file');
+      assert.equal(cacheProblem(file), 'unreadable checksum file (not JSON)');
+      fs.writeFileSync(sidecarPath(file), JSON.stringify({ sha256: '00', size: '15' }));
+      assert.equal(cacheProblem(file), 'unreadable checksum file (size: expected number, got string "15")');
     });
   });
 

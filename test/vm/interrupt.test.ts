@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { REPO_ROOT } from '../../lib/paths';
-import type { MatrixReport } from '../../lib/report/schema';
+import { readReport } from '../../lib/report/build';
 import { installedKernel } from '../installed-kernel';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'lib', 'cli.js');
@@ -87,7 +87,7 @@ describe('stopping a run with a signal', function () {
     assert.match(r.stderr, /^mmaplab: SIGTERM: stopping \(1 VM\(s\) killed\)$/m);
     assert.match(r.stderr, /^mmaplab: stopped by SIGTERM$/m);
     assert.deepEqual(processesMentioning(runs), []);
-    const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')) as MatrixReport;
+    const report = readReport(path.join(out, 'report.json'));
     assert.equal(report.stopped?.reason, 'stopped by SIGTERM');
     assert.ok(report.cells.length >= 1 && report.cells.length < 48, `${report.cells.length} cells have results`);
     const line = report.stopped?.notRun[0] ?? '';
