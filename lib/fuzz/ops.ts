@@ -30,6 +30,7 @@
 import { ALLOCATORS, type AllocName, CACHES, CONFIG_FLAGS, CONFIG_FLAGS_ALL, METHODS, type MethodName } from '../device/layout';
 import type { Advice } from '../device/mapping';
 import { configHazard, FAULT_METHODS, FILE_METHODS, OWN_PAGE_ALLOCATORS, PFN_METHODS, support } from '../device/support';
+import { at } from '../util/at';
 import { MmaplabError } from '../util/errors';
 import { Prng } from './prng';
 
@@ -287,7 +288,7 @@ function placeOk(v: unknown): boolean {
   switch (p['at']) {
     case 'hint':
     case 'noreplace':
-      return keys === 'align,at' && PLACE_ALIGNS.includes(p['align'] as number);
+      return keys === 'align,at' && PLACE_ALIGNS.some((a) => a === p['align']);
     case 'hint-over':
     case 'noreplace-over':
     case 'fixed':
@@ -463,7 +464,7 @@ class Belief {
   }
 
   session(s: number): SessionBelief {
-    return this.sessions[s] as SessionBelief;
+    return at(this.sessions, s, 'a session slot');
   }
 
   /** A seed for FILL, VERIFY or a touch's pattern (draws). */
@@ -537,8 +538,8 @@ function configureStruct(b: Belief, s: number, alloc: AllocName, method: MethodN
   const op: OpOf<'configure'> = {
     op: 'configure',
     s,
-    alloc: ALLOCATORS[alloc] as number,
-    method: METHODS[method] as number,
+    alloc: ALLOCATORS[alloc],
+    method: METHODS[method],
     size: String(pages * b.page),
     flags: 0,
     cache: 0,

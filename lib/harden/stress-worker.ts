@@ -29,6 +29,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { Device, isSyscallError, type Mapping } from '../device';
 import type { AllocName, CacheName, MethodName } from '../device/layout';
 import { Prng } from '../fuzz/prng';
+import { at } from '../util/at';
 
 const PAGE = 4096;
 
@@ -115,7 +116,7 @@ class Loop {
   }
 
   pair(): StressPair {
-    return this.cfg.pairs[this.rng.below(this.cfg.pairs.length)] as StressPair;
+    return at(this.cfg.pairs, this.rng.below(this.cfg.pairs.length), 'a stress pair');
   }
 
   configure(dev: Device, pair: StressPair, size: number): void {
