@@ -75,6 +75,7 @@ export class Prng {
       if (x < w) return key;
       x -= w;
     }
-    return (entries[entries.length - 1] as [K, number])[0];
+    // rounding can carry x past the last weight: that weight's key
+    return at(entries, entries.length - 1, 'the last weight')[0];
   }
 }
