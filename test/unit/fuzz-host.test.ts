@@ -11,6 +11,7 @@ import { type FuzzOp, generateOps } from '../../lib/fuzz/ops';
 import type { FuzzComplaint, FuzzJobOptions, FuzzResult } from '../../lib/fuzz/types';
 import type { Kernel } from '../../lib/vm/kernels';
 import { DEFAULT_VM } from '../../lib/vm/session';
+import { at } from '../../lib/util/at';
 
 const KERNEL: Kernel = {
   release: '6.1.0-test-amd64',
@@ -64,7 +65,7 @@ function standIn(needles: number[], calls: FuzzJobOptions[]): FuzzVmRunner {
   return async (_k, _vm, _module, options) => {
     calls.push(options);
     if (options.replay === null) {
-      const last = needles[needles.length - 1] as number;
+      const last = at(needles, needles.length - 1, 'the last needle');
       const batchStart = Math.floor(last / 200) * 200;
       return { result: result(options, RUN_OPS, complaint(RUN_OPS - 1, batchStart), null), runDir: '/tmp/x' };
     }

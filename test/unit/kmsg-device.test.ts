@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { KMSG_ERRORS, KMSG_PATH, FACILITY_USER, currentSeq, readSince, writeKmsg } from '../../lib/kmsg';
 import { MmaplabError } from '../../lib/util/errors';
+import { at } from '../../lib/util/at';
 
 function writeOrExplain(message: string): void {
   try {
@@ -112,7 +113,8 @@ describe('kmsg reader on this host /dev/kmsg', function () {
     assert.ok(oldest !== undefined && Number.isSafeInteger(oldest), 'no record in the ring buffer');
     const w = readSince(0);
     assert.ok(w.records.length > 0);
-    assert.ok((w.records[0] as { seq: number }).seq <= oldest, `window starts at ${w.records[0]?.seq}, the ring at ${oldest}`);
+    const first = at(w.records, 0, 'the first record of the window');
+    assert.ok(first.seq <= oldest, `window starts at ${first.seq}, the ring at ${oldest}`);
   });
 
   it('a window starting in the future is empty and loses nothing', () => {
