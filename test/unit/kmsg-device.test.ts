@@ -72,10 +72,11 @@ describe('kmsg reader on this host /dev/kmsg', function () {
     const w = readSince(since);
     const found = w.records.filter((r) => r.message === marker);
     assert.equal(found.length, 1, `marker not found among ${w.records.length} record(s) since seq ${since}`);
-    assert.equal(found[0]!.facility, FACILITY_USER);
-    assert.equal(found[0]!.level, 5);
-    assert.ok(currentSeq() > found[0]!.seq);
-    assert.equal(readSince(found[0]!.seq + 1).records.some((r) => r.message === marker), false);
+    const record = at(found, 0, 'the marker record');
+    assert.equal(record.facility, FACILITY_USER);
+    assert.equal(record.level, 5);
+    assert.ok(currentSeq() > record.seq);
+    assert.equal(readSince(record.seq + 1).records.some((r) => r.message === marker), false);
   });
 
   it('the kernel escapes tabs and UTF-8 in a record and the reader decodes them back', () => {

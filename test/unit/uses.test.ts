@@ -241,7 +241,7 @@ describe('uses: what programs do with a mapping', function () {
       assert.ok(all.every((c) => !c.hazard));
       assert.ok(ALL_PAIRS_USE_CELLS.every((c) => !CATALOGUE.some((d) => d.id === c.id)));
       assert.deepEqual(filterCells(parseArgs(['matrix', '--use-pairs', 'all'])), [...CATALOGUE, ...ALL_PAIRS_USE_CELLS]);
-      assert.equal(cellById(ALL_PAIRS_USE_CELLS[0]!.id), ALL_PAIRS_USE_CELLS[0]);
+      assert.equal(cellById(at(ALL_PAIRS_USE_CELLS, 0, 'the first use cell').id), ALL_PAIRS_USE_CELLS[0]);
       assert.throws(() => parseArgs(['matrix', '--use-pairs', 'some']), /--use-pairs is one of default, all/);
     });
 
