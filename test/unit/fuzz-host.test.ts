@@ -102,7 +102,7 @@ describe('fuzz on the host (a stand-in VM)', () => {
 
   it('minimises a complaint to the operations it needs, replaying the window first', async () => {
     const calls: FuzzJobOptions[] = [];
-    const [a, b] = [unique(850), unique(990)] as [number, number];
+    const [a, b] = [unique(850), unique(990)];
     const report = await run(standIn([a, b], calls), { maxReplays: 200 });
     assert.equal(calls[1]?.replay?.length, RUN_OPS - 800, 'the first replay is the window the complaint was seen in');
     assert.ok(calls.slice(1).every((c) => c.checkEvery === 1 && c.drain === false && c.replay !== null));
