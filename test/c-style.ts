@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { REPO_ROOT, cacheDir } from '../lib/paths';
 import { MmaplabError } from '../lib/util/errors';
 import { filesUnder } from './unit/repo-files';
+import { at } from '../lib/util/at';
 
 /** What installs the tools these checks run. */
 export const SETUP_TEST = 'sh scripts/setup-host.sh test';
@@ -166,7 +167,7 @@ async function inParallel<T>(jobs: (() => Promise<T>)[], limit: number): Promise
   const worker = async (): Promise<void> => {
     while (next < jobs.length) {
       const i = next++;
-      results[i] = await (jobs[i] as () => Promise<T>)();
+      results[i] = await at(jobs, i, 'a job')();
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));

@@ -342,9 +342,9 @@ export function batchingViews(k: KernelBench): BatchingView[] {
   }
   const out: BatchingView[] = [];
   for (const group of groups.values()) {
+    const [first, second] = group;
     // One technique alone compares with nothing.
-    if (group.length < 2) continue;
-    const first = group[0] as MapCostRow;
+    if (first === undefined || second === undefined) continue;
     const loop = group.find((r) => r.technique === 'vm_insert_page' && r.refused === undefined);
     const loopMmap = loop === undefined ? null : perPage(loop.mmapNs, loop.pages);
     const entries = BATCHING_TECHNIQUES.flatMap((t): BatchingEntry[] => {

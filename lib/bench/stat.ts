@@ -1,4 +1,5 @@
 /** Summaries of repeated measurements (the Stat of lib/bench/types.ts). */
+import { at } from '../util/at';
 import { MmaplabError } from '../util/errors';
 import type { Stat } from './types';
 
@@ -16,8 +17,9 @@ export function stat(values: readonly number[]): Stat {
   }
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  const median = sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-  return { median, min: sorted[0] as number, max: sorted[sorted.length - 1] as number, n: sorted.length };
+  const value = (i: number): number => at(sorted, i, 'stat() of the sorted values');
+  const median = sorted.length % 2 === 1 ? value(mid) : (value(mid - 1) + value(mid)) / 2;
+  return { median, min: value(0), max: value(sorted.length - 1), n: sorted.length };
 }
 
 /** The median alone (of counts, say), with the same checks as stat(). */

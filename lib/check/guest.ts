@@ -35,8 +35,8 @@ import {
   type CheckTarget,
   type CheckUse,
   type CheckVerdict,
+  isCheckUse,
   notRunResult,
-  useOf,
 } from './types';
 
 /** What a scenario's body saw, before the kernel log is read. */
@@ -522,8 +522,8 @@ function charMajors(): Map<string, number> {
     if (/^Character devices:/.test(line)) inChar = true;
     else if (/^Block devices:/.test(line)) inChar = false;
     else if (inChar) {
-      const m = /^\s*(\d+)\s+(\S+)$/.exec(line);
-      if (m) out.set(m[2] as string, Number(m[1]));
+      const [, major, name] = /^\s*(\d+)\s+(\S+)$/.exec(line) ?? [];
+      if (major !== undefined && name !== undefined) out.set(name, Number(major));
     }
   }
   return out;
@@ -557,7 +557,7 @@ function makeNode(t: CheckTarget, before: Map<string, number>): string | null {
 export function patternRegExp(name: string): RegExp {
   let out = '';
   for (let i = 0; i < name.length; i++) {
-    const c = name[i] as string;
+    const c = name.charAt(i);
     const close = c === '[' ? name.indexOf(']', i + 2) : -1;
     if (c === '*') out += '.*';
     else if (c === '?') out += '.';
@@ -742,25 +742,32 @@ function restoreGlobalSettings(g: GlobalSettings): string[] {
  */
 export function runCheckScenarios(t: CheckTarget, items: readonly CheckItem[], sink: CheckSink): void {
   let since = currentSeq();
-  for (let i = 0; i < items.length; ) {
-    const item = items[i] as CheckItem;
-    if (useOf(item) !== null) {
+  for (const group of itemGroups(items)) {
+    if (Array.isArray(group)) {
       // the uses in a row run in a process of their own (lib/check/uses)
-      let end = i;
-      while (end < items.length && useOf(items[end] as CheckItem) !== null) end++;
-      const ran = runUsesInChild(t, items.slice(i, end) as CheckUse[], sink, since);
+      const ran = runUsesInChild(t, group, sink, since);
       if (ran.stopped) return;
       since = ran.nextSeq;
-      i = end;
       continue;
     }
-    const scenario = item as CheckScenario;
+    const scenario = group;
     sink.started(scenario);
     // the same seed for a scenario in whatever VM it runs
     const { result, nextSeq } = runScenario(scenario, t, 0x5eed + CHECK_SCENARIOS.indexOf(scenario), since);
     since = nextSeq;
     sink.report(result);
     if (result.verdict === 'kernel-complaint') return;
-    i++;
   }
+}
+
+/** The items in order, each scenario alone and the uses in a row together. */
+function itemGroups(items: readonly CheckItem[]): Array<CheckScenario | CheckUse[]> {
+  const groups: Array<CheckScenario | CheckUse[]> = [];
+  for (const item of items) {
+    const last = groups.at(-1);
+    if (!isCheckUse(item)) groups.push(item);
+    else if (Array.isArray(last)) last.push(item);
+    else groups.push([item]);
+  }
+  return groups;
 }

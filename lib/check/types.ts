@@ -46,6 +46,11 @@ export function useOf(item: CheckItem): UseName | null {
   return item.startsWith('use:') ? (item.slice(4) as UseName) : null;
 }
 
+/** Whether a row runs a use rather than a scenario. */
+export function isCheckUse(item: CheckItem): item is CheckUse {
+  return useOf(item) !== null;
+}
+
 /**
  * Everything a check runs, in order: the scenarios up to the lifetime
  * ones, the uses (unless left out), then close-before-unmap and the two

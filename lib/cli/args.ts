@@ -533,9 +533,9 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'a parameter for your module at insmod (repeatable)',
     commands: ['check'],
     apply: (st, v) => {
-      const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(v);
-      if (!m) throw new ValueError(`--param is NAME=VALUE, got "${v}"`);
-      st.opts.params[m[1] as string] = m[2] as string;
+      const [, name, value] = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(v) ?? [];
+      if (name === undefined || value === undefined) throw new ValueError(`--param is NAME=VALUE, got "${v}"`);
+      st.opts.params[name] = value;
     },
   },
   {
@@ -664,21 +664,27 @@ function findOption(arg: string): OptionSpec | undefined {
   return OPTIONS.find((o) => o.name === arg || o.alias === arg);
 }
 
+/**
+ * Levenshtein distance, one row of the table at a time: `above` holds the
+ * distances of a's first i characters to each prefix of b, and the cell to
+ * the left and the one diagonally above-left ride along as the row is made.
+ */
 function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) (d[0] as number[])[j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const row = d[i] as number[];
-      const prev = d[i - 1] as number[];
-      row[j] = Math.min(
-        (prev[j] as number) + 1,
-        (row[j - 1] as number) + 1,
-        (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
+  let above = Array.from({ length: b.length + 1 }, (_, j) => j);
+  let distance = b.length;
+  for (const [i, ca] of a.split('').entries()) {
+    let diagonal = i;
+    let left = i + 1;
+    const row = [left];
+    for (const [j, up] of above.slice(1).entries()) {
+      left = Math.min(up + 1, left + 1, diagonal + (ca === b.charAt(j) ? 0 : 1));
+      row.push(left);
+      diagonal = up;
     }
+    above = row;
+    distance = left;
   }
-  return (d[a.length] as number[])[b.length] as number;
+  return distance;
 }
 
 /** The closest option of this command to a mistyped one, if any is close. */
@@ -700,10 +706,10 @@ type Token =
 /** argv -> options with their values and plain words; nothing is judged but the shape. */
 function tokenize(argv: readonly string[]): Token[] {
   const out: Token[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const raw = argv[i] as string;
+  const left = [...argv];
+  for (let raw = left.shift(); raw !== undefined; raw = left.shift()) {
     if (raw === '--') {
-      for (const w of argv.slice(i + 1)) out.push({ kind: 'word', text: w });
+      for (const w of left) out.push({ kind: 'word', text: w });
       break;
     }
     if (!raw.startsWith('-') || raw === '-') {
@@ -727,11 +733,12 @@ function tokenize(argv: readonly string[]): Token[] {
       else out.push({ kind: 'option', spec, arg, value: '' });
       continue;
     }
-    if (value === undefined) value = argv[++i];
+    const nextWord = value === undefined;
+    if (nextWord) value = left.shift();
     // "-1" is a (bad) number for the numeric options; any other dash word
     // is the next option, meaning this one's value is missing.
     if (value === undefined || value === '' || (value.startsWith('-') && !/^-\d+$/.test(value))) {
-      if (value !== undefined && value !== '' && argv[i] === value) i--; // that option still counts
+      if (nextWord && value !== undefined && value !== '') left.unshift(value); // that option still counts
       out.push({ kind: 'bad', message: `${arg} needs a value`, arg, unknown: false });
       continue;
     }
@@ -832,7 +839,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   }
   opts.command = effective;
   const arity = ARITY[effective];
-  if (opts.args.length > arity.max) fail(`unexpected argument "${opts.args[arity.max] as string}"`);
+  if (opts.args.length > arity.max) fail(`unexpected argument "${opts.args[arity.max]}"`);
   if (opts.args.length < arity.min) fail(`${effective} needs ${arity.what}`);
   if (effective === 'help') {
     opts.topic = topicOf(opts.args, fail);

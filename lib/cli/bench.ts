@@ -113,7 +113,10 @@ async function harnessPart(k: Kernel, vm: VmOptions, modulePath: string, runs: n
   const cells = warmCells(CELLS_PER_VM);
   const marks = await cellMarks(k, vm, modulePath, cells);
   // The first cell carries the probe's start; the gaps after it are the per-cell cost.
-  const gaps = marks.slice(1).map((t, i) => t - (marks[i] as number));
+  const gaps = marks.flatMap((t, i) => {
+    const next = marks[i + 1];
+    return next === undefined ? [] : [next - t];
+  });
   log(`${k.release}: ${cells.length} cells in one VM, ${gaps.length} gaps timed`);
   const restore = await restorePart(k, vm, modulePath, runs);
   return {

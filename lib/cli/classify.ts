@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import { summarize, type Finding } from '../kmsg';
+import { at } from '../util/at';
 import { MmaplabError } from '../util/errors';
 import type { CliOptions } from './args';
 import { EXIT_FAILED, EXIT_OK } from './exit';
@@ -61,7 +62,7 @@ export function readLogInput(file: string): string {
 }
 
 export function classifyCommand(opts: CliOptions): number {
-  const c = classifyLogText(readLogInput(opts.args[0] as string));
+  const c = classifyLogText(readLogInput(at(opts.args, 0, 'the log to classify')));
   process.stdout.write(`${renderClassification(c, opts.verbose)}\n`);
   return opts.failOnFindings && c.findings.length > 0 ? EXIT_FAILED : EXIT_OK;
 }

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import { answerFileClaims, renderFileClaims } from '../experiments/file-claims';
 import type { KernelFiles } from '../experiments/file-triggers';
+import { at } from '../util/at';
 import { MmaplabError } from '../util/errors';
 import type { ReportFiles } from '../report/schema';
 import type { GuestEvent } from '../vm/job';
@@ -19,7 +20,8 @@ import { bootableKernels, vmOptionsFor } from './vm-options';
 
 /** One row per measurement: technique, trigger, pages arrived, first/last ms, paths. */
 export function renderFilesTable(runs: readonly KernelFiles[]): string {
-  const rows: string[][] = [['kernel', 'technique', 'trigger', 'arrived', 'first ms', 'last ms', 'paths', 'intact']];
+  const header = ['kernel', 'technique', 'trigger', 'arrived', 'first ms', 'last ms', 'paths', 'intact'];
+  const rows: string[][] = [header];
   for (const k of runs) {
     for (const r of k.results) {
       const paths = Object.entries(r.paths)
@@ -37,8 +39,8 @@ export function renderFilesTable(runs: readonly KernelFiles[]): string {
       ]);
     }
   }
-  const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd()).join('\n');
+  const widths = header.map((_, i) => Math.max(...rows.map((r) => at(r, i, 'a cell of the files table').length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(at(widths, i, 'a column of the files table'))).join('  ').trimEnd()).join('\n');
 }
 
 /** The files job on one kernel: every technique x trigger, in one VM. */

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readReport } from '../report/build';
 import { renderFindingsGlance, renderFindingsPage, replaceGlance } from '../report/findings';
+import { at } from '../util/at';
 import { MmaplabError } from '../util/errors';
 import type { CliOptions } from './args';
 
@@ -21,7 +22,7 @@ function writeText(file: string, text: string): void {
 }
 
 export function findingsCommand(opts: CliOptions): number {
-  const file = opts.args[0] as string;
+  const file = at(opts.args, 0, 'the report.json of findings');
   const report = readReport(file);
   const named = reportPathFor(file);
   const page = renderFindingsPage(report, named);

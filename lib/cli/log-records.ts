@@ -52,15 +52,16 @@ function levelFromName(name: string): KmsgLevel {
 
 /** Strips a timestamp (and the caller id after it); returns the rest and the time if it had one. */
 function stripStamp(text: string): { rest: string; timestampUs: number | null; stamped: boolean } {
-  let m = STAMP.exec(text);
-  if (m) {
-    const us = Number(m[1]) * 1e6 + Number((m[2] as string).padEnd(6, '0').slice(0, 6));
-    let rest = text.slice(m[0].length);
+  const stamp = STAMP.exec(text);
+  const [, seconds, fraction] = stamp ?? [];
+  if (stamp && seconds !== undefined && fraction !== undefined) {
+    const us = Number(seconds) * 1e6 + Number(fraction.padEnd(6, '0').slice(0, 6));
+    let rest = text.slice(stamp[0].length);
     const c = CALLER.exec(rest);
     if (c) rest = rest.slice(c[0].length);
     return { rest: rest.startsWith(' ') ? rest.slice(1) : rest, timestampUs: us, stamped: true };
   }
-  m = CTIME.exec(text) ?? ISO.exec(text);
+  const m = CTIME.exec(text) ?? ISO.exec(text);
   if (m) {
     const rest = text.slice(m[0].length);
     return { rest: rest.startsWith(' ') ? rest.slice(1) : rest, timestampUs: null, stamped: true };
@@ -87,11 +88,11 @@ export function parseLogLine(line: string, seq: number): { record: KmsgRecord; f
     text = text.slice(j[0].length);
     format = 'journal';
   }
-  const d = DECODE.exec(text);
-  if (d) {
-    facility = Math.max(0, FACILITIES.split('|').indexOf(d[1] as string));
-    level = levelFromName(d[2] as string);
-    text = text.slice(d[0].length);
+  const [decoded, facilityName, levelName] = DECODE.exec(text) ?? [];
+  if (decoded !== undefined && facilityName !== undefined && levelName !== undefined) {
+    facility = Math.max(0, FACILITIES.split('|').indexOf(facilityName));
+    level = levelFromName(levelName);
+    text = text.slice(decoded.length);
     format = 'dmesg-decode';
   } else {
     const p = RAW_PRIO.exec(text);

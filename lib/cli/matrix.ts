@@ -73,10 +73,17 @@ function matrixSink(
   };
 }
 
+/** The first line of a message: all of it when it has no newline. */
+function firstLine(text: string): string {
+  const end = text.indexOf('\n');
+  return end === -1 ? text : text.slice(0, end);
+}
+
 /** A run that stopped early: the results so far as a report that says why, then the cells that did not run. */
 function reportStopped(err: unknown, outDir: string, results: readonly CellResult[], notRun: string[], report: () => MatrixReport): void {
   if (results.length > 0) {
-    const reason = interruptedBy() !== null ? `stopped by ${interruptedBy() as string}` : err instanceof Error ? err.message.split('\n')[0] as string : String(err);
+    const stoppedBy = interruptedBy();
+    const reason = stoppedBy !== null ? `stopped by ${stoppedBy}` : err instanceof Error ? firstLine(err.message) : String(err);
     const files = writeAll(outDir, { ...report(), stopped: { reason, notRun } });
     log(`the run stopped early; the ${results.length} result(s) so far are in ${files[0]}`);
   } else if (interruptedBy() !== null) {

@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readReport } from '../report/build';
+import { at } from '../util/at';
 import type { CliOptions } from './args';
 import { agreementSummary } from './exit';
 import { writeAll } from './reports';
@@ -14,7 +15,7 @@ export function reportDirOf(arg: string): { dir: string; file: string } {
 }
 
 export function reportCommand(opts: CliOptions): number {
-  const { dir, file } = reportDirOf(opts.args[0] as string);
+  const { dir, file } = reportDirOf(at(opts.args, 0, 'the report directory'));
   const report = readReport(file);
   const files = writeAll(dir, report);
   process.stdout.write(`${agreementSummary(report)}; written in ${dir}: ${files.map((f) => path.basename(f)).join(', ')}\n`);

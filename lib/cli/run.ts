@@ -2,6 +2,7 @@
 import { FULL_CATALOGUE } from '../experiments/catalogue';
 import type { CellResult, CellSpec } from '../experiments/types';
 import { buildReport, currentEnvironment } from '../report/build';
+import { at } from '../util/at';
 import { requireQemu } from '../vm/qemu';
 import { execute, lastRun } from '../runner/executor';
 import { runCellsOnHost } from '../runner/host-target';
@@ -25,7 +26,7 @@ export function cellById(id: string, catalogue: readonly CellSpec[] = FULL_CATAL
 }
 
 export async function runOne(opts: CliOptions): Promise<number> {
-  const cell = cellById(opts.args[0] as string);
+  const cell = cellById(at(opts.args, 0, 'the cell id to run'));
   if (opts.target === 'host') return runOneOnHost(opts, cell);
   if (opts.allowHazards) throw usageError('--allow-hazards is for --target host (VMs take hazards anyway)', 'run');
   requireQemu();

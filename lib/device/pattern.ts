@@ -10,6 +10,7 @@
  *
  * Bytes past the last whole word of a buffer are not part of the pattern.
  */
+import { at } from '../util/at';
 
 /** mmaplab_pattern_word() of the header, in 32-bit unsigned arithmetic. */
 export function patternWord(seed: number, index: number): number {
@@ -47,10 +48,11 @@ export function checkPattern(
   firstIndex = 0,
 ): PatternMismatch | null {
   const words = asWords(target);
+  // An index loop (for-of over a typed array is several times slower, and
+  // buffers run to megabytes under TCG), the word checked only once it differs.
   for (let i = 0; i < words.length; i++) {
     const expected = patternWord(seed, firstIndex + i);
-    const found = words[i];
-    if (found !== expected) return { offset: 4 * (firstIndex + i), expected, found };
+    if (words[i] !== expected) return { offset: 4 * (firstIndex + i), expected, found: at(words, i, 'the word that differs') };
   }
   return null;
 }

@@ -14,7 +14,6 @@ import { fork, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Device, type DeviceStats } from '../device/device';
-import type { PathName } from '../device/layout';
 import type { Mapping } from '../device/mapping';
 import { nativeConstants } from '../device/native';
 import { checkPattern } from '../device/pattern';

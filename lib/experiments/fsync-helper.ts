@@ -98,9 +98,9 @@ export class FsyncHelper {
   async fsync(): Promise<FsyncTiming> {
     this.child.stdin?.write('go\n');
     const line = await this.nextLine(FSYNC_TIMEOUT_MS, 'fsync');
-    const m = /^done (\d+) (\d+)$/.exec(line);
-    if (!m) throw new Error(`fsync in the helper failed: ${line.replace(/^error /, '')}`);
-    return { startNs: BigInt(m[1] as string), endNs: BigInt(m[2] as string) };
+    const [, start, end] = /^done (\d+) (\d+)$/.exec(line) ?? [];
+    if (start === undefined || end === undefined) throw new Error(`fsync in the helper failed: ${line.replace(/^error /, '')}`);
+    return { startNs: BigInt(start), endNs: BigInt(end) };
   }
 
   close(): void {

@@ -18,6 +18,7 @@
  * found so far is returned, marked incomplete. A candidate already tried is
  * never tried again.
  */
+import { at } from '../util/at';
 
 export interface MinimiseOptions<T> {
   /** Most calls of `reproduces` (default 30). */
@@ -69,6 +70,8 @@ export async function minimise<T>(
   const maxTests = options.maxTests ?? DEFAULT_MAX_TESTS;
   const tried = new Map<string, boolean>();
   let tests = 0;
+  /** The input's elements at these positions. */
+  const itemsAt = (positions: readonly number[]): T[] => positions.map((i) => at(items, i, 'a position in the input'));
 
   /** Test a candidate given as input positions; undefined when the budget is spent. */
   const test = async (candidate: readonly number[]): Promise<boolean | undefined> => {
@@ -77,7 +80,7 @@ export async function minimise<T>(
     if (known !== undefined) return known;
     if (tests >= maxTests) return undefined;
     tests++;
-    const list = candidate.map((i) => items[i] as T);
+    const list = itemsAt(candidate);
     const ok = await reproduces(list);
     tried.set(key, ok);
     options.onTest?.(list, ok, tests);
@@ -88,7 +91,7 @@ export async function minimise<T>(
   tried.set(c.join(','), true);
 
   for (const hint of options.hints ?? []) {
-    const positions = positionsOf(hint(c.map((i) => items[i] as T)), c, items);
+    const positions = positionsOf(hint(itemsAt(c)), c, items);
     if (positions === null || positions.length >= c.length) continue;
     const ok = await test(positions);
     if (ok === undefined) return done(false);
@@ -101,8 +104,8 @@ export async function minimise<T>(
     const chunks = split(c, n);
     let removed = false;
     // Later chunks first: what comes after the trigger is the likeliest to go.
-    for (let i = chunks.length - 1; i >= 0; i--) {
-      const drop = new Set(chunks[i]);
+    for (const chunk of chunks.reverse()) {
+      const drop = new Set(chunk);
       const candidate = c.filter((x) => !drop.has(x));
       if (candidate.length === c.length) continue;
       const ok = await test(candidate);
@@ -126,7 +129,7 @@ export async function minimise<T>(
   return done(true);
 
   function done(complete: boolean): MinimiseResult<T> {
-    return { items: c.map((i) => items[i] as T), tests, complete };
+    return { items: itemsAt(c), tests, complete };
   }
 }
 
@@ -137,12 +140,12 @@ export async function minimise<T>(
  */
 function positionsOf<T>(sub: readonly T[], c: readonly number[], items: readonly T[]): number[] | null {
   const out: number[] = [];
-  let k = 0;
+  let rest = c;
   for (const item of sub) {
-    while (k < c.length && items[c[k] as number] !== item) k++;
-    if (k === c.length) return null;
-    out.push(c[k] as number);
-    k++;
+    const position = rest.find((p) => items[p] === item);
+    if (position === undefined) return null;
+    out.push(position);
+    rest = rest.slice(rest.indexOf(position) + 1);
   }
   return out;
 }

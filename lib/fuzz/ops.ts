@@ -31,6 +31,7 @@ import { ALLOCATORS, type AllocName, CACHES, CONFIG_FLAGS, CONFIG_FLAGS_ALL, MET
 import type { Advice } from '../device/mapping';
 import { configHazard, FAULT_METHODS, FILE_METHODS, OWN_PAGE_ALLOCATORS, PFN_METHODS, support } from '../device/support';
 import type { FuzzOp, FuzzOpName, MapPlace, Prot, TouchMode } from './ops-schema';
+import { at } from '../util/at';
 import { Prng } from './prng';
 
 /** The operations and their placements travel as JSON: ./ops-schema defines them and reads a list back. */
@@ -167,7 +168,7 @@ class Belief {
   }
 
   session(s: number): SessionBelief {
-    return this.sessions[s] as SessionBelief;
+    return at(this.sessions, s, 'a session slot');
   }
 
   /** A seed for FILL, VERIFY or a touch's pattern (draws). */
@@ -241,8 +242,8 @@ function configureStruct(b: Belief, s: number, alloc: AllocName, method: MethodN
   const op: OpOf<'configure'> = {
     op: 'configure',
     s,
-    alloc: ALLOCATORS[alloc] as number,
-    method: METHODS[method] as number,
+    alloc: ALLOCATORS[alloc],
+    method: METHODS[method],
     size: String(pages * b.page),
     flags: 0,
     cache: 0,

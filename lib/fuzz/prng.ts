@@ -3,6 +3,7 @@
  * small, fast and the same everywhere (no Math.random, no platform
  * dependence), so a seed names one operation sequence for good.
  */
+import { at } from '../util/at';
 import { MmaplabError } from '../util/errors';
 
 /** A 32-bit seed: an integer in [0, 2^32). */
@@ -59,7 +60,7 @@ export class Prng {
   /** One element of a non-empty array. */
   pick<T>(items: readonly T[]): T {
     if (items.length === 0) throw new RangeError('pick() of an empty array');
-    return items[this.below(items.length)] as T;
+    return at(items, this.below(items.length), 'pick()');
   }
 
   /** One key of a table of non-negative weights (at least one positive). */
@@ -74,6 +75,7 @@ export class Prng {
       if (x < w) return key;
       x -= w;
     }
-    return (entries[entries.length - 1] as [K, number])[0];
+    // rounding can carry x past the last weight: that weight's key
+    return at(entries, entries.length - 1, 'the last weight')[0];
   }
 }

@@ -28,6 +28,7 @@
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { Device, isSyscallError, type Mapping } from '../device';
 import { Prng } from '../fuzz/prng';
+import { at } from '../util/at';
 
 const PAGE = 4096;
 
@@ -81,7 +82,7 @@ class Loop {
   }
 
   pair(): StressPair {
-    return this.cfg.pairs[this.rng.below(this.cfg.pairs.length)] as StressPair;
+    return at(this.cfg.pairs, this.rng.below(this.cfg.pairs.length), 'a stress pair');
   }
 
   configure(dev: Device, pair: StressPair, size: number): void {

@@ -26,6 +26,7 @@ import { expectationFor } from '../experiments/expectations';
 import { classifyWindow, currentSeq, describeFinding, readSince, readTaint, taintGained } from '../kmsg';
 import { stuckTaskLines } from '../experiments/types';
 import { describeStuck, snapshotStuck } from '../runner/stuck';
+import { at } from '../util/at';
 import { seriesOf } from '../vm/kernels';
 import { meminfoKb } from './leak';
 import { StressProcessResultSchema, type StressPair, type StressProcessResult, type StressWorkerConfig } from './stress-schema';
@@ -180,7 +181,7 @@ function planStress(options: StressOptions): StressPlan {
 
 /** Shared mode: the one session every process works on, configured with the first pair. */
 function configureShared(shared: Device, plan: StressPlan): void {
-  const p = plan.pairs[0] as StressPair;
+  const p = at(plan.pairs, 0, 'the first stress pair');
   shared.configure({ allocator: p.allocator, technique: p.technique, size: plan.size, cache: p.cache, faultAround: p.faultAround });
 }
 

@@ -3,6 +3,7 @@
  * Pure functions over plain data; the signature table is in signatures.ts.
  */
 
+import { at } from '../util/at';
 import { FACILITY_KERNEL, KmsgRecord } from './record';
 import {
   CONTEXT_DISTANCE,
@@ -170,7 +171,7 @@ function takeContext(record: KmsgRecord, index: number, tracked: readonly Tracke
     let taken = false;
     let inReach = false;
     for (let i = tracked.length - 1; i >= 0; i--) {
-      const t = tracked[i]!;
+      const t = at(tracked, i, 'a tracked finding');
       if (index - t.index > CONTEXT_DISTANCE) break;
       if (!isTarget(t, spec)) continue;
       inReach = true;

@@ -22,6 +22,7 @@
  */
 
 import * as fs from 'node:fs';
+import { at } from '../util/at';
 import { MmaplabError } from '../util/errors';
 import { KMSG_ERRORS } from './errors';
 import { KmsgRecord, parseRecord, tryParseRecord, KmsgLevel } from './record';
@@ -196,7 +197,7 @@ class Follower {
     let hi = this.recentSeqs.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if ((this.recentSeqs[mid] as number) < since) lo = mid + 1;
+      if (at(this.recentSeqs, mid, 'a kept seq') < since) lo = mid + 1;
       else hi = mid;
     }
     const after = (n: number): boolean => n >= since;

@@ -127,7 +127,7 @@ export function taintString(mask: number, width: number = TAINT_FIELD_WIDTH_6_X)
  * [O]=OOT_MODULE" line. Unknown letters are ignored; 'G' means bit 0 clear.
  */
 export function parseTaintString(text: string): number {
-  const bracketed = [...text.matchAll(/\[([A-Z])\]/g)].map((m) => m[1]!);
+  const bracketed = [...text.matchAll(/\[([A-Z])\]/g)].flatMap(([, letter]) => (letter === undefined ? [] : [letter]));
   const letters = bracketed.length > 0 ? bracketed : [...text.replace(/^\s*Tainted:\s*/, '')].filter((c) => /[A-Z]/.test(c));
   const bits = letters.flatMap((c) => TAINT_FLAGS.filter((f) => f.letter === c).map((f) => f.bit));
   return maskOf(bits);

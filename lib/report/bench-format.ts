@@ -4,6 +4,7 @@
  */
 import type { Stat } from '../bench/types';
 import { TARGETS, type TargetCheck, type TargetId } from '../bench/ratios';
+import { at } from '../util/at';
 
 /** Missing figures print as this (as in the files section). */
 export const NONE = '-';
@@ -36,7 +37,7 @@ const RATE_UNITS: readonly Unit[] = [
 ];
 
 function unitFor(units: readonly Unit[], v: number): Unit {
-  return units.find((u) => Math.abs(v) >= u.scale) ?? (units[units.length - 1] as Unit);
+  return units.find((u) => Math.abs(v) >= u.scale) ?? at(units, units.length - 1, 'the smallest unit');
 }
 
 function inUnit(v: number, u: Unit): string {

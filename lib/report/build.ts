@@ -56,7 +56,7 @@ export function currentEnvironment(target: 'qemu' | 'host', qemu: string | null)
 
 /** Groups results per kernel and cell (first appearance order) and judges each group. */
 export function buildReport(results: readonly CellResult[], kernels: ReportKernel[], environment: ReportEnvironment): MatrixReport {
-  const groups = new Map<string, CellResult[]>();
+  const groups = new Map<string, [CellResult, ...CellResult[]]>();
   for (const r of results) {
     const key = `${r.kernel}\u0000${r.cell.id}`;
     const g = groups.get(key);
@@ -82,8 +82,8 @@ export function summarizeRuns(runs: readonly CellResult[]): Pick<ReportCell, 'ag
   return { agreement, varies, distribution };
 }
 
-function reportCell(runs: CellResult[]): ReportCell {
-  const first = runs[0] as CellResult;
+function reportCell(runs: [CellResult, ...CellResult[]]): ReportCell {
+  const [first] = runs;
   const series = seriesOf(first.kernel);
   const e = expectationFor(first.cell, series);
   let expectation: ReportExpectation | null = null;

@@ -19,19 +19,22 @@ export interface TableRow {
   agreement: string;
 }
 
+function tableRow(r: CellResult): TableRow {
+  const series = seriesOf(r.kernel);
+  const e = expectationFor(r.cell, series);
+  const more = (e?.also ?? []).length;
+  const expected = e ? `${e.verdict}${e.detail ? ` (${e.detail})` : ''}${more > 0 ? ` or ${more} more` : ''}` : '-';
+  const verdict = `${r.verdict}${r.detail ? ` (${r.detail})` : ''}`;
+  return { kernel: r.kernel, cell: r.cell.id, verdict, expected, agreement: compare(r.cell, series, r.verdict, r.detail) };
+}
+
 export function tableRows(results: readonly CellResult[]): TableRow[] {
-  return results.map((r) => {
-    const series = seriesOf(r.kernel);
-    const e = expectationFor(r.cell, series);
-    const more = (e?.also ?? []).length;
-    const expected = e ? `${e.verdict}${e.detail ? ` (${e.detail})` : ''}${more > 0 ? ` or ${more} more` : ''}` : '-';
-    const verdict = `${r.verdict}${r.detail ? ` (${r.detail})` : ''}`;
-    return { kernel: r.kernel, cell: r.cell.id, verdict, expected, agreement: compare(r.cell, series, r.verdict, r.detail) };
-  });
+  return results.map(tableRow);
 }
 
 export function renderTable(results: readonly CellResult[]): string {
-  const rows = tableRows(results);
+  const body = results.map((r) => ({ row: tableRow(r), evidence: r.verdict !== 'ok' ? r.headline : null }));
+  const rows = body.map((b) => b.row);
   const head: TableRow = { kernel: 'kernel', cell: 'cell', verdict: 'verdict', expected: 'predicted', agreement: 'vs prediction' };
   const cols: Array<keyof TableRow> = ['kernel', 'cell', 'verdict', 'expected', 'agreement'];
   const width = Object.fromEntries(
@@ -39,10 +42,10 @@ export function renderTable(results: readonly CellResult[]): string {
   ) as Record<keyof TableRow, number>;
   const line = (r: TableRow): string => cols.map((c) => pad(r[c], width[c])).join('  ').trimEnd();
   const out = [line(head), cols.map((c) => '-'.repeat(width[c])).join('  ').trimEnd()];
-  results.forEach((r, i) => {
-    out.push(line(rows[i] as TableRow));
-    if (r.verdict !== 'ok') out.push(`    evidence: ${r.headline}`);
-  });
+  for (const { row, evidence } of body) {
+    out.push(line(row));
+    if (evidence !== null) out.push(`    evidence: ${evidence}`);
+  }
   return out.join('\n');
 }
 

@@ -23,7 +23,7 @@ import {
   MARK_FUZZ_BATCH,
   type GuestEvent,
 } from '../vm/job';
-import { readJob } from '../vm/job-schema';
+import { readJob, type Job } from '../vm/job-schema';
 import { GUEST_RUN_DIR, RUN_DIR_TAG } from '../vm/guest-init';
 import { native } from '../device/native';
 import { CellRunner, damagedKernel } from './cell-runner';

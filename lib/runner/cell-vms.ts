@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BootProfile, CellResult, CellSpec } from '../experiments/types';
+import { at } from '../util/at';
 import { MmaplabError } from '../util/errors';
 import { classifyConsole } from '../vm/console';
 import { MARK_AGENT_READY, MARK_CELL_DONE, type GuestEvent, type Job, type ModuleLoad } from '../vm/job';
@@ -136,7 +137,7 @@ async function runCellGroup(
     const vmForCells = { ...vm, timeoutMs: cellsDeadlineMs(vm.timeoutMs, pending.length) };
     const attempts = await runJobReady(kernel, job, vmForCells, hooks.label ?? 'cells', live);
     runs.push(...attempts);
-    const run = attempts[attempts.length - 1] as VmRun;
+    const run = at(attempts, attempts.length - 1, 'the last VM of the cells');
     const finished = new Set<string>();
     let started: string | null = null;
     for (const e of run.events) {

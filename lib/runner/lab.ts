@@ -15,8 +15,8 @@ import { seriesOf, type Kernel } from '../vm/kernels';
 export function osIds(osRelease: string): string[] {
   const ids: string[] = [];
   for (const line of osRelease.split('\n')) {
-    const m = /^(ID|ID_LIKE)=(.*)$/.exec(line.trim());
-    if (m) ids.push(...(m[2] as string).replace(/^["']|["']$/g, '').toLowerCase().split(/\s+/));
+    const [, value] = /^(?:ID|ID_LIKE)=(.*)$/.exec(line.trim()) ?? [];
+    if (value !== undefined) ids.push(...value.replace(/^["']|["']$/g, '').toLowerCase().split(/\s+/));
   }
   return ids.filter((s) => s !== '');
 }

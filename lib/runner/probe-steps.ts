@@ -110,7 +110,10 @@ function consecutive(d: Device): boolean | null {
   try {
     const pages = d.info({ pages: true }).pages ?? [];
     if (pages.length === 0) return null;
-    return pages.every((p, i) => i === 0 || p.pfn === (pages[i - 1] as { pfn: bigint }).pfn + 1n);
+    return pages.every((p, i) => {
+      const before = pages[i - 1];
+      return before === undefined || p.pfn === before.pfn + 1n;
+    });
   } catch {
     return null;
   }

@@ -1,3 +1,5 @@
+import { at } from './at';
+
 /**
  * Run asynchronous tasks with at most `jobs` in flight, starting them in
  * order. Results come back in the tasks' order, whatever order they end in.
@@ -13,7 +15,7 @@ export async function runPool<T>(tasks: readonly (() => Promise<T>)[], jobs: num
     while (failure === null && next < tasks.length) {
       const i = next++;
       try {
-        results[i] = await (tasks[i] as () => Promise<T>)();
+        results[i] = await at(tasks, i, 'a task of the pool')();
       } catch (error) {
         failure ??= { error };
       }

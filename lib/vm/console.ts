@@ -9,14 +9,15 @@ const STAMP = /^\[\s*(\d+)\.(\d+)\]\s?(.*)$/;
 
 export function consoleRecords(lines: readonly string[]): KmsgRecord[] {
   return lines.map((raw, i) => {
-    const m = STAMP.exec(raw);
+    const [, seconds, fraction, message] = STAMP.exec(raw) ?? [];
+    const stamped = seconds !== undefined && fraction !== undefined && message !== undefined;
     return {
       seq: i,
       level: 4,
       facility: 0,
-      timestampUs: m ? Number(m[1]) * 1e6 + Number((m[2] as string).padEnd(6, '0').slice(0, 6)) : 0,
+      timestampUs: stamped ? Number(seconds) * 1e6 + Number(fraction.padEnd(6, '0').slice(0, 6)) : 0,
       flags: '-',
-      message: m ? (m[3] as string) : raw,
+      message: stamped ? message : raw,
       dict: {},
     };
   });

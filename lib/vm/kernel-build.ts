@@ -156,10 +156,10 @@ export const BUILT_RELEASE_MARK = '-mmaplab-';
 
 /** "6.1-slab" -> series and profile, or null when it is not a built kernel's name. */
 export function parseBuildName(name: string): { series: string; profile: BuildProfile } | null {
-  const m = /^(\d+\.\d+)-([a-z0-9]+)$/.exec(name);
-  if (!m) return null;
-  const profile = buildProfile(m[2] as string);
-  return profile ? { series: m[1] as string, profile } : null;
+  const [, series, profileName] = /^(\d+\.\d+)-([a-z0-9]+)$/.exec(name) ?? [];
+  if (series === undefined || profileName === undefined) return null;
+  const profile = buildProfile(profileName);
+  return profile ? { series, profile } : null;
 }
 
 /** Where Debian's packages put the source and its configurations. */

@@ -13,9 +13,8 @@ export type KernelConfig = string;
 
 /** The value a .config gives an option (named without CONFIG_): 'y', 'm', 'n' (unset or absent) or the string. */
 export function configValue(config: KernelConfig, opt: string): string {
-  const m = new RegExp(`^CONFIG_${opt}=(.*)$`, 'm').exec(config);
-  if (!m) return 'n';
-  const v = m[1] as string;
+  const [, v] = new RegExp(`^CONFIG_${opt}=(.*)$`, 'm').exec(config) ?? [];
+  if (v === undefined) return 'n';
   return v.startsWith('"') ? (JSON.parse(v) as string) : v;
 }
 

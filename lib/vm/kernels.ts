@@ -156,8 +156,8 @@ export function kernelName(k: Pick<Kernel, 'release' | 'series'>): string {
 
 /** "6.12-rt" -> series and flavour; null when the value is a release. */
 export function parseKernelName(value: string): { series: string; flavour: string } | null {
-  const m = /^(\d+\.\d+)(?:-([a-z0-9]+))?$/.exec(value);
-  return m ? { series: m[1] as string, flavour: m[2] ?? 'generic' } : null;
+  const [, series, flavour] = /^(\d+\.\d+)(?:-([a-z0-9]+))?$/.exec(value) ?? [];
+  return series !== undefined ? { series, flavour: flavour ?? 'generic' } : null;
 }
 
 /** The Debian packages that bring a series' newest kernel of a flavour, with its headers. */

@@ -227,10 +227,10 @@ export function parseLdd(text: string): { libraries: string[]; missing: string[]
   const libraries: string[] = [];
   const missing: string[] = [];
   for (const line of text.split('\n').map((l) => l.trim())) {
-    const notFound = /^(\S+) => not found$/.exec(line);
-    const found = /^(?:\S+ => )?(\/\S+)(?: \(0x[0-9a-f]+\))?$/.exec(line);
-    if (notFound) missing.push(notFound[1] as string);
-    else if (found) libraries.push(found[1] as string);
+    const [, notFound] = /^(\S+) => not found$/.exec(line) ?? [];
+    const [, found] = /^(?:\S+ => )?(\/\S+)(?: \(0x[0-9a-f]+\))?$/.exec(line) ?? [];
+    if (notFound !== undefined) missing.push(notFound);
+    else if (found !== undefined) libraries.push(found);
     // linux-vdso.so.1 (no file), "statically linked": nothing to copy
   }
   return { libraries, missing };

@@ -118,7 +118,7 @@ export function packageClosure(tree: PackageTree, roots: Iterable<string>): Set<
 export function packageOfSpecifier(spec: string): string | null {
   if (spec.startsWith('.') || spec.startsWith('/') || isBuiltin(spec)) return null;
   const parts = spec.split('/');
-  return spec.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] as string);
+  return parts.slice(0, spec.startsWith('@') ? 2 : 1).join('/');
 }
 
 const REQUIRE = /\brequire\(\s*(["'])([^"'\n]+)\1\s*\)/g;
@@ -127,8 +127,8 @@ const REQUIRE = /\brequire\(\s*(["'])([^"'\n]+)\1\s*\)/g;
 export function requiredPackages(sources: Iterable<string>): Set<string> {
   const out = new Set<string>();
   for (const text of sources) {
-    for (const m of text.matchAll(REQUIRE)) {
-      const pkg = packageOfSpecifier(m[2] as string);
+    for (const [, , spec] of text.matchAll(REQUIRE)) {
+      const pkg = spec === undefined ? null : packageOfSpecifier(spec);
       if (pkg !== null) out.add(pkg);
     }
   }

@@ -11,6 +11,7 @@ import { CellRunner } from '../../lib/runner/cell-runner';
 import { loadModule, moduleParam } from '../../lib/runner/module';
 import * as os from 'node:os';
 import { koPath } from './ko-path';
+import { at } from '../../lib/util/at';
 
 /** The cell whose id is `pattern`, or else the one cell whose id contains it. */
 function onlyCell(pattern: string): CellSpec {
@@ -18,7 +19,7 @@ function onlyCell(pattern: string): CellSpec {
   const exact = matching.filter((c) => c.id === pattern);
   const cells = exact.length > 0 ? exact : matching;
   assert.equal(cells.length, 1, `exactly one cell matches ${pattern}`);
-  return cells[0] as CellSpec;
+  return at(cells, 0, `the cell ${pattern}`);
 }
 
 function expectErrno(fn: () => unknown, code: string): void {

@@ -135,9 +135,9 @@ describe(`device API against the module on ${os.release()}`, function () {
     using dev = Device.open();
     dev.configure({ allocator: 'pages_array', technique: 'fault_page', size: 8 * PAGE });
     dev.fill(5);
-    let maps: Mapping[] = [dev.map()];
+    const m = dev.map();
+    let maps: Mapping[] = [m];
     try {
-      const m = maps[0] as Mapping;
       assert.equal(m.residentPages(), 0, 'nothing faulted in yet');
       assert.equal(m.touch('read'), 8);
       assert.equal(m.residentPages(), 8);

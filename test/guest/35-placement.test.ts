@@ -38,6 +38,7 @@ import { expectationFor } from '../../lib/experiments/expectations';
 import { seriesOf } from '../../lib/vm/kernels';
 import { visitEveryCpu } from '../../lib/runner/settle';
 import { moduleWindow } from './module-window';
+import { at } from '../../lib/util/at';
 
 const PAGE = 4096;
 const M2 = 2 << 20;
@@ -216,7 +217,7 @@ describe(`placement: where a program maps the device, on ${os.release()}`, funct
             const want = splitRefusal(name);
             assert.equal(got, want, `${name}: refused as ${want === base ? 'the kernel-chosen mapping was' : 'predicted'} (${want ?? 'ok'})`);
             if (got !== null) continue;
-            if (name.startsWith('hint')) assert.equal((maps[0] as Mapping).address % (name.endsWith('2M') ? M2 : G1), 0, `${name} honoured`);
+            if (name.startsWith('hint')) assert.equal(at(maps, 0, `${name}: the placed mapping`).address % (name.endsWith('2M') ? M2 : G1), 0, `${name} honoured`);
             assert.equal(dev.info().mappings, maps.length, `${name}: one counted mapping per VMA`);
             roundTrip(maps);
             for (const m of maps) m.unmap();

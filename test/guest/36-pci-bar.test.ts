@@ -15,6 +15,7 @@ import { native } from '../../lib/device/native';
 import { GUEST_DEVICE_FILE, readDeviceSide } from '../../lib/runner/device-side';
 import { DEVICE_BAR_BYTES } from '../../lib/vm/device-bar';
 import { moduleWindow } from './module-window';
+import { at } from '../../lib/util/at';
 
 const PAGE = 4096;
 const DRIVER_DIR = '/sys/bus/pci/drivers/mmaplab';
@@ -29,7 +30,7 @@ function boundDevice(): string {
     ['vendor', 'device'].map((f) => fs.readFileSync(`/sys/bus/pci/devices/${d}/${f}`, 'utf8').trim()).join(':') === '0x1af4:0x1110';
   const bound = fs.readdirSync(DRIVER_DIR).filter((e) => /^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/.test(e) && ivshmem(e));
   assert.equal(bound.length, 1, `one ivshmem device bound to the module: ${bound.join(' ') || 'none'}`);
-  return bound[0] as string;
+  return at(bound, 0, 'the bound ivshmem device');
 }
 
 describe(`pci_bar: the ivshmem-plain BAR on ${os.release()}`, function () {
@@ -37,8 +38,9 @@ describe(`pci_bar: the ivshmem-plain BAR on ${os.release()}`, function () {
 
   it('the module drives the device: its BAR 2 is a 2 MiB memory BAR, requested by the module', function () {
     const dev = boundDevice();
-    const bar2 = (fs.readFileSync(`/sys/bus/pci/devices/${dev}/resource`, 'utf8').split('\n')[2] ?? '').split(' ');
-    assert.equal(BigInt(bar2[1] as string) - BigInt(bar2[0] as string) + 1n, BigInt(DEVICE_BAR_BYTES));
+    const [start, end] = (fs.readFileSync(`/sys/bus/pci/devices/${dev}/resource`, 'utf8').split('\n')[2] ?? '').split(' ');
+    assert.ok(start !== undefined && end !== undefined, 'BAR 2 has a start and an end');
+    assert.equal(BigInt(end) - BigInt(start) + 1n, BigInt(DEVICE_BAR_BYTES));
     assert.match(fs.readFileSync('/proc/iomem', 'utf8'), /: mmaplab\n/, '/proc/iomem names the module as the holder of the region');
   });
 
@@ -67,7 +69,12 @@ describe(`pci_bar: the ivshmem-plain BAR on ${os.release()}`, function () {
     d.configure({ allocator: 'pci_bar', technique: 'vmf_insert_pfn', size: 4 * PAGE });
     const pages = d.info({ pages: true }).pages ?? [];
     assert.equal(pages.length, 4);
-    assert.ok(pages.every((p, i) => p.noStructPage && (i === 0 || p.pfn === (pages[i - 1] as { pfn: bigint }).pfn + 1n)));
+    assert.ok(
+      pages.every((p, i) => {
+        const before = pages[i - 1];
+        return p.noStructPage && (before === undefined || p.pfn === before.pfn + 1n);
+      }),
+    );
     using m = d.map();
     assert.ok(new Uint8Array(m.buffer).every((x) => x === 0));
   });

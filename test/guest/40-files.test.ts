@@ -15,12 +15,13 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { Device, failureReason, type Mapping, type ReasonName } from '../../lib/device';
-import type { StorePage, StoreSnapshot } from '../../lib/device/store';
+import type { StoreSnapshot } from '../../lib/device/store';
 import { classifyWindow } from '../../lib/kmsg';
 import { loadModule } from '../../lib/runner/module';
 import { koPath } from './ko-path';
 import { code, deviceMaps } from './device-proc';
 import { moduleWindow } from './module-window';
+import { at } from '../../lib/util/at';
 
 const PAGE = 4096;
 
@@ -350,7 +351,7 @@ describe(`file-backed techniques in the module on ${os.release()}`, function () 
       assert.equal(s.batches, 1n, 'one batch');
       assert.equal(s.writebackCalls, 1n);
       assert.equal(s.pagesWritten, 1n);
-      const p = st.pages[0] as StorePage;
+      const p = at(st.pages, 0, 'the stored page');
       const lat = (p.arrivedNs as bigint) - (p.dirtiedNs as bigint);
       assert.equal(s.flushLatencyLastNs, lat);
       assert.ok(lat >= BigInt(deferMs - 5) * 1_000_000n, `not flushed before the delay (${lat} ns)`);
@@ -447,7 +448,7 @@ describe(`file-backed techniques in the module on ${os.release()}`, function () 
         dev.close();
       }
       using dev = Device.open();
-      refused(() => dev.store({ id: ids[0] as bigint }), 'ENOENT', 'no-store');
+      refused(() => dev.store({ id: at(ids, 0, 'the oldest store id') }), 'ENOENT', 'no-store');
       for (const id of ids.slice(1)) assert.equal(dev.store({ id }).open, false);
       refused(() => dev.store({ id: 1n << 60n }), 'ENOENT', 'no-store');
     });

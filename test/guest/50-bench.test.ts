@@ -14,6 +14,7 @@ import { measureGuestBench } from '../../lib/bench/measure';
 import type { GuestBench, MapCostRow, Stat } from '../../lib/bench/types';
 import { PFN_METHODS } from '../../lib/device/support';
 import { moduleWindow } from './module-window';
+import { at } from '../../lib/util/at';
 
 const SIZE = 64 * 1024;
 const PAGES = SIZE / 4096;
@@ -45,7 +46,7 @@ describe('guest bench: mapping costs and addon overhead (lib/bench/measure.ts)',
   const one = (pred: (r: MapCostRow) => boolean, what: string): MapCostRow => {
     const found = rows(pred);
     assert.equal(found.length, 1, `exactly one row for ${what}`);
-    return found[0] as MapCostRow;
+    return at(found, 0, `the row for ${what}`);
   };
   const measured = (r: MapCostRow): boolean => r.refused === undefined;
 

@@ -12,12 +12,12 @@ import { checkPattern, Device, runIsolated } from '../../lib/device';
 import { classifyWindow, currentSeq, readSince } from '../../lib/kmsg';
 import { drainCpu, drainPerCpuPages, pinTo } from '../../lib/runner/settle';
 import { findCells } from '../../lib/experiments/catalogue';
-import type { CellSpec } from '../../lib/experiments/types';
 import { CellRunner } from '../../lib/runner/cell-runner';
 import { loadModule } from '../../lib/runner/module';
 import { chargedTo, memoryCgroup, reclaim } from '../../lib/util/cgroup';
 import { withScratchSwap } from '../../lib/util/swap';
 import { koPath } from './ko-path';
+import { at } from '../../lib/util/at';
 
 const PAGE = 4096;
 /** The shmem object the swap-out hazard and its control give back to reclaim. */
@@ -93,7 +93,7 @@ describe(`hazard inside the guest suite on ${os.release()}`, function () {
     });
 
     it('alloc_pages without __GFP_COMP + fault handler with get_page breaks the kernel: Bad page state (reason, taint B), or a hang or an oops', async function () {
-      const r = await runner.run((findCells(['pages_nocomp/fault_page/16K/basic'])[0] as CellSpec));
+      const r = await runner.run(at(findCells(['pages_nocomp/fault_page/16K/basic']), 0, 'the cell'));
       // In fresh VMs this cell gave Bad page state in every run (--repeat 5).
       // Late in this suite, after the file-backed suites, its probe was seen
       // stuck in the kernel twice (6.1 once, 6.12 once) with nothing logged.

@@ -13,6 +13,7 @@ import { renderMarkdown } from '../../lib/report/markdown';
 import type { ReportKernel } from '../../lib/report/schema';
 import { configValue, optionEnabled } from '../../lib/vm/kernel-config';
 import { K61, K612, report, run, spec } from './report-fixture';
+import { at } from '../../lib/util/at';
 
 const WITH_THP = 'CONFIG_MMU=y\nCONFIG_TRANSPARENT_HUGEPAGE=y\nCONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE=y\n';
 const WITHOUT_THP =
@@ -38,7 +39,7 @@ describe('cells a kernel cannot run (lib/experiments/applicable)', () => {
     assert.ok(got.cells.some((c) => c.use === 'madv-hugepage'), 'madvise(MADV_HUGEPAGE) still runs: its EINVAL is an observation');
     assert.deepEqual(got.notApplicable, [{ requires: 'CONFIG_TRANSPARENT_HUGEPAGE', uses: THP_USES, cells: thp.map((c) => c.id) }]);
     assert.equal(
-      notApplicableLine(got.notApplicable[0]!),
+      notApplicableLine(at(got.notApplicable, 0, 'the first not-applicable entry')),
       `${thp.length} cell(s) not applicable: no CONFIG_TRANSPARENT_HUGEPAGE (use:thp-always, use:thp-madvise, use:thp-never)`,
     );
   });
@@ -78,7 +79,7 @@ describe('cells a kernel cannot run (lib/experiments/applicable)', () => {
     it('a cell one merged input ran is not listed as not applicable from another', () => {
       const thp = spec('kmalloc/remap_pfn_range/2M/use:thp-always');
       const a = report([run(K61, thp, 'ok')], [{ release: K61, series: '6.1', accel: 'tcg', boots: 1 }]);
-      const b = report([run(K61, cell, 'ok')], [{ ...kernels[0]!, notApplicable: [{ ...left, cells: [thp.id] }] }]);
+      const b = report([run(K61, cell, 'ok')], [{ ...at(kernels, 0, 'the first kernel'), notApplicable: [{ ...left, cells: [thp.id] }] }]);
       const merged = mergeReports([
         { file: 'a.json', report: a },
         { file: 'b.json', report: b },
@@ -88,8 +89,9 @@ describe('cells a kernel cannot run (lib/experiments/applicable)', () => {
 
     it('merged shards join the cells left out, each once', () => {
       const other = { ...left, uses: ['thp-never'], cells: ['kmalloc/fault_page/2M/use:thp-never'] };
-      const a = report([run(K61, cell, 'ok')], [{ ...kernels[0]!, notApplicable: [left] }]);
-      const b = report([run(K61, spec('kmalloc/remap_pfn_range/64K/basic'), 'ok')], [{ ...kernels[0]!, notApplicable: [left, other].map((n) => ({ ...n })) }]);
+      const k61 = at(kernels, 0, 'the first kernel');
+      const a = report([run(K61, cell, 'ok')], [{ ...k61, notApplicable: [left] }]);
+      const b = report([run(K61, spec('kmalloc/remap_pfn_range/64K/basic'), 'ok')], [{ ...k61, notApplicable: [left, other].map((n) => ({ ...n })) }]);
       const merged = mergeReports([
         { file: 'a.json', report: a },
         { file: 'b.json', report: b },

@@ -13,7 +13,7 @@ function expectedChecksum(bytes: Uint8Array, passes: number): number {
   const whole = bytes.length - (bytes.length % 8);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let i = 0; i < whole; i += 8) sum += view.getBigUint64(i, true);
-  for (let i = whole; i < bytes.length; i++) sum += BigInt(bytes[i] as number);
+  for (const byte of bytes.subarray(whole)) sum += BigInt(byte);
   sum = (sum * BigInt(passes)) & 0xffff_ffff_ffff_ffffn;
   return Number((sum ^ (sum >> 32n)) & 0xffff_ffffn);
 }

@@ -36,6 +36,7 @@ import { html } from '../../lib/report/escape';
 import type { MmaplabError } from '../../lib/util/errors';
 import { HAZARD_CELL, HOSTILE_REASON, K61, K612, KIB64, MIB2, RESTORE_FAILURE_612, benchFixture, st } from './bench-fixture';
 import { caught } from './caught';
+import { at } from '../../lib/util/at';
 
 function kernelOf(r: BenchReport, name: string): KernelBench {
   const k = r.kernels.find((x) => x.kernel === name);
@@ -59,6 +60,11 @@ function view(k: KernelBench, label: { alloc: string | null; technique: string; 
 function close(actual: number | null | undefined, expected: number, what: string): void {
   assert.ok(actual !== null && actual !== undefined, `${what}: a figure`);
   assert.ok(Math.abs(actual - expected) <= Math.abs(expected) * 1e-9, `${what}: ${actual} is ${expected}`);
+}
+
+function harnessOf(k: KernelBench): HarnessBench {
+  assert.ok(k.harness !== null, `${k.kernel} has harness figures`);
+  return k.harness;
 }
 
 /** A deep copy, as bench.json would give it back. */
@@ -183,7 +189,7 @@ describe('bench ratios (lib/bench/ratios.ts)', function () {
   });
 
   it('without the anon baseline (absent or refused) there is no ratio and the target is not measured, never met', function () {
-    const k = copy(r).kernels[0] as KernelBench;
+    const k = kernelOf(copy(r), K61);
     k.mapCost = k.mapCost.filter((x) => !(x.technique === 'anon' && x.size === KIB64));
     const anon2m = k.mapCost.find((x) => x.technique === 'anon' && x.size === MIB2) as MapCostRow;
     anon2m.refused = 'EINVAL: no memory';
@@ -197,7 +203,7 @@ describe('bench ratios (lib/bench/ratios.ts)', function () {
   });
 
   it('one measured ratio below the target is already "not met" when the other is missing', function () {
-    const k = copy(r).kernels[0] as KernelBench;
+    const k = kernelOf(copy(r), K61);
     const row = k.mapCost.find((x) => x.alloc === 'vmalloc_user' && x.size === KIB64) as MapCostRow;
     row.readBytesPerSec = st(2.0e9 * 0.5);
     delete row.writeBytesPerSec;
@@ -239,7 +245,7 @@ describe('bench ratios (lib/bench/ratios.ts)', function () {
   });
 
   it('fault-around: a buffer with too few pages, a missing count or zero faults with fault-around', function () {
-    const k = copy(r).kernels[0] as KernelBench;
+    const k = kernelOf(copy(r), K61);
     const pair = k.mapCost.filter((x) => x.technique === 'fault_page' && x.size === KIB64);
     for (const x of pair) {
       x.size = 16384;
@@ -262,7 +268,7 @@ describe('bench ratios (lib/bench/ratios.ts)', function () {
   });
 
   it('fault-around: a row with no off partner is not paired', function () {
-    const k = copy(r).kernels[0] as KernelBench;
+    const k = kernelOf(copy(r), K61);
     k.mapCost = k.mapCost.filter((x) => !(x.technique === 'fault_page' && !x.faultAround && x.size === MIB2));
     assert.deepEqual(faultAroundViews(k).map((v) => v.size), [KIB64]);
   });
@@ -288,7 +294,7 @@ describe('bench ratios (lib/bench/ratios.ts)', function () {
   });
 
   it('batching: with the loop refused there is no ratio, and the refusal is carried', function () {
-    const k = copy(r).kernels[0] as KernelBench;
+    const k = kernelOf(copy(r), K61);
     const loop = k.mapCost.find((x) => x.alloc === 'pages_array' && x.technique === 'vm_insert_page' && x.size === KIB64) as MapCostRow;
     loop.refused = 'EINVAL: refused';
     const b = batchingViews(k).find((x) => x.size === KIB64);
@@ -399,14 +405,14 @@ describe('bench.json schema (lib/bench/schema.ts)', function () {
 
   it('accepts the fixture as bench.json holds it, with and without a harness and matrix time', function () {
     const j = copy(benchFixture({ matrixWallMs: null }));
-    (j.kernels[1] as KernelBench).harness = null;
+    kernelOf(j, K612).harness = null;
     assert.deepEqual(validateBenchReport(j), j);
     assert.ok(validateBenchReport(copy(benchFixture())));
   });
 
   it('accepts restore figures that no repetition measured as null, with the failures that say why', function () {
     const j = copy(benchFixture());
-    const restore = ((j.kernels[0] as KernelBench).harness as HarnessBench).restore;
+    const restore = harnessOf(kernelOf(j, K61)).restore;
     Object.assign(restore, { templateReadyMs: null, saveMs: null, loadedMs: null, restoreReadyMs: null, hazardCellMs: null });
     restore.failures = ['6.1.0-56-amd64 cannot be restored: no image root'];
     assert.deepEqual(validateBenchReport(j), j);
@@ -534,7 +540,7 @@ describe('benchmark section in HTML (lib/report/bench-section.ts)', function () 
     assert.ok(section.includes(`<td>${html(HOSTILE_REASON)}</td>`), 'the refused table shows it escaped');
     const hostile: BenchReport = copy(r);
     hostile.environment.hostModel = '<img src=x onerror=alert(1)>';
-    (hostile.kernels[0] as KernelBench).kernel = '6.1"><svg onload=alert(1)>';
+    kernelOf(hostile, K61).kernel = '6.1"><svg onload=alert(1)>';
     const p = renderBenchHtml(hostile);
     assert.doesNotMatch(p, /<img|<svg onload/);
     assert.ok(p.includes('data-kernel="6.1&quot;&gt;&lt;svg onload=alert(1)&gt;"'));
@@ -561,7 +567,7 @@ describe('benchmark section in HTML (lib/report/bench-section.ts)', function () 
   });
 
   it('the first-touch chart: a read and a write bar per configuration, the lazy anon baseline as two marker lines', function () {
-    const chart = svgs(section)[0] as string;
+    const chart = at(svgs(section), 0, 'the first chart');
     assert.match(chart, /<title>First touch, ns per page, 64 KiB<\/title>/);
     // 14 rows of the size: minus the refused one, minus anon (the marker) = 12 configurations.
     assert.equal((chart.match(/<rect class="bar"/g) ?? []).length, 24);
@@ -612,10 +618,10 @@ describe('benchmark section in HTML (lib/report/bench-section.ts)', function () 
 
   it('the restore table shows a figure not measured as "-" and its target as not measured; failures are listed, escaped', function () {
     const j = copy(r);
-    const restore = ((j.kernels[1] as KernelBench).harness as HarnessBench).restore;
+    const restore = harnessOf(kernelOf(j, K612)).restore;
     restore.hazardCellMs = null;
     restore.failures.push('run 4/5: saving a template failed: <qemu> said "no" & quit');
-    (j.kernels[0] as KernelBench).harness = null;
+    kernelOf(j, K61).harness = null;
     const page = benchSectionHtml(j);
     assertBalanced(page);
     const table = /<table class="list bench-restore figures">[\s\S]*?<\/table>/.exec(page)?.[0] ?? '';
@@ -630,7 +636,7 @@ describe('benchmark section in HTML (lib/report/bench-section.ts)', function () 
 
   it('with no repetition short, the failures table says none', function () {
     const j = copy(r);
-    ((j.kernels[1] as KernelBench).harness as HarnessBench).restore.failures = [];
+    harnessOf(kernelOf(j, K612)).restore.failures = [];
     assert.ok(benchSectionHtml(j).includes('<p class="empty" data-table="restore-failures">None in this run.</p>'));
   });
 
@@ -656,19 +662,33 @@ describe('benchmark section in Markdown', function () {
     return line.split(/(?<!\\)\|/).length - 2;
   }
 
+  /** The tables of a Markdown text: each run of lines that start with '|'. */
+  function tables(markdown: string): Array<[string, ...string[]]> {
+    const out: Array<[string, ...string[]]> = [];
+    let current: string[] | null = null;
+    for (const line of markdown.split('\n')) {
+      if (!line.startsWith('|')) current = null;
+      else if (current !== null) current.push(line);
+      else {
+        const table: [string, ...string[]] = [line];
+        out.push(table);
+        current = table;
+      }
+    }
+    return out;
+  }
+
   it('every table has a header, a separator and rows of the same width', function () {
-    const lines = text.split('\n');
-    let tables = 0;
-    for (let i = 0; i < lines.length; i++) {
-      if (!lines[i]?.startsWith('|') || lines[i - 1]?.startsWith('|')) continue;
-      tables++;
-      const width = cells(lines[i] as string);
-      assert.match(lines[i + 1] as string, /^\| --- (\| --- )*\|$/, `separator under ${lines[i]}`);
-      assert.equal(cells(lines[i + 1] as string), width);
-      for (let j = i + 2; lines[j]?.startsWith('|'); j++) assert.equal(cells(lines[j] as string), width, `line ${j}: ${lines[j]}`);
+    const found = tables(text);
+    for (const [header, separator, ...rows] of found) {
+      const width = cells(header);
+      assert.ok(separator !== undefined, `a separator under ${header}`);
+      assert.match(separator, /^\| --- (\| --- )*\|$/, `separator under ${header}`);
+      assert.equal(cells(separator), width);
+      for (const row of rows) assert.equal(cells(row), width, `under ${header}: ${row}`);
     }
     // Summary, 6 per kernel, harness, restore, restore failures, every check.
-    assert.equal(tables, 1 + 6 * 2 + 3 + 1);
+    assert.equal(found.length, 1 + 6 * 2 + 3 + 1);
   });
 
   it('leads with the TCG note as a quote, escapes the hostile refusal, and says what was not measured', function () {

@@ -6,7 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { validateBenchReport } from '../../lib/bench/schema';
-import { RESTORE_FIGURES, type KernelBench } from '../../lib/bench/types';
+import { type BenchReport, RESTORE_FIGURES } from '../../lib/bench/types';
 import {
   BENCH_HAZARD_CELL,
   benchTemplateInputs,
@@ -19,6 +19,7 @@ import { findCells } from '../../lib/experiments/catalogue';
 import { MARK_AGENT_READY, MARK_CELL_DONE } from '../../lib/vm/job';
 import type { TemplateInputs } from '../../lib/vm/template';
 import { benchFixture } from './bench-fixture';
+import { at } from '../../lib/util/at';
 
 describe('bench restore part (lib/cli/bench-restore.ts)', function () {
   it('a saved template gives its boot to the agent waiting and, apart, the save after it', function () {
@@ -74,8 +75,8 @@ describe('bench restore part (lib/cli/bench-restore.ts)', function () {
   it('with nothing measured every figure is null and the reason stays; the result is valid bench.json', function () {
     const r = restoreBench([{}, {}], BENCH_HAZARD_CELL, ['6.1 cannot be restored: no image root']);
     for (const f of RESTORE_FIGURES) assert.equal(r[f], null, f);
-    const report = JSON.parse(JSON.stringify(benchFixture()));
-    const k = report.kernels[0] as KernelBench;
+    const report: BenchReport = JSON.parse(JSON.stringify(benchFixture()));
+    const k = at(report.kernels, 0, 'the first kernel');
     if (k.harness === null) assert.fail('the fixture has a harness');
     k.harness.restore = r;
     assert.deepEqual(validateBenchReport(report), report);

@@ -18,13 +18,14 @@ import { checkHostPreflight } from '../../lib/check/host';
 import { describeStep, parseSetup } from '../../lib/check/setup';
 import { readUsesOrder, readUsesProgress, writeUsesProgress } from '../../lib/check/sink';
 import { REPO_ROOT } from '../../lib/paths';
-import { type KernelCheck, moduleNameOf, resultsFromRun } from '../../lib/check/run';
+import { moduleNameOf, resultsFromRun } from '../../lib/check/run';
 import { CHECK_SCENARIOS, CHECK_USES, type CheckResult, checkItems, isFinding, SCENARIO_SPECS, specOf, useOf } from '../../lib/check/types';
 import { isDevicePattern, matchingNodes } from '../../lib/check/guest';
 import { findCells } from '../../lib/experiments/catalogue';
 import { CLAIMS } from '../../lib/experiments/claims';
 import { MmaplabError } from '../../lib/util/errors';
 import type { VmRun } from '../../lib/vm/session';
+import { at } from '../../lib/util/at';
 
 function result(over: Partial<CheckResult> & Pick<CheckResult, 'scenario' | 'verdict'>): CheckResult {
   return { detail: '', findings: [], taintGained: [], kmsg: [], durationMs: 1, ...over };
@@ -35,7 +36,7 @@ function usage(argv: string[]): string {
     checkOptionsFrom(parseArgs(argv));
   } catch (err) {
     assert.ok(err instanceof MmaplabError && err.code === 'EUSAGE', String(err));
-    return err.message.split('\n')[0] as string;
+    return at(err.message.split('\n'), 0, 'the first line');
   }
   assert.fail(`${argv.join(' ')} should be a usage error`);
 }
@@ -365,10 +366,11 @@ describe('mmaplab check', () => {
       vms: [{ runDir: '/r', start: 'restored' as const }],
       notes: [],
     });
-    const both = [check('/dev/x0', 'ok'), check('/dev/x1', 'data-mismatch')];
+    const x0 = check('/dev/x0', 'ok');
+    const both = [x0, check('/dev/x1', 'data-mismatch')];
     const o = { module: { kmod: 'd' }, params: {}, device: '/dev/x*', size: 16384 };
-    assert.equal(checkLabel(both[0] as KernelCheck, both), '6.12 /dev/x0');
-    assert.equal(checkLabel(both[0] as KernelCheck, [both[0] as KernelCheck]), '6.12');
+    assert.equal(checkLabel(x0, both), '6.12 /dev/x0');
+    assert.equal(checkLabel(x0, [x0]), '6.12');
     assert.match(renderCheckMarkdown(both, o), /\| scenario \| 6\.12 \/dev\/x0 \| 6\.12 \/dev\/x1 \|/);
     assert.match(renderCheckMarkdown(both, o), /## 6\.12 \/dev\/x1: map-write-read: data-mismatch/);
     assert.match(renderCheckTap(both), /^not ok 2 - 6\.12 \/dev\/x1 map-write-read: data-mismatch$/m);

@@ -13,6 +13,7 @@ import { parseLogLine, parseLogText } from '../../lib/cli/log-records';
 import { escapeKmsg, formatRecordHuman, readKmsgFile } from '../../lib/kmsg';
 import { MmaplabError } from '../../lib/util/errors';
 import { FAMILY_FIXTURES, assertFamilyFindings } from './kmsg-families';
+import { at } from '../../lib/util/at';
 
 /** dist/test/unit -> repo root; fixtures are not compiled, they stay in test/. */
 const LOGS = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'logs');
@@ -71,13 +72,13 @@ describe('saved kernel logs: whole files', () => {
   it('joins the dictionary lines of a /dev/kmsg record to it and skips blank lines', () => {
     const log = parseLogText('6,10,100,-;virtio_net virtio1: up\n SUBSYSTEM=virtio\n DEVICE=+virtio:virtio1\n\n4,11,200,-;next\n');
     assert.equal(log.records.length, 2);
-    assert.deepEqual(log.records[0]!.dict, { SUBSYSTEM: 'virtio', DEVICE: '+virtio:virtio1' });
+    assert.deepEqual(at(log.records, 0, 'the first record').dict, { SUBSYSTEM: 'virtio', DEVICE: '+virtio:virtio1' });
     assert.deepEqual(log.records.map((r) => r.seq), [1, 5]);
     assert.equal(log.lines, 5);
   });
 
   it('decodes the kernel\'s \\xNN escapes in /dev/kmsg records', () => {
-    assert.equal(parseLogText('4,1,1,-;a\\x5cb\n').records[0]!.message, 'a\\b');
+    assert.equal(at(parseLogText('4,1,1,-;a\\x5cb\n').records, 0, 'the record').message, 'a\\b');
   });
 
   it('the same window gives the same findings in every shape', () => {
@@ -103,7 +104,7 @@ describe('classify on real logs (test/fixtures/logs)', () => {
   it('Bad page state (6.12, dmesg -t): one complaint with its pfn, task and reason', () => {
     const { findings } = classifyLogText(fixture('bad-page-state-6.12.dmesg-t.txt'));
     assert.equal(findings.length, 1);
-    const f = findings[0]!;
+    const f = at(findings, 0, 'the first finding');
     assert.equal(f.kind, 'bad-page-state');
     assert.equal(f.severity, 'complaint');
     assert.equal(f.line, 'BUG: Bad page state in process node  pfn:097ad');
@@ -123,13 +124,13 @@ describe('classify on real logs (test/fixtures/logs)', () => {
         [5, 'nonzero-pgtables-bytes', 'complaint'],
       ],
     );
-    const pud = findings[0]!;
+    const pud = at(findings, 0, 'the first finding');
     assert.equal(pud.line, 'mm/pgtable-generic.c:42: bad pud 00000000e10c17c1(61fbcf9409badd1a)');
     assert.deepEqual(
       [pud.captures['file'], pud.captures['lineno'], pud.captures['level'], pud.captures['value']],
       ['mm/pgtable-generic.c', '42', 'pud', '61fbcf9409badd1a'],
     );
-    assert.equal(findings[1]!.line, 'BUG: Bad rss-counter state mm:000000003ffd7cbc type:MM_ANONPAGES val:21');
+    assert.equal(at(findings, 1, 'the second finding').line, 'BUG: Bad rss-counter state mm:000000003ffd7cbc type:MM_ANONPAGES val:21');
   });
 
   it('Bad page map (6.12 console): the oops that started it, then each Bad page map with its pte', () => {
@@ -142,9 +143,10 @@ describe('classify on real logs (test/fixtures/logs)', () => {
         [68, 'bad-page-map', 'complaint'],
       ],
     );
-    assert.equal(findings[1]!.line, 'BUG: Bad page map in process node  pte:90ae7f3d80164f08 pmd:05778067');
-    assert.equal(findings[1]!.process, 'node');
-    assert.equal(findings[0]!.line, 'Oops: Bad pagetable: 000c [#1] PREEMPT SMP NOPTI');
+    const badPageMap = at(findings, 1, 'the first Bad page map');
+    assert.equal(badPageMap.line, 'BUG: Bad page map in process node  pte:90ae7f3d80164f08 pmd:05778067');
+    assert.equal(badPageMap.process, 'node');
+    assert.equal(at(findings, 0, 'the oops').line, 'Oops: Bad pagetable: 000c [#1] PREEMPT SMP NOPTI');
     assert.equal(log.lines, 101);
     assert.equal(log.formats.dmesg, 98, 'every kernel line had its timestamp removed');
   });
@@ -158,11 +160,11 @@ describe('classify on real logs (test/fixtures/logs)', () => {
         [8, 'oops', 'oops'],
       ],
     );
-    const pf = findings[0]!;
+    const pf = at(findings, 0, 'the first finding');
     assert.equal(pf.line, 'BUG: unable to handle page fault for address: 00000000000371c8');
     assert.ok(pf.context.some((c) => c.line === '#PF: supervisor read access in kernel mode'));
     assert.equal(pf.process, 'node');
-    assert.equal(findings[1]!.captures['rip'], 'inode_to_bdi+0xa/0x50');
+    assert.equal(at(findings, 1, 'the second finding').captures['rip'], 'inode_to_bdi+0xa/0x50');
   });
 
   it('general protection fault (6.12 console): a gpf in a kworker', () => {
@@ -170,8 +172,9 @@ describe('classify on real logs (test/fixtures/logs)', () => {
     const kinds = findings.map((f) => f.kind);
     assert.deepEqual(kinds, ['gpf', 'oops']);
     assert.ok(findings.every((f) => f.severity === 'oops' && f.seq === 8));
-    assert.equal(findings[0]!.line, 'Oops: general protection fault: 0000 [#1] PREEMPT SMP NOPTI');
-    assert.equal(findings[0]!.process, 'kworker/0:2');
+    const gpf = at(findings, 0, 'the GPF');
+    assert.equal(gpf.line, 'Oops: general protection fault: 0000 [#1] PREEMPT SMP NOPTI');
+    assert.equal(gpf.process, 'kworker/0:2');
   });
 
   it('the /dev/kmsg fixtures of lib/kmsg read the same through classify', () => {

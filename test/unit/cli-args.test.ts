@@ -17,6 +17,7 @@ import {
   type Command,
 } from '../../lib/cli/args';
 import { exitStatusOf } from '../../lib/cli';
+import { at } from '../../lib/util/at';
 
 function usageError(argv: readonly string[]): MmaplabError {
   try {
@@ -31,7 +32,7 @@ function usageError(argv: readonly string[]): MmaplabError {
   assert.fail(`parseArgs(${JSON.stringify(argv)}) should have failed`);
 }
 
-const first = (err: MmaplabError): string => err.message.split('\n')[0] as string;
+const first = (err: MmaplabError): string => at(err.message.split('\n'), 0, 'the first line');
 
 /** The words each command needs to parse at all. */
 const NEEDS: Record<Command, string[]> = {
@@ -295,7 +296,7 @@ describe('command line', () => {
 
   it('an option that needs a value fails without one, or when the next argument is an option', () => {
     for (const o of OPTIONS.filter((x) => x.value !== undefined)) {
-      const command = o.commands[0] as Command;
+      const command = at(o.commands, 0, `the first command of ${o.name}`);
       assert.equal(first(usageError([command, ...NEEDS[command], o.name])), `${o.name} needs a value`, o.name);
       assert.equal(first(usageError([o.name, '--verbose', command])), `${o.name} needs a value`, o.name);
     }

@@ -3,6 +3,7 @@ import { strict as assert } from 'node:assert';
 import { filesSectionOf, renderFilesTable } from '../../lib/cli/files';
 import { FILE_CLAIMS } from '../../lib/experiments/file-claims';
 import { filesSection } from './report-fixture';
+import { at } from '../../lib/util/at';
 
 describe('mmaplab files output', () => {
   const section = filesSection();
@@ -10,11 +11,11 @@ describe('mmaplab files output', () => {
   it('prints one aligned row per kernel x technique x trigger, errors and missing times shown', () => {
     const kernels = section.kernels.map((k) =>
       k.kernel.startsWith('6.1.')
-        ? { ...k, results: [...k.results, { ...(k.results[0] as (typeof k.results)[number]), trigger: 'sync' as const, error: 'ENOENT: no sync', arrived: 0 }] }
+        ? { ...k, results: [...k.results, { ...at(k.results, 0, 'the first 6.1 result'), trigger: 'sync' as const, error: 'ENOENT: no sync', arrived: 0 }] }
         : k,
     );
     const lines = renderFilesTable(kernels).split('\n');
-    assert.match(lines[0] as string, /^kernel +technique +trigger +arrived +first ms +last ms +paths +intact$/);
+    assert.match(at(lines, 0, 'the header'), /^kernel +technique +trigger +arrived +first ms +last ms +paths +intact$/);
     assert.equal(lines.length, 1 + kernels.reduce((n, k) => n + k.results.length, 0));
     assert.ok(lines.some((l) => /page_cache +msync-sync +16\/16 +1\.3 +2\.5 +fsync 16 +yes/.test(l)));
     assert.ok(lines.some((l) => /page_cache +munmap +0\/16 +- +- +- +yes/.test(l)));

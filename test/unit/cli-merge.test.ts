@@ -17,6 +17,7 @@ import { buildReport, readReport } from '../../lib/report/build';
 import type { MatrixReport, ReportEnvironment } from '../../lib/report/schema';
 import { MmaplabError } from '../../lib/util/errors';
 import { filesSection } from './report-fixture';
+import { at } from '../../lib/util/at';
 
 const ENV: ReportEnvironment = {
   generated: '2026-11-24T16:00:00.000Z',
@@ -133,7 +134,7 @@ describe('merge', () => {
       { file: 'b', report: b },
     ]);
     assert.equal(m.cells.length, 1);
-    const c = m.cells[0]!;
+    const c = at(m.cells, 0, 'the first cell');
     assert.equal(c.runs.length, 2);
     assert.deepEqual(c.distribution, { 'kernel-complaint bad-page-state': 2 });
     assert.equal(c.agreement, 'agrees');
@@ -142,10 +143,11 @@ describe('merge', () => {
   it('repeats that disagree make the cell flaky', () => {
     const a = report([run(K61, 'pages_nocomp', 'kernel-complaint', 'bad-page-state')], 't1');
     const b = report([run(K61, 'pages_nocomp', 'ok')], 't2');
-    const c = mergeReports([
+    const merged = mergeReports([
       { file: 'a', report: a },
       { file: 'b', report: b },
-    ]).cells[0]!;
+    ]);
+    const c = at(merged.cells, 0, 'the merged cell');
     assert.equal(c.agreement, 'flaky');
     assert.deepEqual(c.distribution, { 'kernel-complaint bad-page-state': 1, ok: 1 });
     assert.equal(c.verdict, 'kernel-complaint', 'the first run stays the headline');
@@ -164,7 +166,7 @@ describe('merge', () => {
 
   it('refuses a cell the inputs define differently', () => {
     const b = JSON.parse(JSON.stringify(report([run(K61, 'vmalloc_user', 'ok')], 't2'))) as MatrixReport;
-    b.cells[0]!.cell.title = 'another catalogue';
+    at(b.cells, 0, 'the first cell').cell.title = 'another catalogue';
     const err = mergeError(() =>
       mergeReports([
         { file: 'a', report: report([run(K61, 'vmalloc_user', 'ok')], 't1') },
@@ -177,7 +179,7 @@ describe('merge', () => {
 
   it('refuses a cell judged against different expectations', () => {
     const b = JSON.parse(JSON.stringify(report([run(K61, 'vmalloc_user', 'ok')], 't2'))) as MatrixReport;
-    b.cells[0]!.expectation!.reason = 'an older table';
+    at(b.cells, 0, 'the first cell').expectation!.reason = 'an older table';
     const err = mergeError(() =>
       mergeReports([
         { file: 'a', report: report([run(K61, 'vmalloc_user', 'ok')], 't1') },
@@ -189,12 +191,12 @@ describe('merge', () => {
 
   it('notes every accelerator a kernel ran under', () => {
     const b = report([run(K61, 'vmalloc', 'refused', 'EINVAL')], 't2');
-    b.kernels[0]!.accel = 'kvm';
+    at(b.kernels, 0, 'the first kernel').accel = 'kvm';
     const m = mergeReports([
       { file: 'a', report: report([run(K61, 'vmalloc_user', 'ok')], 't1') },
       { file: 'b', report: b },
     ]);
-    assert.equal(m.kernels[0]!.accel, 'tcg,kvm');
+    assert.equal(at(m.kernels, 0, 'the first kernel').accel, 'tcg,kvm');
   });
 
   it('nothing to merge is a usage error', () => {
@@ -229,7 +231,7 @@ describe('merge', () => {
       assert.equal(quiet(() => mergeCommand(parseArgs(['merge', a, b, '--out', out]))), EXIT_FAILED, 'a run that differs');
       const merged = readReport(path.join(out, 'report.json'));
       assert.equal(merged.cells.length, 2);
-      assert.equal(merged.cells[0]!.agreement, 'flaky');
+      assert.equal(at(merged.cells, 0, 'the first cell').agreement, 'flaky');
       assert.equal(quiet(() => mergeCommand(parseArgs(['merge', a, b, '--out', out, '--no-fail']))), EXIT_OK);
     });
 

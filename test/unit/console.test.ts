@@ -5,6 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { classifyConsole, consoleRecords } from '../../lib/vm/console';
 import { consoleShowsOops } from '../../lib/vm/session';
+import { at } from '../../lib/util/at';
 
 /** A 6.1 Bad page state report as the serial console shows it, with boot noise around it. */
 const BAD_PAGE_CONSOLE = [
@@ -101,8 +102,8 @@ describe('serial console', () => {
     assert.equal(consoleShowsOops('[    8.961562] Bad pagetable: 000c [#1] PREEMPT SMP NOPTI'), true);
     assert.equal(consoleShowsOops('[    9.020000] Oops: invalid opcode: 0000 [#1] PREEMPT SMP NOPTI'), true);
     assert.equal(consoleShowsOops('[    9.100000] BUG: unable to handle page fault for address: 00000000000371c8'), true);
-    assert.equal(consoleShowsOops(PANIC_CONSOLE[3] as string), true);
-    assert.equal(consoleShowsOops(BAD_PAGE_CONSOLE[2] as string), false);
+    assert.equal(consoleShowsOops(at(PANIC_CONSOLE, 3, 'the panic line')), true);
+    assert.equal(consoleShowsOops(at(BAD_PAGE_CONSOLE, 2, 'the Bad page state line')), false);
     assert.equal(consoleShowsOops('MMAPLAB-CELL-DONE 3'), false);
     assert.equal(consoleShowsOops('[    1.103000] mmaplab: loading out-of-tree module taints kernel.'), false);
   });

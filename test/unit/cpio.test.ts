@@ -4,6 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { readCpio, writeCpio, type CpioEntry } from '../../lib/vm/cpio';
+import { at } from '../../lib/util/at';
 
 const HEADER_LEN = 110;
 
@@ -42,10 +43,10 @@ function rawRecords(buf: Buffer): RawRecord[] {
     const head = buf.toString('ascii', off, off + HEADER_LEN);
     const fields: number[] = [];
     for (let i = 0; i < 13; i++) fields.push(parseInt(head.slice(6 + i * 8, 14 + i * 8), 16));
-    const nameSize = fields[FIELD.namesize] as number;
+    const nameSize = at(fields, FIELD.namesize, 'the namesize field');
     const nameEnd = off + HEADER_LEN + nameSize;
     const dataStart = Math.ceil(nameEnd / 4) * 4;
-    const dataEnd = dataStart + (fields[FIELD.filesize] as number);
+    const dataEnd = dataStart + at(fields, FIELD.filesize, 'the filesize field');
     const name = buf.toString('utf8', off + HEADER_LEN, nameEnd - 1);
     out.push({ offset: off, magic: head.slice(0, 6), fields, name, nameEnd, dataStart, dataEnd });
     if (name === 'TRAILER!!!') return out;
@@ -101,7 +102,7 @@ describe('cpio writer and reader', () => {
     assert.equal(byName.get('bin/sh')?.[FIELD.filesize], 'busybox'.length, 'a symlink stores its target as data');
     assert.equal(byName.get('etc/motd')?.[FIELD.mode], 0o100644, 'files default to 0644');
     // Fields are lower-case hex, zero-padded: the 2nd header's mode field is literal text.
-    const second = recs[1] as RawRecord;
+    const second = at(recs, 1, 'the second record');
     assert.equal(buf.toString('ascii', second.offset + 14, second.offset + 22), '000081ed');
   });
 
@@ -142,7 +143,7 @@ describe('cpio writer and reader', () => {
     for (const entries of [SAMPLE, []]) {
       const buf = writeCpio(entries);
       const recs = rawRecords(buf);
-      const last = recs[recs.length - 1] as RawRecord;
+      const last = at(recs, recs.length - 1, 'the last record');
       assert.equal(last.name, 'TRAILER!!!');
       assert.equal(last.fields[FIELD.filesize], 0);
       assert.equal(Math.ceil(last.dataEnd / 4) * 4, buf.length, 'nothing after the trailer');

@@ -47,7 +47,7 @@ import {
   STRUCT_LAYOUTS,
   VERIFY_LAYOUT,
 } from '../../lib/device/layout';
-import { native, nativeConstants, type NativeConstants, packageRoot } from '../../lib/device/native';
+import { type FieldKey, native, nativeConstants, type NativeConstants, packageRoot } from '../../lib/device/native';
 import { assertArgError, assertDeviceError, assertSyscallError, assertTypeError, thrown } from './device-asserts';
 
 /** dist/lib/device when this file runs as dist/test/unit/device.test.js. */
@@ -63,6 +63,12 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
   before(() => {
     header = nativeConstants();
   });
+  /** The header's offset of a field it must have. */
+  const offsetOf = (field: FieldKey): number => {
+    const offset = header.offsets[field];
+    assert.ok(offset !== undefined, `the header has no field ${field}`);
+    return offset;
+  };
 
   it('every struct size, field offset and field size is the header\'s', () => {
     const ours = describedConstants();
@@ -129,9 +135,9 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
     assert.equal(bytes.byteLength, header.sizes.mmaplab_verify);
     const view = new DataView(bytes.buffer);
     const le = os.endianness() === 'LE';
-    assert.equal(view.getUint32(header.offsets['mmaplab_verify.seed'], le), 0xdeadbeef);
-    assert.equal(view.getBigUint64(header.offsets['mmaplab_verify.mismatch'], le), 0x0102030405060708n);
-    assert.equal(view.getUint32(header.offsets['mmaplab_verify.found'], le), 0xffffffff);
+    assert.equal(view.getUint32(offsetOf('mmaplab_verify.seed'), le), 0xdeadbeef);
+    assert.equal(view.getBigUint64(offsetOf('mmaplab_verify.mismatch'), le), 0x0102030405060708n);
+    assert.equal(view.getUint32(offsetOf('mmaplab_verify.found'), le), 0xffffffff);
     assert.deepEqual(decode(VERIFY_LAYOUT, bytes), values);
   });
 
@@ -319,10 +325,10 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
     const bytes = encode(CONFIG_LAYOUT, values);
     const view = new DataView(bytes.buffer);
     const le = os.endianness() === 'LE';
-    assert.equal(view.getUint32(header.offsets['mmaplab_config.flags'], le), header.flags.CF_FAULT_AROUND);
-    assert.equal(view.getUint32(header.offsets['mmaplab_config.cache'], le), header.enums.CACHE_UC);
-    assert.equal(view.getUint32(header.offsets['mmaplab_config.delay_ms'], le), 250);
-    assert.equal(view.getUint32(header.offsets['mmaplab_config.period_ms'], le), 1000);
+    assert.equal(view.getUint32(offsetOf('mmaplab_config.flags'), le), header.flags.CF_FAULT_AROUND);
+    assert.equal(view.getUint32(offsetOf('mmaplab_config.cache'), le), header.enums.CACHE_UC);
+    assert.equal(view.getUint32(offsetOf('mmaplab_config.delay_ms'), le), 250);
+    assert.equal(view.getUint32(offsetOf('mmaplab_config.period_ms'), le), 1000);
     assert.deepEqual(decode(CONFIG_LAYOUT, bytes), values);
   });
 
@@ -344,12 +350,12 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
     assert.equal(ib.byteLength, header.sizes.mmaplab_info);
     assert.deepEqual(decode(INFO_LAYOUT, ib), info);
     const le = os.endianness() === 'LE';
-    assert.equal(new DataView(ib.buffer).getBigUint64(header.offsets['mmaplab_info.pages_max'], le), 16n);
+    assert.equal(new DataView(ib.buffer).getBigUint64(offsetOf('mmaplab_info.pages_max'), le), 16n);
 
     const page = { pfn: 0xfff_ffff_ffffn, flags: PAGE_FLAGS.COMPOUND | PAGE_FLAGS.TAIL, refcount: 0, mapcount: -1, order: 0 };
     const pb = encode(PAGE_INFO_LAYOUT, page);
-    assert.equal(new DataView(pb.buffer).getInt32(header.offsets['mmaplab_page_info.mapcount'], le), -1);
-    assert.equal(new DataView(pb.buffer).getUint32(header.offsets['mmaplab_page_info.mapcount'], le), 0xffffffff);
+    assert.equal(new DataView(pb.buffer).getInt32(offsetOf('mmaplab_page_info.mapcount'), le), -1);
+    assert.equal(new DataView(pb.buffer).getUint32(offsetOf('mmaplab_page_info.mapcount'), le), 0xffffffff);
     assert.deepEqual(decode(PAGE_INFO_LAYOUT, pb), page);
     const extremes = { ...page, refcount: -(2 ** 31), mapcount: 2 ** 31 - 1, order: 2 ** 32 - 1 };
     assert.deepEqual(decode(PAGE_INFO_LAYOUT, encode(PAGE_INFO_LAYOUT, extremes)), extremes);
@@ -423,9 +429,9 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
     const text = 'remap_vmalloc_range needs VM_USERMAP memory (vmalloc_user)';
     const values = { error: -22, reason: REASONS.combination, text };
     const bytes = encode(LAST_ERROR_LAYOUT, values);
-    const off = header.offsets['mmaplab_last_error.text'];
+    const off = offsetOf('mmaplab_last_error.text');
     const le = os.endianness() === 'LE';
-    assert.equal(new DataView(bytes.buffer).getInt32(header.offsets['mmaplab_last_error.error'], le), -22);
+    assert.equal(new DataView(bytes.buffer).getInt32(offsetOf('mmaplab_last_error.error'), le), -22);
     assert.equal(Buffer.from(bytes.subarray(off, off + text.length)).toString('latin1'), text);
     assert.ok(bytes.subarray(off + text.length).every((b) => b === 0), 'NUL-terminated, zero-padded');
     assert.deepEqual(decode(LAST_ERROR_LAYOUT, bytes), values);

@@ -31,8 +31,8 @@ function anchorsIn(text: string): Set<string> {
   let fenced = false;
   for (const line of text.split('\n')) {
     if (line.startsWith('```')) fenced = !fenced;
-    const m = fenced ? null : /^#{1,6} (.*)$/.exec(line);
-    if (m) out.add(anchorOf(m[1] as string));
+    const [, heading] = (fenced ? null : /^#{1,6} (.*)$/.exec(line)) ?? [];
+    if (heading !== undefined) out.add(anchorOf(heading));
   }
   return out;
 }
@@ -45,9 +45,8 @@ function linksIn(text: string): string[] {
     if (line.startsWith('```')) fenced = !fenced;
     if (fenced) continue;
     const prose = line.replace(/`[^`]*`/g, '');
-    for (const m of prose.matchAll(/\]\(([^)\s]+)\)/g)) {
-      const target = m[1] as string;
-      if (!/^[a-z]+:/.test(target)) out.push(target);
+    for (const [, target] of prose.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (target !== undefined && !/^[a-z]+:/.test(target)) out.push(target);
     }
   }
   return out;

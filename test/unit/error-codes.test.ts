@@ -52,7 +52,7 @@ describe("the README's table of error codes", function () {
     const start = all.indexOf('**Error codes.**');
     assert.ok(start >= 0, 'the README has the error-code table');
     const readme = all.slice(start, all.indexOf('\n\n', all.indexOf('| code | meaning |', start)));
-    const rows = [...readme.matchAll(/^\| `((?:E|ERR_)[A-Z_]+)` \| (.*) \|$/gm)].map((m) => [m[1], (m[2] as string).replace(/\\\|/g, '|')]);
+    const rows = [...readme.matchAll(/^\| `((?:E|ERR_)[A-Z_]+)` \| (.*) \|$/gm)].map(([, code, meaning]) => [code, meaning?.replace(/\\\|/g, '|')]);
     assert.deepEqual(rows, Object.entries(ERROR_CODES));
   });
 });

@@ -22,9 +22,9 @@ const PAGE = 'docs/findings.md';
 const re = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 function committedReportPath(page: string): string {
-  const m = /^<!-- written by `mmaplab findings (\S+) /m.exec(page);
-  assert.ok(m, `${PAGE} names the report it was written from in its first comment`);
-  return m[1] as string;
+  const [, report] = /^<!-- written by `mmaplab findings (\S+) /m.exec(page) ?? [];
+  assert.ok(report !== undefined, `${PAGE} names the report it was written from in its first comment`);
+  return report;
 }
 
 function section(text: string, title: string): string {

@@ -9,7 +9,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { mapAnonymous, mapFd, type Mapping, patternWord } from '../../lib/device';
+import { mapAnonymous, mapFd, patternWord } from '../../lib/device';
 import { native, nativeConstants } from '../../lib/device/native';
 import { FuzzTarget } from '../../lib/fuzz/exec';
 import { generateOps, MAP_SLOTS } from '../../lib/fuzz/ops';
@@ -164,7 +164,9 @@ describe('fuzz executor (host, /dev/zero)', function () {
         }
         assert.equal(target.runNow({ ...base, m: 3, place: { at: 'noreplace', align: 2 << 20 } }).result, 'ok');
         assert.equal((target.maps[3]?.address ?? 1) % (2 << 20), 0);
-        const taken = (target.maps[0] as Mapping).address + page;
+        const slot0 = target.maps[0];
+        assert.ok(slot0, 'slot 0 is mapped');
+        const taken = slot0.address + page;
         assert.equal(target.runNow({ ...base, m: 4, place: { at: 'hint-over', over: 0, page: 1 } }).result, 'ok');
         assert.notEqual(target.maps[4]?.address, taken, 'the kernel chose elsewhere');
         assert.equal(target.runNow({ ...base, m: 5, place: { at: 'noreplace-over', over: 0, page: 4 } }).result, 'EEXIST');
@@ -181,7 +183,9 @@ describe('fuzz executor (host, /dev/zero)', function () {
       try {
         target.runNow({ op: 'open', s: 0, access: 'rw' });
         assert.equal(target.runNow({ ...base, m: 2, length: 5 * page }).result, 'ok');
-        const start = (target.maps[2] as Mapping).address;
+        const slot2 = target.maps[2];
+        assert.ok(slot2, 'slot 2 is mapped');
+        const start = slot2.address;
         // Page 1 of 5 and on, 2 pages long (and 1 byte short): pages 1-2 replaced.
         assert.equal(target.runNow({ ...base, m: 6, length: 2 * page - 1, place: { at: 'fixed', over: 2, page: 6 } }).result, 'ok');
         assert.deepEqual([target.maps[6]?.address, target.maps[6]?.length], [start + page, 2 * page - 1]);

@@ -11,6 +11,7 @@ import { type FuzzOp, generateOps } from '../../lib/fuzz/ops';
 import type { FuzzComplaint, FuzzJobOptions, FuzzResult } from '../../lib/fuzz/types';
 import type { Kernel } from '../../lib/vm/kernels';
 import { DEFAULT_VM } from '../../lib/vm/session';
+import { at } from '../../lib/util/at';
 
 const KERNEL: Kernel = {
   release: '6.1.0-test-amd64',
@@ -64,7 +65,7 @@ function standIn(needles: number[], calls: FuzzJobOptions[]): FuzzVmRunner {
   return async (_k, _vm, _module, options) => {
     calls.push(options);
     if (options.replay === null) {
-      const last = needles[needles.length - 1] as number;
+      const last = at(needles, needles.length - 1, 'the last needle');
       const batchStart = Math.floor(last / 200) * 200;
       return { result: result(options, RUN_OPS, complaint(RUN_OPS - 1, batchStart), null), runDir: '/tmp/x' };
     }
@@ -101,7 +102,7 @@ describe('fuzz on the host (a stand-in VM)', () => {
 
   it('minimises a complaint to the operations it needs, replaying the window first', async () => {
     const calls: FuzzJobOptions[] = [];
-    const [a, b] = [unique(850), unique(990)] as [number, number];
+    const [a, b] = [unique(850), unique(990)];
     const report = await run(standIn([a, b], calls), { maxReplays: 200 });
     assert.equal(calls[1]?.replay?.length, RUN_OPS - 800, 'the first replay is the window the complaint was seen in');
     assert.ok(calls.slice(1).every((c) => c.checkEvery === 1 && c.drain === false && c.replay !== null));

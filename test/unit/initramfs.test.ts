@@ -14,6 +14,7 @@ import { MSIZE, imageRootMissing, templateAgentCommand, planInitramfs, planKey, 
 import type { Kernel } from '../../lib/vm/kernels';
 import { INITRAMFS_MODULE_ROOTS, loadModuleIndex, resolveLoadOrder } from '../../lib/vm/modules';
 import { caught } from './caught';
+import { at } from '../../lib/util/at';
 
 const KERNEL: Kernel = {
   release: '6.1.0-56-amd64',
@@ -91,7 +92,7 @@ describe('initramfs contents', () => {
     );
     kos.forEach((e, i) => {
       assert.equal(e.mode, 0o100644);
-      assert.ok(e.data.equals((p.modules[i] as { data: Buffer }).data), e.name);
+      assert.ok(e.data.equals(at(p.modules, i, 'the module of the entry').data), e.name);
     });
   });
 
@@ -131,9 +132,10 @@ describe('initramfs cache key', () => {
     const p = plan();
     const before = planKey(KERNEL, p);
     const changed = plan();
-    const m = changed.modules[2] as { data: Buffer };
+    const m = at(changed.modules, 2, 'the third module');
     m.data = Buffer.from(m.data);
-    m.data[m.data.length - 2] ^= 1;
+    const i = m.data.length - 2;
+    m.data[i] = at(m.data, i, 'a byte of the module') ^ 1;
     assert.notEqual(planKey(KERNEL, changed), before);
   });
 

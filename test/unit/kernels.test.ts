@@ -33,7 +33,9 @@ function touch(file: string, content = ''): void {
 /** Installed with headers, in directory order that is not version order. */
 const WITH_HEADERS = ['6.12.57+deb12-amd64', '6.1.0-9-amd64', '6.12.117+deb12-amd64', '6.1.0-56-amd64'];
 /** Image only: linux-headers-X missing (one never had them, one lost them). */
-const WITHOUT_HEADERS = ['6.1.0-10-amd64', '6.11.5+bpo-amd64'];
+const NEVER_HAD_HEADERS = '6.1.0-10-amd64';
+const LOST_HEADERS = '6.11.5+bpo-amd64';
+const WITHOUT_HEADERS = [NEVER_HAD_HEADERS, LOST_HEADERS];
 
 describe('installed kernels', () => {
   let tmp: string;
@@ -51,12 +53,12 @@ describe('installed kernels', () => {
       touch(path.join(roots.modules, r, 'modules.dep'));
     }
     // Never had headers: modules dir without build/.
-    touch(path.join(roots.boot, `vmlinuz-${WITHOUT_HEADERS[0]}`), 'bzImage');
-    touch(path.join(roots.modules, WITHOUT_HEADERS[0] as string, 'modules.dep'));
+    touch(path.join(roots.boot, `vmlinuz-${NEVER_HAD_HEADERS}`), 'bzImage');
+    touch(path.join(roots.modules, NEVER_HAD_HEADERS, 'modules.dep'));
     // Headers removed: Debian's build -> /usr/src/linux-headers-X symlink dangles.
-    touch(path.join(roots.boot, `vmlinuz-${WITHOUT_HEADERS[1]}`), 'bzImage');
-    fs.mkdirSync(path.join(roots.modules, WITHOUT_HEADERS[1] as string), { recursive: true });
-    fs.symlinkSync(path.join(tmp, 'usr', 'src', 'gone'), path.join(roots.modules, WITHOUT_HEADERS[1] as string, 'build'));
+    touch(path.join(roots.boot, `vmlinuz-${LOST_HEADERS}`), 'bzImage');
+    fs.mkdirSync(path.join(roots.modules, LOST_HEADERS), { recursive: true });
+    fs.symlinkSync(path.join(tmp, 'usr', 'src', 'gone'), path.join(roots.modules, LOST_HEADERS, 'build'));
   });
 
   after(() => {

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { KMSG_ERRORS, KMSG_PATH, FACILITY_USER, currentSeq, readSince, writeKmsg } from '../../lib/kmsg';
 import { MmaplabError } from '../../lib/util/errors';
+import { at } from '../../lib/util/at';
 
 function writeOrExplain(message: string): void {
   try {
@@ -71,10 +72,11 @@ describe('kmsg reader on this host /dev/kmsg', function () {
     const w = readSince(since);
     const found = w.records.filter((r) => r.message === marker);
     assert.equal(found.length, 1, `marker not found among ${w.records.length} record(s) since seq ${since}`);
-    assert.equal(found[0]!.facility, FACILITY_USER);
-    assert.equal(found[0]!.level, 5);
-    assert.ok(currentSeq() > found[0]!.seq);
-    assert.equal(readSince(found[0]!.seq + 1).records.some((r) => r.message === marker), false);
+    const record = at(found, 0, 'the marker record');
+    assert.equal(record.facility, FACILITY_USER);
+    assert.equal(record.level, 5);
+    assert.ok(currentSeq() > record.seq);
+    assert.equal(readSince(record.seq + 1).records.some((r) => r.message === marker), false);
   });
 
   it('the kernel escapes tabs and UTF-8 in a record and the reader decodes them back', () => {
@@ -112,7 +114,8 @@ describe('kmsg reader on this host /dev/kmsg', function () {
     assert.ok(oldest !== undefined && Number.isSafeInteger(oldest), 'no record in the ring buffer');
     const w = readSince(0);
     assert.ok(w.records.length > 0);
-    assert.ok((w.records[0] as { seq: number }).seq <= oldest, `window starts at ${w.records[0]?.seq}, the ring at ${oldest}`);
+    const first = at(w.records, 0, 'the first record of the window');
+    assert.ok(first.seq <= oldest, `window starts at ${first.seq}, the ring at ${oldest}`);
   });
 
   it('a window starting in the future is empty and loses nothing', () => {

@@ -6,6 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import type { Finding, FindingKind, Severity } from '../../lib/kmsg';
+import { at } from '../../lib/util/at';
 
 export interface ExpectedFinding {
   kind: FindingKind;
@@ -248,7 +249,7 @@ export function assertFamilyFindings(found: readonly Finding[], expected: readon
     `${where}: kinds and severities`,
   );
   expected.forEach((e, i) => {
-    const f = found[i]!;
+    const f = at(found, i, `${where}: finding ${i}`);
     for (const [name, value] of Object.entries(e.captures ?? {})) {
       assert.equal(f.captures[name], value, `${where}: finding ${i} (${f.kind}) capture ${name}`);
     }

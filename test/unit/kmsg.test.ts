@@ -44,6 +44,7 @@ import {
 } from '../../lib/kmsg';
 import { MmaplabError } from '../../lib/util/errors';
 import { FAMILY_FIXTURES, assertFamilyFindings } from './kmsg-families';
+import { at } from '../../lib/util/at';
 
 /** dist/test/unit -> repo root; fixtures are not compiled, they stay in test/. */
 const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'kmsg');
@@ -157,13 +158,13 @@ describe('kmsg text and windows', () => {
     for (const name of fs.readdirSync(FIXTURES).filter((n) => n.endsWith('.txt'))) {
       const rs = fixture(name);
       assert.ok(rs.length > 0, name);
-      rs.forEach((r, i) => assert.equal(r.seq, rs[0]!.seq + i, `${name}: seq gap at record ${i}`));
+      rs.forEach((r, i) => assert.equal(r.seq, at(rs, 0, 'the first record').seq + i, `${name}: seq gap at record ${i}`));
     }
   });
 
   it('keeps dictionary lines with their record and decodes escapes in a saved window', () => {
     const rs = fixture('clean-6.1.txt');
-    assert.deepEqual(rs[0]!.dict, { SUBSYSTEM: 'virtio', DEVICE: '+virtio:virtio1' });
+    assert.deepEqual(at(rs, 0, 'the first record').dict, { SUBSYSTEM: 'virtio', DEVICE: '+virtio:virtio1' });
     const marker = rs.find((r) => r.message.startsWith('mmaplab-test:'));
     assert.equal(marker?.message, 'mmaplab-test: cell kmalloc-4k\tremap_pfn_range\tbasic: done \u2713');
     assert.equal(marker?.facility, 1);
@@ -186,7 +187,7 @@ describe('kmsg text and windows', () => {
       parsed.records.map((r) => r.message),
       ['first', 'second', 'fourth'],
     );
-    assert.deepEqual(parsed.records[1]!.dict, { DEVICE: '+pci:0000:00:02.0' });
+    assert.deepEqual(at(parsed.records, 1, 'the second record').dict, { DEVICE: '+pci:0000:00:02.0' });
     assert.deepEqual(
       parsed.rejected.map((r) => r.line),
       [1, 3, 7],
@@ -398,7 +399,7 @@ describe('kmsg classification of fixtures', () => {
     assert.equal(second.captures['pfn'], '10a3b2');
     assert.equal(second.reason, 'nonzero _refcount');
     assert.equal(second.captures['tainted'], 'G    B      OE');
-    assert.equal(parseTaintString(second.captures['tainted']!), 2 ** 5 + MODULE_OWN_MASK);
+    assert.equal(parseTaintString(second.captures['tainted']), 2 ** 5 + MODULE_OWN_MASK);
     assert.ok(findings.every((f) => f.severity === 'complaint'));
   });
 
@@ -457,7 +458,7 @@ describe('kmsg classification of fixtures', () => {
   it('6.12 WARNING: file, line, function and module from the header; task and RIP from the dump', () => {
     const findings = classify(fixture('warning-6.12.txt'));
     assert.deepEqual(kinds(findings), ['warning']);
-    const w = findings[0]!;
+    const w = at(findings, 0, 'the first finding');
     assert.equal(w.captures['file'], '/build/mmaplab/mmaplab_main.c');
     assert.equal(w.captures['lineno'], '412');
     assert.equal(w.captures['func'], 'mmaplab_release+0x9a/0xc0');
@@ -472,8 +473,9 @@ describe('kmsg classification of fixtures', () => {
   it('6.12 panic after a GPF: the panic is the headline, the GPF the cause, one oops counted', () => {
     const findings = classify(fixture('panic-6.12.txt'));
     assert.deepEqual(kinds(findings), ['gpf', 'oops', 'panic']);
-    assert.equal(findings[0]!.seq, findings[1]!.seq, 'the GPF line is also the oops header');
-    assert.equal(findings[0]!.captures['address'], '0xdead000000000122');
+    const gpf = at(findings, 0, 'the GPF');
+    assert.equal(gpf.seq, at(findings, 1, 'the oops').seq, 'the GPF line is also the oops header');
+    assert.equal(gpf.captures['address'], '0xdead000000000122');
     const summary = summarize(findings);
     assert.equal(summary.severity, 'panic');
     assert.equal(summary.headline?.kind, 'panic');
@@ -541,8 +543,8 @@ describe('kmsg classification rules', () => {
       ),
     );
     assert.deepEqual(kinds(findings), ['bad-page-map', 'bad-page-state']);
-    assert.equal(findings[0]!.reason, undefined);
-    assert.equal(findings[1]!.reason, 'nonzero mapcount');
+    assert.equal(at(findings, 0, 'the first finding').reason, undefined);
+    assert.equal(at(findings, 1, 'the second finding').reason, 'nonzero mapcount');
   });
 
   it('a page dump printed before a BUG (VM_BUG_ON_PAGE) gives its reason to the kernel BUG', () => {
@@ -555,14 +557,14 @@ describe('kmsg classification rules', () => {
       ),
     );
     assert.deepEqual(kinds(findings), ['kernel-bug', 'oops']);
-    assert.equal(findings[0]!.reason, 'VM_BUG_ON_PAGE(page_ref_count(page) == 0)');
-    assert.equal(findings[1]!.captures['what'], 'invalid opcode');
+    assert.equal(at(findings, 0, 'the first finding').reason, 'VM_BUG_ON_PAGE(page_ref_count(page) == 0)');
+    assert.equal(at(findings, 1, 'the second finding').captures['what'], 'invalid opcode');
   });
 
   it('a context line too far from its finding is not attached', () => {
     const filler = Array.from({ length: 70 }, (_, i) => `filler ${i}`);
     const findings = classify(records('BUG: Bad page state in process a  pfn:1', ...filler, 'page dumped because: late'));
-    assert.equal(findings[0]!.reason, undefined);
+    assert.equal(at(findings, 0, 'the first finding').reason, undefined);
   });
 
   it('one CPU: line completes every report of the same dump (refcount_t then WARNING)', () => {
@@ -578,7 +580,7 @@ describe('kmsg classification rules', () => {
     );
     assert.deepEqual(kinds(findings), ['refcount', 'warning']);
     assert.ok(findings.every((f) => f.process === 'node' && f.pid === 301));
-    assert.equal(findings[1]!.captures['rip'], 'refcount_warn_saturate+0xba/0x110');
+    assert.equal(at(findings, 1, 'the second finding').captures['rip'], 'refcount_warn_saturate+0xba/0x110');
     assert.equal(summarize(findings).cause?.kind, 'refcount');
   });
 
@@ -592,7 +594,7 @@ describe('kmsg classification rules', () => {
       ),
     );
     assert.deepEqual(kinds(findings), ['null-deref', 'oops']);
-    assert.equal(findings[0]!.captures['access'], 'supervisor write access in kernel mode');
+    assert.equal(at(findings, 0, 'the first finding').captures['access'], 'supervisor write access in kernel mode');
     assert.equal(summarize(findings).oopses, 1);
   });
 });
@@ -614,9 +616,10 @@ describe('kmsg classification: unrecognised reports', () => {
       ),
     );
     assert.deepEqual(kinds(findings), ['unrecognised']);
-    assert.equal(findings[0]!.captures['what'], 'KMSAN: some-future-check in mmaplab_fill+0x1c6/0x260 [mmaplab]');
-    assert.equal(findings[0]!.severity, 'complaint');
-    assert.equal(findings[0]!.process, 'node', 'the CPU: line of its dump completes it');
+    const f = at(findings, 0, 'the unrecognised finding');
+    assert.equal(f.captures['what'], 'KMSAN: some-future-check in mmaplab_fill+0x1c6/0x260 [mmaplab]');
+    assert.equal(f.severity, 'complaint');
+    assert.equal(f.process, 'node', 'the CPU: line of its dump completes it');
   });
 
   it('a window that starts inside a framed report does not take its closing frame for an opening one', () => {
@@ -644,9 +647,10 @@ describe('kmsg classification: unrecognised reports', () => {
       ),
     );
     assert.deepEqual(kinds(findings), ['slab-debug']);
-    assert.equal(findings[0]!.captures['found'], '0x41');
-    assert.equal(findings[0]!.captures['allocatedIn'], 'mmaplab_buffer_alloc+0x4c/0x1a0 [mmaplab]');
-    assert.equal(findings[0]!.captures['objectOffset'], '1344');
+    const f = at(findings, 0, 'the slab-debug finding');
+    assert.equal(f.captures['found'], '0x41');
+    assert.equal(f.captures['allocatedIn'], 'mmaplab_buffer_alloc+0x4c/0x1a0 [mmaplab]');
+    assert.equal(f.captures['objectOffset'], '1344');
   });
 
   it('a framed note that is no complaint (fs/namespace.c on the "mand" mount option) stays silent', () => {
@@ -696,7 +700,7 @@ describe('kmsg classification: lock reports', () => {
       ),
     );
     assert.deepEqual(kinds(findings), ['lockdep']);
-    const f = findings[0]!;
+    const f = at(findings, 0, 'the first finding');
     assert.equal(f.captures['problem'], 'suspicious RCU usage');
     assert.equal(f.captures['file'], '/build/mmaplab/mmaplab_main.c');
     assert.equal(f.captures['lineno'], '233');
@@ -714,7 +718,7 @@ describe('kmsg classification: lock reports', () => {
     );
     assert.deepEqual(kinds(findings), ['spinlock-debug']);
     assert.deepEqual(
-      ['lockName', 'magic', 'owner', 'ownerPid'].map((k) => findings[0]!.captures[k]),
+      ['lockName', 'magic', 'owner', 'ownerPid'].map((k) => at(findings, 0, 'the first finding').captures[k]),
       ['mmaplab_lock+0x0/0x20 [mmaplab]', '00000000', '<none>', '-1'],
     );
   });
@@ -733,8 +737,9 @@ describe('kmsg classification: VM_BUG_ON_* dumps', () => {
       ),
     );
     assert.deepEqual(kinds(findings), ['kernel-bug', 'oops']);
-    assert.equal(findings[0]!.captures['mm'], 'ffff888004f2d140');
-    assert.equal(findings[0]!.reason, undefined);
+    const bug = at(findings, 0, 'the kernel BUG');
+    assert.equal(bug.captures['mm'], 'ffff888004f2d140');
+    assert.equal(bug.reason, undefined);
   });
 
   it('VM_BUG_ON_PAGE and VM_BUG_ON_FOLIO: the reason goes to the BUG even with a Bad page state before it', () => {

@@ -7,10 +7,11 @@
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import { freeAddress, mapFd, type Mapping } from '../../lib/device';
+import { freeAddress, mapFd } from '../../lib/device';
 import { native, nativeConstants } from '../../lib/device/native';
 import { firstBytes, useEightPageFile } from './eight-page-file';
 import { assertArgError, assertSyscallError, thrown } from './device-asserts';
+import { at } from '../../lib/util/at';
 
 const M2 = 2 << 20;
 
@@ -103,7 +104,7 @@ describe('mapping placement on an ordinary file', function () {
     assert.equal(m.length, page + 100);
     assert.deepEqual(m.remnants.map((r) => [r.address - old.address, r.length]), [[0, page], [3 * page, page]]);
     // Over a mapping of one page, anything up to a page fits.
-    const after = m.remnants[1] as Mapping;
+    const after = at(m.remnants, 1, 'the remnant after');
     const tail = mapFd(fd, page - 1, { offset: 7 * page, placement: { mode: 'fixed', over: after } });
     assert.deepEqual([tail.address, tail.length, tail.remnants.length], [after.address, page - 1, 0]);
     assert.deepEqual(firstBytes(tail), [8]);

@@ -6,6 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { notRunLines } from '../../lib/cli/matrix';
 import { K61, K612, run, spec } from './report-fixture';
+import { at } from '../../lib/util/at';
 
 describe('matrix: cells that did not run', () => {
   const cells = [
@@ -21,9 +22,9 @@ describe('matrix: cells that did not run', () => {
   });
 
   it('the missing cells of a kernel by id, and "all" for a kernel that ran none', () => {
-    const results = [run(K61, cells[0]!, 'ok'), run(K61, cells[2]!, 'panic')];
+    const results = [run(K61, at(cells, 0, 'the first cell'), 'ok'), run(K61, at(cells, 2, 'the third cell'), 'panic')];
     assert.deepEqual(notRunLines(on(K61, K612), 1, results), [
-      `${K61}: did not run: ${cells[1]!.id}`,
+      `${K61}: did not run: ${at(cells, 1, 'the second cell').id}`,
       `${K612}: did not run: all 3 cell(s)`,
     ]);
   });
@@ -31,10 +32,10 @@ describe('matrix: cells that did not run', () => {
   it('with rounds, a cell short of a result in some round is named', () => {
     const results = [
       ...cells.map((c) => run(K61, c, 'ok')),
-      run(K61, cells[0]!, 'ok'),
-      run(K61, cells[1]!, 'ok'),
+      run(K61, at(cells, 0, 'the first cell'), 'ok'),
+      run(K61, at(cells, 1, 'the second cell'), 'ok'),
     ];
-    assert.deepEqual(notRunLines(on(K61), 2, results), [`${K61}: did not run in every round: ${cells[2]!.id}`]);
+    assert.deepEqual(notRunLines(on(K61), 2, results), [`${K61}: did not run in every round: ${at(cells, 2, 'the third cell').id}`]);
   });
 
   it('a cell not applicable on a kernel is not missing there', () => {
@@ -42,7 +43,7 @@ describe('matrix: cells that did not run', () => {
       [K61, { cells }],
       [K612, { cells: cells.slice(0, 1) }],
     ]);
-    const results = [...cells.map((c) => run(K61, c, 'ok')), run(K612, cells[0]!, 'ok')];
+    const results = [...cells.map((c) => run(K61, c, 'ok')), run(K612, at(cells, 0, 'the first cell'), 'ok')];
     assert.deepEqual(notRunLines(applicable, 1, results), []);
   });
 });

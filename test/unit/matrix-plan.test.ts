@@ -11,6 +11,7 @@ import { matrixPlan } from '../../lib/cli/matrix';
 import { selectCells } from '../../lib/cli/select';
 import type { Kernel } from '../../lib/vm/kernels';
 import { CELL_DEADLINE_SHARE_MS, cellsDeadlineMs } from '../../lib/runner/cell-vms';
+import { at } from '../../lib/util/at';
 
 const kernel = (release: string, series: string): Kernel => ({
   release,
@@ -48,7 +49,7 @@ describe('matrix plan', () => {
       }
     }
     assert.equal(plan.concurrency, 1);
-    assert.match(plan.notes.get(plan.steps[0]!) ?? '', /^6\.1\.0-1-amd64: \d+ cell\(s\) under tcg$/);
+    assert.match(plan.notes.get(at(plan.steps, 0, 'the first step')) ?? '', /^6\.1\.0-1-amd64: \d+ cell\(s\) under tcg$/);
   });
 
   it('no hazard parameter when no hazard runs; --files no leaves the files out', async () => {
@@ -61,13 +62,13 @@ describe('matrix plan', () => {
     const { plan } = await planFor(['--cell', 'kmalloc/fault_page/4K/basic', '--repeat', '2', '--jobs', '2', '--files', 'no']);
     assert.deepEqual(kinds(plan.steps), ['cells 6.1', 'cells 6.12', 'cells 6.1', 'cells 6.12']);
     assert.equal(plan.concurrency, 2);
-    assert.match(plan.notes.get(plan.steps[2]!) ?? '', /\(round 2\/2\)$/);
+    assert.match(plan.notes.get(at(plan.steps, 2, 'the third step')) ?? '', /\(round 2\/2\)$/);
   });
 
   it('--isolate marks the cells steps, which then take a VM per cell', async () => {
     const { plan } = await planFor(['--allocator', 'vmalloc', '--isolate', '--files', 'no']);
     assert.ok(plan.steps.length === 2 && plan.steps.every((s) => s.isolate === true));
-    assert.match(plan.notes.get(plan.steps[0]!) ?? '', /one boot each$/);
+    assert.match(plan.notes.get(at(plan.steps, 0, 'the first step')) ?? '', /one boot each$/);
   });
 
   it('only the first shard measures the files', async () => {

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO_ROOT } from '../../lib/paths';
 import { filesUnder } from './repo-files';
+import { at } from '../../lib/util/at';
 
 interface PackageJson {
   name: string;
@@ -75,7 +76,7 @@ describe('package: npm pack', () => {
     assert.equal(r.status, 0, `npm pack --dry-run failed:\n${r.stderr}`);
     const report = JSON.parse(r.stdout) as { files: { path: string }[] }[];
     assert.equal(report.length, 1);
-    packed = new Set(report[0]!.files.map((f) => f.path));
+    packed = new Set(at(report, 0, 'the first packed file list').files.map((f) => f.path));
   });
 
   const missing = (want: string[]): string[] => want.filter((f) => !packed.has(f));

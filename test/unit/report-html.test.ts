@@ -12,9 +12,9 @@ import { gridFor, reportKernels } from '../../lib/report/view';
 import { filesSection, HOSTILE_KMSG, K61, KERNELS, surpriseReport } from './report-fixture';
 
 function embedded(page: string): PageData {
-  const m = /<script type="application\/json" id="mmaplab-data">([^<]*)<\/script>/.exec(page);
-  assert.ok(m, 'the data script element, with no "<" inside');
-  return JSON.parse(m[1] as string) as PageData;
+  const [, json] = /<script type="application\/json" id="mmaplab-data">([^<]*)<\/script>/.exec(page) ?? [];
+  assert.ok(json !== undefined, 'the data script element, with no "<" inside');
+  return JSON.parse(json) as PageData;
 }
 
 describe('report.html (lib/report/html.ts)', function () {
@@ -25,7 +25,7 @@ describe('report.html (lib/report/html.ts)', function () {
     assert.doesNotMatch(page, /https?:\/\//i);
     assert.doesNotMatch(page, /\/\/[a-z0-9.-]+\.[a-z]{2,}\//i, 'no protocol-relative URL');
     assert.doesNotMatch(page, /<link\b|@import|@font-face|url\(/i);
-    const refs = [...page.matchAll(/\b(src|href)\s*=\s*"([^"]*)"/gi)].map((m) => m[2] as string);
+    const refs = [...page.matchAll(/\b(src|href)\s*=\s*"([^"]*)"/gi)].flatMap(([, , ref]) => (ref === undefined ? [] : [ref]));
     assert.ok(refs.length > 0, 'cell links exist');
     assert.ok(
       refs.every((h) => /^#cell-\d+$/.test(h)),

@@ -6,6 +6,7 @@ import { strict as assert } from 'node:assert';
 import { CATALOGUE } from '../../lib/experiments/catalogue';
 import type { CellResult, CellSpec, Verdict } from '../../lib/experiments/types';
 import { renderTable, renderTally, tableRows, tally } from '../../lib/report/table';
+import { at } from '../../lib/util/at';
 
 function spec(id: string): CellSpec {
   const c = CATALOGUE.find((x) => x.id === id);
@@ -71,29 +72,29 @@ describe('report table', () => {
 
   it('renderTable has a header, a rule and one line per result, with an evidence line only under non-ok', () => {
     const lines = renderTable(RESULTS).split('\n');
-    assert.match(lines[0] as string, /^kernel +cell +verdict +predicted +vs prediction$/);
-    assert.match(lines[1] as string, /^-+ +-+ +-+ +-+ +-+$/);
+    assert.match(at(lines, 0, 'the header'), /^kernel +cell +verdict +predicted +vs prediction$/);
+    assert.match(at(lines, 1, 'the rule'), /^-+ +-+ +-+ +-+ +-+$/);
     const body = lines.slice(2);
     assert.equal(body.length, RESULTS.length + 2, 'two non-ok results, two evidence lines');
-    assert.match(body[0] as string, /^6\.1\.0-56-amd64 +vmalloc_user\/remap_vmalloc_range\/16K\/basic +ok +ok +agrees$/);
+    assert.match(at(body, 0, 'the first result'), /^6\.1\.0-56-amd64 +vmalloc_user\/remap_vmalloc_range\/16K\/basic +ok +ok +agrees$/);
     assert.match(
-      body[1] as string,
+      at(body, 1, 'the second result'),
       /^6\.1\.0-56-amd64 +pages_nocomp\/fault_page\/16K\/basic +kernel-complaint \(bad-page-state\) +kernel-complaint \(bad-page-state\) +agrees$/,
     );
     assert.equal(body[2], `    evidence: ${BAD_PAGE_HEADLINE}`);
-    assert.match(body[3] as string, /wrong-data \(kernel->user\) +ok +differs$/);
+    assert.match(at(body, 3, 'the third result'), /wrong-data \(kernel->user\) +ok +differs$/);
     assert.equal(body[4], '    evidence: kernel->user mismatch at offset 0: expected 0x00000001, found 0x00000000');
     assert.ok(!renderTable(RESULTS).includes(OK_HEADLINE), 'ok results have no evidence line');
   });
 
   it('renderTable aligns the columns and leaves no trailing spaces', () => {
     const lines = renderTable(RESULTS).split('\n').filter((l) => !l.startsWith('    evidence: '));
-    const header = lines[0] as string;
+    const header = at(lines, 0, 'the header');
     for (const col of ['cell', 'verdict', 'predicted', 'vs prediction']) {
-      const at = header.indexOf(col);
+      const start = header.indexOf(col);
       for (const line of lines.slice(2)) {
-        assert.equal(line[at - 1], ' ', `column ${col} starts at ${at} in: ${line}`);
-        assert.notEqual(line[at], ' ', `column ${col} starts at ${at} in: ${line}`);
+        assert.equal(line[start - 1], ' ', `column ${col} starts at ${start} in: ${line}`);
+        assert.notEqual(line[start], ' ', `column ${col} starts at ${start} in: ${line}`);
       }
     }
     for (const line of renderTable(RESULTS).split('\n')) assert.equal(line, line.trimEnd());

@@ -6,6 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { renderTap } from '../../lib/report/tap';
 import { HOSTILE_KMSG, K510, K61, K612, surpriseReport } from './report-fixture';
+import { at } from '../../lib/util/at';
 
 interface Point {
   ok: boolean;
@@ -21,28 +22,28 @@ function readTap(text: string): { plan: number; points: Point[] } {
   const lines = text.split('\n');
   assert.equal(lines.pop(), '', 'ends with a newline');
   assert.equal(lines[0], 'TAP version 14');
-  const plan = /^1\.\.(\d+)$/.exec(lines[1] ?? '');
-  assert.ok(plan, `plan line: ${lines[1]}`);
+  const [, planned] = /^1\.\.(\d+)$/.exec(lines[1] ?? '') ?? [];
+  assert.ok(planned !== undefined, `plan line: ${lines[1]}`);
   const points: Point[] = [];
   let i = 2;
   while (i < lines.length) {
     // An unescaped " # " starts a directive (descriptions escape their own '#').
-    const m = /^(ok|not ok) (\d+) - ((?:[^#\\]|\\.)*?)(?: # (TODO|SKIP) (.*))?$/.exec(lines[i] as string);
-    assert.ok(m, `line ${i + 1} is a test point: ${lines[i]}`);
-    const point: Point = { ok: m[1] === 'ok', n: Number(m[2]), description: m[3] as string, yaml: {} };
-    if (m[4] !== undefined) point.directive = `${m[4]} ${m[5] ?? ''}`;
+    const [, ok, n, description, directive, reason] = /^(ok|not ok) (\d+) - ((?:[^#\\]|\\.)*?)(?: # (TODO|SKIP) (.*))?$/.exec(at(lines, i, 'a test point')) ?? [];
+    assert.ok(description !== undefined, `line ${i + 1} is a test point: ${lines[i]}`);
+    const point: Point = { ok: ok === 'ok', n: Number(n), description, yaml: {} };
+    if (directive !== undefined) point.directive = `${directive} ${reason ?? ''}`;
     i++;
     assert.equal(lines[i], '  ---', `line ${i + 1} opens the YAML block`);
     for (i++; lines[i] !== '  ...'; i++) {
       assert.ok(i < lines.length, 'YAML block closed');
-      const kv = /^ {2}([a-z]+): (".*")$/.exec(lines[i] as string);
-      assert.ok(kv, `line ${i + 1} is a YAML key with a quoted value: ${lines[i]}`);
-      point.yaml[kv[1] as string] = JSON.parse(kv[2] as string) as string;
+      const [, key, value] = /^ {2}([a-z]+): (".*")$/.exec(at(lines, i, 'a YAML line')) ?? [];
+      assert.ok(key !== undefined && value !== undefined, `line ${i + 1} is a YAML key with a quoted value: ${lines[i]}`);
+      point.yaml[key] = JSON.parse(value) as string;
     }
     i++;
     points.push(point);
   }
-  return { plan: Number(plan[1]), points };
+  return { plan: Number(planned), points };
 }
 
 describe('report.tap (lib/report/tap.ts)', function () {
@@ -97,7 +98,7 @@ describe('report.tap (lib/report/tap.ts)', function () {
     assert.ok(first);
     first.detail = 'x # SKIP y';
     first.verdict = 'refused';
-    const line = renderTap(odd).split('\n')[2] as string;
+    const line = at(renderTap(odd).split('\n'), 2, 'the first test point');
     assert.match(line, /refused \(x \\# SKIP y\)$/);
   });
 });

@@ -205,8 +205,9 @@ describe('runtime image: pure parts', () => {
   });
 
   it('the key changes with a file mtime and with nothing else unchanged', () => {
-    const a: FileEntry[] = [{ kind: 'file', path: '/x/dist/lib/cli.js', mode: 0o644, size: 10, mtimeMs: 1000, ...ROOT }];
-    const b: FileEntry[] = [{ ...(a[0] as FileEntry), mtimeMs: 1001 }];
+    const entry: FileEntry = { kind: 'file', path: '/x/dist/lib/cli.js', mode: 0o644, size: 10, mtimeMs: 1000, ...ROOT };
+    const a: FileEntry[] = [entry];
+    const b: FileEntry[] = [{ ...entry, mtimeMs: 1001 }];
     assert.equal(runtimeKey(a), runtimeKey(structuredClone(a)));
     assert.notEqual(runtimeKey(a), runtimeKey(b));
     assert.match(runtimeKey(a), /^[0-9a-f]{16}$/);

@@ -38,6 +38,7 @@ import {
   type TemplateShape,
 } from '../../lib/vm/template';
 import { sealFile } from '../../lib/util/verified-cache';
+import { at } from '../../lib/util/at';
 
 const SHAPE: TemplateShape = { accel: 'tcg', cpus: 2, memoryMb: 4, bootPath: 'vmlinux', cmdline: [] };
 const PARTS = {
@@ -123,7 +124,7 @@ describe('saved VMs (lib/vm/template)', () => {
     writeTemplate(dir, 'k1');
     const state = path.join(dir, STATE_FILE);
     const b = fs.readFileSync(state);
-    b[3] = (b[3] as number) ^ 0xff;
+    b[3] = at(b, 3, 'a byte of the saved state') ^ 0xff;
     fs.writeFileSync(state, b);
     assert.match(templateProblem(dir, 'k1', SHAPE.memoryMb) ?? '', /saved state: sha256 mismatch/);
     fs.rmSync(`${state}.sha256`);
@@ -164,7 +165,7 @@ describe('saved VMs (lib/vm/template)', () => {
     fs.appendFileSync(path.join(dir, STATE_FILE), 'x');
     assert.equal(cachedTemplate(inputs, SHAPE, PARTS.kernel), null);
     assert.equal(logged.length, 1);
-    assert.match(logged[0] as string, /saved VM for 6\.1\.0-99-amd64 is unusable \(saved state: size .*\); saving it again/);
+    assert.match(at(logged, 0, 'the logged line'), /saved VM for 6\.1\.0-99-amd64 is unusable \(saved state: size .*\); saving it again/);
     assert.equal(fs.existsSync(dir), false, 'the bad template is gone');
   });
 
@@ -228,7 +229,7 @@ describe('saved VMs (lib/vm/template)', () => {
     assert.equal(calls, 2, 'one save again, not more');
     assert.ok('fallback' in why);
     assert.match(why.fallback, /^saving a VM failed: Kernel panic - not syncing: Fatal exception 2/);
-    assert.match(logged[logged.length - 1] as string, /^cells boot cold: saving a VM failed: .*exception 2/);
+    assert.match(at(logged, logged.length - 1, 'the last logged line'), /^cells boot cold: saving a VM failed: .*exception 2/);
   });
 
   it('SavedVms saves from the bzImage, without counting a failed save, when the PVH entry resets the guest', async () => {
@@ -283,7 +284,7 @@ describe('saved VMs (lib/vm/template)', () => {
     const got = await saved.templateFor(kernel, SHAPE, () => path.join(tmp, 'run'));
     assert.ok('fallback' in got);
     assert.match(got.fallback, /ENOTDIR/);
-    assert.match(logged[logged.length - 1] as string, /^cells boot cold: saved VMs failed: ENOTDIR/);
+    assert.match(at(logged, logged.length - 1, 'the last logged line'), /^cells boot cold: saved VMs failed: ENOTDIR/);
     const lines = logged.length;
     const again = await saved.templateFor(kernel, SHAPE, () => path.join(tmp, 'run'));
     assert.deepEqual(again, got, 'given up once, for the rest of the run');
@@ -356,7 +357,10 @@ describe('QEMU command line of a template and a restored copy', () => {
     incoming: false,
   };
   const value = (args: string[], flag: string): string[] =>
-    args.flatMap((a, i) => (a === flag && args[i + 1] !== undefined ? [args[i + 1] as string] : []));
+    args.flatMap((a, i) => {
+      const next = args[i + 1];
+      return a === flag && next !== undefined ? [next] : [];
+    });
 
   it('a cold boot shares the host root and the run directory over 9p, with RAM of its own', () => {
     const args = qemuArgs(spec);
@@ -367,7 +371,7 @@ describe('QEMU command line of a template and a restored copy', () => {
     assert.ok(value(args, '-fsdev').some((f) => f.includes('id=hostroot')));
     assert.ok(value(args, '-fsdev').some((f) => f.includes('id=rundir,path=/runs/r1')));
     assert.ok(!args.includes('-incoming'));
-    assert.ok(!(value(args, '-append')[0] as string).includes(IMAGE_ROOT_WORD));
+    assert.ok(!at(value(args, '-append'), 0, 'the -append value').includes(IMAGE_ROOT_WORD));
   });
 
   it('a template has RAM in a shared file, the runtime image read-only, the control port and QMP, and no host root', () => {
@@ -380,7 +384,7 @@ describe('QEMU command line of a template and a restored copy', () => {
     assert.deepEqual(value(args, '-qmp'), ['unix:/tmp/s/qmp,server=on,wait=off']);
     assert.ok(!value(args, '-fsdev').some((f) => f.includes('hostroot')), 'a mounted 9p export would block the save');
     assert.ok(value(args, '-fsdev').some((f) => f.includes('id=rundir')), 'the device stays: a copy mounts its own');
-    assert.match(value(args, '-append')[0] as string, new RegExp(`page_poison=1 ${IMAGE_ROOT_WORD.replace('.', '\\.')}$`));
+    assert.match(at(value(args, '-append'), 0, 'the -append value'), new RegExp(`page_poison=1 ${IMAGE_ROOT_WORD.replace('.', '\\.')}$`));
     assert.ok(!args.includes('-incoming'));
   });
 

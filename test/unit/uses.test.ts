@@ -22,6 +22,7 @@ import { renderMarkdown } from '../../lib/report/markdown';
 import { hugePageGridFor, seriesDifferences, usesGridFor, usesSlotText } from '../../lib/report/view';
 import { hugePageSummaryLines, shortOutcome, usesSummary, usesSummaryMarkdown } from '../../lib/report/uses-summary';
 import { expectedResults, expectedRun, K61, K612, report, run, spec } from './report-fixture';
+import { at } from '../../lib/util/at';
 
 const useCells = CATALOGUE.filter((c) => c.scenario === 'use');
 
@@ -240,7 +241,7 @@ describe('uses: what programs do with a mapping', function () {
       assert.ok(all.every((c) => !c.hazard));
       assert.ok(ALL_PAIRS_USE_CELLS.every((c) => !CATALOGUE.some((d) => d.id === c.id)));
       assert.deepEqual(filterCells(parseArgs(['matrix', '--use-pairs', 'all'])), [...CATALOGUE, ...ALL_PAIRS_USE_CELLS]);
-      assert.equal(cellById(ALL_PAIRS_USE_CELLS[0]!.id), ALL_PAIRS_USE_CELLS[0]);
+      assert.equal(cellById(at(ALL_PAIRS_USE_CELLS, 0, 'the first use cell').id), ALL_PAIRS_USE_CELLS[0]);
       assert.throws(() => parseArgs(['matrix', '--use-pairs', 'some']), /--use-pairs is one of default, all/);
     });
 
@@ -387,10 +388,11 @@ describe('uses: what programs do with a mapping', function () {
     it('says in a line per huge-page use which pairs were PMD-mapped, and the rest as the other pairs', function () {
       const lines = hugePageSummaryLines(r);
       assert.equal(lines.length, PMD_SIZED_USES.length);
-      assert.match(lines[0] as string, /^- `thp-always`: .*\*\*6\.1: ok: pmd-mapped; 6\.12: ok: pte-mapped\*\* for `pages_comp\/fault_page`; .*\*\*ok: pte-mapped\*\* for the other \d+ pairs$/);
+      const thpAlways = at(lines, 0, 'the thp-always line');
+      assert.match(thpAlways, /^- `thp-always`: .*\*\*6\.1: ok: pmd-mapped; 6\.12: ok: pte-mapped\*\* for `pages_comp\/fault_page`; .*\*\*ok: pte-mapped\*\* for the other \d+ pairs$/);
       // the pairs whose mapping the kernel refuses: plain vmalloc, and dma_alloc_pages' zero-refcount tail pages
       assert.match(
-        lines[0] as string,
+        thpAlways,
         /\*\*EINVAL\*\* for `vmalloc\/remap_vmalloc_range`, `dma_pages\/vm_insert_page`, `dma_pages\/vm_insert_pages`, `dma_pages\/vm_map_pages`;/,
       );
     });

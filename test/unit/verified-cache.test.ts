@@ -23,6 +23,7 @@ import {
   useCached,
   writeVerified,
 } from '../../lib/util/verified-cache';
+import { at } from '../../lib/util/at';
 
 /** An ELF64 file whose only content is a PT_NOTE segment with the Xen PVH entry note. */
 function pvhElf(): Buffer {
@@ -82,8 +83,8 @@ function truncate(file: string): void {
 
 function flipByte(file: string): void {
   const data = fs.readFileSync(file);
-  const at = Math.floor(data.length / 2);
-  data[at] = (data[at] as number) ^ 0x55;
+  const middle = Math.floor(data.length / 2);
+  data[middle] = at(data, middle, 'the middle byte') ^ 0x55;
   fs.writeFileSync(file, data);
 }
 
@@ -140,8 +141,9 @@ describe('verified cache', () => {
         damage(file);
         assert.equal(useCached(file, 'thing for K'), false);
         assert.equal(logged.length, 1);
-        assert.match(logged[0] as string, /^cached thing for K is corrupt \(.*\); rebuilding$/);
-        assert.match(logged[0] as string, reason);
+        const line = at(logged, 0, 'the logged line');
+        assert.match(line, /^cached thing for K is corrupt \(.*\); rebuilding$/);
+        assert.match(line, reason);
         assert.ok(!fs.existsSync(file) && !fs.existsSync(sidecarPath(file)));
       });
     }
@@ -152,7 +154,7 @@ describe('verified cache', () => {
       assert.deepEqual(logged, []);
       fs.writeFileSync(sidecarPath(file), '{"sha256":"00","size":1}');
       assert.equal(useCached(file, 'entry'), false);
-      assert.match(logged[0] as string, /corrupt \(missing\)/);
+      assert.match(at(logged, 0, 'the logged line'), /corrupt \(missing\)/);
       assert.ok(!fs.existsSync(sidecarPath(file)));
     });
 
@@ -238,8 +240,9 @@ describe('verified cache', () => {
         assert.ok(fs.readFileSync(rebuilt.path).equals(pvhElf()));
         assert.equal(cacheProblem(rebuilt.path, { magic: ELF_MAGIC }), null);
         assert.equal(logged.length, 1);
-        assert.match(logged[0] as string, /^cached vmlinux for 9\.9\.9-test is corrupt \(/);
-        assert.match(logged[0] as string, reason);
+        const line = at(logged, 0, 'the logged line');
+        assert.match(line, /^cached vmlinux for 9\.9\.9-test is corrupt \(/);
+        assert.match(line, reason);
       });
     }
   });
@@ -277,8 +280,9 @@ describe('verified cache', () => {
         assert.ok(fs.readFileSync(file).equals(good));
         assert.equal(cacheProblem(file), null);
         assert.equal(logged.length, 1);
-        assert.match(logged[0] as string, /^cached initramfs for 9\.9\.9-test is corrupt \(/);
-        assert.match(logged[0] as string, reason);
+        const line = at(logged, 0, 'the logged line');
+        assert.match(line, /^cached initramfs for 9\.9\.9-test is corrupt \(/);
+        assert.match(line, reason);
       });
     }
   });
@@ -318,8 +322,9 @@ describe('verified cache', () => {
         assert.equal(fs.readFileSync(rebuilt.path, 'latin1'), '\x7fELF fake module');
         assert.equal(cacheProblem(rebuilt.path, { magic: ELF_MAGIC }), null);
         assert.equal(logged.length, 1);
-        assert.match(logged[0] as string, /^cached mmaplab\.ko for 9\.9\.9-test is corrupt \(/);
-        assert.match(logged[0] as string, reason);
+        const line = at(logged, 0, 'the logged line');
+        assert.match(line, /^cached mmaplab\.ko for 9\.9\.9-test is corrupt \(/);
+        assert.match(line, reason);
       });
     }
   });

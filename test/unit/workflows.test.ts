@@ -63,7 +63,10 @@ function expand(text: string, values: Record<string, string>): string {
 
 /** Shell words, with '...' quoting (all the workflows use). */
 function words(line: string): string[] {
-  return [...line.matchAll(/'([^']*)'|(\S+)/g)].map((m) => (m[1] ?? m[2]) as string);
+  return [...line.matchAll(/'([^']*)'|(\S+)/g)].flatMap(([, quoted, bare]) => {
+    const word = quoted ?? bare;
+    return word === undefined ? [] : [word];
+  });
 }
 
 /** The mmaplab command lines of a run: block (folded lines joined). */
@@ -81,18 +84,18 @@ function setupSets(): Map<string, string[]> {
   const text = fs.readFileSync(path.join(REPO_ROOT, 'scripts', 'setup-host.sh'), 'utf8');
   const base = (/^PACKAGES="([^"]*)"$/m.exec(text)?.[1] ?? '').split(/\s+/).filter((w) => w !== '');
   const sets = new Map<string, string[]>();
-  for (const m of text.matchAll(/^([a-z-]+)\) ([^;]*);;/gm)) {
-    const body = m[2] as string;
+  for (const [, name, body] of text.matchAll(/^([a-z-]+)\) ([^;]*);;/gm)) {
+    assert.ok(name !== undefined && body !== undefined, 'a case arm has a name and a body');
     const added = /PACKAGES="([^"]*)"/.exec(body)?.[1] ?? '';
     const words = added.split(/\s+/).filter((w) => w !== '' && w !== '$PACKAGES');
-    sets.set(m[1] as string, added.includes('$PACKAGES') || body.trim() === '' ? [...base, ...words] : words);
+    sets.set(name, added.includes('$PACKAGES') || body.trim() === '' ? [...base, ...words] : words);
   }
   return sets;
 }
 
 /** The packages a job installs: every setup-host.sh set its steps run. */
 function installedBy(job: Job, sets: Map<string, string[]>): string[] {
-  return job.steps.flatMap((st) => [...(st.run ?? '').matchAll(/setup-host\.sh (\S+)/g)].flatMap((m) => sets.get(m[1] as string) ?? []));
+  return job.steps.flatMap((st) => [...(st.run ?? '').matchAll(/setup-host\.sh (\S+)/g)].flatMap(([, set]) => (set === undefined ? [] : (sets.get(set) ?? []))));
 }
 
 describe('the shipped workflows', () => {
@@ -170,8 +173,8 @@ describe('the shipped workflows', () => {
       for (const [id, job] of Object.entries(wf.jobs)) {
         for (const need of [job.needs ?? []].flat()) assert.ok(need in wf.jobs, `${file} ${id} needs ${need}`);
         for (const step of job.steps) {
-          for (const m of (step.run ?? '').matchAll(/npm run ([\w:-]+)/g)) assert.ok(scripts.includes(m[1] as string), `${file}: npm run ${m[1]}`);
-          for (const m of (step.run ?? '').matchAll(/setup-host\.sh (\S+)/g)) assert.ok(sets.includes(m[1] as string), `${file}: setup-host.sh ${m[1]}`);
+          for (const [, script] of (step.run ?? '').matchAll(/npm run ([\w:-]+)/g)) assert.ok(script !== undefined && scripts.includes(script), `${file}: npm run ${script}`);
+          for (const [, set] of (step.run ?? '').matchAll(/setup-host\.sh (\S+)/g)) assert.ok(set !== undefined && sets.includes(set), `${file}: setup-host.sh ${set}`);
         }
       }
     }
@@ -181,7 +184,7 @@ describe('the shipped workflows', () => {
     for (const { file, wf } of all) {
       for (const [id, job] of Object.entries(wf.jobs)) {
         assert.equal(job.container?.image, 'debian:bookworm', `${file} ${id}`);
-        const boots = job.steps.some((s) => mmaplabCommands(s.run ?? '').some((a) => ['matrix', 'test-guest'].includes(a[0] as string)));
+        const boots = job.steps.some((s) => mmaplabCommands(s.run ?? '').some(([command]) => command !== undefined && ['matrix', 'test-guest'].includes(command)));
         if (boots) assert.match(job.container?.options ?? '', /--privileged/, `${file} ${id}`);
       }
     }

@@ -107,12 +107,12 @@ export function pngPixels(file: string): Pixels {
   const rgb = Buffer.alloc(width * height * 3);
   for (let y = 0; y < height; y++) {
     const row = y * (stride + 1);
-    const filter = raw[row] as number;
+    const filter = raw.readUInt8(row);
     for (let x = 0; x < stride; x++) {
-      const v = raw[row + 1 + x] as number;
-      const left = x >= channels ? (cur[x - channels] as number) : 0;
-      const up = prev[x] as number;
-      const upLeft = x >= channels ? (prev[x - channels] as number) : 0;
+      const v = raw.readUInt8(row + 1 + x);
+      const left = x >= channels ? cur.readUInt8(x - channels) : 0;
+      const up = prev.readUInt8(x);
+      const upLeft = x >= channels ? prev.readUInt8(x - channels) : 0;
       const pred = [0, left, up, (left + up) >> 1, paeth(left, up, upLeft)][filter];
       assert.ok(pred !== undefined, `${file}: PNG filter ${filter} at row ${y}`);
       cur[x] = (v + pred) & 0xff;

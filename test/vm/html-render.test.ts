@@ -45,9 +45,9 @@ describe('report.html rendered by headless Chromium', function () {
     assert.match(dom, /<body[^>]* data-ready="true"/, 'the script ran to its end');
     const data = pageData(report);
     data.grids.forEach((g, k) => {
-      const host = new RegExp(`<div class="grid-host" id="grid-${k}"><table class="grid">([\\s\\S]*?)</table>`).exec(dom);
-      assert.ok(host, `grid of ${g.kernel} built`);
-      const cells = [...(host[1] as string).matchAll(/<td class="cell (v-[a-z-]+) a-[a-z-]+(?: selected)?"[^>]*data-cell="(\d+)"/g)];
+      const [, grid] = new RegExp(`<div class="grid-host" id="grid-${k}"><table class="grid">([\\s\\S]*?)</table>`).exec(dom) ?? [];
+      assert.ok(grid !== undefined, `grid of ${g.kernel} built`);
+      const cells = [...grid.matchAll(/<td class="cell (v-[a-z-]+) a-[a-z-]+(?: selected)?"[^>]*data-cell="(\d+)"/g)];
       const expected = g.slots.flat().filter((s): s is number => s !== null && s >= 0);
       assert.deepEqual(
         cells.map((m) => Number(m[2])),
@@ -63,10 +63,9 @@ describe('report.html rendered by headless Chromium', function () {
   });
 
   it('the details panel shows the selected cell\'s evidence, the hostile kmsg line as text only', function () {
-    const panel = /<aside id="details" data-shown="(\d+)">([\s\S]*?)<\/aside>/.exec(dom);
-    assert.ok(panel, 'the panel was filled');
-    assert.equal(Number(panel[1]), selected);
-    const text = panel[2] as string;
+    const [, shown, text] = /<aside id="details" data-shown="(\d+)">([\s\S]*?)<\/aside>/.exec(dom) ?? [];
+    assert.ok(shown !== undefined && text !== undefined, 'the panel was filled');
+    assert.equal(Number(shown), selected);
     for (const label of ['kernel', 'predicted', 'reason', 'observation record', 'headline', 'taint gained', 'probe observation', 'kmsg window (2 lines)', 'stats']) {
       assert.ok(text.includes(label), `panel shows ${label}`);
     }

@@ -25,6 +25,7 @@ import {
   templatesDir,
 } from '../../lib/vm/template';
 import { installedKernel } from '../installed-kernel';
+import { at } from '../../lib/util/at';
 
 /**
  * Cells whose verdicts did not vary in three full matrix runs, one restored
@@ -140,13 +141,13 @@ for (const { series } of REQUIRED_SERIES) {
       // A good template first, then its state replaced by bytes QEMU cannot
       // load, with a matching checksum so that only QEMU can tell.
       const inputs = templateInputs(kernel, templateShapeOf(vm), qemuVersionLine());
-      await runCells(kernel, cellsById([COMPARED_CELLS[0] as string]), moduleOf(), vm);
+      await runCells(kernel, cellsById([at(COMPARED_CELLS, 0, 'the first compared cell')]), moduleOf(), vm);
       const state = path.join(templatesDir(), inputs.key, STATE_FILE);
       assert.ok(fs.existsSync(state), `the template was saved at ${state}`);
       fs.writeFileSync(state, Buffer.alloc(4096, 0x5a));
       sealFile(state);
       logged.length = 0;
-      const out = await runCells(kernel, cellsById([COMPARED_CELLS[1] as string]), moduleOf(), {
+      const out = await runCells(kernel, cellsById([at(COMPARED_CELLS, 1, 'the second compared cell')]), moduleOf(), {
         ...vm,
         savedVms: new SavedVms(),
       });
@@ -173,13 +174,13 @@ for (const { series } of REQUIRED_SERIES) {
           runtimeImage: empty,
           key: `test-unmountable-${process.pid}`,
         }));
-        const out = await runCells(kernel, cellsById([COMPARED_CELLS[0] as string]), moduleOf(), {
+        const out = await runCells(kernel, cellsById([at(COMPARED_CELLS, 0, 'the first compared cell')]), moduleOf(), {
           ...DEFAULT_VM,
           restore: true,
           savedVms: saved,
         });
         assertMeetsPrediction(out.results[0], series);
-        const last = out.runs[out.runs.length - 1] as VmRun;
+        const last = at(out.runs, out.runs.length - 1, 'the last VM');
         assert.equal(last.start.kind, 'cold');
         assert.match(last.start.kind === 'cold' ? (last.start.fallback ?? '') : '', /saving a VM failed/);
         assert.ok(logged.some((l) => /cells boot cold: saving a VM failed/.test(l)), logged.join('\n'));

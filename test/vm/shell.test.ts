@@ -68,13 +68,13 @@ function gdbAsk(port: number, packet: string): Promise<string> {
     sock.on('connect', () => sock.write(`$${packet}#${sum.toString(16).padStart(2, '0')}`));
     sock.on('data', (d) => {
       got += d.toString('latin1');
-      const m = /\$([^#]*)#[0-9a-f]{2}/.exec(got);
-      if (m && !answered) {
+      const [, reply] = /\$([^#]*)#[0-9a-f]{2}/.exec(got) ?? [];
+      if (reply !== undefined && !answered) {
         answered = true;
         clearTimeout(timer);
         // Let the guest go on before hanging up (the stub stopped it when we connected).
         sock.end('+$c#63');
-        resolve(m[1] as string);
+        resolve(reply);
       }
     });
     // After the answer, the stub's further packets may meet the closed socket: that is no failure.
