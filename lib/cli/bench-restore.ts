@@ -115,6 +115,36 @@ async function restoredRun(k: Kernel, vm: VmOptions, t: Template, job: Job): Pro
   return { got, failure: complete ? null : shortfall(run, got) };
 }
 
+/** Saves a repetition may make: a second when the first guest died while booting. */
+export const BENCH_SAVES = 2;
+
+/**
+ * Whether a failed save is tried again: when its guest panicked, which while
+ * booting is more often TCG's code-patching race (one boot in about a
+ * hundred, see lib/vm/saved-vms) than anything a second boot would repeat.
+ * The figures then come from the second save's boot, whole.
+ */
+export function saveAgain(outcome: Pick<BootOutcome, 'end'>, attempt: number): boolean {
+  return outcome.end === 'panic' && attempt < BENCH_SAVES;
+}
+
+/** A template of its own for repetition `i`, saved again once if its guest panicked; null with why, if none. */
+async function saveForRepetition(
+  k: Kernel,
+  vm: VmOptions,
+  inputs: TemplateInputs,
+  i: number,
+): Promise<{ template: Template } | { failure: string }> {
+  for (let attempt = 1; ; attempt++) {
+    const runDir = newRunDir(k, 'bench-template');
+    const saved = await saveTemplate(k, templateShapeOf(vm), benchTemplateInputs(inputs, i), runDir, { prune: false });
+    if (saved.template !== null) return { template: saved.template };
+    const why = lastStderrLine(saved.outcome) ?? saved.outcome.end;
+    if (!saveAgain(saved.outcome, attempt)) return { failure: `saving a template failed: ${why} (run directory ${runDir})` };
+    log(`${k.release}: saving the template failed: ${why} (run directory ${runDir}); saving it again`);
+  }
+}
+
 /** One repetition: save a template of its own, restore one copy of it, discard it. */
 async function restoreRepetition(
   k: Kernel,
@@ -123,12 +153,8 @@ async function restoreRepetition(
   job: Job,
   i: number,
 ): Promise<{ got: RestoreSample; failure: string | null }> {
-  const runDir = newRunDir(k, 'bench-template');
-  const saved = await saveTemplate(k, templateShapeOf(vm), benchTemplateInputs(inputs, i), runDir, { prune: false });
-  if (saved.template === null) {
-    const why = lastStderrLine(saved.outcome) ?? saved.outcome.end;
-    return { got: {}, failure: `saving a template failed: ${why} (run directory ${runDir})` };
-  }
+  const saved = await saveForRepetition(k, vm, inputs, i);
+  if ('failure' in saved) return { got: {}, failure: saved.failure };
   const t = saved.template;
   try {
     const figures = saveFigures(t.meta);

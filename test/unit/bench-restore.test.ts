@@ -9,9 +9,11 @@ import { validateBenchReport } from '../../lib/bench/schema';
 import { type BenchReport, RESTORE_FIGURES } from '../../lib/bench/types';
 import {
   BENCH_HAZARD_CELL,
+  BENCH_SAVES,
   benchTemplateInputs,
   restoreBench,
   restoredFigures,
+  saveAgain,
   saveFigures,
   shortfall,
 } from '../../lib/cli/bench-restore';
@@ -94,6 +96,13 @@ describe('bench restore part (lib/cli/bench-restore.ts)', function () {
     assert.deepEqual(one, { ...inputs, key: 'abcdef0123456789-bench-4242-1' });
     assert.notEqual(benchTemplateInputs(inputs, 2, 4242).key, one.key);
     assert.equal(inputs.key, 'abcdef0123456789', 'the cached inputs are left as they were');
+  });
+
+  it('a save whose guest panicked is tried once more; any other failure, or a second panic, is the shortfall', function () {
+    assert.equal(BENCH_SAVES, 2);
+    assert.equal(saveAgain({ end: 'panic' }, 1), true);
+    assert.equal(saveAgain({ end: 'panic' }, 2), false);
+    for (const end of ['timeout', 'qemu-error', 'exited', 'restore-failed'] as const) assert.equal(saveAgain({ end }, 1), false, end);
   });
 
   it('the hazard cell timed is a catalogue hazard of the default boot profile', function () {
