@@ -10,10 +10,10 @@ import { evaluateClaims, type ClaimResult, type ClaimKernelResult } from '../exp
 import { MmaplabError } from '../util/errors';
 import { md } from './escape';
 import { FILE_CLAIMS_HEAD, fileClaimRows } from './files-section';
-import { code, table } from './markdown';
+import { code, kernelsLine, table } from './markdown';
 import type { MatrixReport, ReportCell } from './schema';
 import { usesSummaryMarkdown } from './uses-summary';
-import { agreementCounts, agreementText, expectedLabel, flakyCells, observationRecord, outcomeLabel, reportKernels, surprises, vmsLabel } from './view';
+import { agreementCounts, agreementText, expectedLabel, flakyCells, observationRecord, outcomeLabel, reportKernels, surprises } from './view';
 
 /** The README's generated block lies between these two lines. */
 export const GLANCE_BEGIN = '<!-- findings: begin (written by `mmaplab findings`; edit the command, not this) -->';
@@ -47,9 +47,7 @@ function claimsTable(claims: readonly ClaimResult[], releases: readonly string[]
 
 function runLine(report: MatrixReport): string {
   const env = report.environment;
-  const kernels = reportKernels(report)
-    .map((k) => `${code(k.release)} (${md(k.accel)}, ${md(vmsLabel(k))})`)
-    .join(', ');
+  const kernels = kernelsLine(report);
   return (
     `The run: ${md(env.generated.slice(0, 10))}, mmaplab ${md(env.mmaplab)}, ${env.host.cpus} CPUs, ` +
     `target ${md(env.target)}; kernels ${kernels}. ${md(agreementCounts(report.cells))}.`

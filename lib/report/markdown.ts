@@ -45,11 +45,16 @@ export function code(s: string): string {
   return /[`|\n\r]/.test(s) ? md(s) : `\`${s}\``;
 }
 
-function header(report: MatrixReport): string[] {
-  const env = report.environment;
-  const kernels = reportKernels(report)
+/** The report's kernels in one line: release (accelerator, VMs), ... */
+export function kernelsLine(report: MatrixReport): string {
+  return reportKernels(report)
     .map((k) => `${code(k.release)} (${md(k.accel)}, ${md(vmsLabel(k))})`)
     .join(', ');
+}
+
+function header(report: MatrixReport): string[] {
+  const env = report.environment;
+  const kernels = kernelsLine(report);
   return [
     '# mmaplab matrix report',
     '',
