@@ -285,12 +285,22 @@ function isUnder(p: string, dirs: ReadonlySet<string>): boolean {
   return false;
 }
 
+/**
+ * Compiled tests the guest never loads: the unit tests and the VM tests run
+ * on the host, so the packages only they require (a parser, a linter) stay
+ * out of the image.
+ */
+const HOST_ONLY_DIST = ['dist/test/unit', 'dist/test/vm'];
+
 /** node_modules without the dev-only packages, and without symlinks (.bin) into them. */
 function addNodeModules(out: Entries, root: string, distFiles: readonly string[]): void {
   const dir = path.join(root, 'node_modules');
   if (!fs.existsSync(dir)) throw runtimeError(`${dir} is missing: run npm ci`);
   const manifest = readPackageJson(path.join(root, 'package.json'), 'ERUNTIMEIMAGE');
-  const sources = distFiles.filter((f) => f.endsWith('.js')).map((f) => fs.readFileSync(f, 'utf8'));
+  const hostOnly = HOST_ONLY_DIST.map((d) => path.join(root, d) + path.sep);
+  const sources = distFiles
+    .filter((f) => f.endsWith('.js') && !hostOnly.some((d) => f.startsWith(d)))
+    .map((f) => fs.readFileSync(f, 'utf8'));
   const left = devOnlyPackages(readPackageTree(root), manifest, requiredPackages(sources));
   const excluded = new Set([...left].map((d) => path.join(root, d)));
   addTree(out, dir, (p, e) => {

@@ -154,6 +154,13 @@ describe('runtime image: what goes in (planRuntimeFiles on this host)', () => {
     assert.ok(has(path.join(nm, '.bin', 'mocha')), '.bin/mocha stays');
   });
 
+  it('leaves out a package only the host-side tests require (typescript, required by a unit test)', () => {
+    const unit = path.join(REPO_ROOT, 'dist', 'test', 'unit');
+    const requiring = fs.readdirSync(unit).filter((f) => f.endsWith('.js') && /require\("typescript"\)/.test(fs.readFileSync(path.join(unit, f), 'utf8')));
+    assert.notDeepEqual(requiring, [], 'a compiled unit test requires typescript');
+    assert.ok(!has(path.join(fs.realpathSync(REPO_ROOT), 'node_modules', 'typescript')), 'typescript is left out');
+  });
+
   it('has the mount points init uses, /tmp sticky and world-writable', () => {
     for (const d of ['/proc', '/sys', '/dev', '/run']) assert.equal(plan.find((e) => e.path === d)?.kind, 'dir', d);
     assert.deepEqual(plan.find((e) => e.path === '/tmp'), { kind: 'dir', path: '/tmp', mode: 0o1777, uid: 0, gid: 0 });
