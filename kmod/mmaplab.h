@@ -5,7 +5,7 @@
  *   mmaplab_main.c    misc device, module parameters, file operations
  *   mmaplab_ioctl.c   the ioctls, the last-error record, INFO and STATS
  *   mmaplab_alloc.c   allocators: where a session's buffer comes from
- *   mmaplab_map.c     mapping methods: one vm_operations_struct per technique
+ *   mmaplab_map.c     mapping methods: one vm_operations_struct per method
  *   mmaplab_file.c    the file-backed methods (PAGE_CACHE, DEFERRED_IO*): the
  *                     internal filesystem, a session's inode, writeback, flushes
  *   mmaplab_store.c   backing stores of the file-backed methods, kept by id

@@ -15,8 +15,8 @@
  * time: vm_map_pages() and vm_insert_pages() want such an array, and it
  * keeps naming the pages after FREE_WHILE_MAPPED has given the memory back
  * (a vmalloc address can no longer be translated then). The per-allocator
- * ->page lookup is still what the fault techniques use, because *how* a
- * driver finds the page is part of the technique.
+ * ->page lookup is still what the fault methods use, because *how* a
+ * driver finds the page is part of the method.
  *
  * All memory handed to userspace starts zeroed.
  */
@@ -69,7 +69,7 @@ struct mmaplab_allocator {
 	/* get the memory; fill buf->pages if has_pages */
 	int (*alloc)(struct mmaplab_buf *buf);
 	void (*free)(struct mmaplab_buf *buf);
-	/* the page the fault techniques hand out; NULL if there is none to use */
+	/* the page the fault methods hand out; NULL if there is none to use */
 	struct page *(*page)(const struct mmaplab_buf *buf, unsigned long index);
 	/*
 	 * kernel address of byte @offset, valid to the end of its page; NULL
@@ -299,7 +299,7 @@ static struct page *mmaplab_kmalloc_page(const struct mmaplab_buf *buf, unsigned
  * MMAPLAB_ALLOC_PAGES_ARRAY
  *
  * Independent order-0 pages, one alloc_page() each: every page has its own
- * reference, so every technique that counts references works on them. The
+ * reference, so every method that counts references works on them. The
  * array is the allocation; there is no kernel mapping but the direct map.
  */
 static int mmaplab_pages_array_alloc(struct mmaplab_buf *buf)
@@ -404,7 +404,7 @@ static void mmaplab_shmem_put_pages(struct mmaplab_buf *buf, bool dirty)
 
 /*
  * Drop the buffer's references, then the object: the last fput() truncates
- * its page cache, so a page still mapped by a refcounting technique lives
+ * its page cache, so a page still mapped by a refcounting method lives
  * on outside it until munmap.
  */
 static void mmaplab_shmem_free(struct mmaplab_buf *buf)
@@ -473,7 +473,7 @@ int mmaplab_buf_pin(struct mmaplab_buf *buf, u64 *from_swap)
  *
  * One compound block: alloc_pages(__GFP_COMP). The head holds the only
  * reference for the whole block; get_page() on a tail page takes a
- * reference on the head, so reference-counting techniques work, and the
+ * reference on the head, so reference-counting methods work, and the
  * block is only freed when the last of those references is dropped. The
  * block has order get_order(size); the pages beyond size stay part of it
  * unused (a compound page cannot be freed in parts).
@@ -594,7 +594,7 @@ static int mmaplab_dma_device_alloc(struct mmaplab_buf *buf)
  * dma_sync_single_for_device() and takes back with _for_cpu() around each
  * transfer (DEVICE_DMA does). The DMA API refuses __GFP_COMP, so above one
  * page the buffer is one block whose tail pages have a zero refcount, as
- * PAGES_NOCOMP's: the pfn-based techniques and dma_mmap_pages() map it,
+ * PAGES_NOCOMP's: the pfn-based methods and dma_mmap_pages() map it,
  * vm_insert_page() refuses its tail pages, and a fault handler that hands
  * them out is a hazard.
  */
@@ -1092,7 +1092,7 @@ bool mmaplab_buf_contiguous(const struct mmaplab_buf *buf)
 }
 
 /*
- * The page a fault technique hands out for buffer page @index (which must
+ * The page a fault method hands out for buffer page @index (which must
  * be below buf->nr_pages), found the way the allocator requires, or NULL.
  * Not after FREE_WHILE_MAPPED: the lookup may translate a freed address.
  */

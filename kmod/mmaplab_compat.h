@@ -107,7 +107,7 @@ static inline int mmaplab_page_mapcount(struct page *page)
 }
 
 /*
- * Fault-around (->map_pages) for the fault techniques.
+ * Fault-around (->map_pages) for the fault methods.
  *
  * The core calls ->map_pages from do_fault_around() for read faults on
  * VMAs that provide it, with the neighbouring page offsets of the faulting

@@ -419,7 +419,7 @@ static const struct vm_operations_struct mmaplab_pc_vm_ops = {
 /*
  * MAP_PRIVATE works as for any file: reads share the page cache, the first
  * write copies the page (page_mkwrite is for shared mappings only).
- * DONTEXPAND and DONTDUMP as for every other technique (mmaplab_map.c).
+ * DONTEXPAND and DONTDUMP as for every other method (mmaplab_map.c).
  */
 int mmaplab_page_cache_mmap(struct mmaplab_session *s, struct vm_area_struct *vma)
 {
@@ -445,7 +445,7 @@ static void mmaplab_pc_periodic_work(struct work_struct *work)
 /*
  * MMAPLAB_METHOD_DEFERRED_IO, MMAPLAB_METHOD_DEFERRED_IO_KEEP_MAPPING
  *
- * The screen's pages are handed out by ->fault as in the fault technique,
+ * The screen's pages are handed out by ->fault as in the fault method,
  * with page->mapping and page->index set so that folio_mkclean() can find
  * the PTEs that map them (the reverse map of a file page). The first write
  * to a page faults into page_mkwrite, which adds it to the dirty set and

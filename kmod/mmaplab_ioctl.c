@@ -851,7 +851,7 @@ static int mmaplab_ioctl_last_error(struct mmaplab_session *s, void __user *argp
  * least one VMA still maps it, the mistake of a driver that frees in
  * release() or on a "free" ioctl without looking at its mappings.
  *
- * What follows depends on the technique. Page-refcounting mappings
+ * What follows depends on the method. Page-refcounting mappings
  * (fault_page, vm_insert_page(s), vm_map_pages, remap_vmalloc_range) hold
  * references of their own, so the pages they map stay allocated until
  * munmap and userspace keeps a private copy of the data. VM_PFNMAP mappings

@@ -5,7 +5,7 @@
  *
  * Every open file is a session (struct mmaplab_session). The ioctls live in
  * mmaplab_ioctl.c, the allocators in mmaplab_alloc.c, the mapping
- * techniques in mmaplab_map.c, the file-backed ones' machinery (and
+ * methods in mmaplab_map.c, the file-backed ones' machinery (and
  * ->fsync) in mmaplab_file.c. This file owns what is left: open/release,
  * mmap, read/write/llseek of the buffer, and the device.
  *
@@ -47,7 +47,7 @@ MODULE_PARM_DESC(max_size,
 
 /*
  * The mode of the /dev node devtmpfs creates. Root only by default; a lab
- * that wants unprivileged users to run the safe techniques loads the module
+ * that wants unprivileged users to run the safe methods loads the module
  * with dev_mode=0666. Hazards still need allow_hazards=1 and CAP_SYS_ADMIN,
  * whoever can open the node, and a store is read by id only by its owner
  * or with CAP_SYS_ADMIN (mmaplab_store.c), so users sharing the node do not

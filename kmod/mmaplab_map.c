@@ -2,12 +2,12 @@
 /*
  * mmaplab: mapping methods, i.e. how mmap() exposes a session's buffer.
  *
- * Each technique is one vm_operations_struct and the handlers it names, plus
+ * Each method is one vm_operations_struct and the handlers it names, plus
  * an entry in mmaplab_methods[] saying how its ->mmap step sets the VMA up.
- * Which allocators a technique takes, and which of those pairs are hazards,
+ * Which allocators a method takes, and which of those pairs are hazards,
  * is one table, mmaplab_support[]: method x allocator.
  *
- * Every technique installs .open/.close, even one that needs no fault
+ * Every method installs .open/.close, even one that needs no fault
  * handler: they keep session->nr_mappings exact, which is what lets
  * CONFIGURE refuse to free a buffer that is still mapped. ->mmap counts the
  * first VMA itself; .open counts the copies the kernel makes later (fork,
@@ -15,9 +15,9 @@
  * goes away. A VMA without vm_ops would also be anonymous to the kernel: a
  * page zapped by MADV_DONTNEED would come back as a fresh zero page. With
  * vm_ops but no .fault such an access is a SIGBUS, which is the honest
- * answer for the techniques that map everything at mmap time.
+ * answer for the methods that map everything at mmap time.
  *
- * Every technique but the three that insert pages at mmap time sets
+ * Every method but the three that insert pages at mmap time sets
  * VM_DONTEXPAND (directly or through the kernel helper it calls), so
  * mremap() cannot grow its VMA past the buffer. vm_insert_page(),
  * vm_insert_pages() and vm_map_pages() set only VM_MIXEDMAP, and they are
@@ -28,7 +28,7 @@
  * which the merge code refuses on both kernels.
  *
  * MAP_PRIVATE: the kernel handles copy-on-write for page-backed VMAs (the
- * fault techniques, vm_insert_page(s), vm_map_pages, remap_vmalloc_range)
+ * fault methods, vm_insert_page(s), vm_map_pages, remap_vmalloc_range)
  * and for a remap_pfn_range() that covers the whole VMA in one call (it
  * rewrites vm_pgoff to the pfn so that vm_normal_page() can tell the
  * original pfns from COW copies). A per-page remap_pfn_range() of a private
@@ -39,11 +39,11 @@
  * VMA is VM_MIXEDMAP, where the core copies a special PTE's page on write
  * from the user address, so it takes MAP_PRIVATE.
  *
- * The file-backed techniques (PAGE_CACHE, DEFERRED_IO*) have their
+ * The file-backed methods (PAGE_CACHE, DEFERRED_IO*) have their
  * vm_operations_struct and handlers in mmaplab_file.c with the rest of
  * their machinery; they appear here in the two tables like the others.
  *
- * Cache attributes (WC, UC) are for the pfn-based techniques only. The
+ * Cache attributes (WC, UC) are for the pfn-based methods only. The
  * page-based ones hand the core ordinary reference-counted pages, which
  * can outlive the buffer (a mapping keeps them after the driver frees its
  * reference) and would then reach the page allocator with a changed memory
@@ -104,13 +104,13 @@ enum {
 
 /*
  * A shmem object's pages are page-cache pages: every page-based and
- * pfn-based technique takes them, as GPU drivers map their objects.
+ * pfn-based method takes them, as GPU drivers map their objects.
  * FAULT_PAGE_NOREF does not: the reference it fails to take would be the
  * page cache's, and the page freed under it would leave the object's
  * truncation spinning on a dead page.
  *
  * DMA_PAGES is one block without __GFP_COMP (the DMA API refuses it): the
- * pfn-based techniques and dma_mmap_pages() map it; vm_insert_page() and
+ * pfn-based methods and dma_mmap_pages() map it; vm_insert_page() and
  * friends are let through so that the kernel's refusal of the zero-refcount
  * tail pages is seen; a fault handler that hands them out is PAGES_NOCOMP's
  * hazard.
@@ -218,7 +218,7 @@ static const u8 mmaplab_support[MMAPLAB_METHOD_COUNT][MMAPLAB_ALLOC_COUNT] = {
 	[MMAPLAB_METHOD_PAGE_CACHE] = {
 		[MMAPLAB_ALLOC_VMALLOC]		= SUP,
 	},
-	/* the screen is handed out page by page, as by the fault technique */
+	/* the screen is handed out page by page, as by the fault method */
 	[MMAPLAB_METHOD_DEFERRED_IO] = {
 		[MMAPLAB_ALLOC_VMALLOC_USER]	= SUP,
 		[MMAPLAB_ALLOC_VMALLOC]		= SUP,
@@ -233,7 +233,7 @@ static const u8 mmaplab_support[MMAPLAB_METHOD_COUNT][MMAPLAB_ALLOC_COUNT] = {
 #undef HAZ
 #undef SUP
 
-/* VMA bookkeeping shared by every technique */
+/* VMA bookkeeping shared by every method */
 
 void mmaplab_vm_open(struct vm_area_struct *vma)
 {
@@ -261,7 +261,7 @@ void mmaplab_vma_attach(struct mmaplab_session *s, struct vm_area_struct *vma,
 }
 
 /*
- * For the techniques that map everything at mmap time: vm_ops with no
+ * For the methods that map everything at mmap time: vm_ops with no
  * .fault (see the top of the file).
  */
 static const struct vm_operations_struct mmaplab_prefaulted_vm_ops = {
@@ -408,7 +408,7 @@ static vm_fault_t mmaplab_fault_page_fault(struct vm_fault *vmf)
 }
 
 /*
- * Fault-around for the fault technique (MMAPLAB_CF_FAULT_AROUND): map the
+ * Fault-around for the fault method (MMAPLAB_CF_FAULT_AROUND): map the
  * neighbours of a read fault, start_pgoff..end_pgoff (the faulting page
  * among them), in one go. mmaplab_compat.h explains the rules this runs
  * under and why vm_insert_page() on an existing PTE table is the correct
@@ -505,7 +505,7 @@ static const struct vm_operations_struct mmaplab_fault_page_around_vm_ops = {
 };
 
 /*
- * The flags of every fault technique. DONTEXPAND: mremap() must not grow
+ * The flags of every fault method. DONTEXPAND: mremap() must not grow
  * the VMA past the buffer. DONTDUMP: a core dump would fault in every page,
  * which is not part of what an experiment asked for.
  */
@@ -533,7 +533,7 @@ static int mmaplab_fault_page_mmap(struct mmaplab_session *s, struct vm_area_str
 /*
  * MMAPLAB_METHOD_FAULT_PAGE_NOREF (hazard)
  *
- * The fault technique without get_page(): the core still drops a reference
+ * The fault method without get_page(): the core still drops a reference
  * when the PTE goes away, one the driver never gave it, so the page is
  * freed while the allocator still owns it.
  */
@@ -558,14 +558,14 @@ static int mmaplab_fault_noref_mmap(struct mmaplab_session *s, struct vm_area_st
 /*
  * MMAPLAB_METHOD_FAULT_VIRT_TO_PAGE (hazard)
  *
- * The fault technique with virt_to_page() on a vmalloc address. On x86-64
+ * The fault method with virt_to_page() on a vmalloc address. On x86-64
  * that is plain arithmetic on the direct-map offset: it yields a pfn far
  * beyond any RAM (the vmalloc area lies tens of terabytes above the direct
  * map), and a struct page pointer into memmap that was never populated.
  * Returning it would make the core read unmapped memory, an oops in the
  * middle of the test VM rather than the documented mistake. The handler
  * therefore checks pfn_valid() and answers SIGBUS when there is no such
- * page: what a caller observes is that the technique cannot work. Where
+ * page: what a caller observes is that the method cannot work. Where
  * the pfn happens to be valid, the unrelated page is handed out with a
  * reference, as the buggy drivers did.
  */
@@ -828,7 +828,7 @@ static const struct vm_operations_struct mmaplab_vmf_insert_pfn_vm_ops = {
 };
 
 /*
- * ->mmap of the VM_PFNMAP fault techniques: refuse MAP_PRIVATE, and DMA
+ * ->mmap of the VM_PFNMAP fault methods: refuse MAP_PRIVATE, and DMA
  * memory outside the direct map now rather than at every fault.
  */
 static int mmaplab_pfnmap_fault_mmap(struct mmaplab_session *s, struct vm_area_struct *vma,

@@ -5,7 +5,7 @@
  *
  *   import { Device } from 'mmaplab';
  *   using dev = Device.open();
- *   dev.configure({ allocator: 'vmalloc_user', technique: 'remap_vmalloc_range', size: 1 << 20 });
+ *   dev.configure({ alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: 1 << 20 });
  *   using map = dev.map();
  */
 export * from './device';

@@ -8,14 +8,14 @@
  */
 import { execFile } from 'node:child_process';
 import { Device, MAX_SIZE, pageSize } from '../device';
-import type { AllocName, MethodName } from '../experiments/types';
+import type { AllocName, CellMethodName } from '../experiments/types';
 import { MmaplabError } from '../util/errors';
 import { refusalText } from './map-cost';
 import { stat } from './stat';
 import type { AddonOverheadRow } from './types';
 
 const ALLOC: AllocName = 'vmalloc_user';
-const TECHNIQUE: MethodName = 'remap_vmalloc_range';
+const METHOD: CellMethodName = 'remap_vmalloc_range';
 
 /** Longest one run of the C program may take (64 MiB cycles under TCG are seconds each). */
 const C_PROGRAM_TIMEOUT_MS = 300_000;
@@ -28,7 +28,7 @@ export function typescriptCycles(size: number, reps: number): number[] | null {
   const dev = Device.open();
   try {
     try {
-      dev.configure({ allocator: ALLOC, technique: TECHNIQUE, size });
+      dev.configure({ alloc: ALLOC, method: METHOD, size });
     } catch (err) {
       if (refusalText(err, 'CONFIGURE') === null) throw err;
       return null;
@@ -86,7 +86,7 @@ export async function measureAddonOverhead(
     const c = await cCycles(cProgram, size, reps);
     rows.push({
       alloc: ALLOC,
-      technique: TECHNIQUE,
+      method: METHOD,
       size,
       pages: size / pageSize(),
       typescriptNs: stat(ts),

@@ -12,7 +12,7 @@
  * for every row, baselines included; the addon-overhead rows measure it.
  */
 import { Device, failureReason, isSyscallError, mapAnonymous, type Mapping, pageSize } from '../device';
-import type { AllocName, MethodName } from '../experiments/types';
+import type { AllocName, CellMethodName } from '../experiments/types';
 import { MmaplabError } from '../util/errors';
 import { isBaseline, type MapCostConfig } from './configs';
 import { median, stat } from './stat';
@@ -76,10 +76,10 @@ function sessionCounters(dev: Device): Counters {
   return { faults: Number(s.faults), mapPages: Number(s.mapPagesCalls) };
 }
 
-function deviceMapper(alloc: AllocName, technique: MethodName, config: MapCostConfig): Mapper {
+function deviceMapper(alloc: AllocName, method: CellMethodName, config: MapCostConfig): Mapper {
   const dev = Device.open();
   try {
-    dev.configure({ allocator: alloc, technique, size: config.size, cache: config.cache, faultAround: config.faultAround });
+    dev.configure({ alloc, method, size: config.size, cache: config.cache, faultAround: config.faultAround });
   } catch (err) {
     dev.close();
     throw err;
@@ -106,7 +106,7 @@ function anonymousMapper(size: number, populate: boolean): Mapper {
  * One repetition of the fault-in measurements: a fresh mapping first
  * touched by reading, then another first touched by writing. The module's
  * counters are read around mmap and touch together (->fault only runs on a
- * touch, but mmap-time techniques count their pages then); the process's
+ * touch, but mmap-time methods count their pages then); the process's
  * minor faults around the touch alone, so that MAP_POPULATE's faults, taken
  * inside mmap, show as what they are: none left to take.
  */
@@ -180,20 +180,20 @@ function measureSweeps(mapper: Mapper, size: number, reps: number): Sweep[] {
 export function measureMapCost(config: MapCostConfig, reps: number): MapCostRow {
   const row: MapCostRow = {
     alloc: config.alloc,
-    technique: config.technique,
+    method: config.method,
     size: config.size,
     pages: Math.ceil(config.size / pageSize()),
     cache: config.cache,
     faultAround: config.faultAround,
   };
   let mapper: Mapper;
-  const technique = config.technique;
-  if (isBaseline(technique)) {
-    mapper = anonymousMapper(config.size, technique === 'anon_populate');
+  const method = config.method;
+  if (isBaseline(method)) {
+    mapper = anonymousMapper(config.size, method === 'anon_populate');
   } else {
-    if (config.alloc === null) throw new MmaplabError('EUSAGE', `${technique} needs an allocator`);
+    if (config.alloc === null) throw new MmaplabError('EUSAGE', `${method} needs an allocator`);
     try {
-      mapper = deviceMapper(config.alloc, technique, config);
+      mapper = deviceMapper(config.alloc, method, config);
     } catch (err) {
       const refused = refusalText(err, 'CONFIGURE');
       if (refused === null) throw err;

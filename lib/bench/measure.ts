@@ -37,8 +37,8 @@ export function checkGuestBenchOptions(opts: GuestBenchOptions): void {
  * keep that cost out of whichever row happens to be measured first.
  */
 const WARM_UP: readonly MapCostConfig[] = [
-  { alloc: null, technique: 'anon', size: 64 * 1024, cache: 'wb', faultAround: false },
-  { alloc: 'vmalloc_user', technique: 'remap_vmalloc_range', size: 64 * 1024, cache: 'wb', faultAround: false },
+  { alloc: null, method: 'anon', size: 64 * 1024, cache: 'wb', faultAround: false },
+  { alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: 64 * 1024, cache: 'wb', faultAround: false },
 ];
 const WARM_UP_REPS = 3;
 

@@ -1,14 +1,14 @@
 /**
  * The comparisons the benchmark report shows, computed from the raw rows of
  * lib/bench/types.ts. Every ratio pairs two rows of the same kernel in the
- * same run (a technique and the anonymous baseline of the same size,
+ * same run (a method and the anonymous baseline of the same size,
  * fault-around off and on, ...): absolute times under TCG are emulation
- * times, but two techniques emulated side by side compare fairly.
+ * times, but two methods emulated side by side compare fairly.
  *
  * Every target is judged from a measured figure or reported 'not measured'
  * with the reason; a missing row never counts as met.
  */
-import type { AllocName, CacheName, MethodName } from '../experiments/types';
+import type { AllocName, CacheName, CellMethodName } from '../experiments/types';
 import type { AddonOverheadRow, Baseline, BenchReport, HarnessBench, KernelBench, MapCostRow, RestoreBench, Stat } from './types';
 
 export type TargetStatus = 'met' | 'not met' | 'not measured';
@@ -36,7 +36,7 @@ export interface TargetDef {
 export const TARGETS: Readonly<Record<TargetId, TargetDef>> = {
   'wb-throughput': {
     id: 'wb-throughput',
-    text: 'write-back cached techniques reach ≥ 0.95× the anonymous mapping\'s read and write throughput',
+    text: 'write-back cached methods reach ≥ 0.95× the anonymous mapping\'s read and write throughput',
     threshold: 0.95,
     kind: 'min',
     unit: '×',
@@ -150,13 +150,13 @@ export function isBaseline(row: MapCostRow): boolean {
 
 /** How a row is named in tables and charts: 'pages_array/vm_insert_page' or 'anon', then ' wc'/' uc' and ' +fault-around' when set. */
 export function rowLabel(row: MapCostRow): string {
-  const base = row.alloc === null ? row.technique : `${row.alloc}/${row.technique}`;
+  const base = row.alloc === null ? row.method : `${row.alloc}/${row.method}`;
   return `${base}${row.cache !== 'wb' ? ` ${row.cache}` : ''}${row.faultAround ? ' +fault-around' : ''}`;
 }
 
 /** The measured (not refused) baseline row of this size, if the run has one. */
 export function baselineRow(rows: readonly MapCostRow[], which: Baseline, size: number): MapCostRow | null {
-  return rows.find((r) => r.alloc === null && r.technique === which && r.size === size && r.refused === undefined) ?? null;
+  return rows.find((r) => r.alloc === null && r.method === which && r.size === size && r.refused === undefined) ?? null;
 }
 
 export interface PerPageFigures {
@@ -189,12 +189,12 @@ export interface MapCostView {
   vsAnon: { mmap: number | null; touchRead: number | null; touchWrite: number | null; munmap: number | null };
   /**
    * (mmap + write touch) over the same sum for 'anon_populate': below 1 the
-   * technique gets every page writable cheaper than MAP_POPULATE does.
+   * method gets every page writable cheaper than MAP_POPULATE does.
    */
   mapWriteVsPopulate: number | null;
   /** Sequential read / write throughput medians over 'anon''s (same size). */
   throughputVsAnon: { read: number | null; write: number | null };
-  /** The write-back target for technique rows with cache 'wb'; null for baselines and wc/uc rows (no target). */
+  /** The write-back target for method rows with cache 'wb'; null for baselines and wc/uc rows (no target). */
   wbTarget: TargetCheck | null;
 }
 
@@ -247,10 +247,10 @@ export function refusedRows(k: KernelBench): MapCostRow[] {
   return k.mapCost.filter((r) => r.refused !== undefined);
 }
 
-/** The same technique, allocator, size and cache with fault-around off and on. */
+/** The same method, allocator, size and cache with fault-around off and on. */
 export interface FaultAroundView {
   alloc: AllocName;
-  technique: MethodName;
+  method: CellMethodName;
   size: number;
   pages: number;
   cache: CacheName;
@@ -266,8 +266,8 @@ export interface FaultAroundView {
   target: TargetCheck;
 }
 
-function faultAroundSubject(v: { alloc: string; technique: string; size: number; cache: string }): string {
-  return `${v.alloc}/${v.technique}${v.cache !== 'wb' ? ` ${v.cache}` : ''} ${sizeLabel(v.size)}`;
+function faultAroundSubject(v: { alloc: string; method: string; size: number; cache: string }): string {
+  return `${v.alloc}/${v.method}${v.cache !== 'wb' ? ` ${v.cache}` : ''} ${sizeLabel(v.size)}`;
 }
 
 export function faultAroundViews(k: KernelBench): FaultAroundView[] {
@@ -275,15 +275,15 @@ export function faultAroundViews(k: KernelBench): FaultAroundView[] {
   const out: FaultAroundView[] = [];
   for (const on of measured.filter((r) => r.faultAround)) {
     const off = measured.find(
-      (r) => !r.faultAround && r.alloc === on.alloc && r.technique === on.technique && r.size === on.size && r.cache === on.cache,
+      (r) => !r.faultAround && r.alloc === on.alloc && r.method === on.method && r.size === on.size && r.cache === on.cache,
     );
     if (off === undefined) continue;
     const alloc = on.alloc as AllocName;
-    const technique = on.technique as MethodName;
+    const method = on.method as CellMethodName;
     const faultRatio = ratio(off.faultsRead, on.faultsRead);
     const touchReadOff = perPage(off.touchReadNs, off.pages);
     const touchReadOn = perPage(on.touchReadNs, on.pages);
-    const subject = faultAroundSubject({ alloc, technique, size: on.size, cache: on.cache });
+    const subject = faultAroundSubject({ alloc, method, size: on.size, cache: on.cache });
     const threshold = TARGETS['fault-around'].threshold;
     let target: TargetCheck;
     if (on.pages < threshold) {
@@ -294,7 +294,7 @@ export function faultAroundViews(k: KernelBench): FaultAroundView[] {
     }
     out.push({
       alloc,
-      technique,
+      method,
       size: on.size,
       pages: on.pages,
       cache: on.cache,
@@ -311,11 +311,11 @@ export function faultAroundViews(k: KernelBench): FaultAroundView[] {
   return out;
 }
 
-/** The techniques compared for batching, the per-page loop (the reference) first. */
-export const BATCHING_TECHNIQUES: readonly MethodName[] = ['vm_insert_page', 'vm_insert_pages', 'vm_map_pages', 'remap_pfn_range'];
+/** The methods compared for batching, the per-page loop (the reference) first. */
+export const BATCHING_METHODS: readonly CellMethodName[] = ['vm_insert_page', 'vm_insert_pages', 'vm_map_pages', 'remap_pfn_range'];
 
 export interface BatchingEntry {
-  technique: MethodName;
+  method: CellMethodName;
   /** mmap ns/page; null when the row is refused or has no mmap time. */
   mmap: Stat | null;
   refused: string | null;
@@ -323,7 +323,7 @@ export interface BatchingEntry {
   vsInsertPage: number | null;
 }
 
-/** One allocator and size: the mmap cost per page of each batching technique the run measured. */
+/** One allocator and size: the mmap cost per page of each batching method the run measured. */
 export interface BatchingView {
   alloc: AllocName;
   size: number;
@@ -333,7 +333,7 @@ export interface BatchingView {
 
 export function batchingViews(k: KernelBench): BatchingView[] {
   const rows = k.mapCost.filter(
-    (r) => r.alloc !== null && r.cache === 'wb' && !r.faultAround && (BATCHING_TECHNIQUES as readonly string[]).includes(r.technique),
+    (r) => r.alloc !== null && r.cache === 'wb' && !r.faultAround && (BATCHING_METHODS as readonly string[]).includes(r.method),
   );
   const groups = new Map<string, MapCostRow[]>();
   for (const r of rows) {
@@ -343,15 +343,15 @@ export function batchingViews(k: KernelBench): BatchingView[] {
   const out: BatchingView[] = [];
   for (const group of groups.values()) {
     const [first, second] = group;
-    // One technique alone compares with nothing.
+    // One method alone compares with nothing.
     if (first === undefined || second === undefined) continue;
-    const loop = group.find((r) => r.technique === 'vm_insert_page' && r.refused === undefined);
+    const loop = group.find((r) => r.method === 'vm_insert_page' && r.refused === undefined);
     const loopMmap = loop === undefined ? null : perPage(loop.mmapNs, loop.pages);
-    const entries = BATCHING_TECHNIQUES.flatMap((t): BatchingEntry[] => {
-      const r = group.find((x) => x.technique === t);
+    const entries = BATCHING_METHODS.flatMap((t): BatchingEntry[] => {
+      const r = group.find((x) => x.method === t);
       if (r === undefined) return [];
       const mmap = r.refused === undefined ? perPage(r.mmapNs, r.pages) : null;
-      return [{ technique: t, mmap, refused: r.refused ?? null, vsInsertPage: ratio(mmap?.median, loopMmap?.median) }];
+      return [{ method: t, mmap, refused: r.refused ?? null, vsInsertPage: ratio(mmap?.median, loopMmap?.median) }];
     });
     out.push({ alloc: first.alloc as AllocName, size: first.size, pages: first.pages, entries });
   }
@@ -368,7 +368,7 @@ export interface AddonView {
 export function addonViews(k: KernelBench): AddonView[] {
   return k.addonOverhead.map((row) => {
     const tsOverC = ratio(row.typescriptNs.median, row.cNs.median);
-    const subject = `${row.alloc}/${row.technique} ${sizeLabel(row.size)}`;
+    const subject = `${row.alloc}/${row.method} ${sizeLabel(row.size)}`;
     return { row, tsOverC, target: check('addon-overhead', k.kernel, subject, tsOverC, 'the C cycle took no time') };
   });
 }
@@ -456,7 +456,7 @@ export function allTargets(report: BenchReport): TargetCheck[] {
   const out: TargetCheck[] = [];
   for (const k of report.kernels) {
     const wb = mapCostViews(k).flatMap((v) => (v.wbTarget === null ? [] : [v.wbTarget]));
-    out.push(...(wb.length > 0 ? wb : [untested('wb-throughput', k.kernel, 'no write-back technique row measured')]));
+    out.push(...(wb.length > 0 ? wb : [untested('wb-throughput', k.kernel, 'no write-back method row measured')]));
     const fa = faultAroundViews(k).map((v) => v.target);
     out.push(...(fa.length > 0 ? fa : [untested('fault-around', k.kernel, 'no row measured with fault-around both off and on')]));
     const addon = addonViews(k).map((v) => v.target);

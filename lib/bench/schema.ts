@@ -1,19 +1,20 @@
 /**
  * bench.json's schema, from which its types (./types) come, and reading a
  * bench.json back: the writers and `mmaplab report` trust a BenchReport's
- * shape (a missing median would print NaN, a wrong technique name would
+ * shape (a missing median would print NaN, a wrong method name would
  * pair the wrong rows), so a file is checked before use. Every error is
  * MmaplabError 'EBENCHFORMAT' naming the first bad place as a path
  * ('kernels[1].mapCost[3].touchReadNs.median') with what was expected and
  * what was found; `details.path` carries the same path for programs.
  *
- * Unlike report.json, bench.json names allocators and techniques of this
+ * Unlike report.json, bench.json names allocators and methods of this
  * version only: its rows are paired by them.
  */
 import * as fs from 'node:fs';
 import * as v from 'valibot';
-import { ALLOCATORS, METHODS } from '../experiments/types';
+import { CELL_ALLOCS, CELL_METHODS } from '../experiments/types';
 import { MmaplabError } from '../util/errors';
+import { renameLegacyKeys } from '../util/legacy-keys';
 import { checkShape, count, describeValue, parseJson, positive } from '../util/schema';
 import { BENCH_SCHEMA_VERSION, RESTORE_FIGURES } from './types';
 
@@ -79,23 +80,23 @@ const BASELINES = BaselineSchema.options;
 
 /**
  * One mapping configuration measured inside the guest. For a baseline row,
- * `alloc` is null and `technique` names the baseline.
+ * `alloc` is null and `method` names the baseline.
  */
 export const MapCostRowSchema = v.pipe(
   v.object({
-    alloc: v.nullable(v.picklist(ALLOCATORS)),
-    technique: v.picklist([...METHODS, ...BASELINES]),
+    alloc: v.nullable(v.picklist(CELL_ALLOCS)),
+    method: v.picklist([...CELL_METHODS, ...BASELINES]),
     ...rowFigures,
   }),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
     const row = dataset.value;
-    const baseline = (BASELINES as readonly string[]).includes(row.technique);
+    const baseline = (BASELINES as readonly string[]).includes(row.method);
     if (baseline === (row.alloc === null)) return;
     addIssue({
-      expected: row.alloc === null ? 'a baseline, "anon" or "anon_populate" (alloc is null)' : `a technique of ${row.alloc}, not a baseline`,
-      received: describeValue(row.technique),
-      path: [{ type: 'object', origin: 'value', input: row, key: 'technique', value: row.technique }],
+      expected: row.alloc === null ? 'a baseline, "anon" or "anon_populate" (alloc is null)' : `a method of ${row.alloc}, not a baseline`,
+      received: describeValue(row.method),
+      path: [{ type: 'object', origin: 'value', input: row, key: 'method', value: row.method }],
     });
   }),
 );
@@ -106,8 +107,8 @@ export const MapCostRowSchema = v.pipe(
  * the same VM.
  */
 export const AddonOverheadRowSchema = v.object({
-  alloc: v.picklist(ALLOCATORS),
-  technique: v.picklist(METHODS),
+  alloc: v.picklist(CELL_ALLOCS),
+  method: v.picklist(CELL_METHODS),
   size: positive,
   pages: positive,
   /** One whole cycle, ns. */
@@ -121,7 +122,7 @@ export const GuestBenchOptionsSchema = v.object({
   sizes: v.array(positive),
   /** Repetitions of every measurement. */
   reps: positive,
-  /** Also measure write-combining and uncached mappings of the pfn techniques. */
+  /** Also measure write-combining and uncached mappings of the pfn methods. */
   cacheModes: v.boolean(),
   /** Path of the compiled C cycle program (addon overhead); null skips it. */
   cProgram: v.nullable(v.string()),
@@ -225,5 +226,5 @@ export function readBenchReport(file: string): BenchReport {
   } catch (err) {
     throw new MmaplabError('EBENCHREAD', `cannot read ${file}: ${(err as Error).message}`, { file });
   }
-  return checkShape(BenchReportSchema, parseJson(text, file, 'EBENCHFORMAT', { file }), file, 'EBENCHFORMAT', { file });
+  return checkShape(BenchReportSchema, renameLegacyKeys(parseJson(text, file, 'EBENCHFORMAT', { file })), file, 'EBENCHFORMAT', { file });
 }

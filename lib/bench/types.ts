@@ -5,7 +5,7 @@
  * and the report's benchmark section.
  *
  * Raw figures only. Every ratio the report shows is computed from two rows
- * of the same kernel in the same run (a technique against the anonymous
+ * of the same kernel in the same run (a method against the anonymous
  * baseline of the same size, fault-around on against off, ...), never stored.
  */
 /** The shapes are defined by their schemas (./schema), which check a bench.json read back. */

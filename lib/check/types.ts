@@ -198,7 +198,7 @@ export const SCENARIO_SPECS: Readonly<Record<CheckScenario, ScenarioSpec>> = {
 /**
  * What a use may give from a correct driver: done (ok), refused with an
  * errno, or a child's signal, since each depends on how the driver maps
- * (the matrix's use table says which technique gives which). Wrong data,
+ * (the matrix's use table says which method gives which). Wrong data,
  * a kernel complaint or a dead VM are findings.
  */
 const USE_ACCEPTABLE: readonly CheckVerdict[] = ['ok', 'refused', 'signal'];

@@ -6,7 +6,7 @@
  * comes from, so the two cannot drift apart.
  */
 import { CATALOGUE } from '../experiments/catalogue';
-import { ALLOCATORS, METHODS, type AllocName, type BootProfile, type MethodName, type Scenario } from '../experiments/types';
+import { CELL_ALLOCS, CELL_METHODS, type AllocName, type BootProfile, type CellMethodName, type Scenario } from '../experiments/types';
 import { USE_FAMILIES, USES } from '../experiments/uses';
 import { MmaplabError } from '../util/errors';
 import type { KernelSelection } from '../vm/kernels';
@@ -51,18 +51,18 @@ export interface CliOptions {
   kernels: KernelSelection;
   accel: AccelChoice;
   cells: string[];
-  allocators: AllocName[];
-  techniques: MethodName[];
+  allocs: AllocName[];
+  methods: CellMethodName[];
   scenarios: Scenario[];
   /** Only use cells of these uses or use families (empty: any). */
   uses: string[];
   /** Use cells: with the rest (yes), none (no) or only them. */
   useCells: HazardChoice;
-  /** Use cells on one allocator per technique (default) or on every safe pair. */
+  /** Use cells on one allocator per method (default) or on every safe pair. */
   usePairs: 'default' | 'all';
   sizes: number[];
   hazards: HazardChoice;
-  /** matrix: also measure the file-backed techniques (one more VM per kernel). */
+  /** matrix: also measure the file-backed methods (one more VM per kernel). */
   files: boolean;
   /** 'qemu': boot each kernel in a VM; 'host': run on this machine's kernel. */
   target: 'qemu' | 'host';
@@ -132,8 +132,8 @@ export function defaultOptions(): CliOptions {
     kernels: { releases: [], paths: [] },
     accel: 'auto',
     cells: [],
-    allocators: [],
-    techniques: [],
+    allocs: [],
+    methods: [],
     scenarios: [],
     uses: [],
     useCells: 'yes',
@@ -310,18 +310,18 @@ export const OPTIONS: readonly OptionSpec[] = [
     apply: (st, v) => st.opts.cells.push(v),
   },
   {
-    name: '--allocator',
+    name: '--alloc',
     value: 'A',
-    help: `only cells of allocator A (repeatable): ${ALLOCATORS.join(', ')}`,
+    help: `only cells of allocator A (repeatable): ${CELL_ALLOCS.join(', ')}`,
     commands: ['matrix'],
-    apply: (st, v) => st.opts.allocators.push(oneOf('--allocator', v, ALLOCATORS)),
+    apply: (st, v) => st.opts.allocs.push(oneOf('--alloc', v, CELL_ALLOCS)),
   },
   {
-    name: '--technique',
-    value: 'T',
-    help: `only cells mapped with technique T (repeatable): ${METHODS.join(', ')}`,
+    name: '--method',
+    value: 'M',
+    help: `only cells mapped with method M (repeatable): ${CELL_METHODS.join(', ')}`,
     commands: ['matrix'],
-    apply: (st, v) => st.opts.techniques.push(oneOf('--technique', v, METHODS)),
+    apply: (st, v) => st.opts.methods.push(oneOf('--method', v, CELL_METHODS)),
   },
   {
     name: '--scenario',
@@ -347,7 +347,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: '--use-pairs',
     value: 'default|all',
-    help: 'use cells on one allocator per technique (default), or every use on every safe pair (the full set, for CI shards)',
+    help: 'use cells on one allocator per method (default), or every use on every safe pair (the full set, for CI shards)',
     commands: ['matrix'],
     apply: (st, v) => (st.opts.usePairs = oneOf('--use-pairs', v, ['default', 'all'] as const)),
   },
@@ -585,7 +585,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     name: '--long',
-    help: 'the long forms of the hardening suites (e.g. 10,000 leak-check cycles per technique); the VM deadline becomes at least 40 min',
+    help: 'the long forms of the hardening suites (e.g. 10,000 leak-check cycles per method); the VM deadline becomes at least 40 min',
     commands: ['test-guest'],
     apply: (st) => (st.opts.long = true),
   },
@@ -686,6 +686,9 @@ function editDistance(a: string, b: string): number {
   }
   return distance;
 }
+
+/** Options that were renamed, to the name that replaced them: using the old one is a usage error that names the new. */
+const RENAMED_OPTIONS: Readonly<Record<string, string>> = { '--allocator': '--alloc', '--technique': '--method' };
 
 /** The closest option of this command to a mistyped one, if any is close. */
 export function suggestOption(arg: string, command: Command | null): string | null {
@@ -789,6 +792,8 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   for (const t of tokens) {
     if (t.kind === 'bad') {
       if (!t.unknown) fail(t.message);
+      const renamed = RENAMED_OPTIONS[t.arg];
+      if (renamed !== undefined) fail(`${t.arg} is now ${renamed}, in the uapi header's words (alloc and method)`);
       const near = suggestOption(t.arg, command);
       const other = near === null ? OPTIONS.find((o) => o.name === suggestOption(t.arg, null)) : undefined;
       fail(

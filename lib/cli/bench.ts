@@ -1,5 +1,5 @@
 /**
- * `mmaplab bench`: what each mapping technique costs and how fast the
+ * `mmaplab bench`: what each mapping method costs and how fast the
  * harness is, per kernel. The guest part (lib/bench/measure.ts) runs in one
  * VM per kernel; the harness part boots the kernel on both boot paths,
  * times cells in a VM that is already up, and saves and restores VMs
@@ -58,7 +58,7 @@ export function bootRunsFrom(opts: CliOptions): number {
   return opts.runs ?? (opts.quick ? 1 : 5);
 }
 
-/** Safe basic cells of the default profile, one per allocator x technique, for the warm-VM figure. */
+/** Safe basic cells of the default profile, one per allocator x method, for the warm-VM figure. */
 export function warmCells(n: number): CellSpec[] {
   const seen = new Set<string>();
   const out: CellSpec[] = [];

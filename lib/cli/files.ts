@@ -1,5 +1,5 @@
 /**
- * `mmaplab files`: the file-backed techniques under every trigger, on each
+ * `mmaplab files`: the file-backed methods under every trigger, on each
  * selected kernel, as a table of what reached the backing store.
  */
 import * as fs from 'node:fs';
@@ -18,9 +18,9 @@ import type { CliOptions } from './args';
 import { buildModules, log } from './common';
 import { bootableKernels, vmOptionsFor } from './vm-options';
 
-/** One row per measurement: technique, trigger, pages arrived, first/last ms, paths. */
+/** One row per measurement: method, trigger, pages arrived, first/last ms, paths. */
 export function renderFilesTable(runs: readonly KernelFiles[]): string {
-  const header = ['kernel', 'technique', 'trigger', 'arrived', 'first ms', 'last ms', 'paths', 'intact'];
+  const header = ['kernel', 'method', 'trigger', 'arrived', 'first ms', 'last ms', 'paths', 'intact'];
   const rows: string[][] = [header];
   for (const k of runs) {
     for (const r of k.results) {
@@ -29,7 +29,7 @@ export function renderFilesTable(runs: readonly KernelFiles[]): string {
         .join(', ');
       rows.push([
         k.kernel,
-        r.technique,
+        r.method,
         r.trigger,
         r.error !== null ? `error: ${r.error}` : `${r.arrived}/${r.pages}`,
         r.firstMs === null ? '-' : r.firstMs.toFixed(1),
@@ -43,7 +43,7 @@ export function renderFilesTable(runs: readonly KernelFiles[]): string {
   return rows.map((r) => r.map((c, i) => c.padEnd(at(widths, i, 'a column of the files table'))).join('  ').trimEnd()).join('\n');
 }
 
-/** The files job on one kernel: every technique x trigger, in one VM. */
+/** The files job on one kernel: every method x trigger, in one VM. */
 export function filesStep(k: Kernel, vm: VmOptions, modulePath: string): PlanStep {
   return { kernel: k, vm, job: { kind: 'files', kernel: k.release, module: { path: modulePath, params: {} } } };
 }
@@ -60,7 +60,7 @@ export function filesOf(outcome: StepOutcome): KernelFiles {
 export function logFileResult(k: Kernel, e: GuestEvent): void {
   if (e.type !== 'file-result') return;
   const r = e.result;
-  log(`${k.release} ${r.technique}/${r.trigger}: ${r.error ?? `${r.arrived}/${r.pages} pages`}`);
+  log(`${k.release} ${r.method}/${r.trigger}: ${r.error ?? `${r.arrived}/${r.pages} pages`}`);
 }
 
 /** The report section: the measurements and the statements answered from them. */
@@ -77,7 +77,7 @@ export async function runFiles(opts: CliOptions): Promise<number> {
   const outcomes = await execute(
     { steps, concurrency: 1 },
     {
-      stepStarted: (step) => log(`${step.kernel.release}: file-backed techniques under ${step.vm.accel}`),
+      stepStarted: (step) => log(`${step.kernel.release}: file-backed methods under ${step.vm.accel}`),
       event: (step, e) => logFileResult(step.kernel, e),
     },
   );

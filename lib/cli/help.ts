@@ -92,7 +92,7 @@ export const COMMAND_DOCS: Record<Command, CommandDoc> = {
     synopsis: 'mmaplab files [options]',
     summary: 'when and how writes through a mapping reach the backing store',
     text:
-      'Boots each kernel and, for the page-cache and deferred-I/O techniques and a plain\n' +
+      'Boots each kernel and, for the page-cache and deferred-I/O methods and a plain\n' +
       'vmalloc mapping, writes through a shared mapping, applies one trigger (msync, munmap,\n' +
       'close, fsync on another descriptor, sync, FLUSH, writeback expiry, the deferred flush,\n' +
       'the periodic sync) and prints which pages reached the store, when and by which path.\n' +
@@ -100,9 +100,9 @@ export const COMMAND_DOCS: Record<Command, CommandDoc> = {
   },
   bench: {
     synopsis: 'mmaplab bench [options]',
-    summary: 'what each mapping technique costs, and how fast the harness is',
+    summary: 'what each mapping method costs, and how fast the harness is',
     text:
-      'Boots each kernel and measures, for every safe allocator x technique and size, mmap,\n' +
+      'Boots each kernel and measures, for every safe allocator x method and size, mmap,\n' +
       'first touch (read, write), faults and munmap, and sequential throughput, against\n' +
       'anonymous memory in the same VM; fault-around on and off; write-combining and uncached;\n' +
       'the addon against a C program doing the same cycle. Then the harness: boots per path,\n' +

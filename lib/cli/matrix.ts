@@ -174,7 +174,7 @@ export async function matrixPlan(
     for (const k of kernels) {
       const vm = vms.get(k.release) as VmOptions;
       const step = filesStep(k, vm, module(k));
-      notes.set(step, `${k.release}: file-backed techniques under ${vm.accel}`);
+      notes.set(step, `${k.release}: file-backed methods under ${vm.accel}`);
       steps.push(step);
     }
   }

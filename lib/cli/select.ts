@@ -1,8 +1,8 @@
 /**
  * Which cells a matrix run takes: catalogue filters, then the shard.
  *
- * Filters: the values of one option are alternatives (--allocator kmalloc
- * --allocator vmalloc: either), different options must all match. The shard
+ * Filters: the values of one option are alternatives (--alloc kmalloc
+ * --alloc vmalloc: either), different options must all match. The shard
  * is taken last, over the filtered list in catalogue order: the cell at
  * index k (0-based) belongs to shard (k mod n) + 1. So shards 1..n of the
  * same filters are disjoint, together are the whole selection, and differ in
@@ -15,7 +15,7 @@ import { usageError, type CliOptions, type Shard } from './args';
 
 export type CellFilter = Pick<
   CliOptions,
-  'cells' | 'allocators' | 'techniques' | 'scenarios' | 'uses' | 'useCells' | 'usePairs' | 'sizes' | 'hazards' | 'profiles'
+  'cells' | 'allocs' | 'methods' | 'scenarios' | 'uses' | 'useCells' | 'usePairs' | 'sizes' | 'hazards' | 'profiles'
 >;
 
 /** A use cell of one of the uses or use families named (any use cell for none). */
@@ -28,8 +28,8 @@ export function matchesFilter(c: CellSpec, f: CellFilter): boolean {
   const any = <T>(wanted: readonly T[], v: T): boolean => wanted.length === 0 || wanted.includes(v);
   return (
     (f.cells.length === 0 || f.cells.some((p) => c.id.includes(p))) &&
-    any(f.allocators, c.alloc) &&
-    any(f.techniques, c.method) &&
+    any(f.allocs, c.alloc) &&
+    any(f.methods, c.method) &&
     any(f.scenarios, c.scenario) &&
     any(f.sizes, c.size) &&
     any(f.profiles, c.profile) &&
@@ -59,12 +59,12 @@ function sizeText(n: number): string {
   return n % 1024 === 0 ? `${n / 1024}K` : String(n);
 }
 
-/** The filter options as given, for messages ("--allocator kmalloc --size 16K"). */
+/** The filter options as given, for messages ("--alloc kmalloc --size 16K"). */
 export function describeFilter(f: CellFilter): string {
   const parts: string[] = [];
   for (const p of f.cells) parts.push(`--cell ${p}`);
-  for (const a of f.allocators) parts.push(`--allocator ${a}`);
-  for (const t of f.techniques) parts.push(`--technique ${t}`);
+  for (const a of f.allocs) parts.push(`--alloc ${a}`);
+  for (const t of f.methods) parts.push(`--method ${t}`);
   for (const s of f.scenarios) parts.push(`--scenario ${s}`);
   for (const u of f.uses) parts.push(`--use ${u}`);
   if (f.useCells !== 'yes') parts.push(`--uses ${f.useCells}`);

@@ -23,7 +23,7 @@ import {
   type SyscallError,
 } from './errors';
 import {
-  ALLOCATORS,
+  ALLOCS,
   type AllocName,
   assertLayout,
   CACHES,
@@ -101,13 +101,13 @@ function reservedOf(flags: number): ReservedMode | null {
 }
 
 export interface ConfigureOptions {
-  allocator: AllocName;
-  technique: MethodName;
+  alloc: AllocName;
+  method: MethodName;
   /** Bytes: a non-zero multiple of the page size, at most MAX_SIZE (the module checks). */
   size: number | bigint;
-  /** Page-table cache attribute (pfn-based techniques only; the module checks). Default 'wb'. */
+  /** Page-table cache attribute (pfn-based methods only; the module checks). Default 'wb'. */
   cache?: CacheName;
-  /** MMAPLAB_CF_FAULT_AROUND: fault techniques also install ->map_pages. Default false. */
+  /** MMAPLAB_CF_FAULT_AROUND: fault methods also install ->map_pages. Default false. */
   faultAround?: boolean;
   /**
    * SetPageReserved on every page of the buffer, as old drivers do:
@@ -134,12 +134,12 @@ export interface ConfigureOptions {
   hazards?: boolean;
   /**
    * deferred_io*: ms from a batch's first write to its flush (0: the
-   * module's default, 50). The module refuses it for other techniques.
+   * module's default, 50). The module refuses it for other methods.
    */
   deferMs?: number;
   /**
    * page_cache: write the dirty pages back from a kernel work item every
-   * this many ms (0: never). The module refuses it for other techniques.
+   * this many ms (0: never). The module refuses it for other methods.
    */
   syncPeriodMs?: number;
 }
@@ -408,12 +408,15 @@ export class Device {
    */
   configure(options: ConfigureOptions): void {
     if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
-    const { allocator, technique } = options;
-    if (typeof allocator !== 'string' || !Object.hasOwn(ALLOCATORS, allocator)) {
-      throw invalidArgValue('allocator', `one of ${Object.keys(ALLOCATORS).join(', ')}`, allocator);
+    const { alloc, method } = options;
+    for (const [old, now] of [['allocator', 'alloc'], ['technique', 'method']] as const) {
+      if (Object.hasOwn(options, old)) throw invalidArgValue(old, `spelled "${now}" (the uapi header's word)`, (options as unknown as Record<string, unknown>)[old]);
     }
-    if (typeof technique !== 'string' || !Object.hasOwn(METHODS, technique)) {
-      throw invalidArgValue('technique', `one of ${Object.keys(METHODS).join(', ')}`, technique);
+    if (typeof alloc !== 'string' || !Object.hasOwn(ALLOCS, alloc)) {
+      throw invalidArgValue('alloc', `one of ${Object.keys(ALLOCS).join(', ')}`, alloc);
+    }
+    if (typeof method !== 'string' || !Object.hasOwn(METHODS, method)) {
+      throw invalidArgValue('method', `one of ${Object.keys(METHODS).join(', ')}`, method);
     }
     const cache = options.cache ?? 'wb';
     if (typeof cache !== 'string' || !Object.hasOwn(CACHES, cache)) {
@@ -440,7 +443,7 @@ export class Device {
     if (!Number.isInteger(syncPeriodMs) || syncPeriodMs < 0 || syncPeriodMs > 0xffff_ffff) {
       throw outOfRange('syncPeriodMs', 'an integer in [0, 2^32)', syncPeriodMs);
     }
-    const hazard = configHazard(allocator, technique, { reserved, splittable });
+    const hazard = configHazard(alloc, method, { reserved, splittable });
     if (!hazards && hazard !== null) {
       throw deviceError(
         'ERR_HAZARD_NOT_REQUESTED',
@@ -448,8 +451,8 @@ export class Device {
       );
     }
     this.configureRaw({
-      alloc: ALLOCATORS[allocator],
-      method: METHODS[technique],
+      alloc: ALLOCS[alloc],
+      method: METHODS[method],
       size,
       flags:
         (faultAround ? CONFIG_FLAGS.FAULT_AROUND : 0) |
@@ -564,7 +567,7 @@ export class Device {
    * one already exported while it lives, another descriptor of it). The
    * session stays alive, and CONFIGURE is refused ('exported'), until every
    * descriptor and mapping of the dma-buf is gone. Refused for the
-   * file-backed techniques ('combination').
+   * file-backed methods ('combination').
    */
   exportDmaBuf(): DmaBuf {
     const out = this.#explained(() => this.#ioctl('DMABUF', DMABUF_LAYOUT, dmabufRequest(DMABUF_OPS.export)));
@@ -928,7 +931,7 @@ export function lastErrorFromStruct(s: LastErrorStruct): LastError {
 /** struct mmaplab_info to the API's object (without pages). */
 export function infoFromStruct(s: InfoStruct): DeviceInfo {
   return {
-    alloc: enumName(ALLOCATORS, s.alloc),
+    alloc: enumName(ALLOCS, s.alloc),
     method: enumName(METHODS, s.method),
     size: s.size,
     nrPages: s.nr_pages,

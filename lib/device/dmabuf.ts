@@ -2,7 +2,7 @@
  * A dma-buf of a session's buffer (Device.exportDmaBuf()): its own file
  * descriptor, mapped with mmap(2) of that descriptor and bracketed with
  * DMA_BUF_IOCTL_SYNC as userspace of a GPU, camera or media driver does.
- * The module maps it with the session's technique, so a refusal carries the
+ * The module maps it with the session's method, so a refusal carries the
  * module's reason as `err.mmaplab`, as Device.map()'s does.
  */
 import * as fs from 'node:fs';

@@ -2,7 +2,7 @@
  * lib/device: the typed API over /dev/mmaplab and the Node-API addon.
  *
  *   using dev = Device.open();
- *   dev.configure({ allocator: 'vmalloc_user', technique: 'remap_vmalloc_range', size: 1 << 20 });
+ *   dev.configure({ alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: 1 << 20 });
  *   dev.fill(7);
  *   using map = dev.map();          // the whole buffer, MAP_SHARED
  *   map.checkPattern(7);            // null: userspace sees what the kernel wrote
@@ -12,14 +12,14 @@
  * (or call map.unmap() and dev.close() explicitly). A refused CONFIGURE or
  * mmap throws the syscall error with the module's reason attached:
  *
- *   try { dev.configure({ allocator: 'kmalloc', technique: 'remap_vmalloc_range', size: 4096 }); }
+ *   try { dev.configure({ alloc: 'kmalloc', method: 'remap_vmalloc_range', size: 4096 }); }
  *   catch (err) { failureReason(err); // { reason: 'combination', text: '...' } }
  *
  * What would kill the process (SIGBUS, SIGSEGV) runs in a child process
  * through runIsolated() (./isolated), which reports the signal and the page.
  */
 import {
-  ALLOCATORS,
+  ALLOCS,
   type AllocName,
   CACHES,
   type CacheName,
@@ -125,7 +125,7 @@ export type { AllocName, CacheName, MethodName, ReasonName };
 export { MAX_SIZE };
 
 /** Every allocator the module knows, in enum order. */
-export const ALLOCATOR_NAMES: readonly AllocName[] = Object.keys(ALLOCATORS) as AllocName[];
+export const ALLOC_NAMES: readonly AllocName[] = Object.keys(ALLOCS) as AllocName[];
 /** Every mapping method the module knows, in enum order. */
 export const METHOD_NAMES: readonly MethodName[] = Object.keys(METHODS) as MethodName[];
 /** Every cache attribute, in enum order. */

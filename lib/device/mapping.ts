@@ -433,7 +433,7 @@ export function freeAddress(length: number, align: number): number {
 
 /**
  * An anonymous MAP_SHARED mapping (shmem behind it, as a driver's shared
- * buffer would be), read-write: the baseline the device's techniques are
+ * buffer would be), read-write: the baseline the device's methods are
  * compared with. `populate` adds MAP_POPULATE.
  */
 export function mapAnonymous(length: number, options: { populate?: boolean } = {}): Mapping {

@@ -1,5 +1,5 @@
 /**
- * The backing store of the page-cache and deferred-I/O techniques, as
+ * The backing store of the page-cache and deferred-I/O methods, as
  * userspace sees it: the bytes that reached "the far end" and, per page,
  * when and by which path they arrived (struct mmaplab_store and
  * struct mmaplab_store_page, decoded).

@@ -7,9 +7,9 @@
  * observation.
  */
 import type { ReservedMode } from './device';
-import { ALLOCATORS as ALLOC_ENUM, type AllocName, type MethodName } from './layout';
+import { ALLOCS as ALLOC_ENUM, type AllocName, type MethodName } from './layout';
 
-const ALLOCATORS = Object.keys(ALLOC_ENUM) as AllocName[];
+const ALLOCS = Object.keys(ALLOC_ENUM) as AllocName[];
 
 export type Support = 'safe' | 'hazard' | 'unsupported';
 
@@ -17,7 +17,7 @@ export type Support = 'safe' | 'hazard' | 'unsupported';
  * Everything with struct pages of the driver's own: not DMA memory, not the
  * device's BAR, not a shmem object. Only these may be marked reserved.
  */
-export const OWN_PAGE_ALLOCATORS: readonly AllocName[] = ALLOCATORS.filter(
+export const OWN_PAGE_ALLOCS: readonly AllocName[] = ALLOCS.filter(
   (a) => !['dma_coherent', 'dma_device', 'pci_bar', 'shmem', 'dma_pages'].includes(a),
 );
 /**
@@ -27,20 +27,20 @@ export const OWN_PAGE_ALLOCATORS: readonly AllocName[] = ALLOCATORS.filter(
  * CONFIG_DEBUG_VM_PGFLAGS BUGs at the SetPageReserved). Mirrors the
  * allocator table's `compound` in kmod/mmaplab_alloc.c.
  */
-export const COMPOUND_PAGE_ALLOCATORS: readonly AllocName[] = ['kmalloc', 'pages_comp'];
+export const COMPOUND_PAGE_ALLOCS: readonly AllocName[] = ['kmalloc', 'pages_comp'];
 
 /** Is marking this allocator's pages reserved (either way) a hazard? */
 export function reservedIsHazard(alloc: AllocName): boolean {
-  return COMPOUND_PAGE_ALLOCATORS.includes(alloc);
+  return COMPOUND_PAGE_ALLOCS.includes(alloc);
 }
 /**
  * Page-cache pages of a shmem object, as GPU drivers map their buffer objects:
- * every page-based technique with a reference, and the pfn-based ones.
+ * every page-based method with a reference, and the pfn-based ones.
  */
 const SHMEM: readonly AllocName[] = ['shmem'];
 /**
  * dma_alloc_pages() memory: one block without __GFP_COMP (the DMA API refuses
- * it). The pfn-based techniques take it; vm_insert_page* are let through so
+ * it). The pfn-based methods take it; vm_insert_page* are let through so
  * that the kernel's refusal of the zero-refcount tail pages is seen; a fault
  * handler handing them out is a hazard.
  */
@@ -53,19 +53,19 @@ const NON_CONTIGUOUS: readonly AllocName[] = ['vmalloc', 'vmalloc_user', 'pages_
 
 /** Per method: the allocators it takes, and which of those pairs are hazards. */
 const TABLE: Record<MethodName, { takes: readonly AllocName[]; hazards: readonly AllocName[] }> = {
-  remap_pfn_range: { takes: [...OWN_PAGE_ALLOCATORS, ...SHMEM, ...DMA_PAGES, ...PFN_ONLY], hazards: [] },
+  remap_pfn_range: { takes: [...OWN_PAGE_ALLOCS, ...SHMEM, ...DMA_PAGES, ...PFN_ONLY], hazards: [] },
   remap_pfn_range_first_pfn: { takes: NON_CONTIGUOUS, hazards: NON_CONTIGUOUS },
-  fault_page: { takes: [...OWN_PAGE_ALLOCATORS, ...SHMEM, ...DMA_PAGES], hazards: ['kmalloc', ...DMA_PAGES] },
-  fault_page_noref: { takes: OWN_PAGE_ALLOCATORS, hazards: OWN_PAGE_ALLOCATORS },
+  fault_page: { takes: [...OWN_PAGE_ALLOCS, ...SHMEM, ...DMA_PAGES], hazards: ['kmalloc', ...DMA_PAGES] },
+  fault_page_noref: { takes: OWN_PAGE_ALLOCS, hazards: OWN_PAGE_ALLOCS },
   fault_virt_to_page: { takes: ['vmalloc', 'vmalloc_user'], hazards: ['vmalloc', 'vmalloc_user'] },
-  vm_insert_page: { takes: [...OWN_PAGE_ALLOCATORS, ...SHMEM, ...DMA_PAGES], hazards: [] },
-  vm_insert_pages: { takes: [...OWN_PAGE_ALLOCATORS, ...SHMEM, ...DMA_PAGES], hazards: [] },
-  vm_map_pages: { takes: [...OWN_PAGE_ALLOCATORS, ...SHMEM, ...DMA_PAGES], hazards: [] },
+  vm_insert_page: { takes: [...OWN_PAGE_ALLOCS, ...SHMEM, ...DMA_PAGES], hazards: [] },
+  vm_insert_pages: { takes: [...OWN_PAGE_ALLOCS, ...SHMEM, ...DMA_PAGES], hazards: [] },
+  vm_map_pages: { takes: [...OWN_PAGE_ALLOCS, ...SHMEM, ...DMA_PAGES], hazards: [] },
   // The module lets plain vmalloc through so that the kernel's own refusal is seen.
   remap_vmalloc_range: { takes: ['vmalloc', 'vmalloc_user'], hazards: [] },
-  vmf_insert_pfn: { takes: [...OWN_PAGE_ALLOCATORS, ...SHMEM, ...DMA_PAGES, ...PFN_ONLY], hazards: [] },
-  vmf_insert_pfn_prot: { takes: [...OWN_PAGE_ALLOCATORS, ...SHMEM, ...DMA_PAGES, ...PFN_ONLY], hazards: [] },
-  vmf_insert_mixed: { takes: [...OWN_PAGE_ALLOCATORS, ...SHMEM, ...DMA_PAGES, ...PFN_ONLY], hazards: [] },
+  vmf_insert_pfn: { takes: [...OWN_PAGE_ALLOCS, ...SHMEM, ...DMA_PAGES, ...PFN_ONLY], hazards: [] },
+  vmf_insert_pfn_prot: { takes: [...OWN_PAGE_ALLOCS, ...SHMEM, ...DMA_PAGES, ...PFN_ONLY], hazards: [] },
+  vmf_insert_mixed: { takes: [...OWN_PAGE_ALLOCS, ...SHMEM, ...DMA_PAGES, ...PFN_ONLY], hazards: [] },
   io_remap_pfn_range: { takes: IO_HELPER_TAKES, hazards: [] },
   vm_iomap_memory: { takes: IO_HELPER_TAKES, hazards: [] },
   dma_mmap_coherent: { takes: ['dma_coherent', 'dma_device'], hazards: [] },
@@ -77,17 +77,17 @@ const TABLE: Record<MethodName, { takes: readonly AllocName[]; hazards: readonly
 };
 
 /** Memory the DMA device (QEMU's edu) reads and writes at its own DMA address with DEVICE_DMA: coherent, and the streaming API's. */
-export const DEVICE_DMA_ALLOCATORS: readonly AllocName[] = ['dma_device', 'dma_pages'];
+export const DEVICE_DMA_ALLOCS: readonly AllocName[] = ['dma_device', 'dma_pages'];
 /** Memory DEVICE_DMA maps for the device for each transfer (dma_map_sgtable of the buffer's own struct pages). */
-export const MAPPED_DMA_ALLOCATORS: readonly AllocName[] = [...OWN_PAGE_ALLOCATORS, 'shmem'];
+export const MAPPED_DMA_ALLOCS: readonly AllocName[] = [...OWN_PAGE_ALLOCS, 'shmem'];
 
 /** The allocator that is a hazard whatever maps it (tail pages with refcount 0). */
-export const HAZARD_ALLOCATORS: readonly AllocName[] = ['pages_nocomp'];
+export const HAZARD_ALLOCS: readonly AllocName[] = ['pages_nocomp'];
 
 export function support(alloc: AllocName, method: MethodName): Support {
   const row = TABLE[method];
   if (!row.takes.includes(alloc)) return 'unsupported';
-  if (HAZARD_ALLOCATORS.includes(alloc) || row.hazards.includes(alloc)) return 'hazard';
+  if (HAZARD_ALLOCS.includes(alloc) || row.hazards.includes(alloc)) return 'hazard';
   return 'safe';
 }
 
@@ -138,7 +138,7 @@ export const PFN_METHODS = [
 ] as const satisfies readonly MethodName[];
 
 /**
- * The techniques that map a whole BAR at mmap time with a remap_pfn_range
+ * The methods that map a whole BAR at mmap time with a remap_pfn_range
  * variant, reserving its memory type by range (x86 PAT): the module
  * refuses to split their VMA unless told otherwise (a hazard).
  */
@@ -147,5 +147,6 @@ export const BAR_REMAP_METHODS = ['remap_pfn_range', 'io_remap_pfn_range', 'vm_i
 /** Methods with a ->fault handler that can also fault around. */
 export const FAULT_METHODS = ['fault_page'] as const satisfies readonly MethodName[];
 
-/** Techniques that put a backing store behind the mapping (the "files" experiments). */
+/** Methods that put a backing store behind the mapping (the "files" experiments). */
 export const FILE_METHODS = ['page_cache', 'deferred_io', 'deferred_io_keep_mapping'] as const satisfies readonly MethodName[];
+export type FileMethodName = (typeof FILE_METHODS)[number];

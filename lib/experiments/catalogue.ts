@@ -7,22 +7,22 @@
  */
 import {
   BAR_REMAP_METHODS,
-  COMPOUND_PAGE_ALLOCATORS,
+  COMPOUND_PAGE_ALLOCS,
   configHazard,
   FAULT_METHODS,
-  OWN_PAGE_ALLOCATORS,
+  OWN_PAGE_ALLOCS,
   PFN_METHODS,
   reservedIsHazard,
   support,
 } from './support';
 import {
-  ALLOCATORS,
-  METHODS,
+  CELL_ALLOCS,
+  CELL_METHODS,
   type AllocName,
   type BootProfile,
   type CacheName,
   type CellSpec,
-  type MethodName,
+  type CellMethodName,
   PLACEMENT_SCENARIOS,
   type Scenario,
   SCENARIOS,
@@ -61,16 +61,16 @@ const MIB = 1024 * KIB;
  */
 export const PLACEMENT_SIZE = 2 * MIB;
 
-/** Every allocator x technique pair the module maps without a hazard, allocator by allocator. */
-export const SAFE_PAIRS: readonly (readonly [AllocName, MethodName])[] = ALLOCATORS.flatMap((a) =>
-  METHODS.filter((m) => support(a, m) === 'safe').map((m) => [a, m] as const),
+/** Every allocator x method pair the module maps without a hazard, allocator by allocator. */
+export const SAFE_PAIRS: readonly (readonly [AllocName, CellMethodName])[] = CELL_ALLOCS.flatMap((a) =>
+  CELL_METHODS.filter((m) => support(a, m) === 'safe').map((m) => [a, m] as const),
 );
 
 /**
- * One allocator per technique that the technique maps correctly: the pairs
+ * One allocator per method that the method maps correctly: the pairs
  * that run every scenario beyond basic, and the size sweep.
  */
-export const SCENARIO_PAIRS: readonly (readonly [AllocName, MethodName])[] = [
+export const SCENARIO_PAIRS: readonly (readonly [AllocName, CellMethodName])[] = [
   ['pages_comp', 'remap_pfn_range'],
   ['vmalloc_user', 'remap_pfn_range'],
   ['pages_array', 'fault_page'],
@@ -107,7 +107,7 @@ export const PAIR_SCENARIOS: readonly Scenario[] = SCENARIOS.filter(
  * and the BAR have none the module hands out, a shmem object's pages are
  * the page cache's.
  */
-export const RESERVABLE_ALLOCATORS: readonly AllocName[] = OWN_PAGE_ALLOCATORS;
+export const RESERVABLE_ALLOCS: readonly AllocName[] = OWN_PAGE_ALLOCS;
 
 /** The buffers freed with PG_reserved still set: order-0 pages (array, vmalloc) and high-order blocks (compound, large kmalloc). */
 export const RESERVED_KEPT_BUFFERS: readonly (readonly [AllocName, number])[] = [
@@ -128,7 +128,7 @@ export const USE_SIZE = 16 * KIB;
 export const SWEEP_SIZES: readonly number[] = [4 * KIB, 8 * KIB, 16 * KIB, 64 * KIB, 2 * MIB];
 
 /** kmalloc's methods in the sweep: the ones it supports without a hazard. */
-const KMALLOC_SWEEP_METHODS: readonly MethodName[] = [
+const KMALLOC_SWEEP_METHODS: readonly CellMethodName[] = [
   'remap_pfn_range',
   'vm_insert_page',
   'vm_insert_pages',
@@ -152,7 +152,7 @@ export interface CellOptions {
   via?: 'dmabuf';
 }
 
-export function cellId(alloc: AllocName, method: MethodName, size: number, o: CellOptions = {}): string {
+export function cellId(alloc: AllocName, method: CellMethodName, size: number, o: CellOptions = {}): string {
   const parts = [alloc, method, sizeLabel(size), o.use !== undefined ? `use:${o.use}` : (o.scenario ?? 'basic')];
   if (o.cache && o.cache !== 'wb') parts.push(o.cache);
   if (o.faultAround) parts.push('fault-around');
@@ -179,7 +179,7 @@ const SCENARIO_TITLES: Record<Scenario, string> = {
   use: '',
 };
 
-export function makeCell(alloc: AllocName, method: MethodName, size: number, o: CellOptions = {}): CellSpec {
+export function makeCell(alloc: AllocName, method: CellMethodName, size: number, o: CellOptions = {}): CellSpec {
   const scenario = o.use !== undefined ? 'use' : (o.scenario ?? 'basic');
   const profile: BootProfile = scenario === 'free-while-mapped' ? 'poison' : 'default';
   const extras = [
@@ -216,8 +216,8 @@ export function makeCell(alloc: AllocName, method: MethodName, size: number, o: 
 /** Every allocator x method at the allocator's sizes. */
 function basicCells(): CellSpec[] {
   const cells: CellSpec[] = [];
-  for (const alloc of ALLOCATORS) {
-    for (const method of METHODS) {
+  for (const alloc of CELL_ALLOCS) {
+    for (const method of CELL_METHODS) {
       for (const size of SIZES[alloc]) cells.push(makeCell(alloc, method, size));
     }
   }
@@ -272,7 +272,7 @@ function hazardScenarioCells(): CellSpec[] {
   return cells;
 }
 
-/** Every scenario on one working allocator per technique; then sizes across the boundaries, for the same pairs and for kmalloc. */
+/** Every scenario on one working allocator per method; then sizes across the boundaries, for the same pairs and for kmalloc. */
 function scenarioAndSweepCells(): CellSpec[] {
   const cells: CellSpec[] = [];
   for (const [alloc, method] of SCENARIO_PAIRS) {
@@ -287,12 +287,12 @@ function scenarioAndSweepCells(): CellSpec[] {
 
 /**
  * Placement: every safe pair at its allocator's sizes and at 2 MiB; the
- * fault technique also with fault-around (its VMA is VM_MIXEDMAP).
+ * fault method also with fault-around (its VMA is VM_MIXEDMAP).
  */
 function placementCells(): CellSpec[] {
   const cells: CellSpec[] = [];
   for (const [alloc, method] of SAFE_PAIRS) {
-    const arounds = (FAULT_METHODS as readonly MethodName[]).includes(method) ? [false, true] : [false];
+    const arounds = (FAULT_METHODS as readonly CellMethodName[]).includes(method) ? [false, true] : [false];
     for (const size of [...SIZES[alloc], PLACEMENT_SIZE]) {
       for (const scenario of PLACEMENT_SCENARIOS) {
         for (const faultAround of arounds) cells.push(makeCell(alloc, method, size, { scenario, faultAround }));
@@ -305,7 +305,7 @@ function placementCells(): CellSpec[] {
 /**
  * The reserved-page ritual of old drivers, as an A/B against the basic
  * cells: every safe pair whose allocator has pages of its own (not DMA
- * memory, not the file-backed techniques) with SetPageReserved on every
+ * memory, not the file-backed methods) with SetPageReserved on every
  * page. On compound pages (kmalloc, pages_comp) the ritual is itself a
  * hazard, run once per buffer by remap_pfn_range. And, as hazards, the
  * flag left set at the free for an order-0 and a high-order buffer of
@@ -313,10 +313,10 @@ function placementCells(): CellSpec[] {
  */
 function reservedCells(): CellSpec[] {
   const cells: CellSpec[] = [];
-  for (const [alloc, method] of SAFE_PAIRS.filter(([a]) => RESERVABLE_ALLOCATORS.includes(a) && !reservedIsHazard(a))) {
+  for (const [alloc, method] of SAFE_PAIRS.filter(([a]) => RESERVABLE_ALLOCS.includes(a) && !reservedIsHazard(a))) {
     for (const size of SIZES[alloc]) cells.push(makeCell(alloc, method, size, { reserved: 'cleared' }));
   }
-  for (const alloc of COMPOUND_PAGE_ALLOCATORS) {
+  for (const alloc of COMPOUND_PAGE_ALLOCS) {
     for (const size of SIZES[alloc]) cells.push(makeCell(alloc, 'remap_pfn_range', size, { reserved: 'cleared' }));
   }
   for (const [alloc, size] of RESERVED_KEPT_BUFFERS) cells.push(makeCell(alloc, 'remap_pfn_range', size, { reserved: 'kept' }));
@@ -329,7 +329,7 @@ function reservedCells(): CellSpec[] {
  */
 function barSplitCells(): CellSpec[] {
   const cells: CellSpec[] = [];
-  for (const method of BAR_REMAP_METHODS as readonly MethodName[]) {
+  for (const method of BAR_REMAP_METHODS as readonly CellMethodName[]) {
     cells.push(
       makeCell('pci_bar', method, 16 * KIB, { scenario: 'partial-munmap' }),
       makeCell('pci_bar', method, 16 * KIB, { scenario: 'partial-munmap', splittable: true }),
@@ -341,7 +341,7 @@ function barSplitCells(): CellSpec[] {
 /**
  * The same mappings made through a dma-buf of the buffer, as a GPU or
  * camera driver hands its memory out: every safe pair at its sizes, and
- * the scenarios of the scenario pairs. (The file-backed techniques, which
+ * the scenarios of the scenario pairs. (The file-backed methods, which
  * the module refuses to export, are not matrix cells.)
  */
 function dmabufCells(): CellSpec[] {
@@ -356,7 +356,7 @@ function dmabufCells(): CellSpec[] {
 }
 
 /**
- * What programs do with a mapping: every use on one allocator per technique;
+ * What programs do with a mapping: every use on one allocator per method;
  * the huge-page ones at 2 MiB on every safe pair, since there whether the
  * buffer is one PMD-sized block matters.
  */

@@ -13,7 +13,7 @@
  */
 import type { MatrixReport, ReportCell } from '../report/schema';
 import { reportKernels } from '../report/view';
-import { CATALOGUE, RESERVABLE_ALLOCATORS, SIZES } from './catalogue';
+import { CATALOGUE, RESERVABLE_ALLOCS, SIZES } from './catalogue';
 import { PFN_METHODS } from './support';
 import { seriesOf } from '../vm/kernels';
 import { expectationFor, withoutDmabuf } from './expectations';
@@ -124,7 +124,7 @@ export const CLAIMS: readonly Claim[] = [
   },
   {
     id: 'fault-needs-page-allocator',
-    text: 'use alloc_pages or vmalloc for the fault technique',
+    text: 'use alloc_pages or vmalloc for the fault method',
     source: 'folklore',
     test: 'page-allocator and vmalloc buffers handed out by fault_page (with and without fault-around); holds when ok',
     cells: (c) =>
@@ -211,7 +211,7 @@ export const CLAIMS: readonly Claim[] = [
       "kmalloc and pages_comp the twin is a hazard, since their pages are compound and PG_reserved isn't theirs)",
     cells: (c) =>
       c.method === 'remap_pfn_range' &&
-      RESERVABLE_ALLOCATORS.includes(c.alloc) &&
+      RESERVABLE_ALLOCS.includes(c.alloc) &&
       c.scenario === 'basic' &&
       c.cache === 'wb' &&
       c.via === undefined &&
@@ -232,7 +232,7 @@ export const CLAIMS: readonly Claim[] = [
     text: 'a dma-buf exporter must map its buffer as pfns (VM_PFNMAP): the dma-buf core rejects a mapping of struct pages',
     source: 'folklore',
     test:
-      'the dma-buf twins of the page-based techniques (fault_page, vm_insert_page*, vm_map_pages, ' +
+      'the dma-buf twins of the page-based methods (fault_page, vm_insert_page*, vm_map_pages, ' +
       'remap_vmalloc_range) on every allocator they map; holds when the kernel complains or refuses what it ' +
       'maps through the device, fails when the mapping works',
     cells: (c) =>

@@ -16,7 +16,7 @@
  */
 import { BAR_REMAP_METHODS, reservedIsHazard, support } from './support';
 import { USE_RULES } from './use-expectations';
-import { ALLOCATORS, METHODS, type CellSpec, PLACEMENT_SCENARIOS, type Scenario, type Verdict } from './types';
+import { CELL_ALLOCS, CELL_METHODS, type CellSpec, PLACEMENT_SCENARIOS, type Scenario, type Verdict } from './types';
 
 /** Outcome, Observation and Agreement travel in report.json: their schemas (./schema) define them. */
 export type { Agreement, Observation, Outcome } from './schema';
@@ -62,7 +62,7 @@ const nonCompoundBlock = (c: CellSpec): boolean => (c.alloc === 'pages_nocomp' |
 /** The device's BAR mapped whole at mmap time by a remap_pfn_range variant (its memory type reserved by range). */
 const barRemapped = (c: CellSpec): boolean => c.alloc === 'pci_bar' && (BAR_REMAP_METHODS as readonly string[]).includes(c.method);
 const insertMethods = ['vm_insert_page', 'vm_insert_pages', 'vm_map_pages'];
-/** Techniques that map any allocator's pfns as special PTEs: no struct page is touched. */
+/** Methods that map any allocator's pfns as special PTEs: no struct page is touched. */
 const specialPteMethods = [
   'remap_pfn_range',
   'dma_mmap_pages',
@@ -72,19 +72,19 @@ const specialPteMethods = [
   'vmf_insert_pfn_prot',
   'vmf_insert_mixed',
 ];
-/** The VM_PFNMAP techniques filled by a fault handler: a private mapping would BUG, so the module refuses it. */
+/** The VM_PFNMAP methods filled by a fault handler: a private mapping would BUG, so the module refuses it. */
 const pfnmapFaultMethods = ['vmf_insert_pfn', 'vmf_insert_pfn_prot'];
-/** Techniques whose fault handler serves a zapped page again. */
+/** Methods whose fault handler serves a zapped page again. */
 const refaultingMethods = ['fault_page', 'vmf_insert_mixed'];
 
 /** Buffers of order-0 pages, each freed on its own (__free_page, vfree). */
-const order0Allocators = ['pages_array', 'pages_split', 'vmalloc', 'vmalloc_user'];
+const order0Allocs = ['pages_array', 'pages_split', 'vmalloc', 'vmalloc_user'];
 
 export const RULES: ExpectationRule[] = [
   {
     name: 'reserved-kept-order0-6.1',
     series: '6.1',
-    matches: (c) => c.reserved === 'kept' && order0Allocators.includes(c.alloc),
+    matches: (c) => c.reserved === 'kept' && order0Allocs.includes(c.alloc),
     verdict: 'ok',
     reason:
       '6.1 frees an order-0 page through the per-CPU lists without checking it first (free_pages_prepare checks ' +
@@ -234,7 +234,7 @@ export const RULES: ExpectationRule[] = [
   {
     name: 'nocomp-pfnmap',
     series: '*',
-    // a use on such a mapping is the technique's business (the use rules)
+    // a use on such a mapping is the method's business (the use rules)
     matches: (c) => nonCompoundBlock(c) && specialPteMethods.includes(c.method) && c.scenario !== 'use',
     verdict: 'ok',
     reason:
@@ -446,21 +446,21 @@ export const RULES: ExpectationRule[] = [
       'and what the kernel set up for the mapping it also takes down, whatever the alignment',
   },
   {
-    name: 'documented-technique',
+    name: 'documented-method',
     series: '*',
     matches: (c) => support(c.alloc, c.method) === 'safe',
     verdict: 'ok',
-    reason: 'a supported allocator/technique pair used as its API documents',
+    reason: 'a supported allocator/method pair used as its API documents',
   },
 ];
 
 /**
  * The first rule, in table order, for this cell on this series. A cell of a
- * newer catalogue (an allocator or technique this mmaplab does not know) has
+ * newer catalogue (an allocator or method this mmaplab does not know) has
  * none: no rule was written for it.
  */
 export function expectationFor(cell: CellSpec, series: string): (Expectation & { name: string }) | undefined {
-  if (!(ALLOCATORS as readonly string[]).includes(cell.alloc) || !(METHODS as readonly string[]).includes(cell.method)) {
+  if (!(CELL_ALLOCS as readonly string[]).includes(cell.alloc) || !(CELL_METHODS as readonly string[]).includes(cell.method)) {
     return undefined;
   }
   if (cell.via === 'dmabuf') return dmabufLikeItsTwin(cell, series);

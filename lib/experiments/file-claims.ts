@@ -4,7 +4,7 @@
  * kernel from the trigger measurements of lib/experiments/file-triggers.
  * Nothing here is assumed: a claim with no measurement is 'untested'.
  */
-import type { FileTechnique, Trigger, TriggerResult } from './file-triggers';
+import type { FileMethod, Trigger, TriggerResult } from './file-triggers';
 
 /** The answers travel in report.json: ./files-schema defines them. */
 export type { FileClaim, FileClaimAnswer, FileClaimVerdict } from './files-schema';
@@ -58,14 +58,14 @@ export const FILE_CLAIMS: readonly FileClaim[] = [
   },
 ];
 
-function find(results: readonly TriggerResult[], technique: FileTechnique, trigger: Trigger): TriggerResult | undefined {
-  return results.find((r) => r.technique === technique && r.trigger === trigger && r.error === null);
+function find(results: readonly TriggerResult[], method: FileMethod, trigger: Trigger): TriggerResult | undefined {
+  return results.find((r) => r.method === method && r.trigger === trigger && r.error === null);
 }
 
 function phrase(r: TriggerResult): string {
   const paths = Object.keys(r.paths).join('+') || 'no path';
   const when = r.lastMs === null ? '' : ` in ${r.lastMs.toFixed(0)} ms`;
-  return `${r.technique} ${r.trigger}: ${r.arrived}/${r.pages} (${paths}${when})`;
+  return `${r.method} ${r.trigger}: ${r.arrived}/${r.pages} (${paths}${when})`;
 }
 
 /** Every measured result: all arrived (true), none or some arrived (false). */
@@ -79,8 +79,8 @@ function judgeAll(rs: readonly (TriggerResult | undefined)[]): { verdict: FileCl
 
 /** The answers for one kernel's measurements. */
 export function answerFileClaims(kernel: string, results: readonly TriggerResult[]): FileClaimAnswer[] {
-  const techniques: FileTechnique[] = ['page_cache', 'deferred_io'];
-  const per = (trigger: Trigger) => techniques.map((t) => find(results, t, trigger));
+  const methods: FileMethod[] = ['page_cache', 'deferred_io'];
+  const per = (trigger: Trigger) => methods.map((t) => find(results, t, trigger));
   return FILE_CLAIMS.map((claim) => {
     let j: { verdict: FileClaimVerdict; evidence: string[] };
     switch (claim.id) {
@@ -141,7 +141,7 @@ export function answerFileClaims(kernel: string, results: readonly TriggerResult
                 evidence:
                   bad.length === 0
                     ? [`${arrived.length} measurements with arrivals, every page as written`]
-                    : bad.map((r) => `${r.technique} ${r.trigger}: bytes differ from what was written`),
+                    : bad.map((r) => `${r.method} ${r.trigger}: bytes differ from what was written`),
               };
         break;
       }

@@ -1,6 +1,6 @@
 /**
  * How writes made through a shared mapping reach a device's backing store:
- * for the page-cache and deferred-I/O techniques (and a plain vmalloc
+ * for the page-cache and deferred-I/O methods (and a plain vmalloc
  * mapping as the control), write a pattern through the mapping, apply one
  * trigger (msync, munmap, close, fsync, sync, writeback expiry, ...) and
  * watch the store until every page arrived or a bound passed. Everything
@@ -23,8 +23,8 @@ import type { PressureReady } from './pressure-child';
 import { memoryCgroup } from '../util/cgroup';
 import { CHILD_START_TIMEOUT_MS, running, sendIfAlive } from '../util/child';
 
-export const FILE_TECHNIQUES = ['page_cache', 'deferred_io', 'control'] as const;
-export type FileTechnique = (typeof FILE_TECHNIQUES)[number];
+export const MEASURED_FILE_METHODS = ['page_cache', 'deferred_io', 'control'] as const;
+export type FileMethod = (typeof MEASURED_FILE_METHODS)[number];
 
 /**
  * - none: nothing; wait.
@@ -56,8 +56,8 @@ export const TRIGGERS = [
 ] as const;
 export type Trigger = (typeof TRIGGERS)[number];
 
-/** Which triggers mean something for which technique. */
-export const TRIGGERS_OF: Readonly<Record<FileTechnique, readonly Trigger[]>> = {
+/** Which triggers mean something for which method. */
+export const TRIGGERS_OF: Readonly<Record<FileMethod, readonly Trigger[]>> = {
   page_cache: TRIGGERS.filter((t) => t !== 'deferred'),
   deferred_io: TRIGGERS.filter((t) => t !== 'periodic' && t !== 'expiry' && t !== 'pressure'),
   // The mapping is the buffer itself: there is nothing to trigger.
@@ -125,9 +125,9 @@ function runSync(): void {
 }
 
 /** A result with nothing measured yet. */
-function emptyResult(technique: FileTechnique, trigger: Trigger, pages: number): TriggerResult {
+function emptyResult(method: FileMethod, trigger: Trigger, pages: number): TriggerResult {
   return {
-    technique,
+    method,
     trigger,
     pages,
     arrived: 0,
@@ -154,9 +154,9 @@ function lowerWritebackTimes(o: Required<TriggerOptions>): [string, string][] {
   return saved;
 }
 
-/** One technique x trigger under way: its settings, its result, and what the end must release. */
+/** One method x trigger under way: its settings, its result, and what the end must release. */
 interface Measurement {
-  technique: FileTechnique;
+  method: FileMethod;
   trigger: Trigger;
   o: Required<TriggerOptions>;
   devicePath: string | undefined;
@@ -173,14 +173,14 @@ function readWriteCallsSince(before: DeviceStats, after: DeviceStats): number {
   return Number(after.readCalls - before.readCalls + (after.writeCalls - before.writeCalls));
 }
 
-/** The technique's buffer: vmalloc memory, with the deferred-I/O delay or periodic sync the trigger needs. */
+/** The method's buffer: vmalloc memory, with the deferred-I/O delay or periodic sync the trigger needs. */
 function configureFor(m: Measurement): void {
-  const { technique, trigger, o } = m;
+  const { method, trigger, o } = m;
   m.dev.configure({
-    allocator: technique === 'page_cache' ? 'vmalloc' : 'vmalloc_user',
-    technique: technique === 'control' ? 'remap_vmalloc_range' : technique,
+    alloc: method === 'page_cache' ? 'vmalloc' : 'vmalloc_user',
+    method: method === 'control' ? 'remap_vmalloc_range' : method,
     size: o.size,
-    ...(technique === 'deferred_io' ? { deferMs: trigger === 'deferred' ? o.deferMs : DEFER_MS_MAX } : {}),
+    ...(method === 'deferred_io' ? { deferMs: trigger === 'deferred' ? o.deferMs : DEFER_MS_MAX } : {}),
     ...(trigger === 'periodic' ? { syncPeriodMs: o.periodMs } : {}),
   });
 }
@@ -286,7 +286,7 @@ async function measureWrites(m: Measurement): Promise<void> {
   const before = dev.stats();
   mapping.writePattern(SEED_WRITTEN);
   const t0 = process.hrtime.bigint();
-  if (m.technique === 'control') return checkControl(m, before);
+  if (m.method === 'control') return checkControl(m, before);
   const id = dev.store({ pages: false }).id;
   const source = await applyTrigger(m, mapping, before, t0);
   const deadline = t0 + BigInt(trigger === 'expiry' ? o.expiryBoundMs : o.boundMs) * 1_000_000n;
@@ -294,19 +294,19 @@ async function measureWrites(m: Measurement): Promise<void> {
   recordOutcome(m, source, snap, id, t0, before);
 }
 
-/** Measure one technique x trigger. */
+/** Measure one method x trigger. */
 export async function measureTrigger(
-  technique: FileTechnique,
+  method: FileMethod,
   trigger: Trigger,
   options: TriggerOptions = {},
   devicePath?: string,
 ): Promise<TriggerResult> {
   const o = { ...TRIGGER_DEFAULTS, ...options };
-  if (!TRIGGERS_OF[technique].includes(trigger)) {
-    throw new RangeError(`trigger ${trigger} does not apply to ${technique}`);
+  if (!TRIGGERS_OF[method].includes(trigger)) {
+    throw new RangeError(`trigger ${trigger} does not apply to ${method}`);
   }
   const pageSize = nativeConstants().PAGE_SIZE;
-  const result = emptyResult(technique, trigger, Math.ceil(o.size / pageSize));
+  const result = emptyResult(method, trigger, Math.ceil(o.size / pageSize));
   if (trigger === 'pressure') {
     try {
       await measurePressure(o, devicePath, result);
@@ -317,7 +317,7 @@ export async function measureTrigger(
   }
   const sysctls = trigger === 'expiry' ? lowerWritebackTimes(o) : [];
   const dev = Device.open(devicePath);
-  const m: Measurement = { technique, trigger, o, devicePath, pageSize, result, dev, reader: null, mapping: null, helper: null };
+  const m: Measurement = { method, trigger, o, devicePath, pageSize, result, dev, reader: null, mapping: null, helper: null };
   try {
     await measureWrites(m);
   } catch (err) {

@@ -1,20 +1,20 @@
 /**
- * The file-backed techniques' measurements (./file-triggers) and the
+ * The file-backed methods' measurements (./file-triggers) and the
  * statements answered from them (./file-claims), as the guest's events and
  * report.json carry them. The schemas define the types; the two modules
- * re-export them. Techniques, triggers and paths are catalogue names
+ * re-export them. Methods, triggers and paths are catalogue names
  * (catalogueName): a newer catalogue's are read as they are.
  */
 import * as v from 'valibot';
 import { PATHS, type PathName } from '../device/layout';
 import { catalogueName } from '../util/schema';
-import { FILE_TECHNIQUES, TRIGGERS } from './file-triggers';
+import { MEASURED_FILE_METHODS, TRIGGERS } from './file-triggers';
 
 /** Where a page came from: the module's paths, or the mapping itself (the control). */
 const ARRIVAL_PATHS = [...(Object.keys(PATHS) as PathName[]), 'direct' as const];
 
 export const TriggerResultSchema = v.object({
-  technique: catalogueName(FILE_TECHNIQUES, 'a file technique name'),
+  method: catalogueName(MEASURED_FILE_METHODS, 'a file method name'),
   trigger: catalogueName(TRIGGERS, 'a trigger name'),
   pages: v.number(),
   /** Pages whose store copy arrived after the write (all of them for the control). */

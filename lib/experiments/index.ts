@@ -5,5 +5,5 @@
 export * from './types';
 export { CATALOGUE, makeCell } from './catalogue';
 export { compare, expectationFor, RULES, type Agreement } from './expectations';
-export { FAULT_METHODS, HAZARD_ALLOCATORS, PFN_METHODS, support, type Support } from './support';
+export { FAULT_METHODS, HAZARD_ALLOCS, PFN_METHODS, support, type Support } from './support';
 export * from './verdict';

@@ -27,7 +27,7 @@ if (cgroup === undefined || devicePath === undefined || sizeArg === undefined ||
 fs.writeFileSync(path.join(cgroup, 'cgroup.procs'), String(process.pid));
 
 const dev = Device.open(devicePath);
-dev.configure({ allocator: 'vmalloc', technique: 'page_cache', size: Number(sizeArg) });
+dev.configure({ alloc: 'vmalloc', method: 'page_cache', size: Number(sizeArg) });
 dev.fill(1);
 const mapping = dev.map();
 mapping.touch('read');

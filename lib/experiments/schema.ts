@@ -6,12 +6,12 @@
  *
  * Reports of earlier versions are read with them too: a field added since
  * report version 2 is optional here, as it is absent from those reports.
- * The catalogue's names (allocators, techniques, scenarios, uses, probe
+ * The catalogue's names (allocators, methods, scenarios, uses, probe
  * steps) are any string: see catalogueName.
  */
 import * as v from 'valibot';
 import { catalogueName } from '../util/schema';
-import { ALLOCATORS, METHODS, PROBE_STEPS, SCENARIOS } from './types';
+import { CELL_ALLOCS, CELL_METHODS, PROBE_STEPS, SCENARIOS } from './types';
 import { USES } from './uses';
 
 export const VerdictSchema = v.picklist([
@@ -42,8 +42,8 @@ export const ProbeStepSchema = catalogueName(PROBE_STEPS, 'a probe step name');
 export const CellSpecSchema = v.object({
   /** Stable identifier, e.g. "vmalloc_user/remap_vmalloc_range/64K/basic". */
   id: v.string(),
-  alloc: catalogueName(ALLOCATORS, 'an allocator name'),
-  method: catalogueName(METHODS, 'a technique name'),
+  alloc: catalogueName(CELL_ALLOCS, 'an allocator name'),
+  method: catalogueName(CELL_METHODS, 'a method name'),
   size: v.number(),
   scenario: catalogueName(SCENARIOS, 'a scenario name'),
   cache: CacheNameSchema,

@@ -21,42 +21,21 @@ export type {
   Verdict,
 } from './schema';
 import type { ProbeObservation, StuckTask } from './schema';
+import { ALLOCS, type AllocName, METHODS, type MethodName } from '../device/layout';
+import { FILE_METHODS, type FileMethodName } from '../device/support';
 
-export const ALLOCATORS = [
-  'kmalloc',
-  'vmalloc',
-  'vmalloc_user',
-  'pages_array',
-  'pages_comp',
-  'pages_split',
-  'pages_nocomp',
-  'dma_coherent',
-  'pci_bar',
-  'dma_device',
-  'shmem',
-  'dma_pages',
-] as const;
-export type AllocName = (typeof ALLOCATORS)[number];
-
-export const METHODS = [
-  'remap_pfn_range',
-  'remap_pfn_range_first_pfn',
-  'fault_page',
-  'fault_page_noref',
-  'fault_virt_to_page',
-  'vm_insert_page',
-  'vm_insert_pages',
-  'vm_map_pages',
-  'remap_vmalloc_range',
-  'vmf_insert_pfn',
-  'vmf_insert_pfn_prot',
-  'vmf_insert_mixed',
-  'dma_mmap_coherent',
-  'io_remap_pfn_range',
-  'vm_iomap_memory',
-  'dma_mmap_pages',
-] as const;
-export type MethodName = (typeof METHODS)[number];
+/**
+ * The catalogue's allocators and methods, in the order of the report grids:
+ * the uapi header's names, in the order lib/device/layout.ts lists them. A
+ * cell's method is one of the buffer device's (the file-backed methods are
+ * measured on their own devices, by the files measurements).
+ */
+export const CELL_ALLOCS: readonly AllocName[] = Object.keys(ALLOCS) as AllocName[];
+export type CellMethodName = Exclude<MethodName, FileMethodName>;
+export const CELL_METHODS: readonly CellMethodName[] = (Object.keys(METHODS) as MethodName[]).filter(
+  (m): m is CellMethodName => !(FILE_METHODS as readonly string[]).includes(m),
+);
+export type { AllocName };
 
 /**
  * - basic: kernel FILL -> user reads; user writes -> kernel VERIFY; munmap, close.

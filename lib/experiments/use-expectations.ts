@@ -1,6 +1,6 @@
 /**
  * Predictions for the use cells (./uses), written from the kernel's rules
- * for the VMA each technique builds, before any run:
+ * for the VMA each method builds, before any run:
  *
  * - remap_pfn_range, dma_mmap_coherent, dma_mmap_pages, io_remap_pfn_range
  *   and vm_iomap_memory (remap_pfn_range underneath): VM_IO | VM_PFNMAP |
@@ -23,11 +23,11 @@
  */
 import type { ExpectationRule } from './expectations';
 import { BAR_REMAP_METHODS } from './support';
-import type { CellSpec, MethodName } from './types';
+import type { CellSpec, CellMethodName } from './types';
 import type { UseName } from './uses';
 
-/** Techniques whose VMA is VM_PFNMAP. */
-const PFNMAP: readonly MethodName[] = [
+/** Methods whose VMA is VM_PFNMAP. */
+const PFNMAP: readonly CellMethodName[] = [
   'remap_pfn_range',
   'io_remap_pfn_range',
   'vm_iomap_memory',
@@ -37,10 +37,10 @@ const PFNMAP: readonly MethodName[] = [
   'dma_mmap_coherent',
   'dma_mmap_pages',
 ];
-/** Techniques whose VMA is VM_MIXEDMAP but whose PTEs are special (no struct page for the core). */
-const SPECIAL_MIXED: readonly MethodName[] = ['vmf_insert_mixed'];
-/** Techniques whose VMA is VM_PFNMAP and VM_IO. */
-const IO: readonly MethodName[] = [
+/** Methods whose VMA is VM_MIXEDMAP but whose PTEs are special (no struct page for the core). */
+const SPECIAL_MIXED: readonly CellMethodName[] = ['vmf_insert_mixed'];
+/** Methods whose VMA is VM_PFNMAP and VM_IO. */
+const IO: readonly CellMethodName[] = [
   'remap_pfn_range',
   'remap_pfn_range_first_pfn',
   'dma_mmap_coherent',
@@ -48,15 +48,15 @@ const IO: readonly MethodName[] = [
   'io_remap_pfn_range',
   'vm_iomap_memory',
 ];
-/** Techniques whose VMA is VM_MIXEDMAP. */
-const MIXED: readonly MethodName[] = ['vm_insert_page', 'vm_insert_pages', 'vm_map_pages', 'remap_vmalloc_range', 'vmf_insert_mixed'];
-/** Techniques whose VMA this module leaves without VM_DONTEXPAND (the kernel helpers do not set it). */
-const EXPANDABLE: readonly MethodName[] = ['vm_insert_page', 'vm_insert_pages', 'vm_map_pages'];
+/** Methods whose VMA is VM_MIXEDMAP. */
+const MIXED: readonly CellMethodName[] = ['vm_insert_page', 'vm_insert_pages', 'vm_map_pages', 'remap_vmalloc_range', 'vmf_insert_mixed'];
+/** Methods whose VMA this module leaves without VM_DONTEXPAND (the kernel helpers do not set it). */
+const EXPANDABLE: readonly CellMethodName[] = ['vm_insert_page', 'vm_insert_pages', 'vm_map_pages'];
 
 const pfnmap = (c: CellSpec): boolean => PFNMAP.includes(c.method);
 const specialMixed = (c: CellSpec): boolean => SPECIAL_MIXED.includes(c.method);
 /** No struct page behind the PTEs as far as the core is concerned (smaps Rss counts none). */
-const specialPtes = (m: MethodName): boolean => PFNMAP.includes(m) || SPECIAL_MIXED.includes(m);
+const specialPtes = (m: CellMethodName): boolean => PFNMAP.includes(m) || SPECIAL_MIXED.includes(m);
 const using =
   (...uses: readonly UseName[]) =>
   (c: CellSpec): boolean =>
@@ -66,8 +66,8 @@ const both =
   (c: CellSpec): boolean =>
     a(c) && b(c);
 
-/** The VmFlags smaps shows for each technique's VMA, of io, pf, de, dd, mm, in that order. */
-export function predictedSmapsFlags(method: MethodName): string {
+/** The VmFlags smaps shows for each method's VMA, of io, pf, de, dd, mm, in that order. */
+export function predictedSmapsFlags(method: CellMethodName): string {
   const flags: string[] = [];
   if (IO.includes(method)) flags.push('io');
   if (PFNMAP.includes(method)) flags.push('pf');
@@ -291,7 +291,7 @@ export const USE_RULES: ExpectationRule[] = [
     verdict: 'ok',
     detail: 'not-locked',
     reason:
-      'mlock skips VM_SPECIAL VMAs (mlock_fixup) and still answers 0: every technique here is VM_SPECIAL, so the ' +
+      'mlock skips VM_SPECIAL VMAs (mlock_fixup) and still answers 0: every method here is VM_SPECIAL, so the ' +
       'VMA never becomes VM_LOCKED (smaps shows no "lo") - the pages stay because the driver holds them, not because of mlock',
   },
   {
@@ -385,7 +385,7 @@ export const USE_RULES: ExpectationRule[] = [
     detail: 'EINVAL',
     reason:
       'MS_SYNC on a shared file VMA calls the file\'s ->fsync; this driver\'s fsync only syncs the file-backed ' +
-      'techniques\' store and refuses the rest with EINVAL (a driver without ->fsync gets EINVAL from the VFS)',
+      'methods\' store and refuses the rest with EINVAL (a driver without ->fsync gets EINVAL from the VFS)',
   },
   {
     name: 'use-msync-async',
@@ -447,7 +447,7 @@ export const USE_RULES: ExpectationRule[] = [
     verdict: 'ok',
     detail: 'pte-mapped',
     reason:
-      'only a fault handler over one PMD-order block can be PMD-mapped (pfn and insert techniques write PTEs one ' +
+      'only a fault handler over one PMD-order block can be PMD-mapped (pfn and insert methods write PTEs one ' +
       'by one), and on 6.12 finish_fault no longer maps a file folio past i_size with a PMD (a device inode\'s ' +
       'i_size is 0): PTE-mapped whatever the THP switch says',
   },
@@ -515,7 +515,7 @@ export const USE_RULES: ExpectationRule[] = [
     detail: 'unmoved',
     reason:
       'reclaim works on the pages of its LRU lists, and a driver\'s pages are on none (nor charged to the cgroup): ' +
-      'under pressure the mapping keeps the same pages and the same data, whatever the technique',
+      'under pressure the mapping keeps the same pages and the same data, whatever the method',
   },
   ...(
     [

@@ -1,6 +1,6 @@
 /**
  * Uses: what a program does with a mapping of the device besides touching
- * it, each run as a cell against one allocator per technique. A use cell
+ * it, each run as a cell against one allocator per method. A use cell
  * maps the buffer the kernel filled, reads it, then does its one thing and
  * checks the data again where the use moves data; its verdict comes from
  * the same evidence as every cell (refusal with its errno, signal, data,

@@ -27,9 +27,9 @@
  * race them, so their outcomes (and only theirs) may differ between a run
  * and its replay.
  */
-import { ALLOCATORS, type AllocName, CACHES, CONFIG_FLAGS, CONFIG_FLAGS_ALL, METHODS, type MethodName } from '../device/layout';
+import { ALLOCS, type AllocName, CACHES, CONFIG_FLAGS, CONFIG_FLAGS_ALL, METHODS, type MethodName } from '../device/layout';
 import type { Advice } from '../device/mapping';
-import { configHazard, FAULT_METHODS, FILE_METHODS, OWN_PAGE_ALLOCATORS, PFN_METHODS, support } from '../device/support';
+import { configHazard, FAULT_METHODS, FILE_METHODS, OWN_PAGE_ALLOCS, PFN_METHODS, support } from '../device/support';
 import type { FuzzOp, FuzzOpName, MapPlace, Prot, TouchMode } from './ops-schema';
 import { at } from '../util/at';
 import { Prng } from './prng';
@@ -56,7 +56,7 @@ export function formatOpList(ops: readonly FuzzOp[]): string {
   return ops.length === 0 ? '[]\n' : `[\n${ops.map((o) => `  ${JSON.stringify(o)}`).join(',\n')}\n]\n`;
 }
 
-const ALLOC_BY_NUMBER = new Map<number, string>(Object.entries(ALLOCATORS).map(([k, v]) => [v, k]));
+const ALLOC_BY_NUMBER = new Map<number, string>(Object.entries(ALLOCS).map(([k, v]) => [v, k]));
 const METHOD_BY_NUMBER = new Map<number, string>(Object.entries(METHODS).map(([k, v]) => [v, k]));
 const CACHE_BY_NUMBER = new Map<number, string>(Object.entries(CACHES).map(([k, v]) => [v, k]));
 
@@ -96,8 +96,9 @@ export interface GeneratorOptions {
   maxBlockPages?: number;
 }
 
-const ALLOC_NAMES = Object.keys(ALLOCATORS) as AllocName[];
-const METHOD_NAMES = Object.keys(METHODS) as MethodName[];
+/** In the header's numeric order, which the seeds' sequences were drawn in (layout.ts lists them in the reports' order). */
+const ALLOC_NAMES = (Object.keys(ALLOCS) as AllocName[]).sort((a, b) => ALLOCS[a] - ALLOCS[b]);
+const METHOD_NAMES = (Object.keys(METHODS) as MethodName[]).sort((a, b) => METHODS[a] - METHODS[b]);
 type Pair = readonly [AllocName, MethodName];
 const PAIRS: readonly Pair[] = ALLOC_NAMES.flatMap((a) => METHOD_NAMES.map((t) => [a, t] as const));
 /** The pairs the fuzzer configures for real (support table: safe). */
@@ -111,7 +112,7 @@ const isFault = (t: MethodName): boolean => (FAULT_METHODS as readonly string[])
 const isFile = (t: MethodName): boolean => (FILE_METHODS as readonly string[]).includes(t);
 /** The first method number the header does not know. */
 const METHOD_COUNT = Math.max(...Object.values(METHODS)) + 1;
-const ALLOC_COUNT = Math.max(...Object.values(ALLOCATORS)) + 1;
+const ALLOC_COUNT = Math.max(...Object.values(ALLOCS)) + 1;
 
 interface SessionBelief {
   open: boolean;
@@ -242,7 +243,7 @@ function configureStruct(b: Belief, s: number, alloc: AllocName, method: MethodN
   const op: OpOf<'configure'> = {
     op: 'configure',
     s,
-    alloc: ALLOCATORS[alloc],
+    alloc: ALLOCS[alloc],
     method: METHODS[method],
     size: String(pages * b.page),
     flags: 0,
@@ -255,7 +256,7 @@ function configureStruct(b: Belief, s: number, alloc: AllocName, method: MethodN
   if (isFault(method) ? r.chance(0.4) : r.chance(0.03)) op.flags = CONFIG_FLAGS.FAULT_AROUND;
   // The reserved-page ritual, where the module takes it (pages of the driver's own;
   // on compound ones, kmalloc and pages_comp, a hazard the module must refuse).
-  if (OWN_PAGE_ALLOCATORS.includes(alloc) && !isFile(method) && r.chance(0.15)) op.flags |= CONFIG_FLAGS.RESERVED;
+  if (OWN_PAGE_ALLOCS.includes(alloc) && !isFile(method) && r.chance(0.15)) op.flags |= CONFIG_FLAGS.RESERVED;
   // Splitting a remapped BAR is a hazard: asked for, it must be refused (allow_hazards=0).
   if (alloc === 'pci_bar' && r.chance(0.05)) op.flags |= CONFIG_FLAGS.SPLITTABLE;
   if (method === 'deferred_io' || method === 'deferred_io_keep_mapping') op.delayMs = r.pick([0, 0, 1, 10, 50, 200]);

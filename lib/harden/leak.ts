@@ -1,6 +1,6 @@
 /**
  * The leak check: many open -> configure -> map -> touch(write) -> unmap ->
- * close cycles of one safe allocator x technique pair, with what the kernel
+ * close cycles of one safe allocator x method pair, with what the kernel
  * holds compared before and after. Runs inside a guest with the module
  * loaded, as root (it writes /proc/sys/vm/drop_caches).
  *
@@ -11,7 +11,7 @@
  *     whatever the size;
  *   - MemFree and Slab from /proc/meminfo, read after drop_caches and a
  *     short settle, may drop by at most a bound (see leakBoundKb), which
- *     catches memory the counters cannot see (pages a technique pins with
+ *     catches memory the counters cannot see (pages a method pins with
  *     an extra reference, page tables, the kernel's own objects).
  *
  * MemFree does not count the pages on the per-CPU page lists: a freed page
@@ -37,13 +37,13 @@ import { sleepSync } from '../util/sleep';
 
 export interface LeakPair {
   alloc: AllocName;
-  technique: MethodName;
+  method: MethodName;
 }
 
 export interface LeakOptions {
   /** Cycles per pair and size. */
   cycles: number;
-  /** Default: safePairs() (every safe pair but the file-backed techniques; never a hazard). */
+  /** Default: safePairs() (every safe pair but the file-backed methods; never a hazard). */
   pairs?: readonly LeakPair[];
   /** Buffer sizes in bytes, each run `cycles` times per pair. Default [16 KiB]. */
   sizes?: readonly number[];
@@ -71,10 +71,10 @@ export interface MemoryDelta {
 }
 
 export interface LeakRow {
-  /** 'alloc/technique/16K': the technique, named in every failure. */
+  /** 'alloc/method/16K': the method, named in every failure. */
   pair: string;
   alloc: AllocName;
-  technique: MethodName;
+  method: MethodName;
   size: number;
   cycles: number;
   /** after - before of the module's counters; all zero when nothing leaked. */
@@ -193,11 +193,11 @@ async function snapshot(probe: Device, settleMs: number): Promise<Snapshot> {
   };
 }
 
-/** 'alloc/technique/16K' */
-export function pairLabel(alloc: AllocName, technique: MethodName, size: number): string {
+/** 'alloc/method/16K' */
+export function pairLabel(alloc: AllocName, method: MethodName, size: number): string {
   const MIB = 1 << 20;
   const s = size % MIB === 0 ? `${size / MIB}M` : size % 1024 === 0 ? `${size / 1024}K` : `${size}`;
-  return `${alloc}/${technique}/${s}`;
+  return `${alloc}/${method}/${s}`;
 }
 
 /**
@@ -208,7 +208,7 @@ export function pairLabel(alloc: AllocName, technique: MethodName, size: number)
 function cycle(pair: LeakPair, size: number, onOpen?: () => void): string | null {
   const dev = Device.open();
   try {
-    dev.configure({ allocator: pair.alloc, technique: pair.technique, size });
+    dev.configure({ alloc: pair.alloc, method: pair.method, size });
     let m;
     try {
       m = dev.map();
@@ -312,9 +312,9 @@ export async function runLeakCheck(options: LeakOptions): Promise<LeakRow[]> {
         for (let i = 1; i < cycles; i++) cycle(pair, size);
         const after = await snapshot(probe, settleMs);
         const partial = {
-          pair: pairLabel(pair.alloc, pair.technique, size),
+          pair: pairLabel(pair.alloc, pair.method, size),
           alloc: pair.alloc,
-          technique: pair.technique,
+          method: pair.method,
           size,
           cycles,
           counterDelta: counterDelta(before.counters, after.counters),

@@ -5,12 +5,12 @@
  * run the same file and read no JSON); ./stress reads the result line.
  */
 import * as v from 'valibot';
-import { ALLOCATORS, type AllocName, CACHES, type CacheName, METHODS, type MethodName } from '../device/layout';
+import { ALLOCS, type AllocName, CACHES, type CacheName, METHODS, type MethodName } from '../device/layout';
 import { checkShape, numbers, parseJson } from '../util/schema';
 
 export const StressPairSchema = v.object({
-  allocator: v.picklist(Object.keys(ALLOCATORS) as AllocName[]),
-  technique: v.picklist(Object.keys(METHODS) as MethodName[]),
+  alloc: v.picklist(Object.keys(ALLOCS) as AllocName[]),
+  method: v.picklist(Object.keys(METHODS) as MethodName[]),
   cache: v.picklist(Object.keys(CACHES) as CacheName[]),
   faultAround: v.boolean(),
 });

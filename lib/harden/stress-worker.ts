@@ -86,7 +86,7 @@ class Loop {
   }
 
   configure(dev: Device, pair: StressPair, size: number): void {
-    dev.configure({ allocator: pair.allocator, technique: pair.technique, size, cache: pair.cache, faultAround: pair.faultAround });
+    dev.configure({ alloc: pair.alloc, method: pair.method, size, cache: pair.cache, faultAround: pair.faultAround });
   }
 
   /** A fork()ed child writes the pattern for `seed` through `m`; it must exit 0 and the parent see the words. */
@@ -204,7 +204,7 @@ class Loop {
       const d = dev;
       const pair = this.pair();
       const size = (4 + this.rng.below(13)) * PAGE;
-      const tag = `${pair.allocator}/${pair.technique}${pair.faultAround ? '+fa' : ''} ${size / 1024}K`;
+      const tag = `${pair.alloc}/${pair.method}${pair.faultAround ? '+fa' : ''} ${size / 1024}K`;
       try {
         this.configure(d, pair, size);
       } catch (err) {

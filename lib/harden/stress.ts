@@ -6,7 +6,7 @@
  * together once every process has all its threads up, either on one
  * session the parent opened and passes down as fd 3 ('shared') or on
  * sessions of their own ('separate'). Only pairs the catalogue expects to
- * work (no hazard, no file-backed technique, write-back cache).
+ * work (no hazard, no file-backed method, write-back cache).
  *
  * A failure is: an errno other than the expected ones (CONFIGURE: EBUSY or
  * success, and never success while the caller holds a mapping), data that
@@ -135,13 +135,13 @@ export function stressPairs(release: string = os.release()): StressPair[] {
     const key = `${cell.alloc}/${cell.method}/${cell.faultAround}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    out.push({ allocator: cell.alloc, technique: cell.method, cache: 'wb', faultAround: cell.faultAround });
+    out.push({ alloc: cell.alloc, method: cell.method, cache: 'wb', faultAround: cell.faultAround });
   }
   return out;
 }
 
 /** Shared mode reallocates one buffer of 2^n pages over and over: no high-order allocations there. */
-const SHARED_ALLOCATORS = ['vmalloc', 'vmalloc_user', 'pages_array'];
+const SHARED_ALLOCS = ['vmalloc', 'vmalloc_user', 'pages_array'];
 
 /** A run's settings, the options' defaults filled in. */
 interface StressPlan {
@@ -164,7 +164,7 @@ function planStress(options: StressOptions): StressPlan {
   const seed = (options.seed ?? Date.now()) >>> 0;
   const regionBytes = options.regionBytes ?? 4 * PAGE;
   let pairs = stressPairs();
-  if (options.mode === 'shared') pairs = pairs.filter((p) => SHARED_ALLOCATORS.includes(p.allocator));
+  if (options.mode === 'shared') pairs = pairs.filter((p) => SHARED_ALLOCS.includes(p.alloc));
   if (pairs.length === 0) throw new Error('no pair to stress');
   return {
     mode: options.mode,
@@ -182,7 +182,7 @@ function planStress(options: StressOptions): StressPlan {
 /** Shared mode: the one session every process works on, configured with the first pair. */
 function configureShared(shared: Device, plan: StressPlan): void {
   const p = at(plan.pairs, 0, 'the first stress pair');
-  shared.configure({ allocator: p.allocator, technique: p.technique, size: plan.size, cache: p.cache, faultAround: p.faultAround });
+  shared.configure({ alloc: p.alloc, method: p.method, size: plan.size, cache: p.cache, faultAround: p.faultAround });
 }
 
 /**
@@ -320,7 +320,7 @@ export async function runStress(options: StressOptions): Promise<StressResult> {
     processes: plan.processes,
     threads: Array.from({ length: plan.processes }, (_, i) => plan.threadsOf(i)).reduce((a, b) => a + b, 0),
     seed: plan.seed,
-    pairs: plan.pairs.map((p) => `${p.allocator}/${p.technique}${p.faultAround ? '+fault-around' : ''}`),
+    pairs: plan.pairs.map((p) => `${p.alloc}/${p.method}${p.faultAround ? '+fault-around' : ''}`),
     ops,
     totalOps: Object.values(ops).reduce((a, b) => a + b, 0),
     configure,

@@ -68,7 +68,7 @@ export function touchCharts(k: KernelBench): BarChart[] {
         { name: 'write touch', color: COLORS.write },
       ],
       groups: views
-        .filter((v) => v.row.size === size && !(v.row.alloc === null && v.row.technique === 'anon'))
+        .filter((v) => v.row.size === size && !(v.row.alloc === null && v.row.method === 'anon'))
         .map((v) => ({ label: rowLabel(v.row), bars: [nsBar(v.perPage.touchRead), nsBar(v.perPage.touchWrite)] })),
       markers: [
         ...(anonRead === null ? [] : [{ value: anonRead.median, label: `anon read ${ns(anonRead.median)}`, color: COLORS.anonRead }]),
@@ -79,7 +79,7 @@ export function touchCharts(k: KernelBench): BarChart[] {
   });
 }
 
-/** Per size: throughput of each technique over anon's, with 1× (anon) and the write-back target marked. */
+/** Per size: throughput of each method over anon's, with 1× (anon) and the write-back target marked. */
 export function throughputCharts(k: KernelBench): BarChart[] {
   const views = mapCostViews(k).filter((v) => v.row.alloc !== null);
   return sizesOf(views).map((size) => ({
@@ -107,14 +107,14 @@ export function faultAroundChart(k: KernelBench): BarChart {
       { name: 'fault-around on', color: COLORS.on },
     ],
     groups: faultAroundViews(k).map((v) => ({
-      label: `${v.alloc}/${v.technique}${v.cache !== 'wb' ? ` ${v.cache}` : ''} ${sizeLabel(v.size)}`,
+      label: `${v.alloc}/${v.method}${v.cache !== 'wb' ? ` ${v.cache}` : ''} ${sizeLabel(v.size)}`,
       bars: [v.faultsOff, v.faultsOn].map((f) => (f === null ? null : { value: f, text: count(f) })),
     })),
     tick: count,
   };
 }
 
-/** Per size: mmap ns/page of the techniques that map at mmap time (refused ones left out). */
+/** Per size: mmap ns/page of the methods that map at mmap time (refused ones left out). */
 export function batchingCharts(k: KernelBench): BarChart[] {
   const views = batchingViews(k);
   const sizes = [...new Set(views.map((b) => b.size))].sort((a, b) => a - b);
@@ -124,7 +124,7 @@ export function batchingCharts(k: KernelBench): BarChart[] {
     groups: views
       .filter((b) => b.size === size)
       .flatMap((b) =>
-        b.entries.filter((e) => e.mmap !== null).map((e) => ({ label: `${b.alloc}/${e.technique}`, bars: [nsBar(e.mmap)] })),
+        b.entries.filter((e) => e.mmap !== null).map((e) => ({ label: `${b.alloc}/${e.method}`, bars: [nsBar(e.mmap)] })),
       ),
     tick: tickOf(ns),
   }));
@@ -139,7 +139,7 @@ export function addonChart(k: KernelBench): BarChart {
       { name: 'C', color: COLORS.c },
     ],
     groups: addonViews(k).map((v) => ({
-      label: `${v.row.alloc}/${v.row.technique} ${sizeLabel(v.row.size)}`,
+      label: `${v.row.alloc}/${v.row.method} ${sizeLabel(v.row.size)}`,
       bars: [nsBar(perPage(v.row.typescriptNs, v.row.pages)), nsBar(perPage(v.row.cNs, v.row.pages))],
     })),
     tick: tickOf(ns),

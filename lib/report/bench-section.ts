@@ -44,7 +44,7 @@ export const BENCH_STYLE = `
 
 export const TCG_NOTE =
   'Measured under TCG emulation: absolute times are emulation times, not what this hardware does natively. ' +
-  'Read the ratios between techniques (measured side by side in the same VM), not the absolute numbers.';
+  'Read the ratios between methods (measured side by side in the same VM), not the absolute numbers.';
 
 const BADGE: Readonly<Record<TargetStatus, string>> = {
   met: 's-supports',
@@ -88,7 +88,7 @@ function environmentLine(report: BenchReport): string {
 }
 
 export function benchSectionHtml(report: BenchReport): string {
-  const parts: string[] = ['<section class="bench"><h2>Benchmarks: what each mapping technique costs</h2>'];
+  const parts: string[] = ['<section class="bench"><h2>Benchmarks: what each mapping method costs</h2>'];
   if (report.environment.accel === 'tcg') parts.push(`<p class="tcg-note"><strong>${html(TCG_NOTE)}</strong></p>`);
   parts.push(
     `<p class="hint">${html(environmentLine(report))}. Every ratio pairs two rows of the same kernel in this run.</p>`,
@@ -129,7 +129,7 @@ function tableMarkdown(t: BenchTable, level: string): string[] {
 }
 
 export function benchSectionMarkdown(report: BenchReport): string {
-  const out: string[] = ['## Benchmarks: what each mapping technique costs', ''];
+  const out: string[] = ['## Benchmarks: what each mapping method costs', ''];
   if (report.environment.accel === 'tcg') out.push(`> **${md(TCG_NOTE)}**`, '');
   out.push(`${md(environmentLine(report))}. Every ratio pairs two rows of the same kernel in this run.`, '');
   out.push(...tableMarkdown(targetSummaryTable(report), '###'));

@@ -1,7 +1,7 @@
 /**
  * Horizontal grouped bar charts as inline SVG: a page shows them with no
  * script and no external asset, and they print. Labels run down the left
- * (technique names are long), one bar per series in each group, a min–max
+ * (method names are long), one bar per series in each group, a min–max
  * whisker over each bar, dashed reference lines (a baseline, a target)
  * across the plot, and the value written after each bar so the chart can
  * be read without the axis. Every text goes through escape.html.

@@ -115,7 +115,7 @@ export function faultAroundTable(k: KernelBench): BenchTable {
       'the read touch in ns per page.',
     head: ['configuration', 'size', '->fault off', '->fault on', 'off/on', 'map_pages on', 'read touch off', 'read touch on', 'off/on', `≥ ${t.threshold}× fewer faults`],
     rows: faultAroundViews(k).map((v) => [
-      `${v.alloc}/${v.technique}${v.cache !== 'wb' ? ` ${v.cache}` : ''}`,
+      `${v.alloc}/${v.method}${v.cache !== 'wb' ? ` ${v.cache}` : ''}`,
       sizeLabel(v.size),
       count(v.faultsOff),
       count(v.faultsOn),
@@ -135,14 +135,14 @@ export function batchingTable(k: KernelBench): BenchTable {
     figures: true,
     title: 'Batching: mmap cost per page',
     note:
-      'mmap of the whole buffer in ns per page, median [min–max], for the techniques that map at mmap time; ' +
+      'mmap of the whole buffer in ns per page, median [min–max], for the methods that map at mmap time; ' +
       '×vm_insert_page is the median over the page-by-page vm_insert_page loop of the same allocator and size.',
-    head: ['allocator', 'size', 'technique', 'mmap', '×vm_insert_page'],
+    head: ['alloc', 'size', 'method', 'mmap', '×vm_insert_page'],
     rows: batchingViews(k).flatMap((b) =>
       b.entries.map((e) => [
         b.alloc,
         sizeLabel(b.size),
-        e.technique,
+        e.method,
         e.refused !== null ? 'refused (see Refused configurations)' : statText(e.mmap, 'ns'),
         times(e.vsInsertPage),
       ]),
@@ -158,7 +158,7 @@ export function addonTable(k: KernelBench): BenchTable {
     note: 'One cycle (map the device buffer, write-touch every page, unmap) driven from TypeScript through the addon and from C, in the same VM.',
     head: ['configuration', 'size', 'TypeScript', 'C', 'TS/C', `≤ ${TARGETS['addon-overhead'].threshold}×`],
     rows: addonViews(k).map((v) => [
-      `${v.row.alloc}/${v.row.technique}`,
+      `${v.row.alloc}/${v.row.method}`,
       sizeLabel(v.row.size),
       statText(v.row.typescriptNs, 'ns'),
       statText(v.row.cNs, 'ns'),

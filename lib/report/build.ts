@@ -18,6 +18,7 @@ import type { CellResult } from '../experiments/types';
 import { REPO_ROOT } from '../paths';
 import { MmaplabError } from '../util/errors';
 import { readPackageJson } from '../util/package-json';
+import { renameLegacyKeys } from '../util/legacy-keys';
 import { checkShape } from '../util/schema';
 import { seriesOf } from '../vm/kernels';
 import {
@@ -127,5 +128,5 @@ export function readReport(file: string): MatrixReport {
   if (r.version !== REPORT_VERSION) {
     throw new MmaplabError('EREPORT', `${file} has report version ${String(r.version)}; this mmaplab reads version ${REPORT_VERSION}`);
   }
-  return checkShape(MatrixReportSchema, data, file, 'EREPORT');
+  return checkShape(MatrixReportSchema, renameLegacyKeys(data), file, 'EREPORT');
 }

@@ -7,7 +7,7 @@ import type { FileClaimAnswer } from '../experiments/file-claims';
 import { FILE_CLAIMS } from '../experiments/file-claims';
 import type { KernelFiles, TriggerResult } from '../experiments/file-triggers';
 
-export const FILES_HEAD = ['kernel', 'technique', 'trigger', 'arrived', 'first ms', 'last ms', 'paths', 'intact', 'note'];
+export const FILES_HEAD = ['kernel', 'method', 'trigger', 'arrived', 'first ms', 'last ms', 'paths', 'intact', 'note'];
 
 function ms(v: number | null): string {
   return v === null ? '-' : v.toFixed(1);
@@ -19,7 +19,7 @@ export function fileRow(kernel: string, r: TriggerResult): string[] {
     .join(', ');
   return [
     kernel,
-    r.technique,
+    r.method,
     r.trigger,
     r.error !== null ? `error: ${r.error}` : `${r.arrived}/${r.pages}`,
     ms(r.firstMs),

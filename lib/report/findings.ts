@@ -70,7 +70,7 @@ function flakyLines(list: readonly ReportCell[]): string[] {
 
 function filesLines(report: MatrixReport): string[] {
   const files = report.files;
-  if (files === undefined) return ['This run did not measure the file-backed techniques.'];
+  if (files === undefined) return ['This run did not measure the file-backed methods.'];
   const kernels = files.kernels.map((k) => k.kernel);
   return table(FILE_CLAIMS_HEAD(kernels.map(code)), fileClaimRows(files.claims, kernels).map((r) => r.map(md)));
 }
@@ -110,8 +110,8 @@ export function renderFindingsPage(report: MatrixReport, reportPath: string): st
     '',
     ...(uses.length > 0
       ? [
-          'What a program can do with each technique ("6.1: x; 6.12: y" where the series differ): the uses whose outcome depends on ' +
-            'the technique, then those that came out the same for all.',
+          'What a program can do with each method ("6.1: x; 6.12: y" where the series differ): the uses whose outcome depends on ' +
+            'the method, then those that came out the same for all.',
           '',
           ...uses,
         ]

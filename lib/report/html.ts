@@ -138,7 +138,7 @@ function kernelSections(report: MatrixReport): string {
       `<div class="grid-host" id="grid-${i}"></div></section>`,
   );
   return (
-    '<h2>Allocator x technique</h2><p class="hint">Basic scenario, write-back cache, no fault-around, at each ' +
+    '<h2>Allocator x method</h2><p class="hint">Basic scenario, write-back cache, no fault-around, at each ' +
     "allocator's own sizes; every other cell is listed under its kernel's grid.</p>" +
     `<div class="kernels">${sections.join('')}</div>`
   );
@@ -186,7 +186,7 @@ function usesSection(report: MatrixReport): string {
     );
   }
   return (
-    '<h2>Uses: what a program can do with each technique</h2><p class="hint">Each use on one allocator per technique; ' +
+    '<h2>Uses: what a program can do with each method</h2><p class="hint">Each use on one allocator per method; ' +
     'the symbol, then the errno, signal or what the use found; ‡ (highlighted) where the outcome differs between ' +
     'kernel series. Click a cell for its evidence.</p>' +
     tables.join('')

@@ -1,5 +1,5 @@
 /**
- * report.md: per kernel the allocator x technique grid of the basic cells,
+ * report.md: per kernel the allocator x method grid of the basic cells,
  * the other cells, the claims and what each kernel's cells say about them,
  * the surprises (every cell not simply as expected) and the flaky cells.
  */
@@ -106,10 +106,10 @@ function usesSection(report: MatrixReport, kernel: string, differs: ReadonlySet<
     '',
     `### Uses on ${md(kernel)}`,
     '',
-    'What a program does with the mapping, per technique (on the allocator in brackets): the symbol, then the errno, ' +
+    'What a program does with the mapping, per method (on the allocator in brackets): the symbol, then the errno, ' +
       'signal or what the use found. ‡: the outcome differs between kernel series.',
     '',
-    ...table(['use \\ technique', ...g.columns.map((c) => code(c.label))], rows),
+    ...table(['use \\ method', ...g.columns.map((c) => code(c.label))], rows),
   ];
 }
 
@@ -181,8 +181,8 @@ function usesAtAGlance(report: MatrixReport): string[] {
   return [
     '## Uses at a glance',
     '',
-    'What a program can do with each technique (every kernel of this report; "6.1: x; 6.12: y" where they differ): ' +
-      'the uses whose outcome depends on the technique, then those that came out the same for all.',
+    'What a program can do with each method (every kernel of this report; "6.1: x; 6.12: y" where they differ): ' +
+      'the uses whose outcome depends on the method, then those that came out the same for all.',
     '',
     ...lines,
     '',

@@ -117,7 +117,7 @@ export const MatrixReportSchema = v.object({
   kernels: v.array(ReportKernelSchema),
   cells: v.array(ReportCellSchema),
   /**
-   * The file-backed techniques under each trigger, and the conversation's
+   * The file-backed methods under each trigger, and the conversation's
    * statements answered from them; absent when the run did not measure them.
    */
   files: v.optional(ReportFilesSchema),

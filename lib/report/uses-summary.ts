@@ -1,12 +1,12 @@
 /**
- * "What a program can do with each technique", at a glance: from a report's
- * use cells, the uses whose outcome depends on the technique as a table
- * (use x technique, every kernel of the report in one entry), and the uses
- * that came out the same for every technique as one line each. Pure, from
+ * "What a program can do with each method", at a glance: from a report's
+ * use cells, the uses whose outcome depends on the method as a table
+ * (use x method, every kernel of the report in one entry), and the uses
+ * that came out the same for every method as one line each. Pure, from
  * the report alone: report.md and the findings page (docs/findings.md)
  * carry it.
  */
-import { METHODS } from '../experiments/types';
+import { CELL_METHODS } from '../experiments/types';
 import { PMD_SIZED_USES, USES } from '../experiments/uses';
 import type { MatrixReport, ReportCell } from './schema';
 
@@ -19,17 +19,17 @@ export function shortOutcome(rc: Pick<ReportCell, 'verdict' | 'detail' | 'distri
   return rc.detail ? `${rc.verdict} (${rc.detail})` : rc.verdict;
 }
 
-/** One use's outcome per technique, and whether every technique had the same. */
+/** One use's outcome per method, and whether every method had the same. */
 export interface UsesSummaryRow {
   use: string;
-  /** Per technique (same order as the columns): the outcome over the kernels, '' if none ran. */
+  /** Per method (same order as the columns): the outcome over the kernels, '' if none ran. */
   entries: string[];
   uniform: boolean;
 }
 
 export interface UsesSummary {
-  /** Techniques, in the catalogue's order. */
-  techniques: string[];
+  /** Methods, in the catalogue's order. */
+  methods: string[];
   rows: UsesSummaryRow[];
   /** Pairs left out of the rows: every use refused with one errno, on every kernel (the mapping itself is refused). */
   refusedPairs: { pair: string; detail: string }[];
@@ -75,17 +75,17 @@ export function usesSummary(report: MatrixReport): UsesSummary {
   );
   const refusedPairs = refusedWhateverTheUse(all);
   const cells = all.filter((rc) => !refusedPairs.some((r) => r.pair === `${rc.cell.alloc}/${rc.cell.method}`));
-  const known = METHODS as readonly string[];
-  const techniques = [...new Set(cells.map((rc) => rc.cell.method))].sort(
+  const known = CELL_METHODS as readonly string[];
+  const methods = [...new Set(cells.map((rc) => rc.cell.method))].sort(
     (a, b) => (known.indexOf(a) + 1 || 99) - (known.indexOf(b) + 1 || 99),
   );
   const uses = [...new Set(cells.map((rc) => rc.cell.use as string))].sort(
     (a, b) => ((USES as readonly string[]).indexOf(a) + 1 || 999) - ((USES as readonly string[]).indexOf(b) + 1 || 999),
   );
   const rows = uses.map((use) => {
-    const entries = techniques.map((method) => {
+    const entries = methods.map((method) => {
       const mine = cells.filter((rc) => rc.cell.use === use && rc.cell.method === method);
-      // Allocators of one technique that disagree are shown apart.
+      // Allocators of one method that disagree are shown apart.
       const byAlloc = new Map<string, ReportCell[]>();
       for (const rc of mine) byAlloc.set(rc.cell.alloc, [...(byAlloc.get(rc.cell.alloc) ?? []), rc]);
       const texts = [...byAlloc].map(([alloc, list]) => [alloc, acrossKernels(list)] as const);
@@ -95,7 +95,7 @@ export function usesSummary(report: MatrixReport): UsesSummary {
     const ran = entries.filter((e) => e !== '');
     return { use, entries, uniform: new Set(ran).size <= 1 };
   });
-  return { techniques, rows, refusedPairs };
+  return { methods, rows, refusedPairs };
 }
 
 /**
@@ -133,7 +133,7 @@ export function hugePageSummaryLines(report: MatrixReport, escape: (s: string) =
   return out;
 }
 
-/** The summary as Markdown lines: the table of the uses that depend on the technique, then the uniform ones. */
+/** The summary as Markdown lines: the table of the uses that depend on the method, then the uniform ones. */
 export function usesSummaryMarkdown(report: MatrixReport, escape: (s: string) => string = (s) => s): string[] {
   const s = usesSummary(report);
   if (s.rows.length === 0 && s.refusedPairs.length === 0 && hugePageSummaryLines(report).length === 0) return [];
@@ -141,8 +141,8 @@ export function usesSummaryMarkdown(report: MatrixReport, escape: (s: string) =>
   const out: string[] = [];
   if (varying.length > 0) {
     out.push(
-      `| use | ${s.techniques.map((t) => `\`${t}\``).join(' | ')} |`,
-      `|---|${s.techniques.map(() => '---').join('|')}|`,
+      `| use | ${s.methods.map((t) => `\`${t}\``).join(' | ')} |`,
+      `|---|${s.methods.map(() => '---').join('|')}|`,
       ...varying.map((r) => `| \`${r.use}\` | ${r.entries.map(escape).join(' | ')} |`),
       '',
     );
@@ -153,7 +153,7 @@ export function usesSummaryMarkdown(report: MatrixReport, escape: (s: string) =>
     uniform.set(outcome, [...(uniform.get(outcome) ?? []), r.use]);
   }
   for (const [outcome, uses] of uniform) {
-    out.push(`- the same for every technique, **${escape(outcome)}**: ${uses.map((u) => `\`${u}\``).join(', ')}`);
+    out.push(`- the same for every method, **${escape(outcome)}**: ${uses.map((u) => `\`${u}\``).join(', ')}`);
   }
   for (const { pair, detail } of s.refusedPairs) {
     out.push(`- left out above, **${escape(detail)}** whatever the use (the mapping itself is refused): \`${pair}\``);

@@ -1,6 +1,6 @@
 /**
  * What every human-facing format (Markdown, HTML) shows the same way: the
- * verdict symbols and their legend, the allocator x technique grid of the
+ * verdict symbols and their legend, the allocator x method grid of the
  * basic cells per kernel, the list of surprises, and outcome labels. Pure
  * functions of a MatrixReport; nothing here looks at a verdict's meaning
  * beyond choosing its symbol.
@@ -8,7 +8,7 @@
 import { notApplicableLine } from '../experiments/applicable';
 import { CATALOGUE, SIZES } from '../experiments/catalogue';
 import type { Observation, Outcome } from '../experiments/expectations';
-import { ALLOCATORS, METHODS, type CellSpec } from '../experiments/types';
+import { CELL_ALLOCS, CELL_METHODS, type CellSpec } from '../experiments/types';
 import { isUse, PMD_SIZED_USES, type UseFamily, USES, useFamily, useTitle } from '../experiments/uses';
 import type { MatrixReport, ReportCell, ReportExpectation, ReportKernel } from './schema';
 
@@ -221,8 +221,8 @@ function orderBy<T extends string>(known: readonly T[], seen: Iterable<string>):
 export function gridFor(report: MatrixReport, kernel: string): Grid {
   const ran = cellsOf(report, kernel).filter((rc) => isGridCell(rc.cell));
   const specs: CellSpec[] = [...CATALOGUE.filter(isGridCell), ...ran.map((rc) => rc.cell)];
-  const allocs = orderBy(ALLOCATORS, specs.map((c) => c.alloc));
-  const methods = orderBy(METHODS, specs.map((c) => c.method));
+  const allocs = orderBy(CELL_ALLOCS, specs.map((c) => c.alloc));
+  const methods = orderBy(CELL_METHODS, specs.map((c) => c.method));
   const rows: GridRow[] = [];
   for (const alloc of allocs) {
     const sizes = [...new Set(specs.filter((c) => c.alloc === alloc).map((c) => c.size))].sort((a, b) => a - b);
@@ -245,7 +245,7 @@ export function otherCells(report: MatrixReport, kernel: string): ReportCell[] {
   return cellsOf(report, kernel).filter((rc) => !isGridCell(rc.cell) && rc.cell.scenario !== 'use');
 }
 
-/** A column of the uses grid: one technique with the allocator it ran on. */
+/** A column of the uses grid: one method with the allocator it ran on. */
 export interface UsesColumn {
   alloc: string;
   method: string;
@@ -267,8 +267,8 @@ export interface UsesGrid {
 }
 
 /**
- * Use x technique for one kernel, from the use cells it ran (null when it
- * ran none). Columns in the catalogue's technique order; rows in the uses'
+ * Use x method for one kernel, from the use cells it ran (null when it
+ * ran none). Columns in the catalogue's method order; rows in the uses'
  * order, then any use of a newer catalogue.
  */
 /** A use that runs at 2 MiB on every safe pair (the huge-page grid's), not on the scenario pairs. */
@@ -282,8 +282,8 @@ export function usesGridFor(report: MatrixReport, kernel: string): UsesGrid | nu
   );
   if (ran.length === 0) return null;
   const columns: UsesColumn[] = [];
-  for (const method of orderBy(METHODS, ran.map((rc) => rc.cell.method))) {
-    for (const alloc of orderBy(ALLOCATORS, ran.filter((rc) => rc.cell.method === method).map((rc) => rc.cell.alloc))) {
+  for (const method of orderBy(CELL_METHODS, ran.map((rc) => rc.cell.method))) {
+    for (const alloc of orderBy(CELL_ALLOCS, ran.filter((rc) => rc.cell.method === method).map((rc) => rc.cell.alloc))) {
       columns.push({ alloc, method, label: `${method} (${alloc})` });
     }
   }
@@ -297,7 +297,7 @@ export function usesGridFor(report: MatrixReport, kernel: string): UsesGrid | nu
   return { kernel, columns, rows, slots };
 }
 
-/** The huge-page grid of one kernel: a row per allocator/technique pair, a column per huge-page use. */
+/** The huge-page grid of one kernel: a row per allocator/method pair, a column per huge-page use. */
 export interface HugePageGrid {
   kernel: string;
   rows: { alloc: string; method: string; label: string }[];
@@ -311,8 +311,8 @@ export function hugePageGridFor(report: MatrixReport, kernel: string): HugePageG
   if (ran.length === 0) return null;
   const uses = orderBy(PMD_SIZED_USES, ran.map((rc) => rc.cell.use as string));
   const rows: HugePageGrid['rows'] = [];
-  for (const alloc of orderBy(ALLOCATORS, ran.map((rc) => rc.cell.alloc))) {
-    for (const method of orderBy(METHODS, ran.filter((rc) => rc.cell.alloc === alloc).map((rc) => rc.cell.method))) {
+  for (const alloc of orderBy(CELL_ALLOCS, ran.map((rc) => rc.cell.alloc))) {
+    for (const method of orderBy(CELL_METHODS, ran.filter((rc) => rc.cell.alloc === alloc).map((rc) => rc.cell.method))) {
       rows.push({ alloc, method, label: `${alloc}/${method}` });
     }
   }

@@ -93,15 +93,15 @@ async function runFuzz(job: JobOf<'fuzz'>, emit: Emit): Promise<number> {
   return result.error === null ? 0 : 1;
 }
 
-/** Every file-backed technique under each of its triggers. */
+/** Every file-backed method under each of its triggers. */
 async function runFiles(job: JobOf<'files'>, emit: Emit): Promise<number> {
   loadModule(job.module.path, job.module.params);
-  const { FILE_TECHNIQUES, TRIGGERS_OF, measureTrigger } = await import('../experiments/file-triggers');
-  for (const technique of FILE_TECHNIQUES) {
-    for (const trigger of TRIGGERS_OF[technique]) {
-      const result = await measureTrigger(technique, trigger);
+  const { MEASURED_FILE_METHODS, TRIGGERS_OF, measureTrigger } = await import('../experiments/file-triggers');
+  for (const method of MEASURED_FILE_METHODS) {
+    for (const trigger of TRIGGERS_OF[method]) {
+      const result = await measureTrigger(method, trigger);
       emit({ type: 'file-result', result });
-      process.stdout.write(`${MARK_CELL_DONE} ${technique}/${trigger}\n`);
+      process.stdout.write(`${MARK_CELL_DONE} ${method}/${trigger}\n`);
     }
   }
   return 0;

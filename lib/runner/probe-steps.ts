@@ -15,7 +15,7 @@ import {
   type ProbeObservation,
   type ProbeStep,
 } from '../experiments/types';
-import { DEVICE_DMA_ALLOCATORS } from '../experiments/support';
+import { DEVICE_DMA_ALLOCS } from '../experiments/support';
 import { BY_DEVICE_DMA, readDeviceSide } from './device-side';
 import { offlineCpu, onlineCpu } from './settle';
 import { ChildSignal, deviceUseContext, runUse } from './uses';
@@ -443,7 +443,7 @@ function basic(p: CellProbe): void {
   const map = p.fillMapRead();
   p.step('write', () => map.writePattern(SEED_USER, p.page));
   p.verifyUser(SEED_USER);
-  if (DEVICE_DMA_ALLOCATORS.includes(p.cell.alloc) && p.obs.userToKernel === null) deviceRoundTrip(p, map);
+  if (DEVICE_DMA_ALLOCS.includes(p.cell.alloc) && p.obs.userToKernel === null) deviceRoundTrip(p, map);
   p.finish(map);
 }
 
@@ -493,8 +493,8 @@ function runScenarioSteps(p: CellProbe): void {
 function configure(rec: StepRecorder, d: Device, cell: CellSpec): void {
   rec.step('configure', () =>
     d.configure({
-      allocator: cell.alloc,
-      technique: cell.method,
+      alloc: cell.alloc,
+      method: cell.method,
       size: cell.size,
       cache: cell.cache,
       faultAround: cell.faultAround,

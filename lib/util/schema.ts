@@ -279,7 +279,7 @@ export const numbers = v.record(v.string(), v.number());
 export const strings = v.record(v.string(), v.string());
 
 /**
- * A name from one of the catalogue's lists (allocators, techniques,
+ * A name from one of the catalogue's lists (allocators, methods,
  * scenarios...), which grow from version to version without a new report
  * version: typed as this version's names, checked as any string, so that a
  * report of a newer catalogue is read as it is (no rule predicts its cells).

@@ -32,7 +32,7 @@ export const JobSchema = v.variant('kind', [
     /** Set in the guest's environment before the suite runs: paths the host prepared for it. */
     env: v.optional(strings),
   }),
-  /** The file-backed techniques under every trigger (lib/experiments/file-triggers). */
+  /** The file-backed methods under every trigger (lib/experiments/file-triggers). */
   v.object({ kind: v.literal('files'), kernel, ...mod }),
   /** `mmaplab fuzz`: random or replayed operations on the device (lib/fuzz), allow_hazards=0. */
   v.object({ kind: v.literal('fuzz'), kernel, ...mod, fuzz: FuzzJobOptionsSchema }),

@@ -44,7 +44,7 @@ describe(`mmaplab on ${os.release()}`, function () {
     it('refuses the hazard configuration: in TypeScript unless asked for, then in the module with EPERM', function () {
       const dev = Device.open();
       try {
-        const hazard = { allocator: 'pages_nocomp', technique: 'fault_page', size: 16384 } as const;
+        const hazard = { alloc: 'pages_nocomp', method: 'fault_page', size: 16384 } as const;
         assert.throws(() => dev.configure(hazard), (e: Error & { code?: string }) => e.code === 'ERR_HAZARD_NOT_REQUESTED');
         expectErrno(() => dev.configure({ ...hazard, hazards: true }), 'EPERM');
       } finally {
@@ -72,12 +72,12 @@ describe(`mmaplab on ${os.release()}`, function () {
     it('refuses to reconfigure while mapped (EBUSY) and mmap beyond the buffer (EINVAL)', function () {
       const dev = Device.open();
       try {
-        dev.configure({ allocator: 'vmalloc_user', technique: 'remap_vmalloc_range', size: 65536 });
+        dev.configure({ alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: 65536 });
         assert.throws(() => dev.map({ length: 65536 * 2 }), (e: Error & { code?: string }) => e.code === 'EINVAL');
         const map = dev.map({ length: 65536 });
-        expectErrno(() => dev.configure({ allocator: 'vmalloc_user', technique: 'remap_vmalloc_range', size: 8192 }), 'EBUSY');
+        expectErrno(() => dev.configure({ alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: 8192 }), 'EBUSY');
         map.unmap();
-        dev.configure({ allocator: 'vmalloc_user', technique: 'remap_vmalloc_range', size: 8192 });
+        dev.configure({ alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: 8192 });
       } finally {
         dev.close();
       }

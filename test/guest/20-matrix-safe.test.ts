@@ -8,7 +8,7 @@
  * left to `mmaplab matrix --scenario ...`: here they would more than double
  * the suite's time. 35-placement covers placement inside the suite. So are
  * the use cells (390 per kernel, `mmaplab matrix --uses only`); 55-uses
- * runs one use of each family. Of the dma-buf twins, one pair per technique
+ * runs one use of each family. Of the dma-buf twins, one pair per method
  * maps here (and is refused past the end); the other 150 per kernel are the
  * matrix's (`--cell /dmabuf`); 39-dmabuf covers the dma-buf itself.
  */
@@ -30,7 +30,7 @@ describe(`every pair with hazards disabled on ${os.release()}`, function () {
   after(() => runner.close());
 
   const placement = (c: { scenario: Scenario }): boolean => (PLACEMENT_SCENARIOS as readonly Scenario[]).includes(c.scenario);
-  // Of the dma-buf twins, one pair per technique (the scenario pairs): mapped, and past the end (the dma-buf core's refusal).
+  // Of the dma-buf twins, one pair per method (the scenario pairs): mapped, and past the end (the dma-buf core's refusal).
   const isScenarioPair = (c: CellSpec): boolean => SCENARIO_PAIRS.some(([a, m]) => a === c.alloc && m === c.method) && c.size === 16 * 1024;
   const dmabufScenario = (c: CellSpec): boolean =>
     c.via === 'dmabuf' && !((c.scenario === 'basic' || c.scenario === 'past-end') && isScenarioPair(c));
@@ -111,13 +111,13 @@ describe(`every pair with hazards disabled on ${os.release()}`, function () {
     const dev = Device.open();
     try {
       assert.throws(() => dev.map({ length: 4096 }), (err: Error & { code?: string }) => err.code === 'ENODEV' || err.code === 'EINVAL');
-      dev.configure({ allocator: 'pages_array', technique: 'vm_insert_page', size: 16384 });
+      dev.configure({ alloc: 'pages_array', method: 'vm_insert_page', size: 16384 });
       assert.throws(() => dev.map({ length: 32768 }), (err: Error & { code?: string }) => err.code === 'EINVAL');
       assert.equal(dev.lastError().reason, 'range');
       assert.throws(() => dev.map({ length: 8192, offset: 16384 }), (err: Error & { code?: string }) => err.code === 'EINVAL');
       const m = dev.map({ length: 8192, offset: 8192 });
       assert.throws(
-        () => dev.configure({ allocator: 'pages_array', technique: 'vm_insert_page', size: 8192 }),
+        () => dev.configure({ alloc: 'pages_array', method: 'vm_insert_page', size: 8192 }),
         (err: Error & { code?: string }) => err.code === 'EBUSY',
       );
       assert.equal(dev.lastError().reason, 'mapped');
@@ -130,7 +130,7 @@ describe(`every pair with hazards disabled on ${os.release()}`, function () {
   it('read() and write() copy to and from the buffer; writes through the mapping never pass through write()', function () {
     const dev = Device.open();
     try {
-      dev.configure({ allocator: 'vmalloc_user', technique: 'remap_vmalloc_range', size: 16384 });
+      dev.configure({ alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: 16384 });
       dev.fill(7);
       const head = dev.read(16384, 0);
       const ab = head.buffer.slice(head.byteOffset, head.byteOffset + head.byteLength);
@@ -156,16 +156,16 @@ describe(`every pair with hazards disabled on ${os.release()}`, function () {
   it('INFO explains the buffer: contiguity, slab origin and per-page facts', function () {
     const dev = Device.open();
     try {
-      dev.configure({ allocator: 'kmalloc', technique: 'remap_pfn_range', size: 4096 });
+      dev.configure({ alloc: 'kmalloc', method: 'remap_pfn_range', size: 4096 });
       const slab = dev.info({ pages: true });
       assert.equal(slab.slab, true, 'a 4 KiB kmalloc comes from a slab cache');
       assert.equal(slab.contiguous, true);
       assert.equal(slab.pages?.length, 1);
-      dev.configure({ allocator: 'pages_comp', technique: 'remap_pfn_range', size: 16384 });
+      dev.configure({ alloc: 'pages_comp', method: 'remap_pfn_range', size: 16384 });
       const comp = dev.info({ pages: true });
       assert.equal(comp.pages?.[0]?.head, true);
       assert.equal(comp.pages?.[1]?.tail, true);
-      dev.configure({ allocator: 'vmalloc', technique: 'remap_pfn_range', size: 16384 });
+      dev.configure({ alloc: 'vmalloc', method: 'remap_pfn_range', size: 16384 });
       const vm = dev.info({ pages: true });
       assert.equal(vm.nrPages, 4n);
       assert.equal(vm.contiguous, false);
@@ -177,10 +177,10 @@ describe(`every pair with hazards disabled on ${os.release()}`, function () {
   it('MAP_PRIVATE: refused where the method cannot honour it, private copies elsewhere', function () {
     const dev = Device.open();
     try {
-      dev.configure({ allocator: 'pages_comp', technique: 'vmf_insert_pfn', size: 16384 });
+      dev.configure({ alloc: 'pages_comp', method: 'vmf_insert_pfn', size: 16384 });
       assert.throws(() => dev.map({ length: 16384, private: true }), (err: Error & { code?: string }) => err.code === 'EINVAL');
       assert.equal(dev.lastError().reason, 'private', 'a private writable pfn mapping would hit a kernel BUG_ON');
-      dev.configure({ allocator: 'pages_array', technique: 'vm_insert_page', size: 16384 });
+      dev.configure({ alloc: 'pages_array', method: 'vm_insert_page', size: 16384 });
       dev.fill(3);
       const m = dev.map({ length: 16384, private: true });
       assert.equal(checkPattern(m.buffer, 3), null, 'the private mapping shows the buffer');

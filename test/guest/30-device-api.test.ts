@@ -1,7 +1,7 @@
 /**
  * Guest suite, module loaded WITHOUT allow_hazards: the device API against
  * the real module. Every Device and Mapping method; fork through inherited
- * mappings, shared and private, for every safe allocator x technique pair;
+ * mappings, shared and private, for every safe allocator x method pair;
  * and the abuse a script can inflict (use after unmap, double unmap, unmap
  * during msync, close with live mappings, mappings left to the garbage
  * collector). None may crash node, leak a mapping (/proc/self/maps) or make
@@ -15,7 +15,7 @@ import { Device, failureReason, isSyscallError, type Mapping } from '../../lib/d
 import { CATALOGUE } from '../../lib/experiments/catalogue';
 import { expectationFor } from '../../lib/experiments/expectations';
 import type { MethodName } from '../../lib/device/layout';
-import { HAZARD_ALLOCATORS, OWN_PAGE_ALLOCATORS, reservedIsHazard } from '../../lib/experiments/support';
+import { HAZARD_ALLOCS, OWN_PAGE_ALLOCS, reservedIsHazard } from '../../lib/experiments/support';
 import { seriesOf } from '../../lib/vm/kernels';
 import { code, deviceMaps } from './device-proc';
 import { moduleWindow } from './module-window';
@@ -23,7 +23,7 @@ import { moduleWindow } from './module-window';
 const PAGE = 4096;
 
 /**
- * The techniques whose private mappings the module refuses itself: the
+ * The methods whose private mappings the module refuses itself: the
  * VM_PFNMAP fault handlers (a COW fault there would BUG) and deferred I/O
  * (a private write never reaches the flush). Any other refusal of a private
  * mapping is the kernel's (remap_pfn_range page by page over a COW VMA).
@@ -39,7 +39,7 @@ describe(`device API against the module on ${os.release()}`, function () {
 
   it('every Device method: configure, fill/verify (sync and async), map, stats, info, lastError, read/write', async function () {
     using dev = Device.open();
-    dev.configure({ allocator: 'vmalloc_user', technique: 'fault_page', size: 16 * PAGE, faultAround: false });
+    dev.configure({ alloc: 'vmalloc_user', method: 'fault_page', size: 16 * PAGE, faultAround: false });
     dev.fill(1);
     assert.equal(dev.verify(1).ok, true);
     await dev.fillAsync(2);
@@ -83,7 +83,7 @@ describe(`device API against the module on ${os.release()}`, function () {
 
   it('reserved pages: marked on every page while configured, refused where the module has no pages of its own; kept, and on compound pages, a hazard', function () {
     using dev = Device.open();
-    dev.configure({ allocator: 'pages_split', technique: 'remap_pfn_range', size: 4 * PAGE, reserved: 'cleared' });
+    dev.configure({ alloc: 'pages_split', method: 'remap_pfn_range', size: 4 * PAGE, reserved: 'cleared' });
     const info = dev.info({ pages: true });
     assert.equal(info.reserved, 'cleared');
     assert.deepEqual(info.pages?.map((p) => p.reserved), [true, true, true, true], 'PG_reserved on every page of the split block');
@@ -100,29 +100,29 @@ describe(`device API against the module on ${os.release()}`, function () {
       }
       return [undefined, undefined];
     };
-    assert.deepEqual(refused({ allocator: 'dma_coherent', technique: 'remap_pfn_range', size: 4 * PAGE, reserved: 'cleared' }), [
+    assert.deepEqual(refused({ alloc: 'dma_coherent', method: 'remap_pfn_range', size: 4 * PAGE, reserved: 'cleared' }), [
       'EINVAL',
       'combination',
     ]);
-    assert.deepEqual(refused({ allocator: 'vmalloc', technique: 'page_cache', size: 4 * PAGE, reserved: 'cleared' }), [
+    assert.deepEqual(refused({ alloc: 'vmalloc', method: 'page_cache', size: 4 * PAGE, reserved: 'cleared' }), [
       'EINVAL',
       'combination',
     ]);
     assert.deepEqual(
-      refused({ allocator: 'pages_array', technique: 'remap_pfn_range', size: 4 * PAGE, reserved: 'kept', hazards: true }),
+      refused({ alloc: 'pages_array', method: 'remap_pfn_range', size: 4 * PAGE, reserved: 'kept', hazards: true }),
       ['EPERM', 'hazard-disabled'],
     );
     // PG_reserved is PF_NO_COMPOUND: a slab's pages and a __GFP_COMP block's are not to be
     // marked. The module's allocator table and reservedIsHazard must name the same allocators.
-    const reservable = OWN_PAGE_ALLOCATORS.filter((a) => !HAZARD_ALLOCATORS.includes(a));
-    for (const [allocator, size] of [...reservable.map((a) => [a, 4 * PAGE] as const), ['kmalloc', PAGE] as const]) {
+    const reservable = OWN_PAGE_ALLOCS.filter((a) => !HAZARD_ALLOCS.includes(a));
+    for (const [alloc, size] of [...reservable.map((a) => [a, 4 * PAGE] as const), ['kmalloc', PAGE] as const]) {
       assert.deepEqual(
-        refused({ allocator, technique: 'remap_pfn_range', size, reserved: 'cleared', hazards: true }),
-        reservedIsHazard(allocator) ? ['EPERM', 'hazard-disabled'] : [undefined, undefined],
-        `${allocator} ${size / PAGE} page(s) marked reserved`,
+        refused({ alloc, method: 'remap_pfn_range', size, reserved: 'cleared', hazards: true }),
+        reservedIsHazard(alloc) ? ['EPERM', 'hazard-disabled'] : [undefined, undefined],
+        `${alloc} ${size / PAGE} page(s) marked reserved`,
       );
     }
-    dev.configure({ allocator: 'pages_array', technique: 'vm_insert_page', size: 4 * PAGE });
+    dev.configure({ alloc: 'pages_array', method: 'vm_insert_page', size: 4 * PAGE });
     assert.equal(dev.info().reserved, null);
     assert.deepEqual(
       dev.info({ pages: true }).pages?.map((p) => p.reserved),
@@ -133,7 +133,7 @@ describe(`device API against the module on ${os.release()}`, function () {
 
   it('Mapping methods on a fault-handler mapping: touch, mincore, madvise(DONTNEED) and refault, mprotect, msync, partial munmap', async function () {
     using dev = Device.open();
-    dev.configure({ allocator: 'pages_array', technique: 'fault_page', size: 8 * PAGE });
+    dev.configure({ alloc: 'pages_array', method: 'fault_page', size: 8 * PAGE });
     dev.fill(5);
     const m = dev.map();
     let maps: Mapping[] = [m];
@@ -169,7 +169,7 @@ describe(`device API against the module on ${os.release()}`, function () {
 
   it('mremap: shrinking works, growing a VM_DONTEXPAND mapping is refused and leaves it intact', function () {
     using dev = Device.open();
-    dev.configure({ allocator: 'vmalloc_user', technique: 'remap_vmalloc_range', size: 8 * PAGE });
+    dev.configure({ alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: 8 * PAGE });
     dev.fill(9);
     using m = dev.map({ length: 4 * PAGE });
     let grew: unknown = null;
@@ -196,7 +196,7 @@ describe(`device API against the module on ${os.release()}`, function () {
     for (const cell of pairs) {
       it(`${cell.id}: shared shows the child's writes to parent and kernel, private keeps them in the child`, function () {
         using dev = Device.open();
-        dev.configure({ allocator: cell.alloc, technique: cell.method, size: cell.size });
+        dev.configure({ alloc: cell.alloc, method: cell.method, size: cell.size });
         dev.fill(0x100);
         {
           using shared = dev.map();
@@ -232,7 +232,7 @@ describe(`device API against the module on ${os.release()}`, function () {
   describe('abuse', function () {
     it('use after unmap: views are empty, calls throw EALREADY, a second unmap is a no-op', function () {
       using dev = Device.open();
-      dev.configure({ allocator: 'pages_comp', technique: 'remap_pfn_range', size: 4 * PAGE });
+      dev.configure({ alloc: 'pages_comp', method: 'remap_pfn_range', size: 4 * PAGE });
       using m = dev.map();
       const view = new Uint32Array(m.buffer);
       m.unmap();
@@ -247,7 +247,7 @@ describe(`device API against the module on ${os.release()}`, function () {
 
     it('unmap during msync is EBUSY; once msync settles it unmaps', async function () {
       using dev = Device.open();
-      dev.configure({ allocator: 'vmalloc_user', technique: 'remap_vmalloc_range', size: 256 * PAGE });
+      dev.configure({ alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: 256 * PAGE });
       using m = dev.map();
       m.touch('write');
       const pending = m.msyncAsync({ mode: 'async', invalidate: true });
@@ -259,7 +259,7 @@ describe(`device API against the module on ${os.release()}`, function () {
 
     it('close with live mappings: they keep working, the session ends when the last one goes', function () {
       const dev = Device.open();
-      dev.configure({ allocator: 'pages_array', technique: 'vm_insert_pages', size: 4 * PAGE });
+      dev.configure({ alloc: 'pages_array', method: 'vm_insert_pages', size: 4 * PAGE });
       dev.fill(0x55);
       const maps = [dev.map(), dev.map({ offset: PAGE, length: PAGE })];
       try {
@@ -282,7 +282,7 @@ describe(`device API against the module on ${os.release()}`, function () {
         const count = () => fs.readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.endsWith('/dev/mmaplab')).length;
         (async () => {
           const dev = Device.open();
-          dev.configure({ allocator: 'vmalloc_user', technique: 'remap_vmalloc_range', size: 16 * 4096 });
+          dev.configure({ alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: 16 * 4096 });
           for (let i = 0; i < 64; i++) new Uint8Array(dev.map().buffer)[i] = 1;
           const before = count();
           for (let i = 0; i < 20 && count() > 0; i++) {
@@ -303,8 +303,8 @@ describe(`device API against the module on ${os.release()}`, function () {
     it('bad arguments from JavaScript are TypeError/RangeError before any system call', function () {
       using dev = Device.open();
       const statsBefore = dev.stats();
-      assert.throws(() => dev.configure({ allocator: 'slab' as never, technique: 'fault_page', size: PAGE }), TypeError);
-      assert.throws(() => dev.configure({ allocator: 'kmalloc', technique: 'remap_pfn_range', size: -1 }), RangeError);
+      assert.throws(() => dev.configure({ alloc: 'slab' as never, method: 'fault_page', size: PAGE }), TypeError);
+      assert.throws(() => dev.configure({ alloc: 'kmalloc', method: 'remap_pfn_range', size: -1 }), RangeError);
       assert.throws(() => dev.map({ length: 0 }), RangeError);
       assert.throws(() => dev.map({ length: PAGE, offset: 1 }), RangeError);
       assert.throws(() => dev.fill(NaN), RangeError);

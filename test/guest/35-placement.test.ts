@@ -1,7 +1,7 @@
 /**
  * Guest suite, module loaded WITHOUT allow_hazards: where a program puts
  * its mappings of the device must not matter to the kernel. Every safe
- * allocator x technique pair, at a page-sized buffer and at 2 MiB (a PMD's
+ * allocator x method pair, at a page-sized buffer and at 2 MiB (a PMD's
  * worth: the block allocators then hand out one PMD-sized compound page),
  * is mapped at a 2 MiB- and a 1 GiB-aligned hint, with MAP_FIXED over a
  * mapping of the same session (whole, and the middle of it, splitting it)
@@ -21,7 +21,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import {
-  ALLOCATOR_NAMES,
+  ALLOC_NAMES,
   Device,
   type AllocName,
   freeAddress,
@@ -83,8 +83,8 @@ interface Pair {
   faultAround: boolean;
 }
 
-/** Every pair the module accepts with allow_hazards=0, fault techniques with and without fault-around. */
-const PAIRS: Pair[] = ALLOCATOR_NAMES.flatMap((alloc) =>
+/** Every pair the module accepts with allow_hazards=0, fault methods with and without fault-around. */
+const PAIRS: Pair[] = ALLOC_NAMES.flatMap((alloc) =>
   METHOD_NAMES.filter((method) => support(alloc, method) === 'safe').flatMap((method) =>
     (FAULT_METHODS as readonly string[]).includes(method)
       ? [{ alloc, method, faultAround: false }, { alloc, method, faultAround: true }]
@@ -118,7 +118,7 @@ describe(`placement: where a program maps the device, on ${os.release()}`, funct
     let pmdKb = -1;
     {
       using dev = Device.open();
-      dev.configure({ allocator: 'pages_comp', technique: 'fault_page', size: M2, faultAround: true });
+      dev.configure({ alloc: 'pages_comp', method: 'fault_page', size: M2, faultAround: true });
       dev.fill(1);
       using m = dev.map({ placement: { mode: 'fixed-noreplace', address: freeAddress(M2, M2) } });
       assert.equal(m.address % M2, 0);
@@ -138,7 +138,7 @@ describe(`placement: where a program maps the device, on ${os.release()}`, funct
     const seq = currentSeq();
     {
       using dev = Device.open();
-      dev.configure({ allocator: 'pages_comp', technique: 'fault_page', size: M2 });
+      dev.configure({ alloc: 'pages_comp', method: 'fault_page', size: M2 });
       dev.fill(3);
       using m = dev.map({ placement: { mode: 'fixed-noreplace', address: freeAddress(M2, M2) } });
       assert.deepEqual(m.forkWrite(4), { exitCode: 0, signal: null });
@@ -159,7 +159,7 @@ describe(`placement: where a program maps the device, on ${os.release()}`, funct
         const seq = currentSeq();
         const dev = Device.open();
         try {
-          const why = refusal(() => dev.configure({ allocator: alloc, technique: method, size, faultAround }));
+          const why = refusal(() => dev.configure({ alloc, method, size, faultAround }));
           if (why !== null) {
             // The size is the allocator's to refuse (DMA memory, say): no placement to try.
             if (this.test) this.test.title += ` [CONFIGURE refused: ${why}]`;
@@ -231,7 +231,7 @@ describe(`placement: where a program maps the device, on ${os.release()}`, funct
             assert.equal(dev.info().mappings, 0);
           }
           // Nothing maps the buffer any more: CONFIGURE may replace it, and a new buffer maps.
-          dev.configure({ allocator: alloc, technique: method, size, faultAround });
+          dev.configure({ alloc, method, size, faultAround });
           assert.equal(refusal(() => dev.map().unmap()), base);
         } finally {
           dev.close();

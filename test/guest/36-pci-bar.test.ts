@@ -46,17 +46,17 @@ describe(`pci_bar: the ivshmem-plain BAR on ${os.release()}`, function () {
 
   it('one session holds the BAR at a time: the next is refused EBUSY (device-busy) until the first lets go', function () {
     const a = Device.open();
-    a.configure({ allocator: 'pci_bar', technique: 'io_remap_pfn_range', size: 16 * PAGE });
+    a.configure({ alloc: 'pci_bar', method: 'io_remap_pfn_range', size: 16 * PAGE });
     const b = Device.open();
     try {
       assert.throws(
-        () => b.configure({ allocator: 'pci_bar', technique: 'io_remap_pfn_range', size: 16 * PAGE }),
+        () => b.configure({ alloc: 'pci_bar', method: 'io_remap_pfn_range', size: 16 * PAGE }),
         (e: unknown) => code(e) === 'EBUSY' && failureReason(e)?.reason === 'device-busy',
       );
       a.close();
-      b.configure({ allocator: 'pci_bar', technique: 'io_remap_pfn_range', size: 16 * PAGE });
+      b.configure({ alloc: 'pci_bar', method: 'io_remap_pfn_range', size: 16 * PAGE });
       assert.throws(
-        () => b.configure({ allocator: 'pci_bar', technique: 'vm_iomap_memory', size: DEVICE_BAR_BYTES + PAGE }),
+        () => b.configure({ alloc: 'pci_bar', method: 'vm_iomap_memory', size: DEVICE_BAR_BYTES + PAGE }),
         (e: unknown) => code(e) === 'EINVAL' && failureReason(e)?.reason === 'bad-size',
       );
     } finally {
@@ -66,7 +66,7 @@ describe(`pci_bar: the ivshmem-plain BAR on ${os.release()}`, function () {
 
   it('the buffer has no struct pages, its pfns are consecutive, and it starts zeroed', function () {
     using d = Device.open();
-    d.configure({ allocator: 'pci_bar', technique: 'vmf_insert_pfn', size: 4 * PAGE });
+    d.configure({ alloc: 'pci_bar', method: 'vmf_insert_pfn', size: 4 * PAGE });
     const pages = d.info({ pages: true }).pages ?? [];
     assert.equal(pages.length, 4);
     assert.ok(
@@ -79,11 +79,11 @@ describe(`pci_bar: the ivshmem-plain BAR on ${os.release()}`, function () {
     assert.ok(new Uint8Array(m.buffer).every((x) => x === 0));
   });
 
-  for (const technique of ['io_remap_pfn_range', 'vm_iomap_memory', 'remap_pfn_range', 'vmf_insert_pfn', 'vmf_insert_mixed'] as const) {
+  for (const method of ['io_remap_pfn_range', 'vm_iomap_memory', 'remap_pfn_range', 'vmf_insert_pfn', 'vmf_insert_mixed'] as const) {
     for (const cache of ['wb', 'wc', 'uc'] as const) {
-      it(`${technique}, ${cache}: what userspace writes is in the host's file, what the kernel fills userspace reads`, function () {
+      it(`${method}, ${cache}: what userspace writes is in the host's file, what the kernel fills userspace reads`, function () {
         using d = Device.open();
-        d.configure({ allocator: 'pci_bar', technique, size: 16 * PAGE, cache });
+        d.configure({ alloc: 'pci_bar', method, size: 16 * PAGE, cache });
         using m = d.map();
         d.fill(11);
         assert.equal(m.checkPattern(11), null);
@@ -96,7 +96,7 @@ describe(`pci_bar: the ivshmem-plain BAR on ${os.release()}`, function () {
 
   it('a remapped BAR cannot be split: munmap of a part and mprotect of a part are EINVAL, the whole unmaps', function () {
     using d = Device.open();
-    d.configure({ allocator: 'pci_bar', technique: 'io_remap_pfn_range', size: 4 * PAGE });
+    d.configure({ alloc: 'pci_bar', method: 'io_remap_pfn_range', size: 4 * PAGE });
     const m = d.map();
     assert.throws(() => m.unmapRange({ offset: PAGE, length: PAGE }), (e: unknown) => code(e) === 'EINVAL');
     assert.throws(() => native().mprotect(m.buffer, 1, 0, PAGE), (e: unknown) => code(e) === 'EINVAL');

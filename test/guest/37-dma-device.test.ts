@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { Device, isSyscallError } from '../../lib/device';
 import type { AllocName, MethodName } from '../../lib/device/layout';
-import { HAZARD_ALLOCATORS, MAPPED_DMA_ALLOCATORS } from '../../lib/device/support';
+import { HAZARD_ALLOCS, MAPPED_DMA_ALLOCS } from '../../lib/device/support';
 import { moduleWindow } from './module-window';
 
 const PAGE = 4096;
@@ -35,7 +35,7 @@ describe(`dma_device: DMA by QEMU's edu into a mapped buffer on ${os.release()}`
     assert.deepEqual([read(edu, 'dma_mask_bits'), read(edu, 'consistent_dma_mask_bits')], ['32', '32']);
   });
 
-  for (const [allocator, technique] of [
+  for (const [alloc, method] of [
     ['dma_device', 'dma_mmap_coherent'],
     ['dma_device', 'remap_pfn_range'],
     ['dma_device', 'vmf_insert_pfn'],
@@ -43,9 +43,9 @@ describe(`dma_device: DMA by QEMU's edu into a mapped buffer on ${os.release()}`
     ['dma_pages', 'remap_pfn_range'],
     ['dma_pages', 'vmf_insert_mixed'],
   ] as const) {
-    it(`${allocator} + ${technique}: the device reads what userspace wrote, and userspace reads what the device wrote`, function () {
+    it(`${alloc} + ${method}: the device reads what userspace wrote, and userspace reads what the device wrote`, function () {
       using d = Device.open();
-      d.configure({ allocator, technique, size: 4 * PAGE });
+      d.configure({ alloc, method, size: 4 * PAGE });
       const pages = d.info({ pages: true }).pages ?? [];
       assert.ok(pages.every((p) => p.noStructPage || p.pfn < 0x100000n), 'below 4 GiB: the device reaches 32 bits');
       using m = d.map();
@@ -63,7 +63,7 @@ describe(`dma_device: DMA by QEMU's edu into a mapped buffer on ${os.release()}`
   }
 
   // Streaming DMA of the driver's own pages while userspace maps them: one
-  // technique per allocator, a different one each where the allocator allows.
+  // method per allocator, a different one each where the allocator allows.
   const MAPPED: ReadonlyArray<readonly [AllocName, MethodName]> = [
     ['vmalloc_user', 'remap_vmalloc_range'],
     ['vmalloc', 'vm_insert_page'],
@@ -74,13 +74,13 @@ describe(`dma_device: DMA by QEMU's edu into a mapped buffer on ${os.release()}`
     ['shmem', 'fault_page'],
   ];
   it('every allocator with its own struct pages is mapped for the device here, but the hazard allocator', function () {
-    const safe = MAPPED_DMA_ALLOCATORS.filter((a) => !HAZARD_ALLOCATORS.includes(a));
+    const safe = MAPPED_DMA_ALLOCS.filter((a) => !HAZARD_ALLOCS.includes(a));
     assert.deepEqual(MAPPED.map(([a]) => a).sort(), [...safe].sort());
   });
-  for (const [allocator, technique] of MAPPED) {
-    it(`${allocator} + ${technique}: its pages mapped for the device around each transfer (one DMA segment per run of adjacent pages); the device reads what userspace wrote, and userspace reads what the device wrote`, function () {
+  for (const [alloc, method] of MAPPED) {
+    it(`${alloc} + ${method}: its pages mapped for the device around each transfer (one DMA segment per run of adjacent pages); the device reads what userspace wrote, and userspace reads what the device wrote`, function () {
       using d = Device.open();
-      d.configure({ allocator, technique, size: 2 * PAGE });
+      d.configure({ alloc, method, size: 2 * PAGE });
       const pages = d.info({ pages: true }).pages ?? [];
       const runs = pages.filter((p, i) => i === 0 || p.pfn !== (pages[i - 1]?.pfn ?? 0n) + 1n).length;
       using m = d.map();
@@ -96,7 +96,7 @@ describe(`dma_device: DMA by QEMU's edu into a mapped buffer on ${os.release()}`
 
   it('dma_alloc_pages gives one block without __GFP_COMP: its tail pages have refcount 0, and vm_insert_pages is refused by the kernel', function () {
     using d = Device.open();
-    d.configure({ allocator: 'dma_pages', technique: 'vm_insert_pages', size: 4 * PAGE });
+    d.configure({ alloc: 'dma_pages', method: 'vm_insert_pages', size: 4 * PAGE });
     const pages = d.info({ pages: true }).pages ?? [];
     assert.deepEqual(
       pages.map((p) => [p.compound, p.refcount]),
@@ -106,7 +106,7 @@ describe(`dma_device: DMA by QEMU's edu into a mapped buffer on ${os.release()}`
     assert.throws(() => d.map(), (e: unknown) => code(e) === 'EINVAL');
     assert.equal(d.lastError().reason, 'kernel');
     assert.throws(
-      () => d.configure({ allocator: 'dma_pages', technique: 'fault_page', size: 4 * PAGE }),
+      () => d.configure({ alloc: 'dma_pages', method: 'fault_page', size: 4 * PAGE }),
       (e: unknown) => code(e) === 'ERR_HAZARD_NOT_REQUESTED',
       'a fault handler handing out the tail pages is a hazard',
     );
@@ -115,21 +115,21 @@ describe(`dma_device: DMA by QEMU's edu into a mapped buffer on ${os.release()}`
   it('DEVICE_DMA of memory with no struct page that is not the device\'s is refused (combination), of shmem pages given back (unpinned), and of more than 64 pages (bad-size); a direction must be named', function () {
     {
       using d = Device.open();
-      d.configure({ allocator: 'dma_coherent', technique: 'dma_mmap_coherent', size: PAGE });
+      d.configure({ alloc: 'dma_coherent', method: 'dma_mmap_coherent', size: PAGE });
       assert.throws(() => d.deviceDma('to-device', 1), (e: unknown) => code(e) === 'EINVAL');
       assert.equal(d.lastError().reason, 'combination');
       assert.throws(() => d.deviceDma('sideways' as never, 1), (e: unknown) => code(e) === 'ERR_INVALID_ARG_VALUE');
     }
     {
       using d = Device.open();
-      d.configure({ allocator: 'shmem', technique: 'fault_page', size: PAGE });
+      d.configure({ alloc: 'shmem', method: 'fault_page', size: PAGE });
       d.unpinPages();
       assert.throws(() => d.deviceDma('from-device', 1), (e: unknown) => code(e) === 'EBUSY');
       assert.equal(d.lastError().reason, 'unpinned');
     }
     // 0.4 s a page with the session held: at most 64 pages a call.
     using d = Device.open();
-    d.configure({ allocator: 'vmalloc', technique: 'vm_insert_page', size: 65 * PAGE });
+    d.configure({ alloc: 'vmalloc', method: 'vm_insert_page', size: 65 * PAGE });
     assert.throws(() => d.deviceDma('to-device', 1), (e: unknown) => code(e) === 'EINVAL');
     assert.equal(d.lastError().reason, 'bad-size');
   });

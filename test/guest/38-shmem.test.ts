@@ -2,9 +2,9 @@
  * Guest suite, module loaded WITHOUT allow_hazards: the shmem allocator, a
  * shmem object's pages held by the driver as GPU drivers hold their buffer
  * objects' (shmem_file_setup + shmem_read_mapping_page), mapped by every
- * technique that takes them. The data crosses both ways; the pages are the
+ * method that takes them. The data crosses both ways; the pages are the
  * page cache's (the object's two references, counted as Shmem while the
- * session holds them, gone with it); page-based techniques count the
+ * session holds them, gone with it); page-based methods count the
  * mapping on those pages and pfn-based ones do not; what the pages cannot
  * be given (a reserved mark, WC, a fault handler without a reference) is
  * refused. Given back to the object (SHMEM_PIN 0, as a GPU driver's
@@ -18,7 +18,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { Device, failureReason, isSyscallError } from '../../lib/device';
 import { PFN_METHODS, support } from '../../lib/device/support';
-import { METHODS, type MethodName } from '../../lib/experiments/types';
+import { CELL_METHODS, type CellMethodName } from '../../lib/experiments/types';
 import { chargedTo, memoryCgroup, reclaim } from '../../lib/util/cgroup';
 import { activeSwaps, withScratchSwap } from '../../lib/util/swap';
 import { moduleWindow } from './module-window';
@@ -42,7 +42,7 @@ function withChargedObject(size: number, fn: (d: Device, cgroup: string) => void
   const cgroup = memoryCgroup('shmem-swap');
   try {
     using d = Device.open();
-    chargedTo(cgroup, () => d.configure({ allocator: 'shmem', technique: 'fault_page', size }));
+    chargedTo(cgroup, () => d.configure({ alloc: 'shmem', method: 'fault_page', size }));
     d.fill(51);
     {
       using m = d.map();
@@ -55,25 +55,25 @@ function withChargedObject(size: number, fn: (d: Device, cgroup: string) => void
   }
 }
 
-const TECHNIQUES: readonly MethodName[] = METHODS.filter((m) => support('shmem', m) === 'safe');
-const isPfnBased = (m: MethodName): boolean => (PFN_METHODS as readonly string[]).includes(m);
+const SHMEM_METHODS: readonly CellMethodName[] = CELL_METHODS.filter((m) => support('shmem', m) === 'safe');
+const isPfnBased = (m: CellMethodName): boolean => (PFN_METHODS as readonly string[]).includes(m);
 
 describe(`shmem: a shmem object's pages mapped to userspace on ${os.release()}`, function () {
   this.timeout(60_000);
   const kernel = moduleWindow();
 
-  it('is taken by the page-based techniques that take a reference and by the pfn-based ones', function () {
+  it('is taken by the page-based methods that take a reference and by the pfn-based ones', function () {
     assert.deepEqual(
-      [...TECHNIQUES].sort(),
+      [...SHMEM_METHODS].sort(),
       ['fault_page', 'remap_pfn_range', 'vm_insert_page', 'vm_insert_pages', 'vm_map_pages', 'vmf_insert_mixed', 'vmf_insert_pfn', 'vmf_insert_pfn_prot'],
     );
   });
 
-  for (const technique of TECHNIQUES) {
-    const counted = isPfnBased(technique) ? 'not counted on the pages (special PTEs)' : 'counted on the pages';
-    it(`${technique}: the data crosses both ways; the pages are the page cache's, the mapping ${counted}`, function () {
+  for (const method of SHMEM_METHODS) {
+    const counted = isPfnBased(method) ? 'not counted on the pages (special PTEs)' : 'counted on the pages';
+    it(`${method}: the data crosses both ways; the pages are the page cache's, the mapping ${counted}`, function () {
       using d = Device.open();
-      d.configure({ allocator: 'shmem', technique, size: 4 * PAGE });
+      d.configure({ alloc: 'shmem', method, size: 4 * PAGE });
       const held = d.info({ pages: true }).pages ?? [];
       assert.equal(held.length, 4);
       for (const p of held) {
@@ -94,7 +94,7 @@ describe(`shmem: a shmem object's pages mapped to userspace on ${os.release()}`,
       );
       assert.deepEqual(
         mapped.map((p) => p.mapcount),
-        held.map(() => (isPfnBased(technique) ? 0 : 1)),
+        held.map(() => (isPfnBased(method) ? 0 : 1)),
       );
     });
   }
@@ -104,7 +104,7 @@ describe(`shmem: a shmem object's pages mapped to userspace on ${os.release()}`,
     const before = shmemBytes();
     {
       using d = Device.open();
-      d.configure({ allocator: 'shmem', technique: 'vm_insert_pages', size });
+      d.configure({ alloc: 'shmem', method: 'vm_insert_pages', size });
       using m = d.map();
       m.writePattern(43);
       const held = shmemBytes() - before;
@@ -119,9 +119,9 @@ describe(`shmem: a shmem object's pages mapped to userspace on ${os.release()}`,
   it("refuses what a shmem object's pages cannot be given: a reserved mark, WC, a fault handler without a reference", function () {
     using d = Device.open();
     const refusals: [string, () => void, string][] = [
-      ['reserved', () => d.configure({ allocator: 'shmem', technique: 'vm_insert_pages', size: PAGE, reserved: 'cleared' }), 'combination'],
-      ['wc', () => d.configure({ allocator: 'shmem', technique: 'remap_pfn_range', size: PAGE, cache: 'wc' }), 'cache'],
-      ['noref', () => d.configure({ allocator: 'shmem', technique: 'fault_page_noref', size: PAGE }), 'combination'],
+      ['reserved', () => d.configure({ alloc: 'shmem', method: 'vm_insert_pages', size: PAGE, reserved: 'cleared' }), 'combination'],
+      ['wc', () => d.configure({ alloc: 'shmem', method: 'remap_pfn_range', size: PAGE, cache: 'wc' }), 'cache'],
+      ['noref', () => d.configure({ alloc: 'shmem', method: 'fault_page_noref', size: PAGE }), 'combination'],
     ];
     for (const [what, attempt, reason] of refusals) {
       assert.throws(attempt, (e: unknown) => code(e) === 'EINVAL' && failureReason(e)?.reason === reason, what);
@@ -133,7 +133,7 @@ describe(`shmem: a shmem object's pages mapped to userspace on ${os.release()}`,
 
     it('unpinning is refused while mapped and for memory that is not a shmem object\'s; an unpinned buffer is not used until pinned', function () {
       using d = Device.open();
-      d.configure({ allocator: 'shmem', technique: 'vm_insert_pages', size: 4 * PAGE });
+      d.configure({ alloc: 'shmem', method: 'vm_insert_pages', size: 4 * PAGE });
       {
         using _m = d.map();
         assert.throws(() => d.unpinPages(), (e: unknown) => code(e) === 'EBUSY');
@@ -153,7 +153,7 @@ describe(`shmem: a shmem object's pages mapped to userspace on ${os.release()}`,
       assert.deepEqual(d.pinPages(), { fromSwap: 0 }, 'nothing made the object swap');
       assert.equal(d.info().unpinned, false);
       using other = Device.open();
-      other.configure({ allocator: 'pages_array', technique: 'vm_insert_pages', size: PAGE });
+      other.configure({ alloc: 'pages_array', method: 'vm_insert_pages', size: PAGE });
       assert.throws(() => other.unpinPages(), (e: unknown) => code(e) === 'EINVAL');
       assert.equal(other.lastError().reason, 'combination');
     });

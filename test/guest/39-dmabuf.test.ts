@@ -8,7 +8,7 @@
  *
  * What was predicted before the first run, from both kernels'
  * drivers/dma-buf: the dma-buf core hands the VMA to the exporter's ->mmap
- * as it is, so a mapping through the dma-buf is the technique's mapping
+ * as it is, so a mapping through the dma-buf is the method's mapping
  * with the dma-buf's file; the core refuses a range past the dma-buf's size
  * itself; DMA_BUF_IOCTL_SYNC reaches the exporter once per call and flags
  * without READ or WRITE, or unknown bits, are EINVAL; the dma-buf has no
@@ -86,10 +86,10 @@ function refusal(fn: () => unknown): { code: string | undefined; reason: string 
 describe(`dma-buf: a driver's buffer exported and mapped through the dma-buf on ${os.release()}`, function () {
   const kernel = moduleWindow();
 
-  /** A session with a filled 16 KiB buffer of `technique`, exported. */
-  function exported(technique: 'vm_insert_pages' | 'remap_pfn_range', fn: (d: Device, buf: DmaBuf) => void): void {
+  /** A session with a filled 16 KiB buffer of `method`, exported. */
+  function exported(method: 'vm_insert_pages' | 'remap_pfn_range', fn: (d: Device, buf: DmaBuf) => void): void {
     using d = Device.open();
-    d.configure({ allocator: 'pages_array', technique, size: SIZE });
+    d.configure({ alloc: 'pages_array', method, size: SIZE });
     d.fill(71);
     using buf = d.exportDmaBuf();
     fn(d, buf);
@@ -105,7 +105,7 @@ describe(`dma-buf: a driver's buffer exported and mapped through the dma-buf on 
     });
   });
 
-  it('a mapping through it is the technique\'s mapping of the dma-buf\'s file, and the data crosses both ways', function () {
+  it('a mapping through it is the method\'s mapping of the dma-buf\'s file, and the data crosses both ways', function () {
     exported('vm_insert_pages', (d, buf) => {
       using m = buf.map();
       const e = smapsOf(m);
@@ -141,24 +141,24 @@ describe(`dma-buf: a driver's buffer exported and mapped through the dma-buf on 
 
   it('while the dma-buf lives CONFIGURE is refused (EBUSY exported); a second EXPORT is the same dma-buf', function () {
     using d = Device.open();
-    d.configure({ allocator: 'pages_array', technique: 'vm_insert_pages', size: SIZE });
+    d.configure({ alloc: 'pages_array', method: 'vm_insert_pages', size: SIZE });
     const first = d.exportDmaBuf();
     const second = d.exportDmaBuf();
     assert.notEqual(first.fd, second.fd);
     assert.equal(fdinfo(first.fd).ino, fdinfo(second.fd).ino, 'one dma-buf, two descriptors');
     first.close();
-    const again = refusal(() => d.configure({ allocator: 'pages_array', technique: 'vm_insert_pages', size: SIZE }));
+    const again = refusal(() => d.configure({ alloc: 'pages_array', method: 'vm_insert_pages', size: SIZE }));
     assert.deepEqual(again, { code: 'EBUSY', reason: 'exported' });
     second.close();
     assert.equal(d.dmaBufState().alive, false);
-    d.configure({ allocator: 'pages_array', technique: 'vm_insert_pages', size: SIZE });
+    d.configure({ alloc: 'pages_array', method: 'vm_insert_pages', size: SIZE });
   });
 
   it('the dma-buf holds the session: with both descriptors closed the mapping works, and the buffer goes with it', function () {
     using probe = Device.open();
     const before = probe.counters();
     const d = Device.open();
-    d.configure({ allocator: 'pages_array', technique: 'vm_insert_pages', size: SIZE });
+    d.configure({ alloc: 'pages_array', method: 'vm_insert_pages', size: SIZE });
     d.fill(73);
     const buf = d.exportDmaBuf();
     const m = buf.map();
@@ -174,7 +174,7 @@ describe(`dma-buf: a driver's buffer exported and mapped through the dma-buf on 
 
   it('a session opened read-only exports a read-only dma-buf: a writable shared mapping of it is EACCES', function () {
     using ro = Device.open(undefined, { access: 'r' });
-    ro.configure({ allocator: 'pages_array', technique: 'vm_insert_pages', size: SIZE });
+    ro.configure({ alloc: 'pages_array', method: 'vm_insert_pages', size: SIZE });
     ro.fill(75);
     using buf = ro.exportDmaBuf();
     assert.equal(fdinfo(buf.fd).flags?.slice(-1), '0', `O_RDONLY: ${fdinfo(buf.fd).flags}`);
@@ -183,10 +183,10 @@ describe(`dma-buf: a driver's buffer exported and mapped through the dma-buf on 
     assert.equal(m.checkPattern(75), null);
   });
 
-  it('a file-backed technique is not exported (EINVAL combination); nor is an unconfigured session (ENODEV)', function () {
+  it('a file-backed method is not exported (EINVAL combination); nor is an unconfigured session (ENODEV)', function () {
     using d = Device.open();
     assert.deepEqual(refusal(() => d.exportDmaBuf()), { code: 'ENODEV', reason: 'not-configured' });
-    d.configure({ allocator: 'vmalloc', technique: 'page_cache', size: SIZE });
+    d.configure({ alloc: 'vmalloc', method: 'page_cache', size: SIZE });
     assert.deepEqual(refusal(() => d.exportDmaBuf()), { code: 'EINVAL', reason: 'combination' });
   });
 

@@ -1,6 +1,6 @@
 /**
  * Guest suite, module loaded WITHOUT allow_hazards: the kernel side of the
- * file-backed techniques. page_cache (the device as a file in the page
+ * file-backed methods. page_cache (the device as a file in the page
  * cache, its buffer the backing store) and deferred_io (fbdev's deferred
  * I/O into a separate store): data written through a shared mapping
  * reaches the store by the path the test chose (fsync, msync(MS_SYNC),
@@ -73,7 +73,7 @@ async function withSysctls(values: Record<string, string>, fn: () => Promise<voi
   }
 }
 
-describe(`file-backed techniques in the module on ${os.release()}`, function () {
+describe(`file-backed methods in the module on ${os.release()}`, function () {
   this.timeout(120_000);
   const kernel = moduleWindow();
 
@@ -84,7 +84,7 @@ describe(`file-backed techniques in the module on ${os.release()}`, function () 
   describe('page_cache', function () {
     it('fsync: the store equals what was written through the shared mapping, every page by path fsync, read()/write() unused', function () {
       using dev = Device.open();
-      dev.configure({ allocator: 'vmalloc', technique: 'page_cache', size: 16 * PAGE });
+      dev.configure({ alloc: 'vmalloc', method: 'page_cache', size: 16 * PAGE });
       using m = dev.map();
       const t0 = now();
       m.writePattern(0x4001);
@@ -113,7 +113,7 @@ describe(`file-backed techniques in the module on ${os.release()}`, function () 
 
     it('msync(MS_SYNC) reaches ->fsync; a second write to a written-back page faults into page_mkwrite again', function () {
       using dev = Device.open();
-      dev.configure({ allocator: 'vmalloc', technique: 'page_cache', size: 4 * PAGE });
+      dev.configure({ alloc: 'vmalloc', method: 'page_cache', size: 4 * PAGE });
       using m = dev.map();
       m.writePattern(0x4002);
       m.msync();
@@ -133,7 +133,7 @@ describe(`file-backed techniques in the module on ${os.release()}`, function () 
 
     it('FLUSH sends the dirty pages by path flush and waits for them', function () {
       using dev = Device.open();
-      dev.configure({ allocator: 'vmalloc', technique: 'page_cache', size: 8 * PAGE });
+      dev.configure({ alloc: 'vmalloc', method: 'page_cache', size: 8 * PAGE });
       using m = dev.map();
       m.writePattern(0x4003);
       dev.flush();
@@ -144,7 +144,7 @@ describe(`file-backed techniques in the module on ${os.release()}`, function () 
 
     it('FILL reaches the mapping through ->read_folio; FILL over dirty pages is refused (EBUSY, dirty)', function () {
       using dev = Device.open();
-      dev.configure({ allocator: 'vmalloc', technique: 'page_cache', size: 8 * PAGE });
+      dev.configure({ alloc: 'vmalloc', method: 'page_cache', size: 8 * PAGE });
       dev.fill(0x4004);
       using m = dev.map();
       assert.equal(m.checkPattern(0x4004), null, 'the mapping reads the store');
@@ -164,7 +164,7 @@ describe(`file-backed techniques in the module on ${os.release()}`, function () 
 
     it('MAP_PRIVATE: reads share the page cache, writes stay private and never reach the store', function () {
       using dev = Device.open();
-      dev.configure({ allocator: 'vmalloc', technique: 'page_cache', size: 4 * PAGE });
+      dev.configure({ alloc: 'vmalloc', method: 'page_cache', size: 4 * PAGE });
       dev.fill(0x4007);
       using priv = dev.map({ private: true });
       assert.equal(priv.checkPattern(0x4007), null);
@@ -176,7 +176,7 @@ describe(`file-backed techniques in the module on ${os.release()}`, function () 
 
     it('syncPeriodMs: the periodic work writes the dirty pages back by path periodic', async function () {
       using dev = Device.open();
-      dev.configure({ allocator: 'vmalloc', technique: 'page_cache', size: 4 * PAGE, syncPeriodMs: 50 });
+      dev.configure({ alloc: 'vmalloc', method: 'page_cache', size: 4 * PAGE, syncPeriodMs: 50 });
       using m = dev.map();
       m.writePattern(0x4009);
       let st = dev.store();
@@ -194,7 +194,7 @@ describe(`file-backed techniques in the module on ${os.release()}`, function () 
     it('a snapshot is read after every arrival it records, while the periodic work keeps writing pages back', async function () {
       this.timeout(20_000);
       using dev = Device.open();
-      dev.configure({ allocator: 'vmalloc', technique: 'page_cache', size: 4 * PAGE, syncPeriodMs: 10 });
+      dev.configure({ alloc: 'vmalloc', method: 'page_cache', size: 4 * PAGE, syncPeriodMs: 10 });
       using m = dev.map();
       const bytes = new Uint8Array(m.buffer, 0, m.length);
       let snapshots = 0;
@@ -219,7 +219,7 @@ describe(`file-backed techniques in the module on ${os.release()}`, function () 
 
     it('sync(2) writes the pages back (path sync, or the flusher woken by sync first)', function () {
       using dev = Device.open();
-      dev.configure({ allocator: 'vmalloc', technique: 'page_cache', size: 4 * PAGE });
+      dev.configure({ alloc: 'vmalloc', method: 'page_cache', size: 4 * PAGE });
       using m = dev.map();
       m.writePattern(0x400a);
       const r = spawnSync('sync');
@@ -233,7 +233,7 @@ describe(`file-backed techniques in the module on ${os.release()}`, function () 
     it("the flusher's expiry writes them back without any call (path expiry, dirty_expire 1 s)", async function () {
       await withSysctls({ dirty_expire_centisecs: '100', dirty_writeback_centisecs: '50' }, async () => {
         using dev = Device.open();
-        dev.configure({ allocator: 'vmalloc', technique: 'page_cache', size: 4 * PAGE });
+        dev.configure({ alloc: 'vmalloc', method: 'page_cache', size: 4 * PAGE });
         using m = dev.map();
         m.writePattern(0x400b);
         let st = dev.store();
@@ -250,7 +250,7 @@ describe(`file-backed techniques in the module on ${os.release()}`, function () 
 
     it('dirty pages survive compaction (migration) and clean ones eviction (MADV_PAGEOUT, drop_caches): the data comes back from the store', function () {
       using dev = Device.open();
-      dev.configure({ allocator: 'vmalloc', technique: 'page_cache', size: 64 * PAGE });
+      dev.configure({ alloc: 'vmalloc', method: 'page_cache', size: 64 * PAGE });
       using m = dev.map();
       m.writePattern(0x4010);
       fs.writeFileSync('/proc/sys/vm/compact_memory', '1');
@@ -269,7 +269,7 @@ describe(`file-backed techniques in the module on ${os.release()}`, function () 
 
     it("fork: a child's writes through the inherited shared mapping reach the store", function () {
       using dev = Device.open();
-      dev.configure({ allocator: 'vmalloc', technique: 'page_cache', size: 8 * PAGE });
+      dev.configure({ alloc: 'vmalloc', method: 'page_cache', size: 8 * PAGE });
       using m = dev.map();
       m.touch('read');
       assert.deepEqual(m.forkWrite(0x4011), { exitCode: 0, signal: null });
@@ -283,7 +283,7 @@ describe(`file-backed techniques in the module on ${os.release()}`, function () 
       let expected: Buffer;
       {
         const dev = Device.open();
-        dev.configure({ allocator: 'vmalloc', technique: 'page_cache', size: 4 * PAGE });
+        dev.configure({ alloc: 'vmalloc', method: 'page_cache', size: 4 * PAGE });
         id = dev.store().id;
         assert.ok(id > 0n);
         const m = dev.map();
@@ -303,19 +303,19 @@ describe(`file-backed techniques in the module on ${os.release()}`, function () 
 
     it('a reconfigure ends the store like a close; reconfiguring while mapped is refused (EBUSY, mapped)', function () {
       using dev = Device.open();
-      dev.configure({ allocator: 'vmalloc', technique: 'page_cache', size: 4 * PAGE });
+      dev.configure({ alloc: 'vmalloc', method: 'page_cache', size: 4 * PAGE });
       const id = dev.store().id;
       {
         using m = dev.map();
         m.writePattern(0x400d);
-        refused(() => dev.configure({ allocator: 'vmalloc', technique: 'page_cache', size: 4 * PAGE }), 'EBUSY', 'mapped');
+        refused(() => dev.configure({ alloc: 'vmalloc', method: 'page_cache', size: 4 * PAGE }), 'EBUSY', 'mapped');
       }
-      dev.configure({ allocator: 'vmalloc', technique: 'page_cache', size: 2 * PAGE });
+      dev.configure({ alloc: 'vmalloc', method: 'page_cache', size: 2 * PAGE });
       assert.notEqual(dev.store().id, id, 'a new store');
       const old = dev.store({ id });
       assert.equal(old.open, false);
       assertArrived(old, 4, 'release');
-      dev.configure({ allocator: 'vmalloc_user', technique: 'fault_page', size: PAGE });
+      dev.configure({ alloc: 'vmalloc_user', method: 'fault_page', size: PAGE });
       refused(() => dev.store(), 'EINVAL', 'combination');
     });
   });
@@ -324,7 +324,7 @@ describe(`file-backed techniques in the module on ${os.release()}`, function () 
     it('writes reach the store delay_ms after the first one, several writes to a page in the window are one batch', async function () {
       const deferMs = 300;
       using dev = Device.open();
-      dev.configure({ allocator: 'vmalloc_user', technique: 'deferred_io', size: 4 * PAGE, deferMs });
+      dev.configure({ alloc: 'vmalloc_user', method: 'deferred_io', size: 4 * PAGE, deferMs });
       using m = dev.map();
       const words = new Uint32Array(m.buffer);
       const t0 = now();
@@ -369,7 +369,7 @@ describe(`file-backed techniques in the module on ${os.release()}`, function () 
 
     it('pages written in one window go in one batch; fsync and msync(MS_SYNC) flush at once (path fsync)', function () {
       using dev = Device.open();
-      dev.configure({ allocator: 'vmalloc', technique: 'deferred_io', size: 8 * PAGE, deferMs: 10_000 });
+      dev.configure({ alloc: 'vmalloc', method: 'deferred_io', size: 8 * PAGE, deferMs: 10_000 });
       using m = dev.map();
       m.writePattern(0x4101);
       assert.equal(dev.stats().mkwriteFaults, 8n);
@@ -391,7 +391,7 @@ describe(`file-backed techniques in the module on ${os.release()}`, function () 
 
     it('FILL writes the screen and the store; the mapping shows it', function () {
       using dev = Device.open();
-      dev.configure({ allocator: 'vmalloc_user', technique: 'deferred_io', size: 4 * PAGE });
+      dev.configure({ alloc: 'vmalloc_user', method: 'deferred_io', size: 4 * PAGE });
       dev.fill(0x4103);
       assert.equal(dev.verify(0x4103).ok, true);
       using m = dev.map();
@@ -404,7 +404,7 @@ describe(`file-backed techniques in the module on ${os.release()}`, function () 
       let expected: Buffer;
       {
         const dev = Device.open();
-        dev.configure({ allocator: 'vmalloc', technique: 'deferred_io', size: 4 * PAGE, deferMs: 10_000 });
+        dev.configure({ alloc: 'vmalloc', method: 'deferred_io', size: 4 * PAGE, deferMs: 10_000 });
         id = dev.store().id;
         const m = dev.map();
         m.writePattern(0x4104);
@@ -422,7 +422,7 @@ describe(`file-backed techniques in the module on ${os.release()}`, function () 
 
     it("fork: a child's writes through the inherited mapping are flushed too", function () {
       using dev = Device.open();
-      dev.configure({ allocator: 'vmalloc_user', technique: 'deferred_io', size: 8 * PAGE, deferMs: 10_000 });
+      dev.configure({ alloc: 'vmalloc_user', method: 'deferred_io', size: 8 * PAGE, deferMs: 10_000 });
       using m = dev.map();
       assert.deepEqual(m.forkWrite(0x4105), { exitCode: 0, signal: null });
       dev.flush();
@@ -433,7 +433,7 @@ describe(`file-backed techniques in the module on ${os.release()}`, function () 
 
     it('MAP_PRIVATE is refused (EINVAL, private)', function () {
       using dev = Device.open();
-      dev.configure({ allocator: 'vmalloc', technique: 'deferred_io', size: 4 * PAGE });
+      dev.configure({ alloc: 'vmalloc', method: 'deferred_io', size: 4 * PAGE });
       refused(() => dev.map({ private: true }), 'EINVAL', 'private');
     });
   });
@@ -443,7 +443,7 @@ describe(`file-backed techniques in the module on ${os.release()}`, function () 
       const ids: bigint[] = [];
       for (let i = 0; i < 9; i++) {
         const dev = Device.open();
-        dev.configure({ allocator: 'vmalloc', technique: 'page_cache', size: PAGE });
+        dev.configure({ alloc: 'vmalloc', method: 'page_cache', size: PAGE });
         ids.push(dev.store().id);
         dev.close();
       }
@@ -457,11 +457,11 @@ describe(`file-backed techniques in the module on ${os.release()}`, function () 
   describe('refusals', function () {
     it('delay_ms, period_ms: wrong method or out of range is EINVAL, reason timing', function () {
       using dev = Device.open();
-      const pc = { allocator: 'vmalloc', technique: 'page_cache', size: 4 * PAGE } as const;
-      const dio = { allocator: 'vmalloc', technique: 'deferred_io', size: 4 * PAGE } as const;
+      const pc = { alloc: 'vmalloc', method: 'page_cache', size: 4 * PAGE } as const;
+      const dio = { alloc: 'vmalloc', method: 'deferred_io', size: 4 * PAGE } as const;
       refused(() => dev.configure({ ...pc, deferMs: 100 }), 'EINVAL', 'timing');
       refused(() => dev.configure({ ...dio, syncPeriodMs: 100 }), 'EINVAL', 'timing');
-      refused(() => dev.configure({ allocator: 'vmalloc_user', technique: 'fault_page', size: PAGE, deferMs: 1 }), 'EINVAL', 'timing');
+      refused(() => dev.configure({ alloc: 'vmalloc_user', method: 'fault_page', size: PAGE, deferMs: 1 }), 'EINVAL', 'timing');
       refused(() => dev.configure({ ...pc, syncPeriodMs: 9 }), 'EINVAL', 'timing');
       refused(() => dev.configure({ ...pc, syncPeriodMs: 60_001 }), 'EINVAL', 'timing');
       refused(() => dev.configure({ ...dio, deferMs: 10_001 }), 'EINVAL', 'timing');
@@ -471,13 +471,13 @@ describe(`file-backed techniques in the module on ${os.release()}`, function () 
 
     it('page_cache takes vmalloc only (EINVAL, combination); WB only; no fault-around flag', function () {
       using dev = Device.open();
-      for (const allocator of ['kmalloc', 'vmalloc_user', 'pages_array'] as const) {
-        refused(() => dev.configure({ allocator, technique: 'page_cache', size: 4 * PAGE }), 'EINVAL', 'combination');
+      for (const alloc of ['kmalloc', 'vmalloc_user', 'pages_array'] as const) {
+        refused(() => dev.configure({ alloc, method: 'page_cache', size: 4 * PAGE }), 'EINVAL', 'combination');
       }
-      refused(() => dev.configure({ allocator: 'pages_comp', technique: 'deferred_io', size: 4 * PAGE }), 'EINVAL', 'combination');
-      refused(() => dev.configure({ allocator: 'vmalloc', technique: 'page_cache', size: 4 * PAGE, cache: 'wc' }), 'EINVAL', 'cache');
+      refused(() => dev.configure({ alloc: 'pages_comp', method: 'deferred_io', size: 4 * PAGE }), 'EINVAL', 'combination');
+      refused(() => dev.configure({ alloc: 'vmalloc', method: 'page_cache', size: 4 * PAGE, cache: 'wc' }), 'EINVAL', 'cache');
       refused(
-        () => dev.configure({ allocator: 'vmalloc', technique: 'page_cache', size: 4 * PAGE, faultAround: true }),
+        () => dev.configure({ alloc: 'vmalloc', method: 'page_cache', size: 4 * PAGE, faultAround: true }),
         'EINVAL',
         'fault-around',
       );
@@ -486,7 +486,7 @@ describe(`file-backed techniques in the module on ${os.release()}`, function () 
     it('STORE and FLUSH of a method without a store are EINVAL (combination); fsync of one stays EINVAL', function () {
       using dev = Device.open();
       refused(() => dev.store(), 'ENODEV', 'not-configured');
-      dev.configure({ allocator: 'vmalloc_user', technique: 'fault_page', size: PAGE });
+      dev.configure({ alloc: 'vmalloc_user', method: 'fault_page', size: PAGE });
       refused(() => dev.store(), 'EINVAL', 'combination');
       refused(() => dev.flush(), 'EINVAL', 'combination');
       assert.throws(() => dev.fsync(), (e: unknown) => code(e) === 'EINVAL');
@@ -495,7 +495,7 @@ describe(`file-backed techniques in the module on ${os.release()}`, function () 
     it('deferred_io_keep_mapping is a hazard: refused without allow_hazards (EPERM)', function () {
       using dev = Device.open();
       refused(
-        () => dev.configure({ allocator: 'vmalloc', technique: 'deferred_io_keep_mapping', size: 4 * PAGE, hazards: true }),
+        () => dev.configure({ alloc: 'vmalloc', method: 'deferred_io_keep_mapping', size: 4 * PAGE, hazards: true }),
         'EPERM',
         'hazard-disabled',
       );

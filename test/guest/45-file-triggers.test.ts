@@ -1,7 +1,7 @@
 /**
  * Guest suite, module loaded without hazards: how writes made through a
  * shared mapping reach the backing store, for the page-cache and
- * deferred-I/O techniques and a plain vmalloc mapping (the control), under
+ * deferred-I/O methods and a plain vmalloc mapping (the control), under
  * every trigger. Each test's title is rewritten with what was measured.
  *
  * What is asserted is what must hold whatever the kernel decides: bytes
@@ -14,7 +14,7 @@
 import * as assert from 'node:assert/strict';
 import * as os from 'node:os';
 import {
-  FILE_TECHNIQUES,
+  MEASURED_FILE_METHODS,
   measureTrigger,
   type Trigger,
   TRIGGERS_OF,
@@ -46,9 +46,9 @@ function describeResult(r: TriggerResult): string {
 describe(`writes through a mapping reach the backing store on ${os.release()}`, function () {
   const kernel = moduleWindow();
 
-  for (const technique of FILE_TECHNIQUES) {
-    for (const trigger of TRIGGERS_OF[technique]) {
-      it(`${technique} / ${trigger}`, async function () {
+  for (const method of MEASURED_FILE_METHODS) {
+    for (const trigger of TRIGGERS_OF[method]) {
+      it(`${method} / ${trigger}`, async function () {
         // The helper's own deadlines come first, so a hang says whether it
         // was the helper's start or its fsync.
         // So do the pressure writer's start and bound.
@@ -59,13 +59,13 @@ describe(`writes through a mapping reach the backing store on ${os.release()}`, 
               ? START_TIMEOUT_MS + 30_000
               : 30_000;
         this.timeout(deadline);
-        const r = await measureTrigger(technique, trigger);
-        if (this.test) this.test.title = `${technique} / ${trigger}: ${describeResult(r)}`;
+        const r = await measureTrigger(method, trigger);
+        if (this.test) this.test.title = `${method} / ${trigger}: ${describeResult(r)}`;
         assert.equal(r.error, null, r.error ?? '');
         assert.equal(r.intact, true, 'every page that arrived holds what was written');
         assert.equal(r.readWriteCalls, 0, 'no read()/write() call on the device');
         const own = OWN_PATH[trigger];
-        if (technique === 'control') {
+        if (method === 'control') {
           assert.equal(r.arrived, r.pages, 'the control mapping is the buffer');
         } else if (own !== undefined) {
           assert.equal(r.arrived, r.pages, `every page arrives by ${own}`);

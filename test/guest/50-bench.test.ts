@@ -35,7 +35,7 @@ function assertStat(s: Stat | undefined, what: string): void {
 }
 
 const label = (r: MapCostRow): string =>
-  `${r.alloc ?? '-'}/${r.technique}/${r.cache}${r.faultAround ? '+fault-around' : ''}`;
+  `${r.alloc ?? '-'}/${r.method}/${r.cache}${r.faultAround ? '+fault-around' : ''}`;
 
 describe('guest bench: mapping costs and addon overhead (lib/bench/measure.ts)', function () {
   this.timeout(600_000);
@@ -58,17 +58,17 @@ describe('guest bench: mapping costs and addon overhead (lib/bench/measure.ts)',
     assert.equal(bench.kernel, os.release());
   });
 
-  it('has one write-back row per safe allocator x technique pair, and nothing else from the device', () => {
+  it('has one write-back row per safe allocator x method pair, and nothing else from the device', () => {
     const pairs = safePairs();
     assert.ok(pairs.length > 30, `${pairs.length} safe pairs`);
-    for (const { alloc, technique } of pairs) {
-      one((r) => r.alloc === alloc && r.technique === technique && r.cache === 'wb' && !r.faultAround, `${alloc}/${technique}`);
+    for (const { alloc, method } of pairs) {
+      one((r) => r.alloc === alloc && r.method === method && r.cache === 'wb' && !r.faultAround, `${alloc}/${method}`);
     }
     const device = rows((r) => r.alloc !== null);
     for (const r of device) {
       assert.ok(
-        pairs.some((p) => p.alloc === r.alloc && p.technique === r.technique),
-        `${label(r)} is not a safe pair (hazards and file techniques are not benchmarked)`,
+        pairs.some((p) => p.alloc === r.alloc && p.method === r.method),
+        `${label(r)} is not a safe pair (hazards and file methods are not benchmarked)`,
       );
       assert.equal(r.size, SIZE);
       assert.equal(r.pages, PAGES);
@@ -76,28 +76,28 @@ describe('guest bench: mapping costs and addon overhead (lib/bench/measure.ts)',
   });
 
   it('has the anonymous baselines, both measured', () => {
-    for (const technique of ['anon', 'anon_populate'] as const) {
-      const r = one((x) => x.alloc === null && x.technique === technique, technique);
-      assert.equal(r.refused, undefined, `${technique} refused: ${r.refused}`);
+    for (const method of ['anon', 'anon_populate'] as const) {
+      const r = one((x) => x.alloc === null && x.method === method, method);
+      assert.equal(r.refused, undefined, `${method} refused: ${r.refused}`);
       assert.equal(r.faultsRead, 0, 'no module faults for anonymous memory');
       assert.equal(r.faultsWrite, 0);
     }
   });
 
   it('has fault_page with fault-around, and wc and uc rows for every safe pfn pair', () => {
-    for (const { alloc, technique } of safePairs()) {
-      if (technique === 'fault_page') {
-        one((r) => r.alloc === alloc && r.technique === technique && r.faultAround, `${alloc}/fault_page+fault-around`);
+    for (const { alloc, method } of safePairs()) {
+      if (method === 'fault_page') {
+        one((r) => r.alloc === alloc && r.method === method && r.faultAround, `${alloc}/fault_page+fault-around`);
       }
-      if ((PFN_METHODS as readonly string[]).includes(technique)) {
+      if ((PFN_METHODS as readonly string[]).includes(method)) {
         for (const cache of ['wc', 'uc'] as const) {
-          one((r) => r.alloc === alloc && r.technique === technique && r.cache === cache, `${alloc}/${technique}/${cache}`);
+          one((r) => r.alloc === alloc && r.method === method && r.cache === cache, `${alloc}/${method}/${cache}`);
         }
       }
     }
-    for (const r of rows((x) => x.faultAround)) assert.equal(r.technique, 'fault_page', `${label(r)} has fault-around`);
+    for (const r of rows((x) => x.faultAround)) assert.equal(r.method, 'fault_page', `${label(r)} has fault-around`);
     for (const r of rows((x) => x.cache !== 'wb')) {
-      assert.ok((PFN_METHODS as readonly string[]).includes(r.technique), `${label(r)} has a cache mode`);
+      assert.ok((PFN_METHODS as readonly string[]).includes(r.method), `${label(r)} has a cache mode`);
     }
   });
 
@@ -122,11 +122,11 @@ describe('guest bench: mapping costs and addon overhead (lib/bench/measure.ts)',
   });
 
   it('fault-around takes fewer ->fault calls for a read touch than one fault per page', () => {
-    const pairs = safePairs().filter((p) => p.technique === 'fault_page');
+    const pairs = safePairs().filter((p) => p.method === 'fault_page');
     assert.ok(pairs.length > 0);
     for (const { alloc } of pairs) {
-      const off = one((r) => r.alloc === alloc && r.technique === 'fault_page' && !r.faultAround, `${alloc}/fault_page`);
-      const on = one((r) => r.alloc === alloc && r.technique === 'fault_page' && r.faultAround, `${alloc}/fault_page+fa`);
+      const off = one((r) => r.alloc === alloc && r.method === 'fault_page' && !r.faultAround, `${alloc}/fault_page`);
+      const on = one((r) => r.alloc === alloc && r.method === 'fault_page' && r.faultAround, `${alloc}/fault_page+fa`);
       assert.equal(off.refused, undefined, `${alloc}/fault_page refused: ${off.refused}`);
       assert.equal(on.refused, undefined, `${alloc}/fault_page+fa refused: ${on.refused}`);
       assert.equal(off.faultsRead, PAGES, `${alloc}: one fault per page without fault-around`);
@@ -136,21 +136,21 @@ describe('guest bench: mapping costs and addon overhead (lib/bench/measure.ts)',
     }
   });
 
-  it('techniques that map everything at mmap time take no ->fault; the vmf_insert_* ones one per page', () => {
+  it('methods that map everything at mmap time take no ->fault; the vmf_insert_* ones one per page', () => {
     for (const r of rows((x) => measured(x) && x.cache === 'wb')) {
-      if (r.technique === 'vm_insert_pages' || r.technique === 'remap_pfn_range' || r.technique === 'vm_map_pages') {
+      if (r.method === 'vm_insert_pages' || r.method === 'remap_pfn_range' || r.method === 'vm_map_pages') {
         assert.equal(r.faultsRead, 0, `${label(r)}: faults on a read touch`);
         assert.equal(r.faultsWrite, 0, `${label(r)}: faults on a write touch`);
       }
-      if (['vmf_insert_pfn', 'vmf_insert_pfn_prot', 'vmf_insert_mixed'].includes(r.technique)) {
+      if (['vmf_insert_pfn', 'vmf_insert_pfn_prot', 'vmf_insert_mixed'].includes(r.method)) {
         assert.equal(r.faultsRead, PAGES, `${label(r)}: one fault per page`);
       }
     }
   });
 
   it('MAP_POPULATE leaves fewer minor faults to the touch than the lazy baseline', () => {
-    const lazy = one((r) => r.technique === 'anon', 'anon');
-    const populated = one((r) => r.technique === 'anon_populate', 'anon_populate');
+    const lazy = one((r) => r.method === 'anon', 'anon');
+    const populated = one((r) => r.method === 'anon_populate', 'anon_populate');
     assert.ok((lazy.minfltWrite as number) >= PAGES, `lazy: ${lazy.minfltWrite} minor faults writing ${PAGES} pages`);
     assert.ok((populated.minfltWrite as number) < (lazy.minfltWrite as number), `populated: ${populated.minfltWrite}`);
   });
@@ -159,7 +159,7 @@ describe('guest bench: mapping costs and addon overhead (lib/bench/measure.ts)',
     assert.equal(bench.addonOverhead.length, 1);
     const r = bench.addonOverhead[0];
     assert.ok(r);
-    assert.deepEqual([r.alloc, r.technique, r.size, r.pages], ['vmalloc_user', 'remap_vmalloc_range', SIZE, PAGES]);
+    assert.deepEqual([r.alloc, r.method, r.size, r.pages], ['vmalloc_user', 'remap_vmalloc_range', SIZE, PAGES]);
     assertStat(r.typescriptNs, 'typescriptNs');
     assertStat(r.cNs, 'cNs');
   });

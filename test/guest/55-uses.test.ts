@@ -13,7 +13,7 @@
  *   resident.
  * - placement: the THP switch does not decide whether a fault handler's
  *   PMD-order block is PMD-mapped (6.1: always, 6.12: never).
- * - observe: smaps shows each technique's VMA flags; pagemap shows the
+ * - observe: smaps shows each method's VMA flags; pagemap shows the
  *   driver's own pfns for inserted pages and nothing for pfn mappings.
  * - pressure: a child of a memory-limited cgroup holds the mapping while
  *   the kernel reclaims that cgroup's page cache; the driver's pages keep
@@ -46,9 +46,9 @@ const SIZE = 16 * 1024;
 const KERNEL_SEED = 0x1234;
 const USER_SEED = 0x4321;
 
-function configured(allocator: AllocName, technique: MethodName): Device {
+function configured(alloc: AllocName, method: MethodName): Device {
   const d = Device.open();
-  d.configure({ allocator, technique, size: SIZE });
+  d.configure({ alloc, method, size: SIZE });
   d.fill(KERNEL_SEED);
   return d;
 }
@@ -177,7 +177,7 @@ describe('uses: what a program does with a mapping', function () {
       setThpMode('never');
       const d = Device.open();
       try {
-        d.configure({ allocator: 'pages_comp', technique: 'fault_page', size: M2 });
+        d.configure({ alloc: 'pages_comp', method: 'fault_page', size: M2 });
         d.fill(KERNEL_SEED);
         const want = freeAddress(M2, M2);
         const map = d.map({ placement: { mode: 'hint', address: want } });
@@ -201,7 +201,7 @@ describe('uses: what a program does with a mapping', function () {
   });
 
   describe('observe family: what the kernel shows', function () {
-    it("smaps shows each technique's VMA flags; pagemap shows inserted pages' pfns and hides pfn mappings", function () {
+    it("smaps shows each method's VMA flags; pagemap shows inserted pages' pfns and hides pfn mappings", function () {
       const cases: ReadonlyArray<readonly [AllocName, MethodName, string[], boolean]> = [
         ['pages_comp', 'remap_pfn_range', ['io', 'pf', 'de', 'dd'], false],
         ['pages_array', 'vm_insert_pages', ['mm'], true],

@@ -35,9 +35,9 @@ const DEVICE = '/dev/mmaplab';
 const CAP_SYS_ADMIN = 21;
 const SETPRIV = '/usr/bin/setpriv';
 
-const SAFE: ConfigureOptions = { allocator: 'vmalloc_user', technique: 'remap_vmalloc_range', size: 16384 };
+const SAFE: ConfigureOptions = { alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: 16384 };
 /** A hazard whose CONFIGURE and close are harmless: nothing is freed wrongly until a page is faulted in. */
-const HAZARD: ConfigureOptions = { allocator: 'vmalloc_user', technique: 'fault_page_noref', size: 16384, hazards: true };
+const HAZARD: ConfigureOptions = { alloc: 'vmalloc_user', method: 'fault_page_noref', size: 16384, hazards: true };
 
 /** The compiled device API the child requires (the host tree is world-readable, 9p shows it as such). */
 const DEVICE_API = path.resolve(__dirname, '../../lib/device');
@@ -147,7 +147,7 @@ const out = { uid: process.getuid(), capEff };
 const dev = Device.open();
 try {
   if (op === 'create') {
-    dev.configure({ allocator: 'vmalloc', technique: 'page_cache', size: ${STORE_SIZE} });
+    dev.configure({ alloc: 'vmalloc', method: 'page_cache', size: ${STORE_SIZE} });
     const m = dev.map();
     m.writePattern(${STORE_SEED});
     dev.fsync();
@@ -284,7 +284,7 @@ describe(`permissions of /dev/mmaplab on ${os.release()}`, function () {
 
     it("an open store too: root's open session's store is EPERM (not-owner) for uid 65533; root without CAP_SYS_ADMIN (same euid 0) reads it; id 0 reads it", function () {
       using dev = Device.open();
-      dev.configure({ allocator: 'vmalloc', technique: 'page_cache', size: STORE_SIZE });
+      dev.configure({ alloc: 'vmalloc', method: 'page_cache', size: STORE_SIZE });
       using m = dev.map();
       m.writePattern(STORE_SEED + 1);
       dev.fsync();

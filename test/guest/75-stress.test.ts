@@ -28,7 +28,7 @@ function rmmod(): { status: number | null; output: string } {
 /** The module answers: a fresh session configures, fills, verifies. */
 function assertWorking(): void {
   using dev = Device.open();
-  dev.configure({ allocator: 'vmalloc_user', technique: 'remap_vmalloc_range', size: 16384 });
+  dev.configure({ alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: 16384 });
   dev.fill(5);
   assert.ok(dev.verify(5).ok, 'a fresh session round-trips its pattern');
 }
@@ -69,7 +69,7 @@ describe(`concurrency stress and unload on ${os.release()}${LONG ? ' (long form)
 
     it('fails while only a mapping holds the file (fd closed), works again after munmap', function () {
       const dev = Device.open();
-      dev.configure({ allocator: 'vmalloc_user', technique: 'remap_vmalloc_range', size: 16384 });
+      dev.configure({ alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: 16384 });
       const m = dev.map();
       m.writePattern(9);
       dev.close();
@@ -88,7 +88,7 @@ describe(`concurrency stress and unload on ${os.release()}${LONG ? ' (long form)
 
     it('fails while an fd without mappings is open, works after close', function () {
       const dev = Device.open();
-      dev.configure({ allocator: 'pages_comp', technique: 'vm_insert_page', size: 16384 });
+      dev.configure({ alloc: 'pages_comp', method: 'vm_insert_page', size: 16384 });
       const r = rmmod();
       assert.notEqual(r.status, 0, `rmmod succeeded with an open fd: ${r.output}`);
       assert.match(r.output, /in use|busy/i);

@@ -40,7 +40,7 @@ describe(`hazard inside the guest suite on ${os.release()}`, function () {
         const cgroup = memoryCgroup(markDirty ? 'shmem-dirty' : 'shmem-clean');
         try {
           using d = Device.open();
-          chargedTo(cgroup, () => d.configure({ allocator: 'shmem', technique: 'fault_page', size: OBJECT_SIZE }));
+          chargedTo(cgroup, () => d.configure({ alloc: 'shmem', method: 'fault_page', size: OBJECT_SIZE }));
           d.fill(seed);
           d.unpinPages({ markDirty });
           reclaim(cgroup, 2 * OBJECT_SIZE);
@@ -85,7 +85,7 @@ describe(`hazard inside the guest suite on ${os.release()}`, function () {
     it('an access after FREE_WHILE_MAPPED kills only the child process: SIGBUS on the first page faulted after the free', async function () {
       const r = await runIsolated({
         path: '/dev/mmaplab',
-        configure: { allocator: 'vmalloc_user', technique: 'fault_page', size: 16384 },
+        configure: { alloc: 'vmalloc_user', method: 'fault_page', size: 16384 },
         map: { length: 16384 },
         steps: [{ op: 'fill', seed: 1 }, { op: 'free-while-mapped' }, { op: 'touch', mode: 'read' }],
       });
@@ -128,7 +128,7 @@ describe(`hazard inside the guest suite on ${os.release()}`, function () {
         if (cpu !== null) pinTo(process.pid, cpu);
         {
           using dev = Device.open();
-          dev.configure({ allocator: 'vmalloc', technique: 'deferred_io_keep_mapping', size: 16384, hazards: true });
+          dev.configure({ alloc: 'vmalloc', method: 'deferred_io_keep_mapping', size: 16384, hazards: true });
           using m = dev.map();
           // Fault every page in (the handler sets page->mapping) and dirty them.
           m.writePattern(7);

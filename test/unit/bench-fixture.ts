@@ -2,12 +2,12 @@
  * A bench report as `mmaplab bench` writes it for the two default kernels,
  * with figures shaped like a TCG run (µs per page, GB/s) and chosen so that
  * each ratio and target is known exactly: the baselines, the batching
- * techniques, fault-around off and on, wc/uc rows, a row without throughput,
+ * methods, fault-around off and on, wc/uc rows, a row without throughput,
  * a refused row whose reason is hostile markup, addon rows either side of
  * the 1.5× target, the harness either side of 2.5 s, and the restore path
  * either side of its targets (0.3× a cold boot, 2 s to a hazard verdict).
  */
-import type { AllocName, CacheName, MethodName } from '../../lib/experiments/types';
+import type { AllocName, CacheName, CellMethodName } from '../../lib/experiments/types';
 import {
   BENCH_SCHEMA_VERSION,
   type AddonOverheadRow,
@@ -49,11 +49,11 @@ interface Figures {
   mapPages?: number;
 }
 
-function row(alloc: AllocName | null, technique: MethodName | Baseline, size: number, f: Figures, cache: CacheName = 'wb', faultAround = false): MapCostRow {
+function row(alloc: AllocName | null, method: CellMethodName | Baseline, size: number, f: Figures, cache: CacheName = 'wb', faultAround = false): MapCostRow {
   const pages = size / 4096;
   const r: MapCostRow = {
     alloc,
-    technique,
+    method,
     size,
     pages,
     cache,
@@ -108,7 +108,7 @@ function mapCost(size: number, shape: KernelShape): MapCostRow[] {
     row('dma_coherent', 'dma_mmap_coherent', size, premapped(30, null, null)),
     {
       alloc: 'kmalloc',
-      technique: 'vm_insert_page',
+      method: 'vm_insert_page',
       size,
       pages,
       cache: 'wb',
@@ -121,7 +121,7 @@ function mapCost(size: number, shape: KernelShape): MapCostRow[] {
 function addon(size: number, tsOverC: number): AddonOverheadRow {
   const pages = size / 4096;
   const c = 15_000 * pages;
-  return { alloc: 'pages_array', technique: 'vm_insert_pages', size, pages, typescriptNs: st(c * tsOverC), cNs: st(c) };
+  return { alloc: 'pages_array', method: 'vm_insert_pages', size, pages, typescriptNs: st(c * tsOverC), cNs: st(c) };
 }
 
 function kernel(name: string, shape: KernelShape): KernelBench {

@@ -44,16 +44,16 @@ function kernelOf(r: BenchReport, name: string): KernelBench {
   return k;
 }
 
-function view(k: KernelBench, label: { alloc: string | null; technique: string; size: number; cache?: string; faultAround?: boolean }): MapCostView {
+function view(k: KernelBench, label: { alloc: string | null; method: string; size: number; cache?: string; faultAround?: boolean }): MapCostView {
   const v = mapCostViews(k).find(
     (x) =>
       x.row.alloc === label.alloc &&
-      x.row.technique === label.technique &&
+      x.row.method === label.method &&
       x.row.size === label.size &&
       x.row.cache === (label.cache ?? 'wb') &&
       x.row.faultAround === (label.faultAround ?? false),
   );
-  assert.ok(v, `a view of ${label.alloc}/${label.technique} ${label.size}`);
+  assert.ok(v, `a view of ${label.alloc}/${label.method} ${label.size}`);
   return v;
 }
 
@@ -135,7 +135,7 @@ describe('bench ratios (lib/bench/ratios.ts)', function () {
 
   it('per row: ns/page of mmap, touches and munmap, each over the lazy anon baseline of the same size', function () {
     for (const size of [KIB64, MIB2]) {
-      const v = view(k61, { alloc: 'pages_array', technique: 'vm_insert_page', size });
+      const v = view(k61, { alloc: 'pages_array', method: 'vm_insert_page', size });
       close(v.perPage.mmap?.median, 1500, 'mmap ns/page');
       close(v.perPage.mmap?.min, 1350, 'mmap ns/page min');
       close(v.perPage.mmap?.max, 1725, 'mmap ns/page max');
@@ -150,20 +150,20 @@ describe('bench ratios (lib/bench/ratios.ts)', function () {
   });
 
   it('per row: mmap + write touch against anon + MAP_POPULATE, what populating costs', function () {
-    close(view(k61, { alloc: 'pages_array', technique: 'vm_insert_page', size: KIB64 }).mapWriteVsPopulate, (1500 + 300) / (2800 + 350), 'vm_insert_page');
-    close(view(k61, { alloc: 'pages_array', technique: 'fault_page', size: MIB2 }).mapWriteVsPopulate, (50 + 3600) / (2800 + 350), 'fault_page');
-    close(view(k61, { alloc: null, technique: 'anon', size: KIB64 }).mapWriteVsPopulate, (140 + 3000) / (2800 + 350), 'lazy anon');
+    close(view(k61, { alloc: 'pages_array', method: 'vm_insert_page', size: KIB64 }).mapWriteVsPopulate, (1500 + 300) / (2800 + 350), 'vm_insert_page');
+    close(view(k61, { alloc: 'pages_array', method: 'fault_page', size: MIB2 }).mapWriteVsPopulate, (50 + 3600) / (2800 + 350), 'fault_page');
+    close(view(k61, { alloc: null, method: 'anon', size: KIB64 }).mapWriteVsPopulate, (140 + 3000) / (2800 + 350), 'lazy anon');
   });
 
   it('per row: read and write throughput over anon; the wb target met at 0.95 and above, judged on the worse of the two', function () {
-    const v = view(k61, { alloc: 'pages_array', technique: 'vm_insert_page', size: KIB64 });
+    const v = view(k61, { alloc: 'pages_array', method: 'vm_insert_page', size: KIB64 });
     close(v.throughputVsAnon.read, 0.97, 'read ×anon');
     close(v.throughputVsAnon.write, 0.96, 'write ×anon');
     assert.equal(v.wbTarget?.status, 'met');
     close(v.wbTarget?.value, 0.96, 'the worse of the two');
-    const edge = view(k61, { alloc: 'pages_array', technique: 'remap_pfn_range', size: KIB64 });
+    const edge = view(k61, { alloc: 'pages_array', method: 'remap_pfn_range', size: KIB64 });
     assert.equal(edge.wbTarget?.status, 'met', 'exactly 0.95 meets the target');
-    const below = view(k612, { alloc: 'pages_array', technique: 'remap_pfn_range', size: KIB64 });
+    const below = view(k612, { alloc: 'pages_array', method: 'remap_pfn_range', size: KIB64 });
     assert.equal(below.wbTarget?.status, 'not met');
     close(below.wbTarget?.value, 0.93, 'the failing write ratio');
     assert.equal(below.wbTarget?.kernel, K612);
@@ -171,16 +171,16 @@ describe('bench ratios (lib/bench/ratios.ts)', function () {
   });
 
   it('wc and uc rows have their ratios but no target; baselines have none either', function () {
-    const wc = view(k61, { alloc: 'pages_comp', technique: 'remap_pfn_range', size: KIB64, cache: 'wc' });
+    const wc = view(k61, { alloc: 'pages_comp', method: 'remap_pfn_range', size: KIB64, cache: 'wc' });
     close(wc.throughputVsAnon.read, 0.04, 'wc read');
     assert.equal(wc.wbTarget, null);
-    assert.equal(view(k61, { alloc: 'pages_comp', technique: 'remap_pfn_range', size: KIB64, cache: 'uc' }).wbTarget, null);
-    assert.equal(view(k61, { alloc: null, technique: 'anon', size: KIB64 }).wbTarget, null);
-    assert.equal(view(k61, { alloc: null, technique: 'anon_populate', size: KIB64 }).wbTarget, null);
+    assert.equal(view(k61, { alloc: 'pages_comp', method: 'remap_pfn_range', size: KIB64, cache: 'uc' }).wbTarget, null);
+    assert.equal(view(k61, { alloc: null, method: 'anon', size: KIB64 }).wbTarget, null);
+    assert.equal(view(k61, { alloc: null, method: 'anon_populate', size: KIB64 }).wbTarget, null);
   });
 
   it('a wb row without throughput is not measured, saying whose figure is missing', function () {
-    const v = view(k61, { alloc: 'dma_coherent', technique: 'dma_mmap_coherent', size: KIB64 });
+    const v = view(k61, { alloc: 'dma_coherent', method: 'dma_mmap_coherent', size: KIB64 });
     assert.equal(v.throughputVsAnon.read, null);
     assert.deepEqual(
       { status: v.wbTarget?.status, value: v.wbTarget?.value, reason: v.wbTarget?.reason },
@@ -190,11 +190,11 @@ describe('bench ratios (lib/bench/ratios.ts)', function () {
 
   it('without the anon baseline (absent or refused) there is no ratio and the target is not measured, never met', function () {
     const k = kernelOf(copy(r), K61);
-    k.mapCost = k.mapCost.filter((x) => !(x.technique === 'anon' && x.size === KIB64));
-    const anon2m = k.mapCost.find((x) => x.technique === 'anon' && x.size === MIB2) as MapCostRow;
+    k.mapCost = k.mapCost.filter((x) => !(x.method === 'anon' && x.size === KIB64));
+    const anon2m = k.mapCost.find((x) => x.method === 'anon' && x.size === MIB2) as MapCostRow;
     anon2m.refused = 'EINVAL: no memory';
     for (const size of [KIB64, MIB2]) {
-      const v = view(k, { alloc: 'pages_array', technique: 'vm_insert_pages', size });
+      const v = view(k, { alloc: 'pages_array', method: 'vm_insert_pages', size });
       assert.deepEqual(v.vsAnon, { mmap: null, touchRead: null, touchWrite: null, munmap: null });
       assert.deepEqual(v.throughputVsAnon, { read: null, write: null });
       assert.equal(v.wbTarget?.status, 'not measured');
@@ -207,18 +207,18 @@ describe('bench ratios (lib/bench/ratios.ts)', function () {
     const row = k.mapCost.find((x) => x.alloc === 'vmalloc_user' && x.size === KIB64) as MapCostRow;
     row.readBytesPerSec = st(2.0e9 * 0.5);
     delete row.writeBytesPerSec;
-    const v = view(k, { alloc: 'vmalloc_user', technique: 'remap_vmalloc_range', size: KIB64 });
+    const v = view(k, { alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: KIB64 });
     assert.equal(v.wbTarget?.status, 'not met');
     close(v.wbTarget?.value, 0.5, 'the read ratio');
     row.readBytesPerSec = st(2.0e9);
-    assert.equal(view(k, { alloc: 'vmalloc_user', technique: 'remap_vmalloc_range', size: KIB64 }).wbTarget?.status, 'not measured');
+    assert.equal(view(k, { alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: KIB64 }).wbTarget?.status, 'not measured');
   });
 
   it('refused rows are left out of the figures and listed with their reason', function () {
     assert.ok(mapCostViews(k61).every((v) => v.row.refused === undefined));
     const refused = refusedRows(k61);
     assert.deepEqual(
-      refused.map((x) => `${x.alloc}/${x.technique} ${x.size}: ${x.refused}`),
+      refused.map((x) => `${x.alloc}/${x.method} ${x.size}: ${x.refused}`),
       [`kmalloc/vm_insert_page ${KIB64}: ${HOSTILE_REASON}`, `kmalloc/vm_insert_page ${MIB2}: ${HOSTILE_REASON}`],
     );
   });
@@ -226,7 +226,7 @@ describe('bench ratios (lib/bench/ratios.ts)', function () {
   it('fault-around: faults off/on and read touch off/on of the same allocator, size and cache; ≥ 8× meets the target', function () {
     const views = faultAroundViews(k61);
     assert.deepEqual(
-      views.map((v) => [v.alloc, v.technique, v.size, v.cache, v.faultsOff, v.faultsOn, v.mapPagesCallsOn]),
+      views.map((v) => [v.alloc, v.method, v.size, v.cache, v.faultsOff, v.faultsOn, v.mapPagesCallsOn]),
       [
         ['pages_array', 'fault_page', KIB64, 'wb', 16, 1, 1],
         ['pages_array', 'fault_page', MIB2, 'wb', 512, 32, 32],
@@ -246,7 +246,7 @@ describe('bench ratios (lib/bench/ratios.ts)', function () {
 
   it('fault-around: a buffer with too few pages, a missing count or zero faults with fault-around', function () {
     const k = kernelOf(copy(r), K61);
-    const pair = k.mapCost.filter((x) => x.technique === 'fault_page' && x.size === KIB64);
+    const pair = k.mapCost.filter((x) => x.method === 'fault_page' && x.size === KIB64);
     for (const x of pair) {
       x.size = 16384;
       x.pages = 4;
@@ -255,7 +255,7 @@ describe('bench ratios (lib/bench/ratios.ts)', function () {
     assert.equal(small?.target.status, 'not measured');
     assert.match(small?.target.reason ?? '', /4 page\(s\): too few to save 8× the faults/);
 
-    const big = k.mapCost.filter((x) => x.technique === 'fault_page' && x.size === MIB2);
+    const big = k.mapCost.filter((x) => x.method === 'fault_page' && x.size === MIB2);
     const on = big.find((x) => x.faultAround) as MapCostRow;
     on.faultsRead = 0;
     const zero = faultAroundViews(k).find((v) => v.size === MIB2);
@@ -269,11 +269,11 @@ describe('bench ratios (lib/bench/ratios.ts)', function () {
 
   it('fault-around: a row with no off partner is not paired', function () {
     const k = kernelOf(copy(r), K61);
-    k.mapCost = k.mapCost.filter((x) => !(x.technique === 'fault_page' && !x.faultAround && x.size === MIB2));
+    k.mapCost = k.mapCost.filter((x) => !(x.method === 'fault_page' && !x.faultAround && x.size === MIB2));
     assert.deepEqual(faultAroundViews(k).map((v) => v.size), [KIB64]);
   });
 
-  it('batching: mmap ns/page of each batching technique over the vm_insert_page loop, per allocator and size', function () {
+  it('batching: mmap ns/page of each batching method over the vm_insert_page loop, per allocator and size', function () {
     const views = batchingViews(k61);
     assert.deepEqual(
       views.map((b) => [b.alloc, b.size]),
@@ -284,8 +284,8 @@ describe('bench ratios (lib/bench/ratios.ts)', function () {
       'pages_comp has remap_pfn_range alone, kmalloc a refused vm_insert_page alone: nothing to compare',
     );
     const b = views[0];
-    assert.deepEqual(b?.entries.map((e) => e.technique), ['vm_insert_page', 'vm_insert_pages', 'vm_map_pages', 'remap_pfn_range']);
-    const byTech = new Map(b?.entries.map((e) => [e.technique, e]));
+    assert.deepEqual(b?.entries.map((e) => e.method), ['vm_insert_page', 'vm_insert_pages', 'vm_map_pages', 'remap_pfn_range']);
+    const byTech = new Map(b?.entries.map((e) => [e.method, e]));
     close(byTech.get('vm_insert_page')?.vsInsertPage, 1, 'the loop itself');
     close(byTech.get('vm_insert_pages')?.vsInsertPage, 500 / 1500, 'vm_insert_pages');
     close(byTech.get('vm_map_pages')?.vsInsertPage, 1400 / 1500, 'vm_map_pages');
@@ -295,12 +295,12 @@ describe('bench ratios (lib/bench/ratios.ts)', function () {
 
   it('batching: with the loop refused there is no ratio, and the refusal is carried', function () {
     const k = kernelOf(copy(r), K61);
-    const loop = k.mapCost.find((x) => x.alloc === 'pages_array' && x.technique === 'vm_insert_page' && x.size === KIB64) as MapCostRow;
+    const loop = k.mapCost.find((x) => x.alloc === 'pages_array' && x.method === 'vm_insert_page' && x.size === KIB64) as MapCostRow;
     loop.refused = 'EINVAL: refused';
     const b = batchingViews(k).find((x) => x.size === KIB64);
     assert.ok(b);
     assert.ok(b.entries.every((e) => e.vsInsertPage === null));
-    assert.deepEqual(b.entries[0], { technique: 'vm_insert_page', mmap: null, refused: 'EINVAL: refused', vsInsertPage: null });
+    assert.deepEqual(b.entries[0], { method: 'vm_insert_page', mmap: null, refused: 'EINVAL: refused', vsInsertPage: null });
   });
 
   it('addon overhead: TypeScript over C per size, ≤ 1.5× met', function () {
@@ -375,7 +375,7 @@ describe('bench ratios (lib/bench/ratios.ts)', function () {
     const ids: TargetId[] = ['wb-throughput', 'fault-around', 'addon-overhead', 'agent-ready', 'restore-ready', 'hazard-cell'];
     for (const k of [K61, K612]) for (const id of ids) assert.ok(checks.some((c) => c.id === id && c.kernel === k), `${id} on ${k}`);
     assert.equal(checks.filter((c) => c.id === 'matrix-wall').length, 1);
-    // wb rows: 2 sizes x 9 (8 measured technique rows, one of them with fault-around, and dma_coherent without throughput)
+    // wb rows: 2 sizes x 9 (8 measured method rows, one of them with fault-around, and dma_coherent without throughput)
     assert.equal(checks.filter((c) => c.id === 'wb-throughput' && c.kernel === K61).length, 18);
     // 16 wb + 2 fault-around + 1 addon + agent ready + restore + hazard cell met; the 2 MiB addon cycle not met;
     // dma_coherent's 2 not measured
@@ -427,8 +427,8 @@ describe('bench.json schema (lib/bench/schema.ts)', function () {
     ['a bad size option', (j) => (j.options.sizes[1] = -5), 'options.sizes[1]', 'expected a number ≥ 1, got number -5'],
     ['a median that is text', (j) => (j.kernels[1].mapCost[3].touchReadNs.median = '250'), 'kernels[1].mapCost[3].touchReadNs.median', 'expected number, got string "250"'],
     ['a Stat whose min is above its median', (j) => (j.kernels[0].mapCost[2].mmapNs.min = 1e12), 'kernels[0].mapCost[2].mmapNs', 'expected min ≤ median ≤ max, got min 1000000000000, median 9600, max 11040'],
-    ['a baseline row naming a technique', (j) => (j.kernels[0].mapCost[0].technique = 'vm_insert_page'), 'kernels[0].mapCost[0].technique', 'expected a baseline, "anon" or "anon_populate" (alloc is null), got string "vm_insert_page"'],
-    ['a technique row naming a baseline', (j) => (j.kernels[0].mapCost[3].technique = 'anon'), 'kernels[0].mapCost[3].technique', 'expected a technique of pages_array, not a baseline, got string "anon"'],
+    ['a baseline row naming a method', (j) => (j.kernels[0].mapCost[0].method = 'vm_insert_page'), 'kernels[0].mapCost[0].method', 'expected a baseline, "anon" or "anon_populate" (alloc is null), got string "vm_insert_page"'],
+    ['a method row naming a baseline', (j) => (j.kernels[0].mapCost[3].method = 'anon'), 'kernels[0].mapCost[3].method', 'expected a method of pages_array, not a baseline, got string "anon"'],
     ['an unknown allocator', (j) => (j.kernels[1].mapCost[4].alloc = 'slab'), 'kernels[1].mapCost[4].alloc', 'expected one of "kmalloc", "vmalloc", "vmalloc_user", "pages_array", "pages_comp", "pages_split", "pages_nocomp", "dma_coherent", ... (13 in all), got string "slab"'],
     ['an unknown cache', (j) => (j.kernels[0].mapCost[5].cache = 'wt'), 'kernels[0].mapCost[5].cache', 'expected one of "wb", "wc", "uc", got string "wt"'],
     ['a refusal that is not text', (j) => (j.kernels[0].mapCost[13].refused = 22), 'kernels[0].mapCost[13].refused', 'expected string, got number 22'],

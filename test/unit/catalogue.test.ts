@@ -1,12 +1,12 @@
 import { strict as assert } from 'node:assert';
 import { CATALOGUE, PAIR_SCENARIOS, PLACEMENT_SIZE, SCENARIO_PAIRS, SIZES, SWEEP_SIZES, findCells, makeCell } from '../../lib/experiments/catalogue';
 import { PFN_METHODS, support } from '../../lib/experiments/support';
-import { ALLOCATORS, METHODS, PLACEMENT_SCENARIOS, SCENARIOS } from '../../lib/experiments/types';
+import { CELL_ALLOCS, CELL_METHODS, PLACEMENT_SCENARIOS, SCENARIOS } from '../../lib/experiments/types';
 
 describe('experiment catalogue (lib/experiments/catalogue.ts)', function () {
   it('has every allocator x method pair at every size of that allocator', function () {
-    for (const alloc of ALLOCATORS) {
-      for (const method of METHODS) {
+    for (const alloc of CELL_ALLOCS) {
+      for (const method of CELL_METHODS) {
         for (const size of SIZES[alloc]) {
           const id = makeCell(alloc, method, size).id;
           assert.ok(CATALOGUE.some((c) => c.id === id), `${id} is missing`);
@@ -75,7 +75,7 @@ describe('experiment catalogue (lib/experiments/catalogue.ts)', function () {
     assert.deepEqual(findCells(['no-such-cell']), []);
   });
 
-  it('every scenario runs on one safe pair per technique, and every size boundary is crossed', function () {
+  it('every scenario runs on one safe pair per method, and every size boundary is crossed', function () {
     for (const [alloc, method] of SCENARIO_PAIRS) {
       assert.equal(support(alloc, method), 'safe', `${alloc}/${method}`);
       for (const scenario of PAIR_SCENARIOS) {
@@ -90,11 +90,11 @@ describe('experiment catalogue (lib/experiments/catalogue.ts)', function () {
     assert.ok(CATALOGUE.some((c) => c.id === 'kmalloc/vm_insert_page/2M/basic'));
   });
 
-  it('every safe pair runs every placement scenario at its sizes and at 2 MiB, the fault technique also with fault-around; no hazard does', function () {
+  it('every safe pair runs every placement scenario at its sizes and at 2 MiB, the fault method also with fault-around; no hazard does', function () {
     assert.equal(PLACEMENT_SIZE, 2 << 20, 'a PMD: one PMD-sized compound page for the block allocators');
     assert.deepEqual([...PLACEMENT_SCENARIOS], ['hint-2m', 'hint-1g', 'fixed-over', 'short-length']);
-    for (const alloc of ALLOCATORS) {
-      for (const method of METHODS) {
+    for (const alloc of CELL_ALLOCS) {
+      for (const method of CELL_METHODS) {
         const placed = CATALOGUE.filter(
           (c) => c.alloc === alloc && c.method === method && (PLACEMENT_SCENARIOS as readonly string[]).includes(c.scenario),
         );

@@ -158,7 +158,7 @@ describe('mmaplab check', () => {
     for (const s of CHECK_SCENARIOS) {
       assert.ok(!SCENARIO_SPECS[s].acceptable.includes('kernel-complaint'), `${s}: a complaint is always a finding`);
     }
-    // a use may be refused or signalled (that depends on the technique); wrong data, a complaint, a dead VM may not
+    // a use may be refused or signalled (that depends on the method); wrong data, a complaint, a dead VM may not
     for (const verdict of ['ok', 'refused', 'signal', 'not-run'] as const) assert.equal(isFinding(result({ scenario: 'use:process-vm-read', verdict })), false, verdict);
     for (const verdict of ['data-mismatch', 'kernel-complaint', 'vm-died'] as const) assert.equal(isFinding(result({ scenario: 'use:process-vm-read', verdict })), true, verdict);
   });

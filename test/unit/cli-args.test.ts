@@ -138,8 +138,8 @@ describe('command line', () => {
     ['matrix', '--kernel', '6.1', (o) => o.kernels.releases, ['6.1']],
     ['matrix', '--accel', 'auto', (o) => o.accel, 'auto'],
     ['matrix', '--cell', 'pages_nocomp', (o) => o.cells, ['pages_nocomp']],
-    ['matrix', '--allocator', 'vmalloc_user', (o) => o.allocators, ['vmalloc_user']],
-    ['matrix', '--technique', 'fault_page', (o) => o.techniques, ['fault_page']],
+    ['matrix', '--alloc', 'vmalloc_user', (o) => o.allocs, ['vmalloc_user']],
+    ['matrix', '--method', 'fault_page', (o) => o.methods, ['fault_page']],
     ['matrix', '--scenario', 'write-first', (o) => o.scenarios, ['write-first']],
     ['matrix', '--size', '16K', (o) => o.sizes, [16384]],
     ['matrix', '--hazards', 'only', (o) => o.hazards, 'only'],
@@ -203,16 +203,16 @@ describe('command line', () => {
       '--cell=vmalloc_user',
       '--kernel=6.1.0-56-amd64',
       '--cell', 'pages_nocomp/fault_page',
-      '--allocator', 'kmalloc', '--allocator=pages_comp',
-      '--technique', 'fault_page', '--technique', 'remap_pfn_range',
+      '--alloc', 'kmalloc', '--alloc=pages_comp',
+      '--method', 'fault_page', '--method', 'remap_pfn_range',
       '--scenario', 'basic', '--scenario', 'free-while-mapped',
       '--size', '4K', '--size', '64k',
       '--profile', 'default', '--profile', 'poison',
     ]);
     assert.deepEqual(o.kernels.releases, ['6.12.117+deb12-amd64', '6.1.0-56-amd64']);
     assert.deepEqual(o.cells, ['vmalloc_user', 'pages_nocomp/fault_page']);
-    assert.deepEqual(o.allocators, ['kmalloc', 'pages_comp']);
-    assert.deepEqual(o.techniques, ['fault_page', 'remap_pfn_range']);
+    assert.deepEqual(o.allocs, ['kmalloc', 'pages_comp']);
+    assert.deepEqual(o.methods, ['fault_page', 'remap_pfn_range']);
     assert.deepEqual(o.scenarios, ['basic', 'free-while-mapped']);
     assert.deepEqual(o.sizes, [4096, 65536]);
     assert.deepEqual(o.profiles, ['default', 'poison']);
@@ -224,12 +224,12 @@ describe('command line', () => {
   });
 
   describe('values checked against what exists', () => {
-    it('--allocator, --technique, --scenario and --profile take only values some cell has', () => {
+    it('--alloc, --method, --scenario and --profile take only values some cell has', () => {
       assert.equal(
-        first(usageError(['matrix', '--allocator', 'kzalloc'])),
-        '--allocator is one of kmalloc, vmalloc, vmalloc_user, pages_array, pages_comp, pages_split, pages_nocomp, dma_coherent, pci_bar, dma_device, shmem, dma_pages; got "kzalloc"',
+        first(usageError(['matrix', '--alloc', 'kzalloc'])),
+        '--alloc is one of kmalloc, vmalloc, vmalloc_user, pages_array, pages_comp, pages_split, pages_nocomp, dma_coherent, pci_bar, dma_device, shmem, dma_pages; got "kzalloc"',
       );
-      assert.match(first(usageError(['matrix', '--technique', 'mmap'])), /^--technique is one of remap_pfn_range, .*; got "mmap"$/);
+      assert.match(first(usageError(['matrix', '--method', 'mmap'])), /^--method is one of remap_pfn_range, .*; got "mmap"$/);
       assert.match(first(usageError(['matrix', '--scenario', 'read-first'])), /^--scenario is one of basic, write-first, .*; got "read-first"$/);
       assert.match(first(usageError(['matrix', '--profile', 'debug'])), /^--profile is one of default, poison; got "debug"$/);
     });
@@ -288,7 +288,7 @@ describe('command line', () => {
   });
 
   it('an empty value is a missing value, not "match everything"', () => {
-    for (const opt of ['--kernel', '--cell', '--json', '--accel', '--allocator', '--size', '--out', '--shard']) {
+    for (const opt of ['--kernel', '--cell', '--json', '--accel', '--alloc', '--size', '--out', '--shard']) {
       assert.equal(first(usageError(['matrix', `${opt}=`])), `${opt} needs a value`);
       assert.equal(first(usageError(['matrix', opt, ''])), `${opt} needs a value`);
     }
@@ -371,9 +371,14 @@ describe('command line', () => {
       assert.ok(usageError(['--bogus', 'run', 'x']).message.endsWith('\n(run "mmaplab help run" for its options)'));
     });
 
+    it('the old --allocator and --technique are usage errors naming --alloc and --method', () => {
+      assert.equal(first(usageError(['matrix', '--allocator', 'kmalloc'])), '--allocator is now --alloc, in the uapi header\'s words (alloc and method)');
+      assert.equal(first(usageError(['matrix', '--technique=fault_page'])), '--technique is now --method, in the uapi header\'s words (alloc and method)');
+    });
+
     it('suggestOption finds close names only', () => {
-      assert.equal(suggestOption('--techniqe', 'matrix'), '--technique');
-      assert.equal(suggestOption('--allocators', 'matrix'), '--allocator');
+      assert.equal(suggestOption('--metod', 'matrix'), '--method');
+      assert.equal(suggestOption('--allocs', 'matrix'), '--alloc');
       assert.equal(suggestOption('--zzzzzzzz', 'matrix'), null);
       assert.equal(suggestOption('--runs', 'matrix'), null, 'an option of another command is not suggested for this one');
     });
@@ -420,7 +425,7 @@ describe('command line', () => {
   });
 
   it('parseArgs does not share state between calls', () => {
-    parseArgs(['matrix', '--kernel', 'a', '--cell', 'b', '--allocator', 'kmalloc', '--size', '4K']);
+    parseArgs(['matrix', '--kernel', 'a', '--cell', 'b', '--alloc', 'kmalloc', '--size', '4K']);
     assert.deepEqual(parseArgs(['matrix']), { ...defaultOptions(), command: 'matrix' });
   });
 });
@@ -487,8 +492,8 @@ describe('size and shard syntax', () => {
 function sampleValue(name: string): string {
   const samples: Record<string, string> = {
     '--accel': 'tcg',
-    '--allocator': 'kmalloc',
-    '--technique': 'fault_page',
+    '--alloc': 'kmalloc',
+    '--method': 'fault_page',
     '--scenario': 'basic',
     '--use': 'vmsplice',
     '--uses': 'only',

@@ -31,7 +31,7 @@ describe('help', () => {
 
   it('an option shows its value placeholder', () => {
     const text = commandHelp('matrix');
-    for (const l of ['--kernel KERNEL', '--allocator A', '--technique T', '--scenario S', '--size SIZE', '--hazards yes|no|only',
+    for (const l of ['--kernel KERNEL', '--alloc A', '--method M', '--scenario S', '--size SIZE', '--hazards yes|no|only',
       '--profile default|poison', '--repeat N', '--isolate', '--shard i/n', '--out DIR', '--no-fail', '--json FILE', '--verbose, -v']) {
       assert.ok(text.includes(`\n  ${l} `) || text.includes(`\n  ${l}\n`), l);
     }

@@ -18,8 +18,8 @@ describe('matrix cell selection', () => {
 
   it('each filter matches its CellSpec field', () => {
     const checks: Array<[string[], (c: (typeof CATALOGUE)[number]) => boolean]> = [
-      [['--allocator', 'vmalloc_user'], (c) => c.alloc === 'vmalloc_user'],
-      [['--technique', 'fault_page'], (c) => c.method === 'fault_page'],
+      [['--alloc', 'vmalloc_user'], (c) => c.alloc === 'vmalloc_user'],
+      [['--method', 'fault_page'], (c) => c.method === 'fault_page'],
       [['--scenario', 'free-while-mapped'], (c) => c.scenario === 'free-while-mapped'],
       [['--size', '4K'], (c) => c.size === 4096],
       [['--profile', 'poison'], (c) => c.profile === 'poison'],
@@ -35,9 +35,9 @@ describe('matrix cell selection', () => {
   });
 
   it('values of one option are alternatives; different options must all match', () => {
-    const either = filterCells(opts('--allocator', 'kmalloc', '--allocator', 'pages_comp'));
+    const either = filterCells(opts('--alloc', 'kmalloc', '--alloc', 'pages_comp'));
     assert.deepEqual(either, CATALOGUE.filter((c) => c.alloc === 'kmalloc' || c.alloc === 'pages_comp'));
-    const both = filterCells(opts('--allocator', 'kmalloc', '--technique', 'fault_page', '--size', '4K'));
+    const both = filterCells(opts('--alloc', 'kmalloc', '--method', 'fault_page', '--size', '4K'));
     assert.deepEqual(
       both.map((c) => c.id),
       CATALOGUE.filter((c) => c.alloc === 'kmalloc' && c.method === 'fault_page' && c.size === 4096).map((c) => c.id),
@@ -59,7 +59,7 @@ describe('matrix cell selection', () => {
   });
 
   it('an allocator and a scenario together: vmalloc_user, basic', () => {
-    const got = selectCells(opts('--allocator', 'vmalloc_user', '--scenario', 'basic'));
+    const got = selectCells(opts('--alloc', 'vmalloc_user', '--scenario', 'basic'));
     assert.ok(got.length > 0);
     assert.ok(got.every((c) => c.alloc === 'vmalloc_user' && c.scenario === 'basic'));
     assert.ok(got.some((c) => c.id === 'vmalloc_user/remap_vmalloc_range/16K/basic'));
@@ -67,22 +67,22 @@ describe('matrix cell selection', () => {
 
   it('a selection of nothing is a usage error that repeats the filters', () => {
     try {
-      selectCells(opts('--allocator', 'vmalloc', '--technique', 'dma_mmap_coherent', '--size', '2M', '--hazards', 'only'));
+      selectCells(opts('--alloc', 'vmalloc', '--method', 'dma_mmap_coherent', '--size', '2M', '--hazards', 'only'));
       assert.fail('should have thrown');
     } catch (err) {
       assert.ok(err instanceof MmaplabError);
       assert.equal(err.code, 'EUSAGE');
       assert.equal(
         err.message.split('\n')[0],
-        'no cell matches --allocator vmalloc --technique dma_mmap_coherent --size 2M --hazards only',
+        'no cell matches --alloc vmalloc --method dma_mmap_coherent --size 2M --hazards only',
       );
     }
   });
 
   it('describeFilter lists every filter given', () => {
     assert.equal(
-      describeFilter(opts('--cell', 'x', '--allocator', 'kmalloc', '--technique', 'fault_page', '--scenario', 'basic', '--size', '16K', '--profile', 'poison', '--hazards', 'no')),
-      '--cell x --allocator kmalloc --technique fault_page --scenario basic --size 16K --profile poison --hazards no',
+      describeFilter(opts('--cell', 'x', '--alloc', 'kmalloc', '--method', 'fault_page', '--scenario', 'basic', '--size', '16K', '--profile', 'poison', '--hazards', 'no')),
+      '--cell x --alloc kmalloc --method fault_page --scenario basic --size 16K --profile poison --hazards no',
     );
     assert.equal(describeFilter(defaultOptions()), '');
   });
@@ -112,14 +112,14 @@ describe('shards', () => {
   });
 
   it('is deterministic: the same filters and shard give the same cells', () => {
-    const a = selectCells(opts('--technique', 'fault_page', '--shard', '2/3')).map((c) => c.id);
-    const b = selectCells(opts('--shard', '2/3', '--technique', 'fault_page')).map((c) => c.id);
+    const a = selectCells(opts('--method', 'fault_page', '--shard', '2/3')).map((c) => c.id);
+    const b = selectCells(opts('--shard', '2/3', '--method', 'fault_page')).map((c) => c.id);
     assert.deepEqual(a, b);
   });
 
   it('is taken after the filters', () => {
-    const filtered = filterCells(opts('--allocator', 'pages_array'));
-    const mine = selectCells(opts('--allocator', 'pages_array', '--shard', '2/2'));
+    const filtered = filterCells(opts('--alloc', 'pages_array'));
+    const mine = selectCells(opts('--alloc', 'pages_array', '--shard', '2/2'));
     assert.deepEqual(mine, filtered.filter((_, k) => k % 2 === 1));
   });
 

@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { failureReason, Device } from '../../lib/device';
-import { ALLOCATORS, encode, INFO_LAYOUT, METHODS } from '../../lib/device/layout';
+import { ALLOCS, encode, INFO_LAYOUT, METHODS } from '../../lib/device/layout';
 import { native, nativeConstants } from '../../lib/device/native';
 import { assertArgError, assertDeviceError, assertSyscallError, assertTypeError } from './device-asserts';
 import { useShim } from './shim';
@@ -46,21 +46,21 @@ describe('device session API on files that are not the device', () => {
   it('configure() accepts every allocator, method and cache, and refusals without LAST_ERROR stay bare', () => {
     const dev = Device.open('/dev/null');
     try {
-      for (const alloc of Object.keys(ALLOCATORS) as (keyof typeof ALLOCATORS)[]) {
+      for (const alloc of Object.keys(ALLOCS) as (keyof typeof ALLOCS)[]) {
         for (const method of Object.keys(METHODS) as (keyof typeof METHODS)[]) {
-          const err = assertSyscallError(() => dev.configure({ allocator: alloc, technique: method, size: 4096, hazards: true }), 'ENOTTY', 'ioctl');
+          const err = assertSyscallError(() => dev.configure({ alloc, method, size: 4096, hazards: true }), 'ENOTTY', 'ioctl');
           assert.ok(!('mmaplab' in err), `${alloc}/${method}`);
         }
       }
       for (const cache of ['wb', 'wc', 'uc'] as const) {
         assertSyscallError(
-          () => dev.configure({ allocator: 'pages_comp', technique: 'remap_pfn_range', size: 4096, cache }),
+          () => dev.configure({ alloc: 'pages_comp', method: 'remap_pfn_range', size: 4096, cache }),
           'ENOTTY',
           'ioctl',
         );
       }
       assertSyscallError(
-        () => dev.configure({ allocator: 'vmalloc', technique: 'fault_page', size: 4096n, faultAround: true }),
+        () => dev.configure({ alloc: 'vmalloc', method: 'fault_page', size: 4096n, faultAround: true }),
         'ENOTTY',
         'ioctl',
       );
@@ -82,9 +82,16 @@ describe('device session API on files that are not the device', () => {
       for (const pages of [-1, 1.5, 65537, NaN, '3', {}, 2n] as unknown[]) {
         assertArgError(() => dev.info({ pages: pages as never }));
       }
-      const opts = { allocator: 'kmalloc', technique: 'remap_pfn_range', size: 4096 } as const;
+      const opts = { alloc: 'kmalloc', method: 'remap_pfn_range', size: 4096 } as const;
       assertArgError(() => dev.configure({ ...opts, cache: 'WB' as never }));
       assertArgError(() => dev.configure({ ...opts, faultAround: 'yes' as never }));
+      for (const [old, now] of [['allocator', 'alloc'], ['technique', 'method']] as const) {
+        assert.throws(() => dev.configure({ ...opts, [old]: 'kmalloc' } as never), {
+          name: 'TypeError',
+          code: 'ERR_INVALID_ARG_VALUE',
+          message: `The "${old}" argument must be spelled "${now}" (the uapi header's word). Received 'kmalloc'`,
+        });
+      }
       dev.close();
       for (const fn of [
         () => dev.stats(),
@@ -430,7 +437,7 @@ describe('device session API against a stand-in for the module (LD_PRELOAD shim,
 
   it('a refused configure() throws the same syscall error with err.mmaplab = {reason, text}', () => {
     runShimmed(`
-      const err = caught(() => dev.configure({ allocator: 'vmalloc_user', technique: 'dma_mmap_coherent', size: 4096 }));
+      const err = caught(() => dev.configure({ alloc: 'vmalloc_user', method: 'dma_mmap_coherent', size: 4096 }));
       assert.ok(err instanceof Error);
       assert.equal(err.code, 'EINVAL');
       assert.equal(err.errno, -22);
@@ -450,10 +457,10 @@ describe('device session API against a stand-in for the module (LD_PRELOAD shim,
         assert.equal(e.code, 'EINVAL');
         assert.equal(failureReason(e).reason, reason, JSON.stringify(over, (k, v) => typeof v === 'bigint' ? String(v) : v));
       }
-      const e = caught(() => dev.configure({ allocator: 'kmalloc', technique: 'remap_pfn_range', size: 4096, faultAround: true }));
+      const e = caught(() => dev.configure({ alloc: 'kmalloc', method: 'remap_pfn_range', size: 4096, faultAround: true }));
       assert.equal(e.mmaplab.reason, 'fault-around');
 
-      dev.configure({ allocator: 'kmalloc', technique: 'fault_page', size: 4096, faultAround: true, cache: 'uc', hazards: true });
+      dev.configure({ alloc: 'kmalloc', method: 'fault_page', size: 4096, faultAround: true, cache: 'uc', hazards: true });
       assert.deepEqual(dev.lastError(), { errno: 0, code: null, reason: 'none', text: '' }, 'success clears it');
     `);
   });
@@ -495,7 +502,7 @@ describe('device session API against a stand-in for the module (LD_PRELOAD shim,
       assert.deepEqual(dev.info({ pages: true }).pages, [], 'not configured: no pages, one INFO');
       assert.equal(seen(dev).infoCalls, 2);
 
-      dev.configure({ allocator: 'pages_comp', technique: 'fault_page', size: 16384, cache: 'wc', faultAround: true });
+      dev.configure({ alloc: 'pages_comp', method: 'fault_page', size: 16384, cache: 'wc', faultAround: true });
       const base = {
         alloc: 'pages_comp', method: 'fault_page', size: 16384n, nrPages: 4n, configured: true, contiguous: true,
         freed: false, slab: false, unpinned: false, cache: 'wc', faultAround: true, reserved: null, splittable: false, mappings: 0,

@@ -1,13 +1,13 @@
 /**
  * The streaming DMA API's buffer as the buffer (dma_pages, dma_alloc_pages
- * for the edu device): which techniques take it, and the predictions that
+ * for the edu device): which methods take it, and the predictions that
  * follow from its being one block without __GFP_COMP.
  */
 import { strict as assert } from 'node:assert';
-import { CATALOGUE, RESERVABLE_ALLOCATORS } from '../../lib/experiments/catalogue';
+import { CATALOGUE, RESERVABLE_ALLOCS } from '../../lib/experiments/catalogue';
 import { expectationFor } from '../../lib/experiments/expectations';
-import { DEVICE_DMA_ALLOCATORS, support } from '../../lib/experiments/support';
-import { ALLOCATORS, METHODS } from '../../lib/experiments/types';
+import { DEVICE_DMA_ALLOCS, support } from '../../lib/experiments/support';
+import { CELL_ALLOCS, CELL_METHODS } from '../../lib/experiments/types';
 
 function predicted(id: string): [string | undefined, string | undefined] {
   const cell = CATALOGUE.find((c) => c.id === id);
@@ -17,8 +17,8 @@ function predicted(id: string): [string | undefined, string | undefined] {
 }
 
 describe('dma_pages: dma_alloc_pages memory for the DMA device', function () {
-  it('the pfn techniques and dma_mmap_pages take it; vm_insert_page* are let through; a fault handler is a hazard', function () {
-    assert.deepEqual(METHODS.filter((m) => support('dma_pages', m) === 'safe'), [
+  it('the pfn methods and dma_mmap_pages take it; vm_insert_page* are let through; a fault handler is a hazard', function () {
+    assert.deepEqual(CELL_METHODS.filter((m) => support('dma_pages', m) === 'safe'), [
       'remap_pfn_range',
       'vm_insert_page',
       'vm_insert_pages',
@@ -28,10 +28,10 @@ describe('dma_pages: dma_alloc_pages memory for the DMA device', function () {
       'vmf_insert_mixed',
       'dma_mmap_pages',
     ]);
-    assert.deepEqual(METHODS.filter((m) => support('dma_pages', m) === 'hazard'), ['fault_page']);
-    assert.deepEqual(ALLOCATORS.filter((a) => support(a, 'dma_mmap_pages') !== 'unsupported'), ['dma_pages'], 'dma_mmap_pages maps nothing else');
-    assert.ok(DEVICE_DMA_ALLOCATORS.includes('dma_pages'), 'the device moves it with DEVICE_DMA');
-    assert.ok(!RESERVABLE_ALLOCATORS.includes('dma_pages'), 'the DMA API\'s pages are not the driver\'s to mark reserved');
+    assert.deepEqual(CELL_METHODS.filter((m) => support('dma_pages', m) === 'hazard'), ['fault_page']);
+    assert.deepEqual(CELL_ALLOCS.filter((a) => support(a, 'dma_mmap_pages') !== 'unsupported'), ['dma_pages'], 'dma_mmap_pages maps nothing else');
+    assert.ok(DEVICE_DMA_ALLOCS.includes('dma_pages'), 'the device moves it with DEVICE_DMA');
+    assert.ok(!RESERVABLE_ALLOCS.includes('dma_pages'), 'the DMA API\'s pages are not the driver\'s to mark reserved');
   });
 
   it('predicts the kernel refusing its tail pages, a pfn mapping working, and the fault handler breaking the kernel', function () {

@@ -67,7 +67,7 @@ describe('dma-buf twins (a buffer mapped through a dma-buf of it)', function () 
     const ids = twins.filter((c) => claim.cells(c)).map((c) => c.id);
     assert.ok(ids.includes('pages_array/vm_insert_pages/16K/basic/dmabuf'));
     assert.ok(ids.includes('vmalloc_user/remap_vmalloc_range/16K/basic/dmabuf'));
-    assert.ok(!ids.some((id) => id.includes('/remap_pfn_range/') || id.includes('/vmf_insert_pfn/')), 'pfn techniques are not its cells');
+    assert.ok(!ids.some((id) => id.includes('/remap_pfn_range/') || id.includes('/vmf_insert_pfn/')), 'pfn methods are not its cells');
     assert.ok(!CATALOGUE.some((c) => c.via === undefined && claim.cells(c)), 'nor are cells mapped through the device');
     const cell = (id: string) => {
       const c = twins.find((t) => t.id === id);

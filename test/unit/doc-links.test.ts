@@ -55,7 +55,7 @@ function linksIn(text: string): string[] {
 describe('links between the README and docs/', function () {
   it('GitHub anchors: "Boot once, restore many" is boot-once-restore-many', function () {
     assert.equal(anchorOf("Kernels built from Debian's source"), 'kernels-built-from-debians-source');
-    assert.equal(anchorOf('What a program can do with each technique (uses)'), 'what-a-program-can-do-with-each-technique-uses');
+    assert.equal(anchorOf('What a program can do with each method (uses)'), 'what-a-program-can-do-with-each-method-uses');
   });
 
   for (const file of docFiles()) {

@@ -62,7 +62,7 @@ describe('expectations table (lib/experiments/expectations.ts)', function () {
     assert.equal(compare(readFirst, '5.10', 'ok', ''), 'differs', 'no run recorded anything on 5.10');
   });
 
-  it('a cell of a technique this mmaplab does not know has no expectation', function () {
+  it('a cell of a method this mmaplab does not know has no expectation', function () {
     const future = { ...makeCell('pages_comp', 'vm_insert_page', 16384), method: 'vm_insert_folio' as CellSpec['method'] };
     assert.equal(expectationFor(future, '6.12'), undefined);
     assert.equal(compare(future, '6.12', 'ok', ''), 'no-expectation');

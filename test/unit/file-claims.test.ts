@@ -1,11 +1,11 @@
 /** lib/experiments/file-claims: each statement judged from trigger measurements only. */
 import { strict as assert } from 'node:assert';
 import { answerFileClaims, FILE_CLAIMS, renderFileClaims } from '../../lib/experiments/file-claims';
-import type { FileTechnique, Trigger, TriggerResult } from '../../lib/experiments/file-triggers';
+import type { FileMethod, Trigger, TriggerResult } from '../../lib/experiments/file-triggers';
 
-function result(technique: FileTechnique, trigger: Trigger, arrived: number, over: Partial<TriggerResult> = {}): TriggerResult {
+function result(method: FileMethod, trigger: Trigger, arrived: number, over: Partial<TriggerResult> = {}): TriggerResult {
   return {
-    technique,
+    method,
     trigger,
     pages: 16,
     arrived,
@@ -43,7 +43,7 @@ describe('file claims', () => {
     assert.equal(verdictOf(all, 'msync-writes'), 'supports');
   });
 
-  it('munmap delivering nothing on either technique contradicts the claim; a failed measurement is not evidence', () => {
+  it('munmap delivering nothing on either method contradicts the claim; a failed measurement is not evidence', () => {
     const answers = answerFileClaims('k', [
       result('page_cache', 'munmap', 0),
       result('deferred_io', 'munmap', 0),

@@ -37,7 +37,7 @@ function section(text: string, title: string): string {
 describe('the committed findings are what `mmaplab findings` writes from the committed run', function () {
   const page = fs.readFileSync(path.join(REPO_ROOT, PAGE), 'utf8');
   const reportPath = committedReportPath(page);
-  const stale = `stale: run \`node dist/lib/cli.js ${findingsCommand(reportPath)}\` and commit what it writes`;
+  const stale = `stale: run \`${findingsCommand(reportPath)}\` (from a checkout: node dist/lib/cli.js in place of mmaplab) and commit what it writes`;
 
   it(`${PAGE} names a committed report (${reportPath})`, function () {
     assert.ok(fs.existsSync(path.join(REPO_ROOT, reportPath)), `${reportPath} is missing`);

@@ -12,7 +12,7 @@ function row(first: MemoryDelta, confirmation: MemoryDelta | null, counters = { 
   return {
     pair: 'vmalloc/fault_page/16K',
     alloc: 'vmalloc',
-    technique: 'fault_page',
+    method: 'fault_page',
     size: 16384,
     cycles: 300,
     counterDelta: counters,

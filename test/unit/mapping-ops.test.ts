@@ -177,17 +177,17 @@ describe('device session state checks on the TypeScript side', function () {
   it('a hazard pair is refused without hazards: true, before any ioctl', () => {
     using dev = Device.open('/dev/null');
     assertDeviceError(
-      () => dev.configure({ allocator: 'pages_nocomp', technique: 'fault_page', size: 16384 }),
+      () => dev.configure({ alloc: 'pages_nocomp', method: 'fault_page', size: 16384 }),
       'ERR_HAZARD_NOT_REQUESTED',
     );
     assertDeviceError(
-      () => dev.configure({ allocator: 'vmalloc', technique: 'remap_pfn_range_first_pfn', size: 16384 }),
+      () => dev.configure({ alloc: 'vmalloc', method: 'remap_pfn_range_first_pfn', size: 16384 }),
       'ERR_HAZARD_NOT_REQUESTED',
     );
-    assertArgError(() => dev.configure({ allocator: 'kmalloc', technique: 'fault_page', size: 4096, hazards: 'yes' as never }));
+    assertArgError(() => dev.configure({ alloc: 'kmalloc', method: 'fault_page', size: 4096, hazards: 'yes' as never }));
     // Asked for, it reaches the kernel (here: /dev/null's ENOTTY).
     assertSyscallError(
-      () => dev.configure({ allocator: 'pages_nocomp', technique: 'fault_page', size: 16384, hazards: true }),
+      () => dev.configure({ alloc: 'pages_nocomp', method: 'fault_page', size: 16384, hazards: true }),
       'ENOTTY',
       'ioctl',
     );

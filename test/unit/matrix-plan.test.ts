@@ -39,7 +39,7 @@ const kinds = (steps: { job: { kind: string }; kernel: Kernel }[]): string[] =>
 
 describe('matrix plan', () => {
   it('one cells step per kernel, then the files per kernel, each with its own module', async () => {
-    const { cells, plan } = await planFor(['--allocator', 'kmalloc']);
+    const { cells, plan } = await planFor(['--alloc', 'kmalloc']);
     assert.deepEqual(kinds(plan.steps), ['cells 6.1', 'cells 6.12', 'files 6.1', 'files 6.12']);
     for (const step of plan.steps) {
       assert.equal(step.job.kind === 'idle' ? null : step.job.module.path, modules.get(step.kernel.release));
@@ -53,7 +53,7 @@ describe('matrix plan', () => {
   });
 
   it('no hazard parameter when no hazard runs; --files no leaves the files out', async () => {
-    const { plan } = await planFor(['--allocator', 'kmalloc', '--hazards', 'no', '--files', 'no']);
+    const { plan } = await planFor(['--alloc', 'kmalloc', '--hazards', 'no', '--files', 'no']);
     assert.deepEqual(kinds(plan.steps), ['cells 6.1', 'cells 6.12']);
     for (const step of plan.steps) assert.deepEqual(step.job.kind === 'cells' ? step.job.module.params : null, {});
   });
@@ -66,7 +66,7 @@ describe('matrix plan', () => {
   });
 
   it('--isolate marks the cells steps, which then take a VM per cell', async () => {
-    const { plan } = await planFor(['--allocator', 'vmalloc', '--isolate', '--files', 'no']);
+    const { plan } = await planFor(['--alloc', 'vmalloc', '--isolate', '--files', 'no']);
     assert.ok(plan.steps.length === 2 && plan.steps.every((s) => s.isolate === true));
     assert.match(plan.notes.get(at(plan.steps, 0, 'the first step')) ?? '', /one boot each$/);
   });

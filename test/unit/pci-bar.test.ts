@@ -1,6 +1,6 @@
 /**
  * The device's memory as a buffer (pci_bar, the ivshmem-plain BAR): which
- * techniques take it, the cells and their predictions, the device API's
+ * methods take it, the cells and their predictions, the device API's
  * splittable option, and the host-side check of what the device saw.
  */
 import { strict as assert } from 'node:assert';
@@ -12,7 +12,7 @@ import { Device } from '../../lib/device';
 import { writePattern } from '../../lib/device/pattern';
 import { CATALOGUE, SCENARIO_PAIRS } from '../../lib/experiments/catalogue';
 import { BAR_REMAP_METHODS, support } from '../../lib/experiments/support';
-import { METHODS, emptyObservation, type CellResult } from '../../lib/experiments/types';
+import { CELL_METHODS, emptyObservation, type CellResult } from '../../lib/experiments/types';
 import { judge } from '../../lib/experiments/verdict';
 import { readDeviceSide } from '../../lib/runner/device-side';
 import { DEVICE_BAR_BYTES } from '../../lib/vm/device-bar';
@@ -20,8 +20,8 @@ import { prediction } from './prediction';
 
 
 describe('pci_bar: a PCI device BAR mapped to userspace', function () {
-  it('only the pfn techniques take the BAR (no struct pages); the io helpers take it and one RAM and one DMA buffer', function () {
-    const takes = METHODS.filter((m) => support('pci_bar', m) === 'safe');
+  it('only the pfn methods take the BAR (no struct pages); the io helpers take it and one RAM and one DMA buffer', function () {
+    const takes = CELL_METHODS.filter((m) => support('pci_bar', m) === 'safe');
     assert.deepEqual(takes, ['remap_pfn_range', 'vmf_insert_pfn', 'vmf_insert_pfn_prot', 'vmf_insert_mixed', 'io_remap_pfn_range', 'vm_iomap_memory']);
     for (const m of ['io_remap_pfn_range', 'vm_iomap_memory'] as const) {
       assert.deepEqual(
@@ -31,9 +31,9 @@ describe('pci_bar: a PCI device BAR mapped to userspace', function () {
     }
   });
 
-  it('runs every scenario through io_remap_pfn_range, and WC and UC on every technique that takes it', function () {
+  it('runs every scenario through io_remap_pfn_range, and WC and UC on every method that takes it', function () {
     assert.ok(SCENARIO_PAIRS.some(([a, m]) => a === 'pci_bar' && m === 'io_remap_pfn_range'));
-    for (const m of METHODS.filter((x) => support('pci_bar', x) === 'safe')) {
+    for (const m of CELL_METHODS.filter((x) => support('pci_bar', x) === 'safe')) {
       for (const cache of ['wc', 'uc']) assert.ok(CATALOGUE.some((c) => c.id === `pci_bar/${m}/16K/basic/${cache}`), `${m} ${cache}`);
     }
     assert.ok(CATALOGUE.filter((c) => c.alloc === 'pci_bar').every((c) => c.size <= DEVICE_BAR_BYTES), 'every cell fits in the BAR');
@@ -57,11 +57,11 @@ describe('pci_bar: a PCI device BAR mapped to userspace', function () {
   it('the device API refuses splittable unless hazards are asked for, and checks its type', function () {
     const d = Object.create(Device.prototype) as Device;
     assert.throws(
-      () => d.configure({ allocator: 'pci_bar', technique: 'remap_pfn_range', size: 16384, splittable: true }),
+      () => d.configure({ alloc: 'pci_bar', method: 'remap_pfn_range', size: 16384, splittable: true }),
       (e: NodeJS.ErrnoException) => e.code === 'ERR_HAZARD_NOT_REQUESTED' && /splittable/.test(e.message),
     );
     assert.throws(
-      () => d.configure({ allocator: 'pci_bar', technique: 'remap_pfn_range', size: 16384, splittable: 1 as never }),
+      () => d.configure({ alloc: 'pci_bar', method: 'remap_pfn_range', size: 16384, splittable: 1 as never }),
       (e: NodeJS.ErrnoException) => e.code === 'ERR_INVALID_ARG_TYPE',
     );
   });

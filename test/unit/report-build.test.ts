@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { readReport, summarizeRuns } from '../../lib/report/build';
 import { caught } from './caught';
 import { CATALOGUE } from '../../lib/experiments/catalogue';
-import { expectedRun, filesSection, futureTechniqueCell, K61, K612, report, run, spec, unknownScenarioCell } from './report-fixture';
+import { expectedRun, filesSection, futureMethodCell, K61, K612, report, run, spec, unknownScenarioCell } from './report-fixture';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -45,8 +45,8 @@ describe('report builder (lib/report/build.ts)', function () {
     let dir: string;
     let fixture: string;
     before(function () {
-      // A dozen catalogue cells, a scenario and a technique of a newer catalogue, and a files section.
-      const runs = [...CATALOGUE.slice(0, 12).map((c) => expectedRun(K61, c)), run(K612, unknownScenarioCell(), 'ok'), run(K612, futureTechniqueCell(), 'ok')];
+      // A dozen catalogue cells, a scenario and a method of a newer catalogue, and a files section.
+      const runs = [...CATALOGUE.slice(0, 12).map((c) => expectedRun(K61, c)), run(K612, unknownScenarioCell(), 'ok'), run(K612, futureMethodCell(), 'ok')];
       fixture = JSON.stringify({ ...report(runs), files: filesSection() });
     });
     beforeEach(function () {

@@ -116,10 +116,10 @@ export function expectedResults(override: (r: CellResult) => CellResult[] | null
   return out;
 }
 
-/** A cell of a technique this mmaplab does not know (a newer catalogue's): no rule predicts it. */
-export function futureTechniqueCell(): CellSpec {
+/** A cell of a method this mmaplab does not know (a newer catalogue's): no rule predicts it. */
+export function futureMethodCell(): CellSpec {
   const base = spec('pages_comp/vm_insert_page/16K/basic');
-  return { ...base, id: 'pages_comp/vm_insert_folio/16K/basic', method: 'vm_insert_folio' as CellSpec['method'], title: 'a future technique' };
+  return { ...base, id: 'pages_comp/vm_insert_folio/16K/basic', method: 'vm_insert_folio' as CellSpec['method'], title: 'a future method' };
 }
 
 /** A cell of a scenario this mmaplab does not know (a newer catalogue's). */
@@ -134,7 +134,7 @@ export function unknownScenarioCell(): CellSpec {
  * runs), a harness error, as recorded (the slab fault hazard ok on 6.12,
  * as its observation record shows), differs where no observation was
  * recorded (the same hazard ok on a 5.10 kernel, which ran nothing else),
- * and no expectation (a technique this mmaplab does not know, on 5.10); and
+ * and no expectation (a method this mmaplab does not know, on 5.10); and
  * a cell of a scenario this mmaplab does not know.
  */
 export function surpriseReport(): MatrixReport {
@@ -155,7 +155,7 @@ export function surpriseReport(): MatrixReport {
   });
   results.push(run(K612, unknownScenarioCell(), 'ok'));
   results.push(run(K510, spec('kmalloc/fault_page/4K/basic'), 'ok'));
-  results.push(run(K510, futureTechniqueCell(), 'ok'));
+  results.push(run(K510, futureMethodCell(), 'ok'));
   return report(results, [...KERNELS, { release: K510, series: '5.10', accel: 'tcg', boots: 1 }]);
 }
 
@@ -173,8 +173,8 @@ export function filesSection(): NonNullable<MatrixReport['files']> {
   const kernels = KERNELS.map((k) => ({
     kernel: k.release,
     results: [
-      { ...base, technique: 'page_cache' as const, trigger: 'msync-sync' as const, arrived: 16, firstMs: 1.25, lastMs: 2.5, paths: { fsync: 16 }, note: null },
-      { ...base, technique: 'page_cache' as const, trigger: 'munmap' as const, arrived: 0, firstMs: null, lastMs: null, paths: {}, batches: 0, pagesWritten: 0, note: '<b>|pipe|</b>' },
+      { ...base, method: 'page_cache' as const, trigger: 'msync-sync' as const, arrived: 16, firstMs: 1.25, lastMs: 2.5, paths: { fsync: 16 }, note: null },
+      { ...base, method: 'page_cache' as const, trigger: 'munmap' as const, arrived: 0, firstMs: null, lastMs: null, paths: {}, batches: 0, pagesWritten: 0, note: '<b>|pipe|</b>' },
     ],
   }));
   return { kernels, claims: kernels.flatMap((k) => answerFileClaims(k.kernel, k.results)) };

@@ -12,7 +12,7 @@ import {
   expectedResults,
   HOSTILE_KMSG_XML_SAFE,
   K510,
-  futureTechniqueCell,
+  futureMethodCell,
   K61,
   K612,
   KERNELS,
@@ -117,7 +117,7 @@ describe('junit.xml (lib/report/junit.ts)', function () {
     const differs = find(suites, K61, 'vmalloc_user/remap_vmalloc_range/16K/basic');
     assert.equal(differs.failure?.type, 'differs');
     assert.match(differs.failure?.message ?? '', /^predicted ok, observed wrong-data \(kernel->user\): /);
-    assert.match(differs.failure?.text ?? '', /reason: a supported allocator\/technique pair/);
+    assert.match(differs.failure?.text ?? '', /reason: a supported allocator\/method pair/);
     assert.ok(differs.failure?.text.includes(`headline: ${HOSTILE_KMSG_XML_SAFE}`));
   });
 
@@ -125,7 +125,7 @@ describe('junit.xml (lib/report/junit.ts)', function () {
     const flaky = find(suites, K612, 'pages_nocomp/fault_page/16K/basic');
     assert.equal(flaky.failure?.type, 'flaky');
     assert.equal(flaky.failure?.message, 'runs disagree: 2x kernel-complaint bad-page-state, 1x ok');
-    const none = find(suites, K510, futureTechniqueCell().id);
+    const none = find(suites, K510, futureMethodCell().id);
     assert.equal(none.failure?.type, 'no-expectation');
     assert.match(none.failure?.message ?? '', /^no expectation for this cell on kernel series 5\.10; observed ok$/);
   });

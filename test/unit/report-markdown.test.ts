@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { CATALOGUE } from '../../lib/experiments/catalogue';
-import { METHODS } from '../../lib/experiments/types';
+import { CELL_METHODS } from '../../lib/experiments/types';
 import { md } from '../../lib/report/escape';
 import { renderMarkdown } from '../../lib/report/markdown';
 import { cellSymbol, gridFor, isGridCell, surprises } from '../../lib/report/view';
@@ -35,7 +35,7 @@ describe('report.md (lib/report/markdown.ts)', function () {
     for (const k of KERNELS) {
       const g = gridFor(r, k.release);
       assert.equal(g.rows.length, 13, 'kmalloc twice (4K, 64K) and the eleven other allocators');
-      assert.equal(g.methods.length, METHODS.length);
+      assert.equal(g.methods.length, CELL_METHODS.length);
       const basic = CATALOGUE.filter(isGridCell).length;
       assert.equal(g.slots.flat().filter((s) => s.kind === 'cell').length, basic);
       assert.ok(section(text, md(k.release)).includes('| allocator \\ method | `remap_pfn_range` |'));
@@ -93,7 +93,7 @@ describe('report.md (lib/report/markdown.ts)', function () {
       s,
     );
     assert.match(s, /  - observation record: ok on 6\.12: seen on 6\.12 on most runs/);
-    assert.match(s, /predicted: ok - a supported allocator\/technique pair used as its API documents/);
+    assert.match(s, /predicted: ok - a supported allocator\/method pair used as its API documents/);
   });
 
   it('the header counts predictions met apart from cells that only matched an observation record', function () {

@@ -4,9 +4,9 @@
  * check for a flag left set), the claims, and the device API's option.
  */
 import { strict as assert } from 'node:assert';
-import { CATALOGUE, RESERVABLE_ALLOCATORS, RESERVED_KEPT_BUFFERS, SAFE_PAIRS, SIZES } from '../../lib/experiments/catalogue';
+import { CATALOGUE, RESERVABLE_ALLOCS, RESERVED_KEPT_BUFFERS, SAFE_PAIRS, SIZES } from '../../lib/experiments/catalogue';
 import { CLAIMS } from '../../lib/experiments/claims';
-import { COMPOUND_PAGE_ALLOCATORS } from '../../lib/experiments/support';
+import { COMPOUND_PAGE_ALLOCS } from '../../lib/experiments/support';
 import { expectationFor, withoutReserved } from '../../lib/experiments/expectations';
 import { Device } from '../../lib/device';
 import { isGridCell } from '../../lib/report/view';
@@ -18,7 +18,7 @@ const kept = CATALOGUE.filter((c) => c.reserved === 'kept');
 
 describe('reserved pages (SetPageReserved, the old drivers\' ritual)', function () {
   it('has a reserved twin of every safe basic cell of an allocator with pages of its own that are not compound, and no other', function () {
-    for (const [alloc, method] of SAFE_PAIRS.filter(([a]) => RESERVABLE_ALLOCATORS.includes(a) && !COMPOUND_PAGE_ALLOCATORS.includes(a))) {
+    for (const [alloc, method] of SAFE_PAIRS.filter(([a]) => RESERVABLE_ALLOCS.includes(a) && !COMPOUND_PAGE_ALLOCS.includes(a))) {
       for (const size of SIZES[alloc]) {
         const twin = cleared.find((c) => c.alloc === alloc && c.method === method && c.size === size);
         assert.ok(twin, `${alloc}/${method}/${size}`);
@@ -31,8 +31,8 @@ describe('reserved pages (SetPageReserved, the old drivers\' ritual)', function 
   });
 
   it('on compound pages (kmalloc, pages_comp) the ritual is a hazard, run once per buffer by remap_pfn_range', function () {
-    assert.deepEqual(COMPOUND_PAGE_ALLOCATORS, ['kmalloc', 'pages_comp']);
-    const compound = cleared.filter((c) => COMPOUND_PAGE_ALLOCATORS.includes(c.alloc));
+    assert.deepEqual(COMPOUND_PAGE_ALLOCS, ['kmalloc', 'pages_comp']);
+    const compound = cleared.filter((c) => COMPOUND_PAGE_ALLOCS.includes(c.alloc));
     assert.deepEqual(
       compound.map((c) => c.id),
       ['kmalloc/remap_pfn_range/4K/basic/reserved', 'kmalloc/remap_pfn_range/64K/basic/reserved', 'pages_comp/remap_pfn_range/16K/basic/reserved'],
@@ -47,7 +47,7 @@ describe('reserved pages (SetPageReserved, the old drivers\' ritual)', function 
   });
 
   it('a cleared cell of pages that are not compound is predicted as its plain twin, on both series', function () {
-    for (const c of cleared.filter((x) => !COMPOUND_PAGE_ALLOCATORS.includes(x.alloc))) {
+    for (const c of cleared.filter((x) => !COMPOUND_PAGE_ALLOCS.includes(x.alloc))) {
       for (const series of ['6.1', '6.12']) {
         const a = expectationFor(c, series);
         const b = expectationFor(withoutReserved(c), series);
@@ -87,18 +87,18 @@ describe('reserved pages (SetPageReserved, the old drivers\' ritual)', function 
   it('the device API checks the option before the module is asked', function () {
     const d = Object.create(Device.prototype) as Device;
     assert.throws(
-      () => d.configure({ allocator: 'pages_array', technique: 'remap_pfn_range', size: 16384, reserved: 'always' as never }),
+      () => d.configure({ alloc: 'pages_array', method: 'remap_pfn_range', size: 16384, reserved: 'always' as never }),
       (e: NodeJS.ErrnoException) => e.code === 'ERR_INVALID_ARG_VALUE' && /cleared, kept/.test(e.message),
     );
     assert.throws(
-      () => d.configure({ allocator: 'pages_array', technique: 'remap_pfn_range', size: 16384, reserved: 'kept' }),
+      () => d.configure({ alloc: 'pages_array', method: 'remap_pfn_range', size: 16384, reserved: 'kept' }),
       (e: NodeJS.ErrnoException) => e.code === 'ERR_HAZARD_NOT_REQUESTED',
     );
-    for (const allocator of ['kmalloc', 'pages_comp'] as const) {
+    for (const alloc of ['kmalloc', 'pages_comp'] as const) {
       assert.throws(
-        () => d.configure({ allocator, technique: 'remap_pfn_range', size: 16384, reserved: 'cleared' }),
+        () => d.configure({ alloc, method: 'remap_pfn_range', size: 16384, reserved: 'cleared' }),
         (e: NodeJS.ErrnoException) => e.code === 'ERR_HAZARD_NOT_REQUESTED' && /compound pages/.test(e.message),
-        allocator,
+        alloc,
       );
     }
   });

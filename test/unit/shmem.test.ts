@@ -1,27 +1,27 @@
 /**
- * shmem objects as a buffer (the shmem allocator): which techniques take
+ * shmem objects as a buffer (the shmem allocator): which methods take
  * them, the cells and their predictions (the shared-futex observation
  * included), the fuzzer's SHMEM_PIN operation, and /proc/swaps as the
  * swap helper reads it.
  */
 import { strict as assert } from 'node:assert';
-import { CATALOGUE, RESERVABLE_ALLOCATORS, SCENARIO_PAIRS } from '../../lib/experiments/catalogue';
+import { CATALOGUE, RESERVABLE_ALLOCS, SCENARIO_PAIRS } from '../../lib/experiments/catalogue';
 import { expectationFor } from '../../lib/experiments/expectations';
 import { support } from '../../lib/experiments/support';
-import { METHODS } from '../../lib/experiments/types';
+import { CELL_METHODS } from '../../lib/experiments/types';
 import { formatOpList, generateOps } from '../../lib/fuzz/ops';
 import { parseOps } from '../../lib/fuzz/ops-schema';
 import { activeSwaps } from '../../lib/util/swap';
 
 describe('shmem: a shmem object\'s pages as the buffer', function () {
-  it('is taken by every technique that takes pages with a reference and by the pfn-based ones, never as a hazard', function () {
+  it('is taken by every method that takes pages with a reference and by the pfn-based ones, never as a hazard', function () {
     assert.deepEqual(
-      METHODS.filter((m) => support('shmem', m) === 'safe'),
+      CELL_METHODS.filter((m) => support('shmem', m) === 'safe'),
       ['remap_pfn_range', 'fault_page', 'vm_insert_page', 'vm_insert_pages', 'vm_map_pages', 'vmf_insert_pfn', 'vmf_insert_pfn_prot', 'vmf_insert_mixed'],
     );
-    assert.deepEqual(METHODS.filter((m) => support('shmem', m) === 'hazard'), []);
+    assert.deepEqual(CELL_METHODS.filter((m) => support('shmem', m) === 'hazard'), []);
     assert.equal(support('shmem', 'fault_page_noref'), 'unsupported', 'the reference it fails to take would be the page cache\'s');
-    assert.ok(!RESERVABLE_ALLOCATORS.includes('shmem'), 'the pages are not the driver\'s to mark reserved');
+    assert.ok(!RESERVABLE_ALLOCS.includes('shmem'), 'the pages are not the driver\'s to mark reserved');
   });
 
   it('runs every scenario and use behind a fault handler, and no cell of it is a hazard', function () {
@@ -31,7 +31,7 @@ describe('shmem: a shmem object\'s pages as the buffer', function () {
     assert.ok(cells.every((c) => !c.hazard && c.reserved === undefined && c.cache === 'wb'));
   });
 
-  it('predicts the technique\'s outcome and records the shared futex the page cache\'s pages take', function () {
+  it('predicts the method\'s outcome and records the shared futex the page cache\'s pages take', function () {
     const futex = CATALOGUE.find((c) => c.id === 'shmem/fault_page/16K/use:futex-shared');
     assert.ok(futex);
     const e = expectationFor(futex, '6.12');

@@ -13,8 +13,8 @@ const CONFIG: StressWorkerConfig = {
   durationMs: 100,
   seed: 7,
   pairs: [
-    { allocator: 'vmalloc_user', technique: 'remap_vmalloc_range', cache: 'wb', faultAround: false },
-    { allocator: 'kmalloc', technique: 'fault_page', cache: 'wb', faultAround: true },
+    { alloc: 'vmalloc_user', method: 'remap_vmalloc_range', cache: 'wb', faultAround: false },
+    { alloc: 'kmalloc', method: 'fault_page', cache: 'wb', faultAround: true },
   ],
   size: 65536,
   regionBytes: 8192,

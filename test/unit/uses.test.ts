@@ -229,7 +229,7 @@ describe('uses: what programs do with a mapping', function () {
       assert.equal(family.length, usesOf('observe').length * SCENARIO_PAIRS.length);
     });
 
-    it('--use-pairs all adds every other use on every other safe pair; the default matrix stays one pair per technique', function () {
+    it('--use-pairs all adds every other use on every other safe pair; the default matrix stays one pair per method', function () {
       const safePairs = SAFE_PAIRS.map(([a, m]) => `${a}/${m}`);
       const small = USES.filter((u) => !PMD_SIZED_USES.includes(u));
       const all = filterCells(parseArgs(['matrix', '--uses', 'only', '--use-pairs', 'all']));
@@ -313,7 +313,7 @@ describe('uses: what programs do with a mapping', function () {
       ),
     );
 
-    it('has a row per use and a column per technique (with its allocator), each slot a cell of that kernel', function () {
+    it('has a row per use and a column per method (with its allocator), each slot a cell of that kernel', function () {
       const g = usesGridFor(r, K61);
       assert.ok(g);
       assert.deepEqual(g.rows.map((x) => x.use), USES.filter((u) => !PMD_SIZED_USES.includes(u)));
@@ -423,20 +423,20 @@ describe('uses: what programs do with a mapping', function () {
       assert.equal(shortOutcome({ verdict: 'ok', detail: '', distribution: { ok: 2, 'refused EIO': 1 } }), 'varies: ok, refused EIO');
     });
 
-    it('puts the uses that depend on the technique in the table, the rest in one line per outcome', function () {
+    it('puts the uses that depend on the method in the table, the rest in one line per outcome', function () {
       const r = report(expectedResults());
       const s = usesSummary(r);
-      assert.deepEqual(s.techniques.slice(0, 2), ['remap_pfn_range', 'fault_page']);
+      assert.deepEqual(s.methods.slice(0, 2), ['remap_pfn_range', 'fault_page']);
       const vmsplice = s.rows.find((x) => x.use === 'vmsplice');
       assert.ok(vmsplice && !vmsplice.uniform);
-      assert.equal(vmsplice.entries[s.techniques.indexOf('remap_pfn_range')], 'EFAULT');
-      assert.equal(vmsplice.entries[s.techniques.indexOf('vm_insert_page')], 'ok');
+      assert.equal(vmsplice.entries[s.methods.indexOf('remap_pfn_range')], 'EFAULT');
+      assert.equal(vmsplice.entries[s.methods.indexOf('vm_insert_page')], 'ok');
       const lines = usesSummaryMarkdown(r);
       assert.ok(lines.some((l) => l.startsWith('| `vmsplice` | EFAULT | ok |')), lines.join('\n'));
       const futex = s.rows.find((x) => x.use === 'futex-shared');
       assert.ok(futex && !futex.uniform, 'EFAULT everywhere but vmf_insert_mixed, EEXIST');
-      assert.equal(futex.entries[s.techniques.indexOf('vmf_insert_mixed')], 'EEXIST');
-      assert.ok(lines.some((l) => l.startsWith('- the same for every technique, **EINVAL**: `madv-free`')), lines.join('\n'));
+      assert.equal(futex.entries[s.methods.indexOf('vmf_insert_mixed')], 'EEXIST');
+      assert.ok(lines.some((l) => l.startsWith('- the same for every method, **EINVAL**: `madv-free`')), lines.join('\n'));
       assert.ok(!lines.some((l) => l.startsWith('| `pipe-read` |')), 'a uniform use is not a table row');
     });
 
@@ -452,7 +452,7 @@ describe('uses: what programs do with a mapping', function () {
         { pair: 'dma_pages/vm_map_pages', detail: 'EINVAL' },
       ]);
       const vmsplice = s.rows.find((x) => x.use === 'vmsplice');
-      assert.equal(vmsplice?.entries[s.techniques.indexOf('remap_vmalloc_range')], 'ok', 'vmalloc_user alone is left in its column');
+      assert.equal(vmsplice?.entries[s.methods.indexOf('remap_vmalloc_range')], 'ok', 'vmalloc_user alone is left in its column');
       const lines = usesSummaryMarkdown(r);
       for (const pair of ['vmalloc/remap_vmalloc_range', 'dma_pages/vm_insert_page', 'dma_pages/vm_insert_pages', 'dma_pages/vm_map_pages']) {
         assert.ok(lines.includes(`- left out above, **EINVAL** whatever the use (the mapping itself is refused): \`${pair}\``), lines.join('\n'));
@@ -467,7 +467,7 @@ describe('uses: what programs do with a mapping', function () {
       const r = report(expectedResults((x) => (x.kernel === K612 && x.cell.id === id ? [run(K612, x.cell, 'refused', { detail: 'EFAULT' })] : null)));
       const row = usesSummary(r).rows.find((x) => x.use === 'vmsplice');
       assert.ok(row);
-      assert.equal(row.entries[usesSummary(r).techniques.indexOf('vm_insert_page')], '6.1: ok; 6.12: EFAULT');
+      assert.equal(row.entries[usesSummary(r).methods.indexOf('vm_insert_page')], '6.1: ok; 6.12: EFAULT');
       assert.ok(renderMarkdown(r).includes('## Uses at a glance'));
     });
   });

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { readBenchReport } from '../../lib/bench/schema';
 import { RESTORE_FIGURES } from '../../lib/bench/types';
 import { support } from '../../lib/device/support';
-import type { MethodName } from '../../lib/experiments/types';
+import type { CellMethodName } from '../../lib/experiments/types';
 import { REQUIRED_SERIES } from '../../lib/vm/kernels';
 import { installedKernel } from '../installed-kernel';
 import { REPO_ROOT } from '../../lib/paths';
@@ -51,18 +51,18 @@ describe(`mmaplab bench --quick --kernel SERIES (QEMU, ${installed.map((k) => k.
     );
     assert.equal(report.environment.accel, 'tcg');
     for (const k of report.kernels) {
-      const techniques = new Set(k.mapCost.map((r) => r.technique));
-      assert.ok(techniques.has('anon') && techniques.has('anon_populate'), `${k.kernel}: both baselines`);
+      const methods = new Set(k.mapCost.map((r) => r.method));
+      assert.ok(methods.has('anon') && methods.has('anon_populate'), `${k.kernel}: both baselines`);
       const measured = k.mapCost.filter((r) => r.refused === undefined);
       for (const r of measured) {
-        assert.ok(r.mmapNs && r.mmapNs.n === 1, `${k.kernel} ${r.alloc}/${r.technique}: one repetition`);
-        assert.ok((r.readBytesPerSec?.median ?? 0) > 0, `${k.kernel} ${r.alloc}/${r.technique}: a read rate`);
+        assert.ok(r.mmapNs && r.mmapNs.n === 1, `${k.kernel} ${r.alloc}/${r.method}: one repetition`);
+        assert.ok((r.readBytesPerSec?.median ?? 0) > 0, `${k.kernel} ${r.alloc}/${r.method}: a read rate`);
       }
       for (const r of k.mapCost.filter((x) => x.refused !== undefined)) {
         assert.ok((r.refused as string).length > 0, 'a refusal says why');
       }
       for (const r of k.mapCost) {
-        if (r.alloc !== null) assert.equal(support(r.alloc, r.technique as MethodName), 'safe', 'only safe pairs are measured');
+        if (r.alloc !== null) assert.equal(support(r.alloc, r.method as CellMethodName), 'safe', 'only safe pairs are measured');
       }
       assert.ok(k.addonOverhead.length > 0, `${k.kernel}: addon overhead rows`);
       assert.ok(k.harness !== null, `${k.kernel}: harness measured`);

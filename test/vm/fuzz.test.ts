@@ -16,7 +16,7 @@
 import * as assert from 'node:assert/strict';
 import { fuzzKernel, renderKernelReport, runFuzzVm } from '../../lib/cli/fuzz';
 import type { FuzzOp } from '../../lib/fuzz/ops';
-import { ALLOCATORS, CONFIG_FLAGS, METHODS } from '../../lib/device/layout';
+import { ALLOCS, CONFIG_FLAGS, METHODS } from '../../lib/device/layout';
 import { REQUIRED_SERIES } from '../../lib/vm/kernels';
 import { installedKernel } from '../installed-kernel';
 import { ensureModule } from '../../lib/vm/kmod';
@@ -31,7 +31,7 @@ const FORK_BLOCKED: Array<[FuzzOp, RegExp]> = [
   [{ op: 'open', s: 0, access: 'rw' }, /^ok$/],
   [
     {
-      op: 'configure', s: 0, alloc: ALLOCATORS.kmalloc, method: METHODS.remap_pfn_range, size: '16384',
+      op: 'configure', s: 0, alloc: ALLOCS.kmalloc, method: METHODS.remap_pfn_range, size: '16384',
       flags: 0, cache: 0, delayMs: 0, periodMs: 0,
     },
     /^ok$/,
@@ -52,7 +52,7 @@ const M2 = 2 << 20;
 const HUGE_PMD: FuzzOp[] = [
   { op: 'open', s: 0, access: 'rw' },
   {
-    op: 'configure', s: 0, alloc: ALLOCATORS.pages_comp, method: METHODS.fault_page, size: String(M2),
+    op: 'configure', s: 0, alloc: ALLOCS.pages_comp, method: METHODS.fault_page, size: String(M2),
     flags: CONFIG_FLAGS.FAULT_AROUND, cache: 0, delayMs: 0, periodMs: 0,
   },
   { op: 'mmap', s: 0, m: 0, offset: 0, length: M2, prot: 'rw', private: false, populate: false, place: { at: 'noreplace', align: M2 } },

@@ -16,7 +16,7 @@ import { installedKernel } from '../installed-kernel';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'lib', 'cli.js');
 /** 48 cells: far more than run before the signal. */
-const SELECTION = ['--allocator', 'vmalloc_user', '--scenario', 'basic', '--uses', 'no', '--files', 'no', '--no-fail'];
+const SELECTION = ['--alloc', 'vmalloc_user', '--scenario', 'basic', '--uses', 'no', '--files', 'no', '--no-fail'];
 
 interface Stopped {
   status: number | null;

@@ -91,7 +91,7 @@ enum mmaplab_method {
 	/* remap_vmalloc_range() at mmap time; the kernel wants VM_USERMAP memory */
 	MMAPLAB_METHOD_REMAP_VMALLOC_RANGE = 1,
 	/*
-	 * ->fault returns vmf->page after get_page() (the "nopage" technique),
+	 * ->fault returns vmf->page after get_page() (the "nopage" method),
 	 * the page found as the allocator requires (vmalloc_to_page, the page
 	 * array, page + index). With kmalloc memory it uses virt_to_page:
 	 * hazard (the documented "not for kmalloc" claim).
@@ -104,9 +104,9 @@ enum mmaplab_method {
 	MMAPLAB_METHOD_REMAP_PFN_RANGE = 3,
 	/* hazard: one remap_pfn_range of the first pfn over a non-contiguous buffer */
 	MMAPLAB_METHOD_REMAP_PFN_RANGE_FIRST_PFN = 4,
-	/* hazard: the fault technique without get_page() */
+	/* hazard: the fault method without get_page() */
 	MMAPLAB_METHOD_FAULT_PAGE_NOREF = 5,
-	/* hazard: the fault technique with virt_to_page() on a vmalloc address */
+	/* hazard: the fault method with virt_to_page() on a vmalloc address */
 	MMAPLAB_METHOD_FAULT_VIRT_TO_PAGE = 6,
 	/* vm_insert_page() for every page at mmap time */
 	MMAPLAB_METHOD_VM_INSERT_PAGE = 7,
@@ -188,7 +188,7 @@ enum mmaplab_cache {
 };
 
 /* CONFIGURE flags */
-/* fault techniques: also install ->map_pages (fault-around) */
+/* fault methods: also install ->map_pages (fault-around) */
 #define MMAPLAB_CF_FAULT_AROUND		(1U << 0)
 /*
  * SetPageReserved on every page of the buffer once it is allocated, and

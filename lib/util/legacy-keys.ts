@@ -1,0 +1,27 @@
+/**
+ * Files written before the names settled on the uapi header's words (alloc
+ * and method) call a method `technique`: a report's file-backed results and
+ * a bench.json's rows. Readers rename the old key before checking the file,
+ * so an old file reads as a new one; nothing else of it changes.
+ */
+
+/** Keys written under an older name, and the name that replaced them. */
+const LEGACY_KEYS: Readonly<Record<string, string>> = { technique: 'method' };
+
+/** `value` with every object key of LEGACY_KEYS renamed, at any depth (in place; returns it). */
+export function renameLegacyKeys(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    for (const item of value) renameLegacyKeys(item);
+  } else if (value !== null && typeof value === 'object') {
+    const obj = value as Record<string, unknown>;
+    for (const [key, v] of Object.entries(obj)) {
+      renameLegacyKeys(v);
+      const now = LEGACY_KEYS[key];
+      if (now !== undefined && !Object.hasOwn(obj, now)) {
+        obj[now] = v;
+        delete obj[key];
+      }
+    }
+  }
+  return value;
+}
