@@ -35,6 +35,7 @@ import { interleavedBoots } from './bench-boot';
 import { restorePart } from './bench-restore';
 import { buildModules, defaultOutDir, log } from './common';
 import { bootableKernels, vmOptionsFor } from './vm-options';
+import { got } from '../util/at';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -157,7 +158,7 @@ export async function runBench(opts: CliOptions): Promise<number> {
   for (const k of kernels) {
     const vm = await vmOptionsFor(opts, k);
     firstVm ??= vm;
-    const modulePath = modules.get(k.release) as string;
+    const modulePath = got(modules, k.release, 'the module built for the kernel');
     const guest = await guestPart(k, vm, modulePath, options);
     const harness = opts.harness ? await harnessPart(k, vm, modulePath, runs) : null;
     results.push({ kernel: k.release, mapCost: guest.mapCost, addonOverhead: guest.addonOverhead, harness });

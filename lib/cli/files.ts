@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import { answerFileClaims, renderFileClaims } from '../experiments/file-claims';
 import type { KernelFiles } from '../experiments/file-triggers';
-import { at } from '../util/at';
+import { at, got } from '../util/at';
 import { MmaplabError } from '../util/errors';
 import type { ReportFiles } from '../report/schema';
 import type { GuestEvent } from '../vm/job';
@@ -73,7 +73,7 @@ export async function runFiles(opts: CliOptions): Promise<number> {
   const kernels = bootableKernels(opts.kernels);
   const modules = buildModules(kernels, log);
   const steps: PlanStep[] = [];
-  for (const k of kernels) steps.push(filesStep(k, await vmOptionsFor(opts, k), modules.get(k.release) as string));
+  for (const k of kernels) steps.push(filesStep(k, await vmOptionsFor(opts, k), got(modules, k.release, 'the module built for the kernel')));
   const outcomes = await execute(
     { steps, concurrency: 1 },
     {

@@ -28,6 +28,7 @@ import { describeFailure, type VmOptions, type VmRun } from '../vm/session';
 import type { CliOptions } from './args';
 import { buildModules, defaultOutDir, log } from './common';
 import { bootableKernels, vmOptionsFor } from './vm-options';
+import { got } from '../util/at';
 
 /** Operations when neither --ops nor --seconds is given. */
 export const DEFAULT_FUZZ_OPS = 3000;
@@ -402,7 +403,7 @@ export async function runFuzz(opts: CliOptions): Promise<number> {
   let failed = false;
   const outDir = defaultOutDir('fuzz');
   for (const k of kernels) {
-    const report = await fuzzKernel(k, await vmOptionsFor(opts, k), modules.get(k.release) as string, {
+    const report = await fuzzKernel(k, await vmOptionsFor(opts, k), got(modules, k.release, 'the module built for the kernel'), {
       seed,
       ops,
       seconds: opts.fuzzSeconds,

@@ -27,6 +27,7 @@ import { Progress } from './progress';
 import { writeAll } from './reports';
 import { selectCells } from './select';
 import { bootableKernels, vmOptionsFor } from './vm-options';
+import { got } from '../util/at';
 
 type MatrixPlan = Awaited<ReturnType<typeof matrixPlan>>;
 
@@ -157,11 +158,11 @@ export async function matrixPlan(
   const notes = new Map<PlanStep, string>();
   const vms = new Map<string, VmOptions>();
   for (const k of kernels) vms.set(k.release, await vmOptionsFor(opts, k));
-  const module = (k: Kernel): string => modules.get(k.release) as string;
+  const module = (k: Kernel): string => got(modules, k.release, 'the module built for the kernel');
   for (let round = 1; round <= opts.repeat; round++) {
     const label = opts.repeat > 1 ? ` (round ${round}/${opts.repeat})` : '';
     for (const k of kernels) {
-      const vm = vms.get(k.release) as VmOptions;
+      const vm = got(vms, k.release, 'the VM options of the kernel');
       const { cells: runs, notApplicable } = applicable.get(k.release) ?? { cells, notApplicable: [] };
       const left = notApplicable.map((n) => `; ${notApplicableLine(n)}`).join('');
       if (runs.length === 0) continue;
@@ -172,7 +173,7 @@ export async function matrixPlan(
   }
   if (opts.files && (opts.shard === null || opts.shard.index === 1)) {
     for (const k of kernels) {
-      const vm = vms.get(k.release) as VmOptions;
+      const vm = got(vms, k.release, 'the VM options of the kernel');
       const step = filesStep(k, vm, module(k));
       notes.set(step, `${k.release}: file-backed methods under ${vm.accel}`);
       steps.push(step);

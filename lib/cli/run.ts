@@ -2,7 +2,7 @@
 import { FULL_CATALOGUE } from '../experiments/catalogue';
 import type { CellResult, CellSpec } from '../experiments/types';
 import { buildReport, currentEnvironment } from '../report/build';
-import { at } from '../util/at';
+import { at, got } from '../util/at';
 import { requireQemu } from '../vm/qemu';
 import { execute, lastRun } from '../runner/executor';
 import { runCellsOnHost } from '../runner/host-target';
@@ -33,7 +33,7 @@ export async function runOne(opts: CliOptions): Promise<number> {
   const kernels = bootableKernels(opts.kernels);
   const modules = buildModules(kernels);
   const steps: PlanStep[] = [];
-  for (const k of kernels) steps.push(cellsStep(k, await vmOptionsFor(opts, k), [cell], moduleFor([cell], modules.get(k.release) as string)));
+  for (const k of kernels) steps.push(cellsStep(k, await vmOptionsFor(opts, k), [cell], moduleFor([cell], got(modules, k.release, 'the module built for the kernel'))));
   const results: CellResult[] = [];
   await execute(
     { steps, concurrency: 1 },

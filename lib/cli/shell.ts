@@ -5,13 +5,14 @@ import { onInterrupt } from '../util/interrupt';
 import { type CliOptions, usageError } from './args';
 import { bootableKernels } from './vm-options';
 import { buildModules, defaultOutDir, log } from './common';
+import { got } from '../util/at';
 
 export async function runShell(opts: CliOptions): Promise<number> {
   const selection = opts.kernels.releases.length === 0 && opts.kernels.paths.length === 0 ? { releases: ['6.12'], paths: [] } : opts.kernels;
   const kernels = bootableKernels(selection);
   const kernel = kernels[0];
   if (kernel === undefined || kernels.length > 1) throw usageError('shell boots one kernel: give one --kernel', 'shell');
-  const ko = buildModules([kernel]).get(kernel.release) as string;
+  const ko = got(buildModules([kernel]), kernel.release, 'the module built for the kernel');
   const accel = await resolveAccel(opts.accel, kernel);
   const runDir = defaultOutDir('shell');
   log(

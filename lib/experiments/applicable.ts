@@ -29,8 +29,11 @@ export function applicableCells(cells: readonly CellSpec[], config: KernelConfig
   const enabled = new Map<string, boolean>();
   const has = (option: string): boolean => {
     if (config === null) return true;
-    if (!enabled.has(option)) enabled.set(option, optionEnabled(config, option));
-    return enabled.get(option) as boolean;
+    const known = enabled.get(option);
+    if (known !== undefined) return known;
+    const now = optionEnabled(config, option);
+    enabled.set(option, now);
+    return now;
   };
   for (const c of cells) {
     const requires = c.use === undefined ? undefined : useRequires(c.use);

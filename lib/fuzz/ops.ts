@@ -56,8 +56,8 @@ export function formatOpList(ops: readonly FuzzOp[]): string {
   return ops.length === 0 ? '[]\n' : `[\n${ops.map((o) => `  ${JSON.stringify(o)}`).join(',\n')}\n]\n`;
 }
 
-const ALLOC_BY_NUMBER = new Map<number, string>(Object.entries(ALLOCS).map(([k, v]) => [v, k]));
-const METHOD_BY_NUMBER = new Map<number, string>(Object.entries(METHODS).map(([k, v]) => [v, k]));
+const ALLOC_BY_NUMBER = new Map((Object.entries(ALLOCS) as [AllocName, number][]).map(([k, v]) => [v, k]));
+const METHOD_BY_NUMBER = new Map((Object.entries(METHODS) as [MethodName, number][]).map(([k, v]) => [v, k]));
 const CACHE_BY_NUMBER = new Map<number, string>(Object.entries(CACHES).map(([k, v]) => [v, k]));
 
 /** One line for people, e.g. "s1 configure vmalloc/fault_page 16384 B". */
@@ -786,8 +786,8 @@ export function slotSlice(ops: readonly FuzzOp[]): FuzzOp[] {
  * otherwise is refused for that first; either way it is never accepted.)
  */
 export function isHazardConfigure(op: Extract<FuzzOp, { op: 'configure' }>): boolean {
-  const a = ALLOC_BY_NUMBER.get(op.alloc) as AllocName | undefined;
-  const t = METHOD_BY_NUMBER.get(op.method) as MethodName | undefined;
+  const a = ALLOC_BY_NUMBER.get(op.alloc);
+  const t = METHOD_BY_NUMBER.get(op.method);
   if (a === undefined || t === undefined) return false;
   const has = (flag: number): boolean => (op.flags & flag) !== 0;
   const reserved = has(CONFIG_FLAGS.RESERVED_KEPT) ? 'kept' : has(CONFIG_FLAGS.RESERVED) ? 'cleared' : undefined;

@@ -37,6 +37,7 @@ import {
   notApplicableLines,
   vmsLabel,
 } from './view';
+import { got } from '../util/at';
 
 /** A cell as the page's script sees it: the report cell and its labels. */
 export interface PageCell {
@@ -91,11 +92,11 @@ export function pageData(report: MatrixReport): PageData {
         rows: g.rows.map((r) => r.label),
         methods: g.methods,
         slots: g.slots.map((row) =>
-          row.map((s) => (s.kind === 'cell' ? (index.get(s.cell) as number) : s.kind === 'not-run' ? -1 : null)),
+          row.map((s) => (s.kind === 'cell' ? got(index, s.cell, 'the index of a grid cell') : s.kind === 'not-run' ? -1 : null)),
         ),
       };
     }),
-    others: kernels.map((k) => otherCells(report, k.release).map((rc) => index.get(rc) as number)),
+    others: kernels.map((k) => otherCells(report, k.release).map((rc) => got(index, rc, 'the index of a cell'))),
   };
 }
 

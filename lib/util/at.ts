@@ -9,3 +9,13 @@ export function at<T>(items: ArrayLike<T>, index: number, what: string): T {
   }
   return items[index] as T; // in range, checked above
 }
+
+/**
+ * The value of `key` in `map`, which must be there: a missing key is a bug
+ * of mmaplab (the map was filled from the same list), and the Error names
+ * `what` was missing.
+ */
+export function got<K, V>(map: ReadonlyMap<K, V>, key: K, what: string): V {
+  if (!map.has(key)) throw new Error(`${what}: no entry for ${String(key)}`);
+  return map.get(key) as V; // present, checked above
+}

@@ -19,6 +19,7 @@ import {
   readModule,
   resolveLoadOrder,
 } from './modules';
+import { got } from '../util/at';
 
 export const BUSYBOX = '/bin/busybox';
 export const MSIZE = 512 * 1024;
@@ -56,7 +57,7 @@ function planImageModules(
   } catch (err) {
     return { missing: err instanceof Error ? err.message : String(err) };
   }
-  return { modules: names.map((name) => ({ name, data: readModule(modulesDir, index.paths.get(name) as string) })) };
+  return { modules: names.map((name) => ({ name, data: readModule(modulesDir, got(index.paths, name, 'the path of a module in the load order')) })) };
 }
 
 function isStaticElf(data: Buffer): boolean {
@@ -87,14 +88,15 @@ export function planInitramfs(kernel: Kernel, busyboxPath = BUSYBOX): InitramfsP
   }
   let modules: InitramfsPlan['modules'] = [];
   let imageModules: NonNullable<InitramfsPlan['imageModules']> = { modules: [] };
-  if (kernel.modulesDir !== null) {
-    const index = loadModuleIndex(kernel.modulesDir);
+  const modulesDir = kernel.modulesDir;
+  if (modulesDir !== null) {
+    const index = loadModuleIndex(modulesDir);
     const names = resolveLoadOrder(index, INITRAMFS_MODULE_ROOTS);
     modules = names.map((name) => ({
       name,
-      data: readModule(kernel.modulesDir as string, index.paths.get(name) as string),
+      data: readModule(modulesDir, got(index.paths, name, 'the path of a module in the load order')),
     }));
-    imageModules = planImageModules(kernel.modulesDir, index, names);
+    imageModules = planImageModules(modulesDir, index, names);
   }
   const image = 'modules' in imageModules;
   return { modules, imageModules, busybox, init: initScript(MSIZE, image ? templateAgentCommand() : null) };

@@ -466,8 +466,9 @@ export function boot(spec: BootSpec): Promise<BootOutcome> {
     });
     child.on('close', (status) => {
       unregister();
-      watch.clearTimers();
+      // The last line without its newline is scanned first: what it arms (the idle clock) is then cleared with the rest.
       if (watch.partial !== '') watch.onLine(watch.partial);
+      watch.clearTimers();
       fs.closeSync(consoleOut);
       if (watch.writeError !== null) {
         reject(watch.writeError);
