@@ -55,7 +55,13 @@ const addons = [
   at('build', 'Release', addonName),
   at('prebuilds', `${process.platform}-${process.arch}`, addonName),
 ];
-const addonSources = Math.max(newest(at('native')), mtime(at('binding.gyp')), newest(at('kmod', 'include')));
+// kmod/mmaplab_support.h: the module's support table, which the addon compiles too.
+const addonSources = Math.max(
+  newest(at('native')),
+  mtime(at('binding.gyp')),
+  newest(at('kmod', 'include')),
+  mtime(at('kmod', 'mmaplab_support.h')),
+);
 if (Math.min(...addons.map(mtime)) < addonSources) {
   run(['build:addon']);
   const now = new Date();
