@@ -7,8 +7,11 @@
  *
  * It is loaded lazily on first use, through node-gyp-build, from the package
  * root: build/Release/mmaplab.node after `node-gyp rebuild`, or a prebuild
- * under prebuilds/ made by prebuildify. Importing lib/device therefore works
- * on a machine without the addon; only using a device needs it.
+ * under prebuilds/ made by prebuildify. The first use comes early: the
+ * support table (support.ts) is the module's, exported by the addon, and is
+ * read when support.ts is loaded, so importing lib/device (or anything
+ * that builds the catalogue: the CLI, the report) needs the built addon.
+ * layout.ts and this file alone do not.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
