@@ -12,6 +12,8 @@
  *   mmaplab_pci.c     the PCI device whose BAR is the PCI_BAR allocator's memory
  *   mmaplab_dmabuf.c  a session's buffer exported as a dma-buf
  *   mmaplab_compat.h  everything that differs between the target kernels
+ *   mmaplab_support.h what CONFIGURE accepts: allocator marks, the support
+ *                     table (shared with the addon; included by mmaplab_map.c)
  */
 #ifndef _MMAPLAB_H
 #define _MMAPLAB_H
@@ -189,10 +191,7 @@ long mmaplab_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 bool mmaplab_alloc_known(enum mmaplab_alloc alloc);
 const char *mmaplab_alloc_name(enum mmaplab_alloc alloc);
 int mmaplab_alloc_check(enum mmaplab_alloc alloc, u64 size);
-bool mmaplab_alloc_is_hazard(enum mmaplab_alloc alloc);
 bool mmaplab_alloc_can_retype(enum mmaplab_alloc alloc);
-bool mmaplab_alloc_owns_pages(enum mmaplab_alloc alloc);
-bool mmaplab_alloc_is_compound(enum mmaplab_alloc alloc);
 void mmaplab_buf_set_reserved(struct mmaplab_buf *buf, u32 how);
 int mmaplab_buf_alloc(struct mmaplab_buf *buf, enum mmaplab_alloc alloc, size_t size);
 int mmaplab_buf_set_cache(struct mmaplab_buf *buf, enum mmaplab_cache cache);

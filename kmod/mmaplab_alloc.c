@@ -6,10 +6,9 @@
  * back the memory, and how to find the struct page, the pfn and the kernel
  * address behind any part of it. The mapping methods, FILL/VERIFY, read(),
  * write() and INFO only use those lookups, so a new allocator needs no
- * change outside this file (and a row in the support table of
- * mmaplab_map.c). The TypeScript side mirrors the table's hazard and
- * compound marks in lib/device/support.ts; the guest suite checks they
- * agree.
+ * change outside this file but what CONFIGURE accepts of it: its marks
+ * (own pages, compound, hazard) and its column of the support table, both
+ * in mmaplab_support.h.
  *
  * Every allocator that has struct pages fills buf->pages at allocation
  * time: vm_map_pages() and vm_insert_pages() want such an array, and it
@@ -41,8 +40,6 @@
 
 struct mmaplab_allocator {
 	const char *name;
-	/* only usable with allow_hazards: it breaks a kernel rule on purpose */
-	bool hazard;
 	/* physically contiguous: pfn(i) == pfn(0) + i */
 	bool contiguous;
 	/* has struct pages that page-based methods may be given (buf->pages) */
@@ -52,18 +49,6 @@ struct mmaplab_allocator {
 	 * type can be changed for a WC/UC mapping (see mmaplab_buf_set_cache).
 	 */
 	bool retypable;
-	/*
-	 * The pages belong to someone else, not to the driver: a page cache
-	 * (a shmem object's: page->mapping is set) or the DMA API (a block
-	 * it gave without __GFP_COMP). Not the driver's to mark reserved.
-	 */
-	bool foreign_pages;
-	/*
-	 * The pages are parts of compound pages: a slab's (small kmalloc) or
-	 * a __GFP_COMP block's (large kmalloc, alloc_pages). PG_reserved is
-	 * PF_NO_COMPOUND, so marking them reserved is a hazard.
-	 */
-	bool compound;
 	/* may this allocator provide @size bytes? 0 or -EINVAL */
 	int (*check)(size_t size);
 	/* get the memory; fill buf->pages if has_pages */
@@ -709,7 +694,6 @@ static const struct mmaplab_allocator mmaplab_allocators[MMAPLAB_ALLOC_COUNT] = 
 	},
 	[MMAPLAB_ALLOC_PAGES_NOCOMP] = {
 		.name		= "pages_nocomp",
-		.hazard		= true,
 		.contiguous	= true,
 		.has_pages	= true,
 		.retypable	= true,
@@ -724,7 +708,6 @@ static const struct mmaplab_allocator mmaplab_allocators[MMAPLAB_ALLOC_COUNT] = 
 		.contiguous	= true,
 		.has_pages	= true,
 		.retypable	= true,
-		.compound	= true,
 		.check		= mmaplab_kmalloc_check,
 		.alloc		= mmaplab_kmalloc_alloc,
 		.free		= mmaplab_kmalloc_free,
@@ -755,7 +738,6 @@ static const struct mmaplab_allocator mmaplab_allocators[MMAPLAB_ALLOC_COUNT] = 
 		.contiguous	= true,
 		.has_pages	= true,
 		.retypable	= true,
-		.compound	= true,
 		.check		= mmaplab_block_check,
 		.alloc		= mmaplab_pages_comp_alloc,
 		.free		= mmaplab_pages_comp_free,
@@ -807,7 +789,6 @@ static const struct mmaplab_allocator mmaplab_allocators[MMAPLAB_ALLOC_COUNT] = 
 		.name		= "dma_pages",
 		.contiguous	= true,
 		.has_pages	= true,
-		.foreign_pages	= true,
 		.check		= mmaplab_dma_check,
 		.alloc		= mmaplab_dma_pages_alloc,
 		.free		= mmaplab_dma_pages_free,
@@ -817,7 +798,6 @@ static const struct mmaplab_allocator mmaplab_allocators[MMAPLAB_ALLOC_COUNT] = 
 	[MMAPLAB_ALLOC_SHMEM] = {
 		.name		= "shmem",
 		.has_pages	= true,
-		.foreign_pages	= true,
 		.check		= mmaplab_any_size,
 		.alloc		= mmaplab_shmem_alloc,
 		.free		= mmaplab_shmem_free,
@@ -862,28 +842,9 @@ int mmaplab_alloc_check(enum mmaplab_alloc alloc, u64 size)
 	return mmaplab_allocator_get(alloc)->check(size);
 }
 
-bool mmaplab_alloc_is_hazard(enum mmaplab_alloc alloc)
-{
-	return mmaplab_allocator_get(alloc)->hazard;
-}
-
 bool mmaplab_alloc_can_retype(enum mmaplab_alloc alloc)
 {
 	return mmaplab_allocator_get(alloc)->retypable;
-}
-
-/* Has pages of the driver's own, which it may mark reserved? */
-bool mmaplab_alloc_owns_pages(enum mmaplab_alloc alloc)
-{
-	const struct mmaplab_allocator *ops = mmaplab_allocator_get(alloc);
-
-	return ops->has_pages && !ops->foreign_pages;
-}
-
-/* Are its pages parts of compound pages (not to be marked reserved)? */
-bool mmaplab_alloc_is_compound(enum mmaplab_alloc alloc)
-{
-	return mmaplab_allocator_get(alloc)->compound;
 }
 
 /*
@@ -892,7 +853,8 @@ bool mmaplab_alloc_is_compound(enum mmaplab_alloc alloc)
  * Nothing in today's mapping paths looks at the flag; the page allocator's
  * free-time checks do, which is why RESERVED clears it again before the
  * free (mmaplab_buf_release_memory) and RESERVED_KEPT does not. Only for
- * an allocator with buf->pages (checked at CONFIGURE).
+ * an allocator with buf->pages (CONFIGURE takes it only for those marked
+ * MMAPLAB_MARK_OWN_PAGES, mmaplab_support.h).
  */
 void mmaplab_buf_set_reserved(struct mmaplab_buf *buf, u32 how)
 {

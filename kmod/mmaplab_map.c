@@ -5,7 +5,9 @@
  * Each method is one vm_operations_struct and the handlers it names, plus
  * an entry in mmaplab_methods[] saying how its ->mmap step sets the VMA up.
  * Which allocators a method takes, and which of those pairs are hazards,
- * is one table, mmaplab_support[]: method x allocator.
+ * is one table, mmaplab_support[]: method x allocator, in
+ * mmaplab_support.h with the allocators' marks, which the addon compiles
+ * too (the TypeScript side reads both from there).
  *
  * Every method installs .open/.close, even one that needs no fault
  * handler: they keep session->nr_mappings exact, which is what lets
@@ -41,7 +43,7 @@
  *
  * The file-backed methods (PAGE_CACHE, DEFERRED_IO*) have their
  * vm_operations_struct and handlers in mmaplab_file.c with the rest of
- * their machinery; they appear here in the two tables like the others.
+ * their machinery; they appear in the two tables like the others.
  *
  * Cache attributes (WC, UC) are for the pfn-based methods only. The
  * page-based ones hand the core ordinary reference-counted pages, which
@@ -62,6 +64,7 @@
 
 #include "mmaplab.h"
 #include "mmaplab_compat.h"
+#include "mmaplab_support.h"
 
 struct mmaplab_method_ops {
 	const char *name;
@@ -76,162 +79,6 @@ struct mmaplab_method_ops {
 	/* set up @vma; the range has been checked against the buffer */
 	int (*mmap)(struct mmaplab_session *s, struct vm_area_struct *vma);
 };
-
-/*
- * The support table. MMAPLAB_HAZARD pairs reproduce a documented mistake
- * and need allow_hazards=1 and CAP_SYS_ADMIN; PAGES_NOCOMP is a hazard
- * whatever maps it (mmaplab_alloc.c), so its entries only say "takes".
- * Missing entries are refused with -EINVAL, reason COMBINATION.
- */
-enum {
-	MMAPLAB_UNSUPPORTED = 0,
-	MMAPLAB_SUPPORTED,
-	MMAPLAB_HAZARD,
-};
-
-#define SUP	MMAPLAB_SUPPORTED
-#define HAZ	MMAPLAB_HAZARD
-
-/* every allocator whose memory is pages of the driver's own (not DMA memory, the BAR, shmem) */
-#define PAGE_BACKED(kmalloc, others)			\
-	[MMAPLAB_ALLOC_VMALLOC_USER]	= others,	\
-	[MMAPLAB_ALLOC_VMALLOC]		= others,	\
-	[MMAPLAB_ALLOC_PAGES_ARRAY]	= others,	\
-	[MMAPLAB_ALLOC_PAGES_COMP]	= others,	\
-	[MMAPLAB_ALLOC_PAGES_SPLIT]	= others,	\
-	[MMAPLAB_ALLOC_PAGES_NOCOMP]	= others,	\
-	[MMAPLAB_ALLOC_KMALLOC]		= kmalloc
-
-/*
- * A shmem object's pages are page-cache pages: every page-based and
- * pfn-based method takes them, as GPU drivers map their objects.
- * FAULT_PAGE_NOREF does not: the reference it fails to take would be the
- * page cache's, and the page freed under it would leave the object's
- * truncation spinning on a dead page.
- *
- * DMA_PAGES is one block without __GFP_COMP (the DMA API refuses it): the
- * pfn-based methods and dma_mmap_pages() map it; vm_insert_page() and
- * friends are let through so that the kernel's refusal of the zero-refcount
- * tail pages is seen; a fault handler that hands them out is PAGES_NOCOMP's
- * hazard.
- */
-static const u8 mmaplab_support[MMAPLAB_METHOD_COUNT][MMAPLAB_ALLOC_COUNT] = {
-	/*
-	 * Plain vmalloc is let through on purpose: the kernel's refusal
-	 * (no VM_USERMAP) is the result, reported with reason KERNEL.
-	 */
-	[MMAPLAB_METHOD_REMAP_VMALLOC_RANGE] = {
-		[MMAPLAB_ALLOC_VMALLOC_USER]	= SUP,
-		[MMAPLAB_ALLOC_VMALLOC]		= SUP,
-	},
-	/* kmalloc: virt_to_page() of slab or large-kmalloc memory, the "not for kmalloc" claim */
-	[MMAPLAB_METHOD_FAULT_PAGE] = {
-		PAGE_BACKED(HAZ, SUP),
-		[MMAPLAB_ALLOC_SHMEM]		= SUP,
-		[MMAPLAB_ALLOC_DMA_PAGES]	= HAZ,
-	},
-	[MMAPLAB_METHOD_FAULT_PAGE_NOREF] = { PAGE_BACKED(HAZ, HAZ) },
-	[MMAPLAB_METHOD_FAULT_VIRT_TO_PAGE] = {
-		[MMAPLAB_ALLOC_VMALLOC_USER]	= HAZ,
-		[MMAPLAB_ALLOC_VMALLOC]		= HAZ,
-	},
-	/* any memory with a pfn; DMA memory only if it is in the direct map (checked at mmap) */
-	[MMAPLAB_METHOD_REMAP_PFN_RANGE] = {
-		PAGE_BACKED(SUP, SUP),
-		[MMAPLAB_ALLOC_SHMEM]		= SUP,
-		[MMAPLAB_ALLOC_DMA_PAGES]	= SUP,
-		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
-		[MMAPLAB_ALLOC_DMA_DEVICE]	= SUP,
-		[MMAPLAB_ALLOC_PCI_BAR]		= SUP,
-	},
-	/*
-	 * The device-memory helpers: the BAR they exist for, and one block of
-	 * RAM and DMA memory to show what they do with RAM.
-	 */
-	[MMAPLAB_METHOD_IO_REMAP_PFN_RANGE] = {
-		[MMAPLAB_ALLOC_PAGES_COMP]	= SUP,
-		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
-		[MMAPLAB_ALLOC_DMA_DEVICE]	= SUP,
-		[MMAPLAB_ALLOC_PCI_BAR]		= SUP,
-	},
-	[MMAPLAB_METHOD_VM_IOMAP_MEMORY] = {
-		[MMAPLAB_ALLOC_PAGES_COMP]	= SUP,
-		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
-		[MMAPLAB_ALLOC_DMA_DEVICE]	= SUP,
-		[MMAPLAB_ALLOC_PCI_BAR]		= SUP,
-	},
-	/* only meaningful for memory that is not physically contiguous */
-	[MMAPLAB_METHOD_REMAP_PFN_RANGE_FIRST_PFN] = {
-		[MMAPLAB_ALLOC_VMALLOC_USER]	= HAZ,
-		[MMAPLAB_ALLOC_VMALLOC]		= HAZ,
-		[MMAPLAB_ALLOC_PAGES_ARRAY]	= HAZ,
-	},
-	/* the kernel itself refuses slab pages (small kmalloc): that is the result */
-	[MMAPLAB_METHOD_VM_INSERT_PAGE] = {
-		PAGE_BACKED(SUP, SUP),
-		[MMAPLAB_ALLOC_SHMEM]		= SUP,
-		[MMAPLAB_ALLOC_DMA_PAGES]	= SUP,
-	},
-	[MMAPLAB_METHOD_VM_INSERT_PAGES] = {
-		PAGE_BACKED(SUP, SUP),
-		[MMAPLAB_ALLOC_SHMEM]		= SUP,
-		[MMAPLAB_ALLOC_DMA_PAGES]	= SUP,
-	},
-	[MMAPLAB_METHOD_VM_MAP_PAGES] = {
-		PAGE_BACKED(SUP, SUP),
-		[MMAPLAB_ALLOC_SHMEM]		= SUP,
-		[MMAPLAB_ALLOC_DMA_PAGES]	= SUP,
-	},
-	[MMAPLAB_METHOD_VMF_INSERT_PFN] = {
-		PAGE_BACKED(SUP, SUP),
-		[MMAPLAB_ALLOC_SHMEM]		= SUP,
-		[MMAPLAB_ALLOC_DMA_PAGES]	= SUP,
-		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
-		[MMAPLAB_ALLOC_DMA_DEVICE]	= SUP,
-		[MMAPLAB_ALLOC_PCI_BAR]		= SUP,
-	},
-	[MMAPLAB_METHOD_DMA_MMAP_COHERENT] = {
-		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
-		[MMAPLAB_ALLOC_DMA_DEVICE]	= SUP,
-	},
-	[MMAPLAB_METHOD_DMA_MMAP_PAGES] = {
-		[MMAPLAB_ALLOC_DMA_PAGES]	= SUP,
-	},
-	/* special PTEs like VMF_INSERT_PFN: any memory with a pfn */
-	[MMAPLAB_METHOD_VMF_INSERT_MIXED] = {
-		PAGE_BACKED(SUP, SUP),
-		[MMAPLAB_ALLOC_SHMEM]		= SUP,
-		[MMAPLAB_ALLOC_DMA_PAGES]	= SUP,
-		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
-		[MMAPLAB_ALLOC_DMA_DEVICE]	= SUP,
-		[MMAPLAB_ALLOC_PCI_BAR]		= SUP,
-	},
-	[MMAPLAB_METHOD_VMF_INSERT_PFN_PROT] = {
-		PAGE_BACKED(SUP, SUP),
-		[MMAPLAB_ALLOC_SHMEM]		= SUP,
-		[MMAPLAB_ALLOC_DMA_PAGES]	= SUP,
-		[MMAPLAB_ALLOC_DMA_COHERENT]	= SUP,
-		[MMAPLAB_ALLOC_DMA_DEVICE]	= SUP,
-		[MMAPLAB_ALLOC_PCI_BAR]		= SUP,
-	},
-	/* the buffer is the backing store, read and written a page at a time */
-	[MMAPLAB_METHOD_PAGE_CACHE] = {
-		[MMAPLAB_ALLOC_VMALLOC]		= SUP,
-	},
-	/* the screen is handed out page by page, as by the fault method */
-	[MMAPLAB_METHOD_DEFERRED_IO] = {
-		[MMAPLAB_ALLOC_VMALLOC_USER]	= SUP,
-		[MMAPLAB_ALLOC_VMALLOC]		= SUP,
-	},
-	[MMAPLAB_METHOD_DEFERRED_IO_KEEP_MAPPING] = {
-		[MMAPLAB_ALLOC_VMALLOC_USER]	= HAZ,
-		[MMAPLAB_ALLOC_VMALLOC]		= HAZ,
-	},
-};
-
-#undef PAGE_BACKED
-#undef HAZ
-#undef SUP
 
 /* VMA bookkeeping shared by every method */
 
@@ -1157,6 +1004,7 @@ int mmaplab_method_check(struct mmaplab_session *s, const struct mmaplab_config 
 	const struct mmaplab_method_ops *ops = mmaplab_method_get(cfg->method);
 	unsigned int alloc = array_index_nospec(cfg->alloc, MMAPLAB_ALLOC_COUNT);
 	u8 support = mmaplab_support[array_index_nospec(cfg->method, MMAPLAB_METHOD_COUNT)][alloc];
+	u8 marks = mmaplab_alloc_marks[alloc];
 
 	if (support == MMAPLAB_UNSUPPORTED)
 		return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_COMBINATION,
@@ -1193,16 +1041,16 @@ int mmaplab_method_check(struct mmaplab_session *s, const struct mmaplab_config 
 		if ((cfg->flags & MMAPLAB_CF_RESERVED_ANY) == MMAPLAB_CF_RESERVED_ANY)
 			return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_BAD_FLAGS,
 					    "RESERVED and RESERVED_KEPT are alternatives");
-		if (!mmaplab_alloc_owns_pages(cfg->alloc) || ops->has_store)
+		if (!(marks & MMAPLAB_MARK_OWN_PAGES) || ops->has_store)
 			return mmaplab_fail(s, -EINVAL, MMAPLAB_REASON_COMBINATION,
 					    "%s with %s has no pages of the driver's own to mark reserved",
 					    mmaplab_alloc_name(cfg->alloc), ops->name);
 	}
 
 	/* PG_reserved on a compound page: a debug kernel BUGs at the set */
-	*hazard = support == MMAPLAB_HAZARD || mmaplab_alloc_is_hazard(cfg->alloc) ||
+	*hazard = support == MMAPLAB_HAZARD || (marks & MMAPLAB_MARK_HAZARD) ||
 		  (cfg->flags & (MMAPLAB_CF_RESERVED_KEPT | MMAPLAB_CF_SPLITTABLE)) ||
-		  ((cfg->flags & MMAPLAB_CF_RESERVED_ANY) && mmaplab_alloc_is_compound(cfg->alloc));
+		  ((cfg->flags & MMAPLAB_CF_RESERVED_ANY) && (marks & MMAPLAB_MARK_COMPOUND));
 	return 0;
 }
 

@@ -5,7 +5,10 @@
 // bits) and from
 // the C library (mmap/open/msync flags, page size). test/unit/device.test.ts
 // checks lib/device/layout.ts against this object, so the two cannot drift.
+// And the module's rules for CONFIGURE (kmod/mmaplab_support.h, through
+// support.c), from which lib/device/support.ts derives its tables.
 #include "addon.h"
+#include "support.h"
 
 #include <linux/dma-buf.h>
 #include <linux/dma-heap.h>
@@ -36,6 +39,43 @@
 #endif
 
 namespace mmaplab {
+
+namespace {
+
+// Each name of a NULL-ended list as a key of a new object.
+Napi::Object Names(Napi::Env env, const struct mmaplab_support_name *list)
+{
+	Napi::Object o = Napi::Object::New(env);
+	for (const struct mmaplab_support_name *n = list; n->name; n++)
+		o.Set(n->name, Napi::Number::New(env, n->value));
+	return o;
+}
+
+// kmod/mmaplab_support.h: the support table as rows indexed by method
+// number, each indexed by allocator number, the allocators' marks by
+// allocator number, and the names of the values and bits in them.
+Napi::Object Support(Napi::Env env)
+{
+	Napi::Object support = Napi::Object::New(env);
+	Napi::Array pairs = Napi::Array::New(env, MMAPLAB_METHOD_COUNT);
+	Napi::Array marks = Napi::Array::New(env, MMAPLAB_ALLOC_COUNT);
+
+	for (uint32_t m = 0; m < MMAPLAB_METHOD_COUNT; m++) {
+		Napi::Array row = Napi::Array::New(env, MMAPLAB_ALLOC_COUNT);
+		for (uint32_t a = 0; a < MMAPLAB_ALLOC_COUNT; a++)
+			row.Set(a, Napi::Number::New(env, mmaplab_support_of(m, a)));
+		pairs.Set(m, row);
+	}
+	for (uint32_t a = 0; a < MMAPLAB_ALLOC_COUNT; a++)
+		marks.Set(a, Napi::Number::New(env, mmaplab_alloc_marks_of(a)));
+	support.Set("values", Names(env, mmaplab_support_values));
+	support.Set("pairs", pairs);
+	support.Set("marks", Names(env, mmaplab_alloc_mark_bits));
+	support.Set("allocMarks", marks);
+	return support;
+}
+
+} // namespace
 
 Napi::Value Constants(const Napi::CallbackInfo &info)
 {
@@ -374,6 +414,7 @@ Napi::Value Constants(const Napi::CallbackInfo &info)
 	c.Set("enums", enums);
 	c.Set("flags", flags);
 	c.Set("sys", sys);
+	c.Set("support", Support(env));
 	return c;
 }
 

@@ -40,7 +40,7 @@ export const CHECKPATCH_IGNORES: Readonly<Record<string, Readonly<Record<string,
     LINUX_VERSION_CODE: 'an out-of-tree module builds for several kernels; this header is where their differences go',
     CONSTANT_COMPARISON: 'takes LINUX_VERSION_CODE on the left of KERNEL_VERSION() for a constant there',
   },
-  'kmod/mmaplab_map.c': {
+  'kmod/mmaplab_support.h': {
     MACRO_ARG_REUSE: 'PAGE_BACKED() fills rows of a const table: its arguments are constants, without side effects',
   },
 };

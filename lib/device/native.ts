@@ -7,8 +7,9 @@
  *
  * It is loaded lazily on first use, through node-gyp-build, from the package
  * root: build/Release/mmaplab.node after `node-gyp rebuild`, or a prebuild
- * under prebuilds/ made by prebuildify. Importing lib/device therefore works
- * on a machine without the addon; only using a device needs it.
+ * under prebuilds/ made by prebuildify. Describing the device needs no
+ * addon: layout.ts restates the header, and support.ts reads the support
+ * table from lib/device/support-table.ts, written from the addon's export.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -80,6 +81,23 @@ export type SysConstantName =
   | 'MREMAP_MAYMOVE' | 'MREMAP_FIXED' | 'MREMAP_DONTUNMAP'
   | 'MCL_CURRENT' | 'MCL_FUTURE' | 'MCL_ONFAULT' | 'MLOCK_ONFAULT';
 
+/** MMAPLAB_UNSUPPORTED, MMAPLAB_SUPPORTED, MMAPLAB_HAZARD without the prefix. */
+export type SupportValueName = 'UNSUPPORTED' | 'SUPPORTED' | 'HAZARD';
+/** MMAPLAB_MARK_* without the prefix. */
+export type AllocMarkName = 'OWN_PAGES' | 'COMPOUND' | 'HAZARD';
+
+/** kmod/mmaplab_support.h as the addon was compiled with it: what CONFIGURE accepts. */
+export interface NativeSupport {
+  /** The values in `pairs`, by name. */
+  readonly values: Readonly<Record<SupportValueName, number>>;
+  /** mmaplab_support[][]: a row per method number, in it a value per allocator number. */
+  readonly pairs: readonly (readonly number[])[];
+  /** The bits in `allocMarks`, by name. */
+  readonly marks: Readonly<Record<AllocMarkName, number>>;
+  /** mmaplab_alloc_marks[]: the marks of each allocator number. */
+  readonly allocMarks: readonly number[];
+}
+
 /** What the addon read from the uapi header and the C library at build time. */
 export interface NativeConstants {
   readonly DEVICE_NAME: string;
@@ -109,6 +127,8 @@ export interface NativeConstants {
   readonly enums: Readonly<Record<EnumName, number>>;
   readonly flags: Readonly<Record<FlagName, number>>;
   readonly sys: Readonly<Record<SysConstantName, number>>;
+  /** The module's rules for CONFIGURE, which lib/device/support.ts derives its tables from. */
+  readonly support: NativeSupport;
 }
 
 export interface NativeAddon {

@@ -1,80 +1,106 @@
 /**
- * What the module is designed to accept, mirrored from kmod/mmaplab_map.c's
- * support table. Used for three things only: Device.configure() refuses a
- * hazard the caller did not ask for, the catalogue knows which cells need
+ * What the module is designed to accept, derived from the module's own
+ * rules: kmod/mmaplab_support.h (the support table and the allocators'
+ * marks), which the module checks every CONFIGURE against and the addon
+ * compiles and exports. Nothing here restates that header: the names of
+ * the methods and allocators come from layout.ts, and a table without an
+ * entry for one of them, or with a value the header does not name, is
+ * ERR_LAYOUT_MISMATCH.
+ *
+ * Used for three things only: Device.configure() refuses a hazard the
+ * caller did not ask for, the catalogue knows which cells need
  * allow_hazards=1, and the expectations. It never decides a verdict: a cell
  * marked "unsupported" still runs, and the refusal it gets is the
  * observation.
+ *
+ * The table is read from lib/device/support-table.ts, the header's tables
+ * as the addon compiled them (scripts/write-support-table.js writes it;
+ * test/unit/support-table.test.ts fails when it is stale), so that the
+ * catalogue, the CLI and the reports load without the addon.
  */
 import type { ReservedMode } from './device';
-import { ALLOCS as ALLOC_ENUM, type AllocName, type MethodName } from './layout';
+import { deviceError, type MmaplabError } from './errors';
+import { ALLOCS as ALLOC_ENUM, METHODS as METHOD_ENUM, type AllocName, type MethodName } from './layout';
+import type { AllocMarkName, NativeSupport, SupportValueName } from './native';
+import { MODULE_SUPPORT } from './support-table';
 
 const ALLOCS = Object.keys(ALLOC_ENUM) as AllocName[];
+const METHODS = Object.keys(METHOD_ENUM) as MethodName[];
+const SUPPORT_VALUES: readonly SupportValueName[] = ['UNSUPPORTED', 'SUPPORTED', 'HAZARD'];
+const ALLOC_MARKS: readonly AllocMarkName[] = ['OWN_PAGES', 'COMPOUND', 'HAZARD'];
 
 export type Support = 'safe' | 'hazard' | 'unsupported';
+
+/** The module's rules by name: each pair's table value, and the allocators carrying each mark (in layout.ts order). */
+export interface DerivedSupport {
+  readonly pairs: Readonly<Record<MethodName, Readonly<Record<AllocName, SupportValueName>>>>;
+  readonly marked: Readonly<Record<AllocMarkName, readonly AllocName[]>>;
+}
+
+function mismatch(what: string): MmaplabError {
+  return deviceError(
+    'ERR_LAYOUT_MISMATCH',
+    `the support table (kmod/mmaplab_support.h, as lib/device/support-table.ts) does not fit lib/device/layout.ts: ${what} ` +
+      '(update layout.ts, or write the table again with `node scripts/build-if-stale.js`)',
+  );
+}
+
+/** The name of mmaplab_support[method][alloc]'s value. */
+function pairValue(s: NativeSupport, method: MethodName, alloc: AllocName): SupportValueName {
+  const value = s.pairs[METHOD_ENUM[method]]?.[ALLOC_ENUM[alloc]];
+  if (value === undefined) throw mismatch(`it has no entry for ${method} x ${alloc}`);
+  const name = SUPPORT_VALUES.find((n) => s.values[n] === value);
+  if (name === undefined) throw mismatch(`${method} x ${alloc} is ${value}, not one of ${JSON.stringify(s.values)}`);
+  return name;
+}
+
+/** The marks of an allocator. */
+function marksOf(s: NativeSupport, alloc: AllocName): number {
+  const marks = s.allocMarks[ALLOC_ENUM[alloc]];
+  if (marks === undefined) throw mismatch(`it has no marks for ${alloc}`);
+  return marks;
+}
+
+/** The allocators whose marks have `mark`'s bit. */
+function allocsMarked(s: NativeSupport, mark: AllocMarkName): AllocName[] {
+  const bit = s.marks[mark];
+  if (!Number.isInteger(bit) || bit <= 0) throw mismatch(`no bit for the mark ${mark}`);
+  return ALLOCS.filter((a) => (marksOf(s, a) & bit) !== 0);
+}
+
+/**
+ * The module's support table and allocator marks, as the addon exports
+ * them, by layout.ts's names. Every name must have its entry; numbers
+ * layout.ts does not name yet (a method or allocator being added) are left
+ * out, as they are of the device API until layout.ts names them.
+ */
+export function deriveSupport(s: NativeSupport): DerivedSupport {
+  const row = (m: MethodName) => Object.fromEntries(ALLOCS.map((a) => [a, pairValue(s, m, a)])) as Record<AllocName, SupportValueName>;
+  return {
+    pairs: Object.fromEntries(METHODS.map((m) => [m, row(m)])) as Record<MethodName, Record<AllocName, SupportValueName>>,
+    marked: Object.fromEntries(ALLOC_MARKS.map((k) => [k, allocsMarked(s, k)])) as Record<AllocMarkName, AllocName[]>,
+  };
+}
+
+const MODULE_RULES: DerivedSupport = deriveSupport(MODULE_SUPPORT);
 
 /**
  * Everything with struct pages of the driver's own: not DMA memory, not the
  * device's BAR, not a shmem object. Only these may be marked reserved.
  */
-export const OWN_PAGE_ALLOCS: readonly AllocName[] = ALLOCS.filter(
-  (a) => !['dma_coherent', 'dma_device', 'pci_bar', 'shmem', 'dma_pages'].includes(a),
-);
+export const OWN_PAGE_ALLOCS: readonly AllocName[] = MODULE_RULES.marked.OWN_PAGES;
 /**
  * Allocators whose pages are parts of compound pages: a slab's (small
  * kmalloc) or a __GFP_COMP block's (large kmalloc, pages_comp). PG_reserved
  * is PF_NO_COMPOUND, so marking them reserved is a hazard (a kernel with
- * CONFIG_DEBUG_VM_PGFLAGS BUGs at the SetPageReserved). Mirrors the
- * allocator table's `compound` in kmod/mmaplab_alloc.c.
+ * CONFIG_DEBUG_VM_PGFLAGS BUGs at the SetPageReserved).
  */
-export const COMPOUND_PAGE_ALLOCS: readonly AllocName[] = ['kmalloc', 'pages_comp'];
+export const COMPOUND_PAGE_ALLOCS: readonly AllocName[] = MODULE_RULES.marked.COMPOUND;
 
 /** Is marking this allocator's pages reserved (either way) a hazard? */
 export function reservedIsHazard(alloc: AllocName): boolean {
   return COMPOUND_PAGE_ALLOCS.includes(alloc);
 }
-/**
- * Page-cache pages of a shmem object, as GPU drivers map their buffer objects:
- * every page-based method with a reference, and the pfn-based ones.
- */
-const SHMEM: readonly AllocName[] = ['shmem'];
-/**
- * dma_alloc_pages() memory: one block without __GFP_COMP (the DMA API refuses
- * it). The pfn-based methods take it; vm_insert_page* are let through so
- * that the kernel's refusal of the zero-refcount tail pages is seen; a fault
- * handler handing them out is a hazard.
- */
-const DMA_PAGES: readonly AllocName[] = ['dma_pages'];
-/** Memory with a pfn for every page but no struct page to hand the core. */
-const PFN_ONLY: readonly AllocName[] = ['dma_coherent', 'dma_device', 'pci_bar'];
-/** The device-memory helpers: the BAR, and one block of RAM and DMA memory to show what they do with RAM. */
-const IO_HELPER_TAKES: readonly AllocName[] = ['pages_comp', 'dma_coherent', 'dma_device', 'pci_bar'];
-const NON_CONTIGUOUS: readonly AllocName[] = ['vmalloc', 'vmalloc_user', 'pages_array'];
-
-/** Per method: the allocators it takes, and which of those pairs are hazards. */
-const TABLE: Record<MethodName, { takes: readonly AllocName[]; hazards: readonly AllocName[] }> = {
-  remap_pfn_range: { takes: [...OWN_PAGE_ALLOCS, ...SHMEM, ...DMA_PAGES, ...PFN_ONLY], hazards: [] },
-  remap_pfn_range_first_pfn: { takes: NON_CONTIGUOUS, hazards: NON_CONTIGUOUS },
-  fault_page: { takes: [...OWN_PAGE_ALLOCS, ...SHMEM, ...DMA_PAGES], hazards: ['kmalloc', ...DMA_PAGES] },
-  fault_page_noref: { takes: OWN_PAGE_ALLOCS, hazards: OWN_PAGE_ALLOCS },
-  fault_virt_to_page: { takes: ['vmalloc', 'vmalloc_user'], hazards: ['vmalloc', 'vmalloc_user'] },
-  vm_insert_page: { takes: [...OWN_PAGE_ALLOCS, ...SHMEM, ...DMA_PAGES], hazards: [] },
-  vm_insert_pages: { takes: [...OWN_PAGE_ALLOCS, ...SHMEM, ...DMA_PAGES], hazards: [] },
-  vm_map_pages: { takes: [...OWN_PAGE_ALLOCS, ...SHMEM, ...DMA_PAGES], hazards: [] },
-  // The module lets plain vmalloc through so that the kernel's own refusal is seen.
-  remap_vmalloc_range: { takes: ['vmalloc', 'vmalloc_user'], hazards: [] },
-  vmf_insert_pfn: { takes: [...OWN_PAGE_ALLOCS, ...SHMEM, ...DMA_PAGES, ...PFN_ONLY], hazards: [] },
-  vmf_insert_pfn_prot: { takes: [...OWN_PAGE_ALLOCS, ...SHMEM, ...DMA_PAGES, ...PFN_ONLY], hazards: [] },
-  vmf_insert_mixed: { takes: [...OWN_PAGE_ALLOCS, ...SHMEM, ...DMA_PAGES, ...PFN_ONLY], hazards: [] },
-  io_remap_pfn_range: { takes: IO_HELPER_TAKES, hazards: [] },
-  vm_iomap_memory: { takes: IO_HELPER_TAKES, hazards: [] },
-  dma_mmap_coherent: { takes: ['dma_coherent', 'dma_device'], hazards: [] },
-  dma_mmap_pages: { takes: DMA_PAGES, hazards: [] },
-  // The buffer is the backing store: only vmalloc memory is used for it.
-  page_cache: { takes: ['vmalloc'], hazards: [] },
-  deferred_io: { takes: ['vmalloc', 'vmalloc_user'], hazards: [] },
-  deferred_io_keep_mapping: { takes: ['vmalloc', 'vmalloc_user'], hazards: ['vmalloc', 'vmalloc_user'] },
-};
 
 /** Memory the DMA device (QEMU's edu) reads and writes at its own DMA address with DEVICE_DMA: coherent, and the streaming API's. */
 export const DEVICE_DMA_ALLOCS: readonly AllocName[] = ['dma_device', 'dma_pages'];
@@ -82,12 +108,13 @@ export const DEVICE_DMA_ALLOCS: readonly AllocName[] = ['dma_device', 'dma_pages
 export const MAPPED_DMA_ALLOCS: readonly AllocName[] = [...OWN_PAGE_ALLOCS, 'shmem'];
 
 /** The allocator that is a hazard whatever maps it (tail pages with refcount 0). */
-export const HAZARD_ALLOCS: readonly AllocName[] = ['pages_nocomp'];
+export const HAZARD_ALLOCS: readonly AllocName[] = MODULE_RULES.marked.HAZARD;
 
+/** Does the module take the pair, and is it a hazard (the pair's entry or the allocator's mark)? */
 export function support(alloc: AllocName, method: MethodName): Support {
-  const row = TABLE[method];
-  if (!row.takes.includes(alloc)) return 'unsupported';
-  if (HAZARD_ALLOCS.includes(alloc) || row.hazards.includes(alloc)) return 'hazard';
+  const value = MODULE_RULES.pairs[method][alloc];
+  if (value === 'UNSUPPORTED') return 'unsupported';
+  if (value === 'HAZARD' || HAZARD_ALLOCS.includes(alloc)) return 'hazard';
   return 'safe';
 }
 
