@@ -62,6 +62,7 @@ const TYPESCRIPT_PACKAGE = 'typescript';
 /** The TypeScript compiler, if this installation has it (a development checkout does). */
 function typescript(file: string): typeof import('typescript') {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on demand by a non-literal name, so the guest image leaves the compiler out (see above)
     return require(TYPESCRIPT_PACKAGE) as typeof import('typescript');
   } catch {
     throw new MmaplabError('EUSAGE', `--setup ${file}: a .ts hook needs the typescript package (npm install typescript), or give it as .js`);
@@ -107,6 +108,7 @@ function hookFunction(hook: SetupHook): HookFunction {
   if (known !== undefined) return known;
   const file = path.join(os.tmpdir(), `mmaplab-setup-hook-${key}.js`);
   fs.writeFileSync(file, hook.source);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the user's hook, a CommonJS file written at run time and loaded synchronously
   const mod = require(file) as unknown;
   const m = mod as { default?: unknown; setup?: unknown };
   const fn = typeof mod === 'function' ? mod : typeof m.default === 'function' ? m.default : typeof m.setup === 'function' ? m.setup : null;

@@ -857,5 +857,5 @@ function topicOf(args: string[], fail: (m: string) => never): Command | null {
   const w = args[0];
   if (w === undefined) return null;
   if (!isCommand(w)) fail(`unknown command "${w}"; commands: ${COMMANDS.join(', ')}`);
-  return w as Command;
+  return w;
 }

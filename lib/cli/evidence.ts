@@ -81,7 +81,7 @@ export function renderEvidence(r: CellResult): string {
     `  allocator ${c.alloc}, method ${c.method}, ${c.size} bytes, scenario ${c.scenario}, cache ${c.cache}` +
       `${c.faultAround ? ', fault-around' : ''}, profile ${c.profile}${c.hazard ? ', hazard (allow_hazards=1)' : ''}`,
     '',
-    `verdict:    ${outcome({ verdict: r.verdict, detail: r.detail === '' ? undefined : r.detail } as Outcome)}`,
+    `verdict:    ${outcome({ verdict: r.verdict, detail: r.detail === '' ? undefined : r.detail })}`,
     `headline:   ${r.headline}`,
   ];
   if (e) {

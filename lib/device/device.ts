@@ -669,7 +669,7 @@ export class Device {
     // count are of the same snapshot (the first call's would precede a page
     // that arrived before the second).
     let snapshot = head;
-    let pages: StorePage[] = [];
+    const pages: StorePage[] = [];
     if (wantPages && size > 0) {
       const max = Math.ceil(size / nativeConstants().PAGE_SIZE);
       const entry = STORE_PAGE_LAYOUT.size;

@@ -582,8 +582,8 @@ export function describedConstants(): DescribedConstants {
     ioctl: REQUESTS,
     ioc: IOC,
     sizes: sizes as DescribedConstants['sizes'],
-    offsets: offsets as DescribedConstants['offsets'],
-    fieldSizes: fieldSizes as DescribedConstants['fieldSizes'],
+    offsets,
+    fieldSizes,
     enums: enums as DescribedConstants['enums'],
     flags: flags as DescribedConstants['flags'],
   };
@@ -630,7 +630,7 @@ export function assertLayout(header: NativeConstants): void {
 /** {a: {b: 1}} -> {'a.b': 1}; only the first dot separates the group. */
 function flatten(obj: object): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(obj)) {
+  for (const [key, value] of Object.entries(obj as Record<string, unknown>)) {
     if (typeof value === 'object' && value !== null) {
       for (const [inner, v] of Object.entries(value)) out[`${key}.${inner}`] = v;
     } else {

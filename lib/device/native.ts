@@ -426,6 +426,7 @@ function load(): NativeAddon {
   let loaded: unknown;
   try {
     // node-gyp-build ships no types: its only export is (dir) => exports.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an untyped package, loaded on the first call so a missing addon is this function's error
     const gypBuild = require('node-gyp-build') as (dir: string) => unknown;
     loaded = gypBuild(root);
   } catch (err) {

@@ -396,7 +396,8 @@ async function measurePressure(o: Required<TriggerOptions>, devicePath: string |
     [cgroup, devicePath ?? '/dev/mmaplab', String(o.size), String(SEED_WRITTEN)],
     { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] },
   );
-  let ended: string | null = null;
+  // Widened by `as`: set by the exit handler, which TypeScript's narrowing does not see.
+  let ended = null as string | null;
   child.on('exit', (code, signal) => (ended = signal ?? `status ${code}`));
   const reader = Device.open(devicePath);
   try {

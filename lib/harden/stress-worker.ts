@@ -119,7 +119,7 @@ class Loop {
       this.guard('map (any range)', () => {
         wide = dev.map({ offset: first * PAGE, length: pages * PAGE });
         this.op('map');
-        (wide as Mapping).touch('read');
+        wide.touch('read');
         this.op('touch');
       });
       if (wide !== null && this.rng.below(2) === 0) {
@@ -141,7 +141,7 @@ class Loop {
         m = (dupDev ?? dev).map({ offset: base, length: len });
         this.op('map');
         if (dupDev !== null) {
-          (dupDev as Device).close();
+          dupDev.close();
           this.op('close-dup');
           dupDev = null;
         }
@@ -222,7 +222,7 @@ class Loop {
         this.op('fill');
         m = d.map();
         this.op('map');
-        const mm = m as Mapping;
+        const mm = m;
         mm.touch(this.rng.below(2) === 0 ? 'read' : 'write');
         this.op('touch');
         const bad = mm.checkPattern(seed);

@@ -417,7 +417,7 @@ function spawnChild(cfg: StressWorkerConfig, sharedFd: number | undefined): Stre
       try {
         resolve(checkShape(StressProcessResultSchema, data, `stress process ${cfg.process}'s result`, 'EMALFORMED'));
       } catch (e) {
-        reject(e as Error);
+        reject(e instanceof Error ? e : new Error(String(e)));
       }
     });
   });

@@ -8,7 +8,6 @@
  * textContent by the script.
  */
 import { evaluateClaims, type ClaimKernelResult, type ClaimResult } from '../experiments/claims';
-import type { Verdict } from '../experiments/types';
 import { html, scriptJson } from './escape';
 import { SCRIPT, STYLE } from './html-assets';
 import { FILE_CLAIMS_HEAD, FILES_HEAD, fileClaimRows, fileRows } from './files-section';
@@ -104,7 +103,7 @@ function verdictClass(verdict: string): string {
   return verdict in VERDICT_SYMBOLS ? `v-${verdict}` : 'v-unknown';
 }
 
-function sym(verdict: Verdict | string, text: string): string {
+function sym(verdict: string, text: string): string {
   return `<span class="sym ${verdictClass(verdict)}">${html(text)}</span>`;
 }
 

@@ -20,7 +20,7 @@ export function runGuestSuite(files: string[], onTest: (t: GuestTest) => void): 
         ...(err ? { error: err.stack ?? err.message } : {}),
       });
     runner.on('pass', (t) => record(t, 'passed'));
-    runner.on('fail', (t, err) => record(t as Mocha.Test, 'failed', err));
+    runner.on('fail', (t, err: Error) => record(t, 'failed', err));
     runner.on('pending', (t) => record(t, 'pending'));
   });
 }

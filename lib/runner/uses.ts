@@ -53,20 +53,20 @@ import { SEED_KERNEL as USE_SEED_KERNEL, SEED_USER as USE_SEED_USER } from './se
 
 export interface UseContext {
   /** The buffer mapped again, shared, by the same descriptor (the THP uses place it). */
-  mapAgain(options: { length: number; placement: Placement }): Mapping;
+  mapAgain: (options: { length: number; placement: Placement }) => Mapping;
   /**
    * The pfns of the driver's buffer, page by page, when the driver says
    * (mmaplab's INFO); null for a driver that does not (mmap check).
    */
-  driverPfns(): bigint[] | null;
+  driverPfns: () => bigint[] | null;
   /** The mapping of the whole buffer, holding the kernel's pattern, read once. */
   map: Mapping;
   /** Every mapping the cell holds; the common end unmaps them all. */
   held: Mapping[];
   /** Records a failed data check (the first one counts). */
-  view(what: string, mismatch: PatternMismatch | null): void;
+  view: (what: string, mismatch: PatternMismatch | null) => void;
   /** Records what the kernel found after a user write (VERIFY). */
-  verify(seed: number): void;
+  verify: (seed: number) => void;
 }
 
 /** What a use found beyond the data: the verdict's detail when ok, and the facts behind it. */

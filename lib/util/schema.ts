@@ -201,7 +201,7 @@ function expectedOf(root: AnySchema, issue: AnyIssue): string {
 export function schemaProblem(schema: AnySchema, value: unknown): SchemaProblem | null {
   const r = v.safeParse(schema, value);
   if (r.success) return null;
-  const issue = deepest(r.issues[0] as AnyIssue);
+  const issue = deepest(r.issues[0]);
   const path = formatPath((issue.path ?? []).map((p) => p.key));
   const expected = expectedOf(schema, issue);
   const got = gotOf(issue);
@@ -225,7 +225,7 @@ export function checkShape<S extends AnySchema>(
 ): v.InferOutput<S> {
   const problem = schemaProblem(schema, value);
   if (problem !== null) fail(problem, source, code, details);
-  return value as v.InferOutput<S>;
+  return value;
 }
 
 /** As checkShape, for a schema that normalises: returns valibot's output. */

@@ -291,7 +291,7 @@ class BootWatch {
   stderr = '';
   partial = '';
   /** A console write that failed (full disk): QEMU is killed and boot() rejects with it. */
-  writeError: unknown = null;
+  writeError: Error | null = null;
   /** afterSpawn's failure, when QEMU was still running then. */
   setupError: string | null = null;
   closed = false;
@@ -340,7 +340,7 @@ class BootWatch {
       try {
         fs.writeSync(this.consoleOut, chunk);
       } catch (err) {
-        this.writeError = err;
+        this.writeError = err as Error; // fs.writeSync throws only Errors
         this.child.kill('SIGKILL');
       }
     }

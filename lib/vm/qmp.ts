@@ -15,6 +15,12 @@ interface Waiter {
   reject: (e: Error) => void;
 }
 
+/** A member of a QMP reply as text: a string as it is, `fallback` when absent or null, any other value as JSON. */
+export function qmpText(value: unknown, fallback: string): string {
+  if (value === undefined || value === null) return fallback;
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -152,7 +158,7 @@ export class Qmp {
       else if (this.waiting) {
         const w = this.waiting;
         this.waiting = null;
-        if (msg.kind === 'error') w.reject(new Error(`QMP: ${String(msg.body['desc'] ?? JSON.stringify(msg.body))}`));
+        if (msg.kind === 'error') w.reject(new Error(`QMP: ${qmpText(msg.body['desc'], JSON.stringify(msg.body))}`));
         else w.resolve(msg.body);
       }
     }

@@ -25,7 +25,7 @@ import { jsonOf } from '../util/schema';
 import { ControlPort } from './control-port';
 import { MSIZE, ensureInitramfs, imageRootMissing, planInitramfs } from './initramfs';
 import type { Kernel } from './kernels';
-import { Qmp, sleep } from './qmp';
+import { Qmp, qmpText, sleep } from './qmp';
 import { boot, type BootOutcome, type BootSpec } from './qemu';
 import { isAlive, runtimeImage } from './runtime-image';
 import { ensureBootImage, type BootImage } from './vmlinux';
@@ -153,10 +153,10 @@ async function migrationCompleted(qmp: Qmp, alive: () => boolean): Promise<void>
   const deadline = Date.now() + MIGRATE_MS;
   for (;;) {
     const info = await qmp.exec('query-migrate');
-    const status = String(info['status'] ?? 'none');
+    const status = qmpText(info['status'], 'none');
     if (status === 'completed') return;
     if (status === 'failed' || status === 'cancelled') {
-      throw new MmaplabError('ERESTORE', `saving the VM failed: ${String(info['error-desc'] ?? status)}`);
+      throw new MmaplabError('ERESTORE', `saving the VM failed: ${qmpText(info['error-desc'], status)}`);
     }
     if (!alive() || Date.now() > deadline) throw new MmaplabError('ERESTORE', `saving the VM did not complete (${status})`);
     await sleep(10);
@@ -169,7 +169,7 @@ async function incomingLoaded(qmp: Qmp, alive: () => boolean): Promise<void> {
   for (;;) {
     const mig = await qmp.exec('query-migrate');
     if (mig['status'] === 'failed') {
-      throw new MmaplabError('ERESTORE', `loading the saved state failed: ${String(mig['error-desc'] ?? 'failed')}`);
+      throw new MmaplabError('ERESTORE', `loading the saved state failed: ${qmpText(mig['error-desc'], 'failed')}`);
     }
     const st = await qmp.exec('query-status');
     if (st['status'] !== 'inmigrate') return;

@@ -97,9 +97,9 @@ describe(`every pair with hazards disabled on ${os.release()}`, function () {
         assert.throws(
           () => dev.configureRaw({ ...base, ...over }),
           (err: Error & { code?: string }) => err.code === code,
-          `${JSON.stringify(over, (_k, v) => (typeof v === 'bigint' ? String(v) : v))} -> ${code}`,
+          `${JSON.stringify(over, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))} -> ${code}`,
         );
-        assert.equal(dev.lastError().reason, reason, JSON.stringify(over, (_k, v) => (typeof v === 'bigint' ? String(v) : v)));
+        assert.equal(dev.lastError().reason, reason, JSON.stringify(over, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)));
       }
       assert.throws(() => dev.freeWhileMapped(), (err: Error & { code?: string }) => err.code === 'EPERM' || err.code === 'ENODEV');
     } finally {

@@ -51,7 +51,7 @@ function assertArrived(st: StoreSnapshot, pages: number, path: string): void {
       p.arrivedNs !== null && p.arrivedNs <= st.nowNs,
       `page ${i}: arrived before the read (arrived ${p.arrivedNs} ns, read ${st.nowNs} ns, CLOCK_MONOTONIC)`,
     );
-    assert.ok(p.dirtiedNs !== null && p.dirtiedNs <= (p.arrivedNs as bigint), `page ${i}: first write known and before the arrival`);
+    assert.ok(p.dirtiedNs !== null && p.dirtiedNs <= p.arrivedNs, `page ${i}: first write known and before the arrival`);
   }
 }
 

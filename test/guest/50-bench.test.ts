@@ -131,7 +131,7 @@ describe('guest bench: mapping costs and addon overhead (lib/bench/measure.ts)',
       assert.equal(on.refused, undefined, `${alloc}/fault_page+fa refused: ${on.refused}`);
       assert.equal(off.faultsRead, PAGES, `${alloc}: one fault per page without fault-around`);
       assert.equal(off.mapPagesCallsRead, 0, `${alloc}: no ->map_pages without fault-around`);
-      assert.ok((on.faultsRead as number) < (off.faultsRead as number), `${alloc}: ${on.faultsRead} faults with fault-around`);
+      assert.ok((on.faultsRead as number) < off.faultsRead, `${alloc}: ${on.faultsRead} faults with fault-around`);
       assert.ok((on.mapPagesCallsRead as number) >= 1, `${alloc}: ->map_pages called`);
     }
   });

@@ -36,6 +36,7 @@ import { html } from '../../lib/report/escape';
 import type { MmaplabError } from '../../lib/util/errors';
 import { HAZARD_CELL, HOSTILE_REASON, K61, K612, KIB64, MIB2, RESTORE_FAILURE_612, benchFixture, st } from './bench-fixture';
 import { caught } from './caught';
+import { deleteAt, setAt } from './json-edit';
 import { at } from '../../lib/util/at';
 
 function kernelOf(r: BenchReport, name: string): KernelBench {
@@ -395,8 +396,8 @@ describe('bench ratios (lib/bench/ratios.ts)', function () {
 });
 
 describe('bench.json schema (lib/bench/schema.ts)', function () {
-  function bad(mutate: (j: Record<string, any>) => void): MmaplabError {
-    const j = copy(benchFixture()) as unknown as Record<string, any>;
+  function bad(mutate: (j: unknown) => void): MmaplabError {
+    const j = copy(benchFixture());
     mutate(j);
     const err = caught(() => validateBenchReport(j));
     assert.equal(err.code, 'EBENCHFORMAT');
@@ -418,31 +419,31 @@ describe('bench.json schema (lib/bench/schema.ts)', function () {
     assert.deepEqual(validateBenchReport(j), j);
   });
 
-  const cases: Array<[string, (j: Record<string, any>) => void, string, string]> = [
+  const cases: Array<[string, (j: unknown) => void, string, string]> = [
     ['an array', () => undefined, 'schema', 'expected "mmaplab-bench", got nothing'],
-    ['another schema', (j) => (j.schema = 'mmaplab-report'), 'schema', 'expected "mmaplab-bench", got string "mmaplab-report"'],
-    ['a newer version', (j) => (j.version = 3), 'version', 'expected 2, got number 3'],
-    ['a version 1 report (no restore figures)', (j) => (j.version = 1), 'version', 'expected 2, got number 1'],
-    ['an unknown accelerator', (j) => (j.environment.accel = 'xen'), 'environment.accel', 'expected one of "tcg", "kvm", "host", got string "xen"'],
-    ['a bad size option', (j) => (j.options.sizes[1] = -5), 'options.sizes[1]', 'expected a number ≥ 1, got number -5'],
-    ['a median that is text', (j) => (j.kernels[1].mapCost[3].touchReadNs.median = '250'), 'kernels[1].mapCost[3].touchReadNs.median', 'expected number, got string "250"'],
-    ['a Stat whose min is above its median', (j) => (j.kernels[0].mapCost[2].mmapNs.min = 1e12), 'kernels[0].mapCost[2].mmapNs', 'expected min ≤ median ≤ max, got min 1000000000000, median 9600, max 11040'],
-    ['a baseline row naming a method', (j) => (j.kernels[0].mapCost[0].method = 'vm_insert_page'), 'kernels[0].mapCost[0].method', 'expected a baseline, "anon" or "anon_populate" (alloc is null), got string "vm_insert_page"'],
-    ['a method row naming a baseline', (j) => (j.kernels[0].mapCost[3].method = 'anon'), 'kernels[0].mapCost[3].method', 'expected a method of pages_array, not a baseline, got string "anon"'],
-    ['an unknown allocator', (j) => (j.kernels[1].mapCost[4].alloc = 'slab'), 'kernels[1].mapCost[4].alloc', 'expected one of "kmalloc", "vmalloc", "vmalloc_user", "pages_array", "pages_comp", "pages_split", "pages_nocomp", "dma_coherent", ... (13 in all), got string "slab"'],
-    ['an unknown cache', (j) => (j.kernels[0].mapCost[5].cache = 'wt'), 'kernels[0].mapCost[5].cache', 'expected one of "wb", "wc", "uc", got string "wt"'],
-    ['a refusal that is not text', (j) => (j.kernels[0].mapCost[13].refused = 22), 'kernels[0].mapCost[13].refused', 'expected string, got number 22'],
-    ['a negative fault count', (j) => (j.kernels[0].mapCost[7].faultsRead = -1), 'kernels[0].mapCost[7].faultsRead', 'expected a number ≥ 0, got number -1'],
-    ['an addon row without its C figure', (j) => delete j.kernels[1].addonOverhead[0].cNs, 'kernels[1].addonOverhead[0].cNs', 'expected object, got nothing'],
-    ['a harness without per-cell time', (j) => delete j.kernels[0].harness.perCellMs, 'kernels[0].harness.perCellMs', 'expected object, got nothing'],
-    ['a harness without the restore figures', (j) => delete j.kernels[1].harness.restore, 'kernels[1].harness.restore', 'expected object, got nothing'],
-    ['a restore figure left out instead of null', (j) => delete j.kernels[0].harness.restore.saveMs, 'kernels[0].harness.restore.saveMs', 'expected object or null, got nothing'],
-    ['a restore figure that is a number', (j) => (j.kernels[0].harness.restore.restoreReadyMs = 450), 'kernels[0].harness.restore.restoreReadyMs', 'expected object or null, got number 450'],
-    ['a restore Stat with no repetition', (j) => (j.kernels[1].harness.restore.hazardCellMs.n = 0), 'kernels[1].harness.restore.hazardCellMs.n', 'expected a number ≥ 1, got number 0'],
-    ['a restore without its hazard cell', (j) => delete j.kernels[0].harness.restore.hazardCell, 'kernels[0].harness.restore.hazardCell', 'expected string, got nothing'],
-    ['a restore failure that is not text', (j) => (j.kernels[1].harness.restore.failures[0] = { run: 3 }), 'kernels[1].harness.restore.failures[0]', 'expected string, got object'],
-    ['kernels that are not a list', (j) => (j.kernels = {}), 'kernels', 'expected array, got object'],
-    ['a matrix time that is text', (j) => (j.matrixWallMs = '5 min'), 'matrixWallMs', 'expected number or null, got string "5 min"'],
+    ['another schema', (j) => setAt(j, 'schema', 'mmaplab-report'), 'schema', 'expected "mmaplab-bench", got string "mmaplab-report"'],
+    ['a newer version', (j) => setAt(j, 'version', 3), 'version', 'expected 2, got number 3'],
+    ['a version 1 report (no restore figures)', (j) => setAt(j, 'version', 1), 'version', 'expected 2, got number 1'],
+    ['an unknown accelerator', (j) => setAt(j, 'environment.accel', 'xen'), 'environment.accel', 'expected one of "tcg", "kvm", "host", got string "xen"'],
+    ['a bad size option', (j) => setAt(j, 'options.sizes[1]', -5), 'options.sizes[1]', 'expected a number ≥ 1, got number -5'],
+    ['a median that is text', (j) => setAt(j, 'kernels[1].mapCost[3].touchReadNs.median', '250'), 'kernels[1].mapCost[3].touchReadNs.median', 'expected number, got string "250"'],
+    ['a Stat whose min is above its median', (j) => setAt(j, 'kernels[0].mapCost[2].mmapNs.min', 1e12), 'kernels[0].mapCost[2].mmapNs', 'expected min ≤ median ≤ max, got min 1000000000000, median 9600, max 11040'],
+    ['a baseline row naming a method', (j) => setAt(j, 'kernels[0].mapCost[0].method', 'vm_insert_page'), 'kernels[0].mapCost[0].method', 'expected a baseline, "anon" or "anon_populate" (alloc is null), got string "vm_insert_page"'],
+    ['a method row naming a baseline', (j) => setAt(j, 'kernels[0].mapCost[3].method', 'anon'), 'kernels[0].mapCost[3].method', 'expected a method of pages_array, not a baseline, got string "anon"'],
+    ['an unknown allocator', (j) => setAt(j, 'kernels[1].mapCost[4].alloc', 'slab'), 'kernels[1].mapCost[4].alloc', 'expected one of "kmalloc", "vmalloc", "vmalloc_user", "pages_array", "pages_comp", "pages_split", "pages_nocomp", "dma_coherent", ... (13 in all), got string "slab"'],
+    ['an unknown cache', (j) => setAt(j, 'kernels[0].mapCost[5].cache', 'wt'), 'kernels[0].mapCost[5].cache', 'expected one of "wb", "wc", "uc", got string "wt"'],
+    ['a refusal that is not text', (j) => setAt(j, 'kernels[0].mapCost[13].refused', 22), 'kernels[0].mapCost[13].refused', 'expected string, got number 22'],
+    ['a negative fault count', (j) => setAt(j, 'kernels[0].mapCost[7].faultsRead', -1), 'kernels[0].mapCost[7].faultsRead', 'expected a number ≥ 0, got number -1'],
+    ['an addon row without its C figure', (j) => deleteAt(j, 'kernels[1].addonOverhead[0].cNs'), 'kernels[1].addonOverhead[0].cNs', 'expected object, got nothing'],
+    ['a harness without per-cell time', (j) => deleteAt(j, 'kernels[0].harness.perCellMs'), 'kernels[0].harness.perCellMs', 'expected object, got nothing'],
+    ['a harness without the restore figures', (j) => deleteAt(j, 'kernels[1].harness.restore'), 'kernels[1].harness.restore', 'expected object, got nothing'],
+    ['a restore figure left out instead of null', (j) => deleteAt(j, 'kernels[0].harness.restore.saveMs'), 'kernels[0].harness.restore.saveMs', 'expected object or null, got nothing'],
+    ['a restore figure that is a number', (j) => setAt(j, 'kernels[0].harness.restore.restoreReadyMs', 450), 'kernels[0].harness.restore.restoreReadyMs', 'expected object or null, got number 450'],
+    ['a restore Stat with no repetition', (j) => setAt(j, 'kernels[1].harness.restore.hazardCellMs.n', 0), 'kernels[1].harness.restore.hazardCellMs.n', 'expected a number ≥ 1, got number 0'],
+    ['a restore without its hazard cell', (j) => deleteAt(j, 'kernels[0].harness.restore.hazardCell'), 'kernels[0].harness.restore.hazardCell', 'expected string, got nothing'],
+    ['a restore failure that is not text', (j) => setAt(j, 'kernels[1].harness.restore.failures[0]', { run: 3 }), 'kernels[1].harness.restore.failures[0]', 'expected string, got object'],
+    ['kernels that are not a list', (j) => setAt(j, 'kernels', {}), 'kernels', 'expected array, got object'],
+    ['a matrix time that is text', (j) => setAt(j, 'matrixWallMs', '5 min'), 'matrixWallMs', 'expected number or null, got string "5 min"'],
   ];
   for (const [what, mutate, where, says] of cases) {
     it(`refuses ${what}, naming ${where}`, function () {
@@ -481,8 +482,8 @@ describe('bench.json schema (lib/bench/schema.ts)', function () {
       const notJson = caught(() => readBenchReport(file));
       assert.equal(notJson.code, 'EBENCHFORMAT');
       assert.match(notJson.message, /is not JSON/);
-      const j = copy(benchFixture()) as unknown as Record<string, any>;
-      j['kernels'][0].mapCost[1].pages = 0.5;
+      const j = copy(benchFixture());
+      setAt(j, 'kernels[0].mapCost[1].pages', 0.5);
       fs.writeFileSync(file, JSON.stringify(j));
       const err = caught(() => readBenchReport(file));
       assert.equal(err.code, 'EBENCHFORMAT');

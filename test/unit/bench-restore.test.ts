@@ -77,7 +77,7 @@ describe('bench restore part (lib/cli/bench-restore.ts)', function () {
   it('with nothing measured every figure is null and the reason stays; the result is valid bench.json', function () {
     const r = restoreBench([{}, {}], BENCH_HAZARD_CELL, ['6.1 cannot be restored: no image root']);
     for (const f of RESTORE_FIGURES) assert.equal(r[f], null, f);
-    const report: BenchReport = JSON.parse(JSON.stringify(benchFixture()));
+    const report = JSON.parse(JSON.stringify(benchFixture())) as BenchReport;
     const k = at(report.kernels, 0, 'the first kernel');
     if (k.harness === null) assert.fail('the fixture has a harness');
     k.harness.restore = r;

@@ -11,3 +11,14 @@ export function caught(fn: () => unknown): MmaplabError {
   }
   assert.fail('expected an exception');
 }
+
+/** As caught, for a promise: it must reject with a MmaplabError, which is returned. */
+export async function rejected(promise: Promise<unknown>): Promise<MmaplabError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof MmaplabError, `expected MmaplabError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected a rejection');
+}

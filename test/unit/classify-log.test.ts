@@ -242,7 +242,7 @@ describe('mmaplab classify output and exit status', () => {
 
   it('exits 0 whatever it found, 1 with --fail-on-findings when it found something', () => {
     const out = process.stdout.write.bind(process.stdout);
-    process.stdout.write = (() => true) as typeof process.stdout.write;
+    process.stdout.write = () => true;
     try {
       const file = path.join(LOGS, 'oops-gpf-6.12.console.txt');
       assert.equal(classifyCommand(parseArgs(['classify', file])), 0);

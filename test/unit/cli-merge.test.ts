@@ -212,8 +212,8 @@ describe('merge', () => {
     const quiet = <T>(fn: () => T): T => {
       const out = process.stdout.write.bind(process.stdout);
       const err = process.stderr.write.bind(process.stderr);
-      process.stdout.write = (() => true) as typeof process.stdout.write;
-      process.stderr.write = (() => true) as typeof process.stderr.write;
+      process.stdout.write = () => true;
+      process.stderr.write = () => true;
       try {
         return fn();
       } finally {

@@ -86,7 +86,7 @@ describe('device session API on files that are not the device', () => {
       assertArgError(() => dev.configure({ ...opts, cache: 'WB' as never }));
       assertArgError(() => dev.configure({ ...opts, faultAround: 'yes' as never }));
       for (const [old, now] of [['allocator', 'alloc'], ['technique', 'method']] as const) {
-        assert.throws(() => dev.configure({ ...opts, [old]: 'kmalloc' } as never), {
+        assert.throws(() => dev.configure({ ...opts, [old]: 'kmalloc' }), {
           name: 'TypeError',
           code: 'ERR_INVALID_ARG_VALUE',
           message: `The "${old}" argument must be spelled "${now}" (the uapi header's word). Received 'kmalloc'`,

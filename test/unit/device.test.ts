@@ -153,7 +153,7 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
       { size: 2n ** 64n },
     ];
     for (const b of bad) {
-      assertArgError(() => encode(CONFIG_LAYOUT, { ...good, ...b } as typeof good));
+      assertArgError(() => encode(CONFIG_LAYOUT, { ...good, ...b }));
     }
     assert.doesNotThrow(() => encode(CONFIG_LAYOUT, { ...good, size: 2n ** 64n - 1n, alloc: 2 ** 32 - 1 }));
   });

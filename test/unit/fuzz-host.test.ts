@@ -97,7 +97,7 @@ describe('fuzz on the host (a stand-in VM)', () => {
     assert.equal(calls[0]?.checkEvery, 200);
     assert.equal(report.minimal, null);
     assert.equal(report.opsPerSecond, 1000);
-    assert.match(renderKernelReport(report), /^6\.1\.0-test-amd64: 1000 operations in 1\.0 s \(1000\.0\/s\): clean\n  outcomes: ok 1000$/);
+    assert.match(renderKernelReport(report), /^6\.1\.0-test-amd64: 1000 operations in 1\.0 s \(1000\.0\/s\): clean\n {2}outcomes: ok 1000$/);
   });
 
   it('minimises a complaint to the operations it needs, replaying the window first', async () => {

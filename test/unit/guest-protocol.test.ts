@@ -14,6 +14,7 @@ import type { GuestEvent, Job } from '../../lib/vm/job';
 import { readJob } from '../../lib/vm/job-schema';
 import { EventTail } from '../../lib/vm/session';
 import { caught } from './caught';
+import { deleteAt, setAt } from './json-edit';
 import { K612, run, spec } from './report-fixture';
 
 const mod = { path: '/run/mmaplab.ko', params: { allow_hazards: '1' } };
@@ -55,18 +56,18 @@ describe('the guest protocol as JSON', function () {
       for (const job of JOBS) assert.deepEqual(readJob(written(job)), job, job.kind);
     });
 
-    const cases: Array<[string, number, (j: any) => void, string, string]> = [
-      ['a cell size as text', 0, (j) => (j.cells[3].size = '16K'), 'cells[3].size', 'expected number, got string "16K"'],
-      ['a cell without its profile', 0, (j) => delete j.cells[5].profile, 'cells[5].profile', 'expected "default" or "poison", got nothing'],
-      ['a module parameter that is a number', 0, (j) => (j.module.params.allow_hazards = 1), 'module.params.allow_hazards', 'expected string, got number 1'],
-      ['a replayed operation on a slot that does not exist', 3, (j) => (j.fuzz.replay[7] = { op: 'close', s: 9 }), 'fuzz.replay[7].s', 'expected a number ≤ 2, got number 9'],
-      ['a setup step with an upper-case argument', 5, (j) => (j.check.target.setup[0].arg = 'AB'), 'check.target.setup[0].arg', 'expected bytes in lower-case hex, at least one byte, got string "AB"'],
-      ['a scenario check does not have', 5, (j) => (j.check.scenarios[1] = 'use:teleport'), 'check.scenarios[1]', 'expected one of "map-write-read", "second-mapping", "dontneed-retouch", "private", "offset-map", "partial-munmap", "kernel-copies", "read-write", ... ('],
-      ['an unknown kind', 6, (j) => (j.kind = 'reboot'), 'kind', 'expected one of "cells", "suite", "files", "fuzz", "bench", "check", "idle", got string "reboot"'],
+    const cases: Array<[string, number, (j: unknown) => void, string, string]> = [
+      ['a cell size as text', 0, (j) => setAt(j, 'cells[3].size', '16K'), 'cells[3].size', 'expected number, got string "16K"'],
+      ['a cell without its profile', 0, (j) => deleteAt(j, 'cells[5].profile'), 'cells[5].profile', 'expected "default" or "poison", got nothing'],
+      ['a module parameter that is a number', 0, (j) => setAt(j, 'module.params.allow_hazards', 1), 'module.params.allow_hazards', 'expected string, got number 1'],
+      ['a replayed operation on a slot that does not exist', 3, (j) => setAt(j, 'fuzz.replay[7]', { op: 'close', s: 9 }), 'fuzz.replay[7].s', 'expected a number ≤ 2, got number 9'],
+      ['a setup step with an upper-case argument', 5, (j) => setAt(j, 'check.target.setup[0].arg', 'AB'), 'check.target.setup[0].arg', 'expected bytes in lower-case hex, at least one byte, got string "AB"'],
+      ['a scenario check does not have', 5, (j) => setAt(j, 'check.scenarios[1]', 'use:teleport'), 'check.scenarios[1]', 'expected one of "map-write-read", "second-mapping", "dontneed-retouch", "private", "offset-map", "partial-munmap", "kernel-copies", "read-write", ... ('],
+      ['an unknown kind', 6, (j) => setAt(j, 'kind', 'reboot'), 'kind', 'expected one of "cells", "suite", "files", "fuzz", "bench", "check", "idle", got string "reboot"'],
     ];
     for (const [what, index, mutate, where, says] of cases) {
       it(`refuses ${what} with EGUEST naming ${where}`, function () {
-        const job = JSON.parse(JSON.stringify(JOBS[index]));
+        const job: unknown = JSON.parse(JSON.stringify(JOBS[index]));
         mutate(job);
         const file = written(job);
         const err = caught(() => readJob(file));
@@ -92,8 +93,8 @@ describe('the guest protocol as JSON', function () {
       { type: 'done', status: 0 },
     ];
     const lines = events.map((e) => JSON.stringify(e));
-    const bad = JSON.parse(lines[2] as string);
-    bad.result.evidence.observation.signal = 11;
+    const bad: unknown = JSON.parse(lines[2] as string);
+    setAt(bad, 'result.evidence.observation.signal', 11);
     const badLine = JSON.stringify(bad);
 
     it('reads every event; a line a dying VM cut short is left out, and so is a blank one', function () {

@@ -2,6 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { readReport, summarizeRuns } from '../../lib/report/build';
 import { caught } from './caught';
+import { deleteAt, setAt } from './json-edit';
 import { CATALOGUE } from '../../lib/experiments/catalogue';
 import { expectedRun, filesSection, futureMethodCell, K61, K612, report, run, spec, unknownScenarioCell } from './report-fixture';
 import * as fs from 'node:fs';
@@ -57,8 +58,8 @@ describe('report builder (lib/report/build.ts)', function () {
     });
 
     /** The report with `mutate` applied, written as report.json; its path. */
-    function written(mutate: (j: any) => void = () => undefined): string {
-      const j = JSON.parse(fixture);
+    function written(mutate: (j: unknown) => void = () => undefined): string {
+      const j: unknown = JSON.parse(fixture);
       mutate(j);
       const file = path.join(dir, 'report.json');
       fs.writeFileSync(file, JSON.stringify(j));
@@ -67,8 +68,8 @@ describe('report builder (lib/report/build.ts)', function () {
 
     it('reads a report as the file holds it: cells of a newer catalogue, unknown keys, key order', function () {
       const file = written((j) => {
-        j.cells[0].runs[0].evidence.observation.laterField = { x: 1 };
-        j.cells[0].runs[0].evidence.observation.deviceSide = { file: '/dev/shm/bar', checked: false, why: 'older report' };
+        setAt(j, 'cells[0].runs[0].evidence.observation.laterField', { x: 1 });
+        setAt(j, 'cells[0].runs[0].evidence.observation.deviceSide', { file: '/dev/shm/bar', checked: false, why: 'older report' });
       });
       const text = fs.readFileSync(file, 'utf8');
       const r = readReport(file);
@@ -77,24 +78,24 @@ describe('report builder (lib/report/build.ts)', function () {
       assert.ok(r.cells.some((c) => c.cell.method === ('vm_insert_folio' as string)));
     });
 
-    const cases: Array<[string, (j: any) => void, string, string]> = [
+    const cases: Array<[string, (j: unknown) => void, string, string]> = [
       [
         'a signal that is a number, deep in a run',
-        (j) => (j.cells[12].runs[0].evidence.observation.signal = 11),
+        (j) => setAt(j, 'cells[12].runs[0].evidence.observation.signal', 11),
         'cells[12].runs[0].evidence.observation.signal',
         'expected string or null, got number 11',
       ],
-      ['a cell without its verdict', (j) => delete j.cells[3].verdict, 'cells[3].verdict', 'expected one of "ok", "refused", "wrong-data", "user-signal", "kernel-complaint", "oops", "panic", "hang", ... (9 in all), got nothing'],
-      ['an unknown agreement', (j) => (j.cells[5].agreement = 'maybe'), 'cells[5].agreement', 'expected one of "agrees", "as-recorded", "differs", "no-expectation", "flaky", got string "maybe"'],
-      ['a scenario that is not a name', (j) => (j.cells[7].cell.scenario = 7), 'cells[7].cell.scenario', 'expected a scenario name, got number 7'],
-      ['a distribution count that is text', (j) => (j.cells[2].distribution['ok'] = 'one'), 'cells[2].distribution.ok', 'expected number, got string "one"'],
-      ['a distribution of an odd outcome that is text', (j) => (j.cells[2].distribution = { 'wrong-data kernel->user': true }), 'cells[2].distribution["wrong-data kernel->user"]', 'expected number, got boolean true'],
-      ['kernels that are not a list', (j) => (j.kernels = {}), 'kernels', 'expected array, got object'],
-      ['a kernel without boots', (j) => delete j.kernels[1].boots, 'kernels[1].boots', 'expected number, got nothing'],
-      ['a file measurement of a trigger that is not a name', (j) => (j.files.kernels[0].results[1].trigger = null), 'files.kernels[0].results[1].trigger', 'expected a trigger name, got null'],
-      ['a claim with an unknown verdict', (j) => (j.files.claims[0].verdict = 'yes'), 'files.claims[0].verdict', 'expected one of "supports", "contradicts", "mixed", "untested", got string "yes"'],
-      ['an environment without its host', (j) => delete j.environment.host, 'environment.host', 'expected object, got nothing'],
-      ['a stuck probe whose thread has no id', (j) => (j.cells[9].runs[0].evidence.stuck = { tasks: [{ comm: 'node' }], where: 'x', step: null, page: null }), 'cells[9].runs[0].evidence.stuck.tasks[0].tid', 'expected number, got nothing'],
+      ['a cell without its verdict', (j) => deleteAt(j, 'cells[3].verdict'), 'cells[3].verdict', 'expected one of "ok", "refused", "wrong-data", "user-signal", "kernel-complaint", "oops", "panic", "hang", ... (9 in all), got nothing'],
+      ['an unknown agreement', (j) => setAt(j, 'cells[5].agreement', 'maybe'), 'cells[5].agreement', 'expected one of "agrees", "as-recorded", "differs", "no-expectation", "flaky", got string "maybe"'],
+      ['a scenario that is not a name', (j) => setAt(j, 'cells[7].cell.scenario', 7), 'cells[7].cell.scenario', 'expected a scenario name, got number 7'],
+      ['a distribution count that is text', (j) => setAt(j, 'cells[2].distribution.ok', 'one'), 'cells[2].distribution.ok', 'expected number, got string "one"'],
+      ['a distribution of an odd outcome that is text', (j) => setAt(j, 'cells[2].distribution', { 'wrong-data kernel->user': true }), 'cells[2].distribution["wrong-data kernel->user"]', 'expected number, got boolean true'],
+      ['kernels that are not a list', (j) => setAt(j, 'kernels', {}), 'kernels', 'expected array, got object'],
+      ['a kernel without boots', (j) => deleteAt(j, 'kernels[1].boots'), 'kernels[1].boots', 'expected number, got nothing'],
+      ['a file measurement of a trigger that is not a name', (j) => setAt(j, 'files.kernels[0].results[1].trigger', null), 'files.kernels[0].results[1].trigger', 'expected a trigger name, got null'],
+      ['a claim with an unknown verdict', (j) => setAt(j, 'files.claims[0].verdict', 'yes'), 'files.claims[0].verdict', 'expected one of "supports", "contradicts", "mixed", "untested", got string "yes"'],
+      ['an environment without its host', (j) => deleteAt(j, 'environment.host'), 'environment.host', 'expected object, got nothing'],
+      ['a stuck probe whose thread has no id', (j) => setAt(j, 'cells[9].runs[0].evidence.stuck', { tasks: [{ comm: 'node' }], where: 'x', step: null, page: null }), 'cells[9].runs[0].evidence.stuck.tasks[0].tid', 'expected number, got nothing'],
     ];
     for (const [what, mutate, where, says] of cases) {
       it(`refuses ${what} with EREPORT naming ${where}`, function () {
@@ -107,9 +108,9 @@ describe('report builder (lib/report/build.ts)', function () {
     }
 
     it('keeps its own words for another schema or version', function () {
-      const other = written((j) => (j.schema = 'mmaplab-bench'));
+      const other = written((j) => setAt(j, 'schema', 'mmaplab-bench'));
       assert.equal(caught(() => readReport(other)).message, `${other} is not an mmaplab report (no "schema": "mmaplab-report")`);
-      const newer = written((j) => (j.version = 3));
+      const newer = written((j) => setAt(j, 'version', 3));
       assert.equal(caught(() => readReport(newer)).message, `${newer} has report version 3; this mmaplab reads version 2`);
     });
   });

@@ -92,7 +92,7 @@ describe('report.md (lib/report/markdown.ts)', function () {
       s.includes(`\`${K612}\` \`kmalloc/fault_page/4K/basic\`: ✓° **ok** (contradicts its prediction, as recorded (observation record))`),
       s,
     );
-    assert.match(s, /  - observation record: ok on 6\.12: seen on 6\.12 on most runs/);
+    assert.match(s, / {2}- observation record: ok on 6\.12: seen on 6\.12 on most runs/);
     assert.match(s, /predicted: ok - a supported allocator\/method pair used as its API documents/);
   });
 

@@ -142,15 +142,17 @@ describe('runtime image: what goes in (planRuntimeFiles on this host)', () => {
     }
   });
 
-  it('keeps mocha, node-gyp-build and valibot, leaves out typescript, node-gyp and @types/node, and the .bin links into them', () => {
+  it('keeps mocha, node-gyp-build and valibot, leaves out typescript, node-gyp, @types/node, the linters and the .bin links into them', () => {
     const nm = path.join(fs.realpathSync(REPO_ROOT), 'node_modules');
     for (const pkg of ['mocha', 'node-gyp-build', 'node-addon-api', 'valibot']) {
       assert.ok(has(path.join(nm, pkg, 'package.json')), `${pkg} is in`);
     }
-    for (const pkg of ['typescript', 'node-gyp', '@types/node']) {
+    for (const pkg of ['typescript', 'node-gyp', '@types/node', 'eslint', '@eslint/js', 'typescript-eslint', 'prettier']) {
       assert.ok(!has(path.join(nm, pkg)), `${pkg} is left out`);
     }
-    assert.ok(!has(path.join(nm, '.bin', 'tsc')), 'no .bin/tsc pointing at a package that is not there');
+    for (const bin of ['tsc', 'eslint', 'prettier']) {
+      assert.ok(!has(path.join(nm, '.bin', bin)), `no .bin/${bin} pointing at a package that is not there`);
+    }
     assert.ok(has(path.join(nm, '.bin', 'mocha')), '.bin/mocha stays');
   });
 

@@ -14,6 +14,7 @@ import {
   u32,
 } from '../../lib/util/schema';
 import { caught } from './caught';
+import { deleteAt, setAt } from './json-edit';
 
 describe('schema checks (lib/util/schema.ts)', function () {
   it('writes a path as code would: indexes in brackets, odd keys quoted', function () {
@@ -63,38 +64,38 @@ describe('schema checks (lib/util/schema.ts)', function () {
       { kind: 'text', text: 't', flags: 0 },
     ],
   };
-  const problem = (mutate: (j: any) => void): string | undefined => {
-    const j = JSON.parse(JSON.stringify(good));
+  const problem = (mutate: (j: unknown) => void): string | undefined => {
+    const j: unknown = JSON.parse(JSON.stringify(good));
     mutate(j);
     return schemaProblem(Shape, j)?.message;
   };
 
   it('names the first bad place and what the schema wanted there', function () {
     assert.equal(schemaProblem(Shape, good), null);
-    assert.equal(problem((j) => (j.rows[0].stat.median = '2')), 'rows[0].stat.median: expected number, got string "2"');
-    assert.equal(problem((j) => (j.note = 4)), 'note: expected string or null, got number 4');
-    assert.equal(problem((j) => delete j.note), 'note: expected string or null, got nothing');
-    assert.equal(problem((j) => delete j.rows[1].text), 'rows[1].text: expected string, got nothing');
-    assert.equal(problem((j) => delete j.rows[0].stat.n), 'rows[0].stat.n: expected number, got nothing');
-    assert.equal(problem((j) => (j.rows[1].kind = 'chart')), 'rows[1].kind: expected "stat" or "text", got string "chart"');
-    assert.equal(problem((j) => (j.rows[0].stat.n = -1)), 'rows[0].stat.n: expected a number ≥ 0, got number -1');
-    assert.equal(problem((j) => (j.rows[1].flags = 2 ** 32)), 'rows[1].flags: expected a number ≤ 4294967295, got number 4294967296');
-    assert.equal(problem((j) => (j.rows[1].flags = 0.5)), 'rows[1].flags: expected an integer, got number 0.5');
-    assert.equal(problem((j) => (j.strict = { a: 1, b: 2 })), 'strict.b: expected no such field, got number 2');
-    assert.equal(problem((j) => (j.either = { y: { z: 1 } })), 'either.y.z: expected string, got number 1');
-    assert.equal(problem((j) => (j.step = 3)), 'step: expected a step name, got number 3');
+    assert.equal(problem((j) => setAt(j, 'rows[0].stat.median', '2')), 'rows[0].stat.median: expected number, got string "2"');
+    assert.equal(problem((j) => setAt(j, 'note', 4)), 'note: expected string or null, got number 4');
+    assert.equal(problem((j) => deleteAt(j, 'note')), 'note: expected string or null, got nothing');
+    assert.equal(problem((j) => deleteAt(j, 'rows[1].text')), 'rows[1].text: expected string, got nothing');
+    assert.equal(problem((j) => deleteAt(j, 'rows[0].stat.n')), 'rows[0].stat.n: expected number, got nothing');
+    assert.equal(problem((j) => setAt(j, 'rows[1].kind', 'chart')), 'rows[1].kind: expected "stat" or "text", got string "chart"');
+    assert.equal(problem((j) => setAt(j, 'rows[0].stat.n', -1)), 'rows[0].stat.n: expected a number ≥ 0, got number -1');
+    assert.equal(problem((j) => setAt(j, 'rows[1].flags', 2 ** 32)), 'rows[1].flags: expected a number ≤ 4294967295, got number 4294967296');
+    assert.equal(problem((j) => setAt(j, 'rows[1].flags', 0.5)), 'rows[1].flags: expected an integer, got number 0.5');
+    assert.equal(problem((j) => setAt(j, 'strict', { a: 1, b: 2 })), 'strict.b: expected no such field, got number 2');
+    assert.equal(problem((j) => setAt(j, 'either', { y: { z: 1 } })), 'either.y.z: expected string, got number 1');
+    assert.equal(problem((j) => setAt(j, 'step', 3)), 'step: expected a step name, got number 3');
     const Either = v.union([v.strictObject({ a: v.number() }), v.strictObject({ b: v.pipe(v.string(), v.regex(/^b+$/, "b's")) })]);
     assert.equal(schemaProblem(Either, { b: 'x' })?.message, "b: expected b's, got string \"x\"", 'the option the value fits but for a value');
-    assert.equal(problem((j) => (j.step = 'shut')), undefined, 'a catalogue name of a newer version is read as it is');
-    assert.equal(problem((j) => (j.rows = {})), 'rows: expected array, got object');
+    assert.equal(problem((j) => setAt(j, 'step', 'shut')), undefined, 'a catalogue name of a newer version is read as it is');
+    assert.equal(problem((j) => setAt(j, 'rows', {})), 'rows: expected array, got object');
     assert.equal(schemaProblem(Shape, 5)?.message, 'expected object, got number 5');
   });
 
   it('checkShape returns the very value it checked; a misfit is the MmaplabError asked for, with the path', function () {
-    const j = JSON.parse(JSON.stringify(good));
-    j.extra = { kept: true };
+    const j: unknown = JSON.parse(JSON.stringify(good));
+    setAt(j, 'extra', { kept: true });
     assert.equal(checkShape(Shape, j, 'x.json', 'EREPORT'), j);
-    j.rows[0].stat.median = null;
+    setAt(j, 'rows[0].stat.median', null);
     const err = caught(() => checkShape(Shape, j, 'x.json', 'EBENCHFORMAT', { file: 'x.json' }));
     assert.equal(err.code, 'EBENCHFORMAT');
     assert.equal(err.message, 'x.json: rows[0].stat.median: expected number, got null');

@@ -12,7 +12,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { REPO_ROOT } from '../../lib/paths';
-import { MmaplabError } from '../../lib/util/errors';
 import {
   CHECKPATCH_IGNORES,
   SETUP_TEST,
@@ -23,21 +22,11 @@ import {
   kmodSources,
   nativeSources,
 } from '../c-style';
-import { caught } from './caught';
+import { caught, rejected } from './caught';
 
 /** Each problem under its file, as the tool said it. */
 function report(problems: { file: string; output: string }[]): string {
   return problems.map((p) => `${p.file}:\n${p.output}`).join('\n\n');
-}
-
-async function rejected(promise: Promise<unknown>): Promise<MmaplabError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof MmaplabError, `expected MmaplabError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a rejection');
 }
 
 describe('C style', function () {

@@ -17,7 +17,7 @@ import { CONTROL_PORT, ControlPort, parseControlLine } from '../../lib/vm/contro
 import { IMAGE_ROOT_WORD, initScript } from '../../lib/vm/guest-init';
 import { qemuArgs, type BootSpec } from '../../lib/vm/qemu';
 import type { Kernel } from '../../lib/vm/kernels';
-import { Qmp, parseQmpLine } from '../../lib/vm/qmp';
+import { Qmp, parseQmpLine, qmpText } from '../../lib/vm/qmp';
 import { SavedVms, type SaveOne } from '../../lib/vm/saved-vms';
 import { lastCellConsole } from '../../lib/runner/cell-vms';
 import type { VmRun } from '../../lib/vm/session';
@@ -483,6 +483,7 @@ describe('control port and QMP messages', () => {
       for (let i = 0; i < 200 && !got.includes('\n'); i++) await new Promise((r) => setTimeout(r, 5));
       assert.deepEqual(JSON.parse(got), { type: 'resume', epochMs: 1, msize: 4096 });
       const err = await port.expect('resumed', 5000, () => false).catch((e: Error) => e);
+      assert.ok(err instanceof Error, 'expected a rejection');
       assert.match(String(err), /ended before its agent said resumed/);
       peer.write('{"type":"resumed","uptime":"late"}\n');
       const bad = await port.expect('resumed', 5000, () => true).catch((e: Error) => e);
@@ -517,6 +518,14 @@ describe('control port and QMP messages', () => {
       kind: 'error',
       body: { class: 'GenericError', desc: 'no' },
     });
+  });
+
+  it('qmpText gives a reply member as text: a string as it is, the fallback for nothing, anything else as JSON', () => {
+    assert.equal(qmpText('completed', 'none'), 'completed');
+    assert.equal(qmpText(undefined, 'none'), 'none');
+    assert.equal(qmpText(null, 'failed'), 'failed');
+    assert.equal(qmpText(7, 'none'), '7');
+    assert.equal(qmpText({ desc: 'x' }, 'none'), '{"desc":"x"}');
   });
 
   it('parseQmpLine leaves out what is not JSON, and refuses JSON that is not QMP, naming the place', () => {
