@@ -28,7 +28,17 @@ import { packageVersion } from './util/package-json';
  * signal ends the process at once.
  */
 function stopsItsVms(opts: CliOptions): boolean {
-  const booting: readonly CliOptions['command'][] = ['matrix', 'run', 'test-guest', 'files', 'bench', 'bench-boot', 'fuzz', 'check', 'shell'];
+  const booting: readonly CliOptions['command'][] = [
+    'matrix',
+    'run',
+    'test-guest',
+    'files',
+    'bench',
+    'bench-boot',
+    'fuzz',
+    'check',
+    'shell',
+  ];
   return booting.includes(opts.command) && opts.target === 'qemu';
 }
 

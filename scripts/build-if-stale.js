@@ -43,10 +43,7 @@ const at = (...p) => path.join(root, ...p);
 // node-gyp-build loads in a checkout and the prebuild that npm pack ships.
 // Either one missing or older than the sources means a rebuild.
 const addonName = `${JSON.parse(fs.readFileSync(at('package.json'), 'utf8')).name}.node`;
-const addons = [
-  at('build', 'Release', addonName),
-  at('prebuilds', `${process.platform}-${process.arch}`, addonName),
-];
+const addons = [at('build', 'Release', addonName), at('prebuilds', `${process.platform}-${process.arch}`, addonName)];
 // kmod/mmaplab_support.h: the module's support table, which the addon compiles too.
 const addonSources = Math.max(
   newest(at('native')),
@@ -78,6 +75,5 @@ if (mtime(tsStamp) < tsSources) {
   const now = new Date();
   fs.utimesSync(tsStamp, now, now);
 }
-
 
 run(['build:kmod']);

@@ -29,7 +29,7 @@ function render(s, enums) {
   return [
     '/**',
     ' * kmod/mmaplab_support.h as data: the support table (a row per method',
-    ' * number, a value per allocator number) and the allocators\' marks, as the',
+    " * number, a value per allocator number) and the allocators' marks, as the",
     ' * addon compiles them from the header. Written by',
     ' * `node scripts/write-support-table.js` (node scripts/build-if-stale.js runs',
     ' * it when the header changes): edit the header, not this file.',
@@ -37,12 +37,20 @@ function render(s, enums) {
     "import type { NativeSupport } from './native';",
     '',
     'export const MODULE_SUPPORT: NativeSupport = {',
-    `  values: ${JSON.stringify(s.values).replace(/"/g, '').replace(/([:,])/g, '$1 ').replace(/\{/, '{ ').replace(/\}$/, ' }')},`,
+    `  values: ${JSON.stringify(s.values)
+      .replace(/"/g, '')
+      .replace(/([:,])/g, '$1 ')
+      .replace(/\{/, '{ ')
+      .replace(/\}$/, ' }')},`,
     `  // columns: ${s.allocMarks.map((_, i) => `${i} ${allocs[i] ?? '(none)'}`).join(', ')}`,
     '  pairs: [',
     ...s.pairs.map(row),
     '  ],',
-    `  marks: ${JSON.stringify(s.marks).replace(/"/g, '').replace(/([:,])/g, '$1 ').replace(/\{/, '{ ').replace(/\}$/, ' }')},`,
+    `  marks: ${JSON.stringify(s.marks)
+      .replace(/"/g, '')
+      .replace(/([:,])/g, '$1 ')
+      .replace(/\{/, '{ ')
+      .replace(/\}$/, ' }')},`,
     `  allocMarks: [${s.allocMarks.join(', ')}],`,
     '};',
     '',

@@ -200,10 +200,7 @@ export async function checkpatch(files: string[] = kmodSources()): Promise<Style
  * one native/.clang-format describes. `env` is the tool's environment
  * (its PATH finds clang-format).
  */
-export async function clangFormat(
-  files: string[] = nativeSources(),
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<StyleProblem | null> {
+export async function clangFormat(files: string[] = nativeSources(), env: NodeJS.ProcessEnv = process.env): Promise<StyleProblem | null> {
   const r = await runTool('clang-format', ['--dry-run', '--Werror', ...files], REPO_ROOT, env);
   return r.status === 0 ? null : { file: files.join(' '), output: r.output.trim() };
 }

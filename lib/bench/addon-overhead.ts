@@ -73,11 +73,7 @@ export function cCycles(program: string, size: number, reps: number): Promise<nu
 }
 
 /** One row per size that vmalloc_user allows (a page multiple, at most MAX_SIZE, not refused). */
-export async function measureAddonOverhead(
-  sizes: readonly number[],
-  reps: number,
-  cProgram: string,
-): Promise<AddonOverheadRow[]> {
+export async function measureAddonOverhead(sizes: readonly number[], reps: number, cProgram: string): Promise<AddonOverheadRow[]> {
   const rows: AddonOverheadRow[] = [];
   for (const size of sizes) {
     if (size % pageSize() !== 0 || BigInt(size) > MAX_SIZE) continue;

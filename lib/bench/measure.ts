@@ -46,10 +46,7 @@ const WARM_UP_REPS = 3;
  * Measures everything `opts` asks for on the running kernel. `progress`
  * hears one line per configuration measured (for the console).
  */
-export async function measureGuestBench(
-  opts: GuestBenchOptions,
-  progress?: (line: string) => void,
-): Promise<GuestBench> {
+export async function measureGuestBench(opts: GuestBenchOptions, progress?: (line: string) => void): Promise<GuestBench> {
   checkGuestBenchOptions(opts);
   for (const config of WARM_UP) measureMapCost(config, WARM_UP_REPS);
   const mapCost: MapCostRow[] = [];

@@ -14,13 +14,7 @@ import type { AddonOverheadRow, Baseline, BenchReport, HarnessBench, KernelBench
 export type TargetStatus = 'met' | 'not met' | 'not measured';
 
 export type TargetId =
-  | 'wb-throughput'
-  | 'fault-around'
-  | 'addon-overhead'
-  | 'agent-ready'
-  | 'restore-ready'
-  | 'hazard-cell'
-  | 'matrix-wall';
+  'wb-throughput' | 'fault-around' | 'addon-overhead' | 'agent-ready' | 'restore-ready' | 'hazard-cell' | 'matrix-wall';
 
 export interface TargetDef {
   id: TargetId;
@@ -36,7 +30,7 @@ export interface TargetDef {
 export const TARGETS: Readonly<Record<TargetId, TargetDef>> = {
   'wb-throughput': {
     id: 'wb-throughput',
-    text: 'write-back cached methods reach ≥ 0.95× the anonymous mapping\'s read and write throughput',
+    text: "write-back cached methods reach ≥ 0.95× the anonymous mapping's read and write throughput",
     threshold: 0.95,
     kind: 'min',
     unit: '×',
@@ -437,7 +431,7 @@ export function restoreView(k: KernelBench): RestoreView {
       k.kernel,
       `${r?.hazardCell ?? 'hazard cell'}, restored, to verdict (median)`,
       r?.hazardCellMs?.median ?? null,
-      restoreMissing(r, 'restored copy gave the hazard cell\'s verdict'),
+      restoreMissing(r, "restored copy gave the hazard cell's verdict"),
     ),
   };
 }

@@ -40,7 +40,12 @@ export const LEADS: readonly Lead[] = [
     rule:
       'the core freed or unmapped a page whose references the driver did not account for: a fault handler ' +
       'that hands out a page without get_page, tail pages of a block allocated without __GFP_COMP, or slab memory',
-    see: ['claim kmalloc-fault-bad-page', 'pages_array/fault_page_noref/16K/basic', 'pages_nocomp/fault_page/16K/basic', 'kmalloc/fault_page/4K/basic'],
+    see: [
+      'claim kmalloc-fault-bad-page',
+      'pages_array/fault_page_noref/16K/basic',
+      'pages_nocomp/fault_page/16K/basic',
+      'kmalloc/fault_page/4K/basic',
+    ],
     instead: 'take a reference for the core (get_page) in the fault handler, allocate with __GFP_COMP, or map with vm_insert_pages',
   },
   {
@@ -59,7 +64,8 @@ export const LEADS: readonly Lead[] = [
     matches: (r) => r.scenario === 'offset-map' && r.verdict === 'data-mismatch',
     rule: 'a mapping at an offset did not start at that offset of the buffer: the driver ignores vma->vm_pgoff',
     see: [],
-    instead: 'start the mapping at vm_pgoff pages into the buffer (remap_vmalloc_range and vm_map_pages take it), and check offset plus length',
+    instead:
+      'start the mapping at vm_pgoff pages into the buffer (remap_vmalloc_range and vm_map_pages take it), and check offset plus length',
   },
   {
     matches: (r) => r.scenario === 'read-write' && (r.verdict === 'data-mismatch' || r.verdict === 'refused'),

@@ -314,7 +314,8 @@ const BODIES: Readonly<Record<CheckScenario, (t: CheckTarget, seed: number) => O
       const parts = refusedBy('munmap of the second page', () => native().munmapRange(buf, p, p));
       try {
         const [head, tail] = parts;
-        if (head === undefined || tail === undefined) throw new MmaplabError('ECHECK', `munmap of the second page left ${parts.length} parts`);
+        if (head === undefined || tail === undefined)
+          throw new MmaplabError('ECHECK', `munmap of the second page left ${parts.length} parts`);
         expectPattern(head, seed, 0, 'the first page');
         expectPattern(tail, seed, (2 * p) / 4, 'the pages after the hole');
       } finally {
@@ -363,7 +364,10 @@ const BODIES: Readonly<Record<CheckScenario, (t: CheckTarget, seed: number) => O
       else {
         const bad = checkPattern(new Uint32Array(got.buffer, got.byteOffset, Math.floor(n / 4)), seed);
         if (bad !== null) {
-          throw new Stop({ verdict: 'data-mismatch', detail: `read(2) at offset 0: byte ${bad.offset} holds ${hexOf(bad.found)}, the mapping ${hexOf(bad.expected)}` });
+          throw new Stop({
+            verdict: 'data-mismatch',
+            detail: `read(2) at offset 0: byte ${bad.offset} holds ${hexOf(bad.found)}, the mapping ${hexOf(bad.expected)}`,
+          });
         }
         said.push(`read(2) gave the mapping's first ${n} bytes`);
       }
@@ -463,7 +467,12 @@ const BODIES: Readonly<Record<CheckScenario, (t: CheckTarget, seed: number) => O
  * window ended, so nothing logged between scenarios is lost); frees are
  * drained before the window closes. Returns where the next window starts.
  */
-export function runScenario(scenario: CheckScenario, t: CheckTarget, seed: number, since: number = currentSeq()): { result: CheckResult; nextSeq: number } {
+export function runScenario(
+  scenario: CheckScenario,
+  t: CheckTarget,
+  seed: number,
+  since: number = currentSeq(),
+): { result: CheckResult; nextSeq: number } {
   return runWindowed(scenario, () => BODIES[scenario](t, seed), since);
 }
 
@@ -492,7 +501,13 @@ export function runWindowed(item: CheckItem, body: () => Observed, since: number
  * The result of what a body observed, made a kernel complaint when the
  * kernel log from `since` has a finding or taint was gained since `taint0`.
  */
-export function withKernelLog(item: CheckItem, observed: Observed, since: number, taint0: number, durationMs: number): { result: CheckResult; nextSeq: number } {
+export function withKernelLog(
+  item: CheckItem,
+  observed: Observed,
+  since: number,
+  taint0: number,
+  durationMs: number,
+): { result: CheckResult; nextSeq: number } {
   const window = readSince(since);
   const found = classifyWindow(window.records);
   const gained = taintGained(taint0, readTaint());
@@ -540,7 +555,10 @@ function makeNode(t: CheckTarget, before: Map<string, number>): string | null {
   if (pick === undefined) {
     if (t.chrdev !== null || added.length > 1) {
       const names = added.map(([n, m]) => `${n} (${m})`).join(', ') || 'none';
-      throw new MmaplabError('ECHECKDEVICE', `${t.device} did not appear; char devices the module registered: ${names}${t.chrdev === null ? ' (pick one with --chrdev NAME)' : ''}`);
+      throw new MmaplabError(
+        'ECHECKDEVICE',
+        `${t.device} did not appear; char devices the module registered: ${names}${t.chrdev === null ? ' (pick one with --chrdev NAME)' : ''}`,
+      );
     }
     return null;
   }
@@ -618,7 +636,9 @@ export function loadUserModule(path: string, params: Record<string, string>, t: 
   const majors = charMajors();
   const r = spawnSync('insmod', [path, ...Object.entries(params).map(([k, v]) => `${k}=${v}`)], { encoding: 'utf8' });
   if (r.status !== 0) {
-    const log = readSince(0).records.slice(-15).map((x) => x.message);
+    const log = readSince(0)
+      .records.slice(-15)
+      .map((x) => x.message);
     throw new MmaplabError('ECHECKLOAD', `insmod ${path} failed: ${(r.stderr || r.stdout).trim()}\nkernel log:\n${log.join('\n')}`);
   }
   let node = currentNode(t.device);
@@ -635,7 +655,10 @@ export function loadUserModule(path: string, params: Record<string, string>, t: 
   }
   if (isDevicePattern(t.device)) {
     const appeared = fs.readdirSync('/dev').filter((n) => !before.has(n));
-    throw new MmaplabError('ECHECKDEVICE', `no node matched ${t.device} within 2 s of loading the module; new in /dev: ${appeared.map((n) => `/dev/${n}`).join(', ') || 'nothing'}`);
+    throw new MmaplabError(
+      'ECHECKDEVICE',
+      `no node matched ${t.device} within 2 s of loading the module; new in /dev: ${appeared.map((n) => `/dev/${n}`).join(', ') || 'nothing'}`,
+    );
   }
   const made = makeNode(t, majors);
   if (made !== null) return { target: t, note: made, nodes: [] };
@@ -698,7 +721,6 @@ function runUsesInChild(t: CheckTarget, uses: readonly CheckUse[], sink: CheckSi
   }
   return { stopped: false, nextSeq: seq };
 }
-
 
 /** System-wide settings a use changes and puts back in a finally: the THP switch. */
 interface GlobalSettings {

@@ -65,7 +65,10 @@ function typescript(file: string): typeof import('typescript') {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on demand by a non-literal name, so the guest image leaves the compiler out (see above)
     return require(TYPESCRIPT_PACKAGE) as typeof import('typescript');
   } catch {
-    throw new MmaplabError('EUSAGE', `--setup ${file}: a .ts hook needs the typescript package (npm install typescript), or give it as .js`);
+    throw new MmaplabError(
+      'EUSAGE',
+      `--setup ${file}: a .ts hook needs the typescript package (npm install typescript), or give it as .js`,
+    );
   }
 }
 

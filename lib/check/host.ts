@@ -26,7 +26,7 @@ export function checkHostPreflight(allowHazards: boolean, facts: HostFacts): voi
   if (!allowHazards) {
     throw new MmaplabError(
       'EHAZARD',
-      '--target host loads your driver into this machine\'s kernel, where a bug in it can corrupt the kernel: ' +
+      "--target host loads your driver into this machine's kernel, where a bug in it can corrupt the kernel: " +
         'pass --allow-hazards on a machine you can reboot, or check it in QEMU (the default)',
     );
   }
@@ -45,7 +45,6 @@ function hostModule(o: CheckOptions): { path: string; warnings: string[] } {
   const built = ensureUserModule(kernel, o.module.kmod);
   return { path: built.path, warnings: built.warnings };
 }
-
 
 export function checkOnHost(o: CheckOptions, allowHazards: boolean): KernelCheck {
   checkHostPreflight(allowHazards, hostFacts());

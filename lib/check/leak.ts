@@ -99,7 +99,7 @@ function cycle(t: CheckTarget, open: (t: CheckTarget) => number, zero: number): 
     }
     try {
       const view = new Uint8Array(buf);
-      for (let done = 0; done < view.length; ) {
+      for (let done = 0; done < view.length;) {
         const n = fs.readSync(zero, view, done, view.length - done, null);
         if (n === 0) throw new CycleFailed('/dev/zero gave nothing');
         done += n;
@@ -149,9 +149,15 @@ export function leakScenario(t: CheckTarget, open: (t: CheckTarget) => number, n
     const second = leakDelta(b, reading());
     const again = leakProblems(second, bound);
     if (again.length === 0) {
-      return { verdict: 'ok', detail: `${how}: ${describeDelta(first)}, then ${describeDelta(second)} in a second window (bound ${bound} kB)` };
+      return {
+        verdict: 'ok',
+        detail: `${how}: ${describeDelta(first)}, then ${describeDelta(second)} in a second window (bound ${bound} kB)`,
+      };
     }
-    return { verdict: 'leak', detail: `${how}: ${again.join(', ')} in each of two windows (bound ${bound} kB; first ${describeDelta(first)})` };
+    return {
+      verdict: 'leak',
+      detail: `${how}: ${again.join(', ')} in each of two windows (bound ${bound} kB; first ${describeDelta(first)})`,
+    };
   } catch (err) {
     if (err instanceof CycleFailed) return { verdict: 'not-run', detail: err.message };
     throw err;

@@ -91,7 +91,15 @@ export function renderCheckTap(checks: readonly KernelCheck[]): string {
     if (r.verdict === 'not-run') {
       lines.push(`ok ${i + 1} - ${title} # SKIP ${r.detail.replace(/\n/g, ' ')}`);
     } else if (isFinding(r)) {
-      lines.push(`not ok ${i + 1} - ${title}`, '  ---', '  message: |', ...findingText(r).split('\n').map((l) => `    ${l}`), '  ...');
+      lines.push(
+        `not ok ${i + 1} - ${title}`,
+        '  ---',
+        '  message: |',
+        ...findingText(r)
+          .split('\n')
+          .map((l) => `    ${l}`),
+        '  ...',
+      );
     } else {
       lines.push(`ok ${i + 1} - ${title}`);
     }
@@ -113,7 +121,12 @@ export function renderCheckHtml(checks: readonly KernelCheck[], o: CheckOptions)
     return `<tr><th scope="row">${html(scenario)}<div class="title">${html(spec.title)}</div></th>${cells.join('')}</tr>`;
   });
   const findings = checks.flatMap((c) =>
-    c.results.filter(isFinding).map((r) => `<section class="finding"><h2>${html(`${checkLabel(c, checks)}: ${r.scenario}: ${r.verdict}`)}</h2><pre>${html(findingText(r))}</pre></section>`),
+    c.results
+      .filter(isFinding)
+      .map(
+        (r) =>
+          `<section class="finding"><h2>${html(`${checkLabel(c, checks)}: ${r.scenario}: ${r.verdict}`)}</h2><pre>${html(findingText(r))}</pre></section>`,
+      ),
   );
   const notes = checks.flatMap((c) => c.notes.map((n) => `<li>${html(`${checkLabel(c, checks)}: ${n}`)}</li>`));
   return [

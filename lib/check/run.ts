@@ -190,7 +190,9 @@ export async function checkKernel(k: Kernel, base: VmOptions, o: CheckOptions): 
     const got = await checkInVm(k, vm, o, mod.path, left);
     if (got.nodes.length > 0) nodes = got.nodes;
     if (got.results.length === 0) {
-      throw new MmaplabError('ECHECK', `${k.release}: the VM ended before a result for ${left[0]}\nrun directory: ${got.vm.runDir}`, { runDir: got.vm.runDir });
+      throw new MmaplabError('ECHECK', `${k.release}: the VM ended before a result for ${left[0]}\nrun directory: ${got.vm.runDir}`, {
+        runDir: got.vm.runDir,
+      });
     }
     vms.push(got.vm);
     for (const n of got.notes) notes.add(n);
@@ -207,7 +209,12 @@ export async function checkKernel(k: Kernel, base: VmOptions, o: CheckOptions): 
  * Every node of the driver: the one --device names, or each a pattern
  * matches, in a check of its own (the first tells which nodes there are).
  */
-export async function checkKernelNodes(k: Kernel, base: VmOptions, o: CheckOptions, onCheck?: (c: KernelCheck) => void): Promise<KernelCheck[]> {
+export async function checkKernelNodes(
+  k: Kernel,
+  base: VmOptions,
+  o: CheckOptions,
+  onCheck?: (c: KernelCheck) => void,
+): Promise<KernelCheck[]> {
   const first = await checkKernel(k, base, o);
   onCheck?.(first);
   const out = [first];

@@ -12,10 +12,7 @@ import { CHECK_SCENARIOS, CHECK_USES, CHECK_VERDICTS } from './types';
 const hexBytes = v.pipe(v.string(), v.regex(/^(?:[0-9a-f]{2})+$/, 'bytes in lower-case hex, at least one byte'));
 
 /** A step of a setup file once read (./setup): an ioctl (arg null: the ioctl gets 0) or a write. */
-export const SetupStepSchema = v.union([
-  v.strictObject({ ioctl: u32, arg: v.nullable(hexBytes) }),
-  v.strictObject({ write: hexBytes }),
-]);
+export const SetupStepSchema = v.union([v.strictObject({ ioctl: u32, arg: v.nullable(hexBytes) }), v.strictObject({ write: hexBytes })]);
 
 /** A setup hook (./hook) as the guest gets it. */
 export const SetupHookSchema = v.object({

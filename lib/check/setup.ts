@@ -35,7 +35,10 @@ function requestNumber(r: number | string): number {
 const WriteStep = v.pipe(
   v.strictObject({ write: v.string() }),
   // checked on the step, the error put on the key
-  v.forward(v.check((o) => HEX.test(o.write), HEX_BYTES), ['write']),
+  v.forward(
+    v.check((o) => HEX.test(o.write), HEX_BYTES),
+    ['write'],
+  ),
   v.transform((o): SetupStep => ({ write: o.write.toLowerCase() })),
 );
 
@@ -52,7 +55,10 @@ const IoctlStep = v.pipe(
     ),
     arg: v.optional(v.string()),
   }),
-  v.forward(v.check((o) => o.arg === undefined || HEX.test(o.arg), HEX_BYTES), ['arg']),
+  v.forward(
+    v.check((o) => o.arg === undefined || HEX.test(o.arg), HEX_BYTES),
+    ['arg'],
+  ),
   v.transform((o): SetupStep => ({ ioctl: requestNumber(o.ioctl), arg: o.arg === undefined ? null : o.arg.toLowerCase() })),
 );
 

@@ -128,9 +128,7 @@ export const SCENARIO_SPECS: Readonly<Record<CheckScenario, ScenarioSpec>> = {
     acceptable: ['ok', 'refused'],
   },
   'offset-map': {
-    title:
-      'a mapping at an offset of one page shows the buffer from its second page on (the driver honours vm_pgoff), ' +
-      'or is refused',
+    title: 'a mapping at an offset of one page shows the buffer from its second page on (the driver honours vm_pgoff), ' + 'or is refused',
     acceptable: ['ok', 'refused'],
   },
   'partial-munmap': {

@@ -181,9 +181,7 @@ export function defaultOptions(): CliOptions {
 /** A usage error; the hint line points at the help of the command concerned. */
 export function usageError(message: string, command: Command | null = null): MmaplabError {
   const hint =
-    command === null || command === 'help'
-      ? '(run "mmaplab help" for usage)'
-      : `(run "mmaplab help ${command}" for its options)`;
+    command === null || command === 'help' ? '(run "mmaplab help" for usage)' : `(run "mmaplab help ${command}" for its options)`;
   return new MmaplabError('EUSAGE', `${message}\n${hint}`);
 }
 
@@ -260,7 +258,18 @@ export interface OptionSpec {
   apply: (st: ParseState, value: string) => void;
 }
 
-const KERNEL_SELECTING: readonly Command[] = ['matrix', 'run', 'test-guest', 'files', 'bench', 'bench-boot', 'fuzz', 'check', 'shell', 'build-kmod'];
+const KERNEL_SELECTING: readonly Command[] = [
+  'matrix',
+  'run',
+  'test-guest',
+  'files',
+  'bench',
+  'bench-boot',
+  'fuzz',
+  'check',
+  'shell',
+  'build-kmod',
+];
 const BOOTING: readonly Command[] = ['matrix', 'run', 'test-guest', 'files', 'bench', 'bench-boot', 'fuzz', 'check'];
 
 export const OPTIONS: readonly OptionSpec[] = [
@@ -284,7 +293,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: '--kernel-build',
     value: 'DIR',
-    help: "... and its build tree",
+    help: '... and its build tree',
     commands: KERNEL_SELECTING,
     apply: (st, v) => (slot(st, 'buildDir').buildDir = v),
   },
@@ -459,7 +468,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: '--out',
     value: 'DIR',
-    help: (c) => (c === 'findings' ? 'where the findings page goes (default: standard output)' : `where the reports go (default: runs/${c}-<time>)`),
+    help: (c) =>
+      c === 'findings' ? 'where the findings page goes (default: standard output)' : `where the reports go (default: runs/${c}-<time>)`,
     commands: ['matrix', 'merge', 'bench', 'check', 'findings'],
     apply: (st, v) => (st.opts.out = v),
   },
@@ -798,7 +808,11 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       const other = near === null ? OPTIONS.find((o) => o.name === suggestOption(t.arg, null)) : undefined;
       fail(
         t.message +
-          (near !== null ? ` (did you mean ${near}?)` : other !== undefined ? ` (${other.name} is an option of ${other.commands.join(', ')})` : ''),
+          (near !== null
+            ? ` (did you mean ${near}?)`
+            : other !== undefined
+              ? ` (${other.name} is an option of ${other.commands.join(', ')})`
+              : ''),
       );
     } else if (t.kind === 'word') {
       if (!sawCommand) sawCommand = true;

@@ -95,8 +95,7 @@ export async function runBenchBoot(opts: CliOptions): Promise<number> {
     const { got, stalled } = await interleavedBoots(k, vm, runs);
     if (got.vmlinux.length === 0 || got.bzimage.length === 0) complete = false;
     // A path with no measured boot has no median (printed as n/a).
-    const med = (p: BootPath, f: keyof BootSample): number =>
-      got[p].length === 0 ? NaN : median(got[p].map((x) => x[f]));
+    const med = (p: BootPath, f: keyof BootSample): number => (got[p].length === 0 ? NaN : median(got[p].map((x) => x[f])));
     const row = (p: BootPath, label: string): string =>
       `  ${label} agent ready ${s(med(p, 'ready'))}, first cell done ${s(med(p, 'firstCell'))}` +
       ` (${got[p].length} of ${runs} boots${stalled[p] > 0 ? `; ${stalled[p]} stalled` : ''})`;

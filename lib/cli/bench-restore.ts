@@ -16,14 +16,7 @@ import { MARK_AGENT_READY, MARK_CELL_DONE, type GuestEvent, type Job } from '../
 import type { Kernel } from '../vm/kernels';
 import { lastStderrLine, qemuVersionLine, type BootOutcome } from '../vm/qemu';
 import { newRunDir, runJob, templateShapeOf, type VmOptions, type VmRun, type VmStart } from '../vm/session';
-import {
-  discardTemplate,
-  saveTemplate,
-  templateInputs,
-  type Template,
-  type TemplateInputs,
-  type TemplateMeta,
-} from '../vm/template';
+import { discardTemplate, saveTemplate, templateInputs, type Template, type TemplateInputs, type TemplateMeta } from '../vm/template';
 import { BENCH_BOOT_TIMEOUT_MS } from './bench-boot';
 import { log } from './common';
 
@@ -60,7 +53,7 @@ export function restoredFigures(run: { boot: Pick<BootOutcome, 'marks'>; start: 
 const COPY_FIGURES: ReadonlyArray<[RestoreFigure, string]> = [
   ['loadedMs', 'its state loaded'],
   ['restoreReadyMs', 'its agent ready'],
-  ['hazardCellMs', 'the cell\'s verdict'],
+  ['hazardCellMs', "the cell's verdict"],
 ];
 
 /** What a restored copy that fell short did not get to, in one line. */

@@ -66,7 +66,8 @@ export function renderKernelCheck(k: KernelCheck): string {
 export function vmsLine(vms: readonly CheckVm[]): string {
   if (vms.length === 0) return 'no VM (--target host)';
   const restored = vms.filter((v) => v.start === 'restored').length;
-  const how = restored === vms.length ? 'restored' : restored === 0 ? 'booted cold' : `${restored} restored, ${vms.length - restored} booted cold`;
+  const how =
+    restored === vms.length ? 'restored' : restored === 0 ? 'booted cold' : `${restored} restored, ${vms.length - restored} booted cold`;
   const count = vms.length === 1 ? `1 VM (${how})` : `${vms.length} VMs (${how})`;
   return `${count}, run ${vms.length === 1 ? 'directory' : 'directories'} ${vms.map((v) => v.runDir).join(' ')}`;
 }

@@ -44,10 +44,7 @@ export function renderClassification(c: LogClassification, verbose = false): str
   const counts = Object.entries(s.counts)
     .map(([k, n]) => `${k} ${n}`)
     .join(', ');
-  out.push(
-    '',
-    `${c.findings.length} finding(s), worst: ${s.severity}; ${counts}${s.oopses > 1 ? `; ${s.oopses} oopses` : ''}; ${read}`,
-  );
+  out.push('', `${c.findings.length} finding(s), worst: ${s.severity}; ${counts}${s.oopses > 1 ? `; ${s.oopses} oopses` : ''}; ${read}`);
   if (s.headline !== null) out.push(`worst: line ${s.headline.seq}: ${s.headline.line}`);
   if (s.cause !== null && s.cause !== s.headline) out.push(`first: line ${s.cause.seq}: ${s.cause.line}`);
   return out.join('\n');

@@ -88,7 +88,8 @@ export function renderEvidence(r: CellResult): string {
     out.push(`predicted:  ${outcome(e)} (rule ${e.name}, series ${e.series})`);
     if (e.also !== undefined && e.also.length > 0) out.push(`  or also:  ${e.also.map(outcome).join(', ')}`);
     out.push(`  reason:   ${e.reason}`);
-    for (const o of e.observed ?? []) out.push(`  observation record: ${outcome(o)} on ${o.series === '*' ? 'every series' : o.series}: ${o.note}`);
+    for (const o of e.observed ?? [])
+      out.push(`  observation record: ${outcome(o)} on ${o.series === '*' ? 'every series' : o.series}: ${o.note}`);
   } else {
     out.push('predicted:  - (no expectation row matches this cell)');
   }
@@ -97,7 +98,10 @@ export function renderEvidence(r: CellResult): string {
   if (ev.observation === null) out.push('probe: no observation (the probe never reported)');
   else out.push('probe:', ...observationLines(ev.observation));
   if (ev.stuck !== undefined) {
-    out.push(`stuck probe: ${ev.stuck.where}${ev.stuck.step ? `, last step ${ev.stuck.step}` : ''}`, ...stuckTaskLines(ev.stuck.tasks).map((l) => `  ${l}`));
+    out.push(
+      `stuck probe: ${ev.stuck.where}${ev.stuck.step ? `, last step ${ev.stuck.step}` : ''}`,
+      ...stuckTaskLines(ev.stuck.tasks).map((l) => `  ${l}`),
+    );
   }
   if (ev.kmsgLost !== undefined) out.push(`kmsg records lost: ${ev.kmsgLost} (the ring buffer overran)`);
   out.push('');

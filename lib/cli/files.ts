@@ -40,7 +40,14 @@ export function renderFilesTable(runs: readonly KernelFiles[]): string {
     }
   }
   const widths = header.map((_, i) => Math.max(...rows.map((r) => at(r, i, 'a cell of the files table').length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(at(widths, i, 'a column of the files table'))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(at(widths, i, 'a column of the files table')))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** The files job on one kernel: every method x trigger, in one VM. */
@@ -73,7 +80,8 @@ export async function runFiles(opts: CliOptions): Promise<number> {
   const kernels = bootableKernels(opts.kernels);
   const modules = buildModules(kernels, log);
   const steps: PlanStep[] = [];
-  for (const k of kernels) steps.push(filesStep(k, await vmOptionsFor(opts, k), got(modules, k.release, 'the module built for the kernel')));
+  for (const k of kernels)
+    steps.push(filesStep(k, await vmOptionsFor(opts, k), got(modules, k.release, 'the module built for the kernel')));
   const outcomes = await execute(
     { steps, concurrency: 1 },
     {

@@ -265,7 +265,14 @@ class ComplaintMinimiser {
   async minimal(log: FuzzOp[]): Promise<MinimalSequence> {
     const { found, first } = await this.#confirm(log);
     if (found === null || first === null) {
-      return { ops: log, outcomes: null, complaint: first?.complaint ?? null, replays: this.#replayer.count, complete: false, reproduced: false };
+      return {
+        ops: log,
+        outcomes: null,
+        complaint: first?.complaint ?? null,
+        replays: this.#replayer.count,
+        complete: false,
+        reproduced: false,
+      };
     }
     return this.#minimise(found, first);
   }
@@ -305,10 +312,7 @@ class ComplaintMinimiser {
       maxTests: this.#maxReplays - replayer.count,
       // First guesses: without what did nothing (skipped, or only read state),
       // then only the slots the last operation depends on.
-      hints: [
-        (cur) => cur.filter((op) => outcomeOf.get(op) !== 'skip' && !READ_ONLY_OPS.includes(op.op)),
-        (cur) => slotSlice(cur),
-      ],
+      hints: [(cur) => cur.filter((op) => outcomeOf.get(op) !== 'skip' && !READ_ONLY_OPS.includes(op.op)), (cur) => slotSlice(cur)],
       onTest: (cand, ok, n) => this.#say(`${release}: replay ${n + 1}: ${cand.length} operations: ${ok ? 'complains' : 'clean'}`),
     });
     const { ops, final } = trimToComplaint(min.items, replayer.seen(min.items) ?? (min.items.length === cut.length ? first : null));

@@ -28,17 +28,13 @@ export interface ParsedLog {
   lines: number;
 }
 
-
 const KMSG_HEAD = /^\d+,\d+,\d+,[^;,\s]*[^;]*;/;
 const DICT_LINE = /^ [^\s=]+=/;
 const RAW_PRIO = /^<(\d{1,4})>/;
-const FACILITIES =
-  'kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|res0|res1|res2|res3|local[0-7]';
+const FACILITIES = 'kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|res0|res1|res2|res3|local[0-7]';
 const DECODE = new RegExp(`^(${FACILITIES})\\s*:\\s*(emerg|alert|crit|err|warn|notice|info|debug)\\s*:\\s?`);
 const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
-const JOURNAL = new RegExp(
-  `^(?:${MONTH} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d|\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\S*) \\S+ kernel: ?`,
-);
+const JOURNAL = new RegExp(`^(?:${MONTH} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d|\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\S*) \\S+ kernel: ?`);
 const STAMP = /^\[\s*(\d+)\.(\d+)(?:\s*<\s*[\d.]+>)?\]/;
 const CALLER = /^\[\s*[TC]\d+\]/;
 const CTIME = new RegExp(`^\\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ${MONTH} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d \\d{4}\\]`);

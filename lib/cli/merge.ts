@@ -14,7 +14,15 @@
 import * as path from 'node:path';
 import { readReport, summarizeRuns } from '../report/build';
 import type { NotApplicable } from '../experiments/applicable';
-import { REPORT_SCHEMA, REPORT_VERSION, type MatrixReport, type MergedInput, type ReportCell, type ReportEnvironment, type ReportKernel } from '../report/schema';
+import {
+  REPORT_SCHEMA,
+  REPORT_VERSION,
+  type MatrixReport,
+  type MergedInput,
+  type ReportCell,
+  type ReportEnvironment,
+  type ReportKernel,
+} from '../report/schema';
 import { MmaplabError } from '../util/errors';
 import { usageError, type CliOptions } from './args';
 import { defaultOutDir, log } from './common';
@@ -156,9 +164,7 @@ export function mergeCommand(opts: CliOptions): number {
   const merged = mergeReports(opts.args.map((file) => ({ file, report: readReport(file) })));
   const outDir = opts.out ?? defaultOutDir('merge');
   const files = writeAll(outDir, merged);
-  process.stdout.write(
-    `merged ${opts.args.length} report(s): ${agreementSummary(merged)} on ${merged.kernels.length} kernel(s)\n`,
-  );
+  process.stdout.write(`merged ${opts.args.length} report(s): ${agreementSummary(merged)} on ${merged.kernels.length} kernel(s)\n`);
   log(`reports in ${outDir}: ${files.map((f) => path.basename(f)).join(', ')}`);
   return agreementExit(merged, opts.noFail);
 }

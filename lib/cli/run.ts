@@ -33,7 +33,10 @@ export async function runOne(opts: CliOptions): Promise<number> {
   const kernels = bootableKernels(opts.kernels);
   const modules = buildModules(kernels);
   const steps: PlanStep[] = [];
-  for (const k of kernels) steps.push(cellsStep(k, await vmOptionsFor(opts, k), [cell], moduleFor([cell], got(modules, k.release, 'the module built for the kernel'))));
+  for (const k of kernels)
+    steps.push(
+      cellsStep(k, await vmOptionsFor(opts, k), [cell], moduleFor([cell], got(modules, k.release, 'the module built for the kernel'))),
+    );
   const results: CellResult[] = [];
   await execute(
     { steps, concurrency: 1 },

@@ -82,10 +82,7 @@ export function selectCells(opts: CliOptions, catalogue: readonly CellSpec[] = b
   const mine = shardCells(filtered, opts.shard);
   if (mine.length === 0) {
     const s = opts.shard as Shard;
-    throw usageError(
-      `shard ${s.index}/${s.count} is empty: the selection has only ${filtered.length} cell(s)`,
-      'matrix',
-    );
+    throw usageError(`shard ${s.index}/${s.count} is empty: the selection has only ${filtered.length} cell(s)`, 'matrix');
   }
   return mine;
 }

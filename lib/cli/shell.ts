@@ -8,7 +8,8 @@ import { buildModules, defaultOutDir, log } from './common';
 import { got } from '../util/at';
 
 export async function runShell(opts: CliOptions): Promise<number> {
-  const selection = opts.kernels.releases.length === 0 && opts.kernels.paths.length === 0 ? { releases: ['6.12'], paths: [] } : opts.kernels;
+  const selection =
+    opts.kernels.releases.length === 0 && opts.kernels.paths.length === 0 ? { releases: ['6.12'], paths: [] } : opts.kernels;
   const kernels = bootableKernels(selection);
   const kernel = kernels[0];
   if (kernel === undefined || kernels.length > 1) throw usageError('shell boots one kernel: give one --kernel', 'shell');

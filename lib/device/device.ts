@@ -13,15 +13,7 @@
  */
 import { constants as bufferConstants } from 'node:buffer';
 import * as fs from 'node:fs';
-import {
-  deviceError,
-  errnoName,
-  invalidArgType,
-  invalidArgValue,
-  isSyscallError,
-  outOfRange,
-  type SyscallError,
-} from './errors';
+import { deviceError, errnoName, invalidArgType, invalidArgValue, isSyscallError, outOfRange, type SyscallError } from './errors';
 import {
   ALLOCS,
   type AllocName,
@@ -409,8 +401,12 @@ export class Device {
   configure(options: ConfigureOptions): void {
     if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
     const { alloc, method } = options;
-    for (const [old, now] of [['allocator', 'alloc'], ['technique', 'method']] as const) {
-      if (Object.hasOwn(options, old)) throw invalidArgValue(old, `spelled "${now}" (the uapi header's word)`, (options as unknown as Record<string, unknown>)[old]);
+    for (const [old, now] of [
+      ['allocator', 'alloc'],
+      ['technique', 'method'],
+    ] as const) {
+      if (Object.hasOwn(options, old))
+        throw invalidArgValue(old, `spelled "${now}" (the uapi header's word)`, (options as unknown as Record<string, unknown>)[old]);
     }
     if (typeof alloc !== 'string' || !Object.hasOwn(ALLOCS, alloc)) {
       throw invalidArgValue('alloc', `one of ${Object.keys(ALLOCS).join(', ')}`, alloc);
@@ -704,9 +700,7 @@ export class Device {
       ...storeRequest(id),
       ...(what === 'data' ? { data_len: BigInt(count) } : { pages_max: BigInt(count) }),
     });
-    this.#explained(() =>
-      native().ioctlWithArray(fd, REQUESTS.STORE, struct, ptr.offset, array, max.offset, elementSize),
-    );
+    this.#explained(() => native().ioctlWithArray(fd, REQUESTS.STORE, struct, ptr.offset, array, max.offset, elementSize));
     return decode(STORE_LAYOUT, struct);
   }
 
@@ -855,11 +849,7 @@ export class Device {
     return decode(layout, bytes);
   }
 
-  async #ioctlAsync<L extends StructLayout>(
-    request: RequestName,
-    layout: L,
-    values: StructValues<L>,
-  ): Promise<StructValues<L>> {
+  async #ioctlAsync<L extends StructLayout>(request: RequestName, layout: L, values: StructValues<L>): Promise<StructValues<L>> {
     const bytes = encode(layout, values);
     const call = native().ioctlAsync(this.fd, REQUESTS[request], bytes);
     this.#pending++;

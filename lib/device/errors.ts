@@ -145,10 +145,6 @@ export function errnoName(errno: number): string | null {
   return errnoNames.get(n) ?? KERNEL_ERRNOS[n] ?? null;
 }
 
-export function deviceError(
-  code: DeviceErrorCode,
-  message: string,
-  details: Record<string, unknown> = {},
-): MmaplabError {
+export function deviceError(code: DeviceErrorCode, message: string, details: Record<string, unknown> = {}): MmaplabError {
   return new MmaplabError(code, message, details);
 }

@@ -18,17 +18,7 @@
  * What would kill the process (SIGBUS, SIGSEGV) runs in a child process
  * through runIsolated() (./isolated), which reports the signal and the page.
  */
-import {
-  ALLOCS,
-  type AllocName,
-  CACHES,
-  type CacheName,
-  MAX_SIZE,
-  METHODS,
-  type MethodName,
-  type ReasonName,
-  REASONS,
-} from './layout';
+import { ALLOCS, type AllocName, CACHES, type CacheName, MAX_SIZE, METHODS, type MethodName, type ReasonName, REASONS } from './layout';
 import { nativeConstants } from './native';
 
 export {
@@ -103,13 +93,7 @@ export {
   vmspliceAll,
 } from './kernel-io';
 export { type CoreSegment, coreSegments, dumpCore } from './core-file';
-export {
-  type IsolatedOptions,
-  type IsolatedPlan,
-  type IsolatedResult,
-  type IsolatedStep,
-  runIsolated,
-} from './isolated';
+export { type IsolatedOptions, type IsolatedPlan, type IsolatedResult, type IsolatedStep, runIsolated } from './isolated';
 export { checkPattern, type PatternMismatch, patternWord, writePattern } from './pattern';
 export {
   type ArgumentError,

@@ -21,8 +21,15 @@ export type { IsolatedPlan, IsolatedStep } from './isolated-schema';
 import type { IsolatedPlan, IsolatedStep } from './isolated-schema';
 
 export const ISOLATED_OPS: readonly IsolatedStep['op'][] = [
-  'touch', 'write-pattern', 'check-pattern', 'protect', 'advise-dontneed', 'unmap-raw',
-  'free-while-mapped', 'fill', 'verify',
+  'touch',
+  'write-pattern',
+  'check-pattern',
+  'protect',
+  'advise-dontneed',
+  'unmap-raw',
+  'free-while-mapped',
+  'fill',
+  'verify',
 ];
 
 /** What happened to the child. */
@@ -56,7 +63,11 @@ export async function runIsolated(plan: IsolatedPlan, options: IsolatedOptions =
   const progressPath = path.join(dir, 'progress');
   resetProgressFile(progressPath);
   try {
-    const run = await spawnChild(JSON.stringify(plan, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)), progressPath, options.timeoutMs ?? 60_000);
+    const run = await spawnChild(
+      JSON.stringify(plan, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)),
+      progressPath,
+      options.timeoutMs ?? 60_000,
+    );
     const { step, page } = readProgressFile(progressPath);
     const results: unknown[] = [];
     let error: IsolatedResult['error'] = null;

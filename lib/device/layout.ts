@@ -342,8 +342,7 @@ export const STORES_KEPT = 8;
 /** CONFIGURE flags (MMAPLAB_CF_*). */
 export const CONFIG_FLAGS = { FAULT_AROUND: 1 << 0, RESERVED: 1 << 1, RESERVED_KEPT: 1 << 2, SPLITTABLE: 1 << 3 } as const;
 /** MMAPLAB_CF_ALL: every flag this header knows. */
-export const CONFIG_FLAGS_ALL =
-  CONFIG_FLAGS.FAULT_AROUND | CONFIG_FLAGS.RESERVED | CONFIG_FLAGS.RESERVED_KEPT | CONFIG_FLAGS.SPLITTABLE;
+export const CONFIG_FLAGS_ALL = CONFIG_FLAGS.FAULT_AROUND | CONFIG_FLAGS.RESERVED | CONFIG_FLAGS.RESERVED_KEPT | CONFIG_FLAGS.SPLITTABLE;
 /** mmaplab_info.flags (MMAPLAB_INFO_*). */
 export const INFO_FLAGS = { CONFIGURED: 1 << 0, CONTIGUOUS: 1 << 1, FREED: 1 << 2, SLAB: 1 << 3, UNPINNED: 1 << 4 } as const;
 /** mmaplab_page_info.flags (MMAPLAB_PAGE_*). */
@@ -390,10 +389,7 @@ export const IOC_MAGIC = 0xb7;
 
 /** _IOC(dir, type, nr, size), unsigned. */
 export function ioc(dir: number, type: number, nr: number, size: number): number {
-  return (
-    ((dir << IOC.DIRSHIFT) | (type << IOC.TYPESHIFT) | (nr << IOC.NRSHIFT) | (size << IOC.SIZESHIFT)) >>>
-    0
-  );
+  return ((dir << IOC.DIRSHIFT) | (type << IOC.TYPESHIFT) | (nr << IOC.NRSHIFT) | (size << IOC.SIZESHIFT)) >>> 0;
 }
 
 export type Direction = 'none' | 'write' | 'read' | 'read-write';
@@ -409,8 +405,7 @@ export interface DecodedRequest {
 export function decodeRequest(request: number): DecodedRequest {
   const field = (shift: number, bits: number) => Math.floor(request / 2 ** shift) % 2 ** bits;
   const dir = field(IOC.DIRSHIFT, IOC.DIRBITS);
-  const direction: Direction =
-    dir === IOC.WRITE ? 'write' : dir === IOC.READ ? 'read' : dir === IOC.NONE ? 'none' : 'read-write';
+  const direction: Direction = dir === IOC.WRITE ? 'write' : dir === IOC.READ ? 'read' : dir === IOC.NONE ? 'none' : 'read-write';
   return {
     direction,
     type: field(IOC.TYPESHIFT, IOC.TYPEBITS),

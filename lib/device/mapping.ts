@@ -77,10 +77,26 @@ export interface RangeOptions {
 }
 
 export type Advice =
-  | 'normal' | 'random' | 'sequential' | 'willneed' | 'dontneed'
-  | 'dontfork' | 'dofork' | 'remove' | 'free' | 'cold' | 'pageout'
-  | 'populate_read' | 'populate_write' | 'hugepage' | 'nohugepage'
-  | 'wipeonfork' | 'keeponfork' | 'mergeable' | 'unmergeable' | 'collapse';
+  | 'normal'
+  | 'random'
+  | 'sequential'
+  | 'willneed'
+  | 'dontneed'
+  | 'dontfork'
+  | 'dofork'
+  | 'remove'
+  | 'free'
+  | 'cold'
+  | 'pageout'
+  | 'populate_read'
+  | 'populate_write'
+  | 'hugepage'
+  | 'nohugepage'
+  | 'wipeonfork'
+  | 'keeponfork'
+  | 'mergeable'
+  | 'unmergeable'
+  | 'collapse';
 
 const ADVICE: Readonly<Record<Advice, SysConstantName>> = {
   normal: 'MADV_NORMAL',
@@ -482,10 +498,7 @@ function checkCount(name: string, value: unknown, min: number): asserts value is
 }
 
 /** Checks the types and page alignment; the addon checks the bounds. */
-function checkRange<R extends RangeOptions>(
-  range: R,
-  required: boolean,
-): { offset: number | undefined; length: number | undefined } {
+function checkRange<R extends RangeOptions>(range: R, required: boolean): { offset: number | undefined; length: number | undefined } {
   if (typeof range !== 'object' || range === null) throw invalidArgType('range', 'an object', range);
   const { offset, length } = range;
   if (offset !== undefined || required) {

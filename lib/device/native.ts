@@ -47,39 +47,103 @@ export type StructName =
 /** 'mmaplab_config.alloc' and so on: every field of every struct. */
 export type FieldKey = `${StructName}.${string}`;
 export type IocConstantName =
-  | 'NRBITS' | 'TYPEBITS' | 'SIZEBITS' | 'DIRBITS'
-  | 'NRSHIFT' | 'TYPESHIFT' | 'SIZESHIFT' | 'DIRSHIFT'
-  | 'NONE' | 'WRITE' | 'READ';
+  'NRBITS' | 'TYPEBITS' | 'SIZEBITS' | 'DIRBITS' | 'NRSHIFT' | 'TYPESHIFT' | 'SIZESHIFT' | 'DIRSHIFT' | 'NONE' | 'WRITE' | 'READ';
 /** MMAPLAB_ALLOC_*, MMAPLAB_METHOD_*, MMAPLAB_CACHE_*, MMAPLAB_REASON_* without the prefix. */
 export type EnumName =
-  | `ALLOC_${Uppercase<AllocName>}` | 'ALLOC_COUNT'
-  | `METHOD_${Uppercase<MethodName>}` | 'METHOD_COUNT'
-  | `CACHE_${Uppercase<CacheName>}` | 'CACHE_COUNT'
-  | `REASON_${Uppercase<ReasonConstantSuffix>}` | 'REASON_COUNT'
-  | `PATH_${Uppercase<PathName>}` | 'PATH_COUNT'
-  | 'DMA_TO_DEVICE' | 'DMA_FROM_DEVICE'
-  | 'DMABUF_QUERY' | 'DMABUF_EXPORT'
-  | 'SHMEM_UNPIN' | 'SHMEM_PIN' | 'SHMEM_UNPIN_CLEAN';
+  | `ALLOC_${Uppercase<AllocName>}`
+  | 'ALLOC_COUNT'
+  | `METHOD_${Uppercase<MethodName>}`
+  | 'METHOD_COUNT'
+  | `CACHE_${Uppercase<CacheName>}`
+  | 'CACHE_COUNT'
+  | `REASON_${Uppercase<ReasonConstantSuffix>}`
+  | 'REASON_COUNT'
+  | `PATH_${Uppercase<PathName>}`
+  | 'PATH_COUNT'
+  | 'DMA_TO_DEVICE'
+  | 'DMA_FROM_DEVICE'
+  | 'DMABUF_QUERY'
+  | 'DMABUF_EXPORT'
+  | 'SHMEM_UNPIN'
+  | 'SHMEM_PIN'
+  | 'SHMEM_UNPIN_CLEAN';
 /** MMAPLAB_CF_*, MMAPLAB_INFO_*, MMAPLAB_PAGE_* without the prefix. */
 export type FlagName =
-  | 'CF_FAULT_AROUND' | 'CF_RESERVED' | 'CF_RESERVED_KEPT' | 'CF_SPLITTABLE' | 'CF_ALL'
-  | 'INFO_CONFIGURED' | 'INFO_CONTIGUOUS' | 'INFO_FREED' | 'INFO_SLAB'
-  | 'PAGE_COMPOUND' | 'PAGE_HEAD' | 'PAGE_TAIL' | 'PAGE_SLAB' | 'PAGE_TYPED' | 'PAGE_RESERVED'
+  | 'CF_FAULT_AROUND'
+  | 'CF_RESERVED'
+  | 'CF_RESERVED_KEPT'
+  | 'CF_SPLITTABLE'
+  | 'CF_ALL'
+  | 'INFO_CONFIGURED'
+  | 'INFO_CONTIGUOUS'
+  | 'INFO_FREED'
+  | 'INFO_SLAB'
+  | 'PAGE_COMPOUND'
+  | 'PAGE_HEAD'
+  | 'PAGE_TAIL'
+  | 'PAGE_SLAB'
+  | 'PAGE_TYPED'
+  | 'PAGE_RESERVED'
   | 'PAGE_NO_STRUCT_PAGE';
 export type SysConstantName =
-  | 'PROT_NONE' | 'PROT_READ' | 'PROT_WRITE' | 'PROT_EXEC'
-  | 'MAP_SHARED' | 'MAP_PRIVATE' | 'MAP_FIXED' | 'MAP_FIXED_NOREPLACE' | 'MAP_ANONYMOUS' | 'MAP_POPULATE'
-  | 'DMA_BUF_IOCTL_SYNC' | 'DMA_BUF_SYNC_READ' | 'DMA_BUF_SYNC_WRITE' | 'DMA_BUF_SYNC_START' | 'DMA_BUF_SYNC_END'
-  | 'MFD_CLOEXEC' | 'MFD_ALLOW_SEALING' | 'F_SEAL_SHRINK' | 'F_SEAL_GROW' | 'F_SEAL_WRITE'
-  | 'UDMABUF_CREATE' | 'UDMABUF_FLAGS_CLOEXEC' | 'DMA_HEAP_IOCTL_ALLOC'
-  | 'O_RDONLY' | 'O_WRONLY' | 'O_RDWR' | 'O_CLOEXEC' | 'O_NONBLOCK'
-  | 'MS_ASYNC' | 'MS_SYNC' | 'MS_INVALIDATE'
-  | 'MADV_NORMAL' | 'MADV_RANDOM' | 'MADV_SEQUENTIAL' | 'MADV_WILLNEED' | 'MADV_DONTNEED'
-  | 'MADV_DONTFORK' | 'MADV_DOFORK' | 'MADV_REMOVE' | 'MADV_FREE' | 'MADV_COLD' | 'MADV_PAGEOUT'
-  | 'MADV_POPULATE_READ' | 'MADV_POPULATE_WRITE' | 'MADV_HUGEPAGE' | 'MADV_NOHUGEPAGE'
-  | 'MADV_WIPEONFORK' | 'MADV_KEEPONFORK' | 'MADV_MERGEABLE' | 'MADV_UNMERGEABLE' | 'MADV_COLLAPSE'
-  | 'MREMAP_MAYMOVE' | 'MREMAP_FIXED' | 'MREMAP_DONTUNMAP'
-  | 'MCL_CURRENT' | 'MCL_FUTURE' | 'MCL_ONFAULT' | 'MLOCK_ONFAULT';
+  | 'PROT_NONE'
+  | 'PROT_READ'
+  | 'PROT_WRITE'
+  | 'PROT_EXEC'
+  | 'MAP_SHARED'
+  | 'MAP_PRIVATE'
+  | 'MAP_FIXED'
+  | 'MAP_FIXED_NOREPLACE'
+  | 'MAP_ANONYMOUS'
+  | 'MAP_POPULATE'
+  | 'DMA_BUF_IOCTL_SYNC'
+  | 'DMA_BUF_SYNC_READ'
+  | 'DMA_BUF_SYNC_WRITE'
+  | 'DMA_BUF_SYNC_START'
+  | 'DMA_BUF_SYNC_END'
+  | 'MFD_CLOEXEC'
+  | 'MFD_ALLOW_SEALING'
+  | 'F_SEAL_SHRINK'
+  | 'F_SEAL_GROW'
+  | 'F_SEAL_WRITE'
+  | 'UDMABUF_CREATE'
+  | 'UDMABUF_FLAGS_CLOEXEC'
+  | 'DMA_HEAP_IOCTL_ALLOC'
+  | 'O_RDONLY'
+  | 'O_WRONLY'
+  | 'O_RDWR'
+  | 'O_CLOEXEC'
+  | 'O_NONBLOCK'
+  | 'MS_ASYNC'
+  | 'MS_SYNC'
+  | 'MS_INVALIDATE'
+  | 'MADV_NORMAL'
+  | 'MADV_RANDOM'
+  | 'MADV_SEQUENTIAL'
+  | 'MADV_WILLNEED'
+  | 'MADV_DONTNEED'
+  | 'MADV_DONTFORK'
+  | 'MADV_DOFORK'
+  | 'MADV_REMOVE'
+  | 'MADV_FREE'
+  | 'MADV_COLD'
+  | 'MADV_PAGEOUT'
+  | 'MADV_POPULATE_READ'
+  | 'MADV_POPULATE_WRITE'
+  | 'MADV_HUGEPAGE'
+  | 'MADV_NOHUGEPAGE'
+  | 'MADV_WIPEONFORK'
+  | 'MADV_KEEPONFORK'
+  | 'MADV_MERGEABLE'
+  | 'MADV_UNMERGEABLE'
+  | 'MADV_COLLAPSE'
+  | 'MREMAP_MAYMOVE'
+  | 'MREMAP_FIXED'
+  | 'MREMAP_DONTUNMAP'
+  | 'MCL_CURRENT'
+  | 'MCL_FUTURE'
+  | 'MCL_ONFAULT'
+  | 'MLOCK_ONFAULT';
 
 /** MMAPLAB_UNSUPPORTED, MMAPLAB_SUPPORTED, MMAPLAB_HAZARD without the prefix. */
 export type SupportValueName = 'UNSUPPORTED' | 'SUPPORTED' | 'HAZARD';
@@ -320,7 +384,12 @@ export interface NativeAddon {
     write: boolean,
     seed: number,
     firstIndex: number,
-  ): { bytes: number; mismatch: { offset: number; expected: number; found: number } | null; exitCode: number | null; signal: number | null };
+  ): {
+    bytes: number;
+    mismatch: { offset: number; expected: number; found: number } | null;
+    exitCode: number | null;
+    signal: number | null;
+  };
   /**
    * A process-shared futex on the word at `offset`: FUTEX_WAKE from here
    * (its refusal is thrown), then a forked child waits on the word while
@@ -377,12 +446,51 @@ export interface NativeAddon {
 }
 
 const FUNCTIONS: readonly (keyof NativeAddon)[] = [
-  'open', 'close', 'ioctl', 'ioctlNoArg', 'ioctlWithArray', 'ioctlAsync',
-  'mmap', 'mmapOver', 'address', 'munmap', 'munmapRange', 'unsafeMunmapKeepingBuffer', 'mremap', 'mprotect', 'madvise', 'msync', 'msyncAsync', 'mincore',
-  'touch', 'readAll', 'fillAll', 'patternWrite', 'patternCheck', 'forkWrite', 'forkTouch', 'setAffinity', 'getAffinity', 'constants',
-  'pipe', 'socketPair', 'transfer', 'vmsplice', 'splice', 'remoteAccess', 'futexHandoff', 'futexWaitPrivate',
-  'mlock', 'munlock', 'childSmaps', 'ioUring', 'uffdRegister', 'coreDumpChild',
-  'forkHold', 'forkRelease', 'pressureChild',
+  'open',
+  'close',
+  'ioctl',
+  'ioctlNoArg',
+  'ioctlWithArray',
+  'ioctlAsync',
+  'mmap',
+  'mmapOver',
+  'address',
+  'munmap',
+  'munmapRange',
+  'unsafeMunmapKeepingBuffer',
+  'mremap',
+  'mprotect',
+  'madvise',
+  'msync',
+  'msyncAsync',
+  'mincore',
+  'touch',
+  'readAll',
+  'fillAll',
+  'patternWrite',
+  'patternCheck',
+  'forkWrite',
+  'forkTouch',
+  'setAffinity',
+  'getAffinity',
+  'constants',
+  'pipe',
+  'socketPair',
+  'transfer',
+  'vmsplice',
+  'splice',
+  'remoteAccess',
+  'futexHandoff',
+  'futexWaitPrivate',
+  'mlock',
+  'munlock',
+  'childSmaps',
+  'ioUring',
+  'uffdRegister',
+  'coreDumpChild',
+  'forkHold',
+  'forkRelease',
+  'pressureChild',
 ];
 
 let addon: NativeAddon | undefined;

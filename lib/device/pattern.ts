@@ -42,11 +42,7 @@ export function writePattern(target: ArrayBuffer | Uint32Array, seed: number, fi
 }
 
 /** The first word of `target` that breaks the pattern, or null if none does. */
-export function checkPattern(
-  target: ArrayBuffer | Uint32Array,
-  seed: number,
-  firstIndex = 0,
-): PatternMismatch | null {
+export function checkPattern(target: ArrayBuffer | Uint32Array, seed: number, firstIndex = 0): PatternMismatch | null {
   const words = asWords(target);
   // An index loop (for-of over a typed array is several times slower, and
   // buffers run to megabytes under TCG), the word checked only once it differs.

@@ -54,11 +54,7 @@ export function storePageFromStruct(p: StorePageStruct): StorePage {
   };
 }
 
-export function storeFromStruct(
-  s: StoreStruct,
-  data: Buffer<ArrayBuffer>,
-  pages: readonly StorePage[],
-): StoreSnapshot {
+export function storeFromStruct(s: StoreStruct, data: Buffer<ArrayBuffer>, pages: readonly StorePage[]): StoreSnapshot {
   return { id: s.id, size: s.size, nowNs: s.now_ns, batches: s.batches, open: s.open !== 0, data, pages };
 }
 

@@ -232,7 +232,8 @@ function basicCells(): CellSpec[] {
 function cacheCells(): CellSpec[] {
   const cells: CellSpec[] = [];
   for (const method of PFN_METHODS.filter((m) => m !== 'dma_mmap_pages')) {
-    const alloc: AllocName = method === 'dma_mmap_coherent' ? 'dma_coherent' : method === 'remap_pfn_range_first_pfn' ? 'pages_array' : 'pages_comp';
+    const alloc: AllocName =
+      method === 'dma_mmap_coherent' ? 'dma_coherent' : method === 'remap_pfn_range_first_pfn' ? 'pages_array' : 'pages_comp';
     for (const cache of ['wc', 'uc'] as const) cells.push(makeCell(alloc, method, 16 * KIB, { cache }));
   }
   for (const method of PFN_METHODS.filter((m) => support('pci_bar', m) === 'safe')) {

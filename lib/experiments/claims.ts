@@ -112,9 +112,7 @@ export const CLAIMS: readonly Claim[] = [
   },
   {
     id: 'kmalloc-fault-bad-page',
-    text:
-      'kmalloc memory cannot be mapped through a fault handler returning virt_to_page (nopage): ' +
-      'it gives Bad page state at munmap',
+    text: 'kmalloc memory cannot be mapped through a fault handler returning virt_to_page (nopage): ' + 'it gives Bad page state at munmap',
     source: 'folklore',
     test:
       'kmalloc buffers (4K slab, read and write first; 64K large) handed out by fault_page; holds when ' +
@@ -138,8 +136,7 @@ export const CLAIMS: readonly Claim[] = [
     text: 'alloc_pages high-order without __GFP_COMP + a fault handler with get_page gives Bad page state',
     source: 'folklore',
     test:
-      'pages_nocomp handed out by fault_page; holds when the kernel reports Bad page state (or taint B), ' +
-      'fails on any other outcome',
+      'pages_nocomp handed out by fault_page; holds when the kernel reports Bad page state (or taint B), ' + 'fails on any other outcome',
     cells: (c) => c.alloc === 'pages_nocomp' && c.method === 'fault_page' && ordinaryUse(c),
     holds: (run) => {
       if (uninformative(run) || run.verdict === 'refused') return null;

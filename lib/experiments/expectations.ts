@@ -152,7 +152,7 @@ export const RULES: ExpectationRule[] = [
     verdict: 'refused',
     detail: 'ENOMEM',
     reason:
-      'MAP_FIXED over part of the mapping has to split it first; the split is refused (->may_split) and 6.1\'s ' +
+      "MAP_FIXED over part of the mapping has to split it first; the split is refused (->may_split) and 6.1's " +
       'mmap_region turns any failure to unmap the old range into -ENOMEM',
   },
   {
@@ -162,8 +162,8 @@ export const RULES: ExpectationRule[] = [
     verdict: 'refused',
     detail: 'EINVAL',
     reason:
-      'MAP_FIXED over part of the mapping has to split it first; the split is refused (->may_split) and 6.12\'s ' +
-      'mmap_region passes the split\'s -EINVAL on (vms_gather_munmap_vmas)',
+      "MAP_FIXED over part of the mapping has to split it first; the split is refused (->may_split) and 6.12's " +
+      "mmap_region passes the split's -EINVAL on (vms_gather_munmap_vmas)",
   },
   {
     name: 'remap-vmalloc-range-needs-usermap',
@@ -238,7 +238,7 @@ export const RULES: ExpectationRule[] = [
     matches: (c) => nonCompoundBlock(c) && specialPteMethods.includes(c.method) && c.scenario !== 'use',
     verdict: 'ok',
     reason:
-      'pfn mappings (special PTEs, VM_PFNMAP or vmf_insert_mixed\'s VM_MIXEDMAP) never touch struct page refcounts, ' +
+      "pfn mappings (special PTEs, VM_PFNMAP or vmf_insert_mixed's VM_MIXEDMAP) never touch struct page refcounts, " +
       'so the zero-refcount tail pages are not disturbed',
   },
   {
@@ -259,12 +259,7 @@ export const RULES: ExpectationRule[] = [
     matches: (c) => c.method === 'fault_page_noref',
     verdict: 'kernel-complaint',
     detail: 'bad-page-state',
-    also: [
-      { verdict: 'kernel-complaint' },
-      { verdict: 'oops' },
-      { verdict: 'panic' },
-      { verdict: 'hang' },
-    ],
+    also: [{ verdict: 'kernel-complaint' }, { verdict: 'oops' }, { verdict: 'panic' }, { verdict: 'hang' }],
     reason:
       'munmap drops a reference the fault handler never took: the page is freed while the driver ' +
       'still owns it, and the driver frees it again; the double free is reported as Bad page state, ' +
@@ -328,7 +323,7 @@ export const RULES: ExpectationRule[] = [
     matches: (c) => c.scenario === 'free-while-mapped',
     verdict: 'ok',
     reason:
-      "the mapping holds its own page references (vm_insert_page, remap_vmalloc_range): the pages " +
+      'the mapping holds its own page references (vm_insert_page, remap_vmalloc_range): the pages ' +
       "outlive the driver's free until munmap, so the data stays intact",
   },
   {
@@ -345,7 +340,9 @@ export const RULES: ExpectationRule[] = [
     name: 'private-remap-per-page-refused',
     series: '*',
     matches: (c) =>
-      c.scenario === 'private-write' && c.method === 'remap_pfn_range' && ['vmalloc', 'vmalloc_user', 'pages_array', 'shmem'].includes(c.alloc),
+      c.scenario === 'private-write' &&
+      c.method === 'remap_pfn_range' &&
+      ['vmalloc', 'vmalloc_user', 'pages_array', 'shmem'].includes(c.alloc),
     verdict: 'refused',
     detail: 'EINVAL',
     reason:
@@ -366,7 +363,9 @@ export const RULES: ExpectationRule[] = [
     series: '*',
     matches: (c) =>
       c.scenario === 'dontneed-retouch' &&
-      ['remap_pfn_range', 'io_remap_pfn_range', 'vm_iomap_memory', ...pfnmapFaultMethods, 'dma_mmap_coherent', 'dma_mmap_pages'].includes(c.method),
+      ['remap_pfn_range', 'io_remap_pfn_range', 'vm_iomap_memory', ...pfnmapFaultMethods, 'dma_mmap_coherent', 'dma_mmap_pages'].includes(
+        c.method,
+      ),
     verdict: 'refused',
     detail: 'EINVAL',
     reason: 'madvise(MADV_DONTNEED) refuses VM_PFNMAP areas (can_madv_lru_vma)',
@@ -404,7 +403,7 @@ export const RULES: ExpectationRule[] = [
     verdict: 'refused',
     detail: 'EINVAL',
     reason:
-      "the module refuses a VMA larger than its buffer at mmap time, as a careful driver must; the " +
+      'the module refuses a VMA larger than its buffer at mmap time, as a careful driver must; the ' +
       "fault handler's SIGBUS past the end is only a backstop (a file mapped past EOF is where SIGBUS is the rule)",
   },
   {
@@ -436,8 +435,7 @@ export const RULES: ExpectationRule[] = [
   {
     name: 'placement-changes-nothing',
     series: '*',
-    matches: (c) =>
-      (PLACEMENT_SCENARIOS as readonly Scenario[]).includes(c.scenario) && support(c.alloc, c.method) === 'safe',
+    matches: (c) => (PLACEMENT_SCENARIOS as readonly Scenario[]).includes(c.scenario) && support(c.alloc, c.method) === 'safe',
     verdict: 'ok',
     reason:
       'mmap(2) leaves the address to the kernel or to the caller (a hint, MAP_FIXED over a mapping the ' +

@@ -39,11 +39,11 @@ export const FILE_CLAIMS: readonly FileClaim[] = [
   {
     id: 'kernel-initiated',
     claim: 'a driver can start the sync itself from the kernel every so often',
-    test: 'page cache with the module\'s periodic sync: did every page arrive by that path?',
+    test: "page cache with the module's periodic sync: did every page arrive by that path?",
   },
   {
     id: 'deferred-io',
-    claim: 'deferred I/O (fbdev\'s answer) delivers a screen\'s writes without msync',
+    claim: "deferred I/O (fbdev's answer) delivers a screen's writes without msync",
     test: 'deferred I/O with a short delay: did every page arrive by the deferred flush?',
   },
   {

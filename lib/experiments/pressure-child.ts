@@ -34,7 +34,12 @@ mapping.touch('read');
 mapping.writePattern(Number(seedArg));
 const t0 = process.hrtime.bigint();
 const id = dev.store({ pages: false }).id;
-const ready: PressureReady = { type: 'ready', id: String(id), t0: String(t0), pages: Math.ceil(Number(sizeArg) / nativeConstants().PAGE_SIZE) };
+const ready: PressureReady = {
+  type: 'ready',
+  id: String(id),
+  t0: String(t0),
+  pages: Math.ceil(Number(sizeArg) / nativeConstants().PAGE_SIZE),
+};
 process.send?.(ready);
 
 const hog: Buffer[] = [];

@@ -88,7 +88,7 @@ export const USE_RULES: ExpectationRule[] = [
     verdict: 'ok',
     reason:
       'read(2), write(2) and a private futex copy to and from the user address with copy_to_user/get_user: ' +
-      'the CPU walks the page tables as for the program\'s own access, faulting in through the driver where needed',
+      "the CPU walks the page tables as for the program's own access, faulting in through the driver where needed",
   },
   {
     name: 'use-gup-refuses-pfnmap',
@@ -107,7 +107,7 @@ export const USE_RULES: ExpectationRule[] = [
     verdict: 'refused',
     detail: 'EFAULT',
     reason:
-      'process_vm_readv/writev pin the other process\'s pages with pin_user_pages_remote and turn any failure into ' +
+      "process_vm_readv/writev pin the other process's pages with pin_user_pages_remote and turn any failure into " +
       'EFAULT; the pin fails because vm_normal_page finds no page behind a special PTE (follow_pfn_pte: EEXIST)',
   },
   {
@@ -117,9 +117,9 @@ export const USE_RULES: ExpectationRule[] = [
     verdict: 'refused',
     detail: 'EEXIST',
     reason:
-      'a VM_MIXEDMAP VMA passes get_user_pages\' VMA check, but its PTEs are special and vm_normal_page finds no page: ' +
-      'follow_pfn_pte answers EEXIST, and vmsplice, the bio of a direct read or write, io_uring\'s pin of a fixed ' +
-      'buffer and the futex key all return that error as it is (6.1\'s io_uring check for file VMAs comes after the pin)',
+      "a VM_MIXEDMAP VMA passes get_user_pages' VMA check, but its PTEs are special and vm_normal_page finds no page: " +
+      "follow_pfn_pte answers EEXIST, and vmsplice, the bio of a direct read or write, io_uring's pin of a fixed " +
+      "buffer and the futex key all return that error as it is (6.1's io_uring check for file VMAs comes after the pin)",
   },
   {
     name: 'use-remote-access-pfnmap',
@@ -159,7 +159,7 @@ export const USE_RULES: ExpectationRule[] = [
     verdict: 'ok',
     reason:
       'the bio takes the ordinary pages behind the PTEs (faulted in through ->fault where needed); without ' +
-      'FOLL_LONGTERM no dirty-tracking rule applies, so the disk reads into and writes from the driver\'s memory',
+      "FOLL_LONGTERM no dirty-tracking rule applies, so the disk reads into and writes from the driver's memory",
   },
   {
     name: 'use-io-uring-copies',
@@ -185,7 +185,7 @@ export const USE_RULES: ExpectationRule[] = [
     verdict: 'refused',
     detail: 'EOPNOTSUPP',
     reason:
-      '6.1\'s io_pin_pages pins the pages, then refuses any file-backed VMA that is not shmem or hugetlbfs ' +
+      "6.1's io_pin_pages pins the pages, then refuses any file-backed VMA that is not shmem or hugetlbfs " +
       '("don\'t support file backed memory"): a mapping of a device is one, so EOPNOTSUPP',
   },
   {
@@ -195,7 +195,7 @@ export const USE_RULES: ExpectationRule[] = [
     verdict: 'ok',
     reason:
       'from 6.4 io_uring leaves the decision to GUP: a long-term pin of a shared file mapping is allowed when the ' +
-      'VMA needs no dirty tracking, and a device\'s (no page_mkwrite, a backing device without writeback) does not; ' +
+      "VMA needs no dirty tracking, and a device's (no page_mkwrite, a backing device without writeback) does not; " +
       'the pinned pages take the read',
   },
   {
@@ -215,9 +215,9 @@ export const USE_RULES: ExpectationRule[] = [
         detail: 'woken',
         only: (c) => c.alloc === 'shmem',
         note:
-          'seen on both series (2026-12-03, shmem/fault_page): a shmem object\'s page is a page-cache page, so ' +
-          'get_futex_key keys the futex by the object\'s inode and the page index, whatever VMA maps it; the ' +
-          'prediction, written for driver pages, did not single the page cache\'s pages out',
+          "seen on both series (2026-12-03, shmem/fault_page): a shmem object's page is a page-cache page, so " +
+          "get_futex_key keys the futex by the object's inode and the page index, whatever VMA maps it; the " +
+          "prediction, written for driver pages, did not single the page cache's pages out",
       },
     ],
   },
@@ -316,7 +316,7 @@ export const USE_RULES: ExpectationRule[] = [
     matches: using('madv-cold', 'madv-pageout'),
     verdict: 'ok',
     reason:
-      'reclaim hints only act on pages on an LRU list; a driver\'s pages are on none, so nothing is deactivated ' +
+      "reclaim hints only act on pages on an LRU list; a driver's pages are on none, so nothing is deactivated " +
       'or paged out and the data stays',
   },
   {
@@ -332,7 +332,7 @@ export const USE_RULES: ExpectationRule[] = [
     series: '*',
     matches: using('madv-populate-read', 'madv-populate-write'),
     verdict: 'ok',
-    reason: 'populating faults in (or finds) the driver\'s pages like a touch of every page',
+    reason: "populating faults in (or finds) the driver's pages like a touch of every page",
   },
   {
     name: 'use-madv-dontfork',
@@ -374,7 +374,7 @@ export const USE_RULES: ExpectationRule[] = [
     matches: using('mprotect-cycle'),
     verdict: 'ok',
     reason:
-      'mprotect changes the PTEs\' protection in place; back at read-write, a write fault on a shared VMA without ' +
+      "mprotect changes the PTEs' protection in place; back at read-write, a write fault on a shared VMA without " +
       'page_mkwrite/pfn_mkwrite just makes the entry writable again',
   },
   {
@@ -384,8 +384,8 @@ export const USE_RULES: ExpectationRule[] = [
     verdict: 'refused',
     detail: 'EINVAL',
     reason:
-      'MS_SYNC on a shared file VMA calls the file\'s ->fsync; this driver\'s fsync only syncs the file-backed ' +
-      'methods\' store and refuses the rest with EINVAL (a driver without ->fsync gets EINVAL from the VFS)',
+      "MS_SYNC on a shared file VMA calls the file's ->fsync; this driver's fsync only syncs the file-backed " +
+      "methods' store and refuses the rest with EINVAL (a driver without ->fsync gets EINVAL from the VFS)",
   },
   {
     name: 'use-msync-async',
@@ -401,8 +401,8 @@ export const USE_RULES: ExpectationRule[] = [
     verdict: 'ok',
     detail: 'resident-none',
     reason:
-      'mincore walks the page tables but skips VM_PFNMAP VMAs as holes, then asks the file\'s page cache, where ' +
-      'the driver\'s memory is not: every page reported not resident although every one is mapped',
+      "mincore walks the page tables but skips VM_PFNMAP VMAs as holes, then asks the file's page cache, where " +
+      "the driver's memory is not: every page reported not resident although every one is mapped",
   },
   {
     name: 'use-mincore-pages',
@@ -436,8 +436,8 @@ export const USE_RULES: ExpectationRule[] = [
     verdict: 'ok',
     detail: 'pmd-mapped',
     reason:
-      '6.1\'s finish_fault hands a PMD-order compound page to do_set_pmd, which checks only the alignment of the ' +
-      'VMA and the page\'s order, never the THP switch or MADV_*HUGEPAGE: at a 2 MiB-aligned address one PMD maps ' +
+      "6.1's finish_fault hands a PMD-order compound page to do_set_pmd, which checks only the alignment of the " +
+      "VMA and the page's order, never the THP switch or MADV_*HUGEPAGE: at a 2 MiB-aligned address one PMD maps " +
       'the block, in every mode (smaps FilePmdMapped)',
   },
   {
@@ -448,7 +448,7 @@ export const USE_RULES: ExpectationRule[] = [
     detail: 'pte-mapped',
     reason:
       'only a fault handler over one PMD-order block can be PMD-mapped (pfn and insert methods write PTEs one ' +
-      'by one), and on 6.12 finish_fault no longer maps a file folio past i_size with a PMD (a device inode\'s ' +
+      "by one), and on 6.12 finish_fault no longer maps a file folio past i_size with a PMD (a device inode's " +
       'i_size is 0): PTE-mapped whatever the THP switch says',
   },
   {
@@ -477,7 +477,7 @@ export const USE_RULES: ExpectationRule[] = [
     detail: 'EINVAL',
     reason:
       'userfaultfd registers only anonymous, shmem and hugetlbfs VMAs (vma_can_userfault; minor mode only the ' +
-      'last two); a VMA with the driver\'s vm_ops is none of them: EINVAL in every mode',
+      "last two); a VMA with the driver's vm_ops is none of them: EINVAL in every mode",
   },
   {
     name: 'use-core-dump-filter-off',
@@ -505,7 +505,7 @@ export const USE_RULES: ExpectationRule[] = [
     detail: 'dumped',
     reason:
       'vm_insert_page and friends leave the VMA without VM_DONTDUMP, so with bit 3 set the whole mapping is ' +
-      'dumped, the driver\'s data read page by page through get_dump_page',
+      "dumped, the driver's data read page by page through get_dump_page",
   },
   {
     name: 'use-reclaim-skips-driver-pages',
@@ -514,7 +514,7 @@ export const USE_RULES: ExpectationRule[] = [
     verdict: 'ok',
     detail: 'unmoved',
     reason:
-      'reclaim works on the pages of its LRU lists, and a driver\'s pages are on none (nor charged to the cgroup): ' +
+      "reclaim works on the pages of its LRU lists, and a driver's pages are on none (nor charged to the cgroup): " +
       'under pressure the mapping keeps the same pages and the same data, whatever the method',
   },
   ...(
@@ -532,16 +532,14 @@ export const USE_RULES: ExpectationRule[] = [
       'remap_vmalloc_range',
       'fault_page',
     ] as const
-  ).map(
-    (method): ExpectationRule => ({
-      name: `use-smaps-${method}`,
-      series: '*',
-      matches: both(using('smaps'), (c) => c.method === method),
-      verdict: 'ok',
-      detail: `${predictedSmapsFlags(method)} rss-${specialPtes(method) ? 'none' : 'all'}`,
-      reason:
-        `${method} leaves the VMA ${predictedSmapsFlags(method).replace(/\+/g, ' ')} in VmFlags; Rss counts the pages ` +
-        'vm_normal_page finds, which are none behind special PTEs and all of them otherwise',
-    }),
-  ),
+  ).map((method): ExpectationRule => ({
+    name: `use-smaps-${method}`,
+    series: '*',
+    matches: both(using('smaps'), (c) => c.method === method),
+    verdict: 'ok',
+    detail: `${predictedSmapsFlags(method)} rss-${specialPtes(method) ? 'none' : 'all'}`,
+    reason:
+      `${method} leaves the VMA ${predictedSmapsFlags(method).replace(/\+/g, ' ')} in VmFlags; Rss counts the pages ` +
+      'vm_normal_page finds, which are none behind special PTEs and all of them otherwise',
+  })),
 ];

@@ -126,7 +126,7 @@ export const USE_TABLE = {
   'reclaim-pressure': {
     family: 'pressure',
     title:
-      'a forked child holding the mapping reads a disk through a cgroup limited to 4 MiB, so the kernel reclaims under it; do the driver\'s pages move?',
+      "a forked child holding the mapping reads a disk through a cgroup limited to 4 MiB, so the kernel reclaims under it; do the driver's pages move?",
   },
 } as const satisfies Record<string, UseEntry>;
 

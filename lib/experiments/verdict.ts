@@ -70,9 +70,7 @@ function wrongDataJudgement(obs: ProbeObservation): Judgement | null {
   return {
     verdict: 'wrong-data',
     detail: dir,
-    headline:
-      `${dir} mismatch at offset ${mismatch.offset}: expected 0x${hex(mismatch.expected)}, ` +
-      `found 0x${hex(mismatch.found)}`,
+    headline: `${dir} mismatch at offset ${mismatch.offset}: expected 0x${hex(mismatch.expected)}, ` + `found 0x${hex(mismatch.found)}`,
   };
 }
 
@@ -80,8 +78,7 @@ function wrongDataJudgement(obs: ProbeObservation): Judgement | null {
 function probeJudgement(obs: ProbeObservation): Judgement {
   if (obs.signal !== null) {
     const where =
-      (obs.signalStep !== null ? ` during ${obs.signalStep}` : '') +
-      (obs.signalPage !== null ? ` at page ${obs.signalPage}` : '');
+      (obs.signalStep !== null ? ` during ${obs.signalStep}` : '') + (obs.signalPage !== null ? ` at page ${obs.signalPage}` : '');
     return { verdict: 'user-signal', detail: obs.signal, headline: `probe killed by ${obs.signal}${where}` };
   }
   const wrong = wrongDataJudgement(obs);

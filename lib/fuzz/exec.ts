@@ -30,7 +30,18 @@ import * as os from 'node:os';
 import { DEFAULT_DEVICE_PATH, Device, type MapOptions, MAX_PAGE_INFO, failureReason } from '../device/device';
 import type { DmaBuf } from '../device/dmabuf';
 import { isSyscallError } from '../device/errors';
-import { DEVICE_DMA_LAYOUT, DMABUF_LAYOUT, encode, FILL_LAYOUT, IOC_MAGIC, ioc, REQUESTS, SHMEM_PIN_LAYOUT, STORE_LAYOUT, VERIFY_LAYOUT } from '../device/layout';
+import {
+  DEVICE_DMA_LAYOUT,
+  DMABUF_LAYOUT,
+  encode,
+  FILL_LAYOUT,
+  IOC_MAGIC,
+  ioc,
+  REQUESTS,
+  SHMEM_PIN_LAYOUT,
+  STORE_LAYOUT,
+  VERIFY_LAYOUT,
+} from '../device/layout';
 import { freeAddress, type Mapping } from '../device/mapping';
 import { native, nativeConstants } from '../device/native';
 import { storeRequest } from '../device/store';
@@ -587,7 +598,9 @@ export class FuzzTarget {
       default:
         return;
     }
-    const waits = [...this.#background].filter((b) => (device !== null && b.device === device) || (mapping !== null && b.mapping === mapping));
+    const waits = [...this.#background].filter(
+      (b) => (device !== null && b.device === device) || (mapping !== null && b.mapping === mapping),
+    );
     await Promise.all(waits.map((b) => b.done));
   }
 

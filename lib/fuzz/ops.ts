@@ -211,7 +211,8 @@ class Belief {
 /** Pages to CONFIGURE a buffer of `alloc` with (draws). */
 function sizePages(b: Belief, alloc: AllocName | null): number {
   const r = b.r;
-  const block = alloc !== null && ['kmalloc', 'pages_comp', 'pages_split', 'pages_nocomp', 'dma_coherent', 'dma_device', 'dma_pages'].includes(alloc);
+  const block =
+    alloc !== null && ['kmalloc', 'pages_comp', 'pages_split', 'pages_nocomp', 'dma_coherent', 'dma_device', 'dma_pages'].includes(alloc);
   // 2 MiB: a PMD's worth, one PMD-sized compound page for the block allocators
   // (the one kind of page the core may map with a huge PMD), so more often for them.
   const k = r.weighted({ one: 20, few: 25, some: 16, k64: 15, m2: block ? 20 : 10, blockMax: 4, blockPast: 2, max: 1.5, odd: 6.5 });
@@ -339,7 +340,7 @@ function placeFor(b: Belief, bufferPages: number): MapPlace | undefined {
     noreplaceOver: 3,
     fixed: live.length > 0 ? 20 : 0,
   });
-  const align = (): number => r.weighted({ page: 3, pmd: 5, pud: 2 }) === 'page' ? 4096 : r.chance(5 / 7) ? 2 << 20 : 1 << 30;
+  const align = (): number => (r.weighted({ page: 3, pmd: 5, pud: 2 }) === 'page' ? 4096 : r.chance(5 / 7) ? 2 << 20 : 1 << 30);
   const over = (): { over: number; page: number } => {
     const o = live.length > 0 && r.chance(0.93) ? r.pick(live) : r.below(MAP_SLOTS);
     return { over: o, page: r.below(b.pagesOf(o)) };
@@ -424,8 +425,7 @@ function mmapOp(b: Belief, s: number): OpOf<'mmap'> {
   const n = b.bufPages(s);
   const place = placeFor(b, n);
   const free = b.freeMaps();
-  const m =
-    place?.at === 'fixed' && r.chance(0.3) ? place.over : free.length > 0 ? r.pick(free) : r.below(MAP_SLOTS);
+  const m = place?.at === 'fixed' && r.chance(0.3) ? place.over : free.length > 0 ? r.pick(free) : r.below(MAP_SLOTS);
   const offPages = mmapOffsetPages(b, n);
   const length = mmapLength(b, n, Math.max(1, n - offPages));
   const prot = r.weighted<Prot>({ rw: 70, r: 18, none: 12 });
@@ -755,7 +755,7 @@ export function slotSlice(ops: readonly FuzzOp[]): FuzzOp[] {
     if ('m' in op) maps.add(op.m);
   };
   mark(last);
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     const before = sessions.size + maps.size;
     for (const op of ops) {

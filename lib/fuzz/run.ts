@@ -114,9 +114,7 @@ export function complaintOf(
   return {
     kind,
     ...at,
-    headline:
-      headline ??
-      (first !== undefined ? describeFinding(first) : `the kernel gained taint ${gained.join('')}`),
+    headline: headline ?? (first !== undefined ? describeFinding(first) : `the kernel gained taint ${gained.join('')}`),
     kinds: findings.map((f) => f.kind),
     findings: findings.map(describeFinding),
     kmsg: records.slice(0, MAX_KMSG_LINES).map((r) => r.message),

@@ -12,10 +12,22 @@ export const SESSION_SLOTS = 3;
 export const MAP_SLOTS = 8;
 
 export const ADVICES: readonly Advice[] = [
-  'normal', 'random', 'sequential', 'willneed', 'dontneed', 'dontfork', 'dofork',
-  'remove', 'free', 'cold', 'pageout', 'populate_read', 'populate_write', 'hugepage', 'nohugepage',
+  'normal',
+  'random',
+  'sequential',
+  'willneed',
+  'dontneed',
+  'dontfork',
+  'dofork',
+  'remove',
+  'free',
+  'cold',
+  'pageout',
+  'populate_read',
+  'populate_write',
+  'hugepage',
+  'nohugepage',
 ];
 
 /** The alignments a placed mmap asks for: a page, x86-64's PMD (2 MiB) and PUD (1 GiB) sizes. */
 export const PLACE_ALIGNS: readonly number[] = [4096, 2 << 20, 1 << 30];
-

@@ -243,9 +243,7 @@ function counterProblems(row: Pick<LeakRow, 'counterDelta' | 'seenWhileOpen' | '
   }
   const s = row.seenWhileOpen;
   if (s.buffers !== 1 || s.pages !== row.size / 4096 || s.sessions !== 1) {
-    problems.push(
-      `counters did not show the open session: +${s.buffers} buffers, +${s.pages} pages, +${s.sessions} sessions`,
-    );
+    problems.push(`counters did not show the open session: +${s.buffers} buffers, +${s.pages} pages, +${s.sessions} sessions`);
   }
   return problems;
 }

@@ -53,7 +53,10 @@ class Loop {
   readonly rng: Prng;
   readonly label: string;
 
-  constructor(readonly cfg: StressWorkerConfig, readonly thread: number) {
+  constructor(
+    readonly cfg: StressWorkerConfig,
+    readonly thread: number,
+  ) {
     this.rng = new Prng((cfg.seed ^ Math.imul(cfg.process * 16 + thread + 1, 0x9e3779b1)) >>> 0);
     this.label = `p${cfg.process}t${thread}`;
   }
@@ -162,7 +165,8 @@ class Loop {
           const bytes = Buffer.alloc(len, this.rng.below(256));
           const n = dev.write(bytes, base);
           this.op('pwrite');
-          if (n !== len || !bytes.equals(Buffer.from(mm.buffer, 0, len))) this.fail(`pwrite of ${len} bytes (${n} written) not seen through the mapping`);
+          if (n !== len || !bytes.equals(Buffer.from(mm.buffer, 0, len)))
+            this.fail(`pwrite of ${len} bytes (${n} written) not seen through the mapping`);
         });
         this.attemptConfigure(dev, true);
         if (this.rng.below(3) === 0) this.guard('fork', () => this.forkWrite(mm));
@@ -337,25 +341,28 @@ async function processMain(cfg: StressWorkerConfig): Promise<void> {
     }
   };
   await Promise.all(
-    Array.from({ length: cfg.threads }, (_, thread) =>
-      new Promise<void>((resolve) => {
-        const w = new Worker(__filename, { workerData: { cfg, thread, gate } });
-        let got = false;
-        w.on('message', (m: ThreadMessage) => {
-          if (m.kind === 'ready') announceReady(thread);
-          else {
-            got = true;
-            merge(total, m.counts);
-          }
-        });
-        w.on('error', (err) => {
-          total.failures.push(`p${cfg.process}t${thread}: worker error: ${err.stack ?? String(err)}`);
-        });
-        w.on('exit', (code) => {
-          if (!got && Atomics.load(gate, 0) === GATE_GO) total.failures.push(`p${cfg.process}t${thread}: worker exited ${code} without a result`);
-          resolve();
-        });
-      }),
+    Array.from(
+      { length: cfg.threads },
+      (_, thread) =>
+        new Promise<void>((resolve) => {
+          const w = new Worker(__filename, { workerData: { cfg, thread, gate } });
+          let got = false;
+          w.on('message', (m: ThreadMessage) => {
+            if (m.kind === 'ready') announceReady(thread);
+            else {
+              got = true;
+              merge(total, m.counts);
+            }
+          });
+          w.on('error', (err) => {
+            total.failures.push(`p${cfg.process}t${thread}: worker error: ${err.stack ?? String(err)}`);
+          });
+          w.on('exit', (code) => {
+            if (!got && Atomics.load(gate, 0) === GATE_GO)
+              total.failures.push(`p${cfg.process}t${thread}: worker exited ${code} without a result`);
+            resolve();
+          });
+        }),
     ),
   );
   if (Atomics.load(gate, 0) !== GATE_GO) process.exit(2);

@@ -139,9 +139,7 @@ export const SIGNATURES: readonly SignatureSpec[] = [
   {
     kind: 'bad-page-map',
     signature: 'BUG: Bad page map',
-    pattern: new RegExp(
-      `^BUG: Bad page map in process (?<process>.+?)\\s+pte:(?<pte>${HEX})(?:\\s+pmd:(?<pmd>${HEX}))?`,
-    ),
+    pattern: new RegExp(`^BUG: Bad page map in process (?<process>.+?)\\s+pte:(?<pte>${HEX})(?:\\s+pmd:(?<pmd>${HEX}))?`),
     captures: ['process', 'pte', 'pmd'],
     stackDump: true,
     severity: 'complaint',
@@ -234,7 +232,7 @@ export const SIGNATURES: readonly SignatureSpec[] = [
     captures: ['address'],
     stackDump: true,
     severity: 'oops',
-    description: 'the kernel dereferenced an address in the first page (older kernels\' wording)',
+    description: "the kernel dereferenced an address in the first page (older kernels' wording)",
   },
   {
     kind: 'page-fault-oops',
@@ -253,14 +251,12 @@ export const SIGNATURES: readonly SignatureSpec[] = [
     captures: ['address'],
     stackDump: true,
     severity: 'oops',
-    description: 'the kernel faulted on an address with no valid mapping (older kernels\' wording)',
+    description: "the kernel faulted on an address with no valid mapping (older kernels' wording)",
   },
   {
     kind: 'gpf',
     signature: 'general protection fault',
-    pattern: new RegExp(
-      `^(?:Oops: )?general protection fault(?:, probably for non-canonical address (?<address>0x${HEX}))?`,
-    ),
+    pattern: new RegExp(`^(?:Oops: )?general protection fault(?:, probably for non-canonical address (?<address>0x${HEX}))?`),
     captures: ['address'],
     stackDump: true,
     severity: 'oops',
@@ -301,8 +297,7 @@ export const SIGNATURES: readonly SignatureSpec[] = [
   {
     kind: 'warning',
     signature: 'WARNING: CPU:',
-    pattern:
-      /^WARNING: CPU: (?<cpu>\d+) PID: (?<pid>\d+) at (?:(?<file>[^\s:]+):(?<lineno>\d+) )?(?<func>\S+)(?: \[(?<module>[^\]]+)\])?/,
+    pattern: /^WARNING: CPU: (?<cpu>\d+) PID: (?<pid>\d+) at (?:(?<file>[^\s:]+):(?<lineno>\d+) )?(?<func>\S+)(?: \[(?<module>[^\]]+)\])?/,
     captures: ['cpu', 'pid', 'file', 'lineno', 'func', 'module'],
     stackDump: true,
     severity: 'complaint',
@@ -479,9 +474,7 @@ export const SIGNATURES: readonly SignatureSpec[] = [
     captures: ['problem', 'process', 'pid'],
     stackDump: true,
     severity: 'complaint',
-    description:
-      'lockdep found a locking bug (a deadlock that can happen, an unbalanced unlock, ...) ' +
-      'and turned itself off; no taint',
+    description: 'lockdep found a locking bug (a deadlock that can happen, an unbalanced unlock, ...) ' + 'and turned itself off; no taint',
   },
   {
     kind: 'lockdep',
@@ -501,7 +494,7 @@ export const SIGNATURES: readonly SignatureSpec[] = [
     captures: ['problem'],
     stackDump: true,
     severity: 'complaint',
-    description: "lockdep ran out of room or was handed a bad lock key and turned itself off",
+    description: 'lockdep ran out of room or was handed a bad lock key and turned itself off',
   },
   {
     kind: 'spinlock-debug',
@@ -705,16 +698,7 @@ export const FRAME_REACH = 400;
  * Kinds whose reports open with a frame line (mm/kasan, mm/kmsan, kernel/kcsan, lib/ubsan.c
  * on 6.1, mm/slub.c, kernel/locking/lockdep.c, mm/kfence), and the unrecognised framed ones.
  */
-const FRAMED_KINDS: readonly FindingKind[] = [
-  'kasan',
-  'kmsan',
-  'kcsan',
-  'ubsan',
-  'slab-debug',
-  'lockdep',
-  'kfence',
-  'unrecognised',
-];
+const FRAMED_KINDS: readonly FindingKind[] = ['kasan', 'kmsan', 'kcsan', 'ubsan', 'slab-debug', 'lockdep', 'kfence', 'unrecognised'];
 
 /**
  * The first line inside a frame, when no entry recognised it: a report of a family this
@@ -728,9 +712,7 @@ export const UNRECOGNISED_FRAME: SignatureSpec = {
   // The notes the banner fallbacks know (fs/namespace.c frames its "mand" warning), and the
   // line after the closing frame of a report whose opening was before the window.
   unless: new RegExp(
-    [INFO_NOT_COMPLAINT, WARNING_NOT_COMPLAINT, /^Disabling lock debugging due to kernel taint/]
-      .map((r) => r.source)
-      .join('|'),
+    [INFO_NOT_COMPLAINT, WARNING_NOT_COMPLAINT, /^Disabling lock debugging due to kernel taint/].map((r) => r.source).join('|'),
   ),
   kernelOnly: true,
   stackDump: true,

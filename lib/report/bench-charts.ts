@@ -123,9 +123,7 @@ export function batchingCharts(k: KernelBench): BarChart[] {
     series: [{ name: 'mmap ns/page', color: COLORS.mmap }],
     groups: views
       .filter((b) => b.size === size)
-      .flatMap((b) =>
-        b.entries.filter((e) => e.mmap !== null).map((e) => ({ label: `${b.alloc}/${e.method}`, bars: [nsBar(e.mmap)] })),
-      ),
+      .flatMap((b) => b.entries.filter((e) => e.mmap !== null).map((e) => ({ label: `${b.alloc}/${e.method}`, bars: [nsBar(e.mmap)] }))),
     tick: tickOf(ns),
   }));
 }

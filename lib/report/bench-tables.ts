@@ -57,7 +57,19 @@ export function costTable(k: KernelBench): BenchTable {
     note:
       'ns per page, median [min–max] over the repetitions; ×anon is the median over the lazy anonymous mapping of the ' +
       'same size; the last column sets mmap plus the write touch against the same sum for anon + MAP_POPULATE.',
-    head: ['configuration', 'size', 'mmap', '×anon', 'read touch', '×anon', 'write touch', '×anon', 'munmap', '×anon', 'mmap+write ×populate'],
+    head: [
+      'configuration',
+      'size',
+      'mmap',
+      '×anon',
+      'read touch',
+      '×anon',
+      'write touch',
+      '×anon',
+      'munmap',
+      '×anon',
+      'mmap+write ×populate',
+    ],
     rows: mapCostViews(k).map((v) => [
       rowLabel(v.row),
       sizeLabel(v.row.size),
@@ -88,7 +100,18 @@ export function throughputTable(k: KernelBench): BenchTable {
       'Sequential read and write of the whole mapping once every page is mapped, median [min–max]; ×anon over the lazy ' +
       'anonymous mapping of the same size. The target applies to write-back rows (the worse of read and write decides); ' +
       'write-combining and uncached rows are shown without one. Fault counts are medians per mapping (read touch / write touch).',
-    head: ['configuration', 'size', 'read', '×anon', 'write', '×anon', `wb ${targetThreshold('wb-throughput')}`, '->fault', 'map_pages (read)', 'minor faults'],
+    head: [
+      'configuration',
+      'size',
+      'read',
+      '×anon',
+      'write',
+      '×anon',
+      `wb ${targetThreshold('wb-throughput')}`,
+      '->fault',
+      'map_pages (read)',
+      'minor faults',
+    ],
     rows: mapCostViews(k).map((v) => [
       rowLabel(v.row),
       sizeLabel(v.row.size),
@@ -113,7 +136,18 @@ export function faultAroundTable(k: KernelBench): BenchTable {
     note:
       'The same configuration with ->map_pages off and on: ->fault calls per read-touched mapping (median), off/on, and ' +
       'the read touch in ns per page.',
-    head: ['configuration', 'size', '->fault off', '->fault on', 'off/on', 'map_pages on', 'read touch off', 'read touch on', 'off/on', `≥ ${t.threshold}× fewer faults`],
+    head: [
+      'configuration',
+      'size',
+      '->fault off',
+      '->fault on',
+      'off/on',
+      'map_pages on',
+      'read touch off',
+      'read touch on',
+      'off/on',
+      `≥ ${t.threshold}× fewer faults`,
+    ],
     rows: faultAroundViews(k).map((v) => [
       `${v.alloc}/${v.method}${v.cache !== 'wb' ? ` ${v.cache}` : ''}`,
       sizeLabel(v.size),
@@ -192,7 +226,15 @@ export function harnessTable(report: BenchReport): BenchTable {
     note:
       'From QEMU start, ms, median [min–max] over the boots: the guest agent ready on each boot path, the first cell done ' +
       '(vmlinux path), and the time per cell in a VM that is already up.',
-    head: ['kernel', 'agent ready, vmlinux', 'agent ready, bzImage', 'bzImage/vmlinux', 'first cell', 'per cell', `agent ready ${targetThreshold('agent-ready')}`],
+    head: [
+      'kernel',
+      'agent ready, vmlinux',
+      'agent ready, bzImage',
+      'bzImage/vmlinux',
+      'first cell',
+      'per cell',
+      `agent ready ${targetThreshold('agent-ready')}`,
+    ],
     rows: report.kernels.map((k) => {
       const v = harnessView(k);
       const h = v.harness;
@@ -315,7 +357,7 @@ export function targetsTable(report: BenchReport): BenchTable {
     id: 'targets',
     figures: false,
     title: 'Every target check',
-    note: 'Each target judged from this run\'s figures; a target no figure of the run could test is listed as not measured, never as met.',
+    note: "Each target judged from this run's figures; a target no figure of the run could test is listed as not measured, never as met.",
     head: ['target', 'kernel', 'subject', 'threshold', 'measured', 'status'],
     rows: allTargets(report).map((c) => [
       TARGETS[c.id].text,

@@ -20,9 +20,7 @@ function kernelList(report: BenchReport): string {
 /** report.html of a bench run: no script, no external asset; html-assets.ts's look plus the section's styles. */
 export function renderBenchHtml(report: BenchReport): string {
   const e = report.environment;
-  const summary =
-    `created ${report.createdAt}; ${e.accel} on ${e.hostModel} (${e.hostCpus} CPUs); ` +
-    `kernels: ${kernelList(report)}`;
+  const summary = `created ${report.createdAt}; ${e.accel} on ${e.hostModel} (${e.hostCpus} CPUs); ` + `kernels: ${kernelList(report)}`;
   return [
     '<!DOCTYPE html>',
     '<html lang="en"><head><meta charset="utf-8">',

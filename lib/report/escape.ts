@@ -19,12 +19,7 @@ export function xmlText(s: string): string {
 
 /** A double- or single-quoted attribute value; tabs and newlines survive attribute normalisation. */
 export function xmlAttr(s: string): string {
-  return xmlText(s)
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;')
-    .replace(/\t/g, '&#9;')
-    .replace(/\n/g, '&#10;')
-    .replace(/\r/g, '&#13;');
+  return xmlText(s).replace(/"/g, '&quot;').replace(/'/g, '&#39;').replace(/\t/g, '&#9;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;');
 }
 
 /** HTML text or attribute value (quotes included); control characters dropped as in XML. */

@@ -13,7 +13,16 @@ import { FILE_CLAIMS_HEAD, fileClaimRows } from './files-section';
 import { code, kernelsLine, table } from './markdown';
 import type { MatrixReport, ReportCell } from './schema';
 import { usesSummaryMarkdown } from './uses-summary';
-import { agreementCounts, agreementText, expectedLabel, flakyCells, observationRecord, outcomeLabel, reportKernels, surprises } from './view';
+import {
+  agreementCounts,
+  agreementText,
+  expectedLabel,
+  flakyCells,
+  observationRecord,
+  outcomeLabel,
+  reportKernels,
+  surprises,
+} from './view';
 
 /** The README's generated block lies between these two lines. */
 export const GLANCE_BEGIN = '<!-- findings: begin (written by `mmaplab findings`; edit the command, not this) -->';
@@ -65,14 +74,22 @@ function surpriseLines(list: readonly ReportCell[]): string[] {
 
 function flakyLines(list: readonly ReportCell[]): string[] {
   if (list.length === 0) return ['None.'];
-  return list.map((rc) => `- ${code(rc.kernel)} ${code(rc.cell.id)}: ${Object.entries(rc.distribution).map(([o, n]) => `${md(o)} ×${n}`).join(', ')}`);
+  return list.map(
+    (rc) =>
+      `- ${code(rc.kernel)} ${code(rc.cell.id)}: ${Object.entries(rc.distribution)
+        .map(([o, n]) => `${md(o)} ×${n}`)
+        .join(', ')}`,
+  );
 }
 
 function filesLines(report: MatrixReport): string[] {
   const files = report.files;
   if (files === undefined) return ['This run did not measure the file-backed methods.'];
   const kernels = files.kernels.map((k) => k.kernel);
-  return table(FILE_CLAIMS_HEAD(kernels.map(code)), fileClaimRows(files.claims, kernels).map((r) => r.map(md)));
+  return table(
+    FILE_CLAIMS_HEAD(kernels.map(code)),
+    fileClaimRows(files.claims, kernels).map((r) => r.map(md)),
+  );
 }
 
 /** docs/findings.md, whole. `reportPath` is how the page names its report (relative to the repository). */
@@ -145,7 +162,10 @@ export function replaceGlance(text: string, block: string, file: string): string
   const begin = text.indexOf(GLANCE_BEGIN);
   const end = text.indexOf(GLANCE_END);
   if (begin < 0 || end < begin) {
-    throw new MmaplabError('EFINDINGS', `${file} has no findings block: put the line "${GLANCE_BEGIN}" and, below it, "${GLANCE_END}" where it goes`);
+    throw new MmaplabError(
+      'EFINDINGS',
+      `${file} has no findings block: put the line "${GLANCE_BEGIN}" and, below it, "${GLANCE_END}" where it goes`,
+    );
   }
   return text.slice(0, begin) + block + text.slice(end + GLANCE_END.length);
 }

@@ -134,7 +134,9 @@ function kernelSections(report: MatrixReport): string {
     (k, i) =>
       `<section class="kernel" data-kernel="${html(k.release)}"><h2>${html(k.release)}</h2>` +
       `<p class="hint">series ${html(k.series)}, ${html(k.accel)}, ${html(vmsLabel(k))}</p>` +
-      notApplicableLines(k).map((l) => `<p class="hint">not run on this kernel: ${html(l)}</p>`).join('') +
+      notApplicableLines(k)
+        .map((l) => `<p class="hint">not run on this kernel: ${html(l)}</p>`)
+        .join('') +
       `<div class="grid-host" id="grid-${i}"></div></section>`,
   );
   return (
@@ -217,7 +219,14 @@ function claimsTable(report: MatrixReport, results: readonly ClaimResult[]): str
       (c) =>
         `<tr class="claim" data-claim="${html(c.id)}"><td><strong>${html(c.text)}</strong><br>` +
         `<span class="hint">${html(c.source)}; ${html(c.id)}: ${html(c.test)}</span></td>` +
-        releases.map((r) => claimKernelCell(report, c.kernels.find((k) => k.kernel === r))).join('') +
+        releases
+          .map((r) =>
+            claimKernelCell(
+              report,
+              c.kernels.find((k) => k.kernel === r),
+            ),
+          )
+          .join('') +
         '</tr>',
     )
     .join('');
@@ -238,7 +247,9 @@ function surprisesTable(report: MatrixReport): string {
         `<td>${sym(rc.verdict, cellSymbol(rc))} ${html(outcomeLabel(rc.verdict, rc.detail))}</td>` +
         `<td>${html(agreementText(rc.agreement))}</td><td class="mono">${html(rc.headline)}</td>` +
         `<td>${html(expectedLabel(rc.expectation))}<br><span class="hint">${html(rc.expectation?.reason ?? 'no expectation for this kernel series')}</span>` +
-        observationRecord(rc.expectation).map((o) => `<br><span class="recorded">observation record: ${html(o)}</span>`).join('') +
+        observationRecord(rc.expectation)
+          .map((o) => `<br><span class="recorded">observation record: ${html(o)}</span>`)
+          .join('') +
         '</td></tr>',
     )
     .join('');
@@ -276,7 +287,7 @@ function filesSection(report: MatrixReport): string {
     '<p class="hint">Page cache, deferred I/O and a plain vmalloc mapping (the control): a pattern written ' +
     'through a shared mapping, one trigger, and what the store recorded (pages, ms after the writes, path).</p>' +
     plainTable('files-table', FILES_HEAD, fileRows(files.kernels)) +
-    '<h3>The conversation\'s statements, measured</h3>' +
+    "<h3>The conversation's statements, measured</h3>" +
     plainTable('files-claims', FILE_CLAIMS_HEAD(kernels), fileClaimRows(files.claims, kernels)) +
     '</section>'
   );
@@ -302,7 +313,7 @@ export function renderHtml(report: MatrixReport): string {
     header(report),
     stoppedSection(report),
     '<div class="layout"><main>',
-    '<noscript><p>The grids and the details panel are built by this page\'s script; the tables below work without it.</p></noscript>',
+    "<noscript><p>The grids and the details panel are built by this page's script; the tables below work without it.</p></noscript>",
     legend(),
     kernelSections(report),
     usesSection(report),

@@ -29,9 +29,7 @@ function foreseen(rc: ReportCell, verdict: string): boolean {
 
 /** The run that makes this cell a harness/VM crash, if any. */
 function crashRun(rc: ReportCell): CellResult | undefined {
-  return rc.runs.find(
-    (r) => r.verdict === 'error' || ((r.verdict === 'panic' || r.verdict === 'hang') && !foreseen(rc, r.verdict)),
-  );
+  return rc.runs.find((r) => r.verdict === 'error' || ((r.verdict === 'panic' || r.verdict === 'hang') && !foreseen(rc, r.verdict)));
 }
 
 function observedText(rc: ReportCell): string {
@@ -41,7 +39,9 @@ function observedText(rc: ReportCell): string {
 function expectedText(rc: ReportCell): string {
   const e = rc.expectation;
   if (e === null) return 'predicted: (no expectation)';
-  const record = observationRecord(e).map((o) => `\nobservation record: ${o}`).join('');
+  const record = observationRecord(e)
+    .map((o) => `\nobservation record: ${o}`)
+    .join('');
   return `predicted: ${expectedLabel(e)} (rule ${e.rule})\nreason: ${e.reason}${record}`;
 }
 
@@ -109,9 +109,7 @@ function testcase(rc: ReportCell): string {
   const p = problemOf(rc);
   const lines = [`    <testcase name="${xmlAttr(rc.cell.id)}" classname="${xmlAttr(rc.kernel)}" time="${seconds(time)}">`];
   if (p) {
-    lines.push(
-      `      <${p.element} type="${xmlAttr(p.type)}" message="${xmlAttr(p.message)}">${xmlText(p.body)}</${p.element}>`,
-    );
+    lines.push(`      <${p.element} type="${xmlAttr(p.type)}" message="${xmlAttr(p.message)}">${xmlText(p.body)}</${p.element}>`);
   }
   lines.push(`      <system-out>${xmlText(evidenceText(rc))}</system-out>`, '    </testcase>');
   return lines.join('\n');

@@ -68,7 +68,15 @@ function header(report: MatrixReport): string[] {
 }
 
 function legend(): string[] {
-  return ['## Legend', '', ...table(['symbol', 'meaning'], LEGEND.map((l) => [md(l.symbol), md(l.meaning)])), ''];
+  return [
+    '## Legend',
+    '',
+    ...table(
+      ['symbol', 'meaning'],
+      LEGEND.map((l) => [md(l.symbol), md(l.meaning)]),
+    ),
+    '',
+  ];
 }
 
 function grid(report: MatrixReport, kernel: string): string[] {
@@ -88,7 +96,11 @@ function others(cells: readonly ReportCell[]): string[] {
     '',
     ...table(
       ['cell', 'verdict', 'predicted'],
-      cells.map((rc) => [code(rc.cell.id), `${md(cellSymbol(rc))} ${md(outcomeLabel(rc.verdict, rc.detail))}`, md(expectedLabel(rc.expectation))]),
+      cells.map((rc) => [
+        code(rc.cell.id),
+        `${md(cellSymbol(rc))} ${md(outcomeLabel(rc.verdict, rc.detail))}`,
+        md(expectedLabel(rc.expectation)),
+      ]),
     ),
     '',
     '</details>',
@@ -139,7 +151,13 @@ function kernels(report: MatrixReport): string[] {
       `Series ${md(k.series)}. Basic scenario, write-back cache, no fault-around, at each allocator's own sizes:`,
       '',
     );
-    out.push(...grid(report, k.release), ...others(otherCells(report, k.release)), ...usesSection(report, k.release, differs), ...hugePageSection(report, k.release, differs), '');
+    out.push(
+      ...grid(report, k.release),
+      ...others(otherCells(report, k.release)),
+      ...usesSection(report, k.release, differs),
+      ...hugePageSection(report, k.release, differs),
+      '',
+    );
   }
   return out;
 }
@@ -170,7 +188,10 @@ function claims(report: MatrixReport): string[] {
     'Each claim against the cells that test it; per kernel, whether the runs of those cells support it ' +
       '(every informative run holds), contradict it (none does), are mixed, or leave it untested.',
     '',
-    ...table(['claim', 'cells', ...releases.map(code)], results.map((c) => claimRow(c, releases))),
+    ...table(
+      ['claim', 'cells', ...releases.map(code)],
+      results.map((c) => claimRow(c, releases)),
+    ),
     '',
   ];
 }
@@ -228,11 +249,17 @@ function filesSection(report: MatrixReport): string[] {
     'Page cache, deferred I/O and a plain vmalloc mapping (the control): a pattern written through a shared ' +
       'mapping, one trigger, and what the store recorded (pages, ms after the writes, path).',
     '',
-    ...table(FILES_HEAD, fileRows(files.kernels).map((r) => r.map(md))),
+    ...table(
+      FILES_HEAD,
+      fileRows(files.kernels).map((r) => r.map(md)),
+    ),
     '',
-    '### The conversation\'s statements, measured',
+    "### The conversation's statements, measured",
     '',
-    ...table(FILE_CLAIMS_HEAD(kernels.map(code)), fileClaimRows(files.claims, kernels).map((r) => r.map(md))),
+    ...table(
+      FILE_CLAIMS_HEAD(kernels.map(code)),
+      fileClaimRows(files.claims, kernels).map((r) => r.map(md)),
+    ),
     '',
   ];
 }

@@ -37,11 +37,22 @@ export function renderTable(results: readonly CellResult[]): string {
   const rows = body.map((b) => b.row);
   const head: TableRow = { kernel: 'kernel', cell: 'cell', verdict: 'verdict', expected: 'predicted', agreement: 'vs prediction' };
   const cols: Array<keyof TableRow> = ['kernel', 'cell', 'verdict', 'expected', 'agreement'];
-  const width = Object.fromEntries(
-    cols.map((c) => [c, Math.max(...[head, ...rows].map((r) => r[c].length))]),
-  ) as Record<keyof TableRow, number>;
-  const line = (r: TableRow): string => cols.map((c) => pad(r[c], width[c])).join('  ').trimEnd();
-  const out = [line(head), cols.map((c) => '-'.repeat(width[c])).join('  ').trimEnd()];
+  const width = Object.fromEntries(cols.map((c) => [c, Math.max(...[head, ...rows].map((r) => r[c].length))])) as Record<
+    keyof TableRow,
+    number
+  >;
+  const line = (r: TableRow): string =>
+    cols
+      .map((c) => pad(r[c], width[c]))
+      .join('  ')
+      .trimEnd();
+  const out = [
+    line(head),
+    cols
+      .map((c) => '-'.repeat(width[c]))
+      .join('  ')
+      .trimEnd(),
+  ];
   for (const { row, evidence } of body) {
     out.push(line(row));
     if (evidence !== null) out.push(`    evidence: ${evidence}`);

@@ -13,7 +13,10 @@ import { agreementText, distributionLabel, expectedLabel, observationRecord, out
 
 /** A test point description: one line, '#' and '\' escaped (TAP 14). */
 function description(s: string): string {
-  return s.replace(/[\r\n]+/g, ' ').replace(/\\/g, '\\\\').replace(/#/g, '\\#');
+  return s
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/\\/g, '\\\\')
+    .replace(/#/g, '\\#');
 }
 
 function diagnostic(rc: ReportCell): string[] {

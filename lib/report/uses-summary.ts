@@ -50,7 +50,8 @@ function refusedWhateverTheUse(cells: readonly ReportCell[]): { pair: string; de
     const outcomes = new Set(list.map((rc) => (rc.verdict === 'refused' && Object.keys(rc.distribution).length === 1 ? rc.detail : null)));
     const uses = new Set(list.map((rc) => rc.cell.use));
     const [only] = [...outcomes];
-    if (outcomes.size === 1 && typeof only === 'string' && only !== '' && uses.size >= REFUSED_PAIR_MIN_USES) out.push({ pair, detail: only });
+    if (outcomes.size === 1 && typeof only === 'string' && only !== '' && uses.size >= REFUSED_PAIR_MIN_USES)
+      out.push({ pair, detail: only });
   }
   return out;
 }

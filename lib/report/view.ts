@@ -221,8 +221,14 @@ function orderBy<T extends string>(known: readonly T[], seen: Iterable<string>):
 export function gridFor(report: MatrixReport, kernel: string): Grid {
   const ran = cellsOf(report, kernel).filter((rc) => isGridCell(rc.cell));
   const specs: CellSpec[] = [...CATALOGUE.filter(isGridCell), ...ran.map((rc) => rc.cell)];
-  const allocs = orderBy(CELL_ALLOCS, specs.map((c) => c.alloc));
-  const methods = orderBy(CELL_METHODS, specs.map((c) => c.method));
+  const allocs = orderBy(
+    CELL_ALLOCS,
+    specs.map((c) => c.alloc),
+  );
+  const methods = orderBy(
+    CELL_METHODS,
+    specs.map((c) => c.method),
+  );
   const rows: GridRow[] = [];
   for (const alloc of allocs) {
     const sizes = [...new Set(specs.filter((c) => c.alloc === alloc).map((c) => c.size))].sort((a, b) => a - b);
@@ -282,12 +288,21 @@ export function usesGridFor(report: MatrixReport, kernel: string): UsesGrid | nu
   );
   if (ran.length === 0) return null;
   const columns: UsesColumn[] = [];
-  for (const method of orderBy(CELL_METHODS, ran.map((rc) => rc.cell.method))) {
-    for (const alloc of orderBy(CELL_ALLOCS, ran.filter((rc) => rc.cell.method === method).map((rc) => rc.cell.alloc))) {
+  for (const method of orderBy(
+    CELL_METHODS,
+    ran.map((rc) => rc.cell.method),
+  )) {
+    for (const alloc of orderBy(
+      CELL_ALLOCS,
+      ran.filter((rc) => rc.cell.method === method).map((rc) => rc.cell.alloc),
+    )) {
       columns.push({ alloc, method, label: `${method} (${alloc})` });
     }
   }
-  const uses = orderBy(USES, ran.map((rc) => rc.cell.use as string));
+  const uses = orderBy(
+    USES,
+    ran.map((rc) => rc.cell.use as string),
+  );
   const rows: UsesRow[] = uses.map((use) =>
     isUse(use) ? { use, family: useFamily(use), title: useTitle(use) } : { use, family: 'other', title: use },
   );
@@ -309,10 +324,19 @@ export interface HugePageGrid {
 export function hugePageGridFor(report: MatrixReport, kernel: string): HugePageGrid | null {
   const ran = cellsOf(report, kernel).filter((rc) => rc.cell.scenario === 'use' && isPmdSizedUse(rc.cell.use));
   if (ran.length === 0) return null;
-  const uses = orderBy(PMD_SIZED_USES, ran.map((rc) => rc.cell.use as string));
+  const uses = orderBy(
+    PMD_SIZED_USES,
+    ran.map((rc) => rc.cell.use as string),
+  );
   const rows: HugePageGrid['rows'] = [];
-  for (const alloc of orderBy(CELL_ALLOCS, ran.map((rc) => rc.cell.alloc))) {
-    for (const method of orderBy(CELL_METHODS, ran.filter((rc) => rc.cell.alloc === alloc).map((rc) => rc.cell.method))) {
+  for (const alloc of orderBy(
+    CELL_ALLOCS,
+    ran.map((rc) => rc.cell.alloc),
+  )) {
+    for (const method of orderBy(
+      CELL_METHODS,
+      ran.filter((rc) => rc.cell.alloc === alloc).map((rc) => rc.cell.method),
+    )) {
       rows.push({ alloc, method, label: `${alloc}/${method}` });
     }
   }

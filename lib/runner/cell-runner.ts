@@ -167,11 +167,7 @@ export class CellRunner {
       };
       const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
         this.child = null;
-        done(
-          signal !== null
-            ? { ...blank, signal, ...this.lastPosition() }
-            : { ...blank, error: `probe exited with status ${code}` },
-        );
+        done(signal !== null ? { ...blank, signal, ...this.lastPosition() } : { ...blank, error: `probe exited with status ${code}` });
       };
       /** Kills the probe and yields null once it is gone, or after `exitWaitMs` if it does not go. */
       const giveUp = (exitWaitMs: number): void => {

@@ -44,7 +44,7 @@ export function kernelConfig(kernel: Kernel): Set<string> {
   for (const file of [`/boot/config-${kernel.release}`, path.join(kernel.buildDir, '.config')]) {
     try {
       const text = fs.readFileSync(file, 'utf8');
-      return new Set(text.split('\n').flatMap((l) => (/^(CONFIG_\w+)=y$/.exec(l)?.slice(1, 2) ?? [])));
+      return new Set(text.split('\n').flatMap((l) => /^(CONFIG_\w+)=y$/.exec(l)?.slice(1, 2) ?? []));
     } catch {
       // try the next place
     }
@@ -181,7 +181,10 @@ async function runCellGroup(
 export function lastCellConsole(run: Pick<VmRun, 'boot'>): string[] {
   let lines: string[];
   try {
-    lines = fs.readFileSync(run.boot.consoleFile, 'utf8').split('\n').map((l) => l.replace(/\r$/, ''));
+    lines = fs
+      .readFileSync(run.boot.consoleFile, 'utf8')
+      .split('\n')
+      .map((l) => l.replace(/\r$/, ''));
   } catch {
     return run.boot.consoleTail;
   }
@@ -198,8 +201,7 @@ function deadVmResult(kernel: Kernel, cell: CellSpec, run: VmRun): CellResult {
   const panic = run.boot.end === 'panic' || findings.some((f) => f.severity === 'panic');
   // An oops on the console explains a VM that then stopped answering.
   const oopsed = findings.some((f) => f.severity === 'oops');
-  const headline =
-    findings[0]?.line ?? (run.boot.end === 'timeout' ? 'VM stopped answering' : 'VM died without a message');
+  const headline = findings[0]?.line ?? (run.boot.end === 'timeout' ? 'VM stopped answering' : 'VM died without a message');
   return {
     kernel: kernel.release,
     cell,

@@ -14,7 +14,6 @@ const PORTS_DIR = '/sys/class/virtio-ports';
 /** The port's name arrives from the host after the driver probes: how long to look for it. */
 const FIND_PORT_MS = 30_000;
 
-
 /** /dev/vportNpM of the port called `name` (no udev here: found through sysfs, made by devtmpfs). */
 export function findPort(name: string = CONTROL_PORT, dir: string = PORTS_DIR): string {
   const deadline = Date.now() + FIND_PORT_MS;
@@ -82,8 +81,7 @@ export class GuestControl {
 export function resumeSteps(epochMs: number, tag: string, at: string, msize: number): void {
   const opts = `trans=virtio,version=9p2000.L,msize=${msize},cache=none`;
   const script =
-    `date -s @${Math.round(epochMs / 1000)} >/dev/null && mount -t 9p -o ${opts} ${tag} ${at} && ` +
-    'echo 1 > /sys/bus/pci/rescan';
+    `date -s @${Math.round(epochMs / 1000)} >/dev/null && mount -t 9p -o ${opts} ${tag} ${at} && ` + 'echo 1 > /sys/bus/pci/rescan';
   const r = spawnSync('sh', ['-c', script], { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
     throw new MmaplabError(

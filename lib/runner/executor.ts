@@ -53,9 +53,7 @@ export async function runStep(step: PlanStep, sink: ExecutionSink = {}): Promise
     });
     outcome = { step, results: out.results, runs: out.runs };
   } else {
-    const runs = await runJobReady(step.kernel, step.job, step.vm, step.label ?? step.job.kind, (e) =>
-      sink.event?.(step, e),
-    );
+    const runs = await runJobReady(step.kernel, step.job, step.vm, step.label ?? step.job.kind, (e) => sink.event?.(step, e));
     outcome = { step, results: [], runs };
   }
   sink.stepDone?.(outcome);

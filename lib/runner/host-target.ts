@@ -89,11 +89,7 @@ export async function runCellsOnHost(cells: readonly CellSpec[], opts: HostRunOp
       // A VM reboots after every hazard to keep cells independent; a lab
       // machine goes on after a hazard that came out ok or was refused, and
       // stops after any other (wrong data may be a write into kernel memory).
-      const why = r.cell.hazard
-        ? r.verdict === 'ok' || r.verdict === 'refused'
-          ? null
-          : `hazard ended ${r.verdict}`
-        : damagedKernel(r);
+      const why = r.cell.hazard ? (r.verdict === 'ok' || r.verdict === 'refused' ? null : `hazard ended ${r.verdict}`) : damagedKernel(r);
       if (why !== null) damage = `${cell.id} damaged the kernel (${why})`;
     }
   } finally {

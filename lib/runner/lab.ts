@@ -16,7 +16,13 @@ export function osIds(osRelease: string): string[] {
   const ids: string[] = [];
   for (const line of osRelease.split('\n')) {
     const [, value] = /^(?:ID|ID_LIKE)=(.*)$/.exec(line.trim()) ?? [];
-    if (value !== undefined) ids.push(...value.replace(/^["']|["']$/g, '').toLowerCase().split(/\s+/));
+    if (value !== undefined)
+      ids.push(
+        ...value
+          .replace(/^["']|["']$/g, '')
+          .toLowerCase()
+          .split(/\s+/),
+      );
   }
   return ids.filter((s) => s !== '');
 }

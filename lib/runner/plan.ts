@@ -32,13 +32,7 @@ export interface Plan {
 }
 
 /** A step running `cells` on `kernel` with the module loaded with `module`. */
-export function cellsStep(
-  kernel: Kernel,
-  vm: VmOptions,
-  cells: CellSpec[],
-  module: ModuleLoad,
-  isolate = false,
-): PlanStep {
+export function cellsStep(kernel: Kernel, vm: VmOptions, cells: CellSpec[], module: ModuleLoad, isolate = false): PlanStep {
   return { kernel, vm, job: { kind: 'cells', kernel: kernel.release, module, cells }, isolate };
 }
 

@@ -7,19 +7,11 @@
  */
 import { Device, type DmaBuf, freeAddress, type Mapping, type MapOptions, type PatternMismatch, pageSize } from '../device';
 import type { Progress } from '../device/progress';
-import {
-  emptyObservation,
-  type CellSpec,
-  type Mismatch,
-  PROBE_STEPS,
-  type ProbeObservation,
-  type ProbeStep,
-} from '../experiments/types';
+import { emptyObservation, type CellSpec, type Mismatch, PROBE_STEPS, type ProbeObservation, type ProbeStep } from '../experiments/types';
 import { DEVICE_DMA_ALLOCS } from '../experiments/support';
 import { BY_DEVICE_DMA, readDeviceSide } from './device-side';
 import { offlineCpu, onlineCpu } from './settle';
 import { ChildSignal, deviceUseContext, runUse } from './uses';
-
 
 import { SEED_DEVICE, SEED_KERNEL, SEED_USER } from './seeds';
 
@@ -202,8 +194,7 @@ class CellProbe {
 
   verifyUser(seed: number): void {
     const v = this.step('verify', () => this.d.verify(seed));
-    this.obs.userToKernel =
-      v.mismatch === null ? null : { offset: Number(v.mismatch), expected: v.expected, found: v.found };
+    this.obs.userToKernel = v.mismatch === null ? null : { offset: Number(v.mismatch), expected: v.expected, found: v.found };
     this.deviceSaw(seed, this.cell.size);
   }
 

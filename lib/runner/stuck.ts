@@ -55,7 +55,11 @@ export function snapshotStuck(pid: number, procRoot = '/proc'): StuckTask[] {
   const base = path.join(procRoot, String(pid), 'task');
   let tids: number[];
   try {
-    tids = fs.readdirSync(base).map(Number).filter(Number.isInteger).sort((a, b) => a - b);
+    tids = fs
+      .readdirSync(base)
+      .map(Number)
+      .filter(Number.isInteger)
+      .sort((a, b) => a - b);
   } catch {
     return [];
   }

@@ -96,7 +96,7 @@ function checkBytes(buf: Buffer, seed: number, offset: number): PatternMismatch 
 }
 
 function writeAllFd(fd: number, buf: Buffer): void {
-  for (let done = 0; done < buf.length; ) done += fs.writeSync(fd, buf, done, buf.length - done);
+  for (let done = 0; done < buf.length;) done += fs.writeSync(fd, buf, done, buf.length - done);
 }
 
 /** Up to `length` bytes of `fd`, from its own position (null) or from `position`, until it ends. */
@@ -218,7 +218,7 @@ const odirectRead: UseHandler = ({ map, view, verify }) => {
   const fd = fs.openSync(disk, 'r+');
   try {
     const data = patternBuffer(USE_SEED_USER, map.length, map.offset);
-    for (let done = 0; done < data.length; ) done += fs.writeSync(fd, data, done, data.length - done, done);
+    for (let done = 0; done < data.length;) done += fs.writeSync(fd, data, done, data.length - done, done);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
@@ -377,7 +377,8 @@ const PRESSURE_LIMIT = 4 << 20;
  */
 const reclaimPressure: UseHandler = ({ driverPfns, map, view }) => {
   // The driver's own pfns when it says; else what the mapping's page table holds.
-  const pfns = (): bigint[] => driverPfns() ?? pagemapOf(map.address, Math.ceil(map.length / pageSize())).map((e) => (e.present ? e.pfn : -1n));
+  const pfns = (): bigint[] =>
+    driverPfns() ?? pagemapOf(map.address, Math.ceil(map.length / pageSize())).map((e) => (e.present ? e.pfn : -1n));
   const before = pfns();
   const disk = scratchDisk();
   const cg = memoryCgroup('mmaplab-use-pressure');
@@ -558,7 +559,14 @@ const HANDLERS: Record<UseName, UseHandler> = {
     if (driver === null) {
       // Nothing to compare with: what is present, and whether the pfns show.
       const shown = entries.filter((e) => e.present && e.pfn !== 0n).length;
-      const outcome = present === 0 ? 'not-present' : present < pages ? `present-${present}-of-${pages}` : shown === pages ? 'present-pfns-shown' : 'present';
+      const outcome =
+        present === 0
+          ? 'not-present'
+          : present < pages
+            ? `present-${present}-of-${pages}`
+            : shown === pages
+              ? 'present-pfns-shown'
+              : 'present';
       return { outcome, facts: { present, shown, pages, firstPfn: entries[0]?.present ? `0x${entries[0].pfn.toString(16)}` : 'none' } };
     }
     const matching = entries.filter((e, i) => e.present && e.pfn === driver[map.offset / pageSize() + i]).length;

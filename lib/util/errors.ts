@@ -32,7 +32,8 @@ export const ERROR_CODES = {
   // Running VMs and modules
   ERUNDIR: 'the run directory cannot be written (full, read-only or not permitted)',
   EGUEST: "a VM's agent never became ready or failed, or job.json or an event does not fit its schema",
-  ERESTORE: 'saving or restoring a VM template failed, or a control-port or QMP message is malformed (a cold boot is used instead where possible)',
+  ERESTORE:
+    'saving or restoring a VM template failed, or a control-port or QMP message is malformed (a cold boot is used instead where possible)',
   EMODLOAD: 'insmod failed, the device node did not appear, or module loading is disabled',
   ECHECK: "check could not reach a verdict about the module, or the uses' order or progress file is malformed",
   ECHECKOPEN: "check --target host: the module's device node cannot be opened read-write (in a VM: ECHECK)",

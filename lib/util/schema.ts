@@ -124,7 +124,8 @@ function childSchema(schema: AnySchema, item: v.IssuePathItem): AnySchema | unde
     const input = item.input as Record<string, unknown>;
     for (const o of s.options ?? []) {
       const entries = (o as { entries?: Record<string, AnySchema> }).entries;
-      const fits = s.type === 'union' || (s.key !== undefined && entries?.[s.key] !== undefined && v.is(entries[s.key] as AnySchema, input[s.key]));
+      const fits =
+        s.type === 'union' || (s.key !== undefined && entries?.[s.key] !== undefined && v.is(entries[s.key] as AnySchema, input[s.key]));
       const child = fits ? childSchema(o, item) : undefined;
       if (child !== undefined) return child;
     }

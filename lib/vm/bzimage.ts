@@ -45,10 +45,7 @@ export function parseSetupHeader(image: Buffer): SetupHeader {
   const version = image.readUInt16LE(0x206);
   const protocol = { major: version >> 8, minor: version & 0xff };
   if (version < 0x0208) {
-    throw new MmaplabError(
-      'EBZIMAGE',
-      `boot protocol ${protocol.major}.${protocol.minor} has no payload fields (needs 2.08)`,
-    );
+    throw new MmaplabError('EBZIMAGE', `boot protocol ${protocol.major}.${protocol.minor} has no payload fields (needs 2.08)`);
   }
   const setupSects = image.readUInt8(0x1f1) || 4;
   const payloadOffset = image.readUInt32LE(0x248);
@@ -124,10 +121,7 @@ export function extractVmlinux(image: Buffer): Buffer {
   const payload = extractPayload(image);
   const elf = decompress(payload.compression, payload.data);
   if (elf.length !== payload.expectedSize) {
-    throw new MmaplabError(
-      'EBZIMAGE',
-      `decompressed ${elf.length} bytes, the image records ${payload.expectedSize}`,
-    );
+    throw new MmaplabError('EBZIMAGE', `decompressed ${elf.length} bytes, the image records ${payload.expectedSize}`);
   }
   if (!elf.subarray(0, 4).equals(ELF_MAGIC)) {
     throw new MmaplabError('EBZIMAGE', 'payload is not an ELF image');

@@ -25,13 +25,7 @@ function pad4(len: number): Buffer {
   return Buffer.alloc((4 - (len % 4)) % 4);
 }
 
-function header(fields: {
-  ino: number;
-  mode: number;
-  nlink: number;
-  size: number;
-  nameSize: number;
-}): string {
+function header(fields: { ino: number; mode: number; nlink: number; size: number; nameSize: number }): string {
   return (
     MAGIC +
     hex8(fields.ino) +
@@ -52,10 +46,7 @@ function header(fields: {
 
 function record(ino: number, mode: number, nlink: number, name: string, data: Buffer): Buffer[] {
   const nameBuf = Buffer.from(name + '\0', 'utf8');
-  const head = Buffer.from(
-    header({ ino, mode, nlink, size: data.length, nameSize: nameBuf.length }),
-    'ascii',
-  );
+  const head = Buffer.from(header({ ino, mode, nlink, size: data.length, nameSize: nameBuf.length }), 'ascii');
   const headAndName = head.length + nameBuf.length;
   return [head, nameBuf, pad4(headAndName), data, pad4(data.length)];
 }

@@ -46,18 +46,19 @@ export function imageRootMissing(plan: InitramfsPlan): string | null {
 }
 
 /** The image root's extra modules (those `common` does not already load), or why there are none. */
-function planImageModules(
-  modulesDir: string,
-  index: ModuleIndex,
-  common: readonly string[],
-): NonNullable<InitramfsPlan['imageModules']> {
+function planImageModules(modulesDir: string, index: ModuleIndex, common: readonly string[]): NonNullable<InitramfsPlan['imageModules']> {
   let names: string[];
   try {
     names = resolveLoadOrder(index, IMAGE_ROOT_MODULE_ROOTS).filter((n) => !common.includes(n));
   } catch (err) {
     return { missing: err instanceof Error ? err.message : String(err) };
   }
-  return { modules: names.map((name) => ({ name, data: readModule(modulesDir, got(index.paths, name, 'the path of a module in the load order')) })) };
+  return {
+    modules: names.map((name) => ({
+      name,
+      data: readModule(modulesDir, got(index.paths, name, 'the path of a module in the load order')),
+    })),
+  };
 }
 
 function isStaticElf(data: Buffer): boolean {
@@ -82,8 +83,7 @@ export function planInitramfs(kernel: Kernel, busyboxPath = BUSYBOX): InitramfsP
   if (!isStaticElf(busybox)) {
     throw new MmaplabError(
       'ENOTOOL',
-      `${busyboxPath} is dynamically linked; the initramfs needs a static one: ` +
-        'apt-get install busybox-static',
+      `${busyboxPath} is dynamically linked; the initramfs needs a static one: ` + 'apt-get install busybox-static',
     );
   }
   let modules: InitramfsPlan['modules'] = [];

@@ -191,10 +191,7 @@ function packageVersion(pkg: string): string | null {
 export function recipeFor(series: string, profileName: string, roots: SourceRoots = DEFAULT_SOURCE_ROOTS): Recipe {
   const profile = buildProfile(profileName);
   if (!profile) {
-    throw new MmaplabError(
-      'EUSAGE',
-      `unknown build profile "${profileName}"; profiles: ${BUILD_PROFILES.map((p) => p.name).join(', ')}`,
-    );
+    throw new MmaplabError('EUSAGE', `unknown build profile "${profileName}"; profiles: ${BUILD_PROFILES.map((p) => p.name).join(', ')}`);
   }
   if (!profile.series.includes(series)) {
     throw new MmaplabError(
@@ -207,7 +204,10 @@ export function recipeFor(series: string, profileName: string, roots: SourceRoot
   const tarball = path.join(roots.src, `${pkg}.tar.xz`);
   const baseConfig = path.join(roots.src, `linux-config-${series}`, 'config.amd64_none_amd64.xz');
   // linux-config-SERIES is only a Recommends of linux-source-SERIES.
-  for (const [file, what] of [[tarball, pkg], [baseConfig, `linux-config-${series}`]] as const) {
+  for (const [file, what] of [
+    [tarball, pkg],
+    [baseConfig, `linux-config-${series}`],
+  ] as const) {
     if (!fs.existsSync(file)) {
       throw new MmaplabError('ENOSOURCE', `Debian's ${series} source is not installed (no ${file}): apt-get install ${what}`, { series });
     }
@@ -248,7 +248,8 @@ export function unmetEdits(config: string, edits: Readonly<Record<string, Config
     const expected = typeof want === 'string' ? want : want.str;
     const got = configValue(config, opt);
     // An empty string and an option that is not there at all (its menu off) mean the same.
-    if (got !== expected && !(expected === '' && got === 'n')) out.push(`CONFIG_${opt}: asked ${JSON.stringify(expected)}, got ${JSON.stringify(got)}`);
+    if (got !== expected && !(expected === '' && got === 'n'))
+      out.push(`CONFIG_${opt}: asked ${JSON.stringify(expected)}, got ${JSON.stringify(got)}`);
   }
   return out;
 }
@@ -365,7 +366,10 @@ function run(cmd: string, args: string[], cwd: string, logFd: number, what: stri
   fs.writeSync(logFd, `\n$ ${cmd} ${args.join(' ')}\n`);
   const r = spawnSync(cmd, args, { cwd, stdio: ['ignore', logFd, logFd] });
   if (r.error) {
-    throw new MmaplabError('ENOTOOL', `${what}: cannot run ${cmd} (${r.error.message}): apt-get install build-essential bc bison flex libelf-dev libssl-dev`);
+    throw new MmaplabError(
+      'ENOTOOL',
+      `${what}: cannot run ${cmd} (${r.error.message}): apt-get install build-essential bc bison flex libelf-dev libssl-dev`,
+    );
   }
   if (r.status !== 0) {
     throw new MmaplabError('EKBUILD', `${what} failed (exit ${r.status ?? r.signal}); see ${logFile}`);
@@ -385,6 +389,26 @@ function pruneTree(tree: string): void {
 }
 
 /**
+ * What an interrupted build left: a partial folder whose builder is gone
+ * (never a finished entry: those have no suffix; never a build still running).
+ */
+function removeAbandonedBuilds(): void {
+  fs.mkdirSync(builtKernelsDir(), { recursive: true });
+  for (const old of fs.readdirSync(builtKernelsDir())) {
+    const m = /\.partial-(\d+)$/.exec(old);
+    if (m && !isAlive(Number(m[1]))) fs.rmSync(path.join(builtKernelsDir(), old), { recursive: true, force: true });
+  }
+}
+
+/** Older builds of the same name as the entry just made in `dir` (another source version or recipe): stale now. */
+function removeOlderBuilds(name: string, dir: string): void {
+  for (const old of discoverBuiltKernels()) {
+    const oldDir = path.dirname(old.kernel.buildDir);
+    if (old.manifest.name === name && oldDir !== dir) fs.rmSync(oldDir, { recursive: true, force: true });
+  }
+}
+
+/**
  * Build SERIES-PROFILE from Debian's source, or take it from the cache.
  * The build happens in a folder of its own that becomes the entry only when
  * the image is sealed and the manifest written.
@@ -398,13 +422,7 @@ export function buildKernel(series: string, profileName: string, opts: BuildOpti
     const have = discoverBuiltKernels().find((b) => b.manifest.key === r.key);
     if (have) return { ...have, cached: true };
   }
-  // What an interrupted build left: a partial folder whose builder is gone
-  // (never a finished entry: those have no suffix; never a build still running).
-  fs.mkdirSync(builtKernelsDir(), { recursive: true });
-  for (const old of fs.readdirSync(builtKernelsDir())) {
-    const m = /\.partial-(\d+)$/.exec(old);
-    if (m && !isAlive(Number(m[1]))) fs.rmSync(path.join(builtKernelsDir(), old), { recursive: true, force: true });
-  }
+  removeAbandonedBuilds();
   const work = `${dir}.partial-${process.pid}`;
   const tree = path.join(work, 'tree');
   fs.mkdirSync(tree, { recursive: true });
@@ -422,7 +440,10 @@ export function buildKernel(series: string, profileName: string, opts: BuildOpti
     run('make', ['olddefconfig'], tree, logFd, 'make olddefconfig', logFile);
     const unmet = unmetEdits(fs.readFileSync(path.join(tree, '.config'), 'utf8'), r.edits);
     if (unmet.length > 0) {
-      throw new MmaplabError('EKBUILD', `the ${name} configuration does not take:\n  ${unmet.join('\n  ')}\n(a dependency is unmet; see ${logFile})`);
+      throw new MmaplabError(
+        'EKBUILD',
+        `the ${name} configuration does not take:\n  ${unmet.join('\n  ')}\n(a dependency is unmet; see ${logFile})`,
+      );
     }
     const jobs = opts.jobs ?? os.cpus().length;
     say(`${name}: configured (${elapsed()}); make -j${jobs} (log: ${logFile})`);
@@ -430,7 +451,10 @@ export function buildKernel(series: string, profileName: string, opts: BuildOpti
     const rel = spawnSync('make', ['-s', 'kernelrelease'], { cwd: tree, encoding: 'utf8' });
     const release = rel.status === 0 ? rel.stdout.trim() : '';
     if (!release.endsWith(`${BUILT_RELEASE_MARK}${r.profile.name}`)) {
-      throw new MmaplabError('EKBUILD', `${name}: make kernelrelease said "${release}", not a release ending in ${BUILT_RELEASE_MARK}${r.profile.name}`);
+      throw new MmaplabError(
+        'EKBUILD',
+        `${name}: make kernelrelease said "${release}", not a release ending in ${BUILT_RELEASE_MARK}${r.profile.name}`,
+      );
     }
     pruneTree(tree);
     sealFile(path.join(tree, BZIMAGE));
@@ -450,11 +474,7 @@ export function buildKernel(series: string, profileName: string, opts: BuildOpti
     fs.writeFileSync(path.join(work, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
     fs.rmSync(dir, { recursive: true, force: true });
     fs.renameSync(work, dir);
-    // Older builds of the same name (another source version or recipe) are stale now.
-    for (const old of discoverBuiltKernels()) {
-      const oldDir = path.dirname(old.kernel.buildDir);
-      if (old.manifest.name === name && oldDir !== dir) fs.rmSync(oldDir, { recursive: true, force: true });
-    }
+    removeOlderBuilds(name, dir);
     say(`${name}: built ${release} in ${elapsed()}`);
     return { kernel: kernelOfEntry(dir, manifest), manifest, cached: false };
   } catch (err) {

@@ -32,7 +32,13 @@ export interface KernelRoots {
   built?: string;
 }
 
-export const DEFAULT_ROOTS: KernelRoots = { boot: '/boot', modules: '/lib/modules', get built() { return builtKernelsDir(); } };
+export const DEFAULT_ROOTS: KernelRoots = {
+  boot: '/boot',
+  modules: '/lib/modules',
+  get built() {
+    return builtKernelsDir();
+  },
+};
 
 export function seriesOf(release: string): string {
   const m = /^(\d+)\.(\d+)/.exec(release);
@@ -93,10 +99,7 @@ export function kernelFromPaths(image: string, buildDir: string, modulesDir?: st
   }
   const releaseFile = path.join(buildDir, 'include', 'config', 'kernel.release');
   if (!fs.existsSync(releaseFile)) {
-    throw new MmaplabError(
-      'ENOHEADERS',
-      `${buildDir} is not a configured kernel build tree (no include/config/kernel.release)`,
-    );
+    throw new MmaplabError('ENOHEADERS', `${buildDir} is not a configured kernel build tree (no include/config/kernel.release)`);
   }
   const release = fs.readFileSync(releaseFile, 'utf8').trim();
   const mods = modulesDir ?? null;
@@ -165,7 +168,14 @@ export function flavourPackages(series: string, flavour: string): string {
   const known = REQUIRED_SERIES.find((r) => r.series === series);
   if (flavour === 'generic' && known) return known.packages;
   // 6.1 is bookworm's own series (linux-image-rt-amd64); newer ones carry theirs in the name.
-  const meta = series === '6.1' ? flavour === 'generic' ? 'amd64' : `${flavour}-amd64` : flavour === 'generic' ? `${series}-amd64` : `${series}-${flavour}-amd64`;
+  const meta =
+    series === '6.1'
+      ? flavour === 'generic'
+        ? 'amd64'
+        : `${flavour}-amd64`
+      : flavour === 'generic'
+        ? `${series}-amd64`
+        : `${series}-${flavour}-amd64`;
   return `linux-image-${meta} linux-headers-${meta}`;
 }
 
@@ -184,7 +194,11 @@ export function kernelOfName(series: string, flavour: string, d: Discovery): Ker
   const k = d.usable.filter((x) => x.series === series && flavourOf(x.release) === flavour).pop();
   if (k) return k;
   if (parseBuildName(name) !== null) {
-    throw new MmaplabError('ENOKERNEL', `no ${name} kernel is built: run mmaplab kernel build ${name} (it builds from Debian's source, once)`, { series, flavour });
+    throw new MmaplabError(
+      'ENOKERNEL',
+      `no ${name} kernel is built: run mmaplab kernel build ${name} (it builds from Debian's source, once)`,
+      { series, flavour },
+    );
   }
   if (flavour !== 'generic' && !(DEBIAN_FLAVOURS as readonly string[]).includes(flavour)) {
     throw new MmaplabError(
@@ -194,11 +208,9 @@ export function kernelOfName(series: string, flavour: string, d: Discovery): Ker
   }
   const partial = d.withoutHeaders.filter((r) => seriesOf(r) === series && flavourOf(r) === flavour).pop();
   if (partial) {
-    throw new MmaplabError(
-      'ENOHEADERS',
-      `no ${name} kernel with headers is installed: apt-get install ${packagesFor(partial).headers}`,
-      { series },
-    );
+    throw new MmaplabError('ENOHEADERS', `no ${name} kernel with headers is installed: apt-get install ${packagesFor(partial).headers}`, {
+      series,
+    });
   }
   const list = d.usable.map((u) => `  ${u.release}`).join('\n') || '  (none)';
   throw new MmaplabError(
@@ -246,11 +258,7 @@ export function selectKernels(sel: KernelSelection, roots: KernelRoots = DEFAULT
     }
     const { image, headers } = packagesFor(release);
     if (d.withoutHeaders.includes(release)) {
-      throw new MmaplabError(
-        'ENOHEADERS',
-        `kernel ${release} is installed but has no headers: apt-get install ${headers}`,
-        { release },
-      );
+      throw new MmaplabError('ENOHEADERS', `kernel ${release} is installed but has no headers: apt-get install ${headers}`, { release });
     }
     const list = d.usable.map((u) => `  ${u.release}`).join('\n') || '  (none)';
     throw new MmaplabError(

@@ -44,7 +44,11 @@ function sourceKey(kernel: Kernel, srcDir: string, files: string[]): string {
   const h = crypto.createHash('sha256').update(kernel.release);
   const symvers = path.join(kernel.buildDir, 'Module.symvers');
   if (fs.existsSync(symvers)) h.update(String(fs.statSync(symvers).mtimeMs));
-  for (const f of files) h.update('\0').update(f).update('\0').update(fs.readFileSync(path.join(srcDir, f)));
+  for (const f of files)
+    h.update('\0')
+      .update(f)
+      .update('\0')
+      .update(fs.readFileSync(path.join(srcDir, f)));
   return h.digest('hex').slice(0, 16);
 }
 
@@ -91,8 +95,7 @@ function buildCached(kernel: Kernel, srcDir: string, dir: string, koName: string
   if (!fs.existsSync(path.join(kernel.buildDir, 'Makefile'))) {
     throw new MmaplabError(
       'ENOHEADERS',
-      `no kbuild tree for ${kernel.release} at ${kernel.buildDir}: ` +
-        `apt-get install linux-headers-${kernel.release}`,
+      `no kbuild tree for ${kernel.release} at ${kernel.buildDir}: ` + `apt-get install linux-headers-${kernel.release}`,
     );
   }
   const files = sourceFiles(srcDir);

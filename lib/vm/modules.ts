@@ -75,9 +75,7 @@ export function loadModuleIndex(modulesDir: string): ModuleIndex {
   }
   const { paths, deps } = parseModulesDep(fs.readFileSync(depFile, 'utf8'));
   const builtinFile = path.join(modulesDir, 'modules.builtin');
-  const builtin = fs.existsSync(builtinFile)
-    ? parseModulesBuiltin(fs.readFileSync(builtinFile, 'utf8'))
-    : new Set<string>();
+  const builtin = fs.existsSync(builtinFile) ? parseModulesBuiltin(fs.readFileSync(builtinFile, 'utf8')) : new Set<string>();
   return { paths, deps, builtin };
 }
 
@@ -94,11 +92,7 @@ export function resolveLoadOrder(index: ModuleIndex, roots: readonly string[]): 
     if (done.has(name) || index.builtin.has(name)) return;
     if (!index.paths.has(name)) {
       const via = chain.length > 0 ? ` (needed by ${chain.join(' <- ')})` : '';
-      throw new MmaplabError(
-        'ENOMODULES',
-        `kernel has neither a module nor a built-in ${name}${via}`,
-        { module: name },
-      );
+      throw new MmaplabError('ENOMODULES', `kernel has neither a module nor a built-in ${name}${via}`, { module: name });
     }
     if (visiting.has(name)) throw new MmaplabError('ENOMODULES', `dependency cycle at ${name}`);
     visiting.add(name);

@@ -94,7 +94,6 @@ export interface SnapshotWiring {
   incoming: boolean;
 }
 
-
 export type BootEnd =
   /** The guest powered off (whatever happened inside; see the run directory). */
   | 'exited'
@@ -122,7 +121,10 @@ export interface BootOutcome {
 
 /** The last non-empty line of a boot's stderr (QEMU's or a restore step's error), if any. */
 export function lastStderrLine(outcome: Pick<BootOutcome, 'stderr'>): string | undefined {
-  return outcome.stderr.split('\n').filter((l) => l.trim() !== '').slice(-1)[0];
+  return outcome.stderr
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .slice(-1)[0];
 }
 
 /** How often a heartbeat file is read. */
@@ -155,10 +157,7 @@ export function qemuVersionLine(): string {
 
 export function requireQemu(): void {
   if (!qemuAvailable()) {
-    throw new MmaplabError(
-      'ENOQEMU',
-      `${QEMU} was not found: apt-get install qemu-system-x86 (or run scripts/setup-host.sh)`,
-    );
+    throw new MmaplabError('ENOQEMU', `${QEMU} was not found: apt-get install qemu-system-x86 (or run scripts/setup-host.sh)`);
   }
 }
 
@@ -199,46 +198,42 @@ export function qemuArgs(spec: BootSpec): string[] {
     // the PIT-only TSC calibration fails in some boots ("could not calculate
     // TSC khz"), after which the kernel stalls before printing anything
     // (seen in 2 of 8 microvm boots, 0 of 20 on q35). q35 costs ~0.2 s more.
-    '-M', snap ? 'q35,smm=off,memory-backend=ram0' : 'q35,smm=off',
-    '-accel', spec.accel,
-    '-cpu', spec.accel === 'kvm' ? 'host' : 'max',
-    '-smp', String(spec.cpus),
-    '-m', String(spec.memoryMb),
-    '-nodefaults', '-no-user-config', '-nographic', '-no-reboot',
-    '-serial', 'stdio',
-    '-kernel', spec.image.path,
-    '-initrd', spec.initramfs,
-    '-append', kernelCmdline([...(spec.cmdline ?? []), ...(snap ? [IMAGE_ROOT_WORD] : [])]),
+    '-M',
+    snap ? 'q35,smm=off,memory-backend=ram0' : 'q35,smm=off',
+    '-accel',
+    spec.accel,
+    '-cpu',
+    spec.accel === 'kvm' ? 'host' : 'max',
+    '-smp',
+    String(spec.cpus),
+    '-m',
+    String(spec.memoryMb),
+    '-nodefaults',
+    '-no-user-config',
+    '-nographic',
+    '-no-reboot',
+    '-serial',
+    'stdio',
+    '-kernel',
+    spec.image.path,
+    '-initrd',
+    spec.initramfs,
+    '-append',
+    kernelCmdline([...(spec.cmdline ?? []), ...(snap ? [IMAGE_ROOT_WORD] : [])]),
   ];
-  if (snap) {
-    // Everything here must be the same for a template and its copies (the
-    // saved devices are matched by id and address), but for sharing the RAM
-    // file, the sockets, the run directory's host path and -incoming.
-    args.push(
-      '-object', `memory-backend-file,id=ram0,size=${spec.memoryMb}M,mem-path=${snap.ramFile},share=${snap.share ? 'on' : 'off'}`,
-      '-drive', `file=${snap.runtimeImage},format=raw,if=none,id=rt,readonly=on`,
-      '-device', 'virtio-blk-pci,drive=rt',
-      '-device', 'virtio-serial-pci,id=vser',
-      '-chardev', `socket,id=ctl,path=${snap.controlSocket}`,
-      '-device', `virtserialport,bus=vser.0,nr=1,chardev=ctl,name=${CONTROL_PORT}`,
-      '-qmp', `unix:${snap.qmpSocket},server=on,wait=off`,
-      // A restored copy's kernel reseeds its random pool from a new generation id.
-      '-device', 'vmgenid,guid=auto',
-    );
-  } else {
-    args.push(
-      '-fsdev', `local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap`,
-      '-device', `virtio-9p-pci,fsdev=hostroot,mount_tag=${HOST_ROOT_TAG}`,
-    );
-  }
+  args.push(...(snap ? savedVmArgs(spec.memoryMb, snap) : hostRootArgs()));
   args.push(
     // A disk of the VM's own, empty, for what needs a real block device
     // (O_DIRECT through a driver's mapping). After the runtime image, so
     // that stays /dev/vda; the guest finds this one by its serial.
-    '-drive', `file=${path.join(spec.runDir, SCRATCH_DISK_FILE)},format=raw,if=none,id=scratch,cache=unsafe`,
-    '-device', `virtio-blk-pci,drive=scratch,serial=${SCRATCH_DISK_SERIAL}`,
-    '-fsdev', `local,id=rundir,path=${spec.runDir},security_model=none`,
-    '-device', `virtio-9p-pci,fsdev=rundir,mount_tag=${RUN_DIR_TAG}`,
+    '-drive',
+    `file=${path.join(spec.runDir, SCRATCH_DISK_FILE)},format=raw,if=none,id=scratch,cache=unsafe`,
+    '-device',
+    `virtio-blk-pci,drive=scratch,serial=${SCRATCH_DISK_SERIAL}`,
+    '-fsdev',
+    `local,id=rundir,path=${spec.runDir},security_model=none`,
+    '-device',
+    `virtio-9p-pci,fsdev=rundir,mount_tag=${RUN_DIR_TAG}`,
   );
   // The devices the module drives, last, so that they take the next free
   // slots: the PCI device whose BAR is host memory (lib/vm/device-bar) and
@@ -257,6 +252,45 @@ export function qemuArgs(spec: BootSpec): string[] {
   if (!snap || snap.incoming) args.push(...deviceBarArgs(spec.runDir), '-device', `edu,dma_mask=${EDU_DMA_MASK}`);
   if (snap?.incoming) args.push('-incoming', 'defer');
   return args;
+}
+
+/**
+ * The devices of a VM that is saved or restored: RAM in a file, the runtime
+ * image, the control port, QMP. Everything here must be the same for a
+ * template and its copies (the saved devices are matched by id and
+ * address), but for sharing the RAM file, the sockets, the run
+ * directory's host path and -incoming.
+ */
+function savedVmArgs(memoryMb: number, snap: NonNullable<BootSpec['snapshot']>): string[] {
+  return [
+    '-object',
+    `memory-backend-file,id=ram0,size=${memoryMb}M,mem-path=${snap.ramFile},share=${snap.share ? 'on' : 'off'}`,
+    '-drive',
+    `file=${snap.runtimeImage},format=raw,if=none,id=rt,readonly=on`,
+    '-device',
+    'virtio-blk-pci,drive=rt',
+    '-device',
+    'virtio-serial-pci,id=vser',
+    '-chardev',
+    `socket,id=ctl,path=${snap.controlSocket}`,
+    '-device',
+    `virtserialport,bus=vser.0,nr=1,chardev=ctl,name=${CONTROL_PORT}`,
+    '-qmp',
+    `unix:${snap.qmpSocket},server=on,wait=off`,
+    // A restored copy's kernel reseeds its random pool from a new generation id.
+    '-device',
+    'vmgenid,guid=auto',
+  ];
+}
+
+/** A cold-booted VM's root: the host's, read-only over 9p. */
+function hostRootArgs(): string[] {
+  return [
+    '-fsdev',
+    `local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap`,
+    '-device',
+    `virtio-9p-pci,fsdev=hostroot,mount_tag=${HOST_ROOT_TAG}`,
+  ];
 }
 
 /** The reach the VM gives edu's DMA engine: 32 bits. */
@@ -364,12 +398,14 @@ class BootWatch {
   /** spec.afterSpawn, whose failure kills QEMU while it still runs. */
   runAfterSpawn(): void {
     const { child } = this;
-    this.spec.afterSpawn?.(() => !this.closed && child.exitCode === null && child.signalCode === null).catch((err: unknown) => {
-      // QEMU's own end says more when it exited or was killed at a deadline.
-      if (this.closed || this.timedOut || child.exitCode !== null || child.signalCode !== null) return;
-      this.setupError = err instanceof Error ? err.message : String(err);
-      child.kill('SIGKILL');
-    });
+    this.spec
+      .afterSpawn?.(() => !this.closed && child.exitCode === null && child.signalCode === null)
+      .catch((err: unknown) => {
+        // QEMU's own end says more when it exited or was killed at a deadline.
+        if (this.closed || this.timedOut || child.exitCode !== null || child.signalCode !== null) return;
+        this.setupError = err instanceof Error ? err.message : String(err);
+        child.kill('SIGKILL');
+      });
   }
 
   /** The whole run's deadline, and the idle clock. */

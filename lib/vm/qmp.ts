@@ -153,8 +153,7 @@ export class Qmp {
       if (msg.kind === 'greeting') {
         this.greeting?.resolve({});
         this.greeting = null;
-      }
-      else if (msg.kind === 'event') continue;
+      } else if (msg.kind === 'event') continue;
       else if (this.waiting) {
         const w = this.waiting;
         this.waiting = null;

@@ -190,7 +190,7 @@ function symlinkEntry(p: string, st: fs.Stats): SymlinkEntry {
 export function followHostPath(out: Entries, p: string): string {
   const rest = path.resolve(p).split('/').filter(Boolean);
   let real = '/';
-  for (let links = 0; rest.length > 0; ) {
+  for (let links = 0; rest.length > 0;) {
     const next = path.join(real, rest.shift() as string);
     const st = fs.lstatSync(next);
     if (!st.isSymbolicLink()) {
@@ -574,8 +574,8 @@ function pruneImages(dir: string, keep: number): void {
   }
   // An image without metadata (its build died) counts by its own mtime.
   const used = (n: string): number =>
-    (fs.statSync(path.join(dir, metaPath(n)), { throwIfNoEntry: false }) ??
-      fs.statSync(path.join(dir, n), { throwIfNoEntry: false }))?.mtimeMs ?? 0;
+    (fs.statSync(path.join(dir, metaPath(n)), { throwIfNoEntry: false }) ?? fs.statSync(path.join(dir, n), { throwIfNoEntry: false }))
+      ?.mtimeMs ?? 0;
   const images = names.filter((n) => /^rt-[0-9a-f]+\.img$/.test(n));
   for (const n of images.sort((a, b) => used(b) - used(a)).slice(keep)) {
     fs.rmSync(path.join(dir, n), { force: true });

@@ -66,8 +66,7 @@ export const DEFAULT_VM: VmOptions = {
 
 /** How a VM got its kernel: booted, or restored from a saved VM (and what that took). */
 export type VmStart =
-  | { kind: 'cold'; fallback?: string }
-  | { kind: 'restored'; template: string; loadedMs: number | null; resumedMs: number | null };
+  { kind: 'cold'; fallback?: string } | { kind: 'restored'; template: string; loadedMs: number | null; resumedMs: number | null };
 
 export interface VmRun {
   runDir: string;
@@ -345,10 +344,7 @@ export async function runJob(
   let release = (): void => undefined;
   try {
     const watch = jobWatch(job, vm, runDir);
-    booted =
-      template === undefined
-        ? await bootCold(kernel, vm, watch)
-        : await bootRestored(template, watch, (r) => (release = r));
+    booted = template === undefined ? await bootCold(kernel, vm, watch) : await bootRestored(template, watch, (r) => (release = r));
   } catch (err) {
     // The console log (console.log in the run directory) could not be written.
     throw runDirError(err, runDir);
@@ -470,7 +466,7 @@ export function templateShapeOf(vm: VmOptions): TemplateShape {
 function restoreFailure(run: VmRun): string {
   const why =
     run.boot.end === 'restore-failed' || run.boot.end === 'qemu-error'
-      ? lastStderrLine(run.boot) ?? run.boot.end
+      ? (lastStderrLine(run.boot) ?? run.boot.end)
       : run.boot.end === 'timeout'
         ? 'the restored guest did not answer'
         : `the restored guest ended (${run.boot.end}) before its agent was ready`;

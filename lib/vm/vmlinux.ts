@@ -54,7 +54,6 @@ export function ensureBootImage(kernel: Kernel, prefer: 'vmlinux' | 'bzimage' = 
 /** Console lines the firmware prints before any kernel runs. */
 const FIRMWARE_LINE = /^(SeaBIOS \(version|Booting from ROM|iPXE|Press Ctrl-B)/;
 
-
 /**
  * Whether a boot of the extracted vmlinux died at the PVH entry: the guest
  * reset (QEMU runs with -no-reboot, so it exits) before the kernel printed

@@ -45,7 +45,10 @@ describe(`mmaplab on ${os.release()}`, function () {
       const dev = Device.open();
       try {
         const hazard = { alloc: 'pages_nocomp', method: 'fault_page', size: 16384 } as const;
-        assert.throws(() => dev.configure(hazard), (e: Error & { code?: string }) => e.code === 'ERR_HAZARD_NOT_REQUESTED');
+        assert.throws(
+          () => dev.configure(hazard),
+          (e: Error & { code?: string }) => e.code === 'ERR_HAZARD_NOT_REQUESTED',
+        );
         expectErrno(() => dev.configure({ ...hazard, hazards: true }), 'EPERM');
       } finally {
         dev.close();
@@ -73,7 +76,10 @@ describe(`mmaplab on ${os.release()}`, function () {
       const dev = Device.open();
       try {
         dev.configure({ alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: 65536 });
-        assert.throws(() => dev.map({ length: 65536 * 2 }), (e: Error & { code?: string }) => e.code === 'EINVAL');
+        assert.throws(
+          () => dev.map({ length: 65536 * 2 }),
+          (e: Error & { code?: string }) => e.code === 'EINVAL',
+        );
         const map = dev.map({ length: 65536 });
         expectErrno(() => dev.configure({ alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: 8192 }), 'EBUSY');
         map.unmap();

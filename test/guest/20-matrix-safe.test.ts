@@ -99,9 +99,16 @@ describe(`every pair with hazards disabled on ${os.release()}`, function () {
           (err: Error & { code?: string }) => err.code === code,
           `${JSON.stringify(over, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))} -> ${code}`,
         );
-        assert.equal(dev.lastError().reason, reason, JSON.stringify(over, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)));
+        assert.equal(
+          dev.lastError().reason,
+          reason,
+          JSON.stringify(over, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)),
+        );
       }
-      assert.throws(() => dev.freeWhileMapped(), (err: Error & { code?: string }) => err.code === 'EPERM' || err.code === 'ENODEV');
+      assert.throws(
+        () => dev.freeWhileMapped(),
+        (err: Error & { code?: string }) => err.code === 'EPERM' || err.code === 'ENODEV',
+      );
     } finally {
       dev.close();
     }
@@ -110,11 +117,20 @@ describe(`every pair with hazards disabled on ${os.release()}`, function () {
   it('mmap beyond the buffer, at a bad offset or before CONFIGURE is refused with a reason', function () {
     const dev = Device.open();
     try {
-      assert.throws(() => dev.map({ length: 4096 }), (err: Error & { code?: string }) => err.code === 'ENODEV' || err.code === 'EINVAL');
+      assert.throws(
+        () => dev.map({ length: 4096 }),
+        (err: Error & { code?: string }) => err.code === 'ENODEV' || err.code === 'EINVAL',
+      );
       dev.configure({ alloc: 'pages_array', method: 'vm_insert_page', size: 16384 });
-      assert.throws(() => dev.map({ length: 32768 }), (err: Error & { code?: string }) => err.code === 'EINVAL');
+      assert.throws(
+        () => dev.map({ length: 32768 }),
+        (err: Error & { code?: string }) => err.code === 'EINVAL',
+      );
       assert.equal(dev.lastError().reason, 'range');
-      assert.throws(() => dev.map({ length: 8192, offset: 16384 }), (err: Error & { code?: string }) => err.code === 'EINVAL');
+      assert.throws(
+        () => dev.map({ length: 8192, offset: 16384 }),
+        (err: Error & { code?: string }) => err.code === 'EINVAL',
+      );
       const m = dev.map({ length: 8192, offset: 8192 });
       assert.throws(
         () => dev.configure({ alloc: 'pages_array', method: 'vm_insert_page', size: 8192 }),
@@ -178,7 +194,10 @@ describe(`every pair with hazards disabled on ${os.release()}`, function () {
     const dev = Device.open();
     try {
       dev.configure({ alloc: 'pages_comp', method: 'vmf_insert_pfn', size: 16384 });
-      assert.throws(() => dev.map({ length: 16384, private: true }), (err: Error & { code?: string }) => err.code === 'EINVAL');
+      assert.throws(
+        () => dev.map({ length: 16384, private: true }),
+        (err: Error & { code?: string }) => err.code === 'EINVAL',
+      );
       assert.equal(dev.lastError().reason, 'private', 'a private writable pfn mapping would hit a kernel BUG_ON');
       dev.configure({ alloc: 'pages_array', method: 'vm_insert_page', size: 16384 });
       dev.fill(3);

@@ -86,7 +86,11 @@ describe(`device API against the module on ${os.release()}`, function () {
     dev.configure({ alloc: 'pages_split', method: 'remap_pfn_range', size: 4 * PAGE, reserved: 'cleared' });
     const info = dev.info({ pages: true });
     assert.equal(info.reserved, 'cleared');
-    assert.deepEqual(info.pages?.map((p) => p.reserved), [true, true, true, true], 'PG_reserved on every page of the split block');
+    assert.deepEqual(
+      info.pages?.map((p) => p.reserved),
+      [true, true, true, true],
+      'PG_reserved on every page of the split block',
+    );
     dev.fill(7);
     {
       using m = dev.map();
@@ -104,14 +108,11 @@ describe(`device API against the module on ${os.release()}`, function () {
       'EINVAL',
       'combination',
     ]);
-    assert.deepEqual(refused({ alloc: 'vmalloc', method: 'page_cache', size: 4 * PAGE, reserved: 'cleared' }), [
-      'EINVAL',
-      'combination',
+    assert.deepEqual(refused({ alloc: 'vmalloc', method: 'page_cache', size: 4 * PAGE, reserved: 'cleared' }), ['EINVAL', 'combination']);
+    assert.deepEqual(refused({ alloc: 'pages_array', method: 'remap_pfn_range', size: 4 * PAGE, reserved: 'kept', hazards: true }), [
+      'EPERM',
+      'hazard-disabled',
     ]);
-    assert.deepEqual(
-      refused({ alloc: 'pages_array', method: 'remap_pfn_range', size: 4 * PAGE, reserved: 'kept', hazards: true }),
-      ['EPERM', 'hazard-disabled'],
-    );
     // PG_reserved is PF_NO_COMPOUND: a slab's pages and a __GFP_COMP block's are not to be
     // marked. The module's allocator table and reservedIsHazard must name the same allocators.
     const reservable = OWN_PAGE_ALLOCS.filter((a) => !HAZARD_ALLOCS.includes(a));
@@ -149,7 +150,10 @@ describe(`device API against the module on ${os.release()}`, function () {
       // file mapping fails in vfs_fsync_range() with EINVAL; MS_ASYNC only
       // marks pages and succeeds. Userspace writes went straight to the
       // driver's pages anyway.
-      assert.throws(() => m.msync(), (e: unknown) => code(e) === 'EINVAL');
+      assert.throws(
+        () => m.msync(),
+        (e: unknown) => code(e) === 'EINVAL',
+      );
       await assert.rejects(m.msyncAsync(), (e: unknown) => code(e) === 'EINVAL');
       m.msync({ mode: 'async' });
       await m.msyncAsync({ mode: 'async' });
@@ -158,7 +162,13 @@ describe(`device API against the module on ${os.release()}`, function () {
       assert.equal(m.checkPattern(6), null, 'reads still work after mprotect(PROT_READ)');
       m.protect('rw');
       maps = m.unmapRange({ offset: 2 * PAGE, length: 4 * PAGE });
-      assert.deepEqual(maps.map((r) => [r.offset, r.length]), [[0, 2 * PAGE], [6 * PAGE, 2 * PAGE]]);
+      assert.deepEqual(
+        maps.map((r) => [r.offset, r.length]),
+        [
+          [0, 2 * PAGE],
+          [6 * PAGE, 2 * PAGE],
+        ],
+      );
       for (const r of maps) assert.equal(r.checkPattern(6), null);
       assert.equal(deviceMaps().length, 2);
       assert.equal(dev.info().mappings, 2, 'the module saw the split');
@@ -190,7 +200,13 @@ describe(`device API against the module on ${os.release()}`, function () {
     // Every pair the matrix expects to map (refusals are the matrix's business).
     const pairs = CATALOGUE.filter(
       (c) =>
-        c.profile === 'default' && !c.hazard && c.scenario === 'basic' && c.cache === 'wb' && !c.faultAround && !c.reserved && !c.via &&
+        c.profile === 'default' &&
+        !c.hazard &&
+        c.scenario === 'basic' &&
+        c.cache === 'wb' &&
+        !c.faultAround &&
+        !c.reserved &&
+        !c.via &&
         expectationFor(c, seriesOf(os.release()))?.verdict === 'ok',
     );
     for (const cell of pairs) {
@@ -251,7 +267,10 @@ describe(`device API against the module on ${os.release()}`, function () {
       using m = dev.map();
       m.touch('write');
       const pending = m.msyncAsync({ mode: 'async', invalidate: true });
-      assert.throws(() => m.unmap(), (e: unknown) => code(e) === 'EBUSY');
+      assert.throws(
+        () => m.unmap(),
+        (e: unknown) => code(e) === 'EBUSY',
+      );
       await pending;
       m.unmap();
       assert.equal(m.unmapped, true);
@@ -265,7 +284,10 @@ describe(`device API against the module on ${os.release()}`, function () {
       try {
         dev.close();
         dev.close();
-        assert.throws(() => dev.stats(), (e: unknown) => code(e) === 'ERR_DEVICE_CLOSED');
+        assert.throws(
+          () => dev.stats(),
+          (e: unknown) => code(e) === 'ERR_DEVICE_CLOSED',
+        );
         for (const m of maps) assert.equal(m.checkPattern(0x55), null);
         assert.equal(deviceMaps().length, 2);
       } finally {

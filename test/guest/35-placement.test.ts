@@ -87,7 +87,10 @@ interface Pair {
 const PAIRS: Pair[] = ALLOC_NAMES.flatMap((alloc) =>
   METHOD_NAMES.filter((method) => support(alloc, method) === 'safe').flatMap((method) =>
     (FAULT_METHODS as readonly string[]).includes(method)
-      ? [{ alloc, method, faultAround: false }, { alloc, method, faultAround: true }]
+      ? [
+          { alloc, method, faultAround: false },
+          { alloc, method, faultAround: true },
+        ]
       : [{ alloc, method, faultAround: false }],
   ),
 );
@@ -186,25 +189,32 @@ describe(`placement: where a program maps the device, on ${os.release()}`, funct
           const placements: [string, () => Mapping[]][] = [
             ['hint 2M', () => [dev.map({ placement: { mode: 'hint', address: freeAddress(size, M2) } })]],
             ['hint 1G', () => [dev.map({ placement: { mode: 'hint', address: freeAddress(size, G1) } })]],
-            ['fixed over whole', () => {
-              const old = dev.map();
-              return [dev.map({ placement: { mode: 'fixed', over: old } })];
-            }],
-            ['fixed over middle', () => {
-              const old = dev.map();
-              try {
-                const mid = dev.map({ offset: PAGE, length: PAGE, placement: { mode: 'fixed', over: old, offset: PAGE } });
-                return [mid, ...mid.remnants];
-              } catch (err) {
-                old.unmap();
-                throw err;
-              }
-            }],
+            [
+              'fixed over whole',
+              () => {
+                const old = dev.map();
+                return [dev.map({ placement: { mode: 'fixed', over: old } })];
+              },
+            ],
+            [
+              'fixed over middle',
+              () => {
+                const old = dev.map();
+                try {
+                  const mid = dev.map({ offset: PAGE, length: PAGE, placement: { mode: 'fixed', over: old, offset: PAGE } });
+                  return [mid, ...mid.remnants];
+                } catch (err) {
+                  old.unmap();
+                  throw err;
+                }
+              },
+            ],
           ];
           // A remapped BAR's VMA cannot be split (the module's ->may_split):
           // MAP_FIXED over its middle gets what the fixed-over cell predicts.
           const splitRefusal = (name: string): string | null => {
-            if (name !== 'fixed over middle' || alloc !== 'pci_bar' || !(BAR_REMAP_METHODS as readonly string[]).includes(method)) return base;
+            if (name !== 'fixed over middle' || alloc !== 'pci_bar' || !(BAR_REMAP_METHODS as readonly string[]).includes(method))
+              return base;
             const e = expectationFor(makeCell(alloc, method as never, size, { scenario: 'fixed-over' }), seriesOf(os.release()));
             assert.ok(e && e.verdict === 'refused' && e.detail !== undefined, 'the fixed-over cell predicts a refusal');
             return e.detail;
@@ -215,9 +225,14 @@ describe(`placement: where a program maps the device, on ${os.release()}`, funct
               maps = place();
             });
             const want = splitRefusal(name);
-            assert.equal(got, want, `${name}: refused as ${want === base ? 'the kernel-chosen mapping was' : 'predicted'} (${want ?? 'ok'})`);
+            assert.equal(
+              got,
+              want,
+              `${name}: refused as ${want === base ? 'the kernel-chosen mapping was' : 'predicted'} (${want ?? 'ok'})`,
+            );
             if (got !== null) continue;
-            if (name.startsWith('hint')) assert.equal(at(maps, 0, `${name}: the placed mapping`).address % (name.endsWith('2M') ? M2 : G1), 0, `${name} honoured`);
+            if (name.startsWith('hint'))
+              assert.equal(at(maps, 0, `${name}: the placed mapping`).address % (name.endsWith('2M') ? M2 : G1), 0, `${name} honoured`);
             assert.equal(dev.info().mappings, maps.length, `${name}: one counted mapping per VMA`);
             roundTrip(maps);
             for (const m of maps) m.unmap();
@@ -232,7 +247,10 @@ describe(`placement: where a program maps the device, on ${os.release()}`, funct
           }
           // Nothing maps the buffer any more: CONFIGURE may replace it, and a new buffer maps.
           dev.configure({ alloc, method, size, faultAround });
-          assert.equal(refusal(() => dev.map().unmap()), base);
+          assert.equal(
+            refusal(() => dev.map().unmap()),
+            base,
+          );
         } finally {
           dev.close();
         }

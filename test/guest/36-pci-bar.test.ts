@@ -98,18 +98,27 @@ describe(`pci_bar: the ivshmem-plain BAR on ${os.release()}`, function () {
     using d = Device.open();
     d.configure({ alloc: 'pci_bar', method: 'io_remap_pfn_range', size: 4 * PAGE });
     const m = d.map();
-    assert.throws(() => m.unmapRange({ offset: PAGE, length: PAGE }), (e: unknown) => code(e) === 'EINVAL');
-    assert.throws(() => native().mprotect(m.buffer, 1, 0, PAGE), (e: unknown) => code(e) === 'EINVAL');
+    assert.throws(
+      () => m.unmapRange({ offset: PAGE, length: PAGE }),
+      (e: unknown) => code(e) === 'EINVAL',
+    );
+    assert.throws(
+      () => native().mprotect(m.buffer, 1, 0, PAGE),
+      (e: unknown) => code(e) === 'EINVAL',
+    );
     assert.equal(m.checkPattern(0) !== null, true, 'still mapped whole (zeroes, not a pattern)');
     m.unmap();
     assert.equal(d.info().mappings, 0);
   });
 
-  it('the reference: the kernel\'s own sysfs resource2 mapping is refused while the module holds the region', function () {
+  it("the reference: the kernel's own sysfs resource2 mapping is refused while the module holds the region", function () {
     const file = `/sys/bus/pci/devices/${boundDevice()}/resource2`;
     const fd = native().open(file, fs.constants.O_RDWR);
     try {
-      assert.throws(() => native().mmap(fd, PAGE, 3, 1, 0), (e: unknown) => code(e) === 'EINVAL');
+      assert.throws(
+        () => native().mmap(fd, PAGE, 3, 1, 0),
+        (e: unknown) => code(e) === 'EINVAL',
+      );
     } finally {
       native().close(fd);
     }

@@ -27,7 +27,7 @@ describe(`dma_device: DMA by QEMU's edu into a mapped buffer on ${os.release()}`
   this.timeout(60_000);
   const kernel = moduleWindow();
 
-  it('the module drives the edu device, with the 32-bit DMA mask it measured (the VM sets edu\'s dma_mask to 32 bits)', function () {
+  it("the module drives the edu device, with the 32-bit DMA mask it measured (the VM sets edu's dma_mask to 32 bits)", function () {
     const bound = fs.readdirSync(DRIVER_DIR).filter((e) => /^[0-9a-f]{4}:/.test(e));
     const read = (d: string, f: string): string => fs.readFileSync(`/sys/bus/pci/devices/${d}/${f}`, 'utf8').trim();
     const edu = bound.find((d) => `${read(d, 'vendor')}:${read(d, 'device')}` === '0x1234:0x11e8');
@@ -47,7 +47,10 @@ describe(`dma_device: DMA by QEMU's edu into a mapped buffer on ${os.release()}`
       using d = Device.open();
       d.configure({ alloc, method, size: 4 * PAGE });
       const pages = d.info({ pages: true }).pages ?? [];
-      assert.ok(pages.every((p) => p.noStructPage || p.pfn < 0x100000n), 'below 4 GiB: the device reaches 32 bits');
+      assert.ok(
+        pages.every((p) => p.noStructPage || p.pfn < 0x100000n),
+        'below 4 GiB: the device reaches 32 bits',
+      );
       using m = d.map();
       m.writePattern(21);
       const seen = d.deviceDma('to-device', 21);
@@ -100,10 +103,22 @@ describe(`dma_device: DMA by QEMU's edu into a mapped buffer on ${os.release()}`
     const pages = d.info({ pages: true }).pages ?? [];
     assert.deepEqual(
       pages.map((p) => [p.compound, p.refcount]),
-      [[false, 1], [false, 0], [false, 0], [false, 0]],
+      [
+        [false, 1],
+        [false, 0],
+        [false, 0],
+        [false, 0],
+      ],
     );
-    assert.deepEqual(pages.map((p) => p.pfn - (pages[0]?.pfn ?? 0n)), [0n, 1n, 2n, 3n], 'contiguous');
-    assert.throws(() => d.map(), (e: unknown) => code(e) === 'EINVAL');
+    assert.deepEqual(
+      pages.map((p) => p.pfn - (pages[0]?.pfn ?? 0n)),
+      [0n, 1n, 2n, 3n],
+      'contiguous',
+    );
+    assert.throws(
+      () => d.map(),
+      (e: unknown) => code(e) === 'EINVAL',
+    );
     assert.equal(d.lastError().reason, 'kernel');
     assert.throws(
       () => d.configure({ alloc: 'dma_pages', method: 'fault_page', size: 4 * PAGE }),
@@ -112,25 +127,37 @@ describe(`dma_device: DMA by QEMU's edu into a mapped buffer on ${os.release()}`
     );
   });
 
-  it('DEVICE_DMA of memory with no struct page that is not the device\'s is refused (combination), of shmem pages given back (unpinned), and of more than 64 pages (bad-size); a direction must be named', function () {
+  it("DEVICE_DMA of memory with no struct page that is not the device's is refused (combination), of shmem pages given back (unpinned), and of more than 64 pages (bad-size); a direction must be named", function () {
     {
       using d = Device.open();
       d.configure({ alloc: 'dma_coherent', method: 'dma_mmap_coherent', size: PAGE });
-      assert.throws(() => d.deviceDma('to-device', 1), (e: unknown) => code(e) === 'EINVAL');
+      assert.throws(
+        () => d.deviceDma('to-device', 1),
+        (e: unknown) => code(e) === 'EINVAL',
+      );
       assert.equal(d.lastError().reason, 'combination');
-      assert.throws(() => d.deviceDma('sideways' as never, 1), (e: unknown) => code(e) === 'ERR_INVALID_ARG_VALUE');
+      assert.throws(
+        () => d.deviceDma('sideways' as never, 1),
+        (e: unknown) => code(e) === 'ERR_INVALID_ARG_VALUE',
+      );
     }
     {
       using d = Device.open();
       d.configure({ alloc: 'shmem', method: 'fault_page', size: PAGE });
       d.unpinPages();
-      assert.throws(() => d.deviceDma('from-device', 1), (e: unknown) => code(e) === 'EBUSY');
+      assert.throws(
+        () => d.deviceDma('from-device', 1),
+        (e: unknown) => code(e) === 'EBUSY',
+      );
       assert.equal(d.lastError().reason, 'unpinned');
     }
     // 0.4 s a page with the session held: at most 64 pages a call.
     using d = Device.open();
     d.configure({ alloc: 'vmalloc', method: 'vm_insert_page', size: 65 * PAGE });
-    assert.throws(() => d.deviceDma('to-device', 1), (e: unknown) => code(e) === 'EINVAL');
+    assert.throws(
+      () => d.deviceDma('to-device', 1),
+      (e: unknown) => code(e) === 'EINVAL',
+    );
     assert.equal(d.lastError().reason, 'bad-size');
   });
 

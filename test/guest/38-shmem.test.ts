@@ -63,10 +63,16 @@ describe(`shmem: a shmem object's pages mapped to userspace on ${os.release()}`,
   const kernel = moduleWindow();
 
   it('is taken by the page-based methods that take a reference and by the pfn-based ones', function () {
-    assert.deepEqual(
-      [...SHMEM_METHODS].sort(),
-      ['fault_page', 'remap_pfn_range', 'vm_insert_page', 'vm_insert_pages', 'vm_map_pages', 'vmf_insert_mixed', 'vmf_insert_pfn', 'vmf_insert_pfn_prot'],
-    );
+    assert.deepEqual([...SHMEM_METHODS].sort(), [
+      'fault_page',
+      'remap_pfn_range',
+      'vm_insert_page',
+      'vm_insert_pages',
+      'vm_map_pages',
+      'vmf_insert_mixed',
+      'vmf_insert_pfn',
+      'vmf_insert_pfn_prot',
+    ]);
   });
 
   for (const method of SHMEM_METHODS) {
@@ -131,12 +137,15 @@ describe(`shmem: a shmem object's pages mapped to userspace on ${os.release()}`,
   describe('given back to the object, as a shrinker does', function () {
     const SIZE = MIB;
 
-    it('unpinning is refused while mapped and for memory that is not a shmem object\'s; an unpinned buffer is not used until pinned', function () {
+    it("unpinning is refused while mapped and for memory that is not a shmem object's; an unpinned buffer is not used until pinned", function () {
       using d = Device.open();
       d.configure({ alloc: 'shmem', method: 'vm_insert_pages', size: 4 * PAGE });
       {
         using _m = d.map();
-        assert.throws(() => d.unpinPages(), (e: unknown) => code(e) === 'EBUSY');
+        assert.throws(
+          () => d.unpinPages(),
+          (e: unknown) => code(e) === 'EBUSY',
+        );
         assert.equal(d.lastError().reason, 'mapped');
       }
       d.unpinPages();
@@ -154,7 +163,10 @@ describe(`shmem: a shmem object's pages mapped to userspace on ${os.release()}`,
       assert.equal(d.info().unpinned, false);
       using other = Device.open();
       other.configure({ alloc: 'pages_array', method: 'vm_insert_pages', size: PAGE });
-      assert.throws(() => other.unpinPages(), (e: unknown) => code(e) === 'EINVAL');
+      assert.throws(
+        () => other.unpinPages(),
+        (e: unknown) => code(e) === 'EINVAL',
+      );
       assert.equal(other.lastError().reason, 'combination');
     });
 

@@ -105,11 +105,11 @@ describe(`dma-buf: a driver's buffer exported and mapped through the dma-buf on 
     });
   });
 
-  it('a mapping through it is the method\'s mapping of the dma-buf\'s file, and the data crosses both ways', function () {
+  it("a mapping through it is the method's mapping of the dma-buf's file, and the data crosses both ways", function () {
     exported('vm_insert_pages', (d, buf) => {
       using m = buf.map();
       const e = smapsOf(m);
-      assert.match(e.header, /\/dmabuf:/, 'the VMA is the dma-buf file\'s');
+      assert.match(e.header, /\/dmabuf:/, "the VMA is the dma-buf file's");
       assert.ok(e.flags.includes('mm'), `vm_insert_pages makes the VMA VM_MIXEDMAP: ${e.flags.join(' ')}`);
       buf.beginCpuAccess('read');
       assert.equal(m.checkPattern(71), null, 'what the kernel wrote');
@@ -185,12 +185,18 @@ describe(`dma-buf: a driver's buffer exported and mapped through the dma-buf on 
 
   it('a file-backed method is not exported (EINVAL combination); nor is an unconfigured session (ENODEV)', function () {
     using d = Device.open();
-    assert.deepEqual(refusal(() => d.exportDmaBuf()), { code: 'ENODEV', reason: 'not-configured' });
+    assert.deepEqual(
+      refusal(() => d.exportDmaBuf()),
+      { code: 'ENODEV', reason: 'not-configured' },
+    );
     d.configure({ alloc: 'vmalloc', method: 'page_cache', size: SIZE });
-    assert.deepEqual(refusal(() => d.exportDmaBuf()), { code: 'EINVAL', reason: 'combination' });
+    assert.deepEqual(
+      refusal(() => d.exportDmaBuf()),
+      { code: 'EINVAL', reason: 'combination' },
+    );
   });
 
-  it('get_user_pages works on mmaplab\'s dma-buf mapped as pages (O_DIRECT), and is EFAULT mapped as pfns', function () {
+  it("get_user_pages works on mmaplab's dma-buf mapped as pages (O_DIRECT), and is EFAULT mapped as pfns", function () {
     exported('vm_insert_pages', (_d, buf) => {
       using m = buf.map();
       assert.equal(directWrite(m), 'ok');
@@ -202,7 +208,7 @@ describe(`dma-buf: a driver's buffer exported and mapped through the dma-buf on 
     });
   });
 
-  describe('the kernel\'s own exporters', function () {
+  describe("the kernel's own exporters", function () {
     const present = (p: string): boolean => fs.existsSync(p);
 
     if (series === '6.1') {
@@ -213,7 +219,7 @@ describe(`dma-buf: a driver's buffer exported and mapped through the dma-buf on 
       return;
     }
 
-    it('udmabuf maps a memfd\'s pages as pfns (VM_PFNMAP): the data is the memfd\'s, O_DIRECT is EFAULT, MAP_PRIVATE EINVAL', function () {
+    it("udmabuf maps a memfd's pages as pfns (VM_PFNMAP): the data is the memfd's, O_DIRECT is EFAULT, MAP_PRIVATE EINVAL", function () {
       const { buf, memfd } = udmabufOf(SIZE);
       try {
         const data = Buffer.alloc(SIZE, 0x5a);
@@ -242,7 +248,10 @@ describe(`dma-buf: a driver's buffer exported and mapped through the dma-buf on 
         buf.beginCpuAccess('write');
         new Uint8Array(m.buffer).fill(0x3c);
         buf.endCpuAccess('write');
-        assert.equal(new Uint8Array(m.buffer).every((b) => b === 0x3c), true);
+        assert.equal(
+          new Uint8Array(m.buffer).every((b) => b === 0x3c),
+          true,
+        );
         assert.equal(directWrite(m), 'EFAULT');
       }
       assert.equal(refusal(() => buf.map({ private: true })).code, 'EINVAL');

@@ -290,7 +290,11 @@ describe(`file-backed methods in the module on ${os.release()}`, function () {
         m.writePattern(0x400c);
         expected = Buffer.from(m.buffer.slice(0));
         m.unmap();
-        assert.equal(dev.store().pages.every((p) => p.arrivals === 0), true, 'munmap alone sends nothing');
+        assert.equal(
+          dev.store().pages.every((p) => p.arrivals === 0),
+          true,
+          'munmap alone sends nothing',
+        );
         dev.close();
       }
       using other = Device.open();
@@ -345,7 +349,10 @@ describe(`file-backed methods in the module on ${os.release()}`, function () {
       }
       assert.deepEqual(paths(st), ['deferred', 'none', 'none', 'none']);
       assert.equal(st.pages[0]?.arrivals, 1);
-      assert.deepEqual([0, 1, 2, 3].map((i) => st.data.readUInt32LE(4 * i)), [0x11111111, 0x22222222, 0x33333333, 0x44444444]);
+      assert.deepEqual(
+        [0, 1, 2, 3].map((i) => st.data.readUInt32LE(4 * i)),
+        [0x11111111, 0x22222222, 0x33333333, 0x44444444],
+      );
       const s = dev.stats();
       assert.equal(s.mkwriteFaults, 1n, 'one page_mkwrite: the page stayed writable in the window');
       assert.equal(s.batches, 1n, 'one batch');
@@ -476,11 +483,7 @@ describe(`file-backed methods in the module on ${os.release()}`, function () {
       }
       refused(() => dev.configure({ alloc: 'pages_comp', method: 'deferred_io', size: 4 * PAGE }), 'EINVAL', 'combination');
       refused(() => dev.configure({ alloc: 'vmalloc', method: 'page_cache', size: 4 * PAGE, cache: 'wc' }), 'EINVAL', 'cache');
-      refused(
-        () => dev.configure({ alloc: 'vmalloc', method: 'page_cache', size: 4 * PAGE, faultAround: true }),
-        'EINVAL',
-        'fault-around',
-      );
+      refused(() => dev.configure({ alloc: 'vmalloc', method: 'page_cache', size: 4 * PAGE, faultAround: true }), 'EINVAL', 'fault-around');
     });
 
     it('STORE and FLUSH of a method without a store are EINVAL (combination); fsync of one stays EINVAL', function () {
@@ -489,7 +492,10 @@ describe(`file-backed methods in the module on ${os.release()}`, function () {
       dev.configure({ alloc: 'vmalloc_user', method: 'fault_page', size: PAGE });
       refused(() => dev.store(), 'EINVAL', 'combination');
       refused(() => dev.flush(), 'EINVAL', 'combination');
-      assert.throws(() => dev.fsync(), (e: unknown) => code(e) === 'EINVAL');
+      assert.throws(
+        () => dev.fsync(),
+        (e: unknown) => code(e) === 'EINVAL',
+      );
     });
 
     it('deferred_io_keep_mapping is a hazard: refused without allow_hazards (EPERM)', function () {

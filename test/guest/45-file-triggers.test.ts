@@ -13,13 +13,7 @@
  */
 import * as assert from 'node:assert/strict';
 import * as os from 'node:os';
-import {
-  MEASURED_FILE_METHODS,
-  measureTrigger,
-  type Trigger,
-  TRIGGERS_OF,
-  type TriggerResult,
-} from '../../lib/experiments/file-triggers';
+import { MEASURED_FILE_METHODS, measureTrigger, type Trigger, TRIGGERS_OF, type TriggerResult } from '../../lib/experiments/file-triggers';
 import { moduleWindow } from './module-window';
 import { FSYNC_TIMEOUT_MS, START_TIMEOUT_MS } from '../../lib/experiments/fsync-helper';
 

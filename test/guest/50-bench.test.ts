@@ -34,8 +34,7 @@ function assertStat(s: Stat | undefined, what: string): void {
   assert.ok(s.min <= s.median && s.median <= s.max, `${what}: min <= median <= max`);
 }
 
-const label = (r: MapCostRow): string =>
-  `${r.alloc ?? '-'}/${r.method}/${r.cache}${r.faultAround ? '+fault-around' : ''}`;
+const label = (r: MapCostRow): string => `${r.alloc ?? '-'}/${r.method}/${r.cache}${r.faultAround ? '+fault-around' : ''}`;
 
 describe('guest bench: mapping costs and addon overhead (lib/bench/measure.ts)', function () {
   this.timeout(600_000);

@@ -90,9 +90,18 @@ describe('uses: what a program does with a mapping', function () {
       const map = d.map();
       try {
         assert.equal(map.checkPattern(KERNEL_SEED), null, 'the process itself reads it');
-        assert.equal(refusal(() => remoteRead(map, 'process_vm', KERNEL_SEED)), 'EFAULT process_vm_readv');
-        assert.equal(refusal(() => remoteRead(map, 'proc_mem', KERNEL_SEED)), 'EIO pread');
-        assert.equal(refusal(() => remoteWrite(map, 'ptrace', USER_SEED)), 'EIO ptrace(POKEDATA)');
+        assert.equal(
+          refusal(() => remoteRead(map, 'process_vm', KERNEL_SEED)),
+          'EFAULT process_vm_readv',
+        );
+        assert.equal(
+          refusal(() => remoteRead(map, 'proc_mem', KERNEL_SEED)),
+          'EIO pread',
+        );
+        assert.equal(
+          refusal(() => remoteWrite(map, 'ptrace', USER_SEED)),
+          'EIO ptrace(POKEDATA)',
+        );
         assert.equal(d.verify(KERNEL_SEED).mismatch, null, 'nothing was written');
       } finally {
         map.unmap();
@@ -101,7 +110,7 @@ describe('uses: what a program does with a mapping', function () {
     });
   });
 
-  describe('kernel family: O_DIRECT through the mapping, on the VM\'s scratch disk', function () {
+  describe("kernel family: O_DIRECT through the mapping, on the VM's scratch disk", function () {
     it('a vm_insert_pages mapping is read into and written from by the disk; a remap_pfn_range one is EFAULT', function () {
       const disk = scratchDisk();
       const d = configured('pages_array', 'vm_insert_pages');
@@ -121,7 +130,10 @@ describe('uses: what a program does with a mapping', function () {
       const pmap = p.map();
       const again = fs.openSync(disk, fs.constants.O_RDWR | fs.constants.O_DIRECT);
       try {
-        assert.equal(refusal(() => transferAll(pmap, again, 'in', 0)), 'EFAULT pread');
+        assert.equal(
+          refusal(() => transferAll(pmap, again, 'in', 0)),
+          'EFAULT pread',
+        );
         assert.equal(pmap.checkPattern(KERNEL_SEED), null, 'nothing was read into it');
       } finally {
         fs.closeSync(again);
@@ -223,7 +235,12 @@ describe('uses: what a program does with a mapping', function () {
             entries.map(() => present),
             `${method}: present bits`,
           );
-          if (present) assert.deepEqual(entries.map((x) => x.pfn), pfns, `${method}: the driver's pfns`);
+          if (present)
+            assert.deepEqual(
+              entries.map((x) => x.pfn),
+              pfns,
+              `${method}: the driver's pfns`,
+            );
         } finally {
           map.unmap();
           d.close();
@@ -233,7 +250,7 @@ describe('uses: what a program does with a mapping', function () {
   });
 
   describe('pressure family: reclaim with the mapping held', function () {
-    it('a child in a 4 MiB cgroup reads the disk past its limit; the driver\'s pages stay put and keep their data', function () {
+    it("a child in a 4 MiB cgroup reads the disk past its limit; the driver's pages stay put and keep their data", function () {
       for (const [alloc, method] of [
         ['pages_array', 'vm_insert_pages'],
         ['vmalloc_user', 'remap_vmalloc_range'],

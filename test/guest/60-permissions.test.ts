@@ -288,7 +288,9 @@ describe(`permissions of /dev/mmaplab on ${os.release()}`, function () {
       using m = dev.map();
       m.writePattern(STORE_SEED + 1);
       dev.fsync();
-      const sha256 = createHash('sha256').update(Buffer.from(m.buffer, 0, m.length)).digest('hex');
+      const sha256 = createHash('sha256')
+        .update(Buffer.from(m.buffer, 0, m.length))
+        .digest('hex');
       const own = dev.store({ data: true, pages: false });
       assert.equal(own.open, true);
       assert.equal(createHash('sha256').update(own.data).digest('hex'), sha256, 'id 0: the session reads its own store');

@@ -69,7 +69,7 @@ describe(`hazard inside the guest suite on ${os.release()}`, function () {
         assert.equal(fromSwap, 0, 'reclaim writes no clean page to swap');
         assert.ok(zero > 0, 'pages only the kernel wrote were dropped: they read back as zero');
         assert.equal(zero + intact, pages, 'every page is either what the kernel wrote or zero');
-        assert.equal(d.verify(61).ok, false, 'the driver\'s own check sees the loss');
+        assert.equal(d.verify(61).ok, false, "the driver's own check sees the loss");
       });
     });
 

@@ -36,7 +36,10 @@ describe('cells a kernel cannot run (lib/experiments/applicable)', () => {
     assert.ok(thp.length > 0);
     assert.equal(got.cells.length, CATALOGUE.length - thp.length);
     assert.ok(got.cells.every((c) => c.use === undefined || !THP_USES.includes(c.use)));
-    assert.ok(got.cells.some((c) => c.use === 'madv-hugepage'), 'madvise(MADV_HUGEPAGE) still runs: its EINVAL is an observation');
+    assert.ok(
+      got.cells.some((c) => c.use === 'madv-hugepage'),
+      'madvise(MADV_HUGEPAGE) still runs: its EINVAL is an observation',
+    );
     assert.deepEqual(got.notApplicable, [{ requires: 'CONFIG_TRANSPARENT_HUGEPAGE', uses: THP_USES, cells: thp.map((c) => c.id) }]);
     assert.equal(
       notApplicableLine(at(got.notApplicable, 0, 'the first not-applicable entry')),
@@ -72,7 +75,7 @@ describe('cells a kernel cannot run (lib/experiments/applicable)', () => {
       assert.match(renderHtml(r), /not run on this kernel: 1 cell\(s\) not applicable: no CONFIG_TRANSPARENT_HUGEPAGE/);
     });
 
-    it('the run\'s summary line counts them', () => {
+    it("the run's summary line counts them", () => {
       assert.match(agreementSummary(r), /^2 cells: .*; 1 not applicable \(the kernel lacks an option they need\)$/);
     });
 
@@ -91,7 +94,10 @@ describe('cells a kernel cannot run (lib/experiments/applicable)', () => {
       const other = { ...left, uses: ['thp-never'], cells: ['kmalloc/fault_page/2M/use:thp-never'] };
       const k61 = at(kernels, 0, 'the first kernel');
       const a = report([run(K61, cell, 'ok')], [{ ...k61, notApplicable: [left] }]);
-      const b = report([run(K61, spec('kmalloc/remap_pfn_range/64K/basic'), 'ok')], [{ ...k61, notApplicable: [left, other].map((n) => ({ ...n })) }]);
+      const b = report(
+        [run(K61, spec('kmalloc/remap_pfn_range/64K/basic'), 'ok')],
+        [{ ...k61, notApplicable: [left, other].map((n) => ({ ...n })) }],
+      );
       const merged = mergeReports([
         { file: 'a.json', report: a },
         { file: 'b.json', report: b },

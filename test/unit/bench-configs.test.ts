@@ -17,7 +17,10 @@ describe('bench configurations (lib/bench/configs.ts)', () => {
       ),
     );
     assert.deepEqual(pairs.map((p) => `${p.alloc}/${p.method}`).sort(), want.sort());
-    assert.ok(pairs.every((p) => p.alloc !== 'pages_nocomp'), 'pages_nocomp is a hazard with everything');
+    assert.ok(
+      pairs.every((p) => p.alloc !== 'pages_nocomp'),
+      'pages_nocomp is a hazard with everything',
+    );
     assert.ok(pairs.some((p) => p.alloc === 'pages_array' && p.method === 'vm_insert_pages'));
     assert.ok(!pairs.some((p) => p.alloc === 'kmalloc' && p.method === 'fault_page'), 'kmalloc + fault_page is a hazard');
   });
@@ -45,7 +48,10 @@ describe('bench configurations (lib/bench/configs.ts)', () => {
   it('without cache modes every row is write-back', () => {
     const configs = mapCostConfigs([64 * KIB], false);
     assert.ok(configs.every((c) => c.cache === 'wb'));
-    assert.ok(configs.some((c) => c.faultAround), 'fault-around does not depend on cache modes');
+    assert.ok(
+      configs.some((c) => c.faultAround),
+      'fault-around does not depend on cache modes',
+    );
   });
 
   it('isBaseline() tells the baselines from the methods', () => {

@@ -49,7 +49,14 @@ interface Figures {
   mapPages?: number;
 }
 
-function row(alloc: AllocName | null, method: CellMethodName | Baseline, size: number, f: Figures, cache: CacheName = 'wb', faultAround = false): MapCostRow {
+function row(
+  alloc: AllocName | null,
+  method: CellMethodName | Baseline,
+  size: number,
+  f: Figures,
+  cache: CacheName = 'wb',
+  faultAround = false,
+): MapCostRow {
   const pages = size / 4096;
   const r: MapCostRow = {
     alloc,
@@ -89,7 +96,16 @@ function mapCost(size: number, shape: KernelShape): MapCostRow[] {
   const pages = size / 4096;
   const anon: Figures = { mmap: 140, touchRead: 2500, touchWrite: 3000, munmap: 1200, read: 1, write: 1, faultsRead: 0, faultsWrite: 0 };
   const populate: Figures = { ...anon, mmap: 2800, touchRead: 300, touchWrite: 350 };
-  const faultOff: Figures = { mmap: 50, touchRead: 3400, touchWrite: 3600, munmap: 1300, read: 0.98, write: 0.97, faultsRead: pages, faultsWrite: pages };
+  const faultOff: Figures = {
+    mmap: 50,
+    touchRead: 3400,
+    touchWrite: 3600,
+    munmap: 1300,
+    read: 0.98,
+    write: 0.97,
+    faultsRead: pages,
+    faultsWrite: pages,
+  };
   const faultsOn = size === KIB64 ? shape.faultAroundOn64k : pages / 16;
   const faultOn: Figures = { ...faultOff, touchRead: 1000, faultsRead: faultsOn, mapPages: pages / 16 };
   return [

@@ -45,7 +45,10 @@ function kernelOf(r: BenchReport, name: string): KernelBench {
   return k;
 }
 
-function view(k: KernelBench, label: { alloc: string | null; method: string; size: number; cache?: string; faultAround?: boolean }): MapCostView {
+function view(
+  k: KernelBench,
+  label: { alloc: string | null; method: string; size: number; cache?: string; faultAround?: boolean },
+): MapCostView {
   const v = mapCostViews(k).find(
     (x) =>
       x.row.alloc === label.alloc &&
@@ -151,8 +154,16 @@ describe('bench ratios (lib/bench/ratios.ts)', function () {
   });
 
   it('per row: mmap + write touch against anon + MAP_POPULATE, what populating costs', function () {
-    close(view(k61, { alloc: 'pages_array', method: 'vm_insert_page', size: KIB64 }).mapWriteVsPopulate, (1500 + 300) / (2800 + 350), 'vm_insert_page');
-    close(view(k61, { alloc: 'pages_array', method: 'fault_page', size: MIB2 }).mapWriteVsPopulate, (50 + 3600) / (2800 + 350), 'fault_page');
+    close(
+      view(k61, { alloc: 'pages_array', method: 'vm_insert_page', size: KIB64 }).mapWriteVsPopulate,
+      (1500 + 300) / (2800 + 350),
+      'vm_insert_page',
+    );
+    close(
+      view(k61, { alloc: 'pages_array', method: 'fault_page', size: MIB2 }).mapWriteVsPopulate,
+      (50 + 3600) / (2800 + 350),
+      'fault_page',
+    );
     close(view(k61, { alloc: null, method: 'anon', size: KIB64 }).mapWriteVsPopulate, (140 + 3000) / (2800 + 350), 'lazy anon');
   });
 
@@ -271,7 +282,10 @@ describe('bench ratios (lib/bench/ratios.ts)', function () {
   it('fault-around: a row with no off partner is not paired', function () {
     const k = kernelOf(copy(r), K61);
     k.mapCost = k.mapCost.filter((x) => !(x.method === 'fault_page' && !x.faultAround && x.size === MIB2));
-    assert.deepEqual(faultAroundViews(k).map((v) => v.size), [KIB64]);
+    assert.deepEqual(
+      faultAroundViews(k).map((v) => v.size),
+      [KIB64],
+    );
   });
 
   it('batching: mmap ns/page of each batching method over the vm_insert_page loop, per allocator and size', function () {
@@ -285,7 +299,10 @@ describe('bench ratios (lib/bench/ratios.ts)', function () {
       'pages_comp has remap_pfn_range alone, kmalloc a refused vm_insert_page alone: nothing to compare',
     );
     const b = views[0];
-    assert.deepEqual(b?.entries.map((e) => e.method), ['vm_insert_page', 'vm_insert_pages', 'vm_map_pages', 'remap_pfn_range']);
+    assert.deepEqual(
+      b?.entries.map((e) => e.method),
+      ['vm_insert_page', 'vm_insert_pages', 'vm_map_pages', 'remap_pfn_range'],
+    );
     const byTech = new Map(b?.entries.map((e) => [e.method, e]));
     close(byTech.get('vm_insert_page')?.vsInsertPage, 1, 'the loop itself');
     close(byTech.get('vm_insert_pages')?.vsInsertPage, 500 / 1500, 'vm_insert_pages');
@@ -306,7 +323,10 @@ describe('bench ratios (lib/bench/ratios.ts)', function () {
 
   it('addon overhead: TypeScript over C per size, ≤ 1.5× met', function () {
     const v = addonViews(k61);
-    assert.deepEqual(v.map((x) => x.row.size), [KIB64, MIB2]);
+    assert.deepEqual(
+      v.map((x) => x.row.size),
+      [KIB64, MIB2],
+    );
     close(v[0]?.tsOverC, 1.25, '64 KiB');
     assert.equal(v[0]?.target.status, 'met');
     close(v[1]?.tsOverC, 1.6, '2 MiB');
@@ -326,7 +346,7 @@ describe('bench ratios (lib/bench/ratios.ts)', function () {
     assert.match(none.target.reason ?? '', /not measured in this run/);
   });
 
-  it('restore: restored and hazard-cell medians over the cold vmlinux boot\'s agent-ready median, and their targets', function () {
+  it("restore: restored and hazard-cell medians over the cold vmlinux boot's agent-ready median, and their targets", function () {
     const a = restoreView(k61);
     assert.deepEqual(a.coldReadyMs, st(1800), 'the cold boot is agentReadyVmlinuxMs');
     close(a.restoreOverBoot, 450 / 1800, '6.1 restored/cold');
@@ -374,7 +394,12 @@ describe('bench ratios (lib/bench/ratios.ts)', function () {
   it('allTargets() lists every target for every kernel, and the matrix once', function () {
     const checks = allTargets(r);
     const ids: TargetId[] = ['wb-throughput', 'fault-around', 'addon-overhead', 'agent-ready', 'restore-ready', 'hazard-cell'];
-    for (const k of [K61, K612]) for (const id of ids) assert.ok(checks.some((c) => c.id === id && c.kernel === k), `${id} on ${k}`);
+    for (const k of [K61, K612])
+      for (const id of ids)
+        assert.ok(
+          checks.some((c) => c.id === id && c.kernel === k),
+          `${id} on ${k}`,
+        );
     assert.equal(checks.filter((c) => c.id === 'matrix-wall').length, 1);
     // wb rows: 2 sizes x 9 (8 measured method rows, one of them with fault-around, and dma_coherent without throughput)
     assert.equal(checks.filter((c) => c.id === 'wb-throughput' && c.kernel === K61).length, 18);
@@ -388,7 +413,10 @@ describe('bench ratios (lib/bench/ratios.ts)', function () {
   });
 
   it('a kernel that measured nothing has every target "not measured", none met', function () {
-    const empty: BenchReport = { ...benchFixture({ matrixWallMs: null }), kernels: [{ kernel: 'k', mapCost: [], addonOverhead: [], harness: null }] };
+    const empty: BenchReport = {
+      ...benchFixture({ matrixWallMs: null }),
+      kernels: [{ kernel: 'k', mapCost: [], addonOverhead: [], harness: null }],
+    };
     const checks = allTargets(empty);
     assert.equal(checks.length, 7);
     assert.ok(checks.every((c) => c.status === 'not measured' && c.value === null && (c.reason ?? '').length > 0));
@@ -424,24 +452,109 @@ describe('bench.json schema (lib/bench/schema.ts)', function () {
     ['another schema', (j) => setAt(j, 'schema', 'mmaplab-report'), 'schema', 'expected "mmaplab-bench", got string "mmaplab-report"'],
     ['a newer version', (j) => setAt(j, 'version', 3), 'version', 'expected 2, got number 3'],
     ['a version 1 report (no restore figures)', (j) => setAt(j, 'version', 1), 'version', 'expected 2, got number 1'],
-    ['an unknown accelerator', (j) => setAt(j, 'environment.accel', 'xen'), 'environment.accel', 'expected one of "tcg", "kvm", "host", got string "xen"'],
+    [
+      'an unknown accelerator',
+      (j) => setAt(j, 'environment.accel', 'xen'),
+      'environment.accel',
+      'expected one of "tcg", "kvm", "host", got string "xen"',
+    ],
     ['a bad size option', (j) => setAt(j, 'options.sizes[1]', -5), 'options.sizes[1]', 'expected a number ≥ 1, got number -5'],
-    ['a median that is text', (j) => setAt(j, 'kernels[1].mapCost[3].touchReadNs.median', '250'), 'kernels[1].mapCost[3].touchReadNs.median', 'expected number, got string "250"'],
-    ['a Stat whose min is above its median', (j) => setAt(j, 'kernels[0].mapCost[2].mmapNs.min', 1e12), 'kernels[0].mapCost[2].mmapNs', 'expected min ≤ median ≤ max, got min 1000000000000, median 9600, max 11040'],
-    ['a baseline row naming a method', (j) => setAt(j, 'kernels[0].mapCost[0].method', 'vm_insert_page'), 'kernels[0].mapCost[0].method', 'expected a baseline, "anon" or "anon_populate" (alloc is null), got string "vm_insert_page"'],
-    ['a method row naming a baseline', (j) => setAt(j, 'kernels[0].mapCost[3].method', 'anon'), 'kernels[0].mapCost[3].method', 'expected a method of pages_array, not a baseline, got string "anon"'],
-    ['an unknown allocator', (j) => setAt(j, 'kernels[1].mapCost[4].alloc', 'slab'), 'kernels[1].mapCost[4].alloc', 'expected one of "kmalloc", "vmalloc", "vmalloc_user", "pages_array", "pages_comp", "pages_split", "pages_nocomp", "dma_coherent", ... (13 in all), got string "slab"'],
-    ['an unknown cache', (j) => setAt(j, 'kernels[0].mapCost[5].cache', 'wt'), 'kernels[0].mapCost[5].cache', 'expected one of "wb", "wc", "uc", got string "wt"'],
-    ['a refusal that is not text', (j) => setAt(j, 'kernels[0].mapCost[13].refused', 22), 'kernels[0].mapCost[13].refused', 'expected string, got number 22'],
-    ['a negative fault count', (j) => setAt(j, 'kernels[0].mapCost[7].faultsRead', -1), 'kernels[0].mapCost[7].faultsRead', 'expected a number ≥ 0, got number -1'],
-    ['an addon row without its C figure', (j) => deleteAt(j, 'kernels[1].addonOverhead[0].cNs'), 'kernels[1].addonOverhead[0].cNs', 'expected object, got nothing'],
-    ['a harness without per-cell time', (j) => deleteAt(j, 'kernels[0].harness.perCellMs'), 'kernels[0].harness.perCellMs', 'expected object, got nothing'],
-    ['a harness without the restore figures', (j) => deleteAt(j, 'kernels[1].harness.restore'), 'kernels[1].harness.restore', 'expected object, got nothing'],
-    ['a restore figure left out instead of null', (j) => deleteAt(j, 'kernels[0].harness.restore.saveMs'), 'kernels[0].harness.restore.saveMs', 'expected object or null, got nothing'],
-    ['a restore figure that is a number', (j) => setAt(j, 'kernels[0].harness.restore.restoreReadyMs', 450), 'kernels[0].harness.restore.restoreReadyMs', 'expected object or null, got number 450'],
-    ['a restore Stat with no repetition', (j) => setAt(j, 'kernels[1].harness.restore.hazardCellMs.n', 0), 'kernels[1].harness.restore.hazardCellMs.n', 'expected a number ≥ 1, got number 0'],
-    ['a restore without its hazard cell', (j) => deleteAt(j, 'kernels[0].harness.restore.hazardCell'), 'kernels[0].harness.restore.hazardCell', 'expected string, got nothing'],
-    ['a restore failure that is not text', (j) => setAt(j, 'kernels[1].harness.restore.failures[0]', { run: 3 }), 'kernels[1].harness.restore.failures[0]', 'expected string, got object'],
+    [
+      'a median that is text',
+      (j) => setAt(j, 'kernels[1].mapCost[3].touchReadNs.median', '250'),
+      'kernels[1].mapCost[3].touchReadNs.median',
+      'expected number, got string "250"',
+    ],
+    [
+      'a Stat whose min is above its median',
+      (j) => setAt(j, 'kernels[0].mapCost[2].mmapNs.min', 1e12),
+      'kernels[0].mapCost[2].mmapNs',
+      'expected min ≤ median ≤ max, got min 1000000000000, median 9600, max 11040',
+    ],
+    [
+      'a baseline row naming a method',
+      (j) => setAt(j, 'kernels[0].mapCost[0].method', 'vm_insert_page'),
+      'kernels[0].mapCost[0].method',
+      'expected a baseline, "anon" or "anon_populate" (alloc is null), got string "vm_insert_page"',
+    ],
+    [
+      'a method row naming a baseline',
+      (j) => setAt(j, 'kernels[0].mapCost[3].method', 'anon'),
+      'kernels[0].mapCost[3].method',
+      'expected a method of pages_array, not a baseline, got string "anon"',
+    ],
+    [
+      'an unknown allocator',
+      (j) => setAt(j, 'kernels[1].mapCost[4].alloc', 'slab'),
+      'kernels[1].mapCost[4].alloc',
+      'expected one of "kmalloc", "vmalloc", "vmalloc_user", "pages_array", "pages_comp", "pages_split", "pages_nocomp", "dma_coherent", ... (13 in all), got string "slab"',
+    ],
+    [
+      'an unknown cache',
+      (j) => setAt(j, 'kernels[0].mapCost[5].cache', 'wt'),
+      'kernels[0].mapCost[5].cache',
+      'expected one of "wb", "wc", "uc", got string "wt"',
+    ],
+    [
+      'a refusal that is not text',
+      (j) => setAt(j, 'kernels[0].mapCost[13].refused', 22),
+      'kernels[0].mapCost[13].refused',
+      'expected string, got number 22',
+    ],
+    [
+      'a negative fault count',
+      (j) => setAt(j, 'kernels[0].mapCost[7].faultsRead', -1),
+      'kernels[0].mapCost[7].faultsRead',
+      'expected a number ≥ 0, got number -1',
+    ],
+    [
+      'an addon row without its C figure',
+      (j) => deleteAt(j, 'kernels[1].addonOverhead[0].cNs'),
+      'kernels[1].addonOverhead[0].cNs',
+      'expected object, got nothing',
+    ],
+    [
+      'a harness without per-cell time',
+      (j) => deleteAt(j, 'kernels[0].harness.perCellMs'),
+      'kernels[0].harness.perCellMs',
+      'expected object, got nothing',
+    ],
+    [
+      'a harness without the restore figures',
+      (j) => deleteAt(j, 'kernels[1].harness.restore'),
+      'kernels[1].harness.restore',
+      'expected object, got nothing',
+    ],
+    [
+      'a restore figure left out instead of null',
+      (j) => deleteAt(j, 'kernels[0].harness.restore.saveMs'),
+      'kernels[0].harness.restore.saveMs',
+      'expected object or null, got nothing',
+    ],
+    [
+      'a restore figure that is a number',
+      (j) => setAt(j, 'kernels[0].harness.restore.restoreReadyMs', 450),
+      'kernels[0].harness.restore.restoreReadyMs',
+      'expected object or null, got number 450',
+    ],
+    [
+      'a restore Stat with no repetition',
+      (j) => setAt(j, 'kernels[1].harness.restore.hazardCellMs.n', 0),
+      'kernels[1].harness.restore.hazardCellMs.n',
+      'expected a number ≥ 1, got number 0',
+    ],
+    [
+      'a restore without its hazard cell',
+      (j) => deleteAt(j, 'kernels[0].harness.restore.hazardCell'),
+      'kernels[0].harness.restore.hazardCell',
+      'expected string, got nothing',
+    ],
+    [
+      'a restore failure that is not text',
+      (j) => setAt(j, 'kernels[1].harness.restore.failures[0]', { run: 3 }),
+      'kernels[1].harness.restore.failures[0]',
+      'expected string, got object',
+    ],
     ['kernels that are not a list', (j) => setAt(j, 'kernels', {}), 'kernels', 'expected array, got object'],
     ['a matrix time that is text', (j) => setAt(j, 'matrixWallMs', '5 min'), 'matrixWallMs', 'expected number or null, got string "5 min"'],
   ];
@@ -506,7 +619,11 @@ function assertBalanced(markup: string): void {
     } else if (!VOID.has(tag) && selfClosing !== '/') stack.push(tag);
   }
   assert.deepEqual(stack, [], 'every element closed');
-  assert.doesNotMatch(markup.replace(/<(\/?)([a-zA-Z][a-zA-Z0-9-]*)\b[^<>]*?(\/?)>|<!DOCTYPE html>/g, ''), /[<>]/, 'no stray < or > outside tags');
+  assert.doesNotMatch(
+    markup.replace(/<(\/?)([a-zA-Z][a-zA-Z0-9-]*)\b[^<>]*?(\/?)>|<!DOCTYPE html>/g, ''),
+    /[<>]/,
+    'no stray < or > outside tags',
+  );
 }
 
 function svgs(page: string): string[] {
@@ -585,7 +702,10 @@ describe('benchmark section in HTML (lib/report/bench-section.ts)', function () 
 
   it('tables give median [min–max] and the ratio columns', function () {
     const cost = /<table class="list bench-cost figures">[\s\S]*?<\/table>/.exec(section)?.[0] ?? '';
-    assert.ok(cost.includes('<td>pages_array/vm_insert_pages</td><td>64 KiB</td><td>500 ns [450–575]</td><td>3.57×</td>'), 'mmap ns/page and ×anon');
+    assert.ok(
+      cost.includes('<td>pages_array/vm_insert_pages</td><td>64 KiB</td><td>500 ns [450–575]</td><td>3.57×</td>'),
+      'mmap ns/page and ×anon',
+    );
     const fa = /<table class="list bench-fault-around figures">[\s\S]*?<\/table>/.exec(section)?.[0] ?? '';
     assert.ok(fa.includes('<td>16</td><td>1</td><td>16.0×</td>'), 'faults off, on, off/on');
     const addon = /<table class="list bench-addon figures">[\s\S]*?<\/table>/.exec(section)?.[0] ?? '';
@@ -594,7 +714,7 @@ describe('benchmark section in HTML (lib/report/bench-section.ts)', function () 
     assert.ok(harness.includes(`<td>${html(K61)}</td><td>1800 ms [1620 ms–2070 ms]</td><td>4320 ms [3888 ms–4968 ms]</td><td>2.40×</td>`));
   });
 
-  it('the harness chart has a restored-copy bar beside each kernel\'s two boot paths', function () {
+  it("the harness chart has a restored-copy bar beside each kernel's two boot paths", function () {
     const chart = svgs(section).find((c) => c.includes('<title>Harness: QEMU start to guest agent ready</title>')) ?? '';
     assert.ok(chart.includes('>restored copy</text>'), 'a legend entry');
     assert.equal((chart.match(/<rect class="bar"/g) ?? []).length, 6, 'two kernels, three bars each');
@@ -627,8 +747,16 @@ describe('benchmark section in HTML (lib/report/bench-section.ts)', function () 
     assertBalanced(page);
     const table = /<table class="list bench-restore figures">[\s\S]*?<\/table>/.exec(page)?.[0] ?? '';
     const untested = '<span class="badge s-untested" data-status="not measured">not measured</span>';
-    assert.ok(table.includes(`<td>${html(K61)}</td>${'<td>-</td>'.repeat(5)}<td>${untested} not measured in this run (harness part skipped)</td>`), table);
-    assert.ok(table.includes(`<td>-</td><td>-</td><td>${untested} no restored copy gave the hazard cell&#39;s verdict (2 repetition(s) fell short)</td>`), table);
+    assert.ok(
+      table.includes(`<td>${html(K61)}</td>${'<td>-</td>'.repeat(5)}<td>${untested} not measured in this run (harness part skipped)</td>`),
+      table,
+    );
+    assert.ok(
+      table.includes(
+        `<td>-</td><td>-</td><td>${untested} no restored copy gave the hazard cell&#39;s verdict (2 repetition(s) fell short)</td>`,
+      ),
+      table,
+    );
     const failures = /<table class="list bench-restore-failures">[\s\S]*?<\/table>/.exec(page)?.[0] ?? '';
     assert.ok(failures.includes(`<td>${html(RESTORE_FAILURE_612)}</td>`));
     assert.ok(failures.includes('<td>run 4/5: saving a template failed: &lt;qemu&gt; said &quot;no&quot; &amp; quit</td>'), failures);

@@ -39,7 +39,10 @@ describe('bench restore part (lib/cli/bench-restore.ts)', function () {
   it('a copy that never got there gives no figure for it; a cold run gives no state loaded', function () {
     const failed = { boot: { marks: {} }, start: { kind: 'restored' as const, template: 'k', loadedMs: null, resumedMs: null } };
     assert.deepEqual(restoredFigures(failed), {});
-    const died = { boot: { marks: { [MARK_AGENT_READY]: 450 } }, start: { kind: 'restored' as const, template: 'k', loadedMs: 120, resumedMs: 300 } };
+    const died = {
+      boot: { marks: { [MARK_AGENT_READY]: 450 } },
+      start: { kind: 'restored' as const, template: 'k', loadedMs: 120, resumedMs: 300 },
+    };
     assert.deepEqual(restoredFigures(died), { loadedMs: 120, restoreReadyMs: 450 });
     assert.deepEqual(restoredFigures({ boot: { marks: { [MARK_AGENT_READY]: 4000 } }, start: { kind: 'cold' } }), { restoreReadyMs: 4000 });
   });

@@ -7,14 +7,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import {
-  detectCompression,
-  extractPayload,
-  extractVmlinux,
-  hasPvhEntry,
-  parseSetupHeader,
-  type Compression,
-} from '../../lib/vm/bzimage';
+import { detectCompression, extractPayload, extractVmlinux, hasPvhEntry, parseSetupHeader, type Compression } from '../../lib/vm/bzimage';
 import { MmaplabError } from '../../lib/util/errors';
 import { REQUIRED_SERIES } from '../../lib/vm/kernels';
 import { installedKernel } from '../installed-kernel';
@@ -110,11 +103,7 @@ describe('bzImage setup header', () => {
 
   it('a payload that runs past the end of the file, or is too short to hold anything, is rejected', () => {
     const payload = withSize(Buffer.from([0x1f, 0x8b, 8, 0]), 1);
-    throwsCode(
-      () => parseSetupHeader(bzImage({ payload, payloadLength: payload.length + 1 })),
-      'EBZIMAGE',
-      /outside the file/,
-    );
+    throwsCode(() => parseSetupHeader(bzImage({ payload, payloadLength: payload.length + 1 })), 'EBZIMAGE', /outside the file/);
     const image = bzImage({ payload });
     image.writeUInt32LE(image.length, 0x248); // offset past the end
     throwsCode(() => parseSetupHeader(image), 'EBZIMAGE', /outside the file/);

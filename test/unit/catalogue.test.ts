@@ -1,5 +1,14 @@
 import { strict as assert } from 'node:assert';
-import { CATALOGUE, PAIR_SCENARIOS, PLACEMENT_SIZE, SCENARIO_PAIRS, SIZES, SWEEP_SIZES, findCells, makeCell } from '../../lib/experiments/catalogue';
+import {
+  CATALOGUE,
+  PAIR_SCENARIOS,
+  PLACEMENT_SIZE,
+  SCENARIO_PAIRS,
+  SIZES,
+  SWEEP_SIZES,
+  findCells,
+  makeCell,
+} from '../../lib/experiments/catalogue';
 import { PFN_METHODS, support } from '../../lib/experiments/support';
 import { CELL_ALLOCS, CELL_METHODS, PLACEMENT_SCENARIOS, SCENARIOS } from '../../lib/experiments/types';
 
@@ -9,7 +18,10 @@ describe('experiment catalogue (lib/experiments/catalogue.ts)', function () {
       for (const method of CELL_METHODS) {
         for (const size of SIZES[alloc]) {
           const id = makeCell(alloc, method, size).id;
-          assert.ok(CATALOGUE.some((c) => c.id === id), `${id} is missing`);
+          assert.ok(
+            CATALOGUE.some((c) => c.id === id),
+            `${id} is missing`,
+          );
         }
       }
     }
@@ -41,7 +53,9 @@ describe('experiment catalogue (lib/experiments/catalogue.ts)', function () {
   });
 
   it('the BAR split cells: every remap_pfn_range variant of pci_bar, with and without the refusal to split', function () {
-    const ids = CATALOGUE.filter((c) => c.alloc === 'pci_bar' && c.scenario === 'partial-munmap' && c.via === undefined).map((c) => c.id).sort();
+    const ids = CATALOGUE.filter((c) => c.alloc === 'pci_bar' && c.scenario === 'partial-munmap' && c.via === undefined)
+      .map((c) => c.id)
+      .sort();
     assert.deepEqual(ids, [
       'pci_bar/io_remap_pfn_range/16K/partial-munmap',
       'pci_bar/io_remap_pfn_range/16K/partial-munmap/splittable',
@@ -65,7 +79,10 @@ describe('experiment catalogue (lib/experiments/catalogue.ts)', function () {
 
   it('fault-around cells come in pairs, with and without, for comparing fault counts', function () {
     for (const c of CATALOGUE.filter((x) => x.faultAround)) {
-      assert.ok(CATALOGUE.some((x) => x.id === c.id.replace('/fault-around', '')), c.id);
+      assert.ok(
+        CATALOGUE.some((x) => x.id === c.id.replace('/fault-around', '')),
+        c.id,
+      );
     }
   });
 
@@ -79,14 +96,21 @@ describe('experiment catalogue (lib/experiments/catalogue.ts)', function () {
     for (const [alloc, method] of SCENARIO_PAIRS) {
       assert.equal(support(alloc, method), 'safe', `${alloc}/${method}`);
       for (const scenario of PAIR_SCENARIOS) {
-        assert.ok(CATALOGUE.some((c) => c.alloc === alloc && c.method === method && c.scenario === scenario), `${alloc}/${method}/${scenario}`);
+        assert.ok(
+          CATALOGUE.some((c) => c.alloc === alloc && c.method === method && c.scenario === scenario),
+          `${alloc}/${method}/${scenario}`,
+        );
       }
       for (const size of SWEEP_SIZES) {
         assert.ok(CATALOGUE.some((c) => c.alloc === alloc && c.method === method && c.size === size && c.scenario === 'basic'));
       }
     }
     assert.deepEqual(SWEEP_SIZES, [4096, 8192, 16384, 65536, 2 << 20], '1 page, 2 pages, > 8 KiB, a high-order block, 2 MiB');
-    for (const scenario of SCENARIOS) assert.ok(CATALOGUE.some((c) => c.scenario === scenario), scenario);
+    for (const scenario of SCENARIOS)
+      assert.ok(
+        CATALOGUE.some((c) => c.scenario === scenario),
+        scenario,
+      );
     assert.ok(CATALOGUE.some((c) => c.id === 'kmalloc/vm_insert_page/2M/basic'));
   });
 
@@ -106,7 +130,10 @@ describe('experiment catalogue (lib/experiments/catalogue.ts)', function () {
           for (const scenario of PLACEMENT_SCENARIOS) {
             for (const faultAround of method === 'fault_page' ? [false, true] : [false]) {
               const id = makeCell(alloc, method, size, { scenario, faultAround }).id;
-              assert.ok(placed.some((c) => c.id === id), `${id} is missing`);
+              assert.ok(
+                placed.some((c) => c.id === id),
+                `${id} is missing`,
+              );
             }
           }
         }
@@ -115,12 +142,19 @@ describe('experiment catalogue (lib/experiments/catalogue.ts)', function () {
     const bug = CATALOGUE.find((c) => c.id === 'pages_comp/fault_page/2M/hint-2m/fault-around');
     assert.ok(bug, 'the cell of the 6.1 huge-PMD finding');
     assert.equal(bug.title, 'pages_comp (2M) mapped with fault_page (fault-around), mapped at a 2 MiB-aligned hint, written by a child');
-    assert.ok(CATALOGUE.filter((c) => (PLACEMENT_SCENARIOS as readonly string[]).includes(c.scenario)).every((c) => !c.hazard && c.profile === 'default'));
+    assert.ok(
+      CATALOGUE.filter((c) => (PLACEMENT_SCENARIOS as readonly string[]).includes(c.scenario)).every(
+        (c) => !c.hazard && c.profile === 'default',
+      ),
+    );
   });
 
   it('cell ids are unique and name sizes in K or M', function () {
     const ids = CATALOGUE.map((c) => c.id);
     assert.equal(new Set(ids).size, ids.length);
-    assert.ok(ids.every((id) => /\/\d+[KM]\//.test(id)), 'every id has a size label');
+    assert.ok(
+      ids.every((id) => /\/\d+[KM]\//.test(id)),
+      'every id has a size label',
+    );
   });
 });

@@ -43,7 +43,9 @@ function usage(argv: string[]): string {
 
 describe('mmaplab check', () => {
   it('takes --kmod or --ko (one of them), --device under /dev, one page-multiple --size, and NAME=VALUE parameters', () => {
-    const o = checkOptionsFrom(parseArgs(['check', '--kmod', 'examples/good-vmalloc', '--device', '/dev/mmap_good', '--param', 'n=2', '--param', 'mode=x=y']));
+    const o = checkOptionsFrom(
+      parseArgs(['check', '--kmod', 'examples/good-vmalloc', '--device', '/dev/mmap_good', '--param', 'n=2', '--param', 'mode=x=y']),
+    );
     assert.deepEqual(o, {
       module: { kmod: 'examples/good-vmalloc' },
       params: { n: '2', mode: 'x=y' },
@@ -67,7 +69,9 @@ describe('mmaplab check', () => {
     assert.match(usage(['check', '--kmod', 'a', '--device', '/dev/x', '--size', '4K', '--size', '8K']), /one --size/);
     assert.match(usage(['check', '--ko', 'a.ko', '--device', '/dev/x']), /one --kernel/);
     // on a lab machine the .ko is for the running kernel: no --kernel needed
-    assert.deepEqual(checkOptionsFrom(parseArgs(['check', '--target', 'host', '--ko', 'a.ko', '--device', '/dev/x'])).module, { ko: 'a.ko' });
+    assert.deepEqual(checkOptionsFrom(parseArgs(['check', '--target', 'host', '--ko', 'a.ko', '--device', '/dev/x'])).module, {
+      ko: 'a.ko',
+    });
     assert.throws(() => parseArgs(['check', '--device', 'mydrv']), /--device is a node under \/dev/);
     assert.throws(() => parseArgs(['check', '--param', 'novalue']), /--param is NAME=VALUE/);
   });
@@ -82,7 +86,10 @@ describe('mmaplab check', () => {
     const fails = (text: string, says: string | RegExp): void =>
       assert.throws(
         () => parseSetup(text, 's.json'),
-        (e: unknown) => e instanceof MmaplabError && e.code === 'EUSAGE' && (typeof says === 'string' ? e.message === `--setup s.json: ${says}` : says.test(e.message)),
+        (e: unknown) =>
+          e instanceof MmaplabError &&
+          e.code === 'EUSAGE' &&
+          (typeof says === 'string' ? e.message === `--setup s.json: ${says}` : says.test(e.message)),
       );
     const request = 'expected a request number below 2^32 (a number, or "0x..." or decimal in a string)';
     const hex = 'expected bytes in hex, two digits a byte, at least one byte';
@@ -105,11 +112,24 @@ describe('mmaplab check', () => {
       writeUsesProgress(progress, p);
       assert.deepEqual(readUsesProgress(progress), p);
       fs.writeFileSync(progress, JSON.stringify({ ...p, done: ['use:mlock', 7] }));
-      assert.throws(() => readUsesProgress(progress), (e: unknown) => e instanceof MmaplabError && e.code === 'ECHECK' && e.message === `${progress}: done[1]: expected one of "use:pipe-read", "use:pipe-write", "use:socket-read", "use:socket-write", "use:process-vm-read", "use:process-vm-write", "use:proc-mem-read", "use:proc-mem-write", ... (${CHECK_USES.length} in all), got number 7`);
+      assert.throws(
+        () => readUsesProgress(progress),
+        (e: unknown) =>
+          e instanceof MmaplabError &&
+          e.code === 'ECHECK' &&
+          e.message ===
+            `${progress}: done[1]: expected one of "use:pipe-read", "use:pipe-write", "use:socket-read", "use:socket-write", "use:process-vm-read", "use:process-vm-write", "use:proc-mem-read", "use:proc-mem-write", ... (${CHECK_USES.length} in all), got number 7`,
+      );
       const order = path.join(dir, 'order.json');
       const target = { device: '/dev/x', size: 8192, moduleName: 'x', setup: [{ write: 'zz' }], hook: null, chrdev: null, minor: 0 };
       fs.writeFileSync(order, JSON.stringify({ target, uses: ['use:mlock'], eventsFile: 'e', progressFile: progress, marks: false }));
-      assert.throws(() => readUsesOrder(order), (e: unknown) => e instanceof MmaplabError && e.code === 'ECHECK' && e.message === `${order}: target.setup[0].write: expected bytes in lower-case hex, at least one byte, got string "zz"`);
+      assert.throws(
+        () => readUsesOrder(order),
+        (e: unknown) =>
+          e instanceof MmaplabError &&
+          e.code === 'ECHECK' &&
+          e.message === `${order}: target.setup[0].write: expected bytes in lower-case hex, at least one byte, got string "zz"`,
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -150,7 +170,11 @@ describe('mmaplab check', () => {
     assert.equal(isFinding(result({ scenario: 'dontneed-retouch', verdict: 'refused', detail: 'madvise(MADV_DONTNEED): EPERM' })), true);
     assert.equal(isFinding(result({ scenario: 'mremap-grow', verdict: 'refused', detail: 'mremap to 20480 B: EFAULT' })), false);
     assert.equal(isFinding(result({ scenario: 'mremap-grow', verdict: 'refused', detail: 'mremap to 20480 B: ENOMEM' })), true);
-    assert.equal(isFinding(result({ scenario: 'private', verdict: 'refused', detail: 'mmap 16384 B private: EACCES' })), false, 'private names no errno');
+    assert.equal(
+      isFinding(result({ scenario: 'private', verdict: 'refused', detail: 'mmap 16384 B private: EACCES' })),
+      false,
+      'private names no errno',
+    );
     assert.equal(isFinding(result({ scenario: 'past-end', verdict: 'ok' })), true);
     assert.equal(isFinding(result({ scenario: 'map-write-read', verdict: 'refused' })), true);
     assert.equal(isFinding(result({ scenario: 'unload', verdict: 'kernel-complaint' })), true);
@@ -159,18 +183,23 @@ describe('mmaplab check', () => {
       assert.ok(!SCENARIO_SPECS[s].acceptable.includes('kernel-complaint'), `${s}: a complaint is always a finding`);
     }
     // a use may be refused or signalled (that depends on the method); wrong data, a complaint, a dead VM may not
-    for (const verdict of ['ok', 'refused', 'signal', 'not-run'] as const) assert.equal(isFinding(result({ scenario: 'use:process-vm-read', verdict })), false, verdict);
-    for (const verdict of ['data-mismatch', 'kernel-complaint', 'vm-died'] as const) assert.equal(isFinding(result({ scenario: 'use:process-vm-read', verdict })), true, verdict);
+    for (const verdict of ['ok', 'refused', 'signal', 'not-run'] as const)
+      assert.equal(isFinding(result({ scenario: 'use:process-vm-read', verdict })), false, verdict);
+    for (const verdict of ['data-mismatch', 'kernel-complaint', 'vm-died'] as const)
+      assert.equal(isFinding(result({ scenario: 'use:process-vm-read', verdict })), true, verdict);
   });
 
-  it('the leak measures: a window over the bound on any of free memory, Slab, VmallocUsed; net of this process\'s RSS growth', () => {
+  it("the leak measures: a window over the bound on any of free memory, Slab, VmallocUsed; net of this process's RSS growth", () => {
     const at = (freeKb: number, slabKb: number, vmallocKb: number, rssAnonKb: number) => ({ freeKb, slabKb, vmallocKb, rssAnonKb });
     const d = leakDelta(at(500_000, 40_000, 10_000, 60_000), at(490_000, 44_900, 10_000, 68_000));
-    assert.deepEqual(d, { freeKb: 2000, slabKb: 4900, vmallocKb: 0 }, 'the 8000 kB this process grew is not the kernel\'s');
+    assert.deepEqual(d, { freeKb: 2000, slabKb: 4900, vmallocKb: 0 }, "the 8000 kB this process grew is not the kernel's");
     assert.equal(leakBoundKb(LEAK_CYCLES), 2072);
     assert.ok(LEAK_CYCLES * 4 > leakBoundKb(LEAK_CYCLES), 'a page per cycle is over the bound');
     assert.deepEqual(leakProblems(d, 2072), ['Slab grew by 4900 kB']);
-    assert.deepEqual(leakProblems({ freeKb: 3000, slabKb: -10, vmallocKb: 2100 }, 2072), ['free memory dropped by 3000 kB', 'VmallocUsed grew by 2100 kB']);
+    assert.deepEqual(leakProblems({ freeKb: 3000, slabKb: -10, vmallocKb: 2100 }, 2072), [
+      'free memory dropped by 3000 kB',
+      'VmallocUsed grew by 2100 kB',
+    ]);
     assert.deepEqual(leakProblems({ freeKb: 2072, slabKb: 2072, vmallocKb: 2072 }, 2072), [], 'at the bound is within it');
     assert.equal(describeDelta(d), 'free -2000 kB, Slab +4900 kB, VmallocUsed +0 kB');
     assert.equal(isFinding(result({ scenario: 'map-unmap-leak', verdict: 'leak' })), true);
@@ -184,7 +213,10 @@ describe('mmaplab check', () => {
       assert.equal(isHookFile('a/setup.ts'), true);
       assert.equal(isHookFile('a/setup.json'), false);
       const ts = path.join(dir, 'setup.ts');
-      fs.writeFileSync(ts, 'export default function setup(fd: number, dev: { write(d: string): number; ioctl(r: number, a?: Uint8Array): Uint8Array | null }): void {\n  dev.write(`fd ${fd} `);\n  const a = dev.ioctl(0x1234, new Uint8Array([1, 2]));\n  dev.write(String(a?.[0]));\n}\n');
+      fs.writeFileSync(
+        ts,
+        'export default function setup(fd: number, dev: { write(d: string): number; ioctl(r: number, a?: Uint8Array): Uint8Array | null }): void {\n  dev.write(`fd ${fd} `);\n  const a = dev.ioctl(0x1234, new Uint8Array([1, 2]));\n  dev.write(String(a?.[0]));\n}\n',
+      );
       const hook = readHook(ts);
       assert.doesNotMatch(hook.source, /: number/, 'the types are gone');
       const out = path.join(dir, 'out');
@@ -206,7 +238,10 @@ describe('mmaplab check', () => {
       assert.deepEqual(calls, [`ioctl ${fd} 0x1234 2`]);
       const broken = path.join(dir, 'broken.js');
       fs.writeFileSync(broken, 'module.exports = (fd, dev) => { dev.ioctl(1;\n');
-      assert.throws(() => readHook(broken), (e: unknown) => e instanceof MmaplabError && e.code === 'EUSAGE' && /broken\.js: not valid JavaScript/.test(e.message));
+      assert.throws(
+        () => readHook(broken),
+        (e: unknown) => e instanceof MmaplabError && e.code === 'EUSAGE' && /broken\.js: not valid JavaScript/.test(e.message),
+      );
       assert.throws(() => readHook(path.join(dir, 'none.js')), /cannot read it/);
       const none = path.join(dir, 'none-exported.js');
       fs.writeFileSync(none, 'const x = 1;\n');
@@ -221,9 +256,18 @@ describe('mmaplab check', () => {
 
   it('--target host: only with --allow-hazards, as root, with module loading enabled; --kernel and VM-only flags refused', () => {
     const root = { uid: 0, modulesDisabled: false };
-    assert.throws(() => checkHostPreflight(false, root), (e: unknown) => e instanceof MmaplabError && e.code === 'EHAZARD' && /--allow-hazards/.test(e.message));
-    assert.throws(() => checkHostPreflight(true, { uid: 1000, modulesDisabled: false }), (e: unknown) => e instanceof MmaplabError && e.code === 'ENOTROOT');
-    assert.throws(() => checkHostPreflight(true, { uid: 0, modulesDisabled: true }), (e: unknown) => e instanceof MmaplabError && e.code === 'EMODLOAD');
+    assert.throws(
+      () => checkHostPreflight(false, root),
+      (e: unknown) => e instanceof MmaplabError && e.code === 'EHAZARD' && /--allow-hazards/.test(e.message),
+    );
+    assert.throws(
+      () => checkHostPreflight(true, { uid: 1000, modulesDisabled: false }),
+      (e: unknown) => e instanceof MmaplabError && e.code === 'ENOTROOT',
+    );
+    assert.throws(
+      () => checkHostPreflight(true, { uid: 0, modulesDisabled: true }),
+      (e: unknown) => e instanceof MmaplabError && e.code === 'EMODLOAD',
+    );
     assert.doesNotThrow(() => checkHostPreflight(true, root));
     assert.equal(vmsLine([]), 'no VM (--target host)');
   });
@@ -244,7 +288,11 @@ describe('mmaplab check', () => {
     for (const lead of LEADS) {
       for (const see of lead.see) {
         if (see.startsWith('claim ')) assert.ok(claimIds.has(see.slice(6)), see);
-        else assert.ok(findCells([see]).some((c) => c.id === see), `${see} is not a cell id`);
+        else
+          assert.ok(
+            findCells([see]).some((c) => c.id === see),
+            `${see} is not a cell id`,
+          );
       }
     }
   });
@@ -253,7 +301,9 @@ describe('mmaplab check', () => {
     const freed = result({
       scenario: 'unload',
       verdict: 'kernel-complaint',
-      findings: [{ kind: 'bad-page-state', line: 'BUG: Bad page state in process rmmod  pfn:05a51', reason: 'PAGE_FLAGS_CHECK_AT_FREE flag(s) set' }],
+      findings: [
+        { kind: 'bad-page-state', line: 'BUG: Bad page state in process rmmod  pfn:05a51', reason: 'PAGE_FLAGS_CHECK_AT_FREE flag(s) set' },
+      ],
     });
     assert.match(explain(freed)?.rule ?? '', /PG_reserved/);
     assert.match(explain(freed)?.instead ?? '', /ClearPageReserved/);
@@ -265,7 +315,13 @@ describe('mmaplab check', () => {
   it('a VM that died in a scenario: that scenario is vm-died with the console evidence; the ones it never started are not its', () => {
     const run = {
       runDir: '/runs/r',
-      boot: { end: 'exited', consoleTail: ['[   12.5] BUG: unable to handle page fault for address: ffff888000000000', '[   12.5] Oops: 0000 [#1] PREEMPT SMP NOPTI'] },
+      boot: {
+        end: 'exited',
+        consoleTail: [
+          '[   12.5] BUG: unable to handle page fault for address: ffff888000000000',
+          '[   12.5] Oops: 0000 [#1] PREEMPT SMP NOPTI',
+        ],
+      },
       events: [
         { type: 'check-start', scenario: 'map-write-read' },
         { type: 'check-result', result: result({ scenario: 'map-write-read', verdict: 'ok' }) },
@@ -274,7 +330,13 @@ describe('mmaplab check', () => {
       agentStatus: null,
     } as unknown as VmRun;
     const got = resultsFromRun(run);
-    assert.deepEqual(got.map((r) => [r.scenario, r.verdict]), [['map-write-read', 'ok'], ['second-mapping', 'vm-died']]);
+    assert.deepEqual(
+      got.map((r) => [r.scenario, r.verdict]),
+      [
+        ['map-write-read', 'ok'],
+        ['second-mapping', 'vm-died'],
+      ],
+    );
     assert.match(got[1]?.detail ?? '', /page fault|oops/i);
   });
 
@@ -330,13 +392,24 @@ describe('mmaplab check', () => {
     assert.match(text, /FINDING {2}unload +kernel-complaint/);
     assert.match(text, /1 finding\(s\); 1 VM \(restored\), run directory \/runs\/r$/m);
     assert.match(text, /instead: .*ClearPageReserved/);
-    const md = renderCheckMarkdown([k], { module: { kmod: 'examples/bad-reserved' }, params: {}, device: '/dev/mmap_reserved', size: 16384 });
+    const md = renderCheckMarkdown([k], {
+      module: { kmod: 'examples/bad-reserved' },
+      params: {},
+      device: '/dev/mmap_reserved',
+      size: 16384,
+    });
     assert.match(md, /\| unload: .* \| \*\*kernel-complaint\*\* \|/);
     assert.match(md, /## 6\.1\.0-57-amd64: unload: kernel-complaint/);
     const junit = renderCheckJunit([k]);
     const n = CHECK_SCENARIOS.length;
-    assert.match(junit, new RegExp(`<testsuite name="mmaplab check on 6\\.1\\.0-57-amd64" tests="${n}" failures="1" errors="0" skipped="0">`));
-    assert.match(junit, /<failure type="kernel-complaint" message="bad-page-state: BUG: Bad page state in process rmmod">[^<]*ClearPageReserved/);
+    assert.match(
+      junit,
+      new RegExp(`<testsuite name="mmaplab check on 6\\.1\\.0-57-amd64" tests="${n}" failures="1" errors="0" skipped="0">`),
+    );
+    assert.match(
+      junit,
+      /<failure type="kernel-complaint" message="bad-page-state: BUG: Bad page state in process rmmod">[^<]*ClearPageReserved/,
+    );
     const tap = renderCheckTap([k]);
     assert.match(tap, new RegExp(`^TAP version 13\\n1\\.\\.${n}\\n`));
     assert.match(tap, new RegExp(`\\nnot ok ${n} - 6\\.1\\.0-57-amd64 unload: kernel-complaint\\n {2}---\\n`));
@@ -348,9 +421,19 @@ describe('mmaplab check', () => {
 
   it('the VMs line says how many VMs, how they started, and where they ran', () => {
     assert.equal(vmsLine([{ runDir: '/a', start: 'restored' }]), '1 VM (restored), run directory /a');
-    assert.equal(vmsLine([{ runDir: '/a', start: 'cold' }, { runDir: '/b', start: 'cold' }]), '2 VMs (booted cold), run directories /a /b');
     assert.equal(
-      vmsLine([{ runDir: '/a', start: 'restored' }, { runDir: '/b', start: 'cold' }, { runDir: '/c', start: 'restored' }]),
+      vmsLine([
+        { runDir: '/a', start: 'cold' },
+        { runDir: '/b', start: 'cold' },
+      ]),
+      '2 VMs (booted cold), run directories /a /b',
+    );
+    assert.equal(
+      vmsLine([
+        { runDir: '/a', start: 'restored' },
+        { runDir: '/b', start: 'cold' },
+        { runDir: '/c', start: 'restored' },
+      ]),
       '3 VMs (2 restored, 1 booted cold), run directories /a /b /c',
     );
   });

@@ -37,7 +37,8 @@ describe('claims (lib/experiments/claims.ts)', function () {
   });
 
   it('the claims are tied to the cells the issue names', function () {
-    const ids = (id: string): string[] => CATALOGUE.filter((CLAIMS.find((c) => c.id === id) as (typeof CLAIMS)[number]).cells).map((c) => c.id);
+    const ids = (id: string): string[] =>
+      CATALOGUE.filter((CLAIMS.find((c) => c.id === id) as (typeof CLAIMS)[number]).cells).map((c) => c.id);
     assert.deepEqual(ids('kmalloc-fault-bad-page').sort(), [
       'kmalloc/fault_page/4K/basic',
       'kmalloc/fault_page/4K/write-first',
@@ -122,7 +123,7 @@ describe('claims (lib/experiments/claims.ts)', function () {
       // The slab cells are predicted to break the kernel, the 64K (page allocator) cell to work.
       'kmalloc-fault-bad-page': 'mixed / mixed',
       'dmabuf-needs-pfnmap': 'contradicts / contradicts',
-    'fault-needs-page-allocator': 'supports / supports',
+      'fault-needs-page-allocator': 'supports / supports',
       'nocomp-fault-bad-page': 'supports / supports',
       'vmalloc-remap-page-by-page': 'supports / supports',
       'insert-needs-refcounted-pages': 'supports / supports',

@@ -61,7 +61,9 @@ describe('saved kernel logs: one line', () => {
 
 describe('saved kernel logs: whole files', () => {
   it('drops terminal escapes and carriage returns of a console capture', () => {
-    const log = parseLogText('\x1bc\x1b[?7l\x1b[2J\x1b[0mSeaBIOS (version 1.16.2-debian-1.16.2-1)\r\n[    4.472604] BUG: Bad page state in process node  pfn:06557\r\n');
+    const log = parseLogText(
+      '\x1bc\x1b[?7l\x1b[2J\x1b[0mSeaBIOS (version 1.16.2-debian-1.16.2-1)\r\n[    4.472604] BUG: Bad page state in process node  pfn:06557\r\n',
+    );
     assert.deepEqual(
       log.records.map((r) => r.message),
       ['SeaBIOS (version 1.16.2-debian-1.16.2-1)', 'BUG: Bad page state in process node  pfn:06557'],
@@ -73,16 +75,21 @@ describe('saved kernel logs: whole files', () => {
     const log = parseLogText('6,10,100,-;virtio_net virtio1: up\n SUBSYSTEM=virtio\n DEVICE=+virtio:virtio1\n\n4,11,200,-;next\n');
     assert.equal(log.records.length, 2);
     assert.deepEqual(at(log.records, 0, 'the first record').dict, { SUBSYSTEM: 'virtio', DEVICE: '+virtio:virtio1' });
-    assert.deepEqual(log.records.map((r) => r.seq), [1, 5]);
+    assert.deepEqual(
+      log.records.map((r) => r.seq),
+      [1, 5],
+    );
     assert.equal(log.lines, 5);
   });
 
-  it('decodes the kernel\'s \\xNN escapes in /dev/kmsg records', () => {
+  it("decodes the kernel's \\xNN escapes in /dev/kmsg records", () => {
     assert.equal(at(parseLogText('4,1,1,-;a\\x5cb\n').records, 0, 'the record').message, 'a\\b');
   });
 
   it('the same window gives the same findings in every shape', () => {
-    const lines = fixture('bad-page-state-6.12.dmesg-t.txt').split('\n').filter((l) => l !== '');
+    const lines = fixture('bad-page-state-6.12.dmesg-t.txt')
+      .split('\n')
+      .filter((l) => l !== '');
     const t0 = 52_110_342;
     const shapes = {
       plain: lines.join('\n'),
@@ -95,7 +102,11 @@ describe('saved kernel logs: whole files', () => {
     const expected = classifyLogText(shapes.plain).findings.map((f) => [f.kind, f.seq, f.line, f.reason]);
     assert.deepEqual(expected, [['bad-page-state', 5, 'BUG: Bad page state in process node  pfn:097ad', 'nonzero _refcount']]);
     for (const [name, text] of Object.entries(shapes)) {
-      assert.deepEqual(classifyLogText(text).findings.map((f) => [f.kind, f.seq, f.line, f.reason]), expected, name);
+      assert.deepEqual(
+        classifyLogText(text).findings.map((f) => [f.kind, f.seq, f.line, f.reason]),
+        expected,
+        name,
+      );
     }
   });
 });
@@ -180,10 +191,13 @@ describe('classify on real logs (test/fixtures/logs)', () => {
   it('the /dev/kmsg fixtures of lib/kmsg read the same through classify', () => {
     const { findings, log } = classifyLogText(fs.readFileSync(path.join(KMSG, 'bad-page-state-6.1.txt'), 'utf8'));
     assert.deepEqual(log.formats, { kmsg: log.records.length });
-    assert.deepEqual(findings.map((f) => [f.kind, f.reason]), [
-      ['bad-page-state', 'nonzero _refcount'],
-      ['bad-page-state', 'nonzero _refcount'],
-    ]);
+    assert.deepEqual(
+      findings.map((f) => [f.kind, f.reason]),
+      [
+        ['bad-page-state', 'nonzero _refcount'],
+        ['bad-page-state', 'nonzero _refcount'],
+      ],
+    );
     assert.deepEqual(classifyLogText(fs.readFileSync(path.join(KMSG, 'clean-6.1.txt'), 'utf8')).findings, []);
   });
 });
@@ -207,7 +221,10 @@ describe('classify on the complaint families (test/fixtures/kmsg)', () => {
 
   it('prints a UBSAN report with its check and the index line as the reason', () => {
     const text = renderClassification(classifyLogText(fs.readFileSync(path.join(KMSG, 'ubsan-6.1.txt'), 'utf8')));
-    assert.match(text, /^line 3: complaint ubsan: UBSAN: array-index-out-of-bounds in \/build\/mmaplab\/mmaplab_store\.c:211:23\n {4}because: index 4 is out of range for type 'struct page \*\[4\]'\n {4}task: node \(pid 245\)\n/);
+    assert.match(
+      text,
+      /^line 3: complaint ubsan: UBSAN: array-index-out-of-bounds in \/build\/mmaplab\/mmaplab_store\.c:211:23\n {4}because: index 4 is out of range for type 'struct page \*\[4\]'\n {4}task: node \(pid 245\)\n/,
+    );
   });
 });
 
@@ -232,12 +249,17 @@ describe('mmaplab classify output and exit status', () => {
   });
 
   it('names the first finding when it is not the worst', () => {
-    const text = renderClassification(classifyLogText('[ 1.0] BUG: Bad page state in process node  pfn:1\n[ 2.0] Kernel panic - not syncing: Fatal exception\n'));
+    const text = renderClassification(
+      classifyLogText('[ 1.0] BUG: Bad page state in process node  pfn:1\n[ 2.0] Kernel panic - not syncing: Fatal exception\n'),
+    );
     assert.match(text, /\nworst: line 2: Kernel panic - not syncing: Fatal exception\nfirst: line 1: BUG: Bad page state/);
   });
 
   it('a clean log says so', () => {
-    assert.equal(renderClassification(classifyLogText('[    0.000000] Linux version 6.1.0-56-amd64\n')), 'no findings; 1 line(s) read (1 dmesg)');
+    assert.equal(
+      renderClassification(classifyLogText('[    0.000000] Linux version 6.1.0-56-amd64\n')),
+      'no findings; 1 line(s) read (1 dmesg)',
+    );
   });
 
   it('exits 0 whatever it found, 1 with --fail-on-findings when it found something', () => {
@@ -257,7 +279,8 @@ describe('mmaplab classify output and exit status', () => {
   it('a file that cannot be read is an ELOG error naming it', () => {
     assert.throws(
       () => readLogInput('/nonexistent/dmesg.txt'),
-      (err: unknown) => err instanceof MmaplabError && err.code === 'ELOG' && err.message.startsWith('cannot read /nonexistent/dmesg.txt: '),
+      (err: unknown) =>
+        err instanceof MmaplabError && err.code === 'ELOG' && err.message.startsWith('cannot read /nonexistent/dmesg.txt: '),
     );
   });
 });

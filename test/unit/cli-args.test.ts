@@ -86,8 +86,14 @@ describe('command line', () => {
       const o = parseArgs([...argv, '--target', 'host', '--allow-hazards']);
       assert.deepEqual([o.target, o.allowHazards], ['host', true], argv[0]);
     }
-    assert.throws(() => parseArgs(['matrix', '--target', 'lab']), (e: MmaplabError) => e.code === 'EUSAGE');
-    assert.throws(() => parseArgs(['files', '--allow-hazards']), (e: MmaplabError) => e.code === 'EUSAGE');
+    assert.throws(
+      () => parseArgs(['matrix', '--target', 'lab']),
+      (e: MmaplabError) => e.code === 'EUSAGE',
+    );
+    assert.throws(
+      () => parseArgs(['files', '--allow-hazards']),
+      (e: MmaplabError) => e.code === 'EUSAGE',
+    );
   });
 
   for (const command of COMMANDS) {
@@ -114,7 +120,7 @@ describe('command line', () => {
       for (const c of COMMANDS) assert.equal(parseArgs(['help', c]).topic, c);
     });
 
-    it('--help needs none of the command\'s words and accepts any option', () => {
+    it("--help needs none of the command's words and accepts any option", () => {
       assert.equal(parseArgs(['run', '--help']).topic, 'run');
       assert.equal(parseArgs(['merge', '-h']).topic, 'merge');
       assert.equal(parseArgs(['kernels', '--repeat', '3', '--help']).topic, 'kernels');
@@ -199,15 +205,31 @@ describe('command line', () => {
   it('repeatable options keep every value in order; filters of one kind are alternatives', () => {
     const o = parseArgs([
       'matrix',
-      '--kernel', '6.12.117+deb12-amd64',
+      '--kernel',
+      '6.12.117+deb12-amd64',
       '--cell=vmalloc_user',
       '--kernel=6.1.0-56-amd64',
-      '--cell', 'pages_nocomp/fault_page',
-      '--alloc', 'kmalloc', '--alloc=pages_comp',
-      '--method', 'fault_page', '--method', 'remap_pfn_range',
-      '--scenario', 'basic', '--scenario', 'free-while-mapped',
-      '--size', '4K', '--size', '64k',
-      '--profile', 'default', '--profile', 'poison',
+      '--cell',
+      'pages_nocomp/fault_page',
+      '--alloc',
+      'kmalloc',
+      '--alloc=pages_comp',
+      '--method',
+      'fault_page',
+      '--method',
+      'remap_pfn_range',
+      '--scenario',
+      'basic',
+      '--scenario',
+      'free-while-mapped',
+      '--size',
+      '4K',
+      '--size',
+      '64k',
+      '--profile',
+      'default',
+      '--profile',
+      'poison',
     ]);
     assert.deepEqual(o.kernels.releases, ['6.12.117+deb12-amd64', '6.1.0-56-amd64']);
     assert.deepEqual(o.cells, ['vmalloc_user', 'pages_nocomp/fault_page']);
@@ -230,7 +252,10 @@ describe('command line', () => {
         '--alloc is one of kmalloc, vmalloc, vmalloc_user, pages_array, pages_comp, pages_split, pages_nocomp, dma_coherent, pci_bar, dma_device, shmem, dma_pages; got "kzalloc"',
       );
       assert.match(first(usageError(['matrix', '--method', 'mmap'])), /^--method is one of remap_pfn_range, .*; got "mmap"$/);
-      assert.match(first(usageError(['matrix', '--scenario', 'read-first'])), /^--scenario is one of basic, write-first, .*; got "read-first"$/);
+      assert.match(
+        first(usageError(['matrix', '--scenario', 'read-first'])),
+        /^--scenario is one of basic, write-first, .*; got "read-first"$/,
+      );
       assert.match(first(usageError(['matrix', '--profile', 'debug'])), /^--profile is one of default, poison; got "debug"$/);
     });
 
@@ -263,8 +288,7 @@ describe('command line', () => {
       paths: [{ image: '/k/bzImage', buildDir: '/k' }],
     });
     assert.deepEqual(
-      parseArgs(['matrix', '--kernel-modules', '/k/mods', '--kernel-build', '/k', '--kernel-image', '/k/bzImage'])
-        .kernels.paths,
+      parseArgs(['matrix', '--kernel-modules', '/k/mods', '--kernel-build', '/k', '--kernel-image', '/k/bzImage']).kernels.paths,
       [{ image: '/k/bzImage', buildDir: '/k', modulesDir: '/k/mods' }],
     );
   });
@@ -272,8 +296,16 @@ describe('command line', () => {
   it('several self-built kernels can be given; each image pairs with the build dir of the same rank', () => {
     const o = parseArgs([
       'build-kmod',
-      '--kernel-image', '/a/bzImage', '--kernel-build', '/a/build',
-      '--kernel-build', '/b/build', '--kernel-image', '/b/bzImage', '--kernel-modules', '/a/mods',
+      '--kernel-image',
+      '/a/bzImage',
+      '--kernel-build',
+      '/a/build',
+      '--kernel-build',
+      '/b/build',
+      '--kernel-image',
+      '/b/bzImage',
+      '--kernel-modules',
+      '/a/mods',
     ]);
     assert.deepEqual(o.kernels.paths, [
       { image: '/a/bzImage', buildDir: '/a/build', modulesDir: '/a/mods' },
@@ -335,7 +367,9 @@ describe('command line', () => {
             const err = usageError(argv);
             const named = o.name.startsWith('--kernel-') ? '--kernel-image' : o.name;
             assert.match(first(err), new RegExp(`^${named} is not an option of ${c} \\(it goes with `), `${c} ${o.name}`);
-            assert.ok(err.message.endsWith(`(run "mmaplab help${c === 'help' ? '' : ` ${c}`}" for ${c === 'help' ? 'usage' : 'its options'})`));
+            assert.ok(
+              err.message.endsWith(`(run "mmaplab help${c === 'help' ? '' : ` ${c}`}" for ${c === 'help' ? 'usage' : 'its options'})`),
+            );
           }
         }
       }
@@ -372,8 +406,14 @@ describe('command line', () => {
     });
 
     it('the old --allocator and --technique are usage errors naming --alloc and --method', () => {
-      assert.equal(first(usageError(['matrix', '--allocator', 'kmalloc'])), '--allocator is now --alloc, in the uapi header\'s words (alloc and method)');
-      assert.equal(first(usageError(['matrix', '--technique=fault_page'])), '--technique is now --method, in the uapi header\'s words (alloc and method)');
+      assert.equal(
+        first(usageError(['matrix', '--allocator', 'kmalloc'])),
+        "--allocator is now --alloc, in the uapi header's words (alloc and method)",
+      );
+      assert.equal(
+        first(usageError(['matrix', '--technique=fault_page'])),
+        "--technique is now --method, in the uapi header's words (alloc and method)",
+      );
     });
 
     it('suggestOption finds close names only', () => {

@@ -21,7 +21,12 @@ function badPageState(): CellResult {
     evidence: {
       kmsg: ['BUG: Bad page state in process node  pfn:097ad', 'page dumped because: nonzero _refcount'],
       findings: [
-        { kind: 'bad-page-state', severity: 'complaint', line: 'BUG: Bad page state in process node  pfn:097ad', reason: 'nonzero _refcount' },
+        {
+          kind: 'bad-page-state',
+          severity: 'complaint',
+          line: 'BUG: Bad page state in process node  pfn:097ad',
+          reason: 'nonzero _refcount',
+        },
       ],
       taintGained: ['B'],
       observation: obs,
@@ -42,7 +47,9 @@ describe('mmaplab run: the evidence of one cell', () => {
       (err: unknown) =>
         err instanceof MmaplabError &&
         err.code === 'EUSAGE' &&
-        err.message.startsWith('no cell has the id "pages_nocomp/fault_page"; cells whose id contains it: pages_nocomp/fault_page/16K/basic'),
+        err.message.startsWith(
+          'no cell has the id "pages_nocomp/fault_page"; cells whose id contains it: pages_nocomp/fault_page/16K/basic',
+        ),
     );
     assert.throws(() => cellById('nothing-like-it'), /cell ids look like pages_nocomp\/fault_page\/16K\/basic/);
   });
@@ -60,9 +67,14 @@ describe('mmaplab run: the evidence of one cell', () => {
     assert.match(text, /\n {2}kernel->user: ok\n {2}user->kernel: ok\n/);
     assert.match(text, /\n {2}stats: +faults 4, map_pages calls 0, pages mapped 4, vma opens 1, closes 1\n/);
     assert.match(text, /\n {2}drained cpu: +1\n/);
-    assert.match(text, /\nfindings \(1\):\n {2}complaint bad-page-state: BUG: Bad page state in process node {2}pfn:097ad\n {4}because: nonzero _refcount\n/);
+    assert.match(
+      text,
+      /\nfindings \(1\):\n {2}complaint bad-page-state: BUG: Bad page state in process node {2}pfn:097ad\n {4}because: nonzero _refcount\n/,
+    );
     assert.match(text, /\ntaint gained: B\n/);
-    assert.ok(text.endsWith('kmsg window (2 line(s)):\n  BUG: Bad page state in process node  pfn:097ad\n  page dumped because: nonzero _refcount'));
+    assert.ok(
+      text.endsWith('kmsg window (2 line(s)):\n  BUG: Bad page state in process node  pfn:097ad\n  page dumped because: nonzero _refcount'),
+    );
     assert.ok(!text.includes('console tail'));
   });
 
@@ -87,7 +99,11 @@ describe('mmaplab run: the evidence of one cell', () => {
     r.evidence.console = ['[    4.164743] BUG: unable to handle page fault for address: 00000000000371c8'];
     const text = renderEvidence(r);
     assert.match(text, /\nprobe: no observation \(the probe never reported\)\n/);
-    assert.ok(text.endsWith('console tail (1 line(s), the VM died in this cell):\n  [    4.164743] BUG: unable to handle page fault for address: 00000000000371c8'));
+    assert.ok(
+      text.endsWith(
+        'console tail (1 line(s), the VM died in this cell):\n  [    4.164743] BUG: unable to handle page fault for address: 00000000000371c8',
+      ),
+    );
   });
 
   it('observation fields it has no line for are still shown', () => {

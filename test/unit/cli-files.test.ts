@@ -11,7 +11,13 @@ describe('mmaplab files output', () => {
   it('prints one aligned row per kernel x method x trigger, errors and missing times shown', () => {
     const kernels = section.kernels.map((k) =>
       k.kernel.startsWith('6.1.')
-        ? { ...k, results: [...k.results, { ...at(k.results, 0, 'the first 6.1 result'), trigger: 'sync' as const, error: 'ENOENT: no sync', arrived: 0 }] }
+        ? {
+            ...k,
+            results: [
+              ...k.results,
+              { ...at(k.results, 0, 'the first 6.1 result'), trigger: 'sync' as const, error: 'ENOENT: no sync', arrived: 0 },
+            ],
+          }
         : k,
     );
     const lines = renderFilesTable(kernels).split('\n');
@@ -20,7 +26,7 @@ describe('mmaplab files output', () => {
     assert.ok(lines.some((l) => /page_cache +msync-sync +16\/16 +1\.3 +2\.5 +fsync 16 +yes/.test(l)));
     assert.ok(lines.some((l) => /page_cache +munmap +0\/16 +- +- +- +yes/.test(l)));
     assert.ok(lines.some((l) => /page_cache +sync +error: ENOENT: no sync/.test(l)));
-    const widths = new Set(lines.map((l) => l.indexOf('method') >= 0 ? l.indexOf('method') : l.indexOf('page_cache')));
+    const widths = new Set(lines.map((l) => (l.indexOf('method') >= 0 ? l.indexOf('method') : l.indexOf('page_cache'))));
     assert.equal(widths.size, 1, 'the method column starts at the same place on every line');
   });
 

@@ -15,7 +15,11 @@ describe('help', () => {
   for (const c of COMMANDS.filter((x) => x !== 'help')) {
     it(`${c} --help shows its usage and every option it takes, and no other`, () => {
       // What `mmaplab C --help` and `mmaplab help C` print: both ask for this command's help.
-      for (const argv of [[c, '--help'], [c, '-h'], ['help', c]]) {
+      for (const argv of [
+        [c, '--help'],
+        [c, '-h'],
+        ['help', c],
+      ]) {
         const o = parseArgs(argv);
         assert.deepEqual([o.command, o.topic], ['help', c], argv.join(' '));
       }
@@ -31,8 +35,22 @@ describe('help', () => {
 
   it('an option shows its value placeholder', () => {
     const text = commandHelp('matrix');
-    for (const l of ['--kernel KERNEL', '--alloc A', '--method M', '--scenario S', '--size SIZE', '--hazards yes|no|only',
-      '--profile default|poison', '--repeat N', '--isolate', '--shard i/n', '--out DIR', '--no-fail', '--json FILE', '--verbose, -v']) {
+    for (const l of [
+      '--kernel KERNEL',
+      '--alloc A',
+      '--method M',
+      '--scenario S',
+      '--size SIZE',
+      '--hazards yes|no|only',
+      '--profile default|poison',
+      '--repeat N',
+      '--isolate',
+      '--shard i/n',
+      '--out DIR',
+      '--no-fail',
+      '--json FILE',
+      '--verbose, -v',
+    ]) {
       assert.ok(text.includes(`\n  ${l} `) || text.includes(`\n  ${l}\n`), l);
     }
   });

@@ -14,7 +14,11 @@ import { packageVersion } from '../../lib/util/package-json';
 const CLI = path.join(REPO_ROOT, 'dist', 'lib', 'cli.js');
 
 function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, MMAPLAB_RUNS: '/nonexistent/never-written' } });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: { ...process.env, MMAPLAB_RUNS: '/nonexistent/never-written' },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -50,7 +54,10 @@ describe('the CLI for lab users', function () {
   it('run CELL --target host refuses a hazard cell without --allow-hazards, and --kernel, before touching the machine', function () {
     const hazard = cli('run', 'kmalloc/fault_page/4K/write-first', '--target', 'host');
     assert.equal(hazard.status, 1);
-    assert.match(hazard.stderr, /selected cell\(s\) are hazards \(e\.g\. kmalloc\/fault_page\/4K\/write-first\) that can corrupt this machine's kernel/);
+    assert.match(
+      hazard.stderr,
+      /selected cell\(s\) are hazards \(e\.g\. kmalloc\/fault_page\/4K\/write-first\) that can corrupt this machine's kernel/,
+    );
     assert.match(hazard.stderr, /\(error code EHAZARD\)/);
     const kernel = cli('run', 'vmalloc_user/remap_vmalloc_range/16K/basic', '--target', 'host', '--kernel', '6.1');
     assert.equal(kernel.status, 2);

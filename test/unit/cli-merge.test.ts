@@ -98,18 +98,27 @@ describe('merge', () => {
     ]);
     assert.deepEqual(m.files?.kernels, withFiles.files?.kernels);
     assert.deepEqual(m.files?.claims, withFiles.files?.claims);
-    const none = mergeReports([{ file: 'a/report.json', report: shard1 }, { file: 'b/report.json', report: shard2 }]);
+    const none = mergeReports([
+      { file: 'a/report.json', report: shard1 },
+      { file: 'b/report.json', report: shard2 },
+    ]);
     assert.equal('files' in none, false);
   });
 
-  it('keeps what stopped early: every input\'s reason, by file, and its not-run lines; nothing when none stopped', () => {
+  it("keeps what stopped early: every input's reason, by file, and its not-run lines; nothing when none stopped", () => {
     const stopped = { ...shard2, stopped: { reason: 'stopped by SIGTERM', notRun: [`${K61}: did not run: x`] } };
     const m = mergeReports([
       { file: 'a/report.json', report: shard1 },
       { file: 'b/report.json', report: stopped },
     ]);
     assert.deepEqual(m.stopped, { reason: 'b/report.json: stopped by SIGTERM', notRun: [`${K61}: did not run: x`] });
-    assert.equal(mergeReports([{ file: 'a/report.json', report: shard1 }, { file: 'b/report.json', report: shard2 }]).stopped, undefined);
+    assert.equal(
+      mergeReports([
+        { file: 'a/report.json', report: shard1 },
+        { file: 'b/report.json', report: shard2 },
+      ]).stopped,
+      undefined,
+    );
   });
 
   it('keeps the first environment and notes every input', () => {
@@ -161,7 +170,10 @@ describe('merge', () => {
       ]),
     );
     assert.equal(err.code, 'EMERGE');
-    assert.match(err.message, /^vmalloc_user\/remap_vmalloc_range\/16K\/basic on 6\.1\.0-56-amd64: the same run is in a\/report\.json and copy\/report\.json/);
+    assert.match(
+      err.message,
+      /^vmalloc_user\/remap_vmalloc_range\/16K\/basic on 6\.1\.0-56-amd64: the same run is in a\/report\.json and copy\/report\.json/,
+    );
   });
 
   it('refuses a cell the inputs define differently', () => {
@@ -228,11 +240,18 @@ describe('merge', () => {
       fs.writeFileSync(a, JSON.stringify(shard1));
       fs.writeFileSync(b, JSON.stringify(report([run(K61, 'vmalloc_user', 'oops', 'page-fault-oops')], 't3')));
       const out = path.join(dir, 'merged');
-      assert.equal(quiet(() => mergeCommand(parseArgs(['merge', a, b, '--out', out]))), EXIT_FAILED, 'a run that differs');
+      assert.equal(
+        quiet(() => mergeCommand(parseArgs(['merge', a, b, '--out', out]))),
+        EXIT_FAILED,
+        'a run that differs',
+      );
       const merged = readReport(path.join(out, 'report.json'));
       assert.equal(merged.cells.length, 2);
       assert.equal(at(merged.cells, 0, 'the first cell').agreement, 'flaky');
-      assert.equal(quiet(() => mergeCommand(parseArgs(['merge', a, b, '--out', out, '--no-fail']))), EXIT_OK);
+      assert.equal(
+        quiet(() => mergeCommand(parseArgs(['merge', a, b, '--out', out, '--no-fail']))),
+        EXIT_OK,
+      );
     });
 
     it('merge refuses a file given twice, as a usage error', () => {
@@ -253,9 +272,15 @@ describe('merge', () => {
 
     it('report DIR writes the formats again from DIR/report.json, and accepts the file itself', () => {
       fs.writeFileSync(path.join(dir, 'report.json'), JSON.stringify(shard2));
-      assert.equal(quiet(() => reportCommand(parseArgs(['report', dir]))), EXIT_OK);
+      assert.equal(
+        quiet(() => reportCommand(parseArgs(['report', dir]))),
+        EXIT_OK,
+      );
       assert.deepEqual(readReport(path.join(dir, 'report.json')), shard2);
-      assert.equal(quiet(() => reportCommand(parseArgs(['report', path.join(dir, 'report.json')]))), EXIT_OK);
+      assert.equal(
+        quiet(() => reportCommand(parseArgs(['report', path.join(dir, 'report.json')]))),
+        EXIT_OK,
+      );
       assert.equal(mergeError(() => reportCommand(parseArgs(['report', path.join(dir, 'nothing')]))).code, 'EREPORT');
     });
   });

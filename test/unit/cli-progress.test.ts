@@ -59,7 +59,10 @@ describe('matrix progress', () => {
       lines[0],
       '[1/3] 6.1.0-56-amd64 pages_nocomp/fault_page/16K/basic: kernel-complaint (bad-page-state), agrees (4s); kernel-complaint 1; ETA 24s',
     );
-    assert.equal(lines[1], '[2/3] 6.1.0-56-amd64 vmalloc/remap_vmalloc_range/16K/basic: refused (EINVAL), agrees (4s); kernel-complaint 1, refused 1; ETA 9s');
+    assert.equal(
+      lines[1],
+      '[2/3] 6.1.0-56-amd64 vmalloc/remap_vmalloc_range/16K/basic: refused (EINVAL), agrees (4s); kernel-complaint 1, refused 1; ETA 9s',
+    );
     assert.ok(!s.text().includes('\r'));
   });
 

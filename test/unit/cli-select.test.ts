@@ -36,7 +36,10 @@ describe('matrix cell selection', () => {
 
   it('values of one option are alternatives; different options must all match', () => {
     const either = filterCells(opts('--alloc', 'kmalloc', '--alloc', 'pages_comp'));
-    assert.deepEqual(either, CATALOGUE.filter((c) => c.alloc === 'kmalloc' || c.alloc === 'pages_comp'));
+    assert.deepEqual(
+      either,
+      CATALOGUE.filter((c) => c.alloc === 'kmalloc' || c.alloc === 'pages_comp'),
+    );
     const both = filterCells(opts('--alloc', 'kmalloc', '--method', 'fault_page', '--size', '4K'));
     assert.deepEqual(
       both.map((c) => c.id),
@@ -72,16 +75,30 @@ describe('matrix cell selection', () => {
     } catch (err) {
       assert.ok(err instanceof MmaplabError);
       assert.equal(err.code, 'EUSAGE');
-      assert.equal(
-        err.message.split('\n')[0],
-        'no cell matches --alloc vmalloc --method dma_mmap_coherent --size 2M --hazards only',
-      );
+      assert.equal(err.message.split('\n')[0], 'no cell matches --alloc vmalloc --method dma_mmap_coherent --size 2M --hazards only');
     }
   });
 
   it('describeFilter lists every filter given', () => {
     assert.equal(
-      describeFilter(opts('--cell', 'x', '--alloc', 'kmalloc', '--method', 'fault_page', '--scenario', 'basic', '--size', '16K', '--profile', 'poison', '--hazards', 'no')),
+      describeFilter(
+        opts(
+          '--cell',
+          'x',
+          '--alloc',
+          'kmalloc',
+          '--method',
+          'fault_page',
+          '--scenario',
+          'basic',
+          '--size',
+          '16K',
+          '--profile',
+          'poison',
+          '--hazards',
+          'no',
+        ),
+      ),
       '--cell x --alloc kmalloc --method fault_page --scenario basic --size 16K --profile poison --hazards no',
     );
     assert.equal(describeFilter(defaultOptions()), '');
@@ -120,7 +137,10 @@ describe('shards', () => {
   it('is taken after the filters', () => {
     const filtered = filterCells(opts('--alloc', 'pages_array'));
     const mine = selectCells(opts('--alloc', 'pages_array', '--shard', '2/2'));
-    assert.deepEqual(mine, filtered.filter((_, k) => k % 2 === 1));
+    assert.deepEqual(
+      mine,
+      filtered.filter((_, k) => k % 2 === 1),
+    );
   });
 
   it('an empty shard is a usage error', () => {
@@ -129,7 +149,9 @@ describe('shards', () => {
     assert.throws(
       () => selectCells(opts('--cell', 'kmalloc/fault_page/4K/write-first', '--shard', '2/2')),
       (err: unknown) =>
-        err instanceof MmaplabError && err.code === 'EUSAGE' && /^shard 2\/2 is empty: the selection has only 1 cell\(s\)/.test(err.message),
+        err instanceof MmaplabError &&
+        err.code === 'EUSAGE' &&
+        /^shard 2\/2 is empty: the selection has only 1 cell\(s\)/.test(err.message),
     );
   });
 });

@@ -132,9 +132,15 @@ describe('cpio writer and reader', () => {
     for (const r of rawRecords(buf)) {
       assert.equal(r.offset % 4, 0, `${r.name}: header starts 4-aligned`);
       assert.equal(r.dataStart % 4, 0, `${r.name}: data starts 4-aligned`);
-      assert.ok(buf.subarray(r.nameEnd, r.dataStart).every((b) => b === 0), `${r.name}: name padding is zeros`);
+      assert.ok(
+        buf.subarray(r.nameEnd, r.dataStart).every((b) => b === 0),
+        `${r.name}: name padding is zeros`,
+      );
       const next = Math.ceil(r.dataEnd / 4) * 4;
-      assert.ok(buf.subarray(r.dataEnd, next).every((b) => b === 0), `${r.name}: data padding is zeros`);
+      assert.ok(
+        buf.subarray(r.dataEnd, next).every((b) => b === 0),
+        `${r.name}: data padding is zeros`,
+      );
       assert.equal(buf[r.nameEnd - 1], 0, `${r.name}: name is NUL-terminated`);
     }
   });
@@ -205,10 +211,21 @@ describe('cpio writer and reader', () => {
 
   it('writeCpio rejects a duplicate path, also when it differs only by a leading slash', () => {
     assert.throws(
-      () => writeCpio([{ kind: 'dir', path: 'etc' }, { kind: 'file', path: 'etc', data: Buffer.alloc(0) }]),
+      () =>
+        writeCpio([
+          { kind: 'dir', path: 'etc' },
+          { kind: 'file', path: 'etc', data: Buffer.alloc(0) },
+        ]),
       { name: 'RangeError', message: 'duplicate cpio path: etc' },
     );
-    assert.throws(() => writeCpio([{ kind: 'dir', path: 'etc' }, { kind: 'dir', path: '/etc' }]), /duplicate cpio path/);
+    assert.throws(
+      () =>
+        writeCpio([
+          { kind: 'dir', path: 'etc' },
+          { kind: 'dir', path: '/etc' },
+        ]),
+      /duplicate cpio path/,
+    );
   });
 
   for (const bad of ['', '/', '..', 'a/../b', '.', './init', 'a//b', 'lib/']) {

@@ -53,11 +53,7 @@ describe('device session API on files that are not the device', () => {
         }
       }
       for (const cache of ['wb', 'wc', 'uc'] as const) {
-        assertSyscallError(
-          () => dev.configure({ alloc: 'pages_comp', method: 'remap_pfn_range', size: 4096, cache }),
-          'ENOTTY',
-          'ioctl',
-        );
+        assertSyscallError(() => dev.configure({ alloc: 'pages_comp', method: 'remap_pfn_range', size: 4096, cache }), 'ENOTTY', 'ioctl');
       }
       assertSyscallError(
         () => dev.configure({ alloc: 'vmalloc', method: 'fault_page', size: 4096n, faultAround: true }),
@@ -85,7 +81,10 @@ describe('device session API on files that are not the device', () => {
       const opts = { alloc: 'kmalloc', method: 'remap_pfn_range', size: 4096 } as const;
       assertArgError(() => dev.configure({ ...opts, cache: 'WB' as never }));
       assertArgError(() => dev.configure({ ...opts, faultAround: 'yes' as never }));
-      for (const [old, now] of [['allocator', 'alloc'], ['technique', 'method']] as const) {
+      for (const [old, now] of [
+        ['allocator', 'alloc'],
+        ['technique', 'method'],
+      ] as const) {
         assert.throws(() => dev.configure({ ...opts, [old]: 'kmalloc' }), {
           name: 'TypeError',
           code: 'ERR_INVALID_ARG_VALUE',
@@ -143,7 +142,7 @@ describe('device read() and write() (on /dev/zero and /dev/null)', () => {
     }
   });
 
-  it('read/write failures are Node\'s errors: EBADF on a read-only session, EISDIR on a directory', () => {
+  it("read/write failures are Node's errors: EBADF on a read-only session, EISDIR on a directory", () => {
     const ro = Device.open('/dev/zero', { access: 'r' });
     const dir = Device.open(os.tmpdir(), { access: 'r' });
     try {
@@ -187,8 +186,17 @@ describe('addon ioctlNoArg and ioctlWithArray: clean errors, never a crash', () 
   const ENTRY = 24;
   const infoStruct = (pagesMax: bigint, pagesPtr = 0n) =>
     encode(INFO_LAYOUT, {
-      alloc: 0, method: 0, size: 0n, nr_pages: 0n, flags: 0, cache: 0, config_flags: 0, mappings: 0,
-      pages_ptr: pagesPtr, pages_max: pagesMax, pages_filled: 0n,
+      alloc: 0,
+      method: 0,
+      size: 0n,
+      nr_pages: 0n,
+      flags: 0,
+      cache: 0,
+      config_flags: 0,
+      mappings: 0,
+      pages_ptr: pagesPtr,
+      pages_max: pagesMax,
+      pages_filled: 0n,
     });
   before(() => {
     addon = native() as unknown as Loose;
@@ -197,7 +205,10 @@ describe('addon ioctlNoArg and ioctlWithArray: clean errors, never a crash', () 
     FREE = nativeConstants().ioctl.FREE_WHILE_MAPPED;
   });
   after(() => native().close(fd));
-  const call = (name: string, ...args: unknown[]) => () => addon[name]?.(...args);
+  const call =
+    (name: string, ...args: unknown[]) =>
+    () =>
+      addon[name]?.(...args);
 
   it('ioctlNoArg: ENOTTY on /dev/null, EBADF on a bad fd; TypeError for a request with a direction', () => {
     assertSyscallError(() => native().ioctlNoArg(fd, FREE), 'ENOTTY', 'ioctl');
@@ -216,17 +227,12 @@ describe('addon ioctlNoArg and ioctlWithArray: clean errors, never a crash', () 
     assertSyscallError(() => native().ioctlWithArray(fd, INFO, struct, PTR, array, MAX, ENTRY), 'ENOTTY', 'ioctl');
     const expected = infoStruct(4n);
     assert.deepEqual(struct, expected, 'only the pointer field changed: now 0, never an address');
-    assert.ok(array.every((b) => b === 0x5a), 'the array is left alone');
-    assertSyscallError(
-      () => native().ioctlWithArray(fd, INFO, infoStruct(0n), PTR, new Uint8Array(0), MAX, ENTRY),
-      'ENOTTY',
-      'ioctl',
+    assert.ok(
+      array.every((b) => b === 0x5a),
+      'the array is left alone',
     );
-    assertSyscallError(
-      () => native().ioctlWithArray(-1, INFO, infoStruct(1n), PTR, new Uint8Array(ENTRY), MAX, ENTRY),
-      'EBADF',
-      'ioctl',
-    );
+    assertSyscallError(() => native().ioctlWithArray(fd, INFO, infoStruct(0n), PTR, new Uint8Array(0), MAX, ENTRY), 'ENOTTY', 'ioctl');
+    assertSyscallError(() => native().ioctlWithArray(-1, INFO, infoStruct(1n), PTR, new Uint8Array(ENTRY), MAX, ENTRY), 'EBADF', 'ioctl');
     // A SharedArrayBuffer is fine: the addon checks and calls on a private copy.
     const shared = new Uint8Array(new SharedArrayBuffer(64));
     shared.set(infoStruct(2n));
@@ -271,11 +277,7 @@ describe('addon ioctlNoArg and ioctlWithArray: clean errors, never a crash', () 
     const one = new Uint8Array(64 + 2 * ENTRY);
     one.set(infoStruct(2n));
     assertTypeError('array overlaps struct', call('ioctlWithArray', fd, INFO, one.subarray(0, 64), PTR, one.subarray(32), MAX, ENTRY));
-    assertSyscallError(
-      () => native().ioctlWithArray(fd, INFO, one.subarray(0, 64), PTR, one.subarray(64), MAX, ENTRY),
-      'ENOTTY',
-      'ioctl',
-    );
+    assertSyscallError(() => native().ioctlWithArray(fd, INFO, one.subarray(0, 64), PTR, one.subarray(64), MAX, ENTRY), 'ENOTTY', 'ioctl');
     // Detached buffers have length 0.
     const detached = infoStruct(0n);
     structuredClone(detached.buffer, { transfer: [detached.buffer] });
@@ -571,7 +573,12 @@ describe('addon setAffinity (sched_setaffinity), in a child process so this one 
 
   it('pins to a set of CPUs given as an array, and getAffinity reads the set back', () => {
     const all = os.cpus().map((_, i) => i);
-    assert.equal(inChild(`a.setAffinity(0, [0]); const one = a.getAffinity(0); a.setAffinity(0, ${JSON.stringify(all)}); console.log(JSON.stringify([one, a.getAffinity(0)]));`), JSON.stringify([[0], all]));
+    assert.equal(
+      inChild(
+        `a.setAffinity(0, [0]); const one = a.getAffinity(0); a.setAffinity(0, ${JSON.stringify(all)}); console.log(JSON.stringify([one, a.getAffinity(0)]));`,
+      ),
+      JSON.stringify([[0], all]),
+    );
   });
 
   it('parseCpuList reads sysfs CPU lists: ranges, single CPUs, a trailing newline', () => {
@@ -601,7 +608,7 @@ describe('addon setAffinity (sched_setaffinity), in a child process so this one 
 
   it('refuses a bad pid, a CPU past CPU_SETSIZE and a missing process with clean errors', () => {
     const codes = inChild(
-      "const out = []; for (const [p, c] of [[-1, 0], [0, 1 << 20], [0, 1.5], [2 ** 31 - 2, 0]]) " +
+      'const out = []; for (const [p, c] of [[-1, 0], [0, 1 << 20], [0, 1.5], [2 ** 31 - 2, 0]]) ' +
         "{ try { a.setAffinity(p, c); out.push('none'); } catch (e) { out.push(e.code); } } console.log(out.join(' '));",
     );
     assert.equal(codes, 'ERR_INVALID_ARG_VALUE ERR_OUT_OF_RANGE ERR_INVALID_ARG_VALUE ESRCH');

@@ -106,10 +106,10 @@ const CHILD_PRELUDE = `
   const dev = Device.open('/dev/null');
 `;
 
-describe('STORE of another user\'s store: EPERM, reason not-owner', function () {
+describe("STORE of another user's store: EPERM, reason not-owner", function () {
   this.timeout(60_000);
 
-  it('the reason is the header\'s MMAPLAB_REASON_NOT_OWNER (19); LAST_ERROR of it decodes to EPERM / not-owner', () => {
+  it("the reason is the header's MMAPLAB_REASON_NOT_OWNER (19); LAST_ERROR of it decodes to EPERM / not-owner", () => {
     assert.equal(REASONS['not-owner'], 19);
     assert.equal((nativeConstants().enums as Readonly<Record<string, number>>).REASON_NOT_OWNER, 19);
     const text = "STORE: store 7 is another user's: needs its owner or CAP_SYS_ADMIN";
@@ -124,7 +124,7 @@ describe('STORE of another user\'s store: EPERM, reason not-owner', function () 
   describe('against a stand-in for the module (LD_PRELOAD shim, child process)', function () {
     const runShimmed = useShim(SHIM_C, CHILD_PRELUDE, 'mmaplab-store-shim-');
 
-    it('store({ id }) of another user\'s store throws EPERM with err.mmaplab.reason \'not-owner\', after one STORE', () => {
+    it("store({ id }) of another user's store throws EPERM with err.mmaplab.reason 'not-owner', after one STORE", () => {
       runShimmed(`
         const err = caught(() => dev.store({ id: 7n, data: true }));
         assert.ok(err instanceof Error);
@@ -140,7 +140,7 @@ describe('STORE of another user\'s store: EPERM, reason not-owner', function () 
       `);
     });
 
-    it('the caller\'s own store still reads, by id 0 and by its own id; an unknown id stays ENOENT / no-store', () => {
+    it("the caller's own store still reads, by id 0 and by its own id; an unknown id stays ENOENT / no-store", () => {
       runShimmed(`
         for (const id of [0n, 5n]) {
           const st = dev.store({ id, data: true, pages: false });

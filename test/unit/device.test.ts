@@ -70,18 +70,18 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
     return offset;
   };
 
-  it('every struct size, field offset and field size is the header\'s', () => {
+  it("every struct size, field offset and field size is the header's", () => {
     const ours = describedConstants();
     assert.deepEqual(ours.sizes, header.sizes);
     assert.deepEqual(ours.offsets, header.offsets);
     assert.deepEqual(ours.fieldSizes, header.fieldSizes);
   });
 
-  it('every request number (CONFIGURE .. FREE_WHILE_MAPPED) is the header\'s', () => {
+  it("every request number (CONFIGURE .. FREE_WHILE_MAPPED) is the header's", () => {
     assert.deepEqual(describedConstants().ioctl, header.ioctl);
   });
 
-  it('the ioctl encoding, enum values, NO_MISMATCH, MAX_SIZE and the magic are the header\'s', () => {
+  it("the ioctl encoding, enum values, NO_MISMATCH, MAX_SIZE and the magic are the header's", () => {
     const ours = describedConstants();
     assert.deepEqual(ours.ioc, header.ioc);
     assert.deepEqual(ours.enums, header.enums);
@@ -232,7 +232,7 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
     assert.equal(header.sizes.mmaplab_module_counters, 32);
   });
 
-  it('the enum tables are the header\'s: allocators, methods, caches and reasons, contiguous, with COUNT', () => {
+  it("the enum tables are the header's: allocators, methods, caches and reasons, contiguous, with COUNT", () => {
     const tables: [string, Readonly<Record<string, number>>, number][] = [
       ['ALLOC', ALLOCS, 1],
       ['METHOD', METHODS, 1],
@@ -244,37 +244,104 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
     for (const [prefix, table, first] of tables) {
       const fromHeader = Object.entries(enums)
         .filter(([k]) => k.startsWith(`${prefix}_`) && k !== `${prefix}_COUNT`)
-        .map(([k, v]) => [k.slice(prefix.length + 1).toLowerCase().replaceAll('_', prefix === 'REASON' ? '-' : '_'), v]);
+        .map(([k, v]) => [
+          k
+            .slice(prefix.length + 1)
+            .toLowerCase()
+            .replaceAll('_', prefix === 'REASON' ? '-' : '_'),
+          v,
+        ]);
       assert.deepEqual(Object.fromEntries(fromHeader), { ...table }, `${prefix}_* by name`);
       const values = Object.values(table).sort((a, b) => a - b);
-      assert.deepEqual(values, values.map((_, i) => first + i), `${prefix} values are ${first}..COUNT-1`);
+      assert.deepEqual(
+        values,
+        values.map((_, i) => first + i),
+        `${prefix} values are ${first}..COUNT-1`,
+      );
       assert.equal(enums[`${prefix}_COUNT`], first + values.length, `${prefix}_COUNT`);
     }
     // Names are listed in the reports' order, which is not the header's numeric order.
     assert.deepEqual(Object.keys(ALLOCS), [
-      'kmalloc', 'vmalloc', 'vmalloc_user', 'pages_array', 'pages_comp', 'pages_split', 'pages_nocomp', 'dma_coherent',
-      'pci_bar', 'dma_device', 'shmem', 'dma_pages',
+      'kmalloc',
+      'vmalloc',
+      'vmalloc_user',
+      'pages_array',
+      'pages_comp',
+      'pages_split',
+      'pages_nocomp',
+      'dma_coherent',
+      'pci_bar',
+      'dma_device',
+      'shmem',
+      'dma_pages',
     ]);
     assert.deepEqual(Object.keys(METHODS), [
-      'remap_pfn_range', 'remap_pfn_range_first_pfn', 'fault_page', 'fault_page_noref', 'fault_virt_to_page',
-      'vm_insert_page', 'vm_insert_pages', 'vm_map_pages', 'remap_vmalloc_range', 'vmf_insert_pfn', 'vmf_insert_pfn_prot',
-      'vmf_insert_mixed', 'dma_mmap_coherent', 'io_remap_pfn_range', 'vm_iomap_memory', 'dma_mmap_pages',
-      'page_cache', 'deferred_io', 'deferred_io_keep_mapping',
+      'remap_pfn_range',
+      'remap_pfn_range_first_pfn',
+      'fault_page',
+      'fault_page_noref',
+      'fault_virt_to_page',
+      'vm_insert_page',
+      'vm_insert_pages',
+      'vm_map_pages',
+      'remap_vmalloc_range',
+      'vmf_insert_pfn',
+      'vmf_insert_pfn_prot',
+      'vmf_insert_mixed',
+      'dma_mmap_coherent',
+      'io_remap_pfn_range',
+      'vm_iomap_memory',
+      'dma_mmap_pages',
+      'page_cache',
+      'deferred_io',
+      'deferred_io_keep_mapping',
     ]);
     assert.deepEqual(Object.keys(PATHS), [
-      'none', 'writeback', 'background', 'expiry', 'sync', 'reclaim', 'fsync', 'flush', 'deferred', 'periodic', 'release',
+      'none',
+      'writeback',
+      'background',
+      'expiry',
+      'sync',
+      'reclaim',
+      'fsync',
+      'flush',
+      'deferred',
+      'periodic',
+      'release',
     ]);
     assert.deepEqual(CACHE_NAMES, ['wb', 'wc', 'uc']);
     assert.deepEqual(REASON_NAMES, [
-      'none', 'bad-enum', 'bad-size', 'bad-flags', 'combination', 'cache', 'fault-around', 'hazard-disabled',
-      'hazard-cap', 'mapped', 'not-configured', 'range', 'private', 'nomem', 'kernel', 'freed', 'timing',
-      'no-store', 'dirty', 'not-owner', 'no-device', 'device-busy', 'unpinned', 'exported', 'out-of-reach',
+      'none',
+      'bad-enum',
+      'bad-size',
+      'bad-flags',
+      'combination',
+      'cache',
+      'fault-around',
+      'hazard-disabled',
+      'hazard-cap',
+      'mapped',
+      'not-configured',
+      'range',
+      'private',
+      'nomem',
+      'kernel',
+      'freed',
+      'timing',
+      'no-store',
+      'dirty',
+      'not-owner',
+      'no-device',
+      'device-busy',
+      'unpinned',
+      'exported',
+      'out-of-reach',
     ]);
     assert.deepEqual(ALLOC_NAMES, Object.keys(ALLOCS));
     assert.deepEqual(METHOD_NAMES, Object.keys(METHODS));
   });
 
-  it('the flag bits (CF_*, INFO_*, PAGE_*) are the header\'s', () => {
+  it("the flag bits (CF_*, INFO_*, PAGE_*) are the header's", () => {
     assert.deepEqual(describedConstants().flags, header.flags);
     assert.deepEqual(header.flags, {
       CF_FAULT_AROUND: 1,
@@ -367,19 +434,60 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
 
   it('the decoded info and page objects name every flag bit', () => {
     const base = {
-      alloc: 0, method: 0, size: 0n, nr_pages: 0n, flags: 0, cache: 0, config_flags: 0, mappings: 0,
-      pages_ptr: 0n, pages_max: 0n, pages_filled: 0n,
+      alloc: 0,
+      method: 0,
+      size: 0n,
+      nr_pages: 0n,
+      flags: 0,
+      cache: 0,
+      config_flags: 0,
+      mappings: 0,
+      pages_ptr: 0n,
+      pages_max: 0n,
+      pages_filled: 0n,
     };
     assert.deepEqual(infoFromStruct(base), {
-      alloc: null, method: null, size: 0n, nrPages: 0n, configured: false, contiguous: false, freed: false,
-      slab: false, unpinned: false, cache: 'wb', faultAround: false, reserved: null, splittable: false, mappings: 0,
+      alloc: null,
+      method: null,
+      size: 0n,
+      nrPages: 0n,
+      configured: false,
+      contiguous: false,
+      freed: false,
+      slab: false,
+      unpinned: false,
+      cache: 'wb',
+      faultAround: false,
+      reserved: null,
+      splittable: false,
+      mappings: 0,
     });
     const all = infoFromStruct({
-      ...base, alloc: 3, method: 7, size: 8192n, nr_pages: 2n, flags: 31, cache: 2, config_flags: 1, mappings: 3,
+      ...base,
+      alloc: 3,
+      method: 7,
+      size: 8192n,
+      nr_pages: 2n,
+      flags: 31,
+      cache: 2,
+      config_flags: 1,
+      mappings: 3,
     });
     assert.deepEqual(all, {
-      alloc: 'kmalloc', method: 'vm_insert_page', size: 8192n, nrPages: 2n, configured: true, contiguous: true,
-      freed: true, slab: true, unpinned: true, cache: 'uc', faultAround: true, reserved: null, splittable: false, mappings: 3,
+      alloc: 'kmalloc',
+      method: 'vm_insert_page',
+      size: 8192n,
+      nrPages: 2n,
+      configured: true,
+      contiguous: true,
+      freed: true,
+      slab: true,
+      unpinned: true,
+      cache: 'uc',
+      faultAround: true,
+      reserved: null,
+      splittable: false,
+      mappings: 3,
     });
     assert.equal(infoFromStruct({ ...base, config_flags: 8 }).splittable, true);
     assert.equal(infoFromStruct({ ...base, config_flags: 2 }).reserved, 'cleared');
@@ -392,8 +500,18 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
       for (const other of bits) assert.equal(p[other], other === bit, `flag bit ${i} is ${bit} only`);
     });
     assert.deepEqual(pageInfoFromStruct({ pfn: 7n, flags: 0x80 | 3, refcount: 3, mapcount: -1, order: 2 }), {
-      pfn: 7n, compound: true, head: true, tail: false, slab: false, typed: false, reserved: false,
-      noStructPage: false, refcount: 3, mapcount: -1, order: 2, flags: 0x83,
+      pfn: 7n,
+      compound: true,
+      head: true,
+      tail: false,
+      slab: false,
+      typed: false,
+      reserved: false,
+      noStructPage: false,
+      refcount: 3,
+      mapcount: -1,
+      order: 2,
+      flags: 0x83,
     });
   });
 
@@ -434,7 +552,10 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
     const le = os.endianness() === 'LE';
     assert.equal(new DataView(bytes.buffer).getInt32(offsetOf('mmaplab_last_error.error'), le), -22);
     assert.equal(Buffer.from(bytes.subarray(off, off + text.length)).toString('latin1'), text);
-    assert.ok(bytes.subarray(off + text.length).every((b) => b === 0), 'NUL-terminated, zero-padded');
+    assert.ok(
+      bytes.subarray(off + text.length).every((b) => b === 0),
+      'NUL-terminated, zero-padded',
+    );
     assert.deepEqual(decode(LAST_ERROR_LAYOUT, bytes), values);
     assert.deepEqual(lastErrorFromStruct(values), { errno: -22, code: 'EINVAL', reason: 'combination', text });
 
@@ -453,7 +574,10 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
     raw.fill(0x42, off);
     assert.equal(decode(LAST_ERROR_LAYOUT, raw).text, 'B'.repeat(header.REASON_TEXT_LEN), 'never past the array');
     assert.deepEqual(lastErrorFromStruct({ error: 0, reason: 0, text: '' }), {
-      errno: 0, code: null, reason: 'none', text: '',
+      errno: 0,
+      code: null,
+      reason: 'none',
+      text: '',
     });
     assert.equal(lastErrorFromStruct({ error: -524, reason: 14, text: '' }).code, 'ENOTSUPP');
     assert.equal(lastErrorFromStruct({ error: -22, reason: 99, text: '' }).reason, null);
@@ -487,7 +611,7 @@ describe('device layout: lib/device/layout.ts equals the uapi header the addon w
   });
 });
 
-describe('device errors: system-call failures look like Node\'s own', () => {
+describe("device errors: system-call failures look like Node's own", () => {
   it('open of a missing path throws ENOENT with syscall open, the path and errno -2', () => {
     const err = assertSyscallError(() => Device.open('/nonexistent'), 'ENOENT', 'open');
     assert.equal(err.errno, -2);
@@ -499,11 +623,7 @@ describe('device errors: system-call failures look like Node\'s own', () => {
   it('ioctl CONFIGURE on /dev/null is refused with ENOTTY from ioctl', () => {
     const fd = native().open('/dev/null', nativeConstants().sys.O_RDWR);
     try {
-      assertSyscallError(
-        () => native().ioctl(fd, nativeConstants().ioctl.CONFIGURE, new Uint8Array(32)),
-        'ENOTTY',
-        'ioctl',
-      );
+      assertSyscallError(() => native().ioctl(fd, nativeConstants().ioctl.CONFIGURE, new Uint8Array(32)), 'ENOTTY', 'ioctl');
     } finally {
       native().close(fd);
     }
@@ -512,11 +632,7 @@ describe('device errors: system-call failures look like Node\'s own', () => {
   it('configure, fill and verify on a file that is not the device throw ENOTTY', () => {
     const dev = Device.open('/dev/null');
     try {
-      assertSyscallError(
-        () => dev.configure({ alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: 4096 }),
-        'ENOTTY',
-        'ioctl',
-      );
+      assertSyscallError(() => dev.configure({ alloc: 'vmalloc_user', method: 'remap_vmalloc_range', size: 4096 }), 'ENOTTY', 'ioctl');
       assertSyscallError(() => dev.fill(1), 'ENOTTY', 'ioctl');
       assertSyscallError(() => dev.verify(1), 'ENOTTY', 'ioctl');
     } finally {
@@ -770,7 +886,10 @@ describe('addon misuse throws TypeError with an ERR_ code, never crashes', () =>
   });
   after(() => native().close(fd));
 
-  const call = (name: string, ...args: unknown[]) => () => addon[name]?.(...args);
+  const call =
+    (name: string, ...args: unknown[]) =>
+    () =>
+      addon[name]?.(...args);
 
   it('open: missing, non-string, NUL-containing path; non-integer flags or mode', () => {
     assertTypeError('open()', call('open'));

@@ -24,7 +24,10 @@ describe('dma-buf twins (a buffer mapped through a dma-buf of it)', function () 
     for (const [alloc, method] of SCENARIO_PAIRS) for (const s of PAIR_SCENARIOS) want.add(`${alloc}/${method}/16K/${s}/dmabuf`);
     assert.deepEqual(twins.map((c) => c.id).sort(), [...want].sort());
     for (const c of twins) {
-      assert.ok(CATALOGUE.some((p) => p.id === withoutDmabuf(c).id), `${c.id} has its plain twin`);
+      assert.ok(
+        CATALOGUE.some((p) => p.id === withoutDmabuf(c).id),
+        `${c.id} has its plain twin`,
+      );
       assert.equal(c.hazard, false, c.id);
       assert.equal(isGridCell(c), false, 'dma-buf cells stay out of the grid');
       assert.match(c.title, /through a dma-buf of the buffer/);
@@ -46,7 +49,10 @@ describe('dma-buf twins (a buffer mapped through a dma-buf of it)', function () 
       }
     }
     assert.equal(prediction('pages_array/vm_insert_pages/16K/past-end/dmabuf', '6.12'), 'refused (EINVAL)');
-    assert.equal(prediction('pages_comp/remap_pfn_range/16K/private-write/dmabuf', '6.1'), prediction('pages_comp/remap_pfn_range/16K/private-write', '6.1'));
+    assert.equal(
+      prediction('pages_comp/remap_pfn_range/16K/private-write/dmabuf', '6.1'),
+      prediction('pages_comp/remap_pfn_range/16K/private-write', '6.1'),
+    );
   });
 
   it('the fuzzer exports, queries, syncs (valid flags and not), maps and closes dma-bufs, and sends DMABUF requests to refuse', function () {
@@ -54,8 +60,14 @@ describe('dma-buf twins (a buffer mapped through a dma-buf of it)', function () 
     const actions = new Set(ops.flatMap((o) => (o.op === 'dmabuf' ? [o.action] : [])));
     assert.deepEqual([...actions].sort(), ['bad-op', 'bad-reserved', 'export', 'query']);
     const flags = ops.flatMap((o) => (o.op === 'dmabuf-sync' ? [o.flags] : []));
-    assert.ok(flags.some((f) => f >= 1 && f <= 7 && (f & 3) !== 0), 'valid START and END flags');
-    assert.ok(flags.some((f) => (f & 3) === 0 || f > 7), 'flags the dma-buf core must refuse');
+    assert.ok(
+      flags.some((f) => f >= 1 && f <= 7 && (f & 3) !== 0),
+      'valid START and END flags',
+    );
+    assert.ok(
+      flags.some((f) => (f & 3) === 0 || f > 7),
+      'flags the dma-buf core must refuse',
+    );
     assert.ok(ops.some((o) => o.op === 'mmap-dmabuf') && ops.some((o) => o.op === 'dmabuf-close'));
     const mine = ops.filter((o) => o.op.startsWith('dmabuf') || o.op === 'mmap-dmabuf');
     assert.deepEqual(parseOps(formatOpList(mine)), mine, 'and they read back from JSON');

@@ -70,7 +70,8 @@ describe('links between the README and docs/', function () {
           bad.push(`${link}: no file ${resolved}`);
           continue;
         }
-        if (anchor !== undefined && !anchorsIn(fs.readFileSync(abs, 'utf8')).has(anchor)) bad.push(`${link}: no heading #${anchor} in ${resolved}`);
+        if (anchor !== undefined && !anchorsIn(fs.readFileSync(abs, 'utf8')).has(anchor))
+          bad.push(`${link}: no heading #${anchor} in ${resolved}`);
       }
       assert.deepEqual(bad, []);
     });

@@ -12,7 +12,6 @@ import { REPO_ROOT } from '../../lib/paths';
 import { ERROR_CODES, MmaplabError } from '../../lib/util/errors';
 import { filesUnder } from './repo-files';
 
-
 describe('error codes (lib/util/errors.ts)', function () {
   const codes = Object.keys(ERROR_CODES);
   const text = filesUnder('lib', /\.ts$/)
@@ -33,7 +32,10 @@ describe('error codes (lib/util/errors.ts)', function () {
 
   it('no code is an errno name, and each says what it means', function () {
     const errnos = new Set(Object.keys(os.constants.errno));
-    assert.deepEqual(codes.filter((c) => errnos.has(c)), []);
+    assert.deepEqual(
+      codes.filter((c) => errnos.has(c)),
+      [],
+    );
     for (const [code, meaning] of Object.entries(ERROR_CODES)) {
       assert.match(code, /^(E[A-Z]+|ERR_[A-Z_]+)$/, code);
       assert.ok(meaning.length >= 20, `${code} has a meaning`);
@@ -52,7 +54,10 @@ describe("the README's table of error codes", function () {
     const start = all.indexOf('**Error codes.**');
     assert.ok(start >= 0, 'the README has the error-code table');
     const readme = all.slice(start, all.indexOf('\n\n', all.indexOf('| code | meaning |', start)));
-    const rows = [...readme.matchAll(/^\| `((?:E|ERR_)[A-Z_]+)` \| (.*) \|$/gm)].map(([, code, meaning]) => [code, meaning?.replace(/\\\|/g, '|')]);
+    const rows = [...readme.matchAll(/^\| `((?:E|ERR_)[A-Z_]+)` \| (.*) \|$/gm)].map(([, code, meaning]) => [
+      code,
+      meaning?.replace(/\\\|/g, '|'),
+    ]);
     assert.deepEqual(rows, Object.entries(ERROR_CODES));
   });
 });

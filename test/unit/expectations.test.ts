@@ -41,7 +41,10 @@ describe('expectations table (lib/experiments/expectations.ts)', function () {
       assert.doesNotMatch(r.reason, /\bobserved\b|\bseen\b/i, `${r.name}: its reason cites an observation`);
       for (const o of r.observed ?? []) {
         assert.ok(o.note.length > 40, `${r.name}: an observation says where it was seen and why`);
-        assert.ok(!predicted(r).some((p) => p.verdict === o.verdict && p.detail === o.detail), `${r.name}: ${o.verdict} is predicted already`);
+        assert.ok(
+          !predicted(r).some((p) => p.verdict === o.verdict && p.detail === o.detail),
+          `${r.name}: ${o.verdict} is predicted already`,
+        );
       }
     }
   });
@@ -70,7 +73,12 @@ describe('expectations table (lib/experiments/expectations.ts)', function () {
 
   it('the first-pfn hazard is predicted to show foreign data or break the kernel; ok (consecutive pfns) is recorded', function () {
     const c = makeCell('pages_array', 'remap_pfn_range_first_pfn', 16384);
-    for (const [v, d] of [['wrong-data', 'kernel->user'], ['kernel-complaint', 'bad-rss-counter'], ['oops', 'gpf'], ['panic', '']] as const) {
+    for (const [v, d] of [
+      ['wrong-data', 'kernel->user'],
+      ['kernel-complaint', 'bad-rss-counter'],
+      ['oops', 'gpf'],
+      ['panic', ''],
+    ] as const) {
       assert.equal(compare(c, '6.12', v, d), 'agrees', `${v} ${d}`);
     }
     assert.equal(compare(c, '6.12', 'ok', ''), 'as-recorded');
@@ -97,7 +105,10 @@ describe('expectations table (lib/experiments/expectations.ts)', function () {
         assert.equal(compare(works, series, 'kernel-complaint', 'bad-rss-counter'), 'differs');
       }
       assert.equal(expectationFor(makeCell('kmalloc', 'vm_insert_page', 4096, { scenario }), '6.1')?.name, 'insert-refuses-slab');
-      assert.equal(expectationFor(makeCell('vmalloc', 'remap_vmalloc_range', 16384, { scenario }), '6.12')?.name, 'remap-vmalloc-range-needs-usermap');
+      assert.equal(
+        expectationFor(makeCell('vmalloc', 'remap_vmalloc_range', 16384, { scenario }), '6.12')?.name,
+        'remap-vmalloc-range-needs-usermap',
+      );
     }
   });
 

@@ -23,8 +23,7 @@ function result(method: FileMethod, trigger: Trigger, arrived: number, over: Par
   };
 }
 
-const verdictOf = (answers: ReturnType<typeof answerFileClaims>, id: string) =>
-  answers.find((a) => a.claim.id === id)?.verdict;
+const verdictOf = (answers: ReturnType<typeof answerFileClaims>, id: string) => answers.find((a) => a.claim.id === id)?.verdict;
 
 describe('file claims', () => {
   it('every claim is untested without measurements', () => {
@@ -34,10 +33,7 @@ describe('file claims', () => {
   });
 
   it('msync: MS_SYNC delivering and MS_ASYNC not is mixed; both delivering supports', () => {
-    const mixed = answerFileClaims('k', [
-      result('page_cache', 'msync-sync', 16),
-      result('page_cache', 'msync-async', 0),
-    ]);
+    const mixed = answerFileClaims('k', [result('page_cache', 'msync-sync', 16), result('page_cache', 'msync-async', 0)]);
     assert.equal(verdictOf(mixed, 'msync-writes'), 'mixed');
     const all = answerFileClaims('k', [result('page_cache', 'msync-sync', 16), result('deferred_io', 'msync-sync', 16)]);
     assert.equal(verdictOf(all, 'msync-writes'), 'supports');
@@ -68,6 +64,9 @@ describe('file claims', () => {
       ...answerFileClaims('6.1', [result('page_cache', 'periodic', 16)]),
       ...answerFileClaims('6.12', [result('page_cache', 'periodic', 8)]),
     ]);
-    assert.match(text, /"a driver can start the sync itself from the kernel every so often"\n {2}6\.1: supports \(page_cache periodic: 16\/16 \(fsync in 2 ms\)\)\n {2}6\.12: contradicts/);
+    assert.match(
+      text,
+      /"a driver can start the sync itself from the kernel every so often"\n {2}6\.1: supports \(page_cache periodic: 16\/16 \(fsync in 2 ms\)\)\n {2}6\.12: contradicts/,
+    );
   });
 });

@@ -11,7 +11,15 @@ import * as path from 'node:path';
 import { evaluateClaims } from '../../lib/experiments/claims';
 import { FILE_CLAIMS } from '../../lib/experiments/file-claims';
 import { readReport } from '../../lib/report/build';
-import { currentGlance, findingsCommand, GLANCE_BEGIN, GLANCE_END, renderFindingsGlance, renderFindingsPage, replaceGlance } from '../../lib/report/findings';
+import {
+  currentGlance,
+  findingsCommand,
+  GLANCE_BEGIN,
+  GLANCE_END,
+  renderFindingsGlance,
+  renderFindingsPage,
+  replaceGlance,
+} from '../../lib/report/findings';
 import { REPO_ROOT } from '../../lib/paths';
 import { caught } from './caught';
 import { expectedResults, filesSection, K61, K612, report, surpriseReport } from './report-fixture';
@@ -58,7 +66,7 @@ describe('the committed findings are what `mmaplab findings` writes from the com
 });
 
 describe('the findings page (lib/report/findings.ts)', function () {
-  it('has a row per claim with each kernel\'s status and counts, computed as the claims table of report.md', function () {
+  it("has a row per claim with each kernel's status and counts, computed as the claims table of report.md", function () {
     const r = report(expectedResults());
     const claims = section(renderFindingsPage(r, 'docs/run/report.json.gz'), 'The claims');
     for (const c of evaluateClaims(r)) {
@@ -75,7 +83,12 @@ describe('the findings page (lib/report/findings.ts)', function () {
     const quiet = renderFindingsPage(report(expectedResults()), 'x.json');
     assert.match(section(quiet, 'Where the kernel contradicted the prediction'), /None: every cell met its prediction/);
     const loud = section(renderFindingsPage(surpriseReport(), 'x.json'), 'Where the kernel contradicted the prediction');
-    assert.match(loud, new RegExp(`\`${re(K61)}\` \`vmalloc_user/remap_vmalloc_range/16K/basic\`: \\*\\*wrong-data \\(kernel-&gt;user\\)\\*\\*, differs from its prediction`));
+    assert.match(
+      loud,
+      new RegExp(
+        `\`${re(K61)}\` \`vmalloc_user/remap_vmalloc_range/16K/basic\`: \\*\\*wrong-data \\(kernel-&gt;user\\)\\*\\*, differs from its prediction`,
+      ),
+    );
     assert.match(loud, new RegExp(`\`${re(K612)}\` \`kmalloc/fault_page/4K/basic\`: \\*\\*ok\\*\\*`));
     assert.match(loud, /predicted: /);
   });

@@ -53,6 +53,9 @@ describe('function length in lib/', function () {
   it(`has no function over ${MAX_LINES} lines`, function () {
     const files = filesUnder('lib', /\.ts$/);
     assert.ok(files.length > 100, `lib/ has its TypeScript files (${files.length})`);
-    assert.deepEqual(files.flatMap((f) => longFunctions(path.join(REPO_ROOT, f))), []);
+    assert.deepEqual(
+      files.flatMap((f) => longFunctions(path.join(REPO_ROOT, f))),
+      [],
+    );
   });
 });

@@ -23,14 +23,14 @@ describe('fuzz executor (host, /dev/zero)', function () {
   });
 
   describe('forkTouch', () => {
-    it('a child reads, writes back or writes the pattern; the parent sees a shared mapping\'s writes', () => {
+    it("a child reads, writes back or writes the pattern; the parent sees a shared mapping's writes", () => {
       const map = mapAnonymous(4 * page);
       try {
         assert.deepEqual(native().forkTouch(map.buffer, 0, 4 * page, 0, 0, 0), { exitCode: 0, signal: null, page: 3 });
         assert.deepEqual(native().forkTouch(map.buffer, page, page, 1, 0, 0), { exitCode: 0, signal: null, page: 0 });
         const r = native().forkTouch(map.buffer, 2 * page, 2 * page, 2, 77, 5);
         assert.deepEqual(r, { exitCode: 0, signal: null, page: 1 });
-        const words = new Uint32Array(map.buffer, 2 * page, 2 * page / 4);
+        const words = new Uint32Array(map.buffer, 2 * page, (2 * page) / 4);
         assert.equal(words[0], patternWord(77, 5));
         assert.equal(words[words.length - 1], patternWord(77, 5 + words.length - 1));
         assert.equal(new Uint32Array(map.buffer, 0, 1)[0], 0, 'outside the range nothing changed');
@@ -89,7 +89,11 @@ describe('fuzz executor (host, /dev/zero)', function () {
       try {
         for (const op of generateOps(11, 3000)) {
           const o = await target.run(op);
-          assert.match(o.result, /^(ok|skip|started|E[A-Z0-9]+|SIG[A-Z0-9]+|exit:\d+|fork:E[A-Z0-9]+)$/, `${JSON.stringify(op)} -> ${o.result}`);
+          assert.match(
+            o.result,
+            /^(ok|skip|started|E[A-Z0-9]+|SIG[A-Z0-9]+|exit:\d+|fork:E[A-Z0-9]+)$/,
+            `${JSON.stringify(op)} -> ${o.result}`,
+          );
           counts.set(o.result, (counts.get(o.result) ?? 0) + 1);
         }
       } finally {
@@ -158,7 +162,11 @@ describe('fuzz executor (host, /dev/zero)', function () {
       const base = { op: 'mmap', s: 0, offset: 0, length: 3 * page, prot: 'rw', private: false, populate: false } as const;
       try {
         target.runNow({ op: 'open', s: 0, access: 'rw' });
-        for (const [m, align] of [[0, 2 << 20], [1, 1 << 30], [2, page]] as const) {
+        for (const [m, align] of [
+          [0, 2 << 20],
+          [1, 1 << 30],
+          [2, page],
+        ] as const) {
           assert.equal(target.runNow({ ...base, m, place: { at: 'hint', align } }).result, 'ok');
           assert.equal((target.maps[m]?.address ?? 1) % align, 0, `hint aligned to ${align}`);
         }
@@ -171,7 +179,11 @@ describe('fuzz executor (host, /dev/zero)', function () {
         assert.notEqual(target.maps[4]?.address, taken, 'the kernel chose elsewhere');
         assert.equal(target.runNow({ ...base, m: 5, place: { at: 'noreplace-over', over: 0, page: 4 } }).result, 'EEXIST');
         assert.equal(target.maps[0]?.unmapped, false, 'what was there is untouched');
-        assert.deepEqual(target.runNow({ ...base, m: 5, place: { at: 'fixed', over: 6, page: 0 } }), { result: 'skip' }, 'an empty slot to go over');
+        assert.deepEqual(
+          target.runNow({ ...base, m: 5, place: { at: 'fixed', over: 6, page: 0 } }),
+          { result: 'skip' },
+          'an empty slot to go over',
+        );
       } finally {
         await target.closeAll();
       }

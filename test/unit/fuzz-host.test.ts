@@ -40,7 +40,16 @@ function complaint(atOp: number, sinceOp: number, over: Partial<FuzzComplaint> =
 }
 
 function result(options: FuzzJobOptions, opsRun: number, c: FuzzComplaint | null, outcomes: string[] | null): FuzzResult {
-  return { seed: options.seed, replay: options.replay !== null, opsRun, elapsedMs: 1000, counts: { ok: opsRun }, complaint: c, outcomes, error: null };
+  return {
+    seed: options.seed,
+    replay: options.replay !== null,
+    opsRun,
+    elapsedMs: 1000,
+    counts: { ok: opsRun },
+    complaint: c,
+    outcomes,
+    error: null,
+  };
 }
 
 const LOG = generateOps(SEED, RUN_OPS);
@@ -78,7 +87,15 @@ function standIn(needles: number[], calls: FuzzJobOptions[]): FuzzVmRunner {
         return { result: result(options, i + 1, complaint(i, i), outcomes), runDir: '/tmp/x' };
       }
     }
-    return { result: result(options, ops.length, null, ops.map(() => 'ok')), runDir: '/tmp/x' };
+    return {
+      result: result(
+        options,
+        ops.length,
+        null,
+        ops.map(() => 'ok'),
+      ),
+      runDir: '/tmp/x',
+    };
   };
 }
 
@@ -97,7 +114,10 @@ describe('fuzz on the host (a stand-in VM)', () => {
     assert.equal(calls[0]?.checkEvery, 200);
     assert.equal(report.minimal, null);
     assert.equal(report.opsPerSecond, 1000);
-    assert.match(renderKernelReport(report), /^6\.1\.0-test-amd64: 1000 operations in 1\.0 s \(1000\.0\/s\): clean\n {2}outcomes: ok 1000$/);
+    assert.match(
+      renderKernelReport(report),
+      /^6\.1\.0-test-amd64: 1000 operations in 1\.0 s \(1000\.0\/s\): clean\n {2}outcomes: ok 1000$/,
+    );
   });
 
   it('minimises a complaint to the operations it needs, replaying the window first', async () => {
@@ -127,7 +147,11 @@ describe('fuzz on the host (a stand-in VM)', () => {
     const m = report.minimal;
     assert.ok(m !== null && m.reproduced);
     assert.ok(m.ops.length < RUN_OPS, 'shorter than the log');
-    for (const i of needles) assert.ok(m.ops.some((o) => key(o) === key(LOG[i])), `keeps operation ${i}`);
+    for (const i of needles)
+      assert.ok(
+        m.ops.some((o) => key(o) === key(LOG[i])),
+        `keeps operation ${i}`,
+      );
     if (!m.complete) assert.match(renderKernelReport(report), /replay budget reached/);
   });
 
@@ -140,7 +164,10 @@ describe('fuzz on the host (a stand-in VM)', () => {
     };
     const report = await run(runVm);
     // The window, then the whole log (1000 operations: the 2000-operation suffix is the log itself).
-    assert.deepEqual(calls.slice(1).map((c) => c.replay?.length), [200, 1000]);
+    assert.deepEqual(
+      calls.slice(1).map((c) => c.replay?.length),
+      [200, 1000],
+    );
     assert.equal(report.minimal?.reproduced, false);
     assert.equal(report.minimal?.ops.length, RUN_OPS);
     assert.match(renderKernelReport(report), /not reproduced by a replay in a fresh VM \(2 replay\(s\)\)/);

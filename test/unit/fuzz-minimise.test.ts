@@ -7,7 +7,10 @@ import { strict as assert } from 'node:assert';
 import { minimise } from '../../lib/fuzz/minimise';
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
-const contains = (...needles: number[]) => async (c: number[]): Promise<boolean> => needles.every((x) => c.includes(x));
+const contains =
+  (...needles: number[]) =>
+  async (c: number[]): Promise<boolean> =>
+    needles.every((x) => c.includes(x));
 
 describe('fuzz minimiser (ddmin)', () => {
   it('finds the single operation that fails', async () => {
@@ -59,10 +62,14 @@ describe('fuzz minimiser (ddmin)', () => {
 
   it('never calls reproduces more than maxTests times, and says it stopped early', async () => {
     let calls = 0;
-    const r = await minimise(range(1000), async (c) => {
-      calls++;
-      return c.includes(1) && c.includes(500) && c.includes(999);
-    }, { maxTests: 7 });
+    const r = await minimise(
+      range(1000),
+      async (c) => {
+        calls++;
+        return c.includes(1) && c.includes(500) && c.includes(999);
+      },
+      { maxTests: 7 },
+    );
     assert.equal(calls, 7);
     assert.equal(r.tests, 7);
     assert.equal(r.complete, false);
@@ -71,26 +78,37 @@ describe('fuzz minimiser (ddmin)', () => {
 
   it('never tests the same candidate twice, nor the input itself', async () => {
     const seen = new Set<string>();
-    await minimise(range(64), async (c) => {
-      const key = c.join(',');
-      assert.ok(!seen.has(key), `tested twice: ${key}`);
-      assert.notEqual(c.length, 64, 'the input is known to fail');
-      seen.add(key);
-      return c.includes(10) && c.includes(11);
-    }, { maxTests: 1000 });
+    await minimise(
+      range(64),
+      async (c) => {
+        const key = c.join(',');
+        assert.ok(!seen.has(key), `tested twice: ${key}`);
+        assert.notEqual(c.length, 64, 'the input is known to fail');
+        seen.add(key);
+        return c.includes(10) && c.includes(11);
+      },
+      { maxTests: 1000 },
+    );
   });
 
   it('tries the hints first, each on the list as the ones before left it', async () => {
     const tested: number[][] = [];
-    const r = await minimise(range(1000), async (c) => {
-      tested.push(c);
-      return c.includes(998);
-    }, {
-      maxTests: 1000,
-      hints: [(c) => c.slice(-1), (c) => c.filter((x) => x % 2 === 0), (c) => c.slice(-5)],
-    });
+    const r = await minimise(
+      range(1000),
+      async (c) => {
+        tested.push(c);
+        return c.includes(998);
+      },
+      {
+        maxTests: 1000,
+        hints: [(c) => c.slice(-1), (c) => c.filter((x) => x % 2 === 0), (c) => c.slice(-5)],
+      },
+    );
     assert.deepEqual(tested[0], [999]);
-    assert.deepEqual(tested[1], range(1000).filter((x) => x % 2 === 0));
+    assert.deepEqual(
+      tested[1],
+      range(1000).filter((x) => x % 2 === 0),
+    );
     assert.deepEqual(tested[2], [990, 992, 994, 996, 998], 'the third hint saw what the second left');
     assert.deepEqual(r.items, [998]);
     assert.ok(r.tests < 12, `the hints saved work: ${r.tests} tests`);
@@ -98,10 +116,14 @@ describe('fuzz minimiser (ddmin)', () => {
 
   it('ignores a hint that is not a shorter subsequence of the list', async () => {
     const tested: number[][] = [];
-    await minimise([1, 2, 3, 4], async (c) => {
-      tested.push(c);
-      return c.includes(2);
-    }, { maxTests: 50, hints: [() => [4, 1], () => [5], (c) => [...c]] });
+    await minimise(
+      [1, 2, 3, 4],
+      async (c) => {
+        tested.push(c);
+        return c.includes(2);
+      },
+      { maxTests: 50, hints: [() => [4, 1], () => [5], (c) => [...c]] },
+    );
     assert.ok(!tested.some((c) => c.join() === '4,1' || c.join() === '5'));
   });
 
@@ -114,6 +136,9 @@ describe('fuzz minimiser (ddmin)', () => {
     const log: Array<[number, boolean, number]> = [];
     const r = await minimise(range(16), contains(5), { maxTests: 100, onTest: (c, ok, n) => log.push([c.length, ok, n]) });
     assert.equal(log.length, r.tests);
-    assert.deepEqual(log.map((x) => x[2]), range(r.tests).map((i) => i + 1));
+    assert.deepEqual(
+      log.map((x) => x[2]),
+      range(r.tests).map((i) => i + 1),
+    );
   });
 });

@@ -64,7 +64,10 @@ describe('fuzz PRNG (mulberry32)', () => {
       weighted.set(w, (weighted.get(w) ?? 0) + 1);
     }
     assert.deepEqual([...below].sort(), [0, 1, 2, 3, 4]);
-    assert.deepEqual([...range].sort((a, b) => a - b), [-2, -1, 0, 1, 2]);
+    assert.deepEqual(
+      [...range].sort((a, b) => a - b),
+      [-2, -1, 0, 1, 2],
+    );
     assert.deepEqual([...picked].sort(), ['a', 'b', 'c']);
     assert.equal(weighted.has('z'), false, 'a zero weight is never chosen');
     const ratio = (weighted.get('y') ?? 0) / (weighted.get('x') ?? 1);
@@ -81,7 +84,10 @@ describe('fuzz PRNG (mulberry32)', () => {
 
   it('a seed is an integer in [0, 2^32); the clock gives one', () => {
     for (const bad of [-1, 2 ** 32, 1.5, Number.NaN]) {
-      assert.throws(() => checkSeed(bad), (e: unknown) => e instanceof MmaplabError && e.code === 'EFUZZSEED');
+      assert.throws(
+        () => checkSeed(bad),
+        (e: unknown) => e instanceof MmaplabError && e.code === 'EFUZZSEED',
+      );
       assert.throws(() => new Prng(bad), MmaplabError);
     }
     for (const now of [0, 1_700_000_000_000, Date.now()]) {

@@ -22,14 +22,27 @@ const JOBS: Job[] = [
   { kind: 'cells', kernel: K612, module: mod, cells: CATALOGUE.slice(0, 6) },
   { kind: 'suite', kernel: K612, module: mod, files: ['30-device-api.test.js'], env: { MMAPLAB_X: '1' } },
   { kind: 'files', kernel: K612, module: mod },
-  { kind: 'fuzz', kernel: K612, module: mod, fuzz: { seed: 5, ops: null, seconds: 60, checkEvery: 10, drain: true, replay: generateOps(5, 30), stallMs: 5000 } },
+  {
+    kind: 'fuzz',
+    kernel: K612,
+    module: mod,
+    fuzz: { seed: 5, ops: null, seconds: 60, checkEvery: 10, drain: true, replay: generateOps(5, 30), stallMs: 5000 },
+  },
   { kind: 'bench', kernel: K612, module: mod, options: { sizes: [4096, 65536], reps: 3, cacheModes: false, cProgram: null } },
   {
     kind: 'check',
     kernel: K612,
     module: mod,
     check: {
-      target: { device: '/dev/x', size: 8192, moduleName: 'x', setup: [{ ioctl: 0x6d01, arg: null }, { write: '6869' }], hook: null, chrdev: null, minor: 0 },
+      target: {
+        device: '/dev/x',
+        size: 8192,
+        moduleName: 'x',
+        setup: [{ ioctl: 0x6d01, arg: null }, { write: '6869' }],
+        hook: null,
+        chrdev: null,
+        minor: 0,
+      },
       scenarios: ['map-write-read', 'use:mlock', 'unload'],
     },
   },
@@ -58,12 +71,48 @@ describe('the guest protocol as JSON', function () {
 
     const cases: Array<[string, number, (j: unknown) => void, string, string]> = [
       ['a cell size as text', 0, (j) => setAt(j, 'cells[3].size', '16K'), 'cells[3].size', 'expected number, got string "16K"'],
-      ['a cell without its profile', 0, (j) => deleteAt(j, 'cells[5].profile'), 'cells[5].profile', 'expected "default" or "poison", got nothing'],
-      ['a module parameter that is a number', 0, (j) => setAt(j, 'module.params.allow_hazards', 1), 'module.params.allow_hazards', 'expected string, got number 1'],
-      ['a replayed operation on a slot that does not exist', 3, (j) => setAt(j, 'fuzz.replay[7]', { op: 'close', s: 9 }), 'fuzz.replay[7].s', 'expected a number ≤ 2, got number 9'],
-      ['a setup step with an upper-case argument', 5, (j) => setAt(j, 'check.target.setup[0].arg', 'AB'), 'check.target.setup[0].arg', 'expected bytes in lower-case hex, at least one byte, got string "AB"'],
-      ['a scenario check does not have', 5, (j) => setAt(j, 'check.scenarios[1]', 'use:teleport'), 'check.scenarios[1]', 'expected one of "map-write-read", "second-mapping", "dontneed-retouch", "private", "offset-map", "partial-munmap", "kernel-copies", "read-write", ... ('],
-      ['an unknown kind', 6, (j) => setAt(j, 'kind', 'reboot'), 'kind', 'expected one of "cells", "suite", "files", "fuzz", "bench", "check", "idle", got string "reboot"'],
+      [
+        'a cell without its profile',
+        0,
+        (j) => deleteAt(j, 'cells[5].profile'),
+        'cells[5].profile',
+        'expected "default" or "poison", got nothing',
+      ],
+      [
+        'a module parameter that is a number',
+        0,
+        (j) => setAt(j, 'module.params.allow_hazards', 1),
+        'module.params.allow_hazards',
+        'expected string, got number 1',
+      ],
+      [
+        'a replayed operation on a slot that does not exist',
+        3,
+        (j) => setAt(j, 'fuzz.replay[7]', { op: 'close', s: 9 }),
+        'fuzz.replay[7].s',
+        'expected a number ≤ 2, got number 9',
+      ],
+      [
+        'a setup step with an upper-case argument',
+        5,
+        (j) => setAt(j, 'check.target.setup[0].arg', 'AB'),
+        'check.target.setup[0].arg',
+        'expected bytes in lower-case hex, at least one byte, got string "AB"',
+      ],
+      [
+        'a scenario check does not have',
+        5,
+        (j) => setAt(j, 'check.scenarios[1]', 'use:teleport'),
+        'check.scenarios[1]',
+        'expected one of "map-write-read", "second-mapping", "dontneed-retouch", "private", "offset-map", "partial-munmap", "kernel-copies", "read-write", ... (',
+      ],
+      [
+        'an unknown kind',
+        6,
+        (j) => setAt(j, 'kind', 'reboot'),
+        'kind',
+        'expected one of "cells", "suite", "files", "fuzz", "bench", "check", "idle", got string "reboot"',
+      ],
     ];
     for (const [what, index, mutate, where, says] of cases) {
       it(`refuses ${what} with EGUEST naming ${where}`, function () {

@@ -10,7 +10,15 @@ import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { readCpio, type CpioReadEntry } from '../../lib/vm/cpio';
 import { HOST_ROOT_TAG, RUN_DIR_TAG, initScript } from '../../lib/vm/guest-init';
-import { MSIZE, imageRootMissing, templateAgentCommand, planInitramfs, planKey, renderInitramfs, type InitramfsPlan } from '../../lib/vm/initramfs';
+import {
+  MSIZE,
+  imageRootMissing,
+  templateAgentCommand,
+  planInitramfs,
+  planKey,
+  renderInitramfs,
+  type InitramfsPlan,
+} from '../../lib/vm/initramfs';
 import type { Kernel } from '../../lib/vm/kernels';
 import { INITRAMFS_MODULE_ROOTS, loadModuleIndex, resolveLoadOrder } from '../../lib/vm/modules';
 import { caught } from './caught';
@@ -259,21 +267,32 @@ describe('initramfs plan', () => {
     fs.writeFileSync(busybox, elfWithSegments([1]));
     const mods = path.join(tmp, 'lib', 'modules', '6.1.0-99-amd64');
     const dep: Record<string, string[]> = {
-      virtio_pci: [], '9pnet_virtio': [], '9p': [], overlay: [],
-      virtio_blk: ['virtio_pci'], crc32c_generic: [], crc16: [], ext4: ['crc16'],
+      virtio_pci: [],
+      '9pnet_virtio': [],
+      '9p': [],
+      overlay: [],
+      virtio_blk: ['virtio_pci'],
+      crc32c_generic: [],
+      crc16: [],
+      ext4: ['crc16'],
     };
     fs.mkdirSync(mods, { recursive: true });
     for (const name of Object.keys(dep)) fs.writeFileSync(path.join(mods, `${name}.ko`), fakeModule(name));
     fs.writeFileSync(
       path.join(mods, 'modules.dep'),
-      Object.entries(dep).map(([n, d]) => `${n}.ko: ${d.map((x) => `${x}.ko`).join(' ')}`).join('\n') + '\n',
+      Object.entries(dep)
+        .map(([n, d]) => `${n}.ko: ${d.map((x) => `${x}.ko`).join(' ')}`)
+        .join('\n') + '\n',
     );
     fs.writeFileSync(path.join(mods, 'modules.builtin'), 'kernel/drivers/char/virtio_console.ko\n');
     const p = planInitramfs({ ...KERNEL, modulesDir: mods }, busybox);
     assert.equal(imageRootMissing(p), null);
     const image = p.imageModules !== undefined && 'modules' in p.imageModules ? p.imageModules.modules : [];
     // virtio_blk is a common module (every VM has a scratch disk): not listed again.
-    assert.deepEqual(image.map((m) => m.name), ['crc32c_generic', 'crc16', 'ext4']);
+    assert.deepEqual(
+      image.map((m) => m.name),
+      ['crc32c_generic', 'crc16', 'ext4'],
+    );
     assert.ok(p.modules.some((m) => m.name === 'virtio_blk'));
     const entries = entryMap(readCpio(renderInitramfs(p)));
     assert.equal(entries.get('etc/mmaplab-modules-image')?.data.toString('utf8'), 'crc32c_generic\ncrc16\next4\n');

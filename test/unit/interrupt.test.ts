@@ -67,7 +67,10 @@ describe('a partial report says why it stopped and what did not run', function (
 
   it('in report.html', function () {
     const page = renderHtml(partial);
-    assert.match(page, /<section class="stopped"><h2>Stopped early<\/h2><p>The run stopped before every selected cell ran: stopped by SIGINT\./);
+    assert.match(
+      page,
+      /<section class="stopped"><h2>Stopped early<\/h2><p>The run stopped before every selected cell ran: stopped by SIGINT\./,
+    );
     assert.ok(page.includes(`<li>${K61}: did not run: kmalloc/remap_pfn_range/64K/basic</li>`));
     assert.ok(!renderHtml(report([])).includes('Stopped early'));
   });

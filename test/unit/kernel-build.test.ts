@@ -52,18 +52,30 @@ describe('kernel build recipe', () => {
 
   it('turns edits into scripts/config arguments', () => {
     assert.deepEqual(scriptsConfigArgs({ SLAB: 'y', SLUB: 'n', LOCALVERSION: { str: '-x' } }), [
-      '--enable', 'SLAB', '--disable', 'SLUB', '--set-str', 'LOCALVERSION', '-x',
+      '--enable',
+      'SLAB',
+      '--disable',
+      'SLUB',
+      '--set-str',
+      'LOCALVERSION',
+      '-x',
     ]);
   });
 
   it('reads option values from a .config: y, m, unset, strings', () => {
     const cfg = 'CONFIG_A=y\nCONFIG_B=m\n# CONFIG_C is not set\nCONFIG_S="-mmaplab-slab"\nCONFIG_N=17\n';
-    assert.deepEqual(['A', 'B', 'C', 'D', 'S', 'N'].map((o) => configValue(cfg, o)), ['y', 'm', 'n', 'n', '-mmaplab-slab', '17']);
+    assert.deepEqual(
+      ['A', 'B', 'C', 'D', 'S', 'N'].map((o) => configValue(cfg, o)),
+      ['y', 'm', 'n', 'n', '-mmaplab-slab', '17'],
+    );
   });
 
   it('names each edit olddefconfig did not honour, and counts an absent string option as empty', () => {
     const cfg = 'CONFIG_SLAB=y\n# CONFIG_KASAN is not set\nCONFIG_LOCALVERSION="-mmaplab-slab"\n';
-    assert.deepEqual(unmetEdits(cfg, { SLAB: 'y', SLUB: 'n', LOCALVERSION: { str: '-mmaplab-slab' }, SYSTEM_REVOCATION_KEYS: { str: '' } }), []);
+    assert.deepEqual(
+      unmetEdits(cfg, { SLAB: 'y', SLUB: 'n', LOCALVERSION: { str: '-mmaplab-slab' }, SYSTEM_REVOCATION_KEYS: { str: '' } }),
+      [],
+    );
     assert.deepEqual(unmetEdits(cfg, { KASAN: 'y', LOCALVERSION: { str: '-other' } }), [
       'CONFIG_KASAN: asked "y", got "n"',
       'CONFIG_LOCALVERSION: asked "-other", got "-mmaplab-slab"',
@@ -76,7 +88,10 @@ describe('kernel build recipe', () => {
     for (const bad of ['6.1', '6.1-rt', 'slab', '6.1.0-57-amd64', '6.1-SLAB']) assert.equal(parseBuildName(bad), null, bad);
     assert.deepEqual(
       BUILD_PROFILES.map((p) => [p.name, p.series]),
-      [['slab', ['6.1']], ['debug', ['6.1', '6.12']]],
+      [
+        ['slab', ['6.1']],
+        ['debug', ['6.1', '6.12']],
+      ],
     );
   });
 
@@ -100,7 +115,11 @@ describe('kernel build recipe', () => {
       assert.equal(slab.edits['VIRTIO_PCI'], 'y');
       // The trim leaves out what the guest never reaches, but keeps the PVH entry Xen used to select.
       assert.deepEqual([slab.edits['XEN'], slab.edits['IPV6'], slab.edits['PVH']], ['n', 'n', 'y']);
-      assert.deepEqual(Object.keys(GUEST_TRIM).filter((k) => k in GUEST_EDITS), [], 'the trim overrides no guest edit');
+      assert.deepEqual(
+        Object.keys(GUEST_TRIM).filter((k) => k in GUEST_EDITS),
+        [],
+        'the trim overrides no guest edit',
+      );
       for (const opt of ['DEBUG_VM', 'KASAN', 'SLAB', 'SLUB', 'PVH', 'VIRTIO_PCI']) {
         assert.ok(!(opt in GUEST_TRIM) || GUEST_TRIM[opt] === 'y', `the trim does not turn ${opt} off`);
       }
@@ -121,8 +140,14 @@ describe('kernel build recipe', () => {
     it("tells a build from today's recipe from one of an older recipe, and says unknown without the source", () => {
       const today = recipeFor('6.1', 'debug', { src });
       const m: BuiltManifest = {
-        name: '6.1-debug', release: '6.1.192-mmaplab-debug', series: '6.1', profile: 'debug',
-        sourceVersion: today.sourceVersion, key: today.key, seconds: 1, builtAt: 'now',
+        name: '6.1-debug',
+        release: '6.1.192-mmaplab-debug',
+        series: '6.1',
+        profile: 'debug',
+        sourceVersion: today.sourceVersion,
+        key: today.key,
+        seconds: 1,
+        builtAt: 'now',
       };
       assert.equal(recipeStatus(m, { src }), 'current');
       assert.equal(recipeStatus({ ...m, key: '0123456789abcdef' }, { src }), 'older');
@@ -134,13 +159,7 @@ describe('kernel build recipe', () => {
 describe('flavours and built kernels by name', () => {
   let tmp: string;
   let roots: KernelRoots;
-  const installed = [
-    '6.1.0-57-amd64',
-    '6.1.0-57-rt-amd64',
-    '6.1.0-57-cloud-amd64',
-    '6.12.118+deb12-amd64',
-    '6.12.118+deb12-rt-amd64',
-  ];
+  const installed = ['6.1.0-57-amd64', '6.1.0-57-rt-amd64', '6.1.0-57-cloud-amd64', '6.12.118+deb12-amd64', '6.12.118+deb12-rt-amd64'];
 
   function builtEntry(name: string, manifest: BuiltManifest): string {
     const dir = path.join(roots.built as string, name);
@@ -163,7 +182,14 @@ describe('flavours and built kernels by name', () => {
       touch(path.join(roots.modules, r, 'build', 'Makefile'));
     }
     const m = (profile: string, release: string): BuiltManifest => ({
-      name: `6.1-${profile}`, release, series: '6.1', profile, sourceVersion: '6.1.192-3', key: 'k', seconds: 1, builtAt: 'now',
+      name: `6.1-${profile}`,
+      release,
+      series: '6.1',
+      profile,
+      sourceVersion: '6.1.192-3',
+      key: 'k',
+      seconds: 1,
+      builtAt: 'now',
     });
     builtEntry('6.1-slab-aaaa', m('slab', '6.1.192-mmaplab-slab'));
     builtEntry('6.1-debug-bbbb', m('debug', '6.1.192-mmaplab-debug'));
@@ -175,10 +201,12 @@ describe('flavours and built kernels by name', () => {
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   it('tells flavours apart by release', () => {
-    assert.deepEqual(
-      ['6.1.0-57-amd64', '6.1.0-57-rt-amd64', '6.12.118+deb12-cloud-amd64', '6.1.192-mmaplab-slab'].map(flavourOf),
-      ['generic', 'rt', 'cloud', 'slab'],
-    );
+    assert.deepEqual(['6.1.0-57-amd64', '6.1.0-57-rt-amd64', '6.12.118+deb12-cloud-amd64', '6.1.192-mmaplab-slab'].map(flavourOf), [
+      'generic',
+      'rt',
+      'cloud',
+      'slab',
+    ]);
     assert.equal(kernelName({ release: '6.12.118+deb12-rt-amd64', series: '6.12' }), '6.12-rt');
     assert.equal(kernelName({ release: '6.1.0-57-amd64', series: '6.1' }), '6.1');
     assert.deepEqual(parseKernelName('6.12-rt'), { series: '6.12', flavour: 'rt' });
@@ -188,10 +216,13 @@ describe('flavours and built kernels by name', () => {
 
   it('finds finished builds, with their profile command line, and skips unfinished ones and malformed manifests', () => {
     const built = discoverBuiltKernels(roots.built);
-    assert.deepEqual(built.map((b) => [b.kernel.release, b.kernel.origin, b.kernel.modulesDir]), [
-      ['6.1.192-mmaplab-debug', 'built', null],
-      ['6.1.192-mmaplab-slab', 'built', null],
-    ]);
+    assert.deepEqual(
+      built.map((b) => [b.kernel.release, b.kernel.origin, b.kernel.modulesDir]),
+      [
+        ['6.1.192-mmaplab-debug', 'built', null],
+        ['6.1.192-mmaplab-slab', 'built', null],
+      ],
+    );
     assert.deepEqual(built[0]?.kernel.cmdline, ['page_owner=on']);
     assert.deepEqual(built[1]?.kernel.cmdline, []);
   });
@@ -199,10 +230,18 @@ describe('flavours and built kernels by name', () => {
   it('selects by series and flavour, Debian flavours and built profiles alike, generic by default', () => {
     const pick = (...names: string[]): string[] => selectKernels({ releases: names, paths: [] }, roots).map((k) => k.release);
     assert.deepEqual(pick('6.1', '6.1-rt', '6.1-cloud', '6.12-rt', '6.1-slab', '6.1-debug'), [
-      '6.1.0-57-amd64', '6.1.0-57-rt-amd64', '6.1.0-57-cloud-amd64', '6.12.118+deb12-rt-amd64', '6.1.192-mmaplab-slab', '6.1.192-mmaplab-debug',
+      '6.1.0-57-amd64',
+      '6.1.0-57-rt-amd64',
+      '6.1.0-57-cloud-amd64',
+      '6.12.118+deb12-rt-amd64',
+      '6.1.192-mmaplab-slab',
+      '6.1.192-mmaplab-debug',
     ]);
     assert.deepEqual(pick('6.1.192-mmaplab-slab'), ['6.1.192-mmaplab-slab']);
-    assert.deepEqual(selectKernels({ releases: [], paths: [] }, roots).map((k) => k.release), ['6.1.0-57-amd64', '6.12.118+deb12-amd64']);
+    assert.deepEqual(
+      selectKernels({ releases: [], paths: [] }, roots).map((k) => k.release),
+      ['6.1.0-57-amd64', '6.12.118+deb12-amd64'],
+    );
   });
 
   it('says what to install for a missing flavour, what to run for a missing build, and names unknown flavours', () => {
@@ -221,12 +260,22 @@ describe('flavours and built kernels by name', () => {
     const cloudModules = path.join(tmp, 'cloud-modules');
     touch(path.join(cloudModules, 'modules.dep'), 'kernel/drivers/block/virtio_blk.ko:\nkernel/fs/overlayfs/overlay.ko:\n');
     touch(path.join(cloudModules, 'modules.builtin'), 'kernel/drivers/virtio/virtio_pci.ko\n');
-    const cloud = { release: '6.12.118+deb12-cloud-amd64', image: '/i', buildDir: '/b', modulesDir: cloudModules, series: '6.12', origin: 'installed' as const };
+    const cloud = {
+      release: '6.12.118+deb12-cloud-amd64',
+      image: '/i',
+      buildDir: '/b',
+      modulesDir: cloudModules,
+      series: '6.12',
+      origin: 'installed' as const,
+    };
     assert.equal(bootProblem(cloud), 'it has neither a module nor a built-in 9pnet_virtio');
     const e = caught(() => requireBootable(cloud));
     assert.equal(e.code, 'EUNBOOTABLE');
     assert.equal(e.message.split('\n').length, 1);
-    assert.match(e.message, /^6\.12-cloud \(6\.12\.118\+deb12-cloud-amd64\) cannot run in mmaplab's VMs: it has neither a module nor a built-in 9pnet_virtio/);
+    assert.match(
+      e.message,
+      /^6\.12-cloud \(6\.12\.118\+deb12-cloud-amd64\) cannot run in mmaplab's VMs: it has neither a module nor a built-in 9pnet_virtio/,
+    );
     assert.match(e.message, /--kernel 6\.12: apt-get install linux-image-6\.12-amd64 linux-headers-6\.12-amd64\) or the rt one$/);
     const built = discoverBuiltKernels(roots.built)[0]?.kernel;
     assert.ok(built !== undefined);
@@ -235,16 +284,26 @@ describe('flavours and built kernels by name', () => {
 
   it('drops a built kernel whose image no longer matches its seal, with one line saying so', () => {
     const image = builtEntry('6.1-slab-dddd', {
-      name: '6.1-slab', release: '6.1.193-mmaplab-slab', series: '6.1', profile: 'slab', sourceVersion: 'x', key: 'k2', seconds: 1, builtAt: 'now',
+      name: '6.1-slab',
+      release: '6.1.193-mmaplab-slab',
+      series: '6.1',
+      profile: 'slab',
+      sourceVersion: 'x',
+      key: 'k2',
+      seconds: 1,
+      builtAt: 'now',
     });
     fs.appendFileSync(image, 'tampered');
     const lines: string[] = [];
     const write = cacheLog.write;
     cacheLog.write = (l) => lines.push(l);
     try {
-      assert.deepEqual(discoverKernels(roots).usable.filter((k) => k.origin === 'built').map((k) => k.release), [
-        '6.1.192-mmaplab-debug', '6.1.192-mmaplab-slab',
-      ]);
+      assert.deepEqual(
+        discoverKernels(roots)
+          .usable.filter((k) => k.origin === 'built')
+          .map((k) => k.release),
+        ['6.1.192-mmaplab-debug', '6.1.192-mmaplab-slab'],
+      );
     } finally {
       cacheLog.write = write;
     }
@@ -255,7 +314,14 @@ describe('flavours and built kernels by name', () => {
 
   it('checks a built image by the boot protocol magic at 0x202, so a kernel without the EFI stub is kept', () => {
     const image = builtEntry('6.1-slab-eeee', {
-      name: '6.1-slab', release: '6.1.194-mmaplab-slab', series: '6.1', profile: 'slab', sourceVersion: 'x', key: 'k3', seconds: 1, builtAt: 'now',
+      name: '6.1-slab',
+      release: '6.1.194-mmaplab-slab',
+      series: '6.1',
+      profile: 'slab',
+      sourceVersion: 'x',
+      key: 'k3',
+      seconds: 1,
+      builtAt: 'now',
     });
     assert.notEqual(fs.readFileSync(image).subarray(0, 2).toString('latin1'), 'MZ');
     assert.ok(discoverKernels(roots).usable.some((k) => k.release === '6.1.194-mmaplab-slab'));

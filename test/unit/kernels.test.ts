@@ -169,10 +169,7 @@ describe('installed kernels', () => {
     assert.deepEqual(err.details, { release: '6.1.0-99-amd64' });
     assert.match(err.message, /kernel 6\.1\.0-99-amd64 is not installed/);
     for (const r of WITH_HEADERS) assert.ok(err.message.includes(`\n  ${r}`), `lists ${r}:\n${err.message}`);
-    assert.ok(
-      err.message.includes('apt-get install linux-image-6.1.0-99-amd64 linux-headers-6.1.0-99-amd64'),
-      err.message,
-    );
+    assert.ok(err.message.includes('apt-get install linux-image-6.1.0-99-amd64 linux-headers-6.1.0-99-amd64'), err.message);
   });
 
   it('an installed --kernel without headers is ENOHEADERS naming linux-headers-X', () => {
@@ -188,15 +185,16 @@ describe('installed kernels', () => {
   it('no usable kernel at all is ENOKERNEL pointing at scripts/setup-host.sh', () => {
     const empty = path.join(tmp, 'empty');
     fs.mkdirSync(empty, { recursive: true });
-    for (const r of [{ boot: empty, modules: empty }, { boot: path.join(tmp, 'missing'), modules: empty }]) {
+    for (const r of [
+      { boot: empty, modules: empty },
+      { boot: path.join(tmp, 'missing'), modules: empty },
+    ]) {
       const err = caught(() => selectKernels({ releases: [], paths: [] }, r));
       assert.equal(err.code, 'ENOKERNEL');
       assert.match(err.message, /scripts\/setup-host\.sh/);
     }
     // Kernels without headers only: still nothing to run.
-    const err = caught(() =>
-      selectKernels({ releases: [], paths: [] }, { boot: roots.boot, modules: path.join(tmp, 'no-modules') }),
-    );
+    const err = caught(() => selectKernels({ releases: [], paths: [] }, { boot: roots.boot, modules: path.join(tmp, 'no-modules') }));
     assert.equal(err.code, 'ENOKERNEL');
   });
 
@@ -268,22 +266,46 @@ describe('self-built kernels', () => {
 describe('default kernel choice with flavours', function () {
   it('a cloud or rt flavour never displaces the generic kernel of its series', function () {
     const mk = (release: string): Kernel => ({
-      release, image: `/boot/vmlinuz-${release}`, buildDir: '/b', modulesDir: '/m', series: seriesOf(release), origin: 'installed',
+      release,
+      image: `/boot/vmlinuz-${release}`,
+      buildDir: '/b',
+      modulesDir: '/m',
+      series: seriesOf(release),
+      origin: 'installed',
     });
-    const usable = ['6.1.0-56-amd64', '6.1.0-56-cloud-amd64', '6.1.0-56-rt-amd64', '6.12.117+deb12-amd64', '6.12.117+deb12-rt-amd64'].map(mk);
+    const usable = ['6.1.0-56-amd64', '6.1.0-56-cloud-amd64', '6.1.0-56-rt-amd64', '6.12.117+deb12-amd64', '6.12.117+deb12-rt-amd64'].map(
+      mk,
+    );
     usable.sort((a, b) => a.release.localeCompare(b.release, 'en', { numeric: true }));
-    assert.deepEqual(defaultKernels({ usable, withoutHeaders: [] }).map((k) => k.release), ['6.1.0-56-amd64', '6.12.117+deb12-amd64']);
+    assert.deepEqual(
+      defaultKernels({ usable, withoutHeaders: [] }).map((k) => k.release),
+      ['6.1.0-56-amd64', '6.12.117+deb12-amd64'],
+    );
   });
 
   it('a flavour or a built kernel is never a default, even as the only kernel of its series: it runs when named', function () {
-    const cloud: Kernel = { release: '6.1.0-56-cloud-amd64', image: '/i', buildDir: '/b', modulesDir: '/m', series: '6.1', origin: 'installed' };
+    const cloud: Kernel = {
+      release: '6.1.0-56-cloud-amd64',
+      image: '/i',
+      buildDir: '/b',
+      modulesDir: '/m',
+      series: '6.1',
+      origin: 'installed',
+    };
     const slab: Kernel = { release: '6.1.192-mmaplab-slab', image: '/i', buildDir: '/b', modulesDir: null, series: '6.1', origin: 'built' };
     assert.deepEqual(defaultKernels({ usable: [cloud, slab], withoutHeaders: [] }), []);
   });
 });
 
 describe('boot profiles (lib/vm/session.ts)', function () {
-  const fake = (release: string) => ({ release, image: '', buildDir: '/nonexistent', modulesDir: null, series: '6.1', origin: 'path' as const });
+  const fake = (release: string) => ({
+    release,
+    image: '',
+    buildDir: '/nonexistent',
+    modulesDir: null,
+    series: '6.1',
+    origin: 'path' as const,
+  });
 
   it('poison adds page poisoning, init_on_free and slub_debug; without a config, no KFENCE', function () {
     assert.deepEqual(profileCmdline('default', fake('none')), []);

@@ -76,7 +76,10 @@ describe('kmsg reader on this host /dev/kmsg', function () {
     assert.equal(record.facility, FACILITY_USER);
     assert.equal(record.level, 5);
     assert.ok(currentSeq() > record.seq);
-    assert.equal(readSince(record.seq + 1).records.some((r) => r.message === marker), false);
+    assert.equal(
+      readSince(record.seq + 1).records.some((r) => r.message === marker),
+      false,
+    );
   });
 
   it('the kernel escapes tabs and UTF-8 in a record and the reader decodes them back', () => {
@@ -100,7 +103,9 @@ describe('kmsg reader on this host /dev/kmsg', function () {
     const outer = readSince(since).records.map((r) => r.message);
     assert.ok(outer.includes(first) && outer.includes(second), 'the outer window lost a record the inner read');
     assert.deepEqual(
-      readSince(inner).records.map((r) => r.message).filter((m) => m.startsWith('mmaplab-test:')),
+      readSince(inner)
+        .records.map((r) => r.message)
+        .filter((m) => m.startsWith('mmaplab-test:')),
       [second],
     );
     assert.equal(readSince(inner).lost, 0);

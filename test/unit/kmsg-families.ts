@@ -146,7 +146,12 @@ export const FAMILY_FIXTURES: readonly FamilyFixture[] = [
       {
         kind: 'slab-debug',
         severity: 'complaint',
-        captures: { cache: 'kmalloc-64', tainted: 'G    B      OE', problem: 'Object already free', fix: 'Object at 0x00000000c4d2e7a1 not freed' },
+        captures: {
+          cache: 'kmalloc-64',
+          tainted: 'G    B      OE',
+          problem: 'Object already free',
+          fix: 'Object at 0x00000000c4d2e7a1 not freed',
+        },
       },
     ],
   },
@@ -236,7 +241,11 @@ export const FAMILY_FIXTURES: readonly FamilyFixture[] = [
         severity: 'complaint',
         captures: { what: 'stack going in the wrong direction? at mmaplab_flush_work+0x1e/0x90 [mmaplab]' },
       },
-      { kind: 'other-bug', severity: 'complaint', captures: { what: 'workqueue lockup - pool cpus=1 node=0 flags=0x0 nice=0 stuck for 33s!' } },
+      {
+        kind: 'other-bug',
+        severity: 'complaint',
+        captures: { what: 'workqueue lockup - pool cpus=1 node=0 flags=0x0 nice=0 stuck for 33s!' },
+      },
     ],
   },
 ];

@@ -122,7 +122,9 @@ describe('kmsg record', () => {
   });
 
   it('reads " KEY=VALUE" continuation lines into dict, unescaping values', () => {
-    const r = parseRecord('6,410,1523411,-;virtio_blk virtio1: [vda] 2097152 512-byte logical blocks\n SUBSYSTEM=virtio\n DEVICE=+virtio:virtio1\n X=a\\x3db\n');
+    const r = parseRecord(
+      '6,410,1523411,-;virtio_blk virtio1: [vda] 2097152 512-byte logical blocks\n SUBSYSTEM=virtio\n DEVICE=+virtio:virtio1\n X=a\\x3db\n',
+    );
     assert.equal(r.message, 'virtio_blk virtio1: [vda] 2097152 512-byte logical blocks');
     assert.deepEqual(r.dict, { SUBSYSTEM: 'virtio', DEVICE: '+virtio:virtio1', X: 'a=b' });
   });
@@ -234,7 +236,11 @@ describe('kmsg signature table', () => {
   });
 
   it('has at least one signature for every finding kind, each anchored at the message start', () => {
-    for (const kind of FINDING_KINDS) assert.ok(SIGNATURES.some((s) => s.kind === kind), kind);
+    for (const kind of FINDING_KINDS)
+      assert.ok(
+        SIGNATURES.some((s) => s.kind === kind),
+        kind,
+      );
     for (const s of [...SIGNATURES, UNRECOGNISED_FRAME]) assert.ok(s.pattern.source.startsWith('^'), s.signature);
   });
 
@@ -249,63 +255,147 @@ describe('kmsg signature table', () => {
     ['kernel-bug', 'kernel BUG at mm/memory.c:2220!', { file: 'mm/memory.c', lineno: '2220' }],
     ['page-fault-oops', 'BUG: unable to handle page fault for address: ffffc90000a3d000', { address: 'ffffc90000a3d000' }],
     ['null-deref', 'BUG: kernel NULL pointer dereference, address: 0000000000000008', { address: '0000000000000008' }],
-    ['gpf', 'general protection fault, probably for non-canonical address 0xdead000000000100: 0000 [#2] PREEMPT SMP NOPTI', { address: '0xdead000000000100' }],
+    [
+      'gpf',
+      'general protection fault, probably for non-canonical address 0xdead000000000100: 0000 [#2] PREEMPT SMP NOPTI',
+      { address: '0xdead000000000100' },
+    ],
     ['oops', 'Oops: 0002 [#1] PREEMPT SMP NOPTI', { what: 'Oops', code: '0002', oops: '1' }],
     ['oops', 'Oops: Oops: 0002 [#1] PREEMPT SMP NOPTI', { what: 'Oops', code: '0002', oops: '1' }],
     ['oops', 'Oops: invalid opcode: 0000 [#3] PREEMPT SMP NOPTI', { what: 'invalid opcode', oops: '3' }],
-    ['warning', 'WARNING: CPU: 0 PID: 1 at mm/page_alloc.c:5534 __alloc_pages+0x2b1/0x330', { cpu: '0', pid: '1', file: 'mm/page_alloc.c', lineno: '5534', func: '__alloc_pages+0x2b1/0x330' }],
+    [
+      'warning',
+      'WARNING: CPU: 0 PID: 1 at mm/page_alloc.c:5534 __alloc_pages+0x2b1/0x330',
+      { cpu: '0', pid: '1', file: 'mm/page_alloc.c', lineno: '5534', func: '__alloc_pages+0x2b1/0x330' },
+    ],
     ['warning', 'WARNING: CPU: 1 PID: 77 at mmaplab_fault+0x12/0x40 [mmaplab]', { func: 'mmaplab_fault+0x12/0x40', module: 'mmaplab' }],
     ['list-corruption', 'list_del corruption, ffff8880062c1e48->next is LIST_POISON1 (dead000000000100)', { op: 'list_del' }],
-    ['list-corruption', 'list_add corruption. prev->next should be next (ffff888004c3a6e8), but was 0000000000000000. (prev=ffff888005f0b2c0).', { op: 'list_add' }],
+    [
+      'list-corruption',
+      'list_add corruption. prev->next should be next (ffff888004c3a6e8), but was 0000000000000000. (prev=ffff888005f0b2c0).',
+      { op: 'list_add' },
+    ],
     ['refcount', 'refcount_t: underflow; use-after-free.', { problem: 'underflow; use-after-free' }],
     ['vfree', 'Trying to vfree() nonexistent vm area (00000000c7e1f8a2)', { problem: 'nonexistent vm area', address: '00000000c7e1f8a2' }],
-    ['pat', 'x86/PAT: node:245 map pfn expected mapping type uncached-minus for [mem 0x10a3b1000-0x10a3b1fff], got write-back', { process: 'node', pid: '245' }],
+    [
+      'pat',
+      'x86/PAT: node:245 map pfn expected mapping type uncached-minus for [mem 0x10a3b1000-0x10a3b1fff], got write-back',
+      { process: 'node', pid: '245' },
+    ],
     ['pat', 'x86/PAT: memtype_reserve failed [mem 0xfd000000-0xfdffffff], track write-combining, req write-back', {}],
-    ['kfence', 'BUG: KFENCE: use-after-free read in mmaplab_fault+0x2c/0x90 [mmaplab]', { problem: 'use-after-free read', location: 'mmaplab_fault+0x2c/0x90 [mmaplab]' }],
-    ['soft-lockup', 'watchdog: BUG: soft lockup - CPU#1 stuck for 22s! [node:231]', { cpu: '1', seconds: '22', process: 'node', pid: '231' }],
+    [
+      'kfence',
+      'BUG: KFENCE: use-after-free read in mmaplab_fault+0x2c/0x90 [mmaplab]',
+      { problem: 'use-after-free read', location: 'mmaplab_fault+0x2c/0x90 [mmaplab]' },
+    ],
+    [
+      'soft-lockup',
+      'watchdog: BUG: soft lockup - CPU#1 stuck for 22s! [node:231]',
+      { cpu: '1', seconds: '22', process: 'node', pid: '231' },
+    ],
     ['rcu-stall', 'rcu: INFO: rcu_preempt self-detected stall on CPU', { flavor: 'rcu_preempt', stall: 'self-detected stall' }],
     ['rcu-stall', 'rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:', { flavor: 'rcu_preempt' }],
     ['hung-task', 'INFO: task node:245 blocked for more than 120 seconds.', { process: 'node', pid: '245', seconds: '120' }],
     ['panic', 'Kernel panic - not syncing: Fatal exception in interrupt', { why: 'Fatal exception in interrupt' }],
-    ['other-bug', 'BUG: workqueue lockup - pool cpus=0 node=0 flags=0x0 nice=0 stuck for 31s!', { what: 'workqueue lockup - pool cpus=0 node=0 flags=0x0 nice=0 stuck for 31s!' }],
+    [
+      'other-bug',
+      'BUG: workqueue lockup - pool cpus=0 node=0 flags=0x0 nice=0 stuck for 31s!',
+      { what: 'workqueue lockup - pool cpus=0 node=0 flags=0x0 nice=0 stuck for 31s!' },
+    ],
     ['other-bug', 'BUG: Dentry 00000000a1b2c3d4{i=2,n=mmaplab} still in use (1) [unmount of tmpfs tmpfs]', {}],
     // The families of syzkaller's Linux report titles (pkg/report/linux.go), in the kernel's formats.
     ['bad-page-cache', 'BUG: Bad page cache in process node  pfn:10a3b1', { process: 'node', pfn: '10a3b1' }],
-    ['bad-pgtable-entry', 'mm/pgtable-generic.c:42: bad pud 00000000e10c17c1(61fbcf9409badd1a)', { file: 'mm/pgtable-generic.c', lineno: '42', level: 'pud', entry: '00000000e10c17c1', value: '61fbcf9409badd1a' }],
+    [
+      'bad-pgtable-entry',
+      'mm/pgtable-generic.c:42: bad pud 00000000e10c17c1(61fbcf9409badd1a)',
+      { file: 'mm/pgtable-generic.c', lineno: '42', level: 'pud', entry: '00000000e10c17c1', value: '61fbcf9409badd1a' },
+    ],
     ['bad-pgtable-entry', 'mm/pgtable-generic.c:24: bad pgd 0000000012345678(0000000105e3b067)', { level: 'pgd' }],
     ['bad-pgtable-entry', 'mm/pgtable-generic.c:31: bad p4d 0000000012345678(0000000105e3b067)', { level: 'p4d' }],
     ['bad-pgtable-entry', 'mm/memory.c:1234: bad pte 0000000012345678(8000000105e3b225)', { file: 'mm/memory.c', level: 'pte' }],
-    ['kernel-bug', 'Kernel BUG at mmaplab_fault+0x1e/0x2d0 [mmaplab] [verbose debug info unavailable]', { location: 'mmaplab_fault+0x1e/0x2d0 [mmaplab]' }],
+    [
+      'kernel-bug',
+      'Kernel BUG at mmaplab_fault+0x1e/0x2d0 [mmaplab] [verbose debug info unavailable]',
+      { location: 'mmaplab_fault+0x1e/0x2d0 [mmaplab]' },
+    ],
     ['page-fault-oops', 'BUG: unable to handle kernel paging request at ffffc90000a3d000', { address: 'ffffc90000a3d000' }],
     ['null-deref', 'BUG: unable to handle kernel NULL pointer dereference at 0000000000000008', { address: '0000000000000008' }],
-    ['stack-overflow', 'BUG: TASK stack guard page was hit at 00000000a3c2e1f0 (stack is 000000001b7d6c4e..00000000e5f40a93)', { stack: 'TASK', address: '00000000a3c2e1f0' }],
+    [
+      'stack-overflow',
+      'BUG: TASK stack guard page was hit at 00000000a3c2e1f0 (stack is 000000001b7d6c4e..00000000e5f40a93)',
+      { stack: 'TASK', address: '00000000a3c2e1f0' },
+    ],
     ['stack-overflow', 'Thread overran stack, or stack corrupted', {}],
-    ['kasan', 'BUG: KASAN: slab-use-after-free in mmaplab_fault+0x1b3/0x2d0 [mmaplab]', { bugType: 'slab-use-after-free', location: 'mmaplab_fault+0x1b3/0x2d0 [mmaplab]' }],
+    [
+      'kasan',
+      'BUG: KASAN: slab-use-after-free in mmaplab_fault+0x1b3/0x2d0 [mmaplab]',
+      { bugType: 'slab-use-after-free', location: 'mmaplab_fault+0x1b3/0x2d0 [mmaplab]' },
+    ],
     ['kasan', 'BUG: KASAN: use-after-free in copy_page+0x7/0x10', { bugType: 'use-after-free', location: 'copy_page+0x7/0x10' }],
     ['kasan', 'BUG: KASAN: slab-out-of-bounds in mmaplab_fill+0x8c/0x260 [mmaplab]', { bugType: 'slab-out-of-bounds' }],
     ['kasan', 'BUG: KASAN: global-out-of-bounds in mmaplab_method_name+0x2a/0x40 [mmaplab]', { bugType: 'global-out-of-bounds' }],
     ['kasan', 'BUG: KASAN: vmalloc-out-of-bounds in mmaplab_fill+0x8c/0x260 [mmaplab]', { bugType: 'vmalloc-out-of-bounds' }],
-    ['kasan', 'BUG: KASAN: double-free in mmaplab_release+0x5e/0xc0 [mmaplab]', { bugType: 'double-free', location: 'mmaplab_release+0x5e/0xc0 [mmaplab]' }],
+    [
+      'kasan',
+      'BUG: KASAN: double-free in mmaplab_release+0x5e/0xc0 [mmaplab]',
+      { bugType: 'double-free', location: 'mmaplab_release+0x5e/0xc0 [mmaplab]' },
+    ],
     ['kasan', 'BUG: KASAN: invalid-free in mmaplab_release+0x5e/0xc0 [mmaplab]', { bugType: 'invalid-free' }],
     ['kasan', 'BUG: KASAN: double-free or invalid-free in kfree+0x8f/0x1c0', { bugType: 'double-free or invalid-free' }],
     ['kasan', 'BUG: KASAN: wild-memory-access in mmaplab_fault+0x1b3/0x2d0 [mmaplab]', { bugType: 'wild-memory-access' }],
     ['kasan', 'BUG: KASAN: null-ptr-deref in mmaplab_vma_close+0x4e/0x120 [mmaplab]', { bugType: 'null-ptr-deref' }],
     ['kasan', 'BUG: KASAN: invalid-access', { bugType: 'invalid-access' }],
-    ['kmsan', 'BUG: KMSAN: uninit-value in mmaplab_fill+0x1c6/0x260 [mmaplab]', { bugType: 'uninit-value', location: 'mmaplab_fill+0x1c6/0x260 [mmaplab]' }],
-    ['kmsan', 'BUG: KMSAN: kernel-infoleak in _copy_to_user+0xbc/0x110', { bugType: 'kernel-infoleak', location: '_copy_to_user+0xbc/0x110' }],
-    ['kcsan', 'BUG: KCSAN: data-race in mmaplab_fault / mmaplab_ioctl', { bugType: 'data-race', location: 'mmaplab_fault', other: 'mmaplab_ioctl' }],
+    [
+      'kmsan',
+      'BUG: KMSAN: uninit-value in mmaplab_fill+0x1c6/0x260 [mmaplab]',
+      { bugType: 'uninit-value', location: 'mmaplab_fill+0x1c6/0x260 [mmaplab]' },
+    ],
+    [
+      'kmsan',
+      'BUG: KMSAN: kernel-infoleak in _copy_to_user+0xbc/0x110',
+      { bugType: 'kernel-infoleak', location: '_copy_to_user+0xbc/0x110' },
+    ],
+    [
+      'kcsan',
+      'BUG: KCSAN: data-race in mmaplab_fault / mmaplab_ioctl',
+      { bugType: 'data-race', location: 'mmaplab_fault', other: 'mmaplab_ioctl' },
+    ],
     ['kcsan', 'BUG: KCSAN: assert: race in mmaplab_release+0x22/0xc0 [mmaplab]', { bugType: 'assert: race' }],
-    ['ubsan', 'UBSAN: array-index-out-of-bounds in mm/mmaplab.c:211:23', { check: 'array-index-out-of-bounds', file: 'mm/mmaplab.c', lineno: '211', column: '23' }],
+    [
+      'ubsan',
+      'UBSAN: array-index-out-of-bounds in mm/mmaplab.c:211:23',
+      { check: 'array-index-out-of-bounds', file: 'mm/mmaplab.c', lineno: '211', column: '23' },
+    ],
     ['ubsan', 'UBSAN: shift-out-of-bounds in /build/mmaplab/mmaplab_main.c:318:29', { check: 'shift-out-of-bounds' }],
     ['ubsan', 'UBSAN: signed-integer-overflow in /build/mmaplab/mmaplab_store.c:90:17', { check: 'signed-integer-overflow', lineno: '90' }],
     ['ubsan', 'UBSAN: Undefined behaviour in mm/memory.c:1200:12', { check: 'Undefined behaviour' }],
-    ['slab-debug', 'BUG kmalloc-64 (Tainted: G    B     ): Object already free', { cache: 'kmalloc-64', tainted: 'G    B', problem: 'Object already free' }],
-    ['slab-debug', 'BUG kmalloc-128 (Not tainted): Right Redzone overwritten', { cache: 'kmalloc-128', problem: 'Right Redzone overwritten' }],
+    [
+      'slab-debug',
+      'BUG kmalloc-64 (Tainted: G    B     ): Object already free',
+      { cache: 'kmalloc-64', tainted: 'G    B', problem: 'Object already free' },
+    ],
+    [
+      'slab-debug',
+      'BUG kmalloc-128 (Not tainted): Right Redzone overwritten',
+      { cache: 'kmalloc-128', problem: 'Right Redzone overwritten' },
+    ],
     ['slab-debug', 'BUG kmalloc-64 (Tainted: G           OE     ): Redzone overwritten', { problem: 'Redzone overwritten' }],
-    ['slab-debug', 'BUG mmaplab_page (Tainted: G           OE     ): Poison overwritten', { cache: 'mmaplab_page', problem: 'Poison overwritten' }],
-    ['slab-debug', 'BUG kmalloc-64 (Tainted: G    B      OE     ): Padding overwritten. 0x00000000b2e1c4a7-0x000000005f3d90c1 @offset=4032', { problem: 'Padding overwritten. 0x00000000b2e1c4a7-0x000000005f3d90c1 @offset=4032' }],
+    [
+      'slab-debug',
+      'BUG mmaplab_page (Tainted: G           OE     ): Poison overwritten',
+      { cache: 'mmaplab_page', problem: 'Poison overwritten' },
+    ],
+    [
+      'slab-debug',
+      'BUG kmalloc-64 (Tainted: G    B      OE     ): Padding overwritten. 0x00000000b2e1c4a7-0x000000005f3d90c1 @offset=4032',
+      { problem: 'Padding overwritten. 0x00000000b2e1c4a7-0x000000005f3d90c1 @offset=4032' },
+    ],
     ['slab-debug', 'BUG kmalloc-64 (Tainted: G    B      OE     ): Freepointer corrupt', { problem: 'Freepointer corrupt' }],
-    ['slab-debug', 'BUG kmalloc-64 (Tainted: G    B      OE     ): Wrong object count. Counter is 21 but counted were 20', { problem: 'Wrong object count. Counter is 21 but counted were 20' }],
+    [
+      'slab-debug',
+      'BUG kmalloc-64 (Tainted: G    B      OE     ): Wrong object count. Counter is 21 but counted were 20',
+      { problem: 'Wrong object count. Counter is 21 but counted were 20' },
+    ],
     ['slab-debug', 'SLUB <none>: no slab for object 0x00000000b2e1c4a7.', { cache: '<none>', object: '0x00000000b2e1c4a7' }],
     ['kmemleak', 'kmemleak: 3 new suspected memory leaks (see /sys/kernel/debug/kmemleak)', { leaks: '3' }],
     ['kmemleak', 'unreferenced object 0xffff888005e3b540 (size 64):', { object: 'ffff888005e3b540', size: '64' }],
@@ -316,7 +406,11 @@ describe('kmsg signature table', () => {
     ['lockdep', 'WARNING: held lock freed!', { problem: 'held lock freed!' }],
     ['lockdep', 'WARNING: suspicious RCU usage', { problem: 'suspicious RCU usage' }],
     ['lockdep', 'WARNING: possible irq lock inversion dependency detected', { problem: 'possible irq lock inversion dependency detected' }],
-    ['lockdep', 'WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected', { problem: 'HARDIRQ-safe -> HARDIRQ-unsafe lock order detected' }],
+    [
+      'lockdep',
+      'WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected',
+      { problem: 'HARDIRQ-safe -> HARDIRQ-unsafe lock order detected' },
+    ],
     ['lockdep', 'WARNING: lock held when returning to user space!', { problem: 'lock held when returning to user space!' }],
     ['lockdep', 'WARNING: node/245 still has locks held!', { process: 'node', pid: '245' }],
     ['lockdep', 'WARNING: Nested lock was not taken', { problem: 'Nested lock was not taken' }],
@@ -324,28 +418,59 @@ describe('kmsg signature table', () => {
     ['lockdep', '[ INFO: possible circular locking dependency detected ]', { problem: 'possible circular locking dependency detected' }],
     ['lockdep', 'INFO: trying to register non-static key.', {}],
     ['lockdep', 'BUG: MAX_LOCKDEP_CHAINS too low!', { problem: 'MAX_LOCKDEP_CHAINS too low!' }],
-    ['spinlock-debug', 'BUG: spinlock bad magic on CPU#0, node/245', { lock: 'spinlock', problem: 'bad magic', cpu: '0', process: 'node', pid: '245' }],
+    [
+      'spinlock-debug',
+      'BUG: spinlock bad magic on CPU#0, node/245',
+      { lock: 'spinlock', problem: 'bad magic', cpu: '0', process: 'node', pid: '245' },
+    ],
     ['spinlock-debug', 'BUG: spinlock recursion on CPU#1, kworker/1:2/87', { problem: 'recursion', process: 'kworker/1:2', pid: '87' }],
     ['spinlock-debug', 'BUG: rwlock wrong owner on CPU#0, node/245, 00000000a1b2c3d4', { lock: 'rwlock', problem: 'wrong owner' }],
     ['invalid-context', 'BUG: sleeping function called from invalid context at mm/slab.h:742', { file: 'mm/slab.h', lineno: '742' }],
-    ['invalid-context', 'BUG: scheduling while atomic: kworker/0:1/23/0x00000002', { process: 'kworker/0:1', pid: '23', preemptCount: '00000002' }],
-    ['invalid-context', 'BUG: workqueue leaked atomic, lock or RCU: kworker/1:1[46]\n     preempt=0x00000000 lock=0->1 RCU=0->0 workfn=mmaplab_flush_work [mmaplab]', { process: 'kworker/1:1', pid: '46' }],
-    ['invalid-context', 'BUG: workqueue leaked lock or atomic: kworker/0:1/0x00000000/0/23', { process: 'kworker/0:1', preemptCount: '00000000', pid: '23' }],
+    [
+      'invalid-context',
+      'BUG: scheduling while atomic: kworker/0:1/23/0x00000002',
+      { process: 'kworker/0:1', pid: '23', preemptCount: '00000002' },
+    ],
+    [
+      'invalid-context',
+      'BUG: workqueue leaked atomic, lock or RCU: kworker/1:1[46]\n     preempt=0x00000000 lock=0->1 RCU=0->0 workfn=mmaplab_flush_work [mmaplab]',
+      { process: 'kworker/1:1', pid: '46' },
+    ],
+    [
+      'invalid-context',
+      'BUG: workqueue leaked lock or atomic: kworker/0:1/0x00000000/0/23',
+      { process: 'kworker/0:1', preemptCount: '00000000', pid: '23' },
+    ],
     ['invalid-context', 'BUG: workqueue leaked lock or atomic: kworker/0:1/0x00000001/23', { process: 'kworker/0:1', pid: '23' }],
-    ['invalid-context', 'BUG: using smp_processor_id() in preemptible [00000000] code: node/245', { what: 'smp_processor_id', process: 'node', pid: '245' }],
+    [
+      'invalid-context',
+      'BUG: using smp_processor_id() in preemptible [00000000] code: node/245',
+      { what: 'smp_processor_id', process: 'node', pid: '245' },
+    ],
     ['invalid-context', 'BUG: using __this_cpu_read() in preemptible [00000000] code: node/245', { what: '__this_cpu_read' }],
     ['hard-lockup', 'NMI watchdog: Watchdog detected hard LOCKUP on cpu 1', { cpu: '1' }],
     ['hard-lockup', 'watchdog: CPU0: Watchdog detected hard LOCKUP on cpu 1', { reporter: '0', cpu: '1' }],
     ['hard-lockup', 'Watchdog detected hard LOCKUP on cpu 2', { cpu: '2' }],
     ['unrecognised', "WARNING: kernel stack regs at 00000000a1b2c3d4 in node:245 has bad 'bp' value 0000000000000001", {}],
-    ['unrecognised', "INFO: task node:245 can't die for more than 120 seconds.", { what: "task node:245 can't die for more than 120 seconds." }],
-    ['unrecognised', 'BUG kmalloc-64: an object shape this table does not know', { what: 'kmalloc-64: an object shape this table does not know' }],
+    [
+      'unrecognised',
+      "INFO: task node:245 can't die for more than 120 seconds.",
+      { what: "task node:245 can't die for more than 120 seconds." },
+    ],
+    [
+      'unrecognised',
+      'BUG kmalloc-64: an object shape this table does not know',
+      { what: 'kmalloc-64: an object shape this table does not know' },
+    ],
     ['unrecognised', '[ WARNING: some future lock checker ]', { what: 'some future lock checker' }],
   ];
   for (const [kind, line, expected] of samples) {
     it(`classifies "${line.slice(0, 60)}" as ${kind}`, () => {
       const found = classify(records(line));
-      assert.ok(found.some((f) => f.kind === kind), `got ${kinds(found).join(', ') || 'nothing'}`);
+      assert.ok(
+        found.some((f) => f.kind === kind),
+        `got ${kinds(found).join(', ') || 'nothing'}`,
+      );
       const f = found.find((x) => x.kind === kind)!;
       for (const [name, value] of Object.entries(expected)) assert.equal(f.captures[name], value, name);
     });
@@ -516,7 +641,11 @@ describe('kmsg classification of the complaint families (test/fixtures/kmsg)', (
     for (const fx of FAMILY_FIXTURES) {
       const { findings, summary } = analyzeWindow(fixture(fx.file));
       assert.notEqual(summary.severity, 'clean', fx.file);
-      for (const f of findings) assert.ok(summary.evidence.some((e) => e.seq === f.seq), `${fx.file}: ${f.line}`);
+      for (const f of findings)
+        assert.ok(
+          summary.evidence.some((e) => e.seq === f.seq),
+          `${fx.file}: ${f.line}`,
+        );
     }
   });
 
@@ -623,13 +752,26 @@ describe('kmsg classification: unrecognised reports', () => {
   });
 
   it('a window that starts inside a framed report does not take its closing frame for an opening one', () => {
-    const findings = classify(records(' ffff888006b4c400: fa fb fb fb fb fb fb fb fc fc fc fc fc fc fc fc', frame66, 'Disabling lock debugging due to kernel taint'));
+    const findings = classify(
+      records(
+        ' ffff888006b4c400: fa fb fb fb fb fb fb fb fc fc fc fc fc fc fc fc',
+        frame66,
+        'Disabling lock debugging due to kernel taint',
+      ),
+    );
     assert.deepEqual(kinds(findings), []);
   });
 
   it('a frame underlined with "-" (lockdep, SLUB) stays no open frame: the next report of that width is read on its own', () => {
-    const lockdep = ['=====================================', 'WARNING: bad unlock balance detected!', '6.1.0-56-amd64 #1 Tainted: G           OE     ', '-------------------------------------'];
-    const findings = classify(records(...lockdep, 'filler', '=====================================', 'a report nobody knows of that width'));
+    const lockdep = [
+      '=====================================',
+      'WARNING: bad unlock balance detected!',
+      '6.1.0-56-amd64 #1 Tainted: G           OE     ',
+      '-------------------------------------',
+    ];
+    const findings = classify(
+      records(...lockdep, 'filler', '=====================================', 'a report nobody knows of that width'),
+    );
     assert.deepEqual(kinds(findings), ['lockdep', 'unrecognised']);
   });
 
@@ -672,7 +814,7 @@ describe('kmsg classification: unrecognised reports', () => {
     assert.deepEqual(kinds(findings), ['unrecognised']);
   });
 
-  it('a banner written to /dev/kmsg by a user process is not the kernel\'s', () => {
+  it("a banner written to /dev/kmsg by a user process is not the kernel's", () => {
     const [user] = records('WARNING: the test harness says something');
     assert.deepEqual(kinds(classify([{ ...user!, facility: 1 }])), []);
     assert.deepEqual(kinds(classify([user!])), ['unrecognised']);
@@ -788,7 +930,10 @@ describe('kmsg severity and summary', () => {
   });
 
   it('caps evidence but always keeps the headline lines', () => {
-    const many = Array.from({ length: 30 }, (_, i) => `BUG: Bad rss-counter state mm:00000000000000${String(i).padStart(2, '0')} type:MM_FILEPAGES val:1`);
+    const many = Array.from(
+      { length: 30 },
+      (_, i) => `BUG: Bad rss-counter state mm:00000000000000${String(i).padStart(2, '0')} type:MM_FILEPAGES val:1`,
+    );
     const s = summarize(classify(records(...many, 'Kernel panic - not syncing: Fatal exception')), { maxEvidence: 5 });
     assert.equal(s.evidence.length, 5);
     assert.equal(s.evidenceOmitted, 26);
@@ -811,10 +956,7 @@ describe('kernel taint', () => {
     const letter = (bit: number): string | undefined => TAINT_FLAGS.find((f) => f.bit === bit)?.letter;
     assert.deepEqual([0, 9, 12, 13, 14, 18].map(letter), ['P', 'W', 'O', 'E', 'L', 'N']);
     assert.equal(TAINT_FLAGS.map((f) => f.letter).join(''), 'PFSRMBUDAWCIOELKXTNJ');
-    assert.deepEqual(
-      TROUBLE_BITS.map(letter),
-      ['B', 'D', 'W', 'L'],
-    );
+    assert.deepEqual(TROUBLE_BITS.map(letter), ['B', 'D', 'W', 'L']);
   });
 
   it('an untainted kernel decodes to nothing; unknown bits are reported, not dropped', () => {
@@ -835,7 +977,7 @@ describe('kernel taint', () => {
     for (let m = 0; m < 2 ** 19; m += 4099) assert.equal(parseTaintString(taintString(m)), m);
   });
 
-  it('diff reports bits gained with mmaplab\'s own O and E masked out', () => {
+  it("diff reports bits gained with mmaplab's own O and E masked out", () => {
     const d = diffTaint(0, 2 ** 12 + 2 ** 13 + 2 ** 9);
     assert.deepEqual(
       d.gained.map((f) => f.letter),
@@ -859,7 +1001,7 @@ describe('kernel taint', () => {
     );
   });
 
-  it('reads this host\'s /proc/sys/kernel/tainted as a number', () => {
+  it("reads this host's /proc/sys/kernel/tainted as a number", () => {
     const mask = readTaint();
     assert.ok(Number.isSafeInteger(mask) && mask >= 0, String(mask));
   });

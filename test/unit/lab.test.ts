@@ -53,13 +53,19 @@ describe('lab machines (lib/runner/lab.ts)', function () {
       const fedora = caught(() => runningKernel(root, '6.12.9-200.fc41.x86_64', FEDORA));
       assert.equal(fedora.code, 'ENOHEADERS');
       assert.match(fedora.message, /: dnf install kernel-devel-6\.12\.9-200\.fc41\.x86_64$/);
-      assert.match(caught(() => runningKernel(root, '6.8.0-45-generic', UBUNTU)).message, /: apt-get install linux-headers-6\.8\.0-45-generic$/);
-      assert.match(caught(() => runningKernel(root, '6.1.0-57-amd64', DEBIAN)).message, /^no headers for the running kernel 6\.1\.0-57-amd64 \(/);
+      assert.match(
+        caught(() => runningKernel(root, '6.8.0-45-generic', UBUNTU)).message,
+        /: apt-get install linux-headers-6\.8\.0-45-generic$/,
+      );
+      assert.match(
+        caught(() => runningKernel(root, '6.1.0-57-amd64', DEBIAN)).message,
+        /^no headers for the running kernel 6\.1\.0-57-amd64 \(/,
+      );
     });
   });
 
   it("explains Secure Boot's refusal with the signing steps, and nothing for other errors", function () {
-    const said = "insmod: ERROR: could not insert module /tmp/mmaplab.ko: Key was rejected by service";
+    const said = 'insmod: ERROR: could not insert module /tmp/mmaplab.ko: Key was rejected by service';
     const advice = insmodAdvice(said, '/tmp/mmaplab.ko') ?? '';
     assert.match(advice, /^this kernel only loads signed modules \(Secure Boot\)/);
     assert.match(advice, /mokutil --import MOK\.der/);

@@ -31,10 +31,17 @@ function layoutBlock(): string[] {
 function trackedTopFolders(): string[] {
   const r = spawnSync('git', ['ls-files'], { cwd: REPO_ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
   assert.equal(r.status, 0, `git ls-files in ${REPO_ROOT} failed: ${r.stderr}`);
-  return [...new Set(r.stdout.split('\n').filter((f) => f.includes('/')).map((f) => f.slice(0, f.indexOf('/'))))].sort();
+  return [
+    ...new Set(
+      r.stdout
+        .split('\n')
+        .filter((f) => f.includes('/'))
+        .map((f) => f.slice(0, f.indexOf('/'))),
+    ),
+  ].sort();
 }
 
-describe("the Layout section of docs/architecture.md", function () {
+describe('the Layout section of docs/architecture.md', function () {
   const lines = layoutBlock();
   const top = lines.map((l) => /^(\.?[\w-]+)\/ /.exec(l)?.[1]).filter((x): x is string => x !== undefined);
   const libAt = lines.findIndex((l) => l.startsWith('lib/ '));
@@ -49,12 +56,22 @@ describe("the Layout section of docs/architecture.md", function () {
   const generatedNamed = [...generatedText.matchAll(/(\.?[\w-]+)\//g)].map((m) => m[1]);
 
   it('names every top-level folder git tracks, one line each', function () {
-    assert.deepEqual(trackedTopFolders().filter((f) => !top.includes(f)), []);
-    assert.deepEqual(top.filter((f) => !fs.existsSync(path.join(REPO_ROOT, f))), [], 'and no folder that does not exist');
+    assert.deepEqual(
+      trackedTopFolders().filter((f) => !top.includes(f)),
+      [],
+    );
+    assert.deepEqual(
+      top.filter((f) => !fs.existsSync(path.join(REPO_ROOT, f))),
+      [],
+      'and no folder that does not exist',
+    );
   });
 
   it('names the folders builds and runs make', function () {
-    assert.deepEqual(GENERATED.filter((f) => !generatedNamed.includes(f)), []);
+    assert.deepEqual(
+      GENERATED.filter((f) => !generatedNamed.includes(f)),
+      [],
+    );
   });
 
   it('names every folder of lib/, in the block under lib/', function () {

@@ -8,7 +8,11 @@ function delta(memFreeDeltaKb: number, slabDeltaKb = 0): MemoryDelta {
   return { memFreeDeltaKb, memFreeRawDeltaKb: memFreeDeltaKb, pcpDeltaKb: 0, rssAnonDeltaKb: 0, slabDeltaKb };
 }
 
-function row(first: MemoryDelta, confirmation: MemoryDelta | null, counters = { buffers: 0, pages: 0, sessions: 0 }): Omit<LeakRow, 'ok' | 'reason'> {
+function row(
+  first: MemoryDelta,
+  confirmation: MemoryDelta | null,
+  counters = { buffers: 0, pages: 0, sessions: 0 },
+): Omit<LeakRow, 'ok' | 'reason'> {
   return {
     pair: 'vmalloc/fault_page/16K',
     alloc: 'vmalloc',

@@ -19,7 +19,12 @@ const oldStyle = (value: unknown): string => JSON.stringify(value).replaceAll('"
 describe('files written with the old key names', function () {
   it('renameLegacyKeys renames technique to method at any depth, and nothing else', function () {
     const v = { a: [{ technique: 'page_cache', n: 1 }], b: { technique: 'control' }, technique2: 3, rule: 'documented-technique' };
-    assert.deepEqual(renameLegacyKeys(v), { a: [{ method: 'page_cache', n: 1 }], b: { method: 'control' }, technique2: 3, rule: 'documented-technique' });
+    assert.deepEqual(renameLegacyKeys(v), {
+      a: [{ method: 'page_cache', n: 1 }],
+      b: { method: 'control' },
+      technique2: 3,
+      rule: 'documented-technique',
+    });
   });
 
   it('keeps a method key already there over an old one beside it', function () {

@@ -9,12 +9,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import {
-  Device,
-  mapFd,
-  patternWord,
-  runIsolated,
-} from '../../lib/device';
+import { Device, mapFd, patternWord, runIsolated } from '../../lib/device';
 import { native, nativeConstants } from '../../lib/device/native';
 import { parseChildLine } from '../../lib/device/isolated-schema';
 import { firstBytes, useEightPageFile } from './eight-page-file';
@@ -52,11 +47,23 @@ describe('mapping calls on an ordinary file', function () {
     const old = new Uint8Array(m.buffer);
     const rest = m.unmapRange({ offset: 2 * page, length: 3 * page });
     assert.equal(old.length, 0, 'the old buffer is detached');
-    assert.deepEqual(rest.map((r) => [r.offset, r.length]), [[0, 2 * page], [5 * page, 3 * page]]);
-    assert.deepEqual(rest.map(firstBytes), [[1, 2], [6, 7, 8]]);
+    assert.deepEqual(
+      rest.map((r) => [r.offset, r.length]),
+      [
+        [0, 2 * page],
+        [5 * page, 3 * page],
+      ],
+    );
+    assert.deepEqual(rest.map(firstBytes), [
+      [1, 2],
+      [6, 7, 8],
+    ]);
     assert.equal(mapsOf(file).length, 2, 'two VMAs');
     const tail = rest[1]?.unmapRange({ offset: 2 * page, length: page }) ?? [];
-    assert.deepEqual(tail.map((r) => [r.offset, r.length]), [[5 * page, 2 * page]]);
+    assert.deepEqual(
+      tail.map((r) => [r.offset, r.length]),
+      [[5 * page, 2 * page]],
+    );
     assert.deepEqual(rest[0]?.unmapRange({ offset: 0, length: 2 * page }), [], 'the whole mapping: nothing remains');
     for (const r of tail) r.unmap();
     assert.deepEqual(mapsOf(file), []);
@@ -176,21 +183,14 @@ describe('mapping calls on an ordinary file', function () {
 describe('device session state checks on the TypeScript side', function () {
   it('a hazard pair is refused without hazards: true, before any ioctl', () => {
     using dev = Device.open('/dev/null');
-    assertDeviceError(
-      () => dev.configure({ alloc: 'pages_nocomp', method: 'fault_page', size: 16384 }),
-      'ERR_HAZARD_NOT_REQUESTED',
-    );
+    assertDeviceError(() => dev.configure({ alloc: 'pages_nocomp', method: 'fault_page', size: 16384 }), 'ERR_HAZARD_NOT_REQUESTED');
     assertDeviceError(
       () => dev.configure({ alloc: 'vmalloc', method: 'remap_pfn_range_first_pfn', size: 16384 }),
       'ERR_HAZARD_NOT_REQUESTED',
     );
     assertArgError(() => dev.configure({ alloc: 'kmalloc', method: 'fault_page', size: 4096, hazards: 'yes' as never }));
     // Asked for, it reaches the kernel (here: /dev/null's ENOTTY).
-    assertSyscallError(
-      () => dev.configure({ alloc: 'pages_nocomp', method: 'fault_page', size: 16384, hazards: true }),
-      'ENOTTY',
-      'ioctl',
-    );
+    assertSyscallError(() => dev.configure({ alloc: 'pages_nocomp', method: 'fault_page', size: 16384, hazards: true }), 'ENOTTY', 'ioctl');
   });
 
   it('map() without a length needs a configured size', () => {
@@ -236,7 +236,11 @@ describe('runIsolated(): outcomes that kill a process, seen from outside', funct
     const r = await runIsolated({
       path: path.join(dir, 'one-page'),
       map: { length: page },
-      steps: [{ op: 'protect', prot: 'r' }, { op: 'touch', mode: 'read' }, { op: 'touch', mode: 'write' }],
+      steps: [
+        { op: 'protect', prot: 'r' },
+        { op: 'touch', mode: 'read' },
+        { op: 'touch', mode: 'write' },
+      ],
     });
     assert.deepEqual([r.signal, r.failedStep, r.page, r.results], ['SIGSEGV', 2, 0, [null, 1]]);
   });
@@ -254,7 +258,11 @@ describe('runIsolated(): outcomes that kill a process, seen from outside', funct
     const ok = await runIsolated({
       path: path.join(dir, 'one-page'),
       map: { length: page, private: true },
-      steps: [{ op: 'write-pattern', seed: 3 }, { op: 'check-pattern', seed: 3 }, { op: 'touch', mode: 'read' }],
+      steps: [
+        { op: 'write-pattern', seed: 3 },
+        { op: 'check-pattern', seed: 3 },
+        { op: 'touch', mode: 'read' },
+      ],
     });
     assert.deepEqual([ok.exitCode, ok.signal, ok.failedStep, ok.results], [0, null, null, [null, null, 1]]);
     const bad = await runIsolated({ path: path.join(dir, 'one-page'), map: { length: page }, steps: [{ op: 'fill', seed: 1 }] });
@@ -269,10 +277,16 @@ describe('runIsolated(): outcomes that kill a process, seen from outside', funct
     const r = await runIsolated({
       path: path.join(dir, 'one-page'),
       map: { length: page },
-      steps: [{ op: 'touch', mode: 'read' }, { op: 'touch', mode: 'sideways' as 'read' }],
+      steps: [
+        { op: 'touch', mode: 'read' },
+        { op: 'touch', mode: 'sideways' as 'read' },
+      ],
     });
     assert.deepEqual([r.exitCode, r.failedStep, r.results], [3, null, []]);
-    assert.deepEqual(r.error, { code: 'EMALFORMED', message: 'the isolated plan: steps[1].mode: expected "read" or "write", got string "sideways"' });
+    assert.deepEqual(r.error, {
+      code: 'EMALFORMED',
+      message: 'the isolated plan: steps[1].mode: expected "read" or "write", got string "sideways"',
+    });
   });
 
   it("the child's lines are checked: a result, an error, or EMALFORMED naming the line and the place", () => {
@@ -283,7 +297,10 @@ describe('runIsolated(): outcomes that kill a process, seen from outside', funct
       code: 'EMALFORMED',
       message: "the isolated child's line 3: error.code: expected string or null, got number 7",
     });
-    assert.throws(() => parseChildLine('Segmentation fault', 4), { code: 'EMALFORMED', message: /^the isolated child's line 4 is not JSON: / });
+    assert.throws(() => parseChildLine('Segmentation fault', 4), {
+      code: 'EMALFORMED',
+      message: /^the isolated child's line 4 is not JSON: /,
+    });
     assert.throws(() => parseChildLine('{"result":1,"step":0}', 5), {
       code: 'EMALFORMED',
       message: 'the isolated child\'s line 5: expected {"result": ...} or {"error": {"code": ..., "message": ...}}, got object',

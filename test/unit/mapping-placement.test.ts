@@ -31,7 +31,7 @@ describe('mapping placement on an ordinary file', function () {
 
   useEightPageFile('mmaplab-place-', (f) => ({ file, page, fd } = f));
 
-  it("kernel-chosen by default: address is where /proc/self/maps shows the file, remnants empty", () => {
+  it('kernel-chosen by default: address is where /proc/self/maps shows the file, remnants empty', () => {
     const m = mapFd(fd, 3 * page);
     assert.deepEqual(rangesOf(file), [[m.address, m.address + 3 * page]]);
     assert.equal(m.address % page, 0);
@@ -93,7 +93,15 @@ describe('mapping placement on an ordinary file', function () {
     assert.deepEqual(firstBytes(before), [2, 3]);
     assert.deepEqual(firstBytes(after), [6, 7]);
     const at = (n: number): number => old.address + n * page;
-    assert.deepEqual(rangesOf(file), [[at(0), at(2)], [at(2), at(4)], [at(4), at(6)]], 'three VMAs of the file, side by side');
+    assert.deepEqual(
+      rangesOf(file),
+      [
+        [at(0), at(2)],
+        [at(2), at(4)],
+        [at(4), at(6)],
+      ],
+      'three VMAs of the file, side by side',
+    );
     for (const x of [before, m, after]) x.unmap();
     assert.deepEqual(rangesOf(file), []);
   });
@@ -102,7 +110,13 @@ describe('mapping placement on an ordinary file', function () {
     const old = mapFd(fd, 4 * page);
     const m = mapFd(fd, page + 100, { placement: { mode: 'fixed', over: old, offset: page } });
     assert.equal(m.length, page + 100);
-    assert.deepEqual(m.remnants.map((r) => [r.address - old.address, r.length]), [[0, page], [3 * page, page]]);
+    assert.deepEqual(
+      m.remnants.map((r) => [r.address - old.address, r.length]),
+      [
+        [0, page],
+        [3 * page, page],
+      ],
+    );
     // Over a mapping of one page, anything up to a page fits.
     const after = at(m.remnants, 1, 'the remnant after');
     const tail = mapFd(fd, page - 1, { offset: 7 * page, placement: { mode: 'fixed', over: after } });

@@ -9,11 +9,7 @@ import { K61, K612, run, spec } from './report-fixture';
 import { at } from '../../lib/util/at';
 
 describe('matrix: cells that did not run', () => {
-  const cells = [
-    spec('kmalloc/remap_pfn_range/4K/basic'),
-    spec('kmalloc/remap_pfn_range/64K/basic'),
-    spec('kmalloc/fault_page/4K/basic'),
-  ];
+  const cells = [spec('kmalloc/remap_pfn_range/4K/basic'), spec('kmalloc/remap_pfn_range/64K/basic'), spec('kmalloc/fault_page/4K/basic')];
   const on = (...releases: string[]) => new Map(releases.map((r) => [r, { cells }]));
 
   it('nothing when every cell has its result on every kernel', () => {

@@ -34,8 +34,7 @@ async function planFor(argv: string[]) {
   return { cells, plan: await matrixPlan(opts, [K61, K612], cells, modules) };
 }
 
-const kinds = (steps: { job: { kind: string }; kernel: Kernel }[]): string[] =>
-  steps.map((s) => `${s.job.kind} ${s.kernel.series}`);
+const kinds = (steps: { job: { kind: string }; kernel: Kernel }[]): string[] => steps.map((s) => `${s.job.kind} ${s.kernel.series}`);
 
 describe('matrix plan', () => {
   it('one cells step per kernel, then the files per kernel, each with its own module', async () => {

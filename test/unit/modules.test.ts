@@ -141,13 +141,7 @@ describe('module load order', () => {
   it('virtio-pci: its two helper modules come first on 6.1, and nothing of it is loaded on 6.12', () => {
     const idx61 = index(DEP_6_1, BUILTIN_6_1);
     const order61 = resolveLoadOrder(idx61, PCI_ROOTS);
-    assert.deepEqual(order61.slice(0, 5), [
-      'virtio_pci_legacy_dev',
-      'virtio_pci_modern_dev',
-      'virtio_ring',
-      'virtio',
-      'virtio_pci',
-    ]);
+    assert.deepEqual(order61.slice(0, 5), ['virtio_pci_legacy_dev', 'virtio_pci_modern_dev', 'virtio_ring', 'virtio', 'virtio_pci']);
     assertDepsFirst(idx61, order61);
     const order612 = resolveLoadOrder(index(DEP_6_12, BUILTIN_6_12), PCI_ROOTS);
     assert.deepEqual(order612, ['netfs', '9pnet', '9pnet_virtio', '9p', 'overlay']);
@@ -187,7 +181,9 @@ describe('module load order', () => {
 
   it('a missing dependency is ENOMODULES naming the module and who needed it', () => {
     // 6.1's dep file without netfs.ko: 9p -> fscache -> netfs breaks.
-    const dep = DEP_6_1.split('\n').filter((l) => !l.startsWith('kernel/fs/netfs/netfs.ko:')).join('\n');
+    const dep = DEP_6_1.split('\n')
+      .filter((l) => !l.startsWith('kernel/fs/netfs/netfs.ko:'))
+      .join('\n');
     const err = caught(() => resolveLoadOrder(index(dep), ['9p']));
     assert.equal(err.code, 'ENOMODULES');
     assert.match(err.message, /neither a module nor a built-in netfs \(needed by fscache <- 9p\)/);

@@ -61,7 +61,10 @@ describe('no kernel release that Debian may replace is pinned', function () {
 
   it('the library, scripts and workflows name no Debian kernel release at all (they select by series)', function () {
     const files = ['lib', 'scripts', '.github'].flatMap((d) => sourceFiles(d));
-    assert.ok(files.some((f) => f.startsWith('.github')), 'the workflows are read');
+    assert.ok(
+      files.some((f) => f.startsWith('.github')),
+      'the workflows are read',
+    );
     assert.deepEqual(offending(files, RELEASE), []);
   });
 });

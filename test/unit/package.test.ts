@@ -24,13 +24,9 @@ const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'ut
 const PREBUILD_DIR = `prebuilds/${process.platform}-${process.arch}`;
 const PREBUILD = `${PREBUILD_DIR}/${pkg.name}.node`;
 
-
 describe('package: the prebuild', () => {
   it(`exists as ${PREBUILD}`, () => {
-    assert.ok(
-      fs.existsSync(path.join(REPO_ROOT, PREBUILD)),
-      `${PREBUILD} is missing: run \`npm run build:addon\` (prebuildify) first`,
-    );
+    assert.ok(fs.existsSync(path.join(REPO_ROOT, PREBUILD)), `${PREBUILD} is missing: run \`npm run build:addon\` (prebuildify) first`);
   });
 
   it('is what node-gyp-build loads with PREBUILDS_ONLY=1, and its constants() work', () => {
@@ -98,11 +94,7 @@ describe('package: npm pack', () => {
 
   it('ships the sources of a build from source: binding.gyp, native/, kmod/', () => {
     assert.deepEqual(
-      missing([
-        'binding.gyp',
-        ...filesUnder('native', /\.(cc|c|h)$/),
-        ...filesUnder('kmod', /(?<!\.mod)\.c$|\.h$|^Kbuild$|^Makefile$/),
-      ]),
+      missing(['binding.gyp', ...filesUnder('native', /\.(cc|c|h)$/), ...filesUnder('kmod', /(?<!\.mod)\.c$|\.h$|^Kbuild$|^Makefile$/)]),
       [],
     );
     assert.ok(packed.has('kmod/include/uapi/linux/mmaplab.h'));

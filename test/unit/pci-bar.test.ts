@@ -18,11 +18,17 @@ import { readDeviceSide } from '../../lib/runner/device-side';
 import { DEVICE_BAR_BYTES } from '../../lib/vm/device-bar';
 import { prediction } from './prediction';
 
-
 describe('pci_bar: a PCI device BAR mapped to userspace', function () {
   it('only the pfn methods take the BAR (no struct pages); the io helpers take it and one RAM and one DMA buffer', function () {
     const takes = CELL_METHODS.filter((m) => support('pci_bar', m) === 'safe');
-    assert.deepEqual(takes, ['remap_pfn_range', 'vmf_insert_pfn', 'vmf_insert_pfn_prot', 'vmf_insert_mixed', 'io_remap_pfn_range', 'vm_iomap_memory']);
+    assert.deepEqual(takes, [
+      'remap_pfn_range',
+      'vmf_insert_pfn',
+      'vmf_insert_pfn_prot',
+      'vmf_insert_mixed',
+      'io_remap_pfn_range',
+      'vm_iomap_memory',
+    ]);
     for (const m of ['io_remap_pfn_range', 'vm_iomap_memory'] as const) {
       assert.deepEqual(
         ['kmalloc', 'pages_comp', 'dma_coherent', 'pci_bar', 'vmalloc'].map((a) => support(a as never, m)),
@@ -34,9 +40,16 @@ describe('pci_bar: a PCI device BAR mapped to userspace', function () {
   it('runs every scenario through io_remap_pfn_range, and WC and UC on every method that takes it', function () {
     assert.ok(SCENARIO_PAIRS.some(([a, m]) => a === 'pci_bar' && m === 'io_remap_pfn_range'));
     for (const m of CELL_METHODS.filter((x) => support('pci_bar', x) === 'safe')) {
-      for (const cache of ['wc', 'uc']) assert.ok(CATALOGUE.some((c) => c.id === `pci_bar/${m}/16K/basic/${cache}`), `${m} ${cache}`);
+      for (const cache of ['wc', 'uc'])
+        assert.ok(
+          CATALOGUE.some((c) => c.id === `pci_bar/${m}/16K/basic/${cache}`),
+          `${m} ${cache}`,
+        );
     }
-    assert.ok(CATALOGUE.filter((c) => c.alloc === 'pci_bar').every((c) => c.size <= DEVICE_BAR_BYTES), 'every cell fits in the BAR');
+    assert.ok(
+      CATALOGUE.filter((c) => c.alloc === 'pci_bar').every((c) => c.size <= DEVICE_BAR_BYTES),
+      'every cell fits in the BAR',
+    );
   });
 
   it('predicts a split of a remapped BAR refused by the module, and the PAT complaint without that refusal', function () {
@@ -66,7 +79,7 @@ describe('pci_bar: a PCI device BAR mapped to userspace', function () {
     );
   });
 
-  describe('what the device saw (the BAR\'s backing file)', function () {
+  describe("what the device saw (the BAR's backing file)", function () {
     let dir: string;
     before(() => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-bar-'));
@@ -92,7 +105,15 @@ describe('pci_bar: a PCI device BAR mapped to userspace', function () {
       w[5] = 0xdeadbeef;
       const side = readDeviceSide(4096, 7, file('bad', w));
       assert.ok(side.checked);
-      assert.deepEqual(side.mismatch, { offset: 20, expected: (() => { const x = new Uint32Array(1024); writePattern(x, 7); return x[5]; })(), found: 0xdeadbeef });
+      assert.deepEqual(side.mismatch, {
+        offset: 20,
+        expected: (() => {
+          const x = new Uint32Array(1024);
+          writePattern(x, 7);
+          return x[5];
+        })(),
+        found: 0xdeadbeef,
+      });
     });
 
     it('says it did not check, and why, with no file or a short one', function () {
@@ -118,7 +139,10 @@ describe('pci_bar: a PCI device BAR mapped to userspace', function () {
         evidence: { kmsg: [], findings: [], taintGained: [], observation: obs },
         durationMs: 1,
       };
-      assert.match(renderEvidence(r), /device saw: {3}mismatch at offset 8: expected 0x1, found 0x2 \(host side: \/run\/mmaplab\/device-bar\.mem\)/);
+      assert.match(
+        renderEvidence(r),
+        /device saw: {3}mismatch at offset 8: expected 0x1, found 0x2 \(host side: \/run\/mmaplab\/device-bar\.mem\)/,
+      );
       obs.deviceSide = { via: 'host side: /x', checked: false, why: 'no backing file to read (ENOENT)' };
       assert.match(renderEvidence(r), /device saw: {3}not checked: no backing file to read \(ENOENT\)/);
     });

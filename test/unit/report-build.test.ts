@@ -23,7 +23,11 @@ describe('report builder (lib/report/build.ts)', function () {
     const safe = spec('vmalloc_user/remap_vmalloc_range/16K/basic');
     assert.equal(summarizeRuns([run(K, safe, 'ok'), run(K, safe, 'oops')]).agreement, 'flaky');
     assert.equal(summarizeRuns([run(K, safe, 'oops'), run(K, safe, 'oops')]).agreement, 'differs');
-    assert.deepEqual(summarizeRuns([run(K, safe, 'ok'), run(K, safe, 'ok')]), { agreement: 'agrees', varies: false, distribution: { ok: 2 } });
+    assert.deepEqual(summarizeRuns([run(K, safe, 'ok'), run(K, safe, 'ok')]), {
+      agreement: 'agrees',
+      varies: false,
+      distribution: { ok: 2 },
+    });
   });
 
   it('groups repetitions into one cell per kernel, and readReport refuses other versions', function () {
@@ -34,7 +38,10 @@ describe('report builder (lib/report/build.ts)', function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-rb-'));
     try {
       fs.writeFileSync(path.join(dir, 'r.json'), JSON.stringify({ ...r, version: 99 }));
-      assert.throws(() => readReport(path.join(dir, 'r.json')), (e: Error & { code?: string }) => e.code === 'EREPORT');
+      assert.throws(
+        () => readReport(path.join(dir, 'r.json')),
+        (e: Error & { code?: string }) => e.code === 'EREPORT',
+      );
       fs.writeFileSync(path.join(dir, 'ok.json'), JSON.stringify(r));
       assert.equal(readReport(path.join(dir, 'ok.json')).cells.length, 1);
     } finally {
@@ -47,7 +54,11 @@ describe('report builder (lib/report/build.ts)', function () {
     let fixture: string;
     before(function () {
       // A dozen catalogue cells, a scenario and a method of a newer catalogue, and a files section.
-      const runs = [...CATALOGUE.slice(0, 12).map((c) => expectedRun(K61, c)), run(K612, unknownScenarioCell(), 'ok'), run(K612, futureMethodCell(), 'ok')];
+      const runs = [
+        ...CATALOGUE.slice(0, 12).map((c) => expectedRun(K61, c)),
+        run(K612, unknownScenarioCell(), 'ok'),
+        run(K612, futureMethodCell(), 'ok'),
+      ];
       fixture = JSON.stringify({ ...report(runs), files: filesSection() });
     });
     beforeEach(function () {
@@ -85,17 +96,57 @@ describe('report builder (lib/report/build.ts)', function () {
         'cells[12].runs[0].evidence.observation.signal',
         'expected string or null, got number 11',
       ],
-      ['a cell without its verdict', (j) => deleteAt(j, 'cells[3].verdict'), 'cells[3].verdict', 'expected one of "ok", "refused", "wrong-data", "user-signal", "kernel-complaint", "oops", "panic", "hang", ... (9 in all), got nothing'],
-      ['an unknown agreement', (j) => setAt(j, 'cells[5].agreement', 'maybe'), 'cells[5].agreement', 'expected one of "agrees", "as-recorded", "differs", "no-expectation", "flaky", got string "maybe"'],
-      ['a scenario that is not a name', (j) => setAt(j, 'cells[7].cell.scenario', 7), 'cells[7].cell.scenario', 'expected a scenario name, got number 7'],
-      ['a distribution count that is text', (j) => setAt(j, 'cells[2].distribution.ok', 'one'), 'cells[2].distribution.ok', 'expected number, got string "one"'],
-      ['a distribution of an odd outcome that is text', (j) => setAt(j, 'cells[2].distribution', { 'wrong-data kernel->user': true }), 'cells[2].distribution["wrong-data kernel->user"]', 'expected number, got boolean true'],
+      [
+        'a cell without its verdict',
+        (j) => deleteAt(j, 'cells[3].verdict'),
+        'cells[3].verdict',
+        'expected one of "ok", "refused", "wrong-data", "user-signal", "kernel-complaint", "oops", "panic", "hang", ... (9 in all), got nothing',
+      ],
+      [
+        'an unknown agreement',
+        (j) => setAt(j, 'cells[5].agreement', 'maybe'),
+        'cells[5].agreement',
+        'expected one of "agrees", "as-recorded", "differs", "no-expectation", "flaky", got string "maybe"',
+      ],
+      [
+        'a scenario that is not a name',
+        (j) => setAt(j, 'cells[7].cell.scenario', 7),
+        'cells[7].cell.scenario',
+        'expected a scenario name, got number 7',
+      ],
+      [
+        'a distribution count that is text',
+        (j) => setAt(j, 'cells[2].distribution.ok', 'one'),
+        'cells[2].distribution.ok',
+        'expected number, got string "one"',
+      ],
+      [
+        'a distribution of an odd outcome that is text',
+        (j) => setAt(j, 'cells[2].distribution', { 'wrong-data kernel->user': true }),
+        'cells[2].distribution["wrong-data kernel->user"]',
+        'expected number, got boolean true',
+      ],
       ['kernels that are not a list', (j) => setAt(j, 'kernels', {}), 'kernels', 'expected array, got object'],
       ['a kernel without boots', (j) => deleteAt(j, 'kernels[1].boots'), 'kernels[1].boots', 'expected number, got nothing'],
-      ['a file measurement of a trigger that is not a name', (j) => setAt(j, 'files.kernels[0].results[1].trigger', null), 'files.kernels[0].results[1].trigger', 'expected a trigger name, got null'],
-      ['a claim with an unknown verdict', (j) => setAt(j, 'files.claims[0].verdict', 'yes'), 'files.claims[0].verdict', 'expected one of "supports", "contradicts", "mixed", "untested", got string "yes"'],
+      [
+        'a file measurement of a trigger that is not a name',
+        (j) => setAt(j, 'files.kernels[0].results[1].trigger', null),
+        'files.kernels[0].results[1].trigger',
+        'expected a trigger name, got null',
+      ],
+      [
+        'a claim with an unknown verdict',
+        (j) => setAt(j, 'files.claims[0].verdict', 'yes'),
+        'files.claims[0].verdict',
+        'expected one of "supports", "contradicts", "mixed", "untested", got string "yes"',
+      ],
       ['an environment without its host', (j) => deleteAt(j, 'environment.host'), 'environment.host', 'expected object, got nothing'],
-      ['a stuck probe whose thread has no id', (j) => setAt(j, 'cells[9].runs[0].evidence.stuck', { tasks: [{ comm: 'node' }], where: 'x', step: null, page: null }), 'cells[9].runs[0].evidence.stuck.tasks[0].tid', 'expected number, got nothing'],
+      [
+        'a stuck probe whose thread has no id',
+        (j) => setAt(j, 'cells[9].runs[0].evidence.stuck', { tasks: [{ comm: 'node' }], where: 'x', step: null, page: null }),
+        'cells[9].runs[0].evidence.stuck.tasks[0].tid',
+        'expected number, got nothing',
+      ],
     ];
     for (const [what, mutate, where, says] of cases) {
       it(`refuses ${what} with EREPORT naming ${where}`, function () {

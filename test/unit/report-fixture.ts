@@ -6,7 +6,14 @@
 import { answerFileClaims } from '../../lib/experiments/file-claims';
 import { CATALOGUE } from '../../lib/experiments/catalogue';
 import { expectationFor } from '../../lib/experiments/expectations';
-import { emptyObservation, type CellEvidence, type CellResult, type CellSpec, type ProbeStep, type Verdict } from '../../lib/experiments/types';
+import {
+  emptyObservation,
+  type CellEvidence,
+  type CellResult,
+  type CellSpec,
+  type ProbeStep,
+  type Verdict,
+} from '../../lib/experiments/types';
 import { buildReport } from '../../lib/report/build';
 import type { MatrixReport, ReportEnvironment, ReportKernel } from '../../lib/report/schema';
 
@@ -85,7 +92,13 @@ export function run(kernel: string, cell: CellSpec, verdict: Verdict, o: RunOpti
     kmsg: o.kmsg ?? [`mmaplab: node[154]: configuration for ${cell.id}`, ...(verdict === 'ok' ? [] : [headline])],
     findings:
       verdict === 'kernel-complaint' || verdict === 'oops' || verdict === 'panic'
-        ? [{ kind: o.detail ?? DEFAULT_DETAIL[verdict] ?? '', severity: verdict === 'kernel-complaint' ? 'complaint' : verdict, line: headline }]
+        ? [
+            {
+              kind: o.detail ?? DEFAULT_DETAIL[verdict] ?? '',
+              severity: verdict === 'kernel-complaint' ? 'complaint' : verdict,
+              line: headline,
+            },
+          ]
         : [],
     taintGained: verdict === 'kernel-complaint' ? ['B'] : [],
     observation,
@@ -126,7 +139,12 @@ export function futureMethodCell(): CellSpec {
 /** A cell of a scenario this mmaplab does not know (a newer catalogue's). */
 export function unknownScenarioCell(): CellSpec {
   const base = spec('pages_comp/vm_insert_page/16K/basic');
-  return { ...base, id: 'pages_comp/vm_insert_page/16K/fork-child', scenario: 'fork-child' as CellSpec['scenario'], title: 'a future scenario' };
+  return {
+    ...base,
+    id: 'pages_comp/vm_insert_page/16K/fork-child',
+    scenario: 'fork-child' as CellSpec['scenario'],
+    title: 'a future scenario',
+  };
 }
 
 /**
@@ -174,8 +192,28 @@ export function filesSection(): NonNullable<MatrixReport['files']> {
   const kernels = KERNELS.map((k) => ({
     kernel: k.release,
     results: [
-      { ...base, method: 'page_cache' as const, trigger: 'msync-sync' as const, arrived: 16, firstMs: 1.25, lastMs: 2.5, paths: { fsync: 16 }, note: null },
-      { ...base, method: 'page_cache' as const, trigger: 'munmap' as const, arrived: 0, firstMs: null, lastMs: null, paths: {}, batches: 0, pagesWritten: 0, note: '<b>|pipe|</b>' },
+      {
+        ...base,
+        method: 'page_cache' as const,
+        trigger: 'msync-sync' as const,
+        arrived: 16,
+        firstMs: 1.25,
+        lastMs: 2.5,
+        paths: { fsync: 16 },
+        note: null,
+      },
+      {
+        ...base,
+        method: 'page_cache' as const,
+        trigger: 'munmap' as const,
+        arrived: 0,
+        firstMs: null,
+        lastMs: null,
+        paths: {},
+        batches: 0,
+        pagesWritten: 0,
+        note: '<b>|pipe|</b>',
+      },
     ],
   }));
   return { kernels, claims: kernels.flatMap((k) => answerFileClaims(k.kernel, k.results)) };

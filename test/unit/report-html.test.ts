@@ -45,7 +45,10 @@ describe('report.html (lib/report/html.ts)', function () {
       const g = data.grids[i];
       assert.ok(g);
       assert.equal(g.kernel, k.release);
-      assert.deepEqual(g.rows, gridFor(r, k.release).rows.map((x) => x.label));
+      assert.deepEqual(
+        g.rows,
+        gridFor(r, k.release).rows.map((x) => x.label),
+      );
       for (const slot of g.slots.flat()) {
         if (slot !== null && slot >= 0) {
           assert.equal(data.cells[slot]?.rc.kernel, k.release);

@@ -106,7 +106,10 @@ describe('junit.xml (lib/report/junit.ts)', function () {
       assert.equal(s.failures, s.cases.filter((c) => c.failure).length);
       assert.equal(s.errors, s.cases.filter((c) => c.error).length);
       assert.equal(s.skipped, 0);
-      assert.ok(s.cases.every((c) => !c.skipped), 'nothing is ever reported skipped');
+      assert.ok(
+        s.cases.every((c) => !c.skipped),
+        'nothing is ever reported skipped',
+      );
     }
   });
 
@@ -134,7 +137,10 @@ describe('junit.xml (lib/report/junit.ts)', function () {
     const recorded = find(suites, K612, 'kmalloc/fault_page/4K/basic');
     assert.equal(recorded.failure, null);
     assert.equal(recorded.error, null);
-    assert.match(recorded.out, /^contradicts its prediction, as recorded \(observation record\)\npredicted: kernel-complaint, or also: oops, panic, hang/);
+    assert.match(
+      recorded.out,
+      /^contradicts its prediction, as recorded \(observation record\)\npredicted: kernel-complaint, or also: oops, panic, hang/,
+    );
     assert.match(recorded.out, /\nobservation record: ok on 6\.12: seen on 6\.12/);
     const unrecorded = find(suites, K510, 'kmalloc/fault_page/4K/basic');
     assert.equal(unrecorded.failure?.type, 'differs', 'no observation was recorded on 5.10');
@@ -153,7 +159,7 @@ describe('junit.xml (lib/report/junit.ts)', function () {
     assert.equal(predicted.failure, null);
   });
 
-  it('system-out holds every run\'s kmsg window, findings and taint; hostile text comes back intact (minus what XML cannot hold)', function () {
+  it("system-out holds every run's kmsg window, findings and taint; hostile text comes back intact (minus what XML cannot hold)", function () {
     const c = find(suites, K61, 'vmalloc_user/remap_vmalloc_range/16K/basic');
     assert.ok(c.out.includes(`  ${HOSTILE_KMSG_XML_SAFE}\n  second line`), c.out);
     // eslint-disable-next-line no-control-regex -- the test looks for control characters XML 1.0 cannot hold

@@ -24,7 +24,10 @@ function gridRow(text: string, kernel: string, label: string): string[] {
     .split('\n')
     .find((l) => l.startsWith(`| \`${label}\` |`));
   assert.ok(line, `${kernel} row ${label}`);
-  return line.split(' | ').slice(1).map((s) => s.replace(/ \|$/, ''));
+  return line
+    .split(' | ')
+    .slice(1)
+    .map((s) => s.replace(/ \|$/, ''));
 }
 
 describe('report.md (lib/report/markdown.ts)', function () {
@@ -58,7 +61,10 @@ describe('report.md (lib/report/markdown.ts)', function () {
     const partial = renderMarkdown(report([run(K61, spec('kmalloc/remap_pfn_range/4K/basic'), 'ok')]));
     const row = gridRow(partial, K61, 'kmalloc 4K');
     assert.deepEqual(row.slice(0, 3), ['✓', '·', '·']);
-    assert.ok(gridRow(partial, K612, 'kmalloc 64K').every((s) => s === '·'), 'a kernel with no cells shows only ·');
+    assert.ok(
+      gridRow(partial, K612, 'kmalloc 64K').every((s) => s === '·'),
+      'a kernel with no cells shows only ·',
+    );
   });
 
   it('lists the non-grid cells under the grid', function () {
@@ -69,13 +75,19 @@ describe('report.md (lib/report/markdown.ts)', function () {
     );
   });
 
-  it('has the claims table: claim, its cells, per kernel the status and each cell\'s verdict', function () {
+  it("has the claims table: claim, its cells, per kernel the status and each cell's verdict", function () {
     const claims = section(text, 'Claims');
     const row = claims.split('\n').find((l) => l.includes('(folklore; `kmalloc-fault-bad-page`)'));
     assert.ok(row, 'kmalloc-fault-bad-page row');
     const cols = row.split(' | ');
-    assert.equal(cols[1], '*status*<br>`kmalloc/fault_page/4K/basic`<br>`kmalloc/fault_page/64K/basic`<br>`kmalloc/fault_page/4K/write-first`');
-    assert.equal(cols[2], '**mixed** (2 hold, 1 fail)<br>⚠ kernel-complaint (bad-page-state)<br>✓ ok<br>⚠ kernel-complaint (bad-page-state)');
+    assert.equal(
+      cols[1],
+      '*status*<br>`kmalloc/fault_page/4K/basic`<br>`kmalloc/fault_page/64K/basic`<br>`kmalloc/fault_page/4K/write-first`',
+    );
+    assert.equal(
+      cols[2],
+      '**mixed** (2 hold, 1 fail)<br>⚠ kernel-complaint (bad-page-state)<br>✓ ok<br>⚠ kernel-complaint (bad-page-state)',
+    );
     assert.equal(cols[3], '**mixed** (1 hold, 2 fail)<br>✓ ok<br>✓ ok<br>⚠ kernel-complaint (bad-page-state)');
     assert.equal(cols[4], '**contradicts** (0 hold, 1 fail)<br>✓ ok<br>·<br>· |', 'the 5.10 kernel ran one of the cells');
   });
@@ -86,7 +98,10 @@ describe('report.md (lib/report/markdown.ts)', function () {
     assert.equal(surprises(r).length, 6);
     assert.ok(s.includes(`  - observed: ${md(HOSTILE_KMSG)}`));
     assert.ok(!s.includes('<img'), 'no raw markup from the kmsg line');
-    assert.ok(s.includes('`5.10.0-30-amd64` `pages_comp/vm_insert_folio/16K/basic`: ✓\\* **ok** (no prediction for this kernel series)'), s);
+    assert.ok(
+      s.includes('`5.10.0-30-amd64` `pages_comp/vm_insert_folio/16K/basic`: ✓\\* **ok** (no prediction for this kernel series)'),
+      s,
+    );
     assert.ok(s.includes('`5.10.0-30-amd64` `kmalloc/fault_page/4K/basic`: ✓! **ok** (differs from its prediction)'), s);
     assert.ok(
       s.includes(`\`${K612}\` \`kmalloc/fault_page/4K/basic\`: ✓° **ok** (contradicts its prediction, as recorded (observation record))`),
@@ -98,7 +113,10 @@ describe('report.md (lib/report/markdown.ts)', function () {
 
   it('the header counts predictions met apart from cells that only matched an observation record', function () {
     // differs: the hostile wrong-data cell, the harness error and the slab hazard ok on 5.10.
-    assert.match(text, /\. \d+ cells: \d+ meet their prediction, 1 only match an observation record, 3 differ, 1 flaky, 1 without prediction\./);
+    assert.match(
+      text,
+      /\. \d+ cells: \d+ meet their prediction, 1 only match an observation record, 3 differ, 1 flaky, 1 without prediction\./,
+    );
   });
 
   it('has a flaky section with the distribution', function () {
@@ -127,7 +145,10 @@ describe('report.md (lib/report/markdown.ts)', function () {
     const withFiles = renderMarkdown({ ...r, files: filesSection() });
     const files = section(withFiles, 'Files: how writes through a mapping reach the backing store');
     for (const k of KERNELS) {
-      assert.ok(files.includes(`| ${md(k.release)} | ${md('page_cache')} | msync-sync | 16/16 | 1.3 | 2.5 | fsync 16 | yes |  |`), k.release);
+      assert.ok(
+        files.includes(`| ${md(k.release)} | ${md('page_cache')} | msync-sync | 16/16 | 1.3 | 2.5 | fsync 16 | yes |  |`),
+        k.release,
+      );
       assert.ok(files.includes(`| ${md(k.release)} | ${md('page_cache')} | munmap | 0/16 | - | - | - | yes |`), k.release);
     }
     assert.ok(!files.includes('<b>'), 'notes are escaped');

@@ -88,7 +88,9 @@ describe('report table', () => {
   });
 
   it('renderTable aligns the columns and leaves no trailing spaces', () => {
-    const lines = renderTable(RESULTS).split('\n').filter((l) => !l.startsWith('    evidence: '));
+    const lines = renderTable(RESULTS)
+      .split('\n')
+      .filter((l) => !l.startsWith('    evidence: '));
     const header = at(lines, 0, 'the header');
     for (const col of ['cell', 'verdict', 'predicted', 'vs prediction']) {
       const start = header.indexOf(col);

@@ -28,7 +28,8 @@ function readTap(text: string): { plan: number; points: Point[] } {
   let i = 2;
   while (i < lines.length) {
     // An unescaped " # " starts a directive (descriptions escape their own '#').
-    const [, ok, n, description, directive, reason] = /^(ok|not ok) (\d+) - ((?:[^#\\]|\\.)*?)(?: # (TODO|SKIP) (.*))?$/.exec(at(lines, i, 'a test point')) ?? [];
+    const [, ok, n, description, directive, reason] =
+      /^(ok|not ok) (\d+) - ((?:[^#\\]|\\.)*?)(?: # (TODO|SKIP) (.*))?$/.exec(at(lines, i, 'a test point')) ?? [];
     assert.ok(description !== undefined, `line ${i + 1} is a test point: ${lines[i]}`);
     const point: Point = { ok: ok === 'ok', n: Number(n), description, yaml: {} };
     if (directive !== undefined) point.directive = `${directive} ${reason ?? ''}`;

@@ -15,14 +15,16 @@ import { prediction } from './prediction';
 const cleared = CATALOGUE.filter((c) => c.reserved === 'cleared');
 const kept = CATALOGUE.filter((c) => c.reserved === 'kept');
 
-
-describe('reserved pages (SetPageReserved, the old drivers\' ritual)', function () {
+describe("reserved pages (SetPageReserved, the old drivers' ritual)", function () {
   it('has a reserved twin of every safe basic cell of an allocator with pages of its own that are not compound, and no other', function () {
     for (const [alloc, method] of SAFE_PAIRS.filter(([a]) => RESERVABLE_ALLOCS.includes(a) && !COMPOUND_PAGE_ALLOCS.includes(a))) {
       for (const size of SIZES[alloc]) {
         const twin = cleared.find((c) => c.alloc === alloc && c.method === method && c.size === size);
         assert.ok(twin, `${alloc}/${method}/${size}`);
-        assert.ok(CATALOGUE.some((c) => c.id === withoutReserved(twin).id), `${twin.id} has its plain twin`);
+        assert.ok(
+          CATALOGUE.some((c) => c.id === withoutReserved(twin).id),
+          `${twin.id} has its plain twin`,
+        );
         assert.equal(twin.hazard, false);
         assert.equal(isGridCell(twin), false, 'reserved cells stay out of the grid');
       }
@@ -35,7 +37,11 @@ describe('reserved pages (SetPageReserved, the old drivers\' ritual)', function 
     const compound = cleared.filter((c) => COMPOUND_PAGE_ALLOCS.includes(c.alloc));
     assert.deepEqual(
       compound.map((c) => c.id),
-      ['kmalloc/remap_pfn_range/4K/basic/reserved', 'kmalloc/remap_pfn_range/64K/basic/reserved', 'pages_comp/remap_pfn_range/16K/basic/reserved'],
+      [
+        'kmalloc/remap_pfn_range/4K/basic/reserved',
+        'kmalloc/remap_pfn_range/64K/basic/reserved',
+        'pages_comp/remap_pfn_range/16K/basic/reserved',
+      ],
     );
     for (const c of compound) {
       assert.equal(c.hazard, true, c.id);
@@ -80,8 +86,15 @@ describe('reserved pages (SetPageReserved, the old drivers\' ritual)', function 
     assert.ok(mine.every((c) => c.method === 'remap_pfn_range' && c.reserved !== 'kept'));
     const plain = mine.filter((c) => c.reserved === undefined);
     assert.ok(plain.length > 0);
-    for (const c of plain) assert.ok(mine.some((x) => x.id === `${c.id}/reserved`), `${c.id} has its A/B twin in the row`);
-    assert.deepEqual(CATALOGUE.filter((c) => cleanup.cells(c)), kept);
+    for (const c of plain)
+      assert.ok(
+        mine.some((x) => x.id === `${c.id}/reserved`),
+        `${c.id} has its A/B twin in the row`,
+      );
+    assert.deepEqual(
+      CATALOGUE.filter((c) => cleanup.cells(c)),
+      kept,
+    );
   });
 
   it('the device API checks the option before the module is asked', function () {

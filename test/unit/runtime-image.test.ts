@@ -39,7 +39,7 @@ function resolveInPlan(entries: readonly RuntimeEntry[], p: string): Extract<Run
   const byPath = new Map(entries.map((e) => [e.path, e]));
   const rest = p.split('/').filter(Boolean);
   let real = '/';
-  for (let links = 0; rest.length > 0 && links < 40; ) {
+  for (let links = 0; rest.length > 0 && links < 40;) {
     const next = path.join(real, rest.shift() as string);
     const e = byPath.get(next);
     if (e?.kind === 'symlink') {
@@ -158,14 +158,19 @@ describe('runtime image: what goes in (planRuntimeFiles on this host)', () => {
 
   it('leaves out a package only the host-side tests require (typescript, required by a unit test)', () => {
     const unit = path.join(REPO_ROOT, 'dist', 'test', 'unit');
-    const requiring = fs.readdirSync(unit).filter((f) => f.endsWith('.js') && /require\("typescript"\)/.test(fs.readFileSync(path.join(unit, f), 'utf8')));
+    const requiring = fs
+      .readdirSync(unit)
+      .filter((f) => f.endsWith('.js') && /require\("typescript"\)/.test(fs.readFileSync(path.join(unit, f), 'utf8')));
     assert.notDeepEqual(requiring, [], 'a compiled unit test requires typescript');
     assert.ok(!has(path.join(fs.realpathSync(REPO_ROOT), 'node_modules', 'typescript')), 'typescript is left out');
   });
 
   it('has the mount points init uses, /tmp sticky and world-writable', () => {
     for (const d of ['/proc', '/sys', '/dev', '/run']) assert.equal(plan.find((e) => e.path === d)?.kind, 'dir', d);
-    assert.deepEqual(plan.find((e) => e.path === '/tmp'), { kind: 'dir', path: '/tmp', mode: 0o1777, uid: 0, gid: 0 });
+    assert.deepEqual(
+      plan.find((e) => e.path === '/tmp'),
+      { kind: 'dir', path: '/tmp', mode: 0o1777, uid: 0, gid: 0 },
+    );
   });
 
   it('has no entry below a symlink (staging could write through it onto the host)', () => {
@@ -203,11 +208,7 @@ describe('runtime image: pure parts', () => {
       '\t/lib64/ld-linux-x86-64.so.2 (0x00007f0c0a8d1000)',
     ].join('\n');
     assert.deepEqual(parseLdd(text), {
-      libraries: [
-        '/lib/x86_64-linux-gnu/libstdc++.so.6',
-        '/lib/x86_64-linux-gnu/libc.so.6',
-        '/lib64/ld-linux-x86-64.so.2',
-      ],
+      libraries: ['/lib/x86_64-linux-gnu/libstdc++.so.6', '/lib/x86_64-linux-gnu/libc.so.6', '/lib64/ld-linux-x86-64.so.2'],
       missing: ['libgone.so.1'],
     });
     assert.deepEqual(parseLdd('\tstatically linked\n'), { libraries: [], missing: [] });

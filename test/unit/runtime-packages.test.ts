@@ -51,7 +51,10 @@ describe('runtime packages: which node_modules trees the guest never loads', () 
   it('follows a peer a package needs, not one it marks optional (valibot names typescript so)', () => {
     const peers: PackageTree = new Map<string, readonly string[]>([
       ...tree,
-      ['node_modules/valibot', runtimeDependencies({ peerDependencies: { typescript: '>=5' }, peerDependenciesMeta: { typescript: { optional: true } } })],
+      [
+        'node_modules/valibot',
+        runtimeDependencies({ peerDependencies: { typescript: '>=5' }, peerDependenciesMeta: { typescript: { optional: true } } }),
+      ],
       ['node_modules/plugin', runtimeDependencies({ peerDependencies: { tar: '*' } })],
     ]);
     const deps = { dependencies: { ...manifest.dependencies, valibot: '^1', plugin: '1' }, devDependencies: manifest.devDependencies };
@@ -78,13 +81,27 @@ describe('runtime packages: which node_modules trees the guest never loads', () 
       fs.writeFileSync(path.join(root, dir, 'package.json'), JSON.stringify(manifest));
     };
     try {
-      write('node_modules/a', { name: 'a', dependencies: { b: '^1' }, peerDependencies: { t: '*' }, peerDependenciesMeta: { t: { optional: true } } });
+      write('node_modules/a', {
+        name: 'a',
+        dependencies: { b: '^1' },
+        peerDependencies: { t: '*' },
+        peerDependenciesMeta: { t: { optional: true } },
+      });
       write('node_modules/a/node_modules/b', { name: 'b' });
       fs.mkdirSync(path.join(root, 'node_modules', 'leftover'));
-      assert.deepEqual([...readPackageTree(root)], [['node_modules/a', ['b']], ['node_modules/a/node_modules/b', []]]);
+      assert.deepEqual(
+        [...readPackageTree(root)],
+        [
+          ['node_modules/a', ['b']],
+          ['node_modules/a/node_modules/b', []],
+        ],
+      );
       write('node_modules/c', { name: 'c', dependencies: { d: 1 } });
       const file = path.join(root, 'node_modules', 'c', 'package.json');
-      assert.throws(() => readPackageTree(root), { code: 'ERUNTIMEIMAGE', message: `${file}: dependencies.d: expected string, got number 1` });
+      assert.throws(() => readPackageTree(root), {
+        code: 'ERUNTIMEIMAGE',
+        message: `${file}: dependencies.d: expected string, got number 1`,
+      });
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }

@@ -72,22 +72,69 @@ describe('schema checks (lib/util/schema.ts)', function () {
 
   it('names the first bad place and what the schema wanted there', function () {
     assert.equal(schemaProblem(Shape, good), null);
-    assert.equal(problem((j) => setAt(j, 'rows[0].stat.median', '2')), 'rows[0].stat.median: expected number, got string "2"');
-    assert.equal(problem((j) => setAt(j, 'note', 4)), 'note: expected string or null, got number 4');
-    assert.equal(problem((j) => deleteAt(j, 'note')), 'note: expected string or null, got nothing');
-    assert.equal(problem((j) => deleteAt(j, 'rows[1].text')), 'rows[1].text: expected string, got nothing');
-    assert.equal(problem((j) => deleteAt(j, 'rows[0].stat.n')), 'rows[0].stat.n: expected number, got nothing');
-    assert.equal(problem((j) => setAt(j, 'rows[1].kind', 'chart')), 'rows[1].kind: expected "stat" or "text", got string "chart"');
-    assert.equal(problem((j) => setAt(j, 'rows[0].stat.n', -1)), 'rows[0].stat.n: expected a number ≥ 0, got number -1');
-    assert.equal(problem((j) => setAt(j, 'rows[1].flags', 2 ** 32)), 'rows[1].flags: expected a number ≤ 4294967295, got number 4294967296');
-    assert.equal(problem((j) => setAt(j, 'rows[1].flags', 0.5)), 'rows[1].flags: expected an integer, got number 0.5');
-    assert.equal(problem((j) => setAt(j, 'strict', { a: 1, b: 2 })), 'strict.b: expected no such field, got number 2');
-    assert.equal(problem((j) => setAt(j, 'either', { y: { z: 1 } })), 'either.y.z: expected string, got number 1');
-    assert.equal(problem((j) => setAt(j, 'step', 3)), 'step: expected a step name, got number 3');
+    assert.equal(
+      problem((j) => setAt(j, 'rows[0].stat.median', '2')),
+      'rows[0].stat.median: expected number, got string "2"',
+    );
+    assert.equal(
+      problem((j) => setAt(j, 'note', 4)),
+      'note: expected string or null, got number 4',
+    );
+    assert.equal(
+      problem((j) => deleteAt(j, 'note')),
+      'note: expected string or null, got nothing',
+    );
+    assert.equal(
+      problem((j) => deleteAt(j, 'rows[1].text')),
+      'rows[1].text: expected string, got nothing',
+    );
+    assert.equal(
+      problem((j) => deleteAt(j, 'rows[0].stat.n')),
+      'rows[0].stat.n: expected number, got nothing',
+    );
+    assert.equal(
+      problem((j) => setAt(j, 'rows[1].kind', 'chart')),
+      'rows[1].kind: expected "stat" or "text", got string "chart"',
+    );
+    assert.equal(
+      problem((j) => setAt(j, 'rows[0].stat.n', -1)),
+      'rows[0].stat.n: expected a number ≥ 0, got number -1',
+    );
+    assert.equal(
+      problem((j) => setAt(j, 'rows[1].flags', 2 ** 32)),
+      'rows[1].flags: expected a number ≤ 4294967295, got number 4294967296',
+    );
+    assert.equal(
+      problem((j) => setAt(j, 'rows[1].flags', 0.5)),
+      'rows[1].flags: expected an integer, got number 0.5',
+    );
+    assert.equal(
+      problem((j) => setAt(j, 'strict', { a: 1, b: 2 })),
+      'strict.b: expected no such field, got number 2',
+    );
+    assert.equal(
+      problem((j) => setAt(j, 'either', { y: { z: 1 } })),
+      'either.y.z: expected string, got number 1',
+    );
+    assert.equal(
+      problem((j) => setAt(j, 'step', 3)),
+      'step: expected a step name, got number 3',
+    );
     const Either = v.union([v.strictObject({ a: v.number() }), v.strictObject({ b: v.pipe(v.string(), v.regex(/^b+$/, "b's")) })]);
-    assert.equal(schemaProblem(Either, { b: 'x' })?.message, "b: expected b's, got string \"x\"", 'the option the value fits but for a value');
-    assert.equal(problem((j) => setAt(j, 'step', 'shut')), undefined, 'a catalogue name of a newer version is read as it is');
-    assert.equal(problem((j) => setAt(j, 'rows', {})), 'rows: expected array, got object');
+    assert.equal(
+      schemaProblem(Either, { b: 'x' })?.message,
+      'b: expected b\'s, got string "x"',
+      'the option the value fits but for a value',
+    );
+    assert.equal(
+      problem((j) => setAt(j, 'step', 'shut')),
+      undefined,
+      'a catalogue name of a newer version is read as it is',
+    );
+    assert.equal(
+      problem((j) => setAt(j, 'rows', {})),
+      'rows: expected array, got object',
+    );
     assert.equal(schemaProblem(Shape, 5)?.message, 'expected object, got number 5');
   });
 

@@ -53,11 +53,9 @@ export function useShim(shimC: string, prelude: string, tmpPrefix: string): (bod
     fs.writeFileSync(src, shimC + IOCTL_INTERPOSER);
     const out = path.join(dir, 'shim.so');
     const include = path.join(packageRoot(), 'kmod/include/uapi');
-    const cc = spawnSync(
-      'cc',
-      ['-shared', '-fPIC', '-O1', '-Wall', '-Wextra', '-Werror', '-I', include, '-o', out, src, '-ldl'],
-      { encoding: 'utf8' },
-    );
+    const cc = spawnSync('cc', ['-shared', '-fPIC', '-O1', '-Wall', '-Wextra', '-Werror', '-I', include, '-o', out, src, '-ldl'], {
+      encoding: 'utf8',
+    });
     assert.equal(cc.error, undefined, `cannot run cc (${String(cc.error)}): apt-get install build-essential`);
     assert.equal(cc.status, 0, cc.stderr);
     shim = out;

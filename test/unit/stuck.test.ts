@@ -36,10 +36,22 @@ describe('stuck probe snapshot (lib/runner/stuck.ts)', function () {
 
   it('a worker thread in D state is found and named: stuck in the kernel at its wchan', function () {
     fakeTask(root, 154, 154, { comm: 'node', state: 'S', wchan: 'do_epoll_wait' });
-    fakeTask(root, 154, 160, { comm: 'libuv-worker', state: 'D', wchan: 'mmaplab_flush', stack: '[<0>] mmaplab_flush+0x20/0x90 [mmaplab]\n' });
+    fakeTask(root, 154, 160, {
+      comm: 'libuv-worker',
+      state: 'D',
+      wchan: 'mmaplab_flush',
+      stack: '[<0>] mmaplab_flush+0x20/0x90 [mmaplab]\n',
+    });
     fakeTask(root, 154, 161, { comm: 'node', state: 'S', wchan: 'futex_wait_queue' });
     const tasks = snapshotStuck(154, root);
-    assert.deepEqual(tasks.map((t) => [t.tid, t.state]), [[154, 'S'], [160, 'D']], 'the main thread and the unusual one');
+    assert.deepEqual(
+      tasks.map((t) => [t.tid, t.state]),
+      [
+        [154, 'S'],
+        [160, 'D'],
+      ],
+      'the main thread and the unusual one',
+    );
     assert.deepEqual(tasks[1]?.stack, ['mmaplab_flush+0x20/0x90 [mmaplab]']);
     assert.equal(describeStuck(tasks), 'stuck in the kernel at mmaplab_flush (state D, thread libuv-worker)');
   });

@@ -63,7 +63,10 @@ describe('C style', function () {
       assert.deepEqual([uapi.cwd, uapi.file], [path.join(REPO_ROOT, 'kmod'), 'include/uapi/linux/mmaplab.h']);
       const main = checkpatchRun('kmod/mmaplab_main.c');
       assert.deepEqual([main.cwd, main.file], [REPO_ROOT, 'kmod/mmaplab_main.c']);
-      assert.ok(['--no-tree', '--strict', '--file'].every((a) => main.args.includes(a)), main.args.join(' '));
+      assert.ok(
+        ['--no-tree', '--strict', '--file'].every((a) => main.args.includes(a)),
+        main.args.join(' '),
+      );
       assert.ok(!main.args.includes('--ignore'), 'a file without an entry in the ignore list has every check');
     });
 

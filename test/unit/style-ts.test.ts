@@ -70,10 +70,7 @@ describe('TypeScript style', function () {
   describe('Prettier', function () {
     this.timeout(120_000);
 
-    // Pending until the tree is reformatted (run-all names a pending test
-    // and fails the run meanwhile): the commit that runs `npm run format`
-    // over the tree turns this on (it.skip -> it).
-    it.skip('finds the tree laid out as .prettierrc.json says', async () => {
+    it('finds the tree laid out as .prettierrc.json says', async () => {
       const problem = await prettierCheck();
       if (problem !== null) assert.fail(`Prettier would change these files (npm run format):\n\n${problem.output}`);
     });

@@ -15,14 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ALLOCS, METHODS, type AllocName, type MethodName } from '../../lib/device/layout';
 import { nativeConstants, type NativeSupport } from '../../lib/device/native';
-import {
-  COMPOUND_PAGE_ALLOCS,
-  deriveSupport,
-  HAZARD_ALLOCS,
-  OWN_PAGE_ALLOCS,
-  reservedIsHazard,
-  support,
-} from '../../lib/device/support';
+import { COMPOUND_PAGE_ALLOCS, deriveSupport, HAZARD_ALLOCS, OWN_PAGE_ALLOCS, reservedIsHazard, support } from '../../lib/device/support';
 import { MODULE_SUPPORT } from '../../lib/device/support-table';
 import { REPO_ROOT } from '../../lib/paths';
 import { at } from '../../lib/util/at';
@@ -38,7 +31,12 @@ const ALLOC_NAMES = Object.keys(ALLOCS) as AllocName[];
 const METHOD_NAMES = Object.keys(METHODS) as MethodName[];
 
 /** A deep copy of the export to spoil. */
-function copy(s: NativeSupport): { values: NativeSupport['values']; pairs: number[][]; marks: NativeSupport['marks']; allocMarks: number[] } {
+function copy(s: NativeSupport): {
+  values: NativeSupport['values'];
+  pairs: number[][];
+  marks: NativeSupport['marks'];
+  allocMarks: number[];
+} {
   return { values: { ...s.values }, pairs: s.pairs.map((r) => [...r]), marks: { ...s.marks }, allocMarks: [...s.allocMarks] };
 }
 
@@ -69,7 +67,10 @@ describe('support table: derived from kmod/mmaplab_support.h, through the addon'
     assert.equal(exported.pairs.length, enums.METHOD_COUNT);
     for (const row of exported.pairs) assert.equal(row.length, enums.ALLOC_COUNT);
     const known = new Set(Object.values(exported.values));
-    assert.ok(exported.pairs.flat().every((v) => known.has(v)), JSON.stringify(exported.pairs));
+    assert.ok(
+      exported.pairs.flat().every((v) => known.has(v)),
+      JSON.stringify(exported.pairs),
+    );
     // Number 0 is neither a method nor an allocator: nothing there is taken.
     assert.ok(exported.pairs[0]?.every((v) => v === exported.values.UNSUPPORTED));
     assert.ok(exported.pairs.every((row) => row[0] === exported.values.UNSUPPORTED));
@@ -78,11 +79,17 @@ describe('support table: derived from kmod/mmaplab_support.h, through the addon'
   it('the allocator marks: one bit each, every allocator number marked with known bits only', () => {
     assert.deepEqual(Object.keys(exported.marks).sort(), ['COMPOUND', 'HAZARD', 'OWN_PAGES']);
     const bits = Object.values(exported.marks);
-    assert.ok(bits.every((b) => b > 0 && (b & (b - 1)) === 0), 'single bits');
+    assert.ok(
+      bits.every((b) => b > 0 && (b & (b - 1)) === 0),
+      'single bits',
+    );
     assert.equal(new Set(bits).size, bits.length, 'distinct bits');
     const all = bits.reduce((a, b) => a | b, 0);
     assert.equal(exported.allocMarks.length, enums.ALLOC_COUNT);
-    assert.ok(exported.allocMarks.every((m) => (m & ~all) === 0), JSON.stringify(exported.allocMarks));
+    assert.ok(
+      exported.allocMarks.every((m) => (m & ~all) === 0),
+      JSON.stringify(exported.allocMarks),
+    );
     assert.equal(exported.allocMarks[0], 0);
   });
 
@@ -113,7 +120,7 @@ describe('support table: derived from kmod/mmaplab_support.h, through the addon'
     assert.equal(support('kmalloc', 'remap_pfn_range'), 'safe');
     assert.equal(support('kmalloc', 'fault_page'), 'hazard', 'virt_to_page() of slab memory handed to the core');
     assert.equal(support('kmalloc', 'remap_vmalloc_range'), 'unsupported');
-    assert.equal(support('vmalloc', 'remap_vmalloc_range'), 'safe', 'let through: the refusal is the kernel\'s');
+    assert.equal(support('vmalloc', 'remap_vmalloc_range'), 'safe', "let through: the refusal is the kernel's");
     assert.equal(support('pages_nocomp', 'remap_pfn_range'), 'hazard', 'a hazard whatever maps it');
     assert.equal(support('pci_bar', 'io_remap_pfn_range'), 'safe');
     assert.deepEqual(HAZARD_ALLOCS, ['pages_nocomp']);
@@ -136,7 +143,7 @@ describe('support table: derived from kmod/mmaplab_support.h, through the addon'
     const lastAlloc = ALLOC_NAMES.reduce((a, b) => (ALLOCS[a] > ALLOCS[b] ? a : b));
     const fewerRows = copy(exported);
     fewerRows.pairs.length = METHODS[lastMethod];
-    mismatch(() => deriveSupport(fewerRows), new RegExp(`no entry for ${lastMethod} x ${at(ALLOC_NAMES, 0, "the first allocator")}`));
+    mismatch(() => deriveSupport(fewerRows), new RegExp(`no entry for ${lastMethod} x ${at(ALLOC_NAMES, 0, 'the first allocator')}`));
     const shortRow = copy(exported);
     shortRow.pairs[METHODS.fault_page]?.splice(ALLOCS[lastAlloc]);
     mismatch(() => deriveSupport(shortRow), new RegExp(`no entry for fault_page x ${lastAlloc}`));

@@ -224,7 +224,10 @@ describe('saved VMs (lib/vm/template)', () => {
     assert.equal(calls, 2);
     assert.match(logged.join('\n'), /saving a VM failed: Kernel panic - not syncing: Fatal exception 1 .*; saving it again/);
     calls = 0;
-    const dead = new SavedVms(() => inputs, async () => died(++calls));
+    const dead = new SavedVms(
+      () => inputs,
+      async () => died(++calls),
+    );
     const why = await dead.templateFor(kernel, SHAPE, () => path.join(tmp, `run${calls}`));
     assert.equal(calls, 2, 'one save again, not more');
     assert.ok('fallback' in why);
@@ -365,9 +368,7 @@ describe('QEMU command line of a template and a restored copy', () => {
   it('a cold boot shares the host root and the run directory over 9p, with RAM of its own', () => {
     const args = qemuArgs(spec);
     assert.deepEqual(value(args, '-M'), ['q35,smm=off']);
-    assert.deepEqual(value(args, '-object'), [
-      `memory-backend-file,id=devbar,size=${2 << 20},mem-path=/runs/r1/device-bar.mem,share=on`,
-    ]);
+    assert.deepEqual(value(args, '-object'), [`memory-backend-file,id=devbar,size=${2 << 20},mem-path=/runs/r1/device-bar.mem,share=on`]);
     assert.ok(value(args, '-fsdev').some((f) => f.includes('id=hostroot')));
     assert.ok(value(args, '-fsdev').some((f) => f.includes('id=rundir,path=/runs/r1')));
     assert.ok(!args.includes('-incoming'));
@@ -383,7 +384,10 @@ describe('QEMU command line of a template and a restored copy', () => {
     assert.ok(value(args, '-device').includes(`virtserialport,bus=vser.0,nr=1,chardev=ctl,name=${CONTROL_PORT}`));
     assert.deepEqual(value(args, '-qmp'), ['unix:/tmp/s/qmp,server=on,wait=off']);
     assert.ok(!value(args, '-fsdev').some((f) => f.includes('hostroot')), 'a mounted 9p export would block the save');
-    assert.ok(value(args, '-fsdev').some((f) => f.includes('id=rundir')), 'the device stays: a copy mounts its own');
+    assert.ok(
+      value(args, '-fsdev').some((f) => f.includes('id=rundir')),
+      'the device stays: a copy mounts its own',
+    );
     assert.match(at(value(args, '-append'), 0, 'the -append value'), new RegExp(`page_poison=1 ${IMAGE_ROOT_WORD.replace('.', '\\.')}$`));
     assert.ok(!args.includes('-incoming'));
   });
@@ -424,7 +428,7 @@ describe('QEMU command line of a template and a restored copy', () => {
     assert.ok(!value(qemuArgs({ ...spec, snapshot }), '-device').some((d) => d.startsWith('ivshmem')));
   });
 
-  it('a cold boot and a restored copy have the edu device (the dma_device allocator\'s), reaching 32 bits; a template has not', () => {
+  it("a cold boot and a restored copy have the edu device (the dma_device allocator's), reaching 32 bits; a template has not", () => {
     for (const args of [qemuArgs(spec), qemuArgs({ ...spec, snapshot: { ...snapshot, incoming: true } })]) {
       assert.equal(value(args, '-device').filter((d) => d === 'edu,dma_mask=0xffffffff').length, 1);
     }
@@ -487,7 +491,10 @@ describe('control port and QMP messages', () => {
       assert.match(String(err), /ended before its agent said resumed/);
       peer.write('{"type":"resumed","uptime":"late"}\n');
       const bad = await port.expect('resumed', 5000, () => true).catch((e: Error) => e);
-      assert.deepEqual([(bad as Error & { code?: string }).code, (bad as Error).message], ['ERESTORE', 'a control port message: uptime: expected number, got string "late"']);
+      assert.deepEqual(
+        [(bad as Error & { code?: string }).code, (bad as Error).message],
+        ['ERESTORE', 'a control port message: uptime: expected number, got string "late"'],
+      );
     } finally {
       peer.destroy();
       port.close();
@@ -498,7 +505,10 @@ describe('control port and QMP messages', () => {
   it('findPort finds the port by its name in a sysfs-like directory', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-ports-'));
     try {
-      for (const [p, name] of [['vport1p1', 'other'], ['vport2p1', CONTROL_PORT]]) {
+      for (const [p, name] of [
+        ['vport1p1', 'other'],
+        ['vport2p1', CONTROL_PORT],
+      ]) {
         fs.mkdirSync(path.join(dir, p as string));
         fs.writeFileSync(path.join(dir, p as string, 'name'), `${name}\n`);
       }

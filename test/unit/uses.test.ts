@@ -39,7 +39,11 @@ describe('uses: what programs do with a mapping', function () {
       const small = USES.filter((u) => !PMD_SIZED_USES.includes(u));
       assert.equal(useCells.length, small.length * SCENARIO_PAIRS.length + PMD_SIZED_USES.length * safePairs.length);
       for (const [alloc, method] of safePairs) {
-        for (const use of PMD_SIZED_USES) assert.ok(CATALOGUE.some((c) => c.id === `${alloc}/${method}/2M/use:${use}`), `${alloc}/${method} ${use}`);
+        for (const use of PMD_SIZED_USES)
+          assert.ok(
+            CATALOGUE.some((c) => c.id === `${alloc}/${method}/2M/use:${use}`),
+            `${alloc}/${method} ${use}`,
+          );
       }
       for (const [alloc, method] of SCENARIO_PAIRS) {
         for (const use of small) {
@@ -201,10 +205,7 @@ describe('uses: what programs do with a mapping', function () {
     }
 
     it('an ok use carries what it found as the detail; without a finding the detail is empty', function () {
-      assert.deepEqual(
-        { ...judge(evidence('resident-none')), headline: '' },
-        { verdict: 'ok', detail: 'resident-none', headline: '' },
-      );
+      assert.deepEqual({ ...judge(evidence('resident-none')), headline: '' }, { verdict: 'ok', detail: 'resident-none', headline: '' });
       assert.equal(judge(evidence('')).detail, '');
       assert.equal(judge(evidence(null)).detail, '');
     });
@@ -235,7 +236,11 @@ describe('uses: what programs do with a mapping', function () {
       const all = filterCells(parseArgs(['matrix', '--uses', 'only', '--use-pairs', 'all']));
       assert.equal(all.length, small.length * safePairs.length + PMD_SIZED_USES.length * safePairs.length);
       for (const pair of safePairs) {
-        for (const use of small) assert.ok(all.some((c) => c.id === `${pair}/16K/use:${use}`), `${pair} ${use}`);
+        for (const use of small)
+          assert.ok(
+            all.some((c) => c.id === `${pair}/16K/use:${use}`),
+            `${pair} ${use}`,
+          );
       }
       assert.equal(new Set(all.map((c) => c.id)).size, all.length, 'no cell twice');
       assert.ok(all.every((c) => !c.hazard));
@@ -246,7 +251,10 @@ describe('uses: what programs do with a mapping', function () {
     });
 
     it('an unknown use is a usage error naming the choices', function () {
-      assert.throws(() => parseArgs(['matrix', '--use', 'teleport']), /--use is one of kernel, space, placement, observe, pressure, pipe-read/);
+      assert.throws(
+        () => parseArgs(['matrix', '--use', 'teleport']),
+        /--use is one of kernel, space, placement, observe, pressure, pipe-read/,
+      );
     });
   });
 
@@ -292,14 +300,22 @@ describe('uses: what programs do with a mapping', function () {
       core.writeBigUInt64LE(0n, load + 32);
       core.writeBigUInt64LE(0x4000n, load + 40);
       assert.deepEqual(coreSegments(core), [{ offset: 0x1000, vaddr: 0x7f0000000000, filesz: 0, memsz: 0x4000 }]);
-      assert.throws(() => coreSegments(Buffer.from('not an elf file, long enough to have a header of sixty-four bytes')), /not an ELF file/);
+      assert.throws(
+        () => coreSegments(Buffer.from('not an elf file, long enough to have a header of sixty-four bytes')),
+        /not an ELF file/,
+      );
       const exe = Buffer.from(core);
       exe.writeUInt16LE(2, 16);
       assert.throws(() => coreSegments(exe), /not a core file/);
     });
 
     it('decodePagemap reads present, swapped, soft-dirty and the pfn', function () {
-      assert.deepEqual(decodePagemap((1n << 63n) | (1n << 55n) | 0x1234n), { present: true, swapped: false, softDirty: true, pfn: 0x1234n });
+      assert.deepEqual(decodePagemap((1n << 63n) | (1n << 55n) | 0x1234n), {
+        present: true,
+        swapped: false,
+        softDirty: true,
+        pfn: 0x1234n,
+      });
       assert.deepEqual(decodePagemap(0n), { present: false, swapped: false, softDirty: false, pfn: 0n });
     });
   });
@@ -308,15 +324,16 @@ describe('uses: what programs do with a mapping', function () {
     const results = expectedResults();
     const changed = 'pages_array/vm_insert_page/16K/use:mremap-dontunmap';
     const r = report(
-      results.map((x) =>
-        x.kernel === K612 && x.cell.id === changed ? run(K612, x.cell, 'refused', { detail: 'EINVAL' }) : x,
-      ),
+      results.map((x) => (x.kernel === K612 && x.cell.id === changed ? run(K612, x.cell, 'refused', { detail: 'EINVAL' }) : x)),
     );
 
     it('has a row per use and a column per method (with its allocator), each slot a cell of that kernel', function () {
       const g = usesGridFor(r, K61);
       assert.ok(g);
-      assert.deepEqual(g.rows.map((x) => x.use), USES.filter((u) => !PMD_SIZED_USES.includes(u)));
+      assert.deepEqual(
+        g.rows.map((x) => x.use),
+        USES.filter((u) => !PMD_SIZED_USES.includes(u)),
+      );
       assert.equal(g.columns.length, SCENARIO_PAIRS.length);
       assert.ok(g.columns.some((c) => c.label === 'remap_pfn_range (vmalloc_user)'));
       for (const [i, row] of g.slots.entries()) {
@@ -340,14 +357,10 @@ describe('uses: what programs do with a mapping', function () {
       // The changed cell, and the registered io_uring buffer, predicted to change from 6.1 to 6.12.
       const predicted = useCells.filter(
         (c) =>
-          (c.use === 'io-uring-fixed' &&
-            !(PFN_METHODS as readonly string[]).includes(c.method)) ||
+          (c.use === 'io-uring-fixed' && !(PFN_METHODS as readonly string[]).includes(c.method)) ||
           (PMD_SIZED_USES.includes(c.use as never) && c.alloc === 'pages_comp' && c.method === 'fault_page'),
       );
-      assert.deepEqual(
-        [...differs].filter((id) => id.includes('/use:')).sort(),
-        [changed, ...predicted.map((c) => c.id)].sort(),
-      );
+      assert.deepEqual([...differs].filter((id) => id.includes('/use:')).sort(), [changed, ...predicted.map((c) => c.id)].sort());
       const rc = r.cells.find((x) => x.kernel === K612 && x.cell.id === changed);
       assert.ok(rc);
       assert.match(usesSlotText(rc, differs), /^✗.*‡ EINVAL$/);
@@ -361,7 +374,10 @@ describe('uses: what programs do with a mapping', function () {
       assert.ok(mincoreRow);
       assert.ok(mincoreRow.includes('✓ resident-none') && mincoreRow.includes('✓ resident-all'), mincoreRow);
       assert.ok(text.includes('‡ EINVAL'));
-      assert.ok(!text.includes(`\`${changed.replace('mremap-dontunmap', 'pipe-read')}\` | `), 'use cells are not listed among the other cells');
+      assert.ok(
+        !text.includes(`\`${changed.replace('mremap-dontunmap', 'pipe-read')}\` | `),
+        'use cells are not listed among the other cells',
+      );
     });
 
     it('report.html shows the uses tables with every slot one click from its evidence', function () {
@@ -389,7 +405,10 @@ describe('uses: what programs do with a mapping', function () {
       const lines = hugePageSummaryLines(r);
       assert.equal(lines.length, PMD_SIZED_USES.length);
       const thpAlways = at(lines, 0, 'the thp-always line');
-      assert.match(thpAlways, /^- `thp-always`: .*\*\*6\.1: ok: pmd-mapped; 6\.12: ok: pte-mapped\*\* for `pages_comp\/fault_page`; .*\*\*ok: pte-mapped\*\* for the other \d+ pairs$/);
+      assert.match(
+        thpAlways,
+        /^- `thp-always`: .*\*\*6\.1: ok: pmd-mapped; 6\.12: ok: pte-mapped\*\* for `pages_comp\/fault_page`; .*\*\*ok: pte-mapped\*\* for the other \d+ pairs$/,
+      );
       // the pairs whose mapping the kernel refuses: plain vmalloc, and dma_alloc_pages' zero-refcount tail pages
       assert.match(
         thpAlways,
@@ -406,11 +425,17 @@ describe('uses: what programs do with a mapping', function () {
     });
 
     it('a use cell of a newer catalogue still gets a row', function () {
-      const future = { ...makeCell('pages_array', 'vm_insert_page', USE_SIZE, { use: 'vmsplice' }), id: 'pages_array/vm_insert_page/16K/use:teleport' };
+      const future = {
+        ...makeCell('pages_array', 'vm_insert_page', USE_SIZE, { use: 'vmsplice' }),
+        id: 'pages_array/vm_insert_page/16K/use:teleport',
+      };
       (future as { use: string }).use = 'teleport';
       const g = usesGridFor(report([run(K61, future, 'ok')]), K61);
       assert.ok(g);
-      assert.deepEqual(g.rows.map((x) => [x.use, x.family]), [['teleport', 'other']]);
+      assert.deepEqual(
+        g.rows.map((x) => [x.use, x.family]),
+        [['teleport', 'other']],
+      );
     });
   });
 
@@ -432,15 +457,21 @@ describe('uses: what programs do with a mapping', function () {
       assert.equal(vmsplice.entries[s.methods.indexOf('remap_pfn_range')], 'EFAULT');
       assert.equal(vmsplice.entries[s.methods.indexOf('vm_insert_page')], 'ok');
       const lines = usesSummaryMarkdown(r);
-      assert.ok(lines.some((l) => l.startsWith('| `vmsplice` | EFAULT | ok |')), lines.join('\n'));
+      assert.ok(
+        lines.some((l) => l.startsWith('| `vmsplice` | EFAULT | ok |')),
+        lines.join('\n'),
+      );
       const futex = s.rows.find((x) => x.use === 'futex-shared');
       assert.ok(futex && !futex.uniform, 'EFAULT everywhere but vmf_insert_mixed, EEXIST');
       assert.equal(futex.entries[s.methods.indexOf('vmf_insert_mixed')], 'EEXIST');
-      assert.ok(lines.some((l) => l.startsWith('- the same for every method, **EINVAL**: `madv-free`')), lines.join('\n'));
+      assert.ok(
+        lines.some((l) => l.startsWith('- the same for every method, **EINVAL**: `madv-free`')),
+        lines.join('\n'),
+      );
       assert.ok(!lines.some((l) => l.startsWith('| `pipe-read` |')), 'a uniform use is not a table row');
     });
 
-    it('sets aside a pair whose every use is refused alike (the full set\'s vmalloc/remap_vmalloc_range) in one line', function () {
+    it("sets aside a pair whose every use is refused alike (the full set's vmalloc/remap_vmalloc_range) in one line", function () {
       const results = [K61, K612].flatMap((k) => ALL_PAIRS_USE_CELLS.map((c) => expectedRun(k, c)));
       const r = report([...expectedResults(), ...results]);
       const s = usesSummary(r);
@@ -454,8 +485,16 @@ describe('uses: what programs do with a mapping', function () {
       const vmsplice = s.rows.find((x) => x.use === 'vmsplice');
       assert.equal(vmsplice?.entries[s.methods.indexOf('remap_vmalloc_range')], 'ok', 'vmalloc_user alone is left in its column');
       const lines = usesSummaryMarkdown(r);
-      for (const pair of ['vmalloc/remap_vmalloc_range', 'dma_pages/vm_insert_page', 'dma_pages/vm_insert_pages', 'dma_pages/vm_map_pages']) {
-        assert.ok(lines.includes(`- left out above, **EINVAL** whatever the use (the mapping itself is refused): \`${pair}\``), lines.join('\n'));
+      for (const pair of [
+        'vmalloc/remap_vmalloc_range',
+        'dma_pages/vm_insert_page',
+        'dma_pages/vm_insert_pages',
+        'dma_pages/vm_map_pages',
+      ]) {
+        assert.ok(
+          lines.includes(`- left out above, **EINVAL** whatever the use (the mapping itself is refused): \`${pair}\``),
+          lines.join('\n'),
+        );
       }
       // One use refused is no reason to set a pair aside.
       const one = report(expectedResults().filter((x) => x.cell.use === undefined || x.cell.use === 'vmsplice'));
@@ -464,7 +503,9 @@ describe('uses: what programs do with a mapping', function () {
 
     it('says so where kernel series disagree', function () {
       const id = 'pages_array/vm_insert_page/16K/use:vmsplice';
-      const r = report(expectedResults((x) => (x.kernel === K612 && x.cell.id === id ? [run(K612, x.cell, 'refused', { detail: 'EFAULT' })] : null)));
+      const r = report(
+        expectedResults((x) => (x.kernel === K612 && x.cell.id === id ? [run(K612, x.cell, 'refused', { detail: 'EFAULT' })] : null)),
+      );
       const row = usesSummary(r).rows.find((x) => x.use === 'vmsplice');
       assert.ok(row);
       assert.equal(row.entries[usesSummary(r).methods.indexOf('vm_insert_page')], '6.1: ok; 6.12: EFAULT');

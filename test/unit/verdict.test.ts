@@ -59,9 +59,7 @@ const EVERYTHING_ELSE = observation({
 
 describe('verdict', () => {
   it('a panic outranks an oops, complaints, taint and every probe result', () => {
-    const j = judge(
-      evidence({ findings: [BAD_PAGE, OOPS, PANIC], taintGained: ['B', 'D', 'W'], observation: EVERYTHING_ELSE }),
-    );
+    const j = judge(evidence({ findings: [BAD_PAGE, OOPS, PANIC], taintGained: ['B', 'D', 'W'], observation: EVERYTHING_ELSE }));
     assert.deepEqual(j, { verdict: 'panic', detail: 'panic', headline: 'Kernel panic - not syncing: Fatal exception' });
   });
 
@@ -125,7 +123,16 @@ describe('verdict', () => {
 
   it('a hang says where the probe was stuck when it was killed: in the kernel at which function, in which step', () => {
     const stuck = {
-      tasks: [{ tid: 154, comm: 'node', state: 'D', wchan: 'folio_wait_bit_common', syscall: '11 0x7f 0x4000', stack: ['folio_wait_bit_common+0x13a/0x310'] }],
+      tasks: [
+        {
+          tid: 154,
+          comm: 'node',
+          state: 'D',
+          wchan: 'folio_wait_bit_common',
+          syscall: '11 0x7f 0x4000',
+          stack: ['folio_wait_bit_common+0x13a/0x310'],
+        },
+      ],
       where: 'stuck in the kernel at folio_wait_bit_common (state D, main thread)',
       step: 'munmap' as const,
       page: null,
@@ -134,7 +141,10 @@ describe('verdict', () => {
       judge(evidence({ observation: null, stuck })).headline,
       'the probe never reported: stuck in the kernel at folio_wait_bit_common (state D, main thread) during munmap',
     );
-    assert.equal(judge(evidence({ observation: null, stuck: { ...stuck, step: 'read', page: 3 } })).headline.endsWith('during read at page 3'), true);
+    assert.equal(
+      judge(evidence({ observation: null, stuck: { ...stuck, step: 'read', page: 3 } })).headline.endsWith('during read at page 3'),
+      true,
+    );
   });
 
   it('a window that lost kernel log records cannot be judged ok (or any quiet verdict): an error says what was lost', () => {
@@ -156,9 +166,7 @@ describe('verdict', () => {
   });
 
   it('wrong data kernel->user shows the offset and both words in hex', () => {
-    const j = judge(
-      evidence({ observation: observation({ kernelToUser: { offset: 4096, expected: 0xdeadbeef, found: 0x1f } }) }),
-    );
+    const j = judge(evidence({ observation: observation({ kernelToUser: { offset: 4096, expected: 0xdeadbeef, found: 0x1f } }) }));
     assert.deepEqual(j, {
       verdict: 'wrong-data',
       detail: 'kernel->user',
@@ -248,7 +256,13 @@ describe('verdict', () => {
     const j = judge(
       evidence({
         observation: observation({
-          refused: { step: 'mmap', code: 'EINVAL', message: 'EINVAL: invalid argument, mmap', reason: 'kernel', text: 'remap_vmalloc_range: -22' },
+          refused: {
+            step: 'mmap',
+            code: 'EINVAL',
+            message: 'EINVAL: invalid argument, mmap',
+            reason: 'kernel',
+            text: 'remap_vmalloc_range: -22',
+          },
         }),
       }),
     );

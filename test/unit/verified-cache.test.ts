@@ -14,15 +14,7 @@ import { ensureInitramfs } from '../../lib/vm/initramfs';
 import type { Kernel } from '../../lib/vm/kernels';
 import { ensureModule } from '../../lib/vm/kmod';
 import { ensureBootImage, pvhEntryFailed, refusePvh } from '../../lib/vm/vmlinux';
-import {
-  ELF_MAGIC,
-  cacheLog,
-  cacheProblem,
-  sealFile,
-  sidecarPath,
-  useCached,
-  writeVerified,
-} from '../../lib/util/verified-cache';
+import { ELF_MAGIC, cacheLog, cacheProblem, sealFile, sidecarPath, useCached, writeVerified } from '../../lib/util/verified-cache';
 import { at } from '../../lib/util/at';
 
 /** An ELF64 file whose only content is a PT_NOTE segment with the Xen PVH entry note. */

@@ -95,14 +95,19 @@ function setupSets(): Map<string, string[]> {
 
 /** The packages a job installs: every setup-host.sh set its steps run. */
 function installedBy(job: Job, sets: Map<string, string[]>): string[] {
-  return job.steps.flatMap((st) => [...(st.run ?? '').matchAll(/setup-host\.sh (\S+)/g)].flatMap(([, set]) => (set === undefined ? [] : (sets.get(set) ?? []))));
+  return job.steps.flatMap((st) =>
+    [...(st.run ?? '').matchAll(/setup-host\.sh (\S+)/g)].flatMap(([, set]) => (set === undefined ? [] : (sets.get(set) ?? []))),
+  );
 }
 
 describe('the shipped workflows', () => {
   const all = workflows();
 
   it('are there, parse, and every job has steps', () => {
-    assert.deepEqual(all.map((w) => w.file), ['matrix.yml', 'pr.yml']);
+    assert.deepEqual(
+      all.map((w) => w.file),
+      ['matrix.yml', 'pr.yml'],
+    );
     for (const { file, wf } of all) {
       assert.equal(typeof wf.name, 'string', file);
       for (const [id, job] of Object.entries(wf.jobs)) assert.ok(job.steps.length > 0, `${file}: ${id}`);
@@ -140,7 +145,10 @@ describe('the shipped workflows', () => {
           const where = `${file} ${id} ${k}`;
           const built = parseBuildName(k);
           if (built !== null) {
-            assert.ok(built.profile.series.includes(built.series), `${where}: profile ${built.profile.name} is not built for ${built.series}`);
+            assert.ok(
+              built.profile.series.includes(built.series),
+              `${where}: profile ${built.profile.name} is not built for ${built.series}`,
+            );
             for (const pkg of [`linux-source-${built.series}`, `linux-config-${built.series}`, 'openssl', 'flex', 'bison']) {
               assert.ok(installs.includes(pkg), `${where}: the job installs ${pkg}`);
             }
@@ -148,9 +156,13 @@ describe('the shipped workflows', () => {
           }
           const name = parseKernelName(k);
           assert.ok(name !== null, `${where} is a series or series-flavour name`);
-          assert.ok(REQUIRED_SERIES.some((r) => r.series === name.series), `${where}: a series setup-host.sh installs`);
+          assert.ok(
+            REQUIRED_SERIES.some((r) => r.series === name.series),
+            `${where}: a series setup-host.sh installs`,
+          );
           assert.ok(name.flavour === 'generic' || (DEBIAN_FLAVOURS as readonly string[]).includes(name.flavour), where);
-          for (const pkg of flavourPackages(name.series, name.flavour).split(' ')) assert.ok(installs.includes(pkg), `${where}: the job installs ${pkg}`);
+          for (const pkg of flavourPackages(name.series, name.flavour).split(' '))
+            assert.ok(installs.includes(pkg), `${where}: the job installs ${pkg}`);
         }
       }
     }
@@ -162,7 +174,10 @@ describe('the shipped workflows', () => {
     const shards = (wf.jobs['shard']?.strategy?.matrix?.['shard'] ?? []).map(String);
     const n = Number(shards[0]?.split('/')[1]);
     assert.ok(n >= 1);
-    assert.deepEqual(shards, Array.from({ length: n }, (_, i) => `${i + 1}/${n}`));
+    assert.deepEqual(
+      shards,
+      Array.from({ length: n }, (_, i) => `${i + 1}/${n}`),
+    );
   });
 
   it('use only npm scripts package.json has, setup-host.sh sets it takes, and jobs that exist', () => {
@@ -173,8 +188,10 @@ describe('the shipped workflows', () => {
       for (const [id, job] of Object.entries(wf.jobs)) {
         for (const need of [job.needs ?? []].flat()) assert.ok(need in wf.jobs, `${file} ${id} needs ${need}`);
         for (const step of job.steps) {
-          for (const [, script] of (step.run ?? '').matchAll(/npm run ([\w:-]+)/g)) assert.ok(script !== undefined && scripts.includes(script), `${file}: npm run ${script}`);
-          for (const [, set] of (step.run ?? '').matchAll(/setup-host\.sh (\S+)/g)) assert.ok(set !== undefined && sets.includes(set), `${file}: setup-host.sh ${set}`);
+          for (const [, script] of (step.run ?? '').matchAll(/npm run ([\w:-]+)/g))
+            assert.ok(script !== undefined && scripts.includes(script), `${file}: npm run ${script}`);
+          for (const [, set] of (step.run ?? '').matchAll(/setup-host\.sh (\S+)/g))
+            assert.ok(set !== undefined && sets.includes(set), `${file}: setup-host.sh ${set}`);
         }
       }
     }
@@ -184,7 +201,9 @@ describe('the shipped workflows', () => {
     for (const { file, wf } of all) {
       for (const [id, job] of Object.entries(wf.jobs)) {
         assert.equal(job.container?.image, 'debian:bookworm', `${file} ${id}`);
-        const boots = job.steps.some((s) => mmaplabCommands(s.run ?? '').some(([command]) => command !== undefined && ['matrix', 'test-guest'].includes(command)));
+        const boots = job.steps.some((s) =>
+          mmaplabCommands(s.run ?? '').some(([command]) => command !== undefined && ['matrix', 'test-guest'].includes(command)),
+        );
         if (boots) assert.match(job.container?.options ?? '', /--privileged/, `${file} ${id}`);
       }
     }
@@ -196,7 +215,10 @@ describe('the shipped workflows', () => {
     const prefixes = /^\{([^}]+)\}-\*$/.exec(pattern)?.[1]?.split(',') ?? [];
     for (const id of ['shard', 'built']) {
       const naming = wf.jobs[id]?.steps.find((s) => s.name === 'Name the artifacts')?.run ?? '';
-      assert.ok(prefixes.some((p) => naming.includes(`name=${p}-`)), `${id}'s artifacts match ${pattern}`);
+      assert.ok(
+        prefixes.some((p) => naming.includes(`name=${p}-`)),
+        `${id}'s artifacts match ${pattern}`,
+      );
     }
   });
 });

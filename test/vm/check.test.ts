@@ -52,7 +52,11 @@ for (const { series } of REQUIRED_SERIES) {
         size: SIZE,
       });
       const table = tableOf(c.results);
-      assert.deepEqual(c.results.map((r) => r.scenario), checkItems(true), table);
+      assert.deepEqual(
+        c.results.map((r) => r.scenario),
+        checkItems(true),
+        table,
+      );
       assert.equal(c.vms.length, 1, table);
       // the kernel and other processes reach pages with a struct page: the GUP users work
       for (const use of ['use:process-vm-read', 'use:vmsplice', 'use:odirect-read'] as const) {
@@ -63,13 +67,20 @@ for (const { series } of REQUIRED_SERIES) {
       if (series === '6.1') assert.match(fixed?.detail ?? '', /^EOPNOTSUPP/, table);
       else assert.equal(fixed?.verdict, 'ok', table);
       assert.deepEqual(c.results.filter(isFinding), [], table);
-      assert.ok(c.results.every((r) => (r.verdict !== 'not-run' || r.scenario === 'read-write') && r.findings.length === 0), table);
+      assert.ok(
+        c.results.every((r) => (r.verdict !== 'not-run' || r.scenario === 'read-write') && r.findings.length === 0),
+        table,
+      );
       // what a driver that maps everything at mmap time does after MADV_DONTNEED
       assert.equal(c.results.find((r) => r.scenario === 'dontneed-retouch')?.verdict, 'signal', table);
       assert.equal(c.results.find((r) => r.scenario === 'past-end')?.verdict, 'refused', table);
       // it has neither read(2) nor write(2): detected, not a finding
       const rw = c.results.find((r) => r.scenario === 'read-write');
-      assert.deepEqual([rw?.verdict, rw?.detail], ['not-run', 'the driver has neither read(2) nor write(2): no read(2) (EINVAL), no write(2) (EINVAL)'], table);
+      assert.deepEqual(
+        [rw?.verdict, rw?.detail],
+        ['not-run', 'the driver has neither read(2) nor write(2): no read(2) (EINVAL), no write(2) (EINVAL)'],
+        table,
+      );
       assert.deepEqual(c.buildWarnings, []);
     });
 
@@ -84,12 +95,19 @@ for (const { series } of REQUIRED_SERIES) {
         uses: false,
       });
       const table = tableOf(c.results);
-      assert.ok(c.notes.some((n) => /^\/dev\/mmap_ldd made from \/proc\/devices: mmap_ldd, major \d+, minor 0$/.test(n)), c.notes.join('\n'));
+      assert.ok(
+        c.notes.some((n) => /^\/dev\/mmap_ldd made from \/proc\/devices: mmap_ldd, major \d+, minor 0$/.test(n)),
+        c.notes.join('\n'),
+      );
       assert.deepEqual(c.results.filter(isFinding), [], table);
       assert.equal(c.results.find((r) => r.scenario === 'map-write-read')?.verdict, 'ok', table);
       // it has read(2) and write(2), through the same buffer
       const rw = c.results.find((r) => r.scenario === 'read-write');
-      assert.deepEqual([rw?.verdict, rw?.detail], ['ok', "read(2) gave the mapping's first 16384 bytes; the mapping showed the 16384 bytes write(2) put there"], table);
+      assert.deepEqual(
+        [rw?.verdict, rw?.detail],
+        ['ok', "read(2) gave the mapping's first 16384 bytes; the mapping showed the 16384 bytes write(2) put there"],
+        table,
+      );
     });
 
     it(`examples/bad-reserved (SetPageReserved, never cleared): one finding, at unload, Bad page state for PG_reserved, explained${series === '6.1' ? '; the uses that pin pages refused (EFAULT)' : ''}`, async () => {
@@ -109,10 +127,20 @@ for (const { series } of REQUIRED_SERIES) {
         }
       }
       const findings = c.results.filter(isFinding);
-      assert.deepEqual(findings.map((r) => [r.scenario, r.verdict]), [['unload', 'kernel-complaint']], table);
+      assert.deepEqual(
+        findings.map((r) => [r.scenario, r.verdict]),
+        [['unload', 'kernel-complaint']],
+        table,
+      );
       const unload = findings[0];
-      assert.ok(unload?.findings.some((f) => f.kind === 'bad-page-state' && /PAGE_FLAGS_CHECK_AT_FREE/.test(f.reason ?? '')), table);
-      assert.ok(unload?.kmsg.some((l) => /flags: .*reserved/.test(l)), 'the page dump names the reserved flag');
+      assert.ok(
+        unload?.findings.some((f) => f.kind === 'bad-page-state' && /PAGE_FLAGS_CHECK_AT_FREE/.test(f.reason ?? '')),
+        table,
+      );
+      assert.ok(
+        unload?.kmsg.some((l) => /flags: .*reserved/.test(l)),
+        'the page dump names the reserved flag',
+      );
       assert.match(explain(unload as NonNullable<typeof unload>)?.instead ?? '', /ClearPageReserved/);
       assert.deepEqual(c.buildWarnings, []);
     });
@@ -132,7 +160,11 @@ describe('mmaplab check: a driver that oopses', function () {
       uses: false,
     });
     const table = tableOf(c.results);
-    assert.deepEqual(c.results.map((r) => r.scenario), checkItems(false), table);
+    assert.deepEqual(
+      c.results.map((r) => r.scenario),
+      checkItems(false),
+      table,
+    );
     // the fuzz of mmap arguments makes private mappings too, so it meets the same bug
     assert.deepEqual(
       c.results.filter(isFinding).map((r) => [r.scenario, r.verdict]),
@@ -143,11 +175,21 @@ describe('mmaplab check: a driver that oopses', function () {
       table,
     );
     for (const died of c.results.filter(isFinding)) {
-      assert.ok(died.findings.some((f) => ['null-deref', 'oops', 'page-fault-oops'].includes(f.kind)), table);
+      assert.ok(
+        died.findings.some((f) => ['null-deref', 'oops', 'page-fault-oops'].includes(f.kind)),
+        table,
+      );
     }
     assert.equal(c.vms.length, 3, 'a VM up to each oops, one for the rest');
-    assert.deepEqual(c.vms.map((v) => v.start), ['restored', 'restored', 'restored'], 'each VM restored from the kernel\'s template');
-    assert.ok(c.results.every((r) => r.verdict !== 'not-run' || r.scenario === 'read-write'), table);
+    assert.deepEqual(
+      c.vms.map((v) => v.start),
+      ['restored', 'restored', 'restored'],
+      "each VM restored from the kernel's template",
+    );
+    assert.ok(
+      c.results.every((r) => r.verdict !== 'not-run' || r.scenario === 'read-write'),
+      table,
+    );
   });
 });
 
@@ -164,7 +206,11 @@ describe('mmaplab check: a driver that leaks', function () {
       uses: false,
     });
     const table = tableOf(c.results);
-    assert.deepEqual(c.results.filter(isFinding).map((r) => [r.scenario, r.verdict]), [['map-unmap-leak', 'leak']], table);
+    assert.deepEqual(
+      c.results.filter(isFinding).map((r) => [r.scenario, r.verdict]),
+      [['map-unmap-leak', 'leak']],
+      table,
+    );
     const leak = c.results.find((r) => r.scenario === 'map-unmap-leak');
     // 600 cycles x 8 KiB: about 4800 kB a window, against a 2072 kB bound
     assert.match(leak?.detail ?? '', /in each of two windows \(bound 2072 kB/, table);
@@ -176,7 +222,7 @@ describe('mmaplab check: a use that kills the process running the uses', functio
   this.timeout(5 * 60_000);
   const installed = installedKernel('6.12');
 
-  it('test/fixtures/kmod/check-sigbus (SIGBUS in a mapping advised MADV_HUGEPAGE): thp-madvise is the signal that killed the uses\' process, the uses after it run in a new one, the THP switch it left is put back, no finding', async () => {
+  it("test/fixtures/kmod/check-sigbus (SIGBUS in a mapping advised MADV_HUGEPAGE): thp-madvise is the signal that killed the uses' process, the uses after it run in a new one, the THP switch it left is put back, no finding", async () => {
     const c = await checkKernel(installed.get(), DEFAULT_VM, {
       module: { kmod: fixture('check-sigbus') },
       params: {},
@@ -184,7 +230,11 @@ describe('mmaplab check: a use that kills the process running the uses', functio
       size: SIZE,
     });
     const table = tableOf(c.results);
-    assert.deepEqual(c.results.map((r) => r.scenario), checkItems(true), table);
+    assert.deepEqual(
+      c.results.map((r) => r.scenario),
+      checkItems(true),
+      table,
+    );
     const died = c.results.find((x) => x.scenario === 'use:thp-madvise');
     assert.equal(died?.verdict, 'signal', table);
     // the use had set the switch to madvise; it goes back to always, Debian's default (CONFIG_TRANSPARENT_HUGEPAGE_ALWAYS)
@@ -228,7 +278,7 @@ describe('mmaplab check: finding the node, and the poison profile', function () 
     assert.deepEqual(c.results.filter(isFinding), []);
   });
 
-  it('a pattern that matches several nodes checks each, in a VM of its own: test/fixtures/kmod/check-multi\'s second node ignores vm_pgoff, its first does not', async () => {
+  it("a pattern that matches several nodes checks each, in a VM of its own: test/fixtures/kmod/check-multi's second node ignores vm_pgoff, its first does not", async () => {
     const checks = await checkKernelNodes(installed.get(), DEFAULT_VM, {
       module: { kmod: fixture('check-multi') },
       params: {},
@@ -237,9 +287,17 @@ describe('mmaplab check: finding the node, and the poison profile', function () 
       uses: false,
     });
     const table = checks.map((c) => `${c.device}:\n${tableOf(c.results)}`).join('\n');
-    assert.deepEqual(checks.map((c) => c.device), ['/dev/mmap_multi0', '/dev/mmap_multi1'], table);
+    assert.deepEqual(
+      checks.map((c) => c.device),
+      ['/dev/mmap_multi0', '/dev/mmap_multi1'],
+      table,
+    );
     assert.deepEqual(checks[0]?.nodes, ['/dev/mmap_multi0', '/dev/mmap_multi1'], table);
-    assert.deepEqual(checks.map((c) => c.results.filter(isFinding).map((r) => [r.scenario, r.verdict])), [[], [['offset-map', 'data-mismatch']]], table);
+    assert.deepEqual(
+      checks.map((c) => c.results.filter(isFinding).map((r) => [r.scenario, r.verdict])),
+      [[], [['offset-map', 'data-mismatch']]],
+      table,
+    );
   });
 
   it('--profile poison boots with freed pages poisoned and slab objects checked; the correct example still has no finding', async () => {
@@ -251,7 +309,10 @@ describe('mmaplab check: finding the node, and the poison profile', function () 
       profile: 'poison',
       uses: false,
     });
-    assert.ok(c.notes.some((n) => /^booted with the poison profile: page_poison=1 init_on_free=1 slub_debug=FZPU/.test(n)), c.notes.join('\n'));
+    assert.ok(
+      c.notes.some((n) => /^booted with the poison profile: page_poison=1 init_on_free=1 slub_debug=FZPU/.test(n)),
+      c.notes.join('\n'),
+    );
     const table = tableOf(c.results);
     assert.deepEqual(c.results.filter(isFinding), [], table);
   });
@@ -265,7 +326,10 @@ describe('mmaplab check: bad input is a clear error', function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmaplab-broken-'));
     try {
       fs.writeFileSync(path.join(dir, 'Kbuild'), 'obj-m := broken.o\n');
-      fs.writeFileSync(path.join(dir, 'broken.c'), '#include <linux/module.h>\nint broken_init(void) { return undeclared_thing; }\nMODULE_LICENSE("GPL");\n');
+      fs.writeFileSync(
+        path.join(dir, 'broken.c'),
+        '#include <linux/module.h>\nint broken_init(void) { return undeclared_thing; }\nMODULE_LICENSE("GPL");\n',
+      );
       const k = installed.get();
       assert.throws(
         () => ensureUserModule(k, dir),
@@ -288,9 +352,15 @@ describe('mmaplab check: bad input is a clear error', function () {
         params: {},
         device: '/dev/mmap_ldd',
         size: SIZE,
-        setup: [{ ioctl: 0x40086d01, arg: '0040000000000000' }, { ioctl: 0x6d02, arg: null }],
+        setup: [
+          { ioctl: 0x40086d01, arg: '0040000000000000' },
+          { ioctl: 0x6d02, arg: null },
+        ],
       }),
-      (err: unknown) => err instanceof MmaplabError && err.code === 'ECHECK' && /setup step 2 \(ioctl 0x6d02\) on \/dev\/mmap_ldd failed: ENOTTY/.test(err.message),
+      (err: unknown) =>
+        err instanceof MmaplabError &&
+        err.code === 'ECHECK' &&
+        /setup step 2 \(ioctl 0x6d02\) on \/dev\/mmap_ldd failed: ENOTTY/.test(err.message),
     );
   });
 
@@ -307,7 +377,10 @@ describe('mmaplab check: bad input is a clear error', function () {
           size: SIZE,
           hook: readHook(file),
         }),
-        (err: unknown) => err instanceof MmaplabError && err.code === 'ECHECK' && /setup hook .*bad-setup\.js on \/dev\/mmap_ldd failed: ENOTTY/.test(err.message),
+        (err: unknown) =>
+          err instanceof MmaplabError &&
+          err.code === 'ECHECK' &&
+          /setup hook .*bad-setup\.js on \/dev\/mmap_ldd failed: ENOTTY/.test(err.message),
       );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -322,7 +395,11 @@ describe('mmaplab check: bad input is a clear error', function () {
         device: '/dev/mmap_nothing',
         size: SIZE,
       }),
-      (err: unknown) => err instanceof MmaplabError && err.code === 'ECHECK' && /\/dev\/mmap_nothing did not appear/.test(err.message) && /\/dev\/mmap_good/.test(err.message),
+      (err: unknown) =>
+        err instanceof MmaplabError &&
+        err.code === 'ECHECK' &&
+        /\/dev\/mmap_nothing did not appear/.test(err.message) &&
+        /\/dev\/mmap_good/.test(err.message),
     );
   });
 });

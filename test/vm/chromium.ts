@@ -16,7 +16,7 @@ import * as zlib from 'node:zlib';
 
 const CHROMIUM = 'chromium';
 const INSTALL_HINT =
-  'headless Chromium renders report.html in this test: install Debian\'s package with ' +
+  "headless Chromium renders report.html in this test: install Debian's package with " +
   '"sudo apt-get install chromium" (or run "sudo sh scripts/setup-host.sh", which installs every host package)';
 
 export function chromiumVersion(): string {
@@ -24,18 +24,21 @@ export function chromiumVersion(): string {
     return execFileSync(CHROMIUM, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch (err) {
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new Error(`${missing ? `"${CHROMIUM}" is not installed` : `"${CHROMIUM} --version" failed: ${(err as Error).message}`}: ${INSTALL_HINT}`);
+    throw new Error(
+      `${missing ? `"${CHROMIUM}" is not installed` : `"${CHROMIUM} --version" failed: ${(err as Error).message}`}: ${INSTALL_HINT}`,
+    );
   }
 }
 
 /** Runs headless Chromium on a URL; returns stdout and how long it took. */
 export function chromium(profile: string, args: string[], url: string): { out: string; ms: number } {
   const start = process.hrtime.bigint();
-  const out = execFileSync(
-    CHROMIUM,
-    ['--headless=new', '--no-sandbox', '--disable-gpu', `--user-data-dir=${profile}`, ...args, url],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 90_000, maxBuffer: 64 * 1024 * 1024 },
-  );
+  const out = execFileSync(CHROMIUM, ['--headless=new', '--no-sandbox', '--disable-gpu', `--user-data-dir=${profile}`, ...args, url], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+    timeout: 90_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return { out, ms: Number((process.hrtime.bigint() - start) / 1_000_000n) };
 }
 
@@ -94,7 +97,7 @@ export function pngPixels(file: string): Pixels {
   assert.ok(depth === 8 && (colour === 2 || colour === 6) && interlace === 0, `${file}: 8-bit RGB(A), not interlaced`);
   const channels = colour === 6 ? 4 : 3;
   const idat: Buffer[] = [];
-  for (let at = 8; at < b.length; ) {
+  for (let at = 8; at < b.length;) {
     const len = b.readUInt32BE(at);
     const type = b.subarray(at + 4, at + 8).toString('latin1');
     if (type === 'IDAT') idat.push(b.subarray(at + 8, at + 8 + len));

@@ -31,8 +31,15 @@ const FORK_BLOCKED: Array<[FuzzOp, RegExp]> = [
   [{ op: 'open', s: 0, access: 'rw' }, /^ok$/],
   [
     {
-      op: 'configure', s: 0, alloc: ALLOCS.kmalloc, method: METHODS.remap_pfn_range, size: '16384',
-      flags: 0, cache: 0, delayMs: 0, periodMs: 0,
+      op: 'configure',
+      s: 0,
+      alloc: ALLOCS.kmalloc,
+      method: METHODS.remap_pfn_range,
+      size: '16384',
+      flags: 0,
+      cache: 0,
+      delayMs: 0,
+      periodMs: 0,
     },
     /^ok$/,
   ],
@@ -52,8 +59,15 @@ const M2 = 2 << 20;
 const HUGE_PMD: FuzzOp[] = [
   { op: 'open', s: 0, access: 'rw' },
   {
-    op: 'configure', s: 0, alloc: ALLOCS.pages_comp, method: METHODS.fault_page, size: String(M2),
-    flags: CONFIG_FLAGS.FAULT_AROUND, cache: 0, delayMs: 0, periodMs: 0,
+    op: 'configure',
+    s: 0,
+    alloc: ALLOCS.pages_comp,
+    method: METHODS.fault_page,
+    size: String(M2),
+    flags: CONFIG_FLAGS.FAULT_AROUND,
+    cache: 0,
+    delayMs: 0,
+    periodMs: 0,
   },
   { op: 'mmap', s: 0, m: 0, offset: 0, length: M2, prot: 'rw', private: false, populate: false, place: { at: 'noreplace', align: M2 } },
   { op: 'touch', m: 0, mode: 'write', page: 0, pages: 512, seed: 1 },
@@ -107,7 +121,10 @@ for (const { series } of REQUIRED_SERIES) {
         'fuzz-huge-pmd',
       );
       assert.equal(result.complaint, null, `${result.complaint?.headline}\n${result.complaint?.kmsg.join('\n')}`);
-      assert.deepEqual(result.outcomes, HUGE_PMD.map(() => 'ok'));
+      assert.deepEqual(
+        result.outcomes,
+        HUGE_PMD.map(() => 'ok'),
+      );
     });
   });
 }

@@ -68,10 +68,7 @@ for (const { series } of REQUIRED_SERIES) {
     });
 
     it(`every hazard cell produced a result on ${installed.title}`, function () {
-      assert.deepEqual(
-        results.map((r) => r.cell.id).sort(),
-        HAZARD_CELLS.map((c) => c.id).sort(),
-      );
+      assert.deepEqual(results.map((r) => r.cell.id).sort(), HAZARD_CELLS.map((c) => c.id).sort());
     });
   });
 }

@@ -41,7 +41,7 @@ describe('report.html rendered by headless Chromium', function () {
     closePage(page);
   });
 
-  it('the script builds every kernel\'s grid, one verdict-coloured cell per grid cell of the report', function () {
+  it("the script builds every kernel's grid, one verdict-coloured cell per grid cell of the report", function () {
     assert.match(dom, /<body[^>]* data-ready="true"/, 'the script ran to its end');
     const data = pageData(report);
     data.grids.forEach((g, k) => {
@@ -62,11 +62,21 @@ describe('report.html rendered by headless Chromium', function () {
     assert.ok(dom.includes('class="cell v-wrong-data a-differs selected"'), 'the selected cell is marked');
   });
 
-  it('the details panel shows the selected cell\'s evidence, the hostile kmsg line as text only', function () {
+  it("the details panel shows the selected cell's evidence, the hostile kmsg line as text only", function () {
     const [, shown, text] = /<aside id="details" data-shown="(\d+)">([\s\S]*?)<\/aside>/.exec(dom) ?? [];
     assert.ok(shown !== undefined && text !== undefined, 'the panel was filled');
     assert.equal(Number(shown), selected);
-    for (const label of ['kernel', 'predicted', 'reason', 'observation record', 'headline', 'taint gained', 'probe observation', 'kmsg window (2 lines)', 'stats']) {
+    for (const label of [
+      'kernel',
+      'predicted',
+      'reason',
+      'observation record',
+      'headline',
+      'taint gained',
+      'probe observation',
+      'kmsg window (2 lines)',
+      'stats',
+    ]) {
       assert.ok(text.includes(label), `panel shows ${label}`);
     }
     assert.ok(text.includes('BUG: Bad page state &lt;/script&gt;&lt;img src=x onerror="alert(1)"&gt;'), 'kmsg line shown as text');

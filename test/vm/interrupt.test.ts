@@ -33,7 +33,13 @@ function qemuStarted(runs: string): boolean {
 }
 
 /** Run a matrix and send `signal` once stderr matches `when` and `also` holds (checked every 50 ms). */
-function matrixStoppedBy(signal: NodeJS.Signals, when: RegExp, out: string, runs: string, also: () => boolean = () => true): Promise<Stopped> {
+function matrixStoppedBy(
+  signal: NodeJS.Signals,
+  when: RegExp,
+  out: string,
+  runs: string,
+  also: () => boolean = () => true,
+): Promise<Stopped> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, 'matrix', '--kernel', '6.12', ...SELECTION, '--out', out], {
       env: { ...process.env, MMAPLAB_RUNS: runs },

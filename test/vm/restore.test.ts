@@ -18,12 +18,7 @@ import { qemuVersionLine } from '../../lib/vm/qemu';
 import { SavedVms } from '../../lib/vm/saved-vms';
 import { runCells } from '../../lib/runner/cell-vms';
 import { DEFAULT_VM, templateShapeOf, type VmOptions, type VmRun } from '../../lib/vm/session';
-import {
-  STATE_FILE,
-  templateInputs,
-  templateLog,
-  templatesDir,
-} from '../../lib/vm/template';
+import { STATE_FILE, templateInputs, templateLog, templatesDir } from '../../lib/vm/template';
 import { installedKernel } from '../installed-kernel';
 import { at } from '../../lib/util/at';
 
@@ -69,8 +64,7 @@ function cellsPerVm(runs: readonly VmRun[]): string[][] {
     .map((r) => r.events.flatMap((e) => (e.type === 'cell-start' ? [e.id] : [])));
 }
 
-const describeRuns = (runs: readonly VmRun[]): string =>
-  runs.map((r) => `${r.start.kind} ${r.boot.end} ${r.runDir}`).join('\n');
+const describeRuns = (runs: readonly VmRun[]): string => runs.map((r) => `${r.start.kind} ${r.boot.end} ${r.runDir}`).join('\n');
 
 function cellsById(ids: readonly string[]): CellSpec[] {
   return ids.map((id) => {
@@ -125,7 +119,11 @@ for (const { series } of REQUIRED_SERIES) {
         `the same cells in each VM either way\ncold:\n${describeRuns(cold.runs)}\nrestored:\n${describeRuns(restored.runs)}`,
       );
       const table = (rs: CellResult[]): string[] => rs.map((r) => `${r.cell.id}: ${verdictOf(r)}`).sort();
-      assert.deepEqual(table(restored.results), table(cold.results), `the same verdicts either way\ncold:\n${describeRuns(cold.runs)}\nrestored:\n${describeRuns(restored.runs)}`);
+      assert.deepEqual(
+        table(restored.results),
+        table(cold.results),
+        `the same verdicts either way\ncold:\n${describeRuns(cold.runs)}\nrestored:\n${describeRuns(restored.runs)}`,
+      );
     });
 
     // What QEMU does with a bad state, and what the harness does when no template can be saved, is
@@ -158,7 +156,10 @@ for (const { series } of REQUIRED_SERIES) {
       assert.equal(next.start.kind, 'restored', 'restored from the template saved again');
       assert.equal(next.boot.end, 'exited');
       assertMeetsPrediction(out.results[0], series);
-      assert.ok(logged.some((l) => /did not come up .*; saving it again/.test(l)), logged.join('\n'));
+      assert.ok(
+        logged.some((l) => /did not come up .*; saving it again/.test(l)),
+        logged.join('\n'),
+      );
     });
 
     harnessOnly(`when no template can be saved, the cells boot cold and the runs say why, on ${installed.title}`, async () => {
@@ -183,7 +184,10 @@ for (const { series } of REQUIRED_SERIES) {
         const last = at(out.runs, out.runs.length - 1, 'the last VM');
         assert.equal(last.start.kind, 'cold');
         assert.match(last.start.kind === 'cold' ? (last.start.fallback ?? '') : '', /saving a VM failed/);
-        assert.ok(logged.some((l) => /cells boot cold: saving a VM failed/.test(l)), logged.join('\n'));
+        assert.ok(
+          logged.some((l) => /cells boot cold: saving a VM failed/.test(l)),
+          logged.join('\n'),
+        );
         const outcome = JSON.parse(fs.readFileSync(path.join(last.runDir, 'outcome.json'), 'utf8')) as {
           start: { kind: string; fallback?: string };
         };

@@ -110,7 +110,9 @@ describe('mmaplab shell', function () {
     const s = session(['--kernel', '6.12']);
     try {
       const ready = await s.waitFor(new RegExp(SHELL_PROMPT.replace(/[#]/g, '\\$&')));
-      s.child.stdin.write('grep -c "^mmaplab " /proc/modules; cat /sys/module/mmaplab/parameters/allow_hazards; ls /dev/mmaplab; echo "answer=$((6*7))"\n');
+      s.child.stdin.write(
+        'grep -c "^mmaplab " /proc/modules; cat /sys/module/mmaplab/parameters/allow_hazards; ls /dev/mmaplab; echo "answer=$((6*7))"\n',
+      );
       const answered = await s.waitFor(/answer=42/, ready);
       const text = s.output().slice(ready, answered);
       assert.match(text, /^1\r?$/m, 'the module is loaded once');
