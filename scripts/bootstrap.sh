@@ -6,7 +6,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/setup-host.sh "${1:-test}"
-if [ ! -d node_modules ]; then
+# npm ci again when package-lock.json changed since the last install (a pull
+# that adds a package): npm writes node_modules/.package-lock.json each time.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
 	npm ci
 fi
 node scripts/build-if-stale.js
