@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The `mmaplab` command line: one module per command under cli/. */
-import { parseArgs, type CliOptions } from './cli/args';
+import { parseArgs, VM_COMMANDS, type CliOptions } from './cli/args';
 import { runBench } from './cli/bench';
 import { runBenchBoot } from './cli/bench-boot';
 import { runCheck } from './cli/check';
@@ -28,18 +28,7 @@ import { packageVersion } from './util/package-json';
  * signal ends the process at once.
  */
 function stopsItsVms(opts: CliOptions): boolean {
-  const booting: readonly CliOptions['command'][] = [
-    'matrix',
-    'run',
-    'test-guest',
-    'files',
-    'bench',
-    'bench-boot',
-    'fuzz',
-    'check',
-    'shell',
-  ];
-  return booting.includes(opts.command) && opts.target === 'qemu';
+  return VM_COMMANDS.includes(opts.command) && opts.target === 'qemu';
 }
 
 export async function main(argv: readonly string[]): Promise<number> {

@@ -258,19 +258,10 @@ export interface OptionSpec {
   apply: (st: ParseState, value: string) => void;
 }
 
-const KERNEL_SELECTING: readonly Command[] = [
-  'matrix',
-  'run',
-  'test-guest',
-  'files',
-  'bench',
-  'bench-boot',
-  'fuzz',
-  'check',
-  'shell',
-  'build-kmod',
-];
 const BOOTING: readonly Command[] = ['matrix', 'run', 'test-guest', 'files', 'bench', 'bench-boot', 'fuzz', 'check'];
+/** The commands that start VMs (under --target qemu): the booting ones and the shell. */
+export const VM_COMMANDS: readonly Command[] = [...BOOTING, 'shell'];
+const KERNEL_SELECTING: readonly Command[] = [...VM_COMMANDS, 'build-kmod'];
 
 export const OPTIONS: readonly OptionSpec[] = [
   {
@@ -308,7 +299,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     name: '--accel',
     value: 'auto|tcg|kvm',
     help: 'auto (default): KVM if a probe boot under KVM works, else TCG; tcg or kvm force one',
-    commands: [...BOOTING, 'shell'],
+    commands: VM_COMMANDS,
     apply: (st, v) => (st.opts.accel = oneOf('--accel', v, ['auto', 'tcg', 'kvm'] as const)),
   },
   {
