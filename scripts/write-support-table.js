@@ -21,6 +21,13 @@ function namesOf(enums, prefix) {
   return names;
 }
 
+/** { A: 0, B: 1 }: an object of numbers as TypeScript source, laid out as Prettier does. */
+function objectLiteral(o) {
+  return `{ ${Object.entries(o)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ')} }`;
+}
+
 /** The file's text for the addon's export `s` (the same text for the same table). */
 function render(s, enums) {
   const methods = namesOf(enums, 'METHOD');
@@ -37,20 +44,12 @@ function render(s, enums) {
     "import type { NativeSupport } from './native';",
     '',
     'export const MODULE_SUPPORT: NativeSupport = {',
-    `  values: ${JSON.stringify(s.values)
-      .replace(/"/g, '')
-      .replace(/([:,])/g, '$1 ')
-      .replace(/\{/, '{ ')
-      .replace(/\}$/, ' }')},`,
+    `  values: ${objectLiteral(s.values)},`,
     `  // columns: ${s.allocMarks.map((_, i) => `${i} ${allocs[i] ?? '(none)'}`).join(', ')}`,
     '  pairs: [',
     ...s.pairs.map(row),
     '  ],',
-    `  marks: ${JSON.stringify(s.marks)
-      .replace(/"/g, '')
-      .replace(/([:,])/g, '$1 ')
-      .replace(/\{/, '{ ')
-      .replace(/\}$/, ' }')},`,
+    `  marks: ${objectLiteral(s.marks)},`,
     `  allocMarks: [${s.allocMarks.join(', ')}],`,
     '};',
     '',
